@@ -1,0 +1,7 @@
+/** The core node pack: what every flow needs. Loaded by the registry like any third-party pack. */
+import type { NodeDefinition } from '@flowcrew/sdk';
+import { ioNodes } from './io-nodes.ts';
+import { transformNodes } from './transform-nodes.ts';
+
+export const nodes: NodeDefinition[] = [...ioNodes, ...transformNodes];
+export default nodes;

@@ -1,0 +1,263 @@
+/**
+ * @flowcrew/sdk: the one contract every node pack is written against, ours and third-party alike.
+ * Nothing here imports the runtime; the runtime implements these interfaces.
+ *
+ * A node type = a serialisable definition (type, label, JSON Schema of props, ports, help)
+ * + `create(init)`, called once per node at deploy, returning the instance that handles messages.
+ * Work that can be done once (compiling a JSONata expression, preparing a sandbox) belongs in `create`.
+ */
+
+/** A JSON Schema (draft 2020-12) object. Kept loose on purpose: packs write plain schema literals. */
+export type JsonSchema = { [keyword: string]: unknown };
+
+/** A message travelling along a wire. Node-RED shaped: `payload` and `topic` by convention, anything else allowed. */
+export interface FlowMessage {
+  payload?: unknown;
+  topic?: string;
+  _msgid?: string;
+  [key: string]: unknown;
+}
+
+export type NodeCategory = 'trigger' | 'transform' | 'flow' | 'function' | 'network' | 'parser' | 'output' | 'ai' | 'connector' | 'other';
+
+/**
+ * How many output ports a node has: a fixed number, or taken from one of its props
+ * (an integer prop gives the count, an array prop gives its length), plus `extra`.
+ * Serialisable so the editor can draw ports without running pack code.
+ */
+export type OutputPorts = number | { prop: string; extra?: number; min?: number };
+
+export interface NodeStatus {
+  fill?: 'red' | 'green' | 'yellow' | 'blue' | 'grey';
+  shape?: 'ring' | 'dot';
+  text?: string;
+}
+
+export interface Logger {
+  debug(message: string, data?: unknown): void;
+  info(message: string, data?: unknown): void;
+  warn(message: string, data?: unknown): void;
+  error(message: string, data?: unknown): void;
+}
+
+/** Key/value context, as Node-RED's flow and global context. Values must be JSON-serialisable; writes persist. */
+export interface ContextStore {
+  get(key: string): unknown;
+  set(key: string, value: unknown): void;
+  keys(): string[];
+}
+
+/** What the runtime tells a node about itself when it is created at deploy. */
+export interface NodeInit<P = Record<string, unknown>> {
+  id: string;
+  name: string;
+  flowId: string;
+  props: P;
+  /** Decrypted credentials of the node's credentials reference, if any. */
+  credentials: Record<string, unknown> | undefined;
+  log: Logger;
+  status(status: NodeStatus): void;
+  context: { flow: ContextStore; global: ContextStore; node: ContextStore };
+  /** The other nodes of the same deployed flow (id, type, props), e.g. for a catch node's scope or a webhook looking for its response node. */
+  flow: { id: string; nodes: ReadonlyArray<{ id: string; type: string; name: string; props: Record<string, unknown> }> };
+  /** Services the runtime offers to triggers and nodes (HTTP webhooks, sub-flow calls, ...). */
+  services: RuntimeServices;
+}
+
+/** Per message, per attempt. */
+export interface InputContext {
+  runId: string;
+  nodeId: string;
+  flowId: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** `runId:nodeId:invocationId:attempt`: stable across a resume, so a node with side effects can de-duplicate. */
+  idempotencyKey: string;
+  log: Logger;
+  status(status: NodeStatus): void;
+  /** Send a message on an output port (default 0) before or instead of returning. */
+  send(msg: FlowMessage | FlowMessage[] | null, port?: number): void;
+  /** Emit a debug message to the editor's debug sidebar (the debug node uses this). */
+  debug(value: unknown, meta?: { property?: string }): void;
+  /** Answer the trigger that started this run (webhook response, RPC reply). */
+  reply(reply: TriggerReply): void;
+  credentials: Record<string, unknown> | undefined;
+  context: { flow: ContextStore; global: ContextStore; node: ContextStore };
+  /** Aborted when the run is cancelled or the node's timeout passes. */
+  signal: AbortSignal;
+}
+
+/**
+ * What `onInput` may return, Node-RED style:
+ * - a message: sent on port 0;
+ * - an array with one entry per port: each entry a message, an array of messages, or null;
+ * - undefined/null: nothing (beyond what `ctx.send` already sent).
+ */
+export type NodeOutput = FlowMessage | Array<FlowMessage | FlowMessage[] | null | undefined> | null | undefined | void;
+
+export interface NodeInstance {
+  /** Handle one message. Throwing fails the invocation (it is retried per the node's retry settings, then routed to catch nodes). */
+  onInput?(msg: FlowMessage, ctx: InputContext): NodeOutput | Promise<NodeOutput>;
+  /** Triggers: begin producing runs (register webhooks, start timers). Called after the whole flow is deployed. */
+  start?(trigger: TriggerContext): void | Promise<void>;
+  /** Triggers: stop producing runs. Called on redeploy, undeploy and shutdown. */
+  stop?(): void | Promise<void>;
+  /** Release resources (pools, isolates). Called after stop. */
+  close?(): void | Promise<void>;
+}
+
+export interface TriggerReply {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+export interface EmitOptions {
+  /** Wait for a node in the run to call `ctx.reply` (e.g. a webhook-response node). */
+  awaitReply?: boolean;
+  /** How long to wait for the reply before giving up, in ms. */
+  replyTimeoutMs?: number;
+}
+
+export interface EmitResult {
+  runId: string;
+  /** Present with `awaitReply`: settles with the reply, or rejects on run failure / timeout. */
+  reply?: Promise<TriggerReply>;
+}
+
+export interface TriggerContext {
+  /** Start a run with `msg` as this node's output on port 0. Resolves once the run is durably accepted. */
+  emit(msg: FlowMessage, options?: EmitOptions): Promise<EmitResult>;
+  log: Logger;
+  status(status: NodeStatus): void;
+}
+
+export interface WebhookRequest {
+  method: string;
+  path: string;
+  /** Named parameters from `:name` segments of the registered path. */
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+export interface WebhookRoute {
+  /** HTTP method, upper case, or 'ALL'. */
+  method: string;
+  /** Path below /webhook, starting with '/'. May contain `:name` parameters. */
+  path: string;
+  handle(request: WebhookRequest): Promise<TriggerReply>;
+}
+
+export interface RuntimeServices {
+  /** Register a route under /webhook. Returns an unregister function. Throws if the method+path is taken. */
+  registerWebhook(route: WebhookRoute): () => void;
+  /**
+   * Run another deployed flow: `msg` enters at its `subflow-in` node, and the promise settles with the message
+   * its `subflow-out` node replies with (or rejects when that run fails, is cancelled, or `signal` aborts).
+   */
+  callFlow(flowId: string, msg: FlowMessage, options: { signal: AbortSignal; parentRunId: string; timeoutMs?: number }): Promise<FlowMessage>;
+}
+
+export interface NodeDefinition<P = any> {
+  /** Unique type name, e.g. 'switch' for core nodes, 'acme-crm-lookup' for a third-party pack. */
+  type: string;
+  category: NodeCategory;
+  label: string;
+  /** Icon name (a Material Symbols name) or URL. */
+  icon?: string;
+  /** Background colour on the canvas, CSS colour. */
+  color?: string;
+  /** 0 for triggers and sources, 1 otherwise. */
+  inputs: 0 | 1;
+  outputs: OutputPorts;
+  /** Port labels shown in the editor. */
+  outputLabels?: string[];
+  /** JSON Schema (draft 2020-12) of `props`; validated at save and deploy, defaults applied. */
+  props: JsonSchema;
+  /** If the node needs a stored credential: its type name and the JSON Schema of its fields. */
+  credentials?: { type: string; schema: JsonSchema; required?: boolean };
+  /** Markdown help shown in the editor. */
+  help: string;
+  /** This node may sit on a wiring cycle (e.g. a loop/delay node); cycles through other nodes are rejected. */
+  allowsCycles?: boolean;
+  /** The node may be handed to an AI agent as a tool; its props schema becomes the tool's parameters. */
+  usableAsTool?: boolean;
+  /** Default retry/timeout for this node type; overridable per node in the flow. */
+  defaults?: { retry?: RetryPolicy; timeoutMs?: number };
+  create(init: NodeInit<P>): NodeInstance | Promise<NodeInstance>;
+}
+
+export interface RetryPolicy {
+  /** Total attempts including the first. 1 = no retry. */
+  maxAttempts: number;
+  /** Delay before the 2nd attempt, ms; doubled each further attempt up to maxBackoffMs. */
+  backoffMs: number;
+  maxBackoffMs?: number;
+}
+
+/** A node pack's module exports `nodes` (or a default export) as an array of definitions. */
+export interface NodePack {
+  nodes: NodeDefinition[];
+}
+
+/** Identity helper that keeps the props type checked against the implementation. */
+export function defineNode<P>(definition: NodeDefinition<P>): NodeDefinition<P> {
+  return definition;
+}
+
+/** Error a node throws for a bad message (not worth retrying). */
+export class NodeInputError extends Error {
+  readonly retryable = false;
+  constructor(message: string, readonly details?: unknown) {
+    super(message);
+    this.name = 'NodeInputError';
+  }
+}
+
+/** Read a dotted property path from a message, e.g. 'payload.items[0].id'. */
+export function getProperty(target: unknown, path: string): unknown {
+  let value: unknown = target;
+  for (const key of splitPath(path)) {
+    if (value === null || value === undefined) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+/** Write a dotted property path, creating objects on the way. */
+export function setProperty(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = splitPath(path);
+  let cursor: Record<string, unknown> = target;
+  for (let i = 0; i < keys.length - 1; i++) {
+    const key = keys[i]!;
+    const next = cursor[key];
+    if (next === null || typeof next !== 'object') cursor[key] = /^\d+$/.test(keys[i + 1]!) ? [] : {};
+    cursor = cursor[key] as Record<string, unknown>;
+  }
+  cursor[keys[keys.length - 1]!] = value;
+}
+
+/** Delete a dotted property path. */
+export function deleteProperty(target: Record<string, unknown>, path: string): void {
+  const keys = splitPath(path);
+  const parent = getProperty(target, keys.slice(0, -1).join('.'));
+  if (parent && typeof parent === 'object') delete (parent as Record<string, unknown>)[keys[keys.length - 1]!];
+}
+
+const pathCache = new Map<string, string[]>();
+function splitPath(path: string): string[] {
+  let keys = pathCache.get(path);
+  if (!keys) {
+    keys = path
+      .replace(/\[["']?([^\]"']+)["']?\]/g, '.$1')
+      .split('.')
+      .filter((k) => k.length > 0);
+    if (keys.some((k) => k === '__proto__' || k === 'constructor' || k === 'prototype')) {
+      throw new NodeInputError(`Property path "${path}" is not allowed`);
+    }
+    if (pathCache.size < 10_000) pathCache.set(path, keys);
+  }
+  return keys;
+}

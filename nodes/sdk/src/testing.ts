@@ -1,0 +1,170 @@
+/**
+ * A test harness for node packs: create a node from its definition and feed it messages without a runtime.
+ * Third-party pack authors use the same harness as we do (import from '@flowcrew/sdk/testing').
+ */
+import type {
+  ContextStore,
+  FlowMessage,
+  InputContext,
+  Logger,
+  NodeDefinition,
+  NodeInstance,
+  NodeStatus,
+  RuntimeServices,
+  TriggerContext,
+  TriggerReply,
+  WebhookRoute,
+  EmitOptions,
+  EmitResult,
+} from './index.ts';
+
+export class MemoryContext implements ContextStore {
+  readonly values = new Map<string, unknown>();
+  get(key: string): unknown {
+    return this.values.get(key);
+  }
+  set(key: string, value: unknown): void {
+    if (value === undefined) this.values.delete(key);
+    else this.values.set(key, value);
+  }
+  keys(): string[] {
+    return [...this.values.keys()];
+  }
+}
+
+export interface Sent {
+  port: number;
+  msg: FlowMessage;
+}
+
+export interface TestNode {
+  instance: NodeInstance;
+  statuses: NodeStatus[];
+  logs: Array<{ level: keyof Logger; message: string; data?: unknown }>;
+  debugs: unknown[];
+  replies: TriggerReply[];
+  webhooks: WebhookRoute[];
+  /** Messages the trigger emitted via TriggerContext.emit. */
+  emitted: Array<{ msg: FlowMessage; options?: EmitOptions }>;
+  context: { flow: MemoryContext; global: MemoryContext; node: MemoryContext };
+  /** Feed one message; resolves with every message sent (returned or via ctx.send), in order, with its port. */
+  input(msg: FlowMessage, options?: { attempt?: number; signal?: AbortSignal }): Promise<Sent[]>;
+  /** Start a trigger with a recording TriggerContext. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface TestNodeOptions {
+  id?: string;
+  flowNodes?: Array<{ id: string; type: string; name: string; props: Record<string, unknown> }>;
+  credentials?: Record<string, unknown>;
+  services?: Partial<RuntimeServices>;
+  /** What emit() resolves with; default: a fresh run id and, with awaitReply, a reply that never settles. */
+  onEmit?: (msg: FlowMessage, options?: EmitOptions) => Promise<EmitResult>;
+}
+
+/** Normalise what onInput returned (Node-RED conventions) into port/message pairs. */
+export function normaliseOutput(output: unknown): Sent[] {
+  if (output === undefined || output === null) return [];
+  if (!Array.isArray(output)) return [{ port: 0, msg: output as FlowMessage }];
+  const sent: Sent[] = [];
+  output.forEach((entry, port) => {
+    if (entry === undefined || entry === null) return;
+    if (Array.isArray(entry)) {
+      for (const msg of entry) if (msg !== undefined && msg !== null) sent.push({ port, msg: msg as FlowMessage });
+    } else sent.push({ port, msg: entry as FlowMessage });
+  });
+  return sent;
+}
+
+export async function createTestNode<P>(definition: NodeDefinition<P>, props: Partial<P> = {}, options: TestNodeOptions = {}): Promise<TestNode> {
+  const id = options.id ?? 'n1';
+  const statuses: NodeStatus[] = [];
+  const logs: TestNode['logs'] = [];
+  const debugs: unknown[] = [];
+  const replies: TriggerReply[] = [];
+  const webhooks: WebhookRoute[] = [];
+  const emitted: TestNode['emitted'] = [];
+  const context = { flow: new MemoryContext(), global: new MemoryContext(), node: new MemoryContext() };
+  const log: Logger = {
+    debug: (message, data) => logs.push({ level: 'debug', message, data }),
+    info: (message, data) => logs.push({ level: 'info', message, data }),
+    warn: (message, data) => logs.push({ level: 'warn', message, data }),
+    error: (message, data) => logs.push({ level: 'error', message, data }),
+  };
+  const status = (s: NodeStatus) => statuses.push(s);
+  const services: RuntimeServices = {
+    registerWebhook(route) {
+      webhooks.push(route);
+      return () => webhooks.splice(webhooks.indexOf(route), 1);
+    },
+    async callFlow() {
+      throw new Error('callFlow is not available in this test; pass options.services.callFlow');
+    },
+    ...options.services,
+  };
+  const instance = await definition.create({
+    id,
+    name: id,
+    flowId: 'test-flow',
+    props: props as P,
+    credentials: options.credentials,
+    log,
+    status,
+    context,
+    flow: { id: 'test-flow', nodes: options.flowNodes ?? [] },
+    services,
+  });
+  let runs = 0;
+  const trigger: TriggerContext = {
+    async emit(msg, emitOptions) {
+      emitted.push({ msg, options: emitOptions });
+      if (options.onEmit) return options.onEmit(msg, emitOptions);
+      runs++;
+      return { runId: `run-${runs}`, reply: emitOptions?.awaitReply ? new Promise<TriggerReply>(() => {}) : undefined };
+    },
+    log,
+    status,
+  };
+  return {
+    instance,
+    statuses,
+    logs,
+    debugs,
+    replies,
+    webhooks,
+    emitted,
+    context,
+    async input(msg, inputOptions = {}) {
+      const sent: Sent[] = [];
+      const ctx: InputContext = {
+        runId: 'run-1',
+        nodeId: id,
+        flowId: 'test-flow',
+        attempt: inputOptions.attempt ?? 1,
+        idempotencyKey: `run-1:${id}:inv-1:${inputOptions.attempt ?? 1}`,
+        log,
+        status,
+        send(out, port = 0) {
+          if (out === null) return;
+          for (const m of Array.isArray(out) ? out : [out]) sent.push({ port, msg: m });
+        },
+        debug: (value) => debugs.push(value),
+        reply: (r) => replies.push(r),
+        credentials: options.credentials,
+        context,
+        signal: inputOptions.signal ?? new AbortController().signal,
+      };
+      if (!instance.onInput) throw new Error(`${definition.type} has no onInput`);
+      const returned = await instance.onInput(msg, ctx);
+      return [...sent, ...normaliseOutput(returned)];
+    },
+    async start() {
+      await instance.start?.(trigger);
+    },
+    async stop() {
+      await instance.stop?.();
+      await instance.close?.();
+    },
+  };
+}

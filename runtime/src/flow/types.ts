@@ -1,0 +1,50 @@
+/** Flow format v1: the JSON users save, import, export and deploy. The JSON Schema lives in ./schema.ts. */
+import type { RetryPolicy } from '@flowcrew/sdk';
+
+export const FLOW_FORMAT = 'flowcrew/flow@1';
+
+export interface FlowNode {
+  id: string;
+  type: string;
+  name?: string;
+  position?: { x: number; y: number };
+  props?: Record<string, unknown>;
+  /** Id of a stored credential. */
+  credentials?: string;
+  /** One array of target node ids per output port, as in Node-RED. */
+  wires?: string[][];
+  /** Per-node overrides of the node type's retry/timeout defaults. */
+  retry?: RetryPolicy;
+  timeoutMs?: number;
+  /** Skip the node (messages pass through unchanged). */
+  disabled?: boolean;
+}
+
+export interface FlowSettings {
+  /** Max runs of this flow executing at once; further runs wait as 'queued'. 0 = unlimited. */
+  concurrency?: number;
+  /** Default per-node timeout, ms. */
+  nodeTimeoutMs?: number;
+  /** Run history retention for this flow (overrides the runtime default). */
+  retention?: 'all' | 'failed' | 'none';
+}
+
+export interface FlowDocument {
+  /** Always FLOW_FORMAT; tells a Flowcrew export from foreign JSON on import. */
+  format?: typeof FLOW_FORMAT;
+  id: string;
+  name: string;
+  /** Revision, incremented by the runtime on each save. */
+  version: number;
+  description?: string;
+  settings?: FlowSettings;
+  nodes: FlowNode[];
+}
+
+/** One validation problem, located by a JSON pointer into the submitted document. */
+export interface FlowIssue {
+  pointer: string;
+  message: string;
+  /** Node id when the problem is about one node, for the editor to highlight it. */
+  nodeId?: string;
+}

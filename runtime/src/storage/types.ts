@@ -1,0 +1,167 @@
+/**
+ * The one storage interface. The executor and API never write SQL; SQLite (default) and PostgreSQL implement this.
+ *
+ * Durability contract:
+ * - `acceptRun` commits a run and its first pending invocations together, before the trigger is acknowledged.
+ * - `completeInvocation` commits a finished invocation, the pending invocations it produced and an optional run
+ *   update in ONE transaction, so a crash leaves either all of it or none of it.
+ * - Writes are group-committed: calls made within the same few milliseconds share one transaction, and each
+ *   returned promise settles when its transaction has committed.
+ */
+import type { FlowDocument } from '../flow/types.ts';
+
+export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
+export type InvocationStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface RunRecord {
+  id: string;
+  flowId: string;
+  /** The deployed flow revision the run executes. */
+  flowVersion: number;
+  status: RunStatus;
+  /** Node id of the trigger that started the run, or null for a manual run addressed to the flow. */
+  triggerNodeId: string | null;
+  /** The message the trigger emitted (JSON). */
+  input: unknown;
+  error: string | null;
+  /** Parent run for sub-flow calls. */
+  parentRunId: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface OutputRecord {
+  port: number;
+  msg: unknown;
+}
+
+export interface InvocationRecord {
+  id: string;
+  runId: string;
+  nodeId: string;
+  /** Node type at the time of the run, for display. */
+  nodeType: string;
+  status: InvocationStatus;
+  /** Attempts made so far (0 while pending and never started). */
+  attempt: number;
+  input: unknown;
+  outputs: OutputRecord[] | null;
+  error: string | null;
+  /** The invocation whose output produced this one; null for the trigger's. */
+  parentId: string | null;
+  /** Monotonic per run, for a stable order in the run view. */
+  seq: number;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface StoredFlow {
+  flow: FlowDocument;
+  /** The revision currently deployed (active), or null if not deployed. */
+  deployedVersion: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface RunFilter {
+  flowId?: string;
+  status?: RunStatus;
+  limit?: number;
+  /** Return runs created strictly before this run id's creation (keyset pagination). */
+  before?: string;
+}
+
+export type RetentionMode = 'all' | 'failed' | 'none';
+
+export interface RetentionPolicy {
+  mode: RetentionMode;
+  /** Runs older than this (ms) are pruned whatever their status; 0 = no age limit. */
+  maxAgeMs: number;
+}
+
+export interface CompleteInvocation {
+  invocation: Pick<InvocationRecord, 'id' | 'status' | 'attempt' | 'outputs' | 'error' | 'startedAt' | 'finishedAt'>;
+  next: InvocationRecord[];
+  run?: RunUpdate;
+}
+
+export type RunUpdate = Partial<Pick<RunRecord, 'status' | 'error' | 'startedAt' | 'finishedAt'>> & { id: string };
+
+export interface ResumableRun {
+  run: RunRecord;
+  /** Invocations still pending (never completed), in seq order. */
+  pending: InvocationRecord[];
+  /** Highest seq used so far, so new invocations continue after it. */
+  maxSeq: number;
+}
+
+export interface CredentialRecord {
+  id: string;
+  name: string;
+  type: string;
+  /** Encrypted blob (the storage never sees clear text). */
+  data: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Storage {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Create or upgrade the schema. Idempotent. */
+  migrate(): Promise<void>;
+  /** Flush pending writes and close. */
+  close(): Promise<void>;
+
+  // Flows
+  listFlows(): Promise<StoredFlow[]>;
+  getFlow(id: string): Promise<StoredFlow | null>;
+  /**
+   * Insert or replace a flow document. With `expectedVersion`, fails with a VersionConflictError when the stored
+   * revision differs (optimistic locking). Returns the stored flow.
+   */
+  saveFlow(flow: FlowDocument, expectedVersion?: number): Promise<StoredFlow>;
+  /** Mark the given revision as deployed, or undeploy with null. */
+  setDeployed(id: string, version: number | null): Promise<void>;
+  deleteFlow(id: string): Promise<boolean>;
+
+  // Runs (durable path)
+  acceptRun(run: RunRecord, first: InvocationRecord[]): Promise<void>;
+  completeInvocation(change: CompleteInvocation): Promise<void>;
+  updateRun(update: RunUpdate): Promise<void>;
+  /** Mark every still-pending invocation of a run cancelled and the run cancelled, in one transaction. */
+  cancelRun(runId: string, finishedAt: number): Promise<void>;
+  /** Runs in queued/running/waiting state with their pending invocations: what to resume after a restart. */
+  listResumableRuns(): Promise<ResumableRun[]>;
+
+  // Runs (history)
+  getRun(id: string): Promise<RunRecord | null>;
+  listRuns(filter: RunFilter): Promise<RunRecord[]>;
+  listInvocations(runId: string): Promise<InvocationRecord[]>;
+  /** Delete a finished run and its invocations (retention). */
+  deleteRun(id: string): Promise<void>;
+  /** Delete finished runs older than `olderThan` (epoch ms). Returns how many. */
+  pruneRuns(olderThan: number): Promise<number>;
+
+  // Context (flow/global/node key-value)
+  loadContext(scope: string): Promise<Record<string, unknown>>;
+  setContext(scope: string, key: string, value: unknown): Promise<void>;
+
+  // Credentials (encrypted blobs)
+  listCredentials(): Promise<CredentialRecord[]>;
+  getCredential(id: string): Promise<CredentialRecord | null>;
+  saveCredential(record: CredentialRecord): Promise<void>;
+  deleteCredential(id: string): Promise<boolean>;
+}
+
+export class VersionConflictError extends Error {
+  constructor(
+    readonly flowId: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`Flow "${flowId}" is at version ${actual}, not ${expected}: it was changed by someone else. Reload and retry.`);
+    this.name = 'VersionConflictError';
+  }
+}
