@@ -95,6 +95,26 @@ export interface InputContext {
  */
 export type NodeOutput = FlowMessage | Array<FlowMessage | FlowMessage[] | null | undefined> | null | undefined | void;
 
+/** A message with the output port it leaves on. */
+export interface PortMessage {
+  port: number;
+  msg: FlowMessage;
+}
+
+/** Normalise what onInput returned (Node-RED conventions) into port/message pairs. */
+export function normaliseOutput(output: unknown): PortMessage[] {
+  if (output === undefined || output === null) return [];
+  if (!Array.isArray(output)) return [{ port: 0, msg: output as FlowMessage }];
+  const sent: PortMessage[] = [];
+  output.forEach((entry, port) => {
+    if (entry === undefined || entry === null) return;
+    if (Array.isArray(entry)) {
+      for (const msg of entry) if (msg !== undefined && msg !== null) sent.push({ port, msg: msg as FlowMessage });
+    } else sent.push({ port, msg: entry as FlowMessage });
+  });
+  return sent;
+}
+
 export interface NodeInstance {
   /** Handle one message. Throwing fails the invocation (it is retried per the node's retry settings, then routed to catch nodes). */
   onInput?(msg: FlowMessage, ctx: InputContext): NodeOutput | Promise<NodeOutput>;

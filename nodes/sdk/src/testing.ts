@@ -17,6 +17,11 @@ import type {
   EmitOptions,
   EmitResult,
 } from './index.ts';
+import { normaliseOutput, type PortMessage } from './index.ts';
+
+export { normaliseOutput };
+/** @deprecated name kept for tests: a message with its output port. */
+export type Sent = PortMessage;
 
 export class MemoryContext implements ContextStore {
   readonly values = new Map<string, unknown>();
@@ -32,10 +37,6 @@ export class MemoryContext implements ContextStore {
   }
 }
 
-export interface Sent {
-  port: number;
-  msg: FlowMessage;
-}
 
 export interface TestNode {
   instance: NodeInstance;
@@ -61,20 +62,6 @@ export interface TestNodeOptions {
   services?: Partial<RuntimeServices>;
   /** What emit() resolves with; default: a fresh run id and, with awaitReply, a reply that never settles. */
   onEmit?: (msg: FlowMessage, options?: EmitOptions) => Promise<EmitResult>;
-}
-
-/** Normalise what onInput returned (Node-RED conventions) into port/message pairs. */
-export function normaliseOutput(output: unknown): Sent[] {
-  if (output === undefined || output === null) return [];
-  if (!Array.isArray(output)) return [{ port: 0, msg: output as FlowMessage }];
-  const sent: Sent[] = [];
-  output.forEach((entry, port) => {
-    if (entry === undefined || entry === null) return;
-    if (Array.isArray(entry)) {
-      for (const msg of entry) if (msg !== undefined && msg !== null) sent.push({ port, msg: msg as FlowMessage });
-    } else sent.push({ port, msg: entry as FlowMessage });
-  });
-  return sent;
 }
 
 export async function createTestNode<P>(definition: NodeDefinition<P>, props: Partial<P> = {}, options: TestNodeOptions = {}): Promise<TestNode> {

@@ -165,3 +165,14 @@ export class VersionConflictError extends Error {
     this.name = 'VersionConflictError';
   }
 }
+
+/**
+ * `completeInvocation` found no pending invocation with that id: it was already completed or cancelled (typically
+ * the run was cancelled while the node ran). Nothing of that change was written.
+ */
+export class InvocationNotPendingError extends Error {
+  constructor(readonly invocationId: string) {
+    super(`Invocation "${invocationId}" is not pending (already completed, cancelled, or unknown): change not written.`);
+    this.name = 'InvocationNotPendingError';
+  }
+}

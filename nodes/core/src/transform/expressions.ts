@@ -1,0 +1,126 @@
+/**
+ * JSONata expressions and Node-RED "typed values" (a value plus its type: str, num, msg, flow, jsonata, ...),
+ * prepared once at deploy so that bad expressions, regexes and JSON fail the deploy with a clear error, then
+ * evaluated per message with Node-RED's RED.util.evaluateNodeProperty semantics.
+ */
+import jsonata from 'jsonata';
+import type { ContextStore } from '@flowcrew/sdk';
+import { cloneMessage, contextKey, getContextValue, getMessageProperty, parseContextKey } from './message.ts';
+
+export interface ContextScopes {
+  flow: ContextStore;
+  global: ContextStore;
+}
+
+export interface CompiledExpression {
+  readonly source: string;
+  /** Evaluate against `input`; `bindings` adds per-call variables such as `$I`, `$N`, `$A`. */
+  evaluate(input: unknown, bindings?: Record<string, unknown>): Promise<unknown>;
+}
+
+function messageOf(error: unknown): string {
+  if (error && typeof error === 'object' && 'message' in error) return String((error as { message: unknown }).message);
+  return String(error);
+}
+
+/**
+ * Compile a JSONata expression with Node-RED's extra functions: `$flowContext(key)`, `$globalContext(key)`,
+ * `$env(name)` (always "": flows get no access to the host environment) and `$clone(value)`.
+ * With `nodeRedInput`, an expression that mentions `msg` sees `{ msg }` as its input, as Node-RED's legacy mode does.
+ */
+export function compileJsonata(source: string, contexts: ContextScopes, options: { nodeRedInput?: boolean } = {}): CompiledExpression {
+  let expression: jsonata.Expression;
+  try {
+    expression = jsonata(source);
+  } catch (error) {
+    throw new Error(`Invalid JSONata expression: ${messageOf(error)}`);
+  }
+  expression.assign('flowContext', (key: string) => getContextValue(contexts.flow, parseContextKey(String(key))));
+  expression.assign('globalContext', (key: string) => getContextValue(contexts.global, parseContextKey(String(key))));
+  expression.assign('env', () => '');
+  expression.registerFunction('clone', (value: unknown) => cloneMessage(value), '<(oa)-:o>');
+  const legacyMsg = options.nodeRedInput === true && /(^|[^a-zA-Z0-9_'"])msg([^a-zA-Z0-9_'"]|$)/.test(source);
+  return {
+    source,
+    async evaluate(input, bindings) {
+      try {
+        return await expression.evaluate(legacyMsg ? { msg: input } : input, bindings);
+      } catch (error) {
+        throw new Error(`Invalid JSONata expression: ${messageOf(error)}`);
+      }
+    },
+  };
+}
+
+/** Node-RED's `env` type: `NAME`, `${NAME}` or `a${NAME}b`. Flows get no host environment, so every variable is "". */
+export function evaluateEnv(value: unknown): string {
+  const text = String(value ?? '');
+  if (/^\${[^}]+}$/.test(text) || !/\${\S+}/.test(text)) return '';
+  return text.replace(/\${([^}]+)}/g, '');
+}
+
+export interface TypedValue {
+  readonly type: string;
+  /** Evaluate for one message. A `msg` read below a missing parent throws, as in Node-RED; callers decide. */
+  get(msg: unknown): Promise<unknown>;
+}
+
+/**
+ * Prepare a Node-RED typed value. Types: str num bool json bin re date msg flow global jsonata env; any other type
+ * (the switch node's "is of type" names, for instance) yields the raw value, as Node-RED does.
+ */
+export function prepareTypedValue(value: unknown, type: string | undefined, contexts: ContextScopes, what = 'value'): TypedValue {
+  const t = type || 'str';
+  const text = value === undefined || value === null ? '' : String(value);
+  const constant = (v: () => unknown): TypedValue => ({ type: t, get: async () => v() });
+  switch (t) {
+    case 'str':
+      return constant(() => text);
+    case 'num':
+      return constant(() => Number(value));
+    case 'bool':
+      return constant(() => /^true$/i.test(text));
+    case 'json': {
+      try {
+        JSON.parse(text);
+      } catch (error) {
+        throw new Error(`Invalid JSON in ${what}: ${messageOf(error)}`);
+      }
+      return constant(() => JSON.parse(text) as unknown);
+    }
+    case 'bin': {
+      let data: unknown;
+      try {
+        data = JSON.parse(text);
+      } catch (error) {
+        throw new Error(`Invalid buffer JSON in ${what}: ${messageOf(error)}`);
+      }
+      return constant(() => Buffer.from(data as number[]));
+    }
+    case 're': {
+      try {
+        new RegExp(text);
+      } catch (error) {
+        throw new Error(`Invalid regular expression in ${what}: ${messageOf(error)}`);
+      }
+      return constant(() => new RegExp(text));
+    }
+    case 'date':
+      return constant(() => (text === 'object' ? new Date() : text === 'iso' ? new Date().toISOString() : Date.now()));
+    case 'msg':
+      return { type: t, get: async (msg) => getMessageProperty(msg, text) };
+    case 'flow':
+    case 'global': {
+      const store = t === 'flow' ? contexts.flow : contexts.global;
+      return { type: t, get: async (msg) => getContextValue(store, contextKey(text, msg)) };
+    }
+    case 'jsonata': {
+      const compiled = compileJsonata(text, contexts, { nodeRedInput: true });
+      return { type: t, get: (msg) => compiled.evaluate(msg) };
+    }
+    case 'env':
+      return constant(() => evaluateEnv(text));
+    default:
+      return constant(() => value);
+  }
+}

@@ -1,0 +1,681 @@
+/**
+ * The executor: deploys flows (nodes created once, triggers started), turns trigger events into durable runs,
+ * and moves messages along wires node by node.
+ *
+ * Durability: a run and its first pending invocations are committed before a trigger is acknowledged; each
+ * finished invocation is committed together with the invocations it produced (one transaction, group
+ * committed) before those are dispatched. After a crash, `resume()` re-dispatches exactly the invocations
+ * that never completed.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  normaliseOutput,
+  type EmitOptions,
+  type EmitResult,
+  type FlowMessage,
+  type InputContext,
+  type Logger,
+  type NodeDefinition,
+  type NodeInstance,
+  type PortMessage,
+  type RetryPolicy,
+  type RuntimeServices,
+  type TriggerReply,
+} from '@flowcrew/sdk';
+import type { FlowDocument, FlowNode } from '../flow/types.ts';
+import type { NodeRegistry } from '../registry/registry.ts';
+import type { InvocationRecord, RetentionPolicy, RunRecord, RunStatus, Storage } from '../storage/types.ts';
+import { ContextRegistry } from './context.ts';
+import type { ExecutionEvents } from './events.ts';
+
+export interface ExecutorOptions {
+  storage: Storage;
+  registry: NodeRegistry;
+  events: ExecutionEvents;
+  log: Logger;
+  retention: RetentionPolicy;
+  /** Resolves a node's credentials reference to decrypted fields. */
+  credentials(id: string): Promise<Record<string, unknown> | undefined>;
+  /** The HTTP side of `registerWebhook` (the API layer owns the router). */
+  registerWebhook: RuntimeServices['registerWebhook'];
+}
+
+interface DeployedNode {
+  node: FlowNode;
+  definition: NodeDefinition;
+  instance: NodeInstance;
+  wires: string[][];
+  retry: RetryPolicy;
+  timeoutMs: number;
+  label: string;
+  credentials: Record<string, unknown> | undefined;
+  context: InputContext['context'];
+}
+
+interface DeployedFlow {
+  flow: FlowDocument;
+  nodes: Map<string, DeployedNode>;
+  catchNodes: DeployedNode[];
+  /** Runs executing now, for the concurrency limit. */
+  running: number;
+  /** Runs accepted while the flow was at its limit, oldest first. */
+  queued: ActiveRun[];
+}
+
+interface ActiveRun {
+  record: RunRecord;
+  flow: DeployedFlow;
+  /** Invocations dispatched or waiting to be, not yet committed as finished. */
+  outstanding: number;
+  seq: number;
+  abort: AbortController;
+  /** First uncaught error; the run ends failed once its other branches finish. */
+  failure: string | null;
+  pending: InvocationRecord[];
+  reply?: { resolve(reply: TriggerReply): void; reject(error: Error): void; settled: boolean; timer?: NodeJS.Timeout };
+}
+
+export class RunNotFoundError extends Error {}
+
+export class DeployError extends Error {
+  constructor(
+    message: string,
+    readonly nodeId?: string,
+  ) {
+    super(message);
+  }
+}
+
+const NO_RETRY: RetryPolicy = { maxAttempts: 1, backoffMs: 0 };
+
+export class Executor {
+  private readonly deployed = new Map<string, DeployedFlow>();
+  private readonly active = new Map<string, ActiveRun>();
+  private readonly contexts: ContextRegistry;
+  private closing = false;
+
+  constructor(private readonly options: ExecutorOptions) {
+    this.contexts = new ContextRegistry(options.storage, options.log);
+  }
+
+  isDeployed(flowId: string): boolean {
+    return this.deployed.has(flowId);
+  }
+
+  deployedFlow(flowId: string): FlowDocument | undefined {
+    return this.deployed.get(flowId)?.flow;
+  }
+
+  /** Number of runs in memory (running or queued), for health and metrics. */
+  get activeRuns(): number {
+    return this.active.size;
+  }
+
+  /**
+   * Deploy (or redeploy) a validated flow: create every node, then start its triggers. If any node fails to
+   * create, nothing of the new version stays and the previous version keeps running.
+   */
+  async deploy(flow: FlowDocument): Promise<void> {
+    const services: RuntimeServices = {
+      registerWebhook: (route) => this.options.registerWebhook(route),
+      callFlow: (flowId, msg, opts) => this.callFlow(flowId, msg, opts),
+    };
+    const global = await this.contexts.get('global');
+    const flowContext = await this.contexts.get(`flow:${flow.id}`);
+    const flowNodes = flow.nodes.map((n) => ({ id: n.id, type: n.type, name: n.name ?? '', props: n.props ?? {} }));
+    const created: DeployedNode[] = [];
+    try {
+      for (const node of flow.nodes) {
+        if (node.disabled) continue;
+        const definition = this.options.registry.get(node.type);
+        if (!definition) throw new DeployError(`node "${node.id}": unknown node type "${node.type}"`, node.id);
+        const label = node.name || definition.label;
+        const log = this.nodeLogger(flow.id, node.id, label);
+        let credentials: Record<string, unknown> | undefined;
+        if (node.credentials) {
+          credentials = await this.options.credentials(node.credentials);
+          if (!credentials) throw new DeployError(`node "${node.id}": credential "${node.credentials}" does not exist`, node.id);
+        } else if (definition.credentials?.required) {
+          throw new DeployError(`node "${node.id}": node type "${node.type}" needs a credential of type "${definition.credentials.type}"`, node.id);
+        }
+        const context = { flow: flowContext, global, node: await this.contexts.get(`node:${flow.id}:${node.id}`) };
+        let instance: NodeInstance;
+        try {
+          instance = await definition.create({
+            id: node.id,
+            name: label,
+            flowId: flow.id,
+            props: node.props ?? {},
+            credentials,
+            log,
+            status: (status) => this.options.events.status({ flowId: flow.id, nodeId: node.id, status }),
+            context,
+            flow: { id: flow.id, nodes: flowNodes },
+            services,
+          });
+        } catch (error) {
+          throw new DeployError(`node "${node.id}" (${node.type}): ${(error as Error).message}`, node.id);
+        }
+        created.push({
+          node,
+          definition,
+          instance,
+          wires: node.wires ?? [],
+          retry: node.retry ?? definition.defaults?.retry ?? NO_RETRY,
+          timeoutMs: node.timeoutMs ?? definition.defaults?.timeoutMs ?? flow.settings?.nodeTimeoutMs ?? 0,
+          label,
+          credentials,
+          context,
+        });
+      }
+    } catch (error) {
+      await Promise.allSettled(created.map((d) => d.instance.close?.()));
+      throw error;
+    }
+
+    const previous = this.deployed.get(flow.id);
+    if (previous) await this.stopTriggers(previous);
+    const nodes = new Map(created.map((d) => [d.node.id, d]));
+    const deployed: DeployedFlow = {
+      flow,
+      nodes,
+      catchNodes: created.filter((d) => d.node.type === 'catch'),
+      running: previous?.running ?? 0,
+      queued: previous?.queued ?? [],
+    };
+    this.deployed.set(flow.id, deployed);
+    // Runs in flight keep their node instances' new versions: a run addresses nodes by id.
+    for (const run of this.active.values()) if (run.flow === previous) run.flow = deployed;
+    if (previous) await Promise.allSettled([...previous.nodes.values()].map((d) => d.instance.close?.()));
+    await this.startTriggers(deployed);
+  }
+
+  async undeploy(flowId: string): Promise<void> {
+    const deployed = this.deployed.get(flowId);
+    if (!deployed) return;
+    await this.stopTriggers(deployed);
+    this.deployed.delete(flowId);
+    await Promise.allSettled([...deployed.nodes.values()].map((d) => d.instance.close?.()));
+  }
+
+  private async startTriggers(deployed: DeployedFlow): Promise<void> {
+    for (const d of deployed.nodes.values()) {
+      if (!d.instance.start) continue;
+      const flowId = deployed.flow.id;
+      try {
+        await d.instance.start({
+          emit: (msg, options) => this.emitFromTrigger(flowId, d.node.id, msg, options),
+          log: this.nodeLogger(flowId, d.node.id, d.label),
+          status: (status) => this.options.events.status({ flowId, nodeId: d.node.id, status }),
+        });
+      } catch (error) {
+        await this.stopTriggers(deployed);
+        throw new DeployError(`node "${d.node.id}" (${d.node.type}) could not start: ${(error as Error).message}`, d.node.id);
+      }
+    }
+  }
+
+  private async stopTriggers(deployed: DeployedFlow): Promise<void> {
+    await Promise.allSettled([...deployed.nodes.values()].map((d) => d.instance.stop?.()));
+  }
+
+  /** A trigger produced `msg` on its port 0: record the trigger's invocation as done and start the run. */
+  private emitFromTrigger(flowId: string, nodeId: string, msg: FlowMessage, options?: EmitOptions): Promise<EmitResult> {
+    const deployed = this.deployed.get(flowId);
+    if (!deployed) return Promise.reject(new Error(`flow "${flowId}" is not deployed`));
+    msg._msgid ??= randomUUID();
+    const now = Date.now();
+    const run = this.newRun(deployed, nodeId, msg, null, now);
+    const triggerInvocation: InvocationRecord = {
+      id: randomUUID(),
+      runId: run.record.id,
+      nodeId,
+      nodeType: deployed.nodes.get(nodeId)?.node.type ?? 'unknown',
+      status: 'succeeded',
+      attempt: 1,
+      input: null,
+      outputs: [{ port: 0, msg }],
+      error: null,
+      parentId: null,
+      seq: run.seq++,
+      createdAt: now,
+      startedAt: now,
+      finishedAt: now,
+    };
+    const first = [triggerInvocation, ...this.nextInvocations(run, deployed.nodes.get(nodeId), triggerInvocation.id, [{ port: 0, msg }])];
+    return this.accept(run, first, options);
+  }
+
+  /**
+   * Start a run by delivering `input` to a trigger node's own `onInput` (manual "run now", sub-flow calls).
+   * With no `nodeId`, the flow's first inject / manual trigger is used.
+   */
+  async runNow(flowId: string, input: FlowMessage, options: EmitOptions & { nodeId?: string; parentRunId?: string } = {}): Promise<EmitResult> {
+    const deployed = this.deployed.get(flowId);
+    if (!deployed) throw new RunNotFoundError(`flow "${flowId}" is not deployed`);
+    const entry = options.nodeId ? deployed.nodes.get(options.nodeId) : this.defaultEntryNode(deployed);
+    if (!entry) {
+      throw new RunNotFoundError(
+        options.nodeId ? `flow "${flowId}" has no node "${options.nodeId}"` : `flow "${flowId}" has no manual trigger (inject) node to start a run at; pass nodeId`,
+      );
+    }
+    const msg = { ...input };
+    msg._msgid ??= randomUUID();
+    const run = this.newRun(deployed, entry.node.id, msg, options.parentRunId ?? null, Date.now());
+    return this.accept(run, [this.pendingInvocation(run, entry, msg, null)], options);
+  }
+
+  private defaultEntryNode(deployed: DeployedFlow): DeployedNode | undefined {
+    const nodes = [...deployed.nodes.values()];
+    return (
+      nodes.find((d) => d.node.type === 'inject') ??
+      nodes.find((d) => d.definition.inputs === 0 && d.definition.category === 'trigger' && d.instance.onInput && d.node.type !== 'catch')
+    );
+  }
+
+  private newRun(deployed: DeployedFlow, triggerNodeId: string, input: FlowMessage, parentRunId: string | null, now: number): ActiveRun {
+    const limit = deployed.flow.settings?.concurrency ?? 0;
+    const startNow = limit === 0 || deployed.running < limit;
+    const status: RunStatus = startNow ? 'running' : 'queued';
+    return {
+      record: {
+        id: randomUUID(),
+        flowId: deployed.flow.id,
+        flowVersion: deployed.flow.version,
+        status,
+        triggerNodeId,
+        input,
+        error: null,
+        parentRunId,
+        createdAt: now,
+        startedAt: startNow ? now : null,
+        finishedAt: null,
+      },
+      flow: deployed,
+      outstanding: 0,
+      seq: 0,
+      abort: new AbortController(),
+      failure: null,
+      pending: [],
+    };
+  }
+
+  private async accept(run: ActiveRun, first: InvocationRecord[], options?: EmitOptions): Promise<EmitResult> {
+    const pending = first.filter((inv) => inv.status === 'pending');
+    // Reserve the slot before the await so concurrent triggers cannot overshoot the limit.
+    if (run.record.status === 'running') run.flow.running++;
+    try {
+      await this.options.storage.acceptRun(run.record, first);
+    } catch (error) {
+      if (run.record.status === 'running') run.flow.running--;
+      throw error;
+    }
+    this.active.set(run.record.id, run);
+    let reply: Promise<TriggerReply> | undefined;
+    if (options?.awaitReply) reply = this.waitForReply(run, options.replyTimeoutMs ?? 30_000);
+    run.pending = pending;
+    if (run.record.status === 'running') this.begin(run);
+    else run.flow.queued.push(run);
+    return { runId: run.record.id, reply };
+  }
+
+  private waitForReply(run: ActiveRun, timeoutMs: number): Promise<TriggerReply> {
+    return new Promise<TriggerReply>((resolve, reject) => {
+      const waiter: NonNullable<ActiveRun['reply']> = { resolve, reject, settled: false };
+      waiter.timer = setTimeout(() => this.settleReply(run, new Error(`no response within ${timeoutMs} ms`)), timeoutMs);
+      waiter.timer.unref();
+      run.reply = waiter;
+    });
+  }
+
+  private settleReply(run: ActiveRun, outcome: TriggerReply | Error): void {
+    const waiter = run.reply;
+    if (!waiter || waiter.settled) return;
+    waiter.settled = true;
+    clearTimeout(waiter.timer);
+    if (outcome instanceof Error) waiter.reject(outcome);
+    else waiter.resolve(outcome);
+  }
+
+  private begin(run: ActiveRun): void {
+    this.options.events.runStarted(run.record);
+    const pending = run.pending;
+    run.pending = [];
+    run.outstanding += pending.length;
+    if (pending.length === 0) {
+      void this.finishRun(run);
+      return;
+    }
+    for (const invocation of pending) void this.dispatch(run, invocation);
+  }
+
+  /** Re-dispatch every run that was accepted but not finished when the process last stopped. */
+  async resume(): Promise<number> {
+    const resumable = await this.options.storage.listResumableRuns();
+    for (const { run: record, pending, maxSeq } of resumable) {
+      const deployed = this.deployed.get(record.flowId);
+      if (!deployed) {
+        await this.options.storage.updateRun({ id: record.id, status: 'failed', error: `flow "${record.flowId}" is no longer deployed`, finishedAt: Date.now() });
+        continue;
+      }
+      const limit = deployed.flow.settings?.concurrency ?? 0;
+      const startNow = record.status !== 'queued' || limit === 0 || deployed.running < limit;
+      const run: ActiveRun = {
+        record: { ...record, status: startNow ? 'running' : 'queued' },
+        flow: deployed,
+        outstanding: 0,
+        seq: maxSeq + 1,
+        abort: new AbortController(),
+        failure: null,
+        pending,
+      };
+      this.active.set(record.id, run);
+      if (startNow) {
+        deployed.running++;
+        if (record.status === 'queued') {
+          run.record.startedAt = Date.now();
+          await this.options.storage.updateRun({ id: record.id, status: 'running', startedAt: run.record.startedAt });
+        }
+        this.begin(run);
+      } else deployed.queued.push(run);
+    }
+    return resumable.length;
+  }
+
+  async cancel(runId: string): Promise<RunRecord | null> {
+    const run = this.active.get(runId);
+    if (!run) return null;
+    run.abort.abort(new Error('run cancelled'));
+    const now = Date.now();
+    const wasRunning = run.record.status !== 'queued';
+    run.record.status = 'cancelled';
+    run.record.finishedAt = now;
+    this.active.delete(runId);
+    const queuedAt = run.flow.queued.indexOf(run);
+    if (queuedAt >= 0) run.flow.queued.splice(queuedAt, 1);
+    await this.options.storage.cancelRun(runId, now);
+    this.settleReply(run, new Error('run cancelled'));
+    this.options.events.runFinished(run.record);
+    if (wasRunning) this.releaseSlot(run.flow);
+    return run.record;
+  }
+
+  private releaseSlot(flow: DeployedFlow): void {
+    flow.running--;
+    const next = flow.queued.shift();
+    if (!next) return;
+    flow.running++;
+    next.record.status = 'running';
+    next.record.startedAt = Date.now();
+    this.options.storage
+      .updateRun({ id: next.record.id, status: 'running', startedAt: next.record.startedAt })
+      .then(() => this.begin(next))
+      .catch((error: unknown) => this.options.log.error(`could not start queued run ${next.record.id}: ${(error as Error).message}`));
+  }
+
+  private pendingInvocation(run: ActiveRun, target: DeployedNode, msg: FlowMessage, parentId: string | null): InvocationRecord {
+    return {
+      id: randomUUID(),
+      runId: run.record.id,
+      nodeId: target.node.id,
+      nodeType: target.node.type,
+      status: 'pending',
+      attempt: 0,
+      input: msg,
+      outputs: null,
+      error: null,
+      parentId,
+      seq: run.seq++,
+      createdAt: Date.now(),
+      startedAt: null,
+      finishedAt: null,
+    };
+  }
+
+  /** The invocations a node's outputs produce: one per wired target, cloning only when a message fans out. */
+  private nextInvocations(run: ActiveRun, source: DeployedNode | undefined, parentId: string, outputs: PortMessage[]): InvocationRecord[] {
+    if (!source) return [];
+    const next: InvocationRecord[] = [];
+    for (const { port, msg } of outputs) {
+      const targets = (source.wires[port] ?? []).map((id) => run.flow.nodes.get(id)).filter((t): t is DeployedNode => t !== undefined);
+      targets.forEach((target, i) => next.push(this.pendingInvocation(run, target, i === 0 ? msg : structuredClone(msg), parentId)));
+    }
+    return next;
+  }
+
+  private async dispatch(run: ActiveRun, invocation: InvocationRecord): Promise<void> {
+    const deployedNode = run.flow.nodes.get(invocation.nodeId);
+    const startedAt = Date.now();
+    let outputs: PortMessage[] = [];
+    let error: Error | null = null;
+    let attempt = invocation.attempt;
+    const msg = invocation.input as FlowMessage;
+
+    if (!deployedNode) {
+      error = new Error(`node "${invocation.nodeId}" is not in the deployed flow (it was removed or disabled)`);
+    } else {
+      const policy = deployedNode.retry;
+      for (;;) {
+        attempt++;
+        if (run.abort.signal.aborted) break;
+        this.options.events.nodeStarted({ flowId: run.record.flowId, runId: run.record.id, nodeId: invocation.nodeId, invocationId: invocation.id, attempt, input: msg });
+        try {
+          // Each attempt gets the message as it was stored: a failed attempt may have mutated it.
+          const input = attempt > invocation.attempt + 1 ? structuredClone(msg) : msg;
+          outputs = await this.invoke(run, deployedNode, invocation, input, attempt);
+          error = null;
+          break;
+        } catch (caught) {
+          error = caught instanceof Error ? caught : new Error(String(caught));
+          const retryable = (error as { retryable?: boolean }).retryable !== false && !run.abort.signal.aborted;
+          if (!retryable || attempt >= policy.maxAttempts) break;
+          const backoff = Math.min(policy.backoffMs * 2 ** (attempt - 1), policy.maxBackoffMs ?? Number.MAX_SAFE_INTEGER);
+          this.options.log.warn(`node "${invocation.nodeId}" attempt ${attempt} failed, retrying in ${backoff} ms: ${error.message}`);
+          if (!(await sleep(backoff, run.abort.signal))) break;
+        }
+      }
+    }
+    if (run.abort.signal.aborted || this.closing) return; // Cancelled or shutting down: nothing more is written for this run.
+
+    const finishedAt = Date.now();
+    let next: InvocationRecord[];
+    if (error) {
+      next = this.routeToCatch(run, deployedNode, invocation, msg, error);
+      if (next.length === 0 && run.failure === null) run.failure = `node "${invocation.nodeId}" failed: ${error.message}`;
+    } else {
+      next = this.nextInvocations(run, deployedNode, invocation.id, outputs);
+    }
+    run.outstanding += next.length - 1;
+    const finished = run.outstanding === 0;
+    const finalStatus: RunStatus = run.failure ? 'failed' : 'succeeded';
+    try {
+      await this.options.storage.completeInvocation({
+        invocation: { id: invocation.id, status: error ? 'failed' : 'succeeded', attempt, outputs, error: error?.message ?? null, startedAt, finishedAt },
+        next,
+        run: finished ? { id: run.record.id, status: finalStatus, error: run.failure, finishedAt } : undefined,
+      });
+    } catch (storageError) {
+      // The invocation stays pending in storage, so a restart will run it again; this process stops the run.
+      this.options.log.error(`run ${run.record.id}: could not record node "${invocation.nodeId}": ${(storageError as Error).message}`);
+      run.abort.abort(storageError);
+      this.active.delete(run.record.id);
+      this.settleReply(run, new Error('run could not be recorded'));
+      this.releaseSlot(run.flow);
+      return;
+    }
+    this.options.events.nodeFinished({
+      flowId: run.record.flowId,
+      runId: run.record.id,
+      nodeId: invocation.nodeId,
+      invocationId: invocation.id,
+      attempt,
+      status: error ? 'failed' : 'succeeded',
+      outputs,
+      error: error?.message ?? null,
+      durationMs: finishedAt - startedAt,
+    });
+    if (finished) this.completeRun(run, finalStatus, finishedAt);
+    else for (const inv of next) void this.dispatch(run, inv);
+  }
+
+  private async invoke(run: ActiveRun, deployedNode: DeployedNode, invocation: InvocationRecord, msg: FlowMessage, attempt: number): Promise<PortMessage[]> {
+    const onInput = deployedNode.instance.onInput;
+    if (!onInput) return [];
+    const sent: PortMessage[] = [];
+    const flowId = run.record.flowId;
+    const nodeId = invocation.nodeId;
+    const timeoutMs = deployedNode.timeoutMs;
+    const controller = new AbortController();
+    const onRunAbort = () => controller.abort(run.abort.signal.reason);
+    run.abort.signal.addEventListener('abort', onRunAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const ctx: InputContext = {
+      runId: run.record.id,
+      nodeId,
+      flowId,
+      attempt,
+      idempotencyKey: `${run.record.id}:${nodeId}:${invocation.id}:${attempt}`,
+      log: this.nodeLogger(flowId, nodeId, deployedNode.label),
+      status: (status) => this.options.events.status({ flowId, nodeId, status }),
+      send(out, port = 0) {
+        if (out === null || out === undefined) return;
+        for (const m of Array.isArray(out) ? out : [out]) sent.push({ port, msg: m });
+      },
+      debug: (value, meta) => this.options.events.debug({ flowId, runId: run.record.id, nodeId, value, property: meta?.property, at: Date.now() }),
+      reply: (reply) => this.settleReply(run, reply),
+      credentials: deployedNode.credentials,
+      context: deployedNode.context,
+      signal: controller.signal,
+    };
+    try {
+      let result = onInput.call(deployedNode.instance, msg, ctx);
+      if (result instanceof Promise) {
+        if (timeoutMs > 0 || run.abort.signal.aborted) {
+          const stop = new Promise<never>((_, reject) => {
+            if (timeoutMs > 0) {
+              timer = setTimeout(() => {
+                const error = new Error(`node timed out after ${timeoutMs} ms`);
+                controller.abort(error);
+                reject(error);
+              }, timeoutMs);
+            }
+            controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true });
+          });
+          result = Promise.race([result, stop]);
+        }
+        result = await result;
+      }
+      if (sent.length === 0) return normaliseOutput(result);
+      return [...sent, ...normaliseOutput(result)];
+    } finally {
+      clearTimeout(timer);
+      run.abort.signal.removeEventListener('abort', onRunAbort);
+    }
+  }
+
+  /** Error routing: catch nodes whose scope covers the failed node get the message with `msg.error`. */
+  private routeToCatch(run: ActiveRun, failed: DeployedNode | undefined, invocation: InvocationRecord, msg: FlowMessage, error: Error): InvocationRecord[] {
+    // A message already carrying a caught error is not caught again: that would loop.
+    if (msg && typeof msg === 'object' && 'error' in msg && (msg as { _caught?: boolean })._caught) return [];
+    const catchers = run.flow.catchNodes.filter((c) => {
+      if (c.node.id === invocation.nodeId) return false;
+      const scope = (c.node.props ?? {}).scope;
+      return !Array.isArray(scope) || scope.includes(invocation.nodeId);
+    });
+    if (catchers.length === 0) return [];
+    const errorMsg: FlowMessage = {
+      ...(msg ?? {}),
+      _caught: true,
+      error: { message: error.message, source: { id: invocation.nodeId, type: invocation.nodeType, name: failed?.label ?? invocation.nodeId } },
+    };
+    return catchers.map((c, i) => this.pendingInvocation(run, c, i === 0 ? errorMsg : structuredClone(errorMsg), invocation.id));
+  }
+
+  private completeRun(run: ActiveRun, status: RunStatus, finishedAt: number): void {
+    run.record.status = status;
+    run.record.error = run.failure;
+    run.record.finishedAt = finishedAt;
+    this.active.delete(run.record.id);
+    this.settleReply(run, new Error(run.failure ?? 'the flow finished without sending a response'));
+    this.options.events.runFinished(run.record);
+    this.releaseSlot(run.flow);
+    this.applyRetention(run);
+  }
+
+  private async finishRun(run: ActiveRun): Promise<void> {
+    const finishedAt = Date.now();
+    await this.options.storage.updateRun({ id: run.record.id, status: 'succeeded', finishedAt });
+    this.completeRun(run, 'succeeded', finishedAt);
+  }
+
+  private applyRetention(run: ActiveRun): void {
+    const mode = run.flow.flow.settings?.retention ?? this.options.retention.mode;
+    if (mode === 'all' || (mode === 'failed' && run.record.status !== 'succeeded')) return;
+    this.options.storage.deleteRun(run.record.id).catch((error: unknown) => this.options.log.warn(`retention: could not delete run ${run.record.id}: ${(error as Error).message}`));
+  }
+
+  /** Sub-flow call: run `flowId` from its subflow-in node and resolve with what its subflow-out replies. */
+  private async callFlow(flowId: string, msg: FlowMessage, options: { signal: AbortSignal; parentRunId: string; timeoutMs?: number }): Promise<FlowMessage> {
+    const deployed = this.deployed.get(flowId);
+    if (!deployed) throw new Error(`sub-flow "${flowId}" is not deployed`);
+    const entry = [...deployed.nodes.values()].find((d) => d.node.type === 'subflow-in');
+    if (!entry) throw new Error(`flow "${flowId}" has no subflow-in node to call`);
+    const { runId, reply } = await this.runNow(flowId, structuredClone(msg), {
+      nodeId: entry.node.id,
+      parentRunId: options.parentRunId,
+      awaitReply: true,
+      replyTimeoutMs: options.timeoutMs ?? 60_000,
+    });
+    const onAbort = () => void this.cancel(runId);
+    options.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const answer = await reply!;
+      return (answer.body ?? {}) as FlowMessage;
+    } finally {
+      options.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private nodeLogger(flowId: string, nodeId: string, label: string): Logger {
+    const prefix = `[${flowId}/${label}]`;
+    const log = this.options.log;
+    return {
+      debug: (m, d) => log.debug(`${prefix} ${m}`, d),
+      info: (m, d) => log.info(`${prefix} ${m}`, d),
+      warn: (m, d) => log.warn(`${prefix} ${m}`, d),
+      error: (m, d) => log.error(`${prefix} ${m}`, d),
+    };
+  }
+
+  /**
+   * Stop triggers and close nodes. Runs in flight are left as they are stored: pending invocations resume on
+   * the next start, so nothing accepted is lost by a shutdown either.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const deployed of this.deployed.values()) await this.stopTriggers(deployed);
+    for (const run of this.active.values()) {
+      run.abort.abort(new Error('runtime shutting down'));
+      this.settleReply(run, new Error('runtime shutting down'));
+    }
+    for (const deployed of this.deployed.values()) await Promise.allSettled([...deployed.nodes.values()].map((d) => d.instance.close?.()));
+    this.deployed.clear();
+    this.active.clear();
+  }
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

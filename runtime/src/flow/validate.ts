@@ -1,0 +1,167 @@
+/**
+ * Flow validation: the format schema (ajv, compiled once), then semantic checks against the node registry.
+ * Every problem is reported, each with a JSON pointer into the submitted document.
+ */
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import type { FlowDocument, FlowIssue } from './types.ts';
+import { flowSchema } from './schema.ts';
+
+/** What validation needs to know about node types; the registry implements it. */
+export interface NodeTypeCatalog {
+  has(type: string): boolean;
+  /** Validates (and fills defaults into) a node's props; returns issues with pointers relative to the props. */
+  checkProps(type: string, props: Record<string, unknown>): Array<{ pointer: string; message: string }>;
+  outputCount(type: string, props: Record<string, unknown>): number;
+  inputCount(type: string): number;
+  allowsCycles(type: string): boolean;
+}
+
+const ajv = new Ajv2020({ allErrors: true, strict: false });
+const checkFormat = ajv.compile(flowSchema);
+
+/** Turn ajv errors into issues; `base` prefixes the pointers (e.g. '/nodes/2/props'). */
+export function ajvIssues(errors: ErrorObject[] | null | undefined, base = ''): Array<{ pointer: string; message: string }> {
+  return (errors ?? []).map((error) => {
+    let pointer = base + error.instancePath;
+    let message = error.message ?? 'is invalid';
+    if (error.keyword === 'required') {
+      const missing = (error.params as { missingProperty: string }).missingProperty;
+      pointer += `/${missing}`;
+      message = 'is required';
+    } else if (error.keyword === 'additionalProperties') {
+      const extra = (error.params as { additionalProperty: string }).additionalProperty;
+      pointer += `/${extra}`;
+      message = 'is not a known property';
+    } else if (error.keyword === 'enum') {
+      message = `must be one of ${JSON.stringify((error.params as { allowedValues: unknown[] }).allowedValues)}`;
+    }
+    return { pointer: pointer || '/', message };
+  });
+}
+
+export interface ValidationResult {
+  valid: boolean;
+  issues: FlowIssue[];
+  /** The document with node props defaults filled in (only meaningful when valid). */
+  flow: FlowDocument;
+}
+
+/**
+ * Validate a flow document. `input` is untrusted JSON. The returned flow is a copy with defaults applied;
+ * the input is never modified.
+ */
+export function validateFlow(input: unknown, catalog: NodeTypeCatalog): ValidationResult {
+  const flow = structuredClone(input) as FlowDocument;
+  if (!checkFormat(flow)) {
+    return { valid: false, issues: ajvIssues(checkFormat.errors).map((i) => withNodeId(i, flow)), flow };
+  }
+  const issues: FlowIssue[] = [];
+  const index = new Map<string, number>();
+  flow.nodes.forEach((node, i) => {
+    if (index.has(node.id)) {
+      issues.push({ pointer: `/nodes/${i}/id`, message: `duplicate node id "${node.id}" (also at /nodes/${index.get(node.id)})`, nodeId: node.id });
+    } else index.set(node.id, i);
+  });
+
+  flow.nodes.forEach((node, i) => {
+    const at = `/nodes/${i}`;
+    if (!catalog.has(node.type)) {
+      issues.push({ pointer: `${at}/type`, message: `unknown node type "${node.type}": no installed node pack provides it`, nodeId: node.id });
+      return;
+    }
+    node.props ??= {};
+    for (const problem of catalog.checkProps(node.type, node.props)) {
+      issues.push({ pointer: `${at}/props${problem.pointer === '/' ? '' : problem.pointer}`, message: problem.message, nodeId: node.id });
+    }
+    const ports = catalog.outputCount(node.type, node.props);
+    const wires = node.wires ?? [];
+    if (wires.length > ports) {
+      issues.push({ pointer: `${at}/wires`, message: `has ${wires.length} output ports wired but node type "${node.type}" has ${ports}`, nodeId: node.id });
+    }
+    wires.forEach((targets, port) =>
+      targets.forEach((target, t) => {
+        const targetIndex = index.get(target);
+        if (targetIndex === undefined) {
+          issues.push({ pointer: `${at}/wires/${port}/${t}`, message: `wire to missing node "${target}"`, nodeId: node.id });
+        } else {
+          const targetType = flow.nodes[targetIndex]!.type;
+          if (catalog.has(targetType) && catalog.inputCount(targetType) === 0) {
+            issues.push({ pointer: `${at}/wires/${port}/${t}`, message: `wire to node "${target}" of type "${targetType}", which has no input`, nodeId: node.id });
+          }
+        }
+      }),
+    );
+  });
+
+  if (issues.length === 0) issues.push(...cycleIssues(flow, catalog, index));
+  return { valid: issues.length === 0, issues, flow };
+}
+
+function withNodeId(issue: { pointer: string; message: string }, flow: FlowDocument): FlowIssue {
+  const match = /^\/nodes\/(\d+)/.exec(issue.pointer);
+  const node = match && Array.isArray(flow?.nodes) ? flow.nodes[Number(match[1])] : undefined;
+  return node && typeof node.id === 'string' ? { ...issue, nodeId: node.id } : issue;
+}
+
+/** Reject cycles unless every cycle passes through a node type that allows them (Tarjan's SCCs). */
+function cycleIssues(flow: FlowDocument, catalog: NodeTypeCatalog, index: Map<string, number>): FlowIssue[] {
+  const issues: FlowIssue[] = [];
+  const order = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  let counter = 0;
+  const edges = (id: string): string[] => (flow.nodes[index.get(id)!]!.wires ?? []).flat();
+
+  const visit = (start: string): void => {
+    // Iterative DFS so a 10,000-node chain cannot overflow the stack.
+    const work: Array<{ id: string; next: number }> = [{ id: start, next: 0 }];
+    order.set(start, counter);
+    low.set(start, counter++);
+    stack.push(start);
+    onStack.add(start);
+    while (work.length > 0) {
+      const frame = work[work.length - 1]!;
+      const targets = edges(frame.id);
+      if (frame.next < targets.length) {
+        const target = targets[frame.next++]!;
+        if (!order.has(target)) {
+          order.set(target, counter);
+          low.set(target, counter++);
+          stack.push(target);
+          onStack.add(target);
+          work.push({ id: target, next: 0 });
+        } else if (onStack.has(target)) {
+          low.set(frame.id, Math.min(low.get(frame.id)!, order.get(target)!));
+        }
+        continue;
+      }
+      work.pop();
+      const parent = work[work.length - 1];
+      if (parent) low.set(parent.id, Math.min(low.get(parent.id)!, low.get(frame.id)!));
+      if (low.get(frame.id) === order.get(frame.id)) {
+        const component: string[] = [];
+        let member: string;
+        do {
+          member = stack.pop()!;
+          onStack.delete(member);
+          component.push(member);
+        } while (member !== frame.id);
+        const selfLoop = component.length === 1 && edges(member).includes(member);
+        if (component.length > 1 || selfLoop) {
+          const allowed = component.some((id) => catalog.allowsCycles(flow.nodes[index.get(id)!]!.type));
+          if (!allowed) {
+            const first = component[component.length - 1]!;
+            issues.push({
+              pointer: `/nodes/${index.get(first)}/wires`,
+              message: `wiring cycle through ${component.reverse().map((id) => `"${id}"`).join(' → ')}: none of these node types allows cycles`,
+              nodeId: first,
+            });
+          }
+        }
+      }
+    }
+  };
+  for (const node of flow.nodes) if (!order.has(node.id)) visit(node.id);
+  return issues;
+}

@@ -1,0 +1,366 @@
+/**
+ * The runtime facade: everything the REST API, Socket.IO and the CLI can do, in one place, with no HTTP in it.
+ * Route handlers stay thin so one authorisation layer can later wrap them all.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { FlowMessage, Logger } from '@flowcrew/sdk';
+import type { RuntimeConfig } from './config.ts';
+import { CredentialVault } from './credentials.ts';
+import { invalid, notFound, ProblemError } from './errors.ts';
+import { EventFanout } from './executor/events.ts';
+import { DeployError, Executor, RunNotFoundError } from './executor/executor.ts';
+import { importNodeRed, isNodeRedExport } from './flow/node-red.ts';
+import { FLOW_FORMAT, type FlowDocument, type FlowIssue } from './flow/types.ts';
+import { validateFlow } from './flow/validate.ts';
+import { WebhookRouter } from './api/webhooks.ts';
+import { NodeRegistry } from './registry/registry.ts';
+import { openStorage } from './storage/index.ts';
+import { VersionConflictError, type InvocationRecord, type RunFilter, type RunRecord, type Storage, type StoredFlow } from './storage/types.ts';
+
+export interface FlowView extends FlowDocument {
+  deployed: boolean;
+  deployedVersion: number | null;
+  updatedAt: number;
+}
+
+export interface ImportResult {
+  source: 'flowcrew' | 'node-red';
+  flows: Array<{ id: string; name: string; version: number; deployed: boolean }>;
+  unmapped: Array<{ id: string; type: string; name?: string; flowId?: string; reason: string }>;
+  warnings: string[];
+}
+
+export function createLogger(level: RuntimeConfig['logLevel']): Logger {
+  const order = ['debug', 'info', 'warn', 'error', 'silent'];
+  const min = order.indexOf(level);
+  const at = (lvl: 'debug' | 'info' | 'warn' | 'error') => (message: string, data?: unknown) => {
+    if (order.indexOf(lvl) < min) return;
+    const line = `${new Date().toISOString()} ${lvl.padEnd(5)} ${message}`;
+    (lvl === 'error' || lvl === 'warn' ? console.error : console.log)(data === undefined ? line : `${line} ${safeJson(data)}`);
+  };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+export class Runtime {
+  readonly events = new EventFanout();
+  readonly webhooks = new WebhookRouter();
+  readonly startedAt = Date.now();
+  private pruneTimer?: NodeJS.Timeout;
+
+  private constructor(
+    readonly config: RuntimeConfig,
+    readonly storage: Storage,
+    readonly registry: NodeRegistry,
+    readonly vault: CredentialVault,
+    readonly log: Logger,
+    readonly executor: Executor,
+  ) {}
+
+  /** Open storage, load node packs, deploy what was deployed, resume interrupted runs. */
+  static async create(config: RuntimeConfig, options: { log?: Logger; loadExamples?: boolean } = {}): Promise<Runtime> {
+    const log = options.log ?? createLogger(config.logLevel);
+    const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sqliteSynchronous: config.sqliteSynchronous });
+    const registry = new NodeRegistry();
+    await registry.loadPackagesIn(config.nodesDir, 'workspace');
+    await registry.loadUserDirectory(config.userNodesDir);
+    for (const pack of registry.packs.filter((p) => p.status === 'error')) log.error(`node pack "${pack.name}" (${pack.path}) failed to load: ${pack.error}`);
+    const vault = await CredentialVault.open(storage, config.dataDir);
+    let runtime: Runtime | undefined;
+    const executor = new Executor({
+      storage,
+      registry,
+      log,
+      retention: config.retention,
+      events: {
+        runStarted: (r) => runtime?.events.runStarted(r),
+        runFinished: (r) => runtime?.events.runFinished(r),
+        nodeStarted: (e) => runtime?.events.nodeStarted(e),
+        nodeFinished: (e) => runtime?.events.nodeFinished(e),
+        debug: (e) => runtime?.events.debug(e),
+        status: (e) => runtime?.events.status(e),
+      },
+      credentials: (id) => vault.resolve(id),
+      registerWebhook: (route) => runtime!.webhooks.register(route),
+    });
+    runtime = new Runtime(config, storage, registry, vault, log, executor);
+    await runtime.boot(options.loadExamples ?? true);
+    return runtime;
+  }
+
+  private async boot(loadExamples: boolean): Promise<void> {
+    if (loadExamples && this.config.flowsDir) await this.loadExampleFlows(this.config.flowsDir);
+    for (const stored of await this.storage.listFlows()) {
+      if (stored.deployedVersion === null) continue;
+      try {
+        const { valid, issues, flow } = validateFlow(stored.flow, this.registry);
+        if (!valid) throw new Error(issues.map((i) => `${i.pointer}: ${i.message}`).join('; '));
+        await this.executor.deploy(flow);
+      } catch (error) {
+        this.log.error(`flow "${stored.flow.id}" could not be deployed at start: ${(error as Error).message}`);
+      }
+    }
+    const resumed = await this.executor.resume();
+    if (resumed > 0) this.log.info(`resumed ${resumed} interrupted run(s)`);
+    if (this.config.retention.maxAgeMs > 0) {
+      const prune = () =>
+        this.storage
+          .pruneRuns(Date.now() - this.config.retention.maxAgeMs)
+          .then((n) => n > 0 && this.log.info(`retention: pruned ${n} run(s)`))
+          .catch((e: unknown) => this.log.warn(`retention: prune failed: ${(e as Error).message}`));
+      void prune();
+      this.pruneTimer = setInterval(prune, 3_600_000);
+      this.pruneTimer.unref();
+    }
+  }
+
+  /** Example flows are stored and deployed the first time only: a user's later edits win. */
+  private async loadExampleFlows(dir: string): Promise<void> {
+    let files: string[];
+    try {
+      files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
+    } catch {
+      return;
+    }
+    for (const file of files) {
+      try {
+        const doc = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as FlowDocument;
+        if (await this.storage.getFlow(doc.id)) continue;
+        const saved = await this.saveValidated(doc);
+        await this.storage.setDeployed(saved.flow.id, saved.flow.version);
+        this.log.info(`loaded example flow "${doc.id}" from ${file}`);
+      } catch (error) {
+        this.log.error(`example flow ${file} was not loaded: ${error instanceof ProblemError ? `${error.message} ${JSON.stringify(error.issues)}` : (error as Error).message}`);
+      }
+    }
+  }
+
+  // ---- node types ----
+  nodeTypes() {
+    return this.registry.describe();
+  }
+
+  // ---- flows ----
+  private view(stored: StoredFlow): FlowView {
+    return {
+      ...stored.flow,
+      format: FLOW_FORMAT,
+      deployed: this.executor.isDeployed(stored.flow.id),
+      deployedVersion: stored.deployedVersion,
+      updatedAt: stored.updatedAt,
+    };
+  }
+
+  async listFlows(): Promise<FlowView[]> {
+    return (await this.storage.listFlows()).map((s) => this.view(s));
+  }
+
+  async getFlow(id: string): Promise<FlowView> {
+    const stored = await this.storage.getFlow(id);
+    if (!stored) throw notFound(`flow "${id}"`);
+    return this.view(stored);
+  }
+
+  /** Validate without storing: every issue, each with a JSON pointer. */
+  validate(input: unknown): { valid: boolean; issues: FlowIssue[] } {
+    const { valid, issues } = validateFlow(input, this.registry);
+    return { valid, issues };
+  }
+
+  private async saveValidated(input: unknown, expectedVersion?: number): Promise<StoredFlow> {
+    const { valid, issues, flow } = validateFlow(input, this.registry);
+    if (!valid) throw invalid(`the flow has ${issues.length} problem(s)`, issues);
+    try {
+      return await this.storage.saveFlow({ ...flow, format: FLOW_FORMAT }, expectedVersion);
+    } catch (error) {
+      if (error instanceof VersionConflictError) throw new ProblemError(409, 'Version conflict', error.message, [], { currentVersion: error.actual });
+      throw error;
+    }
+  }
+
+  async createFlow(input: unknown): Promise<FlowView> {
+    const id = (input as { id?: unknown } | null)?.id;
+    if (typeof id === 'string' && (await this.storage.getFlow(id))) throw new ProblemError(409, 'Flow exists', `flow "${id}" already exists; use PUT to change it`);
+    return this.view(await this.saveValidated(input));
+  }
+
+  /** Save a new revision. `expectedVersion` (from If-Match or the body's version) guards against lost updates. */
+  async updateFlow(id: string, input: unknown, expectedVersion?: number): Promise<FlowView> {
+    if (input && typeof input === 'object' && (input as { id?: unknown }).id !== undefined && (input as { id?: unknown }).id !== id) {
+      throw invalid('the flow id in the body differs from the URL', [{ pointer: '/id', message: `must be "${id}"` }]);
+    }
+    if (!(await this.storage.getFlow(id))) throw notFound(`flow "${id}"`);
+    return this.view(await this.saveValidated({ ...(input as object), id }, expectedVersion));
+  }
+
+  async deleteFlow(id: string): Promise<void> {
+    await this.executor.undeploy(id);
+    if (!(await this.storage.deleteFlow(id))) throw notFound(`flow "${id}"`);
+  }
+
+  /** Deploy the stored revision: validate again (node packs may have changed), create nodes, start triggers. */
+  async deployFlow(id: string): Promise<FlowView> {
+    const stored = await this.storage.getFlow(id);
+    if (!stored) throw notFound(`flow "${id}"`);
+    const { valid, issues, flow } = validateFlow(stored.flow, this.registry);
+    if (!valid) throw invalid(`flow "${id}" cannot be deployed: ${issues.length} problem(s)`, issues);
+    try {
+      await this.executor.deploy(flow);
+    } catch (error) {
+      if (error instanceof DeployError) {
+        const index = flow.nodes.findIndex((n) => n.id === error.nodeId);
+        throw new ProblemError(422, 'Deploy failed', error.message, error.nodeId ? [{ pointer: index >= 0 ? `/nodes/${index}` : '/', message: error.message, nodeId: error.nodeId }] : []);
+      }
+      throw error;
+    }
+    await this.storage.setDeployed(id, flow.version);
+    return this.view({ ...stored, deployedVersion: flow.version });
+  }
+
+  async undeployFlow(id: string): Promise<FlowView> {
+    const stored = await this.storage.getFlow(id);
+    if (!stored) throw notFound(`flow "${id}"`);
+    await this.executor.undeploy(id);
+    await this.storage.setDeployed(id, null);
+    return this.view({ ...stored, deployedVersion: null });
+  }
+
+  /** Import Flowcrew JSON (one flow or an array) or a Node-RED export (detected). Imported flows are saved, not deployed. */
+  async importFlows(input: unknown, options: { deploy?: boolean; replace?: boolean } = {}): Promise<ImportResult> {
+    let source: ImportResult['source'];
+    let docs: unknown[];
+    let unmapped: ImportResult['unmapped'] = [];
+    let warnings: string[] = [];
+    if (isNodeRedExport(input)) {
+      source = 'node-red';
+      const imported = importNodeRed(input);
+      docs = imported.flows;
+      unmapped = imported.unmapped;
+      warnings = imported.warnings;
+      if (docs.length === 0) throw new ProblemError(422, 'Nothing to import', 'the Node-RED export has no flow tab with nodes', [], { unmapped, warnings });
+    } else if (Array.isArray(input) || (input && typeof input === 'object' && 'nodes' in input)) {
+      source = 'flowcrew';
+      docs = Array.isArray(input) ? input : [input];
+    } else {
+      throw new ProblemError(400, 'Unrecognised import', 'expected a Flowcrew flow (an object with "nodes"), an array of flows, or a Node-RED export (an array of nodes with "type" and "z")');
+    }
+    // Validate everything before storing anything: an import is all or nothing.
+    const issues: FlowIssue[] = [];
+    const valid: FlowDocument[] = [];
+    docs.forEach((doc, i) => {
+      const result = validateFlow(doc, this.registry);
+      const prefix = Array.isArray(input) && source === 'flowcrew' ? `/${i}` : source === 'node-red' ? `/flows/${i}` : '';
+      issues.push(...result.issues.map((issue) => ({ ...issue, pointer: prefix + issue.pointer })));
+      valid.push(result.flow);
+    });
+    if (issues.length > 0) throw new ProblemError(422, 'Invalid import', `the import has ${issues.length} problem(s); nothing was stored`, issues, { unmapped, warnings });
+    for (const doc of valid) {
+      const existing = await this.storage.getFlow(doc.id);
+      if (existing && !options.replace) throw new ProblemError(409, 'Flow exists', `flow "${doc.id}" already exists; import with ?replace=true to overwrite it`, [], { unmapped, warnings });
+    }
+    const flows: ImportResult['flows'] = [];
+    for (const doc of valid) {
+      const existing = await this.storage.getFlow(doc.id);
+      const saved = await this.storage.saveFlow({ ...doc, format: FLOW_FORMAT }, existing?.flow.version);
+      let deployed = false;
+      if (options.deploy) {
+        await this.deployFlow(doc.id);
+        deployed = true;
+      }
+      flows.push({ id: saved.flow.id, name: saved.flow.name, version: saved.flow.version, deployed });
+    }
+    return { source, flows, unmapped, warnings };
+  }
+
+  async exportFlow(id: string): Promise<FlowDocument> {
+    const stored = await this.storage.getFlow(id);
+    if (!stored) throw notFound(`flow "${id}"`);
+    return { ...stored.flow, format: FLOW_FORMAT };
+  }
+
+  // ---- runs ----
+  async startRun(flowId: string, body: { input?: FlowMessage; nodeId?: string } = {}): Promise<{ runId: string }> {
+    if (!(await this.storage.getFlow(flowId))) throw notFound(`flow "${flowId}"`);
+    if (!this.executor.isDeployed(flowId)) throw new ProblemError(409, 'Flow not deployed', `flow "${flowId}" is not deployed: deploy it before running it`);
+    const input = body.input ?? {};
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+      throw new ProblemError(400, 'Invalid input', 'input must be a message object, e.g. {"payload": ...}', [{ pointer: '/input', message: 'must be an object' }]);
+    }
+    try {
+      const { runId } = await this.executor.runNow(flowId, input, { nodeId: body.nodeId });
+      return { runId };
+    } catch (error) {
+      if (error instanceof RunNotFoundError) throw new ProblemError(422, 'Cannot start run', error.message, body.nodeId ? [{ pointer: '/nodeId', message: error.message }] : []);
+      throw error;
+    }
+  }
+
+  listRuns(filter: RunFilter): Promise<RunRecord[]> {
+    return this.storage.listRuns(filter);
+  }
+
+  async getRun(id: string): Promise<RunRecord & { invocations: InvocationRecord[] }> {
+    const run = await this.storage.getRun(id);
+    if (!run) throw notFound(`run "${id}"`);
+    return { ...run, invocations: await this.storage.listInvocations(id) };
+  }
+
+  async cancelRun(id: string): Promise<RunRecord> {
+    const cancelled = await this.executor.cancel(id);
+    if (cancelled) return cancelled;
+    const run = await this.storage.getRun(id);
+    if (!run) throw notFound(`run "${id}"`);
+    throw new ProblemError(409, 'Run not active', `run "${id}" is ${run.status}; only queued, running or waiting runs can be cancelled`);
+  }
+
+  /** Resolves when the run reaches a final state (used by the CLI's one-shot run and tests). */
+  waitForRun(runId: string, timeoutMs = 60_000): Promise<RunRecord> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`run ${runId} did not finish within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.events.add({
+        runFinished: (run) => {
+          if (run.id !== runId) return;
+          clearTimeout(timer);
+          off();
+          resolve(run);
+        },
+      });
+      // It may have finished before we listened.
+      void this.storage.getRun(runId).then((run) => {
+        if (run && ['succeeded', 'failed', 'cancelled'].includes(run.status)) {
+          clearTimeout(timer);
+          off();
+          resolve(run);
+        }
+      });
+    });
+  }
+
+  health() {
+    return {
+      status: 'ok' as const,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      storage: this.storage.dialect,
+      activeRuns: this.executor.activeRuns,
+      nodePacks: this.registry.packs.map((p) => ({ name: p.name, version: p.version, status: p.status, error: p.error, types: p.types.length })),
+      webhooks: this.webhooks.list(),
+    };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.pruneTimer);
+    await this.executor.close();
+    await this.storage.close();
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Schema migrations: an ordered, append-only list. Each one is applied in its own transaction together with its row
+ * in `schema_migrations`, so a crash never leaves a half-applied version. Never edit a released migration; add one.
+ *
+ * The SQL is shared by both dialects where possible (TEXT for JSON, BIGINT for epoch ms: SQLite maps BIGINT to
+ * INTEGER affinity, a 64-bit integer). `sql` may be a function of the dialect for the rare differences.
+ */
+import type { SqlDialect, SqlDriver, SqlStatement } from './sql-storage.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string[] | ((dialect: SqlDialect) => string[]);
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: [
+      `CREATE TABLE IF NOT EXISTS flows (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        document TEXT NOT NULL,
+        deployed_version BIGINT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`,
+      `CREATE TABLE IF NOT EXISTS runs (
+        id TEXT PRIMARY KEY,
+        flow_id TEXT NOT NULL,
+        flow_version BIGINT NOT NULL,
+        status TEXT NOT NULL,
+        trigger_node_id TEXT,
+        input TEXT,
+        error TEXT,
+        parent_run_id TEXT,
+        created_at BIGINT NOT NULL,
+        started_at BIGINT,
+        finished_at BIGINT
+      )`,
+      'CREATE INDEX IF NOT EXISTS runs_flow_created ON runs (flow_id, created_at)',
+      'CREATE INDEX IF NOT EXISTS runs_status ON runs (status)',
+      // The unfiltered run list and pruning order by creation time.
+      'CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at)',
+      `CREATE TABLE IF NOT EXISTS invocations (
+        id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        node_type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        input TEXT,
+        outputs TEXT,
+        error TEXT,
+        parent_id TEXT,
+        seq BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        started_at BIGINT,
+        finished_at BIGINT
+      )`,
+      'CREATE INDEX IF NOT EXISTS invocations_run_seq ON invocations (run_id, seq)',
+      // Partial index: pending invocations are few among many finished ones, and resume needs only those.
+      `CREATE INDEX IF NOT EXISTS invocations_pending ON invocations (run_id, seq) WHERE status = 'pending'`,
+      `CREATE TABLE IF NOT EXISTS context (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (scope, key)
+      )`,
+      `CREATE TABLE IF NOT EXISTS credentials (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        data TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`,
+    ],
+  },
+];
+
+/** Serialises concurrent migrators on one PostgreSQL database (e.g. several runtimes starting together). */
+const PG_LOCK: SqlStatement = { sql: 'SELECT pg_advisory_xact_lock(?)', params: [0x466c6f77] };
+
+/** Apply every migration not yet recorded. Idempotent; safe with concurrent callers. */
+export async function migrate(driver: SqlDriver, migrations: readonly Migration[] = MIGRATIONS): Promise<void> {
+  checkOrder(migrations);
+  const lock = driver.dialect === 'postgres' ? [PG_LOCK] : [];
+  await driver.writeBatch([
+    ...lock,
+    {
+      sql: `CREATE TABLE IF NOT EXISTS schema_migrations (
+        version BIGINT PRIMARY KEY,
+        name TEXT NOT NULL,
+        applied_at BIGINT NOT NULL
+      )`,
+    },
+  ]);
+  const known = migrations.at(-1)?.version ?? 0;
+  const newest = Math.max(0, ...(await appliedVersions(driver)));
+  if (newest > known) {
+    // Running old code on a newer schema could corrupt data it does not understand.
+    throw new Error(
+      `The ${driver.dialect} database has schema version ${newest}, newer than this Flowcrew supports (${known}). Upgrade Flowcrew.`,
+    );
+  }
+  for (const migration of migrations) {
+    const applied = await appliedVersions(driver);
+    if (applied.has(migration.version)) continue;
+    const sql = typeof migration.sql === 'function' ? migration.sql(driver.dialect) : migration.sql;
+    try {
+      await driver.writeBatch([
+        ...lock,
+        ...sql.map((s) => ({ sql: s })),
+        {
+          sql: 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+          params: [migration.version, migration.name, Date.now()],
+        },
+      ]);
+    } catch (error) {
+      // Another process applied it while we waited for the lock: its row is there now and ours rolled back.
+      if ((await appliedVersions(driver)).has(migration.version)) continue;
+      throw new Error(
+        `Database migration ${migration.version} (${migration.name}) failed on ${driver.dialect}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+async function appliedVersions(driver: SqlDriver): Promise<Set<number>> {
+  const rows = await driver.all('SELECT version FROM schema_migrations');
+  return new Set(rows.map((r) => Number(r.version)));
+}
+
+function checkOrder(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (i > 0 && m.version <= migrations[i - 1]!.version) {
+      throw new Error(`Migrations must be in strictly increasing version order: ${m.version} follows ${migrations[i - 1]!.version}.`);
+    }
+  });
+}

@@ -1,0 +1,166 @@
+/** PostgreSQL storage: a pg Pool; each write batch is one transaction on one pooled client. */
+import pg from 'pg';
+import { SqlStorage, type Row, type SqlDriver, type SqlParam, type SqlStatement, type StatementResult } from './sql-storage.ts';
+
+export interface PostgresOptions {
+  connectionString: string;
+  /** Schema to use (created if missing) instead of the role's default search_path; tests use one per run. */
+  schema?: string;
+  /** Max pooled connections (reads run in parallel; writes use one at a time). */
+  poolSize?: number;
+}
+
+const INT8_OID = 20;
+const CONVERSION_CACHE_SIZE = 1000;
+
+/** BIGINT columns hold epoch ms and counters, all below 2^53: return them as numbers, not strings. */
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary'
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+export class PostgresDriver implements SqlDriver {
+  readonly dialect = 'postgres' as const;
+  readonly pool: pg.Pool;
+  private readonly converted = new Map<string, string>();
+
+  constructor(private readonly options: PostgresOptions) {
+    if (options.schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(options.schema)) {
+      throw new Error(`Invalid PostgreSQL schema name "${options.schema}": use lower-case letters, digits and _.`);
+    }
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 10,
+      types,
+      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    });
+    // An idle client can lose its connection (server restart); without a listener that would crash the process.
+    // The pool drops the client and the next query opens a fresh connection.
+    this.pool.on('error', (error) => {
+      console.warn(`[flowcrew] PostgreSQL connection lost (${redact(options.connectionString)}): ${error.message}`);
+    });
+  }
+
+  /** Checks the server is reachable (clear error otherwise) and creates the schema if one was given. */
+  async connect(): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw new Error(`Cannot connect to PostgreSQL at ${redact(this.options.connectionString)}: ${describe(error)}`, {
+        cause: error,
+      });
+    }
+    try {
+      if (this.options.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.options.schema}`);
+    } finally {
+      client.release();
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pool.query(sql);
+  }
+
+  async all(sql: string, params?: readonly SqlParam[]): Promise<Row[]> {
+    const result = await this.pool.query(this.convert(sql), params as unknown[] | undefined);
+    return result.rows as Row[];
+  }
+
+  async get(sql: string, params?: readonly SqlParam[]): Promise<Row | undefined> {
+    return (await this.all(sql, params))[0];
+  }
+
+  async writeBatch(statements: readonly SqlStatement[]): Promise<StatementResult[]> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const results: StatementResult[] = [];
+      try {
+        for (const statement of statements) {
+          const r = await client.query(this.convert(statement.sql), statement.params as unknown[] | undefined);
+          const result: StatementResult = { changes: r.rowCount ?? 0, rows: r.rows as Row[] };
+          statement.check?.(result);
+          results.push(result);
+        }
+        await client.query('COMMIT');
+      } catch (error) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          broken = rollbackError as Error; // connection unusable: destroy it rather than return it to the pool
+        }
+        throw error;
+      }
+      return results;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** `?` → `$1, $2, ...` (outside quotes), cached per SQL text since the same statements recur constantly. */
+  convert(sql: string): string {
+    let out = this.converted.get(sql);
+    if (out === undefined) {
+      out = toNumberedPlaceholders(sql);
+      if (this.converted.size >= CONVERSION_CACHE_SIZE) this.converted.clear();
+      this.converted.set(sql, out);
+    }
+    return out;
+  }
+}
+
+export function toNumberedPlaceholders(sql: string): string {
+  let n = 0;
+  let out = '';
+  let quote: string | null = null;
+  for (const ch of sql) {
+    if (quote) {
+      if (ch === quote) quote = null; // a doubled quote ('') just closes and reopens: same result
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+    } else if (ch === '?') {
+      out += `$${++n}`;
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}
+
+/** The URL without its password, for error messages and logs. */
+export function redact(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(unparseable connection string)';
+  }
+}
+
+function describe(error: unknown): string {
+  const e = error as { message?: string; code?: string; errors?: Array<{ message?: string }> };
+  // Node's AggregateError (IPv4 + IPv6 both refused) has an empty message: show the inner ones.
+  const message = e.message || e.errors?.map((x) => x.message).join('; ') || String(error);
+  return e.code ? `${message} (${e.code})` : message;
+}
+
+/** A PostgreSQL-backed Storage, reachable and with its schema created (not migrated: call `migrate()`). */
+export async function createPostgresStorage(options: PostgresOptions): Promise<SqlStorage> {
+  const driver = new PostgresDriver(options);
+  try {
+    await driver.connect();
+  } catch (error) {
+    await driver.close().catch(() => {});
+    throw error;
+  }
+  return new SqlStorage(driver, { flush: 'eager' });
+}

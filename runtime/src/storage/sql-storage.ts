@@ -1,0 +1,682 @@
+/**
+ * The one SQL implementation of `Storage`, shared by SQLite and PostgreSQL through a small driver interface.
+ * SQL is written once with `?` placeholders and portable constructs (INSERT ... ON CONFLICT, row values, partial
+ * indexes); the drivers only adapt placeholders, types and transactions.
+ *
+ * Writes are group-committed: each write becomes a list of statements put on a queue, and a single writer runs
+ * everything queued in ONE transaction. Every caller's promise settles once its own statements have committed.
+ */
+import type { FlowDocument } from '../flow/types.ts';
+import { migrate } from './migrations.ts';
+import {
+  InvocationNotPendingError,
+  VersionConflictError,
+  type CompleteInvocation,
+  type CredentialRecord,
+  type InvocationRecord,
+  type InvocationStatus,
+  type ResumableRun,
+  type RunFilter,
+  type RunRecord,
+  type RunStatus,
+  type RunUpdate,
+  type Storage,
+  type StoredFlow,
+} from './types.ts';
+
+export type SqlDialect = 'sqlite' | 'postgres';
+export type SqlParam = string | number | bigint | null;
+export type Row = Record<string, unknown>;
+
+export interface SqlStatement {
+  sql: string;
+  params?: readonly SqlParam[];
+  /**
+   * Called by the driver right after the statement ran, INSIDE the transaction: throwing rolls the transaction
+   * back (the writer then retries the batch's items one by one, so only this statement's item fails).
+   */
+  check?: (result: StatementResult) => void;
+}
+
+/** What running one statement of a batch produced: changed-row count, and rows for SELECT / RETURNING. */
+export interface StatementResult {
+  changes: number;
+  rows: Row[];
+}
+
+export interface SqlDriver {
+  readonly dialect: SqlDialect;
+  /** DDL or other parameterless SQL; may contain several statements. */
+  exec(sql: string): Promise<void>;
+  all(sql: string, params?: readonly SqlParam[]): Promise<Row[]>;
+  get(sql: string, params?: readonly SqlParam[]): Promise<Row | undefined>;
+  /**
+   * Runs the statements in ONE transaction (all or nothing), calling each statement's `check` after it ran;
+   * one result per statement, in order.
+   */
+  writeBatch(statements: readonly SqlStatement[]): Promise<StatementResult[]>;
+  close(): Promise<void>;
+}
+
+export interface GroupCommitStats {
+  /** Transactions committed or attempted by the writer (batches, plus one per item retried alone). */
+  transactions: number;
+  /** Write calls settled. */
+  writes: number;
+  /** Largest number of writes that shared one transaction. */
+  largestBatch: number;
+  /** Batches that failed and were retried item by item. */
+  failedBatches: number;
+}
+
+const ACTIVE_RUN: readonly RunStatus[] = ['queued', 'running', 'waiting'];
+const FINISHED_RUN: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
+const ACTIVE_SQL = sqlList(ACTIVE_RUN);
+const FINISHED_SQL = sqlList(FINISHED_RUN);
+
+/** Caps so one flush stays a reasonably short transaction; the rest goes to the next flush. */
+const MAX_BATCH_ITEMS = 1000;
+const MAX_BATCH_STATEMENTS = 5000;
+/** Rows per multi-row INSERT, well under SQLite's and PostgreSQL's bound-parameter limits. */
+const INSERT_CHUNK_ROWS = 200;
+const PRUNE_CHUNK = 500;
+const DEFAULT_RUN_LIMIT = 50;
+const MAX_RUN_LIMIT = 1000;
+
+interface WriteItem {
+  statements: SqlStatement[];
+  /** Turns this item's statement results into its return value; may throw to reject only this caller. */
+  finish: (results: StatementResult[]) => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface SqlStorageOptions {
+  /**
+   * When the writer flushes: 'immediate' = on the next setImmediate (SQLite: synchronous commits, so this gathers the
+   * writes made in the same event-loop turn); 'eager' = at once, and while a flush is in flight new writes accumulate
+   * for the next one (PostgreSQL: commits are network round trips, so in-flight time is the batching window).
+   */
+  flush: 'immediate' | 'eager';
+}
+
+export class SqlStorage implements Storage {
+  readonly dialect: SqlDialect;
+  readonly stats: GroupCommitStats = { transactions: 0, writes: 0, largestBatch: 0, failedBatches: 0 };
+
+  private queue: WriteItem[] = [];
+  private flushing: Promise<void> | null = null;
+  private scheduled = false;
+  private closed = false;
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    readonly driver: SqlDriver,
+    private readonly options: SqlStorageOptions,
+  ) {
+    this.dialect = driver.dialect;
+  }
+
+  migrate(): Promise<void> {
+    return migrate(this.driver);
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closed = true;
+      this.closing = (async () => {
+        // Drain: the queue may refill while a flush runs (writes made before close() keep their promises).
+        while (this.flushing || this.queue.length > 0) {
+          if (this.flushing) await this.flushing;
+          else await this.flush();
+        }
+        await this.driver.close();
+      })();
+    }
+    return this.closing;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Group commit
+  // ---------------------------------------------------------------------------------------------------------------
+
+  /** Queue a write; the promise settles when its transaction committed (or failed). */
+  protected write<T>(statements: SqlStatement[], finish: (results: StatementResult[]) => T): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('Storage is closed: the write was not performed.'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ statements, finish, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return; // a running flush picks the queue up when it ends
+    this.scheduled = true;
+    const run = () => {
+      this.scheduled = false;
+      void this.flush();
+    };
+    // Microtask for 'eager': still gathers every write issued synchronously in the current turn.
+    if (this.options.flush === 'immediate') setImmediate(run);
+    else queueMicrotask(run);
+  }
+
+  private flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    this.flushing = (async () => {
+      try {
+        while (this.queue.length > 0) {
+          await this.flushOnce(this.takeBatch());
+          // SQLite: yield to the event loop between batches so more writes can gather (and reads run).
+          if (this.options.flush === 'immediate' && this.queue.length > 0) await new Promise((r) => setImmediate(r));
+        }
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+
+  private takeBatch(): WriteItem[] {
+    let statements = 0;
+    let n = 0;
+    while (n < this.queue.length && n < MAX_BATCH_ITEMS) {
+      statements += this.queue[n]!.statements.length;
+      n++;
+      if (statements >= MAX_BATCH_STATEMENTS) break;
+    }
+    return this.queue.splice(0, n);
+  }
+
+  private async flushOnce(batch: WriteItem[]): Promise<void> {
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+    let results: StatementResult[];
+    try {
+      this.stats.transactions++;
+      results = await this.driver.writeBatch(batch.flatMap((item) => item.statements));
+    } catch (error) {
+      if (batch.length === 1) {
+        this.settle(batch[0]!, error);
+        return;
+      }
+      // One bad write must not fail the others: redo each item in its own transaction.
+      this.stats.failedBatches++;
+      for (const item of batch) {
+        try {
+          this.stats.transactions++;
+          const own = await this.driver.writeBatch(item.statements);
+          this.settle(item, undefined, own);
+        } catch (itemError) {
+          this.settle(item, itemError);
+        }
+      }
+      return;
+    }
+    let offset = 0;
+    for (const item of batch) {
+      const own = results.slice(offset, offset + item.statements.length);
+      offset += item.statements.length;
+      this.settle(item, undefined, own);
+    }
+  }
+
+  private settle(item: WriteItem, error: unknown, results?: StatementResult[]): void {
+    this.stats.writes++;
+    if (error !== undefined || !results) {
+      item.reject(error);
+      return;
+    }
+    try {
+      item.resolve(item.finish(results));
+    } catch (finishError) {
+      item.reject(finishError);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Flows
+  // ---------------------------------------------------------------------------------------------------------------
+
+  async listFlows(): Promise<StoredFlow[]> {
+    const rows = await this.driver.all('SELECT * FROM flows ORDER BY name, id');
+    return rows.map(toStoredFlow);
+  }
+
+  async getFlow(id: string): Promise<StoredFlow | null> {
+    const row = await this.driver.get('SELECT * FROM flows WHERE id = ?', [id]);
+    return row ? toStoredFlow(row) : null;
+  }
+
+  saveFlow(flow: FlowDocument, expectedVersion?: number): Promise<StoredFlow> {
+    const now = Date.now();
+    // The version column is the truth; the document's own `version` is overwritten when read back.
+    const document = JSON.stringify(flow);
+    let change: SqlStatement;
+    if (expectedVersion === undefined) {
+      change = {
+        sql: `INSERT INTO flows (id, name, version, document, deployed_version, created_at, updated_at)
+              VALUES (?, ?, 1, ?, NULL, ?, ?)
+              ON CONFLICT (id) DO UPDATE SET name = excluded.name, version = flows.version + 1,
+                document = excluded.document, updated_at = excluded.updated_at`,
+        params: [flow.id, flow.name, document, now, now],
+      };
+    } else if (expectedVersion === 0) {
+      // Version 0 = "must not exist yet" (create without overwriting someone else's flow of the same id).
+      change = {
+        sql: `INSERT INTO flows (id, name, version, document, deployed_version, created_at, updated_at)
+              VALUES (?, ?, 1, ?, NULL, ?, ?) ON CONFLICT (id) DO NOTHING`,
+        params: [flow.id, flow.name, document, now, now],
+      };
+    } else {
+      // The WHERE on version makes the check atomic with the write, inside the transaction.
+      change = {
+        sql: 'UPDATE flows SET name = ?, version = version + 1, document = ?, updated_at = ? WHERE id = ? AND version = ?',
+        params: [flow.name, document, now, flow.id, expectedVersion],
+      };
+    }
+    // Read back in the same transaction: the stored version, or the actual one for the conflict message.
+    const readBack: SqlStatement = { sql: 'SELECT * FROM flows WHERE id = ?', params: [flow.id] };
+    return this.write([change, readBack], ([changed, read]) => {
+      const row = read!.rows[0];
+      if (changed!.changes === 0 || !row) {
+        throw new VersionConflictError(flow.id, expectedVersion ?? 0, row ? num(row.version) : 0);
+      }
+      return toStoredFlow(row);
+    });
+  }
+
+  setDeployed(id: string, version: number | null): Promise<void> {
+    return this.write([{ sql: 'UPDATE flows SET deployed_version = ? WHERE id = ?', params: [version, id] }], ([r]) => {
+      if (r!.changes === 0) throw new Error(`Cannot set the deployed version of flow "${id}": no such flow.`);
+    });
+  }
+
+  deleteFlow(id: string): Promise<boolean> {
+    return this.write([{ sql: 'DELETE FROM flows WHERE id = ?', params: [id] }], ([r]) => r!.changes > 0);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Runs: durable path
+  // ---------------------------------------------------------------------------------------------------------------
+
+  acceptRun(run: RunRecord, first: InvocationRecord[]): Promise<void> {
+    const statements: SqlStatement[] = [
+      {
+        sql: `INSERT INTO runs (id, flow_id, flow_version, status, trigger_node_id, input, error, parent_run_id,
+                created_at, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        params: [
+          run.id,
+          run.flowId,
+          run.flowVersion,
+          run.status,
+          run.triggerNodeId,
+          json(run.input),
+          run.error,
+          run.parentRunId,
+          run.createdAt,
+          run.startedAt,
+          run.finishedAt,
+        ],
+      },
+      ...insertInvocations(first),
+    ];
+    return this.write(statements, () => undefined);
+  }
+
+  completeInvocation(change: CompleteInvocation): Promise<void> {
+    const inv = change.invocation;
+    const statements: SqlStatement[] = [
+      {
+        // Only a pending invocation can complete: if cancelRun got there first, none of this change may land
+        // (no new pending invocations in a cancelled run, no run status overwriting 'cancelled').
+        sql: `UPDATE invocations SET status = ?, attempt = ?, outputs = ?, error = ?, started_at = ?, finished_at = ?
+              WHERE id = ? AND status = 'pending'`,
+        params: [inv.status, inv.attempt, json(inv.outputs), inv.error, inv.startedAt, inv.finishedAt, inv.id],
+        check: (result) => {
+          if (result.changes === 0) throw new InvocationNotPendingError(inv.id);
+        },
+      },
+      ...insertInvocations(change.next),
+    ];
+    const runUpdate = change.run ? updateRunStatement(change.run) : null;
+    if (runUpdate) statements.push(runUpdate);
+    return this.write(statements, () => undefined);
+  }
+
+  updateRun(update: RunUpdate): Promise<void> {
+    const statement = updateRunStatement(update);
+    if (!statement) return Promise.resolve();
+    return this.write([statement], () => undefined);
+  }
+
+  cancelRun(runId: string, finishedAt: number): Promise<void> {
+    return this.write(
+      [
+        {
+          sql: `UPDATE invocations SET status = 'cancelled', finished_at = ? WHERE run_id = ? AND status = 'pending'`,
+          params: [finishedAt, runId],
+        },
+        // A run that already finished keeps its outcome.
+        {
+          sql: `UPDATE runs SET status = 'cancelled', finished_at = ? WHERE id = ? AND status IN ${ACTIVE_SQL}`,
+          params: [finishedAt, runId],
+        },
+      ],
+      () => undefined,
+    );
+  }
+
+  async listResumableRuns(): Promise<ResumableRun[]> {
+    const runs = await this.driver.all(`SELECT * FROM runs WHERE status IN ${ACTIVE_SQL} ORDER BY created_at, id`);
+    if (runs.length === 0) return [];
+    const pending = await this.driver.all(
+      `SELECT i.* FROM invocations i JOIN runs r ON r.id = i.run_id
+       WHERE r.status IN ${ACTIVE_SQL} AND i.status = 'pending' ORDER BY i.run_id, i.seq`,
+    );
+    const maxSeqs = await this.driver.all(
+      `SELECT i.run_id, MAX(i.seq) AS max_seq FROM invocations i JOIN runs r ON r.id = i.run_id
+       WHERE r.status IN ${ACTIVE_SQL} GROUP BY i.run_id`,
+    );
+    const byRun = new Map<string, ResumableRun>();
+    const result = runs.map((row) => {
+      const entry: ResumableRun = { run: toRun(row), pending: [], maxSeq: 0 };
+      byRun.set(entry.run.id, entry);
+      return entry;
+    });
+    // A run whose status changed between the queries is simply absent from byRun.
+    for (const row of pending) byRun.get(String(row.run_id))?.pending.push(toInvocation(row));
+    for (const row of maxSeqs) {
+      const entry = byRun.get(String(row.run_id));
+      if (entry) entry.maxSeq = num(row.max_seq);
+    }
+    return result;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Runs: history
+  // ---------------------------------------------------------------------------------------------------------------
+
+  async getRun(id: string): Promise<RunRecord | null> {
+    const row = await this.driver.get('SELECT * FROM runs WHERE id = ?', [id]);
+    return row ? toRun(row) : null;
+  }
+
+  /** Newest first. `before` is a keyset cursor; an unknown cursor id yields no rows. */
+  async listRuns(filter: RunFilter): Promise<RunRecord[]> {
+    const where: string[] = [];
+    const params: SqlParam[] = [];
+    if (filter.flowId !== undefined) {
+      where.push('flow_id = ?');
+      params.push(filter.flowId);
+    }
+    if (filter.status !== undefined) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    if (filter.before !== undefined) {
+      // (created_at, id) matches the ORDER BY, so pages neither skip nor repeat runs created in the same ms.
+      where.push('(created_at, id) < (SELECT c.created_at, c.id FROM runs c WHERE c.id = ?)');
+      params.push(filter.before);
+    }
+    const limit = Math.min(Math.max(Math.trunc(filter.limit ?? DEFAULT_RUN_LIMIT), 1), MAX_RUN_LIMIT);
+    params.push(limit);
+    const rows = await this.driver.all(
+      `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_at DESC, id DESC LIMIT ?`,
+      params,
+    );
+    return rows.map(toRun);
+  }
+
+  async listInvocations(runId: string): Promise<InvocationRecord[]> {
+    const rows = await this.driver.all('SELECT * FROM invocations WHERE run_id = ? ORDER BY seq, id', [runId]);
+    return rows.map(toInvocation);
+  }
+
+  /** Deletes the run and its invocations only if the run has finished (an active run is left alone). */
+  deleteRun(id: string): Promise<void> {
+    return this.write(deleteFinishedRuns([id]), () => undefined);
+  }
+
+  async pruneRuns(olderThan: number): Promise<number> {
+    let total = 0;
+    // Chunks keep each transaction short so the writer never stalls other writes for long.
+    for (;;) {
+      const rows = await this.driver.all(
+        `SELECT id FROM runs WHERE status IN ${FINISHED_SQL} AND created_at < ? ORDER BY created_at LIMIT ?`,
+        [olderThan, PRUNE_CHUNK],
+      );
+      if (rows.length === 0) return total;
+      const deleted = await this.write(deleteFinishedRuns(rows.map((r) => String(r.id))), (results) => results[1]!.changes);
+      total += deleted;
+      if (rows.length < PRUNE_CHUNK) return total;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Context
+  // ---------------------------------------------------------------------------------------------------------------
+
+  async loadContext(scope: string): Promise<Record<string, unknown>> {
+    const rows = await this.driver.all('SELECT key, value FROM context WHERE scope = ?', [scope]);
+    const out: Record<string, unknown> = {};
+    for (const row of rows) out[String(row.key)] = parseJson(row.value);
+    return out;
+  }
+
+  /** Setting `undefined` deletes the key (as in Node-RED). */
+  setContext(scope: string, key: string, value: unknown): Promise<void> {
+    const statement: SqlStatement =
+      value === undefined
+        ? { sql: 'DELETE FROM context WHERE scope = ? AND key = ?', params: [scope, key] }
+        : {
+            sql: `INSERT INTO context (scope, key, value) VALUES (?, ?, ?)
+                  ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value`,
+            params: [scope, key, json(value)],
+          };
+    return this.write([statement], () => undefined);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Credentials
+  // ---------------------------------------------------------------------------------------------------------------
+
+  async listCredentials(): Promise<CredentialRecord[]> {
+    const rows = await this.driver.all('SELECT * FROM credentials ORDER BY name, id');
+    return rows.map(toCredential);
+  }
+
+  async getCredential(id: string): Promise<CredentialRecord | null> {
+    const row = await this.driver.get('SELECT * FROM credentials WHERE id = ?', [id]);
+    return row ? toCredential(row) : null;
+  }
+
+  /** Upsert; an update keeps the original createdAt. */
+  saveCredential(record: CredentialRecord): Promise<void> {
+    return this.write(
+      [
+        {
+          sql: `INSERT INTO credentials (id, name, type, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET name = excluded.name, type = excluded.type, data = excluded.data,
+                  updated_at = excluded.updated_at`,
+          params: [record.id, record.name, record.type, record.data, record.createdAt, record.updatedAt],
+        },
+      ],
+      () => undefined,
+    );
+  }
+
+  deleteCredential(id: string): Promise<boolean> {
+    return this.write([{ sql: 'DELETE FROM credentials WHERE id = ?', params: [id] }], ([r]) => r!.changes > 0);
+  }
+}
+
+// -----------------------------------------------------------------------------------------------------------------
+// Statement builders
+// -----------------------------------------------------------------------------------------------------------------
+
+const INVOCATION_COLUMNS = [
+  'id',
+  'run_id',
+  'node_id',
+  'node_type',
+  'status',
+  'attempt',
+  'input',
+  'outputs',
+  'error',
+  'parent_id',
+  'seq',
+  'created_at',
+  'started_at',
+  'finished_at',
+];
+const INVOCATION_ROW = `(${INVOCATION_COLUMNS.map(() => '?').join(', ')})`;
+
+/** Multi-row INSERTs: one statement (one round trip on PostgreSQL) per chunk instead of one per invocation. */
+function insertInvocations(list: readonly InvocationRecord[]): SqlStatement[] {
+  const statements: SqlStatement[] = [];
+  for (let i = 0; i < list.length; i += INSERT_CHUNK_ROWS) {
+    const chunk = list.slice(i, i + INSERT_CHUNK_ROWS);
+    statements.push({
+      sql: `INSERT INTO invocations (${INVOCATION_COLUMNS.join(', ')}) VALUES ${chunk.map(() => INVOCATION_ROW).join(', ')}`,
+      params: chunk.flatMap((inv) => [
+        inv.id,
+        inv.runId,
+        inv.nodeId,
+        inv.nodeType,
+        inv.status,
+        inv.attempt,
+        json(inv.input),
+        json(inv.outputs),
+        inv.error,
+        inv.parentId,
+        inv.seq,
+        inv.createdAt,
+        inv.startedAt,
+        inv.finishedAt,
+      ]),
+    });
+  }
+  return statements;
+}
+
+const RUN_UPDATE_COLUMNS = { status: 'status', error: 'error', startedAt: 'started_at', finishedAt: 'finished_at' } as const;
+
+/** Only the fields present in the update are written (`null` clears, `undefined` leaves as is). */
+function updateRunStatement(update: RunUpdate): SqlStatement | null {
+  const sets: string[] = [];
+  const params: SqlParam[] = [];
+  for (const [field, column] of Object.entries(RUN_UPDATE_COLUMNS)) {
+    const value = update[field as keyof typeof RUN_UPDATE_COLUMNS];
+    if (value === undefined) continue;
+    sets.push(`${column} = ?`);
+    params.push(value);
+  }
+  if (sets.length === 0) return null;
+  params.push(update.id);
+  return { sql: `UPDATE runs SET ${sets.join(', ')} WHERE id = ?`, params };
+}
+
+/** Invocations first, then runs; both guarded by the finished status so an active run is never half-deleted. */
+function deleteFinishedRuns(ids: readonly string[]): SqlStatement[] {
+  const marks = ids.map(() => '?').join(', ');
+  return [
+    {
+      sql: `DELETE FROM invocations WHERE run_id IN (SELECT id FROM runs WHERE id IN (${marks}) AND status IN ${FINISHED_SQL})`,
+      params: ids,
+    },
+    { sql: `DELETE FROM runs WHERE id IN (${marks}) AND status IN ${FINISHED_SQL}`, params: ids },
+  ];
+}
+
+// -----------------------------------------------------------------------------------------------------------------
+// Row mapping
+// -----------------------------------------------------------------------------------------------------------------
+
+function sqlList(values: readonly string[]): string {
+  return `(${values.map((v) => `'${v}'`).join(', ')})`;
+}
+
+function json(value: unknown): string | null {
+  if (value === undefined) return null;
+  return JSON.stringify(value) ?? null;
+}
+
+function parseJson(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  return JSON.parse(String(value));
+}
+
+/** BIGINT can come back as string (pg without a type parser) or bigint; epoch ms fit a double exactly. */
+function num(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint' || typeof value === 'string') return Number(value);
+  throw new Error(`Expected a number from the database, got ${value === null ? 'null' : typeof value}.`);
+}
+
+function numOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : num(value);
+}
+
+function strOrNull(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+function toStoredFlow(row: Row): StoredFlow {
+  const flow = parseJson(row.document) as FlowDocument;
+  flow.id = String(row.id);
+  flow.version = num(row.version);
+  return {
+    flow,
+    deployedVersion: numOrNull(row.deployed_version),
+    createdAt: num(row.created_at),
+    updatedAt: num(row.updated_at),
+  };
+}
+
+function toRun(row: Row): RunRecord {
+  return {
+    id: String(row.id),
+    flowId: String(row.flow_id),
+    flowVersion: num(row.flow_version),
+    status: String(row.status) as RunStatus,
+    triggerNodeId: strOrNull(row.trigger_node_id),
+    input: parseJson(row.input),
+    error: strOrNull(row.error),
+    parentRunId: strOrNull(row.parent_run_id),
+    createdAt: num(row.created_at),
+    startedAt: numOrNull(row.started_at),
+    finishedAt: numOrNull(row.finished_at),
+  };
+}
+
+function toInvocation(row: Row): InvocationRecord {
+  return {
+    id: String(row.id),
+    runId: String(row.run_id),
+    nodeId: String(row.node_id),
+    nodeType: String(row.node_type),
+    status: String(row.status) as InvocationStatus,
+    attempt: num(row.attempt),
+    input: parseJson(row.input),
+    outputs: parseJson(row.outputs) as InvocationRecord['outputs'],
+    error: strOrNull(row.error),
+    parentId: strOrNull(row.parent_id),
+    seq: num(row.seq),
+    createdAt: num(row.created_at),
+    startedAt: numOrNull(row.started_at),
+    finishedAt: numOrNull(row.finished_at),
+  };
+}
+
+function toCredential(row: Row): CredentialRecord {
+  return {
+    id: String(row.id),
+    name: String(row.name),
+    type: String(row.type),
+    data: String(row.data),
+    createdAt: num(row.created_at),
+    updatedAt: num(row.updated_at),
+  };
+}

@@ -1,0 +1,103 @@
+/** SQLite storage (the default): better-sqlite3, WAL journal, one file in the data dir. */
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { SqlStorage, type Row, type SqlDriver, type SqlParam, type SqlStatement, type StatementResult } from './sql-storage.ts';
+
+export interface SqliteOptions {
+  /** Database file, or ':memory:'. */
+  filename: string;
+  /**
+   * NORMAL (default): in WAL mode a commit survives a process crash, and only a power loss / OS crash can lose the
+   * last transactions (never corrupt the file). FULL: fsync on every commit, also safe against power loss.
+   */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** How long to wait for a lock held by another connection before failing with SQLITE_BUSY. */
+  busyTimeoutMs?: number;
+}
+
+export const SQLITE_FILENAME = 'flowcrew.db';
+
+export function sqliteFileIn(dataDir: string): string {
+  return join(dataDir, SQLITE_FILENAME);
+}
+
+/** Prepared statements are reused across calls; the cap bounds memory as batch sizes vary the SQL text. */
+const STATEMENT_CACHE_SIZE = 1000;
+
+export class SqliteDriver implements SqlDriver {
+  readonly dialect = 'sqlite' as const;
+  readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement<unknown[]>>();
+  private readonly runBatch: (statements: readonly SqlStatement[]) => StatementResult[];
+
+  constructor(options: SqliteOptions) {
+    if (options.filename !== ':memory:') mkdirSync(dirname(options.filename), { recursive: true });
+    try {
+      this.db = new Database(options.filename);
+    } catch (error) {
+      throw new Error(`Cannot open the SQLite database ${options.filename}: ${(error as Error).message}`, { cause: error });
+    }
+    this.db.pragma('journal_mode = WAL'); // readers never block the writer; ignored (stays 'memory') for :memory:
+    this.db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+    const batch = this.db.transaction((statements: readonly SqlStatement[]) =>
+      statements.map((statement) => {
+        const prepared = this.prepare(statement.sql);
+        const params = bind(statement.params);
+        const result: StatementResult = prepared.reader
+          ? { changes: 0, rows: prepared.all(...params) as Row[] }
+          : { changes: prepared.run(...params).changes, rows: [] };
+        statement.check?.(result);
+        return result;
+      }),
+    );
+    // IMMEDIATE takes the write lock up front, so another process cannot make us fail on a lock upgrade.
+    this.runBatch = (statements) => batch.immediate(statements);
+  }
+
+  async exec(sql: string): Promise<void> {
+    this.db.exec(sql);
+  }
+
+  async all(sql: string, params?: readonly SqlParam[]): Promise<Row[]> {
+    return this.prepare(sql).all(...bind(params)) as Row[];
+  }
+
+  async get(sql: string, params?: readonly SqlParam[]): Promise<Row | undefined> {
+    return this.prepare(sql).get(...bind(params)) as Row | undefined;
+  }
+
+  async writeBatch(statements: readonly SqlStatement[]): Promise<StatementResult[]> {
+    return this.runBatch(statements);
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.open) return;
+    this.statements.clear();
+    this.db.close();
+  }
+
+  private prepare(sql: string): Database.Statement<unknown[]> {
+    let statement = this.statements.get(sql);
+    if (statement) {
+      // Refresh its position so the cache evicts the least recently used statement.
+      this.statements.delete(sql);
+    } else {
+      statement = this.db.prepare(sql);
+      if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.delete(this.statements.keys().next().value!);
+    }
+    this.statements.set(sql, statement);
+    return statement;
+  }
+}
+
+function bind(params: readonly SqlParam[] | undefined): unknown[] {
+  // better-sqlite3 rejects undefined and booleans; callers are typed, this guards the untyped edges.
+  return params ? params.map((p) => (p === undefined ? null : typeof p === 'boolean' ? (p ? 1 : 0) : p)) : [];
+}
+
+/** A SQLite-backed Storage (not migrated yet: call `migrate()`, or use `openStorage`). */
+export function createSqliteStorage(options: SqliteOptions): SqlStorage {
+  return new SqlStorage(new SqliteDriver(options), { flush: 'immediate' });
+}
