@@ -86,6 +86,7 @@ export class Runtime {
         nodeStarted: (e) => runtime?.events.nodeStarted(e),
         nodeFinished: (e) => runtime?.events.nodeFinished(e),
         debug: (e) => runtime?.events.debug(e),
+        progress: (e) => runtime?.events.progress(e),
         status: (e) => runtime?.events.status(e),
       },
       credentials: (id) => vault.resolve(id),

@@ -85,6 +85,35 @@ export interface InputContext {
   context: { flow: ContextStore; global: ContextStore; node: ContextStore };
   /** Aborted when the run is cancelled or the node's timeout passes. */
   signal: AbortSignal;
+  /** Push a live progress event (e.g. streamed model tokens) to editors watching the run. Not stored. */
+  progress(data: unknown): void;
+  /** Record model usage (tokens, cost) on this invocation; stored with the run. Calls add up. */
+  recordUsage(usage: ModelUsage): void;
+  /**
+   * Call another node type as a tool (an AI agent using the HTTP request node, a database query, ...).
+   * The call is recorded as its own node invocation in this run, with `args` as props and `input` as message.
+   */
+  callTool(call: ToolCall): Promise<FlowMessage[]>;
+}
+
+export interface ModelUsage {
+  model?: string;
+  promptTokens?: number;
+  completionTokens?: number;
+  costUsd?: number;
+}
+
+export interface ToolCall {
+  /** Node type to run, which must declare `usableAsTool`. */
+  type: string;
+  /** Props for that node, checked against its JSON Schema. */
+  props: Record<string, unknown>;
+  /** Message handed to the node. */
+  input?: FlowMessage;
+  /** Credential id, when the tool node needs one. */
+  credentials?: string;
+  /** Label shown in the run view, e.g. the agent's tool name. */
+  label?: string;
 }
 
 /**
@@ -170,7 +199,18 @@ export interface WebhookRoute {
   handle(request: WebhookRequest): Promise<TriggerReply>;
 }
 
+/** A node type usable as a tool, as an agent sees it. */
+export interface ToolDescription {
+  type: string;
+  label: string;
+  description: string;
+  /** JSON Schema of the tool's parameters (the node's props schema). */
+  parameters: JsonSchema;
+}
+
 export interface RuntimeServices {
+  /** Node types that declare `usableAsTool`. */
+  listTools(): ToolDescription[];
   /** Register a route under /webhook. Returns an unregister function. Throws if the method+path is taken. */
   registerWebhook(route: WebhookRoute): () => void;
   /**

@@ -16,6 +16,8 @@ import type {
   WebhookRoute,
   EmitOptions,
   EmitResult,
+  ModelUsage,
+  ToolCall,
 } from './index.ts';
 import { normaliseOutput, type PortMessage } from './index.ts';
 
@@ -45,6 +47,9 @@ export interface TestNode {
   debugs: unknown[];
   replies: TriggerReply[];
   webhooks: WebhookRoute[];
+  progress: unknown[];
+  usages: ModelUsage[];
+  toolCalls: ToolCall[];
   /** Messages the trigger emitted via TriggerContext.emit. */
   emitted: Array<{ msg: FlowMessage; options?: EmitOptions }>;
   context: { flow: MemoryContext; global: MemoryContext; node: MemoryContext };
@@ -62,6 +67,8 @@ export interface TestNodeOptions {
   services?: Partial<RuntimeServices>;
   /** What emit() resolves with; default: a fresh run id and, with awaitReply, a reply that never settles. */
   onEmit?: (msg: FlowMessage, options?: EmitOptions) => Promise<EmitResult>;
+  /** Answers ctx.callTool in tests. */
+  callTool?: (call: ToolCall) => Promise<FlowMessage[]>;
 }
 
 export async function createTestNode<P>(definition: NodeDefinition<P>, props: Partial<P> = {}, options: TestNodeOptions = {}): Promise<TestNode> {
@@ -72,6 +79,9 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
   const replies: TriggerReply[] = [];
   const webhooks: WebhookRoute[] = [];
   const emitted: TestNode['emitted'] = [];
+  const progress: unknown[] = [];
+  const usages: ModelUsage[] = [];
+  const toolCalls: ToolCall[] = [];
   const context = { flow: new MemoryContext(), global: new MemoryContext(), node: new MemoryContext() };
   const log: Logger = {
     debug: (message, data) => logs.push({ level: 'debug', message, data }),
@@ -88,6 +98,7 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
     async callFlow() {
       throw new Error('callFlow is not available in this test; pass options.services.callFlow');
     },
+    listTools: () => [],
     ...options.services,
   };
   const instance = await definition.create({
@@ -121,6 +132,9 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
     replies,
     webhooks,
     emitted,
+    progress,
+    usages,
+    toolCalls,
     context,
     async input(msg, inputOptions = {}) {
       const sent: Sent[] = [];
@@ -141,6 +155,13 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
         credentials: options.credentials,
         context,
         signal: inputOptions.signal ?? new AbortController().signal,
+        progress: (data) => progress.push(data),
+        recordUsage: (usage) => usages.push(usage),
+        callTool: async (call) => {
+          if (!options.callTool) throw new Error('callTool is not available in this test; pass options.callTool');
+          toolCalls.push(call);
+          return options.callTool(call);
+        },
       };
       if (!instance.onInput) throw new Error(`${definition.type} has no onInput`);
       const returned = await instance.onInput(msg, ctx);

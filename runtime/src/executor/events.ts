@@ -38,7 +38,16 @@ export interface StatusEvent {
   status: NodeStatus;
 }
 
+export interface ProgressEvent {
+  flowId: string;
+  runId: string;
+  nodeId: string;
+  invocationId: string;
+  data: unknown;
+}
+
 export interface ExecutionEvents {
+  progress(event: ProgressEvent): void;
   runStarted(run: RunRecord): void;
   runFinished(run: RunRecord): void;
   nodeStarted(event: NodeStartedEvent): void;
@@ -68,6 +77,9 @@ export class EventFanout implements ExecutionEvents {
   }
   debug(event: DebugEvent): void {
     for (const l of this.listeners) l.debug?.(event);
+  }
+  progress(event: ProgressEvent): void {
+    for (const l of this.listeners) l.progress?.(event);
   }
   status(event: StatusEvent): void {
     for (const l of this.listeners) l.status?.(event);

@@ -15,11 +15,14 @@ import {
   type FlowMessage,
   type InputContext,
   type Logger,
+  type ModelUsage,
   type NodeDefinition,
   type NodeInstance,
   type PortMessage,
   type RetryPolicy,
   type RuntimeServices,
+  type ToolCall,
+  type ToolDescription,
   type TriggerReply,
 } from '@flowcrew/sdk';
 import type { FlowDocument, FlowNode } from '../flow/types.ts';
@@ -88,6 +91,24 @@ export class DeployError extends Error {
 
 const NO_RETRY: RetryPolicy = { maxAttempts: 1, backoffMs: 0 };
 
+/** What one invocation accumulates besides its outputs: model usage and the tool calls it made. */
+interface InvocationScope {
+  usage: ModelUsage | null;
+  /** Finished tool-call invocations, committed together with the caller's completion. */
+  tools: InvocationRecord[];
+}
+
+function addUsage(total: ModelUsage | null, more: ModelUsage): ModelUsage {
+  if (!total) return { ...more };
+  const sum = (a?: number, b?: number) => (a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0));
+  return {
+    model: more.model ?? total.model,
+    promptTokens: sum(total.promptTokens, more.promptTokens),
+    completionTokens: sum(total.completionTokens, more.completionTokens),
+    costUsd: sum(total.costUsd, more.costUsd),
+  };
+}
+
 export class Executor {
   private readonly deployed = new Map<string, DeployedFlow>();
   private readonly active = new Map<string, ActiveRun>();
@@ -119,6 +140,7 @@ export class Executor {
     const services: RuntimeServices = {
       registerWebhook: (route) => this.options.registerWebhook(route),
       callFlow: (flowId, msg, opts) => this.callFlow(flowId, msg, opts),
+      listTools: () => this.listTools(),
     };
     const global = await this.contexts.get('global');
     const flowContext = await this.contexts.get(`flow:${flow.id}`);
@@ -450,6 +472,7 @@ export class Executor {
     let error: Error | null = null;
     let attempt = invocation.attempt;
     const msg = invocation.input as FlowMessage;
+    let scope: InvocationScope = { usage: null, tools: [] };
 
     if (!deployedNode) {
       error = new Error(`node "${invocation.nodeId}" is not in the deployed flow (it was removed or disabled)`);
@@ -462,7 +485,8 @@ export class Executor {
         try {
           // Each attempt gets the message as it was stored: a failed attempt may have mutated it.
           const input = attempt > invocation.attempt + 1 ? structuredClone(msg) : msg;
-          outputs = await this.invoke(run, deployedNode, invocation, input, attempt);
+          scope = { usage: null, tools: [] };
+          outputs = await this.invoke(run, deployedNode, invocation, input, attempt, scope);
           error = null;
           break;
         } catch (caught) {
@@ -487,11 +511,12 @@ export class Executor {
     }
     run.outstanding += next.length - 1;
     const finished = run.outstanding === 0;
+    for (const tool of scope.tools) tool.seq = run.seq++;
     const finalStatus: RunStatus = run.failure ? 'failed' : 'succeeded';
     try {
       await this.options.storage.completeInvocation({
-        invocation: { id: invocation.id, status: error ? 'failed' : 'succeeded', attempt, outputs, error: error?.message ?? null, startedAt, finishedAt },
-        next,
+        invocation: { id: invocation.id, status: error ? 'failed' : 'succeeded', attempt, outputs, error: error?.message ?? null, startedAt, finishedAt, usage: scope.usage },
+        next: scope.tools.length > 0 ? [...scope.tools, ...next] : next,
         run: finished ? { id: run.record.id, status: finalStatus, error: run.failure, finishedAt } : undefined,
       });
     } catch (storageError) {
@@ -518,7 +543,7 @@ export class Executor {
     else for (const inv of next) void this.dispatch(run, inv);
   }
 
-  private async invoke(run: ActiveRun, deployedNode: DeployedNode, invocation: InvocationRecord, msg: FlowMessage, attempt: number): Promise<PortMessage[]> {
+  private async invoke(run: ActiveRun, deployedNode: DeployedNode, invocation: InvocationRecord, msg: FlowMessage, attempt: number, scope: InvocationScope): Promise<PortMessage[]> {
     const onInput = deployedNode.instance.onInput;
     if (!onInput) return [];
     const sent: PortMessage[] = [];
@@ -546,6 +571,11 @@ export class Executor {
       credentials: deployedNode.credentials,
       context: deployedNode.context,
       signal: controller.signal,
+      progress: (data) => this.options.events.progress({ flowId, runId: run.record.id, nodeId, invocationId: invocation.id, data }),
+      recordUsage: (usage) => {
+        scope.usage = addUsage(scope.usage, usage);
+      },
+      callTool: (call) => this.callTool(run, deployedNode, invocation, call, controller.signal, scope),
     };
     try {
       let result = onInput.call(deployedNode.instance, msg, ctx);
@@ -612,6 +642,72 @@ export class Executor {
     const mode = run.flow.flow.settings?.retention ?? this.options.retention.mode;
     if (mode === 'all' || (mode === 'failed' && run.record.status !== 'succeeded')) return;
     this.options.storage.deleteRun(run.record.id).catch((error: unknown) => this.options.log.warn(`retention: could not delete run ${run.record.id}: ${(error as Error).message}`));
+  }
+
+  listTools(): ToolDescription[] {
+    return this.options.registry
+      .describe()
+      .filter((t) => t.usableAsTool)
+      .map((t) => ({ type: t.type, label: t.label, description: t.help.split('\n').find((line) => line.trim() && !line.startsWith('#'))?.trim() ?? t.label, parameters: t.props as Record<string, unknown> }));
+  }
+
+  /**
+   * Run a tool-capable node type on behalf of `caller` (an AI agent). The call is its own invocation in the run
+   * (parent: the caller's invocation), committed with the caller's completion.
+   */
+  private async callTool(run: ActiveRun, caller: DeployedNode, callerInvocation: InvocationRecord, call: ToolCall, signal: AbortSignal, scope: InvocationScope): Promise<FlowMessage[]> {
+    const definition = this.options.registry.get(call.type);
+    if (!definition) throw new Error(`tool "${call.type}" is not an installed node type`);
+    if (!definition.usableAsTool) throw new Error(`node type "${call.type}" is not usable as a tool`);
+    if (signal.aborted) throw signal.reason as Error;
+    const props = structuredClone(call.props ?? {});
+    const problems = this.options.registry.checkProps(call.type, props);
+    if (problems.length > 0) throw new Error(`tool "${call.type}" arguments are invalid: ${problems.map((p) => `${p.pointer} ${p.message}`).join('; ')}`);
+    const credentials = call.credentials ? await this.options.credentials(call.credentials) : undefined;
+    if (call.credentials && !credentials) throw new Error(`tool "${call.type}": credential "${call.credentials}" does not exist`);
+    const label = call.label ?? definition.label;
+    const flowId = run.record.flowId;
+    const instance = await definition.create({
+      id: caller.node.id,
+      name: label,
+      flowId,
+      props,
+      credentials,
+      log: this.nodeLogger(flowId, caller.node.id, `${caller.label} → ${label}`),
+      status: () => {},
+      context: caller.context,
+      flow: { id: flowId, nodes: [] },
+      services: { registerWebhook: () => { throw new Error('a tool cannot register webhooks'); }, callFlow: (id, m, o) => this.callFlow(id, m, o), listTools: () => this.listTools() },
+    });
+    const toolNode: DeployedNode = { ...caller, node: { id: caller.node.id, type: call.type }, definition, instance, wires: [], retry: NO_RETRY, timeoutMs: definition.defaults?.timeoutMs ?? 0, label, credentials };
+    const record: InvocationRecord = { ...this.pendingInvocation(run, toolNode, call.input ?? {}, callerInvocation.id), seq: 0, nodeType: call.type };
+    const startedAt = Date.now();
+    record.startedAt = startedAt;
+    this.options.events.nodeStarted({ flowId, runId: run.record.id, nodeId: record.nodeId, invocationId: record.id, attempt: 1, input: record.input });
+    const nested: InvocationScope = { usage: null, tools: [] };
+    try {
+      const outputs = await this.invoke(run, toolNode, record, structuredClone(call.input ?? {}), 1, nested);
+      Object.assign(record, { status: 'succeeded', attempt: 1, outputs, finishedAt: Date.now() });
+      return outputs.map((o) => o.msg);
+    } catch (error) {
+      Object.assign(record, { status: 'failed', attempt: 1, outputs: [], error: (error as Error).message, finishedAt: Date.now() });
+      throw error;
+    } finally {
+      scope.tools.push(record, ...nested.tools);
+      if (nested.usage) scope.usage = addUsage(scope.usage, nested.usage);
+      this.options.events.nodeFinished({
+        flowId,
+        runId: run.record.id,
+        nodeId: record.nodeId,
+        invocationId: record.id,
+        attempt: 1,
+        status: record.status === 'succeeded' ? 'succeeded' : 'failed',
+        outputs: (record.outputs ?? []) as PortMessage[],
+        error: record.error,
+        durationMs: (record.finishedAt ?? Date.now()) - startedAt,
+      });
+      await Promise.allSettled([instance.stop?.(), instance.close?.()]);
+    }
   }
 
   /** Sub-flow call: run `flowId` from its subflow-in node and resolve with what its subflow-out replies. */

@@ -1,6 +1,6 @@
 /**
  * Live events over Socket.IO. Clients `subscribe` to a flow ({ flowId }) or a run ({ runId }) and receive
- * run:started, run:finished, node:started, node:finished, debug and node:status. Message previews are
+ * run:started, run:finished, node:started, node:progress, node:finished, debug and node:status. Message previews are
  * serialised only when someone listens, and truncated to `previewChars`.
  */
 import type { Server as HttpServer } from 'node:http';
@@ -65,6 +65,7 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime): Server {
         outputs: e.outputs.map((o) => ({ port: o.port, msg: preview(o.msg, max) })),
       })),
     debug: (e) => send(e.flowId, e.runId, 'debug', () => ({ runId: e.runId, flowId: e.flowId, nodeId: e.nodeId, property: e.property, at: e.at, value: preview(e.value, max) })),
+    progress: (e) => send(e.flowId, e.runId, 'node:progress', () => ({ runId: e.runId, flowId: e.flowId, nodeId: e.nodeId, invocationId: e.invocationId, data: e.data })),
     status: (e) => send(e.flowId, null, 'node:status', () => ({ flowId: e.flowId, nodeId: e.nodeId, status: e.status })),
   });
   return io;

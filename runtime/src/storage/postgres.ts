@@ -8,6 +8,8 @@ export interface PostgresOptions {
   schema?: string;
   /** Max pooled connections (reads run in parallel; writes use one at a time). */
   poolSize?: number;
+  /** How long to wait for a new connection; default 10 s. */
+  connectTimeoutMs?: number;
 }
 
 const INT8_OID = 20;
@@ -33,6 +35,8 @@ export class PostgresDriver implements SqlDriver {
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
+      // Fail instead of hanging forever when the server cannot be reached (pg's default is no timeout).
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
       types,
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     });

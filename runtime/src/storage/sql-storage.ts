@@ -238,7 +238,7 @@ export class SqlStorage implements Storage {
   // ---------------------------------------------------------------------------------------------------------------
 
   async listFlows(): Promise<StoredFlow[]> {
-    const rows = await this.driver.all('SELECT * FROM flows ORDER BY name, id');
+    const rows = await this.driver.all('SELECT * FROM flows ORDER BY LOWER(name), id');
     return rows.map(toStoredFlow);
   }
 
@@ -247,7 +247,7 @@ export class SqlStorage implements Storage {
     return row ? toStoredFlow(row) : null;
   }
 
-  saveFlow(flow: FlowDocument, expectedVersion?: number): Promise<StoredFlow> {
+  async saveFlow(flow: FlowDocument, expectedVersion?: number): Promise<StoredFlow> {
     const now = Date.now();
     // The version column is the truth; the document's own `version` is overwritten when read back.
     const document = JSON.stringify(flow);
@@ -285,13 +285,13 @@ export class SqlStorage implements Storage {
     });
   }
 
-  setDeployed(id: string, version: number | null): Promise<void> {
+  async setDeployed(id: string, version: number | null): Promise<void> {
     return this.write([{ sql: 'UPDATE flows SET deployed_version = ? WHERE id = ?', params: [version, id] }], ([r]) => {
       if (r!.changes === 0) throw new Error(`Cannot set the deployed version of flow "${id}": no such flow.`);
     });
   }
 
-  deleteFlow(id: string): Promise<boolean> {
+  async deleteFlow(id: string): Promise<boolean> {
     return this.write([{ sql: 'DELETE FROM flows WHERE id = ?', params: [id] }], ([r]) => r!.changes > 0);
   }
 
@@ -299,7 +299,7 @@ export class SqlStorage implements Storage {
   // Runs: durable path
   // ---------------------------------------------------------------------------------------------------------------
 
-  acceptRun(run: RunRecord, first: InvocationRecord[]): Promise<void> {
+  async acceptRun(run: RunRecord, first: InvocationRecord[]): Promise<void> {
     const statements: SqlStatement[] = [
       {
         sql: `INSERT INTO runs (id, flow_id, flow_version, status, trigger_node_id, input, error, parent_run_id,
@@ -310,7 +310,7 @@ export class SqlStorage implements Storage {
           run.flowVersion,
           run.status,
           run.triggerNodeId,
-          json(run.input),
+          json(run.input, `the input of run ${run.id}`),
           run.error,
           run.parentRunId,
           run.createdAt,
@@ -323,7 +323,7 @@ export class SqlStorage implements Storage {
     return this.write(statements, () => undefined);
   }
 
-  completeInvocation(change: CompleteInvocation): Promise<void> {
+  async completeInvocation(change: CompleteInvocation): Promise<void> {
     const inv = change.invocation;
     const statements: SqlStatement[] = [
       {
@@ -331,7 +331,15 @@ export class SqlStorage implements Storage {
         // (no new pending invocations in a cancelled run, no run status overwriting 'cancelled').
         sql: `UPDATE invocations SET status = ?, attempt = ?, outputs = ?, error = ?, started_at = ?, finished_at = ?
               WHERE id = ? AND status = 'pending'`,
-        params: [inv.status, inv.attempt, json(inv.outputs), inv.error, inv.startedAt, inv.finishedAt, inv.id],
+        params: [
+          inv.status,
+          inv.attempt,
+          json(inv.outputs, `the outputs of invocation ${inv.id}`),
+          inv.error,
+          inv.startedAt,
+          inv.finishedAt,
+          inv.id,
+        ],
         check: (result) => {
           if (result.changes === 0) throw new InvocationNotPendingError(inv.id);
         },
@@ -343,13 +351,13 @@ export class SqlStorage implements Storage {
     return this.write(statements, () => undefined);
   }
 
-  updateRun(update: RunUpdate): Promise<void> {
+  async updateRun(update: RunUpdate): Promise<void> {
     const statement = updateRunStatement(update);
     if (!statement) return Promise.resolve();
     return this.write([statement], () => undefined);
   }
 
-  cancelRun(runId: string, finishedAt: number): Promise<void> {
+  async cancelRun(runId: string, finishedAt: number): Promise<void> {
     return this.write(
       [
         {
@@ -434,7 +442,7 @@ export class SqlStorage implements Storage {
   }
 
   /** Deletes the run and its invocations only if the run has finished (an active run is left alone). */
-  deleteRun(id: string): Promise<void> {
+  async deleteRun(id: string): Promise<void> {
     return this.write(deleteFinishedRuns([id]), () => undefined);
   }
 
@@ -449,7 +457,7 @@ export class SqlStorage implements Storage {
       if (rows.length === 0) return total;
       const deleted = await this.write(deleteFinishedRuns(rows.map((r) => String(r.id))), (results) => results[1]!.changes);
       total += deleted;
-      if (rows.length < PRUNE_CHUNK) return total;
+      if (rows.length < PRUNE_CHUNK || deleted === 0) return total;
     }
   }
 
@@ -465,14 +473,14 @@ export class SqlStorage implements Storage {
   }
 
   /** Setting `undefined` deletes the key (as in Node-RED). */
-  setContext(scope: string, key: string, value: unknown): Promise<void> {
+  async setContext(scope: string, key: string, value: unknown): Promise<void> {
     const statement: SqlStatement =
       value === undefined
         ? { sql: 'DELETE FROM context WHERE scope = ? AND key = ?', params: [scope, key] }
         : {
             sql: `INSERT INTO context (scope, key, value) VALUES (?, ?, ?)
                   ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value`,
-            params: [scope, key, json(value)],
+            params: [scope, key, json(value, `context ${scope}/${key}`)],
           };
     return this.write([statement], () => undefined);
   }
@@ -482,7 +490,7 @@ export class SqlStorage implements Storage {
   // ---------------------------------------------------------------------------------------------------------------
 
   async listCredentials(): Promise<CredentialRecord[]> {
-    const rows = await this.driver.all('SELECT * FROM credentials ORDER BY name, id');
+    const rows = await this.driver.all('SELECT * FROM credentials ORDER BY LOWER(name), id');
     return rows.map(toCredential);
   }
 
@@ -492,7 +500,7 @@ export class SqlStorage implements Storage {
   }
 
   /** Upsert; an update keeps the original createdAt. */
-  saveCredential(record: CredentialRecord): Promise<void> {
+  async saveCredential(record: CredentialRecord): Promise<void> {
     return this.write(
       [
         {
@@ -506,7 +514,7 @@ export class SqlStorage implements Storage {
     );
   }
 
-  deleteCredential(id: string): Promise<boolean> {
+  async deleteCredential(id: string): Promise<boolean> {
     return this.write([{ sql: 'DELETE FROM credentials WHERE id = ?', params: [id] }], ([r]) => r!.changes > 0);
   }
 }
@@ -547,8 +555,8 @@ function insertInvocations(list: readonly InvocationRecord[]): SqlStatement[] {
         inv.nodeType,
         inv.status,
         inv.attempt,
-        json(inv.input),
-        json(inv.outputs),
+        json(inv.input, `the input of invocation ${inv.id}`),
+        json(inv.outputs, `the outputs of invocation ${inv.id}`),
         inv.error,
         inv.parentId,
         inv.seq,
@@ -598,9 +606,17 @@ function sqlList(values: readonly string[]): string {
   return `(${values.map((v) => `'${v}'`).join(', ')})`;
 }
 
-function json(value: unknown): string | null {
+/** JSON text for a TEXT column; undefined → NULL. Unserialisable values (BigInt, cycles) fail with a clear error. */
+function json(value: unknown, what = 'value'): string | null {
   if (value === undefined) return null;
-  return JSON.stringify(value) ?? null;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new TypeError(`Cannot store ${what}: it is not JSON-serialisable (${(error as Error).message}).`);
+  }
+  if (text === undefined) throw new TypeError(`Cannot store ${what}: a ${typeof value} is not JSON-serialisable.`);
+  return text;
 }
 
 function parseJson(value: unknown): unknown {

@@ -52,6 +52,8 @@ export interface InvocationRecord {
   parentId: string | null;
   /** Monotonic per run, for a stable order in the run view. */
   seq: number;
+  /** Model usage (tokens, cost) the node reported, AI nodes only. */
+  usage?: { model?: string; promptTokens?: number; completionTokens?: number; costUsd?: number } | null;
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
@@ -82,7 +84,7 @@ export interface RetentionPolicy {
 }
 
 export interface CompleteInvocation {
-  invocation: Pick<InvocationRecord, 'id' | 'status' | 'attempt' | 'outputs' | 'error' | 'startedAt' | 'finishedAt'>;
+  invocation: Pick<InvocationRecord, 'id' | 'status' | 'attempt' | 'outputs' | 'error' | 'startedAt' | 'finishedAt'> & { usage?: InvocationRecord['usage'] };
   next: InvocationRecord[];
   run?: RunUpdate;
 }

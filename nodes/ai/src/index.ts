@@ -1,0 +1,2 @@
+import type { NodeDefinition } from "@flowcrew/sdk";
+export const nodes: NodeDefinition[] = [];

@@ -1,0 +1,89 @@
+/** debug: Node-RED's debug node. Shows a message property (or the whole message) in the editor's debug sidebar. */
+import { inspect } from 'node:util';
+import { defineNode, getProperty } from '@flowcrew/sdk';
+import type jsonata from 'jsonata';
+import { compileJsonata } from './node-property.ts';
+
+export interface DebugProps {
+  /** Node-RED's sidebar toggle: an inactive debug node shows nothing in the sidebar. */
+  active?: boolean;
+  /** 'payload', another property path, 'true' for the whole message, or a JSONata expression when targetType is 'jsonata'. */
+  complete?: string | boolean;
+  targetType?: 'msg' | 'full' | 'jsonata';
+  tosidebar?: boolean;
+  /** Also write to the server log (even when inactive, as Node-RED does). */
+  console?: boolean;
+  /** Show the value as the node's status. */
+  tostatus?: boolean;
+}
+
+const STATUS_LENGTH = 32;
+
+export const debugNode = defineNode<DebugProps>({
+  type: 'debug',
+  category: 'output',
+  label: 'debug',
+  icon: 'bug_report',
+  color: '#87a980',
+  inputs: 1,
+  outputs: 0,
+  props: {
+    type: 'object',
+    properties: {
+      active: { type: 'boolean', default: true },
+      complete: { type: ['string', 'boolean'], default: 'payload', description: "Property to show; 'true' for the whole message" },
+      targetType: { type: 'string', enum: ['msg', 'full', 'jsonata'], default: 'msg' },
+      tosidebar: { type: 'boolean', default: true },
+      console: { type: 'boolean', default: false },
+      tostatus: { type: 'boolean', default: false },
+    },
+  },
+  help: `Shows messages in the debug sidebar.
+
+### Properties
+- **complete**: what to show: \`payload\` (default), any property path such as \`payload.items[0]\`, or \`true\` for the whole message.
+  With **targetType** \`jsonata\`, \`complete\` is a JSONata expression evaluated against the message.
+- **active**: when off, nothing is sent to the sidebar.
+- **tosidebar**: send to the debug sidebar (default on).
+- **console**: also write the value to the server log. As in Node-RED, this happens even when the node is not active.
+- **tostatus**: show the value (first 32 characters) as the node's status. Not available for the whole message.
+
+### Input
+Any message. The node has no outputs.
+`,
+  create(init) {
+    const props = init.props;
+    const isExpression = props.targetType === 'jsonata';
+    // Node-RED: 'false' (from very old flows) means payload; targetType 'full' is the whole message.
+    let complete = String(props.complete ?? 'payload');
+    if (complete === 'false' || complete === '') complete = 'payload';
+    if (props.targetType === 'full') complete = 'true';
+    const whole = !isExpression && complete === 'true';
+    const expression: jsonata.Expression | undefined = isExpression ? compileJsonata(complete, init.context) : undefined;
+    const active = props.active ?? true;
+    const tosidebar = props.tosidebar ?? true;
+    const tostatus = !whole && (props.tostatus ?? false);
+
+    return {
+      async onInput(msg, ctx) {
+        let value: unknown;
+        let property: string | undefined;
+        if (whole) value = msg;
+        else if (expression) value = await expression.evaluate(msg);
+        else {
+          property = complete;
+          value = getProperty(msg, complete);
+        }
+        if (props.console) {
+          const text = typeof value === 'string' ? value : inspect(value, { depth: 10 });
+          ctx.log.info(text.includes('\n') || typeof value === 'object' ? `\n${text}` : text);
+        }
+        if (tostatus) {
+          const text = typeof value === 'string' ? value : inspect(value);
+          ctx.status({ fill: 'grey', shape: 'dot', text: text.length > STATUS_LENGTH ? `${text.slice(0, STATUS_LENGTH)}...` : text });
+        }
+        if (active && tosidebar) ctx.debug(value, { property });
+      },
+    };
+  },
+});

@@ -1,0 +1,288 @@
+/** http-request: Node-RED's "http request" node, on global fetch. */
+import Mustache from 'mustache';
+import { defineNode, getProperty, NodeInputError, type FlowMessage } from '@flowcrew/sdk';
+import { findHeader, headersHash, parseSetCookies, RESPONSE_HEADERS_MARK, updateHeader, userHeaders } from './http-util.ts';
+
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'use'] as const;
+
+/** A header row as Node-RED's editor stores it: a name and a value, each either literal ('other'), from msg ('msg'), or a well-known value. */
+export interface HeaderRow {
+  keyType: string;
+  keyValue?: string;
+  valueType: string;
+  valueValue?: string;
+}
+
+export interface HttpRequestProps {
+  /** 'use' takes the method from msg.method. */
+  method?: (typeof HTTP_METHODS)[number];
+  /** May contain {{mustache}} tags filled from msg; when empty, msg.url is used. */
+  url?: string;
+  ret?: 'txt' | 'bin' | 'obj';
+  /** For GET: turn an object payload into query parameters ('query') or send it as the body ('body', not possible with fetch). */
+  paytoqs?: 'ignore' | 'query' | 'body' | boolean;
+  /** Node-RED's header rows, or a plain { name: value } object. */
+  headers?: HeaderRow[] | Record<string, string>;
+  /** Milliseconds; msg.requestTimeout overrides it. */
+  timeout?: number;
+  authType?: 'basic' | 'bearer';
+}
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+const MAX_REDIRECTS = 21;
+/** Headers fetch refuses or computes itself; a copied-in value would make the request fail or lie about the body. */
+const FETCH_MANAGED_HEADERS = ['content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'expect'];
+
+function headerRows(headers: HttpRequestProps['headers']): HeaderRow[] {
+  if (!headers) return [];
+  if (Array.isArray(headers)) return headers;
+  return Object.entries(headers).map(([name, value]) => ({ keyType: 'other', keyValue: name, valueType: 'other', valueValue: value }));
+}
+
+/** One half of a header row: literal, read from msg, or (any other type) the type itself is the text, as in Node-RED. */
+function headerPart(type: string, value: string | undefined, msg: FlowMessage): unknown {
+  if (type === 'other') return value;
+  if (type === 'msg') return value ? getProperty(msg, value) : undefined;
+  return type;
+}
+
+/** Node-RED tolerates stray '%' in query strings; fetch would reject them, so escape any '%' not starting an escape. */
+function escapeStrayPercents(url: string): string {
+  const at = url.indexOf('?');
+  if (at < 0) return url;
+  const query = url.slice(at + 1).replace(/%.?.?/g, (v) => (/^%[a-f0-9]{2}/i.test(v) ? v : v.replace('%', '%25')));
+  return `${url.slice(0, at)}?${query}`;
+}
+
+/** The request body for methods that carry one, per Node-RED's rules (strings as is, objects as JSON or form data). */
+function encodeBody(payload: unknown, headers: Record<string, unknown>): Uint8Array {
+  if (typeof payload === 'string') return Buffer.from(payload);
+  if (typeof payload === 'number') return Buffer.from(String(payload));
+  const contentType = findHeader(headers, 'content-type');
+  if (contentType && headers[contentType] === 'application/x-www-form-urlencoded') {
+    return Buffer.from(new URLSearchParams(formEntries(payload)).toString());
+  }
+  if (!contentType) headers['Content-Type'] = 'application/json';
+  return Buffer.from(JSON.stringify(payload));
+}
+
+/** Like querystring.stringify: arrays repeat the key, nested objects become empty strings. */
+function formEntries(payload: unknown): Array<[string, string]> {
+  if (!payload || typeof payload !== 'object') throw new NodeInputError('Invalid payload: query parameters need an object');
+  const entries: Array<[string, string]> = [];
+  for (const [key, value] of Object.entries(payload)) {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      entries.push([key, item === null || item === undefined || typeof item === 'object' ? '' : String(item)]);
+    }
+  }
+  return entries;
+}
+
+function responseHeaders(response: Response): Record<string, unknown> {
+  const headers: Record<string, unknown> = {};
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') headers[name] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  return headers;
+}
+
+function describeFailure(error: unknown): string {
+  const cause = (error as { cause?: { message?: string; code?: string } }).cause;
+  return cause?.message ?? cause?.code ?? (error as Error).message;
+}
+
+export const httpRequestNode = defineNode<HttpRequestProps>({
+  type: 'http-request',
+  category: 'network',
+  label: 'http request',
+  icon: 'public',
+  color: '#e7e7ae',
+  inputs: 1,
+  outputs: 1,
+  usableAsTool: true,
+  props: {
+    type: 'object',
+    properties: {
+      method: { type: 'string', enum: [...HTTP_METHODS], default: 'GET', description: "HTTP method; 'use' takes msg.method" },
+      url: { type: 'string', default: '', description: 'URL; {{property}} tags are filled from the message' },
+      ret: { type: 'string', enum: ['txt', 'bin', 'obj'], default: 'txt', description: 'Return a UTF-8 string, base64 binary, or parsed JSON' },
+      paytoqs: { enum: ['ignore', 'query', 'body', true, false], default: 'ignore', description: 'For GET: what to do with msg.payload' },
+      headers: {
+        anyOf: [
+          {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: { keyType: { type: 'string' }, keyValue: { type: 'string' }, valueType: { type: 'string' }, valueValue: { type: 'string' } },
+              required: ['keyType', 'valueType'],
+            },
+          },
+          { type: 'object', additionalProperties: { type: 'string' } },
+        ],
+        default: [],
+        description: 'Request headers; they override msg.headers',
+      },
+      timeout: { type: 'integer', minimum: 1, default: DEFAULT_TIMEOUT_MS, description: 'Milliseconds to wait for the response' },
+      authType: { type: 'string', enum: ['basic', 'bearer'], default: 'basic', description: 'How the credentials are sent' },
+    },
+  },
+  credentials: {
+    type: 'http-auth',
+    required: false,
+    schema: {
+      type: 'object',
+      properties: { user: { type: 'string' }, password: { type: 'string', description: 'Password, or the token for bearer auth' } },
+    },
+  },
+  help: `Sends an HTTP request and outputs the response. Works like Node-RED's http request node.
+
+### Properties
+- **method**: \`GET\`, \`POST\`, \`PUT\`, \`PATCH\`, \`DELETE\`, \`HEAD\`, \`OPTIONS\`, or \`use\` to take it from \`msg.method\`.
+- **url**: the URL. \`{{payload.id}}\`-style mustache tags are filled from the message (HTML-escaped, as in Node-RED; use \`{{{triple}}}\` for raw).
+  If empty, \`msg.url\` is used. Without a scheme, \`http://\` is assumed.
+- **ret**: \`txt\` (a UTF-8 string), \`obj\` (parsed JSON; left as a string with a warning if it is not JSON),
+  or \`bin\` (the raw bytes as a **base64 string**, since Flowcrew messages are JSON).
+- **paytoqs**: for GET, \`query\` appends an object \`msg.payload\` as query parameters. \`body\` (a GET body) is not supported by fetch and fails.
+- **headers**: header rows \`{keyType, keyValue, valueType, valueValue}\` (Node-RED format) or an object. They override \`msg.headers\`;
+  an empty value removes a header.
+- **timeout**: milliseconds to wait (default 120000). \`msg.requestTimeout\` overrides it.
+- **authType** with credentials \`user\`/\`password\`: \`basic\`, or \`bearer\` (the password is the token). A \`user:pass@\` in the URL also gives basic auth.
+
+### Input
+\`msg.payload\` is the body for methods other than GET/HEAD: strings are sent as is, objects as JSON (or form-encoded when
+Content-Type is \`application/x-www-form-urlencoded\`). Also read: \`msg.url\`, \`msg.method\`, \`msg.headers\`, \`msg.requestTimeout\`,
+\`msg.followRedirects\` (false: do not follow redirects).
+
+### Output
+\`msg.payload\` (the body), \`msg.statusCode\`, \`msg.headers\` (lower-case names), \`msg.responseUrl\` (after redirects),
+\`msg.redirectList\`, \`msg.responseCookies\` (when the server sets cookies).
+Any status code is a normal output (a 404 is not an error); a network failure or timeout fails the node.
+`,
+  create(init) {
+    const props = init.props;
+    const nodeUrl = props.url ?? '';
+    const templated = nodeUrl.includes('{{');
+    const nodeMethod = (props.method ?? 'GET').toUpperCase();
+    const ret = props.ret ?? 'txt';
+    const paytoqs = props.paytoqs === true || props.paytoqs === 'query';
+    const paytobody = props.paytoqs === 'body';
+    const rows = headerRows(props.headers);
+    const authType = props.authType ?? 'basic';
+
+    return {
+      async onInput(msg, ctx) {
+        // --- URL and method, as Node-RED resolves them
+        if (msg.url && nodeUrl && msg.url !== nodeUrl) ctx.log.warn('msg.url is ignored: the node has a url configured');
+        let url = templated ? Mustache.render(nodeUrl, msg) : nodeUrl || (typeof msg.url === 'string' ? msg.url : '');
+        if (!url) throw new NodeInputError('No url specified');
+        if (url.includes('://') && !url.startsWith('http')) throw new NodeInputError(`Invalid transport in "${url}": only http:// and https:// are supported`);
+        if (!url.startsWith('http://') && !url.startsWith('https://')) url = `http://${url}`;
+        url = escapeStrayPercents(url);
+
+        let method = nodeMethod;
+        if (typeof msg.method === 'string' && msg.method) {
+          if (nodeMethod === 'USE') method = msg.method.toUpperCase();
+          else ctx.log.warn('msg.method is ignored: the node has a method configured');
+        }
+        if (method === 'USE') throw new NodeInputError('method is "use" but msg.method is not set');
+
+        // --- Headers: msg.headers first, then the node's rows win
+        const headers: Record<string, unknown> = {};
+        for (const [name, value] of Object.entries(userHeaders(msg.headers) ?? {})) updateHeader(headers, name, value);
+        for (const row of rows) {
+          const name = headerPart(row.keyType, row.keyValue, msg);
+          if (typeof name === 'string' && name) updateHeader(headers, name, headerPart(row.valueType, row.valueValue, msg));
+        }
+
+        // --- Credentials: the node's, or user:password in the URL (fetch refuses URLs with credentials)
+        const parsed = new URL(url);
+        const user = (ctx.credentials?.user as string | undefined) || decodeURIComponent(parsed.username);
+        const password = (ctx.credentials?.password as string | undefined) || decodeURIComponent(parsed.password);
+        parsed.username = parsed.password = '';
+        url = parsed.toString();
+        if (authType === 'bearer' && password) updateHeader(headers, 'Authorization', `Bearer ${password}`);
+        else if (authType === 'basic' && (user || password)) updateHeader(headers, 'Authorization', `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`);
+
+        // --- Body, or query parameters for GET
+        let body: Uint8Array | undefined;
+        if (method !== 'GET' && method !== 'HEAD' && msg.payload !== undefined) body = encodeBody(msg.payload, headers);
+        if (method === 'GET' && msg.payload !== undefined && paytoqs) {
+          const query = new URLSearchParams(formEntries(msg.payload)).toString();
+          if (query) url += (url.includes('?') ? (url.endsWith('?') ? '' : '&') : '?') + query;
+        } else if (method === 'GET' && msg.payload !== undefined && paytobody) {
+          throw new NodeInputError('Sending a body with GET is not supported (fetch forbids it); use POST or paytoqs "query"');
+        }
+        for (const name of FETCH_MANAGED_HEADERS) updateHeader(headers, name, undefined);
+
+        // --- Send, following redirects ourselves so msg.redirectList can be filled
+        const requestTimeout = Number(msg.requestTimeout);
+        if (msg.requestTimeout !== undefined && !(requestTimeout >= 1)) ctx.log.warn('msg.requestTimeout must be a number of milliseconds ≥ 1; ignored');
+        const timeoutMs = requestTimeout >= 1 ? requestTimeout : (props.timeout ?? DEFAULT_TIMEOUT_MS);
+        const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
+        const followRedirects = msg.followRedirects !== false;
+        const redirectList: Array<{ location: string; cookies?: Record<string, Record<string, string>> }> = [];
+
+        ctx.status({ fill: 'blue', shape: 'dot', text: 'requesting' });
+        let response: Response;
+        let payload: string | unknown;
+        try {
+          let currentUrl = url;
+          for (;;) {
+            response = await fetch(currentUrl, { method, headers: headers as Record<string, string>, body, signal, redirect: 'manual' });
+            const location = response.headers.get('location');
+            if (!followRedirects || !location || response.status < 300 || response.status > 399 || response.status === 304) break;
+            if (redirectList.length >= MAX_REDIRECTS) throw new Error(`too many redirects (more than ${MAX_REDIRECTS})`);
+            const cookies = response.headers.getSetCookie();
+            redirectList.push(cookies.length > 0 ? { location, cookies: parseSetCookies(cookies) } : { location });
+            await response.body?.cancel();
+            const next = new URL(location, currentUrl);
+            // Credentials stay with the origin they were meant for.
+            if (next.origin !== new URL(currentUrl).origin) {
+              updateHeader(headers, 'authorization', undefined);
+              updateHeader(headers, 'cookie', undefined);
+            }
+            // Only 303 turns the request into a body-less GET (got's default, which Node-RED uses).
+            if (response.status === 303 && method !== 'HEAD') {
+              method = 'GET';
+              body = undefined;
+              updateHeader(headers, 'content-type', undefined);
+            }
+            currentUrl = next.toString();
+          }
+          const bytes = Buffer.from(await response.arrayBuffer());
+          payload = ret === 'bin' ? bytes.toString('base64') : bytes.toString('utf8');
+        } catch (error) {
+          ctx.status({ fill: 'red', shape: 'ring', text: 'failed' });
+          if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
+          if (signal.aborted) throw new Error(`No response from server within ${timeoutMs} ms: ${method} ${url}`);
+          throw new Error(`${describeFailure(error)}: ${method} ${url}`);
+        }
+
+        const resultHeaders = responseHeaders(response);
+        if (ret === 'obj') {
+          try {
+            payload = JSON.parse(response.status === 204 ? '{}' : (payload as string));
+          } catch {
+            ctx.log.warn('JSON parse error: the response is not JSON, payload left as a string');
+          }
+        }
+        const out: FlowMessage = {
+          ...msg,
+          payload,
+          statusCode: response.status,
+          headers: resultHeaders,
+          responseUrl: response.url,
+          redirectList,
+          retry: 0,
+        };
+        const cookies = resultHeaders['set-cookie'];
+        if (Array.isArray(cookies)) out.responseCookies = parseSetCookies(cookies as string[]);
+        resultHeaders[RESPONSE_HEADERS_MARK] = headersHash(resultHeaders);
+        ctx.status({});
+        return out;
+      },
+    };
+  },
+});

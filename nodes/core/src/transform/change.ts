@@ -1,0 +1,299 @@
+/**
+ * change (Node-RED's "change" node): set, change (search/replace), delete and move message, flow and global
+ * properties, rule by rule, with Node-RED's exact semantics so imported flows behave the same.
+ */
+import { defineNode, type FlowMessage, type InputContext, type Logger } from '@flowcrew/sdk';
+import { prepareTypedValue, type ContextScopes, type TypedValue } from './expressions.ts';
+import {
+  assertPropertyExpression,
+  cloneMessage,
+  contextKey,
+  getContextValue,
+  getMessageProperty,
+  setContextValue,
+  setMessageProperty,
+} from './message.ts';
+
+export interface ChangeRule {
+  t: 'set' | 'change' | 'delete' | 'move';
+  p: string;
+  pt?: 'msg' | 'flow' | 'global';
+  to?: unknown;
+  tot?: string;
+  from?: unknown;
+  fromt?: string;
+  dc?: boolean;
+  /** Legacy (pre-typed) change rules: from is a regular expression. */
+  re?: boolean;
+}
+
+export interface ChangeProps {
+  rules: ChangeRule[];
+  /** Legacy single-rule form of very old Node-RED flows. */
+  action?: string;
+  property?: string;
+  from?: string;
+  to?: string;
+  reg?: boolean;
+}
+
+const TO_TYPES = ['msg', 'flow', 'global', 'str', 'num', 'bool', 'json', 'bin', 'date', 'jsonata', 'env'];
+
+/** A rule after Node-RED's migration and deploy-time preparation. */
+interface PreparedRule {
+  t: ChangeRule['t'];
+  p: string;
+  pt: 'msg' | 'flow' | 'global';
+  to: string;
+  tot: string;
+  value?: TypedValue;
+  from: string;
+  fromt: string;
+  fromRE?: RegExp;
+  dc: boolean;
+}
+
+/** Where the 'from' of a change rule stands for one message. */
+interface FromValue {
+  fromType?: string;
+  fromValue?: unknown;
+  fromRE?: RegExp;
+}
+
+const escapeRegExp = (s: string) => s.replace(/[-[\]{}()*+?.,\\^$|#\s]/g, '\\$&');
+
+/** Node-RED's constructor: migrate legacy rules and check/compile everything that can fail, once. */
+function prepareRules(props: ChangeProps, contexts: ContextScopes): PreparedRule[] {
+  let rules = props.rules;
+  if (!rules) {
+    const t = (props.action === 'replace' ? 'set' : props.action) as ChangeRule['t'];
+    const rule: ChangeRule = { t, p: props.property || '' };
+    if (t === 'set' || t === 'move') rule.to = props.to || '';
+    else if (t === 'change') Object.assign(rule, { from: props.from || '', to: props.to || '', re: props.reg === null || props.reg });
+    rules = [rule];
+  }
+  return rules.map((raw, index) => {
+    const where = `rule ${index + 1}`;
+    if (!['set', 'change', 'delete', 'move'].includes(raw.t)) throw new Error(`${where}: unknown action "${String(raw.t)}"`);
+    let to = raw.to === undefined || raw.to === null ? '' : String(raw.to);
+    let tot = raw.tot;
+    let fromt = raw.fromt;
+    if (raw.t === 'change' && raw.re) fromt = 're';
+    if (raw.t === 'set' && !tot && to.startsWith('msg.')) {
+      to = to.substring(4);
+      tot = 'msg';
+    }
+    tot ||= 'str';
+    fromt ||= 'str';
+    const pt = raw.pt || 'msg';
+    if (!['msg', 'flow', 'global'].includes(pt)) throw new Error(`${where}: unknown property type "${pt}"`);
+    if (!TO_TYPES.includes(tot)) throw new Error(`${where}: unknown value type "${tot}"`);
+    if (pt === 'msg' && raw.p) assertPropertyExpression(raw.p, `${where}: property "${raw.p}"`);
+    const rule: PreparedRule = { t: raw.t, p: raw.p ?? '', pt, to, tot, from: raw.from === undefined || raw.from === null ? '' : String(raw.from), fromt, dc: raw.dc === true };
+    if (rule.t === 'set' || rule.t === 'change') {
+      if (tot === 'msg' && to) assertPropertyExpression(to, `${where}: value "msg.${to}"`);
+      rule.value = prepareTypedValue(to, tot, contexts, `${where} value`);
+    }
+    if (rule.t === 'change' && !['msg', 'flow', 'global'].includes(fromt)) {
+      const source = fromt === 're' ? rule.from : escapeRegExp(rule.from);
+      try {
+        rule.fromRE = new RegExp(source, 'g');
+      } catch (error) {
+        throw new Error(`${where}: Invalid 'from' property: ${(error as Error).message}`);
+      }
+    }
+    if (rule.t === 'move' && !['msg', 'flow', 'global'].includes(tot)) throw new Error(`${where}: move target type must be msg, flow or global`);
+    return rule;
+  });
+}
+
+/** The type of a dynamic 'from' value (read from msg/flow/global), as Node-RED classifies it. */
+function classifyFrom(fromValue: unknown): FromValue {
+  if (typeof fromValue === 'number') return { fromType: 'num', fromValue };
+  if (typeof fromValue === 'boolean') return { fromType: 'bool', fromValue };
+  if (fromValue instanceof RegExp) return { fromType: 're', fromValue, fromRE: fromValue };
+  if (typeof fromValue === 'string') return { fromType: 'str', fromValue, fromRE: new RegExp(escapeRegExp(fromValue), 'g') };
+  throw new Error(`Invalid 'from' property: unsupported type: ${typeof fromValue}`);
+}
+
+/** Node-RED's search/replace on one current value; returns [changed, newValue]. */
+function replaceValue(current: unknown, from: FromValue, value: unknown): [boolean, unknown] {
+  const { fromType, fromValue, fromRE } = from;
+  if (typeof current === 'string') {
+    // A string equal to the exact number/boolean/string sought is replaced whole, keeping the new value's type.
+    if ((fromType === 'num' || fromType === 'bool' || fromType === 'str') && current === fromValue) return [true, value];
+    // String.replace with an undefined pattern searches for "undefined", as it does in Node-RED.
+    return [true, current.replace(fromRE as RegExp, String(value))];
+  }
+  if (typeof current === 'number' && fromType === 'num') return current == Number(fromValue) ? [true, value] : [false, undefined];
+  if (typeof current === 'boolean' && fromType === 'bool') return current.toString() === fromValue ? [true, value] : [false, undefined];
+  return [false, undefined];
+}
+
+class ChangeRunner {
+  constructor(
+    private readonly rules: PreparedRule[],
+    private readonly contexts: ContextScopes,
+  ) {}
+
+  async apply(msg: FlowMessage, log: Logger): Promise<FlowMessage> {
+    for (const rule of this.rules) {
+      if (rule.t === 'move') await this.move(msg, rule, log);
+      else await this.applyRule(msg, rule, log);
+    }
+    return msg;
+  }
+
+  /** Move = set the target from the source, then delete the source; via a temporary when moving into a child. */
+  private async move(msg: FlowMessage, r: PreparedRule, log: Logger): Promise<void> {
+    const step = (t: 'set' | 'delete', p: string, pt: string, to = '', tot = 'str') => this.applyRule(msg, this.internalRule(t, p, pt, to, tot), log);
+    if (r.tot !== r.pt || (r.p.indexOf(r.to) !== -1 && r.p !== r.to)) {
+      await step('set', r.to, r.tot, r.p, r.pt);
+      await step('delete', r.p, r.pt);
+    } else {
+      await step('set', '_temp_move', r.tot, r.p, r.pt);
+      await step('delete', r.p, r.pt);
+      await step('set', r.to, r.tot, '_temp_move', r.pt);
+      await step('delete', '_temp_move', r.pt);
+    }
+  }
+
+  private internalRule(t: 'set' | 'delete', p: string, pt: string, to: string, tot: string): PreparedRule {
+    return { t, p, pt: pt as PreparedRule['pt'], to, tot, value: prepareTypedValue(to, tot, this.contexts), from: '', fromt: 'str', dc: false };
+  }
+
+  private async applyRule(msg: FlowMessage, rule: PreparedRule, log: Logger): Promise<void> {
+    let value: unknown;
+    if (rule.value) {
+      try {
+        value = await rule.value.get(msg);
+      } catch (error) {
+        // An unreadable msg source skips the rule ("an okay error" in Node-RED); a failing JSONata stops the message.
+        if (rule.tot === 'jsonata') throw error;
+        return;
+      }
+      if (rule.dc) value = cloneMessage(value);
+    }
+    const from = await this.fromValue(msg, rule);
+    if (!from) return;
+    if (rule.pt === 'msg') {
+      try {
+        if (rule.t === 'delete') setMessageProperty(msg, rule.p, undefined);
+        else if (rule.t === 'set') {
+          if (!setMessageProperty(msg, rule.p, value)) log.warn(`Cannot set property of non-object type: ${rule.p}`);
+        } else if (rule.t === 'change') {
+          const [changed, next] = replaceValue(getMessageProperty(msg, rule.p), from, value);
+          if (changed) setMessageProperty(msg, rule.p, next);
+        }
+      } catch {
+        // Node-RED ignores rules whose property cannot be read or written.
+      }
+      return;
+    }
+    const store = rule.pt === 'flow' ? this.contexts.flow : this.contexts.global;
+    let key: string;
+    try {
+      key = contextKey(rule.p, msg);
+    } catch {
+      return; // e.g. a [msg.x] reference to a missing property: Node-RED skips the rule
+    }
+    if (rule.t === 'delete') setContextValue(store, key, undefined);
+    else if (rule.t === 'set') setContextValue(store, key, value);
+    else if (rule.t === 'change') {
+      const [changed, next] = replaceValue(getContextValue(store, key), from, value);
+      if (changed) setContextValue(store, key, next);
+    }
+  }
+
+  /** The search value of a change rule; null when it cannot be read, which skips the rule as in Node-RED. */
+  private async fromValue(msg: FlowMessage, rule: PreparedRule): Promise<FromValue | null> {
+    if (rule.t !== 'change') return {};
+    if (rule.fromt === 'msg') {
+      let current: unknown;
+      try {
+        current = getMessageProperty(msg, rule.from);
+      } catch {
+        return null;
+      }
+      return classifyFrom(current);
+    }
+    if (rule.fromt === 'flow' || rule.fromt === 'global') {
+      return classifyFrom(getContextValue(this.contexts[rule.fromt], contextKey(rule.from, msg)));
+    }
+    return { fromType: rule.fromt, fromValue: rule.from, fromRE: rule.fromRE };
+  }
+}
+
+const valueTypes = { type: 'string', enum: TO_TYPES };
+
+export const changeNode = defineNode<ChangeProps>({
+  type: 'change',
+  category: 'transform',
+  label: 'set / change',
+  icon: 'swap_horiz',
+  color: '#E2D96E',
+  inputs: 1,
+  outputs: 1,
+  props: {
+    type: 'object',
+    required: ['rules'],
+    properties: {
+      rules: {
+        type: 'array',
+        title: 'Rules',
+        description: 'Applied in order to each message.',
+        default: [{ t: 'set', p: 'payload', pt: 'msg', to: '', tot: 'str' }],
+        items: {
+          type: 'object',
+          required: ['t', 'p'],
+          properties: {
+            t: { type: 'string', enum: ['set', 'change', 'delete', 'move'], title: 'Action' },
+            p: { type: 'string', title: 'Property' },
+            pt: { type: 'string', enum: ['msg', 'flow', 'global'], default: 'msg', title: 'Property type' },
+            to: { type: ['string', 'number', 'boolean'], title: 'Value (set), replacement (change) or target (move)' },
+            tot: { ...valueTypes, default: 'str', title: 'Value type' },
+            from: { type: ['string', 'number', 'boolean'], title: 'Search for (change)' },
+            fromt: { type: 'string', enum: ['str', 'num', 'bool', 're', 'msg', 'flow', 'global'], default: 'str', title: 'Search type' },
+            dc: { type: 'boolean', default: false, title: 'Deep copy the value' },
+          },
+        },
+      },
+    },
+  },
+  help: `Sets, changes, deletes or moves properties of the message, of flow context or of global context,
+applying each rule in order. Works like Node-RED's *change* node, so imported Node-RED flows keep their rules.
+
+### Properties
+- **rules**: a list of rules, applied in order:
+  - \`t\` is the action: \`set\`, \`change\`, \`delete\` or \`move\`.
+  - \`p\` is the property to act on (e.g. \`payload\`, \`payload.items[0]\`, \`topic\`) and \`pt\` where it lives:
+    \`msg\` (default), \`flow\` or \`global\` context.
+  - **set** \`p\` to the value \`to\`, whose type \`tot\` is one of \`str\`, \`num\`, \`bool\`, \`json\`, \`bin\`,
+    \`date\` (a timestamp), \`msg\`/\`flow\`/\`global\` (copied from that property), \`jsonata\` (an expression
+    evaluated against the message; \`$flowContext()\` and \`$globalContext()\` read context) or \`env\`
+    (environment variables are not available to flows and read as an empty string).
+    Tick \`dc\` to deep-copy an object value instead of sharing it.
+  - **change** searches the property for \`from\` (type \`fromt\`: \`str\`, \`num\`, \`bool\`, \`re\` for a regular
+    expression, or \`msg\`/\`flow\`/\`global\`) and replaces every match with \`to\`. A string equal to the whole
+    search value is replaced by the value itself (keeping its type); numbers and booleans are replaced only on an
+    exact match.
+  - **delete** removes the property.
+  - **move** moves \`p\` to \`to\` (of type \`tot\`: \`msg\`, \`flow\` or \`global\`).
+
+### Inputs
+Any message.
+
+### Outputs
+1. The message after every rule has been applied.
+
+### Errors
+Invalid JSON values, regular expressions and JSONata expressions are reported when the flow is deployed.
+A JSONata expression that fails on a message, or a dynamic search value of an unsupported type, fails the message.`,
+  create(init) {
+    const contexts = init.context;
+    const runner = new ChangeRunner(prepareRules(init.props, contexts), contexts);
+    return {
+      onInput: (msg: FlowMessage, ctx: InputContext) => runner.apply(msg, ctx.log),
+    };
+  },
+});

@@ -1,0 +1,345 @@
+/**
+ * csv (Node-RED's "csv" node, classic/legacy mode): CSV text to objects and objects/arrays to CSV text.
+ * A line-for-line port of Node-RED's own scanner rather than csv-parse/csv-stringify: those follow RFC 4180,
+ * while imported flows rely on the classic node's exact output (number parsing, empty and null fields,
+ * column names, quoting, msg.parts handling).
+ */
+import { defineNode, type FlowMessage, type Logger } from '@flowcrew/sdk';
+import { cloneMessage, ensureString, generateId, hasOwn } from './message.ts';
+
+export interface CsvProps {
+  /** Column names, comma separated. */
+  temp: string;
+  sep: string;
+  quo?: string;
+  /** First row holds the column names. */
+  hdrin: boolean | '';
+  hdrout: 'none' | 'all' | 'once';
+  /** 'one': a message per row; 'mult': a single message with an array. */
+  multi: 'one' | 'mult';
+  ret: string;
+  skip: string | number;
+  /** Parse numerical values. */
+  strings: boolean;
+  include_empty_strings: boolean | '';
+  include_null_values: boolean | '';
+  /** Node-RED 4's 'rfc' mode is not implemented; classic mode is used. */
+  spec?: string;
+}
+
+interface Parts {
+  id?: unknown;
+  index: number;
+  count: number;
+  [key: string]: unknown;
+}
+
+const NUMBER = /^[-]?(?!E)(?!0\d)\d*\.?\d*(E-?\+?)?\d+$/i;
+
+const unescape = (s: string) => s.replace(/\\t/g, '\t').replace(/\\n/g, '\n').replace(/\\r/g, '\r');
+const escapeRegExp = (s: string) => s.replace(/[-[\]{}()*+!<=:?.\/\\^$|#\s,]/g, '\\$&');
+
+/** The classic CSV node's state: column template, "header sent" flag and rows gathered across msg.parts. */
+class ClassicCsv {
+  private readonly template: string;
+  private readonly sep: string;
+  private readonly quo: string;
+  private readonly ret: string;
+  private readonly multi: string;
+  private readonly hdrin: unknown;
+  private readonly hdrout: string;
+  private readonly skip: number;
+  private readonly parseNumbers: boolean;
+  private readonly includeEmptyStrings: boolean;
+  private readonly includeNullValues: boolean;
+  private readonly noTemplate: boolean;
+  private columns: string[];
+  private columnSplitter: RegExp;
+  private goodTemplate = true;
+  private headerSent = false;
+  private warnedNoTemplate = false;
+  private store: Array<Record<string, unknown>> = [];
+
+  constructor(props: Partial<CsvProps>) {
+    this.template = props.temp || '';
+    this.sep = unescape(props.sep || ',');
+    this.quo = props.quo || '"';
+    this.ret = unescape(props.ret || '\n');
+    this.multi = props.multi || 'one';
+    this.hdrin = props.hdrin || false;
+    const hdrout = (props.hdrout as unknown) === true ? 'all' : props.hdrout || 'none';
+    this.hdrout = hdrout;
+    this.skip = parseInt(String(props.skip || 0), 10);
+    this.parseNumbers = props.strings === undefined ? true : props.strings === true;
+    this.includeEmptyStrings = Boolean(props.include_empty_strings);
+    this.includeNullValues = Boolean(props.include_null_values);
+    if (this.sep.length === 0 || this.quo.length !== 1) throw new Error('The separator must not be empty and the quote must be one character');
+    this.columnSplitter = this.splitterFor(this.sep);
+    this.columns = this.clean(this.template, ',');
+    this.noTemplate = this.columns.length === 1 && this.columns[0] === '';
+  }
+
+  private splitterFor(sep: string): RegExp {
+    const q = escapeRegExp(this.quo);
+    return new RegExp(`${escapeRegExp(sep)}(?=(?:(?:[^${q}]*${q}){2})*[^${q}]*$)`, 'g');
+  }
+
+  /** Split a column list (outside quotes), de-quote and trim the names. Node-RED keeps the last separator used. */
+  private clean(list: string, sep?: string): string[] {
+    if (sep) this.columnSplitter = this.splitterFor(sep);
+    const quotes = new RegExp(escapeRegExp(this.quo), 'g');
+    const names = list.trim().split(this.columnSplitter).map((x) => x.replace(quotes, '').trim());
+    this.goodTemplate = !(names.length === 1 && names[0] === '');
+    return names;
+  }
+
+  handle(msg: FlowMessage, log: Logger): FlowMessage[] {
+    if (hasOwn(msg, 'reset')) this.headerSent = false;
+    if (!hasOwn(msg, 'payload')) return hasOwn(msg, 'reset') ? [] : [msg];
+    if (typeof msg.payload === 'object') return this.toCsv(msg, log);
+    if (typeof msg.payload === 'string') return this.fromCsv(msg, msg.payload, log);
+    log.warn('This node only handles CSV strings or js objects.');
+    return [];
+  }
+
+  private quoteCell(text: string, alsoOnNewline: boolean, newlineProbe = text): string {
+    if (text.indexOf(this.quo) !== -1) return this.quo + text.split(this.quo).join(this.quo + this.quo) + this.quo;
+    if (text.indexOf(this.sep) !== -1 || (alsoOnNewline && newlineProbe.indexOf('\n') !== -1)) return this.quo + text + this.quo;
+    return text;
+  }
+
+  private toCsv(msg: FlowMessage, log: Logger): FlowMessage[] {
+    const parts = msg.parts as Parts | undefined;
+    if (!(this.noTemplate && hasOwn(parts, 'index') && parts!.index > 0)) this.columns = this.clean(this.template);
+    const lines: string[] = [];
+    if (!Array.isArray(msg.payload)) msg.payload = [msg.payload];
+    let rows = msg.payload as unknown[];
+    const isBlank = () => this.columns.length === 1 && this.columns[0] === '';
+    if (this.hdrout !== 'none' && !this.headerSent) {
+      if (isBlank()) {
+        if (hasOwn(msg, 'columns')) this.columns = this.clean(String(msg.columns || ''), ',');
+        else this.columns = Object.keys(rows[0] as object);
+      }
+      lines.push(this.columns.map((v) => (v.indexOf(this.sep) !== -1 ? `"${v}"` : v)).join(this.sep));
+      if (this.hdrout === 'once') this.headerSent = true;
+    }
+    for (let s = 0; s < rows.length; s++) {
+      if (Array.isArray(rows[s]) || typeof rows[s] !== 'object') {
+        // An array of plain values is a single row.
+        if (typeof rows[s] !== 'object') rows = msg.payload = [rows];
+        const row = rows[s] as unknown[];
+        for (let t = 0; t < row.length; t++) {
+          if (row[t] === undefined) row[t] = '';
+          const text = (row[t] as { toString(): string }).toString(); // null cells fail, as in Node-RED
+          row[t] = text.indexOf(this.quo) !== -1 || text.indexOf(this.sep) !== -1 || text.indexOf('\n') !== -1 ? this.quoteCell(text, true) : row[t];
+        }
+        lines.push(row.join(this.sep));
+        continue;
+      }
+      const row = rows[s] as Record<string, unknown>;
+      if (isBlank() && hasOwn(msg, 'columns')) this.columns = this.clean(String(msg.columns || ''), ',');
+      if (isBlank()) {
+        if (!this.warnedNoTemplate) {
+          log.warn('No columns template specified for object -> CSV.');
+          this.warnedNoTemplate = true;
+        }
+        const cells: string[] = [];
+        for (const key in rows[0] as object) {
+          if (!Object.prototype.hasOwnProperty.call(row, key) || typeof row[key] === 'object') continue;
+          const text = row[key] === undefined ? '' : String(row[key]);
+          // Node-RED tests the column *name* for a newline here; kept for identical output.
+          cells.push(this.quoteCell(text, true, key));
+        }
+        lines.push(cells.join(this.sep));
+      } else {
+        const cells = this.columns.map((column) => {
+          if (column === '') return '';
+          const value = row[column];
+          return this.quoteCell(ensureString(value === undefined ? '' : value), true);
+        });
+        lines.push(cells.join(this.sep));
+      }
+    }
+    msg.payload = lines.join(this.ret) + this.ret;
+    msg.columns = this.columns.map((v) => (v.indexOf(',') !== -1 ? `"${v}"` : v)).join(',');
+    return msg.payload !== '' ? [msg] : [];
+  }
+
+  private fromCsv(msg: FlowMessage, line: string, log: Logger): FlowMessage[] {
+    const parts = msg.parts as Parts | undefined;
+    const hasParts = hasOwn(msg, 'parts');
+    let inField = false; // inside quotes
+    let j = 0;
+    let k: Array<string | number | null> = [''];
+    let o: Record<string, unknown> = {};
+    const rows: Array<Record<string, unknown>> = [];
+    let first = true;
+    let last = false;
+    let linecount = 0;
+    let header = '';
+    if (hasParts) {
+      linecount = parts!.index;
+      if (parts!.index > this.skip) first = false;
+      if (hasOwn(parts, 'count') && parts!.index + 1 >= parts!.count) last = true;
+    }
+    const newlines = (line.match(/[\r\n]/g) || []).length;
+    if (hasParts && this.multi === 'mult' && newlines > 1) first = true;
+
+    // Store the field just finished in `o` under its column name, per the empty/null/number options.
+    const finishField = () => {
+      if (!this.goodTemplate) this.columns[j] = `col${j + 1}`;
+      const column = this.columns[j];
+      if (!column) return;
+      const cell = k[j];
+      if (cell !== null && cell !== undefined && this.parseNumbers && typeof cell === 'string' && NUMBER.test(cell.trim())) k[j] = parseFloat(cell.trim());
+      if (this.includeNullValues && k[j] === null) o[column] = k[j];
+      if (this.includeEmptyStrings && k[j] === '') o[column] = k[j];
+      if (k[j] !== null && k[j] !== '') o[column] = k[j];
+    };
+    const finishRow = () => {
+      if (Object.keys(o).length > 0) rows.push(o);
+    };
+
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i]!;
+      if (first && linecount < this.skip) {
+        if (c === '\n') linecount += 1;
+        continue;
+      }
+      if (this.hdrin === true && first) {
+        if (c === '\n' || c === '\r' || line.length - i === 1) {
+          if (line.length - i === 1) header += c;
+          this.columns = this.clean(header, this.sep);
+          first = false;
+        } else header += c;
+        continue;
+      }
+      if (c === this.quo) {
+        inField = !inField;
+        if (line[i - 1] === this.quo && !inField) k[j] += this.quo; // a doubled quote is a literal quote
+      } else if (c === this.sep && !inField) {
+        // Nothing between two separators, or a separator opening a line, is a null field. (Node-RED throws when
+        // the very first character is a separator; we read it as the null field it is meant to be.)
+        const previous = line[i - 1];
+        if (previous === this.sep || previous === undefined || previous === '\n') k[j] = null;
+        finishField();
+        j += 1;
+        // A separator as the very last character leaves a trailing null field.
+        k[j] = line.length - 1 === i ? null : '';
+      } else if ((c === '\n' || c === '\r') && !inField) {
+        if (line[i - 1] === this.sep) k[j] = null;
+        finishField();
+        finishRow();
+        j = 0;
+        k = [''];
+        o = {};
+        inField = false;
+      } else {
+        k[j] += c;
+      }
+    }
+    if (inField) log.warn('Malformed CSV data - output probably corrupt.');
+    finishField();
+    finishRow();
+
+    const columnList = () => this.columns.map((v) => (v.indexOf(',') !== -1 ? `"${v}"` : v)).filter((v) => v).join(',');
+    if (this.multi !== 'one') {
+      msg.payload = rows;
+      if (hasParts && newlines <= 1) {
+        if (Object.keys(o).length > 0) this.store.push(o);
+        if (parts!.index + 1 !== parts!.count) return [];
+        msg.payload = this.store;
+        msg.columns = columnList();
+        delete msg.parts;
+        this.store = [];
+        return [msg];
+      }
+      msg.columns = columnList();
+      return [msg];
+    }
+    const out: FlowMessage[] = rows.map((row, i) => {
+      const next = cloneMessage(msg);
+      next.columns = columnList();
+      next.payload = row;
+      if (!hasParts) next.parts = { id: msg._msgid ?? generateId(), index: i, count: rows.length };
+      else {
+        const p = next.parts as Parts;
+        // Skipped lines and a header line are not rows: shift the sequence so it still counts from 0.
+        const shift = this.skip + (this.hdrin ? 1 : 0);
+        p.index -= shift;
+        p.count -= shift;
+      }
+      if (last) next.complete = true;
+      return next;
+    });
+    if (hasParts && last && rows.length === 0) out.push({ complete: true });
+    return out;
+  }
+}
+
+export const csvNode = defineNode<CsvProps>({
+  type: 'csv',
+  category: 'parser',
+  label: 'csv',
+  icon: 'table',
+  color: '#DEBD5C',
+  inputs: 1,
+  outputs: 1,
+  props: {
+    type: 'object',
+    properties: {
+      temp: { type: 'string', default: '', title: 'Columns', description: 'Comma-separated column names.' },
+      sep: { type: 'string', default: ',', minLength: 1, maxLength: 2, title: 'Separator', description: '"\\t" for tab.' },
+      quo: { type: 'string', default: '"', minLength: 1, maxLength: 1, title: 'Quote character' },
+      hdrin: { type: ['boolean', 'string'], default: false, title: 'First row contains column names' },
+      hdrout: { type: 'string', enum: ['none', 'all', 'once'], default: 'none', title: 'Column name row in output' },
+      multi: { type: 'string', enum: ['one', 'mult'], default: 'one', title: 'Output', description: '"one": a message per row; "mult": one message with an array.' },
+      ret: { type: 'string', default: '\\n', title: 'Newline', description: '"\\n", "\\r" or "\\r\\n".' },
+      skip: { type: ['string', 'integer'], default: '0', title: 'Skip first lines' },
+      strings: { type: 'boolean', default: true, title: 'Parse numerical values' },
+      include_empty_strings: { type: ['boolean', 'string'], default: false, title: 'Include empty strings' },
+      include_null_values: { type: ['boolean', 'string'], default: false, title: 'Include null values' },
+      spec: { type: 'string', title: 'Node-RED parser mode (only classic is implemented)' },
+    },
+  },
+  help: `Converts between CSV text and objects, like Node-RED's *csv* node in its classic (legacy) mode.
+
+### Properties
+- **temp**: column names, comma separated (e.g. \`name,age,city\`). Without them, columns are named \`col1\`,
+  \`col2\`, ... when parsing, and taken from the first object's keys when writing.
+- **sep**: the separator (default \`,\`; \`\\t\` for tab). **quo**: the quote character (default \`"\`).
+- **hdrin**: the first row of the input holds the column names.
+- **skip**: number of lines to skip at the start of the input.
+- **strings**: parse numerical values into numbers (default on).
+- **include_empty_strings** / **include_null_values**: keep empty fields as \`""\` / \`null\` instead of
+  leaving them out of the object.
+- **multi**: \`one\` sends a message per row (with \`msg.parts\`, so a join node can rebuild the array);
+  \`mult\` sends one message whose payload is the array of rows.
+- **hdrout**: when writing CSV, \`none\`: no header row; \`all\`: a header row on every message; \`once\`: only
+  on the first message until a message with \`msg.reset\` arrives.
+- **ret**: line ending of the CSV written (\`\\n\`, \`\\r\` or \`\\r\\n\`).
+
+### Inputs
+- \`msg.payload\` **string**: CSV text to parse. Lines may also arrive one per message with \`msg.parts\` (from a
+  split node): with \`mult\`, the rows are gathered and sent as one array after the last part.
+- \`msg.payload\` **object**, **array of objects**, **array of arrays** or **array of values**: rows to write.
+  \`msg.columns\` may give the column names when **temp** is empty.
+- \`msg.reset\`: send the header row again (\`hdrout: once\`).
+
+### Outputs
+1. Parsed rows (objects keyed by column name) in \`msg.payload\`, or the CSV text; \`msg.columns\` lists the
+   columns.
+
+### Notes
+Node-RED 4's RFC 4180 parser mode (\`spec: "rfc"\`) is not implemented; such nodes run in classic mode.
+Quoted fields containing a quote double it (\`""\`); a field with the separator or a newline is quoted.`,
+  create({ props, log }) {
+    if (props.spec === 'rfc') log.warn('csv: RFC 4180 mode is not supported; using the classic parser');
+    const csv = new ClassicCsv(props);
+    return {
+      onInput(msg, ctx) {
+        return [csv.handle(msg, ctx.log)];
+      },
+    };
+  },
+});

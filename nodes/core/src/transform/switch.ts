@@ -1,0 +1,330 @@
+/**
+ * switch (Node-RED's "switch" node): route a message to the outputs whose rule matches a property of it.
+ * One output port per rule. Same operators, value types and quirks as Node-RED, so imported flows route the same.
+ */
+import { defineNode, type FlowMessage, type InputContext } from '@flowcrew/sdk';
+import { compileJsonata, prepareTypedValue, type CompiledExpression, type ContextScopes, type TypedValue } from './expressions.ts';
+import { assertPropertyExpression, cloneMessage, hasOwn } from './message.ts';
+import { SerialQueue } from './queue.ts';
+
+export const SWITCH_OPERATORS = [
+  'eq', 'neq', 'lt', 'lte', 'gt', 'gte', 'btwn', 'cont', 'regex', 'true', 'false', 'null', 'nnull',
+  'istype', 'empty', 'nempty', 'head', 'tail', 'index', 'hask', 'jsonata_exp', 'else',
+] as const;
+type Operator = (typeof SWITCH_OPERATORS)[number];
+
+export interface SwitchRule {
+  t: Operator;
+  v?: unknown;
+  vt?: string;
+  v2?: unknown;
+  v2t?: string;
+  /** Ignore case (regex rule). */
+  case?: boolean;
+}
+
+export interface SwitchProps {
+  property: string;
+  propertyType: 'msg' | 'flow' | 'global' | 'jsonata' | 'env';
+  rules: SwitchRule[];
+  /** 'true': send to every matching output; 'false': stop at the first match. Strings, as Node-RED stores them. */
+  checkall: 'true' | 'false';
+  /** Node-RED's "recreate message sequences": accepted for imported flows, not applied. */
+  repair?: boolean;
+}
+
+interface Parts {
+  id?: unknown;
+  index: number;
+  count: number;
+}
+
+type OperatorFn = (a: any, b: any, c: any, ignoreCase: boolean | undefined, parts: Parts | undefined) => unknown;
+
+function needParts(parts: Parts | undefined, rule: string): Parts {
+  if (!parts || typeof parts !== 'object') throw new Error(`The "${rule}" rule needs msg.parts: it works on message sequences (e.g. from a split node)`);
+  return parts;
+}
+
+function isEmpty(a: unknown): boolean | undefined {
+  if (typeof a === 'string' || Array.isArray(a) || Buffer.isBuffer(a)) return a.length === 0;
+  if (typeof a === 'object' && a !== null) return Object.keys(a).length === 0;
+  return undefined;
+}
+
+// Loose (==) comparisons and string coercions are Node-RED's, kept on purpose.
+const operators: Record<Operator, OperatorFn> = {
+  eq: (a, b) => a == b,
+  neq: (a, b) => a != b,
+  lt: (a, b) => a < b,
+  lte: (a, b) => a <= b,
+  gt: (a, b) => a > b,
+  gte: (a, b) => a >= b,
+  btwn: (a, b, c) => (a >= b && a <= c) || (a <= b && a >= c),
+  cont: (a, b) => (a + '').indexOf(b) != -1,
+  regex: (a, b, _c, ignoreCase) => (a + '').match(new RegExp(b, ignoreCase ? 'i' : '')),
+  true: (a) => a === true,
+  false: (a) => a === false,
+  null: (a) => a === undefined || a === null,
+  nnull: (a) => a !== undefined && a !== null,
+  empty: (a) => isEmpty(a) === true,
+  nempty: (a) => isEmpty(a) === false,
+  istype: (a, b) => {
+    if (b === 'array') return Array.isArray(a);
+    if (b === 'buffer') return Buffer.isBuffer(a);
+    if (b === 'json') {
+      try {
+        JSON.parse(a);
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    if (b === 'null') return a === null;
+    return typeof a === b && !Array.isArray(a) && !Buffer.isBuffer(a) && a !== null;
+  },
+  head: (_a, b, _c, _d, parts) => needParts(parts, 'head').index < Number(b),
+  tail: (_a, b, _c, _d, parts) => {
+    const p = needParts(parts, 'tail');
+    return p.count - Number(b) <= p.index;
+  },
+  index: (_a, b, c, _d, parts) => {
+    const index = needParts(parts, 'index').index;
+    return Number(b) <= index && index <= Number(c);
+  },
+  hask: (a, b) => a !== undefined && a !== null && typeof b !== 'object' && Object.prototype.hasOwnProperty.call(Object(a), b + ''),
+  jsonata_exp: (_a, b) => b === true,
+  else: (a) => a === true,
+};
+
+/** How a rule operand is obtained for one message. */
+type Operand =
+  | { kind: 'prev' }
+  | { kind: 'jsonata'; expression: CompiledExpression }
+  | { kind: 'const'; value: unknown }
+  | { kind: 'typed'; value: TypedValue }
+  | { kind: 'none' };
+
+interface PreparedRule {
+  t: Operator;
+  v1: Operand;
+  v2: Operand;
+  ignoreCase: boolean | undefined;
+}
+
+/** Node-RED infers a missing value type: numeric-looking values are numbers. */
+function inferType(value: unknown): string {
+  return isNaN(Number(value)) ? 'str' : 'num';
+}
+
+function prepareOperand(value: unknown, type: string, contexts: ContextScopes, where: string): Operand {
+  if (type === 'prev') return { kind: 'prev' };
+  if (type === 'jsonata') return { kind: 'jsonata', expression: compileJsonata(String(value ?? ''), contexts, { nodeRedInput: true }) };
+  if (type === 'num') return { kind: 'const', value: isNaN(Number(value)) ? value : Number(value) };
+  return { kind: 'typed', value: prepareTypedValue(value, type, contexts, where) };
+}
+
+function prepareRule(rule: SwitchRule, index: number, contexts: ContextScopes): PreparedRule {
+  const where = `rule ${index + 1}`;
+  if (!SWITCH_OPERATORS.includes(rule.t)) throw new Error(`${where}: unknown operator "${String(rule.t)}"`);
+  const vt = rule.vt || inferType(rule.v);
+  let v1: Operand;
+  // "is of type" JSON/null rules carry their type name as the value type; Node-RED hands the name over as is.
+  if (vt === 'json' || vt === 'null') v1 = { kind: 'const', value: vt };
+  else v1 = prepareOperand(rule.v, vt, contexts, `${where} value`);
+  let v2: Operand = { kind: 'none' };
+  if (rule.v2 !== undefined) {
+    const v2t = rule.v2t || inferType(rule.v2);
+    v2 = v2t === 'num' ? { kind: 'const', value: Number(rule.v2) } : prepareOperand(rule.v2, v2t, contexts, `${where} second value`);
+  }
+  if (rule.t === 'regex' && (vt === 'str' || vt === 're')) {
+    try {
+      new RegExp(String(rule.v ?? ''), rule.case ? 'i' : '');
+    } catch (error) {
+      throw new Error(`${where}: invalid regular expression: ${(error as Error).message}`);
+    }
+  }
+  return { t: rule.t, v1, v2, ignoreCase: rule.case };
+}
+
+class SwitchRouter {
+  private previousValue: unknown = null;
+  private readonly property: CompiledExpression | TypedValue;
+  private readonly rules: PreparedRule[];
+  private readonly stopAtFirst: boolean;
+  /** "tail" rules need a sequence's count: its messages wait here until the whole sequence has arrived. */
+  private readonly needsCount: boolean;
+  private readonly pending = new Map<unknown, { count?: number; msgs: FlowMessage[] }>();
+  private readonly queue = new SerialQueue();
+
+  constructor(props: SwitchProps, contexts: ContextScopes) {
+    const propertyType = props.propertyType || 'msg';
+    const property = props.property ?? 'payload';
+    if (!['msg', 'flow', 'global', 'jsonata', 'env'].includes(propertyType)) throw new Error(`unknown property type "${propertyType}"`);
+    if (propertyType === 'msg') assertPropertyExpression(property, `property "${property}"`);
+    this.property = propertyType === 'jsonata' ? compileJsonata(property, contexts, { nodeRedInput: true }) : prepareTypedValue(property, propertyType, contexts, 'property');
+    this.rules = (props.rules ?? []).map((rule, i) => prepareRule(rule, i, contexts));
+    this.stopAtFirst = (props.checkall as unknown) == 'false';
+    this.needsCount = this.rules.some((rule) => rule.t === 'tail');
+  }
+
+  handle(msg: FlowMessage, ctx: InputContext) {
+    return this.queue.run(async () => {
+      const parts = msg.parts as Record<string, unknown> | undefined;
+      const hasParts = hasOwn(parts, 'id') && hasOwn(parts, 'index');
+      if (!this.needsCount || !hasParts) return this.route(msg, ctx);
+      // Hold the sequence until all of it is here, then route each message knowing the count.
+      const id = parts!.id;
+      let group = this.pending.get(id);
+      if (!group) this.pending.set(id, (group = { msgs: [] }));
+      group.msgs.push(msg);
+      if (hasOwn(parts, 'count')) group.count = parts!.count as number;
+      if (group.count !== group.msgs.length) return undefined;
+      this.pending.delete(id);
+      for (const held of group.msgs) {
+        (held.parts as Parts).count = group.count;
+        const ports = await this.route(held, ctx);
+        ports?.forEach((out, port) => out && ctx.send(out, port));
+      }
+      return undefined;
+    });
+  }
+
+  /** Evaluate the rules for one message: one entry per rule (until the first match with stopAtFirst). */
+  private async route(msg: FlowMessage, ctx: InputContext): Promise<Array<FlowMessage | null> | undefined> {
+    if (this.rules.length === 0) return [];
+    let property: unknown;
+    if ('evaluate' in this.property) {
+      try {
+        property = await this.property.evaluate(msg);
+      } catch (error) {
+        ctx.log.warn((error as Error).message);
+        return undefined;
+      }
+    } else {
+      try {
+        property = await this.property.get(msg);
+      } catch {
+        property = undefined;
+      }
+    }
+    const parts = msg.parts as Parts | undefined;
+    const hasParts = hasOwn(parts, 'id') && hasOwn(parts, 'index');
+    const onward: Array<FlowMessage | null> = [];
+    let elseFlag = true;
+    let sent = false;
+    for (const rule of this.rules) {
+      const v1 = await this.operand(rule.v1, msg, rule.t === 'jsonata_exp' && hasParts ? { I: parts!.index, N: parts!.count } : undefined);
+      const v2 = await this.operand(rule.v2, msg);
+      let subject = property;
+      if (rule.t === 'else') {
+        subject = elseFlag;
+        elseFlag = true;
+      }
+      if (operators[rule.t](subject, v1, v2, rule.ignoreCase, parts)) {
+        // The first output gets the message itself, the others copies, as Node-RED's send does.
+        onward.push(sent ? cloneMessage(msg) : msg);
+        sent = true;
+        elseFlag = false;
+        if (this.stopAtFirst) break;
+      } else onward.push(null);
+    }
+    this.previousValue = property;
+    return onward;
+  }
+
+  private async operand(operand: Operand, msg: FlowMessage, bindings?: Record<string, unknown>): Promise<unknown> {
+    switch (operand.kind) {
+      case 'prev':
+        return this.previousValue;
+      case 'jsonata':
+        return operand.expression.evaluate(msg, bindings);
+      case 'const':
+        return operand.value;
+      case 'typed':
+        try {
+          return await operand.value.get(msg);
+        } catch {
+          return undefined;
+        }
+      case 'none':
+        return undefined;
+    }
+  }
+}
+
+export const switchNode = defineNode<SwitchProps>({
+  type: 'switch',
+  category: 'flow',
+  label: 'switch',
+  icon: 'call_split',
+  color: '#E2D96E',
+  inputs: 1,
+  outputs: { prop: 'rules' },
+  props: {
+    type: 'object',
+    required: ['property', 'rules'],
+    properties: {
+      property: { type: 'string', default: 'payload', title: 'Property', description: 'The property to test (a path, context key or JSONata expression).' },
+      propertyType: { type: 'string', enum: ['msg', 'flow', 'global', 'jsonata', 'env'], default: 'msg', title: 'Property type' },
+      rules: {
+        type: 'array',
+        title: 'Rules',
+        default: [{ t: 'eq', v: '', vt: 'str' }],
+        items: {
+          type: 'object',
+          required: ['t'],
+          properties: {
+            t: { type: 'string', enum: [...SWITCH_OPERATORS], title: 'Operator' },
+            v: { type: ['string', 'number', 'boolean', 'null'], title: 'Value' },
+            vt: { type: 'string', title: 'Value type', description: 'str num bool json bin re date msg flow global jsonata env prev; for "is of type": the type name' },
+            v2: { type: ['string', 'number', 'boolean', 'null'], title: 'Second value (between, index)' },
+            v2t: { type: 'string', title: 'Second value type' },
+            case: { type: 'boolean', title: 'Ignore case (regex)' },
+          },
+        },
+      },
+      checkall: { type: 'string', enum: ['true', 'false'], default: 'true', title: 'Check all rules', description: '"false" stops at the first matching rule.' },
+      repair: { type: 'boolean', default: false, title: 'Recreate message sequences (not applied)' },
+    },
+  },
+  help: `Routes each message to the outputs whose rule matches, like Node-RED's *switch* node.
+The node has one output per rule.
+
+### Properties
+- **property** / **propertyType**: what to test: a message property (\`msg\`, e.g. \`payload.temperature\`), a
+  \`flow\` or \`global\` context key, a \`jsonata\` expression evaluated against the message, or \`env\`
+  (environment variables are not available to flows and read as an empty string).
+- **rules**: one per output. \`t\` is the operator, \`v\` (and \`v2\`) its value(s), typed by \`vt\`/\`v2t\` as
+  \`str\`, \`num\`, \`bool\`, \`json\`, \`re\`, \`date\`, \`msg\`, \`flow\`, \`global\`, \`jsonata\`, \`env\` or \`prev\`
+  (the property's value for the previous message). Operators:
+  - \`eq\` \`neq\` \`lt\` \`lte\` \`gt\` \`gte\`: compare (loosely, as JavaScript's \`==\` and \`<\` do);
+  - \`btwn\`: between \`v\` and \`v2\`, inclusive; \`cont\`: contains; \`regex\`: matches the regular expression \`v\`
+    (\`case: true\` ignores case);
+  - \`true\` \`false\` \`null\` \`nnull\` \`empty\` \`nempty\`: is true / false / null or missing / not null / empty
+    (string, array, buffer or object) / not empty;
+  - \`istype\`: is of type \`v\`: \`string\`, \`number\`, \`boolean\`, \`array\`, \`buffer\`, \`object\`, \`json\`
+    (a string holding valid JSON), \`null\` or \`undefined\`;
+  - \`hask\`: the property (an object) has key \`v\`;
+  - \`head\`, \`tail\`, \`index\`: for message sequences (\`msg.parts\`): among the first \`v\`, among the last \`v\`,
+    index between \`v\` and \`v2\`. With a \`tail\` rule, messages of a sequence are held until the whole sequence
+    has arrived;
+  - \`jsonata_exp\`: the JSONata expression \`v\` is true (\`$I\` and \`$N\` give the sequence index and count);
+  - \`else\`: none of the rules before it matched.
+- **checkall**: \`"true"\` sends to every matching output; \`"false"\` stops at the first match.
+
+### Inputs
+Any message.
+
+### Outputs
+One per rule: the message, on every output whose rule matched.
+
+### Errors
+Invalid JSONata expressions and regular expressions are reported when the flow is deployed.
+A JSONata rule that fails on a message fails the message; a JSONata property that fails is logged as a warning
+and the message is dropped (as Node-RED does).`,
+  create(init) {
+    const router = new SwitchRouter(init.props, init.context);
+    return { onInput: (msg, ctx) => router.handle(msg, ctx) };
+  },
+});

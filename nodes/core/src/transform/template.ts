@@ -1,0 +1,145 @@
+/**
+ * template (Node-RED's "template" node): render a mustache (or plain text) template from the message and
+ * context, optionally parse the result as JSON or YAML, and store it in a message, flow or global property.
+ */
+import Mustache from 'mustache';
+import yaml from 'js-yaml';
+import { defineNode, type FlowMessage } from '@flowcrew/sdk';
+import type { ContextScopes } from './expressions.ts';
+import { assertPropertyExpression, getContextValue, parseContextKey, setContextValue, setMessageProperty } from './message.ts';
+
+export interface TemplateProps {
+  field: string;
+  fieldType: 'msg' | 'flow' | 'global';
+  syntax: 'mustache' | 'plain';
+  template: string;
+  output: 'str' | 'json' | 'yaml';
+  /** Editor highlighting mode in Node-RED (handlebars, html, ...): no effect on the result. */
+  format?: string;
+}
+
+/** `{{flow.name}}`, `{{global.name}}` and `{{flow[store].name}}` read context; the store name is ignored. */
+function parseContextReference(name: string): { type: 'flow' | 'global'; field: string } | undefined {
+  const match = /^(flow|global)(\[(\w+)\])?\.(.+)/.exec(name);
+  return match ? { type: match[1] as 'flow' | 'global', field: match[4]! } : undefined;
+}
+
+/** Every name a template refers to, sections included. */
+function templateNames(tokens: unknown[], names = new Set<string>()): Set<string> {
+  for (const token of tokens as Array<[string, string, number, number, unknown[]?]>) {
+    if (token[0] === 'text') continue;
+    names.add(token[1]);
+    if (token.length > 4 && Array.isArray(token[4])) templateNames(token[4], names);
+  }
+  return names;
+}
+
+/** Escape control characters of strings pasted into a JSON template so the result still parses. */
+function escapeForJson(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\t/g, '\\t').replace(/\r/g, '\\r').replace(/\f/g, '\\f').replace(/[\b]/g, '\\b');
+}
+
+/**
+ * Node-RED's mustache view: message properties first, then the flow./global. context values resolved before
+ * rendering; anything else renders as an empty string.
+ */
+class MessageView extends Mustache.Context {
+  constructor(
+    private readonly msgContext: Mustache.Context,
+    private readonly contextValues: Map<string, unknown>,
+    private readonly escapeStrings: boolean,
+  ) {
+    super(msgContext.view, msgContext.parent);
+  }
+
+  override lookup(name: string): unknown {
+    const value: unknown = this.msgContext.lookup(name);
+    if (value !== undefined) return this.escapeStrings && typeof value === 'string' ? escapeForJson(value) : value;
+    if (parseContextReference(name)) return this.contextValues.get(name);
+    return '';
+  }
+
+  override push(view: unknown): Mustache.Context {
+    return new MessageView(new Mustache.Context(view, this.msgContext), this.contextValues, false);
+  }
+}
+
+function render(template: string, msg: FlowMessage, contexts: ContextScopes, jsonOutput: boolean): string {
+  const contextValues = new Map<string, unknown>();
+  for (const name of templateNames(Mustache.parse(template))) {
+    const reference = parseContextReference(name);
+    if (reference) contextValues.set(name, getContextValue(contexts[reference.type], reference.field));
+  }
+  return Mustache.render(template, new MessageView(new Mustache.Context(msg), contextValues, jsonOutput));
+}
+
+export const templateNode = defineNode<TemplateProps>({
+  type: 'template',
+  category: 'transform',
+  label: 'template',
+  icon: 'description',
+  color: '#E6E0F8',
+  inputs: 1,
+  outputs: 1,
+  props: {
+    type: 'object',
+    required: ['template'],
+    properties: {
+      field: { type: 'string', default: 'payload', title: 'Property', description: 'Where the result goes.' },
+      fieldType: { type: 'string', enum: ['msg', 'flow', 'global'], default: 'msg', title: 'Property type' },
+      syntax: { type: 'string', enum: ['mustache', 'plain'], default: 'mustache', title: 'Syntax' },
+      template: { type: 'string', default: 'This is the payload: {{payload}} !', title: 'Template', 'x-editor': 'code' },
+      output: { type: 'string', enum: ['str', 'json', 'yaml'], default: 'str', title: 'Output as' },
+      format: { type: 'string', default: 'handlebars', title: 'Editor highlighting' },
+    },
+  },
+  help: `Builds text from a template, like Node-RED's *template* node.
+
+### Properties
+- **template**: the template. With **syntax** \`mustache\` (default), \`{{payload}}\`, \`{{topic}}\` or
+  \`{{payload.name}}\` insert message properties (HTML-escaped; use \`{{{payload}}}\` for the raw value),
+  \`{{flow.key}}\` and \`{{global.key}}\` insert flow and global context values, and sections such as
+  \`{{#payload.items}}...{{/payload.items}}\` repeat over arrays. Names that do not exist render as nothing.
+  With \`plain\`, the template is used as it is. If the template is empty, \`msg.template\` is used instead.
+- **output**: \`str\` keeps the text; \`json\` parses it as JSON (strings inserted from the message are escaped so
+  that newlines and backslashes keep the JSON valid); \`yaml\` parses it as YAML.
+- **field** / **fieldType**: where the result goes: a message property (default \`payload\`), or a \`flow\` or
+  \`global\` context key.
+
+### Inputs
+Any message. \`msg.template\` supplies the template when the node's own template is empty.
+
+### Outputs
+1. The message, with the result in **field** (when it goes to context, the message passes unchanged).
+
+### Errors
+A mustache syntax error in the node's template is reported at deploy; a result that is not valid JSON/YAML
+(with **output** \`json\`/\`yaml\`) fails the message.`,
+  create({ props, context }) {
+    const field = props.field || 'payload';
+    const fieldType = props.fieldType || 'msg';
+    const syntax = props.syntax || 'mustache';
+    const output = props.output || 'str';
+    const nodeTemplate = props.template ?? '';
+    if (!['msg', 'flow', 'global'].includes(fieldType)) throw new Error(`unknown property type "${fieldType}"`);
+    if (fieldType === 'msg') assertPropertyExpression(field, `property "${field}"`);
+    if (syntax === 'mustache' && nodeTemplate) {
+      try {
+        Mustache.parse(nodeTemplate);
+      } catch (error) {
+        throw new Error(`Invalid mustache template: ${(error as Error).message}`);
+      }
+    }
+    return {
+      onInput(msg) {
+        const template = nodeTemplate === '' && Object.prototype.hasOwnProperty.call(msg, 'template') ? String(msg.template ?? '') : nodeTemplate;
+        let value: unknown = syntax === 'mustache' ? render(template, msg, context, output === 'json') : template;
+        if (output === 'json') value = JSON.parse(value as string);
+        else if (output === 'yaml') value = yaml.load(value as string);
+        if (fieldType === 'msg') setMessageProperty(msg, field, value);
+        else setContextValue(context[fieldType], parseContextKey(field), value);
+        return msg;
+      },
+    };
+  },
+});

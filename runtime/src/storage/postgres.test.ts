@@ -1,0 +1,105 @@
+/**
+ * Runs the storage suite against a REAL PostgreSQL server (start one with `scripts/services`).
+ * Each test gets its own fresh schema, dropped at the end. Unreachable server: the tests FAIL when CI is set, and are
+ * skipped (with a warning) on a developer machine.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openStorage } from './index.ts';
+import { createPostgresStorage, redact, toNumberedPlaceholders } from './postgres.ts';
+import { defineStorageSuite } from './storage.suite.ts';
+
+const url = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
+
+async function probe(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return null;
+  } catch (error) {
+    const e = error as { message?: string; code?: string; errors?: Array<{ message?: string }> };
+    return e.message || e.errors?.map((x) => x.message).join('; ') || e.code || String(error);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+const unreachable = await probe();
+const unavailableMessage =
+  `PostgreSQL test server not reachable at ${redact(url)}: ${unreachable}. ` +
+  'Run `scripts/services` to install and start it, or set FLOWCREW_TEST_DATABASE_URL.';
+
+describe('PostgreSQL helpers (no server needed)', () => {
+  it('converts ? placeholders to $n outside quotes', () => {
+    expect(toNumberedPlaceholders(`SELECT ? , '?' , "a?" , ? WHERE x = '?''?' AND y = ?`)).toBe(
+      `SELECT $1 , '?' , "a?" , $2 WHERE x = '?''?' AND y = $3`,
+    );
+  });
+
+  it('openStorage fails with a clear message (password hidden) when the server is unreachable', async () => {
+    await expect(openStorage({ databaseUrl: 'postgres://u:secret@127.0.0.1:1/db', dataDir: '/nonexistent' })).rejects.toThrow(
+      /^Cannot connect to PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/db: .*ECONNREFUSED/,
+    );
+  });
+});
+
+if (unreachable && process.env.CI) {
+  describe('PostgreSQL storage', () => {
+    it('needs a reachable PostgreSQL server', () => {
+      throw new Error(unavailableMessage);
+    });
+  });
+} else if (unreachable) {
+  console.warn(`[postgres.test] SKIPPED: ${unavailableMessage}`);
+  describe.skip('PostgreSQL storage (server unreachable)', () => {
+    it('skipped', () => {});
+  });
+} else {
+  const prefix = `fc_test_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const schemas: string[] = [];
+
+  afterAll(async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    } finally {
+      await client.end();
+    }
+  });
+
+  defineStorageSuite('PostgreSQL', {
+    async open() {
+      const schema = `${prefix}_${schemas.length + 1}`;
+      schemas.push(schema);
+      const storage = await createPostgresStorage({ connectionString: url, schema });
+      await storage.migrate();
+      return {
+        storage,
+        reopen: async () => {
+          const again = await createPostgresStorage({ connectionString: url, schema });
+          await again.migrate();
+          return again;
+        },
+      };
+    },
+  });
+
+  describe('PostgreSQL specifics', () => {
+    it('concurrent migrators on one fresh schema both succeed (advisory lock)', async () => {
+      const schema = `${prefix}_mig`;
+      schemas.push(schema);
+      const a = await createPostgresStorage({ connectionString: url, schema });
+      const b = await createPostgresStorage({ connectionString: url, schema });
+      try {
+        await Promise.all([a.migrate(), b.migrate(), a.migrate()]);
+        const rows = await a.driver.all('SELECT version FROM schema_migrations');
+        expect(rows).toEqual([{ version: 1 }]); // BIGINT comes back as a number
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+  });
+}

@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openStorage } from './index.ts';
+import { SqlStorage } from './sql-storage.ts';
+import { SqliteDriver, createSqliteStorage, sqliteFileIn } from './sqlite.ts';
+import { defineStorageSuite, makeRun } from './storage.suite.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'flowcrew-sqlite-test-'));
+let n = 0;
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+defineStorageSuite('SQLite (file)', {
+  async open() {
+    const filename = join(root, `t${++n}`, 'flowcrew.db');
+    const storage = createSqliteStorage({ filename });
+    await storage.migrate();
+    return {
+      storage,
+      reopen: async () => {
+        const again = createSqliteStorage({ filename });
+        await again.migrate();
+        return again;
+      },
+    };
+  },
+});
+
+defineStorageSuite('SQLite (:memory:)', {
+  async open() {
+    const storage = createSqliteStorage({ filename: ':memory:' });
+    await storage.migrate();
+    return { storage };
+  },
+});
+
+describe('SQLite specifics', () => {
+  it('openStorage puts flowcrew.db in the data dir (created), WAL, synchronous NORMAL by default', async () => {
+    const dataDir = join(root, 'data', 'nested');
+    const storage = await openStorage({ dataDir });
+    try {
+      expect(existsSync(sqliteFileIn(dataDir))).toBe(true);
+      expect(storage.dialect).toBe('sqlite');
+      const db = ((storage as SqlStorage).driver as SqliteDriver).db;
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+      expect(Number(db.pragma('busy_timeout', { simple: true }))).toBeGreaterThan(0);
+      await storage.acceptRun(makeRun(), []);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('synchronous FULL on request', async () => {
+    const storage = await openStorage({ dataDir: join(root, 'full'), sqliteSynchronous: 'FULL' });
+    try {
+      const db = ((storage as SqlStorage).driver as SqliteDriver).db;
+      expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('openStorage with dataDir :memory: is an in-memory database', async () => {
+    const storage = await openStorage({ dataDir: ':memory:' });
+    try {
+      expect(((storage as SqlStorage).driver as SqliteDriver).db.memory).toBe(true);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('refuses a database migrated by a newer Flowcrew', async () => {
+    const dataDir = join(root, 'newer');
+    const storage = await openStorage({ dataDir });
+    await (storage as SqlStorage).driver.writeBatch([
+      { sql: 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', params: [999, 'future', 0] },
+    ]);
+    await storage.close();
+    await expect(openStorage({ dataDir })).rejects.toThrow(/schema version 999, newer than this Flowcrew supports/);
+  });
+});
