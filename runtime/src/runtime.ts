@@ -42,6 +42,13 @@ export function createLogger(level: RuntimeConfig['logLevel']): Logger {
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
+/** Nearest-rank percentile; null for no data. */
+function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+}
+
 function safeJson(value: unknown): string {
   try {
     return JSON.stringify(value);
@@ -100,9 +107,9 @@ export class Runtime {
   private async boot(loadExamples: boolean): Promise<void> {
     if (loadExamples && this.config.flowsDir) await this.loadExampleFlows(this.config.flowsDir);
     for (const stored of await this.storage.listFlows()) {
-      if (stored.deployedVersion === null) continue;
+      if (stored.deployedFlow === null) continue;
       try {
-        const { valid, issues, flow } = validateFlow(stored.flow, this.registry);
+        const { valid, issues, flow } = validateFlow(stored.deployedFlow, this.registry);
         if (!valid) throw new Error(issues.map((i) => `${i.pointer}: ${i.message}`).join('; '));
         await this.executor.deploy(flow);
       } catch (error) {
@@ -223,7 +230,7 @@ export class Runtime {
       throw error;
     }
     await this.storage.setDeployed(id, flow.version);
-    return this.view({ ...stored, deployedVersion: flow.version });
+    return this.view({ ...stored, deployedVersion: flow.version, deployedFlow: flow });
   }
 
   async undeployFlow(id: string): Promise<FlowView> {
@@ -231,7 +238,7 @@ export class Runtime {
     if (!stored) throw notFound(`flow "${id}"`);
     await this.executor.undeploy(id);
     await this.storage.setDeployed(id, null);
-    return this.view({ ...stored, deployedVersion: null });
+    return this.view({ ...stored, deployedVersion: null, deployedFlow: null });
   }
 
   /** Import Flowcrew JSON (one flow or an array) or a Node-RED export (detected). Imported flows are saved, not deployed. */
@@ -346,6 +353,39 @@ export class Runtime {
         }
       });
     });
+  }
+
+  /** Dashboard figures per minute over the last `minutes`: runs, failures, p95 duration; and active flows. */
+  async stats(minutes: number) {
+    const to = Date.now();
+    const from = to - minutes * 60_000;
+    const timings = await this.storage.listRunTimings(from, 200_000);
+    const firstMinute = Math.floor(from / 60_000) * 60_000;
+    const buckets = Array.from({ length: minutes + 1 }, (_, i) => ({ at: firstMinute + i * 60_000, runs: 0, failed: 0, durations: [] as number[] }));
+    const all: number[] = [];
+    let failed = 0;
+    for (const t of timings) {
+      const bucket = buckets[Math.floor((t.createdAt - firstMinute) / 60_000)];
+      if (!bucket) continue;
+      bucket.runs++;
+      if (t.status === 'failed') {
+        bucket.failed++;
+        failed++;
+      }
+      if (t.startedAt !== null && t.finishedAt !== null) {
+        bucket.durations.push(t.finishedAt - t.startedAt);
+        all.push(t.finishedAt - t.startedAt);
+      }
+    }
+    const deployed = (await this.storage.listFlows()).filter((f) => this.executor.isDeployed(f.flow.id)).length;
+    return {
+      from,
+      to,
+      buckets: buckets.map((b) => ({ at: b.at, runs: b.runs, failed: b.failed, p95Ms: percentile(b.durations, 0.95) })),
+      totals: { runs: timings.length, failed, p95Ms: percentile(all, 0.95) },
+      activeFlows: deployed,
+      activeRuns: this.executor.activeRuns,
+    };
   }
 
   health() {

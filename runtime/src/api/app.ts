@@ -107,6 +107,12 @@ export function createApp(runtime: Runtime): express.Express {
     res.json(await runtime.cancelRun(req.params.id));
   });
 
+  api.get('/stats', async (req, res) => {
+    const minutes = optionalInteger(req.query.minutes, 'minutes', '/minutes') ?? 60;
+    if (minutes < 1 || minutes > 1440) throw new ProblemError(400, 'Invalid parameter', 'minutes must be between 1 and 1440', [{ pointer: '/minutes', message: 'out of range' }]);
+    res.json(await runtime.stats(minutes));
+  });
+
   api.get('/credentials', async (_req, res) => {
     res.json(await runtime.vault.list());
   });

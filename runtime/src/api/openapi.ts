@@ -191,6 +191,29 @@ export function openApiDocument() {
         parameters: [idParam('id', 'Run id')],
         post: { summary: 'Cancel a queued or running run', responses: { '200': { description: 'Cancelled', content: json(ref('Run')) }, '404': problem('No such run'), '409': problem('Run already finished') } },
       },
+      '/stats': {
+        get: {
+          summary: 'Dashboard figures per minute: runs, failures, p95 run duration; active flows',
+          parameters: [{ name: 'minutes', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1440, default: 60 } }],
+          responses: {
+            '200': {
+              description: 'Stats',
+              content: json({
+                type: 'object',
+                properties: {
+                  from: { type: 'integer' },
+                  to: { type: 'integer' },
+                  buckets: { type: 'array', items: { type: 'object', properties: { at: { type: 'integer' }, runs: { type: 'integer' }, failed: { type: 'integer' }, p95Ms: { type: ['number', 'null'] } } } },
+                  totals: { type: 'object', properties: { runs: { type: 'integer' }, failed: { type: 'integer' }, p95Ms: { type: ['number', 'null'] } } },
+                  activeFlows: { type: 'integer' },
+                  activeRuns: { type: 'integer' },
+                },
+              }),
+            },
+            '400': problem('Bad parameter'),
+          },
+        },
+      },
       '/credentials': {
         get: { summary: 'List credentials (names and field names only; values never leave the runtime)', responses: { '200': { description: 'Credentials', content: json({ type: 'array', items: ref('Credential') }) } } },
         post: {

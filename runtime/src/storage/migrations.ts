@@ -79,6 +79,27 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'invocation model usage',
+    // Only PostgreSQL has ADD COLUMN IF NOT EXISTS; SQLite needs none (BEGIN IMMEDIATE serialises migrators and a
+    // loser's duplicate-column error is resolved by re-reading schema_migrations).
+    sql: (dialect) => [
+      dialect === 'postgres'
+        ? 'ALTER TABLE invocations ADD COLUMN IF NOT EXISTS usage TEXT'
+        : 'ALTER TABLE invocations ADD COLUMN usage TEXT',
+    ],
+  },
+  {
+    version: 3,
+    name: 'deployed flow document',
+    // The deployed revision's document, so a restart deploys what was deployed even after later edits.
+    sql: (dialect) => [
+      dialect === 'postgres'
+        ? 'ALTER TABLE flows ADD COLUMN IF NOT EXISTS deployed_document TEXT'
+        : 'ALTER TABLE flows ADD COLUMN deployed_document TEXT',
+    ],
+  },
 ];
 
 /** Serialises concurrent migrators on one PostgreSQL database (e.g. several runtimes starting together). */

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStorage } from './index.ts';
+import { MIGRATIONS } from './migrations.ts';
 import { createPostgresStorage, redact, toNumberedPlaceholders } from './postgres.ts';
 import { defineStorageSuite } from './storage.suite.ts';
 
@@ -70,10 +71,18 @@ if (unreachable && process.env.CI) {
     }
   });
 
+  const freshSchema = () => {
+    const schema = `${prefix}_${schemas.length + 1}`;
+    schemas.push(schema);
+    return schema;
+  };
+
   defineStorageSuite('PostgreSQL', {
+    async openBlank() {
+      return createPostgresStorage({ connectionString: url, schema: freshSchema() });
+    },
     async open() {
-      const schema = `${prefix}_${schemas.length + 1}`;
-      schemas.push(schema);
+      const schema = freshSchema();
       const storage = await createPostgresStorage({ connectionString: url, schema });
       await storage.migrate();
       return {
@@ -95,8 +104,8 @@ if (unreachable && process.env.CI) {
       const b = await createPostgresStorage({ connectionString: url, schema });
       try {
         await Promise.all([a.migrate(), b.migrate(), a.migrate()]);
-        const rows = await a.driver.all('SELECT version FROM schema_migrations');
-        expect(rows).toEqual([{ version: 1 }]); // BIGINT comes back as a number
+        const rows = await a.driver.all('SELECT version FROM schema_migrations ORDER BY version');
+        expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version }))); // BIGINT comes back as a number
       } finally {
         await Promise.all([a.close(), b.close()]);
       }

@@ -19,6 +19,7 @@ import {
   type RunFilter,
   type RunRecord,
   type RunStatus,
+  type RunTiming,
   type RunUpdate,
   type Storage,
   type StoredFlow,
@@ -286,8 +287,16 @@ export class SqlStorage implements Storage {
   }
 
   async setDeployed(id: string, version: number | null): Promise<void> {
-    return this.write([{ sql: 'UPDATE flows SET deployed_version = ? WHERE id = ?', params: [version, id] }], ([r]) => {
-      if (r!.changes === 0) throw new Error(`Cannot set the deployed version of flow "${id}": no such flow.`);
+    // Deploying snapshots the current document; the version guard refuses a revision that is no longer current.
+    const statement: SqlStatement =
+      version === null
+        ? { sql: 'UPDATE flows SET deployed_version = NULL, deployed_document = NULL WHERE id = ?', params: [id] }
+        : { sql: 'UPDATE flows SET deployed_version = version, deployed_document = document WHERE id = ? AND version = ?', params: [id, version] };
+    return this.write([statement, { sql: 'SELECT version FROM flows WHERE id = ?', params: [id] }], ([r, read]) => {
+      if (r!.changes > 0) return;
+      const row = read!.rows[0];
+      if (!row) throw new Error(`Cannot set the deployed version of flow "${id}": no such flow.`);
+      throw new VersionConflictError(id, version ?? 0, num(row.version));
     });
   }
 
@@ -329,8 +338,8 @@ export class SqlStorage implements Storage {
       {
         // Only a pending invocation can complete: if cancelRun got there first, none of this change may land
         // (no new pending invocations in a cancelled run, no run status overwriting 'cancelled').
-        sql: `UPDATE invocations SET status = ?, attempt = ?, outputs = ?, error = ?, started_at = ?, finished_at = ?
-              WHERE id = ? AND status = 'pending'`,
+        sql: `UPDATE invocations SET status = ?, attempt = ?, outputs = ?, error = ?, started_at = ?, finished_at = ?,
+                usage = ? WHERE id = ? AND status = 'pending'`,
         params: [
           inv.status,
           inv.attempt,
@@ -338,6 +347,7 @@ export class SqlStorage implements Storage {
           inv.error,
           inv.startedAt,
           inv.finishedAt,
+          json(inv.usage ?? null, `the usage of invocation ${inv.id}`),
           inv.id,
         ],
         check: (result) => {
@@ -410,6 +420,20 @@ export class SqlStorage implements Storage {
   }
 
   /** Newest first. `before` is a keyset cursor; an unknown cursor id yields no rows. */
+  async listRunTimings(since: number, limit: number): Promise<RunTiming[]> {
+    const rows = await this.driver.all(
+      'SELECT flow_id, status, created_at, started_at, finished_at FROM runs WHERE created_at >= ? ORDER BY created_at DESC LIMIT ?',
+      [since, Math.max(1, Math.trunc(limit))],
+    );
+    return rows.map((row) => ({
+      flowId: String(row.flow_id),
+      status: String(row.status) as RunStatus,
+      createdAt: num(row.created_at),
+      startedAt: numOrNull(row.started_at),
+      finishedAt: numOrNull(row.finished_at),
+    }));
+  }
+
   async listRuns(filter: RunFilter): Promise<RunRecord[]> {
     const where: string[] = [];
     const params: SqlParam[] = [];
@@ -538,6 +562,7 @@ const INVOCATION_COLUMNS = [
   'created_at',
   'started_at',
   'finished_at',
+  'usage',
 ];
 const INVOCATION_ROW = `(${INVOCATION_COLUMNS.map(() => '?').join(', ')})`;
 
@@ -563,6 +588,7 @@ function insertInvocations(list: readonly InvocationRecord[]): SqlStatement[] {
         inv.createdAt,
         inv.startedAt,
         inv.finishedAt,
+        json(inv.usage ?? null, `the usage of invocation ${inv.id}`),
       ]),
     });
   }
@@ -643,8 +669,15 @@ function toStoredFlow(row: Row): StoredFlow {
   const flow = parseJson(row.document) as FlowDocument;
   flow.id = String(row.id);
   flow.version = num(row.version);
+  let deployedFlow: FlowDocument | null = null;
+  if (row.deployed_document !== null && row.deployed_document !== undefined) {
+    deployedFlow = parseJson(row.deployed_document) as FlowDocument;
+    deployedFlow.id = String(row.id);
+    deployedFlow.version = num(row.deployed_version);
+  }
   return {
     flow,
+    deployedFlow,
     deployedVersion: numOrNull(row.deployed_version),
     createdAt: num(row.created_at),
     updatedAt: num(row.updated_at),
@@ -668,6 +701,7 @@ function toRun(row: Row): RunRecord {
 }
 
 function toInvocation(row: Row): InvocationRecord {
+  const usage = parseJson(row.usage) as InvocationRecord['usage'];
   return {
     id: String(row.id),
     runId: String(row.run_id),
@@ -683,6 +717,8 @@ function toInvocation(row: Row): InvocationRecord {
     createdAt: num(row.created_at),
     startedAt: numOrNull(row.started_at),
     finishedAt: numOrNull(row.finished_at),
+    // Absent rather than null when the node reported none, so records round-trip as written.
+    ...(usage ? { usage } : {}),
   };
 }
 

@@ -25,6 +25,9 @@ defineStorageSuite('SQLite (file)', {
       },
     };
   },
+  async openBlank() {
+    return createSqliteStorage({ filename: join(root, `t${++n}`, 'flowcrew.db') });
+  },
 });
 
 defineStorageSuite('SQLite (:memory:)', {
@@ -32,6 +35,9 @@ defineStorageSuite('SQLite (:memory:)', {
     const storage = createSqliteStorage({ filename: ':memory:' });
     await storage.migrate();
     return { storage };
+  },
+  async openBlank() {
+    return createSqliteStorage({ filename: ':memory:' });
   },
 });
 

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FlowDocument } from '../flow/types.ts';
 import { flowDoc, makeInvocation, makeRun } from './fixtures.ts';
+import { MIGRATIONS, migrate } from './migrations.ts';
 import { SqlStorage } from './sql-storage.ts';
 import {
   InvocationNotPendingError,
@@ -22,6 +23,8 @@ export interface OpenedStorage {
 export interface StorageHarness {
   /** A fresh, empty, migrated storage for one test. */
   open(): Promise<OpenedStorage>;
+  /** A fresh, empty storage with no schema at all (to test migrations). */
+  openBlank(): Promise<SqlStorage>;
 }
 
 export { flowDoc, makeInvocation, makeRun } from './fixtures.ts';
@@ -50,7 +53,23 @@ export function defineStorageSuite(name: string, harness: StorageHarness): void 
         await s.migrate();
         expect(s).toBeInstanceOf(SqlStorage);
         const rows = await (s as SqlStorage).driver.all('SELECT version, name FROM schema_migrations ORDER BY version');
-        expect(rows.map((r) => Number(r.version))).toEqual([1]);
+        expect(rows.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
+      });
+
+      it('upgrades a database created by an older version, keeping its data', async () => {
+        const s = await harness.openBlank();
+        opened.push(s);
+        await migrate(s.driver, MIGRATIONS.slice(0, 1)); // as an install of schema version 1 left it
+        await s.driver.writeBatch([
+          { sql: `INSERT INTO runs (id, flow_id, flow_version, status, created_at) VALUES ('old', 'f', 1, 'succeeded', 5)` },
+        ]);
+        await s.migrate();
+        const rows = await s.driver.all('SELECT version FROM schema_migrations ORDER BY version');
+        expect(rows.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
+        expect(await s.getRun('old')).toMatchObject({ id: 'old', status: 'succeeded', createdAt: 5, input: null });
+        const run = makeRun();
+        await s.acceptRun(run, [makeInvocation(run.id, 1, { usage: { promptTokens: 1 } })]);
+        expect((await s.listInvocations(run.id))[0]!.usage).toEqual({ promptTokens: 1 });
       });
     });
 
@@ -120,10 +139,15 @@ export function defineStorageSuite(name: string, harness: StorageHarness): void 
         await s.saveFlow(flowDoc('a'));
         await s.setDeployed('a', 1);
         expect((await s.getFlow('a'))?.deployedVersion).toBe(1);
-        await s.saveFlow(flowDoc('a'));
-        expect((await s.getFlow('a'))?.deployedVersion).toBe(1); // editing does not redeploy
+        await s.saveFlow({ ...flowDoc('a'), name: 'edited after deploy' });
+        const edited = await s.getFlow('a');
+        expect(edited?.deployedVersion).toBe(1); // editing does not redeploy
+        expect(edited?.flow).toMatchObject({ version: 2, name: 'edited after deploy' });
+        expect(edited?.deployedFlow).toMatchObject({ version: 1, name: flowDoc('a').name }); // the deployed snapshot stays
+        await expect(s.setDeployed('a', 1)).rejects.toThrow(VersionConflictError); // no longer the current revision
         await s.setDeployed('a', null);
         expect((await s.getFlow('a'))?.deployedVersion).toBeNull();
+        expect((await s.getFlow('a'))?.deployedFlow).toBeNull();
         await expect(s.setDeployed('nope', 1)).rejects.toThrow(/no such flow/);
       });
 
@@ -133,6 +157,21 @@ export function defineStorageSuite(name: string, harness: StorageHarness): void 
         expect(await s.deleteFlow('a')).toBe(true);
         expect(await s.deleteFlow('a')).toBe(false);
         expect(await s.getFlow('a')).toBeNull();
+      });
+    });
+
+    describe('runs: dashboard timings', () => {
+      it('listRunTimings returns status and timing of runs created since a time, newest first', async () => {
+        const s = await open();
+        const old = makeRun({ createdAt: 1_000, startedAt: 1_001 });
+        const a = makeRun({ createdAt: 5_000, startedAt: 5_010, finishedAt: 5_110, status: 'succeeded' });
+        const b = makeRun({ flowId: 'f2', createdAt: 6_000, startedAt: 6_000, finishedAt: 6_500, status: 'failed' });
+        for (const r of [old, a, b]) await s.acceptRun(r, []);
+        expect(await s.listRunTimings(2_000, 100)).toEqual([
+          { flowId: 'f2', status: 'failed', createdAt: 6_000, startedAt: 6_000, finishedAt: 6_500 },
+          { flowId: 'f1', status: 'succeeded', createdAt: 5_000, startedAt: 5_010, finishedAt: 5_110 },
+        ]);
+        expect(await s.listRunTimings(2_000, 1)).toHaveLength(1);
       });
     });
 
@@ -172,6 +211,7 @@ export function defineStorageSuite(name: string, harness: StorageHarness): void 
             error: null,
             startedAt: 10,
             finishedAt: 20,
+            usage: { model: 'gpt-x', promptTokens: 12, completionTokens: 3, costUsd: 0.001 },
           },
           next,
           run: { id: run.id, status: 'waiting' },
@@ -183,6 +223,7 @@ export function defineStorageSuite(name: string, harness: StorageHarness): void 
           [3, 'pending'],
         ]);
         expect(invs[0]).toMatchObject({ attempt: 1, outputs: [{ port: 0, msg: { payload: 'out' } }], startedAt: 10, finishedAt: 20 });
+        expect(invs[0]!.usage).toEqual({ model: 'gpt-x', promptTokens: 12, completionTokens: 3, costUsd: 0.001 });
         expect(invs[1]).toEqual(next[0]);
         const stored = await s.getRun(run.id);
         expect(stored).toEqual({ ...run, status: 'waiting' }); // untouched fields kept

@@ -31,6 +31,14 @@ export interface RunRecord {
   finishedAt: number | null;
 }
 
+export interface RunTiming {
+  flowId: string;
+  status: RunStatus;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
 export interface OutputRecord {
   port: number;
   msg: unknown;
@@ -63,6 +71,8 @@ export interface StoredFlow {
   flow: FlowDocument;
   /** The revision currently deployed (active), or null if not deployed. */
   deployedVersion: number | null;
+  /** The deployed revision's document (it may differ from `flow` after later edits). */
+  deployedFlow: FlowDocument | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -124,7 +134,10 @@ export interface Storage {
    * revision differs (optimistic locking). Returns the stored flow.
    */
   saveFlow(flow: FlowDocument, expectedVersion?: number): Promise<StoredFlow>;
-  /** Mark the given revision as deployed, or undeploy with null. */
+  /**
+   * Mark the current revision deployed (snapshotting its document), or undeploy with null. Fails with a
+   * VersionConflictError when `version` is no longer the current revision.
+   */
   setDeployed(id: string, version: number | null): Promise<void>;
   deleteFlow(id: string): Promise<boolean>;
 
@@ -141,6 +154,8 @@ export interface Storage {
   getRun(id: string): Promise<RunRecord | null>;
   listRuns(filter: RunFilter): Promise<RunRecord[]>;
   listInvocations(runId: string): Promise<InvocationRecord[]>;
+  /** Status and timing of runs created since `since` (epoch ms), newest first, at most `limit`: for dashboards. */
+  listRunTimings(since: number, limit: number): Promise<RunTiming[]>;
   /** Delete a finished run and its invocations (retention). */
   deleteRun(id: string): Promise<void>;
   /** Delete finished runs older than `olderThan` (epoch ms). Returns how many. */

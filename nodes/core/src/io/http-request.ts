@@ -30,6 +30,7 @@ export interface HttpRequestProps {
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 const MAX_REDIRECTS = 21;
+const utf8 = new TextEncoder();
 /** Headers fetch refuses or computes itself; a copied-in value would make the request fail or lie about the body. */
 const FETCH_MANAGED_HEADERS = ['content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'expect'];
 
@@ -55,15 +56,16 @@ function escapeStrayPercents(url: string): string {
 }
 
 /** The request body for methods that carry one, per Node-RED's rules (strings as is, objects as JSON or form data). */
-function encodeBody(payload: unknown, headers: Record<string, unknown>): Uint8Array {
-  if (typeof payload === 'string') return Buffer.from(payload);
-  if (typeof payload === 'number') return Buffer.from(String(payload));
+function encodeBody(payload: unknown, headers: Record<string, unknown>): Uint8Array<ArrayBuffer> {
+  // Bytes rather than a string: fetch would add its own text/plain Content-Type to a string body, which Node-RED does not.
+  if (typeof payload === 'string') return utf8.encode(payload);
+  if (typeof payload === 'number') return utf8.encode(String(payload));
   const contentType = findHeader(headers, 'content-type');
   if (contentType && headers[contentType] === 'application/x-www-form-urlencoded') {
-    return Buffer.from(new URLSearchParams(formEntries(payload)).toString());
+    return utf8.encode(new URLSearchParams(formEntries(payload)).toString());
   }
   if (!contentType) headers['Content-Type'] = 'application/json';
-  return Buffer.from(JSON.stringify(payload));
+  return utf8.encode(JSON.stringify(payload));
 }
 
 /** Like querystring.stringify: arrays repeat the key, nested objects become empty strings. */
@@ -206,7 +208,7 @@ Any status code is a normal output (a 404 is not an error); a network failure or
         else if (authType === 'basic' && (user || password)) updateHeader(headers, 'Authorization', `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`);
 
         // --- Body, or query parameters for GET
-        let body: Uint8Array | undefined;
+        let body: Uint8Array<ArrayBuffer> | undefined;
         if (method !== 'GET' && method !== 'HEAD' && msg.payload !== undefined) body = encodeBody(msg.payload, headers);
         if (method === 'GET' && msg.payload !== undefined && paytoqs) {
           const query = new URLSearchParams(formEntries(msg.payload)).toString();

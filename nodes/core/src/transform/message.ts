@@ -257,8 +257,9 @@ export function setContextValue(store: ContextStore, key: string, value: unknown
     store.set(rootKey, value);
     return;
   }
-  const holder: Record<string, unknown> = { [rootKey]: store.get(rootKey) };
-  if (holder[rootKey] === undefined && value === undefined) return;
+  const current = store.get(rootKey);
+  if (current === undefined && value === undefined) return;
+  const holder: Record<string, unknown> = current === undefined ? {} : { [rootKey]: current };
   setObjectProperty(holder, key, value);
   store.set(rootKey, holder[rootKey]);
 }

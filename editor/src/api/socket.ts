@@ -1,0 +1,114 @@
+/**
+ * The Socket.IO client for live run events. It remembers what the editor subscribed to, so after a lost
+ * connection it subscribes again by itself and then tells listeners to resynchronise (events sent while
+ * the connection was down are gone; the REST API has the truth).
+ */
+import { io, type Socket } from 'socket.io-client';
+import type { LiveEvents } from './types';
+
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
+
+export type SubscribeTarget = { flowId: string } | { runId: string };
+
+type Handler<K extends keyof LiveEvents> = (event: LiveEvents[K]) => void;
+
+const keyOf = (target: SubscribeTarget) => ('flowId' in target ? `flow:${target.flowId}` : `run:${target.runId}`);
+
+export interface LiveClientOptions {
+  /** Origin of the runtime; the page's own origin when omitted. */
+  url?: string;
+  /** Passed to socket.io-client (tests shorten the reconnection delays). */
+  reconnectionDelay?: number;
+  reconnectionDelayMax?: number;
+}
+
+export class LiveClient {
+  private readonly socket: Socket;
+  private readonly targets = new Map<string, SubscribeTarget>();
+  private readonly stateListeners = new Set<(state: ConnectionState, since: number) => void>();
+  private readonly resyncListeners = new Set<(disconnectedAt: number) => void>();
+  private state: ConnectionState = 'connecting';
+  private disconnectedAt = 0;
+  private everConnected = false;
+
+  constructor(options: LiveClientOptions = {}) {
+    const opts = {
+      path: '/socket.io',
+      reconnectionDelay: options.reconnectionDelay ?? 500,
+      reconnectionDelayMax: options.reconnectionDelayMax ?? 5000,
+    };
+    this.socket = options.url ? io(options.url, opts) : io(opts);
+    this.socket.on('connect', () => {
+      const wasReconnect = this.everConnected;
+      this.everConnected = true;
+      this.setState('connected');
+      // A new connection has joined no rooms: subscribe to everything again, then ask listeners to catch up.
+      void Promise.all([...this.targets.values()].map((t) => this.emitSubscribe(t))).then(() => {
+        if (wasReconnect) for (const listener of this.resyncListeners) listener(this.disconnectedAt);
+      });
+    });
+    this.socket.on('disconnect', () => {
+      this.disconnectedAt = Date.now();
+      this.setState('reconnecting');
+    });
+    this.socket.on('connect_error', () => {
+      if (!this.everConnected) this.setState('connecting');
+      else this.setState('reconnecting');
+      if (!this.disconnectedAt) this.disconnectedAt = Date.now();
+    });
+  }
+
+  get connectionState(): ConnectionState {
+    return this.state;
+  }
+
+  private setState(state: ConnectionState): void {
+    if (state === this.state) return;
+    this.state = state;
+    for (const listener of this.stateListeners) listener(state, Date.now());
+  }
+
+  private emitSubscribe(target: SubscribeTarget): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.socket.timeout(5000).emit('subscribe', target, (error: Error | null, answer?: { ok: boolean; error?: string }) => {
+        if (error) reject(error);
+        else if (!answer?.ok) reject(new Error(answer?.error ?? 'subscribe refused'));
+        else resolve();
+      });
+    });
+  }
+
+  /** Subscribe now if connected, and again after every reconnection. */
+  async subscribe(target: SubscribeTarget): Promise<void> {
+    const key = keyOf(target);
+    if (this.targets.has(key)) return;
+    this.targets.set(key, target);
+    if (this.socket.connected) await this.emitSubscribe(target).catch(() => undefined);
+  }
+
+  unsubscribe(target: SubscribeTarget): void {
+    if (!this.targets.delete(keyOf(target))) return;
+    if (this.socket.connected) this.socket.emit('unsubscribe', target);
+  }
+
+  on<K extends keyof LiveEvents>(event: K, handler: Handler<K>): () => void {
+    this.socket.on(event as string, handler as (payload: unknown) => void);
+    return () => void this.socket.off(event as string, handler as (payload: unknown) => void);
+  }
+
+  onState(listener: (state: ConnectionState, since: number) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => void this.stateListeners.delete(listener);
+  }
+
+  /** Called after a reconnection, with the time the connection was lost. */
+  onResync(listener: (disconnectedAt: number) => void): () => void {
+    this.resyncListeners.add(listener);
+    return () => void this.resyncListeners.delete(listener);
+  }
+
+  close(): void {
+    this.socket.close();
+    this.setState('disconnected');
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * How the property form reads a JSON Schema: which widget a (sub)schema gets, its label, and the value a new
+ * array item or variant starts with. The runtime validates the same schemas with ajv (see validation.ts).
+ */
+import type { JsonSchema } from '../api/types';
+
+export type FieldKind =
+  | 'code' // CodeMirror editor
+  | 'string'
+  | 'text' // multi-line plain text
+  | 'password'
+  | 'number'
+  | 'integer'
+  | 'boolean'
+  | 'enum'
+  | 'const'
+  | 'scalar-union' // type: ['string', 'number', 'boolean', 'null'] and the like
+  | 'object' // known properties: a nested form
+  | 'map' // free-form object: edited as JSON
+  | 'array'
+  | 'variants' // oneOf / anyOf
+  | 'json'; // anything else: edited as JSON, parsed and checked
+
+/** Prop names that hold code or expressions even when the pack's schema does not say so. */
+const CODE_PROP_NAMES = new Set(['func', 'expression', 'template', 'initialize', 'finalize']);
+
+export type CodeLanguage = 'javascript' | 'jsonata' | 'text';
+
+const SCALAR_TYPES = new Set(['string', 'number', 'integer', 'boolean', 'null']);
+
+export function schemaTypes(schema: JsonSchema): string[] {
+  const type = schema.type;
+  if (typeof type === 'string') return [type];
+  if (Array.isArray(type)) return type.filter((t): t is string => typeof t === 'string');
+  return [];
+}
+
+export function isCodeField(schema: JsonSchema, name: string | undefined): boolean {
+  const types = schemaTypes(schema);
+  if (types.length > 0 && !(types.length === 1 && types[0] === 'string')) return false;
+  if (schema['x-editor'] === 'code') return true;
+  if (schema.format === 'javascript' || schema.format === 'jsonata') return true;
+  return name !== undefined && CODE_PROP_NAMES.has(name) && (types[0] === 'string' || types.length === 0) && !Array.isArray(schema.enum);
+}
+
+export function codeLanguage(schema: JsonSchema, name: string | undefined): CodeLanguage {
+  if (schema.format === 'javascript' || schema['x-language'] === 'javascript') return 'javascript';
+  if (schema.format === 'jsonata' || schema['x-language'] === 'jsonata') return 'jsonata';
+  if (name === 'func' || name === 'initialize' || name === 'finalize') return 'javascript';
+  if (name === 'expression') return 'jsonata';
+  return 'text';
+}
+
+export function fieldKind(schema: JsonSchema, name?: string): FieldKind {
+  if ('const' in schema) return 'const';
+  if (Array.isArray(schema.enum)) return 'enum';
+  if (Array.isArray(schema.oneOf) || Array.isArray(schema.anyOf)) return 'variants';
+  if (isCodeField(schema, name)) return 'code';
+  const types = schemaTypes(schema);
+  if (types.length > 1) return types.every((t) => SCALAR_TYPES.has(t)) ? 'scalar-union' : 'json';
+  switch (types[0]) {
+    case 'string':
+      if (schema.format === 'password' || schema.writeOnly === true || schema['x-editor'] === 'password') return 'password';
+      if (schema['x-editor'] === 'textarea' || (typeof schema.maxLength === 'number' && schema.maxLength > 200) || (typeof schema.minLength === 'number' && schema.minLength > 80)) return 'text';
+      return 'string';
+    case 'number':
+      return 'number';
+    case 'integer':
+      return 'integer';
+    case 'boolean':
+      return 'boolean';
+    case 'object':
+      return schema.properties && typeof schema.properties === 'object' ? 'object' : 'map';
+    case 'array':
+      return 'array';
+    default:
+      if (schema.properties && typeof schema.properties === 'object') return 'object';
+      return 'json';
+  }
+}
+
+export function fieldLabel(schema: JsonSchema, name: string): string {
+  return typeof schema.title === 'string' && schema.title ? schema.title : name;
+}
+
+export function variants(schema: JsonSchema): JsonSchema[] {
+  const list = (schema.oneOf ?? schema.anyOf) as unknown;
+  return Array.isArray(list) ? (list.filter((s) => s && typeof s === 'object') as JsonSchema[]) : [];
+}
+
+export function variantLabel(schema: JsonSchema, index: number): string {
+  if (typeof schema.title === 'string') return schema.title;
+  if ('const' in schema) return JSON.stringify(schema.const);
+  const types = schemaTypes(schema);
+  if (types.length) return types.join(' | ');
+  return `option ${index + 1}`;
+}
+
+/** The variant a value currently matches, judged by JSON type (enough for the oneOf/anyOf shapes packs write). */
+export function matchVariant(schema: JsonSchema, value: unknown): number {
+  const list = variants(schema);
+  const actual = jsonType(value);
+  const index = list.findIndex((v) => {
+    if ('const' in v) return v.const === value;
+    const types = schemaTypes(v);
+    if (types.length === 0) return v.properties ? actual === 'object' : false;
+    return types.includes(actual) || (actual === 'integer' && types.includes('number')) || (actual === 'number' && types.includes('integer') && Number.isInteger(value));
+  });
+  return index;
+}
+
+export function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  return typeof value;
+}
+
+/** A starting value for a new array item or a newly chosen variant: the default, else an empty value of the type. */
+export function initialValue(schema: JsonSchema): unknown {
+  if ('default' in schema) return structuredClone(schema.default);
+  if ('const' in schema) return schema.const;
+  if (Array.isArray(schema.enum)) return schema.enum[0];
+  const list = variants(schema);
+  if (list.length) return initialValue(list[0]!);
+  const type = schemaTypes(schema)[0];
+  switch (type) {
+    case 'string':
+      return '';
+    case 'number':
+    case 'integer':
+      return typeof schema.minimum === 'number' ? schema.minimum : 0;
+    case 'boolean':
+      return false;
+    case 'null':
+      return null;
+    case 'array':
+      return [];
+    case 'object':
+    default: {
+      if (type !== 'object' && !schema.properties) return undefined;
+      const result: Record<string, unknown> = {};
+      const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
+      const required = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : []);
+      for (const [key, sub] of Object.entries(props)) {
+        if ('default' in sub || required.has(key)) {
+          const value = initialValue(sub);
+          if (value !== undefined) result[key] = value;
+        }
+      }
+      return result;
+    }
+  }
+}
+
+/** Join JSON pointer segments, escaping as RFC 6901 says. */
+export function pointerJoin(base: string, key: string | number): string {
+  return `${base}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+}
