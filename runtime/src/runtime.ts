@@ -42,6 +42,13 @@ export function createLogger(level: RuntimeConfig['logLevel']): Logger {
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
+/** A FlowView sent back as-is (GET then PUT) carries read-only fields that are not part of the flow format. */
+function withoutViewFields(input: unknown): unknown {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return input;
+  const { deployed: _d, deployedVersion: _v, updatedAt: _u, ...flow } = input as Record<string, unknown>;
+  return flow;
+}
+
 /** Nearest-rank percentile; null for no data. */
 function percentile(values: number[], p: number): number | null {
   if (values.length === 0) return null;
@@ -184,7 +191,7 @@ export class Runtime {
   }
 
   private async saveValidated(input: unknown, expectedVersion?: number): Promise<StoredFlow> {
-    const { valid, issues, flow } = validateFlow(input, this.registry);
+    const { valid, issues, flow } = validateFlow(withoutViewFields(input), this.registry);
     if (!valid) throw invalid(`the flow has ${issues.length} problem(s)`, issues);
     try {
       return await this.storage.saveFlow({ ...flow, format: FLOW_FORMAT }, expectedVersion);

@@ -520,6 +520,8 @@ export class Executor {
         run: finished ? { id: run.record.id, status: finalStatus, error: run.failure, finishedAt } : undefined,
       });
     } catch (storageError) {
+      // Cancelled while this completion was being written: cancel() already settled the run.
+      if (run.abort.signal.aborted) return;
       // The invocation stays pending in storage, so a restart will run it again; this process stops the run.
       this.options.log.error(`run ${run.record.id}: could not record node "${invocation.nodeId}": ${(storageError as Error).message}`);
       run.abort.abort(storageError);
