@@ -34,8 +34,8 @@ async function tempDir(): Promise<string> {
 }
 
 /** Per-node overhead: N messages through inject → 9 change nodes, with at most `inFlight` runs at once. */
-async function chainBenchmark(retention: RetentionMode, messages = 20_000, inFlight = 256): Promise<void> {
-  const dataDir = await tempDir();
+async function chainBenchmark(retention: RetentionMode, where: 'disk' | 'memory', messages = 20_000, inFlight = 256): Promise<void> {
+  const dataDir = where === 'memory' ? ':memory:' : await tempDir();
   const runtime = await Runtime.create(loadConfig({ ...process.env, DATABASE_URL: '' }, { dataDir, flowsDir: null, logLevel: 'error', retention: { mode: retention, maxAgeMs: 0 } }), {
     loadExamples: false,
   });
@@ -68,11 +68,11 @@ async function chainBenchmark(retention: RetentionMode, messages = 20_000, inFli
   const elapsedNs = Number(process.hrtime.bigint() - start);
   const perNodeUs = elapsedNs / 1000 / (messages * 10);
   console.log(
-    `chain  history=${retention.padEnd(4)}  ${messages} msgs x 10 nodes in ${(elapsedNs / 1e9).toFixed(2)} s  ` +
-      `→ ${(messages / (elapsedNs / 1e9)).toFixed(0)} runs/s, ${perNodeUs.toFixed(1)} µs per node (durable, SQLite), heap +${((process.memoryUsage().heapUsed - memBefore) / 1e6).toFixed(1)} MB`,
+    `chain  sqlite=${where.padEnd(6)} history=${retention.padEnd(4)}  ${messages} msgs x 10 nodes in ${(elapsedNs / 1e9).toFixed(2)} s  ` +
+      `→ ${(messages / (elapsedNs / 1e9)).toFixed(0)} runs/s, ${perNodeUs.toFixed(1)} µs per node, heap +${((process.memoryUsage().heapUsed - memBefore) / 1e6).toFixed(1)} MB`,
   );
   await runtime.close();
-  await rm(dataDir, { recursive: true, force: true });
+  if (where === 'disk') await rm(dataDir, { recursive: true, force: true });
 }
 
 interface LoadResult {
@@ -166,8 +166,9 @@ function run(command: string, argv: string[]): Promise<void> {
 
 console.log(`Flowcrew benchmarks — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${duration} s per load point`);
 if (!only || only === 'chain') {
-  await chainBenchmark('all');
-  await chainBenchmark('none');
+  await chainBenchmark('all', 'disk');
+  await chainBenchmark('none', 'disk');
+  await chainBenchmark('all', 'memory');
 }
 if (!only || only === 'webhook') {
   await webhookBenchmark('all');

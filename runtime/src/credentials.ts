@@ -25,6 +25,8 @@ export class CredentialVault {
 
   static async open(storage: Storage, dataDir: string, secret = process.env.FLOWCREW_SECRET): Promise<CredentialVault> {
     if (secret) return new CredentialVault(storage, createHash('sha256').update(secret).digest());
+    // A throwaway in-memory runtime gets a throwaway key: its credentials die with it anyway.
+    if (dataDir === ':memory:') return new CredentialVault(storage, randomBytes(32));
     const file = path.join(dataDir, 'secret.key');
     try {
       return new CredentialVault(storage, Buffer.from((await readFile(file, 'utf8')).trim(), 'base64'));

@@ -9,13 +9,14 @@ export class UndoHistory<T> {
   constructor(private readonly limit = 200) {}
 
   /**
-   * Record the state before an edit. Edits with the same `key` in a row (typing in one field) make one undo step.
+   * Record the state before an edit. Edits with the same `key` in a row (typing in one field) make one undo step,
+   * and then the snapshot is not even taken (`before` is only called when needed).
    */
-  record(before: T, key?: string): void {
+  record(before: () => T, key?: string): void {
     const last = this.past[this.past.length - 1];
     this.future = [];
     if (key !== undefined && last?.key === key) return;
-    this.past.push({ snapshot: before, key });
+    this.past.push({ snapshot: before(), key });
     if (this.past.length > this.limit) this.past.shift();
   }
 

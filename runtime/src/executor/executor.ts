@@ -7,7 +7,9 @@
  * committed) before those are dispatched. After a crash, `resume()` re-dispatches exactly the invocations
  * that never completed.
  */
-import { randomUUID } from 'node:crypto';
+// Time-ordered ids (UUIDv7): new runs and invocations append to the primary-key index instead of landing on
+// random pages, which keeps inserts fast as history grows.
+import { v7 as randomUUID } from 'uuid';
 import {
   normaliseOutput,
   type EmitOptions,
@@ -53,6 +55,8 @@ interface DeployedNode {
   label: string;
   credentials: Record<string, unknown> | undefined;
   context: InputContext['context'];
+  log: Logger;
+  status: InputContext['status'];
 }
 
 interface DeployedFlow {
@@ -153,6 +157,7 @@ export class Executor {
         if (!definition) throw new DeployError(`node "${node.id}": unknown node type "${node.type}"`, node.id);
         const label = node.name || definition.label;
         const log = this.nodeLogger(flow.id, node.id, label);
+        const status: InputContext['status'] = (s) => this.options.events.status({ flowId: flow.id, nodeId: node.id, status: s });
         let credentials: Record<string, unknown> | undefined;
         if (node.credentials) {
           credentials = await this.options.credentials(node.credentials);
@@ -170,7 +175,7 @@ export class Executor {
             props: node.props ?? {},
             credentials,
             log,
-            status: (status) => this.options.events.status({ flowId: flow.id, nodeId: node.id, status }),
+            status,
             context,
             flow: { id: flow.id, nodes: flowNodes },
             services,
@@ -188,6 +193,8 @@ export class Executor {
           label,
           credentials,
           context,
+          log,
+          status,
         });
       }
     } catch (error) {
@@ -552,18 +559,22 @@ export class Executor {
     const flowId = run.record.flowId;
     const nodeId = invocation.nodeId;
     const timeoutMs = deployedNode.timeoutMs;
-    const controller = new AbortController();
-    const onRunAbort = () => controller.abort(run.abort.signal.reason);
-    run.abort.signal.addEventListener('abort', onRunAbort, { once: true });
+    // A node with a timeout gets its own signal (aborted by the timeout or the run); otherwise the run's signal
+    // serves, which saves an AbortController and two listeners per hop.
+    const controller = timeoutMs > 0 ? new AbortController() : null;
+    const signal = controller ? controller.signal : run.abort.signal;
+    const onRunAbort = () => controller?.abort(run.abort.signal.reason);
+    if (controller) run.abort.signal.addEventListener('abort', onRunAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
+    let onStop: (() => void) | undefined;
     const ctx: InputContext = {
       runId: run.record.id,
       nodeId,
       flowId,
       attempt,
       idempotencyKey: `${run.record.id}:${nodeId}:${invocation.id}:${attempt}`,
-      log: this.nodeLogger(flowId, nodeId, deployedNode.label),
-      status: (status) => this.options.events.status({ flowId, nodeId, status }),
+      log: deployedNode.log,
+      status: deployedNode.status,
       send(out, port = 0) {
         if (out === null || out === undefined) return;
         for (const m of Array.isArray(out) ? out : [out]) sent.push({ port, msg: m });
@@ -572,36 +583,30 @@ export class Executor {
       reply: (reply) => this.settleReply(run, reply),
       credentials: deployedNode.credentials,
       context: deployedNode.context,
-      signal: controller.signal,
+      signal,
       progress: (data) => this.options.events.progress({ flowId, runId: run.record.id, nodeId, invocationId: invocation.id, data }),
       recordUsage: (usage) => {
         scope.usage = addUsage(scope.usage, usage);
       },
-      callTool: (call) => this.callTool(run, deployedNode, invocation, call, controller.signal, scope),
+      callTool: (call) => this.callTool(run, deployedNode, invocation, call, signal, scope),
     };
     try {
       let result = onInput.call(deployedNode.instance, msg, ctx);
       if (result instanceof Promise) {
-        if (timeoutMs > 0 || run.abort.signal.aborted) {
-          const stop = new Promise<never>((_, reject) => {
-            if (timeoutMs > 0) {
-              timer = setTimeout(() => {
-                const error = new Error(`node timed out after ${timeoutMs} ms`);
-                controller.abort(error);
-                reject(error);
-              }, timeoutMs);
-            }
-            controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true });
-          });
-          result = Promise.race([result, stop]);
-        }
-        result = await result;
+        // Stop waiting when the signal aborts: the run was cancelled, or (with a timeout) the time ran out.
+        const stop = new Promise<never>((_, reject) => {
+          if (controller) timer = setTimeout(() => controller.abort(new Error(`node timed out after ${timeoutMs} ms`)), timeoutMs);
+          onStop = () => reject(signal.reason as Error);
+          signal.addEventListener('abort', onStop, { once: true });
+        });
+        result = await Promise.race([result, stop]);
       }
       if (sent.length === 0) return normaliseOutput(result);
       return [...sent, ...normaliseOutput(result)];
     } finally {
       clearTimeout(timer);
-      run.abort.signal.removeEventListener('abort', onRunAbort);
+      if (controller) run.abort.signal.removeEventListener('abort', onRunAbort);
+      if (onStop) signal.removeEventListener('abort', onStop);
     }
   }
 
@@ -669,19 +674,31 @@ export class Executor {
     if (call.credentials && !credentials) throw new Error(`tool "${call.type}": credential "${call.credentials}" does not exist`);
     const label = call.label ?? definition.label;
     const flowId = run.record.flowId;
+    const log = this.nodeLogger(flowId, caller.node.id, `${caller.label} → ${label}`);
     const instance = await definition.create({
       id: caller.node.id,
       name: label,
       flowId,
       props,
       credentials,
-      log: this.nodeLogger(flowId, caller.node.id, `${caller.label} → ${label}`),
+      log,
       status: () => {},
       context: caller.context,
       flow: { id: flowId, nodes: [] },
       services: { registerWebhook: () => { throw new Error('a tool cannot register webhooks'); }, callFlow: (id, m, o) => this.callFlow(id, m, o), listTools: () => this.listTools() },
     });
-    const toolNode: DeployedNode = { ...caller, node: { id: caller.node.id, type: call.type }, definition, instance, wires: [], retry: NO_RETRY, timeoutMs: definition.defaults?.timeoutMs ?? 0, label, credentials };
+    const toolNode: DeployedNode = {
+      ...caller,
+      node: { id: caller.node.id, type: call.type },
+      definition,
+      instance,
+      wires: [],
+      retry: NO_RETRY,
+      timeoutMs: definition.defaults?.timeoutMs ?? 0,
+      label,
+      credentials,
+      log,
+    };
     const record: InvocationRecord = { ...this.pendingInvocation(run, toolNode, call.input ?? {}, callerInvocation.id), seq: 0, nodeType: call.type };
     const startedAt = Date.now();
     record.startedAt = startedAt;

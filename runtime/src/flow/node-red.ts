@@ -100,7 +100,11 @@ const outputWires = (n: NrNode): string[][] =>
 
 /** Per-type config adjustments where Flowcrew's node differs from Node-RED's. */
 function adaptProps(n: NrNode, props: Record<string, unknown>): Record<string, unknown> {
-  if (n.type === 'http in' && typeof props.method === 'string') props.method = props.method.toUpperCase();
+  if (n.type === 'http in') {
+    // The runtime serves webhooks under /webhook; the path itself stays. Methods are upper case here.
+    if (typeof props.method === 'string') props.method = props.method.toUpperCase();
+    delete props.swaggerDoc; // a reference to Node-RED's swagger plugin config
+  }
   return props;
 }
 

@@ -10,6 +10,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import type { NodeDefinition } from '@flowcrew/sdk';
 import { ajvIssues, type NodeTypeCatalog } from '../flow/validate.ts';
 
@@ -51,8 +52,7 @@ export interface NodeTypeDescription {
 export class NodeRegistry implements NodeTypeCatalog {
   private readonly types = new Map<string, RegisteredType>();
   readonly packs: PackInfo[] = [];
-  // useDefaults fills prop defaults at validation, so a node's implementation sees complete props.
-  private readonly ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: true });
+  private readonly ajv = createPropsValidator();
 
   /** Load every package under `dir` (e.g. the workspace `nodes/`) that declares a `flowcrew` field. */
   async loadPackagesIn(dir: string, source: PackInfo['source']): Promise<void> {
@@ -180,6 +180,20 @@ export class NodeRegistry implements NodeTypeCatalog {
       usableAsTool: d.usableAsTool === true,
     }));
   }
+}
+
+/**
+ * Formats that are editor hints (which code editor to show), not constraints: accepted as any string.
+ * Standard formats (uri, email, date-time, ...) come from ajv-formats and are checked.
+ */
+export const EDITOR_FORMATS = ['javascript', 'jsonata', 'json', 'markdown', 'mustache', 'html', 'sql', 'yaml', 'cron', 'code', 'password'];
+
+function createPropsValidator(): Ajv2020 {
+  // useDefaults fills prop defaults at validation, so a node's implementation sees complete props.
+  const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: true });
+  (addFormats as unknown as (a: Ajv2020) => void)(ajv);
+  for (const format of EDITOR_FORMATS) ajv.addFormat(format, true);
+  return ajv;
 }
 
 async function listPackageDirs(dir: string): Promise<string[]> {

@@ -41,6 +41,8 @@ export class SqliteDriver implements SqlDriver {
     this.db.pragma('journal_mode = WAL'); // readers never block the writer; ignored (stays 'memory') for :memory:
     this.db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+    // 64 MB page cache (default is 2 MB): run history grows fast and index pages should stay in memory.
+    this.db.pragma('cache_size = -65536');
     const batch = this.db.transaction((statements: readonly SqlStatement[]) =>
       statements.map((statement) => {
         const prepared = this.prepare(statement.sql);

@@ -216,12 +216,11 @@ class ClassicCsv {
       }
       if (c === this.quo) {
         inField = !inField;
-        if (line[i - 1] === this.quo && !inField) k[j] += this.quo; // a doubled quote is a literal quote
+        if (line[i - 1] === this.quo && inField) k[j] += this.quo; // a doubled quote inside quotes is a literal quote
       } else if (c === this.sep && !inField) {
-        // Nothing between two separators, or a separator opening a line, is a null field. (Node-RED throws when
-        // the very first character is a separator; we read it as the null field it is meant to be.)
+        // Nothing between two separators, or a separator opening a line, is a null field.
         const previous = line[i - 1];
-        if (previous === this.sep || previous === undefined || previous === '\n') k[j] = null;
+        if (previous === this.sep || previous === undefined || previous === '\n' || previous === '\r') k[j] = null;
         finishField();
         j += 1;
         // A separator as the very last character leaves a trailing null field.
@@ -257,11 +256,12 @@ class ClassicCsv {
       msg.columns = columnList();
       return [msg];
     }
+    const sequenceId = msg._msgid ?? generateId();
     const out: FlowMessage[] = rows.map((row, i) => {
       const next = cloneMessage(msg);
       next.columns = columnList();
       next.payload = row;
-      if (!hasParts) next.parts = { id: msg._msgid ?? generateId(), index: i, count: rows.length };
+      if (!hasParts) next.parts = { id: sequenceId, index: i, count: rows.length };
       else {
         const p = next.parts as Parts;
         // Skipped lines and a header line are not rows: shift the sequence so it still counts from 0.

@@ -428,7 +428,8 @@ export const joinNode = defineNode<JoinProps>({
       by **key**, default \`topic\`) or \`merged\` (the properties of each message's object merged into one);
     - **property**: the message property collected (default \`payload\`); **propertyType** \`full\` collects whole
       messages;
-    - sent when **count** messages have arrived (empty: \`msg.parts.count\`), when **timeout** seconds have passed
+    - sent when **count** messages have arrived (empty: \`msg.parts.count\`; for \`object\` and \`merged\`, when
+      the object has **count** keys), when **timeout** seconds have passed
       since the group's first message (what has arrived so far is sent), or when a message with
       \`msg.complete\` arrives; **accumulate** \`true\` keeps adding to the group after it was sent.
   - \`reduce\`: folds a \`msg.parts\` sequence with the JSONata **reduceExp**, evaluated for each message with

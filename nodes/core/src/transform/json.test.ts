@@ -29,7 +29,9 @@ describe('json node', () => {
   it('works on another property and passes messages without it', async () => {
     const node = await createTestNode(jsonNode, { property: 'data.body' });
     expect((await node.input({ data: { body: '[1,2]' } }))[0]!.msg).toEqual({ data: { body: [1, 2] } });
-    expect((await node.input({ payload: 'not json' }))[0]!.msg).toEqual({ payload: 'not json' });
+    expect((await node.input({ data: {}, payload: 'not json' }))[0]!.msg).toEqual({ data: {}, payload: 'not json' });
+    // As in Node-RED, reading below a missing parent is an error.
+    await expect(node.input({ payload: 'x' })).rejects.toThrow(TypeError);
   });
 
   it('fails the message with the JSON parser error for a bad string', async () => {

@@ -1,0 +1,518 @@
+/**
+ * The litegraph adapter. The flow document (in the flows store) is the single source of truth; this class
+ * draws it and turns what the user does on the canvas back into document changes:
+ *
+ * - `sync(doc)` brings the litegraph graph in line with a document (diffing nodes, ports and links, so undo,
+ *   paste and property edits update a 1,000-node graph without rebuilding it);
+ * - after each pointer gesture, `reconcile` reads positions and links back and reports one change (one undo step).
+ *
+ * Flow wiring allows many wires into one input, litegraph allows one link per input slot: every flow node gets
+ * one input slot per incoming wire plus a free one, all drawn at the same spot, so they look like one input.
+ */
+import { LGraph, LGraphCanvas, LGraphNode, LiteGraph, type INodeInputSlot, type INodeOutputSlot, type IContextMenuValue, type LinkSegment, type LLink } from '@comfyorg/litegraph';
+import type { FlowDocument, FlowNode, NodeTypeInfo } from '../api/types';
+import { outputCount, outputLabel } from './ports';
+
+export type NodeRunState = 'running' | 'succeeded' | 'failed';
+
+/** What is drawn on top of a node: live run state, message count, runtime status, validation problems. */
+export interface NodeDecoration {
+  state?: NodeRunState;
+  count?: number;
+  statusText?: string;
+  statusFill?: string;
+  issues?: number;
+}
+
+export interface CanvasChange {
+  positions: Map<string, { x: number; y: number }>;
+  wires: Map<string, string[][]>;
+  removed: string[];
+}
+
+export interface MenuItem {
+  label: string;
+  action: () => void;
+  disabled?: boolean;
+}
+
+export interface GraphCallbacks {
+  /** The user moved nodes or drew/removed wires on the canvas. */
+  change(change: CanvasChange): void;
+  select(ids: string[]): void;
+  open(id: string): void;
+  /** Keyboard shortcuts are the editor's (copy, paste, undo...), not litegraph's own. */
+  shortcut(action: 'copy' | 'cut' | 'paste' | 'undo' | 'redo' | 'delete' | 'selectAll' | 'fit', event: KeyboardEvent): void;
+  nodeMenu(id: string): MenuItem[];
+  canvasMenu(at: { x: number; y: number }): MenuItem[];
+  decoration(id: string): NodeDecoration | undefined;
+}
+
+const SLOT_TYPE = 'msg';
+const MIN_WIDTH = 150;
+const STATE_COLOURS: Record<NodeRunState, string> = { running: '#3b82f6', succeeded: '#22c55e', failed: '#ef4444' };
+const STATUS_FILLS: Record<string, string> = { red: '#ef4444', green: '#22c55e', yellow: '#eab308', blue: '#3b82f6', grey: '#9ca3af' };
+
+let configured = false;
+function configureLiteGraph(): void {
+  if (configured) return;
+  configured = true;
+  LiteGraph.release_link_on_empty_shows_menu = false;
+  LiteGraph.middle_click_slot_add_default_node = false;
+  LiteGraph.alt_drag_do_clone_nodes = false;
+  LiteGraph.ctrl_shift_v_paste_connect_unselected_outputs = false;
+  LiteGraph.canvasNavigationMode = 'legacy';
+  LiteGraph.NODE_TITLE_COLOR = '#1f2328';
+  LiteGraph.NODE_SELECTED_TITLE_COLOR = '#000';
+}
+
+/** A flow node as litegraph sees it. Its `id` is the flow node id (a string). */
+export class FlowGraphNode extends LGraphNode {
+  static override title_text_color = '#1f2328';
+  /** Set by the view: where decorations come from. */
+  view?: GraphView;
+  typeLabel = '';
+  unknownType = false;
+  disabledNode = false;
+
+  constructor(title: string) {
+    super(title, 'flowcrew/node');
+    this.resizable = false;
+    this.serialize_widgets = false;
+  }
+
+  override computeSize(): [number, number] {
+    const ctx = this.view?.measureContext;
+    const titleWidth = ctx ? measure(ctx, this.title, '14px Arial') + 48 : this.title.length * 8 + 48;
+    const labelWidth = Math.max(0, ...this.outputs.map((o) => (o.label || o.name ? (o.label || o.name).length * 7 + 40 : 0)));
+    const rows = Math.max(1, this.outputs.length);
+    return [Math.max(MIN_WIDTH, Math.ceil(titleWidth), labelWidth), rows * LiteGraph.NODE_SLOT_HEIGHT + 12];
+  }
+
+  /** Dropping a wire on an input that already has one adds a wire (flows allow many), into the free slot. */
+  override connectSlots(output: INodeOutputSlot, inputNode: LGraphNode, input: INodeInputSlot, afterRerouteId?: number): LLink | null | undefined {
+    const graph = this.graph;
+    const outputIndex = this.outputs.indexOf(output);
+    if (graph) {
+      for (const slot of inputNode.inputs) {
+        const existing = slot.link != null ? graph._links.get(slot.link) : undefined;
+        if (existing && existing.origin_id === this.id && existing.origin_slot === outputIndex) return existing; // already wired
+      }
+    }
+    let target = input;
+    if (input.link != null) target = inputNode.inputs.find((slot) => slot.link == null) ?? input;
+    return super.connectSlots(output, inputNode, target, afterRerouteId as never);
+  }
+
+  override onDrawForeground(ctx: CanvasRenderingContext2D): void {
+    const deco = this.view?.callbacks.decoration(String(this.id));
+    const [width, height] = this.size;
+    const titleHeight = LiteGraph.NODE_TITLE_HEIGHT;
+    if (this.typeLabel && this.typeLabel !== this.title) {
+      ctx.fillStyle = '#9aa0a6';
+      ctx.font = '11px Arial';
+      ctx.textAlign = 'left';
+      ctx.fillText(this.typeLabel, 10, height - 8);
+    }
+    if (this.disabledNode) {
+      ctx.fillStyle = 'rgba(20,20,20,0.55)';
+      ctx.fillRect(0, -titleHeight, width, height + titleHeight);
+      ctx.fillStyle = '#ddd';
+      ctx.font = '11px Arial';
+      ctx.fillText('disabled', width - 56, height - 8);
+    }
+    if (this.unknownType || (deco?.issues ?? 0) > 0) {
+      ctx.strokeStyle = '#ef4444';
+      ctx.lineWidth = 3;
+      ctx.strokeRect(-3, -titleHeight - 3, width + 6, height + titleHeight + 6);
+      ctx.fillStyle = '#ef4444';
+      ctx.font = 'bold 12px Arial';
+      ctx.textAlign = 'right';
+      const text = this.unknownType ? 'unknown type' : `⚠ ${deco!.issues} problem${deco!.issues === 1 ? '' : 's'}`;
+      ctx.fillText(text, width, -titleHeight - 8);
+      ctx.textAlign = 'left';
+    }
+    if (!deco) return;
+    let y = height + 16;
+    if (deco.state || deco.count) {
+      const colour = deco.state ? STATE_COLOURS[deco.state] : '#9ca3af';
+      ctx.fillStyle = colour;
+      ctx.beginPath();
+      ctx.arc(6, y - 4, 5, 0, Math.PI * 2);
+      ctx.fill();
+      ctx.fillStyle = '#d1d5db';
+      ctx.font = '12px Arial';
+      ctx.textAlign = 'left';
+      const label = `${deco.state ?? ''}${deco.count ? ` · ${deco.count} msg${deco.count === 1 ? '' : 's'}` : ''}`;
+      ctx.fillText(label, 16, y);
+      y += 16;
+    }
+    if (deco.statusText) {
+      ctx.fillStyle = STATUS_FILLS[deco.statusFill ?? 'grey'] ?? '#9ca3af';
+      ctx.fillRect(1, y - 9, 9, 9);
+      ctx.fillStyle = '#d1d5db';
+      ctx.font = '12px Arial';
+      ctx.fillText(deco.statusText.slice(0, 40), 16, y);
+    }
+  }
+}
+
+function measure(ctx: CanvasRenderingContext2D, text: string, font: string): number {
+  ctx.font = font;
+  return ctx.measureText(text).width;
+}
+
+/** litegraph's canvas with the editor's keyboard shortcuts and menus instead of its own. */
+class FlowCanvas extends LGraphCanvas {
+  view?: GraphView;
+
+  override processKey(e: KeyboardEvent): void {
+    const view = this.view;
+    const target = e.target as HTMLElement | null;
+    if (view && e.type === 'keydown' && target?.localName !== 'input' && target?.localName !== 'textarea') {
+      const mod = e.ctrlKey || e.metaKey;
+      const key = e.key.toLowerCase();
+      const action =
+        mod && key === 'c' ? 'copy'
+        : mod && key === 'x' ? 'cut'
+        : mod && key === 'v' ? 'paste'
+        : mod && key === 'z' && !e.shiftKey ? 'undo'
+        : mod && (key === 'y' || (key === 'z' && e.shiftKey)) ? 'redo'
+        : mod && key === 'a' ? 'selectAll'
+        : !mod && (e.key === 'Delete' || e.key === 'Backspace') ? 'delete'
+        : !mod && key === 'f' && !e.altKey ? 'fit'
+        : undefined;
+      if (action) {
+        e.preventDefault();
+        e.stopImmediatePropagation();
+        view.callbacks.shortcut(action, e);
+        return;
+      }
+    }
+    // Space-drag panning and Escape stay litegraph's.
+    super.processKey(e);
+  }
+
+  override processContextMenu(node: LGraphNode | undefined, event: MouseEvent & { canvasX?: number; canvasY?: number }): void {
+    const view = this.view;
+    if (!view) return;
+    const items = node ? view.callbacks.nodeMenu(String(node.id)) : view.callbacks.canvasMenu({ x: event.canvasX ?? 0, y: event.canvasY ?? 0 });
+    if (items.length === 0) return;
+    new LiteGraph.ContextMenu(
+      items.map((item) => ({ content: item.label, disabled: item.disabled, callback: () => item.action() })) as IContextMenuValue<string>[],
+      { event, title: node ? node.title : undefined },
+    );
+  }
+
+  override showLinkMenu(segment: LinkSegment, e: MouseEvent): boolean {
+    const view = this.view;
+    const graph = this.graph;
+    if (!view || !graph || segment.id === undefined) return false;
+    new LiteGraph.ContextMenu([{ content: 'Delete wire', callback: () => { graph.removeLink(segment.id as number); view.reconcile(); } }] as IContextMenuValue<string>[], { event: e });
+    return false;
+  }
+
+  override processNodeDblClicked(node: LGraphNode): void {
+    this.view?.callbacks.open(String(node.id));
+  }
+}
+
+export class GraphView {
+  readonly graph: LGraph;
+  readonly canvas: FlowCanvas;
+  readonly measureContext: CanvasRenderingContext2D | null;
+  private doc: FlowDocument | undefined;
+  private readonly cleanup: Array<() => void> = [];
+  private syncing = false;
+
+  constructor(
+    readonly element: HTMLCanvasElement,
+    readonly callbacks: GraphCallbacks,
+  ) {
+    configureLiteGraph();
+    this.graph = new LGraph();
+    this.canvas = new FlowCanvas(element, this.graph);
+    this.canvas.view = this;
+    this.measureContext = element.getContext('2d');
+    const canvas = this.canvas;
+    canvas.allow_searchbox = false;
+    canvas.render_canvas_border = false;
+    canvas.show_info = false;
+    canvas.allow_reconnect_links = true;
+    canvas.render_connection_arrows = false;
+    canvas.links_render_mode = LiteGraph.SPLINE_LINK;
+    canvas.onSelectionChange = () => {
+      if (!this.syncing) this.callbacks.select(this.selectedIds());
+    };
+
+    // Every gesture ends with a pointerup (on the canvas, or elsewhere when the drag left it): read the result back.
+    const onPointerUp = () => setTimeout(() => this.reconcile(), 0);
+    window.addEventListener('pointerup', onPointerUp);
+    this.cleanup.push(() => window.removeEventListener('pointerup', onPointerUp));
+  }
+
+  /** Bring the graph in line with `doc`. Cheap when little changed. */
+  sync(doc: FlowDocument, types: ReadonlyMap<string, NodeTypeInfo>): void {
+    this.syncing = true;
+    try {
+      const switched = this.doc?.id !== doc.id;
+      this.doc = doc;
+      const graph = this.graph;
+      if (switched) {
+        graph.clear();
+        this.canvas.deselectAll();
+      }
+      const wanted = new Set(doc.nodes.map((n) => n.id));
+      for (const node of [...graph._nodes]) if (!wanted.has(String(node.id))) graph.remove(node);
+
+      for (const node of doc.nodes) this.syncNode(node, types.get(node.type));
+      this.syncLinks(doc);
+      for (const node of doc.nodes) {
+        const gnode = graph.getNodeById(node.id) as FlowGraphNode | null;
+        if (!gnode) continue;
+        this.ensureFreeInput(gnode);
+        const size = gnode.computeSize();
+        if (gnode.size[0] !== size[0] || gnode.size[1] !== size[1]) gnode.setSize(size);
+      }
+      if (switched) graph.updateExecutionOrder();
+      this.canvas.setDirty(true, true);
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private syncNode(node: FlowNode, type: NodeTypeInfo | undefined): void {
+    let gnode = this.graph.getNodeById(node.id) as FlowGraphNode | null;
+    const title = node.name || type?.label || node.type;
+    if (!gnode) {
+      gnode = new FlowGraphNode(title);
+      gnode.view = this;
+      gnode.id = node.id;
+      if ((type?.inputs ?? 1) > 0) this.addInputSlot(gnode);
+      this.graph.add(gnode, true);
+    }
+    gnode.title = title;
+    gnode.typeLabel = type?.label ?? node.type;
+    gnode.unknownType = !type;
+    gnode.disabledNode = node.disabled === true;
+    gnode.color = type?.color ?? '#a6bbcf';
+    gnode.bgcolor = '#2f3237';
+    gnode.boxcolor = type?.color ?? '#a6bbcf';
+    const x = node.position?.x ?? 0;
+    const y = node.position?.y ?? 0;
+    if (gnode.pos[0] !== x || gnode.pos[1] !== y) gnode.pos = [x, y];
+
+    // Ports can change with props (a switch gets one per rule).
+    const ports = type ? outputCount(type, node.props) : (node.wires?.length ?? 0);
+    while (gnode.outputs.length > ports) gnode.removeOutput(gnode.outputs.length - 1);
+    while (gnode.outputs.length < ports) gnode.addOutput('', SLOT_TYPE);
+    gnode.outputs.forEach((slot, port) => {
+      const label = type ? outputLabel(type, node.props, port) : '';
+      if (slot.label !== label) {
+        slot.label = label;
+        slot.name = label;
+      }
+    });
+  }
+
+  private addInputSlot(gnode: FlowGraphNode): void {
+    // All input slots sit at the same spot: many wires, one visible input.
+    gnode.addInput('', SLOT_TYPE, { pos: [LiteGraph.NODE_SLOT_HEIGHT * 0.5, LiteGraph.NODE_SLOT_HEIGHT * 0.7] });
+  }
+
+  /** Keep exactly one free input slot on nodes that take input, so a new wire always has somewhere to land. */
+  private ensureFreeInput(gnode: FlowGraphNode): void {
+    if (gnode.inputs.length === 0) return;
+    const free = gnode.inputs.map((slot, i) => (slot.link == null ? i : -1)).filter((i) => i >= 0);
+    if (free.length === 0) this.addInputSlot(gnode);
+    // Remove surplus free slots from the end backwards so indices of linked slots stay valid (removeInput renumbers).
+    for (let k = free.length - 1; k >= 1; k--) gnode.removeInput(free[k - 1]!);
+  }
+
+  private syncLinks(doc: FlowDocument): void {
+    const graph = this.graph;
+    const wanted = new Map<string, { from: string; port: number; to: string }>();
+    for (const node of doc.nodes) {
+      (node.wires ?? []).forEach((targets, port) => {
+        for (const to of targets) wanted.set(linkKey(node.id, port, to), { from: node.id, port, to });
+      });
+    }
+    const present = new Set<string>();
+    for (const link of [...graph._links.values()]) {
+      const key = linkKey(String(link.origin_id), link.origin_slot, String(link.target_id));
+      if (!wanted.has(key) || present.has(key)) graph.removeLink(link.id);
+      else present.add(key);
+    }
+    for (const [key, { from, port, to }] of wanted) {
+      if (present.has(key)) continue;
+      const source = graph.getNodeById(from) as FlowGraphNode | null;
+      const target = graph.getNodeById(to) as FlowGraphNode | null;
+      // Wires to missing nodes or ports are validation problems, shown on the node; they cannot be drawn.
+      if (!source || !target || port >= source.outputs.length || target.inputs.length === 0) continue;
+      let slot = target.inputs.findIndex((s) => s.link == null);
+      if (slot < 0) {
+        this.addInputSlot(target);
+        slot = target.inputs.length - 1;
+      }
+      source.connect(port, target, slot);
+    }
+  }
+
+  /** Read positions and links back; report a change when they differ from the document. */
+  reconcile(): void {
+    const doc = this.doc;
+    if (!doc || this.syncing) return;
+    const graph = this.graph;
+    const positions = new Map<string, { x: number; y: number }>();
+    const removed: string[] = [];
+    const linksFrom = new Map<string, Array<Array<string>>>();
+    for (const link of graph._links.values()) {
+      const from = String(link.origin_id);
+      const ports = linksFrom.get(from) ?? [];
+      (ports[link.origin_slot] ??= []).push(String(link.target_id));
+      linksFrom.set(from, ports);
+    }
+    const wires = new Map<string, string[][]>();
+    for (const node of doc.nodes) {
+      const gnode = graph.getNodeById(node.id);
+      if (!gnode) {
+        removed.push(node.id);
+        continue;
+      }
+      const x = Math.round(gnode.pos[0]);
+      const y = Math.round(gnode.pos[1]);
+      if (x !== (node.position?.x ?? 0) || y !== (node.position?.y ?? 0)) positions.set(node.id, { x, y });
+      const drawn = linksFrom.get(node.id) ?? [];
+      const current = node.wires ?? [];
+      // Keep the document's order of targets; append new ones. Ports litegraph cannot draw are left alone.
+      const next: string[][] = [];
+      const portCount = Math.max(current.length, gnode.outputs.length);
+      for (let port = 0; port < portCount; port++) {
+        const existing = current[port] ?? [];
+        if (port >= gnode.outputs.length) {
+          next.push([...existing]);
+          continue;
+        }
+        const targets = drawn[port] ?? [];
+        const missingTargets = existing.filter((t) => !graph.getNodeById(t) || (graph.getNodeById(t)!.inputs.length ?? 0) === 0);
+        next.push([...existing.filter((t) => targets.includes(t) || missingTargets.includes(t)), ...targets.filter((t) => !existing.includes(t))]);
+      }
+      while (next.length > 0 && next[next.length - 1]!.length === 0 && next.length > current.length) next.pop();
+      if (!sameWires(next, current)) wires.set(node.id, next);
+    }
+    if (positions.size || wires.size || removed.length) this.callbacks.change({ positions, wires, removed });
+  }
+
+  selectedIds(): string[] {
+    return [...this.canvas.selectedItems].filter((item): item is FlowGraphNode => item instanceof FlowGraphNode).map((n) => String(n.id));
+  }
+
+  select(ids: readonly string[]): void {
+    const current = this.selectedIds();
+    if (current.length === ids.length && current.every((id) => ids.includes(id))) return;
+    this.syncing = true;
+    try {
+      const nodes = ids.map((id) => this.graph.getNodeById(id)).filter((n): n is LGraphNode => n !== null);
+      if (nodes.length) this.canvas.selectItems(nodes);
+      else this.canvas.deselectAll();
+      this.canvas.setDirty(true, true);
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  /** Fit the view around the selection, or everything when nothing is selected. */
+  fit(animated = true): void {
+    const nodes = this.selectedIds().length ? this.selectedIds().map((id) => this.graph.getNodeById(id)!) : this.graph._nodes;
+    if (nodes.length === 0) {
+      this.canvas.ds.reset();
+      this.canvas.setDirty(true, true);
+      return;
+    }
+    const bounds = this.bounds(nodes);
+    if (animated) this.canvas.animateToBounds(bounds, { duration: 250, zoom: 0.9 });
+    else {
+      this.canvas.ds.fitToBounds(bounds, { zoom: 0.9 });
+      this.canvas.setDirty(true, true);
+    }
+  }
+
+  /** Bounding box of nodes (including titles and status lines), in graph coordinates: [x, y, w, h]. */
+  bounds(nodes: readonly LGraphNode[] = this.graph._nodes): [number, number, number, number] {
+    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    for (const n of nodes) {
+      minX = Math.min(minX, n.pos[0]);
+      minY = Math.min(minY, n.pos[1] - LiteGraph.NODE_TITLE_HEIGHT);
+      maxX = Math.max(maxX, n.pos[0] + n.size[0]);
+      maxY = Math.max(maxY, n.pos[1] + n.size[1] + 20);
+    }
+    if (!Number.isFinite(minX)) return [0, 0, 0, 0];
+    return [minX, minY, maxX - minX, maxY - minY];
+  }
+
+  zoom(factor: number): void {
+    const { width, height } = this.element;
+    this.canvas.ds.changeScale(this.canvas.ds.scale * factor, [width / 2, height / 2]);
+    this.canvas.setDirty(true, true);
+  }
+
+  /** Centre the view on a graph point (the minimap uses it). */
+  centerOn(x: number, y: number): void {
+    const ds = this.canvas.ds;
+    ds.offset[0] = this.element.width / 2 / ds.scale - x;
+    ds.offset[1] = this.element.height / 2 / ds.scale - y;
+    this.canvas.setDirty(true, true);
+  }
+
+  centerOnNode(id: string): void {
+    const node = this.graph.getNodeById(id);
+    if (node) this.canvas.centerOnNode(node);
+    this.canvas.setDirty(true, true);
+  }
+
+  /** Client (mouse) coordinates → graph coordinates, e.g. for a palette drop. */
+  toGraph(clientX: number, clientY: number): { x: number; y: number } {
+    const rect = this.element.getBoundingClientRect();
+    const [x, y] = this.canvas.ds.convertCanvasToOffset([clientX - rect.left, clientY - rect.top]);
+    return { x: Math.round(x), y: Math.round(y) };
+  }
+
+  /** The graph rectangle currently visible: [x, y, w, h]. */
+  visibleArea(): [number, number, number, number] {
+    const ds = this.canvas.ds;
+    return [-ds.offset[0], -ds.offset[1], this.element.width / ds.scale, this.element.height / ds.scale];
+  }
+
+  resize(width: number, height: number): void {
+    if (this.element.width === width && this.element.height === height) return;
+    this.element.width = width;
+    this.element.height = height;
+    this.canvas.setDirty(true, true);
+    this.canvas.draw(true, true);
+  }
+
+  /** Redraw (live states and validation marks changed; the document did not). */
+  redraw(): void {
+    this.canvas.setDirty(true, false);
+  }
+
+  destroy(): void {
+    for (const dispose of this.cleanup) dispose();
+    this.canvas.stopRendering();
+    this.canvas.unbindEvents();
+    this.graph.clear();
+  }
+}
+
+function linkKey(from: string, port: number, to: string): string {
+  return `${from}\u0000${port}\u0000${to}`;
+}
+
+function sameWires(a: string[][], b: string[][]): boolean {
+  const trim = (w: string[][]) => {
+    const copy = w.map((t) => [...t]);
+    while (copy.length && copy[copy.length - 1]!.length === 0) copy.pop();
+    return copy;
+  };
+  return JSON.stringify(trim(a)) === JSON.stringify(trim(b));
+}
