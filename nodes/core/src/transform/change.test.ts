@@ -100,8 +100,8 @@ describe('change node', () => {
   });
 
   it('change: an object search value fails the message', async () => {
-    const node = await createTestNode(changeNode, { rules: [{ t: 'change', p: 'payload', pt: 'msg', from: 'topic', fromt: 'msg', to: 'x', tot: 'str' }] });
-    await expect(node.input({ payload: 'a', topic: { no: 1 } })).rejects.toThrow("Invalid 'from' property: unsupported type: object");
+    const node = await createTestNode(changeNode, { rules: [{ t: 'change', p: 'payload', pt: 'msg', from: 'search', fromt: 'msg', to: 'x', tot: 'str' }] });
+    await expect(node.input({ payload: 'a', search: { no: 1 } })).rejects.toThrow("Invalid 'from' property: unsupported type: object");
   });
 
   it('deletes properties, including array elements', async () => {

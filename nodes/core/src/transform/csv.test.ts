@@ -184,7 +184,7 @@ describe('csv node: objects to CSV', () => {
 
   it('passes a message without payload and warns about numbers', async () => {
     const node = await createTestNode(csvNode, { temp: 'a' });
-    expect(await node.input({ topic: { a: 1 } })).toEqual([{ port: 0, msg: { topic: { a: 1 } } }]);
+    expect(await node.input({ data: { a: 1 } })).toEqual([{ port: 0, msg: { data: { a: 1 } } }]);
     expect(await node.input({ payload: 1 })).toEqual([]);
     expect(node.logs.map((l) => l.message)).toContain('This node only handles CSV strings or js objects.');
   });

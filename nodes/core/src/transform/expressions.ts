@@ -106,7 +106,8 @@ export function prepareTypedValue(value: unknown, type: string | undefined, cont
       return constant(() => new RegExp(text));
     }
     case 'date':
-      return constant(() => (text === 'object' ? new Date() : text === 'iso' ? new Date().toISOString() : Date.now()));
+      // '' is a millisecond timestamp, 'iso' an ISO string; 'object' (a Date in Node-RED) is an ISO string too: messages are JSON.
+      return constant(() => (text === 'iso' || text === 'object' ? new Date().toISOString() : Date.now()));
     case 'msg':
       return { type: t, get: async (msg) => getMessageProperty(msg, text) };
     case 'flow':

@@ -19,7 +19,6 @@ export const jsonataNode = defineNode<JsonataProps>({
   color: '#DEBD5C',
   inputs: 1,
   outputs: 1,
-  usableAsTool: true,
   props: {
     type: 'object',
     required: ['expression'],

@@ -6,7 +6,8 @@
  */
 import type { ContextStore } from '@flowcrew/sdk';
 
-export type PathPart = string | number | PathPart[] | unknown;
+/** A key of a property path: a string or array index, a nested path (unresolved `[msg.x]`) or a resolved reference. */
+export type PathPart = unknown;
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 

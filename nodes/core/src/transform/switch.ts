@@ -312,6 +312,8 @@ The node has one output per rule.
   - \`jsonata_exp\`: the JSONata expression \`v\` is true (\`$I\` and \`$N\` give the sequence index and count);
   - \`else\`: none of the rules before it matched.
 - **checkall**: \`"true"\` sends to every matching output; \`"false"\` stops at the first match.
+- **repair** (Node-RED's "recreate message sequences") is accepted in imported flows but not applied: messages
+  keep the \`msg.parts\` they arrived with.
 
 ### Inputs
 Any message.

@@ -88,7 +88,7 @@ export const templateNode = defineNode<TemplateProps>({
       field: { type: 'string', default: 'payload', title: 'Property', description: 'Where the result goes.' },
       fieldType: { type: 'string', enum: ['msg', 'flow', 'global'], default: 'msg', title: 'Property type' },
       syntax: { type: 'string', enum: ['mustache', 'plain'], default: 'mustache', title: 'Syntax' },
-      template: { type: 'string', default: 'This is the payload: {{payload}} !', title: 'Template', 'x-editor': 'code' },
+      template: { type: 'string', default: 'This is the payload: {{payload}} !', title: 'Template' },
       output: { type: 'string', enum: ['str', 'json', 'yaml'], default: 'str', title: 'Output as' },
       format: { type: 'string', default: 'handlebars', title: 'Editor highlighting' },
     },

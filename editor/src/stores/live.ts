@@ -1,0 +1,166 @@
+/**
+ * Live run state from Socket.IO: per flow and node, the state of its latest invocation and how many messages it
+ * handled since the editor started watching. Debug output and errors go to the debug store, run updates to the
+ * runs store. After a lost connection it catches up from the REST API (counting each invocation once).
+ */
+import { defineStore } from 'pinia';
+import { reactive, ref } from 'vue';
+import { api } from '../api/client';
+import { LiveClient, type ConnectionState, type LiveClientOptions } from '../api/socket';
+import type { InvocationRecord } from '../api/types';
+import { useDebugStore } from './debug';
+import { useNoticesStore } from './notices';
+import { useRunsStore } from './runs';
+
+export type LiveNodeState = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface NodeLive {
+  state?: LiveNodeState;
+  count: number;
+  error?: string;
+  statusText?: string;
+  statusFill?: string;
+}
+
+const SEEN_LIMIT = 20_000;
+
+export const useLiveStore = defineStore('live', () => {
+  const debug = useDebugStore();
+  const runs = useRunsStore();
+  const notices = useNoticesStore();
+
+  const connection = ref<ConnectionState>('disconnected');
+  const nodes = reactive<Record<string, Record<string, NodeLive>>>({});
+  /** Bumped on every change, so the canvas knows to redraw. */
+  const tick = ref(0);
+  const watched = new Set<string>();
+  // Invocation ids already counted, per flow (live and resync may both report one).
+  const counted = new Map<string, Set<string>>();
+  const failedRunsReported = new Set<string>();
+  let client: LiveClient | null = null;
+
+  function nodeState(flowId: string, nodeId: string): NodeLive {
+    const flow = (nodes[flowId] ??= {});
+    return (flow[nodeId] ??= { count: 0 });
+  }
+
+  function countOnce(flowId: string, invocationId: string): boolean {
+    let set = counted.get(flowId);
+    if (!set) counted.set(flowId, (set = new Set()));
+    if (set.has(invocationId)) return false;
+    if (set.size > SEEN_LIMIT) set.clear();
+    set.add(invocationId);
+    return true;
+  }
+
+  function finish(flowId: string, runId: string, nodeId: string, invocationId: string, status: string, error: string | null): void {
+    const node = nodeState(flowId, nodeId);
+    if (status === 'pending') {
+      node.state = 'running'; // a retry is scheduled
+    } else {
+      const fresh = countOnce(flowId, invocationId);
+      if (fresh) node.count++;
+      node.state = status === 'succeeded' ? 'succeeded' : status === 'cancelled' ? 'cancelled' : 'failed';
+      node.error = error ?? undefined;
+      if (status === 'failed' && fresh) {
+        failedRunsReported.add(runId);
+        debug.add({ kind: 'error', at: Date.now(), flowId, runId, nodeId, text: error ?? 'failed' });
+      }
+    }
+    tick.value++;
+  }
+
+  function connect(options: LiveClientOptions = {}): void {
+    if (client) return;
+    client = new LiveClient(options);
+    connection.value = client.connectionState;
+    client.onState((state) => {
+      connection.value = state;
+    });
+    client.onResync((since) => void resync(since));
+    client.on('run:started', (e) => {
+      runs.upsert({ id: e.runId, flowId: e.flowId, status: e.status, createdAt: e.createdAt, startedAt: e.startedAt });
+    });
+    client.on('run:finished', (e) => {
+      runs.upsert({ id: e.runId, flowId: e.flowId, status: e.status, error: e.error, startedAt: e.startedAt, finishedAt: e.finishedAt });
+      if (e.status === 'failed' && !failedRunsReported.has(e.runId)) {
+        debug.add({ kind: 'error', at: e.finishedAt ?? Date.now(), flowId: e.flowId, runId: e.runId, text: `Run failed: ${e.error ?? 'unknown error'}` });
+      }
+    });
+    client.on('node:started', (e) => {
+      if (counted.get(e.flowId)?.has(e.invocationId)) return;
+      nodeState(e.flowId, e.nodeId).state = 'running';
+      tick.value++;
+    });
+    client.on('node:finished', (e) => finish(e.flowId, e.runId, e.nodeId, e.invocationId, e.status, e.error));
+    client.on('debug', (e) => {
+      debug.add({ kind: 'debug', at: e.at, flowId: e.flowId, runId: e.runId, nodeId: e.nodeId, property: e.property, text: e.value.json, truncated: e.value.truncated });
+    });
+    client.on('node:status', (e) => {
+      const node = nodeState(e.flowId, e.nodeId);
+      node.statusText = e.status?.text || undefined;
+      node.statusFill = e.status?.fill;
+      tick.value++;
+    });
+    for (const flowId of watched) void client.subscribe({ flowId });
+  }
+
+  function watchFlow(flowId: string): void {
+    if (watched.has(flowId)) return;
+    watched.add(flowId);
+    void client?.subscribe({ flowId });
+  }
+
+  function unwatchFlow(flowId: string): void {
+    if (!watched.delete(flowId)) return;
+    client?.unsubscribe({ flowId });
+  }
+
+  /** Clear the counters of a flow (the toolbar's reset, and after a deploy). */
+  function resetFlow(flowId: string): void {
+    const flow = nodes[flowId];
+    if (flow) for (const node of Object.values(flow)) Object.assign(node, { state: undefined, count: 0, error: undefined });
+    tick.value++;
+  }
+
+  /** Fold one stored invocation into the live state, as if its events had arrived. */
+  function foldInvocation(flowId: string, invocation: InvocationRecord): void {
+    if (invocation.status === 'pending') {
+      if (invocation.startedAt && !counted.get(flowId)?.has(invocation.id)) nodeState(flowId, invocation.nodeId).state = 'running';
+      return;
+    }
+    finish(flowId, invocation.runId, invocation.nodeId, invocation.id, invocation.status, invocation.error);
+  }
+
+  /** Events sent while the connection was down are lost: rebuild from the runs recorded since. */
+  async function resync(since: number): Promise<void> {
+    let caughtUp = 0;
+    for (const flowId of watched) {
+      try {
+        const recent = await api.listRuns({ flowId, limit: 50 });
+        const missed = recent.filter((r) => r.createdAt >= since - 1000 || (r.finishedAt ?? Infinity) >= since - 1000 || ['running', 'queued', 'waiting'].includes(r.status));
+        for (const run of missed.slice(0, 25).reverse()) {
+          const detail = await api.getRun(run.id);
+          for (const invocation of detail.invocations) foldInvocation(flowId, invocation);
+          runs.upsert(detail);
+          if (detail.status === 'failed' && !failedRunsReported.has(detail.id)) {
+            failedRunsReported.add(detail.id);
+            debug.add({ kind: 'error', at: detail.finishedAt ?? Date.now(), flowId, runId: detail.id, text: `Run failed: ${detail.error ?? 'unknown error'}` });
+          }
+          caughtUp++;
+        }
+      } catch (e) {
+        notices.error('Could not catch up after reconnecting', (e as Error).message);
+      }
+    }
+    tick.value++;
+    notices.success('Live connection restored', caughtUp ? `Caught up on ${caughtUp} run${caughtUp === 1 ? '' : 's'} from while it was down.` : undefined);
+  }
+
+  function disconnect(): void {
+    client?.close();
+    client = null;
+  }
+
+  return { connection, nodes, tick, connect, disconnect, watchFlow, unwatchFlow, resetFlow, resync, foldInvocation };
+});

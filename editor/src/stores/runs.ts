@@ -1,0 +1,108 @@
+/** Run history: runs of a flow (newest first, paged), one run with its node invocations, manual runs and re-runs. */
+import { defineStore } from 'pinia';
+import { reactive, ref } from 'vue';
+import { api } from '../api/client';
+import type { RunDetail, RunRecord, RunStatus } from '../api/types';
+
+const PAGE = 50;
+
+export const useRunsStore = defineStore('runs', () => {
+  const byFlow = reactive<Record<string, RunRecord[]>>({});
+  const hasMore = reactive<Record<string, boolean>>({});
+  const statusFilter = ref<RunStatus | ''>('');
+  const loading = ref(false);
+  const error = ref<string | null>(null);
+  const current = ref<RunDetail | null>(null);
+  const currentError = ref<string | null>(null);
+
+  async function load(flowId: string): Promise<void> {
+    loading.value = true;
+    try {
+      const runs = await api.listRuns({ flowId, status: statusFilter.value || undefined, limit: PAGE });
+      byFlow[flowId] = runs;
+      hasMore[flowId] = runs.length === PAGE;
+      error.value = null;
+    } catch (e) {
+      error.value = (e as Error).message;
+    } finally {
+      loading.value = false;
+    }
+  }
+
+  async function loadMore(flowId: string): Promise<void> {
+    const list = byFlow[flowId];
+    const last = list?.[list.length - 1];
+    if (!list || !last) return load(flowId);
+    loading.value = true;
+    try {
+      const runs = await api.listRuns({ flowId, status: statusFilter.value || undefined, limit: PAGE, before: last.id });
+      byFlow[flowId] = [...list, ...runs.filter((r) => !list.some((x) => x.id === r.id))];
+      hasMore[flowId] = runs.length === PAGE;
+    } catch (e) {
+      error.value = (e as Error).message;
+    } finally {
+      loading.value = false;
+    }
+  }
+
+  async function openRun(id: string): Promise<void> {
+    try {
+      current.value = await api.getRun(id);
+      currentError.value = null;
+    } catch (e) {
+      currentError.value = (e as Error).message;
+    }
+  }
+
+  function closeRun(): void {
+    current.value = null;
+    currentError.value = null;
+  }
+
+  /** A live event about a run: update it in loaded lists (and the open run's header). */
+  function upsert(run: Partial<RunRecord> & { id: string; flowId: string }): void {
+    const list = byFlow[run.flowId];
+    if (list) {
+      const index = list.findIndex((r) => r.id === run.id);
+      const filtered = statusFilter.value && run.status && run.status !== statusFilter.value;
+      if (index >= 0) {
+        const merged = { ...list[index]!, ...run };
+        if (filtered) list.splice(index, 1);
+        else list.splice(index, 1, merged);
+      } else if (!filtered && run.createdAt !== undefined) {
+        list.unshift({ flowVersion: 0, status: 'running', triggerNodeId: null, input: null, error: null, parentRunId: null, startedAt: null, finishedAt: null, ...run } as RunRecord);
+      }
+    }
+    if (current.value?.id === run.id && run.status && run.status !== current.value.status) void openRun(run.id);
+  }
+
+  async function start(flowId: string, input: Record<string, unknown>, nodeId?: string): Promise<string> {
+    const { runId } = await api.startRun(flowId, input, nodeId);
+    return runId;
+  }
+
+  /**
+   * Run again with the original input. A trigger that emitted the message (webhook, cron: its invocation has no
+   * input) cannot take it as input, so the message goes where the trigger sent it; a trigger that received it
+   * (inject, manual runs) gets it again.
+   */
+  async function rerun(runId: string): Promise<string> {
+    const run = current.value?.id === runId ? current.value : await api.getRun(runId);
+    const input = (run.input && typeof run.input === 'object' && !Array.isArray(run.input) ? run.input : {}) as Record<string, unknown>;
+    const { _msgid: _ignored, ...message } = input;
+    if (!run.triggerNodeId) return start(run.flowId, message);
+    const trigger = run.invocations.find((i) => i.nodeId === run.triggerNodeId && i.parentId === null);
+    if (!trigger || trigger.input !== null) return start(run.flowId, message, run.triggerNodeId);
+    const next = [...new Set(run.invocations.filter((i) => i.parentId === trigger.id).map((i) => i.nodeId))];
+    if (next.length === 1) return start(run.flowId, message, next[0]);
+    if (next.length === 0) throw new Error('The original run did not go past its trigger: there is no node to replay the message at.');
+    throw new Error(`The trigger sent the message to ${next.length} nodes; a manual run starts at one node. Start it from the Run dialog at the node you want.`);
+  }
+
+  async function cancel(runId: string): Promise<void> {
+    const run = await api.cancelRun(runId);
+    upsert(run);
+  }
+
+  return { byFlow, hasMore, statusFilter, loading, error, current, currentError, load, loadMore, openRun, closeRun, upsert, start, rerun, cancel };
+});
