@@ -170,6 +170,40 @@ describe('executor behaviour', () => {
     expect(inv.outputs[0].msg.payload).toBe(3);
   });
 
+  it("shows a run as 'waiting' while its only node sleeps in a retry backoff", async () => {
+    await createAndDeploy(
+      flow('backoff', [
+        { id: 'go', type: 'inject', wires: [['fails']] },
+        { id: 'fails', type: 'function', retry: { maxAttempts: 2, backoffMs: 1500 }, props: { func: "throw new Error('down')" }, wires: [] },
+      ]),
+    );
+    const { body } = await server.api('POST', '/api/v1/flows/backoff/runs', {});
+    await expect.poll(async () => (await server.api('GET', `/api/v1/runs/${body.runId}`)).body.status).toBe('waiting');
+    const run = await server.waitRun(body.runId);
+    expect(run.status).toBe('failed');
+    expect(run.invocations.find((i: { nodeId: string }) => i.nodeId === 'fails')).toMatchObject({ attempt: 2, error: expect.stringContaining('down') });
+  });
+
+  it('keeps no history for a flow whose retention is none', async () => {
+    await createAndDeploy(flow('forgetful', [{ id: 'go', type: 'inject', wires: [['d']] }, { id: 'd', type: 'debug' }], { retention: 'none' }));
+    const { body } = await server.api('POST', '/api/v1/flows/forgetful/runs', {});
+    await expect.poll(async () => (await server.api('GET', `/api/v1/runs/${body.runId}`)).status).toBe(404);
+  });
+
+  it('fails a function node that allocates without bound, and the next message still works', async () => {
+    await createAndDeploy(
+      flow('hog', [
+        { id: 'go', type: 'inject', wires: [['hog']] },
+        { id: 'hog', type: 'function', props: { func: "if (msg.payload === 'hog') { const a = []; while (true) a.push('x'.repeat(1e5) + Math.random()); } return msg;", memoryLimitMb: 16, timeout: 10 }, wires: [] },
+      ]),
+    );
+    const bad = await server.waitRun((await server.api('POST', '/api/v1/flows/hog/runs', { input: { payload: 'hog' } })).body.runId, 30_000);
+    expect(bad.status).toBe('failed');
+    expect(bad.invocations.find((i: { nodeId: string }) => i.nodeId === 'hog').error).toMatch(/memory/i);
+    const good = await server.waitRun((await server.api('POST', '/api/v1/flows/hog/runs', { input: { payload: 'fine' } })).body.runId);
+    expect(good.status).toBe('succeeded');
+  });
+
   it('routes an error to a catch node, and the run still succeeds', async () => {
     await createAndDeploy(
       flow('caught', [

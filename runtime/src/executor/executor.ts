@@ -78,6 +78,8 @@ interface ActiveRun {
   abort: AbortController;
   /** First uncaught error; the run ends failed once its other branches finish. */
   failure: string | null;
+  /** Invocations sleeping in a retry backoff. */
+  backingOff: number;
   pending: InvocationRecord[];
   reply?: { resolve(reply: TriggerReply): void; reject(error: Error): void; settled: boolean; timer?: NodeJS.Timeout };
 }
@@ -325,6 +327,7 @@ export class Executor {
       seq: 0,
       abort: new AbortController(),
       failure: null,
+      backingOff: 0,
       pending: [],
     };
   }
@@ -396,6 +399,7 @@ export class Executor {
         seq: maxSeq + 1,
         abort: new AbortController(),
         failure: null,
+        backingOff: 0,
         pending,
       };
       this.active.set(record.id, run);
@@ -427,6 +431,18 @@ export class Executor {
     this.options.events.runFinished(run.record);
     if (wasRunning) this.releaseSlot(run.flow);
     return run.record;
+  }
+
+  /**
+   * A run is 'waiting' while every one of its outstanding invocations sleeps in a retry backoff, and 'running'
+   * again when one wakes. Rare (failure path only), so the extra writes cost nothing on the hot path.
+   */
+  private setWaiting(run: ActiveRun, delta: 1 | -1): void {
+    run.backingOff += delta;
+    const status: RunStatus = run.backingOff > 0 && run.backingOff >= run.outstanding ? 'waiting' : 'running';
+    if (run.abort.signal.aborted || run.record.status === status) return;
+    run.record.status = status;
+    this.options.storage.updateRun({ id: run.record.id, status }).catch((e: unknown) => this.options.log.warn(`run ${run.record.id}: could not record status ${status}: ${(e as Error).message}`));
   }
 
   private releaseSlot(flow: DeployedFlow): void {
@@ -502,7 +518,10 @@ export class Executor {
           if (!retryable || attempt >= policy.maxAttempts) break;
           const backoff = Math.min(policy.backoffMs * 2 ** (attempt - 1), policy.maxBackoffMs ?? Number.MAX_SAFE_INTEGER);
           this.options.log.warn(`node "${invocation.nodeId}" attempt ${attempt} failed, retrying in ${backoff} ms: ${error.message}`);
-          if (!(await sleep(backoff, run.abort.signal))) break;
+          this.setWaiting(run, +1);
+          const slept = await sleep(backoff, run.abort.signal);
+          this.setWaiting(run, -1);
+          if (!slept) break;
         }
       }
     }
