@@ -3,6 +3,7 @@ import express, { type ErrorRequestHandler, type Request, type Response } from '
 import { ProblemError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import type { RunStatus } from '../storage/types.ts';
+import { mountEditor } from './editor-static.ts';
 import { openApiDocument } from './openapi.ts';
 
 const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'];
@@ -81,6 +82,8 @@ export function createApp(runtime: Runtime): express.Express {
   api.post('/flows/:id/runs', async (req, res) => {
     const body = (req.body ?? {}) as { input?: unknown; nodeId?: unknown };
     if (typeof body !== 'object' || Array.isArray(body)) throw new ProblemError(400, 'Invalid body', 'expected {"input": {...}, "nodeId"?: "..."}', [{ pointer: '/', message: 'must be an object' }]);
+    const unknown = Object.keys(body).filter((k) => k !== 'input' && k !== 'nodeId');
+    if (unknown.length > 0) throw new ProblemError(400, 'Invalid body', `unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; expected input and nodeId`, unknown.map((k) => ({ pointer: `/${k}`, message: 'is not a known property' })));
     if (body.nodeId !== undefined && typeof body.nodeId !== 'string') throw new ProblemError(400, 'Invalid body', 'nodeId must be a string', [{ pointer: '/nodeId', message: 'must be a string' }]);
     const { runId } = await runtime.startRun(req.params.id, body as { input?: Record<string, unknown>; nodeId?: string });
     res.status(202).location(`/api/v1/runs/${runId}`).json({ runId, status: 'accepted' });
@@ -91,7 +94,8 @@ export function createApp(runtime: Runtime): express.Express {
     if (status !== undefined && !RUN_STATUSES.includes(status as RunStatus)) {
       throw new ProblemError(400, 'Invalid parameter', `status must be one of ${RUN_STATUSES.join(', ')}`, [{ pointer: '/status', message: 'unknown run status' }]);
     }
-    const limit = Math.min(optionalInteger(req.query.limit, 'limit', '/limit') ?? 50, 500);
+    const limit = optionalInteger(req.query.limit, 'limit', '/limit') ?? 50;
+    if (limit > 500) throw new ProblemError(400, 'Invalid parameter', 'limit must be at most 500', [{ pointer: '/limit', message: 'must be <= 500' }]);
     const runs = await runtime.listRuns({
       flowId: typeof req.query.flowId === 'string' && req.query.flowId ? req.query.flowId : undefined,
       status: status as RunStatus | undefined,
@@ -131,7 +135,19 @@ export function createApp(runtime: Runtime): express.Express {
     res.status(204).end();
   });
 
-  api.use((req, res) => sendProblem(res, 404, 'Not Found', `no API route ${req.method} ${req.originalUrl}`));
+  // A known path with a method it does not support gets 405 and an Allow header, as HTTP says.
+  const routes = Object.entries(openApiDocument().paths).map(([template, ops]) => ({
+    pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+    allow: Object.keys(ops).filter((k) => k !== 'parameters').map((m) => m.toUpperCase()),
+  }));
+  api.use((req, res) => {
+    const known = routes.find((r) => r.pattern.test(req.path));
+    if (known) {
+      res.set('Allow', known.allow.join(', '));
+      return sendProblem(res, 405, 'Method Not Allowed', `${req.method} is not supported on ${req.path}; use ${known.allow.join(', ')}`);
+    }
+    sendProblem(res, 404, 'Not Found', `no API route ${req.method} ${req.originalUrl}`);
+  });
   app.use('/api/v1', api);
 
   // Webhooks accept JSON, forms and text; anything else arrives as a string.
@@ -159,6 +175,7 @@ export function createApp(runtime: Runtime): express.Express {
     else res.json(body);
   });
   app.use('/webhook', webhook);
+  mountEditor(app);
 
   const onError: ErrorRequestHandler = (error, req, res, _next) => {
     if (res.headersSent) return;

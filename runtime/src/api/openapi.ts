@@ -8,7 +8,30 @@ const idParam = (name: string, description: string) => ({ name, in: 'path', requ
 
 const runStatus = { enum: ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] };
 
+type Operation = { requestBody?: unknown; responses: Record<string, unknown> };
+
+/** Every operation that takes a body can answer 400 (malformed JSON) and 413 (too large): say so once, here. */
+function withBodyErrors<T extends { paths: Record<string, Record<string, unknown>> }>(doc: T): T {
+  for (const item of Object.values(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (method === 'parameters') continue;
+      const operation = op as Operation;
+      if (!operation.requestBody) continue;
+      operation.responses['400'] ??= problem('Malformed JSON or bad parameter');
+      operation.responses['413'] ??= problem('Body larger than the configured limit');
+    }
+  }
+  return doc;
+}
+
+let cached: ReturnType<typeof buildDocument> | undefined;
+
 export function openApiDocument() {
+  cached ??= withBodyErrors(buildDocument());
+  return cached;
+}
+
+function buildDocument() {
   const { $schema: _ignored, $id: _id, ...flow } = flowSchema;
   return {
     openapi: '3.1.0',
@@ -17,8 +40,11 @@ export function openApiDocument() {
     components: {
       schemas: {
         Flow: flow,
+        // A stored flow as the API returns it: the flow plus read-only deployment fields (accepted back on PUT).
         FlowView: {
-          allOf: [ref('Flow'), { type: 'object', properties: { deployed: { type: 'boolean' }, deployedVersion: { type: ['integer', 'null'] }, updatedAt: { type: 'integer' } } }],
+          ...flow,
+          required: [...flow.required, 'version', 'deployed', 'deployedVersion', 'updatedAt'],
+          properties: { ...flow.properties, deployed: { type: 'boolean' }, deployedVersion: { type: ['integer', 'null'] }, updatedAt: { type: 'integer' } },
         },
         Issue: { type: 'object', required: ['pointer', 'message'], properties: { pointer: { type: 'string' }, message: { type: 'string' }, nodeId: { type: 'string' } } },
         Problem: {
@@ -127,7 +153,16 @@ export function openApiDocument() {
             { name: 'deploy', in: 'query', schema: { type: 'boolean' } },
             { name: 'replace', in: 'query', schema: { type: 'boolean' } },
           ],
-          requestBody: { required: true, content: json({}) },
+          requestBody: {
+            required: true,
+            content: json({
+              oneOf: [
+                { type: 'object', required: ['nodes'], description: 'One Flowcrew flow' },
+                { type: 'array', items: { type: 'object' }, description: 'Several Flowcrew flows, or a Node-RED export (nodes with "type" and "z")' },
+                { type: 'object', required: ['flows'], description: 'Node-RED admin API form' },
+              ],
+            }),
+          },
           responses: { '201': { description: 'Imported', content: json(ref('ImportResult')) }, '400': problem('Unrecognised or malformed'), '409': problem('A flow exists'), '422': problem('Invalid flows') },
         },
       },
@@ -136,7 +171,7 @@ export function openApiDocument() {
         get: { summary: 'Get a flow', responses: { '200': { description: 'Flow', content: json(ref('FlowView')) }, '404': problem('No such flow') } },
         put: {
           summary: 'Save a new revision (If-Match or body version for optimistic locking)',
-          parameters: [{ name: 'If-Match', in: 'header', schema: { type: 'string' } }],
+          parameters: [{ name: 'If-Match', in: 'header', description: 'The version you edited, e.g. "3"', schema: { type: 'string', pattern: '^(W/)?"?[0-9]+"?$' } }],
           requestBody: { required: true, content: json(ref('Flow')) },
           responses: { '200': { description: 'Saved', content: json(ref('FlowView')) }, '400': problem('Malformed'), '404': problem('No such flow'), '409': problem('Version conflict'), '422': problem('Invalid flow') },
         },
@@ -158,12 +193,13 @@ export function openApiDocument() {
         parameters: [idParam('id', 'Flow id')],
         post: {
           summary: 'Start a run manually (at the flow\'s inject node, or nodeId)',
-          requestBody: { content: json({ type: 'object', properties: { input: { type: 'object' }, nodeId: { type: 'string' } } }) },
+          requestBody: { content: json({ type: 'object', additionalProperties: false, properties: { input: { type: 'object' }, nodeId: { type: 'string' } } }) },
           responses: {
             '202': { description: 'Accepted (durably stored)', content: json({ type: 'object', properties: { runId: { type: 'string' }, status: { const: 'accepted' } } }) },
             '400': problem('Bad input'),
             '404': problem('No such flow'),
             '409': problem('Flow not deployed'),
+            '413': problem('Body too large'),
             '422': problem('No entry node'),
           },
         },
@@ -218,8 +254,8 @@ export function openApiDocument() {
         get: { summary: 'List credentials (names and field names only; values never leave the runtime)', responses: { '200': { description: 'Credentials', content: json({ type: 'array', items: ref('Credential') }) } } },
         post: {
           summary: 'Store a credential (encrypted at rest)',
-          requestBody: { required: true, content: json({ type: 'object', required: ['name', 'type', 'fields'], properties: { name: { type: 'string' }, type: { type: 'string' }, fields: { type: 'object' } } }) },
-          responses: { '201': { description: 'Stored', content: json(ref('Credential')) }, '422': problem('Invalid') },
+          requestBody: { required: true, content: json({ type: 'object', required: ['name', 'type', 'fields'], properties: { name: { type: 'string', minLength: 1 }, type: { type: 'string', minLength: 1 }, fields: { type: 'object' } } }) },
+          responses: { '201': { description: 'Stored', content: json(ref('Credential')) }, '400': problem('Malformed JSON'), '413': problem('Body too large'), '422': problem('Invalid') },
         },
       },
       '/credentials/{id}': {
