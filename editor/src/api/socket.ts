@@ -47,9 +47,12 @@ export class LiveClient {
         if (wasReconnect) for (const listener of this.resyncListeners) listener(this.disconnectedAt);
       });
     });
-    this.socket.on('disconnect', () => {
+    this.socket.on('disconnect', (reason) => {
       this.disconnectedAt = Date.now();
       this.setState('reconnecting');
+      // The client reconnects by itself after network trouble, but not when the server closed the connection
+      // (a runtime shutting down): try again then too, the runtime may be back shortly.
+      if (reason === 'io server disconnect') setTimeout(() => this.socket.connect(), opts.reconnectionDelay);
     });
     this.socket.on('connect_error', () => {
       if (!this.everConnected) this.setState('connecting');

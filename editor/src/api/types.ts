@@ -159,6 +159,8 @@ export interface Preview {
 export interface RunStartedEvent {
   runId: string;
   flowId: string;
+  /** The trigger that started the run (sent by newer runtimes; its invocation has no node events of its own). */
+  triggerNodeId?: string | null;
   status: RunStatus;
   createdAt: number;
   startedAt: number | null;

@@ -68,7 +68,7 @@ function configureLiteGraph(): void {
 
 /** A flow node as litegraph sees it. Its `id` is the flow node id (a string). */
 export class FlowGraphNode extends LGraphNode {
-  static override title_text_color = '#1f2328';
+  static title_text_color = '#1f2328';
   /** Set by the view: where decorations come from. */
   view?: GraphView;
   typeLabel = '';
@@ -106,13 +106,14 @@ export class FlowGraphNode extends LGraphNode {
 
   override onDrawForeground(ctx: CanvasRenderingContext2D): void {
     const deco = this.view?.callbacks.decoration(String(this.id));
-    const [width, height] = this.size;
+    const width = this.size[0]!;
+    const height = this.size[1]!;
     const titleHeight = LiteGraph.NODE_TITLE_HEIGHT;
     if (this.typeLabel && this.typeLabel !== this.title) {
       ctx.fillStyle = '#9aa0a6';
       ctx.font = '11px Arial';
       ctx.textAlign = 'left';
-      ctx.fillText(this.typeLabel, 10, height - 8);
+      ctx.fillText(this.typeLabel, this.inputs.length ? 22 : 10, height - 8);
     }
     if (this.disabledNode) {
       ctx.fillStyle = 'rgba(20,20,20,0.55)';
@@ -245,10 +246,15 @@ export class GraphView {
       if (!this.syncing) this.callbacks.select(this.selectedIds());
     };
 
-    // Every gesture ends with a pointerup (on the canvas, or elsewhere when the drag left it): read the result back.
+    // Every gesture ends with a pointerup: read the result back once litegraph has handled it. Capture phase,
+    // because litegraph stops the event's propagation on the canvas.
     const onPointerUp = () => setTimeout(() => this.reconcile(), 0);
-    window.addEventListener('pointerup', onPointerUp);
-    this.cleanup.push(() => window.removeEventListener('pointerup', onPointerUp));
+    window.addEventListener('pointerup', onPointerUp, true);
+    window.addEventListener('pointercancel', onPointerUp, true);
+    this.cleanup.push(() => {
+      window.removeEventListener('pointerup', onPointerUp, true);
+      window.removeEventListener('pointercancel', onPointerUp, true);
+    });
   }
 
   /** Bring the graph in line with `doc`. Cheap when little changed. */
@@ -421,20 +427,23 @@ export class GraphView {
     }
   }
 
-  /** Fit the view around the selection, or everything when nothing is selected. */
-  fit(animated = true): void {
-    const nodes = this.selectedIds().length ? this.selectedIds().map((id) => this.graph.getNodeById(id)!) : this.graph._nodes;
+  /** Fit the view around the selection, or everything when nothing is selected; never zooms in past 100%. */
+  fit(): void {
+    const selected = this.selectedIds();
+    const nodes = selected.length ? selected.map((id) => this.graph.getNodeById(id)!) : this.graph._nodes;
+    const ds = this.canvas.ds;
     if (nodes.length === 0) {
-      this.canvas.ds.reset();
+      ds.reset();
       this.canvas.setDirty(true, true);
       return;
     }
-    const bounds = this.bounds(nodes);
-    if (animated) this.canvas.animateToBounds(bounds, { duration: 250, zoom: 0.9 });
-    else {
-      this.canvas.ds.fitToBounds(bounds, { zoom: 0.9 });
-      this.canvas.setDirty(true, true);
+    const [x, y, w, h] = this.bounds(nodes);
+    ds.fitToBounds([x, y, w, h], { zoom: 0.9 });
+    if (ds.scale > 1) {
+      ds.scale = 1;
+      this.centerOn(x + w / 2, y + h / 2);
     }
+    this.canvas.setDirty(true, true);
   }
 
   /** Bounding box of nodes (including titles and status lines), in graph coordinates: [x, y, w, h]. */
@@ -473,8 +482,8 @@ export class GraphView {
   /** Client (mouse) coordinates → graph coordinates, e.g. for a palette drop. */
   toGraph(clientX: number, clientY: number): { x: number; y: number } {
     const rect = this.element.getBoundingClientRect();
-    const [x, y] = this.canvas.ds.convertCanvasToOffset([clientX - rect.left, clientY - rect.top]);
-    return { x: Math.round(x), y: Math.round(y) };
+    const point = this.canvas.ds.convertCanvasToOffset([clientX - rect.left, clientY - rect.top]);
+    return { x: Math.round(point[0]!), y: Math.round(point[1]!) };
   }
 
   /** The graph rectangle currently visible: [x, y, w, h]. */

@@ -7,7 +7,7 @@ import { defineStore } from 'pinia';
 import { reactive, ref } from 'vue';
 import { api } from '../api/client';
 import { LiveClient, type ConnectionState, type LiveClientOptions } from '../api/socket';
-import type { InvocationRecord } from '../api/types';
+import type { DebugEvent, InvocationRecord, NodeFinishedEvent, NodeStartedEvent, NodeStatusEvent, RunFinishedEvent, RunStartedEvent } from '../api/types';
 import { useDebugStore } from './debug';
 import { useNoticesStore } from './notices';
 import { useRunsStore } from './runs';
@@ -70,6 +70,43 @@ export const useLiveStore = defineStore('live', () => {
     tick.value++;
   }
 
+  // ---- event handlers (also called directly by tests) ----
+
+  function onRunStarted(e: RunStartedEvent): void {
+    runs.upsert({ id: e.runId, flowId: e.flowId, status: e.status, createdAt: e.createdAt, startedAt: e.startedAt });
+    // A trigger's own invocation (webhook, cron) is recorded as done when the run starts, without node events.
+    if (e.triggerNodeId) finish(e.flowId, e.runId, e.triggerNodeId, `trigger:${e.runId}`, 'succeeded', null);
+  }
+
+  function onRunFinished(e: RunFinishedEvent): void {
+    runs.upsert({ id: e.runId, flowId: e.flowId, status: e.status, error: e.error, startedAt: e.startedAt, finishedAt: e.finishedAt });
+    if (e.status === 'failed' && !failedRunsReported.has(e.runId)) {
+      failedRunsReported.add(e.runId);
+      debug.add({ kind: 'error', at: e.finishedAt ?? Date.now(), flowId: e.flowId, runId: e.runId, text: `Run failed: ${e.error ?? 'unknown error'}` });
+    }
+  }
+
+  function onNodeStarted(e: NodeStartedEvent): void {
+    if (counted.get(e.flowId)?.has(e.invocationId)) return;
+    nodeState(e.flowId, e.nodeId).state = 'running';
+    tick.value++;
+  }
+
+  function onNodeFinished(e: NodeFinishedEvent): void {
+    finish(e.flowId, e.runId, e.nodeId, e.invocationId, e.status, e.error);
+  }
+
+  function onDebug(e: DebugEvent): void {
+    debug.add({ kind: 'debug', at: e.at, flowId: e.flowId, runId: e.runId, nodeId: e.nodeId, property: e.property, text: e.value.json, truncated: e.value.truncated });
+  }
+
+  function onNodeStatus(e: NodeStatusEvent): void {
+    const node = nodeState(e.flowId, e.nodeId);
+    node.statusText = e.status?.text || undefined;
+    node.statusFill = e.status?.fill;
+    tick.value++;
+  }
+
   function connect(options: LiveClientOptions = {}): void {
     if (client) return;
     client = new LiveClient(options);
@@ -78,30 +115,12 @@ export const useLiveStore = defineStore('live', () => {
       connection.value = state;
     });
     client.onResync((since) => void resync(since));
-    client.on('run:started', (e) => {
-      runs.upsert({ id: e.runId, flowId: e.flowId, status: e.status, createdAt: e.createdAt, startedAt: e.startedAt });
-    });
-    client.on('run:finished', (e) => {
-      runs.upsert({ id: e.runId, flowId: e.flowId, status: e.status, error: e.error, startedAt: e.startedAt, finishedAt: e.finishedAt });
-      if (e.status === 'failed' && !failedRunsReported.has(e.runId)) {
-        debug.add({ kind: 'error', at: e.finishedAt ?? Date.now(), flowId: e.flowId, runId: e.runId, text: `Run failed: ${e.error ?? 'unknown error'}` });
-      }
-    });
-    client.on('node:started', (e) => {
-      if (counted.get(e.flowId)?.has(e.invocationId)) return;
-      nodeState(e.flowId, e.nodeId).state = 'running';
-      tick.value++;
-    });
-    client.on('node:finished', (e) => finish(e.flowId, e.runId, e.nodeId, e.invocationId, e.status, e.error));
-    client.on('debug', (e) => {
-      debug.add({ kind: 'debug', at: e.at, flowId: e.flowId, runId: e.runId, nodeId: e.nodeId, property: e.property, text: e.value.json, truncated: e.value.truncated });
-    });
-    client.on('node:status', (e) => {
-      const node = nodeState(e.flowId, e.nodeId);
-      node.statusText = e.status?.text || undefined;
-      node.statusFill = e.status?.fill;
-      tick.value++;
-    });
+    client.on('run:started', onRunStarted);
+    client.on('run:finished', onRunFinished);
+    client.on('node:started', onNodeStarted);
+    client.on('node:finished', onNodeFinished);
+    client.on('debug', onDebug);
+    client.on('node:status', onNodeStatus);
     for (const flowId of watched) void client.subscribe({ flowId });
   }
 
@@ -125,6 +144,11 @@ export const useLiveStore = defineStore('live', () => {
 
   /** Fold one stored invocation into the live state, as if its events had arrived. */
   function foldInvocation(flowId: string, invocation: InvocationRecord): void {
+    // The trigger's invocation is counted under the run (see run:started), whichever reports it first.
+    if (invocation.parentId === null && invocation.input === null && invocation.status === 'succeeded') {
+      finish(flowId, invocation.runId, invocation.nodeId, `trigger:${invocation.runId}`, invocation.status, invocation.error);
+      return;
+    }
     if (invocation.status === 'pending') {
       if (invocation.startedAt && !counted.get(flowId)?.has(invocation.id)) nodeState(flowId, invocation.nodeId).state = 'running';
       return;
@@ -140,7 +164,9 @@ export const useLiveStore = defineStore('live', () => {
         const recent = await api.listRuns({ flowId, limit: 50 });
         const missed = recent.filter((r) => r.createdAt >= since - 1000 || (r.finishedAt ?? Infinity) >= since - 1000 || ['running', 'queued', 'waiting'].includes(r.status));
         for (const run of missed.slice(0, 25).reverse()) {
-          const detail = await api.getRun(run.id);
+          // A run pruned meanwhile (retention) is simply skipped.
+          const detail = await api.getRun(run.id).catch(() => undefined);
+          if (!detail) continue;
           for (const invocation of detail.invocations) foldInvocation(flowId, invocation);
           runs.upsert(detail);
           if (detail.status === 'failed' && !failedRunsReported.has(detail.id)) {
@@ -162,5 +188,22 @@ export const useLiveStore = defineStore('live', () => {
     client = null;
   }
 
-  return { connection, nodes, tick, connect, disconnect, watchFlow, unwatchFlow, resetFlow, resync, foldInvocation };
+  return {
+    connection,
+    nodes,
+    tick,
+    connect,
+    disconnect,
+    watchFlow,
+    unwatchFlow,
+    resetFlow,
+    resync,
+    foldInvocation,
+    onRunStarted,
+    onRunFinished,
+    onNodeStarted,
+    onNodeFinished,
+    onDebug,
+    onNodeStatus,
+  };
 });

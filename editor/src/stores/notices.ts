@@ -1,4 +1,4 @@
-/** Toasts: short confirmations disappear by themselves; errors stay until dismissed. */
+/** Toasts: short confirmations disappear quickly, errors after a while or when dismissed. */
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 
@@ -19,8 +19,9 @@ export const useNoticesStore = defineStore('notices', () => {
 
   function push(kind: Notice['kind'], text: string, detail?: string): number {
     const id = next++;
-    notices.value = [...notices.value.slice(-4), { id, kind, text, detail }];
-    if (kind !== 'error') setTimeout(() => dismiss(id), 4000);
+    notices.value = [...notices.value.slice(-2), { id, kind, text, detail }];
+    // Errors stay longer (they explain what to fix); the problems themselves stay marked on nodes and fields.
+    setTimeout(() => dismiss(id), kind === 'error' ? 15_000 : 4000);
     return id;
   }
 

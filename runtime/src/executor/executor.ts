@@ -332,23 +332,40 @@ export class Executor {
     };
   }
 
+  /**
+   * Accept a run: its record and first invocations are queued for commit and the run starts at once, but the
+   * trigger is acknowledged (this promise, and any reply) only after that commit. Every later write of the run is
+   * queued behind it on the single writer, so nothing of the run can be stored without its acceptance.
+   */
   private async accept(run: ActiveRun, first: InvocationRecord[], options?: EmitOptions): Promise<EmitResult> {
-    const pending = first.filter((inv) => inv.status === 'pending');
-    // Reserve the slot before the await so concurrent triggers cannot overshoot the limit.
-    if (run.record.status === 'running') run.flow.running++;
-    try {
-      await this.options.storage.acceptRun(run.record, first);
-    } catch (error) {
-      if (run.record.status === 'running') run.flow.running--;
-      throw error;
-    }
+    const accepted = this.options.storage.acceptRun(run.record, first);
+    const running = run.record.status === 'running';
+    if (running) run.flow.running++;
     this.active.set(run.record.id, run);
     let reply: Promise<TriggerReply> | undefined;
     if (options?.awaitReply) reply = this.waitForReply(run, options.replyTimeoutMs ?? 30_000);
-    run.pending = pending;
-    if (run.record.status === 'running') this.begin(run);
+    run.pending = first.filter((inv) => inv.status === 'pending');
+    if (running) this.begin(run);
     else run.flow.queued.push(run);
+    try {
+      await accepted;
+    } catch (error) {
+      this.dropRun(run, error as Error, 'the run could not be stored');
+      throw error;
+    }
     return { runId: run.record.id, reply };
+  }
+
+  /** Stop a run in this process after a storage failure; what storage holds of it resumes at the next start. */
+  private dropRun(run: ActiveRun, error: Error, reason: string): void {
+    if (run.abort.signal.aborted) return; // cancelled or already dropped: settled there
+    this.options.log.error(`run ${run.record.id}: ${reason}: ${error.message}`);
+    run.abort.abort(error);
+    this.active.delete(run.record.id);
+    this.settleReply(run, new Error(reason));
+    const queuedAt = run.flow.queued.indexOf(run);
+    if (queuedAt >= 0) run.flow.queued.splice(queuedAt, 1);
+    else this.releaseSlot(run.flow);
   }
 
   private waitForReply(run: ActiveRun, timeoutMs: number): Promise<TriggerReply> {
@@ -539,36 +556,42 @@ export class Executor {
     const finished = run.outstanding === 0;
     for (const tool of scope.tools) tool.seq = run.seq++;
     const finalStatus: RunStatus = run.failure ? 'failed' : 'succeeded';
-    try {
-      await this.options.storage.completeInvocation({
-        invocation: { id: invocation.id, status: error ? 'failed' : 'succeeded', attempt, outputs, error: error?.message ?? null, startedAt, finishedAt, usage: scope.usage },
-        next: scope.tools.length > 0 ? [...scope.tools, ...next] : next,
-        run: finished ? { id: run.record.id, status: finalStatus, error: run.failure, finishedAt } : undefined,
+    // The completion (outputs + next invocations, one transaction) is queued on the single writer and the next
+    // nodes run without waiting for it: the writer commits in order, so storage always holds a consistent prefix
+    // of the run, and whatever was not yet committed at a crash is run again on resume. Only the run's end
+    // waits for its commit, so a finished run is never reported before it is stored.
+    const committed = this.options.storage.completeInvocation({
+      invocation: { id: invocation.id, status: error ? 'failed' : 'succeeded', attempt, outputs, error: error?.message ?? null, startedAt, finishedAt, usage: scope.usage },
+      next: scope.tools.length > 0 ? [...scope.tools, ...next] : next,
+      run: finished ? { id: run.record.id, status: finalStatus, error: run.failure, finishedAt } : undefined,
+    });
+    const nodeFinished = () =>
+      this.options.events.nodeFinished({
+        flowId: run.record.flowId,
+        runId: run.record.id,
+        nodeId: invocation.nodeId,
+        invocationId: invocation.id,
+        attempt,
+        status: error ? 'failed' : 'succeeded',
+        outputs,
+        error: error?.message ?? null,
+        durationMs: finishedAt - startedAt,
       });
-    } catch (storageError) {
-      // Cancelled while this completion was being written: cancel() already settled the run.
-      if (run.abort.signal.aborted) return;
-      // The invocation stays pending in storage, so a restart will run it again; this process stops the run.
-      this.options.log.error(`run ${run.record.id}: could not record node "${invocation.nodeId}": ${(storageError as Error).message}`);
-      run.abort.abort(storageError);
-      this.active.delete(run.record.id);
-      this.settleReply(run, new Error('run could not be recorded'));
-      this.releaseSlot(run.flow);
+    if (!finished) {
+      committed.catch((storageError: unknown) => this.dropRun(run, storageError as Error, `could not record node "${invocation.nodeId}"`));
+      nodeFinished();
+      for (const inv of next) void this.dispatch(run, inv);
       return;
     }
-    this.options.events.nodeFinished({
-      flowId: run.record.flowId,
-      runId: run.record.id,
-      nodeId: invocation.nodeId,
-      invocationId: invocation.id,
-      attempt,
-      status: error ? 'failed' : 'succeeded',
-      outputs,
-      error: error?.message ?? null,
-      durationMs: finishedAt - startedAt,
-    });
-    if (finished) this.completeRun(run, finalStatus, finishedAt);
-    else for (const inv of next) void this.dispatch(run, inv);
+    try {
+      await committed;
+    } catch (storageError) {
+      this.dropRun(run, storageError as Error, `could not record node "${invocation.nodeId}"`);
+      return;
+    }
+    if (run.abort.signal.aborted) return;
+    nodeFinished();
+    this.completeRun(run, finalStatus, finishedAt);
   }
 
   private async invoke(run: ActiveRun, deployedNode: DeployedNode, invocation: InvocationRecord, msg: FlowMessage, attempt: number, scope: InvocationScope): Promise<PortMessage[]> {
@@ -633,11 +656,14 @@ export class Executor {
   private routeToCatch(run: ActiveRun, failed: DeployedNode | undefined, invocation: InvocationRecord, msg: FlowMessage, error: Error): InvocationRecord[] {
     // A message already carrying a caught error is not caught again: that would loop.
     if (msg && typeof msg === 'object' && 'error' in msg && (msg as { _caught?: boolean })._caught) return [];
-    const catchers = run.flow.catchNodes.filter((c) => {
+    // Node-RED's rule: catch nodes marked `uncaught` only take errors no other catch node handles.
+    const inScope = run.flow.catchNodes.filter((c) => {
       if (c.node.id === invocation.nodeId) return false;
       const scope = (c.node.props ?? {}).scope;
       return !Array.isArray(scope) || scope.includes(invocation.nodeId);
     });
+    const handling = inScope.filter((c) => (c.node.props ?? {}).uncaught !== true);
+    const catchers = handling.length > 0 ? handling : inScope;
     if (catchers.length === 0) return [];
     const errorMsg: FlowMessage = {
       ...(msg ?? {}),

@@ -15,6 +15,7 @@ import {
   type CredentialRecord,
   type InvocationRecord,
   type InvocationStatus,
+  type OutputRecord,
   type ResumableRun,
   type RunFilter,
   type RunRecord,
@@ -334,6 +335,8 @@ export class SqlStorage implements Storage {
 
   async completeInvocation(change: CompleteInvocation): Promise<void> {
     const inv = change.invocation;
+    // A node's output message is usually also the next invocation's input (the same object): serialise it once.
+    const seen = new Map<unknown, string | null>();
     const statements: SqlStatement[] = [
       {
         // Only a pending invocation can complete: if cancelRun got there first, none of this change may land
@@ -343,7 +346,7 @@ export class SqlStorage implements Storage {
         params: [
           inv.status,
           inv.attempt,
-          json(inv.outputs, `the outputs of invocation ${inv.id}`),
+          outputsJson(inv.outputs, seen, `the outputs of invocation ${inv.id}`),
           inv.error,
           inv.startedAt,
           inv.finishedAt,
@@ -354,7 +357,7 @@ export class SqlStorage implements Storage {
           if (result.changes === 0) throw new InvocationNotPendingError(inv.id);
         },
       },
-      ...insertInvocations(change.next),
+      ...insertInvocations(change.next, seen),
     ];
     const runUpdate = change.run ? updateRunStatement(change.run) : null;
     if (runUpdate) statements.push(runUpdate);
@@ -567,7 +570,7 @@ const INVOCATION_COLUMNS = [
 const INVOCATION_ROW = `(${INVOCATION_COLUMNS.map(() => '?').join(', ')})`;
 
 /** Multi-row INSERTs: one statement (one round trip on PostgreSQL) per chunk instead of one per invocation. */
-function insertInvocations(list: readonly InvocationRecord[]): SqlStatement[] {
+function insertInvocations(list: readonly InvocationRecord[], seen?: Map<unknown, string | null>): SqlStatement[] {
   const statements: SqlStatement[] = [];
   for (let i = 0; i < list.length; i += INSERT_CHUNK_ROWS) {
     const chunk = list.slice(i, i + INSERT_CHUNK_ROWS);
@@ -580,8 +583,8 @@ function insertInvocations(list: readonly InvocationRecord[]): SqlStatement[] {
         inv.nodeType,
         inv.status,
         inv.attempt,
-        json(inv.input, `the input of invocation ${inv.id}`),
-        json(inv.outputs, `the outputs of invocation ${inv.id}`),
+        seen ? cachedJson(inv.input, seen, `the input of invocation ${inv.id}`) : json(inv.input, `the input of invocation ${inv.id}`),
+        outputsJson(inv.outputs, seen, `the outputs of invocation ${inv.id}`),
         inv.error,
         inv.parentId,
         inv.seq,
@@ -643,6 +646,24 @@ function json(value: unknown, what = 'value'): string | null {
   }
   if (text === undefined) throw new TypeError(`Cannot store ${what}: a ${typeof value} is not JSON-serialisable.`);
   return text;
+}
+
+/** JSON of an object, remembered in `seen` for the duration of one write call (objects may change afterwards). */
+function cachedJson(value: unknown, seen: Map<unknown, string | null>, what: string): string | null {
+  if (value === null || typeof value !== 'object') return json(value, what);
+  let text = seen.get(value);
+  if (text === undefined) {
+    text = json(value, what);
+    seen.set(value, text);
+  }
+  return text;
+}
+
+/** Outputs as stored: `[{"port":0,"msg":...}]`, built from cached message JSON when a cache is given. */
+function outputsJson(outputs: readonly OutputRecord[] | null | undefined, seen: Map<unknown, string | null> | undefined, what: string): string | null {
+  if (!seen || !Array.isArray(outputs)) return json(outputs, what);
+  const parts = outputs.map((o) => `{"port":${Number(o.port)},"msg":${cachedJson(o.msg, seen, what) ?? 'null'}}`);
+  return `[${parts.join(',')}]`;
 }
 
 function parseJson(value: unknown): unknown {

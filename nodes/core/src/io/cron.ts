@@ -38,7 +38,7 @@ export const cronNode = defineNode<CronProps>({
   props: {
     type: 'object',
     properties: {
-      expression: { type: 'string', minLength: 1, default: '0 * * * *', description: 'Cron expression (optionally with a leading seconds field)' },
+      expression: { type: 'string', minLength: 1, default: '0 * * * *', format: 'cron', description: 'Cron expression (optionally with a leading seconds field)' },
       timezone: { type: 'string', description: 'IANA time zone, e.g. Europe/Paris' },
       payload: { description: 'Value sent as msg.payload' },
     },

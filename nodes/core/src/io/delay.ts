@@ -62,10 +62,6 @@ class Holding {
   private readonly waiters = new Set<Waiter>();
   constructor(private readonly onChange: (count: number) => void) {}
 
-  get size(): number {
-    return this.waiters.size;
-  }
-
   /** Wait until released, with an optional timer that releases it; an aborted signal rejects. */
   hold(signal: AbortSignal, afterMs?: number): { promise: Promise<boolean>; waiter: Waiter } {
     let waiter!: Waiter;
@@ -103,11 +99,10 @@ class Holding {
     for (const waiter of [...this.waiters]) waiter.release(false);
   }
 
-  flush(count: unknown): number {
+  flush(count: unknown): void {
     const all = [...this.waiters];
     const n = typeof count === 'number' ? Math.min(Math.floor(count), all.length) : all.length;
     for (const waiter of all.slice(0, n)) waiter.release(true);
-    return n;
   }
 
   failAll(error: Error): void {

@@ -1,12 +1,12 @@
 /**
- * The function node's sandbox: user code runs in an isolated-vm isolate (its own V8 heap, memory limit, CPU time limit).
- * Only copied data crosses the boundary: messages are copied in and out, and the code reaches the host through one
- * dispatcher Reference (send, log, status, context, timers). No require, process, fs or host object exists inside.
- *
- * One isolate per node, created at deploy; the user code is compiled once. If the code exhausts the memory limit, V8
- * disposes the isolate: the calls in it fail and the next message gets a freshly built one.
+ * The function node's sandbox, server side. User code runs in isolated-vm isolates inside a separate process
+ * (function-sandbox-process.js), shared by all function nodes: an isolate has its own heap, memory limit and time limit,
+ * and the process boundary means even an out-of-memory failure V8 cannot recover from never takes the server down.
+ * Only copied data crosses: messages go in and out by structured clone, and the code reaches the server only through
+ * the requests handled here (send, log, status, context).
  */
-import ivm from 'isolated-vm';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { ContextStore, NodeStatus } from '@flowcrew/sdk';
 import { readContext, writeContext } from './node-property.ts';
 
@@ -21,7 +21,7 @@ export interface SandboxOptions {
   info: { id: string; name: string; flowId: string; outputs: number };
 }
 
-/** What one call of user code can reach on the host. */
+/** What one call of user code can reach on the server. */
 export interface CallHost {
   send(output: unknown): void;
   log(level: LogLevel, message: string): void;
@@ -35,354 +35,259 @@ export interface CallOptions {
   awaitTimers: boolean;
 }
 
-/** The parameters every piece of user code sees, in this order (Node-RED's function node globals). */
-const PARAMS = ['msg', 'node', 'context', 'flow', 'global', 'env', 'RED', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'];
+const PROCESS_SCRIPT = fileURLToPath(new URL('./function-sandbox-process.js', import.meta.url));
+/** The sandbox process enforces each call's time limit; this extra margin only catches a process that stopped answering. */
+const UNRESPONSIVE_MARGIN_MS = 5000;
 
-/**
- * Runs inside the isolate, once per isolate. $0 is the host dispatcher Reference, $1 the node's info.
- * It keeps the references in this closure, so user code cannot reach them.
- */
-const BOOTSTRAP = `
-const host = $0;
-const info = $1;
-const functions = Object.create(null);
-const timers = new Map();
-let nextTimerId = 1;
-const call = (...args) => host.applySync(undefined, args, { arguments: { copy: true }, result: { copy: true } });
-const callQuietly = (...args) => { try { call(...args); } catch (e) { /* the call already finished */ } };
-
-const describe = (value) => {
-  if (typeof value === 'string') return value;
-  if (value instanceof Error) return String(value);
-  try { return JSON.stringify(value) ?? String(value); } catch (e) { return String(value); }
-};
-const errorInfo = (error) => ({ message: describe(error), stack: error instanceof Error ? String(error.stack || '') : '' });
-const cloneMessage = (value) => {
-  if (value === null || typeof value !== 'object') return value;
-  if (value instanceof Date) return new Date(value.getTime());
-  if (Array.isArray(value)) return value.map(cloneMessage);
-  const copy = {};
-  for (const key of Object.keys(value)) copy[key] = cloneMessage(value[key]);
-  return copy;
-};
-const RED = Object.freeze({ util: Object.freeze({ cloneMessage }) });
-const env = Object.freeze({
-  get(name) {
-    switch (name) {
-      case 'NR_NODE_ID': return info.id;
-      case 'NR_NODE_NAME': return info.name;
-      case 'NR_FLOW_ID': return info.flowId;
-      default: return undefined;
-    }
-  },
-});
-
-// Node-RED context API: get/set/keys, sync or with a trailing callback(err, ...values); arrays of keys allowed.
-const contextApi = (callId, scope) => {
-  const callbackOf = (args) => (typeof args[args.length - 1] === 'function' ? args[args.length - 1] : undefined);
-  const getOne = (key) => call('ctx.get', callId, scope, String(key));
-  return {
-    get(key, ...rest) {
-      const callback = callbackOf(rest);
-      const value = Array.isArray(key) ? key.map(getOne) : getOne(key);
-      if (!callback) return value;
-      if (Array.isArray(key)) callback(null, ...value); else callback(null, value);
-    },
-    set(key, value, ...rest) {
-      if (Array.isArray(key)) key.forEach((k, i) => call('ctx.set', callId, scope, String(k), Array.isArray(value) ? value[i] : undefined));
-      else call('ctx.set', callId, scope, String(key), value);
-      const callback = callbackOf(rest);
-      if (callback) callback(null);
-    },
-    keys(...rest) {
-      const keys = call('ctx.keys', callId, scope);
-      const callback = callbackOf(rest);
-      if (!callback) return keys;
-      callback(null, keys);
-    },
-  };
-};
-
-const timerApi = (callId, repeat) => (fn, ms, ...args) => {
-  if (typeof fn !== 'function') throw new TypeError('The "callback" argument must be a function');
-  const id = nextTimerId++;
-  timers.set(id, { callId, fn, args, repeat });
-  call('timer', callId, id, Math.max(0, Number(ms) || 0), repeat);
-  return id;
-};
-const clearTimer = (id) => {
-  const timer = timers.get(id);
-  if (!timer) return;
-  timers.delete(id);
-  callQuietly('untimer', timer.callId, id);
-};
-
-const nodeApi = (callId) => {
-  const log = (level) => (message) => call('log', callId, level, describe(message));
-  return Object.freeze({
-    id: info.id,
-    name: info.name,
-    path: info.flowId + '/' + info.id,
-    outputCount: info.outputs,
-    log: log('info'), warn: log('warn'), debug: log('debug'), trace: log('debug'),
-    error: (message, msg) => call('error', callId, describe(message), msg !== undefined && msg !== null),
-    status: (status) => call('status', callId, status !== null && typeof status === 'object' ? status : { text: describe(status) }),
-    send: (msgs) => call('send', callId, msgs),
-    done: (error) => call('done', callId, error === undefined || error === null ? null : errorInfo(error)),
-  });
-};
-
-return {
-  install(part, fn) { functions[part] = fn; },
-  invoke(part, callId, msg) {
-    const node = nodeApi(callId);
-    const flow = contextApi(callId, 'flow');
-    const global = contextApi(callId, 'global');
-    const context = Object.assign(contextApi(callId, 'node'), { flow, global });
-    const console = Object.freeze({ log: node.log, info: node.log, warn: node.warn, error: (m) => call('log', callId, 'error', describe(m)), debug: node.debug });
-    new Promise((resolve) => resolve(functions[part](msg, node, context, flow, global, env, RED, console,
-      timerApi(callId, false), clearTimer, timerApi(callId, true), clearTimer)))
-      .then(
-        (value) => { try { call('return', callId, value); } catch (e) { callQuietly('fail', callId, errorInfo(e)); } },
-        (error) => callQuietly('fail', callId, errorInfo(error)),
-      );
-  },
-  fire(timerId) {
-    const timer = timers.get(timerId);
-    if (!timer) return;
-    if (!timer.repeat) timers.delete(timerId);
-    try { timer.fn(...timer.args); } catch (error) { callQuietly('fail', timer.callId, errorInfo(error)); }
-  },
-  forget(callId) {
-    for (const [id, timer] of timers) if (timer.callId === callId) timers.delete(id);
-  },
-};
-`;
-
-/** One isolate with the bootstrap and the compiled user code. */
-interface Realm {
-  isolate: ivm.Isolate;
-  invoke: ivm.Reference;
-  fire: ivm.Reference;
-  forget: ivm.Reference;
+interface PendingCall {
+  sandbox: FunctionSandbox;
+  host: CallHost;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
 }
 
-/** Host side of one call: collects what the code does, and settles when it is finished. */
-class Call {
-  readonly timers = new Map<number, NodeJS.Timeout>();
-  readonly result: Promise<unknown>;
-  readonly deadline: number;
-  finished = false;
-  private returned = false;
-  private value: unknown;
-  private doneCalled = false;
-  private reportedError: string | undefined;
-  private resolve!: (value: unknown) => void;
-  private reject!: (error: Error) => void;
+type FromProcess =
+  | { t: 'opened'; sandbox: number; error?: string }
+  | { t: 'result'; call: number; ok: boolean; value?: unknown; error?: string }
+  | { t: 'request'; req: number; call: number; op: string; args: unknown[] }
+  | { t: 'catastrophe'; sandbox: number };
 
-  constructor(
-    readonly id: number,
-    readonly part: FunctionPart,
-    readonly realm: Realm,
-    readonly host: CallHost,
-    readonly options: CallOptions,
-    timeoutMs: number,
-    private readonly onFinish: (call: Call) => void,
-  ) {
-    this.deadline = Date.now() + timeoutMs;
-    this.result = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
+/** One sandbox process and what is in flight in it. */
+class Connection {
+  readonly opening = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  readonly calls = new Map<number, PendingCall>();
+  /** Sandboxes whose code is compiled (or being compiled) in this process. */
+  readonly opened = new Map<FunctionSandbox, Promise<void>>();
+  /** The sandbox whose isolate hit an unrecoverable out-of-memory error, if that is why the process died. */
+  ranOutOfMemory: number | undefined;
+
+  private waiting = 0;
+
+  constructor(readonly child: ChildProcess) {
+    this.setRef(false);
+  }
+
+  /** While the server waits on this process, the process keeps the server's event loop alive; an idle one must not. */
+  busy(): void {
+    if (this.waiting++ === 0) this.setRef(true);
+  }
+
+  done(): void {
+    if (--this.waiting === 0) this.setRef(false);
+  }
+
+  private setRef(ref: boolean): void {
+    const channel = (this.child as unknown as { channel?: { ref(): void; unref(): void } }).channel;
+    if (ref) {
+      this.child.ref();
+      channel?.ref();
+    } else {
+      this.child.unref();
+      channel?.unref();
+    }
+  }
+}
+
+/** The sandbox process: started on first use, stopped when the last function node closes, restarted after a crash. */
+class SandboxProcess {
+  private current: Connection | undefined;
+  private readonly open = new Set<FunctionSandbox>();
+  private nextCall = 1;
+
+  async ensureOpen(sandbox: FunctionSandbox): Promise<Connection> {
+    const connection = this.connect();
+    this.open.add(sandbox);
+    let opened = connection.opened.get(sandbox);
+    if (!opened) {
+      // Shared by concurrent first messages, so the code is compiled once per process.
+      opened = this.compile(connection, sandbox);
+      connection.opened.set(sandbox, opened);
+    }
+    try {
+      await opened;
+    } catch (error) {
+      connection.opened.delete(sandbox);
+      this.close(sandbox);
+      throw error;
+    }
+    return connection;
+  }
+
+  private async compile(connection: Connection, sandbox: FunctionSandbox): Promise<void> {
+    connection.busy();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        connection.opening.set(sandbox.id, { resolve, reject });
+        connection.child.send({ t: 'open', sandbox: sandbox.id, spec: sandbox.options });
+      });
+    } finally {
+      connection.done();
+    }
+  }
+
+  run(sandbox: FunctionSandbox, connection: Connection, part: FunctionPart, msg: unknown, host: CallHost, options: CallOptions): Promise<unknown> {
+    const call = this.nextCall++;
+    const { child } = connection;
+    return new Promise<unknown>((resolve, reject) => {
+      connection.busy();
+      let settled = false;
+      const settle = () => {
+        if (settled) return;
+        settled = true;
+        connection.done();
+        connection.calls.delete(call);
+        clearTimeout(guard);
+        host.signal?.removeEventListener('abort', onAbort);
+      };
+      const pending: PendingCall = {
+        sandbox,
+        host,
+        resolve: (value) => (settle(), resolve(value)),
+        reject: (error) => (settle(), reject(error)),
+      };
+      const onAbort = () => {
+        if (child.connected) child.send({ t: 'cancel', call });
+        pending.reject(host.signal?.reason instanceof Error ? host.signal.reason : new Error('function cancelled'));
+      };
+      const guard = setTimeout(() => {
+        pending.reject(new Error(`function timed out after ${sandbox.options.timeoutMs} ms (the sandbox process stopped answering and is restarted)`));
+        child.kill('SIGKILL');
+      }, sandbox.options.timeoutMs + UNRESPONSIVE_MARGIN_MS);
+      connection.calls.set(call, pending);
+      if (host.signal?.aborted) return onAbort();
+      host.signal?.addEventListener('abort', onAbort, { once: true });
+      child.send({ t: 'run', sandbox: sandbox.id, call, part, msg, awaitTimers: options.awaitTimers }, (error) => error && pending.reject(error));
     });
   }
 
-  returnedWith(value: unknown): void {
-    this.returned = true;
-    this.value = value;
-    this.check();
+  close(sandbox: FunctionSandbox): void {
+    this.open.delete(sandbox);
+    const connection = this.current;
+    if (!connection) return;
+    for (const pending of [...connection.calls.values()]) if (pending.sandbox === sandbox) pending.reject(new Error('function node closed'));
+    connection.opened.delete(sandbox);
+    if (!connection.child.connected) return;
+    connection.child.send({ t: 'close', sandbox: sandbox.id });
+    // Nothing left to run: let the process go (it exits when the channel closes).
+    if (this.open.size === 0) {
+      this.current = undefined;
+      connection.child.disconnect();
+    }
   }
 
-  done(error: Error | undefined): void {
-    if (error) return this.finish(error);
-    this.doneCalled = true;
-    this.check();
+  private connect(): Connection {
+    if (this.current?.child.connected) return this.current;
+    // --no-node-snapshot: isolated-vm needs it on Node 20+ (V8's shared read-only heap clashes with its isolates).
+    const child = fork(PROCESS_SCRIPT, [], { execArgv: ['--no-node-snapshot'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const connection = new Connection(child);
+    child.on('message', (message: FromProcess) => this.receive(connection, message));
+    child.on('exit', (code, signal) => this.exited(connection, code, signal));
+    child.on('error', () => this.exited(connection, null, null));
+    this.current = connection;
+    return connection;
   }
 
-  /** node.error(text, msg): Node-RED hands the message to catch nodes; here the call fails with that text once finished. */
-  reportError(message: string): void {
-    this.reportedError ??= message;
+  private receive(connection: Connection, message: FromProcess): void {
+    const { child } = connection;
+    switch (message.t) {
+      case 'opened': {
+        const waiting = connection.opening.get(message.sandbox);
+        connection.opening.delete(message.sandbox);
+        if (message.error) waiting?.reject(new Error(message.error));
+        else waiting?.resolve();
+        return;
+      }
+      case 'result': {
+        const pending = connection.calls.get(message.call);
+        if (message.ok) pending?.resolve(message.value);
+        else pending?.reject(new Error(message.error));
+        return;
+      }
+      case 'request': {
+        const pending = connection.calls.get(message.call);
+        try {
+          if (!pending) throw new Error('this function call has already finished');
+          const value = perform(pending.host, message.op, message.args);
+          if (child.connected) child.send({ t: 'reply', req: message.req, ok: true, value });
+        } catch (error) {
+          if (child.connected) child.send({ t: 'reply', req: message.req, ok: false, error: (error as Error).message });
+        }
+        return;
+      }
+      case 'catastrophe':
+        connection.ranOutOfMemory = message.sandbox;
+        return;
+    }
   }
 
-  check(): void {
-    if (this.finished || !this.returned) return;
-    if (this.doneCalled || !this.options.awaitTimers || this.timers.size === 0) this.finish();
-  }
-
-  finish(error?: Error): void {
-    if (this.finished) return;
-    this.finished = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
-    this.onFinish(this);
-    if (error) this.reject(error);
-    else if (this.reportedError !== undefined) this.reject(new Error(this.reportedError));
-    else this.resolve(this.value);
+  /** A process ended: whatever was in flight in it fails; sandboxes reopen in a new process on their next message. */
+  private exited(connection: Connection, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.current === connection) this.current = undefined;
+    const culprit = connection.ranOutOfMemory;
+    const reason = `the function sandbox process exited unexpectedly (${signal ?? `code ${code}`})`;
+    for (const waiting of connection.opening.values()) waiting.reject(new Error(reason));
+    connection.opening.clear();
+    for (const pending of [...connection.calls.values()]) {
+      const { memoryLimitMb } = pending.sandbox.options;
+      if (pending.sandbox.id === culprit) pending.reject(new Error(`function exceeded its ${memoryLimitMb} MB memory limit`));
+      else if (culprit !== undefined) pending.reject(new Error('function interrupted: another function node ran out of memory and the sandbox process was restarted'));
+      else pending.reject(new Error(reason));
+    }
   }
 }
 
-/** "message (line 3, col 7)", locating the error in the user's code as Node-RED does. */
-function locate(part: FunctionPart, info: { message: string; stack: string }): Error {
-  const where = new RegExp(`${part}:(\\d+):(\\d+)`).exec(info.stack);
-  return new Error(where ? `${info.message} (line ${where[1]}, col ${where[2]})` : info.message);
+/** Carry out a request from user code. Context keys may be Node-RED paths ('user.name', '#:(store)::key'). */
+function perform(host: CallHost, op: string, args: unknown[]): unknown {
+  const scope = args[0] as 'node' | 'flow' | 'global';
+  switch (op) {
+    case 'send':
+      return host.send(args[0]);
+    case 'log':
+      return host.log(args[0] as LogLevel, String(args[1]));
+    case 'status':
+      return host.status(args[0] as NodeStatus);
+    case 'ctx.get':
+      return readContext(host.context[scope], String(args[1]));
+    case 'ctx.set':
+      return writeContext(host.context[scope], String(args[1]), args[2]);
+    case 'ctx.keys':
+      return host.context[scope].keys();
+    default:
+      throw new Error(`unknown sandbox request "${op}"`);
+  }
 }
 
+const processHost = new SandboxProcess();
+let nextSandbox = 1;
+
+/** One function node's code in the sandbox process. */
 export class FunctionSandbox {
-  private realm: Realm;
-  private readonly calls = new Map<number, Call>();
-  private nextCallId = 1;
+  readonly id = nextSandbox++;
   private closed = false;
-  private readonly dispatcher = new ivm.Reference((...args: unknown[]) => this.dispatch(args));
 
-  /** Compiles the code; throws an Error naming the line of a syntax error. */
-  constructor(private readonly options: SandboxOptions) {
-    this.realm = this.boot();
+  private constructor(readonly options: SandboxOptions) {}
+
+  /** Compile the code in the sandbox; rejects with an Error naming the line of a syntax error. */
+  static async create(options: SandboxOptions): Promise<FunctionSandbox> {
+    const sandbox = new FunctionSandbox(options);
+    await processHost.ensureOpen(sandbox);
+    return sandbox;
   }
 
   has(part: FunctionPart): boolean {
     return Boolean(this.options.code[part]?.trim());
   }
 
-  /** Run one part of the user code; resolves with what it returned. */
+  /** Run one part of the user code; resolves with what it returned (a copy). */
   async run(part: FunctionPart, msg: unknown, host: CallHost, options: CallOptions): Promise<unknown> {
     if (this.closed) throw new Error('function node is closed');
-    if (this.realm.isolate.isDisposed) this.realm = this.boot();
-    const { timeoutMs } = this.options;
-    const call = new Call(this.nextCallId++, part, this.realm, host, options, timeoutMs, (c) => {
-      this.calls.delete(c.id);
-      if (!c.realm.isolate.isDisposed) c.realm.forget.applyIgnored(undefined, [c.id]);
-    });
-    this.calls.set(call.id, call);
-    const deadline = setTimeout(() => call.finish(new Error(`function timed out after ${timeoutMs} ms`)), timeoutMs);
-    const onAbort = () => call.finish(host.signal?.reason instanceof Error ? host.signal.reason : new Error('function cancelled'));
-    if (host.signal?.aborted) onAbort();
-    host.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      void this.enter(call, this.realm.invoke, [part, call.id, msg]);
-      return await call.result;
-    } finally {
-      clearTimeout(deadline);
-      host.signal?.removeEventListener('abort', onAbort);
-    }
+    const connection = await processHost.ensureOpen(this);
+    return processHost.run(this, connection, part, msg, host, options);
   }
 
-  /** Dispose the isolate; calls still running fail. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const call of [...this.calls.values()]) call.finish(new Error('function node closed'));
-    if (!this.realm.isolate.isDisposed) this.realm.isolate.dispose();
-    this.dispatcher.release();
-  }
-
-  private boot(): Realm {
-    const { code, info, memoryLimitMb } = this.options;
-    const isolate = new ivm.Isolate({ memoryLimit: memoryLimitMb });
-    try {
-      const context = isolate.createContextSync();
-      const api = context.evalClosureSync(BOOTSTRAP, [this.dispatcher, new ivm.ExternalCopy(info).copyInto()], { result: { reference: true } });
-      const install = api.getSync('install', { reference: true });
-      for (const part of ['func', 'initialize', 'finalize'] as const) {
-        const source = code[part];
-        if (!source?.trim()) continue;
-        let script: ivm.Script;
-        try {
-          // The wrapper's first line is ours: lineOffset -1 makes line numbers those of the user's code.
-          script = isolate.compileScriptSync(`(async function (${PARAMS.join(', ')}) {\n${source}\n})`, { filename: part, lineOffset: -1 });
-        } catch (error) {
-          const message = (error as Error).message;
-          const where = /\[[^\]]*:(\d+):(\d+)\]$/.exec(message);
-          const text = message.replace(/\s*\[[^\]]*\]$/, '');
-          throw new Error(where ? `${part}: SyntaxError on line ${where[1]}, col ${where[2]}: ${text}` : `${part}: SyntaxError: ${text}`);
-        }
-        const fn = script.runSync(context, { reference: true });
-        install.applySync(undefined, [part, fn.derefInto()]);
-      }
-      return {
-        isolate,
-        invoke: api.getSync('invoke', { reference: true }),
-        fire: api.getSync('fire', { reference: true }),
-        forget: api.getSync('forget', { reference: true }),
-      };
-    } catch (error) {
-      isolate.dispose();
-      throw error;
-    }
-  }
-
-  /** Run code in the isolate for `call`, with what is left of its time; failures settle the call instead of throwing. */
-  private async enter(call: Call, target: ivm.Reference, args: unknown[]): Promise<void> {
-    const remaining = call.deadline - Date.now();
-    if (remaining <= 0) return call.finish(new Error(`function timed out after ${this.options.timeoutMs} ms`));
-    try {
-      await target.apply(undefined, args, { arguments: { copy: true }, timeout: remaining });
-    } catch (error) {
-      if (call.realm.isolate.isDisposed && !this.closed) {
-        // V8 disposed the isolate for exceeding the memory limit: every call in it is lost; the next message boots a new one.
-        const lost = new Error(`function exceeded its ${this.options.memoryLimitMb} MB memory limit`);
-        for (const other of [...this.calls.values()]) if (other.realm === call.realm) other.finish(lost);
-        return;
-      }
-      const message = (error as Error).message;
-      call.finish(/Script execution timed out/.test(message) ? new Error(`function timed out after ${this.options.timeoutMs} ms`) : (error as Error));
-    }
-  }
-
-  /** Requests from inside the isolate. Arguments and result are copies. */
-  private dispatch([op, callId, a, b, c]: unknown[]): unknown {
-    const call = this.calls.get(callId as number);
-    if (!call) throw new Error('this function call has already finished');
-    const { host } = call;
-    switch (op) {
-      case 'send':
-        return host.send(a);
-      case 'log':
-        return host.log(a as LogLevel, String(b));
-      case 'error':
-        host.log('error', String(a));
-        if (b) call.reportError(String(a));
-        return;
-      case 'status':
-        return host.status(a as NodeStatus);
-      case 'ctx.get':
-        return readContext(host.context[a as 'node' | 'flow' | 'global'], String(b));
-      case 'ctx.set':
-        return writeContext(host.context[a as 'node' | 'flow' | 'global'], String(b), c);
-      case 'ctx.keys':
-        return host.context[a as 'node' | 'flow' | 'global'].keys();
-      case 'timer':
-        return this.startTimer(call, a as number, b as number, c as boolean);
-      case 'untimer':
-        clearTimeout(call.timers.get(a as number));
-        call.timers.delete(a as number);
-        return call.check();
-      case 'return':
-        return call.returnedWith(a);
-      case 'done':
-        return call.done(a ? locate(call.part, a as { message: string; stack: string }) : undefined);
-      case 'fail':
-        return call.finish(locate(call.part, a as { message: string; stack: string }));
-      default:
-        throw new Error(`unknown sandbox request "${String(op)}"`);
-    }
-  }
-
-  private startTimer(call: Call, timerId: number, ms: number, repeat: boolean): void {
-    const arm = () =>
-      setTimeout(() => {
-        if (repeat) call.timers.set(timerId, arm());
-        else call.timers.delete(timerId);
-        void this.enter(call, call.realm.fire, [timerId]).then(() => call.check());
-      }, ms);
-    call.timers.set(timerId, arm());
+    processHost.close(this);
   }
 }

@@ -170,6 +170,22 @@ describe('function node', () => {
     expect(await node.input({ payload: 'after' })).toEqual([{ port: 0, msg: { payload: 'after' } }]);
   });
 
+  it('survives an out-of-memory failure V8 cannot recover from (a growing Set), and keeps working', async () => {
+    const node = await fn({
+      memoryLimitMb: 16,
+      timeout: 20,
+      func: `
+        if (msg.payload === 'bomb') {
+          const seen = new Set();
+          let i = 0;
+          while (true) seen.add('key' + i++);
+        }
+        return msg;`,
+    });
+    await expect(node.input({ payload: 'bomb' })).rejects.toThrow('function exceeded its 16 MB memory limit');
+    expect(await node.input({ payload: 'after' })).toEqual([{ port: 0, msg: { payload: 'after' } }]);
+  });
+
   it('cancels with the run: an aborted signal fails the call', async () => {
     const node = await fn({ func: 'await new Promise((r) => setTimeout(r, 10000));\nreturn msg;' });
     const controller = new AbortController();

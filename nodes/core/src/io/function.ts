@@ -84,14 +84,15 @@ export const functionNode = defineNode<FunctionProps>({
 - A message is finished when the code has returned and its timers have run (or \`node.done()\` is called); timers still pending then are cancelled.
 
 ### Sandbox
-The code runs in a separate V8 isolate: there is no \`require\`, \`process\`, \`Buffer\`, file system or network, and host
-environment variables are not visible. Messages are copied in and out, so they must be plain data.
+The code runs in its own V8 isolate, inside a separate sandbox process: there is no \`require\`, \`process\`, \`Buffer\`,
+file system or network, and host environment variables are not visible. Messages are copied in and out, so they must be
+plain data, and no message leaving the code may be larger than the memory limit.
 `,
   async create(init) {
     const props = init.props;
     if (Array.isArray(props.libs) && props.libs.length > 0) throw new Error('function: external modules (libs) are not available in the Flowcrew sandbox');
     const outputs = props.outputs ?? 1;
-    const sandbox = new FunctionSandbox({
+    const sandbox = await FunctionSandbox.create({
       code: { func: props.func ?? '', initialize: props.initialize, finalize: props.finalize },
       memoryLimitMb: props.memoryLimitMb ?? 32,
       timeoutMs: props.timeout && props.timeout > 0 ? props.timeout * 1000 : DEFAULT_TIMEOUT_MS,

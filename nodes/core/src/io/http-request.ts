@@ -25,7 +25,8 @@ export interface HttpRequestProps {
   headers?: HeaderRow[] | Record<string, string>;
   /** Milliseconds; msg.requestTimeout overrides it. */
   timeout?: number;
-  authType?: 'basic' | 'bearer';
+  /** Node-RED stores '' for basic; digest is not supported. */
+  authType?: '' | 'basic' | 'bearer' | 'digest';
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -108,7 +109,7 @@ export const httpRequestNode = defineNode<HttpRequestProps>({
     type: 'object',
     properties: {
       method: { type: 'string', enum: [...HTTP_METHODS], default: 'GET', description: "HTTP method; 'use' takes msg.method" },
-      url: { type: 'string', default: '', description: 'URL; {{property}} tags are filled from the message' },
+      url: { type: 'string', default: '', format: 'mustache', description: 'URL; {{property}} tags are filled from the message' },
       ret: { type: 'string', enum: ['txt', 'bin', 'obj'], default: 'txt', description: 'Return a UTF-8 string, base64 binary, or parsed JSON' },
       paytoqs: { enum: ['ignore', 'query', 'body', true, false], default: 'ignore', description: 'For GET: what to do with msg.payload' },
       headers: {
@@ -127,7 +128,7 @@ export const httpRequestNode = defineNode<HttpRequestProps>({
         description: 'Request headers; they override msg.headers',
       },
       timeout: { type: 'integer', minimum: 1, default: DEFAULT_TIMEOUT_MS, description: 'Milliseconds to wait for the response' },
-      authType: { type: 'string', enum: ['basic', 'bearer'], default: 'basic', description: 'How the credentials are sent' },
+      authType: { type: 'string', enum: ['', 'basic', 'bearer', 'digest'], default: 'basic', description: 'How the credentials are sent (digest is not supported)' },
     },
   },
   credentials: {
@@ -171,7 +172,8 @@ Any status code is a normal output (a 404 is not an error); a network failure or
     const paytoqs = props.paytoqs === true || props.paytoqs === 'query';
     const paytobody = props.paytoqs === 'body';
     const rows = headerRows(props.headers);
-    const authType = props.authType ?? 'basic';
+    const authType = props.authType || 'basic';
+    if (authType === 'digest') throw new Error('http-request: digest authentication is not supported; use basic or bearer');
 
     return {
       async onInput(msg, ctx) {

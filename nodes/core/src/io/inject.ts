@@ -102,7 +102,7 @@ export const injectNode = defineNode<InjectProps>({
       payloadType: { type: 'string', enum: [...VALUE_TYPES], default: 'date' },
       topic: { type: 'string', default: '' },
       repeat: { type: ['string', 'number'], default: '', description: 'Seconds between messages' },
-      crontab: { type: 'string', default: '', description: 'Cron schedule' },
+      crontab: { type: 'string', default: '', format: 'cron', description: 'Cron schedule' },
       once: { type: 'boolean', default: false, description: 'Send a message once shortly after deploy' },
       onceDelay: { type: ['string', 'number'], default: 0.1, description: 'Seconds to wait before the `once` message' },
     },

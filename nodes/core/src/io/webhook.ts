@@ -4,7 +4,8 @@ import { defineNode, type FlowMessage, type TriggerReply, type WebhookRequest } 
 export const WEBHOOK_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'ALL'] as const;
 
 export interface WebhookProps {
-  method?: (typeof WEBHOOK_METHODS)[number];
+  /** Node-RED writes these in lower case; either case is accepted. */
+  method?: (typeof WEBHOOK_METHODS)[number] | Lowercase<(typeof WEBHOOK_METHODS)[number]>;
   /** Path below /webhook, starting with '/'; `:name` segments become msg.req.params.name. */
   url: string;
   /** How long to wait for a webhook-response node before answering 504. */
@@ -25,7 +26,7 @@ export const webhookNode = defineNode<WebhookProps>({
   props: {
     type: 'object',
     properties: {
-      method: { type: 'string', enum: [...WEBHOOK_METHODS], default: 'POST' },
+      method: { type: 'string', enum: [...WEBHOOK_METHODS, ...WEBHOOK_METHODS.map((m) => m.toLowerCase())], default: 'POST' },
       url: { type: 'string', pattern: '^/', minLength: 1, description: 'Path below /webhook, e.g. /orders/:id' },
       responseTimeoutMs: { type: 'integer', minimum: 1, default: 30000, description: 'Wait this long for a webhook-response node' },
     },

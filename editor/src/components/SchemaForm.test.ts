@@ -1,0 +1,94 @@
+import { mount } from '@vue/test-utils';
+import { describe, expect, it } from 'vitest';
+import type { JsonSchema } from '../api/types';
+import SchemaForm from './SchemaForm.vue';
+
+const schema: JsonSchema = {
+  type: 'object',
+  required: ['url'],
+  properties: {
+    url: { type: 'string', title: 'URL', description: 'Path below /webhook' },
+    method: { type: 'string', enum: ['GET', 'POST'], default: 'POST' },
+    timeout: { type: 'integer', minimum: 1 },
+    active: { type: 'boolean', title: 'Active' },
+    func: { type: 'string' },
+    value: { type: ['string', 'number', 'boolean', 'null'], title: 'Value' },
+    headers: { type: 'object', additionalProperties: { type: 'string' }, title: 'Headers' },
+    options: { type: 'object', title: 'Options', properties: { retries: { type: 'integer', title: 'Retries' } } },
+    rules: { type: 'array', title: 'Rules', items: { type: 'object', required: ['t'], properties: { t: { type: 'string', enum: ['eq', 'else'], title: 'Operator' } } } },
+  },
+};
+
+function form(modelValue: Record<string, unknown>, issues: Array<{ pointer: string; message: string }> = []) {
+  return mount(SchemaForm, { props: { schema, modelValue, issues }, attachTo: document.body });
+}
+
+const lastUpdate = (wrapper: ReturnType<typeof form>) => wrapper.emitted('update')!.at(-1) as [Record<string, unknown>, string];
+
+describe('SchemaForm', () => {
+  it('renders a widget per schema type, labelled by title or name', () => {
+    const wrapper = form({ url: '/a', method: 'GET', active: true, value: 3, rules: [{ t: 'eq' }] });
+    expect(wrapper.find('[data-test="field-/url"]').element).toBeInstanceOf(HTMLInputElement);
+    expect((wrapper.find('[data-test="field-/url"]').element as HTMLInputElement).value).toBe('/a');
+    expect(wrapper.find('select[data-test="field-/method"]').findAll('option').map((o) => o.text())).toEqual(['(default: POST)', 'GET', 'POST']);
+    expect(wrapper.find('[data-test="field-/timeout"]').attributes('type')).toBe('number');
+    expect((wrapper.find('[data-test="field-/active"]').element as HTMLInputElement).checked).toBe(true);
+    expect(wrapper.find('[data-pointer="/func"] .code-editor').exists()).toBe(true);
+    expect((wrapper.find('[data-test="field-/value"]').element as HTMLInputElement).type).toBe('number');
+    expect(wrapper.find('textarea[data-test="field-/headers"]').exists()).toBe(true);
+    expect(wrapper.find('[data-test="field-/options/retries"]').exists()).toBe(true);
+    expect(wrapper.find('select[data-test="field-/rules/0/t"]').exists()).toBe(true);
+    expect(wrapper.text()).toContain('URL*');
+    expect(wrapper.text()).toContain('Path below /webhook');
+  });
+
+  it('shows problems under the fields they concern, and the rest on top', () => {
+    const wrapper = form({}, [
+      { pointer: '/url', message: 'is required' },
+      { pointer: '/rules/0/t', message: 'must be one of ["eq","else"]' },
+      { pointer: '/mystery', message: 'is not a known property' },
+    ]);
+    expect(wrapper.find('[data-test="error-/url"]').text()).toBe('URL is required');
+    expect(wrapper.find('[data-pointer="/url"]').classes()).toContain('invalid');
+    // No rule 0 on screen (no rules at all) and no field for "mystery": both listed on top.
+    expect(wrapper.find('[data-test="error-/rules/0/t"]').exists()).toBe(false);
+    expect(wrapper.find('.form-issues').text()).toContain('/rules/0/t must be one of ["eq","else"]');
+    expect(wrapper.find('.form-issues').text()).toContain('/mystery is not a known property');
+  });
+
+  it('emits the new props with the pointer of the changed field', async () => {
+    const wrapper = form({ url: '/a', options: { retries: 1 } });
+    await wrapper.find('[data-test="field-/url"]').setValue('/b');
+    expect(lastUpdate(wrapper)).toEqual([{ url: '/b', options: { retries: 1 } }, '/url']);
+    await wrapper.find('[data-test="field-/options/retries"]').setValue('4');
+    expect(lastUpdate(wrapper)).toEqual([{ url: '/a', options: { retries: 4 } }, '/options/retries']);
+    await wrapper.find('[data-test="field-/timeout"]').setValue('');
+    expect(lastUpdate(wrapper)[0]).not.toHaveProperty('timeout');
+  });
+
+  it('adds, moves and removes array items', async () => {
+    const wrapper = form({ url: '/a', rules: [{ t: 'eq' }, { t: 'else' }] });
+    await wrapper.find('[data-test="add-rules"]').trigger('click');
+    expect(lastUpdate(wrapper)[0].rules).toEqual([{ t: 'eq' }, { t: 'else' }, { t: 'eq' }]);
+    await wrapper.find('[aria-label="Move item 1 down"]').trigger('click');
+    expect(lastUpdate(wrapper)[0].rules).toEqual([{ t: 'else' }, { t: 'eq' }]);
+    await wrapper.find('[aria-label="Remove item 1"]').trigger('click');
+    expect(lastUpdate(wrapper)[0].rules).toEqual([{ t: 'else' }]);
+  });
+
+  it('switches the type of a mixed-type value', async () => {
+    const wrapper = form({ url: '/a', value: '12' });
+    await wrapper.find('[aria-label="Value type"]').setValue('number');
+    expect(lastUpdate(wrapper)[0].value).toBe(12);
+  });
+
+  it('says so when free JSON is malformed, and does not apply it', async () => {
+    const wrapper = form({ url: '/a', headers: { a: 'b' } });
+    const updates = wrapper.emitted('update')?.length ?? 0;
+    await wrapper.find('textarea[data-test="field-/headers"]').setValue('{"a": ');
+    expect(wrapper.find('[data-pointer="/headers"] .field-error').text()).toMatch(/^Not valid JSON \(not applied\)/);
+    expect(wrapper.emitted('update')?.length ?? 0).toBe(updates);
+    await wrapper.find('textarea[data-test="field-/headers"]').setValue('{"a": "c"}');
+    expect(lastUpdate(wrapper)).toEqual([{ url: '/a', headers: { a: 'c' } }, '/headers']);
+  });
+});

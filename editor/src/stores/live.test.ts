@@ -1,0 +1,86 @@
+import { createPinia, setActivePinia } from 'pinia';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { InvocationRecord, RunDetail } from '../api/types';
+import { fakeApi } from '../test/fake-api';
+import { useDebugStore } from './debug';
+import { useLiveStore } from './live';
+import { useRunsStore } from './runs';
+
+const preview = (value: unknown) => ({ json: JSON.stringify(value), truncated: false });
+
+function invocation(overrides: Partial<InvocationRecord>): InvocationRecord {
+  return { id: 'i', runId: 'r2', nodeId: 'n', nodeType: 'debug', status: 'succeeded', attempt: 1, input: {}, outputs: [], error: null, parentId: 'p', seq: 1, createdAt: 1, startedAt: 1, finishedAt: 2, ...overrides };
+}
+
+describe('live store', () => {
+  beforeEach(() => {
+    setActivePinia(createPinia());
+    vi.unstubAllGlobals();
+  });
+
+  it('shows running, then the outcome and a message count per node', () => {
+    const live = useLiveStore();
+    live.onNodeStarted({ runId: 'r1', flowId: 'f', nodeId: 'a', invocationId: 'i1', attempt: 1, input: preview({}) });
+    expect(live.nodes.f!.a).toMatchObject({ state: 'running', count: 0 });
+    live.onNodeFinished({ runId: 'r1', flowId: 'f', nodeId: 'a', invocationId: 'i1', attempt: 1, status: 'succeeded', error: null, durationMs: 3, outputs: [] });
+    live.onNodeFinished({ runId: 'r2', flowId: 'f', nodeId: 'a', invocationId: 'i2', attempt: 1, status: 'failed', error: 'boom', durationMs: 3, outputs: [] });
+    expect(live.nodes.f!.a).toMatchObject({ state: 'failed', count: 2, error: 'boom' });
+  });
+
+  it('counts a retried invocation once, and shows a scheduled retry as running', () => {
+    const live = useLiveStore();
+    live.onNodeFinished({ runId: 'r', flowId: 'f', nodeId: 'a', invocationId: 'i', attempt: 1, status: 'pending', error: 'timeout', durationMs: 3, outputs: [] });
+    expect(live.nodes.f!.a).toMatchObject({ state: 'running', count: 0 });
+    live.onNodeFinished({ runId: 'r', flowId: 'f', nodeId: 'a', invocationId: 'i', attempt: 2, status: 'succeeded', error: null, durationMs: 3, outputs: [] });
+    live.onNodeFinished({ runId: 'r', flowId: 'f', nodeId: 'a', invocationId: 'i', attempt: 2, status: 'succeeded', error: null, durationMs: 3, outputs: [] });
+    expect(live.nodes.f!.a).toMatchObject({ state: 'succeeded', count: 1 });
+  });
+
+  it('sends debug output and errors to the debug sidebar, a failed run once', () => {
+    const live = useLiveStore();
+    const debug = useDebugStore();
+    live.onDebug({ runId: 'r', flowId: 'f', nodeId: 'd', property: 'payload', at: 5, value: preview({ ok: 1 }) });
+    live.onNodeFinished({ runId: 'r', flowId: 'f', nodeId: 'x', invocationId: 'i', attempt: 1, status: 'failed', error: 'bad input', durationMs: 1, outputs: [] });
+    live.onRunFinished({ runId: 'r', flowId: 'f', status: 'failed', error: 'bad input', startedAt: 1, finishedAt: 2 });
+    live.onRunFinished({ runId: 'r2', flowId: 'f', status: 'failed', error: 'cancelled by timeout', startedAt: 1, finishedAt: 2 });
+    expect(debug.entries.map((e) => [e.kind, e.nodeId, e.text])).toEqual([
+      ['debug', 'd', '{"ok":1}'],
+      ['error', 'x', 'bad input'],
+      ['error', undefined, 'Run failed: cancelled by timeout'],
+    ]);
+  });
+
+  it('marks the trigger when the runtime names it in run:started', () => {
+    const live = useLiveStore();
+    live.onRunStarted({ runId: 'r', flowId: 'f', status: 'running', createdAt: 1, startedAt: 1, triggerNodeId: 'hook' });
+    expect(live.nodes.f!.hook).toMatchObject({ state: 'succeeded', count: 1 });
+  });
+
+  it('catches up from the REST API after a reconnection, without counting twice', async () => {
+    const live = useLiveStore();
+    const runs = useRunsStore();
+    runs.byFlow.f = [];
+    live.watchFlow('f');
+    // Seen live before the connection dropped:
+    live.onNodeFinished({ runId: 'r1', flowId: 'f', nodeId: 'show', invocationId: 'r1-show', attempt: 1, status: 'succeeded', error: null, durationMs: 1, outputs: [] });
+    const missed: RunDetail = {
+      id: 'r2', flowId: 'f', flowVersion: 1, status: 'failed', triggerNodeId: 'hook', input: { payload: 1 }, error: 'boom', parentRunId: null, createdAt: 10_000, startedAt: 10_000, finishedAt: 10_001,
+      invocations: [
+        invocation({ id: 'r2-hook', nodeId: 'hook', nodeType: 'webhook', input: null, parentId: null, seq: 0 }),
+        invocation({ id: 'r2-show', nodeId: 'show', status: 'failed', error: 'boom', parentId: 'r2-hook' }),
+      ],
+    };
+    fakeApi({
+      'GET /runs': { body: [missed, { ...missed, id: 'r1', createdAt: 10, startedAt: 10, finishedAt: 11, status: 'succeeded' }] },
+      'GET /runs/r2': { body: missed },
+    });
+    await live.resync(9_500);
+    expect(live.nodes.f!.show).toMatchObject({ state: 'failed', count: 2 });
+    expect(live.nodes.f!.hook).toMatchObject({ state: 'succeeded', count: 1 });
+    expect(runs.byFlow.f!.map((r) => [r.id, r.status])).toEqual([['r2', 'failed']]);
+    expect(useDebugStore().entries.map((e) => e.text)).toEqual(['boom']);
+    // A second catch-up over the same runs changes nothing.
+    await live.resync(9_500);
+    expect(live.nodes.f!.show!.count).toBe(2);
+  });
+});

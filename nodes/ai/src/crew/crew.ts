@@ -1,0 +1,226 @@
+/**
+ * Run a crew: agents working through tasks, either in order (sequential: each task by its own agent, with the
+ * outputs of the tasks it depends on as context) or under a manager (hierarchical: the manager plans, assigns
+ * each task to a team member with instructions, reviews the result and asks for a revision when it falls short).
+ * The manager's choices are structured answers checked against schemas, so a model that cannot follow the
+ * format fails the run with the reason instead of steering the crew at random.
+ */
+import type { JsonSchema } from '@flowcrew/sdk';
+import { runAgentTask, type Agent, type AgentEnvironment, type TaskOutcome } from '../agents/agent.ts';
+import { OutputSchema } from '../agents/structured-output.ts';
+import type { TokenUsage } from '../providers/types.ts';
+import type { AgentTool } from '../tools/types.ts';
+
+export interface CrewTask {
+  key: string;
+  description: string;
+  expectedOutput?: string;
+  agent?: string;
+  context?: string[];
+  outputSchema?: OutputSchema;
+}
+
+export interface Crew {
+  agents: Agent[];
+  tasks: CrewTask[];
+  process: 'sequential' | 'hierarchical';
+  /** Hierarchical crews only. */
+  manager?: Agent;
+  /** Hierarchical: how many revisions the manager may ask for per task. */
+  maxRevisions: number;
+}
+
+export interface CrewTaskOutcome extends TaskOutcome {
+  /** Hierarchical: the manager's last verdict on this task. */
+  review?: { approved: boolean; feedback: string };
+  instructions?: string;
+}
+
+export interface CrewOutcome {
+  output: string;
+  json?: unknown;
+  tasks: CrewTaskOutcome[];
+  plan?: string;
+  usage: TokenUsage;
+}
+
+/** Bounded strings keep a small model's structured answers from running on until the token limit. */
+const MAX_NOTE_CHARS = 600;
+
+export async function runCrew(crew: Crew, env: AgentEnvironment): Promise<CrewOutcome> {
+  const usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
+  const counted: AgentEnvironment = {
+    ...env,
+    recordUsage(u) {
+      usage.promptTokens += u.promptTokens ?? 0;
+      usage.completionTokens += u.completionTokens ?? 0;
+      env.recordUsage(u);
+    },
+  };
+  const agents = new Map(crew.agents.map((a) => [a.key, a]));
+  const done = new Map<string, CrewTaskOutcome>();
+  const outcome: CrewOutcome = { output: '', tasks: [], usage };
+
+  if (crew.process === 'hierarchical') {
+    const manager = crew.manager;
+    if (!manager) throw new Error('a hierarchical crew needs a manager agent');
+    const plan = await runAgentTask(manager, { key: 'plan', description: planPrompt(crew), expectedOutput: 'A short plan: for each task, who should do it and what matters most.' }, counted);
+    outcome.plan = plan.output;
+    env.progress({ type: 'crew-plan', text: plan.output });
+    for (const [index, task] of crew.tasks.entries()) {
+      const result = await runManagedTask(crew, manager, task, contextFor(task, index, crew.tasks, done), plan.output, counted);
+      done.set(task.key, result);
+      outcome.tasks.push(result);
+    }
+  } else {
+    for (const [index, task] of crew.tasks.entries()) {
+      const agent = agents.get(task.agent ?? '');
+      if (!agent) throw new Error(`task "${task.key}" has no agent in the crew`);
+      const result = await runAgentTask(
+        agent,
+        { ...task, context: contextFor(task, index, crew.tasks, done), extraTools: delegationTools(agent, crew, task, counted) },
+        counted,
+      );
+      done.set(task.key, result);
+      outcome.tasks.push(result);
+    }
+  }
+  const last = outcome.tasks[outcome.tasks.length - 1];
+  outcome.output = last?.output ?? '';
+  if (last?.json !== undefined) outcome.json = last.json;
+  return outcome;
+}
+
+/** The outputs a task builds on: the tasks it names, else the one before it. */
+function contextFor(task: CrewTask, index: number, tasks: CrewTask[], done: Map<string, TaskOutcome>): Array<{ label: string; text: string }> {
+  const keys = task.context?.length ? task.context : index > 0 ? [tasks[index - 1]!.key] : [];
+  return keys.flatMap((key) => {
+    const previous = done.get(key);
+    return previous ? [{ label: `Output of task "${key}" (${previous.agent})`, text: previous.output }] : [];
+  });
+}
+
+function team(crew: Crew): string {
+  return crew.agents.map((a) => `- ${a.key}: ${a.role}. Goal: ${a.goal}`).join('\n');
+}
+
+function planPrompt(crew: Crew): string {
+  const tasks = crew.tasks.map((t, i) => `${i + 1}. ${t.key}: ${t.description}${t.expectedOutput ? ` (expected: ${t.expectedOutput})` : ''}`).join('\n');
+  return `Plan how your team will complete these tasks, in this order:\n${tasks}\n\nYour team:\n${team(crew)}`;
+}
+
+async function runManagedTask(
+  crew: Crew,
+  manager: Agent,
+  task: CrewTask,
+  context: Array<{ label: string; text: string }>,
+  plan: string,
+  env: AgentEnvironment,
+): Promise<CrewTaskOutcome> {
+  const keys = crew.agents.map((a) => a.key);
+  const assignment = await runAgentTask(
+    manager,
+    {
+      key: `${task.key}:assign`,
+      description:
+        `Assign the task "${task.key}" to the best-suited member of your team and write their instructions.\n` +
+        `Task: ${task.description}${task.expectedOutput ? `\nExpected output: ${task.expectedOutput}` : ''}` +
+        `${task.agent ? `\nSuggested member: ${task.agent}` : ''}\n\nYour team:\n${team(crew)}`,
+      context: [{ label: 'Your plan', text: plan }],
+      outputSchema: new OutputSchema(assignmentSchema(keys)),
+    },
+    env,
+  );
+  const { agent: chosen, instructions } = assignment.json as { agent: string; instructions: string };
+  const worker = crew.agents.find((a) => a.key === chosen)!;
+  env.progress({ type: 'delegation', task: task.key, from: manager.role, to: worker.role, instructions });
+
+  const briefed = [...context, { label: `Instructions from ${manager.role}`, text: instructions }];
+  let result: CrewTaskOutcome = await runAgentTask(worker, { ...task, context: briefed, extraTools: delegationTools(worker, crew, task, env) }, env);
+  for (let revision = 0; ; revision++) {
+    const review = await runAgentTask(
+      manager,
+      {
+        key: `${task.key}:review`,
+        description:
+          `Review ${worker.role}'s work on the task "${task.key}". Approve it if it meets the expected output; otherwise say precisely what to fix.\n` +
+          `Task: ${task.description}${task.expectedOutput ? `\nExpected output: ${task.expectedOutput}` : ''}`,
+        context: [{ label: `${worker.role}'s answer`, text: result.output }],
+        outputSchema: new OutputSchema(REVIEW_SCHEMA),
+      },
+      env,
+    );
+    const verdict = review.json as { approved: boolean; feedback: string };
+    env.progress({ type: 'review', task: task.key, agent: worker.role, approved: verdict.approved, feedback: verdict.feedback });
+    result = { ...result, review: verdict, instructions };
+    // Out of revisions, the last answer stands and the verdict is reported with it: not hidden, not fatal.
+    if (verdict.approved || revision >= crew.maxRevisions) return result;
+    const revised = await runAgentTask(
+      worker,
+      {
+        ...task,
+        context: [...briefed, { label: 'Your previous answer', text: result.output }, { label: `Feedback from ${manager.role}`, text: verdict.feedback }],
+        extraTools: delegationTools(worker, crew, task, env),
+      },
+      env,
+    );
+    result = { ...revised, review: verdict, instructions };
+  }
+}
+
+function assignmentSchema(keys: string[]): JsonSchema {
+  return {
+    type: 'object',
+    properties: { agent: { enum: keys }, instructions: { type: 'string', minLength: 1, maxLength: MAX_NOTE_CHARS } },
+    required: ['agent', 'instructions'],
+    additionalProperties: false,
+  };
+}
+
+const REVIEW_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: { approved: { type: 'boolean' }, feedback: { type: 'string', maxLength: MAX_NOTE_CHARS } },
+  required: ['approved', 'feedback'],
+  additionalProperties: false,
+};
+
+/**
+ * CrewAI's delegation tools for an agent that allows delegation: hand a piece of work, or a question, to a
+ * coworker. The coworker works without delegation tools of its own, so delegation cannot recurse.
+ */
+function delegationTools(agent: Agent, crew: Crew, task: CrewTask, env: AgentEnvironment): AgentTool[] {
+  const coworkers = crew.agents.filter((a) => a.key !== agent.key);
+  if (!agent.allowDelegation || coworkers.length === 0) return [];
+  const coworker = { enum: coworkers.map((a) => a.key), description: coworkers.map((a) => `${a.key}: ${a.role}`).join('; ') };
+  const ask = (kind: 'work' | 'question') => async (args: Record<string, unknown>) => {
+    const target = coworkers.find((a) => a.key === args.coworker);
+    if (!target) throw new Error(`no coworker "${String(args.coworker)}"; choose one of ${coworkers.map((a) => a.key).join(', ')}`);
+    const request = String(kind === 'work' ? (args.task ?? '') : (args.question ?? '')).trim();
+    if (!request) throw new Error(kind === 'work' ? 'say what the task is' : 'say what the question is');
+    env.progress({ type: 'delegation', task: task.key, from: agent.role, to: target.role, instructions: request });
+    const answer = await runAgentTask(
+      { ...target, allowDelegation: false },
+      { key: `${task.key}:${kind === 'work' ? 'delegated' : 'question'}`, description: request, context: args.context ? [{ label: `Context from ${agent.role}`, text: String(args.context) }] : [] },
+      env,
+    );
+    return answer.output;
+  };
+  return [
+    {
+      spec: {
+        name: 'delegate_work',
+        description: 'Hand a specific piece of work to a coworker; they reply with the result. Give them all the context they need.',
+        parameters: { type: 'object', properties: { coworker, task: { type: 'string' }, context: { type: 'string' } }, required: ['coworker', 'task'] },
+      },
+      invoke: ask('work'),
+    },
+    {
+      spec: {
+        name: 'ask_question',
+        description: 'Ask a coworker a question; they reply with the answer. Give them all the context they need.',
+        parameters: { type: 'object', properties: { coworker, question: { type: 'string' }, context: { type: 'string' } }, required: ['coworker', 'question'] },
+      },
+      invoke: ask('question'),
+    },
+  ];
+}

@@ -1,0 +1,92 @@
+/**
+ * The vector store contract shared by the PostgreSQL (pgvector) and embedded SQLite (sqlite-vec) stores, and the
+ * choice between them, which follows the runtime's own storage: PostgreSQL when the runtime runs on it, SQLite
+ * next to the runtime's data otherwise. Similarity is cosine in both, reported as a score in [-1, 1].
+ */
+import path from 'node:path';
+import { SharedResources, type Lease } from '../shared-resources.ts';
+
+export interface VectorRecord {
+  /** Unique within the collection; re-using an id replaces the record. */
+  id: string;
+  /** Where the text came from (file name, URL, 'memory'...); ingesting a source again replaces its records. */
+  source: string;
+  text: string;
+  metadata?: Record<string, unknown>;
+  vector: number[];
+}
+
+export interface VectorHit {
+  id: string;
+  source: string;
+  text: string;
+  metadata: Record<string, unknown>;
+  score: number;
+}
+
+export interface CollectionInfo {
+  name: string;
+  dimensions: number;
+  /** Which embedding model filled it: vectors from different models are not comparable. */
+  embeddingModel: string;
+}
+
+export interface VectorStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Create the collection, or check that an existing one was built with the same model and dimensions. */
+  ensureCollection(info: CollectionInfo): Promise<void>;
+  getCollection(name: string): Promise<CollectionInfo | undefined>;
+  upsert(collection: string, records: VectorRecord[]): Promise<void>;
+  /** Remove every record of a source; returns how many went. */
+  deleteSource(collection: string, source: string): Promise<number>;
+  query(collection: string, vector: number[], topK: number): Promise<VectorHit[]>;
+  count(collection: string): Promise<number>;
+  dropCollection(collection: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function checkCollection(existing: CollectionInfo, wanted: CollectionInfo): void {
+  if (existing.dimensions !== wanted.dimensions || existing.embeddingModel !== wanted.embeddingModel) {
+    throw new Error(
+      `collection "${wanted.name}" holds ${existing.dimensions}-dimension vectors from ${existing.embeddingModel}; ` +
+        `this node embeds with ${wanted.embeddingModel} (${wanted.dimensions} dimensions). Use the same model or another collection.`,
+    );
+  }
+}
+
+export function checkVector(vector: number[], dimensions: number): void {
+  if (vector.length !== dimensions) throw new Error(`vector has ${vector.length} dimensions, the collection ${dimensions}`);
+  if (!vector.every(Number.isFinite)) throw new Error('vector contains a non-finite number');
+}
+
+export type StoreChoice = 'auto' | 'sqlite' | 'postgres';
+export type StoreLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+/**
+ * postgres: $FLOWCREW_VECTOR_DATABASE_URL, else the runtime's $DATABASE_URL.
+ * sqlite:   $FLOWCREW_VECTOR_SQLITE_PATH, else vectors.sqlite in $FLOWCREW_DATA_DIR (default ./.flowcrew).
+ */
+export function resolveStoreLocation(choice: StoreChoice, env: NodeJS.ProcessEnv = process.env): StoreLocation {
+  const postgresUrl = env.FLOWCREW_VECTOR_DATABASE_URL || (/^postgres(ql)?:/.test(env.DATABASE_URL ?? '') ? env.DATABASE_URL : undefined);
+  if (choice === 'postgres' || (choice === 'auto' && postgresUrl)) {
+    if (!postgresUrl) throw new Error('vector store "postgres" needs FLOWCREW_VECTOR_DATABASE_URL or a postgres DATABASE_URL');
+    return { kind: 'postgres', url: postgresUrl };
+  }
+  return { kind: 'sqlite', path: path.resolve(env.FLOWCREW_VECTOR_SQLITE_PATH || path.join(env.FLOWCREW_DATA_DIR || '.flowcrew', 'vectors.sqlite')) };
+}
+
+const stores = new SharedResources<VectorStore>((store) => store.close());
+
+/** A store shared by every node in the process that uses the same database. */
+export function acquireVectorStore(location: StoreLocation): Promise<Lease<VectorStore>> {
+  const key = location.kind === 'sqlite' ? `sqlite:${location.path}` : `postgres:${location.url}`;
+  return stores.acquire(key, async () => {
+    // Imported on first use: a flow that never touches PostgreSQL never loads pg, and vice versa.
+    if (location.kind === 'sqlite') return (await import('./sqlite-vec-store.ts')).SqliteVecStore.open(location.path);
+    return (await import('./pgvector-store.ts')).PgVectorStore.open(location.url);
+  });
+}
+
+export async function closeVectorStores(): Promise<void> {
+  await stores.closeAll();
+}

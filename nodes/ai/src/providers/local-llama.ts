@@ -1,0 +1,212 @@
+/**
+ * A GGUF model run in-process with node-llama-cpp. Each model file is loaded once per process and shared by
+ * every node that names it; it has one chat sequence and one embedding context, and calls on each are
+ * serialised with lifecycle-utils' withLock (node-llama-cpp's own lock helper), so a crew can share one
+ * model without reloading it and without two generations fighting over one KV cache. Keeping the sequence
+ * between calls lets node-llama-cpp reuse the evaluated prefix (system prompt, earlier turns) of the next call.
+ *
+ * Nothing is downloaded or compiled at run time: `build: 'never'` uses the prebuilt binaries from npm.
+ */
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { withLock } from 'lifecycle-utils';
+import {
+  getLlama,
+  LlamaChat,
+  LlamaLogLevel,
+  type ChatHistoryItem,
+  type ChatModelFunctionCall,
+  type ChatModelFunctions,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaEmbeddingContext,
+  type LlamaGrammar,
+  type LlamaModel,
+} from 'node-llama-cpp';
+import { ProviderError, errorMessage } from './errors.ts';
+import { toGbnfSchema } from './gbnf-schema.ts';
+import type { ChatMessage, ChatRequest, ChatResult, ModelProvider, ToolCallRequest } from './types.ts';
+
+export interface LocalModelConfig {
+  modelPath: string;
+  /** Tokens of context; default min(4096, what the model was trained with). First user of a file decides. */
+  contextSize?: number;
+  /** CPU threads; default half the cores (llama.cpp's spinning threads collapse when they compete for every core). */
+  threads?: number;
+}
+
+/** A local model that never emits an end token must still stop: this caps a call when the node sets no limit. */
+const DEFAULT_MAX_TOKENS = 1024;
+
+interface LoadedModel {
+  model: LlamaModel;
+  context: LlamaContext;
+  sequence: LlamaContextSequence;
+  chat: LlamaChat;
+  embedding?: Promise<LlamaEmbeddingContext>;
+  grammars: Map<string, Promise<LlamaGrammar>>;
+}
+
+let llamaPromise: Promise<Llama> | undefined;
+const models = new Map<string, Promise<LoadedModel>>();
+
+function loadLlama(): Promise<Llama> {
+  llamaPromise ??= getLlama({
+    build: 'never',
+    // GPU offload only when asked for: probing GPU backends costs start-up time on machines without one.
+    gpu: process.env.FLOWCREW_LLAMA_GPU && process.env.FLOWCREW_LLAMA_GPU !== 'false' ? (process.env.FLOWCREW_LLAMA_GPU as 'auto') : false,
+    logLevel: LlamaLogLevel.error,
+    progressLogs: false,
+  }).catch((error: unknown) => {
+    llamaPromise = undefined;
+    throw new ProviderError(`cannot start llama.cpp (node-llama-cpp prebuilt binaries): ${errorMessage(error)}`, { retryable: false, cause: error });
+  });
+  return llamaPromise;
+}
+
+function loadModel(config: LocalModelConfig): Promise<LoadedModel> {
+  const key = path.resolve(config.modelPath);
+  let loaded = models.get(key);
+  if (!loaded) {
+    loaded = (async () => {
+      const llama = await loadLlama();
+      let model: LlamaModel;
+      try {
+        model = await llama.loadModel({ modelPath: key });
+      } catch (error) {
+        throw new ProviderError(`cannot load the local model ${key}: ${errorMessage(error)}`, { retryable: false, cause: error });
+      }
+      const threads = config.threads ?? Math.max(1, Math.floor(availableParallelism() / 2));
+      const context = await model.createContext({ contextSize: Math.min(config.contextSize ?? 4096, model.trainContextSize), threads });
+      const sequence = context.getSequence();
+      return { model, context, sequence, chat: new LlamaChat({ contextSequence: sequence }), grammars: new Map() };
+    })();
+    models.set(key, loaded);
+    loaded.catch(() => models.delete(key)); // A failed load is retried by the next call, not cached.
+  }
+  return loaded;
+}
+
+/** Free every loaded model (tests, benchmarks, shutdown). */
+export async function disposeLocalModels(): Promise<void> {
+  const loaded = await Promise.allSettled([...models.values()]);
+  models.clear();
+  for (const entry of loaded) {
+    if (entry.status !== 'fulfilled') continue;
+    const embedding = await entry.value.embedding?.catch(() => undefined);
+    await embedding?.dispose();
+    await entry.value.context.dispose();
+    await entry.value.model.dispose();
+  }
+}
+
+export class LocalLlamaProvider implements ModelProvider {
+  readonly kind = 'local-gguf';
+  readonly model: string;
+
+  constructor(private readonly config: LocalModelConfig) {
+    this.model = path.basename(config.modelPath);
+  }
+
+  cost(): number {
+    return 0;
+  }
+
+  async chat(request: ChatRequest): Promise<ChatResult> {
+    const loaded = await loadModel(this.config);
+    return withLock([loaded, 'chat'], request.signal, async () => {
+      const { history, pendingFunctionCalls } = toHistory(request.messages);
+      const functions = request.tools?.length ? toFunctions(request) : undefined;
+      // node-llama-cpp cannot combine a grammar with function calling; with tools the answer is validated later.
+      const grammar = request.responseSchema && !functions ? await this.grammarFor(loaded, request.responseSchema) : undefined;
+      const before = loaded.sequence.tokenMeter.getState();
+      let response;
+      try {
+        response = await loaded.chat.generateResponse(history, {
+          ...(functions ? { functions } : grammar ? { grammar } : {}),
+          maxTokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,
+          temperature: request.temperature ?? 0,
+          signal: request.signal,
+          onTextChunk: request.onText,
+        });
+      } catch (error) {
+        if (request.signal?.aborted) throw request.signal.reason ?? error;
+        throw new ProviderError(`local model ${this.model}: generation failed: ${errorMessage(error)}`, { retryable: false, cause: error });
+      }
+      const used = loaded.sequence.tokenMeter.diff(before);
+      const toolCalls: ToolCallRequest[] = (response.functionCalls ?? []).map((call, i) => ({
+        id: `call_${pendingFunctionCalls + i}`,
+        name: call.functionName,
+        arguments: call.params && typeof call.params === 'object' ? (call.params as Record<string, unknown>) : {},
+      }));
+      const stop = response.metadata.stopReason;
+      return {
+        content: response.response,
+        toolCalls,
+        usage: { promptTokens: used.usedInputTokens, completionTokens: used.usedOutputTokens },
+        model: this.model,
+        finishReason: toolCalls.length ? 'tool_calls' : stop === 'maxTokens' ? 'length' : stop === 'abort' ? 'other' : 'stop',
+      };
+    });
+  }
+
+  private grammarFor(loaded: LoadedModel, schema: unknown): Promise<LlamaGrammar> {
+    const key = JSON.stringify(schema);
+    let grammar = loaded.grammars.get(key);
+    if (!grammar) {
+      grammar = loadLlama().then((llama) => llama.createGrammarForJsonSchema(toGbnfSchema(schema) as never) as Promise<LlamaGrammar>);
+      loaded.grammars.set(key, grammar);
+      grammar.catch(() => loaded.grammars.delete(key));
+    }
+    return grammar;
+  }
+
+  async embed(texts: string[], signal?: AbortSignal): Promise<number[][]> {
+    const loaded = await loadModel(this.config);
+    loaded.embedding ??= loaded.model.createEmbeddingContext({ contextSize: Math.min(2048, loaded.model.trainContextSize) });
+    const context = await loaded.embedding;
+    return withLock([loaded, 'embed'], signal, async () => {
+      const vectors: number[][] = [];
+      for (const text of texts) {
+        signal?.throwIfAborted();
+        const embedding = await context.getEmbeddingFor(text);
+        vectors.push(Array.from(embedding.vector));
+      }
+      return vectors;
+    });
+  }
+}
+
+function toFunctions(request: ChatRequest): ChatModelFunctions {
+  const functions: Record<string, { description?: string; params?: unknown }> = {};
+  for (const tool of request.tools ?? []) functions[tool.name] = { description: tool.description, params: toGbnfSchema(tool.parameters) };
+  return functions as ChatModelFunctions;
+}
+
+/**
+ * node-llama-cpp keeps a function call and its result inside the model turn that made it. An assistant turn with
+ * tool calls becomes one model item whose calls carry the results of the tool messages that follow; when the
+ * history ends there, generation continues that same model turn.
+ */
+function toHistory(messages: ChatMessage[]): { history: ChatHistoryItem[]; pendingFunctionCalls: number } {
+  const history: ChatHistoryItem[] = [];
+  let calls = 0;
+  const results = new Map<string, string>();
+  for (const m of messages) if (m.role === 'tool') results.set(m.toolCallId, m.content);
+  for (const m of messages) {
+    if (m.role === 'system') history.push({ type: 'system', text: m.content });
+    else if (m.role === 'user') history.push({ type: 'user', text: m.content });
+    else if (m.role === 'assistant') {
+      const response: Array<string | ChatModelFunctionCall> = m.content ? [m.content] : [];
+      for (const call of m.toolCalls ?? []) {
+        calls++;
+        response.push({ type: 'functionCall', name: call.name, params: call.arguments, result: results.get(call.id) ?? '' });
+      }
+      history.push({ type: 'model', response });
+    }
+  }
+  // A model turn must follow the last user turn for node-llama-cpp to generate the answer into it.
+  if (history[history.length - 1]?.type !== 'model') history.push({ type: 'model', response: [] });
+  return { history, pendingFunctionCalls: calls };
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { createTestNode } from '@flowcrew/sdk/testing';
+import type { InputContext } from '@flowcrew/sdk';
+import { debugNode, type DebugProps } from './debug.ts';
+
+/** Feed one message and record what reached ctx.debug, with its meta (the harness keeps only the value). */
+async function debugCalls(props: Partial<DebugProps>, msg: Record<string, unknown>) {
+  const node = await createTestNode(debugNode, props);
+  const calls: Array<{ value: unknown; property?: string }> = [];
+  const statuses: unknown[] = [];
+  const logs: string[] = [];
+  const ctx = {
+    debug: (value: unknown, meta?: { property?: string }) => calls.push({ value, property: meta?.property }),
+    status: (s: unknown) => statuses.push(s),
+    log: { info: (m: string) => logs.push(m), debug() {}, warn() {}, error() {} },
+  } as unknown as InputContext;
+  const returned = await node.instance.onInput!(msg, ctx);
+  return { calls, statuses, logs, returned };
+}
+
+describe('debug node', () => {
+  it('shows msg.payload by default, and outputs nothing', async () => {
+    const { calls, returned } = await debugCalls({}, { payload: { a: 1 }, topic: 't' });
+    expect(calls).toEqual([{ value: { a: 1 }, property: 'payload' }]);
+    expect(returned).toBeUndefined();
+  });
+
+  it('shows the whole message with complete "true" (or targetType "full")', async () => {
+    const msg = { payload: 1, topic: 't' };
+    expect((await debugCalls({ complete: 'true' }, msg)).calls).toEqual([{ value: msg, property: undefined }]);
+    expect((await debugCalls({ complete: true, targetType: 'full' }, msg)).calls).toEqual([{ value: msg, property: undefined }]);
+  });
+
+  it('shows any property path, and a JSONata expression', async () => {
+    expect((await debugCalls({ complete: 'payload.items[1]' }, { payload: { items: ['a', 'b'] } })).calls).toEqual([{ value: 'b', property: 'payload.items[1]' }]);
+    expect((await debugCalls({ complete: '$count(payload.items)', targetType: 'jsonata' }, { payload: { items: ['a', 'b'] } })).calls).toEqual([
+      { value: 2, property: undefined },
+    ]);
+  });
+
+  it('sends nothing to the sidebar when inactive or not to the sidebar', async () => {
+    expect((await debugCalls({ active: false }, { payload: 1 })).calls).toEqual([]);
+    expect((await debugCalls({ tosidebar: false }, { payload: 1 })).calls).toEqual([]);
+  });
+
+  it('writes to the server log with console, even when inactive (Node-RED)', async () => {
+    const { logs, calls } = await debugCalls({ console: true, active: false }, { payload: 'hello' });
+    expect(logs).toEqual(['hello']);
+    expect(calls).toEqual([]);
+  });
+
+  it('shows the value as status, cut to 32 characters', async () => {
+    const { statuses } = await debugCalls({ tostatus: true }, { payload: 'x'.repeat(40) });
+    expect(statuses).toEqual([{ fill: 'grey', shape: 'dot', text: `${'x'.repeat(32)}...` }]);
+  });
+
+  it('is recorded by the test harness like any debug output', async () => {
+    const node = await createTestNode(debugNode, {});
+    expect(await node.input({ payload: 'seen' })).toEqual([]);
+    expect(node.debugs).toEqual(['seen']);
+  });
+});

@@ -1,0 +1,407 @@
+/**
+ * The function node's sandbox process (forked by function-sandbox.ts; plain JavaScript so it starts without the
+ * TypeScript loader). User code runs here in isolated-vm isolates, never in the Flowcrew server:
+ * some out-of-memory failures abort V8 outright, and then only this process goes; the server starts a new one.
+ *
+ * Each function node has a "realm": an isolate with the bootstrap below and the node's compiled code.
+ * Everything the code asks for (send, log, status, context) is forwarded to the server and waited for
+ * (applySyncPromise: the isolate blocks, this process's event loop keeps running).
+ *
+ * Protocol (IPC, advanced serialization), server → here:
+ *   {t:'open', sandbox, spec} → {t:'opened', sandbox, error?}
+ *   {t:'run', sandbox, call, part, msg, awaitTimers} → {t:'result', call, ok, value | error}
+ *   {t:'cancel', call}   {t:'close', sandbox}   {t:'reply', req, ok, value | error}
+ * here → server: {t:'request', req, call, op, args}, and {t:'catastrophe', sandbox} just before dying.
+ */
+import { serialize } from 'node:v8';
+import ivm from 'isolated-vm';
+
+/** The parameters every piece of user code sees, in this order (Node-RED's function node globals). */
+const PARAMS = ['msg', 'node', 'context', 'flow', 'global', 'env', 'RED', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'];
+
+/**
+ * Runs inside the isolate, once per realm. $0 is the dispatcher Reference, $1 the node's info.
+ * The references stay in this closure, out of reach of user code.
+ */
+const BOOTSTRAP = `
+const host = $0;
+const info = $1;
+const functions = Object.create(null);
+const timers = new Map();
+let nextTimerId = 1;
+const call = (...args) => host.applySyncPromise(undefined, args, { arguments: { copy: true } });
+const callQuietly = (...args) => { try { call(...args); } catch (e) { /* the call already finished */ } };
+
+const describe = (value) => {
+  if (typeof value === 'string') return value;
+  if (value instanceof Error) return String(value);
+  try { return JSON.stringify(value) ?? String(value); } catch (e) { return String(value); }
+};
+const errorInfo = (error) => ({ message: describe(error), stack: error instanceof Error ? String(error.stack || '') : '' });
+const cloneMessage = (value) => {
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Date) return new Date(value.getTime());
+  if (Array.isArray(value)) return value.map(cloneMessage);
+  const copy = {};
+  for (const key of Object.keys(value)) copy[key] = cloneMessage(value[key]);
+  return copy;
+};
+const RED = Object.freeze({ util: Object.freeze({ cloneMessage }) });
+const env = Object.freeze({
+  get(name) {
+    switch (name) {
+      case 'NR_NODE_ID': return info.id;
+      case 'NR_NODE_NAME': return info.name;
+      case 'NR_FLOW_ID': return info.flowId;
+      default: return undefined;
+    }
+  },
+});
+
+// Node-RED's context API: get/set/keys, sync or with a trailing callback(err, ...values); arrays of keys allowed.
+const contextApi = (callId, scope) => {
+  const callbackOf = (args) => (typeof args[args.length - 1] === 'function' ? args[args.length - 1] : undefined);
+  const getOne = (key) => call(callId, 'ctx.get', scope, String(key));
+  return {
+    get(key, ...rest) {
+      const callback = callbackOf(rest);
+      const value = Array.isArray(key) ? key.map(getOne) : getOne(key);
+      if (!callback) return value;
+      if (Array.isArray(key)) callback(null, ...value); else callback(null, value);
+    },
+    set(key, value, ...rest) {
+      if (Array.isArray(key)) key.forEach((k, i) => call(callId, 'ctx.set', scope, String(k), Array.isArray(value) ? value[i] : undefined));
+      else call(callId, 'ctx.set', scope, String(key), value);
+      const callback = callbackOf(rest);
+      if (callback) callback(null);
+    },
+    keys(...rest) {
+      const keys = call(callId, 'ctx.keys', scope);
+      const callback = callbackOf(rest);
+      if (!callback) return keys;
+      callback(null, keys);
+    },
+  };
+};
+
+const timerApi = (callId, repeat) => (fn, ms, ...args) => {
+  if (typeof fn !== 'function') throw new TypeError('The "callback" argument must be a function');
+  const id = nextTimerId++;
+  timers.set(id, { callId, fn, args, repeat });
+  call(callId, 'timer', id, Math.max(0, Number(ms) || 0), repeat);
+  return id;
+};
+const clearTimer = (id) => {
+  const timer = timers.get(id);
+  if (!timer) return;
+  timers.delete(id);
+  callQuietly(timer.callId, 'untimer', id);
+};
+
+const nodeApi = (callId) => {
+  const log = (level) => (message) => call(callId, 'log', level, describe(message));
+  return Object.freeze({
+    id: info.id,
+    name: info.name,
+    path: info.flowId + '/' + info.id,
+    outputCount: info.outputs,
+    log: log('info'), warn: log('warn'), debug: log('debug'), trace: log('debug'),
+    error: (message, msg) => call(callId, 'error', describe(message), msg !== undefined && msg !== null),
+    status: (status) => call(callId, 'status', status !== null && typeof status === 'object' ? status : { text: describe(status) }),
+    send: (msgs) => call(callId, 'send', msgs),
+    done: (error) => call(callId, 'done', error === undefined || error === null ? null : errorInfo(error)),
+  });
+};
+
+return {
+  install(part, fn) { functions[part] = fn; },
+  invoke(part, callId, msg) {
+    const node = nodeApi(callId);
+    const flow = contextApi(callId, 'flow');
+    const global = contextApi(callId, 'global');
+    const context = Object.assign(contextApi(callId, 'node'), { flow, global });
+    const console = Object.freeze({ log: node.log, info: node.log, warn: node.warn, debug: node.debug, error: (m) => call(callId, 'log', 'error', describe(m)) });
+    new Promise((resolve) => resolve(functions[part](msg, node, context, flow, global, env, RED, console,
+      timerApi(callId, false), clearTimer, timerApi(callId, true), clearTimer)))
+      .then(
+        (value) => { try { call(callId, 'return', value); } catch (e) { callQuietly(callId, 'fail', errorInfo(e)); } },
+        (error) => callQuietly(callId, 'fail', errorInfo(error)),
+      );
+  },
+  fire(timerId) {
+    const timer = timers.get(timerId);
+    if (!timer) return;
+    if (!timer.repeat) timers.delete(timerId);
+    try { timer.fn(...timer.args); } catch (error) { callQuietly(timer.callId, 'fail', errorInfo(error)); }
+  },
+  forget(callId) {
+    for (const [id, timer] of timers) if (timer.callId === callId) timers.delete(id);
+  },
+};
+`;
+
+/**
+ * @typedef {{ code: Record<string, string | undefined>, memoryLimitMb: number, timeoutMs: number, info: object }} Spec
+ * @typedef {{ sandbox: number, isolate: ivm.Isolate, dispatcher: ivm.Reference, invoke: ivm.Reference, fire: ivm.Reference, forget: ivm.Reference }} Realm
+ */
+
+/** @type {Map<number, Spec>} */
+const specs = new Map();
+/** @type {Map<number, Realm>} */
+const realms = new Map();
+/** @type {Map<number, Call>} */
+const calls = new Map();
+/** @type {Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>} */
+const requests = new Map();
+let nextRequest = 1;
+
+const send = (/** @type {object} */ message) => process.send?.(message);
+
+/** Ask the server to do something for a call (send, log, context, ...) and wait for its answer. */
+function ask(/** @type {number} */ callId, /** @type {string} */ op, /** @type {unknown[]} */ args) {
+  return new Promise((resolve, reject) => {
+    const req = nextRequest++;
+    requests.set(req, { resolve, reject });
+    send({ t: 'request', req, call: callId, op, args });
+  });
+}
+
+/** "message (line 3, col 7)", locating the error in the user's code as Node-RED does. */
+function locate(/** @type {string} */ part, /** @type {{message: string, stack: string}} */ info) {
+  const where = new RegExp(`${part}:(\\d+):(\\d+)`).exec(info.stack);
+  return where ? `${info.message} (line ${where[1]}, col ${where[2]})` : info.message;
+}
+
+/**
+ * Messages leaving the sandbox may be no larger than the node's memory limit: V8's limit is approximate, and a huge
+ * result would otherwise be copied into the server whole.
+ */
+function oversized(/** @type {unknown} */ value, /** @type {Spec} */ spec) {
+  const bytes = serialize(value).byteLength;
+  const limit = spec.memoryLimitMb * 1024 * 1024;
+  return bytes > limit ? `function output too large: ${(bytes / 1048576).toFixed(1)} MB, more than the ${spec.memoryLimitMb} MB memory limit` : undefined;
+}
+
+/** One run of user code: finished when it has returned and its timers have run (or node.done()), or on failure. */
+class Call {
+  /**
+   * @param {number} id @param {string} part @param {Realm} realm @param {Spec} spec @param {boolean} awaitTimers
+   */
+  constructor(id, part, realm, spec, awaitTimers) {
+    this.id = id;
+    this.part = part;
+    this.realm = realm;
+    this.spec = spec;
+    this.awaitTimers = awaitTimers;
+    this.deadline = Date.now() + spec.timeoutMs;
+    /** @type {Map<number, NodeJS.Timeout>} */
+    this.timers = new Map();
+    this.finished = false;
+    this.returned = false;
+    /** @type {unknown} */
+    this.value = undefined;
+    this.doneCalled = false;
+    /** @type {string | undefined} */
+    this.reportedError = undefined;
+    this.deadlineTimer = setTimeout(() => this.finish(this.timedOut()), spec.timeoutMs);
+  }
+
+  timedOut() {
+    return `function timed out after ${this.spec.timeoutMs} ms`;
+  }
+
+  check() {
+    if (this.finished || !this.returned) return;
+    if (this.doneCalled || !this.awaitTimers || this.timers.size === 0) this.finish();
+  }
+
+  /** @param {string} [error] */
+  finish(error) {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.deadlineTimer);
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    calls.delete(this.id);
+    if (!this.realm.isolate.isDisposed) this.realm.forget.applyIgnored(undefined, [this.id]);
+    const failure = error ?? this.reportedError ?? oversized(this.value, this.spec);
+    if (failure !== undefined) send({ t: 'result', call: this.id, ok: false, error: failure });
+    else send({ t: 'result', call: this.id, ok: true, value: this.value });
+  }
+
+  /** Run code in the isolate for this call with what is left of its time; failures finish the call. */
+  async enter(/** @type {ivm.Reference} */ target, /** @type {unknown[]} */ args) {
+    const remaining = this.deadline - Date.now();
+    if (remaining <= 0) return this.finish(this.timedOut());
+    try {
+      await target.apply(undefined, args, { arguments: { copy: true }, timeout: remaining });
+    } catch (error) {
+      if (this.realm.isolate.isDisposed) return realmLost(this.realm);
+      const message = /** @type {Error} */ (error).message;
+      this.finish(/Script execution timed out/.test(message) ? this.timedOut() : message);
+    }
+  }
+
+  startTimer(/** @type {number} */ timerId, /** @type {number} */ ms, /** @type {boolean} */ repeat) {
+    const arm = () =>
+      setTimeout(() => {
+        if (repeat) this.timers.set(timerId, arm());
+        else this.timers.delete(timerId);
+        void this.enter(this.realm.fire, [timerId]).then(() => this.check());
+      }, ms);
+    this.timers.set(timerId, arm());
+  }
+}
+
+/** V8 disposed an isolate for exceeding its memory limit: its calls fail, the next run builds a fresh realm. */
+function realmLost(/** @type {Realm} */ realm) {
+  if (realms.get(realm.sandbox) === realm) realms.delete(realm.sandbox);
+  realm.dispatcher.release();
+  for (const call of [...calls.values()]) {
+    if (call.realm === realm) call.finish(`function exceeded its ${call.spec.memoryLimitMb} MB memory limit`);
+  }
+}
+
+/** Requests from inside the isolate of `sandbox`. The answer is copied back in. */
+async function dispatch(/** @type {number} */ sandbox, /** @type {number} */ callId, /** @type {string} */ op, /** @type {unknown[]} */ ...args) {
+  const call = calls.get(callId);
+  // A call id is only good in its own sandbox: code cannot act on another node's messages by guessing ids.
+  if (!call || call.finished || call.realm.sandbox !== sandbox) throw new Error('this function call has already finished');
+  switch (op) {
+    case 'timer':
+      return call.startTimer(/** @type {number} */ (args[0]), /** @type {number} */ (args[1]), /** @type {boolean} */ (args[2]));
+    case 'untimer':
+      clearTimeout(call.timers.get(/** @type {number} */ (args[0])));
+      call.timers.delete(/** @type {number} */ (args[0]));
+      return call.check();
+    case 'return':
+      call.returned = true;
+      call.value = args[0];
+      return call.check();
+    case 'done':
+      if (args[0]) return call.finish(locate(call.part, /** @type {{message: string, stack: string}} */ (args[0])));
+      call.doneCalled = true;
+      return call.check();
+    case 'fail':
+      return call.finish(locate(call.part, /** @type {{message: string, stack: string}} */ (args[0])));
+    case 'error':
+      // node.error(text, msg): Node-RED hands the message to catch nodes; here the call fails with that text once finished.
+      if (args[1]) call.reportedError ??= String(args[0]);
+      await ask(callId, 'log', ['error', args[0]]);
+      return;
+    default: {
+      const tooLarge = op === 'send' ? oversized(args[0], call.spec) : undefined;
+      if (tooLarge) throw new Error(tooLarge);
+      const value = await ask(callId, op, args);
+      return value === undefined ? undefined : new ivm.ExternalCopy(value).copyInto();
+    }
+  }
+}
+
+/** Build a realm: isolate, bootstrap, and the user's code compiled once. Throws an Error naming the line of a syntax error. */
+function boot(/** @type {number} */ sandbox, /** @type {Spec} */ spec) {
+  const isolate = new ivm.Isolate({
+    memoryLimit: spec.memoryLimitMb,
+    // Some allocation failures are beyond what V8 can recover from. Without this handler the whole process aborts;
+    // with it this isolate's thread is parked for good, so the process is no longer healthy: report and go.
+    onCatastrophicError: () => {
+      const die = () => process.kill(process.pid, 'SIGKILL');
+      setTimeout(die, 1000).unref();
+      process.send?.({ t: 'catastrophe', sandbox }, die);
+    },
+  });
+  const dispatcher = new ivm.Reference((/** @type {[number, string, ...unknown[]]} */ ...args) => dispatch(sandbox, ...args));
+  try {
+    const context = isolate.createContextSync();
+    const api = context.evalClosureSync(BOOTSTRAP, [dispatcher, new ivm.ExternalCopy(spec.info).copyInto()], { result: { reference: true } });
+    const install = api.getSync('install', { reference: true });
+    for (const part of ['func', 'initialize', 'finalize']) {
+      const source = spec.code[part];
+      if (!source?.trim()) continue;
+      let script;
+      try {
+        // The wrapper's first line is ours: lineOffset -1 makes line numbers those of the user's code.
+        script = isolate.compileScriptSync(`(async function (${PARAMS.join(', ')}) {\n${source}\n})`, { filename: part, lineOffset: -1 });
+      } catch (error) {
+        const message = /** @type {Error} */ (error).message;
+        const where = /\[[^\]]*:(\d+):(\d+)\]$/.exec(message);
+        const text = message.replace(/\s*\[[^\]]*\]$/, '');
+        throw new Error(where ? `${part}: SyntaxError on line ${where[1]}, col ${where[2]}: ${text}` : `${part}: SyntaxError: ${text}`);
+      }
+      const fn = script.runSync(context, { reference: true });
+      install.applySync(undefined, [part, fn.derefInto()]);
+    }
+    return {
+      sandbox,
+      isolate,
+      dispatcher,
+      invoke: api.getSync('invoke', { reference: true }),
+      fire: api.getSync('fire', { reference: true }),
+      forget: api.getSync('forget', { reference: true }),
+    };
+  } catch (error) {
+    isolate.dispose();
+    dispatcher.release();
+    throw error;
+  }
+}
+
+function realmFor(/** @type {number} */ sandbox) {
+  let realm = realms.get(sandbox);
+  if (realm && !realm.isolate.isDisposed) return realm;
+  const spec = specs.get(sandbox);
+  if (!spec) throw new Error('function sandbox is not open');
+  realm = boot(sandbox, spec);
+  realms.set(sandbox, realm);
+  return realm;
+}
+
+process.on('message', (/** @type {any} */ message) => {
+  switch (message.t) {
+    case 'open':
+      specs.set(message.sandbox, message.spec);
+      try {
+        realmFor(message.sandbox);
+        send({ t: 'opened', sandbox: message.sandbox });
+      } catch (error) {
+        specs.delete(message.sandbox);
+        send({ t: 'opened', sandbox: message.sandbox, error: /** @type {Error} */ (error).message });
+      }
+      return;
+    case 'run': {
+      const spec = specs.get(message.sandbox);
+      if (!spec) return send({ t: 'result', call: message.call, ok: false, error: 'function sandbox is not open' });
+      let realm;
+      try {
+        realm = realmFor(message.sandbox);
+      } catch (error) {
+        return send({ t: 'result', call: message.call, ok: false, error: /** @type {Error} */ (error).message });
+      }
+      const call = new Call(message.call, message.part, realm, spec, message.awaitTimers);
+      calls.set(call.id, call);
+      void call.enter(realm.invoke, [message.part, call.id, message.msg]);
+      return;
+    }
+    case 'cancel':
+      return calls.get(message.call)?.finish('cancelled');
+    case 'close': {
+      const realm = realms.get(message.sandbox);
+      for (const call of [...calls.values()]) if (call.realm === realm) call.finish('function node closed');
+      realms.delete(message.sandbox);
+      specs.delete(message.sandbox);
+      if (realm && !realm.isolate.isDisposed) realm.isolate.dispose();
+      realm?.dispatcher.release();
+      return;
+    }
+    case 'reply': {
+      const request = requests.get(message.req);
+      requests.delete(message.req);
+      if (message.ok) request?.resolve(message.value);
+      else request?.reject(new Error(message.error));
+      return;
+    }
+  }
+});
+
+// The server went away (or closed its last function node): nothing left to do here.
+process.on('disconnect', () => process.exit(0));
