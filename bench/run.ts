@@ -45,13 +45,22 @@ async function chainBenchmark(retention: RetentionMode, where: 'disk' | 'memory'
   }
   await runtime.createFlow({ id: 'chain', name: 'chain', version: 0, nodes });
   await runtime.deployFlow('chain');
-  const finished = new Map<string, () => void>();
-  runtime.events.add({ runFinished: (run) => finished.get(run.id)?.() });
+  // A run can finish before runNow() resolves (its acceptance and its last step may share one commit).
+  const waiting = new Map<string, () => void>();
+  const done = new Set<string>();
+  runtime.events.add({
+    runFinished: (run) => {
+      const resolve = waiting.get(run.id);
+      if (resolve) {
+        waiting.delete(run.id);
+        resolve();
+      } else done.add(run.id);
+    },
+  });
   const runOne = async () => {
-    const done = new Promise<void>((resolve) => {
-      void runtime.executor.runNow('chain', { payload: {} }).then(({ runId }) => finished.set(runId, resolve));
-    });
-    await done;
+    const { runId } = await runtime.executor.runNow('chain', { payload: {} });
+    if (done.delete(runId)) return;
+    await new Promise<void>((resolve) => waiting.set(runId, resolve));
   };
   // Warm up JIT and caches.
   await Promise.all(Array.from({ length: 500 }, runOne));

@@ -8,20 +8,114 @@ export function parseJson(text: string): ParseResult {
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (error) {
-    const raw = (error as Error).message;
-    // V8 reports "... at position 123" (and sometimes line/column itself); derive line and column from the position.
-    const position = /position (\d+)/.exec(raw);
-    const reason = raw.replace(/^JSON\.parse: /, '').replace(/ in JSON at position \d+.*$/, '').replace(/\s*\(line \d+ column \d+\)$/, '');
-    if (position) {
-      const offset = Number(position[1]);
-      const before = text.slice(0, offset);
-      const line = before.split('\n').length;
-      const column = offset - before.lastIndexOf('\n');
-      return { ok: false, message: `Invalid JSON at line ${line}, column ${column}: ${reason}`, line, column };
+    // Engines differ in whether they report a position; find it ourselves.
+    const found = locateJsonError(text);
+    if (!found) return { ok: false, message: `Invalid JSON: ${(error as Error).message}` };
+    const before = text.slice(0, found.offset);
+    const line = before.split('\n').length;
+    const column = found.offset - before.lastIndexOf('\n');
+    return { ok: false, message: `Invalid JSON at line ${line}, column ${column}: ${found.message}`, line, column };
+  }
+}
+
+/**
+ * Find the first syntax error in JSON text: its offset and what was expected there. A small recursive-descent
+ * scan, used only after JSON.parse has failed.
+ */
+export function locateJsonError(text: string): { offset: number; message: string } | undefined {
+  let i = 0;
+  class Stop extends Error {
+    constructor(readonly offset: number, message: string) {
+      super(message);
     }
-    const lineCol = /line (\d+) column (\d+)/.exec(raw);
-    if (lineCol) return { ok: false, message: `Invalid JSON at line ${lineCol[1]}, column ${lineCol[2]}: ${reason}`, line: Number(lineCol[1]), column: Number(lineCol[2]) };
-    return { ok: false, message: `Invalid JSON: ${reason}` };
+  }
+  const describe = (at: number) => (at >= text.length ? 'the end of the text' : `"${text[at]}"`);
+  const fail = (message: string): never => {
+    throw new Stop(i, `${message}, found ${describe(i)}`);
+  };
+  const space = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const literal = (word: string) => {
+    if (text.startsWith(word, i)) i += word.length;
+    else fail('expected a value');
+  };
+  const string = () => {
+    i++; // opening quote
+    while (i < text.length && text[i] !== '"') {
+      const c = text.charCodeAt(i);
+      if (c < 0x20) throw new Stop(i, 'control character in a string (a line break inside quotes?)');
+      if (text[i] === '\\') {
+        i++;
+        if (text[i] === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) throw new Stop(i, 'bad \\u escape in a string');
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(text[i] ?? '')) throw new Stop(i, 'bad escape in a string');
+      }
+      i++;
+    }
+    if (i >= text.length) throw new Stop(i, 'unterminated string');
+    i++;
+  };
+  const number = () => {
+    const match = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+    if (!match) fail('expected a value');
+    i += match![0].length;
+  };
+  const value = (): void => {
+    space();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      space();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        space();
+        if (text[i] !== '"') fail('expected a property name in double quotes');
+        string();
+        space();
+        if (text[i] !== ':') fail('expected ":" after the property name');
+        i++;
+        value();
+        space();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') return void i++;
+        fail('expected "," or "}"');
+      }
+    }
+    if (c === '[') {
+      i++;
+      space();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        space();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') return void i++;
+        fail('expected "," or "]"');
+      }
+    }
+    if (c === '"') return string();
+    if (c === 't') return literal('true');
+    if (c === 'f') return literal('false');
+    if (c === 'n') return literal('null');
+    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return number();
+    fail('expected a value');
+  };
+  try {
+    value();
+    space();
+    if (i < text.length) fail('expected the end of the text (only one JSON value is allowed)');
+    return undefined;
+  } catch (error) {
+    if (error instanceof Stop) return { offset: error.offset, message: error.message };
+    throw error;
   }
 }
 

@@ -64,7 +64,7 @@ export interface NodeInit<P = Record<string, unknown>> {
   services: RuntimeServices;
 }
 
-/** Per message, per attempt. */
+/** Per message, per attempt. Its functions are methods: call them on ctx (`ctx.send(msg)`), don't detach them. */
 export interface InputContext {
   runId: string;
   nodeId: string;

@@ -121,7 +121,7 @@ export class Executor {
   private readonly contexts: ContextRegistry;
   private closing = false;
 
-  constructor(private readonly options: ExecutorOptions) {
+  constructor(readonly options: ExecutorOptions) {
     this.contexts = new ContextRegistry(options.storage, options.log);
   }
 
@@ -377,7 +377,8 @@ export class Executor {
     });
   }
 
-  private settleReply(run: ActiveRun, outcome: TriggerReply | Error): void {
+  /** @internal used by NodeInputContext */
+  settleReply(run: ActiveRun, outcome: TriggerReply | Error): void {
     const waiter = run.reply;
     if (!waiter || waiter.settled) return;
     waiter.settled = true;
@@ -609,29 +610,7 @@ export class Executor {
     if (controller) run.abort.signal.addEventListener('abort', onRunAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
     let onStop: (() => void) | undefined;
-    const ctx: InputContext = {
-      runId: run.record.id,
-      nodeId,
-      flowId,
-      attempt,
-      idempotencyKey: `${run.record.id}:${nodeId}:${invocation.id}:${attempt}`,
-      log: deployedNode.log,
-      status: deployedNode.status,
-      send(out, port = 0) {
-        if (out === null || out === undefined) return;
-        for (const m of Array.isArray(out) ? out : [out]) sent.push({ port, msg: m });
-      },
-      debug: (value, meta) => this.options.events.debug({ flowId, runId: run.record.id, nodeId, value, property: meta?.property, at: Date.now() }),
-      reply: (reply) => this.settleReply(run, reply),
-      credentials: deployedNode.credentials,
-      context: deployedNode.context,
-      signal,
-      progress: (data) => this.options.events.progress({ flowId, runId: run.record.id, nodeId, invocationId: invocation.id, data }),
-      recordUsage: (usage) => {
-        scope.usage = addUsage(scope.usage, usage);
-      },
-      callTool: (call) => this.callTool(run, deployedNode, invocation, call, signal, scope),
-    };
+    const ctx = new NodeInputContext(this, run, deployedNode, invocation, attempt, signal, scope, sent);
     try {
       let result = onInput.call(deployedNode.instance, msg, ctx);
       if (result instanceof Promise) {
@@ -707,7 +686,8 @@ export class Executor {
    * Run a tool-capable node type on behalf of `caller` (an AI agent). The call is its own invocation in the run
    * (parent: the caller's invocation), committed with the caller's completion.
    */
-  private async callTool(run: ActiveRun, caller: DeployedNode, callerInvocation: InvocationRecord, call: ToolCall, signal: AbortSignal, scope: InvocationScope): Promise<FlowMessage[]> {
+  /** @internal used by NodeInputContext */
+  async callTool(run: ActiveRun, caller: DeployedNode, callerInvocation: InvocationRecord, call: ToolCall, signal: AbortSignal, scope: InvocationScope): Promise<FlowMessage[]> {
     const definition = this.options.registry.get(call.type);
     if (!definition) throw new Error(`tool "${call.type}" is not an installed node type`);
     if (!definition.usableAsTool) throw new Error(`node type "${call.type}" is not usable as a tool`);
@@ -821,6 +801,68 @@ export class Executor {
     for (const deployed of this.deployed.values()) await Promise.allSettled([...deployed.nodes.values()].map((d) => d.instance.close?.()));
     this.deployed.clear();
     this.active.clear();
+  }
+}
+
+/**
+ * The `ctx` a node's onInput receives. A class rather than an object of closures: one allocation per hop, with
+ * the methods shared on the prototype.
+ */
+class NodeInputContext implements InputContext {
+  readonly runId: string;
+  readonly nodeId: string;
+  readonly flowId: string;
+  readonly log: Logger;
+  readonly status: InputContext['status'];
+  readonly credentials: Record<string, unknown> | undefined;
+  readonly context: InputContext['context'];
+
+  constructor(
+    private readonly executor: Executor,
+    private readonly run: ActiveRun,
+    private readonly node: DeployedNode,
+    private readonly invocation: InvocationRecord,
+    readonly attempt: number,
+    readonly signal: AbortSignal,
+    private readonly scope: InvocationScope,
+    private readonly sent: PortMessage[],
+  ) {
+    this.runId = run.record.id;
+    this.nodeId = invocation.nodeId;
+    this.flowId = run.record.flowId;
+    this.log = node.log;
+    this.status = node.status;
+    this.credentials = node.credentials;
+    this.context = node.context;
+  }
+
+  get idempotencyKey(): string {
+    return `${this.runId}:${this.nodeId}:${this.invocation.id}:${this.attempt}`;
+  }
+
+  send(out: FlowMessage | FlowMessage[] | null, port = 0): void {
+    if (out === null || out === undefined) return;
+    for (const msg of Array.isArray(out) ? out : [out]) this.sent.push({ port, msg });
+  }
+
+  debug(value: unknown, meta?: { property?: string }): void {
+    this.executor.options.events.debug({ flowId: this.flowId, runId: this.runId, nodeId: this.nodeId, value, property: meta?.property, at: Date.now() });
+  }
+
+  reply(reply: TriggerReply): void {
+    this.executor.settleReply(this.run, reply);
+  }
+
+  progress(data: unknown): void {
+    this.executor.options.events.progress({ flowId: this.flowId, runId: this.runId, nodeId: this.nodeId, invocationId: this.invocation.id, data });
+  }
+
+  recordUsage(usage: ModelUsage): void {
+    this.scope.usage = addUsage(this.scope.usage, usage);
+  }
+
+  callTool(call: ToolCall): Promise<FlowMessage[]> {
+    return this.executor.callTool(this.run, this.node, this.invocation, call, this.signal, this.scope);
   }
 }
 

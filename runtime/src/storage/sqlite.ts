@@ -82,14 +82,12 @@ export class SqliteDriver implements SqlDriver {
 
   private prepare(sql: string): Database.Statement<unknown[]> {
     let statement = this.statements.get(sql);
-    if (statement) {
-      // Refresh its position so the cache evicts the least recently used statement.
-      this.statements.delete(sql);
-    } else {
-      statement = this.db.prepare(sql);
+    if (!statement) {
+      // Bounded cache; evicting the oldest entry is enough, since the hot statements are few and re-prepared at once.
       if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.delete(this.statements.keys().next().value!);
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
     }
-    this.statements.set(sql, statement);
     return statement;
   }
 }

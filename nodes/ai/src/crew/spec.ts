@@ -45,19 +45,19 @@ export interface TaskSpec {
 const keyPattern = '^[A-Za-z0-9_.-]+$';
 
 export const agentFieldsSchema = {
-  template: { enum: ['', ...Object.keys(AGENT_TEMPLATES)], default: '', description: 'Fill empty role/goal/backstory from a ready-made role.' },
+  // No `default`s on agent fields: an inline agent that extends an imported CrewAI agent must not reset its values.
+  template: { enum: ['', ...Object.keys(AGENT_TEMPLATES)], description: 'Fill empty role/goal/backstory from a ready-made role.' },
   role: { type: 'string', description: 'Who the agent is, e.g. "Senior market researcher". {placeholders} come from the input message.' },
   goal: { type: 'string' },
   backstory: { type: 'string' },
-  tools: { type: 'array', items: nodeToolConfigSchema, default: [], description: 'Node types usable as tools (HTTP request, database query, ai-retrieve...).' },
+  tools: { type: 'array', items: nodeToolConfigSchema, description: 'Node types usable as tools (HTTP request, database query, ai-retrieve...).' },
   mcp: {
     type: 'array',
-    default: [],
     items: { type: 'object', required: ['server'], properties: { server: { type: 'string' }, tools: { type: 'array', items: { type: 'string' } } } },
     description: 'Tools from the MCP servers declared on the node.',
   },
-  maxIterations: { type: 'integer', minimum: 1, maximum: 50, default: 6, description: 'Model calls allowed per task, tool rounds included.' },
-  memory: { type: 'boolean', default: false, description: 'Remember results across runs (vector store) and recall relevant ones.' },
+  maxIterations: { type: 'integer', minimum: 1, maximum: 50, description: 'Model calls allowed per task, tool rounds included (default 6).' },
+  memory: { type: 'boolean', description: 'Remember results across runs (vector store) and recall relevant ones.' },
   temperature: { type: 'number', minimum: 0, maximum: 2 },
   maxTokens: { type: 'integer', minimum: 1, description: 'Max tokens per model answer.' },
 } as const;
@@ -68,7 +68,7 @@ export const agentSpecSchema: JsonSchema = {
   properties: {
     key: { type: 'string', pattern: keyPattern, description: 'Name tasks use to pick this agent.' },
     ...agentFieldsSchema,
-    allowDelegation: { type: 'boolean', default: false, description: 'May hand work or questions to the other agents of the crew.' },
+    allowDelegation: { type: 'boolean', description: 'May hand work or questions to the other agents of the crew.' },
     model: { type: 'string', description: 'Use another model on the same provider (model name, or a .gguf path for the local model).' },
   },
 };

@@ -82,7 +82,7 @@ function convert(input: unknown, defs: Schema, depth: number): GbnfJsonSchema {
     case 'integer':
     case 'boolean':
     case 'null':
-      return { type, ...description };
+      return { type: type as 'string', ...description };
     default:
       return ANY;
   }

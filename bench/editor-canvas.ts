@@ -1,0 +1,165 @@
+/**
+ * Editor canvas benchmark (printed, not asserted): time to open a generated 1,000-node flow and the frame rate
+ * while panning it, measured in headless Chromium against a real runtime serving the built editor.
+ *
+ *   node --import tsx bench/editor-canvas.ts           (or: npm run bench:editor)
+ *
+ * Targets: open in under 1 s, pan at 60 fps. Headless Chromium here renders without a GPU (--disable-gpu), so the
+ * figures are a floor: a desktop browser with GPU canvas is faster.
+ */
+import { fileURLToPath } from 'node:url';
+import { build } from 'vite';
+import { launchBrowser } from '../editor/e2e/browser.ts';
+import { startTestServer } from '../runtime/src/testing/server.ts';
+
+const NODES = Number(process.env.BENCH_NODES ?? 1000);
+const COLUMNS = 40;
+const PAN_MS = 3000;
+
+/** Rows of inject → change → change … wired in a chain; every tenth node a two-rule switch (two output ports). */
+function generateFlow(id: string, count: number) {
+  const nodes = [];
+  for (let i = 0; i < count; i++) {
+    const column = i % COLUMNS;
+    const row = Math.floor(i / COLUMNS);
+    const last = column === COLUMNS - 1 || i === count - 1;
+    const next = last ? [] : [`n${i + 1}`];
+    const position = { x: column * 220, y: row * 110 };
+    if (column === 0) nodes.push({ id: `n${i}`, type: 'inject', name: `start ${row}`, position, props: {}, wires: [next] });
+    else if (column % 10 === 5) {
+      nodes.push({ id: `n${i}`, type: 'switch', name: `route ${i}`, position, props: { property: 'payload', rules: [{ t: 'nnull' }, { t: 'else' }] }, wires: [next, []] });
+    } else {
+      nodes.push({ id: `n${i}`, type: 'change', name: `step ${i}`, position, props: { rules: [{ t: 'set', p: 'payload.step', pt: 'msg', to: String(i), tot: 'str' }] }, wires: [next] });
+    }
+  }
+  return { format: 'flowcrew/flow@1', id, name: `${count} nodes`, version: 0, nodes };
+}
+
+interface PanResult {
+  fps: number;
+  frames: number;
+  drawMeanMs: number;
+  drawP95Ms: number;
+  visibleNodes: number;
+  scale: number;
+}
+
+async function main(): Promise<void> {
+  process.stdout.write('building the editor… ');
+  await build({ configFile: fileURLToPath(new URL('../vite.config.ts', import.meta.url)), logLevel: 'error' });
+  console.log('done');
+  const server = await startTestServer();
+  const browser = await launchBrowser();
+  try {
+    const small = await server.api('POST', '/api/v1/flows', { id: 'small', name: 'Small', nodes: [] });
+    const big = await server.api('POST', '/api/v1/flows', generateFlow('big', NODES));
+    if (small.status !== 201 || big.status !== 201) throw new Error(`could not create the flows: ${JSON.stringify(big.body).slice(0, 500)}`);
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+
+    // Cold: load the page straight onto the big flow (includes downloading and starting the editor).
+    await page.goto(`${server.url}/#/flows/big`, { waitUntil: 'commit' });
+    const cold = await page.evaluate(
+      () =>
+        new Promise<number>((resolve) => {
+          const done = () => requestAnimationFrame(() => resolve(performance.now()));
+          const canvas = document.querySelector<HTMLCanvasElement>('[data-test="canvas"]');
+          if (canvas?.dataset.flowId === 'big') return done();
+          window.addEventListener('flowcrew:flow-rendered', (e) => (e as CustomEvent).detail.flowId === 'big' && done());
+        }),
+    );
+
+    // Warm: the editor is running on a small flow; switch to the big one (fetch, build the graph, first frame).
+    await page.goto(`${server.url}/#/flows/small`);
+    await page.waitForFunction(() => document.querySelector<HTMLCanvasElement>('[data-test="canvas"]')?.dataset.flowId === 'small');
+    await page.evaluate(() => localStorage.clear());
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector<HTMLCanvasElement>('[data-test="canvas"]')?.dataset.flowId === 'small');
+    const warm = await page.evaluate(
+      () =>
+        new Promise<{ drawn: number; painted: number }>((resolve) => {
+          const start = performance.now();
+          window.addEventListener('flowcrew:flow-rendered', (e) => {
+            if ((e as CustomEvent).detail.flowId !== 'big') return;
+            const drawn = performance.now() - start;
+            requestAnimationFrame(() => resolve({ drawn, painted: performance.now() - start }));
+          });
+          location.hash = '#/flows/big';
+        }),
+    );
+
+    const pan = (scale: number | 'fit') =>
+      page.evaluate(
+        ([targetScale, durationMs]) =>
+          new Promise<PanResult>((resolve) => {
+            const view = (window as any).flowcrew.view;
+            const canvas = view.canvas;
+            if (targetScale === 'fit') view.fit();
+            else {
+              canvas.ds.scale = targetScale;
+              view.centerOn(4400, 1300);
+            }
+            // Time litegraph's own drawing, frame by frame.
+            const draws: number[] = [];
+            const original = canvas.draw.bind(canvas);
+            canvas.draw = (...args: unknown[]) => {
+              const t = performance.now();
+              original(...args);
+              draws.push(performance.now() - t);
+            };
+            let frames = 0;
+            const start = performance.now();
+            const step = (now: number) => {
+              const t = (now - start) / durationMs;
+              if (t >= 1) {
+                canvas.draw = original;
+                const sorted = [...draws].sort((a, b) => a - b);
+                resolve({
+                  fps: frames / ((now - start) / 1000),
+                  frames,
+                  drawMeanMs: draws.reduce((a, b) => a + b, 0) / Math.max(1, draws.length),
+                  drawP95Ms: sorted[Math.floor(sorted.length * 0.95)] ?? 0,
+                  visibleNodes: canvas.visible_nodes.length,
+                  scale: canvas.ds.scale,
+                });
+                return;
+              }
+              frames++;
+              // A steady sweep left and right, as a user dragging the canvas.
+              canvas.ds.offset[0] += Math.sin(t * Math.PI * 4) * 12 / canvas.ds.scale;
+              canvas.ds.offset[1] += Math.cos(t * Math.PI * 4) * 6 / canvas.ds.scale;
+              canvas.setDirty(true, true);
+              requestAnimationFrame(step);
+            };
+            requestAnimationFrame(step);
+          }),
+        [scale, PAN_MS] as const,
+      );
+
+    const atFit = await pan('fit');
+    const at100 = await pan(1);
+
+    // The same with the mouse: drag the canvas 600 px with 60 intermediate moves, counting drawn frames.
+    const box = (await page.locator('[data-test="canvas"]').boundingBox())!;
+    const framesBefore = await page.evaluate(() => (window as any).flowcrew.view.canvas.frame as number);
+    const mouseStart = Date.now();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    for (let i = 1; i <= 60; i++) await page.mouse.move(box.x + box.width / 2 - i * 10, box.y + box.height / 2 - i * 3);
+    await page.mouse.up();
+    const mouseMs = Date.now() - mouseStart;
+    const mouseFrames = (await page.evaluate(() => (window as any).flowcrew.view.canvas.frame as number)) - framesBefore;
+
+    const fmt = (n: number, digits = 0) => n.toFixed(digits);
+    console.log(`\nEditor canvas benchmark: ${NODES} nodes, ${NODES - Math.ceil(NODES / COLUMNS)} wires, Chromium headless without GPU, viewport 1600×1000\n`);
+    console.log(`open, cold page load → flow drawn:     ${fmt(cold)} ms   (target < 1000 ms)`);
+    console.log(`open, switch to the flow → drawn:      ${fmt(warm.drawn)} ms   (next frame: ${fmt(warm.painted)} ms)`);
+    console.log(`pan, whole flow in view (zoom ${fmt(atFit.scale * 100)}%):   ${fmt(atFit.fps, 1)} fps  (${atFit.visibleNodes} nodes drawn; draw mean ${fmt(atFit.drawMeanMs, 1)} ms, p95 ${fmt(atFit.drawP95Ms, 1)} ms)   (target 60 fps)`);
+    console.log(`pan, at 100% zoom:                     ${fmt(at100.fps, 1)} fps  (${at100.visibleNodes} nodes drawn; draw mean ${fmt(at100.drawMeanMs, 1)} ms, p95 ${fmt(at100.drawP95Ms, 1)} ms)`);
+    console.log(`pan with the mouse (60 moves):         ${mouseFrames} frames in ${mouseMs} ms`);
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,218 @@
+/** ai-crew: a set of agents and tasks, run sequentially or under a manager; defined inline or imported from CrewAI YAML. */
+import { defineNode, type JsonSchema } from '@flowcrew/sdk';
+import type { Agent } from '../agents/agent.ts';
+import { AgentMemory } from '../agents/memory.ts';
+import { OutputSchema } from '../agents/structured-output.ts';
+import { AGENT_TEMPLATES, applyTemplate } from '../agents/templates.ts';
+import { runCrew, type CrewTask } from '../crew/crew.ts';
+import { importCrewAI } from '../crew/crewai-import.ts';
+import { inputsFromMessage, interpolate, requireInputs } from '../crew/interpolate.ts';
+import { agentSpecSchema, crewProblems, taskSpecSchema, type AgentSpec, type TaskSpec } from '../crew/spec.ts';
+import type { StoreChoice } from '../memory/vector-store.ts';
+import type { ModelProvider } from '../providers/types.ts';
+import { mcpServerSchema, type McpServerConfig } from '../tools/mcp.ts';
+import { agentEnvironment, MODEL_HELP, modelCredentials, modelPropsSchema, selectModelForNode, type ModelProps } from './model-selection.ts';
+import { AgentToolbox, StoreHandle, storePropSchema } from './node-resources.ts';
+
+export interface CrewNodeProps extends ModelProps {
+  process?: 'sequential' | 'hierarchical';
+  source?: 'inline' | 'crewai';
+  agents?: AgentSpec[];
+  tasks?: TaskSpec[];
+  crewai?: { agentsYaml?: string; tasksYaml?: string };
+  manager?: { role?: string; goal?: string; backstory?: string; model?: string; maxIterations?: number };
+  maxRevisions?: number;
+  mcpServers?: McpServerConfig[];
+  temperature?: number;
+  maxTokens?: number;
+  store?: StoreChoice;
+  stream?: boolean;
+}
+
+interface PreparedAgent {
+  spec: AgentSpec & { role: string; goal: string; backstory: string };
+  provider: ModelProvider;
+  toolbox: AgentToolbox;
+  memory?: AgentMemory;
+}
+
+export const crewNode = defineNode<CrewNodeProps>({
+  type: 'ai-crew',
+  category: 'ai',
+  label: 'AI crew',
+  icon: 'groups',
+  color: '#b8a4f0',
+  inputs: 1,
+  outputs: 1,
+  credentials: modelCredentials,
+  defaults: { retry: { maxAttempts: 1, backoffMs: 0 } },
+  props: {
+    type: 'object',
+    properties: {
+      process: { enum: ['sequential', 'hierarchical'], default: 'sequential', description: 'sequential: tasks in order, each by its agent. hierarchical: a manager assigns, reviews and asks for revisions.' },
+      source: { enum: ['inline', 'crewai'], default: 'inline', description: 'inline: the agents and tasks below. crewai: a CrewAI agents.yaml and tasks.yaml (inline agents with the same key add to them, e.g. tools).' },
+      agents: { type: 'array', items: agentSpecSchema, default: [] },
+      tasks: { type: 'array', items: taskSpecSchema, default: [] },
+      crewai: {
+        type: 'object',
+        default: {},
+        properties: { agentsYaml: { type: 'string', default: '', description: 'Contents of config/agents.yaml.' }, tasksYaml: { type: 'string', default: '', description: 'Contents of config/tasks.yaml.' } },
+      },
+      manager: {
+        type: 'object',
+        default: {},
+        description: 'Hierarchical crews: the manager agent (defaults to the Crew Manager template).',
+        properties: { role: { type: 'string' }, goal: { type: 'string' }, backstory: { type: 'string' }, model: { type: 'string' }, maxIterations: { type: 'integer', minimum: 1, default: 3 } },
+      },
+      maxRevisions: { type: 'integer', minimum: 0, maximum: 5, default: 1, description: 'Hierarchical: revisions the manager may ask for per task.' },
+      mcpServers: { type: 'array', items: mcpServerSchema, default: [] },
+      temperature: { type: 'number', minimum: 0, maximum: 2, description: 'Default for agents that set none.' },
+      maxTokens: { type: 'integer', minimum: 1, description: 'Default max tokens per model answer for agents that set none.' },
+      ...modelPropsSchema,
+      store: storePropSchema,
+      stream: { type: 'boolean', default: true, description: 'Stream tokens live to the editor.' },
+    },
+  },
+  help: `Runs a crew of AI agents through a list of tasks and sends the final task's answer on.
+
+**Agents**: key, role, goal, backstory (or a **template**: ${Object.keys(AGENT_TEMPLATES).filter((t) => t !== 'manager').join(', ')}), tools, MCP tools,
+max iterations, memory, allow delegation (then it may hand work or questions to the other agents).
+**Tasks**: key, description, expected output, agent, context (earlier tasks whose output it needs; default: the previous one), output schema.
+{placeholders} in agents and tasks are filled from the fields of \`msg.payload\` (or \`{input}\` for a plain payload, \`{topic}\` from \`msg.topic\`).
+
+**Process**: \`sequential\` runs the tasks in order. \`hierarchical\` adds a manager that writes a plan, assigns each task
+to a team member with instructions, reviews the answer and asks for up to \`maxRevisions\` revisions.
+
+**CrewAI**: set source to \`crewai\` and paste a CrewAI project's \`agents.yaml\` and \`tasks.yaml\`; what cannot be
+imported from YAML (Python tool classes, pydantic outputs) is listed in the node's log at deploy.
+
+**Output**: \`msg.payload\` = the last task's answer (parsed JSON with an output schema); \`msg.crew\` = every task's
+agent, answer, iterations, tool calls, review, plus the plan and token usage. Progress (tokens, tool calls,
+delegations, reviews) streams live to the editor.
+
+${MODEL_HELP}`,
+  create(init) {
+    const props = init.props;
+    const process = props.process ?? 'sequential';
+    let agentSpecs = props.agents ?? [];
+    let taskSpecs = props.tasks ?? [];
+    if ((props.source ?? 'inline') === 'crewai') {
+      const imported = importCrewAI(props.crewai?.agentsYaml ?? '', props.crewai?.tasksYaml ?? '');
+      for (const warning of imported.warnings) init.log.warn(warning);
+      // Inline agents with an imported key extend it (tools, model...); others join the crew.
+      const extra = new Map(agentSpecs.map((a) => [a.key, a]));
+      agentSpecs = [...imported.agents.map((a) => ({ ...a, ...definedFields(extra.get(a.key)) })), ...agentSpecs.filter((a) => !imported.agents.some((i) => i.key === a.key))];
+      taskSpecs = [...imported.tasks, ...taskSpecs];
+    }
+    const problems = crewProblems(agentSpecs, taskSpecs, process);
+    if (problems.length) throw new Error(`the crew is not valid: ${problems.join('; ')}`);
+
+    const model = selectModelForNode(init);
+    const store = agentSpecs.some((a) => a.memory) ? new StoreHandle(props.store ?? 'auto') : undefined;
+    const available = init.services.listTools();
+    const agents: PreparedAgent[] = agentSpecs.map((spec) => {
+      const filled = applyTemplate(spec);
+      if (!filled.role || !filled.goal) throw new Error(`agent "${spec.key}" needs a role and a goal (or a template)`);
+      const provider = model.provider(spec.model || undefined);
+      return {
+        spec: filled,
+        provider,
+        toolbox: new AgentToolbox(`agent "${spec.key}"`, spec.tools ?? [], spec.mcp ?? [], props.mcpServers ?? [], available),
+        memory: spec.memory && store ? new AgentMemory(() => store.get(), provider, `memory:${init.flowId}:${init.id}:${spec.key}`) : undefined,
+      };
+    });
+    const schemas = new Map(taskSpecs.filter((t) => t.outputSchema).map((t) => [t.key, new OutputSchema(t.outputSchema as JsonSchema)]));
+    const managerFields = applyTemplate({ template: 'manager', ...definedFields(props.manager) });
+    const managerProvider = model.provider(props.manager?.model || undefined);
+
+    return {
+      async onInput(msg, ctx) {
+        const inputs = inputsFromMessage(msg);
+        requireInputs(
+          [...agents.flatMap((a) => [a.spec.role, a.spec.goal, a.spec.backstory]), ...taskSpecs.flatMap((t) => [t.description, t.expectedOutput ?? ''])],
+          inputs,
+        );
+        const runAgents: Agent[] = [];
+        for (const a of agents) {
+          runAgents.push({
+            key: a.spec.key,
+            role: interpolate(a.spec.role, inputs),
+            goal: interpolate(a.spec.goal, inputs),
+            backstory: interpolate(a.spec.backstory, inputs),
+            provider: a.provider,
+            tools: await a.toolbox.tools(),
+            maxIterations: a.spec.maxIterations ?? 6,
+            allowDelegation: a.spec.allowDelegation ?? false,
+            memory: a.memory,
+            temperature: a.spec.temperature ?? props.temperature,
+            maxTokens: a.spec.maxTokens ?? props.maxTokens,
+          });
+        }
+        const tasks: CrewTask[] = taskSpecs.map((t) => ({
+          key: t.key,
+          description: interpolate(t.description, inputs),
+          expectedOutput: t.expectedOutput ? interpolate(t.expectedOutput, inputs) : undefined,
+          agent: t.agent,
+          context: t.context,
+          outputSchema: schemas.get(t.key),
+        }));
+        const manager: Agent | undefined =
+          process === 'hierarchical'
+            ? {
+                key: 'manager',
+                role: interpolate(managerFields.role, inputs),
+                goal: interpolate(managerFields.goal, inputs),
+                backstory: interpolate(managerFields.backstory, inputs),
+                provider: managerProvider,
+                tools: [],
+                maxIterations: props.manager?.maxIterations ?? 3,
+                allowDelegation: false,
+                temperature: props.temperature,
+                maxTokens: props.maxTokens,
+              }
+            : undefined;
+        const env = agentEnvironment(ctx, props.stream !== false);
+        const progress = env.progress;
+        env.progress = (event) => {
+          if (event.type === 'task-start') ctx.status({ fill: 'blue', shape: 'dot', text: `${event.task}: ${event.agent}` });
+          progress(event);
+        };
+        try {
+          const outcome = await runCrew({ agents: runAgents, tasks, process, manager, maxRevisions: props.maxRevisions ?? 1 }, env);
+          ctx.status({ fill: 'green', shape: 'dot', text: `done: ${outcome.tasks.length} tasks` });
+          return {
+            ...msg,
+            payload: outcome.json !== undefined ? outcome.json : outcome.output,
+            crew: {
+              process,
+              ...(outcome.plan === undefined ? {} : { plan: outcome.plan }),
+              tasks: outcome.tasks.map((t) => ({
+                task: t.task,
+                agent: t.agent,
+                output: t.output,
+                ...(t.json === undefined ? {} : { json: t.json }),
+                iterations: t.iterations,
+                toolCalls: t.toolCalls,
+                truncated: t.truncated,
+                ...(t.review ? { review: t.review } : {}),
+              })),
+              usage: outcome.usage,
+            },
+          };
+        } catch (error) {
+          ctx.status({ fill: 'red', shape: 'dot', text: (error as Error).message.slice(0, 80) });
+          throw error;
+        }
+      },
+      async close() {
+        await store?.release();
+      },
+    };
+  },
+});
+
+/** Fields that are set (so an empty string or missing field in an override does not erase an imported value). */
+function definedFields<T extends object>(value: T | undefined): Partial<T> {
+  if (!value) return {};
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== '')) as Partial<T>;
+}

@@ -1,0 +1,123 @@
+/**
+ * How an AI node picks its model: the attached 'ai-model' credential, or the local GGUF model, so a flow runs
+ * offline as shipped without anyone creating a credential. Decided at deploy: a broken credential or an
+ * explicitly named model file that does not exist is a deploy error, reported before any run starts.
+ */
+import type { InputContext, JsonSchema, NodeDefinition, NodeInit } from '@flowcrew/sdk';
+import { MODEL_CREDENTIAL_TYPE, createProvider, modelCredentialSchema, parseModelCredential, type ModelConfig } from '../providers/config.ts';
+import { ProviderError } from '../providers/errors.ts';
+import { resolveModelPath } from '../providers/model-path.ts';
+import type { ChatResult, ModelProvider } from '../providers/types.ts';
+import type { AgentEnvironment } from '../agents/agent.ts';
+
+export interface ModelProps {
+  provider?: 'auto' | 'local' | 'credential';
+  modelPath?: string;
+}
+
+export const modelPropsSchema = {
+  provider: {
+    enum: ['auto', 'local', 'credential'],
+    default: 'auto',
+    description: 'auto: the attached AI model credential if there is one, else the local model. local: always the local model. credential: require a credential.',
+  },
+  modelPath: {
+    type: 'string',
+    default: '',
+    description: 'Local model (.gguf) on the server. Empty: $FLOWCREW_MODEL_PATH, else the models directory that scripts/ai-setup fills.',
+  },
+} as const satisfies Record<string, JsonSchema>;
+
+export const modelCredentials: NonNullable<NodeDefinition['credentials']> = {
+  type: MODEL_CREDENTIAL_TYPE,
+  schema: modelCredentialSchema,
+  // Not required: without one the node runs on the local model.
+  required: false,
+};
+
+export const MODEL_HELP = `### Model
+With **provider** \`auto\` (the default) the node uses its **AI model credential** when one is attached, else the
+local model: a GGUF file run in-process (\`modelPath\`, or \`$FLOWCREW_MODEL_PATH\`, or the models directory that
+\`scripts/ai-setup\` fills with SmolLM2-135M-Instruct). Nothing is downloaded at run time.
+
+The credential (type \`ai-model\`) is one of:
+- \`openai-compatible\`: \`baseUrl\`, \`apiKey\`, \`model\` (OpenAI, Azure OpenAI with \`apiVersion\`, Ollama, vLLM, LM Studio, llama.cpp server);
+- \`anthropic\`: \`apiKey\`, \`model\`, optional \`baseUrl\`;
+- \`local-gguf\`: \`modelPath\`.
+
+Add \`inputCostPerMillion\`/\`outputCostPerMillion\` to have the cost of each call recorded with the run.
+Calls that time out or get 429/5xx are retried with backoff (\`maxRetries\`), then the invocation fails with the reason.`;
+
+export interface ModelSelection {
+  /** The node's model, or the same provider with another model name / GGUF path. */
+  provider(override?: string): ModelProvider;
+  /** Shown in the node status: 'local SmolLM2-135M-Instruct.Q4_1.gguf', 'openai-compatible gpt-4o-mini'. */
+  description: string;
+  /** A problem that will fail every run (e.g. no local model yet), for the node status at deploy. */
+  warning?: string;
+}
+
+export function selectModel(props: ModelProps, credentials: Record<string, unknown> | undefined): ModelSelection {
+  const choice = props.provider ?? 'auto';
+  if (choice === 'credential' && !credentials) {
+    throw new Error(`this node is set to use a credential but has none: attach an "${MODEL_CREDENTIAL_TYPE}" credential, or set provider to auto or local`);
+  }
+  if (credentials && choice !== 'local') {
+    const config = parseModelCredential(credentials);
+    const cache = new Map<string, ModelProvider>();
+    const make = (override?: string): ModelProvider => {
+      const key = override ?? '';
+      let provider = cache.get(key);
+      if (!provider) {
+        const chosen: ModelConfig = !override ? config : config.provider === 'local-gguf' ? { ...config, modelPath: override } : { ...config, model: override };
+        provider = createProvider(chosen);
+        cache.set(key, provider);
+      }
+      return provider;
+    };
+    if (config.provider === 'local-gguf') {
+      const resolved = resolveModelPath(config.modelPath);
+      if (resolved.problem) throw new Error(`credential: ${resolved.problem}`);
+    }
+    return { provider: make, description: `${config.provider} ${make().model}` };
+  }
+  const resolved = resolveModelPath(props.modelPath || undefined);
+  if (resolved.problem && props.modelPath) throw new Error(resolved.problem);
+  const local = (path: string) => createProvider({ provider: 'local-gguf', modelPath: path });
+  if (resolved.problem) {
+    // No default model yet: keep the flow deployable (it may be an example) and fail each run with how to fix it.
+    const missing = new UnavailableModel(resolved.problem);
+    return { provider: (override) => (override ? local(override) : missing), description: 'local model (missing)', warning: resolved.problem };
+  }
+  const base = local(resolved.path!);
+  return { provider: (override) => (override ? local(override) : base), description: `local ${base.model}` };
+}
+
+class UnavailableModel implements ModelProvider {
+  readonly kind = 'local-gguf';
+  readonly model = 'missing';
+  constructor(private readonly problem: string) {}
+  chat(): Promise<ChatResult> {
+    return Promise.reject(new ProviderError(this.problem, { retryable: false }));
+  }
+  embed(): Promise<number[][]> {
+    return Promise.reject(new ProviderError(this.problem, { retryable: false }));
+  }
+}
+
+/** Select at deploy and show the choice (or the problem) on the node. */
+export function selectModelForNode(init: NodeInit<ModelProps>): ModelSelection {
+  const selection = selectModel(init.props, init.credentials);
+  init.status(selection.warning ? { fill: 'red', shape: 'ring', text: selection.warning.slice(0, 80) } : { fill: 'grey', shape: 'ring', text: selection.description });
+  return selection;
+}
+
+export function agentEnvironment(ctx: InputContext, stream: boolean): AgentEnvironment {
+  return {
+    signal: ctx.signal,
+    callTool: (call) => ctx.callTool(call),
+    progress: (event) => ctx.progress(event),
+    recordUsage: (usage) => ctx.recordUsage(usage),
+    stream,
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * What an AI node instance holds between messages: its agents' tools (node tools built at deploy, MCP tools
+ * listed on first use) and its vector store lease (taken on first use, given back when the node closes).
+ */
+import type { JsonSchema, ToolDescription } from '@flowcrew/sdk';
+import type { McpToolsRef } from '../crew/spec.ts';
+import { acquireVectorStore, resolveStoreLocation, type StoreChoice, type StoreLocation, type VectorStore } from '../memory/vector-store.ts';
+import type { Lease } from '../shared-resources.ts';
+import { mcpAgentTools, type McpServerConfig } from '../tools/mcp.ts';
+import { buildNodeTool, type NodeToolConfig } from '../tools/node-tools.ts';
+import type { AgentTool } from '../tools/types.ts';
+
+export const storePropSchema = {
+  enum: ['auto', 'sqlite', 'postgres'],
+  default: 'auto',
+  description:
+    'Vector store. auto: PostgreSQL (pgvector) when the runtime runs on PostgreSQL ($DATABASE_URL or $FLOWCREW_VECTOR_DATABASE_URL), else the embedded SQLite store (sqlite-vec).',
+} as const satisfies JsonSchema;
+
+/** One agent's tools: node tools are checked and built at deploy; MCP servers are contacted on first use. */
+export class AgentToolbox {
+  private readonly nodeTools: AgentTool[];
+  private mcpTools: Promise<AgentTool[]> | undefined;
+  private readonly taken = new Set<string>();
+
+  constructor(
+    private readonly owner: string,
+    tools: NodeToolConfig[],
+    private readonly mcpRefs: McpToolsRef[],
+    private readonly servers: McpServerConfig[],
+    available: ToolDescription[],
+  ) {
+    this.nodeTools = tools.map((t) => buildNodeTool(t, available, this.taken));
+    for (const ref of mcpRefs) {
+      if (!servers.some((s) => s.name === ref.server)) {
+        throw new Error(`${owner} uses MCP server "${ref.server}", which is not declared in this node's mcpServers (${servers.map((s) => s.name).join(', ') || 'none'})`);
+      }
+    }
+  }
+
+  async tools(): Promise<AgentTool[]> {
+    if (this.mcpRefs.length === 0) return this.nodeTools;
+    this.mcpTools ??= (async () => {
+      const all: AgentTool[] = [];
+      for (const ref of this.mcpRefs) all.push(...(await mcpAgentTools(this.servers.find((s) => s.name === ref.server)!, ref.tools, this.taken)));
+      return all;
+    })();
+    try {
+      return [...this.nodeTools, ...(await this.mcpTools)];
+    } catch (error) {
+      this.mcpTools = undefined; // a server that was down may be up for the next message
+      throw new Error(`${this.owner}: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** A vector store taken on first use and released when the node closes. */
+export class StoreHandle {
+  readonly location: StoreLocation;
+  private lease: Promise<Lease<VectorStore>> | undefined;
+
+  constructor(choice: StoreChoice) {
+    this.location = resolveStoreLocation(choice);
+  }
+
+  async get(): Promise<VectorStore> {
+    this.lease ??= acquireVectorStore(this.location);
+    try {
+      return (await this.lease).value;
+    } catch (error) {
+      this.lease = undefined;
+      throw error;
+    }
+  }
+
+  async release(): Promise<void> {
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease) (await lease.catch(() => undefined))?.release();
+  }
+}
