@@ -55,6 +55,8 @@ async function main(): Promise<void> {
     const big = await server.api('POST', '/api/v1/flows', generateFlow('big', NODES));
     if (small.status !== 201 || big.status !== 201) throw new Error(`could not create the flows: ${JSON.stringify(big.body).slice(0, 500)}`);
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    // tsx keeps function names with an `__name` helper, which the functions evaluated in the page then call.
+    await page.addInitScript('window.__name = (fn) => fn');
 
     // Cold: load the page straight onto the big flow (includes downloading and starting the editor).
     await page.goto(`${server.url}/#/flows/big`, { waitUntil: 'commit' });

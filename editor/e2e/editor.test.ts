@@ -99,6 +99,32 @@ describe('editor end to end', () => {
     await page.waitForFunction(() => (window as any).flowcrew.view.graph._links.size === 1);
   });
 
+  it('multi-selects, copies, pastes and deletes nodes; zooms and fits', async () => {
+    const nodeCount = () => page.evaluate(() => (window as any).flowcrew.view.graph._nodes.length as number);
+    await page.click('[data-test="tab-properties"]');
+    // Ctrl+drag draws a selection rectangle around both nodes.
+    const box = (await page.locator('[data-test="canvas"]').boundingBox())!;
+    await page.keyboard.down('Control');
+    await page.mouse.move(box.x + 60, box.y + 150);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 800, box.y + 400, { steps: 10 });
+    await page.mouse.up();
+    await page.keyboard.up('Control');
+    await waitForText('[data-test="properties"]', '2 nodes selected');
+    await page.keyboard.press('Control+c');
+    await page.keyboard.press('Control+v');
+    await page.waitForFunction(() => (window as any).flowcrew.view.graph._nodes.length === 4);
+    await waitForText('[data-test="properties"]', '2 nodes selected'); // the pasted copies
+    await shot('pasted');
+    await page.keyboard.press('Delete');
+    await page.waitForFunction(() => (window as any).flowcrew.view.graph._nodes.length === 2);
+    expect(await nodeCount()).toBe(2);
+    await page.click('[aria-label="Zoom in"]');
+    expect(await text('.zoom-level')).toBe('120%');
+    await page.click('[data-test="fit"]');
+    expect(await text('.zoom-level')).toBe('100%');
+  });
+
   it('deploys (save with If-Match, then deploy)', async () => {
     await page.click('[data-test="deploy"]');
     await waitForText('[data-test="toast"]', 'Deployed "E2E webhook"');
@@ -230,9 +256,13 @@ describe('editor end to end', () => {
     await shot('reconnected-resynced');
   });
 
-  it('shows the dashboard, or says stats are unavailable', async () => {
+  it('shows the last hour on the dashboard', async () => {
     await page.click('a[href="#/dashboard"]');
-    await page.locator('[data-test="stat-runs"], [data-test="stats-unavailable"]').first().waitFor();
+    await page.locator('[data-test="stat-runs"]').waitFor();
+    // Two webhook calls and one re-run so far, all succeeded; two flows deployed.
+    expect(await text('[data-test="stat-runs"]')).toMatch(/^3\s*runs$/);
+    expect(await text('[data-test="stat-failed"]')).toMatch(/^0\s*failed/);
+    expect(await text('[data-test="stat-active"]')).toMatch(/^2\s*active flows$/);
     await shot('dashboard');
     await page.goBack();
   });

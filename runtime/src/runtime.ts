@@ -318,6 +318,20 @@ export class Runtime {
     }
   }
 
+  /** Start a new run of the same flow with a past run's original input. */
+  async rerun(id: string): Promise<{ runId: string }> {
+    const past = await this.storage.getRun(id);
+    if (!past) throw notFound(`run "${id}"`);
+    if (!this.executor.isDeployed(past.flowId)) throw new ProblemError(409, 'Flow not deployed', `flow "${past.flowId}" is not deployed: deploy it before re-running`);
+    try {
+      const { runId } = await this.executor.rerun(past);
+      return { runId };
+    } catch (error) {
+      if (error instanceof RunNotFoundError) throw new ProblemError(422, 'Cannot re-run', error.message);
+      throw error;
+    }
+  }
+
   listRuns(filter: RunFilter): Promise<RunRecord[]> {
     return this.storage.listRuns(filter);
   }

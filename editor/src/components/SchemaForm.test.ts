@@ -1,5 +1,5 @@
 import { mount } from '@vue/test-utils';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { JsonSchema } from '../api/types';
 import SchemaForm from './SchemaForm.vue';
 
@@ -26,14 +26,15 @@ function form(modelValue: Record<string, unknown>, issues: Array<{ pointer: stri
 const lastUpdate = (wrapper: ReturnType<typeof form>) => wrapper.emitted('update')!.at(-1) as [Record<string, unknown>, string];
 
 describe('SchemaForm', () => {
-  it('renders a widget per schema type, labelled by title or name', () => {
-    const wrapper = form({ url: '/a', method: 'GET', active: true, value: 3, rules: [{ t: 'eq' }] });
+  it('renders a widget per schema type, labelled by title or name', async () => {
+    const wrapper = form({ url: '/a', method: 'GET', active: true, value: 3, func: 'return msg;', rules: [{ t: 'eq' }] });
     expect(wrapper.find('[data-test="field-/url"]').element).toBeInstanceOf(HTMLInputElement);
     expect((wrapper.find('[data-test="field-/url"]').element as HTMLInputElement).value).toBe('/a');
     expect(wrapper.find('select[data-test="field-/method"]').findAll('option').map((o) => o.text())).toEqual(['(default: POST)', 'GET', 'POST']);
     expect(wrapper.find('[data-test="field-/timeout"]').attributes('type')).toBe('number');
     expect((wrapper.find('[data-test="field-/active"]').element as HTMLInputElement).checked).toBe(true);
-    expect(wrapper.find('[data-pointer="/func"] .code-editor').exists()).toBe(true);
+    // The code editor (CodeMirror) is loaded on first use.
+    await vi.waitFor(() => expect(wrapper.find('[data-pointer="/func"] .code-editor .cm-content').text()).toBe('return msg;'));
     expect((wrapper.find('[data-test="field-/value"]').element as HTMLInputElement).type).toBe('number');
     expect(wrapper.find('textarea[data-test="field-/headers"]').exists()).toBe(true);
     expect(wrapper.find('[data-test="field-/options/retries"]').exists()).toBe(true);

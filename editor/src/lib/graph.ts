@@ -13,7 +13,7 @@ import { LGraph, LGraphCanvas, LGraphNode, LiteGraph, type INodeInputSlot, type 
 import type { FlowDocument, FlowNode, NodeTypeInfo } from '../api/types';
 import { outputCount, outputLabel } from './ports';
 
-export type NodeRunState = 'running' | 'succeeded' | 'failed';
+export type NodeRunState = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** What is drawn on top of a node: live run state, message count, runtime status, validation problems. */
 export interface NodeDecoration {
@@ -50,7 +50,7 @@ export interface GraphCallbacks {
 
 const SLOT_TYPE = 'msg';
 const MIN_WIDTH = 150;
-const STATE_COLOURS: Record<NodeRunState, string> = { running: '#3b82f6', succeeded: '#22c55e', failed: '#ef4444' };
+const STATE_COLOURS: Record<NodeRunState, string> = { running: '#3b82f6', succeeded: '#22c55e', failed: '#ef4444', cancelled: '#9ca3af' };
 const STATUS_FILLS: Record<string, string> = { red: '#ef4444', green: '#22c55e', yellow: '#eab308', blue: '#3b82f6', grey: '#9ca3af' };
 
 let configured = false;
@@ -104,12 +104,14 @@ export class FlowGraphNode extends LGraphNode {
     return super.connectSlots(output, inputNode, target, afterRerouteId as never);
   }
 
-  override onDrawForeground(ctx: CanvasRenderingContext2D): void {
+  override onDrawForeground(ctx: CanvasRenderingContext2D, canvas: LGraphCanvas): void {
     const deco = this.view?.callbacks.decoration(String(this.id));
     const width = this.size[0]!;
     const height = this.size[1]!;
     const titleHeight = LiteGraph.NODE_TITLE_HEIGHT;
-    if (this.typeLabel && this.typeLabel !== this.title) {
+    // Zoomed far out (a whole large flow in view) text is unreadable anyway: skip it and keep panning smooth.
+    const detailed = !canvas.low_quality;
+    if (detailed && this.typeLabel && this.typeLabel !== this.title) {
       ctx.fillStyle = '#9aa0a6';
       ctx.font = '11px Arial';
       ctx.textAlign = 'left';
@@ -184,7 +186,9 @@ class FlowCanvas extends LGraphCanvas {
         : !mod && key === 'f' && !e.altKey ? 'fit'
         : undefined;
       if (action) {
-        e.preventDefault();
+        // Copy, cut and paste keep their default action, so the browser also fires its clipboard events
+        // (the only way to reach the system clipboard without a permission prompt).
+        if (action !== 'copy' && action !== 'cut' && action !== 'paste') e.preventDefault();
         e.stopImmediatePropagation();
         view.callbacks.shortcut(action, e);
         return;

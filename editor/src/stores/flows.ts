@@ -464,16 +464,16 @@ export const useFlowsStore = defineStore('flows', () => {
   function refuse(flow: OpenFlow, error: unknown, sent: FlowDocument, what: string): void {
     if (error instanceof ApiError && error.status === 409 && what === 'save') {
       flow.conflict = { currentVersion: typeof error.problem.currentVersion === 'number' ? error.problem.currentVersion : undefined };
-      notices.error(`"${flow.doc.name}" was changed elsewhere`, 'Your changes are kept. Choose to overwrite the stored flow or to reload it.');
+      notices.error(`"${flow.doc.name}" was changed elsewhere`, 'Your changes are kept. Choose to overwrite the stored flow or to reload it.', `flow:${flow.doc.id}`);
       return;
     }
     if (error instanceof ApiError && error.issues.length) {
       flow.serverIssues = issuesOnNodes(error.issues, sent);
       const where = new Set(flow.serverIssues.map((i) => i.nodeId).filter(Boolean)).size;
-      notices.error(`${what === 'deploy' ? 'Deploy' : 'Save'} refused: ${error.issues.length} problem${error.issues.length === 1 ? '' : 's'}${where ? ` on ${where} node${where === 1 ? '' : 's'}` : ''}`, error.problem.detail);
+      notices.error(`${what === 'deploy' ? 'Deploy' : 'Save'} refused: ${error.issues.length} problem${error.issues.length === 1 ? '' : 's'}${where ? ` on ${where} node${where === 1 ? '' : 's'}` : ''}`, error.problem.detail, `flow:${flow.doc.id}`);
       return;
     }
-    notices.error(`${what === 'deploy' ? 'Deploy' : 'Save'} failed`, (error as Error).message);
+    notices.error(`${what === 'deploy' ? 'Deploy' : 'Save'} failed`, (error as Error).message, `flow:${flow.doc.id}`);
   }
 
   /** Save the working copy (POST when new, PUT with If-Match otherwise). Invalid flows are not sent. */
@@ -482,7 +482,7 @@ export const useFlowsStore = defineStore('flows', () => {
     if (!id || !flow) return false;
     const problems = localIssues(flow);
     if (problems.length) {
-      notices.error(`${problems.length} problem${problems.length === 1 ? '' : 's'} to fix first`, 'Invalid values are marked on the nodes; nothing was sent.');
+      notices.error(`${problems.length} problem${problems.length === 1 ? '' : 's'} to fix first`, 'Invalid values are marked on the nodes; nothing was sent.', `flow:${id}`);
       return false;
     }
     flow.busy = 'saving';
@@ -501,6 +501,7 @@ export const useFlowsStore = defineStore('flows', () => {
       flow.deployedVersion = saved.deployedVersion;
       updateSummary(saved);
       writeStorage(DRAFT_PREFIX + id, undefined);
+      notices.success(`Saved "${flow.doc.name}" (version ${saved.version})`, undefined, `flow:${id}`);
       return true;
     } catch (error) {
       refuse(flow, error, sent, 'save');
@@ -523,7 +524,7 @@ export const useFlowsStore = defineStore('flows', () => {
       flow.deployedVersion = deployed.deployedVersion;
       flow.serverIssues = [];
       updateSummary(deployed);
-      notices.success(`Deployed "${flow.doc.name}" (version ${deployed.deployedVersion})`);
+      notices.success(`Deployed "${flow.doc.name}" (version ${deployed.deployedVersion})`, undefined, `flow:${id}`);
       return true;
     } catch (error) {
       refuse(flow, error, sent, 'deploy');

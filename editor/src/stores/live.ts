@@ -7,12 +7,14 @@ import { defineStore } from 'pinia';
 import { reactive, ref } from 'vue';
 import { api } from '../api/client';
 import { LiveClient, type ConnectionState, type LiveClientOptions } from '../api/socket';
+import type { NodeRunState } from '../lib/graph';
 import type { DebugEvent, InvocationRecord, NodeFinishedEvent, NodeStartedEvent, NodeStatusEvent, RunFinishedEvent, RunStartedEvent } from '../api/types';
 import { useDebugStore } from './debug';
 import { useNoticesStore } from './notices';
 import { useRunsStore } from './runs';
 
-export type LiveNodeState = 'running' | 'succeeded' | 'failed' | 'cancelled';
+/** The canvas draws these states (see lib/graph.ts). */
+export type LiveNodeState = NodeRunState;
 
 export interface NodeLive {
   state?: LiveNodeState;

@@ -7,6 +7,8 @@ export interface Notice {
   kind: 'info' | 'success' | 'error';
   text: string;
   detail?: string;
+  /** A newer notice on the same topic replaces this one (a successful deploy clears the refusal before it). */
+  topic?: string;
 }
 
 export const useNoticesStore = defineStore('notices', () => {
@@ -17,9 +19,10 @@ export const useNoticesStore = defineStore('notices', () => {
     notices.value = notices.value.filter((n) => n.id !== id);
   }
 
-  function push(kind: Notice['kind'], text: string, detail?: string): number {
+  function push(kind: Notice['kind'], text: string, detail?: string, topic?: string): number {
     const id = next++;
-    notices.value = [...notices.value.slice(-2), { id, kind, text, detail }];
+    const kept = topic ? notices.value.filter((n) => n.topic !== topic) : notices.value;
+    notices.value = [...kept.slice(-2), { id, kind, text, detail, topic }];
     // Errors stay longer (they explain what to fix); the problems themselves stay marked on nodes and fields.
     setTimeout(() => dismiss(id), kind === 'error' ? 15_000 : 4000);
     return id;
@@ -28,8 +31,8 @@ export const useNoticesStore = defineStore('notices', () => {
   return {
     notices,
     dismiss,
-    info: (text: string, detail?: string) => push('info', text, detail),
-    success: (text: string, detail?: string) => push('success', text, detail),
-    error: (text: string, detail?: string) => push('error', text, detail),
+    info: (text: string, detail?: string, topic?: string) => push('info', text, detail, topic),
+    success: (text: string, detail?: string, topic?: string) => push('success', text, detail, topic),
+    error: (text: string, detail?: string, topic?: string) => push('error', text, detail, topic),
   };
 });

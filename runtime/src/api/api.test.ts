@@ -70,6 +70,20 @@ describe('example flows as shipped', () => {
     expect(byNode.score.finishedAt).toBeGreaterThanOrEqual(byNode.score.startedAt);
   });
 
+  it('re-runs a past webhook run with its original input, entering as the webhook did', async () => {
+    const answer = await server.api('POST', '/webhook/orders', { id: 'R-1', customer: 'Rita', items: [{ qty: 1, price: 1 }] });
+    expect(answer.status).toBe(200);
+    const [past] = (await server.api('GET', '/api/v1/runs?flowId=orders&limit=1')).body;
+    const again = await server.api('POST', `/api/v1/runs/${past.id}/rerun`);
+    expect(again.status).toBe(202);
+    const run = await server.waitRun(again.body.runId);
+    expect(run.status).toBe('succeeded');
+    expect(run.triggerNodeId).toBe('order-in');
+    const respond = run.invocations.find((i: { nodeId: string }) => i.nodeId === 'respond');
+    expect(respond.input.payload).toEqual({ orderId: 'R-1', customer: 'Rita', items: 1, total: 1, status: 'approved' });
+    expect((await server.api('POST', '/api/v1/runs/nope/rerun')).status).toBe(404);
+  });
+
   it('lists runs filtered by flow and status', async () => {
     const { body } = await server.api('GET', '/api/v1/runs?flowId=lead-scoring&status=succeeded');
     expect(body.length).toBeGreaterThan(0);

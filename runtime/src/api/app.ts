@@ -12,12 +12,19 @@ function sendProblem(res: Response, status: number, title: string, detail: strin
   res.status(status).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title, status, detail, ...extra }));
 }
 
-/** Parse an integer query/header value or fail with a 400 naming it. */
+/** Parse an integer query/header value or fail with a 400 naming it. Absent is fine; present but empty is not. */
 function optionalInteger(value: unknown, name: string, pointer: string): number | undefined {
-  if (value === undefined || value === '') return undefined;
+  if (value === undefined) return undefined;
   const parsed = Number(String(value).replace(/^W\/|"/g, ''));
   if (!Number.isInteger(parsed) || parsed < 0) throw new ProblemError(400, 'Invalid parameter', `${name} must be a non-negative integer`, [{ pointer, message: 'must be a non-negative integer' }]);
   return parsed;
+}
+
+/** Parse a boolean query flag: absent, 'true' or 'false'; anything else is a 400. */
+function optionalBoolean(value: unknown, name: string): boolean {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new ProblemError(400, 'Invalid parameter', `${name} must be true or false`, [{ pointer: `/${name}`, message: 'must be true or false' }]);
 }
 
 export function createApp(runtime: Runtime): express.Express {
@@ -53,7 +60,7 @@ export function createApp(runtime: Runtime): express.Express {
     res.status(result.valid ? 200 : 422).json(result);
   });
   api.post('/flows/import', async (req, res) => {
-    const result = await runtime.importFlows(req.body, { deploy: req.query.deploy === 'true', replace: req.query.replace === 'true' });
+    const result = await runtime.importFlows(req.body, { deploy: optionalBoolean(req.query.deploy, 'deploy'), replace: optionalBoolean(req.query.replace, 'replace') });
     res.status(201).json(result);
   });
   api.get('/flows/:id', async (req, res) => {
@@ -106,6 +113,10 @@ export function createApp(runtime: Runtime): express.Express {
   });
   api.get('/runs/:id', async (req, res) => {
     res.json(await runtime.getRun(req.params.id));
+  });
+  api.post('/runs/:id/rerun', async (req, res) => {
+    const { runId } = await runtime.rerun(req.params.id);
+    res.status(202).location(`/api/v1/runs/${runId}`).json({ runId, status: 'accepted' });
   });
   api.post('/runs/:id/cancel', async (req, res) => {
     res.json(await runtime.cancelRun(req.params.id));

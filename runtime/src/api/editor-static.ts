@@ -18,7 +18,8 @@ const NOT_BUILT = `<!doctype html>
 <style>body{font-family:system-ui,sans-serif;background:#15171b;color:#e5e7eb;display:flex;align-items:center;justify-content:center;height:100vh;margin:0}
 main{max-width:560px;padding:24px;border:1px solid #2e333b;border-radius:8px;background:#1c1f24}code{background:#111317;padding:2px 6px;border-radius:4px}</style></head>
 <body><main><h1>Editor not built</h1>
-<p>The runtime is up (the API answers at <code>/api/v1</code>), but the editor has not been built: run <code>npm run build</code>, then reload this page.</p>
+<p>editor not built: run <code>npm run build</code>, then reload this page.</p>
+<p>The runtime itself is up: the API answers at <code>/api/v1</code> and webhooks at <code>/webhook</code>.</p>
 <p><code>npm start</code> builds it before starting.</p></main></body></html>`;
 
 export function mountEditor(app: express.Express, distDir: string = defaultEditorDist): void {

@@ -223,6 +223,18 @@ function buildDocument() {
           responses: { '200': { description: 'Run', content: json({ allOf: [ref('Run'), { type: 'object', properties: { invocations: { type: 'array', items: ref('Invocation') } } }] }) }, '404': problem('No such run') },
         },
       },
+      '/runs/{id}/rerun': {
+        parameters: [idParam('id', 'Run id')],
+        post: {
+          summary: "Start a new run with this run's original input, entering where it entered (trigger onInput or trigger output)",
+          responses: {
+            '202': { description: 'Accepted (durably stored)', content: json({ type: 'object', properties: { runId: { type: 'string' }, status: { const: 'accepted' } } }) },
+            '404': problem('No such run'),
+            '409': problem('Flow not deployed'),
+            '422': problem('The trigger is gone'),
+          },
+        },
+      },
       '/runs/{id}/cancel': {
         parameters: [idParam('id', 'Run id')],
         post: { summary: 'Cancel a queued or running run', responses: { '200': { description: 'Cancelled', content: json(ref('Run')) }, '404': problem('No such run'), '409': problem('Run already finished') } },

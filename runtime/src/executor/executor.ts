@@ -274,7 +274,25 @@ export class Executor {
       finishedAt: now,
     };
     const first = [triggerInvocation, ...this.nextInvocations(run, deployed.nodes.get(nodeId), triggerInvocation.id, [{ port: 0, msg }])];
-    return this.accept(run, first, options);
+    const accepted = this.accept(run, first, options);
+    // The trigger's own step is done already: tell live listeners, so the editor shows the trigger fire too.
+    this.options.events.nodeFinished({ flowId, runId: run.record.id, nodeId, invocationId: triggerInvocation.id, attempt: 1, status: 'succeeded', outputs: [{ port: 0, msg }], error: null, durationMs: 0 });
+    return accepted;
+  }
+
+  /**
+   * Start a new run with a past run's input, the way it started: through the trigger's onInput when the trigger
+   * has one (inject, cron, manual), else as the trigger's output (webhook, queue).
+   */
+  async rerun(past: RunRecord): Promise<EmitResult> {
+    const deployed = this.deployed.get(past.flowId);
+    if (!deployed) throw new RunNotFoundError(`flow "${past.flowId}" is not deployed`);
+    const input = structuredClone((past.input ?? {}) as FlowMessage);
+    delete input._msgid;
+    const trigger = past.triggerNodeId ? deployed.nodes.get(past.triggerNodeId) : undefined;
+    if (past.triggerNodeId && !trigger) throw new RunNotFoundError(`node "${past.triggerNodeId}" that started run ${past.id} is no longer in the deployed flow`);
+    if (!trigger || trigger.instance.onInput) return this.runNow(past.flowId, input, { nodeId: trigger?.node.id });
+    return this.emitFromTrigger(past.flowId, trigger.node.id, input);
   }
 
   /**

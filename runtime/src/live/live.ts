@@ -47,7 +47,8 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime): Server {
   };
 
   runtime.events.add({
-    runStarted: (run) => send(run.flowId, run.id, 'run:started', () => ({ runId: run.id, flowId: run.flowId, status: run.status, createdAt: run.createdAt, startedAt: run.startedAt })),
+    runStarted: (run) =>
+      send(run.flowId, run.id, 'run:started', () => ({ runId: run.id, flowId: run.flowId, triggerNodeId: run.triggerNodeId, status: run.status, createdAt: run.createdAt, startedAt: run.startedAt })),
     runFinished: (run) =>
       send(run.flowId, run.id, 'run:finished', () => ({ runId: run.id, flowId: run.flowId, status: run.status, error: run.error, startedAt: run.startedAt, finishedAt: run.finishedAt })),
     nodeStarted: (e) =>

@@ -173,11 +173,12 @@ async function callModel(
     onText: env.stream === false ? undefined : (text) => env.progress({ type: 'token', ...where, text }),
     onRetry: (info) => env.progress({ type: 'retry', ...where, ...info }),
   });
+  const costUsd = agent.provider.cost?.(result.usage);
   env.recordUsage({
     model: result.model,
     promptTokens: result.usage.promptTokens,
     completionTokens: result.usage.completionTokens,
-    ...(agent.provider.cost ? { costUsd: agent.provider.cost(result.usage) ?? undefined } : {}),
+    ...(costUsd === undefined ? {} : { costUsd }),
   });
   return result;
 }

@@ -44,8 +44,13 @@ export interface CrewOutcome {
   usage: TokenUsage;
 }
 
-/** Bounded strings keep a small model's structured answers from running on until the token limit. */
-const MAX_NOTE_CHARS = 600;
+/**
+ * Bounded strings keep a small model's structured answers from running on until the token limit: with a grammar
+ * (local model) the string must close by then, so the JSON completes within the manager's token budget.
+ */
+const MAX_NOTE_CHARS = 300;
+/** Token budget the manager needs for a structured answer with one MAX_NOTE_CHARS note, with room to spare. */
+export const MANAGER_MIN_TOKENS = 256;
 
 export async function runCrew(crew: Crew, env: AgentEnvironment): Promise<CrewOutcome> {
   const usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };

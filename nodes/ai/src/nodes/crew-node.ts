@@ -4,7 +4,7 @@ import type { Agent } from '../agents/agent.ts';
 import { AgentMemory } from '../agents/memory.ts';
 import { OutputSchema } from '../agents/structured-output.ts';
 import { AGENT_TEMPLATES, applyTemplate } from '../agents/templates.ts';
-import { runCrew, type CrewTask } from '../crew/crew.ts';
+import { MANAGER_MIN_TOKENS, runCrew, type CrewTask } from '../crew/crew.ts';
 import { importCrewAI } from '../crew/crewai-import.ts';
 import { inputsFromMessage, interpolate, requireInputs } from '../crew/interpolate.ts';
 import { agentSpecSchema, crewProblems, taskSpecSchema, type AgentSpec, type TaskSpec } from '../crew/spec.ts';
@@ -20,7 +20,7 @@ export interface CrewNodeProps extends ModelProps {
   agents?: AgentSpec[];
   tasks?: TaskSpec[];
   crewai?: { agentsYaml?: string; tasksYaml?: string };
-  manager?: { role?: string; goal?: string; backstory?: string; model?: string; maxIterations?: number };
+  manager?: { role?: string; goal?: string; backstory?: string; model?: string; maxIterations?: number; maxTokens?: number };
   maxRevisions?: number;
   mcpServers?: McpServerConfig[];
   temperature?: number;
@@ -62,7 +62,14 @@ export const crewNode = defineNode<CrewNodeProps>({
         type: 'object',
         default: {},
         description: 'Hierarchical crews: the manager agent (defaults to the Crew Manager template).',
-        properties: { role: { type: 'string' }, goal: { type: 'string' }, backstory: { type: 'string' }, model: { type: 'string' }, maxIterations: { type: 'integer', minimum: 1, default: 3 } },
+        properties: {
+          role: { type: 'string' },
+          goal: { type: 'string' },
+          backstory: { type: 'string' },
+          model: { type: 'string' },
+          maxIterations: { type: 'integer', minimum: 1, default: 3 },
+          maxTokens: { type: 'integer', minimum: 64, description: `Max tokens per manager answer; default: the crew's, at least ${MANAGER_MIN_TOKENS} (its assignments and reviews are JSON that must fit).` },
+        },
       },
       maxRevisions: { type: 'integer', minimum: 0, maximum: 5, default: 1, description: 'Hierarchical: revisions the manager may ask for per task.' },
       mcpServers: { type: 'array', items: mcpServerSchema, default: [] },
@@ -168,7 +175,7 @@ ${MODEL_HELP}`,
                 maxIterations: props.manager?.maxIterations ?? 3,
                 allowDelegation: false,
                 temperature: props.temperature,
-                maxTokens: props.maxTokens,
+                maxTokens: props.manager?.maxTokens ?? Math.max(props.maxTokens ?? 0, MANAGER_MIN_TOKENS),
               }
             : undefined;
         const env = agentEnvironment(ctx, props.stream !== false);

@@ -18,6 +18,8 @@ export interface AnthropicConfig extends Prices {
   version?: string;
   timeoutMs?: number;
   maxRetries?: number;
+  /** First backoff delay, ms (doubles per retry); not a credential field. */
+  retryBaseDelayMs?: number;
 }
 
 type Block = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown } | { type: string; [key: string]: unknown };
@@ -35,6 +37,10 @@ export class AnthropicProvider implements ModelProvider {
     this.model = config.model;
     this.base = (config.baseUrl ?? 'https://api.anthropic.com').replace(/\/+$/, '');
     this.label = `Anthropic provider (${this.base})`;
+  }
+
+  private retry() {
+    return { ...DEFAULT_RETRY, maxRetries: this.config.maxRetries ?? DEFAULT_RETRY.maxRetries, baseDelayMs: this.config.retryBaseDelayMs ?? DEFAULT_RETRY.baseDelayMs };
   }
 
   cost(usage: TokenUsage): number | undefined {
@@ -64,13 +70,17 @@ export class AnthropicProvider implements ModelProvider {
       timeoutMs: this.config.timeoutMs ?? 120_000,
       signal: request.signal,
     };
-    return withRetries(this.label, { ...DEFAULT_RETRY, maxRetries: this.config.maxRetries ?? DEFAULT_RETRY.maxRetries, signal: request.signal, onRetry: request.onRetry }, () =>
+    return withRetries(this.label, { ...this.retry(), signal: request.signal, onRetry: request.onRetry }, () =>
       stream ? this.streamChat(call, request) : this.plainChat(call),
     );
   }
 
   private async plainChat(call: HttpCall): Promise<ChatResult> {
-    const json = (await postJson(call)) as { model?: string; content?: Block[]; stop_reason?: string; usage?: { input_tokens?: number; output_tokens?: number } };
+    return this.readAnswer(await postJson(call));
+  }
+
+  private readAnswer(answer: unknown): ChatResult {
+    const json = answer as { model?: string; content?: Block[]; stop_reason?: string; usage?: { input_tokens?: number; output_tokens?: number } };
     if (!Array.isArray(json.content)) throw new ProviderError(`${this.label}: the answer has no content blocks`, { retryable: true });
     return resultOf(json.content, json.stop_reason, { promptTokens: json.usage?.input_tokens ?? 0, completionTokens: json.usage?.output_tokens ?? 0 }, json.model ?? this.model);
   }
@@ -81,7 +91,7 @@ export class AnthropicProvider implements ModelProvider {
     let model = this.model;
     let stopReason: string | undefined;
     let stopped = false;
-    await postEventStream(call, (event) => {
+    const unstreamed = await postEventStream(call, (event) => {
       const data = parseEventJson(this.label, event.data) as Record<string, any>;
       switch (data.type ?? event.event) {
         case 'message_start':
@@ -119,6 +129,12 @@ export class AnthropicProvider implements ModelProvider {
         default: // ping and future event types
       }
     });
+    if (unstreamed.json !== undefined) {
+      // The server ignored stream: true; pass the whole answer on as one piece.
+      const result = this.readAnswer(unstreamed.json);
+      if (result.content) request.onText?.(result.content);
+      return result;
+    }
     if (!stopped) throw new ProviderError(`${this.label}: the stream ended before message_stop`, { retryable: true });
     const content: Block[] = blocks.filter(Boolean).map((b) => (b.type === 'tool_use' ? { type: 'tool_use', id: b.id ?? '', name: b.name ?? '', input: b.json || '{}' } : { type: b.type, text: b.text }));
     return resultOf(content, stopReason, usage, model);

@@ -114,14 +114,24 @@ export async function postJson(call: HttpCall): Promise<unknown> {
   }
 }
 
-/** POST a JSON body and hand each Server-Sent Event of the answer to `onEvent`, in order. */
-export async function postEventStream(call: HttpCall, onEvent: (event: EventSourceMessage) => void): Promise<void> {
+/**
+ * POST a JSON body and hand each Server-Sent Event of the answer to `onEvent`, in order. Some servers ignore
+ * `stream: true` and answer with plain JSON: that answer is returned instead, for the caller to read as such.
+ */
+export async function postEventStream(call: HttpCall, onEvent: (event: EventSourceMessage) => void): Promise<{ json?: unknown }> {
   const idle = new IdleTimer(call.timeoutMs);
   try {
     const response = await send(call, idle);
     const type = response.headers.get('content-type') ?? '';
     if (!type.includes('text/event-stream')) {
       const text = await readText(response, call, idle);
+      if (type.includes('json')) {
+        try {
+          return { json: JSON.parse(text) };
+        } catch {
+          throw new ProviderError(`${call.label}: returned invalid JSON: ${JSON.stringify(text.slice(0, 200))}`, { retryable: true });
+        }
+      }
       throw new ProviderError(`${call.label}: expected an event stream, got ${type || 'no content type'}${describeErrorBody(text)}`, { retryable: false });
     }
     let failure: unknown;
@@ -146,6 +156,7 @@ export async function postEventStream(call: HttpCall, onEvent: (event: EventSour
       throw transportError(call, idle, error);
     }
     if (failure) throw failure;
+    return {};
   } finally {
     idle.stop();
   }

@@ -41,6 +41,7 @@ const DEFAULT_MAX_TOKENS = 1024;
 
 interface LoadedModel {
   model: LlamaModel;
+  threads: number;
   context: LlamaContext;
   sequence: LlamaContextSequence;
   chat: LlamaChat;
@@ -80,7 +81,7 @@ function loadModel(config: LocalModelConfig): Promise<LoadedModel> {
       const threads = config.threads ?? Math.max(1, Math.floor(availableParallelism() / 2));
       const context = await model.createContext({ contextSize: Math.min(config.contextSize ?? 4096, model.trainContextSize), threads });
       const sequence = context.getSequence();
-      return { model, context, sequence, chat: new LlamaChat({ contextSequence: sequence }), grammars: new Map() };
+      return { model, threads, context, sequence, chat: new LlamaChat({ contextSequence: sequence }), grammars: new Map() };
     })();
     models.set(key, loaded);
     loaded.catch(() => models.delete(key)); // A failed load is retried by the next call, not cached.
@@ -164,7 +165,7 @@ export class LocalLlamaProvider implements ModelProvider {
 
   async embed(texts: string[], signal?: AbortSignal): Promise<number[][]> {
     const loaded = await loadModel(this.config);
-    loaded.embedding ??= loaded.model.createEmbeddingContext({ contextSize: Math.min(2048, loaded.model.trainContextSize) });
+    loaded.embedding ??= loaded.model.createEmbeddingContext({ contextSize: Math.min(2048, loaded.model.trainContextSize), threads: loaded.threads });
     const context = await loaded.embedding;
     return withLock([loaded, 'embed'], signal, async () => {
       const vectors: number[][] = [];

@@ -25,6 +25,8 @@ export interface OpenAICompatibleConfig extends Prices {
   /** Max wait without receiving any bytes, ms. */
   timeoutMs?: number;
   maxRetries?: number;
+  /** First backoff delay, ms (doubles per retry); not a credential field. */
+  retryBaseDelayMs?: number;
 }
 
 interface WireToolCall {
@@ -60,6 +62,10 @@ export class OpenAICompatibleProvider implements ModelProvider {
     return { ...auth, ...this.config.headers };
   }
 
+  private retry() {
+    return { ...DEFAULT_RETRY, maxRetries: this.config.maxRetries ?? DEFAULT_RETRY.maxRetries, baseDelayMs: this.config.retryBaseDelayMs ?? DEFAULT_RETRY.baseDelayMs };
+  }
+
   cost(usage: TokenUsage): number | undefined {
     return costOf(this.config, usage);
   }
@@ -90,13 +96,17 @@ export class OpenAICompatibleProvider implements ModelProvider {
       timeoutMs: this.config.timeoutMs ?? 120_000,
       signal: request.signal,
     };
-    return withRetries(this.label, { ...DEFAULT_RETRY, maxRetries: this.config.maxRetries ?? DEFAULT_RETRY.maxRetries, signal: request.signal, onRetry: request.onRetry }, () =>
+    return withRetries(this.label, { ...this.retry(), signal: request.signal, onRetry: request.onRetry }, () =>
       stream ? this.streamChat(call, request) : this.plainChat(call, request),
     );
   }
 
   private async plainChat(call: HttpCall, request: ChatRequest): Promise<ChatResult> {
-    const json = (await postJson(call)) as {
+    return this.readAnswer(await postJson(call), request);
+  }
+
+  private readAnswer(answer: unknown, request: ChatRequest): ChatResult {
+    const json = answer as {
       model?: string;
       choices?: Array<{ message?: { content?: string | null; tool_calls?: WireToolCall[] }; finish_reason?: string }>;
       usage?: { prompt_tokens?: number; completion_tokens?: number };
@@ -121,7 +131,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
     let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
     let done = false;
     const calls = new Map<number, { id?: string; name: string; args: string }>();
-    await postEventStream(call, (event) => {
+    const unstreamed = await postEventStream(call, (event) => {
       if (event.data === '[DONE]') {
         done = true;
         return;
@@ -152,6 +162,12 @@ export class OpenAICompatibleProvider implements ModelProvider {
       }
       if (choice.finish_reason) finish = choice.finish_reason;
     });
+    if (unstreamed.json !== undefined) {
+      // The server ignored stream: true; pass the whole answer on as one piece.
+      const result = this.readAnswer(unstreamed.json, request);
+      if (result.content) request.onText?.(result.content);
+      return result;
+    }
     if (!done && !finish) throw new ProviderError(`${this.label}: the stream ended before the answer was complete`, { retryable: true });
     const toolCalls = [...calls.entries()].sort(([a], [b]) => a - b).map(([, c], i) => toToolCall(c.id, c.name, c.args, i));
     return { content, toolCalls, usage: usageOf(usage, request, content), model, finishReason: finishReason(finish, toolCalls) };
@@ -167,7 +183,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
       timeoutMs: this.config.timeoutMs ?? 120_000,
       signal,
     };
-    return withRetries(this.label, { ...DEFAULT_RETRY, maxRetries: this.config.maxRetries ?? DEFAULT_RETRY.maxRetries, signal }, async () => {
+    return withRetries(this.label, { ...this.retry(), signal }, async () => {
       const json = (await postJson(call)) as { data?: Array<{ index?: number; embedding?: unknown }> };
       const data = json.data;
       if (!Array.isArray(data) || data.length !== texts.length) {

@@ -38,6 +38,10 @@ export function buildNodeTool(config: NodeToolConfig, available: ToolDescription
     throw new Error(`tool "${config.type}" is not a node type usable as a tool (available: ${names})`);
   }
   const fixed = config.props ?? {};
+  // Letting a model pick an MCP server's command line would let a prompt start any program on the host.
+  if (config.type === 'ai-mcp-tool' && !fixed.server) {
+    throw new Error('give agents MCP tools through the node\'s mcpServers (or fix "server" in the tool props), not as an open ai-mcp-tool');
+  }
   const name = toolName(config.name ?? config.type, taken);
   const label = config.name ?? description.label;
   return {

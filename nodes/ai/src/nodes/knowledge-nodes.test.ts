@@ -1,0 +1,115 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestNode } from '@flowcrew/sdk/testing';
+import { closeVectorStores } from '../memory/vector-store.ts';
+import { disposeLocalModels } from '../providers/local-llama.ts';
+import { ScriptedProvider } from '../providers/scripted.ts';
+import { startFakeModelServer, type FakeServer } from '../testing/fake-model-server.ts';
+import { requireLocalModel, skipLocalModelTests } from '../testing/local-model.ts';
+import { toolRunner } from '../testing/tool-runner.ts';
+import { buildNodeTool } from '../tools/node-tools.ts';
+import { knowledgeNode, retrieveNode } from './knowledge-nodes.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'flowcrew-knowledge-'));
+const saved = { ...process.env };
+let server: FakeServer | undefined;
+
+beforeAll(() => {
+  process.env.FLOWCREW_VECTOR_SQLITE_PATH = path.join(dir, 'vectors.sqlite');
+  delete process.env.DATABASE_URL;
+  delete process.env.FLOWCREW_VECTOR_DATABASE_URL;
+});
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+afterAll(async () => {
+  await closeVectorStores();
+  await disposeLocalModels();
+  process.env = saved;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** An OpenAI-compatible embeddings endpoint backed by a feature-hashing embedder. */
+async function embeddingsServer() {
+  const embedder = new ScriptedProvider([], 'hash', 64);
+  server = await startFakeModelServer(async (req) => ({ json: { data: (await embedder.embed(req.body.input)).map((embedding, index) => ({ index, embedding })) } }));
+  return { provider: 'openai-compatible', baseUrl: `${server.url}/v1`, model: 'chat-model', embeddingModel: 'embed-model' };
+}
+
+const NOTES = [
+  'Invoices are sent on the first working day of each month by email.',
+  'Refunds are processed within five working days after the returned item arrives at the warehouse.',
+  'Support is open Monday to Friday from nine to five, Central European Time.',
+].join('\n\n');
+
+describe('ai-knowledge and ai-retrieve nodes', () => {
+  it('ingests a file, then retrieves the passage that answers a question, with scores', async () => {
+    const credentials = await embeddingsServer();
+    const ingest = await createTestNode(knowledgeNode, { collection: 'policies', chunkSize: 120, chunkOverlap: 0 }, { credentials });
+    const [ingested] = await ingest.input({ payload: Buffer.from(NOTES), filename: 'policies.md' });
+    expect(ingested!.msg.payload).toEqual({ collection: 'policies', sources: [{ source: 'policies.md', chunks: 3 }], chunks: 3, dimensions: 64 });
+
+    const retrieve = await createTestNode(retrieveNode, { collection: 'policies', topK: 2 }, { credentials });
+    const [found] = await retrieve.input({ payload: 'how many working days are refunds processed' });
+    const hits = found!.msg.payload as Array<{ text: string; score: number; source: string; metadata: Record<string, unknown> }>;
+    expect(hits).toHaveLength(2);
+    expect(hits[0]).toMatchObject({ source: 'policies.md', metadata: { chunk: 1 } });
+    expect(hits[0]!.text).toContain('Refunds are processed');
+    expect(hits[0]!.score).toBeGreaterThan(hits[1]!.score);
+    expect(found!.msg.query).toBe('how many working days are refunds processed');
+    expect(server!.requests[0]!.body.model).toBe('embed-model');
+    await ingest.stop();
+    await retrieve.stop();
+  });
+
+  it('works as an agent tool with the collection fixed by the flow author', async () => {
+    const credentials = await embeddingsServer();
+    const ingest = await createTestNode(knowledgeNode, { collection: 'faq', chunkSize: 120, chunkOverlap: 0 }, { credentials });
+    await ingest.input({ payload: [{ text: NOTES, source: 'faq', metadata: { team: 'support' } }] });
+    const description = { type: 'ai-retrieve', label: retrieveNode.label, description: 'Search a knowledge collection', parameters: retrieveNode.props };
+    const tool = buildNodeTool({ type: 'ai-retrieve', name: 'search_faq', props: { collection: 'faq', topK: 1 } }, [description], new Set());
+    expect(Object.keys(tool.spec.parameters.properties as object)).not.toContain('collection');
+    // The tool node runs with the credential the runtime resolves for it; here the test runner passes it directly.
+    const run = toolRunner([{ ...retrieveNode, create: (init) => retrieveNode.create({ ...init, credentials }) }]);
+    const text = await tool.invoke({ query: 'when is support open' }, { signal: new AbortController().signal, callTool: run });
+    expect(JSON.parse(text)).toEqual([expect.objectContaining({ source: 'faq', text: expect.stringContaining('Support is open'), metadata: { team: 'support', chunk: 2 } })]);
+    await ingest.stop();
+  });
+
+  it('rejects binary files and malformed input before embedding anything', async () => {
+    const credentials = await embeddingsServer();
+    const ingest = await createTestNode(knowledgeNode, { collection: 'x' }, { credentials });
+    await expect(ingest.input({ payload: Buffer.from([0x25, 0x50, 0x44, 0x46, 0x00, 0x01]), filename: 'a.pdf' })).rejects.toThrow('msg.payload is a binary file; only text files (UTF-8) can be ingested');
+    await expect(ingest.input({ payload: [{ text: 'ok' }, 42] })).rejects.toThrow('msg.payload[1] must be text, a Buffer, or { text, source?, metadata? } (got number)');
+    expect(server!.requests).toHaveLength(0);
+    const retrieve = await createTestNode(retrieveNode, { collection: 'never-filled' }, { credentials });
+    await expect(retrieve.input({ payload: 'anything' })).rejects.toThrow('collection "never-filled" does not exist (ingest into it with a knowledge node first)');
+  });
+
+  it('refuses to search a collection with a different embedding model', async () => {
+    const credentials = await embeddingsServer();
+    const ingest = await createTestNode(knowledgeNode, { collection: 'mixed' }, { credentials });
+    await ingest.input({ payload: 'some text' });
+    const retrieve = await createTestNode(retrieveNode, { collection: 'mixed' }, { credentials: { ...credentials, embeddingModel: 'other-embedder' } });
+    await expect(retrieve.input({ payload: 'text' })).rejects.toThrow(
+      'collection "mixed" was built with openai-compatible:embed-model; searching it with openai-compatible:other-embedder would compare unrelated vectors',
+    );
+  });
+});
+
+describe.skipIf(skipLocalModelTests)('knowledge on the local model', () => {
+  it('embeds with the local model and retrieves by similarity', async () => {
+    requireLocalModel();
+    const ingest = await createTestNode(knowledgeNode, { collection: 'local-notes', chunkSize: 120, chunkOverlap: 0 });
+    const [ingested] = await ingest.input({ payload: { text: NOTES, source: 'notes' } });
+    expect(ingested!.msg.payload).toMatchObject({ chunks: 3, dimensions: 576 });
+    const retrieve = await createTestNode(retrieveNode, { collection: 'local-notes', topK: 3, minScore: -1 });
+    const [found] = await retrieve.input({ payload: 'refunds' });
+    const hits = found!.msg.payload as Array<{ score: number }>;
+    expect(hits).toHaveLength(3);
+    expect(hits[0]!.score).toBeGreaterThanOrEqual(hits[1]!.score);
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * The local model for real: SmolLM2-135M-Instruct from scripts/ai-setup, loaded with node-llama-cpp. Kept to a
+ * few tokens per call so the suite stays fast on two cores.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { OutputSchema } from '../agents/structured-output.ts';
+import { requireLocalModel, skipLocalModelTests } from '../testing/local-model.ts';
+import { disposeLocalModels, LocalLlamaProvider } from './local-llama.ts';
+
+describe.skipIf(skipLocalModelTests)('local GGUF model (node-llama-cpp)', () => {
+  afterAll(async () => {
+    await disposeLocalModels();
+  });
+
+  it('generates a streamed answer and counts its tokens', async () => {
+    const model = new LocalLlamaProvider({ modelPath: requireLocalModel() });
+    const streamed: string[] = [];
+    const result = await model.chat({ messages: [{ role: 'user', content: 'What is the capital of France?' }], maxTokens: 12, onText: (t) => streamed.push(t) });
+    expect(result.content.length).toBeGreaterThan(0);
+    expect(streamed.join('')).toBe(result.content);
+    expect(result.usage.promptTokens).toBeGreaterThan(0);
+    expect(result.usage.completionTokens).toBeGreaterThan(0);
+    expect(result.usage.completionTokens).toBeLessThanOrEqual(12);
+    expect(result.model).toMatch(/\.gguf$/);
+  });
+
+  it('holds the model to a JSON Schema with a grammar, so the answer validates', async () => {
+    const model = new LocalLlamaProvider({ modelPath: requireLocalModel() });
+    const schema = { type: 'object', properties: { city: { type: 'string', maxLength: 20 }, country: { enum: ['France', 'Italy', 'Spain'] } }, required: ['city', 'country'] };
+    const result = await model.chat({ messages: [{ role: 'user', content: 'Name the capital of France as JSON.' }], responseSchema: schema, maxTokens: 40 });
+    expect(new OutputSchema(schema).check(result.content)).toMatchObject({ ok: true });
+  });
+
+  it('shares one loaded model between providers and serialises their calls', async () => {
+    const path = requireLocalModel();
+    const a = new LocalLlamaProvider({ modelPath: path });
+    const b = new LocalLlamaProvider({ modelPath: path });
+    const results = await Promise.all([
+      a.chat({ messages: [{ role: 'user', content: 'Say yes.' }], maxTokens: 4 }),
+      b.chat({ messages: [{ role: 'user', content: 'Say no.' }], maxTokens: 4 }),
+    ]);
+    for (const r of results) expect(r.usage.completionTokens).toBeGreaterThan(0);
+  });
+
+  it('embeds texts into vectors of the model size', async () => {
+    const model = new LocalLlamaProvider({ modelPath: requireLocalModel() });
+    const [first, second] = await model.embed(['the cat sat on the mat', 'stock markets fell today']);
+    expect(first!.length).toBe(576);
+    expect(second!.length).toBe(576);
+    expect(first!.every(Number.isFinite)).toBe(true);
+  });
+
+  it('fails a missing model file with a clear message', async () => {
+    const model = new LocalLlamaProvider({ modelPath: '/nonexistent/model.gguf' });
+    await expect(model.chat({ messages: [{ role: 'user', content: 'x' }], maxTokens: 2 })).rejects.toThrow(/cannot load the local model \/nonexistent\/model\.gguf/);
+  });
+});
