@@ -2,13 +2,13 @@
  * Benchmarks (figures printed, never asserted):
  * 1. per-node overhead: messages through a 10-node chain, durable storage on, history kept and not kept;
  * 2. the example webhook order flow under autocannon at 1 and 50 connections, run history on and off;
- * 3. with --node-red: the same order flow on Node-RED (installed into bench/.node-red from npm) on this machine.
+ * 3. with --node-red: the same order flow on Node-RED (installed into .cache/node-red from npm) on this machine.
  *
  * Usage: node --import tsx bench/run.ts [--duration 10] [--only chain|webhook|node-red] [--node-red]
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, cpus } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -96,7 +96,7 @@ function load(url: string, connections: number): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     autocannon(
       { url, connections, duration, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order) },
-      (error: Error | null, result: any) => {
+      (error, result) => {
         if (error) return reject(error);
         resolve({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors });
       },
@@ -123,14 +123,10 @@ async function webhookBenchmark(retention: RetentionMode): Promise<void> {
   await rm(dataDir, { recursive: true, force: true });
 }
 
-/** The same order flow on Node-RED, installed from npm into bench/.node-red on first use. */
+/** The same order flow on Node-RED (installed into .cache/node-red by `scripts/services nodered`). */
 async function nodeRedBenchmark(): Promise<void> {
-  const home = path.join(repoRoot, 'bench', '.node-red');
-  if (!existsSync(path.join(home, 'node_modules', 'node-red'))) {
-    await mkdir(home, { recursive: true });
-    console.log('installing node-red into bench/.node-red ...');
-    await run('npm', ['install', '--no-audit', '--no-fund', '--prefix', home, 'node-red@4']);
-  }
+  const home = path.join(repoRoot, '.cache', 'node-red');
+  if (!existsSync(path.join(home, 'node_modules', 'node-red'))) await run('bash', [path.join(repoRoot, 'scripts', 'services'), 'nodered']);
   const userDir = await tempDir();
   const port = 18800 + Math.floor(Math.random() * 100);
   const flows = [

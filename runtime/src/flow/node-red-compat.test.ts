@@ -1,0 +1,97 @@
+/**
+ * Same flow, same requests, two engines: a Node-RED export runs on a real Node-RED (installed from npm into
+ * .cache/node-red by scripts/services) and, imported, on Flowcrew; every answer must be identical.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../testing/server.ts';
+
+const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
+const nodeRedMain = path.join(repoRoot, '.cache', 'node-red', 'node_modules', 'node-red', 'red.js');
+const available = existsSync(nodeRedMain);
+if (!available && process.env.CI) throw new Error(`Node-RED is not installed at ${nodeRedMain}: run scripts/services`);
+
+let flowcrew: TestServer;
+let nodeRed: ChildProcess | undefined;
+let nodeRedUrl = '';
+let userDir = '';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+beforeAll(async () => {
+  if (!available) return;
+  const flows = JSON.parse(await readFile(path.join(import.meta.dirname, 'fixtures', 'node-red-compat.json'), 'utf8'));
+  userDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-nodered-'));
+  const port = await freePort();
+  await writeFile(path.join(userDir, 'flows.json'), JSON.stringify(flows));
+  await writeFile(path.join(userDir, 'settings.js'), `module.exports = { uiPort: ${port}, uiHost: '127.0.0.1', flowFile: 'flows.json', logging: { console: { level: 'error' } } };`);
+  nodeRed = spawn(process.execPath, [nodeRedMain, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: 'ignore' });
+  nodeRedUrl = `http://127.0.0.1:${port}`;
+
+  flowcrew = await startTestServer();
+  const imported = await flowcrew.api('POST', '/api/v1/flows/import?deploy=true', flows);
+  expect(imported.status, JSON.stringify(imported.body)).toBe(201);
+  expect(imported.body.unmapped).toEqual([]);
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const up = await fetch(`${nodeRedUrl}/compat/delay`, { method: 'POST' }).then((r) => r.status === 201, () => false);
+    if (up) break;
+    if (Date.now() > deadline) throw new Error('Node-RED did not start within 60 s');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}, 90_000);
+
+afterAll(async () => {
+  nodeRed?.kill('SIGTERM');
+  await flowcrew?.stop();
+  if (userDir) await rm(userDir, { recursive: true, force: true });
+});
+
+async function ask(base: string, route: string, body: unknown, contentType = 'application/json') {
+  const res = await fetch(`${base}${route}`, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* a text answer */
+  }
+  return { status: res.status, body: parsed };
+}
+
+const cases: Array<[string, string, unknown, string?]> = [
+  ['change: jsonata, move, change, delete, json', '/compat/change', { items: [{ price: 2.5 }, { price: 4 }], customer: 'Ada', note: 'foo and foo', secret: 'x' }],
+  ['switch: lt', '/compat/switch', { n: -3 }],
+  ['switch: between', '/compat/switch', { n: 5 }],
+  ['switch: regex on a number', '/compat/switch', { n: 15 }],
+  ['switch: otherwise', '/compat/switch', { n: 42 }],
+  ['function: word counts', '/compat/function', { text: 'the quick brown fox jumps over the lazy dog The end' }],
+  ['csv: header row, numbers parsed, one message', '/compat/csv', 'name,age,city\nAda,36,London\nGrace,85,"New York, NY"\n', 'text/plain'],
+  ['split + jsonata + join: a string by lines', '/compat/split', '1\n2\n3\n40', 'text/plain'],
+  ['split + join: an array', '/compat/split', [1, 2, 3]],
+  ['json + yaml round trip', '/compat/json-yaml', { a: 1, b: [true, null, 'x'], c: { d: 'e' } }],
+  ['delay then status code', '/compat/delay', {}],
+];
+
+describe.skipIf(!available)('Node-RED compatibility: the same export gives the same answers', () => {
+  it.each(cases)('%s', async (_label, route, body, contentType) => {
+    const expected = await ask(nodeRedUrl, route, body, contentType);
+    const actual = await ask(flowcrew.url + '/webhook', route, body, contentType);
+    expect(actual).toEqual(expected);
+  });
+});
