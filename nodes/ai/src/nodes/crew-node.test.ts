@@ -89,6 +89,12 @@ describe('ai-crew node', () => {
     );
   });
 
+  it('refuses at deploy an agent whose own model file does not exist', async () => {
+    await expect(createTestNode(crewNode, { agents: [{ key: 'a', template: 'qa', model: '/models/missing.gguf' }], tasks: [{ key: 't', description: 'x', agent: 'a' }] })).rejects.toThrow(
+      'model file /models/missing.gguf does not exist',
+    );
+  });
+
   it('runs a hierarchical crew: plan, assignment, review, with the verdicts in msg.crew', async () => {
     const credentials = await fakeCrewModel((system, user) => {
       if (system.startsWith('You are Crew Manager.')) {

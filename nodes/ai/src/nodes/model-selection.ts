@@ -69,6 +69,7 @@ export function selectModel(props: ModelProps, credentials: Record<string, unkno
       const key = override ?? '';
       let provider = cache.get(key);
       if (!provider) {
+        if (override && config.provider === 'local-gguf') checkedModelPath(override);
         const chosen: ModelConfig = !override ? config : config.provider === 'local-gguf' ? { ...config, modelPath: override } : { ...config, model: override };
         provider = createProvider(chosen);
         cache.set(key, provider);
@@ -83,7 +84,7 @@ export function selectModel(props: ModelProps, credentials: Record<string, unkno
   }
   const resolved = resolveModelPath(props.modelPath || undefined);
   if (resolved.problem && props.modelPath) throw new Error(resolved.problem);
-  const local = (path: string) => createProvider({ provider: 'local-gguf', modelPath: path });
+  const local = (path: string) => createProvider({ provider: 'local-gguf', modelPath: checkedModelPath(path) });
   if (resolved.problem) {
     // No default model yet: keep the flow deployable (it may be an example) and fail each run with how to fix it.
     const missing = new UnavailableModel(resolved.problem);
@@ -91,6 +92,13 @@ export function selectModel(props: ModelProps, credentials: Record<string, unkno
   }
   const base = local(resolved.path!);
   return { provider: (override) => (override ? local(override) : base), description: `local ${base.model}` };
+}
+
+/** An explicitly named model file must exist at deploy. */
+function checkedModelPath(path: string): string {
+  const resolved = resolveModelPath(path);
+  if (resolved.problem) throw new Error(resolved.problem);
+  return resolved.path!;
 }
 
 class UnavailableModel implements ModelProvider {
