@@ -350,3 +350,59 @@ describe('live events over Socket.IO', () => {
     expect(JSON.parse(debug.value.json)).toMatchObject({ score: 3 - 20 });
   });
 });
+
+describe('plumbing for AI nodes: streamed progress, usage and tool calls', () => {
+  it('streams progress live, records usage on the invocation, and records a tool call as its own invocation', async () => {
+    const target = await import('node:http').then(
+      ({ createServer }) =>
+        new Promise<{ url: string; close: () => void }>((resolve) => {
+          const srv = createServer((_req, res) => {
+            res.setHeader('content-type', 'application/json');
+            res.end(JSON.stringify({ weather: 'sunny' }));
+          });
+          srv.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(srv.address() as { port: number }).port}/weather`, close: () => srv.close() }));
+        }),
+    );
+    // A node written against the SDK, registered like a pack would be: it streams, reports usage and uses a tool.
+    server.runtime.registry.register(
+      [
+        {
+          type: 'test-streaming-agent',
+          category: 'ai',
+          label: 'Streaming agent',
+          inputs: 1,
+          outputs: 1,
+          help: 'Test node.',
+          props: { type: 'object', properties: { url: { type: 'string' } } },
+          create: ({ props }) => ({
+            async onInput(msg, ctx) {
+              for (const token of ['Sun', 'ny']) ctx.progress({ token });
+              ctx.recordUsage({ model: 'test', promptTokens: 12, completionTokens: 2, costUsd: 0.0001 });
+              ctx.recordUsage({ promptTokens: 3, completionTokens: 1 });
+              const [answer] = await ctx.callTool({ type: 'http-request', props: { method: 'GET', url: (props as { url: string }).url, ret: 'obj' }, label: 'weather lookup' });
+              return { ...msg, payload: answer!.payload };
+            },
+          }),
+        },
+      ],
+      'test-pack',
+    );
+    await createAndDeploy(flow('agentish', [{ id: 'go', type: 'inject', wires: [['agent']] }, { id: 'agent', type: 'test-streaming-agent', props: { url: target.url }, wires: [] }]));
+    const socket = connect(server.url, { transports: ['websocket'] });
+    const progress: unknown[] = [];
+    socket.on('node:progress', (e: { data: unknown }) => progress.push(e.data));
+    await new Promise<void>((resolve) => socket.emit('subscribe', { flowId: 'agentish' }, () => resolve()));
+    const { body } = await server.api('POST', '/api/v1/flows/agentish/runs', {});
+    const run = await server.waitRun(body.runId);
+    socket.close();
+    target.close();
+    expect(run.status).toBe('succeeded');
+    expect(progress).toEqual([{ token: 'Sun' }, { token: 'ny' }]);
+    const agent = run.invocations.find((i: { nodeId: string; nodeType: string }) => i.nodeId === 'agent' && i.nodeType === 'test-streaming-agent');
+    expect(agent.usage).toEqual({ model: 'test', promptTokens: 15, completionTokens: 3, costUsd: 0.0001 });
+    expect(agent.outputs[0].msg.payload).toEqual({ weather: 'sunny' });
+    const tool = run.invocations.find((i: { nodeType: string }) => i.nodeType === 'http-request');
+    expect(tool).toMatchObject({ nodeId: 'agent', parentId: agent.id, status: 'succeeded' });
+    expect(tool.outputs[0].msg.statusCode).toBe(200);
+  });
+});
