@@ -94,6 +94,7 @@ export class Runtime {
       registry,
       log,
       retention: config.retention,
+      dataDir: config.dataDir,
       events: {
         runStarted: (r) => runtime?.events.runStarted(r),
         runFinished: (r) => runtime?.events.runFinished(r),

@@ -209,6 +209,11 @@ export interface ToolDescription {
 }
 
 export interface RuntimeServices {
+  /**
+   * The runtime's data directory, for packs that keep embedded data (e.g. a SQLite vector store): create your own
+   * subdirectory named after your pack. ':memory:' for a throwaway runtime (keep data in memory then).
+   */
+  readonly dataDir: string;
   /** Node types that declare `usableAsTool`. */
   listTools(): ToolDescription[];
   /** Register a route under /webhook. Returns an unregister function. Throws if the method+path is taken. */

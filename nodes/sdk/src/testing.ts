@@ -99,6 +99,7 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
       throw new Error('callFlow is not available in this test; pass options.services.callFlow');
     },
     listTools: () => [],
+    dataDir: ':memory:',
     ...options.services,
   };
   const instance = await definition.create({

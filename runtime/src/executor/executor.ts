@@ -41,6 +41,8 @@ export interface ExecutorOptions {
   retention: RetentionPolicy;
   /** Resolves a node's credentials reference to decrypted fields. */
   credentials(id: string): Promise<Record<string, unknown> | undefined>;
+  /** Handed to nodes (RuntimeServices.dataDir). */
+  dataDir: string;
   /** The HTTP side of `registerWebhook` (the API layer owns the router). */
   registerWebhook: RuntimeServices['registerWebhook'];
 }
@@ -147,6 +149,7 @@ export class Executor {
       registerWebhook: (route) => this.options.registerWebhook(route),
       callFlow: (flowId, msg, opts) => this.callFlow(flowId, msg, opts),
       listTools: () => this.listTools(),
+      dataDir: this.options.dataDir,
     };
     const global = await this.contexts.get('global');
     const flowContext = await this.contexts.get(`flow:${flow.id}`);
@@ -728,7 +731,14 @@ export class Executor {
       status: () => {},
       context: caller.context,
       flow: { id: flowId, nodes: [] },
-      services: { registerWebhook: () => { throw new Error('a tool cannot register webhooks'); }, callFlow: (id, m, o) => this.callFlow(id, m, o), listTools: () => this.listTools() },
+      services: {
+        registerWebhook: () => {
+          throw new Error('a tool cannot register webhooks');
+        },
+        callFlow: (id, m, o) => this.callFlow(id, m, o),
+        listTools: () => this.listTools(),
+        dataDir: this.options.dataDir,
+      },
     });
     const toolNode: DeployedNode = {
       ...caller,
