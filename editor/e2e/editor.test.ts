@@ -144,6 +144,9 @@ describe('editor end to end', () => {
     expect(response.status).toBe(202);
     await nodeState('Show it').filter({ hasText: 'succeeded, 1 message' }).waitFor({ timeout: 15_000 });
     await waitForText('[data-test="debug-entry"]', 'from e2e');
+    // The trigger fired once: one message, counted once (run:started names it, its own node:finished counts it).
+    await nodeState('Incoming').filter({ hasText: 'succeeded, 1 message' }).waitFor();
+    expect(await nodeState('Incoming').innerText()).toBe('Incoming: succeeded, 1 message');
     await shot('live-status-and-debug');
   });
 
@@ -154,10 +157,22 @@ describe('editor end to end', () => {
     expect(await page.locator('[data-test="invocation"]').count()).toBe(2);
     expect(await text('[data-test="run-detail"]')).toContain('from e2e');
     await shot('run-detail');
-    // Re-run with the original input: the webhook emitted it, so it is replayed at the debug node.
+    // Re-run with the original input: the runtime replays it as the webhook's output, so both nodes fire again.
+    const original = await page.locator('[data-test="run-id"]').getAttribute('title');
     await page.click('[data-test="rerun"]');
     await waitForText('[data-test="toast"]', 'Run started again');
-    await nodeState('Show it').filter({ hasText: '2 messages' }).waitFor();
+    await page.locator(`[data-test="run-id"]:not([title="${original}"])`).waitFor();
+    await nodeState('Show it').filter({ hasText: 'succeeded, 2 messages' }).waitFor();
+    await nodeState('Incoming').filter({ hasText: 'succeeded, 2 messages' }).waitFor();
+    // The detail now shows the new run, entered at the webhook like the original, with the same input.
+    await waitForText('[data-test="run-status"]', 'succeeded');
+    expect(await page.locator('[data-test="invocation"]').count()).toBe(2);
+    // (textContent: the invocations' input and output sit in collapsed <details>.)
+    const detail = await page.locator('[data-test="run-detail"]').textContent();
+    expect(detail).toContain('(trigger: no input)');
+    expect(detail).toContain('from e2e');
+    expect(await nodeState('Show it').innerText()).toBe('Show it: succeeded, 2 messages');
+    await shot('rerun');
     await page.click('[data-test="run-detail"] button:has-text("Runs")');
   });
 
@@ -240,8 +255,9 @@ describe('editor end to end', () => {
 
   it('shows a lost live connection, reconnects and catches up on missed runs', async () => {
     await page.click('[data-test="tab-debug"]');
-    const before = (await nodeState('Show it').count()) ? await nodeState('Show it').innerText() : '';
-    const count = Number(/(\d+) message/.exec(before)?.[1] ?? 0);
+    const messages = async (name: string) => Number(/(\d+) message/.exec((await nodeState(name).count()) ? await nodeState(name).innerText() : '')?.[1] ?? 0);
+    const count = await messages('Show it');
+    const triggerCount = await messages('Incoming');
     // Cut the connection and keep the editor from reconnecting while a run happens.
     await page.route('**/socket.io/**', (route) => route.abort());
     for (const socket of server.io.sockets.sockets.values()) socket.conn.close();
@@ -253,6 +269,8 @@ describe('editor end to end', () => {
     await page.locator('[data-test="connection-lost"]').waitFor({ state: 'detached', timeout: 20_000 });
     await waitForText('[data-test="toast"]', 'Live connection restored');
     await nodeState('Show it').filter({ hasText: new RegExp(`succeeded, ${count + 1} messages?`) }).waitFor();
+    // The trigger's step is caught up from the run's stored invocations, counted once.
+    expect(await nodeState('Incoming').innerText()).toMatch(new RegExp(`^Incoming: succeeded, ${triggerCount + 1} messages?$`));
     await shot('reconnected-resynced');
   });
 

@@ -83,6 +83,8 @@ export const api = {
     return request<RunRecord[]>('GET', `/runs${qs ? `?${qs}` : ''}`);
   },
   getRun: (id: string) => request<RunDetail>('GET', `/runs/${encodeURIComponent(id)}`),
+  /** A new run with the past run's original input, entering where it entered (404 no run, 409 not deployed, 422 trigger gone). */
+  rerun: (id: string) => request<{ runId: string; status: 'accepted' }>('POST', `/runs/${encodeURIComponent(id)}/rerun`),
   cancelRun: (id: string) => request<RunRecord>('POST', `/runs/${encodeURIComponent(id)}/cancel`),
 
   stats: (minutes = 60) => request<Stats>('GET', `/stats?minutes=${minutes}`),

@@ -1,70 +1,33 @@
 /**
- * Shapes of the runtime's REST API (/api/v1) and live events, as the editor uses them.
- * They mirror the OpenAPI document (GET /api/v1/openapi.json); the editor depends on the API, never on runtime code.
+ * Shapes of the runtime's REST API (/api/v1) and live events, as the editor uses them (the OpenAPI document is
+ * GET /api/v1/openapi.json). Records the runtime already declares (flow documents, runs, invocations, node types,
+ * credential summaries) are its own types, imported type-only: Vite erases these imports, so no runtime code is
+ * bundled. The rest are shapes only the API and the editor know.
  */
+import type { FlowDocument, FlowIssue as Issue } from '../../../runtime/src/flow/types.ts';
+import type { NodeTypeDescription } from '../../../runtime/src/registry/registry.ts';
+import type { InvocationRecord, RunRecord, RunStatus } from '../../../runtime/src/storage/types.ts';
+
+export type { FlowDocument, FlowNode, FlowIssue as Issue } from '../../../runtime/src/flow/types.ts';
+export type { InvocationRecord, RunRecord, RunStatus } from '../../../runtime/src/storage/types.ts';
+export type { CredentialSummary as CredentialInfo } from '../../../runtime/src/credentials.ts';
 
 export type JsonSchema = { [keyword: string]: unknown };
 
-export type OutputPorts = number | { prop: string; extra?: number; min?: number };
-
-export interface NodeTypeInfo {
-  type: string;
-  pack: string;
-  category: string;
-  label: string;
-  icon?: string;
-  color?: string;
-  inputs: number;
-  outputs: OutputPorts;
-  outputLabels?: string[];
+/**
+ * GET /node-types. The runtime types a node's props schema (and its credentials schema) as `unknown`; over JSON
+ * each is a JSON Schema object, which is what the editor's forms and validation read.
+ */
+export type NodeTypeInfo = NodeTypeDescription & {
   props: JsonSchema;
-  credentials?: { type: string; schema: JsonSchema; required?: boolean };
-  help: string;
-  allowsCycles: boolean;
-  usableAsTool: boolean;
-}
-
-export interface RetryPolicy {
-  maxAttempts: number;
-  backoffMs?: number;
-  maxBackoffMs?: number;
-}
-
-export interface FlowNode {
-  id: string;
-  type: string;
-  name?: string;
-  position?: { x: number; y: number };
-  props?: Record<string, unknown>;
-  credentials?: string;
-  wires?: string[][];
-  retry?: RetryPolicy;
-  timeoutMs?: number;
-  disabled?: boolean;
-}
-
-export interface FlowDocument {
-  format?: 'flowcrew/flow@1';
-  id: string;
-  name: string;
-  version: number;
-  description?: string;
-  settings?: { concurrency?: number; nodeTimeoutMs?: number; retention?: 'all' | 'failed' | 'none' };
-  nodes: FlowNode[];
-}
+  credentials?: NonNullable<NodeTypeDescription['credentials']> & { schema: JsonSchema };
+};
 
 /** GET /flows and GET /flows/:id return the document plus deployment state. */
 export interface FlowView extends FlowDocument {
   deployed: boolean;
   deployedVersion: number | null;
   updatedAt: number;
-}
-
-/** One problem, located by a JSON pointer into the submitted document. */
-export interface Issue {
-  pointer: string;
-  message: string;
-  nodeId?: string;
 }
 
 /** application/problem+json */
@@ -77,40 +40,6 @@ export interface Problem {
   [extra: string]: unknown;
 }
 
-export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
-
-export interface RunRecord {
-  id: string;
-  flowId: string;
-  flowVersion: number;
-  status: RunStatus;
-  triggerNodeId: string | null;
-  input: unknown;
-  error: string | null;
-  parentRunId: string | null;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-}
-
-export interface InvocationRecord {
-  id: string;
-  runId: string;
-  nodeId: string;
-  nodeType: string;
-  status: 'pending' | 'succeeded' | 'failed' | 'cancelled';
-  attempt: number;
-  input: unknown;
-  outputs: Array<{ port: number; msg: unknown }> | null;
-  error: string | null;
-  parentId: string | null;
-  seq: number;
-  usage?: { model?: string; promptTokens?: number; completionTokens?: number; costUsd?: number } | null;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-}
-
 export interface RunDetail extends RunRecord {
   invocations: InvocationRecord[];
 }
@@ -120,15 +49,6 @@ export interface ImportResult {
   flows: Array<{ id: string; name: string; version: number; deployed: boolean }>;
   unmapped: Array<{ id: string; type: string; name?: string; flowId?: string; reason: string }>;
   warnings: string[];
-}
-
-export interface CredentialInfo {
-  id: string;
-  name: string;
-  type: string;
-  fields: string[];
-  createdAt: number;
-  updatedAt: number;
 }
 
 /** GET /stats?minutes=60 (dashboard). */
@@ -159,8 +79,8 @@ export interface Preview {
 export interface RunStartedEvent {
   runId: string;
   flowId: string;
-  /** The trigger that started the run (sent by newer runtimes; its invocation has no node events of its own). */
-  triggerNodeId?: string | null;
+  /** The node the run entered at (a trigger, or the node a manual run was started at); null for none. */
+  triggerNodeId: string | null;
   status: RunStatus;
   createdAt: number;
   startedAt: number | null;

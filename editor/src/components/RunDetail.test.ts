@@ -1,6 +1,9 @@
-import { mount } from '@vue/test-utils';
+import { flushPromises, mount } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { RunDetail as RunDetailRecord } from '../api/types';
+import { fakeApi } from '../test/fake-api';
+import { useNoticesStore } from '../stores/notices';
 import { useRunsStore } from '../stores/runs';
 import RunDetail from './RunDetail.vue';
 
@@ -20,6 +23,9 @@ describe('RunDetail', () => {
     };
     const wrapper = mount(RunDetail);
     expect(wrapper.find('[data-test="run-status"]').text()).toBe('failed');
+    // Run ids are UUIDv7: the start is a timestamp shared by runs close in time, the end tells them apart.
+    expect(wrapper.find('[data-test="run-id"]').text()).toBe('23456789');
+    expect(wrapper.find('[data-test="run-id"]').attributes('title')).toBe('0123456789');
     expect(wrapper.text()).toContain('450 ms');
     const invocations = wrapper.findAll('[data-test="invocation"]');
     const heads = invocations.map((i) => [...i.find('.inv-head').element.children].map((c) => c.textContent));
@@ -31,5 +37,37 @@ describe('RunDetail', () => {
     expect(invocations[0]!.text()).toContain('"id": 7');
     expect(invocations[1]!.find('.error').text()).toBe('undefined function $sum2');
     expect(invocations[1]!.text()).toContain('nothing sent');
+  });
+
+  const past: RunDetailRecord = {
+    id: 'old', flowId: 'orders', flowVersion: 2, status: 'succeeded', triggerNodeId: 'in', input: { payload: 1 }, error: null, parentRunId: null, createdAt: 1, startedAt: 1, finishedAt: 2,
+    invocations: [],
+  };
+
+  it('re-runs through the runtime and opens the new run', async () => {
+    const api = fakeApi({
+      'POST /runs/old/rerun': { status: 202, body: { runId: 'new', status: 'accepted' } },
+      'GET /runs/new': { body: { ...past, id: 'new', status: 'running', finishedAt: null } },
+    });
+    useRunsStore().current = past;
+    const wrapper = mount(RunDetail);
+    await wrapper.find('[data-test="rerun"]').trigger('click');
+    await flushPromises();
+    expect(api.calls.map((c) => `${c.method} ${c.path}`)).toEqual(['POST /runs/old/rerun', 'GET /runs/new']);
+    expect(useRunsStore().current?.id).toBe('new');
+    expect(useNoticesStore().notices.map((n) => [n.kind, n.text, n.detail])).toEqual([['success', 'Run started again with the original input', 'run new']]);
+  });
+
+  it('says why the runtime refused the re-run', async () => {
+    fakeApi({ 'POST /runs/old/rerun': { status: 409, body: { title: 'Flow not deployed', status: 409, detail: 'flow "orders" is not deployed: deploy it before re-running' } } });
+    useRunsStore().current = past;
+    const wrapper = mount(RunDetail);
+    await wrapper.find('[data-test="rerun"]').trigger('click');
+    await flushPromises();
+    expect(useRunsStore().current?.id).toBe('old');
+    expect(useNoticesStore().notices.map((n) => [n.kind, n.text, n.detail])).toEqual([
+      ['error', 'Could not re-run', 'Flow not deployed: flow "orders" is not deployed: deploy it before re-running'],
+    ]);
+    expect(wrapper.find('[data-test="rerun"]').attributes('disabled')).toBeUndefined();
   });
 });

@@ -50,10 +50,28 @@ describe('live store', () => {
     ]);
   });
 
-  it('marks the trigger when the runtime names it in run:started', () => {
+  it('shows a trigger that fired (webhook, cron, inject timer) as succeeded, one message per firing', () => {
     const live = useLiveStore();
-    live.onRunStarted({ runId: 'r', flowId: 'f', status: 'running', createdAt: 1, startedAt: 1, triggerNodeId: 'hook' });
+    const runs = useRunsStore();
+    runs.byFlow.f = [];
+    // What the runtime sends when a webhook is called: run:started naming the trigger, then the trigger's own step.
+    live.onRunStarted({ runId: 'r1', flowId: 'f', triggerNodeId: 'hook', status: 'running', createdAt: 1, startedAt: 1 });
+    live.onNodeFinished({ runId: 'r1', flowId: 'f', nodeId: 'hook', invocationId: 'r1-hook', attempt: 1, status: 'succeeded', error: null, durationMs: 0, outputs: [{ port: 0, msg: preview({ payload: 1 }) }] });
     expect(live.nodes.f!.hook).toMatchObject({ state: 'succeeded', count: 1 });
+    live.onRunStarted({ runId: 'r2', flowId: 'f', triggerNodeId: 'hook', status: 'running', createdAt: 2, startedAt: 2 });
+    live.onNodeFinished({ runId: 'r2', flowId: 'f', nodeId: 'hook', invocationId: 'r2-hook', attempt: 1, status: 'succeeded', error: null, durationMs: 0, outputs: [{ port: 0, msg: preview({ payload: 2 }) }] });
+    expect(live.nodes.f!.hook).toMatchObject({ state: 'succeeded', count: 2 });
+    expect(runs.byFlow.f!.map((r) => [r.id, r.triggerNodeId])).toEqual([['r2', 'hook'], ['r1', 'hook']]);
+  });
+
+  it('counts a manual run’s entry node once: run:started names it, its own node events count it', () => {
+    const live = useLiveStore();
+    live.onRunStarted({ runId: 'r', flowId: 'f', triggerNodeId: 'inj', status: 'running', createdAt: 1, startedAt: 1 });
+    expect(live.nodes.f?.inj?.count ?? 0).toBe(0);
+    live.onNodeStarted({ runId: 'r', flowId: 'f', nodeId: 'inj', invocationId: 'r-inj', attempt: 1, input: preview({ payload: 'x' }) });
+    expect(live.nodes.f!.inj).toMatchObject({ state: 'running', count: 0 });
+    live.onNodeFinished({ runId: 'r', flowId: 'f', nodeId: 'inj', invocationId: 'r-inj', attempt: 1, status: 'succeeded', error: null, durationMs: 1, outputs: [] });
+    expect(live.nodes.f!.inj).toMatchObject({ state: 'succeeded', count: 1 });
   });
 
   it('catches up from the REST API after a reconnection, without counting twice', async () => {
@@ -62,6 +80,7 @@ describe('live store', () => {
     runs.byFlow.f = [];
     live.watchFlow('f');
     // Seen live before the connection dropped:
+    live.onNodeFinished({ runId: 'r1', flowId: 'f', nodeId: 'hook', invocationId: 'r1-hook', attempt: 1, status: 'succeeded', error: null, durationMs: 0, outputs: [] });
     live.onNodeFinished({ runId: 'r1', flowId: 'f', nodeId: 'show', invocationId: 'r1-show', attempt: 1, status: 'succeeded', error: null, durationMs: 1, outputs: [] });
     const missed: RunDetail = {
       id: 'r2', flowId: 'f', flowVersion: 1, status: 'failed', triggerNodeId: 'hook', input: { payload: 1 }, error: 'boom', parentRunId: null, createdAt: 10_000, startedAt: 10_000, finishedAt: 10_001,
@@ -70,17 +89,27 @@ describe('live store', () => {
         invocation({ id: 'r2-show', nodeId: 'show', status: 'failed', error: 'boom', parentId: 'r2-hook' }),
       ],
     };
+    // Finished just before the drop, so the catch-up reads it too: its invocations were already counted live.
+    const seen: RunDetail = {
+      ...missed, id: 'r1', status: 'succeeded', error: null, createdAt: 9_000, startedAt: 9_000, finishedAt: 9_001,
+      invocations: [
+        invocation({ id: 'r1-hook', runId: 'r1', nodeId: 'hook', nodeType: 'webhook', input: null, parentId: null, seq: 0 }),
+        invocation({ id: 'r1-show', runId: 'r1', nodeId: 'show', parentId: 'r1-hook' }),
+      ],
+    };
     fakeApi({
-      'GET /runs': { body: [missed, { ...missed, id: 'r1', createdAt: 10, startedAt: 10, finishedAt: 11, status: 'succeeded' }] },
+      'GET /runs': { body: [missed, seen, { ...seen, id: 'r0', createdAt: 10, startedAt: 10, finishedAt: 11 }] },
       'GET /runs/r2': { body: missed },
+      'GET /runs/r1': { body: seen },
     });
     await live.resync(9_500);
     expect(live.nodes.f!.show).toMatchObject({ state: 'failed', count: 2 });
-    expect(live.nodes.f!.hook).toMatchObject({ state: 'succeeded', count: 1 });
-    expect(runs.byFlow.f!.map((r) => [r.id, r.status])).toEqual([['r2', 'failed']]);
+    expect(live.nodes.f!.hook).toMatchObject({ state: 'succeeded', count: 2 });
+    expect(runs.byFlow.f!.map((r) => [r.id, r.status])).toEqual([['r2', 'failed'], ['r1', 'succeeded']]);
     expect(useDebugStore().entries.map((e) => e.text)).toEqual(['boom']);
     // A second catch-up over the same runs changes nothing.
     await live.resync(9_500);
     expect(live.nodes.f!.show!.count).toBe(2);
+    expect(live.nodes.f!.hook!.count).toBe(2);
   });
 });

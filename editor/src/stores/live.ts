@@ -75,9 +75,9 @@ export const useLiveStore = defineStore('live', () => {
   // ---- event handlers (also called directly by tests) ----
 
   function onRunStarted(e: RunStartedEvent): void {
-    runs.upsert({ id: e.runId, flowId: e.flowId, status: e.status, createdAt: e.createdAt, startedAt: e.startedAt });
-    // A trigger's own invocation (webhook, cron) is recorded as done when the run starts, without node events.
-    if (e.triggerNodeId) finish(e.flowId, e.runId, e.triggerNodeId, `trigger:${e.runId}`, 'succeeded', null);
+    // The trigger's own step arrives as node events like any other node's (node:finished when a webhook, cron or
+    // inject timer fires; node:started/finished when a manual run delivers the input to it), so nothing to draw here.
+    runs.upsert({ id: e.runId, flowId: e.flowId, triggerNodeId: e.triggerNodeId, status: e.status, createdAt: e.createdAt, startedAt: e.startedAt });
   }
 
   function onRunFinished(e: RunFinishedEvent): void {
@@ -146,11 +146,6 @@ export const useLiveStore = defineStore('live', () => {
 
   /** Fold one stored invocation into the live state, as if its events had arrived. */
   function foldInvocation(flowId: string, invocation: InvocationRecord): void {
-    // The trigger's invocation is counted under the run (see run:started), whichever reports it first.
-    if (invocation.parentId === null && invocation.input === null && invocation.status === 'succeeded') {
-      finish(flowId, invocation.runId, invocation.nodeId, `trigger:${invocation.runId}`, invocation.status, invocation.error);
-      return;
-    }
     if (invocation.status === 'pending') {
       if (invocation.startedAt && !counted.get(flowId)?.has(invocation.id)) nodeState(flowId, invocation.nodeId).state = 'running';
       return;

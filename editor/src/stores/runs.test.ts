@@ -1,53 +1,30 @@
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RunDetail } from '../api/types';
 import { fakeApi } from '../test/fake-api';
 import { useRunsStore } from './runs';
 
 const base = { flowId: 'f', flowVersion: 1, status: 'succeeded' as const, input: { payload: 'x', _msgid: 'old' }, error: null, parentRunId: null, createdAt: 1, startedAt: 1, finishedAt: 2 };
-const inv = { runId: 'r', nodeType: 't', status: 'succeeded' as const, attempt: 1, outputs: [], error: null, seq: 0, createdAt: 1, startedAt: 1, finishedAt: 2 };
 
-describe('runs store: re-run with the original input', () => {
+describe('runs store', () => {
   beforeEach(() => {
     setActivePinia(createPinia());
     vi.unstubAllGlobals();
   });
 
-  it('delivers it again to a trigger that received it (inject, manual runs), without the old message id', async () => {
-    const run: RunDetail = { ...base, id: 'r', triggerNodeId: 'inj', invocations: [{ ...inv, id: 'a', nodeId: 'inj', input: { payload: 'x' }, parentId: null }] };
-    const api = fakeApi({ 'GET /runs/r': { body: run }, 'POST /flows/f/runs': { status: 202, body: { runId: 'new', status: 'accepted' } } });
+  it('re-runs through the runtime, which replays the original input where it entered', async () => {
+    const api = fakeApi({ 'POST /runs/r/rerun': { status: 202, body: { runId: 'new', status: 'accepted' } } });
     expect(await useRunsStore().rerun('r')).toBe('new');
-    expect(api.called('POST /flows/f/runs')[0]!.body).toEqual({ input: { payload: 'x' }, nodeId: 'inj' });
+    expect(api.calls.map((c) => `${c.method} ${c.path}`)).toEqual(['POST /runs/r/rerun']);
+    expect(api.calls[0]!.body).toBeUndefined();
   });
 
-  it('replays what a webhook emitted at the node it sent it to', async () => {
-    const run: RunDetail = {
-      ...base,
-      id: 'r',
-      triggerNodeId: 'hook',
-      invocations: [
-        { ...inv, id: 'a', nodeId: 'hook', input: null, parentId: null },
-        { ...inv, id: 'b', nodeId: 'show', input: { payload: 'x' }, parentId: 'a' },
-      ],
-    };
-    const api = fakeApi({ 'GET /runs/r': { body: run }, 'POST /flows/f/runs': { status: 202, body: { runId: 'new', status: 'accepted' } } });
-    await useRunsStore().rerun('r');
-    expect(api.called('POST /flows/f/runs')[0]!.body).toEqual({ input: { payload: 'x' }, nodeId: 'show' });
-  });
-
-  it('explains why a fanned-out trigger cannot be replayed as one run', async () => {
-    const run: RunDetail = {
-      ...base,
-      id: 'r',
-      triggerNodeId: 'hook',
-      invocations: [
-        { ...inv, id: 'a', nodeId: 'hook', input: null, parentId: null },
-        { ...inv, id: 'b', nodeId: 'one', input: {}, parentId: 'a' },
-        { ...inv, id: 'c', nodeId: 'two', input: {}, parentId: 'a' },
-      ],
-    };
-    fakeApi({ 'GET /runs/r': { body: run } });
-    await expect(useRunsStore().rerun('r')).rejects.toThrow(/sent the message to 2 nodes/);
+  it.each([
+    [404, 'Not Found', 'run "r" not found'],
+    [409, 'Flow not deployed', 'flow "f" is not deployed: deploy it before re-running'],
+    [422, 'Cannot re-run', 'node "hook" that started run r is no longer in the deployed flow'],
+  ])('says why the runtime refused a re-run (%i)', async (status, title, detail) => {
+    fakeApi({ 'POST /runs/r/rerun': { status, body: { title, status, detail } } });
+    await expect(useRunsStore().rerun('r')).rejects.toMatchObject({ status, message: `${title}: ${detail}` });
   });
 
   it('keeps a loaded list current from live events, honouring the status filter', async () => {

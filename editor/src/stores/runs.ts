@@ -81,22 +81,10 @@ export const useRunsStore = defineStore('runs', () => {
     return runId;
   }
 
-  /**
-   * Run again with the original input. A trigger that emitted the message (webhook, cron: its invocation has no
-   * input) cannot take it as input, so the message goes where the trigger sent it; a trigger that received it
-   * (inject, manual runs) gets it again.
-   */
+  /** Run again with the original input: the runtime starts it the way the original entered the flow. */
   async function rerun(runId: string): Promise<string> {
-    const run = current.value?.id === runId ? current.value : await api.getRun(runId);
-    const input = (run.input && typeof run.input === 'object' && !Array.isArray(run.input) ? run.input : {}) as Record<string, unknown>;
-    const { _msgid: _ignored, ...message } = input;
-    if (!run.triggerNodeId) return start(run.flowId, message);
-    const trigger = run.invocations.find((i) => i.nodeId === run.triggerNodeId && i.parentId === null);
-    if (!trigger || trigger.input !== null) return start(run.flowId, message, run.triggerNodeId);
-    const next = [...new Set(run.invocations.filter((i) => i.parentId === trigger.id).map((i) => i.nodeId))];
-    if (next.length === 1) return start(run.flowId, message, next[0]);
-    if (next.length === 0) throw new Error('The original run did not go past its trigger: there is no node to replay the message at.');
-    throw new Error(`The trigger sent the message to ${next.length} nodes; a manual run starts at one node. Start it from the Run dialog at the node you want.`);
+    const { runId: newRunId } = await api.rerun(runId);
+    return newRunId;
   }
 
   async function cancel(runId: string): Promise<void> {
