@@ -11,25 +11,12 @@ import { invalid, notFound, ProblemError } from './errors.ts';
 import { EventFanout } from './executor/events.ts';
 import { DeployError, Executor, RunNotFoundError } from './executor/executor.ts';
 import { importNodeRed, isNodeRedExport } from './flow/node-red.ts';
-import { FLOW_FORMAT, type FlowDocument, type FlowIssue } from './flow/types.ts';
+import { FLOW_FORMAT, type FlowDocument, type FlowIssue, type FlowView, type ImportResult } from './flow/types.ts';
 import { validateFlow } from './flow/validate.ts';
 import { WebhookRouter } from './api/webhooks.ts';
 import { NodeRegistry } from './registry/registry.ts';
 import { openStorage } from './storage/index.ts';
 import { VersionConflictError, type InvocationRecord, type RunFilter, type RunRecord, type Storage, type StoredFlow } from './storage/types.ts';
-
-export interface FlowView extends FlowDocument {
-  deployed: boolean;
-  deployedVersion: number | null;
-  updatedAt: number;
-}
-
-export interface ImportResult {
-  source: 'flowcrew' | 'node-red';
-  flows: Array<{ id: string; name: string; version: number; deployed: boolean }>;
-  unmapped: Array<{ id: string; type: string; name?: string; flowId?: string; reason: string }>;
-  warnings: string[];
-}
 
 export function createLogger(level: RuntimeConfig['logLevel']): Logger {
   const order = ['debug', 'info', 'warn', 'error', 'silent'];

@@ -4,11 +4,11 @@
  * credential summaries) are its own types, imported type-only: Vite erases these imports, so no runtime code is
  * bundled. The rest are shapes only the API and the editor know.
  */
-import type { FlowDocument, FlowIssue as Issue } from '../../../runtime/src/flow/types.ts';
+import type { FlowIssue as Issue } from '../../../runtime/src/flow/types.ts';
 import type { NodeTypeDescription } from '../../../runtime/src/registry/registry.ts';
 import type { InvocationRecord, RunRecord, RunStatus } from '../../../runtime/src/storage/types.ts';
 
-export type { FlowDocument, FlowNode, FlowIssue as Issue } from '../../../runtime/src/flow/types.ts';
+export type { FlowDocument, FlowNode, FlowIssue as Issue, FlowView, ImportResult } from '../../../runtime/src/flow/types.ts';
 export type { InvocationRecord, RunRecord, RunStatus } from '../../../runtime/src/storage/types.ts';
 export type { CredentialSummary as CredentialInfo } from '../../../runtime/src/credentials.ts';
 
@@ -23,13 +23,6 @@ export type NodeTypeInfo = NodeTypeDescription & {
   credentials?: NonNullable<NodeTypeDescription['credentials']> & { schema: JsonSchema };
 };
 
-/** GET /flows and GET /flows/:id return the document plus deployment state. */
-export interface FlowView extends FlowDocument {
-  deployed: boolean;
-  deployedVersion: number | null;
-  updatedAt: number;
-}
-
 /** application/problem+json */
 export interface Problem {
   type?: string;
@@ -42,13 +35,6 @@ export interface Problem {
 
 export interface RunDetail extends RunRecord {
   invocations: InvocationRecord[];
-}
-
-export interface ImportResult {
-  source: 'flowcrew' | 'node-red';
-  flows: Array<{ id: string; name: string; version: number; deployed: boolean }>;
-  unmapped: Array<{ id: string; type: string; name?: string; flowId?: string; reason: string }>;
-  warnings: string[];
 }
 
 /** GET /stats?minutes=60 (dashboard). */

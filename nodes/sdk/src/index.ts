@@ -257,8 +257,8 @@ export interface NodeDefinition<P = any> {
 export interface RetryPolicy {
   /** Total attempts including the first. 1 = no retry. */
   maxAttempts: number;
-  /** Delay before the 2nd attempt, ms; doubled each further attempt up to maxBackoffMs. */
-  backoffMs: number;
+  /** Delay before the 2nd attempt, ms (default 1000); doubled each further attempt up to maxBackoffMs. */
+  backoffMs?: number;
   maxBackoffMs?: number;
 }
 

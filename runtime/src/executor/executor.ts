@@ -555,7 +555,7 @@ export class Executor {
           error = caught instanceof Error ? caught : new Error(String(caught));
           const retryable = (error as { retryable?: boolean }).retryable !== false && !run.abort.signal.aborted;
           if (!retryable || attempt >= policy.maxAttempts) break;
-          const backoff = Math.min(policy.backoffMs * 2 ** (attempt - 1), policy.maxBackoffMs ?? Number.MAX_SAFE_INTEGER);
+          const backoff = Math.min((policy.backoffMs ?? 1000) * 2 ** (attempt - 1), policy.maxBackoffMs ?? Number.MAX_SAFE_INTEGER);
           this.options.log.warn(`node "${invocation.nodeId}" attempt ${attempt} failed, retrying in ${backoff} ms: ${error.message}`);
           this.setWaiting(run, +1);
           const slept = await sleep(backoff, run.abort.signal);

@@ -48,3 +48,17 @@ export interface FlowIssue {
   /** Node id when the problem is about one node, for the editor to highlight it. */
   nodeId?: string;
 }
+
+/** A stored flow as the API returns it: the document plus read-only deployment fields. */
+export interface FlowView extends FlowDocument {
+  deployed: boolean;
+  deployedVersion: number | null;
+  updatedAt: number;
+}
+
+export interface ImportResult {
+  source: 'flowcrew' | 'node-red';
+  flows: Array<{ id: string; name: string; version: number; deployed: boolean }>;
+  unmapped: Array<{ id: string; type: string; name?: string; flowId?: string; reason: string }>;
+  warnings: string[];
+}
