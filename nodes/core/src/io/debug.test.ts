@@ -38,6 +38,12 @@ describe('debug node', () => {
     ]);
   });
 
+  it('reads Node-RED paths: an unreadable property shows as undefined, and JSONata naming msg sees { msg }', async () => {
+    expect((await debugCalls({ complete: 'payload[msg.key]' }, { key: 'b', payload: { b: 2 } })).calls).toEqual([{ value: 2, property: 'payload[msg.key]' }]);
+    expect((await debugCalls({ complete: 'payload.none.deeper' }, { payload: {} })).calls).toEqual([{ value: undefined, property: 'payload.none.deeper' }]);
+    expect((await debugCalls({ complete: 'msg.payload + 1', targetType: 'jsonata' }, { payload: 1 })).calls).toEqual([{ value: 2, property: undefined }]);
+  });
+
   it('sends nothing to the sidebar when inactive or not to the sidebar', async () => {
     expect((await debugCalls({ active: false }, { payload: 1 })).calls).toEqual([]);
     expect((await debugCalls({ tosidebar: false }, { payload: 1 })).calls).toEqual([]);

@@ -1,8 +1,8 @@
 /** debug: Node-RED's debug node. Shows a message property (or the whole message) in the editor's debug sidebar. */
 import { inspect } from 'node:util';
-import { defineNode, getProperty } from '@flowcrew/sdk';
-import type jsonata from 'jsonata';
-import { compileJsonata } from './node-property.ts';
+import { defineNode } from '@flowcrew/sdk';
+import { compileJsonata, type CompiledExpression } from '../shared/expressions.ts';
+import { getMessagePropertyOrUndefined } from '../shared/property.ts';
 
 export interface DebugProps {
   /** Node-RED's sidebar toggle: an inactive debug node shows nothing in the sidebar. */
@@ -59,7 +59,7 @@ Any message. The node has no outputs.
     if (complete === 'false' || complete === '') complete = 'payload';
     if (props.targetType === 'full') complete = 'true';
     const whole = !isExpression && complete === 'true';
-    const expression: jsonata.Expression | undefined = isExpression ? compileJsonata(complete, init.context) : undefined;
+    const expression: CompiledExpression | undefined = isExpression ? compileJsonata(complete, init.context, { nodeRedInput: true }) : undefined;
     const active = props.active ?? true;
     const tosidebar = props.tosidebar ?? true;
     const tostatus = !whole && (props.tostatus ?? false);
@@ -72,7 +72,7 @@ Any message. The node has no outputs.
         else if (expression) value = await expression.evaluate(msg);
         else {
           property = complete;
-          value = getProperty(msg, complete);
+          value = getMessagePropertyOrUndefined(msg, complete);
         }
         if (props.console) {
           const text = typeof value === 'string' ? value : inspect(value, { depth: 10 });

@@ -8,7 +8,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ContextStore, NodeStatus } from '@flowcrew/sdk';
-import { readContext, writeContext } from './node-property.ts';
+import { getContextValue, parseContextKey, setContextValue } from '../shared/property.ts';
 
 export type FunctionPart = 'func' | 'initialize' | 'finalize';
 type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -247,9 +247,9 @@ function perform(host: CallHost, op: string, args: unknown[]): unknown {
     case 'status':
       return host.status(args[0] as NodeStatus);
     case 'ctx.get':
-      return readContext(host.context[scope], String(args[1]));
+      return getContextValue(host.context[scope], parseContextKey(String(args[1])));
     case 'ctx.set':
-      return writeContext(host.context[scope], String(args[1]), args[2]);
+      return setContextValue(host.context[scope], parseContextKey(String(args[1])), args[2]);
     case 'ctx.keys':
       return host.context[scope].keys();
     default:

@@ -1,6 +1,7 @@
 /** http-request: Node-RED's "http request" node, on global fetch. */
 import Mustache from 'mustache';
-import { defineNode, getProperty, NodeInputError, type FlowMessage } from '@flowcrew/sdk';
+import { defineNode, NodeInputError, type FlowMessage } from '@flowcrew/sdk';
+import { getMessagePropertyOrUndefined } from '../shared/property.ts';
 import { findHeader, headersHash, parseSetCookies, RESPONSE_HEADERS_MARK, updateHeader, userHeaders } from './http-util.ts';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'use'] as const;
@@ -41,10 +42,13 @@ function headerRows(headers: HttpRequestProps['headers']): HeaderRow[] {
   return Object.entries(headers).map(([name, value]) => ({ keyType: 'other', keyValue: name, valueType: 'other', valueValue: value }));
 }
 
-/** One half of a header row: literal, read from msg, or (any other type) the type itself is the text, as in Node-RED. */
+/**
+ * One half of a header row: literal, read from msg, or (any other type) the type itself is the text, as in Node-RED.
+ * An unreadable msg property leaves the half undefined: Node-RED ignores the error.
+ */
 function headerPart(type: string, value: string | undefined, msg: FlowMessage): unknown {
   if (type === 'other') return value;
-  if (type === 'msg') return value ? getProperty(msg, value) : undefined;
+  if (type === 'msg') return value ? getMessagePropertyOrUndefined(msg, value) : undefined;
   return type;
 }
 

@@ -70,9 +70,36 @@ describe('inject node', () => {
 
   it('rejects bad configuration at deploy', async () => {
     await expect(createTestNode(injectNode, { props: [{ p: 'payload', v: '{nope', vt: 'json' }] })).rejects.toThrow(/property "payload"/);
-    await expect(createTestNode(injectNode, { props: [{ p: 'payload', v: 'HOME', vt: 'env' }] })).rejects.toThrow(/environment/);
+    await expect(createTestNode(injectNode, { props: [{ p: 'payload', v: 'x', vt: 'bin' }] })).rejects.toThrow(/unsupported value type "bin"/);
+    await expect(createTestNode(injectNode, { props: [{ p: 'a b', v: 'x', vt: 'str' }] })).rejects.toThrow(/property "a b"/);
     await expect(createTestNode(injectNode, { crontab: '99 * * * *' })).rejects.toThrow(/invalid crontab "99 \* \* \* \*"/);
     await expect(createTestNode(injectNode, { repeat: 3_000_000 })).rejects.toThrow(/too long/);
+  });
+
+  it('gives "" for env: flows never read host environment variables', async () => {
+    const node = await inject({ props: [{ p: 'payload', v: 'HOME', vt: 'env' }, { p: 'path', v: '${PATH}', vt: 'env' }] });
+    const [out] = await node.input({});
+    expect(out!.msg).toEqual({ payload: '', path: '' });
+  });
+
+  it('sets properties with Node-RED paths: [msg.x] references and array indexes', async () => {
+    const node = await inject({
+      props: [
+        { p: 'key', v: 'name', vt: 'str' },
+        { p: 'user[msg.key]', v: 'ada', vt: 'str' },
+        { p: 'list[1]', v: '2', vt: 'num' },
+        { p: 'copy', v: 'msg.user.name', vt: 'jsonata' },
+      ],
+    });
+    const [out] = await node.input({});
+    expect(out!.msg).toEqual({ key: 'name', user: { name: 'ada' }, list: [undefined, 2], copy: 'ada' });
+  });
+
+  it('keeps a JSON value given as a value rather than as text, and skips an empty JSONata property', async () => {
+    const node = await inject({ props: [{ p: 'payload', v: { a: 1 }, vt: 'json' }, { p: 'n', v: 5, vt: 'num' }, { p: 'none', v: '', vt: 'jsonata' }] });
+    const [out] = await node.input({});
+    expect(out!.msg).toEqual({ payload: { a: 1 }, n: 5 });
+    expect('none' in out!.msg).toBe(false);
   });
 
   it('fails a run whose JSONata fails, naming the property', async () => {

@@ -1,7 +1,8 @@
 /** inject: Node-RED's inject node. Starts runs on an interval, a cron schedule, once at deploy, or by hand. */
 import cron, { type ScheduledTask } from 'node-cron';
-import { defineNode, setProperty, type FlowMessage, type TriggerContext } from '@flowcrew/sdk';
-import { compileValue, VALUE_TYPES, type CompiledValue, type ContextStores } from './node-property.ts';
+import { defineNode, type FlowMessage, type TriggerContext } from '@flowcrew/sdk';
+import { prepareTypedValue, type ContextScopes, type TypedValue } from '../shared/expressions.ts';
+import { assertPropertyExpression, setMessageProperty } from '../shared/property.ts';
 
 export interface InjectProperty {
   /** Message property to set, e.g. 'payload' or 'topic'. */
@@ -25,6 +26,9 @@ export interface InjectProps {
   onceDelay?: string | number;
 }
 
+/** The value types inject offers. `env` reads as "": host environment variables are never readable by a flow. */
+export const INJECT_VALUE_TYPES = ['str', 'num', 'bool', 'json', 'date', 'jsonata', 'flow', 'global', 'env'] as const;
+
 /** Node-RED refuses intervals longer than setInterval can hold (2^31 ms). */
 const MAX_REPEAT_SECONDS = 2147483;
 
@@ -33,7 +37,7 @@ const propertySchema = {
   properties: {
     p: { type: 'string', minLength: 1, description: 'Message property to set' },
     v: { description: 'Value (its meaning depends on vt)' },
-    vt: { type: 'string', enum: [...VALUE_TYPES], description: 'Value type' },
+    vt: { type: 'string', enum: [...INJECT_VALUE_TYPES], description: 'Value type' },
   },
   required: ['p'],
 };
@@ -53,14 +57,27 @@ export function normaliseInjectProps(config: InjectProps): InjectProperty[] {
   });
 }
 
-type CompiledProperty = { property: string; value: CompiledValue };
+type CompiledProperty = { property: string; value: TypedValue };
 
-function compileProperties(props: InjectProperty[], context: ContextStores): CompiledProperty[] {
+/** Flowcrew configs may hold a JSON value rather than its text in `v`; the typed value wants Node-RED's text. */
+function valueText(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function compileProperties(props: InjectProperty[], context: ContextScopes): CompiledProperty[] {
+  const valueTypes: readonly string[] = INJECT_VALUE_TYPES;
   return props
     .filter((prop) => prop.p)
-    .map((prop) => {
+    .flatMap((prop) => {
+      const text = valueText(prop.v);
+      const type = prop.vt ?? 'str';
+      // Node-RED skips a JSONata property with no expression.
+      if (type === 'jsonata' && !text) return [];
       try {
-        return { property: prop.p, value: compileValue(prop.v, prop.vt, context) };
+        if (!valueTypes.includes(type)) throw new Error(`unsupported value type "${type}"`);
+        assertPropertyExpression(prop.p, 'property');
+        return [{ property: prop.p, value: prepareTypedValue(text, type, context) }];
       } catch (error) {
         throw new Error(`inject: property "${prop.p}": ${(error as Error).message}`);
       }
@@ -72,7 +89,7 @@ async function applyProperties(msg: FlowMessage, properties: CompiledProperty[])
   const errors: string[] = [];
   for (const { property, value } of properties) {
     try {
-      setProperty(msg, property, await value(msg));
+      setMessageProperty(msg, property, await value.get(msg), true);
     } catch (error) {
       errors.push(`${property}: ${(error as Error).message}`);
     }
@@ -99,7 +116,7 @@ export const injectNode = defineNode<InjectProps>({
         description: 'Properties set on each message',
       },
       payload: { description: 'Payload value for a `payload` entry without `v` (legacy)', default: '' },
-      payloadType: { type: 'string', enum: [...VALUE_TYPES], default: 'date' },
+      payloadType: { type: 'string', enum: [...INJECT_VALUE_TYPES], default: 'date' },
       topic: { type: 'string', default: '' },
       repeat: { type: ['string', 'number'], default: '', description: 'Seconds between messages' },
       crontab: { type: 'string', default: '', format: 'cron', description: 'Cron schedule' },
@@ -112,7 +129,8 @@ export const injectNode = defineNode<InjectProps>({
 ### Properties
 - **props**: the message properties to set, each \`{p, v, vt}\`: property name, value and value type.
   Types: \`str\`, \`num\`, \`bool\`, \`json\`, \`date\` (\`v\` empty: milliseconds since epoch; \`iso\`: ISO string),
-  \`jsonata\` (an expression, with \`$flowContext(key)\` and \`$globalContext(key)\`), \`flow\` and \`global\` (a context key).
+  \`jsonata\` (an expression, with \`$flowContext(key)\` and \`$globalContext(key)\`), \`flow\` and \`global\` (a context key),
+  \`env\` (always \`""\`: flows cannot read the server's environment variables).
 - **payload**, **payloadType**, **topic**: Node-RED's older way to set payload and topic; used for a \`payload\` entry without a value.
 - **repeat**: seconds between messages (decimals allowed). Takes precedence over \`crontab\`.
 - **crontab**: a cron schedule such as \`*/5 * * * *\` (every five minutes) or \`0 9 * * 1-5\` (09:00 on weekdays); a sixth leading field is seconds.

@@ -3,16 +3,9 @@
  * properties, rule by rule, with Node-RED's exact semantics so imported flows behave the same.
  */
 import { defineNode, type FlowMessage, type InputContext, type Logger } from '@flowcrew/sdk';
-import { prepareTypedValue, type ContextScopes, type TypedValue } from './expressions.ts';
-import {
-  assertPropertyExpression,
-  cloneMessage,
-  contextKey,
-  getContextValue,
-  getMessageProperty,
-  setContextValue,
-  setMessageProperty,
-} from './message.ts';
+import { prepareTypedValue, type ContextScopes, type TypedValue } from '../shared/expressions.ts';
+import { assertPropertyExpression, contextKey, getContextValue, getMessageProperty, setContextValue, setMessageProperty } from '../shared/property.ts';
+import { cloneMessage } from '../shared/message.ts';
 
 export interface ChangeRule {
   t: 'set' | 'change' | 'delete' | 'move';

@@ -5,7 +5,7 @@
  * column names, quoting, msg.parts handling).
  */
 import { defineNode, type FlowMessage, type Logger } from '@flowcrew/sdk';
-import { cloneMessage, ensureString, generateId, hasOwn } from './message.ts';
+import { cloneMessage, ensureString, generateId, hasOwn } from '../shared/message.ts';
 
 export interface CsvProps {
   /** Column names, comma separated. */

@@ -9,9 +9,11 @@
  * starting a run from this node through the TriggerContext the runtime hands to start().
  */
 import { defineNode, type ContextStore, type FlowMessage, type Logger, type TriggerContext } from '@flowcrew/sdk';
-import { compileJsonata, prepareTypedValue, type CompiledExpression, type ContextScopes, type TypedValue } from './expressions.ts';
-import { assertPropertyExpression, cloneMessage, getMessageProperty, hasOwn, setMessageProperty } from './message.ts';
+import { compileJsonata, prepareTypedValue, type CompiledExpression, type ContextScopes, type TypedValue } from '../shared/expressions.ts';
+import { assertPropertyExpression, getMessageProperty, setMessageProperty } from '../shared/property.ts';
+import { cloneMessage, hasOwn } from '../shared/message.ts';
 import { SerialQueue } from './queue.ts';
+import { unescapeSeparator } from './split.ts';
 
 export interface JoinProps {
   mode: 'auto' | 'custom' | 'reduce';
@@ -60,10 +62,6 @@ interface ReduceGroup {
 
 const GROUP_PREFIX = 'group:';
 const REDUCE_PREFIX = 'reduce:';
-
-function unescapeJoiner(s: string): string {
-  return s.replace(/\\n/g, '\n').replace(/\\r/g, '\r').replace(/\\t/g, '\t').replace(/\\e/g, 'e').replace(/\\f/g, '\f').replace(/\\0/g, '\0');
-}
 
 /** JSON turns Buffers into {type:'Buffer', data}; turn them back when a buffer group is read from context. */
 function reviveBuffer(value: unknown): unknown {
@@ -121,7 +119,7 @@ class Joiner {
       }
       if (!Array.isArray(bytes)) throw new Error('Invalid joiner: not an array');
       this.joiner = Buffer.from(bytes as number[]);
-    } else this.joiner = unescapeJoiner(props.joiner || '');
+    } else this.joiner = unescapeSeparator(props.joiner || '');
     if (this.mode === 'reduce') {
       const fixup = props.reduceFixup ? compileJsonata(props.reduceFixup, contexts, { nodeRedInput: true }) : undefined;
       this.reduce = {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { FlowMessage } from '@flowcrew/sdk';
 import { createTestNode } from '@flowcrew/sdk/testing';
 import { jsonNode } from './json.ts';
 
@@ -59,8 +60,53 @@ describe('json node', () => {
     expect(node.logs.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual(['Ignored non-object payload', 'Ignored unsupported payload type']);
   });
 
-  it('refuses msg.schema rather than passing the message unvalidated', async () => {
+  it('validates against msg.schema: a valid message goes on without msg.schema', async () => {
+    const schema = { type: 'object', required: ['a'], properties: { a: { type: 'number' } } };
     const node = await createTestNode(jsonNode, {});
-    await expect(node.input({ payload: '{}', schema: { type: 'object' } })).rejects.toThrow(/schema/);
+    expect((await node.input({ payload: '{"a":1}', schema }))[0]!.msg).toEqual({ payload: { a: 1 } });
+    // Objects are checked before they become strings; draft-06 schemas are accepted too, as in Node-RED.
+    const draft06 = { $schema: 'http://json-schema.org/draft-06/schema#', type: 'object' };
+    expect((await node.input({ payload: { a: 2 }, schema: draft06 }))[0]!.msg).toEqual({ payload: '{"a":2}' });
+    const toObj = await createTestNode(jsonNode, { action: 'obj' });
+    expect((await toObj.input({ payload: { a: 3 }, schema }))[0]!.msg).toEqual({ payload: { a: 3 } });
+    const toStr = await createTestNode(jsonNode, { action: 'str' });
+    expect((await toStr.input({ payload: '{"a":4}', schema }))[0]!.msg).toEqual({ payload: '{"a":4}' });
+  });
+
+  it('fails an invalid message with Node-RED\'s error, setting msg.schemaError for catch nodes', async () => {
+    const schema = { type: 'object', required: ['a'], properties: { a: { type: 'number' }, b: { type: 'string' } } };
+    const node = await createTestNode(jsonNode, {});
+    const msg: FlowMessage = { payload: '{"b":1}', schema };
+    await expect(node.input(msg)).rejects.toThrow("JSON Schema error: data must have required property 'a', data/b must be string");
+    expect(msg.schemaError).toEqual([
+      expect.objectContaining({ keyword: 'required', instancePath: '', params: { missingProperty: 'a' } }),
+      expect.objectContaining({ keyword: 'type', instancePath: '/b' }),
+    ]);
+    // As in Node-RED, a string was already parsed when it fails; an object is left as it was.
+    expect(msg.payload).toEqual({ b: 1 });
+    expect(msg.schema).toBe(schema);
+    const object: FlowMessage = { payload: { b: 'x' }, schema };
+    await expect(node.input(object)).rejects.toThrow(/^JSON Schema error: data must have required property 'a'$/);
+    expect(object.payload).toEqual({ b: 'x' });
+    // The failure is the message's fault: retrying would not help.
+    await expect(node.input({ payload: 1, schema })).rejects.toMatchObject({ retryable: false });
+  });
+
+  it('fails a message whose schema does not compile, and passes one without the property unchecked', async () => {
+    const node = await createTestNode(jsonNode, {});
+    await expect(node.input({ payload: '{}', schema: { type: 'nope' } })).rejects.toThrow('JSON Schema error: failed to compile schema');
+    await expect(node.input({ schema: { type: 'nope' } })).rejects.toThrow('JSON Schema error: failed to compile schema');
+    expect((await node.input({ other: 1, schema: { type: 'object' } }))[0]!.msg).toEqual({ other: 1, schema: { type: 'object' } });
+    // A falsy msg.schema means no validation, as in Node-RED.
+    expect((await node.input({ payload: '1', schema: '' }))[0]!.msg).toEqual({ payload: 1, schema: '' });
+  });
+
+  it('does not let one message\'s schema $id clash with another\'s', async () => {
+    const node = await createTestNode(jsonNode, {});
+    const first = { $id: 'http://example.com/order', type: 'object' };
+    const second = { $id: 'http://example.com/order', type: 'array' };
+    expect((await node.input({ payload: '{}', schema: first }))[0]!.msg).toEqual({ payload: {} });
+    expect((await node.input({ payload: '[]', schema: second }))[0]!.msg).toEqual({ payload: [] });
+    await expect(node.input({ payload: '[]', schema: first })).rejects.toThrow('JSON Schema error: data must be object');
   });
 });

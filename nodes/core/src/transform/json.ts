@@ -1,8 +1,10 @@
 /**
- * json (Node-RED's "json" node): convert a message property between a JSON string and a JavaScript value.
+ * json (Node-RED's "json" node): convert a message property between a JSON string and a JavaScript value,
+ * validating it against `msg.schema` when the message carries one.
  */
-import { defineNode } from '@flowcrew/sdk';
-import { assertPropertyExpression, getMessageProperty, setMessageProperty } from './message.ts';
+import { defineNode, NodeInputError, type FlowMessage } from '@flowcrew/sdk';
+import { assertPropertyExpression, getMessageProperty, setMessageProperty } from '../shared/property.ts';
+import { SchemaCache, type SchemaValidator } from './json-schema.ts';
 
 export interface JsonProps {
   /** '' converts either way, 'str' always to a JSON string, 'obj' always to a value. */
@@ -10,6 +12,28 @@ export interface JsonProps {
   property: string;
   /** Indent the JSON string (4 spaces). */
   pretty: boolean;
+}
+
+/** Shared by every json node: flows usually send the same few schemas over and over. */
+const schemas = new SchemaCache();
+
+/** Node-RED's texts, so catch nodes matching on them behave the same. */
+const SCHEMA_ERROR = 'JSON Schema error';
+
+function schemaValidator(schema: unknown): SchemaValidator {
+  try {
+    return schemas.validator(schema);
+  } catch (error) {
+    throw new NodeInputError(`${SCHEMA_ERROR}: failed to compile schema`, { reason: (error as Error).message });
+  }
+}
+
+/** Node-RED: an invalid value fails the message, with ajv's errors in msg.schemaError for a catch node. */
+function failIfInvalid(msg: FlowMessage, validate: SchemaValidator, value: unknown): void {
+  const check = validate(value);
+  if (check.valid) return;
+  msg.schemaError = check.errors;
+  throw new NodeInputError(`${SCHEMA_ERROR}: ${check.text}`, check.errors);
 }
 
 export const jsonNode = defineNode<JsonProps>({
@@ -47,7 +71,13 @@ Any message. A message without the property passes unchanged.
 A string that is not valid JSON fails the message with the parser's error (e.g. \`Unexpected token\`).
 A value that cannot be serialised (a circular structure) fails with "Failed to convert payload".
 Buffers and other unsupported types are dropped with a warning, as in Node-RED.
-JSON Schema validation via \`msg.schema\` is not supported: such a message fails rather than passing unvalidated.`,
+
+### JSON Schema
+A message with \`msg.schema\` (a JSON Schema, draft-07 or draft-06) has its value checked against it: the parsed
+value when converting from a string, the value itself otherwise. A valid message goes on without \`msg.schema\`.
+An invalid one fails with "JSON Schema error: " and the reasons, and carries them in \`msg.schemaError\` (ajv's
+error objects) for a catch node. A schema that does not compile fails the message with "JSON Schema error: failed
+to compile schema". A message without the property passes unchecked.`,
   create({ props }) {
     const action = props.action || '';
     const property = props.property || 'payload';
@@ -56,32 +86,43 @@ JSON Schema validation via \`msg.schema\` is not supported: such a message fails
     assertPropertyExpression(property, `property "${property}"`);
     return {
       onInput(msg, ctx) {
-        if (msg.schema !== undefined && msg.schema !== null && msg.schema !== '') {
-          throw new Error('msg.schema is set but JSON Schema validation is not supported by this json node');
-        }
+        // Like Node-RED: any truthy msg.schema, compiled before the property is even read.
+        const validate = msg.schema ? schemaValidator(msg.schema) : undefined;
         const value = getMessageProperty(msg, property);
         if (value === undefined) return msg;
         if (typeof value === 'string') {
-          if (action === '' || action === 'obj') setMessageProperty(msg, property, JSON.parse(value));
-          return msg;
-        }
-        if (typeof value === 'object' || typeof value === 'boolean' || typeof value === 'number') {
-          if (action === 'obj') return msg;
-          if (Buffer.isBuffer(value)) {
-            ctx.log.warn('Ignored non-object payload');
-            return null;
+          if (action === 'str') {
+            if (validate) failIfInvalid(msg, validate, JSON.parse(value));
+          } else {
+            const parsed: unknown = JSON.parse(value);
+            setMessageProperty(msg, property, parsed);
+            if (validate) failIfInvalid(msg, validate, parsed);
           }
-          let text: string;
-          try {
-            text = JSON.stringify(value, null, indent);
-          } catch {
-            throw new Error('Failed to convert payload');
+        } else if (typeof value === 'object' || typeof value === 'boolean' || typeof value === 'number') {
+          if (action === 'obj') {
+            if (validate) failIfInvalid(msg, validate, value);
+          } else {
+            if (Buffer.isBuffer(value)) {
+              ctx.log.warn('Ignored non-object payload');
+              return null;
+            }
+            // Node-RED checks the value before turning it into a string: an invalid message keeps its value.
+            if (validate) failIfInvalid(msg, validate, value);
+            let text: string;
+            try {
+              text = JSON.stringify(value, null, indent);
+            } catch {
+              throw new Error('Failed to convert payload');
+            }
+            setMessageProperty(msg, property, text);
           }
-          setMessageProperty(msg, property, text);
-          return msg;
+        } else {
+          ctx.log.warn('Ignored unsupported payload type');
+          return null;
         }
-        ctx.log.warn('Ignored unsupported payload type');
-        return null;
+        // A validated message goes on without its schema, as in Node-RED.
+        if (validate) delete msg.schema;
+        return msg;
       },
     };
   },

@@ -3,8 +3,8 @@
  * message property. The expression is compiled once, at deploy.
  */
 import { defineNode } from '@flowcrew/sdk';
-import { compileJsonata } from './expressions.ts';
-import { assertPropertyExpression, setMessageProperty } from './message.ts';
+import { compileJsonata } from '../shared/expressions.ts';
+import { assertPropertyExpression, setMessageProperty } from '../shared/property.ts';
 
 export interface JsonataProps {
   expression: string;

@@ -3,7 +3,7 @@
  * msg.parts so that a join node can put the whole back together.
  */
 import { defineNode, type FlowMessage } from '@flowcrew/sdk';
-import { cloneMessage, generateId, hasOwn } from './message.ts';
+import { cloneMessage, generateId, hasOwn } from '../shared/message.ts';
 
 export interface SplitProps {
   /** Separator (str), JSON byte array (bin) or length (len) for strings and buffers. */
@@ -29,8 +29,8 @@ interface Parts {
   parts?: unknown;
 }
 
-/** Node-RED's escapes for a string separator ("\e" really does become "e" there). */
-function unescapeSeparator(s: string): string {
+/** Node-RED's escapes for a split separator or join joiner ("\e" really does become "e" there). */
+export function unescapeSeparator(s: string): string {
   return s.replace(/\\n/g, '\n').replace(/\\r/g, '\r').replace(/\\t/g, '\t').replace(/\\e/g, 'e').replace(/\\f/g, '\f').replace(/\\0/g, '\0');
 }
 

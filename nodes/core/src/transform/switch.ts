@@ -3,8 +3,9 @@
  * One output port per rule. Same operators, value types and quirks as Node-RED, so imported flows route the same.
  */
 import { defineNode, type FlowMessage, type InputContext } from '@flowcrew/sdk';
-import { compileJsonata, prepareTypedValue, type CompiledExpression, type ContextScopes, type TypedValue } from './expressions.ts';
-import { assertPropertyExpression, cloneMessage, hasOwn } from './message.ts';
+import { compileJsonata, prepareTypedValue, type CompiledExpression, type ContextScopes, type TypedValue } from '../shared/expressions.ts';
+import { assertPropertyExpression } from '../shared/property.ts';
+import { cloneMessage, hasOwn } from '../shared/message.ts';
 import { SerialQueue } from './queue.ts';
 
 export const SWITCH_OPERATORS = [

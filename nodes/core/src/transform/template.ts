@@ -5,8 +5,9 @@
 import Mustache from 'mustache';
 import yaml from 'js-yaml';
 import { defineNode, type FlowMessage } from '@flowcrew/sdk';
-import type { ContextScopes } from './expressions.ts';
-import { assertPropertyExpression, getContextValue, parseContextKey, setContextValue, setMessageProperty } from './message.ts';
+import type { ContextScopes } from '../shared/expressions.ts';
+import { hasOwn } from '../shared/message.ts';
+import { assertPropertyExpression, getContextValue, parseContextKey, setContextValue, setMessageProperty } from '../shared/property.ts';
 
 export interface TemplateProps {
   field: string;
@@ -132,7 +133,7 @@ A mustache syntax error in the node's template is reported at deploy; a result t
     }
     return {
       onInput(msg) {
-        const template = nodeTemplate === '' && Object.prototype.hasOwnProperty.call(msg, 'template') ? String(msg.template ?? '') : nodeTemplate;
+        const template = nodeTemplate === '' && hasOwn(msg, 'template') ? String(msg.template ?? '') : nodeTemplate;
         let value: unknown = syntax === 'mustache' ? render(template, msg, context, output === 'json') : template;
         if (output === 'json') value = JSON.parse(value as string);
         else if (output === 'yaml') value = yaml.load(value as string);

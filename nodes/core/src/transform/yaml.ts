@@ -3,7 +3,7 @@
  */
 import yaml from 'js-yaml';
 import { defineNode } from '@flowcrew/sdk';
-import { assertPropertyExpression, getMessageProperty, setMessageProperty } from './message.ts';
+import { assertPropertyExpression, getMessageProperty, setMessageProperty } from '../shared/property.ts';
 
 export interface YamlProps {
   property: string;

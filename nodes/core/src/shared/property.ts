@@ -1,8 +1,8 @@
 /**
- * Node-RED's message property expressions (`payload.items[0]`, `a["b c"]`, `a[msg.topic]`), deep cloning and
- * flow/global context access, with Node-RED's exact semantics: the transform nodes that mirror Node-RED nodes must
- * read and write properties the way Node-RED does (missing parents throw on read, `set` creates them, `undefined`
- * deletes), or imported flows would give different answers.
+ * Node-RED's message property expressions (`payload.items[0]`, `a["b c"]`, `a[msg.topic]`) and flow/global
+ * context access, with Node-RED's exact semantics (RED.util.getMessageProperty and friends): every core node reads
+ * and writes properties the way Node-RED does (missing parents throw on read, `set` creates them, `undefined`
+ * deletes and splices arrays), or imported flows would give different answers.
  */
 import type { ContextStore } from '@flowcrew/sdk';
 
@@ -167,6 +167,15 @@ export function getMessageProperty(msg: unknown, expr: string): unknown {
   return getObjectProperty(msg, stripMsgPrefix(expr));
 }
 
+/** For the nodes where Node-RED ignores a failed read (debug, http request headers): unreadable reads as undefined. */
+export function getMessagePropertyOrUndefined(msg: unknown, expr: string): unknown {
+  try {
+    return getMessageProperty(msg, expr);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Write `expr` on an object; `undefined` deletes it (splicing arrays). Missing parents are created unless the value
  * is undefined. Returns false when a parent is not an object, as Node-RED does.
@@ -210,22 +219,6 @@ export function setMessageProperty(msg: object, expr: string, value: unknown, cr
   return setObjectProperty(msg, stripMsgPrefix(expr), value, createMissing ?? value !== undefined);
 }
 
-/** Deep copy of a message or value (Buffers, Dates and RegExps included), like Node-RED's RED.util.cloneMessage. */
-export function cloneMessage<T>(value: T): T {
-  return cloneValue(value) as T;
-}
-
-function cloneValue(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Buffer.isBuffer(value)) return Buffer.from(value);
-  if (value instanceof Date) return new Date(value.getTime());
-  if (value instanceof RegExp) return new RegExp(value.source, value.flags);
-  if (Array.isArray(value)) return value.map(cloneValue);
-  const copy: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) copy[key] = cloneValue(item);
-  return copy;
-}
-
 /** A context property as the TypedInput stores it: `#:(store)::key` names a store, which Flowcrew has only one of. */
 export function parseContextKey(key: string): string {
   const m = /^#:\((\S+?)\)::(.*)$/.exec(key);
@@ -263,23 +256,4 @@ export function setContextValue(store: ContextStore, key: string, value: unknown
   const holder: Record<string, unknown> = current === undefined ? {} : { [rootKey]: current };
   setObjectProperty(holder, key, value);
   store.set(rootKey, holder[rootKey]);
-}
-
-/** A random 16 hex digit id, the shape Node-RED uses for msg.parts.id. */
-export function generateId(): string {
-  let id = '';
-  for (let i = 0; i < 8; i++) id += Math.floor(Math.random() * 256).toString(16).padStart(2, '0');
-  return id;
-}
-
-/** Node-RED's RED.util.ensureString. */
-export function ensureString(value: unknown): string {
-  if (Buffer.isBuffer(value)) return value.toString();
-  if (typeof value === 'object') return JSON.stringify(value);
-  if (typeof value === 'string') return value;
-  return String(value);
-}
-
-export function hasOwn(target: unknown, key: string): boolean {
-  return target !== null && typeof target === 'object' && Object.prototype.hasOwnProperty.call(target, key);
 }

@@ -1,11 +1,12 @@
 /**
- * JSONata expressions and Node-RED "typed values" (a value plus its type: str, num, msg, flow, jsonata, ...),
- * prepared once at deploy so that bad expressions, regexes and JSON fail the deploy with a clear error, then
- * evaluated per message with Node-RED's RED.util.evaluateNodeProperty semantics.
+ * JSONata expressions and Node-RED "typed values" (a value plus its type: str, num, msg, flow, jsonata, ...) for
+ * every core node, prepared once at deploy so that bad expressions, regexes and JSON fail the deploy with a clear
+ * error, then evaluated per message with Node-RED's RED.util.evaluateNodeProperty semantics.
  */
 import jsonata from 'jsonata';
 import type { ContextStore } from '@flowcrew/sdk';
-import { cloneMessage, contextKey, getContextValue, getMessageProperty, parseContextKey } from './message.ts';
+import { cloneMessage } from './message.ts';
+import { contextKey, getContextValue, getMessageProperty, parseContextKey } from './property.ts';
 
 export interface ContextScopes {
   flow: ContextStore;
@@ -39,7 +40,8 @@ export function compileJsonata(source: string, contexts: ContextScopes, options:
   expression.assign('globalContext', (key: string) => getContextValue(contexts.global, parseContextKey(String(key))));
   expression.assign('env', () => '');
   expression.registerFunction('clone', (value: unknown) => cloneMessage(value), '<(oa)-:o>');
-  const legacyMsg = options.nodeRedInput === true && /(^|[^a-zA-Z0-9_'"])msg([^a-zA-Z0-9_'"]|$)/.test(source);
+  // Node-RED's own test (RED.util.prepareJSONataExpression): `payload.msg` is a field, not the message.
+  const legacyMsg = options.nodeRedInput === true && /(^|[^a-zA-Z0-9_'".])msg([^a-zA-Z0-9_'"]|$)/.test(source);
   return {
     source,
     async evaluate(input, bindings) {
