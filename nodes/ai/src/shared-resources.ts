@@ -8,6 +8,8 @@ interface Entry<T> {
   value: Promise<T>;
   holders: number;
   timer?: NodeJS.Timeout;
+  /** Never closed for being idle, only by closeAll. */
+  keepOpen: boolean;
 }
 
 export interface Lease<T> {
@@ -23,10 +25,11 @@ export class SharedResources<T> {
     private readonly lingerMs = 30_000,
   ) {}
 
-  async acquire(key: string, open: () => Promise<T>): Promise<Lease<T>> {
+  /** `keepOpen`: never close it for being idle (e.g. an in-memory database, whose data would go with it). */
+  async acquire(key: string, open: () => Promise<T>, options: { keepOpen?: boolean } = {}): Promise<Lease<T>> {
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { value: open(), holders: 0 };
+      entry = { value: open(), holders: 0, keepOpen: options.keepOpen ?? false };
       this.entries.set(key, entry);
       const created = entry;
       created.value.catch(() => {
@@ -51,7 +54,7 @@ export class SharedResources<T> {
         if (released) return;
         released = true;
         held.holders--;
-        if (held.holders > 0 || this.entries.get(key) !== held) return;
+        if (held.holders > 0 || held.keepOpen || this.entries.get(key) !== held) return;
         held.timer = setTimeout(() => void this.evict(key, held), this.lingerMs);
         held.timer.unref(); // never keep the process alive for an idle connection
       },

@@ -142,7 +142,7 @@ export async function runAgentTask(agent: Agent, task: AgentTask, env: AgentEnvi
   }
   throw new AgentLoopError(
     `Agent "${agent.role}" reached its limit of ${agent.maxIterations} iterations on task "${task.key}" without a final answer (last step: ${lastStep}). ` +
-      'Raise max iterations, give it fewer tools, or simplify the task.',
+      "Raise the agent's maxIterations setting, give it fewer tools, or simplify the task.",
   );
 }
 

@@ -14,8 +14,8 @@ export interface McpToolsRef {
   tools?: string[];
 }
 
-export interface AgentSpec {
-  key: string;
+/** What describes one agent, in an ai-agent node's props and in each agent of a crew (schema: agentFieldsSchema). */
+export interface AgentFields {
   template?: string;
   role?: string;
   goal?: string;
@@ -24,11 +24,16 @@ export interface AgentSpec {
   mcp?: McpToolsRef[];
   maxIterations?: number;
   memory?: boolean;
+  temperature?: number;
+  maxTokens?: number;
+}
+
+/** An agent of a crew (schema: agentSpecSchema). */
+export interface AgentSpec extends AgentFields {
+  key: string;
   allowDelegation?: boolean;
   /** Another model on the same provider (a model name, or a GGUF path for the local provider). */
   model?: string;
-  temperature?: number;
-  maxTokens?: number;
 }
 
 export interface TaskSpec {

@@ -1,7 +1,7 @@
 /** Ingest documents into a collection (chunk, embed, store) and search it: what the knowledge, retrieve and memory features share. */
 import type { ModelProvider } from '../providers/types.ts';
 import { chunkText, type ChunkOptions } from './chunking.ts';
-import type { VectorHit, VectorRecord, VectorStore } from './vector-store.ts';
+import { missingCollection, type VectorHit, type VectorRecord, type VectorStore } from './vector-store.ts';
 
 export interface KnowledgeDocument {
   text: string;
@@ -71,7 +71,7 @@ export async function searchCollection(
   options: { topK: number; minScore?: number; signal?: AbortSignal },
 ): Promise<VectorHit[]> {
   const info = await store.getCollection(collection);
-  if (!info) throw new Error(`collection "${collection}" does not exist (ingest into it with a knowledge node first)`);
+  if (!info) throw missingCollection(collection);
   if (info.embeddingModel !== embeddingIdentity(provider)) {
     throw new Error(`collection "${collection}" was built with ${info.embeddingModel}; searching it with ${embeddingIdentity(provider)} would compare unrelated vectors`);
   }

@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import { toSql } from 'pgvector';
-import { checkCollection, checkVector, type CollectionInfo, type VectorHit, type VectorRecord, type VectorStore } from './vector-store.ts';
+import { checkCollection, checkVector, missingCollection, type CollectionInfo, type VectorHit, type VectorRecord, type VectorStore } from './vector-store.ts';
 
 /** pgvector's HNSW index covers vectors up to 2000 dimensions; larger collections are searched exactly. */
 const MAX_INDEXED_DIMENSIONS = 2000;
@@ -38,15 +38,32 @@ export class PgVectorStore implements VectorStore {
     return new PgVectorStore(pool);
   }
 
-  private async collection(name: string): Promise<{ id: number; dimensions: number; embedding_model: string } | undefined> {
-    const { rows } = await this.pool.query('SELECT id, dimensions, embedding_model FROM ai_collections WHERE name = $1', [name]);
+  /** The catalogue row of a collection, read through `db` (a transaction's client, or the pool). */
+  private async collection(name: string, db: pg.Pool | pg.PoolClient = this.pool): Promise<{ id: number; dimensions: number; embedding_model: string } | undefined> {
+    const { rows } = await db.query('SELECT id, dimensions, embedding_model FROM ai_collections WHERE name = $1', [name]);
     return rows[0];
   }
 
   private async required(name: string): Promise<{ dimensions: number; table: string }> {
     const c = await this.collection(name);
-    if (!c) throw new Error(`collection "${name}" does not exist (ingest into it with a knowledge node first)`);
+    if (!c) throw missingCollection(name);
     return { dimensions: c.dimensions, table: `ai_vec_${c.id}` };
+  }
+
+  /** Run `work` in a transaction on one pooled connection: committed when it returns, rolled back when it throws. */
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async getCollection(name: string): Promise<CollectionInfo | undefined> {
@@ -58,16 +75,12 @@ export class PgVectorStore implements VectorStore {
     const existing = await this.getCollection(info.name);
     if (existing) return checkCollection(existing, info);
     if (!Number.isInteger(info.dimensions) || info.dimensions < 1 || info.dimensions > 16000) throw new Error(`invalid vector dimensions ${info.dimensions}`);
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    // `meanwhile`: the collection as another node created it while this one waited for the lock.
+    const meanwhile = await this.transaction(async (client) => {
       // Two nodes creating the same collection at once: the second waits here, then finds it.
       await client.query("SELECT pg_advisory_xact_lock(hashtext('flowcrew.ai_collections'))");
-      const again = await client.query('SELECT id, dimensions, embedding_model FROM ai_collections WHERE name = $1', [info.name]);
-      if (again.rows[0]) {
-        await client.query('COMMIT');
-        return checkCollection({ name: info.name, dimensions: again.rows[0].dimensions, embeddingModel: again.rows[0].embedding_model }, info);
-      }
+      const again = await this.collection(info.name, client);
+      if (again) return { name: info.name, dimensions: again.dimensions, embeddingModel: again.embedding_model };
       const { rows } = await client.query('INSERT INTO ai_collections (name, dimensions, embedding_model) VALUES ($1, $2, $3) RETURNING id', [info.name, info.dimensions, info.embeddingModel]);
       const table = `ai_vec_${Number(rows[0].id)}`;
       await client.query(`CREATE TABLE ${table} (
@@ -79,22 +92,16 @@ export class PgVectorStore implements VectorStore {
       )`);
       await client.query(`CREATE INDEX ${table}_source ON ${table} (source)`);
       if (info.dimensions <= MAX_INDEXED_DIMENSIONS) await client.query(`CREATE INDEX ${table}_hnsw ON ${table} USING hnsw (embedding vector_cosine_ops)`);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+      return undefined;
+    });
+    if (meanwhile) checkCollection(meanwhile, info);
   }
 
   async upsert(collection: string, records: VectorRecord[]): Promise<void> {
     if (records.length === 0) return;
     const c = await this.required(collection);
     for (const r of records) checkVector(r.vector, c.dimensions);
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await this.transaction(async (client) => {
       for (const r of records) {
         await client.query(
           `INSERT INTO ${c.table} (id, source, content, metadata, embedding) VALUES ($1, $2, $3, $4, $5)
@@ -102,13 +109,7 @@ export class PgVectorStore implements VectorStore {
           [r.id, r.source, r.text, JSON.stringify(r.metadata ?? {}), toSql(r.vector)],
         );
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async deleteSource(collection: string, source: string): Promise<number> {

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
-import { checkCollection, checkVector, type CollectionInfo, type VectorHit, type VectorRecord, type VectorStore } from './vector-store.ts';
+import { checkCollection, checkVector, missingCollection, type CollectionInfo, type VectorHit, type VectorRecord, type VectorStore } from './vector-store.ts';
 
 export class SqliteVecStore implements VectorStore {
   readonly kind = 'sqlite';
@@ -48,7 +48,7 @@ export class SqliteVecStore implements VectorStore {
 
   private required(name: string): { id: number; dimensions: number; table: string } {
     const c = this.collection(name);
-    if (!c) throw new Error(`collection "${name}" does not exist (ingest into it with a knowledge node first)`);
+    if (!c) throw missingCollection(name);
     return { id: c.id, dimensions: c.dimensions, table: `ai_vec_${c.id}` };
   }
 

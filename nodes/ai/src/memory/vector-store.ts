@@ -54,6 +54,10 @@ export function checkCollection(existing: CollectionInfo, wanted: CollectionInfo
   }
 }
 
+export function missingCollection(name: string): Error {
+  return new Error(`collection "${name}" does not exist (ingest into it with a knowledge node first)`);
+}
+
 export function checkVector(vector: number[], dimensions: number): void {
   if (vector.length !== dimensions) throw new Error(`vector has ${vector.length} dimensions, the collection ${dimensions}`);
   if (!vector.every(Number.isFinite)) throw new Error('vector contains a non-finite number');
@@ -62,17 +66,22 @@ export function checkVector(vector: number[], dimensions: number): void {
 export type StoreChoice = 'auto' | 'sqlite' | 'postgres';
 export type StoreLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
+/** The SQLite database file for a throwaway runtime: one in-memory database per process. */
+const IN_MEMORY = ':memory:';
+
 /**
  * postgres: $FLOWCREW_VECTOR_DATABASE_URL, else the runtime's $DATABASE_URL.
- * sqlite:   $FLOWCREW_VECTOR_SQLITE_PATH, else vectors.sqlite in $FLOWCREW_DATA_DIR (default ./.flowcrew).
+ * sqlite:   $FLOWCREW_VECTOR_SQLITE_PATH, else ai/vectors.db in the runtime's data directory (`dataDir`, from
+ *           RuntimeServices), or in memory when that is ':memory:' (a throwaway runtime, the test harness).
  */
-export function resolveStoreLocation(choice: StoreChoice, env: NodeJS.ProcessEnv = process.env): StoreLocation {
+export function resolveStoreLocation(choice: StoreChoice, dataDir: string, env: NodeJS.ProcessEnv = process.env): StoreLocation {
   const postgresUrl = env.FLOWCREW_VECTOR_DATABASE_URL || (/^postgres(ql)?:/.test(env.DATABASE_URL ?? '') ? env.DATABASE_URL : undefined);
   if (choice === 'postgres' || (choice === 'auto' && postgresUrl)) {
-    if (!postgresUrl) throw new Error('vector store "postgres" needs FLOWCREW_VECTOR_DATABASE_URL or a postgres DATABASE_URL');
+    if (!postgresUrl) throw new Error('vector store "postgres" needs FLOWCREW_VECTOR_DATABASE_URL or a postgres DATABASE_URL: set one, or set store to auto or sqlite');
     return { kind: 'postgres', url: postgresUrl };
   }
-  return { kind: 'sqlite', path: path.resolve(env.FLOWCREW_VECTOR_SQLITE_PATH || path.join(env.FLOWCREW_DATA_DIR || '.flowcrew', 'vectors.sqlite')) };
+  if (env.FLOWCREW_VECTOR_SQLITE_PATH) return { kind: 'sqlite', path: path.resolve(env.FLOWCREW_VECTOR_SQLITE_PATH) };
+  return { kind: 'sqlite', path: dataDir === IN_MEMORY ? IN_MEMORY : path.resolve(dataDir, 'ai', 'vectors.db') };
 }
 
 const stores = new SharedResources<VectorStore>((store) => store.close());
@@ -80,11 +89,13 @@ const stores = new SharedResources<VectorStore>((store) => store.close());
 /** A store shared by every node in the process that uses the same database. */
 export function acquireVectorStore(location: StoreLocation): Promise<Lease<VectorStore>> {
   const key = location.kind === 'sqlite' ? `sqlite:${location.path}` : `postgres:${location.url}`;
-  return stores.acquire(key, async () => {
+  const open = async () => {
     // Imported on first use: a flow that never touches PostgreSQL never loads pg, and vice versa.
     if (location.kind === 'sqlite') return (await import('./sqlite-vec-store.ts')).SqliteVecStore.open(location.path);
     return (await import('./pgvector-store.ts')).PgVectorStore.open(location.url);
-  });
+  };
+  // Closing an in-memory database would lose its data: it stays open while the process (the throwaway runtime) lives.
+  return stores.acquire(key, open, { keepOpen: location.kind === 'sqlite' && location.path === IN_MEMORY });
 }
 
 export async function closeVectorStores(): Promise<void> {

@@ -1,42 +1,24 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ToolDescription } from '@flowcrew/sdk';
 import { createTestNode } from '@flowcrew/sdk/testing';
-import { closeVectorStores } from '../memory/vector-store.ts';
-import { disposeLocalModels } from '../providers/local-llama.ts';
 import { ScriptedProvider } from '../providers/scripted.ts';
-import { openAIAnswer, openAITextStream, startFakeModelServer, type FakeReply, type FakeServer } from '../testing/fake-model-server.ts';
-import { closeMcpClients } from '../tools/mcp.ts';
+import { openAIAnswer, openAITextStream, type FakeReply, type FakeServer } from '../testing/fake-model-server.ts';
 import { requireLocalModel, skipLocalModelTests } from '../testing/local-model.ts';
+import { setUpNodeTests } from '../testing/test-setup.ts';
 import { toolRunner } from '../testing/tool-runner.ts';
 import { agentNode } from './agent-node.ts';
 import { mcpToolNode } from './mcp-tool-node.ts';
 
-let server: FakeServer | undefined;
-const dir = mkdtempSync(path.join(tmpdir(), 'flowcrew-agent-'));
-const savedEnv = { ...process.env };
+const servers = setUpNodeTests();
 
-beforeAll(() => {
-  process.env.FLOWCREW_VECTOR_SQLITE_PATH = path.join(dir, 'vectors.sqlite');
-  delete process.env.DATABASE_URL;
-  delete process.env.FLOWCREW_VECTOR_DATABASE_URL;
-});
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-afterAll(async () => {
-  await closeVectorStores();
-  await closeMcpClients();
-  process.env = savedEnv;
-  rmSync(dir, { recursive: true, force: true });
-});
+/** An ai-model credential for a fake OpenAI-compatible server. */
+const openAICredential = (server: FakeServer) => ({ provider: 'openai-compatible', baseUrl: `${server.url}/v1`, apiKey: 'sk-test', model: 'fake-model', inputCostPerMillion: 1, outputCostPerMillion: 2, maxRetries: 1 });
 
 async function fakeOpenAI(answer: (body: any, i: number) => FakeReply) {
-  server = await startFakeModelServer((req, i) => answer(req.body, i));
-  return { provider: 'openai-compatible', baseUrl: `${server.url}/v1`, apiKey: 'sk-test', model: 'fake-model', inputCostPerMillion: 1, outputCostPerMillion: 2, maxRetries: 1 };
+  return openAICredential(await servers.start((req, i) => answer(req.body, i)));
 }
 
 const lastUser = (body: any): string => body.messages.filter((m: any) => m.role === 'user').at(-1).content;
@@ -51,7 +33,7 @@ describe('ai-agent node', () => {
     expect(out!.msg.agent).toMatchObject({ role: 'Researcher', model: 'fake-model', iterations: 1, usage: { promptTokens: 120, completionTokens: 6 } });
     expect(node.progress.filter((p: any) => p.type === 'token').map((p: any) => p.text)).toEqual(['pgvector ', 'is a ', 'Postgres extension.']);
     expect(node.usages).toEqual([{ model: 'fake-model', promptTokens: 120, completionTokens: 6, costUsd: 0.000132 }]);
-    expect(server!.requests[0]!.body.messages[0].content).toContain('You are Researcher.');
+    expect(servers.current.requests[0]!.body.messages[0].content).toContain('You are Researcher.');
   });
 
   it('takes msg.payload as the task when no description is set, and returns parsed JSON with an output schema', async () => {
@@ -63,8 +45,8 @@ describe('ai-agent node', () => {
     );
     const [out] = await node.input({ payload: 'I love this product' });
     expect(out!.msg.payload).toEqual({ sentiment: 'positive' });
-    expect(lastUser(server!.requests[0]!.body)).toContain('Current task: I love this product');
-    expect(server!.requests[0]!.body.response_format.type).toBe('json_schema');
+    expect(lastUser(servers.current.requests[0]!.body)).toContain('Current task: I love this product');
+    expect(servers.current.requests[0]!.body.response_format.type).toBe('json_schema');
   });
 
   it('hands node types usable as tools to the model, with the fixed props hidden, and runs calls through the runtime', async () => {
@@ -87,7 +69,7 @@ describe('ai-agent node', () => {
     const [out] = await node.input({ payload: 'Is the service up?' });
     expect(out!.msg.payload).toBe('Status: {"status":"operational","method":"GET"}');
     expect(node.toolCalls).toEqual([{ type: 'http-request', props: { url: 'https://status.example.com', method: 'GET' }, label: 'fetch_status' }]);
-    expect(server!.requests[0]!.body.tools).toEqual([
+    expect(servers.current.requests[0]!.body.tools).toEqual([
       { type: 'function', function: { name: 'fetch_status', description: 'Fetch a status page', parameters: { type: 'object', properties: { url: { type: 'string' } }, required: ['url'] } } },
     ]);
   });
@@ -113,7 +95,9 @@ describe('ai-agent node', () => {
     const credentials = await fakeOpenAI(() => ({ json: openAIAnswer(null, [{ id: 'c', name: 'ping', arguments: '{}' }]) }));
     const listTools = () => [{ type: 'ping', label: 'Ping', description: 'Ping', parameters: { type: 'object', properties: {} } }];
     const node = await createTestNode(agentNode, { role: 'Pinger', goal: 'Ping', stream: false, maxIterations: 2, tools: [{ type: 'ping' }] }, { credentials, services: { listTools }, callTool: async () => [{ payload: 'pong' }] });
-    await expect(node.input({ payload: 'ping forever' })).rejects.toThrow('Agent "Pinger" reached its limit of 2 iterations on task "task" without a final answer (last step: called "ping")');
+    await expect(node.input({ payload: 'ping forever' })).rejects.toThrow(
+      'Agent "Pinger" reached its limit of 2 iterations on task "task" without a final answer (last step: called "ping"). ' + "Raise the agent's maxIterations setting",
+    );
     expect(node.statuses.at(-1)).toMatchObject({ fill: 'red' });
   });
 
@@ -125,13 +109,11 @@ describe('ai-agent node', () => {
 
   it('remembers results across runs and recalls the relevant one', async () => {
     // Chat answers depend on whether a memory was recalled; embeddings come from a feature-hashing embedder.
-    const credentials = await fakeOpenAI(() => ({ json: {} }));
-    await server!.close();
-    server = await startFakeModelServer(async (req) => {
+    const server = await servers.start(async (req) => {
       if (req.path.endsWith('/embeddings')) return { json: { data: (await embedder.embed(req.body.input)).map((embedding, index) => ({ index, embedding })) } };
       return { json: openAIAnswer(lastUser(req.body).includes('What you remember') ? 'I recall the earlier answer.' : 'Paris is the capital of France.') };
     });
-    const node = await createTestNode(agentNode, { role: 'Geographer', goal: 'Answer', stream: false, memory: true, store: 'sqlite' }, { credentials: { ...credentials, baseUrl: `${server.url}/v1` } });
+    const node = await createTestNode(agentNode, { role: 'Geographer', goal: 'Answer', stream: false, memory: true, store: 'sqlite' }, { credentials: openAICredential(server) });
     expect((await node.input({ payload: 'What is the capital of France?' }))[0]!.msg.payload).toBe('Paris is the capital of France.');
     expect((await node.input({ payload: 'Remind me: the capital of France?' }))[0]!.msg.payload).toBe('I recall the earlier answer.');
     const recallPrompt = lastUser(server.requests.filter((r) => r.path.endsWith('/chat/completions')).at(-1)!.body);
@@ -151,7 +133,10 @@ describe('choosing the model at deploy', () => {
   });
 
   it('refuses a local model path that does not exist', async () => {
-    await expect(createTestNode(agentNode, { role: 'r', goal: 'g', modelPath: '/nowhere/model.gguf' })).rejects.toThrow('model file /nowhere/model.gguf does not exist');
+    await expect(createTestNode(agentNode, { role: 'r', goal: 'g', modelPath: '/nowhere/model.gguf' })).rejects.toThrow('model file /nowhere/model.gguf does not exist: correct modelPath, or leave it empty to use the default local model');
+    await expect(createTestNode(agentNode, { role: 'r', goal: 'g' }, { credentials: { provider: 'local-gguf', modelPath: '/nowhere/other.gguf' } })).rejects.toThrow(
+      'model file /nowhere/other.gguf does not exist: correct modelPath in the node\'s local-gguf "ai-model" credential',
+    );
   });
 
   it('deploys without a default local model but fails each run saying how to get one', async () => {
@@ -163,6 +148,7 @@ describe('choosing the model at deploy', () => {
       const node = await createTestNode(agentNode, { role: 'r', goal: 'g' });
       expect(node.statuses[0]).toMatchObject({ fill: 'red', text: expect.stringContaining('no local model found') });
       await expect(node.input({ payload: 'hi' })).rejects.toThrow(`no local model found in ${empty}: run scripts/ai-setup to fetch the SmolLM2 model`);
+      await expect(node.input({ payload: 'hi' })).rejects.toThrow('or attach an "ai-model" credential to this node');
     } finally {
       if (saved.models === undefined) delete process.env.FLOWCREW_MODELS_DIR;
       else process.env.FLOWCREW_MODELS_DIR = saved.models;
@@ -173,10 +159,6 @@ describe('choosing the model at deploy', () => {
 });
 
 describe.skipIf(skipLocalModelTests)('ai-agent on the local model', () => {
-  afterAll(async () => {
-    await disposeLocalModels();
-  });
-
   it('answers with JSON matching the task schema, held to it by a grammar', async () => {
     requireLocalModel();
     const schema = { type: 'object', properties: { language: { enum: ['French', 'German', 'Spanish'] }, confidence: { type: 'integer', minimum: 0, maximum: 10 } }, required: ['language', 'confidence'] };

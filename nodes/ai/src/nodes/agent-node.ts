@@ -1,32 +1,16 @@
 /** ai-agent: one agent (role, goal, backstory, tools, memory) doing one task per message. */
 import { NodeInputError, defineNode, type JsonSchema } from '@flowcrew/sdk';
-import { runAgentTask, type Agent } from '../agents/agent.ts';
-import { AgentMemory } from '../agents/memory.ts';
+import { runAgentTask } from '../agents/agent.ts';
 import { OutputSchema } from '../agents/structured-output.ts';
-import { applyTemplate, ROLE_TEMPLATE_NAMES } from '../agents/templates.ts';
+import { ROLE_TEMPLATE_NAMES } from '../agents/templates.ts';
 import { inputsFromMessage, interpolate, requireInputs } from '../crew/interpolate.ts';
-import { agentFieldsSchema, type McpToolsRef } from '../crew/spec.ts';
-import type { StoreChoice } from '../memory/vector-store.ts';
-import { mcpServerSchema, type McpServerConfig } from '../tools/mcp.ts';
-import type { NodeToolConfig } from '../tools/node-tools.ts';
-import { agentEnvironment, MODEL_HELP, modelCredentials, modelPropsSchema, selectModelForNode, type ModelProps } from './model-selection.ts';
-import { AgentToolbox, StoreHandle, storePropSchema } from './node-resources.ts';
+import { agentFieldsSchema, type AgentFields } from '../crew/spec.ts';
+import { agentEnvironment, MODEL_HELP, selectModelForNode } from './model-selection.ts';
+import { StoreHandle } from './node-resources.ts';
+import { agentForMessage, agentRunnerBasics, agentRunnerTailProps, mcpServersProp, prepareAgent, showingFailure, withTemplate, type AgentRunnerProps } from './agent-runner.ts';
 
-export interface AgentNodeProps extends ModelProps {
-  template?: string;
-  role?: string;
-  goal?: string;
-  backstory?: string;
-  tools?: NodeToolConfig[];
-  mcp?: McpToolsRef[];
-  mcpServers?: McpServerConfig[];
-  maxIterations?: number;
-  memory?: boolean;
-  temperature?: number;
-  maxTokens?: number;
+export interface AgentNodeProps extends AgentRunnerProps, AgentFields {
   task?: { description?: string; expectedOutput?: string; outputSchema?: JsonSchema };
-  store?: StoreChoice;
-  stream?: boolean;
 }
 
 export const agentNode = defineNode<AgentNodeProps>({
@@ -35,10 +19,7 @@ export const agentNode = defineNode<AgentNodeProps>({
   label: 'AI agent',
   icon: 'smart_toy',
   color: '#c7b8f5',
-  inputs: 1,
-  outputs: 1,
-  credentials: modelCredentials,
-  defaults: { retry: { maxAttempts: 1, backoffMs: 0 } },
+  ...agentRunnerBasics,
   props: {
     type: 'object',
     properties: {
@@ -53,10 +34,8 @@ export const agentNode = defineNode<AgentNodeProps>({
           outputSchema: { type: 'object', description: 'JSON Schema the answer must match; msg.payload is then the parsed JSON.' },
         },
       },
-      mcpServers: { type: 'array', items: mcpServerSchema, default: [] },
-      ...modelPropsSchema,
-      store: storePropSchema,
-      stream: { type: 'boolean', default: true, description: 'Stream tokens live to the editor.' },
+      mcpServers: mcpServersProp,
+      ...agentRunnerTailProps,
     },
   },
   help: `Runs one AI agent on each message and sends its answer on.
@@ -78,14 +57,19 @@ invocation in the run.
 ${MODEL_HELP}`,
   create(init) {
     const props = init.props;
-    const fields = applyTemplate({ template: props.template, role: props.role, goal: props.goal, backstory: props.backstory });
-    if (!fields.role || !fields.goal) throw new Error('the agent needs a role and a goal (or a template)');
-    const model = selectModelForNode(init);
-    const provider = model.provider();
-    const toolbox = new AgentToolbox(`agent "${fields.role}"`, props.tools ?? [], props.mcp ?? [], props.mcpServers ?? [], init.services.listTools());
+    const fields = withTemplate(props, 'the agent');
+    const provider = selectModelForNode(init).provider();
+    const store = props.memory ? new StoreHandle(props.store ?? 'auto', init.services.dataDir) : undefined;
+    const agent = prepareAgent(fields, {
+      key: init.id,
+      name: `agent "${fields.role}"`,
+      provider,
+      mcpServers: props.mcpServers ?? [],
+      availableTools: init.services.listTools(),
+      store,
+      memoryCollection: `memory:${init.flowId}:${init.id}`,
+    });
     const outputSchema = props.task?.outputSchema ? new OutputSchema(props.task.outputSchema) : undefined;
-    const store = props.memory ? new StoreHandle(props.store ?? 'auto') : undefined;
-    const memory = store ? new AgentMemory(() => store.get(), provider, `memory:${init.flowId}:${init.id}`) : undefined;
 
     return {
       async onInput(msg, ctx) {
@@ -100,36 +84,21 @@ ${MODEL_HELP}`,
           requireInputs([fields.role, fields.goal, fields.backstory], inputs);
           description = typeof msg.payload === 'string' ? msg.payload : JSON.stringify(msg.payload);
         }
-        const agent: Agent = {
-          key: init.id,
-          role: interpolate(fields.role, inputs),
-          goal: interpolate(fields.goal, inputs),
-          backstory: interpolate(fields.backstory, inputs),
-          provider,
-          tools: await toolbox.tools(),
-          maxIterations: props.maxIterations ?? 6,
-          allowDelegation: false,
-          memory,
-          temperature: props.temperature,
-          maxTokens: props.maxTokens,
-        };
-        ctx.status({ fill: 'blue', shape: 'dot', text: `${agent.role}: working` });
-        try {
-          const outcome = await runAgentTask(
-            agent,
+        const run = await agentForMessage(agent, inputs);
+        ctx.status({ fill: 'blue', shape: 'dot', text: `${run.role}: working` });
+        const outcome = await showingFailure(ctx, () =>
+          runAgentTask(
+            run,
             { key: 'task', description, expectedOutput: props.task?.expectedOutput ? interpolate(props.task.expectedOutput, inputs) : undefined, outputSchema },
             agentEnvironment(ctx, props.stream !== false),
-          );
-          ctx.status({ fill: 'green', shape: 'dot', text: `${agent.role}: done (${outcome.iterations} step${outcome.iterations === 1 ? '' : 's'})` });
-          return {
-            ...msg,
-            payload: outcome.json !== undefined ? outcome.json : outcome.output,
-            agent: { role: agent.role, model: provider.model, iterations: outcome.iterations, toolCalls: outcome.toolCalls, usage: outcome.usage, truncated: outcome.truncated },
-          };
-        } catch (error) {
-          ctx.status({ fill: 'red', shape: 'dot', text: (error as Error).message.slice(0, 80) });
-          throw error;
-        }
+          ),
+        );
+        ctx.status({ fill: 'green', shape: 'dot', text: `${run.role}: done (${outcome.iterations} step${outcome.iterations === 1 ? '' : 's'})` });
+        return {
+          ...msg,
+          payload: outcome.json !== undefined ? outcome.json : outcome.output,
+          agent: { role: run.role, model: provider.model, iterations: outcome.iterations, toolCalls: outcome.toolCalls, usage: outcome.usage, truncated: outcome.truncated },
+        };
       },
       async close() {
         await store?.release();

@@ -1,21 +1,17 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTestNode } from '@flowcrew/sdk/testing';
-import { disposeLocalModels } from '../providers/local-llama.ts';
-import { openAIAnswer, startFakeModelServer, type FakeServer } from '../testing/fake-model-server.ts';
+import { openAIAnswer } from '../testing/fake-model-server.ts';
 import { skipLocalModelTests, requireLocalModel } from '../testing/local-model.ts';
+import { setUpNodeTests } from '../testing/test-setup.ts';
 import { crewNode, type CrewNodeProps } from './crew-node.ts';
 
-let server: FakeServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const servers = setUpNodeTests();
 
 /** A fake OpenAI-compatible server whose answer depends on which agent (system prompt) asks what. */
 async function fakeCrewModel(answer: (system: string, user: string) => string) {
-  server = await startFakeModelServer((req) => {
+  const server = await servers.start((req) => {
     const messages = req.body.messages as Array<{ role: string; content: string }>;
     const system = messages.find((m) => m.role === 'system')?.content ?? '';
     const user = messages.filter((m) => m.role === 'user').at(-1)?.content ?? '';
@@ -65,7 +61,7 @@ describe('ai-crew node', () => {
       ['research_task', 'pgvector Researcher'],
       ['write_task', 'Writer'],
     ]);
-    expect(server!.requests[0]!.body.messages[1].content).toContain('Current task: Research pgvector.');
+    expect(servers.current.requests[0]!.body.messages[1].content).toContain('Current task: Research pgvector.');
     expect(node.usages).toHaveLength(2);
   });
 
@@ -73,7 +69,7 @@ describe('ai-crew node', () => {
     const credentials = await fakeCrewModel(() => 'x');
     const node = await createTestNode(crewNode, { source: 'crewai', crewai: { agentsYaml: AGENTS_YAML, tasksYaml: TASKS_YAML } }, { credentials });
     await expect(node.input({ payload: { subject: 'pgvector' } })).rejects.toThrow('missing input {topic}: send them as fields of msg.payload (the message offers subject)');
-    expect(server!.requests).toHaveLength(0);
+    expect(servers.current.requests).toHaveLength(0);
   });
 
   it('refuses an invalid crew at deploy with every problem listed', async () => {
@@ -91,7 +87,7 @@ describe('ai-crew node', () => {
 
   it('refuses at deploy an agent whose own model file does not exist', async () => {
     await expect(createTestNode(crewNode, { agents: [{ key: 'a', template: 'qa', model: '/models/missing.gguf' }], tasks: [{ key: 't', description: 'x', agent: 'a' }] })).rejects.toThrow(
-      'model file /models/missing.gguf does not exist',
+      'model file /models/missing.gguf does not exist: correct the model of agent "a", or leave it empty to use the node\'s model',
     );
   });
 
@@ -116,10 +112,6 @@ describe('ai-crew node', () => {
 });
 
 describe.skipIf(skipLocalModelTests)('the example crew flow on the local model', () => {
-  afterAll(async () => {
-    await disposeLocalModels();
-  });
-
   it('runs Research → Analysis → QA from flows/crew-research.json on SmolLM2', async () => {
     requireLocalModel();
     const flow = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '..', '..', '..', '..', 'flows', 'crew-research.json'), 'utf8'));

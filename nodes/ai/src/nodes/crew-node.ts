@@ -1,20 +1,27 @@
 /** ai-crew: a set of agents and tasks, run sequentially or under a manager; defined inline or imported from CrewAI YAML. */
 import { defineNode, type JsonSchema } from '@flowcrew/sdk';
 import type { Agent } from '../agents/agent.ts';
-import { AgentMemory } from '../agents/memory.ts';
 import { OutputSchema } from '../agents/structured-output.ts';
-import { AGENT_TEMPLATES, applyTemplate } from '../agents/templates.ts';
+import { AGENT_TEMPLATES } from '../agents/templates.ts';
 import { MANAGER_MIN_TOKENS, runCrew, type CrewTask } from '../crew/crew.ts';
 import { importCrewAI } from '../crew/crewai-import.ts';
 import { inputsFromMessage, interpolate, requireInputs } from '../crew/interpolate.ts';
 import { agentSpecSchema, crewProblems, taskSpecSchema, type AgentSpec, type TaskSpec } from '../crew/spec.ts';
-import type { StoreChoice } from '../memory/vector-store.ts';
-import type { ModelProvider } from '../providers/types.ts';
-import { mcpServerSchema, type McpServerConfig } from '../tools/mcp.ts';
-import { agentEnvironment, MODEL_HELP, modelCredentials, modelPropsSchema, selectModelForNode, type ModelProps } from './model-selection.ts';
-import { AgentToolbox, StoreHandle, storePropSchema } from './node-resources.ts';
+import { agentEnvironment, MODEL_HELP, selectModelForNode } from './model-selection.ts';
+import { StoreHandle } from './node-resources.ts';
+import {
+  agentForMessage,
+  agentRunnerBasics,
+  agentRunnerTailProps,
+  mcpServersProp,
+  prepareAgent,
+  showingFailure,
+  withTemplate,
+  type AgentRunnerProps,
+  type PreparedAgent,
+} from './agent-runner.ts';
 
-export interface CrewNodeProps extends ModelProps {
+export interface CrewNodeProps extends AgentRunnerProps {
   process?: 'sequential' | 'hierarchical';
   source?: 'inline' | 'crewai';
   agents?: AgentSpec[];
@@ -22,18 +29,8 @@ export interface CrewNodeProps extends ModelProps {
   crewai?: { agentsYaml?: string; tasksYaml?: string };
   manager?: { role?: string; goal?: string; backstory?: string; model?: string; maxIterations?: number; maxTokens?: number };
   maxRevisions?: number;
-  mcpServers?: McpServerConfig[];
   temperature?: number;
   maxTokens?: number;
-  store?: StoreChoice;
-  stream?: boolean;
-}
-
-interface PreparedAgent {
-  spec: AgentSpec & { role: string; goal: string; backstory: string };
-  provider: ModelProvider;
-  toolbox: AgentToolbox;
-  memory?: AgentMemory;
 }
 
 export const crewNode = defineNode<CrewNodeProps>({
@@ -42,10 +39,7 @@ export const crewNode = defineNode<CrewNodeProps>({
   label: 'AI crew',
   icon: 'groups',
   color: '#b8a4f0',
-  inputs: 1,
-  outputs: 1,
-  credentials: modelCredentials,
-  defaults: { retry: { maxAttempts: 1, backoffMs: 0 } },
+  ...agentRunnerBasics,
   props: {
     type: 'object',
     properties: {
@@ -72,12 +66,10 @@ export const crewNode = defineNode<CrewNodeProps>({
         },
       },
       maxRevisions: { type: 'integer', minimum: 0, maximum: 5, default: 1, description: 'Hierarchical: revisions the manager may ask for per task.' },
-      mcpServers: { type: 'array', items: mcpServerSchema, default: [] },
+      mcpServers: mcpServersProp,
       temperature: { type: 'number', minimum: 0, maximum: 2, description: 'Default for agents that set none.' },
       maxTokens: { type: 'integer', minimum: 1, description: 'Default max tokens per model answer for agents that set none.' },
-      ...modelPropsSchema,
-      store: storePropSchema,
-      stream: { type: 'boolean', default: true, description: 'Stream tokens live to the editor.' },
+      ...agentRunnerTailProps,
     },
   },
   help: `Runs a crew of AI agents through a list of tasks and sends the final task's answer on.
@@ -115,46 +107,42 @@ ${MODEL_HELP}`,
     if (problems.length) throw new Error(`the crew is not valid: ${problems.join('; ')}`);
 
     const model = selectModelForNode(init);
-    const store = agentSpecs.some((a) => a.memory) ? new StoreHandle(props.store ?? 'auto') : undefined;
-    const available = init.services.listTools();
-    const agents: PreparedAgent[] = agentSpecs.map((spec) => {
-      const filled = applyTemplate(spec);
-      if (!filled.role || !filled.goal) throw new Error(`agent "${spec.key}" needs a role and a goal (or a template)`);
-      const provider = model.provider(spec.model || undefined);
-      return {
-        spec: filled,
-        provider,
-        toolbox: new AgentToolbox(`agent "${spec.key}"`, spec.tools ?? [], spec.mcp ?? [], props.mcpServers ?? [], available),
-        memory: spec.memory && store ? new AgentMemory(() => store.get(), provider, `memory:${init.flowId}:${init.id}:${spec.key}`) : undefined,
-      };
-    });
+    const store = agentSpecs.some((a) => a.memory) ? new StoreHandle(props.store ?? 'auto', init.services.dataDir) : undefined;
+    const availableTools = init.services.listTools();
+    const agents = agentSpecs.map((spec) =>
+      prepareAgent(withTemplate(spec, `agent "${spec.key}"`), {
+        key: spec.key,
+        name: `agent "${spec.key}"`,
+        provider: model.provider(spec.model || undefined, `the model of agent "${spec.key}"`),
+        mcpServers: props.mcpServers ?? [],
+        availableTools,
+        store,
+        memoryCollection: `memory:${init.flowId}:${init.id}:${spec.key}`,
+      }),
+    );
     const schemas = new Map(taskSpecs.filter((t) => t.outputSchema).map((t) => [t.key, new OutputSchema(t.outputSchema as JsonSchema)]));
-    const managerFields = applyTemplate({ template: 'manager', ...definedFields(props.manager) });
-    const managerProvider = model.provider(props.manager?.model || undefined);
+    const managerFields = withTemplate({ template: 'manager', ...definedFields(props.manager) }, 'the manager');
+    const manager: PreparedAgent = {
+      key: 'manager',
+      fields: {
+        role: managerFields.role,
+        goal: managerFields.goal,
+        backstory: managerFields.backstory,
+        maxIterations: props.manager?.maxIterations ?? 3,
+        maxTokens: props.manager?.maxTokens ?? Math.max(props.maxTokens ?? 0, MANAGER_MIN_TOKENS),
+      },
+      provider: model.provider(props.manager?.model || undefined, 'manager.model'),
+    };
 
     return {
       async onInput(msg, ctx) {
         const inputs = inputsFromMessage(msg);
         requireInputs(
-          [...agents.flatMap((a) => [a.spec.role, a.spec.goal, a.spec.backstory]), ...taskSpecs.flatMap((t) => [t.description, t.expectedOutput ?? ''])],
+          [...agents.flatMap((a) => [a.fields.role, a.fields.goal, a.fields.backstory]), ...taskSpecs.flatMap((t) => [t.description, t.expectedOutput ?? ''])],
           inputs,
         );
         const runAgents: Agent[] = [];
-        for (const a of agents) {
-          runAgents.push({
-            key: a.spec.key,
-            role: interpolate(a.spec.role, inputs),
-            goal: interpolate(a.spec.goal, inputs),
-            backstory: interpolate(a.spec.backstory, inputs),
-            provider: a.provider,
-            tools: await a.toolbox.tools(),
-            maxIterations: a.spec.maxIterations ?? 6,
-            allowDelegation: a.spec.allowDelegation ?? false,
-            memory: a.memory,
-            temperature: a.spec.temperature ?? props.temperature,
-            maxTokens: a.spec.maxTokens ?? props.maxTokens,
-          });
-        }
+        for (const a of agents) runAgents.push(await agentForMessage(a, inputs, { temperature: props.temperature, maxTokens: props.maxTokens }));
         const tasks: CrewTask[] = taskSpecs.map((t) => ({
           key: t.key,
           description: interpolate(t.description, inputs),
@@ -163,53 +151,34 @@ ${MODEL_HELP}`,
           context: t.context,
           outputSchema: schemas.get(t.key),
         }));
-        const manager: Agent | undefined =
-          process === 'hierarchical'
-            ? {
-                key: 'manager',
-                role: interpolate(managerFields.role, inputs),
-                goal: interpolate(managerFields.goal, inputs),
-                backstory: interpolate(managerFields.backstory, inputs),
-                provider: managerProvider,
-                tools: [],
-                maxIterations: props.manager?.maxIterations ?? 3,
-                allowDelegation: false,
-                temperature: props.temperature,
-                maxTokens: props.manager?.maxTokens ?? Math.max(props.maxTokens ?? 0, MANAGER_MIN_TOKENS),
-              }
-            : undefined;
+        const runManager = process === 'hierarchical' ? await agentForMessage(manager, inputs, { temperature: props.temperature }) : undefined;
         const env = agentEnvironment(ctx, props.stream !== false);
         const progress = env.progress;
         env.progress = (event) => {
           if (event.type === 'task-start') ctx.status({ fill: 'blue', shape: 'dot', text: `${event.task}: ${event.agent}` });
           progress(event);
         };
-        try {
-          const outcome = await runCrew({ agents: runAgents, tasks, process, manager, maxRevisions: props.maxRevisions ?? 1 }, env);
-          ctx.status({ fill: 'green', shape: 'dot', text: `done: ${outcome.tasks.length} tasks` });
-          return {
-            ...msg,
-            payload: outcome.json !== undefined ? outcome.json : outcome.output,
-            crew: {
-              process,
-              ...(outcome.plan === undefined ? {} : { plan: outcome.plan }),
-              tasks: outcome.tasks.map((t) => ({
-                task: t.task,
-                agent: t.agent,
-                output: t.output,
-                ...(t.json === undefined ? {} : { json: t.json }),
-                iterations: t.iterations,
-                toolCalls: t.toolCalls,
-                truncated: t.truncated,
-                ...(t.review ? { review: t.review } : {}),
-              })),
-              usage: outcome.usage,
-            },
-          };
-        } catch (error) {
-          ctx.status({ fill: 'red', shape: 'dot', text: (error as Error).message.slice(0, 80) });
-          throw error;
-        }
+        const outcome = await showingFailure(ctx, () => runCrew({ agents: runAgents, tasks, process, manager: runManager, maxRevisions: props.maxRevisions ?? 1 }, env));
+        ctx.status({ fill: 'green', shape: 'dot', text: `done: ${outcome.tasks.length} tasks` });
+        return {
+          ...msg,
+          payload: outcome.json !== undefined ? outcome.json : outcome.output,
+          crew: {
+            process,
+            ...(outcome.plan === undefined ? {} : { plan: outcome.plan }),
+            tasks: outcome.tasks.map((t) => ({
+              task: t.task,
+              agent: t.agent,
+              output: t.output,
+              ...(t.json === undefined ? {} : { json: t.json }),
+              iterations: t.iterations,
+              toolCalls: t.toolCalls,
+              truncated: t.truncated,
+              ...(t.review ? { review: t.review } : {}),
+            })),
+            usage: outcome.usage,
+          },
+        };
       },
       async close() {
         await store?.release();

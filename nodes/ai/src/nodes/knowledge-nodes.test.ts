@@ -1,41 +1,22 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTestNode } from '@flowcrew/sdk/testing';
 import { closeVectorStores } from '../memory/vector-store.ts';
-import { disposeLocalModels } from '../providers/local-llama.ts';
 import { ScriptedProvider } from '../providers/scripted.ts';
-import { startFakeModelServer, type FakeServer } from '../testing/fake-model-server.ts';
 import { requireLocalModel, skipLocalModelTests } from '../testing/local-model.ts';
+import { setUpNodeTests } from '../testing/test-setup.ts';
 import { toolRunner } from '../testing/tool-runner.ts';
 import { buildNodeTool } from '../tools/node-tools.ts';
 import { knowledgeNode, retrieveNode } from './knowledge-nodes.ts';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'flowcrew-knowledge-'));
-const saved = { ...process.env };
-let server: FakeServer | undefined;
-
-beforeAll(() => {
-  process.env.FLOWCREW_VECTOR_SQLITE_PATH = path.join(dir, 'vectors.sqlite');
-  delete process.env.DATABASE_URL;
-  delete process.env.FLOWCREW_VECTOR_DATABASE_URL;
-});
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-afterAll(async () => {
-  await closeVectorStores();
-  await disposeLocalModels();
-  process.env = saved;
-  rmSync(dir, { recursive: true, force: true });
-});
+const servers = setUpNodeTests();
 
 /** An OpenAI-compatible embeddings endpoint backed by a feature-hashing embedder. */
 async function embeddingsServer() {
   const embedder = new ScriptedProvider([], 'hash', 64);
-  server = await startFakeModelServer(async (req) => ({ json: { data: (await embedder.embed(req.body.input)).map((embedding, index) => ({ index, embedding })) } }));
+  const server = await servers.start(async (req) => ({ json: { data: (await embedder.embed(req.body.input)).map((embedding, index) => ({ index, embedding })) } }));
   return { provider: 'openai-compatible', baseUrl: `${server.url}/v1`, model: 'chat-model', embeddingModel: 'embed-model' };
 }
 
@@ -60,7 +41,7 @@ describe('ai-knowledge and ai-retrieve nodes', () => {
     expect(hits[0]!.text).toContain('Refunds are processed');
     expect(hits[0]!.score).toBeGreaterThan(hits[1]!.score);
     expect(found!.msg.query).toBe('how many working days are refunds processed');
-    expect(server!.requests[0]!.body.model).toBe('embed-model');
+    expect(servers.current.requests[0]!.body.model).toBe('embed-model');
     await ingest.stop();
     await retrieve.stop();
   });
@@ -84,7 +65,7 @@ describe('ai-knowledge and ai-retrieve nodes', () => {
     const ingest = await createTestNode(knowledgeNode, { collection: 'x' }, { credentials });
     await expect(ingest.input({ payload: Buffer.from([0x25, 0x50, 0x44, 0x46, 0x00, 0x01]), filename: 'a.pdf' })).rejects.toThrow('msg.payload is a binary file; only text files (UTF-8) can be ingested');
     await expect(ingest.input({ payload: [{ text: 'ok' }, 42] })).rejects.toThrow('msg.payload[1] must be text, a Buffer, or { text, source?, metadata? } (got number)');
-    expect(server!.requests).toHaveLength(0);
+    expect(servers.current.requests).toHaveLength(0);
     const retrieve = await createTestNode(retrieveNode, { collection: 'never-filled' }, { credentials });
     await expect(retrieve.input({ payload: 'anything' })).rejects.toThrow('collection "never-filled" does not exist (ingest into it with a knowledge node first)');
   });
@@ -97,6 +78,27 @@ describe('ai-knowledge and ai-retrieve nodes', () => {
     await expect(retrieve.input({ payload: 'text' })).rejects.toThrow(
       'collection "mixed" was built with openai-compatible:embed-model; searching it with openai-compatible:other-embedder would compare unrelated vectors',
     );
+  });
+});
+
+describe('the embedded vector store and the runtime data directory', () => {
+  it('keeps collections in <dataDir>/ai/vectors.db, and a throwaway runtime (dataDir :memory:) apart in memory', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'flowcrew-data-'));
+    try {
+      const credentials = await embeddingsServer();
+      const ingest = await createTestNode(knowledgeNode, { collection: 'on-disk' }, { credentials, services: { dataDir } });
+      await ingest.input({ payload: { text: 'Kept on disk.', source: 'disk' } });
+      await ingest.stop();
+      expect(existsSync(path.join(dataDir, 'ai', 'vectors.db'))).toBe(true);
+      const retrieve = await createTestNode(retrieveNode, { collection: 'on-disk' }, { credentials, services: { dataDir } });
+      expect((await retrieve.input({ payload: 'disk' }))[0]!.msg.payload).toEqual([expect.objectContaining({ source: 'disk', text: 'Kept on disk.' })]);
+      await retrieve.stop();
+      const throwaway = await createTestNode(retrieveNode, { collection: 'on-disk' }, { credentials });
+      await expect(throwaway.input({ payload: 'disk' })).rejects.toThrow('collection "on-disk" does not exist');
+    } finally {
+      await closeVectorStores();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,18 +1,39 @@
 /** ai-knowledge (ingest text and files into a collection) and ai-retrieve (top-k passages with scores, usable as an agent tool). */
 import { createHash } from 'node:crypto';
-import { NodeInputError, defineNode, type FlowMessage } from '@flowcrew/sdk';
+import { NodeInputError, defineNode, type FlowMessage, type JsonSchema, type NodeInit } from '@flowcrew/sdk';
 import { ingestDocuments, searchCollection, type KnowledgeDocument } from '../memory/knowledge.ts';
 import type { StoreChoice } from '../memory/vector-store.ts';
-import { MODEL_HELP, modelCredentials, modelPropsSchema, selectModelForNode, type ModelProps } from './model-selection.ts';
-import { StoreHandle, storePropSchema } from './node-resources.ts';
+import type { ModelProvider } from '../providers/types.ts';
+import { MODEL_HELP, modelCredentials, selectModelForNode, type ModelProps } from './model-selection.ts';
+import { modelAndStoreProps, StoreHandle } from './node-resources.ts';
 
-const collectionSchema = { type: 'string', minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_.:-]+$', description: 'Collection name, e.g. product-docs.' } as const;
-
-export interface KnowledgeProps extends ModelProps {
+/** Props of both nodes: which collection, embedded with which model, in which store. */
+interface CollectionProps extends ModelProps {
   collection: string;
+  store?: StoreChoice;
+}
+
+/** The props schema of a collection node: the collection, the node's own props, then model and store. */
+function collectionPropsSchema(own: Record<string, JsonSchema>): JsonSchema {
+  return {
+    type: 'object',
+    required: ['collection'],
+    properties: {
+      collection: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_.:-]+$', description: 'Collection name, e.g. product-docs.' },
+      ...own,
+      ...modelAndStoreProps,
+    },
+  };
+}
+
+/** What a collection node holds from deploy: the model that embeds, and the store (taken on first use, released on close). */
+function openCollection(init: NodeInit<CollectionProps>): { provider: ModelProvider; store: StoreHandle } {
+  return { provider: selectModelForNode(init).provider(), store: new StoreHandle(init.props.store ?? 'auto', init.services.dataDir) };
+}
+
+export interface KnowledgeProps extends CollectionProps {
   chunkSize?: number;
   chunkOverlap?: number;
-  store?: StoreChoice;
 }
 
 export const knowledgeNode = defineNode<KnowledgeProps>({
@@ -24,17 +45,10 @@ export const knowledgeNode = defineNode<KnowledgeProps>({
   inputs: 1,
   outputs: 1,
   credentials: modelCredentials,
-  props: {
-    type: 'object',
-    required: ['collection'],
-    properties: {
-      collection: collectionSchema,
-      chunkSize: { type: 'integer', minimum: 100, maximum: 20_000, default: 1000, description: 'Max characters per chunk.' },
-      chunkOverlap: { type: 'integer', minimum: 0, maximum: 5000, default: 150, description: 'Characters repeated between neighbouring chunks.' },
-      ...modelPropsSchema,
-      store: storePropSchema,
-    },
-  },
+  props: collectionPropsSchema({
+    chunkSize: { type: 'integer', minimum: 100, maximum: 20_000, default: 1000, description: 'Max characters per chunk.' },
+    chunkOverlap: { type: 'integer', minimum: 0, maximum: 5000, default: 150, description: 'Characters repeated between neighbouring chunks.' },
+  }),
   help: `Adds documents to a knowledge collection: splits them into overlapping chunks, embeds each chunk with the
 node's model and stores it in the vector store, where **ai-retrieve** (and agents using it as a tool) can find it.
 
@@ -49,8 +63,7 @@ A collection remembers the embedding model that filled it; searching or adding w
 ${MODEL_HELP}`,
   create(init) {
     const props = init.props;
-    const provider = selectModelForNode(init).provider();
-    const store = new StoreHandle(props.store ?? 'auto');
+    const { provider, store } = openCollection(init);
     const chunking = { size: props.chunkSize ?? 1000, overlap: props.chunkOverlap ?? 150 };
     return {
       async onInput(msg, ctx) {
@@ -71,13 +84,12 @@ function documentsFrom(msg: FlowMessage): KnowledgeDocument[] {
   const items = Array.isArray(msg.payload) ? msg.payload : [msg.payload];
   if (items.length === 0) throw new NodeInputError('nothing to ingest: msg.payload is an empty array');
   const single = items.length === 1;
+  // A lone text or file takes msg.filename (a file node's) as its source.
+  const plain = (text: string): KnowledgeDocument => ({ text, source: single && typeof msg.filename === 'string' ? msg.filename : contentSource(text) });
   return items.map((item, i) => {
     const where = single ? 'msg.payload' : `msg.payload[${i}]`;
-    if (typeof item === 'string') return { text: item, source: single && typeof msg.filename === 'string' ? msg.filename : contentSource(item) };
-    if (item instanceof Uint8Array) {
-      const text = decodeText(item, where);
-      return { text, source: single && typeof msg.filename === 'string' ? msg.filename : contentSource(text) };
-    }
+    if (typeof item === 'string') return plain(item);
+    if (item instanceof Uint8Array) return plain(decodeText(item, where));
     if (item && typeof item === 'object') {
       const doc = item as { text?: unknown; content?: unknown; source?: unknown; metadata?: unknown };
       const raw = doc.text ?? doc.content;
@@ -100,12 +112,10 @@ function contentSource(text: string): string {
   return `text:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
 }
 
-export interface RetrieveProps extends ModelProps {
-  collection: string;
+export interface RetrieveProps extends CollectionProps {
   query?: string;
   topK?: number;
   minScore?: number;
-  store?: StoreChoice;
 }
 
 export const retrieveNode = defineNode<RetrieveProps>({
@@ -118,18 +128,11 @@ export const retrieveNode = defineNode<RetrieveProps>({
   outputs: 1,
   usableAsTool: true,
   credentials: modelCredentials,
-  props: {
-    type: 'object',
-    required: ['collection'],
-    properties: {
-      collection: collectionSchema,
-      query: { type: 'string', default: '', description: 'What to search for. Empty: msg.payload.' },
-      topK: { type: 'integer', minimum: 1, maximum: 50, default: 4, description: 'How many passages to return.' },
-      minScore: { type: 'number', minimum: -1, maximum: 1, default: 0, description: 'Leave out passages less similar than this (cosine similarity).' },
-      ...modelPropsSchema,
-      store: storePropSchema,
-    },
-  },
+  props: collectionPropsSchema({
+    query: { type: 'string', default: '', description: 'What to search for. Empty: msg.payload.' },
+    topK: { type: 'integer', minimum: 1, maximum: 50, default: 4, description: 'How many passages to return.' },
+    minScore: { type: 'number', minimum: -1, maximum: 1, default: 0, description: 'Leave out passages less similar than this (cosine similarity).' },
+  }),
   help: `Searches a knowledge collection for the passages most similar to a query and returns them with their scores.
 
 **Input**: the query in \`query\`, else \`msg.payload\` (text).
@@ -141,8 +144,7 @@ in \`query\` (and maybe \`topK\`). Use the same model as the knowledge node that
 ${MODEL_HELP}`,
   create(init) {
     const props = init.props;
-    const provider = selectModelForNode(init).provider();
-    const store = new StoreHandle(props.store ?? 'auto');
+    const { provider, store } = openCollection(init);
     return {
       async onInput(msg, ctx) {
         const query = props.query || (typeof msg.payload === 'string' ? msg.payload : '');

@@ -49,8 +49,11 @@ Add \`inputCostPerMillion\`/\`outputCostPerMillion\` to have the cost of each ca
 Calls that time out or get 429/5xx are retried with backoff (\`maxRetries\`), then the invocation fails with the reason.`;
 
 export interface ModelSelection {
-  /** The node's model, or the same provider with another model name / GGUF path. */
-  provider(override?: string): ModelProvider;
+  /**
+   * The node's model, or the same provider with another model name / GGUF path. `setting` names where an override
+   * comes from ('the model of agent "writer"'), for the error when it is a model file that does not exist.
+   */
+  provider(override?: string, setting?: string): ModelProvider;
   /** Shown in the node status: 'local SmolLM2-135M-Instruct.Q4_1.gguf', 'openai-compatible gpt-4o-mini'. */
   description: string;
   /** A problem that will fail every run (e.g. no local model yet), for the node status at deploy. */
@@ -62,42 +65,48 @@ export function selectModel(props: ModelProps, credentials: Record<string, unkno
   if (choice === 'credential' && !credentials) {
     throw new Error(`this node is set to use a credential but has none: attach an "${MODEL_CREDENTIAL_TYPE}" credential, or set provider to auto or local`);
   }
+  const checkedOverride = (path: string, setting = 'the model override') => checkedModelPath(path, `correct ${setting}, or leave it empty to use the node's model`);
   if (credentials && choice !== 'local') {
     const config = parseModelCredential(credentials);
+    if (config.provider === 'local-gguf') checkedModelPath(config.modelPath, `correct modelPath in the node's local-gguf "${MODEL_CREDENTIAL_TYPE}" credential`);
     const cache = new Map<string, ModelProvider>();
-    const make = (override?: string): ModelProvider => {
+    const make = (override?: string, setting?: string): ModelProvider => {
       const key = override ?? '';
       let provider = cache.get(key);
       if (!provider) {
-        if (override && config.provider === 'local-gguf') checkedModelPath(override);
+        if (override && config.provider === 'local-gguf') checkedOverride(override, setting);
         const chosen: ModelConfig = !override ? config : config.provider === 'local-gguf' ? { ...config, modelPath: override } : { ...config, model: override };
         provider = createProvider(chosen);
         cache.set(key, provider);
       }
       return provider;
     };
-    if (config.provider === 'local-gguf') {
-      const resolved = resolveModelPath(config.modelPath);
-      if (resolved.problem) throw new Error(`credential: ${resolved.problem}`);
-    }
     return { provider: make, description: `${config.provider} ${make().model}` };
   }
-  const resolved = resolveModelPath(props.modelPath || undefined);
-  if (resolved.problem && props.modelPath) throw new Error(resolved.problem);
-  const local = (path: string) => createProvider({ provider: 'local-gguf', modelPath: checkedModelPath(path) });
-  if (resolved.problem) {
-    // No default model yet: keep the flow deployable (it may be an example) and fail each run with how to fix it.
-    const missing = new UnavailableModel(resolved.problem);
-    return { provider: (override) => (override ? local(override) : missing), description: 'local model (missing)', warning: resolved.problem };
-  }
-  const base = local(resolved.path!);
-  return { provider: (override) => (override ? local(override) : base), description: `local ${base.model}` };
+  const local = (path: string) => createProvider({ provider: 'local-gguf', modelPath: path });
+  const { base, warning } = nodeLocalModel(props, local);
+  return {
+    provider: (override, setting) => (override ? local(checkedOverride(override, setting)) : base),
+    description: warning ? 'local model (missing)' : `local ${base.model}`,
+    warning,
+  };
 }
 
-/** An explicitly named model file must exist at deploy. */
-function checkedModelPath(path: string): string {
+/** The node's own local model: its modelPath, else the default one, else a stand-in that fails each run saying how to get one. */
+function nodeLocalModel(props: ModelProps, local: (path: string) => ModelProvider): { base: ModelProvider; warning?: string } {
+  if (props.modelPath) return { base: local(checkedModelPath(props.modelPath, 'correct modelPath, or leave it empty to use the default local model')) };
+  const resolved = resolveModelPath(undefined);
+  if (resolved.problem) {
+    // No default model yet: keep the flow deployable (it may be an example) and fail each run with how to fix it.
+    return { base: new UnavailableModel(`${resolved.problem}, or attach an "${MODEL_CREDENTIAL_TYPE}" credential to this node`), warning: resolved.problem };
+  }
+  return { base: local(checkedModelPath(resolved.path!, 'correct or unset FLOWCREW_MODEL_PATH')) };
+}
+
+/** An explicitly named model file must exist at deploy; `fix` says which setting to correct when it does not. */
+function checkedModelPath(path: string, fix: string): string {
   const resolved = resolveModelPath(path);
-  if (resolved.problem) throw new Error(resolved.problem);
+  if (resolved.problem) throw new Error(`${resolved.problem}: ${fix}`);
   return resolved.path!;
 }
 

@@ -9,6 +9,7 @@ import type { Lease } from '../shared-resources.ts';
 import { mcpAgentTools, type McpServerConfig } from '../tools/mcp.ts';
 import { buildNodeTool, type NodeToolConfig } from '../tools/node-tools.ts';
 import type { AgentTool } from '../tools/types.ts';
+import { modelPropsSchema } from './model-selection.ts';
 
 export const storePropSchema = {
   enum: ['auto', 'sqlite', 'postgres'],
@@ -16,6 +17,9 @@ export const storePropSchema = {
   description:
     'Vector store. auto: PostgreSQL (pgvector) when the runtime runs on PostgreSQL ($DATABASE_URL or $FLOWCREW_VECTOR_DATABASE_URL), else the embedded SQLite store (sqlite-vec).',
 } as const satisfies JsonSchema;
+
+/** The props every AI node that may use the vector store ends with: its model, then its store. */
+export const modelAndStoreProps = { ...modelPropsSchema, store: storePropSchema } as const satisfies Record<string, JsonSchema>;
 
 /** One agent's tools: node tools are checked and built at deploy; MCP servers are contacted on first use. */
 export class AgentToolbox {
@@ -59,8 +63,9 @@ export class StoreHandle {
   readonly location: StoreLocation;
   private lease: Promise<Lease<VectorStore>> | undefined;
 
-  constructor(choice: StoreChoice) {
-    this.location = resolveStoreLocation(choice);
+  /** `dataDir`: the runtime's (RuntimeServices.dataDir), where the embedded SQLite store lives. */
+  constructor(choice: StoreChoice, dataDir: string) {
+    this.location = resolveStoreLocation(choice, dataDir);
   }
 
   async get(): Promise<VectorStore> {

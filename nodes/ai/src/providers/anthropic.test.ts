@@ -1,15 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { anthropicTextStream, startFakeModelServer, type FakeReply, type FakeServer } from '../testing/fake-model-server.ts';
+import { describe, expect, it } from 'vitest';
+import { anthropicTextStream, type FakeReply } from '../testing/fake-model-server.ts';
+import { fakeModelServers } from '../testing/test-setup.ts';
 import { AnthropicProvider } from './anthropic.ts';
 
-let server: FakeServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const servers = fakeModelServers();
 
 async function provider(answer: (req: any, i: number) => FakeReply, extra: Record<string, unknown> = {}) {
-  server = await startFakeModelServer(answer);
+  const server = await servers.start(answer);
   return new AnthropicProvider({ apiKey: 'sk-ant-test', baseUrl: server.url, model: 'fake-claude', retryBaseDelayMs: 5, ...extra });
 }
 
@@ -28,7 +25,7 @@ describe('Anthropic provider', () => {
     const p = await provider(() => ({ json: message([{ type: 'text', text: 'Bonjour' }]) }));
     const result = await p.chat({ messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello in French' }] });
     expect(result).toMatchObject({ content: 'Bonjour', usage: { promptTokens: 30, completionTokens: 7 }, finishReason: 'stop', model: 'fake-claude' });
-    const req = server!.requests[0]!;
+    const req = servers.current.requests[0]!;
     expect(req.path).toBe('/v1/messages');
     expect(req.headers['x-api-key']).toBe('sk-ant-test');
     expect(req.headers['anthropic-version']).toBe('2023-06-01');
@@ -53,7 +50,7 @@ describe('Anthropic provider', () => {
       ],
       tools,
     });
-    const body = server!.requests[1]!.body;
+    const body = servers.current.requests[1]!.body;
     expect(body.tools).toEqual([{ name: 'weather', description: 'Weather for a city', input_schema: tools[0]!.parameters }]);
     expect(body.messages.slice(1)).toEqual([
       { role: 'assistant', content: [{ type: 'text', text: 'Let me check.' }, { type: 'tool_use', id: 'toolu_1', name: 'weather', input: { city: 'Oslo' } }] },
@@ -97,17 +94,17 @@ describe('Anthropic provider', () => {
     );
     const result = await p.chat({ messages: [{ role: 'user', content: 'x' }], onText: () => undefined });
     expect(result.content).toBe('ok');
-    expect(server!.requests).toHaveLength(3);
+    expect(servers.current.requests).toHaveLength(3);
   });
 
   it('puts a response schema into the system prompt', async () => {
     const p = await provider(() => ({ json: message([{ type: 'text', text: '{"a":1}' }]) }));
     await p.chat({ messages: [{ role: 'user', content: 'x' }], responseSchema: { type: 'object', properties: { a: { type: 'integer' } } } });
-    expect(server!.requests[0]!.body.system).toContain('"properties":{"a":{"type":"integer"}}');
+    expect(servers.current.requests[0]!.body.system).toContain('"properties":{"a":{"type":"integer"}}');
   });
 
   it('says plainly that it has no embeddings', async () => {
     const p = await provider(() => ({ json: {} }));
-    await expect(p.embed()).rejects.toThrow('Anthropic has no embeddings API');
+    await expect(p.embed()).rejects.toThrow('Anthropic has no embeddings API, which knowledge, retrieval and agent memory need: give this node an openai-compatible or local-gguf AI model credential');
   });
 });

@@ -4,22 +4,16 @@
  * prompt (the caller validates and retries), and embed() says to pick another provider.
  */
 import { ProviderError } from './errors.ts';
-import { parseEventJson, postEventStream, postJson, type HttpCall } from './http.ts';
-import { parseToolArguments } from './model-json.ts';
-import { costOf, type Prices } from './pricing.ts';
-import { DEFAULT_RETRY, withRetries } from './retry.ts';
-import type { ChatMessage, ChatRequest, ChatResult, ModelProvider, TokenUsage, ToolCallRequest } from './types.ts';
+import { parseEventJson } from './http.ts';
+import { HttpModelProvider, type HttpProviderConfig, type HttpTarget, type StreamReader } from './http-provider.ts';
+import { toolCallRequest } from './model-json.ts';
+import type { ChatMessage, ChatRequest, ChatResult, TokenUsage, ToolCallRequest } from './types.ts';
 
-export interface AnthropicConfig extends Prices {
+export interface AnthropicConfig extends HttpProviderConfig {
   apiKey: string;
   baseUrl?: string;
-  model: string;
   /** The anthropic-version header. */
   version?: string;
-  timeoutMs?: number;
-  maxRetries?: number;
-  /** First backoff delay, ms (doubles per retry); not a credential field. */
-  retryBaseDelayMs?: number;
 }
 
 type Block = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown } | { type: string; [key: string]: unknown };
@@ -27,28 +21,18 @@ type Block = { type: 'text'; text: string } | { type: 'tool_use'; id: string; na
 /** Anthropic requires max_tokens; this is used when the node sets none. */
 const DEFAULT_MAX_TOKENS = 1024;
 
-export class AnthropicProvider implements ModelProvider {
+const EMBEDDINGS_UNSUPPORTED =
+  'Anthropic has no embeddings API, which knowledge, retrieval and agent memory need: give this node an openai-compatible ' +
+  'or local-gguf AI model credential, or set its provider to local';
+
+export class AnthropicProvider extends HttpModelProvider<AnthropicConfig> {
   readonly kind = 'anthropic';
-  readonly model: string;
-  private readonly label: string;
-  private readonly base: string;
 
-  constructor(private readonly config: AnthropicConfig) {
-    this.model = config.model;
-    this.base = (config.baseUrl ?? 'https://api.anthropic.com').replace(/\/+$/, '');
-    this.label = `Anthropic provider (${this.base})`;
+  constructor(config: AnthropicConfig) {
+    super(config, 'Anthropic', config.baseUrl ?? 'https://api.anthropic.com');
   }
 
-  private retry() {
-    return { ...DEFAULT_RETRY, maxRetries: this.config.maxRetries ?? DEFAULT_RETRY.maxRetries, baseDelayMs: this.config.retryBaseDelayMs ?? DEFAULT_RETRY.baseDelayMs };
-  }
-
-  cost(usage: TokenUsage): number | undefined {
-    return costOf(this.config, usage);
-  }
-
-  async chat(request: ChatRequest): Promise<ChatResult> {
-    const stream = Boolean(request.onText);
+  protected chatTarget(request: ChatRequest, stream: boolean): HttpTarget {
     const system = request.messages.filter((m) => m.role === 'system').map((m) => m.content);
     if (request.responseSchema) {
       system.push(`Answer with only a JSON value (no prose, no code fences) that matches this JSON Schema:\n${JSON.stringify(request.responseSchema)}`);
@@ -62,86 +46,74 @@ export class AnthropicProvider implements ModelProvider {
       ...(request.tools?.length ? { tools: request.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.parameters })) } : {}),
       ...(stream ? { stream: true } : {}),
     };
-    const call: HttpCall = {
-      label: this.label,
+    return {
       url: `${this.base}/v1/messages`,
       headers: { 'x-api-key': this.config.apiKey, 'anthropic-version': this.config.version ?? '2023-06-01' },
       body,
-      timeoutMs: this.config.timeoutMs ?? 120_000,
-      signal: request.signal,
     };
-    return withRetries(this.label, { ...this.retry(), signal: request.signal, onRetry: request.onRetry }, () =>
-      stream ? this.streamChat(call, request) : this.plainChat(call),
-    );
   }
 
-  private async plainChat(call: HttpCall): Promise<ChatResult> {
-    return this.readAnswer(await postJson(call));
-  }
-
-  private readAnswer(answer: unknown): ChatResult {
+  protected readAnswer(answer: unknown): ChatResult {
     const json = answer as { model?: string; content?: Block[]; stop_reason?: string; usage?: { input_tokens?: number; output_tokens?: number } };
     if (!Array.isArray(json.content)) throw new ProviderError(`${this.label}: the answer has no content blocks`, { retryable: true });
     return resultOf(json.content, json.stop_reason, { promptTokens: json.usage?.input_tokens ?? 0, completionTokens: json.usage?.output_tokens ?? 0 }, json.model ?? this.model);
   }
 
-  private async streamChat(call: HttpCall, request: ChatRequest): Promise<ChatResult> {
+  protected streamReader(request: ChatRequest): StreamReader {
     const blocks: Array<{ type: string; text: string; id?: string; name?: string; json: string }> = [];
     const usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
     let model = this.model;
     let stopReason: string | undefined;
     let stopped = false;
-    const unstreamed = await postEventStream(call, (event) => {
-      const data = parseEventJson(this.label, event.data) as Record<string, any>;
-      switch (data.type ?? event.event) {
-        case 'message_start':
-          model = data.message?.model ?? model;
-          usage.promptTokens = data.message?.usage?.input_tokens ?? 0;
-          usage.completionTokens = data.message?.usage?.output_tokens ?? 0;
-          break;
-        case 'content_block_start': {
-          const block = data.content_block ?? {};
-          blocks[data.index ?? blocks.length] = { type: block.type, text: block.text ?? '', id: block.id, name: block.name, json: '' };
-          if (block.text) request.onText?.(block.text);
-          break;
+    return {
+      onEvent: (event) => {
+        const data = parseEventJson(this.label, event.data) as Record<string, any>;
+        switch (data.type ?? event.event) {
+          case 'message_start':
+            model = data.message?.model ?? model;
+            usage.promptTokens = data.message?.usage?.input_tokens ?? 0;
+            usage.completionTokens = data.message?.usage?.output_tokens ?? 0;
+            break;
+          case 'content_block_start': {
+            const block = data.content_block ?? {};
+            blocks[data.index ?? blocks.length] = { type: block.type, text: block.text ?? '', id: block.id, name: block.name, json: '' };
+            if (block.text) request.onText?.(block.text);
+            break;
+          }
+          case 'content_block_delta': {
+            const block = blocks[data.index];
+            if (!block) throw new ProviderError(`${this.label}: stream delta for unknown content block ${data.index}`, { retryable: true });
+            if (data.delta?.type === 'text_delta') {
+              block.text += data.delta.text;
+              request.onText?.(data.delta.text);
+            } else if (data.delta?.type === 'input_json_delta') block.json += data.delta.partial_json ?? '';
+            break;
+          }
+          case 'message_delta':
+            stopReason = data.delta?.stop_reason ?? stopReason;
+            if (typeof data.usage?.output_tokens === 'number') usage.completionTokens = data.usage.output_tokens;
+            if (typeof data.usage?.input_tokens === 'number') usage.promptTokens = data.usage.input_tokens;
+            break;
+          case 'message_stop':
+            stopped = true;
+            break;
+          case 'error': {
+            const type: string = data.error?.type ?? 'error';
+            throw new ProviderError(`${this.label}: stream error ${type}: ${data.error?.message ?? ''}`, { retryable: type === 'overloaded_error' || type === 'api_error' || type === 'rate_limit_error' });
+          }
+          default: // ping and future event types
         }
-        case 'content_block_delta': {
-          const block = blocks[data.index];
-          if (!block) throw new ProviderError(`${this.label}: stream delta for unknown content block ${data.index}`, { retryable: true });
-          if (data.delta?.type === 'text_delta') {
-            block.text += data.delta.text;
-            request.onText?.(data.delta.text);
-          } else if (data.delta?.type === 'input_json_delta') block.json += data.delta.partial_json ?? '';
-          break;
-        }
-        case 'message_delta':
-          stopReason = data.delta?.stop_reason ?? stopReason;
-          if (typeof data.usage?.output_tokens === 'number') usage.completionTokens = data.usage.output_tokens;
-          if (typeof data.usage?.input_tokens === 'number') usage.promptTokens = data.usage.input_tokens;
-          break;
-        case 'message_stop':
-          stopped = true;
-          break;
-        case 'error': {
-          const type: string = data.error?.type ?? 'error';
-          throw new ProviderError(`${this.label}: stream error ${type}: ${data.error?.message ?? ''}`, { retryable: type === 'overloaded_error' || type === 'api_error' || type === 'rate_limit_error' });
-        }
-        default: // ping and future event types
-      }
-    });
-    if (unstreamed.json !== undefined) {
-      // The server ignored stream: true; pass the whole answer on as one piece.
-      const result = this.readAnswer(unstreamed.json);
-      if (result.content) request.onText?.(result.content);
-      return result;
-    }
-    if (!stopped) throw new ProviderError(`${this.label}: the stream ended before message_stop`, { retryable: true });
-    const content: Block[] = blocks.filter(Boolean).map((b) => (b.type === 'tool_use' ? { type: 'tool_use', id: b.id ?? '', name: b.name ?? '', input: b.json || '{}' } : { type: b.type, text: b.text }));
-    return resultOf(content, stopReason, usage, model);
+      },
+      result: () => {
+        if (!stopped) throw new ProviderError(`${this.label}: the stream ended before message_stop`, { retryable: true });
+        const content: Block[] = blocks.filter(Boolean).map((b) => (b.type === 'tool_use' ? { type: 'tool_use', id: b.id ?? '', name: b.name ?? '', input: b.json || '{}' } : { type: b.type, text: b.text }));
+        return resultOf(content, stopReason, usage, model);
+      },
+    };
   }
 
   async embed(): Promise<number[][]> {
-    throw new Error('Anthropic has no embeddings API: use an OpenAI-compatible provider or the local model for embeddings');
+    throw new Error(EMBEDDINGS_UNSUPPORTED);
   }
 }
 
@@ -152,8 +124,7 @@ function resultOf(content: Block[], stopReason: string | undefined, usage: Token
     if (block.type === 'text') text += (block as { text: string }).text;
     else if (block.type === 'tool_use') {
       const use = block as { id: string; name: string; input: unknown };
-      const parsed = parseToolArguments(use.input);
-      toolCalls.push({ id: use.id, name: use.name, arguments: parsed.arguments, ...(parsed.invalid === undefined ? {} : { invalidArguments: parsed.invalid }) });
+      toolCalls.push(toolCallRequest(use.id, use.name, use.input));
     }
   }
   const finishReason = toolCalls.length || stopReason === 'tool_use' ? 'tool_calls' : stopReason === 'max_tokens' ? 'length' : stopReason === 'end_turn' || stopReason === 'stop_sequence' || !stopReason ? 'stop' : 'other';

@@ -9,6 +9,8 @@ export class ProviderError extends Error {
       status?: number;
       /** Server-requested wait (Retry-After), ms. */
       retryAfterMs?: number;
+      /** What the user can do about a retryable failure once retries are exhausted (added to the final message). */
+      hint?: string;
       cause?: unknown;
     },
   ) {

@@ -19,6 +19,22 @@ export interface HttpCall {
 /** Statuses worth another attempt: timeouts, conflicts, rate limits, server trouble (529: Anthropic overloaded). */
 const RETRYABLE_STATUS = new Set([408, 409, 425, 429, 500, 502, 503, 504, 529]);
 
+/** What to do about a failure, in terms of the node's AI model credential (where every transport setting lives). */
+const HINTS = {
+  auth: "Check the apiKey of the node's AI model credential.",
+  notFound: "Check baseUrl and model in the node's AI model credential.",
+  busy: "Try again later, or raise maxRetries in the node's AI model credential.",
+  timeout: "If the model is just slow, raise timeoutMs in the node's AI model credential.",
+  unreachable: "Check baseUrl in the node's AI model credential and that the server is running.",
+};
+
+function statusHint(status: number): string | undefined {
+  if (status === 401 || status === 403) return HINTS.auth;
+  if (status === 404) return HINTS.notFound;
+  if (RETRYABLE_STATUS.has(status)) return HINTS.busy;
+  return undefined;
+}
+
 class IdleTimer {
   readonly controller = new AbortController();
   private timer: NodeJS.Timeout | undefined;
@@ -52,10 +68,15 @@ async function send(call: HttpCall, idle: IdleTimer): Promise<Response> {
   }
   if (!response.ok) {
     const text = await readText(response, call, idle).catch(() => '');
-    throw new ProviderError(`${call.label}: HTTP ${response.status} ${response.statusText}${describeErrorBody(text)}`, {
-      retryable: RETRYABLE_STATUS.has(response.status),
+    const message = `${call.label}: HTTP ${response.status} ${response.statusText}${describeErrorBody(text)}`;
+    const retryable = RETRYABLE_STATUS.has(response.status);
+    const hint = statusHint(response.status);
+    // A retryable failure gets its hint once retries are exhausted (see withRetries); any other is final now.
+    throw new ProviderError(retryable || !hint ? message : `${message}. ${hint}`, {
+      retryable,
       status: response.status,
       retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+      hint: retryable ? hint : undefined,
     });
   }
   return response;
@@ -63,10 +84,10 @@ async function send(call: HttpCall, idle: IdleTimer): Promise<Response> {
 
 function transportError(call: HttpCall, idle: IdleTimer, error: unknown): unknown {
   if (call.signal?.aborted) return call.signal.reason ?? error; // The run was cancelled: not a provider failure.
-  if (idle.fired) return new ProviderError(`${call.label}: no response for ${call.timeoutMs} ms`, { retryable: true, cause: error });
+  if (idle.fired) return new ProviderError(`${call.label}: no response for ${call.timeoutMs} ms`, { retryable: true, hint: HINTS.timeout, cause: error });
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   const detail = cause?.code ?? cause?.message ?? (error as Error).message;
-  return new ProviderError(`${call.label}: cannot reach ${call.url}: ${detail}`, { retryable: true, cause: error });
+  return new ProviderError(`${call.label}: cannot reach ${call.url}: ${detail}`, { retryable: true, hint: HINTS.unreachable, cause: error });
 }
 
 async function readText(response: Response, call: HttpCall, idle: IdleTimer): Promise<string> {

@@ -52,6 +52,6 @@ describe.skipIf(skipLocalModelTests)('local GGUF model (node-llama-cpp)', () => 
 
   it('fails a missing model file with a clear message', async () => {
     const model = new LocalLlamaProvider({ modelPath: '/nonexistent/model.gguf' });
-    await expect(model.chat({ messages: [{ role: 'user', content: 'x' }], maxTokens: 2 })).rejects.toThrow(/cannot load the local model \/nonexistent\/model\.gguf/);
+    await expect(model.chat({ messages: [{ role: 'user', content: 'x' }], maxTokens: 2 })).rejects.toThrow(/cannot load the local model \/nonexistent\/model\.gguf: .*It must be a GGUF model file/);
   });
 });

@@ -76,7 +76,10 @@ function loadModel(config: LocalModelConfig): Promise<LoadedModel> {
       try {
         model = await llama.loadModel({ modelPath: key });
       } catch (error) {
-        throw new ProviderError(`cannot load the local model ${key}: ${errorMessage(error)}`, { retryable: false, cause: error });
+        throw new ProviderError(`cannot load the local model ${key}: ${errorMessage(error)}. It must be a GGUF model file: check the path, or run scripts/ai-setup for the default model`, {
+          retryable: false,
+          cause: error,
+        });
       }
       const threads = config.threads ?? Math.max(1, Math.floor(availableParallelism() / 2));
       const context = await model.createContext({ contextSize: Math.min(config.contextSize ?? 4096, model.trainContextSize), threads });

@@ -4,6 +4,7 @@
  * can hand the reason back to the model or fail the run with it. No guessing beyond that: a value we return
  * is always exactly what the model wrote.
  */
+import type { ToolCallRequest } from './types.ts';
 
 export type ModelJson = { ok: true; value: unknown } | { ok: false; error: string };
 
@@ -35,6 +36,12 @@ export function parseToolArguments(raw: unknown): { arguments: Record<string, un
   const parsed = parseModelJson(text);
   if (parsed.ok && parsed.value && typeof parsed.value === 'object' && !Array.isArray(parsed.value)) return { arguments: parsed.value as Record<string, unknown> };
   return { arguments: {}, invalid: text };
+}
+
+/** A tool call as a provider sent it; arguments that are not a JSON object are kept for the agent to report. */
+export function toolCallRequest(id: string, name: string, rawArguments: unknown): ToolCallRequest {
+  const parsed = parseToolArguments(rawArguments);
+  return { id, name, arguments: parsed.arguments, ...(parsed.invalid === undefined ? {} : { invalidArguments: parsed.invalid }) };
 }
 
 function tryParse(text: string): ModelJson {

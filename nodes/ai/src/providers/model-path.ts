@@ -37,6 +37,6 @@ export function resolveModelPath(explicit: string | undefined, env: NodeJS.Proce
   }
   const found = defaultModelPath(env);
   if (!found) return { problem: `no local model found in ${modelsDir(env)}: ${SETUP_HINT}` };
-  if (!existsSync(found)) return { problem: `model file ${found} (FLOWCREW_MODEL_PATH) does not exist` };
+  if (!existsSync(found)) return { problem: `model file ${found} (FLOWCREW_MODEL_PATH) does not exist: correct or unset FLOWCREW_MODEL_PATH` };
   return { path: found };
 }

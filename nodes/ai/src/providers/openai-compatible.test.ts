@@ -1,15 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { openAIAnswer, openAITextStream, startFakeModelServer, type FakeReply, type FakeServer } from '../testing/fake-model-server.ts';
+import { describe, expect, it } from 'vitest';
+import { openAIAnswer, openAITextStream, type FakeReply } from '../testing/fake-model-server.ts';
+import { fakeModelServers } from '../testing/test-setup.ts';
 import { OpenAICompatibleProvider, type OpenAICompatibleConfig } from './openai-compatible.ts';
 
-let server: FakeServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const servers = fakeModelServers();
 
 async function provider(answer: (req: any, i: number) => FakeReply, extra: Partial<OpenAICompatibleConfig> = {}) {
-  server = await startFakeModelServer(answer);
+  const server = await servers.start(answer);
   return new OpenAICompatibleProvider({ baseUrl: `${server.url}/v1`, apiKey: 'sk-test', model: 'fake-model', retryBaseDelayMs: 5, ...extra });
 }
 
@@ -20,7 +17,7 @@ describe('OpenAI-compatible provider', () => {
     const p = await provider(() => ({ json: openAIAnswer('Hello!') }));
     const result = await p.chat({ messages: ask, temperature: 0.2, maxTokens: 50 });
     expect(result).toMatchObject({ content: 'Hello!', toolCalls: [], usage: { promptTokens: 20, completionTokens: 5 }, finishReason: 'stop', model: 'fake-model' });
-    const req = server!.requests[0]!;
+    const req = servers.current.requests[0]!;
     expect(req.path).toBe('/v1/chat/completions');
     expect(req.headers.authorization).toBe('Bearer sk-test');
     expect(req.body).toMatchObject({ model: 'fake-model', messages: [{ role: 'user', content: 'Say hello' }], temperature: 0.2, max_tokens: 50 });
@@ -34,7 +31,7 @@ describe('OpenAI-compatible provider', () => {
     expect(tokens).toEqual(['Hel', 'lo', ' world']);
     expect(result.content).toBe('Hello world');
     expect(result.usage).toEqual({ promptTokens: 9, completionTokens: 3 });
-    expect(server!.requests[0]!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    expect(servers.current.requests[0]!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
   });
 
   it('accepts a plain JSON answer from a server that ignores stream: true', async () => {
@@ -67,7 +64,7 @@ describe('OpenAI-compatible provider', () => {
       { id: 'call_a', name: 'lookup', arguments: { city: 'Paris' } },
       { id: 'call_b', name: 'clock', arguments: {} },
     ]);
-    expect(server!.requests[0]!.body.tools[0]).toEqual({ type: 'function', function: { name: 'lookup', description: 'Look up a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } } });
+    expect(servers.current.requests[0]!.body.tools[0]).toEqual({ type: 'function', function: { name: 'lookup', description: 'Look up a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } } });
   });
 
   it('sends tool results back in the wire format and asks for JSON with the schema', async () => {
@@ -80,7 +77,7 @@ describe('OpenAI-compatible provider', () => {
       ],
       responseSchema: { type: 'object', properties: { ok: { type: 'boolean' } } },
     });
-    const body = server!.requests[0]!.body;
+    const body = servers.current.requests[0]!.body;
     expect(body.messages[1]).toEqual({ role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '{"q":"x"}' } }] });
     expect(body.messages[2]).toEqual({ role: 'tool', tool_call_id: 'call_1', content: 'result' });
     expect(body.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: { ok: { type: 'boolean' } } }, strict: false } });
@@ -102,25 +99,34 @@ describe('OpenAI-compatible provider', () => {
 
   it('gives up on repeated 5xx with the reason and the number of attempts', async () => {
     const p = await provider(() => ({ status: 503, json: { error: { message: 'overloaded' } } }), { maxRetries: 2 });
-    await expect(p.chat({ messages: ask })).rejects.toThrow(/HTTP 503 Service Unavailable: overloaded \(gave up after 3 attempts\)/);
-    expect(server!.requests).toHaveLength(3);
+    await expect(p.chat({ messages: ask })).rejects.toThrow(/HTTP 503 Service Unavailable: overloaded \(gave up after 3 attempts\)\. Try again later, or raise maxRetries in the node's AI model credential\./);
+    expect(servers.current.requests).toHaveLength(3);
   });
 
   it('does not retry an authentication error', async () => {
     const p = await provider(() => ({ status: 401, json: { error: { message: 'Incorrect API key provided' } } }));
-    await expect(p.chat({ messages: ask })).rejects.toThrow('HTTP 401 Unauthorized: Incorrect API key provided');
-    expect(server!.requests).toHaveLength(1);
+    await expect(p.chat({ messages: ask })).rejects.toThrow("HTTP 401 Unauthorized: Incorrect API key provided. Check the apiKey of the node's AI model credential.");
+    expect(servers.current.requests).toHaveLength(1);
   });
 
   it('retries a garbled JSON body, then fails saying the JSON was invalid', async () => {
     const p = await provider(() => ({ raw: '{"choices": [' }), { maxRetries: 1 });
     await expect(p.chat({ messages: ask })).rejects.toThrow(/returned invalid JSON: "\{\\"choices\\": \[" \(gave up after 2 attempts\)/);
-    expect(server!.requests).toHaveLength(2);
+    expect(servers.current.requests).toHaveLength(2);
   });
 
   it('fails a server that never answers after the timeout instead of hanging', async () => {
     const p = await provider(() => ({ hang: true }), { timeoutMs: 200, maxRetries: 1 });
-    await expect(p.chat({ messages: ask })).rejects.toThrow(/no response for 200 ms \(gave up after 2 attempts\)/);
+    await expect(p.chat({ messages: ask })).rejects.toThrow(/no response for 200 ms \(gave up after 2 attempts\)\. If the model is just slow, raise timeoutMs in the node's AI model credential\./);
+  });
+
+  it('says where to look when the server cannot be reached', async () => {
+    const server = await servers.start(() => ({ json: {} }));
+    await server.close(); // nothing listens on its port any more
+    const p = new OpenAICompatibleProvider({ baseUrl: `${server.url}/v1`, model: 'fake-model', maxRetries: 0 });
+    await expect(p.chat({ messages: ask })).rejects.toThrow(
+      `cannot reach ${server.url}/v1/chat/completions: ECONNREFUSED (gave up after 1 attempt). Check baseUrl in the node's AI model credential and that the server is running.`,
+    );
   });
 
   it('fails a stream that stops before it is complete', async () => {
@@ -134,13 +140,13 @@ describe('OpenAI-compatible provider', () => {
     const pending = p.chat({ messages: ask, signal: controller.signal });
     setTimeout(() => controller.abort(new Error('run cancelled')), 50);
     await expect(pending).rejects.toThrow('run cancelled');
-    expect(server!.requests).toHaveLength(1);
+    expect(servers.current.requests).toHaveLength(1);
   });
 
   it('uses the api-key header and api-version for Azure OpenAI', async () => {
     const p = await provider(() => ({ json: openAIAnswer('hi') }), { apiVersion: '2024-10-21' });
     await p.chat({ messages: ask });
-    const req = server!.requests[0]!;
+    const req = servers.current.requests[0]!;
     expect(req.path).toBe('/v1/chat/completions?api-version=2024-10-21');
     expect(req.headers['api-key']).toBe('sk-test');
     expect(req.headers.authorization).toBeUndefined();
@@ -152,7 +158,7 @@ describe('OpenAI-compatible provider', () => {
       [1, 0],
       [0, 1],
     ]);
-    expect(server!.requests[0]!.body).toEqual({ model: 'embed-small', input: ['a', 'b'] });
+    expect(servers.current.requests[0]!.body).toEqual({ model: 'embed-small', input: ['a', 'b'] });
     expect(p.cost({ promptTokens: 1000, completionTokens: 500 })).toBeCloseTo(0.006);
   });
 });

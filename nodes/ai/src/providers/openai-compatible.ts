@@ -5,16 +5,15 @@
  * `apiVersion` is set; the key then goes in the `api-key` header instead of a bearer token.
  */
 import { ProviderError } from './errors.ts';
-import { parseEventJson, postEventStream, postJson, type HttpCall } from './http.ts';
-import { parseToolArguments } from './model-json.ts';
-import { costOf, estimateTokens, type Prices } from './pricing.ts';
-import { DEFAULT_RETRY, withRetries } from './retry.ts';
-import type { ChatMessage, ChatRequest, ChatResult, ModelProvider, TokenUsage, ToolCallRequest } from './types.ts';
+import { parseEventJson, postJson } from './http.ts';
+import { HttpModelProvider, type HttpProviderConfig, type HttpTarget, type StreamReader } from './http-provider.ts';
+import { toolCallRequest } from './model-json.ts';
+import { estimateTokens } from './pricing.ts';
+import type { ChatMessage, ChatRequest, ChatResult, TokenUsage, ToolCallRequest } from './types.ts';
 
-export interface OpenAICompatibleConfig extends Prices {
+export interface OpenAICompatibleConfig extends HttpProviderConfig {
   baseUrl: string;
   apiKey?: string;
-  model: string;
   embeddingModel?: string;
   /** Azure OpenAI: the api-version query parameter. */
   apiVersion?: string;
@@ -22,11 +21,6 @@ export interface OpenAICompatibleConfig extends Prices {
   headers?: Record<string, string>;
   /** How to ask for JSON: json_schema (OpenAI, vLLM, Ollama, llama.cpp), json_object (older servers) or none. */
   jsonMode?: 'json_schema' | 'json_object' | 'none';
-  /** Max wait without receiving any bytes, ms. */
-  timeoutMs?: number;
-  maxRetries?: number;
-  /** First backoff delay, ms (doubles per retry); not a credential field. */
-  retryBaseDelayMs?: number;
 }
 
 interface WireToolCall {
@@ -35,18 +29,15 @@ interface WireToolCall {
   function?: { name?: string; arguments?: unknown };
 }
 
-export class OpenAICompatibleProvider implements ModelProvider {
-  readonly kind = 'openai-compatible';
-  readonly model: string;
-  readonly embeddingModel: string;
-  private readonly label: string;
-  private readonly base: string;
+type WireUsage = { prompt_tokens?: number; completion_tokens?: number };
 
-  constructor(private readonly config: OpenAICompatibleConfig) {
-    this.model = config.model;
+export class OpenAICompatibleProvider extends HttpModelProvider<OpenAICompatibleConfig> {
+  readonly kind = 'openai-compatible';
+  readonly embeddingModel: string;
+
+  constructor(config: OpenAICompatibleConfig) {
+    super(config, 'OpenAI-compatible', config.baseUrl);
     this.embeddingModel = config.embeddingModel ?? config.model;
-    this.base = config.baseUrl.replace(/\/+$/, '');
-    this.label = `OpenAI-compatible provider (${this.base})`;
   }
 
   private url(path: string): string {
@@ -62,16 +53,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
     return { ...auth, ...this.config.headers };
   }
 
-  private retry() {
-    return { ...DEFAULT_RETRY, maxRetries: this.config.maxRetries ?? DEFAULT_RETRY.maxRetries, baseDelayMs: this.config.retryBaseDelayMs ?? DEFAULT_RETRY.baseDelayMs };
-  }
-
-  cost(usage: TokenUsage): number | undefined {
-    return costOf(this.config, usage);
-  }
-
-  async chat(request: ChatRequest): Promise<ChatResult> {
-    const stream = Boolean(request.onText);
+  protected chatTarget(request: ChatRequest, stream: boolean): HttpTarget {
     const body: Record<string, unknown> = {
       model: this.config.model,
       messages: request.messages.map(toWireMessage),
@@ -88,28 +70,14 @@ export class OpenAICompatibleProvider implements ModelProvider {
       body.response_format = { type: 'json_object' };
     }
     if (stream) Object.assign(body, { stream: true, stream_options: { include_usage: true } });
-    const call: HttpCall = {
-      label: this.label,
-      url: this.url('/chat/completions'),
-      headers: this.headers(),
-      body,
-      timeoutMs: this.config.timeoutMs ?? 120_000,
-      signal: request.signal,
-    };
-    return withRetries(this.label, { ...this.retry(), signal: request.signal, onRetry: request.onRetry }, () =>
-      stream ? this.streamChat(call, request) : this.plainChat(call, request),
-    );
+    return { url: this.url('/chat/completions'), headers: this.headers(), body };
   }
 
-  private async plainChat(call: HttpCall, request: ChatRequest): Promise<ChatResult> {
-    return this.readAnswer(await postJson(call), request);
-  }
-
-  private readAnswer(answer: unknown, request: ChatRequest): ChatResult {
+  protected readAnswer(answer: unknown, request: ChatRequest): ChatResult {
     const json = answer as {
       model?: string;
       choices?: Array<{ message?: { content?: string | null; tool_calls?: WireToolCall[] }; finish_reason?: string }>;
-      usage?: { prompt_tokens?: number; completion_tokens?: number };
+      usage?: WireUsage;
     };
     const choice = json.choices?.[0];
     if (!choice?.message) throw new ProviderError(`${this.label}: the answer has no choices[0].message`, { retryable: true });
@@ -124,66 +92,57 @@ export class OpenAICompatibleProvider implements ModelProvider {
     };
   }
 
-  private async streamChat(call: HttpCall, request: ChatRequest): Promise<ChatResult> {
+  protected streamReader(request: ChatRequest): StreamReader {
     let content = '';
     let model = this.model;
     let finish: string | undefined;
-    let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
+    let usage: WireUsage | undefined;
     let done = false;
     const calls = new Map<number, { id?: string; name: string; args: string }>();
-    const unstreamed = await postEventStream(call, (event) => {
-      if (event.data === '[DONE]') {
-        done = true;
-        return;
-      }
-      const chunk = parseEventJson(this.label, event.data) as {
-        model?: string;
-        error?: { message?: string };
-        usage?: typeof usage;
-        choices?: Array<{ delta?: { content?: string | null; tool_calls?: Array<WireToolCall & { index?: number }> }; finish_reason?: string | null }>;
-      };
-      if (chunk.error) throw new ProviderError(`${this.label}: stream error: ${chunk.error.message ?? JSON.stringify(chunk.error)}`, { retryable: true });
-      if (chunk.model) model = chunk.model;
-      if (chunk.usage) usage = chunk.usage;
-      const choice = chunk.choices?.[0];
-      if (!choice) return;
-      const delta = choice.delta;
-      if (delta?.content) {
-        content += delta.content;
-        request.onText?.(delta.content);
-      }
-      for (const part of delta?.tool_calls ?? []) {
-        const index = part.index ?? calls.size;
-        const entry = calls.get(index) ?? { name: '', args: '' };
-        if (part.id) entry.id = part.id;
-        if (part.function?.name) entry.name += part.function.name;
-        if (typeof part.function?.arguments === 'string') entry.args += part.function.arguments;
-        calls.set(index, entry);
-      }
-      if (choice.finish_reason) finish = choice.finish_reason;
-    });
-    if (unstreamed.json !== undefined) {
-      // The server ignored stream: true; pass the whole answer on as one piece.
-      const result = this.readAnswer(unstreamed.json, request);
-      if (result.content) request.onText?.(result.content);
-      return result;
-    }
-    if (!done && !finish) throw new ProviderError(`${this.label}: the stream ended before the answer was complete`, { retryable: true });
-    const toolCalls = [...calls.entries()].sort(([a], [b]) => a - b).map(([, c], i) => toToolCall(c.id, c.name, c.args, i));
-    return { content, toolCalls, usage: usageOf(usage, request, content), model, finishReason: finishReason(finish, toolCalls) };
+    return {
+      onEvent: (event) => {
+        if (event.data === '[DONE]') {
+          done = true;
+          return;
+        }
+        const chunk = parseEventJson(this.label, event.data) as {
+          model?: string;
+          error?: { message?: string };
+          usage?: WireUsage;
+          choices?: Array<{ delta?: { content?: string | null; tool_calls?: Array<WireToolCall & { index?: number }> }; finish_reason?: string | null }>;
+        };
+        if (chunk.error) throw new ProviderError(`${this.label}: stream error: ${chunk.error.message ?? JSON.stringify(chunk.error)}`, { retryable: true });
+        if (chunk.model) model = chunk.model;
+        if (chunk.usage) usage = chunk.usage;
+        const choice = chunk.choices?.[0];
+        if (!choice) return;
+        const delta = choice.delta;
+        if (delta?.content) {
+          content += delta.content;
+          request.onText?.(delta.content);
+        }
+        for (const part of delta?.tool_calls ?? []) {
+          const index = part.index ?? calls.size;
+          const entry = calls.get(index) ?? { name: '', args: '' };
+          if (part.id) entry.id = part.id;
+          if (part.function?.name) entry.name += part.function.name;
+          if (typeof part.function?.arguments === 'string') entry.args += part.function.arguments;
+          calls.set(index, entry);
+        }
+        if (choice.finish_reason) finish = choice.finish_reason;
+      },
+      result: () => {
+        if (!done && !finish) throw new ProviderError(`${this.label}: the stream ended before the answer was complete`, { retryable: true });
+        const toolCalls = [...calls.entries()].sort(([a], [b]) => a - b).map(([, c], i) => toToolCall(c.id, c.name, c.args, i));
+        return { content, toolCalls, usage: usageOf(usage, request, content), model, finishReason: finishReason(finish, toolCalls) };
+      },
+    };
   }
 
   async embed(texts: string[], signal?: AbortSignal): Promise<number[][]> {
     if (texts.length === 0) return [];
-    const call: HttpCall = {
-      label: this.label,
-      url: this.url('/embeddings'),
-      headers: this.headers(),
-      body: { model: this.embeddingModel, input: texts },
-      timeoutMs: this.config.timeoutMs ?? 120_000,
-      signal,
-    };
-    return withRetries(this.label, { ...this.retry(), signal }, async () => {
+    const target: HttpTarget = { url: this.url('/embeddings'), headers: this.headers(), body: { model: this.embeddingModel, input: texts } };
+    return this.post(target, signal, undefined, async (call) => {
       const json = (await postJson(call)) as { data?: Array<{ index?: number; embedding?: unknown }> };
       const data = json.data;
       if (!Array.isArray(data) || data.length !== texts.length) {
@@ -219,8 +178,7 @@ function toWireMessage(message: ChatMessage): Record<string, unknown> {
 }
 
 function toToolCall(id: string | undefined, name: string | undefined, rawArguments: unknown, index: number): ToolCallRequest {
-  const parsed = parseToolArguments(rawArguments);
-  return { id: id || `call_${index}`, name: name ?? '', arguments: parsed.arguments, ...(parsed.invalid === undefined ? {} : { invalidArguments: parsed.invalid }) };
+  return toolCallRequest(id || `call_${index}`, name ?? '', rawArguments);
 }
 
 function finishReason(reason: string | null | undefined, toolCalls: ToolCallRequest[]): ChatResult['finishReason'] {
@@ -229,7 +187,7 @@ function finishReason(reason: string | null | undefined, toolCalls: ToolCallRequ
   return reason === 'stop' || reason === undefined || reason === null ? 'stop' : 'other';
 }
 
-function usageOf(usage: { prompt_tokens?: number; completion_tokens?: number } | undefined, request: ChatRequest, content: string): TokenUsage {
+function usageOf(usage: WireUsage | undefined, request: ChatRequest, content: string): TokenUsage {
   if (usage && typeof usage.prompt_tokens === 'number') return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens ?? 0 };
   // Some servers omit usage (notably when streaming): estimate rather than record zero.
   const prompt = request.messages.map((m) => m.content).join('\n');

@@ -21,7 +21,10 @@ export async function withRetries<T>(what: string, options: RetryOptions, attemp
       if (options.signal?.aborted) throw options.signal.reason ?? error;
       const retryable = error instanceof ProviderError && error.retryable;
       if (!retryable || n > options.maxRetries) {
-        if (retryable) throw new ProviderError(`${errorMessage(error)} (gave up after ${n} attempts)`, { ...(error as ProviderError).options, retryable: false });
+        if (retryable) {
+          const { hint } = (error as ProviderError).options;
+          throw new ProviderError(`${errorMessage(error)} (gave up after ${n} attempt${n === 1 ? '' : 's'})${hint ? `. ${hint}` : ''}`, { ...(error as ProviderError).options, retryable: false });
+        }
         throw error;
       }
       const backoff = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (n - 1));

@@ -1,0 +1,57 @@
+/**
+ * Test support: the setup test files share (vitest hooks, so call these at the top level of a test file).
+ * Kept apart from fake-model-server.ts, which benchmarks import without vitest.
+ */
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { closeVectorStores } from '../memory/vector-store.ts';
+import { disposeLocalModels } from '../providers/local-llama.ts';
+import { closeMcpClients } from '../tools/mcp.ts';
+import { startFakeModelServer, type FakeReply, type FakeServer, type RecordedRequest } from './fake-model-server.ts';
+
+export interface FakeModelServers {
+  /** Start a fake model server (see startFakeModelServer); it is closed after the test. */
+  start(answer: (request: RecordedRequest, index: number) => FakeReply | Promise<FakeReply>): Promise<FakeServer>;
+  /** The server the running test started last. */
+  readonly current: FakeServer;
+}
+
+/** Fake model servers, each closed after the test that started it. */
+export function fakeModelServers(): FakeModelServers {
+  const started: FakeServer[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((server) => server.close()));
+  });
+  return {
+    async start(answer) {
+      const server = await startFakeModelServer(answer);
+      started.push(server);
+      return server;
+    },
+    get current() {
+      const server = started.at(-1);
+      if (!server) throw new Error('no fake model server started in this test');
+      return server;
+    },
+  };
+}
+
+/**
+ * For tests of the node types, created with the SDK's test harness: the vector store is the embedded one, in memory
+ * (the harness's dataDir is ':memory:') whatever the environment says; what nodes share across the process (vector
+ * stores, MCP clients, loaded local models) is released after the file, and the environment restored.
+ */
+export function setUpNodeTests(): FakeModelServers {
+  const saved = { ...process.env };
+  beforeAll(() => {
+    delete process.env.DATABASE_URL;
+    delete process.env.FLOWCREW_VECTOR_DATABASE_URL;
+    delete process.env.FLOWCREW_VECTOR_SQLITE_PATH;
+  });
+  afterAll(async () => {
+    await closeVectorStores();
+    await closeMcpClients();
+    await disposeLocalModels();
+    process.env = saved;
+  });
+  return fakeModelServers();
+}
