@@ -390,12 +390,15 @@ export class Executor {
   }
 
   private waitForReply(run: ActiveRun, timeoutMs: number): Promise<TriggerReply> {
-    return new Promise<TriggerReply>((resolve, reject) => {
+    const reply = new Promise<TriggerReply>((resolve, reject) => {
       const waiter: NonNullable<ActiveRun['reply']> = { resolve, reject, settled: false };
       waiter.timer = setTimeout(() => this.settleReply(run, new Error(`no response within ${timeoutMs} ms`)), timeoutMs);
       waiter.timer.unref();
       run.reply = waiter;
     });
+    // The trigger awaits the reply only after acceptance; a run that fails sooner must not count as unhandled.
+    reply.catch(() => {});
+    return reply;
   }
 
   /** @internal used by NodeInputContext */
