@@ -99,6 +99,9 @@ export class DeployError extends Error {
 
 const NO_RETRY: RetryPolicy = { maxAttempts: 1, backoffMs: 0 };
 
+/** Above this many queued completion commits, a finished node waits for its own commit before the next dispatch. */
+const MAX_UNCOMMITTED = 5_000;
+
 /** What one invocation accumulates besides its outputs: model usage and the tool calls it made. */
 interface InvocationScope {
   usage: ModelUsage | null;
@@ -122,6 +125,8 @@ export class Executor {
   private readonly active = new Map<string, ActiveRun>();
   private readonly contexts: ContextRegistry;
   private closing = false;
+  /** Completion commits queued but not yet committed (see MAX_UNCOMMITTED). */
+  private uncommitted = 0;
 
   constructor(readonly options: ExecutorOptions) {
     this.contexts = new ContextRegistry(options.storage, options.log);
@@ -603,7 +608,17 @@ export class Executor {
         durationMs: finishedAt - startedAt,
       });
     if (!finished) {
-      committed.catch((storageError: unknown) => this.dropRun(run, storageError as Error, `could not record node "${invocation.nodeId}"`));
+      this.uncommitted++;
+      const settled = committed.then(
+        () => void this.uncommitted--,
+        (storageError: unknown) => {
+          this.uncommitted--;
+          this.dropRun(run, storageError as Error, `could not record node "${invocation.nodeId}"`);
+        },
+      );
+      // Back-pressure: when storage falls behind, wait for this commit rather than let the queue grow without bound.
+      if (this.uncommitted > MAX_UNCOMMITTED) await settled;
+      if (run.abort.signal.aborted) return;
       nodeFinished();
       for (const inv of next) void this.dispatch(run, inv);
       return;
