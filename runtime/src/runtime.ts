@@ -52,12 +52,12 @@ function safeJson(value: unknown): string {
 }
 
 export class Runtime {
-  readonly events = new EventFanout();
-  readonly webhooks = new WebhookRouter();
   readonly startedAt = Date.now();
   private pruneTimer?: NodeJS.Timeout;
 
   private constructor(
+    readonly events: EventFanout,
+    readonly webhooks: WebhookRouter,
     readonly config: RuntimeConfig,
     readonly storage: Storage,
     readonly registry: NodeRegistry,
@@ -75,26 +75,19 @@ export class Runtime {
     await registry.loadUserDirectory(config.userNodesDir);
     for (const pack of registry.packs.filter((p) => p.status === 'error')) log.error(`node pack "${pack.name}" (${pack.path}) failed to load: ${pack.error}`);
     const vault = await CredentialVault.open(storage, config.dataDir);
-    let runtime: Runtime | undefined;
+    const events = new EventFanout();
+    const webhooks = new WebhookRouter();
     const executor = new Executor({
       storage,
       registry,
       log,
       retention: config.retention,
       dataDir: config.dataDir,
-      events: {
-        runStarted: (r) => runtime?.events.runStarted(r),
-        runFinished: (r) => runtime?.events.runFinished(r),
-        nodeStarted: (e) => runtime?.events.nodeStarted(e),
-        nodeFinished: (e) => runtime?.events.nodeFinished(e),
-        debug: (e) => runtime?.events.debug(e),
-        progress: (e) => runtime?.events.progress(e),
-        status: (e) => runtime?.events.status(e),
-      },
+      events,
       credentials: (id) => vault.resolve(id),
-      registerWebhook: (route) => runtime!.webhooks.register(route),
+      registerWebhook: (route) => webhooks.register(route),
     });
-    runtime = new Runtime(config, storage, registry, vault, log, executor);
+    const runtime = new Runtime(events, webhooks, config, storage, registry, vault, log, executor);
     await runtime.boot(options.loadExamples ?? true);
     return runtime;
   }
@@ -181,6 +174,11 @@ export class Runtime {
   private async saveValidated(input: unknown, expectedVersion?: number): Promise<StoredFlow> {
     const { valid, issues, flow } = validateFlow(withoutViewFields(input), this.registry);
     if (!valid) throw invalid(`the flow has ${issues.length} problem(s)`, issues);
+    return this.store(flow, expectedVersion);
+  }
+
+  /** Save a validated flow; a lost optimistic-lock race becomes a 409. */
+  private async store(flow: FlowDocument, expectedVersion?: number): Promise<StoredFlow> {
     try {
       return await this.storage.saveFlow({ ...flow, format: FLOW_FORMAT }, expectedVersion);
     } catch (error) {
@@ -265,14 +263,16 @@ export class Runtime {
       valid.push(result.flow);
     });
     if (issues.length > 0) throw new ProblemError(422, 'Invalid import', `the import has ${issues.length} problem(s); nothing was stored`, issues, { unmapped, warnings });
+    // The revision each flow is replacing (0 = new), so a concurrent edit between check and save is a 409, not lost.
+    const replacing = new Map<string, number>();
     for (const doc of valid) {
       const existing = await this.storage.getFlow(doc.id);
       if (existing && !options.replace) throw new ProblemError(409, 'Flow exists', `flow "${doc.id}" already exists; import with ?replace=true to overwrite it`, [], { unmapped, warnings });
+      replacing.set(doc.id, existing?.flow.version ?? 0);
     }
     const flows: ImportResult['flows'] = [];
     for (const doc of valid) {
-      const existing = await this.storage.getFlow(doc.id);
-      const saved = await this.storage.saveFlow({ ...doc, format: FLOW_FORMAT }, existing?.flow.version);
+      const saved = await this.store(doc, replacing.get(doc.id));
       let deployed = false;
       if (options.deploy) {
         await this.deployFlow(doc.id);
