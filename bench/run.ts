@@ -4,7 +4,7 @@
  * 2. the example webhook order flow under autocannon at 1 and 50 connections, run history on and off;
  * 3. with --node-red: the same order flow on Node-RED (installed into .cache/node-red from npm) on this machine.
  *
- * Usage: node --import tsx bench/run.ts [--duration 10] [--only chain|webhook|node-red] [--node-red]
+ * Usage: node --import tsx bench/run.ts [--duration 10] [--only chain|webhook|node-red] [--node-red] [--postgres <empty-db-url>]
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -111,14 +111,19 @@ function printLoad(label: string, connections: number, r: LoadResult): void {
   );
 }
 
-async function webhookBenchmark(retention: RetentionMode): Promise<void> {
+/** The example order webhook; on SQLite in a temp dir, or on PostgreSQL when `databaseUrl` is given (an empty database). */
+async function webhookBenchmark(retention: RetentionMode, databaseUrl?: string): Promise<void> {
   const dataDir = await tempDir();
   const server = await startServer(
-    loadConfig({ ...process.env, DATABASE_URL: '' }, { port: 0, dataDir, flowsDir: path.join(repoRoot, 'flows'), logLevel: 'error', retention: { mode: retention, maxAgeMs: 0 } }),
+    loadConfig(
+      { ...process.env, DATABASE_URL: databaseUrl ?? '' },
+      { port: 0, dataDir, flowsDir: path.join(repoRoot, 'flows'), logLevel: 'error', retention: { mode: retention, maxAgeMs: 0 } },
+    ),
   );
   const url = `${server.url}/webhook/orders`;
   await load(url, 10).catch(() => undefined); // warm-up (short: duration applies, so keep it)
-  for (const connections of [1, 50]) printLoad(`flowcrew orders webhook history=${retention}`, connections, await load(url, connections));
+  const label = `flowcrew orders ${databaseUrl ? 'postgres' : 'sqlite'} history=${retention}`;
+  for (const connections of [1, 50]) printLoad(label, connections, await load(url, connections));
   await server.close();
   await rm(dataDir, { recursive: true, force: true });
 }
@@ -179,5 +184,7 @@ if (!only || only === 'webhook') {
   await webhookBenchmark('all');
   await webhookBenchmark('none');
 }
+const postgresUrl = option('postgres', '');
+if (postgresUrl && (!only || only === 'webhook')) await webhookBenchmark('all', postgresUrl);
 if (flag('node-red') || only === 'node-red') await nodeRedBenchmark();
 process.exit(0);
