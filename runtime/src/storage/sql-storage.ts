@@ -310,6 +310,8 @@ export class SqlStorage implements Storage {
   // ---------------------------------------------------------------------------------------------------------------
 
   async acceptRun(run: RunRecord, first: InvocationRecord[]): Promise<void> {
+    // The trigger's message is the run's input, the trigger's output and the first input: serialise it once.
+    const seen = new Map<unknown, string | null>();
     const statements: SqlStatement[] = [
       {
         sql: `INSERT INTO runs (id, flow_id, flow_version, status, trigger_node_id, input, error, parent_run_id,
@@ -320,7 +322,7 @@ export class SqlStorage implements Storage {
           run.flowVersion,
           run.status,
           run.triggerNodeId,
-          json(run.input, `the input of run ${run.id}`),
+          cachedJson(run.input, seen, `the input of run ${run.id}`),
           run.error,
           run.parentRunId,
           run.createdAt,
@@ -328,7 +330,7 @@ export class SqlStorage implements Storage {
           run.finishedAt,
         ],
       },
-      ...insertInvocations(first),
+      ...insertInvocations(first, seen),
     ];
     return this.write(statements, () => undefined);
   }
