@@ -136,10 +136,6 @@ export class Executor {
     return this.deployed.has(flowId);
   }
 
-  deployedFlow(flowId: string): FlowDocument | undefined {
-    return this.deployed.get(flowId)?.flow;
-  }
-
   /** Number of runs in memory (running or queued), for health and metrics. */
   get activeRuns(): number {
     return this.active.size;
@@ -150,12 +146,7 @@ export class Executor {
    * create, nothing of the new version stays and the previous version keeps running.
    */
   async deploy(flow: FlowDocument): Promise<void> {
-    const services: RuntimeServices = {
-      registerWebhook: (route) => this.options.registerWebhook(route),
-      callFlow: (flowId, msg, opts) => this.callFlow(flowId, msg, opts),
-      listTools: () => this.listTools(),
-      dataDir: this.options.dataDir,
-    };
+    const services = this.services((route) => this.options.registerWebhook(route));
     const global = await this.contexts.get('global');
     const flowContext = await this.contexts.get(`flow:${flow.id}`);
     const flowNodes = flow.nodes.map((n) => ({ id: n.id, type: n.type, name: n.name ?? '', props: n.props ?? {} }));
@@ -714,6 +705,16 @@ export class Executor {
     this.options.storage.deleteRun(run.record.id).catch((error: unknown) => this.options.log.warn(`retention: could not delete run ${run.record.id}: ${(error as Error).message}`));
   }
 
+  /** What nodes get as `init.services`; tools get a webhook registration that refuses. */
+  private services(registerWebhook: RuntimeServices['registerWebhook']): RuntimeServices {
+    return {
+      registerWebhook,
+      callFlow: (flowId, msg, opts) => this.callFlow(flowId, msg, opts),
+      listTools: () => this.listTools(),
+      dataDir: this.options.dataDir,
+    };
+  }
+
   listTools(): ToolDescription[] {
     return this.options.registry
       .describe()
@@ -749,14 +750,9 @@ export class Executor {
       status: () => {},
       context: caller.context,
       flow: { id: flowId, nodes: [] },
-      services: {
-        registerWebhook: () => {
-          throw new Error('a tool cannot register webhooks');
-        },
-        callFlow: (id, m, o) => this.callFlow(id, m, o),
-        listTools: () => this.listTools(),
-        dataDir: this.options.dataDir,
-      },
+      services: this.services(() => {
+        throw new Error('a tool cannot register webhooks');
+      }),
     });
     const toolNode: DeployedNode = {
       ...caller,
