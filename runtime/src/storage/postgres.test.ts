@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStorage } from './index.ts';
 import { MIGRATIONS } from './migrations.ts';
-import { createPostgresStorage, redact, toNumberedPlaceholders } from './postgres.ts';
+import { createPostgresStorage, inlineParams, redact, toNumberedPlaceholders } from './postgres.ts';
 import { defineStorageSuite } from './storage.suite.ts';
 
 const url = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
@@ -37,6 +37,14 @@ describe('PostgreSQL helpers (no server needed)', () => {
     expect(toNumberedPlaceholders(`SELECT ? , '?' , "a?" , ? WHERE x = '?''?' AND y = ?`)).toBe(
       `SELECT $1 , '?' , "a?" , $2 WHERE x = '?''?' AND y = $3`,
     );
+  });
+
+  it('inlines parameters as safe literals for one-round-trip batches', () => {
+    expect(inlineParams(`INSERT INTO t VALUES (?, ?, ?, '?', ?)`, ["it's \\ ; DROP TABLE t; --", 42, null, 9007199254740993n])).toBe(
+      `INSERT INTO t VALUES ( E'it''s \\\\ ; DROP TABLE t; --', 42, NULL, '?', 9007199254740993)`,
+    );
+    expect(() => inlineParams('SELECT ?, ?', [1])).toThrow(/more placeholders than parameters/);
+    expect(() => inlineParams('SELECT ?', [Number.NaN])).toThrow(/cannot store the number NaN/);
   });
 
   it('openStorage fails with a clear message (password hidden) when the server is unreachable', async () => {

@@ -405,6 +405,16 @@ export function defineStorageSuite(name: string, harness: StorageHarness): void 
     });
 
     describe('context', () => {
+      it('round-trips awkward text exactly: quotes, backslashes, semicolons, SQL, placeholders, unicode', async () => {
+        const s = await open();
+        const nasty = `it's "quoted" \\ back\\slash ; DROP TABLE runs; -- ? $1 :x \u00e9\u{1F600} \n\t end`;
+        await s.setContext(`scope ${nasty}`, `key ${nasty}`, { text: nasty, list: [nasty] });
+        expect(await s.loadContext(`scope ${nasty}`)).toEqual({ [`key ${nasty}`]: { text: nasty, list: [nasty] } });
+        const saved = await s.saveFlow({ ...flowDoc('nasty'), name: nasty });
+        expect((await s.getFlow('nasty'))?.flow.name).toBe(nasty);
+        expect(saved.flow.name).toBe(nasty);
+      });
+
       it('stores JSON values per scope; overwrite; undefined deletes', async () => {
         const s = await open();
         await s.setContext('global', 'count', 1);
