@@ -267,6 +267,20 @@ describe('executor behaviour', () => {
     expect(again.status).toBe(409);
   });
 
+  it('cancels the runs in flight when their flow is undeployed', async () => {
+    await createAndDeploy(
+      flow('stoppable', [
+        { id: 'go', type: 'inject', wires: [['wait']] },
+        { id: 'wait', type: 'delay', props: { pauseType: 'delay', timeout: 30, timeoutUnits: 'seconds' }, wires: [] },
+      ]),
+    );
+    const { body } = await server.api('POST', '/api/v1/flows/stoppable/runs', {});
+    expect((await server.api('POST', '/api/v1/flows/stoppable/undeploy')).body.deployed).toBe(false);
+    const run = await server.waitRun(body.runId);
+    expect(run.status).toBe('cancelled');
+    expect(run.invocations.find((i: { nodeId: string }) => i.nodeId === 'wait').status).toBe('cancelled');
+  });
+
   it('calls a sub-flow and continues with its answer', async () => {
     await createAndDeploy(
       flow('double', [

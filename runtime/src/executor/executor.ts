@@ -220,11 +220,13 @@ export class Executor {
     await this.startTriggers(deployed);
   }
 
+  /** Stop a flow. Its runs still in flight are cancelled: their nodes are about to be closed. */
   async undeploy(flowId: string): Promise<void> {
     const deployed = this.deployed.get(flowId);
     if (!deployed) return;
     await this.stopTriggers(deployed);
     this.deployed.delete(flowId);
+    for (const run of [...this.active.values()]) if (run.flow === deployed) await this.cancel(run.record.id);
     await Promise.allSettled([...deployed.nodes.values()].map((d) => d.instance.close?.()));
   }
 
