@@ -9,6 +9,7 @@ import type { RuntimeConfig } from './config.ts';
 import { CredentialVault } from './credentials.ts';
 import { invalid, notFound, ProblemError } from './errors.ts';
 import { EventFanout } from './executor/events.ts';
+import { DebugBuffer } from './live/debug-buffer.ts';
 import { DeployError, Executor, RunNotFoundError } from './executor/executor.ts';
 import { importNodeRed, isNodeRedExport } from './flow/node-red.ts';
 import { FLOW_FORMAT, type FlowDocument, type FlowIssue, type FlowView, type ImportResult } from './flow/types.ts';
@@ -57,6 +58,7 @@ export class Runtime {
 
   private constructor(
     readonly events: EventFanout,
+    readonly debugLog: DebugBuffer,
     readonly webhooks: WebhookRouter,
     readonly config: RuntimeConfig,
     readonly storage: Storage,
@@ -76,6 +78,9 @@ export class Runtime {
     for (const pack of registry.packs.filter((p) => p.status === 'error')) log.error(`node pack "${pack.name}" (${pack.path}) failed to load: ${pack.error}`);
     const vault = await CredentialVault.open(storage, config.dataDir);
     const events = new EventFanout();
+    // First listener: numbers each debug message, so the live event and the buffer agree on its seq.
+    const debugLog = new DebugBuffer(config.previewChars);
+    events.add({ debug: (e) => debugLog.add(e) });
     const webhooks = new WebhookRouter();
     const executor = new Executor({
       storage,
@@ -87,7 +92,7 @@ export class Runtime {
       credentials: (id) => vault.resolve(id),
       registerWebhook: (route) => webhooks.register(route),
     });
-    const runtime = new Runtime(events, webhooks, config, storage, registry, vault, log, executor);
+    const runtime = new Runtime(events, debugLog, webhooks, config, storage, registry, vault, log, executor);
     await runtime.boot(options.loadExamples ?? true);
     return runtime;
   }

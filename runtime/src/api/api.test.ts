@@ -362,6 +362,17 @@ describe('live events over Socket.IO', () => {
     const debug = events.find(([name]) => name === 'debug')![1];
     expect(debug.nodeId).toBe('nurture');
     expect(JSON.parse(debug.value.json)).toMatchObject({ score: 3 - 20 });
+
+    // A client that lost its connection fetches what it missed, in the same shape, by seq.
+    const before = (await server.api('GET', `/api/v1/flows/lead-scoring/debug?after=${debug.seq}`)).body;
+    const missed = await server.api('POST', '/api/v1/flows/lead-scoring/runs', { input: { payload: { email: 'q@corp.example', employees: 900, visits: 20 } } });
+    await server.waitRun(missed.body.runId);
+    const caughtUp = (await server.api('GET', `/api/v1/flows/lead-scoring/debug?after=${debug.seq}`)).body;
+    expect(caughtUp.length).toBe(before.length + 1);
+    expect(caughtUp.at(-1)).toMatchObject({ runId: missed.body.runId, nodeId: 'hot', seq: expect.any(Number) });
+    expect(caughtUp.at(-1).seq).toBeGreaterThan(debug.seq);
+    expect((await server.api('GET', '/api/v1/flows/lead-scoring/debug')).body.find((m: { seq: number }) => m.seq === debug.seq)).toEqual(debug);
+    expect((await server.api('GET', '/api/v1/flows/nope/debug')).status).toBe(404);
   });
 });
 

@@ -86,6 +86,10 @@ export function createApp(runtime: Runtime): express.Express {
     const flow = await runtime.exportFlow(req.params.id);
     res.set('Content-Disposition', `attachment; filename="${flow.id}.flow.json"`).json(flow);
   });
+  api.get('/flows/:id/debug', async (req, res) => {
+    await runtime.getFlow(req.params.id); // 404 for an unknown flow
+    res.json(runtime.debugLog.since(req.params.id, optionalInteger(req.query.after, 'after', '/after') ?? 0));
+  });
   api.post('/flows/:id/runs', async (req, res) => {
     const body = (req.body ?? {}) as { input?: unknown; nodeId?: unknown };
     if (typeof body !== 'object' || Array.isArray(body)) throw new ProblemError(400, 'Invalid body', 'expected {"input": {...}, "nodeId"?: "..."}', [{ pointer: '/', message: 'must be an object' }]);

@@ -189,6 +189,36 @@ function buildDocument() {
         parameters: [idParam('id', 'Flow id')],
         get: { summary: 'Export a flow as Flowcrew JSON', responses: { '200': { description: 'Flow', content: json(ref('Flow')) }, '404': problem('No such flow') } },
       },
+      '/flows/{id}/debug': {
+        parameters: [idParam('id', 'Flow id')],
+        get: {
+          summary: 'Recent debug messages of a flow (in memory, newest 500), for a client catching up after a lost connection',
+          parameters: [{ name: 'after', in: 'query', description: 'Only messages with a greater seq', schema: { type: 'integer', minimum: 0 } }],
+          responses: {
+            '200': {
+              description: 'Debug messages, oldest first (the shape of the live "debug" event)',
+              content: json({
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['seq', 'flowId', 'nodeId', 'value'],
+                  properties: {
+                    seq: { type: 'integer' },
+                    runId: { type: 'string' },
+                    flowId: { type: 'string' },
+                    nodeId: { type: 'string' },
+                    property: { type: 'string' },
+                    at: { type: 'integer' },
+                    value: { type: 'object', properties: { json: { type: 'string' }, truncated: { type: 'boolean' } } },
+                  },
+                },
+              }),
+            },
+            '400': problem('Bad parameter'),
+            '404': problem('No such flow'),
+          },
+        },
+      },
       '/flows/{id}/runs': {
         parameters: [idParam('id', 'Flow id')],
         post: {

@@ -24,6 +24,8 @@ export interface NodeFinishedEvent {
 }
 
 export interface DebugEvent {
+  /** Increases by one per debug message in this process, so a client can ask for what it missed. */
+  seq?: number;
   flowId: string;
   runId: string;
   nodeId: string;

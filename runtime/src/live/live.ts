@@ -6,17 +6,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import type { Runtime } from '../runtime.ts';
-
-/** JSON preview of a value, cut to `max` characters; `truncated` says whether anything was cut. */
-export function preview(value: unknown, max: number): { json: string; truncated: boolean } {
-  let json: string;
-  try {
-    json = JSON.stringify(value) ?? 'undefined';
-  } catch (error) {
-    json = `"[unserialisable: ${(error as Error).message}]"`;
-  }
-  return json.length > max ? { json: json.slice(0, max), truncated: true } : { json, truncated: false };
-}
+import { preview } from './preview.ts';
 
 export function attachLive(httpServer: HttpServer, runtime: Runtime): Server {
   const io = new Server(httpServer, { path: '/socket.io', serveClient: false, cors: { origin: false } });
@@ -65,7 +55,8 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime): Server {
         durationMs: e.durationMs,
         outputs: e.outputs.map((o) => ({ port: o.port, msg: preview(o.msg, max) })),
       })),
-    debug: (e) => send(e.flowId, e.runId, 'debug', () => ({ runId: e.runId, flowId: e.flowId, nodeId: e.nodeId, property: e.property, at: e.at, value: preview(e.value, max) })),
+    // The debug buffer already numbered and previewed the message: send exactly what a catching-up client would fetch.
+    debug: (e) => send(e.flowId, e.runId, 'debug', () => runtime.debugLog.messageFor(e)),
     progress: (e) => send(e.flowId, e.runId, 'node:progress', () => ({ runId: e.runId, flowId: e.flowId, nodeId: e.nodeId, invocationId: e.invocationId, data: e.data })),
     status: (e) => send(e.flowId, null, 'node:status', () => ({ flowId: e.flowId, nodeId: e.nodeId, status: e.status })),
   });
