@@ -253,8 +253,10 @@ describe('editor end to end', () => {
     await waitForText('[data-test="toast"]', 'Deployed "E2E webhook"');
   });
 
-  it('shows a lost live connection, reconnects and catches up on missed runs', async () => {
+  it('shows a lost live connection, reconnects and catches up on missed runs and debug messages', async () => {
     await page.click('[data-test="tab-debug"]');
+    const entries = page.locator('[data-test="debug-entry"]');
+    const entriesBefore = await entries.count();
     const messages = async (name: string) => Number(/(\d+) message/.exec((await nodeState(name).count()) ? await nodeState(name).innerText() : '')?.[1] ?? 0);
     const count = await messages('Show it');
     const triggerCount = await messages('Incoming');
@@ -271,6 +273,11 @@ describe('editor end to end', () => {
     await nodeState('Show it').filter({ hasText: new RegExp(`succeeded, ${count + 1} messages?`) }).waitFor();
     // The trigger's step is caught up from the run's stored invocations, counted once.
     expect(await nodeState('Incoming').innerText()).toMatch(new RegExp(`^Incoming: succeeded, ${triggerCount + 1} messages?$`));
+    // The debug message printed while the connection was down is fetched from the runtime's buffer, once, newest first.
+    await waitForText('[data-test="debug-entry"]', '"missed": true');
+    await waitForText('[data-test="toast"]', /Caught up on .*\b1 debug message\b/);
+    expect(await entries.count()).toBe(entriesBefore + 1);
+    expect(await entries.first().innerText()).toContain('"missed": true');
     await shot('reconnected-resynced');
   });
 

@@ -2,7 +2,7 @@
  * The REST client: one function per /api/v1 route the editor uses. Errors become ApiError carrying the
  * problem+json body, so callers can show `errors[].pointer` on the offending nodes and fields.
  */
-import type { CredentialInfo, FlowDocument, FlowView, ImportResult, Issue, NodeTypeInfo, Problem, RunDetail, RunRecord, RunStatus, Stats } from './types';
+import type { CredentialInfo, DebugEvent, FlowDocument, FlowView, ImportResult, Issue, NodeTypeInfo, Problem, RunDetail, RunRecord, RunStatus, Stats } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -72,6 +72,9 @@ export const api = {
   deployFlow: (id: string) => request<FlowView>('POST', `/flows/${encodeURIComponent(id)}/deploy`),
   undeployFlow: (id: string) => request<FlowView>('POST', `/flows/${encodeURIComponent(id)}/undeploy`),
   exportFlow: (id: string) => request<FlowDocument>('GET', `/flows/${encodeURIComponent(id)}/export`),
+  /** The flow's recent debug messages (the runtime keeps the newest 500 in memory) with seq > after, oldest first. */
+  debugMessages: (id: string, after?: number) =>
+    request<DebugEvent[]>('GET', `/flows/${encodeURIComponent(id)}/debug${after === undefined ? '' : `?after=${after}`}`),
   importFlows: (body: unknown, options: { replace?: boolean } = {}) => request<ImportResult>('POST', `/flows/import${options.replace ? '?replace=true' : ''}`, body),
 
   startRun: (flowId: string, input: Record<string, unknown>, nodeId?: string) =>

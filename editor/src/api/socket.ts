@@ -1,7 +1,7 @@
 /**
  * The Socket.IO client for live run events. It remembers what the editor subscribed to, so after a lost
  * connection it subscribes again by itself and then tells listeners to resynchronise (events sent while
- * the connection was down are gone; the REST API has the truth).
+ * the connection was down are gone; the REST API has the runs and the recent debug messages).
  */
 import { io, type Socket } from 'socket.io-client';
 import type { LiveEvents } from './types';

@@ -102,7 +102,12 @@ export interface NodeFinishedEvent {
   outputs: Array<{ port: number; msg: Preview }>;
 }
 
+/**
+ * A debug node's message, live or fetched from GET /flows/:id/debug?after=<seq>. `seq` increases by one per debug
+ * message in the runtime process (across flows; it starts again at 1 when the runtime restarts).
+ */
 export interface DebugEvent {
+  seq: number;
   runId: string;
   flowId: string;
   nodeId: string;

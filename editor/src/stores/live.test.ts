@@ -1,12 +1,19 @@
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { InvocationRecord, RunDetail } from '../api/types';
+import type { DebugEvent, InvocationRecord, RunDetail } from '../api/types';
 import { fakeApi } from '../test/fake-api';
 import { useDebugStore } from './debug';
 import { useLiveStore } from './live';
 import { useRunsStore } from './runs';
 
 const preview = (value: unknown) => ({ json: JSON.stringify(value), truncated: false });
+const message = (seq: number, flowId = 'f'): DebugEvent => ({ seq, runId: `r${seq}`, flowId, nodeId: 'show', property: 'payload', at: seq * 1000, value: preview({ n: seq }) });
+
+/** GET /flows/:id/debug over an in-memory buffer, like the runtime's: seq > after, oldest first. */
+function debugRoute(buffer: DebugEvent[]) {
+  return (request: { query: URLSearchParams }) => ({ body: buffer.filter((m) => m.seq > Number(request.query.get('after') ?? 0)) });
+}
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 function invocation(overrides: Partial<InvocationRecord>): InvocationRecord {
   return { id: 'i', runId: 'r2', nodeId: 'n', nodeType: 'debug', status: 'succeeded', attempt: 1, input: {}, outputs: [], error: null, parentId: 'p', seq: 1, createdAt: 1, startedAt: 1, finishedAt: 2, ...overrides };
@@ -39,7 +46,7 @@ describe('live store', () => {
   it('sends debug output and errors to the debug sidebar, a failed run once', () => {
     const live = useLiveStore();
     const debug = useDebugStore();
-    live.onDebug({ runId: 'r', flowId: 'f', nodeId: 'd', property: 'payload', at: 5, value: preview({ ok: 1 }) });
+    live.onDebug({ seq: 1, runId: 'r', flowId: 'f', nodeId: 'd', property: 'payload', at: 5, value: preview({ ok: 1 }) });
     live.onNodeFinished({ runId: 'r', flowId: 'f', nodeId: 'x', invocationId: 'i', attempt: 1, status: 'failed', error: 'bad input', durationMs: 1, outputs: [] });
     live.onRunFinished({ runId: 'r', flowId: 'f', status: 'failed', error: 'bad input', startedAt: 1, finishedAt: 2 });
     live.onRunFinished({ runId: 'r2', flowId: 'f', status: 'failed', error: 'cancelled by timeout', startedAt: 1, finishedAt: 2 });
@@ -78,6 +85,7 @@ describe('live store', () => {
     const live = useLiveStore();
     const runs = useRunsStore();
     runs.byFlow.f = [];
+    fakeApi({});
     live.watchFlow('f');
     // Seen live before the connection dropped:
     live.onNodeFinished({ runId: 'r1', flowId: 'f', nodeId: 'hook', invocationId: 'r1-hook', attempt: 1, status: 'succeeded', error: null, durationMs: 0, outputs: [] });
@@ -111,5 +119,78 @@ describe('live store', () => {
     await live.resync(9_500);
     expect(live.nodes.f!.show!.count).toBe(2);
     expect(live.nodes.f!.hook!.count).toBe(2);
+  });
+
+  it('shows a flow’s buffered debug messages when it is opened, then only what came since', async () => {
+    const buffer = [message(1), message(2)];
+    const server = fakeApi({ 'GET /flows/f/debug': debugRoute(buffer) });
+    const live = useLiveStore();
+    const debug = useDebugStore();
+    live.watchFlow('f');
+    await flush();
+    expect(debug.entries.map((e) => e.seq)).toEqual([1, 2]);
+    expect(server.called('GET /flows/f/debug')[0]!.query.has('after')).toBe(false);
+    // Closed and opened again: only the messages emitted in between.
+    live.unwatchFlow('f');
+    buffer.push(message(3));
+    live.watchFlow('f');
+    await flush();
+    expect(server.called('GET /flows/f/debug')[1]!.query.get('after')).toBe('2');
+    expect(debug.entries.map((e) => e.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('catches up on debug messages missed while disconnected, appending them once', async () => {
+    const buffer = [message(1)];
+    const server = fakeApi({ 'GET /flows/f/debug': debugRoute(buffer), 'GET /runs': { body: [] } });
+    const live = useLiveStore();
+    const debug = useDebugStore();
+    live.watchFlow('f');
+    await flush();
+    live.onConnectionState('connected');
+    buffer.push(message(2));
+    live.onDebug(message(2));
+    expect(debug.lastSeq('f')).toBe(2);
+    live.onConnectionState('reconnecting');
+    // Emitted while the connection was down: only in the runtime's buffer.
+    buffer.push(message(3), message(4));
+    live.onConnectionState('connected');
+    await live.resync(Date.now());
+    expect(server.called('GET /flows/f/debug').at(-1)!.query.get('after')).toBe('2');
+    expect(debug.entries.map((e) => [e.seq, e.text])).toEqual([[1, '{"n":1}'], [2, '{"n":2}'], [3, '{"n":3}'], [4, '{"n":4}']]);
+    expect(debug.lastSeq('f')).toBe(4);
+    // Another reconnection with nothing new adds nothing.
+    live.onConnectionState('reconnecting');
+    live.onConnectionState('connected');
+    await live.resync(Date.now());
+    expect(server.called('GET /flows/f/debug').at(-1)!.query.get('after')).toBe('4');
+    expect(debug.entries.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('shows a message that arrives both live and in the catch-up once, in seq order', async () => {
+    const buffer: DebugEvent[] = [];
+    fakeApi({ 'GET /flows/f/debug': debugRoute(buffer), 'GET /flows/g/debug': debugRoute([]), 'GET /runs': { body: [] } });
+    const live = useLiveStore();
+    const debug = useDebugStore();
+    live.watchFlow('f');
+    live.watchFlow('g');
+    await flush();
+    live.onConnectionState('connected');
+    buffer.push(message(1));
+    live.onDebug(message(1));
+    live.onConnectionState('reconnecting');
+    buffer.push(message(2), message(3));
+    live.onConnectionState('connected');
+    // Resubscribed: new messages arrive live before the catch-up runs (seq is global: 4 is another flow's).
+    buffer.push(message(5));
+    live.onDebug(message(4, 'g'));
+    live.onDebug(message(5));
+    await live.resync(Date.now());
+    // The catch-up asked for what came after the last message seen before the drop, and brought 5 again.
+    expect(debug.entries.map((e) => [e.flowId, e.seq])).toEqual([['f', 1], ['f', 2], ['f', 3], ['g', 4], ['f', 5]]);
+    // And a live message that arrives after the catch-up brought it is not shown twice either.
+    buffer.push(message(6));
+    await debug.catchUp('f');
+    live.onDebug(message(6));
+    expect(debug.entries.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Live run state from Socket.IO: per flow and node, the state of its latest invocation and how many messages it
  * handled since the editor started watching. Debug output and errors go to the debug store, run updates to the
- * runs store. After a lost connection it catches up from the REST API (counting each invocation once).
+ * runs store. After a lost connection it catches up from the REST API: node states and counts from the runs recorded
+ * meanwhile (counting each invocation once), debug messages from the runtime's per-flow buffer (each shown once).
  */
 import { defineStore } from 'pinia';
 import { reactive, ref } from 'vue';
@@ -39,6 +40,9 @@ export const useLiveStore = defineStore('live', () => {
   // Invocation ids already counted, per flow (live and resync may both report one).
   const counted = new Map<string, Set<string>>();
   const failedRunsReported = new Set<string>();
+  // The highest debug seq per watched flow when the connection dropped: the catch-up asks for what came after it
+  // (not after a live message that arrived between the reconnection and the catch-up).
+  let debugMarks: Map<string, number> | null = null;
   let client: LiveClient | null = null;
 
   function nodeState(flowId: string, nodeId: string): NodeLive {
@@ -99,7 +103,7 @@ export const useLiveStore = defineStore('live', () => {
   }
 
   function onDebug(e: DebugEvent): void {
-    debug.add({ kind: 'debug', at: e.at, flowId: e.flowId, runId: e.runId, nodeId: e.nodeId, property: e.property, text: e.value.json, truncated: e.value.truncated });
+    debug.addMessages([e], { live: true });
   }
 
   function onNodeStatus(e: NodeStatusEvent): void {
@@ -109,13 +113,16 @@ export const useLiveStore = defineStore('live', () => {
     tick.value++;
   }
 
+  function onConnectionState(state: ConnectionState): void {
+    if (connection.value === 'connected' && state !== 'connected') debugMarks ??= new Map([...watched].map((id) => [id, debug.lastSeq(id) ?? 0]));
+    connection.value = state;
+  }
+
   function connect(options: LiveClientOptions = {}): void {
     if (client) return;
     client = new LiveClient(options);
     connection.value = client.connectionState;
-    client.onState((state) => {
-      connection.value = state;
-    });
+    client.onState(onConnectionState);
     client.onResync((since) => void resync(since));
     client.on('run:started', onRunStarted);
     client.on('run:finished', onRunFinished);
@@ -130,6 +137,8 @@ export const useLiveStore = defineStore('live', () => {
     if (watched.has(flowId)) return;
     watched.add(flowId);
     void client?.subscribe({ flowId });
+    // Its recent debug messages (all buffered ones the first time, what came meanwhile when opened again).
+    void debug.catchUp(flowId).catch(() => undefined);
   }
 
   function unwatchFlow(flowId: string): void {
@@ -153,10 +162,18 @@ export const useLiveStore = defineStore('live', () => {
     finish(flowId, invocation.runId, invocation.nodeId, invocation.id, invocation.status, invocation.error);
   }
 
-  /** Events sent while the connection was down are lost: rebuild from the runs recorded since. */
+  /** Events sent while the connection was down are lost: fetch the debug messages and runs recorded since. */
   async function resync(since: number): Promise<void> {
     let caughtUp = 0;
+    let messages = 0;
+    const marks = debugMarks;
+    debugMarks = null;
     for (const flowId of watched) {
+      try {
+        messages += await debug.catchUp(flowId, marks?.has(flowId) ? marks.get(flowId) : debug.lastSeq(flowId));
+      } catch (e) {
+        notices.error('Could not fetch the debug messages missed while disconnected', (e as Error).message);
+      }
       try {
         const recent = await api.listRuns({ flowId, limit: 50 });
         const missed = recent.filter((r) => r.createdAt >= since - 1000 || (r.finishedAt ?? Infinity) >= since - 1000 || ['running', 'queued', 'waiting'].includes(r.status));
@@ -177,7 +194,8 @@ export const useLiveStore = defineStore('live', () => {
       }
     }
     tick.value++;
-    notices.success('Live connection restored', caughtUp ? `Caught up on ${caughtUp} run${caughtUp === 1 ? '' : 's'} from while it was down.` : undefined);
+    const missed = [caughtUp && `${caughtUp} run${caughtUp === 1 ? '' : 's'}`, messages && `${messages} debug message${messages === 1 ? '' : 's'}`].filter(Boolean);
+    notices.success('Live connection restored', missed.length ? `Caught up on ${missed.join(' and ')} from while it was down.` : undefined);
   }
 
   function disconnect(): void {
@@ -202,5 +220,6 @@ export const useLiveStore = defineStore('live', () => {
     onNodeFinished,
     onDebug,
     onNodeStatus,
+    onConnectionState,
   };
 });
