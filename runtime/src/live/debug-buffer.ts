@@ -17,7 +17,9 @@ export interface DebugMessage {
 }
 
 export class DebugBuffer {
-  private seq = 0;
+  // Starts at the clock in microseconds, so numbers keep increasing across a restart: a client holding an older
+  // process's seq still gets everything the new process has (well below 2^53 until the year 2255).
+  private seq = Date.now() * 1000;
   private readonly byFlow = new Map<string, DebugMessage[]>();
 
   constructor(
