@@ -10,7 +10,7 @@ import { CredentialVault } from './credentials.ts';
 import { invalid, notFound, ProblemError } from './errors.ts';
 import { EventFanout } from './executor/events.ts';
 import { DebugBuffer } from './live/debug-buffer.ts';
-import { DeployError, Executor, RunNotFoundError } from './executor/executor.ts';
+import { DeployError, Executor, CannotStartRunError } from './executor/executor.ts';
 import { importNodeRed, isNodeRedExport } from './flow/node-red.ts';
 import { FLOW_FORMAT, type FlowDocument, type FlowIssue, type FlowView, type ImportResult } from './flow/types.ts';
 import { validateFlow } from './flow/validate.ts';
@@ -306,7 +306,7 @@ export class Runtime {
       const { runId } = await this.executor.runNow(flowId, input, { nodeId: body.nodeId });
       return { runId };
     } catch (error) {
-      if (error instanceof RunNotFoundError) throw new ProblemError(422, 'Cannot start run', error.message, body.nodeId ? [{ pointer: '/nodeId', message: error.message }] : []);
+      if (error instanceof CannotStartRunError) throw new ProblemError(422, 'Cannot start run', error.message, body.nodeId ? [{ pointer: '/nodeId', message: error.message }] : []);
       throw error;
     }
   }
@@ -320,7 +320,7 @@ export class Runtime {
       const { runId } = await this.executor.rerun(past);
       return { runId };
     } catch (error) {
-      if (error instanceof RunNotFoundError) throw new ProblemError(422, 'Cannot re-run', error.message);
+      if (error instanceof CannotStartRunError) throw new ProblemError(422, 'Cannot re-run', error.message);
       throw error;
     }
   }

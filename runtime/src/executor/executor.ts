@@ -86,7 +86,8 @@ interface ActiveRun {
   reply?: { resolve(reply: TriggerReply): void; reject(error: Error): void; settled: boolean; timer?: NodeJS.Timeout };
 }
 
-export class RunNotFoundError extends Error {}
+/** A run cannot start: the flow is not deployed, or it has no such entry node. */
+export class CannotStartRunError extends Error {}
 
 export class DeployError extends Error {
   constructor(
@@ -287,11 +288,11 @@ export class Executor {
    */
   async rerun(past: RunRecord): Promise<EmitResult> {
     const deployed = this.deployed.get(past.flowId);
-    if (!deployed) throw new RunNotFoundError(`flow "${past.flowId}" is not deployed`);
+    if (!deployed) throw new CannotStartRunError(`flow "${past.flowId}" is not deployed`);
     const input = structuredClone((past.input ?? {}) as FlowMessage);
     delete input._msgid;
     const trigger = past.triggerNodeId ? deployed.nodes.get(past.triggerNodeId) : undefined;
-    if (past.triggerNodeId && !trigger) throw new RunNotFoundError(`node "${past.triggerNodeId}" that started run ${past.id} is no longer in the deployed flow`);
+    if (past.triggerNodeId && !trigger) throw new CannotStartRunError(`node "${past.triggerNodeId}" that started run ${past.id} is no longer in the deployed flow`);
     if (!trigger || trigger.instance.onInput) return this.runNow(past.flowId, input, { nodeId: trigger?.node.id });
     return this.emitFromTrigger(past.flowId, trigger.node.id, input);
   }
@@ -302,10 +303,10 @@ export class Executor {
    */
   async runNow(flowId: string, input: FlowMessage, options: EmitOptions & { nodeId?: string; parentRunId?: string } = {}): Promise<EmitResult> {
     const deployed = this.deployed.get(flowId);
-    if (!deployed) throw new RunNotFoundError(`flow "${flowId}" is not deployed`);
+    if (!deployed) throw new CannotStartRunError(`flow "${flowId}" is not deployed`);
     const entry = options.nodeId ? deployed.nodes.get(options.nodeId) : this.defaultEntryNode(deployed);
     if (!entry) {
-      throw new RunNotFoundError(
+      throw new CannotStartRunError(
         options.nodeId ? `flow "${flowId}" has no node "${options.nodeId}"` : `flow "${flowId}" has no manual trigger (inject) node to start a run at; pass nodeId`,
       );
     }
