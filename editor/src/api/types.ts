@@ -103,18 +103,11 @@ export interface NodeFinishedEvent {
 }
 
 /**
- * A debug node's message, live or fetched from GET /flows/:id/debug?after=<seq>. `seq` increases by one per debug
- * message in the runtime process (across flows; it starts again at 1 when the runtime restarts).
+ * A debug node's message, live or fetched from GET /flows/:id/debug?after=<seq>: the runtime's own type. `seq` only
+ * increases, across flows and across runtime restarts.
  */
-export interface DebugEvent {
-  seq: number;
-  runId: string;
-  flowId: string;
-  nodeId: string;
-  property?: string;
-  at: number;
-  value: Preview;
-}
+import type { DebugMessage as DebugEvent } from '../../../runtime/src/live/debug-buffer.ts';
+export type { DebugEvent };
 
 export interface NodeStatusEvent {
   flowId: string;

@@ -42,7 +42,7 @@ export const useDebugStore = defineStore('debug', () => {
   const cursors = new Map<string, number>();
   /** Seqs received per flow, to drop a message that arrives twice. */
   const seen = new Map<string, Set<number>>();
-  /** Highest seq received live: live messages come in order, so a lower one means the runtime restarted. */
+  /** Highest seq received live: live messages come in order, so a lower one means a runtime restarted with its clock behind. */
   let lastLiveSeq = 0;
 
   function trimmed(list: DebugEntry[]): DebugEntry[] {
@@ -55,7 +55,10 @@ export const useDebugStore = defineStore('debug', () => {
     entries.value = trimmed(list);
   }
 
-  /** A runtime restarted numbers from 1 again: what was seen before says nothing about the new numbers. */
+  /**
+   * Numbers start from the runtime's clock, so they keep rising across restarts; if one restarts with its clock behind,
+   * what was seen before says nothing about the new numbers.
+   */
   function forgetSeqs(): void {
     cursors.clear();
     seen.clear();
