@@ -391,13 +391,12 @@ export class Runtime {
         all.push(t.finishedAt - t.startedAt);
       }
     }
-    const deployed = (await this.storage.listFlows()).filter((f) => this.executor.isDeployed(f.flow.id)).length;
     return {
       from,
       to,
       buckets: buckets.map((b) => ({ at: b.at, runs: b.runs, failed: b.failed, p95Ms: percentile(b.durations, 0.95) })),
       totals: { runs: timings.length, failed, p95Ms: percentile(all, 0.95) },
-      activeFlows: deployed,
+      activeFlows: this.executor.deployedFlows,
       activeRuns: this.executor.activeRuns,
     };
   }

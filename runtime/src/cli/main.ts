@@ -5,6 +5,9 @@ import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config.ts';
 import { ProblemError } from '../errors.ts';
+import { isNodeRedExport } from '../flow/node-red.ts';
+import { validateFlow } from '../flow/validate.ts';
+import { NodeRegistry } from '../registry/registry.ts';
 import { Runtime } from '../runtime.ts';
 import { startServer } from '../server.ts';
 
@@ -129,9 +132,6 @@ program
   .description('validate a flow file against the format and the installed node types')
   .action(async (file: string) => {
     const doc = await readJsonFile(file);
-    const { NodeRegistry } = await import('../registry/registry.ts');
-    const { validateFlow } = await import('../flow/validate.ts');
-    const { isNodeRedExport } = await import('../flow/node-red.ts');
     const config = loadConfig(process.env);
     const registry = new NodeRegistry();
     await registry.loadPackagesIn(config.nodesDir, 'workspace');

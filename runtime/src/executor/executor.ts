@@ -137,6 +137,11 @@ export class Executor {
     return this.deployed.has(flowId);
   }
 
+  /** Number of deployed flows, for the dashboard. */
+  get deployedFlows(): number {
+    return this.deployed.size;
+  }
+
   /** Number of runs in memory (running or queued), for health and metrics. */
   get activeRuns(): number {
     return this.active.size;
