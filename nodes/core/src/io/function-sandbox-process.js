@@ -12,9 +12,24 @@
  *   {t:'run', sandbox, call, part, msg, awaitTimers} → {t:'result', call, ok, value | error}
  *   {t:'cancel', call}   {t:'close', sandbox}   {t:'reply', req, ok, value | error}
  * here → server: {t:'request', req, call, op, args}, and {t:'catastrophe', sandbox} just before dying.
+ *
+ * The server starts this process with V8 flags that remove SharedArrayBuffer, Atomics, WebAssembly and resizable
+ * ArrayBuffers from every isolate (see function-sandbox-pool.ts): their memory is not counted by an isolate's
+ * memoryLimit, and shared memory could block a call for ever. The check below refuses to run without them.
  */
 import { serialize } from 'node:v8';
 import ivm from 'isolated-vm';
+
+const uncounted = [
+  typeof SharedArrayBuffer !== 'undefined' && 'SharedArrayBuffer',
+  typeof Atomics !== 'undefined' && 'Atomics',
+  typeof WebAssembly !== 'undefined' && 'WebAssembly',
+  'resize' in ArrayBuffer.prototype && 'resizable ArrayBuffer',
+].filter(Boolean);
+if (uncounted.length > 0) {
+  process.stderr.write(`function sandbox process: refusing to start with ${uncounted.join(', ')} available (start it with the V8 flags of function-sandbox-pool.ts)\n`);
+  process.exit(78);
+}
 
 /** The parameters every piece of user code sees, in this order (Node-RED's function node globals). */
 const PARAMS = ['msg', 'node', 'context', 'flow', 'global', 'env', 'RED', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'];
@@ -141,8 +156,8 @@ return {
 `;
 
 /**
- * @typedef {{ code: Record<string, string | undefined>, memoryLimitMb: number, timeoutMs: number, info: object }} Spec
- * @typedef {{ sandbox: number, isolate: ivm.Isolate, dispatcher: ivm.Reference, invoke: ivm.Reference, fire: ivm.Reference, forget: ivm.Reference }} Realm
+ * @typedef {{ code: Record<string, string | undefined>, memoryLimitMb: number, timeoutMs: number, maxMessageBytes: number, maxMessageSetting: string, info: object }} Spec
+ * @typedef {{ sandbox: number, isolate: ivm.Isolate, dispatcher: ivm.Reference, released: boolean, invoke: ivm.Reference, fire: ivm.Reference, forget: ivm.Reference }} Realm
  */
 
 /** @type {Map<number, Spec>} */
@@ -173,14 +188,26 @@ function locate(/** @type {string} */ part, /** @type {{message: string, stack: 
 }
 
 /**
- * Messages leaving the sandbox may be no larger than the node's memory limit: V8's limit is approximate, and a huge
- * result would otherwise be copied into the server whole.
+ * Whatever leaves the sandbox (a result, a sent message, a log line, a context value) may be no larger than the
+ * message limit nor the node's memory limit: it is refused here, before the server has to copy it.
  */
-function oversized(/** @type {unknown} */ value, /** @type {Spec} */ spec) {
-  const bytes = serialize(value).byteLength;
-  const limit = spec.memoryLimitMb * 1024 * 1024;
-  return bytes > limit ? `function output too large: ${(bytes / 1048576).toFixed(1)} MB, more than the ${spec.memoryLimitMb} MB memory limit` : undefined;
+function oversized(/** @type {unknown} */ value, /** @type {Spec} */ spec, /** @type {string} */ what) {
+  let bytes;
+  try {
+    bytes = serialize(value).byteLength;
+  } catch (error) {
+    return `${what} cannot leave the sandbox: ${/** @type {Error} */ (error).message}`;
+  }
+  const memory = spec.memoryLimitMb * 1048576;
+  if (bytes > spec.maxMessageBytes) return `${what} too large: ${mb(bytes)} MB, more than the limit of ${mb(spec.maxMessageBytes)} MB per message (${spec.maxMessageSetting})`;
+  if (bytes > memory) return `${what} too large: ${mb(bytes)} MB, more than the ${spec.memoryLimitMb} MB memory limit`;
+  return undefined;
 }
+
+const mb = (/** @type {number} */ bytes) => String(Math.round((bytes / 1048576) * 10) / 10);
+
+/** What a request from user code hands to the server, for messages about its size. */
+const REQUEST_WHAT = { send: 'message sent by the function', log: 'log message', 'ctx.set': 'context value', status: 'status' };
 
 /** One run of user code: finished when it has returned and its timers have run (or node.done()), or on failure. */
 class Call {
@@ -224,7 +251,7 @@ class Call {
     this.timers.clear();
     calls.delete(this.id);
     if (!this.realm.isolate.isDisposed) this.realm.forget.applyIgnored(undefined, [this.id]);
-    const failure = error ?? this.reportedError ?? oversized(this.value, this.spec);
+    const failure = error ?? this.reportedError ?? oversized(this.value, this.spec, 'function output');
     if (failure !== undefined) send({ t: 'result', call: this.id, ok: false, error: failure });
     else send({ t: 'result', call: this.id, ok: true, value: this.value });
   }
@@ -253,13 +280,24 @@ class Call {
   }
 }
 
-/** V8 disposed an isolate for exceeding its memory limit: its calls fail, the next run builds a fresh realm. */
+/**
+ * The isolate of a call is gone: V8 disposed it for exceeding its memory limit (its calls fail, the next run builds
+ * a fresh realm), or the node was closed while its code ran (its calls already finished).
+ */
 function realmLost(/** @type {Realm} */ realm) {
   if (realms.get(realm.sandbox) === realm) realms.delete(realm.sandbox);
-  realm.dispatcher.release();
+  releaseRealm(realm);
   for (const call of [...calls.values()]) {
     if (call.realm === realm) call.finish(`function exceeded its ${call.spec.memoryLimitMb} MB memory limit`);
   }
+}
+
+/** Free a realm once, whichever of close, an out-of-memory disposal or a failed boot gets there first. */
+function releaseRealm(/** @type {Realm} */ realm) {
+  if (realm.released) return;
+  realm.released = true;
+  if (!realm.isolate.isDisposed) realm.isolate.dispose();
+  realm.dispatcher.release();
 }
 
 /** Requests from inside the isolate of `sandbox`. The answer is copied back in. */
@@ -286,11 +324,15 @@ async function dispatch(/** @type {number} */ sandbox, /** @type {number} */ cal
       return call.finish(locate(call.part, /** @type {{message: string, stack: string}} */ (args[0])));
     case 'error':
       // node.error(text, msg): Node-RED hands the message to catch nodes; here the call fails with that text once finished.
-      if (args[1]) call.reportedError ??= String(args[0]);
+      if (args[1]) call.reportedError ??= String(args[0]).slice(0, 4096);
+      {
+        const tooLarge = oversized(args, call.spec, 'log message');
+        if (tooLarge) throw new Error(tooLarge);
+      }
       await ask(callId, 'log', ['error', args[0]]);
       return;
     default: {
-      const tooLarge = op === 'send' ? oversized(args[0], call.spec) : undefined;
+      const tooLarge = oversized(args, call.spec, REQUEST_WHAT[/** @type {keyof typeof REQUEST_WHAT} */ (op)] ?? op);
       if (tooLarge) throw new Error(tooLarge);
       const value = await ask(callId, op, args);
       return value === undefined ? undefined : new ivm.ExternalCopy(value).copyInto();
@@ -335,6 +377,7 @@ function boot(/** @type {number} */ sandbox, /** @type {Spec} */ spec) {
       sandbox,
       isolate,
       dispatcher,
+      released: false,
       invoke: api.getSync('invoke', { reference: true }),
       fire: api.getSync('fire', { reference: true }),
       forget: api.getSync('forget', { reference: true }),
@@ -389,8 +432,8 @@ process.on('message', (/** @type {any} */ message) => {
       for (const call of [...calls.values()]) if (call.realm === realm) call.finish('function node closed');
       realms.delete(message.sandbox);
       specs.delete(message.sandbox);
-      if (realm && !realm.isolate.isDisposed) realm.isolate.dispose();
-      realm?.dispatcher.release();
+      // A call still running in this isolate ends with the disposal; its enter() then finds the realm released.
+      if (realm) releaseRealm(realm);
       return;
     }
     case 'reply': {

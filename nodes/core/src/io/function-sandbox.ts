@@ -1,14 +1,14 @@
 /**
- * The function node's sandbox, server side. User code runs in isolated-vm isolates inside a separate process
- * (function-sandbox-process.js), shared by all function nodes: an isolate has its own heap, memory limit and time limit,
- * and the process boundary means even an out-of-memory failure V8 cannot recover from never takes the server down.
+ * The function node's sandbox, server side. User code runs in isolated-vm isolates inside separate processes
+ * (function-sandbox-process.js), one per flow within a bound (function-sandbox-pool.ts): an isolate has its own heap,
+ * memory limit and time limit, and the process boundary means even an out-of-memory failure V8 cannot recover from
+ * never takes the server down, nor another flow's functions.
  * Only copied data crosses: messages go in and out by structured clone, and the code reaches the server only through
  * the requests handled here (send, log, status, context).
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { ContextStore, NodeStatus } from '@flowcrew/sdk';
 import { getContextValue, parseContextKey, setContextValue } from '../shared/property.ts';
+import { poolOptionsFromEnv, SandboxPool, type FromProcess, type PendingCall, type PooledSandbox, type PoolOptions, type SandboxWorker } from './function-sandbox-pool.ts';
 
 export type FunctionPart = 'func' | 'initialize' | 'finalize';
 type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -35,205 +35,77 @@ export interface CallOptions {
   awaitTimers: boolean;
 }
 
-const PROCESS_SCRIPT = fileURLToPath(new URL('./function-sandbox-process.js', import.meta.url));
 /** The sandbox process enforces each call's time limit; this extra margin only catches a process that stopped answering. */
 const UNRESPONSIVE_MARGIN_MS = 5000;
 
-interface PendingCall {
-  sandbox: FunctionSandbox;
-  host: CallHost;
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-}
+type RequestMessage = Extract<FromProcess, { t: 'request' }>;
 
-type FromProcess =
-  | { t: 'opened'; sandbox: number; error?: string }
-  | { t: 'result'; call: number; ok: boolean; value?: unknown; error?: string }
-  | { t: 'request'; req: number; call: number; op: string; args: unknown[] }
-  | { t: 'catastrophe'; sandbox: number };
-
-/** One sandbox process and what is in flight in it. */
-class Connection {
-  readonly opening = new Map<number, { resolve(): void; reject(error: Error): void }>();
-  readonly calls = new Map<number, PendingCall>();
-  /** Sandboxes whose code is compiled (or being compiled) in this process. */
-  readonly opened = new Map<FunctionSandbox, Promise<void>>();
-  /** The sandbox whose isolate hit an unrecoverable out-of-memory error, if that is why the process died. */
-  ranOutOfMemory: number | undefined;
-
-  private waiting = 0;
-
-  constructor(readonly child: ChildProcess) {
-    this.setRef(false);
-  }
-
-  /** While the server waits on this process, the process keeps the server's event loop alive; an idle one must not. */
-  busy(): void {
-    if (this.waiting++ === 0) this.setRef(true);
-  }
-
-  done(): void {
-    if (--this.waiting === 0) this.setRef(false);
-  }
-
-  private setRef(ref: boolean): void {
-    const channel = (this.child as unknown as { channel?: { ref(): void; unref(): void } }).channel;
-    if (ref) {
-      this.child.ref();
-      channel?.ref();
-    } else {
-      this.child.unref();
-      channel?.unref();
-    }
+/** Answer a request from user code: it is running (blocked) in the process until the reply arrives. */
+function answer(worker: SandboxWorker<CallHost>, message: RequestMessage): void {
+  const pending = worker.calls.get(message.call);
+  try {
+    if (!pending) throw new Error('this function call has already finished');
+    const value = perform(pending.host, message.op, message.args);
+    worker.send({ t: 'reply', req: message.req, ok: true, value });
+  } catch (error) {
+    worker.send({ t: 'reply', req: message.req, ok: false, error: (error as Error).message });
   }
 }
 
-/** The sandbox process: started on first use, stopped when the last function node closes, restarted after a crash. */
-class SandboxProcess {
-  private current: Connection | undefined;
-  private readonly open = new Set<FunctionSandbox>();
-  private nextCall = 1;
+let pool: SandboxPool<CallHost> | undefined;
 
-  async ensureOpen(sandbox: FunctionSandbox): Promise<Connection> {
-    const connection = this.connect();
-    this.open.add(sandbox);
-    let opened = connection.opened.get(sandbox);
-    if (!opened) {
-      // Shared by concurrent first messages, so the code is compiled once per process.
-      opened = this.compile(connection, sandbox);
-      connection.opened.set(sandbox, opened);
-    }
-    try {
-      await opened;
-    } catch (error) {
-      connection.opened.delete(sandbox);
-      this.close(sandbox);
-      throw error;
-    }
-    return connection;
-  }
+/** The process pool, configured from the environment on first use (FLOWCREW_FUNCTION_*). */
+function sandboxPool(): SandboxPool<CallHost> {
+  pool ??= new SandboxPool<CallHost>(poolOptionsFromEnv(), { request: answer });
+  return pool;
+}
 
-  private async compile(connection: Connection, sandbox: FunctionSandbox): Promise<void> {
-    connection.busy();
-    try {
-      await new Promise<void>((resolve, reject) => {
-        connection.opening.set(sandbox.id, { resolve, reject });
-        connection.child.send({ t: 'open', sandbox: sandbox.id, spec: sandbox.options });
-      });
-    } finally {
-      connection.done();
-    }
-  }
+/** Change the pool's settings (tests, embedding); applies to processes started afterwards. */
+export function configureSandboxPool(options: Partial<PoolOptions>): void {
+  sandboxPool().configure(options);
+}
 
-  run(sandbox: FunctionSandbox, connection: Connection, part: FunctionPart, msg: unknown, host: CallHost, options: CallOptions): Promise<unknown> {
-    const call = this.nextCall++;
-    const { child } = connection;
-    return new Promise<unknown>((resolve, reject) => {
-      connection.busy();
-      let settled = false;
-      const settle = () => {
-        if (settled) return;
-        settled = true;
-        connection.done();
-        connection.calls.delete(call);
-        clearTimeout(guard);
-        host.signal?.removeEventListener('abort', onAbort);
-      };
-      const pending: PendingCall = {
-        sandbox,
-        host,
-        resolve: (value) => (settle(), resolve(value)),
-        reject: (error) => (settle(), reject(error)),
-      };
-      const onAbort = () => {
-        if (child.connected) child.send({ t: 'cancel', call });
-        pending.reject(host.signal?.reason instanceof Error ? host.signal.reason : new Error('function cancelled'));
-      };
-      const guard = setTimeout(() => {
-        pending.reject(new Error(`function timed out after ${sandbox.options.timeoutMs} ms (the sandbox process stopped answering and is restarted)`));
-        child.kill('SIGKILL');
-      }, sandbox.options.timeoutMs + UNRESPONSIVE_MARGIN_MS);
-      connection.calls.set(call, pending);
-      if (host.signal?.aborted) return onAbort();
-      host.signal?.addEventListener('abort', onAbort, { once: true });
-      child.send({ t: 'run', sandbox: sandbox.id, call, part, msg, awaitTimers: options.awaitTimers }, (error) => error && pending.reject(error));
-    });
-  }
+/** The live sandbox processes: pid, the flows assigned to each, calls in flight. */
+export function sandboxProcesses(): ReturnType<SandboxPool<CallHost>['processes']> {
+  return pool?.processes() ?? [];
+}
 
-  close(sandbox: FunctionSandbox): void {
-    this.open.delete(sandbox);
-    const connection = this.current;
-    if (!connection) return;
-    for (const pending of [...connection.calls.values()]) if (pending.sandbox === sandbox) pending.reject(new Error('function node closed'));
-    connection.opened.delete(sandbox);
-    if (!connection.child.connected) return;
-    connection.child.send({ t: 'close', sandbox: sandbox.id });
-    // Nothing left to run: let the process go (it exits when the channel closes).
-    if (this.open.size === 0) {
-      this.current = undefined;
-      connection.child.disconnect();
-    }
-  }
+let nextCall = 1;
 
-  private connect(): Connection {
-    if (this.current?.child.connected) return this.current;
-    // --no-node-snapshot: isolated-vm needs it on Node 20+ (V8's shared read-only heap clashes with its isolates).
-    const child = fork(PROCESS_SCRIPT, [], { execArgv: ['--no-node-snapshot'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const connection = new Connection(child);
-    child.on('message', (message: FromProcess) => this.receive(connection, message));
-    child.on('exit', (code, signal) => this.exited(connection, code, signal));
-    child.on('error', () => this.exited(connection, null, null));
-    this.current = connection;
-    return connection;
-  }
-
-  private receive(connection: Connection, message: FromProcess): void {
-    const { child } = connection;
-    switch (message.t) {
-      case 'opened': {
-        const waiting = connection.opening.get(message.sandbox);
-        connection.opening.delete(message.sandbox);
-        if (message.error) waiting?.reject(new Error(message.error));
-        else waiting?.resolve();
-        return;
-      }
-      case 'result': {
-        const pending = connection.calls.get(message.call);
-        if (message.ok) pending?.resolve(message.value);
-        else pending?.reject(new Error(message.error));
-        return;
-      }
-      case 'request': {
-        const pending = connection.calls.get(message.call);
-        try {
-          if (!pending) throw new Error('this function call has already finished');
-          const value = perform(pending.host, message.op, message.args);
-          if (child.connected) child.send({ t: 'reply', req: message.req, ok: true, value });
-        } catch (error) {
-          if (child.connected) child.send({ t: 'reply', req: message.req, ok: false, error: (error as Error).message });
-        }
-        return;
-      }
-      case 'catastrophe':
-        connection.ranOutOfMemory = message.sandbox;
-        return;
-    }
-  }
-
-  /** A process ended: whatever was in flight in it fails; sandboxes reopen in a new process on their next message. */
-  private exited(connection: Connection, code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.current === connection) this.current = undefined;
-    const culprit = connection.ranOutOfMemory;
-    const reason = `the function sandbox process exited unexpectedly (${signal ?? `code ${code}`})`;
-    for (const waiting of connection.opening.values()) waiting.reject(new Error(reason));
-    connection.opening.clear();
-    for (const pending of [...connection.calls.values()]) {
-      const { memoryLimitMb } = pending.sandbox.options;
-      if (pending.sandbox.id === culprit) pending.reject(new Error(`function exceeded its ${memoryLimitMb} MB memory limit`));
-      else if (culprit !== undefined) pending.reject(new Error('function interrupted: another function node ran out of memory and the sandbox process was restarted'));
-      else pending.reject(new Error(reason));
-    }
-  }
+function runIn(worker: SandboxWorker<CallHost>, sandbox: FunctionSandbox, part: FunctionPart, msg: unknown, host: CallHost, options: CallOptions): Promise<unknown> {
+  const call = nextCall++;
+  return new Promise<unknown>((resolve, reject) => {
+    worker.busy();
+    let settled = false;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
+      worker.done();
+      worker.calls.delete(call);
+      clearTimeout(guard);
+      host.signal?.removeEventListener('abort', onAbort);
+      return true;
+    };
+    const pending: PendingCall<CallHost> = {
+      sandbox,
+      host,
+      resolve: (value) => settle() && resolve(value),
+      reject: (error) => settle() && reject(error),
+    };
+    const onAbort = () => {
+      worker.send({ t: 'cancel', call });
+      pending.reject(host.signal?.reason instanceof Error ? host.signal.reason : new Error('function cancelled'));
+    };
+    const guard = setTimeout(() => {
+      // Only this flow's process: other flows' calls run elsewhere (unless the pool is at its bound and shares).
+      pending.reject(new Error(`function timed out after ${sandbox.options.timeoutMs} ms (the sandbox process stopped answering and is restarted)`));
+      worker.kill();
+    }, sandbox.options.timeoutMs + UNRESPONSIVE_MARGIN_MS);
+    worker.calls.set(call, pending);
+    if (host.signal?.aborted) return onAbort();
+    host.signal?.addEventListener('abort', onAbort, { once: true });
+    worker.send({ t: 'run', sandbox: sandbox.id, call, part, msg, awaitTimers: options.awaitTimers }, (error) => error && pending.reject(error));
+  });
 }
 
 /** Carry out a request from user code. Context keys may be Node-RED paths ('user.name', '#:(store)::key'). */
@@ -257,20 +129,24 @@ function perform(host: CallHost, op: string, args: unknown[]): unknown {
   }
 }
 
-const processHost = new SandboxProcess();
 let nextSandbox = 1;
 
-/** One function node's code in the sandbox process. */
-export class FunctionSandbox {
+/** One function node's code, compiled in its flow's sandbox process. */
+export class FunctionSandbox implements PooledSandbox {
   readonly id = nextSandbox++;
+  readonly group: string;
+  readonly spec: SandboxOptions;
   private closed = false;
 
-  private constructor(readonly options: SandboxOptions) {}
+  private constructor(readonly options: SandboxOptions) {
+    this.group = options.info.flowId;
+    this.spec = options;
+  }
 
   /** Compile the code in the sandbox; rejects with an Error naming the line of a syntax error. */
   static async create(options: SandboxOptions): Promise<FunctionSandbox> {
     const sandbox = new FunctionSandbox(options);
-    await processHost.ensureOpen(sandbox);
+    await sandboxPool().ensureOpen(sandbox);
     return sandbox;
   }
 
@@ -281,13 +157,13 @@ export class FunctionSandbox {
   /** Run one part of the user code; resolves with what it returned (a copy). */
   async run(part: FunctionPart, msg: unknown, host: CallHost, options: CallOptions): Promise<unknown> {
     if (this.closed) throw new Error('function node is closed');
-    const connection = await processHost.ensureOpen(this);
-    return processHost.run(this, connection, part, msg, host, options);
+    const worker = await sandboxPool().ensureOpen(this);
+    return runIn(worker, this, part, msg, host, options);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    processHost.close(this);
+    pool?.close(this);
   }
 }
