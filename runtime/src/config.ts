@@ -1,6 +1,8 @@
 /** Runtime configuration: embedded defaults, overridden by environment variables. */
 import path from 'node:path';
+import { DEFAULT_MAX_DEPTH } from './flow/json-depth.ts';
 import type { RetentionMode, RetentionPolicy } from './storage/types.ts';
+import { parseOidcConfig, type OidcConfig } from './identity/oidc-config.ts';
 
 export interface RuntimeConfig {
   port: number;
@@ -8,6 +10,8 @@ export interface RuntimeConfig {
   host: string;
   /** Where SQLite, the secret key and user node packs live. */
   dataDir: string;
+  /** FLOWCREW_KEYRING_FILE: the credential key ring (mode 0600); default `<dataDir>/keyring.json`. */
+  keyRingFile?: string;
   /** PostgreSQL connection string; SQLite in dataDir when absent. */
   databaseUrl?: string;
   /** SQLite `synchronous`: NORMAL survives a process kill; FULL also survives power loss, slower. */
@@ -16,6 +20,14 @@ export interface RuntimeConfig {
   bodyLimit: string;
   /** Max size of a message preview pushed over Socket.IO, in characters of JSON. */
   previewChars: number;
+  /** Deepest JSON nesting accepted in request bodies, flow documents and node messages. */
+  maxDepth: number;
+  /** Largest node message (serialised JSON, bytes); a node whose output is larger fails. */
+  maxMessageBytes: number;
+  /** A node invocation interrupted this many times by the runtime stopping (a crash) fails instead of running again. */
+  maxInterruptions: number;
+  /** Caps on what one node may keep in context and write to the log (FLOWCREW_CONTEXT_*, FLOWCREW_LOG_*). */
+  nodeLimits: NodeLimits;
   retention: RetentionPolicy;
   /** Example/bootstrap flows loaded (once) at start; null to skip. */
   flowsDir: string | null;
@@ -24,6 +36,59 @@ export interface RuntimeConfig {
   /** User node directory (npm packages installed under <dir>/node_modules). */
   userNodesDir: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Sign-in with an OpenID Connect provider such as Keycloak (FLOWCREW_OIDC_*); null = off. */
+  oidc: OidcConfig | null;
+  /** Sign-in, sessions, lock-out, API tokens, the bootstrap admin token. */
+  auth: AuthConfig;
+  /** HTTP guards: Host allow-list, CORS, proxies, rate limits. */
+  http: HttpConfig;
+}
+
+export interface NodeLimits {
+  /** Largest context value (serialised JSON, bytes). */
+  contextValueBytes: number;
+  /** Largest total of a flow's context (its flow and node scopes together), and of global context, in bytes. */
+  contextScopeBytes: number;
+  /** Longest node log message, in characters; longer ones are cut with a note. */
+  logMessageChars: number;
+  /** Log messages per second a node may write on average (bursts up to ten times that); the rest are dropped and counted. */
+  logPerSecond: number;
+}
+
+export interface AuthConfig {
+  /** FLOWCREW_ADMIN_TOKEN: accepted as an instance-admin bearer token (automation bootstrap); off when unset. */
+  adminToken?: string;
+  /** Session cookie `Secure` flag: 'auto' = when the request is https. */
+  cookieSecure: boolean | 'auto';
+  /** Absolute session lifetime and idle timeout, ms. */
+  sessionTtlMs: number;
+  sessionIdleMs: number;
+  /** Failed sign-ins within `lockoutWindowMs` that lock an account, and for how long. */
+  lockoutAttempts: number;
+  lockoutWindowMs: number;
+  lockoutMs: number;
+  /** Failed sign-ins from one IP (any account) within the window that block that IP for `lockoutMs`. */
+  lockoutIpAttempts: number;
+  /** Default lifetime of a new API token, ms; 0 = no expiry unless the creator sets one. */
+  tokenTtlMs: number;
+}
+
+export interface RateLimit {
+  /** Requests per window per client; 0 = no limit. */
+  max: number;
+  windowMs: number;
+}
+
+export interface HttpConfig {
+  /** FLOWCREW_ALLOWED_HOSTS: Host names accepted (DNS-rebinding guard); null = the loopback default when bound to loopback. */
+  allowedHosts: string[] | null;
+  /** FLOWCREW_CORS_ORIGINS: origins allowed cross-origin (CORS off when empty); also accepted by the Origin check. */
+  corsOrigins: string[];
+  /** Express `trust proxy` (FLOWCREW_TRUST_PROXY): hops or addresses whose X-Forwarded-* headers are believed. */
+  trustProxy: boolean | number | string;
+  rateLimit: { login: RateLimit; api: RateLimit; webhook: RateLimit };
+  /** FLOWCREW_REDIS_URL: shared rate-limit store across processes (not used yet: limits are per process). */
+  redisUrl?: string;
 }
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
@@ -34,11 +99,40 @@ function parseRetentionMode(value: string | undefined): RetentionMode {
   throw new Error(`FLOWCREW_RETENTION must be all, failed or none (got "${value}")`);
 }
 
+function parseList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function parseBoolean(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new Error(`${name} must be true or false (got "${value}")`);
+}
+
+function parseTrustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === '' || /^(0|false|no|off)$/i.test(value)) return false;
+  if (/^(true|yes|on)$/i.test(value)) return true;
+  return /^\d+$/.test(value) ? Number(value) : value; // hop count, or addresses/subnets as Express reads them
+}
+
+function parseAdminToken(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  // It is an instance-admin password for scripts: a short one would be guessable.
+  if (value.length < 16) throw new Error('FLOWCREW_ADMIN_TOKEN must be at least 16 characters (use a long random value)');
+  return value;
+}
+
 function parseInteger(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`${name} must be a non-negative integer (got "${value}")`);
   return parsed;
+}
+
+function atLeastOne(name: string, value: number): number {
+  if (value < 1) throw new Error(`${name} must be at least 1 (got ${value})`);
+  return value;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<RuntimeConfig> = {}): RuntimeConfig {
@@ -51,17 +145,53 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     host: env.HOST ?? '127.0.0.1',
     dataDir,
     databaseUrl: env.DATABASE_URL || undefined,
+    keyRingFile: env.FLOWCREW_KEYRING_FILE ? path.resolve(env.FLOWCREW_KEYRING_FILE) : undefined,
     sqliteSynchronous: sync,
     bodyLimit: env.FLOWCREW_BODY_LIMIT ?? '1mb',
     previewChars: parseInteger('FLOWCREW_PREVIEW_CHARS', env.FLOWCREW_PREVIEW_CHARS, 2048),
+    maxDepth: atLeastOne('FLOWCREW_MAX_DEPTH', parseInteger('FLOWCREW_MAX_DEPTH', env.FLOWCREW_MAX_DEPTH, DEFAULT_MAX_DEPTH)),
+    maxMessageBytes: atLeastOne('FLOWCREW_MAX_MESSAGE_BYTES', parseInteger('FLOWCREW_MAX_MESSAGE_BYTES', env.FLOWCREW_MAX_MESSAGE_BYTES, 16 * 1024 * 1024)),
+    maxInterruptions: atLeastOne('FLOWCREW_MAX_INTERRUPTIONS', parseInteger('FLOWCREW_MAX_INTERRUPTIONS', env.FLOWCREW_MAX_INTERRUPTIONS, 3)),
+    nodeLimits: {
+      contextValueBytes: atLeastOne('FLOWCREW_CONTEXT_VALUE_MAX_KB', parseInteger('FLOWCREW_CONTEXT_VALUE_MAX_KB', env.FLOWCREW_CONTEXT_VALUE_MAX_KB, 1024)) * 1024,
+      contextScopeBytes: atLeastOne('FLOWCREW_CONTEXT_MAX_MB', parseInteger('FLOWCREW_CONTEXT_MAX_MB', env.FLOWCREW_CONTEXT_MAX_MB, 16)) * 1048576,
+      logMessageChars: atLeastOne('FLOWCREW_LOG_MESSAGE_MAX_CHARS', parseInteger('FLOWCREW_LOG_MESSAGE_MAX_CHARS', env.FLOWCREW_LOG_MESSAGE_MAX_CHARS, 8192)),
+      logPerSecond: atLeastOne('FLOWCREW_LOG_PER_SECOND', parseInteger('FLOWCREW_LOG_PER_SECOND', env.FLOWCREW_LOG_PER_SECOND, 20)),
+    },
     retention: {
       mode: parseRetentionMode(env.FLOWCREW_RETENTION),
-      maxAgeMs: parseInteger('FLOWCREW_RETENTION_MAX_AGE_DAYS', env.FLOWCREW_RETENTION_MAX_AGE_DAYS, 0) * 86_400_000,
+      // 0 keeps finished runs for ever; by default they go after 30 days so history cannot grow without bound.
+      maxAgeMs: parseInteger('FLOWCREW_RETENTION_MAX_AGE_DAYS', env.FLOWCREW_RETENTION_MAX_AGE_DAYS, 30) * 86_400_000,
     },
     flowsDir: env.FLOWCREW_FLOWS_DIR === '' ? null : path.resolve(env.FLOWCREW_FLOWS_DIR ?? path.join(repoRoot, 'flows')),
     nodesDir: path.join(repoRoot, 'nodes'),
     userNodesDir: path.resolve(env.FLOWCREW_USER_NODES_DIR ?? path.join(dataDir, 'nodes')),
     logLevel,
+    oidc: parseOidcConfig(env),
+    auth: {
+      adminToken: parseAdminToken(env.FLOWCREW_ADMIN_TOKEN),
+      cookieSecure: env.FLOWCREW_COOKIE_SECURE === undefined || env.FLOWCREW_COOKIE_SECURE === '' || env.FLOWCREW_COOKIE_SECURE === 'auto'
+        ? 'auto'
+        : parseBoolean('FLOWCREW_COOKIE_SECURE', env.FLOWCREW_COOKIE_SECURE, false),
+      sessionTtlMs: parseInteger('FLOWCREW_SESSION_HOURS', env.FLOWCREW_SESSION_HOURS, 12) * 3_600_000,
+      sessionIdleMs: parseInteger('FLOWCREW_SESSION_IDLE_MINUTES', env.FLOWCREW_SESSION_IDLE_MINUTES, 120) * 60_000,
+      lockoutAttempts: parseInteger('FLOWCREW_LOCKOUT_ATTEMPTS', env.FLOWCREW_LOCKOUT_ATTEMPTS, 5),
+      lockoutWindowMs: parseInteger('FLOWCREW_LOCKOUT_MINUTES', env.FLOWCREW_LOCKOUT_MINUTES, 15) * 60_000,
+      lockoutMs: parseInteger('FLOWCREW_LOCKOUT_MINUTES', env.FLOWCREW_LOCKOUT_MINUTES, 15) * 60_000,
+      lockoutIpAttempts: parseInteger('FLOWCREW_LOCKOUT_IP_ATTEMPTS', env.FLOWCREW_LOCKOUT_IP_ATTEMPTS, 50),
+      tokenTtlMs: parseInteger('FLOWCREW_TOKEN_TTL_DAYS', env.FLOWCREW_TOKEN_TTL_DAYS, 90) * 86_400_000,
+    },
+    http: {
+      allowedHosts: env.FLOWCREW_ALLOWED_HOSTS ? parseList(env.FLOWCREW_ALLOWED_HOSTS) : null,
+      corsOrigins: parseList(env.FLOWCREW_CORS_ORIGINS),
+      trustProxy: parseTrustProxy(env.FLOWCREW_TRUST_PROXY),
+      rateLimit: {
+        login: { max: parseInteger('FLOWCREW_RATE_LIMIT_LOGIN', env.FLOWCREW_RATE_LIMIT_LOGIN, 10), windowMs: 60_000 },
+        api: { max: parseInteger('FLOWCREW_RATE_LIMIT_API', env.FLOWCREW_RATE_LIMIT_API, 6000), windowMs: 60_000 },
+        webhook: { max: parseInteger('FLOWCREW_RATE_LIMIT_WEBHOOK', env.FLOWCREW_RATE_LIMIT_WEBHOOK, 0), windowMs: 60_000 },
+      },
+      redisUrl: env.FLOWCREW_REDIS_URL || undefined,
+    },
     ...overrides,
   };
 }
