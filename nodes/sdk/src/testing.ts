@@ -18,7 +18,10 @@ import type {
   EmitResult,
   ModelUsage,
   ToolCall,
+  OutboundServices,
+  DeclaredMcpServers,
 } from './index.ts';
+import { OutboundRefusedError } from './index.ts';
 import { normaliseOutput, type PortMessage } from './index.ts';
 
 export { normaliseOutput };
@@ -71,6 +74,30 @@ export interface TestNodeOptions {
   callTool?: (call: ToolCall) => Promise<FlowMessage[]>;
 }
 
+/**
+ * Outbound access when a test does not pass `services.outbound`: nothing, so a node under test never reaches the
+ * network by accident. Give the real guard, allow-listing your local test servers explicitly, e.g.
+ * `setTestServiceDefaults({ outbound: createOutboundGuard({ allow: ['127.0.0.1'] }) })` with createOutboundGuard from
+ * '@flowcrew/runtime/outbound'.
+ */
+const noOutbound: OutboundServices = {
+  fetch: (url) => Promise.reject(new OutboundRefusedError(`no outbound access in this test (${String(url)}): pass services.outbound or call setTestServiceDefaults`)),
+  check: (host) => Promise.reject(new OutboundRefusedError(`no outbound access in this test (${String(host)}): pass services.outbound or call setTestServiceDefaults`)),
+  dispatcher: undefined,
+};
+
+const noMcpServers: DeclaredMcpServers = {
+  names: () => [],
+  resolve: (name) => Promise.reject(new Error(`MCP server "${name}" is not declared (none are declared in this test; pass services.mcpServers)`)),
+};
+
+let serviceDefaults: Partial<RuntimeServices> = {};
+
+/** Services every createTestNode of this test file gets unless its options say otherwise (e.g. an allow-listed outbound guard). */
+export function setTestServiceDefaults(services: Partial<RuntimeServices>): void {
+  serviceDefaults = { ...services };
+}
+
 export async function createTestNode<P>(definition: NodeDefinition<P>, props: Partial<P> = {}, options: TestNodeOptions = {}): Promise<TestNode> {
   const id = options.id ?? 'n1';
   const statuses: NodeStatus[] = [];
@@ -100,6 +127,9 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
     },
     listTools: () => [],
     dataDir: ':memory:',
+    outbound: noOutbound,
+    mcpServers: noMcpServers,
+    ...serviceDefaults,
     ...options.services,
   };
   const instance = await definition.create({
