@@ -10,6 +10,7 @@ import { validateFlow } from '../flow/validate.ts';
 import { NodeRegistry } from '../registry/registry.ts';
 import { Runtime } from '../runtime.ts';
 import { startServer } from '../server.ts';
+import { registerCredentialCommands } from '../vault/cli.ts';
 
 async function readJsonFile(file: string): Promise<unknown> {
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
@@ -147,6 +148,8 @@ program
     console.log(problems === 0 ? `${file}: valid` : `${file}: ${problems} problem(s)`);
     process.exitCode = problems === 0 ? 0 : 1;
   });
+
+registerCredentialCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -546,6 +546,10 @@ export class SqlStorage implements Storage {
   async deleteCredential(id: string): Promise<boolean> {
     return this.write([{ sql: 'DELETE FROM credentials WHERE id = ?', params: [id] }], ([r]) => r!.changes > 0);
   }
+
+  async replaceCredentialData(id: string, expected: string, data: string): Promise<boolean> {
+    return this.write([{ sql: 'UPDATE credentials SET data = ? WHERE id = ? AND data = ?', params: [data, id, expected] }], ([r]) => r!.changes > 0);
+  }
 }
 
 // -----------------------------------------------------------------------------------------------------------------

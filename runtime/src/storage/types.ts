@@ -170,6 +170,11 @@ export interface Storage {
   getCredential(id: string): Promise<CredentialRecord | null>;
   saveCredential(record: CredentialRecord): Promise<void>;
   deleteCredential(id: string): Promise<boolean>;
+  /**
+   * Key rotation: swap a credential's encrypted data for `data` only if it still is `expected` (compare-and-swap, so
+   * an edit made meanwhile is never lost). updatedAt is left alone: the fields did not change. False when not swapped.
+   */
+  replaceCredentialData(id: string, expected: string, data: string): Promise<boolean>;
 }
 
 export class VersionConflictError extends Error {
