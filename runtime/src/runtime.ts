@@ -88,6 +88,7 @@ export class Runtime {
       log,
       retention: config.retention,
       dataDir: config.dataDir,
+      nodeLimits: config.nodeLimits,
       events,
       credentials: (id) => vault.resolve(id),
       registerWebhook: (route) => webhooks.register(route),

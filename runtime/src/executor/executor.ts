@@ -31,6 +31,8 @@ import type { FlowDocument, FlowNode } from '../flow/types.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
 import type { InvocationRecord, RetentionPolicy, RunRecord, RunStatus, Storage } from '../storage/types.ts';
 import { ContextRegistry } from './context.ts';
+import { createNodeLogger } from './node-logger.ts';
+import type { NodeLimits } from '../config.ts';
 import type { ExecutionEvents } from './events.ts';
 
 export interface ExecutorOptions {
@@ -45,6 +47,8 @@ export interface ExecutorOptions {
   dataDir: string;
   /** The HTTP side of `registerWebhook` (the API layer owns the router). */
   registerWebhook: RuntimeServices['registerWebhook'];
+  /** Context size caps and node log limits (defaults when absent). */
+  nodeLimits?: NodeLimits;
 }
 
 interface DeployedNode {
@@ -130,7 +134,7 @@ export class Executor {
   private uncommitted = 0;
 
   constructor(readonly options: ExecutorOptions) {
-    this.contexts = new ContextRegistry(options.storage, options.log);
+    this.contexts = new ContextRegistry(options.storage, options.log, options.nodeLimits);
   }
 
   isDeployed(flowId: string): boolean {
@@ -826,15 +830,9 @@ export class Executor {
     }
   }
 
+  /** Prefixed, size-capped and rate-limited per node (node-logger.ts). */
   private nodeLogger(flowId: string, nodeId: string, label: string): Logger {
-    const prefix = `[${flowId}/${label}]`;
-    const log = this.options.log;
-    return {
-      debug: (m, d) => log.debug(`${prefix} ${m}`, d),
-      info: (m, d) => log.info(`${prefix} ${m}`, d),
-      warn: (m, d) => log.warn(`${prefix} ${m}`, d),
-      error: (m, d) => log.error(`${prefix} ${m}`, d),
-    };
+    return createNodeLogger(this.options.log, { flowId, nodeId, label }, this.options.nodeLimits);
   }
 
   /**

@@ -25,3 +25,51 @@ describe('debug buffer', () => {
     expect(after.since('a', old.seq).map((m) => JSON.parse(m.value.json))).toEqual(['after restart']);
   });
 });
+
+describe('debug buffer entry size', () => {
+  const timed = (value: unknown, max = 2048) => {
+    const buffer = new DebugBuffer(max);
+    const started = performance.now();
+    const message = buffer.add(event('big', value));
+    return { message, ms: performance.now() - started };
+  };
+
+  it('keeps a preview of at most previewChars of a 200 MB message, without serialising all of it', () => {
+    const { message, ms } = timed({ payload: 'x'.repeat(200 * 1048576), topic: 't' });
+    expect(message.value.truncated).toBe(true);
+    expect(message.value.json.length).toBe(2048);
+    expect(message.value.json.startsWith('{"payload":"xxx')).toBe(true);
+    expect(ms).toBeLessThan(500);
+  });
+
+  it('bounds huge arrays, objects, buffers and deep nesting too', () => {
+    const array = timed(Array.from({ length: 2_000_000 }, (_, i) => i));
+    expect(array.message.value).toMatchObject({ truncated: true });
+    expect(array.ms).toBeLessThan(500);
+    const wide = Object.fromEntries(Array.from({ length: 200_000 }, (_, i) => [`k${i}`, i]));
+    const preview = timed(wide).message.value;
+    expect(preview.truncated).toBe(true);
+    expect(preview.json.length).toBeGreaterThan(1900);
+    expect(preview.json.length).toBeLessThanOrEqual(2048);
+    const buffer = timed({ payload: Buffer.alloc(100 * 1048576, 1) });
+    expect(buffer.message.value.json.startsWith('{"payload":{"type":"Buffer","data":[1,1,')).toBe(true);
+    expect(buffer.ms).toBeLessThan(500);
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(timed(deep).message.value).toMatchObject({ truncated: true });
+  });
+
+  it('shows small messages exactly as JSON does, and survives cycles', () => {
+    const value = { a: [1, 'two', null, true], at: new Date(0), nested: { x: { y: 1 } } };
+    expect(timed(value).message.value).toEqual({ json: JSON.stringify(value), truncated: false });
+    const cyclic: Record<string, unknown> = { name: 'loop' };
+    cyclic.self = cyclic;
+    expect(timed(cyclic).message.value).toEqual({ json: '{"name":"loop","self":"[Circular]"}', truncated: false });
+  });
+
+  it('cuts a long property name', () => {
+    const buffer = new DebugBuffer(100);
+    const message = buffer.add({ ...event('p', 1), property: 'p'.repeat(10_000) });
+    expect(message.property).toHaveLength(256);
+  });
+});
