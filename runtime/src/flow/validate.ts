@@ -3,6 +3,8 @@
  * Every problem is reported, each with a JSON pointer into the submitted document.
  */
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { NODES_PER_TURN, yieldToEventLoop } from './event-loop.ts';
+import { DEFAULT_MAX_DEPTH, findTooDeep } from './json-depth.ts';
 import type { FlowDocument, FlowIssue } from './types.ts';
 import { flowSchema } from './schema.ts';
 
@@ -46,11 +48,38 @@ export interface ValidationResult {
   flow: FlowDocument;
 }
 
+export interface ValidateOptions {
+  /** Deepest JSON nesting accepted anywhere in the document (FLOWCREW_MAX_DEPTH). */
+  maxDepth?: number;
+}
+
 /**
  * Validate a flow document. `input` is untrusted JSON. The returned flow is a copy with defaults applied;
- * the input is never modified.
+ * the input is never modified. Linear in the size of the flow.
  */
-export function validateFlow(input: unknown, catalog: NodeTypeCatalog): ValidationResult {
+export function validateFlow(input: unknown, catalog: NodeTypeCatalog, options: ValidateOptions = {}): ValidationResult {
+  const steps = validationSteps(input, catalog, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** The same as validateFlow, giving the event loop a turn every few hundred nodes so a large flow blocks nothing. */
+export async function validateFlowAsync(input: unknown, catalog: NodeTypeCatalog, options: ValidateOptions = {}): Promise<ValidationResult> {
+  const steps = validationSteps(input, catalog, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await yieldToEventLoop();
+  }
+}
+
+/** Validation as a generator that yields between chunks of nodes; validateFlow and validateFlowAsync drive it. */
+function* validationSteps(input: unknown, catalog: NodeTypeCatalog, options: ValidateOptions): Generator<void, ValidationResult> {
+  // Before anything recursive (structuredClone, ajv): nesting deeper than the stack would be a crash, not an issue.
+  const tooDeep = findTooDeep(input, options.maxDepth ?? DEFAULT_MAX_DEPTH);
+  if (tooDeep) return { valid: false, issues: [withNodeId(tooDeep, input as FlowDocument)], flow: input as FlowDocument };
   const flow = structuredClone(input) as FlowDocument;
   if (!checkFormat(flow)) {
     return { valid: false, issues: ajvIssues(checkFormat.errors).map((i) => withNodeId(i, flow)), flow };
@@ -63,11 +92,13 @@ export function validateFlow(input: unknown, catalog: NodeTypeCatalog): Validati
     } else index.set(node.id, i);
   });
 
-  flow.nodes.forEach((node, i) => {
+  for (let i = 0; i < flow.nodes.length; i++) {
+    if (i > 0 && i % NODES_PER_TURN === 0) yield;
+    const node = flow.nodes[i]!;
     const at = `/nodes/${i}`;
     if (!catalog.has(node.type)) {
       issues.push({ pointer: `${at}/type`, message: `unknown node type "${node.type}": no installed node pack provides it`, nodeId: node.id });
-      return;
+      continue;
     }
     node.props ??= {};
     for (const problem of catalog.checkProps(node.type, node.props)) {
@@ -91,9 +122,12 @@ export function validateFlow(input: unknown, catalog: NodeTypeCatalog): Validati
         }
       }),
     );
-  });
+  }
 
-  if (issues.length === 0) issues.push(...cycleIssues(flow, catalog, index));
+  if (issues.length === 0) {
+    yield;
+    issues.push(...cycleIssues(flow, catalog, index));
+  }
   return { valid: issues.length === 0, issues, flow };
 }
 
@@ -111,7 +145,16 @@ function cycleIssues(flow: FlowDocument, catalog: NodeTypeCatalog, index: Map<st
   const stack: string[] = [];
   const onStack = new Set<string>();
   let counter = 0;
-  const edges = (id: string): string[] => (flow.nodes[index.get(id)!]!.wires ?? []).flat();
+  // Each node's targets, flattened once: recomputing them per DFS step made a 10,000-wire node quadratic.
+  const adjacency = new Map<string, string[]>();
+  const edges = (id: string): string[] => {
+    let targets = adjacency.get(id);
+    if (!targets) {
+      targets = (flow.nodes[index.get(id)!]!.wires ?? []).flat();
+      adjacency.set(id, targets);
+    }
+    return targets;
+  };
 
   const visit = (start: string): void => {
     // Iterative DFS so a 10,000-node chain cannot overflow the stack.
