@@ -170,7 +170,7 @@ describe('function sandbox pool: bound and reaping', () => {
   });
 
   it('reads its settings from the environment, with clear errors', () => {
-    expect(poolOptionsFromEnv({ FLOWCREW_FUNCTION_PROCESSES: '3', FLOWCREW_FUNCTION_IDLE_SECONDS: '5', FLOWCREW_FUNCTION_MAX_MESSAGE_MB: '2' })).toEqual({
+    expect(poolOptionsFromEnv({ FLOWCREW_FUNCTION_PROCESSES: '3', FLOWCREW_FUNCTION_IDLE_SECONDS: '5', FLOWCREW_MAX_MESSAGE_BYTES: String(2 * 1048576) })).toEqual({
       maxProcesses: 3,
       idleMs: 5000,
       maxMessageBytes: 2 * 1048576,
@@ -179,7 +179,7 @@ describe('function sandbox pool: bound and reaping', () => {
     expect(defaults.maxProcesses).toBeLessThanOrEqual(8);
     expect(() => poolOptionsFromEnv({ FLOWCREW_FUNCTION_PROCESSES: 'many' })).toThrow('FLOWCREW_FUNCTION_PROCESSES must be a positive number (got "many")');
     expect(() => poolOptionsFromEnv({ FLOWCREW_FUNCTION_PROCESSES: '1.5' })).toThrow(/whole number/);
-    expect(() => poolOptionsFromEnv({ FLOWCREW_FUNCTION_MAX_MESSAGE_MB: '0' })).toThrow(/FLOWCREW_FUNCTION_MAX_MESSAGE_MB must be a positive number/);
+    expect(() => poolOptionsFromEnv({ FLOWCREW_MAX_MESSAGE_BYTES: '0' })).toThrow(/FLOWCREW_MAX_MESSAGE_BYTES must be a positive number/);
   });
 });
 
@@ -237,7 +237,7 @@ describe('function sandbox pool: size caps', () => {
   it('refuses a result larger than the message limit, fast and before it reaches the server', async () => {
     configureSandboxPool({ maxMessageBytes: 1048576 });
     const s = await sandbox('cap-result', 'return { payload: "x".repeat(3 * 1048576) };', { memoryLimitMb: 64 });
-    await expect(run(s)).rejects.toThrow(/function output too large: 3 MB, more than the limit of 1 MB per message \(FLOWCREW_FUNCTION_MAX_MESSAGE_MB\)/);
+    await expect(run(s)).rejects.toThrow(/function output too large: 3 MB, more than the limit of 1 MB per message \(FLOWCREW_MAX_MESSAGE_BYTES\)/);
   });
 
   it('refuses a sent message, a log line or a context value larger than the message limit; the code can catch it', async () => {

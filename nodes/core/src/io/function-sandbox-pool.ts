@@ -61,6 +61,9 @@ export function sandboxEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Process
   return scrubbed;
 }
 
+/** The runtime's limit on one node message, which function results and sent messages obey too. */
+const MESSAGE_LIMIT_SETTING = 'FLOWCREW_MAX_MESSAGE_BYTES';
+
 /** After being told to go, a process that has not exited within this long is killed. */
 const EXIT_GRACE_MS = 2000;
 
@@ -73,7 +76,8 @@ function positiveNumber(name: string, value: string | undefined, fallback: numbe
 
 /**
  * Defaults: twice the cores, at least 4 and at most 8 processes (4 on a 2-core machine: each idle process costs
- * about 40 MB); stopped after 60 s idle; messages up to 16 MB.
+ * about 40 MB); stopped after 60 s idle; messages up to the runtime's node message limit (FLOWCREW_MAX_MESSAGE_BYTES,
+ * 16 MB), checked in the sandbox so an oversized one is never copied into the server.
  */
 export function poolOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): PoolOptions {
   const processes = positiveNumber('FLOWCREW_FUNCTION_PROCESSES', env.FLOWCREW_FUNCTION_PROCESSES, Math.min(8, Math.max(4, 2 * availableParallelism())));
@@ -81,7 +85,7 @@ export function poolOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): PoolOp
   return {
     maxProcesses: processes,
     idleMs: positiveNumber('FLOWCREW_FUNCTION_IDLE_SECONDS', env.FLOWCREW_FUNCTION_IDLE_SECONDS, 60) * 1000,
-    maxMessageBytes: Math.round(positiveNumber('FLOWCREW_FUNCTION_MAX_MESSAGE_MB', env.FLOWCREW_FUNCTION_MAX_MESSAGE_MB, 16) * 1048576),
+    maxMessageBytes: Math.round(positiveNumber(MESSAGE_LIMIT_SETTING, env[MESSAGE_LIMIT_SETTING], 16 * 1048576)),
   };
 }
 
@@ -232,7 +236,7 @@ export class SandboxPool<H> {
     try {
       await new Promise<void>((resolve, reject) => {
         worker.opening.set(sandbox.id, { resolve, reject });
-        worker.send({ t: 'open', sandbox: sandbox.id, spec: { ...sandbox.spec, maxMessageBytes: this.options.maxMessageBytes, maxMessageSetting: 'FLOWCREW_FUNCTION_MAX_MESSAGE_MB' } }, (error) => {
+        worker.send({ t: 'open', sandbox: sandbox.id, spec: { ...sandbox.spec, maxMessageBytes: this.options.maxMessageBytes, maxMessageSetting: MESSAGE_LIMIT_SETTING } }, (error) => {
           if (error) reject(error);
         });
       });

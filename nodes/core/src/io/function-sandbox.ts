@@ -108,6 +108,8 @@ function runIn(worker: SandboxWorker<CallHost>, sandbox: FunctionSandbox, part: 
   });
 }
 
+const STATUS_CHARS = 1024;
+
 /** Carry out a request from user code. Context keys may be Node-RED paths ('user.name', '#:(store)::key'). */
 function perform(host: CallHost, op: string, args: unknown[]): unknown {
   const scope = args[0] as 'node' | 'flow' | 'global';
@@ -116,8 +118,11 @@ function perform(host: CallHost, op: string, args: unknown[]): unknown {
       return host.send(args[0]);
     case 'log':
       return host.log(args[0] as LogLevel, String(args[1]));
-    case 'status':
-      return host.status(args[0] as NodeStatus);
+    case 'status': {
+      // Status text is shown on the canvas: a line, not a document.
+      const status = args[0] as NodeStatus;
+      return host.status(typeof status.text === 'string' && status.text.length > STATUS_CHARS ? { ...status, text: `${status.text.slice(0, STATUS_CHARS)}…` } : status);
+    }
     case 'ctx.get':
       return getContextValue(host.context[scope], parseContextKey(String(args[1])));
     case 'ctx.set':

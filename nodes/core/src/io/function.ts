@@ -84,9 +84,12 @@ export const functionNode = defineNode<FunctionProps>({
 - A message is finished when the code has returned and its timers have run (or \`node.done()\` is called); timers still pending then are cancelled.
 
 ### Sandbox
-The code runs in its own V8 isolate, inside a separate sandbox process: there is no \`require\`, \`process\`, \`Buffer\`,
-file system or network, and host environment variables are not visible. Messages are copied in and out, so they must be
-plain data, and no message leaving the code may be larger than the memory limit.
+The code runs in its own V8 isolate, inside a sandbox process of its flow's own: there is no \`require\`, \`process\`,
+\`Buffer\`, file system or network, no \`SharedArrayBuffer\`, \`Atomics\` or \`WebAssembly\`, and host environment variables
+are not visible. A crash of one flow's sandbox fails only that flow's messages in flight. Messages are copied in and
+out, so they must be plain data; nothing leaving the code (a message, a log line, a context value) may be larger than
+the memory limit or the runtime's message limit (\`FLOWCREW_MAX_MESSAGE_BYTES\`, 16 MB). Context values and log lines
+have the runtime's limits too (\`FLOWCREW_CONTEXT_*\`, \`FLOWCREW_LOG_*\`).
 `,
   async create(init) {
     const props = init.props;
