@@ -24,6 +24,7 @@ export function makeRun(overrides: Partial<RunRecord> = {}): RunRecord {
     input: { payload: 'hello', topic: 't' },
     error: null,
     parentRunId: null,
+    projectId: 'default',
     createdAt: 1_700_000_000_000,
     startedAt: 1_700_000_000_001,
     finishedAt: null,

@@ -5,6 +5,7 @@
  * The SQL is shared by both dialects where possible (TEXT for JSON, BIGINT for epoch ms: SQLite maps BIGINT to
  * INTEGER affinity, a 64-bit integer). `sql` may be a function of the dialect for the rare differences.
  */
+import { identityMigration } from './identity-sql.ts';
 import type { SqlDialect, SqlDriver, SqlStatement } from './sql-storage.ts';
 
 export interface Migration {
@@ -99,6 +100,11 @@ export const MIGRATIONS: readonly Migration[] = [
         ? 'ALTER TABLE flows ADD COLUMN IF NOT EXISTS deployed_document TEXT'
         : 'ALTER TABLE flows ADD COLUMN deployed_document TEXT',
     ],
+  },
+  {
+    version: 6,
+    name: 'identity: users, sessions, API tokens, projects and members, audit log; project of flows, credentials, runs',
+    sql: identityMigration,
   },
 ];
 

@@ -7,6 +7,8 @@
  * everything queued in ONE transaction. Every caller's promise settles once its own statements have committed.
  */
 import type { FlowDocument } from '../flow/types.ts';
+import { SqlIdentityStore } from './identity-sql.ts';
+import type { IdentityStore } from './identity-types.ts';
 import { migrate } from './migrations.ts';
 import {
   InvocationNotPendingError,
@@ -71,6 +73,8 @@ export interface GroupCommitStats {
   failedBatches: number;
 }
 
+/** Where flows, credentials and runs go when no project is named (the identity migration creates it). */
+const DEFAULT_PROJECT_ID = 'default';
 const ACTIVE_RUN: readonly RunStatus[] = ['queued', 'running', 'waiting'];
 const FINISHED_RUN: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 const ACTIVE_SQL = sqlList(ACTIVE_RUN);
@@ -105,6 +109,8 @@ export interface SqlStorageOptions {
 export class SqlStorage implements Storage {
   readonly dialect: SqlDialect;
   readonly stats: GroupCommitStats = { transactions: 0, writes: 0, largestBatch: 0, failedBatches: 0 };
+  /** Identity tables (identity-sql.ts), written through this storage's group-commit writer. */
+  readonly identity: IdentityStore;
 
   private queue: WriteItem[] = [];
   private flushing: Promise<void> | null = null;
@@ -117,6 +123,7 @@ export class SqlStorage implements Storage {
     private readonly options: SqlStorageOptions,
   ) {
     this.dialect = driver.dialect;
+    this.identity = new SqlIdentityStore(driver, (statements, finish) => this.write(statements, finish));
   }
 
   migrate(): Promise<void> {
@@ -249,25 +256,26 @@ export class SqlStorage implements Storage {
     return row ? toStoredFlow(row) : null;
   }
 
-  async saveFlow(flow: FlowDocument, expectedVersion?: number): Promise<StoredFlow> {
+  async saveFlow(flow: FlowDocument, expectedVersion?: number, options: { projectId?: string } = {}): Promise<StoredFlow> {
     const now = Date.now();
+    const projectId = options.projectId ?? DEFAULT_PROJECT_ID;
     // The version column is the truth; the document's own `version` is overwritten when read back.
     const document = JSON.stringify(flow);
     let change: SqlStatement;
     if (expectedVersion === undefined) {
       change = {
-        sql: `INSERT INTO flows (id, name, version, document, deployed_version, created_at, updated_at)
-              VALUES (?, ?, 1, ?, NULL, ?, ?)
+        sql: `INSERT INTO flows (id, name, version, document, deployed_version, created_at, updated_at, project_id)
+              VALUES (?, ?, 1, ?, NULL, ?, ?, ?)
               ON CONFLICT (id) DO UPDATE SET name = excluded.name, version = flows.version + 1,
                 document = excluded.document, updated_at = excluded.updated_at`,
-        params: [flow.id, flow.name, document, now, now],
+        params: [flow.id, flow.name, document, now, now, projectId],
       };
     } else if (expectedVersion === 0) {
       // Version 0 = "must not exist yet" (create without overwriting someone else's flow of the same id).
       change = {
-        sql: `INSERT INTO flows (id, name, version, document, deployed_version, created_at, updated_at)
-              VALUES (?, ?, 1, ?, NULL, ?, ?) ON CONFLICT (id) DO NOTHING`,
-        params: [flow.id, flow.name, document, now, now],
+        sql: `INSERT INTO flows (id, name, version, document, deployed_version, created_at, updated_at, project_id)
+              VALUES (?, ?, 1, ?, NULL, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+        params: [flow.id, flow.name, document, now, now, projectId],
       };
     } else {
       // The WHERE on version makes the check atomic with the write, inside the transaction.
@@ -314,8 +322,10 @@ export class SqlStorage implements Storage {
     const seen = new Map<unknown, string | null>();
     const statements: SqlStatement[] = [
       {
+        // A run belongs to its flow's project (looked up in the same statement: no extra round trip).
         sql: `INSERT INTO runs (id, flow_id, flow_version, status, trigger_node_id, input, error, parent_run_id,
-                created_at, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                created_at, started_at, finished_at, project_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                COALESCE((SELECT f.project_id FROM flows f WHERE f.id = ?), ?))`,
         params: [
           run.id,
           run.flowId,
@@ -328,6 +338,8 @@ export class SqlStorage implements Storage {
           run.createdAt,
           run.startedAt,
           run.finishedAt,
+          run.flowId,
+          run.projectId ?? DEFAULT_PROJECT_ID,
         ],
       },
       ...insertInvocations(first, seen),
@@ -450,6 +462,10 @@ export class SqlStorage implements Storage {
       where.push('status = ?');
       params.push(filter.status);
     }
+    if (filter.projectIds !== undefined) {
+      where.push(filter.projectIds.length === 0 ? '1 = 0' : `project_id IN (${filter.projectIds.map(() => '?').join(', ')})`);
+      params.push(...filter.projectIds);
+    }
     if (filter.before !== undefined) {
       // (created_at, id) matches the ORDER BY, so pages neither skip nor repeat runs created in the same ms.
       where.push('(created_at, id) < (SELECT c.created_at, c.id FROM runs c WHERE c.id = ?)');
@@ -533,10 +549,10 @@ export class SqlStorage implements Storage {
     return this.write(
       [
         {
-          sql: `INSERT INTO credentials (id, name, type, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+          sql: `INSERT INTO credentials (id, name, type, data, created_at, updated_at, project_id) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, type = excluded.type, data = excluded.data,
                   updated_at = excluded.updated_at`,
-          params: [record.id, record.name, record.type, record.data, record.createdAt, record.updatedAt],
+          params: [record.id, record.name, record.type, record.data, record.createdAt, record.updatedAt, record.projectId ?? DEFAULT_PROJECT_ID],
         },
       ],
       () => undefined,
@@ -706,6 +722,7 @@ function toStoredFlow(row: Row): StoredFlow {
     flow,
     deployedFlow,
     deployedVersion: numOrNull(row.deployed_version),
+    projectId: String(row.project_id),
     createdAt: num(row.created_at),
     updatedAt: num(row.updated_at),
   };
@@ -721,6 +738,7 @@ function toRun(row: Row): RunRecord {
     input: parseJson(row.input),
     error: strOrNull(row.error),
     parentRunId: strOrNull(row.parent_run_id),
+    projectId: String(row.project_id),
     createdAt: num(row.created_at),
     startedAt: numOrNull(row.started_at),
     finishedAt: numOrNull(row.finished_at),
@@ -754,6 +772,7 @@ function toCredential(row: Row): CredentialRecord {
     id: String(row.id),
     name: String(row.name),
     type: String(row.type),
+    projectId: String(row.project_id),
     data: String(row.data),
     createdAt: num(row.created_at),
     updatedAt: num(row.updated_at),

@@ -448,7 +448,7 @@ export function defineStorageSuite(name: string, harness: StorageHarness): void 
         await s.saveCredential({ id: 'c1', name: 'Zeta', type: 'http', data: 'enc:1', createdAt: 1, updatedAt: 1 });
         await s.saveCredential({ id: 'c2', name: 'Alpha', type: 'openai', data: 'enc:2', createdAt: 2, updatedAt: 2 });
         await s.saveCredential({ id: 'c1', name: 'Zeta', type: 'http', data: 'enc:1b', createdAt: 999, updatedAt: 3 });
-        expect(await s.getCredential('c1')).toEqual({ id: 'c1', name: 'Zeta', type: 'http', data: 'enc:1b', createdAt: 1, updatedAt: 3 });
+        expect(await s.getCredential('c1')).toEqual({ id: 'c1', name: 'Zeta', type: 'http', projectId: 'default', data: 'enc:1b', createdAt: 1, updatedAt: 3 });
         expect((await s.listCredentials()).map((c) => c.id)).toEqual(['c2', 'c1']);
         expect(await s.deleteCredential('c1')).toBe(true);
         expect(await s.deleteCredential('c1')).toBe(false);

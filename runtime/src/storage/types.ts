@@ -9,6 +9,7 @@
  *   returned promise settles when its transaction has committed.
  */
 import type { FlowDocument } from '../flow/types.ts';
+import type { IdentityStore } from './identity-types.ts';
 
 export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
 export type InvocationStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled';
@@ -26,6 +27,8 @@ export interface RunRecord {
   error: string | null;
   /** Parent run for sub-flow calls. */
   parentRunId: string | null;
+  /** The project of the run's flow, set by the storage when the run is accepted (callers need not give it). */
+  projectId?: string;
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
@@ -73,12 +76,16 @@ export interface StoredFlow {
   deployedVersion: number | null;
   /** The deployed revision's document (it may differ from `flow` after later edits). */
   deployedFlow: FlowDocument | null;
+  /** The project the flow belongs to ('default' unless created in another). */
+  projectId: string;
   createdAt: number;
   updatedAt: number;
 }
 
 export interface RunFilter {
   flowId?: string;
+  /** Only runs of flows in these projects (an empty list matches nothing). */
+  projectIds?: readonly string[];
   status?: RunStatus;
   limit?: number;
   /** Return runs created strictly before this run id's creation (keyset pagination). */
@@ -113,6 +120,8 @@ export interface CredentialRecord {
   id: string;
   name: string;
   type: string;
+  /** The project it belongs to; 'default' when omitted at creation (an update never moves it). */
+  projectId?: string;
   /** Encrypted blob (the storage never sees clear text). */
   data: string;
   createdAt: number;
@@ -121,6 +130,8 @@ export interface CredentialRecord {
 
 export interface Storage {
   readonly dialect: 'sqlite' | 'postgres';
+  /** Users, sessions, API tokens, projects and members, the audit log. */
+  readonly identity: IdentityStore;
   /** Create or upgrade the schema. Idempotent. */
   migrate(): Promise<void>;
   /** Flush pending writes and close. */
@@ -131,9 +142,10 @@ export interface Storage {
   getFlow(id: string): Promise<StoredFlow | null>;
   /**
    * Insert or replace a flow document. With `expectedVersion`, fails with a VersionConflictError when the stored
-   * revision differs (optimistic locking). Returns the stored flow.
+   * revision differs (optimistic locking). Returns the stored flow. A new flow goes to `options.projectId`
+   * ('default' when omitted); saving an existing flow never moves it to another project.
    */
-  saveFlow(flow: FlowDocument, expectedVersion?: number): Promise<StoredFlow>;
+  saveFlow(flow: FlowDocument, expectedVersion?: number, options?: { projectId?: string }): Promise<StoredFlow>;
   /**
    * Mark the current revision deployed (snapshotting its document), or undeploy with null. Fails with a
    * VersionConflictError when `version` is no longer the current revision.
