@@ -1,12 +1,22 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestNode } from '@flowcrew/sdk/testing';
+import { createTestNode, setTestServiceDefaults } from '@flowcrew/sdk/testing';
+import { createOutboundGuard } from '@flowcrew/runtime/outbound';
 import { httpRequestNode, type HttpRequestProps } from './http-request.ts';
 import { RESPONSE_HEADERS_MARK } from './http-util.ts';
 
 let server: Server;
 let base: string;
+/** A second server on another loopback address: "another host" for redirects and credential binding. */
+let other: Server;
+let otherBase: string;
+const otherHits: Array<{ url: string; authorization?: string }> = [];
+const hits: string[] = [];
+
+// The test servers listen on loopback, which the outbound guard refuses by default: allow-list them explicitly.
+const loopbackAllowed = createOutboundGuard({ allow: ['127.0.0.1', '127.0.0.2'] });
+setTestServiceDefaults({ outbound: loopbackAllowed });
 
 /** A small real server: each path shows one behaviour. */
 function route(req: IncomingMessage, res: ServerResponse, body: string) {
@@ -42,6 +52,14 @@ function route(req: IncomingMessage, res: ServerResponse, body: string) {
     case '/slow':
       setTimeout(() => res.end('late'), 2000);
       return;
+    case '/to-other':
+      res.statusCode = 302;
+      res.setHeader('location', `${otherBase}/seen`);
+      return res.end();
+    case '/to-loopback':
+      res.statusCode = 307;
+      res.setHeader('location', url.searchParams.get('to')!);
+      return res.end();
     default:
       res.statusCode = 500;
       return res.end('unknown path');
@@ -50,6 +68,7 @@ function route(req: IncomingMessage, res: ServerResponse, body: string) {
 
 beforeAll(async () => {
   server = createServer((req, res) => {
+    hits.push(req.url!);
     let body = '';
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
@@ -58,10 +77,19 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  other = createServer((req, res) => {
+    otherHits.push({ url: req.url!, authorization: req.headers.authorization });
+    res.end('other');
+  });
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.2', resolve));
+  otherBase = `http://127.0.0.2:${(other.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
   server.closeAllConnections();
+  other.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
+  await new Promise((resolve) => other.close(resolve));
+  await loopbackAllowed.close();
 });
 
 async function request(props: Partial<HttpRequestProps>, msg: Record<string, unknown> = {}, credentials?: Record<string, unknown>) {
@@ -164,11 +192,11 @@ describe('http-request node', () => {
   });
 
   it('sends basic auth from the credentials or from user:password in the url', async () => {
-    const viaCredentials = await request({ url: `${base}/echo`, ret: 'obj' }, {}, { user: 'ada', password: 's3cret' });
+    const viaCredentials = await request({ url: `${base}/echo`, ret: 'obj' }, {}, { user: 'ada', password: 's3cret', allowedHosts: ['127.0.0.1'] });
     expect((viaCredentials.msg.payload as { headers: Record<string, string> }).headers.authorization).toBe(`Basic ${Buffer.from('ada:s3cret').toString('base64')}`);
     const viaUrl = await request({ url: `${base.replace('http://', 'http://bob:pw@')}/echo`, ret: 'obj' });
     expect((viaUrl.msg.payload as { headers: Record<string, string> }).headers.authorization).toBe(`Basic ${Buffer.from('bob:pw').toString('base64')}`);
-    const bearer = await request({ url: `${base}/echo`, ret: 'obj', authType: 'bearer' }, {}, { password: 'tok' });
+    const bearer = await request({ url: `${base}/echo`, ret: 'obj', authType: 'bearer' }, {}, { password: 'tok', allowedHosts: ['127.0.0.1'] });
     expect((bearer.msg.payload as { headers: Record<string, string> }).headers.authorization).toBe('Bearer tok');
   });
 
@@ -216,5 +244,91 @@ describe('http-request node', () => {
 
   it('refuses digest authentication at deploy, which it does not support', async () => {
     await expect(createTestNode(httpRequestNode, { url: base, authType: 'digest' })).rejects.toThrow(/digest authentication is not supported/);
+  });
+
+  describe('outbound guard', () => {
+    const guarded = createOutboundGuard();
+    afterAll(() => guarded.close());
+    const port = () => new URL(base).port;
+
+    it.each([
+      ['http://127.0.0.1:PORT/echo'],
+      ['http://localhost:PORT/echo'],
+      ['http://2130706433:PORT/echo'],
+      ['http://127.1:PORT/echo'],
+      ['http://0x7f.1:PORT/echo'],
+      ['127.0.0.1:PORT/echo'],
+      ['http://[::ffff:127.0.0.1]:PORT/echo'],
+      ['http://0.0.0.0:PORT/echo'],
+      ['http://169.254.169.254/latest/meta-data/'],
+      ['http://10.0.0.1:PORT/echo'],
+    ])('refuses %s by default, sending nothing and not retrying', async (template) => {
+      const before = hits.length;
+      const node = await createTestNode(httpRequestNode, { method: 'POST' }, { services: { outbound: guarded } });
+      const failure = await node.input({ url: template.replace('PORT', port()), payload: { flow: 'evil' } }).then(
+        () => null,
+        (error: unknown) => error as Error & { retryable?: boolean },
+      );
+      expect(failure?.message).toMatch(/refused: .*(loopback|unspecified|IPv4-mapped|cloud metadata|private).*FLOWCREW_OUTBOUND_ALLOW.*: POST http:/);
+      expect(failure?.retryable).toBe(false);
+      expect(hits.length).toBe(before);
+    });
+
+    it('checks every redirect: an allowed host redirecting to a refused one fails at the hop', async () => {
+      const onlyOther = createOutboundGuard({ allow: ['127.0.0.2'] });
+      const redirecting = createServer((_req, res) => res.writeHead(302, { location: `${base}/echo` }).end());
+      await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.2', resolve));
+      try {
+        const before = hits.length;
+        const node = await createTestNode(httpRequestNode, { url: `http://127.0.0.2:${(redirecting.address() as AddressInfo).port}/` }, { services: { outbound: onlyOther } });
+        await expect(node.input({})).rejects.toThrow(/127\.0\.0\.1:\d+ refused: a loopback address.*reached by a redirect/);
+        expect(hits.length).toBe(before);
+      } finally {
+        redirecting.close();
+        await onlyOther.close();
+      }
+    });
+  });
+
+  describe('credential binding to hosts', () => {
+    it('refuses a credential without allowedHosts at deploy', async () => {
+      await expect(createTestNode(httpRequestNode, { url: `${base}/echo` }, { credentials: { user: 'ada', password: 'long-secret' } })).rejects.toThrow(/lists no allowedHosts/);
+    });
+
+    it('never sends the credential to a host it does not list', async () => {
+      const before = hits.length;
+      const node = await createTestNode(httpRequestNode, { url: `${base}/echo` }, { credentials: { user: 'ada', password: 'long-secret', allowedHosts: ['api.example.com'] } });
+      await expect(node.input({})).rejects.toThrow(/the http-auth credential may not be sent to 127\.0\.0\.1:\d+ \(its allowedHosts: api\.example\.com\)/);
+      expect(hits.length).toBe(before);
+    });
+
+    it('matches hosts with ports and wildcards, and drops the credential on a redirect to another origin', async () => {
+      const { msg } = await request({ url: `${base}/to-other` }, {}, { user: 'ada', password: 'long-secret', allowedHosts: [`127.0.0.1:${new URL(base).port}`] });
+      expect(msg.payload).toBe('other');
+      expect(otherHits.at(-1)).toEqual({ url: '/seen', authorization: undefined });
+    });
+  });
+
+  describe('idempotency key', () => {
+    it("sends the invocation's idempotency key as Idempotency-Key by default", async () => {
+      const { msg } = await request({ method: 'POST', url: `${base}/echo`, ret: 'obj' }, { payload: 'x' });
+      expect((msg.payload as { headers: Record<string, string> }).headers['idempotency-key']).toBe('run-1:n1:inv-1:1');
+    });
+
+    it('uses another header name, none when empty, and a header the flow sets wins', async () => {
+      const renamed = await request({ url: `${base}/echo`, ret: 'obj', idempotencyHeader: 'X-Request-Id' });
+      const headers = (renamed.msg.payload as { headers: Record<string, string> }).headers;
+      expect([headers['x-request-id'], headers['idempotency-key']]).toEqual(['run-1:n1:inv-1:1', undefined]);
+      const off = await request({ url: `${base}/echo`, ret: 'obj', idempotencyHeader: '' });
+      expect((off.msg.payload as { headers: Record<string, string> }).headers['idempotency-key']).toBeUndefined();
+      const own = await request({ url: `${base}/echo`, ret: 'obj', headers: { 'idempotency-key': 'order-42' } });
+      expect((own.msg.payload as { headers: Record<string, string> }).headers['idempotency-key']).toBe('order-42');
+    });
+
+    it('keeps the key of the attempt, so a retried attempt is told apart', async () => {
+      const node = await createTestNode(httpRequestNode, { url: `${base}/echo`, ret: 'obj' });
+      const [sent] = await node.input({}, { attempt: 2 });
+      expect((sent!.msg.payload as { headers: Record<string, string> }).headers['idempotency-key']).toBe('run-1:n1:inv-1:2');
+    });
   });
 });

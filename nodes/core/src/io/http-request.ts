@@ -1,6 +1,9 @@
-/** http-request: Node-RED's "http request" node, on global fetch. */
+/**
+ * http-request: Node-RED's "http request" node, on the runtime's outbound guard (services.outbound.fetch), so a flow
+ * cannot reach loopback, private or metadata addresses unless an administrator allow-lists them.
+ */
 import Mustache from 'mustache';
-import { defineNode, NodeInputError, type FlowMessage } from '@flowcrew/sdk';
+import { defineNode, hostAllowedBy, NodeInputError, OutboundRefusedError, type FlowMessage } from '@flowcrew/sdk';
 import { getMessagePropertyOrUndefined } from '../shared/property.ts';
 import { findHeader, headersHash, parseSetCookies, RESPONSE_HEADERS_MARK, updateHeader, userHeaders } from './http-util.ts';
 
@@ -28,6 +31,15 @@ export interface HttpRequestProps {
   timeout?: number;
   /** Node-RED stores '' for basic; digest is not supported. */
   authType?: '' | 'basic' | 'bearer' | 'digest';
+  /** Header carrying the invocation's idempotency key; '' sends none. */
+  idempotencyHeader?: string;
+}
+
+/** The http-auth credential: who we are, and the only hosts that may ever see it. */
+export interface HttpAuthCredential {
+  user?: string;
+  password?: string;
+  allowedHosts?: string[];
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -95,6 +107,9 @@ function responseHeaders(response: Response): Record<string, unknown> {
   return headers;
 }
 
+/** The request would carry the node's vault credential to a host the credential does not list. */
+class CredentialHostError extends Error {}
+
 function describeFailure(error: unknown): string {
   const cause = (error as { cause?: { message?: string; code?: string } }).cause;
   return cause?.message ?? cause?.code ?? (error as Error).message;
@@ -133,6 +148,12 @@ export const httpRequestNode = defineNode<HttpRequestProps>({
       },
       timeout: { type: 'integer', minimum: 1, default: DEFAULT_TIMEOUT_MS, description: 'Milliseconds to wait for the response' },
       authType: { type: 'string', enum: ['', 'basic', 'bearer', 'digest'], default: 'basic', description: 'How the credentials are sent (digest is not supported)' },
+      idempotencyHeader: {
+        type: 'string',
+        default: 'Idempotency-Key',
+        pattern: "^([!#$%&'*+.^_`|~0-9A-Za-z-]+)?$",
+        description: "Header that carries the invocation's idempotency key, so the receiver can drop a repeat; empty: none",
+      },
     },
   },
   credentials: {
@@ -140,7 +161,17 @@ export const httpRequestNode = defineNode<HttpRequestProps>({
     required: false,
     schema: {
       type: 'object',
-      properties: { user: { type: 'string' }, password: { type: 'string', description: 'Password, or the token for bearer auth' } },
+      required: ['allowedHosts'],
+      properties: {
+        user: { type: 'string' },
+        password: { type: 'string', writeOnly: true, description: 'Password, or the token for bearer auth' },
+        allowedHosts: {
+          type: 'array',
+          minItems: 1,
+          items: { type: 'string', minLength: 1 },
+          description: 'The only hosts this credential is sent to: api.example.com, *.example.com, or host:port',
+        },
+      },
     },
   },
   help: `Sends an HTTP request and outputs the response. Works like Node-RED's http request node.
@@ -156,6 +187,19 @@ export const httpRequestNode = defineNode<HttpRequestProps>({
   an empty value removes a header.
 - **timeout**: milliseconds to wait (default 120000). \`msg.requestTimeout\` overrides it.
 - **authType** with credentials \`user\`/\`password\`: \`basic\`, or \`bearer\` (the password is the token). A \`user:pass@\` in the URL also gives basic auth.
+- **idempotencyHeader**: the header that carries the invocation's idempotency key (default \`Idempotency-Key\`; empty: none).
+  The key (\`runId:nodeId:invocationId:attempt\`) is the same when the runtime runs the request again after a crash,
+  so a receiver that honours it performs the side effect once. A header of the same name set by the flow wins.
+
+### Credentials
+An \`http-auth\` credential holds \`user\`, \`password\` and **\`allowedHosts\`**: the only hosts it may be sent to
+(\`api.example.com\`, \`*.example.com\`, \`api.example.com:8443\`). A request carrying it to any other host fails, and a
+redirect to another origin drops it. Its password is redacted from run records, debug and logs.
+
+### Where it may connect
+Requests go through the runtime's outbound guard: loopback, private, link-local, carrier-grade NAT, multicast and
+cloud-metadata addresses are refused (after DNS resolution, and again on every redirect) unless an administrator
+allow-lists them in \`FLOWCREW_OUTBOUND_ALLOW\`.
 
 ### Input
 \`msg.payload\` is the body for methods other than GET/HEAD: strings are sent as is, objects as JSON (or form-encoded when
@@ -178,6 +222,13 @@ Any status code is a normal output (a 404 is not an error); a network failure or
     const rows = headerRows(props.headers);
     const authType = props.authType || 'basic';
     if (authType === 'digest') throw new Error('http-request: digest authentication is not supported; use basic or bearer');
+    const idempotencyHeader = props.idempotencyHeader ?? 'Idempotency-Key';
+    const credential = init.credentials as HttpAuthCredential | undefined;
+    const allowedHosts = Array.isArray(credential?.allowedHosts) ? credential.allowedHosts.filter((h): h is string => typeof h === 'string' && h.trim() !== '') : [];
+    if (credential && (credential.user || credential.password) && allowedHosts.length === 0) {
+      throw new Error('http-request: the http-auth credential lists no allowedHosts: add the hosts it may be sent to (e.g. api.example.com or *.example.com)');
+    }
+    const fetchOut = init.services.outbound;
 
     return {
       async onInput(msg, ctx) {
@@ -205,7 +256,13 @@ Any status code is a normal output (a 404 is not an error); a network failure or
         }
 
         // --- Credentials: the node's, or user:password in the URL (fetch refuses URLs with credentials)
-        const parsed = new URL(url);
+        let parsed: URL;
+        try {
+          parsed = new URL(url);
+        } catch {
+          throw new NodeInputError(`Invalid URL "${url}"`);
+        }
+        const fromVault = Boolean(ctx.credentials?.user || ctx.credentials?.password);
         const user = (ctx.credentials?.user as string | undefined) || decodeURIComponent(parsed.username);
         const password = (ctx.credentials?.password as string | undefined) || decodeURIComponent(parsed.password);
         parsed.username = parsed.password = '';
@@ -223,6 +280,7 @@ Any status code is a normal output (a 404 is not an error); a network failure or
           throw new NodeInputError('Sending a body with GET is not supported (fetch forbids it); use POST or paytoqs "query"');
         }
         for (const name of FETCH_MANAGED_HEADERS) updateHeader(headers, name, undefined);
+        if (idempotencyHeader && findHeader(headers, idempotencyHeader) === undefined) headers[idempotencyHeader] = ctx.idempotencyKey;
 
         // --- Send, following redirects ourselves so msg.redirectList can be filled
         const requestTimeout = Number(msg.requestTimeout);
@@ -235,10 +293,15 @@ Any status code is a normal output (a 404 is not an error); a network failure or
         ctx.status({ fill: 'blue', shape: 'dot', text: 'requesting' });
         let response: Response;
         let payload: string | unknown;
+        let currentUrl = url;
         try {
-          let currentUrl = url;
+          // The vault credential rides only to the hosts it lists (it is dropped on a redirect to another origin).
+          let carriesCredential = fromVault && findHeader(headers, 'authorization') !== undefined;
           for (;;) {
-            response = await fetch(currentUrl, { method, headers: headers as Record<string, string>, body, signal, redirect: 'manual' });
+            if (carriesCredential && !hostAllowedBy(allowedHosts, new URL(currentUrl))) {
+              throw new CredentialHostError(`the http-auth credential may not be sent to ${new URL(currentUrl).host} (its allowedHosts: ${allowedHosts.join(', ')})`);
+            }
+            response = await fetchOut.fetch(currentUrl, { method, headers: headers as Record<string, string>, body, signal, redirect: 'manual' });
             const location = response.headers.get('location');
             if (!followRedirects || !location || response.status < 300 || response.status > 399 || response.status === 304) break;
             if (redirectList.length >= MAX_REDIRECTS) throw new Error(`too many redirects (more than ${MAX_REDIRECTS})`);
@@ -250,6 +313,7 @@ Any status code is a normal output (a 404 is not an error); a network failure or
             if (next.origin !== new URL(currentUrl).origin) {
               updateHeader(headers, 'authorization', undefined);
               updateHeader(headers, 'cookie', undefined);
+              carriesCredential = false;
             }
             // Only 303 turns the request into a body-less GET (got's default, which Node-RED uses).
             if (response.status === 303 && method !== 'HEAD') {
@@ -265,6 +329,10 @@ Any status code is a normal output (a 404 is not an error); a network failure or
           ctx.status({ fill: 'red', shape: 'ring', text: 'failed' });
           if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
           if (signal.aborted) throw new Error(`No response from server within ${timeoutMs} ms: ${method} ${url}`);
+          // Refused by the outbound guard or the credential's hosts: the same request would be refused again.
+          if (error instanceof OutboundRefusedError || error instanceof CredentialHostError) {
+            throw new NodeInputError(`${error.message}: ${method} ${currentUrl}${currentUrl === url ? '' : ` (reached by a redirect from ${url})`}`);
+          }
           throw new Error(`${describeFailure(error)}: ${method} ${url}`);
         }
 
