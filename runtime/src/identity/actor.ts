@@ -23,6 +23,7 @@ export const PERMISSIONS = [
   'pack:read', // node types, node packs
   'pack:install', // install/remove/upgrade packs (instance admin only)
   'project:manage', // project members and settings
+  'project:create', // create and delete projects (instance admin only)
   'token:manage', // API tokens of a project
   'user:manage', // users and instance roles (instance admin only)
   'audit:read', // audit log (instance admin only)
@@ -43,7 +44,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<ProjectRole, ReadonlySet<Permissi
 };
 
 /** Permissions that only an instance admin holds (they are not scoped to a project). */
-export const INSTANCE_ONLY: ReadonlySet<Permission> = new Set<Permission>(['pack:install', 'user:manage', 'audit:read']);
+export const INSTANCE_ONLY: ReadonlySet<Permission> = new Set<Permission>(['pack:install', 'user:manage', 'audit:read', 'project:create']);
 
 export const DEFAULT_PROJECT = 'default';
 
