@@ -281,3 +281,10 @@ describe('function sandbox pool: size caps', () => {
     expect(worst).toBeLessThan(1000);
   }, 30_000);
 });
+
+describe('function sandbox pool: host resources', () => {
+  it('bounds the timers one call may leave pending (each is a timer in the sandbox process)', async () => {
+    const s = await sandbox('timers', 'let n = 0; try { for (;;) { setTimeout(() => {}, 60000); n++; } } catch (e) { node.done(); return { payload: [n, e.message] }; }');
+    expect(await run(s)).toEqual({ payload: [10_000, 'too many timers pending in one call (at most 10000)'] });
+  });
+});

@@ -75,8 +75,8 @@ function positiveNumber(name: string, value: string | undefined, fallback: numbe
 }
 
 /**
- * Defaults: twice the cores, at least 4 and at most 8 processes (4 on a 2-core machine: each idle process costs
- * about 40 MB); stopped after 60 s idle; messages up to the runtime's node message limit (FLOWCREW_MAX_MESSAGE_BYTES,
+ * Defaults: twice the cores, at least 4 and at most 8 processes (4 on a 2-core machine: each idle process holds
+ * about 46 MB); stopped after 60 s idle; messages up to the runtime's node message limit (FLOWCREW_MAX_MESSAGE_BYTES,
  * 16 MB), checked in the sandbox so an oversized one is never copied into the server.
  */
 export function poolOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): PoolOptions {

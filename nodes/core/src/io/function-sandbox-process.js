@@ -172,6 +172,9 @@ let nextRequest = 1;
 
 const send = (/** @type {object} */ message) => process.send?.(message);
 
+/** Most timers one call may have pending at once. */
+const MAX_TIMERS = 10_000;
+
 /** Ask the server to do something for a call (send, log, context, ...) and wait for its answer. */
 function ask(/** @type {number} */ callId, /** @type {string} */ op, /** @type {unknown[]} */ args) {
   return new Promise((resolve, reject) => {
@@ -307,6 +310,8 @@ async function dispatch(/** @type {number} */ sandbox, /** @type {number} */ cal
   if (!call || call.finished || call.realm.sandbox !== sandbox) throw new Error('this function call has already finished');
   switch (op) {
     case 'timer':
+      // Each pending timer is a host timer in this process, outside the isolate's memory limit: bound them.
+      if (call.timers.size >= MAX_TIMERS) throw new Error(`too many timers pending in one call (at most ${MAX_TIMERS})`);
       return call.startTimer(/** @type {number} */ (args[0]), /** @type {number} */ (args[1]), /** @type {boolean} */ (args[2]));
     case 'untimer':
       clearTimeout(call.timers.get(/** @type {number} */ (args[0])));
