@@ -5,6 +5,7 @@ import type { Runtime } from '../runtime.ts';
 import type { RunStatus } from '../storage/types.ts';
 import { mountEditor } from './editor-static.ts';
 import { openApiDocument } from './openapi.ts';
+import { webhookHttp } from './webhook-http.ts';
 
 const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'];
 
@@ -165,31 +166,8 @@ export function createApp(runtime: Runtime): express.Express {
   });
   app.use('/api/v1', api);
 
-  // Webhooks accept JSON, forms and text; anything else arrives as a string.
-  const webhook = express.Router();
-  webhook.use(express.json({ limit, strict: false }));
-  webhook.use(express.urlencoded({ limit, extended: true }));
-  webhook.use(express.text({ limit, type: () => true }));
-  webhook.all('/{*path}', async (req: Request, res: Response) => {
-    const match = runtime.webhooks.match(req.method, req.path);
-    if (!match) return sendProblem(res, 404, 'Not Found', `no deployed webhook at ${req.method} /webhook${req.path}`);
-    if ('methodNotAllowed' in match) return sendProblem(res, 405, 'Method Not Allowed', `the webhook at /webhook${req.path} does not accept ${req.method}`);
-    const reply = await match.route.handle({
-      method: req.method,
-      path: req.path,
-      params: match.params,
-      query: req.query as Record<string, unknown>,
-      headers: req.headers,
-      body: req.body,
-    });
-    res.status(reply.status ?? 200);
-    for (const [name, value] of Object.entries(reply.headers ?? {})) res.set(name, String(value));
-    const body = reply.body;
-    if (body === undefined || body === null) res.end();
-    else if (typeof body === 'string' || Buffer.isBuffer(body)) res.send(body);
-    else res.json(body);
-  });
-  app.use('/webhook', webhook);
+  // Webhooks: authentication, strict content types and size limits per webhook (runtime/src/api/webhook-http.ts).
+  app.use('/webhook', webhookHttp(runtime));
   mountEditor(app);
 
   const onError: ErrorRequestHandler = (error, req, res, _next) => {

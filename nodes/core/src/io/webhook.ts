@@ -1,9 +1,10 @@
 /** webhook: Node-RED's "http in" node. An HTTP endpoint under /webhook that starts a run per request. */
 import { defineNode, type FlowMessage, type TriggerReply, type WebhookRequest } from '@flowcrew/sdk';
+import { webhookAuthCredential, webhookSecurity, webhookSecurityProps, type WebhookAuthCredential, type WebhookSecurityProps } from './webhook-auth.ts';
 
 export const WEBHOOK_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'ALL'] as const;
 
-export interface WebhookProps {
+export interface WebhookProps extends WebhookSecurityProps {
   /** Node-RED writes these in lower case; either case is accepted. */
   method?: (typeof WEBHOOK_METHODS)[number] | Lowercase<(typeof WEBHOOK_METHODS)[number]>;
   /** Path below /webhook, starting with '/'; `:name` segments become msg.req.params.name. */
@@ -29,20 +30,45 @@ export const webhookNode = defineNode<WebhookProps>({
       method: { type: 'string', enum: [...WEBHOOK_METHODS, ...WEBHOOK_METHODS.map((m) => m.toLowerCase())], default: 'POST' },
       url: { type: 'string', pattern: '^/', minLength: 1, description: 'Path below /webhook, e.g. /orders/:id' },
       responseTimeoutMs: { type: 'integer', minimum: 1, default: 30000, description: 'Wait this long for a webhook-response node' },
+      ...webhookSecurityProps,
     },
     required: ['url'],
   },
+  credentials: webhookAuthCredential,
   help: `An HTTP endpoint: each request to \`/webhook<url>\` starts a run.
 
 ### Properties
 - **method**: \`GET\`, \`POST\` (default), \`PUT\`, \`PATCH\`, \`DELETE\`, or \`ALL\` for any method.
 - **url**: the path below \`/webhook\`, starting with \`/\`. Segments like \`:id\` are parameters (\`/orders/:id\`).
 - **responseTimeoutMs**: when the flow has a **webhook-response** node, how long the caller waits for it (default 30000).
+- **auth**: who may call (default \`none\`: anyone who can reach the runtime). The secrets live in a **webhook-auth**
+  credential attached to the node; a webhook whose mode lacks its secret does not deploy.
+  - \`basic\`: HTTP Basic with the credential's \`username\` and \`password\`.
+  - \`header\`: the header named by the credential's \`header\` (default \`Authorization\`) must carry its \`token\`
+    (for \`Authorization\`, \`Bearer <token>\` is accepted too).
+  - \`hmac\`: an HMAC-SHA256 signature with the credential's \`secret\`, by **hmac.scheme**:
+    \`flowcrew\` (default) signs \`<timestamp>.<raw body>\` and sends \`X-Flowcrew-Signature: sha256=<hex>\` and
+    \`X-Flowcrew-Timestamp: <unix seconds>\`; \`github\` matches GitHub's \`X-Hub-Signature-256\` (body only: GitHub sends
+    no timestamp, so a replay is caught only while the signature is remembered, up to 24 h); \`slack\` matches Slack's
+    \`v0:<timestamp>:<body>\` with \`X-Slack-Signature\` and \`X-Slack-Request-Timestamp\`. **hmac.signatureHeader** and
+    **hmac.timestampHeader** rename the headers. Timestamps more than **hmac.toleranceSeconds** (default 300) from now
+    are refused, and so is a signature already seen.
+
+  Secrets are compared in constant time. A refused request gets \`401\` (which check failed is logged, not answered)
+  and starts no run. The credential is read at deploy: after changing it, deploy the flow again.
+- **accept**: the content types a request body may have (default \`application/json\`,
+  \`application/x-www-form-urlencoded\`, \`text/plain\`; \`type/*\` allowed). Others get \`415\`. A body is parsed only as
+  its declared type: JSON that does not parse is \`400\`. \`multipart/form-data\` is refused unless listed; listed, its
+  fields become the payload and its files \`msg.req.files\` (\`{ field, filename, mimeType, size, data }\`, data in base64,
+  at most 20 files). Compressed bodies (\`Content-Encoding\`) are refused.
+- **maxBodySize**: the largest body for this webhook, e.g. \`64kb\` (\`413\` beyond); the runtime's
+  \`FLOWCREW_BODY_LIMIT\` (default 1mb) is the ceiling.
 
 ### Output
 - \`msg.payload\`: the request body for POST, PUT, PATCH and DELETE; the query string object for GET.
   With \`ALL\`, the actual request method decides.
-- \`msg.req\`: \`{ method, path, params, query, headers }\`.
+- \`msg.req\`: \`{ method, path, params, query, headers }\` (and \`files\` for multipart).
+  Text types arrive as a string, other declared binary types as a base64 string.
 
 ### Response
 If the flow contains a **webhook-response** node, the caller gets what it sends (or \`504\` if nothing is sent in time,
@@ -55,13 +81,21 @@ If the flow contains a **webhook-response** node, the caller gets what it sends 
     if (typeof path !== 'string' || !path.startsWith('/')) throw new Error(`webhook: url must start with "/" (got "${path}")`);
     const awaitReply = init.flow.nodes.some((n) => n.type === 'webhook-response');
     const replyTimeoutMs = init.props.responseTimeoutMs ?? 30_000;
+    const security = webhookSecurity(init.props, init.credentials as WebhookAuthCredential | undefined);
+    // The header that carried a verified password or token has done its job: it is not copied into the run record.
+    const secretHeader = security.auth.type === 'basic' ? 'authorization' : security.auth.type === 'header' ? security.auth.header.toLowerCase() : undefined;
     let unregister: (() => void) | undefined;
 
     const toMessage = (request: WebhookRequest): FlowMessage => {
       const effective = method === 'ALL' ? request.method.toUpperCase() : method;
+      let headers = request.headers;
+      if (secretHeader && secretHeader in headers) {
+        headers = { ...headers };
+        delete headers[secretHeader];
+      }
       return {
         payload: BODY_METHODS.has(effective) ? request.body : request.query,
-        req: { method: request.method, path: request.path, params: request.params, query: request.query, headers: request.headers },
+        req: { method: request.method, path: request.path, params: request.params, query: request.query, headers, ...(request.files ? { files: request.files } : {}) },
         _webhook: true,
       };
     };
@@ -71,6 +105,7 @@ If the flow contains a **webhook-response** node, the caller gets what it sends 
         unregister = init.services.registerWebhook({
           method,
           path,
+          ...security,
           async handle(request): Promise<TriggerReply> {
             try {
               const { runId, reply } = await trigger.emit(toMessage(request), { awaitReply, replyTimeoutMs });

@@ -1,0 +1,81 @@
+/**
+ * The /webhook/* HTTP endpoint: match the route a trigger node registered, then, in this order, authenticate what
+ * the headers allow (401), check the declared content type (415) and the size (413), read the raw body, verify an
+ * HMAC signature over it (401), parse it strictly as its type (400), and only then start the run.
+ * The app mounts it: `app.use('/webhook', webhookHttp(runtime))`.
+ */
+import express, { type Request, type Response } from 'express';
+import bytes from 'bytes';
+import { WEBHOOK_DEFAULT_ACCEPT, type WebhookFile } from '@flowcrew/sdk';
+import { ProblemError } from '../errors.ts';
+import type { Runtime } from '../runtime.ts';
+import { checkBodyDepth } from './body-guard.ts';
+import { declaredType, hasBody, parseBody, readBody } from './webhook-body.ts';
+import { WebhookGuard, type WebhookGuardOptions } from './webhook-guard.ts';
+
+function sendProblem(res: Response, status: number, title: string, detail: string, extra: Record<string, unknown> = {}): void {
+  res.status(status).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title, status, detail, ...extra }));
+}
+
+export function webhookHttp(runtime: Pick<Runtime, 'webhooks' | 'config' | 'log'>, options: WebhookGuardOptions = {}): express.Router {
+  const runtimeLimit = bytes.parse(runtime.config.bodyLimit);
+  if (runtimeLimit === null || !Number.isFinite(runtimeLimit)) throw new Error(`FLOWCREW_BODY_LIMIT is not a size (got "${runtime.config.bodyLimit}")`);
+  const guard = new WebhookGuard(options);
+  const router = express.Router();
+
+  router.all('/{*path}', async (req: Request, res: Response) => {
+    const match = runtime.webhooks.match(req.method, req.path);
+    if (!match) return sendProblem(res, 404, 'Not Found', `no deployed webhook at ${req.method} /webhook${req.path}`);
+    if ('methodNotAllowed' in match) return sendProblem(res, 405, 'Method Not Allowed', `the webhook at /webhook${req.path} does not accept ${req.method}`);
+    const { route, params } = match;
+    const where = `${req.method} /webhook${req.path}`;
+    const refuse = (reason: string) => {
+      // Which check failed goes to the log, never to the caller.
+      runtime.log.warn(`webhook ${where}: authentication failed from ${req.ip ?? 'unknown'}: ${reason}`);
+      if (route.auth?.type === 'basic') res.set('WWW-Authenticate', 'Basic realm="flowcrew webhook", charset="UTF-8"');
+      sendProblem(res, 401, 'Unauthorized', 'this webhook requires authentication');
+    };
+
+    try {
+      const early = guard.beforeBody(route.auth, req.headers);
+      if (early) return refuse(early);
+      let raw: Buffer = Buffer.alloc(0);
+      let body: unknown;
+      let files: WebhookFile[] | undefined;
+      const limit = Math.min(route.maxBodyBytes ?? runtimeLimit, runtimeLimit);
+      const type = hasBody(req) ? declaredType(req, route.accept ?? WEBHOOK_DEFAULT_ACCEPT) : undefined;
+      if (type) raw = await readBody(req, limit);
+      const late = guard.afterBody(route.auth, req.headers, raw, `${route.method} ${route.path}`);
+      if (late) return refuse(late);
+      if (type) ({ body, files } = await parseBody(type, raw, limit));
+      const tooDeep = checkBodyDepth(body, runtime.config.maxDepth);
+      if (tooDeep) throw tooDeep;
+
+      const reply = await route.handle({
+        method: req.method,
+        path: req.path,
+        params,
+        query: req.query as Record<string, unknown>,
+        headers: req.headers,
+        body,
+        rawBody: raw,
+        ...(files ? { files } : {}),
+      });
+      res.status(reply.status ?? 200);
+      for (const [name, value] of Object.entries(reply.headers ?? {})) res.set(name, String(value));
+      const out = reply.body;
+      if (out === undefined || out === null) res.end();
+      else if (typeof out === 'string' || Buffer.isBuffer(out)) res.send(out);
+      else res.json(out);
+    } catch (error) {
+      if (res.headersSent) return;
+      if (error instanceof ProblemError) {
+        if (error.status === 415) res.set('Accept-Post', (route.accept ?? WEBHOOK_DEFAULT_ACCEPT).join(', '));
+        return sendProblem(res, error.status, error.title, error.message, { ...(error.issues.length ? { errors: error.issues } : {}), ...error.extra });
+      }
+      runtime.log.error(`webhook ${where} failed: ${(error as Error).stack ?? String(error)}`);
+      sendProblem(res, 500, 'Internal Server Error', 'the webhook failed unexpectedly; the runtime log has the details');
+    }
+  });
+  return router;
+}
