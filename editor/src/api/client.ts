@@ -2,7 +2,7 @@
  * The REST client: one function per /api/v1 route the editor uses. Errors become ApiError carrying the
  * problem+json body, so callers can show `errors[].pointer` on the offending nodes and fields.
  */
-import type { CredentialInfo, DebugEvent, FlowDocument, FlowView, ImportResult, Issue, NodeTypeInfo, Problem, RunDetail, RunRecord, RunStatus, Stats } from './types';
+import type { AuthStatus, CredentialInfo, DebugEvent, FlowDocument, FlowView, ImportResult, Issue, NodeTypeInfo, Problem, RunDetail, RunRecord, RunStatus, Stats, UserView } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -24,13 +24,24 @@ export function setBaseUrl(url: string): void {
   baseUrl = url.replace(/\/$/, '');
 }
 
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Sign-in routes answer 401 for a wrong password: that is the form's business, not a lost session. */
+const SIGN_IN_PATHS = new Set(['/auth/login', '/auth/setup', '/auth/password', '/auth/status']);
+
 async function request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  const auth: Record<string, string> = {};
+  // A bearer token (signed in through Keycloak) makes the cookie and its CSRF token irrelevant to the runtime.
+  const bearer = await authHooks.bearer?.().catch(() => null);
+  if (bearer) auth.authorization = `Bearer ${bearer}`;
+  else if (UNSAFE.has(method) && authHooks.csrfToken) auth['x-csrf-token'] = authHooks.csrfToken;
   let response: Response;
   try {
     response = await fetch(`${baseUrl}/api/v1${path}`, {
       method,
-      headers: body === undefined ? { accept: 'application/json', ...headers } : { 'content-type': 'application/json', accept: 'application/json', ...headers },
+      headers: body === undefined ? { accept: 'application/json', ...auth, ...headers } : { 'content-type': 'application/json', accept: 'application/json', ...auth, ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
+      // The session cookie: same-origin when the runtime serves the editor, included when it is elsewhere (dev).
+      credentials: baseUrl ? 'include' : 'same-origin',
     });
   } catch (error) {
     // fetch rejects only when the server cannot be reached at all.
@@ -52,12 +63,30 @@ async function request<T>(method: string, path: string, body?: unknown, headers:
     if (parsed && typeof parsed === 'object' && Array.isArray((parsed as { issues?: unknown }).issues) && !problem.errors) {
       problem.errors = (parsed as { issues: Issue[] }).issues;
     }
+    if (response.status === 401 && !SIGN_IN_PATHS.has(path)) authHooks.onUnauthorized?.();
     throw new ApiError(response.status, problem);
   }
   return parsed as T;
 }
 
+/**
+ * How requests authenticate, set by the auth store: the session's CSRF token (sent on unsafe methods), a bearer
+ * token source (Keycloak: refreshed before it expires), and what to do when the runtime answers 401 (sign in again).
+ */
+export const authHooks: {
+  csrfToken: string | null;
+  bearer: (() => Promise<string | null>) | null;
+  onUnauthorized: (() => void) | null;
+} = { csrfToken: null, bearer: null, onUnauthorized: null };
+
 export const api = {
+  authStatus: () => request<AuthStatus>('GET', '/auth/status'),
+  login: (username: string, password: string) => request<UserView>('POST', '/auth/login', { username, password }),
+  /** The first admin; only while the runtime has no user (409 afterwards). */
+  setup: (user: { username: string; password: string; name?: string }) => request<UserView>('POST', '/auth/setup', user),
+  logout: () => request<void>('POST', '/auth/logout'),
+  changePassword: (currentPassword: string, newPassword: string) => request<void>('POST', '/auth/password', { currentPassword, newPassword }),
+
   nodeTypes: () => request<NodeTypeInfo[]>('GET', '/node-types'),
   credentials: () => request<CredentialInfo[]>('GET', '/credentials'),
   createCredential: (credential: { name: string; type: string; fields: Record<string, unknown> }) => request<CredentialInfo>('POST', '/credentials', credential),

@@ -20,6 +20,16 @@ export interface LiveClientOptions {
   /** Passed to socket.io-client (tests shorten the reconnection delays). */
   reconnectionDelay?: number;
   reconnectionDelayMax?: number;
+  /**
+   * The handshake's credentials, asked for at every (re)connection: `{ token }` when signed in through Keycloak (a
+   * fresh access token each time). Without it the handshake carries the session cookie, as any same-origin request.
+   */
+  auth?: () => Promise<Record<string, string>>;
+}
+
+/** The runtime refused the handshake's credentials (Socket.IO does not retry those by itself). */
+function isAuthRefusal(error: Error & { data?: { status?: number } }): boolean {
+  return error.data?.status === 401 || error.data?.status === 403 || /unauthori[sz]ed|forbidden|authenticat/i.test(error.message);
 }
 
 export class LiveClient {
@@ -27,15 +37,19 @@ export class LiveClient {
   private readonly targets = new Map<string, SubscribeTarget>();
   private readonly stateListeners = new Set<(state: ConnectionState, since: number) => void>();
   private readonly resyncListeners = new Set<(disconnectedAt: number) => void>();
+  private readonly authErrorListeners = new Set<() => void>();
   private state: ConnectionState = 'connecting';
   private disconnectedAt = 0;
   private everConnected = false;
 
   constructor(options: LiveClientOptions = {}) {
+    const auth = options.auth;
     const opts = {
       path: '/socket.io',
       reconnectionDelay: options.reconnectionDelay ?? 500,
       reconnectionDelayMax: options.reconnectionDelayMax ?? 5000,
+      withCredentials: true,
+      ...(auth ? { auth: (cb: (data: object) => void) => void auth().then(cb, () => cb({})) } : {}),
     };
     this.socket = options.url ? io(options.url, opts) : io(opts);
     this.socket.on('connect', () => {
@@ -54,7 +68,8 @@ export class LiveClient {
       // (a runtime shutting down): try again then too, the runtime may be back shortly.
       if (reason === 'io server disconnect') setTimeout(() => this.socket.connect(), opts.reconnectionDelay);
     });
-    this.socket.on('connect_error', () => {
+    this.socket.on('connect_error', (error) => {
+      if (isAuthRefusal(error)) for (const listener of this.authErrorListeners) listener();
       if (!this.everConnected) this.setState('connecting');
       else this.setState('reconnecting');
       if (!this.disconnectedAt) this.disconnectedAt = Date.now();
@@ -108,6 +123,17 @@ export class LiveClient {
   onResync(listener: (disconnectedAt: number) => void): () => void {
     this.resyncListeners.add(listener);
     return () => void this.resyncListeners.delete(listener);
+  }
+
+  /** Called when the runtime refuses the handshake's credentials; connect again with `reconnect()` once signed in. */
+  onAuthError(listener: () => void): () => void {
+    this.authErrorListeners.add(listener);
+    return () => void this.authErrorListeners.delete(listener);
+  }
+
+  /** Connect again now (after signing in again: a refused handshake is not retried by Socket.IO). */
+  reconnect(): void {
+    if (!this.socket.connected) this.socket.connect();
   }
 
   close(): void {

@@ -7,12 +7,32 @@
 import type { FlowIssue as Issue } from '../../../runtime/src/flow/types.ts';
 import type { NodeTypeDescription } from '../../../runtime/src/registry/registry.ts';
 import type { InvocationRecord, RunRecord, RunStatus } from '../../../runtime/src/storage/types.ts';
+import type { oidcClientInfo } from '../../../runtime/src/identity/oidc-config.ts';
+import type { UserView } from '../../../runtime/src/identity/types.ts';
 
 export type { FlowDocument, FlowNode, FlowIssue as Issue, FlowView, ImportResult } from '../../../runtime/src/flow/types.ts';
 export type { InvocationRecord, RunRecord, RunStatus } from '../../../runtime/src/storage/types.ts';
 export type { CredentialSummary as CredentialInfo } from '../../../runtime/src/credentials.ts';
 
 export type JsonSchema = { [keyword: string]: unknown };
+
+// ---- Sign-in ----
+
+export type { UserView } from '../../../runtime/src/identity/types.ts';
+
+/** Where the editor signs in when the runtime is configured for an OpenID Connect provider (Keycloak). */
+export type OidcInfo = NonNullable<ReturnType<typeof oidcClientInfo>>;
+
+/** GET /auth/status (public). */
+export interface AuthStatus {
+  /** No user exists yet: the editor asks for the first admin. */
+  setupRequired: boolean;
+  /** The signed-in user (session cookie), else null. */
+  user: UserView | null;
+  /** Sent back in X-CSRF-Token on unsafe requests made with the session cookie. */
+  csrfToken?: string;
+  oidc: OidcInfo | null;
+}
 
 /**
  * GET /node-types. The runtime types a node's props schema (and its credentials schema) as `unknown`; over JSON

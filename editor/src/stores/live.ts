@@ -6,7 +6,7 @@
  */
 import { defineStore } from 'pinia';
 import { reactive, ref } from 'vue';
-import { api } from '../api/client';
+import { api, authHooks } from '../api/client';
 import { LiveClient, type ConnectionState, type LiveClientOptions } from '../api/socket';
 import type { NodeRunState } from '../lib/graph';
 import type { DebugEvent, InvocationRecord, NodeFinishedEvent, NodeStartedEvent, NodeStatusEvent, RunFinishedEvent, RunStartedEvent } from '../api/types';
@@ -120,8 +120,14 @@ export const useLiveStore = defineStore('live', () => {
 
   function connect(options: LiveClientOptions = {}): void {
     if (client) return;
-    client = new LiveClient(options);
+    // The handshake authenticates like the REST calls: a fresh Keycloak token when there is one, else the cookie.
+    const bearerAuth = async (): Promise<Record<string, string>> => {
+      const token = await authHooks.bearer?.();
+      return token ? { token } : {};
+    };
+    client = new LiveClient({ auth: bearerAuth, ...options });
     connection.value = client.connectionState;
+    client.onAuthError(() => authHooks.onUnauthorized?.());
     client.onState(onConnectionState);
     client.onResync((since) => void resync(since));
     client.on('run:started', onRunStarted);
@@ -203,12 +209,18 @@ export const useLiveStore = defineStore('live', () => {
     client = null;
   }
 
+  /** After signing in again: the runtime refused the old handshake, so connect now (subscriptions are restored). */
+  function reconnect(): void {
+    client?.reconnect();
+  }
+
   return {
     connection,
     nodes,
     tick,
     connect,
     disconnect,
+    reconnect,
     watchFlow,
     unwatchFlow,
     resetFlow,

@@ -109,6 +109,7 @@ export function flowView(overrides: Partial<FlowView> = {}): FlowView {
     deployed: false,
     deployedVersion: null,
     updatedAt: 1,
+    projectId: 'default',
     nodes: [
       { id: 'in', type: 'webhook', name: 'POST /orders', position: { x: 100, y: 100 }, props: { method: 'POST', url: '/orders' }, wires: [['show']] },
       { id: 'show', type: 'debug', name: 'Show', position: { x: 400, y: 100 }, props: { active: true }, wires: [] },
