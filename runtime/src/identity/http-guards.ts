@@ -1,24 +1,214 @@
 /**
  * HTTP guards (Express middlewares): security headers (helmet, with a CSP the editor works with), CORS (off unless
  * FLOWCREW_CORS_ORIGINS), a Host allow-list against DNS rebinding, an Origin check for cookie-authenticated unsafe
- * requests, and rate limits for sign-in, the API and webhooks.
+ * requests, and rate limits for sign-in, the API and webhooks (express-rate-limit; memory store, one per process,
+ * unless a shared store is plugged in through `options.rateLimitStore`).
+ *
+ * Order in the app: hostCheck, helmet, cors, then per path: rateLimit.*, originCheck (API), authentication, CSRF.
  */
-import type { RequestHandler } from 'express';
-import type { RuntimeConfig } from '../config.ts';
+import type { Logger } from '@flowcrew/sdk';
+import corsMiddleware from 'cors';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { rateLimit as expressRateLimit, type Store } from 'express-rate-limit';
+import helmetMiddleware from 'helmet';
+import type { RateLimit, RuntimeConfig } from '../config.ts';
 import type { Identity } from './identity.ts';
+import { SESSION_COOKIE } from './sessions.ts';
 
 export interface HttpGuards {
-  /** Security headers; mount first. */
+  /** Security headers; mount early. */
   helmet: RequestHandler;
-  /** CORS for /api (answers preflights); a pass-through when no origin is allowed. */
+  /** CORS (answers preflights for allowed origins); a pass-through when FLOWCREW_CORS_ORIGINS is empty. */
   cors: RequestHandler;
-  /** 421 Misdirected Request for a Host not allowed (DNS rebinding). Mount before everything else. */
+  /** 403 for a Host header that is not allowed (DNS rebinding). Mount before everything else. */
   hostCheck: RequestHandler;
-  /** 403 for an unsafe request carrying the session cookie whose Origin (or Referer) is foreign. */
+  /**
+   * 403 for an unsafe request (not GET/HEAD/OPTIONS) that carries the session cookie and no Authorization header,
+   * when its Origin (or Referer) is neither this server nor an allowed CORS origin. Audited.
+   */
   originCheck: RequestHandler;
   rateLimit: { login: RequestHandler; api: RequestHandler; webhook: RequestHandler };
 }
 
-export function httpGuards(_config: RuntimeConfig, _identity: Identity): HttpGuards {
-  throw new Error('httpGuards: not implemented yet');
+export interface HttpGuardOptions {
+  /** A shared rate-limit store per limiter (e.g. Redis, when FLOWCREW_REDIS_URL is used); default: in memory. */
+  rateLimitStore?: (limiter: 'login' | 'api' | 'webhook') => Store;
+  log?: Logger;
+}
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** A Host value safe to echo into a CSP directive (no spaces, quotes or semicolons). */
+const PLAIN_HOST = /^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i;
+
+function problem(res: Response, status: number, title: string, detail: string, headers: Record<string, string> = {}): void {
+  res.status(status).set(headers).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title, status, detail }));
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** 'Example.com:8420' → 'example.com'; '[::1]:80' → '[::1]'; null when malformed. */
+export function hostName(hostHeader: string): string | null {
+  const host = hostHeader.trim().toLowerCase();
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    if (end < 0 || (end + 1 < host.length && !/^:\d{1,5}$/.test(host.slice(end + 1)))) return null;
+    return host.slice(0, end + 1);
+  }
+  const match = /^([a-z0-9_.-]+)(?::\d{1,5})?$/.exec(host);
+  return match ? match[1]! : null;
+}
+
+/** Matcher for FLOWCREW_ALLOWED_HOSTS entries: 'name' (any port), 'name:port', '*.domain' (any subdomain). */
+export function hostMatcher(entries: readonly string[]): (hostHeader: string) => boolean {
+  const names = new Set<string>(LOOPBACK_NAMES);
+  const exact = new Set<string>();
+  const suffixes: string[] = [];
+  for (const raw of entries) {
+    const entry = raw.trim().toLowerCase();
+    if (entry.startsWith('*.')) suffixes.push(entry.slice(1));
+    else if (/:\d+$/.test(entry) && !entry.endsWith(']')) exact.add(entry);
+    else names.add(entry);
+  }
+  return (hostHeader) => {
+    const header = hostHeader.trim().toLowerCase();
+    const name = hostName(header);
+    if (name === null) return false;
+    return names.has(name) || exact.has(header) || suffixes.some((s) => name.endsWith(s) && name.length > s.length);
+  };
+}
+
+function passThrough(_req: Request, _res: Response, next: NextFunction): void {
+  next();
+}
+
+export function httpGuards(config: RuntimeConfig, identity: Identity, options: HttpGuardOptions = {}): HttpGuards {
+  const { http } = config;
+  const corsOrigins = new Set(http.corsOrigins.map((o) => o.replace(/\/+$/, '').toLowerCase()));
+  if (http.redisUrl && !options.rateLimitStore) {
+    options.log?.warn('FLOWCREW_REDIS_URL is set but rate limits still count per process (the Redis store is not wired yet).');
+  }
+
+  // Host allow-list: on while bound to loopback (a browser page elsewhere could otherwise reach it through DNS
+  // rebinding) and whenever FLOWCREW_ALLOWED_HOSTS is set.
+  const hostActive = http.allowedHosts !== null || isLoopbackHost(config.host);
+  const hostAllowed = hostMatcher(http.allowedHosts ?? []);
+  const hostCheck: RequestHandler = hostActive
+    ? (req, res, next) => {
+        const host = req.headers.host;
+        if (host !== undefined && hostAllowed(host)) return next();
+        problem(res, 403, 'Forbidden', 'This host name is not allowed here. An operator can allow it with FLOWCREW_ALLOWED_HOSTS.');
+      }
+    : passThrough;
+
+  const oidcOrigin = config.oidc ? new URL(config.oidc.issuer).origin : null;
+  const helmet = helmetMiddleware({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        baseUri: ["'self'"],
+        scriptSrc: ["'self'"],
+        scriptSrcAttr: ["'none'"],
+        // Inline styles: CodeMirror, litegraph and Vue style bindings set them; scripts stay strictly 'self'.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        fontSrc: ["'self'", 'data:'],
+        // Socket.IO on the same host (ws: is listed for browsers whose 'self' does not cover WebSockets), and the
+        // OIDC provider for keycloak-js's token requests and its silent-check iframe.
+        connectSrc: ["'self'", (req) => wsSource(req as Request), ...(oidcOrigin ? [oidcOrigin] : [])],
+        frameSrc: oidcOrigin ? [oidcOrigin] : ["'none'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'", ...(oidcOrigin ? [oidcOrigin] : [])],
+        objectSrc: ["'none'"],
+        workerSrc: ["'self'", 'blob:'],
+        manifestSrc: ["'self'"],
+      },
+    },
+    // Over plain http on a LAN these would break the page (upgrade) or do nothing (HSTS); behind https they apply.
+    strictTransportSecurity: false,
+    crossOriginOpenerPolicy: oidcOrigin ? { policy: 'same-origin-allow-popups' } : { policy: 'same-origin' },
+  });
+  const helmetGuard: RequestHandler = (req, res, next) => {
+    if (req.secure) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
+    helmet(req, res, next);
+  };
+
+  const cors: RequestHandler =
+    corsOrigins.size === 0
+      ? passThrough
+      : corsMiddleware({
+          origin: (origin, callback) => callback(null, origin !== undefined && corsOrigins.has(origin.toLowerCase())),
+          credentials: true,
+          methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+          allowedHeaders: ['Content-Type', 'Authorization', 'X-CSRF-Token'],
+          exposedHeaders: ['Retry-After', 'RateLimit', 'RateLimit-Policy', 'Location'],
+          maxAge: 600,
+        });
+
+  const originCheck: RequestHandler = (req, res, next) => {
+    if (SAFE_METHODS.has(req.method) || req.headers.authorization !== undefined || !hasSessionCookie(req)) return next();
+    const origin = requestOrigin(req);
+    if (origin === undefined) return next(); // not a browser: the CSRF token still guards it
+    const own = `${req.protocol}://${req.headers.host ?? ''}`.toLowerCase();
+    if (origin === own || corsOrigins.has(origin)) return next();
+    void identity.audit
+      .record({ kind: 'anonymous', name: 'unknown' }, { action: 'auth.csrf', outcome: 'denied', ip: req.ip, detail: { reason: 'foreign origin', origin: origin.slice(0, 200), method: req.method, path: req.path.slice(0, 200) } })
+      .catch(() => {});
+    problem(res, 403, 'Forbidden', 'Cross-site request refused.');
+  };
+
+  const limiter = (name: 'login' | 'api' | 'webhook', limit: RateLimit, extra: { skipSuccessfulRequests?: boolean } = {}): RequestHandler =>
+    limit.max === 0
+      ? passThrough
+      : expressRateLimit({
+          windowMs: limit.windowMs,
+          limit: limit.max,
+          standardHeaders: 'draft-7',
+          legacyHeaders: false,
+          ...extra,
+          ...(options.rateLimitStore ? { store: options.rateLimitStore(name) } : {}),
+          handler: (_req, res, _next, opts) => {
+            const retry = res.getHeader('Retry-After');
+            problem(res, opts.statusCode, 'Too Many Requests', 'Too many requests: retry later.', retry === undefined ? {} : { 'Retry-After': String(retry) });
+          },
+        });
+
+  return {
+    helmet: helmetGuard,
+    cors,
+    hostCheck,
+    originCheck,
+    rateLimit: {
+      // Only failed sign-ins count, so a team behind one NAT can still sign in; lock-out handles the rest.
+      login: limiter('login', http.rateLimit.login, { skipSuccessfulRequests: true }),
+      api: limiter('api', http.rateLimit.api),
+      webhook: limiter('webhook', http.rateLimit.webhook),
+    },
+  };
+}
+
+function wsSource(req: Request): string {
+  const host = req.headers.host ?? '';
+  if (!PLAIN_HOST.test(host)) return "'self'";
+  return `${req.secure ? 'wss' : 'ws'}://${host}`;
+}
+
+function hasSessionCookie(req: Request): boolean {
+  return req.headers.cookie?.includes(`${SESSION_COOKIE}=`) === true;
+}
+
+/** The Origin header, else the origin of the Referer; lower-case; undefined when the request has neither. */
+function requestOrigin(req: Request): string | undefined {
+  const origin = req.headers.origin;
+  if (typeof origin === 'string') return origin.toLowerCase();
+  const referer = req.headers.referer;
+  if (typeof referer !== 'string') return undefined;
+  try {
+    return new URL(referer).origin.toLowerCase();
+  } catch {
+    return 'null';
+  }
 }

@@ -75,12 +75,37 @@ export class Users {
    * two racing first-admin requests cannot both win). 409 when the username is taken, 422 for bad input.
    */
   async create(actor: Actor, input: NewUser): Promise<UserView> {
+    const record = await this.newRecord(input);
+    const first = record.instanceRole === 'admin' && (await this.store.countUsers()) === 0 && (await this.store.insertFirstUser(record, DEFAULT_PROJECT));
+    if (!first) {
+      if (await this.store.getUserByUsername(record.username)) throw this.taken(actor, record.username);
+      try {
+        await this.store.insertUser(record);
+      } catch (error) {
+        if (await this.store.getUserByUsername(record.username)) throw this.taken(actor, record.username); // lost a race
+        throw error;
+      }
+    }
+    await this.audited(actor, record, first);
+    return this.view(record);
+  }
+
+  /** The first admin (owner of 'default'), or null when any user exists already (nothing written). */
+  async createFirstAdmin(actor: Actor, input: NewUser): Promise<{ view: UserView; record: UserRecord } | null> {
+    if ((await this.store.countUsers()) > 0) return null;
+    const record = await this.newRecord({ ...input, instanceRole: 'admin' });
+    if (!(await this.store.insertFirstUser(record, DEFAULT_PROJECT))) return null;
+    await this.audited(actor, record, true);
+    return { view: await this.view(record), record };
+  }
+
+  private async newRecord(input: NewUser): Promise<UserRecord> {
     const username = checkUsername(input.username);
     const name = checkName(input.name, username);
     const instanceRole = checkRole(input.instanceRole ?? 'member');
     const passwordHash = input.password === undefined ? null : await hashPassword(checkPasswordPolicy(input.password, username));
     const now = Date.now();
-    const record: UserRecord = {
+    return {
       id: uuidv7(),
       username,
       name,
@@ -94,23 +119,15 @@ export class Users {
       updatedAt: now,
       lastLoginAt: null,
     };
-    const first = instanceRole === 'admin' && (await this.store.countUsers()) === 0 && (await this.store.insertFirstUser(record, DEFAULT_PROJECT));
-    if (!first) {
-      if (await this.store.getUserByUsername(username)) throw this.taken(actor, username);
-      try {
-        await this.store.insertUser(record);
-      } catch (error) {
-        if (await this.store.getUserByUsername(username)) throw this.taken(actor, username); // lost a race
-        throw error;
-      }
-    }
+  }
+
+  private async audited(actor: Actor, record: UserRecord, first: boolean): Promise<void> {
     await this.audit.record(actor, {
       action: 'user.create',
       outcome: 'success',
       target: { type: 'user', id: record.id },
-      detail: { username, instanceRole, ...(first ? { owner: DEFAULT_PROJECT } : {}) },
+      detail: { username: record.username, instanceRole: record.instanceRole, ...(first ? { owner: DEFAULT_PROJECT } : {}) },
     });
-    return this.view(record);
   }
 
   /** 404 for an unknown user; 409 when the change would leave no enabled admin. */

@@ -24,18 +24,14 @@ export function identityMigration(dialect: SqlDialect): string[] {
     dialect === 'postgres'
       ? `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS project_id TEXT NOT NULL DEFAULT 'default'`
       : `ALTER TABLE ${table} ADD COLUMN project_id TEXT NOT NULL DEFAULT 'default'`;
-  // The audit log is append-only in the database too, so no code path (or mistaken SQL) can rewrite history.
+  // The audit log is append-only in the database too, so no code path (or mistaken SQL) can rewrite history. SQLite
+  // refuses with an error; PostgreSQL ignores the statement through rules (rules need no procedural language, and a
+  // PostgreSQL without a working plpgsql exists in the wild).
   const appendOnly =
     dialect === 'postgres'
       ? [
-          `CREATE OR REPLACE FUNCTION flowcrew_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-           BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$`,
-          'DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log',
-          `CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
-           FOR EACH ROW EXECUTE FUNCTION flowcrew_audit_append_only()`,
-          'DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log',
-          `CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
-           FOR EACH STATEMENT EXECUTE FUNCTION flowcrew_audit_append_only()`,
+          'CREATE OR REPLACE RULE audit_log_no_update AS ON UPDATE TO audit_log DO INSTEAD NOTHING',
+          'CREATE OR REPLACE RULE audit_log_no_delete AS ON DELETE TO audit_log DO INSTEAD NOTHING',
         ]
       : [
           `CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
