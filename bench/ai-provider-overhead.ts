@@ -9,6 +9,7 @@
  * Usage: node --import tsx bench/ai-provider-overhead.ts [--calls 2000]
  */
 import { createTestNode } from '@flowcrew/sdk/testing';
+import { createOutboundGuard } from '../runtime/src/outbound/index.ts';
 import { runAgentTask, type Agent } from '../nodes/ai/src/agents/agent.ts';
 import { OutputSchema } from '../nodes/ai/src/agents/structured-output.ts';
 import { agentNode } from '../nodes/ai/src/nodes/agent-node.ts';
@@ -41,7 +42,9 @@ async function httpOverhead(streaming: boolean): Promise<void> {
     if (streaming) await res.text();
     else JSON.parse(await res.text());
   };
-  const node = await createTestNode(agentNode, { role: 'Geographer', goal: 'Answer questions', stream: streaming }, { credentials: { provider: 'openai-compatible', baseUrl: `${server.url}/v1`, model: 'fake-model' } });
+  // Through the runtime's outbound guard, as in production (the fake server on loopback is allow-listed).
+  const outbound = createOutboundGuard({ allow: ['127.0.0.1'] });
+  const node = await createTestNode(agentNode, { role: 'Geographer', goal: 'Answer questions', stream: streaming }, { credentials: { provider: 'openai-compatible', baseUrl: `${server.url}/v1`, model: 'fake-model' }, services: { outbound } });
   const viaNode = async () => {
     await node.input({ payload: 'What is the capital of France?' });
     node.usages.length = 0;
@@ -58,6 +61,7 @@ async function httpOverhead(streaming: boolean): Promise<void> {
   const n = median(nodeTimes);
   console.log(`${streaming ? 'streaming    ' : 'non-streaming'}  bare fetch ${fmt(b)}   ai-agent node ${fmt(n)}   overhead ${fmt(n - b)} per call`);
   await node.stop();
+  await outbound.close();
   await server.close();
 }
 

@@ -93,9 +93,12 @@ const noMcpServers: DeclaredMcpServers = {
 
 let serviceDefaults: Partial<RuntimeServices> = {};
 
-/** Services every createTestNode of this test file gets unless its options say otherwise (e.g. an allow-listed outbound guard). */
+/**
+ * Services every createTestNode of this test file gets unless its options say otherwise (e.g. an allow-listed
+ * outbound guard, declared MCP servers). Adds to (and replaces) what earlier calls set.
+ */
 export function setTestServiceDefaults(services: Partial<RuntimeServices>): void {
-  serviceDefaults = { ...services };
+  serviceDefaults = { ...serviceDefaults, ...services };
 }
 
 export async function createTestNode<P>(definition: NodeDefinition<P>, props: Partial<P> = {}, options: TestNodeOptions = {}): Promise<TestNode> {

@@ -3,16 +3,22 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ToolDescription } from '@flowcrew/sdk';
-import { createTestNode } from '@flowcrew/sdk/testing';
+import { createTestNode, setTestServiceDefaults } from '@flowcrew/sdk/testing';
 import { ScriptedProvider } from '../providers/scripted.ts';
 import { openAIAnswer, openAITextStream, type FakeReply, type FakeServer } from '../testing/fake-model-server.ts';
 import { requireLocalModel, skipLocalModelTests } from '../testing/local-model.ts';
-import { setUpNodeTests } from '../testing/test-setup.ts';
+import { declaredServers, setUpNodeTests } from '../testing/test-setup.ts';
 import { toolRunner } from '../testing/tool-runner.ts';
 import { agentNode } from './agent-node.ts';
 import { mcpToolNode } from './mcp-tool-node.ts';
 
 const servers = setUpNodeTests();
+// The MCP server the administrator declared for these tests (a flow names it, never its command).
+setTestServiceDefaults({
+  mcpServers: declaredServers({
+    calc: { command: process.execPath, args: ['--import', 'tsx', path.join(import.meta.dirname, '..', 'testing', 'mcp-stdio-fixture.ts')], cwd: path.resolve(import.meta.dirname, '..', '..', '..', '..') },
+  }),
+});
 
 /** An ai-model credential for a fake OpenAI-compatible server. */
 const openAICredential = (server: FakeServer) => ({ provider: 'openai-compatible', baseUrl: `${server.url}/v1`, apiKey: 'sk-test', model: 'fake-model', inputCostPerMillion: 1, outputCostPerMillion: 2, maxRetries: 1 });
@@ -84,7 +90,7 @@ describe('ai-agent node', () => {
     const credentials = await fakeOpenAI((body, i) =>
       i === 0 ? { json: openAIAnswer(null, [{ id: 'c1', name: 'calc_add', arguments: '{"a":20,"b":22}' }]) } : { json: openAIAnswer(`The sum is ${body.messages.at(-1).content}.`) },
     );
-    const mcpServers = [{ name: 'calc', transport: 'stdio' as const, command: process.execPath, args: ['--import', 'tsx', path.join(import.meta.dirname, '..', 'testing', 'mcp-stdio-fixture.ts')], cwd: path.resolve(import.meta.dirname, '..', '..', '..', '..') }];
+    const mcpServers = [{ name: 'calc', transport: 'stdio' as const }];
     const node = await createTestNode(agentNode, { role: 'Calculator', goal: 'Add', stream: false, mcpServers, mcp: [{ server: 'calc', tools: ['add'] }] }, { credentials, callTool: toolRunner([mcpToolNode]) });
     const [out] = await node.input({ payload: 'What is 20 + 22?' });
     expect(out!.msg.payload).toBe('The sum is 42.');

@@ -11,7 +11,7 @@ import { interpolate } from '../crew/interpolate.ts';
 import type { AgentFields } from '../crew/spec.ts';
 import type { StoreChoice } from '../memory/vector-store.ts';
 import type { ModelProvider } from '../providers/types.ts';
-import { mcpServerSchema, type McpServerConfig } from '../tools/mcp.ts';
+import { mcpServerSchema, type McpEnvironment, type McpServerConfig } from '../tools/mcp.ts';
 import { modelCredentials, type ModelProps } from './model-selection.ts';
 import { AgentToolbox, modelAndStoreProps, type StoreHandle } from './node-resources.ts';
 
@@ -33,7 +33,12 @@ export const agentRunnerBasics = {
   defaults: { retry: { maxAttempts: 1, backoffMs: 0 } },
 } as const satisfies Partial<NodeDefinition>;
 
-export const mcpServersProp = { type: 'array', items: mcpServerSchema, default: [] } as const satisfies JsonSchema;
+export const mcpServersProp = {
+  type: 'array',
+  items: mcpServerSchema,
+  default: [],
+  description: 'MCP servers the agents may use: a server the administrator declared (stdio, by name), or an HTTP endpoint.',
+} as const satisfies JsonSchema;
 
 /** The props both nodes end with: the model, the vector store (agent memory), streaming. */
 export const agentRunnerTailProps = {
@@ -69,6 +74,8 @@ export interface AgentSetup {
   provider: ModelProvider;
   /** The node's MCP servers and the node types usable as tools, for the agent's tools. */
   mcpServers: McpServerConfig[];
+  /** The runtime's declared MCP servers and outbound guard (from the node's services). */
+  mcp: McpEnvironment;
   availableTools: ToolDescription[];
   /** The node's vector store, when an agent of it has memory, and this agent's own collection in it. */
   store?: StoreHandle;
@@ -82,7 +89,7 @@ export function prepareAgent(fields: FilledAgentFields, setup: AgentSetup): Prep
     key: setup.key,
     fields,
     provider: setup.provider,
-    toolbox: new AgentToolbox(setup.name, fields.tools ?? [], fields.mcp ?? [], setup.mcpServers, setup.availableTools),
+    toolbox: new AgentToolbox(setup.name, fields.tools ?? [], fields.mcp ?? [], setup.mcpServers, setup.availableTools, setup.mcp),
     memory: fields.memory && store ? new AgentMemory(() => store.get(), setup.provider, setup.memoryCollection) : undefined,
   };
 }

@@ -3,7 +3,7 @@
  * offline as shipped without anyone creating a credential. Decided at deploy: a broken credential or an
  * explicitly named model file that does not exist is a deploy error, reported before any run starts.
  */
-import type { InputContext, JsonSchema, NodeDefinition, NodeInit } from '@flowcrew/sdk';
+import type { InputContext, JsonSchema, NodeDefinition, NodeInit, OutboundServices } from '@flowcrew/sdk';
 import { MODEL_CREDENTIAL_TYPE, createProvider, modelCredentialSchema, parseModelCredential, type ModelConfig } from '../providers/config.ts';
 import { ProviderError } from '../providers/errors.ts';
 import { resolveModelPath } from '../providers/model-path.ts';
@@ -45,6 +45,11 @@ The credential (type \`ai-model\`) is one of:
 - \`anthropic\`: \`apiKey\`, \`model\`, optional \`baseUrl\`;
 - \`local-gguf\`: \`modelPath\`.
 
+Model servers are reached through the runtime's outbound guard: one on this host or on a private network (Ollama at
+\`http://127.0.0.1:11434/v1\`, a vLLM box at \`10.0.0.5\`) must be allow-listed by an administrator in
+\`FLOWCREW_OUTBOUND_ALLOW\`, so a flow cannot send the API key to the runtime's own or another internal service.
+The credential's \`apiKey\` is redacted from run records, debug, live events and logs.
+
 Add \`inputCostPerMillion\`/\`outputCostPerMillion\` to have the cost of each call recorded with the run.
 Calls that time out or get 429/5xx are retried with backoff (\`maxRetries\`), then the invocation fails with the reason.`;
 
@@ -60,7 +65,7 @@ export interface ModelSelection {
   warning?: string;
 }
 
-export function selectModel(props: ModelProps, credentials: Record<string, unknown> | undefined): ModelSelection {
+export function selectModel(props: ModelProps, credentials: Record<string, unknown> | undefined, outbound: OutboundServices): ModelSelection {
   const choice = props.provider ?? 'auto';
   if (choice === 'credential' && !credentials) {
     throw new Error(`this node is set to use a credential but has none: attach an "${MODEL_CREDENTIAL_TYPE}" credential, or set provider to auto or local`);
@@ -76,14 +81,14 @@ export function selectModel(props: ModelProps, credentials: Record<string, unkno
       if (!provider) {
         if (override && config.provider === 'local-gguf') checkedOverride(override, setting);
         const chosen: ModelConfig = !override ? config : config.provider === 'local-gguf' ? { ...config, modelPath: override } : { ...config, model: override };
-        provider = createProvider(chosen);
+        provider = createProvider(chosen, outbound);
         cache.set(key, provider);
       }
       return provider;
     };
     return { provider: make, description: `${config.provider} ${make().model}` };
   }
-  const local = (path: string) => createProvider({ provider: 'local-gguf', modelPath: path });
+  const local = (path: string) => createProvider({ provider: 'local-gguf', modelPath: path }, outbound);
   const { base, warning } = nodeLocalModel(props, local);
   return {
     provider: (override, setting) => (override ? local(checkedOverride(override, setting)) : base),
@@ -124,7 +129,7 @@ class UnavailableModel implements ModelProvider {
 
 /** Select at deploy and show the choice (or the problem) on the node. */
 export function selectModelForNode(init: NodeInit<ModelProps>): ModelSelection {
-  const selection = selectModel(init.props, init.credentials);
+  const selection = selectModel(init.props, init.credentials, init.services.outbound);
   init.status(selection.warning ? { fill: 'red', shape: 'ring', text: selection.warning.slice(0, 80) } : { fill: 'grey', shape: 'ring', text: selection.description });
   return selection;
 }

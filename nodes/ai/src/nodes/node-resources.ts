@@ -6,7 +6,7 @@ import type { JsonSchema, ToolDescription } from '@flowcrew/sdk';
 import type { McpToolsRef } from '../crew/spec.ts';
 import { acquireVectorStore, resolveStoreLocation, type StoreChoice, type StoreLocation, type VectorStore } from '../memory/vector-store.ts';
 import type { Lease } from '../shared-resources.ts';
-import { mcpAgentTools, type McpServerConfig } from '../tools/mcp.ts';
+import { checkDeclared, mcpAgentTools, type McpEnvironment, type McpServerConfig } from '../tools/mcp.ts';
 import { buildNodeTool, type NodeToolConfig } from '../tools/node-tools.ts';
 import type { AgentTool } from '../tools/types.ts';
 import { modelPropsSchema } from './model-selection.ts';
@@ -33,8 +33,15 @@ export class AgentToolbox {
     private readonly mcpRefs: McpToolsRef[],
     private readonly servers: McpServerConfig[],
     available: ToolDescription[],
+    private readonly mcp: McpEnvironment,
   ) {
     this.nodeTools = tools.map((t) => buildNodeTool(t, available, this.taken));
+    // A stdio server must be one the administrator declared: an unknown name fails the deploy, not the first run.
+    try {
+      checkDeclared(servers, mcp.servers);
+    } catch (error) {
+      throw new Error(`${owner}: ${(error as Error).message}`);
+    }
     for (const ref of mcpRefs) {
       if (!servers.some((s) => s.name === ref.server)) {
         throw new Error(`${owner} uses MCP server "${ref.server}", which is not declared in this node's mcpServers (${servers.map((s) => s.name).join(', ') || 'none'})`);
@@ -46,7 +53,7 @@ export class AgentToolbox {
     if (this.mcpRefs.length === 0) return this.nodeTools;
     this.mcpTools ??= (async () => {
       const all: AgentTool[] = [];
-      for (const ref of this.mcpRefs) all.push(...(await mcpAgentTools(this.servers.find((s) => s.name === ref.server)!, ref.tools, this.taken)));
+      for (const ref of this.mcpRefs) all.push(...(await mcpAgentTools(this.servers.find((s) => s.name === ref.server)!, ref.tools, this.taken, this.mcp)));
       return all;
     })();
     try {

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { anthropicTextStream, type FakeReply } from '../testing/fake-model-server.ts';
-import { fakeModelServers } from '../testing/test-setup.ts';
+import { createOutboundGuard } from '@flowcrew/runtime/outbound';
+import { fakeModelServers, loopbackOutbound } from '../testing/test-setup.ts';
 import { AnthropicProvider } from './anthropic.ts';
 
 const servers = fakeModelServers();
+const outbound = loopbackOutbound();
 
 async function provider(answer: (req: any, i: number) => FakeReply, extra: Record<string, unknown> = {}) {
   const server = await servers.start(answer);
-  return new AnthropicProvider({ apiKey: 'sk-ant-test', baseUrl: server.url, model: 'fake-claude', retryBaseDelayMs: 5, ...extra });
+  return new AnthropicProvider({ apiKey: 'sk-ant-test', baseUrl: server.url, model: 'fake-claude', retryBaseDelayMs: 5, ...extra }, outbound);
 }
 
 const message = (content: unknown[], stop = 'end_turn') => ({
@@ -106,5 +108,17 @@ describe('Anthropic provider', () => {
   it('says plainly that it has no embeddings', async () => {
     const p = await provider(() => ({ json: {} }));
     await expect(p.embed()).rejects.toThrow('Anthropic has no embeddings API, which knowledge, retrieval and agent memory need: give this node an openai-compatible or local-gguf AI model credential');
+  });
+
+  it('sends x-api-key only where the outbound guard allows: not to an unlisted loopback baseUrl', async () => {
+    const guarded = createOutboundGuard();
+    try {
+      const server = await servers.start(() => ({ json: message([{ type: 'text', text: 'hi' }]) }));
+      const p = new AnthropicProvider({ apiKey: 'sk-ant-must-not-leave', baseUrl: server.url, model: 'fake-claude', maxRetries: 2, retryBaseDelayMs: 5 }, guarded);
+      await expect(p.chat({ messages: [{ role: 'user', content: 'x' }] })).rejects.toThrow(/Anthropic provider \(http:\/\/127\.0\.0\.1:\d+\): outbound request to 127\.0\.0\.1:\d+ refused: a loopback address/);
+      expect(server.requests).toEqual([]);
+    } finally {
+      await guarded.close();
+    }
   });
 });

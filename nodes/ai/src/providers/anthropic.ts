@@ -3,6 +3,7 @@
  * content blocks. Anthropic has no JSON mode or embeddings endpoint: a response schema goes into the system
  * prompt (the caller validates and retries), and embed() says to pick another provider.
  */
+import type { OutboundServices } from '@flowcrew/sdk';
 import { ProviderError } from './errors.ts';
 import { parseEventJson } from './http.ts';
 import { HttpModelProvider, type HttpProviderConfig, type HttpTarget, type StreamReader } from './http-provider.ts';
@@ -28,8 +29,8 @@ const EMBEDDINGS_UNSUPPORTED =
 export class AnthropicProvider extends HttpModelProvider<AnthropicConfig> {
   readonly kind = 'anthropic';
 
-  constructor(config: AnthropicConfig) {
-    super(config, 'Anthropic', config.baseUrl ?? 'https://api.anthropic.com');
+  constructor(config: AnthropicConfig, outbound: OutboundServices) {
+    super(config, 'Anthropic', config.baseUrl ?? 'https://api.anthropic.com', outbound);
   }
 
   protected chatTarget(request: ChatRequest, stream: boolean): HttpTarget {

@@ -4,7 +4,7 @@
  * Secrets (API keys) live only here, encrypted by the runtime's vault, never in flow props.
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import type { JsonSchema } from '@flowcrew/sdk';
+import type { JsonSchema, OutboundServices } from '@flowcrew/sdk';
 import { AnthropicProvider } from './anthropic.ts';
 import { LocalLlamaProvider } from './local-llama.ts';
 import { OpenAICompatibleProvider } from './openai-compatible.ts';
@@ -29,7 +29,7 @@ export const modelCredentialSchema: JsonSchema = {
       title: 'OpenAI-compatible (OpenAI, Azure OpenAI, Ollama, vLLM, LM Studio, llama.cpp server)',
       properties: {
         provider: { const: 'openai-compatible' },
-        baseUrl: { type: 'string', minLength: 1, default: 'https://api.openai.com/v1', description: 'e.g. http://127.0.0.1:11434/v1 for Ollama; the deployment URL for Azure.' },
+        baseUrl: { type: 'string', minLength: 1, default: 'https://api.openai.com/v1', description: 'e.g. http://127.0.0.1:11434/v1 for Ollama (a server on this host or network must be allow-listed in FLOWCREW_OUTBOUND_ALLOW); the deployment URL for Azure.' },
         apiKey: { type: 'string', writeOnly: true },
         model: { type: 'string', minLength: 1 },
         embeddingModel: { type: 'string', description: 'Model for embeddings (memory, knowledge); default: model.' },
@@ -88,12 +88,13 @@ export function parseModelCredential(fields: Record<string, unknown>): ModelConf
   throw new Error(`the ${provider} credential is invalid${detail.length ? `: ${[...new Set(detail)].join('; ')}` : ''}`);
 }
 
-export function createProvider(config: ModelConfig): ModelProvider {
+/** A provider for `config`; HTTP providers reach their server only through `outbound` (the runtime's guard). */
+export function createProvider(config: ModelConfig, outbound: OutboundServices): ModelProvider {
   switch (config.provider) {
     case 'openai-compatible':
-      return new OpenAICompatibleProvider(config);
+      return new OpenAICompatibleProvider(config, outbound);
     case 'anthropic':
-      return new AnthropicProvider(config);
+      return new AnthropicProvider(config, outbound);
     case 'local-gguf':
       return new LocalLlamaProvider(config);
   }

@@ -5,6 +5,7 @@
  * Each provider only says where to send what, and how to read an answer or a stream.
  */
 import type { EventSourceMessage } from 'eventsource-parser';
+import type { OutboundServices } from '@flowcrew/sdk';
 import { postEventStream, postJson, type HttpCall } from './http.ts';
 import { costOf, type Prices } from './pricing.ts';
 import { DEFAULT_RETRY, withRetries } from './retry.ts';
@@ -49,6 +50,8 @@ export abstract class HttpModelProvider<C extends HttpProviderConfig> implements
     protected readonly config: C,
     name: string,
     baseUrl: string,
+    /** The runtime's outbound guard (RuntimeServices.outbound): the only way this provider reaches its server. */
+    protected readonly outbound: OutboundServices,
   ) {
     this.model = config.model;
     this.base = baseUrl.replace(/\/+$/, '');
@@ -77,7 +80,7 @@ export abstract class HttpModelProvider<C extends HttpProviderConfig> implements
 
   /** Make `attempt` with the call to `target`, retried (with backoff) as the credential allows. */
   protected post<T>(target: HttpTarget, signal: AbortSignal | undefined, onRetry: ChatRequest['onRetry'], attempt: (call: HttpCall) => Promise<T>): Promise<T> {
-    const call: HttpCall = { label: this.label, ...target, timeoutMs: this.config.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal };
+    const call: HttpCall = { label: this.label, ...target, timeoutMs: this.config.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal, outbound: this.outbound };
     const retry = {
       ...DEFAULT_RETRY,
       maxRetries: this.config.maxRetries ?? DEFAULT_RETRY.maxRetries,

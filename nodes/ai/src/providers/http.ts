@@ -1,9 +1,11 @@
 /**
- * HTTP plumbing shared by the HTTP providers: Node's fetch, a timeout that means "no bytes for this long"
+ * HTTP plumbing shared by the HTTP providers: the runtime's outbound guard (services.outbound.fetch: no loopback,
+ * private or metadata address unless allow-listed, so an API key cannot be sent to the runtime itself), a timeout that means "no bytes for this long"
  * (so a long stream that keeps talking is never cut, and a silent server never hangs a run), errors mapped to
  * retryable or not, and Server-Sent Events framing via eventsource-parser.
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { OutboundRefusedError, type OutboundServices } from '@flowcrew/sdk';
 import { ProviderError, parseRetryAfter } from './errors.ts';
 
 export interface HttpCall {
@@ -14,6 +16,8 @@ export interface HttpCall {
   body: unknown;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** The guarded fetch every request goes through. */
+  outbound: OutboundServices;
 }
 
 /** Statuses worth another attempt: timeouts, conflicts, rate limits, server trouble (529: Anthropic overloaded). */
@@ -26,6 +30,7 @@ const HINTS = {
   busy: "Try again later, or raise maxRetries in the node's AI model credential.",
   timeout: "If the model is just slow, raise timeoutMs in the node's AI model credential.",
   unreachable: "Check baseUrl in the node's AI model credential and that the server is running.",
+  refused: "Check baseUrl in the node's AI model credential; an administrator can allow an internal model server with FLOWCREW_OUTBOUND_ALLOW.",
 };
 
 function statusHint(status: number): string | undefined {
@@ -57,7 +62,7 @@ async function send(call: HttpCall, idle: IdleTimer): Promise<Response> {
   const signal = call.signal ? AbortSignal.any([call.signal, idle.controller.signal]) : idle.controller.signal;
   let response: Response;
   try {
-    response = await fetch(call.url, {
+    response = await call.outbound.fetch(call.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...call.headers },
       body: JSON.stringify(call.body),
@@ -84,6 +89,8 @@ async function send(call: HttpCall, idle: IdleTimer): Promise<Response> {
 
 function transportError(call: HttpCall, idle: IdleTimer, error: unknown): unknown {
   if (call.signal?.aborted) return call.signal.reason ?? error; // The run was cancelled: not a provider failure.
+  // The outbound guard refused the address: asking again would be refused again.
+  if (error instanceof OutboundRefusedError) return new ProviderError(`${call.label}: ${error.message}. ${HINTS.refused}`, { retryable: false, cause: error });
   if (idle.fired) return new ProviderError(`${call.label}: no response for ${call.timeoutMs} ms`, { retryable: true, hint: HINTS.timeout, cause: error });
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   const detail = cause?.code ?? cause?.message ?? (error as Error).message;

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { openAIAnswer, openAITextStream, type FakeReply } from '../testing/fake-model-server.ts';
-import { fakeModelServers } from '../testing/test-setup.ts';
+import { createOutboundGuard } from '@flowcrew/runtime/outbound';
+import { fakeModelServers, loopbackOutbound } from '../testing/test-setup.ts';
 import { OpenAICompatibleProvider, type OpenAICompatibleConfig } from './openai-compatible.ts';
 
 const servers = fakeModelServers();
+const outbound = loopbackOutbound();
 
 async function provider(answer: (req: any, i: number) => FakeReply, extra: Partial<OpenAICompatibleConfig> = {}) {
   const server = await servers.start(answer);
-  return new OpenAICompatibleProvider({ baseUrl: `${server.url}/v1`, apiKey: 'sk-test', model: 'fake-model', retryBaseDelayMs: 5, ...extra });
+  return new OpenAICompatibleProvider({ baseUrl: `${server.url}/v1`, apiKey: 'sk-test', model: 'fake-model', retryBaseDelayMs: 5, ...extra }, outbound);
 }
 
 const ask = [{ role: 'user' as const, content: 'Say hello' }];
@@ -123,10 +125,25 @@ describe('OpenAI-compatible provider', () => {
   it('says where to look when the server cannot be reached', async () => {
     const server = await servers.start(() => ({ json: {} }));
     await server.close(); // nothing listens on its port any more
-    const p = new OpenAICompatibleProvider({ baseUrl: `${server.url}/v1`, model: 'fake-model', maxRetries: 0 });
+    const p = new OpenAICompatibleProvider({ baseUrl: `${server.url}/v1`, model: 'fake-model', maxRetries: 0 }, outbound);
     await expect(p.chat({ messages: ask })).rejects.toThrow(
       `cannot reach ${server.url}/v1/chat/completions: ECONNREFUSED (gave up after 1 attempt). Check baseUrl in the node's AI model credential and that the server is running.`,
     );
+  });
+
+  it('never sends the Bearer key to a loopback server that is not allow-listed, nor retries the refusal', async () => {
+    const guarded = createOutboundGuard();
+    try {
+      const server = await servers.start(() => ({ json: openAIAnswer('Hello!') }));
+      for (const baseUrl of [`${server.url}/v1`, server.url.replace('127.0.0.1', 'localhost'), server.url.replace('127.0.0.1', '2130706433'), server.url.replace('127.0.0.1', '[::ffff:127.0.0.1]')]) {
+        const p = new OpenAICompatibleProvider({ baseUrl, apiKey: 'sk-must-not-leave', model: 'fake-model', maxRetries: 3, retryBaseDelayMs: 5 }, guarded);
+        await expect(p.chat({ messages: ask })).rejects.toThrow(/refused: .*(loopback|IPv4-mapped).*an administrator can allow an internal model server with FLOWCREW_OUTBOUND_ALLOW/);
+        await expect(p.embed(['x'])).rejects.toThrow(/refused/);
+      }
+      expect(server.requests).toEqual([]);
+    } finally {
+      await guarded.close();
+    }
   });
 
   it('fails a stream that stops before it is complete', async () => {

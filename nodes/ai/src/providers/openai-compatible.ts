@@ -5,6 +5,7 @@
  * `apiVersion` is set; the key then goes in the `api-key` header instead of a bearer token.
  */
 import { ProviderError } from './errors.ts';
+import type { OutboundServices } from '@flowcrew/sdk';
 import { parseEventJson, postJson } from './http.ts';
 import { HttpModelProvider, type HttpProviderConfig, type HttpTarget, type StreamReader } from './http-provider.ts';
 import { toolCallRequest } from './model-json.ts';
@@ -35,8 +36,8 @@ export class OpenAICompatibleProvider extends HttpModelProvider<OpenAICompatible
   readonly kind = 'openai-compatible';
   readonly embeddingModel: string;
 
-  constructor(config: OpenAICompatibleConfig) {
-    super(config, 'OpenAI-compatible', config.baseUrl);
+  constructor(config: OpenAICompatibleConfig, outbound: OutboundServices) {
+    super(config, 'OpenAI-compatible', config.baseUrl, outbound);
     this.embeddingModel = config.embeddingModel ?? config.model;
   }
 

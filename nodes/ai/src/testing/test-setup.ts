@@ -3,6 +3,9 @@
  * Kept apart from fake-model-server.ts, which benchmarks import without vitest.
  */
 import { afterAll, afterEach, beforeAll } from 'vitest';
+import { createOutboundGuard } from '@flowcrew/runtime/outbound';
+import { setTestServiceDefaults } from '@flowcrew/sdk/testing';
+import type { DeclaredMcpServers, McpServerLaunch, OutboundServices } from '@flowcrew/sdk';
 import { closeVectorStores } from '../memory/vector-store.ts';
 import { disposeLocalModels } from '../providers/local-llama.ts';
 import { closeMcpClients } from '../tools/mcp.ts';
@@ -13,6 +16,31 @@ export interface FakeModelServers {
   start(answer: (request: RecordedRequest, index: number) => FakeReply | Promise<FakeReply>): Promise<FakeServer>;
   /** The server the running test started last. */
   readonly current: FakeServer;
+}
+
+/**
+ * The runtime's real outbound guard with loopback allow-listed explicitly (the fake servers listen on 127.0.0.1,
+ * which the guard refuses by default). Closed after the file.
+ */
+export function loopbackOutbound(): OutboundServices {
+  const guard = createOutboundGuard({ allow: ['127.0.0.1'] });
+  afterAll(() => guard.close());
+  return guard;
+}
+
+/**
+ * MCP servers as an administrator would declare them (RuntimeServices.mcpServers), for node tests: name → how to
+ * start it. The runtime's own implementation (runtime/src/mcp/declared-servers.ts) reads them from a file and the vault.
+ */
+export function declaredServers(launches: Record<string, Omit<McpServerLaunch, 'name' | 'secrets' | 'env'> & { env?: Record<string, string>; secrets?: string[] }>): DeclaredMcpServers {
+  return {
+    names: () => Object.keys(launches),
+    async resolve(name) {
+      const launch = launches[name];
+      if (!launch) throw new Error(`MCP server "${name}" is not declared`);
+      return { name, env: {}, secrets: [], ...launch };
+    },
+  };
 }
 
 /** Fake model servers, each closed after the test that started it. */
@@ -36,12 +64,14 @@ export function fakeModelServers(): FakeModelServers {
 }
 
 /**
- * For tests of the node types, created with the SDK's test harness: the vector store is the embedded one, in memory
+ * For tests of the node types, created with the SDK's test harness: outbound requests may reach loopback (the fake
+ * servers) and nothing else inside; the vector store is the embedded one, in memory
  * (the harness's dataDir is ':memory:') whatever the environment says; what nodes share across the process (vector
  * stores, MCP clients, loaded local models) is released after the file, and the environment restored.
  */
 export function setUpNodeTests(): FakeModelServers {
   const saved = { ...process.env };
+  setTestServiceDefaults({ outbound: loopbackOutbound() });
   beforeAll(() => {
     delete process.env.DATABASE_URL;
     delete process.env.FLOWCREW_VECTOR_DATABASE_URL;
