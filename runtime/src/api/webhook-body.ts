@@ -65,6 +65,7 @@ export function declaredType(req: IncomingMessage, accept: readonly string[]): D
     throw unsupported(`the Content-Type "${header}" cannot be parsed (${(error as Error).message})`);
   }
   const mediaType = parsed.type.toLowerCase();
+  if (!/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(mediaType)) throw unsupported(`the Content-Type "${header}" cannot be parsed (expected type/subtype)`);
   if (!accepts(accept, mediaType)) throw unsupported(`Content-Type ${mediaType} is not accepted by this webhook; it accepts ${accept.join(', ')}`);
   return { mediaType, parameters: parsed.parameters, header };
 }

@@ -22,7 +22,7 @@ export function registerCredentialCommands(program: Command): void {
       const graceMs = Number(opts.grace);
       if (!Number.isInteger(graceMs) || graceMs < 0) throw new Error(`--grace must be a non-negative integer of milliseconds (got "${opts.grace}")`);
       const config = loadConfig(process.env, opts.dataDir ? { dataDir: path.resolve(opts.dataDir) } : {});
-      const log = createLogger(config.logLevel === 'silent' ? 'silent' : 'info');
+      const log = createLogger(config.logLevel);
       // Storage and vault only: no flows are deployed and no runs resumed by this process.
       const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sqliteSynchronous: config.sqliteSynchronous });
       try {

@@ -88,3 +88,54 @@ describe('webhook node', () => {
     await expect(createTestNode(webhookNode, { url: 'orders' })).rejects.toThrow(/must start with "\/"/);
   });
 });
+
+describe('webhook node: authentication, content types and size, declared to the runtime', () => {
+  it('declares no auth, the default content types and no own size limit by default', async () => {
+    const node = await createTestNode(webhookNode, { url: '/hook' });
+    await node.start();
+    const { auth, accept, maxBodyBytes } = node.webhooks[0]!;
+    expect({ auth, accept, maxBodyBytes }).toEqual({ auth: { type: 'none' }, accept: ['application/json', 'application/x-www-form-urlencoded', 'text/plain'], maxBodyBytes: undefined });
+  });
+
+  it('takes each mode\'s secrets from its webhook-auth credential', async () => {
+    const route = async (props: Record<string, unknown>, credentials: Record<string, unknown>) => {
+      const node = await createTestNode(webhookNode, { url: '/hook', ...props }, { credentials });
+      await node.start();
+      return node.webhooks[0]!;
+    };
+    expect((await route({ auth: 'basic' }, { username: 'u', password: 'p' })).auth).toEqual({ type: 'basic', username: 'u', password: 'p' });
+    expect((await route({ auth: 'header' }, { header: 'X-Key', token: 't' })).auth).toEqual({ type: 'header', header: 'X-Key', token: 't' });
+    expect((await route({ auth: 'header' }, { token: 't' })).auth).toEqual({ type: 'header', header: 'Authorization', token: 't' });
+    expect((await route({ auth: 'hmac', hmac: { scheme: 'github' } }, { secret: 's' })).auth).toEqual({ type: 'hmac', secret: 's', scheme: 'github' });
+    const limited = await route({ accept: ['Application/JSON', 'multipart/form-data'], maxBodySize: '64kb' }, {});
+    expect([limited.accept, limited.maxBodyBytes]).toEqual([['application/json', 'multipart/form-data'], 65536]);
+  });
+
+  it('does not deploy when the mode\'s secret is missing (it never answers unauthenticated instead)', async () => {
+    await expect(createTestNode(webhookNode, { url: '/h', auth: 'basic' })).rejects.toThrow('webhook: auth "basic" needs a webhook-auth credential with username and password');
+    await expect(createTestNode(webhookNode, { url: '/h', auth: 'basic' }, { credentials: { username: 'u' } })).rejects.toThrow(/username and password/);
+    await expect(createTestNode(webhookNode, { url: '/h', auth: 'header' }, { credentials: { header: 'X' } })).rejects.toThrow('webhook: auth "header" needs a webhook-auth credential with a token');
+    await expect(createTestNode(webhookNode, { url: '/h', auth: 'hmac' }, { credentials: { secret: '' } })).rejects.toThrow('webhook: auth "hmac" needs a webhook-auth credential with a secret');
+    await expect(createTestNode(webhookNode, { url: '/h', auth: 'hmac', hmac: { scheme: 'github', timestampHeader: 'X-T' } }, { credentials: { secret: 's' } })).rejects.toThrow(/github scheme signs no timestamp/);
+    await expect(createTestNode(webhookNode, { url: '/h', maxBodySize: 'lots' })).rejects.toThrow('webhook: maxBodySize "lots" is not a size like 64kb');
+  });
+
+  it('keeps the header that carried a verified secret out of the message, and passes multipart files on msg.req.files', async () => {
+    const node = await createTestNode(webhookNode, { url: '/h', auth: 'header' }, { credentials: { header: 'X-Key', token: 't' } });
+    await node.start();
+    const files = [{ field: 'f', filename: 'a.txt', mimeType: 'text/plain', size: 1, data: 'eA==' }];
+    await node.webhooks[0]!.handle(request({ headers: { 'x-key': 't', 'x-other': '1' }, files, rawBody: Buffer.from('x') }));
+    const req = node.emitted[0]!.msg.req as Record<string, unknown>;
+    expect(req.headers).toEqual({ 'x-other': '1' });
+    expect(req.files).toEqual(files);
+    expect(req).not.toHaveProperty('rawBody');
+  });
+
+  it('describes auth, accept and maxBodySize in its props schema and help', () => {
+    const props = (webhookNode.props as { properties: Record<string, unknown> }).properties;
+    expect(Object.keys(props)).toEqual(expect.arrayContaining(['auth', 'hmac', 'accept', 'maxBodySize']));
+    expect(webhookNode.credentials?.type).toBe('webhook-auth');
+    expect(webhookNode.help).toMatch(/X-Flowcrew-Signature/);
+    expect(webhookNode.help).toMatch(/415/);
+  });
+});
