@@ -443,6 +443,15 @@ export function defineStorageSuite(name: string, harness: StorageHarness): void 
     });
 
     describe('credentials', () => {
+      it('replaceCredentialData swaps the encrypted data only if it is still the expected one (key rotation)', async () => {
+        const s = await open();
+        await s.saveCredential({ id: 'r1', name: 'R', type: 'http', data: 'v2.old.a.b.c', createdAt: 1, updatedAt: 5 });
+        expect(await s.replaceCredentialData('r1', 'v2.stale.a.b.c', 'v2.new.a.b.c')).toBe(false);
+        expect(await s.replaceCredentialData('r1', 'v2.old.a.b.c', 'v2.new.a.b.c')).toBe(true);
+        expect(await s.getCredential('r1')).toMatchObject({ data: 'v2.new.a.b.c', updatedAt: 5 });
+        expect(await s.replaceCredentialData('gone', 'x', 'y')).toBe(false);
+      });
+
       it('save (upsert keeps createdAt), get, list by name, delete', async () => {
         const s = await open();
         await s.saveCredential({ id: 'c1', name: 'Zeta', type: 'http', data: 'enc:1', createdAt: 1, updatedAt: 1 });
