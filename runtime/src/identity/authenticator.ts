@@ -168,7 +168,9 @@ export class Authenticator {
       return null;
     }
     const entry: CacheEntry = { actor: await this.userActor(user, 'session'), userId: user.id, tokenId: null, sessionHash: session.idHash };
-    this.cache.set(key, entry, { ttl: Math.min(AUTH_CACHE_MS, session.expiresAt - Date.now()) });
+    const now = Date.now();
+    const ttl = Math.min(AUTH_CACHE_MS, session.expiresAt - now, session.lastSeenAt + this.config.auth.sessionIdleMs - now);
+    if (ttl > 0) this.cache.set(key, entry, { ttl });
     return this.sessionActor(entry, ip);
   }
 
