@@ -16,6 +16,8 @@ export interface CredentialSummary {
   type: string;
   /** Field names only: values are never returned. */
   fields: string[];
+  /** The project it belongs to. */
+  projectId: string;
   createdAt: number;
   updatedAt: number;
   /** Set when this runtime cannot decrypt the credential (e.g. its key was dropped): what is wrong. */
@@ -131,7 +133,7 @@ export class CredentialVault {
     const records = await this.storage.listCredentials();
     return Promise.all(
       records.map(async (r) => {
-        const base = { id: r.id, name: r.name, type: r.type, createdAt: r.createdAt, updatedAt: r.updatedAt };
+        const base = { id: r.id, name: r.name, type: r.type, projectId: r.projectId ?? 'default', createdAt: r.createdAt, updatedAt: r.updatedAt };
         try {
           return { ...base, fields: Object.keys(await this.decrypt(r)) };
         } catch (error) {
@@ -146,14 +148,16 @@ export class CredentialVault {
    * Create, or (with `replace`) replace a credential's name, type and every field. Without `replace`, an id that is
    * taken is refused (409), never overwritten: the insert is atomic in storage.
    */
-  async save(input: { id?: string; name: string; type: string; fields: Record<string, unknown> }, options: { replace?: boolean } = {}): Promise<CredentialSummary> {
+  async save(input: { id?: string; name: string; type: string; fields: Record<string, unknown>; projectId?: string }, options: { replace?: boolean } = {}): Promise<CredentialSummary> {
     const now = Date.now();
     const existing = input.id ? await this.storage.getCredential(input.id) : null;
     const id = input.id ?? randomUUID();
-    const record = { id, name: input.name, type: input.type, data: await this.encrypt(id, input.fields), createdAt: existing?.createdAt ?? now, updatedAt: now };
+    // A replaced credential keeps its project; a new one goes where it is created ('default' when not said).
+    const projectId = existing?.projectId ?? input.projectId ?? 'default';
+    const record = { id, name: input.name, type: input.type, projectId, data: await this.encrypt(id, input.fields), createdAt: existing?.createdAt ?? now, updatedAt: now };
     if (options.replace) await this.storage.saveCredential(record);
     else if (!(await this.storage.insertCredential(record))) throw new ProblemError(409, 'Credential exists', `credential "${id}" already exists; choose another id`);
-    return { id: record.id, name: record.name, type: record.type, fields: Object.keys(input.fields), createdAt: record.createdAt, updatedAt: now };
+    return { id: record.id, name: record.name, type: record.type, fields: Object.keys(input.fields), projectId, createdAt: record.createdAt, updatedAt: now };
   }
 
   /**

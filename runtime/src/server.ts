@@ -4,11 +4,17 @@ import type { AddressInfo } from 'node:net';
 import type { Server as IoServer } from 'socket.io';
 import { createApp } from './api/app.ts';
 import type { RuntimeConfig } from './config.ts';
+import { httpGuards } from './identity/http-guards.ts';
+import { Identity } from './identity/identity.ts';
 import { attachLive } from './live/live.ts';
 import { Runtime } from './runtime.ts';
+import { Services } from './services/index.ts';
 
 export interface RunningServer {
   runtime: Runtime;
+  identity: Identity;
+  /** What every adapter goes through: each method takes the acting Actor and checks its permission. */
+  services: Services;
   http: HttpServer;
   io: IoServer;
   url: string;
@@ -17,11 +23,14 @@ export interface RunningServer {
 
 export async function startServer(config: RuntimeConfig, options: { loadExamples?: boolean } = {}): Promise<RunningServer> {
   const runtime = await Runtime.create(config, options);
-  const app = createApp(runtime);
+  const identity = await Identity.open(runtime.storage, config, runtime.log);
+  const services = new Services(runtime, identity);
+  const guards = httpGuards(config, identity, { log: runtime.log });
+  const app = createApp(runtime, { services, identity, guards });
   const http = createServer(app);
   // Keep-alive longer than typical proxies/load generators so connections are reused.
   http.keepAliveTimeout = 65_000;
-  const io = attachLive(http, runtime);
+  const io = attachLive(http, runtime, services, identity);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.port, config.host, () => resolve());
@@ -31,6 +40,8 @@ export async function startServer(config: RuntimeConfig, options: { loadExamples
   let closed = false;
   return {
     runtime,
+    identity,
+    services,
     http,
     io,
     url,
@@ -41,6 +52,7 @@ export async function startServer(config: RuntimeConfig, options: { loadExamples
         void io.close(() => resolve());
         http.closeAllConnections();
       });
+      identity.close();
       await runtime.close();
     },
   };

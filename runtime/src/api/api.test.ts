@@ -349,7 +349,7 @@ describe('import and export', () => {
 
 describe('live events over Socket.IO', () => {
   it('streams run and node events and debug messages to flow subscribers', async () => {
-    const socket = connect(server.url, { transports: ['websocket'] });
+    const socket = connect(server.url, { transports: ['websocket'], auth: { token: server.adminToken } });
     const events: Array<[string, any]> = [];
     for (const name of ['run:started', 'node:started', 'node:finished', 'debug', 'run:finished']) socket.on(name, (payload: unknown) => events.push([name, payload]));
     await new Promise<void>((resolve) => socket.emit('subscribe', { flowId: 'lead-scoring' }, () => resolve()));
@@ -413,7 +413,7 @@ describe('plumbing for AI nodes: streamed progress, usage and tool calls', () =>
       'test-pack',
     );
     await createAndDeploy(flow('agentish', [{ id: 'go', type: 'inject', wires: [['agent']] }, { id: 'agent', type: 'test-streaming-agent', props: { url: target.url }, wires: [] }]));
-    const socket = connect(server.url, { transports: ['websocket'] });
+    const socket = connect(server.url, { transports: ['websocket'], auth: { token: server.adminToken } });
     const progress: unknown[] = [];
     socket.on('node:progress', (e: { data: unknown }) => progress.push(e.data));
     await new Promise<void>((resolve) => socket.emit('subscribe', { flowId: 'agentish' }, () => resolve()));

@@ -54,6 +54,8 @@ export interface FlowView extends FlowDocument {
   deployed: boolean;
   deployedVersion: number | null;
   updatedAt: number;
+  /** The project the flow belongs to. */
+  projectId: string;
 }
 
 export interface ImportResult {

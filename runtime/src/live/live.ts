@@ -1,32 +1,133 @@
 /**
- * Live events over Socket.IO. Clients `subscribe` to a flow ({ flowId }) or a run ({ runId }) and receive
- * run:started, run:finished, node:started, node:progress, node:finished, debug and node:status. Message previews are
- * serialised only when someone listens, and truncated to `previewChars`.
+ * Live events over Socket.IO. The handshake is authenticated like a REST request (session cookie, or a bearer token
+ * in `auth.token`); anonymous sockets are refused. Clients `subscribe` to a flow ({ flowId }) or a run ({ runId })
+ * they may read (flow:read / run:read in its project, checked by the services: a flow they may not see is refused
+ * exactly like one that does not exist) and receive run:started, run:finished, node:started, node:progress,
+ * node:finished, debug and node:status. Every socket is re-authenticated periodically: a signed-out session, a
+ * revoked token or a lost role ends the connection or the subscription. Message previews are serialised only when
+ * someone listens, and truncated to `previewChars`.
  */
-import type { Server as HttpServer } from 'node:http';
-import { Server } from 'socket.io';
+import type { IncomingHttpHeaders, IncomingMessage, Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import { ProblemError } from '../errors.ts';
+import { can, type Actor, type Permission } from '../identity/actor.ts';
+import { hostName } from '../identity/http-guards.ts';
+import type { Identity } from '../identity/identity.ts';
 import type { Runtime } from '../runtime.ts';
+import type { Services } from '../services/index.ts';
 import { preview } from './preview.ts';
 
-export function attachLive(httpServer: HttpServer, runtime: Runtime): Server {
-  const io = new Server(httpServer, { path: '/socket.io', serveClient: false, cors: { origin: false } });
+export interface LiveOptions {
+  /** How often every socket is re-authenticated and its subscriptions re-checked (default 30 s). */
+  recheckMs?: number;
+}
+
+interface SocketState {
+  actor: Actor;
+  /** What authenticated the handshake, replayed at each re-check. */
+  headers: IncomingHttpHeaders;
+  ip: string;
+  /** room -> the project and permission that let this socket in. */
+  rooms: Map<string, { projectId: string; permission: Permission }>;
+}
+
+type Ack = (answer: unknown) => void;
+
+const state = (socket: Socket) => socket.data as SocketState;
+
+/** A cross-site page must not open a socket riding on the user's cookie (WebSockets are not covered by CORS). */
+function originAllowed(req: IncomingMessage, allowed: ReadonlySet<string>): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return true; // not a browser page: nothing rides on ambient cookies
+  if (allowed.has(origin.replace(/\/+$/, '').toLowerCase())) return true;
+  try {
+    const host = req.headers.host;
+    return host !== undefined && new URL(origin).host.toLowerCase() === host.toLowerCase() && hostName(host) !== null;
+  } catch {
+    return false;
+  }
+}
+
+export function attachLive(httpServer: HttpServer, runtime: Runtime, services: Services, identity: Identity, options: LiveOptions = {}): Server {
+  const allowedOrigins = new Set(runtime.config.http.corsOrigins.map((o) => o.replace(/\/+$/, '').toLowerCase()));
+  const io = new Server(httpServer, {
+    path: '/socket.io',
+    serveClient: false,
+    cors: { origin: false },
+    allowRequest: (req, callback) => callback(null, originAllowed(req, allowedOrigins)),
+  });
   const max = runtime.config.previewChars;
 
+  const authenticate = (headers: IncomingHttpHeaders, ip: string) => identity.authenticate({ headers, ip, method: 'GET' });
+
+  io.use(async (socket, next) => {
+    const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    const headers: IncomingHttpHeaders = { ...socket.handshake.headers, ...(typeof token === 'string' && token ? { authorization: `Bearer ${token}` } : {}) };
+    try {
+      const actor = await authenticate(headers, socket.handshake.address);
+      if (!actor) return next(new Error('unauthorized: sign in, or pass { auth: { token } }'));
+      socket.data = { actor, headers, ip: socket.handshake.address, rooms: new Map() } satisfies SocketState;
+      next();
+    } catch {
+      next(new Error('unauthorized: sign in, or pass { auth: { token } }'));
+    }
+  });
+
   io.on('connection', (socket) => {
-    socket.on('subscribe', (target: { flowId?: unknown; runId?: unknown }, ack?: (answer: unknown) => void) => {
-      const rooms: string[] = [];
-      if (typeof target?.flowId === 'string') rooms.push(`flow:${target.flowId}`);
-      if (typeof target?.runId === 'string') rooms.push(`run:${target.runId}`);
-      if (rooms.length === 0) return ack?.({ ok: false, error: 'subscribe needs { flowId } or { runId }' });
-      void socket.join(rooms);
-      ack?.({ ok: true, rooms });
+    socket.on('subscribe', async (target: { flowId?: unknown; runId?: unknown }, ack?: Ack) => {
+      const { actor, rooms } = state(socket);
+      const wanted: Array<{ room: string; check: () => Promise<{ projectId: string; permission: Permission }> }> = [];
+      if (typeof target?.flowId === 'string') {
+        const flowId = target.flowId;
+        wanted.push({ room: `flow:${flowId}`, check: async () => ({ projectId: await services.flows.projectOf(actor, flowId), permission: 'flow:read' }) });
+      }
+      if (typeof target?.runId === 'string') {
+        const runId = target.runId;
+        wanted.push({ room: `run:${runId}`, check: async () => ({ projectId: (await services.runs.visible(actor, runId)).projectId ?? 'default', permission: 'run:read' }) });
+      }
+      if (wanted.length === 0) return ack?.({ ok: false, error: 'subscribe needs { flowId } or { runId }' });
+      try {
+        const granted = await Promise.all(wanted.map(async (w) => ({ room: w.room, grant: await w.check() })));
+        for (const { room, grant } of granted) rooms.set(room, grant);
+        await socket.join(granted.map((g) => g.room));
+        ack?.({ ok: true, rooms: granted.map((g) => g.room) });
+      } catch (error) {
+        // The services' 404 reads the same for a flow that does not exist and one the user may not see.
+        ack?.({ ok: false, error: error instanceof ProblemError ? error.message : 'subscription refused' });
+      }
     });
-    socket.on('unsubscribe', (target: { flowId?: unknown; runId?: unknown }, ack?: (answer: unknown) => void) => {
-      if (typeof target?.flowId === 'string') void socket.leave(`flow:${target.flowId}`);
-      if (typeof target?.runId === 'string') void socket.leave(`run:${target.runId}`);
+    socket.on('unsubscribe', (target: { flowId?: unknown; runId?: unknown }, ack?: Ack) => {
+      for (const room of [typeof target?.flowId === 'string' ? `flow:${target.flowId}` : null, typeof target?.runId === 'string' ? `run:${target.runId}` : null]) {
+        if (!room) continue;
+        state(socket).rooms.delete(room);
+        void socket.leave(room);
+      }
       ack?.({ ok: true });
     });
   });
+
+  /** Sessions end, tokens get revoked, roles change: re-authenticate each socket and drop what it may no longer read. */
+  const recheck = async () => {
+    for (const socket of io.sockets.sockets.values()) {
+      const s = state(socket);
+      if (!s?.actor) continue;
+      const actor = await authenticate(s.headers, s.ip).catch(() => null);
+      if (!actor) {
+        socket.disconnect(true);
+        continue;
+      }
+      s.actor = actor;
+      for (const [room, grant] of s.rooms) {
+        if (can(actor, grant.permission, grant.projectId)) continue;
+        s.rooms.delete(room);
+        void socket.leave(room);
+      }
+    }
+  };
+  const timer = setInterval(() => void recheck().catch((e: unknown) => runtime.log.warn(`live: re-check failed: ${(e as Error).message}`)), options.recheckMs ?? 30_000);
+  timer.unref();
+  io.engine.on('close', () => clearInterval(timer));
+  httpServer.on('close', () => clearInterval(timer));
 
   const listening = (room: string) => (io.sockets.adapter.rooms.get(room)?.size ?? 0) > 0;
   const send = (flowId: string, runId: string | null, event: string, build: () => unknown) => {

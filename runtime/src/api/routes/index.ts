@@ -1,0 +1,26 @@
+/**
+ * THE route table: every /api/v1 route, in matching order (literal paths before parameters). The router, the
+ * OpenAPI document and the route x role test all read this list.
+ */
+import type { Route } from '../route-table.ts';
+import { auditRoutes } from './audit.ts';
+import { authRoutes } from './auth.ts';
+import { credentialRoutes } from './credentials.ts';
+import { flowRoutes } from './flows.ts';
+import { projectRoutes } from './projects.ts';
+import { runRoutes } from './runs.ts';
+import { systemRoutes } from './system.ts';
+import { tokenRoutes } from './tokens.ts';
+import { userRoutes } from './users.ts';
+
+export const ROUTES: readonly Route[] = [
+  ...systemRoutes,
+  ...authRoutes,
+  ...flowRoutes,
+  ...runRoutes,
+  ...credentialRoutes,
+  ...projectRoutes,
+  ...userRoutes,
+  ...tokenRoutes,
+  ...auditRoutes,
+];

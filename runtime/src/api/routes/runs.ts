@@ -1,0 +1,57 @@
+/** Run history: list, read, re-run, cancel. (Manual runs start at POST /flows/{id}/runs.) */
+import type { RunStatus } from '../../storage/types.ts';
+import { RUN_STATUSES } from '../schemas.ts';
+import { actorOf, arrayOf, ok, problem, ref, reply, type Route } from '../route-table.ts';
+
+const runId = { id: 'Run id' };
+
+export const runRoutes: Route[] = [
+  {
+    method: 'get',
+    path: '/runs',
+    tag: 'runs',
+    summary: 'List runs of the projects where you read runs, newest first',
+    access: 'run:read',
+    query: {
+      flowId: { schema: { type: 'string' } },
+      status: { schema: { enum: [...RUN_STATUSES] } },
+      limit: { schema: { type: 'integer', minimum: 0, maximum: 500 } },
+      before: { schema: { type: 'string' }, description: 'Run id: return older runs (pagination)' },
+    },
+    responses: { '200': ok('Runs', arrayOf(ref('Run'))), '400': problem('Bad parameter') },
+    handle: async (ctx) => {
+      const q = ctx.query as { flowId?: string; status?: RunStatus; limit?: number; before?: string };
+      return reply.json(await ctx.services.runs.list(actorOf(ctx), { flowId: q.flowId || undefined, status: q.status, limit: q.limit ?? 50, before: q.before }));
+    },
+  },
+  {
+    method: 'get',
+    path: '/runs/{id}',
+    tag: 'runs',
+    summary: 'One run with its node invocations',
+    access: 'run:read',
+    params: runId,
+    responses: { '200': ok('Run', { allOf: [ref('Run'), { type: 'object', properties: { invocations: arrayOf(ref('Invocation')) } }] }) },
+    handle: async (ctx) => reply.json(await ctx.services.runs.get(actorOf(ctx), ctx.params.id!)),
+  },
+  {
+    method: 'post',
+    path: '/runs/{id}/rerun',
+    tag: 'runs',
+    summary: "Start a new run with this run's original input, entering where it entered (trigger onInput or trigger output)",
+    access: 'run:start',
+    params: runId,
+    responses: { '202': ok('Accepted (durably stored)', ref('AcceptedRun')), '409': problem('Flow not deployed'), '422': problem('The trigger is gone') },
+    handle: async (ctx) => reply.accepted((await ctx.services.runs.rerun(actorOf(ctx), ctx.params.id!)).runId),
+  },
+  {
+    method: 'post',
+    path: '/runs/{id}/cancel',
+    tag: 'runs',
+    summary: 'Cancel a queued or running run',
+    access: 'run:cancel',
+    params: runId,
+    responses: { '200': ok('Cancelled', ref('Run')), '409': problem('Run already finished') },
+    handle: async (ctx) => reply.json(await ctx.services.runs.cancel(actorOf(ctx), ctx.params.id!)),
+  },
+];

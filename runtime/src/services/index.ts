@@ -1,0 +1,42 @@
+/**
+ * The services: one per resource, every method taking the acting Actor first and checking its permission itself,
+ * so the REST routes, Socket.IO and the CLI share one authorisation layer and none can forget it.
+ */
+import type { Identity } from '../identity/identity.ts';
+import type { Runtime } from '../runtime.ts';
+import { AuditService } from './audit.ts';
+import { AuthService } from './auth.ts';
+import { CredentialService } from './credentials.ts';
+import { FlowService } from './flows.ts';
+import { PackService } from './packs.ts';
+import { ProjectService } from './projects.ts';
+import { RunService } from './runs.ts';
+import { TokenService } from './tokens.ts';
+import { UserService } from './users.ts';
+
+export class Services {
+  readonly audit: AuditService;
+  readonly auth: AuthService;
+  readonly projects: ProjectService;
+  readonly flows: FlowService;
+  readonly runs: RunService;
+  readonly credentials: CredentialService;
+  readonly packs: PackService;
+  readonly users: UserService;
+  readonly tokens: TokenService;
+
+  constructor(
+    readonly runtime: Runtime,
+    readonly identity: Identity,
+  ) {
+    this.audit = new AuditService(identity.audit);
+    this.auth = new AuthService(identity, runtime.config);
+    this.projects = new ProjectService(identity, this.audit);
+    this.flows = new FlowService(runtime, this.projects, this.audit);
+    this.runs = new RunService(runtime);
+    this.credentials = new CredentialService(runtime, this.projects, this.audit);
+    this.packs = new PackService(runtime);
+    this.users = new UserService(identity, this.audit);
+    this.tokens = new TokenService(identity, this.projects, this.audit);
+  }
+}
