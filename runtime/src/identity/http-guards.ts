@@ -129,6 +129,7 @@ export function httpGuards(config: RuntimeConfig, identity: Identity, options: H
     },
     // Over plain http on a LAN these would break the page (upgrade) or do nothing (HSTS); behind https they apply.
     strictTransportSecurity: false,
+    xFrameOptions: { action: 'deny' },
     crossOriginOpenerPolicy: oidcOrigin ? { policy: 'same-origin-allow-popups' } : { policy: 'same-origin' },
   });
   const helmetGuard: RequestHandler = (req, res, next) => {
