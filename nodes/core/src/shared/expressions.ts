@@ -3,9 +3,12 @@
  * every core node, prepared once at deploy so that bad expressions, regexes and JSON fail the deploy with a clear
  * error, then evaluated per message with Node-RED's RED.util.evaluateNodeProperty semantics.
  */
-import jsonata from 'jsonata';
+import type jsonata from 'jsonata';
 import type { ContextStore } from '@flowcrew/sdk';
+import { compileLimited, evaluateWithLimits } from './jsonata-limits.ts';
+import { hostLimits, LimitExceededError, type HostLimits } from './limits.ts';
 import { cloneMessage } from './message.ts';
+import { SafeRegExp } from './safe-regex.ts';
 import { contextKey, getContextValue, getMessageProperty, parseContextKey } from './property.ts';
 
 export interface ContextScopes {
@@ -28,11 +31,14 @@ function messageOf(error: unknown): string {
  * Compile a JSONata expression with Node-RED's extra functions: `$flowContext(key)`, `$globalContext(key)`,
  * `$env(name)` (always "": flows get no access to the host environment) and `$clone(value)`.
  * With `nodeRedInput`, an expression that mentions `msg` sees `{ msg }` as its input, as Node-RED's legacy mode does.
+ * Evaluations run under the host limits (time, depth, size, memory; regexes in linear time): one over a limit
+ * fails with a LimitExceededError naming it.
  */
-export function compileJsonata(source: string, contexts: ContextScopes, options: { nodeRedInput?: boolean } = {}): CompiledExpression {
+export function compileJsonata(source: string, contexts: ContextScopes, options: { nodeRedInput?: boolean; limits?: HostLimits } = {}): CompiledExpression {
+  const limits = options.limits ?? hostLimits;
   let expression: jsonata.Expression;
   try {
-    expression = jsonata(source);
+    expression = compileLimited(source, limits);
   } catch (error) {
     throw new Error(`Invalid JSONata expression: ${messageOf(error)}`);
   }
@@ -46,8 +52,9 @@ export function compileJsonata(source: string, contexts: ContextScopes, options:
     source,
     async evaluate(input, bindings) {
       try {
-        return await expression.evaluate(legacyMsg ? { msg: input } : input, bindings);
+        return await evaluateWithLimits(expression, legacyMsg ? { msg: input } : input, bindings, limits);
       } catch (error) {
+        if (error instanceof LimitExceededError) throw error;
         throw new Error(`Invalid JSONata expression: ${messageOf(error)}`);
       }
     },
@@ -101,11 +108,12 @@ export function prepareTypedValue(value: unknown, type: string | undefined, cont
     }
     case 're': {
       try {
-        new RegExp(text);
+        new SafeRegExp(text);
       } catch (error) {
         throw new Error(`Invalid regular expression in ${what}: ${messageOf(error)}`);
       }
-      return constant(() => new RegExp(text));
+      // A new object per message (a RegExp has state: lastIndex); its compiled program is cached.
+      return constant(() => new SafeRegExp(text));
     }
     case 'date':
       // '' is a millisecond timestamp, 'iso' an ISO string; 'object' (a Date in Node-RED) is an ISO string too: messages are JSON.

@@ -6,6 +6,7 @@ import { defineNode, type FlowMessage, type InputContext, type Logger } from '@f
 import { prepareTypedValue, type ContextScopes, type TypedValue } from '../shared/expressions.ts';
 import { assertPropertyExpression, contextKey, getContextValue, getMessageProperty, setContextValue, setMessageProperty } from '../shared/property.ts';
 import { cloneMessage } from '../shared/message.ts';
+import { SafeRegExp } from '../shared/safe-regex.ts';
 
 export interface ChangeRule {
   t: 'set' | 'change' | 'delete' | 'move';
@@ -56,7 +57,7 @@ interface FromValue {
 const escapeRegExp = (s: string) => s.replace(/[-[\]{}()*+?.,\\^$|#\s]/g, '\\$&');
 
 /** Node-RED's constructor: migrate legacy rules and check/compile everything that can fail, once. */
-function prepareRules(props: ChangeProps, contexts: ContextScopes): PreparedRule[] {
+function prepareRules(props: ChangeProps, contexts: ContextScopes, log: Logger): PreparedRule[] {
   let rules = props.rules;
   if (!rules) {
     const t = (props.action === 'replace' ? 'set' : props.action) as ChangeRule['t'];
@@ -88,12 +89,14 @@ function prepareRules(props: ChangeProps, contexts: ContextScopes): PreparedRule
       rule.value = prepareTypedValue(to, tot, contexts, `${where} value`);
     }
     if (rule.t === 'change' && !['msg', 'flow', 'global'].includes(fromt)) {
-      const source = fromt === 're' ? rule.from : escapeRegExp(rule.from);
       try {
-        rule.fromRE = new RegExp(source, 'g');
+        // A user's pattern runs on a regex that cannot stall the runtime; an escaped literal cannot backtrack.
+        rule.fromRE = fromt === 're' ? new SafeRegExp(rule.from, 'g') : new RegExp(escapeRegExp(rule.from), 'g');
       } catch (error) {
         throw new Error(`${where}: Invalid 'from' property: ${(error as Error).message}`);
       }
+      const reason = (rule.fromRE as Partial<SafeRegExp>).backtrackingReason;
+      if (reason) log.warn(`${where}: /${rule.from}/ runs on JavaScript's backtracking engine (${reason}), with a time limit per message`);
     }
     if (rule.t === 'move' && !['msg', 'flow', 'global'].includes(tot)) throw new Error(`${where}: move target type must be msg, flow or global`);
     return rule;
@@ -104,7 +107,7 @@ function prepareRules(props: ChangeProps, contexts: ContextScopes): PreparedRule
 function classifyFrom(fromValue: unknown): FromValue {
   if (typeof fromValue === 'number') return { fromType: 'num', fromValue };
   if (typeof fromValue === 'boolean') return { fromType: 'bool', fromValue };
-  if (fromValue instanceof RegExp) return { fromType: 're', fromValue, fromRE: fromValue };
+  if (fromValue instanceof RegExp) return { fromType: 're', fromValue, fromRE: fromValue instanceof SafeRegExp ? fromValue : new SafeRegExp(fromValue) };
   if (typeof fromValue === 'string') return { fromType: 'str', fromValue, fromRE: new RegExp(escapeRegExp(fromValue), 'g') };
   throw new Error(`Invalid 'from' property: unsupported type: ${typeof fromValue}`);
 }
@@ -281,10 +284,17 @@ Any message.
 
 ### Errors
 Invalid JSON values, regular expressions and JSONata expressions are reported when the flow is deployed.
-A JSONata expression that fails on a message, or a dynamic search value of an unsupported type, fails the message.`,
+A JSONata expression that fails on a message, or a dynamic search value of an unsupported type, fails the message.
+
+### Limits
+Regular expressions (\`fromt: re\`) run on a linear-time engine (RE2), so no input makes them hang. A pattern it
+cannot run (lookahead, backreferences) keeps JavaScript's engine, with a warning at deploy and a time limit per
+message (\`FLOWCREW_REGEX_TIMEOUT_MS\`, 100 ms). JSONata values have time, depth, size and memory limits
+(\`FLOWCREW_EXPRESSION_TIMEOUT_MS\`, 1000 ms, and others). A message that exceeds a limit fails with an error
+naming it.`,
   create(init) {
     const contexts = init.context;
-    const runner = new ChangeRunner(prepareRules(init.props, contexts), contexts);
+    const runner = new ChangeRunner(prepareRules(init.props, contexts, init.log), contexts);
     return {
       onInput: (msg: FlowMessage, ctx: InputContext) => runner.apply(msg, ctx.log),
     };

@@ -2,8 +2,10 @@
  * switch (Node-RED's "switch" node): route a message to the outputs whose rule matches a property of it.
  * One output port per rule. Same operators, value types and quirks as Node-RED, so imported flows route the same.
  */
-import { defineNode, type FlowMessage, type InputContext } from '@flowcrew/sdk';
+import { defineNode, type FlowMessage, type InputContext, type Logger } from '@flowcrew/sdk';
 import { compileJsonata, prepareTypedValue, type CompiledExpression, type ContextScopes, type TypedValue } from '../shared/expressions.ts';
+import { LimitExceededError } from '../shared/limits.ts';
+import { SafeRegExp } from '../shared/safe-regex.ts';
 import { assertPropertyExpression } from '../shared/property.ts';
 import { cloneMessage, hasOwn } from '../shared/message.ts';
 import { SerialQueue } from './queue.ts';
@@ -63,7 +65,8 @@ const operators: Record<Operator, OperatorFn> = {
   gte: (a, b) => a >= b,
   btwn: (a, b, c) => (a >= b && a <= c) || (a <= b && a >= c),
   cont: (a, b) => (a + '').indexOf(b) != -1,
-  regex: (a, b, _c, ignoreCase) => (a + '').match(new RegExp(b, ignoreCase ? 'i' : '')),
+  // As Node-RED's `(a + '').match(new RegExp(b, flags))`, on a regex that cannot stall the runtime.
+  regex: (a, b, _c, ignoreCase) => new SafeRegExp(b instanceof RegExp ? b.source : b, ignoreCase ? 'i' : '').test(a + ''),
   true: (a) => a === true,
   false: (a) => a === false,
   null: (a) => a === undefined || a === null,
@@ -111,6 +114,8 @@ interface PreparedRule {
   v1: Operand;
   v2: Operand;
   ignoreCase: boolean | undefined;
+  /** A regex rule with a constant pattern, compiled at deploy. */
+  regex?: SafeRegExp;
 }
 
 /** Node-RED infers a missing value type: numeric-looking values are numbers. */
@@ -125,7 +130,7 @@ function prepareOperand(value: unknown, type: string, contexts: ContextScopes, w
   return { kind: 'typed', value: prepareTypedValue(value, type, contexts, where) };
 }
 
-function prepareRule(rule: SwitchRule, index: number, contexts: ContextScopes): PreparedRule {
+function prepareRule(rule: SwitchRule, index: number, contexts: ContextScopes, log: Logger): PreparedRule {
   const where = `rule ${index + 1}`;
   if (!SWITCH_OPERATORS.includes(rule.t)) throw new Error(`${where}: unknown operator "${String(rule.t)}"`);
   const vt = rule.vt || inferType(rule.v);
@@ -138,14 +143,16 @@ function prepareRule(rule: SwitchRule, index: number, contexts: ContextScopes): 
     const v2t = rule.v2t || inferType(rule.v2);
     v2 = v2t === 'num' ? { kind: 'const', value: Number(rule.v2) } : prepareOperand(rule.v2, v2t, contexts, `${where} second value`);
   }
+  let regex: SafeRegExp | undefined;
   if (rule.t === 'regex' && (vt === 'str' || vt === 're')) {
     try {
-      new RegExp(String(rule.v ?? ''), rule.case ? 'i' : '');
+      regex = new SafeRegExp(String(rule.v ?? ''), rule.case ? 'i' : '');
     } catch (error) {
       throw new Error(`${where}: invalid regular expression: ${(error as Error).message}`);
     }
+    if (regex.backtrackingReason) log.warn(`${where}: /${regex.source}/ runs on JavaScript's backtracking engine (${regex.backtrackingReason}), with a time limit per message`);
   }
-  return { t: rule.t, v1, v2, ignoreCase: rule.case };
+  return { t: rule.t, v1, v2, ignoreCase: rule.case, regex };
 }
 
 class SwitchRouter {
@@ -158,13 +165,13 @@ class SwitchRouter {
   private readonly pending = new Map<unknown, { count?: number; msgs: FlowMessage[] }>();
   private readonly queue = new SerialQueue();
 
-  constructor(props: SwitchProps, contexts: ContextScopes) {
+  constructor(props: SwitchProps, contexts: ContextScopes, log: Logger) {
     const propertyType = props.propertyType || 'msg';
     const property = props.property ?? 'payload';
     if (!['msg', 'flow', 'global', 'jsonata', 'env'].includes(propertyType)) throw new Error(`unknown property type "${propertyType}"`);
     if (propertyType === 'msg') assertPropertyExpression(property, `property "${property}"`);
     this.property = propertyType === 'jsonata' ? compileJsonata(property, contexts, { nodeRedInput: true }) : prepareTypedValue(property, propertyType, contexts, 'property');
-    this.rules = (props.rules ?? []).map((rule, i) => prepareRule(rule, i, contexts));
+    this.rules = (props.rules ?? []).map((rule, i) => prepareRule(rule, i, contexts, log));
     this.stopAtFirst = (props.checkall as unknown) == 'false';
     this.needsCount = this.rules.some((rule) => rule.t === 'tail');
   }
@@ -199,6 +206,8 @@ class SwitchRouter {
       try {
         property = await this.property.evaluate(msg);
       } catch (error) {
+        // A hostile message fails; an expression that merely errors drops the message, as in Node-RED.
+        if (error instanceof LimitExceededError) throw error;
         ctx.log.warn((error as Error).message);
         return undefined;
       }
@@ -222,7 +231,8 @@ class SwitchRouter {
         subject = elseFlag;
         elseFlag = true;
       }
-      if (operators[rule.t](subject, v1, v2, rule.ignoreCase, parts)) {
+      const matched = rule.regex ? rule.regex.test(subject + '') : operators[rule.t](subject, v1, v2, rule.ignoreCase, parts);
+      if (matched) {
         // The first output gets the message itself, the others copies, as Node-RED's send does.
         onward.push(sent ? cloneMessage(msg) : msg);
         sent = true;
@@ -325,9 +335,16 @@ One per rule: the message, on every output whose rule matched.
 ### Errors
 Invalid JSONata expressions and regular expressions are reported when the flow is deployed.
 A JSONata rule that fails on a message fails the message; a JSONata property that fails is logged as a warning
-and the message is dropped (as Node-RED does).`,
+and the message is dropped (as Node-RED does).
+
+### Limits
+Regular expressions run on a linear-time engine (RE2), so no input makes them hang. A pattern it cannot run
+(lookahead, backreferences) keeps JavaScript's engine, with a warning at deploy and a time limit per message
+(\`FLOWCREW_REGEX_TIMEOUT_MS\`, 100 ms). JSONata expressions have time, depth, size and memory limits
+(\`FLOWCREW_EXPRESSION_TIMEOUT_MS\`, 1000 ms, and others). A message that exceeds a limit fails with an error naming
+it, even where an ordinary error would only drop the message.`,
   create(init) {
-    const router = new SwitchRouter(init.props, init.context);
+    const router = new SwitchRouter(init.props, init.context, init.log);
     return { onInput: (msg, ctx) => router.handle(msg, ctx) };
   },
 });

@@ -1,0 +1,276 @@
+/**
+ * Time, depth, size and memory limits for JSONata evaluations, through JSONata's own evaluation hooks
+ * (`__evaluate_entry` / `__evaluate_exit`, the mechanism its test suite uses for time boxes) and its `RegexEngine`
+ * option. Every evaluation step checks the time budget (and every few ms yields to other flows); every step result
+ * is checked for size, counting shared values once per place they appear, so exponential "billion laughs" values
+ * are refused while they are being built. Built-ins that can allocate or loop without taking another step are
+ * replaced by bounded equivalents with the same results.
+ */
+import jsonata from 'jsonata';
+import { EvaluationBudget, LimitExceededError, limitVariable, type HostLimits } from './limits.ts';
+import { SafeRegExp } from './safe-regex.ts';
+import { checkDepth, SizeMeter } from './value-size.ts';
+
+const ENTRY = Symbol.for('jsonata.__evaluate_entry');
+const EXIT = Symbol.for('jsonata.__evaluate_exit');
+const STATE = Symbol('flowcrew.jsonata.evaluation');
+
+/** What JSONata passes as `this` to a built-in, and the parts of its environment used here. */
+interface Focus {
+  environment: Environment;
+  createSequence(...items: unknown[]): unknown[];
+}
+interface Environment {
+  base: { depth: number; [STATE]?: Evaluation };
+}
+interface AstNode {
+  type: string;
+  value?: unknown;
+  group?: unknown;
+}
+interface JsonataFunction {
+  implementation: (this: Focus, ...args: any[]) => any;
+}
+type JsonataError = { code: string; stack?: string; index?: number; value?: unknown };
+
+/** The state of one evaluation: its budget, its size meter and the limits it runs under. */
+class Evaluation {
+  readonly budget: EvaluationBudget;
+  readonly meter: SizeMeter;
+  constructor(readonly limits: HostLimits) {
+    this.budget = EvaluationBudget.forExpression('JSONata expression', limits);
+    this.meter = new SizeMeter(limits, "A JSONata expression's value");
+  }
+
+  /** Record a size or depth error the meter threw, so that it survives JSONata wrapping it (e.g. in $eval). */
+  measure(value: unknown): ReturnType<SizeMeter['measure']> {
+    try {
+      return this.meter.measure(value);
+    } catch (error) {
+      if (error instanceof LimitExceededError) this.budget.failure ??= error;
+      throw error;
+    }
+  }
+
+  fail(message: string, key: keyof HostLimits): LimitExceededError {
+    return this.budget.fail(message, key, this.limits[key]);
+  }
+}
+
+/**
+ * The evaluation about to start: JSONata calls the entry hook synchronously from `evaluate()`, before its first
+ * await, so the first hook call of an evaluation picks this up and keeps it on the evaluation's environment.
+ */
+let starting: Evaluation | undefined;
+
+function evaluationOf(environment: Environment): Evaluation {
+  const base = environment.base;
+  let evaluation = base[STATE];
+  if (!evaluation) {
+    if (!starting) throw new Error('JSONata evaluation started outside evaluateWithLimits');
+    evaluation = base[STATE] = starting;
+    starting = undefined;
+  }
+  return evaluation;
+}
+
+function onEntry(_expr: AstNode, _input: unknown, environment: Environment): Promise<void> | undefined {
+  const evaluation = evaluationOf(environment);
+  if (environment.base.depth > evaluation.limits.expressionMaxDepth) {
+    throw evaluation.fail(`JSONata expression exceeded its depth limit of ${evaluation.limits.expressionMaxDepth} nested steps (a recursive function that never ends?)`, 'expressionMaxDepth');
+  }
+  return evaluation.budget.check();
+}
+
+/** Expression types whose result is an existing value (looked up or bound), measured where it was built. */
+const PASS_THROUGH = new Set(['name', 'variable', 'parent', 'block', 'condition', 'bind', 'string', 'number', 'value', 'lambda', 'partial', 'regex', 'transform']);
+
+function onExit(expr: AstNode, _input: unknown, environment: Environment, result: unknown): void {
+  if (typeof result === 'string') {
+    const evaluation = evaluationOf(environment);
+    if (result.length > evaluation.limits.maxStringLength) {
+      throw evaluation.fail(`A JSONata expression built a string of ${result.length} characters, more than the limit of ${evaluation.limits.maxStringLength}`, 'maxStringLength');
+    }
+    return;
+  }
+  if (result === null || typeof result !== 'object') return;
+  const evaluation = evaluationOf(environment);
+  if (Array.isArray(result) && result.length > evaluation.limits.maxItems) {
+    throw evaluation.fail(`A JSONata expression built a sequence of ${result.length} values, more than the limit of ${evaluation.limits.maxItems}`, 'maxItems');
+  }
+  // A grouping (`expr{...}`) builds a new object whatever the expression type.
+  if (PASS_THROUGH.has(expr.type) && expr.group === undefined) return;
+  // A path that ends on one array gives that array itself (input, or built and measured by its last step).
+  if (expr.type === 'path' && (result as { sequence?: boolean }).sequence !== true) return;
+  // Numbers from a range need no walk: the length check above bounds them.
+  if (expr.type === 'binary' && expr.value === '..') return;
+  evaluation.measure(result);
+}
+
+// The built-ins replaced below, as JSONata defines them (their implementations are reused where bounded).
+async function builtin(name: string): Promise<JsonataFunction> {
+  return (await jsonata(`$${name}`).evaluate({})) as JsonataFunction;
+}
+const original = { pad: await builtin('pad'), join: await builtin('join'), distinct: await builtin('distinct') };
+
+function isNumeric(value: unknown): boolean {
+  if (typeof value !== 'number' || Number.isNaN(value)) return false;
+  if (!Number.isFinite(value)) throw { code: 'D1001', value, stack: new Error().stack } satisfies JsonataError;
+  return true;
+}
+
+/** $pad: refuse a width whose padding would exceed the string limit before building it. */
+function pad(this: Focus, str: string | undefined, width: number, char?: string): string | undefined {
+  const evaluation = evaluationOf(this.environment);
+  const max = evaluation.limits.maxStringLength;
+  const padding = Math.abs(Math.trunc(width)) * Math.max(1, char?.length ?? 1);
+  if (str !== undefined && padding > max) throw evaluation.fail(`$pad to width ${width} exceeds the string limit of ${max} characters`, 'maxStringLength');
+  return original.pad.implementation.call(this, str, width, char);
+}
+
+/** $join: refuse a result longer than the string limit before building it. */
+function join(this: Focus, strs: string[] | undefined, separator?: string): string | undefined {
+  if (Array.isArray(strs)) {
+    const evaluation = evaluationOf(this.environment);
+    let total = (separator?.length ?? 0) * Math.max(0, strs.length - 1);
+    for (const s of strs) total += typeof s === 'string' ? s.length : 0;
+    if (total > evaluation.limits.maxStringLength) throw evaluation.fail(`$join would build a string of ${total} characters, more than the limit of ${evaluation.limits.maxStringLength}`, 'maxStringLength');
+  }
+  return original.join.implementation.call(this, strs, separator);
+}
+
+const isPromise = (value: unknown): value is Promise<unknown> => typeof (value as { then?: unknown } | null)?.then === 'function';
+
+/**
+ * $sort: JSONata's merge sort copies the rest of the array at every comparison (quadratic time and memory: 20,000
+ * numbers take 1.7 s and 400 MB, 100,000 exhaust the heap). Same splits and the same comparisons, on indexes, so
+ * the order is identical even for a comparator that is not consistent; the time budget is checked as it goes.
+ */
+async function sort(this: Focus, arr: unknown[] | undefined, comparator?: (a: unknown, b: unknown) => unknown): Promise<unknown[] | undefined> {
+  if (arr === undefined) return undefined;
+  if (arr.length <= 1) return arr;
+  let compare = comparator;
+  if (compare === undefined) {
+    if (!arr.every(isNumeric) && !arr.every((item) => typeof item === 'string')) throw { code: 'D3070', index: 1, stack: new Error().stack } satisfies JsonataError;
+    compare = (a: any, b: any) => a > b;
+  }
+  const budget = evaluationOf(this.environment).budget;
+  let comparisons = 0;
+  const msort = async (array: unknown[]): Promise<unknown[]> => {
+    if (array.length <= 1) return array;
+    const middle = Math.floor(array.length / 2);
+    const left = await msort(array.slice(0, middle));
+    const right = await msort(array.slice(middle));
+    const merged: unknown[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < left.length && j < right.length) {
+      let swap = compare(left[i], right[j]);
+      if (isPromise(swap)) swap = await swap;
+      merged.push(swap ? right[j++] : left[i++]);
+      if ((++comparisons & 1023) === 0) await budget.check();
+    }
+    while (i < left.length) merged.push(left[i++]);
+    while (j < right.length) merged.push(right[j++]);
+    return merged;
+  };
+  return msort(arr);
+}
+
+/**
+ * $distinct: JSONata compares every value with every distinct value kept so far (quadratic, in one step). Scalars
+ * go through a set; objects and arrays are still compared pairwise with JSONata's own equality, under the budget.
+ */
+async function distinct(this: Focus, arr: unknown): Promise<unknown> {
+  if (!Array.isArray(arr) || arr.length <= 64) return original.distinct.implementation.call(this, arr);
+  const budget = evaluationOf(this.environment).budget;
+  const results = (arr as { sequence?: boolean }).sequence === true ? this.createSequence() : [];
+  const scalars = new Set<unknown>();
+  const objects: unknown[] = [];
+  let comparisons = 0;
+  for (const value of arr) {
+    if (value === null || typeof value !== 'object') {
+      // === semantics: NaN is never equal to itself.
+      if (value !== value || !scalars.has(value)) {
+        scalars.add(value);
+        results.push(value);
+      }
+      continue;
+    }
+    let seen = false;
+    for (const kept of objects) {
+      if ((original.distinct.implementation.call(this, [kept, value]) as unknown[]).length === 1) {
+        seen = true;
+        break;
+      }
+      if ((++comparisons & 255) === 0) await budget.check();
+    }
+    if (!seen) {
+      objects.push(value);
+      results.push(value);
+    }
+  }
+  return results;
+}
+
+/** A SafeRegExp class bound to one set of limits (JSONata constructs its regex engine with the pattern only). */
+const regexEngines = new WeakMap<HostLimits, RegExpConstructor>();
+function regexEngineFor(limits: HostLimits): RegExpConstructor {
+  let engine = regexEngines.get(limits);
+  if (!engine) {
+    engine = class extends SafeRegExp {
+      constructor(pattern: string | RegExp, flags?: string) {
+        super(pattern, flags, limits);
+      }
+    } as unknown as RegExpConstructor;
+    regexEngines.set(limits, engine);
+  }
+  return engine;
+}
+
+/** Compile `source` with the limits' regex engine, hooks and bounded built-ins. Throws JSONata's syntax errors. */
+export function compileLimited(source: string, limits: HostLimits): jsonata.Expression {
+  const expression = jsonata(source, { RegexEngine: regexEngineFor(limits) });
+  const assign = expression.assign.bind(expression) as (name: string | symbol, value: unknown) => void;
+  assign(ENTRY, onEntry);
+  assign(EXIT, onExit);
+  // Same names and signatures as JSONata's own, which they shadow for this expression.
+  const register = expression.registerFunction.bind(expression) as unknown as (name: string, implementation: (this: Focus, ...args: never[]) => unknown, signature: string) => void;
+  register('pad', pad, '<s-ns?:s>');
+  register('join', join, '<a<s>s?:s>');
+  register('sort', sort, '<af?:a>');
+  register('distinct', distinct, '<x:x>');
+  return expression;
+}
+
+const LIMIT_CODES: Record<string, keyof HostLimits> = { D2014: 'maxItems', D2015: 'maxItems' };
+
+/**
+ * Evaluate under the limits. Throws LimitExceededError when a limit is exceeded (even if JSONata wrapped it), else
+ * whatever the evaluation threw. The result is refused when it is larger or deeper than a message may be.
+ */
+export async function evaluateWithLimits(expression: jsonata.Expression, input: unknown, bindings: Record<string, unknown> | undefined, limits: HostLimits): Promise<unknown> {
+  const evaluation = new Evaluation(limits);
+  starting = evaluation;
+  let result: unknown;
+  try {
+    const pending = expression.evaluate(input, bindings);
+    starting = undefined;
+    result = await pending;
+  } catch (error) {
+    if (evaluation.budget.failure) throw evaluation.budget.failure;
+    if (error instanceof RangeError) {
+      // The JavaScript stack or the largest string/array: a limit of the engine rather than a bad expression.
+      throw new LimitExceededError(`JSONata expression exceeded what the engine can hold: ${error.message}`, { name: 'maxDepth', value: limits.maxDepth, variable: limitVariable('maxDepth') });
+    }
+    const code = (error as { code?: string } | null)?.code;
+    if (code && LIMIT_CODES[code]) {
+      throw new LimitExceededError(`JSONata expression exceeded a size limit: ${(error as Error).message}`, { name: LIMIT_CODES[code]!, value: limits.maxItems, variable: limitVariable('maxItems') });
+    }
+    throw error;
+  } finally {
+    starting = undefined;
+  }
+  if (result !== null && typeof result === 'object') checkDepth(evaluation.measure(result), "A JSONata expression's result", limits);
+  return result;
+}
