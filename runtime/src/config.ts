@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DEFAULT_MAX_DEPTH } from './flow/json-depth.ts';
 import type { RetentionMode, RetentionPolicy } from './storage/types.ts';
 import { parseOidcConfig, type OidcConfig } from './identity/oidc-config.ts';
+import { AllowList } from './outbound/allow-list.ts';
 
 export interface RuntimeConfig {
   port: number;
@@ -42,6 +43,13 @@ export interface RuntimeConfig {
   auth: AuthConfig;
   /** HTTP guards: Host allow-list, CORS, proxies, rate limits. */
   http: HttpConfig;
+  /**
+   * FLOWCREW_OUTBOUND_ALLOW: addresses, networks and host names flows may reach although the outbound guard refuses
+   * them by default (loopback, private, link-local, metadata...), e.g. "127.0.0.1:9000,10.0.0.0/8,*.internal.example".
+   */
+  outboundAllow: string[];
+  /** FLOWCREW_MCP_SERVERS: the JSON or YAML file declaring the MCP servers flows may start (by name); null = none. */
+  mcpServersFile: string | null;
 }
 
 export interface NodeLimits {
@@ -168,6 +176,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     userNodesDir: path.resolve(env.FLOWCREW_USER_NODES_DIR ?? path.join(dataDir, 'nodes')),
     logLevel,
     oidc: parseOidcConfig(env),
+    // Parsed here so a bad entry stops the start with the entry named.
+    outboundAllow: AllowList.parse(env.FLOWCREW_OUTBOUND_ALLOW).entries.map((e) => e.text),
+    mcpServersFile: env.FLOWCREW_MCP_SERVERS ? path.resolve(env.FLOWCREW_MCP_SERVERS) : null,
     auth: {
       adminToken: parseAdminToken(env.FLOWCREW_ADMIN_TOKEN),
       cookieSecure: env.FLOWCREW_COOKIE_SECURE === undefined || env.FLOWCREW_COOKIE_SECURE === '' || env.FLOWCREW_COOKIE_SECURE === 'auto'

@@ -5,7 +5,8 @@ import { startTestServer, type TestServer } from '../testing/server.ts';
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startTestServer({ bodyLimit: '64kb' }, { loadExamples: true });
+  // The tool-call test's target listens on loopback, which the outbound guard refuses unless allow-listed.
+  server = await startTestServer({ bodyLimit: '64kb', outboundAllow: ['127.0.0.1'] }, { loadExamples: true });
 });
 afterAll(async () => {
   await server?.stop();
