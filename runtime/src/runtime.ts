@@ -13,11 +13,12 @@ import { DebugBuffer } from './live/debug-buffer.ts';
 import { DeployError, Executor, CannotStartRunError } from './executor/executor.ts';
 import { importNodeRed, isNodeRedExport } from './flow/node-red.ts';
 import { FLOW_FORMAT, type FlowDocument, type FlowIssue, type FlowView, type ImportResult } from './flow/types.ts';
-import { validateFlow } from './flow/validate.ts';
+import { findTooDeep } from './flow/json-depth.ts';
+import { validateFlow, validateFlowAsync } from './flow/validate.ts';
 import { WebhookRouter } from './api/webhooks.ts';
 import { NodeRegistry } from './registry/registry.ts';
 import { openStorage } from './storage/index.ts';
-import { VersionConflictError, type InvocationRecord, type RunFilter, type RunRecord, type Storage, type StoredFlow } from './storage/types.ts';
+import { UnstorableMessageError, VersionConflictError, type FlowSave, type InvocationRecord, type RunFilter, type RunRecord, type Storage, type StoredFlow } from './storage/types.ts';
 
 export function createLogger(level: RuntimeConfig['logLevel']): Logger {
   const order = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -68,10 +69,19 @@ export class Runtime {
     readonly executor: Executor,
   ) {}
 
-  /** Open storage, load node packs, deploy what was deployed, resume interrupted runs. */
+  /**
+   * Open storage, load node packs, deploy what was deployed. Interrupted runs are NOT resumed here: call
+   * `resumeRuns()` once the server listens (startServer does), so a run that stalls or kills the runtime can never
+   * keep it from starting.
+   */
   static async create(config: RuntimeConfig, options: { log?: Logger; loadExamples?: boolean } = {}): Promise<Runtime> {
     const log = options.log ?? createLogger(config.logLevel);
-    const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sqliteSynchronous: config.sqliteSynchronous });
+    const storage = await openStorage({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      sqliteSynchronous: config.sqliteSynchronous,
+      limits: { maxBytes: config.maxMessageBytes, maxDepth: config.maxDepth },
+    });
     const registry = new NodeRegistry();
     await registry.loadPackagesIn(config.nodesDir, 'workspace');
     await registry.loadUserDirectory(config.userNodesDir);
@@ -87,6 +97,7 @@ export class Runtime {
       registry,
       log,
       retention: config.retention,
+      maxInterruptions: config.maxInterruptions,
       dataDir: config.dataDir,
       nodeLimits: config.nodeLimits,
       events,
@@ -103,15 +114,13 @@ export class Runtime {
     for (const stored of await this.storage.listFlows()) {
       if (stored.deployedFlow === null) continue;
       try {
-        const { valid, issues, flow } = validateFlow(stored.deployedFlow, this.registry);
+        const { valid, issues, flow } = await validateFlowAsync(stored.deployedFlow, this.registry, { maxDepth: this.config.maxDepth });
         if (!valid) throw new Error(issues.map((i) => `${i.pointer}: ${i.message}`).join('; '));
         await this.executor.deploy(flow);
       } catch (error) {
         this.log.error(`flow "${stored.flow.id}" could not be deployed at start: ${(error as Error).message}`);
       }
     }
-    const resumed = await this.executor.resume();
-    if (resumed > 0) this.log.info(`resumed ${resumed} interrupted run(s)`);
     if (this.config.retention.maxAgeMs > 0) {
       const prune = () =>
         this.storage
@@ -122,6 +131,16 @@ export class Runtime {
       this.pruneTimer = setInterval(prune, 3_600_000);
       this.pruneTimer.unref();
     }
+  }
+
+  /**
+   * Resume every run interrupted by the last stop. An invocation that was in flight when the runtime died is run
+   * again, at most FLOWCREW_MAX_INTERRUPTIONS times in all; then it fails (see Executor.resume).
+   */
+  async resumeRuns(): Promise<number> {
+    const resumed = await this.executor.resume();
+    if (resumed > 0) this.log.info(`resumed ${resumed} interrupted run(s)`);
+    return resumed;
   }
 
   /** Example flows are stored and deployed the first time only: a user's later edits win. */
@@ -171,14 +190,24 @@ export class Runtime {
     return this.view(stored);
   }
 
-  /** Validate without storing: every issue, each with a JSON pointer. */
+  /** Validate without storing: every issue, each with a JSON pointer. Linear, but holds the event loop meanwhile. */
   validate(input: unknown): { valid: boolean; issues: FlowIssue[] } {
-    const { valid, issues } = validateFlow(input, this.registry);
+    const { valid, issues } = validateFlow(input, this.registry, { maxDepth: this.config.maxDepth });
     return { valid, issues };
   }
 
+  /** The same as `validate`, giving the event loop a turn every few hundred nodes (what the API should call). */
+  async validateAsync(input: unknown): Promise<{ valid: boolean; issues: FlowIssue[] }> {
+    const { valid, issues } = await this.check(input);
+    return { valid, issues };
+  }
+
+  private check(input: unknown) {
+    return validateFlowAsync(input, this.registry, { maxDepth: this.config.maxDepth });
+  }
+
   private async saveValidated(input: unknown, expectedVersion?: number): Promise<StoredFlow> {
-    const { valid, issues, flow } = validateFlow(withoutViewFields(input), this.registry);
+    const { valid, issues, flow } = await this.check(withoutViewFields(input));
     if (!valid) throw invalid(`the flow has ${issues.length} problem(s)`, issues);
     return this.store(flow, expectedVersion);
   }
@@ -193,10 +222,17 @@ export class Runtime {
     }
   }
 
+  /** Create a new flow. Insert-if-absent in storage, so of concurrent creates with one id exactly one wins. */
   async createFlow(input: unknown): Promise<FlowView> {
     const id = (input as { id?: unknown } | null)?.id;
-    if (typeof id === 'string' && (await this.storage.getFlow(id))) throw new ProblemError(409, 'Flow exists', `flow "${id}" already exists; use PUT to change it`);
-    return this.view(await this.saveValidated(input));
+    const exists = () => new ProblemError(409, 'Flow exists', `flow "${id}" already exists; use PUT to change it`);
+    if (typeof id === 'string' && (await this.storage.getFlow(id))) throw exists();
+    try {
+      return this.view(await this.saveValidated(input, 0));
+    } catch (error) {
+      if (error instanceof ProblemError && error.status === 409) throw exists();
+      throw error;
+    }
   }
 
   /** Save a new revision. `expectedVersion` (from If-Match or the body's version) guards against lost updates. */
@@ -217,7 +253,7 @@ export class Runtime {
   async deployFlow(id: string): Promise<FlowView> {
     const stored = await this.storage.getFlow(id);
     if (!stored) throw notFound(`flow "${id}"`);
-    const { valid, issues, flow } = validateFlow(stored.flow, this.registry);
+    const { valid, issues, flow } = await this.check(stored.flow);
     if (!valid) throw invalid(`flow "${id}" cannot be deployed: ${issues.length} problem(s)`, issues);
     try {
       await this.executor.deploy(flow);
@@ -240,8 +276,15 @@ export class Runtime {
     return this.view({ ...stored, deployedVersion: null, deployedFlow: null });
   }
 
-  /** Import Flowcrew JSON (one flow or an array) or a Node-RED export (detected). Imported flows are saved, not deployed. */
+  /**
+   * Import Flowcrew JSON (one flow or an array) or a Node-RED export (detected). All or nothing: every flow is saved
+   * in one transaction, and with `deploy` every flow is deployed first; one that fails leaves nothing stored or
+   * deployed (replaced flows keep running their previous revision).
+   */
   async importFlows(input: unknown, options: { deploy?: boolean; replace?: boolean } = {}): Promise<ImportResult> {
+    // Before the Node-RED detection and importer (recursive): the CLI's input does not pass the API's body guard.
+    const tooDeep = findTooDeep(input, this.config.maxDepth);
+    if (tooDeep) throw new ProblemError(400, 'Too deeply nested', `the import is nested more than ${this.config.maxDepth} levels deep at ${tooDeep.pointer}`, [tooDeep]);
     let source: ImportResult['source'];
     let docs: unknown[];
     let unmapped: ImportResult['unmapped'] = [];
@@ -259,34 +302,77 @@ export class Runtime {
     } else {
       throw new ProblemError(400, 'Unrecognised import', 'expected a Flowcrew flow (an object with "nodes"), an array of flows, or a Node-RED export (an array of nodes with "type" and "z")');
     }
+    // Where each flow sits in the request, for pointers: /0, /1 ... in an array; /flows/i for Node-RED.
+    const prefix = (i: number) => (Array.isArray(input) && source === 'flowcrew' ? `/${i}` : source === 'node-red' ? `/flows/${i}` : '');
     // Validate everything before storing anything: an import is all or nothing.
     const issues: FlowIssue[] = [];
     const valid: FlowDocument[] = [];
-    docs.forEach((doc, i) => {
-      const result = validateFlow(doc, this.registry);
-      const prefix = Array.isArray(input) && source === 'flowcrew' ? `/${i}` : source === 'node-red' ? `/flows/${i}` : '';
-      issues.push(...result.issues.map((issue) => ({ ...issue, pointer: prefix + issue.pointer })));
+    const seen = new Map<string, number>();
+    for (const [i, doc] of docs.entries()) {
+      const result = await this.check(doc);
+      issues.push(...result.issues.map((issue) => ({ ...issue, pointer: prefix(i) + issue.pointer })));
       valid.push(result.flow);
-    });
+      const id = result.valid ? result.flow.id : undefined;
+      if (id !== undefined && seen.has(id)) issues.push({ pointer: `${prefix(i)}/id`, message: `flow id "${id}" appears twice in the import (also at ${prefix(seen.get(id)!) || '/'})` });
+      else if (id !== undefined) seen.set(id, i);
+    }
     if (issues.length > 0) throw new ProblemError(422, 'Invalid import', `the import has ${issues.length} problem(s); nothing was stored`, issues, { unmapped, warnings });
     // The revision each flow is replacing (0 = new), so a concurrent edit between check and save is a 409, not lost.
-    const replacing = new Map<string, number>();
+    const saves: FlowSave[] = [];
+    /** What the executor runs now for each replaced flow, to restore if the import's deploy fails. */
+    const running = new Map<string, FlowDocument | null>();
     for (const doc of valid) {
       const existing = await this.storage.getFlow(doc.id);
       if (existing && !options.replace) throw new ProblemError(409, 'Flow exists', `flow "${doc.id}" already exists; import with ?replace=true to overwrite it`, [], { unmapped, warnings });
-      replacing.set(doc.id, existing?.flow.version ?? 0);
+      const expectedVersion = existing?.flow.version ?? 0;
+      saves.push({ flow: { ...doc, format: FLOW_FORMAT, version: expectedVersion + 1 }, expectedVersion });
+      running.set(doc.id, existing && this.executor.isDeployed(doc.id) ? existing.deployedFlow : null);
     }
-    const flows: ImportResult['flows'] = [];
-    for (const doc of valid) {
-      const saved = await this.store(doc, replacing.get(doc.id));
-      let deployed = false;
-      if (options.deploy) {
-        await this.deployFlow(doc.id);
-        deployed = true;
+    // With ?deploy, every flow is deployed BEFORE anything is stored: one that fails to deploy undoes the others'
+    // deployments and nothing is stored. Then every flow is saved and marked deployed in ONE transaction, so a crash
+    // leaves all of the import or none of it.
+    if (options.deploy) await this.deployAll(saves.map((s) => s.flow), running, prefix);
+    let stored: StoredFlow[];
+    try {
+      stored = await this.storage.saveFlows(saves, { deploy: options.deploy });
+    } catch (error) {
+      if (options.deploy) await this.restoreDeployments(saves.map((s) => s.flow.id), running);
+      if (error instanceof VersionConflictError) {
+        throw new ProblemError(409, 'Version conflict', `${error.message} Nothing of the import was stored.`, [], { currentVersion: error.actual, flowId: error.flowId, unmapped, warnings });
       }
-      flows.push({ id: saved.flow.id, name: saved.flow.name, version: saved.flow.version, deployed });
+      throw error;
     }
+    const flows = stored.map((s) => ({ id: s.flow.id, name: s.flow.name, version: s.flow.version, deployed: options.deploy === true }));
     return { source, flows, unmapped, warnings };
+  }
+
+  /** Deploy each flow of an import; on the first failure undo the ones deployed so far and name the flow and node. */
+  private async deployAll(flows: FlowDocument[], running: Map<string, FlowDocument | null>, prefix: (i: number) => string): Promise<void> {
+    for (const [i, flow] of flows.entries()) {
+      try {
+        await this.executor.deploy(flow);
+      } catch (error) {
+        await this.restoreDeployments(flows.slice(0, i).map((f) => f.id), running);
+        const detail = `flow "${flow.id}" could not be deployed: ${(error as Error).message}; nothing of the import was stored or deployed`;
+        const nodeId = error instanceof DeployError ? error.nodeId : undefined;
+        const index = nodeId === undefined ? -1 : flow.nodes.findIndex((n) => n.id === nodeId);
+        const pointer = index >= 0 ? `${prefix(i)}/nodes/${index}` : prefix(i) || '/';
+        throw new ProblemError(422, 'Deploy failed', detail, [{ pointer, message: (error as Error).message, ...(nodeId ? { nodeId } : {}) }], { flowId: flow.id });
+      }
+    }
+  }
+
+  /** Put the executor back as it was before an import: the previous revision where one ran, else nothing. */
+  private async restoreDeployments(ids: string[], running: Map<string, FlowDocument | null>): Promise<void> {
+    for (const id of [...ids].reverse()) {
+      const previous = running.get(id) ?? null;
+      try {
+        if (previous) await this.executor.deploy(previous);
+        else await this.executor.undeploy(id);
+      } catch (error) {
+        this.log.error(`import rolled back, but flow "${id}" could not be restored to its previous deployment: ${(error as Error).message}`);
+      }
+    }
   }
 
   async exportFlow(id: string): Promise<FlowDocument> {
@@ -308,6 +394,7 @@ export class Runtime {
       return { runId };
     } catch (error) {
       if (error instanceof CannotStartRunError) throw new ProblemError(422, 'Cannot start run', error.message, body.nodeId ? [{ pointer: '/nodeId', message: error.message }] : []);
+      if (error instanceof UnstorableMessageError) throw new ProblemError(422, 'Invalid input', error.message, [{ pointer: '/input', message: error.detail }]);
       throw error;
     }
   }

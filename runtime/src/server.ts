@@ -37,6 +37,13 @@ export async function startServer(config: RuntimeConfig, options: { loadExamples
   });
   const { port } = http.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  // Only now that the server answers: a run that stalls or crashes the runtime cannot keep it from starting, and after
+  // FLOWCREW_MAX_INTERRUPTIONS crashes on the same node invocation it is failed instead of replayed again.
+  try {
+    await runtime.resumeRuns();
+  } catch (error) {
+    runtime.log.error(`interrupted runs could not be resumed: ${(error as Error).message}`);
+  }
   let closed = false;
   return {
     runtime,

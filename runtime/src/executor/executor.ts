@@ -29,7 +29,8 @@ import {
 } from '@flowcrew/sdk';
 import type { FlowDocument, FlowNode } from '../flow/types.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
-import type { InvocationRecord, RetentionPolicy, RunRecord, RunStatus, Storage } from '../storage/types.ts';
+import { UnstorableMessageError, type InvocationRecord, type RetentionPolicy, type RunRecord, type RunStatus, type Storage } from '../storage/types.ts';
+import { NODES_PER_TURN, yieldToEventLoop } from '../flow/event-loop.ts';
 import { ContextRegistry } from './context.ts';
 import { createNodeLogger } from './node-logger.ts';
 import type { NodeLimits } from '../config.ts';
@@ -47,6 +48,11 @@ export interface ExecutorOptions {
   dataDir: string;
   /** The HTTP side of `registerWebhook` (the API layer owns the router). */
   registerWebhook: RuntimeServices['registerWebhook'];
+  /**
+   * An invocation interrupted this many times by the runtime dying while it ran is failed at resume instead of run
+   * again (it may be what kills the runtime). Default 3.
+   */
+  maxInterruptions?: number;
   /** Context size caps and node log limits (defaults when absent). */
   nodeLimits?: NodeLimits;
 }
@@ -104,6 +110,8 @@ export class DeployError extends Error {
 
 const NO_RETRY: RetryPolicy = { maxAttempts: 1, backoffMs: 0 };
 
+const DEFAULT_MAX_INTERRUPTIONS = 3;
+
 /** Above this many queued completion commits, a finished node waits for its own commit before the next dispatch. */
 const MAX_UNCOMMITTED = 5_000;
 
@@ -132,6 +140,8 @@ export class Executor {
   private closing = false;
   /** Completion commits queued but not yet committed (see MAX_UNCOMMITTED). */
   private uncommitted = 0;
+  /** Started runs whose interruption resume() is counting, until they are active: a clean stop takes it back. */
+  private resuming: string[] = [];
 
   constructor(readonly options: ExecutorOptions) {
     this.contexts = new ContextRegistry(options.storage, options.log, options.nodeLimits);
@@ -162,7 +172,10 @@ export class Executor {
     const flowNodes = flow.nodes.map((n) => ({ id: n.id, type: n.type, name: n.name ?? '', props: n.props ?? {} }));
     const created: DeployedNode[] = [];
     try {
+      let count = 0;
       for (const node of flow.nodes) {
+        // A flow of thousands of nodes must not hold the event loop (health checks, other flows) for its whole deploy.
+        if (++count % NODES_PER_TURN === 0) await yieldToEventLoop();
         if (node.disabled) continue;
         const definition = this.options.registry.get(node.type);
         if (!definition) throw new DeployError(`node "${node.id}": unknown node type "${node.type}"`, node.id);
@@ -434,6 +447,21 @@ export class Executor {
   /** Re-dispatch every run that was accepted but not finished when the process last stopped. */
   async resume(): Promise<number> {
     const resumable = await this.options.storage.listResumableRuns();
+    // Every pending invocation of a started run was in flight when the process stopped. Count that interruption
+    // durably BEFORE running anything again: if this start dies on the same message, the next one knows, and once an
+    // invocation has been interrupted maxInterruptions times dispatch fails it instead (a poison message).
+    const counted: string[] = [];
+    for (const { run, pending } of resumable) {
+      if (run.status === 'queued') continue; // never started: nothing of it was running
+      this.resuming.push(run.id);
+      for (const invocation of pending) {
+        invocation.interruptions = (invocation.interruptions ?? 0) + 1;
+        counted.push(invocation.id);
+      }
+    }
+    await this.options.storage.recordInterruptions(counted);
+    // Shut down meanwhile: close() has taken back the interruptions just counted; nothing is run.
+    if (this.closing) return resumable.length;
     for (const { run: record, pending, maxSeq } of resumable) {
       const deployed = this.deployed.get(record.flowId);
       if (!deployed) {
@@ -462,6 +490,7 @@ export class Executor {
         this.begin(run);
       } else deployed.queued.push(run);
     }
+    this.resuming = [];
     return resumable.length;
   }
 
@@ -549,6 +578,8 @@ export class Executor {
 
     if (!deployedNode) {
       error = new Error(`node "${invocation.nodeId}" is not in the deployed flow (it was removed or disabled)`);
+    } else if ((invocation.interruptions ?? 0) >= (this.options.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS)) {
+      error = new Error(`interrupted ${invocation.interruptions} times (the runtime stopped while it ran); not retried again: it may crash the runtime`);
     } else {
       const policy = deployedNode.retry;
       for (;;) {
@@ -579,25 +610,44 @@ export class Executor {
 
     const finishedAt = Date.now();
     let next: InvocationRecord[];
-    if (error) {
-      next = this.routeToCatch(run, deployedNode, invocation, msg, error);
-      if (next.length === 0 && run.failure === null) run.failure = `node "${invocation.nodeId}" failed: ${error.message}`;
-    } else {
-      next = this.nextInvocations(run, deployedNode, invocation.id, outputs);
+    let tools = scope.tools;
+    /** Set when even the error message for catch nodes cannot be stored: the failure is not routed. */
+    let unroutable = false;
+    let finished: boolean;
+    let finalStatus: RunStatus;
+    let committed: Promise<void>;
+    for (;;) {
+      if (error) {
+        next = unroutable ? [] : this.routeToCatch(run, deployedNode, invocation, msg, error);
+        if (next.length === 0 && run.failure === null) run.failure = `node "${invocation.nodeId}" failed: ${error.message}`;
+      } else {
+        next = this.nextInvocations(run, deployedNode, invocation.id, outputs);
+      }
+      for (const tool of tools) tool.seq = run.seq++;
+      finished = run.outstanding + next.length - 1 === 0;
+      finalStatus = run.failure ? 'failed' : 'succeeded';
+      // The completion (outputs + next invocations, one transaction) is queued on the single writer and the next
+      // nodes run without waiting for it: the writer commits in order, so storage always holds a consistent prefix
+      // of the run, and whatever was not yet committed at a crash is run again on resume. Only the run's end
+      // waits for its commit, so a finished run is never reported before it is stored.
+      try {
+        committed = this.options.storage.completeInvocation({
+          invocation: { id: invocation.id, status: error ? 'failed' : 'succeeded', attempt, outputs, error: error?.message ?? null, startedAt, finishedAt, usage: scope.usage },
+          next: tools.length > 0 ? [...tools, ...next] : next,
+          run: finished ? { id: run.record.id, status: finalStatus, error: run.failure, finishedAt } : undefined,
+        });
+        break;
+      } catch (unstorable) {
+        // Thrown before anything was queued (see Storage.completeInvocation): an output over the message limits, or
+        // not JSON, fails this invocation with the reason instead of leaving the run stuck.
+        if (!(unstorable instanceof UnstorableMessageError) || unroutable) throw unstorable;
+        if (error) unroutable = true;
+        else error = new Error(`its output cannot be passed on: ${unstorable.detail}`);
+        outputs = [];
+        tools = [];
+      }
     }
     run.outstanding += next.length - 1;
-    const finished = run.outstanding === 0;
-    for (const tool of scope.tools) tool.seq = run.seq++;
-    const finalStatus: RunStatus = run.failure ? 'failed' : 'succeeded';
-    // The completion (outputs + next invocations, one transaction) is queued on the single writer and the next
-    // nodes run without waiting for it: the writer commits in order, so storage always holds a consistent prefix
-    // of the run, and whatever was not yet committed at a crash is run again on resume. Only the run's end
-    // waits for its commit, so a finished run is never reported before it is stored.
-    const committed = this.options.storage.completeInvocation({
-      invocation: { id: invocation.id, status: error ? 'failed' : 'succeeded', attempt, outputs, error: error?.message ?? null, startedAt, finishedAt, usage: scope.usage },
-      next: scope.tools.length > 0 ? [...scope.tools, ...next] : next,
-      run: finished ? { id: run.record.id, status: finalStatus, error: run.failure, finishedAt } : undefined,
-    });
     const nodeFinished = () =>
       this.options.events.nodeFinished({
         flowId: run.record.flowId,
@@ -841,6 +891,10 @@ export class Executor {
    */
   async close(): Promise<void> {
     this.closing = true;
+    // A clean stop is not a crash: the runs in flight will not count an interruption when they resume.
+    const active = [...this.active.values()].filter((run) => run.record.status !== 'queued' && !run.abort.signal.aborted).map((run) => run.record.id);
+    const started = [...new Set([...active, ...this.resuming])];
+    await this.options.storage.recordCleanStop(started).catch((error: unknown) => this.options.log.warn(`could not record the clean stop of ${started.length} run(s): ${(error as Error).message}`));
     for (const deployed of this.deployed.values()) await this.stopTriggers(deployed);
     for (const run of this.active.values()) {
       run.abort.abort(new Error('runtime shutting down'));

@@ -102,6 +102,17 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 4,
+    name: 'invocation interruptions',
+    // How often the runtime died while an invocation was in flight: a message that crashes it is failed after a
+    // few restarts instead of being replayed at every start for ever.
+    sql: (dialect) => [
+      dialect === 'postgres'
+        ? 'ALTER TABLE invocations ADD COLUMN IF NOT EXISTS interruptions INTEGER NOT NULL DEFAULT 0'
+        : 'ALTER TABLE invocations ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0',
+    ],
+  },
+  {
     version: 6,
     name: 'identity: users, sessions, API tokens, projects and members, audit log; project of flows, credentials, runs',
     sql: identityMigration,

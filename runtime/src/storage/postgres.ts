@@ -1,5 +1,6 @@
 /** PostgreSQL storage: a pg Pool; each write batch is one transaction on one pooled client. */
 import pg from 'pg';
+import type { MessageLimits } from './types.ts';
 import { SqlStorage, type Row, type SqlDriver, type SqlParam, type SqlStatement, type StatementResult } from './sql-storage.ts';
 
 export interface PostgresOptions {
@@ -10,6 +11,8 @@ export interface PostgresOptions {
   poolSize?: number;
   /** How long to wait for a new connection; default 10 s. */
   connectTimeoutMs?: number;
+  /** Limits on stored messages (see SqlStorageOptions). */
+  limits?: MessageLimits;
 }
 
 const INT8_OID = 20;
@@ -188,5 +191,5 @@ export async function createPostgresStorage(options: PostgresOptions): Promise<S
     await driver.close().catch(() => {});
     throw error;
   }
-  return new SqlStorage(driver, { flush: 'eager' });
+  return new SqlStorage(driver, { flush: 'eager', limits: options.limits });
 }

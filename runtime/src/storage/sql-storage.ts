@@ -6,15 +6,19 @@
  * Writes are group-committed: each write becomes a list of statements put on a queue, and a single writer runs
  * everything queued in ONE transaction. Every caller's promise settles once its own statements have committed.
  */
+import { DEFAULT_MAX_DEPTH, jsonTextExceedsDepth } from '../flow/json-depth.ts';
 import type { FlowDocument } from '../flow/types.ts';
 import { SqlIdentityStore } from './identity-sql.ts';
 import type { IdentityStore } from './identity-types.ts';
 import { migrate } from './migrations.ts';
 import {
   InvocationNotPendingError,
+  UnstorableMessageError,
   VersionConflictError,
   type CompleteInvocation,
   type CredentialRecord,
+  type FlowSave,
+  type MessageLimits,
   type InvocationRecord,
   type InvocationStatus,
   type OutputRecord,
@@ -104,13 +108,18 @@ export interface SqlStorageOptions {
    * for the next one (PostgreSQL: commits are network round trips, so in-flight time is the batching window).
    */
   flush: 'immediate' | 'eager';
+  /** Limits on stored messages (FLOWCREW_MAX_MESSAGE_BYTES, FLOWCREW_MAX_DEPTH); defaults: 16 MB, 128 levels. */
+  limits?: MessageLimits;
 }
+
+export const DEFAULT_MESSAGE_LIMITS: MessageLimits = { maxBytes: 16 * 1024 * 1024, maxDepth: DEFAULT_MAX_DEPTH };
 
 export class SqlStorage implements Storage {
   readonly dialect: SqlDialect;
   readonly stats: GroupCommitStats = { transactions: 0, writes: 0, largestBatch: 0, failedBatches: 0 };
   /** Identity tables (identity-sql.ts), written through this storage's group-commit writer. */
   readonly identity: IdentityStore;
+  private readonly limits: MessageLimits;
 
   private queue: WriteItem[] = [];
   private flushing: Promise<void> | null = null;
@@ -123,6 +132,7 @@ export class SqlStorage implements Storage {
     private readonly options: SqlStorageOptions,
   ) {
     this.dialect = driver.dialect;
+    this.limits = options.limits ?? DEFAULT_MESSAGE_LIMITS;
     this.identity = new SqlIdentityStore(driver, (statements, finish) => this.write(statements, finish));
   }
 
@@ -313,13 +323,52 @@ export class SqlStorage implements Storage {
     return this.write([{ sql: 'DELETE FROM flows WHERE id = ?', params: [id] }], ([r]) => r!.changes > 0);
   }
 
+  async saveFlows(saves: readonly FlowSave[], options: { deploy?: boolean } = {}): Promise<StoredFlow[]> {
+    if (saves.length === 0) return [];
+    const now = Date.now();
+    const statements: SqlStatement[] = [];
+    for (const { flow, expectedVersion, projectId = DEFAULT_PROJECT_ID } of saves) {
+      const document = JSON.stringify(flow);
+      let changes = 0;
+      // Checked INSIDE the transaction: a conflict throws there, which rolls back every flow of the import.
+      statements.push({
+        ...(expectedVersion === 0
+          ? {
+              sql: `INSERT INTO flows (id, name, version, document, deployed_version, created_at, updated_at, project_id)
+                    VALUES (?, ?, 1, ?, NULL, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+              params: [flow.id, flow.name, document, now, now, projectId],
+            }
+          : {
+              sql: 'UPDATE flows SET name = ?, version = version + 1, document = ?, updated_at = ? WHERE id = ? AND version = ?',
+              params: [flow.name, document, now, flow.id, expectedVersion],
+            }),
+        check: (result) => {
+          changes = result.changes;
+        },
+      });
+      if (options.deploy) {
+        statements.push({ sql: 'UPDATE flows SET deployed_version = version, deployed_document = document WHERE id = ?', params: [flow.id] });
+      }
+      statements.push({
+        sql: 'SELECT * FROM flows WHERE id = ?',
+        params: [flow.id],
+        check: (result) => {
+          const row = result.rows[0];
+          if (changes === 0 || !row) throw new VersionConflictError(flow.id, expectedVersion, row ? num(row.version) : 0);
+        },
+      });
+    }
+    return this.write(statements, (results) => results.filter((_, i) => statements[i]!.sql.startsWith('SELECT')).map((r) => toStoredFlow(r.rows[0]!)));
+  }
+
   // ---------------------------------------------------------------------------------------------------------------
   // Runs: durable path
   // ---------------------------------------------------------------------------------------------------------------
 
-  async acceptRun(run: RunRecord, first: InvocationRecord[]): Promise<void> {
+  /** Not async: an UnstorableMessageError is thrown synchronously, before anything is queued (see Storage). */
+  acceptRun(run: RunRecord, first: InvocationRecord[]): Promise<void> {
     // The trigger's message is the run's input, the trigger's output and the first input: serialise it once.
-    const seen = new Map<unknown, string | null>();
+    const seen = new MessageCache(this.limits);
     const statements: SqlStatement[] = [
       {
         // A run belongs to its flow's project (looked up in the same statement: no extra round trip).
@@ -332,7 +381,7 @@ export class SqlStorage implements Storage {
           run.flowVersion,
           run.status,
           run.triggerNodeId,
-          cachedJson(run.input, seen, `the input of run ${run.id}`),
+          seen.json(run.input, `the input of run ${run.id}`),
           run.error,
           run.parentRunId,
           run.createdAt,
@@ -347,10 +396,11 @@ export class SqlStorage implements Storage {
     return this.write(statements, () => undefined);
   }
 
-  async completeInvocation(change: CompleteInvocation): Promise<void> {
+  /** Not async: an UnstorableMessageError is thrown synchronously, before anything is queued (see Storage). */
+  completeInvocation(change: CompleteInvocation): Promise<void> {
     const inv = change.invocation;
     // A node's output message is usually also the next invocation's input (the same object): serialise it once.
-    const seen = new Map<unknown, string | null>();
+    const seen = new MessageCache(this.limits);
     const statements: SqlStatement[] = [
       {
         // Only a pending invocation can complete: if cancelRun got there first, none of this change may land
@@ -360,7 +410,7 @@ export class SqlStorage implements Storage {
         params: [
           inv.status,
           inv.attempt,
-          outputsJson(inv.outputs, seen, `the outputs of invocation ${inv.id}`),
+          seen.outputs(inv.outputs, `the outputs of invocation ${inv.id}`),
           inv.error,
           inv.startedAt,
           inv.finishedAt,
@@ -425,6 +475,32 @@ export class SqlStorage implements Storage {
       if (entry) entry.maxSeq = num(row.max_seq);
     }
     return result;
+  }
+
+  async recordInterruptions(invocationIds: readonly string[]): Promise<void> {
+    if (invocationIds.length === 0) return;
+    const statements: SqlStatement[] = [];
+    for (let i = 0; i < invocationIds.length; i += INSERT_CHUNK_ROWS) {
+      const chunk = invocationIds.slice(i, i + INSERT_CHUNK_ROWS);
+      statements.push({
+        sql: `UPDATE invocations SET interruptions = interruptions + 1 WHERE status = 'pending' AND id IN (${chunk.map(() => '?').join(', ')})`,
+        params: chunk,
+      });
+    }
+    return this.write(statements, () => undefined);
+  }
+
+  async recordCleanStop(runIds: readonly string[]): Promise<void> {
+    if (runIds.length === 0) return;
+    const statements: SqlStatement[] = [];
+    for (let i = 0; i < runIds.length; i += INSERT_CHUNK_ROWS) {
+      const chunk = runIds.slice(i, i + INSERT_CHUNK_ROWS);
+      statements.push({
+        sql: `UPDATE invocations SET interruptions = interruptions - 1 WHERE status = 'pending' AND run_id IN (${chunk.map(() => '?').join(', ')})`,
+        params: chunk,
+      });
+    }
+    return this.write(statements, () => undefined);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -559,6 +635,19 @@ export class SqlStorage implements Storage {
     );
   }
 
+  async insertCredential(record: CredentialRecord): Promise<boolean> {
+    return this.write(
+      [
+        {
+          sql: `INSERT INTO credentials (id, name, type, data, created_at, updated_at, project_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO NOTHING`,
+          params: [record.id, record.name, record.type, record.data, record.createdAt, record.updatedAt, record.projectId ?? DEFAULT_PROJECT_ID],
+        },
+      ],
+      ([r]) => r!.changes > 0,
+    );
+  }
+
   async deleteCredential(id: string): Promise<boolean> {
     return this.write([{ sql: 'DELETE FROM credentials WHERE id = ?', params: [id] }], ([r]) => r!.changes > 0);
   }
@@ -592,7 +681,7 @@ const INVOCATION_COLUMNS = [
 const INVOCATION_ROW = `(${INVOCATION_COLUMNS.map(() => '?').join(', ')})`;
 
 /** Multi-row INSERTs: one statement (one round trip on PostgreSQL) per chunk instead of one per invocation. */
-function insertInvocations(list: readonly InvocationRecord[], seen?: Map<unknown, string | null>): SqlStatement[] {
+function insertInvocations(list: readonly InvocationRecord[], seen: MessageCache): SqlStatement[] {
   const statements: SqlStatement[] = [];
   for (let i = 0; i < list.length; i += INSERT_CHUNK_ROWS) {
     const chunk = list.slice(i, i + INSERT_CHUNK_ROWS);
@@ -605,8 +694,8 @@ function insertInvocations(list: readonly InvocationRecord[], seen?: Map<unknown
         inv.nodeType,
         inv.status,
         inv.attempt,
-        seen ? cachedJson(inv.input, seen, `the input of invocation ${inv.id}`) : json(inv.input, `the input of invocation ${inv.id}`),
-        outputsJson(inv.outputs, seen, `the outputs of invocation ${inv.id}`),
+        seen.json(inv.input, `the input of invocation ${inv.id}`),
+        seen.outputs(inv.outputs, `the outputs of invocation ${inv.id}`),
         inv.error,
         inv.parentId,
         inv.seq,
@@ -670,22 +759,65 @@ function json(value: unknown, what = 'value'): string | null {
   return text;
 }
 
-/** JSON of an object, remembered in `seen` for the duration of one write call (objects may change afterwards). */
-function cachedJson(value: unknown, seen: Map<unknown, string | null>, what: string): string | null {
-  if (value === null || typeof value !== 'object') return json(value, what);
-  let text = seen.get(value);
-  if (text === undefined) {
-    text = json(value, what);
-    seen.set(value, text);
+/**
+ * Message JSON for one write call: each message object is serialised once (a node's output is usually also the next
+ * invocation's input) and checked against the limits where the text is made anyway, so limits cost no second walk.
+ * Objects may change after the call, so the cache lives only as long as one write.
+ */
+class MessageCache {
+  private readonly texts = new Map<unknown, string | null>();
+
+  constructor(private readonly limits: MessageLimits) {}
+
+  json(value: unknown, what: string): string | null {
+    if (value === null || typeof value !== 'object') return messageJson(value, what, this.limits);
+    let text = this.texts.get(value);
+    if (text === undefined) {
+      text = messageJson(value, what, this.limits);
+      this.texts.set(value, text);
+    }
+    return text;
   }
-  return text;
+
+  /** Outputs as stored: `[{"port":0,"msg":...}]`, each message checked on its own. */
+  outputs(outputs: readonly OutputRecord[] | null | undefined, what: string): string | null {
+    if (!Array.isArray(outputs)) return json(outputs, what);
+    const parts = outputs.map((o) => `{"port":${Number(o.port)},"msg":${this.json(o.msg, what) ?? 'null'}}`);
+    return `[${parts.join(',')}]`;
+  }
 }
 
-/** Outputs as stored: `[{"port":0,"msg":...}]`, built from cached message JSON when a cache is given. */
-function outputsJson(outputs: readonly OutputRecord[] | null | undefined, seen: Map<unknown, string | null> | undefined, what: string): string | null {
-  if (!seen || !Array.isArray(outputs)) return json(outputs, what);
-  const parts = outputs.map((o) => `{"port":${Number(o.port)},"msg":${cachedJson(o.msg, seen, what) ?? 'null'}}`);
-  return `[${parts.join(',')}]`;
+const MB = 1024 * 1024;
+
+function formatBytes(bytes: number): string {
+  if (bytes >= MB) return `${(bytes / MB).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${bytes} bytes`;
+}
+
+/** A message as JSON text, or an UnstorableMessageError saying why it cannot be stored. */
+function messageJson(value: unknown, what: string, limits: MessageLimits): string | null {
+  if (value === undefined) return null;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (error instanceof RangeError && /call stack/i.test(message)) {
+      throw new UnstorableMessageError(what, 'depth', `it is nested more than ${limits.maxDepth} levels deep (FLOWCREW_MAX_DEPTH)`);
+    }
+    if (error instanceof RangeError) throw new UnstorableMessageError(what, 'size', `it is larger than the ${formatBytes(limits.maxBytes)} limit (FLOWCREW_MAX_MESSAGE_BYTES)`);
+    throw new UnstorableMessageError(what, 'type', `it is not JSON-serialisable (${message})`);
+  }
+  if (text === undefined) throw new UnstorableMessageError(what, 'type', `a ${typeof value} is not JSON-serialisable`);
+  // UTF-8 takes at least one byte per UTF-16 unit and at most three: count bytes only when it could matter.
+  if (text.length > limits.maxBytes || (text.length * 3 > limits.maxBytes && Buffer.byteLength(text) > limits.maxBytes)) {
+    throw new UnstorableMessageError(what, 'size', `it is ${formatBytes(Buffer.byteLength(text))} of JSON, over the ${formatBytes(limits.maxBytes)} limit (FLOWCREW_MAX_MESSAGE_BYTES)`);
+  }
+  if (jsonTextExceedsDepth(text, limits.maxDepth)) {
+    throw new UnstorableMessageError(what, 'depth', `it is nested more than ${limits.maxDepth} levels deep (FLOWCREW_MAX_DEPTH)`);
+  }
+  return text;
 }
 
 function parseJson(value: unknown): unknown {
@@ -747,6 +879,7 @@ function toRun(row: Row): RunRecord {
 
 function toInvocation(row: Row): InvocationRecord {
   const usage = parseJson(row.usage) as InvocationRecord['usage'];
+  const interruptions = row.interruptions === undefined || row.interruptions === null ? 0 : num(row.interruptions);
   return {
     id: String(row.id),
     runId: String(row.run_id),
@@ -764,6 +897,7 @@ function toInvocation(row: Row): InvocationRecord {
     finishedAt: numOrNull(row.finished_at),
     // Absent rather than null when the node reported none, so records round-trip as written.
     ...(usage ? { usage } : {}),
+    ...(interruptions !== 0 ? { interruptions } : {}),
   };
 }
 

@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { MessageLimits } from './types.ts';
 import { SqlStorage, type Row, type SqlDriver, type SqlParam, type SqlStatement, type StatementResult } from './sql-storage.ts';
 
 export interface SqliteOptions {
@@ -14,6 +15,8 @@ export interface SqliteOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /** How long to wait for a lock held by another connection before failing with SQLITE_BUSY. */
   busyTimeoutMs?: number;
+  /** Limits on stored messages (see SqlStorageOptions). */
+  limits?: MessageLimits;
 }
 
 export const SQLITE_FILENAME = 'flowcrew.db';
@@ -99,5 +102,5 @@ function bind(params: readonly SqlParam[] | undefined): unknown[] {
 
 /** A SQLite-backed Storage (not migrated yet: call `migrate()`, or use `openStorage`). */
 export function createSqliteStorage(options: SqliteOptions): SqlStorage {
-  return new SqlStorage(new SqliteDriver(options), { flush: 'immediate' });
+  return new SqlStorage(new SqliteDriver(options), { flush: 'immediate', limits: options.limits });
 }

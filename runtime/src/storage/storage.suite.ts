@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FlowDocument } from '../flow/types.ts';
 import { flowDoc, makeInvocation, makeRun } from './fixtures.ts';
+import { defineHardeningTests } from './hardening.suite.ts';
 import { MIGRATIONS, migrate } from './migrations.ts';
 import { SqlStorage } from './sql-storage.ts';
 import {
@@ -429,14 +430,14 @@ export function defineStorageSuite(name: string, harness: StorageHarness): void 
         expect(await s.loadContext('empty')).toEqual({});
       });
 
-      it('an unserialisable value rejects with a clear error (no throw, nothing written)', async () => {
+      it('an unserialisable value fails with a clear error, nothing written (a message throws before queueing)', async () => {
         const s = await open();
         await expect(s.setContext('global', 'big', 10n)).rejects.toThrow(/context global\/big: it is not JSON-serialisable/);
         await expect(s.setContext('global', 'fn', () => 1)).rejects.toThrow(/a function is not JSON-serialisable/);
         const cyclic: Record<string, unknown> = {};
         cyclic.self = cyclic;
         const run = makeRun({ input: cyclic });
-        await expect(s.acceptRun(run, [])).rejects.toThrow(/the input of run .*not JSON-serialisable/);
+        expect(() => s.acceptRun(run, [])).toThrow(/the input of run .*not JSON-serialisable/);
         expect(await s.loadContext('global')).toEqual({});
         expect(await s.getRun(run.id)).toBeNull();
       });
@@ -525,6 +526,8 @@ export function defineStorageSuite(name: string, harness: StorageHarness): void 
         }
       });
     });
+
+    defineHardeningTests(open);
 
     describe('durability', () => {
       it('data survives close and reopen', async () => {

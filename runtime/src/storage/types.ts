@@ -65,6 +65,11 @@ export interface InvocationRecord {
   seq: number;
   /** Model usage (tokens, cost) the node reported, AI nodes only. */
   usage?: { model?: string; promptTokens?: number; completionTokens?: number; costUsd?: number } | null;
+  /**
+   * Times the runtime stopped without a clean shutdown while this invocation was in flight (a crash, kill -9):
+   * counted at each resume, so a message that crashes the runtime is failed after a few restarts.
+   */
+  interruptions?: number;
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
@@ -116,6 +121,22 @@ export interface ResumableRun {
   maxSeq: number;
 }
 
+/** One flow of an import, saved against the revision it replaces (0 = must not exist yet). */
+export interface FlowSave {
+  flow: FlowDocument;
+  expectedVersion: number;
+  /** Project of a flow created by this save ('default' when omitted); an existing flow keeps its project. */
+  projectId?: string;
+}
+
+/** Limits on every message the runtime stores (run inputs, node inputs and outputs). */
+export interface MessageLimits {
+  /** Largest serialised message, in bytes of UTF-8 JSON. */
+  maxBytes: number;
+  /** Deepest nesting of objects/arrays. */
+  maxDepth: number;
+}
+
 export interface CredentialRecord {
   id: string;
   name: string;
@@ -152,8 +173,19 @@ export interface Storage {
    */
   setDeployed(id: string, version: number | null): Promise<void>;
   deleteFlow(id: string): Promise<boolean>;
+  /**
+   * Save several flows in ONE transaction (an import): all of them or none. Each is checked against its
+   * `expectedVersion` like `saveFlow`; one conflict rejects with a VersionConflictError and nothing is written.
+   * With `deploy`, each saved revision is also marked deployed in the same transaction.
+   */
+  saveFlows(saves: readonly FlowSave[], options?: { deploy?: boolean }): Promise<StoredFlow[]>;
 
   // Runs (durable path)
+  /**
+   * `acceptRun` and `completeInvocation` serialise their messages before queueing anything; a message over the
+   * limits or not JSON THROWS an UnstorableMessageError synchronously (nothing queued), so the caller can fail the
+   * invocation before passing the message on. Every other failure rejects the returned promise.
+   */
   acceptRun(run: RunRecord, first: InvocationRecord[]): Promise<void>;
   completeInvocation(change: CompleteInvocation): Promise<void>;
   updateRun(update: RunUpdate): Promise<void>;
@@ -161,6 +193,13 @@ export interface Storage {
   cancelRun(runId: string, finishedAt: number): Promise<void>;
   /** Runs in queued/running/waiting state with their pending invocations: what to resume after a restart. */
   listResumableRuns(): Promise<ResumableRun[]>;
+  /** Count one more interruption of each of these (pending) invocations, before they are dispatched again. */
+  recordInterruptions(invocationIds: readonly string[]): Promise<void>;
+  /**
+   * A clean shutdown is not a crash: take back, in advance, the interruption the next resume will count for the
+   * pending invocations of these runs.
+   */
+  recordCleanStop(runIds: readonly string[]): Promise<void>;
 
   // Runs (history)
   getRun(id: string): Promise<RunRecord | null>;
@@ -181,6 +220,8 @@ export interface Storage {
   listCredentials(): Promise<CredentialRecord[]>;
   getCredential(id: string): Promise<CredentialRecord | null>;
   saveCredential(record: CredentialRecord): Promise<void>;
+  /** Insert a new credential; false (nothing written) when one with that id exists. Atomic. */
+  insertCredential(record: CredentialRecord): Promise<boolean>;
   deleteCredential(id: string): Promise<boolean>;
   /**
    * Key rotation: swap a credential's encrypted data for `data` only if it still is `expected` (compare-and-swap, so
@@ -208,5 +249,19 @@ export class InvocationNotPendingError extends Error {
   constructor(readonly invocationId: string) {
     super(`Invocation "${invocationId}" is not pending (already completed, cancelled, or unknown): change not written.`);
     this.name = 'InvocationNotPendingError';
+  }
+}
+
+/** A message cannot be stored: larger or deeper than the limits, or not JSON. Nothing of the write was queued. */
+export class UnstorableMessageError extends Error {
+  constructor(
+    /** What was being stored, e.g. "the outputs of invocation …". */
+    readonly what: string,
+    readonly reason: 'size' | 'depth' | 'type',
+    /** Why, without the `what`: "is 20.0 MB, over the 16.0 MB limit (FLOWCREW_MAX_MESSAGE_BYTES)". */
+    readonly detail: string,
+  ) {
+    super(`Cannot store ${what}: ${detail}`);
+    this.name = 'UnstorableMessageError';
   }
 }
