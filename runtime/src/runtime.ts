@@ -86,7 +86,11 @@ export class Runtime {
     await registry.loadPackagesIn(config.nodesDir, 'workspace');
     await registry.loadUserDirectory(config.userNodesDir);
     for (const pack of registry.packs.filter((p) => p.status === 'error')) log.error(`node pack "${pack.name}" (${pack.path}) failed to load: ${pack.error}`);
-    const vault = await CredentialVault.open(storage, config.dataDir, { keyRingFile: config.keyRingFile, log });
+    // A key that cannot be used stops the start (with its reason); the database is not left open behind it.
+    const vault = await CredentialVault.open(storage, config.dataDir, { keyRingFile: config.keyRingFile, log }).catch(async (error: unknown) => {
+      await storage.close().catch(() => {});
+      throw error;
+    });
     const events = new EventFanout();
     // First listener: numbers each debug message, so the live event and the buffer agree on its seq.
     const debugLog = new DebugBuffer(config.previewChars);
