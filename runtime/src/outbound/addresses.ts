@@ -73,10 +73,14 @@ export function refusalReason(address: Address): string | null {
   if (METADATA_ADDRESSES.has(canonical(address))) return 'cloud metadata';
   const range = address.range();
   if (range !== 'unicast') return RANGE_REASONS[range] ?? range;
-  for (const { range: [network, bits], reason } of extraRanges) {
-    if (network.kind() === address.kind() && address.match(network as never, bits)) return reason;
-  }
+  for (const { range: [network, bits], reason } of extraRanges) if (inNetwork(address, network, bits)) return reason;
   return null;
+}
+
+/** Whether `address` lies in `network`/`bits` (false across IPv4 and IPv6). */
+export function inNetwork(address: Address, network: Address, bits: number): boolean {
+  if (address.kind() !== network.kind()) return false;
+  return address.kind() === 'ipv4' ? (address as ipaddr.IPv4).match(network as ipaddr.IPv4, bits) : (address as ipaddr.IPv6).match(network as ipaddr.IPv6, bits);
 }
 
 export function isMetadata(address: Address): boolean {

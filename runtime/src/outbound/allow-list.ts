@@ -8,7 +8,7 @@
  * Cloud metadata addresses are reachable only through an entry naming the exact address.
  */
 import ipaddr from 'ipaddr.js';
-import { parseAddress, unmapped } from './addresses.ts';
+import { inNetwork, parseAddress, unmapped } from './addresses.ts';
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
@@ -99,7 +99,7 @@ export class AllowList {
       }
       if (metadata && !entry.exact) return false;
       for (const candidate of plain === address ? [address] : [address, plain]) {
-        if (candidate.kind() === entry.network.kind() && candidate.match(entry.network as never, entry.bits)) return true;
+        if (inNetwork(candidate, entry.network, entry.bits)) return true;
       }
       return false;
     });
