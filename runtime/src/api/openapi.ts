@@ -20,7 +20,9 @@ function commonResponses(route: Route): Record<string, ResponseSpec> {
   const out: Record<string, ResponseSpec> = { '429': problem('Too many requests (rate limit)') };
   if (route.access !== 'public') {
     out['401'] = problem('Not authenticated, or the credential is invalid or expired');
-    out['403'] = problem(route.access === 'authenticated' ? 'Refused (e.g. a missing CSRF token)' : `You do not hold ${route.access} (where it is needed)`);
+    out['403'] = problem(
+      route.access === 'authenticated' ? 'Refused (e.g. a missing CSRF token)' : route.access === 'user' ? 'Only signed-in users (not API tokens)' : `You do not hold ${route.access} (where it is needed)`,
+    );
   }
   if (route.params) out['404'] = problem('No such resource, or not one you may see');
   if (route.query || route.headers) out['400'] = problem('Bad parameter');

@@ -9,9 +9,10 @@ import type { Services } from '../services/index.ts';
 
 /**
  * Who may call a route: a permission (checked by the router as "held in some project", then by the service against
- * the resource's own project), 'authenticated' (any actor: e.g. sign out, list my projects) or 'public'.
+ * the resource's own project), 'authenticated' (any actor: e.g. sign out, list my projects), 'user' (a signed-in
+ * person, not an API token: e.g. change my password) or 'public'.
  */
-export type Access = Permission | 'authenticated' | 'public';
+export type Access = Permission | 'authenticated' | 'user' | 'public';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 

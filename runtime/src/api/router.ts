@@ -123,7 +123,8 @@ export function buildApiRouter(options: RouterOptions, components: Record<string
       if (access === 'public') return next();
       const actor = actorOfRequest(res);
       if (!actor) return next(unauthenticated());
-      if (access !== 'authenticated' && !can(actor, access)) {
+      if (access === 'user' && actor.kind !== 'user') return next(new ProblemError(403, 'Forbidden', 'only a signed-in user can do this, not an API token'));
+      if (access !== 'authenticated' && access !== 'user' && !can(actor, access)) {
         return next(new ProblemError(403, 'Forbidden', `this needs the ${access} permission, which you do not hold`));
       }
       if (UNSAFE.has(req.method) && !auth.checkCsrf(actor, req)) {

@@ -73,7 +73,7 @@ export const authRoutes: Route[] = [
     path: '/auth/password',
     tag: 'auth',
     summary: 'Change your password (ends your other sessions; this one gets a new cookie)',
-    access: 'authenticated',
+    access: 'user',
     rateLimit: 'login',
     body: { required: true, schema: strictObject({ currentPassword: password, newPassword: password }, ['currentPassword', 'newPassword']) },
     responses: { '204': ok('Changed'), '422': problem('The new password is not acceptable') },
