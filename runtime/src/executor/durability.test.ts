@@ -3,6 +3,7 @@
  * after a restart, and no node invocation that had completed runs again.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
+/** The API needs authentication: the runtime accepts this bootstrap admin token. */
+const adminToken = randomBytes(24).toString('hex');
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -44,7 +47,7 @@ function defineKillTest(label: string, storage: () => Promise<{ databaseUrl: str
   async function startRuntime(): Promise<void> {
     child = spawn(process.execPath, ['--import', 'tsx', 'runtime/src/cli/main.ts', 'start', '--port', String(port), '--data-dir', dataDir], {
       cwd: repoRoot,
-      env: { ...process.env, FLOWCREW_FLOWS_DIR: '', FLOWCREW_LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl },
+      env: { ...process.env, FLOWCREW_FLOWS_DIR: '', FLOWCREW_LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl, FLOWCREW_ADMIN_TOKEN: adminToken },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const deadline = Date.now() + 30_000;
@@ -70,7 +73,7 @@ function defineKillTest(label: string, storage: () => Promise<{ databaseUrl: str
   async function api(method: string, url: string, body?: unknown): Promise<any> {
     const res = await fetch(`http://127.0.0.1:${port}${url}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
