@@ -140,16 +140,21 @@ describe('the outbound guard with an allow-list', () => {
   });
 
   it('connects to the address it checked, so a DNS answer that changes after the check (rebinding) cannot redirect the socket', async () => {
-    // First answer: an allowed address; every later answer: loopback. The guard resolves once per connection and
-    // connects to exactly the addresses of that resolution.
+    // First answer: an allowed address; every later answer: loopback. Each connection resolves exactly once and
+    // connects to the address of that resolution; a new connection is checked again.
     let answers = 0;
     const rebinding = fakeDns({ 'rebind.example': () => (answers++ === 0 ? ['127.0.0.2'] : ['127.0.0.1']) });
     const guard = createOutboundGuard({ allow: [`127.0.0.2:${standPort}`], lookup: rebinding });
     try {
-      // The early check sees 127.0.0.2; the connection's own resolution sees 127.0.0.1 and is refused.
-      await expect(guard.fetch(`http://rebind.example:${standPort}/`)).rejects.toThrow(/rebind\.example:\d+ refused: 127\.0\.0\.1, a loopback address/);
+      const before = hits.length;
+      const first = await guard.fetch(`http://rebind.example:${standPort}/first`, { headers: { connection: 'close' } });
+      expect(await first.json()).toEqual({ ok: true, host: `rebind.example:${standPort}` });
+      expect(answers).toBe(1);
+      // The next connection sees the rebound answer, and is refused before any byte is sent.
+      await expect(guard.fetch(`http://rebind.example:${standPort}/second`)).rejects.toThrow(/rebind\.example:\d+ refused: 127\.0\.0\.1, a loopback address/);
       expect(answers).toBe(2);
-      // And check() hands socket clients the address to connect to, not a name to resolve again.
+      expect(hits.slice(before)).toEqual(['GET /first']);
+      // check() hands socket clients the address to connect to, not a name to resolve again.
       answers = 0;
       expect(await guard.check('rebind.example', standPort)).toEqual({ host: 'rebind.example', port: standPort, addresses: [{ address: '127.0.0.2', family: 4 }] });
     } finally {

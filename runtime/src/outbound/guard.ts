@@ -153,8 +153,8 @@ export class OutboundGuard implements OutboundServices {
       throw new OutboundRefusedError(`outbound request refused: "${String(input)}" is not an absolute URL`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new OutboundRefusedError(`outbound request refused: only http: and https: URLs can be fetched (got ${url.protocol})`);
-    // Checked here first for a clear error before anything is sent; the connector checks again on every connection.
-    await this.check(url);
+    // No separate check here: the connector checks each connection as it opens it (a reused keep-alive connection
+    // was checked when it opened, and stays pinned to that address), so a request costs no extra DNS lookup.
     try {
       return (await undiciFetch(url, { ...(init as object), dispatcher: this.dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as Response;
     } catch (error) {
