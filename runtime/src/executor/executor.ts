@@ -17,9 +17,11 @@ import {
   type FlowMessage,
   type InputContext,
   type Logger,
+  type DeclaredMcpServers,
   type ModelUsage,
   type NodeDefinition,
   type NodeInstance,
+  type OutboundServices,
   type PortMessage,
   type RetryPolicy,
   type RuntimeServices,
@@ -35,6 +37,9 @@ import { ContextRegistry } from './context.ts';
 import { createNodeLogger } from './node-logger.ts';
 import type { NodeLimits } from '../config.ts';
 import type { ExecutionEvents } from './events.ts';
+import { createOutboundGuard } from '../outbound/index.ts';
+import { bindingProblem, type CredentialInfo } from './credential-binding.ts';
+import { redactedLogger, redactingEvents, Redactor } from './redaction.ts';
 
 export interface ExecutorOptions {
   storage: Storage;
@@ -55,7 +60,18 @@ export interface ExecutorOptions {
   maxInterruptions?: number;
   /** Context size caps and node log limits (defaults when absent). */
   nodeLimits?: NodeLimits;
+  /** A stored credential's name and type, for binding checks (a credential only goes to node types of its type). */
+  credentialInfo?(id: string): Promise<CredentialInfo | undefined>;
+  /** The outbound guard handed to nodes (RuntimeServices.outbound); default: one with an empty allow-list. */
+  outbound?: OutboundServices;
+  /** Administrator-declared MCP servers (RuntimeServices.mcpServers); default: none. */
+  mcpServers?: DeclaredMcpServers;
 }
+
+const NO_MCP_SERVERS: DeclaredMcpServers = {
+  names: () => [],
+  resolve: (name) => Promise.reject(new Error(`MCP server "${name}" is not declared (an administrator declares MCP servers in the file FLOWCREW_MCP_SERVERS names; none are)`)),
+};
 
 interface DeployedNode {
   node: FlowNode;
@@ -79,6 +95,8 @@ interface DeployedFlow {
   running: number;
   /** Runs accepted while the flow was at its limit, oldest first. */
   queued: ActiveRun[];
+  /** Secrets of the credentials the flow uses, redacted from everything stored, sent live or logged (inactive without credentials). */
+  redactor: Redactor;
 }
 
 interface ActiveRun {
@@ -143,7 +161,12 @@ export class Executor {
   /** Started runs whose interruption resume() is counting, until they are active: a clean stop takes it back. */
   private resuming: string[] = [];
 
+  private readonly outbound: OutboundServices;
+
   constructor(readonly options: ExecutorOptions) {
+    // Everything reported about a flow passes its redactor first (a no-op for flows without credentials).
+    this.options = { ...options, events: redactingEvents(options.events, (flowId) => this.deployed.get(flowId)?.redactor) };
+    this.outbound = options.outbound ?? createOutboundGuard();
     this.contexts = new ContextRegistry(options.storage, options.log, options.nodeLimits);
   }
 
@@ -167,6 +190,7 @@ export class Executor {
    */
   async deploy(flow: FlowDocument): Promise<void> {
     const services = this.services((route) => this.options.registerWebhook(route));
+    const redactor = new Redactor();
     const global = await this.contexts.get('global');
     const flowContext = await this.contexts.get(`flow:${flow.id}`);
     const flowNodes = flow.nodes.map((n) => ({ id: n.id, type: n.type, name: n.name ?? '', props: n.props ?? {} }));
@@ -180,12 +204,16 @@ export class Executor {
         const definition = this.options.registry.get(node.type);
         if (!definition) throw new DeployError(`node "${node.id}": unknown node type "${node.type}"`, node.id);
         const label = node.name || definition.label;
-        const log = this.nodeLogger(flow.id, node.id, label);
+        const log = this.nodeLogger(flow.id, node.id, label, redactor);
         const status: InputContext['status'] = (s) => this.options.events.status({ flowId: flow.id, nodeId: node.id, status: s });
         let credentials: Record<string, unknown> | undefined;
         if (node.credentials) {
           credentials = await this.options.credentials(node.credentials);
           if (!credentials) throw new DeployError(`node "${node.id}": credential "${node.credentials}" does not exist`, node.id);
+          const info = await this.options.credentialInfo?.(node.credentials);
+          const problem = info && bindingProblem(node.type, definition, info);
+          if (problem) throw new DeployError(`node "${node.id}": ${problem}`, node.id);
+          redactor.addCredential(credentials, definition.credentials?.schema);
         } else if (definition.credentials?.required) {
           throw new DeployError(`node "${node.id}": node type "${node.type}" needs a credential of type "${definition.credentials.type}"`, node.id);
         }
@@ -227,6 +255,7 @@ export class Executor {
     }
 
     const previous = this.deployed.get(flow.id);
+    redactor.absorb(previous?.redactor);
     if (previous) await this.stopTriggers(previous);
     const nodes = new Map(created.map((d) => [d.node.id, d]));
     const deployed: DeployedFlow = {
@@ -235,6 +264,7 @@ export class Executor {
       catchNodes: created.filter((d) => d.node.type === 'catch'),
       running: previous?.running ?? 0,
       queued: previous?.queued ?? [],
+      redactor,
     };
     this.deployed.set(flow.id, deployed);
     // Runs in flight keep their node instances' new versions: a run addresses nodes by id.
@@ -260,7 +290,7 @@ export class Executor {
       try {
         await d.instance.start({
           emit: (msg, options) => this.emitFromTrigger(flowId, d.node.id, msg, options),
-          log: this.nodeLogger(flowId, d.node.id, d.label),
+          log: this.nodeLogger(flowId, d.node.id, d.label, deployed.redactor),
           status: (status) => this.options.events.status({ flowId, nodeId: d.node.id, status }),
         });
       } catch (error) {
@@ -380,7 +410,7 @@ export class Executor {
    * queued behind it on the single writer, so nothing of the run can be stored without its acceptance.
    */
   private async accept(run: ActiveRun, first: InvocationRecord[], options?: EmitOptions): Promise<EmitResult> {
-    const accepted = this.options.storage.acceptRun(run.record, first);
+    const accepted = this.options.storage.acceptRun(run.flow.redactor.run(run.record), run.flow.redactor.records(first));
     const running = run.record.status === 'running';
     if (running) run.flow.running++;
     this.active.set(run.record.id, run);
@@ -598,7 +628,7 @@ export class Executor {
           const retryable = (error as { retryable?: boolean }).retryable !== false && !run.abort.signal.aborted;
           if (!retryable || attempt >= policy.maxAttempts) break;
           const backoff = Math.min((policy.backoffMs ?? 1000) * 2 ** (attempt - 1), policy.maxBackoffMs ?? Number.MAX_SAFE_INTEGER);
-          this.options.log.warn(`node "${invocation.nodeId}" attempt ${attempt} failed, retrying in ${backoff} ms: ${error.message}`);
+          this.options.log.warn(`node "${invocation.nodeId}" attempt ${attempt} failed, retrying in ${backoff} ms: ${run.flow.redactor.text(error.message)}`);
           this.setWaiting(run, +1);
           const slept = await sleep(backoff, run.abort.signal);
           this.setWaiting(run, -1);
@@ -619,7 +649,7 @@ export class Executor {
     for (;;) {
       if (error) {
         next = unroutable ? [] : this.routeToCatch(run, deployedNode, invocation, msg, error);
-        if (next.length === 0 && run.failure === null) run.failure = `node "${invocation.nodeId}" failed: ${error.message}`;
+        if (next.length === 0 && run.failure === null) run.failure = `node "${invocation.nodeId}" failed: ${run.flow.redactor.text(error.message)}`;
       } else {
         next = this.nextInvocations(run, deployedNode, invocation.id, outputs);
       }
@@ -631,11 +661,13 @@ export class Executor {
       // of the run, and whatever was not yet committed at a crash is run again on resume. Only the run's end
       // waits for its commit, so a finished run is never reported before it is stored.
       try {
-        committed = this.options.storage.completeInvocation({
-          invocation: { id: invocation.id, status: error ? 'failed' : 'succeeded', attempt, outputs, error: error?.message ?? null, startedAt, finishedAt, usage: scope.usage },
-          next: tools.length > 0 ? [...tools, ...next] : next,
-          run: finished ? { id: run.record.id, status: finalStatus, error: run.failure, finishedAt } : undefined,
-        });
+        committed = this.options.storage.completeInvocation(
+          run.flow.redactor.completion({
+            invocation: { id: invocation.id, status: error ? 'failed' : 'succeeded', attempt, outputs, error: error?.message ?? null, startedAt, finishedAt, usage: scope.usage },
+            next: tools.length > 0 ? [...tools, ...next] : next,
+            run: finished ? { id: run.record.id, status: finalStatus, error: run.failure, finishedAt } : undefined,
+          }),
+        );
         break;
       } catch (unstorable) {
         // Thrown before anything was queued (see Storage.completeInvocation): an output over the message limits, or
@@ -774,6 +806,8 @@ export class Executor {
       callFlow: (flowId, msg, opts) => this.callFlow(flowId, msg, opts),
       listTools: () => this.listTools(),
       dataDir: this.options.dataDir,
+      outbound: this.outbound,
+      mcpServers: this.options.mcpServers ?? NO_MCP_SERVERS,
     };
   }
 
@@ -799,9 +833,15 @@ export class Executor {
     if (problems.length > 0) throw new Error(`tool "${call.type}" arguments are invalid: ${problems.map((p) => `${p.pointer} ${p.message}`).join('; ')}`);
     const credentials = call.credentials ? await this.options.credentials(call.credentials) : undefined;
     if (call.credentials && !credentials) throw new Error(`tool "${call.type}": credential "${call.credentials}" does not exist`);
+    if (call.credentials) {
+      const info = await this.options.credentialInfo?.(call.credentials);
+      const problem = info && bindingProblem(call.type, definition, info);
+      if (problem) throw new Error(`tool "${call.type}": ${problem}`);
+      run.flow.redactor.addCredential(credentials, definition.credentials?.schema);
+    }
     const label = call.label ?? definition.label;
     const flowId = run.record.flowId;
-    const log = this.nodeLogger(flowId, caller.node.id, `${caller.label} → ${label}`);
+    const log = this.nodeLogger(flowId, caller.node.id, `${caller.label} → ${label}`, run.flow.redactor);
     const instance = await definition.create({
       id: caller.node.id,
       name: label,
@@ -881,8 +921,8 @@ export class Executor {
   }
 
   /** Prefixed, size-capped and rate-limited per node (node-logger.ts). */
-  private nodeLogger(flowId: string, nodeId: string, label: string): Logger {
-    return createNodeLogger(this.options.log, { flowId, nodeId, label }, this.options.nodeLimits);
+  private nodeLogger(flowId: string, nodeId: string, label: string, redactor: Redactor): Logger {
+    return redactedLogger(createNodeLogger(this.options.log, { flowId, nodeId, label }, this.options.nodeLimits), redactor);
   }
 
   /**
