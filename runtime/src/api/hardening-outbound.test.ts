@@ -220,17 +220,22 @@ describe('MCP servers: a flow can never name a command', () => {
 });
 
 describe('credentials bind to node types and hosts', () => {
-  it('refuses an ai-model credential on http-request at save, with a pointer', async () => {
-    const created = await server.api('POST', '/api/v1/flows', flow('wrong-type', [
+  it('refuses an ai-model credential on http-request at validate and save, with a pointer', async () => {
+    const doc = flow('wrong-type', [
       { id: 'go', type: 'inject', wires: [['call']] },
       { id: 'call', type: 'http-request', credentials: credentials.model, props: { url: `${echoBase}/echo` }, wires: [] },
-    ]));
-    expect(created.status).toBe(422);
-    expect(created.body.errors).toContainEqual({
+    ]);
+    const issue = {
       pointer: '/nodes/1/credentials',
       nodeId: 'call',
       message: `credential "fake model" (${credentials.model}) is of type "ai-model", but node type "http-request" takes "http-auth" credentials: attach a "http-auth" credential`,
-    });
+    };
+    const validated = await server.api('POST', '/api/v1/flows/validate', doc);
+    expect(validated.status).toBe(422);
+    expect(validated.body.issues).toContainEqual(issue);
+    const created = await server.api('POST', '/api/v1/flows', doc);
+    expect(created.status).toBe(422);
+    expect(created.body.errors).toContainEqual(issue);
   });
 
   it('refuses it at deploy too, when the credential changed type after the flow was saved', async () => {
