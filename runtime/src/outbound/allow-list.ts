@@ -5,7 +5,8 @@
  *   10.0.0.0/8          a network                     [::1]:8080, fd00::/8   IPv6, bracketed when a port follows
  *   db.internal         a host name (any address it resolves to)          *.internal.example   its subdomains
  *   db.internal:5432    a host name and port          *                  everything except cloud metadata
- * Cloud metadata addresses are reachable only through an entry naming the exact address.
+ * Cloud metadata addresses are reachable only through an entry naming the exact address (or exact host name):
+ * never through a network, a wildcard or `*`.
  */
 import ipaddr from 'ipaddr.js';
 import { inNetwork, parseAddress, unmapped } from './addresses.ts';
