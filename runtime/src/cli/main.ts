@@ -1,4 +1,7 @@
-/** The `flowcrew` command: start | run | import | export | validate, all over the runtime facade. */
+/**
+ * The `flowcrew` command: start | run | import | export | validate | users | credentials. Commands that read or
+ * change stored data act as the system actor through the services (local.ts), audited like API calls.
+ */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,9 +11,10 @@ import { ProblemError } from '../errors.ts';
 import { isNodeRedExport } from '../flow/node-red.ts';
 import { validateFlow } from '../flow/validate.ts';
 import { NodeRegistry } from '../registry/registry.ts';
-import { Runtime } from '../runtime.ts';
 import { startServer } from '../server.ts';
 import { registerCredentialCommands } from '../vault/cli.ts';
+import { cliActor, withServices } from './local.ts';
+import { registerUserCommands } from './users.ts';
 
 async function readJsonFile(file: string): Promise<unknown> {
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
@@ -79,17 +83,18 @@ program
     }
     const doc = await readJsonFile(file);
     const dataDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-run-'));
-    const runtime = await Runtime.create(loadConfig({ ...process.env, DATABASE_URL: '' }, { dataDir, flowsDir: null, logLevel: 'warn' }), { loadExamples: false });
+    const actor = cliActor();
     try {
-      const imported = await runtime.importFlows(doc, { deploy: true });
-      const flowId = imported.flows[0]!.id;
-      const { runId } = await runtime.startRun(flowId, { input, nodeId: opts.node });
-      const run = await runtime.waitForRun(runId, Number(opts.timeout));
-      const full = await runtime.getRun(run.id);
-      process.stdout.write(`${JSON.stringify(full, null, 2)}\n`);
-      process.exitCode = run.status === 'succeeded' ? 0 : 1;
+      await withServices(loadConfig({ ...process.env, DATABASE_URL: '' }, { dataDir, flowsDir: null, logLevel: 'warn' }), async (services, runtime) => {
+        const imported = await services.flows.import(actor, doc, { deploy: true });
+        const flowId = imported.flows[0]!.id;
+        const { runId } = await services.runs.start(actor, flowId, { input, nodeId: opts.node });
+        const run = await runtime.waitForRun(runId, Number(opts.timeout));
+        const full = await services.runs.get(actor, run.id);
+        process.stdout.write(`${JSON.stringify(full, null, 2)}\n`);
+        process.exitCode = run.status === 'succeeded' ? 0 : 1;
+      });
     } finally {
-      await runtime.close();
       await rm(dataDir, { recursive: true, force: true });
     }
   });
@@ -100,16 +105,18 @@ program
   .option('-d, --data-dir <dir>', 'data directory')
   .option('--deploy', 'mark the imported flows deployed (active at next start)')
   .option('--replace', 'overwrite flows with the same id')
-  .action(async (file: string, opts: { dataDir?: string; deploy?: boolean; replace?: boolean }) => {
+  .option('--project <id>', 'project of the new flows (default: "default")')
+  .action(async (file: string, opts: { dataDir?: string; deploy?: boolean; replace?: boolean; project?: string }) => {
     const doc = await readJsonFile(file);
-    const runtime = await Runtime.create(loadConfig(process.env, { ...(opts.dataDir ? { dataDir: path.resolve(opts.dataDir) } : {}), logLevel: 'warn' }), { loadExamples: false });
-    try {
-      const result = await runtime.importFlows(doc, { replace: opts.replace });
-      if (opts.deploy) for (const f of result.flows) await runtime.storage.setDeployed(f.id, f.version);
+    const actor = cliActor();
+    await withServices(loadConfig(process.env, { ...(opts.dataDir ? { dataDir: path.resolve(opts.dataDir) } : {}), logLevel: 'warn' }), async (services) => {
+      const result = await services.flows.import(actor, doc, { replace: opts.replace, projectId: opts.project });
+      if (opts.deploy) {
+        for (const f of result.flows) await services.flows.markDeployed(actor, f.id, f.version);
+        result.flows = result.flows.map((f) => ({ ...f, deployed: true }));
+      }
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    } finally {
-      await runtime.close();
-    }
+    });
   });
 
 program
@@ -118,14 +125,11 @@ program
   .option('-d, --data-dir <dir>', 'data directory')
   .option('-o, --output <file>', 'write to a file instead of stdout')
   .action(async (flowId: string, opts: { dataDir?: string; output?: string }) => {
-    const runtime = await Runtime.create(loadConfig(process.env, { ...(opts.dataDir ? { dataDir: path.resolve(opts.dataDir) } : {}), logLevel: 'warn' }), { loadExamples: false });
-    try {
-      const json = `${JSON.stringify(await runtime.exportFlow(flowId), null, 2)}\n`;
-      if (opts.output) await writeFile(opts.output, json);
-      else process.stdout.write(json);
-    } finally {
-      await runtime.close();
-    }
+    const config = loadConfig(process.env, { ...(opts.dataDir ? { dataDir: path.resolve(opts.dataDir) } : {}), logLevel: 'warn' });
+    const flow = await withServices(config, (services) => services.flows.export(cliActor(), flowId));
+    const json = `${JSON.stringify(flow, null, 2)}\n`;
+    if (opts.output) await writeFile(opts.output, json);
+    else process.stdout.write(json);
   });
 
 program
@@ -150,6 +154,7 @@ program
   });
 
 registerCredentialCommands(program);
+registerUserCommands(program);
 
 try {
   await program.parseAsync(process.argv);
