@@ -153,7 +153,7 @@ describe('choosing the model at deploy', () => {
     try {
       const node = await createTestNode(agentNode, { role: 'r', goal: 'g' });
       expect(node.statuses[0]).toMatchObject({ fill: 'red', text: expect.stringContaining('no local model found') });
-      await expect(node.input({ payload: 'hi' })).rejects.toThrow(`no local model found in ${empty}: run scripts/ai-setup to fetch the SmolLM2 model`);
+      await expect(node.input({ payload: 'hi' })).rejects.toThrow(`no local model found in ${empty}: run scripts/fetch-model (npm start does it once) to fetch the SmolLM2 model`);
       await expect(node.input({ payload: 'hi' })).rejects.toThrow('or attach an "ai-model" credential to this node');
     } finally {
       if (saved.models === undefined) delete process.env.FLOWCREW_MODELS_DIR;

@@ -24,7 +24,7 @@ export const modelPropsSchema = {
   modelPath: {
     type: 'string',
     default: '',
-    description: 'Local model (.gguf) on the server. Empty: $FLOWCREW_MODEL_PATH, else the models directory that scripts/ai-setup fills.',
+    description: 'Local model (.gguf) on the server. Empty: $FLOWCREW_MODEL_PATH, else the models directory that scripts/fetch-model fills (npm start runs it).',
   },
 } as const satisfies Record<string, JsonSchema>;
 
@@ -38,7 +38,7 @@ export const modelCredentials: NonNullable<NodeDefinition['credentials']> = {
 export const MODEL_HELP = `### Model
 With **provider** \`auto\` (the default) the node uses its **AI model credential** when one is attached, else the
 local model: a GGUF file run in-process (\`modelPath\`, or \`$FLOWCREW_MODEL_PATH\`, or the models directory that
-\`scripts/ai-setup\` fills with SmolLM2-135M-Instruct). Nothing is downloaded at run time.
+\`scripts/fetch-model\` fills (\`npm start\` runs it once) with SmolLM2-135M-Instruct). Nothing is downloaded at run time.
 
 The credential (type \`ai-model\`) is one of:
 - \`openai-compatible\`: \`baseUrl\`, \`apiKey\`, \`model\` (OpenAI, Azure OpenAI with \`apiVersion\`, Ollama, vLLM, LM Studio, llama.cpp server);

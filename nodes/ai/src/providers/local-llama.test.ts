@@ -1,5 +1,5 @@
 /**
- * The local model for real: SmolLM2-135M-Instruct from scripts/ai-setup, loaded with node-llama-cpp. Kept to a
+ * The local model for real: SmolLM2-135M-Instruct from scripts/fetch-model, loaded with node-llama-cpp. Kept to a
  * few tokens per call so the suite stays fast on two cores.
  */
 import { afterAll, describe, expect, it } from 'vitest';

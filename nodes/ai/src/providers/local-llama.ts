@@ -76,7 +76,7 @@ function loadModel(config: LocalModelConfig): Promise<LoadedModel> {
       try {
         model = await llama.loadModel({ modelPath: key });
       } catch (error) {
-        throw new ProviderError(`cannot load the local model ${key}: ${errorMessage(error)}. It must be a GGUF model file: check the path, or run scripts/ai-setup for the default model`, {
+        throw new ProviderError(`cannot load the local model ${key}: ${errorMessage(error)}. It must be a GGUF model file: check the path, or run scripts/fetch-model for the default model`, {
           retryable: false,
           cause: error,
         });

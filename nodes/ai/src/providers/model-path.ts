@@ -1,13 +1,13 @@
 /**
  * Where the local model lives when a node names none: $FLOWCREW_MODEL_PATH, else the first GGUF file in
- * $FLOWCREW_MODELS_DIR or <repo>/.models (what scripts/ai-setup fills). Nothing is ever downloaded here.
+ * $FLOWCREW_MODELS_DIR or <repo>/.models (what scripts/fetch-model fills). Nothing is ever downloaded here.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..', '..', '..');
 
-export const SETUP_HINT = 'run scripts/ai-setup to fetch the SmolLM2 model, or set FLOWCREW_MODEL_PATH to a GGUF file';
+export const SETUP_HINT = 'run scripts/fetch-model (npm start does it once) to fetch the SmolLM2 model, or set FLOWCREW_MODEL_PATH to a GGUF file';
 
 export function modelsDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.FLOWCREW_MODELS_DIR || path.join(REPO_ROOT, '.models'));
