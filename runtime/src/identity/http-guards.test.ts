@@ -81,6 +81,14 @@ describe('hostCheck (DNS rebinding)', () => {
     expect((await raw(port, '/x', { host: 'flowcrew.lan' })).status).toBe(200);
   });
 
+  it('the same policy as a predicate (for the Socket.IO handshake)', async () => {
+    opened = await openTestIdentity();
+    const loopback = httpGuards(testConfig({}, {}, { host: '127.0.0.1' }), opened.identity).hostAllowed;
+    expect([loopback('localhost:1'), loopback('evil.example'), loopback(undefined)]).toEqual([true, false, false]);
+    const open = httpGuards(testConfig({}, {}, { host: '0.0.0.0' }), opened.identity).hostAllowed;
+    expect([open('evil.example'), open(undefined)]).toEqual([true, true]);
+  });
+
   it('FLOWCREW_ALLOWED_HOSTS applies on any interface', async () => {
     const { port } = await serve(testConfig({}, { allowedHosts: ['flowcrew.lan'] }, { host: '0.0.0.0' }));
     expect((await raw(port, '/x', { host: 'flowcrew.lan:8420' })).status).toBe(200);
@@ -89,14 +97,15 @@ describe('hostCheck (DNS rebinding)', () => {
 });
 
 describe('helmet', () => {
-  it('sets a CSP the editor works with (scripts only from self, no framing, same-host WebSocket) and other headers', async () => {
+  it('sets a CSP the editor works with (scripts only from self, no inline scripts, no framing, same-host WebSocket) and other headers', async () => {
     const { url } = await serve(testConfig());
     const res = await fetch(`${url}/`);
     const csp = res.headers.get('content-security-policy')!;
     const directives = Object.fromEntries(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v.join(' ')]));
     expect(directives).toMatchObject({
       'default-src': "'self'",
-      'script-src': "'self'",
+      // 'unsafe-eval' for ajv in the editor (it compiles node-type schemas); never 'unsafe-inline' for scripts.
+      'script-src': "'self' 'unsafe-eval'",
       'script-src-attr': "'none'",
       'object-src': "'none'",
       'frame-ancestors': "'none'",
@@ -142,7 +151,7 @@ describe('CORS', () => {
 describe('originCheck', () => {
   const cookie = 'flowcrew_session=' + 'a'.repeat(43);
 
-  it('an unsafe cookie request from a foreign Origin or Referer: 403, audited; same origin, bearer, GET and no-cookie pass', async () => {
+  it('an unsafe request from a foreign Origin or Referer: 403, audited; same origin, allowed origins, bearer, GET and non-browsers pass', async () => {
     const { url, identity } = await serve(testConfig({}, { corsOrigins: ['https://app.example'] }));
     const post = (headers: Record<string, string>) => fetch(`${url}/api/x`, { method: 'POST', headers });
     const foreign = await post({ cookie, origin: 'https://evil.example' });
@@ -153,14 +162,15 @@ describe('originCheck', () => {
     expect((await post({ cookie, origin: url })).status).toBe(200);
     expect((await post({ cookie, origin: 'https://app.example' })).status).toBe(200);
     expect((await post({ cookie })).status).toBe(200); // not a browser: the CSRF token decides
-    expect((await post({ origin: 'https://evil.example' })).status).toBe(200); // no cookie: nothing to ride on
+    expect((await post({ origin: 'https://evil.example' })).status).toBe(403); // a cross-site sign-in form (login CSRF)
     expect((await post({ cookie, origin: 'https://evil.example', authorization: 'Bearer x' })).status).toBe(200);
     expect((await fetch(`${url}/api/x`, { headers: { cookie, origin: 'https://evil.example' } })).status).toBe(200);
     const entries = await auditEntries(identity, { action: 'auth.csrf' });
-    expect(entries.map((e) => [e.outcome, e.detail?.reason, e.detail?.origin])).toEqual([
-      ['denied', 'foreign origin', 'null'],
-      ['denied', 'foreign origin', 'https://evil.example'],
-      ['denied', 'foreign origin', 'https://evil.example'],
+    expect(entries.map((e) => [e.outcome, e.detail?.reason, e.detail?.origin, e.detail?.sessionCookie])).toEqual([
+      ['denied', 'foreign origin', 'https://evil.example', false],
+      ['denied', 'foreign origin', 'null', true],
+      ['denied', 'foreign origin', 'https://evil.example', true],
+      ['denied', 'foreign origin', 'https://evil.example', true],
     ]);
   });
 });

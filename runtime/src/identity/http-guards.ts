@@ -23,10 +23,14 @@ export interface HttpGuards {
   /** 403 for a Host header that is not allowed (DNS rebinding). Mount before everything else. */
   hostCheck: RequestHandler;
   /**
-   * 403 for an unsafe request (not GET/HEAD/OPTIONS) that carries the session cookie and no Authorization header,
-   * when its Origin (or Referer) is neither this server nor an allowed CORS origin. Audited.
+   * 403 for an unsafe request (not GET/HEAD/OPTIONS) without an Authorization header whose Origin (or Referer) is
+   * neither this server nor an allowed CORS origin: cross-site requests riding on the session cookie, and cross-site
+   * sign-in or setup forms (login CSRF). Requests with no Origin or Referer (not a browser) pass: the CSRF token
+   * still guards cookie sessions. Audited.
    */
   originCheck: RequestHandler;
+  /** The Host policy as a predicate, for servers that do not pass through Express (the Socket.IO handshake). */
+  hostAllowed: (hostHeader: string | undefined) => boolean;
   rateLimit: { login: RequestHandler; api: RequestHandler; webhook: RequestHandler };
 }
 
@@ -95,10 +99,10 @@ export function httpGuards(config: RuntimeConfig, identity: Identity, options: H
   // rebinding) and whenever FLOWCREW_ALLOWED_HOSTS is set.
   const hostActive = http.allowedHosts !== null || isLoopbackHost(config.host);
   const hostAllowed = hostMatcher(http.allowedHosts ?? []);
+  const hostPolicy = (host: string | undefined) => !hostActive || (host !== undefined && hostAllowed(host));
   const hostCheck: RequestHandler = hostActive
     ? (req, res, next) => {
-        const host = req.headers.host;
-        if (host !== undefined && hostAllowed(host)) return next();
+        if (hostPolicy(req.headers.host)) return next();
         problem(res, 403, 'Forbidden', 'This host name is not allowed here. An operator can allow it with FLOWCREW_ALLOWED_HOSTS.');
       }
     : passThrough;
@@ -110,9 +114,12 @@ export function httpGuards(config: RuntimeConfig, identity: Identity, options: H
       directives: {
         defaultSrc: ["'self'"],
         baseUri: ["'self'"],
-        scriptSrc: ["'self'"],
+        // 'unsafe-eval': the editor validates node props with ajv, which compiles each node type's JSON Schema into a
+        // function (the runtime's engine and options, so the editor flags what the runtime would refuse). Scripts
+        // still load from 'self' only and inline scripts stay refused.
+        scriptSrc: ["'self'", "'unsafe-eval'"],
         scriptSrcAttr: ["'none'"],
-        // Inline styles: CodeMirror, litegraph and Vue style bindings set them; scripts stay strictly 'self'.
+        // Inline styles: CodeMirror, litegraph and Vue style bindings set them; scripts load from 'self' only.
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", 'data:', 'blob:'],
         fontSrc: ["'self'", 'data:'],
@@ -150,13 +157,16 @@ export function httpGuards(config: RuntimeConfig, identity: Identity, options: H
         });
 
   const originCheck: RequestHandler = (req, res, next) => {
-    if (SAFE_METHODS.has(req.method) || req.headers.authorization !== undefined || !hasSessionCookie(req)) return next();
+    if (SAFE_METHODS.has(req.method) || req.headers.authorization !== undefined) return next();
     const origin = requestOrigin(req);
     if (origin === undefined) return next(); // not a browser: the CSRF token still guards it
     const own = `${req.protocol}://${req.headers.host ?? ''}`.toLowerCase();
     if (origin === own || corsOrigins.has(origin)) return next();
     void identity.audit
-      .record({ kind: 'anonymous', name: 'unknown' }, { action: 'auth.csrf', outcome: 'denied', ip: req.ip, detail: { reason: 'foreign origin', origin: origin.slice(0, 200), method: req.method, path: req.path.slice(0, 200) } })
+      .record(
+        { kind: 'anonymous', name: 'unknown' },
+        { action: 'auth.csrf', outcome: 'denied', ip: req.ip, detail: { reason: 'foreign origin', origin: origin.slice(0, 200), method: req.method, path: req.path.slice(0, 200), sessionCookie: hasSessionCookie(req) } },
+      )
       .catch(() => {});
     problem(res, 403, 'Forbidden', 'Cross-site request refused.');
   };
@@ -182,6 +192,7 @@ export function httpGuards(config: RuntimeConfig, identity: Identity, options: H
     cors,
     hostCheck,
     originCheck,
+    hostAllowed: hostPolicy,
     rateLimit: {
       // Only failed sign-ins count, so a team behind one NAT can still sign in; lock-out handles the rest.
       login: limiter('login', http.rateLimit.login, { skipSuccessfulRequests: true }),
