@@ -160,6 +160,8 @@ describe('originCheck', () => {
     expect((await post({ cookie, referer: 'https://evil.example/page' })).status).toBe(403);
     expect((await post({ cookie, origin: 'null' })).status).toBe(403);
     expect((await post({ cookie, origin: url })).status).toBe(200);
+    expect((await post({ cookie, origin: url.replace('http:', 'https:') })).status).toBe(200); // TLS ended at a proxy
+    expect((await post({ cookie, origin: url.replace(/:\d+$/, ':1') })).status).toBe(403); // another port is another origin
     expect((await post({ cookie, origin: 'https://app.example' })).status).toBe(200);
     expect((await post({ cookie })).status).toBe(200); // not a browser: the CSRF token decides
     expect((await post({ origin: 'https://evil.example' })).status).toBe(403); // a cross-site sign-in form (login CSRF)
@@ -168,6 +170,7 @@ describe('originCheck', () => {
     const entries = await auditEntries(identity, { action: 'auth.csrf' });
     expect(entries.map((e) => [e.outcome, e.detail?.reason, e.detail?.origin, e.detail?.sessionCookie])).toEqual([
       ['denied', 'foreign origin', 'https://evil.example', false],
+      ['denied', 'foreign origin', 'http://127.0.0.1:1', true],
       ['denied', 'foreign origin', 'null', true],
       ['denied', 'foreign origin', 'https://evil.example', true],
       ['denied', 'foreign origin', 'https://evil.example', true],

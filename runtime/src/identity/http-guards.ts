@@ -160,8 +160,9 @@ export function httpGuards(config: RuntimeConfig, identity: Identity, options: H
     if (SAFE_METHODS.has(req.method) || req.headers.authorization !== undefined) return next();
     const origin = requestOrigin(req);
     if (origin === undefined) return next(); // not a browser: the CSRF token still guards it
-    const own = `${req.protocol}://${req.headers.host ?? ''}`.toLowerCase();
-    if (origin === own || corsOrigins.has(origin)) return next();
+    // Same host (and port) as the request: the scheme is left out, so a TLS-terminating proxy that does not say
+    // https (no FLOWCREW_TRUST_PROXY) still lets the editor's own requests through. req.host honours trust proxy.
+    if (hostOfOrigin(origin) === (req.host ?? '').toLowerCase() || corsOrigins.has(origin)) return next();
     void identity.audit
       .record(
         { kind: 'anonymous', name: 'unknown' },
@@ -206,6 +207,14 @@ function wsSource(req: Request): string {
   const host = req.headers.host ?? '';
   if (!PLAIN_HOST.test(host)) return "'self'";
   return `${req.secure ? 'wss' : 'ws'}://${host}`;
+}
+
+function hostOfOrigin(origin: string): string | null {
+  try {
+    return new URL(origin).host.toLowerCase();
+  } catch {
+    return null; // 'null' and other opaque origins
+  }
 }
 
 function hasSessionCookie(req: Request): boolean {
