@@ -7,6 +7,15 @@
  * Work that can be done once (compiling a JSONata expression, preparing a sandbox) belongs in `create`.
  */
 
+import type { NodeCredential, CredentialTypeDefinition } from './credential-types.ts';
+import type { ResourceServices } from './resources.ts';
+import type { BlobServices } from './blobs.ts';
+
+export * from './credential-types.ts';
+export * from './resources.ts';
+export * from './blobs.ts';
+export * from './delivery.ts';
+
 /** A JSON Schema (draft 2020-12) object. Kept loose on purpose: packs write plain schema literals. */
 export type JsonSchema = { [keyword: string]: unknown };
 
@@ -53,8 +62,10 @@ export interface NodeInit<P = Record<string, unknown>> {
   name: string;
   flowId: string;
   props: P;
-  /** Decrypted credentials of the node's credentials reference, if any. */
+  /** Decrypted credentials of the node's credentials reference, if any, as they were at deploy (see `credential`). */
   credentials: Record<string, unknown> | undefined;
+  /** The node's credential, live: its fields change (and its revision goes up) when it is edited, without a redeploy. */
+  credential?: NodeCredential;
   log: Logger;
   status(status: NodeStatus): void;
   context: { flow: ContextStore; global: ContextStore; node: ContextStore };
@@ -81,7 +92,10 @@ export interface InputContext {
   debug(value: unknown, meta?: { property?: string }): void;
   /** Answer the trigger that started this run (webhook response, RPC reply). */
   reply(reply: TriggerReply): void;
+  /** The credential's fields as they are now (after an edit, the new ones). */
   credentials: Record<string, unknown> | undefined;
+  /** The node's credential with its id and revision (see NodeInit.credential). */
+  credential?: NodeCredential;
   context: { flow: ContextStore; global: ContextStore; node: ContextStore };
   /** Aborted when the run is cancelled or the node's timeout passes. */
   signal: AbortSignal;
@@ -175,7 +189,12 @@ export interface EmitResult {
 }
 
 export interface TriggerContext {
-  /** Start a run with `msg` as this node's output on port 0. Resolves once the run is durably accepted. */
+  /**
+   * Start a run with `msg` as this node's output on port 0. Resolves once the run and its first step are committed
+   * to storage (from then on a crash resumes the run, never loses it); rejects when they could not be stored.
+   * A consumer acknowledges its broker only after this resolves, and lets the message be redelivered when it
+   * rejects: `deliver()` (delivery.ts) does both, and dead-letters a message that keeps failing.
+   */
   emit(msg: FlowMessage, options?: EmitOptions): Promise<EmitResult>;
   log: Logger;
   status(status: NodeStatus): void;
@@ -287,7 +306,21 @@ export interface RuntimeServices {
   readonly outbound: OutboundServices;
   /** MCP servers that run as processes on this host, declared by the administrator (a flow can only pick one by name). */
   readonly mcpServers: DeclaredMcpServers;
+  /**
+   * Connections shared across nodes and flows, one per key (and credential revision), reference-counted, closed on
+   * undeploy of their last holder and on credential change, health-checked. Never keep process-global pools.
+   */
+  readonly resources: ResourceServices;
+  /** Large payloads stored once and passed by reference (claim check); row results in pages (see blobs.ts). */
+  readonly blobs: BlobServices;
+  /**
+   * The runtime's own database, for packs that keep their data beside the runtime's (the AI pack's vector store):
+   * its dialect, and for PostgreSQL its connection URL (never shown to users; do not put it in messages).
+   */
+  readonly database: RuntimeDatabase;
 }
+
+export type RuntimeDatabase = { dialect: 'sqlite' } | { dialect: 'postgres'; url: string };
 
 /**
  * Outbound network access, checked after DNS resolution: the connection goes to the address that was checked
@@ -382,7 +415,8 @@ export interface NodeDefinition<P = any> {
   /**
    * If the node needs a stored credential: its type name and the JSON Schema of its fields. Only credentials of this
    * type can be attached (checked at save and deploy). Fields marked `writeOnly: true` in the schema are secrets:
-   * their values are redacted wherever they reappear (run records, debug, live events, logs).
+   * their values are redacted wherever they reappear (run records, debug, live events, logs). When a pack declares
+   * the credential type (`credentialTypes`), pass that type's schema here.
    */
   credentials?: { type: string; schema: JsonSchema; required?: boolean };
   /** Markdown help shown in the editor. */
@@ -404,9 +438,10 @@ export interface RetryPolicy {
   maxBackoffMs?: number;
 }
 
-/** A node pack's module exports `nodes` (or a default export) as an array of definitions. */
+/** A node pack's module exports `nodes` (or a default export) as an array of definitions, and `credentialTypes` if it declares any. */
 export interface NodePack {
   nodes: NodeDefinition[];
+  credentialTypes?: CredentialTypeDefinition<any>[];
 }
 
 /** Identity helper that keeps the props type checked against the implementation. */

@@ -22,6 +22,7 @@ import type {
   DeclaredMcpServers,
 } from './index.ts';
 import { OutboundRefusedError } from './index.ts';
+import { FileBlobStore, LiveCredential, ResourcePools, type ResourceScope } from './host/index.ts';
 import { normaliseOutput, type PortMessage } from './index.ts';
 
 export { normaliseOutput };
@@ -55,6 +56,12 @@ export interface TestNode {
   toolCalls: ToolCall[];
   /** Messages the trigger emitted via TriggerContext.emit. */
   emitted: Array<{ msg: FlowMessage; options?: EmitOptions }>;
+  /** The node's credential (when `options.credentials` was given), as the node sees it. */
+  credential: LiveCredential | undefined;
+  /** Change the credential's stored fields, as an edit through the API would: revision bumped, its resources retired. */
+  changeCredential(fields: Record<string, unknown>): void;
+  /** Resources this node holds right now (leases taken through services.resources and not released). */
+  readonly resourcesHeld: number;
   context: { flow: MemoryContext; global: MemoryContext; node: MemoryContext };
   /** Feed one message; resolves with every message sent (returned or via ctx.send), in order, with its port. */
   input(msg: FlowMessage, options?: { attempt?: number; signal?: AbortSignal }): Promise<Sent[]>;
@@ -67,6 +74,8 @@ export interface TestNodeOptions {
   id?: string;
   flowNodes?: Array<{ id: string; type: string; name: string; props: Record<string, unknown> }>;
   credentials?: Record<string, unknown>;
+  /** The credential's id and type (default 'test-credential' and the definition's credential type). */
+  credential?: { id?: string; type?: string };
   services?: Partial<RuntimeServices>;
   /** What emit() resolves with; default: a fresh run id and, with awaitReply, a reply that never settles. */
   onEmit?: (msg: FlowMessage, options?: EmitOptions) => Promise<EmitResult>;
@@ -92,6 +101,33 @@ const noMcpServers: DeclaredMcpServers = {
 };
 
 let serviceDefaults: Partial<RuntimeServices> = {};
+
+/**
+ * What the harness shares across the nodes of a test file, as a runtime does across its flows: resource pools (so
+ * two test nodes with the same credential share one pool) and a blob store in a temporary directory.
+ */
+const testPools = new ResourcePools();
+let testBlobs: Promise<FileBlobStore> | undefined;
+const testCredentials = new Map<string, LiveCredential>();
+
+/** The harness's resource pools (e.g. to check what is open: `testResources().list()`). */
+export function testResources(): ResourcePools {
+  return testPools;
+}
+
+/** The harness's blob store. */
+export function testBlobStore(): Promise<FileBlobStore> {
+  testBlobs ??= FileBlobStore.temporary();
+  return testBlobs;
+}
+
+/** Close what the nodes of this file shared (pools, the temporary blob store): call it in afterAll. */
+export async function closeTestServices(): Promise<void> {
+  await testPools.closeAll();
+  const blobs = testBlobs;
+  testBlobs = undefined;
+  await (await blobs)?.close();
+}
 
 /**
  * Services every createTestNode of this test file gets unless its options say otherwise (e.g. an allow-listed
@@ -120,6 +156,18 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
     error: (message, data) => logs.push({ level: 'error', message, data }),
   };
   const status = (s: NodeStatus) => statuses.push(s);
+  let credential: LiveCredential | undefined;
+  if (options.credentials) {
+    const credentialId = options.credential?.id ?? 'test-credential';
+    credential = testCredentials.get(credentialId);
+    if (credential) credential.update(options.credentials);
+    else {
+      credential = new LiveCredential(credentialId, options.credential?.type ?? definition.credentials?.type ?? 'test', options.credentials);
+      testCredentials.set(credentialId, credential);
+    }
+  }
+  const resources: ResourceScope = testPools.scope();
+  const blobs = await testBlobStore();
   const services: RuntimeServices = {
     registerWebhook(route) {
       webhooks.push(route);
@@ -132,6 +180,9 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
     dataDir: ':memory:',
     outbound: noOutbound,
     mcpServers: noMcpServers,
+    resources,
+    blobs,
+    database: { dialect: 'sqlite' },
     ...serviceDefaults,
     ...options.services,
   };
@@ -141,6 +192,7 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
     flowId: 'test-flow',
     props: props as P,
     credentials: options.credentials,
+    credential,
     log,
     status,
     context,
@@ -170,6 +222,14 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
     usages,
     toolCalls,
     context,
+    credential,
+    changeCredential(fields) {
+      if (!credential) throw new Error('this test node has no credential: pass options.credentials');
+      if (credential.update(fields)) testPools.retireCredential(credential.id, credential.revision);
+    },
+    get resourcesHeld() {
+      return resources.held;
+    },
     async input(msg, inputOptions = {}) {
       const sent: Sent[] = [];
       const ctx: InputContext = {
@@ -186,7 +246,8 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
         },
         debug: (value) => debugs.push(value),
         reply: (r) => replies.push(r),
-        credentials: options.credentials,
+        credentials: credential ? credential.fields : options.credentials,
+        credential,
         context,
         signal: inputOptions.signal ?? new AbortController().signal,
         progress: (data) => progress.push(data),
@@ -207,6 +268,8 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
     async stop() {
       await instance.stop?.();
       await instance.close?.();
+      // As the runtime does at undeploy: whatever the node still holds is released, closed if it was the last holder.
+      resources.releaseAll({ closeNow: true });
     },
   };
 }
