@@ -27,8 +27,12 @@ import type { AuthRequest } from './types.ts';
 /** How long a resolved actor is reused (and the longest another process may act on a revoked credential). */
 export const AUTH_CACHE_MS = 5_000;
 const CACHE_MAX = 10_000;
-/** Refused credentials are audited once per (reason, IP, credential) per minute: evidence without a log flood. */
+/**
+ * Refused credentials are audited once per (reason, IP, credential) per minute, and at most REFUSALS_PER_IP times per
+ * (reason, IP) per minute: evidence of an attack without letting it flood the log (the rate limiter caps the rest).
+ */
 const REFUSAL_AUDIT_EVERY_MS = 60_000;
+const REFUSALS_PER_IP = 20;
 
 interface CacheEntry {
   actor: Actor;
@@ -48,6 +52,7 @@ export class Authenticator {
   readonly sessionOf: SessionOf = new WeakMap();
   private readonly cache = new LRUCache<string, CacheEntry>({ max: CACHE_MAX, ttl: AUTH_CACHE_MS });
   private readonly refusals = new LRUCache<string, true>({ max: CACHE_MAX, ttl: REFUSAL_AUDIT_EVERY_MS });
+  private readonly refusalsPerIp = new LRUCache<string, number>({ max: CACHE_MAX, ttl: REFUSAL_AUDIT_EVERY_MS });
   private readonly admin: AdminToken;
   private oidc: Promise<OidcVerifier> | null = null;
 
@@ -196,6 +201,11 @@ export class Authenticator {
     const throttle = `${reason}|${ip ?? ''}|${key}`;
     if (this.refusals.has(throttle)) return;
     this.refusals.set(throttle, true);
+    const perIp = `${reason}|${ip ?? ''}`;
+    const count = (this.refusalsPerIp.get(perIp) ?? 0) + 1;
+    // The first entry of a window sets its expiry; later ones keep it (noUpdateTTL).
+    this.refusalsPerIp.set(perIp, count, { noUpdateTTL: count > 1 });
+    if (count > REFUSALS_PER_IP) return;
     await this.audit
       .record({ kind: 'anonymous', name: 'unknown' }, { action: 'auth.credential', outcome: 'failure', ip, detail: { reason, ...detail } })
       .catch((e: unknown) => this.log.warn(`audit write failed: ${(e as Error).message}`));

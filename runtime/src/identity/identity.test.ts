@@ -134,6 +134,13 @@ describe('Identity: authenticate', () => {
     expect(await auditEntries(identity, { action: 'auth.admin-token' })).toHaveLength(1);
   });
 
+  it('a flood of refused credentials from one address leaves a bounded number of audit entries', async () => {
+    const identity = await open();
+    for (let i = 0; i < 60; i++) await rejection(identity.authenticate(bearer(`fct_${String(i).padStart(43, 'x')}`)));
+    for (let i = 0; i < 3; i++) await rejection(identity.authenticate(bearer(`fct_${'y'.repeat(43)}`)));
+    expect((await auditEntries(identity, { action: 'auth.credential' })).length).toBe(20);
+  });
+
   it('no admin token configured: the same value is refused', async () => {
     const identity = await open({ adminToken: undefined });
     expect((await rejection(identity.authenticate(bearer(ADMIN_TOKEN)))).status).toBe(401);
