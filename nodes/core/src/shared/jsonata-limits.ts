@@ -38,7 +38,7 @@ class Evaluation {
   readonly budget: EvaluationBudget;
   readonly meter: SizeMeter;
   constructor(readonly limits: HostLimits) {
-    this.budget = EvaluationBudget.forExpression('JSONata expression', limits);
+    this.budget = new EvaluationBudget('JSONata expression', 'expressionTimeoutMs', limits);
     this.meter = new SizeMeter(limits, "A JSONata expression's value");
   }
 

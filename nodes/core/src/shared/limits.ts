@@ -21,6 +21,8 @@ export interface HostLimits {
   maxDepth: number;
   /** FLOWCREW_REGEX_TIMEOUT_MS: time a regular expression the linear-time engine cannot run (lookahead, backreference) may take per use. */
   regexTimeoutMs: number;
+  /** FLOWCREW_TEMPLATE_TIMEOUT_MS: time one mustache rendering may take (it cannot let other work in, so it is short). */
+  templateTimeoutMs: number;
   /** FLOWCREW_CSV_MAX_COLUMNS: columns a CSV header or column list may have (Excel's own limit by default). */
   csvMaxColumns: number;
   /** FLOWCREW_TEMPLATE_CACHE_ENTRIES: parsed mustache templates kept (message-supplied templates are evicted, least recently used first). */
@@ -35,6 +37,7 @@ export const DEFAULT_LIMITS: HostLimits = Object.freeze({
   maxStringLength: 16 * 1024 * 1024,
   maxDepth: 128,
   regexTimeoutMs: 100,
+  templateTimeoutMs: 100,
   csvMaxColumns: 16_384,
   templateCacheEntries: 1000,
 });
@@ -47,6 +50,7 @@ const VARIABLES: Record<keyof HostLimits, string> = {
   maxStringLength: 'FLOWCREW_MAX_MESSAGE_BYTES',
   maxDepth: 'FLOWCREW_MAX_DEPTH',
   regexTimeoutMs: 'FLOWCREW_REGEX_TIMEOUT_MS',
+  templateTimeoutMs: 'FLOWCREW_TEMPLATE_TIMEOUT_MS',
   csvMaxColumns: 'FLOWCREW_CSV_MAX_COLUMNS',
   templateCacheEntries: 'FLOWCREW_TEMPLATE_CACHE_ENTRIES',
 };
@@ -112,14 +116,16 @@ export class EvaluationBudget {
   private sliceStart = performance.now();
   private heapBaseline = -1;
 
+  private readonly timeoutMs: number;
+  private readonly maxMemoryBytes: number;
+
   constructor(
     private readonly what: string,
-    private readonly timeoutMs: number,
-    private readonly maxMemoryBytes: number,
-  ) {}
-
-  static forExpression(what: string, limits: HostLimits): EvaluationBudget {
-    return new EvaluationBudget(what, limits.expressionTimeoutMs, limits.expressionMaxMemoryMb * 1024 * 1024);
+    private readonly timeoutKey: 'expressionTimeoutMs' | 'templateTimeoutMs',
+    limits: HostLimits,
+  ) {
+    this.timeoutMs = limits[timeoutKey];
+    this.maxMemoryBytes = limits.expressionMaxMemoryMb * 1024 * 1024;
   }
 
   /** Throws over the limit; returns a promise to await when it is time to let other work in. */
@@ -127,7 +133,7 @@ export class EvaluationBudget {
     const now = performance.now();
     const slice = now - this.sliceStart;
     if (this.used + slice > this.timeoutMs) {
-      throw this.fail(`${this.what} exceeded its time limit of ${this.timeoutMs} ms`, 'expressionTimeoutMs', this.timeoutMs);
+      throw this.fail(`${this.what} exceeded its time limit of ${this.timeoutMs} ms`, this.timeoutKey, this.timeoutMs);
     }
     if (slice < SLICE_MS) return undefined;
     this.used += slice;
@@ -140,7 +146,7 @@ export class EvaluationBudget {
   /** Synchronous variant for code that cannot await (template rendering): throws over the limit, never yields. */
   checkSync(): void {
     if (this.used + (performance.now() - this.sliceStart) > this.timeoutMs) {
-      throw this.fail(`${this.what} exceeded its time limit of ${this.timeoutMs} ms`, 'expressionTimeoutMs', this.timeoutMs);
+      throw this.fail(`${this.what} exceeded its time limit of ${this.timeoutMs} ms`, this.timeoutKey, this.timeoutMs);
     }
   }
 

@@ -14,7 +14,14 @@ import { RE2JS, type Matcher } from 're2js';
 import { hostLimits, LimitExceededError, limitVariable, type HostLimits } from './limits.ts';
 
 /** How a pattern runs: on RE2JS, or on JavaScript's engine under a deadline (and why). */
-type Program = { engine: 'linear'; re2: RE2JS; groups: number; named: boolean } | { engine: 'backtracking'; reason: string };
+/**
+ * How a pattern runs: on RE2JS, or on JavaScript's engine under a deadline (and why). `capturesDiffer`: a
+ * capturing group inside a repeated group, which JavaScript resets at each repetition and RE2 does not; such a
+ * pattern tests on RE2 but finds its matches (with their captures) on JavaScript's engine.
+ */
+type Program =
+  | { engine: 'linear'; re2: RE2JS; groups: number; named: boolean; capturesDiffer: boolean; reason: string }
+  | { engine: 'backtracking'; reason: string };
 
 /** JavaScript's \s: WhiteSpace and LineTerminator code points, as RE2 class items. */
 const JS_SPACE = '\\x{9}-\\x{d}\\x{20}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}\\x{feff}';
@@ -31,13 +38,16 @@ class Untranslatable extends Error {}
  * (`.` and `\s`, `\a` `\z` `\A` `\Q` `\E`, `[[:alpha:]]`, `\p` outside unicode mode), so every token is rewritten
  * explicitly rather than passed through.
  */
-function translate(source: string, flags: string): { pattern: string; flags: number } {
+function translate(source: string, flags: string): { pattern: string; flags: number; capturesDiffer: boolean } {
   for (const flag of 'yvd') if (flags.includes(flag)) throw new Untranslatable(`the "${flag}" flag`);
   const unicode = flags.includes('u');
   const multiline = flags.includes('m');
   let out = '';
   let inClass = false;
   let lookbehind = false;
+  let capturesDiffer = false;
+  // Open groups: whether each captures, and whether a capturing group is nested in it.
+  const groups: Array<{ capturing: boolean; holdsCapture: boolean }> = [];
   for (let i = 0; i < source.length; i++) {
     const c = source[i]!;
     const code = source.charCodeAt(i);
@@ -93,14 +103,23 @@ function translate(source: string, flags: string): { pattern: string; flags: num
           const next = source[i + 2];
           if (next === '=' || next === '!') throw new Untranslatable('a lookahead');
           if (next === '<' && source[i + 3] !== '=' && source[i + 3] !== '!') {
+            groups.push({ capturing: true, holdsCapture: false });
             out += '(?P<'; // a named group
             i += 2;
             break;
           }
           if (next === '<') lookbehind = true;
-        }
+          groups.push({ capturing: false, holdsCapture: false });
+        } else groups.push({ capturing: true, holdsCapture: false });
         out += '(';
         break;
+      case ')': {
+        const group = groups.pop();
+        if (group && groups.length > 0) groups[groups.length - 1]!.holdsCapture ||= group.capturing || group.holdsCapture;
+        if (group?.holdsCapture && repeats(source, i + 1)) capturesDiffer = true;
+        out += ')';
+        break;
+      }
       default:
         out += c;
     }
@@ -108,7 +127,17 @@ function translate(source: string, flags: string): { pattern: string; flags: num
   let re2Flags = 0;
   if (flags.includes('i')) re2Flags |= RE2JS.CASE_INSENSITIVE;
   if (lookbehind) re2Flags |= RE2JS.LOOKBEHINDS;
-  return { pattern: out, flags: re2Flags };
+  return { pattern: out, flags: re2Flags, capturesDiffer };
+}
+
+/** Whether a quantifier that can repeat more than once (*, +, {n,m} with m > 1) starts at `at`. */
+function repeats(source: string, at: number): boolean {
+  const c = source[at];
+  if (c === '*' || c === '+') return true;
+  const bounds = c === '{' ? /^\{(\d+)(,(\d*))?\}/.exec(source.slice(at, at + 24)) : null;
+  if (!bounds) return false;
+  const max = bounds[2] === undefined ? Number(bounds[1]) : bounds[3] === '' ? Infinity : Number(bounds[3]);
+  return max > 1;
 }
 
 /** Translate the escape whose character is at `at`; returns the RE2 text and how many characters it used. */
@@ -180,9 +209,10 @@ function translateEscape(source: string, at: number, inClass: boolean, unicode: 
 
 function compileProgram(source: string, flags: string): Program {
   try {
-    const { pattern, flags: re2Flags } = translate(source, flags);
+    const { pattern, flags: re2Flags, capturesDiffer } = translate(source, flags);
     const re2 = RE2JS.compile(pattern, re2Flags);
-    return { engine: 'linear', re2, groups: re2.groupCount(), named: Object.keys(re2.namedGroups()).length > 0 };
+    const reason = capturesDiffer ? 'it has a capturing group inside a repeated group (JavaScript resets it at each repetition)' : '';
+    return { engine: 'linear', re2, groups: re2.groupCount(), named: Object.keys(re2.namedGroups()).length > 0, capturesDiffer, reason };
   } catch (error) {
     if (error instanceof Untranslatable) return { engine: 'backtracking', reason: `it uses ${error.message}` };
     return { engine: 'backtracking', reason: `the linear-time engine cannot run it (${(error as Error).message})` };
@@ -202,6 +232,10 @@ function programFor(source: string, flags: string): Program {
 // One context for every deadline-bound match: it holds nothing but the regex, the input and the operation.
 const sandbox = vm.createContext({ run: undefined as unknown });
 const runScript = new vm.Script('run()', { filename: 'flowcrew-regex' });
+// The first run in a context is slow (compilation): do it now, not inside a message's time limit.
+sandbox.run = () => undefined;
+runScript.runInContext(sandbox, { timeout: 1000 });
+sandbox.run = undefined;
 
 /**
  * A RegExp that runs on RE2JS when the pattern allows it, and on JavaScript's engine under a deadline otherwise.
@@ -227,15 +261,25 @@ export class SafeRegExp extends RegExp {
     return this.#program.engine;
   }
 
-  /** Why the pattern needs the backtracking engine; undefined when it runs in linear time. */
-  get backtrackingReason(): string | undefined {
-    return this.#program.engine === 'backtracking' ? this.#program.reason : undefined;
+  /**
+   * Why the pattern needs JavaScript's backtracking engine (under the deadline), or undefined when it runs in
+   * linear time. `forMatches` false: for `test` only, where captures do not matter.
+   */
+  backtrackingReason(forMatches = true): string | undefined {
+    const program = this.#program;
+    if (program.engine === 'backtracking') return program.reason;
+    return forMatches && program.capturesDiffer ? program.reason : undefined;
+  }
+
+  /** Whether matches (with their captures) are found by JavaScript's engine, under the deadline. */
+  get #backtracks(): boolean {
+    return this.#program.engine === 'backtracking' || this.#program.capturesDiffer;
   }
 
   override exec(input: string): RegExpExecArray | null {
     const program = this.#program;
     const text = String(input);
-    if (program.engine === 'backtracking') return this.#underDeadline(() => RegExp.prototype.exec.call(this, text));
+    if (program.engine === 'backtracking' || program.capturesDiffer) return this.#underDeadline(() => RegExp.prototype.exec.call(this, text));
     const stateful = this.global || this.sticky;
     const start = stateful ? Math.max(0, Math.trunc(Number(this.lastIndex)) || 0) : 0;
     if (start > text.length) {
@@ -275,13 +319,13 @@ export class SafeRegExp extends RegExp {
 
   override [Symbol.replace](input: string, replacement: string | ((substring: string, ...args: any[]) => string)): string {
     this.#usedMs = 0;
-    if (this.#program.engine === 'backtracking') return this.#nativeUnderDeadline((re) => RegExp.prototype[Symbol.replace].call(re, input, replacement as never));
+    if (this.#backtracks) return this.#nativeUnderDeadline((re) => RegExp.prototype[Symbol.replace].call(re, input, replacement as never));
     return RegExp.prototype[Symbol.replace].call(this, input, replacement as never);
   }
 
   override [Symbol.match](input: string): RegExpMatchArray | null {
     this.#usedMs = 0;
-    if (this.#program.engine === 'backtracking') return this.#nativeUnderDeadline((re) => RegExp.prototype[Symbol.match].call(re, input));
+    if (this.#backtracks) return this.#nativeUnderDeadline((re) => RegExp.prototype[Symbol.match].call(re, input));
     return RegExp.prototype[Symbol.match].call(this, input);
   }
 
@@ -302,7 +346,7 @@ export class SafeRegExp extends RegExp {
    */
   override [Symbol.split](input: string, limit?: number): string[] {
     this.#usedMs = 0;
-    if (this.#program.engine === 'backtracking') return this.#nativeUnderDeadline((re) => RegExp.prototype[Symbol.split].call(re, input, limit));
+    if (this.#backtracks) return this.#nativeUnderDeadline((re) => RegExp.prototype[Symbol.split].call(re, input, limit));
     const text = String(input);
     const max = limit === undefined ? 2 ** 32 - 1 : limit >>> 0;
     const parts: string[] = [];
@@ -362,7 +406,7 @@ export class SafeRegExp extends RegExp {
   }
 
   #timeout(limitMs: number): LimitExceededError {
-    const reason = this.#program.engine === 'backtracking' ? this.#program.reason : '';
+    const reason = this.#program.reason;
     return new LimitExceededError(
       `The regular expression /${this.source}/ exceeded its time limit of ${limitMs} ms on this input; it runs on JavaScript's backtracking engine because ${reason}`,
       { name: 'regexTimeoutMs', value: limitMs, variable: limitVariable('regexTimeoutMs') },

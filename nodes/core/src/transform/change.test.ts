@@ -181,3 +181,28 @@ describe('change node', () => {
     await expect(node.input({ payload: 1 })).rejects.toThrow(/Invalid JSONata expression/);
   });
 });
+
+describe('change node under host limits (issue 7)', () => {
+  it('a catastrophic-backtracking "from" regex replaces at once (linear-time engine)', async () => {
+    const payload = 'a'.repeat(30) + '!';
+    const started = performance.now();
+    const { out } = await change([{ t: 'change', p: 'payload', pt: 'msg', from: '(a+)+$', fromt: 're', to: 'x', tot: 'str' }], { payload });
+    expect(out!.payload).toBe(payload);
+    const hit = await change([{ t: 'change', p: 'payload', pt: 'msg', from: '(a+)+$', fromt: 're', to: '<$1>', tot: 'str' }], { payload: 'baaa' });
+    expect(hit.out!.payload).toBe('b<aaa>');
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('an endless JSONata value fails the message with the time limit', async () => {
+    await expect(change([{ t: 'set', p: 'payload', pt: 'msg', to: '($f := function($x){ $f($x) }; $f(1))', tot: 'jsonata' }], { payload: 1 })).rejects.toThrow(
+      'JSONata expression exceeded its time limit of 1000 ms (FLOWCREW_EXPRESSION_TIMEOUT_MS)',
+    );
+  });
+
+  it('a backreference keeps working on JavaScript\'s engine, with a warning at deploy', async () => {
+    const node = await createTestNode(changeNode, { rules: [{ t: 'change', p: 'payload', pt: 'msg', from: '(\\w)\\1', fromt: 're', to: '[$1$1]', tot: 'str' }] });
+    expect(node.logs[0]?.message).toMatch(/^rule 1: \/\(\\w\)\\1\/ runs on JavaScript's backtracking engine \(it uses a backreference\)/);
+    const [sent] = await node.input({ payload: 'bookkeeper' });
+    expect(sent!.msg.payload).toBe('b[oo][kk][ee]per');
+  });
+});

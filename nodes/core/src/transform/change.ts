@@ -95,7 +95,7 @@ function prepareRules(props: ChangeProps, contexts: ContextScopes, log: Logger):
       } catch (error) {
         throw new Error(`${where}: Invalid 'from' property: ${(error as Error).message}`);
       }
-      const reason = (rule.fromRE as Partial<SafeRegExp>).backtrackingReason;
+      const reason = rule.fromRE instanceof SafeRegExp ? rule.fromRE.backtrackingReason() : undefined;
       if (reason) log.warn(`${where}: /${rule.from}/ runs on JavaScript's backtracking engine (${reason}), with a time limit per message`);
     }
     if (rule.t === 'move' && !['msg', 'flow', 'global'].includes(tot)) throw new Error(`${where}: move target type must be msg, flow or global`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTestNode } from '@flowcrew/sdk/testing';
-import { csvNode, type CsvProps } from './csv.ts';
+import { csvNode, splitOutsideQuotes, type CsvProps } from './csv.ts';
 
 async function parse(props: Partial<CsvProps>, payload: string) {
   const node = await createTestNode(csvNode, props);
@@ -193,5 +193,48 @@ describe('csv node: objects to CSV', () => {
     const parsed = await parse({ temp: 'name,note', multi: 'mult' }, 'Ada,"likes ""math"", and tea"\nBob,plain\n');
     const back = await write({ temp: 'name,note' }, parsed[0]!.payload);
     expect(back.payload).toBe('Ada,"likes ""math"", and tea"\nBob,plain\n');
+  });
+});
+
+describe('csv node under host limits (issue 7)', () => {
+  /** Node-RED's own column splitter, the quadratic one this node no longer uses. */
+  const nodeRedSplit = (text: string, sep: string, quote: string) => {
+    const esc = (s: string) => s.replace(/[-[\]{}()*+!<=:?./\\^$|#\s,]/g, '\\$&');
+    return text.split(new RegExp(`${esc(sep)}(?=(?:(?:[^${esc(quote)}]*${esc(quote)}){2})*[^${esc(quote)}]*$)`, 'g'));
+  };
+
+  it('splits column lists exactly as Node-RED does, quotes balanced or not', () => {
+    const alphabet = ['a', ',', '"', ';', ' ', "'"];
+    let seed = 7;
+    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    for (let n = 0; n < 2000; n++) {
+      const text = Array.from({ length: Math.floor(random() * 12) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+      for (const [sep, quote] of [[',', '"'], [';', "'"], [',;', '"'], ['"', "'"]] as const) {
+        expect(splitOutsideQuotes(text, sep, quote), `${JSON.stringify(text)} sep ${sep} quote ${quote}`).toEqual(nodeRedSplit(text, sep, quote));
+      }
+    }
+  });
+
+  it('a 100,000-column header (690 KB, 60 s+ before) is refused at once with the column limit', async () => {
+    const header = Array.from({ length: 100_000 }, (_, i) => `column${i}`).join(',');
+    const node = await createTestNode(csvNode, { hdrin: true, multi: 'mult' });
+    const started = performance.now();
+    await expect(node.input({ payload: `${header}\n1,2,3\n` })).rejects.toThrow('The CSV column list has 100000 columns, more than the limit of 16384 (FLOWCREW_CSV_MAX_COLUMNS)');
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('a 16,000-column header (3.9 s before) parses in linear time', async () => {
+    const header = Array.from({ length: 16_000 }, (_, i) => `"c${i}"`).join(',');
+    const row = Array.from({ length: 16_000 }, (_, i) => i).join(',');
+    const node = await createTestNode(csvNode, { hdrin: true, multi: 'mult' });
+    const started = performance.now();
+    const [sent] = await node.input({ payload: `${header}\n${row}\n` });
+    expect((sent!.msg.payload as Array<Record<string, number>>)[0]!.c15999).toBe(15999);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('a data row with more fields than the column limit is refused', async () => {
+    const node = await createTestNode(csvNode, { multi: 'mult' });
+    await expect(node.input({ payload: ','.repeat(20_000) })).rejects.toThrow('A CSV row has more than 16384 columns, more than the limit of 16384 (FLOWCREW_CSV_MAX_COLUMNS)');
   });
 });

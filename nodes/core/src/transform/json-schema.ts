@@ -5,6 +5,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import draft06 from 'ajv/dist/refs/json-schema-draft-06.json' with { type: 'json' };
+import { SafeRegExp } from '../shared/safe-regex.ts';
 
 export type SchemaErrors = ErrorObject[];
 
@@ -12,9 +13,12 @@ export type SchemaCheck = { valid: true } | { valid: false; errors: SchemaErrors
 
 export type SchemaValidator = (value: unknown) => SchemaCheck;
 
+/** `pattern` keywords come with the message: they run on a regex that cannot stall the runtime. */
+const safePattern = Object.assign((pattern: string, flags: string) => new SafeRegExp(pattern, flags), { code: 'SafeRegExp' });
+
 function createAjv(): Ajv {
   // addUsedSchema false: a message's schema `$id` must not clash with, or be visible to, other messages' schemas.
-  const ajv = new Ajv({ allErrors: true, addUsedSchema: false });
+  const ajv = new Ajv({ allErrors: true, addUsedSchema: false, code: { regExp: safePattern } });
   ajv.addMetaSchema(draft06);
   return ajv;
 }

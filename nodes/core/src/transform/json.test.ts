@@ -110,3 +110,24 @@ describe('json node', () => {
     await expect(node.input({ payload: '[]', schema: first })).rejects.toThrow('JSON Schema error: data must be object');
   });
 });
+
+describe('json node under host limits (issue 7)', () => {
+  it('JSON nested 5,000 deep fails the message with the depth limit (never a stack overflow later)', async () => {
+    const node = await createTestNode(jsonNode, { action: 'obj' });
+    await expect(node.input({ payload: '['.repeat(5000) + ']'.repeat(5000) })).rejects.toThrow('The JSON is nested more than 128 levels deep (FLOWCREW_MAX_DEPTH)');
+    await expect(node.input({ payload: '{"a":'.repeat(300_000) + '1' + '}'.repeat(300_000) })).rejects.toThrow(/nested more than 128 levels deep/);
+    const [sent] = await node.input({ payload: '['.repeat(100) + ']'.repeat(100) });
+    expect(Array.isArray(sent!.msg.payload)).toBe(true);
+  });
+});
+
+describe('json node: msg.schema patterns under host limits (issue 7)', () => {
+  it('a catastrophic-backtracking "pattern" in msg.schema answers at once', async () => {
+    const node = await createTestNode(jsonNode, { action: 'obj' });
+    const started = performance.now();
+    await expect(node.input({ payload: '"' + 'a'.repeat(30) + '!"', schema: { type: 'string', pattern: '^(a+)+$' } })).rejects.toThrow(/^JSON Schema error: data must match pattern/);
+    const [sent] = await node.input({ payload: '"aaa"', schema: { type: 'string', pattern: '^(a+)+$' } });
+    expect(sent!.msg.payload).toBe('aaa');
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+});

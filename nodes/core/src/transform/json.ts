@@ -3,6 +3,7 @@
  * validating it against `msg.schema` when the message carries one.
  */
 import { defineNode, NodeInputError, type FlowMessage } from '@flowcrew/sdk';
+import { parseJsonLimited } from '../shared/parsers.ts';
 import { assertPropertyExpression, getMessageProperty, setMessageProperty } from '../shared/property.ts';
 import { SchemaCache, type SchemaValidator } from './json-schema.ts';
 
@@ -71,6 +72,8 @@ Any message. A message without the property passes unchanged.
 A string that is not valid JSON fails the message with the parser's error (e.g. \`Unexpected token\`).
 A value that cannot be serialised (a circular structure) fails with "Failed to convert payload".
 Buffers and other unsupported types are dropped with a warning, as in Node-RED.
+JSON nested more than \`FLOWCREW_MAX_DEPTH\` (128) levels deep, or longer than \`FLOWCREW_MAX_MESSAGE_BYTES\`,
+fails the message with an error naming the limit.
 
 ### JSON Schema
 A message with \`msg.schema\` (a JSON Schema, draft-07 or draft-06) has its value checked against it: the parsed
@@ -92,9 +95,9 @@ to compile schema". A message without the property passes unchecked.`,
         if (value === undefined) return msg;
         if (typeof value === 'string') {
           if (action === 'str') {
-            if (validate) failIfInvalid(msg, validate, JSON.parse(value));
+            if (validate) failIfInvalid(msg, validate, parseJsonLimited(value));
           } else {
-            const parsed: unknown = JSON.parse(value);
+            const parsed: unknown = parseJsonLimited(value);
             setMessageProperty(msg, property, parsed);
             if (validate) failIfInvalid(msg, validate, parsed);
           }

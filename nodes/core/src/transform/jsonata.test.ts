@@ -35,3 +35,26 @@ describe('jsonata node', () => {
     await expect(node.input({ payload: 1 })).rejects.toThrow(/Invalid JSONata expression/);
   });
 });
+
+describe('jsonata node under host limits (issue 7)', () => {
+  const attacks: Array<[string, RegExp]> = [
+    ['($f := function($x){ $f($x) }; $f(1))', /^JSONata expression exceeded its time limit of 1000 ms/],
+    ['($f := function($x){ 1 + $f($x) }; $f(1))', /^JSONata expression exceeded its depth limit of 5000/],
+    ['($loop := function($n){ $n < 0 ? $n : $loop($n + 1) }; $loop(0))', /^JSONata expression exceeded its time limit/],
+    ['$count([1..10000000].([1..10]))', /more than the limit of 1000000 \(FLOWCREW_MAX_ITEMS\)$/],
+    ['$pad("x", 500000000)', /^\$pad to width 500000000 exceeds the string limit/],
+  ];
+
+  it.each(attacks)('%s fails the message with a clear reason', async (expression, reason) => {
+    const node = await createTestNode(jsonataNode, { expression });
+    await expect(node.input({ payload: 1 })).rejects.toThrow(reason);
+  });
+
+  it('$match(payload, /^(a+)+$/) on the backtracking payload answers at once', async () => {
+    const node = await createTestNode(jsonataNode, { expression: '$match(payload, /^(a+)+$/)' });
+    const started = performance.now();
+    const [sent] = await node.input({ payload: 'a'.repeat(30) + '!' });
+    expect(sent!.msg).toEqual({});
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+});

@@ -151,3 +151,28 @@ describe('switch node', () => {
     expect(switchNode.outputs).toEqual({ prop: 'rules' });
   });
 });
+
+describe('switch node under host limits (issue 7)', () => {
+  const payload = 'a'.repeat(30) + '!';
+
+  it('a catastrophic-backtracking regex rule answers at once (linear-time engine)', async () => {
+    const started = performance.now();
+    expect(await route([{ t: 'regex', v: '^(a+)+$' }, { t: 'else' }], { payload })).toEqual([1]);
+    expect(await route([{ t: 'regex', v: '^(a+)+$', vt: 're' }, { t: 'else' }], { payload: 'aaaa' })).toEqual([0]);
+    expect(await route([{ t: 'regex', v: 'payload', vt: 'msg' } as SwitchRule, { t: 'else' }], { payload: '^(a+)+$' })).toEqual([1]);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('a lookahead rule keeps working on JavaScript\'s engine, with a warning at deploy and a deadline per message', async () => {
+    const node = await createTestNode(switchNode, { property: 'payload', propertyType: 'msg', checkall: 'true', rules: [{ t: 'regex', v: '^(?=a)(a+)+$' }] });
+    expect(node.logs).toEqual([expect.objectContaining({ level: 'warn', message: expect.stringMatching(/^rule 1: \/\^\(\?=a\)\(a\+\)\+\$\/ runs on JavaScript's backtracking engine \(it uses a lookahead\)/) })]);
+    expect((await node.input({ payload: 'aaa' })).map((s) => s.port)).toEqual([0]);
+    await expect(node.input({ payload: 'a'.repeat(32) + '!' })).rejects.toThrow(/^The regular expression \/\^\(\?=a\)\(a\+\)\+\$\/ exceeded its time limit of 100 ms/);
+  });
+
+  it('an endless JSONata rule or property fails the message with the time limit (not a silent drop)', async () => {
+    const endless = '($f := function($x){ $f($x) }; $f(1))';
+    await expect(route([{ t: 'jsonata_exp', v: endless, vt: 'jsonata' }], { payload: 1 })).rejects.toThrow('JSONata expression exceeded its time limit of 1000 ms (FLOWCREW_EXPRESSION_TIMEOUT_MS)');
+    await expect(route([{ t: 'eq', v: '1', vt: 'num' }], { payload: 1 }, { property: endless, propertyType: 'jsonata' })).rejects.toThrow(/exceeded its time limit/);
+  });
+});

@@ -150,7 +150,8 @@ function prepareRule(rule: SwitchRule, index: number, contexts: ContextScopes, l
     } catch (error) {
       throw new Error(`${where}: invalid regular expression: ${(error as Error).message}`);
     }
-    if (regex.backtrackingReason) log.warn(`${where}: /${regex.source}/ runs on JavaScript's backtracking engine (${regex.backtrackingReason}), with a time limit per message`);
+    const reason = regex.backtrackingReason(false);
+    if (reason) log.warn(`${where}: /${regex.source}/ runs on JavaScript's backtracking engine (${reason}), with a time limit per message`);
   }
   return { t: rule.t, v1, v2, ignoreCase: rule.case, regex };
 }

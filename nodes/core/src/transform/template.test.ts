@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createTestNode } from '@flowcrew/sdk/testing';
-import { templateNode } from './template.ts';
+import { BILLION_LAUGHS } from '../shared/hostile-payloads.ts';
+import { cachedTemplateCount, templateNode } from './template.ts';
 
 describe('template node', () => {
   it('renders mustache with message properties, HTML-escaped unless triple braces', async () => {
@@ -55,5 +56,35 @@ describe('template node', () => {
     const node = await createTestNode(templateNode, { template: '{"a": {{payload}}', output: 'json' });
     await expect(node.input({ payload: 1 })).rejects.toThrow(SyntaxError);
     await expect(createTestNode(templateNode, { template: 'Hi {{#open}} never closed' })).rejects.toThrow(/Invalid mustache template/);
+  });
+});
+
+describe('template node under host limits (issue 7)', () => {
+  it('20,000 unique templates from messages keep the template cache bounded', async () => {
+    const node = await createTestNode(templateNode, { template: '' });
+    for (let i = 0; i < 20_000; i++) {
+      const [sent] = await node.input({ payload: i, template: `#${i} {{payload}} ${'x'.repeat(100)}` });
+      if (i === 19_999) expect(sent!.msg.payload).toBe(`#19999 19999 ${'x'.repeat(100)}`);
+    }
+    expect(cachedTemplateCount()).toBeLessThanOrEqual(1000);
+  });
+
+  it('nested sections that would iterate billions of times fail at the time limit', async () => {
+    const node = await createTestNode(templateNode, { template: '{{#payload}}{{#payload}}{{#payload}}{{#payload}}x{{/payload}}{{/payload}}{{/payload}}{{/payload}}' });
+    const started = performance.now();
+    await expect(node.input({ payload: Array.from({ length: 300 }, (_, i) => i) })).rejects.toThrow(
+      /^The mustache template (exceeded its time limit of 100 ms \(FLOWCREW_TEMPLATE_TIMEOUT_MS\)|renders more than 16777216 characters)/,
+    );
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it('output larger than a message fails with the size limit', async () => {
+    const node = await createTestNode(templateNode, { template: '{{#payload.n}}{{{payload.big}}}{{/payload.n}}' });
+    await expect(node.input({ payload: { n: [1, 2, 3, 4, 5], big: 'x'.repeat(4_000_000) } })).rejects.toThrow('The mustache template renders more than 16777216 characters (FLOWCREW_MAX_MESSAGE_BYTES)');
+  });
+
+  it('yaml output is parsed under the yaml limits', async () => {
+    const node = await createTestNode(templateNode, { template: '{{{payload}}}', output: 'yaml' });
+    await expect(node.input({ payload: BILLION_LAUGHS })).rejects.toThrow('The rendered YAML holds more than 1000000 values once written out (FLOWCREW_MAX_ITEMS)');
   });
 });

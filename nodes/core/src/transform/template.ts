@@ -3,10 +3,12 @@
  * context, optionally parse the result as JSON or YAML, and store it in a message, flow or global property.
  */
 import Mustache from 'mustache';
-import yaml from 'js-yaml';
+import { LRUCache } from 'lru-cache';
 import { defineNode, type FlowMessage } from '@flowcrew/sdk';
 import type { ContextScopes } from '../shared/expressions.ts';
+import { EvaluationBudget, hostLimits, LimitExceededError, limitVariable, type HostLimits } from '../shared/limits.ts';
 import { hasOwn } from '../shared/message.ts';
+import { parseJsonLimited, parseYamlLimited } from '../shared/parsers.ts';
 import { assertPropertyExpression, getContextValue, parseContextKey, setContextValue, setMessageProperty } from '../shared/property.ts';
 
 export interface TemplateProps {
@@ -65,13 +67,93 @@ class MessageView extends Mustache.Context {
   }
 }
 
-function render(template: string, msg: FlowMessage, contexts: ContextScopes, jsonOutput: boolean): string {
-  const contextValues = new Map<string, unknown>();
-  for (const name of templateNames(Mustache.parse(template))) {
-    const reference = parseContextReference(name);
-    if (reference) contextValues.set(name, getContextValue(contexts[reference.type], reference.field));
+type Tokens = string[][];
+
+/**
+ * A mustache writer with bounds: parsed templates are kept in a least-recently-used cache (mustache's own cache
+ * keeps every distinct template forever, and `msg.template` makes them as many as the messages: 20,000 unique
+ * 2 KB templates took 1.4 GB), and a rendering has a time limit and an output size limit (nested sections over
+ * the message's arrays multiply: a few bytes of template can ask for billions of iterations).
+ */
+class BoundedWriter extends Mustache.Writer {
+  private rendering: { budget: EvaluationBudget; chars: number } | undefined;
+
+  constructor(private readonly limits: HostLimits) {
+    super();
+    // mustache accepts any cache with get/set/clear.
+    (this as unknown as { templateCache: unknown }).templateCache = new LRUCache<string, Tokens>({ max: limits.templateCacheEntries });
   }
-  return Mustache.render(template, new MessageView(new Mustache.Context(msg), contextValues, jsonOutput));
+
+  get cachedTemplates(): number {
+    return ((this as unknown as { templateCache: LRUCache<string, Tokens> }).templateCache).size;
+  }
+
+  renderBounded(tokens: Tokens, template: string, view: Mustache.Context): string {
+    this.rendering = { budget: new EvaluationBudget('The mustache template', 'templateTimeoutMs', this.limits), chars: 0 };
+    try {
+      return this.renderTokens(tokens, view, undefined, template);
+    } finally {
+      this.rendering = undefined;
+    }
+  }
+
+  override renderTokens(tokens: Tokens, context: Mustache.Context, partials?: Mustache.PartialsOrLookupFn, originalTemplate?: string, config?: Mustache.RenderOptions): string {
+    this.rendering?.budget.checkSync();
+    return super.renderTokens(tokens, context, partials, originalTemplate, config);
+  }
+
+  override rawValue(token: string[]): string {
+    return this.counted(super.rawValue(token));
+  }
+
+  override escapedValue(token: string[], context: Mustache.Context, config?: Mustache.RenderOptions): string {
+    return this.counted(super.escapedValue(token, context, config));
+  }
+
+  override unescapedValue(token: string[], context: Mustache.Context): string {
+    return this.counted(super.unescapedValue(token, context));
+  }
+
+  /** Every character of the output comes from one of these: their sum is the output's length. */
+  private counted(value: string): string {
+    const rendering = this.rendering;
+    if (rendering && value != null) {
+      rendering.chars += String(value).length;
+      const max = this.limits.maxStringLength;
+      if (rendering.chars > max) {
+        throw new LimitExceededError(`The mustache template renders more than ${max} characters`, { name: 'maxStringLength', value: max, variable: limitVariable('maxStringLength') });
+      }
+    }
+    return value;
+  }
+}
+
+const writer = new BoundedWriter(hostLimits);
+
+/** How many parsed templates the template nodes keep (bounded by FLOWCREW_TEMPLATE_CACHE_ENTRIES). */
+export function cachedTemplateCount(): number {
+  return writer.cachedTemplates;
+}
+
+/** A parsed template and the flow./global. context names it refers to. */
+interface ParsedTemplate {
+  template: string;
+  tokens: Tokens;
+  contextNames: string[];
+}
+
+function parseTemplate(template: string): ParsedTemplate {
+  const tokens = writer.parse(template) as Tokens;
+  return { template, tokens, contextNames: [...templateNames(tokens)].filter((name) => parseContextReference(name)) };
+}
+
+function render(parsed: ParsedTemplate, msg: FlowMessage, contexts: ContextScopes, jsonOutput: boolean): string {
+  const contextValues = new Map<string, unknown>();
+  for (const name of parsed.contextNames) {
+    const reference = parseContextReference(name)!;
+    contextValues.set(name, getContextValue(contexts[reference.type], reference.field));
+  }
+  return writer.renderBounded(parsed.tokens, parsed.template, new MessageView(new Mustache.Context(msg), contextValues, jsonOutput));
 }
 
 export const templateNode = defineNode<TemplateProps>({
@@ -115,7 +197,14 @@ Any message. \`msg.template\` supplies the template when the node's own template
 
 ### Errors
 A mustache syntax error in the node's template is reported at deploy; a result that is not valid JSON/YAML
-(with **output** \`json\`/\`yaml\`) fails the message.`,
+(with **output** \`json\`/\`yaml\`) fails the message.
+
+### Limits
+A rendering that takes longer than \`FLOWCREW_TEMPLATE_TIMEOUT_MS\` (100 ms) or writes more than
+\`FLOWCREW_MAX_MESSAGE_BYTES\` characters fails the message with an error naming the limit. Parsed templates are
+cached, at most \`FLOWCREW_TEMPLATE_CACHE_ENTRIES\` (1,000) of them, least recently used evicted first, so templates
+sent in messages cannot grow the runtime's memory. JSON/YAML output is parsed under the same limits as the json and
+yaml nodes.`,
   create({ props, context }) {
     const field = props.field || 'payload';
     const fieldType = props.fieldType || 'msg';
@@ -124,19 +213,23 @@ A mustache syntax error in the node's template is reported at deploy; a result t
     const nodeTemplate = props.template ?? '';
     if (!['msg', 'flow', 'global'].includes(fieldType)) throw new Error(`unknown property type "${fieldType}"`);
     if (fieldType === 'msg') assertPropertyExpression(field, `property "${field}"`);
-    if (syntax === 'mustache' && nodeTemplate) {
+    // The node's own template is parsed once, here; a template from the message goes through the bounded cache.
+    let nodeParsed: ParsedTemplate | undefined;
+    if (syntax === 'mustache') {
       try {
-        Mustache.parse(nodeTemplate);
+        nodeParsed = parseTemplate(nodeTemplate);
       } catch (error) {
         throw new Error(`Invalid mustache template: ${(error as Error).message}`);
       }
     }
     return {
       onInput(msg) {
-        const template = nodeTemplate === '' && hasOwn(msg, 'template') ? String(msg.template ?? '') : nodeTemplate;
-        let value: unknown = syntax === 'mustache' ? render(template, msg, context, output === 'json') : template;
-        if (output === 'json') value = JSON.parse(value as string);
-        else if (output === 'yaml') value = yaml.load(value as string);
+        const fromMessage = nodeTemplate === '' && hasOwn(msg, 'template');
+        const template = fromMessage ? String(msg.template ?? '') : nodeTemplate;
+        let value: unknown = template;
+        if (syntax === 'mustache') value = render(fromMessage ? parseTemplate(template) : nodeParsed!, msg, context, output === 'json');
+        if (output === 'json') value = parseJsonLimited(value as string, 'The rendered JSON');
+        else if (output === 'yaml') value = parseYamlLimited(value as string, 'The rendered YAML');
         if (fieldType === 'msg') setMessageProperty(msg, field, value);
         else setContextValue(context[fieldType], parseContextKey(field), value);
         return msg;

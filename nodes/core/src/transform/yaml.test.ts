@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTestNode } from '@flowcrew/sdk/testing';
+import { BILLION_LAUGHS } from '../shared/hostile-payloads.ts';
 import { yamlNode } from './yaml.ts';
 
 describe('yaml node', () => {
@@ -31,5 +32,19 @@ describe('yaml node', () => {
   it('fails the message on invalid YAML', async () => {
     const node = await createTestNode(yamlNode, {});
     await expect(node.input({ payload: 'a: [1, 2' })).rejects.toThrow(/unexpected end of the stream|flow collection/);
+  });
+});
+
+describe('yaml node under host limits (issue 7)', () => {
+  it('"billion laughs" (~400 bytes, 9 anchor levels x 9) fails at once with the size limit', async () => {
+    const node = await createTestNode(yamlNode, {});
+    const started = performance.now();
+    await expect(node.input({ payload: BILLION_LAUGHS })).rejects.toThrow('The YAML document holds more than 1000000 values once written out (FLOWCREW_MAX_ITEMS)');
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('YAML nested 5,000 deep fails with the depth limit', async () => {
+    const node = await createTestNode(yamlNode, {});
+    await expect(node.input({ payload: '['.repeat(5000) + ']'.repeat(5000) })).rejects.toThrow('The YAML document is nested more than 128 levels deep (FLOWCREW_MAX_DEPTH)');
   });
 });

@@ -3,6 +3,7 @@
  */
 import yaml from 'js-yaml';
 import { defineNode } from '@flowcrew/sdk';
+import { parseYamlLimited } from '../shared/parsers.ts';
 import { assertPropertyExpression, getMessageProperty, setMessageProperty } from '../shared/property.ts';
 
 export interface YamlProps {
@@ -41,7 +42,12 @@ the property passes unchanged.
 
 ### Errors
 A string that is not valid YAML fails the message with the parser's error. A value that cannot be turned into
-YAML fails with "Failed to convert payload". Buffers, numbers and booleans are dropped with a warning, as in Node-RED.`,
+YAML fails with "Failed to convert payload". Buffers, numbers and booleans are dropped with a warning, as in Node-RED.
+
+### Limits
+A document that would be larger than a message once its aliases are expanded (more than \`FLOWCREW_MAX_ITEMS\`
+values, 1,000,000, or \`FLOWCREW_MAX_MESSAGE_BYTES\` characters), or nested more than \`FLOWCREW_MAX_DEPTH\` (128)
+levels deep, fails the message with an error naming the limit: a "billion laughs" document fails in milliseconds.`,
   create({ props }) {
     const property = props.property || 'payload';
     const propertyOut = props.propertyOut || property;
@@ -52,7 +58,7 @@ YAML fails with "Failed to convert payload". Buffers, numbers and booleans are d
         const value = getMessageProperty(msg, property);
         if (value === undefined) return msg;
         if (typeof value === 'string') {
-          setMessageProperty(msg, propertyOut, yaml.load(value));
+          setMessageProperty(msg, propertyOut, parseYamlLimited(value));
           return msg;
         }
         if (typeof value === 'object') {
