@@ -58,7 +58,14 @@ describe('Redactor', () => {
     expect(r.text('sk-abcdef123456 on gpt-x via openai-compatible')).toBe(`${REDACTED} on gpt-x via openai-compatible`);
   });
 
-  it('leaves values too short to be told from ordinary text', () => {
+  it("takes a credential type's declared secret fields, and new values after a change", () => {
+    const r = new Redactor();
+    r.addCredential({ host: 'db.internal', dsnPart: 'secret-part-1' }, { properties: { host: { type: 'string' }, dsnPart: { type: 'string' } } }, ['dsnPart']);
+    r.addCredential({ host: 'db.internal', dsnPart: 'secret-part-2' }, { properties: { host: { type: 'string' }, dsnPart: { type: 'string' } } }, ['dsnPart']);
+    expect(r.text('db.internal secret-part-1 secret-part-2')).toBe(`db.internal ${REDACTED} ${REDACTED}`);
+  });
+
+    it('leaves values too short to be told from ordinary text', () => {
     const r = new Redactor();
     r.addCredential({ password: 'abc' }, httpAuthSchema);
     expect(r.active).toBe(false);

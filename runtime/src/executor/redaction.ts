@@ -39,14 +39,18 @@ export class Redactor {
     return this.pattern !== null;
   }
 
-  /** Add the secret values of one credential's decrypted fields; `schema` is the node type's credential schema. */
-  addCredential(fields: Record<string, unknown> | undefined, schema?: JsonSchema): void {
+  /**
+   * Add the secret values of one credential's decrypted fields. `schema`: the credential's field schema (the node
+   * type's `credentials.schema` or its credential type's); `secretNames`: fields a credential type declares secret
+   * (its `secret` list). Call again after the credential's fields change: old and new values are both redacted.
+   */
+  addCredential(fields: Record<string, unknown> | undefined, schema?: JsonSchema, secretNames: readonly string[] = []): void {
     if (!fields) return;
     const declared = schemaProperties(schema);
     const found: string[] = [];
     for (const [name, value] of Object.entries(fields)) {
       const spec = declared.get(name);
-      const secret = spec ? spec.writeOnly === true || spec.format === 'password' : SECRET_NAME.test(name);
+      const secret = secretNames.includes(name) || (spec ? spec.writeOnly === true || spec.format === 'password' : SECRET_NAME.test(name));
       collect(value, secret, found);
     }
     // HTTP basic auth sends base64(user:password): redact that form too.
