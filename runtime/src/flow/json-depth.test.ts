@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findTooDeep, jsonTextExceedsDepth } from './json-depth.ts';
+import { findTooDeep, hasMoreContainersThan } from './json-depth.ts';
 
 /** `{"a":{"a":...1}}` nested `depth` objects deep, built without recursion. */
 function nestedObjects(depth: number): unknown {
@@ -40,11 +40,12 @@ describe('findTooDeep', () => {
   });
 });
 
-describe('jsonTextExceedsDepth', () => {
-  it('counts brackets outside strings only', () => {
-    expect(jsonTextExceedsDepth(JSON.stringify(nestedObjects(5)), 5)).toBe(false);
-    expect(jsonTextExceedsDepth(JSON.stringify(nestedObjects(6)), 5)).toBe(true);
-    expect(jsonTextExceedsDepth(JSON.stringify({ s: '[[[[[[[[[[{{{{{{{{{{"\\"[[[[[[[' }), 2)).toBe(false);
-    expect(jsonTextExceedsDepth(JSON.stringify([[['\\', [[]]]]]), 4)).toBe(true);
+describe('hasMoreContainersThan', () => {
+  it('counts opening brackets, also inside strings (never fewer than the nesting depth)', () => {
+    expect(hasMoreContainersThan(JSON.stringify(nestedObjects(5)), 5)).toBe(false);
+    expect(hasMoreContainersThan(JSON.stringify(nestedObjects(6)), 5)).toBe(true);
+    expect(hasMoreContainersThan(JSON.stringify([{}, [], {}]), 3)).toBe(true);
+    expect(hasMoreContainersThan(JSON.stringify({ s: '[[[' }), 4)).toBe(false);
+    expect(hasMoreContainersThan(JSON.stringify({ s: '[[[' }), 3)).toBe(true);
   });
 });

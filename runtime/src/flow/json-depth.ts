@@ -59,23 +59,14 @@ function pointerOf(frame: Frame): string {
 }
 
 /**
- * Nesting depth of serialised JSON text, scanning characters (strings skipped); stops as soon as it passes
- * `maxDepth`. Used where the text exists anyway, so checking costs no second walk of the object graph.
+ * Whether JSON text has more than `n` opening brackets ('{' or '[', counted inside strings too): a cheap necessary
+ * condition for nesting deeper than `n`, found with native searches. Text that passes this test cannot be too deep,
+ * so the exact (object) walk is only needed for messages with many containers.
  */
-export function jsonTextExceedsDepth(text: string, maxDepth: number): boolean {
-  // Each level needs an opening and a closing bracket: short text cannot be too deep.
-  if (text.length <= maxDepth * 2) return false;
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c /* \ */) i++;
-      else if (c === 0x22 /* " */) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (++depth > maxDepth) return true;
-    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
+export function hasMoreContainersThan(text: string, n: number): boolean {
+  let count = 0;
+  for (const bracket of ['{', '[']) {
+    for (let at = text.indexOf(bracket); at !== -1; at = text.indexOf(bracket, at + 1)) if (++count > n) return true;
   }
   return false;
 }

@@ -6,7 +6,7 @@
  * Writes are group-committed: each write becomes a list of statements put on a queue, and a single writer runs
  * everything queued in ONE transaction. Every caller's promise settles once its own statements have committed.
  */
-import { DEFAULT_MAX_DEPTH, jsonTextExceedsDepth } from '../flow/json-depth.ts';
+import { DEFAULT_MAX_DEPTH, findTooDeep, hasMoreContainersThan } from '../flow/json-depth.ts';
 import type { FlowDocument } from '../flow/types.ts';
 import { SqlIdentityStore } from './identity-sql.ts';
 import type { IdentityStore } from './identity-types.ts';
@@ -761,7 +761,8 @@ function json(value: unknown, what = 'value'): string | null {
 
 /**
  * Message JSON for one write call: each message object is serialised once (a node's output is usually also the next
- * invocation's input) and checked against the limits where the text is made anyway, so limits cost no second walk.
+ * invocation's input) and checked against the limits where the text is made anyway: the size from the text, the depth
+ * from a bracket count in the text (an object walk only for messages with more containers than the depth limit).
  * Objects may change after the call, so the cache lives only as long as one write.
  */
 class MessageCache {
@@ -814,7 +815,9 @@ function messageJson(value: unknown, what: string, limits: MessageLimits): strin
   if (text.length > limits.maxBytes || (text.length * 3 > limits.maxBytes && Buffer.byteLength(text) > limits.maxBytes)) {
     throw new UnstorableMessageError(what, 'size', `it is ${formatBytes(Buffer.byteLength(text))} of JSON, over the ${formatBytes(limits.maxBytes)} limit (FLOWCREW_MAX_MESSAGE_BYTES)`);
   }
-  if (jsonTextExceedsDepth(text, limits.maxDepth)) {
+  // Nesting d levels takes 2d brackets, so short text is within the limit; counting brackets in the text is cheap and
+  // settles most other messages; only one with more containers than the limit is walked.
+  if (text.length > 2 * limits.maxDepth && hasMoreContainersThan(text, limits.maxDepth) && findTooDeep(value, limits.maxDepth)) {
     throw new UnstorableMessageError(what, 'depth', `it is nested more than ${limits.maxDepth} levels deep (FLOWCREW_MAX_DEPTH)`);
   }
   return text;
