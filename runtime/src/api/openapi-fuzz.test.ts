@@ -26,6 +26,8 @@ describe.skipIf(!available)('REST API against its OpenAPI document (schemathesis
     const args = [
       '-m', 'schemathesis.cli', 'run', `${server.url}/api/v1/openapi.json`,
       '--url', `${server.url}/api/v1`,
+      // As the instance admin (the test server's FLOWCREW_ADMIN_TOKEN), so every route is reachable.
+      '--header', `Authorization: Bearer ${server.adminToken}`,
       '--max-examples', '25',
       '--seed', '20261125',
       '--exclude-checks', 'positive_data_acceptance',

@@ -11,7 +11,7 @@ function response(spec: ResponseSpec) {
   return {
     description: spec.description,
     ...(spec.headers ? { headers: spec.headers } : {}),
-    ...(spec.schema ? { content: { [spec.contentType ?? 'application/json']: { schema: spec.schema } } } : {}),
+    ...(spec.schema ? { content: Object.fromEntries([spec.contentType ?? 'application/json'].flat().map((type) => [type, { schema: spec.schema }])) } : {}),
   };
 }
 

@@ -22,8 +22,8 @@ export interface ResponseSpec {
   description: string;
   /** Body schema; absent = no body. Problem responses use `problem()`. */
   schema?: JsonSchema;
-  /** Defaults to application/json. */
-  contentType?: string;
+  /** Defaults to application/json; several when the client chooses (the same schema for each). */
+  contentType?: string | string[];
   headers?: Record<string, { description: string; schema: JsonSchema }>;
 }
 

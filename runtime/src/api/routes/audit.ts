@@ -39,7 +39,7 @@ export const auditRoutes: Route[] = [
     access: 'audit:read',
     query: { ...filters, format: { schema: { enum: ['jsonl', 'csv'] } } },
     responses: {
-      '200': { description: 'The entries, newest first', contentType: 'application/x-ndjson', schema: { type: 'string' } },
+      '200': { description: 'The entries, newest first', contentType: ['application/x-ndjson', 'text/csv'], schema: { type: 'string' } },
     },
     handle: (ctx) => {
       const format = (ctx.query.format as AuditExportFormat | undefined) ?? 'jsonl';

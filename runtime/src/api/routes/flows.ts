@@ -44,7 +44,7 @@ export const flowRoutes: Route[] = [
     summary: 'Create a flow (in body.projectId, default "default")',
     access: 'flow:write',
     body: { schema: ref('FlowCreate'), required: true, validate: false },
-    responses: { '201': ok('Created', ref('FlowView')), '409': problem('A flow with this id exists'), '422': problem('Invalid flow') },
+    responses: { '201': ok('Created', ref('FlowView')), '404': problem('No such project, or not one you may see'), '409': problem('A flow with this id exists'), '422': problem('Invalid flow') },
     handle: async (ctx) => {
       const flow = await ctx.services.flows.create(actorOf(ctx), ctx.body, bodyProject(ctx.body));
       return reply.created(flow, `/api/v1/flows/${encodeURIComponent(flow.id)}`);
@@ -84,7 +84,7 @@ export const flowRoutes: Route[] = [
         ],
       },
     },
-    responses: { '201': ok('Imported', ref('ImportResult')), '409': problem('A flow exists'), '422': problem('Invalid flows') },
+    responses: { '201': ok('Imported', ref('ImportResult')), '404': problem('No such project, or not one you may see'), '409': problem('A flow exists'), '422': problem('Invalid flows') },
     handle: async (ctx) => {
       const { deploy, replace, projectId } = ctx.query as { deploy?: boolean; replace?: boolean; projectId?: string };
       return reply.json(await ctx.services.flows.import(actorOf(ctx), ctx.body, { deploy, replace, projectId }), 201);

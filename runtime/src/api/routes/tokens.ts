@@ -10,7 +10,7 @@ export const tokenRoutes: Route[] = [
     summary: 'API tokens of the projects where you manage tokens (never their secrets)',
     access: 'token:manage',
     query: { projectId: { schema: { type: 'string', minLength: 1 }, description: 'Only this project' } },
-    responses: { '200': ok('Tokens', arrayOf(ref('Token'))) },
+    responses: { '200': ok('Tokens', arrayOf(ref('Token'))), '404': problem('No such project, or not one you may see') },
     handle: async (ctx) => reply.json(await ctx.services.tokens.list(actorOf(ctx), ctx.query.projectId as string | undefined)),
   },
   {
@@ -31,7 +31,7 @@ export const tokenRoutes: Route[] = [
         ['name', 'projectId', 'permissions'],
       ),
     },
-    responses: { '201': ok('Created: the secret is in this response only', ref('CreatedToken')), '422': problem('Invalid token') },
+    responses: { '201': ok('Created: the secret is in this response only', ref('CreatedToken')), '404': problem('No such project, or not one you may see'), '422': problem('Invalid token') },
     handle: async (ctx) => {
       const created = await ctx.services.tokens.create(actorOf(ctx), ctx.body as NewToken);
       return { ...reply.created(created), headers: { 'Cache-Control': 'no-store' } };
