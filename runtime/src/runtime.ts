@@ -34,7 +34,7 @@ export function createLogger(level: RuntimeConfig['logLevel']): Logger {
 /** A FlowView sent back as-is (GET then PUT) carries read-only fields that are not part of the flow format. */
 function withoutViewFields(input: unknown): unknown {
   if (!input || typeof input !== 'object' || Array.isArray(input)) return input;
-  const { deployed: _d, deployedVersion: _v, updatedAt: _u, ...flow } = input as Record<string, unknown>;
+  const { deployed: _d, deployedVersion: _v, updatedAt: _u, projectId: _p, ...flow } = input as Record<string, unknown>;
   return flow;
 }
 
@@ -181,6 +181,7 @@ export class Runtime {
       deployed: this.executor.isDeployed(stored.flow.id),
       deployedVersion: stored.deployedVersion,
       updatedAt: stored.updatedAt,
+      projectId: stored.projectId,
     };
   }
 
@@ -210,16 +211,16 @@ export class Runtime {
     return validateFlowAsync(input, this.registry, { maxDepth: this.config.maxDepth });
   }
 
-  private async saveValidated(input: unknown, expectedVersion?: number): Promise<StoredFlow> {
+  private async saveValidated(input: unknown, expectedVersion?: number, projectId?: string): Promise<StoredFlow> {
     const { valid, issues, flow } = await this.check(withoutViewFields(input));
     if (!valid) throw invalid(`the flow has ${issues.length} problem(s)`, issues);
-    return this.store(flow, expectedVersion);
+    return this.store(flow, expectedVersion, projectId);
   }
 
   /** Save a validated flow; a lost optimistic-lock race becomes a 409. */
-  private async store(flow: FlowDocument, expectedVersion?: number): Promise<StoredFlow> {
+  private async store(flow: FlowDocument, expectedVersion?: number, projectId?: string): Promise<StoredFlow> {
     try {
-      return await this.storage.saveFlow({ ...flow, format: FLOW_FORMAT }, expectedVersion);
+      return await this.storage.saveFlow({ ...flow, format: FLOW_FORMAT }, expectedVersion, { projectId });
     } catch (error) {
       if (error instanceof VersionConflictError) throw new ProblemError(409, 'Version conflict', error.message, [], { currentVersion: error.actual });
       throw error;
@@ -227,12 +228,12 @@ export class Runtime {
   }
 
   /** Create a new flow. Insert-if-absent in storage, so of concurrent creates with one id exactly one wins. */
-  async createFlow(input: unknown): Promise<FlowView> {
+  async createFlow(input: unknown, options: { projectId?: string } = {}): Promise<FlowView> {
     const id = (input as { id?: unknown } | null)?.id;
     const exists = () => new ProblemError(409, 'Flow exists', `flow "${id}" already exists; use PUT to change it`);
     if (typeof id === 'string' && (await this.storage.getFlow(id))) throw exists();
     try {
-      return this.view(await this.saveValidated(input, 0));
+      return this.view(await this.saveValidated(input, 0, options.projectId));
     } catch (error) {
       if (error instanceof ProblemError && error.status === 409) throw exists();
       throw error;
@@ -285,7 +286,17 @@ export class Runtime {
    * in one transaction, and with `deploy` every flow is deployed first; one that fails leaves nothing stored or
    * deployed (replaced flows keep running their previous revision).
    */
-  async importFlows(input: unknown, options: { deploy?: boolean; replace?: boolean } = {}): Promise<ImportResult> {
+  async importFlows(
+    input: unknown,
+    options: {
+      deploy?: boolean;
+      replace?: boolean;
+      /** Project of the new flows (a replaced flow stays in its own). */
+      projectId?: string;
+      /** Called for each valid flow with the stored flow it would replace, before anything is stored: throw to refuse. */
+      authorize?: (flow: FlowDocument, existing: StoredFlow | null) => Promise<void> | void;
+    } = {},
+  ): Promise<ImportResult> {
     // Before the Node-RED detection and importer (recursive): the CLI's input does not pass the API's body guard.
     const tooDeep = findTooDeep(input, this.config.maxDepth);
     if (tooDeep) throw new ProblemError(400, 'Too deeply nested', `the import is nested more than ${this.config.maxDepth} levels deep at ${tooDeep.pointer}`, [tooDeep]);
@@ -327,9 +338,10 @@ export class Runtime {
     const running = new Map<string, FlowDocument | null>();
     for (const doc of valid) {
       const existing = await this.storage.getFlow(doc.id);
+      await options.authorize?.(doc, existing);
       if (existing && !options.replace) throw new ProblemError(409, 'Flow exists', `flow "${doc.id}" already exists; import with ?replace=true to overwrite it`, [], { unmapped, warnings });
       const expectedVersion = existing?.flow.version ?? 0;
-      saves.push({ flow: { ...doc, format: FLOW_FORMAT, version: expectedVersion + 1 }, expectedVersion });
+      saves.push({ flow: { ...doc, format: FLOW_FORMAT, version: expectedVersion + 1 }, expectedVersion, projectId: existing?.projectId ?? options.projectId });
       running.set(doc.id, existing && this.executor.isDeployed(doc.id) ? existing.deployedFlow : null);
     }
     // With ?deploy, every flow is deployed BEFORE anything is stored: one that fails to deploy undoes the others'
@@ -461,11 +473,16 @@ export class Runtime {
     });
   }
 
-  /** Dashboard figures per minute over the last `minutes`: runs, failures, p95 duration; and active flows. */
-  async stats(minutes: number) {
+  /**
+   * Dashboard figures per minute over the last `minutes`: runs, failures, p95 duration; and active flows. With
+   * `only`, just the flows it accepts count (a member sees their projects' figures; active runs are then those of
+   * the window still unfinished).
+   */
+  async stats(minutes: number, only?: (flowId: string) => boolean) {
     const to = Date.now();
     const from = to - minutes * 60_000;
-    const timings = await this.storage.listRunTimings(from, 200_000);
+    const every = await this.storage.listRunTimings(from, 200_000);
+    const timings = only ? every.filter((t) => only(t.flowId)) : every;
     const firstMinute = Math.floor(from / 60_000) * 60_000;
     const buckets = Array.from({ length: minutes + 1 }, (_, i) => ({ at: firstMinute + i * 60_000, runs: 0, failed: 0, durations: [] as number[] }));
     const all: number[] = [];
@@ -488,8 +505,8 @@ export class Runtime {
       to,
       buckets: buckets.map((b) => ({ at: b.at, runs: b.runs, failed: b.failed, p95Ms: percentile(b.durations, 0.95) })),
       totals: { runs: timings.length, failed, p95Ms: percentile(all, 0.95) },
-      activeFlows: this.executor.deployedFlows,
-      activeRuns: this.executor.activeRuns,
+      activeFlows: only ? (await this.storage.listFlows()).filter((f) => only(f.flow.id) && this.executor.isDeployed(f.flow.id)).length : this.executor.deployedFlows,
+      activeRuns: only ? timings.filter((t) => t.status === 'queued' || t.status === 'running' || t.status === 'waiting').length : this.executor.activeRuns,
     };
   }
 
