@@ -5,8 +5,9 @@
  * column names, quoting, msg.parts handling).
  */
 import { defineNode, type FlowMessage, type Logger } from '@flowcrew/sdk';
-import { checkStringLength, hostLimits, LimitExceededError, limitVariable, type HostLimits } from '../shared/limits.ts';
+import { checkStringLength, hostLimits, LimitExceededError, limitVariable, TimeSlicer, type HostLimits } from '../shared/limits.ts';
 import { cloneMessage, ensureString, generateId, hasOwn } from '../shared/message.ts';
+import { SerialQueue } from './queue.ts';
 
 export interface CsvProps {
   /** Column names, comma separated. */
@@ -42,28 +43,31 @@ const unescape = (s: string) => s.replace(/\\t/g, '\t').replace(/\\n/g, '\n').re
 /**
  * Split a column list at each separator followed by an even number of quote characters, as Node-RED's
  * `split(/sep(?=(?:(?:[^q]*q){2})*[^q]*$)/)` does, in one pass: that lookahead rescans the rest of the text at
- * every separator (quadratic: 3.9 s for a 16,000-column header, hours for 100,000).
+ * every separator (quadratic: 3.9 s for a 16,000-column header, hours for 100,000). Stops after `maxParts`.
  */
-export function splitOutsideQuotes(text: string, sep: string, quote: string): string[] {
+export function splitOutsideQuotes(text: string, sep: string, quote: string, maxParts = Infinity): string[] {
+  let quotesInSep = 0;
+  for (const c of sep) if (c === quote) quotesInSep++;
+  // Quote characters at or after `nextQuote`, which is the first one not yet passed (-1: none left).
   let quotesLeft = 0;
-  for (let i = 0; i < text.length; i++) if (text[i] === quote) quotesLeft++;
+  for (let at = text.indexOf(quote); at !== -1; at = text.indexOf(quote, at + 1)) quotesLeft++;
+  let nextQuote = text.indexOf(quote);
   const parts: string[] = [];
   let start = 0;
-  let i = 0;
-  while (i < text.length) {
-    if (text.startsWith(sep, i)) {
-      let after = quotesLeft; // quote characters after the separator
-      for (let k = 0; k < sep.length; k++) if (sep[k] === quote) after--;
-      if (after % 2 === 0) {
-        parts.push(text.slice(start, i));
-        quotesLeft = after;
-        i += sep.length;
-        start = i;
-        continue;
-      }
+  for (let at = text.indexOf(sep); at !== -1; at = text.indexOf(sep, at + 1)) {
+    while (nextQuote !== -1 && nextQuote < at) {
+      quotesLeft--;
+      nextQuote = text.indexOf(quote, nextQuote + 1);
     }
-    if (text[i] === quote) quotesLeft--;
-    i++;
+    if ((quotesLeft - quotesInSep) % 2 !== 0) continue;
+    parts.push(text.slice(start, at));
+    if (parts.length >= maxParts) return parts;
+    start = at + sep.length;
+    while (nextQuote !== -1 && nextQuote < start) {
+      quotesLeft--;
+      nextQuote = text.indexOf(quote, nextQuote + 1);
+    }
+    at = start - 1;
   }
   parts.push(text.slice(start));
   return parts;
@@ -116,18 +120,20 @@ class ClassicCsv {
   /** Split a column list (outside quotes), de-quote and trim the names. Node-RED keeps the last separator used. */
   private clean(list: string, sep?: string): string[] {
     if (sep) this.columnSeparator = sep;
-    const names = splitOutsideQuotes(list.trim(), this.columnSeparator, this.quo).map((x) => x.split(this.quo).join('').trim());
-    if (names.length > this.limits.csvMaxColumns) throw this.tooManyColumns(`The CSV column list has ${names.length} columns`);
+    const max = this.limits.csvMaxColumns;
+    const split = splitOutsideQuotes(list.trim(), this.columnSeparator, this.quo, max + 1);
+    if (split.length > max) throw this.tooManyColumns('The CSV column list has more columns');
+    const names = split.map((x) => x.split(this.quo).join('').trim());
     this.goodTemplate = !(names.length === 1 && names[0] === '');
     return names;
   }
 
   private tooManyColumns(what: string): LimitExceededError {
     const max = this.limits.csvMaxColumns;
-    return new LimitExceededError(`${what}, more than the limit of ${max}`, { name: 'csvMaxColumns', value: max, variable: limitVariable('csvMaxColumns') });
+    return new LimitExceededError(`${what} than the limit of ${max}`, { name: 'csvMaxColumns', value: max, variable: limitVariable('csvMaxColumns') });
   }
 
-  handle(msg: FlowMessage, log: Logger): FlowMessage[] {
+  handle(msg: FlowMessage, log: Logger): FlowMessage[] | Promise<FlowMessage[]> {
     if (hasOwn(msg, 'reset')) this.headerSent = false;
     if (!hasOwn(msg, 'payload')) return hasOwn(msg, 'reset') ? [] : [msg];
     if (typeof msg.payload === 'object') return this.toCsv(msg, log);
@@ -199,7 +205,7 @@ class ClassicCsv {
     return msg.payload !== '' ? [msg] : [];
   }
 
-  private fromCsv(msg: FlowMessage, line: string, log: Logger): FlowMessage[] {
+  private async fromCsv(msg: FlowMessage, line: string, log: Logger): Promise<FlowMessage[]> {
     checkStringLength(line.length, 'The CSV text', this.limits);
     const parts = msg.parts as Parts | undefined;
     const hasParts = hasOwn(msg, 'parts');
@@ -211,7 +217,6 @@ class ClassicCsv {
     let first = true;
     let last = false;
     let linecount = 0;
-    let header = '';
     if (hasParts) {
       linecount = parts!.index;
       if (parts!.index > this.skip) first = false;
@@ -235,18 +240,22 @@ class ClassicCsv {
       if (Object.keys(o).length > 0) rows.push(o);
     };
 
+    // A large document is scanned a character at a time: let other flows in every few ms meanwhile.
+    const slicer = new TimeSlicer();
     for (let i = 0; i < line.length; i++) {
+      if ((i & 0x3fff) === 0x3fff) await slicer.check();
       const c = line[i]!;
       if (first && linecount < this.skip) {
         if (c === '\n') linecount += 1;
         continue;
       }
       if (this.hdrin === true && first) {
-        if (c === '\n' || c === '\r' || line.length - i === 1) {
-          if (line.length - i === 1) header += c;
-          this.columns = this.clean(header, this.sep);
-          first = false;
-        } else header += c;
+        // The header runs to the next line break (or the end): take it whole.
+        let end = i;
+        while (end < line.length && line[end] !== '\n' && line[end] !== '\r') end++;
+        this.columns = this.clean(line.slice(i, end), this.sep);
+        first = false;
+        i = end;
         continue;
       }
       if (c === this.quo) {
@@ -258,7 +267,7 @@ class ClassicCsv {
         if (previous === this.sep || previous === undefined || previous === '\n' || previous === '\r') k[j] = null;
         finishField();
         j += 1;
-        if (j >= this.limits.csvMaxColumns) throw this.tooManyColumns(`A CSV row has more than ${j} columns`);
+        if (j >= this.limits.csvMaxColumns) throw this.tooManyColumns('A CSV row has more columns');
         // A separator as the very last character leaves a trailing null field.
         k[j] = line.length - 1 === i ? null : '';
       } else if ((c === '\n' || c === '\r') && !inField) {
@@ -372,9 +381,11 @@ Quoted fields containing a quote double it (\`""\`); a field with the separator 
   create({ props, log }) {
     if (props.spec === 'rfc') log.warn('csv: RFC 4180 mode is not supported; using the classic parser');
     const csv = new ClassicCsv(props);
+    // One message at a time: parsing a large document yields, and the node keeps state between messages.
+    const queue = new SerialQueue();
     return {
       onInput(msg, ctx) {
-        return [csv.handle(msg, ctx.log)];
+        return queue.run(async () => [await csv.handle(msg, ctx.log)]);
       },
     };
   },
