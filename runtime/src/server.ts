@@ -21,7 +21,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: RuntimeConfig, options: { loadExamples?: boolean } = {}): Promise<RunningServer> {
+export interface ServerOptions {
+  loadExamples?: boolean;
+  /** How often Socket.IO connections are re-authenticated (default 30 s; tests shorten it). */
+  liveRecheckMs?: number;
+}
+
+export async function startServer(config: RuntimeConfig, options: ServerOptions = {}): Promise<RunningServer> {
   const runtime = await Runtime.create(config, options);
   const identity = await Identity.open(runtime.storage, config, runtime.log);
   const services = new Services(runtime, identity);
@@ -30,7 +36,7 @@ export async function startServer(config: RuntimeConfig, options: { loadExamples
   const http = createServer(app);
   // Keep-alive longer than typical proxies/load generators so connections are reused.
   http.keepAliveTimeout = 65_000;
-  const io = attachLive(http, runtime, services, identity);
+  const io = attachLive(http, runtime, services, identity, { recheckMs: options.liveRecheckMs });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.port, config.host, () => resolve());

@@ -232,6 +232,43 @@ describe('Socket.IO', () => {
   });
 });
 
+describe('Socket.IO after the handshake', () => {
+  it('drops a subscription when the role is taken away, and the connection when the session ends', async () => {
+    const live = await startTestServer({}, { liveRecheckMs: 100 });
+    try {
+      await live.api('POST', '/api/v1/flows', flowDoc('watched'));
+      await live.api('POST', '/api/v1/flows/watched/deploy');
+      const watcher = await live.userWith('watcher', { projects: { default: 'viewer' } });
+      const { cookie } = watcher.credentials as { cookie: string };
+      const socket = connect(live.url, { transports: ['websocket'], extraHeaders: { cookie }, reconnection: false });
+      await new Promise<void>((resolve, reject) => {
+        socket.on('connect', resolve);
+        socket.on('connect_error', reject);
+      });
+      expect(await new Promise((resolve) => socket.emit('subscribe', { flowId: 'watched' }, resolve))).toMatchObject({ ok: true });
+      const seen: string[] = [];
+      socket.on('run:finished', (e: { runId: string }) => seen.push(e.runId));
+      const first = await live.api('POST', '/api/v1/flows/watched/runs', {});
+      await live.waitRun(first.body.runId);
+      await expect.poll(() => seen).toContain(first.body.runId);
+
+      expect((await live.api('DELETE', `/api/v1/projects/default/members/${watcher.id}`)).status).toBe(204);
+      await new Promise((r) => setTimeout(r, 400)); // a few re-checks
+      const second = await live.api('POST', '/api/v1/flows/watched/runs', {});
+      await live.waitRun(second.body.runId);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(seen).not.toContain(second.body.runId);
+
+      const disconnected = new Promise<string>((resolve) => socket.on('disconnect', resolve));
+      expect((await live.apiAs(watcher.credentials, 'POST', '/api/v1/auth/logout')).status).toBe(204);
+      expect(await disconnected).toBe('io server disconnect');
+      socket.close();
+    } finally {
+      await live.stop();
+    }
+  });
+});
+
 describe('audit trail', () => {
   it('records who changed which flow and credential, when and from where (never a secret value)', async () => {
     await server.apiAs(editorA, 'PUT', '/api/v1/flows/a-flow', { ...flowDoc('a-flow'), name: 'renamed' });

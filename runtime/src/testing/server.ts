@@ -47,7 +47,7 @@ function headersFor(who: Credentials | null): Record<string, string> {
 
 export async function startTestServer(
   overrides: Partial<RuntimeConfig> = {},
-  options: { loadExamples?: boolean; env?: Record<string, string> } = {},
+  options: { loadExamples?: boolean; env?: Record<string, string>; liveRecheckMs?: number } = {},
 ): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'flowcrew-test-')));
   const adminToken = `test-admin-${randomBytes(24).toString('base64url')}`;
@@ -60,7 +60,7 @@ export async function startTestServer(
     FLOWCREW_ADMIN_TOKEN: adminToken,
   };
   const config = loadConfig(env, { port: 0, dataDir, logLevel: 'error', ...overrides });
-  const server = await startServer(config, { loadExamples: options.loadExamples ?? false });
+  const server = await startServer(config, { loadExamples: options.loadExamples ?? false, liveRecheckMs: options.liveRecheckMs });
 
   const call: TestServer['apiAs'] = async (who, method, url, body, headers = {}) => {
     const res = await fetch(server.url + url, {
