@@ -196,15 +196,15 @@ export class Runtime {
   }
 
   /** Validate without storing: every issue, each with a JSON pointer. Linear, but holds the event loop meanwhile. */
-  validate(input: unknown): { valid: boolean; issues: FlowIssue[] } {
-    const { valid, issues } = validateFlow(input, this.registry, { maxDepth: this.config.maxDepth });
-    return { valid, issues };
+  validate(input: unknown): { valid: boolean; issues: FlowIssue[]; warnings: FlowIssue[] } {
+    const { valid, issues, warnings } = validateFlow(input, this.registry, { maxDepth: this.config.maxDepth });
+    return { valid, issues, warnings };
   }
 
   /** The same as `validate`, giving the event loop a turn every few hundred nodes (what the API should call). */
-  async validateAsync(input: unknown): Promise<{ valid: boolean; issues: FlowIssue[] }> {
-    const { valid, issues } = await this.check(input);
-    return { valid, issues };
+  async validateAsync(input: unknown): Promise<{ valid: boolean; issues: FlowIssue[]; warnings: FlowIssue[] }> {
+    const { valid, issues, warnings } = await this.check(input);
+    return { valid, issues, warnings };
   }
 
   private check(input: unknown) {
@@ -326,6 +326,8 @@ export class Runtime {
     for (const [i, doc] of docs.entries()) {
       const result = await this.check(doc);
       issues.push(...result.issues.map((issue) => ({ ...issue, pointer: prefix(i) + issue.pointer })));
+      // What node types report without refusing (a crew's CrewAI fields it cannot use) belongs in the import's answer.
+      warnings.push(...result.warnings.map((w) => `${w.nodeId ? `node "${w.nodeId}" ` : ''}at ${prefix(i) + w.pointer}: ${w.message}`));
       valid.push(result.flow);
       const id = result.valid ? result.flow.id : undefined;
       if (id !== undefined && seen.has(id)) issues.push({ pointer: `${prefix(i)}/id`, message: `flow id "${id}" appears twice in the import (also at ${prefix(seen.get(id)!) || '/'})` });

@@ -427,7 +427,21 @@ export interface NodeDefinition<P = any> {
   usableAsTool?: boolean;
   /** Default retry/timeout for this node type; overridable per node in the flow. */
   defaults?: { retry?: RetryPolicy; timeoutMs?: number };
+  /**
+   * Checks the props schema cannot express (cross-field rules, embedded documents such as a crew's YAML), run at
+   * validate, save, import and deploy once the props match the schema (defaults filled). Pure and fast: no I/O.
+   * `error` issues make the flow invalid; `warning` issues are reported (validate and import responses) but allowed.
+   */
+  validate?(props: P): NodeIssue[];
   create(init: NodeInit<P>): NodeInstance | Promise<NodeInstance>;
+}
+
+/** A problem a node type's `validate` finds; `pointer` is a JSON pointer into the node's props ('/tasks/2/agent'). */
+export interface NodeIssue {
+  pointer: string;
+  message: string;
+  /** Default 'error'. */
+  severity?: 'error' | 'warning';
 }
 
 export interface RetryPolicy {

@@ -34,7 +34,11 @@ export const componentSchemas: Record<string, JsonSchema> = {
   // What POST /flows takes: a flow, and optionally the project to create it in.
   FlowCreate: { ...flow, properties: { ...flow.properties, projectId: { type: 'string', minLength: 1, description: 'Project to create it in (default "default")' } } },
   Issue: { type: 'object', required: ['pointer', 'message'], properties: { pointer: str, message: str, nodeId: str } },
-  ValidationResult: { type: 'object', required: ['valid', 'issues'], properties: { valid: { type: 'boolean' }, issues: { type: 'array', items: ref('Issue') } } },
+  ValidationResult: {
+    type: 'object',
+    required: ['valid', 'issues'],
+    properties: { valid: { type: 'boolean' }, issues: { type: 'array', items: ref('Issue') }, warnings: { type: 'array', items: ref('Issue'), description: 'Reported by node types without making the flow invalid' } },
+  },
   Problem: {
     type: 'object',
     required: ['title', 'status'],

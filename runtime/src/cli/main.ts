@@ -145,9 +145,10 @@ program
     const docs = Array.isArray(doc) ? doc : [doc];
     let problems = 0;
     docs.forEach((d, i) => {
-      const { issues } = validateFlow(d, registry);
+      const { issues, warnings } = validateFlow(d, registry);
       problems += issues.length;
       for (const issue of issues) console.log(`${file}${docs.length > 1 ? `#${i}` : ''} ${issue.pointer}: ${issue.message}`);
+      for (const warning of warnings) console.log(`${file}${docs.length > 1 ? `#${i}` : ''} ${warning.pointer}: warning: ${warning.message}`);
     });
     console.log(problems === 0 ? `${file}: valid` : `${file}: ${problems} problem(s)`);
     process.exitCode = problems === 0 ? 0 : 1;

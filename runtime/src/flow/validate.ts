@@ -13,6 +13,8 @@ export interface NodeTypeCatalog {
   has(type: string): boolean;
   /** Validates (and fills defaults into) a node's props; returns issues with pointers relative to the props. */
   checkProps(type: string, props: Record<string, unknown>): Array<{ pointer: string; message: string }>;
+  /** The node type's own checks on props that passed checkProps (NodeDefinition.validate); warnings do not invalidate. */
+  checkNode?(type: string, props: Record<string, unknown>): Array<{ pointer: string; message: string; severity?: 'error' | 'warning' }>;
   outputCount(type: string, props: Record<string, unknown>): number;
   inputCount(type: string): number;
   allowsCycles(type: string): boolean;
@@ -44,6 +46,8 @@ export function ajvIssues(errors: ErrorObject[] | null | undefined, base = ''): 
 export interface ValidationResult {
   valid: boolean;
   issues: FlowIssue[];
+  /** What node types report without refusing the flow (e.g. CrewAI fields a crew node cannot use), with pointers. */
+  warnings: FlowIssue[];
   /** The document with node props defaults filled in (only meaningful when valid). */
   flow: FlowDocument;
 }
@@ -79,12 +83,13 @@ export async function validateFlowAsync(input: unknown, catalog: NodeTypeCatalog
 function* validationSteps(input: unknown, catalog: NodeTypeCatalog, options: ValidateOptions): Generator<void, ValidationResult> {
   // Before anything recursive (structuredClone, ajv): nesting deeper than the stack would be a crash, not an issue.
   const tooDeep = findTooDeep(input, options.maxDepth ?? DEFAULT_MAX_DEPTH);
-  if (tooDeep) return { valid: false, issues: [withNodeId(tooDeep, input as FlowDocument)], flow: input as FlowDocument };
+  if (tooDeep) return { valid: false, issues: [withNodeId(tooDeep, input as FlowDocument)], warnings: [], flow: input as FlowDocument };
   const flow = structuredClone(input) as FlowDocument;
   if (!checkFormat(flow)) {
-    return { valid: false, issues: ajvIssues(checkFormat.errors).map((i) => withNodeId(i, flow)), flow };
+    return { valid: false, issues: ajvIssues(checkFormat.errors).map((i) => withNodeId(i, flow)), warnings: [], flow };
   }
   const issues: FlowIssue[] = [];
+  const warnings: FlowIssue[] = [];
   const index = new Map<string, number>();
   flow.nodes.forEach((node, i) => {
     if (index.has(node.id)) {
@@ -101,8 +106,13 @@ function* validationSteps(input: unknown, catalog: NodeTypeCatalog, options: Val
       continue;
     }
     node.props ??= {};
-    for (const problem of catalog.checkProps(node.type, node.props)) {
+    const propsIssues = catalog.checkProps(node.type, node.props);
+    for (const problem of propsIssues) {
       issues.push({ pointer: `${at}/props${problem.pointer === '/' ? '' : problem.pointer}`, message: problem.message, nodeId: node.id });
+    }
+    for (const problem of propsIssues.length === 0 ? (catalog.checkNode?.(node.type, node.props) ?? []) : []) {
+      const issue = { pointer: `${at}/props${problem.pointer === '/' ? '' : problem.pointer}`, message: problem.message, nodeId: node.id };
+      (problem.severity === 'warning' ? warnings : issues).push(issue);
     }
     const ports = catalog.outputCount(node.type, node.props);
     const wires = node.wires ?? [];
@@ -128,7 +138,7 @@ function* validationSteps(input: unknown, catalog: NodeTypeCatalog, options: Val
     yield;
     issues.push(...cycleIssues(flow, catalog, index));
   }
-  return { valid: issues.length === 0, issues, flow };
+  return { valid: issues.length === 0, issues, warnings, flow };
 }
 
 function withNodeId(issue: { pointer: string; message: string }, flow: FlowDocument): FlowIssue {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import type { NodeDefinition } from '@flowcrew/sdk';
+import type { NodeDefinition, NodeIssue } from '@flowcrew/sdk';
 import { ajvIssues, type NodeTypeCatalog } from '../flow/validate.ts';
 
 export interface PackInfo {
@@ -143,6 +143,17 @@ export class NodeRegistry implements NodeTypeCatalog {
     const entry = this.types.get(type);
     if (!entry) return [{ pointer: '/', message: `unknown node type "${type}"` }];
     return entry.validateProps(props) ? [] : ajvIssues(entry.validateProps.errors);
+  }
+
+  /** The node type's own checks (NodeDefinition.validate) on props that passed checkProps; a throwing check is an issue. */
+  checkNode(type: string, props: Record<string, unknown>): NodeIssue[] {
+    const validate = this.types.get(type)?.definition.validate;
+    if (!validate) return [];
+    try {
+      return validate(props);
+    } catch (error) {
+      return [{ pointer: '/', message: `node type "${type}" could not check these props: ${(error as Error).message}` }];
+    }
   }
 
   outputCount(type: string, props: Record<string, unknown>): number {

@@ -62,7 +62,7 @@ export class FlowService {
   }
 
   /** Check a flow without storing it: anyone who may edit flows somewhere may. */
-  async validate(actor: Actor, input: unknown): Promise<{ valid: boolean; issues: FlowIssue[] }> {
+  async validate(actor: Actor, input: unknown): Promise<{ valid: boolean; issues: FlowIssue[]; warnings: FlowIssue[] }> {
     requirePermission(actor, 'flow:write');
     return this.runtime.validateAsync(input);
   }

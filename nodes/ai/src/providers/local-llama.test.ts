@@ -50,6 +50,33 @@ describe.skipIf(skipLocalModelTests)('local GGUF model (node-llama-cpp)', () => 
     expect(first!.every(Number.isFinite)).toBe(true);
   });
 
+  it('opens the context window the model was trained with (8,192 tokens for SmolLM2)', async () => {
+    expect(await new LocalLlamaProvider({ modelPath: requireLocalModel() }).contextWindow()).toBe(8192);
+  });
+
+  it('counts the whole prompt whether or not the cache already holds it', async () => {
+    const model = new LocalLlamaProvider({ modelPath: requireLocalModel() });
+    const request = { messages: [{ role: 'system' as const, content: 'You are terse.' }, { role: 'user' as const, content: 'Name a colour.' }], maxTokens: 3 };
+    const first = await model.chat(request);
+    const again = await model.chat(request); // the same prefix is now in the KV cache
+    expect(first.usage.promptTokens).toBeGreaterThan(10);
+    expect(again.usage.promptTokens).toBe(first.usage.promptTokens);
+  });
+
+  it('checks the window before the call: refuses an overflow by default, cuts it with a recorded note under "truncate"', async () => {
+    // A 512-token window keeps this cheap; the check is the same at 8,192.
+    const model = new LocalLlamaProvider({ modelPath: requireLocalModel(), contextSize: 512 });
+    const long = Array.from({ length: 300 }, (_, i) => `item ${i} is fine.`).join(' ');
+    const messages = [{ role: 'user' as const, content: `Summarise: ${long}` }];
+    await expect(model.chat({ messages, maxTokens: 64 })).rejects.toThrow(
+      /^the prompt \(\d+ tokens\) plus the answer budget \(maxTokens 64\) exceeds the 512-token context window of local model SmolLM2-135M-Instruct\.Q4_1\.gguf by \d+ tokens: .*set the context overflow policy to "truncate"$/,
+    );
+    const cut = await model.chat({ messages, maxTokens: 64, contextOverflow: 'truncate' });
+    expect(cut.notes).toEqual([expect.stringMatching(/^prompt cut from \d+ to \d+ tokens to fit the 512-token context window with room for 64 answer tokens \(policy "truncate"\)$/)]);
+    expect(cut.usage.promptTokens).toBeLessThanOrEqual(512 - 64 - 1);
+    expect(cut.usage.completionTokens).toBeGreaterThan(0);
+  });
+
   it('fails a missing model file with a clear message', async () => {
     const model = new LocalLlamaProvider({ modelPath: '/nonexistent/model.gguf' });
     await expect(model.chat({ messages: [{ role: 'user', content: 'x' }], maxTokens: 2 })).rejects.toThrow(/cannot load the local model \/nonexistent\/model\.gguf: .*It must be a GGUF model file/);

@@ -5,6 +5,10 @@
  * model without reloading it and without two generations fighting over one KV cache. Keeping the sequence
  * between calls lets node-llama-cpp reuse the evaluated prefix (system prompt, earlier turns) of the next call.
  *
+ * The context is opened at the model's trained window (8,192 tokens for SmolLM2). Before each call the prompt is
+ * rendered with the model's chat template and counted, so the window is checked by an explicit policy (see
+ * context-window.ts) and the prompt token count is the prompt's size whatever part of it the cache held.
+ *
  * Nothing is downloaded or compiled at run time: `build: 'never'` uses the prebuilt binaries from npm.
  */
 import { availableParallelism } from 'node:os';
@@ -25,12 +29,13 @@ import {
   type LlamaModel,
 } from 'node-llama-cpp';
 import { ProviderError, errorMessage } from './errors.ts';
+import { fitContextWindow, type CuttableText } from './context-window.ts';
 import { toGbnfSchema } from './gbnf-schema.ts';
 import type { ChatMessage, ChatRequest, ChatResult, ModelProvider, ToolCallRequest } from './types.ts';
 
 export interface LocalModelConfig {
   modelPath: string;
-  /** Tokens of context; default min(4096, what the model was trained with). First user of a file decides. */
+  /** Tokens of context; default (and at most) what the model was trained with. */
   contextSize?: number;
   /** CPU threads; default half the cores (llama.cpp's spinning threads collapse when they compete for every core). */
   threads?: number;
@@ -67,22 +72,24 @@ function loadLlama(): Promise<Llama> {
 }
 
 function loadModel(config: LocalModelConfig): Promise<LoadedModel> {
-  const key = path.resolve(config.modelPath);
+  const file = path.resolve(config.modelPath);
+  // One load per file and window size: a provider asking for a smaller window gets one of its own.
+  const key = config.contextSize ? `${file}#${config.contextSize}` : file;
   let loaded = models.get(key);
   if (!loaded) {
     loaded = (async () => {
       const llama = await loadLlama();
       let model: LlamaModel;
       try {
-        model = await llama.loadModel({ modelPath: key });
+        model = await llama.loadModel({ modelPath: file });
       } catch (error) {
-        throw new ProviderError(`cannot load the local model ${key}: ${errorMessage(error)}. It must be a GGUF model file: check the path, or run scripts/fetch-model for the default model`, {
+        throw new ProviderError(`cannot load the local model ${file}: ${errorMessage(error)}. It must be a GGUF model file: check the path, or run scripts/fetch-model for the default model`, {
           retryable: false,
           cause: error,
         });
       }
       const threads = config.threads ?? Math.max(1, Math.floor(availableParallelism() / 2));
-      const context = await model.createContext({ contextSize: Math.min(config.contextSize ?? 4096, model.trainContextSize), threads });
+      const context = await model.createContext({ contextSize: Math.min(config.contextSize ?? model.trainContextSize, model.trainContextSize), threads });
       const sequence = context.getSequence();
       return { model, threads, context, sequence, chat: new LlamaChat({ contextSequence: sequence }), grammars: new Map() };
     })();
@@ -117,25 +124,53 @@ export class LocalLlamaProvider implements ModelProvider {
     return 0;
   }
 
+  /** The context window the model was opened with, in tokens (loads the model). */
+  async contextWindow(): Promise<number> {
+    return (await loadModel(this.config)).context.contextSize;
+  }
+
   async chat(request: ChatRequest): Promise<ChatResult> {
     const loaded = await loadModel(this.config);
     return withLock([loaded, 'chat'], request.signal, async () => {
-      const { history, pendingFunctionCalls } = toHistory(request.messages);
+      const { history, pendingFunctionCalls, texts } = toHistory(request.messages);
       const functions = request.tools?.length ? toFunctions(request) : undefined;
       // node-llama-cpp cannot combine a grammar with function calling; with tools the answer is validated later.
       const grammar = request.responseSchema && !functions ? await this.grammarFor(loaded, request.responseSchema) : undefined;
+      const maxTokens = request.maxTokens ?? DEFAULT_MAX_TOKENS;
+      const { tokenizer } = loaded.model;
+      const fit = fitContextWindow({
+        model: `local model ${this.model}`,
+        window: loaded.context.contextSize,
+        maxTokens,
+        policy: request.contextOverflow ?? 'fail',
+        // The prompt exactly as generateResponse renders it (chat template, tool descriptions), however much of it is cached.
+        countPrompt: () => loaded.chat.chatWrapper.generateContextState({ chatHistory: history, availableFunctions: functions }).contextText.tokenize(tokenizer).length,
+        texts,
+        tokenize: (text) => tokenizer(text),
+        keepEnds: (text, head, tail) => {
+          const tokens = tokenizer(text);
+          return { head: loaded.model.detokenize(tokens.slice(0, head)), tail: tail > 0 ? loaded.model.detokenize(tokens.slice(-tail)) : '' };
+        },
+      });
       const before = loaded.sequence.tokenMeter.getState();
       let response;
       try {
         response = await loaded.chat.generateResponse(history, {
           ...(functions ? { functions } : grammar ? { grammar } : {}),
-          maxTokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,
+          maxTokens,
           temperature: request.temperature ?? 0,
           signal: request.signal,
           onTextChunk: request.onText,
+          // The window was checked above; should llama.cpp still run out of room, fail rather than drop turns silently.
+          contextShift: {
+            strategy: () => {
+              throw new ProviderError(`local model ${this.model}: the conversation outgrew the ${loaded.context.contextSize}-token context window during generation`, { retryable: false });
+            },
+          },
         });
       } catch (error) {
         if (request.signal?.aborted) throw request.signal.reason ?? error;
+        if (error instanceof ProviderError) throw error;
         throw new ProviderError(`local model ${this.model}: generation failed: ${errorMessage(error)}`, { retryable: false, cause: error });
       }
       const used = loaded.sequence.tokenMeter.diff(before);
@@ -148,9 +183,11 @@ export class LocalLlamaProvider implements ModelProvider {
       return {
         content: response.response,
         toolCalls,
-        usage: { promptTokens: used.usedInputTokens, completionTokens: used.usedOutputTokens },
+        // Evaluated input tokens (the meter) shrink when the cache holds the prefix; the prompt's size does not.
+        usage: { promptTokens: fit.promptTokens, completionTokens: used.usedOutputTokens },
         model: this.model,
         finishReason: toolCalls.length ? 'tool_calls' : stop === 'maxTokens' ? 'length' : stop === 'abort' ? 'other' : 'stop',
+        ...(fit.note ? { notes: [fit.note] } : {}),
       };
     });
   }
@@ -193,24 +230,31 @@ function toFunctions(request: ChatRequest): ChatModelFunctions {
  * tool calls becomes one model item whose calls carry the results of the tool messages that follow; when the
  * history ends there, generation continues that same model turn.
  */
-function toHistory(messages: ChatMessage[]): { history: ChatHistoryItem[]; pendingFunctionCalls: number } {
+function toHistory(messages: ChatMessage[]): { history: ChatHistoryItem[]; pendingFunctionCalls: number; texts: CuttableText[] } {
   const history: ChatHistoryItem[] = [];
+  /** User texts and tool results, which the context-window policy may shorten (the system prompt it may not). */
+  const texts: CuttableText[] = [];
   let calls = 0;
   const results = new Map<string, string>();
   for (const m of messages) if (m.role === 'tool') results.set(m.toolCallId, m.content);
   for (const m of messages) {
     if (m.role === 'system') history.push({ type: 'system', text: m.content });
-    else if (m.role === 'user') history.push({ type: 'user', text: m.content });
-    else if (m.role === 'assistant') {
+    else if (m.role === 'user') {
+      const item = { type: 'user' as const, text: m.content };
+      history.push(item);
+      texts.push({ get: () => item.text, set: (text) => (item.text = text) });
+    } else if (m.role === 'assistant') {
       const response: Array<string | ChatModelFunctionCall> = m.content ? [m.content] : [];
       for (const call of m.toolCalls ?? []) {
         calls++;
-        response.push({ type: 'functionCall', name: call.name, params: call.arguments, result: results.get(call.id) ?? '' });
+        const item: ChatModelFunctionCall = { type: 'functionCall', name: call.name, params: call.arguments, result: results.get(call.id) ?? '' };
+        response.push(item);
+        texts.push({ get: () => String(item.result ?? ''), set: (text) => (item.result = text) });
       }
       history.push({ type: 'model', response });
     }
   }
   // A model turn must follow the last user turn for node-llama-cpp to generate the answer into it.
   if (history[history.length - 1]?.type !== 'model') history.push({ type: 'model', response: [] });
-  return { history, pendingFunctionCalls: calls };
+  return { history, pendingFunctionCalls: calls, texts };
 }

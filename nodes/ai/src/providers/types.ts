@@ -39,7 +39,15 @@ export interface ChatRequest {
   onText?: (delta: string) => void;
   /** Called before a retry, so a live view can drop text streamed by the failed attempt. */
   onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
+  /**
+   * When the prompt plus the answer budget (maxTokens) does not fit the model's context window, checked before the
+   * call by providers that know the window (the local model): 'fail' (default) refuses the call saying by how much;
+   * 'truncate' cuts the middle of the longest messages to fit and says so in ChatResult.notes. Never silent.
+   */
+  contextOverflow?: ContextOverflowPolicy;
 }
+
+export type ContextOverflowPolicy = 'fail' | 'truncate';
 
 export interface TokenUsage {
   promptTokens: number;
@@ -53,6 +61,8 @@ export interface ChatResult {
   /** Model name as the provider reported it. */
   model: string;
   finishReason: 'stop' | 'length' | 'tool_calls' | 'other';
+  /** What the provider changed to make the call possible (e.g. the prompt cut to the context window), for the run record. */
+  notes?: string[];
 }
 
 export interface ModelProvider {
