@@ -1,7 +1,7 @@
 /**
  * End to end: the built editor in headless Chromium against a real runtime (temporary data directory, port 0).
  * One user story, step by step, with a screenshot of each step in test-artifacts/e2e/:
- * build a webhook flow by drag and drop, deploy, call the webhook, watch it live, open the run, export and import.
+ * sign in, build a webhook flow by drag and drop, deploy, call the webhook, watch it live, open the run, export and import.
  * Then the bad inputs: invalid props, a refused deploy, malformed import JSON, a lost live connection.
  */
 import { readFile } from 'node:fs/promises';
@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
+import { createAdmin, signIn } from './auth.ts';
 import { ARTIFACTS, drawWire, launchBrowser, screenshot } from './browser.ts';
 
 const SHOTS = 'e2e';
@@ -35,11 +36,13 @@ async function flowFromApi(id: string) {
 describe('editor end to end', () => {
   beforeAll(async () => {
     server = await startTestServer();
+    await createAdmin(server);
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('dialog', (dialog) => void dialog.accept());
     await page.goto(server.url);
+    await signIn(page);
     await page.locator('[data-test="palette-node-webhook"]').waitFor();
   });
 

@@ -29,6 +29,13 @@ describe('flows store', () => {
     expect(flows.activeIssues.all).toEqual([]);
   });
 
+  it("keeps the stored flow's read-only fields (project, deployment) out of the document it edits and exports", async () => {
+    const { flows } = await openOrders({ 'GET /flows/orders': { body: flowView({ projectId: 'marketing', deployed: true, deployedVersion: 3 }) } });
+    const exported = JSON.parse(flows.exportJson('orders')!);
+    for (const field of ['projectId', 'deployed', 'deployedVersion', 'updatedAt']) expect(exported).not.toHaveProperty(field);
+    expect(flows.active?.deployed).toBe(true);
+  });
+
   it('adds a node with its schema defaults and flags its missing required props', async () => {
     const { flows } = await openOrders();
     const id = flows.addNode('webhook', { x: 203, y: 98 })!;

@@ -143,7 +143,8 @@ export const useFlowsStore = defineStore('flows', () => {
   }
 
   function adopt(view: FlowView): OpenFlow {
-    const { deployed, deployedVersion, updatedAt: _updatedAt, ...doc } = view;
+    // Read-only fields of the stored flow are not part of the document (the project is the runtime's to keep).
+    const { deployed, deployedVersion, updatedAt: _updatedAt, projectId: _projectId, ...doc } = view;
     const flow: OpenFlow = {
       doc: plain(doc),
       savedVersion: view.version,
