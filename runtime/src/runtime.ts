@@ -102,6 +102,7 @@ export class Runtime {
       log,
       retention: config.retention,
       maxInterruptions: config.maxInterruptions,
+      maxDepth: config.maxDepth,
       dataDir: config.dataDir,
       nodeLimits: config.nodeLimits,
       events,

@@ -250,8 +250,59 @@ describe('message limits in the executor', () => {
     expect(run.invocations.map((i: any) => i.nodeId)).toEqual(['go', 'double']);
   });
 
+  it('a node output nested 5,000 deep, fanned out to two nodes, fails that invocation instead of crashing the dispatch', async () => {
+    // A node type of our own, so the depth reaches the executor whatever the core nodes limit themselves.
+    server.runtime.registry.register(
+      [
+        {
+          type: 'test-deep-output',
+          category: 'function',
+          label: 'deep output',
+          help: 'Outputs payload nested `depth` arrays deep (tests only).',
+          inputs: 1,
+          outputs: 1,
+          props: { type: 'object', properties: { depth: { type: 'integer' } } },
+          create: (init: { props: { depth?: number } }) => ({
+            onInput() {
+              let payload: unknown = 'leaf';
+              for (let i = 0; i < (init.props.depth ?? 5000); i++) payload = [payload];
+              return { payload };
+            },
+          }),
+        } as never,
+      ],
+      'hardening-test',
+    );
+    const flow = {
+      id: 'deep-out',
+      name: 'deep out',
+      nodes: [
+        { id: 'go', type: 'inject', wires: [['deep']] },
+        { id: 'deep', type: 'test-deep-output', props: { depth: 5000 }, wires: [['a', 'b']] },
+        { id: 'a', type: 'debug' },
+        { id: 'b', type: 'debug' },
+      ],
+    };
+    expect((await server.api('POST', '/api/v1/flows', flow)).status).toBe(201);
+    expect((await server.api('POST', '/api/v1/flows/deep-out/deploy')).status).toBe(200);
+    for (const depth of [200, 5000]) {
+      await server.api('PUT', '/api/v1/flows/deep-out', { ...flow, nodes: flow.nodes.map((n) => (n.id === 'deep' ? { ...n, props: { depth } } : n)) });
+      await server.api('POST', '/api/v1/flows/deep-out/deploy');
+      const { body } = await server.api('POST', '/api/v1/flows/deep-out/runs', { input: { payload: 1 } });
+      const run = await server.waitRun(body.runId);
+      expect(run.status).toBe('failed');
+      expect(run.error).toMatch(/^node "deep" failed: its output cannot be passed on: it is nested more than 128 levels deep \(FLOWCREW_MAX_DEPTH\)$/);
+      expect(run.invocations.map((i: any) => i.nodeId)).toEqual(['go', 'deep']);
+    }
+  });
+
   it('JSON parsed 5,000 deep by a json node fails the run with the reason instead of leaving it running', async () => {
-    const flow = { id: 'parse', name: 'parse', nodes: [{ id: 'go', type: 'inject', wires: [['parse']] }, { id: 'parse', type: 'json', props: { action: 'obj' } }] };
+    // Wired to two nodes: the output is copied for the second one before it is stored.
+    const flow = {
+      id: 'parse',
+      name: 'parse',
+      nodes: [{ id: 'go', type: 'inject', wires: [['parse']] }, { id: 'parse', type: 'json', props: { action: 'obj' }, wires: [['a', 'b']] }, { id: 'a', type: 'debug' }, { id: 'b', type: 'debug' }],
+    };
     await server.api('POST', '/api/v1/flows', flow);
     await server.api('POST', '/api/v1/flows/parse/deploy');
     for (const depth of [200, 5000]) {

@@ -33,6 +33,7 @@ import type { FlowDocument, FlowNode } from '../flow/types.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
 import { UnstorableMessageError, type InvocationRecord, type RetentionPolicy, type RunRecord, type RunStatus, type Storage } from '../storage/types.ts';
 import { NODES_PER_TURN, yieldToEventLoop } from '../flow/event-loop.ts';
+import { DEFAULT_MAX_DEPTH } from '../flow/json-depth.ts';
 import { ContextRegistry } from './context.ts';
 import { createNodeLogger } from './node-logger.ts';
 import type { NodeLimits } from '../config.ts';
@@ -58,6 +59,8 @@ export interface ExecutorOptions {
    * again (it may be what kills the runtime). Default 3.
    */
   maxInterruptions?: number;
+  /** FLOWCREW_MAX_DEPTH, for error messages (storage enforces it); default 128. */
+  maxDepth?: number;
   /** Context size caps and node log limits (defaults when absent). */
   nodeLimits?: NodeLimits;
   /** A stored credential's name and type, for binding checks (a credential only goes to node types of its type). */
@@ -647,20 +650,23 @@ export class Executor {
     let finalStatus: RunStatus;
     let committed: Promise<void>;
     for (;;) {
-      if (error) {
-        next = unroutable ? [] : this.routeToCatch(run, deployedNode, invocation, msg, error);
-        if (next.length === 0 && run.failure === null) run.failure = `node "${invocation.nodeId}" failed: ${run.flow.redactor.text(error.message)}`;
-      } else {
-        next = this.nextInvocations(run, deployedNode, invocation.id, outputs);
-      }
-      for (const tool of tools) tool.seq = run.seq++;
-      finished = run.outstanding + next.length - 1 === 0;
-      finalStatus = run.failure ? 'failed' : 'succeeded';
-      // The completion (outputs + next invocations, one transaction) is queued on the single writer and the next
-      // nodes run without waiting for it: the writer commits in order, so storage always holds a consistent prefix
-      // of the run, and whatever was not yet committed at a crash is run again on resume. Only the run's end
-      // waits for its commit, so a finished run is never reported before it is stored.
+      // Building the next invocations copies a fanned-out message (structuredClone), and storing serialises it: either
+      // can find a message too large or deep to pass on. That fails this invocation with the reason (below) instead of
+      // leaving the run stuck.
       try {
+        if (error) {
+          next = unroutable ? [] : this.routeToCatch(run, deployedNode, invocation, msg, error);
+          if (next.length === 0 && run.failure === null) run.failure = `node "${invocation.nodeId}" failed: ${run.flow.redactor.text(error.message)}`;
+        } else {
+          next = this.nextInvocations(run, deployedNode, invocation.id, outputs);
+        }
+        for (const tool of tools) tool.seq = run.seq++;
+        finished = run.outstanding + next.length - 1 === 0;
+        finalStatus = run.failure ? 'failed' : 'succeeded';
+        // The completion (outputs + next invocations, one transaction) is queued on the single writer and the next
+        // nodes run without waiting for it: the writer commits in order, so storage always holds a consistent prefix
+        // of the run, and whatever was not yet committed at a crash is run again on resume. Only the run's end
+        // waits for its commit, so a finished run is never reported before it is stored.
         committed = this.options.storage.completeInvocation(
           run.flow.redactor.completion({
             invocation: { id: invocation.id, status: error ? 'failed' : 'succeeded', attempt, outputs, error: error?.message ?? null, startedAt, finishedAt, usage: scope.usage },
@@ -670,11 +676,12 @@ export class Executor {
         );
         break;
       } catch (unstorable) {
-        // Thrown before anything was queued (see Storage.completeInvocation): an output over the message limits, or
-        // not JSON, fails this invocation with the reason instead of leaving the run stuck.
-        if (!(unstorable instanceof UnstorableMessageError) || unroutable) throw unstorable;
+        // Storage throws before anything is queued (see Storage.completeInvocation); a copy too deep for the stack is a
+        // RangeError. The run's count of outstanding invocations is only updated after this loop.
+        const tooDeep = unstorable instanceof RangeError && /call stack/i.test(unstorable.message);
+        if (!(unstorable instanceof UnstorableMessageError || tooDeep) || unroutable) throw unstorable;
         if (error) unroutable = true;
-        else error = new Error(`its output cannot be passed on: ${unstorable.detail}`);
+        else error = new Error(`its output cannot be passed on: ${unstorable instanceof UnstorableMessageError ? unstorable.detail : `it is nested more than ${this.options.maxDepth ?? DEFAULT_MAX_DEPTH} levels deep (FLOWCREW_MAX_DEPTH)`}`);
         outputs = [];
         tools = [];
       }
