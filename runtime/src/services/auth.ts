@@ -5,6 +5,7 @@
 import type { RuntimeConfig } from '../config.ts';
 import type { Actor } from '../identity/actor.ts';
 import type { Identity } from '../identity/identity.ts';
+import { oidcClientInfo } from '../identity/oidc-config.ts';
 import type { AuthRequest, NewUser, RequestFrom, SignedIn, UserView } from '../identity/types.ts';
 
 export interface AuthStatus {
@@ -12,13 +13,6 @@ export interface AuthStatus {
   user: UserView | null;
   csrfToken?: string;
   oidc: null | { issuer: string; clientId: string; realm?: string; url?: string };
-}
-
-/** Keycloak issuers are <url>/realms/<realm>: keycloak-js wants the two apart. */
-function oidcInfo(oidc: RuntimeConfig['oidc']): AuthStatus['oidc'] {
-  if (!oidc) return null;
-  const keycloak = /^(.*)\/realms\/([^/]+)\/?$/.exec(oidc.issuer);
-  return { issuer: oidc.issuer, clientId: oidc.clientId, ...(keycloak ? { url: keycloak[1]!, realm: decodeURIComponent(keycloak[2]!) } : {}) };
 }
 
 export class AuthService {
@@ -30,7 +24,7 @@ export class AuthService {
   async status(actor: Actor | null, req: Pick<AuthRequest, 'headers'>): Promise<AuthStatus> {
     const user = actor ? await this.identity.currentUser(actor) : null;
     const csrfToken = user && actor?.via === 'session' ? this.identity.csrfTokenFor(req) : null;
-    return { setupRequired: await this.identity.setupRequired(), user, ...(csrfToken ? { csrfToken } : {}), oidc: oidcInfo(this.config.oidc) };
+    return { setupRequired: await this.identity.setupRequired(), user, ...(csrfToken ? { csrfToken } : {}), oidc: oidcClientInfo(this.config.oidc) };
   }
 
   /** The first admin (only while no user exists: 409 afterwards), signed in. */
