@@ -16,6 +16,9 @@ import { FLOW_FORMAT, type FlowDocument, type FlowIssue, type FlowView, type Imp
 import { findTooDeep } from './flow/json-depth.ts';
 import { validateFlow, validateFlowAsync } from './flow/validate.ts';
 import { WebhookRouter } from './api/webhooks.ts';
+import { declaredMcpServers, loadDeclarations } from './mcp/declared-servers.ts';
+import { credentialBindingIssues } from './executor/credential-binding.ts';
+import { createOutboundGuard, type OutboundGuard } from './outbound/index.ts';
 import { NodeRegistry } from './registry/registry.ts';
 import { openStorage } from './storage/index.ts';
 import { UnstorableMessageError, VersionConflictError, type FlowSave, type InvocationRecord, type RunFilter, type RunRecord, type Storage, type StoredFlow } from './storage/types.ts';
@@ -107,7 +110,13 @@ export class Runtime {
       nodeLimits: config.nodeLimits,
       events,
       credentials: (id) => vault.resolve(id),
+      credentialInfo: async (id) => {
+        const record = await storage.getCredential(id);
+        return record ? { id: record.id, name: record.name, type: record.type } : undefined;
+      },
       registerWebhook: (route) => webhooks.register(route),
+      outbound: createOutboundGuard({ allow: config.outboundAllow ?? [] }),
+      mcpServers: declaredMcpServers(await loadDeclarations(config.mcpServersFile ?? null), (id) => vault.resolve(id)),
     });
     const runtime = new Runtime(events, debugLog, webhooks, config, storage, registry, vault, log, executor);
     await runtime.boot(options.loadExamples ?? true);
@@ -208,8 +217,15 @@ export class Runtime {
     return { valid, issues, warnings };
   }
 
-  private check(input: unknown) {
-    return validateFlowAsync(input, this.registry, { maxDepth: this.config.maxDepth });
+  private async check(input: unknown) {
+    const result = await validateFlowAsync(input, this.registry, { maxDepth: this.config.maxDepth });
+    if (!result.valid) return result;
+    // A stored credential of another type than the node takes (an ai-model credential on http-request) is refused here.
+    const binding = await credentialBindingIssues(result.flow, (type) => this.registry.get(type), async (id) => {
+      const record = await this.storage.getCredential(id);
+      return record ? { id: record.id, name: record.name, type: record.type } : undefined;
+    });
+    return binding.length > 0 ? { ...result, valid: false, issues: [...result.issues, ...binding] } : result;
   }
 
   private async saveValidated(input: unknown, expectedVersion?: number, projectId?: string): Promise<StoredFlow> {
@@ -527,6 +543,7 @@ export class Runtime {
   async close(): Promise<void> {
     clearInterval(this.pruneTimer);
     await this.executor.close();
+    await (this.executor.options.outbound as OutboundGuard | undefined)?.close();
     await this.storage.close();
   }
 }
