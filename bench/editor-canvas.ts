@@ -9,6 +9,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
+import { createAdmin, signIn } from '../editor/e2e/auth.ts';
 import { launchBrowser } from '../editor/e2e/browser.ts';
 import { startTestServer } from '../runtime/src/testing/server.ts';
 
@@ -57,6 +58,10 @@ async function main(): Promise<void> {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     // tsx keeps function names with an `__name` helper, which the functions evaluated in the page then call.
     await page.addInitScript('window.__name = (fn) => fn');
+    // Signed in once: the session cookie then opens the editor straight away, as for a returning user.
+    await createAdmin(server);
+    await page.goto(server.url);
+    await signIn(page);
 
     // Cold: load the page straight onto the big flow (includes downloading and starting the editor).
     await page.goto(`${server.url}/#/flows/big`, { waitUntil: 'commit' });
