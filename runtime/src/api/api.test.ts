@@ -161,6 +161,17 @@ describe('bad input', () => {
     expect((await server.api('POST', '/webhook/nope', {})).status).toBe(404);
     expect((await server.api('DELETE', '/webhook/orders')).status).toBe(405);
   });
+
+  it('answers an unsupported method on a known API path with 405 and Allow, and a body that is not JSON with 415', async () => {
+    const wrongMethod = await server.api('PATCH', '/api/v1/flows/orders');
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('GET, PUT, DELETE');
+    expect(wrongMethod.headers.get('content-type')).toContain('application/problem+json');
+    const text = await server.api('POST', '/api/v1/flows', 'id: as-yaml', { 'content-type': 'text/plain' });
+    expect(text.status).toBe(415);
+    expect(text.headers.get('content-type')).toContain('application/problem+json');
+    expect((await server.api('GET', '/api/v1/flows/as-yaml')).status).toBe(404);
+  });
 });
 
 describe('executor behaviour', () => {

@@ -29,6 +29,7 @@ function commonResponses(route: Route): Record<string, ResponseSpec> {
   if (route.body) {
     out['400'] = problem('Malformed JSON, or a body not matching the schema');
     out['413'] = problem('Body larger than the configured limit');
+    out['415'] = problem('A body that is not JSON');
   }
   return out;
 }

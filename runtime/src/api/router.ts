@@ -34,6 +34,7 @@ export interface RouterOptions {
 }
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const JSON_TYPES = ['application/json', 'application/*+json'];
 const COMPONENTS_ID = 'https://flowcrew.dev/api/components.json';
 
 /** Route schemas refer to '#/components/schemas/X': point them at the one registered components document. */
@@ -95,10 +96,10 @@ export function buildApiRouter(options: RouterOptions, components: Record<string
   const { routes, services, auth } = options;
   const compile = compilers(components);
   const router = express.Router();
-  const json = express.json({ limit: options.bodyLimit, strict: false, type: ['application/json', 'application/*+json'] });
+  const json = express.json({ limit: options.bodyLimit, strict: false, type: JSON_TYPES });
 
   for (const route of routes) {
-    const isPublic = route.access === 'public';
+    const access = route.access;
     const queryProps = Object.fromEntries(Object.entries(route.query ?? {}).map(([name, p]) => [name, p.schema]));
     const queryRequired = Object.entries(route.query ?? {}).filter(([, p]) => p.required).map(([name]) => name);
     const checkQuery = route.query ? compile.query({ type: 'object', properties: queryProps, required: queryRequired }) : null;
@@ -110,7 +111,7 @@ export function buildApiRouter(options: RouterOptions, components: Record<string
         next();
       } catch (error) {
         // A stale cookie or expired token must not lock anyone out of the public routes (sign-in, status).
-        if (isPublic && error instanceof ProblemError && error.status === 401) {
+        if (access === 'public' && error instanceof ProblemError && error.status === 401) {
           res.locals.actor = null;
           return next();
         }
@@ -118,7 +119,6 @@ export function buildApiRouter(options: RouterOptions, components: Record<string
       }
     };
 
-    const access = route.access;
     const gate: RequestHandler = (req, res, next) => {
       if (access === 'public') return next();
       const actor = actorOfRequest(res);
@@ -136,6 +136,15 @@ export function buildApiRouter(options: RouterOptions, components: Record<string
     const chain: RequestHandler[] = [authenticate, gate];
     if (route.rateLimit === 'login' && options.loginLimit) chain.push(options.loginLimit);
     if (route.body) {
+      // A body in another type is refused, not ignored: no guessing what a client meant (content-type confusion).
+      chain.push((req, _res, next) => {
+        const declared = req.headers['content-type'];
+        // is() is null without a body, false for a body of another type.
+        if (declared && req.is(JSON_TYPES) === false) {
+          return next(new ProblemError(415, 'Unsupported Media Type', `the body must be JSON (Content-Type: application/json), not ${declared.split(';')[0]}`));
+        }
+        next();
+      });
       chain.push(json);
       if (options.bodyGuard) chain.push(options.bodyGuard);
     }
