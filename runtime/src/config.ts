@@ -7,7 +7,7 @@ import { AllowList } from './outbound/allow-list.ts';
 
 export interface RuntimeConfig {
   port: number;
-  /** 127.0.0.1 by default: there is no authentication yet. */
+  /** 127.0.0.1 by default; 0.0.0.0 is safe to serve a network (every route but health, sign-in and public webhooks needs authentication). */
   host: string;
   /** Where SQLite, the secret key and user node packs live. */
   dataDir: string;
