@@ -11,7 +11,10 @@ import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import { ApiError, api, authHooks } from '../api/client';
 import type { AuthStatus, OidcInfo, UserView } from '../api/types';
-import { createOidcClient, type OidcClient, type OidcSession } from '../lib/oidc';
+import type { OidcClient, OidcSession } from '../lib/oidc';
+
+/** keycloak-js is loaded only when the runtime reports an OIDC provider. */
+const keycloakClient = async (info: OidcInfo): Promise<OidcClient> => (await import('../lib/oidc')).createOidcClient(info);
 
 export type AuthPhase =
   | 'loading'
@@ -83,7 +86,7 @@ export const useAuthStore = defineStore('auth', () => {
     if (status.user) {
       phase.value = 'signed-in';
     } else if (status.oidc && !local.value) {
-      oidcClient = (options.oidcClient ?? createOidcClient)(status.oidc);
+      oidcClient = options.oidcClient ? options.oidcClient(status.oidc) : await keycloakClient(status.oidc);
       await startOidc();
     } else {
       phase.value = status.setupRequired ? 'setup' : 'sign-in';
@@ -125,7 +128,7 @@ export const useAuthStore = defineStore('auth', () => {
   }
 
   async function loginWithProvider(): Promise<void> {
-    if (!oidcClient && oidc.value) oidcClient = createOidcClient(oidc.value);
+    if (!oidcClient && oidc.value) oidcClient = await keycloakClient(oidc.value);
     phase.value = 'redirecting';
     await oidcClient!.login();
   }
