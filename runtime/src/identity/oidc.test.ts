@@ -73,6 +73,7 @@ describe('OIDC verifier against an issuer of our own', () => {
   let publicPem: string;
   const kid = 'key-1';
   let discoveryIssuer: string | null = null;
+  let providerDown = false;
 
   beforeAll(async () => {
     const pair = await generateKeyPair('RS256');
@@ -82,7 +83,8 @@ describe('OIDC verifier against an issuer of our own', () => {
     const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid, alg: 'RS256', use: 'sig' };
     server = createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
-      if (req.url === '/realms/test/.well-known/openid-configuration') res.end(JSON.stringify({ issuer: discoveryIssuer ?? issuer, jwks_uri: `${issuer}/certs` }));
+      if (providerDown) res.writeHead(503).end('{}');
+      else if (req.url === '/realms/test/.well-known/openid-configuration') res.end(JSON.stringify({ issuer: discoveryIssuer ?? issuer, jwks_uri: `${issuer}/certs` }));
       else if (req.url === '/realms/test/certs') res.end(JSON.stringify({ keys: [jwk] }));
       else res.writeHead(404).end('{}');
     });
@@ -200,9 +202,18 @@ describe('OIDC verifier against an issuer of our own', () => {
     }
   });
 
-  it('refuses tokens while the provider is unreachable, and recovers when it answers', async () => {
-    const unreachable = parseOidcConfig({ FLOWCREW_OIDC_ISSUER: 'http://127.0.0.1:1/realms/test' })!;
-    await refused(createOidcVerifier(unreachable, { timeoutMs: 2000 }).verify(await sign(claims())), /cannot check the token/);
+  it('refuses tokens while the provider is unreachable, and accepts them once it answers', async () => {
+    const nowhere = parseOidcConfig({ FLOWCREW_OIDC_ISSUER: 'http://127.0.0.1:1/realms/test' })!;
+    await refused(createOidcVerifier(nowhere, { timeoutMs: 2000 }).verify(await sign(claims())), /cannot check the token/);
+    const verifier = createOidcVerifier(config);
+    providerDown = true;
+    try {
+      await refused(verifier.verify(await sign(claims())), /cannot check the token: OIDC discovery .* answered 503/);
+    } finally {
+      providerDown = false;
+    }
+    // The failed discovery was not remembered: the same verifier works as soon as the provider is back.
+    expect((await verifier.verify(await sign(claims()))).name).toBe('ada');
   });
 });
 
