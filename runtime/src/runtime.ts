@@ -2,6 +2,7 @@
  * The runtime facade: everything the REST API, Socket.IO and the CLI can do, in one place, with no HTTP in it.
  * Route handlers stay thin so one authorisation layer can later wrap them all.
  */
+import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FlowMessage, Logger } from '@flowcrew/sdk';
@@ -40,6 +41,9 @@ function withoutViewFields(input: unknown): unknown {
   const { deployed: _d, deployedVersion: _v, updatedAt: _u, projectId: _p, ...flow } = input as Record<string, unknown>;
   return flow;
 }
+
+const isObjectWithoutId = (input: unknown): input is Record<string, unknown> =>
+  input !== null && typeof input === 'object' && !Array.isArray(input) && (input as { id?: unknown }).id === undefined;
 
 /** Nearest-rank percentile; null for no data. */
 function percentile(values: number[], p: number): number | null {
@@ -245,7 +249,9 @@ export class Runtime {
   }
 
   /** Create a new flow. Insert-if-absent in storage, so of concurrent creates with one id exactly one wins. */
-  async createFlow(input: unknown, options: { projectId?: string } = {}): Promise<FlowView> {
+  async createFlow(body: unknown, options: { projectId?: string } = {}): Promise<FlowView> {
+    // A flow without an id gets a generated one, as Node-RED's and n8n's APIs do.
+    const input = isObjectWithoutId(body) ? { ...body, id: randomUUID() } : body;
     const id = (input as { id?: unknown } | null)?.id;
     const exists = () => new ProblemError(409, 'Flow exists', `flow "${id}" already exists; use PUT to change it`);
     if (typeof id === 'string' && (await this.storage.getFlow(id))) throw exists();
@@ -321,12 +327,14 @@ export class Runtime {
     let docs: unknown[];
     let unmapped: ImportResult['unmapped'] = [];
     let warnings: string[] = [];
+    let properties: ImportResult['properties'];
     if (isNodeRedExport(input)) {
       source = 'node-red';
       const imported = importNodeRed(input);
       docs = imported.flows;
       unmapped = imported.unmapped;
       warnings = imported.warnings;
+      properties = imported.properties;
       if (docs.length === 0) throw new ProblemError(422, 'Nothing to import', 'the Node-RED export has no flow tab with nodes', [], { unmapped, warnings });
     } else if (Array.isArray(input) || (input && typeof input === 'object' && 'nodes' in input)) {
       source = 'flowcrew';
@@ -350,7 +358,7 @@ export class Runtime {
       if (id !== undefined && seen.has(id)) issues.push({ pointer: `${prefix(i)}/id`, message: `flow id "${id}" appears twice in the import (also at ${prefix(seen.get(id)!) || '/'})` });
       else if (id !== undefined) seen.set(id, i);
     }
-    if (issues.length > 0) throw new ProblemError(422, 'Invalid import', `the import has ${issues.length} problem(s); nothing was stored`, issues, { unmapped, warnings });
+    if (issues.length > 0) throw new ProblemError(422, 'Invalid import', `the import has ${issues.length} problem(s); nothing was stored`, issues, { unmapped, warnings, ...(properties ? { properties } : {}) });
     // The revision each flow is replacing (0 = new), so a concurrent edit between check and save is a 409, not lost.
     const saves: FlowSave[] = [];
     /** What the executor runs now for each replaced flow, to restore if the import's deploy fails. */
@@ -378,7 +386,7 @@ export class Runtime {
       throw error;
     }
     const flows = stored.map((s) => ({ id: s.flow.id, name: s.flow.name, version: s.flow.version, deployed: options.deploy === true }));
-    return { source, flows, unmapped, warnings };
+    return { source, flows, unmapped, warnings, ...(properties ? { properties } : {}) };
   }
 
   /** Deploy each flow of an import; on the first failure undo the ones deployed so far and name the flow and node. */

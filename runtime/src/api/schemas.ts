@@ -32,7 +32,12 @@ export const componentSchemas: Record<string, JsonSchema> = {
     properties: { ...flow.properties, deployed: { type: 'boolean' }, deployedVersion: nullable('integer'), updatedAt: int, projectId: str },
   },
   // What POST /flows takes: a flow, and optionally the project to create it in.
-  FlowCreate: { ...flow, properties: { ...flow.properties, projectId: { type: 'string', minLength: 1, description: 'Project to create it in (default "default")' } } },
+  // Without an id the runtime generates one (as Node-RED's and n8n's APIs do).
+  FlowCreate: {
+    ...flow,
+    required: flow.required.filter((key: string) => key !== 'id'),
+    properties: { ...flow.properties, projectId: { type: 'string', minLength: 1, description: 'Project to create it in (default "default")' } },
+  },
   Issue: { type: 'object', required: ['pointer', 'message'], properties: { pointer: str, message: str, nodeId: str } },
   ValidationResult: {
     type: 'object',
@@ -108,6 +113,24 @@ export const componentSchemas: Record<string, JsonSchema> = {
       flows: { type: 'array', items: { type: 'object', properties: { id: str, name: str, version: int, deployed: { type: 'boolean' } } } },
       unmapped: { type: 'array', items: { type: 'object', properties: { id: str, type: str, name: str, flowId: str, reason: str } } },
       warnings: { type: 'array', items: str },
+      properties: {
+        type: 'array',
+        description: 'Node-RED imports: what happened to each property of each imported node that was not taken as it was',
+        items: {
+          type: 'object',
+          required: ['nodeId', 'type', 'property', 'action', 'reason'],
+          properties: {
+            nodeId: str,
+            type: str,
+            flowId: str,
+            property: { type: 'string', description: 'JSON pointer into the node\'s props' },
+            action: { enum: ['translated', 'defaulted', 'dropped', 'ignored'] },
+            from: {},
+            to: {},
+            reason: str,
+          },
+        },
+      },
     },
   },
   Credential: {

@@ -188,14 +188,19 @@ describe('importNodeRed', () => {
       [id.delay]: 'delay',
       [id.catch]: 'catch',
       [id.comment]: 'comment',
+      // The link in that a link call (on Reports) calls is its entry; the call itself is a link-call node.
+      [id.linkInAudit]: 'subflow-in',
+      [id.linkCall]: 'link-call',
     });
     const sw = node(orders, id.switch);
     expect(sw).toMatchObject({ name: 'by total', position: { x: 450, y: 80 } });
-    expect(sw.props).toEqual({ property: 'payload.total', propertyType: 'msg', rules: [{ t: 'gte', v: '100', vt: 'num' }, { t: 'else' }], checkall: 'true', repair: false, outputs: 2 });
+    // Flowcrew counts a switch's outputs from its rules.
+    expect(sw.props).toEqual({ property: 'payload.total', propertyType: 'msg', rules: [{ t: 'gte', v: '100', vt: 'num' }, { t: 'else' }], checkall: 'true', repair: false });
     expect(node(orders, id.function).props).toMatchObject({ func: 'msg.payload = 1;\nreturn msg;', outputs: 1, libs: [] });
     expect(node(reports, id.join).props).toMatchObject({ mode: 'auto', build: 'object', count: '', timeout: '' });
     expect(node(reports, id.csv).props).toMatchObject({ sep: ',', hdrin: true, ret: '\\n', skip: '0' });
-    expect(node(orders, id.inject).props).toMatchObject({ repeat: '60', payloadType: 'date', props: [{ p: 'payload' }, { p: 'topic', vt: 'str' }] });
+    // The legacy payload/payloadType/topic are read into the props entries, as Node-RED's inject node does.
+    expect(node(orders, id.inject).props).toEqual({ repeat: '60', crontab: '', once: false, onceDelay: 0.1, props: [{ p: 'payload', v: '', vt: 'date' }, { p: 'topic', vt: 'str', v: '' }] });
   });
 
   it('leaves editor-only fields out of props, keeping a comment its text', () => {
@@ -206,7 +211,12 @@ describe('importNodeRed', () => {
   });
 
   it('turns http in into a webhook on the same path with an upper-case method', () => {
-    expect(node(orders, id.httpIn).props).toEqual({ url: '/orders', method: 'POST', upload: false });
+    expect(node(orders, id.httpIn).props).toEqual({ url: '/orders', method: 'POST' });
+    expect(result.properties.filter((p) => p.nodeId === id.httpIn).map((p) => [p.property, p.action])).toEqual([
+      ['/method', 'translated'],
+      ['/swaggerDoc', 'dropped'],
+      ['/upload', 'dropped'],
+    ]);
     expect(node(orders, id.httpResponse).props).toEqual({ statusCode: '201', headers: {} });
   });
 
@@ -220,7 +230,9 @@ describe('importNodeRed', () => {
     // switch "else" → junction → (template, link out → link in → debug)
     expect(node(orders, id.switch).wires).toEqual([[id.change], [id.template, id.debug]]);
     const ids = new Set([...orders.nodes, ...reports.nodes].map((n) => n.id));
-    for (const removed of [id.junction, id.linkOutAudit, id.linkInAudit, id.linkInReports]) expect(ids.has(removed)).toBe(false);
+    for (const removed of [id.junction, id.linkOutAudit, id.linkInReports]) expect(ids.has(removed)).toBe(false);
+    // A link in that a link call enters at stays, as the call's entry, and still passes link-out messages through.
+    expect(node(orders, id.linkInAudit)).toMatchObject({ type: 'subflow-in', name: 'audit', props: {}, wires: [[id.debug]] });
     expect(result.unmapped.find((u) => u.id === id.junction)).toMatchObject({ type: 'junction', flowId: ORDERS });
   });
 
@@ -237,13 +249,14 @@ describe('importNodeRed', () => {
     expect(byId[id.broker]).toMatchObject({ type: 'mqtt-broker', name: 'local', reason: expect.stringContaining('configuration node') });
     expect(byId[id.tls]).toMatchObject({ type: 'tls-config' });
     expect(byId[id.group]).toMatchObject({ type: 'group', name: 'Report pipeline', flowId: REPORTS });
-    expect(byId[id.linkCall]).toMatchObject({ type: 'link call', reason: expect.stringContaining('not supported') });
+    expect(byId[id.linkCall]).toBeUndefined();
+    expect(node(reports, id.linkCall).props).toMatchObject({ linkType: 'static', timeout: 30, targets: [{ id: id.linkInAudit, name: 'audit', flowId: ORDERS, nodeId: id.linkInAudit }] });
     expect(byId[id.subflow]).toMatchObject({ type: 'subflow', name: 'Enrich' });
     expect(byId[id.subflowNode]).toMatchObject({ type: 'change', reason: expect.stringContaining('subflow "Enrich"') });
     expect(byId[id.subflowInstance]).toMatchObject({ type: `subflow:${id.subflow}`, flowId: REPORTS });
     // Every node of the export is either imported, wired through, or listed.
     const imported = new Set([...orders.nodes, ...reports.nodes].map((n) => n.id));
-    const wiredThrough = new Set([id.linkOutAudit, id.linkInAudit, id.linkInReports]);
+    const wiredThrough = new Set([id.linkOutAudit, id.linkInReports]);
     for (const n of nodeRedExport.filter((x) => x.type !== 'tab')) {
       expect(imported.has(n.id) || wiredThrough.has(n.id) || byId[n.id] !== undefined, n.id).toBe(true);
     }
@@ -263,14 +276,16 @@ describe('importNodeRed', () => {
 });
 
 describe('importNodeRed: other export shapes', () => {
-  it('imports an export of selected nodes (no tab) into a new flow, with a warning', () => {
+  it('imports an export of selected nodes (no tab) as a copy into a new flow, with a warning', () => {
     const selection = [
       { id: 'aa01', type: 'inject', z: 'cafe0001', name: '', props: [{ p: 'payload' }], repeat: '', once: false, topic: '', payload: 'hi', payloadType: 'str', x: 100, y: 40, wires: [['aa02']] },
       { id: 'aa02', type: 'debug', z: 'cafe0001', name: '', active: true, complete: 'false', x: 260, y: 40, wires: [] },
     ];
-    const result = importNodeRed(selection);
+    const result = importNodeRed(selection, { newFlowId: () => 'copy-1' });
     expect(result.flows).toHaveLength(1);
-    expect(result.flows[0]).toMatchObject({ id: 'cafe0001', name: 'Imported flow cafe0001' });
+    expect(result.flows[0]).toMatchObject({ id: 'copy-1', name: 'Imported nodes (from flow cafe0001)' });
+    // Without an id generator each import gets a new flow id, so the same selection can be imported again.
+    expect(importNodeRed(selection).flows[0]!.id).not.toBe(importNodeRed(selection).flows[0]!.id);
     expect(result.flows[0]!.nodes.map((n) => [n.id, n.wires])).toEqual([
       ['aa01', [['aa02']]],
       ['aa02', undefined],

@@ -1,10 +1,19 @@
 /**
  * Node-RED import: turns a Node-RED export (the editor's JSON export, or the admin API's `{ flows }`) into
  * Flowcrew flow documents, one per tab. Node types with a Flowcrew equivalent keep their id and config (our nodes
- * use Node-RED's field names); link and junction nodes disappear, their wires connected straight through; everything
- * else is reported in `unmapped` with the reason, never dropped silently.
+ * use Node-RED's field names), normalised as Node-RED itself normalises them (node-red-props.ts) with a note per
+ * property changed; link and junction nodes disappear, their wires connected straight through, except the link-in
+ * nodes a "link call" calls (entry points) and "link out" nodes in return mode (the answer); everything else is
+ * reported in `unmapped` with the reason, never dropped silently. Nodes copied from a tab without the tab itself
+ * become a new flow with a new id each time (a copy, as Node-RED imports them); nodes without a position are laid out.
  */
+import { randomUUID } from 'node:crypto';
+import { layoutUnplaced } from './node-red-layout.ts';
+import { normaliseNodeRedProps } from './node-red-props.ts';
+import { PropsEditor, type PropertyNote } from './node-red-values.ts';
 import { FLOW_FORMAT, type FlowDocument, type FlowNode } from './types.ts';
+
+export type { PropertyNote } from './node-red-values.ts';
 
 export interface UnmappedNode {
   id: string;
@@ -19,6 +28,13 @@ export interface NodeRedImport {
   flows: FlowDocument[];
   unmapped: UnmappedNode[];
   warnings: string[];
+  /** Property by property, what the import translated, defaulted, dropped or kept without applying. */
+  properties: PropertyNote[];
+}
+
+export interface NodeRedImportOptions {
+  /** Id of the new flow made for nodes whose tab is not in the export (default: a random UUID). */
+  newFlowId?: () => string;
 }
 
 /** A Node-RED node (or tab, group, config node) as found in an export. */
@@ -52,6 +68,12 @@ const TYPE_MAP: Record<string, string> = {
   'http request': 'http-request',
   catch: 'catch',
   comment: 'comment',
+  trigger: 'trigger',
+  range: 'range',
+  sort: 'sort',
+  batch: 'batch',
+  rbe: 'filter',
+  'link call': 'link-call',
 };
 
 /** Editor-only fields: layout, labels, grouping, notes. Everything else is the node's config and becomes props. */
@@ -95,17 +117,17 @@ function describe(n: NrNode): string {
 }
 
 const linkMode = (n: NrNode) => (typeof n.mode === 'string' ? n.mode : 'link');
+/** A link node's `links` (a link call may hold one id as a string). */
+const linkIds = (n: NrNode): string[] => (typeof n.links === 'string' ? [n.links] : Array.isArray(n.links) ? n.links.filter((l): l is string => typeof l === 'string') : []);
 const outputWires = (n: NrNode): string[][] =>
   Array.isArray(n.wires) ? n.wires.map((port) => (Array.isArray(port) ? port.filter((t): t is string => typeof t === 'string') : [])) : [];
 
-/** Per-type config adjustments where Flowcrew's node differs from Node-RED's. */
-function adaptProps(n: NrNode, props: Record<string, unknown>): Record<string, unknown> {
-  if (n.type === 'http in') {
-    // The runtime serves webhooks under /webhook; the path itself stays. Methods are upper case here.
-    if (typeof props.method === 'string') props.method = props.method.toUpperCase();
-    delete props.swaggerDoc; // a reference to Node-RED's swagger plugin config
-  }
-  return props;
+/** A link call's target as the link-call node reads it: the Flowcrew flow and node that a call enters at. */
+interface LinkTarget {
+  id: string;
+  name?: string;
+  flowId: string;
+  nodeId: string;
 }
 
 class Importer {
@@ -113,13 +135,22 @@ class Importer {
   private readonly unmapped: UnmappedNode[] = [];
   private readonly warnings: string[] = [];
   private readonly warned = new Set<string>();
+  private readonly properties: PropertyNote[] = [];
   /** Node-RED id → Flowcrew id of every node that is imported. */
   private readonly mapped = new Map<string, string>();
+  /** Node-RED id → Flowcrew type, where it is not TYPE_MAP's (link in as an entry, link out in return mode). */
+  private readonly mappedType = new Map<string, string>();
   /** Tab (or orphan z) id → Flowcrew flow id. */
   private readonly flowIds = new Map<string, string>();
+  /** Group id → the flow nodes in it (Node-RED ids). */
+  private readonly groups = new Map<string, string[]>();
 
-  constructor(private readonly items: NrNode[]) {
+  constructor(
+    private readonly items: NrNode[],
+    private readonly options: NodeRedImportOptions,
+  ) {
     for (const n of items) this.byId.set(n.id, n);
+    for (const n of items) if (typeof n.g === 'string') this.groups.set(n.g, [...(this.groups.get(n.g) ?? []), n.id]);
   }
 
   run(): NodeRedImport {
@@ -127,63 +158,76 @@ class Importer {
     const subflows = new Map(this.items.filter((n) => n.type === 'subflow').map((n) => [n.id, n]));
     const configIds = new Set<string>();
 
-    // Flows: every tab, plus one per unknown z (an export of selected nodes does not include their tab).
+    // Flows: every tab, plus one per unknown z (an export of selected nodes does not include their tab): that one is
+    // a copy with a new id each time, so importing the same selection twice gives two flows, as Node-RED does.
     const usedFlowIds = new Set<string>();
-    const flowFor = (z: string) => {
-      let id = sanitiseId(z);
-      for (let i = 2; usedFlowIds.has(id); i++) id = `${sanitiseId(z).slice(0, MAX_ID - 4)}-${i}`;
-      usedFlowIds.add(id);
-      this.flowIds.set(z, id);
+    const flowFor = (z: string, id: string) => {
+      let unique = id;
+      for (let i = 2; usedFlowIds.has(unique); i++) unique = `${id.slice(0, MAX_ID - 4)}-${i}`;
+      usedFlowIds.add(unique);
+      this.flowIds.set(z, unique);
     };
-    for (const tab of tabs) flowFor(tab.id);
+    for (const tab of tabs) flowFor(tab.id, sanitiseId(tab.id));
     const orphanTabs: string[] = [];
     for (const n of this.items) {
       if (typeof n.z === 'string' && !this.flowIds.has(n.z) && !subflows.has(n.z) && this.isFlowNode(n)) {
-        flowFor(n.z);
+        flowFor(n.z, sanitiseId(this.options.newFlowId?.() ?? randomUUID()));
         orphanTabs.push(n.z);
       }
     }
+
+    // Link-in nodes a link call enters at become entry points (all of them when a call picks its target by name).
+    const calls = this.items.filter((n) => n.type === 'link call' && this.isFlowNode(n));
+    const dynamicCalls = calls.some((n) => n.linkType === 'dynamic');
+    const called = new Set(calls.flatMap((n) => linkIds(n)));
+    const isEntry = (n: NrNode) => n.type === 'link in' && (dynamicCalls || called.has(n.id));
 
     // Classify every node: imported, removed and rewired (links, junctions), or unmapped.
     for (const n of this.items) {
       if (n.type === 'tab') continue;
       const flowId = typeof n.z === 'string' ? this.flowIds.get(n.z) : undefined;
       const skip = (reason: string) => this.unmapped.push({ id: n.id, type: n.type, ...(nameOf(n) ? { name: nameOf(n) } : {}), ...(flowId ? { flowId } : {}), reason });
+      const importAs = (type?: string) => {
+        this.mapped.set(n.id, ID_PATTERN.test(n.id) && n.id.length <= MAX_ID ? n.id : sanitiseId(n.id));
+        if (type) this.mappedType.set(n.id, type);
+      };
       if (n.type === 'subflow') skip('subflow definitions are not supported; rebuild the subflow as a separate flow and call it with a subflow-call node');
       else if (typeof n.z === 'string' && subflows.has(n.z)) skip(`belongs to subflow "${String(subflows.get(n.z)!.name ?? n.z)}", which is not imported`);
       else if (n.type === 'group') skip('groups are not supported; the nodes of the group were imported without it');
       else if (!this.isFlowNode(n)) {
         configIds.add(n.id);
         skip(`configuration node (${n.type}): Flowcrew keeps connection settings in node props and credentials; set them up on the nodes that used it`);
-      } else if (n.type === 'junction') skip('junction: removed, the wires through it now connect its sources to its targets directly');
-      else if (n.type === 'link in') continue;
-      else if (n.type === 'link out') {
-        if (linkMode(n) !== 'link') skip('a "link out" in return mode answers a "link call", which is not supported');
+      } else if (flowId === undefined) skip('not on a flow tab');
+      else if (n.type === 'junction') skip('junction: removed, the wires through it now connect its sources to its targets directly');
+      else if (n.type === 'link in') {
+        if (isEntry(n)) importAs('subflow-in');
+      } else if (n.type === 'link out') {
+        if (linkMode(n) === 'return') importAs('subflow-out');
         else this.checkLinkTargets(n, skip);
-      } else if (n.type === 'link call') skip('"link call" is not supported; use a subflow-call node to call another flow');
-      else if (n.type.startsWith('subflow:')) skip(`instance of subflow ${n.type.substring(8)}: subflows are not supported`);
+      } else if (n.type.startsWith('subflow:')) skip(`instance of subflow ${n.type.substring(8)}: subflows are not supported`);
       else if (TYPE_MAP[n.type] === undefined) skip(`Node-RED node type "${n.type}" has no Flowcrew equivalent`);
-      else if (flowId === undefined) skip('not on a flow tab');
-      else this.mapped.set(n.id, ID_PATTERN.test(n.id) && n.id.length <= MAX_ID ? n.id : sanitiseId(n.id));
+      else importAs();
     }
 
     const flows: FlowDocument[] = [];
     const build = (z: string, tab?: NrNode) => {
       const id = this.flowIds.get(z)!;
-      const label = tab && typeof tab.label === 'string' && tab.label.trim() ? tab.label : tab ? `Flow ${z}` : `Imported flow ${z}`;
+      const label = tab && typeof tab.label === 'string' && tab.label.trim() ? tab.label : tab ? `Flow ${z}` : `Imported nodes (from flow ${z})`;
       const doc: FlowDocument = { format: FLOW_FORMAT, id, name: label.slice(0, MAX_NAME), version: 1, settings: {}, nodes: [] };
       if (tab && typeof tab.info === 'string' && tab.info.trim()) doc.description = tab.info.slice(0, 10_000);
       if (tab?.disabled === true) this.warn(`flow "${doc.name}" is disabled in Node-RED; it is imported (not deployed) and will run once deployed`);
       if (tab && Array.isArray(tab.env) && tab.env.length > 0) this.warn(`flow "${doc.name}" defines environment variables, which were not imported (flows get no environment)`);
-      doc.nodes = this.items.filter((n) => n.z === z && this.mapped.has(n.id)).map((n) => this.toFlowNode(n, configIds));
+      doc.nodes = this.items.filter((n) => n.z === z && this.mapped.has(n.id)).map((n) => this.toFlowNode(n, configIds, id));
+      const placed = layoutUnplaced(doc.nodes);
+      if (placed > 0) this.warn(`flow "${doc.name}": ${placed} node(s) had no position and were laid out`);
       flows.push(doc);
     };
     for (const tab of tabs) build(tab.id, tab);
     for (const z of orphanTabs) {
-      this.warn(`the export does not include tab ${z}; its nodes were imported into a new flow "Imported flow ${z}"`);
+      this.warn(`the export does not include tab ${z}; its nodes were imported as a copy into a new flow "${this.flowIds.get(z)}"`);
       build(z);
     }
-    return { flows, unmapped: this.unmapped, warnings: this.warnings };
+    return { flows, unmapped: this.unmapped, warnings: this.warnings, properties: this.properties };
   }
 
   /** Nodes placed on a canvas have a z and a position or wires; configuration nodes have neither. */
@@ -193,8 +237,7 @@ class Importer {
 
   /** Links to a "link in" on another tab cannot be followed: report the link out once. */
   private checkLinkTargets(n: NrNode, skip: (reason: string) => void): void {
-    const links = Array.isArray(n.links) ? n.links.filter((l): l is string => typeof l === 'string') : [];
-    const elsewhere = links.map((l) => this.byId.get(l)).filter((target): target is NrNode => target !== undefined && target.z !== n.z);
+    const elsewhere = linkIds(n).map((l) => this.byId.get(l)).filter((target): target is NrNode => target !== undefined && target.z !== n.z);
     if (elsewhere.length > 0) {
       const where = elsewhere.map((t) => `${describe(t)} on ${this.tabName(t.z)}`).join(', ');
       skip(`links to ${where}: links across flows are not supported (links within the flow were connected directly)`);
@@ -212,20 +255,39 @@ class Importer {
     this.warnings.push(message);
   }
 
-  private toFlowNode(n: NrNode, configIds: Set<string>): FlowNode {
-    const props: Record<string, unknown> = {};
+  private toFlowNode(n: NrNode, configIds: Set<string>, flowId: string): FlowNode {
+    const type = this.mappedType.get(n.id) ?? TYPE_MAP[n.type]!;
+    const raw: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(n)) {
-      if (!NON_CONFIG_KEYS.has(key) || (key === 'info' && n.type === 'comment')) props[key] = value;
+      if (!NON_CONFIG_KEYS.has(key) || (key === 'info' && n.type === 'comment')) raw[key] = structuredClone(value);
       if (typeof value === 'string' && configIds.has(value) && !NON_CONFIG_KEYS.has(key)) {
         this.warn(`${describe(n)} refers to configuration node ${describe(this.byId.get(value)!)} in "${key}", which was not imported`);
       }
     }
-    const node: FlowNode = { id: this.mapped.get(n.id)!, type: TYPE_MAP[n.type]! };
+    const report = (note: Omit<PropertyNote, 'nodeId' | 'type' | 'flowId'>) => this.properties.push({ nodeId: n.id, type: n.type, flowId, ...note });
+    if (typeof n.info === 'string' && n.info.trim() && n.type !== 'comment') report({ property: '/info', action: 'dropped', from: n.info, reason: 'node descriptions are not kept (Flowcrew nodes have none)' });
+    let props: Record<string, unknown>;
+    if (type === 'subflow-in' || type === 'subflow-out') {
+      // Entry and answer of a link call: their Node-RED config (links, mode) is the wiring, now done by the call.
+      props = {};
+      const reason = type === 'subflow-in' ? 'a link-in a "link call" enters at: now a sub-flow entry (subflow-in)' : 'a "link out" in return mode: now the answer to the call (subflow-out)';
+      for (const key of Object.keys(raw)) report({ property: `/${key}`, action: 'dropped', from: raw[key], reason });
+    } else {
+      const editor = new PropsEditor(raw, report);
+      normaliseNodeRedProps(n.type, editor, {
+        nodeId: n.id,
+        groupMembers: (id) => (typeof this.byId.get(id)?.g === 'string' ? (this.groups.get(this.byId.get(id)!.g as string) ?? []).filter((m) => m !== id && this.mapped.has(m)).map((m) => this.mapped.get(m)!) : []),
+        warn: (message) => this.warn(message),
+      });
+      if (n.type === 'link call') this.linkCallTargets(n, editor);
+      props = editor.props;
+    }
+    const node: FlowNode = { id: this.mapped.get(n.id)!, type };
     const name = nameOf(n);
     if (name) node.name = name;
     if (typeof n.x === 'number' && typeof n.y === 'number') node.position = { x: n.x, y: n.y };
-    node.props = adaptProps(n, props);
-    const wires = outputWires(n).map((port) => {
+    node.props = props;
+    const wires = type === 'subflow-out' ? [] : outputWires(n).map((port) => {
       const targets: string[] = [];
       for (const target of port) for (const id of this.resolve(target, n, new Set())) if (!targets.includes(id)) targets.push(id);
       return targets;
@@ -235,21 +297,35 @@ class Importer {
     return node;
   }
 
+  /** A link call's targets (the entry node and its flow), resolved from Node-RED ids: by id, or every link-in for a dynamic call. */
+  private linkCallTargets(n: NrNode, editor: PropsEditor): void {
+    const dynamic = n.linkType === 'dynamic';
+    const candidates = dynamic ? this.items.filter((l) => l.type === 'link in' && this.mapped.has(l.id)) : linkIds(n).slice(0, 1).map((id) => this.byId.get(id)).filter((l): l is NrNode => l !== undefined && this.mapped.has(l.id));
+    const targets: LinkTarget[] = candidates.map((l) => ({ id: l.id, ...(nameOf(l) ? { name: nameOf(l) } : {}), flowId: this.flowIds.get(l.z!)!, nodeId: this.mapped.get(l.id)! }));
+    editor.translate('targets', targets, dynamic ? 'the link-in nodes msg.target may name (by id or name), with their Flowcrew flow' : 'the link-in node it calls, with its Flowcrew flow');
+    if (!dynamic && targets.length === 0) this.warn(`${describe(n)} calls a "link in" that is not in the export; it fails each message until its target is set`);
+    editor.oneOf('linkType', ['static', 'dynamic'], 'static');
+    if (typeof editor.get('timeout') === 'string') {
+      const seconds = Number.parseFloat(editor.get('timeout') as string);
+      editor.translate('timeout', Number.isNaN(seconds) ? 30 : seconds, 'seconds stored as a string (Node-RED: 30 when unreadable)');
+    }
+  }
+
   /** Where a wire from `source` to `targetId` ends up once links and junctions are removed. */
   private resolve(targetId: string, source: NrNode, seen: Set<string>): string[] {
     if (seen.has(targetId)) return [];
     seen.add(targetId);
+    const target = this.byId.get(targetId);
+    // A link in is always passed through, also one kept as a link call's entry (an entry has no input).
+    if (target?.type === 'link in' || target?.type === 'junction') return outputWires(target)[0]?.flatMap((id) => this.resolve(id, source, seen)) ?? [];
     const mappedId = this.mapped.get(targetId);
     if (mappedId) return [mappedId];
-    const target = this.byId.get(targetId);
     if (!target) {
       this.warn(`${describe(source)} was wired to ${targetId}, which is not in the export; the wire was removed`);
       return [];
     }
-    const through = (ids: string[]) => ids.flatMap((id) => this.resolve(id, source, seen));
-    if (target.type === 'junction' || target.type === 'link in') return through(outputWires(target)[0] ?? []);
     if (target.type === 'link out' && linkMode(target) === 'link') {
-      const links = Array.isArray(target.links) ? target.links.filter((l): l is string => typeof l === 'string') : [];
+      const links = linkIds(target);
       const sameTab = links.filter((l) => this.byId.get(l)?.z === target.z);
       if (links.some((l) => this.byId.get(l) === undefined)) {
         this.warn(`${describe(target)} links to a "link in" that is not in the export; that link was removed`);
@@ -257,7 +333,7 @@ class Importer {
       if (links.some((l) => this.byId.has(l) && this.byId.get(l)!.z !== target.z)) {
         this.warn(`${describe(source)} sends to ${describe(target)}, which links to another flow; that part of the wire was removed`);
       }
-      return through(sameTab);
+      return sameTab.flatMap((id) => this.resolve(id, source, seen));
     }
     this.warn(`${describe(source)} was wired to ${describe(target)}, which was not imported; the wire was removed`);
     return [];
@@ -265,7 +341,7 @@ class Importer {
 }
 
 /** Convert a Node-RED export. Throws if `json` is not one (see isNodeRedExport). */
-export function importNodeRed(json: unknown): NodeRedImport {
+export function importNodeRed(json: unknown, options: NodeRedImportOptions = {}): NodeRedImport {
   if (!isNodeRedExport(json)) throw new Error('not a Node-RED export: expected an array of nodes with "id", "type" and "z" (or { flows: [...] })');
-  return new Importer(exportedNodes(json) as NrNode[]).run();
+  return new Importer(exportedNodes(json) as NrNode[], options).run();
 }

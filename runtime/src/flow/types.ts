@@ -1,5 +1,6 @@
 /** Flow format v1: the JSON users save, import, export and deploy. The JSON Schema lives in ./schema.ts. */
 import type { RetryPolicy } from '@flowcrew/sdk';
+import type { PropertyNote } from './node-red-values.ts';
 
 export const FLOW_FORMAT = 'flowcrew/flow@1';
 
@@ -63,4 +64,6 @@ export interface ImportResult {
   flows: Array<{ id: string; name: string; version: number; deployed: boolean }>;
   unmapped: Array<{ id: string; type: string; name?: string; flowId?: string; reason: string }>;
   warnings: string[];
+  /** Node-RED imports: property by property, what was translated, defaulted, dropped or kept without being applied. */
+  properties?: PropertyNote[];
 }

@@ -1,0 +1,320 @@
+/**
+ * Per node type, what Node-RED itself normalises when it loads a node (its core nodes' constructors and editor
+ * migrations, 0.x to 4.x), done once at import so Flowcrew's props schemas see the values they describe. Every change
+ * is reported through the PropsEditor (translated, defaulted, dropped or ignored).
+ */
+import { NODE_RED_VALUE_TYPES, PropsEditor } from './node-red-values.ts';
+
+/** What a rule may ask of the export around the node. */
+export interface NormaliseContext {
+  /** Ids (Node-RED) of the other flow nodes in the same group as `nodeId`, for scope "group". */
+  groupMembers(nodeId: string): string[];
+  nodeId: string;
+  warn(message: string): void;
+}
+
+type Rule = (p: PropsEditor, ctx: NormaliseContext) => void;
+
+const EDITOR_ONLY = 'editor state only';
+
+/** Scope of catch/status/complete: Node-RED 3's "group" scope means the nodes of the node's own group. */
+function groupScope(p: PropsEditor, ctx: NormaliseContext): void {
+  if (p.get('scope') === 'group') p.translate('scope', ctx.groupMembers(ctx.nodeId), 'scope "group": the nodes of this node\'s group in Node-RED');
+}
+
+const inject: Rule = (p) => {
+  if (!Array.isArray(p.get('props'))) {
+    // Before Node-RED 1.1 an inject node had only payload/payloadType/topic.
+    p.translate('props', [{ p: 'payload' }, { p: 'topic', vt: 'str' }], 'no props (before Node-RED 1.1): the payload and topic it sends');
+  }
+  const payloadType = p.get('payloadType');
+  if (payloadType === undefined || payloadType === null || payloadType === '') {
+    // Node-RED 0.x: no payloadType meant a timestamp for an empty payload, else the string.
+    const payload = p.get('payload');
+    p.default('payloadType', payload === undefined || payload === '' ? 'date' : 'str', 'no payload type (Node-RED 0.x): a timestamp when the payload is empty, else a string');
+  }
+  const items = [...p.items('props')];
+  for (const [item, at] of items) {
+    if (item.p === 'payload' && !('v' in item)) {
+      p.translate('v', p.get('payload') ?? '', 'the payload entry takes its value from the node\'s legacy payload', item, `${at}/v`);
+      p.translate('vt', p.get('payloadType'), 'the payload entry takes its type from the node\'s legacy payloadType', item, `${at}/vt`);
+    } else if (item.p === 'topic' && item.vt === 'str' && !('v' in item)) {
+      p.translate('v', p.get('topic') ?? '', 'the topic entry takes its value from the node\'s legacy topic', item, `${at}/v`);
+    }
+    if (item.vt === 'none') {
+      // Node-RED 0.x "none": an empty string payload.
+      p.translate('vt', 'str', 'type "none" (Node-RED 0.x) sends an empty string', item, `${at}/vt`);
+      p.translate('v', '', 'type "none" (Node-RED 0.x) sends an empty string', item, `${at}/v`);
+    } else if (item.vt === '' || item.vt === null) p.default('vt', 'str', 'empty type: Node-RED evaluates it as a string', item, `${at}/vt`);
+    if (item.vt === 'date' && typeof item.v === 'string' && !['', 'iso', 'object'].includes(item.v)) {
+      p.ignore('v', `a custom date format ("${item.v}") is not supported: a millisecond timestamp is sent instead`, `${at}/v`);
+    }
+  }
+  // Everything the legacy fields said now lives in props.
+  if (items.length > 0) p.dropAll(['payload', 'payloadType', 'topic'], 'legacy fields, read into the props entries');
+  p.bool('once', false);
+};
+
+const debug: Rule = (p) => {
+  for (const key of ['active', 'tosidebar', 'console', 'tostatus']) p.bool(key);
+  const complete = p.get('complete');
+  const targetType = p.get('targetType');
+  if (targetType !== 'jsonata') {
+    if (complete === true || complete === 'true') {
+      if (complete === true) p.translate('complete', 'true', 'a boolean: the whole message');
+      if (targetType !== 'full') p.default('targetType', 'full', 'complete "true": the whole message');
+    } else if (complete === false || complete === 'false' || complete === '' || complete === undefined || complete === null) {
+      if (p.has('complete')) p.translate('complete', 'payload', 'complete "false" (Node-RED 0.x): msg.payload');
+      if (targetType === undefined || targetType === '') p.default('targetType', 'msg', 'no target type: a message property');
+    } else if (targetType === undefined || targetType === '') p.default('targetType', 'msg', 'no target type: a message property');
+  }
+  p.oneOf('statusType', ['auto', 'msg', 'jsonata', 'counter'], 'auto');
+};
+
+const fn: Rule = (p) => {
+  p.integer('outputs');
+  if (typeof p.get('timeout') === 'string') {
+    const seconds = Number(p.get('timeout'));
+    if (p.get('timeout') === '' || Number.isNaN(seconds)) p.default('timeout', 0, 'empty: no time limit of its own');
+    else p.translate('timeout', seconds, 'a number stored as a string');
+  }
+  p.drop('noerr', `${EDITOR_ONLY} (the editor's count of syntax errors)`);
+};
+
+const change: Rule = (p) => {
+  if (!Array.isArray(p.get('rules'))) {
+    // Node-RED 0.x: one rule in action/property/from/to/reg ("replace" meant set).
+    const action = p.get('action') === 'replace' ? 'set' : p.get('action');
+    const rule: Record<string, unknown> = { t: action, p: p.get('property') ?? '' };
+    if (action === 'set' || action === 'move') rule.to = p.get('to') ?? '';
+    else if (action === 'change') Object.assign(rule, { from: p.get('from') ?? '', to: p.get('to') ?? '', re: p.get('reg') === null || p.get('reg') === true });
+    p.translate('rules', [rule], 'a single-rule change node (Node-RED 0.x): its action/property/from/to/reg as one rule');
+  }
+  p.dropAll(['action', 'property', 'from', 'to', 'reg'], 'legacy single-rule fields (Node-RED 0.x), unused once rules exist');
+  for (const [rule, at] of p.items('rules')) {
+    if (!rule.pt) p.default('pt', 'msg', 'no property type (before Node-RED 0.16): a message property', rule, `${at}/pt`);
+    if (rule.t === 'change' && rule.re) {
+      p.translate('fromt', 're', 'the legacy "re" flag: a regular expression', rule, `${at}/fromt`);
+      delete rule.re;
+    }
+    if (rule.t === 'set' && !rule.tot && typeof rule.to === 'string' && rule.to.startsWith('msg.')) {
+      p.translate('to', rule.to.substring(4), 'a legacy "msg." value: a message property', rule, `${at}/to`);
+      p.translate('tot', 'msg', 'a legacy "msg." value: a message property', rule, `${at}/tot`);
+    }
+    if ((rule.t === 'set' || rule.t === 'change') && !rule.tot) p.default('tot', 'str', 'no value type: a string', rule, `${at}/tot`);
+    if (rule.t === 'move' && !rule.tot) p.default('tot', 'msg', 'no target type: a message property', rule, `${at}/tot`);
+    if (rule.t === 'change' && !rule.fromt) p.default('fromt', 'str', 'no search type: a string', rule, `${at}/fromt`);
+    if ('dc' in rule) p.bool('dc', false, rule, `${at}/dc`);
+    for (const key of ['to', 'from'] as const) if (rule[key] === null) p.default(key, '', 'null: an empty value', rule, `${at}/${key}`);
+  }
+};
+
+const switchRule: Rule = (p) => {
+  p.oneOf('propertyType', ['msg', 'flow', 'global', 'jsonata', 'env'], 'msg');
+  if (!p.has('property') || p.get('property') === '') p.default('property', 'payload', 'empty: msg.payload');
+  p.oneOf('checkall', ['true', 'false'], 'true', { true: 'true', false: 'false' });
+  p.bool('repair', false);
+  p.drop('outputs', 'Flowcrew counts the outputs from the rules');
+  for (const [rule, at] of p.items('rules')) {
+    // Node-RED 0.x rules had no value type: a number when it reads as one, else a string.
+    if (!rule.vt && rule.t !== 'else' && 'v' in rule) p.default('vt', Number.isNaN(Number(rule.v)) ? 'str' : 'num', 'no value type (Node-RED 0.x): a number when it reads as one, else a string', rule, `${at}/vt`);
+    if ('case' in rule) p.bool('case', false, rule, `${at}/case`);
+  }
+};
+
+const template: Rule = (p) => {
+  p.oneOf('fieldType', ['msg', 'flow', 'global'], 'msg');
+  if (p.get('field') === '') p.default('field', 'payload', 'empty: msg.payload');
+  p.oneOf('syntax', ['mustache', 'plain'], 'mustache');
+  p.oneOf('output', ['str', 'json', 'yaml'], 'str');
+};
+
+const json: Rule = (p) => {
+  p.oneOf('action', ['', 'str', 'obj'], '');
+  if (p.get('property') === '') p.default('property', 'payload', 'empty: msg.payload');
+  p.bool('pretty', false);
+};
+
+const csv: Rule = (p) => {
+  p.bool('hdrin', false);
+  p.oneOf('hdrout', ['none', 'all', 'once'], 'none', { true: 'all', false: 'none' });
+  p.oneOf('multi', ['one', 'mult'], 'one');
+  p.bool('strings', true);
+  p.bool('include_empty_strings', false);
+  p.bool('include_null_values', false);
+  if (p.get('ret') === '') p.default('ret', '\\n', 'empty: a newline');
+  if (p.get('spec') === 'rfc') p.ignore('spec', 'Node-RED 4\'s RFC 4180 parser mode is not implemented: the node parses in classic mode (the same for well-formed CSV)');
+};
+
+const yaml: Rule = (p) => {
+  if (p.get('property') === '') p.default('property', 'payload', 'empty: msg.payload');
+};
+
+const split: Rule = (p, ctx) => {
+  p.oneOf('spltType', ['str', 'bin', 'len'], 'str');
+  p.oneOf('arraySpltType', ['len'], 'len');
+  p.bool('stream', false);
+  if (p.get('addname') === null) p.default('addname', '', 'empty: no key copied');
+  const property = p.get('property');
+  if (property === undefined || property === '' || property === 'payload') p.drop('property', 'Flowcrew splits msg.payload, as this node does');
+  else {
+    p.ignore('property', `Flowcrew's split always splits msg.payload, not msg.${String(property)}`);
+    ctx.warn(`split ${ctx.nodeId} splits msg.${String(property)} in Node-RED; Flowcrew's split splits msg.payload`);
+  }
+};
+
+const join: Rule = (p) => {
+  p.oneOf('mode', ['auto', 'custom', 'reduce'], 'auto');
+  p.oneOf('build', ['string', 'array', 'object', 'merged', 'buffer'], 'array');
+  p.oneOf('propertyType', ['msg', 'full'], 'msg');
+  p.oneOf('joinerType', ['str', 'bin'], 'str');
+  p.bool('accumulate', false);
+  p.bool('reduceRight', false);
+  if (p.get('count') === null) p.default('count', '', 'empty: msg.parts.count');
+  if (p.get('timeout') === null) p.default('timeout', '', 'empty: no timeout');
+  if (p.get('useparts') === false && p.get('mode') === 'custom') {
+    p.ignore('useparts', 'Node-RED 4 ignores msg.parts in manual mode when this is off; Flowcrew\'s join uses msg.parts when a message has it');
+  } else p.drop('useparts', 'Flowcrew\'s join uses msg.parts when a message has it, as this node does');
+};
+
+const delay: Rule = (p) => {
+  p.oneOf('pauseType', ['delay', 'delayv', 'random', 'rate', 'queue', 'timed'], 'delay');
+  for (const key of ['timeoutUnits', 'randomUnits']) p.oneOf(key, ['milliseconds', 'seconds', 'minutes', 'hours', 'days'], 'seconds');
+  p.oneOf('rateUnits', ['second', 'minute', 'hour', 'day'], 'second');
+  p.bool('drop', false);
+  p.bool('allowrate', false);
+  p.integer('outputs');
+};
+
+const httpIn: Rule = (p) => {
+  // The runtime serves webhooks under /webhook; the path itself stays. Methods are upper case here.
+  const method = p.get('method');
+  if (typeof method === 'string' && method !== method.toUpperCase()) p.translate('method', method.toUpperCase(), 'Flowcrew writes HTTP methods in upper case');
+  p.drop('swaggerDoc', "a reference to Node-RED's swagger plugin configuration");
+  if (p.get('upload') === true || p.get('upload') === 'true') {
+    p.translate('accept', ['application/json', 'application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data'], 'file uploads on: multipart/form-data is accepted too');
+    p.drop('upload', 'file uploads: now in accept');
+  } else p.drop('upload', 'file uploads off: multipart/form-data is refused (415), as Node-RED does not parse it');
+  if (p.get('skipBodyParsing') === true) p.ignore('skipBodyParsing', 'Flowcrew always parses a body by its content type (msg.req.rawBody is not kept)');
+  else p.drop('skipBodyParsing', 'the body is parsed by its content type, as this node did');
+};
+
+const httpResponse: Rule = (p) => {
+  if (p.get('statusCode') === null) p.default('statusCode', '', 'empty: msg.statusCode or 200');
+  if (p.get('headers') === null || p.get('headers') === '') p.default('headers', {}, 'empty: no headers');
+};
+
+const httpRequest: Rule = (p) => {
+  p.oneOf('method', ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'use'], 'GET', { get: 'GET', post: 'POST', put: 'PUT', patch: 'PATCH', delete: 'DELETE', head: 'HEAD', options: 'OPTIONS' });
+  p.oneOf('ret', ['txt', 'bin', 'obj'], 'txt');
+  p.oneOf('paytoqs', ['ignore', 'query', 'body', true, false], 'ignore', { true: 'query', false: 'ignore' });
+  p.oneOf('authType', ['', 'basic', 'bearer', 'digest'], '');
+  p.drop('persist', 'Flowcrew keeps connections alive by itself');
+  if (p.get('insecureHTTPParser') === true) p.ignore('insecureHTTPParser', 'Flowcrew always parses responses strictly');
+  else p.drop('insecureHTTPParser', 'strict parsing, as this node did');
+  if (p.get('senderr') === true) p.ignore('senderr', 'non-2xx responses are sent on with msg.statusCode, not raised as errors');
+  else p.drop('senderr', 'non-2xx responses are sent on with msg.statusCode, as this node did');
+  p.drop('proxy', 'a proxy configuration node: Flowcrew connects through its outbound guard');
+};
+
+const catchRule: Rule = (p, ctx) => {
+  groupScope(p, ctx);
+  if (p.get('scope') === '' || p.get('scope') === undefined) p.default('scope', null, 'empty: every node of the flow');
+  p.bool('uncaught', false);
+};
+
+// ----- nodes Flowcrew added for imports (their props use Node-RED's names) -----
+
+const trigger: Rule = (p) => {
+  for (const key of ['op1type', 'op2type']) {
+    const type = p.get(key);
+    if (type === 'val' || type === '' || type === undefined) {
+      // Before Node-RED 0.19 a "val" was typed by its text.
+      const value = p.get(key === 'op1type' ? 'op1' : 'op2');
+      const text = value === undefined || value === null ? '' : String(value);
+      const guessed = text === 'true' || text === 'false' ? 'bool' : text === 'null' ? 'nul' : text !== '' && !Number.isNaN(Number(text)) ? 'num' : 'str';
+      p.translate(key, guessed, `type "${String(type ?? '')}" (Node-RED 0.x): typed by its text`);
+    }
+  }
+  p.bool('extend', false);
+  p.bool('overrideDelay', false);
+  p.oneOf('units', ['ms', 's', 'min', 'hr'], 'ms');
+  p.oneOf('bytopic', ['all', 'topic'], 'all');
+  if (p.get('topic') === '') p.default('topic', 'topic', 'empty: msg.topic');
+  p.integer('outputs');
+};
+
+const range: Rule = (p) => {
+  p.oneOf('action', ['scale', 'clamp', 'roll', 'drop'], 'scale');
+  p.bool('round', false);
+  if (p.get('property') === '' || p.get('property') === undefined) p.default('property', 'payload', 'empty: msg.payload');
+};
+
+const sort: Rule = (p) => {
+  p.oneOf('order', ['ascending', 'descending'], 'ascending');
+  p.bool('as_num', false);
+  p.oneOf('targetType', ['msg', 'seq'], 'msg');
+  p.oneOf('msgKeyType', ['elem', 'jsonata'], 'elem');
+  p.oneOf('seqKeyType', ['msg', 'jsonata'], 'msg');
+};
+
+const batch: Rule = (p) => {
+  p.oneOf('mode', ['count', 'interval', 'concat'], 'count');
+  p.integer('count');
+  p.integer('overlap');
+  if (typeof p.get('interval') === 'string' && p.get('interval') !== '' && !Number.isNaN(Number(p.get('interval')))) p.translate('interval', Number(p.get('interval')), 'a number stored as a string');
+  p.bool('allowEmptySequence', false);
+  p.bool('honourParts', false);
+};
+
+const rbe: Rule = (p) => {
+  p.oneOf('func', ['rbe', 'rbei', 'narrowband', 'narrowbandEq', 'deadband', 'deadbandEq', 'deadbandA', 'deadband_eq'], 'rbe', { deadband_eq: 'deadbandEq' });
+  p.oneOf('inout', ['in', 'out'], 'out');
+  p.bool('septopics', true);
+  if (p.get('property') === '' || p.get('property') === undefined) p.default('property', 'payload', 'empty: msg.payload');
+  if (p.get('topi') === '') p.default('topi', 'topic', 'empty: msg.topic');
+};
+
+const statusRule: Rule = (p, ctx) => {
+  groupScope(p, ctx);
+  if (p.get('scope') === '' || p.get('scope') === undefined) p.default('scope', null, 'empty: every node of the flow');
+};
+
+const complete: Rule = (p, ctx) => {
+  groupScope(p, ctx);
+  p.bool('uncaught', false);
+};
+
+const RULES: Record<string, Rule> = {
+  inject,
+  debug,
+  function: fn,
+  change,
+  switch: switchRule,
+  template,
+  json,
+  csv,
+  yaml,
+  split,
+  join,
+  delay,
+  'http in': httpIn,
+  'http response': httpResponse,
+  'http request': httpRequest,
+  catch: catchRule,
+  trigger,
+  range,
+  sort,
+  batch,
+  rbe,
+  status: statusRule,
+  complete,
+};
+
+/** Normalise `props` (a Node-RED node's config, editor-only keys removed) in place. */
+export function normaliseNodeRedProps(nodeRedType: string, props: PropsEditor, ctx: NormaliseContext): void {
+  RULES[nodeRedType]?.(props, ctx);
+}
+
+/** The typed-input types Node-RED evaluates: a Flowcrew schema listing fewer refuses values Node-RED accepts. */
+export { NODE_RED_VALUE_TYPES };
