@@ -10,7 +10,7 @@ import type { Actor } from './actor.ts';
 export const ADMIN_TOKEN_ACTOR_ID = 'admin-token';
 const AUDIT_EVERY_MS = 60_000;
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
+export const digest = (value: string) => createHash('sha256').update(value).digest();
 
 export class AdminToken {
   private readonly expected: Buffer | null;
@@ -25,11 +25,16 @@ export class AdminToken {
   }
 
   matches(presented: string): boolean {
-    return this.expected !== null && timingSafeEqual(digest(presented), this.expected);
+    return this.matchesDigest(digest(presented));
+  }
+
+  /** Same, given the SHA-256 of the presented value (the authenticator hashes each credential once). */
+  matchesDigest(presented: Buffer): boolean {
+    return this.expected !== null && timingSafeEqual(presented, this.expected);
   }
 
   actor(from: string | undefined): Actor {
-    return { kind: 'token', id: ADMIN_TOKEN_ACTOR_ID, name: ADMIN_TOKEN_ACTOR_ID, instanceRole: 'admin', projects: {}, via: 'admin-token', ...(from ? { from } : {}) };
+    return Object.freeze({ kind: 'token', id: ADMIN_TOKEN_ACTOR_ID, name: ADMIN_TOKEN_ACTOR_ID, instanceRole: 'admin', projects: Object.freeze({}), via: 'admin-token', ...(from ? { from } : {}) });
   }
 
   /** True for the first use after start and then at most once per minute. */

@@ -9,7 +9,6 @@
  * roles, membership, token revocation) drops the affected entries at once in this process; another process sharing
  * the database sees the change within AUTH_CACHE_MS.
  */
-import { createHash } from 'node:crypto';
 import type { Logger } from '@flowcrew/sdk';
 import { decodeJwt } from 'jose';
 import { LRUCache } from 'lru-cache';
@@ -17,7 +16,7 @@ import type { RuntimeConfig } from '../config.ts';
 import { ProblemError } from '../errors.ts';
 import type { IdentityStore, TokenRecord, UserRecord } from '../storage/identity-types.ts';
 import type { Actor, Permission, ProjectRole } from './actor.ts';
-import { ADMIN_TOKEN_ACTOR_ID, AdminToken } from './admin-token.ts';
+import { ADMIN_TOKEN_ACTOR_ID, AdminToken, digest } from './admin-token.ts';
 import type { AuditLog } from './audit.ts';
 import type { OidcVerifier } from './oidc.ts';
 import { hashSessionSecret, type Sessions } from './sessions.ts';
@@ -35,7 +34,10 @@ const REFUSAL_AUDIT_EVERY_MS = 60_000;
 const REFUSALS_PER_IP = 20;
 
 interface CacheEntry {
+  /** The actor without `from`. */
   actor: Actor;
+  /** The same actor with the address of the last request, frozen and reused while requests come from there. */
+  last?: Actor;
   /** Users whose change must drop this entry (the session's user, a token's creator). */
   userId: string | null;
   tokenId: string | null;
@@ -93,15 +95,17 @@ export class Authenticator {
   }
 
   private async bearer(credential: string, ip: string | undefined): Promise<Actor> {
-    if (this.admin.enabled && this.admin.matches(credential)) {
+    // One hash per credential: compared with the admin token's, and the cache key.
+    const hash = digest(credential);
+    if (this.admin.enabled && this.admin.matchesDigest(hash)) {
       if (this.admin.shouldAudit()) {
         await this.audit.record(this.admin.actor(ip), { action: 'auth.admin-token', outcome: 'success', detail: { note: 'audited at most once per minute' } });
       }
-      return this.admin.actor(ip);
+      return this.adminActor(ip);
     }
-    const key = `b:${createHash('sha256').update(credential).digest('hex')}`;
+    const key = `b:${hash.toString('base64')}`;
     const cached = this.cache.get(key);
-    if (cached) return withFrom(cached.actor, ip);
+    if (cached) return actorFrom(cached, ip);
     if (looksLikeToken(credential)) return this.apiToken(credential, key, ip);
     if (this.config.oidc) return this.jwt(credential, key, ip);
     return this.refuse('unknown bearer credential', ip, key);
@@ -157,6 +161,17 @@ export class Authenticator {
     return withFrom(cached, ip);
   }
 
+  private adminActors = new Map<string, Actor>();
+  private adminActor(ip: string | undefined): Actor {
+    let actor = this.adminActors.get(ip ?? '');
+    if (!actor) {
+      actor = this.admin.actor(ip);
+      if (this.adminActors.size >= 1000) this.adminActors.clear();
+      this.adminActors.set(ip ?? '', actor);
+    }
+    return actor;
+  }
+
   private async session(secret: string, ip: string | undefined): Promise<Actor | null> {
     const key = `s:${hashSessionSecret(secret)}`;
     const cached = this.cache.get(key);
@@ -180,7 +195,7 @@ export class Authenticator {
   }
 
   private sessionActor(entry: CacheEntry, ip: string | undefined): Actor {
-    const actor = withFrom(entry.actor, ip);
+    const actor = actorFrom(entry, ip);
     this.sessionOf.set(actor, entry.sessionHash!);
     return actor;
   }
@@ -213,7 +228,14 @@ export class Authenticator {
 }
 
 function withFrom(actor: Actor, from: string | undefined): Actor {
-  return from ? { ...actor, from } : { ...actor };
+  return Object.freeze(from ? { ...actor, from } : { ...actor });
+}
+
+/** The cached actor with this request's address; the last one is reused (actors are frozen, so sharing is safe). */
+function actorFrom(entry: CacheEntry, from: string | undefined): Actor {
+  if (entry.last && entry.last.from === from) return entry.last;
+  entry.last = withFrom(entry.actor, from);
+  return entry.last;
 }
 
 /** Tokens made by the admin token or the system have no user behind them. */

@@ -62,7 +62,7 @@ describe.runIf(available || process.env.CI)('the editor under the CSP (Chromium)
     await page.waitForTimeout(300);
     expect(await violations()).toEqual([]);
     expect(consoleRefusals).toEqual([]);
-  });
+  }, 120_000);
 
   it('an injected inline script is refused (the policy is enforced and violations are seen)', async () => {
     const ran = await page.evaluate(() => {
