@@ -5,10 +5,11 @@
  */
 import type { InputContext, JsonSchema, ModelUsage } from '@flowcrew/sdk';
 import { ModelOutputError, errorMessage } from '../providers/errors.ts';
-import type { ChatMessage, ChatResult, ModelProvider, TokenUsage, ToolCallRequest } from '../providers/types.ts';
+import type { ChatMessage, ChatResult, ContextOverflowPolicy, ModelProvider, TokenUsage, ToolCallRequest } from '../providers/types.ts';
 import type { AgentTool } from '../tools/types.ts';
 import type { AgentMemory } from './memory.ts';
-import { correctionPrompt, systemPrompt, taskPrompt } from './prompts.ts';
+import { correctionPrompt, reasoningPrompt, systemPrompt, taskPrompt } from './prompts.ts';
+import type { RequestsPerMinute } from './rate-limit.ts';
 import { OutputSchema } from './structured-output.ts';
 
 export interface Agent {
@@ -25,6 +26,16 @@ export interface Agent {
   memory?: AgentMemory;
   temperature?: number;
   maxTokens?: number;
+  /** Shared by every call of this agent (CrewAI max_rpm). */
+  rateLimit?: RequestsPerMinute;
+  /** Longest time one task may take, in seconds (CrewAI max_execution_time). */
+  maxExecutionSeconds?: number;
+  /** Write a plan before each task (CrewAI reasoning). */
+  reasoning?: boolean;
+  /** Tell the agent today's date with each task (CrewAI inject_date). */
+  injectDate?: boolean;
+  /** What the provider does when a prompt does not fit the model's window (default: fail). */
+  contextOverflow?: ContextOverflowPolicy;
 }
 
 export interface AgentTask {
@@ -33,7 +44,11 @@ export interface AgentTask {
   expectedOutput?: string;
   context?: Array<{ label: string; text: string }>;
   outputSchema?: OutputSchema;
-  /** Tools for this task only (a crew's delegation tools). */
+  /** Ask for the answer as Markdown. */
+  markdown?: boolean;
+  /** Tools for this task in place of the agent's own (CrewAI's task tools). */
+  tools?: AgentTool[];
+  /** Tools for this task on top (a crew's delegation tools); not counted as offered tools left unused. */
   extraTools?: AgentTool[];
 }
 
@@ -44,6 +59,10 @@ export type AgentProgress =
   | { type: 'tool-call'; task: string; agent: string; tool: string; arguments: Record<string, unknown> }
   | { type: 'tool-result'; task: string; agent: string; tool: string; ok: boolean; error?: string }
   | { type: 'answer-rejected'; task: string; agent: string; problem: string }
+  | { type: 'note'; task: string; agent: string; text: string }
+  | { type: 'agent-plan'; task: string; agent: string; text: string }
+  | { type: 'rate-limited'; task: string; agent: string; waitedMs: number }
+  | { type: 'guardrail'; task: string; agent: string; rule: string; passed: boolean; feedback: string }
   | { type: 'task-end'; task: string; agent: string }
   | { type: 'crew-plan'; text: string }
   | { type: 'delegation'; task: string; from: string; to: string; instructions: string }
@@ -71,6 +90,12 @@ export interface TaskOutcome {
   usage: TokenUsage;
   /** The answer hit the token limit (free-text answers only; a cut-off JSON answer is retried). */
   truncated: boolean;
+  /** The task offered the agent tools and it used none. */
+  toolsUnused: boolean;
+  /** What the run should show about this task: tools offered and none used, answer cut at the token limit, prompt cut to the window. */
+  notes: string[];
+  /** The agent's plan, with reasoning on. */
+  plan?: string;
 }
 
 export class AgentLoopError extends Error {
@@ -84,17 +109,64 @@ export class AgentLoopError extends Error {
 const MAX_ANSWER_RETRIES = 2;
 
 export async function runAgentTask(agent: Agent, task: AgentTask, env: AgentEnvironment): Promise<TaskOutcome> {
-  const tools = [...agent.tools, ...(task.extraTools ?? [])];
+  if (!agent.maxExecutionSeconds) return runTask(agent, task, env);
+  const deadline = AbortSignal.timeout(Math.ceil(agent.maxExecutionSeconds * 1000));
+  try {
+    return await runTask(agent, task, { ...env, signal: AbortSignal.any([env.signal, deadline]) });
+  } catch (error) {
+    if (deadline.aborted && !env.signal.aborted) {
+      throw new AgentLoopError(`Agent "${agent.role}" ran out of time on task "${task.key}": it may take at most ${agent.maxExecutionSeconds} s (max execution time)`);
+    }
+    throw error;
+  }
+}
+
+async function runTask(agent: Agent, task: AgentTask, env: AgentEnvironment): Promise<TaskOutcome> {
+  const own = task.tools ?? agent.tools;
+  const tools = [...own, ...(task.extraTools ?? [])];
   const byName = new Map(tools.map((t) => [t.spec.name, t]));
   const memories = agent.memory ? await agent.memory.recall(task.description, env.signal) : [];
   const schema = task.outputSchema?.schema as JsonSchema | undefined;
+  const prompt = {
+    description: task.description,
+    expectedOutput: task.expectedOutput,
+    context: task.context,
+    memories,
+    outputSchema: schema,
+    markdown: task.markdown,
+    date: agent.injectDate ? new Date().toISOString().slice(0, 10) : undefined,
+  };
   const messages: ChatMessage[] = [
     { role: 'system', content: systemPrompt(agent, tools.length > 0) },
-    { role: 'user', content: taskPrompt({ description: task.description, expectedOutput: task.expectedOutput, context: task.context, memories, outputSchema: schema }) },
+    { role: 'user', content: taskPrompt(prompt) },
   ];
-  const outcome: TaskOutcome = { task: task.key, agent: agent.role, output: '', iterations: 0, toolCalls: [], usage: { promptTokens: 0, completionTokens: 0 }, truncated: false };
+  const outcome: TaskOutcome = {
+    task: task.key,
+    agent: agent.role,
+    output: '',
+    iterations: 0,
+    toolCalls: [],
+    usage: { promptTokens: 0, completionTokens: 0 },
+    truncated: false,
+    toolsUnused: false,
+    notes: [],
+  };
   const where = { task: task.key, agent: agent.role };
+  const note = (text: string) => {
+    outcome.notes.push(text);
+    env.progress({ type: 'note', ...where, text });
+  };
   env.progress({ type: 'task-start', ...where });
+
+  if (agent.reasoning) {
+    // CrewAI's reasoning: the agent plans first, then works with its plan in view.
+    const planned = await callModel(agent, [messages[0]!, { role: 'user', content: reasoningPrompt(taskPrompt(prompt)) }], [], undefined, env, where);
+    add(outcome.usage, planned);
+    for (const n of planned.notes ?? []) note(n);
+    outcome.plan = planned.content.trim();
+    env.progress({ type: 'agent-plan', ...where, text: outcome.plan });
+    if (outcome.plan) messages[1] = { role: 'user', content: taskPrompt({ ...prompt, context: [...(task.context ?? []), { label: 'Your plan', text: outcome.plan }] }) };
+  }
 
   let answerRetries = 0;
   let offerTools = tools.length > 0;
@@ -103,8 +175,8 @@ export async function runAgentTask(agent: Agent, task: AgentTask, env: AgentEnvi
     env.signal.throwIfAborted();
     outcome.iterations++;
     const result = await callModel(agent, messages, offerTools ? tools : [], schema, env, where);
-    outcome.usage.promptTokens += result.usage.promptTokens;
-    outcome.usage.completionTokens += result.usage.completionTokens;
+    add(outcome.usage, result);
+    for (const n of result.notes ?? []) note(n);
 
     if (result.toolCalls.length > 0) {
       messages.push({ role: 'assistant', content: result.content, toolCalls: result.toolCalls });
@@ -122,9 +194,9 @@ export async function runAgentTask(agent: Agent, task: AgentTask, env: AgentEnvi
     if (!answer) problem = 'the answer was empty';
     else if (task.outputSchema) {
       const checked = task.outputSchema.check(answer);
-      if (checked.ok) return finish(outcome, answer, checked.value, result, env, agent, task);
+      if (checked.ok) return finish(outcome, answer, checked.value, result, env, agent, task, own, note);
       problem = result.finishReason === 'length' ? `was cut off at the token limit and ${checked.problem}` : checked.problem;
-    } else return finish(outcome, answer, undefined, result, env, agent, task);
+    } else return finish(outcome, answer, undefined, result, env, agent, task, own, note);
 
     if (answerRetries >= MAX_ANSWER_RETRIES) {
       throw new ModelOutputError(
@@ -146,10 +218,29 @@ export async function runAgentTask(agent: Agent, task: AgentTask, env: AgentEnvi
   );
 }
 
-async function finish(outcome: TaskOutcome, answer: string, json: unknown, result: ChatResult, env: AgentEnvironment, agent: Agent, task: AgentTask): Promise<TaskOutcome> {
+function add(usage: TokenUsage, result: ChatResult): void {
+  usage.promptTokens += result.usage.promptTokens;
+  usage.completionTokens += result.usage.completionTokens;
+}
+
+async function finish(
+  outcome: TaskOutcome,
+  answer: string,
+  json: unknown,
+  result: ChatResult,
+  env: AgentEnvironment,
+  agent: Agent,
+  task: AgentTask,
+  offered: AgentTool[],
+  note: (text: string) => void,
+): Promise<TaskOutcome> {
   outcome.output = answer;
   if (json !== undefined) outcome.json = json;
   outcome.truncated = result.finishReason === 'length';
+  if (outcome.truncated) note(`answer cut at the token limit (maxTokens ${agent.maxTokens ?? 'default'}): it may be incomplete; raise maxTokens for a complete answer`);
+  const used = new Set(outcome.toolCalls.map((c) => c.tool));
+  outcome.toolsUnused = offered.length > 0 && !offered.some((t) => used.has(t.spec.name));
+  if (outcome.toolsUnused) note(`tools offered, none used: ${offered.map((t) => t.spec.name).join(', ')}`);
   if (agent.memory) await agent.memory.remember(task.description, answer, env.signal);
   env.progress({ type: 'task-end', task: task.key, agent: agent.role });
   return outcome;
@@ -163,7 +254,12 @@ async function callModel(
   env: AgentEnvironment,
   where: { task: string; agent: string },
 ): Promise<ChatResult> {
+  if (agent.rateLimit) {
+    const waitedMs = await agent.rateLimit.acquire(env.signal);
+    if (waitedMs >= 1000) env.progress({ type: 'rate-limited', ...where, waitedMs });
+  }
   const result = await agent.provider.chat({
+    contextOverflow: agent.contextOverflow,
     messages,
     tools: tools.map((t) => t.spec),
     responseSchema: schema,

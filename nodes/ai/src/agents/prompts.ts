@@ -14,10 +14,15 @@ export interface TaskPromptParts {
   context?: Array<{ label: string; text: string }>;
   memories?: string[];
   outputSchema?: JsonSchema;
+  /** Ask for Markdown (CrewAI's markdown task field). */
+  markdown?: boolean;
+  /** Today's date, YYYY-MM-DD (CrewAI's inject_date). */
+  date?: string;
 }
 
 export function taskPrompt(parts: TaskPromptParts): string {
   const sections = [`Current task: ${parts.description}`];
+  if (parts.date) sections.push(`Current date: ${parts.date}`);
   if (parts.context?.length) {
     sections.push(`This is the context you are working with:\n${parts.context.map((c) => `## ${c.label}\n${c.text}`).join('\n\n')}`);
   }
@@ -25,8 +30,16 @@ export function taskPrompt(parts: TaskPromptParts): string {
   if (parts.expectedOutput) {
     sections.push(`This is the expected criteria for your final answer: ${parts.expectedOutput}\nYou must return the actual complete content as the final answer, not a summary.`);
   }
+  if (parts.markdown && !parts.outputSchema) {
+    sections.push('Format your final answer in Markdown: # for headings, **bold**, *italic*, - for bullet points, `code` and fenced code blocks.');
+  }
   if (parts.outputSchema) sections.push(schemaInstruction(parts.outputSchema));
   return sections.join('\n\n');
+}
+
+/** Before a task, with reasoning on: a plan only, the work comes next. */
+export function reasoningPrompt(task: string): string {
+  return `${task}\n\nBefore doing this task, write a short step-by-step plan for it (at most five steps). Reply with the plan only; do not do the task yet.`;
 }
 
 export function schemaInstruction(schema: JsonSchema): string {

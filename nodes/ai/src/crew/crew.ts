@@ -8,6 +8,7 @@
 import type { JsonSchema } from '@flowcrew/sdk';
 import { runAgentTask, type Agent, type AgentEnvironment, type TaskOutcome } from '../agents/agent.ts';
 import { OutputSchema } from '../agents/structured-output.ts';
+import { ModelOutputError } from '../providers/errors.ts';
 import type { TokenUsage } from '../providers/types.ts';
 import type { AgentTool } from '../tools/types.ts';
 
@@ -16,8 +17,16 @@ export interface CrewTask {
   description: string;
   expectedOutput?: string;
   agent?: string;
+  /** Absent: every earlier task's output (as in CrewAI); []: none. */
   context?: string[];
   outputSchema?: OutputSchema;
+  markdown?: boolean;
+  /** Rules the answer must pass, each checked by the working agent's model (CrewAI's text guardrails). */
+  guardrails?: string[];
+  /** Redos after a failed guardrail before the crew fails (default 3, CrewAI's). */
+  guardrailMaxRetries?: number;
+  /** In place of the agent's own tools for this task. */
+  tools?: AgentTool[];
 }
 
 export interface Crew {
@@ -34,6 +43,8 @@ export interface CrewTaskOutcome extends TaskOutcome {
   /** Hierarchical: the manager's last verdict on this task. */
   review?: { approved: boolean; feedback: string };
   instructions?: string;
+  /** The guardrail checks of the accepted answer. */
+  guardrails?: Array<{ rule: string; passed: boolean; feedback: string }>;
 }
 
 export interface CrewOutcome {
@@ -49,8 +60,14 @@ export interface CrewOutcome {
  * (local model) the string must close by then, so the JSON completes within the manager's token budget.
  */
 const MAX_NOTE_CHARS = 300;
-/** Token budget the manager needs for a structured answer with one MAX_NOTE_CHARS note, with room to spare. */
-export const MANAGER_MIN_TOKENS = 256;
+/**
+ * Token budget the manager needs for a structured answer with one MAX_NOTE_CHARS note. A small model does not write
+ * 4 characters per token: SmolLM2's notes run near 2, and JSON punctuation and an agent key come on top, so 256
+ * cut its answers off (three rejected attempts, a failed crew). 512 holds a full note at 1 character per token.
+ */
+export const MANAGER_MIN_TOKENS = 512;
+/** CrewAI's default number of redos after a failed guardrail. */
+export const DEFAULT_GUARDRAIL_RETRIES = 3;
 
 export async function runCrew(crew: Crew, env: AgentEnvironment): Promise<CrewOutcome> {
   const usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
@@ -81,10 +98,9 @@ export async function runCrew(crew: Crew, env: AgentEnvironment): Promise<CrewOu
     for (const [index, task] of crew.tasks.entries()) {
       const agent = agents.get(task.agent ?? '');
       if (!agent) throw new Error(`task "${task.key}" has no agent in the crew`);
-      const result = await runAgentTask(
-        agent,
-        { ...task, context: contextFor(task, index, crew.tasks, done), extraTools: delegationTools(agent, crew, task, counted) },
-        counted,
+      const context = contextFor(task, index, crew.tasks, done);
+      const result = await withGuardrails(agent, task, context, counted, (extra) =>
+        runAgentTask(agent, { ...task, context: [...context, ...extra], extraTools: delegationTools(agent, crew, task, counted) }, counted),
       );
       done.set(task.key, result);
       outcome.tasks.push(result);
@@ -96,9 +112,9 @@ export async function runCrew(crew: Crew, env: AgentEnvironment): Promise<CrewOu
   return outcome;
 }
 
-/** The outputs a task builds on: the tasks it names, else the one before it. */
+/** The outputs a task builds on: the tasks it names ([] = none), else every task before it, as CrewAI does. */
 function contextFor(task: CrewTask, index: number, tasks: CrewTask[], done: Map<string, TaskOutcome>): Array<{ label: string; text: string }> {
-  const keys = task.context?.length ? task.context : index > 0 ? [tasks[index - 1]!.key] : [];
+  const keys = task.context ?? tasks.slice(0, index).map((t) => t.key);
   return keys.flatMap((key) => {
     const previous = done.get(key);
     return previous ? [{ label: `Output of task "${key}" (${previous.agent})`, text: previous.output }] : [];
@@ -141,7 +157,11 @@ async function runManagedTask(
   env.progress({ type: 'delegation', task: task.key, from: manager.role, to: worker.role, instructions });
 
   const briefed = [...context, { label: `Instructions from ${manager.role}`, text: instructions }];
-  let result: CrewTaskOutcome = await runAgentTask(worker, { ...task, context: briefed, extraTools: delegationTools(worker, crew, task, env) }, env);
+  const work = (more: Array<{ label: string; text: string }>) =>
+    withGuardrails(worker, task, [...briefed, ...more], env, (extra) =>
+      runAgentTask(worker, { ...task, context: [...briefed, ...more, ...extra], extraTools: delegationTools(worker, crew, task, env) }, env),
+    );
+  let result: CrewTaskOutcome = await work([]);
   for (let revision = 0; ; revision++) {
     const review = await runAgentTask(
       manager,
@@ -160,15 +180,10 @@ async function runManagedTask(
     result = { ...result, review: verdict, instructions };
     // Out of revisions, the last answer stands and the verdict is reported with it: not hidden, not fatal.
     if (verdict.approved || revision >= crew.maxRevisions) return result;
-    const revised = await runAgentTask(
-      worker,
-      {
-        ...task,
-        context: [...briefed, { label: 'Your previous answer', text: result.output }, { label: `Feedback from ${manager.role}`, text: verdict.feedback }],
-        extraTools: delegationTools(worker, crew, task, env),
-      },
-      env,
-    );
+    const revised = await work([
+      { label: 'Your previous answer', text: result.output },
+      { label: `Feedback from ${manager.role}`, text: verdict.feedback },
+    ]);
     result = { ...revised, review: verdict, instructions };
   }
 }
@@ -180,6 +195,65 @@ function assignmentSchema(keys: string[]): JsonSchema {
     required: ['agent', 'instructions'],
     additionalProperties: false,
   };
+}
+
+const GUARDRAIL_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: { valid: { type: 'boolean' }, feedback: { type: 'string', maxLength: MAX_NOTE_CHARS } },
+  required: ['valid', 'feedback'],
+  additionalProperties: false,
+};
+
+/**
+ * CrewAI's text guardrails: after the agent answers, its own model checks the answer against each rule; a failed
+ * check sends the task back with the feedback, up to guardrailMaxRetries times, after which the crew fails with
+ * the rule and the last feedback (as CrewAI does), never passing on an answer that broke a rule.
+ */
+async function withGuardrails(
+  agent: Agent,
+  task: CrewTask,
+  context: Array<{ label: string; text: string }>,
+  env: AgentEnvironment,
+  run: (extraContext: Array<{ label: string; text: string }>) => Promise<TaskOutcome>,
+): Promise<CrewTaskOutcome> {
+  const rules = task.guardrails ?? [];
+  const retries = task.guardrailMaxRetries ?? DEFAULT_GUARDRAIL_RETRIES;
+  let extra: Array<{ label: string; text: string }> = [];
+  for (let attempt = 0; ; attempt++) {
+    const result: CrewTaskOutcome = await run(extra);
+    if (rules.length === 0) return result;
+    const checks: Array<{ rule: string; passed: boolean; feedback: string }> = [];
+    for (const rule of rules) {
+      const check = await runAgentTask(
+        // A verdict is JSON with a note: it gets the manager's budget, whatever the agent's own maxTokens.
+        { ...agent, tools: [], reasoning: false, memory: undefined, maxTokens: Math.max(agent.maxTokens ?? 0, MANAGER_MIN_TOKENS) },
+        {
+          key: `${task.key}:guardrail`,
+          description:
+            'Check whether the answer below follows this rule. Set valid to true if it does; otherwise set it to false and say in feedback precisely what to change.\n' +
+            `Rule: ${rule}`,
+          context: [...context, { label: 'The answer to check', text: result.output }],
+          outputSchema: new OutputSchema(GUARDRAIL_SCHEMA),
+        },
+        env,
+      );
+      const verdict = check.json as { valid: boolean; feedback: string };
+      checks.push({ rule, passed: verdict.valid, feedback: verdict.feedback });
+      env.progress({ type: 'guardrail', task: task.key, agent: agent.role, rule, passed: verdict.valid, feedback: verdict.feedback });
+    }
+    const failed = checks.filter((c) => !c.passed);
+    if (failed.length === 0) return { ...result, guardrails: checks };
+    if (attempt >= retries) {
+      throw new ModelOutputError(
+        `Task "${task.key}" failed its guardrail after ${attempt + 1} attempt${attempt ? 's' : ''}: ${failed.map((f) => `"${f.rule}": ${f.feedback || 'no reason given'}`).join('; ')}`,
+        { answer: result.output, guardrails: checks },
+      );
+    }
+    extra = [
+      { label: 'Your previous answer', text: result.output },
+      { label: 'Why it was refused', text: failed.map((f) => `- ${f.rule}: ${f.feedback}`).join('\n') },
+    ];
+  }
 }
 
 const REVIEW_SCHEMA: JsonSchema = {

@@ -1,103 +1,94 @@
 /**
- * Import a CrewAI project's config/agents.yaml and config/tasks.yaml into crew specs. Fields map one to one
- * (role/goal/backstory, description/expected_output/agent/context, max_iter, allow_delegation, memory);
- * {placeholders} are kept and filled from the input message at run time. What lives in Python in CrewAI
- * (tool classes, pydantic outputs, llm objects) cannot be read from YAML: each is reported as a warning.
+ * Import a CrewAI project's config/agents.yaml and config/tasks.yaml into crew specs: read as CrewAI's loader
+ * reads them (crewai-yaml.ts), then each field through the compatibility table (crewai-fields.ts), so every
+ * field is either mapped or reported with its reason and line. {placeholders} are kept and filled from the input
+ * message at run time. Whether tasks name existing agents and earlier tasks is checked on the whole crew
+ * (resolve.ts), because the crew node can assign agents and add tasks the YAML does not have.
  */
-import yaml from 'js-yaml';
+import type { McpServerConfig } from '../tools/mcp.ts';
+import { AGENT_FIELDS, TASK_FIELDS, type AgentTarget, type FieldContext, type FieldRule } from './crewai-fields.ts';
+import { CrewAIImportError, loadCrewAIConfig, type ConfigFile, type YamlEntry } from './crewai-yaml.ts';
 import type { AgentSpec, TaskSpec } from './spec.ts';
+
+export { CrewAIImportError };
+
+/** Something about the import the user should know: a field not applied and why, a template entry skipped. */
+export interface ImportNote {
+  file: ConfigFile;
+  line: number;
+  message: string;
+}
 
 export interface CrewAIImport {
   agents: AgentSpec[];
   tasks: TaskSpec[];
-  warnings: string[];
-}
-
-const IGNORED_AGENT_FIELDS: Record<string, string> = {
-  tools: 'CrewAI tool classes cannot be imported: give the agent Flowcrew tools (node types or MCP servers) instead',
-  llm: 'the model comes from the crew node\'s credential or local model; set "model" on the agent to use another one',
-  function_calling_llm: 'not supported; the agent\'s model makes its tool calls',
-};
-const KNOWN_AGENT_FIELDS = new Set(['role', 'goal', 'backstory', 'max_iter', 'allow_delegation', 'memory', 'verbose', 'cache', 'max_rpm', 'max_execution_time', ...Object.keys(IGNORED_AGENT_FIELDS)]);
-const IGNORED_TASK_FIELDS: Record<string, string> = {
-  output_json: 'pydantic classes cannot be imported: set an output schema (JSON Schema) on the task instead',
-  output_pydantic: 'pydantic classes cannot be imported: set an output schema (JSON Schema) on the task instead',
-  output_file: 'write the crew\'s output with a file node instead',
-  tools: 'task-level tools cannot be imported: give the agent Flowcrew tools instead',
-  async_execution: 'tasks run one after another',
-  human_input: 'human review is not available yet',
-  callback: 'Python callbacks cannot be imported',
-};
-const KNOWN_TASK_FIELDS = new Set(['description', 'expected_output', 'agent', 'context', 'name', ...Object.keys(IGNORED_TASK_FIELDS)]);
-
-export class CrewAIImportError extends Error {}
-
-function loadMapping(text: string, file: string): Record<string, Record<string, unknown>> {
-  let doc: unknown;
-  try {
-    doc = yaml.load(text, { schema: yaml.CORE_SCHEMA });
-  } catch (error) {
-    throw new CrewAIImportError(`${file} is not valid YAML: ${(error as Error).message}`);
-  }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new CrewAIImportError(`${file} must be a mapping of names to definitions`);
-  for (const [key, value] of Object.entries(doc)) {
-    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new CrewAIImportError(`${file}: "${key}" must be a mapping (role/goal/... fields)`);
-  }
-  return doc as Record<string, Record<string, unknown>>;
-}
-
-function text(value: unknown, where: string): string {
-  if (value === undefined || value === null) return '';
-  if (typeof value !== 'string' && typeof value !== 'number') throw new CrewAIImportError(`${where} must be text`);
-  // YAML folded blocks (>) end with a newline and may carry indentation from the file.
-  return String(value).trim();
+  /** HTTP MCP servers the agents' `mcps` name. */
+  mcpServers: McpServerConfig[];
+  notes: ImportNote[];
+  /** Line of each agent and task, for messages about them. */
+  lines: { agents: Record<string, number>; tasks: Record<string, number> };
 }
 
 export function importCrewAI(agentsYaml: string, tasksYaml: string): CrewAIImport {
-  const warnings: string[] = [];
-  const agents: AgentSpec[] = Object.entries(loadMapping(agentsYaml, 'agents.yaml')).map(([key, a]) => {
-    const spec: AgentSpec = {
-      key,
-      role: text(a.role, `agents.yaml: ${key}.role`),
-      goal: text(a.goal, `agents.yaml: ${key}.goal`),
-      backstory: text(a.backstory, `agents.yaml: ${key}.backstory`),
+  const notes: ImportNote[] = [];
+  const mcpServers: McpServerConfig[] = [];
+  const lines: CrewAIImport['lines'] = { agents: {}, tasks: {} };
+
+  const agentsFile = loadCrewAIConfig(agentsYaml, 'agents.yaml', (f) => Boolean(f.role && f.goal));
+  const agents = agentsFile.entries.map((entry) => {
+    const spec: AgentSpec = { key: entry.key, role: '', goal: '', backstory: '' };
+    applyFields('agents.yaml', entry, AGENT_FIELDS, { spec, mcpServers }, notes, 'agent');
+    // CrewAI's own default: respect_context_window=True keeps a prompt within the window (here: by cutting it, noted).
+    spec.contextOverflow ??= 'truncate';
+    if (!spec.role || !spec.goal) {
+      throw new CrewAIImportError(`agents.yaml line ${entry.line}: agent "${entry.key}" needs a role and a goal`, 'agents.yaml');
+    }
+    lines.agents[entry.key] = entry.line;
+    return spec;
+  });
+
+  const tasksFile = loadCrewAIConfig(tasksYaml, 'tasks.yaml', (f) => Boolean(f.description));
+  const tasks = tasksFile.entries.map((entry) => {
+    const spec: TaskSpec = { key: entry.key };
+    applyFields('tasks.yaml', entry, TASK_FIELDS, spec, notes, 'task');
+    if (!spec.description) throw new CrewAIImportError(`tasks.yaml line ${entry.line}: task "${entry.key}" needs a description`, 'tasks.yaml');
+    lines.tasks[entry.key] = entry.line;
+    return spec;
+  });
+
+  for (const [file, loaded, kind] of [
+    ['agents.yaml', agentsFile, 'an agent'],
+    ['tasks.yaml', tasksFile, 'a task'],
+  ] as const) {
+    for (const note of loaded.notes) notes.push({ file, ...note });
+    for (const holder of loaded.holders) {
+      notes.push({ file, line: holder.line, message: `"${holder.key}" is taken for shared fields, not ${kind}: ${holder.reason}` });
+    }
+  }
+  notes.sort((a, b) => (a.file === b.file ? a.line - b.line : a.file === 'agents.yaml' ? -1 : 1));
+  return { agents, tasks, mcpServers, notes, lines };
+}
+
+function applyFields<T>(file: ConfigFile, entry: YamlEntry, rules: Record<string, FieldRule<T>>, target: T, notes: ImportNote[], kind: 'agent' | 'task'): void {
+  for (const [field, value] of Object.entries(entry.fields)) {
+    const line = entry.fieldLines[field] ?? entry.line;
+    const ctx: FieldContext = {
+      file,
+      entry: entry.key,
+      field,
+      line,
+      note: (message) => notes.push({ file, line, message: `${entry.key}.${field}: ${message}` }),
+      fail: (message) => {
+        throw new CrewAIImportError(`${file} line ${line}: ${entry.key}.${field} ${message}`, file);
+      },
     };
-    if (!spec.role || !spec.goal) throw new CrewAIImportError(`agents.yaml: agent "${key}" needs a role and a goal`);
-    if (typeof a.max_iter === 'number') spec.maxIterations = Math.max(1, Math.min(50, Math.floor(a.max_iter)));
-    if (typeof a.allow_delegation === 'boolean') spec.allowDelegation = a.allow_delegation;
-    if (typeof a.memory === 'boolean') spec.memory = a.memory;
-    for (const field of Object.keys(a)) {
-      if (IGNORED_AGENT_FIELDS[field]) warnings.push(`agents.yaml: ${key}.${field} ignored: ${IGNORED_AGENT_FIELDS[field]}`);
-      else if (!KNOWN_AGENT_FIELDS.has(field)) warnings.push(`agents.yaml: ${key}.${field} is not a CrewAI agent field Flowcrew knows; ignored`);
-    }
-    return spec;
-  });
-  const agentKeys = new Set(agents.map((a) => a.key));
-  const taskKeys = new Set<string>();
-  const tasks: TaskSpec[] = Object.entries(loadMapping(tasksYaml, 'tasks.yaml')).map(([key, t]) => {
-    const description = text(t.description, `tasks.yaml: ${key}.description`);
-    if (!description) throw new CrewAIImportError(`tasks.yaml: task "${key}" needs a description`);
-    const spec: TaskSpec = { key, description };
-    const expected = text(t.expected_output, `tasks.yaml: ${key}.expected_output`);
-    if (expected) spec.expectedOutput = expected;
-    if (t.agent !== undefined) {
-      const agent = text(t.agent, `tasks.yaml: ${key}.agent`);
-      if (!agentKeys.has(agent)) throw new CrewAIImportError(`tasks.yaml: task "${key}" names agent "${agent}", which agents.yaml does not define (it has: ${[...agentKeys].join(', ')})`);
-      spec.agent = agent;
-    }
-    if (t.context !== undefined) {
-      if (!Array.isArray(t.context)) throw new CrewAIImportError(`tasks.yaml: ${key}.context must be a list of task names`);
-      spec.context = t.context.map((c) => text(c, `tasks.yaml: ${key}.context`));
-      for (const c of spec.context) {
-        if (!taskKeys.has(c)) throw new CrewAIImportError(`tasks.yaml: task "${key}" takes context from "${c}", which is not a task defined before it`);
-      }
-    }
-    for (const field of Object.keys(t)) {
-      if (IGNORED_TASK_FIELDS[field]) warnings.push(`tasks.yaml: ${key}.${field} ignored: ${IGNORED_TASK_FIELDS[field]}`);
-      else if (!KNOWN_TASK_FIELDS.has(field)) warnings.push(`tasks.yaml: ${key}.${field} is not a CrewAI task field Flowcrew knows; ignored`);
-    }
-    taskKeys.add(key);
-    return spec;
-  });
-  return { agents, tasks, warnings };
+    const rule = rules[field];
+    if (rule) rule.apply(value, ctx, target);
+    else ctx.note(`ignored: not a field of a CrewAI ${kind} (CrewAI ignores it too)`);
+  }
+}
+
+/** One line per note, as the node's log and the import response show them. */
+export function formatNote(note: ImportNote): string {
+  return `${note.file} line ${note.line}: ${note.message}`;
 }

@@ -1,11 +1,12 @@
 /**
- * CrewAI-style {placeholder} interpolation from the input message. Only {identifier} forms are placeholders,
- * so JSON examples and code in a task description pass through untouched. A placeholder with no input is an
+ * CrewAI-style {placeholder} interpolation from the input message, with CrewAI's pattern: a name of letters,
+ * digits, _ and - ({topic}, {company-name}). Only such forms are placeholders, so JSON examples and code in a task
+ * description pass through untouched. A placeholder with no input is an
  * error naming it, as in CrewAI, rather than a prompt with a hole in it.
  */
 import { NodeInputError, type FlowMessage } from '@flowcrew/sdk';
 
-const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_-]*)\}/g;
 
 /** The inputs a message offers: its payload's fields when the payload is an object, else {input: payload}; plus topic. */
 export function inputsFromMessage(msg: FlowMessage): Record<string, unknown> {

@@ -6,6 +6,7 @@ import type { JsonSchema } from '@flowcrew/sdk';
 import { mcpServerSchema } from '../tools/mcp.ts';
 import { nodeToolConfigSchema, type NodeToolConfig } from '../tools/node-tools.ts';
 import { AGENT_TEMPLATES } from '../agents/templates.ts';
+import type { ContextOverflowPolicy } from '../providers/types.ts';
 
 export interface McpToolsRef {
   /** Name of a server in the node's mcpServers. */
@@ -26,6 +27,16 @@ export interface AgentFields {
   memory?: boolean;
   temperature?: number;
   maxTokens?: number;
+  /** Model calls per minute at most (across the runs of the deployed node); more wait their turn. */
+  maxRpm?: number;
+  /** Longest time one task may take, in seconds; then it fails saying so. */
+  maxExecutionSeconds?: number;
+  /** Write a short plan before each task and work from it. */
+  reasoning?: boolean;
+  /** Tell the agent today's date (YYYY-MM-DD) with each task. */
+  injectDate?: boolean;
+  /** When a prompt does not fit the model's context window: fail (default) or cut it with a recorded note. */
+  contextOverflow?: ContextOverflowPolicy;
 }
 
 /** An agent of a crew (schema: agentSpecSchema). */
@@ -34,17 +45,34 @@ export interface AgentSpec extends AgentFields {
   allowDelegation?: boolean;
   /** Another model on the same provider (a model name, or a GGUF path for the local provider). */
   model?: string;
+  /**
+   * A CrewAI model reference ("openai/gpt-4o", "anthropic/claude-..."): its model name is used when the node's
+   * credential is of that provider; otherwise the node's model runs the agent (said at deploy). `model` wins.
+   */
+  llm?: string;
 }
 
 export interface TaskSpec {
   key: string;
-  description: string;
+  /** Required, except on a task that adds to an imported CrewAI task of the same key. */
+  description?: string;
+  /** Shown in progress and output instead of the key. */
+  name?: string;
   expectedOutput?: string;
   /** Agent key; required in a sequential crew, a hint to the manager in a hierarchical one. */
   agent?: string;
-  /** Keys of earlier tasks whose outputs this task gets; default: the previous task's output. */
+  /** Keys of earlier tasks whose outputs this task gets; absent: every earlier task's (as in CrewAI); []: none. */
   context?: string[];
   outputSchema?: JsonSchema;
+  /** Ask for the answer formatted as Markdown. */
+  markdown?: boolean;
+  /** Rules the answer must follow, each checked by the agent's model; a failed check sends the task back with why. */
+  guardrails?: string[];
+  /** How many times a task whose answer fails a guardrail is redone (default 3), before the crew fails. */
+  guardrailMaxRetries?: number;
+  /** Tools for this task only; they replace the agent's own (CrewAI's task tools). */
+  tools?: NodeToolConfig[];
+  mcp?: McpToolsRef[];
 }
 
 const keyPattern = '^[A-Za-z0-9_.-]+$';
@@ -65,6 +93,14 @@ export const agentFieldsSchema = {
   memory: { type: 'boolean', description: 'Remember results across runs (vector store) and recall relevant ones.' },
   temperature: { type: 'number', minimum: 0, maximum: 2 },
   maxTokens: { type: 'integer', minimum: 1, description: 'Max tokens per model answer.' },
+  maxRpm: { type: 'integer', minimum: 1, description: 'Model calls per minute at most (CrewAI max_rpm); more wait their turn.' },
+  maxExecutionSeconds: { type: 'number', exclusiveMinimum: 0, description: 'Longest time one task may take (CrewAI max_execution_time); then it fails saying so.' },
+  reasoning: { type: 'boolean', description: 'Write a short plan before each task and work from it (CrewAI reasoning).' },
+  injectDate: { type: 'boolean', description: "Tell the agent today's date with each task (CrewAI inject_date)." },
+  contextOverflow: {
+    enum: ['fail', 'truncate'],
+    description: "When a prompt does not fit the local model's context window: fail (default) or cut the middle of the longest messages, noted in the output.",
+  },
 } as const;
 
 export const agentSpecSchema: JsonSchema = {
@@ -75,43 +111,32 @@ export const agentSpecSchema: JsonSchema = {
     ...agentFieldsSchema,
     allowDelegation: { type: 'boolean', description: 'May hand work or questions to the other agents of the crew.' },
     model: { type: 'string', description: 'Use another model on the same provider (model name, or a .gguf path for the local model).' },
+    llm: { type: 'string', description: 'CrewAI model reference (openai/gpt-4o): its model name is used when the credential is of that provider.' },
   },
 };
 
 export const taskSpecSchema: JsonSchema = {
   type: 'object',
-  required: ['key', 'description'],
+  required: ['key'],
   properties: {
-    key: { type: 'string', pattern: keyPattern },
-    description: { type: 'string', minLength: 1, description: 'What to do. {placeholders} come from the input message.' },
+    key: { type: 'string', pattern: keyPattern, description: 'The task; the key of a CrewAI task adds to it (agent, context, tools, output schema).' },
+    description: { type: 'string', minLength: 1, description: 'What to do. {placeholders} come from the input message. Required unless the key is a CrewAI task.' },
+    name: { type: 'string', description: 'Shown instead of the key.' },
     expectedOutput: { type: 'string', description: 'What a good answer looks like.' },
     agent: { type: 'string', description: 'Key of the agent that does it.' },
-    context: { type: 'array', items: { type: 'string' }, description: 'Keys of earlier tasks whose output it needs (default: the previous task).' },
+    context: {
+      type: 'array',
+      items: { type: 'string' },
+      description: "Keys of earlier tasks whose output it needs. Not set: every earlier task's output (as in CrewAI); empty: none.",
+    },
     outputSchema: { type: 'object', description: 'JSON Schema the answer must match; the answer is then parsed JSON.' },
+    markdown: { type: 'boolean', description: 'Ask for the answer formatted as Markdown.' },
+    guardrails: { type: 'array', items: { type: 'string', minLength: 1 }, description: "Rules the answer must follow, each checked by the agent's model; a failed check sends the task back." },
+    guardrailMaxRetries: { type: 'integer', minimum: 0, maximum: 10, description: 'Times a task is redone after a failed guardrail (default 3).' },
+    tools: { type: 'array', items: nodeToolConfigSchema, description: "Tools for this task only; they replace the agent's own." },
+    mcp: agentFieldsSchema.mcp,
   },
 };
 
 export { mcpServerSchema };
 
-/** Deploy-time checks; returns the problems in words. */
-export function crewProblems(agents: AgentSpec[], tasks: TaskSpec[], process: 'sequential' | 'hierarchical'): string[] {
-  const problems: string[] = [];
-  const agentKeys = new Set<string>();
-  for (const a of agents) {
-    if (agentKeys.has(a.key)) problems.push(`two agents have the key "${a.key}"`);
-    agentKeys.add(a.key);
-  }
-  if (agents.length === 0) problems.push('the crew has no agents');
-  if (tasks.length === 0) problems.push('the crew has no tasks');
-  const seen = new Set<string>();
-  for (const t of tasks) {
-    if (seen.has(t.key)) problems.push(`two tasks have the key "${t.key}"`);
-    if (t.agent && !agentKeys.has(t.agent)) problems.push(`task "${t.key}" names agent "${t.agent}", which is not in the crew (agents: ${[...agentKeys].join(', ')})`);
-    if (!t.agent && process === 'sequential') problems.push(`task "${t.key}" has no agent (a sequential crew needs one per task)`);
-    for (const c of t.context ?? []) {
-      if (!seen.has(c)) problems.push(`task "${t.key}" takes context from "${c}", which is not an earlier task`);
-    }
-    seen.add(t.key);
-  }
-  return problems;
-}

@@ -6,6 +6,7 @@
 import type { InputContext, JsonSchema, NodeDefinition, ToolDescription } from '@flowcrew/sdk';
 import type { Agent } from '../agents/agent.ts';
 import { AgentMemory } from '../agents/memory.ts';
+import { RequestsPerMinute } from '../agents/rate-limit.ts';
 import { applyTemplate } from '../agents/templates.ts';
 import { interpolate } from '../crew/interpolate.ts';
 import type { AgentFields } from '../crew/spec.ts';
@@ -65,6 +66,8 @@ export interface PreparedAgent {
   /** None: the agent has no tools (a crew's manager). */
   toolbox?: AgentToolbox;
   memory?: AgentMemory;
+  /** The agent's maxRpm, shared by every run of the deployed node. */
+  rateLimit?: RequestsPerMinute;
 }
 
 export interface AgentSetup {
@@ -91,6 +94,7 @@ export function prepareAgent(fields: FilledAgentFields, setup: AgentSetup): Prep
     provider: setup.provider,
     toolbox: new AgentToolbox(setup.name, fields.tools ?? [], fields.mcp ?? [], setup.mcpServers, setup.availableTools, setup.mcp),
     memory: fields.memory && store ? new AgentMemory(() => store.get(), setup.provider, setup.memoryCollection) : undefined,
+    rateLimit: fields.maxRpm ? new RequestsPerMinute(fields.maxRpm) : undefined,
   };
 }
 
@@ -112,6 +116,11 @@ export async function agentForMessage(agent: PreparedAgent, inputs: Record<strin
     memory: agent.memory,
     temperature: fields.temperature ?? defaults.temperature,
     maxTokens: fields.maxTokens ?? defaults.maxTokens,
+    rateLimit: agent.rateLimit,
+    maxExecutionSeconds: fields.maxExecutionSeconds,
+    reasoning: fields.reasoning,
+    injectDate: fields.injectDate,
+    contextOverflow: fields.contextOverflow,
   };
 }
 

@@ -54,7 +54,7 @@ describe('ai-crew node', () => {
       return `unexpected: ${system.slice(0, 40)}`;
     });
     const node = await createTestNode(crewNode, { source: 'crewai', crewai: { agentsYaml: AGENTS_YAML, tasksYaml: TASKS_YAML }, stream: false }, { credentials });
-    expect(node.logs).toContainEqual(expect.objectContaining({ level: 'warn', message: expect.stringContaining('researcher.tools ignored') }));
+    expect(node.logs).toContainEqual(expect.objectContaining({ level: 'warn', message: expect.stringContaining('agents.yaml line 9: researcher.tools: ignored: "SerperDevTool" is a Python tool') }));
     const [out] = await node.input({ payload: { topic: 'pgvector' } });
     expect(out!.msg.payload).toBe('pgvector brings vector search to Postgres.');
     expect((out!.msg.crew as any).tasks.map((t: any) => [t.task, t.agent])).toEqual([
@@ -81,7 +81,7 @@ describe('ai-crew node', () => {
       ],
     };
     await expect(createTestNode(crewNode, props)).rejects.toThrow(
-      'the crew is not valid: task "t1" names agent "b", which is not in the crew (agents: a); task "t2" takes context from "t3", which is not an earlier task',
+      'the crew is not valid: task "t1" names agent "b", which is not in the crew (agents: a); task "t2" takes context from "t3", which is not a task before it',
     );
   });
 
@@ -108,6 +108,98 @@ describe('ai-crew node', () => {
     const [out] = await node.input({ payload: 'solar power' });
     expect(out!.msg.crew).toMatchObject({ process: 'hierarchical', plan: 'Researcher first.', tasks: [{ task: 'facts', agent: 'Researcher', output: 'Short answer.', review: { approved: true, feedback: 'Fine.' } }] });
     expect(node.progress).toContainEqual({ type: 'delegation', task: 'facts', from: 'Crew Manager', to: 'Researcher', instructions: 'Be brief.' });
+  });
+});
+
+const fixture = (dir: string, file: string) => readFileSync(path.join(import.meta.dirname, '..', 'crew', 'fixtures', dir, file), 'utf8');
+
+describe('ai-crew node: CrewAI projects without crew.py', () => {
+  const crewai = { agentsYaml: fixture('no-agent-lines', 'agents.yaml'), tasksYaml: fixture('no-agent-lines', 'tasks.yaml') };
+
+  it('refuses at validation a sequential crew whose imported tasks have no agent, saying where to assign one', () => {
+    const issues = crewNode.validate!({ source: 'crewai', crewai } as CrewNodeProps);
+    expect(issues.filter((i) => i.severity !== 'warning')).toEqual([
+      {
+        pointer: '/tasks',
+        message:
+          'tasks.yaml line 2: task "research_task" has no agent, and a sequential crew needs one per task: assign one in the crew node (tasks: add {key: "research_task", agent: one of "lead_market_analyst", "chief_content_strategist"}), or set process to hierarchical to let the manager assign it',
+      },
+      { pointer: '/tasks', message: expect.stringMatching(/^tasks\.yaml line 9: task "project_understanding_task" has no agent/) },
+      { pointer: '/tasks', message: expect.stringMatching(/^tasks\.yaml line 15: task "marketing_strategy_task" has no agent/) },
+    ]);
+  });
+
+  it('runs it once the crew node assigns the agents, with process and manager set on the node too', async () => {
+    const props: CrewNodeProps = {
+      source: 'crewai',
+      crewai,
+      tasks: [
+        { key: 'research_task', agent: 'lead_market_analyst' },
+        { key: 'project_understanding_task', agent: 'chief_content_strategist', context: [] },
+        { key: 'marketing_strategy_task', agent: 'chief_content_strategist', outputSchema: { type: 'object', properties: { goals: { type: 'array' } }, required: ['goals'] } },
+      ],
+      stream: false,
+    };
+    expect(crewNode.validate!(props)).toEqual([]);
+    const credentials = await fakeCrewModel((system, user) => {
+      if (user.includes('Conduct a thorough research')) return 'Competitors: A, B.';
+      if (user.includes('Understand the project')) return user.includes('Competitors: A, B.') ? 'leaked context' : 'Audience: cafés.';
+      return user.includes('Competitors: A, B.') && user.includes('Audience: cafés.') ? '{"goals":["grow"]}' : `missing context: ${user.slice(0, 80)}`;
+    });
+    const node = await createTestNode(crewNode, props, { credentials });
+    const [out] = await node.input({ payload: { customer_domain: 'acme.example', project_description: 'a coffee subscription' } });
+    expect(out!.msg.payload).toEqual({ goals: ['grow'] });
+    expect((out!.msg.crew as any).tasks.map((t: any) => [t.task, t.agent, t.output])).toEqual([
+      ['research_task', 'Lead Market Analyst', 'Competitors: A, B.'],
+      ['project_understanding_task', 'Chief Content Strategist', 'Audience: cafés.'],
+      ['marketing_strategy_task', 'Chief Content Strategist', '{"goals":["grow"]}'],
+    ]);
+  });
+
+  it('reads merge keys and anchor holders, fills {company-name}, and reports what it did not apply', async () => {
+    const props: CrewNodeProps = { source: 'crewai', crewai: { agentsYaml: fixture('merge-keys', 'agents.yaml'), tasksYaml: fixture('merge-keys', 'tasks.yaml') }, stream: false };
+    const issues = crewNode.validate!(props);
+    expect(issues.every((i) => i.severity === 'warning')).toBe(true);
+    expect(issues.map((i) => `${i.pointer} ${i.message}`)).toEqual([
+      '/crewai/agentsYaml agents.yaml line 2: "_defaults" is taken for shared fields, not an agent: its name starts with "_"',
+      '/crewai/agentsYaml agents.yaml line 8: writer.verbose: no effect: Flowcrew always records every step with the run and streams it to the editor',
+      '/crewai/agentsYaml agents.yaml line 14: editor.verbose: no effect: Flowcrew always records every step with the run and streams it to the editor',
+      '/crewai/tasksYaml tasks.yaml line 1: "task_base" is taken for shared fields, not a task: it defines the anchor &task_base that other entries use, and is not complete on its own',
+      "/crewai/tasksYaml tasks.yaml line 13: polish.description is given twice (lines 12, 13): the last value is used, as CrewAI's loader does",
+    ]);
+    const credentials = await fakeCrewModel((system, user) => (system.startsWith('You are Editor at ACME.') ? `edited: ${user.includes('## Output of task "draft" (Writer at ACME)\ndraft') ? 'with draft' : 'no draft'}` : 'draft'));
+    const node = await createTestNode(crewNode, props, { credentials });
+    await expect(node.input({ payload: { 'product-name': 'Mugs' } })).rejects.toThrow('missing input {company-name}: send them as fields of msg.payload (the message offers product-name)');
+    const [out] = await node.input({ payload: { 'company-name': 'ACME', 'product-name': 'Mugs' } });
+    expect(out!.msg.payload).toBe('edited: with draft');
+    expect(servers.current.requests[1]!.body.messages[0].content).toContain("You write plainly, in short sentences, for ACME's customers.");
+  });
+
+  it('uses an agent\'s CrewAI llm on a credential of its provider, and says when it cannot', async () => {
+    const agentsYaml = 'a:\n  role: A\n  goal: G\n  llm: openai/gpt-4o-mini\nb:\n  role: B\n  goal: G\n  llm: anthropic/claude-3-5-haiku\n';
+    const tasksYaml = 't1:\n  description: one\n  agent: a\nt2:\n  description: two\n  agent: b\n';
+    const credentials = await fakeCrewModel(() => 'ok');
+    const node = await createTestNode(crewNode, { source: 'crewai', crewai: { agentsYaml, tasksYaml }, stream: false }, { credentials });
+    expect(node.logs).toContainEqual(
+      expect.objectContaining({ level: 'warn', message: 'agent "b": llm "anthropic/claude-3-5-haiku" is not used: this node runs on openai-compatible fake-model; attach an anthropic AI model credential to use it' }),
+    );
+    await node.input({ payload: {} });
+    expect(servers.current.requests.map((r) => r.body.model)).toEqual(['gpt-4o-mini', 'fake-model']);
+  });
+
+  it('records in msg.crew the tools offered and not used, and answers cut at the token limit', async () => {
+    const credentials = await fakeCrewModel(() => 'An answer without tools.');
+    const node = await createTestNode(
+      crewNode,
+      {
+        agents: [{ key: 'r', template: 'research', tools: [{ type: 'echo-tool' }] }],
+        tasks: [{ key: 't', description: 'Find out.', agent: 'r' }],
+        stream: false,
+      },
+      { credentials, services: { listTools: () => [{ type: 'echo-tool', label: 'Echo', description: 'Echoes.', parameters: { type: 'object', properties: { text: { type: 'string' } } } }] } },
+    );
+    const [out] = await node.input({ payload: {} });
+    expect((out!.msg.crew as any).tasks[0]).toMatchObject({ toolsUnused: true, notes: ['tools offered, none used: echo-tool'] });
   });
 });
 

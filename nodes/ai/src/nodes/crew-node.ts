@@ -1,14 +1,15 @@
 /** ai-crew: a set of agents and tasks, run sequentially or under a manager; defined inline or imported from CrewAI YAML. */
-import { defineNode, type JsonSchema } from '@flowcrew/sdk';
+import { defineNode, type JsonSchema, type NodeInit } from '@flowcrew/sdk';
 import type { Agent } from '../agents/agent.ts';
 import { OutputSchema } from '../agents/structured-output.ts';
 import { AGENT_TEMPLATES } from '../agents/templates.ts';
 import { MANAGER_MIN_TOKENS, runCrew, type CrewTask } from '../crew/crew.ts';
-import { importCrewAI } from '../crew/crewai-import.ts';
+import { llmModelName, llmProvider } from '../crew/crewai-fields.ts';
 import { inputsFromMessage, interpolate, requireInputs } from '../crew/interpolate.ts';
-import { agentSpecSchema, crewProblems, taskSpecSchema, type AgentSpec, type TaskSpec } from '../crew/spec.ts';
-import { agentEnvironment, MODEL_HELP, selectModelForNode } from './model-selection.ts';
-import { StoreHandle } from './node-resources.ts';
+import { definedFields, resolveCrew } from '../crew/resolve.ts';
+import { agentSpecSchema, taskSpecSchema, type AgentSpec, type TaskSpec } from '../crew/spec.ts';
+import { agentEnvironment, MODEL_HELP, selectModelForNode, type ModelSelection } from './model-selection.ts';
+import { AgentToolbox, StoreHandle } from './node-resources.ts';
 import {
   agentForMessage,
   agentRunnerBasics,
@@ -44,9 +45,13 @@ export const crewNode = defineNode<CrewNodeProps>({
     type: 'object',
     properties: {
       process: { enum: ['sequential', 'hierarchical'], default: 'sequential', description: 'sequential: tasks in order, each by its agent. hierarchical: a manager assigns, reviews and asks for revisions.' },
-      source: { enum: ['inline', 'crewai'], default: 'inline', description: 'inline: the agents and tasks below. crewai: a CrewAI agents.yaml and tasks.yaml (inline agents with the same key add to them, e.g. tools).' },
+      source: {
+        enum: ['inline', 'crewai'],
+        default: 'inline',
+        description: 'inline: the agents and tasks below. crewai: a CrewAI agents.yaml and tasks.yaml; agents and tasks below with the same key add to them (assign a task\'s agent, tools, output schema), others join.',
+      },
       agents: { type: 'array', items: agentSpecSchema, default: [] },
-      tasks: { type: 'array', items: taskSpecSchema, default: [] },
+      tasks: { type: 'array', items: taskSpecSchema, default: [], description: 'The tasks, in order. With a CrewAI source: {key, agent, ...} assigns an imported task.' },
       crewai: {
         type: 'object',
         default: {},
@@ -75,53 +80,60 @@ export const crewNode = defineNode<CrewNodeProps>({
   help: `Runs a crew of AI agents through a list of tasks and sends the final task's answer on.
 
 **Agents**: key, role, goal, backstory (or a **template**: ${Object.keys(AGENT_TEMPLATES).filter((t) => t !== 'manager').join(', ')}), tools, MCP tools,
-max iterations, memory, allow delegation (then it may hand work or questions to the other agents).
-**Tasks**: key, description, expected output, agent, context (earlier tasks whose output it needs; default: the previous one), output schema.
-{placeholders} in agents and tasks are filled from the fields of \`msg.payload\` (or \`{input}\` for a plain payload, \`{topic}\` from \`msg.topic\`).
+max iterations, memory, allow delegation (then it may hand work or questions to the other agents), max requests per minute,
+max execution time, reasoning (plan first), inject date, context overflow (fail or truncate).
+**Tasks**: key, description, expected output, agent, context, output schema, markdown, guardrails, tools (in place of the
+agent's own). **Context**: not set, a task gets every earlier task's answer (as in CrewAI); \`[]\`: none; or the keys it needs.
+{placeholders} (\`{topic}\`, \`{company-name}\`) in agents and tasks are filled from the fields of \`msg.payload\` (or \`{input}\` for
+a plain payload, \`{topic}\` from \`msg.topic\`); a missing one fails the run naming it.
 
-**Process**: \`sequential\` runs the tasks in order. \`hierarchical\` adds a manager that writes a plan, assigns each task
-to a team member with instructions, reviews the answer and asks for up to \`maxRevisions\` revisions.
+**Process**: \`sequential\` runs the tasks in order, each by its agent. \`hierarchical\` adds a manager that writes a plan, assigns
+each task to a team member with instructions, reviews the answer and asks for up to \`maxRevisions\` revisions.
 
-**CrewAI**: set source to \`crewai\` and paste a CrewAI project's \`agents.yaml\` and \`tasks.yaml\`; what cannot be
-imported from YAML (Python tool classes, pydantic outputs) is listed in the node's log at deploy.
+**CrewAI**: set source to \`crewai\` and paste a CrewAI project's \`agents.yaml\` and \`tasks.yaml\`. What CrewAI's \`crew.py\` does is
+set here: an agent or task below with the key of an imported one adds to it (a task's **agent**, context, tools, output
+schema; an agent's tools, model...), others join the crew; \`process\` and \`manager\` are the crew's. Merge keys, anchors and
+YAML 1.1 values are read as CrewAI reads them; entries named \`_...\` only hold shared fields. Every CrewAI field is applied or
+reported with the reason (validate and import responses, the node's log at deploy). A task with no agent in a sequential
+crew is refused at validation, with where to assign one.
 
 **Output**: \`msg.payload\` = the last task's answer (parsed JSON with an output schema); \`msg.crew\` = every task's
-agent, answer, iterations, tool calls, review, plus the plan and token usage. Progress (tokens, tool calls,
+agent, answer, iterations, tool calls, notes (tools offered and none used, answer cut at the token limit, prompt cut to
+the context window), review and guardrail checks, plus the plan and token usage. Progress (tokens, tool calls,
 delegations, reviews) streams live to the editor.
 
 ${MODEL_HELP}`,
+  validate: (props) => resolveCrew(props).issues,
   create(init) {
     const props = init.props;
     const process = props.process ?? 'sequential';
-    let agentSpecs = props.agents ?? [];
-    let taskSpecs = props.tasks ?? [];
-    if ((props.source ?? 'inline') === 'crewai') {
-      const imported = importCrewAI(props.crewai?.agentsYaml ?? '', props.crewai?.tasksYaml ?? '');
-      for (const warning of imported.warnings) init.log.warn(warning);
-      // Inline agents with an imported key extend it (tools, model...); others join the crew.
-      const extra = new Map(agentSpecs.map((a) => [a.key, a]));
-      agentSpecs = [...imported.agents.map((a) => ({ ...a, ...definedFields(extra.get(a.key)) })), ...agentSpecs.filter((a) => !imported.agents.some((i) => i.key === a.key))];
-      taskSpecs = [...imported.tasks, ...taskSpecs];
-    }
-    const problems = crewProblems(agentSpecs, taskSpecs, process);
-    if (problems.length) throw new Error(`the crew is not valid: ${problems.join('; ')}`);
+    const crew = resolveCrew(props);
+    const errors = crew.issues.filter((i) => i.severity !== 'warning');
+    if (errors.length) throw new Error(`the crew is not valid: ${errors.map((e) => e.message).join('; ')}`);
+    for (const warning of crew.issues) if (warning.severity === 'warning') init.log.warn(warning.message);
 
     const model = selectModelForNode(init);
-    const store = agentSpecs.some((a) => a.memory) ? new StoreHandle(props.store ?? 'auto', init.services.dataDir) : undefined;
+    const store = crew.agents.some((a) => a.memory) ? new StoreHandle(props.store ?? 'auto', init.services.dataDir) : undefined;
     const availableTools = init.services.listTools();
-    const agents = agentSpecs.map((spec) =>
+    const mcp = { servers: init.services.mcpServers, outbound: init.services.outbound };
+    const agents = crew.agents.map((spec) =>
       prepareAgent(withTemplate(spec, `agent "${spec.key}"`), {
         key: spec.key,
         name: `agent "${spec.key}"`,
-        provider: model.provider(spec.model || undefined, `the model of agent "${spec.key}"`),
-        mcpServers: props.mcpServers ?? [],
-        mcp: { servers: init.services.mcpServers, outbound: init.services.outbound },
+        provider: model.provider(agentModel(spec, model, init.log) || undefined, `the model of agent "${spec.key}"`),
+        mcpServers: crew.mcpServers,
+        mcp,
         availableTools,
         store,
         memoryCollection: `memory:${init.flowId}:${init.id}:${spec.key}`,
       }),
     );
-    const schemas = new Map(taskSpecs.filter((t) => t.outputSchema).map((t) => [t.key, new OutputSchema(t.outputSchema as JsonSchema)]));
+    const schemas = new Map(crew.tasks.filter((t) => t.outputSchema).map((t) => [t.key, new OutputSchema(t.outputSchema as JsonSchema)]));
+    const taskTools = new Map(
+      crew.tasks
+        .filter((t) => t.tools || t.mcp)
+        .map((t) => [t.key, new AgentToolbox(`task "${t.key}"`, t.tools ?? [], t.mcp ?? [], crew.mcpServers, availableTools, mcp)]),
+    );
     const managerFields = withTemplate({ template: 'manager', ...definedFields(props.manager) }, 'the manager');
     const manager: PreparedAgent = {
       key: 'manager',
@@ -139,19 +151,26 @@ ${MODEL_HELP}`,
       async onInput(msg, ctx) {
         const inputs = inputsFromMessage(msg);
         requireInputs(
-          [...agents.flatMap((a) => [a.fields.role, a.fields.goal, a.fields.backstory]), ...taskSpecs.flatMap((t) => [t.description, t.expectedOutput ?? ''])],
+          [...agents.flatMap((a) => [a.fields.role, a.fields.goal, a.fields.backstory]), ...crew.tasks.flatMap((t) => [t.description, t.expectedOutput ?? '', ...(t.guardrails ?? [])])],
           inputs,
         );
         const runAgents: Agent[] = [];
         for (const a of agents) runAgents.push(await agentForMessage(a, inputs, { temperature: props.temperature, maxTokens: props.maxTokens }));
-        const tasks: CrewTask[] = taskSpecs.map((t) => ({
-          key: t.key,
-          description: interpolate(t.description, inputs),
-          expectedOutput: t.expectedOutput ? interpolate(t.expectedOutput, inputs) : undefined,
-          agent: t.agent,
-          context: t.context,
-          outputSchema: schemas.get(t.key),
-        }));
+        const tasks: CrewTask[] = [];
+        for (const t of crew.tasks) {
+          tasks.push({
+            key: t.key,
+            description: interpolate(t.description, inputs),
+            expectedOutput: t.expectedOutput ? interpolate(t.expectedOutput, inputs) : undefined,
+            agent: t.agent,
+            context: t.context,
+            outputSchema: schemas.get(t.key),
+            markdown: t.markdown,
+            guardrails: t.guardrails?.map((g) => interpolate(g, inputs)),
+            guardrailMaxRetries: t.guardrailMaxRetries,
+            tools: await taskTools.get(t.key)?.tools(),
+          });
+        }
         const runManager = process === 'hierarchical' ? await agentForMessage(manager, inputs, { temperature: props.temperature }) : undefined;
         const env = agentEnvironment(ctx, props.stream !== false);
         const progress = env.progress;
@@ -161,6 +180,7 @@ ${MODEL_HELP}`,
         };
         const outcome = await showingFailure(ctx, () => runCrew({ agents: runAgents, tasks, process, manager: runManager, maxRevisions: props.maxRevisions ?? 1 }, env));
         ctx.status({ fill: 'green', shape: 'dot', text: `done: ${outcome.tasks.length} tasks` });
+        const names = new Map(crew.tasks.map((t) => [t.key, t.name]));
         return {
           ...msg,
           payload: outcome.json !== undefined ? outcome.json : outcome.output,
@@ -169,13 +189,18 @@ ${MODEL_HELP}`,
             ...(outcome.plan === undefined ? {} : { plan: outcome.plan }),
             tasks: outcome.tasks.map((t) => ({
               task: t.task,
+              ...(names.get(t.task) ? { name: names.get(t.task) } : {}),
               agent: t.agent,
               output: t.output,
               ...(t.json === undefined ? {} : { json: t.json }),
               iterations: t.iterations,
               toolCalls: t.toolCalls,
               truncated: t.truncated,
+              toolsUnused: t.toolsUnused,
+              notes: t.notes,
+              ...(t.plan === undefined ? {} : { plan: t.plan }),
               ...(t.review ? { review: t.review } : {}),
+              ...(t.guardrails ? { guardrails: t.guardrails } : {}),
             })),
             usage: outcome.usage,
           },
@@ -188,8 +213,15 @@ ${MODEL_HELP}`,
   },
 });
 
-/** Fields that are set (so an empty string or missing field in an override does not erase an imported value). */
-function definedFields<T extends object>(value: T | undefined): Partial<T> {
-  if (!value) return {};
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== '')) as Partial<T>;
+/**
+ * The model an agent asks for: its `model`, else the model name of its CrewAI `llm` when the node's credential is
+ * of that provider. Otherwise the node's model runs it, and the log says why the llm was not used.
+ */
+function agentModel(spec: AgentSpec, model: ModelSelection, log: NodeInit<CrewNodeProps>['log']): string | undefined {
+  if (spec.model) return spec.model;
+  if (!spec.llm) return undefined;
+  const kind = model.provider().kind;
+  if (kind === llmProvider(spec.llm)) return llmModelName(spec.llm);
+  log.warn(`agent "${spec.key}": llm "${spec.llm}" is not used: this node runs on ${model.description}; attach an ${llmProvider(spec.llm)} AI model credential to use it`);
+  return undefined;
 }

@@ -6,7 +6,9 @@
 import { createHash } from 'node:crypto';
 import type { ChatRequest, ChatResult, ModelProvider, ToolCallRequest } from './types.ts';
 
-export type ScriptedReply = string | { content?: string; toolCalls?: Array<Omit<ToolCallRequest, 'id'> & { id?: string }>; finishReason?: ChatResult['finishReason'] };
+export type ScriptedReply =
+  | string
+  | { content?: string; toolCalls?: Array<Omit<ToolCallRequest, 'id'> & { id?: string }>; finishReason?: ChatResult['finishReason']; notes?: string[] };
 export type Script = ScriptedReply[] | ((request: ChatRequest, callIndex: number) => ScriptedReply | Promise<ScriptedReply>);
 
 export class ScriptedProvider implements ModelProvider {
@@ -35,6 +37,7 @@ export class ScriptedProvider implements ModelProvider {
       usage: { promptTokens: words(prompt).length, completionTokens: words(content).length },
       model: this.model,
       finishReason: r.finishReason ?? (toolCalls.length ? 'tool_calls' : 'stop'),
+      ...(r.notes ? { notes: r.notes } : {}),
     };
   }
 
