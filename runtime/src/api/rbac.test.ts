@@ -287,4 +287,12 @@ describe('audit trail', () => {
     expect(lines.every((l: { action: string }) => l.action.startsWith('credential.'))).toBe(true);
     expect((await server.apiAs(editorA, 'GET', '/api/v1/audit')).status).toBe(403);
   });
+
+  it('records refused attempts at identity routes (a member probing for admin powers)', async () => {
+    expect((await server.apiAs(viewerA, 'GET', '/api/v1/users')).status).toBe(403);
+    expect((await server.apiAs(viewerA, 'POST', '/api/v1/projects', { name: 'mine' })).status).toBe(403);
+    const denied = (await server.api('GET', '/api/v1/audit?outcome=denied&limit=100')).body.entries as Array<{ action: string; actor: { name: string }; targetId: string | null }>;
+    const probes = denied.filter((e) => e.actor.name === 'view-a' && e.action === 'access.denied').map((e) => e.targetId);
+    expect(probes).toEqual(expect.arrayContaining(['GET /users', 'POST /projects']));
+  });
 });

@@ -35,6 +35,8 @@ export interface RouterOptions {
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const JSON_TYPES = ['application/json', 'application/*+json'];
+/** Refusals on these routes concern identity (users, roles, projects, tokens, the audit log): they are audited. */
+const AUDITED_TAGS = new Set(['users', 'projects', 'tokens', 'audit']);
 const COMPONENTS_ID = 'https://flowcrew.dev/api/components.json';
 
 /** Route schemas refer to '#/components/schemas/X': point them at the one registered components document. */
@@ -119,13 +121,22 @@ export function buildApiRouter(options: RouterOptions, components: Record<string
       }
     };
 
-    const gate: RequestHandler = (req, res, next) => {
+    /** The 403, written to the audit log first when it concerns identity. */
+    const forbidden = async (actor: Actor, detail: string) => {
+      if (AUDITED_TAGS.has(route.tag)) {
+        await services.audit.routeDenied(actor, `${route.method.toUpperCase()} ${route.path}`, detail).catch(() => {
+          /* the refusal stands whether or not its audit entry could be written */
+        });
+      }
+      return new ProblemError(403, 'Forbidden', detail);
+    };
+    const gate: RequestHandler = async (req, res, next) => {
       if (access === 'public') return next();
       const actor = actorOfRequest(res);
       if (!actor) return next(unauthenticated());
-      if (access === 'user' && actor.kind !== 'user') return next(new ProblemError(403, 'Forbidden', 'only a signed-in user can do this, not an API token'));
+      if (access === 'user' && actor.kind !== 'user') return next(await forbidden(actor, 'only a signed-in user can do this, not an API token'));
       if (access !== 'authenticated' && access !== 'user' && !can(actor, access)) {
-        return next(new ProblemError(403, 'Forbidden', `this needs the ${access} permission, which you do not hold`));
+        return next(await forbidden(actor, `this needs the ${access} permission, which you do not hold`));
       }
       if (UNSAFE.has(req.method) && !auth.checkCsrf(actor, req)) {
         return next(new ProblemError(403, 'Forbidden', 'missing or invalid CSRF token: send the X-CSRF-Token header GET /auth/status gave you'));

@@ -25,6 +25,11 @@ export class AuditService {
     return forbidden(detail);
   }
 
+  /** A request the router refused before any service ran (no permission anywhere), on an identity route. */
+  async routeDenied(actor: Actor, route: string, reason: string): Promise<void> {
+    await this.log.record(actor, { action: 'access.denied', outcome: 'denied', target: { type: 'route', id: route }, detail: { reason } });
+  }
+
   /** `permission` (in `projectId` when given), or an audited 403. */
   async require(actor: Actor, permission: Permission, action: string, target?: { type: string; id: string }, projectId?: string): Promise<void> {
     if (can(actor, permission, projectId)) return;
