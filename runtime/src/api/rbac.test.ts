@@ -131,7 +131,14 @@ describe('projects keep their things to themselves', () => {
     const borrow = await server.apiAs(editorA, 'POST', '/api/v1/flows', { ...flowDoc('a-borrower'), projectId: 'team-a', nodes: [{ id: 'get', type: 'http-request', credentials: credential.body.id, props: { url: 'https://example.com' } }] });
     expect(borrow.status).toBe(422);
     expect(borrow.body.errors).toEqual([expect.objectContaining({ pointer: '/nodes/0/credentials' })]);
-    expect(JSON.stringify(borrow.body)).not.toMatch(/team-b|b-key/);
+    expect(JSON.stringify(borrow.body)).not.toMatch(/team-b|b-key|http-auth/);
+    // An import says no more: not even the credential's type, which a type mismatch would otherwise name.
+    const debugNode = { id: 'show', type: 'debug', credentials: credential.body.id };
+    const imported = await server.apiAs(editorA, 'POST', '/api/v1/flows/import?projectId=team-a', [flowDoc('a-import-ok'), { ...flowDoc('a-import-borrower'), nodes: [debugNode] }]);
+    expect(imported.status).toBe(422);
+    expect(imported.body.errors).toEqual([expect.objectContaining({ pointer: '/1/nodes/0/credentials' })]);
+    expect(JSON.stringify(imported.body)).not.toMatch(/team-b|b-key|http-auth/);
+    expect((await server.api('GET', '/api/v1/flows/a-import-ok')).status).toBe(404);
   });
 
   it('an editor cannot create things in a project they are not in (404: it does not exist for them)', async () => {

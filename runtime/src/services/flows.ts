@@ -113,6 +113,9 @@ export class FlowService {
     const projectId = options.projectId ?? DEFAULT_PROJECT;
     await this.projects.requireWritable(actor, projectId, 'flow:write');
     if (options.deploy) authorize(actor, 'flow:deploy', projectId, 'flow:read', `project "${projectId}"`);
+    // Before the runtime validates the flows, whose credential checks would describe a credential it finds.
+    if (Array.isArray(input)) for (const [i, doc] of input.entries()) await this.checkCredentials(doc, projectId, `/${i}`);
+    else await this.checkCredentials(input, projectId);
     const result = await this.runtime.importFlows(input, {
       ...options,
       projectId,
@@ -144,7 +147,7 @@ export class FlowService {
    * A flow may only use its own project's credentials, checked at every save and deploy (flows and credentials never
    * change project, so what was checked stays true). The refusal names no other project, type or name.
    */
-  private async checkCredentials(input: unknown, projectId: string): Promise<void> {
+  private async checkCredentials(input: unknown, projectId: string, at = ''): Promise<void> {
     const nodes = (input as { nodes?: unknown } | null)?.nodes;
     if (!Array.isArray(nodes)) return; // the flow validator reports the shape
     const issues: FlowIssue[] = [];
@@ -153,7 +156,7 @@ export class FlowService {
       if (typeof id !== 'string') continue;
       const record = await this.runtime.storage.getCredential(id);
       if (record && (record.projectId ?? DEFAULT_PROJECT) !== projectId) {
-        issues.push({ pointer: `/nodes/${i}/credentials`, message: `credential "${id}" does not exist in project "${projectId}"`, nodeId: (node as { id?: string }).id });
+        issues.push({ pointer: `${at}/nodes/${i}/credentials`, message: `credential "${id}" does not exist in project "${projectId}"`, nodeId: (node as { id?: string }).id });
       }
     }
     if (issues.length > 0) throw invalid(`the flow has ${issues.length} problem(s)`, issues);
