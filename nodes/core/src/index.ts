@@ -1,7 +1,8 @@
 /** The core node pack: what every flow needs. Loaded by the registry like any third-party pack. */
 import type { NodeDefinition } from '@flowcrew/sdk';
 import { ioNodes } from './io-nodes.ts';
+import { sequenceNodes } from './sequence-nodes.ts';
 import { transformNodes } from './transform-nodes.ts';
 
-export const nodes: NodeDefinition[] = [...ioNodes, ...transformNodes];
+export const nodes: NodeDefinition[] = [...ioNodes, ...transformNodes, ...sequenceNodes];
 export default nodes;

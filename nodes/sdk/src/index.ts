@@ -176,6 +176,8 @@ export interface TriggerReply {
 }
 
 export interface EmitOptions {
+  /** The output port the message leaves on (default 0), e.g. a trigger node's second output. */
+  port?: number;
   /** Wait for a node in the run to call `ctx.reply` (e.g. a webhook-response node). */
   awaitReply?: boolean;
   /** How long to wait for the reply before giving up, in ms. */
@@ -294,10 +296,11 @@ export interface RuntimeServices {
   /** Register a route under /webhook. Returns an unregister function. Throws if the method+path is taken. */
   registerWebhook(route: WebhookRoute): () => void;
   /**
-   * Run another deployed flow: `msg` enters at its `subflow-in` node, and the promise settles with the message
-   * its `subflow-out` node replies with (or rejects when that run fails, is cancelled, or `signal` aborts).
+   * Run another deployed flow: `msg` enters at its `subflow-in` node (or at `entryNodeId`, e.g. the link-in a
+   * link call names), and the promise settles with the message its `subflow-out` node replies with (or rejects when
+   * that run fails, is cancelled, or `signal` aborts).
    */
-  callFlow(flowId: string, msg: FlowMessage, options: { signal: AbortSignal; parentRunId: string; timeoutMs?: number }): Promise<FlowMessage>;
+  callFlow(flowId: string, msg: FlowMessage, options: { signal: AbortSignal; parentRunId: string; timeoutMs?: number; entryNodeId?: string }): Promise<FlowMessage>;
   /**
    * The one way out to the network. Every node, model provider, MCP client and connector opens its connections
    * through this guard, which refuses loopback, private, link-local, CGNAT, multicast, unspecified, IPv4-mapped

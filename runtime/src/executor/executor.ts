@@ -307,7 +307,7 @@ export class Executor {
     await Promise.allSettled([...deployed.nodes.values()].map((d) => d.instance.stop?.()));
   }
 
-  /** A trigger produced `msg` on its port 0: record the trigger's invocation as done and start the run. */
+  /** A trigger produced `msg` on its port 0 (or options.port): record the trigger's invocation as done and start the run. */
   private emitFromTrigger(flowId: string, nodeId: string, msg: FlowMessage, options?: EmitOptions): Promise<EmitResult> {
     const deployed = this.deployed.get(flowId);
     if (!deployed) return Promise.reject(new Error(`flow "${flowId}" is not deployed`));
@@ -322,7 +322,7 @@ export class Executor {
       status: 'succeeded',
       attempt: 1,
       input: null,
-      outputs: [{ port: 0, msg }],
+      outputs: [{ port: options?.port ?? 0, msg }],
       error: null,
       parentId: null,
       seq: run.seq++,
@@ -330,10 +330,10 @@ export class Executor {
       startedAt: now,
       finishedAt: now,
     };
-    const first = [triggerInvocation, ...this.nextInvocations(run, deployed.nodes.get(nodeId), triggerInvocation.id, [{ port: 0, msg }])];
+    const first = [triggerInvocation, ...this.nextInvocations(run, deployed.nodes.get(nodeId), triggerInvocation.id, triggerInvocation.outputs as PortMessage[])];
     const accepted = this.accept(run, first, options);
     // The trigger's own step is done already: tell live listeners, so the editor shows the trigger fire too.
-    this.options.events.nodeFinished({ flowId, runId: run.record.id, nodeId, invocationId: triggerInvocation.id, attempt: 1, status: 'succeeded', outputs: [{ port: 0, msg }], error: null, durationMs: 0 });
+    this.options.events.nodeFinished({ flowId, runId: run.record.id, nodeId, invocationId: triggerInvocation.id, attempt: 1, status: 'succeeded', outputs: triggerInvocation.outputs as PortMessage[], error: null, durationMs: 0 });
     return accepted;
   }
 
@@ -906,11 +906,11 @@ export class Executor {
   }
 
   /** Sub-flow call: run `flowId` from its subflow-in node and resolve with what its subflow-out replies. */
-  private async callFlow(flowId: string, msg: FlowMessage, options: { signal: AbortSignal; parentRunId: string; timeoutMs?: number }): Promise<FlowMessage> {
+  private async callFlow(flowId: string, msg: FlowMessage, options: { signal: AbortSignal; parentRunId: string; timeoutMs?: number; entryNodeId?: string }): Promise<FlowMessage> {
     const deployed = this.deployed.get(flowId);
     if (!deployed) throw new Error(`sub-flow "${flowId}" is not deployed`);
-    const entry = [...deployed.nodes.values()].find((d) => d.node.type === 'subflow-in');
-    if (!entry) throw new Error(`flow "${flowId}" has no subflow-in node to call`);
+    const entry = options.entryNodeId ? deployed.nodes.get(options.entryNodeId) : [...deployed.nodes.values()].find((d) => d.node.type === 'subflow-in');
+    if (!entry) throw new Error(options.entryNodeId ? `flow "${flowId}" has no node "${options.entryNodeId}" to call` : `flow "${flowId}" has no subflow-in node to call`);
     const { runId, reply } = await this.runNow(flowId, structuredClone(msg), {
       nodeId: entry.node.id,
       parentRunId: options.parentRunId,

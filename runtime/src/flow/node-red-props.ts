@@ -226,15 +226,20 @@ const catchRule: Rule = (p, ctx) => {
 // ----- nodes Flowcrew added for imports (their props use Node-RED's names) -----
 
 const trigger: Rule = (p) => {
-  for (const key of ['op1type', 'op2type']) {
-    const type = p.get(key);
-    if (type === 'val' || type === '' || type === undefined) {
-      // Before Node-RED 0.19 a "val" was typed by its text.
-      const value = p.get(key === 'op1type' ? 'op1' : 'op2');
-      const text = value === undefined || value === null ? '' : String(value);
-      const guessed = text === 'true' || text === 'false' ? 'bool' : text === 'null' ? 'nul' : text !== '' && !Number.isNaN(Number(text)) ? 'num' : 'str';
-      p.translate(key, guessed, `type "${String(type ?? '')}" (Node-RED 0.x): typed by its text`);
-    }
+  for (const [typeKey, valueKey] of [['op1type', 'op1'], ['op2type', 'op2']] as const) {
+    const type = p.get(typeKey);
+    if (type === 'val') {
+      // Before Node-RED 0.19 a "val" was typed by its text: true/false a boolean, null a null, anything else a string.
+      const text = String(p.get(valueKey) ?? '');
+      if (text === 'true' || text === 'false') p.translate(typeKey, 'bool', 'type "val" (Node-RED 0.x): "true"/"false" is a boolean');
+      else if (text === 'null') {
+        p.translate(typeKey, 'json', 'type "val" (Node-RED 0.x): "null" is a null payload');
+        p.translate(valueKey, 'null', 'type "val" (Node-RED 0.x): "null" is a null payload');
+      } else p.translate(typeKey, 'str', 'type "val" (Node-RED 0.x): a string');
+    } else if (type === 'null') {
+      p.translate(typeKey, 'json', 'type "null": a null payload');
+      p.translate(valueKey, 'null', 'type "null": a null payload');
+    } else if (type === '' || type === null) p.default(typeKey, 'str', 'empty: a string');
   }
   p.bool('extend', false);
   p.bool('overrideDelay', false);
@@ -268,7 +273,9 @@ const batch: Rule = (p) => {
 };
 
 const rbe: Rule = (p) => {
-  p.oneOf('func', ['rbe', 'rbei', 'narrowband', 'narrowbandEq', 'deadband', 'deadbandEq', 'deadbandA', 'deadband_eq'], 'rbe', { deadband_eq: 'deadbandEq' });
+  p.oneOf('func', ['rbe', 'rbei', 'narrowband', 'narrowbandEq', 'deadband', 'deadbandEq'], 'rbe');
+  if (typeof p.get('gap') === 'number') p.translate('gap', String(p.get('gap')), 'a number: Flowcrew keeps the gap as text ("10" or "10%")');
+  if (typeof p.get('start') === 'number') p.translate('start', String(p.get('start')), 'a number: kept as text, as Node-RED does');
   p.oneOf('inout', ['in', 'out'], 'out');
   p.bool('septopics', true);
   if (p.get('property') === '' || p.get('property') === undefined) p.default('property', 'payload', 'empty: msg.payload');

@@ -1,0 +1,93 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createTestNode, type TestNode } from '@flowcrew/sdk/testing';
+import { triggerNode, type TriggerProps } from './trigger.ts';
+
+const nodes: TestNode[] = [];
+async function trigger(props: Partial<TriggerProps>) {
+  const node = await createTestNode(triggerNode, props);
+  await node.start();
+  nodes.push(node);
+  return node;
+}
+const payloads = async (node: TestNode, msg: Record<string, unknown>) => (await node.input(msg)).map((s) => [s.port, s.msg.payload]);
+
+afterEach(async () => {
+  for (const node of nodes.splice(0)) await node.stop();
+});
+
+describe('trigger node', () => {
+  it('sends "1" at once, then "0" after the delay as a new run, and blocks in between (Node-RED defaults)', async () => {
+    const node = await trigger({ duration: 30 });
+    expect(await payloads(node, { payload: 'x', topic: 't' })).toEqual([[0, '1']]);
+    expect(await payloads(node, { payload: 'y' })).toEqual([]);
+    await vi.waitFor(() => expect(node.emitted).toHaveLength(1));
+    expect(node.emitted[0]).toMatchObject({ msg: { payload: '0', topic: 't' } });
+    expect(node.emitted[0]!.options).toBeUndefined();
+    // Unblocked again.
+    expect(await payloads(node, { payload: 'z' })).toEqual([[0, '1']]);
+  });
+
+  it('evaluates typed values, templates and the original payload; the second message on output 2', async () => {
+    const node = await trigger({ op1: '{"a":1}', op1type: 'json', op2: 'was {{payload}}', op2type: 'str', duration: 10, outputs: 2 });
+    expect(await payloads(node, { payload: 'in' })).toEqual([[0, { a: 1 }]]);
+    await vi.waitFor(() => expect(node.emitted).toHaveLength(1));
+    expect(node.emitted[0]).toEqual({ msg: { payload: 'was in' }, options: { port: 1 } });
+    const pay = await trigger({ op1type: 'pay', op2type: 'payl', duration: 30 });
+    expect(await payloads(pay, { payload: 'first' })).toEqual([[0, 'first']]);
+    await pay.input({ payload: 'latest' });
+    await vi.waitFor(() => expect(pay.emitted).toHaveLength(1));
+    expect(pay.emitted[0]!.msg.payload).toBe('latest');
+  });
+
+  it('nul sends nothing; msg.reset and a reset payload stop the wait', async () => {
+    const node = await trigger({ op1type: 'nul', op2: 'late', duration: 30, reset: 'stop' });
+    expect(await payloads(node, { payload: 1 })).toEqual([]);
+    expect(await payloads(node, { payload: 'stop' })).toEqual([]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(node.emitted).toHaveLength(0);
+    await node.input({ payload: 2 });
+    await node.input({ reset: true });
+    await new Promise((r) => setTimeout(r, 60));
+    expect(node.emitted).toHaveLength(0);
+  });
+
+  it('keeps one trigger per topic with bytopic "topic"', async () => {
+    const node = await trigger({ bytopic: 'topic', duration: 20 });
+    expect(await payloads(node, { topic: 'a' })).toEqual([[0, '1']]);
+    expect(await payloads(node, { topic: 'b' })).toEqual([[0, '1']]);
+    expect(await payloads(node, { topic: 'a' })).toEqual([]);
+    await vi.waitFor(() => expect(node.emitted.map((e) => e.msg.topic).sort()).toEqual(['a', 'b']));
+  });
+
+  it('extends the delay with each message and sends the second value with the last message', async () => {
+    const node = await trigger({ extend: true, duration: 40, op2: 'done' });
+    await node.input({ payload: 1, n: 1 });
+    await new Promise((r) => setTimeout(r, 25));
+    await node.input({ payload: 2, n: 2 });
+    await new Promise((r) => setTimeout(r, 25));
+    expect(node.emitted).toHaveLength(0);
+    await vi.waitFor(() => expect(node.emitted).toHaveLength(1));
+    expect(node.emitted[0]!.msg).toMatchObject({ payload: 'done', n: 2 });
+  });
+
+  it('resends the first message at a negative delay until reset; 0 blocks until reset', async () => {
+    const node = await trigger({ duration: -10 });
+    await node.input({ payload: 'x' });
+    await vi.waitFor(() => expect(node.emitted.length).toBeGreaterThanOrEqual(2));
+    await node.input({ reset: true });
+    const count = node.emitted.length;
+    await new Promise((r) => setTimeout(r, 40));
+    expect(node.emitted.length).toBe(count);
+    const forever = await trigger({ duration: 0 });
+    expect(await payloads(forever, {})).toEqual([[0, '1']]);
+    expect(await payloads(forever, {})).toEqual([]);
+    await forever.input({ reset: true });
+    expect(await payloads(forever, {})).toEqual([[0, '1']]);
+  });
+
+  it('msg.delay overrides the delay with overrideDelay', async () => {
+    const node = await trigger({ duration: 10, units: 'hr', overrideDelay: true });
+    await node.input({ delay: 5 });
+    await vi.waitFor(() => expect(node.emitted).toHaveLength(1));
+  });
+});
