@@ -21,6 +21,7 @@ import { declaredMcpServers, loadDeclarations } from './mcp/declared-servers.ts'
 import { credentialBindingIssues } from './executor/credential-binding.ts';
 import { createOutboundGuard, type OutboundGuard } from './outbound/index.ts';
 import { NodeRegistry } from './registry/registry.ts';
+import { testCredential, type CredentialTestAnswer, type CredentialTestInput } from './credential-test.ts';
 import { openStorage } from './storage/index.ts';
 import { UnstorableMessageError, VersionConflictError, type FlowSave, type InvocationRecord, type RunFilter, type RunRecord, type Storage, type StoredFlow } from './storage/types.ts';
 
@@ -119,6 +120,7 @@ export class Runtime {
         return record ? { id: record.id, name: record.name, type: record.type } : undefined;
       },
       registerWebhook: (route) => webhooks.register(route),
+      database: config.databaseUrl && /^postgres(ql)?:/.test(config.databaseUrl) ? { dialect: 'postgres', url: config.databaseUrl } : { dialect: 'sqlite' },
       outbound: createOutboundGuard({ allow: config.outboundAllow ?? [] }),
       mcpServers: declaredMcpServers(await loadDeclarations(config.mcpServersFile ?? null), (id) => vault.resolve(id)),
     });
@@ -185,6 +187,33 @@ export class Runtime {
   // ---- node types ----
   nodeTypes() {
     return this.registry.describe();
+  }
+
+  // ---- credential types ----
+  /** Credential types the node packs declare (schemas for the editor's forms; no code). */
+  credentialTypes() {
+    return this.registry.describeCredentialTypes();
+  }
+
+  /** Run a credential type's connection test on a stored credential, on new fields, or on both (see credential-test.ts). */
+  testCredential(input: CredentialTestInput): Promise<CredentialTestAnswer> {
+    return testCredential(
+      {
+        registry: this.registry,
+        services: this.executor.runtimeServices(),
+        stored: async (id) => {
+          const record = await this.storage.getCredential(id);
+          const fields = record ? await this.vault.resolve(id) : undefined;
+          return record && fields ? { type: record.type, fields } : undefined;
+        },
+      },
+      input,
+    );
+  }
+
+  /** A credential was changed or deleted: deployed nodes using it get the new fields now, without a redeploy. */
+  credentialChanged(id: string): Promise<boolean> {
+    return this.executor.credentialChanged(id);
   }
 
   // ---- flows ----

@@ -147,6 +147,15 @@ export class PooledResource<T> {
     if (!this.users.has(lease)) lease.release();
   }
 
+  /**
+   * Give back the current lease because its resource broke (a connection that dropped): the next `use` or `current`
+   * acquires again. When this node was its only holder, the broken resource is closed.
+   */
+  discard(): void {
+    const held = this.held;
+    if (held) this.retire(held);
+  }
+
   /** Give the resource back (node close). Further `use` calls reject; running ones finish first. */
   release(): void {
     this.released = true;

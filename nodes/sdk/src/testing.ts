@@ -266,6 +266,7 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
       await instance.start?.(trigger);
     },
     async stop() {
+      resources.undeploy();
       await instance.stop?.();
       await instance.close?.();
       // As the runtime does at undeploy: whatever the node still holds is released, closed if it was the last holder.

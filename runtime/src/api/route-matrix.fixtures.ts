@@ -111,6 +111,8 @@ const fixed = (access: Access, scope: Fixture['scope'], path: string, extra: Omi
 export const FIXTURES: Record<string, Fixture> = {
   // system
   'GET /health': fixed('public', 'any', '/health', { expect: 200 }),
+  'GET /health/live': fixed('public', 'any', '/health/live', { expect: 200 }),
+  'GET /health/ready': fixed('public', 'any', '/health/ready', { expect: 200 }),
   'GET /openapi.json': fixed('public', 'any', '/openapi.json', { expect: 200 }),
   'GET /node-types': fixed('pack:read', 'any', '/node-types', { expect: 200 }),
   'GET /node-packs': fixed('pack:read', 'any', '/node-packs', { expect: 200 }),
@@ -154,6 +156,11 @@ export const FIXTURES: Record<string, Fixture> = {
   'GET /credentials/{id}': { access: 'credential:read', scope: 'project', prepare: (c) => ({ path: `/credentials/${c.credential}`, expect: 200 }) },
   'PATCH /credentials/{id}': { access: 'credential:write', scope: 'project', prepare: (c) => ({ path: `/credentials/${c.credential}`, body: { fields: { token: 'y' } }, expect: 200 }) },
   'DELETE /credentials/{id}': { access: 'credential:write', scope: 'project', prepare: async (c) => ({ path: `/credentials/${await c.newCredential()}`, expect: 204 }) },
+  'GET /credential-types': fixed('pack:read', 'any', '/credential-types', { expect: 200 }),
+  // A connection test that fails (nothing listens there, or the outbound guard refuses it) still answers 200 with ok: false.
+  'POST /credentials/test': fixed('credential:write', 'any', '/credentials/test', { body: { type: 'postgres', fields: { host: '127.0.0.1', port: 9, database: 'x', user: 'x', password: 'x' } }, expect: 200 }),
+  // The fixture's credential is an http-auth one, which has no connection test: 422 for every caller allowed to try.
+  'POST /credentials/{id}/test': { access: 'credential:write', scope: 'project', prepare: (c) => ({ path: `/credentials/${c.credential}/test`, body: {}, expect: 422 }) },
 
   // projects
   'GET /projects': fixed('authenticated', 'any', '/projects', { expect: 200 }),

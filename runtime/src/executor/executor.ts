@@ -41,6 +41,8 @@ import type { ExecutionEvents } from './events.ts';
 import { createOutboundGuard } from '../outbound/index.ts';
 import { bindingProblem, type CredentialInfo } from './credential-binding.ts';
 import { redactedLogger, redactingEvents, Redactor } from './redaction.ts';
+import type { LiveCredential, ResourceScope } from '@flowcrew/sdk/host';
+import { NodeServicesHost } from './node-services.ts';
 
 export interface ExecutorOptions {
   storage: Storage;
@@ -69,6 +71,10 @@ export interface ExecutorOptions {
   outbound?: OutboundServices;
   /** Administrator-declared MCP servers (RuntimeServices.mcpServers); default: none. */
   mcpServers?: DeclaredMcpServers;
+  /** The runtime's own database (RuntimeServices.database); default SQLite. */
+  database?: RuntimeServices['database'];
+  /** Live credentials, pooled resources and blobs shared by nodes; default: one built from these options. */
+  nodeServices?: NodeServicesHost;
 }
 
 const NO_MCP_SERVERS: DeclaredMcpServers = {
@@ -85,6 +91,12 @@ interface DeployedNode {
   timeoutMs: number;
   label: string;
   credentials: Record<string, unknown> | undefined;
+  /** The live credential (fields follow edits without a redeploy). */
+  credential?: LiveCredential;
+  /** The resources this node holds, released when it is closed. */
+  resources?: ResourceScope;
+  /** Stops following the credential's edits (redaction of new secret values). */
+  unwatch?: () => void;
   context: InputContext['context'];
   log: Logger;
   status: InputContext['status'];
@@ -165,11 +177,15 @@ export class Executor {
   private resuming: string[] = [];
 
   private readonly outbound: OutboundServices;
+  /** Live credentials, resource pools and blobs of this runtime. */
+  readonly nodeServices: NodeServicesHost;
 
   constructor(readonly options: ExecutorOptions) {
     // Everything reported about a flow passes its redactor first (a no-op for flows without credentials).
     this.options = { ...options, events: redactingEvents(options.events, (flowId) => this.deployed.get(flowId)?.redactor) };
     this.outbound = options.outbound ?? createOutboundGuard();
+    this.nodeServices =
+      options.nodeServices ?? new NodeServicesHost({ storage: options.storage, log: options.log, dataDir: options.dataDir, resolve: options.credentials, database: options.database });
     this.contexts = new ContextRegistry(options.storage, options.log, options.nodeLimits);
   }
 
@@ -221,6 +237,7 @@ export class Executor {
           throw new DeployError(`node "${node.id}": node type "${node.type}" needs a credential of type "${definition.credentials.type}"`, node.id);
         }
         const context = { flow: flowContext, global, node: await this.contexts.get(`node:${flow.id}:${node.id}`) };
+        const shared = await this.nodeShared(node.credentials, definition, redactor);
         let instance: NodeInstance;
         try {
           instance = await definition.create({
@@ -229,13 +246,15 @@ export class Executor {
             flowId: flow.id,
             props: node.props ?? {},
             credentials,
+            credential: shared.credential,
             log,
             status,
             context,
             flow: { id: flow.id, nodes: flowNodes },
-            services,
+            services: { ...services, resources: shared.resources },
           });
         } catch (error) {
+          this.releaseShared(shared, node.credentials, true);
           throw new DeployError(`node "${node.id}" (${node.type}): ${(error as Error).message}`, node.id);
         }
         created.push({
@@ -247,13 +266,14 @@ export class Executor {
           timeoutMs: node.timeoutMs ?? definition.defaults?.timeoutMs ?? flow.settings?.nodeTimeoutMs ?? 0,
           label,
           credentials,
+          ...shared,
           context,
           log,
           status,
         });
       }
     } catch (error) {
-      await Promise.allSettled(created.map((d) => d.instance.close?.()));
+      await this.closeNodes(created, true);
       throw error;
     }
 
@@ -272,7 +292,8 @@ export class Executor {
     this.deployed.set(flow.id, deployed);
     // Runs in flight keep their node instances' new versions: a run addresses nodes by id.
     for (const run of this.active.values()) if (run.flow === previous) run.flow = deployed;
-    if (previous) await Promise.allSettled([...previous.nodes.values()].map((d) => d.instance.close?.()));
+    // Not closeNow: a resource the new version uses too stays open for it (when its holder asked for an idle linger).
+    if (previous) await this.closeNodes([...previous.nodes.values()], false);
     await this.startTriggers(deployed);
   }
 
@@ -280,10 +301,47 @@ export class Executor {
   async undeploy(flowId: string): Promise<void> {
     const deployed = this.deployed.get(flowId);
     if (!deployed) return;
+    // From here on, resources its nodes are the last to hold close as they are released (no idle linger).
+    for (const d of deployed.nodes.values()) d.resources?.undeploy();
     await this.stopTriggers(deployed);
     this.deployed.delete(flowId);
     for (const run of [...this.active.values()]) if (run.flow === deployed) await this.cancel(run.record.id);
-    await Promise.allSettled([...deployed.nodes.values()].map((d) => d.instance.close?.()));
+    await this.closeNodes([...deployed.nodes.values()], true);
+  }
+
+  /** A node's live credential and resource scope (see node-services.ts); its secrets follow credential edits. */
+  private async nodeShared(
+    credentialId: string | undefined,
+    definition: NodeDefinition,
+    redactor: Redactor,
+  ): Promise<{ credential?: LiveCredential; resources: ResourceScope; unwatch?: () => void }> {
+    const resources = this.nodeServices.pools.scope();
+    if (!credentialId) return { resources };
+    const credential = await this.nodeServices.hold(credentialId, definition.credentials?.type ?? 'unknown');
+    // New secret values are redacted from the moment nodes can use them.
+    const unwatch = credential?.onChange((changed) => redactor.addCredential(changed.fields, definition.credentials?.schema));
+    return { credential, resources, unwatch };
+  }
+
+  private releaseShared(shared: { credential?: LiveCredential; resources?: ResourceScope; unwatch?: () => void }, credentialId: string | undefined, closeNow: boolean): void {
+    shared.unwatch?.();
+    shared.resources?.releaseAll({ closeNow });
+    if (credentialId && shared.credential) this.nodeServices.unhold(credentialId);
+  }
+
+  /** Close node instances, then release what they still hold (`closeNow`: undeploy, their resources close at once). */
+  private async closeNodes(nodes: DeployedNode[], closeNow: boolean): Promise<void> {
+    if (closeNow) for (const d of nodes) d.resources?.undeploy();
+    await Promise.allSettled(nodes.map((d) => d.instance.close?.()));
+    for (const d of nodes) this.releaseShared(d, d.node.credentials, closeNow);
+  }
+
+  /**
+   * A stored credential was changed (or deleted) by this runtime: running nodes get the new fields and revision at
+   * once, and resources opened with the old ones are closed. Changes made elsewhere are found by polling.
+   */
+  async credentialChanged(id: string): Promise<boolean> {
+    return this.nodeServices.credentialChanged(id);
   }
 
   private async startTriggers(deployed: DeployedFlow): Promise<void> {
@@ -815,7 +873,18 @@ export class Executor {
       dataDir: this.options.dataDir,
       outbound: this.outbound,
       mcpServers: this.options.mcpServers ?? NO_MCP_SERVERS,
+      // Each node gets its own scope at deploy; this one serves callers outside a node (credential tests).
+      resources: this.nodeServices.pools,
+      blobs: this.nodeServices.blobs,
+      database: this.nodeServices.database,
     };
+  }
+
+  /** Services for work outside any node (a credential type's connection test). */
+  runtimeServices(): RuntimeServices {
+    return this.services(() => {
+      throw new Error('only a deployed node can register webhooks');
+    });
   }
 
   listTools(): ToolDescription[] {
@@ -849,20 +918,31 @@ export class Executor {
     const label = call.label ?? definition.label;
     const flowId = run.record.flowId;
     const log = this.nodeLogger(flowId, caller.node.id, `${caller.label} → ${label}`, run.flow.redactor);
-    const instance = await definition.create({
-      id: caller.node.id,
-      name: label,
-      flowId,
-      props,
-      credentials,
-      log,
-      status: () => {},
-      context: caller.context,
-      flow: { id: flowId, nodes: [] },
-      services: this.services(() => {
-        throw new Error('a tool cannot register webhooks');
-      }),
-    });
+    const shared = await this.nodeShared(call.credentials, definition, run.flow.redactor);
+    let instance: NodeInstance;
+    try {
+      instance = await definition.create({
+        id: caller.node.id,
+        name: label,
+        flowId,
+        props,
+        credentials,
+        credential: shared.credential,
+        log,
+        status: () => {},
+        context: caller.context,
+        flow: { id: flowId, nodes: [] },
+        services: {
+          ...this.services(() => {
+            throw new Error('a tool cannot register webhooks');
+          }),
+          resources: shared.resources,
+        },
+      });
+    } catch (error) {
+      this.releaseShared(shared, call.credentials, false);
+      throw error;
+    }
     const toolNode: DeployedNode = {
       ...caller,
       node: { id: caller.node.id, type: call.type },
@@ -873,6 +953,7 @@ export class Executor {
       timeoutMs: definition.defaults?.timeoutMs ?? 0,
       label,
       credentials,
+      ...shared,
       log,
     };
     const record: InvocationRecord = { ...this.pendingInvocation(run, toolNode, call.input ?? {}, callerInvocation.id), seq: 0, nodeType: call.type };
@@ -902,6 +983,8 @@ export class Executor {
         durationMs: (record.finishedAt ?? Date.now()) - startedAt,
       });
       await Promise.allSettled([instance.stop?.(), instance.close?.()]);
+      // A tool's instance lives for one call: its resources stay for the next call if it asked for an idle linger.
+      this.releaseShared(shared, call.credentials, false);
     }
   }
 
@@ -947,9 +1030,10 @@ export class Executor {
       run.abort.abort(new Error('runtime shutting down'));
       this.settleReply(run, new Error('runtime shutting down'));
     }
-    for (const deployed of this.deployed.values()) await Promise.allSettled([...deployed.nodes.values()].map((d) => d.instance.close?.()));
+    for (const deployed of this.deployed.values()) await this.closeNodes([...deployed.nodes.values()], true);
     this.deployed.clear();
     this.active.clear();
+    await this.nodeServices.close();
   }
 }
 
@@ -964,6 +1048,7 @@ class NodeInputContext implements InputContext {
   readonly log: Logger;
   readonly status: InputContext['status'];
   readonly credentials: Record<string, unknown> | undefined;
+  readonly credential: LiveCredential | undefined;
   readonly context: InputContext['context'];
 
   constructor(
@@ -981,7 +1066,9 @@ class NodeInputContext implements InputContext {
     this.flowId = run.record.flowId;
     this.log = node.log;
     this.status = node.status;
-    this.credentials = node.credentials;
+    // The credential's fields as they are now: an edit reaches the next message without a redeploy.
+    this.credential = node.credential;
+    this.credentials = node.credential ? node.credential.fields : node.credentials;
     this.context = node.context;
   }
 

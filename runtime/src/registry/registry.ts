@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import type { NodeDefinition, NodeIssue } from '@flowcrew/sdk';
+import { secretFieldsOf, type CredentialTypeDefinition, type NodeDefinition, type NodeIssue } from '@flowcrew/sdk';
 import { ajvIssues, type NodeTypeCatalog } from '../flow/validate.ts';
 
 export interface PackInfo {
@@ -23,12 +23,33 @@ export interface PackInfo {
   status: 'loaded' | 'error';
   error?: string;
   types: string[];
+  /** Credential types the pack declares. */
+  credentialTypes?: string[];
 }
 
 interface RegisteredType {
   definition: NodeDefinition;
   pack: string;
   validateProps: ValidateFunction;
+}
+
+interface RegisteredCredentialType {
+  definition: CredentialTypeDefinition;
+  pack: string;
+  validateFields: ValidateFunction;
+}
+
+/** A credential type as the API and editor see it: data only (the form's schema), never its code. */
+export interface CredentialTypeDescription {
+  name: string;
+  pack: string;
+  label: string;
+  description?: string;
+  /** JSON Schema of the fields; secret ones are marked `writeOnly: true`. */
+  schema: unknown;
+  secretFields: string[];
+  /** Whether "Test connection" is offered. */
+  testable: boolean;
 }
 
 /** The parts of a definition that are data, for the API and editor. */
@@ -51,6 +72,7 @@ export interface NodeTypeDescription {
 
 export class NodeRegistry implements NodeTypeCatalog {
   private readonly types = new Map<string, RegisteredType>();
+  private readonly credentialTypes = new Map<string, RegisteredCredentialType>();
   readonly packs: PackInfo[] = [];
   private readonly ajv = createPropsValidator();
 
@@ -82,18 +104,26 @@ export class NodeRegistry implements NodeTypeCatalog {
         throw new Error('package.json "flowcrew.nodes" must be a non-empty array of module paths');
       }
       const definitions: NodeDefinition[] = [];
+      const credentialTypes: CredentialTypeDefinition[] = [];
       for (const modulePath of modules as string[]) {
-        const loaded = (await import(pathToFileURL(path.resolve(pkgDir, modulePath)).href)) as { nodes?: unknown; default?: unknown };
+        const loaded = (await import(pathToFileURL(path.resolve(pkgDir, modulePath)).href)) as { nodes?: unknown; default?: unknown; credentialTypes?: unknown };
         const list = loaded.nodes ?? loaded.default;
         if (!Array.isArray(list)) throw new Error(`module "${modulePath}" must export "nodes" (or a default export) as an array of node definitions`);
         definitions.push(...(list as NodeDefinition[]));
+        if (loaded.credentialTypes !== undefined) {
+          if (!Array.isArray(loaded.credentialTypes)) throw new Error(`module "${modulePath}": "credentialTypes" must be an array of credential type definitions`);
+          credentialTypes.push(...(loaded.credentialTypes as CredentialTypeDefinition[]));
+        }
       }
       // Check the whole pack before registering any of it, so a pack is either fully in or fully out.
       const prepared = definitions.map((definition, i) => this.prepare(definition, info.name, i));
+      const preparedCredentials = this.prepareCredentialTypes(credentialTypes, info.name);
       for (const entry of prepared) {
         this.types.set(entry.definition.type, entry);
         info.types.push(entry.definition.type);
       }
+      for (const entry of preparedCredentials) this.credentialTypes.set(entry.definition.name, entry);
+      if (preparedCredentials.length > 0) info.credentialTypes = preparedCredentials.map((e) => e.definition.name);
     } catch (error) {
       info.status = 'error';
       info.error = error instanceof Error ? error.message : String(error);
@@ -107,6 +137,68 @@ export class NodeRegistry implements NodeTypeCatalog {
       const entry = this.prepare(definition, packName, i);
       this.types.set(definition.type, entry);
     }
+  }
+
+  /** Register credential types directly (tests, embedding). Throws on an invalid one. */
+  registerCredentialTypes(definitions: CredentialTypeDefinition<any>[], packName = 'inline'): void {
+    for (const entry of this.prepareCredentialTypes(definitions, packName)) this.credentialTypes.set(entry.definition.name, entry);
+  }
+
+  private prepareCredentialTypes(definitions: CredentialTypeDefinition[], pack: string): RegisteredCredentialType[] {
+    const seen = new Set<string>();
+    return definitions.map((definition, index) => {
+      const where = `credential type #${index}${definition && typeof definition.name === 'string' ? ` ("${definition.name}")` : ''}`;
+      if (!definition || typeof definition !== 'object') throw new Error(`${where} is not an object`);
+      if (typeof definition.name !== 'string' || !/^[a-z0-9][a-z0-9_.:-]*$/i.test(definition.name)) throw new Error(`${where}: "name" must be a name of letters, digits, - _ . :`);
+      if (typeof definition.label !== 'string') throw new Error(`${where}: "label" is a required string`);
+      if (definition.test !== undefined && typeof definition.test !== 'function') throw new Error(`${where}: "test" must be a function`);
+      if (!definition.schema || typeof definition.schema !== 'object') throw new Error(`${where}: "schema" must be a JSON Schema object`);
+      if (seen.has(definition.name)) throw new Error(`${where}: declared twice in the pack`);
+      seen.add(definition.name);
+      const existing = this.credentialTypes.get(definition.name);
+      if (existing && existing.pack !== pack) throw new Error(`${where}: credential type "${definition.name}" is already provided by pack "${existing.pack}"`);
+      const properties = (definition.schema.properties ?? {}) as Record<string, unknown>;
+      const unknownSecret = (definition.secret ?? []).filter((name) => !(name in properties));
+      if (unknownSecret.length) throw new Error(`${where}: secret field(s) ${unknownSecret.join(', ')} are not in the schema's properties`);
+      let validateFields: ValidateFunction;
+      try {
+        validateFields = this.ajv.compile({ type: 'object', ...definition.schema });
+      } catch (error) {
+        throw new Error(`${where}: "schema" is not a valid JSON Schema: ${(error as Error).message}`);
+      }
+      return { definition, pack, validateFields };
+    });
+  }
+
+  credentialType(name: string): CredentialTypeDefinition | undefined {
+    return this.credentialTypes.get(name)?.definition;
+  }
+
+  /** Problems of credential fields against their type's schema, with JSON pointers under /fields (none for an undeclared type). */
+  checkCredentialFields(type: string, fields: Record<string, unknown>): Array<{ pointer: string; message: string }> {
+    const entry = this.credentialTypes.get(type);
+    if (!entry) return [];
+    // Validated on a copy: defaults are filled by the props validator's options, and the caller's fields stay as given.
+    return entry.validateFields(structuredClone(fields)) ? [] : ajvIssues(entry.validateFields.errors, '/fields');
+  }
+
+  describeCredentialTypes(): CredentialTypeDescription[] {
+    return [...this.credentialTypes.values()].map(({ definition: d, pack }) => {
+      const secretFields = secretFieldsOf(d);
+      // Secret fields are marked writeOnly in the schema served, whichever way the pack declared them.
+      const properties = Object.fromEntries(
+        Object.entries((d.schema.properties ?? {}) as Record<string, Record<string, unknown>>).map(([name, spec]) => [name, secretFields.includes(name) ? { ...spec, writeOnly: true } : spec]),
+      );
+      return {
+        name: d.name,
+        pack,
+        label: d.label,
+        ...(d.description ? { description: d.description } : {}),
+        schema: { ...d.schema, properties },
+        secretFields,
+        testable: typeof d.test === 'function',
+      };
+    });
   }
 
   private prepare(definition: NodeDefinition, pack: string, index: number): RegisteredType {

@@ -3,6 +3,7 @@
  * Changes are audited without any value.
  */
 import type { CredentialSummary } from '../credentials.ts';
+import type { CredentialTestAnswer, CredentialTestInput } from '../credential-test.ts';
 import { ProblemError, notFound } from '../errors.ts';
 import { DEFAULT_PROJECT, type Actor } from '../identity/actor.ts';
 import type { Runtime } from '../runtime.ts';
@@ -64,6 +65,7 @@ export class CredentialService {
     const record = await this.visible(actor, id, 'credential:write');
     const summary = await this.runtime.vault.update(id, patch);
     if (!summary) throw notFound(`credential "${id}"`); // deleted meanwhile
+    await this.runtime.credentialChanged(id); // deployed nodes use the new fields from now on
     const changed = Object.keys(patch.fields ?? {});
     await this.audit.record(actor, 'credential.update', { type: 'credential', id }, projectOf(record), {
       ...(patch.name !== undefined ? { name: patch.name } : {}),
@@ -76,7 +78,18 @@ export class CredentialService {
   async delete(actor: Actor, id: string): Promise<void> {
     const record = await this.visible(actor, id, 'credential:write');
     if (!(await this.runtime.vault.delete(id))) throw notFound(`credential "${id}"`);
+    await this.runtime.credentialChanged(id); // connections opened with it are closed
     await this.audit.record(actor, 'credential.delete', { type: 'credential', id }, projectOf(record), { name: record.name });
+  }
+
+  /**
+   * "Test connection": the credential type's test on new fields (`type` + `fields`), or on a stored credential the
+   * actor may change, with some fields replaced (`fields`). Nothing is stored; the answer holds no secret.
+   */
+  async test(actor: Actor, input: CredentialTestInput): Promise<CredentialTestAnswer> {
+    if (input.id !== undefined) await this.visible(actor, input.id, 'credential:write');
+    else requirePermission(actor, 'credential:write');
+    return this.runtime.testCredential(input);
   }
 
   /** Checks the input of create (the route's schema already checked the shape): 422 with pointers. */

@@ -11,6 +11,12 @@ export class PackService {
     return this.runtime.nodeTypes();
   }
 
+  /** Credential types the packs declare: the schemas the editor builds credential forms from. */
+  credentialTypes(actor: Actor) {
+    requirePermission(actor, 'pack:read');
+    return this.runtime.credentialTypes();
+  }
+
   packs(actor: Actor) {
     requirePermission(actor, 'pack:read');
     return this.runtime.registry.packs;

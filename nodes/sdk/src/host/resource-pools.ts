@@ -296,6 +296,7 @@ export class ResourcePools implements ResourceServices {
 /** The resources of one holder (a node instance); implements ResourceServices for it. */
 export class ResourceScope implements ResourceServices {
   private readonly leases = new Set<ResourceLease<unknown>>();
+  private undeploying = false;
 
   constructor(private readonly pools: ResourcePools) {}
 
@@ -307,6 +308,7 @@ export class ResourceScope implements ResourceServices {
       release: {
         value: () => {
           this.leases.delete(lease as ResourceLease<unknown>);
+          if (this.undeploying) (lease as unknown as Lease).closeNow = true;
           release();
         },
       },
@@ -320,12 +322,18 @@ export class ResourceScope implements ResourceServices {
   }
 
   /**
-   * Release every lease still held. `closeNow` (undeploy): a resource whose last holder this was closes at once,
-   * without its idle linger.
+   * The holder is being undeployed: from now on, a resource whose last holder it is closes at once when released
+   * (by the node's own close or by releaseAll), without its idle linger. Call it before closing the node.
    */
+  undeploy(): void {
+    this.undeploying = true;
+  }
+
+  /** Release every lease still held (after the node closed). `closeNow`: as after `undeploy()`. */
   releaseAll(options: { closeNow?: boolean } = {}): void {
+    if (options.closeNow) this.undeploying = true;
     for (const lease of [...this.leases]) {
-      if (options.closeNow) (lease as Lease).closeNow = true;
+      if (this.undeploying) (lease as Lease).closeNow = true;
       lease.release();
     }
     this.leases.clear();
