@@ -139,6 +139,9 @@ describe('projects keep their things to themselves', () => {
     expect(imported.body.errors).toEqual([expect.objectContaining({ pointer: '/1/nodes/0/credentials' })]);
     expect(JSON.stringify(imported.body)).not.toMatch(/team-b|b-key|http-auth/);
     expect((await server.api('GET', '/api/v1/flows/a-import-ok')).status).toBe(404);
+    const checked = await server.apiAs(editorA, 'POST', '/api/v1/flows/validate', { ...flowDoc('a-check'), nodes: [debugNode] });
+    expect(checked.body).toEqual({ valid: false, issues: [expect.objectContaining({ pointer: '/nodes/0/credentials' })], warnings: [] });
+    expect(JSON.stringify(checked.body)).not.toMatch(/team-b|b-key|http-auth/);
   });
 
   it('an editor cannot create things in a project they are not in (404: it does not exist for them)', async () => {

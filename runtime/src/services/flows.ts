@@ -64,6 +64,9 @@ export class FlowService {
   /** Check a flow without storing it: anyone who may edit flows somewhere may. */
   async validate(actor: Actor, input: unknown): Promise<{ valid: boolean; issues: FlowIssue[]; warnings: FlowIssue[] }> {
     requirePermission(actor, 'flow:write');
+    // No project here: credentials the actor cannot read are reported missing before the runtime describes them.
+    const foreign = await this.foreignCredentials(input, (projectId) => can(actor, 'credential:read', projectId));
+    if (foreign.length > 0) return { valid: false, issues: foreign, warnings: [] };
     return this.runtime.validateAsync(input);
   }
 
@@ -148,17 +151,23 @@ export class FlowService {
    * change project, so what was checked stays true). The refusal names no other project, type or name.
    */
   private async checkCredentials(input: unknown, projectId: string, at = ''): Promise<void> {
+    const issues = await this.foreignCredentials(input, (p) => p === projectId, at, ` in project "${projectId}"`);
+    if (issues.length > 0) throw invalid(`the flow has ${issues.length} problem(s)`, issues);
+  }
+
+  /** Nodes referring to a stored credential of a project not `allowed`: reported like a missing credential. */
+  private async foreignCredentials(input: unknown, allowed: (projectId: string) => boolean, at = '', where = ''): Promise<FlowIssue[]> {
     const nodes = (input as { nodes?: unknown } | null)?.nodes;
-    if (!Array.isArray(nodes)) return; // the flow validator reports the shape
+    if (!Array.isArray(nodes)) return []; // the flow validator reports the shape
     const issues: FlowIssue[] = [];
     for (const [i, node] of nodes.entries()) {
       const id = (node as { credentials?: unknown } | null)?.credentials;
       if (typeof id !== 'string') continue;
       const record = await this.runtime.storage.getCredential(id);
-      if (record && (record.projectId ?? DEFAULT_PROJECT) !== projectId) {
-        issues.push({ pointer: `${at}/nodes/${i}/credentials`, message: `credential "${id}" does not exist in project "${projectId}"`, nodeId: (node as { id?: string }).id });
+      if (record && !allowed(record.projectId ?? DEFAULT_PROJECT)) {
+        issues.push({ pointer: `${at}/nodes/${i}/credentials`, message: `credential "${id}" does not exist${where}`, nodeId: (node as { id?: string }).id });
       }
     }
-    if (issues.length > 0) throw invalid(`the flow has ${issues.length} problem(s)`, issues);
+    return issues;
   }
 }
