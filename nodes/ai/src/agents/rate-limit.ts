@@ -18,7 +18,10 @@ export class RequestsPerMinute {
     const start = Date.now();
     while (!this.limiter.tryRemoveTokens(1)) {
       signal.throwIfAborted();
-      await sleep(Math.max(20, this.limiter.getWaitTime(1)), undefined, { signal });
+      // Cancelled while waiting: fail with the run's own reason, as the rest of the agent loop does.
+      await sleep(Math.max(20, this.limiter.getWaitTime(1)), undefined, { signal }).catch((error: unknown) => {
+        throw signal.aborted ? signal.reason : error;
+      });
     }
     return Date.now() - start;
   }
