@@ -48,7 +48,8 @@ until it has a final answer or reaches **max iterations**, which fails the invoc
 With \`task.outputSchema\` the answer must be JSON matching it: invalid answers are sent back to the model with the
 validation errors, and \`msg.payload\` is the parsed value.
 
-**Output**: \`msg.payload\` = the answer; \`msg.agent\` = role, iterations, tool calls and token usage.
+**Output**: \`msg.payload\` = the answer; \`msg.agent\` = role, iterations, tool calls, token usage and notes (tools offered and
+none used, answer cut at the token limit, prompt cut to the context window).
 Tokens stream live to the editor; token counts and cost are recorded with the run. Every tool call is its own
 invocation in the run.
 
@@ -98,7 +99,17 @@ ${MODEL_HELP}`,
         return {
           ...msg,
           payload: outcome.json !== undefined ? outcome.json : outcome.output,
-          agent: { role: run.role, model: provider.model, iterations: outcome.iterations, toolCalls: outcome.toolCalls, usage: outcome.usage, truncated: outcome.truncated },
+          agent: {
+            role: run.role,
+            model: provider.model,
+            iterations: outcome.iterations,
+            toolCalls: outcome.toolCalls,
+            usage: outcome.usage,
+            truncated: outcome.truncated,
+            toolsUnused: outcome.toolsUnused,
+            notes: outcome.notes,
+            ...(outcome.plan === undefined ? {} : { plan: outcome.plan }),
+          },
         };
       },
       async close() {

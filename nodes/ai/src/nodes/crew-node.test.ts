@@ -222,5 +222,28 @@ describe.skipIf(skipLocalModelTests)('the example crew flow on the local model',
     expect(node.usages).toHaveLength(3);
     expect(node.usages[0]).toMatchObject({ model: 'SmolLM2-135M-Instruct.Q4_1.gguf', costUsd: 0 });
     expect(node.progress.some((p) => (p as { type: string }).type === 'token')).toBe(true);
-  });
+  }, 600_000); // two cores shared with other suites: a local model's minutes are not a hang
+
+  it('runs a hierarchical crew on SmolLM2 with the default settings: the manager plans, assigns, reviews', async () => {
+    requireLocalModel();
+    // Nothing but the crew itself: no token limits, no manager settings (its budget is the default one).
+    const node = await createTestNode(crewNode, {
+      process: 'hierarchical',
+      agents: [
+        { key: 'researcher', template: 'research' },
+        { key: 'writer', template: 'implementation' },
+      ],
+      tasks: [{ key: 'facts', description: 'List three facts about {topic}.', expectedOutput: 'Three short bullet points.' }],
+    });
+    const [out] = await node.input({ payload: { topic: 'solar panels' } });
+    const crew = out!.msg.crew as { plan: string; tasks: Array<{ task: string; agent: string; output: string; review: { approved: boolean; feedback: string } }> };
+    expect(crew.plan.length).toBeGreaterThan(0);
+    expect(crew.tasks).toHaveLength(1);
+    expect(crew.tasks[0]).toMatchObject({ task: 'facts', agent: expect.stringMatching(/^(Researcher|Implementer)$/), review: { approved: expect.any(Boolean) } });
+    expect(crew.tasks[0]!.output.length).toBeGreaterThan(0);
+    // Plan, assignment, work, review (and at most one revision with its review): no answer was rejected.
+    expect(node.progress.filter((p) => (p as { type: string }).type === 'answer-rejected')).toEqual([]);
+    expect(node.usages.length).toBeGreaterThanOrEqual(4);
+    expect(node.usages.length).toBeLessThanOrEqual(6);
+  }, 1_200_000);
 });
