@@ -60,6 +60,16 @@ describe('debug node', () => {
     expect(statuses).toEqual([{ fill: 'grey', shape: 'dot', text: `${'x'.repeat(32)}...` }]);
   });
 
+  it('shows what statusType chooses: a property, an expression, a counter; auto shows msg.payload for the whole message', async () => {
+    expect((await debugCalls({ tostatus: true, statusType: 'msg', statusVal: 'topic' }, { payload: 1, topic: 'room' })).statuses).toEqual([{ fill: 'grey', shape: 'dot', text: 'room' }]);
+    expect((await debugCalls({ tostatus: true, statusType: 'jsonata', statusVal: '$string(payload * 2)' }, { payload: 21 })).statuses).toEqual([{ fill: 'grey', shape: 'dot', text: '42' }]);
+    expect((await debugCalls({ tostatus: true, complete: 'true', targetType: 'full' }, { payload: 'p', other: 1 })).statuses).toEqual([{ fill: 'grey', shape: 'dot', text: 'p' }]);
+    const node = await createTestNode(debugNode, { tostatus: true, statusType: 'counter' });
+    await node.input({ payload: 1 });
+    await node.input({ payload: 2 });
+    expect(node.statuses.map((s) => s.text)).toEqual(['0', '1', '2']);
+  });
+
   it('is recorded by the test harness like any debug output', async () => {
     const node = await createTestNode(debugNode, {});
     expect(await node.input({ payload: 'seen' })).toEqual([]);

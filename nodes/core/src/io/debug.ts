@@ -15,6 +15,10 @@ export interface DebugProps {
   console?: boolean;
   /** Show the value as the node's status. */
   tostatus?: boolean;
+  /** What the status shows: auto (the shown value; msg.payload for the whole message), msg (statusVal), jsonata (statusVal), counter. */
+  statusType?: 'auto' | 'msg' | 'jsonata' | 'counter';
+  /** The property (msg) or expression (jsonata) the status shows. */
+  statusVal?: string;
 }
 
 const STATUS_LENGTH = 32;
@@ -36,6 +40,8 @@ export const debugNode = defineNode<DebugProps>({
       tosidebar: { type: 'boolean', default: true },
       console: { type: 'boolean', default: false },
       tostatus: { type: 'boolean', default: false },
+      statusType: { type: 'string', enum: ['auto', 'msg', 'jsonata', 'counter'], default: 'auto', description: 'What the status shows' },
+      statusVal: { type: 'string', default: '', description: 'Property (msg) or JSONata expression (jsonata) shown as status' },
     },
   },
   help: `Shows messages in the debug sidebar.
@@ -46,7 +52,9 @@ export const debugNode = defineNode<DebugProps>({
 - **active**: when off, nothing is sent to the sidebar.
 - **tosidebar**: send to the debug sidebar (default on).
 - **console**: also write the value to the server log. As in Node-RED, this happens even when the node is not active.
-- **tostatus**: show the value (first 32 characters) as the node's status. Not available for the whole message.
+- **tostatus**: show a value (first 32 characters) as the node's status, chosen by **statusType**: \`auto\` the value shown
+  (\`msg.payload\` when that is the whole message), \`msg\` the property **statusVal**, \`jsonata\` the expression **statusVal**,
+  \`counter\` the number of messages received.
 
 ### Input
 Any message. The node has no outputs.
@@ -62,7 +70,12 @@ Any message. The node has no outputs.
     const expression: CompiledExpression | undefined = isExpression ? compileJsonata(complete, init.context, { nodeRedInput: true }) : undefined;
     const active = props.active ?? true;
     const tosidebar = props.tosidebar ?? true;
-    const tostatus = !whole && (props.tostatus ?? false);
+    const tostatus = props.tostatus ?? false;
+    const statusType = props.statusType ?? 'auto';
+    const statusProperty = props.statusVal || (whole ? 'payload' : complete);
+    const statusExpression = statusType === 'jsonata' ? compileJsonata(props.statusVal ?? '', init.context, { nodeRedInput: true }) : undefined;
+    let counter = 0;
+    if (tostatus && statusType === 'counter') init.status({ fill: 'blue', shape: 'ring', text: '0' });
 
     return {
       async onInput(msg, ctx) {
@@ -78,8 +91,13 @@ Any message. The node has no outputs.
           const text = typeof value === 'string' ? value : inspect(value, { depth: 10 });
           ctx.log.info(text.includes('\n') || typeof value === 'object' ? `\n${text}` : text);
         }
-        if (tostatus) {
-          const text = typeof value === 'string' ? value : inspect(value);
+        if (tostatus && statusType === 'counter') ctx.status({ fill: 'blue', shape: 'ring', text: String(++counter) });
+        else if (tostatus) {
+          let shown: unknown;
+          if (statusType === 'auto') shown = whole ? msg.payload : value;
+          else if (statusExpression) shown = await statusExpression.evaluate(msg);
+          else shown = getMessagePropertyOrUndefined(msg, statusProperty);
+          const text = typeof shown === 'string' ? shown : inspect(shown);
           ctx.status({ fill: 'grey', shape: 'dot', text: text.length > STATUS_LENGTH ? `${text.slice(0, STATUS_LENGTH)}...` : text });
         }
         if (active && tosidebar) ctx.debug(value, { property });

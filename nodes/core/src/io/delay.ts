@@ -1,5 +1,6 @@
 /** delay: Node-RED's delay node (fixed, per-message and random delays; rate limiting). */
 import { defineNode, type FlowMessage, type NodeOutput, type NodeStatus } from '@flowcrew/sdk';
+import { TopicQueue } from './delay-topics.ts';
 
 type TimeUnit = 'milliseconds' | 'seconds' | 'minutes' | 'hours' | 'days';
 type RateUnit = 'second' | 'minute' | 'hour' | 'day';
@@ -8,9 +9,11 @@ export interface DelayProps {
   /**
    * delay: fixed; delayv: msg.delay ms (else the fixed delay); random: between randomFirst and randomLast;
    * rate: at most `rate` messages per `nbRateUnits` `rateUnits`, evenly spaced (queued, or dropped with `drop`);
-   * burst: up to `rate` messages at once per period, the rest dropped.
+   * burst: up to `rate` messages at once per period, the rest dropped;
+   * queue / timed: per topic, the latest message of each topic waits; each period releases the oldest topic's (queue)
+   * or all of them (timed).
    */
-  pauseType?: 'delay' | 'delayv' | 'random' | 'rate' | 'burst';
+  pauseType?: 'delay' | 'delayv' | 'random' | 'rate' | 'burst' | 'queue' | 'timed';
   timeout?: number | string;
   timeoutUnits?: TimeUnit;
   rate?: number | string;
@@ -128,7 +131,7 @@ export const delayNode = defineNode<DelayProps>({
   props: {
     type: 'object',
     properties: {
-      pauseType: { type: 'string', enum: ['delay', 'delayv', 'random', 'rate', 'burst'], default: 'delay' },
+      pauseType: { type: 'string', enum: ['delay', 'delayv', 'random', 'rate', 'burst', 'queue', 'timed'], default: 'delay' },
       timeout: { type: ['number', 'string'], default: 5, description: 'Fixed delay (delay), or default for delayv' },
       timeoutUnits: { type: 'string', enum: Object.keys(TIME_UNIT_MS), default: 'seconds' },
       rate: { type: ['number', 'string'], default: 1, description: 'Messages per period (rate, burst)' },
@@ -153,6 +156,9 @@ export const delayNode = defineNode<DelayProps>({
     every 1000 ms). Extra messages wait in a queue, in arrival order (\`msg.toFront: true\` jumps the queue), or with **drop**
     are dropped. With **allowrate**, \`msg.rate\` sets the spacing in milliseconds. The limit holds across runs.
   - \`burst\`: let up to **rate** messages through straight away in each period; later ones are dropped.
+  - \`queue\` and \`timed\` (per topic): each topic's latest message waits (\`msg.topic\` is set to \`_none_\` when missing);
+    a newer message of a topic replaces the waiting one, which is dropped (or sent on output 2). Every period of
+    **rate** / **nbRateUnits** **rateUnits**, \`queue\` releases the oldest topic's message and \`timed\` releases all of them.
 - **outputs**: \`2\` sends dropped messages to a second output instead of discarding them.
 
 ### Input
@@ -174,7 +180,7 @@ The message, unchanged, once its time comes. Cancelling the run cancels its wait
     const fixedSpacing = (rateUnitMs / Number(props.rate ?? 1)) * (nbRateUnits > 0 ? nbRateUnits : 1);
     const dropOutput = (msg: FlowMessage): NodeOutput => (props.outputs === 2 ? [null, msg] : null);
     if (pauseType === 'delay' && !(timeoutMs >= 0)) throw new Error(`delay: invalid timeout "${props.timeout}"`);
-    if ((pauseType === 'rate' || pauseType === 'burst') && !(fixedSpacing > 0 && Number.isFinite(fixedSpacing))) {
+    if (['rate', 'burst', 'queue', 'timed'].includes(pauseType) && !(fixedSpacing > 0 && Number.isFinite(fixedSpacing))) {
       throw new Error(`delay: invalid rate "${props.rate}" per ${props.nbRateUnits ?? 1} ${props.rateUnits ?? 'second'}`);
     }
 
@@ -190,6 +196,8 @@ The message, unchanged, once its time comes. Cancelling the run cancels its wait
       }, 500).unref();
     };
     const holding = new Holding(reportDepth);
+    const topicQueue =
+      pauseType === 'queue' || pauseType === 'timed' ? new TopicQueue(fixedSpacing, fixedSpacing, pauseType === 'timed', props.outputs === 2, props.allowrate === true, reportDepth) : undefined;
 
     // --- rate (queue mode): one message per `spacing` ms, the first at once; waiting ones are released by a single timer.
     let spacing = fixedSpacing;
@@ -300,11 +308,13 @@ The message, unchanged, once its time comes. Cancelling the run cancels its wait
       onInput(msg, ctx) {
         if (pauseType === 'rate') return onRate(msg, ctx.signal);
         if (pauseType === 'burst') return onBurst(msg);
+        if (topicQueue) return topicQueue.handle(msg, ctx.signal);
         return onDelay(msg, ctx.signal);
       },
       close() {
         clearTimeout(pump);
         clearTimeout(statusTimer);
+        topicQueue?.close();
         for (const timer of burstTimers) clearTimeout(timer);
         burstTimers.clear();
         queue.length = 0;

@@ -70,7 +70,7 @@ describe('inject node', () => {
 
   it('rejects bad configuration at deploy', async () => {
     await expect(createTestNode(injectNode, { props: [{ p: 'payload', v: '{nope', vt: 'json' }] })).rejects.toThrow(/property "payload"/);
-    await expect(createTestNode(injectNode, { props: [{ p: 'payload', v: 'x', vt: 'bin' }] })).rejects.toThrow(/unsupported value type "bin"/);
+    await expect(createTestNode(injectNode, { props: [{ p: 'payload', v: 'x', vt: 'nope' }] })).rejects.toThrow(/unsupported value type "nope"/);
     await expect(createTestNode(injectNode, { props: [{ p: 'a b', v: 'x', vt: 'str' }] })).rejects.toThrow(/property "a b"/);
     await expect(createTestNode(injectNode, { crontab: '99 * * * *' })).rejects.toThrow(/invalid crontab "99 \* \* \* \*"/);
     await expect(createTestNode(injectNode, { repeat: 3_000_000 })).rejects.toThrow(/too long/);

@@ -26,8 +26,12 @@ export interface InjectProps {
   onceDelay?: string | number;
 }
 
-/** The value types inject offers. `env` reads as "": host environment variables are never readable by a flow. */
-export const INJECT_VALUE_TYPES = ['str', 'num', 'bool', 'json', 'date', 'jsonata', 'flow', 'global', 'env'] as const;
+/**
+ * The value types inject offers: every type Node-RED's editor and runtime take (its editor lists msg and bin; re comes
+ * from older exports). `env` reads as "": host environment variables are never readable by a flow. `msg` reads the
+ * message being built (properties set by earlier entries).
+ */
+export const INJECT_VALUE_TYPES = ['str', 'num', 'bool', 'json', 'bin', 're', 'date', 'msg', 'jsonata', 'flow', 'global', 'env'] as const;
 
 /** Node-RED refuses intervals longer than setInterval can hold (2^31 ms). */
 const MAX_REPEAT_SECONDS = 2147483;

@@ -249,7 +249,7 @@ export const changeNode = defineNode<ChangeProps>({
             to: { type: ['string', 'number', 'boolean'], title: 'Value (set), replacement (change) or target (move)' },
             tot: { ...valueTypes, default: 'str', title: 'Value type' },
             from: { type: ['string', 'number', 'boolean'], title: 'Search for (change)' },
-            fromt: { type: 'string', enum: ['str', 'num', 'bool', 're', 'msg', 'flow', 'global'], default: 'str', title: 'Search type' },
+            fromt: { type: 'string', enum: ['str', 'num', 'bool', 're', 'msg', 'flow', 'global', 'env'], default: 'str', title: 'Search type' },
             dc: { type: 'boolean', default: false, title: 'Deep copy the value' },
           },
         },
