@@ -4,6 +4,7 @@ import { DEFAULT_MAX_DEPTH } from './flow/json-depth.ts';
 import type { RetentionMode, RetentionPolicy } from './storage/types.ts';
 import { parseOidcConfig, type OidcConfig } from './identity/oidc-config.ts';
 import { AllowList } from './outbound/allow-list.ts';
+import { parseLogFormat, parseLogLevel, parseLogLevels, type LogFormat, type LogLevel, type LogModule } from './logging/logger.ts';
 
 export interface RuntimeConfig {
   port: number;
@@ -37,6 +38,12 @@ export interface RuntimeConfig {
   /** User node directory (npm packages installed under <dir>/node_modules). */
   userNodesDir: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** FLOWCREW_LOG_LEVELS: level per module ("executor=debug,api=warn"); others log at logLevel. */
+  logLevels?: Partial<Record<LogModule, LogLevel>>;
+  /** FLOWCREW_LOG_FORMAT: json or pretty; undefined = pretty when stderr is a terminal, else JSON. */
+  logFormat?: LogFormat;
+  /** FLOWCREW_METRICS*: the Prometheus endpoint /metrics and who may read it. */
+  metrics?: MetricsConfig;
   /** Sign-in with an OpenID Connect provider such as Keycloak (FLOWCREW_OIDC_*); null = off. */
   oidc: OidcConfig | null;
   /** Sign-in, sessions, lock-out, API tokens, the bootstrap admin token. */
@@ -50,6 +57,15 @@ export interface RuntimeConfig {
   outboundAllow: string[];
   /** FLOWCREW_MCP_SERVERS: the JSON or YAML file declaring the MCP servers flows may start (by name); null = none. */
   mcpServersFile: string | null;
+}
+
+export interface MetricsConfig {
+  /** FLOWCREW_METRICS (default true): collect metrics and serve /metrics; false = neither (no cost at all). */
+  enabled: boolean;
+  /** FLOWCREW_METRICS_PUBLIC: /metrics answers anyone (a scrape on a private network); default false. */
+  public: boolean;
+  /** FLOWCREW_METRICS_TOKEN: a bearer token (16+ characters) that may read /metrics and nothing else. */
+  token?: string;
 }
 
 export interface NodeLimits {
@@ -131,6 +147,12 @@ function parseAdminToken(value: string | undefined): string | undefined {
   return value;
 }
 
+function parseSecretToken(name: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value.length < 16) throw new Error(`${name} must be at least 16 characters (use a long random value)`);
+  return value;
+}
+
 function parseInteger(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
@@ -147,7 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const dataDir = path.resolve(overrides.dataDir ?? env.FLOWCREW_DATA_DIR ?? '.flowcrew');
   const sync = (env.FLOWCREW_SQLITE_SYNCHRONOUS ?? 'NORMAL').toUpperCase();
   if (sync !== 'NORMAL' && sync !== 'FULL') throw new Error(`FLOWCREW_SQLITE_SYNCHRONOUS must be NORMAL or FULL (got "${sync}")`);
-  const logLevel = (env.FLOWCREW_LOG_LEVEL ?? 'info') as RuntimeConfig['logLevel'];
+  const logLevel = parseLogLevel('FLOWCREW_LOG_LEVEL', env.FLOWCREW_LOG_LEVEL, 'info');
   return {
     port: parseInteger('PORT', env.PORT, 8420),
     host: env.HOST ?? '127.0.0.1',
@@ -175,6 +197,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     nodesDir: path.join(repoRoot, 'nodes'),
     userNodesDir: path.resolve(env.FLOWCREW_USER_NODES_DIR ?? path.join(dataDir, 'nodes')),
     logLevel,
+    logLevels: parseLogLevels(env.FLOWCREW_LOG_LEVELS),
+    logFormat: parseLogFormat(env.FLOWCREW_LOG_FORMAT),
+    metrics: {
+      enabled: parseBoolean('FLOWCREW_METRICS', env.FLOWCREW_METRICS, true),
+      public: parseBoolean('FLOWCREW_METRICS_PUBLIC', env.FLOWCREW_METRICS_PUBLIC, false),
+      token: parseSecretToken('FLOWCREW_METRICS_TOKEN', env.FLOWCREW_METRICS_TOKEN),
+    },
     oidc: parseOidcConfig(env),
     // Parsed here so a bad entry stops the start with the entry named.
     outboundAllow: AllowList.parse(env.FLOWCREW_OUTBOUND_ALLOW).entries.map((e) => e.text),

@@ -23,18 +23,14 @@ import { createOutboundGuard, type OutboundGuard } from './outbound/index.ts';
 import { NodeRegistry } from './registry/registry.ts';
 import { testCredential, type CredentialTestAnswer, type CredentialTestInput } from './credential-test.ts';
 import { openStorage } from './storage/index.ts';
+import { createLogger, moduleLogger, type RuntimeLogger } from './logging/logger.ts';
 import { UnstorableMessageError, VersionConflictError, type FlowSave, type InvocationRecord, type RunFilter, type RunRecord, type Storage, type StoredFlow } from './storage/types.ts';
 
-export function createLogger(level: RuntimeConfig['logLevel']): Logger {
-  const order = ['debug', 'info', 'warn', 'error', 'silent'];
-  const min = order.indexOf(level);
-  const at = (lvl: 'debug' | 'info' | 'warn' | 'error') => (message: string, data?: unknown) => {
-    if (order.indexOf(lvl) < min) return;
-    const line = `${new Date().toISOString()} ${lvl.padEnd(5)} ${message}`;
-    (lvl === 'error' || lvl === 'warn' ? console.error : console.log)(data === undefined ? line : `${line} ${safeJson(data)}`);
-  };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+/** The runtime's logger as configured (FLOWCREW_LOG_LEVEL, FLOWCREW_LOG_LEVELS, FLOWCREW_LOG_FORMAT): see logging/logger.ts. */
+export function loggerFor(config: Pick<RuntimeConfig, 'logLevel' | 'logLevels' | 'logFormat'>): RuntimeLogger {
+  return createLogger({ level: config.logLevel, levels: config.logLevels, format: config.logFormat });
 }
+export { createLogger };
 
 /** A FlowView sent back as-is (GET then PUT) carries read-only fields that are not part of the flow format. */
 function withoutViewFields(input: unknown): unknown {
@@ -53,16 +49,10 @@ function percentile(values: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
 }
 
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return String(value);
-  }
-}
-
 export class Runtime {
   readonly startedAt = Date.now();
+  /** For readiness (/health/ready): flows that could not be deployed at start, and where resuming runs stands. */
+  readonly startup = { flowsLoaded: false, undeployable: [] as string[], resume: 'pending' as 'pending' | 'running' | 'done' | 'failed' };
   private pruneTimer?: NodeJS.Timeout;
 
   private constructor(
@@ -83,7 +73,7 @@ export class Runtime {
    * keep it from starting.
    */
   static async create(config: RuntimeConfig, options: { log?: Logger; loadExamples?: boolean } = {}): Promise<Runtime> {
-    const log = options.log ?? createLogger(config.logLevel);
+    const log = moduleLogger(options.log ?? loggerFor(config), 'runtime');
     const storage = await openStorage({
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
@@ -95,7 +85,7 @@ export class Runtime {
     await registry.loadUserDirectory(config.userNodesDir);
     for (const pack of registry.packs.filter((p) => p.status === 'error')) log.error(`node pack "${pack.name}" (${pack.path}) failed to load: ${pack.error}`);
     // A key that cannot be used stops the start (with its reason); the database is not left open behind it.
-    const vault = await CredentialVault.open(storage, config.dataDir, { keyRingFile: config.keyRingFile, log }).catch(async (error: unknown) => {
+    const vault = await CredentialVault.open(storage, config.dataDir, { keyRingFile: config.keyRingFile, log: moduleLogger(log, 'vault') }).catch(async (error: unknown) => {
       await storage.close().catch(() => {});
       throw error;
     });
@@ -107,7 +97,7 @@ export class Runtime {
     const executor = new Executor({
       storage,
       registry,
-      log,
+      log: moduleLogger(log, 'executor'),
       retention: config.retention,
       maxInterruptions: config.maxInterruptions,
       maxDepth: config.maxDepth,
@@ -138,9 +128,11 @@ export class Runtime {
         if (!valid) throw new Error(issues.map((i) => `${i.pointer}: ${i.message}`).join('; '));
         await this.executor.deploy(flow);
       } catch (error) {
-        this.log.error(`flow "${stored.flow.id}" could not be deployed at start: ${(error as Error).message}`);
+        this.startup.undeployable.push(stored.flow.id);
+        this.log.error(`flow "${stored.flow.id}" could not be deployed at start: ${(error as Error).message}`, { flowId: stored.flow.id });
       }
     }
+    this.startup.flowsLoaded = true;
     if (this.config.retention.maxAgeMs > 0) {
       const prune = () =>
         this.storage
@@ -158,7 +150,12 @@ export class Runtime {
    * again, at most FLOWCREW_MAX_INTERRUPTIONS times in all; then it fails (see Executor.resume).
    */
   async resumeRuns(): Promise<number> {
-    const resumed = await this.executor.resume();
+    this.startup.resume = 'running';
+    const resumed = await this.executor.resume().catch((error: unknown) => {
+      this.startup.resume = 'failed';
+      throw error;
+    });
+    this.startup.resume = 'done';
     if (resumed > 0) this.log.info(`resumed ${resumed} interrupted run(s)`);
     return resumed;
   }

@@ -8,6 +8,9 @@ import { httpGuards } from './identity/http-guards.ts';
 import { Identity } from './identity/identity.ts';
 import { attachLive } from './live/live.ts';
 import { Runtime } from './runtime.ts';
+import type { Logger } from '@flowcrew/sdk';
+import { moduleLogger } from './logging/logger.ts';
+import { RuntimeMetrics } from './metrics/metrics.ts';
 import { Services } from './services/index.ts';
 
 export interface RunningServer {
@@ -15,6 +18,8 @@ export interface RunningServer {
   identity: Identity;
   /** What every adapter goes through: each method takes the acting Actor and checks its permission. */
   services: Services;
+  /** Prometheus metrics; null when FLOWCREW_METRICS=false. */
+  metrics: RuntimeMetrics | null;
   http: HttpServer;
   io: IoServer;
   url: string;
@@ -25,14 +30,17 @@ export interface ServerOptions {
   loadExamples?: boolean;
   /** How often Socket.IO connections are re-authenticated (default 30 s; tests shorten it). */
   liveRecheckMs?: number;
+  /** The logger (default: pino on stderr as configured); tests hand in one that collects lines. */
+  log?: Logger;
 }
 
 export async function startServer(config: RuntimeConfig, options: ServerOptions = {}): Promise<RunningServer> {
   const runtime = await Runtime.create(config, options);
-  const identity = await Identity.open(runtime.storage, config, runtime.log);
+  const identity = await Identity.open(runtime.storage, config, moduleLogger(runtime.log, 'identity'));
   const services = new Services(runtime, identity);
-  const guards = httpGuards(config, identity, { log: runtime.log });
-  const app = createApp(runtime, { services, identity, guards });
+  const guards = httpGuards(config, identity, { log: moduleLogger(runtime.log, 'api') });
+  const metrics = config.metrics?.enabled === false ? null : RuntimeMetrics.attach(runtime);
+  const app = createApp(runtime, { services, identity, guards, metrics });
   const http = createServer(app);
   // Keep-alive longer than typical proxies/load generators so connections are reused.
   http.keepAliveTimeout = 65_000;
@@ -55,6 +63,7 @@ export async function startServer(config: RuntimeConfig, options: ServerOptions 
     runtime,
     identity,
     services,
+    metrics,
     http,
     io,
     url,
@@ -66,6 +75,7 @@ export async function startServer(config: RuntimeConfig, options: ServerOptions 
         http.closeAllConnections();
       });
       identity.close();
+      metrics?.detach();
       await runtime.close();
     },
   };

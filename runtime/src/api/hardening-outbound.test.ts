@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { io as connect, type Socket } from 'socket.io-client';
 import { openAITextStream, startFakeModelServer, type FakeServer } from '../../../nodes/ai/src/testing/fake-model-server.ts';
 import { startTestServer, type TestServer } from '../testing/server.ts';
+import { createLogger } from '../logging/logger.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
 const SECRET = 'pw-7d3f9a2e61c84b05';
@@ -106,12 +107,16 @@ beforeAll(async () => {
   vi.spyOn(console, 'info').mockImplementation(capture);
   vi.spyOn(console, 'debug').mockImplementation(capture);
   // Only the echo and model servers are allow-listed, by port: the runtime's own port is not.
-  server = await startTestServer({
-    dataDir,
-    logLevel: 'debug',
-    outboundAllow: [`127.0.0.1:${new URL(echoBase).port}`, `127.0.0.1:${new URL(model.url).port}`],
-    mcpServersFile: mcpFile,
-  });
+  server = await startTestServer(
+    {
+      dataDir,
+      logLevel: 'debug',
+      outboundAllow: [`127.0.0.1:${new URL(echoBase).port}`, `127.0.0.1:${new URL(model.url).port}`],
+      mcpServersFile: mcpFile,
+    },
+    // The runtime's log (pino, JSON lines) goes to the same list as what anything prints to the console.
+    { log: createLogger({ level: 'debug', format: 'json', destination: { write: (line: string) => void logLines.push(line) } }) },
+  );
 }, 60_000);
 
 afterAll(async () => {

@@ -4,10 +4,13 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../testing/server.ts';
+import { captureLog } from '../testing/log-capture.ts';
 
 let server: TestServer;
+/** The runtime's log (JSON lines), collected instead of written to stderr. */
+const logged = captureLog('warn');
 const canaries = { FLOWCREW_SECRET: 'canary-secret-7f3a', DATABASE_URL: 'postgres://canary:canary-pw@127.0.0.1:1/none', CANARY_TOKEN: 'canary-token-91c' };
 const saved: Record<string, string | undefined> = {};
 
@@ -17,7 +20,7 @@ beforeAll(async () => {
     saved[name] = process.env[name];
     process.env[name] = value;
   }
-  server = await startTestServer({ logLevel: 'warn' });
+  server = await startTestServer({ logLevel: 'warn' }, { log: logged.log });
 });
 afterAll(async () => {
   await server?.stop();
@@ -173,14 +176,10 @@ describe('hardening: function sandbox isolation (through the API)', () => {
 
   it('writes a few hundred KB of log, not 50 MB, for fifty 1 MB node.warn calls', async () => {
     await deploy(fnFlow('chatty', `const line = 'w'.repeat(1048576); for (let i = 0; i < 50; i++) node.warn(line); return msg;`));
-    const written: string[] = [];
-    const spy = vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void written.push(args.map(String).join(' ')));
-    try {
-      const run = await server.waitRun(await start('chatty'), 30_000);
-      expect(run.status, fnError(run)).toBe('succeeded');
-    } finally {
-      spy.mockRestore();
-    }
+    const before = logged.lines.length;
+    const run = await server.waitRun(await start('chatty'), 30_000);
+    expect(run.status, fnError(run)).toBe('succeeded');
+    const written = logged.lines.slice(before);
     const fromNode = written.filter((line) => line.includes('[chatty/'));
     expect(fromNode.length).toBeGreaterThan(0);
     expect(fromNode.join('').length).toBeLessThan(1048576);

@@ -28,6 +28,7 @@ export function webhookHttp(runtime: Pick<Runtime, 'webhooks' | 'config' | 'log'
     if (!match) return sendProblem(res, 404, 'Not Found', `no deployed webhook at ${req.method} /webhook${req.path}`);
     if ('methodNotAllowed' in match) return sendProblem(res, 405, 'Method Not Allowed', `the webhook at /webhook${req.path} does not accept ${req.method}`);
     const { route, params } = match;
+    res.locals.webhookRoute = `/webhook${route.path}`; // the metrics' handler label: the registered path, not the URL
     const where = `${req.method} /webhook${req.path}`;
     const refuse = (reason: string) => {
       // Which check failed goes to the log, never to the caller.

@@ -36,6 +36,7 @@ import { NODES_PER_TURN, yieldToEventLoop } from '../flow/event-loop.ts';
 import { DEFAULT_MAX_DEPTH } from '../flow/json-depth.ts';
 import { ContextRegistry } from './context.ts';
 import { createNodeLogger } from './node-logger.ts';
+import { withFields } from '../logging/logger.ts';
 import type { NodeLimits } from '../config.ts';
 import type { ExecutionEvents } from './events.ts';
 import { createOutboundGuard } from '../outbound/index.ts';
@@ -492,7 +493,7 @@ export class Executor {
   /** Stop a run in this process after a storage failure; what storage holds of it resumes at the next start. */
   private dropRun(run: ActiveRun, error: Error, reason: string): void {
     if (run.abort.signal.aborted) return; // cancelled or already dropped: settled there
-    this.options.log.error(`run ${run.record.id}: ${reason}: ${error.message}`);
+    this.runLog(run).error(`run ${run.record.id}: ${reason}: ${error.message}`);
     run.abort.abort(error);
     this.active.delete(run.record.id);
     this.settleReply(run, new Error(reason));
@@ -612,7 +613,7 @@ export class Executor {
     const status: RunStatus = run.backingOff > 0 && run.backingOff >= run.outstanding ? 'waiting' : 'running';
     if (run.abort.signal.aborted || run.record.status === status) return;
     run.record.status = status;
-    this.options.storage.updateRun({ id: run.record.id, status }).catch((e: unknown) => this.options.log.warn(`run ${run.record.id}: could not record status ${status}: ${(e as Error).message}`));
+    this.options.storage.updateRun({ id: run.record.id, status }).catch((e: unknown) => this.runLog(run).warn(`run ${run.record.id}: could not record status ${status}: ${(e as Error).message}`));
   }
 
   private releaseSlot(flow: DeployedFlow): void {
@@ -625,7 +626,7 @@ export class Executor {
     this.options.storage
       .updateRun({ id: next.record.id, status: 'running', startedAt: next.record.startedAt })
       .then(() => this.begin(next))
-      .catch((error: unknown) => this.options.log.error(`could not start queued run ${next.record.id}: ${(error as Error).message}`));
+      .catch((error: unknown) => this.runLog(next).error(`could not start queued run ${next.record.id}: ${(error as Error).message}`));
   }
 
   private pendingInvocation(run: ActiveRun, target: DeployedNode, msg: FlowMessage, parentId: string | null): InvocationRecord {
@@ -689,7 +690,7 @@ export class Executor {
           const retryable = (error as { retryable?: boolean }).retryable !== false && !run.abort.signal.aborted;
           if (!retryable || attempt >= policy.maxAttempts) break;
           const backoff = Math.min((policy.backoffMs ?? 1000) * 2 ** (attempt - 1), policy.maxBackoffMs ?? Number.MAX_SAFE_INTEGER);
-          this.options.log.warn(`node "${invocation.nodeId}" attempt ${attempt} failed, retrying in ${backoff} ms: ${run.flow.redactor.text(error.message)}`);
+          withFields(this.runLog(run), { nodeId: invocation.nodeId }).warn(`node "${invocation.nodeId}" attempt ${attempt} failed, retrying in ${backoff} ms: ${run.flow.redactor.text(error.message)}`);
           this.setWaiting(run, +1);
           const slept = await sleep(backoff, run.abort.signal);
           this.setWaiting(run, -1);
@@ -861,7 +862,7 @@ export class Executor {
   private applyRetention(run: ActiveRun): void {
     const mode = run.flow.flow.settings?.retention ?? this.options.retention.mode;
     if (mode === 'all' || (mode === 'failed' && run.record.status !== 'succeeded')) return;
-    this.options.storage.deleteRun(run.record.id).catch((error: unknown) => this.options.log.warn(`retention: could not delete run ${run.record.id}: ${(error as Error).message}`));
+    this.options.storage.deleteRun(run.record.id).catch((error: unknown) => this.runLog(run).warn(`retention: could not delete run ${run.record.id}: ${(error as Error).message}`));
   }
 
   /** What nodes get as `init.services`; tools get a webhook registration that refuses. */
@@ -917,7 +918,7 @@ export class Executor {
     }
     const label = call.label ?? definition.label;
     const flowId = run.record.flowId;
-    const log = this.nodeLogger(flowId, caller.node.id, `${caller.label} → ${label}`, run.flow.redactor);
+    const log = this.nodeLogger(flowId, caller.node.id, `${caller.label} → ${label}`, run.flow.redactor, run.record.id);
     const shared = await this.nodeShared(call.credentials, definition, run.flow.redactor);
     let instance: NodeInstance;
     try {
@@ -1010,9 +1011,31 @@ export class Executor {
     }
   }
 
-  /** Prefixed, size-capped and rate-limited per node (node-logger.ts). */
-  private nodeLogger(flowId: string, nodeId: string, label: string, redactor: Redactor): Logger {
-    return redactedLogger(createNodeLogger(this.options.log, { flowId, nodeId, label }, this.options.nodeLimits), redactor);
+  /** Prefixed, size-capped and rate-limited per node (node-logger.ts); with the run's id on its lines when given. */
+  private nodeLogger(flowId: string, nodeId: string, label: string, redactor: Redactor, runId?: string): Logger {
+    return redactedLogger(createNodeLogger(this.options.log, { flowId, nodeId, label, runId }, this.options.nodeLimits), redactor);
+  }
+
+  /** The node's logger for one run (ctx.log during onInput): made when a node first logs in that run. */
+  runNodeLogger(run: ActiveRun, node: DeployedNode): Logger {
+    return this.nodeLogger(run.record.flowId, node.node.id, node.label, run.flow.redactor, run.record.id);
+  }
+
+  /** The executor's own lines about a run carry its runId and flowId. */
+  private runLog(run: ActiveRun): Logger {
+    return withFields(this.options.log, { runId: run.record.id, flowId: run.record.flowId });
+  }
+
+  /** The type of a deployed node (metrics label node durations with it); undefined once undeployed. */
+  nodeType(flowId: string, nodeId: string): string | undefined {
+    return this.deployed.get(flowId)?.nodes.get(nodeId)?.node.type;
+  }
+
+  /** When the oldest run active in this process was accepted (the stuck-runs metric), or null when none is. */
+  oldestActiveRunAt(): number | null {
+    let oldest: number | null = null;
+    for (const run of this.active.values()) if (oldest === null || run.record.createdAt < oldest) oldest = run.record.createdAt;
+    return oldest;
   }
 
   /**
@@ -1045,7 +1068,7 @@ class NodeInputContext implements InputContext {
   readonly runId: string;
   readonly nodeId: string;
   readonly flowId: string;
-  readonly log: Logger;
+  private runLogger: Logger | undefined;
   readonly status: InputContext['status'];
   readonly credentials: Record<string, unknown> | undefined;
   readonly credential: LiveCredential | undefined;
@@ -1064,12 +1087,16 @@ class NodeInputContext implements InputContext {
     this.runId = run.record.id;
     this.nodeId = invocation.nodeId;
     this.flowId = run.record.flowId;
-    this.log = node.log;
     this.status = node.status;
     // The credential's fields as they are now: an edit reaches the next message without a redeploy.
     this.credential = node.credential;
     this.credentials = node.credential ? node.credential.fields : node.credentials;
     this.context = node.context;
+  }
+
+  /** Made on first use only: most invocations never log, and a logger with the run's id costs an allocation. */
+  get log(): Logger {
+    return (this.runLogger ??= this.executor.runNodeLogger(this.run, this.node));
   }
 
   get idempotencyKey(): string {

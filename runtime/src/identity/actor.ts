@@ -27,6 +27,7 @@ export const PERMISSIONS = [
   'token:manage', // API tokens of a project
   'user:manage', // users and instance roles (instance admin only)
   'audit:read', // audit log (instance admin only)
+  'metrics:read', // Prometheus /metrics: every project's flows and the process (instance admin only; scrapers use FLOWCREW_METRICS_TOKEN)
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -44,7 +45,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<ProjectRole, ReadonlySet<Permissi
 };
 
 /** Permissions that only an instance admin holds (they are not scoped to a project). */
-export const INSTANCE_ONLY: ReadonlySet<Permission> = new Set<Permission>(['pack:install', 'user:manage', 'audit:read', 'project:create']);
+export const INSTANCE_ONLY: ReadonlySet<Permission> = new Set<Permission>(['pack:install', 'user:manage', 'audit:read', 'project:create', 'metrics:read']);
 
 export const DEFAULT_PROJECT = 'default';
 

@@ -8,6 +8,7 @@ import { AuditService } from './audit.ts';
 import { AuthService } from './auth.ts';
 import { CredentialService } from './credentials.ts';
 import { FlowService } from './flows.ts';
+import { OperationsService } from './operations.ts';
 import { PackService } from './packs.ts';
 import { ProjectService } from './projects.ts';
 import { RunService } from './runs.ts';
@@ -24,6 +25,7 @@ export class Services {
   readonly packs: PackService;
   readonly users: UserService;
   readonly tokens: TokenService;
+  readonly operations: OperationsService;
 
   constructor(
     readonly runtime: Runtime,
@@ -38,5 +40,6 @@ export class Services {
     this.packs = new PackService(runtime);
     this.users = new UserService(identity, this.audit);
     this.tokens = new TokenService(identity, this.projects, this.audit);
+    this.operations = new OperationsService(runtime);
   }
 }

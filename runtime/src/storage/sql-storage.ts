@@ -126,6 +126,8 @@ export class SqlStorage implements Storage {
   private scheduled = false;
   private closed = false;
   private closing: Promise<void> | null = null;
+  /** Metrics hook: told each transaction's size and duration (one call per batch, not per write). */
+  private commitObserver: ((commit: { writes: number; seconds: number; ok: boolean }) => void) | null = null;
 
   constructor(
     readonly driver: SqlDriver,
@@ -138,6 +140,16 @@ export class SqlStorage implements Storage {
 
   migrate(): Promise<void> {
     return migrate(this.driver);
+  }
+
+  /** One round trip to the database (readiness): rejects when it cannot be reached. */
+  async ping(): Promise<void> {
+    await this.driver.get('SELECT 1 AS ok');
+  }
+
+  /** Report every group-commit transaction (writes in it, seconds, success) to `observer`; null stops. */
+  observeCommits(observer: ((commit: { writes: number; seconds: number; ok: boolean }) => void) | null): void {
+    this.commitObserver = observer;
   }
 
   close(): Promise<void> {
@@ -210,10 +222,14 @@ export class SqlStorage implements Storage {
   private async flushOnce(batch: WriteItem[]): Promise<void> {
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
     let results: StatementResult[];
+    const observer = this.commitObserver;
+    const started = observer ? performance.now() : 0;
     try {
       this.stats.transactions++;
       results = await this.driver.writeBatch(batch.flatMap((item) => item.statements));
+      observer?.({ writes: batch.length, seconds: (performance.now() - started) / 1000, ok: true });
     } catch (error) {
+      observer?.({ writes: batch.length, seconds: (performance.now() - started) / 1000, ok: false });
       if (batch.length === 1) {
         this.settle(batch[0]!, error);
         return;

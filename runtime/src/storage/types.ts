@@ -157,6 +157,8 @@ export interface Storage {
   migrate(): Promise<void>;
   /** Flush pending writes and close. */
   close(): Promise<void>;
+  /** One round trip to the database (readiness probe); rejects when it cannot be reached. */
+  ping(): Promise<void>;
 
   // Flows
   listFlows(): Promise<StoredFlow[]>;

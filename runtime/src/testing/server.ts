@@ -10,6 +10,7 @@ import path from 'node:path';
 import { loadConfig, type RuntimeConfig } from '../config.ts';
 import type { InstanceRole, ProjectRole } from '../identity/actor.ts';
 import { startServer, type RunningServer } from '../server.ts';
+import type { Logger } from '@flowcrew/sdk';
 
 /** How a test request authenticates: a bearer token, or a session cookie with its CSRF token. */
 export type Credentials = { token: string } | { cookie: string; csrfToken: string };
@@ -47,7 +48,7 @@ function headersFor(who: Credentials | null): Record<string, string> {
 
 export async function startTestServer(
   overrides: Partial<RuntimeConfig> = {},
-  options: { loadExamples?: boolean; env?: Record<string, string>; liveRecheckMs?: number } = {},
+  options: { loadExamples?: boolean; env?: Record<string, string>; liveRecheckMs?: number; log?: Logger } = {},
 ): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'flowcrew-test-')));
   const adminToken = `test-admin-${randomBytes(24).toString('base64url')}`;
@@ -60,7 +61,7 @@ export async function startTestServer(
     FLOWCREW_ADMIN_TOKEN: adminToken,
   };
   const config = loadConfig(env, { port: 0, dataDir, logLevel: 'error', ...overrides });
-  const server = await startServer(config, { loadExamples: options.loadExamples ?? false, liveRecheckMs: options.liveRecheckMs });
+  const server = await startServer(config, { loadExamples: options.loadExamples ?? false, liveRecheckMs: options.liveRecheckMs, log: options.log });
 
   const call: TestServer['apiAs'] = async (who, method, url, body, headers = {}) => {
     const res = await fetch(server.url + url, {

@@ -2,6 +2,24 @@
 import { openApiDocument } from '../openapi.ts';
 import { actorOf, arrayOf, ok, problem, ref, reply, type Route } from '../route-table.ts';
 
+const CHECK = { type: 'object', required: ['ok'], properties: { ok: { type: 'boolean' }, detail: { type: 'string' } } };
+const READINESS = {
+  type: 'object',
+  required: ['status', 'checks'],
+  properties: {
+    status: { enum: ['ready', 'not ready'] },
+    checks: {
+      type: 'object',
+      required: ['storage', 'flows', 'resume'],
+      properties: {
+        storage: { ...CHECK, properties: { ...CHECK.properties, ms: { type: 'number' } } },
+        flows: { ...CHECK, properties: { ...CHECK.properties, deployed: { type: 'integer' } } },
+        resume: { ...CHECK, properties: { ...CHECK.properties, state: { enum: ['pending', 'running', 'done', 'failed'] } } },
+      },
+    },
+  },
+};
+
 export const systemRoutes: Route[] = [
   {
     method: 'get',
@@ -11,6 +29,27 @@ export const systemRoutes: Route[] = [
     access: 'public',
     responses: { '200': ok('Healthy', ref('Health')) },
     handle: (ctx) => reply.json(ctx.services.packs.health(ctx.actor)),
+  },
+  {
+    method: 'get',
+    path: '/health/live',
+    tag: 'system',
+    summary: 'Liveness probe: the process answers (restart it when this fails)',
+    access: 'public',
+    responses: { '200': ok('Alive', { type: 'object', required: ['status'], properties: { status: { const: 'ok' }, uptimeSeconds: { type: 'integer' } } }) },
+    handle: (ctx) => reply.json(ctx.services.operations.live()),
+  },
+  {
+    method: 'get',
+    path: '/health/ready',
+    tag: 'system',
+    summary: 'Readiness probe: storage answers within 2 s, deployed flows are loaded, interrupted runs resumed (send traffic only when 200); error texts for instance admins',
+    access: 'public',
+    responses: { '200': ok('Ready', READINESS), '503': ok('Not ready (the body says which check failed)', READINESS) },
+    handle: async (ctx) => {
+      const readiness = await ctx.services.operations.ready(ctx.actor);
+      return reply.json(readiness, readiness.status === 'ready' ? 200 : 503);
+    },
   },
   {
     method: 'get',

@@ -1,0 +1,208 @@
+/**
+ * Prometheus metrics of one runtime (prom-client): runs, node durations, HTTP and webhook latency, storage commits,
+ * and the process's own metrics. Everything on the hot path is a counter increment or a histogram observation made
+ * from events the executor and the group-commit writer already produce; gauges (active runs, oldest active run,
+ * deployed flows) are read only when Prometheus scrapes. bench/metrics-overhead.ts measures the cost.
+ */
+import { performance } from 'node:perf_hooks';
+import type { RequestHandler, Request, Response } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { NodeFinishedEvent } from '../executor/events.ts';
+import type { Runtime } from '../runtime.ts';
+import type { RunRecord } from '../storage/types.ts';
+
+/** The names the dashboards and alert rules in docker/ use (the test checks they are all exported). */
+export const METRIC_NAMES = {
+  runsStarted: 'flowcrew_runs_started_total',
+  runsFinished: 'flowcrew_runs_finished_total',
+  runDuration: 'flowcrew_run_duration_seconds',
+  runsActive: 'flowcrew_runs_active',
+  oldestActiveRun: 'flowcrew_run_oldest_active_seconds',
+  nodeDuration: 'flowcrew_node_duration_seconds',
+  httpDuration: 'flowcrew_http_request_duration_seconds',
+  commitDuration: 'flowcrew_storage_commit_duration_seconds',
+  commitBatch: 'flowcrew_storage_commit_batch_writes',
+  commitFailures: 'flowcrew_storage_commit_failures_total',
+  flowsDeployed: 'flowcrew_flows_deployed',
+  info: 'flowcrew_info',
+} as const;
+
+/** What the group-commit writer reports per transaction (SqlStorage.observeCommits). */
+export interface CommitObservation {
+  /** Write calls that shared the transaction. */
+  writes: number;
+  seconds: number;
+  ok: boolean;
+}
+
+let processRegistry: Registry | undefined;
+/** Process metrics (CPU, memory, event-loop lag, GC, handles) are per process: collected once, whatever the runtimes. */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+const RUN_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+const NODE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const COMMIT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
+const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+
+type Observe = (value: number) => void;
+
+export class RuntimeMetrics {
+  readonly registry = new Registry();
+  private readonly runsStarted: Counter<'flow'>;
+  private readonly runsFinished: Counter<'flow' | 'status'>;
+  private readonly runDuration: Histogram<'flow' | 'status'>;
+  private readonly nodeDuration: Histogram<'type' | 'status'>;
+  private readonly httpDuration: Histogram<'handler' | 'method' | 'status'>;
+  private readonly commitDuration: Histogram;
+  private readonly commitBatch: Histogram;
+  private readonly commitFailures: Counter;
+  /** Labelled children by their label values: labels() hashes and allocates on every call, a Map lookup does not. */
+  private readonly nodeSeries = new Map<string, Observe>();
+  private readonly httpSeries = new Map<string, Observe>();
+  private readonly detachers: Array<() => void> = [];
+
+  private constructor(private readonly runtime: Runtime) {
+    const registers = [this.registry];
+    this.runsStarted = new Counter({ name: METRIC_NAMES.runsStarted, help: 'Runs started in this process, by flow (a run resumed after a restart counts again)', labelNames: ['flow'], registers });
+    this.runsFinished = new Counter({ name: METRIC_NAMES.runsFinished, help: 'Runs finished in this process, by flow and final status', labelNames: ['flow', 'status'], registers });
+    this.runDuration = new Histogram({ name: METRIC_NAMES.runDuration, help: 'Run duration from start to finish, by flow and final status', labelNames: ['flow', 'status'], buckets: RUN_BUCKETS, registers });
+    this.nodeDuration = new Histogram({ name: METRIC_NAMES.nodeDuration, help: 'Node invocation duration (all attempts), by node type and outcome', labelNames: ['type', 'status'], buckets: NODE_BUCKETS, registers });
+    this.httpDuration = new Histogram({
+      name: METRIC_NAMES.httpDuration,
+      help: 'HTTP request latency by handler (API route template, /webhook/<path>, /metrics, editor), method and status',
+      labelNames: ['handler', 'method', 'status'],
+      buckets: HTTP_BUCKETS,
+      registers,
+    });
+    this.commitDuration = new Histogram({ name: METRIC_NAMES.commitDuration, help: 'Group-commit transaction duration (one per batch)', buckets: COMMIT_BUCKETS, registers });
+    this.commitBatch = new Histogram({ name: METRIC_NAMES.commitBatch, help: 'Writes sharing one group-commit transaction', buckets: BATCH_BUCKETS, registers });
+    this.commitFailures = new Counter({ name: METRIC_NAMES.commitFailures, help: 'Group-commit transactions that failed (the batch is then retried item by item)', registers });
+    const executor = runtime.executor;
+    new Gauge({
+      name: METRIC_NAMES.runsActive,
+      help: 'Runs active (queued, running, waiting) in this process',
+      registers,
+      collect() {
+        this.set(executor.activeRuns);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.oldestActiveRun,
+      help: 'Age of the oldest run still active in this process (0 when none): a run stuck for hours shows here',
+      registers,
+      collect() {
+        const oldest = executor.oldestActiveRunAt();
+        this.set(oldest === null ? 0 : (Date.now() - oldest) / 1000);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.flowsDeployed,
+      help: 'Flows deployed in this process',
+      registers,
+      collect() {
+        this.set(executor.deployedFlows);
+      },
+    });
+    new Gauge({ name: METRIC_NAMES.info, help: 'Always 1: the storage this runtime uses', labelNames: ['storage'], registers }).labels(runtime.storage.dialect).set(1);
+  }
+
+  /** Start counting: listens to the executor's events and the storage's commits until `detach()`. */
+  static attach(runtime: Runtime): RuntimeMetrics {
+    const metrics = new RuntimeMetrics(runtime);
+    metrics.detachers.push(
+      runtime.events.add({
+        runStarted: (run) => metrics.runStarted(run),
+        runFinished: (run) => metrics.runFinished(run),
+        nodeFinished: (event) => metrics.nodeFinished(event),
+      }),
+    );
+    const observable = runtime.storage as { observeCommits?: (observer: ((c: CommitObservation) => void) | null) => void };
+    if (observable.observeCommits) {
+      observable.observeCommits((c) => metrics.commit(c));
+      metrics.detachers.push(() => observable.observeCommits!(null));
+    }
+    return metrics;
+  }
+
+  detach(): void {
+    for (const detach of this.detachers.splice(0)) detach();
+  }
+
+  runStarted(run: RunRecord): void {
+    this.runsStarted.inc({ flow: run.flowId });
+  }
+
+  runFinished(run: RunRecord): void {
+    this.runsFinished.inc({ flow: run.flowId, status: run.status });
+    if (run.finishedAt !== null && run.finishedAt !== undefined) {
+      const from = run.startedAt ?? run.createdAt;
+      this.runDuration.observe({ flow: run.flowId, status: run.status }, Math.max(0, run.finishedAt - from) / 1000);
+    }
+  }
+
+  nodeFinished(event: NodeFinishedEvent): void {
+    const type = this.runtime.executor.nodeType(event.flowId, event.nodeId) ?? 'unknown';
+    const key = `${type}\u0000${event.status}`;
+    let observe = this.nodeSeries.get(key);
+    if (!observe) {
+      const child = this.nodeDuration.labels(type, event.status);
+      observe = (value) => child.observe(value);
+      this.nodeSeries.set(key, observe);
+    }
+    observe(event.durationMs / 1000);
+  }
+
+  commit(observation: CommitObservation): void {
+    this.commitDuration.observe(observation.seconds);
+    this.commitBatch.observe(observation.writes);
+    if (!observation.ok) this.commitFailures.inc();
+  }
+
+  /** Express middleware (mounted first): times every request until its response is sent. */
+  readonly httpTimer: RequestHandler = (req, res, next) => {
+    const started = performance.now();
+    res.once('finish', () => this.observeHttp(req, res, (performance.now() - started) / 1000));
+    next();
+  };
+
+  private observeHttp(req: Request, res: Response, seconds: number): void {
+    const handler = handlerOf(req, res);
+    const key = `${handler}\u0000${req.method}\u0000${res.statusCode}`;
+    let observe = this.httpSeries.get(key);
+    if (!observe) {
+      // Bounded: handlers are route templates and registered webhook paths, never raw URLs.
+      const child = this.httpDuration.labels(handler, req.method, String(res.statusCode));
+      observe = (value) => child.observe(value);
+      this.httpSeries.set(key, observe);
+    }
+    observe(seconds);
+  }
+
+  /** The Prometheus text exposition: this runtime's metrics, then the process's. */
+  async text(): Promise<string> {
+    return `${await this.registry.metrics()}\n${await processMetrics().metrics()}`;
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+/** A bounded name for what answered a request: never the raw URL (ids in paths would make a series per request). */
+function handlerOf(req: Request, res: Response): string {
+  const path = req.originalUrl;
+  if (path.startsWith('/api/v1')) {
+    const route = (req as { route?: { path?: unknown } }).route;
+    return typeof route?.path === 'string' ? `/api/v1${route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}` : '/api/v1 (unmatched)';
+  }
+  if (path.startsWith('/webhook')) return (res.locals.webhookRoute as string | undefined) ?? '/webhook (unmatched)';
+  if (path === '/metrics' || path.startsWith('/metrics?')) return '/metrics';
+  return 'editor';
+}
