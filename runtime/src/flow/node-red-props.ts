@@ -207,7 +207,7 @@ const httpResponse: Rule = (p) => {
 const httpRequest: Rule = (p) => {
   p.oneOf('method', ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'use'], 'GET', { get: 'GET', post: 'POST', put: 'PUT', patch: 'PATCH', delete: 'DELETE', head: 'HEAD', options: 'OPTIONS' });
   p.oneOf('ret', ['txt', 'bin', 'obj'], 'txt');
-  p.oneOf('paytoqs', ['ignore', 'query', 'body', true, false], 'ignore', { true: 'query', false: 'ignore' });
+  p.oneOf('paytoqs', ['ignore', 'query', 'body'], 'ignore', { true: 'query', false: 'ignore' });
   p.oneOf('authType', ['', 'basic', 'bearer', 'digest'], '');
   p.drop('persist', 'Flowcrew keeps connections alive by itself');
   if (p.get('insecureHTTPParser') === true) p.ignore('insecureHTTPParser', 'Flowcrew always parses responses strictly');

@@ -292,6 +292,8 @@ class Importer {
       for (const target of port) for (const id of this.resolve(target, n, new Set())) if (!targets.includes(id)) targets.push(id);
       return targets;
     });
+    // Trailing ports without wires say nothing (Node-RED writes [[]] for some nodes without outputs).
+    while (wires.length > 0 && wires[wires.length - 1]!.length === 0) wires.pop();
     if (wires.length > 0) node.wires = wires;
     if (n.d === true) node.disabled = true;
     return node;
