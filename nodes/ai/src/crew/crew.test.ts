@@ -122,7 +122,7 @@ describe('a hierarchical crew', () => {
   });
 });
 
-const contextOf = (r: ChatRequest) => [...lastUser(r).matchAll(/## Output of task "([^"]+)"/g)].map((m) => m[1]);
+const contextOf = (r: ChatRequest) => [...lastUser(r).matchAll(/## Output of task "([^"]+)"/g)].map((m) => m[1]!);
 
 describe('what each task is given, as in CrewAI', () => {
   it('gives a task every earlier task\'s output by default, none with context: [], and only those named otherwise', async () => {

@@ -139,7 +139,7 @@ describe('every CrewAI agent field is mapped or reported with its reason', () =>
 
   it.each(AGENT_ROWS)('%s: %s', (_field, yaml, expected) => {
     const result = withAgentField(yaml);
-    check(result, result.agents[0] as Record<string, unknown>, expected);
+    check(result, result.agents[0] as unknown as Record<string, unknown>, expected);
   });
 
   it('gives imported agents CrewAI\'s default of keeping prompts within the window (respect_context_window: true)', () => {
@@ -162,7 +162,7 @@ describe('every CrewAI task field is mapped or reported with its reason', () => 
 
   it.each(TASK_ROWS)('%s: %s', (_field, yaml, expected) => {
     const result = withTaskField(yaml);
-    check(result, result.tasks[0] as Record<string, unknown>, expected);
+    check(result, result.tasks[0] as unknown as Record<string, unknown>, expected);
   });
 
   it('keeps an absent context absent (every earlier task) and [] as none', () => {
