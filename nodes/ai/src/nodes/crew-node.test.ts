@@ -187,6 +187,23 @@ describe('ai-crew node: CrewAI projects without crew.py', () => {
     expect(servers.current.requests.map((r) => r.body.model)).toEqual(['gpt-4o-mini', 'fake-model']);
   });
 
+  it('gives a task its own tools in place of the agent\'s (CrewAI task tools), set on the node for an imported task', async () => {
+    const echo = { type: 'echo-tool', label: 'Echo', description: 'Echoes.', parameters: { type: 'object', properties: { text: { type: 'string' } } } };
+    const credentials = await fakeCrewModel(() => 'done');
+    const node = await createTestNode(
+      crewNode,
+      {
+        source: 'crewai',
+        crewai: { agentsYaml: 'a:\n  role: A\n  goal: G\n', tasksYaml: 't1:\n  description: one\n  agent: a\n  tools: [SerperDevTool]\nt2:\n  description: two\n  agent: a\n' },
+        tasks: [{ key: 't1', tools: [{ type: 'echo-tool', name: 'echo' }] }],
+        stream: false,
+      },
+      { credentials, services: { listTools: () => [echo] } },
+    );
+    await node.input({ payload: {} });
+    expect(servers.current.requests.map((r) => (r.body.tools ?? []).map((t: any) => t.function.name))).toEqual([['echo'], []]);
+  });
+
   it('records in msg.crew the tools offered and not used, and answers cut at the token limit', async () => {
     const credentials = await fakeCrewModel(() => 'An answer without tools.');
     const node = await createTestNode(
