@@ -24,14 +24,15 @@ export function identityMigration(dialect: SqlDialect): string[] {
     dialect === 'postgres'
       ? `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS project_id TEXT NOT NULL DEFAULT 'default'`
       : `ALTER TABLE ${table} ADD COLUMN project_id TEXT NOT NULL DEFAULT 'default'`;
-  // The audit log is append-only in the database too, so no code path (or mistaken SQL) can rewrite history. SQLite
-  // refuses with an error; PostgreSQL ignores the statement through rules (rules need no procedural language, and a
-  // PostgreSQL without a working plpgsql exists in the wild).
+  // The audit log is append-only in the database too, so no code path (or mistaken SQL) can rewrite history: both
+  // dialects refuse UPDATE and DELETE with an error (a trigger), rather than ignoring them silently.
   const appendOnly =
     dialect === 'postgres'
       ? [
-          'CREATE OR REPLACE RULE audit_log_no_update AS ON UPDATE TO audit_log DO INSTEAD NOTHING',
-          'CREATE OR REPLACE RULE audit_log_no_delete AS ON DELETE TO audit_log DO INSTEAD NOTHING',
+          `CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS
+           'BEGIN RAISE EXCEPTION ''audit_log is append-only''; END'`,
+          `CREATE OR REPLACE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+           FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()`,
         ]
       : [
           `CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
