@@ -86,6 +86,18 @@ const cases: Array<[string, string, unknown, string?]> = [
   ['split + join: an array', '/compat/split', [1, 2, 3]],
   ['json + yaml round trip', '/compat/json-yaml', { a: 1, b: [true, null, 'x'], c: { d: 'e' } }],
   ['delay then status code', '/compat/delay', {}],
+  ['range: clamp and round a nested property, then roll an angle over', '/compat/range', { v: 13.7, angle: 450 }],
+  ['range: scale inside the range', '/compat/range', { v: 3.33, angle: -90 }],
+  ['sort: an array property by a JSONata key, descending', '/compat/sort', { people: [{ name: 'a', age: 30 }, { name: 'b', age: 50 }, { name: 'c', age: 40 }] }],
+  ['sort: a message sequence as numbers (split, sort, join)', '/compat/sort-seq', ['10', '9', '100', '-1']],
+  ['batch: the first group of two, joined by its parts', '/compat/batch', ['a', 'b', 'c']],
+  ['filter (rbe): only changes pass, objects compared deeply', '/compat/filter', [1, 1, { a: [1] }, { a: [1] }, 'x']],
+  ['filter (deadband 10%): only moves beyond the gap pass', '/compat/deadband', [100, 105, 111, 120]],
+  ['trigger: a mustache first value (HTML-escaped)', '/compat/trigger', { name: 'Ada & <Grace>' }],
+  ['trigger: a JSON first value, per topic', '/compat/trigger-json', { any: 'thing' }],
+  ['link call: a path from a link in to a return-mode link out', '/compat/link-call', { n: 14, keep: 'me' }],
+  ['Node-RED 0.x change, switch without value types (gt 5), json pretty "true"', '/compat/variants', { n: 7 }],
+  ['the else output through a per-topic queue delay', '/compat/variants', { n: 2 }],
 ];
 
 describe.skipIf(!available)('Node-RED compatibility: the same export gives the same answers', () => {
