@@ -3,8 +3,9 @@
  * choice between them, which follows the runtime's own storage: PostgreSQL when the runtime runs on it, SQLite
  * next to the runtime's data otherwise. Similarity is cosine in both, reported as a score in [-1, 1].
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { SharedResources, type Lease } from '../shared-resources.ts';
+import type { ResourceLease, ResourceServices, RuntimeServices } from '@flowcrew/sdk';
 
 export interface VectorRecord {
   /** Unique within the collection; re-using an id replaces the record. */
@@ -70,34 +71,39 @@ export type StoreLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres
 const IN_MEMORY = ':memory:';
 
 /**
- * postgres: $FLOWCREW_VECTOR_DATABASE_URL, else the runtime's $DATABASE_URL.
+ * postgres: $FLOWCREW_VECTOR_DATABASE_URL, else the runtime's own database when it is PostgreSQL (RuntimeServices
+ *           .database: the runtime says where it keeps its data; the pack does not read DATABASE_URL itself).
  * sqlite:   $FLOWCREW_VECTOR_SQLITE_PATH, else ai/vectors.db in the runtime's data directory (`dataDir`, from
  *           RuntimeServices), or in memory when that is ':memory:' (a throwaway runtime, the test harness).
  */
-export function resolveStoreLocation(choice: StoreChoice, dataDir: string, env: NodeJS.ProcessEnv = process.env): StoreLocation {
-  const postgresUrl = env.FLOWCREW_VECTOR_DATABASE_URL || (/^postgres(ql)?:/.test(env.DATABASE_URL ?? '') ? env.DATABASE_URL : undefined);
+export function resolveStoreLocation(choice: StoreChoice, runtime: Pick<RuntimeServices, 'dataDir' | 'database'>, env: NodeJS.ProcessEnv = process.env): StoreLocation {
+  const dataDir = runtime.dataDir;
+  const postgresUrl = env.FLOWCREW_VECTOR_DATABASE_URL || (runtime.database.dialect === 'postgres' ? runtime.database.url : undefined);
   if (choice === 'postgres' || (choice === 'auto' && postgresUrl)) {
-    if (!postgresUrl) throw new Error('vector store "postgres" needs FLOWCREW_VECTOR_DATABASE_URL or a postgres DATABASE_URL: set one, or set store to auto or sqlite');
+    if (!postgresUrl) throw new Error('vector store "postgres" needs FLOWCREW_VECTOR_DATABASE_URL or a runtime running on PostgreSQL (DATABASE_URL): set one, or set store to auto or sqlite');
     return { kind: 'postgres', url: postgresUrl };
   }
   if (env.FLOWCREW_VECTOR_SQLITE_PATH) return { kind: 'sqlite', path: path.resolve(env.FLOWCREW_VECTOR_SQLITE_PATH) };
   return { kind: 'sqlite', path: dataDir === IN_MEMORY ? IN_MEMORY : path.resolve(dataDir, 'ai', 'vectors.db') };
 }
 
-const stores = new SharedResources<VectorStore>((store) => store.close());
+/** The resource key of a store: the database it is in (a URL's password only as part of a hash). */
+export function vectorStoreKey(location: StoreLocation): string {
+  if (location.kind === 'sqlite') return `ai:vectors:sqlite:${location.path}`;
+  return `ai:vectors:postgres:${createHash('sha256').update(location.url).digest('hex').slice(0, 32)}`;
+}
 
-/** A store shared by every node in the process that uses the same database. */
-export function acquireVectorStore(location: StoreLocation): Promise<Lease<VectorStore>> {
-  const key = location.kind === 'sqlite' ? `sqlite:${location.path}` : `postgres:${location.url}`;
-  const open = async () => {
+/** A store shared (through the runtime's pooled resources) by every node of the runtime that uses the same database. */
+export function acquireVectorStore(resources: ResourceServices, location: StoreLocation): Promise<ResourceLease<VectorStore>> {
+  const open = async (): Promise<VectorStore> => {
     // Imported on first use: a flow that never touches PostgreSQL never loads pg, and vice versa.
     if (location.kind === 'sqlite') return (await import('./sqlite-vec-store.ts')).SqliteVecStore.open(location.path);
     return (await import('./pgvector-store.ts')).PgVectorStore.open(location.url);
   };
-  // Closing an in-memory database would lose its data: it stays open while the process (the throwaway runtime) lives.
-  return stores.acquire(key, open, { keepOpen: location.kind === 'sqlite' && location.path === IN_MEMORY });
-}
-
-export async function closeVectorStores(): Promise<void> {
-  await stores.closeAll();
+  return resources.acquire(vectorStoreKey(location), open, (store) => store.close(), {
+    // Nodes made per tool call come and go: keep the store open a while for the next one.
+    idleMs: 30_000,
+    // Closing an in-memory database would lose its data: it stays open while the (throwaway) runtime lives.
+    keepOpen: location.kind === 'sqlite' && location.path === IN_MEMORY,
+  });
 }

@@ -60,13 +60,13 @@ ${MODEL_HELP}`,
     const props = init.props;
     const fields = withTemplate(props, 'the agent');
     const provider = selectModelForNode(init).provider();
-    const store = props.memory ? new StoreHandle(props.store ?? 'auto', init.services.dataDir) : undefined;
+    const store = props.memory ? new StoreHandle(props.store ?? 'auto', init.services) : undefined;
     const agent = prepareAgent(fields, {
       key: init.id,
       name: `agent "${fields.role}"`,
       provider,
       mcpServers: props.mcpServers ?? [],
-      mcp: { servers: init.services.mcpServers, outbound: init.services.outbound },
+      mcp: { servers: init.services.mcpServers, outbound: init.services.outbound, resources: init.services.resources },
       availableTools: init.services.listTools(),
       store,
       memoryCollection: `memory:${init.flowId}:${init.id}`,

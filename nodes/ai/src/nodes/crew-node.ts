@@ -113,9 +113,9 @@ ${MODEL_HELP}`,
     for (const warning of crew.issues) if (warning.severity === 'warning') init.log.warn(warning.message);
 
     const model = selectModelForNode(init);
-    const store = crew.agents.some((a) => a.memory) ? new StoreHandle(props.store ?? 'auto', init.services.dataDir) : undefined;
+    const store = crew.agents.some((a) => a.memory) ? new StoreHandle(props.store ?? 'auto', init.services) : undefined;
     const availableTools = init.services.listTools();
-    const mcp = { servers: init.services.mcpServers, outbound: init.services.outbound };
+    const mcp = { servers: init.services.mcpServers, outbound: init.services.outbound, resources: init.services.resources };
     const agents = crew.agents.map((spec) =>
       prepareAgent(withTemplate(spec, `agent "${spec.key}"`), {
         key: spec.key,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestNode } from '@flowcrew/sdk/testing';
-import { closeVectorStores } from '../memory/vector-store.ts';
+import { testResources } from '@flowcrew/sdk/testing';
 import { ScriptedProvider } from '../providers/scripted.ts';
 import { requireLocalModel, skipLocalModelTests } from '../testing/local-model.ts';
 import { setUpNodeTests } from '../testing/test-setup.ts';
@@ -96,7 +96,7 @@ describe('the embedded vector store and the runtime data directory', () => {
       const throwaway = await createTestNode(retrieveNode, { collection: 'on-disk' }, { credentials });
       await expect(throwaway.input({ payload: 'disk' })).rejects.toThrow('collection "on-disk" does not exist');
     } finally {
-      await closeVectorStores();
+      await testResources().reset();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -28,7 +28,7 @@ function collectionPropsSchema(own: Record<string, JsonSchema>): JsonSchema {
 
 /** What a collection node holds from deploy: the model that embeds, and the store (taken on first use, released on close). */
 function openCollection(init: NodeInit<CollectionProps>): { provider: ModelProvider; store: StoreHandle } {
-  return { provider: selectModelForNode(init).provider(), store: new StoreHandle(init.props.store ?? 'auto', init.services.dataDir) };
+  return { provider: selectModelForNode(init).provider(), store: new StoreHandle(init.props.store ?? 'auto', init.services) };
 }
 
 export interface KnowledgeProps extends CollectionProps {

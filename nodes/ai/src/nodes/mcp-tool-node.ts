@@ -46,7 +46,7 @@ Agents list an MCP server's tools directly (ai-agent / ai-crew: \`mcpServers\` a
 through this node type and shows up in the run.`,
   create(init) {
     const { server, tool } = init.props;
-    const environment: McpEnvironment = { servers: init.services.mcpServers, outbound: init.services.outbound };
+    const environment: McpEnvironment = { servers: init.services.mcpServers, outbound: init.services.outbound, resources: init.services.resources };
     checkDeclared([server], environment.servers);
     return {
       async onInput(msg, ctx) {

@@ -2,10 +2,9 @@
  * What an AI node instance holds between messages: its agents' tools (node tools built at deploy, MCP tools
  * listed on first use) and its vector store lease (taken on first use, given back when the node closes).
  */
-import type { JsonSchema, ToolDescription } from '@flowcrew/sdk';
+import type { JsonSchema, ResourceLease, RuntimeServices, ToolDescription } from '@flowcrew/sdk';
 import type { McpToolsRef } from '../crew/spec.ts';
 import { acquireVectorStore, resolveStoreLocation, type StoreChoice, type StoreLocation, type VectorStore } from '../memory/vector-store.ts';
-import type { Lease } from '../shared-resources.ts';
 import { checkDeclared, mcpAgentTools, type McpEnvironment, type McpServerConfig } from '../tools/mcp.ts';
 import { buildNodeTool, type NodeToolConfig } from '../tools/node-tools.ts';
 import type { AgentTool } from '../tools/types.ts';
@@ -15,7 +14,7 @@ export const storePropSchema = {
   enum: ['auto', 'sqlite', 'postgres'],
   default: 'auto',
   description:
-    'Vector store. auto: PostgreSQL (pgvector) when the runtime runs on PostgreSQL ($DATABASE_URL or $FLOWCREW_VECTOR_DATABASE_URL), else the embedded SQLite store (sqlite-vec).',
+    'Vector store. auto: PostgreSQL (pgvector) when the runtime runs on PostgreSQL (or $FLOWCREW_VECTOR_DATABASE_URL is set), else the embedded SQLite store (sqlite-vec).',
 } as const satisfies JsonSchema;
 
 /** The props every AI node that may use the vector store ends with: its model, then its store. */
@@ -65,18 +64,27 @@ export class AgentToolbox {
   }
 }
 
-/** A vector store taken on first use and released when the node closes. */
+/** A vector store taken on first use (from the runtime's pooled resources) and released when the node closes. */
 export class StoreHandle {
   readonly location: StoreLocation;
-  private lease: Promise<Lease<VectorStore>> | undefined;
+  private lease: Promise<ResourceLease<VectorStore>> | undefined;
 
-  /** `dataDir`: the runtime's (RuntimeServices.dataDir), where the embedded SQLite store lives. */
-  constructor(choice: StoreChoice, dataDir: string) {
-    this.location = resolveStoreLocation(choice, dataDir);
+  /** `services`: the node's (its data directory, the runtime's database, its pooled resources). */
+  constructor(
+    choice: StoreChoice,
+    private readonly services: Pick<RuntimeServices, 'dataDir' | 'database' | 'resources'>,
+  ) {
+    this.location = resolveStoreLocation(choice, services);
   }
 
   async get(): Promise<VectorStore> {
-    this.lease ??= acquireVectorStore(this.location);
+    const held = this.lease;
+    // A store closed under us (the runtime shutting down, resources reset) is acquired again.
+    if (held && (await held.then((l) => l.stale, () => true))) {
+      if (this.lease === held) this.lease = undefined;
+      void held.then((l) => l.release(), () => undefined);
+    }
+    this.lease ??= acquireVectorStore(this.services.resources, this.location);
     try {
       return (await this.lease).value;
     } catch (error) {

@@ -4,11 +4,9 @@
  */
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createOutboundGuard } from '@flowcrew/runtime/outbound';
-import { setTestServiceDefaults } from '@flowcrew/sdk/testing';
+import { closeTestServices, setTestServiceDefaults } from '@flowcrew/sdk/testing';
 import type { DeclaredMcpServers, McpServerLaunch, OutboundServices } from '@flowcrew/sdk';
-import { closeVectorStores } from '../memory/vector-store.ts';
 import { disposeLocalModels } from '../providers/local-llama.ts';
-import { closeMcpClients } from '../tools/mcp.ts';
 import { startFakeModelServer, type FakeReply, type FakeServer, type RecordedRequest } from './fake-model-server.ts';
 
 export interface FakeModelServers {
@@ -66,8 +64,9 @@ export function fakeModelServers(): FakeModelServers {
 /**
  * For tests of the node types, created with the SDK's test harness: outbound requests may reach loopback (the fake
  * servers) and nothing else inside; the vector store is the embedded one, in memory
- * (the harness's dataDir is ':memory:') whatever the environment says; what nodes share across the process (vector
- * stores, MCP clients, loaded local models) is released after the file, and the environment restored.
+ * (the harness's dataDir is ':memory:') whatever the environment says; what nodes share (vector stores and MCP
+ * clients, through the harness's pooled resources; loaded local models) is released after the file, and the
+ * environment restored.
  */
 export function setUpNodeTests(): FakeModelServers {
   const saved = { ...process.env };
@@ -78,8 +77,7 @@ export function setUpNodeTests(): FakeModelServers {
     delete process.env.FLOWCREW_VECTOR_SQLITE_PATH;
   });
   afterAll(async () => {
-    await closeVectorStores();
-    await closeMcpClients();
+    await closeTestServices();
     await disposeLocalModels();
     process.env = saved;
   });

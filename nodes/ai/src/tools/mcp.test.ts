@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createOutboundGuard } from '@flowcrew/runtime/outbound';
-import { createTestNode, setTestServiceDefaults } from '@flowcrew/sdk/testing';
+import { createTestNode, setTestServiceDefaults, testResources } from '@flowcrew/sdk/testing';
 import { mcpToolNode } from '../nodes/mcp-tool-node.ts';
 import { startMcpHttpFixture } from '../testing/mcp-fixture.ts';
 import { declaredServers, loopbackOutbound } from '../testing/test-setup.ts';
 import { toolRunner } from '../testing/tool-runner.ts';
-import { callMcpTool, closeMcpClients, mcpAgentTools, scrubProcessText, type McpEnvironment, type McpServerConfig } from './mcp.ts';
+import { callMcpTool, mcpAgentTools, scrubProcessText, type McpEnvironment, type McpServerConfig } from './mcp.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..', '..');
 const fixture = (file: string) => ({ command: process.execPath, args: ['--import', 'tsx', path.join(import.meta.dirname, '..', 'testing', file)], cwd: repoRoot });
@@ -19,13 +19,14 @@ const servers = declaredServers({
   crashing: { command: process.execPath, args: ['-e', `process.stderr.write('boom: ' + process.env.API_TOKEN); process.exit(3)`], env: { API_TOKEN: TOKEN }, secrets: [TOKEN] },
 });
 const outbound = loopbackOutbound();
-const environment: McpEnvironment = { servers, outbound };
+/** The harness's pooled resources: the clients these calls open are shared with the test nodes' (as in a runtime). */
+const environment: McpEnvironment = { servers, outbound, resources: testResources() };
 setTestServiceDefaults({ outbound, mcpServers: servers });
 
 const stdioServer: McpServerConfig = { name: 'fixture', transport: 'stdio' };
 
 afterAll(async () => {
-  await closeMcpClients();
+  await testResources().reset();
 });
 
 describe('MCP servers as tool sources', () => {
@@ -111,7 +112,7 @@ describe('MCP servers as tool sources', () => {
   describe('over streamable HTTP', () => {
     let httpFixture: Awaited<ReturnType<typeof startMcpHttpFixture>>;
     afterEach(async () => {
-      await closeMcpClients();
+      await testResources().reset();
       await httpFixture?.close();
     });
 
@@ -129,7 +130,7 @@ describe('MCP servers as tool sources', () => {
       const guarded = createOutboundGuard();
       try {
         const server: McpServerConfig = { name: 'inside', transport: 'http', url: httpFixture.url };
-        await expect(callMcpTool(server, 'add', { a: 1, b: 2 }, { servers, outbound: guarded })).rejects.toThrow(/MCP server "inside" .*cannot connect: .*refused: a loopback address/);
+        await expect(callMcpTool(server, 'add', { a: 1, b: 2 }, { servers, outbound: guarded, resources: testResources() })).rejects.toThrow(/MCP server "inside" .*cannot connect: .*refused: a loopback address/);
       } finally {
         await guarded.close();
       }
@@ -138,7 +139,7 @@ describe('MCP servers as tool sources', () => {
 
   it('says which server could not be reached and why', async () => {
     const missing = declaredServers({ broken: { command: '/nonexistent/mcp-server', args: [] } });
-    await expect(mcpAgentTools({ name: 'broken', transport: 'stdio' }, undefined, new Set(), { servers: missing, outbound })).rejects.toThrow(
+    await expect(mcpAgentTools({ name: 'broken', transport: 'stdio' }, undefined, new Set(), { servers: missing, outbound, resources: testResources() })).rejects.toThrow(
       /MCP server "broken" \(declared stdio server\): cannot connect: .*ENOENT/,
     );
     await expect(mcpAgentTools({ name: 'down', transport: 'http', url: 'http://127.0.0.1:1/mcp' }, undefined, new Set(), environment)).rejects.toThrow(/MCP server "down" \(http:\/\/127\.0\.0\.1:1\/mcp\): cannot connect/);

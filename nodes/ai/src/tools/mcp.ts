@@ -12,8 +12,7 @@ import { createHash } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { DEFAULT_INHERITED_ENV_VARS, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { DeclaredMcpServers, JsonSchema, McpServerLaunch, OutboundServices } from '@flowcrew/sdk';
-import { SharedResources, type Lease } from '../shared-resources.ts';
+import type { DeclaredMcpServers, JsonSchema, McpServerLaunch, OutboundServices, ResourceLease, ResourceServices } from '@flowcrew/sdk';
 import { toolName, toolResultText, type AgentTool } from './types.ts';
 
 /** A server as a flow refers to it: a declared stdio server by name, or an HTTP endpoint. */
@@ -23,6 +22,8 @@ export type McpServerConfig = { name: string; transport: 'stdio'; timeoutMs?: nu
 export interface McpEnvironment {
   servers: DeclaredMcpServers;
   outbound: OutboundServices;
+  /** The runtime's pooled resources: one client per server (and launch) for the whole runtime. */
+  resources: ResourceServices;
 }
 
 export const mcpServerSchema: JsonSchema = {
@@ -56,8 +57,6 @@ interface Connection {
   scrub: (text: string) => string;
 }
 
-const connections = new SharedResources<Connection>((c) => c.client.close());
-
 /** Replace `secrets` in `text` and keep at most `max` characters of it (the end, where the error usually is). */
 export function scrubProcessText(text: string, secrets: readonly string[], max = MAX_PROCESS_TEXT): string {
   let clean = text;
@@ -85,8 +84,9 @@ function keyOf(config: McpServerConfig, launch: McpServerLaunch | undefined): st
     const digest = createHash('sha256').update(JSON.stringify([launch.command, launch.args, launch.env, launch.cwd ?? null])).digest('hex');
     return `stdio:${config.name}:${digest}`;
   }
+  // Headers may carry a token: hashed too (keys are listed in health figures).
   const { timeoutMs: _timeout, ...identity } = config;
-  return `http:${JSON.stringify(identity)}`;
+  return `http:${config.name}:${createHash('sha256').update(JSON.stringify(identity)).digest('hex')}`;
 }
 
 /** The child's environment: exactly the declared one (the SDK would add HOME, PATH, SHELL... of the runtime; unset them). */
@@ -125,14 +125,13 @@ async function connect(config: McpServerConfig, launch: McpServerLaunch | undefi
   return { client, stderr: () => scrub(tail.trim()), scrub };
 }
 
-export async function acquireMcpClient(config: McpServerConfig, environment: McpEnvironment): Promise<Lease<Connection>> {
+export async function acquireMcpClient(config: McpServerConfig, environment: McpEnvironment): Promise<ResourceLease<Connection>> {
   checkDeclared([config], environment.servers);
   const launch = config.transport === 'stdio' ? await environment.servers.resolve(config.name) : undefined;
-  return connections.acquire(keyOf(config, launch), () => connect(config, launch, environment));
-}
-
-export async function closeMcpClients(): Promise<void> {
-  await connections.closeAll();
+  return environment.resources.acquire(`ai:mcp:${keyOf(config, launch)}`, () => connect(config, launch, environment), (c) => c.client.close(), {
+    // A fresh node instance serves every tool call: keep the server (a process, for stdio) for the next call.
+    idleMs: 30_000,
+  });
 }
 
 export interface McpToolInfo {

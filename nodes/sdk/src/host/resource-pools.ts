@@ -288,6 +288,11 @@ export class ResourcePools implements ResourceServices {
   /** Close everything now (shutdown): holders' leases go stale; nothing new opens afterwards. */
   async closeAll(): Promise<void> {
     this.closed = true;
+    await this.reset();
+  }
+
+  /** Close everything now, keep serving new acquires (tests that start over between cases). */
+  async reset(): Promise<void> {
     const all = [...this.entries.values(), ...this.retired];
     await Promise.allSettled(all.map((entry) => this.closeEntry(entry)));
   }
