@@ -76,6 +76,12 @@ const TYPE_MAP: Record<string, string> = {
   'link call': 'link-call',
 };
 
+/** Node-RED types Flowcrew cannot run yet, and why (the rest of the unmapped types have no equivalent at all). */
+const NOT_YET: Record<string, string> = {
+  status: 'the status node is not supported yet: the runtime does not deliver other nodes\' status changes to a node (its node type is written, the routing is not)',
+  complete: 'the complete node is not supported yet: the runtime does not deliver other nodes\' completions to a node (its node type is written, the routing is not)',
+};
+
 /** Editor-only fields: layout, labels, grouping, notes. Everything else is the node's config and becomes props. */
 const NON_CONFIG_KEYS = new Set(['id', 'type', 'z', 'x', 'y', 'w', 'h', 'wires', 'name', 'g', 'd', 'l', 'info', 'icon', 'inputLabels', 'outputLabels', '_users']);
 
@@ -205,6 +211,7 @@ class Importer {
         if (linkMode(n) === 'return') importAs('subflow-out');
         else this.checkLinkTargets(n, skip);
       } else if (n.type.startsWith('subflow:')) skip(`instance of subflow ${n.type.substring(8)}: subflows are not supported`);
+      else if (NOT_YET[n.type]) skip(NOT_YET[n.type]!);
       else if (TYPE_MAP[n.type] === undefined) skip(`Node-RED node type "${n.type}" has no Flowcrew equivalent`);
       else importAs();
     }
