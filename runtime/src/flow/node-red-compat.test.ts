@@ -98,6 +98,7 @@ const cases: Array<[string, string, unknown, string?]> = [
   ['link call: a path from a link in to a return-mode link out', '/compat/link-call', { n: 14, keep: 'me' }],
   ['Node-RED 0.x change, switch without value types (gt 5), json pretty "true"', '/compat/variants', { n: 7 }],
   ['the else output through a per-topic queue delay', '/compat/variants', { n: 2 }],
+  ['join of Node-RED 4 (useparts false): the count alone makes a group, parts ignored', '/compat/join-useparts', ['a', 'b', 'c']],
 ];
 
 describe.skipIf(!available)('Node-RED compatibility: the same export gives the same answers', () => {

@@ -172,9 +172,7 @@ const join: Rule = (p) => {
   p.bool('reduceRight', false);
   if (p.get('count') === null) p.default('count', '', 'empty: msg.parts.count');
   if (p.get('timeout') === null) p.default('timeout', '', 'empty: no timeout');
-  if (p.get('useparts') === false && p.get('mode') === 'custom') {
-    p.ignore('useparts', 'Node-RED 4 ignores msg.parts in manual mode when this is off; Flowcrew\'s join uses msg.parts when a message has it');
-  } else p.drop('useparts', 'Flowcrew\'s join uses msg.parts when a message has it, as this node does');
+  p.bool('useparts');
 };
 
 const delay: Rule = (p) => {

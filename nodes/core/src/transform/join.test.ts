@@ -208,3 +208,21 @@ describe('join node: state survives a restart', () => {
     await after.stop();
   });
 });
+
+describe('join node: Node-RED 4 "use existing msg.parts" off (useparts: false)', () => {
+  it('ignores the sequence a message is part of: the count alone completes a group, and no parts remain', async () => {
+    const splitter = await createTestNode(splitNode, {});
+    const parts = (await splitter.input({ payload: [1, 2, 3, 4] })).map((s) => s.msg);
+    const joiner = await createTestNode(joinNode, { mode: 'custom', build: 'array', count: 2, useparts: false });
+    const out = await feed(joiner, parts);
+    expect(out.map((m) => m.payload)).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    expect(out.every((m) => !('parts' in m))).toBe(true);
+    // With parts used (the default), the count comes from the sequence when empty.
+    const fresh = (await splitter.input({ payload: [1, 2, 3, 4] })).map((s) => s.msg);
+    const using = await createTestNode(joinNode, { mode: 'custom', build: 'array', count: '' });
+    expect((await feed(using, fresh)).map((m) => m.payload)).toEqual([[1, 2, 3, 4]]);
+  });
+});

@@ -29,6 +29,8 @@ export interface JoinProps {
   joinerType: 'str' | 'bin';
   /** custom: keep adding to the group after it was sent (Node-RED only honours boolean true). */
   accumulate: boolean | string;
+  /** custom: use the sequence a message is part of (msg.parts); Node-RED 4 writes false for new nodes (undefined = true). */
+  useparts?: boolean;
   /** custom: seconds after the group's first message to send what there is; '' or 0 for none. */
   timeout: number | string;
   /** custom: send after this many messages; '' uses msg.parts.count. */
@@ -79,6 +81,7 @@ class Joiner {
   private readonly timer: number;
   private readonly count: number;
   private readonly countFromParts: boolean;
+  private readonly useparts: boolean;
   private readonly joiner: string | Buffer;
   private readonly build: string;
   private readonly accumulate: boolean;
@@ -107,6 +110,7 @@ class Joiner {
     this.timer = this.mode === 'auto' ? 0 : Number(props.timeout || 0) * 1000;
     this.count = Number(props.count || 0);
     this.countFromParts = props.count === '';
+    this.useparts = props.useparts !== false;
     this.build = props.build || 'array';
     if (!['string', 'array', 'object', 'merged', 'buffer'].includes(this.build)) throw new Error(`unknown build "${this.build}"`);
     this.accumulate = props.accumulate === true;
@@ -243,6 +247,13 @@ class Joiner {
   }
 
   private joinMessage(msg: FlowMessage): FlowMessage[] {
+    if (this.mode === 'custom' && !this.useparts && hasOwn(msg, 'parts')) {
+      // Node-RED 4's manual mode without "use existing msg.parts": the message's own sequence is ignored (an
+      // enclosing one is kept for the joined message).
+      const own = msg.parts as Record<string, unknown> | undefined;
+      if (hasOwn(own, 'parts')) msg.parts = { parts: own!.parts };
+      else delete msg.parts;
+    }
     const parts = msg.parts as Record<string, unknown> | undefined;
     if (this.mode === 'auto' && !hasOwn(parts, 'id')) {
       this.log.warn("Message missing msg.parts property - cannot join in 'auto' mode");
@@ -405,6 +416,7 @@ export const joinNode = defineNode<JoinProps>({
       joiner: { type: 'string', default: '\\n', title: 'Join with (custom string/buffer)' },
       joinerType: { type: 'string', enum: ['str', 'bin'], default: 'str', title: 'Joiner type' },
       accumulate: { type: ['boolean', 'string'], default: false, title: 'Keep accumulating after sending (custom)' },
+      useparts: { type: 'boolean', default: true, title: 'Use the sequence in msg.parts (custom)', description: 'Off: a message\'s msg.parts is ignored, as Node-RED 4 does for new join nodes' },
       timeout: { type: ['number', 'string'], default: '', title: 'Timeout in seconds (custom)' },
       count: { type: ['integer', 'string'], default: '', title: 'Send after this many messages (custom)' },
       reduceExp: { type: 'string', default: '', title: 'Reduce expression (JSONata)' },
@@ -430,6 +442,8 @@ export const joinNode = defineNode<JoinProps>({
       the object has **count** keys), when **timeout** seconds have passed
       since the group's first message (what has arrived so far is sent), or when a message with
       \`msg.complete\` arrives; **accumulate** \`true\` keeps adding to the group after it was sent.
+      With **useparts** off (what Node-RED 4 writes for a new node), a message's \`msg.parts\` is ignored: the count is
+      **count** only, and the joined message keeps no sequence of its own.
   - \`reduce\`: folds a \`msg.parts\` sequence with the JSONata **reduceExp**, evaluated for each message with
     \`$A\` the accumulated value (starting at **reduceInit**, typed by **reduceInitType**: \`num\`, \`str\`, \`json\`,
     \`bool\`, \`jsonata\`, ...), \`$I\` the message's index and \`$N\` the count. **reduceFixup** (optional) turns the
