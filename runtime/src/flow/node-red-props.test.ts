@@ -91,7 +91,7 @@ const cases: Case[] = [
   ['csv: legacy boolean hdrout, strings as text', { type: 'csv', sep: '\\t', hdrin: 'true', hdrout: true, multi: 'mult', ret: '\\n', temp: 'a,b', skip: 0, strings: 'false' }, { hdrin: true, hdrout: 'all', strings: false, multi: 'mult' }, { '/hdrout': 'translated' }],
   ['yaml: empty property', { type: 'yaml', property: '' }, { property: 'payload' }],
   // split, join
-  ['split: Node-RED 4 property payload, stream as a string', { type: 'split', splt: '\\n', spltType: 'str', arraySplt: 1, arraySpltType: 'len', stream: 'false', addname: '', property: 'payload' }, { stream: false }, { '/property': 'dropped', '/stream': 'translated' }],
+  ['split: Node-RED 4 property payload, stream as a string', { type: 'split', splt: '\\n', spltType: 'str', arraySplt: 1, arraySpltType: 'len', stream: 'false', addname: '', property: 'payload' }, { stream: false, property: 'payload' }, { '/stream': 'translated' }],
   ['split: by length, empty type', { type: 'split', splt: '2', spltType: '', arraySplt: '3', arraySpltType: '' }, { spltType: 'str', arraySpltType: 'len' }],
   ['join: accumulate "false", useparts (Node-RED 4), reduce', { type: 'join', mode: 'reduce', build: 'array', property: 'payload', propertyType: 'msg', key: 'topic', joiner: '\\n', joinerType: 'str', useparts: true, accumulate: 'false', timeout: '', count: '', reduceRight: false, reduceExp: '$A+payload', reduceInit: '0', reduceInitType: 'num', reduceFixup: '' }, { mode: 'reduce', accumulate: false, useparts: true }, { '/accumulate': 'translated' }],
   ['join: custom with empty build and type, useparts off (Node-RED 4)', { type: 'join', mode: 'custom', build: '', propertyType: '', joinerType: '', accumulate: true, useparts: false, count: '3', timeout: '5' }, { build: 'array', propertyType: 'msg', joinerType: 'str', accumulate: true, useparts: false }, { '/build': 'defaulted' }],
@@ -141,10 +141,10 @@ describe('Node-RED import normalisation: the property variants of real exports',
     expect(actions(imported.notes)).toMatchObject({ '/scope': 'translated' });
   });
 
-  it('warns when a split splits another property than payload', async () => {
+  it('keeps the property a split splits (Node-RED 4)', async () => {
     const imported = await importOne({ type: 'split', property: 'data' });
-    expect(actions(imported.notes)).toMatchObject({ '/property': 'ignored' });
-    expect(imported.warnings.some((w) => w.includes('msg.data'))).toBe(true);
+    expect(imported.props.property).toBe('data');
+    expect(imported.notes).toEqual([]);
   });
 
   it('reports a dropped node description', async () => {

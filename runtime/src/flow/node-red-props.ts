@@ -150,17 +150,12 @@ const yaml: Rule = (p) => {
   if (p.get('property') === '') p.default('property', 'payload', 'empty: msg.payload');
 };
 
-const split: Rule = (p, ctx) => {
+const split: Rule = (p) => {
   p.oneOf('spltType', ['str', 'bin', 'len'], 'str');
   p.oneOf('arraySpltType', ['len'], 'len');
   p.bool('stream', false);
   if (p.get('addname') === null) p.default('addname', '', 'empty: no key copied');
-  const property = p.get('property');
-  if (property === undefined || property === '' || property === 'payload') p.drop('property', 'Flowcrew splits msg.payload, as this node does');
-  else {
-    p.ignore('property', `Flowcrew's split always splits msg.payload, not msg.${String(property)}`);
-    ctx.warn(`split ${ctx.nodeId} splits msg.${String(property)} in Node-RED; Flowcrew's split splits msg.payload`);
-  }
+  if (p.get('property') === '' || p.get('property') === null) p.default('property', 'payload', 'empty: msg.payload');
 };
 
 const join: Rule = (p) => {

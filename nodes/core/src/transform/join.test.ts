@@ -226,3 +226,18 @@ describe('join node: Node-RED 4 "use existing msg.parts" off (useparts: false)',
     expect((await feed(using, fresh)).map((m) => m.payload)).toEqual([[1, 2, 3, 4]]);
   });
 });
+
+describe('split and join of another property than payload (Node-RED 4)', () => {
+  it('splits msg.<property>, names it in msg.parts.property, and an automatic join puts the whole back there', async () => {
+    const splitter = await createTestNode(splitNode, { property: 'data.items' });
+    const parts = (await splitter.input({ payload: 'kept', data: { items: ['a', 'b'] } })).map((s) => s.msg);
+    expect(parts.map((m) => [m.payload, (m.data as { items: unknown }).items, (m.parts as { property?: string }).property])).toEqual([
+      ['kept', 'a', 'data.items'],
+      ['kept', 'b', 'data.items'],
+    ]);
+    const joiner = await createTestNode(joinNode, { mode: 'auto' });
+    const [joined] = await feed(joiner, parts);
+    expect(joined).toEqual({ payload: 'kept', data: { items: ['a', 'b'] } });
+    expect(await (await createTestNode(splitNode, { property: 'missing' })).input({ payload: [1] })).toEqual([]);
+  });
+});

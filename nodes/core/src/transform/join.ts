@@ -54,6 +54,8 @@ interface Group {
   bufferLen?: number;
   /** When the group's timeout fires (epoch ms). */
   deadline?: number;
+  /** Automatic mode: the property the sequence was split from (msg.parts.property, Node-RED 4), where the whole goes back. */
+  prop?: string;
 }
 
 /** A reduce-mode group: the messages received so far and the sequence length once known. */
@@ -221,10 +223,10 @@ class Joiner {
     if (group.type === 'string') {
       if (group.joinChar === undefined || group.joinChar === null) throw new Error('Cannot join strings: no joiner (msg.parts.ch) is known for this group');
       const joinChar = typeof group.joinChar === 'string' ? group.joinChar : String(group.joinChar);
-      setMessageProperty(group.msg, this.property, (group.payload as unknown[]).join(joinChar));
+      setMessageProperty(group.msg, group.prop ?? this.property, (group.payload as unknown[]).join(joinChar));
     } else {
       if (this.full) group.msg = cloneMessage(group.msg);
-      setMessageProperty(group.msg, this.property, value);
+      setMessageProperty(group.msg, group.prop ?? this.property, value);
     }
     const parts = group.msg.parts as { parts?: unknown } | undefined;
     if (hasOwn(parts, 'parts')) group.msg.parts = parts!.parts;
@@ -259,13 +261,15 @@ class Joiner {
       this.log.warn("Message missing msg.parts property - cannot join in 'auto' mode");
       return [];
     }
+    // Automatic mode reads (and puts the whole back into) the property the split node split: msg.parts.property.
+    const autoProperty = this.mode === 'auto' ? (typeof parts!.property === 'string' && parts!.property) || 'payload' : undefined;
     let property: unknown;
     if (this.full) property = cloneMessage(msg);
     else {
       try {
-        property = getMessageProperty(msg, this.property);
+        property = getMessageProperty(msg, autoProperty ?? this.property);
       } catch {
-        this.log.warn(`Message property ${this.property} not found`);
+        this.log.warn(`Message property ${autoProperty ?? this.property} not found`);
         return [];
       }
     }
@@ -328,6 +332,7 @@ class Joiner {
           group.joinChar = joinChar;
         }
       }
+      if (autoProperty !== undefined && autoProperty !== this.property) group.prop = autoProperty;
       this.groups.set(partId, group);
       if (this.timer > 0) {
         group.deadline = Date.now() + this.timer;

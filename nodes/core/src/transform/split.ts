@@ -4,6 +4,7 @@
  */
 import { defineNode, type FlowMessage } from '@flowcrew/sdk';
 import { cloneMessage, generateId, hasOwn } from '../shared/message.ts';
+import { assertPropertyExpression, getMessagePropertyOrUndefined, setMessageProperty } from '../shared/property.ts';
 
 export interface SplitProps {
   /** Separator (str), JSON byte array (bin) or length (len) for strings and buffers. */
@@ -16,6 +17,8 @@ export interface SplitProps {
   stream: boolean;
   /** When splitting an object, also copy each key to this message property (e.g. 'topic'); '' for none. */
   addname: string;
+  /** The message property split (Node-RED 4; default payload); a join in automatic mode puts the whole back there. */
+  property?: string;
 }
 
 interface Parts {
@@ -27,6 +30,7 @@ interface Parts {
   key?: string;
   len?: number;
   parts?: unknown;
+  property?: string;
 }
 
 /** Node-RED's escapes for a split separator or join joiner ("\e" really does become "e" there). */
@@ -41,6 +45,7 @@ class Splitter {
   private readonly spltBuffer?: number[];
   private readonly arraySplt: number;
   private readonly addname: string;
+  private readonly property: string;
   /** Index of the next part (counts on across messages in stream mode). */
   private c = 0;
   private remainder = '';
@@ -50,6 +55,8 @@ class Splitter {
     this.stream = props.stream === true;
     this.spltType = props.spltType || 'str';
     this.addname = props.addname || '';
+    this.property = props.property || 'payload';
+    assertPropertyExpression(this.property, 'property');
     try {
       if (this.spltType === 'str') this.splt = unescapeSeparator(props.splt || '\\n');
       else if (this.spltType === 'bin') {
@@ -68,15 +75,22 @@ class Splitter {
     }
   }
 
+  /** Set the split property of a part (msg.payload by default). */
+  private put(msg: FlowMessage, value: unknown): void {
+    if (this.property === 'payload') msg.payload = value;
+    else setMessageProperty(msg, this.property, value);
+  }
+
   handle(msg: FlowMessage): FlowMessage[] {
-    if (!hasOwn(msg, 'payload')) return [];
+    const payload = this.property === 'payload' ? (hasOwn(msg, 'payload') ? msg.payload : undefined) : getMessagePropertyOrUndefined(msg, this.property);
+    if (payload === undefined) return [];
     // An incoming sequence is kept underneath (msg.parts.parts), so nested split/join pairs work.
     const parts: Parts = { id: generateId(), ...(hasOwn(msg, 'parts') ? { parts: msg.parts } : {}) };
+    if (this.property !== 'payload') parts.property = this.property;
     msg.parts = parts;
     delete msg._msgid;
     const out: FlowMessage[] = [];
     const send = () => out.push(cloneMessage(msg));
-    const payload = msg.payload;
     if (typeof payload === 'string') this.splitString(msg, parts, payload, send);
     else if (Array.isArray(payload)) {
       parts.type = 'array';
@@ -85,7 +99,7 @@ class Splitter {
       parts.len = this.arraySplt;
       for (let i = 0, pos = 0; i < count; i++, pos += this.arraySplt) {
         const chunk = payload.slice(pos, pos + this.arraySplt);
-        msg.payload = this.arraySplt === 1 ? chunk[0] : chunk;
+        this.put(msg, this.arraySplt === 1 ? chunk[0] : chunk);
         parts.index = i;
         send();
       }
@@ -94,7 +108,7 @@ class Splitter {
       const keys = Object.keys(payload);
       parts.type = 'object';
       keys.forEach((key, index) => {
-        msg.payload = (payload as Record<string, unknown>)[key];
+        this.put(msg, (payload as Record<string, unknown>)[key]);
         if (this.addname !== '') msg[this.addname] = key;
         parts.key = key;
         parts.index = index;
@@ -120,13 +134,13 @@ class Splitter {
       }
       let pos = 0;
       for (let i = 0; i < count - 1; i++, pos += size) {
-        msg.payload = data.substring(pos, pos + size);
+        this.put(msg, data.substring(pos, pos + size));
         parts.index = this.c++;
         send();
       }
       this.remainder = data.substring(pos);
       if (!this.stream || this.remainder.length === size) {
-        msg.payload = this.remainder;
+        this.put(msg, this.remainder);
         parts.index = this.c++;
         send();
         this.remainder = '';
@@ -141,13 +155,13 @@ class Splitter {
   private sendArray(msg: FlowMessage, parts: Parts, pieces: string[], send: () => void): void {
     const lastIndex = pieces.length - 1;
     for (let i = 0; i < lastIndex; i++) {
-      msg.payload = pieces[i];
+      this.put(msg, pieces[i]);
       parts.index = this.c++;
       if (!this.stream) parts.count = pieces.length;
       send();
     }
     if (!this.stream) {
-      msg.payload = pieces[lastIndex];
+      this.put(msg, pieces[lastIndex]);
       parts.index = this.c++;
       parts.count = pieces.length;
       send();
@@ -168,13 +182,13 @@ class Splitter {
       parts.len = size;
       let pos = 0;
       for (let i = 0; i < count - 1; i++, pos += size) {
-        msg.payload = buff.subarray(pos, pos + size);
+        this.put(msg, buff.subarray(pos, pos + size));
         parts.index = this.c++;
         send();
       }
       this.buffer = buff.subarray(pos);
       if (!this.stream || this.buffer.length === size) {
-        msg.payload = this.buffer;
+        this.put(msg, this.buffer);
         parts.index = this.c++;
         send();
         this.buffer = Buffer.alloc(0);
@@ -192,13 +206,13 @@ class Splitter {
     }
     let p = 0;
     for (let pos = buff.indexOf(separator); pos > -1; pos = buff.indexOf(separator, p)) {
-      msg.payload = buff.subarray(p, pos);
+      this.put(msg, buff.subarray(p, pos));
       parts.index = this.c++;
       send();
       p = pos + separatorLength;
     }
     if (!this.stream && p < buff.length) {
-      msg.payload = buff.subarray(p);
+      this.put(msg, buff.subarray(p));
       parts.index = this.c++;
       parts.count = this.c++;
       send();
@@ -223,6 +237,7 @@ export const splitNode = defineNode<SplitProps>({
       arraySpltType: { type: 'string', enum: ['len'], default: 'len', title: 'Array split type' },
       stream: { type: 'boolean', default: false, title: 'Handle as a stream of messages' },
       addname: { type: 'string', default: '', title: 'Copy object key to msg property', description: 'e.g. "topic"; empty for none.' },
+      property: { type: 'string', default: 'payload', title: 'Property to split' },
     },
   },
   help: `Splits a message into a sequence of messages, like Node-RED's *split* node.
@@ -236,6 +251,8 @@ export const splitNode = defineNode<SplitProps>({
 - **stream**: treat successive string/buffer messages as one stream: the unterminated last part is kept and
   prepended to the next message, and the parts are numbered on (without \`msg.parts.count\`).
 - **addname**: when splitting an object, also copy each key into this message property (e.g. \`topic\`).
+- **property**: the message property to split (default \`payload\`); each part carries its piece there, and
+  \`msg.parts.property\` names it so a join in automatic mode puts the whole back in the same property.
 
 ### Inputs
 \`msg.payload\`: a string, buffer, array or object. Other payloads are dropped.
