@@ -21,6 +21,11 @@ export interface BatchOptions {
   updateColumns?: string[];
   batchSize: number;
   atomic: boolean;
+  /**
+   * Column names per table, kept by the node between messages (one catalog query per table, not per message);
+   * looked up again when a column seems missing (the table may have changed).
+   */
+  columnCache?: Map<string, Set<string>>;
 }
 
 export interface BatchResult {
@@ -87,8 +92,13 @@ export async function writeBatches(client: pg.PoolClient, options: BatchOptions,
       });
       if (!sql) {
         const columns = options.columns?.length ? options.columns : [...new Set(batch.flatMap((row) => Object.keys(row as object)))];
-        const known = await tableColumns(client, options.table);
-        const unknown = [...columns, ...(options.conflictColumns ?? []), ...(options.updateColumns ?? [])].filter((c) => !known.has(c));
+        const named = [...columns, ...(options.conflictColumns ?? []), ...(options.updateColumns ?? [])];
+        let known = options.columnCache?.get(options.table);
+        if (!known || named.some((c) => !known!.has(c))) {
+          known = await tableColumns(client, options.table);
+          options.columnCache?.set(options.table, known);
+        }
+        const unknown = named.filter((c) => !known!.has(c));
         if (unknown.length) throw new NodeInputError(`table ${options.table} has no column ${[...new Set(unknown)].map((c) => `"${c}"`).join(', ')} (it has ${[...known].join(', ')})`);
         sql = statement(options, columns);
         if (options.atomic) {

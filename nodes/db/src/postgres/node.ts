@@ -96,6 +96,9 @@ export const postgresNode = defineNode<PostgresProps>({
     const pool = poolHandle(init.services, credential, init.log);
     const p = withDefaults(init.props);
     const blobs = init.services.blobs;
+    /** Table columns seen, per credential revision (another revision may be another database). */
+    let columnCache = new Map<string, Set<string>>();
+    let cachedRevision = credential.revision;
     return {
       async onInput(msg: FlowMessage, ctx: InputContext) {
         const server = describeServer(credential.fields);
@@ -107,7 +110,12 @@ export const postgresNode = defineNode<PostgresProps>({
                 case 'insert':
                 case 'upsert': {
                   const source = rowSource(getProperty(msg, p.rowsFrom), blobs, p.batchSize, `msg.${p.rowsFrom}`);
-                  const summary = await writeBatches(client, { table: p.table!, mode: p.operation, columns: p.columns, conflictColumns: p.conflictColumns, updateColumns: p.updateColumns, batchSize: p.batchSize, atomic: p.atomic }, source, ctx.signal);
+                  if (cachedRevision !== credential.revision) {
+                    columnCache = new Map();
+                    cachedRevision = credential.revision;
+                  }
+                  const options = { table: p.table!, mode: p.operation, columns: p.columns, conflictColumns: p.conflictColumns, updateColumns: p.updateColumns, batchSize: p.batchSize, atomic: p.atomic, columnCache };
+                  const summary = await writeBatches(client, options, source, ctx.signal);
                   return { ...msg, payload: summary };
                 }
                 case 'transaction':
