@@ -1,0 +1,123 @@
+/**
+ * docker/'s monitoring files against the real thing: the alert rules pass `promtool check rules` and their own
+ * `promtool test rules` cases (promtool from Debian's prometheus package, installed by `scripts/services`), and every
+ * metric the Grafana dashboards and the alert rules query is one a running runtime really exports on /metrics.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { startTestServer, type TestServer } from '../testing/server.ts';
+
+const run = promisify(execFile);
+const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
+const docker = path.join(repoRoot, 'docker');
+const alertsFile = path.join(docker, 'prometheus', 'alerts.yml');
+const dashboardsDir = path.join(docker, 'grafana', 'dashboards');
+
+const promtool = await run('promtool', ['--version']).then(
+  () => true,
+  () => false,
+);
+if (!promtool) console.warn('SKIPPED: promtool is not installed: run `bash scripts/services prometheus` (Debian package "prometheus") to check the alert rules.');
+
+interface Panel {
+  title: string;
+  datasource?: { uid?: string };
+  targets?: Array<{ expr: string; datasource?: { uid?: string } }>;
+}
+const dashboards = readdirSync(dashboardsDir)
+  .filter((f) => f.endsWith('.json'))
+  .map((file) => ({ file, json: JSON.parse(readFileSync(path.join(dashboardsDir, file), 'utf8')) as { uid: string; title: string; panels: Panel[] } }));
+const alertRules = (YAML.parse(readFileSync(alertsFile, 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap((g) => g.rules);
+
+/** Metric names in a PromQL expression (label names, functions and keywords are not followed by { or a space-less [). */
+function metricNames(expr: string): string[] {
+  return [...new Set([...expr.replace(/\{[^}]*\}/g, '{}').matchAll(/\b((?:flowcrew|process|nodejs|up)[a-z0-9_]*)\b/g)].map((m) => m[1]!))];
+}
+
+/** A series name as exported: histogram samples are <name>_bucket/_sum/_count of the histogram <name>. */
+function exported(name: string, types: Map<string, string>): boolean {
+  if (types.has(name)) return true;
+  const base = name.replace(/_(bucket|sum|count)$/, '');
+  return base !== name && (types.get(base) === 'histogram' || types.get(base) === 'summary');
+}
+
+describe.skipIf(!promtool)('alert rules (promtool)', () => {
+  it('pass `promtool check rules`', async () => {
+    const { stdout } = await run('promtool', ['check', 'rules', alertsFile]);
+    expect(stdout).toMatch(/SUCCESS: 5 rules found/);
+  });
+
+  it('fire on the series they should and stay silent on the others (`promtool test rules`)', async () => {
+    const { stdout } = await run('promtool', ['test', 'rules', path.join(docker, 'prometheus', 'alerts.test.yml')]);
+    expect(stdout).toMatch(/SUCCESS/);
+  });
+
+  it('the Prometheus config is valid and names the rule file', async () => {
+    const config = path.join(docker, 'prometheus', 'prometheus.yml');
+    await run('promtool', ['check', 'config', '--syntax-only', config]);
+    expect(readFileSync(config, 'utf8')).toContain('/etc/prometheus/alerts.yml');
+  });
+});
+
+describe('monitoring files match what the runtime exports', () => {
+  let server: TestServer;
+  let types: Map<string, string>;
+  beforeAll(async () => {
+    server = await startTestServer({}, { loadExamples: true });
+    // One webhook run, so every labelled series has samples too.
+    await server.apiAs(null, 'POST', '/webhook/orders', { id: 'D-1', customer: 'Ada', items: [{ qty: 1, price: 5 }] });
+    const res = await server.api('GET', '/metrics');
+    expect(res.status).toBe(200);
+    types = new Map([...(res.body as string).matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+  });
+  afterAll(async () => server?.stop());
+
+  it('every metric a dashboard panel queries is exported', () => {
+    const missing: string[] = [];
+    let queried = 0;
+    for (const { file, json } of dashboards) {
+      for (const panel of json.panels) {
+        for (const target of panel.targets ?? []) {
+          for (const name of metricNames(target.expr)) {
+            queried++;
+            if (!exported(name, types)) missing.push(`${file} "${panel.title}": ${name}`);
+          }
+        }
+      }
+    }
+    expect(queried).toBeGreaterThan(20);
+    expect(missing).toEqual([]);
+  });
+
+  it('every metric an alert rule queries is exported (besides Prometheus\' own `up`)', () => {
+    const missing = alertRules.flatMap((rule) => metricNames(rule.expr).filter((name) => name !== 'up' && !exported(name, types)).map((name) => `${rule.alert}: ${name}`));
+    expect(missing).toEqual([]);
+  });
+
+  it('dashboards show runs, failures, p95 by flow, node durations and commit latency, from the provisioned datasource', () => {
+    const exprs = dashboards.flatMap(({ json }) => json.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)));
+    expect(exprs.some((e) => /rate\(flowcrew_runs_finished_total/.test(e))).toBe(true);
+    expect(exprs.some((e) => /status="failed"/.test(e))).toBe(true);
+    expect(exprs.some((e) => /histogram_quantile\(0\.95, sum by \(le, flow\) \(rate\(flowcrew_run_duration_seconds_bucket/.test(e))).toBe(true);
+    expect(exprs.some((e) => /flowcrew_node_duration_seconds_bucket/.test(e))).toBe(true);
+    expect(exprs.some((e) => /flowcrew_storage_commit_duration_seconds_bucket/.test(e))).toBe(true);
+    const datasource = YAML.parse(readFileSync(path.join(docker, 'grafana', 'provisioning', 'datasources', 'prometheus.yaml'), 'utf8')).datasources[0];
+    for (const { json } of dashboards) {
+      for (const panel of json.panels) expect(panel.datasource?.uid, `${json.title} "${panel.title}"`).toBe(datasource.uid);
+    }
+    expect(new Set(dashboards.map((d) => d.json.uid)).size).toBe(dashboards.length);
+  });
+
+  it('the compose monitoring profile mounts files that exist', () => {
+    const compose = YAML.parse(readFileSync(path.join(docker, 'compose.yaml'), 'utf8')) as { services: Record<string, { volumes?: string[] }> };
+    const mounted = ['prometheus', 'grafana'].flatMap((s) => (compose.services[s]?.volumes ?? []).filter((v) => v.startsWith('./')).map((v) => v.split(':')[0]!));
+    expect(mounted.length).toBeGreaterThanOrEqual(4);
+    for (const source of mounted) expect(existsSync(path.join(docker, source)), source).toBe(true);
+    const provider = YAML.parse(readFileSync(path.join(docker, 'grafana', 'provisioning', 'dashboards', 'flowcrew.yaml'), 'utf8'));
+    expect(compose.services.grafana!.volumes).toContain(`./grafana/dashboards:${provider.providers[0].options.path}:ro`);
+  });
+});
