@@ -304,6 +304,12 @@ describe('importNodeRed: other export shapes', () => {
     expect(result.flows[0]).toMatchObject({ id: 'tab_one__', name: 'Flow tab one/α', nodes: [{ id: 'n_1', type: 'comment' }] });
   });
 
+  it('takes a node of a mapped type without position or wires as a flow node, and lays it out', () => {
+    const result = importNodeRed([{ id: 'c1', type: 'comment', z: 'abc', name: 'note', info: 'hi' }], { newFlowId: () => 'pasted' });
+    expect(result.flows[0]!.nodes).toEqual([{ id: 'c1', type: 'comment', name: 'note', position: { x: 140, y: 95 }, props: { info: 'hi' } }]);
+    expect(result.warnings).toContain('flow "Imported nodes (from flow abc)": 1 node(s) had no position and were laid out');
+  });
+
   it('follows chains of junctions and ignores wiring loops between them', () => {
     const result = importNodeRed([
       { id: 't', type: 'tab', label: 'T' },

@@ -237,9 +237,12 @@ class Importer {
     return { flows, unmapped: this.unmapped, warnings: this.warnings, properties: this.properties };
   }
 
-  /** Nodes placed on a canvas have a z and a position or wires; configuration nodes have neither. */
+  /**
+   * Nodes placed on a canvas have a z and a position or wires; configuration nodes (even flow-scoped ones, which have
+   * a z) have neither. A node of a type we map is a flow node even without both (hand-written or trimmed exports).
+   */
   private isFlowNode(n: NrNode): boolean {
-    return typeof n.z === 'string' && (typeof n.x === 'number' || Array.isArray(n.wires));
+    return typeof n.z === 'string' && (typeof n.x === 'number' || Array.isArray(n.wires) || TYPE_MAP[n.type] !== undefined);
   }
 
   /** Links to a "link in" on another tab cannot be followed: report the link out once. */
