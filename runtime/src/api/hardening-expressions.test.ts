@@ -30,7 +30,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function deploy(doc: { id: string }): Promise<void> {
+async function deploy(doc: { id: string; [key: string]: unknown }): Promise<void> {
   const created = await server.api('POST', '/api/v1/flows', doc);
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   const deployed = await server.api('POST', `/api/v1/flows/${doc.id}/deploy`);

@@ -1,17 +1,16 @@
 /**
- * Time, depth, size and memory limits for JSONata evaluations, through JSONata's own evaluation hooks
- * (`__evaluate_entry` / `__evaluate_exit`, the mechanism its test suite uses for time boxes) and its `RegexEngine`
- * option. Every evaluation step checks the time budget (and every few ms yields to other flows); every step result
- * is checked for size, counting shared values once per place they appear, so exponential "billion laughs" values
- * are refused while they are being built. Built-ins that can allocate or loop without taking another step are
- * replaced by bounded equivalents with the same results.
+ * Time, depth, size and memory limits for JSONata evaluations, through JSONata's own mechanisms: its evaluation
+ * hook `__evaluate_exit` (the one its test suite uses for time boxes), its `stack` depth guard and its
+ * `RegexEngine` option. Every finished step checks depth and the time budget (and every few ms yields to other
+ * flows), and the size of what it built, counting shared values once per place they appear, so exponential
+ * "billion laughs" values are refused while they are being built. Built-ins that can allocate or loop without
+ * taking another step are replaced by bounded equivalents with the same results.
  */
 import jsonata from 'jsonata';
 import { EvaluationBudget, LimitExceededError, limitVariable, type HostLimits } from './limits.ts';
-import { SafeRegExp } from './safe-regex.ts';
+import { jsonataRegexEngine } from './safe-regex.ts';
 import { checkDepth, SizeMeter } from './value-size.ts';
 
-const ENTRY = Symbol.for('jsonata.__evaluate_entry');
 const EXIT = Symbol.for('jsonata.__evaluate_exit');
 const STATE = Symbol('flowcrew.jsonata.evaluation');
 
@@ -21,7 +20,7 @@ interface Focus {
   createSequence(...items: unknown[]): unknown[];
 }
 interface Environment {
-  base: { depth: number; [STATE]?: Evaluation };
+  base: { depth: number; lookup(name: string): unknown; [STATE]?: Evaluation };
 }
 interface AstNode {
   type: string;
@@ -36,6 +35,8 @@ type JsonataError = { code: string; stack?: string; index?: number; value?: unkn
 /** The state of one evaluation: its budget, its size meter and the limits it runs under. */
 class Evaluation {
   readonly budget: EvaluationBudget;
+  /** Steps finished: the clock is read every few steps. */
+  steps = 0;
   readonly meter: SizeMeter;
   constructor(readonly limits: HostLimits) {
     this.budget = new EvaluationBudget('JSONata expression', 'expressionTimeoutMs', limits);
@@ -58,43 +59,51 @@ class Evaluation {
 }
 
 /**
- * The evaluation about to start: JSONata calls the entry hook synchronously from `evaluate()`, before its first
- * await, so the first hook call of an evaluation picks this up and keeps it on the evaluation's environment.
+ * The binding that hands an evaluation its state: JSONata binds it in the evaluation's own environment, where
+ * the hooks find it. A name with a space cannot be written as a variable in an expression.
  */
-let starting: Evaluation | undefined;
+const STATE_BINDING = ' flowcrew evaluation';
 
 function evaluationOf(environment: Environment): Evaluation {
   const base = environment.base;
   let evaluation = base[STATE];
   if (!evaluation) {
-    if (!starting) throw new Error('JSONata evaluation started outside evaluateWithLimits');
-    evaluation = base[STATE] = starting;
-    starting = undefined;
+    evaluation = base[STATE] = base.lookup(STATE_BINDING) as Evaluation | undefined;
+    if (!evaluation) throw new Error('JSONata evaluation started outside evaluateWithLimits');
   }
   return evaluation;
 }
 
-function onEntry(_expr: AstNode, _input: unknown, environment: Environment): Promise<void> | undefined {
-  const evaluation = evaluationOf(environment);
-  if (environment.base.depth > evaluation.limits.expressionMaxDepth) {
-    throw evaluation.fail(`JSONata expression exceeded its depth limit of ${evaluation.limits.expressionMaxDepth} nested steps (a recursive function that never ends?)`, 'expressionMaxDepth');
-  }
-  return evaluation.budget.check();
+/** JSONata's own depth guard (checked as a step starts, without a hook): the backstop of the exit hook's check. */
+const STACK_MARGIN = 16;
+
+function depthError(evaluation: Evaluation): LimitExceededError {
+  return evaluation.fail(`JSONata expression exceeded its depth limit of ${evaluation.limits.expressionMaxDepth} nested steps (a recursive function that never ends?)`, 'expressionMaxDepth');
 }
 
 /** Expression types whose result is an existing value (looked up or bound), measured where it was built. */
 const PASS_THROUGH = new Set(['name', 'variable', 'parent', 'block', 'condition', 'bind', 'string', 'number', 'value', 'lambda', 'partial', 'regex', 'transform']);
 
-function onExit(expr: AstNode, _input: unknown, environment: Environment, result: unknown): void {
+/**
+ * After every step (one hook, so one extra await per step): depth, time (every few steps; it returns the promise
+ * that lets other work in when the slice is over) and the size of what the step built. Every evaluation that
+ * makes progress finishes steps, so a runaway one is caught here.
+ */
+function onExit(expr: AstNode, _input: unknown, environment: Environment, result: unknown): Promise<void> | undefined {
+  const evaluation = evaluationOf(environment);
+  if (environment.base.depth >= evaluation.limits.expressionMaxDepth) throw depthError(evaluation);
+  if (result !== null && (typeof result === 'string' || typeof result === 'object')) checkResult(evaluation, expr, result);
+  if ((++evaluation.steps & 3) === 0) return evaluation.budget.check();
+  return undefined;
+}
+
+function checkResult(evaluation: Evaluation, expr: AstNode, result: string | object): void {
   if (typeof result === 'string') {
-    const evaluation = evaluationOf(environment);
     if (result.length > evaluation.limits.maxStringLength) {
       throw evaluation.fail(`A JSONata expression built a string of ${result.length} characters, more than the limit of ${evaluation.limits.maxStringLength}`, 'maxStringLength');
     }
     return;
   }
-  if (result === null || typeof result !== 'object') return;
-  const evaluation = evaluationOf(environment);
   if (Array.isArray(result) && result.length > evaluation.limits.maxItems) {
     throw evaluation.fail(`A JSONata expression built a sequence of ${result.length} values, more than the limit of ${evaluation.limits.maxItems}`, 'maxItems');
   }
@@ -213,26 +222,18 @@ async function distinct(this: Focus, arr: unknown): Promise<unknown> {
   return results;
 }
 
-/** A SafeRegExp class bound to one set of limits (JSONata constructs its regex engine with the pattern only). */
+/** JSONata's regex engine for one set of limits (JSONata constructs it with the pattern only). */
 const regexEngines = new WeakMap<HostLimits, RegExpConstructor>();
 function regexEngineFor(limits: HostLimits): RegExpConstructor {
   let engine = regexEngines.get(limits);
-  if (!engine) {
-    engine = class extends SafeRegExp {
-      constructor(pattern: string | RegExp, flags?: string) {
-        super(pattern, flags, limits);
-      }
-    } as unknown as RegExpConstructor;
-    regexEngines.set(limits, engine);
-  }
+  if (!engine) regexEngines.set(limits, (engine = jsonataRegexEngine(limits)));
   return engine;
 }
 
 /** Compile `source` with the limits' regex engine, hooks and bounded built-ins. Throws JSONata's syntax errors. */
 export function compileLimited(source: string, limits: HostLimits): jsonata.Expression {
-  const expression = jsonata(source, { RegexEngine: regexEngineFor(limits) });
+  const expression = jsonata(source, { RegexEngine: regexEngineFor(limits), stack: limits.expressionMaxDepth + STACK_MARGIN });
   const assign = expression.assign.bind(expression) as (name: string | symbol, value: unknown) => void;
-  assign(ENTRY, onEntry);
   assign(EXIT, onExit);
   // Same names and signatures as JSONata's own, which they shadow for this expression.
   const register = expression.registerFunction.bind(expression) as unknown as (name: string, implementation: (this: Focus, ...args: never[]) => unknown, signature: string) => void;
@@ -243,7 +244,7 @@ export function compileLimited(source: string, limits: HostLimits): jsonata.Expr
   return expression;
 }
 
-const LIMIT_CODES: Record<string, keyof HostLimits> = { D2014: 'maxItems', D2015: 'maxItems' };
+const SIZE_CODES = new Set(['D2014', 'D2015']);
 
 /**
  * Evaluate under the limits. Throws LimitExceededError when a limit is exceeded (even if JSONata wrapped it), else
@@ -251,12 +252,9 @@ const LIMIT_CODES: Record<string, keyof HostLimits> = { D2014: 'maxItems', D2015
  */
 export async function evaluateWithLimits(expression: jsonata.Expression, input: unknown, bindings: Record<string, unknown> | undefined, limits: HostLimits): Promise<unknown> {
   const evaluation = new Evaluation(limits);
-  starting = evaluation;
   let result: unknown;
   try {
-    const pending = expression.evaluate(input, bindings);
-    starting = undefined;
-    result = await pending;
+    result = await expression.evaluate(input, bindings ? { ...bindings, [STATE_BINDING]: evaluation } : { [STATE_BINDING]: evaluation });
   } catch (error) {
     if (evaluation.budget.failure) throw evaluation.budget.failure;
     if (error instanceof RangeError) {
@@ -264,12 +262,11 @@ export async function evaluateWithLimits(expression: jsonata.Expression, input: 
       throw new LimitExceededError(`JSONata expression exceeded what the engine can hold: ${error.message}`, { name: 'maxDepth', value: limits.maxDepth, variable: limitVariable('maxDepth') });
     }
     const code = (error as { code?: string } | null)?.code;
-    if (code && LIMIT_CODES[code]) {
-      throw new LimitExceededError(`JSONata expression exceeded a size limit: ${(error as Error).message}`, { name: LIMIT_CODES[code]!, value: limits.maxItems, variable: limitVariable('maxItems') });
+    if (code === 'D1011') throw depthError(evaluation);
+    if (code && SIZE_CODES.has(code)) {
+      throw new LimitExceededError(`JSONata expression exceeded a size limit: ${(error as Error).message}`, { name: 'maxItems', value: limits.maxItems, variable: limitVariable('maxItems') });
     }
     throw error;
-  } finally {
-    starting = undefined;
   }
   if (result !== null && typeof result === 'object') checkDepth(evaluation.measure(result), "A JSONata expression's result", limits);
   return result;

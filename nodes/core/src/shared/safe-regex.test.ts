@@ -152,6 +152,22 @@ describe('SafeRegExp', () => {
     expect(performance.now() - started).toBeLessThan(5000);
   });
 
+  it('replace substitutes $$, $&, $`, $\', $n, $nn and $<name> as JavaScript does', () => {
+    const cases: Array<[string, string, string]> = [
+      ['(\\d)(\\d)?', 'g', '[$$|$&|$`|$\'|$1|$2|$01|$10|$3|$0|$00|$<x>|$]'],
+      ['(?<y>\\d{2})(\\d)?', '', '[$<y>|$<z>|$<y|$1$2]'],
+      ['(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)', '', '$11-$10-$1-$111'],
+      ['x*', 'g', '<$&>'],
+      ['', 'g', '-'],
+    ];
+    for (const [source, flags, replacement] of cases) {
+      for (const text of ['a12b3', '1234', 'abcdefghijk!', 'xxaxx', '']) {
+        expect(text.replace(new SafeRegExp(source, flags), replacement), `/${source}/${flags} ${replacement} on ${text}`).toBe(text.replace(new RegExp(source, flags), replacement));
+      }
+    }
+    expect('a1b2'.replace(new SafeRegExp('\\d', 'g'), (d) => String(Number(d) * 2))).toBe('a2b4');
+  });
+
   it('split honours the limit and splices captures in, as JavaScript does', () => {
     expect('a1b2c3'.split(new SafeRegExp('(\\d)'), 4)).toEqual(['a', '1', 'b', '2']);
     expect('abc'.split(new SafeRegExp(''))).toEqual(['a', 'b', 'c']);

@@ -33,7 +33,8 @@ function scalarSize(value: unknown): ValueSize | undefined {
  * objects are assumed not to change while it is in use.
  */
 export class SizeMeter {
-  private readonly memo = new WeakMap<object, ValueSize>();
+  // A Map, not a WeakMap: a meter lives as long as one evaluation or document, and a Map is faster.
+  private readonly memo = new Map<object, ValueSize>();
 
   constructor(
     private readonly limits: Pick<HostLimits, 'maxItems' | 'maxStringLength'>,
@@ -46,6 +47,8 @@ export class SizeMeter {
     if (scalar) return this.checked(scalar);
     const known = this.memo.get(value as object);
     if (known) return known;
+    const shallow = this.shallow(value as object);
+    if (shallow) return shallow;
     // Iterative post-order walk: deep values must not overflow the stack here.
     const visiting = new Set<object>();
     const stack: Array<{ node: object; expanded: boolean }> = [{ node: value as object, expanded: false }];
@@ -86,6 +89,39 @@ export class SizeMeter {
       result = size;
     }
     return result;
+  }
+
+  /**
+   * The common case, without the walk's bookkeeping: every member is a scalar or already measured. Undefined
+   * when a member still needs measuring. (No closures here: this runs after most JSONata steps.)
+   */
+  private shallow(node: object): ValueSize | undefined {
+    let values = 1;
+    let chars = 0;
+    let depth = 1;
+    const array = Array.isArray(node);
+    const keys = array ? undefined : Object.keys(node);
+    const count = array ? node.length : keys!.length;
+    if (count > this.limits.maxItems) this.checked({ values: count, chars: 0, depth: 1 });
+    for (let i = 0; i < count; i++) {
+      const key = keys?.[i];
+      const child: unknown = array ? node[i] : (node as Record<string, unknown>)[key!];
+      if (key !== undefined) chars += key.length;
+      if (typeof child === 'string') {
+        values++;
+        chars += child.length;
+        continue;
+      }
+      const childSize = scalarSize(child) ?? this.memo.get(child as object);
+      if (!childSize) return undefined;
+      values += childSize.values;
+      chars += childSize.chars;
+      if (childSize.depth >= depth) depth = childSize.depth + 1;
+    }
+    const size = this.checked({ values, chars, depth });
+    // Scalars only and few of them: measuring again is as cheap as remembering.
+    if (depth > 1 || count > 64) this.memo.set(node, size);
+    return size;
   }
 
   private checked(size: ValueSize): ValueSize {
