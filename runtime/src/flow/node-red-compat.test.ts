@@ -100,6 +100,7 @@ const cases: Array<[string, string, unknown, string?]> = [
   ['the else output through a per-topic queue delay', '/compat/variants', { n: 2 }],
   ['join of Node-RED 4 (useparts false): the count alone makes a group, parts ignored', '/compat/join-useparts', ['a', 'b', 'c']],
   ['split of another property (Node-RED 4) and an automatic join back into it', '/compat/split-property', { list: ['a', 'b', 'c'], keep: 1 }],
+  ['date formats (Node-RED 3.1+, moment) in a change and a trigger', '/compat/date-format', { topic: 'd' }],
 ];
 
 describe.skipIf(!available)('Node-RED compatibility: the same export gives the same answers', () => {

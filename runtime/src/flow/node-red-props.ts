@@ -46,9 +46,6 @@ const inject: Rule = (p) => {
       p.translate('vt', 'str', 'type "none" (Node-RED 0.x) sends an empty string', item, `${at}/vt`);
       p.translate('v', '', 'type "none" (Node-RED 0.x) sends an empty string', item, `${at}/v`);
     } else if (item.vt === '' || item.vt === null) p.default('vt', 'str', 'empty type: Node-RED evaluates it as a string', item, `${at}/vt`);
-    if (item.vt === 'date' && typeof item.v === 'string' && !['', 'iso', 'object'].includes(item.v)) {
-      p.ignore('v', `a custom date format ("${item.v}") is not supported: a millisecond timestamp is sent instead`, `${at}/v`);
-    }
   }
   // Everything the legacy fields said now lives in props.
   if (items.length > 0) p.dropAll(['payload', 'payloadType', 'topic'], 'legacy fields, read into the props entries');

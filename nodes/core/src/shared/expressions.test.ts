@@ -44,6 +44,11 @@ describe('typed values', () => {
     }
   });
 
+  it('date: any other text is a moment format, as Node-RED 3.1+ formats dates', async () => {
+    expect(await value('YYYY', 'date')).toBe(String(new Date().getFullYear()));
+    expect(await value('YYYY-MM-DD HH:mm', 'date')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d$/);
+  });
+
   it('msg reads the message with Node-RED paths, and throws below a missing parent', async () => {
     const msg = { key: 'b', a: { b: 2 } };
     expect(await value('a[msg.key]', 'msg', msg)).toBe(2);

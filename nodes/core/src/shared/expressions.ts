@@ -10,6 +10,7 @@ import { hostLimits, LimitExceededError, type HostLimits } from './limits.ts';
 import { cloneMessage } from './message.ts';
 import { SafeRegExp } from './safe-regex.ts';
 import { contextKey, getContextValue, getMessageProperty, parseContextKey } from './property.ts';
+import moment from 'moment';
 
 export interface ContextScopes {
   flow: ContextStore;
@@ -116,8 +117,11 @@ export function prepareTypedValue(value: unknown, type: string | undefined, cont
       return constant(() => new SafeRegExp(text));
     }
     case 'date':
-      // '' is a millisecond timestamp, 'iso' an ISO string; 'object' (a Date in Node-RED) is an ISO string too: messages are JSON.
-      return constant(() => (text === 'iso' || text === 'object' ? new Date().toISOString() : Date.now()));
+      // '' is a millisecond timestamp, 'iso' an ISO string; 'object' (a Date in Node-RED) is an ISO string too: messages
+      // are JSON. Anything else is a moment format (Node-RED 3.1+ formats dates with moment too, in local time).
+      if (text === '') return constant(() => Date.now());
+      if (text === 'iso' || text === 'object') return constant(() => new Date().toISOString());
+      return constant(() => moment().format(text));
     case 'msg':
       return { type: t, get: async (msg) => getMessageProperty(msg, text) };
     case 'flow':
