@@ -65,8 +65,8 @@ export async function testCredential(deps: CredentialTestDeps, input: Credential
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           const error = new Error(`no answer within ${timeoutMs / 1000} s`);
+          reject(error); // first: the test's own reaction to the abort must not be the answer
           controller.abort(error);
-          reject(error);
         }, timeoutMs);
       }),
     ]);
