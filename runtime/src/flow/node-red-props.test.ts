@@ -103,8 +103,8 @@ const cases: Case[] = [
   ['http in: upload on, lower-case method', { type: 'http in', url: '/up', method: 'post', upload: true, swaggerDoc: '' }, { method: 'POST', accept: expect.arrayContaining(['multipart/form-data']) }, { '/method': 'translated', '/accept': 'translated' }],
   ['http in: skipBodyParsing (Node-RED 4)', { type: 'http in', url: '/raw', method: 'get', upload: false, skipBodyParsing: true }, { method: 'GET' }, { '/skipBodyParsing': 'ignored' }],
   ['http response: status as a number, empty headers', { type: 'http response', statusCode: 201, headers: '' }, { statusCode: 201, headers: {} }],
-  ['http request: paytoqs boolean (Node-RED 1.x), empty ret and method', { type: 'http request', method: '', ret: '', paytoqs: true, url: 'https://example.com', persist: false, insecureHTTPParser: false, authType: '', senderr: false, headers: [] }, { method: 'GET', ret: 'txt', paytoqs: 'query' }, { '/paytoqs': 'translated', '/persist': 'dropped', '/senderr': 'dropped' }],
-  ['http request: senderr on is reported', { type: 'http request', method: 'use', ret: 'obj', paytoqs: 'body', url: '', senderr: true }, { method: 'use', paytoqs: 'body' }, { '/senderr': 'ignored' }],
+  ['http request: paytoqs boolean (Node-RED 1.x), empty ret and method', { type: 'http request', method: '', ret: '', paytoqs: true, url: 'https://example.com', persist: false, insecureHTTPParser: false, authType: '', senderr: false, headers: [] }, { method: 'GET', ret: 'txt', paytoqs: 'query' }, { '/paytoqs': 'translated', '/persist': 'dropped', '/senderr': 'ignored' }],
+  ['http request: senderr on (as a string) is what Flowcrew does', { type: 'http request', method: 'use', ret: 'obj', paytoqs: 'body', url: '', senderr: 'true' }, { method: 'use', paytoqs: 'body' }, { '/senderr': 'translated+dropped' }],
   // catch, comment
   ['catch: uncaught as a string, empty scope', { type: 'catch', scope: '', uncaught: 'false' }, { scope: null, uncaught: false }],
   ['catch: scope as a list', { type: 'catch', scope: ['n1'], uncaught: false }, { scope: ['n1'] }],

@@ -184,7 +184,7 @@ const httpIn: Rule = (p) => {
   if (p.get('upload') === true || p.get('upload') === 'true') {
     p.translate('accept', ['application/json', 'application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data'], 'file uploads on: multipart/form-data is accepted too');
     p.drop('upload', 'file uploads: now in accept');
-  } else p.drop('upload', 'file uploads off: multipart/form-data is refused (415), as Node-RED does not parse it');
+  } else p.drop('upload', 'file uploads off: multipart/form-data is refused (415); Node-RED accepts such a request without parsing it');
   if (p.get('skipBodyParsing') === true) p.ignore('skipBodyParsing', 'Flowcrew always parses a body by its content type (msg.req.rawBody is not kept)');
   else p.drop('skipBodyParsing', 'the body is parsed by its content type, as this node did');
 };
@@ -202,8 +202,11 @@ const httpRequest: Rule = (p) => {
   p.drop('persist', 'Flowcrew keeps connections alive by itself');
   if (p.get('insecureHTTPParser') === true) p.ignore('insecureHTTPParser', 'Flowcrew always parses responses strictly');
   else p.drop('insecureHTTPParser', 'strict parsing, as this node did');
-  if (p.get('senderr') === true) p.ignore('senderr', 'non-2xx responses are sent on with msg.statusCode, not raised as errors');
-  else p.drop('senderr', 'non-2xx responses are sent on with msg.statusCode, as this node did');
+  // Node-RED's request errors (no connection, timeout) go to catch nodes AND, unless senderr, on as a message whose
+  // payload is the error text; Flowcrew's fail the invocation only (catch nodes get them), which is senderr's behaviour.
+  p.bool('senderr', false);
+  if (p.get('senderr') === true) p.drop('senderr', 'request errors go to catch nodes only, as Flowcrew\'s http request does');
+  else if (p.has('senderr')) p.ignore('senderr', 'on a request error (no connection, timeout) Node-RED also sends the message on with the error text as payload; Flowcrew only fails the invocation (catch nodes get it)');
   p.drop('proxy', 'a proxy configuration node: Flowcrew connects through its outbound guard');
 };
 
