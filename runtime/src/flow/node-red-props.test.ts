@@ -191,9 +191,10 @@ const REQUIRED_BY_USER: Record<string, Record<string, unknown>> = {
 };
 
 describe.skipIf(!existsSync(nodesDir))("Node-RED import normalisation: a new node with Node-RED 4's editor defaults", () => {
-  const defaults = nodeRedEditorDefaults();
+  let defaults: ReturnType<typeof nodeRedEditorDefaults> | undefined;
   const mapped = ['inject', 'debug', 'change', 'switch', 'template', 'json', 'csv', 'yaml', 'split', 'join', 'delay', 'http in', 'http response', 'http request', 'catch', 'comment', 'trigger', 'range', 'sort', 'batch', 'rbe', 'link call'];
   it.each(mapped)('%s', async (type) => {
+    defaults ??= nodeRedEditorDefaults();
     expect(defaults[type], `Node-RED has no editor defaults for "${type}"`).toBeDefined();
     const extra = type === 'link call' ? [{ id: 'target', type: 'link in', z: 'tab', x: 1, y: 1, wires: [[]] }] : [];
     const imported = await importOne({ type, ...defaults[type], ...REQUIRED_BY_USER[type] }, extra);
