@@ -87,6 +87,22 @@ describe('live credentials', () => {
     expect(await host.credentialChanged(id)).toBe(false);
   });
 
+  it('keeps a lingering resource for the next user of an unchanged credential; a changed one gets the next revision', async () => {
+    const { id } = await vault.save({ name: 'db', type: 'postgres', fields: { password: 'lingering-1' } });
+    const open = async () => `pool for ${(await vault.resolve(id))!.password}`;
+    const first = await host.hold(id, 'postgres');
+    (await host.pools.acquire('db:pool', open, () => {}, { credential: first!, idleMs: 60_000 })).release();
+    host.unhold(id); // a tool call's node, gone
+    const second = await host.hold(id, 'postgres');
+    expect(second!.revision).toBe(1);
+    expect((await host.pools.acquire('db:pool', open, () => {}, { credential: second! })).value).toBe('pool for lingering-1');
+    host.unhold(id);
+    await vault.update(id, { fields: { password: 'lingering-2' } }); // edited while no node used it
+    const third = await host.hold(id, 'postgres');
+    expect([third!.revision, third!.fields.password]).toEqual([2, 'lingering-2']);
+    expect((await host.pools.acquire('db:pool', open, () => {}, { credential: third! })).value).toBe('pool for lingering-2');
+  });
+
   it('gives nothing for a credential that does not exist', async () => {
     expect(await host.hold('missing', 'postgres')).toBeUndefined();
   });

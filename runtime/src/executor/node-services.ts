@@ -39,6 +39,12 @@ export class NodeServicesHost {
   readonly blobs: LazyBlobStore;
   readonly database: RuntimeDatabase;
   private readonly held = new Map<string, Held>();
+  /**
+   * The revision each credential had when its last user let go, and its stored (encrypted) blob then: held again,
+   * it keeps that revision if unchanged, or the next one, so a resource still lingering from before (keyed by the old
+   * revision) is never handed out with fields that changed meanwhile. No clear text is kept.
+   */
+  private readonly revisions = new Map<string, { revision: number; data: string | undefined }>();
   private readonly timers: NodeJS.Timeout[] = [];
   private polling = false;
 
@@ -75,17 +81,20 @@ export class NodeServicesHost {
       raced.users++;
       return raced.credential;
     }
-    const credential = new LiveCredential(id, record?.type ?? type, fields);
+    const before = this.revisions.get(id);
+    const revision = !before ? 1 : before.data === record?.data ? before.revision : before.revision + 1;
+    const credential = new LiveCredential(id, record?.type ?? type, fields, revision);
     this.held.set(id, { credential, users: 1, data: record?.data });
     return credential;
   }
 
+  /** A node using `id` is gone. Its resources close by themselves when their last holder lets go (or lingers). */
   unhold(id: string): void {
     const held = this.held.get(id);
     if (!held) return;
     if (--held.users > 0) return;
     this.held.delete(id);
-    this.pools.retireCredential(id);
+    this.revisions.set(id, { revision: held.credential.revision, data: held.data });
   }
 
   /**
@@ -94,7 +103,11 @@ export class NodeServicesHost {
    */
   async credentialChanged(id: string): Promise<boolean> {
     const held = this.held.get(id);
-    if (!held) return false;
+    if (!held) {
+      // No node uses it now: close what still lingers from before (the next user gets a new revision anyway).
+      this.pools.retireCredential(id);
+      return false;
+    }
     const [fields, record] = await Promise.all([this.options.resolve(id).catch(() => undefined), this.options.storage.getCredential(id)]);
     held.data = record?.data;
     if (!fields) {
