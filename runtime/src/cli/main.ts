@@ -13,6 +13,7 @@ import { validateFlow } from '../flow/validate.ts';
 import { NodeRegistry } from '../registry/registry.ts';
 import { startServer } from '../server.ts';
 import { registerCredentialCommands } from '../vault/cli.ts';
+import { registerBackupCommands } from '../backup/cli.ts';
 import { cliActor, withServices } from './local.ts';
 import { registerUserCommands } from './users.ts';
 
@@ -155,6 +156,7 @@ program
   });
 
 registerCredentialCommands(program);
+registerBackupCommands(program);
 registerUserCommands(program);
 
 try {

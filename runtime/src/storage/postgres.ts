@@ -15,6 +15,9 @@ export interface PostgresOptions {
   limits?: MessageLimits;
 }
 
+/** application_name of a runtime's connections. */
+export const RUNTIME_APPLICATION_NAME = 'flowcrew';
+
 const INT8_OID = 20;
 const CONVERSION_CACHE_SIZE = 1000;
 
@@ -40,6 +43,8 @@ export class PostgresDriver implements SqlDriver {
       max: options.poolSize ?? 10,
       // Fail instead of hanging forever when the server cannot be reached (pg's default is no timeout).
       connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      // How `flowcrew restore` (and a DBA reading pg_stat_activity) tells a running runtime's connections apart.
+      application_name: RUNTIME_APPLICATION_NAME,
       types,
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     });
