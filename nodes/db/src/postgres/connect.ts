@@ -59,7 +59,7 @@ export function clientConfig(fields: PostgresFields, outbound: OutboundServices)
     user: fields.user,
     password: fields.password ?? '',
     ssl: ssl === 'disable' ? false : ssl === 'require' ? { rejectUnauthorized: false } : { rejectUnauthorized: true, ...(fields.ca ? { ca: fields.ca } : {}) },
-    application_name: fields.applicationName ?? 'flowcrew',
+    application_name: fields.applicationName ?? 'flowcrew-db',
     connectionTimeoutMillis: 10_000,
     ...(fields.statementTimeoutMs ? { statement_timeout: fields.statementTimeoutMs } : {}),
     stream: guardedStream(outbound) as unknown as pg.ClientConfig['stream'],

@@ -19,7 +19,7 @@ export const postgresCredentialSchema = {
       description: 'verify-full: TLS, certificate checked against the host name (default). require: TLS without checking the certificate. disable: no TLS (trusted networks only).',
     },
     ca: { type: 'string', description: 'PEM certificate of the CA that signed the server certificate, if not a public one.' },
-    applicationName: { type: 'string', default: 'flowcrew', description: 'Shown in pg_stat_activity.' },
+    applicationName: { type: 'string', default: 'flowcrew-db', description: 'Shown in pg_stat_activity (the runtime itself connects as flowcrew).' },
     maxConnections: { type: 'integer', minimum: 1, maximum: 100, default: 10, description: 'Connections this runtime opens at most with this credential (shared by all nodes using it).' },
     statementTimeoutMs: { type: 'integer', minimum: 0, default: 0, description: 'Server-side limit for each statement (0: none).' },
   },
