@@ -3,7 +3,7 @@
  * Flowcrew flow documents, one per tab. Node types with a Flowcrew equivalent keep their id and config (our nodes
  * use Node-RED's field names), normalised as Node-RED itself normalises them (node-red-props.ts) with a note per
  * property changed; link and junction nodes disappear, their wires connected straight through, except the link-in
- * nodes a "link call" calls (entry points) and "link out" nodes in return mode (the answer); everything else is
+ * nodes a "link call" calls (entry points) and "link out" nodes in return mode (link-return, the answer); everything else is
  * reported in `unmapped` with the reason, never dropped silently. Nodes copied from a tab without the tab itself
  * become a new flow with a new id each time (a copy, as Node-RED imports them); nodes without a position are laid out.
  */
@@ -208,7 +208,7 @@ class Importer {
       else if (n.type === 'link in') {
         if (isEntry(n)) importAs('subflow-in');
       } else if (n.type === 'link out') {
-        if (linkMode(n) === 'return') importAs('subflow-out');
+        if (linkMode(n) === 'return') importAs('link-return');
         else this.checkLinkTargets(n, skip);
       } else if (n.type.startsWith('subflow:')) skip(`instance of subflow ${n.type.substring(8)}: subflows are not supported`);
       else if (NOT_YET[n.type]) skip(NOT_YET[n.type]!);
@@ -277,10 +277,10 @@ class Importer {
     const report = (note: Omit<PropertyNote, 'nodeId' | 'type' | 'flowId'>) => this.properties.push({ nodeId: n.id, type: n.type, flowId, ...note });
     if (typeof n.info === 'string' && n.info.trim() && n.type !== 'comment') report({ property: '/info', action: 'dropped', from: n.info, reason: 'node descriptions are not kept (Flowcrew nodes have none)' });
     let props: Record<string, unknown>;
-    if (type === 'subflow-in' || type === 'subflow-out') {
+    if (type === 'subflow-in' || type === 'link-return') {
       // Entry and answer of a link call: their Node-RED config (links, mode) is the wiring, now done by the call.
       props = {};
-      const reason = type === 'subflow-in' ? 'a link-in a "link call" enters at: now a sub-flow entry (subflow-in)' : 'a "link out" in return mode: now the answer to the call (subflow-out)';
+      const reason = type === 'subflow-in' ? 'a link-in a "link call" enters at: now a sub-flow entry (subflow-in)' : 'a "link out" in return mode: now a link-return, which answers the call';
       for (const key of Object.keys(raw)) report({ property: `/${key}`, action: 'dropped', from: raw[key], reason });
     } else {
       const editor = new PropsEditor(raw, report);
@@ -297,7 +297,7 @@ class Importer {
     if (name) node.name = name;
     if (typeof n.x === 'number' && typeof n.y === 'number') node.position = { x: n.x, y: n.y };
     node.props = props;
-    const wires = type === 'subflow-out' ? [] : outputWires(n).map((port) => {
+    const wires = type === 'link-return' ? [] : outputWires(n).map((port) => {
       const targets: string[] = [];
       for (const target of port) for (const id of this.resolve(target, n, new Set())) if (!targets.includes(id)) targets.push(id);
       return targets;

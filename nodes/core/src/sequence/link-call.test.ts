@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createTestNode } from '@flowcrew/sdk/testing';
 import type { FlowMessage } from '@flowcrew/sdk';
-import { findLinkTarget, linkCallNode, type LinkTarget } from './link-call.ts';
+import { findLinkTarget, linkCallNode, linkReturnNode, type LinkTarget } from './link-call.ts';
 
 const targets: LinkTarget[] = [
   { id: 'nr1', name: 'audit', flowId: 'f1', nodeId: 'nr1' },
@@ -27,6 +27,8 @@ describe('link-call node', () => {
     const node = await createTestNode(linkCallNode, { linkType: 'static', targets: [targets[2]!], timeout: 2 }, { services: { callFlow } });
     expect((await node.input({ payload: 'hi' }))[0]!.msg.payload).toBe('hi!');
     expect(calls[0]).toMatchObject({ flowId: 'f2', entryNodeId: 'nr3', timeoutMs: 2000 });
+    // The way back travels with the message, as Node-RED's msg._linkSource.
+    expect(calls[0]!.msg._linkSource).toEqual([{ id: expect.stringMatching(/^[0-9a-f]{28}$/), node: 'n1' }]);
     const dynamic = await createTestNode(linkCallNode, { linkType: 'dynamic', targets }, { services: { callFlow } });
     await dynamic.input({ payload: 1, target: 'enrich' });
     expect(calls[1]).toMatchObject({ flowId: 'f2', entryNodeId: 'nr3', timeoutMs: 30_000 });
@@ -36,5 +38,18 @@ describe('link-call node', () => {
   it('needs a target in static mode', () => {
     expect(linkCallNode.validate!({ linkType: 'static', targets: [] })).toHaveLength(1);
     expect(linkCallNode.validate!({ linkType: 'dynamic', targets: [] })).toEqual([]);
+  });
+});
+
+describe('link-return node', () => {
+  it('answers the call with the message, the way back removed; drops a message that came from no call', async () => {
+    const node = await createTestNode(linkReturnNode, {});
+    expect(await node.input({ payload: 1, _linkSource: [{ id: 'x', node: 'call' }] })).toEqual([]);
+    expect(node.replies).toEqual([{ body: { payload: 1 } }]);
+    await node.input({ payload: 2, _linkSource: [{ id: 'outer', node: 'a' }, { id: 'inner', node: 'b' }] });
+    expect(node.replies[1]).toEqual({ body: { payload: 2, _linkSource: [{ id: 'outer', node: 'a' }] } });
+    await node.input({ payload: 3 });
+    expect(node.replies).toHaveLength(2);
+    expect(node.logs.some((l) => l.level === 'warn' && /no msg._linkSource/.test(l.message))).toBe(true);
   });
 });

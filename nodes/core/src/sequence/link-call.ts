@@ -1,8 +1,10 @@
 /**
- * link-call: Node-RED's "link call". Sends the message to a link-in node (an entry node: on import, Node-RED's link
- * in becomes a subflow-in), in this flow or another, and waits for the "link out" in return mode (a subflow-out) of
- * that path to send it back; the returned message is this node's output. The path runs as a sub-flow call.
+ * link-call and link-return: Node-RED's "link call" and "link out" in return mode. The call sends the message to a
+ * link-in node (an entry node: on import, Node-RED's link in becomes a subflow-in), in this flow or another, as a
+ * sub-flow call, and waits for a link-return on that path to send it back; the returned message is the call's output.
+ * As in Node-RED, msg._linkSource carries the way back: a link-return without one drops the message.
  */
+import { randomBytes } from 'node:crypto';
 import { defineNode, type FlowMessage } from '@flowcrew/sdk';
 
 export interface LinkTarget {
@@ -63,14 +65,14 @@ export const linkCallNode = defineNode<Partial<LinkCallProps>>({
   validate(props) {
     return (props.linkType ?? 'static') === 'static' && (props.targets ?? []).length === 0 ? [{ pointer: '/targets', message: 'a static link call needs a target (its link-in node)' }] : [];
   },
-  help: `Calls a path of nodes that starts at a link-in node and ends at a "link out" in return mode, and outputs the message
-that comes back. Works like Node-RED's link call node.
+  help: `Calls a path of nodes that starts at a link-in node and ends at a **link-return** ("link out" in return mode), and
+outputs the message that comes back. Works like Node-RED's link call node.
 
 ### Properties
 - **linkType**: \`static\` calls the first of **targets**; \`dynamic\` calls the target named by \`msg.target\` (its Node-RED id or name:
   a name unique in this flow wins, then a name unique across flows).
 - **targets**: the entry nodes that can be called: \`{ id, name, flowId, nodeId }\` (the importer fills them from Node-RED's link-in nodes,
-  which become sub-flow entry nodes; the "link out" nodes in return mode become sub-flow out nodes).
+  which become sub-flow entry nodes; the "link out" nodes in return mode become **link-return** nodes).
 - **timeout**: seconds to wait for the answer (default 30); then the node fails with the message (a catch node can handle it).
 
 ### Output
@@ -83,7 +85,43 @@ The message returned by the called path. The path runs as a sub-flow call (a chi
       async onInput(msg, ctx) {
         const target = linkType === 'dynamic' ? findLinkTarget(targets, msg.target, init.flowId) : targets[0];
         if (!target) throw new Error('link call: no target link-in node');
-        return (await init.services.callFlow(target.flowId, msg, { signal: ctx.signal, parentRunId: ctx.runId, timeoutMs, entryNodeId: target.nodeId })) as FlowMessage;
+        const path = Array.isArray(msg._linkSource) ? msg._linkSource : [];
+        const call = { ...msg, _linkSource: [...path, { id: randomBytes(14).toString('hex'), node: init.id }] };
+        return (await init.services.callFlow(target.flowId, call, { signal: ctx.signal, parentRunId: ctx.runId, timeoutMs, entryNodeId: target.nodeId })) as FlowMessage;
+      },
+    };
+  },
+});
+
+export const linkReturnNode = defineNode<Record<string, never>>({
+  type: 'link-return',
+  category: 'flow',
+  label: 'link return',
+  icon: 'keyboard_return',
+  color: '#dddddd',
+  inputs: 1,
+  outputs: 0,
+  props: { type: 'object', properties: {} },
+  help: `Sends the message back to the link call whose path it is on. Works like Node-RED's "link out" node in return mode.
+
+### Input
+A message that came through a **link-call** (it carries \`msg._linkSource\`, the way back). A message that did not is dropped,
+with a warning, as in Node-RED.
+`,
+  create() {
+    return {
+      onInput(msg, ctx) {
+        const path = msg._linkSource;
+        if (!Array.isArray(path) || path.length === 0) {
+          ctx.log.warn('link return: the message did not come from a link call (no msg._linkSource); it was dropped');
+          return null;
+        }
+        const back = [...path];
+        back.pop();
+        const answer: FlowMessage = { ...msg, _linkSource: back };
+        if (back.length === 0) delete answer._linkSource;
+        ctx.reply({ body: answer });
+        return null;
       },
     };
   },
