@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createTestNode } from '@flowcrew/sdk/testing';
 import { BILLION_LAUGHS } from '../shared/hostile-payloads.ts';
-import { cachedTemplateCount, templateNode } from './template.ts';
+import { cachedTemplateCount } from '../shared/bounded-mustache.ts';
+import { templateNode } from './template.ts';
 
 describe('template node', () => {
   it('renders mustache with message properties, HTML-escaped unless triple braces', async () => {

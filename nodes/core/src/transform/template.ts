@@ -3,10 +3,9 @@
  * context, optionally parse the result as JSON or YAML, and store it in a message, flow or global property.
  */
 import Mustache from 'mustache';
-import { LRUCache } from 'lru-cache';
 import { defineNode, type FlowMessage } from '@flowcrew/sdk';
+import { boundedMustache, type Tokens } from '../shared/bounded-mustache.ts';
 import type { ContextScopes } from '../shared/expressions.ts';
-import { EvaluationBudget, hostLimits, LimitExceededError, limitVariable, type HostLimits } from '../shared/limits.ts';
 import { hasOwn } from '../shared/message.ts';
 import { parseJsonLimited, parseYamlLimited } from '../shared/parsers.ts';
 import { assertPropertyExpression, getContextValue, parseContextKey, setContextValue, setMessageProperty } from '../shared/property.ts';
@@ -67,74 +66,6 @@ class MessageView extends Mustache.Context {
   }
 }
 
-type Tokens = string[][];
-
-/**
- * A mustache writer with bounds: parsed templates are kept in a least-recently-used cache (mustache's own cache
- * keeps every distinct template forever, and `msg.template` makes them as many as the messages: 20,000 unique
- * 2 KB templates took 1.4 GB), and a rendering has a time limit and an output size limit (nested sections over
- * the message's arrays multiply: a few bytes of template can ask for billions of iterations).
- */
-class BoundedWriter extends Mustache.Writer {
-  private rendering: { budget: EvaluationBudget; chars: number } | undefined;
-
-  constructor(private readonly limits: HostLimits) {
-    super();
-    // mustache accepts any cache with get/set/clear.
-    (this as unknown as { templateCache: unknown }).templateCache = new LRUCache<string, Tokens>({ max: limits.templateCacheEntries });
-  }
-
-  get cachedTemplates(): number {
-    return ((this as unknown as { templateCache: LRUCache<string, Tokens> }).templateCache).size;
-  }
-
-  renderBounded(tokens: Tokens, template: string, view: Mustache.Context): string {
-    this.rendering = { budget: new EvaluationBudget('The mustache template', 'templateTimeoutMs', this.limits), chars: 0 };
-    try {
-      return this.renderTokens(tokens, view, undefined, template);
-    } finally {
-      this.rendering = undefined;
-    }
-  }
-
-  override renderTokens(tokens: Tokens, context: Mustache.Context, partials?: Mustache.PartialsOrLookupFn, originalTemplate?: string, config?: Mustache.RenderOptions): string {
-    this.rendering?.budget.checkSync();
-    return super.renderTokens(tokens, context, partials, originalTemplate, config);
-  }
-
-  override rawValue(token: string[]): string {
-    return this.counted(super.rawValue(token));
-  }
-
-  override escapedValue(token: string[], context: Mustache.Context, config?: Mustache.RenderOptions): string {
-    return this.counted(super.escapedValue(token, context, config));
-  }
-
-  override unescapedValue(token: string[], context: Mustache.Context): string {
-    return this.counted(super.unescapedValue(token, context));
-  }
-
-  /** Every character of the output comes from one of these: their sum is the output's length. */
-  private counted(value: string): string {
-    const rendering = this.rendering;
-    if (rendering && value != null) {
-      rendering.chars += String(value).length;
-      const max = this.limits.maxStringLength;
-      if (rendering.chars > max) {
-        throw new LimitExceededError(`The mustache template renders more than ${max} characters`, { name: 'maxStringLength', value: max, variable: limitVariable('maxStringLength') });
-      }
-    }
-    return value;
-  }
-}
-
-const writer = new BoundedWriter(hostLimits);
-
-/** How many parsed templates the template nodes keep (bounded by FLOWCREW_TEMPLATE_CACHE_ENTRIES). */
-export function cachedTemplateCount(): number {
-  return writer.cachedTemplates;
-}
-
 /** A parsed template and the flow./global. context names it refers to. */
 interface ParsedTemplate {
   template: string;
@@ -143,7 +74,7 @@ interface ParsedTemplate {
 }
 
 function parseTemplate(template: string): ParsedTemplate {
-  const tokens = writer.parse(template) as Tokens;
+  const tokens = boundedMustache.parse(template) as Tokens;
   return { template, tokens, contextNames: [...templateNames(tokens)].filter((name) => parseContextReference(name)) };
 }
 
@@ -153,7 +84,7 @@ function render(parsed: ParsedTemplate, msg: FlowMessage, contexts: ContextScope
     const reference = parseContextReference(name)!;
     contextValues.set(name, getContextValue(contexts[reference.type], reference.field));
   }
-  return writer.renderBounded(parsed.tokens, parsed.template, new MessageView(new Mustache.Context(msg), contextValues, jsonOutput));
+  return boundedMustache.renderBounded(parsed.tokens, parsed.template, new MessageView(new Mustache.Context(msg), contextValues, jsonOutput));
 }
 
 export const templateNode = defineNode<TemplateProps>({
