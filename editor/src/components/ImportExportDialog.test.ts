@@ -39,6 +39,26 @@ describe('ImportExportDialog', () => {
     expect(wrapper.find('[data-test="import-result"]').text()).toContain('link nodes were joined');
     expect(wrapper.find('[data-test="unmapped"] tbody').text()).toContain('serial out');
     expect(useFlowsStore().tabs).toEqual(['tab1']);
+    expect(wrapper.find('[data-test="import-properties"]').exists()).toBe(false);
+  });
+
+  it('lists the Node-RED properties the import changed, with what and why', async () => {
+    const properties = [{ nodeId: 'd1', type: 'debug', flowId: 'tab1', property: '/console', action: 'translated', from: 'false', to: false, reason: 'a boolean stored as a string' }];
+    fakeApi({
+      'POST /flows/import': { status: 201, body: { source: 'node-red', flows: [{ id: 'tab1', name: 'From NR', version: 1, deployed: false }], unmapped: [], warnings: [], properties } },
+      'GET /flows': { body: [flowView({ id: 'tab1', name: 'From NR' })] },
+      'GET /flows/tab1': { body: flowView({ id: 'tab1', name: 'From NR' }) },
+      'GET /node-types': { body: nodeTypes },
+    });
+    await useNodeTypesStore().load();
+    const wrapper = mount(ImportExportDialog, { props: { mode: 'import', initialText: '[{"id":"tab1","type":"tab"}]' } });
+    await wrapper.find('[data-test="import-submit"]').trigger('click');
+    await flushPromises();
+    const report = wrapper.find('[data-test="import-properties"]');
+    expect(report.find('summary').text()).toContain('(1)');
+    expect(report.find('tbody').text()).toContain('/console');
+    expect(report.find('tbody').text()).toContain('"false" → false');
+    expect(report.find('tbody').text()).toContain('a boolean stored as a string');
   });
 
   it('shows the runtime’s reasons for refusing an import, and offers to replace an existing flow', async () => {
