@@ -268,6 +268,9 @@ export async function evaluateWithLimits(expression: jsonata.Expression, input: 
     }
     throw error;
   }
-  if (result !== null && typeof result === 'object') checkDepth(evaluation.measure(result), "A JSONata expression's result", limits);
+  // Built values were measured as they were built; one not measured is a part of the input (or a few scalars),
+  // which the runtime has bounded already: walking it again would cost every evaluation the message's size.
+  const size = result !== null && typeof result === 'object' ? evaluation.meter.known(result) : undefined;
+  if (size) checkDepth(size, "A JSONata expression's result", limits);
   return result;
 }

@@ -42,6 +42,11 @@ export class SizeMeter {
     private readonly what: string,
   ) {}
 
+  /** The size of an object measured before, if it was (small objects of scalars are not remembered). */
+  known(value: object): ValueSize | undefined {
+    return this.memo.get(value);
+  }
+
   measure(value: unknown): ValueSize {
     const scalar = scalarSize(value);
     if (scalar) return this.checked(scalar);
