@@ -11,6 +11,9 @@ import { EvaluationBudget, hostLimits, LimitExceededError, limitVariable, type H
 
 export type Tokens = string[][];
 
+/** Characters of template text the cache may hold (its parsed tokens take a few times that). */
+const TEMPLATE_CACHE_CHARS = 32 * 1024 * 1024;
+
 /** A mustache Writer with a bounded template cache, and a time and output limit per rendering. */
 export class BoundedWriter extends Mustache.Writer {
   private rendering: { budget: EvaluationBudget; chars: number } | undefined;
@@ -18,7 +21,12 @@ export class BoundedWriter extends Mustache.Writer {
   constructor(private readonly limits: HostLimits) {
     super();
     // mustache accepts any cache with get/set/clear.
-    (this as unknown as { templateCache: unknown }).templateCache = new LRUCache<string, Tokens>({ max: limits.templateCacheEntries });
+    // Bounded in count and in template text: a message may carry a template as large as a message.
+    (this as unknown as { templateCache: unknown }).templateCache = new LRUCache<string, Tokens>({
+      max: limits.templateCacheEntries,
+      maxSize: TEMPLATE_CACHE_CHARS,
+      sizeCalculation: (_tokens, key) => Math.max(1, key.length),
+    });
   }
 
   get cachedTemplates(): number {

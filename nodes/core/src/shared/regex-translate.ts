@@ -212,7 +212,7 @@ function compileProgram(source: string, flags: string): Program {
 }
 
 /** Compiled programs by flags and source: patterns may come from messages, so the cache is bounded. */
-const programs = new LRUCache<string, Program>({ max: 500 });
+const programs = new LRUCache<string, Program>({ max: 500, maxSize: 4 * 1024 * 1024, maxEntrySize: 64 * 1024, sizeCalculation: (_program, key) => Math.max(1, key.length) });
 
 /** The program for a pattern; `g` does not change the program (the caller keeps lastIndex). */
 export function programFor(source: string, flags: string): Program {
