@@ -74,3 +74,32 @@ describe('batch node', () => {
     await expect(node.input({ topic: 'a', payload: 1 })).rejects.toThrow(/msg.parts/);
   });
 });
+
+describe('batch node: waiting messages survive a restart', () => {
+  it('a new instance with the same node context completes the group the previous one started', async () => {
+    const first = await createTestNode(batchNode, { mode: 'count', count: 2 });
+    expect(await first.input({ payload: 1 })).toEqual([]);
+    const second = await createTestNode(batchNode, { mode: 'count', count: 2 });
+    for (const key of first.context.node.keys()) second.context.node.set(key, first.context.node.get(key));
+    expect((await second.input({ payload: 2 })).map((s) => s.msg.payload)).toEqual([1, 2]);
+    expect(second.context.node.get('batch:pending')).toBeUndefined();
+  });
+
+  it('an interval group kept by a previous instance leaves at the next tick', async () => {
+    const first = await createTestNode(batchNode, { mode: 'interval', interval: 3600 });
+    await first.input({ payload: 'kept' });
+    const second = await createTestNode(batchNode, { mode: 'interval', interval: 0.02 });
+    for (const key of first.context.node.keys()) second.context.node.set(key, first.context.node.get(key));
+    await second.start();
+    started.push(second);
+    await vi.waitFor(() => expect(second.emitted.map((e) => e.msg.payload)).toEqual(['kept']));
+  });
+
+  it('keeps concat sequences too', async () => {
+    const first = await createTestNode(batchNode, { mode: 'concat', topics: [{ topic: 'a' }, { topic: 'b' }] });
+    await first.input({ topic: 'a', payload: 1, parts: { id: 'p', index: 0, count: 1 } });
+    const second = await createTestNode(batchNode, { mode: 'concat', topics: [{ topic: 'a' }, { topic: 'b' }] });
+    for (const key of first.context.node.keys()) second.context.node.set(key, first.context.node.get(key));
+    expect((await second.input({ topic: 'b', payload: 2, parts: { id: 'q', index: 0, count: 1 } })).map((s) => s.msg.payload)).toEqual([1, 2]);
+  });
+});

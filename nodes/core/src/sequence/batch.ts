@@ -2,11 +2,13 @@
  * batch: Node-RED's batch node. Groups messages into sequences (msg.parts) by count (optionally overlapping), by
  * time interval, or by concatenating whole sequences of given topics. A count or concat group leaves from the
  * invocation that completed it; an interval's group leaves when its timer fires, each message as a new run that
- * starts at this node (the runtime's TriggerContext, handed to start()).
+ * starts at this node (the runtime's TriggerContext, handed to start()). Waiting messages are mirrored into the
+ * node's context, so a restart or redeploy carries on with them.
  */
 import { defineNode, type FlowMessage, type Logger, type TriggerContext } from '@flowcrew/sdk';
 import { cloneMessage, generateId, hasOwn } from '../shared/message.ts';
 import { SerialQueue } from '../transform/queue.ts';
+import { KeptState } from './kept-state.ts';
 
 export interface BatchProps {
   mode: 'count' | 'interval' | 'concat';
@@ -51,10 +53,12 @@ class Batcher {
   private readonly overlap: number;
   private readonly intervalMs: number;
   private readonly topics: string[];
+  private loaded = false;
 
   constructor(
     private readonly props: Partial<BatchProps>,
     private readonly log: Logger,
+    private readonly kept: KeptState,
   ) {
     this.mode = props.mode ?? 'count';
     this.count = Number(props.count || 1);
@@ -64,18 +68,37 @@ class Batcher {
     if (this.mode === 'count' && this.count <= this.overlap) throw new Error('batch: the count must be greater than the overlap');
   }
 
-  start(trigger: TriggerContext): void {
+  start(trigger: TriggerContext): Promise<void> {
     this.emitter = trigger;
     this.arm();
+    return this.queue.run(() => this.load());
   }
 
+  /** Messages kept in context stay for the next instance (redeploy, restart); this one only stops its timer. */
   stop(): void {
     this.emitter = undefined;
     clearInterval(this.timer);
     this.timer = undefined;
-    this.pending = [];
-    this.groups.clear();
-    this.pendingCount = 0;
+  }
+
+  /** What a previous instance left waiting (read once). */
+  private load(): void {
+    if (this.loaded) return;
+    this.loaded = true;
+    for (const [key, value] of this.kept.entries()) {
+      if (key === 'pending' && Array.isArray(value)) this.pending = value as FlowMessage[];
+      else if (key === 'groups' && Array.isArray(value)) this.groups = new Map(value as Array<[string, Array<{ id: string; msgs: FlowMessage[]; count?: number }>]>);
+    }
+    this.pendingCount = this.pending.length + [...this.groups.values()].flat().reduce((n, g) => n + g.msgs.length, 0);
+  }
+
+  /** Mirror what waits into context. */
+  private keep(): void {
+    if (this.mode === 'concat') {
+      if (this.groups.size === 0) this.kept.delete('groups');
+      else this.kept.set('groups', [...this.groups.entries()]);
+    } else if (this.pending.length === 0) this.kept.delete('pending');
+    else this.kept.set('pending', this.pending);
   }
 
   private arm(): void {
@@ -86,16 +109,19 @@ class Batcher {
 
   handle(msg: FlowMessage): Promise<FlowMessage[]> {
     return this.queue.run(() => {
+      this.load();
+      let out: FlowMessage[];
       if (hasOwn(msg, 'reset')) {
         this.pending = [];
         this.groups.clear();
         this.pendingCount = 0;
         if (this.mode === 'interval') this.arm();
-        return [];
-      }
-      if (this.mode === 'count') return this.byCount(msg);
-      if (this.mode === 'interval') return this.hold(msg);
-      return this.concat(msg);
+        out = [];
+      } else if (this.mode === 'count') out = this.byCount(msg);
+      else if (this.mode === 'interval') out = this.hold(msg);
+      else out = this.concat(msg);
+      this.keep();
+      return out;
     });
   }
 
@@ -139,6 +165,7 @@ class Batcher {
     else return;
     this.pending = [];
     this.pendingCount = 0;
+    this.keep();
     if (!this.emitter) {
       this.log.error(`batch: ${out.length} message(s) were due but the runtime gave this node no way to send them (start() was not called); they were dropped`);
       return;
@@ -227,10 +254,10 @@ The messages of each group, with \`msg.parts\` (\`id\`, \`index\`, \`count\`) so
 
 ### Notes
 A count or concat group leaves in the run of the message that completed it; an interval's group starts a new run per
-message at this node. Waiting messages live in memory: a restart forgets them. At most ${BATCH_MAX_PENDING} messages wait.
+message at this node. Waiting messages are kept in the node's context and survive a restart. At most ${BATCH_MAX_PENDING} messages wait.
 `,
-  create({ props, log }) {
-    const batcher = new Batcher(props, log);
+  create({ props, context, log }) {
+    const batcher = new Batcher(props, log, new KeptState(context.node, 'batch:', log));
     return {
       onInput: async (msg) => [await batcher.handle(msg)],
       start: (trigger) => batcher.start(trigger),

@@ -35,3 +35,15 @@ describe('sort node', () => {
     expect((await node.input(msg(2, 1))).map((s) => (s.msg.payload as { n: number }).n)).toEqual([2, 1]);
   });
 });
+
+describe('sort node: unfinished sequences survive a restart', () => {
+  it('a new instance with the same node context completes a sequence the previous one started', async () => {
+    const first = await createTestNode(sortNode, { targetType: 'seq' });
+    const msg = (payload: number, index: number): FlowMessage => ({ payload, parts: { id: 'g', index, count: 2 } });
+    expect(await first.input(msg(2, 0))).toEqual([]);
+    const second = await createTestNode(sortNode, { targetType: 'seq' });
+    for (const key of first.context.node.keys()) second.context.node.set(key, first.context.node.get(key));
+    expect((await second.input(msg(1, 1))).map((s) => s.msg.payload)).toEqual([1, 2]);
+    expect(second.context.node.keys().filter((k) => second.context.node.get(k) !== undefined)).toEqual([]);
+  });
+});

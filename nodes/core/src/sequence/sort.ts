@@ -1,13 +1,15 @@
 /**
  * sort: Node-RED's sort node. Sorts an array held in a message property, or a sequence of messages (msg.parts,
  * as a split node makes them): the sequence's messages are held until its last one arrives, then all leave in
- * order, from the invocation that completed the sequence.
+ * order, from the invocation that completed the sequence. Unfinished sequences are mirrored into the node's context,
+ * so a restart (or redeploy) carries on with them, as join's groups do.
  */
 import { defineNode, type FlowMessage, type Logger } from '@flowcrew/sdk';
 import { compileJsonata, type CompiledExpression } from '../shared/expressions.ts';
 import { hasOwn } from '../shared/message.ts';
 import { assertPropertyExpression, getMessagePropertyOrUndefined, setMessageProperty } from '../shared/property.ts';
 import { SerialQueue } from '../transform/queue.ts';
+import { KeptState } from './kept-state.ts';
 
 export interface SortProps {
   order: 'ascending' | 'descending';
@@ -28,6 +30,8 @@ export interface SortProps {
 export const SORT_MAX_PENDING = 10_000;
 
 type Keyed<T> = { item: T; key: unknown };
+type Pending = { count?: number; msgs: FlowMessage[]; seq: number };
+
 
 function comparator(dir: number, asNumber: boolean) {
   const conv = (x: unknown) => (asNumber ? Number(x) : x) as number;
@@ -41,7 +45,8 @@ function comparator(dir: number, asNumber: boolean) {
 
 class Sorter {
   private readonly queue = new SerialQueue();
-  private readonly pending = new Map<string, { count?: number; msgs: FlowMessage[]; seq: number }>();
+  private readonly pending = new Map<string, Pending>();
+  private loaded = false;
   private pendingCount = 0;
   private nextSeq = 0;
   private readonly dir: number;
@@ -52,6 +57,7 @@ class Sorter {
     private readonly props: Partial<SortProps>,
     contexts: Parameters<typeof compileJsonata>[1],
     private readonly log: Logger,
+    private readonly kept: KeptState,
   ) {
     this.dir = props.order === 'descending' ? -1 : 1;
     const isMsg = props.targetType !== 'seq';
@@ -64,6 +70,23 @@ class Sorter {
 
   handle(msg: FlowMessage): Promise<FlowMessage[]> {
     return this.queue.run(() => (this.props.targetType === 'seq' ? this.sequence(msg) : this.property(msg)));
+  }
+
+  /** Sequences a previous instance left unfinished (read once). */
+  private load(): void {
+    if (this.loaded) return;
+    this.loaded = true;
+    for (const [id, value] of this.kept.entries()) {
+      const group = value as Pending;
+      this.pending.set(id, group);
+      this.pendingCount += group.msgs.length;
+      this.nextSeq = Math.max(this.nextSeq, group.seq + 1);
+    }
+  }
+
+  private forget(id: string): void {
+    this.pending.delete(id);
+    this.kept.delete(id);
   }
 
   private async sorted<T>(items: T[], key: (item: T) => unknown | Promise<unknown>): Promise<T[]> {
@@ -84,6 +107,7 @@ class Sorter {
   }
 
   private async sequence(msg: FlowMessage): Promise<FlowMessage[]> {
+    this.load();
     const parts = msg.parts as { id?: unknown; index?: unknown; count?: unknown } | undefined;
     if (!parts || !hasOwn(parts, 'id') || !hasOwn(parts, 'index')) return [];
     const id = String(parts.id);
@@ -96,7 +120,7 @@ class Sorter {
     if (hasOwn(parts, 'count')) group.count = Number(parts.count);
     this.pendingCount++;
     if (group.count === group.msgs.length) {
-      this.pending.delete(id);
+      this.forget(id);
       this.pendingCount -= group.msgs.length;
       const expression = this.expression;
       const sorted = await this.sorted(group.msgs, (m) => (expression ? expression.evaluate(m) : getMessagePropertyOrUndefined(m, this.keyProperty)));
@@ -106,17 +130,13 @@ class Sorter {
     if (this.pendingCount > SORT_MAX_PENDING) {
       // Drop the oldest unfinished sequence, as Node-RED does past its buffer limit.
       const oldest = [...this.pending.entries()].sort((a, b) => a[1].seq - b[1].seq)[0]!;
-      this.pending.delete(oldest[0]);
+      this.forget(oldest[0]);
       this.pendingCount -= oldest[1].msgs.length;
       this.log.warn(`sort: more than ${SORT_MAX_PENDING} messages waiting; the oldest unfinished sequence (${oldest[1].msgs.length} messages) was dropped`);
-    }
+    } else this.kept.set(id, group);
     return [];
   }
 
-  clear(): void {
-    this.pending.clear();
-    this.pendingCount = 0;
-  }
 }
 
 export const sortNode = defineNode<Partial<SortProps>>({
@@ -155,13 +175,12 @@ export const sortNode = defineNode<Partial<SortProps>>({
   \`msg.parts.index\` renumbered. Messages without \`msg.parts\` are dropped. At most ${SORT_MAX_PENDING} messages wait.
 
 ### Notes
-Unfinished sequences live in memory: a restart forgets them.
+Unfinished sequences are kept in the node's context and survive a restart of the runtime.
 `,
   create({ props, context, log }) {
-    const sorter = new Sorter(props, context, log);
+    const sorter = new Sorter(props, context, log, new KeptState(context.node, 'sort:', log));
     return {
       onInput: async (msg) => [await sorter.handle(msg)],
-      close: () => sorter.clear(),
     };
   },
 });

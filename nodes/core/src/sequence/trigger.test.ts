@@ -91,3 +91,41 @@ describe('trigger node', () => {
     await vi.waitFor(() => expect(node.emitted).toHaveLength(1));
   });
 });
+
+describe('trigger node: waiting topics survive a restart', () => {
+  async function restarted(first: TestNode, props: Partial<TriggerProps>) {
+    const second = await createTestNode(triggerNode, props);
+    for (const key of first.context.node.keys()) second.context.node.set(key, first.context.node.get(key));
+    await first.stop();
+    await second.start();
+    nodes.push(second);
+    return second;
+  }
+
+  it('a new instance sends the second message when the delay left runs out, and blocks meanwhile', async () => {
+    const props = { duration: 60, op2: 'second' };
+    const first = await trigger(props);
+    await first.input({ payload: 'x', topic: 't' });
+    const second = await restarted(first, props);
+    expect(await second.input({ payload: 'y' })).toEqual([]);
+    await vi.waitFor(() => expect(second.emitted).toHaveLength(1));
+    expect(second.emitted[0]!.msg).toMatchObject({ payload: 'second', topic: 't' });
+    expect(first.emitted).toHaveLength(0);
+  });
+
+  it('keeps a block until reset, and the latest message for payl', async () => {
+    const blocked = await trigger({ duration: 0 });
+    await blocked.input({ payload: 1 });
+    const afterBlock = await restarted(blocked, { duration: 0 });
+    expect(await afterBlock.input({ payload: 2 })).toEqual([]);
+    await afterBlock.input({ reset: true });
+    expect((await afterBlock.input({ payload: 3 })).length).toBe(1);
+
+    const payl = await trigger({ duration: 60, op2type: 'payl' });
+    await payl.input({ payload: 'first' });
+    await payl.input({ payload: 'latest' });
+    const afterPayl = await restarted(payl, { duration: 60, op2type: 'payl' });
+    await vi.waitFor(() => expect(afterPayl.emitted).toHaveLength(1));
+    expect(afterPayl.emitted[0]!.msg.payload).toBe('latest');
+  });
+});

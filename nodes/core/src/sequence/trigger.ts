@@ -5,7 +5,8 @@
  *
  * The first message leaves as the node's output in the run that brought the input. What leaves later (the second
  * message, the repeats) starts a new run at this node through the TriggerContext the runtime hands to start(),
- * on output 2 when the node has two.
+ * on output 2 when the node has two. What a topic waits for (its deadline, the messages it will send) is mirrored
+ * into the node's context, so a restart or redeploy carries on with it.
  */
 import mustache from 'mustache';
 import { defineNode, type FlowMessage, type Logger, type TriggerContext } from '@flowcrew/sdk';
@@ -13,6 +14,7 @@ import { prepareTypedValue, type ContextScopes, type TypedValue } from '../share
 import { cloneMessage, hasOwn } from '../shared/message.ts';
 import { getMessagePropertyOrUndefined } from '../shared/property.ts';
 import { SerialQueue } from '../transform/queue.ts';
+import { KeptState } from './kept-state.ts';
 
 /** Node-RED's value types here: the typed ones, plus pay (the input's payload), payl (the latest message, op2 only) and nul (nothing). */
 export const TRIGGER_VALUE_TYPES = ['str', 'num', 'bool', 'json', 'bin', 'date', 'env', 'flow', 'global', 'pay', 'payl', 'nul'] as const;
@@ -48,6 +50,20 @@ interface TopicState {
   second?: unknown;
 }
 
+/** A waiting topic as kept in context: what to do when, with which message. */
+interface KeptTopic {
+  /** wait: send the second message at the deadline; extended: the same after an extension; blocked: until reset; loop: repeat. */
+  mode: 'wait' | 'extended' | 'blocked' | 'loop';
+  deadline?: number;
+  /** The message the second one is made from (the last one, when extended), or the repeated one. */
+  msg: FlowMessage;
+  second?: unknown;
+  /** payl: the latest message. */
+  latest?: FlowMessage;
+  /** loop: the interval. */
+  every?: number;
+}
+
 interface Operand {
   type: ValueType;
   text: string;
@@ -75,12 +91,14 @@ class Trigger {
   private readonly extend: boolean;
   private readonly secondPort: number;
   private emitter?: TriggerContext;
+  private loaded = false;
 
   constructor(
     private readonly props: Partial<TriggerProps>,
     contexts: ContextScopes,
     private readonly log: Logger,
     private readonly status: (count: number) => void,
+    private readonly kept: KeptState,
   ) {
     this.op1 = operand(props.op1, props.op1type ?? 'str', '1', contexts);
     this.op2 = operand(props.op2, props.op2type ?? 'str', '0', contexts);
@@ -92,10 +110,12 @@ class Trigger {
     this.secondPort = Number(props.outputs) === 2 ? 1 : 0;
   }
 
-  start(trigger: TriggerContext): void {
+  start(trigger: TriggerContext): Promise<void> {
     this.emitter = trigger;
+    return this.queue.run(() => this.load());
   }
 
+  /** Waiting topics stay in context for the next instance (redeploy, restart); this one only stops its timers. */
   stop(): void {
     this.emitter = undefined;
     for (const state of this.topics.values()) this.clear(state);
@@ -103,7 +123,40 @@ class Trigger {
   }
 
   handle(msg: FlowMessage): Promise<FlowMessage | null> {
-    return this.queue.run(() => this.process(msg));
+    return this.queue.run(() => {
+      this.load();
+      return this.process(msg);
+    });
+  }
+
+  /** Topics a previous instance left waiting (read once): their timers are armed again for the time that is left. */
+  private load(): void {
+    if (this.loaded) return;
+    this.loaded = true;
+    for (const [topic, value] of this.kept.entries()) {
+      const k = value as KeptTopic;
+      const state: TopicState = { second: k.second };
+      this.topics.set(topic, state);
+      if (k.latest) this.latest.set(topic, k.latest);
+      const left = Math.max(0, (k.deadline ?? 0) - Date.now());
+      if (k.mode === 'blocked') state.timer = 0;
+      else if (k.mode === 'loop') this.repeat(state, k.msg, k.every ?? this.durationMs);
+      else state.timer = setTimeout(() => void this.queue.run(() => (k.mode === 'wait' ? this.fire(topic, k.msg) : this.fireExtended(topic, k.msg))), left);
+    }
+    this.status(this.topics.size);
+  }
+
+  private keep(topic: string, kept: KeptTopic): void {
+    const latest = this.latest.get(topic);
+    this.kept.set(topic, latest ? { ...kept, latest } : kept);
+  }
+
+  private repeat(state: TopicState, msg: FlowMessage, every: number): void {
+    const repeat = cloneMessage(msg);
+    state.loop = setInterval(() => {
+      if (this.op1.type === 'date') repeat.payload = Date.now();
+      this.send(cloneMessage(repeat), 0);
+    }, every);
   }
 
   private clear(state: TopicState): void {
@@ -125,6 +178,8 @@ class Trigger {
       const state = this.topics.get(topic);
       if (state) this.clear(state);
       this.topics.delete(topic);
+      this.latest.delete(topic);
+      this.kept.delete(topic);
       this.status(this.topics.size);
       return null;
     }
@@ -135,17 +190,19 @@ class Trigger {
       if (this.op2.type === 'pay') state.second = cloneMessage(msg.payload);
       else if (this.op2.type !== 'nul' && this.op2.type !== 'payl') state.second = await this.value(this.op2, msg);
       if (this.op1.type !== 'pay' && this.op1.type !== 'nul') msg.payload = await this.value(this.op1, msg);
-      if (delay === 0) state.timer = 0;
-      else if (this.loop) {
+      if (delay === 0) {
+        state.timer = 0;
+        this.keep(topic, { mode: 'blocked', msg });
+      } else if (this.loop) {
         if (state.loop) clearInterval(state.loop);
         if (this.op1.type !== 'nul') {
-          const repeat = cloneMessage(msg);
-          state.loop = setInterval(() => {
-            if (this.op1.type === 'date') repeat.payload = Date.now();
-            this.send(cloneMessage(repeat), 0);
-          }, delay);
+          this.repeat(state, msg, delay);
+          this.keep(topic, { mode: 'loop', msg, every: delay });
         }
-      } else state.timer = setTimeout(() => void this.queue.run(() => this.fire(topic, msg)), delay);
+      } else {
+        state.timer = setTimeout(() => void this.queue.run(() => this.fire(topic, msg)), delay);
+        this.keep(topic, { mode: 'wait', deadline: Date.now() + delay, msg, second: state.second });
+      }
       this.status(this.topics.size);
       return this.op1.type === 'nul' ? null : cloneMessage(msg);
     }
@@ -153,6 +210,10 @@ class Trigger {
       if (this.op2.type === 'payl') state.second = cloneMessage(msg.payload);
       if (state.timer) clearTimeout(state.timer);
       state.timer = setTimeout(() => void this.queue.run(() => this.fireExtended(topic, msg)), delay);
+      this.keep(topic, { mode: 'extended', deadline: Date.now() + delay, msg, second: state.second });
+    } else if (this.op2.type === 'payl' && state.timer !== undefined) {
+      const kept = this.kept.entries().find(([t]) => t === topic)?.[1] as KeptTopic | undefined;
+      if (kept) this.keep(topic, kept);
     }
     return null;
   }
@@ -162,6 +223,7 @@ class Trigger {
     const state = this.topics.get(topic);
     if (!state) return;
     this.topics.delete(topic);
+    this.kept.delete(topic);
     this.status(this.topics.size);
     if (this.op2.type === 'nul') return;
     let second: FlowMessage;
@@ -181,6 +243,8 @@ class Trigger {
     const state = this.topics.get(topic);
     if (!state) return;
     this.topics.delete(topic);
+    this.kept.delete(topic);
+    this.latest.delete(topic);
     this.status(this.topics.size);
     if (this.op2.type === 'nul') return;
     const second = cloneMessage(last);
@@ -247,10 +311,13 @@ While waiting, further messages are dropped (unless **extend**). \`msg.reset\` s
 2. With **outputs** 2: the second message.
 
 ### Notes
-The second message and the repeats start a new run at this node. Waiting state lives in memory: a restart forgets it.
+The second message and the repeats start a new run at this node. What a topic waits for is kept in the node's context
+and survives a restart: a delay that ran out meanwhile sends its second message at start.
 `,
   create({ props, context, log, status }) {
-    const trigger = new Trigger(props, context, log, (count) => status(count === 0 ? {} : count === 1 ? { fill: 'blue', shape: 'dot' } : { fill: 'blue', shape: 'dot', text: String(count) }));
+    const kept = new KeptState(context.node, 'trigger:', log);
+    const showCount = (count: number) => status(count === 0 ? {} : count === 1 ? { fill: 'blue', shape: 'dot' } : { fill: 'blue', shape: 'dot', text: String(count) });
+    const trigger = new Trigger(props, context, log, showCount, kept);
     return {
       onInput: (msg) => trigger.handle(msg),
       start: (emitter) => trigger.start(emitter),
