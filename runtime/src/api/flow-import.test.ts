@@ -3,6 +3,9 @@
  * positions, the property report in the answer, link calls and triggers running on the real runtime, and a flow
  * created without an id.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../testing/server.ts';
 
@@ -107,5 +110,40 @@ describe('Node-RED import through the API', () => {
     const triggerStep = later!.invocations.find((i) => i.nodeId === 'trig')!;
     expect(triggerStep.outputs).toEqual([{ port: 1, msg: expect.objectContaining({ payload: 'later' }) }]);
     expect(later!.invocations.some((i) => i.nodeId === 't-dbg')).toBe(true);
+  });
+});
+
+describe('a trigger across a restart', () => {
+  it('sends its second message after the runtime restarted while it waited', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-trigger-restart-'));
+    try {
+      const before = await startTestServer({ dataDir });
+      const exported = [
+        { id: 'restart-tab', type: 'tab', label: 'Restart' },
+        { id: 'r-in', type: 'http in', z: 'restart-tab', url: '/trigger-restart', method: 'post', x: 100, y: 40, wires: [['r-trig']] },
+        { id: 'r-trig', type: 'trigger', z: 'restart-tab', op1: '', op1type: 'pay', op2: 'after restart', op2type: 'str', duration: '1500', units: 'ms', outputs: 2, x: 250, y: 40, wires: [['r-res'], ['r-dbg']] },
+        { id: 'r-res', type: 'http response', z: 'restart-tab', statusCode: '', headers: {}, x: 400, y: 40, wires: [] },
+        { id: 'r-dbg', type: 'debug', z: 'restart-tab', active: true, complete: 'payload', x: 400, y: 100, wires: [] },
+      ];
+      expect((await before.api('POST', '/api/v1/flows/import?deploy=true', exported)).status).toBe(201);
+      const res = await fetch(`${before.url}/webhook/trigger-restart`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":1}' });
+      expect(res.status).toBe(200);
+      await before.stop();
+      const after = await startTestServer({ dataDir });
+      try {
+        let later: { invocations: Array<{ nodeId: string; outputs?: Array<{ port: number; msg: { payload: unknown } }> }> } | undefined;
+        for (let i = 0; i < 100 && !later; i++) {
+          const runs = (await after.api('GET', '/api/v1/runs?flowId=restart-tab')).body as Array<{ id: string; triggerNodeId: string; status: string }>;
+          const run = runs.find((r) => r.triggerNodeId === 'r-trig' && r.status === 'succeeded');
+          if (run) later = (await after.api('GET', `/api/v1/runs/${run.id}`)).body;
+          else await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(later?.invocations.find((i) => i.nodeId === 'r-trig')?.outputs).toEqual([{ port: 1, msg: expect.objectContaining({ payload: 'after restart' }) }]);
+      } finally {
+        await after.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
