@@ -129,15 +129,18 @@ describe('a trigger across a restart', () => {
       const res = await fetch(`${before.url}/webhook/trigger-restart`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":1}' });
       expect(res.status).toBe(200);
       await before.stop();
+      const restartedAt = Date.now();
       const after = await startTestServer({ dataDir });
       try {
-        let later: { invocations: Array<{ nodeId: string; outputs?: Array<{ port: number; msg: { payload: unknown } }> }> } | undefined;
+        let later: { createdAt: number; invocations: Array<{ nodeId: string; outputs?: Array<{ port: number; msg: { payload: unknown } }> }> } | undefined;
         for (let i = 0; i < 100 && !later; i++) {
           const runs = (await after.api('GET', '/api/v1/runs?flowId=restart-tab')).body as Array<{ id: string; triggerNodeId: string; status: string }>;
           const run = runs.find((r) => r.triggerNodeId === 'r-trig' && r.status === 'succeeded');
           if (run) later = (await after.api('GET', `/api/v1/runs/${run.id}`)).body;
           else await new Promise((r) => setTimeout(r, 50));
         }
+        // Sent by the restarted runtime, from what the first one kept.
+        expect(later!.createdAt).toBeGreaterThanOrEqual(restartedAt);
         expect(later?.invocations.find((i) => i.nodeId === 'r-trig')?.outputs).toEqual([{ port: 1, msg: expect.objectContaining({ payload: 'after restart' }) }]);
       } finally {
         await after.stop();
