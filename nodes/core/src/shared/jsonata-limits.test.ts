@@ -49,7 +49,7 @@ describe('JSONata under limits: the attacks of issue 7 fail their own evaluation
   it('$count([1..10000000].([1..10])) is refused for its size', async () => {
     const run = await evaluateWatched('$count([1..10000000].([1..10]))');
     expect(run.error).toBeInstanceOf(LimitExceededError);
-    expect(run.error!.message).toMatch(/more than the limit of 1000000 \(FLOWCREW_MAX_ITEMS\)$/);
+    expect(run.error!.message).toMatch(/than the limit of 1000000 \(FLOWCREW_MAX_ITEMS\)$/);
     expect(run.ms).toBeLessThan(3000);
   });
 
@@ -115,7 +115,7 @@ describe('JSONata under limits: the attacks of issue 7 fail their own evaluation
 
   it('limits come from the configuration given', async () => {
     const limits = { ...DEFAULT_LIMITS, maxItems: 10, maxStringLength: 20 };
-    expect((await evaluateWatched('[1..11]', {}, limits)).error!.message).toMatch(/more than the limit of 10 \(FLOWCREW_MAX_ITEMS\)/);
+    expect((await evaluateWatched('[1..11]', {}, limits)).error!.message).toMatch(/than the limit of 10 \(FLOWCREW_MAX_ITEMS\)/);
     expect((await evaluateWatched('$pad("", 21)', {}, limits)).error!.message).toMatch(/string limit of 20/);
     expect((await evaluateWatched('[1..5]', {}, limits)).result).toHaveLength(5);
   });

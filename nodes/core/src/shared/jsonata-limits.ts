@@ -232,7 +232,8 @@ function regexEngineFor(limits: HostLimits): RegExpConstructor {
 
 /** Compile `source` with the limits' regex engine, hooks and bounded built-ins. Throws JSONata's syntax errors. */
 export function compileLimited(source: string, limits: HostLimits): jsonata.Expression {
-  const expression = jsonata(source, { RegexEngine: regexEngineFor(limits), stack: limits.expressionMaxDepth + STACK_MARGIN });
+  // `sequence`: JSONata refuses a range (`[1..10000000]`) or a sequence growing past the limit before allocating it.
+  const expression = jsonata(source, { RegexEngine: regexEngineFor(limits), stack: limits.expressionMaxDepth + STACK_MARGIN, sequence: limits.maxItems });
   const assign = expression.assign.bind(expression) as (name: string | symbol, value: unknown) => void;
   assign(EXIT, onExit);
   // Same names and signatures as JSONata's own, which they shadow for this expression.
@@ -263,9 +264,7 @@ export async function evaluateWithLimits(expression: jsonata.Expression, input: 
     }
     const code = (error as { code?: string } | null)?.code;
     if (code === 'D1011') throw depthError(evaluation);
-    if (code && SIZE_CODES.has(code)) {
-      throw new LimitExceededError(`JSONata expression exceeded a size limit: ${(error as Error).message}`, { name: 'maxItems', value: limits.maxItems, variable: limitVariable('maxItems') });
-    }
+    if (code && SIZE_CODES.has(code)) throw evaluation.fail(`A JSONata expression built a sequence of more values than the limit of ${limits.maxItems}`, 'maxItems');
     throw error;
   }
   // Built values were measured as they were built; one not measured is a part of the input (or a few scalars),
