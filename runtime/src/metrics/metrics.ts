@@ -1,8 +1,9 @@
 /**
  * Prometheus metrics of one runtime (prom-client): runs, node durations, HTTP and webhook latency, storage commits,
  * and the process's own metrics. Everything on the hot path is a counter increment or a histogram observation made
- * from events the executor and the group-commit writer already produce; gauges (active runs, oldest active run,
- * deployed flows) are read only when Prometheus scrapes. bench/metrics-overhead.ts measures the cost.
+ * from events the executor and the group-commit writer already produce (the per-node, per-run and per-request
+ * histograms count into pre-resolved series: counting-histogram.ts); gauges (active runs, oldest active run, deployed
+ * flows) are read only when Prometheus scrapes. bench/metrics-overhead.ts measures the cost.
  */
 import { performance } from 'node:perf_hooks';
 import type { RequestHandler, Request, Response } from 'express';
@@ -10,6 +11,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { NodeFinishedEvent } from '../executor/events.ts';
 import type { Runtime } from '../runtime.ts';
 import type { RunRecord } from '../storage/types.ts';
+import { CountingHistogram, type Observe } from './counting-histogram.ts';
 
 /** The names the dashboards and alert rules in docker/ use (the test checks they are all exported). */
 export const METRIC_NAMES = {
@@ -51,20 +53,19 @@ const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1
 const COMMIT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
 const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 
-type Observe = (value: number) => void;
-
 export class RuntimeMetrics {
   readonly registry = new Registry();
   private readonly runsStarted: Counter<'flow'>;
   private readonly runsFinished: Counter<'flow' | 'status'>;
-  private readonly runDuration: Histogram<'flow' | 'status'>;
-  private readonly nodeDuration: Histogram<'type' | 'status'>;
-  private readonly httpDuration: Histogram<'handler' | 'method' | 'status'>;
+  private readonly runDuration: CountingHistogram<'flow' | 'status'>;
+  private readonly nodeDuration: CountingHistogram<'type' | 'status'>;
+  private readonly httpDuration: CountingHistogram<'handler' | 'method' | 'status'>;
   private readonly commitDuration: Histogram;
   private readonly commitBatch: Histogram;
   private readonly commitFailures: Counter;
-  /** Labelled children by their label values: labels() hashes and allocates on every call, a Map lookup does not. */
+  /** Series observers by their label values joined, so the hot path builds one string and does one Map lookup. */
   private readonly nodeSeries = new Map<string, Observe>();
+  private readonly runSeries = new Map<string, Observe>();
   private readonly httpSeries = new Map<string, Observe>();
   private readonly detachers: Array<() => void> = [];
 
@@ -72,15 +73,15 @@ export class RuntimeMetrics {
     const registers = [this.registry];
     this.runsStarted = new Counter({ name: METRIC_NAMES.runsStarted, help: 'Runs started in this process, by flow (a run resumed after a restart counts again)', labelNames: ['flow'], registers });
     this.runsFinished = new Counter({ name: METRIC_NAMES.runsFinished, help: 'Runs finished in this process, by flow and final status', labelNames: ['flow', 'status'], registers });
-    this.runDuration = new Histogram({ name: METRIC_NAMES.runDuration, help: 'Run duration from start to finish, by flow and final status', labelNames: ['flow', 'status'], buckets: RUN_BUCKETS, registers });
-    this.nodeDuration = new Histogram({ name: METRIC_NAMES.nodeDuration, help: 'Node invocation duration (all attempts), by node type and outcome', labelNames: ['type', 'status'], buckets: NODE_BUCKETS, registers });
-    this.httpDuration = new Histogram({
-      name: METRIC_NAMES.httpDuration,
-      help: 'HTTP request latency by handler (API route template, /webhook/<path>, /metrics, editor), method and status',
-      labelNames: ['handler', 'method', 'status'],
-      buckets: HTTP_BUCKETS,
-      registers,
-    });
+    this.runDuration = new CountingHistogram(METRIC_NAMES.runDuration, 'Run duration from start to finish, by flow and final status', ['flow', 'status'], RUN_BUCKETS, this.registry);
+    this.nodeDuration = new CountingHistogram(METRIC_NAMES.nodeDuration, 'Node invocation duration (all attempts), by node type and outcome', ['type', 'status'], NODE_BUCKETS, this.registry);
+    this.httpDuration = new CountingHistogram(
+      METRIC_NAMES.httpDuration,
+      'HTTP request latency by handler (API route template, /webhook/<path>, /metrics, editor), method and status',
+      ['handler', 'method', 'status'],
+      HTTP_BUCKETS,
+      this.registry,
+    );
     this.commitDuration = new Histogram({ name: METRIC_NAMES.commitDuration, help: 'Group-commit transaction duration (one per batch)', buckets: COMMIT_BUCKETS, registers });
     this.commitBatch = new Histogram({ name: METRIC_NAMES.commitBatch, help: 'Writes sharing one group-commit transaction', buckets: BATCH_BUCKETS, registers });
     this.commitFailures = new Counter({ name: METRIC_NAMES.commitFailures, help: 'Group-commit transactions that failed (the batch is then retried item by item)', registers });
@@ -142,8 +143,10 @@ export class RuntimeMetrics {
   runFinished(run: RunRecord): void {
     this.runsFinished.inc({ flow: run.flowId, status: run.status });
     if (run.finishedAt !== null && run.finishedAt !== undefined) {
-      const from = run.startedAt ?? run.createdAt;
-      this.runDuration.observe({ flow: run.flowId, status: run.status }, Math.max(0, run.finishedAt - from) / 1000);
+      const key = `${run.flowId}\u0000${run.status}`;
+      let observe = this.runSeries.get(key);
+      if (!observe) this.runSeries.set(key, (observe = this.runDuration.observer({ flow: run.flowId, status: run.status })));
+      observe(Math.max(0, run.finishedAt - (run.startedAt ?? run.createdAt)) / 1000);
     }
   }
 
@@ -151,11 +154,7 @@ export class RuntimeMetrics {
     const type = this.runtime.executor.nodeType(event.flowId, event.nodeId) ?? 'unknown';
     const key = `${type}\u0000${event.status}`;
     let observe = this.nodeSeries.get(key);
-    if (!observe) {
-      const child = this.nodeDuration.labels(type, event.status);
-      observe = (value) => child.observe(value);
-      this.nodeSeries.set(key, observe);
-    }
+    if (!observe) this.nodeSeries.set(key, (observe = this.nodeDuration.observer({ type, status: event.status })));
     observe(event.durationMs / 1000);
   }
 
@@ -176,12 +175,8 @@ export class RuntimeMetrics {
     const handler = handlerOf(req, res);
     const key = `${handler}\u0000${req.method}\u0000${res.statusCode}`;
     let observe = this.httpSeries.get(key);
-    if (!observe) {
-      // Bounded: handlers are route templates and registered webhook paths, never raw URLs.
-      const child = this.httpDuration.labels(handler, req.method, String(res.statusCode));
-      observe = (value) => child.observe(value);
-      this.httpSeries.set(key, observe);
-    }
+    // Bounded: handlers are route templates and registered webhook paths, never raw URLs.
+    if (!observe) this.httpSeries.set(key, (observe = this.httpDuration.observer({ handler, method: req.method, status: String(res.statusCode) })));
     observe(seconds);
   }
 
