@@ -1,8 +1,9 @@
 /** The core node pack: what every flow needs. Loaded by the registry like any third-party pack. */
 import type { NodeDefinition } from '@flowcrew/sdk';
 import { ioNodes } from './io-nodes.ts';
+import { parserNodes } from './parser-nodes.ts';
 import { sequenceNodes } from './sequence-nodes.ts';
 import { transformNodes } from './transform-nodes.ts';
 
-export const nodes: NodeDefinition[] = [...ioNodes, ...transformNodes, ...sequenceNodes];
+export const nodes: NodeDefinition[] = [...ioNodes, ...transformNodes, ...sequenceNodes, ...parserNodes];
 export default nodes;

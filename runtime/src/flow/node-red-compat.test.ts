@@ -101,6 +101,8 @@ const cases: Array<[string, string, unknown, string?]> = [
   ['join of Node-RED 4 (useparts false): the count alone makes a group, parts ignored', '/compat/join-useparts', ['a', 'b', 'c']],
   ['split of another property (Node-RED 4) and an automatic join back into it', '/compat/split-property', { list: ['a', 'b', 'c'], keep: 1 }],
   ['date formats (Node-RED 3.1+, moment) in a change and a trigger', '/compat/date-format', { topic: 'd' }],
+  ['xml: parse, change an attribute, write back', '/compat/xml', '<order id="7"><item qty="2">mug</item><item>cup &amp; saucer</item></order>', 'text/plain'],
+  ['xml: parse with custom attribute and text keys', '/compat/xml-object', '<a b="1">text<c>d</c></a>', 'text/plain'],
 ];
 
 describe.skipIf(!available)('Node-RED compatibility: the same export gives the same answers', () => {

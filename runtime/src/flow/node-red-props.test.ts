@@ -90,6 +90,8 @@ const cases: Case[] = [
   ['csv: hdrin "", hdrout "" (Node-RED 4 defaults), spec rfc', { type: 'csv', spec: 'rfc', sep: ',', hdrin: '', hdrout: '', multi: 'one', ret: '\\r\\n', temp: '', skip: '0', strings: true, include_empty_strings: '', include_null_values: '' }, { hdrin: false, hdrout: 'none', include_empty_strings: false }, { '/hdrout': 'defaulted', '/spec': 'ignored' }],
   ['csv: legacy boolean hdrout, strings as text', { type: 'csv', sep: '\\t', hdrin: 'true', hdrout: true, multi: 'mult', ret: '\\n', temp: 'a,b', skip: 0, strings: 'false' }, { hdrin: true, hdrout: 'all', strings: false, multi: 'mult' }, { '/hdrout': 'translated' }],
   ['yaml: empty property', { type: 'yaml', property: '' }, { property: 'payload' }],
+  ['xml: Node-RED defaults', { type: 'xml', property: 'payload', attr: '', chr: '' }, { property: 'payload', attr: '', chr: '' }],
+  ['xml: empty property, custom keys', { type: 'xml', property: '', attr: '@', chr: '#' }, { property: 'payload', attr: '@', chr: '#' }],
   // split, join
   ['split: Node-RED 4 property payload, stream as a string', { type: 'split', splt: '\\n', spltType: 'str', arraySplt: 1, arraySpltType: 'len', stream: 'false', addname: '', property: 'payload' }, { stream: false, property: 'payload' }, { '/stream': 'translated' }],
   ['split: by length, empty type', { type: 'split', splt: '2', spltType: '', arraySplt: '3', arraySpltType: '' }, { spltType: 'str', arraySpltType: 'len' }],
@@ -192,7 +194,7 @@ const REQUIRED_BY_USER: Record<string, Record<string, unknown>> = {
 
 describe.skipIf(!existsSync(nodesDir))("Node-RED import normalisation: a new node with Node-RED 4's editor defaults", () => {
   let defaults: ReturnType<typeof nodeRedEditorDefaults> | undefined;
-  const mapped = ['inject', 'debug', 'change', 'switch', 'template', 'json', 'csv', 'yaml', 'split', 'join', 'delay', 'http in', 'http response', 'http request', 'catch', 'comment', 'trigger', 'range', 'sort', 'batch', 'rbe', 'link call'];
+  const mapped = ['inject', 'debug', 'change', 'switch', 'template', 'json', 'csv', 'yaml', 'split', 'join', 'delay', 'http in', 'http response', 'http request', 'catch', 'comment', 'trigger', 'range', 'sort', 'batch', 'rbe', 'link call', 'xml'];
   it.each(mapped)('%s', async (type) => {
     defaults ??= nodeRedEditorDefaults();
     expect(defaults[type], `Node-RED has no editor defaults for "${type}"`).toBeDefined();

@@ -147,6 +147,11 @@ const yaml: Rule = (p) => {
   if (p.get('property') === '') p.default('property', 'payload', 'empty: msg.payload');
 };
 
+const xml: Rule = (p) => {
+  if (p.get('property') === '') p.default('property', 'payload', 'empty: msg.payload');
+  for (const key of ['attr', 'chr']) if (p.get(key) === null) p.default(key, '', 'empty: the xml2js default key');
+};
+
 const split: Rule = (p) => {
   p.oneOf('spltType', ['str', 'bin', 'len'], 'str');
   p.oneOf('arraySpltType', ['len'], 'len');
@@ -295,6 +300,7 @@ const RULES: Record<string, Rule> = {
   json,
   csv,
   yaml,
+  xml,
   split,
   join,
   delay,

@@ -74,6 +74,7 @@ const TYPE_MAP: Record<string, string> = {
   batch: 'batch',
   rbe: 'filter',
   'link call': 'link-call',
+  xml: 'xml',
 };
 
 /** Node-RED types Flowcrew cannot run yet, and why (the rest of the unmapped types have no equivalent at all). */
