@@ -103,6 +103,9 @@ const cases: Array<[string, string, unknown, string?]> = [
   ['date formats (Node-RED 3.1+, moment) in a change and a trigger', '/compat/date-format', { topic: 'd' }],
   ['xml: parse, change an attribute, write back', '/compat/xml', '<order id="7"><item qty="2">mug</item><item>cup &amp; saucer</item></order>', 'text/plain'],
   ['xml: parse with custom attribute and text keys', '/compat/xml-object', '<a b="1">text<c>d</c></a>', 'text/plain'],
+  ['html: the inner HTML of list items (void elements, entities)', '/compat/html', "<html><head><title>T</title></head><body><h1>Title &amp; more</h1><ul><li class=\"x\"><a href=\"/a?b=1&amp;c=2\">A <i>b</i></a></li><li>B<br>C</li><li><img src=\"i.png\"></li></ul><p>One</p><p>Two <span>2</span></p></body></html>", 'text/plain'],
+  ['html: the text of several selectors', '/compat/html-text', "<html><head><title>T</title></head><body><h1>Title &amp; more</h1><ul><li class=\"x\"><a href=\"/a?b=1&amp;c=2\">A <i>b</i></a></li><li>B<br>C</li><li><img src=\"i.png\"></li></ul><p>One</p><p>Two <span>2</span></p></body></html>", 'text/plain'],
+  ['html: attributes and HTML (compl) under a custom key', '/compat/html-compl', "<html><head><title>T</title></head><body><h1>Title &amp; more</h1><ul><li class=\"x\"><a href=\"/a?b=1&amp;c=2\">A <i>b</i></a></li><li>B<br>C</li><li><img src=\"i.png\"></li></ul><p>One</p><p>Two <span>2</span></p></body></html>", 'text/plain'],
 ];
 
 describe.skipIf(!available)('Node-RED compatibility: the same export gives the same answers', () => {

@@ -91,6 +91,8 @@ const cases: Case[] = [
   ['csv: legacy boolean hdrout, strings as text', { type: 'csv', sep: '\\t', hdrin: 'true', hdrout: true, multi: 'mult', ret: '\\n', temp: 'a,b', skip: 0, strings: 'false' }, { hdrin: true, hdrout: 'all', strings: false, multi: 'mult' }, { '/hdrout': 'translated' }],
   ['yaml: empty property', { type: 'yaml', property: '' }, { property: 'payload' }],
   ['xml: Node-RED defaults', { type: 'xml', property: 'payload', attr: '', chr: '' }, { property: 'payload', attr: '', chr: '' }],
+  ['html: Node-RED defaults (empty chr), multi', { type: 'html', property: 'payload', outproperty: 'payload', tag: 'li', ret: 'text', as: 'multi', chr: '' }, { chr: '_', as: 'multi' }],
+  ['html: empty ret and as (older exports)', { type: 'html', property: '', tag: 'a', ret: '', as: '' }, { property: 'payload', ret: 'html', as: 'single' }],
   ['xml: empty property, custom keys', { type: 'xml', property: '', attr: '@', chr: '#' }, { property: 'payload', attr: '@', chr: '#' }],
   // split, join
   ['split: Node-RED 4 property payload, stream as a string', { type: 'split', splt: '\\n', spltType: 'str', arraySplt: 1, arraySpltType: 'len', stream: 'false', addname: '', property: 'payload' }, { stream: false, property: 'payload' }, { '/stream': 'translated' }],
@@ -194,7 +196,7 @@ const REQUIRED_BY_USER: Record<string, Record<string, unknown>> = {
 
 describe.skipIf(!existsSync(nodesDir))("Node-RED import normalisation: a new node with Node-RED 4's editor defaults", () => {
   let defaults: ReturnType<typeof nodeRedEditorDefaults> | undefined;
-  const mapped = ['inject', 'debug', 'change', 'switch', 'template', 'json', 'csv', 'yaml', 'split', 'join', 'delay', 'http in', 'http response', 'http request', 'catch', 'comment', 'trigger', 'range', 'sort', 'batch', 'rbe', 'link call', 'xml'];
+  const mapped = ['inject', 'debug', 'change', 'switch', 'template', 'json', 'csv', 'yaml', 'split', 'join', 'delay', 'http in', 'http response', 'http request', 'catch', 'comment', 'trigger', 'range', 'sort', 'batch', 'rbe', 'link call', 'xml', 'html'];
   it.each(mapped)('%s', async (type) => {
     defaults ??= nodeRedEditorDefaults();
     expect(defaults[type], `Node-RED has no editor defaults for "${type}"`).toBeDefined();

@@ -152,6 +152,13 @@ const xml: Rule = (p) => {
   for (const key of ['attr', 'chr']) if (p.get(key) === null) p.default(key, '', 'empty: the xml2js default key');
 };
 
+const html: Rule = (p) => {
+  if (p.get('property') === '') p.default('property', 'payload', 'empty: msg.payload');
+  p.oneOf('ret', ['html', 'text', 'attr', 'compl'], 'html');
+  p.oneOf('as', ['single', 'multi'], 'single');
+  if (p.get('chr') === '') p.default('chr', '_', 'empty: "_"');
+};
+
 const split: Rule = (p) => {
   p.oneOf('spltType', ['str', 'bin', 'len'], 'str');
   p.oneOf('arraySpltType', ['len'], 'len');
@@ -301,6 +308,7 @@ const RULES: Record<string, Rule> = {
   csv,
   yaml,
   xml,
+  html,
   split,
   join,
   delay,

@@ -75,6 +75,7 @@ const TYPE_MAP: Record<string, string> = {
   rbe: 'filter',
   'link call': 'link-call',
   xml: 'xml',
+  html: 'html',
 };
 
 /** Node-RED types Flowcrew cannot run yet, and why (the rest of the unmapped types have no equivalent at all). */
