@@ -81,7 +81,10 @@ export function cachedTemplateCount(): number {
   return boundedMustache.cachedTemplates;
 }
 
-/** Render `template` with `view` under the limits (parsed templates cached in the bounded cache). */
+/**
+ * Render `template` with `view` under the limits (parsed templates cached in the bounded cache): for nodes that
+ * template their props with mustache (the trigger node's value, the http-request node's URL).
+ */
 export function renderMustache(template: string, view: unknown): string {
   const tokens = boundedMustache.parse(template) as Tokens;
   return boundedMustache.renderBounded(tokens, template, view instanceof Mustache.Context ? view : new Mustache.Context(view));

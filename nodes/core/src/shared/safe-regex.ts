@@ -100,7 +100,7 @@ function advance(text: string, index: number, unicode: boolean): number {
 }
 
 /** ECMAScript's GetSubstitution: `$$`, `$&`, `` $` ``, `$'`, `$n`, `$nn` and `$<name>` in a replacement string. */
-export function substitute(replacement: string, match: RegExpExecArray, text: string): string {
+function substitute(replacement: string, match: RegExpExecArray, text: string): string {
   if (!replacement.includes('$')) return replacement;
   const matched = match[0];
   const position = match.index;
@@ -287,11 +287,6 @@ export class SafeRegExp extends RegExp {
       this.lastIndex = native.lastIndex;
     }
   }
-}
-
-/** A SafeRegExp for a pattern given as text or as a RegExp (its flags kept unless `flags` is given). */
-export function safeRegExp(pattern: string | RegExp, flags?: string, limits: HostLimits = hostLimits): SafeRegExp {
-  return new SafeRegExp(pattern, flags, limits);
 }
 
 /**
