@@ -85,6 +85,17 @@ describe('trigger node', () => {
     expect(await payloads(forever, {})).toEqual([[0, '1']]);
   });
 
+  it('waits a delay longer than a timer can hold (25 days) instead of firing at once', async () => {
+    const node = await trigger({ duration: 25, units: 'hr', op2: 'late' });
+    await node.input({ payload: 1 });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(node.emitted).toHaveLength(0);
+    const days = await trigger({ duration: 30 * 24, units: 'hr', op2: 'late' });
+    await days.input({ payload: 1 });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(days.emitted).toHaveLength(0);
+  });
+
   it('msg.delay overrides the delay with overrideDelay', async () => {
     const node = await trigger({ duration: 10, units: 'hr', overrideDelay: true });
     await node.input({ delay: 5 });

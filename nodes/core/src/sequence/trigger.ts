@@ -43,9 +43,21 @@ export interface TriggerProps {
 
 const UNIT_MS = { ms: 1, s: 1000, min: 60_000, hr: 3_600_000 } as const;
 
+/** setTimeout holds at most 2^31-1 ms (24.8 days); a longer delay is waited in steps instead of firing at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function later(fn: () => void, ms: number): { clear(): void } {
+  let timer: NodeJS.Timeout;
+  const arm = (left: number) => {
+    timer = setTimeout(() => (left > MAX_TIMER_MS ? arm(left - MAX_TIMER_MS) : fn()), Math.min(Math.max(0, left), MAX_TIMER_MS));
+  };
+  arm(ms);
+  return { clear: () => clearTimeout(timer) };
+}
+
 interface TopicState {
   /** Set while the topic blocks (a timer, or `0` for "until reset"). */
-  timer?: NodeJS.Timeout | 0;
+  timer?: { clear(): void } | 0;
   loop?: NodeJS.Timeout;
   second?: unknown;
 }
@@ -141,7 +153,7 @@ class Trigger {
       const left = Math.max(0, (k.deadline ?? 0) - Date.now());
       if (k.mode === 'blocked') state.timer = 0;
       else if (k.mode === 'loop') this.repeat(state, k.msg, k.every ?? this.durationMs);
-      else state.timer = setTimeout(() => void this.queue.run(() => (k.mode === 'wait' ? this.fire(topic, k.msg) : this.fireExtended(topic, k.msg))), left);
+      else state.timer = later(() => void this.queue.run(() => (k.mode === 'wait' ? this.fire(topic, k.msg) : this.fireExtended(topic, k.msg))), left);
     }
     this.status(this.topics.size);
   }
@@ -160,7 +172,7 @@ class Trigger {
   }
 
   private clear(state: TopicState): void {
-    if (state.timer) clearTimeout(state.timer);
+    if (state.timer) state.timer.clear();
     if (state.loop) clearInterval(state.loop);
   }
 
@@ -200,7 +212,7 @@ class Trigger {
           this.keep(topic, { mode: 'loop', msg, every: delay });
         }
       } else {
-        state.timer = setTimeout(() => void this.queue.run(() => this.fire(topic, msg)), delay);
+        state.timer = later(() => void this.queue.run(() => this.fire(topic, msg)), delay);
         this.keep(topic, { mode: 'wait', deadline: Date.now() + delay, msg, second: state.second });
       }
       this.status(this.topics.size);
@@ -208,8 +220,8 @@ class Trigger {
     }
     if (this.extend && delay > 0) {
       if (this.op2.type === 'payl') state.second = cloneMessage(msg.payload);
-      if (state.timer) clearTimeout(state.timer);
-      state.timer = setTimeout(() => void this.queue.run(() => this.fireExtended(topic, msg)), delay);
+      if (state.timer) state.timer.clear();
+      state.timer = later(() => void this.queue.run(() => this.fireExtended(topic, msg)), delay);
       this.keep(topic, { mode: 'extended', deadline: Date.now() + delay, msg, second: state.second });
     } else if (this.op2.type === 'payl' && state.timer !== undefined) {
       const kept = this.kept.entries().find(([t]) => t === topic)?.[1] as KeptTopic | undefined;
