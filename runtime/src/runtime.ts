@@ -23,7 +23,7 @@ import { createOutboundGuard, type OutboundGuard } from './outbound/index.ts';
 import { NodeRegistry } from './registry/registry.ts';
 import { testCredential, type CredentialTestAnswer, type CredentialTestInput } from './credential-test.ts';
 import { openStorage } from './storage/index.ts';
-import { createLogger, moduleLogger, type RuntimeLogger } from './logging/logger.ts';
+import { createLogger, moduleLogger, withFields, type RuntimeLogger } from './logging/logger.ts';
 import { UnstorableMessageError, VersionConflictError, type FlowSave, type InvocationRecord, type RunFilter, type RunRecord, type Storage, type StoredFlow } from './storage/types.ts';
 
 /** The runtime's logger as configured (FLOWCREW_LOG_LEVEL, FLOWCREW_LOG_LEVELS, FLOWCREW_LOG_FORMAT): see logging/logger.ts. */
@@ -129,7 +129,7 @@ export class Runtime {
         await this.executor.deploy(flow);
       } catch (error) {
         this.startup.undeployable.push(stored.flow.id);
-        this.log.error(`flow "${stored.flow.id}" could not be deployed at start: ${(error as Error).message}`, { flowId: stored.flow.id });
+        withFields(this.log, { flowId: stored.flow.id }).error(`flow "${stored.flow.id}" could not be deployed at start: ${(error as Error).message}`);
       }
     }
     this.startup.flowsLoaded = true;
@@ -174,7 +174,7 @@ export class Runtime {
         if (await this.storage.getFlow(doc.id)) continue;
         const saved = await this.saveValidated(doc);
         await this.storage.setDeployed(saved.flow.id, saved.flow.version);
-        this.log.info(`loaded example flow "${doc.id}" from ${file}`);
+        withFields(this.log, { flowId: doc.id }).info(`loaded example flow "${doc.id}" from ${file}`);
       } catch (error) {
         this.log.error(`example flow ${file} was not loaded: ${error instanceof ProblemError ? `${error.message} ${JSON.stringify(error.issues)}` : (error as Error).message}`);
       }
@@ -439,7 +439,7 @@ export class Runtime {
         if (previous) await this.executor.deploy(previous);
         else await this.executor.undeploy(id);
       } catch (error) {
-        this.log.error(`import rolled back, but flow "${id}" could not be restored to its previous deployment: ${(error as Error).message}`);
+        withFields(this.log, { flowId: id }).error(`import rolled back, but flow "${id}" could not be restored to its previous deployment: ${(error as Error).message}`);
       }
     }
   }

@@ -49,7 +49,7 @@ describe('log lines of a real run', () => {
   let server: TestServer;
   const logged = captureLog('info');
   beforeAll(async () => {
-    server = await startTestServer({}, { log: logged.log });
+    server = await startTestServer({}, { log: logged.log, loadExamples: true });
   });
   afterAll(async () => server?.stop());
 
@@ -70,6 +70,11 @@ describe('log lines of a real run', () => {
     const line = logged.entries().find((e) => e.msg.includes('hello from the run'));
     expect(line).toMatchObject({ level: 'info', module: 'nodes', runId: body.runId, flowId: 'logs', nodeId: 'say' });
     expect(line!.msg).toMatch(/^\[logs\/.*\] hello from the run$/);
+  });
+
+  it('carry flowId on the runtime\'s lines about a flow', () => {
+    const loaded = logged.entries().find((e) => e.msg.startsWith('loaded example flow "orders"'));
+    expect(loaded).toMatchObject({ level: 'info', module: 'runtime', flowId: 'orders' });
   });
 
   it('carry runId, flowId and nodeId on the executor\'s own lines about a run', async () => {
