@@ -1,6 +1,7 @@
 /**
  * Same flow, same requests, two engines: a Node-RED export runs on a real Node-RED (installed from npm into
- * .cache/node-red by scripts/services) and, imported, on Flowcrew; every answer must be identical.
+ * .cache/node-red by scripts/services) and, imported, on Flowcrew; every answer must be identical. The differences
+ * that remain (ids, environment, state across restarts, ...) are listed in node-red-differences.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
