@@ -17,6 +17,7 @@ import {
 } from './identity-types.ts';
 import type { Row, SqlDialect, SqlDriver, SqlParam, SqlStatement, StatementResult } from './sql-storage.ts';
 import type { InstanceRole, ProjectRole } from '../identity/actor.ts';
+import { num, numOrNull, strOrNull } from './row-values.ts';
 
 /** Migration 6: users, sessions, API tokens, projects and members, the audit log; a project on flows, credentials, runs. */
 export function identityMigration(dialect: SqlDialect): string[] {
@@ -470,20 +471,6 @@ function insertUserStatement(u: UserRecord, source = 'VALUES (?, ?, ?, ?, ?, ?, 
 }
 
 // Row mapping ------------------------------------------------------------------------------------------------------
-
-function num(value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint' || typeof value === 'string') return Number(value);
-  throw new Error(`Expected a number from the database, got ${value === null ? 'null' : typeof value}.`);
-}
-
-function numOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : num(value);
-}
-
-function strOrNull(value: unknown): string | null {
-  return value === null || value === undefined ? null : String(value);
-}
 
 function toUser(row: Row): UserRecord {
   return {

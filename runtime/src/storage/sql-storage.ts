@@ -31,6 +31,7 @@ import {
   type Storage,
   type StoredFlow,
 } from './types.ts';
+import { num, numOrNull, strOrNull } from './row-values.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 export type SqlParam = string | number | bigint | null;
@@ -842,21 +843,6 @@ function messageJson(value: unknown, what: string, limits: MessageLimits): strin
 function parseJson(value: unknown): unknown {
   if (value === null || value === undefined) return null;
   return JSON.parse(String(value));
-}
-
-/** BIGINT can come back as string (pg without a type parser) or bigint; epoch ms fit a double exactly. */
-function num(value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint' || typeof value === 'string') return Number(value);
-  throw new Error(`Expected a number from the database, got ${value === null ? 'null' : typeof value}.`);
-}
-
-function numOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : num(value);
-}
-
-function strOrNull(value: unknown): string | null {
-  return value === null || value === undefined ? null : String(value);
 }
 
 function toStoredFlow(row: Row): StoredFlow {
