@@ -2,12 +2,14 @@
 import type { NodeDefinition } from '@flowcrew/sdk';
 import { catchNode } from './io/catch.ts';
 import { commentNode } from './io/comment.ts';
+import { completeNode } from './io/complete.ts';
 import { cronNode } from './io/cron.ts';
 import { debugNode } from './io/debug.ts';
 import { delayNode } from './io/delay.ts';
 import { functionNode } from './io/function.ts';
 import { httpRequestNode } from './io/http-request.ts';
 import { injectNode } from './io/inject.ts';
+import { statusNode } from './io/status.ts';
 import { subflowCallNode } from './io/subflow-call.ts';
 import { subflowInNode } from './io/subflow-in.ts';
 import { subflowOutNode } from './io/subflow-out.ts';
@@ -24,6 +26,8 @@ export const ioNodes: NodeDefinition[] = [
   httpRequestNode,
   debugNode,
   catchNode,
+  statusNode,
+  completeNode,
   commentNode,
   subflowInNode,
   subflowOutNode,

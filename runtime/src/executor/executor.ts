@@ -21,6 +21,7 @@ import {
   type ModelUsage,
   type NodeDefinition,
   type NodeInstance,
+  type NodeStatus,
   type OutboundServices,
   type PortMessage,
   type RetryPolicy,
@@ -107,6 +108,9 @@ interface DeployedFlow {
   flow: FlowDocument;
   nodes: Map<string, DeployedNode>;
   catchNodes: DeployedNode[];
+  /** Complete nodes (a copy of each message a node in their scope finished) and status nodes (its status changes). */
+  completeNodes: DeployedNode[];
+  statusNodes: DeployedNode[];
   /** Runs executing now, for the concurrency limit. */
   running: number;
   /** Runs accepted while the flow was at its limit, oldest first. */
@@ -225,7 +229,10 @@ export class Executor {
         if (!definition) throw new DeployError(`node "${node.id}": unknown node type "${node.type}"`, node.id);
         const label = node.name || definition.label;
         const log = this.nodeLogger(flow.id, node.id, label, redactor);
-        const status: InputContext['status'] = (s) => this.options.events.status({ flowId: flow.id, nodeId: node.id, status: s });
+        const status: InputContext['status'] = (s) => {
+          this.options.events.status({ flowId: flow.id, nodeId: node.id, status: s });
+          this.routeStatus(flow.id, node.id, node.type, label, s);
+        };
         let credentials: Record<string, unknown> | undefined;
         if (node.credentials) {
           credentials = await this.options.credentials(node.credentials);
@@ -286,6 +293,8 @@ export class Executor {
       flow,
       nodes,
       catchNodes: created.filter((d) => d.node.type === 'catch'),
+      completeNodes: created.filter((d) => d.node.type === 'complete'),
+      statusNodes: created.filter((d) => d.node.type === 'status'),
       running: previous?.running ?? 0,
       queued: previous?.queued ?? [],
       redactor,
@@ -353,7 +362,7 @@ export class Executor {
         await d.instance.start({
           emit: (msg, options) => this.emitFromTrigger(flowId, d.node.id, msg, options),
           log: this.nodeLogger(flowId, d.node.id, d.label, deployed.redactor),
-          status: (status) => this.options.events.status({ flowId, nodeId: d.node.id, status }),
+          status: d.status,
         });
       } catch (error) {
         await this.stopTriggers(deployed);
@@ -718,6 +727,7 @@ export class Executor {
           if (next.length === 0 && run.failure === null) run.failure = `node "${invocation.nodeId}" failed: ${run.flow.redactor.text(error.message)}`;
         } else {
           next = this.nextInvocations(run, deployedNode, invocation.id, outputs);
+          if (run.flow.completeNodes.length > 0) next.push(...this.routeToComplete(run, deployedNode, invocation, msg));
         }
         for (const tool of tools) tool.seq = run.seq++;
         finished = run.outstanding + next.length - 1 === 0;
@@ -840,6 +850,28 @@ export class Executor {
       error: { message: error.message, source: { id: invocation.nodeId, type: invocation.nodeType, name: failed?.label ?? invocation.nodeId } },
     };
     return catchers.map((c, i) => this.pendingInvocation(run, c, i === 0 ? errorMsg : structuredClone(errorMsg), invocation.id));
+  }
+
+  /** Node-RED's complete nodes: a copy of the message a node in their scope finished, with msg.complete.source. */
+  private routeToComplete(run: ActiveRun, done: DeployedNode | undefined, invocation: InvocationRecord, msg: FlowMessage): InvocationRecord[] {
+    const watching = run.flow.completeNodes.filter((c) => {
+      const scope = (c.node.props ?? {}).scope;
+      return c.node.id !== invocation.nodeId && Array.isArray(scope) && scope.includes(invocation.nodeId) && !c.wires.flat().includes(invocation.nodeId);
+    });
+    const source = { id: invocation.nodeId, type: invocation.nodeType, name: done?.label ?? invocation.nodeId };
+    return watching.map((c) => this.pendingInvocation(run, c, { ...structuredClone(msg ?? {}), complete: { source } }, invocation.id));
+  }
+
+  /** Node-RED's status nodes: each status change of a node in their scope starts a run at them with msg.status. */
+  private routeStatus(flowId: string, nodeId: string, type: string, name: string, status: NodeStatus): void {
+    const deployed = this.deployed.get(flowId);
+    if (!deployed || deployed.statusNodes.length === 0) return;
+    for (const s of deployed.statusNodes) {
+      const scope = (s.node.props ?? {}).scope;
+      if (s.node.id === nodeId || (Array.isArray(scope) && (!scope.includes(nodeId) || s.wires.flat().includes(nodeId)))) continue;
+      const msg: FlowMessage = { status: { ...status, ...(status.text === undefined ? {} : { text: String(status.text) }), source: { id: nodeId, type, name } } };
+      this.runNow(flowId, msg, { nodeId: s.node.id }).catch((error: unknown) => this.options.log.warn(`status node "${s.node.id}": could not start a run: ${(error as Error).message}`));
+    }
   }
 
   private completeRun(run: ActiveRun, status: RunStatus, finishedAt: number): void {

@@ -186,6 +186,7 @@ describe('importNodeRed', () => {
       [id.split]: 'split',
       [id.join]: 'join',
       [id.delay]: 'delay',
+      [id.status]: 'status',
       [id.catch]: 'catch',
       [id.comment]: 'comment',
       // The link in that a link call (on Reports) calls is its entry; the call itself is a link-call node.
@@ -245,7 +246,7 @@ describe('importNodeRed', () => {
   it('lists every node it could not map, with a reason', () => {
     const byId = Object.fromEntries(result.unmapped.map((u) => [u.id, u]));
     expect(byId[id.mqttOut]).toMatchObject({ type: 'mqtt out', flowId: ORDERS, reason: expect.stringContaining('no Flowcrew equivalent') });
-    expect(byId[id.status]).toMatchObject({ type: 'status', flowId: REPORTS });
+    expect(byId[id.status]).toBeUndefined();
     expect(byId[id.broker]).toMatchObject({ type: 'mqtt-broker', name: 'local', reason: expect.stringContaining('configuration node') });
     expect(byId[id.tls]).toMatchObject({ type: 'tls-config' });
     expect(byId[id.group]).toMatchObject({ type: 'group', name: 'Report pipeline', flowId: REPORTS });
@@ -264,8 +265,7 @@ describe('importNodeRed', () => {
 
   it('removes wires to nodes that were not imported and names them in a warning', () => {
     expect(node(orders, id.function).wires).toBeUndefined();
-    expect(node(reports, id.delay).wires).toBeUndefined();
-    expect(result.warnings).toContain(`delay ${id.delay} was wired to status ${id.status}, which was not imported; the wire was removed`);
+    expect(node(reports, id.delay).wires).toEqual([[id.status]]);
     expect(result.warnings.some((w) => w.includes(id.function) && w.includes(`mqtt out ${id.mqttOut}`))).toBe(true);
   });
 

@@ -67,6 +67,8 @@ const TYPE_MAP: Record<string, string> = {
   'http response': 'webhook-response',
   'http request': 'http-request',
   catch: 'catch',
+  status: 'status',
+  complete: 'complete',
   comment: 'comment',
   trigger: 'trigger',
   range: 'range',
@@ -76,12 +78,6 @@ const TYPE_MAP: Record<string, string> = {
   'link call': 'link-call',
   xml: 'xml',
   html: 'html',
-};
-
-/** Node-RED types Flowcrew cannot run yet, and why (the rest of the unmapped types have no equivalent at all). */
-const NOT_YET: Record<string, string> = {
-  status: 'the status node is not supported yet: the runtime does not deliver other nodes\' status changes to a node (its node type is written, the routing is not)',
-  complete: 'the complete node is not supported yet: the runtime does not deliver other nodes\' completions to a node (its node type is written, the routing is not)',
 };
 
 /** Editor-only fields: layout, labels, grouping, notes. Everything else is the node's config and becomes props. */
@@ -213,7 +209,6 @@ class Importer {
         if (linkMode(n) === 'return') importAs('link-return');
         else this.checkLinkTargets(n, skip);
       } else if (n.type.startsWith('subflow:')) skip(`instance of subflow ${n.type.substring(8)}: subflows are not supported`);
-      else if (NOT_YET[n.type]) skip(NOT_YET[n.type]!);
       else if (TYPE_MAP[n.type] === undefined) skip(`Node-RED node type "${n.type}" has no Flowcrew equivalent`);
       else importAs();
     }

@@ -1,7 +1,7 @@
 /**
  * complete: Node-RED's complete node. Receives a copy of the message another node finished handling. Like catch,
- * the node only passes on what the runtime delivers to it: see completeNodesFor and completeMessage for what the
- * executor must do (not wired yet: this node is not in the pack until the executor routes completions to it).
+ * the node only passes on what the runtime delivers to it (the executor adds it to the run when a node in its scope
+ * succeeds); completeNodesFor and completeMessage state Node-RED's rules.
  */
 import { defineNode, type FlowMessage } from '@flowcrew/sdk';
 

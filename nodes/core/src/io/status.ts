@@ -1,7 +1,7 @@
 /**
  * status: Node-RED's status node. Reports the status changes of other nodes of the flow as messages. Like catch, the
- * node only passes on what the runtime delivers to it: see statusNodesFor and statusMessage for what the executor
- * must do (not wired yet: this node is not in the pack until the executor routes status changes to it).
+ * node only passes on what the runtime delivers to it (the executor starts a run at it for each status change in its
+ * scope); statusNodesFor and statusMessage state Node-RED's rules.
  */
 import { defineNode, type FlowMessage, type NodeStatus } from '@flowcrew/sdk';
 
