@@ -2,7 +2,7 @@
  * The REST client: one function per /api/v1 route the editor uses. Errors become ApiError carrying the
  * problem+json body, so callers can show `errors[].pointer` on the offending nodes and fields.
  */
-import type { AuthStatus, CredentialInfo, DebugEvent, FlowDocument, FlowView, ImportResult, Issue, NodeTypeInfo, Problem, RunDetail, RunRecord, RunStatus, Stats, UserView } from './types';
+import type { AuthStatus, CredentialInfo, CredentialTestResult, CredentialTypeInfo, DebugEvent, FlowDocument, FlowView, ImportResult, Issue, NodeTypeInfo, Problem, RunDetail, RunRecord, RunStatus, Stats, UserView } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -90,6 +90,13 @@ export const api = {
   nodeTypes: () => request<NodeTypeInfo[]>('GET', '/node-types'),
   credentials: () => request<CredentialInfo[]>('GET', '/credentials'),
   createCredential: (credential: { name: string; type: string; fields: Record<string, unknown> }) => request<CredentialInfo>('POST', '/credentials', credential),
+  /** A field given a value replaces it, null removes it, a field left out keeps its stored value. */
+  updateCredential: (id: string, patch: { name?: string; fields?: Record<string, unknown> }) => request<CredentialInfo>('PATCH', `/credentials/${encodeURIComponent(id)}`, patch),
+  credentialTypes: () => request<CredentialTypeInfo[]>('GET', '/credential-types'),
+  /** Test connection with fields not stored yet. */
+  testCredential: (type: string, fields: Record<string, unknown>) => request<CredentialTestResult>('POST', '/credentials/test', { type, fields }),
+  /** Test connection with a stored credential, the given fields replacing stored ones (secrets come from the vault). */
+  testStoredCredential: (id: string, fields: Record<string, unknown>) => request<CredentialTestResult>('POST', `/credentials/${encodeURIComponent(id)}/test`, { fields }),
 
   listFlows: () => request<FlowView[]>('GET', '/flows'),
   getFlow: (id: string) => request<FlowView>('GET', `/flows/${encodeURIComponent(id)}`),

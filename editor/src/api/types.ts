@@ -43,6 +43,26 @@ export type NodeTypeInfo = NodeTypeDescription & {
   credentials?: NonNullable<NodeTypeDescription['credentials']> & { schema: JsonSchema };
 };
 
+/** GET /credential-types: what a pack declares about a credential (the form's schema; secret fields are writeOnly). */
+export interface CredentialTypeInfo {
+  name: string;
+  pack: string;
+  label: string;
+  description?: string;
+  schema: JsonSchema;
+  secretFields: string[];
+  /** Whether "Test connection" is offered. */
+  testable: boolean;
+}
+
+/** POST /credentials/test and /credentials/{id}/test: the test ran (ok or not) and what happened, never a secret. */
+export interface CredentialTestResult {
+  ok: boolean;
+  message: string;
+  type: string;
+  durationMs: number;
+}
+
 /** application/problem+json */
 export interface Problem {
   type?: string;

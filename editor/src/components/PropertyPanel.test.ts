@@ -29,7 +29,7 @@ describe('PropertyPanel', () => {
     expect(wrapper.find('h2').text()).toBe('webhook');
     await wrapper.find('[data-test="field-/url"]').setValue('orders');
     expect(flows.node('in')!.props!.url).toBe('orders');
-    expect(wrapper.find('[data-test="error-/url"]').text()).toBe('url must match pattern "^/"');
+    expect(wrapper.find('[data-test="error-/url"]').text()).toBe('URL must match pattern "^/"');
     await wrapper.find('[data-test="node-name"]').setValue('Order intake');
     expect(flows.node('in')!.name).toBe('Order intake');
   });

@@ -79,8 +79,76 @@ export function fieldKind(schema: JsonSchema, name?: string): FieldKind {
   }
 }
 
+/** The schema's `title`, else the key made readable: `responseTimeoutMs` → "Response timeout (ms)". */
 export function fieldLabel(schema: JsonSchema, name: string): string {
-  return typeof schema.title === 'string' && schema.title ? schema.title : name;
+  return typeof schema.title === 'string' && schema.title ? schema.title : humanise(name);
+}
+
+const UNITS: Record<string, string> = { Ms: 'ms', Sec: 's', Secs: 's', Seconds: 's', Minutes: 'min', Bytes: 'bytes' };
+const ACRONYMS = new Set(['url', 'id', 'http', 'json', 'xml', 'csv', 'api', 'sql', 'tls', 'html', 'ip', 'uri', 'ms']);
+
+export function humanise(key: string): string {
+  // Array items are named like "rules[2]": keep them as they are.
+  if (!key || /[[\]]/.test(key)) return key;
+  const unit = Object.keys(UNITS).find((u) => key.length > u.length && key.endsWith(u) && /[a-z0-9]/.test(key[key.length - u.length - 1]!));
+  const base = unit ? key.slice(0, -unit.length) : key;
+  const words = base
+    .replace(/[_-]+/g, ' ')
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .trim()
+    .split(/\s+/)
+    .map((w, i) => (ACRONYMS.has(w.toLowerCase()) ? w.toUpperCase() : i === 0 ? w.charAt(0).toUpperCase() + w.slice(1) : w.toLowerCase()));
+  const text = words.join(' ');
+  return unit ? `${text} (${UNITS[unit]})` : text;
+}
+
+/**
+ * The properties a form shows for an object value: its own, plus those JSON Schema adds conditionally for this
+ * value (`if`/`then`/`else`, `dependentSchemas`, and `allOf` of such), minus those a condition rules out. A
+ * property that appears only inside a `then` is shown only when the `if` holds, so a mode's fields come and go
+ * with the mode.
+ */
+export function visibleProperties(schema: JsonSchema, value: Record<string, unknown>): Record<string, JsonSchema> {
+  const own = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  const conditional = new Set<string>();
+  const active: Record<string, JsonSchema> = {};
+  const visit = (s: JsonSchema) => {
+    if (s.if && typeof s.if === 'object') {
+      const then = (s.then ?? {}) as JsonSchema;
+      const otherwise = (s.else ?? {}) as JsonSchema;
+      for (const branch of [then, otherwise]) for (const key of Object.keys((branch.properties ?? {}) as object)) conditional.add(key);
+      const chosen = conditionHolds(s.if as JsonSchema, value) ? then : otherwise;
+      for (const [key, sub] of Object.entries((chosen.properties ?? {}) as Record<string, JsonSchema>)) active[key] = { ...(own[key] ?? {}), ...sub };
+      visit(chosen);
+    }
+    for (const [trigger, dependent] of Object.entries((s.dependentSchemas ?? {}) as Record<string, JsonSchema>)) {
+      for (const key of Object.keys((dependent.properties ?? {}) as object)) conditional.add(key);
+      if (value[trigger] !== undefined && value[trigger] !== false) {
+        for (const [key, sub] of Object.entries((dependent.properties ?? {}) as Record<string, JsonSchema>)) active[key] = { ...(own[key] ?? {}), ...sub };
+      }
+    }
+    if (Array.isArray(s.allOf)) for (const part of s.allOf as JsonSchema[]) visit(part);
+  };
+  visit(schema);
+  const result: Record<string, JsonSchema> = {};
+  for (const [key, sub] of Object.entries(own)) if (!conditional.has(key) || key in active) result[key] = active[key] ?? sub;
+  for (const [key, sub] of Object.entries(active)) if (!(key in result)) result[key] = sub;
+  return result;
+}
+
+/** Whether a value satisfies an `if` schema, as far as forms write them: const/enum of properties, required. */
+function conditionHolds(condition: JsonSchema, value: Record<string, unknown>): boolean {
+  const required = Array.isArray(condition.required) ? (condition.required as string[]) : [];
+  if (required.some((key) => value[key] === undefined)) return false;
+  for (const [key, sub] of Object.entries((condition.properties ?? {}) as Record<string, JsonSchema>)) {
+    // A property the value does not have takes its default (what the node itself will use).
+    const actual = value[key] !== undefined ? value[key] : sub.default;
+    if ('const' in sub && JSON.stringify(actual) !== JSON.stringify(sub.const)) return false;
+    if (Array.isArray(sub.enum) && !sub.enum.some((option) => JSON.stringify(option) === JSON.stringify(actual))) return false;
+    if (sub.not && typeof sub.not === 'object' && 'const' in (sub.not as JsonSchema) && JSON.stringify(actual) === JSON.stringify((sub.not as JsonSchema).const)) return false;
+  }
+  return true;
 }
 
 export function variants(schema: JsonSchema): JsonSchema[] {
@@ -100,6 +168,15 @@ export function variantLabel(schema: JsonSchema, index: number): string {
 export function matchVariant(schema: JsonSchema, value: unknown): number {
   const list = variants(schema);
   const actual = jsonType(value);
+  // Object variants told apart by a discriminator (properties with a `const`, e.g. provider: 'anthropic').
+  const discriminated = list.filter((v) => constProperties(v).length > 0);
+  if (actual === 'object' && discriminated.length > 0) {
+    const record = value as Record<string, unknown>;
+    return list.findIndex((v) => {
+      const consts = constProperties(v);
+      return consts.length > 0 && consts.every(([key, sub]) => JSON.stringify(record[key]) === JSON.stringify(sub.const));
+    });
+  }
   const index = list.findIndex((v) => {
     if ('const' in v) return v.const === value;
     const types = schemaTypes(v);
@@ -107,6 +184,10 @@ export function matchVariant(schema: JsonSchema, value: unknown): number {
     return types.includes(actual) || (actual === 'integer' && types.includes('number')) || (actual === 'number' && types.includes('integer') && Number.isInteger(value));
   });
   return index;
+}
+
+function constProperties(schema: JsonSchema): Array<[string, JsonSchema]> {
+  return Object.entries((schema.properties ?? {}) as Record<string, JsonSchema>).filter(([, sub]) => sub && typeof sub === 'object' && 'const' in sub);
 }
 
 export function jsonType(value: unknown): string {

@@ -1,0 +1,119 @@
+/**
+ * End to end: the stuck points a citizen developer met in the editor (issue 12), each as a scenario in headless
+ * Chromium against a real runtime, with screenshots in test-artifacts/e2e/stuck-*.png.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
+import { createAdmin, signIn } from './auth.ts';
+import { launchBrowser, screenshot } from './browser.ts';
+
+let server: TestServer;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+const shot = (name: string) => screenshot(page, 'e2e', `stuck-${name}`);
+const waitForText = (selector: string, content: string | RegExp, timeout = 15_000) => page.locator(selector).filter({ hasText: content }).first().waitFor({ timeout });
+
+/** Stores a flow through the API (deployed when asked) and opens it in the editor. */
+async function openFlow(doc: Record<string, unknown>, deploy = false): Promise<void> {
+  const saved = await server.api('POST', '/api/v1/flows', doc);
+  expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+  if (deploy) {
+    const deployed = await server.api('POST', `/api/v1/flows/${doc.id}/deploy`);
+    expect(deployed.status, JSON.stringify(deployed.body)).toBe(200);
+  }
+  await page.goto(`${server.url}/#/flows/${doc.id}`);
+  await page.locator(`[data-test="flow-tab-${doc.id}"]`).waitFor();
+  await page.waitForFunction((count) => (window as any).flowcrew?.view?.graph?._nodes.length === count, (doc.nodes as unknown[]).length);
+}
+
+/** Clicks a node on the canvas (its title bar), which selects it and shows its properties. */
+async function clickNode(id: string): Promise<void> {
+  const point = await page.evaluate((key) => {
+    const view = (window as any).flowcrew.view;
+    const node = view.graph.getNodeById(key);
+    const [cx, cy] = view.canvas.ds.convertOffsetToCanvas([node.pos[0] + 30, node.pos[1] - 10]);
+    const rect = view.element.getBoundingClientRect();
+    return { x: rect.left + cx, y: rect.top + cy };
+  }, id);
+  await page.mouse.click(point.x, point.y);
+  await page.locator('[data-test="properties"] code').filter({ hasText: id }).first().waitFor();
+}
+
+describe('issue 12 stuck points, end to end', () => {
+  beforeAll(async () => {
+    server = await startTestServer();
+    await createAdmin(server);
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('dialog', (dialog) => void dialog.accept());
+    await page.goto(server.url);
+    await signIn(page);
+    await page.locator('[data-test="palette-node-webhook"]').waitFor();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('1. an AI model credential is configured from its schema on the crew node, its key never read back', async () => {
+    await openFlow({ id: 'crew-cred', name: 'Crew credential', nodes: [{ id: 'crew', type: 'ai-crew', position: { x: 300, y: 200 }, props: { agents: [{ key: 'a', template: 'research' }], tasks: [{ key: 't', description: 'Facts about {input}', agent: 'a' }] } }] });
+    await clickNode('crew');
+    await page.click('[data-test="credential-new"]');
+    const form = page.locator('[data-test="credential-form"]');
+    await form.waitFor();
+    // Before: only a name box and "This node has no properties". Now the provider's fields.
+    expect(await form.innerText()).not.toContain('This node has no properties');
+    await form.locator('[data-test="field-/baseUrl"]').waitFor();
+    expect(await form.locator('[data-test="field-/apiKey"]').getAttribute('type')).toBe('password');
+    await form.locator('select[data-test="field-"]').selectOption({ label: 'Anthropic' });
+    await form.locator('[data-test="field-/baseUrl"]').waitFor(); // Anthropic has its own optional base URL
+    await form.locator('[data-test="field-/version"]').waitFor();
+    await page.fill('[data-test="credential-name"]', 'Claude');
+    await form.locator('[data-test="field-/apiKey"]').fill('sk-ant-e2e-secret');
+    await form.locator('[data-test="field-/model"]').fill('claude-3-5-haiku-latest');
+    await shot('01-ai-credential-form');
+    await page.click('[data-test="credential-save"]');
+    await form.waitFor({ state: 'detached' });
+    const chosen = await page.locator('[data-test="node-credential"]').inputValue();
+    expect(chosen).not.toBe('');
+    const stored = (await server.api('GET', `/api/v1/credentials/${chosen}`)).body;
+    expect(stored).toMatchObject({ name: 'Claude', type: 'ai-model' });
+    expect(stored.fields).toEqual(expect.arrayContaining(['apiKey', 'model', 'provider']));
+    expect(JSON.stringify(stored)).not.toContain('sk-ant-e2e-secret');
+
+    // Editing: nothing is read back; an empty secret keeps its value, a typed one replaces it.
+    await page.click('[data-test="credential-edit"]');
+    await form.locator('select[data-test="field-"]').selectOption({ label: 'Anthropic' });
+    const key = form.locator('[data-test="field-/apiKey"]');
+    expect(await key.inputValue()).toBe('');
+    expect(await key.getAttribute('placeholder')).toMatch(/stored/);
+    await form.locator('[data-test="field-/model"]').fill('claude-3-7-sonnet-latest');
+    await shot('02-ai-credential-edit');
+    await page.click('[data-test="credential-save"]');
+    await form.waitFor({ state: 'detached' });
+    expect((await server.api('GET', `/api/v1/credentials/${chosen}`)).body.fields).toEqual(expect.arrayContaining(['apiKey', 'model', 'provider']));
+  });
+
+  it('1b. "Test connection" runs the credential type’s test with what is typed and shows what happened', async () => {
+    await openFlow({ id: 'pg-cred', name: 'PostgreSQL credential', nodes: [{ id: 'db', type: 'postgres', position: { x: 300, y: 200 }, props: { sql: 'SELECT 1' } }] });
+    await clickNode('db');
+    await page.click('[data-test="credential-new"]');
+    const form = page.locator('[data-test="credential-form"]');
+    await form.locator('[data-test="field-/host"]').fill('127.0.0.1');
+    await form.locator('[data-test="field-/port"]').fill('9');
+    await form.locator('[data-test="field-/database"]').fill('nothing');
+    await form.locator('[data-test="field-/user"]').fill('nobody');
+    await form.locator('[data-test="field-/password"]').fill('e2e-pg-secret');
+    await page.click('[data-test="credential-test"]');
+    await waitForText('[data-test="credential-test-result"]', 'Connection failed');
+    expect(await page.locator('[data-test="credential-test-result"]').innerText()).not.toContain('e2e-pg-secret');
+    await shot('03-test-connection');
+    expect((await server.api('GET', '/api/v1/credentials')).body.filter((c: any) => c.type === 'postgres')).toHaveLength(0);
+    await page.click('[data-test="credential-form"] button:has-text("Cancel")');
+  });
+});
