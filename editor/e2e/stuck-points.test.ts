@@ -38,6 +38,7 @@ async function clickNode(id: string): Promise<void> {
     const rect = view.element.getBoundingClientRect();
     return { x: rect.left + cx, y: rect.top + cy };
   }, id);
+  await page.click('[data-test="tab-properties"]');
   await page.mouse.click(point.x, point.y);
   await page.locator('[data-test="properties"] code').filter({ hasText: id }).first().waitFor();
 }
@@ -115,5 +116,67 @@ describe('issue 12 stuck points, end to end', () => {
     await shot('03-test-connection');
     expect((await server.api('GET', '/api/v1/credentials')).body.filter((c: any) => c.type === 'postgres')).toHaveLength(0);
     await page.click('[data-test="credential-form"] button:has-text("Cancel")');
+  });
+
+  it('2. ▶ Run starts at the inject with its own payload; the selection does not decide; "run from here" is explicit', async () => {
+    await openFlow(
+      {
+        id: 'run-inject',
+        name: 'Run inject',
+        nodes: [
+          { id: 'tick', type: 'inject', name: 'Tick', position: { x: 100, y: 200 }, props: { payload: '{"n":6}', payloadType: 'json' }, wires: [['double']] },
+          { id: 'double', type: 'function', name: 'Double', position: { x: 360, y: 200 }, props: { func: 'msg.payload = { n: msg.payload.n * 2 }; return msg;' }, wires: [['show']] },
+          { id: 'show', type: 'debug', name: 'Show', position: { x: 620, y: 200 }, props: {}, wires: [] },
+        ],
+      },
+      true,
+    );
+    await clickNode('double'); // selected mid-flow: before, "Start at" took it and the run failed with a TypeError
+    await page.click('[data-test="open-run"]');
+    await page.locator('[data-test="run-dialog"]').waitFor();
+    expect(await page.locator('[data-test="run-input"]').inputValue()).toBe(''); // before: {"payload":"hello"}
+    expect(await page.locator('[data-test="run-entry-tick"]').isChecked()).toBe(true);
+    await shot('04-run-dialog-inject');
+    await page.click('[data-test="run-start"]');
+    await waitForText('[data-test="debug-entry"]', '"n": 12');
+    expect(await page.locator('[data-test="debug"]').innerText()).not.toContain('hello');
+    await shot('05-run-inject-own-payload');
+
+    // Run from here, with this input: explicit, and the input is required.
+    await page.click('[data-test="open-run"]');
+    await page.check('[data-test="run-entry-node"]');
+    expect(await page.locator('[data-test="run-node"]').inputValue()).toBe('double');
+    await page.click('[data-test="run-start"]');
+    await waitForText('[data-test="run-dialog"] [role="alert"]', 'Type the message this node receives');
+    await page.fill('[data-test="run-input"]', '{"payload": {"n": 50}}');
+    await shot('06-run-from-here');
+    await page.click('[data-test="run-start"]');
+    await waitForText('[data-test="debug-entry"]', '"n": 100');
+  });
+
+  it('2b. a webhook flow is run through its webhook: POST to its address with the typed body, the answer shown', async () => {
+    await openFlow(
+      {
+        id: 'run-hook',
+        name: 'Run webhook',
+        nodes: [
+          { id: 'hook', type: 'webhook', name: 'Hello', position: { x: 100, y: 200 }, props: { method: 'POST', url: '/run-hello' }, wires: [['greet']] },
+          { id: 'greet', type: 'function', name: 'Greet', position: { x: 360, y: 200 }, props: { func: 'msg.payload = { greeting: "hi " + msg.payload.name }; return msg;' }, wires: [['answer', 'show']] },
+          { id: 'answer', type: 'webhook-response', name: 'Answer', position: { x: 620, y: 140 }, props: {}, wires: [] },
+          { id: 'show', type: 'debug', name: 'Show', position: { x: 620, y: 280 }, props: {}, wires: [] },
+        ],
+      },
+      true,
+    );
+    await page.click('[data-test="open-run"]');
+    expect(await page.locator('[data-test="run-entry-hook"]').isChecked()).toBe(true);
+    expect(await page.locator('[data-test="run-webhook-url"]').innerText()).toBe(`${server.url}/webhook/run-hello`);
+    await page.fill('[data-test="run-input"]', '{"name": "Ada"}');
+    await page.click('[data-test="run-start"]');
+    await waitForText('[data-test="run-webhook-answer"]', 'HTTP 200');
+    expect(await page.locator('[data-test="run-webhook-answer"]').innerText()).toContain('hi Ada');
+    await shot('07-run-through-webhook');
+    await page.click('[data-test="run-dialog"] button:has-text("Close")');
+    await waitForText('[data-test="debug-entry"]', 'hi Ada');
   });
 });
