@@ -34,14 +34,14 @@ export const debugNode = defineNode<DebugProps>({
   props: {
     type: 'object',
     properties: {
-      active: { type: 'boolean', default: true },
-      complete: { type: ['string', 'boolean'], default: 'payload', description: "Property to show; 'true' for the whole message" },
-      targetType: { type: 'string', enum: ['msg', 'full', 'jsonata'], default: 'msg' },
-      tosidebar: { type: 'boolean', default: true },
-      console: { type: 'boolean', default: false },
-      tostatus: { type: 'boolean', default: false },
-      statusType: { type: 'string', enum: ['auto', 'msg', 'jsonata', 'counter'], default: 'auto', description: 'What the status shows' },
-      statusVal: { type: 'string', default: '', description: 'Property (msg) or JSONata expression (jsonata) shown as status' },
+      active: { title: 'Active', type: 'boolean', default: true, description: 'Off: messages pass without being shown' },
+      complete: { title: 'Output', type: ['string', 'boolean'], default: 'payload', description: "Property to show; 'true' for the whole message" },
+      targetType: { title: 'Output is', description: 'msg: a message property; full: the whole message; jsonata: an expression', type: 'string', enum: ['msg', 'full', 'jsonata'], default: 'msg' },
+      tosidebar: { title: 'Show in the debug sidebar', type: 'boolean', default: true },
+      console: { title: 'Write to the runtime log', type: 'boolean', default: false },
+      tostatus: { title: 'Show as node status', type: 'boolean', default: false },
+      statusType: { title: 'Status shows', type: 'string', enum: ['auto', 'msg', 'jsonata', 'counter'], default: 'auto', description: 'What the status shows' },
+      statusVal: { title: 'Status property or expression', type: 'string', default: '', description: 'Property (msg) or JSONata expression (jsonata) shown as status' },
     },
   },
   help: `Shows messages in the debug sidebar.

@@ -127,10 +127,10 @@ export const httpRequestNode = defineNode<HttpRequestProps>({
   props: {
     type: 'object',
     properties: {
-      method: { type: 'string', enum: [...HTTP_METHODS], default: 'GET', description: "HTTP method; 'use' takes msg.method" },
-      url: { type: 'string', default: '', format: 'mustache', description: 'URL; {{property}} tags are filled from the message' },
-      ret: { type: 'string', enum: ['txt', 'bin', 'obj'], default: 'txt', description: 'Return a UTF-8 string, base64 binary, or parsed JSON' },
-      paytoqs: { enum: ['ignore', 'query', 'body', true, false], default: 'ignore', description: 'For GET: what to do with msg.payload' },
+      method: { title: 'Method', type: 'string', enum: [...HTTP_METHODS], default: 'GET', description: "HTTP method; 'use' takes msg.method" },
+      url: { title: 'URL', type: 'string', default: '', format: 'mustache', description: 'URL; {{property}} tags are filled from the message' },
+      ret: { title: 'Return', type: 'string', enum: ['txt', 'bin', 'obj'], default: 'txt', description: 'Return a UTF-8 string, base64 binary, or parsed JSON' },
+      paytoqs: { title: 'Payload on GET', enum: ['ignore', 'query', 'body', true, false], default: 'ignore', description: 'For GET: what to do with msg.payload' },
       headers: {
         anyOf: [
           {
@@ -144,12 +144,14 @@ export const httpRequestNode = defineNode<HttpRequestProps>({
           { type: 'object', additionalProperties: { type: 'string' } },
         ],
         default: [],
+        title: 'Headers',
         description: 'Request headers; they override msg.headers',
       },
-      timeout: { type: 'integer', minimum: 1, default: DEFAULT_TIMEOUT_MS, description: 'Milliseconds to wait for the response' },
-      authType: { type: 'string', enum: ['', 'basic', 'bearer', 'digest'], default: 'basic', description: 'How the credentials are sent (digest is not supported)' },
+      timeout: { title: 'Timeout (ms)', type: 'integer', minimum: 1, default: DEFAULT_TIMEOUT_MS, description: 'Milliseconds to wait for the response' },
+      authType: { title: 'Authentication', type: 'string', enum: ['', 'basic', 'bearer', 'digest'], default: 'basic', description: 'How the credentials are sent (digest is not supported)' },
       idempotencyHeader: {
         type: 'string',
+        title: 'Idempotency header',
         default: 'Idempotency-Key',
         pattern: "^([!#$%&'*+.^_`|~0-9A-Za-z-]+)?$",
         description: "Header that carries the invocation's idempotency key, so the receiver can drop a repeat; empty: none",
@@ -163,9 +165,10 @@ export const httpRequestNode = defineNode<HttpRequestProps>({
       type: 'object',
       required: ['allowedHosts'],
       properties: {
-        user: { type: 'string' },
-        password: { type: 'string', writeOnly: true, description: 'Password, or the token for bearer auth' },
+        user: { title: 'User', type: 'string' },
+        password: { title: 'Password or token', type: 'string', writeOnly: true, description: 'Password, or the token for bearer auth' },
         allowedHosts: {
+          title: 'Allowed hosts',
           type: 'array',
           minItems: 1,
           items: { type: 'string', minLength: 1 },

@@ -20,8 +20,8 @@ export const webhookResponseNode = defineNode<WebhookResponseProps>({
   props: {
     type: 'object',
     properties: {
-      statusCode: { type: ['integer', 'string'], pattern: '^\\d*$', description: 'Status code (overrides msg.statusCode)' },
-      headers: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'Response headers (override msg.headers)' },
+      statusCode: { title: 'Status code', type: ['integer', 'string'], pattern: '^\\d*$', description: 'Status code (overrides msg.statusCode)' },
+      headers: { title: 'Headers', type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'Response headers (override msg.headers)' },
     },
   },
   help: `Sends the HTTP response for the request that started the run at a **webhook** node.

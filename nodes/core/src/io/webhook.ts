@@ -27,9 +27,9 @@ export const webhookNode = defineNode<WebhookProps>({
   props: {
     type: 'object',
     properties: {
-      method: { type: 'string', enum: [...WEBHOOK_METHODS, ...WEBHOOK_METHODS.map((m) => m.toLowerCase())], default: 'POST' },
-      url: { type: 'string', pattern: '^/', minLength: 1, description: 'Path below /webhook, e.g. /orders/:id' },
-      responseTimeoutMs: { type: 'integer', minimum: 1, default: 30000, description: 'Wait this long for a webhook-response node' },
+      method: { title: 'Method', description: 'HTTP method the webhook answers; ALL: any', type: 'string', enum: [...WEBHOOK_METHODS, ...WEBHOOK_METHODS.map((m) => m.toLowerCase())], default: 'POST' },
+      url: { title: 'Path', type: 'string', pattern: '^/', minLength: 1, description: 'Starts with /, e.g. /orders/:id; the full address is <runtime address>/webhook/orders/:id (shown on the node and in its form)' },
+      responseTimeoutMs: { title: 'Response timeout (ms)', type: 'integer', minimum: 1, default: 30000, description: 'How long the caller waits for a webhook-response node to answer' },
       ...webhookSecurityProps,
     },
     required: ['url'],
