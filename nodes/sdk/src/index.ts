@@ -413,7 +413,17 @@ export interface NodeDefinition<P = any> {
   outputs: OutputPorts;
   /** Port labels shown in the editor. */
   outputLabels?: string[];
-  /** JSON Schema (draft 2020-12) of `props`; validated at save and deploy, defaults applied. */
+  /**
+   * JSON Schema (draft 2020-12) of `props`; validated at save and deploy, defaults applied. The editor builds the
+   * node's form from it, so write it for people:
+   * - `title` is a field's label ("Response timeout (ms)"; without one the key is made readable), `description`
+   *   the hint under it; `enum` values are the options of a select.
+   * - Fields a mode uses only in that mode go in `if`/`then`/`else` (also inside `allOf`) or `dependentSchemas`:
+   *   the editor shows a property listed in a `then` only while its `if` holds, e.g.
+   *   `allOf: [{ if: { properties: { mode: { const: 'rate' } }, required: ['mode'] }, then: { properties: { rate: {} } } }]`
+   *   (declare `rate` fully in `properties`; the `then` may stay `{}`).
+   * - `format: 'javascript' | 'jsonata'` (or `x-editor: 'code'`) gets a code editor, `writeOnly` a masked input.
+   */
   props: JsonSchema;
   /**
    * If the node needs a stored credential: its type name and the JSON Schema of its fields. Only credentials of this
