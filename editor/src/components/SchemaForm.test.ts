@@ -92,4 +92,25 @@ describe('SchemaForm', () => {
     await wrapper.find('textarea[data-test="field-/headers"]').setValue('{"a": "c"}');
     expect(lastUpdate(wrapper)).toEqual([{ url: '/a', headers: { a: 'c' } }, '/headers']);
   });
+
+  it('labels fields by title, else by a readable key, and shows only the fields of the chosen mode', async () => {
+    const delay: JsonSchema = {
+      type: 'object',
+      properties: {
+        pauseType: { title: 'Action', enum: ['delay', 'rate'], default: 'delay' },
+        timeout: { type: 'number', description: 'How long each message waits' },
+        nbRateUnits: { type: 'number' },
+      },
+      allOf: [
+        { if: { properties: { pauseType: { const: 'delay' } } }, then: { properties: { timeout: {} } } },
+        { if: { properties: { pauseType: { const: 'rate' } }, required: ['pauseType'] }, then: { properties: { nbRateUnits: {} } } },
+      ],
+    };
+    const wrapper = mount(SchemaForm, { props: { schema: delay, modelValue: {}, issues: [] } });
+    expect(wrapper.findAll('label').map((l) => l.text())).toEqual(['Action', 'Timeout']);
+    expect(wrapper.text()).toContain('How long each message waits');
+    await wrapper.setProps({ modelValue: { pauseType: 'rate' } });
+    expect(wrapper.findAll('label').map((l) => l.text())).toEqual(['Action', 'Nb rate units']);
+    expect(wrapper.find('[data-test="field-/timeout"]').exists()).toBe(false);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { codeLanguage, fieldKind, initialValue, matchVariant } from './schema';
+import { codeLanguage, fieldKind, fieldLabel, humanise, initialValue, matchVariant, visibleProperties } from './schema';
 
 describe('schema → widget', () => {
   it.each([
@@ -44,5 +44,59 @@ describe('schema → widget', () => {
   it('finds which variant a value is', () => {
     const schema = { anyOf: [{ type: 'null' }, { type: 'array', items: { type: 'string' } }, { type: 'object', properties: {} }] };
     expect([matchVariant(schema, null), matchVariant(schema, ['a']), matchVariant(schema, { a: 1 }), matchVariant(schema, 3)]).toEqual([0, 1, 2, -1]);
+  });
+
+  it('tells discriminated object variants apart by their const property', () => {
+    const schema = { oneOf: [{ properties: { provider: { const: 'a' }, x: { type: 'string' } } }, { properties: { provider: { const: 'b' } } }] };
+    expect([matchVariant(schema, { provider: 'b' }), matchVariant(schema, { provider: 'a', x: '1' }), matchVariant(schema, {})]).toEqual([1, 0, -1]);
+  });
+});
+
+describe('labels for people', () => {
+  it.each([
+    ['responseTimeoutMs', 'Response timeout (ms)'],
+    ['nbRateUnits', 'Nb rate units'],
+    ['allowDelegation', 'Allow delegation'],
+    ['url', 'URL'],
+    ['statusCode', 'Status code'],
+    ['memory_limit', 'Memory limit'],
+    ['rules[2]', 'rules[2]'],
+  ])('%s reads "%s"', (key, label) => {
+    expect(humanise(key)).toBe(label);
+  });
+
+  it('prefers the schema’s title', () => {
+    expect(fieldLabel({ title: 'Action' }, 'pauseType')).toBe('Action');
+    expect(fieldLabel({}, 'pauseType')).toBe('Pause type');
+  });
+});
+
+describe('conditional fields (if/then, dependentSchemas)', () => {
+  const delay = {
+    type: 'object',
+    properties: {
+      pauseType: { enum: ['delay', 'random', 'rate'], default: 'delay' },
+      timeout: { type: 'number' },
+      randomFirst: { type: 'number' },
+      rate: { type: 'number' },
+      drop: { type: 'boolean' },
+      outputs: { type: 'integer' },
+    },
+    allOf: [
+      { if: { properties: { pauseType: { const: 'delay' } } }, then: { properties: { timeout: {} } } },
+      { if: { properties: { pauseType: { const: 'random' } }, required: ['pauseType'] }, then: { properties: { randomFirst: {} } } },
+      { if: { properties: { pauseType: { const: 'rate' } }, required: ['pauseType'] }, then: { properties: { rate: {} } }, else: {} },
+    ],
+    dependentSchemas: { rate: { properties: { drop: { description: 'only with a rate' } } } },
+  };
+  it('shows only what the chosen mode uses (a missing mode is its default)', () => {
+    expect(Object.keys(visibleProperties(delay, {}))).toEqual(['pauseType', 'timeout', 'outputs']);
+    expect(Object.keys(visibleProperties(delay, { pauseType: 'random' }))).toEqual(['pauseType', 'randomFirst', 'outputs']);
+    expect(Object.keys(visibleProperties(delay, { pauseType: 'rate' }))).toEqual(['pauseType', 'rate', 'outputs']);
+  });
+  it('adds dependent fields once their trigger has a value, merged with their declaration', () => {
+    const shown = visibleProperties(delay, { pauseType: 'rate', rate: 3 });
+    expect(Object.keys(shown)).toEqual(['pauseType', 'rate', 'drop', 'outputs']);
+    expect(shown.drop).toEqual({ type: 'boolean', description: 'only with a rate' });
   });
 });

@@ -118,7 +118,7 @@ export function visibleProperties(schema: JsonSchema, value: Record<string, unkn
       const then = (s.then ?? {}) as JsonSchema;
       const otherwise = (s.else ?? {}) as JsonSchema;
       for (const branch of [then, otherwise]) for (const key of Object.keys((branch.properties ?? {}) as object)) conditional.add(key);
-      const chosen = conditionHolds(s.if as JsonSchema, value) ? then : otherwise;
+      const chosen = conditionHolds(s.if as JsonSchema, value, own) ? then : otherwise;
       for (const [key, sub] of Object.entries((chosen.properties ?? {}) as Record<string, JsonSchema>)) active[key] = { ...(own[key] ?? {}), ...sub };
       visit(chosen);
     }
@@ -138,12 +138,12 @@ export function visibleProperties(schema: JsonSchema, value: Record<string, unkn
 }
 
 /** Whether a value satisfies an `if` schema, as far as forms write them: const/enum of properties, required. */
-function conditionHolds(condition: JsonSchema, value: Record<string, unknown>): boolean {
+function conditionHolds(condition: JsonSchema, value: Record<string, unknown>, declared: Record<string, JsonSchema>): boolean {
   const required = Array.isArray(condition.required) ? (condition.required as string[]) : [];
   if (required.some((key) => value[key] === undefined)) return false;
   for (const [key, sub] of Object.entries((condition.properties ?? {}) as Record<string, JsonSchema>)) {
     // A property the value does not have takes its default (what the node itself will use).
-    const actual = value[key] !== undefined ? value[key] : sub.default;
+    const actual = value[key] !== undefined ? value[key] : (declared[key]?.default ?? sub.default);
     if ('const' in sub && JSON.stringify(actual) !== JSON.stringify(sub.const)) return false;
     if (Array.isArray(sub.enum) && !sub.enum.some((option) => JSON.stringify(option) === JSON.stringify(actual))) return false;
     if (sub.not && typeof sub.not === 'object' && 'const' in (sub.not as JsonSchema) && JSON.stringify(actual) === JSON.stringify((sub.not as JsonSchema).const)) return false;
