@@ -179,4 +179,76 @@ describe('issue 12 stuck points, end to end', () => {
     await page.click('[data-test="run-dialog"] button:has-text("Close")');
     await waitForText('[data-test="debug-entry"]', 'hi Ada');
   });
+
+  it('3. property labels are words, not code names', async () => {
+    await openFlow({
+      id: 'labels',
+      name: 'Labels',
+      nodes: [
+        { id: 'wait', type: 'delay', position: { x: 100, y: 200 }, props: {}, wires: [['show']] },
+        { id: 'show', type: 'debug', position: { x: 400, y: 200 }, props: {}, wires: [] },
+      ],
+    });
+    await clickNode('wait');
+    const labels = async () => (await page.locator('[data-test="properties"] .label').allInnerTexts()).map((l) => l.replace(/\*$/, '').trim());
+    const delayLabels = await labels();
+    expect(delayLabels).toEqual(expect.arrayContaining(['Action', 'Delay for', 'Rate unit', 'Per (period length)', 'Allow msg.rate to override']));
+    for (const code of ['pauseType', 'nbRateUnits', 'allowrate', 'timeoutUnits']) expect(delayLabels).not.toContain(code);
+    await shot('08-delay-labels');
+    await clickNode('show');
+    const debugLabels = await labels();
+    expect(debugLabels).toEqual(expect.arrayContaining(['Show in the debug sidebar', 'Show as node status', 'Output']));
+    expect(debugLabels).not.toContain('tosidebar');
+  });
+
+  it('4. the webhook’s method and full address are on the node and copyable from the form', async () => {
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    await openFlow({ id: 'hook-address', name: 'Hook address', nodes: [{ id: 'hook', type: 'webhook', position: { x: 200, y: 200 }, props: { method: 'POST', url: '/hello' }, wires: [] }] });
+    expect(await page.evaluate(() => (window as any).flowcrew.view.graph.getNodeById('hook').detail)).toBe('POST /webhook/hello');
+    await clickNode('hook');
+    expect(await page.locator('[data-test="webhook-url"]').innerText()).toBe(`POST ${server.url}/webhook/hello`);
+    await page.click('[data-test="webhook-copy"]');
+    await waitForText('[data-test="webhook-copy"]', 'Copied');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`${server.url}/webhook/hello`);
+    await page.fill('[data-test="field-/url"]', '/orders/:id');
+    await page.waitForFunction(() => (window as any).flowcrew.view.graph.getNodeById('hook').detail === 'POST /webhook/orders/:id');
+    await shot('09-webhook-address');
+  });
+
+  it('4b. deploy state on every tab; Ctrl+S without a change stores no new version; tabs come back after a reload', async () => {
+    await openFlow({ id: 'state-a', name: 'State A', nodes: [{ id: 'n', type: 'debug', position: { x: 200, y: 200 }, props: {}, wires: [] }] }, true);
+    await openFlow({ id: 'state-b', name: 'State B', nodes: [{ id: 'n', type: 'debug', position: { x: 200, y: 200 }, props: {}, wires: [] }] });
+    const state = (id: string) => page.locator(`[data-test="tab-state-${id}"]`).innerText();
+    expect(await state('state-a')).toBe('v1 live');
+    expect(await state('state-b')).toBe('not deployed');
+
+    // Ctrl+S with nothing changed: no new version.
+    await page.click('[data-test="canvas"]', { position: { x: 40, y: 40 } });
+    await page.keyboard.press('Control+s');
+    await waitForText('[data-test="toast"]', 'has no unsaved changes');
+    expect((await server.api('GET', '/api/v1/flows/state-b')).body.version).toBe(1);
+
+    // Saved but not deployed, on a deployed flow: the tab says so.
+    await page.click('[data-test="flow-tab-state-a"]');
+    await clickNode('n');
+    await page.fill('[data-test="node-name"]', 'Renamed');
+    await waitForText('[data-test="tab-state-state-a"]', 'unsaved');
+    await page.keyboard.press('Control+s');
+    await waitForText('[data-test="tab-state-state-a"]', 'v1 live · changes not deployed');
+    expect((await server.api('GET', '/api/v1/flows/state-a')).body.version).toBe(2);
+    await page.keyboard.press('Control+s');
+    expect((await server.api('GET', '/api/v1/flows/state-a')).body.version).toBe(2);
+    await shot('10-tab-deploy-state');
+
+    // After a reload every open tab is back, not only the active one.
+    const before = await page.locator('[data-test^="flow-tab-"]').evaluateAll((tabs) => tabs.map((t) => t.getAttribute('data-test')));
+    await page.reload();
+    await page.locator('[data-test="flow-tab-state-a"]').waitFor();
+    await page.locator('[data-test="flow-tab-state-b"]').waitFor();
+    const after = await page.locator('[data-test^="flow-tab-"]').evaluateAll((tabs) => tabs.map((t) => t.getAttribute('data-test')));
+    expect(after.sort()).toEqual(before.sort());
+    await waitForText('[data-test="tab-state-state-a"]', 'v1 live · changes not deployed');
+    await shot('11-tabs-after-reload');
+    expect(pageErrors).toEqual([]);
+  });
 });

@@ -12,6 +12,7 @@
 import { LGraph, LGraphCanvas, LGraphNode, LiteGraph, type INodeInputSlot, type INodeOutputSlot, type IContextMenuValue, type LinkSegment, type LLink } from '@comfyorg/litegraph';
 import type { FlowDocument, FlowNode, NodeTypeInfo } from '../api/types';
 import { outputCount, outputLabel } from './ports';
+import { webhookPath, webhookRoute } from './run-entry';
 
 export type NodeRunState = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -72,6 +73,8 @@ export class FlowGraphNode extends LGraphNode {
   /** Set by the view: where decorations come from. */
   view?: GraphView;
   typeLabel = '';
+  /** A line under the title that says what the node is about, e.g. a webhook's "POST /webhook/orders". */
+  detail = '';
   unknownType = false;
   disabledNode = false;
 
@@ -84,7 +87,8 @@ export class FlowGraphNode extends LGraphNode {
   override computeSize(): [number, number] {
     const ctx = this.view?.measureContext;
     const titleWidth = ctx ? measure(ctx, this.title, '14px Arial') + 48 : this.title.length * 8 + 48;
-    const labelWidth = Math.max(0, ...this.outputs.map((o) => (o.label || o.name ? (o.label || o.name).length * 7 + 40 : 0)));
+    const detailWidth = this.detail ? (ctx ? measure(ctx, this.detail, '11px Arial') : this.detail.length * 6) + 32 : 0;
+    const labelWidth = Math.max(detailWidth, ...this.outputs.map((o) => (o.label || o.name ? (o.label || o.name).length * 7 + 40 : 0)));
     const rows = Math.max(1, this.outputs.length);
     return [Math.max(MIN_WIDTH, Math.ceil(titleWidth), labelWidth), rows * LiteGraph.NODE_SLOT_HEIGHT + 12];
   }
@@ -111,11 +115,12 @@ export class FlowGraphNode extends LGraphNode {
     const titleHeight = LiteGraph.NODE_TITLE_HEIGHT;
     // Zoomed far out (a whole large flow in view) text is unreadable anyway: skip it and keep panning smooth.
     const detailed = !canvas.low_quality;
-    if (detailed && this.typeLabel && this.typeLabel !== this.title) {
-      ctx.fillStyle = '#9aa0a6';
+    const subtitle = this.detail || (this.typeLabel !== this.title ? this.typeLabel : '');
+    if (detailed && subtitle) {
+      ctx.fillStyle = this.detail ? '#d1d5db' : '#9aa0a6';
       ctx.font = '11px Arial';
       ctx.textAlign = 'left';
-      ctx.fillText(this.typeLabel, this.inputs.length ? 22 : 10, height - 8);
+      ctx.fillText(subtitle, this.inputs.length ? 22 : 10, height - 8);
     }
     if (this.disabledNode) {
       ctx.fillStyle = 'rgba(20,20,20,0.55)';
@@ -158,6 +163,13 @@ export class FlowGraphNode extends LGraphNode {
       ctx.fillText(deco.statusText.slice(0, 40), 16, y);
     }
   }
+}
+
+/** What a node shows under its title besides its type: a webhook's method and address. */
+export function nodeDetail(node: FlowNode): string {
+  if (node.type !== 'webhook') return '';
+  const { method, path } = webhookRoute(node);
+  return path ? `${method} ${webhookPath(path)}` : '';
 }
 
 function measure(ctx: CanvasRenderingContext2D, text: string, font: string): number {
@@ -303,6 +315,11 @@ export class GraphView {
     }
     gnode.title = title;
     gnode.typeLabel = type?.label ?? node.type;
+    const detail = nodeDetail(node);
+    if (gnode.detail !== detail) {
+      gnode.detail = detail;
+      gnode.size = gnode.computeSize();
+    }
     gnode.unknownType = !type;
     gnode.disabledNode = node.disabled === true;
     gnode.color = type?.color ?? '#a6bbcf';

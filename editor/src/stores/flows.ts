@@ -481,6 +481,11 @@ export const useFlowsStore = defineStore('flows', () => {
   async function save(id = activeId.value, options: { overwrite?: boolean } = {}): Promise<boolean> {
     const flow = id ? open[id] : undefined;
     if (!id || !flow) return false;
+    // Nothing changed since the stored version: no new, empty version (Ctrl+S pressed out of habit).
+    if (!flow.dirty && flow.savedVersion !== null && !flow.conflict && !options.overwrite) {
+      notices.info(`"${flow.doc.name}" has no unsaved changes`, `Version ${flow.savedVersion} is stored.`, `flow:${id}`);
+      return true;
+    }
     const problems = localIssues(flow);
     if (problems.length) {
       notices.error(`${problems.length} problem${problems.length === 1 ? '' : 's'} to fix first`, 'Invalid values are marked on the nodes; nothing was sent.', `flow:${id}`);
