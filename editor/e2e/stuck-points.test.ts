@@ -251,4 +251,33 @@ describe('issue 12 stuck points, end to end', () => {
     await shot('11-tabs-after-reload');
     expect(pageErrors).toEqual([]);
   });
+
+  it('5. nodes stored without positions are laid out, not stacked; the inject button on the canvas runs the flow', async () => {
+    await openFlow(
+      {
+        id: 'no-positions',
+        name: 'No positions',
+        nodes: [
+          { id: 'tick', type: 'inject', name: 'Tick', props: { payload: '{"n":21}', payloadType: 'json' }, wires: [['double']] },
+          { id: 'double', type: 'function', name: 'Double', props: { func: 'msg.payload = { n: msg.payload.n * 2 }; return msg;' }, wires: [['show']] },
+          { id: 'show', type: 'debug', name: 'Show', props: {}, wires: [] },
+        ],
+      },
+      true,
+    );
+    const boxes = await page.evaluate(() => (window as any).flowcrew.view.graph._nodes.map((n: any) => ({ id: n.id, x: n.pos[0], y: n.pos[1], w: n.size[0], h: n.size[1] })));
+    for (const [i, a] of boxes.entries()) for (const b of boxes.slice(i + 1)) expect(a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y, `${a.id} overlaps ${b.id}`).toBe(true);
+    await page.click('[data-test="tab-debug"]');
+    const button = await page.evaluate(() => {
+      const view = (window as any).flowcrew.view;
+      const node = view.graph.getNodeById('tick');
+      const [cx, cy] = view.canvas.ds.convertOffsetToCanvas([node.pos[0] + 16, node.pos[1] + 16]);
+      const rect = view.element.getBoundingClientRect();
+      return { x: rect.left + cx, y: rect.top + cy };
+    });
+    await page.mouse.click(button.x, button.y);
+    await waitForText('[data-test="toast"]', 'Injected "Tick"');
+    await waitForText('[data-test="debug-entry"]', '"n": 42');
+    await shot('12-layout-and-inject-button');
+  });
 });

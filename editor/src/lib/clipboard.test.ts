@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FlowNode } from '../api/types';
-import { copyNodes, parseFragment, pasteNodes } from './clipboard';
+import { FRAGMENT_FORMAT, copyNodes, parseFragment, pasteNodes, type NodeFragment } from './clipboard';
 import { UndoHistory } from './history';
 
 const nodes: FlowNode[] = [
@@ -39,5 +39,12 @@ describe('undo history', () => {
     expect(history.redo('v0')).toBe('v2');
     history.record(() => 'v2');
     expect(history.canRedo).toBe(false);
+  });
+
+  it('lays out pasted nodes that come without positions instead of stacking them', () => {
+    const fragment = { format: FRAGMENT_FORMAT, nodes: [{ id: 'a', type: 'inject', wires: [['b']] }, { id: 'b', type: 'debug' }] } as NodeFragment;
+    const [a, b] = pasteNodes(fragment, new Set(), { x: 100, y: 100 });
+    expect(a!.position).toEqual({ x: 100, y: 100 });
+    expect(b!.position!.x).toBeGreaterThan(a!.position!.x + 150);
   });
 });

@@ -5,6 +5,7 @@
  */
 import type { FlowNode } from '../api/types';
 import { newNodeId } from './ids';
+import { layoutUnplaced } from './layout';
 
 export const FRAGMENT_FORMAT = 'flowcrew/nodes@1';
 
@@ -46,6 +47,10 @@ export function pasteNodes(fragment: NodeFragment, taken: ReadonlySet<string>, a
     used.add(id);
     idMap.set(node.id, id);
   }
+  // Nodes without a position (hand-written JSON) are laid out along their wires rather than stacked.
+  const nodes = fragment.nodes.some((n) => !n.position) ? structuredClone(fragment.nodes) : fragment.nodes;
+  layoutUnplaced(nodes);
+  fragment = { ...fragment, nodes };
   const xs = fragment.nodes.map((n) => n.position?.x ?? 0);
   const ys = fragment.nodes.map((n) => n.position?.y ?? 0);
   const dx = at ? at.x - Math.min(...xs) : 30;

@@ -47,9 +47,13 @@ export interface GraphCallbacks {
   nodeMenu(id: string): MenuItem[];
   canvasMenu(at: { x: number; y: number }): MenuItem[];
   decoration(id: string): NodeDecoration | undefined;
+  /** The button on an inject node was clicked: start a run there (as Node-RED's inject button does). */
+  inject?(id: string): void;
 }
 
 const SLOT_TYPE = 'msg';
+/** The inject button's box in node coordinates (x, y, width, height): left in the body, where inputs would be. */
+export const INJECT_BUTTON = [6, 6, 20, 20] as const;
 const MIN_WIDTH = 150;
 const STATE_COLOURS: Record<NodeRunState, string> = { running: '#3b82f6', succeeded: '#22c55e', failed: '#ef4444', cancelled: '#9ca3af' };
 const STATUS_FILLS: Record<string, string> = { red: '#ef4444', green: '#22c55e', yellow: '#eab308', blue: '#3b82f6', grey: '#9ca3af' };
@@ -75,6 +79,8 @@ export class FlowGraphNode extends LGraphNode {
   typeLabel = '';
   /** A line under the title that says what the node is about, e.g. a webhook's "POST /webhook/orders". */
   detail = '';
+  /** Inject nodes carry a button that starts a run with their own message. */
+  injectButton = false;
   unknownType = false;
   disabledNode = false;
 
@@ -82,6 +88,13 @@ export class FlowGraphNode extends LGraphNode {
     super(title, 'flowcrew/node');
     this.resizable = false;
     this.serialize_widgets = false;
+    // litegraph declares onMouseDown as a class field (undefined on each instance), which would hide a method.
+    this.onMouseDown = (_event, pos) => {
+      const [bx, by, bw, bh] = INJECT_BUTTON;
+      if (!this.injectButton || pos[0] < bx || pos[0] > bx + bw || pos[1] < by || pos[1] > by + bh) return false;
+      this.view?.callbacks.inject?.(String(this.id));
+      return true;
+    };
   }
 
   override computeSize(): [number, number] {
@@ -115,12 +128,24 @@ export class FlowGraphNode extends LGraphNode {
     const titleHeight = LiteGraph.NODE_TITLE_HEIGHT;
     // Zoomed far out (a whole large flow in view) text is unreadable anyway: skip it and keep panning smooth.
     const detailed = !canvas.low_quality;
+    if (this.injectButton) {
+      const [bx, by, bw, bh] = INJECT_BUTTON;
+      ctx.fillStyle = '#4b5563';
+      ctx.fillRect(bx, by, bw, bh);
+      ctx.fillStyle = '#e5e7eb';
+      ctx.beginPath();
+      ctx.moveTo(bx + 7, by + 5);
+      ctx.lineTo(bx + 15, by + bh / 2);
+      ctx.lineTo(bx + 7, by + bh - 5);
+      ctx.closePath();
+      ctx.fill();
+    }
     const subtitle = this.detail || (this.typeLabel !== this.title ? this.typeLabel : '');
     if (detailed && subtitle) {
       ctx.fillStyle = this.detail ? '#d1d5db' : '#9aa0a6';
       ctx.font = '11px Arial';
       ctx.textAlign = 'left';
-      ctx.fillText(subtitle, this.inputs.length ? 22 : 10, height - 8);
+      ctx.fillText(subtitle, this.injectButton ? INJECT_BUTTON[0] + INJECT_BUTTON[2] + 6 : this.inputs.length ? 22 : 10, height - 8);
     }
     if (this.disabledNode) {
       ctx.fillStyle = 'rgba(20,20,20,0.55)';
@@ -320,6 +345,7 @@ export class GraphView {
       gnode.detail = detail;
       gnode.size = gnode.computeSize();
     }
+    gnode.injectButton = node.type === 'inject';
     gnode.unknownType = !type;
     gnode.disabledNode = node.disabled === true;
     gnode.color = type?.color ?? '#a6bbcf';

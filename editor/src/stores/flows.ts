@@ -11,6 +11,7 @@ import { computed, reactive, ref } from 'vue';
 import { ApiError, api } from '../api/client';
 import type { FlowDocument, FlowNode, FlowView, ImportResult, Issue } from '../api/types';
 import { copyNodes, parseFragment, pasteNodes, type NodeFragment } from '../lib/clipboard';
+import { layoutUnplaced } from '../lib/layout';
 import { UndoHistory } from '../lib/history';
 import { newFlowId, newNodeId } from '../lib/ids';
 import { outputCount } from '../lib/ports';
@@ -145,6 +146,9 @@ export const useFlowsStore = defineStore('flows', () => {
   function adopt(view: FlowView): OpenFlow {
     // Read-only fields of the stored flow are not part of the document (the project is the runtime's to keep).
     const { deployed, deployedVersion, updatedAt: _updatedAt, projectId: _projectId, ...doc } = view;
+    // Nodes stored without a position (a script, an API client) are laid out instead of stacking at 0,0. This is
+    // not an unsaved change by itself: the positions are stored with the next save.
+    layoutUnplaced(doc.nodes);
     const flow: OpenFlow = {
       doc: plain(doc),
       savedVersion: view.version,
