@@ -279,5 +279,19 @@ describe('issue 12 stuck points, end to end', () => {
     await waitForText('[data-test="toast"]', 'Injected "Tick"');
     await waitForText('[data-test="debug-entry"]', '"n": 42');
     await shot('12-layout-and-inject-button');
+
+    // The debug node's toggle, on the canvas.
+    const toggle = await page.evaluate(() => {
+      const view = (window as any).flowcrew.view;
+      const node = view.graph.getNodeById('show');
+      const [cx, cy] = view.canvas.ds.convertOffsetToCanvas([node.pos[0] + node.size[0] - 16, node.pos[1] + 16]);
+      const rect = view.element.getBoundingClientRect();
+      return { x: rect.left + cx, y: rect.top + cy };
+    });
+    expect(await page.evaluate(() => (window as any).flowcrew.view.graph.getNodeById('show').debugToggle)).toBe(true);
+    await page.mouse.click(toggle.x, toggle.y);
+    await page.waitForFunction(() => (window as any).flowcrew.view.graph.getNodeById('show').debugToggle === false);
+    await waitForText('[data-test="tab-state-no-positions"]', 'unsaved');
+    await shot('13-debug-toggle-off');
   });
 });

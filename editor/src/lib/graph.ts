@@ -49,6 +49,8 @@ export interface GraphCallbacks {
   decoration(id: string): NodeDecoration | undefined;
   /** The button on an inject node was clicked: start a run there (as Node-RED's inject button does). */
   inject?(id: string): void;
+  /** The toggle on a debug node was clicked: switch its output on or off. */
+  toggleDebug?(id: string): void;
 }
 
 const SLOT_TYPE = 'msg';
@@ -81,6 +83,8 @@ export class FlowGraphNode extends LGraphNode {
   detail = '';
   /** Inject nodes carry a button that starts a run with their own message. */
   injectButton = false;
+  /** Debug nodes carry a toggle (on/off); null on other nodes. */
+  debugToggle: boolean | null = null;
   unknownType = false;
   disabledNode = false;
 
@@ -91,9 +95,16 @@ export class FlowGraphNode extends LGraphNode {
     // litegraph declares onMouseDown as a class field (undefined on each instance), which would hide a method.
     this.onMouseDown = (_event, pos) => {
       const [bx, by, bw, bh] = INJECT_BUTTON;
-      if (!this.injectButton || pos[0] < bx || pos[0] > bx + bw || pos[1] < by || pos[1] > by + bh) return false;
-      this.view?.callbacks.inject?.(String(this.id));
-      return true;
+      const inBox = (x: number) => pos[0] >= x && pos[0] <= x + bw && pos[1] >= by && pos[1] <= by + bh;
+      if (this.injectButton && inBox(bx)) {
+        this.view?.callbacks.inject?.(String(this.id));
+        return true;
+      }
+      if (this.debugToggle !== null && inBox(this.size[0]! - bx - bw)) {
+        this.view?.callbacks.toggleDebug?.(String(this.id));
+        return true;
+      }
+      return false;
     };
   }
 
@@ -139,6 +150,14 @@ export class FlowGraphNode extends LGraphNode {
       ctx.lineTo(bx + 7, by + bh - 5);
       ctx.closePath();
       ctx.fill();
+    }
+    if (this.debugToggle !== null) {
+      const [bx, by, bw, bh] = INJECT_BUTTON;
+      const x = width - bx - bw;
+      ctx.fillStyle = this.debugToggle ? '#16a34a' : '#4b5563';
+      ctx.fillRect(x, by, bw, bh);
+      ctx.fillStyle = '#e5e7eb';
+      ctx.fillRect(this.debugToggle ? x + bw - 9 : x + 3, by + 3, 6, bh - 6);
     }
     const subtitle = this.detail || (this.typeLabel !== this.title ? this.typeLabel : '');
     if (detailed && subtitle) {
@@ -346,6 +365,7 @@ export class GraphView {
       gnode.size = gnode.computeSize();
     }
     gnode.injectButton = node.type === 'inject';
+    gnode.debugToggle = node.type === 'debug' ? node.props?.active !== false : null;
     gnode.unknownType = !type;
     gnode.disabledNode = node.disabled === true;
     gnode.color = type?.color ?? '#a6bbcf';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { codeLanguage, fieldKind, fieldLabel, humanise, initialValue, matchVariant, visibleProperties } from './schema';
+import { codeLanguage, fieldKind, fieldLabel, humanise, initialValue, matchVariant, numberOrText, visibleProperties } from './schema';
 
 describe('schema → widget', () => {
   it.each([
@@ -19,6 +19,8 @@ describe('schema → widget', () => {
     [{ const: 'v1' }, 'x', 'const'],
     [{ type: ['string', 'number', 'null'] }, 'x', 'scalar-union'],
     [{ type: ['string', 'object'] }, 'x', 'json'],
+    [{ type: ['number', 'string'] }, 'x', 'number-or-text'],
+    [{ type: ['integer', 'string'] }, 'x', 'number-or-text'],
     [{ type: 'object', properties: {} }, 'x', 'object'],
     [{ type: 'object', additionalProperties: { type: 'string' } }, 'x', 'map'],
     [{ type: 'array', items: { type: 'string' } }, 'x', 'array'],
@@ -98,5 +100,11 @@ describe('conditional fields (if/then, dependentSchemas)', () => {
     const shown = visibleProperties(delay, { pauseType: 'rate', rate: 3 });
     expect(Object.keys(shown)).toEqual(['pauseType', 'rate', 'drop', 'outputs']);
     expect(shown.drop).toEqual({ type: 'boolean', description: 'only with a rate' });
+  });
+});
+
+describe('number-or-text boxes', () => {
+  it('hold a number when the text reads as one, else the text', () => {
+    expect([numberOrText('5'), numberOrText(' 2.5 '), numberOrText('-1e3'), numberOrText('${DELAY}'), numberOrText('5s'), numberOrText('')]).toEqual([5, 2.5, -1000, '${DELAY}', '5s', undefined]);
   });
 });

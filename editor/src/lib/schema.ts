@@ -15,6 +15,7 @@ export type FieldKind =
   | 'enum'
   | 'const'
   | 'scalar-union' // type: ['string', 'number', 'boolean', 'null'] and the like
+  | 'number-or-text' // type: ['number', 'string']: one box, a number when it reads as one (Node-RED's habit)
   | 'object' // known properties: a nested form
   | 'map' // free-form object: edited as JSON
   | 'array'
@@ -57,6 +58,7 @@ export function fieldKind(schema: JsonSchema, name?: string): FieldKind {
   if (Array.isArray(schema.oneOf) || Array.isArray(schema.anyOf)) return 'variants';
   if (isCodeField(schema, name)) return 'code';
   const types = schemaTypes(schema);
+  if (types.length === 2 && types.includes('string') && (types.includes('number') || types.includes('integer'))) return 'number-or-text';
   if (types.length > 1) return types.every((t) => SCALAR_TYPES.has(t)) ? 'scalar-union' : 'json';
   switch (types[0]) {
     case 'string':
@@ -232,6 +234,13 @@ export function initialValue(schema: JsonSchema): unknown {
       return result;
     }
   }
+}
+
+/** What a number-or-text box holds: a number when the text is one, else the text (empty: nothing). */
+export function numberOrText(text: string): number | string | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
+  return /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(trimmed) ? Number(trimmed) : text;
 }
 
 /** Join JSON pointer segments, escaping as RFC 6901 says. */
