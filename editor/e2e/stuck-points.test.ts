@@ -293,5 +293,12 @@ describe('issue 12 stuck points, end to end', () => {
     await page.waitForFunction(() => (window as any).flowcrew.view.graph.getNodeById('show').debugToggle === false);
     await waitForText('[data-test="tab-state-no-positions"]', 'unsaved');
     await shot('13-debug-toggle-off');
+
+    // Escape closes the canvas menu; "Arrange all nodes" is on it.
+    const box = (await page.locator('[data-test="canvas"]').boundingBox())!;
+    await page.mouse.click(box.x + 60, box.y + 60, { button: 'right' });
+    await page.locator('.litecontextmenu').filter({ hasText: 'Arrange all nodes' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.locator('.litecontextmenu').waitFor({ state: 'detached' });
   });
 });
