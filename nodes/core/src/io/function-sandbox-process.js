@@ -170,7 +170,12 @@ const calls = new Map();
 const requests = new Map();
 let nextRequest = 1;
 
-const send = (/** @type {object} */ message) => process.send?.(message);
+// The server may close the channel (shutdown, a reaped or replaced process) while a call is finishing: a write then
+// fails with EPIPE, which must end this process quietly rather than as an unhandled 'error' event.
+const send = (/** @type {object} */ message) => {
+  if (process.connected) process.send?.(message, undefined, undefined, () => {});
+};
+process.on('error', () => {});
 
 /** Most timers one call may have pending at once. */
 const MAX_TIMERS = 10_000;
