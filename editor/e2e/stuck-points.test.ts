@@ -301,4 +301,20 @@ describe('issue 12 stuck points, end to end', () => {
     await page.keyboard.press('Escape');
     await page.locator('.litecontextmenu').waitFor({ state: 'detached' });
   });
+
+  it('6. visual bugs: code is coloured for the dark theme; the Runs tab does not keep another flow’s run', async () => {
+    await page.click('[data-test="flow-tab-run-inject"]');
+    await clickNode('double');
+    const code = page.locator('[data-test="properties"] .cm-editor').first();
+    await code.waitFor();
+    expect(await code.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(40, 44, 52)'); // one-dark
+    await shot('14-code-dark-theme');
+
+    await page.click('[data-test="tab-runs"]');
+    await page.locator('[data-test="run-row"]').first().click();
+    await page.locator('[data-test="run-detail"]').waitFor();
+    await page.click('[data-test="flow-tab-run-hook"]');
+    await page.locator('[data-test="run-detail"]').waitFor({ state: 'detached' });
+    await shot('15-runs-tab-follows-flow');
+  });
 });
