@@ -118,6 +118,20 @@ describe('credential types through the API', () => {
     expect(unknown.status).toBe(422);
   });
 
+  it('refuses to store fields that do not fit the type, on create and on edit, and keeps what was stored', async () => {
+    const bad = await server.api('POST', '/api/v1/credentials', { name: 'half a pg', type: 'postgres', fields: { host: '127.0.0.1', port: 'x' } });
+    expect(bad.status, JSON.stringify(bad.body)).toBe(422);
+    expect(bad.body.errors.map((i: any) => i.pointer).sort()).toEqual(['/fields/database', '/fields/port', '/fields/user']);
+    expect((await server.api('GET', '/api/v1/credentials')).body.some((c: any) => c.name === 'half a pg')).toBe(false);
+    const id = await createCredential();
+    const removed = await server.api('PATCH', `/api/v1/credentials/${id}`, { fields: { host: null } });
+    expect(removed.status, JSON.stringify(removed.body)).toBe(422);
+    expect(removed.body.errors).toEqual([expect.objectContaining({ pointer: '/fields/host' })]);
+    expect((await server.api('POST', `/api/v1/credentials/${id}/test`)).body).toMatchObject({ ok: true });
+    const renamed = await server.api('PATCH', `/api/v1/credentials/${id}`, { fields: { port: fields.port } });
+    expect(renamed.status, JSON.stringify(renamed.body)).toBe(200);
+  });
+
   it('tests a stored credential, with some of its fields replaced (the secret comes from the vault)', async () => {
     const id = await createCredential();
     const stored = await server.api('POST', `/api/v1/credentials/${id}/test`);

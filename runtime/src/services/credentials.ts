@@ -54,8 +54,15 @@ export class CredentialService {
     return summary;
   }
 
+  /** Fields must match their credential type's schema (when a pack declares the type), so a node never gets a half credential. */
+  private checkFields(type: string, fields: Record<string, unknown>): void {
+    const issues = this.runtime.registry.checkCredentialFields(type, fields);
+    if (issues.length > 0) throw new ProblemError(422, 'Invalid credential', `the fields do not match credential type "${type}"`, issues);
+  }
+
   async create(actor: Actor, input: NewCredential, projectId = DEFAULT_PROJECT): Promise<CredentialSummary> {
     await this.projects.requireWritable(actor, projectId, 'credential:write');
+    this.checkFields(input.type, input.fields);
     const summary = await this.runtime.vault.save({ ...input, projectId });
     await this.audit.record(actor, 'credential.create', { type: 'credential', id: summary.id }, projectId, { name: summary.name, type: summary.type, fields: summary.fields });
     return summary;
@@ -63,6 +70,14 @@ export class CredentialService {
 
   async update(actor: Actor, id: string, patch: CredentialPatch): Promise<CredentialSummary> {
     const record = await this.visible(actor, id, 'credential:write');
+    if (patch.fields !== undefined || patch.type !== undefined) {
+      const merged: Record<string, unknown> = { ...((await this.runtime.vault.resolve(id)) ?? {}) };
+      for (const [name, value] of Object.entries(patch.fields ?? {})) {
+        if (value === null) delete merged[name];
+        else merged[name] = value;
+      }
+      this.checkFields(patch.type ?? record.type, merged);
+    }
     const summary = await this.runtime.vault.update(id, patch);
     if (!summary) throw notFound(`credential "${id}"`); // deleted meanwhile
     await this.runtime.credentialChanged(id); // deployed nodes use the new fields from now on
