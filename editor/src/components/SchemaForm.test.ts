@@ -113,4 +113,24 @@ describe('SchemaForm', () => {
     expect(wrapper.findAll('label').map((l) => l.text())).toEqual(['Action', 'Nb rate units']);
     expect(wrapper.find('[data-test="field-/timeout"]').exists()).toBe(false);
   });
+
+  it('shows a value and the property saying how to read it as one typed input, JSON text as written', async () => {
+    const inject: JsonSchema = {
+      type: 'object',
+      properties: {
+        payload: { title: 'Payload', description: 'legacy' },
+        payloadType: { type: 'string', enum: ['str', 'num', 'json', 'date'], default: 'date' },
+        props: { type: 'array', items: { type: 'object', properties: { p: { type: 'string' }, v: {}, vt: { type: 'string', enum: ['str', 'json'] } } } },
+      },
+    };
+    const wrapper = mount(SchemaForm, { props: { schema: inject, modelValue: { payload: '{"n":6}', payloadType: 'json', props: [{ p: 'topic', v: 'a', vt: 'str' }] }, issues: [] } });
+    expect(wrapper.findAll('label').map((l) => l.text())).toEqual(['Payload', 'P', 'V']);
+    expect((wrapper.find('[data-test="field-/payload"]').element as HTMLInputElement).value).toBe('{"n":6}');
+    expect((wrapper.find('[data-test="field-/payloadType"]').element as HTMLSelectElement).value).toBe('json');
+    expect(wrapper.find('[data-test="field-/props/0/vt"]').exists()).toBe(true);
+    await wrapper.find('[data-test="field-/payloadType"]').setValue('num');
+    expect(lastUpdate(wrapper as never)).toEqual([{ payload: '{"n":6}', payloadType: 'num', props: [{ p: 'topic', v: 'a', vt: 'str' }] }, '/payloadType']);
+    await wrapper.find('[data-test="field-/props/0/v"]').setValue('{"a":1}');
+    expect(lastUpdate(wrapper as never)[0].props).toEqual([{ p: 'topic', v: '{"a":1}', vt: 'str' }]);
+  });
 });
