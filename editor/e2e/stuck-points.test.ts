@@ -317,4 +317,22 @@ describe('issue 12 stuck points, end to end', () => {
     await page.locator('[data-test="run-detail"]').waitFor({ state: 'detached' });
     await shot('15-runs-tab-follows-flow');
   });
+
+  it('7. a loop is warned about while editing, naming its nodes', async () => {
+    await openFlow({
+      id: 'looping',
+      name: 'Looping',
+      nodes: [
+        { id: 'tick', type: 'inject', name: 'Tick', position: { x: 100, y: 200 }, props: {}, wires: [['set']] },
+        { id: 'set', type: 'function', name: 'Set', position: { x: 360, y: 200 }, props: { func: 'return msg;' }, wires: [['wait']] },
+        { id: 'wait', type: 'delay', name: 'Wait', position: { x: 620, y: 200 }, props: {}, wires: [['set']] },
+      ],
+    });
+    await waitForText('[data-test="loop-warning"]', 'Set → Wait → back to Set');
+    await shot('16-loop-warning');
+    // Cut the loop: the warning goes.
+    await clickNode('wait');
+    await page.keyboard.press('Delete');
+    await page.locator('[data-test="loop-warning"]').waitFor({ state: 'detached' });
+  });
 });
