@@ -335,4 +335,26 @@ describe('issue 12 stuck points, end to end', () => {
     await page.keyboard.press('Delete');
     await page.locator('[data-test="loop-warning"]').waitFor({ state: 'detached' });
   });
+
+  it('8. Ctrl+F finds a node on the canvas; ? lists the shortcuts', async () => {
+    await page.click('[data-test="tab-properties"]');
+    await page.click('[data-test="canvas"]', { position: { x: 40, y: 300 } });
+    await page.keyboard.press('Control+f');
+    await page.locator('[data-test="canvas-search-input"]').waitFor();
+    await page.keyboard.type('funct');
+    await page.locator('[data-test="canvas-search-set"]').waitFor();
+    expect(await page.locator('[data-test="canvas-search"] li').count()).toBe(1);
+    await shot('17-find-node');
+    await page.keyboard.press('Enter');
+    await page.locator('[data-test="canvas-search"]').waitFor({ state: 'detached' });
+    expect(await page.evaluate(() => (window as any).flowcrew.view.selectedIds())).toEqual(['set']);
+    await page.locator('[data-test="properties"] code').filter({ hasText: 'set' }).first().waitFor();
+
+    await page.click('[data-test="canvas"]', { position: { x: 40, y: 300 } });
+    await page.keyboard.press('Shift+?');
+    await waitForText('[data-test="shortcuts"]', 'Find a node on the canvas');
+    await shot('18-shortcuts');
+    await page.keyboard.press('Escape');
+    await page.locator('[data-test="shortcuts"]').waitFor({ state: 'detached' });
+  });
 });
