@@ -139,7 +139,8 @@ export class FlowGraphNode extends LGraphNode {
     const titleHeight = LiteGraph.NODE_TITLE_HEIGHT;
     // Zoomed far out (a whole large flow in view) text is unreadable anyway: skip it and keep panning smooth.
     const detailed = !canvas.low_quality;
-    if (this.injectButton) {
+    // Buttons are drawn (and clickable in practice) only when the node is big enough to read.
+    if (detailed && this.injectButton) {
       const [bx, by, bw, bh] = INJECT_BUTTON;
       ctx.fillStyle = '#4b5563';
       ctx.fillRect(bx, by, bw, bh);
@@ -151,7 +152,7 @@ export class FlowGraphNode extends LGraphNode {
       ctx.closePath();
       ctx.fill();
     }
-    if (this.debugToggle !== null) {
+    if (detailed && this.debugToggle !== null) {
       const [bx, by, bw, bh] = INJECT_BUTTON;
       const x = width - bx - bw;
       ctx.fillStyle = this.debugToggle ? '#16a34a' : '#4b5563';
