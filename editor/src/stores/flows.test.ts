@@ -142,6 +142,8 @@ describe('flows store', () => {
     });
     expect(await flows.deploy()).toBe(false);
     expect(flows.activeIssues.byNode.get('in')).toEqual([{ nodeId: 'in', path: '/props/url', message: 'is already registered', source: 'server' }]);
+    // The message names the node as the user sees it, and the field by its label, not by ids and pointers.
+    expect(useNoticesStore().notices.at(-1)).toMatchObject({ text: 'Deploy refused: 1 problem on 1 node', detail: '"POST /orders": URL is already registered' });
     expect(flows.active!.doc.nodes).toHaveLength(2);
     // Editing the node clears the runtime's (now stale) complaint.
     flows.setProps('in', { method: 'POST', url: '/orders-2' });

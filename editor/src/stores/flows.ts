@@ -12,6 +12,7 @@ import { ApiError, api } from '../api/client';
 import type { FlowDocument, FlowNode, FlowView, ImportResult, Issue } from '../api/types';
 import { copyNodes, parseFragment, pasteNodes, type NodeFragment } from '../lib/clipboard';
 import { layoutUnplaced } from '../lib/layout';
+import { humanise } from '../lib/schema';
 import { UndoHistory } from '../lib/history';
 import { newFlowId, newNodeId } from '../lib/ids';
 import { outputCount } from '../lib/ports';
@@ -475,7 +476,18 @@ export const useFlowsStore = defineStore('flows', () => {
     if (error instanceof ApiError && error.issues.length) {
       flow.serverIssues = issuesOnNodes(error.issues, sent);
       const where = new Set(flow.serverIssues.map((i) => i.nodeId).filter(Boolean)).size;
-      notices.error(`${what === 'deploy' ? 'Deploy' : 'Save'} refused: ${error.issues.length} problem${error.issues.length === 1 ? '' : 's'}${where ? ` on ${where} node${where === 1 ? '' : 's'}` : ''}`, error.problem.detail, `flow:${flow.doc.id}`);
+      // Name the nodes as the user sees them (their name, else their type), not by id; the fields are marked in the form.
+      const nodeName = (id: string) => {
+        const node = sent.nodes.find((n) => n.id === id);
+        return node ? `"${node.name || node.type}"` : id;
+      };
+      const field = (path: string) => {
+        const last = path.split('/').filter((segment) => segment && !/^\d+$/.test(segment)).pop();
+        return last && last !== 'props' ? `${humanise(last)} ` : '';
+      };
+      const lines = flow.serverIssues.slice(0, 3).map((i) => `${i.nodeId ? `${nodeName(i.nodeId)}: ` : ''}${field(i.path)}${i.message}`);
+      if (flow.serverIssues.length > 3) lines.push(`…and ${flow.serverIssues.length - 3} more (marked on the nodes)`);
+      notices.error(`${what === 'deploy' ? 'Deploy' : 'Save'} refused: ${error.issues.length} problem${error.issues.length === 1 ? '' : 's'}${where ? ` on ${where} node${where === 1 ? '' : 's'}` : ''}`, lines.join('\n') || error.problem.detail, `flow:${flow.doc.id}`);
       return;
     }
     notices.error(`${what === 'deploy' ? 'Deploy' : 'Save'} failed`, (error as Error).message, `flow:${flow.doc.id}`);
