@@ -96,6 +96,14 @@ describe('conditional fields (if/then, dependentSchemas)', () => {
     expect(Object.keys(visibleProperties(delay, { pauseType: 'random' }))).toEqual(['pauseType', 'randomFirst', 'outputs']);
     expect(Object.keys(visibleProperties(delay, { pauseType: 'rate' }))).toEqual(['pauseType', 'rate', 'outputs']);
   });
+  it("shows the real delay node's fields per action: nothing of the other actions", async () => {
+    const { delayNode } = await import('../../../nodes/core/src/io/delay.ts');
+    const shown = (pauseType?: string) => Object.keys(visibleProperties(delayNode.props, pauseType ? { pauseType } : {}));
+    expect(shown()).toEqual(['pauseType', 'timeout', 'timeoutUnits']);
+    expect(shown('random')).toEqual(['pauseType', 'randomFirst', 'randomLast', 'randomUnits']);
+    expect(shown('rate')).toEqual(['pauseType', 'rate', 'nbRateUnits', 'rateUnits', 'drop', 'allowrate', 'outputs']);
+    expect(shown('burst')).toEqual(['pauseType', 'rate', 'nbRateUnits', 'rateUnits', 'outputs']);
+  });
   it('adds dependent fields once their trigger has a value, merged with their declaration', () => {
     const shown = visibleProperties(delay, { pauseType: 'rate', rate: 3 });
     expect(Object.keys(shown)).toEqual(['pauseType', 'rate', 'drop', 'outputs']);

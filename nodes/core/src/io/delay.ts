@@ -144,6 +144,14 @@ export const delayNode = defineNode<DelayProps>({
       allowrate: { title: 'Allow msg.rate to override', type: 'boolean', default: false, description: 'When limiting the rate: msg.rate (milliseconds between messages) changes the rate' },
       outputs: { title: 'Outputs', type: 'integer', enum: [1, 2], default: 1, description: '2: send dropped messages to a second output' },
     },
+    // Which fields each action uses: the editor shows a field only while its action is chosen (validation is unchanged).
+    allOf: [
+      { if: { properties: { pauseType: { enum: ['delay', 'delayv'] } } }, then: { properties: { timeout: {}, timeoutUnits: {} } } },
+      { if: { properties: { pauseType: { const: 'random' } } }, then: { properties: { randomFirst: {}, randomLast: {}, randomUnits: {} } } },
+      { if: { properties: { pauseType: { enum: ['rate', 'burst', 'queue', 'timed'] } } }, then: { properties: { rate: {}, nbRateUnits: {}, rateUnits: {}, outputs: {} } } },
+      { if: { properties: { pauseType: { enum: ['rate', 'queue', 'timed'] } } }, then: { properties: { allowrate: {} } } },
+      { if: { properties: { pauseType: { const: 'rate' } } }, then: { properties: { drop: {} } } },
+    ],
   },
   help: `Delays messages, or limits how fast they pass. Works like Node-RED's delay node.
 
