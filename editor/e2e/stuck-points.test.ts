@@ -185,14 +185,16 @@ describe('issue 12 stuck points, end to end', () => {
       id: 'labels',
       name: 'Labels',
       nodes: [
-        { id: 'wait', type: 'delay', position: { x: 100, y: 200 }, props: {}, wires: [['show']] },
+        { id: 'wait', type: 'delay', position: { x: 100, y: 200 }, props: { pauseType: 'rate' }, wires: [['show']] },
         { id: 'show', type: 'debug', position: { x: 400, y: 200 }, props: {}, wires: [] },
       ],
     });
     await clickNode('wait');
     const labels = async () => (await page.locator('[data-test="properties"] .label').allInnerTexts()).map((l) => l.replace(/\*$/, '').trim());
     const delayLabels = await labels();
-    expect(delayLabels).toEqual(expect.arrayContaining(['Action', 'Delay for', 'Rate unit', 'Per (period length)', 'Allow msg.rate to override']));
+    expect(delayLabels).toEqual(expect.arrayContaining(['Action', 'Rate (messages)', 'Rate unit', 'Per (period length)', 'Allow msg.rate to override', 'Drop extra messages']));
+    // Only the chosen action's fields: a rate limit has no fixed or random delay.
+    for (const hidden of ['Delay for', 'Random delay from']) expect(delayLabels).not.toContain(hidden);
     for (const code of ['pauseType', 'nbRateUnits', 'allowrate', 'timeoutUnits']) expect(delayLabels).not.toContain(code);
     await shot('08-delay-labels');
     await clickNode('show');
