@@ -18,6 +18,7 @@ import { loadConfig } from '../runtime/src/config.ts';
 import { RuntimeMetrics } from '../runtime/src/metrics/metrics.ts';
 import { Runtime } from '../runtime/src/runtime.ts';
 import { startServer, type RunningServer } from '../runtime/src/server.ts';
+import { deployChain } from './chain.ts';
 import type { RunRecord } from '../runtime/src/storage/types.ts';
 
 const args = process.argv.slice(2);
@@ -127,26 +128,7 @@ for (const c of [1, 50]) {
 async function chain(withMetrics: boolean, messages = 10_000, inFlight = 256): Promise<number> {
   const runtime = await Runtime.create(loadConfig({ ...process.env, DATABASE_URL: '' }, { dataDir: ':memory:', flowsDir: null, logLevel: 'error', retention: { mode: 'all', maxAgeMs: 0 } }), { loadExamples: false });
   const metrics = withMetrics ? RuntimeMetrics.attach(runtime) : null;
-  const nodes: unknown[] = [{ id: 'n0', type: 'inject', wires: [['n1']] }];
-  for (let i = 1; i < 10; i++) nodes.push({ id: `n${i}`, type: 'change', props: { rules: [{ t: 'set', p: `payload.step${i}`, pt: 'msg', to: String(i), tot: 'num' }] }, wires: i < 9 ? [[`n${i + 1}`]] : [] });
-  await runtime.createFlow({ id: 'chain', name: 'chain', version: 0, nodes });
-  await runtime.deployFlow('chain');
-  const waiting = new Map<string, () => void>();
-  const done = new Set<string>();
-  runtime.events.add({
-    runFinished: (run) => {
-      const resolve = waiting.get(run.id);
-      if (resolve) {
-        waiting.delete(run.id);
-        resolve();
-      } else done.add(run.id);
-    },
-  });
-  const runOne = async () => {
-    const { runId } = await runtime.executor.runNow('chain', { payload: {} });
-    if (done.delete(runId)) return;
-    await new Promise<void>((resolve) => waiting.set(runId, resolve));
-  };
+  const runOne = await deployChain(runtime);
   await Promise.all(Array.from({ length: 500 }, runOne));
   let started = 0;
   const t = process.hrtime.bigint();

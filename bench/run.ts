@@ -16,6 +16,7 @@ import { loadConfig } from '../runtime/src/config.ts';
 import { Runtime } from '../runtime/src/runtime.ts';
 import { startServer } from '../runtime/src/server.ts';
 import type { RetentionMode } from '../runtime/src/storage/types.ts';
+import { deployChain } from './chain.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -39,29 +40,7 @@ async function chainBenchmark(retention: RetentionMode, where: 'disk' | 'memory'
   const runtime = await Runtime.create(loadConfig({ ...process.env, DATABASE_URL: '' }, { dataDir, flowsDir: null, logLevel: 'error', retention: { mode: retention, maxAgeMs: 0 } }), {
     loadExamples: false,
   });
-  const nodes = [{ id: 'n0', type: 'inject', wires: [['n1']] }];
-  for (let i = 1; i < 10; i++) {
-    nodes.push({ id: `n${i}`, type: 'change', props: { rules: [{ t: 'set', p: `payload.step${i}`, pt: 'msg', to: String(i), tot: 'num' }] }, wires: i < 9 ? [[`n${i + 1}`]] : [] } as never);
-  }
-  await runtime.createFlow({ id: 'chain', name: 'chain', version: 0, nodes });
-  await runtime.deployFlow('chain');
-  // A run can finish before runNow() resolves (its acceptance and its last step may share one commit).
-  const waiting = new Map<string, () => void>();
-  const done = new Set<string>();
-  runtime.events.add({
-    runFinished: (run) => {
-      const resolve = waiting.get(run.id);
-      if (resolve) {
-        waiting.delete(run.id);
-        resolve();
-      } else done.add(run.id);
-    },
-  });
-  const runOne = async () => {
-    const { runId } = await runtime.executor.runNow('chain', { payload: {} });
-    if (done.delete(runId)) return;
-    await new Promise<void>((resolve) => waiting.set(runId, resolve));
-  };
+  const runOne = await deployChain(runtime);
   // Warm up JIT and caches.
   await Promise.all(Array.from({ length: 500 }, runOne));
   const memBefore = process.memoryUsage().heapUsed;
