@@ -10,11 +10,21 @@
 import type { NodeCredential, CredentialTypeDefinition } from './credential-types.ts';
 import type { ResourceServices } from './resources.ts';
 import type { BlobServices } from './blobs.ts';
+import type { NodeRole } from './roles.ts';
+import { getMessagePropertyOrUndefined, setMessageProperty } from './util/property.ts';
 
 export * from './credential-types.ts';
 export * from './resources.ts';
 export * from './blobs.ts';
 export * from './delivery.ts';
+export * from './roles.ts';
+
+/**
+ * The node contract's version. A pack states the one it was written against in its package.json
+ * (`"flowcrew": { "sdkApi": 1 }`); the runtime refuses a pack that needs a newer one. Raised when a pack written
+ * for the new contract would not work on an older runtime (a new required service, a changed signature).
+ */
+export const SDK_API_VERSION = 1;
 
 /** A JSON Schema (draft 2020-12) object. Kept loose on purpose: packs write plain schema literals. */
 export type JsonSchema = { [keyword: string]: unknown };
@@ -441,6 +451,11 @@ export interface NodeDefinition<P = any> {
   /** Default retry/timeout for this node type; overridable per node in the flow. */
   defaults?: { retry?: RetryPolicy; timeoutMs?: number };
   /**
+   * What the runtime does with this node beyond its wires: an error, status or completion handler with its scope
+   * rule, a manual or sub-flow entry point, an HTTP entry (see roles.ts). The runtime knows no node type by name.
+   */
+  role?: NodeRole;
+  /**
    * Checks the props schema cannot express (cross-field rules, embedded documents such as a crew's YAML), run at
    * validate, save, import and deploy once the props match the schema (defaults filled). Pure and fast: no I/O.
    * `error` issues make the flow invalid; `warning` issues are reported (validate and import responses) but allowed.
@@ -485,48 +500,20 @@ export class NodeInputError extends Error {
   }
 }
 
-/** Read a dotted property path from a message, e.g. 'payload.items[0].id'. */
+/**
+ * Read a property path from a message (`payload.items[0].id`, `msg.a["b c"]`) with Node-RED's path syntax; a missing
+ * parent reads as undefined. The same parser as `@flowcrew/sdk/util` (getMessageProperty, which throws there instead).
+ */
 export function getProperty(target: unknown, path: string): unknown {
-  let value: unknown = target;
-  for (const key of splitPath(path)) {
-    if (value === null || value === undefined) return undefined;
-    value = (value as Record<string, unknown>)[key];
-  }
-  return value;
+  return getMessagePropertyOrUndefined(target, path);
 }
 
-/** Write a dotted property path, creating objects on the way. */
+/** Write a property path, creating missing parents (Node-RED's RED.util.setMessageProperty). */
 export function setProperty(target: Record<string, unknown>, path: string, value: unknown): void {
-  const keys = splitPath(path);
-  let cursor: Record<string, unknown> = target;
-  for (let i = 0; i < keys.length - 1; i++) {
-    const key = keys[i]!;
-    const next = cursor[key];
-    if (next === null || typeof next !== 'object') cursor[key] = /^\d+$/.test(keys[i + 1]!) ? [] : {};
-    cursor = cursor[key] as Record<string, unknown>;
-  }
-  cursor[keys[keys.length - 1]!] = value;
+  setMessageProperty(target, path, value, true);
 }
 
-/** Delete a dotted property path. */
+/** Delete a property path (an array index is spliced out). */
 export function deleteProperty(target: Record<string, unknown>, path: string): void {
-  const keys = splitPath(path);
-  const parent = getProperty(target, keys.slice(0, -1).join('.'));
-  if (parent && typeof parent === 'object') delete (parent as Record<string, unknown>)[keys[keys.length - 1]!];
-}
-
-const pathCache = new Map<string, string[]>();
-function splitPath(path: string): string[] {
-  let keys = pathCache.get(path);
-  if (!keys) {
-    keys = path
-      .replace(/\[["']?([^\]"']+)["']?\]/g, '.$1')
-      .split('.')
-      .filter((k) => k.length > 0);
-    if (keys.some((k) => k === '__proto__' || k === 'constructor' || k === 'prototype')) {
-      throw new NodeInputError(`Property path "${path}" is not allowed`);
-    }
-    if (pathCache.size < 10_000) pathCache.set(path, keys);
-  }
-  return keys;
+  setMessageProperty(target, path, undefined, false);
 }

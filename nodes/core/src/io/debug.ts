@@ -1,8 +1,8 @@
 /** debug: Node-RED's debug node. Shows a message property (or the whole message) in the editor's debug sidebar. */
 import { inspect } from 'node:util';
 import { defineNode } from '@flowcrew/sdk';
-import { compileJsonata, type CompiledExpression } from '../shared/expressions.ts';
-import { getMessagePropertyOrUndefined } from '../shared/property.ts';
+import { compileJsonata, type CompiledExpression } from '@flowcrew/sdk/util';
+import { getMessagePropertyOrUndefined } from '@flowcrew/sdk/util';
 
 export interface DebugProps {
   /** Node-RED's sidebar toggle: an inactive debug node shows nothing in the sidebar. */

@@ -7,7 +7,7 @@
  * the requests handled here (send, log, status, context).
  */
 import type { ContextStore, NodeStatus } from '@flowcrew/sdk';
-import { getContextValue, parseContextKey, setContextValue } from '../shared/property.ts';
+import { getContextValue, parseContextKey, setContextValue } from '@flowcrew/sdk/util';
 import { poolOptionsFromEnv, SandboxPool, type FromProcess, type PendingCall, type PooledSandbox, type PoolOptions, type SandboxWorker } from './function-sandbox-pool.ts';
 
 export type FunctionPart = 'func' | 'initialize' | 'finalize';

@@ -4,7 +4,7 @@
  */
 import Mustache from 'mustache';
 import { defineNode, hostAllowedBy, NodeInputError, OutboundRefusedError, type FlowMessage } from '@flowcrew/sdk';
-import { getMessagePropertyOrUndefined } from '../shared/property.ts';
+import { getMessagePropertyOrUndefined } from '@flowcrew/sdk/util';
 import { findHeader, headersHash, parseSetCookies, RESPONSE_HEADERS_MARK, updateHeader, userHeaders } from './http-util.ts';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'use'] as const;

@@ -1,8 +1,8 @@
 /** inject: Node-RED's inject node. Starts runs on an interval, a cron schedule, once at deploy, or by hand. */
 import cron, { type ScheduledTask } from 'node-cron';
 import { defineNode, type FlowMessage, type TriggerContext } from '@flowcrew/sdk';
-import { prepareTypedValue, type ContextScopes, type TypedValue } from '../shared/expressions.ts';
-import { assertPropertyExpression, setMessageProperty } from '../shared/property.ts';
+import { prepareTypedValue, type ContextScopes, type TypedValue } from '@flowcrew/sdk/util';
+import { assertPropertyExpression, setMessageProperty } from '@flowcrew/sdk/util';
 
 export interface InjectProperty {
   /** Message property to set, e.g. 'payload' or 'topic'. */

@@ -4,8 +4,8 @@
  */
 import { load } from 'cheerio';
 import { defineNode, type FlowMessage } from '@flowcrew/sdk';
-import { cloneMessage, hasOwn } from '../shared/message.ts';
-import { assertPropertyExpression, getMessagePropertyOrUndefined, setMessageProperty } from '../shared/property.ts';
+import { cloneMessage, hasOwn } from '@flowcrew/sdk/util';
+import { assertPropertyExpression, getMessagePropertyOrUndefined, setMessageProperty } from '@flowcrew/sdk/util';
 
 export interface HtmlProps {
   property: string;

@@ -5,7 +5,7 @@
  */
 import { defineNode, type FlowMessage } from '@flowcrew/sdk';
 import { Builder, parseStringPromise, type BuilderOptions, type ParserOptions } from 'xml2js';
-import { assertPropertyExpression, getMessagePropertyOrUndefined, setMessageProperty } from '../shared/property.ts';
+import { assertPropertyExpression, getMessagePropertyOrUndefined, setMessageProperty } from '@flowcrew/sdk/util';
 
 export interface XmlProps {
   property: string;

@@ -6,7 +6,7 @@
  * node's context, so a restart or redeploy carries on with them.
  */
 import { defineNode, type FlowMessage, type Logger, type TriggerContext } from '@flowcrew/sdk';
-import { cloneMessage, generateId, hasOwn } from '../shared/message.ts';
+import { cloneMessage, generateId, hasOwn } from '@flowcrew/sdk/util';
 import { SerialQueue } from '../transform/queue.ts';
 import { KeptState } from './kept-state.ts';
 

@@ -4,8 +4,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { defineNode } from '@flowcrew/sdk';
-import { cloneMessage, hasOwn } from '../shared/message.ts';
-import { assertPropertyExpression, getMessagePropertyOrUndefined } from '../shared/property.ts';
+import { cloneMessage, hasOwn } from '@flowcrew/sdk/util';
+import { assertPropertyExpression, getMessagePropertyOrUndefined } from '@flowcrew/sdk/util';
 
 export interface FilterProps {
   /**

@@ -1,6 +1,6 @@
 /** range: Node-RED's range node. Maps a number from one range to another (scale, clamp, roll over, or drop). */
 import { defineNode } from '@flowcrew/sdk';
-import { assertPropertyExpression, getMessagePropertyOrUndefined, setMessageProperty } from '../shared/property.ts';
+import { assertPropertyExpression, getMessagePropertyOrUndefined, setMessageProperty } from '@flowcrew/sdk/util';
 
 export interface RangeProps {
   /** scale: linear, values outside pass scaled; clamp: limited to the input range first; roll: wrapped into it; drop: outside dropped. */

@@ -5,9 +5,9 @@
  * so a restart (or redeploy) carries on with them, as join's groups do.
  */
 import { defineNode, type FlowMessage, type Logger } from '@flowcrew/sdk';
-import { compileJsonata, type CompiledExpression } from '../shared/expressions.ts';
-import { hasOwn } from '../shared/message.ts';
-import { assertPropertyExpression, getMessagePropertyOrUndefined, setMessageProperty } from '../shared/property.ts';
+import { compileJsonata, type CompiledExpression } from '@flowcrew/sdk/util';
+import { hasOwn } from '@flowcrew/sdk/util';
+import { assertPropertyExpression, getMessagePropertyOrUndefined, setMessageProperty } from '@flowcrew/sdk/util';
 import { SerialQueue } from '../transform/queue.ts';
 import { KeptState } from './kept-state.ts';
 

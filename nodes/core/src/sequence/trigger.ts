@@ -10,9 +10,9 @@
  */
 import mustache from 'mustache';
 import { defineNode, type FlowMessage, type Logger, type TriggerContext } from '@flowcrew/sdk';
-import { prepareTypedValue, type ContextScopes, type TypedValue } from '../shared/expressions.ts';
-import { cloneMessage, hasOwn } from '../shared/message.ts';
-import { getMessagePropertyOrUndefined } from '../shared/property.ts';
+import { prepareTypedValue, type ContextScopes, type TypedValue } from '@flowcrew/sdk/util';
+import { cloneMessage, hasOwn } from '@flowcrew/sdk/util';
+import { getMessagePropertyOrUndefined } from '@flowcrew/sdk/util';
 import { SerialQueue } from '../transform/queue.ts';
 import { KeptState } from './kept-state.ts';
 

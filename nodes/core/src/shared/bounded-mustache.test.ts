@@ -1,7 +1,7 @@
 import Mustache from 'mustache';
 import { describe, expect, it } from 'vitest';
 import { BoundedWriter, renderMustache } from './bounded-mustache.ts';
-import { DEFAULT_LIMITS } from './limits.ts';
+import { DEFAULT_LIMITS } from '@flowcrew/sdk/util';
 
 describe('bounded mustache', () => {
   it('renders as mustache does', () => {

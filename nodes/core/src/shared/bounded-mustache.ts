@@ -7,7 +7,7 @@
  */
 import Mustache from 'mustache';
 import { LRUCache } from 'lru-cache';
-import { EvaluationBudget, hostLimits, LimitExceededError, limitVariable, type HostLimits } from './limits.ts';
+import { EvaluationBudget, hostLimits, LimitExceededError, limitVariable, type HostLimits } from '@flowcrew/sdk/util';
 
 export type Tokens = string[][];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS } from './limits.ts';
+import { DEFAULT_LIMITS } from '@flowcrew/sdk/util';
 import { BILLION_LAUGHS } from './hostile-payloads.ts';
 import { parseJsonLimited, parseYamlLimited } from './parsers.ts';
 

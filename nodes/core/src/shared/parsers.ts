@@ -4,8 +4,8 @@
  * node) overflows the stack or expands a few kilobytes of YAML aliases into gigabytes ("billion laughs").
  */
 import yaml from 'js-yaml';
-import { checkStringLength, hostLimits, LimitExceededError, limitVariable, type HostLimits } from './limits.ts';
-import { checkDepth, jsonTextTooDeep, SizeMeter } from './value-size.ts';
+import { checkStringLength, hostLimits, LimitExceededError, limitVariable, type HostLimits } from '@flowcrew/sdk/util';
+import { checkDepth, jsonTextTooDeep, SizeMeter } from '@flowcrew/sdk/util';
 
 function tooDeep(what: string, limits: HostLimits): LimitExceededError {
   return new LimitExceededError(`${what} is nested more than ${limits.maxDepth} levels deep`, { name: 'maxDepth', value: limits.maxDepth, variable: limitVariable('maxDepth') });

@@ -3,10 +3,10 @@
  * properties, rule by rule, with Node-RED's exact semantics so imported flows behave the same.
  */
 import { defineNode, type FlowMessage, type InputContext, type Logger } from '@flowcrew/sdk';
-import { prepareTypedValue, type ContextScopes, type TypedValue } from '../shared/expressions.ts';
-import { assertPropertyExpression, contextKey, getContextValue, getMessageProperty, setContextValue, setMessageProperty } from '../shared/property.ts';
-import { cloneMessage } from '../shared/message.ts';
-import { SafeRegExp } from '../shared/safe-regex.ts';
+import { prepareTypedValue, type ContextScopes, type TypedValue } from '@flowcrew/sdk/util';
+import { assertPropertyExpression, contextKey, getContextValue, getMessageProperty, setContextValue, setMessageProperty } from '@flowcrew/sdk/util';
+import { cloneMessage } from '@flowcrew/sdk/util';
+import { SafeRegExp } from '@flowcrew/sdk/util';
 
 export interface ChangeRule {
   t: 'set' | 'change' | 'delete' | 'move';

@@ -5,8 +5,8 @@
  * column names, quoting, msg.parts handling).
  */
 import { defineNode, type FlowMessage, type Logger } from '@flowcrew/sdk';
-import { checkStringLength, hostLimits, LimitExceededError, limitVariable, TimeSlicer, type HostLimits } from '../shared/limits.ts';
-import { cloneMessage, ensureString, generateId, hasOwn } from '../shared/message.ts';
+import { checkStringLength, hostLimits, LimitExceededError, limitVariable, TimeSlicer, type HostLimits } from '@flowcrew/sdk/util';
+import { cloneMessage, ensureString, generateId, hasOwn } from '@flowcrew/sdk/util';
 import { SerialQueue } from './queue.ts';
 
 export interface CsvProps {

@@ -9,9 +9,9 @@
  * starting a run from this node through the TriggerContext the runtime hands to start().
  */
 import { defineNode, type ContextStore, type FlowMessage, type Logger, type TriggerContext } from '@flowcrew/sdk';
-import { compileJsonata, prepareTypedValue, type CompiledExpression, type ContextScopes, type TypedValue } from '../shared/expressions.ts';
-import { assertPropertyExpression, getMessageProperty, setMessageProperty } from '../shared/property.ts';
-import { cloneMessage, hasOwn } from '../shared/message.ts';
+import { compileJsonata, prepareTypedValue, type CompiledExpression, type ContextScopes, type TypedValue } from '@flowcrew/sdk/util';
+import { assertPropertyExpression, getMessageProperty, setMessageProperty } from '@flowcrew/sdk/util';
+import { cloneMessage, hasOwn } from '@flowcrew/sdk/util';
 import { SerialQueue } from './queue.ts';
 import { unescapeSeparator } from './split.ts';
 

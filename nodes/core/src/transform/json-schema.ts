@@ -5,7 +5,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import draft06 from 'ajv/dist/refs/json-schema-draft-06.json' with { type: 'json' };
-import { SafeRegExp } from '../shared/safe-regex.ts';
+import { SafeRegExp } from '@flowcrew/sdk/util';
 
 export type SchemaErrors = ErrorObject[];
 

@@ -4,7 +4,7 @@
  */
 import { defineNode, NodeInputError, type FlowMessage } from '@flowcrew/sdk';
 import { parseJsonLimited } from '../shared/parsers.ts';
-import { assertPropertyExpression, getMessageProperty, setMessageProperty } from '../shared/property.ts';
+import { assertPropertyExpression, getMessageProperty, setMessageProperty } from '@flowcrew/sdk/util';
 import { SchemaCache, type SchemaValidator } from './json-schema.ts';
 
 export interface JsonProps {

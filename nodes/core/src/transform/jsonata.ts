@@ -3,8 +3,8 @@
  * message property. The expression is compiled once, at deploy.
  */
 import { defineNode } from '@flowcrew/sdk';
-import { compileJsonata } from '../shared/expressions.ts';
-import { assertPropertyExpression, setMessageProperty } from '../shared/property.ts';
+import { compileJsonata } from '@flowcrew/sdk/util';
+import { assertPropertyExpression, setMessageProperty } from '@flowcrew/sdk/util';
 
 export interface JsonataProps {
   expression: string;

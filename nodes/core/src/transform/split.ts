@@ -3,8 +3,8 @@
  * msg.parts so that a join node can put the whole back together.
  */
 import { defineNode, type FlowMessage } from '@flowcrew/sdk';
-import { cloneMessage, generateId, hasOwn } from '../shared/message.ts';
-import { assertPropertyExpression, getMessagePropertyOrUndefined, setMessageProperty } from '../shared/property.ts';
+import { cloneMessage, generateId, hasOwn } from '@flowcrew/sdk/util';
+import { assertPropertyExpression, getMessagePropertyOrUndefined, setMessageProperty } from '@flowcrew/sdk/util';
 
 export interface SplitProps {
   /** Separator (str), JSON byte array (bin) or length (len) for strings and buffers. */

@@ -3,11 +3,11 @@
  * One output port per rule. Same operators, value types and quirks as Node-RED, so imported flows route the same.
  */
 import { defineNode, type FlowMessage, type InputContext, type Logger } from '@flowcrew/sdk';
-import { compileJsonata, prepareTypedValue, type CompiledExpression, type ContextScopes, type TypedValue } from '../shared/expressions.ts';
-import { LimitExceededError } from '../shared/limits.ts';
-import { SafeRegExp } from '../shared/safe-regex.ts';
-import { assertPropertyExpression } from '../shared/property.ts';
-import { cloneMessage, hasOwn } from '../shared/message.ts';
+import { compileJsonata, prepareTypedValue, type CompiledExpression, type ContextScopes, type TypedValue } from '@flowcrew/sdk/util';
+import { LimitExceededError } from '@flowcrew/sdk/util';
+import { SafeRegExp } from '@flowcrew/sdk/util';
+import { assertPropertyExpression } from '@flowcrew/sdk/util';
+import { cloneMessage, hasOwn } from '@flowcrew/sdk/util';
 import { SerialQueue } from './queue.ts';
 
 export const SWITCH_OPERATORS = [

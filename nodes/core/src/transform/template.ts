@@ -5,10 +5,10 @@
 import Mustache from 'mustache';
 import { defineNode, type FlowMessage } from '@flowcrew/sdk';
 import { boundedMustache, type Tokens } from '../shared/bounded-mustache.ts';
-import type { ContextScopes } from '../shared/expressions.ts';
-import { hasOwn } from '../shared/message.ts';
+import type { ContextScopes } from '@flowcrew/sdk/util';
+import { hasOwn } from '@flowcrew/sdk/util';
 import { parseJsonLimited, parseYamlLimited } from '../shared/parsers.ts';
-import { assertPropertyExpression, getContextValue, parseContextKey, setContextValue, setMessageProperty } from '../shared/property.ts';
+import { assertPropertyExpression, getContextValue, parseContextKey, setContextValue, setMessageProperty } from '@flowcrew/sdk/util';
 
 export interface TemplateProps {
   field: string;

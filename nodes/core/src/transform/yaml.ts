@@ -4,7 +4,7 @@
 import yaml from 'js-yaml';
 import { defineNode } from '@flowcrew/sdk';
 import { parseYamlLimited } from '../shared/parsers.ts';
-import { assertPropertyExpression, getMessageProperty, setMessageProperty } from '../shared/property.ts';
+import { assertPropertyExpression, getMessageProperty, setMessageProperty } from '@flowcrew/sdk/util';
 
 export interface YamlProps {
   property: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NodeInputError } from '@flowcrew/sdk';
+import { NodeInputError } from '../index.ts';
 import { DEFAULT_LIMITS, EvaluationBudget, LimitExceededError, readLimits } from './limits.ts';
 
 describe('readLimits', () => {

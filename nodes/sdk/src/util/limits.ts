@@ -4,7 +4,7 @@
  * reason instead of stalling or killing every flow. Read once from the environment when the pack loads.
  */
 import { getHeapStatistics } from 'node:v8';
-import { NodeInputError } from '@flowcrew/sdk';
+import { NodeInputError } from '../index.ts';
 
 export interface HostLimits {
   /** FLOWCREW_EXPRESSION_TIMEOUT_MS: time one JSONata evaluation or template rendering may take (its own time, not the time it yields to other work). */

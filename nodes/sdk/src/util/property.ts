@@ -4,7 +4,7 @@
  * and writes properties the way Node-RED does (missing parents throw on read, `set` creates them, `undefined`
  * deletes and splices arrays), or imported flows would give different answers.
  */
-import type { ContextStore } from '@flowcrew/sdk';
+import type { ContextStore } from '../index.ts';
 
 /** A key of a property path: a string or array index, a nested path (unresolved `[msg.x]`) or a resolved reference. */
 export type PathPart = unknown;

@@ -4,7 +4,7 @@
  * error, then evaluated per message with Node-RED's RED.util.evaluateNodeProperty semantics.
  */
 import type jsonata from 'jsonata';
-import type { ContextStore } from '@flowcrew/sdk';
+import type { ContextStore } from '../index.ts';
 import { compileLimited, evaluateWithLimits } from './jsonata-limits.ts';
 import { hostLimits, LimitExceededError, type HostLimits } from './limits.ts';
 import { cloneMessage } from './message.ts';
