@@ -25,7 +25,7 @@ export type FieldKind =
 /** Prop names that hold code or expressions even when the pack's schema does not say so. */
 const CODE_PROP_NAMES = new Set(['func', 'expression', 'template', 'initialize', 'finalize']);
 
-export type CodeLanguage = 'javascript' | 'jsonata' | 'text';
+export type CodeLanguage = 'javascript' | 'jsonata' | 'mustache' | 'text';
 
 const SCALAR_TYPES = new Set(['string', 'number', 'integer', 'boolean', 'null']);
 
@@ -40,13 +40,14 @@ export function isCodeField(schema: JsonSchema, name: string | undefined): boole
   const types = schemaTypes(schema);
   if (types.length > 0 && !(types.length === 1 && types[0] === 'string')) return false;
   if (schema['x-editor'] === 'code') return true;
-  if (schema.format === 'javascript' || schema.format === 'jsonata') return true;
+  if (schema.format === 'javascript' || schema.format === 'jsonata' || schema.format === 'mustache') return true;
   return name !== undefined && CODE_PROP_NAMES.has(name) && (types[0] === 'string' || types.length === 0) && !Array.isArray(schema.enum);
 }
 
 export function codeLanguage(schema: JsonSchema, name: string | undefined): CodeLanguage {
   if (schema.format === 'javascript' || schema['x-language'] === 'javascript') return 'javascript';
   if (schema.format === 'jsonata' || schema['x-language'] === 'jsonata') return 'jsonata';
+  if (schema.format === 'mustache' || schema['x-language'] === 'mustache') return 'mustache';
   if (name === 'func' || name === 'initialize' || name === 'finalize') return 'javascript';
   if (name === 'expression') return 'jsonata';
   return 'text';

@@ -4,6 +4,7 @@
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { FlowDocument, Issue, NodeTypeInfo } from '../api/types';
+import { expressionIssues } from './expressions/fields';
 
 /** One problem in a node's props, `pointer` relative to the props object ('' for the object itself). */
 export interface PropIssue {
@@ -62,7 +63,10 @@ export function ajvIssues(errors: ErrorObject[] | null | undefined): PropIssue[]
 export function validateProps(type: NodeTypeInfo, props: Record<string, unknown>): PropIssue[] {
   const entry = compiled(type);
   if (entry instanceof Error) return [{ pointer: '', message: `the node type's props schema cannot be compiled: ${entry.message}` }];
-  return entry.check(props) ? [] : ajvIssues(entry.check.errors);
+  const issues = entry.check(props) ? [] : ajvIssues(entry.check.errors);
+  // Expressions are checked with their own parsers, as the runtime compiles them at deploy, but before it.
+  for (const issue of expressionIssues(type.props ?? {}, props)) if (!issues.some((i) => i.pointer === issue.pointer)) issues.push(issue);
+  return issues;
 }
 
 /** Props for a new node: the schema's defaults filled in (ajv useDefaults), as the runtime will fill them. */

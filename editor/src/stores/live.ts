@@ -11,6 +11,7 @@ import { LiveClient, type ConnectionState, type LiveClientOptions } from '../api
 import type { NodeRunState } from '../lib/graph';
 import type { DebugEvent, InvocationRecord, NodeFinishedEvent, NodeStartedEvent, NodeStatusEvent, RunFinishedEvent, RunStartedEvent } from '../api/types';
 import { useDebugStore } from './debug';
+import { useNodeDataStore } from './nodeData';
 import { useNoticesStore } from './notices';
 import { useRunsStore } from './runs';
 
@@ -86,6 +87,7 @@ export const useLiveStore = defineStore('live', () => {
 
   function onRunFinished(e: RunFinishedEvent): void {
     runs.upsert({ id: e.runId, flowId: e.flowId, status: e.status, error: e.error, startedAt: e.startedAt, finishedAt: e.finishedAt });
+    useNodeDataStore().runFinished(e.flowId);
     if (e.status === 'failed' && !failedRunsReported.has(e.runId)) {
       failedRunsReported.add(e.runId);
       debug.add({ kind: 'error', at: e.finishedAt ?? Date.now(), flowId: e.flowId, runId: e.runId, text: `Run failed: ${e.error ?? 'unknown error'}` });

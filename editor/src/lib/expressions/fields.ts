@@ -1,0 +1,66 @@
+/**
+ * Where a node's props hold expressions, read from its schema: JSONata fields (`format: 'jsonata'`, or a prop named
+ * `expression`), mustache templates (`format: 'mustache'`), and Node-RED typed values whose type is "jsonata"
+ * (a change rule's value, a switch rule's operand, an inject payload). The form gives them the expression editor;
+ * validation checks their syntax before anything is sent.
+ */
+import type { JsonSchema } from '../../api/types';
+import { codeLanguage, fieldKind, pointerJoin, typedPairs, visibleProperties } from '../schema';
+import type { ExpressionLanguage } from './evaluate';
+import { checkJsonata, lineColumn } from './jsonata-syntax';
+import { checkMustache } from './mustache-syntax';
+
+export interface ExpressionField {
+  pointer: string;
+  language: ExpressionLanguage;
+  source: string;
+  nodeRedInput: boolean;
+}
+
+/** The expression language of a code field, if it holds one. */
+export function expressionLanguage(schema: JsonSchema, name: string | undefined): ExpressionLanguage | null {
+  if (schema.format === 'mustache' || schema['x-language'] === 'mustache') return 'mustache';
+  if (fieldKind(schema, name) === 'code' && codeLanguage(schema, name) === 'jsonata') return 'jsonata';
+  return null;
+}
+
+export function expressionFields(schema: JsonSchema, value: unknown, pointer = '', name?: string): ExpressionField[] {
+  const found: ExpressionField[] = [];
+  const language = expressionLanguage(schema, name);
+  if (language) {
+    if (typeof value === 'string') found.push({ pointer, language, source: value, nodeRedInput: false });
+    return found;
+  }
+  if (Array.isArray(value) && schema.items && typeof schema.items === 'object') {
+    value.forEach((item, index) => found.push(...expressionFields(schema.items as JsonSchema, item, pointerJoin(pointer, index), `${name ?? ''}[${index}]`)));
+    return found;
+  }
+  if (value && typeof value === 'object' && !Array.isArray(value) && schema.properties) {
+    const record = value as Record<string, unknown>;
+    const properties = visibleProperties(schema, record);
+    const pairs = typedPairs(properties);
+    for (const [key, sub] of Object.entries(properties)) {
+      const typeKey = pairs.get(key);
+      if (typeKey) {
+        const type = record[typeKey] ?? properties[typeKey]?.default;
+        if (type === 'jsonata' && typeof record[key] === 'string') found.push({ pointer: pointerJoin(pointer, key), language: 'jsonata', source: record[key] as string, nodeRedInput: true });
+        continue;
+      }
+      if (key in record) found.push(...expressionFields(sub, record[key], pointerJoin(pointer, key), key));
+    }
+  }
+  return found;
+}
+
+/** Syntax problems of every expression in a node's props, as pointer + message ("at line 1, column 9: …"). */
+export function expressionIssues(schema: JsonSchema, props: Record<string, unknown>): Array<{ pointer: string; message: string }> {
+  const issues: Array<{ pointer: string; message: string }> = [];
+  for (const field of expressionFields(schema, props)) {
+    const problem = field.language === 'jsonata' ? checkJsonata(field.source) : checkMustache(field.source);
+    if (!problem) continue;
+    const { line, column } = lineColumn(field.source, problem.from);
+    const what = field.language === 'jsonata' ? 'JSONata' : 'template';
+    issues.push({ pointer: field.pointer, message: field.source.trim() === '' ? `${what}: ${problem.message.toLowerCase()}` : `${what} error at line ${line}, column ${column}: ${problem.message}` });
+  }
+  return issues;
+}
