@@ -74,6 +74,8 @@ export interface AgentEnvironment {
   callTool: InputContext['callTool'];
   progress(event: AgentProgress): void;
   recordUsage(usage: ModelUsage): void;
+  /** Called before each model call; throwing stops the work (a spent budget). `next` says what the call is for. */
+  beforeCall?(next: string): void;
   /** Stream tokens as progress events (default true). */
   stream?: boolean;
 }
@@ -254,6 +256,7 @@ async function callModel(
   env: AgentEnvironment,
   where: { task: string; agent: string },
 ): Promise<ChatResult> {
+  env.beforeCall?.(`a model call of agent "${agent.role}" on task "${where.task}"`);
   if (agent.rateLimit) {
     const waitedMs = await agent.rateLimit.acquire(env.signal);
     if (waitedMs >= 1000) env.progress({ type: 'rate-limited', ...where, waitedMs });
@@ -269,7 +272,8 @@ async function callModel(
     onText: env.stream === false ? undefined : (text) => env.progress({ type: 'token', ...where, text }),
     onRetry: (info) => env.progress({ type: 'retry', ...where, ...info }),
   });
-  const costUsd = agent.provider.cost?.(result.usage);
+  // A provider that picks between models (a fallback) prices the call by the model that answered.
+  const costUsd = result.costUsd ?? agent.provider.cost?.(result.usage);
   env.recordUsage({
     model: result.model,
     promptTokens: result.usage.promptTokens,

@@ -23,10 +23,25 @@ export interface CrewTask {
   markdown?: boolean;
   /** Rules the answer must pass, each checked by the working agent's model (CrewAI's text guardrails). */
   guardrails?: string[];
+  /** A check in code (CrewAI's function guardrail), run before the text rules; it may also replace the answer. */
+  guardrailFunction?: GuardrailFunction;
   /** Redos after a failed guardrail before the crew fails (default 3, CrewAI's). */
   guardrailMaxRetries?: number;
   /** In place of the agent's own tools for this task. */
   tools?: AgentTool[];
+}
+
+export interface GuardrailVerdict {
+  valid: boolean;
+  feedback: string;
+  /** A passing function guardrail's replacement answer (CrewAI's `(True, value)`). */
+  replacement?: { output: string; json?: unknown };
+}
+
+export interface GuardrailFunction {
+  /** How the check is named in the run record, e.g. 'function'. */
+  label: string;
+  check(answer: { output: string; json?: unknown }, env: AgentEnvironment): Promise<GuardrailVerdict>;
 }
 
 export interface Crew {
@@ -220,10 +235,20 @@ async function withGuardrails(
   const retries = task.guardrailMaxRetries ?? DEFAULT_GUARDRAIL_RETRIES;
   let extra: Array<{ label: string; text: string }> = [];
   for (let attempt = 0; ; attempt++) {
-    const result: CrewTaskOutcome = await run(extra);
-    if (rules.length === 0) return result;
+    let result: CrewTaskOutcome = await run(extra);
+    if (rules.length === 0 && !task.guardrailFunction) return result;
     const checks: Array<{ rule: string; passed: boolean; feedback: string }> = [];
-    for (const rule of rules) {
+    if (task.guardrailFunction) {
+      const verdict = await task.guardrailFunction.check({ output: result.output, json: result.json }, env);
+      checks.push({ rule: task.guardrailFunction.label, passed: verdict.valid, feedback: verdict.feedback });
+      env.progress({ type: 'guardrail', task: task.key, agent: agent.role, rule: task.guardrailFunction.label, passed: verdict.valid, feedback: verdict.feedback });
+      if (verdict.valid && verdict.replacement) {
+        const { json: _replaced, ...rest } = result;
+        result = { ...rest, output: verdict.replacement.output, ...(verdict.replacement.json === undefined ? {} : { json: verdict.replacement.json }) };
+      }
+    }
+    // Text rules check the answer that stands after the function guardrail (CrewAI chains guardrails the same way).
+    for (const rule of checks.some((c) => !c.passed) ? [] : rules) {
       const check = await runAgentTask(
         // A verdict is JSON with a note: it gets the manager's budget, whatever the agent's own maxTokens.
         { ...agent, tools: [], reasoning: false, memory: undefined, maxTokens: Math.max(agent.maxTokens ?? 0, MANAGER_MIN_TOKENS) },

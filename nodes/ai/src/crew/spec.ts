@@ -7,6 +7,7 @@ import { mcpServerSchema } from '../tools/mcp.ts';
 import { nodeToolConfigSchema, type NodeToolConfig } from '../tools/node-tools.ts';
 import { AGENT_TEMPLATES } from '../agents/templates.ts';
 import type { ContextOverflowPolicy } from '../providers/types.ts';
+import { guardrailFunctionSchema } from './function-guardrail.ts';
 
 export interface McpToolsRef {
   /** Name of a server in the node's mcpServers. */
@@ -45,6 +46,8 @@ export interface AgentSpec extends AgentFields {
   allowDelegation?: boolean;
   /** Another model on the same provider (a model name, or a GGUF path for the local provider). */
   model?: string;
+  /** When the agent's model fails a call for good: another model on the node's provider, or "local" (the local model). */
+  fallbackModel?: string;
   /**
    * A CrewAI model reference ("openai/gpt-4o", "anthropic/claude-..."): its model name is used when the node's
    * credential is of that provider; otherwise the node's model runs the agent (said at deploy). `model` wins.
@@ -68,6 +71,8 @@ export interface TaskSpec {
   markdown?: boolean;
   /** Rules the answer must follow, each checked by the agent's model; a failed check sends the task back with why. */
   guardrails?: string[];
+  /** JavaScript run in the function sandbox on each answer (CrewAI's function guardrail): pass, refuse with a reason, or replace it. */
+  guardrailFunction?: string;
   /** How many times a task whose answer fails a guardrail is redone (default 3), before the crew fails. */
   guardrailMaxRetries?: number;
   /** Tools for this task only; they replace the agent's own (CrewAI's task tools). */
@@ -112,6 +117,7 @@ export const agentSpecSchema: JsonSchema = {
     allowDelegation: { type: 'boolean', description: 'May hand work or questions to the other agents of the crew.' },
     model: { type: 'string', description: 'Use another model on the same provider (model name, or a .gguf path for the local model).' },
     llm: { type: 'string', description: 'CrewAI model reference (openai/gpt-4o): its model name is used when the credential is of that provider.' },
+    fallbackModel: { type: 'string', minLength: 1, description: 'When its model fails a call for good: another model on the same provider, or "local" for the local model.' },
   },
 };
 
@@ -132,6 +138,7 @@ export const taskSpecSchema: JsonSchema = {
     outputSchema: { type: 'object', description: 'JSON Schema the answer must match; the answer is then parsed JSON.' },
     markdown: { type: 'boolean', description: 'Ask for the answer formatted as Markdown.' },
     guardrails: { type: 'array', items: { type: 'string', minLength: 1 }, description: "Rules the answer must follow, each checked by the agent's model; a failed check sends the task back." },
+    guardrailFunction: guardrailFunctionSchema,
     guardrailMaxRetries: { type: 'integer', minimum: 0, maximum: 10, description: 'Times a task is redone after a failed guardrail (default 3).' },
     tools: { type: 'array', items: nodeToolConfigSchema, description: "Tools for this task only; they replace the agent's own." },
     mcp: agentFieldsSchema.mcp,

@@ -1,14 +1,16 @@
 /** ai-crew: a set of agents and tasks, run sequentially or under a manager; defined inline or imported from CrewAI YAML. */
-import { defineNode, type JsonSchema, type NodeInit } from '@flowcrew/sdk';
+import { defineNode, type JsonSchema } from '@flowcrew/sdk';
 import type { Agent } from '../agents/agent.ts';
 import { OutputSchema } from '../agents/structured-output.ts';
 import { AGENT_TEMPLATES } from '../agents/templates.ts';
 import { MANAGER_MIN_TOKENS, runCrew, type CrewTask } from '../crew/crew.ts';
-import { llmModelName, llmProvider } from '../crew/crewai-fields.ts';
+import { flowBudgetSchema, runBudgetSchema, type BudgetLimits, type FlowBudgetLimits } from '../crew/budget.ts';
+import { functionGuardrail } from '../crew/function-guardrail.ts';
 import { inputsFromMessage, interpolate, requireInputs } from '../crew/interpolate.ts';
 import { definedFields, resolveCrew } from '../crew/resolve.ts';
 import { agentSpecSchema, taskSpecSchema, type AgentSpec, type TaskSpec } from '../crew/spec.ts';
-import { agentEnvironment, MODEL_HELP, selectModelForNode, type ModelSelection } from './model-selection.ts';
+import { agentEnvironment, MODEL_HELP, selectModelForNode } from './model-selection.ts';
+import { agentModel, checkPriced, modelWithFallback, runBudget, withBudget } from './crew-accounting.ts';
 import { AgentToolbox, StoreHandle } from './node-resources.ts';
 import {
   agentForMessage,
@@ -28,7 +30,9 @@ export interface CrewNodeProps extends AgentRunnerProps {
   agents?: AgentSpec[];
   tasks?: TaskSpec[];
   crewai?: { agentsYaml?: string; tasksYaml?: string };
-  manager?: { role?: string; goal?: string; backstory?: string; model?: string; maxIterations?: number; maxTokens?: number };
+  manager?: { role?: string; goal?: string; backstory?: string; model?: string; fallbackModel?: string; maxIterations?: number; maxTokens?: number };
+  budget?: BudgetLimits;
+  flowBudget?: FlowBudgetLimits;
   maxRevisions?: number;
   temperature?: number;
   maxTokens?: number;
@@ -66,11 +70,14 @@ export const crewNode = defineNode<CrewNodeProps>({
           goal: { type: 'string' },
           backstory: { type: 'string' },
           model: { type: 'string' },
+          fallbackModel: { type: 'string', minLength: 1, description: 'When its model fails a call for good: another model on the same provider, or "local".' },
           maxIterations: { type: 'integer', minimum: 1, default: 3 },
           maxTokens: { type: 'integer', minimum: 64, description: `Max tokens per manager answer; default: the crew's, at least ${MANAGER_MIN_TOKENS} (its assignments and reviews are JSON that must fit).` },
         },
       },
       maxRevisions: { type: 'integer', minimum: 0, maximum: 5, default: 1, description: 'Hierarchical: revisions the manager may ask for per task.' },
+      budget: runBudgetSchema,
+      flowBudget: flowBudgetSchema,
       mcpServers: mcpServersProp,
       temperature: { type: 'number', minimum: 0, maximum: 2, description: 'Default for agents that set none.' },
       maxTokens: { type: 'integer', minimum: 1, description: 'Default max tokens per model answer for agents that set none.' },
@@ -97,6 +104,13 @@ YAML 1.1 values are read as CrewAI reads them; entries named \`_...\` only hold 
 reported with the reason (validate and import responses, the node's log at deploy). A task with no agent in a sequential
 crew is refused at validation, with where to assign one.
 
+**Budgets**: \`budget\` (per run) and \`flowBudget\` (every run of the flow in a UTC day, month, or in all) in US dollars
+(\`maxCostUsd\`, from the prices on the AI model credential) and/or tokens (\`maxTokens\`); the crew stops before the next model
+call once one is spent, saying which and by how much. An agent's **fallbackModel** (another model of the node's provider, or
+\`local\`) answers when its model fails a call for good, noted in the task. A task's **guardrailFunction** is JavaScript run in
+the function sandbox on each answer (\`output\`, \`json\`, \`task\`): return \`true\`, \`false\`, \`[valid, feedbackOrReplacement]\`
+or \`{valid, feedback}\`; a refused answer is redone with the feedback, as with text guardrails.
+
 **Output**: \`msg.payload\` = the last task's answer (parsed JSON with an output schema); \`msg.crew\` = every task's
 agent, answer, iterations, tool calls, notes (tools offered and none used, answer cut at the token limit, prompt cut to
 the context window), review and guardrail checks, plus the plan and token usage. Progress (tokens, tool calls,
@@ -120,7 +134,12 @@ ${MODEL_HELP}`,
       prepareAgent(withTemplate(spec, `agent "${spec.key}"`), {
         key: spec.key,
         name: `agent "${spec.key}"`,
-        provider: model.provider(agentModel(spec, model, init.log) || undefined, `the model of agent "${spec.key}"`),
+        provider: modelWithFallback(
+          model,
+          model.provider(agentModel(spec, model, init.log) || undefined, `the model of agent "${spec.key}"`),
+          spec.fallbackModel,
+          `the fallback model of agent "${spec.key}"`,
+        ),
         mcpServers: crew.mcpServers,
         mcp,
         availableTools,
@@ -144,8 +163,13 @@ ${MODEL_HELP}`,
         maxIterations: props.manager?.maxIterations ?? 3,
         maxTokens: props.manager?.maxTokens ?? Math.max(props.maxTokens ?? 0, MANAGER_MIN_TOKENS),
       },
-      provider: model.provider(props.manager?.model || undefined, 'manager.model'),
+      provider: modelWithFallback(model, model.provider(props.manager?.model || undefined, 'manager.model'), props.manager?.fallbackModel, 'manager.fallbackModel'),
     };
+    checkPriced(
+      [...agents.map((a) => ({ name: `agent "${a.key}"`, provider: a.provider })), ...(process === 'hierarchical' ? [{ name: 'the manager', provider: manager.provider }] : [])],
+      [props.budget, props.flowBudget],
+    );
+    const guardrailFunctions = new Map(crew.tasks.filter((t) => t.guardrailFunction).map((t) => [t.key, t.guardrailFunction!]));
 
     return {
       async onInput(msg, ctx) {
@@ -167,12 +191,16 @@ ${MODEL_HELP}`,
             outputSchema: schemas.get(t.key),
             markdown: t.markdown,
             guardrails: t.guardrails?.map((g) => interpolate(g, inputs)),
+            guardrailFunction: guardrailFunctions.has(t.key)
+              ? functionGuardrail(guardrailFunctions.get(t.key)!, { key: t.key, description: interpolate(t.description, inputs), expectedOutput: t.expectedOutput && interpolate(t.expectedOutput, inputs) })
+              : undefined,
             guardrailMaxRetries: t.guardrailMaxRetries,
             tools: await taskTools.get(t.key)?.tools(),
           });
         }
         const runManager = process === 'hierarchical' ? await agentForMessage(manager, inputs, { temperature: props.temperature }) : undefined;
-        const env = agentEnvironment(ctx, props.stream !== false);
+        const budget = runBudget(props.budget, props.flowBudget, ctx);
+        const env = withBudget(agentEnvironment(ctx, props.stream !== false), budget);
         const progress = env.progress;
         env.progress = (event) => {
           if (event.type === 'task-start') ctx.status({ fill: 'blue', shape: 'dot', text: `${event.task}: ${event.agent}` });
@@ -203,6 +231,7 @@ ${MODEL_HELP}`,
               ...(t.guardrails ? { guardrails: t.guardrails } : {}),
             })),
             usage: outcome.usage,
+            ...(budget ? { spend: budget.spend } : {}),
           },
         };
       },
@@ -212,16 +241,3 @@ ${MODEL_HELP}`,
     };
   },
 });
-
-/**
- * The model an agent asks for: its `model`, else the model name of its CrewAI `llm` when the node's credential is
- * of that provider. Otherwise the node's model runs it, and the log says why the llm was not used.
- */
-function agentModel(spec: AgentSpec, model: ModelSelection, log: NodeInit<CrewNodeProps>['log']): string | undefined {
-  if (spec.model) return spec.model;
-  if (!spec.llm) return undefined;
-  const kind = model.provider().kind;
-  if (kind === llmProvider(spec.llm)) return llmModelName(spec.llm);
-  log.warn(`agent "${spec.key}": llm "${spec.llm}" is not used: this node runs on ${model.description}; attach an ${llmProvider(spec.llm)} AI model credential to use it`);
-  return undefined;
-}

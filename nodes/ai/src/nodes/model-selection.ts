@@ -63,6 +63,8 @@ export interface ModelSelection {
   description: string;
   /** A problem that will fail every run (e.g. no local model yet), for the node status at deploy. */
   warning?: string;
+  /** The default local model, whatever the node's credential (an agent's fallback "local"); throws when there is none. */
+  localModel(setting: string): ModelProvider;
 }
 
 export function selectModel(props: ModelProps, credentials: Record<string, unknown> | undefined, outbound: OutboundServices): ModelSelection {
@@ -86,15 +88,24 @@ export function selectModel(props: ModelProps, credentials: Record<string, unkno
       }
       return provider;
     };
-    return { provider: make, description: `${config.provider} ${make().model}` };
+    return { provider: make, description: `${config.provider} ${make().model}`, localModel: (setting) => defaultLocal(setting) };
   }
-  const local = (path: string) => createProvider({ provider: 'local-gguf', modelPath: path }, outbound);
   const { base, warning } = nodeLocalModel(props, local);
   return {
     provider: (override, setting) => (override ? local(checkedOverride(override, setting)) : base),
     description: warning ? 'local model (missing)' : `local ${base.model}`,
     warning,
+    localModel: (setting) => defaultLocal(setting),
   };
+
+  function local(path: string): ModelProvider {
+    return createProvider({ provider: 'local-gguf', modelPath: path }, outbound);
+  }
+  function defaultLocal(setting: string): ModelProvider {
+    const resolved = resolveModelPath(undefined);
+    if (resolved.problem) throw new Error(`${setting} is "local", but ${resolved.problem}`);
+    return local(resolved.path!);
+  }
 }
 
 /** The node's own local model: its modelPath, else the default one, else a stand-in that fails each run saying how to get one. */

@@ -63,6 +63,8 @@ export interface ChatResult {
   finishReason: 'stop' | 'length' | 'tool_calls' | 'other';
   /** What the provider changed to make the call possible (e.g. the prompt cut to the context window), for the run record. */
   notes?: string[];
+  /** Cost of this call in USD when the provider knows it better than `cost(usage)` (a fallback's model answered). */
+  costUsd?: number;
 }
 
 export interface ModelProvider {

@@ -50,6 +50,8 @@ export const functionNode = defineNode<FunctionProps>({
   color: '#fdd0a2',
   inputs: 1,
   outputs: { prop: 'outputs' },
+  // Callable through ctx.callTool: the AI crew's function guardrails run in this sandbox, each a recorded invocation.
+  usableAsTool: true,
   props: {
     type: 'object',
     properties: {
