@@ -13,6 +13,7 @@ import { EventFanout } from './executor/events.ts';
 import { DebugBuffer } from './live/debug-buffer.ts';
 import { DeployError, Executor, CannotStartRunError } from './executor/executor.ts';
 import { importNodeRed, isNodeRedExport } from './flow/node-red.ts';
+import { importN8n, isN8nExport } from './flow/n8n.ts';
 import { FLOW_FORMAT, type FlowDocument, type FlowIssue, type FlowView, type ImportResult } from './flow/types.ts';
 import { findTooDeep } from './flow/json-depth.ts';
 import { validateFlow, validateFlowAsync } from './flow/validate.ts';
@@ -362,14 +363,21 @@ export class Runtime {
       warnings = imported.warnings;
       properties = imported.properties;
       if (docs.length === 0) throw new ProblemError(422, 'Nothing to import', 'the Node-RED export has no flow tab with nodes', [], { unmapped, warnings });
+    } else if (isN8nExport(input)) {
+      source = 'n8n';
+      const imported = importN8n(input);
+      docs = imported.flows;
+      unmapped = imported.unmapped;
+      warnings = imported.warnings;
+      if (docs.length === 0) throw new ProblemError(422, 'Nothing to import', 'the n8n workflow has no nodes to import', [], { unmapped, warnings });
     } else if (Array.isArray(input) || (input && typeof input === 'object' && 'nodes' in input)) {
       source = 'flowcrew';
       docs = Array.isArray(input) ? input : [input];
     } else {
-      throw new ProblemError(400, 'Unrecognised import', 'expected a Flowcrew flow (an object with "nodes"), an array of flows, or a Node-RED export (an array of nodes with "type" and "z")');
+      throw new ProblemError(400, 'Unrecognised import', 'expected a Flowcrew flow (an object with "nodes"), an array of flows, a Node-RED export (an array of nodes with "type" and "z") or an n8n workflow ({ nodes, connections })');
     }
     // Where each flow sits in the request, for pointers: /0, /1 ... in an array; /flows/i for Node-RED.
-    const prefix = (i: number) => (Array.isArray(input) && source === 'flowcrew' ? `/${i}` : source === 'node-red' ? `/flows/${i}` : '');
+    const prefix = (i: number) => (Array.isArray(input) && source !== 'node-red' ? `/${i}` : source === 'node-red' ? `/flows/${i}` : '');
     // Validate everything before storing anything: an import is all or nothing.
     const issues: FlowIssue[] = [];
     const valid: FlowDocument[] = [];

@@ -109,7 +109,7 @@ export const componentSchemas: Record<string, JsonSchema> = {
   ImportResult: {
     type: 'object',
     properties: {
-      source: { enum: ['flowcrew', 'node-red'] },
+      source: { enum: ['flowcrew', 'node-red', 'n8n'] },
       flows: { type: 'array', items: { type: 'object', properties: { id: str, name: str, version: int, deployed: { type: 'boolean' } } } },
       unmapped: { type: 'array', items: { type: 'object', properties: { id: str, type: str, name: str, flowId: str, reason: str } } },
       warnings: { type: 'array', items: str },

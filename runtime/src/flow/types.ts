@@ -60,7 +60,7 @@ export interface FlowView extends FlowDocument {
 }
 
 export interface ImportResult {
-  source: 'flowcrew' | 'node-red';
+  source: 'flowcrew' | 'node-red' | 'n8n';
   flows: Array<{ id: string; name: string; version: number; deployed: boolean }>;
   unmapped: Array<{ id: string; type: string; name?: string; flowId?: string; reason: string }>;
   warnings: string[];
