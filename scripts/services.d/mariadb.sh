@@ -46,8 +46,8 @@ service_mariadb() {
   fi
   mariadb_root -e "CREATE USER IF NOT EXISTS 'flowcrew'@'127.0.0.1' IDENTIFIED BY 'flowcrew';
     CREATE USER IF NOT EXISTS 'flowcrew'@'localhost' IDENTIFIED BY 'flowcrew';
-    GRANT ALL PRIVILEGES ON *.* TO 'flowcrew'@'127.0.0.1';
-    GRANT ALL PRIVILEGES ON *.* TO 'flowcrew'@'localhost';
+    GRANT ALL PRIVILEGES ON *.* TO 'flowcrew'@'127.0.0.1' WITH GRANT OPTION;
+    GRANT ALL PRIVILEGES ON *.* TO 'flowcrew'@'localhost' WITH GRANT OPTION;
     CREATE DATABASE IF NOT EXISTS flowcrew_test;" || die "could not create the flowcrew user and database in mariadb"
   mariadb --no-defaults -h 127.0.0.1 -P "$MARIADB_PORT" -uflowcrew -pflowcrew flowcrew_test -e 'SELECT 1' >/dev/null ||
     die "cannot log in to mariadb as flowcrew over TCP"

@@ -1,9 +1,11 @@
-/** @flowcrew/nodes-db: database connectors. PostgreSQL first; each database gets its own folder. */
+/** @flowcrew/nodes-db: database connectors, one folder per database. */
+import { mysqlCredential } from './mysql/credential.ts';
+import { mysqlNode } from './mysql/node.ts';
 import { postgresCredential } from './postgres/credential.ts';
 import { postgresListenNode } from './postgres/listen.ts';
 import { postgresNode } from './postgres/node.ts';
 
-export const nodes = [postgresNode, postgresListenNode];
-export const credentialTypes = [postgresCredential];
+export const nodes = [postgresNode, postgresListenNode, mysqlNode];
+export const credentialTypes = [postgresCredential, mysqlCredential];
 
-export { postgresCredential, postgresListenNode, postgresNode };
+export { mysqlCredential, mysqlNode, postgresCredential, postgresListenNode, postgresNode };

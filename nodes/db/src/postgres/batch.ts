@@ -7,7 +7,9 @@
  * own: a failure leaves the earlier batches written, and the error says exactly which rows were and were not.
  */
 import type pg from 'pg';
-import { inPages, isBlobRef, NodeInputError, readRows, type BlobServices } from '@flowcrew/sdk';
+import { NodeInputError } from '@flowcrew/sdk';
+
+export { rowSource } from '../shared/rows.ts';
 import { quoteIdent, quoteTable } from './connect.ts';
 
 export interface BatchOptions {
@@ -48,13 +50,6 @@ export class BatchError extends Error {
     super(message);
     this.name = 'BatchError';
   }
-}
-
-/** The rows to write: an array, or the reference of a JSON Lines blob (read a batch at a time). */
-export function rowSource(value: unknown, blobs: BlobServices, batchSize: number, where: string): AsyncIterable<unknown[]> {
-  if (Array.isArray(value)) return inPages(value, batchSize);
-  if (isBlobRef(value)) return readRows(blobs, value, batchSize);
-  throw new NodeInputError(`${where} must be an array of rows or a blob reference of JSON Lines rows, got ${value === null ? 'null' : typeof value}`);
 }
 
 /** Column names of a table, from the catalog (the table name travels as a parameter). */

@@ -4,26 +4,14 @@
  */
 import pg from 'pg';
 import Cursor from 'pg-cursor';
-import { getProperty, inPages, NodeInputError, sendRowPages, toJsonLines, JSON_LINES, type BlobServices, type FlowMessage, type InputContext } from '@flowcrew/sdk';
+import { jsonEncoded, resolveParams, type Param } from '../shared/params.ts';
+import { inPages, NodeInputError, sendRowPages, toJsonLines, JSON_LINES, type BlobServices, type FlowMessage, type InputContext } from '@flowcrew/sdk';
 
-/** A statement parameter: a property of the message ('payload.id' or { from }) or a literal ({ value }). */
-export type Param = string | { from: string } | { value: unknown };
-
-export const paramSchema = {
-  oneOf: [
-    { type: 'string', minLength: 1, description: 'A property of the message, e.g. payload.id' },
-    { type: 'object', required: ['from'], additionalProperties: false, properties: { from: { type: 'string', minLength: 1 } } },
-    { type: 'object', required: ['value'], additionalProperties: false, properties: { value: {} } },
-  ],
-};
+export { paramSchema, type Param } from '../shared/params.ts';
 
 export function paramValues(params: readonly Param[] | undefined, msg: FlowMessage, where = '/params'): unknown[] {
-  return (params ?? []).map((param, i) => {
-    const value = typeof param === 'string' ? getProperty(msg, param) : 'from' in param ? getProperty(msg, param.from) : param.value;
-    if (value === undefined) throw new NodeInputError(`${where}/${i} ($${i + 1}): the message has no ${typeof param === 'string' ? param : 'from' in param ? param.from : 'value'}`);
-    // Objects and arrays go as JSON (for json/jsonb parameters); pg would send arrays as PostgreSQL arrays.
-    return value !== null && typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value) && !Array.isArray(value) ? JSON.stringify(value) : value;
-  });
+  // Objects go as JSON (for json/jsonb parameters); arrays as PostgreSQL arrays (pg's own conversion).
+  return resolveParams(params, msg, where, (i) => `$${i + 1}`, (value) => jsonEncoded(value, false));
 }
 
 export interface ReadResult {

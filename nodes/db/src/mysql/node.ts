@@ -1,0 +1,187 @@
+/** The MySQL / MariaDB node: a statement, a batch insert/upsert, or a transaction of statements. */
+import type { PoolConnection } from 'mysql2/promise';
+import { defineNode, getProperty, NodeInputError, type FlowMessage, type InputContext, type JsonSchema, type NodeCredential } from '@flowcrew/sdk';
+import { paramSchema, type Param } from '../shared/params.ts';
+import { rowSource } from '../shared/rows.ts';
+import { withDefaults } from '../shared/props.ts';
+import { BatchError, writeBatches, type TableInfo } from './batch.ts';
+import { describeServer, MysqlError, poolHandle, withConnection, type MysqlFields } from './connect.ts';
+import { mysqlCredential } from './credential.ts';
+import { paramValues, readAtMost, runStatement, type Output } from './query.ts';
+
+export interface MysqlProps {
+  operation: 'query' | 'insert' | 'upsert' | 'transaction';
+  sql?: string;
+  params?: Param[];
+  output: Output;
+  maxRows: number;
+  pageSize: number;
+  readOnly: boolean;
+  table?: string;
+  columns?: string[];
+  updateColumns?: string[];
+  rowsFrom: string;
+  batchSize: number;
+  atomic: boolean;
+  statements?: Array<{ sql: string; params?: Param[] }>;
+}
+
+const columnList = { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true } as const;
+
+const props = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    operation: {
+      enum: ['query', 'insert', 'upsert', 'transaction'],
+      default: 'query',
+      title: 'Operation',
+      description: 'query: one statement. insert/upsert: rows in batches. transaction: several statements, all or nothing.',
+    },
+    sql: { type: 'string', minLength: 1, format: 'sql', title: 'SQL', description: 'The statement, with ? for each value (message data is never put into the SQL text).' },
+    params: { type: 'array', items: paramSchema, default: [], title: 'Parameters', description: 'Values for the ?s in order: a message property (payload.id) or { "value": ... }.' },
+    output: {
+      enum: ['rows', 'first', 'pages', 'blob'],
+      default: 'rows',
+      title: 'Output',
+      description: 'rows: all rows in msg.payload (up to maxRows). first: the first row. pages: one message per page (a JSON Lines blob each). blob: one message, every row in one JSON Lines blob.',
+    },
+    maxRows: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 10_000, title: 'Rows at most', description: 'Output rows: more rows than this fail the statement (use pages for large results).' },
+    pageSize: { type: 'integer', minimum: 1, maximum: 100_000, default: 1000, title: 'Rows per page' },
+    readOnly: { type: 'boolean', default: false, title: 'Read only', description: 'Run in a READ ONLY transaction (e.g. when an AI agent writes the SQL).' },
+    table: { type: 'string', minLength: 1, title: 'Table', description: 'The table, as name or database.name.' },
+    columns: { ...columnList, title: 'Columns', description: 'The columns written (default: the keys of the first rows). A column missing from a row is written as NULL.' },
+    updateColumns: { ...columnList, title: 'Columns to update', description: 'Upsert: the columns updated when the row\'s primary or unique key exists (default: every written column not in a unique key).' },
+    rowsFrom: { type: 'string', minLength: 1, default: 'payload', title: 'Rows from', description: 'Where the rows are: an array, or a JSON Lines blob reference (e.g. pages of another query).' },
+    batchSize: { type: 'integer', minimum: 1, maximum: 50_000, default: 1000, title: 'Rows per statement' },
+    atomic: { type: 'boolean', default: true, title: 'All or nothing', description: 'Every batch in one transaction (a failure writes nothing). Off: each batch commits on its own.' },
+    statements: {
+      type: 'array',
+      minItems: 1,
+      title: 'Statements',
+      items: { type: 'object', required: ['sql'], additionalProperties: false, properties: { sql: { type: 'string', minLength: 1, format: 'sql', title: 'SQL' }, params: { type: 'array', items: paramSchema, title: 'Parameters' } } },
+      description: 'Run in order in one transaction.',
+    },
+  },
+  allOf: [
+    { if: { properties: { operation: { const: 'query' } } }, then: { required: ['sql'], properties: { sql: {}, params: {}, output: {}, maxRows: {}, pageSize: {}, readOnly: {} } } },
+    { if: { properties: { operation: { enum: ['insert', 'upsert'] } }, required: ['operation'] }, then: { required: ['table'], properties: { table: {}, columns: {}, rowsFrom: {}, batchSize: {}, atomic: {} } } },
+    { if: { properties: { operation: { const: 'upsert' } }, required: ['operation'] }, then: { properties: { updateColumns: {} } } },
+    { if: { properties: { operation: { const: 'transaction' } }, required: ['operation'] }, then: { required: ['statements'], properties: { statements: {}, maxRows: {}, readOnly: {} } } },
+  ],
+} as const satisfies JsonSchema;
+
+const help = `# MySQL / MariaDB
+
+Runs SQL on a MySQL or MariaDB server, with a **mysql** credential. Statements are prepared on the server and values
+from the message are always bound to \`?\` placeholders, never pasted into the SQL.
+
+- **query**: one statement. \`params\` lists the values for the \`?\`s in order: a message property (\`payload.id\`)
+  or \`{ "value": 42 }\`. Output \`rows\` puts the rows in \`msg.payload\` (\`msg.rowCount\`); \`first\` the first row;
+  \`pages\` sends one message per page (\`msg.payload\` a blob reference of JSON Lines rows, \`msg.page\` which page and
+  whether it is the last) and \`blob\` one message with every row in one blob: memory stays flat whatever the size.
+  A statement without rows (INSERT, UPDATE...) gives \`msg.affectedRows\` and \`msg.insertId\`.
+- **insert** / **upsert**: writes the rows at \`rowsFrom\` (an array, or a blob reference from a paged query) into
+  \`table\`, \`batchSize\` rows per statement. Upsert is \`ON DUPLICATE KEY UPDATE\`: a row whose primary or unique
+  key exists gets \`updateColumns\` updated. With \`atomic\` (default) all or nothing; without, each batch commits and a
+  failure says which rows were written and which were not.
+- **transaction**: several statements in order, all or nothing; \`msg.payload\` lists each one's result.
+
+Numbers too large for JavaScript (BIGINT, DECIMAL) come as strings, dates as the server writes them. Errors name
+the server, the operation and what it said (error code, SQLSTATE). SQL errors are not retried; lost connections
+are. A cancelled run stops its statement on the server (KILL QUERY). One pool per credential is shared by every
+node using it; editing the credential reconnects without a redeploy.`;
+
+export const mysqlNode = defineNode<MysqlProps>({
+  type: 'mysql',
+  category: 'connector',
+  label: 'MySQL / MariaDB',
+  icon: 'database',
+  color: '#00758f',
+  inputs: 1,
+  outputs: 1,
+  props,
+  credentials: { type: mysqlCredential.name, schema: mysqlCredential.schema, required: true },
+  help,
+  usableAsTool: true,
+  create(init) {
+    const credential = init.credential as NodeCredential<MysqlFields> | undefined;
+    if (!credential) throw new Error('needs a mysql credential');
+    const pool = poolHandle(init.services, credential);
+    const p = withDefaults<MysqlProps>(props, init.props);
+    const blobs = init.services.blobs;
+    /** Table layouts, per credential revision (another revision may be another server). */
+    let tableCache = new Map<string, TableInfo>();
+    let cachedRevision = credential.revision;
+    return {
+      async onInput(msg: FlowMessage, ctx: InputContext) {
+        const fields = credential.fields;
+        const server = describeServer(fields);
+        const what = p.operation === 'query' ? (p.output === 'rows' || p.output === 'first' ? 'query' : `paged query (${p.output})`) : p.operation === 'transaction' ? `transaction of ${p.statements?.length} statements` : `${p.operation} into ${p.table}`;
+        try {
+          return await pool.use((mysqlPool) =>
+            withConnection(mysqlPool, fields, init.services, ctx.signal, async (conn) => {
+              switch (p.operation) {
+                case 'insert':
+                case 'upsert': {
+                  const source = rowSource(getProperty(msg, p.rowsFrom), blobs, p.batchSize, `msg.${p.rowsFrom}`);
+                  if (cachedRevision !== credential.revision) {
+                    tableCache = new Map();
+                    cachedRevision = credential.revision;
+                  }
+                  const options = { table: p.table!, mode: p.operation, columns: p.columns, updateColumns: p.updateColumns, batchSize: p.batchSize, atomic: p.atomic, tableCache };
+                  return { ...msg, payload: await writeBatches(conn, options, source, ctx.signal) };
+                }
+                case 'transaction':
+                  return { ...msg, payload: await transaction(conn, p, msg) };
+                default: {
+                  const options = { sql: p.sql!, values: paramValues(p.params, msg), output: p.output, maxRows: p.maxRows, pageSize: p.pageSize };
+                  if (!p.readOnly) return runStatement(conn, options, msg, ctx, blobs);
+                  return inTransaction(conn, 'START TRANSACTION READ ONLY', () => runStatement(conn, options, msg, ctx, blobs));
+                }
+              }
+            }),
+          );
+        } catch (error) {
+          if (error instanceof NodeInputError || error instanceof BatchError) throw new NodeInputError(`MySQL ${server}: ${what}: ${error.message}`);
+          throw new MysqlError(server, what, error);
+        }
+      },
+      close() {
+        pool.release();
+      },
+    };
+  },
+});
+
+async function inTransaction<R>(conn: PoolConnection, begin: string, fn: () => Promise<R>): Promise<R> {
+  await conn.query(begin);
+  try {
+    const result = await fn();
+    await conn.query('COMMIT');
+    return result;
+  } catch (error) {
+    await conn.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+async function transaction(conn: PoolConnection, p: MysqlProps, msg: FlowMessage) {
+  const statements = p.statements!.map((s, i) => ({ sql: s.sql, values: paramValues(s.params, msg, `/statements/${i}/params`) }));
+  return inTransaction(conn, p.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION', async () => {
+    const results = [];
+    for (const [i, s] of statements.entries()) {
+      try {
+        const r = await readAtMost(conn, s.sql, s.values, p.maxRows);
+        if (r.more) throw new NodeInputError(`returned more than ${p.maxRows} rows (maxRows)`);
+        results.push(r.header ? { affectedRows: r.header.affectedRows, insertId: r.header.insertId } : { rowCount: r.rows.length, rows: r.rows });
+      } catch (error) {
+        // Keep the driver's error (its code and SQLSTATE) and say which statement; the transaction is rolled back.
+        const e = error as Error;
+        e.message = `statement ${i + 1} of ${statements.length} failed, the transaction was rolled back: ${e.message}`;
+        throw e;
+      }
+    }
+    return results;
+  });
+}
