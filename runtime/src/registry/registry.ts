@@ -3,16 +3,25 @@
  * Loading is separate from running (as Node-RED's registry is from its runtime): the executor only asks the
  * registry for definitions and compiled props validators.
  *
- * A pack is an npm package whose package.json has `"flowcrew": { "nodes": ["./path/to/module.js", ...] }`;
+ * A pack is an npm package whose package.json has `"flowcrew": { "nodes": ["./path/to/module.js", ...], "sdkApi": 1 }`;
  * each module exports `nodes` (or a default export) as an array of node definitions.
+ *
+ * The registry changes while running: packs are loaded, unloaded, reloaded (upgraded) and disabled without a
+ * restart, and every change is announced as a `change` event (the live channel tells editors). A pack that fails to
+ * load is quarantined: listed with its error, none of its types registered, the others unaffected.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
-import { secretFieldsOf, type CredentialTypeDefinition, type NodeDefinition, type NodeIssue } from '@flowcrew/sdk';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import { roleProblems, type CredentialTypeDefinition, type NodeDefinition, type NodeIssue, type NodeRole } from '@flowcrew/sdk';
 import { ajvIssues, type NodeTypeCatalog } from '../flow/validate.ts';
+import { createPropsValidator, describeCredentialType, prepareCredentialTypes, type CredentialTypeDescription, type RegisteredCredentialType } from './credential-type-checks.ts';
+import { checkSdkApi, importPackCode, listPackageDirs, PackLoadError, readPackManifest, type LoadedPackCode, type PackManifest } from './pack-loader.ts';
+
+import { removeStaleGenerations } from './module-generations.ts';
+
+export { PackLoadError } from './pack-loader.ts';
+export { EDITOR_FORMATS, type CredentialTypeDescription } from './credential-type-checks.ts';
 
 export interface PackInfo {
   name: string;
@@ -20,8 +29,15 @@ export interface PackInfo {
   /** Directory of the package. */
   path: string;
   source: 'workspace' | 'user' | 'builtin';
-  status: 'loaded' | 'error';
+  /** 'error': quarantined (failed to load; `error` says why). 'disabled': switched off by an admin, types not registered. */
+  status: 'loaded' | 'error' | 'disabled';
   error?: string;
+  /** What kind of problem `error` is (sdk-too-new, clash, module, definition, manifest). */
+  errorCode?: PackLoadError['code'];
+  /** The SDK API version the pack was written for. */
+  sdkApi?: number;
+  description?: string;
+  license?: string;
   types: string[];
   /** Credential types the pack declares. */
   credentialTypes?: string[];
@@ -33,23 +49,9 @@ interface RegisteredType {
   validateProps: ValidateFunction;
 }
 
-interface RegisteredCredentialType {
-  definition: CredentialTypeDefinition;
-  pack: string;
-  validateFields: ValidateFunction;
-}
-
-/** A credential type as the API and editor see it: data only (the form's schema), never its code. */
-export interface CredentialTypeDescription {
-  name: string;
-  pack: string;
-  label: string;
-  description?: string;
-  /** JSON Schema of the fields; secret ones are marked `writeOnly: true`. */
-  schema: unknown;
-  secretFields: string[];
-  /** Whether "Test connection" is offered. */
-  testable: boolean;
+interface Prepared {
+  definitions: RegisteredType[];
+  credentialTypes: RegisteredCredentialType[];
 }
 
 /** The parts of a definition that are data, for the API and editor. */
@@ -68,13 +70,25 @@ export interface NodeTypeDescription {
   help: string;
   allowsCycles: boolean;
   usableAsTool: boolean;
+  role?: NodeRole;
 }
 
-export class NodeRegistry implements NodeTypeCatalog {
+/** What changed in the registry: the editor refreshes its palette on it, the palette manager reports it. */
+export interface RegistryChange {
+  action: 'loaded' | 'unloaded' | 'reloaded' | 'disabled' | 'enabled' | 'quarantined';
+  pack: string;
+  /** Types that appeared and disappeared with this change. */
+  added: string[];
+  removed: string[];
+}
+
+export class NodeRegistry extends EventEmitter<{ change: [RegistryChange] }> implements NodeTypeCatalog {
   private readonly types = new Map<string, RegisteredType>();
   private readonly credentialTypes = new Map<string, RegisteredCredentialType>();
   readonly packs: PackInfo[] = [];
   private readonly ajv = createPropsValidator();
+  /** Packs an admin disabled: found on disk but not loaded (kept across restarts by the caller, see PackStateFile). */
+  readonly disabled = new Set<string>();
 
   /** Load every package under `dir` (e.g. the workspace `nodes/`) that declares a `flowcrew` field. */
   async loadPackagesIn(dir: string, source: PackInfo['source']): Promise<void> {
@@ -83,52 +97,151 @@ export class NodeRegistry implements NodeTypeCatalog {
 
   /** Load the user node directory: npm packages installed under `<dir>/node_modules`. */
   async loadUserDirectory(dir: string): Promise<void> {
+    await removeStaleGenerations(dir);
     await this.loadPackagesIn(path.join(dir, 'node_modules'), 'user');
   }
 
-  /** Load one package directory. A failure is recorded on the pack and never thrown. */
+  /**
+   * Load one package directory. A failure quarantines the pack (recorded with its error, never thrown); a pack whose
+   * name is already listed is skipped (a workspace pack wins over a copy installed elsewhere).
+   */
   async loadPackage(pkgDir: string, source: PackInfo['source']): Promise<PackInfo | undefined> {
-    let manifest: { name?: string; version?: string; flowcrew?: { nodes?: unknown } };
+    let manifest: PackManifest | undefined;
     try {
-      manifest = JSON.parse(await readFile(path.join(pkgDir, 'package.json'), 'utf8'));
-    } catch {
-      return undefined; // Not a package: nothing to report.
-    }
-    if (!manifest.flowcrew) return undefined;
-    const info: PackInfo = { name: manifest.name ?? path.basename(pkgDir), version: manifest.version ?? '0.0.0', path: pkgDir, source, status: 'loaded', types: [] };
-    if (this.packs.some((p) => p.name === info.name)) return undefined; // A workspace pack wins over a copy installed elsewhere.
-    this.packs.push(info);
-    try {
-      const modules = manifest.flowcrew.nodes;
-      if (!Array.isArray(modules) || modules.length === 0 || !modules.every((m) => typeof m === 'string')) {
-        throw new Error('package.json "flowcrew.nodes" must be a non-empty array of module paths');
-      }
-      const definitions: NodeDefinition[] = [];
-      const credentialTypes: CredentialTypeDefinition[] = [];
-      for (const modulePath of modules as string[]) {
-        const loaded = (await import(pathToFileURL(path.resolve(pkgDir, modulePath)).href)) as { nodes?: unknown; default?: unknown; credentialTypes?: unknown };
-        const list = loaded.nodes ?? loaded.default;
-        if (!Array.isArray(list)) throw new Error(`module "${modulePath}" must export "nodes" (or a default export) as an array of node definitions`);
-        definitions.push(...(list as NodeDefinition[]));
-        if (loaded.credentialTypes !== undefined) {
-          if (!Array.isArray(loaded.credentialTypes)) throw new Error(`module "${modulePath}": "credentialTypes" must be an array of credential type definitions`);
-          credentialTypes.push(...(loaded.credentialTypes as CredentialTypeDefinition[]));
-        }
-      }
-      // Check the whole pack before registering any of it, so a pack is either fully in or fully out.
-      const prepared = definitions.map((definition, i) => this.prepare(definition, info.name, i));
-      const preparedCredentials = this.prepareCredentialTypes(credentialTypes, info.name);
-      for (const entry of prepared) {
-        this.types.set(entry.definition.type, entry);
-        info.types.push(entry.definition.type);
-      }
-      for (const entry of preparedCredentials) this.credentialTypes.set(entry.definition.name, entry);
-      if (preparedCredentials.length > 0) info.credentialTypes = preparedCredentials.map((e) => e.definition.name);
+      manifest = await readPackManifest(pkgDir);
     } catch (error) {
-      info.status = 'error';
-      info.error = error instanceof Error ? error.message : String(error);
+      const name = path.basename(pkgDir);
+      if (this.pack(name)) return undefined;
+      const info: PackInfo = { name, version: '0.0.0', path: pkgDir, source, status: 'error', types: [] };
+      this.packs.push(info);
+      this.quarantine(info, error);
+      return info;
+    }
+    if (!manifest || this.pack(manifest.name)) return undefined;
+    const info = packInfo(manifest, pkgDir, source);
+    this.packs.push(info);
+    if (this.disabled.has(info.name)) {
+      info.status = 'disabled';
+      this.emit('change', { action: 'disabled', pack: info.name, added: [], removed: [] });
+      return info;
+    }
+    try {
+      this.install(info, await this.loadCode(pkgDir, manifest));
+      this.emit('change', { action: 'loaded', pack: info.name, added: [...info.types], removed: [] });
+    } catch (error) {
+      this.quarantine(info, error);
     }
     return info;
+  }
+
+  /**
+   * Load the pack in `pkgDir` again (its files changed: an upgrade) and swap its types in one step. When the new code
+   * fails to load, the pack keeps its old types and the error is thrown: nothing is half-replaced. A pack that was
+   * quarantined or is new is loaded as by loadPackage.
+   */
+  async reloadPackage(pkgDir: string, source: PackInfo['source']): Promise<PackInfo> {
+    const manifest = await readPackManifest(pkgDir);
+    if (!manifest) throw new PackLoadError(`${pkgDir} is not a node pack (no package.json with a "flowcrew" field)`, 'manifest');
+    const current = this.pack(manifest.name);
+    if (!current || current.status !== 'loaded') {
+      if (current) this.forget(current);
+      const info = (await this.loadPackage(pkgDir, source))!;
+      if (info.status === 'error') throw new PackLoadError(info.error!, info.errorCode ?? 'module');
+      return info;
+    }
+    const code = await this.loadCode(pkgDir, manifest, current.name);
+    const before = [...current.types];
+    this.remove(current);
+    const info = packInfo(manifest, pkgDir, source);
+    this.packs[this.packs.indexOf(current)] = info;
+    this.install(info, code);
+    this.emit('change', { action: 'reloaded', pack: info.name, added: info.types.filter((t) => !before.includes(t)), removed: before.filter((t) => !info.types.includes(t)) });
+    return info;
+  }
+
+  /** Unregister a pack's types and forget it (its files were removed). Returns the types it had, or undefined when unknown. */
+  unloadPackage(name: string): string[] | undefined {
+    const info = this.pack(name);
+    if (!info) return undefined;
+    const removed = [...info.types];
+    this.forget(info);
+    this.emit('change', { action: 'unloaded', pack: name, added: [], removed });
+    return removed;
+  }
+
+  /** Switch a pack off: its types are unregistered, it stays listed as 'disabled'. Returns the types it had. */
+  disablePackage(name: string): string[] {
+    const info = this.pack(name);
+    if (!info) throw new PackLoadError(`no node pack "${name}" is installed`, 'manifest');
+    const removed = [...info.types];
+    this.remove(info);
+    info.status = 'disabled';
+    delete info.error;
+    delete info.errorCode;
+    this.disabled.add(name);
+    this.emit('change', { action: 'disabled', pack: name, added: [], removed });
+    return removed;
+  }
+
+  /** Switch a disabled pack on again (loaded from its directory; quarantined if it fails). */
+  async enablePackage(name: string): Promise<PackInfo> {
+    const info = this.pack(name);
+    if (!info) throw new PackLoadError(`no node pack "${name}" is installed`, 'manifest');
+    this.disabled.delete(name);
+    if (info.status === 'loaded') return info;
+    this.forget(info);
+    const loaded = (await this.loadPackage(info.path, info.source))!;
+    if (loaded.status === 'loaded') this.emit('change', { action: 'enabled', pack: name, added: [...loaded.types], removed: [] });
+    return loaded;
+  }
+
+  pack(name: string): PackInfo | undefined {
+    return this.packs.find((p) => p.name === name);
+  }
+
+  /** The pack that provides a node type. */
+  packOf(type: string): string | undefined {
+    return this.types.get(type)?.pack;
+  }
+
+  /** Read, check the SDK API of and import a pack, then check all of it; registers nothing. */
+  private async loadCode(pkgDir: string, manifest: PackManifest, replacing?: string): Promise<Prepared> {
+    checkSdkApi(manifest);
+    const code: LoadedPackCode = await importPackCode(pkgDir, manifest);
+    // Check the whole pack before registering any of it, so a pack is either fully in or fully out.
+    const definitions = code.definitions.map((definition, i) => this.prepare(definition, manifest.name, i, replacing));
+    const credentialTypes = prepareCredentialTypes(this.ajv, this.credentialTypes, code.credentialTypes, manifest.name, replacing);
+    return { definitions, credentialTypes };
+  }
+
+  private install(info: PackInfo, prepared: Prepared): void {
+    for (const entry of prepared.definitions) {
+      this.types.set(entry.definition.type, entry);
+      info.types.push(entry.definition.type);
+    }
+    for (const entry of prepared.credentialTypes) this.credentialTypes.set(entry.definition.name, entry);
+    if (prepared.credentialTypes.length > 0) info.credentialTypes = prepared.credentialTypes.map((e) => e.definition.name);
+    info.status = 'loaded';
+  }
+
+  /** Unregister a pack's types and credential types (it stays listed). */
+  private remove(info: PackInfo): void {
+    for (const type of info.types) if (this.types.get(type)?.pack === info.name) this.types.delete(type);
+    for (const name of info.credentialTypes ?? []) if (this.credentialTypes.get(name)?.pack === info.name) this.credentialTypes.delete(name);
+    info.types = [];
+    delete info.credentialTypes;
+  }
+
+  private forget(info: PackInfo): void {
+    this.remove(info);
+    this.packs.splice(this.packs.indexOf(info), 1);
+  }
+
+  private quarantine(info: PackInfo, error: unknown): void {
+    info.status = 'error';
+    info.error = error instanceof Error ? error.message : String(error);
+    info.errorCode = error instanceof PackLoadError ? error.code : 'definition';
+    this.emit('change', { action: 'quarantined', pack: info.name, added: [], removed: [] });
   }
 
   /** Register definitions directly (tests, embedding). Throws on an invalid definition. */
@@ -141,33 +254,7 @@ export class NodeRegistry implements NodeTypeCatalog {
 
   /** Register credential types directly (tests, embedding). Throws on an invalid one. */
   registerCredentialTypes(definitions: CredentialTypeDefinition<any>[], packName = 'inline'): void {
-    for (const entry of this.prepareCredentialTypes(definitions, packName)) this.credentialTypes.set(entry.definition.name, entry);
-  }
-
-  private prepareCredentialTypes(definitions: CredentialTypeDefinition[], pack: string): RegisteredCredentialType[] {
-    const seen = new Set<string>();
-    return definitions.map((definition, index) => {
-      const where = `credential type #${index}${definition && typeof definition.name === 'string' ? ` ("${definition.name}")` : ''}`;
-      if (!definition || typeof definition !== 'object') throw new Error(`${where} is not an object`);
-      if (typeof definition.name !== 'string' || !/^[a-z0-9][a-z0-9_.:-]*$/i.test(definition.name)) throw new Error(`${where}: "name" must be a name of letters, digits, - _ . :`);
-      if (typeof definition.label !== 'string') throw new Error(`${where}: "label" is a required string`);
-      if (definition.test !== undefined && typeof definition.test !== 'function') throw new Error(`${where}: "test" must be a function`);
-      if (!definition.schema || typeof definition.schema !== 'object') throw new Error(`${where}: "schema" must be a JSON Schema object`);
-      if (seen.has(definition.name)) throw new Error(`${where}: declared twice in the pack`);
-      seen.add(definition.name);
-      const existing = this.credentialTypes.get(definition.name);
-      if (existing && existing.pack !== pack) throw new Error(`${where}: credential type "${definition.name}" is already provided by pack "${existing.pack}"`);
-      const properties = (definition.schema.properties ?? {}) as Record<string, unknown>;
-      const unknownSecret = (definition.secret ?? []).filter((name) => !(name in properties));
-      if (unknownSecret.length) throw new Error(`${where}: secret field(s) ${unknownSecret.join(', ')} are not in the schema's properties`);
-      let validateFields: ValidateFunction;
-      try {
-        validateFields = this.ajv.compile({ type: 'object', ...definition.schema });
-      } catch (error) {
-        throw new Error(`${where}: "schema" is not a valid JSON Schema: ${(error as Error).message}`);
-      }
-      return { definition, pack, validateFields };
-    });
+    for (const entry of prepareCredentialTypes(this.ajv, this.credentialTypes, definitions, packName)) this.credentialTypes.set(entry.definition.name, entry);
   }
 
   credentialType(name: string): CredentialTypeDefinition | undefined {
@@ -183,25 +270,10 @@ export class NodeRegistry implements NodeTypeCatalog {
   }
 
   describeCredentialTypes(): CredentialTypeDescription[] {
-    return [...this.credentialTypes.values()].map(({ definition: d, pack }) => {
-      const secretFields = secretFieldsOf(d);
-      // Secret fields are marked writeOnly in the schema served, whichever way the pack declared them.
-      const properties = Object.fromEntries(
-        Object.entries((d.schema.properties ?? {}) as Record<string, Record<string, unknown>>).map(([name, spec]) => [name, secretFields.includes(name) ? { ...spec, writeOnly: true } : spec]),
-      );
-      return {
-        name: d.name,
-        pack,
-        label: d.label,
-        ...(d.description ? { description: d.description } : {}),
-        schema: { ...d.schema, properties },
-        secretFields,
-        testable: typeof d.test === 'function',
-      };
-    });
+    return [...this.credentialTypes.values()].map(describeCredentialType);
   }
 
-  private prepare(definition: NodeDefinition, pack: string, index: number): RegisteredType {
+  private prepare(definition: NodeDefinition, pack: string, index: number, replacing?: string): RegisteredType {
     const where = `node definition #${index}${definition && typeof definition.type === 'string' ? ` ("${definition.type}")` : ''}`;
     if (!definition || typeof definition !== 'object') throw new Error(`${where} is not an object`);
     if (typeof definition.type !== 'string' || !/^[a-z0-9][a-z0-9_.:-]*$/i.test(definition.type)) throw new Error(`${where}: "type" must be a name of letters, digits, - _ . :`);
@@ -212,8 +284,10 @@ export class NodeRegistry implements NodeTypeCatalog {
       throw new Error(`${where}: "outputs" must be a number or { prop }`);
     }
     if (typeof definition.label !== 'string' || typeof definition.help !== 'string') throw new Error(`${where}: "label" and "help" are required strings`);
+    const problems = roleProblems(definition.role);
+    if (problems.length > 0) throw new Error(`${where}: ${problems.join('; ')}`);
     const existing = this.types.get(definition.type);
-    if (existing && existing.pack !== pack) throw new Error(`${where}: type "${definition.type}" is already provided by pack "${existing.pack}"`);
+    if (existing && existing.pack !== pack && existing.pack !== replacing) throw new PackLoadError(`${where}: type "${definition.type}" is already provided by pack "${existing.pack}"`, 'clash');
     let validateProps: ValidateFunction;
     try {
       validateProps = this.ajv.compile({ type: 'object', ...(definition.props ?? {}) });
@@ -261,6 +335,11 @@ export class NodeRegistry implements NodeTypeCatalog {
     return this.types.get(type)?.definition.inputs ?? 0;
   }
 
+  /** The role a node type declares (error handler, manual entry, ...), if any. */
+  roleOf(type: string): NodeRole | undefined {
+    return this.types.get(type)?.definition.role;
+  }
+
   allowsCycles(type: string): boolean {
     return this.types.get(type)?.definition.allowsCycles === true;
   }
@@ -281,38 +360,14 @@ export class NodeRegistry implements NodeTypeCatalog {
       help: d.help,
       allowsCycles: d.allowsCycles === true,
       usableAsTool: d.usableAsTool === true,
+      ...(d.role ? { role: d.role } : {}),
     }));
   }
 }
 
-/**
- * Formats that are editor hints (which code editor to show), not constraints: accepted as any string.
- * Standard formats (uri, email, date-time, ...) come from ajv-formats and are checked.
- */
-export const EDITOR_FORMATS = ['javascript', 'jsonata', 'json', 'markdown', 'mustache', 'html', 'sql', 'yaml', 'cron', 'code', 'password'];
-
-function createPropsValidator(): Ajv2020 {
-  // useDefaults fills prop defaults at validation, so a node's implementation sees complete props.
-  const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: true });
-  (addFormats as unknown as (a: Ajv2020) => void)(ajv);
-  for (const format of EDITOR_FORMATS) ajv.addFormat(format, true);
-  return ajv;
-}
-
-async function listPackageDirs(dir: string): Promise<string[]> {
-  let entries: string[];
-  try {
-    entries = await readdir(dir);
-  } catch {
-    return [];
-  }
-  const dirs: string[] = [];
-  for (const entry of entries.sort()) {
-    if (entry.startsWith('.')) continue;
-    const full = path.join(dir, entry);
-    if (!(await stat(full).catch(() => null))?.isDirectory()) continue;
-    if (entry.startsWith('@')) dirs.push(...(await listPackageDirs(full)));
-    else dirs.push(full);
-  }
-  return dirs;
+function packInfo(manifest: PackManifest, pkgDir: string, source: PackInfo['source']): PackInfo {
+  const info: PackInfo = { name: manifest.name, version: manifest.version, path: pkgDir, source, status: 'loaded', sdkApi: manifest.sdkApi, types: [] };
+  if (manifest.description) info.description = manifest.description;
+  if (manifest.license) info.license = manifest.license;
+  return info;
 }

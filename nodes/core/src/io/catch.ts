@@ -32,6 +32,7 @@ export const catchNode = defineNode<CatchProps>({
   label: 'catch',
   icon: 'error',
   color: '#e49191',
+  role: { kind: 'error-handler', scope: { prop: 'scope', whenUnset: 'all', onlyUnhandledProp: 'uncaught' } },
   inputs: 0,
   outputs: 1,
   props: {

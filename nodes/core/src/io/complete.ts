@@ -37,6 +37,7 @@ export const completeNode = defineNode<CompleteProps>({
   label: 'complete',
   icon: 'task_alt',
   color: '#c0edc0',
+  role: { kind: 'completion-handler', scope: { prop: 'scope', whenUnset: 'none', skipWiredTargets: true } },
   inputs: 0,
   outputs: 1,
   props: {

@@ -108,6 +108,7 @@ export const injectNode = defineNode<InjectProps>({
   label: 'inject',
   icon: 'arrow_right_alt',
   color: '#a6bbcf',
+  role: { kind: 'manual-entry' },
   inputs: 0,
   outputs: 1,
   props: {

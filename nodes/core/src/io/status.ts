@@ -41,6 +41,7 @@ export const statusNode = defineNode<StatusProps>({
   label: 'status',
   icon: 'info',
   color: '#94c1d0',
+  role: { kind: 'status-handler', scope: { prop: 'scope', whenUnset: 'all', skipWiredTargets: true } },
   inputs: 0,
   outputs: 1,
   props: {

@@ -7,6 +7,7 @@ export const subflowInNode = defineNode<Record<string, never>>({
   label: 'sub-flow in',
   icon: 'login',
   color: '#dddddd',
+  role: { kind: 'subflow-entry' },
   inputs: 0,
   outputs: 1,
   props: { type: 'object', properties: {} },

@@ -22,6 +22,7 @@ export const webhookNode = defineNode<WebhookProps>({
   label: 'webhook',
   icon: 'webhook',
   color: '#e7e7ae',
+  role: { kind: 'http-entry', methodProp: 'method', pathProp: 'url' },
   inputs: 0,
   outputs: 1,
   props: {
