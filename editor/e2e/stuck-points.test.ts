@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
 import { createAdmin, signIn } from './auth.ts';
 import { launchBrowser, screenshot } from './browser.ts';
+import { clickNode as clickNodeIn, openFlow as openFlowIn } from './editor-page.ts';
 
 let server: TestServer;
 let browser: Browser;
@@ -16,32 +17,8 @@ const pageErrors: string[] = [];
 const shot = (name: string) => screenshot(page, 'e2e', `stuck-${name}`);
 const waitForText = (selector: string, content: string | RegExp, timeout = 15_000) => page.locator(selector).filter({ hasText: content }).first().waitFor({ timeout });
 
-/** Stores a flow through the API (deployed when asked) and opens it in the editor. */
-async function openFlow(doc: Record<string, unknown>, deploy = false): Promise<void> {
-  const saved = await server.api('POST', '/api/v1/flows', doc);
-  expect(saved.status, JSON.stringify(saved.body)).toBe(201);
-  if (deploy) {
-    const deployed = await server.api('POST', `/api/v1/flows/${doc.id}/deploy`);
-    expect(deployed.status, JSON.stringify(deployed.body)).toBe(200);
-  }
-  await page.goto(`${server.url}/#/flows/${doc.id}`);
-  await page.locator(`[data-test="flow-tab-${doc.id}"]`).waitFor();
-  await page.waitForFunction((count) => (window as any).flowcrew?.view?.graph?._nodes.length === count, (doc.nodes as unknown[]).length);
-}
-
-/** Clicks a node on the canvas (its title bar), which selects it and shows its properties. */
-async function clickNode(id: string): Promise<void> {
-  const point = await page.evaluate((key) => {
-    const view = (window as any).flowcrew.view;
-    const node = view.graph.getNodeById(key);
-    const [cx, cy] = view.canvas.ds.convertOffsetToCanvas([node.pos[0] + 30, node.pos[1] - 10]);
-    const rect = view.element.getBoundingClientRect();
-    return { x: rect.left + cx, y: rect.top + cy };
-  }, id);
-  await page.click('[data-test="tab-properties"]');
-  await page.mouse.click(point.x, point.y);
-  await page.locator('[data-test="properties"] code').filter({ hasText: id }).first().waitFor();
-}
+const openFlow = (doc: Record<string, unknown>, deploy = false) => openFlowIn(server, page, doc, deploy);
+const clickNode = (id: string) => clickNodeIn(page, id);
 
 describe('issue 12 stuck points, end to end', () => {
   beforeAll(async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { codeLanguage, fieldKind, fieldLabel, humanise, initialValue, matchVariant, numberOrText, visibleProperties } from './schema';
+import type { JsonSchema } from '../api/types';
+import { codeLanguage, fieldKind, fieldLabel, humanise, initialValue, matchVariant, numberOrText, typedPairs, visibleProperties } from './schema';
 
 describe('schema → widget', () => {
   it.each([
@@ -103,6 +104,18 @@ describe('conditional fields (if/then, dependentSchemas)', () => {
     expect(shown('random')).toEqual(['pauseType', 'randomFirst', 'randomLast', 'randomUnits']);
     expect(shown('rate')).toEqual(['pauseType', 'rate', 'nbRateUnits', 'rateUnits', 'drop', 'allowrate', 'outputs']);
     expect(shown('burst')).toEqual(['pauseType', 'rate', 'nbRateUnits', 'rateUnits', 'outputs']);
+  });
+  it("shows a change rule only its action's fields, titled for that action", async () => {
+    const { changeNode } = await import('../../../nodes/core/src/transform/change.ts');
+    const rule = ((changeNode.props as JsonSchema).properties as Record<string, JsonSchema>).rules!.items as JsonSchema;
+    const shown = (t: string) => visibleProperties(rule, { t, p: 'payload' });
+    expect(Object.keys(shown('set'))).toEqual(['t', 'p', 'pt', 'to', 'tot', 'dc']);
+    expect(Object.keys(shown('change'))).toEqual(['t', 'p', 'pt', 'to', 'tot', 'from', 'fromt']);
+    expect(Object.keys(shown('delete'))).toEqual(['t', 'p', 'pt']);
+    expect(Object.keys(shown('move'))).toEqual(['t', 'p', 'pt', 'to', 'tot']);
+    expect([shown('set').to!.title, shown('change').to!.title, shown('move').to!.title]).toEqual(['Value', 'Replace with', 'Move to']);
+    // One control per value: each value has its type beside it.
+    expect([...typedPairs(shown('change')).entries()]).toEqual([['p', 'pt'], ['to', 'tot'], ['from', 'fromt']]);
   });
   it('adds dependent fields once their trigger has a value, merged with their declaration', () => {
     const shown = visibleProperties(delay, { pauseType: 'rate', rate: 3 });

@@ -49,7 +49,9 @@ export const useNodeDataStore = defineStore('nodeData', () => {
   /** Loads (or reloads) a node's last data; concurrent calls for one node share the state. */
   async function load(flowId: string, nodeId: string): Promise<void> {
     const key = `${flowId}/${nodeId}`;
-    const state = (byNode[key] ??= { loading: false, data: null, error: null });
+    byNode[key] ??= { loading: false, data: null, error: null };
+    // Read back through the reactive map: changes to the plain object just stored would not be seen.
+    const state = byNode[key]!;
     state.loading = true;
     try {
       state.data = await find(flowId, nodeId);

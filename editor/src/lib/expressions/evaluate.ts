@@ -48,8 +48,9 @@ export async function evaluatePreview(request: PreviewRequest): Promise<PreviewR
   try {
     expression = jsonata(request.source);
   } catch (error) {
-    const e = error as { message?: string; position?: number; token?: string };
-    return { ok: false, message: `Syntax error: ${e.message ?? String(error)}`, ...problemRange(request.source, e), notes };
+    const e = error as { message?: string; position?: number; token?: unknown };
+    const message = e.message ?? String(error);
+    return { ok: false, message: /^syntax error/i.test(message) ? message : `Syntax error: ${message}`, ...problemRange(request.source, e), notes };
   }
   expression.assign('flowContext', () => undefined);
   expression.assign('globalContext', () => undefined);
@@ -61,7 +62,7 @@ export async function evaluatePreview(request: PreviewRequest): Promise<PreviewR
     // JSONata sequences are arrays with extra flags: plain JSON for the preview.
     return { ok: true, value: value === undefined ? undefined : JSON.parse(JSON.stringify(value)), empty: value === undefined, notes };
   } catch (error) {
-    const e = error as { message?: string; position?: number; token?: string };
+    const e = error as { message?: string; position?: number; token?: unknown };
     const range = typeof e.position === 'number' ? problemRange(request.source, e) : {};
     return { ok: false, message: e.message ?? String(error), ...range, notes };
   }

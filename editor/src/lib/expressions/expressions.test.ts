@@ -13,6 +13,8 @@ describe('JSONata syntax check', () => {
     expect(cut?.message).toMatch(/Expected "\)" before end of expression/);
     expect(cut).toMatchObject({ from: 23, to: 24 });
     expect(checkJsonata('payload.price * 2')).toBeNull();
+    // A number token comes back as a number.
+    expect(checkJsonata('payload.price * * 2')).toMatchObject({ message: 'Syntax error: 2', from: 18, to: 19 });
     expect(lineColumn('a\nbc d', 4)).toEqual({ line: 2, column: 3 });
   });
 });

@@ -15,7 +15,8 @@ export interface SyntaxProblem {
 interface JsonataError {
   code?: string;
   position?: number;
-  token?: string;
+  /** The token as read: a number literal comes back as a number. */
+  token?: unknown;
   message?: string;
 }
 
@@ -26,8 +27,9 @@ interface JsonataError {
 export function problemRange(source: string, error: JsonataError): { from: number; to: number } {
   const length = source.length;
   const position = typeof error.position === 'number' ? Math.min(Math.max(error.position, 0), length) : length;
-  if (!error.token || error.token === '(end)') return { from: Math.max(0, Math.min(position, length) - 1), to: Math.max(position, Math.min(length, 1)) };
-  const from = Math.max(0, position - error.token.length);
+  const token = error.token === undefined || error.token === null ? '' : String(error.token);
+  if (!token || token === '(end)') return { from: Math.max(0, Math.min(position, length) - 1), to: Math.max(position, Math.min(length, 1)) };
+  const from = Math.max(0, position - token.length);
   return { from, to: Math.max(from + 1, position) };
 }
 

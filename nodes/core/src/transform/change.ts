@@ -244,14 +244,23 @@ export const changeNode = defineNode<ChangeProps>({
           required: ['t', 'p'],
           properties: {
             t: { type: 'string', enum: ['set', 'change', 'delete', 'move'], title: 'Action' },
-            p: { type: 'string', title: 'Property' },
+            p: { type: 'string', title: 'Property', description: 'e.g. payload, payload.items[0], topic' },
             pt: { type: 'string', enum: ['msg', 'flow', 'global'], default: 'msg', title: 'Property type' },
-            to: { type: ['string', 'number', 'boolean'], title: 'Value (set), replacement (change) or target (move)' },
+            to: { type: ['string', 'number', 'boolean'], title: 'Value' },
             tot: { ...valueTypes, default: 'str', title: 'Value type' },
-            from: { type: ['string', 'number', 'boolean'], title: 'Search for (change)' },
+            from: { type: ['string', 'number', 'boolean'], title: 'Search for' },
             fromt: { type: 'string', enum: ['str', 'num', 'bool', 're', 'msg', 'flow', 'global', 'env'], default: 'str', title: 'Search type' },
-            dc: { type: 'boolean', default: false, title: 'Deep copy the value' },
+            dc: { type: 'boolean', default: false, title: 'Deep copy the value', description: 'Copy an object value instead of sharing it.' },
           },
+          // Each action's own fields (the editor shows only those): set a value, search and replace, move to a target.
+          allOf: [
+            { if: { properties: { t: { const: 'set' } }, required: ['t'] }, then: { properties: { to: { title: 'Value' }, tot: {}, dc: {} } } },
+            {
+              if: { properties: { t: { const: 'change' } }, required: ['t'] },
+              then: { properties: { from: {}, fromt: {}, to: { title: 'Replace with' }, tot: { title: 'Replacement type' } } },
+            },
+            { if: { properties: { t: { const: 'move' } }, required: ['t'] }, then: { properties: { to: { title: 'Move to' }, tot: { title: 'Target type' } } } },
+          ],
         },
       },
     },
@@ -260,21 +269,18 @@ export const changeNode = defineNode<ChangeProps>({
 applying each rule in order. Works like Node-RED's *change* node, so imported Node-RED flows keep their rules.
 
 ### Properties
-- **rules**: a list of rules, applied in order:
-  - \`t\` is the action: \`set\`, \`change\`, \`delete\` or \`move\`.
-  - \`p\` is the property to act on (e.g. \`payload\`, \`payload.items[0]\`, \`topic\`) and \`pt\` where it lives:
-    \`msg\` (default), \`flow\` or \`global\` context.
-  - **set** \`p\` to the value \`to\`, whose type \`tot\` is one of \`str\`, \`num\`, \`bool\`, \`json\`, \`bin\`,
-    \`date\` (a timestamp), \`msg\`/\`flow\`/\`global\` (copied from that property), \`jsonata\` (an expression
-    evaluated against the message; \`$flowContext()\` and \`$globalContext()\` read context) or \`env\`
-    (environment variables are not available to flows and read as an empty string).
-    Tick \`dc\` to deep-copy an object value instead of sharing it.
-  - **change** searches the property for \`from\` (type \`fromt\`: \`str\`, \`num\`, \`bool\`, \`re\` for a regular
-    expression, or \`msg\`/\`flow\`/\`global\`) and replaces every match with \`to\`. A string equal to the whole
-    search value is replaced by the value itself (keeping its type); numbers and booleans are replaced only on an
-    exact match.
+- **Rules**: a list of rules, applied in order. Each has an **Action** and a **Property** (e.g. \`payload\`,
+  \`payload.items[0]\`, \`topic\`) in the message (\`msg\`, the default), or in \`flow\` or \`global\` context.
+  - **set** the property to **Value**, read as its type: text (\`str\`), number, boolean, JSON, bytes (\`bin\`),
+    a timestamp (\`date\`), a copy of another property (\`msg\`/\`flow\`/\`global\`), a JSONata expression
+    evaluated against the message (\`jsonata\`; \`$flowContext()\` and \`$globalContext()\` read context), or an
+    environment variable (\`env\`: not available to flows, read as an empty string). **Deep copy the value** copies
+    an object instead of sharing it.
+  - **change** searches the property for **Search for** (text, number, boolean, a regular expression \`re\`, or
+    another property) and replaces every match with **Replace with**. A string equal to the whole search value is
+    replaced by the value itself (keeping its type); numbers and booleans are replaced only on an exact match.
   - **delete** removes the property.
-  - **move** moves \`p\` to \`to\` (of type \`tot\`: \`msg\`, \`flow\` or \`global\`).
+  - **move** moves the property to **Move to** (in the message, flow or global context).
 
 ### Inputs
 Any message.
@@ -287,7 +293,7 @@ Invalid JSON values, regular expressions and JSONata expressions are reported wh
 A JSONata expression that fails on a message, or a dynamic search value of an unsupported type, fails the message.
 
 ### Limits
-Regular expressions (\`fromt: re\`) run on a linear-time engine (RE2), so no input makes them hang. A pattern it
+Regular expressions (search type \`re\`) run on a linear-time engine (RE2), so no input makes them hang. A pattern it
 cannot run (lookahead, backreferences) keeps JavaScript's engine, with a warning at deploy and a time limit per
 message (\`FLOWCREW_REGEX_TIMEOUT_MS\`, 100 ms). JSONata values have time, depth, size and memory limits
 (\`FLOWCREW_EXPRESSION_TIMEOUT_MS\`, 1000 ms, and others). A message that exceeds a limit fails with an error

@@ -102,23 +102,24 @@ export const templateNode = defineNode<TemplateProps>({
       field: { type: 'string', default: 'payload', title: 'Property', description: 'Where the result goes.' },
       fieldType: { type: 'string', enum: ['msg', 'flow', 'global'], default: 'msg', title: 'Property type' },
       syntax: { type: 'string', enum: ['mustache', 'plain'], default: 'mustache', title: 'Syntax' },
-      template: { type: 'string', default: 'This is the payload: {{payload}} !', title: 'Template' },
+      template: { type: 'string', default: 'This is the payload: {{payload}} !', title: 'Template', 'x-language': 'mustache', description: 'Empty: msg.template is used.' },
       output: { type: 'string', enum: ['str', 'json', 'yaml'], default: 'str', title: 'Output as' },
-      format: { type: 'string', default: 'handlebars', title: 'Editor highlighting' },
+      format: { type: 'string', default: 'handlebars', title: 'Editor highlighting (Node-RED)', description: 'Kept from Node-RED imports; no effect on the result.' },
     },
   },
   help: `Builds text from a template, like Node-RED's *template* node.
 
 ### Properties
-- **template**: the template. With **syntax** \`mustache\` (default), \`{{payload}}\`, \`{{topic}}\` or
+- **Template**: the template. With **Syntax** \`mustache\` (default), \`{{payload}}\`, \`{{topic}}\` or
   \`{{payload.name}}\` insert message properties (HTML-escaped; use \`{{{payload}}}\` for the raw value),
   \`{{flow.key}}\` and \`{{global.key}}\` insert flow and global context values, and sections such as
   \`{{#payload.items}}...{{/payload.items}}\` repeat over arrays. Names that do not exist render as nothing.
   With \`plain\`, the template is used as it is. If the template is empty, \`msg.template\` is used instead.
-- **output**: \`str\` keeps the text; \`json\` parses it as JSON (strings inserted from the message are escaped so
-  that newlines and backslashes keep the JSON valid); \`yaml\` parses it as YAML.
-- **field** / **fieldType**: where the result goes: a message property (default \`payload\`), or a \`flow\` or
-  \`global\` context key.
+  The editor previews the rendering against the node's last input.
+- **Output as**: \`str\` keeps the text; \`json\` parses it as JSON (strings inserted from the message are escaped
+  so that newlines and backslashes keep the JSON valid); \`yaml\` parses it as YAML.
+- **Property**: where the result goes: a message property (default \`payload\`), or a \`flow\` or \`global\`
+  context key.
 
 ### Inputs
 Any message. \`msg.template\` supplies the template when the node's own template is empty.
@@ -128,7 +129,7 @@ Any message. \`msg.template\` supplies the template when the node's own template
 
 ### Errors
 A mustache syntax error in the node's template is reported at deploy; a result that is not valid JSON/YAML
-(with **output** \`json\`/\`yaml\`) fails the message.
+(with **Output as** \`json\`/\`yaml\`) fails the message.
 
 ### Limits
 A rendering that takes longer than \`FLOWCREW_TEMPLATE_TIMEOUT_MS\` (100 ms) or writes more than
