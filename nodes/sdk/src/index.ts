@@ -432,7 +432,9 @@ export interface NodeDefinition<P = any> {
    *   the editor shows a property listed in a `then` only while its `if` holds, e.g.
    *   `allOf: [{ if: { properties: { mode: { const: 'rate' } }, required: ['mode'] }, then: { properties: { rate: {} } } }]`
    *   (declare `rate` fully in `properties`; the `then` may stay `{}`).
-   * - `format: 'javascript' | 'jsonata'` (or `x-editor: 'code'`) gets a code editor, `writeOnly` a masked input.
+   * - `format: 'javascript' | 'jsonata'` (or `x-editor: 'code'`) gets a code editor, `writeOnly` a masked input;
+   *   JSONata and `'x-language': 'mustache'` fields get the expression editor (completion from the node's last input,
+   *   live preview, syntax errors marked before deploy), as does a typed value (`to` + `tot`) whose type is `jsonata`.
    */
   props: JsonSchema;
   /**
