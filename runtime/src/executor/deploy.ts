@@ -1,0 +1,197 @@
+/**
+ * Deploying flows: every node created once (with its credential, resources, context and logger), then the triggers
+ * started. A redeploy swaps versions atomically: if any node of the new version fails to create, the old one keeps
+ * running. Undeploy stops triggers, cancels the flow's runs in flight and closes its nodes.
+ */
+import type { InputContext, NodeDefinition, NodeInstance, NodeStatus, FlowMessage } from '@flowcrew/sdk';
+import type { LiveCredential, ResourceScope } from '@flowcrew/sdk/host';
+import type { FlowDocument } from '../flow/types.ts';
+import { NODES_PER_TURN, yieldToEventLoop } from '../flow/event-loop.ts';
+import { ContextRegistry } from './context.ts';
+import { bindingProblem } from './credential-binding.ts';
+import { Redactor } from './redaction.ts';
+import { classifyRoles, statusHandlersFor } from './roles.ts';
+import { DeployError, NO_RETRY, type DeployedFlow, type DeployedNode, type ExecutorHub } from './types.ts';
+
+type Shared = { credential?: LiveCredential; resources?: ResourceScope; unwatch?: () => void };
+
+export class Deployer {
+  private readonly contexts: ContextRegistry;
+
+  constructor(private readonly hub: ExecutorHub) {
+    this.contexts = new ContextRegistry(hub.options.storage, hub.options.log, hub.options.nodeLimits);
+  }
+
+  /**
+   * Deploy (or redeploy) a validated flow: create every node, then start its triggers. If any node fails to
+   * create, nothing of the new version stays and the previous version keeps running.
+   */
+  async deploy(flow: FlowDocument): Promise<void> {
+    const { options } = this.hub;
+    const services = this.hub.services((route) => options.registerWebhook(route));
+    const redactor = new Redactor();
+    const global = await this.contexts.get('global');
+    const flowContext = await this.contexts.get(`flow:${flow.id}`);
+    const flowNodes = flow.nodes.map((n) => ({ id: n.id, type: n.type, name: n.name ?? '', props: n.props ?? {} }));
+    const created: DeployedNode[] = [];
+    try {
+      let count = 0;
+      for (const node of flow.nodes) {
+        // A flow of thousands of nodes must not hold the event loop (health checks, other flows) for its whole deploy.
+        if (++count % NODES_PER_TURN === 0) await yieldToEventLoop();
+        if (node.disabled) continue;
+        const definition = options.registry.get(node.type);
+        if (!definition) throw new DeployError(`node "${node.id}": unknown node type "${node.type}"`, node.id);
+        const label = node.name || definition.label;
+        const log = this.hub.nodeLogger(flow.id, node.id, label, redactor);
+        const status: InputContext['status'] = (s) => {
+          options.events.status({ flowId: flow.id, nodeId: node.id, status: s });
+          this.routeStatus(flow.id, node.id, node.type, label, s);
+        };
+        let credentials: Record<string, unknown> | undefined;
+        if (node.credentials) {
+          credentials = await options.credentials(node.credentials);
+          if (!credentials) throw new DeployError(`node "${node.id}": credential "${node.credentials}" does not exist`, node.id);
+          const info = await options.credentialInfo?.(node.credentials);
+          const problem = info && bindingProblem(node.type, definition, info);
+          if (problem) throw new DeployError(`node "${node.id}": ${problem}`, node.id);
+          redactor.addCredential(credentials, definition.credentials?.schema);
+        } else if (definition.credentials?.required) {
+          throw new DeployError(`node "${node.id}": node type "${node.type}" needs a credential of type "${definition.credentials.type}"`, node.id);
+        }
+        const context = { flow: flowContext, global, node: await this.contexts.get(`node:${flow.id}:${node.id}`) };
+        const shared = await this.nodeShared(node.credentials, definition, redactor);
+        let instance: NodeInstance;
+        try {
+          instance = await definition.create({
+            id: node.id,
+            name: label,
+            flowId: flow.id,
+            props: node.props ?? {},
+            credentials,
+            credential: shared.credential,
+            log,
+            status,
+            context,
+            flow: { id: flow.id, nodes: flowNodes },
+            services: { ...services, resources: shared.resources },
+          });
+        } catch (error) {
+          this.releaseShared(shared, node.credentials, true);
+          throw new DeployError(`node "${node.id}" (${node.type}): ${(error as Error).message}`, node.id);
+        }
+        created.push({
+          node,
+          definition,
+          instance,
+          wires: node.wires ?? [],
+          retry: node.retry ?? definition.defaults?.retry ?? NO_RETRY,
+          timeoutMs: node.timeoutMs ?? definition.defaults?.timeoutMs ?? flow.settings?.nodeTimeoutMs ?? 0,
+          label,
+          credentials,
+          ...shared,
+          context,
+          log,
+          status,
+        });
+      }
+    } catch (error) {
+      await this.closeNodes(created, true);
+      throw error;
+    }
+
+    const previous = this.hub.deployed.get(flow.id);
+    redactor.absorb(previous?.redactor);
+    if (previous) await this.stopTriggers(previous);
+    const deployed: DeployedFlow = {
+      flow,
+      nodes: new Map(created.map((d) => [d.node.id, d])),
+      roles: classifyRoles(created),
+      running: previous?.running ?? 0,
+      queued: previous?.queued ?? [],
+      redactor,
+    };
+    this.hub.deployed.set(flow.id, deployed);
+    // Runs in flight keep their node instances' new versions: a run addresses nodes by id.
+    for (const run of this.hub.active.values()) if (run.flow === previous) run.flow = deployed;
+    // Not closeNow: a resource the new version uses too stays open for it (when its holder asked for an idle linger).
+    if (previous) await this.closeNodes([...previous.nodes.values()], false);
+    await this.startTriggers(deployed);
+  }
+
+  /** Stop a flow. Its runs still in flight are cancelled: their nodes are about to be closed. */
+  async undeploy(flowId: string): Promise<void> {
+    const deployed = this.hub.deployed.get(flowId);
+    if (!deployed) return;
+    // From here on, resources its nodes are the last to hold close as they are released (no idle linger).
+    for (const d of deployed.nodes.values()) d.resources?.undeploy();
+    await this.stopTriggers(deployed);
+    this.hub.deployed.delete(flowId);
+    for (const run of [...this.hub.active.values()]) if (run.flow === deployed) await this.hub.admission.cancel(run.record.id);
+    await this.closeNodes([...deployed.nodes.values()], true);
+  }
+
+  /** Shutdown: stop every trigger (first, so nothing new starts), then close every node. */
+  async stopAllTriggers(): Promise<void> {
+    for (const deployed of this.hub.deployed.values()) await this.stopTriggers(deployed);
+  }
+
+  async closeAll(): Promise<void> {
+    for (const deployed of this.hub.deployed.values()) await this.closeNodes([...deployed.nodes.values()], true);
+    this.hub.deployed.clear();
+  }
+
+  /** A node's live credential and resource scope (see node-services.ts); its secrets follow credential edits. */
+  async nodeShared(credentialId: string | undefined, definition: NodeDefinition, redactor: Redactor): Promise<Shared & { resources: ResourceScope }> {
+    const resources = this.hub.nodeServices.pools.scope();
+    if (!credentialId) return { resources };
+    const credential = await this.hub.nodeServices.hold(credentialId, definition.credentials?.type ?? 'unknown');
+    // New secret values are redacted from the moment nodes can use them.
+    const unwatch = credential?.onChange((changed) => redactor.addCredential(changed.fields, definition.credentials?.schema));
+    return { credential, resources, unwatch };
+  }
+
+  releaseShared(shared: Shared, credentialId: string | undefined, closeNow: boolean): void {
+    shared.unwatch?.();
+    shared.resources?.releaseAll({ closeNow });
+    if (credentialId && shared.credential) this.hub.nodeServices.unhold(credentialId);
+  }
+
+  /** Close node instances, then release what they still hold (`closeNow`: undeploy, their resources close at once). */
+  private async closeNodes(nodes: DeployedNode[], closeNow: boolean): Promise<void> {
+    if (closeNow) for (const d of nodes) d.resources?.undeploy();
+    await Promise.allSettled(nodes.map((d) => d.instance.close?.()));
+    for (const d of nodes) this.releaseShared(d, d.node.credentials, closeNow);
+  }
+
+  private async startTriggers(deployed: DeployedFlow): Promise<void> {
+    for (const d of deployed.nodes.values()) {
+      if (!d.instance.start) continue;
+      const flowId = deployed.flow.id;
+      try {
+        await d.instance.start({
+          emit: (msg: FlowMessage, emitOptions) => this.hub.admission.emitFromTrigger(flowId, d.node.id, msg, emitOptions),
+          log: this.hub.nodeLogger(flowId, d.node.id, d.label, deployed.redactor),
+          status: d.status,
+        });
+      } catch (error) {
+        await this.stopTriggers(deployed);
+        throw new DeployError(`node "${d.node.id}" (${d.node.type}) could not start: ${(error as Error).message}`, d.node.id);
+      }
+    }
+  }
+
+  private async stopTriggers(deployed: DeployedFlow): Promise<void> {
+    await Promise.allSettled([...deployed.nodes.values()].map((d) => d.instance.stop?.()));
+  }
+
+  /** Node-RED's status nodes: each status change of a node in their scope starts a run at them with msg.status. */
+  private routeStatus(flowId: string, nodeId: string, type: string, name: string, status: NodeStatus): void {
+    const deployed = this.hub.deployed.get(flowId);
+    if (!deployed || deployed.roles.statusHandlers.length === 0) return;
+    for (const s of statusHandlersFor(deployed, nodeId)) {
+      const msg: FlowMessage = { status: { ...status, ...(status.text === undefined ? {} : { text: String(status.text) }), source: { id: nodeId, type, name } } };
+      this.hub.admission.runNow(flowId, msg, { nodeId: s.node.id }).catch((error: unknown) => this.hub.options.log.warn(`status node "${s.node.id}": could not start a run: ${(error as Error).message}`));
+    }
+  }
+}

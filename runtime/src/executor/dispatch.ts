@@ -1,0 +1,184 @@
+/**
+ * Where an invocation runs. `InvocationDispatcher` is the seam: the embedded default (`InProcessDispatcher`) runs an
+ * invocation right here, with retries, commits its completion together with the invocations it produced, and
+ * dispatches those. Queue mode places whole runs on workers (a job per node hop would put a Redis round trip on the
+ * hot path); a worker that owns a run dispatches its invocations through this same in-process implementation.
+ */
+import type { FlowMessage, PortMessage } from '@flowcrew/sdk';
+import { UnstorableMessageError, type InvocationRecord, type RunStatus } from '../storage/types.ts';
+import { DEFAULT_MAX_DEPTH } from '../flow/json-depth.ts';
+import { withFields } from '../logging/logger.ts';
+import { invoke, sleep } from './invoke.ts';
+import { nextInvocations, routeToCompletionHandlers, routeToErrorHandlers } from './routing.ts';
+import type { ActiveRun, DeployedNode, ExecutorHub, InvocationScope } from './types.ts';
+
+export interface InvocationDispatcher {
+  /** Execute these pending invocations of `run` (a run this process owns, its acceptance committed or ordered before). Returns at once. */
+  dispatch(run: ActiveRun, invocations: readonly InvocationRecord[]): void;
+}
+
+const DEFAULT_MAX_INTERRUPTIONS = 3;
+
+/** Above this many queued completion commits, a finished node waits for its own commit before the next dispatch. */
+const MAX_UNCOMMITTED = 5_000;
+
+/** The outcome of running one invocation (all its attempts). */
+interface Attempted {
+  outputs: PortMessage[];
+  error: Error | null;
+  attempt: number;
+  startedAt: number;
+  scope: InvocationScope;
+}
+
+export class InProcessDispatcher implements InvocationDispatcher {
+  /** Completion commits queued but not yet committed (see MAX_UNCOMMITTED). */
+  private uncommitted = 0;
+
+  constructor(private readonly hub: ExecutorHub) {}
+
+  dispatch(run: ActiveRun, invocations: readonly InvocationRecord[]): void {
+    for (const invocation of invocations) void this.run(run, invocation);
+  }
+
+  private async run(run: ActiveRun, invocation: InvocationRecord): Promise<void> {
+    const deployedNode = run.flow.nodes.get(invocation.nodeId);
+    const attempted = await this.attempt(run, deployedNode, invocation);
+    if (run.abort.signal.aborted || this.hub.closing) return; // Cancelled or shutting down: nothing more is written for this run.
+    await this.complete(run, deployedNode, invocation, attempted);
+  }
+
+  /** Call the node, retrying by its policy (the run waits while every branch sleeps in a backoff). */
+  private async attempt(run: ActiveRun, deployedNode: DeployedNode | undefined, invocation: InvocationRecord): Promise<Attempted> {
+    const startedAt = Date.now();
+    const result: Attempted = { outputs: [], error: null, attempt: invocation.attempt, startedAt, scope: { usage: null, tools: [] } };
+    const msg = invocation.input as FlowMessage;
+    if (!deployedNode) {
+      result.error = new Error(`node "${invocation.nodeId}" is not in the deployed flow (it was removed or disabled)`);
+      return result;
+    }
+    if ((invocation.interruptions ?? 0) >= (this.hub.options.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS)) {
+      result.error = new Error(`interrupted ${invocation.interruptions} times (the runtime stopped while it ran); not retried again: it may crash the runtime`);
+      return result;
+    }
+    const policy = deployedNode.retry;
+    const events = this.hub.options.events;
+    for (;;) {
+      const attempt = ++result.attempt;
+      if (run.abort.signal.aborted) break;
+      events.nodeStarted({ flowId: run.record.flowId, runId: run.record.id, nodeId: invocation.nodeId, invocationId: invocation.id, attempt, input: msg });
+      try {
+        // Each attempt gets the message as it was stored: a failed attempt may have mutated it.
+        const input = attempt > invocation.attempt + 1 ? structuredClone(msg) : msg;
+        result.scope = { usage: null, tools: [] };
+        result.outputs = await invoke(this.hub, run, deployedNode, invocation, input, attempt, result.scope);
+        result.error = null;
+        break;
+      } catch (caught) {
+        const error = caught instanceof Error ? caught : new Error(String(caught));
+        result.error = error;
+        const retryable = (error as { retryable?: boolean }).retryable !== false && !run.abort.signal.aborted;
+        if (!retryable || attempt >= policy.maxAttempts) break;
+        const backoff = Math.min((policy.backoffMs ?? 1000) * 2 ** (attempt - 1), policy.maxBackoffMs ?? Number.MAX_SAFE_INTEGER);
+        withFields(this.hub.runLog(run), { nodeId: invocation.nodeId }).warn(`node "${invocation.nodeId}" attempt ${attempt} failed, retrying in ${backoff} ms: ${run.flow.redactor.text(error.message)}`);
+        this.hub.admission.setWaiting(run, +1);
+        const slept = await sleep(backoff, run.abort.signal);
+        this.hub.admission.setWaiting(run, -1);
+        if (!slept) break;
+      }
+    }
+    return result;
+  }
+
+  /** Commit the invocation with what it produced (one transaction), then dispatch the next ones or end the run. */
+  private async complete(run: ActiveRun, deployedNode: DeployedNode | undefined, invocation: InvocationRecord, attempted: Attempted): Promise<void> {
+    const { attempt, startedAt, scope } = attempted;
+    let { outputs, error } = attempted;
+    const msg = invocation.input as FlowMessage;
+    const finishedAt = Date.now();
+    let next: InvocationRecord[];
+    let tools = scope.tools;
+    /** Set when even the error message for error handlers cannot be stored: the failure is not routed. */
+    let unroutable = false;
+    let finished: boolean;
+    let finalStatus: RunStatus;
+    let committed: Promise<void>;
+    for (;;) {
+      // Building the next invocations copies a fanned-out message (structuredClone), and storing serialises it: either
+      // can find a message too large or deep to pass on. That fails this invocation with the reason (below) instead of
+      // leaving the run stuck.
+      try {
+        if (error) {
+          next = unroutable ? [] : routeToErrorHandlers(run, deployedNode, invocation, msg, error);
+          if (next.length === 0 && run.failure === null) run.failure = `node "${invocation.nodeId}" failed: ${run.flow.redactor.text(error.message)}`;
+        } else {
+          next = nextInvocations(run, deployedNode, invocation.id, outputs);
+          if (run.flow.roles.completionHandlers.length > 0) next.push(...routeToCompletionHandlers(run, deployedNode, invocation, msg));
+        }
+        for (const tool of tools) tool.seq = run.seq++;
+        finished = run.outstanding + next.length - 1 === 0;
+        finalStatus = run.failure ? 'failed' : 'succeeded';
+        // The completion (outputs + next invocations, one transaction) is queued on the single writer and the next
+        // nodes run without waiting for it: the writer commits in order, so storage always holds a consistent prefix
+        // of the run, and whatever was not yet committed at a crash is run again on resume. Only the run's end
+        // waits for its commit, so a finished run is never reported before it is stored.
+        committed = this.hub.options.storage.completeInvocation(
+          run.flow.redactor.completion({
+            invocation: { id: invocation.id, status: error ? 'failed' : 'succeeded', attempt, outputs, error: error?.message ?? null, startedAt, finishedAt, usage: scope.usage },
+            next: tools.length > 0 ? [...tools, ...next] : next,
+            run: finished ? { id: run.record.id, status: finalStatus, error: run.failure, finishedAt } : undefined,
+          }),
+        );
+        break;
+      } catch (unstorable) {
+        // Storage throws before anything is queued (see Storage.completeInvocation); a copy too deep for the stack is a
+        // RangeError. The run's count of outstanding invocations is only updated after this loop.
+        const tooDeep = unstorable instanceof RangeError && /call stack/i.test(unstorable.message);
+        if (!(unstorable instanceof UnstorableMessageError || tooDeep) || unroutable) throw unstorable;
+        if (error) unroutable = true;
+        else error = new Error(`its output cannot be passed on: ${unstorable instanceof UnstorableMessageError ? unstorable.detail : `it is nested more than ${this.hub.options.maxDepth ?? DEFAULT_MAX_DEPTH} levels deep (FLOWCREW_MAX_DEPTH)`}`);
+        outputs = [];
+        tools = [];
+      }
+    }
+    run.outstanding += next.length - 1;
+    const failed = error;
+    const nodeFinished = () =>
+      this.hub.options.events.nodeFinished({
+        flowId: run.record.flowId,
+        runId: run.record.id,
+        nodeId: invocation.nodeId,
+        invocationId: invocation.id,
+        attempt,
+        status: failed ? 'failed' : 'succeeded',
+        outputs,
+        error: failed?.message ?? null,
+        durationMs: finishedAt - startedAt,
+      });
+    if (!finished) {
+      this.uncommitted++;
+      const settled = committed.then(
+        () => void this.uncommitted--,
+        (storageError: unknown) => {
+          this.uncommitted--;
+          this.hub.admission.dropRun(run, storageError as Error, `could not record node "${invocation.nodeId}"`);
+        },
+      );
+      // Back-pressure: when storage falls behind, wait for this commit rather than let the queue grow without bound.
+      if (this.uncommitted > MAX_UNCOMMITTED) await settled;
+      if (run.abort.signal.aborted) return;
+      nodeFinished();
+      this.dispatch(run, next);
+      return;
+    }
+    try {
+      await committed;
+    } catch (storageError) {
+      this.hub.admission.dropRun(run, storageError as Error, `could not record node "${invocation.nodeId}"`);
+      return;
+    }
+    if (run.abort.signal.aborted) return;
+    nodeFinished();
+    this.hub.admission.completeRun(run, finalStatus, finishedAt);
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * One call of a node's onInput: the `ctx` it gets, its timeout, and cancellation with the run. No retries and no
+ * storage here (dispatch.ts does both).
+ */
+import {
+  normaliseOutput,
+  type FlowMessage,
+  type InputContext,
+  type Logger,
+  type ModelUsage,
+  type PortMessage,
+  type ToolCall,
+  type TriggerReply,
+} from '@flowcrew/sdk';
+import type { LiveCredential } from '@flowcrew/sdk/host';
+import type { InvocationRecord } from '../storage/types.ts';
+import { settleReply } from './replies.ts';
+import { addUsage, type ActiveRun, type DeployedNode, type ExecutorHub, type InvocationScope } from './types.ts';
+
+export async function invoke(hub: ExecutorHub, run: ActiveRun, deployedNode: DeployedNode, invocation: InvocationRecord, msg: FlowMessage, attempt: number, scope: InvocationScope): Promise<PortMessage[]> {
+  const onInput = deployedNode.instance.onInput;
+  if (!onInput) return [];
+  const sent: PortMessage[] = [];
+  const timeoutMs = deployedNode.timeoutMs;
+  // A node with a timeout gets its own signal (aborted by the timeout or the run); otherwise the run's signal
+  // serves, which saves an AbortController and two listeners per hop.
+  const controller = timeoutMs > 0 ? new AbortController() : null;
+  const signal = controller ? controller.signal : run.abort.signal;
+  const onRunAbort = () => controller?.abort(run.abort.signal.reason);
+  if (controller) run.abort.signal.addEventListener('abort', onRunAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  let onStop: (() => void) | undefined;
+  const ctx = new NodeInputContext(hub, run, deployedNode, invocation, attempt, signal, scope, sent);
+  try {
+    let result = onInput.call(deployedNode.instance, msg, ctx);
+    if (result instanceof Promise) {
+      // Stop waiting when the signal aborts: the run was cancelled, or (with a timeout) the time ran out.
+      const stop = new Promise<never>((_, reject) => {
+        if (controller) timer = setTimeout(() => controller.abort(new Error(`node timed out after ${timeoutMs} ms`)), timeoutMs);
+        onStop = () => reject(signal.reason as Error);
+        signal.addEventListener('abort', onStop, { once: true });
+      });
+      result = await Promise.race([result, stop]);
+    }
+    if (sent.length === 0) return normaliseOutput(result);
+    return [...sent, ...normaliseOutput(result)];
+  } finally {
+    clearTimeout(timer);
+    if (controller) run.abort.signal.removeEventListener('abort', onRunAbort);
+    if (onStop) signal.removeEventListener('abort', onStop);
+  }
+}
+
+/**
+ * The `ctx` a node's onInput receives. A class rather than an object of closures: one allocation per hop, with
+ * the methods shared on the prototype.
+ */
+class NodeInputContext implements InputContext {
+  readonly runId: string;
+  readonly nodeId: string;
+  readonly flowId: string;
+  private runLogger: Logger | undefined;
+  readonly status: InputContext['status'];
+  readonly credentials: Record<string, unknown> | undefined;
+  readonly credential: LiveCredential | undefined;
+  readonly context: InputContext['context'];
+
+  constructor(
+    private readonly hub: ExecutorHub,
+    private readonly run: ActiveRun,
+    private readonly node: DeployedNode,
+    private readonly invocation: InvocationRecord,
+    readonly attempt: number,
+    readonly signal: AbortSignal,
+    private readonly scope: InvocationScope,
+    private readonly sent: PortMessage[],
+  ) {
+    this.runId = run.record.id;
+    this.nodeId = invocation.nodeId;
+    this.flowId = run.record.flowId;
+    this.status = node.status;
+    // The credential's fields as they are now: an edit reaches the next message without a redeploy.
+    this.credential = node.credential;
+    this.credentials = node.credential ? node.credential.fields : node.credentials;
+    this.context = node.context;
+  }
+
+  /** Made on first use only: most invocations never log, and a logger with the run's id costs an allocation. */
+  get log(): Logger {
+    return (this.runLogger ??= this.hub.nodeLogger(this.flowId, this.node.node.id, this.node.label, this.run.flow.redactor, this.runId));
+  }
+
+  get idempotencyKey(): string {
+    return `${this.runId}:${this.nodeId}:${this.invocation.id}:${this.attempt}`;
+  }
+
+  send(out: FlowMessage | FlowMessage[] | null, port = 0): void {
+    if (out === null || out === undefined) return;
+    for (const msg of Array.isArray(out) ? out : [out]) this.sent.push({ port, msg });
+  }
+
+  debug(value: unknown, meta?: { property?: string }): void {
+    this.hub.options.events.debug({ flowId: this.flowId, runId: this.runId, nodeId: this.nodeId, value, property: meta?.property, at: Date.now() });
+  }
+
+  reply(reply: TriggerReply): void {
+    settleReply(this.run, reply);
+  }
+
+  progress(data: unknown): void {
+    this.hub.options.events.progress({ flowId: this.flowId, runId: this.runId, nodeId: this.nodeId, invocationId: this.invocation.id, data });
+  }
+
+  recordUsage(usage: ModelUsage): void {
+    this.scope.usage = addUsage(this.scope.usage, usage);
+  }
+
+  callTool(call: ToolCall): Promise<FlowMessage[]> {
+    return this.hub.tools.callTool(this.run, this.node, this.invocation, call, this.signal, this.scope);
+  }
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,62 @@
+/**
+ * Where a finished invocation's messages go next: along the node's wires, to error handlers when it failed, and to
+ * completion watchers when it succeeded. Pure functions over the run (they only take sequence numbers from it).
+ */
+import type { FlowMessage, PortMessage } from '@flowcrew/sdk';
+// Time-ordered ids (UUIDv7): new invocations append to the primary-key index instead of landing on random pages.
+import { v7 as randomUUID } from 'uuid';
+import type { InvocationRecord } from '../storage/types.ts';
+import { completionHandlersFor, errorHandlersFor } from './roles.ts';
+import type { ActiveRun, DeployedNode } from './types.ts';
+
+export function pendingInvocation(run: ActiveRun, target: DeployedNode, msg: FlowMessage, parentId: string | null): InvocationRecord {
+  return {
+    id: randomUUID(),
+    runId: run.record.id,
+    nodeId: target.node.id,
+    nodeType: target.node.type,
+    status: 'pending',
+    attempt: 0,
+    input: msg,
+    outputs: null,
+    error: null,
+    parentId,
+    seq: run.seq++,
+    createdAt: Date.now(),
+    startedAt: null,
+    finishedAt: null,
+  };
+}
+
+/** The invocations a node's outputs produce: one per wired target, cloning only when a message fans out. */
+export function nextInvocations(run: ActiveRun, source: DeployedNode | undefined, parentId: string, outputs: PortMessage[]): InvocationRecord[] {
+  if (!source) return [];
+  const next: InvocationRecord[] = [];
+  for (const { port, msg } of outputs) {
+    const targets = (source.wires[port] ?? []).map((id) => run.flow.nodes.get(id)).filter((t): t is DeployedNode => t !== undefined);
+    targets.forEach((target, i) => next.push(pendingInvocation(run, target, i === 0 ? msg : structuredClone(msg), parentId)));
+  }
+  return next;
+}
+
+/** Error routing: handlers whose scope covers the failed node get the message with `msg.error`. */
+export function routeToErrorHandlers(run: ActiveRun, failed: DeployedNode | undefined, invocation: InvocationRecord, msg: FlowMessage, error: Error): InvocationRecord[] {
+  // A message already carrying a caught error is not caught again: that would loop.
+  if (msg && typeof msg === 'object' && 'error' in msg && (msg as { _caught?: boolean })._caught) return [];
+  const catchers = errorHandlersFor(run.flow, invocation.nodeId);
+  if (catchers.length === 0) return [];
+  const errorMsg: FlowMessage = {
+    ...(msg ?? {}),
+    _caught: true,
+    error: { message: error.message, source: { id: invocation.nodeId, type: invocation.nodeType, name: failed?.label ?? invocation.nodeId } },
+  };
+  return catchers.map((c, i) => pendingInvocation(run, c, i === 0 ? errorMsg : structuredClone(errorMsg), invocation.id));
+}
+
+/** Node-RED's complete nodes: a copy of the message a node in their scope finished, with msg.complete.source. */
+export function routeToCompletionHandlers(run: ActiveRun, done: DeployedNode | undefined, invocation: InvocationRecord, msg: FlowMessage): InvocationRecord[] {
+  if (run.flow.roles.completionHandlers.length === 0) return [];
+  const watching = completionHandlersFor(run.flow, invocation.nodeId);
+  const source = { id: invocation.nodeId, type: invocation.nodeType, name: done?.label ?? invocation.nodeId };
+  return watching.map((c) => pendingInvocation(run, c, { ...structuredClone(msg ?? {}), complete: { source } }, invocation.id));
+}

@@ -1,0 +1,173 @@
+/**
+ * What the executor's modules share: the options, the in-memory shapes of a deployed flow and an active run, and the
+ * hub each module reaches the others through (the Executor implements it; see executor.ts for who does what).
+ */
+import type {
+  DeclaredMcpServers,
+  InputContext,
+  Logger,
+  ModelUsage,
+  NodeDefinition,
+  NodeInstance,
+  OutboundServices,
+  RetryPolicy,
+  RuntimeServices,
+  TriggerReply,
+} from '@flowcrew/sdk';
+import type { LiveCredential, ResourceScope } from '@flowcrew/sdk/host';
+import type { FlowDocument, FlowNode } from '../flow/types.ts';
+import type { NodeRegistry } from '../registry/registry.ts';
+import type { InvocationRecord, RetentionPolicy, RunRecord, Storage } from '../storage/types.ts';
+import type { NodeLimits } from '../config.ts';
+import type { ExecutionEvents } from './events.ts';
+import type { CredentialInfo } from './credential-binding.ts';
+import type { NodeServicesHost } from './node-services.ts';
+import type { Redactor } from './redaction.ts';
+import type { NodeRoles } from './roles.ts';
+
+export interface ExecutorOptions {
+  storage: Storage;
+  registry: NodeRegistry;
+  events: ExecutionEvents;
+  log: Logger;
+  retention: RetentionPolicy;
+  /** Resolves a node's credentials reference to decrypted fields. */
+  credentials(id: string): Promise<Record<string, unknown> | undefined>;
+  /** Handed to nodes (RuntimeServices.dataDir). */
+  dataDir: string;
+  /** The HTTP side of `registerWebhook` (the API layer owns the router). */
+  registerWebhook: RuntimeServices['registerWebhook'];
+  /**
+   * An invocation interrupted this many times by the runtime dying while it ran is failed at resume instead of run
+   * again (it may be what kills the runtime). Default 3.
+   */
+  maxInterruptions?: number;
+  /** FLOWCREW_MAX_DEPTH, for error messages (storage enforces it); default 128. */
+  maxDepth?: number;
+  /** Context size caps and node log limits (defaults when absent). */
+  nodeLimits?: NodeLimits;
+  /** A stored credential's name and type, for binding checks (a credential only goes to node types of its type). */
+  credentialInfo?(id: string): Promise<CredentialInfo | undefined>;
+  /** The outbound guard handed to nodes (RuntimeServices.outbound); default: one with an empty allow-list. */
+  outbound?: OutboundServices;
+  /** Administrator-declared MCP servers (RuntimeServices.mcpServers); default: none. */
+  mcpServers?: DeclaredMcpServers;
+  /** The runtime's own database (RuntimeServices.database); default SQLite. */
+  database?: RuntimeServices['database'];
+  /** Live credentials, pooled resources and blobs shared by nodes; default: one built from these options. */
+  nodeServices?: NodeServicesHost;
+}
+
+export interface DeployedNode {
+  node: FlowNode;
+  definition: NodeDefinition;
+  instance: NodeInstance;
+  wires: string[][];
+  retry: RetryPolicy;
+  timeoutMs: number;
+  label: string;
+  credentials: Record<string, unknown> | undefined;
+  /** The live credential (fields follow edits without a redeploy). */
+  credential?: LiveCredential;
+  /** The resources this node holds, released when it is closed. */
+  resources?: ResourceScope;
+  /** Stops following the credential's edits (redaction of new secret values). */
+  unwatch?: () => void;
+  context: InputContext['context'];
+  log: Logger;
+  status: InputContext['status'];
+}
+
+export interface DeployedFlow {
+  flow: FlowDocument;
+  nodes: Map<string, DeployedNode>;
+  /** Nodes by the role the runtime gives them (error handlers, complete and status watchers, entries). */
+  roles: NodeRoles;
+  /** Runs executing now in this process, for the concurrency limit. */
+  running: number;
+  /** Runs accepted while the flow was at its limit, oldest first. */
+  queued: ActiveRun[];
+  /** Secrets of the credentials the flow uses, redacted from everything stored, sent live or logged (inactive without credentials). */
+  redactor: Redactor;
+}
+
+/** A reply waiter: a webhook (or sub-flow call) waiting for what the run answers. */
+export interface ReplyWaiter {
+  resolve(reply: TriggerReply): void;
+  reject(error: Error): void;
+  settled: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+export interface ActiveRun {
+  record: RunRecord;
+  flow: DeployedFlow;
+  /** Invocations dispatched or waiting to be, not yet committed as finished. */
+  outstanding: number;
+  seq: number;
+  abort: AbortController;
+  /** First uncaught error; the run ends failed once its other branches finish. */
+  failure: string | null;
+  /** Invocations sleeping in a retry backoff. */
+  backingOff: number;
+  pending: InvocationRecord[];
+  reply?: ReplyWaiter;
+}
+
+/** What one invocation accumulates besides its outputs: model usage and the tool calls it made. */
+export interface InvocationScope {
+  usage: ModelUsage | null;
+  /** Finished tool-call invocations, committed together with the caller's completion. */
+  tools: InvocationRecord[];
+}
+
+/** A run cannot start: the flow is not deployed, or it has no such entry node. */
+export class CannotStartRunError extends Error {}
+
+export class DeployError extends Error {
+  constructor(
+    message: string,
+    readonly nodeId?: string,
+  ) {
+    super(message);
+  }
+}
+
+export const NO_RETRY: RetryPolicy = { maxAttempts: 1, backoffMs: 0 };
+
+export function addUsage(total: ModelUsage | null, more: ModelUsage): ModelUsage {
+  if (!total) return { ...more };
+  const sum = (a?: number, b?: number) => (a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0));
+  return {
+    model: more.model ?? total.model,
+    promptTokens: sum(total.promptTokens, more.promptTokens),
+    completionTokens: sum(total.completionTokens, more.completionTokens),
+    costUsd: sum(total.costUsd, more.costUsd),
+  };
+}
+
+/**
+ * How the executor's modules reach each other (the Executor implements it). Each module owns one concern:
+ * deploy.ts flows and triggers, admission.ts run admission and per-flow concurrency, dispatch.ts where and how an
+ * invocation runs, routing.ts/roles.ts where messages go next, tools.ts tool calls and sub-flows.
+ */
+export interface ExecutorHub {
+  /** The options, with `events` wrapped so every report about a flow passes its redactor. */
+  readonly options: ExecutorOptions;
+  readonly deployed: Map<string, DeployedFlow>;
+  /** Runs this process executes (running or queued behind the flow's concurrency limit). */
+  readonly active: Map<string, ActiveRun>;
+  /** Set once close() started: nothing more is written for runs in flight. */
+  readonly closing: boolean;
+  readonly nodeServices: NodeServicesHost;
+  readonly deployer: import('./deploy.ts').Deployer;
+  readonly admission: import('./admission.ts').RunAdmission;
+  readonly dispatcher: import('./dispatch.ts').InvocationDispatcher;
+  readonly tools: import('./tools.ts').ToolCalls;
+  /** What nodes get as `init.services` (tools get a webhook registration that refuses). */
+  services(registerWebhook: RuntimeServices['registerWebhook']): RuntimeServices;
+  /** Prefixed, size-capped and rate-limited per node; with the run's id on its lines when given. */
+  nodeLogger(flowId: string, nodeId: string, label: string, redactor: Redactor, runId?: string): Logger;
+  /** The executor's own lines about a run carry its runId and flowId. */
+  runLog(run: ActiveRun): Logger;
+}
