@@ -5,7 +5,7 @@
  * bundled. The rest are shapes only the API and the editor know.
  */
 import type { FlowIssue as Issue } from '../../../runtime/src/flow/types.ts';
-import type { NodeTypeDescription } from '../../../runtime/src/registry/registry.ts';
+import type { NodeTypeDescription, RegistryChange } from '../../../runtime/src/registry/registry.ts';
 import type { InvocationRecord, RunRecord, RunStatus } from '../../../runtime/src/storage/types.ts';
 import type { oidcClientInfo } from '../../../runtime/src/identity/oidc-config.ts';
 import type { UserView } from '../../../runtime/src/identity/types.ts';
@@ -162,4 +162,6 @@ export interface LiveEvents {
   'node:finished': NodeFinishedEvent;
   debug: DebugEvent;
   'node:status': NodeStatusEvent;
+  /** A node pack was installed, upgraded, removed, disabled or enabled: the palette reloads. */
+  'node-types:changed': RegistryChange;
 }

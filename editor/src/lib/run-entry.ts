@@ -2,6 +2,7 @@
  * Where a manual run can enter a flow: its triggers (inject, webhook, other trigger nodes), each the way it
  * really starts a run, or an explicit node with an input the user types. And a webhook's full address.
  */
+import { EVENT_ROLE_KINDS } from '@flowcrew/sdk/roles';
 import type { FlowDocument, FlowNode, NodeTypeInfo } from '../api/types';
 
 export type RunEntry =
@@ -23,7 +24,8 @@ export function runEntries(doc: FlowDocument, types: ReadonlyMap<string, NodeTyp
       entries.push({ kind: 'webhook', node, label: `Webhook "${name}" (${method} ${webhookPath(path)})`, method, path });
     } else {
       const type = types.get(node.type);
-      if (type?.category === 'trigger' && type.inputs === 0 && !NOT_MANUAL.has(node.type)) entries.push({ kind: 'trigger', node, label: `${type.label} "${name}"` });
+      const eventDriven = NOT_MANUAL.has(node.type) || (type?.role !== undefined && EVENT_ROLE_KINDS.includes(type.role.kind));
+      if (type?.category === 'trigger' && type.inputs === 0 && !eventDriven) entries.push({ kind: 'trigger', node, label: `${type.label} "${name}"` });
     }
   }
   // The runtime's own default is the first inject: offer that first.

@@ -12,6 +12,7 @@ import type { NodeRunState } from '../lib/graph';
 import type { DebugEvent, InvocationRecord, NodeFinishedEvent, NodeStartedEvent, NodeStatusEvent, RunFinishedEvent, RunStartedEvent } from '../api/types';
 import { useDebugStore } from './debug';
 import { useNodeDataStore } from './nodeData';
+import { useNodeTypesStore } from './nodeTypes';
 import { useNoticesStore } from './notices';
 import { useRunsStore } from './runs';
 
@@ -138,6 +139,7 @@ export const useLiveStore = defineStore('live', () => {
     client.on('node:finished', onNodeFinished);
     client.on('debug', onDebug);
     client.on('node:status', onNodeStatus);
+    client.on('node-types:changed', () => void useNodeTypesStore().load());
     for (const flowId of watched) void client.subscribe({ flowId });
   }
 

@@ -3,7 +3,7 @@
  * in `auth.token`); anonymous sockets are refused. Clients `subscribe` to a flow ({ flowId }) or a run ({ runId })
  * they may read (flow:read / run:read in its project, checked by the services: a flow they may not see is refused
  * exactly like one that does not exist) and receive run:started, run:finished, node:started, node:progress,
- * node:finished, debug and node:status. Every socket is re-authenticated periodically: a signed-out session, a
+ * node:finished, debug and node:status; every socket hears node-types:changed when a node pack changes. Every socket is re-authenticated periodically: a signed-out session, a
  * revoked token or a lost role ends the connection or the subscription. Message previews are serialised only when
  * someone listens, and truncated to `previewChars`.
  */
@@ -13,6 +13,7 @@ import { ProblemError } from '../errors.ts';
 import { can, type Actor, type Permission } from '../identity/actor.ts';
 import { hostName } from '../identity/http-guards.ts';
 import type { Identity } from '../identity/identity.ts';
+import type { RegistryChange } from '../registry/registry.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Services } from '../services/index.ts';
 import { preview } from './preview.ts';
@@ -161,5 +162,9 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime, services: S
     progress: (e) => send(e.flowId, e.runId, 'node:progress', () => ({ runId: e.runId, flowId: e.flowId, nodeId: e.nodeId, invocationId: e.invocationId, data: e.data })),
     status: (e) => send(e.flowId, null, 'node:status', () => ({ flowId: e.flowId, nodeId: e.nodeId, status: e.status })),
   });
+  // Node types are readable by every signed-in role: each socket hears that the palette changed.
+  const typesChanged = (change: RegistryChange) => io.emit('node-types:changed', change);
+  runtime.registry.on('change', typesChanged);
+  httpServer.on('close', () => runtime.registry.off('change', typesChanged));
   return io;
 }
