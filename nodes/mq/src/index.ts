@@ -2,8 +2,11 @@
 import { rabbitConsumeNode } from './rabbitmq/consume.ts';
 import { rabbitCredential } from './rabbitmq/credential.ts';
 import { rabbitPublishNode } from './rabbitmq/publish.ts';
+import { mqttCredential } from './mqtt/credential.ts';
+import { mqttPublishNode } from './mqtt/publish.ts';
+import { mqttSubscribeNode } from './mqtt/subscribe.ts';
 
-export const nodes = [rabbitPublishNode, rabbitConsumeNode];
-export const credentialTypes = [rabbitCredential];
+export const nodes = [rabbitPublishNode, rabbitConsumeNode, mqttPublishNode, mqttSubscribeNode];
+export const credentialTypes = [rabbitCredential, mqttCredential];
 
-export { rabbitConsumeNode, rabbitCredential, rabbitPublishNode };
+export { mqttCredential, mqttPublishNode, mqttSubscribeNode, rabbitConsumeNode, rabbitCredential, rabbitPublishNode };
