@@ -7,7 +7,7 @@ import type { InputContext, JsonSchema, ModelUsage } from '@flowcrew/sdk';
 import { ModelOutputError, errorMessage } from '../providers/errors.ts';
 import type { ChatMessage, ChatResult, ContextOverflowPolicy, ModelProvider, TokenUsage, ToolCallRequest } from '../providers/types.ts';
 import type { AgentTool } from '../tools/types.ts';
-import type { AgentMemory } from './memory.ts';
+import type { Knowledge, Memory } from './memory.ts';
 import { correctionPrompt, reasoningPrompt, systemPrompt, taskPrompt } from './prompts.ts';
 import type { RequestsPerMinute } from './rate-limit.ts';
 import { OutputSchema } from './structured-output.ts';
@@ -23,7 +23,9 @@ export interface Agent {
   /** Model calls allowed for one task, tool rounds included. */
   maxIterations: number;
   allowDelegation: boolean;
-  memory?: AgentMemory;
+  memory?: Memory;
+  /** Passages from the crew's knowledge sources, found by the task's description. */
+  knowledge?: Knowledge;
   temperature?: number;
   maxTokens?: number;
   /** Shared by every call of this agent (CrewAI max_rpm). */
@@ -128,12 +130,14 @@ async function runTask(agent: Agent, task: AgentTask, env: AgentEnvironment): Pr
   const tools = [...own, ...(task.extraTools ?? [])];
   const byName = new Map(tools.map((t) => [t.spec.name, t]));
   const memories = agent.memory ? await agent.memory.recall(task.description, env.signal) : [];
+  const knowledge = agent.knowledge ? await agent.knowledge.search(task.description, env.signal) : [];
   const schema = task.outputSchema?.schema as JsonSchema | undefined;
   const prompt = {
     description: task.description,
     expectedOutput: task.expectedOutput,
     context: task.context,
     memories,
+    knowledge,
     outputSchema: schema,
     markdown: task.markdown,
     date: agent.injectDate ? new Date().toISOString().slice(0, 10) : undefined,

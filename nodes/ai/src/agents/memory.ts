@@ -10,7 +10,20 @@ import type { ModelProvider } from '../providers/types.ts';
 const MAX_MEMORY_CHARS = 1500;
 const RECALL = 3;
 
-export class AgentMemory {
+/** What an agent remembers with: its own memory, or its crew's (short-term, long-term, entities). */
+export interface Memory {
+  /** Texts worth showing the agent for this task, most relevant first. */
+  recall(query: string, signal?: AbortSignal): Promise<string[]>;
+  /** After a task: keep what it produced. */
+  remember(task: string, output: string, signal?: AbortSignal): Promise<void>;
+}
+
+/** Knowledge the agent's tasks are grounded in (a crew's knowledge sources). */
+export interface Knowledge {
+  search(query: string, signal?: AbortSignal): Promise<string[]>;
+}
+
+export class AgentMemory implements Memory {
   constructor(
     private readonly store: () => Promise<VectorStore>,
     private readonly provider: ModelProvider,

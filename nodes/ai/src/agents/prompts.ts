@@ -13,6 +13,8 @@ export interface TaskPromptParts {
   /** Outputs of earlier tasks (or a manager's instructions) this task builds on. */
   context?: Array<{ label: string; text: string }>;
   memories?: string[];
+  /** Passages from knowledge sources (CrewAI appends them to the task as additional information). */
+  knowledge?: string[];
   outputSchema?: JsonSchema;
   /** Ask for Markdown (CrewAI's markdown task field). */
   markdown?: boolean;
@@ -26,6 +28,7 @@ export function taskPrompt(parts: TaskPromptParts): string {
   if (parts.context?.length) {
     sections.push(`This is the context you are working with:\n${parts.context.map((c) => `## ${c.label}\n${c.text}`).join('\n\n')}`);
   }
+  if (parts.knowledge?.length) sections.push(`Additional information from your knowledge sources:\n${parts.knowledge.map((k) => `- ${k}`).join('\n')}`);
   if (parts.memories?.length) sections.push(`What you remember from earlier work that may help:\n${parts.memories.map((m) => `- ${m}`).join('\n')}`);
   if (parts.expectedOutput) {
     sections.push(`This is the expected criteria for your final answer: ${parts.expectedOutput}\nYou must return the actual complete content as the final answer, not a summary.`);

@@ -136,6 +136,13 @@ export class PgVectorStore implements VectorStore {
     return rows[0].n;
   }
 
+  async sources(collection: string): Promise<Array<{ source: string; contentHash?: string }>> {
+    const c = await this.collection(collection);
+    if (!c) return [];
+    const { rows } = await this.pool.query(`SELECT source, max(metadata->>'contentHash') AS hash FROM ai_vec_${c.id} GROUP BY source ORDER BY source`);
+    return rows.map((r) => ({ source: r.source as string, ...(typeof r.hash === 'string' ? { contentHash: r.hash } : {}) }));
+  }
+
   async dropCollection(collection: string): Promise<void> {
     const c = await this.collection(collection);
     if (!c) return;

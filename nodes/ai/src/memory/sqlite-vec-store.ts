@@ -126,6 +126,15 @@ export class SqliteVecStore implements VectorStore {
     return (this.db.prepare('SELECT count(*) AS n FROM ai_chunks WHERE collection_id = ?').get(c.id) as { n: number }).n;
   }
 
+  async sources(collection: string): Promise<Array<{ source: string; contentHash?: string }>> {
+    const c = this.collection(collection);
+    if (!c) return [];
+    const rows = this.db
+      .prepare("SELECT source, max(json_extract(metadata, '$.contentHash')) AS hash FROM ai_chunks WHERE collection_id = ? GROUP BY source ORDER BY source")
+      .all(c.id) as Array<{ source: string; hash: string | null }>;
+    return rows.map((r) => ({ source: r.source, ...(typeof r.hash === 'string' ? { contentHash: r.hash } : {}) }));
+  }
+
   async dropCollection(collection: string): Promise<void> {
     const c = this.collection(collection);
     if (!c) return;

@@ -38,6 +38,10 @@ export function defineVectorStoreSuite(name: string, open: () => Promise<VectorS
       expect(hits[1]!.score).toBeCloseTo(0.778, 2);
       expect(hits[0]).toMatchObject({ source: 's1', text: 'along x', metadata: { n: 1 } });
       expect(await store.count(c)).toBe(3);
+      expect(await store.sources(c)).toEqual([{ source: 's1' }, { source: 's2' }]);
+      await store.upsert(c, [{ id: 'z', source: 's3', text: 'along z', vector: [0, 0, 1], metadata: { contentHash: 'abc' } }]);
+      expect((await store.sources(c)).at(-1)).toEqual({ source: 's3', contentHash: 'abc' });
+      await store.deleteSource(c, 's3');
     });
 
     it('replaces a record with the same id and deletes a whole source', async () => {

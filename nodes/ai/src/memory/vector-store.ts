@@ -42,6 +42,8 @@ export interface VectorStore {
   deleteSource(collection: string, source: string): Promise<number>;
   query(collection: string, vector: number[], topK: number): Promise<VectorHit[]>;
   count(collection: string): Promise<number>;
+  /** Each source in the collection with the content hash it was embedded from (metadata.contentHash), if recorded. */
+  sources(collection: string): Promise<Array<{ source: string; contentHash?: string }>>;
   dropCollection(collection: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -6,6 +6,9 @@ import { AGENT_TEMPLATES } from '../agents/templates.ts';
 import { MANAGER_MIN_TOKENS, runCrew, type CrewTask } from '../crew/crew.ts';
 import { flowBudgetSchema, runBudgetSchema, type BudgetLimits, type FlowBudgetLimits } from '../crew/budget.ts';
 import { functionGuardrail } from '../crew/function-guardrail.ts';
+import { crewKnowledgeSchema, type CrewKnowledgeConfig } from '../crew/crew-knowledge.ts';
+import { crewMemorySchema, type CrewMemoryConfig } from '../crew/crew-memory.ts';
+import { crewKnowledgeFor, crewMemoryFor, needsStore } from './crew-memory-setup.ts';
 import { inputsFromMessage, interpolate, requireInputs } from '../crew/interpolate.ts';
 import { definedFields, resolveCrew } from '../crew/resolve.ts';
 import { agentSpecSchema, taskSpecSchema, type AgentSpec, type TaskSpec } from '../crew/spec.ts';
@@ -33,6 +36,8 @@ export interface CrewNodeProps extends AgentRunnerProps {
   manager?: { role?: string; goal?: string; backstory?: string; model?: string; fallbackModel?: string; maxIterations?: number; maxTokens?: number };
   budget?: BudgetLimits;
   flowBudget?: FlowBudgetLimits;
+  memory?: CrewMemoryConfig;
+  knowledge?: CrewKnowledgeConfig;
   maxRevisions?: number;
   temperature?: number;
   maxTokens?: number;
@@ -78,6 +83,8 @@ export const crewNode = defineNode<CrewNodeProps>({
       maxRevisions: { type: 'integer', minimum: 0, maximum: 5, default: 1, description: 'Hierarchical: revisions the manager may ask for per task.' },
       budget: runBudgetSchema,
       flowBudget: flowBudgetSchema,
+      memory: crewMemorySchema,
+      knowledge: crewKnowledgeSchema,
       mcpServers: mcpServersProp,
       temperature: { type: 'number', minimum: 0, maximum: 2, description: 'Default for agents that set none.' },
       maxTokens: { type: 'integer', minimum: 1, description: 'Default max tokens per model answer for agents that set none.' },
@@ -127,7 +134,8 @@ ${MODEL_HELP}`,
     for (const warning of crew.issues) if (warning.severity === 'warning') init.log.warn(warning.message);
 
     const model = selectModelForNode(init);
-    const store = crew.agents.some((a) => a.memory) ? new StoreHandle(props.store ?? 'auto', init.services) : undefined;
+    const store = needsStore(props, crew.agents.some((a) => a.memory)) ? new StoreHandle(props.store ?? 'auto', init.services) : undefined;
+    const knowledge = crewKnowledgeFor(props.knowledge, init, model.provider(), store);
     const availableTools = init.services.listTools();
     const mcp = { servers: init.services.mcpServers, outbound: init.services.outbound, resources: init.services.resources };
     const agents = crew.agents.map((spec) =>
@@ -178,8 +186,16 @@ ${MODEL_HELP}`,
           [...agents.flatMap((a) => [a.fields.role, a.fields.goal, a.fields.backstory]), ...crew.tasks.flatMap((t) => [t.description, t.expectedOutput ?? '', ...(t.guardrails ?? [])])],
           inputs,
         );
+        const budget = runBudget(props.budget, props.flowBudget, ctx);
+        const env = withBudget(agentEnvironment(ctx, props.stream !== false), budget);
+        const synced = await knowledge?.refresh(ctx.signal);
+        const memory = crewMemoryFor(props.memory, init, model.provider(), store, env);
         const runAgents: Agent[] = [];
-        for (const a of agents) runAgents.push(await agentForMessage(a, inputs, { temperature: props.temperature, maxTokens: props.maxTokens }));
+        for (const a of agents) {
+          const agent = await agentForMessage(a, inputs, { temperature: props.temperature, maxTokens: props.maxTokens });
+          // Crew memory, when on, is every agent's (as in CrewAI); knowledge grounds every agent's tasks.
+          runAgents.push({ ...agent, ...(memory ? { memory } : {}), ...(knowledge ? { knowledge } : {}) });
+        }
         const tasks: CrewTask[] = [];
         for (const t of crew.tasks) {
           tasks.push({
@@ -199,8 +215,6 @@ ${MODEL_HELP}`,
           });
         }
         const runManager = process === 'hierarchical' ? await agentForMessage(manager, inputs, { temperature: props.temperature }) : undefined;
-        const budget = runBudget(props.budget, props.flowBudget, ctx);
-        const env = withBudget(agentEnvironment(ctx, props.stream !== false), budget);
         const progress = env.progress;
         env.progress = (event) => {
           if (event.type === 'task-start') ctx.status({ fill: 'blue', shape: 'dot', text: `${event.task}: ${event.agent}` });
@@ -232,6 +246,7 @@ ${MODEL_HELP}`,
             })),
             usage: outcome.usage,
             ...(budget ? { spend: budget.spend } : {}),
+            ...(synced ? { knowledge: synced } : {}),
           },
         };
       },

@@ -1,0 +1,48 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Agent, AgentEnvironment } from '../agents/agent.ts';
+import { SqliteVecStore } from '../memory/sqlite-vec-store.ts';
+import { ScriptedProvider } from '../providers/scripted.ts';
+import type { ChatRequest } from '../providers/types.ts';
+import { runCrew } from './crew.ts';
+import { CrewMemory, type Entity } from './crew-memory.ts';
+
+const store = SqliteVecStore.open(':memory:');
+afterAll(() => store.close());
+
+const env: AgentEnvironment = { signal: new AbortController().signal, callTool: async () => [], progress: () => undefined, recordUsage: () => undefined };
+const prompt = (r: ChatRequest) => r.messages.filter((m) => m.role === 'user').at(-1)!.content;
+
+function crewAgent(key: string, answer: (r: ChatRequest) => string, memory: CrewMemory): Agent {
+  return { key, role: key, goal: 'g', backstory: '', provider: new ScriptedProvider((r) => answer(r)), tools: [], maxIterations: 2, allowDelegation: false, memory };
+}
+
+describe('crew memory', () => {
+  const embedder = new ScriptedProvider([]);
+  const memoryFor = (extracted: Entity[] = []) =>
+    new CrewMemory({ config: { shortTerm: true, longTerm: true, entities: true }, provider: embedder, store: async () => store, scope: 'crew:f1:n1', extractEntities: async () => extracted });
+
+  it("recalls this run's earlier results (short-term), earlier runs' results (long-term) and entities, each labelled", async () => {
+    const seen: string[] = [];
+    const first = memoryFor([{ name: 'Acme Corp', type: 'organisation', description: 'buys pgvector support contracts' }]);
+    const research = crewAgent('research', () => 'pgvector stores embeddings inside PostgreSQL for Acme Corp', first);
+    const write = crewAgent('write', (r) => (seen.push(prompt(r)), 'A post about pgvector embeddings.'), first);
+    await runCrew({ agents: [research, write], tasks: [{ key: 'r', description: 'research pgvector embeddings', agent: 'research' }, { key: 'w', description: 'write about pgvector embeddings', agent: 'write', context: [] }], process: 'sequential', maxRevisions: 0 }, env);
+    expect(seen[0]).toContain('Earlier in this run: Task: research pgvector embeddings\nResult: pgvector stores embeddings inside PostgreSQL for Acme Corp');
+
+    // A new run: nothing short-term, but the long-term memory and the entity are there.
+    const second = memoryFor();
+    const recalled = await second.recall('what does Acme Corp do with pgvector embeddings');
+    expect(recalled.some((m) => m.startsWith('Earlier in this run'))).toBe(false);
+    expect(recalled).toContain('From an earlier run: Task: research pgvector embeddings\nResult: pgvector stores embeddings inside PostgreSQL for Acme Corp');
+    expect(recalled).toContain('Known entity: Acme Corp (organisation): buys pgvector support contracts');
+  });
+
+  it('keeps one record per entity, updated by a later run, and keeps crews apart', async () => {
+    const memory = memoryFor([{ name: 'ACME corp', type: 'organisation', description: 'moved to pgvector 0.8' }]);
+    await memory.remember('t', 'Acme moved to pgvector 0.8');
+    expect(await store.count('crew:f1:n1:entities')).toBe(1);
+    expect(await memory.recall('Acme corp pgvector')).toContain('Known entity: ACME corp (organisation): moved to pgvector 0.8');
+    const other = new CrewMemory({ config: { longTerm: true, entities: true }, provider: embedder, store: async () => store, scope: 'crew:f2:n1' });
+    expect(await other.recall('Acme corp pgvector')).toEqual([]);
+  });
+});
