@@ -38,6 +38,7 @@ describe('expression editor and node data, end to end', () => {
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('dialog', (dialog) => void dialog.accept());
     await page.goto(server.url);
     await signIn(page);
     await page.locator('[data-test="palette-node-webhook"]').waitFor();
@@ -92,12 +93,12 @@ describe('expression editor and node data, end to end', () => {
     await clickNode(page, 'label');
     const field = '[data-test="field-/rules/0/to"]';
     await page.locator(`${field} .cm-content`).waitFor();
-    await typeInEditor(page, field, 'msg.payload & " EUR"');
-    // The change node's last input is the jsonata node's output (12.5, from the stored run).
-    await waitForText(`[data-test="expression-result"]`, '"12.5 EUR"');
+    await typeInEditor(page, field, 'msg.payload.price & " EUR"');
+    // The change node's last input is what the deployed jsonata node sent in the stored run (the order itself).
+    await waitForText(`[data-test="expression-result"]`, '"2.5 EUR"');
     // A typed sample replaces the stored input for the preview only.
     await page.click('[data-test="expression-sample-edit"]');
-    await page.fill('[data-test="expression-sample"]', '{"payload": 99}');
+    await page.fill('[data-test="expression-sample"]', '{"payload": {"price": 99}}');
     await page.click('[data-test="expression-sample-apply"]');
     await waitForText(`[data-test="expression-result"]`, '"99 EUR"');
     await shot('04-change-rule-jsonata');
@@ -121,8 +122,9 @@ describe('expression editor and node data, end to end', () => {
     await page.click('[data-test="expression-sample-apply"]');
     await typeInEditor(page, field, 'Hello {{payload.name}}: {{#payload.items}}<{{.}}>{{/payload.items}}');
     await waitForText('[data-test="expression-result"]', 'Hello Ada: <1><2>');
-    await typeInEditor(page, field, 'Hello {{payload.name');
-    await waitForText('[data-test="properties"] .field-error', /template error at line 1/);
+    // Typing "{{" closes the tag by itself; a section left open is an error, flagged before deploy.
+    await typeInEditor(page, field, 'Hello {{#payload.items}}x');
+    await waitForText('[data-test="properties"] .field-error', /template error at line 1, column \d+: Unclosed section "payload.items"/);
     await shot('05-template-preview');
   });
 
@@ -130,7 +132,7 @@ describe('expression editor and node data, end to end', () => {
     await page.goto(`${server.url}/#/flows/${flow.id}`);
     await page.locator(`[data-test="flow-tab-${flow.id}"]`).waitFor();
     await clickNode(page, 'label');
-    await waitForText('[data-test="node-last-input"]', '12.5');
+    await waitForText('[data-test="node-last-input"]', '"price": 2.5');
     await waitForText('[data-test="node-last-output"]', '"topic": "order"');
     const before = (await server.api('GET', `/api/v1/runs?flowId=${flow.id}`)).body.length;
     await page.click('[data-test="node-run-from-here"]');

@@ -83,6 +83,16 @@ export function fieldKind(schema: JsonSchema, name?: string): FieldKind {
   }
 }
 
+/**
+ * What a select shows for an enum option: the schema's `x-enumTitles` at the same index (e.g. "==" for "eq"),
+ * else the value itself. The stored value is always the enum's.
+ */
+export function enumOptionLabel(schema: JsonSchema, option: unknown, index: number): string {
+  const titles = schema['x-enumTitles'];
+  if (Array.isArray(titles) && typeof titles[index] === 'string' && titles[index]) return titles[index] as string;
+  return typeof option === 'string' ? option : JSON.stringify(option);
+}
+
 /** The schema's `title`, else the key made readable: `responseTimeoutMs` → "Response timeout (ms)". */
 export function fieldLabel(schema: JsonSchema, name: string): string {
   return typeof schema.title === 'string' && schema.title ? schema.title : humanise(name);

@@ -47,7 +47,7 @@ export const debugNode = defineNode<DebugProps>({
   help: `Shows messages in the debug sidebar.
 
 ### Properties
-- **complete**: what to show: \`payload\` (default), any property path such as \`payload.items[0]\`, or \`true\` for the whole message.
+- **Output**: what to show: \`payload\` (default), any property path such as \`payload.items[0]\`, or \`true\` for the whole message.
   With **targetType** \`jsonata\`, \`complete\` is a JSONata expression evaluated against the message.
 - **active**: when off, nothing is sent to the sidebar.
 - **tosidebar**: send to the debug sidebar (default on).

@@ -156,18 +156,18 @@ export const delayNode = defineNode<DelayProps>({
   help: `Delays messages, or limits how fast they pass. Works like Node-RED's delay node.
 
 ### Properties
-- **pauseType**:
-  - \`delay\`: hold each message for **timeout** **timeoutUnits** (milliseconds, seconds, minutes, hours, days).
+- **Action**:
+  - \`delay\`: hold each message for **Delay for** **Delay unit** (milliseconds, seconds, minutes, hours, days).
   - \`delayv\`: hold each message for \`msg.delay\` milliseconds (the fixed timeout when \`msg.delay\` is missing).
-  - \`random\`: hold each message for a random time between **randomFirst** and **randomLast** **randomUnits**.
-  - \`rate\`: let at most **rate** messages through per **nbRateUnits** **rateUnits**, evenly spaced (1 per second means one
-    every 1000 ms). Extra messages wait in a queue, in arrival order (\`msg.toFront: true\` jumps the queue), or with **drop**
-    are dropped. With **allowrate**, \`msg.rate\` sets the spacing in milliseconds. The limit holds across runs.
-  - \`burst\`: let up to **rate** messages through straight away in each period; later ones are dropped.
+  - \`random\`: hold each message for a random time between **Random delay from** and **Random delay to** **Random delay unit**.
+  - \`rate\`: let at most **Rate (messages)** messages through per **Per (period length)** **Rate unit**, evenly spaced (1 per second means one
+    every 1000 ms). Extra messages wait in a queue, in arrival order (\`msg.toFront: true\` jumps the queue), or with **Drop extra messages**
+    are dropped. With **Allow msg.rate to override**, \`msg.rate\` sets the spacing in milliseconds. The limit holds across runs.
+  - \`burst\`: let up to **Rate (messages)** messages through straight away in each period; later ones are dropped.
   - \`queue\` and \`timed\` (per topic): each topic's latest message waits (\`msg.topic\` is set to \`_none_\` when missing);
     a newer message of a topic replaces the waiting one, which is dropped (or sent on output 2). Every period of
-    **rate** / **nbRateUnits** **rateUnits**, \`queue\` releases the oldest topic's message and \`timed\` releases all of them.
-- **outputs**: \`2\` sends dropped messages to a second output instead of discarding them.
+    **Rate (messages)** / **Per (period length)** **Rate unit**, \`queue\` releases the oldest topic's message and \`timed\` releases all of them.
+- **Outputs**: \`2\` sends dropped messages to a second output instead of discarding them.
 
 ### Input
 - \`msg.reset\`: drop every message being held (the reset message itself is not sent).

@@ -42,12 +42,12 @@ export const htmlNode = defineNode<Partial<HtmlProps>>({
   help: `Extracts elements from an HTML document with a CSS selector. Works like Node-RED's html node (same library, cheerio).
 
 ### Properties
-- **tag**: the CSS selector, e.g. \`ul li a\`; empty: \`msg.select\`.
-- **ret**: what to return for each element: \`html\` (its inner HTML), \`text\` (its text), \`attr\` (its attributes),
-  \`compl\` (its attributes, plus its inner HTML under **chr**, default \`_\`).
-- **as**: \`single\`: one message whose **outproperty** is an array (empty when nothing matches); \`multi\`: one message per
+- **Selector**: the CSS selector, e.g. \`ul li a\`; empty: \`msg.select\`.
+- **Output**: what to return for each element: \`html\` (its inner HTML), \`text\` (its text), \`attr\` (its attributes),
+  \`compl\` (its attributes, plus its inner HTML under **Key of the HTML (compl)**, default \`_\`).
+- **As**: \`single\`: one message whose **Output property** is an array (empty when nothing matches); \`multi\`: one message per
   element, as a sequence (\`msg.parts\`) a join node can combine.
-- **property** / **outproperty**: where the HTML is read from (default \`payload\`) and where the result goes.
+- **Property** / **Output property**: where the HTML is read from (default \`payload\`) and where the result goes.
 
 ### Input
 A message without the property passes unchanged.

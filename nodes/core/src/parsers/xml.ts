@@ -39,8 +39,8 @@ export const xmlNode = defineNode<Partial<XmlProps>>({
   help: `Converts between an XML string and its JavaScript object. Works like Node-RED's xml node (same library, xml2js).
 
 ### Properties
-- **property**: the message property to convert (default \`payload\`).
-- **attr**: the key under which an element's attributes are put (default \`$\`); **chr**: the key of its text when it
+- **Property**: the message property to convert (default \`payload\`).
+- **Attribute key**: the key under which an element's attributes are put (default \`$\`); **Text key**: the key of its text when it
   also has attributes (default \`_\`).
 
 ### Input

@@ -238,12 +238,12 @@ export const batchNode = defineNode<Partial<BatchProps>>({
   help: `Groups messages into sequences. Works like Node-RED's batch node.
 
 ### Properties
-- **mode**:
-  - \`count\`: a group of **count** messages; with **overlap**, each group repeats the last messages of the previous one.
-    **honourParts**: a message ending a sequence (\`msg.parts.index + 1 = msg.parts.count\`) ends the group too.
-  - \`interval\`: every **interval** seconds, the messages that arrived meanwhile; **allowEmptySequence** sends a message with
+- **Mode**:
+  - \`count\`: a group of **Messages per group (count)** messages; with **Overlap (count)**, each group repeats the last messages of the previous one.
+    **End a group where a sequence ends (count)**: a message ending a sequence (\`msg.parts.index + 1 = msg.parts.count\`) ends the group too.
+  - \`interval\`: every **Interval in seconds (interval)** seconds, the messages that arrived meanwhile; **Send an empty message when nothing arrived (interval)** sends a message with
     \`payload: null\` when none did.
-  - \`concat\`: joins whole sequences (messages with \`msg.parts\`) of the listed **topics**, in that order, once each topic has a
+  - \`concat\`: joins whole sequences (messages with \`msg.parts\`) of the listed **Topics (concat)**, in that order, once each topic has a
     complete one.
 
 ### Input

@@ -49,15 +49,15 @@ export const filterNode = defineNode<Partial<FilterProps>>({
   help: `Passes a message only when its value has changed enough. Works like Node-RED's filter (rbe) node.
 
 ### Properties
-- **func**:
+- **Mode**:
   - \`rbe\`: block unless the value changed (objects and arrays are compared deeply); \`rbei\`: the same, and the first value is blocked too.
-  - \`deadband\`: block unless a number moved by more than the **gap** (\`deadbandEq\`: by at least the gap).
-  - \`narrowband\`: block if a number moved by more than the **gap** (\`narrowbandEq\`: by at least the gap), e.g. to drop outliers;
-    **start** is the value the first message is compared with.
-- **gap**: a number, or a percentage of the previous value (\`10%\`).
-- **inout**: compare with the last value sent (\`out\`) or the last value received (\`in\`).
-- **septopics**: keep the last value per topic (the **topi** property, default \`topic\`).
-- **property**: the value compared (default \`payload\`).
+  - \`deadband\`: block unless a number moved by more than the **Gap** (\`deadbandEq\`: by at least the gap).
+  - \`narrowband\`: block if a number moved by more than the **Gap** (\`narrowbandEq\`: by at least the gap), e.g. to drop outliers;
+    **Start value (narrowband)** is the value the first message is compared with.
+- **Gap**: a number, or a percentage of the previous value (\`10%\`).
+- **Compare with**: compare with the last value sent (\`out\`) or the last value received (\`in\`).
+- **Separately for each topic**: keep the last value per topic (the **Topic property** property, default \`topic\`).
+- **Property**: the value compared (default \`payload\`).
 
 ### Input
 \`msg.reset\` forgets the stored value (of the message's topic when kept per topic, else all). Messages without the

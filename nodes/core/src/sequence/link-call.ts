@@ -69,11 +69,11 @@ export const linkCallNode = defineNode<Partial<LinkCallProps>>({
 outputs the message that comes back. Works like Node-RED's link call node.
 
 ### Properties
-- **linkType**: \`static\` calls the first of **targets**; \`dynamic\` calls the target named by \`msg.target\` (its Node-RED id or name:
+- **Target**: \`static\` calls the first of **Link-in targets**; \`dynamic\` calls the target named by \`msg.target\` (its Node-RED id or name:
   a name unique in this flow wins, then a name unique across flows).
-- **targets**: the entry nodes that can be called: \`{ id, name, flowId, nodeId }\` (the importer fills them from Node-RED's link-in nodes,
+- **Link-in targets**: the entry nodes that can be called: \`{ id, name, flowId, nodeId }\` (the importer fills them from Node-RED's link-in nodes,
   which become sub-flow entry nodes; the "link out" nodes in return mode become **link-return** nodes).
-- **timeout**: seconds to wait for the answer (default 30); then the node fails with the message (a catch node can handle it).
+- **Timeout (seconds)**: seconds to wait for the answer (default 30); then the node fails with the message (a catch node can handle it).
 
 ### Output
 The message returned by the called path. The path runs as a sub-flow call (a child run); its flow must be deployed.

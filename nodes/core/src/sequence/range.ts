@@ -37,14 +37,14 @@ export const rangeNode = defineNode<Partial<RangeProps>>({
   help: `Maps a numeric value from one range to another. Works like Node-RED's range node.
 
 ### Properties
-- **minin**, **maxin**: the input range; **minout**, **maxout**: the output range (the ranges may be reversed).
-- **action**:
+- **Input from**, **Input to**: the input range; **Output from**, **Output to**: the output range (the ranges may be reversed).
+- **Action**:
   - \`scale\`: map linearly; values outside the input range map outside the output range.
   - \`clamp\`: limit the value to the input range first.
   - \`roll\`: wrap the value into the input range first (e.g. angles).
   - \`drop\`: drop messages whose value is outside the input range.
-- **round**: round the result to the nearest integer.
-- **property**: the message property holding the number (default \`payload\`).
+- **Round to the nearest integer**: round the result to the nearest integer.
+- **Property**: the message property holding the number (default \`payload\`).
 
 ### Input
 A message whose property is a number or a numeric string. A message without the property passes unchanged; one

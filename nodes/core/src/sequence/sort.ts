@@ -163,11 +163,11 @@ export const sortNode = defineNode<Partial<SortProps>>({
   help: `Sorts an array property or a sequence of messages. Works like Node-RED's sort node.
 
 ### Properties
-- **targetType**: \`msg\` sorts the array in **target** (default \`payload\`); \`seq\` sorts a sequence of messages carrying \`msg.parts\`
+- **Sort**: \`msg\` sorts the array in **Array property (msg)** (default \`payload\`); \`seq\` sorts a sequence of messages carrying \`msg.parts\`
   (from a split node, for instance).
-- **msgKeyType** (\`msg\`): \`elem\` compares the elements; \`jsonata\` compares the value of the expression **msgKey** on each element.
-- **seqKeyType** (\`seq\`): \`msg\` compares the message property **seqKey**; \`jsonata\` the expression **seqKey** on each message.
-- **order**: \`ascending\` or \`descending\`; **as_num**: compare the keys as numbers.
+- **Key (msg)** (\`msg\`): \`elem\` compares the elements; \`jsonata\` compares the value of the expression **Key expression (msg)** on each element.
+- **Key (seq)** (\`seq\`): \`msg\` compares the message property **Key (seq)**; \`jsonata\` the expression **Key (seq)** on each message.
+- **Order**: \`ascending\` or \`descending\`; **Compare as numbers**: compare the keys as numbers.
 
 ### Input and output
 - \`msg\`: the message, with its array sorted. A message without an array there is dropped.

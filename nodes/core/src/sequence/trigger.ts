@@ -303,7 +303,7 @@ export const triggerNode = defineNode<Partial<TriggerProps>>({
   help: `Sends a message, then optionally a second one after a delay. Works like Node-RED's trigger node.
 
 ### Properties
-- **op1** / **op1type**: the payload of the first message, sent at once: a typed value (\`str\`, \`num\`, \`bool\`, \`json\`,
+- **Send first** / **First value type**: the payload of the first message, sent at once: a typed value (\`str\`, \`num\`, \`bool\`, \`json\`,
   \`bin\`, \`date\`, \`env\`, \`flow\`, \`global\`), \`pay\` (the input's payload unchanged) or \`nul\` (send nothing).
   A string with \`{{ }}\` is a mustache template over the message.
 - **op2** / **op2type**: the payload of the second message, sent after the delay; also \`payl\`: the latest message received.

@@ -220,7 +220,13 @@ class ChangeRunner {
   }
 }
 
-const valueTypes = { type: 'string', enum: TO_TYPES };
+/** How the editor names each value type (Node-RED's typed-input labels). */
+const TYPE_TITLES: Record<string, string> = {
+  msg: 'msg.', flow: 'flow.', global: 'global.', str: 'text', num: 'number', bool: 'boolean', json: 'JSON', bin: 'buffer',
+  date: 'timestamp', jsonata: 'JSONata expression', env: 'env variable', re: 'regular expression',
+};
+const titled = (types: string[]) => ({ type: 'string', enum: types, 'x-enumTitles': types.map((t) => TYPE_TITLES[t] ?? t) });
+const valueTypes = titled(TO_TYPES);
 
 export const changeNode = defineNode<ChangeProps>({
   type: 'change',
@@ -245,11 +251,11 @@ export const changeNode = defineNode<ChangeProps>({
           properties: {
             t: { type: 'string', enum: ['set', 'change', 'delete', 'move'], title: 'Action' },
             p: { type: 'string', title: 'Property', description: 'e.g. payload, payload.items[0], topic' },
-            pt: { type: 'string', enum: ['msg', 'flow', 'global'], default: 'msg', title: 'Property type' },
+            pt: { ...titled(['msg', 'flow', 'global']), default: 'msg', title: 'Property type' },
             to: { type: ['string', 'number', 'boolean'], title: 'Value' },
             tot: { ...valueTypes, default: 'str', title: 'Value type' },
             from: { type: ['string', 'number', 'boolean'], title: 'Search for' },
-            fromt: { type: 'string', enum: ['str', 'num', 'bool', 're', 'msg', 'flow', 'global', 'env'], default: 'str', title: 'Search type' },
+            fromt: { ...titled(['str', 'num', 'bool', 're', 'msg', 'flow', 'global', 'env']), default: 'str', title: 'Search type' },
             dc: { type: 'boolean', default: false, title: 'Deep copy the value', description: 'Copy an object value instead of sharing it.' },
           },
           // Each action's own fields (the editor shows only those): set a value, search and replace, move to a target.

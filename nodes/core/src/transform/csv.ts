@@ -350,7 +350,7 @@ export const csvNode = defineNode<CsvProps>({
   help: `Converts between CSV text and objects, like Node-RED's *csv* node in its classic (legacy) mode.
 
 ### Properties
-- **temp**: column names, comma separated (e.g. \`name,age,city\`). Without them, columns are named \`col1\`,
+- **Columns**: column names, comma separated (e.g. \`name,age,city\`). Without them, columns are named \`col1\`,
   \`col2\`, ... when parsing, and taken from the first object's keys when writing.
 - **sep**: the separator (default \`,\`; \`\\t\` for tab). **quo**: the quote character (default \`"\`).
 - **hdrin**: the first row of the input holds the column names.

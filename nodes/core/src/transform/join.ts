@@ -434,12 +434,12 @@ export const joinNode = defineNode<JoinProps>({
   help: `Joins a sequence of messages into one, like Node-RED's *join* node.
 
 ### Properties
-- **mode**:
+- **Mode**:
   - \`auto\`: reverses a split node: uses \`msg.parts\` to rebuild the original string, buffer, array or object
     and sends it once every part has arrived.
   - \`custom\`: builds from any messages:
-    - **build**: \`string\` (joined with **joiner**), \`buffer\` (joined with **joiner**, or the bytes of a JSON
-      array with **joinerType** \`bin\`), \`array\`, \`object\` (each value stored under the message property named
+    - **Combine each message into (custom)**: \`string\` (joined with **Join with (custom string/buffer)**), \`buffer\` (joined with **Join with (custom string/buffer)**, or the bytes of a JSON
+      array with **Joiner type** \`bin\`), \`array\`, \`object\` (each value stored under the message property named
       by **key**, default \`topic\`) or \`merged\` (the properties of each message's object merged into one);
     - **property**: the message property collected (default \`payload\`); **propertyType** \`full\` collects whole
       messages;

@@ -56,11 +56,11 @@ export const jsonNode = defineNode<JsonProps>({
   help: `Converts a message property between a JSON string and its JavaScript value, like Node-RED's *json* node.
 
 ### Properties
-- **action**: \`""\` (default) converts in whichever direction applies: a string is parsed, an object, array,
+- **Action**: \`""\` (default) converts in whichever direction applies: a string is parsed, an object, array,
   number or boolean is turned into a JSON string. \`str\` only turns values into strings (strings pass unchanged);
   \`obj\` only parses strings (values pass unchanged).
-- **property**: the message property to convert (default \`payload\`).
-- **pretty**: indent the JSON string with 4 spaces.
+- **Property**: the message property to convert (default \`payload\`).
+- **Format JSON string**: indent the JSON string with 4 spaces.
 
 ### Inputs
 Any message. A message without the property passes unchanged.

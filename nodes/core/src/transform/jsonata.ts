@@ -30,10 +30,10 @@ export const jsonataNode = defineNode<JsonataProps>({
   help: `Evaluates a [JSONata](https://jsonata.org) expression and stores its result in the message.
 
 ### Properties
-- **expression**: the JSONata expression. Its input is the whole message, so \`payload.price * 2\` reads
+- **Expression**: the JSONata expression. Its input is the whole message, so \`payload.price * 2\` reads
   \`msg.payload.price\` and \`topic\` reads \`msg.topic\`. \`$flowContext("key")\` and \`$globalContext("key")\` read
   flow and global context; \`$env(name)\` returns an empty string (flows get no host environment).
-- **property**: the message property that receives the result (default \`payload\`; paths such as
+- **Result property**: the message property that receives the result (default \`payload\`; paths such as
   \`result.total\` create the missing objects). When the expression yields nothing (no match), the property is
   removed.
 
@@ -41,7 +41,7 @@ export const jsonataNode = defineNode<JsonataProps>({
 Any message.
 
 ### Outputs
-1. The message, with the result stored in **property**.
+1. The message, with the result stored in **Result property**.
 
 ### Errors
 A syntax error in the expression is reported when the flow is deployed; an error while evaluating it

@@ -243,7 +243,7 @@ export const splitNode = defineNode<SplitProps>({
   help: `Splits a message into a sequence of messages, like Node-RED's *split* node.
 
 ### Properties
-- **splt** / **spltType**: how strings and buffers are split: at each occurrence of a string (\`str\`, default
+- **Split strings/buffers using** / **Split type**: how strings and buffers are split: at each occurrence of a string (\`str\`, default
   \`\\n\`; \`\\t\`, \`\\r\` are understood), of a byte sequence given as a JSON array (\`bin\`, e.g. \`[13,10]\`), or
   into chunks of a fixed length (\`len\`).
 - **arraySplt**: arrays are split into chunks of this many elements (default 1: one message per element, whose

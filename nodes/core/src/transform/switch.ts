@@ -16,6 +16,20 @@ export const SWITCH_OPERATORS = [
 ] as const;
 type Operator = (typeof SWITCH_OPERATORS)[number];
 
+/** How the editor names each operator (Node-RED's labels). */
+const OPERATOR_TITLES: Record<Operator, string> = {
+  eq: '==', neq: '!=', lt: '<', lte: '<=', gt: '>', gte: '>=', btwn: 'is between', cont: 'contains', regex: 'matches regex',
+  true: 'is true', false: 'is false', null: 'is null', nnull: 'is not null', istype: 'is of type', empty: 'is empty',
+  nempty: 'is not empty', head: 'head', tail: 'tail', index: 'index between', hask: 'has key', jsonata_exp: 'JSONata expression is true', else: 'otherwise',
+};
+
+/** A rule value's types; for "is of type" the type name is stored as its type too, as Node-RED does. */
+const VALUE_TYPES = ['str', 'num', 'bool', 'json', 'bin', 're', 'date', 'msg', 'flow', 'global', 'jsonata', 'env', 'prev', 'string', 'number', 'boolean', 'array', 'buffer', 'object', 'null', 'undefined'];
+const VALUE_TYPE_TITLES: Record<string, string> = {
+  str: 'text', num: 'number', bool: 'boolean', json: 'JSON', bin: 'buffer', re: 'regular expression', date: 'timestamp', msg: 'msg.', flow: 'flow.',
+  global: 'global.', jsonata: 'JSONata expression', env: 'env variable', prev: 'previous value',
+};
+
 export interface SwitchRule {
   t: Operator;
   v?: unknown;
@@ -287,13 +301,20 @@ export const switchNode = defineNode<SwitchProps>({
           type: 'object',
           required: ['t'],
           properties: {
-            t: { type: 'string', enum: [...SWITCH_OPERATORS], title: 'Operator' },
+            t: { type: 'string', enum: [...SWITCH_OPERATORS], 'x-enumTitles': SWITCH_OPERATORS.map((op) => OPERATOR_TITLES[op]), title: 'Operator' },
             v: { type: ['string', 'number', 'boolean', 'null'], title: 'Value' },
-            vt: { type: 'string', title: 'Value type', description: 'str num bool json bin re date msg flow global jsonata env prev; for "is of type": the type name' },
-            v2: { type: ['string', 'number', 'boolean', 'null'], title: 'Second value (between, index)' },
-            v2t: { type: 'string', title: 'Second value type' },
-            case: { type: 'boolean', title: 'Ignore case (regex)' },
+            vt: { type: 'string', enum: VALUE_TYPES, 'x-enumTitles': VALUE_TYPES.map((t) => VALUE_TYPE_TITLES[t] ?? t), title: 'Value type' },
+            v2: { type: ['string', 'number', 'boolean', 'null'], title: 'Second value' },
+            v2t: { type: 'string', enum: VALUE_TYPES, 'x-enumTitles': VALUE_TYPES.map((t) => VALUE_TYPE_TITLES[t] ?? t), title: 'Second value type' },
+            case: { type: 'boolean', title: 'Ignore case' },
           },
+          // Only the values an operator reads are shown (the editor follows these conditions).
+          allOf: [
+            { if: { properties: { t: { enum: ['eq', 'neq', 'lt', 'lte', 'gt', 'gte', 'cont', 'hask', 'head', 'tail', 'jsonata_exp'] } }, required: ['t'] }, then: { properties: { v: {}, vt: {} } } },
+            { if: { properties: { t: { const: 'regex' } }, required: ['t'] }, then: { properties: { v: { title: 'Regular expression' }, vt: {}, case: {} } } },
+            { if: { properties: { t: { const: 'istype' } }, required: ['t'] }, then: { properties: { v: { title: 'Type name' }, vt: {} } } },
+            { if: { properties: { t: { enum: ['btwn', 'index'] } }, required: ['t'] }, then: { properties: { v: { title: 'From' }, vt: {}, v2: { title: 'To' }, v2t: {} } } },
+          ],
         },
       },
       checkall: { type: 'string', enum: ['true', 'false'], default: 'true', title: 'Check all rules', description: '"false" stops at the first matching rule.' },
@@ -304,27 +325,27 @@ export const switchNode = defineNode<SwitchProps>({
 The node has one output per rule.
 
 ### Properties
-- **property** / **propertyType**: what to test: a message property (\`msg\`, e.g. \`payload.temperature\`), a
-  \`flow\` or \`global\` context key, a \`jsonata\` expression evaluated against the message, or \`env\`
-  (environment variables are not available to flows and read as an empty string).
-- **rules**: one per output. \`t\` is the operator, \`v\` (and \`v2\`) its value(s), typed by \`vt\`/\`v2t\` as
-  \`str\`, \`num\`, \`bool\`, \`json\`, \`re\`, \`date\`, \`msg\`, \`flow\`, \`global\`, \`jsonata\`, \`env\` or \`prev\`
-  (the property's value for the previous message). Operators:
-  - \`eq\` \`neq\` \`lt\` \`lte\` \`gt\` \`gte\`: compare (loosely, as JavaScript's \`==\` and \`<\` do);
-  - \`btwn\`: between \`v\` and \`v2\`, inclusive; \`cont\`: contains; \`regex\`: matches the regular expression \`v\`
-    (\`case: true\` ignores case);
-  - \`true\` \`false\` \`null\` \`nnull\` \`empty\` \`nempty\`: is true / false / null or missing / not null / empty
-    (string, array, buffer or object) / not empty;
-  - \`istype\`: is of type \`v\`: \`string\`, \`number\`, \`boolean\`, \`array\`, \`buffer\`, \`object\`, \`json\`
-    (a string holding valid JSON), \`null\` or \`undefined\`;
-  - \`hask\`: the property (an object) has key \`v\`;
-  - \`head\`, \`tail\`, \`index\`: for message sequences (\`msg.parts\`): among the first \`v\`, among the last \`v\`,
-    index between \`v\` and \`v2\`. With a \`tail\` rule, messages of a sequence are held until the whole sequence
-    has arrived;
-  - \`jsonata_exp\`: the JSONata expression \`v\` is true (\`$I\` and \`$N\` give the sequence index and count);
-  - \`else\`: none of the rules before it matched.
-- **checkall**: \`"true"\` sends to every matching output; \`"false"\` stops at the first match.
-- **repair** (Node-RED's "recreate message sequences") is accepted in imported flows but not applied: messages
+- **Property**: what to test: a message property (\`msg.\`, e.g. \`payload.temperature\`), a \`flow.\` or
+  \`global.\` context key, a JSONata expression evaluated against the message, or an env variable (not available
+  to flows: it reads as an empty string).
+- **Rules**: one per output. Each has an **Operator** and, when the operator needs one, a **Value** read as its
+  type (text, number, boolean, JSON, regular expression, timestamp, \`msg.\`/\`flow.\`/\`global.\`, JSONata
+  expression, env variable, or *previous value*: the property's value for the previous message). Operators:
+  - \`==\` \`!=\` \`<\` \`<=\` \`>\` \`>=\`: compare (loosely, as JavaScript's \`==\` and \`<\` do);
+  - *is between* **From** and **To**, inclusive; *contains*; *matches regex* (**Ignore case** to ignore case);
+  - *is true*, *is false*, *is null* (or missing), *is not null*, *is empty* (string, array, buffer or object),
+    *is not empty*;
+  - *is of type* **Type name**: \`string\`, \`number\`, \`boolean\`, \`array\`, \`buffer\`, \`object\`,
+    \`json\` (a string holding valid JSON), \`null\` or \`undefined\`;
+  - *has key*: the property (an object) has the key **Value**;
+  - *head*, *tail*, *index between*: for message sequences (\`msg.parts\`): among the first **Value**, among the
+    last **Value**, index between **From** and **To**. With a *tail* rule, messages of a sequence are held until
+    the whole sequence has arrived;
+  - *JSONata expression is true*: the expression in **Value** is true (\`$I\` and \`$N\` give the sequence index
+    and count);
+  - *otherwise*: none of the rules before it matched.
+- **Check all rules**: \`true\` sends to every matching output; \`false\` stops at the first match.
+- **Recreate message sequences** (Node-RED's option) is accepted in imported flows but not applied: messages
   keep the \`msg.parts\` they arrived with.
 
 ### Inputs

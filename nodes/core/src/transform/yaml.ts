@@ -30,8 +30,8 @@ export const yamlNode = defineNode<YamlProps>({
   help: `Converts a message property between a YAML string and its JavaScript value, like Node-RED's *yaml* node.
 
 ### Properties
-- **property**: the message property to convert (default \`payload\`).
-- **propertyOut**: where to put the result (default: the same property).
+- **Property**: the message property to convert (default \`payload\`).
+- **Output property**: where to put the result (default: the same property).
 
 ### Inputs
 Any message. A string is parsed as YAML; an object or array is turned into a YAML string. A message without
