@@ -21,9 +21,10 @@ export function relativePath(userPath: string): string {
   return parts.join('/');
 }
 
-/** `rel` (from relativePath) under `root`, for backends that address files by absolute path (SFTP). */
+/** `rel` (from relativePath) under `root` (empty: relative to where the backend starts, e.g. the SFTP login directory). */
 export function underRoot(root: string, rel: string): string {
-  return rel ? path.posix.join(root || '/', rel) : root || '.';
+  if (!root) return rel || '.';
+  return rel ? path.posix.join(root, rel) : root;
 }
 
 /** Whether `candidate` is `root` or inside it (both absolute, real paths). */
