@@ -40,6 +40,8 @@ export function isCodeField(schema: JsonSchema, name: string | undefined): boole
   const types = schemaTypes(schema);
   if (types.length > 0 && !(types.length === 1 && types[0] === 'string')) return false;
   if (schema['x-editor'] === 'code') return true;
+  // A declared format says what the text is: a cron "expression" is not JSONata.
+  if (typeof schema.format === 'string' && !['javascript', 'jsonata', 'mustache'].includes(schema.format)) return false;
   if (schema.format === 'javascript' || schema.format === 'jsonata' || schema.format === 'mustache') return true;
   if (schema['x-language'] === 'javascript' || schema['x-language'] === 'jsonata' || schema['x-language'] === 'mustache') return true;
   return name !== undefined && CODE_PROP_NAMES.has(name) && (types[0] === 'string' || types.length === 0) && !Array.isArray(schema.enum);

@@ -81,5 +81,13 @@ describe('expression fields of a node', () => {
     expect(expressionIssues(jsonataSchema, { expression: 'payload.a ~> $sum(', property: 'payload' })[0]?.pointer).toBe('/expression');
     expect(expressionIssues(jsonataSchema, { expression: 'payload.a', property: 'payload' })).toEqual([]);
     expect(expressionIssues(templateSchema, { template: 'Hi {{name' })).toEqual([{ pointer: '/template', message: 'template error at line 1, column 9: Unclosed tag' }]);
+    // Empty: left to the schema (a template may be empty); an empty typed JSONata value fails at deploy, so it is flagged.
+    expect(expressionIssues(templateSchema, { template: '' })).toEqual([]);
+    expect(expressionIssues(changeSchema, { rules: [{ t: 'set', p: 'a', to: '', tot: 'jsonata' }] })[0]?.message).toMatch(/empty/);
+  });
+
+  it('leaves a cron "expression" alone: its format says it is not JSONata', async () => {
+    const { cronNode } = await import('../../../../nodes/core/src/io/cron.ts');
+    expect(expressionIssues(cronNode.props as Record<string, unknown>, { expression: '0 * * * *' })).toEqual([]);
   });
 });

@@ -28,7 +28,8 @@ export function expressionFields(schema: JsonSchema, value: unknown, pointer = '
   const found: ExpressionField[] = [];
   const language = expressionLanguage(schema, name);
   if (language) {
-    if (typeof value === 'string') found.push({ pointer, language, source: value, nodeRedInput: false });
+    // An empty field is the schema's business (minLength, required): a template may be empty on purpose.
+    if (typeof value === 'string' && value.trim() !== '') found.push({ pointer, language, source: value, nodeRedInput: false });
     return found;
   }
   if (Array.isArray(value) && schema.items && typeof schema.items === 'object') {

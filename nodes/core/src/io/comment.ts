@@ -17,7 +17,7 @@ export const commentNode = defineNode<CommentProps>({
   props: {
     type: 'object',
     properties: {
-      info: { type: 'string', default: '', format: 'markdown', description: 'Markdown text' },
+      info: { type: 'string', default: '', format: 'markdown', title: 'Text', description: 'Markdown.', 'x-editor': 'textarea' },
     },
   },
   help: `A note on the canvas. The node's name is shown on the canvas; **info** (markdown) is shown in the info panel.

@@ -38,9 +38,9 @@ export const cronNode = defineNode<CronProps>({
   props: {
     type: 'object',
     properties: {
-      expression: { type: 'string', minLength: 1, default: '0 * * * *', format: 'cron', description: 'Cron expression (optionally with a leading seconds field)' },
-      timezone: { type: 'string', description: 'IANA time zone, e.g. Europe/Paris' },
-      payload: { description: 'Value sent as msg.payload' },
+      expression: { type: 'string', minLength: 1, default: '0 * * * *', format: 'cron', title: 'Schedule (cron)', description: 'e.g. "0 * * * *" (every hour); a leading sixth field gives seconds.' },
+      timezone: { type: 'string', title: 'Time zone', description: 'IANA time zone, e.g. Europe/Paris; empty: the runtime\'s.' },
+      payload: { title: 'Payload', description: 'Value sent as msg.payload.' },
     },
     required: ['expression'],
   },

@@ -18,8 +18,8 @@ export const subflowCallNode = defineNode<SubflowCallProps>({
   props: {
     type: 'object',
     properties: {
-      flowId: { type: 'string', minLength: 1, description: 'Id of the flow to call' },
-      timeoutMs: { type: 'integer', minimum: 1, default: 60000, description: 'Milliseconds to wait for the answer' },
+      flowId: { type: 'string', minLength: 1, title: 'Flow to call', description: 'Its id.' },
+      timeoutMs: { type: 'integer', minimum: 1, default: 60000, title: 'Wait for the answer (ms)' },
     },
     required: ['flowId'],
   },

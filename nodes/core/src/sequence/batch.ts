@@ -226,7 +226,7 @@ export const batchNode = defineNode<Partial<BatchProps>>({
         type: 'array',
         default: [{ topic: '' }],
         title: 'Topics (concat)',
-        items: { type: 'object', required: ['topic'], properties: { topic: { type: 'string' } } },
+        items: { type: 'object', required: ['topic'], properties: { topic: { type: 'string', title: 'Topic' } } },
       },
     },
   },

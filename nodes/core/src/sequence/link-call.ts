@@ -42,7 +42,7 @@ export function findLinkTarget(targets: readonly LinkTarget[], wanted: unknown, 
 const targetSchema = {
   type: 'object',
   required: ['id', 'flowId', 'nodeId'],
-  properties: { id: { type: 'string' }, name: { type: 'string' }, flowId: { type: 'string', minLength: 1 }, nodeId: { type: 'string', minLength: 1 } },
+  properties: { id: { type: 'string', title: 'Node-RED id' }, name: { type: 'string', title: 'Name' }, flowId: { type: 'string', minLength: 1, title: 'Flow' }, nodeId: { type: 'string', minLength: 1, title: 'Link-in node' } },
 };
 
 export const linkCallNode = defineNode<Partial<LinkCallProps>>({

@@ -23,7 +23,7 @@ export const jsonataNode = defineNode<JsonataProps>({
     type: 'object',
     required: ['expression'],
     properties: {
-      expression: { type: 'string', minLength: 1, title: 'Expression', description: 'A JSONata expression; its input is the whole message.', default: 'payload' },
+      expression: { type: 'string', minLength: 1, 'x-language': 'jsonata', title: 'Expression', description: 'A JSONata expression; its input is the whole message.', default: 'payload' },
       property: { type: 'string', minLength: 1, default: 'payload', title: 'Result property', description: 'Message property that receives the result.' },
     },
   },
