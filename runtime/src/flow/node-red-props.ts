@@ -298,6 +298,13 @@ const complete: Rule = (p, ctx) => {
   p.bool('uncaught', false);
 };
 
+/** tcp and udp nodes: TLS configuration nodes are not imported. */
+const plainSockets: Rule = (p) => {
+  if (p.get('tls')) p.ignore('tls', 'TLS configuration nodes are not imported: this node uses plain TCP');
+  else p.drop('tls', 'no TLS configuration');
+  if (p.has('base64') && p.get('base64') !== true) p.drop('base64', 'off');
+};
+
 const RULES: Record<string, Rule> = {
   inject,
   debug,
@@ -324,6 +331,9 @@ const RULES: Record<string, Rule> = {
   rbe,
   status: statusRule,
   complete,
+  'tcp in': plainSockets,
+  'tcp out': plainSockets,
+  'tcp request': plainSockets,
 };
 
 /** Normalise `props` (a Node-RED node's config, editor-only keys removed) in place. */

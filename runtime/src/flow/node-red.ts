@@ -78,6 +78,11 @@ const TYPE_MAP: Record<string, string> = {
   'link call': 'link-call',
   xml: 'xml',
   html: 'html',
+  'tcp in': 'tcp-in',
+  'tcp out': 'tcp-out',
+  'tcp request': 'tcp-request',
+  'udp in': 'udp-in',
+  'udp out': 'udp-out',
 };
 
 /** Editor-only fields: layout, labels, grouping, notes. Everything else is the node's config and becomes props. */
