@@ -66,6 +66,7 @@ export const componentSchemas: Record<string, JsonSchema> = {
       help: { type: 'string', description: 'Markdown' },
       allowsCycles: { type: 'boolean' },
       usableAsTool: { type: 'boolean' },
+      role: { type: 'object', required: ['kind'], properties: { kind: str }, description: 'What the runtime does with the node beyond its wires (error-handler, status-handler, completion-handler, manual-entry, subflow-entry, http-entry)' },
     },
   },
   Run: {

@@ -1,8 +1,9 @@
 /**
- * The ONE place the executor decides what a node is for beyond its wires: error handlers (catch), completion and
- * status watchers, the default manual entry and the sub-flow entry. Today these are recognised by Node-RED type
- * names; the SDK's declared roles (definition.role) replace the name checks here and nowhere else.
+ * The ONE place the executor decides what a node is for beyond its wires: error handlers, completion and status
+ * watchers, the default manual entry and the sub-flow entry, each by the role its definition declares
+ * (definition.role, see the SDK's roles.ts), never by type name: a third-party pack's handler works as core's does.
  */
+import { EVENT_ROLE_KINDS, handlersFor, type NodeRole, type RoleHandler } from '@flowcrew/sdk';
 import type { DeployedFlow, DeployedNode } from './types.ts';
 
 export interface NodeRoles {
@@ -11,54 +12,51 @@ export interface NodeRoles {
   statusHandlers: DeployedNode[];
 }
 
+const roleKind = (d: DeployedNode): NodeRole['kind'] | undefined => d.definition.role?.kind;
+
 export function classifyRoles(nodes: readonly DeployedNode[]): NodeRoles {
   return {
-    errorHandlers: nodes.filter((d) => d.node.type === 'catch'),
-    completionHandlers: nodes.filter((d) => d.node.type === 'complete'),
-    statusHandlers: nodes.filter((d) => d.node.type === 'status'),
+    errorHandlers: nodes.filter((d) => roleKind(d) === 'error-handler'),
+    completionHandlers: nodes.filter((d) => roleKind(d) === 'completion-handler'),
+    statusHandlers: nodes.filter((d) => roleKind(d) === 'status-handler'),
   };
 }
 
-const scopeOf = (d: DeployedNode): unknown => (d.node.props ?? {}).scope;
+/** The SDK's scope rules, applied to deployed nodes. */
+function inScope(kind: 'error-handler' | 'completion-handler' | 'status-handler', candidates: readonly DeployedNode[], nodeId: string): DeployedNode[] {
+  const handlers = candidates.map((d): RoleHandler & { deployed: DeployedNode } => ({ id: d.node.id, role: d.definition.role, props: d.node.props, wires: d.wires, deployed: d }));
+  return handlersFor(kind, handlers, nodeId).map((h) => h.deployed);
+}
 
-/** Error handlers that get a failure of `nodeId`. Node-RED's rule: "uncaught" handlers only take what no other handler takes. */
+/** Error handlers that get a failure of `nodeId` (Node-RED's rule: "uncaught" handlers only take what no other takes). */
 export function errorHandlersFor(flow: DeployedFlow, nodeId: string): DeployedNode[] {
-  const inScope = flow.roles.errorHandlers.filter((c) => {
-    if (c.node.id === nodeId) return false;
-    const scope = scopeOf(c);
-    return !Array.isArray(scope) || scope.includes(nodeId);
-  });
-  const handling = inScope.filter((c) => (c.node.props ?? {}).uncaught !== true);
-  return handling.length > 0 ? handling : inScope;
+  return inScope('error-handler', flow.roles.errorHandlers, nodeId);
 }
 
-/** Completion watchers of `nodeId`: an explicit scope naming it, and not wired back to it (no loop). */
+/** Completion watchers of `nodeId`. */
 export function completionHandlersFor(flow: DeployedFlow, nodeId: string): DeployedNode[] {
-  return flow.roles.completionHandlers.filter((c) => {
-    const scope = scopeOf(c);
-    return c.node.id !== nodeId && Array.isArray(scope) && scope.includes(nodeId) && !c.wires.flat().includes(nodeId);
-  });
+  return inScope('completion-handler', flow.roles.completionHandlers, nodeId);
 }
 
-/** Status watchers of `nodeId`: every node when their scope is unset, else the listed ones not wired back from them. */
+/** Status watchers of `nodeId`. */
 export function statusHandlersFor(flow: DeployedFlow, nodeId: string): DeployedNode[] {
-  return flow.roles.statusHandlers.filter((s) => {
-    const scope = scopeOf(s);
-    return s.node.id !== nodeId && !(Array.isArray(scope) && (!scope.includes(nodeId) || s.wires.flat().includes(nodeId)));
-  });
+  return inScope('status-handler', flow.roles.statusHandlers, nodeId);
 }
 
-/** Where a manual run starts when no node is named: the first inject, else the first trigger that takes input. */
+/**
+ * Where a manual run starts when no node is named: the first manual entry, else the first trigger that takes input
+ * and is not started by the runtime's own events (error, status, completion, sub-flow call).
+ */
 export function defaultEntryNode(flow: DeployedFlow): DeployedNode | undefined {
   const nodes = [...flow.nodes.values()];
   return (
-    nodes.find((d) => d.node.type === 'inject') ??
-    nodes.find((d) => d.definition.inputs === 0 && d.definition.category === 'trigger' && d.instance.onInput && d.node.type !== 'catch')
+    nodes.find((d) => roleKind(d) === 'manual-entry') ??
+    nodes.find((d) => d.definition.inputs === 0 && d.definition.category === 'trigger' && d.instance.onInput && !EVENT_ROLE_KINDS.includes(roleKind(d)!))
   );
 }
 
 /** Where a call of this flow from another flow enters when no node is named. */
 export function subflowEntryNode(flow: DeployedFlow): DeployedNode | undefined {
-  for (const d of flow.nodes.values()) if (d.node.type === 'subflow-in') return d;
+  for (const d of flow.nodes.values()) if (roleKind(d) === 'subflow-entry') return d;
   return undefined;
 }

@@ -83,7 +83,7 @@ function testNodes(h: Pick<Harness, 'triggers' | 'calls' | 'holds' | 'failures'>
       }),
     },
     { ...base, type: 'test-reply', label: 'reply', outputs: 0, create: () => ({ onInput: (msg, ctx) => void ctx.reply({ status: 200, body: msg.payload }) }) },
-    { ...base, type: 'catch', label: 'catch', inputs: 0, create: () => ({ onInput: (msg) => msg }) },
+    { ...base, type: 'catch', label: 'catch', inputs: 0, role: { kind: 'error-handler', scope: { whenUnset: 'all', onlyUnhandledProp: 'uncaught' } }, create: () => ({ onInput: (msg) => msg }) },
   ];
 }
 
