@@ -16,6 +16,7 @@ import { registerCredentialCommands } from '../vault/cli.ts';
 import { registerBackupCommands } from '../backup/cli.ts';
 import { cliActor, withServices } from './local.ts';
 import { registerUserCommands } from './users.ts';
+import { registerEvalCommands } from './eval.ts';
 
 async function readJsonFile(file: string): Promise<unknown> {
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
@@ -158,6 +159,7 @@ program
 registerCredentialCommands(program);
 registerBackupCommands(program);
 registerUserCommands(program);
+registerEvalCommands(program);
 
 try {
   await program.parseAsync(process.argv);
