@@ -70,7 +70,7 @@ export class FileStoreError extends Error {
     super(`${store}: ${operation}${path !== undefined ? ` "${path}"` : ''} failed: ${said}${code && MESSAGES[code] ? ` (${code})` : ''}`);
     this.name = 'FileStoreError';
     this.code = code;
-    this.retryable = retryable ?? (e?.retryable === false ? false : code !== undefined && RETRYABLE.has(code));
+    this.retryable = retryable ?? (typeof e?.retryable === 'boolean' ? e.retryable : code !== undefined && RETRYABLE.has(code));
   }
 }
 
