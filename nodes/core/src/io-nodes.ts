@@ -6,6 +6,7 @@ import { completeNode } from './io/complete.ts';
 import { cronNode } from './io/cron.ts';
 import { debugNode } from './io/debug.ts';
 import { delayNode } from './io/delay.ts';
+import { execNode } from './io/exec.ts';
 import { functionNode } from './io/function.ts';
 import { httpRequestNode } from './io/http-request.ts';
 import { injectNode } from './io/inject.ts';
@@ -34,4 +35,5 @@ export const ioNodes: NodeDefinition[] = [
   subflowCallNode,
   delayNode,
   functionNode,
+  execNode,
 ];

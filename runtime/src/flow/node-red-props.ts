@@ -334,6 +334,7 @@ const RULES: Record<string, Rule> = {
   'tcp in': plainSockets,
   'tcp out': plainSockets,
   'tcp request': plainSockets,
+  exec: (p) => p.drop('winHide', 'a Windows-only option'),
 };
 
 /** Normalise `props` (a Node-RED node's config, editor-only keys removed) in place. */

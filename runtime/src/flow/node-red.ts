@@ -83,6 +83,7 @@ const TYPE_MAP: Record<string, string> = {
   'tcp request': 'tcp-request',
   'udp in': 'udp-in',
   'udp out': 'udp-out',
+  exec: 'exec',
 };
 
 /** Editor-only fields: layout, labels, grouping, notes. Everything else is the node's config and becomes props. */
