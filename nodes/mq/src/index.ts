@@ -5,8 +5,11 @@ import { rabbitPublishNode } from './rabbitmq/publish.ts';
 import { mqttCredential } from './mqtt/credential.ts';
 import { mqttPublishNode } from './mqtt/publish.ts';
 import { mqttSubscribeNode } from './mqtt/subscribe.ts';
+import { natsConsumeNode } from './nats/consume.ts';
+import { natsCredential } from './nats/credential.ts';
+import { natsPublishNode } from './nats/publish.ts';
 
-export const nodes = [rabbitPublishNode, rabbitConsumeNode, mqttPublishNode, mqttSubscribeNode];
-export const credentialTypes = [rabbitCredential, mqttCredential];
+export const nodes = [rabbitPublishNode, rabbitConsumeNode, mqttPublishNode, mqttSubscribeNode, natsPublishNode, natsConsumeNode];
+export const credentialTypes = [rabbitCredential, mqttCredential, natsCredential];
 
-export { mqttCredential, mqttPublishNode, mqttSubscribeNode, rabbitConsumeNode, rabbitCredential, rabbitPublishNode };
+export { mqttCredential, mqttPublishNode, mqttSubscribeNode, natsConsumeNode, natsCredential, natsPublishNode, rabbitConsumeNode, rabbitCredential, rabbitPublishNode };
