@@ -4,6 +4,7 @@ import { DEFAULT_MAX_DEPTH } from './flow/json-depth.ts';
 import type { RetentionMode, RetentionPolicy } from './storage/types.ts';
 import { parseOidcConfig, type OidcConfig } from './identity/oidc-config.ts';
 import { AllowList } from './outbound/allow-list.ts';
+import { parseClusterConfig, type ClusterConfig } from './cluster/config.ts';
 import { parseLogFormat, parseLogLevel, parseLogLevels, type LogFormat, type LogLevel, type LogModule } from './logging/logger.ts';
 
 export interface RuntimeConfig {
@@ -28,6 +29,8 @@ export interface RuntimeConfig {
   maxMessageBytes: number;
   /** A node invocation interrupted this many times by the runtime stopping (a crash) fails instead of running again. */
   maxInterruptions: number;
+  /** Run leases when runtimes share PostgreSQL (FLOWCREW_INSTANCE_ID, FLOWCREW_LEASE_TTL_MS). */
+  cluster: ClusterConfig;
   /** Caps on what one node may keep in context and write to the log (FLOWCREW_CONTEXT_*, FLOWCREW_LOG_*). */
   nodeLimits: NodeLimits;
   retention: RetentionPolicy;
@@ -182,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxDepth: atLeastOne('FLOWCREW_MAX_DEPTH', parseInteger('FLOWCREW_MAX_DEPTH', env.FLOWCREW_MAX_DEPTH, DEFAULT_MAX_DEPTH)),
     maxMessageBytes: atLeastOne('FLOWCREW_MAX_MESSAGE_BYTES', parseInteger('FLOWCREW_MAX_MESSAGE_BYTES', env.FLOWCREW_MAX_MESSAGE_BYTES, 16 * 1024 * 1024)),
     maxInterruptions: atLeastOne('FLOWCREW_MAX_INTERRUPTIONS', parseInteger('FLOWCREW_MAX_INTERRUPTIONS', env.FLOWCREW_MAX_INTERRUPTIONS, 3)),
+    cluster: parseClusterConfig(env, dataDir),
     nodeLimits: {
       contextValueBytes: atLeastOne('FLOWCREW_CONTEXT_VALUE_MAX_KB', parseInteger('FLOWCREW_CONTEXT_VALUE_MAX_KB', env.FLOWCREW_CONTEXT_VALUE_MAX_KB, 1024)) * 1024,
       contextScopeBytes: atLeastOne('FLOWCREW_CONTEXT_MAX_MB', parseInteger('FLOWCREW_CONTEXT_MAX_MB', env.FLOWCREW_CONTEXT_MAX_MB, 16)) * 1048576,

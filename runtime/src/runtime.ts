@@ -12,6 +12,7 @@ import { invalid, notFound, ProblemError } from './errors.ts';
 import { EventFanout } from './executor/events.ts';
 import { DebugBuffer } from './live/debug-buffer.ts';
 import { DeployError, Executor, CannotStartRunError } from './executor/executor.ts';
+import { LeaseKeeper } from './cluster/lease-keeper.ts';
 import { importNodeRed, isNodeRedExport } from './flow/node-red.ts';
 import { importN8n, isN8nExport } from './flow/n8n.ts';
 import { FLOW_FORMAT, type FlowDocument, type FlowIssue, type FlowView, type ImportResult } from './flow/types.ts';
@@ -55,6 +56,8 @@ export class Runtime {
   /** For readiness (/health/ready): flows that could not be deployed at start, and where resuming runs stands. */
   readonly startup = { flowsLoaded: false, undeployable: [] as string[], resume: 'pending' as 'pending' | 'running' | 'done' | 'failed' };
   private pruneTimer?: NodeJS.Timeout;
+  /** Run leases, when runtimes share PostgreSQL (set at boot). */
+  private leaseKeeper?: LeaseKeeper;
 
   private constructor(
     readonly events: EventFanout,
@@ -121,6 +124,9 @@ export class Runtime {
   }
 
   private async boot(loadExamples: boolean): Promise<void> {
+    // Shared PostgreSQL: runs accepted from here on carry this runtime's lease (cluster/lease-keeper.ts).
+    const leases = this.storage.leases;
+    if (leases) this.leaseKeeper = new LeaseKeeper({ leases, executor: this.executor, log: moduleLogger(this.log, 'executor'), owner: this.config.cluster.instanceId, ttlMs: this.config.cluster.leaseTtlMs });
     if (loadExamples && this.config.flowsDir) await this.loadExampleFlows(this.config.flowsDir);
     for (const stored of await this.storage.listFlows()) {
       if (stored.deployedFlow === null) continue;
@@ -152,7 +158,8 @@ export class Runtime {
    */
   async resumeRuns(): Promise<number> {
     this.startup.resume = 'running';
-    const resumed = await this.executor.resume().catch((error: unknown) => {
+    const resuming = this.leaseKeeper ? this.leaseKeeper.start() : this.executor.resume();
+    const resumed = await resuming.catch((error: unknown) => {
       this.startup.resume = 'failed';
       throw error;
     });
@@ -584,7 +591,11 @@ export class Runtime {
 
   async close(): Promise<void> {
     clearInterval(this.pruneTimer);
+    const held = this.executor.activeRunIds();
+    await this.leaseKeeper?.stop();
     await this.executor.close();
+    // Given up after the clean stop is recorded: another runtime takes these runs over at once.
+    await this.leaseKeeper?.release(held).catch((e: unknown) => this.log.warn(`could not release run leases: ${(e as Error).message}`));
     await (this.executor.options.outbound as OutboundGuard | undefined)?.close();
     await this.storage.close();
   }

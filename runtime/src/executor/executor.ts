@@ -105,8 +105,25 @@ export class Executor implements ExecutorHub {
     return this.admission.cancel(runId);
   }
 
-  resume(): Promise<number> {
-    return this.resumer.resume();
+  /** Resume every unfinished run, or only `runIds` (whose leases this process took over); resolves with how many. */
+  resume(runIds?: readonly string[]): Promise<number> {
+    return this.resumer.resume(runIds);
+  }
+
+  /** Ids of the runs this process executes (or holds queued for a slot), for lease renewal. */
+  activeRunIds(): string[] {
+    return [...this.active.keys()];
+  }
+
+  /**
+   * Stop executing runs another process took over (their lease was lost, e.g. after a pause longer than the lease):
+   * nothing more is written for them here. Their invocations already committed stay; the new owner runs the rest.
+   */
+  abandon(runIds: Iterable<string>, reason: string): void {
+    for (const id of runIds) {
+      const run = this.active.get(id);
+      if (run) this.admission.dropRun(run, new Error(reason), 'stopped here');
+    }
   }
 
   listTools(): ToolDescription[] {

@@ -12,10 +12,14 @@ export class Resumer {
 
   constructor(private readonly hub: ExecutorHub) {}
 
-  /** Re-dispatch every run that was accepted but not finished when the process last stopped. */
-  async resume(): Promise<number> {
+  /**
+   * Re-dispatch every run that was accepted but not finished when the process last stopped, or, with `runIds`, only
+   * those (the runs whose leases this process just took over from a dead one).
+   */
+  async resume(runIds?: readonly string[]): Promise<number> {
     const { storage } = this.hub.options;
-    const resumable = await storage.listResumableRuns();
+    // A run this process executes already is never adopted twice.
+    const resumable = (await storage.listResumableRuns(runIds ? { runIds } : undefined)).filter((r) => !this.hub.active.has(r.run.id));
     // Every pending invocation of a started run was in flight when the process stopped. Count that interruption
     // durably BEFORE running anything again: if this start dies on the same message, the next one knows, and once an
     // invocation has been interrupted maxInterruptions times dispatch fails it instead (a poison message).

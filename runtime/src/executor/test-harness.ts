@@ -32,12 +32,14 @@ export interface Harness {
   holds: Map<string, ReturnType<typeof gate>>;
   /** Failures still to throw per node id (test-step nodes fail while their count is > 0). */
   failures: Map<string, number>;
+  /** When true, test-hold nodes pass messages on at once (recorded in `calls` all the same). */
+  holdsOpen: boolean;
   finished(runId: string): Promise<RunRecord>;
   deploy(nodes: FlowDocument['nodes'], settings?: FlowDocument['settings']): Promise<void>;
   close(): Promise<void>;
 }
 
-function testNodes(h: Pick<Harness, 'triggers' | 'calls' | 'holds' | 'failures'>): NodeDefinition[] {
+function testNodes(h: Pick<Harness, 'triggers' | 'calls' | 'holds' | 'failures' | 'holdsOpen'>): NodeDefinition[] {
   const base = { category: 'function' as const, inputs: 1 as const, outputs: 1, props: { type: 'object' }, help: 'test node' };
   return [
     {
@@ -75,6 +77,7 @@ function testNodes(h: Pick<Harness, 'triggers' | 'calls' | 'holds' | 'failures'>
       create: (init) => ({
         onInput: async (msg) => {
           h.calls.push(`${init.id}:${String(msg.payload)}`);
+          if (h.holdsOpen) return msg;
           const held = h.holds.get(String(msg.payload)) ?? gate();
           h.holds.set(String(msg.payload), held);
           await held.promise;
@@ -87,12 +90,12 @@ function testNodes(h: Pick<Harness, 'triggers' | 'calls' | 'holds' | 'failures'>
   ];
 }
 
-export async function createHarness(options: { storage?: Storage; retention?: 'all' | 'failed' | 'none' } = {}): Promise<Harness> {
+export async function createHarness(options: { storage?: Storage; retention?: 'all' | 'failed' | 'none'; holdsOpen?: boolean } = {}): Promise<Harness> {
   const storage = options.storage ?? createSqliteStorage({ filename: ':memory:' });
   if (!options.storage) await storage.migrate();
   const registry = new NodeRegistry();
   const events = new EventFanout();
-  const partial = { triggers: new Map<string, Emit>(), calls: [] as string[], holds: new Map<string, ReturnType<typeof gate>>(), failures: new Map<string, number>() };
+  const partial = { triggers: new Map<string, Emit>(), calls: [] as string[], holds: new Map<string, ReturnType<typeof gate>>(), failures: new Map<string, number>(), holdsOpen: options.holdsOpen ?? false };
   registry.register(testNodes(partial), 'executor-test');
   const executor = new Executor({
     storage,

@@ -117,6 +117,26 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'identity: users, sessions, API tokens, projects and members, audit log; project of flows, credentials, runs',
     sql: identityMigration,
   },
+  {
+    version: 7,
+    name: 'scale-out: run leases (owner, expiry) and the run outbox',
+    // Run ownership across processes (storage/leases.ts): a run is executed by the process holding its lease; one
+    // whose lease expired is taken over by exactly one other. The outbox holds accepted runs not yet handed to the
+    // queue (written in the run's own transaction, so a run is enqueued only after it is committed).
+    sql: (dialect) => {
+      const add = dialect === 'postgres' ? 'ADD COLUMN IF NOT EXISTS' : 'ADD COLUMN';
+      return [
+        `ALTER TABLE runs ${add} owner TEXT`,
+        `ALTER TABLE runs ${add} lease_expires_at BIGINT`,
+        `CREATE INDEX IF NOT EXISTS runs_active_lease ON runs (lease_expires_at) WHERE status IN ('queued', 'running', 'waiting')`,
+        `CREATE INDEX IF NOT EXISTS runs_active_owner ON runs (owner) WHERE status IN ('queued', 'running', 'waiting')`,
+        `CREATE TABLE IF NOT EXISTS run_outbox (
+          run_id TEXT PRIMARY KEY,
+          created_at BIGINT NOT NULL
+        )`,
+      ];
+    },
+  },
 ];
 
 /** Serialises concurrent migrators on one PostgreSQL database (e.g. several runtimes starting together). */

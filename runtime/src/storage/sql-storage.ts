@@ -9,6 +9,7 @@
 import { DEFAULT_MAX_DEPTH, findTooDeep, hasMoreContainersThan } from '../flow/json-depth.ts';
 import type { FlowDocument } from '../flow/types.ts';
 import { SqlIdentityStore } from './identity-sql.ts';
+import { RunLeases } from './leases.ts';
 import type { IdentityStore } from './identity-types.ts';
 import { migrate } from './migrations.ts';
 import {
@@ -83,6 +84,7 @@ const DEFAULT_PROJECT_ID = 'default';
 const ACTIVE_RUN: readonly RunStatus[] = ['queued', 'running', 'waiting'];
 const FINISHED_RUN: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 const ACTIVE_SQL = sqlList(ACTIVE_RUN);
+const NO_LEASE: [null, null] = [null, null];
 const FINISHED_SQL = sqlList(FINISHED_RUN);
 
 /** Caps so one flush stays a reasonably short transaction; the rest goes to the next flush. */
@@ -120,6 +122,8 @@ export class SqlStorage implements Storage {
   readonly stats: GroupCommitStats = { transactions: 0, writes: 0, largestBatch: 0, failedBatches: 0 };
   /** Identity tables (identity-sql.ts), written through this storage's group-commit writer. */
   readonly identity: IdentityStore;
+  /** Run ownership across processes (leases.ts); PostgreSQL only: an SQLite file has one runtime. */
+  readonly leases: RunLeases | undefined;
   private readonly limits: MessageLimits;
 
   private queue: WriteItem[] = [];
@@ -137,6 +141,7 @@ export class SqlStorage implements Storage {
     this.dialect = driver.dialect;
     this.limits = options.limits ?? DEFAULT_MESSAGE_LIMITS;
     this.identity = new SqlIdentityStore(driver, (statements, finish) => this.write(statements, finish));
+    this.leases = driver.dialect === 'postgres' ? new RunLeases((statements, finish) => this.write(statements, finish)) : undefined;
   }
 
   migrate(): Promise<void> {
@@ -390,8 +395,8 @@ export class SqlStorage implements Storage {
       {
         // A run belongs to its flow's project (looked up in the same statement: no extra round trip).
         sql: `INSERT INTO runs (id, flow_id, flow_version, status, trigger_node_id, input, error, parent_run_id,
-                created_at, started_at, finished_at, project_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                COALESCE((SELECT f.project_id FROM flows f WHERE f.id = ?), ?))`,
+                created_at, started_at, finished_at, owner, lease_expires_at, project_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                ?, ?, COALESCE((SELECT f.project_id FROM flows f WHERE f.id = ?), ?))`,
         params: [
           run.id,
           run.flowId,
@@ -404,6 +409,7 @@ export class SqlStorage implements Storage {
           run.createdAt,
           run.startedAt,
           run.finishedAt,
+          ...(this.leases?.forNewRun() ?? NO_LEASE),
           run.flowId,
           run.projectId ?? DEFAULT_PROJECT_ID,
         ],
@@ -468,16 +474,22 @@ export class SqlStorage implements Storage {
     );
   }
 
-  async listResumableRuns(): Promise<ResumableRun[]> {
-    const runs = await this.driver.all(`SELECT * FROM runs WHERE status IN ${ACTIVE_SQL} ORDER BY created_at, id`);
+  async listResumableRuns(filter: { runIds?: readonly string[] } = {}): Promise<ResumableRun[]> {
+    if (filter.runIds?.length === 0) return [];
+    // Only the given runs (those whose lease this process just took): values inlined by the driver's escaping.
+    const only = filter.runIds ? ` AND r.id IN (${filter.runIds.map(() => '?').join(', ')})` : '';
+    const ids = filter.runIds ?? [];
+    const runs = await this.driver.all(`SELECT * FROM runs r WHERE r.status IN ${ACTIVE_SQL}${only} ORDER BY r.created_at, r.id`, ids);
     if (runs.length === 0) return [];
     const pending = await this.driver.all(
       `SELECT i.* FROM invocations i JOIN runs r ON r.id = i.run_id
-       WHERE r.status IN ${ACTIVE_SQL} AND i.status = 'pending' ORDER BY i.run_id, i.seq`,
+       WHERE r.status IN ${ACTIVE_SQL}${only} AND i.status = 'pending' ORDER BY i.run_id, i.seq`,
+      ids,
     );
     const maxSeqs = await this.driver.all(
       `SELECT i.run_id, MAX(i.seq) AS max_seq FROM invocations i JOIN runs r ON r.id = i.run_id
-       WHERE r.status IN ${ACTIVE_SQL} GROUP BY i.run_id`,
+       WHERE r.status IN ${ACTIVE_SQL}${only} GROUP BY i.run_id`,
+      ids,
     );
     const byRun = new Map<string, ResumableRun>();
     const result = runs.map((row) => {

@@ -193,8 +193,10 @@ export interface Storage {
   updateRun(update: RunUpdate): Promise<void>;
   /** Mark every still-pending invocation of a run cancelled and the run cancelled, in one transaction. */
   cancelRun(runId: string, finishedAt: number): Promise<void>;
-  /** Runs in queued/running/waiting state with their pending invocations: what to resume after a restart. */
-  listResumableRuns(): Promise<ResumableRun[]>;
+  /** Runs in queued/running/waiting state (only `runIds` when given) with their pending invocations: what to resume. */
+  listResumableRuns(filter?: { runIds?: readonly string[] }): Promise<ResumableRun[]>;
+  /** Run ownership across processes sharing this database (storage/leases.ts); absent where one process owns the database (SQLite). */
+  readonly leases?: import('./leases.ts').RunLeases;
   /** Count one more interruption of each of these (pending) invocations, before they are dispatched again. */
   recordInterruptions(invocationIds: readonly string[]): Promise<void>;
   /**

@@ -1,0 +1,84 @@
+/**
+ * Keeps this runtime's run leases (storage/leases.ts) when several runtimes share one PostgreSQL:
+ * - at start, takes its own previous runs (same instance id) and runs nobody holds, and resumes them;
+ * - every third of the lease time, renews its leases; a run it no longer holds (taken over after this process
+ *   stalled past its lease) is stopped here, so two processes never keep executing one run;
+ * - on the same beat, takes over runs whose lease expired (their runtime died) and resumes them here;
+ * - on a clean stop, gives its runs up at once, so another runtime takes them over without waiting for expiry.
+ */
+import type { Logger } from '@flowcrew/sdk';
+import type { Executor } from '../executor/executor.ts';
+import type { RunLeases } from '../storage/leases.ts';
+
+export interface LeaseKeeperOptions {
+  leases: RunLeases;
+  executor: Executor;
+  log: Logger;
+  owner: string;
+  ttlMs: number;
+  /** Default ttlMs / 3. */
+  heartbeatMs?: number;
+}
+
+export class LeaseKeeper {
+  private timer: NodeJS.Timeout | undefined;
+  private beating: Promise<void> | null = null;
+  private stopped = false;
+  /** Heartbeats done, runs taken over and runs stopped here after losing their lease (for tests and metrics). */
+  readonly stats = { beats: 0, takenOver: 0, lost: 0 };
+
+  constructor(private readonly options: LeaseKeeperOptions) {
+    options.leases.hold({ owner: options.owner, ttlMs: options.ttlMs });
+  }
+
+  /** Take this runtime's share of unfinished runs and resume them; then keep leases on a timer. Resolves with how many resumed. */
+  async start(): Promise<number> {
+    const { leases, executor } = this.options;
+    const mine = await leases.claim({ mode: 'start' });
+    const resumed = mine.length > 0 ? await executor.resume(mine) : 0;
+    if (!this.stopped) {
+      this.timer = setInterval(() => void this.beat(), this.options.heartbeatMs ?? Math.floor(this.options.ttlMs / 3));
+      this.timer.unref();
+    }
+    return resumed;
+  }
+
+  /** One heartbeat: renew, stop lost runs, take over expired ones. Never two at once (a slow database skips a beat). */
+  beat(): Promise<void> {
+    this.beating ??= this.renewAndTakeOver()
+      .catch((error: unknown) => this.options.log.warn(`run leases: heartbeat failed (${(error as Error).message}); retrying at the next beat`))
+      .finally(() => (this.beating = null));
+    return this.beating;
+  }
+
+  private async renewAndTakeOver(): Promise<void> {
+    const { leases, executor, log } = this.options;
+    // Runs active before the renewal was queued: one accepted after it is not in its answer, and is not lost.
+    const before = executor.activeRunIds();
+    const held = await leases.renew();
+    this.stats.beats++;
+    const lost = before.filter((id) => !held.has(id) && executor.active.has(id));
+    if (lost.length > 0) {
+      this.stats.lost += lost.length;
+      log.warn(`run leases: ${lost.length} run(s) were taken over by another runtime (this one stalled past its lease); stopping them here`);
+      executor.abandon(lost, 'its lease was taken over by another runtime');
+    }
+    if (this.stopped) return;
+    const taken = await leases.claim({ mode: 'expired' });
+    if (taken.length === 0) return;
+    this.stats.takenOver += taken.length;
+    log.info(`run leases: took over ${taken.length} run(s) whose runtime stopped renewing their leases`);
+    await executor.resume(taken);
+  }
+
+  /** Stop the heartbeat; `release` gives the given runs up at once (call it after the executor stopped cleanly). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.beating;
+  }
+
+  release(runIds: readonly string[]): Promise<void> {
+    return this.options.leases.release(runIds);
+  }
+}

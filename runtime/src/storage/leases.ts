@@ -1,0 +1,112 @@
+/**
+ * Run leases: which process executes an active run (runs.owner) and until when that claim holds
+ * (runs.lease_expires_at, epoch ms; migration 7). The holder renews its leases on a heartbeat; a run whose lease
+ * expired is taken over by exactly one other process, because every take-over is ONE conditional UPDATE (PostgreSQL
+ * re-checks the WHERE clause of a row another transaction just changed, so two claimers cannot both win).
+ *
+ * Writes go through the storage's group-commit writer, so they are ordered with the runs' own writes: a run accepted
+ * before a renewal is committed before it (or with it) and is renewed too.
+ */
+import type { SqlStatement, StatementResult } from './sql-storage.ts';
+
+const ACTIVE = `status IN ('queued', 'running', 'waiting')`;
+/** Ids per IN (...) list; far below PostgreSQL's parameter limit, and values are inlined anyway. */
+const CHUNK = 500;
+
+type Writer = <T>(statements: SqlStatement[], finish: (results: StatementResult[]) => T) => Promise<T>;
+
+export interface LeaseHolder {
+  owner: string;
+  ttlMs: number;
+}
+
+export interface ClaimOptions {
+  /**
+   * 'start': this owner's previous life's runs too (same owner id: a restart after a crash resumes at once), and
+   *   runs nobody holds (written before leases existed, or by a runtime without them).
+   * 'expired': only runs whose lease ran out, held by another owner (the periodic take-over).
+   * 'ids': exactly these runs, when nobody holds them or their lease ran out (a worker taking a queued run).
+   */
+  mode: 'start' | 'expired' | 'ids';
+  runIds?: readonly string[];
+  /** At most this many runs per claim, oldest lease first ('start'/'expired'); default 1,000. */
+  limit?: number;
+  now?: number;
+}
+
+export class RunLeases {
+  private holder: LeaseHolder | null = null;
+
+  constructor(private readonly write: Writer) {}
+
+  /** From now on, runs accepted by this storage carry `owner`'s lease; renew() and claim() act for it. */
+  hold(holder: LeaseHolder): void {
+    this.holder = holder;
+  }
+
+  get owner(): string | null {
+    return this.holder?.owner ?? null;
+  }
+
+  /** Owner and expiry a run accepted now gets (nulls without a holder: nobody's until claimed). */
+  forNewRun(now = Date.now()): [string | null, number | null] {
+    const holder = this.holder;
+    return holder ? [holder.owner, now + holder.ttlMs] : [null, null];
+  }
+
+  /** Extend every lease this owner holds; resolves with the ids of the active runs it still holds (the others were taken over). */
+  renew(now = Date.now()): Promise<Set<string>> {
+    const holder = this.need();
+    return this.write(
+      [{ sql: `UPDATE runs SET lease_expires_at = ? WHERE owner = ? AND ${ACTIVE} RETURNING id`, params: [now + holder.ttlMs, holder.owner] }],
+      (results) => new Set(results[0]!.rows.map((row) => String(row.id))),
+    );
+  }
+
+  /** Take over runs (see ClaimOptions); resolves with the ids this owner now holds, each won by exactly one claimer. */
+  claim(options: ClaimOptions): Promise<string[]> {
+    const holder = this.need();
+    const now = options.now ?? Date.now();
+    const set = `UPDATE runs SET owner = ?, lease_expires_at = ?`;
+    const statements: SqlStatement[] = [];
+    if (options.mode === 'ids') {
+      const ids = options.runIds ?? [];
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        const chunk = ids.slice(i, i + CHUNK);
+        statements.push({
+          sql: `${set} WHERE id IN (${chunk.map(() => '?').join(', ')}) AND ${ACTIVE} AND (owner IS NULL OR owner = ? OR lease_expires_at < ?) RETURNING id`,
+          params: [holder.owner, now + holder.ttlMs, ...chunk, holder.owner, now],
+        });
+      }
+    } else {
+      const which =
+        options.mode === 'start'
+          ? `(owner IS NULL OR owner = ? OR lease_expires_at < ?)`
+          : `(owner IS NOT NULL AND owner <> ? AND lease_expires_at < ?)`;
+      // Oldest leases first, a bounded batch: SKIP LOCKED leaves rows another claimer is taking right now to it.
+      statements.push({
+        sql: `${set} WHERE id IN (SELECT id FROM runs WHERE ${ACTIVE} AND ${which} ORDER BY lease_expires_at NULLS FIRST LIMIT ? FOR UPDATE SKIP LOCKED)
+              AND ${ACTIVE} AND ${which} RETURNING id`,
+        params: [holder.owner, now + holder.ttlMs, holder.owner, now, options.limit ?? 1_000, holder.owner, now],
+      });
+    }
+    if (statements.length === 0) return Promise.resolve([]);
+    return this.write(statements, (results) => results.flatMap((r) => r.rows.map((row) => String(row.id))));
+  }
+
+  /** Give these runs up now (a clean stop, a drained worker): their leases expire at once, so another process takes them over. */
+  release(runIds: readonly string[]): Promise<void> {
+    const holder = this.need();
+    const statements: SqlStatement[] = [];
+    for (let i = 0; i < runIds.length; i += CHUNK) {
+      const chunk = runIds.slice(i, i + CHUNK);
+      statements.push({ sql: `UPDATE runs SET lease_expires_at = 0 WHERE owner = ? AND id IN (${chunk.map(() => '?').join(', ')})`, params: [holder.owner, ...chunk] });
+    }
+    return statements.length === 0 ? Promise.resolve() : this.write(statements, () => undefined);
+  }
+
+  private need(): LeaseHolder {
+    if (!this.holder) throw new Error('run leases: no owner set (call hold() first)');
+    return this.holder;
+  }
+}
