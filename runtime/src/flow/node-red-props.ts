@@ -3,6 +3,7 @@
  * migrations, 0.x to 4.x), done once at import so Flowcrew's props schemas see the values they describe. Every change
  * is reported through the PropsEditor (translated, defaulted, dropped or ignored).
  */
+import { mqttIn, mqttOut } from './node-red-mqtt.ts';
 import { NODE_RED_VALUE_TYPES, PropsEditor } from './node-red-values.ts';
 
 /** What a rule may ask of the export around the node. */
@@ -335,6 +336,8 @@ const RULES: Record<string, Rule> = {
   'tcp out': plainSockets,
   'tcp request': plainSockets,
   exec: (p) => p.drop('winHide', 'a Windows-only option'),
+  'mqtt in': mqttIn,
+  'mqtt out': mqttOut,
 };
 
 /** Normalise `props` (a Node-RED node's config, editor-only keys removed) in place. */

@@ -77,11 +77,11 @@ const nodeRedExport = [
     initialize: '', finalize: '', libs: [], d: true, x: 290, y: 320, wires: [[id.mqttOut, id.linkOutReports]],
   },
   {
-    id: id.mqttOut, type: 'mqtt out', z: ORDERS, name: '', topic: 'orders/tick', qos: '', retain: '', respTopic: '', contentType: '',
+    id: id.mqttOut, type: 'serial out', z: ORDERS, name: '', topic: 'orders/tick', qos: '', retain: '', respTopic: '', contentType: '',
     userProps: '', correl: '', expiry: '', broker: id.broker, x: 460, y: 320, wires: [],
   },
   {
-    id: id.broker, type: 'mqtt-broker', name: 'local', broker: 'localhost', port: '1883', clientid: '', autoConnect: true, usetls: false,
+    id: id.broker, type: 'serial-port', name: 'local', broker: 'localhost', port: '1883', clientid: '', autoConnect: true, usetls: false,
     protocolVersion: '4', keepalive: '60', cleansession: true, autoUnsubscribe: true, birthTopic: '', closeTopic: '', willTopic: '',
   },
   { id: id.linkOutReports, type: 'link out', z: ORDERS, name: 'to reports', mode: 'link', links: [id.linkInReports], x: 455, y: 380, wires: [] },
@@ -245,9 +245,9 @@ describe('importNodeRed', () => {
 
   it('lists every node it could not map, with a reason', () => {
     const byId = Object.fromEntries(result.unmapped.map((u) => [u.id, u]));
-    expect(byId[id.mqttOut]).toMatchObject({ type: 'mqtt out', flowId: ORDERS, reason: expect.stringContaining('no Flowcrew equivalent') });
+    expect(byId[id.mqttOut]).toMatchObject({ type: 'serial out', flowId: ORDERS, reason: expect.stringContaining('no Flowcrew equivalent') });
     expect(byId[id.status]).toBeUndefined();
-    expect(byId[id.broker]).toMatchObject({ type: 'mqtt-broker', name: 'local', reason: expect.stringContaining('configuration node') });
+    expect(byId[id.broker]).toMatchObject({ type: 'serial-port', name: 'local', reason: expect.stringContaining('configuration node') });
     expect(byId[id.tls]).toMatchObject({ type: 'tls-config' });
     expect(byId[id.group]).toMatchObject({ type: 'group', name: 'Report pipeline', flowId: REPORTS });
     expect(byId[id.linkCall]).toBeUndefined();
@@ -266,7 +266,7 @@ describe('importNodeRed', () => {
   it('removes wires to nodes that were not imported and names them in a warning', () => {
     expect(node(orders, id.function).wires).toBeUndefined();
     expect(node(reports, id.delay).wires).toEqual([[id.status]]);
-    expect(result.warnings.some((w) => w.includes(id.function) && w.includes(`mqtt out ${id.mqttOut}`))).toBe(true);
+    expect(result.warnings.some((w) => w.includes(id.function) && w.includes(`serial out ${id.mqttOut}`))).toBe(true);
   });
 
   it('warns when an imported node refers to a configuration node', () => {

@@ -84,6 +84,8 @@ const TYPE_MAP: Record<string, string> = {
   'udp in': 'udp-in',
   'udp out': 'udp-out',
   exec: 'exec',
+  'mqtt in': 'mqtt-subscribe',
+  'mqtt out': 'mqtt-publish',
 };
 
 /** Editor-only fields: layout, labels, grouping, notes. Everything else is the node's config and becomes props. */
