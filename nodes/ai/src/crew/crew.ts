@@ -11,6 +11,7 @@ import { OutputSchema } from '../agents/structured-output.ts';
 import { ModelOutputError } from '../providers/errors.ts';
 import type { TokenUsage } from '../providers/types.ts';
 import type { AgentTool } from '../tools/types.ts';
+import type { CrewResume } from './checkpoint.ts';
 
 export interface CrewTask {
   key: string;
@@ -52,6 +53,8 @@ export interface Crew {
   manager?: Agent;
   /** Hierarchical: how many revisions the manager may ask for per task. */
   maxRevisions: number;
+  /** Finished steps of an earlier attempt of this invocation (after a crash): taken, not run again. */
+  resume?: CrewResume;
 }
 
 export interface CrewTaskOutcome extends TaskOutcome {
@@ -101,30 +104,49 @@ export async function runCrew(crew: Crew, env: AgentEnvironment): Promise<CrewOu
   if (crew.process === 'hierarchical') {
     const manager = crew.manager;
     if (!manager) throw new Error('a hierarchical crew needs a manager agent');
-    const plan = await runAgentTask(manager, { key: 'plan', description: planPrompt(crew), expectedOutput: 'A short plan: for each task, who should do it and what matters most.' }, counted);
-    outcome.plan = plan.output;
-    env.progress({ type: 'crew-plan', text: plan.output });
+    let plan = crew.resume?.plan();
+    if (plan === undefined) {
+      plan = (await runAgentTask(manager, { key: 'plan', description: planPrompt(crew), expectedOutput: 'A short plan: for each task, who should do it and what matters most.' }, counted)).output;
+      crew.resume?.savePlan(plan);
+    }
+    outcome.plan = plan;
+    env.progress({ type: 'crew-plan', text: plan });
     for (const [index, task] of crew.tasks.entries()) {
-      const result = await runManagedTask(crew, manager, task, contextFor(task, index, crew.tasks, done), plan.output, counted);
-      done.set(task.key, result);
-      outcome.tasks.push(result);
+      const result = resumed(crew, task, env) ?? (await runManagedTask(crew, manager, task, contextFor(task, index, crew.tasks, done), plan, counted));
+      finished(crew, task, result, done, outcome);
     }
   } else {
     for (const [index, task] of crew.tasks.entries()) {
       const agent = agents.get(task.agent ?? '');
       if (!agent) throw new Error(`task "${task.key}" has no agent in the crew`);
       const context = contextFor(task, index, crew.tasks, done);
-      const result = await withGuardrails(agent, task, context, counted, (extra) =>
-        runAgentTask(agent, { ...task, context: [...context, ...extra], extraTools: delegationTools(agent, crew, task, counted) }, counted),
-      );
-      done.set(task.key, result);
-      outcome.tasks.push(result);
+      const result =
+        resumed(crew, task, env) ??
+        (await withGuardrails(agent, task, context, counted, (extra) =>
+          runAgentTask(agent, { ...task, context: [...context, ...extra], extraTools: delegationTools(agent, crew, task, counted) }, counted),
+        ));
+      finished(crew, task, result, done, outcome);
     }
   }
   const last = outcome.tasks[outcome.tasks.length - 1];
   outcome.output = last?.output ?? '';
   if (last?.json !== undefined) outcome.json = last.json;
   return outcome;
+}
+
+/** A task an earlier attempt of this invocation finished (before a crash): its outcome, noted as resumed. */
+function resumed(crew: Crew, task: CrewTask, env: AgentEnvironment): CrewTaskOutcome | undefined {
+  const outcome = crew.resume?.task(task.key);
+  if (!outcome) return undefined;
+  const note = 'taken from the checkpoint: this task finished before the runtime restarted, and was not run again';
+  env.progress({ type: 'note', task: task.key, agent: outcome.agent, text: note });
+  return { ...outcome, notes: [...outcome.notes, note] };
+}
+
+function finished(crew: Crew, task: CrewTask, result: CrewTaskOutcome, done: Map<string, CrewTaskOutcome>, outcome: CrewOutcome): void {
+  if (!crew.resume?.task(task.key)) crew.resume?.saveTask(task.key, result);
+  done.set(task.key, result);
+  outcome.tasks.push(result);
 }
 
 /** The outputs a task builds on: the tasks it names ([] = none), else every task before it, as CrewAI does. */

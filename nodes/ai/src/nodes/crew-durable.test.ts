@@ -1,0 +1,109 @@
+/**
+ * A crew survives kill -9: the real runtime in a child process runs a two-task crew against a local stand-in of the
+ * OpenAI wire format; it is killed while the second task waits for the model, started again on the same data
+ * directory, and the run finishes without the first task's model call being made again.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChildRuntime, freePort, waitFor } from '../../../../runtime/src/testing/child-runtime.ts';
+import { openAIAnswer, startFakeModelServer, type FakeServer, type RecordedRequest } from '../testing/fake-model-server.ts';
+
+let model: FakeServer;
+let dataDir: string;
+let runtime: ChildRuntime;
+/** The first writer call never answers: the runtime is killed while it waits. */
+let hangWriter = true;
+
+/** Spawn and wait for /health; a loaded CI machine can take longer than ChildRuntime.start's 30 s to boot it. */
+async function start(child: ChildRuntime): Promise<void> {
+  child.spawn();
+  await waitFor('the runtime to answer', async () => ((await fetch(`${child.url}/api/v1/health`).catch(() => undefined))?.ok ? true : undefined), 120_000);
+}
+
+const system = (req: RecordedRequest) => (req.body.messages as Array<{ content: string }>)[0]!.content;
+
+beforeAll(async () => {
+  model = await startFakeModelServer((req) => {
+    if (system(req).startsWith('You are Researcher.')) return { json: openAIAnswer('Fact: pgvector adds vector search to PostgreSQL.') };
+    if (hangWriter) return { hang: true };
+    return { json: openAIAnswer('pgvector: vector search inside PostgreSQL.') };
+  });
+  dataDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-crew-durable-'));
+  runtime = new ChildRuntime({ dataDir, port: await freePort(), env: { FLOWCREW_OUTBOUND_ALLOW: `127.0.0.1:${new URL(model.url).port}` } });
+  await start(runtime);
+}, 150_000);
+
+afterAll(async () => {
+  await runtime?.killHard();
+  await model?.close();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('a crew and a crash', () => {
+  it('resumes at the first unfinished task after kill -9, taking the finished one from its checkpoint', async () => {
+    const credential = await runtime.api('POST', '/api/v1/credentials', {
+      name: 'fake model',
+      type: 'ai-model',
+      fields: { provider: 'openai-compatible', baseUrl: `${model.url}/v1`, apiKey: 'sk-test', model: 'fake-model', maxRetries: 0 },
+    });
+    expect(credential.status, JSON.stringify(credential.body)).toBe(201);
+    const flow = {
+      id: 'durable-crew',
+      name: 'durable crew',
+      version: 0,
+      nodes: [
+        { id: 'go', type: 'inject', props: { props: [] }, wires: [['crew']] },
+        {
+          id: 'crew',
+          type: 'ai-crew',
+          credentials: credential.body.id,
+          props: {
+            stream: false,
+            agents: [
+              { key: 'researcher', role: 'Researcher', goal: 'Find facts' },
+              { key: 'writer', role: 'Writer', goal: 'Write' },
+            ],
+            tasks: [
+              { key: 'research', description: 'Research {topic}', agent: 'researcher' },
+              { key: 'write', description: 'Write about {topic}', agent: 'writer' },
+            ],
+          },
+          wires: [],
+        },
+      ],
+    };
+    expect((await runtime.api('POST', '/api/v1/flows/import?deploy=true', flow)).status).toBe(201);
+    const started = await runtime.api('POST', '/api/v1/flows/durable-crew/runs', { input: { payload: { topic: 'pgvector' } } });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+
+    const writerAsked = () => model.requests.some((r) => system(r).startsWith('You are Writer.'));
+    await waitFor('the writer to call its model', async () => (writerAsked() ? true : undefined), 60_000);
+    // The research task's checkpoint is group-committed within milliseconds of its end, before the writer's call.
+    await new Promise((r) => setTimeout(r, 500));
+    await runtime.killHard();
+    const researchCalls = model.requests.filter((r) => system(r).startsWith('You are Researcher.')).length;
+    expect(researchCalls).toBe(1);
+
+    hangWriter = false;
+    await start(runtime);
+    const run = await waitFor(
+      'the run to finish after the restart',
+      async () => {
+        const { body } = await runtime.api('GET', `/api/v1/runs/${started.body.runId}`);
+        return ['succeeded', 'failed', 'cancelled'].includes(body?.status) ? body : undefined;
+      },
+      60_000,
+    );
+    expect(run.status, run.error).toBe('succeeded');
+    const crew = run.invocations.find((i: any) => i.nodeId === 'crew').outputs[0].msg.crew;
+    expect(crew.resumed).toEqual(['research']);
+    expect(crew.tasks.map((t: any) => t.output)).toEqual(['Fact: pgvector adds vector search to PostgreSQL.', 'pgvector: vector search inside PostgreSQL.']);
+    expect(crew.tasks[0].notes).toContain('taken from the checkpoint: this task finished before the runtime restarted, and was not run again');
+    // The researcher was not asked again; the writer got the research as its context.
+    expect(model.requests.filter((r) => system(r).startsWith('You are Researcher.'))).toHaveLength(1);
+    const lastWriter = model.requests.filter((r) => system(r).startsWith('You are Writer.')).at(-1)!;
+    expect(JSON.stringify(lastWriter.body.messages)).toContain('Fact: pgvector adds vector search to PostgreSQL.');
+  }, 300_000);
+});
