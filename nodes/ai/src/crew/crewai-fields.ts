@@ -155,7 +155,7 @@ export const AGENT_FIELDS: Record<string, FieldRule<AgentTarget>> = {
   max_reasoning_attempts: reported('not applied: with reasoning on, the agent writes its plan once before each task; it is not refined over several attempts'),
   embedder: reported('ignored: agent memory embeds with the crew node\'s model; knowledge is embedded by the ai-knowledge node'),
   knowledge_sources: reported(
-    `ignored: knowledge sources ${PYTHON_ONLY}. Load the documents with an ai-knowledge node (ingest) and give the agent the ai-retrieve node as a tool`,
+    `ignored: knowledge sources ${PYTHON_ONLY}. List them in the crew node's knowledge (files, URLs, text; embedded once, again when they change), or load them with an ai-knowledge node and give the agent the ai-retrieve node as a tool`,
   ),
   knowledge_config: reported('ignored: retrieval settings (results, threshold) are set on the ai-retrieve tool'),
   knowledge_storage: reported('ignored: knowledge lives in the runtime\'s vector store (ai-knowledge node)'),
