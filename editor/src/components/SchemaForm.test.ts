@@ -34,7 +34,7 @@ describe('SchemaForm', () => {
     expect(wrapper.find('[data-test="field-/timeout"]').attributes('type')).toBe('number');
     expect((wrapper.find('[data-test="field-/active"]').element as HTMLInputElement).checked).toBe(true);
     // The code editor (CodeMirror) is loaded on first use.
-    await vi.waitFor(() => expect(wrapper.find('[data-pointer="/func"] .code-editor .cm-content').text()).toBe('return msg;'));
+    await vi.waitFor(() => expect(wrapper.find('[data-pointer="/func"] .code-editor .cm-content').text()).toBe('return msg;'), { timeout: 10_000 });
     expect((wrapper.find('[data-test="field-/value"]').element as HTMLInputElement).type).toBe('number');
     expect(wrapper.find('textarea[data-test="field-/headers"]').exists()).toBe(true);
     expect(wrapper.find('[data-test="field-/options/retries"]').exists()).toBe(true);

@@ -2,7 +2,11 @@
  * How the property form reads a JSON Schema: which widget a (sub)schema gets, its label, and the value a new
  * array item or variant starts with. The runtime validates the same schemas with ajv (see validation.ts).
  */
+import type { ComputedRef, InjectionKey } from 'vue';
 import type { JsonSchema } from '../api/types';
+
+/** The whole value of the form a field is in (provided by SchemaForm). */
+export const FORM_ROOT: InjectionKey<ComputedRef<Record<string, unknown>>> = Symbol('form-root');
 
 export type FieldKind =
   | 'code' // CodeMirror editor
@@ -275,4 +279,24 @@ export function numberOrText(text: string): number | string | undefined {
 /** Join JSON pointer segments, escaping as RFC 6901 says. */
 export function pointerJoin(base: string, key: string | number): string {
   return `${base}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+}
+
+/**
+ * Choices a field takes from elsewhere in the same form: `x-optionsFrom` is a path such as "/agents/STAR/key"
+ * (STAR standing for "*", every item of the array: here the `key` of every agent), so a task's agent is picked
+ * from the agents defined above it rather than typed. Only non-empty strings count, each once, in order.
+ */
+export function optionsFrom(root: unknown, path: string): string[] {
+  let current: unknown[] = [root];
+  for (const raw of path.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const next: unknown[] = [];
+    for (const value of current) {
+      if (key === '*') {
+        if (Array.isArray(value)) next.push(...value);
+      } else if (value && typeof value === 'object' && key in (value as object)) next.push((value as Record<string, unknown>)[key]);
+    }
+    current = next;
+  }
+  return [...new Set(current.filter((v): v is string => typeof v === 'string' && v !== ''))];
 }

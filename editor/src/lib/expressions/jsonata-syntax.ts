@@ -1,8 +1,7 @@
 /**
- * JSONata in the editor: the syntax check (JSONata's own parser, so its messages and positions are the runtime's),
- * a highlighting mode for CodeMirror, and the built-in functions offered by completion.
+ * JSONata in the editor: the syntax check (JSONata's own parser, so its messages and positions are the runtime's)
+ * and the built-in functions offered by completion. Highlighting: jsonata-language.ts.
  */
-import { StreamLanguage, type StringStream } from '@codemirror/language';
 import jsonata from 'jsonata';
 
 /** A problem at a character range of the source (end exclusive). */
@@ -81,57 +80,3 @@ export const JSONATA_FUNCTIONS: ReadonlyArray<readonly [name: string, args: stri
   // Flowcrew's (and Node-RED's) additions.
   ['flowContext', 'key'], ['globalContext', 'key'], ['env', 'name'], ['clone', 'value'],
 ];
-
-const OPERATOR = /^(:=|~>|!=|<=|>=|\*\*|\.\.|\?:|\?\?|[-+*/%&=<>!?:^#@|~])/;
-
-interface JsonataState {
-  inComment: boolean;
-}
-
-function skipComment(stream: StringStream, state: JsonataState): string {
-  while (!stream.eol()) {
-    if (stream.match('*/')) {
-      state.inComment = false;
-      return 'comment';
-    }
-    stream.next();
-  }
-  return 'comment';
-}
-
-/** A token-level highlighter: strings, numbers, $variables and $functions(), operators, comments, names. */
-export const jsonataLanguage = StreamLanguage.define<JsonataState>({
-  name: 'jsonata',
-  startState: () => ({ inComment: false }),
-  token(stream, state) {
-    if (state.inComment) return skipComment(stream, state);
-    if (stream.eatSpace()) return null;
-    if (stream.match('/*')) {
-      state.inComment = true;
-      return skipComment(stream, state);
-    }
-    const quote = stream.peek();
-    if (quote === '"' || quote === "'") {
-      stream.next();
-      let escaped = false;
-      for (let ch = stream.next(); ch !== undefined && ch !== null; ch = stream.next()) {
-        if (ch === quote && !escaped) break;
-        escaped = !escaped && ch === '\\';
-      }
-      return 'string';
-    }
-    if (quote === '`') {
-      stream.next();
-      stream.skipTo('`') ? stream.next() : stream.skipToEnd();
-      return 'propertyName';
-    }
-    if (stream.match(/^\d+(\.\d+)?([eE][-+]?\d+)?/)) return 'number';
-    if (stream.match(/^\$[\w$]*/)) return stream.peek() === '(' ? 'variableName.function' : 'variableName.special';
-    if (stream.match(/^(and|or|in|true|false|null|function)\b/)) return /^(true|false|null)$/.test(stream.current()) ? 'atom' : 'keyword';
-    if (stream.match(/^[A-Za-z_\u00C0-\uFFFF][\w\u00C0-\uFFFF]*/)) return 'propertyName';
-    if (stream.match(OPERATOR)) return 'operator';
-    const ch = stream.next();
-    return ch && '()[]{}'.includes(ch) ? 'bracket' : 'punctuation';
-  },
-  languageData: { commentTokens: { block: { open: '/*', close: '*/' } }, closeBrackets: { brackets: ['(', '[', '{', '"', "'", '`'] } },
-});

@@ -1,5 +1,4 @@
-/** Mustache templates in the editor: the syntax check (mustache's own parser) and a highlighting mode. */
-import { StreamLanguage } from '@codemirror/language';
+/** Mustache templates in the editor: the syntax check (mustache's own parser). Highlighting: mustache-language.ts. */
 import Mustache from 'mustache';
 import type { SyntaxProblem } from './jsonata-syntax';
 
@@ -17,34 +16,3 @@ export function checkMustache(source: string): SyntaxProblem | null {
     return { message: at ? message.slice(0, at.index).trim() : message, from: Math.max(0, Math.min(from, source.length - 1)), to: Math.min(to, source.length) };
   }
 }
-
-interface MustacheState {
-  inTag: boolean;
-}
-
-/** Text as it is; `{{ name }}` tags highlighted, sections (#, ^, /) and raw ({{{ }}}, &) marked. */
-export const mustacheLanguage = StreamLanguage.define<MustacheState>({
-  name: 'mustache',
-  startState: () => ({ inTag: false }),
-  token(stream, state) {
-    if (!state.inTag) {
-      if (stream.match('{{')) {
-        state.inTag = true;
-        stream.match(/^[{#^/&!>]?/);
-        return 'bracket';
-      }
-      // Plain text up to the next tag.
-      if (!stream.skipTo('{{')) stream.skipToEnd();
-      return null;
-    }
-    if (stream.match(/^}?}}/)) {
-      state.inTag = false;
-      return 'bracket';
-    }
-    if (stream.eatSpace()) return null;
-    if (stream.match(/^(flow|global)(\[\w+\])?\./)) return 'keyword';
-    if (stream.match(/^[^\s}]+/)) return 'variableName';
-    stream.next();
-    return null;
-  },
-});
