@@ -1,4 +1,6 @@
 /** @flowcrew/nodes-db: database connectors, one folder per database. */
+import { mongoCredential } from './mongo/credential.ts';
+import { mongoNode } from './mongo/node.ts';
 import { mysqlCredential } from './mysql/credential.ts';
 import { mysqlNode } from './mysql/node.ts';
 import { postgresCredential } from './postgres/credential.ts';
@@ -8,7 +10,7 @@ import { redisCredential } from './redis/credential.ts';
 import { redisNode } from './redis/node.ts';
 import { redisStreamNode } from './redis/stream.ts';
 
-export const nodes = [postgresNode, postgresListenNode, mysqlNode, redisNode, redisStreamNode];
-export const credentialTypes = [postgresCredential, mysqlCredential, redisCredential];
+export const nodes = [postgresNode, postgresListenNode, mysqlNode, redisNode, redisStreamNode, mongoNode];
+export const credentialTypes = [postgresCredential, mysqlCredential, redisCredential, mongoCredential];
 
-export { mysqlCredential, mysqlNode, postgresCredential, postgresListenNode, postgresNode, redisCredential, redisNode, redisStreamNode };
+export { mongoCredential, mongoNode, mysqlCredential, mysqlNode, postgresCredential, postgresListenNode, postgresNode, redisCredential, redisNode, redisStreamNode };
