@@ -36,7 +36,7 @@ describe('choices from elsewhere in the form (x-optionsFrom)', () => {
     const agent = wrapper.find('select[data-test="field-/tasks/0/agent"]');
     expect(agent.findAll('option').map((o) => o.text())).toEqual(['—', 'researcher', 'writer']);
     // A value that names no agent stays visible, marked.
-    expect(wrapper.find('select[data-test="field-/tasks/1/agent"]').findAll('option').map((o) => o.text())).toContain('ghost (not defined)');
+    expect(wrapper.find('select[data-test="field-/tasks/1/agent"]').findAll('option').map((o) => o.text())).toContain('ghost (not listed above)');
     await agent.setValue('writer');
     const [updated, pointer] = wrapper.emitted('update')!.at(-1) as [typeof value, string];
     expect(pointer).toBe('/tasks/0/agent');

@@ -129,10 +129,11 @@ export const taskSpecSchema: JsonSchema = {
     description: { type: 'string', minLength: 1, description: 'What to do. {placeholders} come from the input message. Required unless the key is a CrewAI task.' },
     name: { type: 'string', description: 'Shown instead of the key.' },
     expectedOutput: { type: 'string', description: 'What a good answer looks like.' },
-    agent: { type: 'string', description: 'Key of the agent that does it.' },
+    // x-optionsFrom: the editor offers the crew node's agents and tasks as choices (paths from the node's props).
+    agent: { type: 'string', description: 'Key of the agent that does it.', 'x-optionsFrom': '/agents/*/key' },
     context: {
       type: 'array',
-      items: { type: 'string' },
+      items: { type: 'string', 'x-optionsFrom': '/tasks/*/key' },
       description: "Keys of earlier tasks whose output it needs. Not set: every earlier task's output (as in CrewAI); empty: none.",
     },
     outputSchema: { type: 'object', description: 'JSON Schema the answer must match; the answer is then parsed JSON.' },
