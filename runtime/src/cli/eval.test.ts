@@ -86,7 +86,7 @@ describe('flowcrew eval', () => {
       [2, 0.167],
     ]);
     expect(JSON.parse(await readFile(path.join(dir, 'out.json'), 'utf8')).cases[0].runId).toEqual(expect.any(String));
-  }, 60_000);
+  }, 150_000);
 
   it('refuses a dataset with a broken check before running anything, naming the case', () => {
     const dataset = parseDataset('flow: x\ncases:\n  - name: one\n    checks:\n      - jsonata: "output.("\n', 'd.yaml');

@@ -16,7 +16,7 @@ describe('budgets', () => {
     const budget = new RunBudget({ maxTokens: 100 });
     budget.check('call 1');
     budget.record({ promptTokens: 60, completionTokens: 50 });
-    expect(() => budget.check('call 2')).toThrow("The crew stopped before call 2: this run's budget is spent (110 tokens used of 100, in 1 model calls)");
+    expect(() => budget.check('call 2')).toThrow("Stopped before call 2: this run's budget is spent (110 tokens used of 100, in 1 model calls)");
     expect(() => budget.check('call 2')).toThrow(BudgetExceededError);
   });
 
@@ -52,7 +52,7 @@ describe('budgets', () => {
       { key: 't1', description: 'one', agent: 'a' },
       { key: 't2', description: 'two', agent: 'b' },
     ];
-    await expect(runCrew({ agents, tasks, process: 'sequential', maxRevisions: 0 }, env)).rejects.toThrow(/stopped before a model call of agent "B" on task "t2": this run's budget is spent/);
+    await expect(runCrew({ agents, tasks, process: 'sequential', maxRevisions: 0 }, env)).rejects.toThrow(/Stopped before a model call of agent "B" on task "t2": this run's budget is spent/);
     expect(second.requests).toHaveLength(0);
   });
 });

@@ -122,14 +122,14 @@ export class RunBudget {
   check(next: string): void {
     const runOver = this.run && overBy(this.run, this.spend);
     if (runOver) {
-      throw new BudgetExceededError(`The crew stopped before ${next}: this run's budget is spent (${runOver}, in ${this.spend.calls} model calls)`, { ...this.spend });
+      throw new BudgetExceededError(`Stopped before ${next}: this run's budget is spent (${runOver}, in ${this.spend.calls} model calls)`, { ...this.spend });
     }
     if (!this.flow) return;
     const flowSpend = this.flow.read();
     const flowOver = overBy(this.flow.limits, flowSpend);
     if (flowOver) {
       const window = this.flow.limits.period === 'total' ? 'in all' : `this ${this.flow.limits.period === 'day' ? 'UTC day' : 'UTC month'}`;
-      throw new BudgetExceededError(`The crew stopped before ${next}: the flow's budget is spent ${window} (${flowOver}, in ${flowSpend.calls} model calls)`, flowSpend);
+      throw new BudgetExceededError(`Stopped before ${next}: the flow's budget is spent ${window} (${flowOver}, in ${flowSpend.calls} model calls)`, flowSpend);
     }
   }
 

@@ -31,6 +31,16 @@ const lastUser = (body: any): string => body.messages.filter((m: any) => m.role 
 const embedder = new ScriptedProvider([], 'hash', 32);
 
 describe('ai-agent node', () => {
+  it('answers through its fallback model when its model fails, and stops at the flow budget across runs', async () => {
+    const credentials = await fakeOpenAI((body) => (body.model === 'fake-model' ? { status: 503, json: { error: { message: 'overloaded' } } } : { json: openAIAnswer(`from ${body.model}`) }));
+    const node = await createTestNode(agentNode, { role: 'r', goal: 'g', stream: false, fallbackModel: 'backup', flowBudget: { maxTokens: 40, period: 'total' } }, { credentials: { ...credentials, maxRetries: 0 } });
+    const [out] = await node.input({ payload: 'first' });
+    expect(out!.msg.payload).toBe('from backup');
+    expect((out!.msg.agent as { notes: string[] }).notes[0]).toMatch(/^openai-compatible model fake-model failed \(.*overloaded.*\); answered by the fallback model openai-compatible model backup$/);
+    await node.input({ payload: 'second' });
+    await expect(node.input({ payload: 'third' })).rejects.toThrow("Stopped before a model call of agent \"r\" on task \"task\": the flow's budget is spent in all (50 tokens used of 40, in 2 model calls)");
+  });
+
   it('runs the task from its template, streams tokens live and records tokens and cost', async () => {
     const credentials = await fakeOpenAI((body) => ({ sse: openAITextStream(lastUser(body).includes('Summarise pgvector') ? ['pgvector ', 'is a ', 'Postgres extension.'] : ['wrong prompt'], { prompt_tokens: 120, completion_tokens: 6 }) }));
     const node = await createTestNode(agentNode, { template: 'research', task: { description: 'Summarise {subject} in one line.', expectedOutput: 'One line.' } }, { credentials });

@@ -6,11 +6,16 @@ import { ROLE_TEMPLATE_NAMES } from '../agents/templates.ts';
 import { inputsFromMessage, interpolate, requireInputs } from '../crew/interpolate.ts';
 import { agentFieldsSchema, type AgentFields } from '../crew/spec.ts';
 import { agentEnvironment, MODEL_HELP, selectModelForNode } from './model-selection.ts';
+import { flowBudgetSchema, runBudgetSchema, type BudgetLimits, type FlowBudgetLimits } from '../crew/budget.ts';
+import { checkPriced, modelWithFallback, runBudget, withBudget } from './crew-accounting.ts';
 import { StoreHandle } from './node-resources.ts';
 import { agentForMessage, agentRunnerBasics, agentRunnerTailProps, mcpServersProp, prepareAgent, showingFailure, withTemplate, type AgentRunnerProps } from './agent-runner.ts';
 
 export interface AgentNodeProps extends AgentRunnerProps, AgentFields {
   task?: { description?: string; expectedOutput?: string; outputSchema?: JsonSchema };
+  fallbackModel?: string;
+  budget?: BudgetLimits;
+  flowBudget?: FlowBudgetLimits;
 }
 
 export const agentNode = defineNode<AgentNodeProps>({
@@ -35,6 +40,9 @@ export const agentNode = defineNode<AgentNodeProps>({
         },
       },
       mcpServers: mcpServersProp,
+      fallbackModel: { type: 'string', minLength: 1, description: 'When the model fails a call for good: another model on the same provider, or "local" for the local model.' },
+      budget: runBudgetSchema,
+      flowBudget: flowBudgetSchema,
       ...agentRunnerTailProps,
     },
   },
@@ -53,13 +61,19 @@ none used, answer cut at the token limit, prompt cut to the context window).
 Tokens stream live to the editor; token counts and cost are recorded with the run. Every tool call is its own
 invocation in the run.
 
+**Budgets and fallback**: \`budget\` (per run) and \`flowBudget\` (all AI nodes of the flow, per UTC day, month or in total)
+in dollars or tokens stop the agent before a call once spent; \`fallbackModel\` answers when the model fails a call for
+good (noted). See the crew node's help.
+
 **Memory** on: the agent's results are kept in the vector store and the most relevant ones are recalled for each new task.
 
 ${MODEL_HELP}`,
   create(init) {
     const props = init.props;
     const fields = withTemplate(props, 'the agent');
-    const provider = selectModelForNode(init).provider();
+    const model = selectModelForNode(init);
+    const provider = modelWithFallback(model, model.provider(), props.fallbackModel, 'fallbackModel');
+    checkPriced([{ name: 'the agent', provider }], [props.budget, props.flowBudget]);
     const store = props.memory ? new StoreHandle(props.store ?? 'auto', init.services) : undefined;
     const agent = prepareAgent(fields, {
       key: init.id,
@@ -92,7 +106,7 @@ ${MODEL_HELP}`,
           runAgentTask(
             run,
             { key: 'task', description, expectedOutput: props.task?.expectedOutput ? interpolate(props.task.expectedOutput, inputs) : undefined, outputSchema },
-            agentEnvironment(ctx, props.stream !== false),
+            withBudget(agentEnvironment(ctx, props.stream !== false), runBudget(props.budget, props.flowBudget, ctx)),
           ),
         );
         ctx.status({ fill: 'green', shape: 'dot', text: `${run.role}: done (${outcome.iterations} step${outcome.iterations === 1 ? '' : 's'})` });

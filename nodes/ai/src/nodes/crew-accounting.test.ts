@@ -111,7 +111,7 @@ describe('budgets', () => {
     const before = model.requests.length;
     const result = await run('run-budget', { topic: 'x' });
     expect(result.status).toBe('failed');
-    expect(result.error).toContain('The crew stopped before a model call of agent "Writer" on task "write": this run\'s budget is spent ($0.0200 spent of $0.0150, in 1 model calls)');
+    expect(result.error).toContain('Stopped before a model call of agent "Writer" on task "write": this run\'s budget is spent ($0.0200 spent of $0.0150, in 1 model calls)');
     expect(model.requests.length - before).toBe(1);
   });
 
