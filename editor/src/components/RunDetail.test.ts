@@ -39,6 +39,29 @@ describe('RunDetail', () => {
     expect(invocations[1]!.text()).toContain('nothing sent');
   });
 
+  it("shows a crew's tasks as cards: agent, answer, model rounds, tool calls and the crew's tokens", () => {
+    // The shape the ai-crew node sends (msg.crew), as stored in the run record.
+    const crew = {
+      process: 'sequential',
+      tasks: [
+        { task: 'facts', name: 'Find facts', agent: 'researcher', output: 'Otters hold hands.', iterations: 2, toolCalls: [{ tool: 'http-request', ok: true }, { tool: 'ai-retrieve', ok: false }], notes: [] },
+        { task: 'post', agent: 'writer', output: 'A post about otters.', iterations: 1, toolCalls: [], notes: ['context window: truncated'] },
+      ],
+      usage: { promptTokens: 120, completionTokens: 30 },
+    };
+    useRunsStore().current = {
+      id: 'crewrun001', flowId: 'crew', flowVersion: 1, status: 'succeeded', triggerNodeId: 'in', input: { payload: 'otters' }, error: null, parentRunId: null, createdAt: 1, startedAt: 1, finishedAt: 2,
+      invocations: [{ id: 'c', runId: 'crewrun001', nodeId: 'team', nodeType: 'ai-crew', status: 'succeeded', attempt: 1, input: { payload: 'otters' }, outputs: [{ port: 0, msg: { payload: 'A post about otters.', crew } }], error: null, parentId: null, seq: 1, createdAt: 1, startedAt: 1, finishedAt: 2 }],
+    };
+    const wrapper = mount(RunDetail);
+    const cards = wrapper.findAll('[data-test="crew-task"]');
+    expect(cards.map((c) => c.find('header').text())).toEqual(['Find facts · by researcher · 2 model rounds', 'post · by writer · 1 model round']);
+    expect(cards[0]!.find('[data-test="crew-task-answer"]').text()).toBe('Otters hold hands.');
+    expect(cards[0]!.findAll('.tool-call').map((c) => c.text())).toEqual(['http-request', 'ai-retrieve (failed)']);
+    expect(cards[1]!.text()).toContain('context window: truncated');
+    expect(wrapper.find('[data-test="crew-result"]').text()).toContain('120 + 30 = 150 tokens');
+  });
+
   const past: RunDetailRecord = {
     id: 'old', flowId: 'orders', flowVersion: 2, status: 'succeeded', triggerNodeId: 'in', input: { payload: 1 }, error: null, parentRunId: null, createdAt: 1, startedAt: 1, finishedAt: 2,
     invocations: [],
