@@ -18,6 +18,8 @@ export interface InvocationDispatcher {
 }
 
 const DEFAULT_MAX_INTERRUPTIONS = 3;
+/** Node invocations a run may make unless its flow says otherwise (settings.maxSteps): a loop ends, with a reason. High enough for a split of a large array. */
+export const DEFAULT_MAX_STEPS = 100_000;
 
 /** Above this many queued completion commits, a finished node waits for its own commit before the next dispatch. */
 const MAX_UNCOMMITTED = 5_000;
@@ -114,6 +116,12 @@ export class InProcessDispatcher implements InvocationDispatcher {
         } else {
           next = nextInvocations(run, deployedNode, invocation.id, outputs);
           if (run.flow.roles.completionHandlers.length > 0) next.push(...routeToCompletionHandlers(run, deployedNode, invocation, msg));
+          // The step budget: `seq` numbers every invocation of the run (resumes included), so it counts the steps.
+          const budget = run.flow.flow.settings?.maxSteps ?? DEFAULT_MAX_STEPS;
+          if (budget > 0 && next.length > 0 && run.seq > budget) {
+            next = [];
+            run.failure ??= `step budget exceeded: the run made ${budget.toLocaleString('en')} node invocations (flow setting "maxSteps"); a loop in the flow? Messages after node "${invocation.nodeId}" were not passed on`;
+          }
         }
         for (const tool of tools) tool.seq = run.seq++;
         finished = run.outstanding + next.length - 1 === 0;

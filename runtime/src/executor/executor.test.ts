@@ -172,3 +172,24 @@ describe('executor', () => {
 async function vi_until(check: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 2));
 }
+
+describe('step budget', () => {
+  it('fails a run that loops past its flow’s step budget, saying so, and passes nothing on after it', async () => {
+    h = await createHarness();
+    await h.deploy(
+      [
+        { id: 't', type: 'test-trigger', wires: [['a']] },
+        { id: 'a', type: 'test-step', wires: [['b']] },
+        { id: 'b', type: 'test-step', wires: [['a']] },
+      ],
+      { maxSteps: 40 },
+    );
+    const { runId } = await h.triggers.get('t')!({ payload: 1 });
+    const run = await h.finished(runId);
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/^step budget exceeded: the run made 40 node invocations \(flow setting "maxSteps"\); a loop in the flow\?/);
+    const stored = await h.storage.listInvocations(runId);
+    expect(stored.length).toBeLessThanOrEqual(41);
+    expect(stored.every((i) => i.status === 'succeeded')).toBe(true);
+  });
+});

@@ -58,6 +58,7 @@ export const flowSchema = {
         concurrency: { type: 'integer', minimum: 0, maximum: 10_000 },
         nodeTimeoutMs: { type: 'integer', minimum: 1, maximum: 86_400_000 },
         retention: { enum: ['all', 'failed', 'none'] },
+        maxSteps: { type: 'integer', minimum: 0, maximum: 100_000_000 },
       },
     },
     nodes: { type: 'array', maxItems: 10_000, items: flowNodeSchema },

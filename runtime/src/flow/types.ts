@@ -28,6 +28,8 @@ export interface FlowSettings {
   nodeTimeoutMs?: number;
   /** Run history retention for this flow (overrides the runtime default). */
   retention?: 'all' | 'failed' | 'none';
+  /** Node invocations one run may make before it fails (a loop that never ends); 0 = no limit. Default 100,000. */
+  maxSteps?: number;
 }
 
 export interface FlowDocument {
