@@ -34,6 +34,16 @@ describe('live store', () => {
     expect(live.nodes.f!.a).toMatchObject({ state: 'failed', count: 2, error: 'boom' });
   });
 
+  it('leaves no node "running" once its run is cancelled, even when the node never reported its end', () => {
+    const live = useLiveStore();
+    live.onNodeStarted({ runId: 'r1', flowId: 'f', nodeId: 'wait', invocationId: 'i1', attempt: 1, input: preview({}) });
+    live.onNodeStarted({ runId: 'r2', flowId: 'f', nodeId: 'other', invocationId: 'i2', attempt: 1, input: preview({}) });
+    live.onRunFinished({ runId: 'r1', flowId: 'f', status: 'cancelled', error: 'cancelled', startedAt: 1, finishedAt: 2 });
+    expect(live.nodes.f!.wait!.state).toBe('cancelled');
+    // Another run's node is still running.
+    expect(live.nodes.f!.other!.state).toBe('running');
+  });
+
   it('counts a retried invocation once, and shows a scheduled retry as running', () => {
     const live = useLiveStore();
     live.onNodeFinished({ runId: 'r', flowId: 'f', nodeId: 'a', invocationId: 'i', attempt: 1, status: 'pending', error: 'timeout', durationMs: 3, outputs: [] });

@@ -25,6 +25,8 @@ export interface NodeLive {
   error?: string;
   statusText?: string;
   statusFill?: string;
+  /** The run the node is running in, while it runs: when that run ends, the node is not left "running". */
+  runId?: string;
 }
 
 const SEEN_LIMIT = 20_000;
@@ -65,7 +67,9 @@ export const useLiveStore = defineStore('live', () => {
     const node = nodeState(flowId, nodeId);
     if (status === 'pending') {
       node.state = 'running'; // a retry is scheduled
+      node.runId = runId;
     } else {
+      node.runId = undefined;
       const fresh = countOnce(flowId, invocationId);
       if (fresh) node.count++;
       node.state = status === 'succeeded' ? 'succeeded' : status === 'cancelled' ? 'cancelled' : 'failed';
@@ -89,6 +93,17 @@ export const useLiveStore = defineStore('live', () => {
   function onRunFinished(e: RunFinishedEvent): void {
     runs.upsert({ id: e.runId, flowId: e.flowId, status: e.status, error: e.error, startedAt: e.startedAt, finishedAt: e.finishedAt });
     useNodeDataStore().runFinished(e.flowId);
+    // A cancelled (or otherwise ended) run has no node running any more, even one whose own end was never reported
+    // (a delay still waiting when the run was cancelled).
+    let changed = false;
+    for (const node of Object.values(nodes[e.flowId] ?? {})) {
+      if (node.state === 'running' && node.runId === e.runId) {
+        node.state = e.status === 'cancelled' ? 'cancelled' : e.status === 'failed' ? 'failed' : 'succeeded';
+        node.runId = undefined;
+        changed = true;
+      }
+    }
+    if (changed) tick.value++;
     if (e.status === 'failed' && !failedRunsReported.has(e.runId)) {
       failedRunsReported.add(e.runId);
       debug.add({ kind: 'error', at: e.finishedAt ?? Date.now(), flowId: e.flowId, runId: e.runId, text: `Run failed: ${e.error ?? 'unknown error'}` });
@@ -97,7 +112,9 @@ export const useLiveStore = defineStore('live', () => {
 
   function onNodeStarted(e: NodeStartedEvent): void {
     if (counted.get(e.flowId)?.has(e.invocationId)) return;
-    nodeState(e.flowId, e.nodeId).state = 'running';
+    const node = nodeState(e.flowId, e.nodeId);
+    node.state = 'running';
+    node.runId = e.runId;
     tick.value++;
   }
 
