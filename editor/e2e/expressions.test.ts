@@ -31,7 +31,7 @@ const flow = {
   ],
 };
 
-describe('expression editor and node data, end to end', () => {
+describe('expression editor, pickers and node data, end to end', () => {
   beforeAll(async () => {
     server = await startTestServer();
     await createAdmin(server);
@@ -126,6 +126,26 @@ describe('expression editor and node data, end to end', () => {
     await typeInEditor(page, field, 'Hello {{#payload.items}}x');
     await waitForText('[data-test="properties"] .field-error', /template error at line 1, column \d+: Unclosed section "payload.items"/);
     await shot('05-template-preview');
+  });
+
+  it('8b. a crew task picks its agent and its context from the crew, not as typed keys', async () => {
+    const crew = {
+      id: 'crew-pick',
+      name: 'Crew pickers',
+      nodes: [{ id: 'team', type: 'ai-crew', position: { x: 300, y: 200 }, props: { agents: [{ key: 'researcher', template: 'research' }, { key: 'writer', template: 'analysis' }], tasks: [{ key: 'facts', description: 'Facts about {input}', agent: 'researcher' }, { key: 'post', description: 'A post from the facts', agent: 'researcher' }] } }],
+    };
+    await openFlow(server, page, crew);
+    await clickNode(page, 'team');
+    const agent = page.locator('select[data-test="field-/tasks/1/agent"]');
+    // Before: a free-text box for the agent's key.
+    expect(await agent.locator('option').allInnerTexts()).toEqual(['—', 'researcher', 'writer']);
+    await agent.selectOption('writer');
+    await page.check('[data-test="pick-/tasks/1/context-facts"]');
+    await shot('07-crew-pickers');
+    await page.click('[data-test="save"]');
+    await waitForText(`[data-test="tab-state-${crew.id}"]`, 'not deployed');
+    const stored = (await server.api('GET', `/api/v1/flows/${crew.id}`)).body;
+    expect(stored.nodes[0].props.tasks[1]).toMatchObject({ key: 'post', agent: 'writer', context: ['facts'] });
   });
 
   it('8. a node shows its last input and output, and runs again from there with that input', async () => {
