@@ -85,6 +85,8 @@ export class Runtime {
       limits: { maxBytes: config.maxMessageBytes, maxDepth: config.maxDepth },
     });
     const registry = new NodeRegistry();
+    // Packs an admin disabled stay disabled across restarts (see the palette manager).
+    await registry.useStateFile(path.join(config.userNodesDir, 'flowcrew-packs.json'));
     await registry.loadPackagesIn(config.nodesDir, 'workspace');
     await registry.loadUserDirectory(config.userNodesDir);
     for (const pack of registry.packs.filter((p) => p.status === 'error')) log.error(`node pack "${pack.name}" (${pack.path}) failed to load: ${pack.error}`);

@@ -116,6 +116,13 @@ export const FIXTURES: Record<string, Fixture> = {
   'GET /openapi.json': fixed('public', 'any', '/openapi.json', { expect: 200 }),
   'GET /node-types': fixed('pack:read', 'any', '/node-types', { expect: 200 }),
   'GET /node-packs': fixed('pack:read', 'any', '/node-packs', { expect: 200 }),
+  // palette manager: each target is refused before any npm registry is asked (the end-to-end test is palette.test.ts)
+  'GET /node-packs/catalog': fixed('pack:install', 'any', `/node-packs/catalog?q=${'x'.repeat(201)}`, { expect: 400 }),
+  'GET /node-packs/catalog/details': fixed('pack:install', 'any', '/node-packs/catalog/details?name=Not%20a%20name', { expect: 400 }),
+  'POST /node-packs/install': fixed('pack:install', 'any', '/node-packs/install', { body: { name: 'Not a name' }, expect: 400 }),
+  'POST /node-packs/remove': fixed('pack:install', 'any', '/node-packs/remove', { body: { name: 'flowcrew-nodes-not-installed' }, expect: 404 }),
+  'POST /node-packs/disable': fixed('pack:install', 'any', '/node-packs/disable', { body: { name: 'flowcrew-nodes-not-installed' }, expect: 404 }),
+  'POST /node-packs/enable': fixed('pack:install', 'any', '/node-packs/enable', { body: { name: 'flowcrew-nodes-not-installed' }, expect: 404 }),
   'GET /stats': fixed('run:read', 'any', '/stats?minutes=5', { expect: 200 }),
 
   // auth

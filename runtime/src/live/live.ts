@@ -3,7 +3,8 @@
  * in `auth.token`); anonymous sockets are refused. Clients `subscribe` to a flow ({ flowId }) or a run ({ runId })
  * they may read (flow:read / run:read in its project, checked by the services: a flow they may not see is refused
  * exactly like one that does not exist) and receive run:started, run:finished, node:started, node:progress,
- * node:finished, debug and node:status; every socket hears node-types:changed when a node pack changes. Every socket is re-authenticated periodically: a signed-out session, a
+ * node:finished, debug and node:status; every socket hears node-types:changed when a node pack changes, and
+ * instance admins' sockets hear pack:progress (npm's output while a pack installs). Every socket is re-authenticated periodically: a signed-out session, a
  * revoked token or a lost role ends the connection or the subscription. Message previews are serialised only when
  * someone listens, and truncated to `previewChars`.
  */
@@ -13,6 +14,7 @@ import { ProblemError } from '../errors.ts';
 import { can, type Actor, type Permission } from '../identity/actor.ts';
 import { hostName } from '../identity/http-guards.ts';
 import type { Identity } from '../identity/identity.ts';
+import type { PackProgress } from '../packs/palette.ts';
 import type { RegistryChange } from '../registry/registry.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Services } from '../services/index.ts';
@@ -75,6 +77,11 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime, services: S
   });
 
   io.on('connection', (socket) => {
+    // Instance admins hear npm's output while a pack installs (pack:progress); re-checked like any room.
+    if (can(state(socket).actor, 'pack:install')) {
+      state(socket).rooms.set('packs', { projectId: 'default', permission: 'pack:install' });
+      void socket.join('packs');
+    }
     socket.on('subscribe', async (target: { flowId?: unknown; runId?: unknown }, ack?: Ack) => {
       const { actor, rooms } = state(socket);
       const wanted: Array<{ room: string; check: () => Promise<{ projectId: string; permission: Permission }> }> = [];
@@ -164,7 +171,12 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime, services: S
   });
   // Node types are readable by every signed-in role: each socket hears that the palette changed.
   const typesChanged = (change: RegistryChange) => io.emit('node-types:changed', change);
+  const packProgress = (progress: PackProgress) => io.to('packs').emit('pack:progress', progress);
   runtime.registry.on('change', typesChanged);
-  httpServer.on('close', () => runtime.registry.off('change', typesChanged));
+  services.packs.on('progress', packProgress);
+  httpServer.on('close', () => {
+    runtime.registry.off('change', typesChanged);
+    services.packs.off('progress', packProgress);
+  });
   return io;
 }

@@ -51,7 +51,7 @@ describe('live registry', () => {
     expect(upgraded).toMatchObject({ version: '2.0.0', status: 'loaded', types: ['echo-word'] });
     expect(await say(registry)).toBe('two'); // both files are new code, not the cached modules
 
-    expect(registry.disablePackage('flowcrew-echo')).toEqual(['echo-word']);
+    expect(await registry.disablePackage('flowcrew-echo')).toEqual(['echo-word']);
     expect(registry.has('echo-word')).toBe(false);
     expect(registry.pack('flowcrew-echo')?.status).toBe('disabled');
     await registry.enablePackage('flowcrew-echo');

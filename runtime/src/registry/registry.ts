@@ -11,6 +11,7 @@
  * load is quarantined: listed with its error, none of its types registered, the others unaffected.
  */
 import { EventEmitter } from 'node:events';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { roleProblems, type CredentialTypeDefinition, type NodeDefinition, type NodeIssue, type NodeRole } from '@flowcrew/sdk';
@@ -87,8 +88,34 @@ export class NodeRegistry extends EventEmitter<{ change: [RegistryChange] }> imp
   private readonly credentialTypes = new Map<string, RegisteredCredentialType>();
   readonly packs: PackInfo[] = [];
   private readonly ajv = createPropsValidator();
-  /** Packs an admin disabled: found on disk but not loaded (kept across restarts by the caller, see PackStateFile). */
+  /** Packs an admin disabled: found on disk but not loaded; kept across restarts in the state file (useStateFile). */
   readonly disabled = new Set<string>();
+  private stateFile: string | undefined;
+
+  /** Keep the disabled packs in `file` (JSON), read now: call before loading packs. */
+  async useStateFile(file: string): Promise<void> {
+    this.stateFile = file;
+    const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return '{}';
+      throw error;
+    });
+    let state: { disabled?: unknown };
+    try {
+      state = JSON.parse(text);
+    } catch (error) {
+      throw new Error(`${file} is not valid JSON (${(error as Error).message}): fix or delete it`);
+    }
+    for (const name of Array.isArray(state.disabled) ? state.disabled : []) if (typeof name === 'string') this.disabled.add(name);
+  }
+
+  /** Written to a temporary file and renamed over the old one: a crash leaves the old state or the new, never half. */
+  private async saveState(): Promise<void> {
+    if (!this.stateFile) return;
+    await mkdir(path.dirname(this.stateFile), { recursive: true });
+    const temporary = `${this.stateFile}.${process.pid}.tmp`;
+    await writeFile(temporary, `${JSON.stringify({ disabled: [...this.disabled].sort() }, null, 2)}\n`);
+    await rename(temporary, this.stateFile);
+  }
 
   /** Load every package under `dir` (e.g. the workspace `nodes/`) that declares a `flowcrew` field. */
   async loadPackagesIn(dir: string, source: PackInfo['source']): Promise<void> {
@@ -170,7 +197,7 @@ export class NodeRegistry extends EventEmitter<{ change: [RegistryChange] }> imp
   }
 
   /** Switch a pack off: its types are unregistered, it stays listed as 'disabled'. Returns the types it had. */
-  disablePackage(name: string): string[] {
+  async disablePackage(name: string): Promise<string[]> {
     const info = this.pack(name);
     if (!info) throw new PackLoadError(`no node pack "${name}" is installed`, 'manifest');
     const removed = [...info.types];
@@ -179,6 +206,7 @@ export class NodeRegistry extends EventEmitter<{ change: [RegistryChange] }> imp
     delete info.error;
     delete info.errorCode;
     this.disabled.add(name);
+    await this.saveState();
     this.emit('change', { action: 'disabled', pack: name, added: [], removed });
     return removed;
   }
@@ -188,6 +216,7 @@ export class NodeRegistry extends EventEmitter<{ change: [RegistryChange] }> imp
     const info = this.pack(name);
     if (!info) throw new PackLoadError(`no node pack "${name}" is installed`, 'manifest');
     this.disabled.delete(name);
+    await this.saveState();
     if (info.status === 'loaded') return info;
     this.forget(info);
     const loaded = (await this.loadPackage(info.path, info.source))!;

@@ -37,7 +37,7 @@ export class Services {
     this.flows = new FlowService(runtime, this.projects, this.audit);
     this.runs = new RunService(runtime);
     this.credentials = new CredentialService(runtime, this.projects, this.audit);
-    this.packs = new PackService(runtime);
+    this.packs = new PackService(runtime, this.audit);
     this.users = new UserService(identity, this.audit);
     this.tokens = new TokenService(identity, this.projects, this.audit);
     this.operations = new OperationsService(runtime);

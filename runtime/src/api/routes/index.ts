@@ -7,6 +7,7 @@ import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
 import { credentialRoutes } from './credentials.ts';
 import { flowRoutes } from './flows.ts';
+import { packRoutes } from './packs.ts';
 import { projectRoutes } from './projects.ts';
 import { runRoutes } from './runs.ts';
 import { systemRoutes } from './system.ts';
@@ -15,6 +16,7 @@ import { userRoutes } from './users.ts';
 
 export const ROUTES: readonly Route[] = [
   ...systemRoutes,
+  ...packRoutes,
   ...authRoutes,
   ...flowRoutes,
   ...runRoutes,
