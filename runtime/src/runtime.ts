@@ -13,12 +13,14 @@ import { EventFanout } from './executor/events.ts';
 import { DebugBuffer } from './live/debug-buffer.ts';
 import { DeployError, Executor, CannotStartRunError } from './executor/executor.ts';
 import { LeaseKeeper } from './cluster/lease-keeper.ts';
+import { QueueMode } from './queue/mode.ts';
 import { importNodeRed, isNodeRedExport } from './flow/node-red.ts';
 import { importN8n, isN8nExport } from './flow/n8n.ts';
 import { FLOW_FORMAT, type FlowDocument, type FlowIssue, type FlowView, type ImportResult } from './flow/types.ts';
 import { findTooDeep } from './flow/json-depth.ts';
 import { validateFlow, validateFlowAsync } from './flow/validate.ts';
 import { WebhookRouter } from './api/webhooks.ts';
+import { WebSocketRouter } from './api/websockets.ts';
 import { declaredMcpServers, loadDeclarations } from './mcp/declared-servers.ts';
 import { credentialBindingIssues } from './executor/credential-binding.ts';
 import { createOutboundGuard, type OutboundGuard } from './outbound/index.ts';
@@ -53,11 +55,15 @@ function percentile(values: number[], p: number): number | null {
 
 export class Runtime {
   readonly startedAt = Date.now();
+  /** WebSocket endpoints nodes serve under /webhook (the HTTP server hands upgrades to it). */
+  websockets = new WebSocketRouter();
   /** For readiness (/health/ready): flows that could not be deployed at start, and where resuming runs stands. */
   readonly startup = { flowsLoaded: false, undeployable: [] as string[], resume: 'pending' as 'pending' | 'running' | 'done' | 'failed' };
   private pruneTimer?: NodeJS.Timeout;
   /** Run leases, when runtimes share PostgreSQL (set at boot). */
   private leaseKeeper?: LeaseKeeper;
+  /** Queue mode (FLOWCREW_MODE=main|worker): the outbox relay or the queue worker; undefined when embedded. */
+  queue?: QueueMode;
 
   private constructor(
     readonly events: EventFanout,
@@ -100,7 +106,13 @@ export class Runtime {
     const debugLog = new DebugBuffer(config.previewChars);
     events.add({ debug: (e) => debugLog.add(e) });
     const webhooks = new WebhookRouter();
+    const websockets = new WebSocketRouter();
+    const queue = await QueueMode.open(config.cluster, storage, moduleLogger(log, 'executor')).catch(async (error: unknown) => {
+      await storage.close().catch(() => {});
+      throw error;
+    });
     const executor = new Executor({
+      ...queue?.executorOptions(),
       storage,
       registry,
       log: moduleLogger(log, 'executor'),
@@ -116,11 +128,14 @@ export class Runtime {
         return record ? { id: record.id, name: record.name, type: record.type } : undefined;
       },
       registerWebhook: (route) => webhooks.register(route),
+      registerWebSocket: (route) => websockets.register(route),
       database: config.databaseUrl && /^postgres(ql)?:/.test(config.databaseUrl) ? { dialect: 'postgres', url: config.databaseUrl } : { dialect: 'sqlite' },
       outbound: createOutboundGuard({ allow: config.outboundAllow ?? [] }),
       mcpServers: declaredMcpServers(await loadDeclarations(config.mcpServersFile ?? null), (id) => vault.resolve(id)),
     });
     const runtime = new Runtime(events, debugLog, webhooks, config, storage, registry, vault, log, executor);
+    runtime.websockets = websockets;
+    runtime.queue = queue ?? undefined;
     await runtime.boot(options.loadExamples ?? true);
     return runtime;
   }
@@ -128,7 +143,8 @@ export class Runtime {
   private async boot(loadExamples: boolean): Promise<void> {
     // Shared PostgreSQL: runs accepted from here on carry this runtime's lease (cluster/lease-keeper.ts).
     const leases = this.storage.leases;
-    if (leases) this.leaseKeeper = new LeaseKeeper({ leases, executor: this.executor, log: moduleLogger(this.log, 'executor'), owner: this.config.cluster.instanceId, ttlMs: this.config.cluster.leaseTtlMs });
+    // A main executes no runs, so it holds no leases: the runs it accepts wait, nobody's, for a worker.
+    if (leases && this.config.cluster.mode !== 'main') this.leaseKeeper = new LeaseKeeper({ leases, executor: this.executor, log: moduleLogger(this.log, 'executor'), owner: this.config.cluster.instanceId, ttlMs: this.config.cluster.leaseTtlMs });
     if (loadExamples && this.config.flowsDir) await this.loadExampleFlows(this.config.flowsDir);
     for (const stored of await this.storage.listFlows()) {
       if (stored.deployedFlow === null) continue;
@@ -166,6 +182,7 @@ export class Runtime {
       throw error;
     });
     this.startup.resume = 'done';
+    this.queue?.start({ executor: this.executor, events: this.events, registry: this.registry, maxDepth: this.config.maxDepth });
     if (resumed > 0) this.log.info(`resumed ${resumed} interrupted run(s)`);
     return resumed;
   }
@@ -593,6 +610,8 @@ export class Runtime {
 
   async close(): Promise<void> {
     clearInterval(this.pruneTimer);
+    // A worker first drains: no new jobs, the runs in progress finish (up to 30 s), the rest are handed over below.
+    await this.queue?.close();
     const held = this.executor.activeRunIds();
     await this.leaseKeeper?.stop();
     await this.executor.close();

@@ -45,6 +45,10 @@ export async function startServer(config: RuntimeConfig, options: ServerOptions 
   // Keep-alive longer than typical proxies/load generators so connections are reused.
   http.keepAliveTimeout = 65_000;
   const io = attachLive(http, runtime, services, identity, { recheckMs: options.liveRecheckMs });
+  // WebSocket endpoints of nodes (Node-RED's websocket listener) live under /webhook; Socket.IO keeps /socket.io.
+  http.on('upgrade', (request, socket, head) => {
+    if (runtime.websockets.handles(request)) runtime.websockets.upgrade(request, socket, head);
+  });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.port, config.host, () => resolve());

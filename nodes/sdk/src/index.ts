@@ -287,6 +287,22 @@ export interface WebhookRoute {
 }
 
 /** A node type usable as a tool, as an agent sees it. */
+/** A WebSocket endpoint a node serves (Node-RED's websocket listener). */
+export interface WebSocketRoute {
+  /** Path below /webhook, starting with '/'. */
+  path: string;
+  onConnection(connection: WebSocketConnection, request: { path: string; headers: Record<string, string | string[] | undefined>; remoteAddress?: string }): void;
+}
+
+/** One open WebSocket, independent of the server library. */
+export interface WebSocketConnection {
+  readonly id: string;
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onMessage(listener: (data: string | Uint8Array, isBinary: boolean) => void): void;
+  onClose(listener: () => void): void;
+}
+
 export interface ToolDescription {
   type: string;
   label: string;
@@ -305,6 +321,11 @@ export interface RuntimeServices {
   listTools(): ToolDescription[];
   /** Register a route under /webhook. Returns an unregister function. Throws if the method+path is taken. */
   registerWebhook(route: WebhookRoute): () => void;
+  /**
+   * Accept WebSocket connections at /webhook/<path> (the same public namespace as webhooks). Throws when another node
+   * holds the path. Returns the function that stops accepting (open connections are closed).
+   */
+  registerWebSocket(route: WebSocketRoute): () => void;
   /**
    * Run another deployed flow: `msg` enters at its `subflow-in` node (or at `entryNodeId`, e.g. the link-in a
    * link call names), and the promise settles with the message its `subflow-out` node replies with (or rejects when

@@ -173,6 +173,9 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
       webhooks.push(route);
       return () => webhooks.splice(webhooks.indexOf(route), 1);
     },
+    registerWebSocket() {
+      throw new Error('registerWebSocket is not available in this test; run the node in a runtime (startTestServer)');
+    },
     async callFlow() {
       throw new Error('callFlow is not available in this test; pass options.services.callFlow');
     },

@@ -134,6 +134,10 @@ export class Executor implements ExecutorHub {
   services(registerWebhook: RuntimeServices['registerWebhook']): RuntimeServices {
     return {
       registerWebhook,
+      registerWebSocket: (route) => {
+        if (!this.options.registerWebSocket) throw new Error('this runtime serves no WebSockets');
+        return this.options.registerWebSocket(route);
+      },
       callFlow: (flowId, msg, opts) => this.tools.callFlow(flowId, msg, opts),
       listTools: () => this.tools.listTools(),
       dataDir: this.options.dataDir,

@@ -37,6 +37,8 @@ export interface ExecutorOptions {
   dataDir: string;
   /** The HTTP side of `registerWebhook` (the API layer owns the router). */
   registerWebhook: RuntimeServices['registerWebhook'];
+  /** The HTTP side of `registerWebSocket` (the server owns the upgrade); absent in runtimes without an HTTP server. */
+  registerWebSocket?: RuntimeServices['registerWebSocket'];
   /**
    * An invocation interrupted this many times by the runtime dying while it ran is failed at resume instead of run
    * again (it may be what kills the runtime). Default 3.
@@ -56,6 +58,21 @@ export interface ExecutorOptions {
   database?: RuntimeServices['database'];
   /** Live credentials, pooled resources and blobs shared by nodes; default: one built from these options. */
   nodeServices?: NodeServicesHost;
+  /** Start trigger nodes at deploy (default true). A queue worker runs flows but never starts them: mains do. */
+  triggers?: boolean;
+  /**
+   * Queue mode, on a main: accepted runs are stored with an outbox row and executed by workers, not here.
+   * `accepted` is told each committed run (to wake the relay); `awaitReply` waits for a worker's answer.
+   */
+  remote?: RemoteRuns;
+  /** Queue mode, on a worker: the waiter a run taken from the queue answers (it forwards the reply to the main that waits). */
+  replyTo?(run: RunRecord): ReplyWaiter | undefined;
+}
+
+export interface RemoteRuns {
+  accepted(runId: string): void;
+  /** Listen for the run's reply BEFORE it is committed (a worker may answer at once); resolves once listening. */
+  awaitReply(runId: string, timeoutMs: number): Promise<{ reply: Promise<TriggerReply> }>;
 }
 
 export interface DeployedNode {

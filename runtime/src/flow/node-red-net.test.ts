@@ -1,5 +1,5 @@
 /**
- * Node-RED's TCP and UDP nodes, imported from an export as Node-RED writes it and run on real sockets: a line
+ * Node-RED's TCP, UDP and WebSocket nodes, imported from an export as Node-RED writes it and run on real sockets: a line
  * protocol server answering on the connection each line came from (tcp in → change → tcp out reply), a tcp request
  * to a server with a delimiter, and a UDP echo (udp in → udp out to msg.ip/msg.port).
  */
@@ -38,12 +38,16 @@ beforeAll(async () => {
     { id: 'hres', type: 'http response', z: 'tab1', name: '', statusCode: '', headers: {}, x: 500, y: 160, wires: [] },
     { id: 'uin', type: 'udp in', z: 'tab1', name: '', iface: '', port: String(udpPort), ipv: 'udp4', multicast: 'false', group: '', datatype: 'utf8', x: 100, y: 240, wires: [['uecho']] },
     { id: 'uecho', type: 'change', z: 'tab1', name: '', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '"echo " & payload', tot: 'jsonata' }], x: 300, y: 240, wires: [['uout']] },
+    { id: 'wsl', type: 'websocket-listener', path: '/ws/chat', wholemsg: 'false' },
+    { id: 'wsin', type: 'websocket in', z: 'tab1', name: 'chat in', server: 'wsl', client: '', x: 100, y: 320, wires: [['wsup']] },
+    { id: 'wsup', type: 'change', z: 'tab1', name: '', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '"you said " & payload', tot: 'jsonata' }], x: 300, y: 320, wires: [['wsout']] },
+    { id: 'wsout', type: 'websocket out', z: 'tab1', name: 'chat out', server: 'wsl', client: '', x: 500, y: 320, wires: [] },
     { id: 'uout', type: 'udp out', z: 'tab1', name: '', addr: '', iface: '', port: '', ipv: 'udp4', outport: '', base64: false, multicast: 'false', x: 500, y: 240, wires: [] },
   ];
   const imported = await flowcrew.api('POST', '/api/v1/flows/import?deploy=true', exported);
   expect(imported.status, JSON.stringify(imported.body)).toBe(201);
   expect(imported.body.unmapped).toEqual([]);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await flowcrew?.stop();
@@ -77,6 +81,26 @@ describe('Node-RED TCP and UDP nodes, imported', () => {
     client.send('hi', udpPort, '127.0.0.1');
     expect(await answer).toBe('echo hi');
     client.close();
+  });
+
+  it('websocket in (listener) → change → websocket out answers the connection a message came from', async () => {
+    const { default: WebSocket } = await import('ws');
+    const open = () => new Promise<InstanceType<typeof WebSocket>>((resolve, reject) => {
+      const ws = new WebSocket(`${flowcrew.url.replace('http', 'ws')}/webhook/ws/chat`);
+      ws.once('open', () => resolve(ws));
+      ws.once('error', reject);
+    });
+    const [a, b] = await Promise.all([open(), open()]);
+    const fromA = new Promise<string>((resolve) => a.once('message', (d) => resolve(d.toString())));
+    let bGot = '';
+    b.on('message', (d) => { bGot += d.toString(); });
+    a.send('hello');
+    expect(await fromA).toBe('you said hello');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(bGot).toBe('');
+    a.close(); b.close();
+    const refused = new WebSocket(`${flowcrew.url.replace('http', 'ws')}/webhook/ws/nobody`);
+    await expect(new Promise((resolve, reject) => { refused.once('open', resolve); refused.once('error', reject); })).rejects.toThrow(/404/);
   });
 
   it('a tcp request to a destination the outbound guard refuses fails with the reason', async () => {

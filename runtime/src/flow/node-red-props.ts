@@ -12,6 +12,8 @@ export interface NormaliseContext {
   groupMembers(nodeId: string): string[];
   nodeId: string;
   warn(message: string): void;
+  /** A node of the export by its Node-RED id (configuration nodes included), for nodes whose config lives there. */
+  configNode?(id: string): Record<string, unknown> | undefined;
 }
 
 type Rule = (p: PropsEditor, ctx: NormaliseContext) => void;
@@ -306,6 +308,24 @@ const plainSockets: Rule = (p) => {
   if (p.has('base64') && p.get('base64') !== true) p.drop('base64', 'off');
 };
 
+/** websocket in/out: the listener or client configuration node they name is inlined (mode, path or URL). */
+const websocket: Rule = (p, ctx) => {
+  const listener = ctx.configNode?.(String(p.get('server') ?? ''));
+  const client = ctx.configNode?.(String(p.get('client') ?? ''));
+  const config = listener?.type === 'websocket-listener' ? listener : client?.type === 'websocket-client' ? client : undefined;
+  if (config === listener && listener) {
+    p.translate('mode', 'server', 'from its websocket-listener configuration node');
+    p.translate('path', String(listener.path ?? '/'), `served at /webhook${String(listener.path ?? '')} (Node-RED: at the root)`);
+  } else if (config) {
+    p.translate('mode', 'client', 'from its websocket-client configuration node');
+    p.translate('url', String(config.path ?? ''), 'the websocket-client configuration node\'s URL');
+    if (config.tls) ctx.warn(`websocket client ${ctx.nodeId}: its TLS configuration node is not imported (wss:// uses the system's CAs)`);
+  } else ctx.warn(`websocket node ${ctx.nodeId}: its listener/client configuration node is not in the export; set its path or URL`);
+  if (config && (config.wholemsg === 'true' || config.wholemsg === true)) p.translate('wholemsg', true, 'whole messages, from the configuration node');
+  p.drop('server', 'the listener configuration node, inlined');
+  p.drop('client', 'the client configuration node, inlined');
+};
+
 const RULES: Record<string, Rule> = {
   inject,
   debug,
@@ -336,6 +356,8 @@ const RULES: Record<string, Rule> = {
   'tcp out': plainSockets,
   'tcp request': plainSockets,
   exec: (p) => p.drop('winHide', 'a Windows-only option'),
+  'websocket in': websocket,
+  'websocket out': websocket,
   'mqtt in': mqttIn,
   'mqtt out': mqttOut,
 };

@@ -84,6 +84,8 @@ const TYPE_MAP: Record<string, string> = {
   'udp in': 'udp-in',
   'udp out': 'udp-out',
   exec: 'exec',
+  'websocket in': 'websocket-in',
+  'websocket out': 'websocket-out',
   'mqtt in': 'mqtt-subscribe',
   'mqtt out': 'mqtt-publish',
 };
@@ -206,6 +208,7 @@ class Importer {
       if (n.type === 'subflow') skip('subflow definitions are not supported; rebuild the subflow as a separate flow and call it with a subflow-call node');
       else if (typeof n.z === 'string' && subflows.has(n.z)) skip(`belongs to subflow "${String(subflows.get(n.z)!.name ?? n.z)}", which is not imported`);
       else if (n.type === 'group') skip('groups are not supported; the nodes of the group were imported without it');
+      else if (!this.isFlowNode(n) && (n.type === 'websocket-listener' || n.type === 'websocket-client')) configIds.add(n.id); // inlined into the websocket nodes
       else if (!this.isFlowNode(n)) {
         configIds.add(n.id);
         skip(`configuration node (${n.type}): Flowcrew keeps connection settings in node props and credentials; set them up on the nodes that used it`);
@@ -275,7 +278,8 @@ class Importer {
     const raw: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(n)) {
       if (!NON_CONFIG_KEYS.has(key) || (key === 'info' && n.type === 'comment')) raw[key] = structuredClone(value);
-      if (typeof value === 'string' && configIds.has(value) && !NON_CONFIG_KEYS.has(key)) {
+      // websocket nodes take their listener/client configuration inline (node-red-props.ts).
+      if (typeof value === 'string' && configIds.has(value) && !NON_CONFIG_KEYS.has(key) && !n.type.startsWith('websocket ')) {
         this.warn(`${describe(n)} refers to configuration node ${describe(this.byId.get(value)!)} in "${key}", which was not imported`);
       }
     }
@@ -293,6 +297,7 @@ class Importer {
         nodeId: n.id,
         groupMembers: (id) => (typeof this.byId.get(id)?.g === 'string' ? (this.groups.get(this.byId.get(id)!.g as string) ?? []).filter((m) => m !== id && this.mapped.has(m)).map((m) => this.mapped.get(m)!) : []),
         warn: (message) => this.warn(message),
+        configNode: (id) => this.byId.get(id),
       });
       if (n.type === 'link call') this.linkCallTargets(n, editor);
       props = editor.props;
