@@ -3,6 +3,8 @@ import { mongoCredential } from './mongo/credential.ts';
 import { mongoNode } from './mongo/node.ts';
 import { mysqlCredential } from './mysql/credential.ts';
 import { mysqlNode } from './mysql/node.ts';
+import { odbcCredential } from './odbc/credential.ts';
+import { odbcNode } from './odbc/node.ts';
 import { postgresCredential } from './postgres/credential.ts';
 import { postgresListenNode } from './postgres/listen.ts';
 import { postgresNode } from './postgres/node.ts';
@@ -10,7 +12,7 @@ import { redisCredential } from './redis/credential.ts';
 import { redisNode } from './redis/node.ts';
 import { redisStreamNode } from './redis/stream.ts';
 
-export const nodes = [postgresNode, postgresListenNode, mysqlNode, redisNode, redisStreamNode, mongoNode];
-export const credentialTypes = [postgresCredential, mysqlCredential, redisCredential, mongoCredential];
+export const nodes = [postgresNode, postgresListenNode, mysqlNode, redisNode, redisStreamNode, mongoNode, odbcNode];
+export const credentialTypes = [postgresCredential, mysqlCredential, redisCredential, mongoCredential, odbcCredential];
 
-export { mongoCredential, mongoNode, mysqlCredential, mysqlNode, postgresCredential, postgresListenNode, postgresNode, redisCredential, redisNode, redisStreamNode };
+export { mongoCredential, mongoNode, mysqlCredential, mysqlNode, odbcCredential, odbcNode, postgresCredential, postgresListenNode, postgresNode, redisCredential, redisNode, redisStreamNode };

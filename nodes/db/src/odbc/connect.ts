@@ -1,0 +1,80 @@
+/**
+ * Connections through ODBC (the `odbc` package over unixODBC): any database with an ODBC driver registered in
+ * odbcinst.ini. One pool per credential revision, shared by every node. The driver opens its own sockets, so the
+ * host is checked by the outbound guard first and the driver is given the checked address (Server=), not the name.
+ */
+import odbc from 'odbc';
+import { OutboundRefusedError, PooledResource, type NodeCredential, type RuntimeServices } from '@flowcrew/sdk';
+import { checkedAddress } from '../shared/guarded-socket.ts';
+
+export interface OdbcFields extends Record<string, unknown> {
+  /** The driver's name in odbcinst.ini, e.g. "PostgreSQL Unicode" or "MariaDB Unicode". */
+  driver: string;
+  host: string;
+  port: number;
+  database?: string;
+  user?: string;
+  password?: string;
+  /** More connection string attributes for the driver (SSLMode, Option...). */
+  attributes?: Record<string, string>;
+  maxConnections?: number;
+  loginTimeoutSeconds?: number;
+}
+
+export function describeServer(fields: OdbcFields): string {
+  return `${fields.user ? `${fields.user}@` : ''}${fields.host}:${fields.port}${fields.database ? `/${fields.database}` : ''} (${fields.driver})`;
+}
+
+/** A connection string value: braced when it holds ; { } or spaces at the ends, with } doubled (ODBC's quoting). */
+function value(v: string): string {
+  return /[;{}]|^\s|\s$/.test(v) ? `{${v.replace(/}/g, '}}')}}` : v;
+}
+
+export async function connectionString(fields: OdbcFields, services: Pick<RuntimeServices, 'outbound'>): Promise<string> {
+  const address = await checkedAddress(services.outbound, fields.host, fields.port);
+  const parts: Record<string, string | undefined> = { Driver: fields.driver, Server: address, Port: String(fields.port), Database: fields.database, Uid: fields.user, Pwd: fields.password, ...fields.attributes };
+  for (const key of Object.keys(parts)) if (!/^[A-Za-z][\w ]*$/.test(key)) throw new Error(`connection attribute "${key}" is not a valid name`);
+  return Object.entries(parts)
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${k}=${value(v!)}`)
+    .join(';');
+}
+
+/** A failed ODBC operation, naming the server, the operation and what the driver/server said (with SQLSTATE). */
+export class OdbcError extends Error {
+  readonly retryable: boolean;
+  readonly state: string | undefined;
+  constructor(server: string, operation: string, cause: unknown) {
+    const e = cause as { message?: string; odbcErrors?: Array<{ message: string; state: string; code: number }> };
+    // Drivers write multi-line messages and add generic ones ("Error while executing the query"): one line, the
+    // server's words first, the SQLSTATE of the first.
+    const first = e?.odbcErrors?.[0];
+    const said = first ? `${first.message.split('\n').map((l) => l.trim()).filter((l) => l && !/^Error while executing the query/.test(l)).join(' ').replace(/;$/, '')} (SQLSTATE ${first.state})` : e?.message || String(cause);
+    super(`ODBC ${server}: ${operation} failed: ${said}`);
+    this.name = 'OdbcError';
+    this.state = e?.odbcErrors?.[0]?.state;
+    // SQLSTATE class 08: connection exceptions (and HYT00/HYT01 timeouts) may work on another try.
+    this.retryable = !(cause instanceof OutboundRefusedError) && (this.state?.startsWith('08') || this.state === 'HYT00' || this.state === 'HYT01' || false);
+  }
+}
+
+export function poolHandle(services: RuntimeServices, credential: NodeCredential): PooledResource<odbc.Pool> {
+  return new PooledResource<odbc.Pool>(
+    services.resources,
+    'db:odbc:pool',
+    async () => {
+      const fields = credential.fields as OdbcFields;
+      return odbc.pool({ connectionString: await connectionString(fields, services), initialSize: 1, incrementSize: 1, maxSize: fields.maxConnections ?? 5, shrink: true, loginTimeout: fields.loginTimeoutSeconds ?? 10, connectionTimeout: 0 });
+    },
+    (pool) => pool.close(),
+    { credential, idleMs: 10_000 },
+  );
+}
+
+/** Values the ODBC driver returns that JSON cannot carry: BIGINT as a number when exact, else as a string. */
+export function plainRow(row: Record<string, unknown>): Record<string, unknown> {
+  for (const [k, v] of Object.entries(row)) {
+    if (typeof v === 'bigint') row[k] = v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  }
+  return row;
+}
