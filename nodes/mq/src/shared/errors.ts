@@ -15,7 +15,10 @@ export class BrokerError extends Error {
    */
   constructor(broker: string, server: string, operation: string, cause: unknown) {
     const e = cause as { message?: string; code?: string | number; errors?: Error[] } | undefined;
-    const said = e?.message || e?.errors?.map((x) => x.message).join('; ') || String(cause);
+    // Aggregated errors (retries, several brokers) say the useful part in their innermost error.
+    let inner = e as { message?: string; errors?: unknown[] } | undefined;
+    while (inner?.errors?.length) inner = inner.errors[0] as typeof inner;
+    const said = [e?.message, inner !== e ? inner?.message : undefined].filter(Boolean).join(': ') || String(cause);
     super(`${broker} ${server}: ${operation} failed: ${said}`);
     this.name = 'BrokerError';
     this.code = e?.code === undefined ? undefined : String(e.code);

@@ -1,0 +1,66 @@
+/**
+ * Kafka clients (@platformatic/kafka): producers shared per credential revision through the runtime's pooled
+ * resources; each consume trigger has its own consumer (its own group membership). The bootstrap brokers are checked
+ * by the outbound guard and dialled at the checked address. Limitation: the brokers the cluster advertises in its
+ * metadata (where the client then connects) are not re-checked by the guard; the client library offers no socket hook.
+ */
+import { Producer, type ProducerOptions } from '@platformatic/kafka';
+import { PooledResource, type NodeCredential, type RuntimeServices } from '@flowcrew/sdk';
+import { BrokerError } from '../shared/errors.ts';
+import { guardedAddress, tlsOptions, type TlsMode } from '../shared/net.ts';
+
+export interface KafkaFields extends Record<string, unknown> {
+  /** host:port, one or more. */
+  brokers: string[];
+  saslMechanism?: 'none' | 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  user?: string;
+  password?: string;
+  tls?: TlsMode;
+  ca?: string;
+  clientId?: string;
+}
+
+export function describeKafka(fields: KafkaFields): string {
+  return `${fields.user && fields.saslMechanism && fields.saslMechanism !== 'none' ? `${fields.user}@` : ''}${fields.brokers.join(',')}`;
+}
+
+export const kafkaError = (fields: KafkaFields, operation: string, cause: unknown) => new BrokerError('Kafka', describeKafka(fields), operation, cause);
+
+/** Options every client of the credential shares: checked bootstrap addresses, SASL, TLS, time-outs. */
+export async function clientOptions(fields: KafkaFields, services: Pick<RuntimeServices, 'outbound'>) {
+  const brokers: string[] = [];
+  let servername = '';
+  for (const broker of fields.brokers) {
+    const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(broker.trim());
+    if (!m) throw new Error(`broker "${broker}" must be host:port`);
+    const { address } = await guardedAddress(services.outbound, m[1]!, Number(m[2]));
+    servername ||= m[1]!;
+    brokers.push(address.includes(':') ? `[${address}]:${m[2]}` : `${address}:${m[2]}`);
+  }
+  const tls = tlsOptions(fields.tls, servername, fields.ca);
+  return {
+    clientId: fields.clientId || 'flowcrew',
+    bootstrapBrokers: brokers,
+    connectTimeout: 10_000,
+    requestTimeout: 30_000,
+    retries: 3,
+    ...(tls ? { tls, tlsServerName: servername } : {}),
+    ...(fields.saslMechanism && fields.saslMechanism !== 'none' ? { sasl: { mechanism: fields.saslMechanism, username: fields.user ?? '', password: fields.password ?? '' } } : {}),
+  };
+}
+
+export async function openProducer(fields: KafkaFields, services: Pick<RuntimeServices, 'outbound'>): Promise<Producer> {
+  try {
+    // acks -1: a send resolves once every in-sync replica has the records.
+    return new Producer({ ...(await clientOptions(fields, services)), acks: -1 } as ProducerOptions<Buffer, Buffer, Buffer, Buffer>);
+  } catch (error) {
+    throw kafkaError(fields, 'connect', error);
+  }
+}
+
+export function producerHandle(services: RuntimeServices, credential: NodeCredential): PooledResource<Producer> {
+  return new PooledResource<Producer>(services.resources, 'mq:kafka:producer', () => openProducer(credential.fields as KafkaFields, services), (p) => p.close(true), {
+    credential,
+    idleMs: 10_000,
+  });
+}
