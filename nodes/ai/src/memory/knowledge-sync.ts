@@ -5,7 +5,7 @@
  */
 import type { ModelProvider } from '../providers/types.ts';
 import type { ChunkOptions } from './chunking.ts';
-import { ingestDocuments } from './knowledge.ts';
+import { embeddingIdentity, ingestDocuments } from './knowledge.ts';
 import { fetchSource, type KnowledgeSourceSpec, type SourceEnvironment } from './sources.ts';
 import type { VectorStore } from './vector-store.ts';
 
@@ -13,6 +13,8 @@ export interface SyncResult {
   embedded: string[];
   unchanged: string[];
   removed: string[];
+  /** The collection was embedded with another model: dropped and embedded again from the sources. */
+  rebuilt?: string;
 }
 
 export async function syncKnowledge(
@@ -24,6 +26,12 @@ export async function syncKnowledge(
   env: SourceEnvironment,
 ): Promise<SyncResult> {
   const result: SyncResult = { embedded: [], unchanged: [], removed: [] };
+  // Knowledge is derived from its sources: vectors of another model are rebuilt, not refused.
+  const existing = await store.getCollection(collection);
+  if (existing && existing.embeddingModel !== embeddingIdentity(provider)) {
+    await store.dropCollection(collection);
+    result.rebuilt = `embedded with ${existing.embeddingModel}, now ${embeddingIdentity(provider)}`;
+  }
   const stored = new Map((await store.sources(collection)).map((s) => [s.source, s.contentHash]));
   const listed = new Set<string>();
   for (const spec of specs) {

@@ -103,6 +103,15 @@ describe('a knowledge collection kept in step with its sources', () => {
     expect(await syncKnowledge(store, provider, 'k', sources.slice(0, 2), chunking, env)).toEqual({ embedded: ['file:docs/notes.md'], unchanged: ['file:policy.pdf'], removed: [`${webBase}/page`] });
     const [hit] = await searchCollection(store, provider, 'k', 'how many days may items be returned', { topK: 1 });
     expect(hit!.text).toContain('60 days');
+    // Another embedding model: the collection is derived data, so it is embedded again rather than refused.
+    const other = new ScriptedProvider([], 'other-embedder', 48);
+    expect(await syncKnowledge(store, other, 'k', sources.slice(0, 1), chunking, env)).toEqual({
+      embedded: ['file:docs/notes.md'],
+      unchanged: [],
+      removed: [],
+      rebuilt: 'embedded with scripted:scripted, now scripted:other-embedder',
+    });
+    expect((await store.getCollection('k'))!.dimensions).toBe(48);
     await store.close();
   });
 });
