@@ -17,6 +17,7 @@ import { registerBackupCommands } from '../backup/cli.ts';
 import { cliActor, withServices } from './local.ts';
 import { registerUserCommands } from './users.ts';
 import { registerEvalCommands } from './eval.ts';
+import { registerWorkerCommand } from './worker.ts';
 
 async function readJsonFile(file: string): Promise<unknown> {
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
@@ -48,8 +49,9 @@ program
   .option('-p, --port <port>', 'port (default $PORT or 8420)')
   .option('--host <host>', 'bind address (default $HOST or 127.0.0.1)')
   .option('-d, --data-dir <dir>', 'data directory (default $FLOWCREW_DATA_DIR or ./.flowcrew)')
-  .action(async (opts: { port?: string; host?: string; dataDir?: string }) => {
-    const env = { ...process.env, ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}) };
+  .option('--mode <mode>', 'embedded (default), or main: runs go to the queue for `flowcrew worker` (needs PostgreSQL and Redis)')
+  .action(async (opts: { port?: string; host?: string; dataDir?: string; mode?: string }) => {
+    const env = { ...process.env, ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}), ...(opts.mode ? { FLOWCREW_MODE: opts.mode } : {}) };
     const config = loadConfig(env, opts.dataDir ? { dataDir: path.resolve(opts.dataDir) } : {});
     const server = await startServer(config);
     server.runtime.log.info(`Flowcrew listening on ${server.url} (storage: ${server.runtime.storage.dialect}, data: ${config.dataDir})`);
@@ -69,6 +71,8 @@ program
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+
+registerWorkerCommand(program);
 
 program
   .command('run <flow>')

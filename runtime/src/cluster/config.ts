@@ -1,4 +1,7 @@
-/** Settings for several runtimes sharing one PostgreSQL (run leases; later the queue): FLOWCREW_INSTANCE_ID, FLOWCREW_LEASE_TTL_MS. */
+/**
+ * Settings for several runtimes sharing one PostgreSQL: run leases (FLOWCREW_INSTANCE_ID, FLOWCREW_LEASE_TTL_MS) and
+ * queue mode (FLOWCREW_MODE=main|worker, FLOWCREW_REDIS_URL, FLOWCREW_WORKER_CONCURRENCY, FLOWCREW_QUEUE_ATTEMPTS).
+ */
 import { hostname } from 'node:os';
 
 export interface ClusterConfig {
@@ -10,6 +13,23 @@ export interface ClusterConfig {
   instanceId: string;
   /** How long a run lease lasts without renewal; renewed every third of it. A dead runtime's runs move after this. */
   leaseTtlMs: number;
+  /**
+   * embedded: one process does everything (default). main: API, editor, webhooks and triggers; accepted runs go to
+   * the queue. worker: executes queued runs, starts no triggers and serves no HTTP.
+   */
+  mode: 'embedded' | 'main' | 'worker';
+  redisUrl: string;
+  /** Runs a worker executes at once. */
+  workerConcurrency: number;
+  /** A queued run whose job fails this many times (its worker died or could not run it) is failed, visibly. */
+  queueAttempts: number;
+}
+
+function positive(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer (got "${value}")`);
+  return n;
 }
 
 export function parseClusterConfig(env: NodeJS.ProcessEnv, dataDir: string): ClusterConfig {
@@ -17,5 +37,15 @@ export function parseClusterConfig(env: NodeJS.ProcessEnv, dataDir: string): Clu
   if (!Number.isInteger(ttl) || ttl < 1_000) throw new Error(`FLOWCREW_LEASE_TTL_MS must be an integer of at least 1000 (ms) (got "${env.FLOWCREW_LEASE_TTL_MS}")`);
   const instanceId = env.FLOWCREW_INSTANCE_ID?.trim() || `${hostname()}:${dataDir}`;
   if (instanceId.length > 200) throw new Error('FLOWCREW_INSTANCE_ID must be at most 200 characters');
-  return { instanceId, leaseTtlMs: ttl };
+  const mode = env.FLOWCREW_MODE || 'embedded';
+  if (mode !== 'embedded' && mode !== 'main' && mode !== 'worker') throw new Error(`FLOWCREW_MODE must be embedded, main or worker (got "${mode}")`);
+  if (mode !== 'embedded' && !/^postgres(ql)?:/.test(env.DATABASE_URL ?? '')) throw new Error(`FLOWCREW_MODE=${mode} needs a shared PostgreSQL (DATABASE_URL=postgres://...)`);
+  return {
+    instanceId,
+    leaseTtlMs: ttl,
+    mode,
+    redisUrl: env.FLOWCREW_REDIS_URL || 'redis://127.0.0.1:6379',
+    workerConcurrency: positive('FLOWCREW_WORKER_CONCURRENCY', env.FLOWCREW_WORKER_CONCURRENCY, 10),
+    queueAttempts: positive('FLOWCREW_QUEUE_ATTEMPTS', env.FLOWCREW_QUEUE_ATTEMPTS, 3),
+  };
 }

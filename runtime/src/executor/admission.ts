@@ -100,6 +100,7 @@ export class RunAdmission {
    * queued behind it on the single writer, so nothing of the run can be stored without its acceptance.
    */
   private async accept(run: ActiveRun, first: InvocationRecord[], options?: EmitOptions): Promise<EmitResult> {
+    if (this.hub.options.remote) return this.acceptForQueue(run, first, options);
     const accepted = this.hub.options.storage.acceptRun(run.flow.redactor.run(run.record), run.flow.redactor.records(first));
     const running = run.record.status === 'running';
     if (running) run.flow.running++;
@@ -115,6 +116,16 @@ export class RunAdmission {
       this.dropRun(run, error as Error, 'the run could not be stored');
       throw error;
     }
+    return { runId: run.record.id, reply };
+  }
+
+  /** Queue mode (a main): store the run with its outbox row; a worker executes it once the relay has enqueued it. */
+  private async acceptForQueue(run: ActiveRun, first: InvocationRecord[], options?: EmitOptions): Promise<EmitResult> {
+    const remote = this.hub.options.remote!;
+    Object.assign(run.record, { status: 'queued', startedAt: null });
+    const reply = options?.awaitReply ? (await remote.awaitReply(run.record.id, options.replyTimeoutMs ?? 30_000)).reply : undefined;
+    await this.hub.options.storage.acceptRun(run.flow.redactor.run(run.record), run.flow.redactor.records(first), { outbox: true });
+    remote.accepted(run.record.id);
     return { runId: run.record.id, reply };
   }
 

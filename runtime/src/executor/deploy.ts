@@ -165,6 +165,7 @@ export class Deployer {
   }
 
   private async startTriggers(deployed: DeployedFlow): Promise<void> {
+    if (this.hub.options.triggers === false) return;
     for (const d of deployed.nodes.values()) {
       if (!d.instance.start) continue;
       const flowId = deployed.flow.id;

@@ -41,7 +41,9 @@ export class Resumer {
         await storage.updateRun({ id: record.id, status: 'failed', error: `flow "${record.flowId}" is no longer deployed`, finishedAt: Date.now() });
         continue;
       }
-      await this.hub.admission.adopt(activeRun({ ...record }, deployed, maxSeq + 1, pending), record.status === 'queued');
+      const run = activeRun({ ...record }, deployed, maxSeq + 1, pending);
+      run.reply = this.hub.options.replyTo?.(record);
+      await this.hub.admission.adopt(run, record.status === 'queued');
     }
     this.resuming = [];
     return resumable.length;

@@ -94,6 +94,20 @@ export class RunLeases {
     return this.write(statements, (results) => results.flatMap((r) => r.rows.map((row) => String(row.id))));
   }
 
+  /** Queue mode: runs accepted before `olderThan`, still waiting for a worker, no longer in the outbox (to enqueue again). */
+  unowned(olderThan: number, limit: number): Promise<string[]> {
+    return this.write(
+      [
+        {
+          sql: `SELECT r.id FROM runs r WHERE r.status = 'queued' AND r.owner IS NULL AND r.created_at < ?
+                AND NOT EXISTS (SELECT 1 FROM run_outbox o WHERE o.run_id = r.id) ORDER BY r.created_at LIMIT ?`,
+          params: [olderThan, limit],
+        },
+      ],
+      (results) => results[0]!.rows.map((row) => String(row.id)),
+    );
+  }
+
   /** Give these runs up now (a clean stop, a drained worker): their leases expire at once, so another process takes them over. */
   release(runIds: readonly string[]): Promise<void> {
     const holder = this.need();
@@ -108,5 +122,37 @@ export class RunLeases {
   private need(): LeaseHolder {
     if (!this.holder) throw new Error('run leases: no owner set (call hold() first)');
     return this.holder;
+  }
+}
+
+/**
+ * The transactional outbox (queue mode): a run accepted by a main is recorded here in the run's own transaction, and
+ * a relay hands it to the queue only after that commit, then removes the row. A relay dying between the two hands it
+ * over again: the queue deduplicates by run id, and a worker only runs a run it can lease (storage decides, not Redis).
+ */
+export class RunOutbox {
+  constructor(
+    private readonly driver: { all(sql: string, params?: readonly (string | number | null)[]): Promise<Record<string, unknown>[]> },
+    private readonly write: Writer,
+  ) {}
+
+  static insert(runId: string, createdAt: number): SqlStatement {
+    return { sql: 'INSERT INTO run_outbox (run_id, created_at) VALUES (?, ?) ON CONFLICT (run_id) DO NOTHING', params: [runId, createdAt] };
+  }
+
+  /** Up to `limit` runs waiting to be enqueued, oldest first. */
+  async pending(limit: number): Promise<Array<{ runId: string; createdAt: number }>> {
+    const rows = await this.driver.all('SELECT run_id, created_at FROM run_outbox ORDER BY created_at, run_id LIMIT ?', [limit]);
+    return rows.map((row) => ({ runId: String(row.run_id), createdAt: Number(row.created_at) }));
+  }
+
+  /** These runs are in the queue now. */
+  remove(runIds: readonly string[]): Promise<void> {
+    const statements: SqlStatement[] = [];
+    for (let i = 0; i < runIds.length; i += CHUNK) {
+      const chunk = runIds.slice(i, i + CHUNK);
+      statements.push({ sql: `DELETE FROM run_outbox WHERE run_id IN (${chunk.map(() => '?').join(', ')})`, params: chunk });
+    }
+    return statements.length === 0 ? Promise.resolve() : this.write(statements, () => undefined);
   }
 }

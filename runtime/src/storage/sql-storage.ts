@@ -9,7 +9,7 @@
 import { DEFAULT_MAX_DEPTH, findTooDeep, hasMoreContainersThan } from '../flow/json-depth.ts';
 import type { FlowDocument } from '../flow/types.ts';
 import { SqlIdentityStore } from './identity-sql.ts';
-import { RunLeases } from './leases.ts';
+import { RunLeases, RunOutbox } from './leases.ts';
 import type { IdentityStore } from './identity-types.ts';
 import { migrate } from './migrations.ts';
 import {
@@ -124,6 +124,7 @@ export class SqlStorage implements Storage {
   readonly identity: IdentityStore;
   /** Run ownership across processes (leases.ts); PostgreSQL only: an SQLite file has one runtime. */
   readonly leases: RunLeases | undefined;
+  readonly outbox: RunOutbox | undefined;
   private readonly limits: MessageLimits;
 
   private queue: WriteItem[] = [];
@@ -142,6 +143,7 @@ export class SqlStorage implements Storage {
     this.limits = options.limits ?? DEFAULT_MESSAGE_LIMITS;
     this.identity = new SqlIdentityStore(driver, (statements, finish) => this.write(statements, finish));
     this.leases = driver.dialect === 'postgres' ? new RunLeases((statements, finish) => this.write(statements, finish)) : undefined;
+    this.outbox = driver.dialect === 'postgres' ? new RunOutbox(driver, (statements, finish) => this.write(statements, finish)) : undefined;
   }
 
   migrate(): Promise<void> {
@@ -388,7 +390,7 @@ export class SqlStorage implements Storage {
   // ---------------------------------------------------------------------------------------------------------------
 
   /** Not async: an UnstorableMessageError is thrown synchronously, before anything is queued (see Storage). */
-  acceptRun(run: RunRecord, first: InvocationRecord[]): Promise<void> {
+  acceptRun(run: RunRecord, first: InvocationRecord[], options?: { outbox?: boolean }): Promise<void> {
     // The trigger's message is the run's input, the trigger's output and the first input: serialise it once.
     const seen = new MessageCache(this.limits);
     const statements: SqlStatement[] = [
@@ -416,6 +418,7 @@ export class SqlStorage implements Storage {
       },
       ...insertInvocations(first, seen),
     ];
+    if (options?.outbox) statements.push(RunOutbox.insert(run.id, run.createdAt));
     return this.write(statements, () => undefined);
   }
 

@@ -188,7 +188,10 @@ export interface Storage {
    * limits or not JSON THROWS an UnstorableMessageError synchronously (nothing queued), so the caller can fail the
    * invocation before passing the message on. Every other failure rejects the returned promise.
    */
-  acceptRun(run: RunRecord, first: InvocationRecord[]): Promise<void>;
+  /** `outbox`: also record the run in run_outbox, in the same transaction (queue mode: a relay enqueues it after commit). */
+  acceptRun(run: RunRecord, first: InvocationRecord[], options?: { outbox?: boolean }): Promise<void>;
+  /** Queue mode: accepted runs not yet handed to the queue, oldest first, and their removal once handed. */
+  readonly outbox?: import('./leases.ts').RunOutbox;
   completeInvocation(change: CompleteInvocation): Promise<void>;
   updateRun(update: RunUpdate): Promise<void>;
   /** Mark every still-pending invocation of a run cancelled and the run cancelled, in one transaction. */

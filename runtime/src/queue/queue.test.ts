@@ -1,0 +1,98 @@
+/**
+ * Queue mode on a real PostgreSQL and Redis (127.0.0.1:6379, a Redis database of its own): a main accepts runs into
+ * the outbox, the relay enqueues them after commit, a worker leases and executes them; a reply reaches the main's
+ * waiting request over Redis pub/sub; nothing executes on the main.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config.ts';
+import { Runtime } from '../runtime.ts';
+import { QUEUE_NAME } from './worker.ts';
+
+const pgUrl = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
+const redisUrl = `${process.env.FLOWCREW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'}/7`;
+const schema = `queue_${randomBytes(3).toString('hex')}`;
+let dir: string;
+let main: Runtime;
+let worker: Runtime;
+
+async function runtimeIn(mode: 'main' | 'worker'): Promise<Runtime> {
+  const env = {
+    DATABASE_URL: `${pgUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+    FLOWCREW_MODE: mode,
+    FLOWCREW_REDIS_URL: redisUrl,
+    FLOWCREW_INSTANCE_ID: `test-${mode}`,
+    FLOWCREW_KEYRING_FILE: path.join(dir, 'keyring.json'),
+    FLOWCREW_FLOWS_DIR: '',
+  };
+  const runtime = await Runtime.create(loadConfig(env, { dataDir: path.join(dir, mode), logLevel: 'error' }), { loadExamples: false });
+  await runtime.resumeRuns();
+  return runtime;
+}
+
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'flowcrew-queue-'));
+  const client = new pg.Client({ connectionString: pgUrl });
+  await client.connect();
+  await client.query(`CREATE SCHEMA ${schema}`);
+  await client.end();
+  const queue = new Queue(QUEUE_NAME, { connection: { host: '127.0.0.1', port: 6379, db: 7 } });
+  await queue.obliterate({ force: true });
+  await queue.close();
+  main = await runtimeIn('main'); // migrates the schema first
+  worker = await runtimeIn('worker');
+}, 60_000);
+
+afterAll(async () => {
+  await worker?.close();
+  await main?.close();
+  const client = new pg.Client({ connectionString: pgUrl });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await client.end();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('queue mode (main + worker on PostgreSQL and Redis)', () => {
+  it('runs accepted on the main are executed by the worker, each once, none on the main', async () => {
+    const nodes: unknown[] = [{ id: 'n0', type: 'inject', wires: [['n1']] }];
+    for (let i = 1; i < 4; i++) nodes.push({ id: `n${i}`, type: 'change', props: { rules: [{ t: 'set', p: `payload.s${i}`, pt: 'msg', to: String(i), tot: 'num' }] }, wires: i < 3 ? [[`n${i + 1}`]] : [] });
+    await main.createFlow({ id: 'chain', name: 'chain', version: 0, nodes });
+    await main.deployFlow('chain');
+    const runIds: string[] = [];
+    for (let i = 0; i < 30; i++) runIds.push((await main.executor.runNow('chain', { payload: { i } })).runId);
+    expect(main.executor.activeRuns).toBe(0);
+    await until(async () => (await Promise.all(runIds.map((id) => main.storage.getRun(id)))).every((r) => r?.status === 'succeeded'));
+    expect(worker.queue!.workerStats!.runs).toBe(30);
+    for (const id of runIds.slice(0, 3)) {
+      const invocations = await main.storage.listInvocations(id);
+      expect(invocations.map((i) => i.nodeId).sort()).toEqual(['n0', 'n1', 'n2', 'n3']);
+      expect(invocations.find((i) => i.nodeId === 'n3')?.outputs?.[0]?.msg).toMatchObject({ payload: { s1: 1, s2: 2, s3: 3 } });
+    }
+    expect(await main.storage.outbox!.pending(10)).toEqual([]);
+  });
+
+  it("a reply from the worker reaches the main's waiting trigger", async () => {
+    await main.createFlow({
+      id: 'answer',
+      name: 'answer',
+      version: 0,
+      nodes: [
+        { id: 'in', type: 'inject', wires: [['out']] },
+        { id: 'out', type: 'webhook-response', props: { statusCode: 201 }, wires: [] },
+      ],
+    });
+    await main.deployFlow('answer');
+    const { reply } = await main.executor.runNow('answer', { payload: { hello: 'from the worker' } }, { nodeId: 'in', awaitReply: true });
+    expect(await reply).toMatchObject({ status: 201, body: { hello: 'from the worker' } });
+  });
+});

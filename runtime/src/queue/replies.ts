@@ -1,0 +1,64 @@
+/**
+ * Webhook replies across processes: the main holding the HTTP request listens on the run's Redis channel before the
+ * run is committed; the worker executing the run publishes its answer (a response node's ctx.reply, or the run's end
+ * without one) there. Redis pub/sub is fire-and-forget: a main that died meanwhile has no request left to answer.
+ */
+import type { TriggerReply } from '@flowcrew/sdk';
+import { Redis } from 'ioredis';
+import type { ReplyWaiter } from '../executor/types.ts';
+
+const channel = (runId: string) => `flowcrew:reply:${runId}`;
+
+type Answer = { reply: TriggerReply } | { error: string };
+
+/** On a main: one subscriber connection, one channel per waiting request. */
+export class ReplyListener {
+  private readonly waiting = new Map<string, (answer: Answer) => void>();
+
+  constructor(private readonly subscriber: Redis) {
+    subscriber.on('message', (name: string, text: string) => {
+      const runId = name.slice('flowcrew:reply:'.length);
+      const deliver = this.waiting.get(runId);
+      if (!deliver) return;
+      try {
+        deliver(JSON.parse(text) as Answer);
+      } catch (error) {
+        deliver({ error: `unreadable reply from the worker: ${(error as Error).message}` });
+      }
+    });
+  }
+
+  /** Subscribed once this resolves; `reply` settles with the worker's answer or after `timeoutMs`. */
+  async awaitReply(runId: string, timeoutMs: number): Promise<{ reply: Promise<TriggerReply> }> {
+    let settle!: (answer: Answer) => void;
+    const reply = new Promise<TriggerReply>((resolve, reject) => {
+      const timer = setTimeout(() => settle({ error: `no response within ${timeoutMs} ms` }), timeoutMs);
+      timer.unref();
+      settle = (answer) => {
+        clearTimeout(timer);
+        this.waiting.delete(runId);
+        void this.subscriber.unsubscribe(channel(runId)).catch(() => {});
+        if ('reply' in answer) resolve(answer.reply);
+        else reject(new Error(answer.error));
+      };
+    });
+    reply.catch(() => {}); // awaited by the trigger only after acceptance
+    this.waiting.set(runId, settle);
+    await this.subscriber.subscribe(channel(runId));
+    return { reply };
+  }
+
+  close(): void {
+    for (const settle of [...this.waiting.values()]) settle({ error: 'runtime shutting down' });
+  }
+}
+
+/** On a worker: the waiter of a run taken from the queue publishes what the run answers. */
+export function publishingWaiter(publisher: Redis, runId: string): ReplyWaiter {
+  const publish = (answer: Answer) => void publisher.publish(channel(runId), JSON.stringify(answer)).catch(() => {});
+  return {
+    settled: false,
+    resolve: (reply) => publish({ reply }),
+    reject: (error) => publish({ error: error.message }),
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * A queue worker: takes run jobs from BullMQ, leases the run in storage (so exactly one process executes it, whatever
+ * Redis re-delivers), deploys the flow revision the mains deployed if it has not yet, runs it here, and completes the
+ * job when the run finished. BullMQ re-delivers the job of a worker that died (stalled-job recovery); the lease keeper
+ * also takes such runs over once their lease expires; either way, only the lease's winner runs it.
+ */
+import type { Logger } from '@flowcrew/sdk';
+import { Worker, type Job, type ConnectionOptions } from 'bullmq';
+import type { Executor } from '../executor/executor.ts';
+import { validateFlowAsync } from '../flow/validate.ts';
+import type { NodeRegistry } from '../registry/registry.ts';
+import type { EventFanout } from '../executor/events.ts';
+import type { Storage } from '../storage/types.ts';
+
+export const QUEUE_NAME = 'flowcrew-runs';
+
+export interface QueueWorkerOptions {
+  connection: ConnectionOptions;
+  storage: Storage;
+  executor: Executor;
+  events: EventFanout;
+  registry: NodeRegistry;
+  log: Logger;
+  concurrency: number;
+  attempts: number;
+  maxDepth?: number;
+  /** BullMQ lock of a job in progress; a worker silent this long has its job re-delivered. Default 30 s. */
+  lockDurationMs?: number;
+}
+
+export class QueueWorker {
+  private readonly worker: Worker;
+  private readonly finished = new Map<string, () => void>();
+  readonly stats = { runs: 0, skipped: 0 };
+
+  constructor(private readonly options: QueueWorkerOptions) {
+    options.events.add({ runFinished: (run) => this.finished.get(run.id)?.() });
+    this.worker = new Worker(QUEUE_NAME, (job) => this.process(job), {
+      connection: options.connection,
+      concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs ?? 30_000,
+      // A job re-delivered after its worker died counts as an attempt; the run's own interruption count stops a run
+      // that kills every worker it reaches (FLOWCREW_MAX_INTERRUPTIONS), this stops the job.
+      maxStalledCount: options.attempts,
+      autorun: false,
+    });
+    this.worker.on('failed', (job, error) => void this.failed(job, error));
+    this.worker.on('error', (error) => options.log.warn(`queue worker: ${error.message}`));
+  }
+
+  start(): void {
+    void this.worker.run();
+  }
+
+  private async process(job: Job<{ runId: string }>): Promise<string> {
+    const { runId } = job.data;
+    const { storage, executor } = this.options;
+    const claimed = await storage.leases!.claim({ mode: 'ids', runIds: [runId] });
+    // Finished already, or another live process holds it (a duplicate delivery): nothing to do here.
+    if (claimed.length === 0 && !executor.active.has(runId)) {
+      this.stats.skipped++;
+      return 'not ours';
+    }
+    const run = await storage.getRun(runId);
+    if (!run) return 'gone';
+    await this.ensureDeployed(run.flowId);
+    const done = new Promise<void>((resolve) => this.finished.set(runId, resolve));
+    try {
+      if (!executor.active.has(runId)) await executor.resume([runId]);
+      // Ends when the run finishes here, or fails the job when it stopped here without finishing (lease lost, storage
+      // failure): BullMQ then retries it, and the lease decides who continues.
+      await Promise.race([done, this.leftWithoutFinishing(runId)]);
+      this.stats.runs++;
+      return 'done';
+    } finally {
+      this.finished.delete(runId);
+    }
+  }
+
+  private async leftWithoutFinishing(runId: string): Promise<never> {
+    // Polls only while the job waits for its run (the waiter is removed when the job ends).
+    while (this.finished.has(runId)) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      if (!this.finished.has(runId) || this.options.executor.active.has(runId)) continue;
+      const stored = await this.options.storage.getRun(runId);
+      if (stored && ['succeeded', 'failed', 'cancelled'].includes(stored.status)) break; // finished: `done` settles the job
+      throw new Error(`run ${runId} stopped on this worker without finishing`);
+    }
+    return new Promise<never>(() => {});
+  }
+
+  /** The worker runs the revision the mains deployed: (re)deploy it here when it changed (no triggers on a worker). */
+  private async ensureDeployed(flowId: string): Promise<void> {
+    const stored = await this.options.storage.getFlow(flowId);
+    const deployed = stored?.deployedFlow;
+    if (!deployed) throw new Error(`flow "${flowId}" is not deployed`);
+    if (this.options.executor.deployed.get(flowId)?.flow.version === deployed.version) return;
+    const { valid, issues, flow } = await validateFlowAsync(deployed, this.options.registry, { maxDepth: this.options.maxDepth });
+    if (!valid) throw new Error(`flow "${flowId}" cannot run here: ${issues.map((i) => `${i.pointer}: ${i.message}`).join('; ')}`);
+    await this.options.executor.deploy(flow);
+  }
+
+  /** Out of attempts: the run is failed where everyone sees it, instead of waiting for ever. */
+  private async failed(job: Job<{ runId: string }> | undefined, error: Error): Promise<void> {
+    if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    const runId = job.data.runId;
+    this.options.log.error(`run ${runId}: stopped after ${job.attemptsMade} attempt(s) on workers: ${error.message}`);
+    await this.options.storage
+      .updateRun({ id: runId, status: 'failed', error: `stopped after ${job.attemptsMade} attempt(s) on queue workers: ${error.message}`, finishedAt: Date.now() })
+      .catch((e: unknown) => this.options.log.warn(`run ${runId}: could not record its failure: ${(e as Error).message}`));
+  }
+
+  /** Graceful drain: take no new jobs, wait (up to `timeoutMs`) for the runs in progress to finish. */
+  async close(timeoutMs = 30_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.worker.close(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    if (this.worker.isRunning()) await this.worker.close(true);
+  }
+}
