@@ -92,7 +92,7 @@ describe('queue mode (main + worker on PostgreSQL and Redis)', () => {
       ],
     });
     await main.deployFlow('answer');
-    const { reply } = await main.executor.runNow('answer', { payload: { hello: 'from the worker' } }, { nodeId: 'in', awaitReply: true });
+    const { reply } = await main.executor.runNow('answer', { payload: { hello: 'from the worker' }, _webhook: true }, { nodeId: 'in', awaitReply: true });
     expect(await reply).toMatchObject({ status: 201, body: { hello: 'from the worker' } });
   });
 });
