@@ -5,16 +5,21 @@
  *     (persistent), waits for the confirm, then acks the input: the same guarantees, without a workflow engine;
  *   - the flow: rabbitmq-consume → change → rabbitmq-publish in a real runtime (SQLite storage in a temp dir):
  *     every message is a durable run, acked only after its run is committed, published with a confirm.
- * Needs the RabbitMQ broker of `scripts/services rabbitmq`.
- * Usage: node --import tsx bench/connectors-mq.ts [--messages 5000] [--prefetch 10]
+ *   - Kafka: raw @platformatic/kafka (a consumer-group member that parses, adds a field, produces with acks=all,
+ *     then commits the offset, one record at a time) vs kafka-consume → change → kafka-produce in a runtime
+ *     (offset committed only after the run is committed). Both timed until a reader has seen every output record.
+ * Needs the brokers of `scripts/services rabbitmq kafka`.
+ * Usage: node --import tsx bench/connectors-mq.ts [--messages 5000] [--prefetch 10] [--only rabbitmq|kafka]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import amqp, { type Channel } from 'amqplib';
+import { Admin, Consumer, Producer } from '@platformatic/kafka';
 import { loadConfig } from '../runtime/src/config.ts';
 import { Runtime } from '../runtime/src/runtime.ts';
 import { RABBIT_URL, rabbitFields } from '../nodes/mq/src/rabbitmq/testing.ts';
+import { KAFKA_PORT, kafkaFields } from '../nodes/mq/src/kafka/testing.ts';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -23,6 +28,8 @@ const option = (name: string, fallback: number) => {
 };
 const MESSAGES = option('messages', 5000);
 const PREFETCH = option('prefetch', 10);
+const onlyIndex = args.indexOf('--only');
+const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 const admin = await amqp.connect(RABBIT_URL);
@@ -105,10 +112,97 @@ async function flow(): Promise<number> {
   return MESSAGES / seconds;
 }
 
-console.log(`RabbitMQ consume → transform → publish: ${fmt(MESSAGES)} persistent JSON messages, quorum queues, prefetch ${PREFETCH}, publisher confirms`);
-await raw(); // warm-up (broker, JIT)
-const rawRate = await raw();
-const flowRate = await flow();
-console.log(`  raw amqplib (ack after confirm)        ${fmt(rawRate).padStart(8)} msgs/s`);
-console.log(`  flow in a runtime (ack after commit)   ${fmt(flowRate).padStart(8)} msgs/s   ratio to raw ${(flowRate / rawRate).toFixed(2)}`);
+if (only !== 'kafka') {
+  console.log(`RabbitMQ consume → transform → publish: ${fmt(MESSAGES)} persistent JSON messages, quorum queues, prefetch ${PREFETCH}, publisher confirms`);
+  await raw(); // warm-up (broker, JIT)
+  const rawRate = await raw();
+  const flowRate = await flow();
+  console.log(`  raw amqplib (ack after confirm)        ${fmt(rawRate).padStart(8)} msgs/s`);
+  console.log(`  flow in a runtime (ack after commit)   ${fmt(flowRate).padStart(8)} msgs/s   ratio to raw ${(flowRate / rawRate).toFixed(2)}`);
+}
 await admin.close();
+
+// ---- Kafka ----
+const brokers = [`127.0.0.1:${KAFKA_PORT}`];
+const kafkaAdmin = new Admin({ clientId: 'bench', bootstrapBrokers: brokers });
+
+async function kafkaTopics(tag: string): Promise<{ input: string; output: string }> {
+  const input = `bench-${tag}-in-${process.pid}`;
+  const output = `bench-${tag}-out-${process.pid}`;
+  await kafkaAdmin.createTopics({ topics: [input, output], partitions: 1, replicas: 1 });
+  const producer = new Producer({ clientId: 'bench-loader', bootstrapBrokers: brokers, acks: -1 });
+  for (let i = 0; i < MESSAGES; i += 500) {
+    const messages = Array.from({ length: Math.min(500, MESSAGES - i) }, (_, j) => ({ topic: input, key: Buffer.from(String(i + j)), value: Buffer.from(JSON.stringify({ id: i + j, name: `order ${i + j}`, qty: (i + j) % 7 })) }));
+    await producer.send({ messages });
+  }
+  await producer.close();
+  return { input, output };
+}
+
+/** Resolves when a reader of its own has seen `count` records on `topic`. */
+async function kafkaCount(topic: string, count: number): Promise<void> {
+  const reader = new Consumer({ clientId: 'bench-reader', groupId: `bench-reader-${topic}`, bootstrapBrokers: brokers });
+  const stream = await reader.consume({ topics: [topic], mode: 'earliest', autocommit: false });
+  let seen = 0;
+  for await (const _m of stream) if (++seen >= count) break;
+  await stream.close();
+  await reader.close(true);
+}
+
+async function kafkaRaw(): Promise<number> {
+  const topics = await kafkaTopics('raw');
+  const started = performance.now();
+  const counted = kafkaCount(topics.output, MESSAGES);
+  const consumer = new Consumer({ clientId: 'bench-raw', groupId: `bench-raw-${process.pid}`, bootstrapBrokers: brokers, sessionTimeout: 6000, heartbeatInterval: 500 });
+  const producer = new Producer({ clientId: 'bench-raw', bootstrapBrokers: brokers, acks: -1 });
+  const stream = await consumer.consume({ topics: [topics.input], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
+  let done = 0;
+  for await (const m of stream) {
+    const order = JSON.parse(m.value.toString()) as Record<string, unknown>;
+    order.processed = true;
+    await producer.send({ messages: [{ topic: topics.output, key: m.key, value: Buffer.from(JSON.stringify(order)) }] });
+    await m.commit();
+    if (++done >= MESSAGES) break;
+  }
+  await counted;
+  const seconds = (performance.now() - started) / 1000;
+  await stream.close();
+  await consumer.close(true);
+  await producer.close();
+  await kafkaAdmin.deleteTopics({ topics: [topics.input, topics.output] });
+  return MESSAGES / seconds;
+}
+
+async function kafkaFlow(): Promise<number> {
+  const topics = await kafkaTopics('flow');
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-bench-kafka-'));
+  const runtime = await Runtime.create(loadConfig({ ...process.env, DATABASE_URL: '' }, { dataDir, flowsDir: null, logLevel: 'error', outboundAllow: ['127.0.0.1'] }), { loadExamples: false });
+  const credential = await runtime.vault.save({ name: 'bench', type: 'kafka', fields: kafkaFields() });
+  await runtime.createFlow({
+    id: 'bench-kafka',
+    name: 'bench kafka',
+    nodes: [
+      { id: 'in', type: 'kafka-consume', credentials: credential.id, props: { topics: [topics.input], groupId: `bench-flow-${process.pid}`, payloadAs: 'json' }, wires: [['transform']] },
+      { id: 'transform', type: 'change', props: { rules: [{ t: 'set', p: 'payload.processed', pt: 'msg', to: 'true', tot: 'bool' }] }, wires: [['out']] },
+      { id: 'out', type: 'kafka-produce', credentials: credential.id, props: { topic: topics.output } },
+    ],
+  });
+  const started = performance.now();
+  const counted = kafkaCount(topics.output, MESSAGES);
+  await runtime.deployFlow('bench-kafka');
+  await counted;
+  const seconds = (performance.now() - started) / 1000;
+  await runtime.close();
+  await rm(dataDir, { recursive: true, force: true });
+  await kafkaAdmin.deleteTopics({ topics: [topics.input, topics.output] });
+  return MESSAGES / seconds;
+}
+
+if (only !== 'rabbitmq') {
+  console.log(`Kafka consume → transform → produce: ${fmt(MESSAGES)} JSON records, 1 partition, acks=all, offsets committed after each record`);
+  const rawRate = await kafkaRaw();
+  const flowRate = await kafkaFlow();
+  console.log(`  raw @platformatic/kafka (commit after produce)  ${fmt(rawRate).padStart(8)} msgs/s`);
+  console.log(`  flow in a runtime (commit after run commit)     ${fmt(flowRate).padStart(8)} msgs/s   ratio to raw ${(flowRate / rawRate).toFixed(2)}`);
+}
+await kafkaAdmin.close();
