@@ -100,6 +100,29 @@ describe('accessibility, end to end', () => {
     await page.waitForFunction(([y]) => (window as any).flowcrew.view.graph.getNodeById('label').pos[1] === y, [before[1]]);
   });
 
+  it('9b. quick-add: "/" finds a node type by typing and places it after the selected node, wired from it', async () => {
+    await page.focus('[data-test="canvas"]');
+    // Twice left ends on Tick (the leftmost node), whatever was selected.
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await announced(/Tick \(inject\) selected|No node further left/);
+    const count = await page.evaluate(() => (window as any).flowcrew.view.graph._nodes.length);
+    await page.keyboard.press('/');
+    await page.locator('[data-test="quick-add-input"]').waitFor();
+    await page.keyboard.type('JSONat');
+    await page.locator('[data-test="quick-add-jsonata"]').waitFor();
+    await shot('04-quick-add');
+    await page.keyboard.press('Enter');
+    await announced('Added jsonata');
+    await page.waitForFunction((n) => (window as any).flowcrew.view.graph._nodes.length === n + 1, count);
+    const wired = await page.evaluate(() => {
+      const graph = (window as any).flowcrew.view.graph;
+      const added = graph._nodes.find((n: any) => n.type === 'jsonata' || n.typeLabel === 'JSONata' || String(n.title).includes('JSONata'));
+      return Object.values(graph.links ?? {}).some((l: any) => l && String(l.target_id) === String(added?.id));
+    });
+    expect(wired).toBe(true);
+  });
+
   it('10. axe-core finds no serious or critical violation on the editor, a node form and the run history', async () => {
     await clickNode(page, 'label');
     expect(await axeViolations()).toEqual([]);
