@@ -35,15 +35,25 @@ beforeAll(async () => {
   await pack('not-a-flowcrew-pack', {}, { 'index.js': 'export default 1;' });
 });
 
+/** The workspace packs and the user packs, loaded once for the tests that read them (loading every pack is slow). */
+let loaded: Promise<NodeRegistry>;
+beforeAll(() => {
+  loaded = (async () => {
+    const registry = new NodeRegistry();
+    await registry.loadPackagesIn(repoNodes, 'workspace');
+    await registry.loadUserDirectory(userDir);
+    return registry;
+  })();
+  return loaded.then(() => undefined);
+});
+
 afterAll(async () => {
   await rm(userDir, { recursive: true, force: true });
 });
 
 describe('node registry', () => {
   it('loads the workspace packs and a user pack; broken packs are reported and do not stop the others', async () => {
-    const registry = new NodeRegistry();
-    await registry.loadPackagesIn(repoNodes, 'workspace');
-    await registry.loadUserDirectory(userDir);
+    const registry = await loaded;
 
     expect(registry.has('switch')).toBe(true);
     expect(registry.has('shout')).toBe(true);
@@ -59,9 +69,7 @@ describe('node registry', () => {
   });
 
   it('validates props against the node type schema, fills defaults and counts dynamic output ports', async () => {
-    const registry = new NodeRegistry();
-    await registry.loadPackagesIn(repoNodes, 'workspace');
-    await registry.loadUserDirectory(userDir);
+    const registry = await loaded;
     const props: Record<string, unknown> = {};
     expect(registry.checkProps('shout', props)).toEqual([]);
     expect(props).toEqual({ suffix: '!' });
