@@ -3,7 +3,7 @@
  * odbcinst.ini. One pool per credential revision, shared by every node. The driver opens its own sockets, so the
  * host is checked by the outbound guard first and the driver is given the checked address (Server=), not the name.
  */
-import odbc from 'odbc';
+import type odbc from 'odbc';
 import { OutboundRefusedError, PooledResource, type NodeCredential, type RuntimeServices } from '@flowcrew/sdk';
 import { checkedAddress } from '../shared/guarded-socket.ts';
 
@@ -19,6 +19,18 @@ export interface OdbcFields extends Record<string, unknown> {
   attributes?: Record<string, string>;
   maxConnections?: number;
   loginTimeoutSeconds?: number;
+}
+
+/**
+ * The odbc package, loaded when first used: it is an optional dependency (its native build needs unixODBC's
+ * headers), so the pack's other nodes load without it.
+ */
+export async function loadOdbc(): Promise<typeof odbc> {
+  try {
+    return ((await import('odbc')) as unknown as { default: typeof odbc }).default;
+  } catch (error) {
+    throw new Error(`the odbc package is not available (${(error as Error).message}): install unixODBC's headers (apt install unixodbc-dev, or scripts/services odbc), then npm rebuild odbc`);
+  }
 }
 
 export function describeServer(fields: OdbcFields): string {
@@ -64,6 +76,7 @@ export function poolHandle(services: RuntimeServices, credential: NodeCredential
     'db:odbc:pool',
     async () => {
       const fields = credential.fields as OdbcFields;
+      const odbc = await loadOdbc();
       return odbc.pool({ connectionString: await connectionString(fields, services), initialSize: 1, incrementSize: 1, maxSize: fields.maxConnections ?? 5, shrink: true, loginTimeout: fields.loginTimeoutSeconds ?? 10, connectionTimeout: 0 });
     },
     (pool) => pool.close(),

@@ -1,7 +1,7 @@
 /** The `odbc` credential type: a driver registered with unixODBC, the server, the account; and its test. */
-import odbc from 'odbc';
+import type odbc from 'odbc';
 import { defineCredentialType, type JsonSchema } from '@flowcrew/sdk';
-import { connectionString, describeServer, OdbcError, type OdbcFields } from './connect.ts';
+import { connectionString, describeServer, loadOdbc, OdbcError, type OdbcFields } from './connect.ts';
 
 export const odbcCredentialSchema = {
   type: 'object',
@@ -29,7 +29,7 @@ export const odbcCredential = defineCredentialType<OdbcFields>({
   async test(fields, services) {
     let conn: odbc.Connection | undefined;
     try {
-      conn = await odbc.connect({ connectionString: await connectionString(fields, services), loginTimeout: fields.loginTimeoutSeconds ?? 10 });
+      conn = await (await loadOdbc()).connect({ connectionString: await connectionString(fields, services), loginTimeout: fields.loginTimeoutSeconds ?? 10 });
       const info = conn as unknown as { dbmsName?: string; dbmsVersion?: string };
       // Not every driver reports its DBMS (MariaDB's does not): then only where.
       return { ok: true, message: `connected to ${info.dbmsName ?? 'the database'} ${info.dbmsVersion ?? ''} at ${describeServer(fields)}`.replace(/\s+at/, ' at') };
