@@ -6,6 +6,7 @@ import Mustache from 'mustache';
 import { defineNode, hostAllowedBy, NodeInputError, OutboundRefusedError, type FlowMessage } from '@flowcrew/sdk';
 import { getMessagePropertyOrUndefined } from '@flowcrew/sdk/util';
 import { findHeader, headersHash, parseSetCookies, RESPONSE_HEADERS_MARK, updateHeader, userHeaders } from './http-util.ts';
+import { applyAuth, AUTH_TYPES, checkAuthFields, forgetToken, httpAuthFieldProperties, type AuthType, type HttpAuthFields } from './http-request-auth.ts';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'use'] as const;
 
@@ -30,7 +31,7 @@ export interface HttpRequestProps {
   /** Milliseconds; msg.requestTimeout overrides it. */
   timeout?: number;
   /** Node-RED stores '' for basic; digest is not supported. */
-  authType?: '' | 'basic' | 'bearer' | 'digest';
+  authType?: AuthType;
   /** Header carrying the invocation's idempotency key; '' sends none. */
   idempotencyHeader?: string;
 }
@@ -148,7 +149,7 @@ export const httpRequestNode = defineNode<HttpRequestProps>({
         description: 'Request headers; they override msg.headers',
       },
       timeout: { title: 'Timeout (ms)', type: 'integer', minimum: 1, default: DEFAULT_TIMEOUT_MS, description: 'Milliseconds to wait for the response' },
-      authType: { title: 'Authentication', type: 'string', enum: ['', 'basic', 'bearer', 'digest'], default: 'basic', description: 'How the credentials are sent (digest is not supported)' },
+      authType: { title: 'Authentication', type: 'string', enum: [...AUTH_TYPES], default: 'basic', description: 'How the credential is sent: basic, bearer, apiKey (header or query), oauth2 (client credentials or refresh token); digest is not supported' },
       idempotencyHeader: {
         type: 'string',
         title: 'Idempotency header',
@@ -174,6 +175,7 @@ export const httpRequestNode = defineNode<HttpRequestProps>({
           items: { type: 'string', minLength: 1 },
           description: 'The only hosts this credential is sent to: api.example.com, *.example.com, or host:port',
         },
+        ...httpAuthFieldProperties,
       },
     },
   },
@@ -190,6 +192,10 @@ export const httpRequestNode = defineNode<HttpRequestProps>({
   an empty value removes a header.
 - **timeout**: milliseconds to wait (default 120000). \`msg.requestTimeout\` overrides it.
 - **authType** with credentials \`user\`/\`password\`: \`basic\`, or \`bearer\` (the password is the token). A \`user:pass@\` in the URL also gives basic auth.
+  \`apiKey\`: the credential's \`apiKey\` in the header (or query parameter, \`apiKeyIn: query\`) named \`apiKeyName\`.
+  \`oauth2\`: a Bearer access token from the credential's \`tokenUrl\`, by the \`client_credentials\` grant (\`clientId\`,
+  \`clientSecret\`, \`scope\`) or the \`refresh_token\` grant (the \`refreshToken\` the authorization code flow gave),
+  cached until shortly before it expires and fetched again after a 401. The token endpoint must be in \`allowedHosts\`.
 - **idempotencyHeader**: the header that carries the invocation's idempotency key (default \`Idempotency-Key\`; empty: none).
   The key (\`runId:nodeId:invocationId:attempt\`) is the same when the runtime runs the request again after a crash,
   so a receiver that honours it performs the side effect once. A header of the same name set by the flow wins.
@@ -232,6 +238,8 @@ Any status code is a normal output (a 404 is not an error); a network failure or
       throw new Error('http-request: the http-auth credential lists no allowedHosts: add the hosts it may be sent to (e.g. api.example.com or *.example.com)');
     }
     const fetchOut = init.services.outbound;
+    checkAuthFields(authType, credential as HttpAuthFields | undefined, allowedHosts);
+    const credentialKey = () => `${init.credential?.id ?? init.id}:${init.credential?.revision ?? 0}`;
 
     return {
       async onInput(msg, ctx) {
@@ -265,13 +273,29 @@ Any status code is a normal output (a 404 is not an error); a network failure or
         } catch {
           throw new NodeInputError(`Invalid URL "${url}"`);
         }
-        const fromVault = Boolean(ctx.credentials?.user || ctx.credentials?.password);
+        const vaultAuth = authType === 'apiKey' || authType === 'oauth2';
+        const fromVault = vaultAuth || Boolean(ctx.credentials?.user || ctx.credentials?.password);
         const user = (ctx.credentials?.user as string | undefined) || decodeURIComponent(parsed.username);
         const password = (ctx.credentials?.password as string | undefined) || decodeURIComponent(parsed.password);
         parsed.username = parsed.password = '';
         url = parsed.toString();
         if (authType === 'bearer' && password) updateHeader(headers, 'Authorization', `Bearer ${password}`);
         else if (authType === 'basic' && (user || password)) updateHeader(headers, 'Authorization', `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`);
+        // API key and OAuth2: only to the credential's allowedHosts (checked before the token endpoint is asked).
+        const credentialHeaders: string[] = ['authorization'];
+        if (vaultAuth) {
+          if (!hostAllowedBy(allowedHosts, new URL(url))) throw new NodeInputError(`the http-auth credential may not be sent to ${new URL(url).host} (its allowedHosts: ${allowedHosts.join(', ')}): ${method} ${url}`);
+          const applied = await applyAuth(authType, ctx.credentials as HttpAuthFields, credentialKey(), fetchOut, ctx.signal);
+          for (const [name, value] of Object.entries(applied.headers)) {
+            updateHeader(headers, name, value);
+            credentialHeaders.push(name.toLowerCase());
+          }
+          if (applied.query.length) {
+            const withKey = new URL(url);
+            for (const [name, value] of applied.query) withKey.searchParams.set(name, value);
+            url = withKey.toString();
+          }
+        }
 
         // --- Body, or query parameters for GET
         let body: Uint8Array<ArrayBuffer> | undefined;
@@ -299,7 +323,7 @@ Any status code is a normal output (a 404 is not an error); a network failure or
         let currentUrl = url;
         try {
           // The vault credential rides only to the hosts it lists (it is dropped on a redirect to another origin).
-          let carriesCredential = fromVault && findHeader(headers, 'authorization') !== undefined;
+          let carriesCredential = fromVault && (vaultAuth || findHeader(headers, 'authorization') !== undefined);
           for (;;) {
             if (carriesCredential && !hostAllowedBy(allowedHosts, new URL(currentUrl))) {
               throw new CredentialHostError(`the http-auth credential may not be sent to ${new URL(currentUrl).host} (its allowedHosts: ${allowedHosts.join(', ')})`);
@@ -314,7 +338,7 @@ Any status code is a normal output (a 404 is not an error); a network failure or
             const next = new URL(location, currentUrl);
             // Credentials stay with the origin they were meant for.
             if (next.origin !== new URL(currentUrl).origin) {
-              updateHeader(headers, 'authorization', undefined);
+              for (const name of credentialHeaders) updateHeader(headers, name, undefined);
               updateHeader(headers, 'cookie', undefined);
               carriesCredential = false;
             }
@@ -326,6 +350,8 @@ Any status code is a normal output (a 404 is not an error); a network failure or
             }
             currentUrl = next.toString();
           }
+          // An expired or revoked OAuth2 token: fetch a new one next time (the node's retry settings decide when).
+          if (authType === 'oauth2' && response.status === 401) forgetToken(credentialKey());
           const bytes = Buffer.from(await response.arrayBuffer());
           payload = ret === 'bin' ? bytes.toString('base64') : bytes.toString('utf8');
         } catch (error) {
