@@ -25,8 +25,13 @@ service_rabbitmq() {
     [ -f "$RABBITMQ_DATA/enabled_plugins" ] || as_root install -o rabbitmq -g rabbitmq -m 640 /dev/stdin "$RABBITMQ_DATA/enabled_plugins" <<<'[].'
     # setsid: the broker outlives this script; its own log is under $RABBITMQ_DATA/log.
     rabbitmq_env setsid /usr/lib/rabbitmq/bin/rabbitmq-server >/tmp/flowcrew-rabbitmq.log 2>&1 </dev/null &
-    rabbitmq_env /usr/lib/rabbitmq/bin/rabbitmqctl -q --timeout 60 await_startup >/dev/null 2>&1 \
-      || die "rabbitmq did not start within 60 s (see /tmp/flowcrew-rabbitmq.log and $RABBITMQ_DATA/log)"
+    # await_startup fails at once while the Erlang node is not registered yet: ask again until it answers.
+    local i
+    for i in $(seq 1 60); do
+      rabbitmq_env /usr/lib/rabbitmq/bin/rabbitmqctl -q --timeout 10 await_startup >/dev/null 2>&1 && break
+      [ "$i" -eq 60 ] && die "rabbitmq did not start within 60 s (see /tmp/flowcrew-rabbitmq.log and $RABBITMQ_DATA/log)"
+      sleep 1
+    done
     log "rabbitmq ready"
   fi
   if ! rabbitmq_env /usr/lib/rabbitmq/bin/rabbitmqctl -q list_users 2>/dev/null | grep -q '^flowcrew\b'; then
