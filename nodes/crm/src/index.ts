@@ -1,10 +1,11 @@
-/** @flowcrew/nodes-crm: CRM connectors. Salesforce (jsforce) and the HubSpot webhook trigger; each CRM has its own folder. */
+/** @flowcrew/nodes-crm: CRM connectors. Salesforce (jsforce), HubSpot (@hubspot/api-client) and its webhook trigger; each CRM has its own folder. */
 import { hubspotCredential } from './hubspot/credential.ts';
+import { hubspotNode } from './hubspot/node.ts';
 import { hubspotTriggerNode } from './hubspot/trigger.ts';
 import { salesforceCredential } from './salesforce/credential.ts';
 import { salesforceNode } from './salesforce/node.ts';
 
-export const nodes = [salesforceNode, hubspotTriggerNode];
+export const nodes = [salesforceNode, hubspotNode, hubspotTriggerNode];
 export const credentialTypes = [salesforceCredential, hubspotCredential];
 
-export { hubspotCredential, hubspotTriggerNode, salesforceCredential, salesforceNode };
+export { hubspotCredential, hubspotNode, hubspotTriggerNode, salesforceCredential, salesforceNode };
