@@ -27,6 +27,7 @@ import { createOutboundGuard, type OutboundGuard } from './outbound/index.ts';
 import { NodeRegistry } from './registry/registry.ts';
 import { testCredential, type CredentialTestAnswer, type CredentialTestInput } from './credential-test.ts';
 import { openStorage } from './storage/index.ts';
+import { RunTracing } from './tracing/tracing.ts';
 import { createLogger, moduleLogger, withFields, type RuntimeLogger } from './logging/logger.ts';
 import { UnstorableMessageError, VersionConflictError, type FlowSave, type InvocationRecord, type RunFilter, type RunRecord, type Storage, type StoredFlow } from './storage/types.ts';
 
@@ -64,6 +65,8 @@ export class Runtime {
   private leaseKeeper?: LeaseKeeper;
   /** Queue mode (FLOWCREW_MODE=main|worker): the outbox relay or the queue worker; undefined when embedded. */
   queue?: QueueMode;
+  /** OpenTelemetry traces of runs; null unless an OTLP endpoint is set (tracing/tracing.ts). */
+  tracing: RunTracing | null = null;
 
   private constructor(
     readonly events: EventFanout,
@@ -136,6 +139,7 @@ export class Runtime {
     const runtime = new Runtime(events, debugLog, webhooks, config, storage, registry, vault, log, executor);
     runtime.websockets = websockets;
     runtime.queue = queue ?? undefined;
+    runtime.tracing = RunTracing.fromEnv(runtime);
     await runtime.boot(options.loadExamples ?? true);
     return runtime;
   }
@@ -615,6 +619,7 @@ export class Runtime {
     const held = this.executor.activeRunIds();
     await this.leaseKeeper?.stop();
     await this.executor.close();
+    await this.tracing?.shutdown().catch((e: unknown) => this.log.warn(`could not flush traces: ${(e as Error).message}`));
     // Given up after the clean stop is recorded: another runtime takes these runs over at once.
     await this.leaseKeeper?.release(held).catch((e: unknown) => this.log.warn(`could not release run leases: ${(e as Error).message}`));
     await (this.executor.options.outbound as OutboundGuard | undefined)?.close();
