@@ -186,9 +186,8 @@ describe('palette manager against a real npm registry', () => {
     expect(await hasType(goodType)).toBe(false);
     expect((await runtime.api('POST', '/api/v1/flows/greet/deploy')).status).toBe(422); // reported, not silently broken
     const audit = await runtime.api('GET', '/api/v1/audit?limit=50');
-    expect(audit.body.entries.map((e: { action: string }) => e.action)).toEqual(
-      expect.arrayContaining(['pack.install', 'pack.install.failed', 'pack.disable', 'pack.enable', 'pack.remove']),
-    );
+    const entries = (audit.body.entries as Array<{ action: string; outcome: string }>).map((e) => `${e.action} ${e.outcome}`);
+    expect(entries).toEqual(expect.arrayContaining(['pack.install success', 'pack.install failure', 'pack.disable success', 'pack.enable success', 'pack.remove success']));
   });
 });
 

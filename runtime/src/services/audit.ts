@@ -16,6 +16,11 @@ export class AuditService {
     await this.log.record(actor, { action, outcome: 'success', target, projectId, detail });
   }
 
+  /** Records a change that was attempted and failed (nothing changed), with why. */
+  async failed(actor: Actor, action: string, target: { type: string; id: string }, projectId?: string, detail?: Record<string, unknown>): Promise<void> {
+    await this.log.record(actor, { action, outcome: 'failure', target, projectId, detail });
+  }
+
   /**
    * Identity changes refused for lack of permission are worth an entry (someone probing for admin powers): records
    * it and returns the 403 to throw.

@@ -97,7 +97,7 @@ export class PackService extends EventEmitter<{ progress: [PackProgress] }> {
     return full;
   }
 
-  /** Run a change and audit it: success with what changed, or failure with the reason (then rethrown). */
+  /** Run a change and audit it: success with what changed, or a failure with the reason (then rethrown). */
   private async audited<T>(actor: Actor, action: string, name: unknown, work: () => Promise<T>, detail: Record<string, unknown> = {}): Promise<T> {
     const target = { type: 'node-pack', id: String(name) };
     try {
@@ -105,7 +105,7 @@ export class PackService extends EventEmitter<{ progress: [PackProgress] }> {
       await this.audit?.record(actor, action, target, undefined, { ...detail, ...summary(result) });
       return result;
     } catch (error) {
-      if (error instanceof PackOperationError || error instanceof PackLoadError) await this.audit?.record(actor, `${action}.failed`, target, undefined, { ...detail, error: error.message });
+      if (error instanceof PackOperationError || error instanceof PackLoadError) await this.audit?.failed(actor, action, target, undefined, { ...detail, error: error.message });
       throw error;
     }
   }
