@@ -1,0 +1,187 @@
+/**
+ * Scale-out benchmark (figures printed, never asserted): a 4-node chain (inject → 3 change nodes), N runs started with
+ * at most 64 in flight, in
+ * 1. embedded mode on SQLite (one process),
+ * 2. embedded mode on PostgreSQL (one process),
+ * 3. queue mode: this process is the main (accepts into PostgreSQL + outbox, relays to BullMQ on Redis), with 1 and
+ *    then 2 worker processes (`flowcrew worker`);
+ * runs/s, run latency p50/p99 (accept → finished), queue latency (commit → a worker starts it) p50/p99, and the cost of
+ * one lease heartbeat with 1,000 active runs.
+ *
+ * Usage: node --import tsx bench/queue.ts [--runs 2000] [--postgres postgres://...] [--redis redis://127.0.0.1:6379/6]
+ * Needs PostgreSQL (127.0.0.1:5432, flowcrew/flowcrew, flowcrew_test) and Redis (scripts/services).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir, cpus } from 'node:os';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import pg from 'pg';
+import { loadConfig } from '../runtime/src/config.ts';
+import { Runtime } from '../runtime/src/runtime.ts';
+import { createPostgresStorage } from '../runtime/src/storage/postgres.ts';
+import { QUEUE_NAME } from '../runtime/src/queue/worker.ts';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
+};
+const RUNS = Number(option('runs', '2000'));
+const IN_FLIGHT = 64;
+const pgUrl = option('postgres', 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test');
+const redisUrl = option('redis', 'redis://127.0.0.1:6379/6');
+const repoRoot = path.resolve(import.meta.dirname, '..');
+
+const chain: unknown[] = [{ id: 'n0', type: 'inject', wires: [['n1']] }];
+for (let i = 1; i < 4; i++) chain.push({ id: `n${i}`, type: 'change', props: { rules: [{ t: 'set', p: `payload.s${i}`, pt: 'msg', to: String(i), tot: 'num' }] }, wires: i < 3 ? [[`n${i + 1}`]] : [] });
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+async function freshSchema(): Promise<string> {
+  const schema = `bench_${randomBytes(3).toString('hex')}`;
+  const client = new pg.Client({ connectionString: pgUrl });
+  await client.connect();
+  await client.query(`CREATE SCHEMA ${schema}`);
+  await client.end();
+  return schema;
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: pgUrl });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await client.end();
+}
+
+const urlFor = (schema: string) => `${pgUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+
+/** Start RUNS runs with IN_FLIGHT at once; resolve when all finished (polling storage in queue mode). */
+async function drive(label: string, runtime: Runtime, queueMode: boolean): Promise<void> {
+  const finishedAt = new Map<string, number>();
+  runtime.events.add({ runFinished: (run) => finishedAt.set(run.id, Date.now()) });
+  const accepted = new Map<string, number>();
+  let started = 0;
+  const t0 = Date.now();
+  // Queue mode: the main hears nothing of runs finishing on workers; ONE poller asks storage for all waiting runs.
+  const waiting = new Map<string, () => void>();
+  let polling = queueMode;
+  const poller = (async () => {
+    const client = new pg.Client({ connectionString: runtime.config.databaseUrl });
+    if (queueMode) await client.connect();
+    while (polling) {
+      await new Promise((r) => setTimeout(r, 20));
+      if (waiting.size === 0) continue;
+      const { rows } = await client.query('SELECT id, finished_at FROM runs WHERE id = ANY($1) AND finished_at IS NOT NULL', [[...waiting.keys()]]);
+      for (const row of rows as Array<{ id: string; finished_at: string }>) {
+        finishedAt.set(row.id, Number(row.finished_at));
+        waiting.get(row.id)?.();
+        waiting.delete(row.id);
+      }
+    }
+    if (queueMode) await client.end();
+  })();
+  const waitFinished = async (runId: string) => {
+    if (queueMode) return new Promise<void>((resolve) => waiting.set(runId, resolve));
+    while (!finishedAt.has(runId)) await new Promise((r) => setTimeout(r, 1));
+  };
+  const lane = async () => {
+    while (started < RUNS) {
+      started++;
+      const at = Date.now();
+      const { runId } = await runtime.executor.runNow('chain', { payload: {} });
+      accepted.set(runId, at);
+      await waitFinished(runId);
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+  const seconds = (Date.now() - t0) / 1000;
+  polling = false;
+  await poller;
+  const latencies = [...accepted].map(([id, at]) => finishedAt.get(id)! - at).sort((a, b) => a - b);
+  let queueLine = '';
+  if (queueMode) {
+    const client = new pg.Client({ connectionString: runtime.config.databaseUrl });
+    await client.connect();
+    const { rows } = await client.query('SELECT started_at - created_at AS wait FROM runs WHERE started_at IS NOT NULL');
+    await client.end();
+    const waits = rows.map((r: { wait: string }) => Number(r.wait)).sort((a: number, b: number) => a - b);
+    queueLine = `  commit→start p50 ${pct(waits, 50)} ms p99 ${pct(waits, 99)} ms`;
+  }
+  console.log(`${label.padEnd(34)} ${RUNS} runs in ${seconds.toFixed(2)} s → ${(RUNS / seconds).toFixed(0).padStart(5)} runs/s  latency p50 ${pct(latencies, 50)} ms p99 ${pct(latencies, 99)} ms${queueLine}`);
+}
+
+async function embedded(label: string, databaseUrl: string): Promise<void> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-bench-q-'));
+  const runtime = await Runtime.create(loadConfig({ DATABASE_URL: databaseUrl, FLOWCREW_FLOWS_DIR: '' }, { dataDir, logLevel: 'error', retention: { mode: 'all', maxAgeMs: 0 } }), { loadExamples: false });
+  await runtime.resumeRuns();
+  await runtime.createFlow({ id: 'chain', name: 'chain', version: 0, nodes: chain });
+  await runtime.deployFlow('chain');
+  await drive(label, runtime, false);
+  await runtime.close();
+  await rm(dataDir, { recursive: true, force: true });
+}
+
+function startWorker(env: NodeJS.ProcessEnv, i: number): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'runtime/src/cli/main.ts'), 'worker', '--concurrency', '64'], {
+    env: { ...env, FLOWCREW_INSTANCE_ID: `bench-worker-${i}`, FLOWCREW_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return child;
+}
+
+async function queueMode(workers: number): Promise<void> {
+  const schema = await freshSchema();
+  const dir = await mkdtemp(path.join(tmpdir(), 'flowcrew-bench-q-'));
+  const queue = new Queue(QUEUE_NAME, { connection: { host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port || 6379), db: Number(new URL(redisUrl).pathname.slice(1) || 0) } });
+  await queue.obliterate({ force: true });
+  await queue.close();
+  const env = { ...process.env, DATABASE_URL: urlFor(schema), FLOWCREW_MODE: 'main', FLOWCREW_REDIS_URL: redisUrl, FLOWCREW_KEYRING_FILE: path.join(dir, 'keyring.json'), FLOWCREW_FLOWS_DIR: '', FLOWCREW_RETENTION: 'all' };
+  const main = await Runtime.create(loadConfig(env, { dataDir: path.join(dir, 'main'), logLevel: 'error' }), { loadExamples: false });
+  await main.resumeRuns();
+  await main.createFlow({ id: 'chain', name: 'chain', version: 0, nodes: chain });
+  await main.deployFlow('chain');
+  const children = Array.from({ length: workers }, (_, i) => startWorker({ ...env, FLOWCREW_MODE: 'worker', FLOWCREW_DATA_DIR: path.join(dir, `w${i}`) }, i));
+  await drive(`queue mode, ${workers} worker(s)`, main, true);
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
+  await main.close();
+  await dropSchema(schema);
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** One renewal of 1,000 active runs' leases (one UPDATE through the group-commit writer). */
+async function heartbeatCost(): Promise<void> {
+  const schema = await freshSchema();
+  const storage = await createPostgresStorage({ connectionString: pgUrl, schema });
+  await storage.migrate();
+  storage.leases!.hold({ owner: 'bench', ttlMs: 30_000 });
+  await storage.saveFlow({ id: 'f', name: 'f', version: 1, nodes: [] });
+  const now = Date.now();
+  await Promise.all(
+    Array.from({ length: 1000 }, (_, i) =>
+      storage.acceptRun({ id: `run-${i}`, flowId: 'f', flowVersion: 1, status: 'running', triggerNodeId: null, input: {}, error: null, parentRunId: null, createdAt: now, startedAt: now, finishedAt: null }, []),
+    ),
+  );
+  const times: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const t = performance.now();
+    const held = await storage.leases!.renew();
+    times.push(performance.now() - t);
+    if (held.size !== 1000) throw new Error(`renewed ${held.size} leases, expected 1000`);
+  }
+  times.sort((a, b) => a - b);
+  console.log(`lease heartbeat, 1,000 active runs     p50 ${pct(times, 50).toFixed(2)} ms p99 ${pct(times, 99).toFixed(2)} ms per renewal (one every ttl/3 = 10 s by default)`);
+  await storage.close();
+  await dropSchema(schema);
+}
+
+console.log(`Flowcrew queue benchmark — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), ${RUNS} runs of a 4-node chain, ${IN_FLIGHT} in flight`);
+await embedded('embedded, SQLite', '');
+const pgSchema = await freshSchema();
+await embedded('embedded, PostgreSQL', urlFor(pgSchema));
+await dropSchema(pgSchema);
+await queueMode(1);
+await queueMode(2);
+await heartbeatCost();
