@@ -28,8 +28,10 @@ beforeAll(async () => {
   const sample = await pack(path.join(repoRoot, 'examples', 'sample-pack'));
   await runNpm(['install', '--prefix', userDir, '--prefer-offline', '--no-audit', '--no-fund', sdk, sample], { cwd: work });
   runtime = new ChildRuntime({ dataDir: path.join(work, 'data'), port: await freePort(), env: { FLOWCREW_USER_NODES_DIR: userDir } });
-  await runtime.start();
-}, 120_000);
+  runtime.spawn();
+  // A busy machine can take more than ChildRuntime.start's 30 s to start a runtime.
+  await waitFor('the runtime to answer', async () => ((await fetch(`${runtime.url}/api/v1/health`).catch(() => null))?.ok ? true : undefined), 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await runtime?.terminate();
