@@ -57,9 +57,13 @@ export class LiveClient {
       this.everConnected = true;
       this.setState('connected');
       // A new connection has joined no rooms: subscribe to everything again, then ask listeners to catch up.
-      void Promise.all([...this.targets.values()].map((t) => this.emitSubscribe(t))).then(() => {
-        if (wasReconnect) for (const listener of this.resyncListeners) listener(this.disconnectedAt);
-      });
+      void Promise.all([...this.targets.values()].map((t) => this.emitSubscribe(t))).then(
+        () => {
+          if (wasReconnect) for (const listener of this.resyncListeners) listener(this.disconnectedAt);
+        },
+        // Disconnected again before the answers came (a sign-out, a restart): the next connection subscribes anew.
+        () => undefined,
+      );
     });
     this.socket.on('disconnect', (reason) => {
       this.disconnectedAt = Date.now();
