@@ -77,7 +77,8 @@ Runs SQL on a MySQL or MariaDB server, with a **mysql** credential. Statements a
 from the message are always bound to \`?\` placeholders, never pasted into the SQL.
 
 - **query**: one statement. \`params\` lists the values for the \`?\`s in order: a message property (\`payload.id\`)
-  or \`{ "value": 42 }\`. Output \`rows\` puts the rows in \`msg.payload\` (\`msg.rowCount\`); \`first\` the first row;
+  or \`{ "value": 42 }\`. Output \`rows\` puts the rows in \`msg.payload\` (\`msg.rowCount\`); \`first\` the first row
+  (MySQL cannot stop a result half-way: the rest goes with its connection, so add LIMIT 1);
   \`pages\` sends one message per page (\`msg.payload\` a blob reference of JSON Lines rows, \`msg.page\` which page and
   whether it is the last) and \`blob\` one message with every row in one blob: memory stays flat whatever the size.
   A statement without rows (INSERT, UPDATE...) gives \`msg.affectedRows\` and \`msg.insertId\`.
