@@ -143,6 +143,10 @@ async function queueMode(workers: number): Promise<void> {
   await main.createFlow({ id: 'chain', name: 'chain', version: 0, nodes: chain });
   await main.deployFlow('chain');
   const children = Array.from({ length: workers }, (_, i) => startWorker({ ...env, FLOWCREW_MODE: 'worker', FLOWCREW_DATA_DIR: path.join(dir, `w${i}`) }, i));
+  // Measure running workers, not their start: wait until each is connected to the queue.
+  const probe = new Queue(QUEUE_NAME, { connection: { host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port || 6379), db: Number(new URL(redisUrl).pathname.slice(1) || 0) } });
+  while ((await probe.getWorkers()).length < workers) await new Promise((r) => setTimeout(r, 100));
+  await probe.close();
   await drive(`queue mode, ${workers} worker(s)`, main, true);
   for (const child of children) child.kill('SIGTERM');
   await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
