@@ -15,10 +15,10 @@ describe('large inputs (the bench prints 1 M rows of every format with peak RSS)
     const blobs = await testBlobStore();
     const input = await blobs.put(jsonLinesRows(1_000_000), { contentType: 'application/x-ndjson' });
     const n = await exporter({ format: 'csv', pageSize: 2000 });
-    const { result, peakBytes } = await peakRetained(() => n.input({ payload: input }), 1000);
+    const { result, peakBytes } = await peakRetained(() => n.input({ payload: input }), 2000);
     const out = result[0]!.msg;
     expect(out.export).toMatchObject({ rows: 1_000_000, bytes: (out.payload as BlobRef).size });
     expect((out.payload as BlobRef).size).toBeGreaterThan(70 * 1024 * 1024);
     expect(peakBytes).toBeLessThan(24 * 1024 * 1024);
-  }, 30_000);
+  }, 60_000); // ~20 s here; the margin is for a loaded CI machine
 });
