@@ -2,7 +2,7 @@
  * REST authentication for the http-request node from its http-auth credential: basic, bearer, an API key (in a
  * header or the query string), and OAuth2 access tokens (client credentials grant, or a refresh token obtained by
  * the authorization code flow), fetched from the token endpoint through the outbound guard and cached per credential
- * revision until shortly before they expire. Every host that sees a secret, the token endpoint included, must be in
+ * revision (a pooled resource) until shortly before they expire. Every host that sees a secret, the token endpoint included, must be in
  * the credential's allowedHosts.
  */
 import { hostAllowedBy, NodeInputError, type OutboundServices } from '@flowcrew/sdk';
@@ -57,9 +57,6 @@ interface CachedToken {
   refreshToken?: string;
 }
 
-/** OAuth2 tokens per credential id and revision, shared by every http-request node of the process. */
-const tokens = new Map<string, Promise<CachedToken>>();
-const rotated = new Map<string, string>();
 const EXPIRY_MARGIN_MS = 30_000;
 
 export class OAuth2Error extends Error {
@@ -110,29 +107,41 @@ async function requestToken(fields: HttpAuthFields, outbound: OutboundServices, 
   return { accessToken: answer.access_token, expiresAt: Date.now() + expiresIn - EXPIRY_MARGIN_MS, ...(answer.refresh_token ? { refreshToken: answer.refresh_token } : {}) };
 }
 
-/** An access token for the credential, from the cache or the token endpoint (one request for concurrent callers). */
-export async function accessToken(credentialKey: string, fields: HttpAuthFields, outbound: OutboundServices, signal: AbortSignal): Promise<string> {
-  const cached = tokens.get(credentialKey);
-  if (cached) {
-    const token = await cached.catch(() => undefined);
-    if (token && token.expiresAt > Date.now()) return token.accessToken;
-  }
-  const refreshToken = rotated.get(credentialKey) ?? fields.refreshToken;
-  const pending = requestToken(fields, outbound, refreshToken, signal);
-  tokens.set(credentialKey, pending);
-  try {
-    const token = await pending;
-    if (token.refreshToken) rotated.set(credentialKey, token.refreshToken);
-    return token.accessToken;
-  } catch (error) {
-    tokens.delete(credentialKey);
-    throw error;
-  }
-}
+/**
+ * The access tokens of one credential revision: cached until shortly before they expire, one token request for
+ * concurrent callers, and the rotated refresh token the server answered with used for the next refresh. Held as a
+ * pooled resource keyed by the credential (shared by every node using it, dropped on a credential edit or undeploy).
+ */
+export class OAuth2TokenSource {
+  private current: Promise<CachedToken> | undefined;
+  private refreshToken: string | undefined;
 
-/** Forget the credential's access token (the API answered 401: the next request fetches a new one). */
-export function forgetToken(credentialKey: string): void {
-  tokens.delete(credentialKey);
+  constructor(
+    private readonly fields: HttpAuthFields,
+    private readonly outbound: OutboundServices,
+  ) {
+    this.refreshToken = fields.refreshToken;
+  }
+
+  async get(signal: AbortSignal): Promise<string> {
+    const cached = this.current && (await this.current.catch(() => undefined));
+    if (cached && cached.expiresAt > Date.now()) return cached.accessToken;
+    const pending = requestToken(this.fields, this.outbound, this.refreshToken, signal);
+    this.current = pending;
+    try {
+      const token = await pending;
+      if (token.refreshToken) this.refreshToken = token.refreshToken;
+      return token.accessToken;
+    } catch (error) {
+      if (this.current === pending) this.current = undefined;
+      throw error;
+    }
+  }
+
+  /** The API answered 401: the next request fetches a new token. */
+  forget(): void {
+    this.current = undefined;
+  }
 }
 
 /** Check at deploy that the credential has what `authType` needs, naming what is missing. */
@@ -152,7 +161,7 @@ export function checkAuthFields(authType: AuthType, fields: HttpAuthFields | und
 }
 
 /** The headers and query parameters that authenticate one request (OAuth2 fetches a token when needed). */
-export async function applyAuth(authType: AuthType, fields: HttpAuthFields, credentialKey: string, outbound: OutboundServices, signal: AbortSignal): Promise<AppliedAuth> {
+export async function applyAuth(authType: AuthType, fields: HttpAuthFields, tokens: (() => Promise<OAuth2TokenSource>) | undefined, signal: AbortSignal): Promise<AppliedAuth> {
   switch (authType) {
     case 'apiKey': {
       const name = fields.apiKeyName || 'X-API-Key';
@@ -160,7 +169,7 @@ export async function applyAuth(authType: AuthType, fields: HttpAuthFields, cred
     }
     case 'oauth2':
       try {
-        return { headers: { Authorization: `Bearer ${await accessToken(credentialKey, fields, outbound, signal)}` }, query: [] };
+        return { headers: { Authorization: `Bearer ${await (await tokens!()).get(signal)}` }, query: [] };
       } catch (error) {
         if (error instanceof OAuth2Error && !error.retryable) throw new NodeInputError(error.message);
         throw error;

@@ -3,10 +3,10 @@
  * cannot reach loopback, private or metadata addresses unless an administrator allow-lists them.
  */
 import Mustache from 'mustache';
-import { defineNode, hostAllowedBy, NodeInputError, OutboundRefusedError, type FlowMessage } from '@flowcrew/sdk';
+import { defineNode, hostAllowedBy, NodeInputError, OutboundRefusedError, PooledResource, type FlowMessage } from '@flowcrew/sdk';
 import { getMessagePropertyOrUndefined } from '@flowcrew/sdk/util';
 import { findHeader, headersHash, parseSetCookies, RESPONSE_HEADERS_MARK, updateHeader, userHeaders } from './http-util.ts';
-import { applyAuth, AUTH_TYPES, checkAuthFields, forgetToken, httpAuthFieldProperties, type AuthType, type HttpAuthFields } from './http-request-auth.ts';
+import { applyAuth, AUTH_TYPES, checkAuthFields, httpAuthFieldProperties, OAuth2TokenSource, type AuthType, type HttpAuthFields } from './http-request-auth.ts';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'use'] as const;
 
@@ -239,9 +239,20 @@ Any status code is a normal output (a 404 is not an error); a network failure or
     }
     const fetchOut = init.services.outbound;
     checkAuthFields(authType, credential as HttpAuthFields | undefined, allowedHosts);
-    const credentialKey = () => `${init.credential?.id ?? init.id}:${init.credential?.revision ?? 0}`;
+    // OAuth2 tokens: one source per credential revision, shared by the nodes using it (dropped on edit and undeploy).
+    const tokenPool =
+      authType === 'oauth2'
+        ? new PooledResource(init.services.resources, 'core:http-auth:oauth2', async () => new OAuth2TokenSource((init.credential?.fields ?? credential) as HttpAuthFields, fetchOut), () => undefined, {
+            credential: init.credential,
+            idleMs: 60_000,
+          })
+        : undefined;
+    const tokens = tokenPool && (() => tokenPool.use((source) => source));
 
     return {
+      close() {
+        tokenPool?.release();
+      },
       async onInput(msg, ctx) {
         // --- URL and method, as Node-RED resolves them
         if (msg.url && nodeUrl && msg.url !== nodeUrl) ctx.log.warn('msg.url is ignored: the node has a url configured');
@@ -285,7 +296,7 @@ Any status code is a normal output (a 404 is not an error); a network failure or
         const credentialHeaders: string[] = ['authorization'];
         if (vaultAuth) {
           if (!hostAllowedBy(allowedHosts, new URL(url))) throw new NodeInputError(`the http-auth credential may not be sent to ${new URL(url).host} (its allowedHosts: ${allowedHosts.join(', ')}): ${method} ${url}`);
-          const applied = await applyAuth(authType, ctx.credentials as HttpAuthFields, credentialKey(), fetchOut, ctx.signal);
+          const applied = await applyAuth(authType, ctx.credentials as HttpAuthFields, tokens, ctx.signal);
           for (const [name, value] of Object.entries(applied.headers)) {
             updateHeader(headers, name, value);
             credentialHeaders.push(name.toLowerCase());
@@ -351,7 +362,7 @@ Any status code is a normal output (a 404 is not an error); a network failure or
             currentUrl = next.toString();
           }
           // An expired or revoked OAuth2 token: fetch a new one next time (the node's retry settings decide when).
-          if (authType === 'oauth2' && response.status === 401) forgetToken(credentialKey());
+          if (tokens && response.status === 401) (await tokens()).forget();
           const bytes = Buffer.from(await response.arrayBuffer());
           payload = ret === 'bin' ? bytes.toString('base64') : bytes.toString('utf8');
         } catch (error) {
