@@ -104,7 +104,9 @@ export const rabbitConsumeNode = defineNode<RabbitConsumeProps>({
       delay = Math.min(delay * 2, RETRY_MAX_MS);
     };
 
-    const deliveryKey = (m: ConsumeMessage) => (m.properties.messageId ? `id:${m.properties.messageId}` : `sha:${createHash('sha1').update(m.fields.routingKey).update(m.content).digest('hex')}`);
+    // Classic queues keep no count: this process counts by message id AND content (an id alone is not unique when
+    // publishers reuse one; identical content under one id is the same message for every purpose here).
+    const deliveryKey = (m: ConsumeMessage) => `${m.properties.messageId ?? ''}:${createHash('sha1').update(m.fields.routingKey).update('\0').update(m.content).digest('hex')}`;
 
     const handleMessage = async (ch: Channel, m: ConsumeMessage) => {
       const key = deliveryKey(m);

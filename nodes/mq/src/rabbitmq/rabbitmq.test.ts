@@ -217,5 +217,21 @@ describe('rabbitmq publish and consume', () => {
       expect(await waitForConnections(RABBIT_PORT, baseline)).toBe(baseline);
     }
     expect(await messageCount(queue)).toBe(1000);
+    // The consumer of those 1,000, redeployed twice while it works: its connection goes with it each time.
+    let taken = 0;
+    for (let deploy = 0; deploy < 3; deploy++) {
+      const consumer = await createTestNode(rabbitConsumeNode, { queue, declare: false, prefetch: 50, payloadAs: 'auto', maxDeliveries: 5, deadLetterExchange: '', deadLetterRoutingKey: '' }, { credentials: rabbitFields(), credential: { id: 'leak-consumer' } });
+      await consumer.start();
+      // Stopped while it works (the first deploys), then left to finish (the last).
+      await until(() => (consumer.emitted.length >= (deploy < 2 ? Math.min(100, 1000 - taken) : 1000 - taken) ? true : undefined));
+      expect(await openConnections(RABBIT_PORT)).toBe(baseline + 1);
+      await consumer.stop();
+      taken += consumer.emitted.length;
+      expect(consumer.logs.filter((l) => l.level === 'error')).toEqual([]);
+      expect(await waitForConnections(RABBIT_PORT, baseline)).toBe(baseline);
+    }
+    // Acknowledged only what became runs: nothing lost, nothing left (a message taken at a stop may come twice).
+    expect(taken).toBeGreaterThanOrEqual(1000);
+    expect(await messageCount(queue)).toBe(0);
   });
 });
