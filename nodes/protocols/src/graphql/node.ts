@@ -36,7 +36,7 @@ export const graphqlCredential = defineCredentialType<EndpointAuthFields>({
 const properties = {
   operation: { title: 'Operation', enum: ['request', 'introspect'], default: 'request', description: 'request: run the query or mutation. introspect: the endpoint\'s schema (its queries and mutations with their arguments, and the SDL).' },
   url: { title: 'Endpoint URL', type: 'string', format: 'uri', pattern: '^https?://', description: 'Without a credential: the endpoint (public APIs). With one, the credential\'s endpoint is used.' },
-  query: { title: 'Query', type: 'string', format: 'graphql', 'x-editor': 'code', description: 'The GraphQL document: a query or mutation, with $variables. Checked for syntax when the flow is saved.' },
+  query: { title: 'Query', type: 'string', 'x-editor': 'code', description: 'The GraphQL document: a query or mutation, with $variables. Checked for syntax when the flow is saved.' },
   operationName: { title: 'Operation name', type: 'string', description: 'Which operation of the document to run, when it has several.' },
   variables: { title: 'Variables', type: 'object', description: 'Fixed variables; those in the message (see "Variables from") are added over them.' },
   variablesFrom: { title: 'Variables from', type: 'string', default: 'variables', description: 'The message property holding variables (an object), e.g. variables or payload.' },
