@@ -74,7 +74,8 @@ export const mqttSubscribeNode = defineNode<MqttSubscribeProps>({
 
     /** QoS 1/2: mqtt.js reads no further packet until `done` is called, so messages are taken one at a time, in order. */
     const onReliable = async (topic: string, body: Buffer, packet: IPublishPacket, done: AckDone, drop: () => void) => {
-      const key = `${topic}\0${createHash('sha1').update(body).digest('hex')}`;
+      // A resent message keeps its packet id (MQTT resends in-flight messages with the same one): id + topic + content.
+      const key = `${packet.messageId ?? ''}\0${topic}\0${createHash('sha1').update(body).digest('hex')}`;
       if (!packet.dup) counter.settled(key);
       const deliveries = counter.delivered(key);
       let refused: Error | undefined;
