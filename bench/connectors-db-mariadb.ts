@@ -11,6 +11,7 @@
  * Usage: node --import tsx bench/connectors-db-mariadb.ts [--rows 100000] [--batch 1000]
  */
 import mysql from 'mysql2/promise';
+import type { Connection as CoreConnection } from 'mysql2';
 import { createOutboundGuard } from '../runtime/src/outbound/index.ts';
 import { closeTestServices, createTestNode, setTestServiceDefaults } from '../nodes/sdk/src/testing.ts';
 import { mysqlNode } from '../nodes/db/src/mysql/node.ts';
@@ -74,7 +75,7 @@ await db.admin.query(`CREATE TABLE big (id INT PRIMARY KEY, body TEXT) SELECT se
 const rawRead = await timed(async () => {
   const conn = await pool.getConnection();
   let n = 0;
-  for await (const _row of (conn as unknown as { connection: mysql.Connection['connection'] }).connection.execute('SELECT id, body FROM big ORDER BY id').stream()) n++;
+  for await (const _row of (conn as unknown as { connection: CoreConnection }).connection.execute('SELECT id, body FROM big ORDER BY id').stream()) n++;
   conn.release();
   if (n !== ROWS) throw new Error(`raw read ${n} rows`);
 });
