@@ -49,6 +49,18 @@ service_s3() {
     s3_start
     return 0
   fi
+  s3_start_build
+  AFTER_START+=(s3_wait_build)
+}
+
+s3_building() { local pid; pid="$(cat "$S3_DIR/build.pid" 2>/dev/null)"; [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
+
+# Starts the build in the background unless one (e.g. started by .ci/run before npm ci) is running already.
+s3_start_build() {
+  if s3_building; then
+    log "versitygw is being built by another run (log: $S3_DIR/build.log)"
+    return 0
+  fi
   command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || die "the S3 test server is built with Go, which is not installed"
   local go_cmd
   go_cmd="$(command -v go || echo /usr/local/go/bin/go)"
@@ -60,5 +72,11 @@ service_s3() {
       echo "build took $(($(date +%s) - start)) s"
   ) >"$S3_DIR/build.log" 2>&1 &
   echo $! >"$S3_DIR/build.pid"
-  AFTER_START+=(s3_wait_build)
+}
+
+# `scripts/services s3_build`: only start the build (CI starts it early), nothing to wait for.
+service_s3_build() {
+  as_root install -d -m 755 "$S3_DIR" "$S3_DIR/bin"
+  if [ -x "$S3_BIN" ]; then log "versitygw $S3_VERSITYGW_VERSION already built"; return 0; fi
+  s3_start_build
 }
