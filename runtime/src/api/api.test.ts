@@ -339,8 +339,8 @@ describe('import and export', () => {
       { id: 't1', type: 'template', z: 'tab1', name: '', field: 'payload', fieldType: 'msg', format: 'handlebars', syntax: 'mustache', template: 'Welcome back, {{payload.name}}!', output: 'str', x: 700, y: 60, wires: [['r1']] },
       { id: 'f1', type: 'function', z: 'tab1', name: '', func: 'msg.payload = msg.payload.greeting + ", " + msg.payload.name;\nreturn msg;', outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 700, y: 140, wires: [['r1']] },
       { id: 'r1', type: 'http response', z: 'tab1', name: '', statusCode: '', headers: {}, x: 900, y: 100, wires: [] },
-      { id: 'u1', type: 'mqtt out', z: 'tab1', name: '', topic: 'x', qos: '', retain: '', broker: 'b1', x: 900, y: 200, wires: [] },
-      { id: 'b1', type: 'mqtt-broker', name: 'local', broker: 'localhost', port: '1883' },
+      { id: 'u1', type: 'serial out', z: 'tab1', name: '', serial: 'b1', x: 900, y: 200, wires: [] },
+      { id: 'b1', type: 'serial-port', name: 'ttyUSB0', serialport: '/dev/ttyUSB0', serialbaud: '57600' },
     ];
     const imported = await server.api('POST', '/api/v1/flows/import?deploy=true', nodeRed);
     expect(imported.status, JSON.stringify(imported.body)).toBe(201);
