@@ -14,6 +14,9 @@ if (!available && process.env.CI) throw new Error('schemathesis is not installed
 
 let server: TestServer;
 beforeAll(async () => {
+  // The palette routes search a registry (read from the environment by the packs service): the local verdaccio that
+  // scripts/services runs, as the public registry's mirror here offers no search.
+  process.env.FLOWCREW_NPM_REGISTRY = process.env.FLOWCREW_TEST_NPM_REGISTRY ?? 'http://127.0.0.1:4873/';
   if (available) server = await startTestServer({}, { loadExamples: true });
 });
 afterAll(async () => {
