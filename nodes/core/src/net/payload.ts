@@ -33,3 +33,6 @@ export function toPort(value: unknown, what: string): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${what}: port must be a number from 0 to 65535, got ${JSON.stringify(value)}`);
   return port;
 }
+
+/** Where listening nodes bind: all interfaces, as Node-RED; FLOWCREW_NET_BIND narrows it (e.g. 127.0.0.1). */
+export const bindHost = (): string | undefined => process.env.FLOWCREW_NET_BIND || undefined;

@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import { defineNode, type FlowMessage, type TriggerContext } from '@flowcrew/sdk';
-import { bytesToPayload, toBool, toPort, unescapeDelimiter, type DataType } from './payload.ts';
+import { bindHost, bytesToPayload, toBool, toPort, unescapeDelimiter, type DataType } from './payload.ts';
 import { registerSession } from './sessions.ts';
 
 export interface TcpInProps {
@@ -21,8 +21,6 @@ export interface TcpInProps {
 }
 
 const RECONNECT_MS = 10_000;
-/** Where a server-mode node listens: all interfaces, as Node-RED; FLOWCREW_NET_BIND narrows it (e.g. 127.0.0.1). */
-const bindHost = () => process.env.FLOWCREW_NET_BIND || undefined;
 
 /** Turns a connection's data into messages, the way Node-RED's tcp in does. */
 function reader(props: TcpInProps, send: (msg: FlowMessage) => void) {

@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import { defineNode } from '@flowcrew/sdk';
-import { payloadToBytes, toBool, toPort } from './payload.ts';
+import { bindHost, payloadToBytes, toBool, toPort } from './payload.ts';
 import { allSessions, sessionSocket } from './sessions.ts';
 
 export interface TcpOutProps {
@@ -16,8 +16,6 @@ export interface TcpOutProps {
   base64?: boolean | string;
   end?: boolean | string;
 }
-
-const bindHost = () => process.env.FLOWCREW_NET_BIND || undefined;
 
 export const tcpOutNode = defineNode<TcpOutProps>({
   type: 'tcp-out',

@@ -5,7 +5,7 @@
  */
 import dgram from 'node:dgram';
 import { defineNode, type TriggerContext } from '@flowcrew/sdk';
-import { bytesToPayload, payloadToBytes, toBool, toPort, type DataType } from './payload.ts';
+import { bindHost, bytesToPayload, payloadToBytes, toBool, toPort, type DataType } from './payload.ts';
 
 export interface UdpInProps {
   port: number | string;
@@ -65,7 +65,7 @@ Listens on all interfaces (\`FLOWCREW_NET_BIND\` narrows it); a multicast **Grou
         socket.on('error', (error) => init.log.warn(`udp in: port ${port}: ${error.message}`));
         await new Promise<void>((resolve, reject) => {
           socket!.once('error', (error) => reject(new Error(`udp in: cannot listen on port ${port}: ${error.message}`)));
-          socket!.bind(port, process.env.FLOWCREW_NET_BIND || undefined, () => resolve());
+          socket!.bind(port, bindHost(), () => resolve());
         });
         if (toBool(props.multicast) && props.group) socket.addMembership(props.group, props.iface || undefined);
         init.status({ fill: 'green', shape: 'dot', text: `listening on ${socket.address().port}` });
