@@ -6,6 +6,8 @@
  * INTEGER affinity, a 64-bit integer). `sql` may be a function of the dialect for the rare differences.
  */
 import { identityMigration } from './identity-sql.ts';
+import { versionsMigration } from './versions.ts';
+import { waitingMigration } from '../waiting/store.ts';
 import type { SqlDialect, SqlDriver, SqlStatement } from './sql-storage.ts';
 
 export interface Migration {
@@ -136,6 +138,16 @@ export const MIGRATIONS: readonly Migration[] = [
         )`,
       ];
     },
+  },
+  {
+    version: 8,
+    name: 'AI waiting: questions runs wait on (human in the loop, waiting/store.ts)',
+    sql: waitingMigration,
+  },
+  {
+    version: 9,
+    name: 'flow versions and deployments, content hash of flows, Git links (storage/versions.ts)',
+    sql: versionsMigration,
   },
 ];
 

@@ -6,7 +6,7 @@
  * Writes are group-committed: each write becomes a list of statements put on a queue, and a single writer runs
  * everything queued in ONE transaction. Every caller's promise settles once its own statements have committed.
  */
-import { DEFAULT_MAX_DEPTH, findTooDeep, hasMoreContainersThan } from '../flow/json-depth.ts';
+import { DEFAULT_MAX_DEPTH } from '../flow/json-depth.ts';
 import type { FlowDocument } from '../flow/types.ts';
 import { SqlIdentityStore } from './identity-sql.ts';
 import { RunLeases, RunOutbox } from './leases.ts';
@@ -33,6 +33,9 @@ import {
   type StoredFlow,
 } from './types.ts';
 import { num, numOrNull, strOrNull } from './row-values.ts';
+import { acceptRunWrite, completeInvocationWrite, json, planBatch, runUpdateWrite, statementsOf, type RunWrite } from './run-writes.ts';
+import { FlowVersionStore, VersionStatements } from './versions.ts';
+import { flowContentHash } from '../versions/hash.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 export type SqlParam = string | number | bigint | null;
@@ -97,7 +100,9 @@ const DEFAULT_RUN_LIMIT = 50;
 const MAX_RUN_LIMIT = 1000;
 
 interface WriteItem {
-  statements: SqlStatement[];
+  /** Plain statements; or, for the run path, rows the writer may coalesce with other run writes (run-writes.ts). */
+  statements: SqlStatement[] | undefined;
+  run?: RunWrite;
   /** Turns this item's statement results into its return value; may throw to reject only this caller. */
   finish: (results: StatementResult[]) => unknown;
   resolve: (value: unknown) => void;
@@ -125,6 +130,8 @@ export class SqlStorage implements Storage {
   /** Run ownership across processes (leases.ts); PostgreSQL only: an SQLite file has one runtime. */
   readonly leases: RunLeases | undefined;
   readonly outbox: RunOutbox | undefined;
+  /** Every saved revision and deploy of each flow (versions.ts), written in the flow writes' own transactions. */
+  readonly versions: FlowVersionStore;
   private readonly limits: MessageLimits;
 
   private queue: WriteItem[] = [];
@@ -144,6 +151,7 @@ export class SqlStorage implements Storage {
     this.identity = new SqlIdentityStore(driver, (statements, finish) => this.write(statements, finish));
     this.leases = driver.dialect === 'postgres' ? new RunLeases((statements, finish) => this.write(statements, finish)) : undefined;
     this.outbox = driver.dialect === 'postgres' ? new RunOutbox(driver, (statements, finish) => this.write(statements, finish)) : undefined;
+    this.versions = new FlowVersionStore(driver, (statements, finish) => this.write(statements, finish));
   }
 
   migrate(): Promise<void> {
@@ -180,10 +188,10 @@ export class SqlStorage implements Storage {
   // ---------------------------------------------------------------------------------------------------------------
 
   /** Queue a write; the promise settles when its transaction committed (or failed). */
-  protected write<T>(statements: SqlStatement[], finish: (results: StatementResult[]) => T): Promise<T> {
+  protected write<T>(statements: SqlStatement[], finish: (results: StatementResult[]) => T, run?: RunWrite): Promise<T> {
     if (this.closed) return Promise.reject(new Error('Storage is closed: the write was not performed.'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ statements, finish, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ statements: run ? undefined : statements, run, finish, resolve: resolve as (v: unknown) => void, reject });
       this.schedule();
     });
   }
@@ -220,7 +228,8 @@ export class SqlStorage implements Storage {
     let statements = 0;
     let n = 0;
     while (n < this.queue.length && n < MAX_BATCH_ITEMS) {
-      statements += this.queue[n]!.statements.length;
+      const item = this.queue[n]!;
+      statements += item.statements?.length ?? 1 + item.run!.invocations.length;
       n++;
       if (statements >= MAX_BATCH_STATEMENTS) break;
     }
@@ -230,11 +239,13 @@ export class SqlStorage implements Storage {
   private async flushOnce(batch: WriteItem[]): Promise<void> {
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
     let results: StatementResult[];
+    let plan: ReturnType<typeof planBatch>;
     const observer = this.commitObserver;
     const started = observer ? performance.now() : 0;
     try {
       this.stats.transactions++;
-      results = await this.driver.writeBatch(batch.flatMap((item) => item.statements));
+      plan = planBatch(batch);
+      results = await this.driver.writeBatch(plan.statements);
       observer?.({ writes: batch.length, seconds: (performance.now() - started) / 1000, ok: true });
     } catch (error) {
       observer?.({ writes: batch.length, seconds: (performance.now() - started) / 1000, ok: false });
@@ -247,7 +258,7 @@ export class SqlStorage implements Storage {
       for (const item of batch) {
         try {
           this.stats.transactions++;
-          const own = await this.driver.writeBatch(item.statements);
+          const own = await this.driver.writeBatch(item.statements ?? statementsOf(item.run!));
           this.settle(item, undefined, own);
         } catch (itemError) {
           this.settle(item, itemError);
@@ -255,12 +266,7 @@ export class SqlStorage implements Storage {
       }
       return;
     }
-    let offset = 0;
-    for (const item of batch) {
-      const own = results.slice(offset, offset + item.statements.length);
-      offset += item.statements.length;
-      this.settle(item, undefined, own);
-    }
+    batch.forEach((item, i) => this.settle(item, undefined, results.slice(...plan.slices[i]!)));
   }
 
   private settle(item: WriteItem, error: unknown, results?: StatementResult[]): void {
@@ -295,34 +301,39 @@ export class SqlStorage implements Storage {
     const projectId = options.projectId ?? DEFAULT_PROJECT_ID;
     // The version column is the truth; the document's own `version` is overwritten when read back.
     const document = JSON.stringify(flow);
+    // An unchanged document (same content hash) updates nothing and creates no version.
+    const hash = flowContentHash(flow);
     let change: SqlStatement;
     if (expectedVersion === undefined) {
       change = {
-        sql: `INSERT INTO flows (id, name, version, document, deployed_version, created_at, updated_at, project_id)
-              VALUES (?, ?, 1, ?, NULL, ?, ?, ?)
+        sql: `INSERT INTO flows (id, name, version, document, deployed_version, created_at, updated_at, project_id, content_hash)
+              VALUES (?, ?, 1, ?, NULL, ?, ?, ?, ?)
               ON CONFLICT (id) DO UPDATE SET name = excluded.name, version = flows.version + 1,
-                document = excluded.document, updated_at = excluded.updated_at`,
-        params: [flow.id, flow.name, document, now, now, projectId],
+                document = excluded.document, updated_at = excluded.updated_at, content_hash = excluded.content_hash
+              WHERE flows.content_hash IS NULL OR flows.content_hash <> excluded.content_hash`,
+        params: [flow.id, flow.name, document, now, now, projectId, hash],
       };
     } else if (expectedVersion === 0) {
       // Version 0 = "must not exist yet" (create without overwriting someone else's flow of the same id).
       change = {
-        sql: `INSERT INTO flows (id, name, version, document, deployed_version, created_at, updated_at, project_id)
-              VALUES (?, ?, 1, ?, NULL, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-        params: [flow.id, flow.name, document, now, now, projectId],
+        sql: `INSERT INTO flows (id, name, version, document, deployed_version, created_at, updated_at, project_id, content_hash)
+              VALUES (?, ?, 1, ?, NULL, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+        params: [flow.id, flow.name, document, now, now, projectId, hash],
       };
     } else {
       // The WHERE on version makes the check atomic with the write, inside the transaction.
       change = {
-        sql: 'UPDATE flows SET name = ?, version = version + 1, document = ?, updated_at = ? WHERE id = ? AND version = ?',
-        params: [flow.name, document, now, flow.id, expectedVersion],
+        sql: `UPDATE flows SET name = ?, version = version + 1, document = ?, updated_at = ?, content_hash = ?
+              WHERE id = ? AND version = ? AND (content_hash IS NULL OR content_hash <> ?)`,
+        params: [flow.name, document, now, hash, flow.id, expectedVersion, hash],
       };
     }
     // Read back in the same transaction: the stored version, or the actual one for the conflict message.
     const readBack: SqlStatement = { sql: 'SELECT * FROM flows WHERE id = ?', params: [flow.id] };
-    return this.write([change, readBack], ([changed, read]) => {
+    return this.write([change, VersionStatements.capture(flow.id), readBack], ([changed, , read]) => {
       const row = read!.rows[0];
-      if (changed!.changes === 0 || !row) {
+      const unchanged = row && row.content_hash === hash && expectedVersion !== 0 && (expectedVersion === undefined || num(row.version) === expectedVersion);
+      if ((changed!.changes === 0 && !unchanged) || !row) {
         throw new VersionConflictError(flow.id, expectedVersion ?? 0, row ? num(row.version) : 0);
       }
       return toStoredFlow(row);
@@ -335,7 +346,7 @@ export class SqlStorage implements Storage {
       version === null
         ? { sql: 'UPDATE flows SET deployed_version = NULL, deployed_document = NULL WHERE id = ?', params: [id] }
         : { sql: 'UPDATE flows SET deployed_version = version, deployed_document = document WHERE id = ? AND version = ?', params: [id, version] };
-    return this.write([statement, { sql: 'SELECT version FROM flows WHERE id = ?', params: [id] }], ([r, read]) => {
+    return this.write([statement, VersionStatements.deployed(id, version), { sql: 'SELECT version FROM flows WHERE id = ?', params: [id] }], ([r, , read]) => {
       if (r!.changes > 0) return;
       const row = read!.rows[0];
       if (!row) throw new Error(`Cannot set the deployed version of flow "${id}": no such flow.`);
@@ -344,7 +355,7 @@ export class SqlStorage implements Storage {
   }
 
   async deleteFlow(id: string): Promise<boolean> {
-    return this.write([{ sql: 'DELETE FROM flows WHERE id = ?', params: [id] }], ([r]) => r!.changes > 0);
+    return this.write([{ sql: 'DELETE FROM flows WHERE id = ?', params: [id] }, ...VersionStatements.forget(id)], ([r]) => r!.changes > 0);
   }
 
   async saveFlows(saves: readonly FlowSave[], options: { deploy?: boolean } = {}): Promise<StoredFlow[]> {
@@ -353,25 +364,28 @@ export class SqlStorage implements Storage {
     const statements: SqlStatement[] = [];
     for (const { flow, expectedVersion, projectId = DEFAULT_PROJECT_ID } of saves) {
       const document = JSON.stringify(flow);
+      const hash = flowContentHash(flow);
       let changes = 0;
       // Checked INSIDE the transaction: a conflict throws there, which rolls back every flow of the import.
       statements.push({
         ...(expectedVersion === 0
           ? {
-              sql: `INSERT INTO flows (id, name, version, document, deployed_version, created_at, updated_at, project_id)
-                    VALUES (?, ?, 1, ?, NULL, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-              params: [flow.id, flow.name, document, now, now, projectId],
+              sql: `INSERT INTO flows (id, name, version, document, deployed_version, created_at, updated_at, project_id, content_hash)
+                    VALUES (?, ?, 1, ?, NULL, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+              params: [flow.id, flow.name, document, now, now, projectId, hash],
             }
           : {
-              sql: 'UPDATE flows SET name = ?, version = version + 1, document = ?, updated_at = ? WHERE id = ? AND version = ?',
-              params: [flow.name, document, now, flow.id, expectedVersion],
+              sql: 'UPDATE flows SET name = ?, version = version + 1, document = ?, updated_at = ?, content_hash = ? WHERE id = ? AND version = ?',
+              params: [flow.name, document, now, hash, flow.id, expectedVersion],
             }),
         check: (result) => {
           changes = result.changes;
         },
       });
+      statements.push(VersionStatements.capture(flow.id));
       if (options.deploy) {
         statements.push({ sql: 'UPDATE flows SET deployed_version = version, deployed_document = document WHERE id = ?', params: [flow.id] });
+        statements.push(VersionStatements.deployed(flow.id, 'current', now));
       }
       statements.push({
         sql: 'SELECT * FROM flows WHERE id = ?',
@@ -391,73 +405,19 @@ export class SqlStorage implements Storage {
 
   /** Not async: an UnstorableMessageError is thrown synchronously, before anything is queued (see Storage). */
   acceptRun(run: RunRecord, first: InvocationRecord[], options?: { outbox?: boolean }): Promise<void> {
-    // The trigger's message is the run's input, the trigger's output and the first input: serialise it once.
-    const seen = new MessageCache(this.limits);
-    const statements: SqlStatement[] = [
-      {
-        // A run belongs to its flow's project (looked up in the same statement: no extra round trip).
-        sql: `INSERT INTO runs (id, flow_id, flow_version, status, trigger_node_id, input, error, parent_run_id,
-                created_at, started_at, finished_at, owner, lease_expires_at, project_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                ?, ?, COALESCE((SELECT f.project_id FROM flows f WHERE f.id = ?), ?))`,
-        params: [
-          run.id,
-          run.flowId,
-          run.flowVersion,
-          run.status,
-          run.triggerNodeId,
-          seen.json(run.input, `the input of run ${run.id}`),
-          run.error,
-          run.parentRunId,
-          run.createdAt,
-          run.startedAt,
-          run.finishedAt,
-          ...(this.leases?.forNewRun() ?? NO_LEASE),
-          run.flowId,
-          run.projectId ?? DEFAULT_PROJECT_ID,
-        ],
-      },
-      ...insertInvocations(first, seen),
-    ];
-    if (options?.outbox) statements.push(RunOutbox.insert(run.id, run.createdAt));
-    return this.write(statements, () => undefined);
+    const lease = this.leases?.forNewRun() ?? NO_LEASE;
+    return this.write([], () => undefined, acceptRunWrite(run, first, this.limits, lease, options?.outbox ? RunOutbox.insert(run.id, run.createdAt) : undefined));
   }
 
   /** Not async: an UnstorableMessageError is thrown synchronously, before anything is queued (see Storage). */
   completeInvocation(change: CompleteInvocation): Promise<void> {
-    const inv = change.invocation;
-    // A node's output message is usually also the next invocation's input (the same object): serialise it once.
-    const seen = new MessageCache(this.limits);
-    const statements: SqlStatement[] = [
-      {
-        // Only a pending invocation can complete: if cancelRun got there first, none of this change may land
-        // (no new pending invocations in a cancelled run, no run status overwriting 'cancelled').
-        sql: `UPDATE invocations SET status = ?, attempt = ?, outputs = ?, error = ?, started_at = ?, finished_at = ?,
-                usage = ? WHERE id = ? AND status = 'pending'`,
-        params: [
-          inv.status,
-          inv.attempt,
-          seen.outputs(inv.outputs, `the outputs of invocation ${inv.id}`),
-          inv.error,
-          inv.startedAt,
-          inv.finishedAt,
-          json(inv.usage ?? null, `the usage of invocation ${inv.id}`),
-          inv.id,
-        ],
-        check: (result) => {
-          if (result.changes === 0) throw new InvocationNotPendingError(inv.id);
-        },
-      },
-      ...insertInvocations(change.next, seen),
-    ];
-    const runUpdate = change.run ? updateRunStatement(change.run) : null;
-    if (runUpdate) statements.push(runUpdate);
-    return this.write(statements, () => undefined);
+    return this.write([], () => undefined, completeInvocationWrite(change, this.limits));
   }
 
   async updateRun(update: RunUpdate): Promise<void> {
-    const statement = updateRunStatement(update);
-    if (!statement) return Promise.resolve();
-    return this.write([statement], () => undefined);
+    const write = runUpdateWrite(update);
+    if (!write) return;
+    return this.write([], () => undefined, write);
   }
 
   async cancelRun(runId: string, finishedAt: number): Promise<void> {
@@ -693,71 +653,6 @@ export class SqlStorage implements Storage {
 // Statement builders
 // -----------------------------------------------------------------------------------------------------------------
 
-const INVOCATION_COLUMNS = [
-  'id',
-  'run_id',
-  'node_id',
-  'node_type',
-  'status',
-  'attempt',
-  'input',
-  'outputs',
-  'error',
-  'parent_id',
-  'seq',
-  'created_at',
-  'started_at',
-  'finished_at',
-  'usage',
-];
-const INVOCATION_ROW = `(${INVOCATION_COLUMNS.map(() => '?').join(', ')})`;
-
-/** Multi-row INSERTs: one statement (one round trip on PostgreSQL) per chunk instead of one per invocation. */
-function insertInvocations(list: readonly InvocationRecord[], seen: MessageCache): SqlStatement[] {
-  const statements: SqlStatement[] = [];
-  for (let i = 0; i < list.length; i += INSERT_CHUNK_ROWS) {
-    const chunk = list.slice(i, i + INSERT_CHUNK_ROWS);
-    statements.push({
-      sql: `INSERT INTO invocations (${INVOCATION_COLUMNS.join(', ')}) VALUES ${chunk.map(() => INVOCATION_ROW).join(', ')}`,
-      params: chunk.flatMap((inv) => [
-        inv.id,
-        inv.runId,
-        inv.nodeId,
-        inv.nodeType,
-        inv.status,
-        inv.attempt,
-        seen.json(inv.input, `the input of invocation ${inv.id}`),
-        seen.outputs(inv.outputs, `the outputs of invocation ${inv.id}`),
-        inv.error,
-        inv.parentId,
-        inv.seq,
-        inv.createdAt,
-        inv.startedAt,
-        inv.finishedAt,
-        json(inv.usage ?? null, `the usage of invocation ${inv.id}`),
-      ]),
-    });
-  }
-  return statements;
-}
-
-const RUN_UPDATE_COLUMNS = { status: 'status', error: 'error', startedAt: 'started_at', finishedAt: 'finished_at' } as const;
-
-/** Only the fields present in the update are written (`null` clears, `undefined` leaves as is). */
-function updateRunStatement(update: RunUpdate): SqlStatement | null {
-  const sets: string[] = [];
-  const params: SqlParam[] = [];
-  for (const [field, column] of Object.entries(RUN_UPDATE_COLUMNS)) {
-    const value = update[field as keyof typeof RUN_UPDATE_COLUMNS];
-    if (value === undefined) continue;
-    sets.push(`${column} = ?`);
-    params.push(value);
-  }
-  if (sets.length === 0) return null;
-  params.push(update.id);
-  return { sql: `UPDATE runs SET ${sets.join(', ')} WHERE id = ?`, params };
-}
-
 /** Invocations first, then runs; both guarded by the finished status so an active run is never half-deleted. */
 function deleteFinishedRuns(ids: readonly string[]): SqlStatement[] {
   const marks = ids.map(() => '?').join(', ');
@@ -776,83 +671,6 @@ function deleteFinishedRuns(ids: readonly string[]): SqlStatement[] {
 
 function sqlList(values: readonly string[]): string {
   return `(${values.map((v) => `'${v}'`).join(', ')})`;
-}
-
-/** JSON text for a TEXT column; undefined → NULL. Unserialisable values (BigInt, cycles) fail with a clear error. */
-function json(value: unknown, what = 'value'): string | null {
-  if (value === undefined) return null;
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (error) {
-    throw new TypeError(`Cannot store ${what}: it is not JSON-serialisable (${(error as Error).message}).`);
-  }
-  if (text === undefined) throw new TypeError(`Cannot store ${what}: a ${typeof value} is not JSON-serialisable.`);
-  return text;
-}
-
-/**
- * Message JSON for one write call: each message object is serialised once (a node's output is usually also the next
- * invocation's input) and checked against the limits where the text is made anyway: the size from the text, the depth
- * from a bracket count in the text (an object walk only for messages with more containers than the depth limit).
- * Objects may change after the call, so the cache lives only as long as one write.
- */
-class MessageCache {
-  private readonly texts = new Map<unknown, string | null>();
-
-  constructor(private readonly limits: MessageLimits) {}
-
-  json(value: unknown, what: string): string | null {
-    if (value === null || typeof value !== 'object') return messageJson(value, what, this.limits);
-    let text = this.texts.get(value);
-    if (text === undefined) {
-      text = messageJson(value, what, this.limits);
-      this.texts.set(value, text);
-    }
-    return text;
-  }
-
-  /** Outputs as stored: `[{"port":0,"msg":...}]`, each message checked on its own. */
-  outputs(outputs: readonly OutputRecord[] | null | undefined, what: string): string | null {
-    if (!Array.isArray(outputs)) return json(outputs, what);
-    const parts = outputs.map((o) => `{"port":${Number(o.port)},"msg":${this.json(o.msg, what) ?? 'null'}}`);
-    return `[${parts.join(',')}]`;
-  }
-}
-
-const MB = 1024 * 1024;
-
-function formatBytes(bytes: number): string {
-  if (bytes >= MB) return `${(bytes / MB).toFixed(1)} MB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${bytes} bytes`;
-}
-
-/** A message as JSON text, or an UnstorableMessageError saying why it cannot be stored. */
-function messageJson(value: unknown, what: string, limits: MessageLimits): string | null {
-  if (value === undefined) return null;
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (error) {
-    const message = (error as Error).message;
-    if (error instanceof RangeError && /call stack/i.test(message)) {
-      throw new UnstorableMessageError(what, 'depth', `it is nested more than ${limits.maxDepth} levels deep (FLOWCREW_MAX_DEPTH)`);
-    }
-    if (error instanceof RangeError) throw new UnstorableMessageError(what, 'size', `it is larger than the ${formatBytes(limits.maxBytes)} limit (FLOWCREW_MAX_MESSAGE_BYTES)`);
-    throw new UnstorableMessageError(what, 'type', `it is not JSON-serialisable (${message})`);
-  }
-  if (text === undefined) throw new UnstorableMessageError(what, 'type', `a ${typeof value} is not JSON-serialisable`);
-  // UTF-8 takes at least one byte per UTF-16 unit and at most three: count bytes only when it could matter.
-  if (text.length > limits.maxBytes || (text.length * 3 > limits.maxBytes && Buffer.byteLength(text) > limits.maxBytes)) {
-    throw new UnstorableMessageError(what, 'size', `it is ${formatBytes(Buffer.byteLength(text))} of JSON, over the ${formatBytes(limits.maxBytes)} limit (FLOWCREW_MAX_MESSAGE_BYTES)`);
-  }
-  // Nesting d levels takes 2d brackets, so short text is within the limit; counting brackets in the text is cheap and
-  // settles most other messages; only one with more containers than the limit is walked.
-  if (text.length > 2 * limits.maxDepth && hasMoreContainersThan(text, limits.maxDepth) && findTooDeep(value, limits.maxDepth)) {
-    throw new UnstorableMessageError(what, 'depth', `it is nested more than ${limits.maxDepth} levels deep (FLOWCREW_MAX_DEPTH)`);
-  }
-  return text;
 }
 
 function parseJson(value: unknown): unknown {

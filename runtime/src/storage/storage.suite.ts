@@ -101,7 +101,7 @@ export function defineStorageSuite(name: string, harness: StorageHarness): void 
       it('expectedVersion: saves when it matches, VersionConflictError when it does not', async () => {
         const s = await open();
         await s.saveFlow(flowDoc('a'));
-        await s.saveFlow(flowDoc('a'));
+        await s.saveFlow(flowDoc('a', { description: 'v2' })); // an unchanged document would not be a new version
         const third = await s.saveFlow(flowDoc('a', { description: 'v3' }), 2);
         expect(third.flow.version).toBe(3);
 
@@ -474,7 +474,7 @@ export function defineStorageSuite(name: string, harness: StorageHarness): void 
         const writes: Promise<unknown>[] = [
           ...runs.map((r) => s.acceptRun(r, [makeInvocation(r.id, 1), makeInvocation(r.id, 2)])),
           ...Array.from({ length: 100 }, (_, i) => s.setContext('global', `k${i}`, i)),
-          ...Array.from({ length: 20 }, (_, i) => s.saveFlow(flowDoc('hot'))), // same row, serialised in order
+          ...Array.from({ length: 20 }, (_, i) => s.saveFlow(flowDoc('hot', { description: `v${i}` }))), // same row, serialised in order
         ];
         await Promise.all(writes);
         const after = (s as SqlStorage).stats;

@@ -153,6 +153,8 @@ export interface Storage {
   readonly dialect: 'sqlite' | 'postgres';
   /** Users, sessions, API tokens, projects and members, the audit log. */
   readonly identity: IdentityStore;
+  /** Flow version history and deployments, Git links (versions.ts, migration 9). */
+  readonly versions: import('./versions.ts').FlowVersionStore;
   /** Create or upgrade the schema. Idempotent. */
   migrate(): Promise<void>;
   /** Flush pending writes and close. */

@@ -1,0 +1,198 @@
+/**
+ * Flow version history (migration 9): every saved revision of a flow in `flow_versions`, every deploy and undeploy in
+ * `flow_deployments`. The rows are written by the flow writes themselves (sql-storage.ts pushes the statements built
+ * here into the same transaction as the save or deploy), so a committed revision always has its history row and a
+ * crash cannot lose one. Who saved or deployed is filled in by the service that knows the actor, right after.
+ *
+ * `flows.content_hash` (versions/hash.ts) lets a save of an unchanged document be recognised inside the UPDATE's
+ * WHERE clause: it changes nothing and creates no version.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FlowDocument } from '../flow/types.ts';
+import { num, numOrNull, strOrNull } from './row-values.ts';
+import type { Row, SqlDialect, SqlDriver, SqlStatement, StatementResult } from './sql-storage.ts';
+
+type Writer = <T>(statements: SqlStatement[], finish: (results: StatementResult[]) => T) => Promise<T>;
+
+export interface FlowVersionRecord {
+  flowId: string;
+  version: number;
+  name: string;
+  createdAt: number;
+  /** Actor name of whoever saved it; null for revisions saved before migration 9 or by the runtime itself. */
+  createdBy: string | null;
+  /** Why the revision exists beyond a save: "restored from version 3", "git pull abc1234", ... */
+  note: string | null;
+  contentHash: string | null;
+}
+
+export interface FlowDeploymentRecord {
+  id: string;
+  flowId: string;
+  /** The deployed revision; null = undeployed. */
+  version: number | null;
+  deployedAt: number;
+  deployedBy: string | null;
+}
+
+export function versionsMigration(dialect: SqlDialect): string[] {
+  const add = dialect === 'postgres' ? 'ADD COLUMN IF NOT EXISTS' : 'ADD COLUMN';
+  return [
+    `ALTER TABLE flows ${add} content_hash TEXT`,
+    `CREATE TABLE IF NOT EXISTS flow_versions (
+      flow_id TEXT NOT NULL,
+      version BIGINT NOT NULL,
+      name TEXT NOT NULL,
+      document TEXT NOT NULL,
+      content_hash TEXT,
+      created_at BIGINT NOT NULL,
+      created_by TEXT,
+      note TEXT,
+      PRIMARY KEY (flow_id, version)
+    )`,
+    // History starts with what exists: the current revision and, when different, the deployed one.
+    `INSERT INTO flow_versions (flow_id, version, name, document, created_at)
+       SELECT id, version, name, document, updated_at FROM flows WHERE true ON CONFLICT DO NOTHING`,
+    `INSERT INTO flow_versions (flow_id, version, name, document, created_at)
+       SELECT id, deployed_version, name, deployed_document, updated_at FROM flows
+       WHERE deployed_document IS NOT NULL AND deployed_version <> version ON CONFLICT DO NOTHING`,
+    `CREATE TABLE IF NOT EXISTS flow_deployments (
+      id TEXT PRIMARY KEY,
+      flow_id TEXT NOT NULL,
+      version BIGINT,
+      deployed_at BIGINT NOT NULL,
+      deployed_by TEXT
+    )`,
+    'CREATE INDEX IF NOT EXISTS flow_deployments_flow ON flow_deployments (flow_id, deployed_at)',
+    `INSERT INTO flow_deployments (id, flow_id, version, deployed_at)
+       SELECT 'migrated:' || id, id, deployed_version, updated_at FROM flows WHERE deployed_version IS NOT NULL ON CONFLICT DO NOTHING`,
+    // Git links (runtime/src/git): one per project; credentials are vault ids, never secrets.
+    `CREATE TABLE IF NOT EXISTS git_links (
+      project_id TEXT PRIMARY KEY,
+      url TEXT NOT NULL,
+      branch TEXT NOT NULL,
+      environment TEXT NOT NULL,
+      credential_id TEXT,
+      known_hosts TEXT,
+      variables TEXT NOT NULL,
+      credential_bindings TEXT NOT NULL,
+      last_commit TEXT,
+      created_at BIGINT NOT NULL,
+      updated_at BIGINT NOT NULL
+    )`,
+  ];
+}
+
+/** Statements sql-storage.ts adds to a flow's save, deploy or delete transaction. */
+export const VersionStatements = {
+  /** Record the flow's current revision (after the save statement ran); a no-op when it is already recorded. */
+  capture(flowId: string): SqlStatement {
+    return {
+      sql: `INSERT INTO flow_versions (flow_id, version, name, document, content_hash, created_at)
+              SELECT id, version, name, document, content_hash, updated_at FROM flows WHERE id = ?
+            ON CONFLICT (flow_id, version) DO NOTHING`,
+      params: [flowId],
+    };
+  },
+  /**
+   * Record a deploy of revision `version` (only if it is still the current one, as the deploy's own UPDATE checks),
+   * of whatever is current ('current', an import's deploy), or an undeploy (null).
+   */
+  deployed(flowId: string, version: number | 'current' | null, now = Date.now()): SqlStatement {
+    if (version === null) {
+      return { sql: 'INSERT INTO flow_deployments (id, flow_id, version, deployed_at) SELECT ?, id, NULL, ? FROM flows WHERE id = ?', params: [randomUUID(), now, flowId] };
+    }
+    const sql = 'INSERT INTO flow_deployments (id, flow_id, version, deployed_at) SELECT ?, id, version, ? FROM flows WHERE id = ?';
+    return version === 'current' ? { sql, params: [randomUUID(), now, flowId] } : { sql: `${sql} AND version = ?`, params: [randomUUID(), now, flowId, version] };
+  },
+  /** A deleted flow's history goes with it (a new flow may later take the same id and start again at version 1). */
+  forget(flowId: string): SqlStatement[] {
+    return [
+      { sql: 'DELETE FROM flow_versions WHERE flow_id = ?', params: [flowId] },
+      { sql: 'DELETE FROM flow_deployments WHERE flow_id = ?', params: [flowId] },
+    ];
+  },
+};
+
+export class FlowVersionStore {
+  constructor(
+    private readonly driver: SqlDriver,
+    private readonly write: Writer,
+  ) {}
+
+  /** Newest first. */
+  async list(flowId: string, options: { limit?: number; before?: number } = {}): Promise<FlowVersionRecord[]> {
+    const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
+    const rows = await this.driver.all(
+      `SELECT flow_id, version, name, content_hash, created_at, created_by, note FROM flow_versions
+       WHERE flow_id = ? AND version < ? ORDER BY version DESC LIMIT ${limit}`,
+      [flowId, options.before ?? Number.MAX_SAFE_INTEGER],
+    );
+    return rows.map(toVersion);
+  }
+
+  async get(flowId: string, version: number): Promise<{ record: FlowVersionRecord; document: FlowDocument } | null> {
+    const row = await this.driver.get('SELECT * FROM flow_versions WHERE flow_id = ? AND version = ?', [flowId, version]);
+    if (!row) return null;
+    const document = JSON.parse(String(row.document)) as FlowDocument;
+    document.id = flowId;
+    document.version = version;
+    return { record: toVersion(row), document };
+  }
+
+  /** Name who saved a revision (only when not named yet: the first writer wins) and optionally why. */
+  attribute(flowId: string, version: number, by: string, note?: string): Promise<void> {
+    return this.write(
+      [
+        {
+          sql: 'UPDATE flow_versions SET created_by = ?, note = COALESCE(?, note) WHERE flow_id = ? AND version = ? AND created_by IS NULL',
+          params: [by, note ?? null, flowId, version],
+        },
+      ],
+      () => undefined,
+    );
+  }
+
+  /** Name who made the flow's latest unattributed deploy (or undeploy) of `version`. */
+  attributeDeploy(flowId: string, version: number | null, by: string): Promise<void> {
+    const same = version === null ? 'version IS NULL' : 'version = ?';
+    const params = version === null ? [flowId] : [flowId, version];
+    return this.write(
+      [
+        {
+          sql: `UPDATE flow_deployments SET deployed_by = ? WHERE id = (
+                  SELECT id FROM flow_deployments WHERE flow_id = ? AND ${same} AND deployed_by IS NULL ORDER BY deployed_at DESC LIMIT 1)`,
+          params: [by, ...params],
+        },
+      ],
+      () => undefined,
+    );
+  }
+
+  /** Newest first. */
+  async deployments(flowId: string, limit = 50): Promise<FlowDeploymentRecord[]> {
+    const rows = await this.driver.all(
+      `SELECT * FROM flow_deployments WHERE flow_id = ? ORDER BY deployed_at DESC, id LIMIT ${Math.min(Math.max(limit, 1), 1000)}`,
+      [flowId],
+    );
+    return rows.map((r) => ({
+      id: String(r.id),
+      flowId: String(r.flow_id),
+      version: numOrNull(r.version),
+      deployedAt: num(r.deployed_at),
+      deployedBy: strOrNull(r.deployed_by),
+    }));
+  }
+}
+
+function toVersion(row: Row): FlowVersionRecord {
+  return {
+    flowId: String(row.flow_id),
+    version: num(row.version),
+    name: String(row.name),
+    createdAt: num(row.created_at),
+    createdBy: strOrNull(row.created_by),
+    note: strOrNull(row.note),
+    contentHash: strOrNull(row.content_hash),
+  };
+}
