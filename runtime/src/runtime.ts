@@ -25,6 +25,7 @@ import { declaredMcpServers, loadDeclarations } from './mcp/declared-servers.ts'
 import { credentialBindingIssues } from './executor/credential-binding.ts';
 import { createOutboundGuard, type OutboundGuard } from './outbound/index.ts';
 import { NodeRegistry } from './registry/registry.ts';
+import { pinnedOutputNode } from './flowtest/pins.ts';
 import { testCredential, type CredentialTestAnswer, type CredentialTestInput } from './credential-test.ts';
 import { openStorage } from './storage/index.ts';
 import { RunTracing } from './tracing/tracing.ts';
@@ -98,6 +99,7 @@ export class Runtime {
     await registry.useStateFile(path.join(config.userNodesDir, 'flowcrew-packs.json'));
     await registry.loadPackagesIn(config.nodesDir, 'workspace');
     await registry.loadUserDirectory(config.userNodesDir);
+    registry.register([pinnedOutputNode], 'flowcrew-flowtest'); // pinned outputs (flowtest/pins.ts)
     for (const pack of registry.packs.filter((p) => p.status === 'error')) log.error(`node pack "${pack.name}" (${pack.path}) failed to load: ${pack.error}`);
     // A key that cannot be used stops the start (with its reason); the database is not left open behind it.
     const vault = await CredentialVault.open(storage, config.dataDir, { keyRingFile: config.keyRingFile, log: moduleLogger(log, 'vault') }).catch(async (error: unknown) => {
