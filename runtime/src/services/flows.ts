@@ -9,6 +9,7 @@ import { DEFAULT_PROJECT, can, type Actor } from '../identity/actor.ts';
 import type { DebugMessage } from '../live/debug-buffer.ts';
 import type { Runtime } from '../runtime.ts';
 import type { StoredFlow } from '../storage/types.ts';
+import { attribution } from '../versions/service.ts';
 import { authorize, projectFilter, requirePermission } from './access.ts';
 import type { AuditService } from './audit.ts';
 import type { ProjectService } from './projects.ts';
@@ -74,6 +75,7 @@ export class FlowService {
     await this.projects.requireWritable(actor, projectId, 'flow:write');
     await this.checkCredentials(input, projectId);
     const flow = await this.runtime.createFlow(input, { projectId });
+    await attribution.saved(this.runtime, actor, flow.id, flow.version);
     await this.audit.record(actor, 'flow.create', { type: 'flow', id: flow.id }, projectId, { version: flow.version, name: flow.name });
     return flow;
   }
@@ -82,6 +84,7 @@ export class FlowService {
     const stored = await this.allowed(actor, id, 'flow:write');
     await this.checkCredentials(input, stored.projectId);
     const flow = await this.runtime.updateFlow(id, input, expectedVersion);
+    await attribution.saved(this.runtime, actor, id, flow.version);
     await this.audit.record(actor, 'flow.update', { type: 'flow', id }, stored.projectId, { version: flow.version });
     return flow;
   }
@@ -96,6 +99,7 @@ export class FlowService {
     const stored = await this.allowed(actor, id, 'flow:deploy');
     await this.checkCredentials(stored.flow, stored.projectId);
     const flow = await this.runtime.deployFlow(id);
+    await attribution.deployed(this.runtime, actor, id, flow.deployedVersion);
     await this.audit.record(actor, 'flow.deploy', { type: 'flow', id }, stored.projectId, { version: flow.deployedVersion });
     return flow;
   }
@@ -103,6 +107,7 @@ export class FlowService {
   async undeploy(actor: Actor, id: string): Promise<FlowView> {
     const stored = await this.allowed(actor, id, 'flow:deploy');
     const flow = await this.runtime.undeployFlow(id);
+    await attribution.deployed(this.runtime, actor, id, null);
     await this.audit.record(actor, 'flow.undeploy', { type: 'flow', id }, stored.projectId);
     return flow;
   }
@@ -131,6 +136,8 @@ export class FlowService {
       },
     });
     for (const f of result.flows) {
+      await attribution.saved(this.runtime, actor, f.id, f.version);
+      if (f.deployed) await attribution.deployed(this.runtime, actor, f.id, f.version);
       await this.audit.record(actor, 'flow.import', { type: 'flow', id: f.id }, projectId, { version: f.version, source: result.source, deployed: f.deployed });
     }
     return result;
@@ -143,6 +150,7 @@ export class FlowService {
   async markDeployed(actor: Actor, id: string, version: number): Promise<void> {
     const stored = await this.allowed(actor, id, 'flow:deploy');
     await this.runtime.storage.setDeployed(id, version);
+    await attribution.deployed(this.runtime, actor, id, version);
     await this.audit.record(actor, 'flow.deploy', { type: 'flow', id }, stored.projectId, { version, atNextStart: true });
   }
 

@@ -14,6 +14,8 @@ import { ProjectService } from './projects.ts';
 import { RunService } from './runs.ts';
 import { TokenService } from './tokens.ts';
 import { UserService } from './users.ts';
+import { VersionService } from '../versions/service.ts';
+import { PinService } from '../pins/service.ts';
 
 export class Services {
   readonly audit: AuditService;
@@ -26,6 +28,8 @@ export class Services {
   readonly users: UserService;
   readonly tokens: TokenService;
   readonly operations: OperationsService;
+  readonly versions: VersionService;
+  readonly pins: PinService;
 
   constructor(
     readonly runtime: Runtime,
@@ -41,5 +45,7 @@ export class Services {
     this.users = new UserService(identity, this.audit);
     this.tokens = new TokenService(identity, this.projects, this.audit);
     this.operations = new OperationsService(runtime);
+    this.versions = new VersionService(runtime, this.flows, this.audit);
+    this.pins = new PinService(runtime);
   }
 }

@@ -140,12 +140,12 @@ export class FlowVersionStore {
     return { record: toVersion(row), document };
   }
 
-  /** Name who saved a revision (only when not named yet: the first writer wins) and optionally why. */
+  /** Name who saved a revision and optionally why (each only when not named yet: the first writer wins). */
   attribute(flowId: string, version: number, by: string, note?: string): Promise<void> {
     return this.write(
       [
         {
-          sql: 'UPDATE flow_versions SET created_by = ?, note = COALESCE(?, note) WHERE flow_id = ? AND version = ? AND created_by IS NULL',
+          sql: 'UPDATE flow_versions SET created_by = COALESCE(created_by, ?), note = COALESCE(note, ?) WHERE flow_id = ? AND version = ?',
           params: [by, note ?? null, flowId, version],
         },
       ],

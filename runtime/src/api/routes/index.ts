@@ -13,12 +13,16 @@ import { runRoutes } from './runs.ts';
 import { systemRoutes } from './system.ts';
 import { tokenRoutes } from './tokens.ts';
 import { userRoutes } from './users.ts';
+import { versionRoutes } from './versions.ts';
+import { pinRoutes } from '../../pins/routes.ts';
 
 export const ROUTES: readonly Route[] = [
   ...systemRoutes,
   ...packRoutes,
   ...authRoutes,
   ...flowRoutes,
+  ...versionRoutes,
+  ...pinRoutes,
   ...runRoutes,
   ...credentialRoutes,
   ...projectRoutes,
