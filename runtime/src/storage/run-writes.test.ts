@@ -1,0 +1,133 @@
+/**
+ * The coalesced run write path: what one group-commit batch becomes (statements), and that real SQLite stores the same
+ * final state as writing each change on its own, with failures still confined to the write at fault.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeInvocation, makeRun } from './fixtures.ts';
+import { acceptRunWrite, completeInvocationWrite, planBatch, runUpdateWrite, statementsOf } from './run-writes.ts';
+import type { SqlStorage } from './sql-storage.ts';
+import { createSqliteStorage } from './sqlite.ts';
+import { DEFAULT_MESSAGE_LIMITS } from './sql-storage.ts';
+import { InvocationNotPendingError, type InvocationRecord, type RunRecord } from './types.ts';
+
+const limits = DEFAULT_MESSAGE_LIMITS;
+const NO_LEASE: [null, null] = [null, null];
+
+/** A webhook-like run: trigger (done) → a → b; a and b complete, b ends the run. */
+function webhookRun(): { run: RunRecord; trigger: InvocationRecord; a: InvocationRecord; b: InvocationRecord } {
+  const run = makeRun();
+  const trigger = makeInvocation(run.id, 0, { status: 'succeeded', attempt: 1, input: null, outputs: [{ port: 0, msg: { payload: 0 } }], startedAt: 1, finishedAt: 1 });
+  const a = makeInvocation(run.id, 1, { parentId: trigger.id });
+  const b = makeInvocation(run.id, 2, { parentId: a.id });
+  return { run, trigger, a, b };
+}
+
+const done = (inv: InvocationRecord, outputs: InvocationRecord['outputs']) => ({ id: inv.id, status: 'succeeded' as const, attempt: 1, outputs, error: null, startedAt: 10, finishedAt: 11 });
+
+describe('planBatch', () => {
+  it('writes a run accepted and finished in one batch as one multi-row INSERT per table, already in its final state', () => {
+    const { run, trigger, a, b } = webhookRun();
+    const plan = planBatch([
+      { run: acceptRunWrite(run, [trigger, a], limits, NO_LEASE) },
+      { run: completeInvocationWrite({ invocation: done(a, [{ port: 0, msg: { payload: 1 } }]), next: [b] }, limits) },
+      { run: completeInvocationWrite({ invocation: done(b, []), next: [], run: { id: run.id, status: 'succeeded', error: null, finishedAt: 12 } }, limits) },
+    ]);
+    expect(plan.statements.map((s) => s.sql.split(' (')[0])).toEqual(['INSERT INTO runs', 'INSERT INTO invocations']);
+    expect(plan.slices).toEqual([
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ]);
+    const runRow = plan.statements[0]!.params!;
+    expect(runRow[3]).toBe('succeeded');
+    expect(runRow[10]).toBe(12);
+    const rows = plan.statements[1]!.params!;
+    expect(rows.length).toBe(3 * 15);
+    // Every invocation row is final: no pending row (and so no pending-index entry) is ever written.
+    expect([rows[4], rows[15 + 4], rows[30 + 4]]).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(rows[15 + 7]).toBe('[{"port":0,"msg":{"payload":1}}]');
+  });
+
+  it('keeps an UPDATE (with its pending check) for an invocation stored by an earlier batch, and merges run updates', () => {
+    const { run, a, b } = webhookRun();
+    const plan = planBatch([
+      { run: completeInvocationWrite({ invocation: done(a, []), next: [b] }, limits) },
+      { run: runUpdateWrite({ id: run.id, status: 'waiting' })! },
+      { run: runUpdateWrite({ id: run.id, status: 'running', startedAt: 5 })! },
+    ]);
+    expect(plan.statements.map((s) => s.sql.replace(/\s+/g, ' ').split(' SET')[0]!.split(' (')[0])).toEqual(['INSERT INTO invocations', 'UPDATE invocations', 'UPDATE runs']);
+    expect(plan.statements[1]!.check).toBeTypeOf('function');
+    expect(plan.statements[2]!.params).toEqual(['running', 5, run.id]);
+  });
+
+  it('does not coalesce across another write: that write keeps its place and its own results', () => {
+    const { run, trigger, a } = webhookRun();
+    const cancel = [{ sql: 'UPDATE runs SET status = ? WHERE id = ?', params: ['cancelled', run.id] }];
+    const plan = planBatch([{ run: acceptRunWrite(run, [trigger, a], limits, NO_LEASE) }, { statements: cancel }, { run: completeInvocationWrite({ invocation: done(a, []), next: [] }, limits) }]);
+    expect(plan.statements.map((s) => s.sql.split(' (')[0]!.split(' SET')[0])).toEqual(['INSERT INTO runs', 'INSERT INTO invocations', 'UPDATE runs', 'UPDATE invocations']);
+    expect(plan.slices[1]).toEqual([2, 3]);
+  });
+
+  it("a write's own statements (used when it is retried alone) are the plain ones", () => {
+    const { run, a, b } = webhookRun();
+    const sqls = statementsOf(completeInvocationWrite({ invocation: done(a, []), next: [b], run: { id: run.id, status: 'failed' } }, limits)).map((s) => s.sql.split(' (')[0]!.split(' SET')[0]);
+    expect(sqls).toEqual(['UPDATE invocations', 'INSERT INTO invocations', 'UPDATE runs']);
+  });
+});
+
+describe('coalesced writes on SQLite', () => {
+  let storage: SqlStorage;
+  beforeEach(async () => {
+    storage = createSqliteStorage({ filename: ':memory:' });
+    await storage.migrate();
+  });
+  afterEach(() => storage.close());
+
+  it('stores the same final run and invocations as separate writes would, in one transaction', async () => {
+    const { run, trigger, a, b } = webhookRun();
+    const before = storage.stats.transactions;
+    await Promise.all([
+      storage.acceptRun(run, [trigger, a]),
+      storage.completeInvocation({ invocation: done(a, [{ port: 0, msg: { payload: 1 } }]), next: [b] }),
+      storage.completeInvocation({ invocation: done(b, []), next: [], run: { id: run.id, status: 'succeeded', error: null, finishedAt: 12 } }),
+    ]);
+    expect(storage.stats.transactions - before).toBe(1);
+    expect(await storage.getRun(run.id)).toMatchObject({ status: 'succeeded', finishedAt: 12, projectId: 'default' });
+    const stored = await storage.listInvocations(run.id);
+    expect(stored.map((i) => [i.id, i.status, i.attempt])).toEqual([
+      [trigger.id, 'succeeded', 1],
+      [a.id, 'succeeded', 1],
+      [b.id, 'succeeded', 1],
+    ]);
+    expect(stored[1]!.outputs).toEqual([{ port: 0, msg: { payload: 1 } }]);
+    expect(await storage.listResumableRuns()).toEqual([]);
+  });
+
+  it('a completion after a cancel in the same batch fails alone; the acceptance and the cancel stand', async () => {
+    const { run, trigger, a } = webhookRun();
+    const accepted = storage.acceptRun(run, [trigger, a]);
+    const cancelled = storage.cancelRun(run.id, 99);
+    const completed = storage.completeInvocation({ invocation: done(a, []), next: [], run: { id: run.id, status: 'succeeded' } });
+    await expect(accepted).resolves.toBeUndefined();
+    await expect(cancelled).resolves.toBeUndefined();
+    await expect(completed).rejects.toBeInstanceOf(InvocationNotPendingError);
+    expect((await storage.getRun(run.id))!.status).toBe('cancelled');
+    expect((await storage.listInvocations(run.id)).map((i) => i.status)).toEqual(['succeeded', 'cancelled']);
+  });
+
+  it('completes an invocation stored by an earlier transaction, and a duplicate id still fails only its own write', async () => {
+    const { run, trigger, a, b } = webhookRun();
+    await storage.acceptRun(run, [trigger, a]);
+    const duplicate = storage.completeInvocation({ invocation: done(trigger, []), next: [] });
+    const ok = storage.completeInvocation({ invocation: done(a, []), next: [b] });
+    const twice = storage.completeInvocation({ invocation: done(b, []), next: [{ ...b }] });
+    await expect(duplicate).rejects.toBeInstanceOf(InvocationNotPendingError);
+    await expect(ok).resolves.toBeUndefined();
+    await expect(twice).rejects.toThrow();
+    expect((await storage.listInvocations(run.id)).map((i) => [i.id, i.status])).toEqual([
+      [trigger.id, 'succeeded'],
+      [a.id, 'succeeded'],
+      [b.id, 'pending'],
+    ]);
+  });
+});

@@ -1,0 +1,325 @@
+/**
+ * The run/invocation write path (the hot path of every run): a run's acceptance, each node's completion and run
+ * status changes become row-level writes, not SQL, so the group-commit writer can coalesce a batch before it runs it:
+ *
+ * - a row inserted and then updated in the same batch (an invocation created pending and completed before the flush,
+ *   a run accepted and finished in one event-loop turn, as a webhook run usually is) is written ONCE, in its final
+ *   state: no UPDATE, and no entry in the pending/active partial indexes that the UPDATE would remove again;
+ * - all new rows of a batch go in multi-row INSERTs (one per table and 200 rows), on SQLite and PostgreSQL alike.
+ *
+ * Coalescing never crosses another kind of write (a cancel, a delete, a flow save): those are barriers, so the
+ * order of everything stays as queued. When a coalesced batch fails, the writer retries every write alone with its
+ * own plain statements (`statementsOf`), so exactly the write at fault fails, as before.
+ */
+import { findTooDeep, hasMoreContainersThan } from '../flow/json-depth.ts';
+import { InvocationNotPendingError, UnstorableMessageError, type CompleteInvocation, type InvocationRecord, type MessageLimits, type OutputRecord, type RunRecord, type RunUpdate } from './types.ts';
+import type { SqlParam, SqlStatement } from './sql-storage.ts';
+
+/** Rows per multi-row INSERT, well under SQLite's and PostgreSQL's bound-parameter limits. */
+const INSERT_CHUNK_ROWS = 200;
+const DEFAULT_PROJECT_ID = 'default';
+
+const INVOCATION_COLUMNS = ['id', 'run_id', 'node_id', 'node_type', 'status', 'attempt', 'input', 'outputs', 'error', 'parent_id', 'seq', 'created_at', 'started_at', 'finished_at', 'usage'];
+const INVOCATION_ROW = `(${INVOCATION_COLUMNS.map(() => '?').join(', ')})`;
+/** Positions in an invocation row of what a completion sets. */
+const INV = { status: 4, attempt: 5, outputs: 7, error: 8, startedAt: 12, finishedAt: 13, usage: 14 } as const;
+
+const RUN_COLUMNS = ['id', 'flow_id', 'flow_version', 'status', 'trigger_node_id', 'input', 'error', 'parent_run_id', 'created_at', 'started_at', 'finished_at', 'owner', 'lease_expires_at', 'project_id'];
+// A run belongs to its flow's project (looked up in the same statement: no extra round trip); the last two
+// parameters are the flow id and the fallback project.
+const RUN_ROW = `(${RUN_COLUMNS.slice(0, -1).map(() => '?').join(', ')}, COALESCE((SELECT f.project_id FROM flows f WHERE f.id = ?), ?))`;
+/** Positions in a run row of what a run update sets. */
+const RUN = { status: 3, error: 6, startedAt: 9, finishedAt: 10 } as const;
+const RUN_UPDATE_COLUMNS = { status: 'status', error: 'error', startedAt: 'started_at', finishedAt: 'finished_at' } as const;
+
+/** One write of the run path, as rows (parameters already serialised at call time: messages may change later). */
+export interface RunWrite {
+  /** New runs (RUN_COLUMNS order, plus the flow id and fallback project for the project lookup). */
+  runs: SqlParam[][];
+  /** New invocations (INVOCATION_COLUMNS order). */
+  invocations: SqlParam[][];
+  /** A pending invocation completing: its id and the values of INV's columns. */
+  completion?: { id: string; row: Partial<Record<keyof typeof INV, SqlParam>> };
+  runUpdate?: RunUpdate;
+  /** Statements that go with the write as they are (the queue mode's outbox row). */
+  extra?: SqlStatement[];
+}
+
+export function acceptRunWrite(run: RunRecord, first: readonly InvocationRecord[], limits: MessageLimits, lease: [string | null, number | null], extra?: SqlStatement): RunWrite {
+  // The trigger's message is the run's input, the trigger's output and the first input: serialise it once.
+  const seen = new MessageCache(limits);
+  const row: SqlParam[] = [
+    run.id,
+    run.flowId,
+    run.flowVersion,
+    run.status,
+    run.triggerNodeId,
+    seen.json(run.input, `the input of run ${run.id}`),
+    run.error,
+    run.parentRunId,
+    run.createdAt,
+    run.startedAt,
+    run.finishedAt,
+    ...lease,
+    run.flowId,
+    run.projectId ?? DEFAULT_PROJECT_ID,
+  ];
+  return { runs: [row], invocations: first.map((inv) => invocationRow(inv, seen)), ...(extra ? { extra: [extra] } : {}) };
+}
+
+export function completeInvocationWrite(change: CompleteInvocation, limits: MessageLimits): RunWrite {
+  const inv = change.invocation;
+  // A node's output message is usually also the next invocation's input (the same object): serialise it once.
+  const seen = new MessageCache(limits);
+  return {
+    runs: [],
+    completion: {
+      id: inv.id,
+      row: {
+        status: inv.status,
+        attempt: inv.attempt,
+        outputs: seen.outputs(inv.outputs, `the outputs of invocation ${inv.id}`),
+        error: inv.error,
+        startedAt: inv.startedAt,
+        finishedAt: inv.finishedAt,
+        usage: json(inv.usage ?? null, `the usage of invocation ${inv.id}`),
+      },
+    },
+    invocations: change.next.map((next) => invocationRow(next, seen)),
+    ...(change.run ? { runUpdate: change.run } : {}),
+  };
+}
+
+export function runUpdateWrite(update: RunUpdate): RunWrite | null {
+  return updateRunStatement(update) ? { runs: [], invocations: [], runUpdate: update } : null;
+}
+
+/** A write's own statements, uncoalesced: what runs when it is alone, or retried alone after a batch failed. */
+export function statementsOf(write: RunWrite): SqlStatement[] {
+  const statements: SqlStatement[] = [];
+  if (write.completion) statements.push(completionStatement(write.completion));
+  statements.push(...insertRows('runs', RUN_COLUMNS, RUN_ROW, write.runs), ...insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, write.invocations));
+  if (write.extra) statements.push(...write.extra);
+  const update = write.runUpdate && updateRunStatement(write.runUpdate);
+  if (update) statements.push(update);
+  return statements;
+}
+
+/** A batch item as the planner sees it: a run write, or other statements (a barrier). */
+export interface PlannedItem {
+  run?: RunWrite;
+  statements?: SqlStatement[];
+}
+
+/**
+ * The statements for a whole batch, run writes coalesced, and for each item the range of the results that are its
+ * own (empty for run writes: they return nothing).
+ */
+export function planBatch(items: readonly PlannedItem[]): { statements: SqlStatement[]; slices: Array<[number, number]> } {
+  const statements: SqlStatement[] = [];
+  const slices: Array<[number, number]> = [];
+  let segment: Segment | null = null;
+  for (const item of items) {
+    if (item.run) {
+      (segment ??= new Segment()).add(item.run);
+      slices.push([statements.length, statements.length]);
+      continue;
+    }
+    if (segment) statements.push(...segment.statements());
+    segment = null;
+    const own = item.statements ?? [];
+    slices.push([statements.length, statements.length + own.length]);
+    statements.push(...own);
+  }
+  if (segment) statements.push(...segment.statements());
+  return { statements, slices };
+}
+
+/** Consecutive run writes merged into final rows. */
+class Segment {
+  private readonly runs = new Map<string, SqlParam[]>();
+  private readonly invocations = new Map<string, SqlParam[]>();
+  /** Writes that cannot merge (a row of an earlier batch, a duplicate id): kept as their own statements, after the inserts. */
+  private readonly after: SqlStatement[] = [];
+  private readonly extra: SqlStatement[] = [];
+  /** Updates of runs stored by an earlier batch, merged per run (later fields win, as applying them in order would). */
+  private readonly runUpdates = new Map<string, RunUpdate>();
+
+  add(write: RunWrite): void {
+    if (write.completion) {
+      const row = this.invocations.get(write.completion.id);
+      // Only a row still pending here completes (the plain UPDATE's own condition); otherwise the UPDATE is kept
+      // and its check fails the batch, which is then retried write by write.
+      if (row && row[INV.status] === 'pending') for (const [field, value] of Object.entries(write.completion.row)) row[INV[field as keyof typeof INV]] = value ?? null;
+      else this.after.push(completionStatement(write.completion));
+    }
+    for (const row of write.runs) {
+      if (this.runs.has(String(row[0]))) this.after.push(...insertRows('runs', RUN_COLUMNS, RUN_ROW, [row]));
+      // A copy: merging must not change the write's own rows, which a retry alone would use.
+      else this.runs.set(String(row[0]), row.slice());
+    }
+    for (const row of write.invocations) {
+      if (this.invocations.has(String(row[0]))) this.after.push(...insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, [row]));
+      else this.invocations.set(String(row[0]), row.slice());
+    }
+    if (write.extra) this.extra.push(...write.extra);
+    const update = write.runUpdate;
+    if (!update) return;
+    const run = this.runs.get(update.id);
+    if (run) {
+      for (const field of Object.keys(RUN_UPDATE_COLUMNS) as Array<keyof typeof RUN_UPDATE_COLUMNS>) if (update[field] !== undefined) run[RUN[field]] = update[field];
+    } else this.runUpdates.set(update.id, { ...this.runUpdates.get(update.id), ...definedFields(update) });
+  }
+
+  statements(): SqlStatement[] {
+    return [
+      // Runs before their invocations, and the outbox after its run.
+      ...insertRows('runs', RUN_COLUMNS, RUN_ROW, [...this.runs.values()]),
+      ...insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, [...this.invocations.values()]),
+      ...this.extra,
+      ...this.after,
+      ...[...this.runUpdates.values()].map((update) => updateRunStatement(update)!),
+    ];
+  }
+}
+
+function definedFields(update: RunUpdate): RunUpdate {
+  const out: RunUpdate = { id: update.id };
+  for (const field of Object.keys(RUN_UPDATE_COLUMNS) as Array<keyof typeof RUN_UPDATE_COLUMNS>) if (update[field] !== undefined) (out as unknown as Record<string, unknown>)[field] = update[field];
+  return out;
+}
+
+function invocationRow(inv: InvocationRecord, seen: MessageCache): SqlParam[] {
+  return [
+    inv.id,
+    inv.runId,
+    inv.nodeId,
+    inv.nodeType,
+    inv.status,
+    inv.attempt,
+    seen.json(inv.input, `the input of invocation ${inv.id}`),
+    seen.outputs(inv.outputs, `the outputs of invocation ${inv.id}`),
+    inv.error,
+    inv.parentId,
+    inv.seq,
+    inv.createdAt,
+    inv.startedAt,
+    inv.finishedAt,
+    json(inv.usage ?? null, `the usage of invocation ${inv.id}`),
+  ];
+}
+
+/** Multi-row INSERTs: one statement (one round trip on PostgreSQL) per chunk instead of one per row. */
+function insertRows(table: string, columns: readonly string[], placeholders: string, rows: readonly SqlParam[][]): SqlStatement[] {
+  const statements: SqlStatement[] = [];
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) {
+    const chunk = rows.slice(i, i + INSERT_CHUNK_ROWS);
+    statements.push({ sql: `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => placeholders).join(', ')}`, params: chunk.flat() });
+  }
+  return statements;
+}
+
+function completionStatement({ id, row }: NonNullable<RunWrite['completion']>): SqlStatement {
+  return {
+    // Only a pending invocation can complete: if cancelRun got there first, none of this change may land
+    // (no new pending invocations in a cancelled run, no run status overwriting 'cancelled').
+    sql: `UPDATE invocations SET status = ?, attempt = ?, outputs = ?, error = ?, started_at = ?, finished_at = ?,
+            usage = ? WHERE id = ? AND status = 'pending'`,
+    params: [row.status ?? null, row.attempt ?? null, row.outputs ?? null, row.error ?? null, row.startedAt ?? null, row.finishedAt ?? null, row.usage ?? null, id],
+    check: (result) => {
+      if (result.changes === 0) throw new InvocationNotPendingError(id);
+    },
+  };
+}
+
+/** Only the fields present in the update are written (`null` clears, `undefined` leaves as is). */
+export function updateRunStatement(update: RunUpdate): SqlStatement | null {
+  const sets: string[] = [];
+  const params: SqlParam[] = [];
+  for (const [field, column] of Object.entries(RUN_UPDATE_COLUMNS)) {
+    const value = update[field as keyof typeof RUN_UPDATE_COLUMNS];
+    if (value === undefined) continue;
+    sets.push(`${column} = ?`);
+    params.push(value);
+  }
+  if (sets.length === 0) return null;
+  params.push(update.id);
+  return { sql: `UPDATE runs SET ${sets.join(', ')} WHERE id = ?`, params };
+}
+
+/** JSON text for a TEXT column; undefined → NULL. Unserialisable values (BigInt, cycles) fail with a clear error. */
+export function json(value: unknown, what = 'value'): string | null {
+  if (value === undefined) return null;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new TypeError(`Cannot store ${what}: it is not JSON-serialisable (${(error as Error).message}).`);
+  }
+  if (text === undefined) throw new TypeError(`Cannot store ${what}: a ${typeof value} is not JSON-serialisable.`);
+  return text;
+}
+
+/**
+ * Message JSON for one write call: each message object is serialised once (a node's output is usually also the next
+ * invocation's input) and checked against the limits where the text is made anyway: the size from the text, the depth
+ * from a bracket count in the text (an object walk only for messages with more containers than the depth limit).
+ * Objects may change after the call, so the cache lives only as long as one write.
+ */
+class MessageCache {
+  private readonly texts = new Map<unknown, string | null>();
+
+  constructor(private readonly limits: MessageLimits) {}
+
+  json(value: unknown, what: string): string | null {
+    if (value === null || typeof value !== 'object') return messageJson(value, what, this.limits);
+    let text = this.texts.get(value);
+    if (text === undefined) {
+      text = messageJson(value, what, this.limits);
+      this.texts.set(value, text);
+    }
+    return text;
+  }
+
+  /** Outputs as stored: `[{"port":0,"msg":...}]`, each message checked on its own. */
+  outputs(outputs: readonly OutputRecord[] | null | undefined, what: string): string | null {
+    if (!Array.isArray(outputs)) return json(outputs, what);
+    const parts = outputs.map((o) => `{"port":${Number(o.port)},"msg":${this.json(o.msg, what) ?? 'null'}}`);
+    return `[${parts.join(',')}]`;
+  }
+}
+
+const MB = 1024 * 1024;
+
+function formatBytes(bytes: number): string {
+  if (bytes >= MB) return `${(bytes / MB).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${bytes} bytes`;
+}
+
+/** A message as JSON text, or an UnstorableMessageError saying why it cannot be stored. */
+function messageJson(value: unknown, what: string, limits: MessageLimits): string | null {
+  if (value === undefined) return null;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (error instanceof RangeError && /call stack/i.test(message)) {
+      throw new UnstorableMessageError(what, 'depth', `it is nested more than ${limits.maxDepth} levels deep (FLOWCREW_MAX_DEPTH)`);
+    }
+    if (error instanceof RangeError) throw new UnstorableMessageError(what, 'size', `it is larger than the ${formatBytes(limits.maxBytes)} limit (FLOWCREW_MAX_MESSAGE_BYTES)`);
+    throw new UnstorableMessageError(what, 'type', `it is not JSON-serialisable (${message})`);
+  }
+  if (text === undefined) throw new UnstorableMessageError(what, 'type', `a ${typeof value} is not JSON-serialisable`);
+  // UTF-8 takes at least one byte per UTF-16 unit and at most three: count bytes only when it could matter.
+  if (text.length > limits.maxBytes || (text.length * 3 > limits.maxBytes && Buffer.byteLength(text) > limits.maxBytes)) {
+    throw new UnstorableMessageError(what, 'size', `it is ${formatBytes(Buffer.byteLength(text))} of JSON, over the ${formatBytes(limits.maxBytes)} limit (FLOWCREW_MAX_MESSAGE_BYTES)`);
+  }
+  // Nesting d levels takes 2d brackets, so short text is within the limit; counting brackets in the text is cheap and
+  // settles most other messages; only one with more containers than the limit is walked.
+  if (text.length > 2 * limits.maxDepth && hasMoreContainersThan(text, limits.maxDepth) && findTooDeep(value, limits.maxDepth)) {
+    throw new UnstorableMessageError(what, 'depth', `it is nested more than ${limits.maxDepth} levels deep (FLOWCREW_MAX_DEPTH)`);
+  }
+  return text;
+}
