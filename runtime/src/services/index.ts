@@ -14,7 +14,9 @@ import { ProjectService } from './projects.ts';
 import { RunService } from './runs.ts';
 import { TokenService } from './tokens.ts';
 import { UserService } from './users.ts';
+import { WaitService } from '../waiting/service.ts';
 import { VersionService } from '../versions/service.ts';
+import { GitService } from '../git/service.ts';
 import { PinService } from '../pins/service.ts';
 
 export class Services {
@@ -28,7 +30,9 @@ export class Services {
   readonly users: UserService;
   readonly tokens: TokenService;
   readonly operations: OperationsService;
+  readonly waits: WaitService;
   readonly versions: VersionService;
+  readonly git: GitService;
   readonly pins: PinService;
 
   constructor(
@@ -45,7 +49,9 @@ export class Services {
     this.users = new UserService(identity, this.audit);
     this.tokens = new TokenService(identity, this.projects, this.audit);
     this.operations = new OperationsService(runtime);
+    this.waits = new WaitService(runtime, this.audit);
     this.versions = new VersionService(runtime, this.flows, this.audit);
+    this.git = new GitService(runtime, this.flows, this.projects, this.audit);
     this.pins = new PinService(runtime);
   }
 }

@@ -115,10 +115,15 @@ export const VersionStatements = {
 };
 
 export class FlowVersionStore {
+  /** Git links of projects (runtime/src/git), in this module because migration 9 made both tables. */
+  readonly gitLinks: GitLinkStore;
+
   constructor(
     private readonly driver: SqlDriver,
     private readonly write: Writer,
-  ) {}
+  ) {
+    this.gitLinks = new GitLinkStore(driver, write);
+  }
 
   /** Newest first. */
   async list(flowId: string, options: { limit?: number; before?: number } = {}): Promise<FlowVersionRecord[]> {
@@ -194,5 +199,96 @@ function toVersion(row: Row): FlowVersionRecord {
     createdBy: strOrNull(row.created_by),
     note: strOrNull(row.note),
     contentHash: strOrNull(row.content_hash),
+  };
+}
+
+/** A project's link to a Git repository branch (its environment). Secrets stay in the vault: only the credential id. */
+export interface GitLinkRecord {
+  projectId: string;
+  /** ssh://user@host:port/path.git, user@host:path.git or https://... */
+  url: string;
+  branch: string;
+  /** The environment this instance's project is (dev, staging, prod...), named in commits and the editor. */
+  environment: string;
+  /** Vault credential: type git-ssh { privateKey } or git-token { username?, token }; null = anonymous. */
+  credentialId: string | null;
+  /** known_hosts lines for SSH; null = trust on first use (the host key is remembered in the clone's own file). */
+  knownHosts: string | null;
+  /** Per-environment values, for the flows' env settings. */
+  variables: Record<string, string>;
+  /** Credential reference in the repository -> credential id on this instance. */
+  credentialBindings: Record<string, string>;
+  /** The remote commit this project last synchronised with (pull, push or promote). */
+  lastCommit: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export class GitLinkStore {
+  constructor(
+    private readonly driver: SqlDriver,
+    private readonly write: Writer,
+  ) {}
+
+  async get(projectId: string): Promise<GitLinkRecord | null> {
+    const row = await this.driver.get('SELECT * FROM git_links WHERE project_id = ?', [projectId]);
+    return row ? toLink(row) : null;
+  }
+
+  put(link: GitLinkRecord): Promise<void> {
+    return this.write(
+      [
+        {
+          sql: `INSERT INTO git_links (project_id, url, branch, environment, credential_id, known_hosts, variables, credential_bindings, last_commit, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (project_id) DO UPDATE SET url = excluded.url, branch = excluded.branch, environment = excluded.environment,
+                  credential_id = excluded.credential_id, known_hosts = excluded.known_hosts, variables = excluded.variables,
+                  credential_bindings = excluded.credential_bindings, last_commit = excluded.last_commit, updated_at = excluded.updated_at`,
+          params: [
+            link.projectId,
+            link.url,
+            link.branch,
+            link.environment,
+            link.credentialId,
+            link.knownHosts,
+            JSON.stringify(link.variables),
+            JSON.stringify(link.credentialBindings),
+            link.lastCommit,
+            link.createdAt,
+            link.updatedAt,
+          ],
+        },
+      ],
+      () => undefined,
+    );
+  }
+
+  /** Record the synchronised remote commit, only if nobody else moved it meanwhile; false when they did. */
+  advance(projectId: string, from: string | null, to: string): Promise<boolean> {
+    const same = from === null ? 'last_commit IS NULL' : 'last_commit = ?';
+    return this.write(
+      [{ sql: `UPDATE git_links SET last_commit = ?, updated_at = ? WHERE project_id = ? AND ${same}`, params: [to, Date.now(), projectId, ...(from === null ? [] : [from])] }],
+      ([r]) => r!.changes > 0,
+    );
+  }
+
+  remove(projectId: string): Promise<boolean> {
+    return this.write([{ sql: 'DELETE FROM git_links WHERE project_id = ?', params: [projectId] }], ([r]) => r!.changes > 0);
+  }
+}
+
+function toLink(row: Row): GitLinkRecord {
+  return {
+    projectId: String(row.project_id),
+    url: String(row.url),
+    branch: String(row.branch),
+    environment: String(row.environment),
+    credentialId: strOrNull(row.credential_id),
+    knownHosts: strOrNull(row.known_hosts),
+    variables: JSON.parse(String(row.variables)) as Record<string, string>,
+    credentialBindings: JSON.parse(String(row.credential_bindings)) as Record<string, string>,
+    lastCommit: strOrNull(row.last_commit),
+    createdAt: num(row.created_at),
+    updatedAt: num(row.updated_at),
   };
 }

@@ -13,7 +13,9 @@ import { runRoutes } from './runs.ts';
 import { systemRoutes } from './system.ts';
 import { tokenRoutes } from './tokens.ts';
 import { userRoutes } from './users.ts';
+import { waitRoutes } from './waits.ts';
 import { versionRoutes } from './versions.ts';
+import { gitRoutes } from './git.ts';
 import { pinRoutes } from '../../pins/routes.ts';
 
 export const ROUTES: readonly Route[] = [
@@ -24,8 +26,10 @@ export const ROUTES: readonly Route[] = [
   ...versionRoutes,
   ...pinRoutes,
   ...runRoutes,
+  ...waitRoutes,
   ...credentialRoutes,
   ...projectRoutes,
+  ...gitRoutes,
   ...userRoutes,
   ...tokenRoutes,
   ...auditRoutes,

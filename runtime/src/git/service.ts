@@ -1,0 +1,287 @@
+/**
+ * Git-backed projects and environments, as an actor may use them. A project is linked to one branch of a repository:
+ * that branch is the project's environment (dev, staging, prod ...), usually one Flowcrew instance per environment.
+ * - push: the project's flows (and credential references) become one commit on the branch; refused when the remote
+ *   moved since the last synchronisation (pull first), or when the remote rejects it.
+ * - pull: the branch's commits are merged with local changes; conflicting flows are answered as flow diffs and
+ *   nothing is stored; otherwise changed flows are imported in one transaction (deployed only when asked).
+ * - promote: another environment's branch is merged into this one, pushed, and the changed flows deployed here.
+ * Linking needs project:manage; push/pull flow:write; promote and pull-with-deploy flow:deploy. All audited.
+ */
+import path from 'node:path';
+import { ProblemError, invalid } from '../errors.ts';
+import type { FlowDocument } from '../flow/types.ts';
+import { authorize } from '../services/access.ts';
+import type { AuditService } from '../services/audit.ts';
+import type { FlowService } from '../services/flows.ts';
+import type { ProjectService } from '../services/projects.ts';
+import type { Actor } from '../identity/actor.ts';
+import type { Runtime } from '../runtime.ts';
+import type { GitLinkRecord } from '../storage/versions.ts';
+import { flowContentHash } from '../versions/hash.ts';
+import { GitError, type GitAuth } from './cli.ts';
+import { bindCredentials, fromFiles, toFiles } from './files.ts';
+import { GitWorkspace, type FlowConflict } from './workspace.ts';
+
+export interface GitLinkInput {
+  url: string;
+  branch: string;
+  environment?: string;
+  credentialId?: string | null;
+  knownHosts?: string | null;
+  credentialBindings?: Record<string, string>;
+}
+
+export interface SyncResult {
+  commit: string | null;
+  /** Flows stored (pull/promote) or committed (push). */
+  flows: string[];
+  deleted: string[];
+  deployed: string[];
+}
+
+const BRANCH = /^(?!.*\.\.)(?!\/)(?!.*\/$)[A-Za-z0-9._/-]{1,100}$/;
+
+export class GitService {
+  /** One Git operation per project at a time (they share the project's working clone). */
+  private readonly busy = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly flows: FlowService,
+    private readonly projects: ProjectService,
+    private readonly audit: AuditService,
+  ) {}
+
+  private get links() {
+    return this.runtime.storage.versions.gitLinks;
+  }
+
+  async getLink(actor: Actor, projectId: string): Promise<GitLinkRecord> {
+    await this.projects.requireWritable(actor, projectId, 'flow:read');
+    const link = await this.links.get(projectId);
+    if (!link) throw new ProblemError(404, 'Not linked', `project "${projectId}" is not linked to a Git repository`);
+    return link;
+  }
+
+  async link(actor: Actor, projectId: string, input: GitLinkInput): Promise<GitLinkRecord> {
+    await this.projects.requireWritable(actor, projectId, 'project:manage');
+    if (!BRANCH.test(input.branch)) throw invalid('not a usable branch name', [{ pointer: '/branch', message: `"${input.branch}" is not a branch name (letters, digits, ".", "_", "-", "/")` }]);
+    if (input.credentialId) await this.auth(projectId, input.credentialId);
+    const old = await this.links.get(projectId);
+    const now = Date.now();
+    const same = old && old.url === input.url && old.branch === input.branch;
+    const link: GitLinkRecord = {
+      projectId,
+      url: input.url,
+      branch: input.branch,
+      environment: input.environment ?? input.branch,
+      credentialId: input.credentialId ?? null,
+      knownHosts: input.knownHosts ?? null,
+      variables: old?.variables ?? {},
+      credentialBindings: input.credentialBindings ?? {},
+      lastCommit: same ? old.lastCommit : null,
+      createdAt: old?.createdAt ?? now,
+      updatedAt: now,
+    };
+    await this.links.put(link);
+    await this.audit.record(actor, 'git.link', { type: 'project', id: projectId }, projectId, { url: link.url, branch: link.branch, environment: link.environment });
+    return link;
+  }
+
+  async unlink(actor: Actor, projectId: string): Promise<void> {
+    await this.projects.requireWritable(actor, projectId, 'project:manage');
+    if (!(await this.links.remove(projectId))) throw new ProblemError(404, 'Not linked', `project "${projectId}" is not linked to a Git repository`);
+    await this.audit.record(actor, 'git.unlink', { type: 'project', id: projectId }, projectId);
+  }
+
+  /** Commit the project's flows to its branch and push. */
+  push(actor: Actor, projectId: string, message?: string): Promise<SyncResult> {
+    return this.exclusive(projectId, async () => {
+      await this.projects.requireWritable(actor, projectId, 'flow:write');
+      const { link, ws } = await this.open(projectId);
+      const remote = await ws.remoteHead(link.branch);
+      if (remote !== link.lastCommit) throw this.behind(link, remote);
+      const flows = await this.localFlows(projectId);
+      const files = toFiles(flows, await this.credentials(projectId));
+      const head = await ws.commit(remote, files, message ?? `Flowcrew: ${link.environment} from ${actor.name}`, actor.name);
+      if (head !== remote) await ws.push(head, link.branch);
+      await this.links.advance(projectId, link.lastCommit, head);
+      const result = { commit: head, flows: head === remote ? [] : flows.map((f) => f.id), deleted: [], deployed: [] };
+      await this.audit.record(actor, 'git.push', { type: 'project', id: projectId }, projectId, { branch: link.branch, commit: head, flows: result.flows.length });
+      return result;
+    });
+  }
+
+  /** Merge the branch's new commits with local changes and store the changed flows (deployed only with `deploy`). */
+  pull(actor: Actor, projectId: string, options: { deploy?: boolean } = {}): Promise<SyncResult> {
+    return this.exclusive(projectId, async () => {
+      await this.projects.requireWritable(actor, projectId, options.deploy ? 'flow:deploy' : 'flow:write');
+      const { link, ws } = await this.open(projectId);
+      const theirs = await ws.remoteHead(link.branch);
+      if (!theirs) throw new ProblemError(404, 'No such branch', `branch "${link.branch}" does not exist in ${link.url}; push to create it`);
+      if (theirs === link.lastCommit) return { commit: theirs, flows: [], deleted: [], deployed: [] };
+      const target = await this.mergeWithLocal(ws, link, projectId, theirs, actor, `Flowcrew: merge ${link.branch} into ${link.environment}`);
+      const result = await this.apply(actor, projectId, link, target, link.lastCommit, ws, options.deploy === true);
+      await this.links.advance(projectId, link.lastCommit, theirs);
+      await this.audit.record(actor, 'git.pull', { type: 'project', id: projectId }, projectId, { branch: link.branch, commit: theirs, flows: result.flows, deployed: result.deployed });
+      return { ...result, commit: theirs };
+    });
+  }
+
+  /** Promotion: merge branch `from` into this environment's branch, push it, and deploy the flows it changed. */
+  promote(actor: Actor, projectId: string, from: string): Promise<SyncResult> {
+    return this.exclusive(projectId, async () => {
+      await this.projects.requireWritable(actor, projectId, 'flow:deploy');
+      authorize(actor, 'flow:write', projectId, 'flow:read', `project "${projectId}"`);
+      const { link, ws } = await this.open(projectId);
+      if (from === link.branch) throw invalid('nothing to promote', [{ pointer: '/from', message: `"${from}" is this environment's own branch` }]);
+      const source = await ws.remoteHead(from);
+      if (!source) throw new ProblemError(404, 'No such branch', `branch "${from}" does not exist in ${link.url}`);
+      const current = await ws.remoteHead(link.branch);
+      if (current !== link.lastCommit) throw this.behind(link, current);
+      // Local edits not in Git would be silently mixed into the promotion: they must be pushed (or restored) first.
+      const localFlows = await this.localFlows(projectId);
+      const local = current ? await ws.commit(current, toFiles(localFlows, await this.credentials(projectId)), 'local', actor.name) : localFlows.length > 0 ? 'unpushed' : null;
+      if (local !== current) throw new ProblemError(409, 'Local changes', `project "${projectId}" has changes that are not in branch "${link.branch}": push them or restore the flows first, then promote`);
+      let merged: string;
+      if (!current) merged = source;
+      else {
+        const result = await ws.merge(current, source, `Promote ${from} into ${link.branch}`, actor.name);
+        if (!result.ok) throw conflict(`promoting "${from}" into "${link.branch}"`, result.conflicts);
+        merged = result.head;
+      }
+      // Checked before anything leaves this instance: a flow that would not validate here is not pushed.
+      const incoming = await this.incoming(projectId, link, await ws.files(merged));
+      for (const flow of incoming.changed) {
+        const check = await this.flows.validate(actor, flow);
+        if (!check.valid) throw invalid(`flow "${flow.id}" from "${from}" is not valid in ${link.environment}; nothing was promoted`, check.issues);
+      }
+      if (merged !== current) await ws.push(merged, link.branch);
+      const result = await this.apply(actor, projectId, link, merged, current, ws, true);
+      await this.links.advance(projectId, link.lastCommit, merged);
+      await this.audit.record(actor, 'git.promote', { type: 'project', id: projectId }, projectId, { from, to: link.branch, commit: merged, deployed: result.deployed });
+      return { ...result, commit: merged };
+    });
+  }
+
+  // ---- steps ----
+
+  private async open(projectId: string): Promise<{ link: GitLinkRecord; ws: GitWorkspace }> {
+    const link = await this.links.get(projectId);
+    if (!link) throw new ProblemError(409, 'Not linked', `project "${projectId}" is not linked to a Git repository: link it first`);
+    const auth = link.credentialId ? await this.auth(projectId, link.credentialId) : ({ kind: 'none' } as const);
+    const dir = path.join(this.root(), encodeURIComponent(projectId));
+    const ws = new GitWorkspace(dir, link.url, { auth, knownHosts: link.knownHosts, knownHostsFile: path.join(dir, '.known_hosts') });
+    try {
+      await ws.fetch();
+    } catch (error) {
+      throw gitProblem(error, `cannot reach ${link.url}`);
+    }
+    return { link, ws };
+  }
+
+  /** Merge `theirs` with the project's local changes since the last synchronisation; conflicts become a 409. */
+  private async mergeWithLocal(ws: GitWorkspace, link: GitLinkRecord, projectId: string, theirs: string, actor: Actor, message: string): Promise<string> {
+    const files = toFiles(await this.localFlows(projectId), await this.credentials(projectId));
+    const ours = await ws.commit(link.lastCommit, files, 'local changes', actor.name);
+    if (ours === link.lastCommit) return theirs; // nothing local: take theirs as it is
+    const merged = await ws.merge(ours, theirs, message, actor.name);
+    if (!merged.ok) throw conflict(`pulling "${link.branch}"`, merged.conflicts);
+    return merged.head;
+  }
+
+  /** Flows of `commit` that differ from the database, bound to this project's credentials. */
+  private async incoming(projectId: string, link: GitLinkRecord, files: Map<string, string>): Promise<{ changed: FlowDocument[]; all: FlowDocument[] }> {
+    let parsed;
+    try {
+      parsed = fromFiles(files);
+    } catch (error) {
+      throw new ProblemError(422, 'Invalid repository content', (error as Error).message);
+    }
+    let bound: FlowDocument[];
+    try {
+      bound = bindCredentials(parsed.flows, parsed.credentials, await this.credentials(projectId), link.credentialBindings);
+    } catch (error) {
+      throw new ProblemError(422, 'Unbound credentials', `${(error as Error).message}; bind them in the project's Git settings (credentialBindings)`);
+    }
+    const changed: FlowDocument[] = [];
+    for (const flow of bound) {
+      const stored = await this.runtime.storage.getFlow(flow.id);
+      if (stored && stored.projectId !== projectId) throw new ProblemError(409, 'Flow exists', `flow "${flow.id}" from the repository belongs to another project on this instance`);
+      if (!stored || flowContentHash(stored.flow) !== flowContentHash(flow)) changed.push(flow);
+    }
+    return { changed, all: bound };
+  }
+
+  /** Store the flows of `commit` that changed (one transaction), delete the ones removed since `base`, deploy if asked. */
+  private async apply(actor: Actor, projectId: string, link: GitLinkRecord, commit: string, base: string | null, ws: GitWorkspace, deploy: boolean): Promise<SyncResult> {
+    const { changed, all } = await this.incoming(projectId, link, await ws.files(commit));
+    if (changed.length > 0) await this.flows.import(actor, changed, { replace: true, projectId, deploy });
+    const deleted: string[] = [];
+    if (base) {
+      const present = new Set(all.map((f) => f.id));
+      const before = fromFiles(await ws.files(base)).flows.map((f) => f.id);
+      for (const id of before) {
+        if (present.has(id) || !(await this.runtime.storage.getFlow(id))) continue;
+        await this.flows.delete(actor, id);
+        deleted.push(id);
+      }
+    }
+    return { commit, flows: changed.map((f) => f.id), deleted, deployed: deploy ? changed.map((f) => f.id) : [] };
+  }
+
+  private async localFlows(projectId: string): Promise<FlowDocument[]> {
+    return (await this.runtime.storage.listFlows()).filter((s) => s.projectId === projectId).map((s) => s.flow);
+  }
+
+  private async credentials(projectId: string) {
+    return (await this.runtime.vault.list()).filter((c) => c.projectId === projectId);
+  }
+
+  /** The link's credential: a git-ssh { privateKey } or git-token { token, username? } credential of the project. */
+  private async auth(projectId: string, credentialId: string): Promise<GitAuth> {
+    const record = await this.runtime.storage.getCredential(credentialId);
+    if (!record || (record.projectId ?? 'default') !== projectId) throw invalid('unknown credential', [{ pointer: '/credentialId', message: `credential "${credentialId}" does not exist in project "${projectId}"` }]);
+    const fields = (await this.runtime.vault.resolve(credentialId)) ?? {};
+    if (record.type === 'git-ssh' && typeof fields.privateKey === 'string') return { kind: 'ssh', privateKey: fields.privateKey };
+    if (record.type === 'git-token' && typeof fields.token === 'string') return { kind: 'token', token: fields.token, username: typeof fields.username === 'string' ? fields.username : undefined };
+    throw invalid('not a Git credential', [{ pointer: '/credentialId', message: `credential "${credentialId}" must be of type git-ssh (field privateKey) or git-token (fields token, username)` }]);
+  }
+
+  private behind(link: GitLinkRecord, remote: string | null): ProblemError {
+    return new ProblemError(409, 'Pull first', `branch "${link.branch}" ${remote ? `is at ${remote.slice(0, 10)}` : 'was deleted on the remote'}, but this project last synchronised with ${link.lastCommit ? link.lastCommit.slice(0, 10) : 'nothing'}: pull first`, [], { remote, lastCommit: link.lastCommit });
+  }
+
+  private root(): string {
+    return path.join(this.runtime.config.dataDir === ':memory:' ? path.join(process.cwd(), '.cache') : this.runtime.config.dataDir, 'git');
+  }
+
+  private exclusive<T>(projectId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.busy.get(projectId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    const settled = next.catch(() => undefined);
+    this.busy.set(projectId, settled);
+    void settled.then(() => {
+      if (this.busy.get(projectId) === settled) this.busy.delete(projectId);
+    });
+    return next.catch((error: unknown) => {
+      throw error instanceof GitError ? gitProblem(error, 'git failed') : error;
+    });
+  }
+}
+
+function conflict(what: string, conflicts: FlowConflict[]): ProblemError {
+  const names = conflicts.map((c) => (c.flowId ? `flow "${c.flowId}"` : c.file)).join(', ');
+  return new ProblemError(409, 'Merge conflict', `${what} conflicts in ${names}: nothing was stored or deployed. Change the flow on one side and retry.`, [], { conflicts });
+}
+
+function gitProblem(error: unknown, context: string): unknown {
+  if (!(error instanceof GitError)) return error;
+  const auth = /Permission denied|Authentication failed|Host key verification failed|could not read Username/i.test(error.stderr);
+  const rejected = /rejected the push/.test(error.message);
+  const status = rejected ? 409 : 502;
+  const title = rejected ? 'Push rejected' : auth ? 'Git authentication failed' : 'Git failed';
+  const hint = auth ? ' (check the credential and known hosts of the project\'s Git link)' : '';
+  return new ProblemError(status, title, `${rejected ? error.message : `${context}: ${error.message}`}${hint}`);
+}
