@@ -119,12 +119,13 @@ export class TestSandbox {
    * Run `flowId` with `msg` at node `nodeId`: at a trigger (a node with no input) `msg` is what the trigger emits on
    * `port`; at any other node it is the node's input. Resolves when the run ends, or cancels it after `timeoutMs`.
    */
-  async run(flowId: string, nodeId: string, msg: FlowMessage, options: { port?: number; timeoutMs: number }): Promise<SandboxRun> {
+  async run(flowId: string, nodeId: string, msg: FlowMessage, options: { port?: number; timeoutMs: number; manual?: boolean }): Promise<SandboxRun> {
     const definition = this.registry.get(this.executor.nodeType(flowId, nodeId) ?? '');
     if (!definition) throw new Error(`flow "${flowId}" has no node "${nodeId}" to start the test at`);
     const input = structuredClone(msg);
     const started =
-      definition.inputs === 0
+      // `manual`: the editor's ▶ Run: the entry node itself is invoked (an inject sends its own payload).
+      definition.inputs === 0 && !options.manual
         ? await this.executor.admission.emitFromTrigger(flowId, nodeId, input, { port: options.port, awaitReply: true, replyTimeoutMs: options.timeoutMs })
         : await this.executor.runNow(flowId, input, { nodeId, awaitReply: true, replyTimeoutMs: options.timeoutMs });
     let reply: TriggerReply | undefined;

@@ -8,6 +8,7 @@
 import { identityMigration } from './identity-sql.ts';
 import { versionsMigration } from './versions.ts';
 import { waitingMigration } from '../waiting/store.ts';
+import { pinsMigration } from '../pins/store.ts';
 import type { SqlDialect, SqlDriver, SqlStatement } from './sql-storage.ts';
 
 export interface Migration {
@@ -148,6 +149,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 9,
     name: 'flow versions and deployments, content hash of flows, Git links (storage/versions.ts)',
     sql: versionsMigration,
+  },
+  {
+    version: 10,
+    name: 'editor: pinned node outputs per flow (pins/store.ts)',
+    sql: pinsMigration,
   },
 ];
 

@@ -13,6 +13,7 @@ import { runRoutes } from './runs.ts';
 import { systemRoutes } from './system.ts';
 import { tokenRoutes } from './tokens.ts';
 import { userRoutes } from './users.ts';
+import { pinRoutes } from '../../pins/routes.ts';
 import { waitRoutes } from './waits.ts';
 import { versionRoutes } from './versions.ts';
 import { gitRoutes } from './git.ts';
@@ -23,6 +24,7 @@ export const ROUTES: readonly Route[] = [
   ...packRoutes,
   ...authRoutes,
   ...flowRoutes,
+  ...pinRoutes,
   ...versionRoutes,
   ...pinRoutes,
   ...runRoutes,

@@ -1,0 +1,66 @@
+/** Pinned node outputs of a flow (the editor's test data) and manual runs that use them. */
+import { actorOf, ok, problem, reply, strictObject, type Route } from '../api/route-table.ts';
+import type { PinnedOutput } from '../flowtest/pins.ts';
+import type { FlowMessage } from '@flowcrew/sdk';
+
+const params = { id: 'Flow id', nodeId: 'Node id' };
+const pinSchema = strictObject({
+  outputs: { type: 'array', items: strictObject({ port: { type: 'integer', minimum: 0 }, msg: { type: 'object' } }, ['msg']) },
+  error: { type: 'string' },
+  merge: { type: 'boolean' },
+});
+
+export const pinRoutes: Route[] = [
+  {
+    method: 'get',
+    path: '/flows/{id}/pins',
+    tag: 'pins',
+    summary: 'Pinned node outputs of a flow (used by manual runs instead of calling the node)',
+    access: 'flow:read',
+    params: { id: params.id },
+    responses: { '200': ok('Pins, one per node', { type: 'array', items: { type: 'object' } }), '404': problem('No such flow, or not one you may see') },
+    handle: async (ctx) => reply.json(await ctx.services.pins.list(actorOf(ctx), ctx.params.id!)),
+  },
+  {
+    method: 'put',
+    path: '/flows/{id}/pins/{nodeId}',
+    tag: 'pins',
+    summary: "Pin a node's output: the messages it sends per input ({port, msg}), or an error it fails with",
+    access: 'flow:write',
+    params,
+    body: { schema: pinSchema },
+    responses: { '200': ok('The pin', { type: 'object' }), '400': problem('Malformed pin'), '404': problem('No such flow'), '413': problem('Pin too large') },
+    handle: async (ctx) => reply.json(await ctx.services.pins.set(actorOf(ctx), ctx.params.id!, ctx.params.nodeId!, ctx.body as PinnedOutput)),
+  },
+  {
+    method: 'delete',
+    path: '/flows/{id}/pins/{nodeId}',
+    tag: 'pins',
+    summary: "Unpin a node: manual runs call it again",
+    access: 'flow:write',
+    params,
+    responses: { '204': ok('Unpinned'), '404': problem('No such flow or pin') },
+    handle: async (ctx) => {
+      await ctx.services.pins.remove(actorOf(ctx), ctx.params.id!, ctx.params.nodeId!);
+      return reply.noContent();
+    },
+  },
+  {
+    method: 'post',
+    path: '/flows/{id}/pinned-runs',
+    tag: 'pins',
+    summary: 'Run the saved flow by hand with its pinned outputs, in an isolated deployment; answers when the run ends',
+    access: 'run:start',
+    params: { id: params.id },
+    body: { schema: strictObject({ input: { type: 'object' }, nodeId: { type: 'string' } }) },
+    responses: {
+      '200': ok('The run, its invocations, and which pins were used', { type: 'object' }),
+      '404': problem('No such flow'),
+      '422': problem('No entry node, or the flow cannot be deployed as saved'),
+    },
+    handle: async (ctx) => {
+      const body = (ctx.body ?? {}) as { input?: FlowMessage; nodeId?: string };
+      return reply.json(await ctx.services.pins.run(actorOf(ctx), ctx.params.id!, body));
+    },
+  },
+];
