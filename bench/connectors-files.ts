@@ -112,7 +112,7 @@ if (!only || only === 'sftp') {
 if (!only || only === 's3') {
   const bucket = `flowcrew-bench-${process.pid}`;
   const fields = s3TestFields({ bucket });
-  const raw = openS3(fields, outbound);
+  const raw = await openS3(fields, outbound);
   try {
     await raw.client.send(new CreateBucketCommand({ Bucket: bucket }));
     const partSize = 8 * 1024 * 1024;

@@ -18,6 +18,7 @@ export * from './resources.ts';
 export * from './blobs.ts';
 export * from './delivery.ts';
 export * from './roles.ts';
+export * from './lazy.ts';
 
 /**
  * The node contract's version. A pack states the one it was written against in its package.json

@@ -1,9 +1,10 @@
 /** The HubSpot node: CRM objects (get, create, update, archive, search with paging) and associations, with @hubspot/api-client. */
-import { Client } from '@hubspot/api-client';
+import type { Client } from '@hubspot/api-client';
 import { defineNode, getProperty, NodeInputError, PooledResource, type FlowMessage, type JsonSchema, type NodeCredential, type RuntimeServices } from '@flowcrew/sdk';
 import { guardedAgent } from '../shared/agent.ts';
 import { currentSignal, hostOf, retryAfterMs, withSignal } from '../shared/http.ts';
 import { hubspotCredential, type HubSpotFields } from './credential.ts';
+import { loadHubspot } from '../shared/libs.ts';
 
 export interface HubSpotProps {
   operation: 'get' | 'create' | 'update' | 'archive' | 'search' | 'associate';
@@ -72,12 +73,12 @@ out (Retry-After) up to three times.`;
 
 type HubSpotClient = InstanceType<typeof Client>;
 
-function openClient(fields: HubSpotFields, services: RuntimeServices) {
+async function openClient(fields: HubSpotFields, services: RuntimeServices) {
   if (!fields.accessToken) throw new NodeInputError('the hubspot credential has no access token');
   const basePath = (fields.baseUrl || 'https://api.hubapi.com').replace(/\/+$/, '');
   const agent = guardedAgent(services.outbound, basePath);
   // Retries are ours (Retry-After aware); the client's own waits 10 s per attempt whatever the server says.
-  const client = new Client({ accessToken: fields.accessToken, basePath, httpAgent: agent, numberOfApiCallRetries: 0 });
+  const client = new (await loadHubspot())({ accessToken: fields.accessToken, basePath, httpAgent: agent, numberOfApiCallRetries: 0 });
   return { client, agent, basePath };
 }
 

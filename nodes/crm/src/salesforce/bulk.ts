@@ -4,7 +4,7 @@
  * the Sforce-Locator (jsforce's own `bulk2.query` reads every page before returning: not for large results).
  */
 import type { Connection } from 'jsforce';
-import { stringify } from 'csv-stringify/sync';
+import { loadCsvStringify } from '../shared/libs.ts';
 import type { Row } from './node-types.ts';
 
 export interface IngestOptions {
@@ -35,7 +35,8 @@ type Job = {
   delete(): Promise<void>;
 };
 
-function csvOf(rows: Row[]): string {
+async function csvOf(rows: Row[]): Promise<string> {
+  const stringify = await loadCsvStringify();
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((c) => c !== 'attributes');
   // Bulk API 2.0: an empty cell leaves a field as it is; #N/A sets it to null.
   return stringify(rows, { header: true, columns, cast: { object: (v) => JSON.stringify(v), boolean: (v) => (v ? 'true' : 'false'), date: (v) => v.toISOString() } });
@@ -50,7 +51,7 @@ export async function ingest(conn: Connection, parts: AsyncIterable<Row[]>, opti
     await job.open();
     summary.jobs.push(job.id!);
     try {
-      await job.uploadData(csvOf(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? '#N/A' : v])))));
+      await job.uploadData(await csvOf(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? '#N/A' : v])))));
       await job.close();
       await job.poll(options.pollIntervalMs, options.pollTimeoutMs);
     } catch (error) {

@@ -4,11 +4,11 @@
  * jsforce when Salesforce answers 401 INVALID_SESSION_ID. The refresh token and the private key stay in the vault
  * (the credential's fields); access tokens live only in the pooled connection, in memory.
  */
-import jsforce, { type Connection } from 'jsforce';
-import { importPKCS8, SignJWT } from 'jose';
+import type { Connection } from 'jsforce';
 import { PooledResource, type NodeCredential, type OutboundServices, type RuntimeServices } from '@flowcrew/sdk';
 import { hostOf } from '../shared/http.ts';
-import { GuardedTransport } from './transport.ts';
+import { loadJose, loadJsforce } from '../shared/libs.ts';
+import { guardedTransport } from './transport.ts';
 
 export interface SalesforceFields extends Record<string, unknown> {
   flow: 'password' | 'refresh-token' | 'jwt';
@@ -55,6 +55,7 @@ export function loginUrlOf(fields: SalesforceFields): string {
 
 /** Sign the JWT bearer assertion (RS256) with the connected app's certificate key: iss client id, sub user, aud login host. */
 async function jwtAssertion(fields: SalesforceFields): Promise<string> {
+  const { importPKCS8, SignJWT } = await loadJose();
   const key = await importPKCS8(fields.privateKey!, 'RS256');
   return new SignJWT({})
     .setProtectedHeader({ alg: 'RS256' })
@@ -68,7 +69,7 @@ async function jwtAssertion(fields: SalesforceFields): Promise<string> {
 
 /** Open an authenticated connection for `fields`. Throws a SalesforceError naming the login host. */
 export async function connect(fields: SalesforceFields, outbound: OutboundServices): Promise<Connection> {
-  const transport = new GuardedTransport(outbound);
+  const [jsforce, transport] = await Promise.all([loadJsforce(), guardedTransport(outbound)]);
   const loginUrl = loginUrlOf(fields);
   const version = fields.apiVersion || DEFAULT_API_VERSION;
   const oauth2 = new jsforce.OAuth2({ loginUrl, clientId: fields.clientId, clientSecret: fields.clientSecret, redirectUri: `${loginUrl}/services/oauth2/success` });

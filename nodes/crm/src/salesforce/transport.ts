@@ -5,11 +5,10 @@
  * ('response' with status and headers, then the body, then 'complete').
  */
 import { Readable, type Duplex } from 'node:stream';
-import * as TransportModule from 'jsforce/lib/transport.js';
-import * as RequestHelper from 'jsforce/lib/request-helper.js';
 import type { HttpRequest, HttpRequestOptions } from 'jsforce/lib/types/index.js';
 import type { OutboundServices } from '@flowcrew/sdk';
 import { guardedFetch, hostOf } from '../shared/http.ts';
+import { loadJsforceTransport } from '../shared/libs.ts';
 
 /** A CommonJS module's named export, however the loader (Node, vite) presents the module. */
 function named<T>(module: unknown, name: string): T {
@@ -17,10 +16,7 @@ function named<T>(module: unknown, name: string): T {
   return (m[name] ?? m.default?.[name]) as T;
 }
 
-const Transport = named<new () => { getRequestStreamCreator(): unknown }>(TransportModule, 'Transport');
-const { createHttpRequestHandlerStreams } = { createHttpRequestHandlerStreams: named(RequestHelper, 'createHttpRequestHandlerStreams') } as unknown as {
-  createHttpRequestHandlerStreams(req: HttpRequest, options: HttpRequestOptions): { input: Readable; output: NodeJS.WritableStream; stream: Duplex };
-};
+type CreateStreams = (req: HttpRequest, options: HttpRequestOptions) => { input: Readable; output: NodeJS.WritableStream; stream: Duplex };
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -28,7 +24,16 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export class GuardedTransport extends Transport {
+/** A transport for jsforce whose requests go through `outbound` (jsforce loaded on first use; the class is made once). */
+export async function guardedTransport(outbound: OutboundServices): Promise<object> {
+  return new (await transportClass())(outbound);
+}
+
+let made: Promise<new (outbound: OutboundServices) => object> | undefined;
+const transportClass = () => (made ??= loadJsforceTransport().then(([transportModule, requestHelper]) => defineTransport(named(transportModule, 'Transport'), named(requestHelper, 'createHttpRequestHandlerStreams'))));
+
+function defineTransport(Transport: new () => { getRequestStreamCreator(): unknown }, createHttpRequestHandlerStreams: CreateStreams) {
+ return class GuardedTransport extends Transport {
   constructor(private readonly outbound: OutboundServices) {
     super();
   }
@@ -60,4 +65,5 @@ export class GuardedTransport extends Transport {
       stream.emit('error', Object.assign(new Error(`request to ${hostOf(req.url)} failed: ${reason}`, { cause: error }), { name: e.name === 'AbortError' ? 'AbortError' : 'RequestError', retryable: (error as { retryable?: boolean }).retryable }));
     }
   }
+};
 }

@@ -5,8 +5,9 @@
  * driver only ever connects to checked addresses.
  */
 import type { LookupAddress, LookupOptions } from 'node:dns';
-import { MongoClient, type MongoClientOptions } from 'mongodb';
+import type { MongoClient, MongoClientOptions } from 'mongodb';
 import { OutboundRefusedError, PooledResource, type NodeCredential, type OutboundServices, type RuntimeServices } from '@flowcrew/sdk';
+import { loadMongodb } from '../shared/libs.ts';
 
 export interface MongoFields extends Record<string, unknown> {
   host: string;
@@ -62,6 +63,7 @@ export async function openClient(fields: MongoFields, services: Pick<RuntimeServ
     lookup: guardedLookup(services.outbound) as MongoClientOptions['lookup'],
     ...overrides,
   };
+  const { MongoClient } = await loadMongodb();
   const client = new MongoClient(`mongodb://${fields.host.includes(':') ? `[${fields.host}]` : fields.host}:${port}/`, options);
   try {
     await client.connect();

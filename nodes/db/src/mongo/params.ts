@@ -3,7 +3,7 @@
  * `{ "$date": ... }`); message data enters only through `{ "$param": "payload.id" }` placeholders, and a value taken
  * from the message may not carry operators (keys starting with `$`): message data is never a query operator.
  */
-import { BSON } from 'mongodb';
+import { mongodbSync } from '../shared/libs.ts';
 import { getProperty, NodeInputError, type FlowMessage } from '@flowcrew/sdk';
 
 function assertNoOperators(value: unknown, where: string): void {
@@ -32,7 +32,7 @@ export function bind(template: unknown, msg: FlowMessage, where: string): any {
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, `${at}/${k}`)]));
   };
   // Extended JSON first (ObjectId, dates from the props), then the message's plain values.
-  return walk(BSON.EJSON.deserialize(template as object, { relaxed: true }), where);
+  return walk(mongodbSync().BSON.EJSON.deserialize(template as object, { relaxed: true }), where);
 }
 
 /** Documents to write, from the message: plain JSON data, so no operator keys at the top of a document. */

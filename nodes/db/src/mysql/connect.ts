@@ -2,10 +2,11 @@
  * Connections to MySQL and MariaDB (mysql2): one pool per credential revision, shared by every node of every flow
  * through the runtime's pooled resources; every socket opened through the outbound guard.
  */
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { OutboundRefusedError, PooledResource, type NodeCredential, type RuntimeServices } from '@flowcrew/sdk';
 import { guardedSocket } from '../shared/guarded-socket.ts';
+import { loadMysql, mysqlSync } from '../shared/libs.ts';
 
 export interface MysqlFields extends Record<string, unknown> {
   host: string;
@@ -48,8 +49,8 @@ export function connectionOptions(fields: MysqlFields, services: Pick<RuntimeSer
   } as mysql.ConnectionOptions;
 }
 
-export function openPool(fields: MysqlFields, services: Pick<RuntimeServices, 'outbound'>): Pool {
-  return mysql.createPool({ ...connectionOptions(fields, services), connectionLimit: fields.maxConnections ?? 10, maxIdle: 2, idleTimeout: 30_000, enableKeepAlive: true });
+export async function openPool(fields: MysqlFields, services: Pick<RuntimeServices, 'outbound'>): Promise<Pool> {
+  return (await loadMysql()).createPool({ ...connectionOptions(fields, services), connectionLimit: fields.maxConnections ?? 10, maxIdle: 2, idleTimeout: 30_000, enableKeepAlive: true });
 }
 
 /** Connection-level failures: the same statement may work on another try. Server errors (SQL) are not retried. */
@@ -120,7 +121,7 @@ export async function withConnection<R>(pool: Pool, fields: MysqlFields, service
 async function killQuery(fields: MysqlFields, services: Pick<RuntimeServices, 'outbound'>, threadId: number): Promise<void> {
   let killer: mysql.Connection | undefined;
   try {
-    killer = await mysql.createConnection({ ...connectionOptions(fields, services), connectTimeout: 5000 });
+    killer = await (await loadMysql()).createConnection({ ...connectionOptions(fields, services), connectTimeout: 5000 });
     await killer.query(`KILL QUERY ${Number(threadId)}`);
   } catch {
     /* the statement ends when the server next writes to the closed socket */
@@ -133,7 +134,7 @@ async function killQuery(fields: MysqlFields, services: Pick<RuntimeServices, 'o
 export function quoteTable(table: string): string {
   const parts = table.split('.');
   if (parts.length > 2 || parts.some((p) => p.length === 0)) throw new Error(`table "${table}" must be "name" or "database.name"`);
-  return parts.map((p) => mysql.escapeId(p)).join('.');
+  return parts.map((p) => mysqlSync().escapeId(p)).join('.');
 }
 
-export const quoteIdent = (name: string): string => mysql.escapeId(name);
+export const quoteIdent = (name: string): string => mysqlSync().escapeId(name);

@@ -1,6 +1,7 @@
 /** The `mysql` credential type (MySQL and MariaDB): where the server is, who to be, TLS; and its connection test. */
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 import { defineCredentialType, type JsonSchema } from '@flowcrew/sdk';
+import { loadMysql } from '../shared/libs.ts';
 import { connectionOptions, DEFAULT_PORT, describeServer, MysqlError, type MysqlFields } from './connect.ts';
 
 export const mysqlCredentialSchema = {
@@ -36,7 +37,7 @@ export const mysqlCredential = defineCredentialType<MysqlFields>({
     const onAbort = () => conn?.destroy();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      conn = await mysql.createConnection(connectionOptions(fields, services));
+      conn = await (await loadMysql()).createConnection(connectionOptions(fields, services));
       const [rows] = await conn.query<Array<{ version: string; user: string; readonly: number } & mysql.RowDataPacket>>('SELECT VERSION() AS version, CURRENT_USER() AS user, @@global.read_only AS readonly');
       const row = rows[0]!;
       const product = /mariadb/i.test(row.version) ? 'MariaDB' : 'MySQL';

@@ -4,8 +4,9 @@
  * the socket goes to the checked address; TLS still verifies the name).
  */
 import net from 'node:net';
-import pg from 'pg';
+import type pg from 'pg';
 import { OutboundRefusedError, PooledResource, type NodeCredential, type OutboundServices, type RuntimeServices } from '@flowcrew/sdk';
+import { loadPg, pgSync } from '../shared/libs.ts';
 
 export interface PostgresFields extends Record<string, unknown> {
   host: string;
@@ -66,7 +67,8 @@ export function clientConfig(fields: PostgresFields, outbound: OutboundServices)
   };
 }
 
-export function openPool(fields: PostgresFields, services: Pick<RuntimeServices, 'outbound'>, log?: { warn(message: string): void }): pg.Pool {
+export async function openPool(fields: PostgresFields, services: Pick<RuntimeServices, 'outbound'>, log?: { warn(message: string): void }): Promise<pg.Pool> {
+  const pg = await loadPg();
   const pool = new pg.Pool({ ...clientConfig(fields, services.outbound), max: fields.maxConnections ?? 10, idleTimeoutMillis: 30_000 });
   // An idle connection dropped by the server emits here; without a listener it would crash the runtime.
   pool.on('error', (error) => log?.warn(`PostgreSQL ${describeServer(fields)}: idle connection lost: ${error.message}`));
@@ -159,7 +161,7 @@ function cancelStatement(pool: pg.Pool, client: pg.PoolClient): void {
   const { processID, secretKey } = client as unknown as { processID?: number; secretKey?: number };
   if (processID === undefined || secretKey === undefined) return;
   const options = (pool as unknown as { options: pg.ClientConfig }).options;
-  const connection = (new pg.Client(options) as unknown as { connection: CancelConnection }).connection;
+  const connection = (new (pgSync().Client)(options) as unknown as { connection: CancelConnection }).connection;
   const done = setTimeout(() => connection.stream.destroy(), 5000);
   done.unref();
   connection.on('error', () => undefined);
@@ -180,7 +182,7 @@ interface CancelConnection {
 export function quoteTable(table: string): string {
   const parts = table.split('.');
   if (parts.length > 2 || parts.some((p) => p.length === 0)) throw new Error(`table "${table}" must be "name" or "schema.name"`);
-  return parts.map((p) => pg.escapeIdentifier(p)).join('.');
+  return parts.map((p) => pgSync().escapeIdentifier(p)).join('.');
 }
 
-export const quoteIdent = (name: string): string => pg.escapeIdentifier(name);
+export const quoteIdent = (name: string): string => pgSync().escapeIdentifier(name);

@@ -1,6 +1,6 @@
 /** The `postgres` credential type: where the server is, who to be, how to secure the connection; and its test. */
-import pg from 'pg';
 import { defineCredentialType, type JsonSchema } from '@flowcrew/sdk';
+import { loadPg } from '../shared/libs.ts';
 import { clientConfig, describeServer, PostgresError, type PostgresFields } from './connect.ts';
 
 export const postgresCredentialSchema = {
@@ -32,6 +32,7 @@ export const postgresCredential = defineCredentialType<PostgresFields>({
   schema: postgresCredentialSchema,
   secret: ['password'],
   async test(fields, services, signal) {
+    const pg = await loadPg();
     const client = new pg.Client(clientConfig(fields, services.outbound));
     const onAbort = () => void client.end().catch(() => undefined);
     signal.addEventListener('abort', onAbort, { once: true });

@@ -3,10 +3,11 @@
  * pooled one cannot keep a LISTEN), held as a pooled resource of this node: closed on undeploy, re-opened when the
  * credential changes, re-connected with backoff when it drops.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { defineNode, PooledResource, type NodeCredential, type TriggerContext } from '@flowcrew/sdk';
 import { clientConfig, describeServer, PostgresError, quoteIdent, type PostgresFields } from './connect.ts';
 import { postgresCredential } from './credential.ts';
+import { loadPg } from '../shared/libs.ts';
 
 export interface ListenProps {
   channel: string;
@@ -61,7 +62,7 @@ export const postgresListenNode = defineNode<ListenProps>({
       services.resources,
       `db:postgres:listen:${init.flowId}:${init.id}`,
       async () => {
-        const client = new pg.Client(clientConfig(credential.fields, services.outbound));
+        const client = new (await loadPg()).Client(clientConfig(credential.fields, services.outbound));
         client.on('error', () => undefined); // until connect() attaches its own: an unheard error would crash the runtime
         try {
           await client.connect();

@@ -2,8 +2,9 @@
  * Statements: parameterised only (the SQL text comes from the node's props; message data only ever travels as
  * $1, $2... values), read through a cursor so no result is held beyond what the chosen output needs.
  */
-import pg from 'pg';
-import Cursor from 'pg-cursor';
+import type pg from 'pg';
+import type Cursor from 'pg-cursor';
+import { loadPgCursor } from '../shared/libs.ts';
 import { jsonEncoded, resolveParams, type Param } from '../shared/params.ts';
 import { inPages, NodeInputError, sendRowPages, toJsonLines, JSON_LINES, type BlobServices, type FlowMessage, type InputContext } from '@flowcrew/sdk';
 
@@ -22,6 +23,7 @@ export interface ReadResult {
 
 /** Read up to `limit` rows of a statement through a cursor; `more` says whether rows were left unread. */
 export async function readAtMost(client: pg.PoolClient, sql: string, values: unknown[], limit: number): Promise<ReadResult & { more: boolean }> {
+  const Cursor = await loadPgCursor();
   const cursor = client.query(new Cursor<Record<string, unknown>>(sql, values));
   try {
     const { rows, result } = await read(cursor, limit + 1);
@@ -40,6 +42,7 @@ function read(cursor: Cursor<Record<string, unknown>>, count: number): Promise<{
 
 /** Every row of a statement, a page at a time (the cursor is closed when the iteration ends, early or not). */
 export async function* rowsOf(client: pg.PoolClient, sql: string, values: unknown[], pageSize: number): AsyncIterable<Record<string, unknown>> {
+  const Cursor = await loadPgCursor();
   const cursor = client.query(new Cursor<Record<string, unknown>>(sql, values));
   try {
     for (;;) {

@@ -4,9 +4,10 @@
  * blocks a connection (stream consumers). The host is checked by the outbound guard and the client connects to the
  * checked address; TLS still verifies the name.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { OutboundRefusedError, PooledResource, type NodeCredential, type RuntimeServices } from '@flowcrew/sdk';
 import { checkedAddress } from '../shared/guarded-socket.ts';
+import { loadIoredis } from '../shared/libs.ts';
 
 export interface RedisFields extends Record<string, unknown> {
   host: string;
@@ -50,7 +51,7 @@ export async function openClient(fields: RedisFields, services: Pick<RuntimeServ
     retryStrategy: (times) => Math.min(times * 200, 5000),
     ...(tls === 'disable' ? {} : { tls: { servername: fields.host, rejectUnauthorized: tls === 'verify-full', ...(fields.ca ? { ca: fields.ca } : {}) } }),
   };
-  const client = new Redis(redisOptions);
+  const client = new (await loadIoredis())(redisOptions);
   // An 'error' without a listener would crash the runtime; later connection errors surface on the commands.
   let cause: Error | undefined;
   client.on('error', (error: Error) => (cause ??= error));

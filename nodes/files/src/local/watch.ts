@@ -4,10 +4,11 @@
  * systems, the watch limit reached) or when asked for.
  */
 import path from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import picomatch from 'picomatch';
 import { defineNode, type NodeCredential, type TriggerContext } from '@flowcrew/sdk';
 import { emitFile } from '../emit-file.ts';
+import { loadChokidar } from '../libs.ts';
 import { withDefaults } from '../operations.ts';
 import { relativePath } from '../paths.ts';
 import { localFilesCredential, openLocalStore, type LocalFilesFields } from './root.ts';
@@ -71,7 +72,7 @@ export const localFileWatchNode = defineNode<LocalWatchProps>({
     const begin = async (trigger: TriggerContext, polling: boolean) => {
       const store = await openLocalStore(init.services, credential?.fields);
       const dir = await store.resolve(dirRel, true);
-      const w = watch(dir, {
+      const w = (await loadChokidar()).watch(dir, {
         ignoreInitial: true,
         followSymlinks: false,
         depth: p.recursive ? undefined : 0,

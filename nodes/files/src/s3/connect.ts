@@ -2,10 +2,10 @@
  * S3 clients: one per credential revision, shared by every node through the runtime's pooled resources, its sockets
  * opened through the outbound guard (guarded node:http agents).
  */
-import { S3Client } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { PooledResource, type NodeCredential, type OutboundServices, type RuntimeServices } from '@flowcrew/sdk';
 import { guardedAgents } from './http-agents.ts';
+import { loadNodeHttpHandler, loadS3 } from '../libs.ts';
 
 export interface S3Fields extends Record<string, unknown> {
   /** Empty for AWS; https://s3.example.com or http://127.0.0.1:7070 for S3-compatible servers. */
@@ -30,7 +30,8 @@ export interface S3Connection {
   close(): void;
 }
 
-export function openS3(fields: S3Fields, outbound: OutboundServices): S3Connection {
+export async function openS3(fields: S3Fields, outbound: OutboundServices): Promise<S3Connection> {
+  const [{ S3Client }, NodeHttpHandler] = await Promise.all([loadS3(), loadNodeHttpHandler()]);
   const agents = guardedAgents(outbound, fields.maxConnections ?? 50);
   const client = new S3Client({
     region: fields.region,

@@ -1,9 +1,9 @@
 /** The `s3` credential type: endpoint, region, keys, path-style; its test lists a bucket (or the buckets). */
-import { HeadBucketCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
 import { defineCredentialType, type JsonSchema } from '@flowcrew/sdk';
 import { FileStoreError } from '../store.ts';
 import { describeS3, openS3, type S3Fields } from './connect.ts';
 import { normaliseS3Error } from './store.ts';
+import { loadS3 } from '../libs.ts';
 
 export const s3CredentialSchema = {
   type: 'object',
@@ -29,7 +29,8 @@ export const s3Credential = defineCredentialType<S3Fields>({
   schema: s3CredentialSchema,
   secret: ['secretAccessKey', 'sessionToken'],
   async test(fields, services, signal) {
-    const connection = openS3(fields, services.outbound);
+    const { HeadBucketCommand, ListBucketsCommand } = await loadS3();
+    const connection = await openS3(fields, services.outbound);
     try {
       if (fields.bucket) {
         await connection.client.send(new HeadBucketCommand({ Bucket: fields.bucket }), { abortSignal: signal });

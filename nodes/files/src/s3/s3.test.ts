@@ -23,7 +23,7 @@ let admin: S3Connection;
 
 beforeAll(async () => {
   fields = s3TestFields({ bucket });
-  admin = openS3(fields, outbound);
+  admin = await openS3(fields, outbound);
   try {
     await admin.client.send(new CreateBucketCommand({ Bucket: bucket }));
   } catch (error) {

@@ -4,12 +4,11 @@
  */
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { NodeInputError } from '@flowcrew/sdk';
 import { relativePath } from '../paths.ts';
 import { FileStoreError, type FileEntry, type FileStore, type WriteOptions } from '../store.ts';
+import { loadS3, loadS3Presigner, loadS3Upload } from '../libs.ts';
 
 const NOT_FOUND = new Set(['NotFound', 'NoSuchKey', 'NoSuchBucket']);
 
@@ -56,9 +55,10 @@ export class S3FileStore implements FileStore {
   }
 
   async stat(rel: string, signal: AbortSignal): Promise<FileEntry | undefined> {
+    const s3 = await loadS3();
     try {
       const key = this.key(rel);
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+      const head = await this.client.send(new s3.HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
       return this.entry(key, head.ContentLength, head.LastModified);
     } catch (error) {
       if (isNotFound(error) && (error as { name?: string }).name !== 'NoSuchBucket') return undefined;
@@ -67,9 +67,10 @@ export class S3FileStore implements FileStore {
   }
 
   async read(rel: string, signal: AbortSignal): Promise<{ stream: Readable; entry: FileEntry }> {
+    const s3 = await loadS3();
     try {
       const key = this.key(rel);
-      const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+      const got = await this.client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
       return { stream: got.Body as Readable, entry: this.entry(key, got.ContentLength, got.LastModified) };
     } catch (error) {
       this.fail('get', rel, error);
@@ -77,15 +78,16 @@ export class S3FileStore implements FileStore {
   }
 
   async write(rel: string, content: Readable, options: WriteOptions, signal: AbortSignal): Promise<FileEntry> {
+    const s3 = await loadS3();
     try {
       const key = this.key(rel);
       if (options.mode === 'append') throw new NodeInputError(`${this.description}: put "${rel}" refused: S3 objects cannot be appended to (use overwrite or create)`);
       const params = { Bucket: this.bucket, Key: key, Body: content, ...(options.contentType ? { ContentType: options.contentType } : {}), ...(options.mode === 'create' ? { IfNoneMatch: '*' } : {}) };
       if (options.size !== undefined && options.size <= this.partSize) {
         // Small and of known size: one request (what lib-storage would do too, without buffering a part).
-        await this.client.send(new PutObjectCommand({ ...params, ContentLength: options.size }), { abortSignal: signal });
+        await this.client.send(new s3.PutObjectCommand({ ...params, ContentLength: options.size }), { abortSignal: signal });
       } else {
-        const upload = new Upload({ client: this.client, params, partSize: this.partSize, queueSize: 4, leavePartsOnError: false });
+        const upload = new (await loadS3Upload())({ client: this.client, params, partSize: this.partSize, queueSize: 4, leavePartsOnError: false });
         const onAbort = () => void upload.abort().catch(() => undefined);
         signal.addEventListener('abort', onAbort, { once: true });
         try {
@@ -94,7 +96,7 @@ export class S3FileStore implements FileStore {
           signal.removeEventListener('abort', onAbort);
         }
       }
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+      const head = await this.client.send(new s3.HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
       return this.entry(key, head.ContentLength, head.LastModified);
     } catch (error) {
       this.fail(`put (${options.mode})`, rel, error);
@@ -102,13 +104,14 @@ export class S3FileStore implements FileStore {
   }
 
   async *list(rel: string, options: { recursive: boolean }, signal: AbortSignal): AsyncIterable<FileEntry> {
+    const s3 = await loadS3();
     const dir = relativePath(rel);
     const prefix = dir ? `${dir}/` : '';
     let token: string | undefined;
     do {
       let page;
       try {
-        page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: this.listPageSize, ...(options.recursive ? {} : { Delimiter: '/' }) }), { abortSignal: signal });
+        page = await this.client.send(new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: this.listPageSize, ...(options.recursive ? {} : { Delimiter: '/' }) }), { abortSignal: signal });
       } catch (error) {
         this.fail('list', dir || '/', error);
       }
@@ -122,6 +125,7 @@ export class S3FileStore implements FileStore {
   }
 
   async delete(rel: string, options: { recursive: boolean }, signal: AbortSignal): Promise<boolean> {
+    const s3 = await loadS3();
     try {
       const key = this.key(rel);
       let deleted = false;
@@ -129,7 +133,7 @@ export class S3FileStore implements FileStore {
         // Everything under key/ in batches of 1,000 (one request each), as the listing comes.
         let batch: string[] = [];
         const flush = async () => {
-          const result = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal: signal });
+          const result = await this.client.send(new s3.DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal: signal });
           if (result.Errors?.length) throw new Error(`${result.Errors.length} objects not deleted, e.g. ${result.Errors[0]!.Key}: ${result.Errors[0]!.Code} ${result.Errors[0]!.Message ?? ''}`);
           deleted = true;
           batch = [];
@@ -141,7 +145,7 @@ export class S3FileStore implements FileStore {
         if (batch.length) await flush();
       }
       if (await this.stat(key, signal)) {
-        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+        await this.client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
         deleted = true;
       }
       return deleted;
@@ -153,12 +157,13 @@ export class S3FileStore implements FileStore {
 
   /** Server-side copy (up to 5 GB, S3's limit for one CopyObject), optionally from another bucket. */
   async copy(fromRel: string, toRel: string, options: { overwrite: boolean; fromBucket?: string }, signal: AbortSignal): Promise<FileEntry> {
+    const s3 = await loadS3();
     try {
       const from = this.key(fromRel);
       const to = this.key(toRel);
       if (!options.overwrite && (await this.stat(to, signal))) throw Object.assign(new Error('target exists'), { code: 'EEXIST' });
       const source = `${options.fromBucket ?? this.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`;
-      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: source }), { abortSignal: signal });
+      await this.client.send(new s3.CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: source }), { abortSignal: signal });
       return (await this.stat(to, signal))!;
     } catch (error) {
       if (error instanceof FileStoreError) throw error;
@@ -167,9 +172,10 @@ export class S3FileStore implements FileStore {
   }
 
   async move(fromRel: string, toRel: string, options: { overwrite: boolean }, signal: AbortSignal): Promise<FileEntry> {
+    const s3 = await loadS3();
     const entry = await this.copy(fromRel, toRel, options, signal);
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(fromRel) }), { abortSignal: signal });
+      await this.client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(fromRel) }), { abortSignal: signal });
     } catch (error) {
       this.fail(`move to "${toRel}" (copied, but the original was not deleted)`, fromRel, error);
     }
@@ -178,8 +184,9 @@ export class S3FileStore implements FileStore {
 
   /** A URL anyone holding it can GET (download) or PUT (upload) the object with, until it expires. No request is made. */
   async presign(rel: string, method: 'GET' | 'PUT', expiresIn: number, contentType?: string): Promise<string> {
+    const s3 = await loadS3();
     const key = this.key(rel);
-    const command = method === 'PUT' ? new PutObjectCommand({ Bucket: this.bucket, Key: key, ...(contentType ? { ContentType: contentType } : {}) }) : new GetObjectCommand({ Bucket: this.bucket, Key: key });
-    return getSignedUrl(this.client, command, { expiresIn });
+    const command = method === 'PUT' ? new s3.PutObjectCommand({ Bucket: this.bucket, Key: key, ...(contentType ? { ContentType: contentType } : {}) }) : new s3.GetObjectCommand({ Bucket: this.bucket, Key: key });
+    return (await loadS3Presigner())(this.client, command, { expiresIn });
   }
 }

@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import SftpClient from 'ssh2-sftp-client';
+import type SftpClient from 'ssh2-sftp-client';
+import { loadSftp } from '../libs.ts';
 import { OutboundRefusedError, PooledResource, type NodeCredential, type OutboundServices, type RuntimeServices } from '@flowcrew/sdk';
 
 export interface SftpFields extends Record<string, unknown> {
@@ -65,7 +66,7 @@ export async function connectSftp(fields: SftpFields, outbound: OutboundServices
   const port = fields.port ?? 22;
   const timeout = fields.connectTimeoutMs ?? 15_000;
   const sock = await guardedSocket(outbound, fields.host, port, timeout);
-  const client = new SftpClient('flowcrew');
+  const client = new (await loadSftp())('flowcrew');
   const connection: SftpConnection = { client, hostFingerprint: '', closed: false };
   let mismatch: string | undefined;
   // An error or end after connect must never go unheard (it would crash the runtime): mark the connection closed.

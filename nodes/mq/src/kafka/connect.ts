@@ -4,9 +4,10 @@
  * by the outbound guard and dialled at the checked address. Limitation: the brokers the cluster advertises in its
  * metadata (where the client then connects) are not re-checked by the guard; the client library offers no socket hook.
  */
-import { Producer, type ProducerOptions } from '@platformatic/kafka';
+import type { Producer, ProducerOptions } from '@platformatic/kafka';
 import { PooledResource, type NodeCredential, type RuntimeServices } from '@flowcrew/sdk';
 import { BrokerError } from '../shared/errors.ts';
+import { loadKafka } from '../shared/libs.ts';
 import { guardedAddress, tlsOptions, type TlsMode } from '../shared/net.ts';
 
 export interface KafkaFields extends Record<string, unknown> {
@@ -52,7 +53,7 @@ export async function clientOptions(fields: KafkaFields, services: Pick<RuntimeS
 export async function openProducer(fields: KafkaFields, services: Pick<RuntimeServices, 'outbound'>): Promise<Producer> {
   try {
     // acks -1: a send resolves once every in-sync replica has the records.
-    return new Producer({ ...(await clientOptions(fields, services)), acks: -1 } as ProducerOptions<Buffer, Buffer, Buffer, Buffer>);
+    return new (await loadKafka()).Producer({ ...(await clientOptions(fields, services)), acks: -1 } as ProducerOptions<Buffer, Buffer, Buffer, Buffer>);
   } catch (error) {
     throw kafkaError(fields, 'connect', error);
   }

@@ -2,11 +2,12 @@
  * The Kafka consume trigger: a consumer-group member that commits a record's offset only after its run is committed
  * (deliver()); failed records are retried in place, then dead-lettered to a topic.
  */
-import { Consumer, type Message } from '@platformatic/kafka';
+import type { Consumer, Message } from '@platformatic/kafka';
 import { defineNode, deliver, PooledResource, type NodeCredential, type TriggerContext } from '@flowcrew/sdk';
 import { decodeBody } from '../shared/payload.ts';
 import { clientOptions, kafkaError, producerHandle, type KafkaFields } from './connect.ts';
 import { kafkaCredential } from './credential.ts';
+import { loadKafka } from '../shared/libs.ts';
 import { consumeHelp, consumeProps, type KafkaConsumeProps } from './consume-props.ts';
 
 const RETRY_MIN_MS = 200;
@@ -33,7 +34,7 @@ export const kafkaConsumeNode = defineNode<KafkaConsumeProps>({
     const member = new PooledResource<Consumer>(
       services.resources,
       `mq:kafka:consumer:${init.flowId}:${init.id}`,
-      async () => new Consumer({ ...(await clientOptions(credential.fields, services)), groupId: p.groupId, sessionTimeout: 6_000, heartbeatInterval: 500 }),
+      async () => new (await loadKafka()).Consumer({ ...(await clientOptions(credential.fields, services)), groupId: p.groupId, sessionTimeout: 6_000, heartbeatInterval: 500 }),
       (c) => c.close(true),
       { credential },
     );

@@ -1,7 +1,8 @@
 /** The `kafka` credential type: bootstrap brokers, SASL, TLS; and its connection test (cluster metadata). */
-import { Admin } from '@platformatic/kafka';
+import type { Admin } from '@platformatic/kafka';
 import { defineCredentialType, type JsonSchema } from '@flowcrew/sdk';
 import { tlsSchema } from '../shared/net.ts';
+import { loadKafka } from '../shared/libs.ts';
 import { clientOptions, describeKafka, kafkaError, type KafkaFields } from './connect.ts';
 
 export const kafkaCredentialSchema = {
@@ -27,7 +28,7 @@ export const kafkaCredential = defineCredentialType<KafkaFields>({
   async test(fields, services, signal) {
     let admin: Admin | undefined;
     try {
-      admin = new Admin({ ...(await clientOptions(fields, services)), retries: 0 });
+      admin = new (await loadKafka()).Admin({ ...(await clientOptions(fields, services)), retries: 0 });
       const onAbort = () => void admin?.close().catch(() => undefined);
       signal.addEventListener('abort', onAbort, { once: true });
       const metadata = await admin.metadata({ topics: [] });

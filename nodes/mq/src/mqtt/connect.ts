@@ -3,9 +3,10 @@
  * per credential revision (a pooled resource); each subscribe trigger has its own client, with a fixed client id and
  * a persistent session, so the broker keeps and redelivers what it did not acknowledge.
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { PooledResource, type NodeCredential, type RuntimeServices } from '@flowcrew/sdk';
 import { BrokerError } from '../shared/errors.ts';
+import { loadMqtt } from '../shared/libs.ts';
 import { guardedAddress, tlsOptions, type TlsMode } from '../shared/net.ts';
 
 export interface MqttFields extends Record<string, unknown> {
@@ -44,7 +45,7 @@ export async function openMqtt(fields: MqttFields, services: Pick<RuntimeService
   try {
     const { address, servername } = await guardedAddress(services.outbound, fields.host, port);
     const session = options.sessionExpirySeconds ?? 0;
-    const client = await mqtt.connectAsync({
+    const client = await (await loadMqtt()).connectAsync({
       protocol: secure ? 'mqtts' : 'mqtt',
       host: address,
       port,

@@ -3,9 +3,10 @@
  * resources (NATS multiplexes publishers, requests and JetStream consumers on one connection). The server's address
  * is checked by the outbound guard; the cluster addresses a server advertises are ignored (they were not checked).
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { PooledResource, type NodeCredential, type RuntimeServices } from '@flowcrew/sdk';
 import { BrokerError } from '../shared/errors.ts';
+import { loadNats } from '../shared/libs.ts';
 import { guardedAddress, tlsOptions, type TlsMode } from '../shared/net.ts';
 
 export interface NatsFields extends Record<string, unknown> {
@@ -34,7 +35,7 @@ export async function openNats(fields: NatsFields, services: Pick<RuntimeService
   try {
     const { address, servername } = await guardedAddress(services.outbound, fields.host, port);
     const tls = tlsOptions(fields.tls, servername, fields.ca);
-    const nc = await connect({
+    const nc = await (await loadNats()).connect({
       servers: address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`,
       ...(fields.user ? { user: fields.user, pass: fields.password ?? '' } : {}),
       ...(fields.token ? { token: fields.token } : {}),

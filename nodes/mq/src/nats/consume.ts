@@ -2,12 +2,13 @@
  * The NATS JetStream consume trigger: a durable pull consumer; a run per message, acknowledged (and the
  * acknowledgement confirmed) only after the run is committed; nak for redelivery; dead letter + term after N.
  */
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { defineNode, deliver, type NodeCredential, type TriggerContext } from '@flowcrew/sdk';
 import { decodeBody } from '../shared/payload.ts';
 import { describeNats, liveNats, natsError, natsHandle, type NatsFields } from './connect.ts';
 import { natsCredential } from './credential.ts';
+import { loadJetstream, loadNats } from '../shared/libs.ts';
 import { consumeHelp, consumeProps, type NatsConsumeProps } from './consume-props.ts';
 
 const RETRY_MIN_MS = 200;
@@ -39,6 +40,7 @@ export const natsConsumeNode = defineNode<NatsConsumeProps>({
 
     const setUp = async () => {
       const { nc } = await liveNats(handle);
+      const { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } = await loadJetstream();
       const jsm = await jetstreamManager(nc);
       if (p.createStream) {
         await jsm.streams.info(p.stream).catch(async (error: Error) => {
@@ -66,7 +68,8 @@ export const natsConsumeNode = defineNode<NatsConsumeProps>({
     const deadLetterStream = (nc: NatsConnection) => {
       let found = deadStreams.get(nc);
       if (!found) {
-        found = jetstreamManager(nc)
+        found = loadJetstream()
+          .then(({ jetstreamManager }) => jetstreamManager(nc))
           .then((jsm) => jsm.streams.find(p.deadLetterSubject))
           .then(
             () => true,
@@ -113,7 +116,7 @@ export const natsConsumeNode = defineNode<NatsConsumeProps>({
               init.log.error(`message ${m.info.stream}#${m.seq} on "${m.subject}" dead-lettered: ${reason}`);
               dead = reason;
               if (!p.deadLetterSubject) return;
-              const h = natsHeaders();
+              const h = (await loadNats()).headers();
               for (const [k, v] of Object.entries(headers)) h.set(k, v);
               h.set('X-Flowcrew-Death-Reason', reason);
               h.set('X-Flowcrew-Deliveries', String(count));
@@ -122,7 +125,7 @@ export const natsConsumeNode = defineNode<NatsConsumeProps>({
               const { nc } = await liveNats(handle);
               try {
                 // Stored (and acknowledged) by the stream that captures the subject, else a plain publish.
-                if (await deadLetterStream(nc)) await jetstream(nc).publish(p.deadLetterSubject, m.data, { headers: h, msgID: `dead-${m.info.stream}-${m.seq}` });
+                if (await deadLetterStream(nc)) await (await loadJetstream()).jetstream(nc).publish(p.deadLetterSubject, m.data, { headers: h, msgID: `dead-${m.info.stream}-${m.seq}` });
                 else {
                   nc.publish(p.deadLetterSubject, m.data, { headers: h });
                   await nc.flush();

@@ -101,9 +101,9 @@ describe('nats publish', () => {
   it('stores JetStream publishes, a retried step once (its message id), and fails when no stream captures the subject', async () => {
     const s = await stream('pub');
     const publisher = await createTestNode(natsPublishNode, { subject: `${s}.orders`, mode: 'jetstream', timeoutMs: 2000 }, credential());
-    const [first] = await publisher.input({ payload: { id: 1 } });
+    const [first] = await publisher.input({ payload: { id: 1 } }, { invocationId: 'inv-order' });
     expect(first!.msg.nats).toEqual({ subject: `${s}.orders`, stream: s, seq: 1, duplicate: false });
-    const [again] = await publisher.input({ payload: { id: 1 } }); // the same step retried: same idempotency key
+    const [again] = await publisher.input({ payload: { id: 1 } }, { invocationId: 'inv-order' }); // the same step replayed: same idempotency key
     expect(again!.msg.nats).toMatchObject({ seq: 1, duplicate: true });
     expect((await jsm.streams.info(s)).state.messages).toBe(1);
     const lost = await createTestNode(natsPublishNode, { subject: `no.stream.${run}`, mode: 'jetstream', timeoutMs: 2000 }, credential());

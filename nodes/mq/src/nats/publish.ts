@@ -1,10 +1,9 @@
 /** NATS publish: core publish (fire and forget), request/reply, or a JetStream publish acknowledged by the stream. */
-import { headers as natsHeaders } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
 import { defineNode, type JsonSchema, type NodeCredential } from '@flowcrew/sdk';
 import { bodyFormatSchema, decodeBody, encodeBody, messageHeaders, type BodyFormat } from '../shared/payload.ts';
 import { liveNats, natsError, natsHandle, type NatsFields } from './connect.ts';
 import { natsCredential } from './credential.ts';
+import { loadJetstream, loadNats } from '../shared/libs.ts';
 
 export interface NatsPublishProps {
   subject: string;
@@ -64,7 +63,7 @@ export const natsPublishNode = defineNode<NatsPublishProps>({
         const operation = `${mode === 'request' ? 'request on' : mode === 'jetstream' ? 'JetStream publish to' : 'publish to'} "${subject}"`;
         if (!subject || /[*>\s]/.test(subject)) throw natsError(credential.fields, operation, new Error('the subject must be set (here or in msg.topic) and have no wildcards or spaces'));
         const { body } = await encodeBody(msg.payload, init.services.blobs);
-        const h = natsHeaders();
+        const h = (await loadNats()).headers();
         for (const [key, value] of Object.entries(messageHeaders(msg))) h.set(key, String(value));
         try {
           const { nc } = await liveNats(handle);
@@ -78,7 +77,7 @@ export const natsPublishNode = defineNode<NatsPublishProps>({
             const replyHeaders = Object.fromEntries([...(reply.headers?.keys() ?? [])].map((k) => [k, reply.headers!.get(k)]));
             return { ...msg, payload: await decodeBody(Buffer.from(reply.data), replyAs, init.services.blobs), nats: { subject, replyHeaders } };
           }
-          const ack = await jetstream(nc, { timeout: timeoutMs }).publish(subject, body, { headers: h, msgID: ctx.idempotencyKey });
+          const ack = await (await loadJetstream()).jetstream(nc, { timeout: timeoutMs }).publish(subject, body, { headers: h, msgID: ctx.idempotencyKey });
           return { ...msg, nats: { subject, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate } };
         } catch (error) {
           throw natsError(credential.fields, operation, error);

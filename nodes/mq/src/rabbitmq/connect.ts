@@ -2,9 +2,10 @@
  * Connections to RabbitMQ: one AMQP connection per credential revision, shared by every node of every flow through
  * the runtime's pooled resources (each node opens its own channels on it), and opened through the outbound guard.
  */
-import amqp, { type ChannelModel } from 'amqplib';
+import type { ChannelModel } from 'amqplib';
 import { PooledResource, type NodeCredential, type RuntimeServices } from '@flowcrew/sdk';
 import { BrokerError } from '../shared/errors.ts';
+import { loadAmqp } from '../shared/libs.ts';
 import { guardedAddress, tlsOptions, type TlsMode } from '../shared/net.ts';
 
 export interface RabbitFields extends Record<string, unknown> {
@@ -38,7 +39,7 @@ export async function openRabbit(fields: RabbitFields, services: Pick<RuntimeSer
   const port = fields.port ?? (secure ? 5671 : 5672);
   try {
     const { address, servername } = await guardedAddress(services.outbound, fields.host, port);
-    const model = await amqp.connect(
+    const model = await (await loadAmqp()).connect(
       {
         protocol: secure ? 'amqps' : 'amqp',
         hostname: address,

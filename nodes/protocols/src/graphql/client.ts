@@ -2,9 +2,10 @@
  * GraphQL over HTTP (the GraphQL-over-HTTP spec: POST application/json, answers application/graphql-response+json
  * or application/json) through the outbound guard, and the schema by introspection.
  */
-import { buildClientSchema, getIntrospectionQuery, printSchema, type GraphQLSchema, type IntrospectionQuery } from 'graphql';
+import type { GraphQLSchema, IntrospectionQuery } from 'graphql';
 import type { OutboundServices } from '@flowcrew/sdk';
 import { bodyExcerpt } from '../endpoint-auth.ts';
+import { graphqlLib } from '../libs.ts';
 
 export interface GraphQLRequest {
   query: string;
@@ -71,6 +72,7 @@ export interface SchemaSummary {
 }
 
 export async function introspect(outbound: OutboundServices, url: string, headers: Record<string, string>, signal: AbortSignal): Promise<{ schema: GraphQLSchema; summary: SchemaSummary }> {
+  const { buildClientSchema, getIntrospectionQuery, printSchema } = graphqlLib();
   const result = await postGraphQL(outbound, url, { query: getIntrospectionQuery(), operationName: 'IntrospectionQuery' }, headers, signal, 'introspection');
   if (result.errors?.length) throw new GraphQLCallError(`GraphQL ${new URL(url).host}: introspection failed: ${result.errors.map((e) => e.message).join('; ')} (is introspection turned off on the server?)`, false);
   const schema = buildClientSchema(result.data as unknown as IntrospectionQuery);

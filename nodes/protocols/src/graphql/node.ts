@@ -1,8 +1,9 @@
 /** The GraphQL node: a query or mutation with variables and an operation name, or the endpoint's schema. */
-import { parse, validate as validateAgainst, GraphQLError, Kind, type OperationDefinitionNode } from 'graphql';
+import type { GraphQLError, OperationDefinitionNode } from 'graphql';
 import { defineCredentialType, defineNode, getProperty, NodeInputError, type FlowMessage, type InputContext, type NodeCredential, type NodeIssue } from '@flowcrew/sdk';
 import { authHeaders, endpointAuthProperties, withTimeout, type EndpointAuthFields } from '../endpoint-auth.ts';
 import { GraphQLCallError, introspect, postGraphQL, type SchemaSummary } from './client.ts';
+import { graphqlLib } from '../libs.ts';
 
 export interface GraphQLProps {
   operation: 'request' | 'introspect';
@@ -62,6 +63,7 @@ said; HTTP 5xx, 429 and lost connections are retried (per the node's retry setti
 
 /** Operations of a parsed document (for the save-time check and the operation's name in messages). */
 function operationsOf(query: string): OperationDefinitionNode[] {
+  const { parse, Kind } = graphqlLib();
   return parse(query).definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
 }
 
@@ -128,6 +130,7 @@ export const graphqlNode = defineNode<GraphQLProps>({
         }
         const variables = { ...p.variables, ...(fromMsg as Record<string, unknown> | undefined) };
         if (p.validateSchema) {
+          const { validate: validateAgainst, parse } = graphqlLib();
           const problems = validateAgainst((await schema(signal)).schema, parse(p.query!));
           if (problems.length) throw new NodeInputError(`GraphQL ${new URL(url).host}: ${what} does not match the endpoint's schema: ${problems.map((e) => e.message).join('; ')}`);
         }

@@ -3,9 +3,9 @@
  * runtime's pooled resources. Every request (the WSDL, its imports, the calls) goes through the outbound guard:
  * soap's HTTP client is given an axios instance whose fetch is `services.outbound.fetch`.
  */
-import axios from 'axios';
-import soap from 'soap';
+import type soap from 'soap';
 import { PooledResource, type NodeCredential, type OutboundServices, type RuntimeServices } from '@flowcrew/sdk';
+import { loadAxios, loadSoap } from '../libs.ts';
 
 export interface SoapFields extends Record<string, unknown> {
   wsdlUrl: string;
@@ -22,7 +22,8 @@ export function describeSoap(fields: Pick<SoapFields, 'wsdlUrl' | 'endpoint'>): 
   return `SOAP ${new URL(fields.endpoint || fields.wsdlUrl).host}`;
 }
 
-function guardedAxios(outbound: OutboundServices, timeoutMs: number) {
+async function guardedAxios(outbound: OutboundServices, timeoutMs: number) {
+  const axios = await loadAxios();
   // axios's fetch adapter hands over a Request; the guard takes a URL (SOAP bodies are small: read it whole).
   const guardedFetch = async (input: RequestInfo | URL, init?: RequestInit) => {
     if (!(input instanceof Request)) return outbound.fetch(input as string | URL, init);
@@ -39,7 +40,7 @@ function guardedAxios(outbound: OutboundServices, timeoutMs: number) {
 }
 
 export async function openSoapClient(fields: SoapFields, outbound: OutboundServices): Promise<soap.Client> {
-  const request = guardedAxios(outbound, fields.timeoutMs ?? 30_000);
+  const [soap, request] = await Promise.all([loadSoap(), guardedAxios(outbound, fields.timeoutMs ?? 30_000)]);
   const basic = fields.security === 'basic' ? { Authorization: `Basic ${Buffer.from(`${fields.username ?? ''}:${fields.password ?? ''}`).toString('base64')}` } : undefined;
   const client = await soap.createClientAsync(fields.wsdlUrl, {
     request: request as never,

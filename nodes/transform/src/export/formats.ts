@@ -5,8 +5,8 @@
  */
 import { PassThrough } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
-import ExcelJS from 'exceljs';
-import { XMLBuilder } from 'fast-xml-parser';
+import type ExcelJS from 'exceljs';
+import { loadExcel, loadXmlBuilder } from '../libs.ts';
 import type { Row } from '../rows.ts';
 
 export interface EncodeOptions {
@@ -102,7 +102,7 @@ function xmlValue(value: unknown, names: Map<string, string>): unknown {
 
 async function* xml(pages: AsyncIterable<Row[]>, options: EncodeOptions): AsyncIterable<string> {
   const pretty = options.xml.pretty;
-  const builder = new XMLBuilder({ ignoreAttributes: true, format: pretty, indentBy: '  ', suppressEmptyNode: true, processEntities: true });
+  const builder = new (await loadXmlBuilder())({ ignoreAttributes: true, format: pretty, indentBy: '  ', suppressEmptyNode: true, processEntities: true });
   const root = elementName(options.xml.rootElement);
   const rowElement = elementName(options.xml.rowElement);
   const names = new Map<string, string>();
@@ -133,6 +133,7 @@ async function drained(stream: PassThrough): Promise<void> {
 }
 
 async function* xlsx(pages: AsyncIterable<Row[]>, options: EncodeOptions): AsyncIterable<Buffer> {
+  const ExcelJS = await loadExcel();
   const stream = new PassThrough();
   // No shared strings and no styles: both are tables kept in memory until the end.
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useSharedStrings: false, useStyles: false });

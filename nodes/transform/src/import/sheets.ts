@@ -3,8 +3,8 @@
  * strings cached as the format requires) and CSV (csv-parse). The first row names the columns.
  */
 import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
+import { loadCsvParse, loadExcel } from '../libs.ts';
 import { NodeInputError } from '@flowcrew/sdk';
 import type { Row } from '../rows.ts';
 
@@ -46,7 +46,7 @@ export interface SheetOptions {
 }
 
 export async function* xlsxRows(input: Readable, options: SheetOptions): AsyncIterable<Row> {
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, { worksheets: 'emit', sharedStrings: 'cache', hyperlinks: 'ignore', styles: 'ignore', entries: 'ignore' });
+  const reader = new (await loadExcel()).stream.xlsx.WorkbookReader(input, { worksheets: 'emit', sharedStrings: 'cache', hyperlinks: 'ignore', styles: 'ignore', entries: 'ignore' });
   let position = 0;
   const seen: string[] = [];
   try {
@@ -81,7 +81,7 @@ export async function* xlsxRows(input: Readable, options: SheetOptions): AsyncIt
 }
 
 export async function* csvRows(input: Readable | string, options: SheetOptions & { delimiter: string }): AsyncIterable<Row> {
-  const parser = parse({ delimiter: options.delimiter, bom: true, relax_column_count: true, skip_empty_lines: true });
+  const parser = (await loadCsvParse())({ delimiter: options.delimiter, bom: true, relax_column_count: true, skip_empty_lines: true });
   if (typeof input === 'string') parser.end(input);
   else {
     input.on('error', (error) => parser.destroy(error));
