@@ -127,6 +127,11 @@ export const api = {
   cancelRun: (id: string) => request<RunRecord>('POST', `/runs/${encodeURIComponent(id)}/cancel`),
 
   stats: (minutes = 60) => request<Stats>('GET', `/stats?minutes=${minutes}`),
+
+  // Flow versions (components/versions)
+  flowVersions: (id: string) => request<import('../components/versions/types').VersionList>('GET', `/flows/${encodeURIComponent(id)}/versions`),
+  flowDiff: (id: string, from: number, to: number) => request<import('../components/versions/types').VersionDiff>('GET', `/flows/${encodeURIComponent(id)}/diff?from=${from}&to=${to}`),
+  restoreVersion: (id: string, version: number) => request<FlowView>('POST', `/flows/${encodeURIComponent(id)}/versions/${version}/restore`),
 };
 
 export type Api = typeof api;

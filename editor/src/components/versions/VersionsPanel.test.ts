@@ -1,0 +1,71 @@
+/**
+ * The versions panel over the runtime's version routes (their real behaviour is tested against a running server in
+ * runtime/src/versions/versions-api.test.ts; these answers have the same shape).
+ */
+import { flushPromises, mount } from '@vue/test-utils';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fakeApi } from '../../test/fake-api';
+import VersionsPanel from './VersionsPanel.vue';
+
+const versions = {
+  flowId: 'orders',
+  current: 2,
+  deployed: { version: 1, by: 'ed', at: 1_700_000_000_000 },
+  versions: [
+    { flowId: 'orders', version: 2, name: 'Orders', createdAt: 1_700_000_100_000, createdBy: 'ed', note: null, contentHash: 'b', current: true, deployed: false },
+    { flowId: 'orders', version: 1, name: 'Orders', createdAt: 1_700_000_000_000, createdBy: 'ann', note: 'restored from version 0', contentHash: 'a', current: false, deployed: true },
+  ],
+};
+const diff = {
+  flowId: 'orders',
+  from: 1,
+  to: 2,
+  diff: {
+    flow: [],
+    added: [{ id: 'log', type: 'debug' }],
+    removed: [{ id: 'out', type: 'debug' }],
+    changed: [{ id: 'call', type: 'http-request', changes: [{ path: '/props/url', before: 'http://a', after: 'http://b' }] }],
+    moved: [],
+    wires: { added: [{ from: 'call', port: 0, to: 'log' }], removed: [{ from: 'call', port: 0, to: 'out' }] },
+    same: false,
+  },
+};
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe('VersionsPanel', () => {
+  it('lists versions with author, current and deployed markers, and who deployed', async () => {
+    fakeApi({ 'GET /flows/orders/versions': { body: versions } });
+    const wrapper = mount(VersionsPanel, { props: { flowId: 'orders' } });
+    await flushPromises();
+    expect(wrapper.find('[data-test="deployed-by"]').text()).toContain('Deployed: v1 by ed');
+    expect(wrapper.find('[data-test="version-2"]').text()).toContain('current');
+    expect(wrapper.find('[data-test="version-1"]').text()).toMatch(/deployed.*ann.*restored from version 0/s);
+  });
+
+  it('shows the diff between two versions: nodes, property changes and wires', async () => {
+    const api = fakeApi({ 'GET /flows/orders/versions': { body: versions }, 'GET /flows/orders/diff': { body: diff } });
+    const wrapper = mount(VersionsPanel, { props: { flowId: 'orders' } });
+    await flushPromises();
+    await wrapper.find('[data-test="compare"]').trigger('click');
+    await flushPromises();
+    const call = api.called('GET /flows/orders/diff')[0]!;
+    expect([call.query.get('from'), call.query.get('to')]).toEqual(['1', '2']);
+    const text = wrapper.find('[data-test="diff"]').text();
+    expect(text).toContain('+ log (debug)');
+    expect(text).toContain('− out (debug)');
+    expect(text).toContain('/props/url: "http://a" → "http://b"');
+    expect(text).toContain('+ wire call[0] → log');
+  });
+
+  it('restores after confirmation and tells the editor to reload the flow', async () => {
+    const api = fakeApi({ 'GET /flows/orders/versions': { body: versions }, 'POST /flows/orders/versions/1/restore': { body: { id: 'orders', version: 3 } } });
+    vi.stubGlobal('confirm', () => true);
+    const wrapper = mount(VersionsPanel, { props: { flowId: 'orders' } });
+    await flushPromises();
+    await wrapper.find('[data-test="version-1"] button').trigger('click');
+    await flushPromises();
+    expect(api.called('POST /flows/orders/versions/1/restore')).toHaveLength(1);
+    expect(wrapper.emitted('restored')).toEqual([['orders']]);
+  });
+});

@@ -1,0 +1,40 @@
+/** What the runtime's version routes answer (runtime/src/versions/service.ts, versions/diff.ts). */
+export interface VersionInfo {
+  version: number;
+  name: string;
+  createdAt: number;
+  createdBy: string | null;
+  note: string | null;
+  current: boolean;
+  deployed: boolean;
+}
+
+export interface VersionList {
+  flowId: string;
+  current: number;
+  deployed: { version: number; by: string | null; at: number } | null;
+  versions: VersionInfo[];
+}
+
+export interface FieldChange {
+  path: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+export interface FlowDiff {
+  flow: FieldChange[];
+  added: Array<{ id: string; type: string; name?: string }>;
+  removed: Array<{ id: string; type: string; name?: string }>;
+  changed: Array<{ id: string; type: string; name?: string; changes: FieldChange[] }>;
+  moved: string[];
+  wires: { added: Array<{ from: string; port: number; to: string }>; removed: Array<{ from: string; port: number; to: string }> };
+  same: boolean;
+}
+
+export interface VersionDiff {
+  flowId: string;
+  from: number;
+  to: number;
+  diff: FlowDiff;
+}
