@@ -106,6 +106,19 @@ async function must<T = any>(answer: Promise<{ status: number; body: T }>, statu
   return res.body;
 }
 
+const UNREACHABLE_GIT = 'ssh://git@127.0.0.1:1/matrix.git';
+/** Link project alpha to an unreachable remote (idempotent); '' so it can be appended to a path. */
+async function linkAlpha(c: MatrixSetup): Promise<string> {
+  await must(c.server.api('PUT', '/api/v1/projects/alpha/git', { url: UNREACHABLE_GIT, branch: 'main' }), 200);
+  return '';
+}
+
+async function unlinkAlpha(c: MatrixSetup): Promise<string> {
+  const res = await c.server.api('DELETE', '/api/v1/projects/alpha/git');
+  if (res.status !== 204 && res.status !== 404) throw new Error(`matrix setup: unlinking alpha answered ${res.status}`);
+  return '';
+}
+
 const fixed = (access: Access, scope: Fixture['scope'], path: string, extra: Omit<Target, 'path'> = {}): Fixture => ({ access, scope, prepare: () => ({ path, ...extra }) });
 
 export const FIXTURES: Record<string, Fixture> = {
@@ -226,6 +239,15 @@ export const FIXTURES: Record<string, Fixture> = {
       return { path: `/projects/alpha/members/${user}`, expect: 204 };
     },
   },
+
+  // Git links (git/service.ts): push/pull/promote target alpha while it is not linked, which every caller allowed to
+  // try learns as a 409 after the permission check (the real Git server is exercised by git/git.test.ts).
+  'GET /projects/{id}/git': { access: 'flow:read', scope: 'project', prepare: async (c) => ({ path: `/projects/alpha/git${await linkAlpha(c)}`, expect: 200 }) },
+  'PUT /projects/{id}/git': fixed('project:manage', 'project', '/projects/alpha/git', { body: { url: UNREACHABLE_GIT, branch: 'main' }, expect: 200 }),
+  'DELETE /projects/{id}/git': { access: 'project:manage', scope: 'project', prepare: async (c) => ({ path: `/projects/alpha/git${await linkAlpha(c)}`, expect: 204 }) },
+  'POST /projects/{id}/git/push': { access: 'flow:write', scope: 'project', prepare: async (c) => ({ path: `/projects/alpha/git/push${await unlinkAlpha(c)}`, body: {}, expect: 409 }) },
+  'POST /projects/{id}/git/pull': { access: 'flow:write', scope: 'project', prepare: async (c) => ({ path: `/projects/alpha/git/pull${await unlinkAlpha(c)}`, body: {}, expect: 409 }) },
+  'POST /projects/{id}/git/promote': { access: 'flow:deploy', scope: 'project', prepare: async (c) => ({ path: `/projects/alpha/git/promote${await unlinkAlpha(c)}`, body: { from: 'dev' }, expect: 409 }) },
 
   // users
   'GET /users': fixed('user:manage', 'any', '/users', { expect: 200 }),

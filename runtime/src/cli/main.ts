@@ -18,6 +18,7 @@ import { cliActor, withServices } from './local.ts';
 import { registerUserCommands } from './users.ts';
 import { registerEvalCommands } from './eval.ts';
 import { registerWorkerCommand } from './worker.ts';
+import { registerGitCommands } from './git.ts';
 
 async function readJsonFile(file: string): Promise<unknown> {
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
@@ -164,6 +165,7 @@ registerCredentialCommands(program);
 registerBackupCommands(program);
 registerUserCommands(program);
 registerEvalCommands(program);
+registerGitCommands(program);
 
 try {
   await program.parseAsync(process.argv);
