@@ -2,6 +2,7 @@
  * The REST client: one function per /api/v1 route the editor uses. Errors become ApiError carrying the
  * problem+json body, so callers can show `errors[].pointer` on the offending nodes and fields.
  */
+import type { PinRecord, PinnedOutput, PinnedRunAnswer } from './types';
 import type { AuthStatus, CredentialInfo, CredentialTestResult, CredentialTypeInfo, DebugEvent, FlowDocument, FlowView, ImportResult, Issue, NodeTypeInfo, Problem, RunDetail, RunRecord, RunStatus, Stats, UserView } from './types';
 
 export class ApiError extends Error {
@@ -125,6 +126,14 @@ export const api = {
   /** A new run with the past run's original input, entering where it entered (404 no run, 409 not deployed, 422 trigger gone). */
   rerun: (id: string) => request<{ runId: string; status: 'accepted' }>('POST', `/runs/${encodeURIComponent(id)}/rerun`),
   cancelRun: (id: string) => request<RunRecord>('POST', `/runs/${encodeURIComponent(id)}/cancel`),
+
+  /** Pinned node outputs (manual runs use them instead of calling the node). */
+  listPins: (flowId: string) => request<PinRecord[]>('GET', `/flows/${encodeURIComponent(flowId)}/pins`),
+  setPin: (flowId: string, nodeId: string, pin: PinnedOutput) => request<PinRecord>('PUT', `/flows/${encodeURIComponent(flowId)}/pins/${encodeURIComponent(nodeId)}`, pin),
+  deletePin: (flowId: string, nodeId: string) => request<void>('DELETE', `/flows/${encodeURIComponent(flowId)}/pins/${encodeURIComponent(nodeId)}`),
+  /** A manual run of the saved flow with its pins, in an isolated deployment: answers with the finished run. */
+  runPinned: (flowId: string, input: Record<string, unknown>, nodeId?: string) =>
+    request<PinnedRunAnswer>('POST', `/flows/${encodeURIComponent(flowId)}/pinned-runs`, nodeId ? { input, nodeId } : { input }),
 
   stats: (minutes = 60) => request<Stats>('GET', `/stats?minutes=${minutes}`),
 

@@ -13,6 +13,9 @@ import type { UserView } from '../../../runtime/src/identity/types.ts';
 export type { FlowDocument, FlowNode, FlowIssue as Issue, FlowView, ImportResult } from '../../../runtime/src/flow/types.ts';
 export type { InvocationRecord, RunRecord, RunStatus } from '../../../runtime/src/storage/types.ts';
 export type { CredentialSummary as CredentialInfo } from '../../../runtime/src/credentials.ts';
+export type { PinnedOutput, PinnedMessage } from '../../../runtime/src/flowtest/pins.ts';
+export type { PinRecord } from '../../../runtime/src/pins/store.ts';
+export type { PinnedRunAnswer } from '../../../runtime/src/pins/service.ts';
 
 export type JsonSchema = { [keyword: string]: unknown };
 

@@ -18,6 +18,8 @@ export interface NodeData {
   /** When the invocation started (else was created). */
   at: number;
   invocation: InvocationRecord;
+  /** From a pinned manual run (isolated: not in the run history). */
+  pinnedRun?: boolean;
 }
 
 export type NodeDataState = { loading: boolean; data: NodeData | null; error: string | null };
@@ -83,5 +85,17 @@ export const useNodeDataStore = defineStore('nodeData', () => {
     );
   }
 
-  return { byNode, load, get, runFinished };
+  /**
+   * A run that is not in the history (a pinned run in its isolated deployment): its invocations become the nodes'
+   * last data at once; the next real run of the flow replaces them as usual.
+   */
+  function adoptRun(flowId: string, runId: string, invocations: readonly InvocationRecord[]): void {
+    const newest = new Map<string, InvocationRecord>();
+    for (const i of invocations) if (i.status !== 'pending' && (newest.get(i.nodeId)?.seq ?? -1) < i.seq) newest.set(i.nodeId, i);
+    for (const [nodeId, invocation] of newest) {
+      byNode[`${flowId}/${nodeId}`] = { loading: false, error: null, data: { runId, at: invocation.startedAt ?? invocation.createdAt, invocation, pinnedRun: true } };
+    }
+  }
+
+  return { byNode, load, get, runFinished, adoptRun };
 });

@@ -10,6 +10,7 @@ export const SLOT_TYPE = 'msg';
 export const INJECT_BUTTON = [6, 6, 20, 20] as const;
 const MIN_WIDTH = 150;
 const STATE_COLOURS: Record<NodeRunState, string> = { running: '#3b82f6', succeeded: '#22c55e', failed: '#ef4444', cancelled: '#9ca3af' };
+const PINNED_COLOUR = '#f59e0b';
 const STATUS_FILLS: Record<string, string> = { red: '#ef4444', green: '#22c55e', yellow: '#eab308', blue: '#3b82f6', grey: '#9ca3af' };
 
 let configured = false;
@@ -138,6 +139,20 @@ export class FlowGraphNode extends LGraphNode {
       ctx.textAlign = 'left';
     }
     if (!deco) return;
+    if (deco.pinned) {
+      // Drawn as pinned (amber frame, a pin on the title) even zoomed out: it changes what a manual run does.
+      ctx.strokeStyle = PINNED_COLOUR;
+      ctx.lineWidth = 2;
+      ctx.setLineDash([6, 4]);
+      ctx.strokeRect(-2, -titleHeight - 2, width + 4, height + titleHeight + 4);
+      ctx.setLineDash([]);
+      if (detailed) {
+        ctx.fillStyle = PINNED_COLOUR;
+        ctx.font = 'bold 11px Arial';
+        ctx.textAlign = 'left';
+        ctx.fillText('📌 pinned', 0, -titleHeight - 8);
+      }
+    }
     let y = height + 16;
     if (deco.state || deco.count) {
       const colour = deco.state ? STATE_COLOURS[deco.state] : '#9ca3af';

@@ -8,6 +8,8 @@ export interface NodeDecoration {
   statusText?: string;
   statusFill?: string;
   issues?: number;
+  /** The node's output is pinned: manual runs use the pin instead of calling it. */
+  pinned?: boolean;
 }
 
 export interface CanvasChange {
