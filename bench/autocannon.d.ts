@@ -7,12 +7,14 @@ declare module 'autocannon' {
     method?: string;
     headers?: Record<string, string>;
     body?: string;
+    amount?: number;
   }
   interface Result {
-    requests: { average: number };
-    latency: { p50: number; p99: number };
+    requests: { average: number; total: number };
+    latency: { p50: number; p99: number; max: number };
     non2xx: number;
     errors: number;
+    timeouts: number;
   }
   function autocannon(options: Options, done: (error: Error | null, result: Result) => void): unknown;
   export default autocannon;

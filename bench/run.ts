@@ -1,22 +1,24 @@
 /**
  * Benchmarks (figures printed, never asserted):
  * 1. per-node overhead: messages through a 10-node chain, durable storage on, history kept and not kept;
- * 2. the example webhook order flow under autocannon at 1 and 50 connections, run history on and off;
- * 3. with --node-red: the same order flow on Node-RED (installed into .cache/node-red from npm) on this machine.
+ * 2. the example webhook order flow (Flowcrew's CLI, run history kept) under wrk and autocannon at 50 connections;
+ * 3. with --node-red: the same order flow on Node-RED 4 (installed into .cache/node-red from npm) in the same run,
+ *    with the ratios of the targets and both servers' RSS after 20,000 requests.
  *
- * Usage: node --import tsx bench/run.ts [--duration 10] [--only chain|webhook|node-red] [--node-red] [--postgres <empty-db-url>]
+ * Usage: node --import tsx bench/run.ts [--duration 5] [--rounds 3] [--connections 50] [--only chain|webhook|node-red] [--node-red]
+ *        [--postgres <empty-db-url>]
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir, cpus } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir, cpus, loadavg } from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
 import { loadConfig } from '../runtime/src/config.ts';
 import { Runtime } from '../runtime/src/runtime.ts';
-import { startServer } from '../runtime/src/server.ts';
 import type { RetentionMode } from '../runtime/src/storage/types.ts';
 import { deployChain } from './chain.ts';
+import { autocannonLoad, requestsExactly, wrk, wrkAvailable, type LoadResult, type LoadTarget } from './load.ts';
+import { startFlowcrew, startNodeRed, type BenchServer } from './node-red.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -24,7 +26,7 @@ const option = (name: string, fallback: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
 };
-const duration = Number(option('duration', '10'));
+const duration = Number(option('duration', '5'));
 const only = option('only', '');
 const repoRoot = path.resolve(import.meta.dirname, '..');
 
@@ -63,86 +65,70 @@ async function chainBenchmark(retention: RetentionMode, where: 'disk' | 'memory'
   if (where === 'disk') await rm(dataDir, { recursive: true, force: true });
 }
 
-interface LoadResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-}
-
-function load(url: string, connections: number): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    autocannon(
-      { url, connections, duration, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order) },
-      (error, result) => {
-        if (error) return reject(error);
-        resolve({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors });
-      },
-    );
-  });
-}
+const target = (url: string): LoadTarget => ({ url, body: JSON.stringify(order) });
+const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 
 function printLoad(label: string, connections: number, r: LoadResult): void {
   console.log(
-    `${label.padEnd(34)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms` +
-      (r.non2xx || r.errors ? `  (non-2xx ${r.non2xx}, errors ${r.errors})` : ''),
+    `${r.tool.padEnd(10)} ${label.padEnd(26)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(7)} ms  max ${r.max.toFixed(1).padStart(7)} ms` +
+      (r.failures ? `  (failures ${r.failures})` : ''),
   );
 }
 
-/** The example order webhook; on SQLite in a temp dir, or on PostgreSQL when `databaseUrl` is given (an empty database). */
-async function webhookBenchmark(retention: RetentionMode, databaseUrl?: string): Promise<void> {
-  const dataDir = await tempDir();
-  const server = await startServer(
-    loadConfig(
-      { ...process.env, DATABASE_URL: databaseUrl ?? '' },
-      { port: 0, dataDir, flowsDir: path.join(repoRoot, 'flows'), logLevel: 'error', retention: { mode: retention, maxAgeMs: 0 } },
-    ),
-  );
-  const url = `${server.url}/webhook/orders`;
-  await load(url, 10).catch(() => undefined); // warm-up (short: duration applies, so keep it)
-  const label = `flowcrew orders ${databaseUrl ? 'postgres' : 'sqlite'} history=${retention}`;
-  for (const connections of [1, 50]) printLoad(label, connections, await load(url, connections));
-  await server.close();
-  await rm(dataDir, { recursive: true, force: true });
-}
-
-/** The same order flow on Node-RED (installed into .cache/node-red by `scripts/services nodered`). */
-async function nodeRedBenchmark(): Promise<void> {
-  const home = path.join(repoRoot, '.cache', 'node-red');
-  if (!existsSync(path.join(home, 'node_modules', 'node-red'))) await run('bash', [path.join(repoRoot, 'scripts', 'services'), 'nodered']);
-  const userDir = await tempDir();
-  const port = 18800 + Math.floor(Math.random() * 100);
-  const flows = [
-    { id: 'tab', type: 'tab', label: 'orders' },
-    { id: 'in', type: 'http in', z: 'tab', url: '/orders', method: 'post', wires: [['total']] },
-    {
-      id: 'total', type: 'change', z: 'tab',
-      rules: [{ t: 'set', p: 'payload', pt: 'msg', to: "{ 'orderId': payload.id, 'customer': payload.customer, 'items': $count(payload.items), 'total': $round($sum(payload.items.(qty * price)), 2) }", tot: 'jsonata' }],
-      wires: [['route']],
-    },
-    { id: 'route', type: 'switch', z: 'tab', property: 'payload.total', propertyType: 'msg', rules: [{ t: 'gte', v: '100', vt: 'num' }, { t: 'else' }], checkall: 'false', outputs: 2, wires: [['review'], ['auto']] },
-    { id: 'review', type: 'change', z: 'tab', rules: [{ t: 'set', p: 'payload.status', pt: 'msg', to: 'review', tot: 'str' }], wires: [['out']] },
-    { id: 'auto', type: 'change', z: 'tab', rules: [{ t: 'set', p: 'payload.status', pt: 'msg', to: 'approved', tot: 'str' }], wires: [['out']] },
-    { id: 'out', type: 'http response', z: 'tab', statusCode: '', headers: {}, wires: [] },
-  ];
-  await writeFile(path.join(userDir, 'flows.json'), JSON.stringify(flows));
-  await writeFile(path.join(userDir, 'settings.js'), `module.exports = { uiPort: ${port}, uiHost: '127.0.0.1', flowFile: 'flows.json', logging: { console: { level: 'warn' } }, editorTheme: { tours: false } };`);
-  const child = spawn(process.execPath, [path.join(home, 'node_modules', 'node-red', 'red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: 'ignore' });
+/**
+ * The order webhook on Flowcrew (its CLI, run history kept) and, with --node-red, the same flow on Node-RED 4, each
+ * in its own process, measured in the same run: alternating rounds per load generator (wrk, then autocannon), then
+ * the ratios the targets are stated in, then each server's RSS once it has served 20,000 requests.
+ */
+async function webhookComparison(withNodeRed: boolean, databaseUrl?: string): Promise<void> {
+  const connections = Number(option('connections', '50'));
+  const rounds = Number(option('rounds', '3'));
+  const body = JSON.stringify(order);
+  if (withNodeRed && !existsSync(path.join(repoRoot, '.cache', 'node-red', 'node_modules', 'node-red', 'red.js'))) await run('bash', [path.join(repoRoot, 'scripts', 'services'), 'nodered']);
+  if (!wrkAvailable()) await run('bash', [path.join(repoRoot, 'scripts', 'services'), 'wrk']).catch(() => console.log('(wrk could not be installed: autocannon only)'));
+  const servers: BenchServer[] = [];
   try {
-    const url = `http://127.0.0.1:${port}/orders`;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order) }).then((r) => r.ok, () => false);
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error('Node-RED did not start');
-      await new Promise((r) => setTimeout(r, 250));
+    servers.push(await startFlowcrew(body, { retention: 'all', databaseUrl }));
+    if (withNodeRed) servers.push(await startNodeRed(body));
+    const served = new Map<BenchServer, number>(servers.map((s) => [s, 0]));
+    const results = new Map<string, LoadResult[]>();
+    const tools = wrkAvailable() ? (['wrk', 'autocannon'] as const) : (['autocannon'] as const);
+    for (const server of servers) served.set(server, served.get(server)! + (await autocannonLoad(target(server.url), 10, 2)).requests); // warm-up
+    console.log(`load average before: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    for (const tool of tools) {
+      for (let round = 0; round < rounds; round++) {
+        for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
+          const r = tool === 'wrk' ? await wrk(target(server.url), connections, duration) : await autocannonLoad(target(server.url), connections, duration);
+          served.set(server, served.get(server)! + r.requests);
+          printLoad(server.name, connections, r);
+          const key = `${tool} ${server.name}`;
+          results.set(key, [...(results.get(key) ?? []), r]);
+        }
+      }
     }
-    await load(url, 10);
-    for (const connections of [1, 50]) printLoad('node-red orders (no run history)', connections, await load(url, connections));
+    console.log(`load average after:  ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    const [flowcrew, nodeRed] = servers;
+    for (const tool of tools) {
+      const fc = results.get(`${tool} ${flowcrew!.name}`)!;
+      const summary = (rs: LoadResult[]) => ({ rps: median(rs.map((r) => r.rps)), p99: median(rs.map((r) => r.p99)), max: median(rs.map((r) => r.max)) });
+      const f = summary(fc);
+      if (!nodeRed) {
+        console.log(`${tool}: flowcrew median of ${rounds}: ${f.rps.toFixed(0)} req/s, p99 ${f.p99.toFixed(1)} ms, max ${f.max.toFixed(1)} ms`);
+        continue;
+      }
+      const n = summary(results.get(`${tool} ${nodeRed.name}`)!);
+      console.log(
+        `${tool.padEnd(10)} medians of ${rounds}: flowcrew ${f.rps.toFixed(0)} req/s p99 ${f.p99.toFixed(1)} max ${f.max.toFixed(1)} ms | node-red ${n.rps.toFixed(0)} req/s p99 ${n.p99.toFixed(1)} max ${n.max.toFixed(1)} ms\n` +
+          `${''.padEnd(10)} throughput ${(f.rps / n.rps).toFixed(2)}x (target >= 2)   p99 ${(f.p99 / n.p99).toFixed(2)}x (target <= 1)   max ${(f.max / n.max).toFixed(2)}x (target <= 2)`,
+      );
+    }
+    // RSS after 20,000 requests each (the load above counts towards them).
+    for (const server of servers) served.set(server, served.get(server)! + (await requestsExactly(target(server.url), connections, 20_000 - served.get(server)!)));
+    const rss = servers.map((s) => ({ name: s.name, served: served.get(s)!, mb: s.rssMb() }));
+    for (const r of rss) console.log(`rss        ${r.name.padEnd(26)} after ${r.served} requests: ${r.mb.toFixed(0)} MB`);
+    if (rss[1]) console.log(`rss        flowcrew / node-red: ${(rss[0]!.mb / rss[1].mb).toFixed(2)}x (target <= 1.5)`);
   } finally {
-    child.kill('SIGTERM');
-    await rm(userDir, { recursive: true, force: true });
+    for (const server of servers) await server.stop();
   }
 }
 
@@ -159,11 +145,6 @@ if (!only || only === 'chain') {
   await chainBenchmark('none', 'disk');
   await chainBenchmark('all', 'memory');
 }
-if (!only || only === 'webhook') {
-  await webhookBenchmark('all');
-  await webhookBenchmark('none');
-}
 const postgresUrl = option('postgres', '');
-if (postgresUrl && (!only || only === 'webhook')) await webhookBenchmark('all', postgresUrl);
-if (flag('node-red') || only === 'node-red') await nodeRedBenchmark();
+if (!only || only === 'webhook' || only === 'node-red') await webhookComparison(flag('node-red') || only === 'node-red', postgresUrl || undefined);
 process.exit(0);
