@@ -17,6 +17,7 @@ import { registerBackupCommands } from '../backup/cli.ts';
 import { cliActor, withServices } from './local.ts';
 import { registerUserCommands } from './users.ts';
 import { registerEvalCommands } from './eval.ts';
+import { registerTestCommand } from './flowtest.ts';
 import { registerWorkerCommand } from './worker.ts';
 import { registerGitCommands } from './git.ts';
 
@@ -165,6 +166,7 @@ registerCredentialCommands(program);
 registerBackupCommands(program);
 registerUserCommands(program);
 registerEvalCommands(program);
+registerTestCommand(program);
 registerGitCommands(program);
 
 try {
