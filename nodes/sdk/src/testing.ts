@@ -64,7 +64,7 @@ export interface TestNode {
   readonly resourcesHeld: number;
   context: { flow: MemoryContext; global: MemoryContext; node: MemoryContext };
   /** Feed one message; resolves with every message sent (returned or via ctx.send), in order, with its port. */
-  input(msg: FlowMessage, options?: { attempt?: number; signal?: AbortSignal }): Promise<Sent[]>;
+  input(msg: FlowMessage, options?: { attempt?: number; signal?: AbortSignal; invocationId?: string }): Promise<Sent[]>;
   /** Start a trigger with a recording TriggerContext. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -81,6 +81,8 @@ export interface TestNodeOptions {
   onEmit?: (msg: FlowMessage, options?: EmitOptions) => Promise<EmitResult>;
   /** Answers ctx.callTool in tests. */
   callTool?: (call: ToolCall) => Promise<FlowMessage[]>;
+  /** Context the node starts with, e.g. another test node's (`old.context`), as a restart finds what was stored. */
+  context?: Partial<TestNode['context']>;
 }
 
 /**
@@ -148,7 +150,7 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
   const progress: unknown[] = [];
   const usages: ModelUsage[] = [];
   const toolCalls: ToolCall[] = [];
-  const context = { flow: new MemoryContext(), global: new MemoryContext(), node: new MemoryContext() };
+  const context = { flow: new MemoryContext(), global: new MemoryContext(), node: new MemoryContext(), ...options.context };
   const log: Logger = {
     debug: (message, data) => logs.push({ level: 'debug', message, data }),
     info: (message, data) => logs.push({ level: 'info', message, data }),
@@ -163,6 +165,9 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
     if (credential) credential.update(options.credentials);
     else {
       credential = new LiveCredential(credentialId, options.credential?.type ?? definition.credentials?.type ?? 'test', options.credentials);
+      // Write-backs are kept in memory, as a vault would keep them (read them back from `credential.fields`).
+      const written = credential;
+      written.writer = async (patch) => ({ ...written.fields, ...patch });
       testCredentials.set(credentialId, credential);
     }
   }
@@ -203,6 +208,7 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
     services,
   });
   let runs = 0;
+  let invocations = 0;
   const trigger: TriggerContext = {
     async emit(msg, emitOptions) {
       emitted.push({ msg, options: emitOptions });
@@ -235,12 +241,14 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
     },
     async input(msg, inputOptions = {}) {
       const sent: Sent[] = [];
+      // Each input is its own invocation (inv-1, inv-2, ...); pass invocationId to replay one, as a resume does.
+      const invocationId = inputOptions.invocationId ?? `inv-${++invocations}`;
       const ctx: InputContext = {
         runId: 'run-1',
         nodeId: id,
         flowId: 'test-flow',
         attempt: inputOptions.attempt ?? 1,
-        idempotencyKey: `run-1:${id}:inv-1:${inputOptions.attempt ?? 1}`,
+        idempotencyKey: `run-1:${id}:${invocationId}:${inputOptions.attempt ?? 1}`,
         log,
         status,
         send(out, port = 0) {

@@ -1,5 +1,8 @@
 /** delay: Node-RED's delay node (fixed, per-message and random delays; rate limiting). */
-import { defineNode, type FlowMessage, type NodeOutput, type NodeStatus } from '@flowcrew/sdk';
+import { defineNode, type FlowMessage, type InputContext, type NodeOutput, type NodeStatus } from '@flowcrew/sdk';
+import { invocationKey, KeptState } from '../sequence/kept-state.ts';
+import { Holding, isBareFlush, RESTORE_GRACE_MS } from './delay-holding.ts';
+import { RateQueue } from './delay-rate.ts';
 import { TopicQueue } from './delay-topics.ts';
 
 type TimeUnit = 'milliseconds' | 'seconds' | 'minutes' | 'hours' | 'days';
@@ -32,89 +35,15 @@ export interface DelayProps {
 
 const TIME_UNIT_MS: Record<TimeUnit, number> = { milliseconds: 1, seconds: 1000, minutes: 60_000, hours: 3_600_000, days: 86_400_000 };
 const RATE_UNIT_MS: Record<RateUnit, number> = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 };
-/** setTimeout cannot wait longer than this; longer delays are chained. */
-const MAX_TIMER_MS = 2_147_483_647;
-
 /** Node-RED converts units this way, seconds being the fallback. */
 const toMs = (value: number | string | undefined, unit: TimeUnit | undefined) => Number(value ?? 0) * TIME_UNIT_MS[unit ?? 'seconds'] || 0;
 
-function longTimeout(fn: () => void, ms: number): { clear(): void } {
-  let timer: NodeJS.Timeout;
-  const arm = (remaining: number) => {
-    timer = setTimeout(() => (remaining > MAX_TIMER_MS ? arm(remaining - MAX_TIMER_MS) : fn()), Math.min(remaining, MAX_TIMER_MS));
-  };
-  arm(Math.max(0, ms));
-  return { clear: () => clearTimeout(timer) };
-}
-
-function cancelled(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('delay cancelled');
-}
-
-/** A message waiting in the node; `release(true)` sends it, `release(false)` drops it. */
-interface Waiter {
-  release(send: boolean): void;
-  fail(error: Error): void;
-}
-
 /**
- * The messages a node holds across runs, with Node-RED's controls: `msg.reset` drops them all,
- * `msg.flush` sends them now (a number: only that many, oldest first).
+ * A held message's deadline is kept in context only from this long on: a shorter delay, replayed after a restart,
+ * just waits its whole time again (at most this much longer), which saves two writes per message.
  */
-class Holding {
-  private readonly waiters = new Set<Waiter>();
-  constructor(private readonly onChange: (count: number) => void) {}
+const KEEP_DUE_FROM_MS = 1000;
 
-  /** Wait until released, with an optional timer that releases it; an aborted signal rejects. */
-  hold(signal: AbortSignal, afterMs?: number): { promise: Promise<boolean>; waiter: Waiter } {
-    let waiter!: Waiter;
-    const promise = new Promise<boolean>((resolve, reject) => {
-      const timer = afterMs === undefined ? undefined : longTimeout(() => waiter.release(true), afterMs);
-      const onAbort = () => waiter.fail(cancelled(signal));
-      const settle = () => {
-        timer?.clear();
-        signal.removeEventListener('abort', onAbort);
-        this.waiters.delete(waiter);
-        this.onChange(this.waiters.size);
-      };
-      waiter = {
-        release: (send) => {
-          settle();
-          resolve(send);
-        },
-        fail: (error) => {
-          settle();
-          reject(error);
-        },
-      };
-      if (signal.aborted) {
-        reject(cancelled(signal));
-        return;
-      }
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.waiters.add(waiter);
-      this.onChange(this.waiters.size);
-    });
-    return { promise, waiter };
-  }
-
-  dropAll(): void {
-    for (const waiter of [...this.waiters]) waiter.release(false);
-  }
-
-  flush(count: unknown): void {
-    const all = [...this.waiters];
-    const n = typeof count === 'number' ? Math.min(Math.floor(count), all.length) : all.length;
-    for (const waiter of all.slice(0, n)) waiter.release(true);
-  }
-
-  failAll(error: Error): void {
-    for (const waiter of [...this.waiters]) waiter.fail(error);
-  }
-}
-
-/** A message carrying only `flush` (and a message id) is a control message: it flushes but is not itself sent. */
-const isBareFlush = (msg: FlowMessage) => 'flush' in msg && Object.keys(msg).filter((k) => k !== '_msgid').length === 1;
 
 export const delayNode = defineNode<DelayProps>({
   type: 'delay',
@@ -175,6 +104,12 @@ export const delayNode = defineNode<DelayProps>({
 
 ### Output
 The message, unchanged, once its time comes. Cancelling the run cancels its waiting messages.
+
+### Across a restart
+A waiting message's run is resumed after a restart. A delay of a second or more waits only for the time it had
+left; the rate limit keeps its queue order, its spacing (also one set by \`msg.rate\`) and counts from the last
+message sent before the restart; a burst keeps the messages already passed in its period. The per-topic modes
+(\`queue\`, \`timed\`) take their messages back in the order the runs resume, and start a new interval.
 `,
   create(init) {
     const props = init.props;
@@ -207,36 +142,29 @@ The message, unchanged, once its time comes. Cancelling the run cancels its wait
     const topicQueue =
       pauseType === 'queue' || pauseType === 'timed' ? new TopicQueue(fixedSpacing, fixedSpacing, pauseType === 'timed', props.outputs === 2, props.allowrate === true, reportDepth) : undefined;
 
-    // --- rate (queue mode): one message per `spacing` ms, the first at once; waiting ones are released by a single timer.
-    let spacing = fixedSpacing;
-    let lastSent = Number.NEGATIVE_INFINITY;
-    let pump: NodeJS.Timeout | undefined;
-    const queue: Waiter[] = [];
-    const releaseNext = () => {
-      if (pump) return;
-      while (queue.length > 0) {
-        const wait = lastSent + spacing - Date.now();
-        if (wait > 0) {
-          pump = setTimeout(() => {
-            pump = undefined;
-            releaseNext();
-          }, wait);
-          return;
-        }
-        lastSent = Date.now();
-        queue.shift()!.release(true);
-      }
-    };
-    const restartPump = () => {
-      clearTimeout(pump);
-      pump = undefined;
-      releaseNext();
-    };
+    const kept = new KeptState(init.context.node, 'delay:', init.log);
+    const rateQueue = pauseType === 'rate' ? new RateQueue(fixedSpacing, { drop: props.drop === true, allowRate: props.allowrate === true, dropOutput }, holding, kept) : undefined;
 
-    // --- burst: how many messages went through in the current periods.
-    const burstTimers = new Set<NodeJS.Timeout>();
+    // --- burst: when each message of the current periods went through (kept, so a restart does not open a new burst).
     const burstSize = Number(props.rate ?? 1);
     const burstPeriod = nbRateUnits * rateUnitMs;
+    const burst = new Map<NodeJS.Timeout, number>();
+    const saveBurst = () => kept.set('burst', [...burst.values()]);
+    const passBurst = (at: number) => {
+      const timer = setTimeout(() => {
+        burst.delete(timer);
+        saveBurst();
+      }, at + burstPeriod - Date.now());
+      timer.unref();
+      burst.set(timer, at);
+    };
+    if (pauseType === 'burst') for (const at of (kept.get('burst') as number[] | undefined) ?? []) if (at + burstPeriod > Date.now()) passBurst(at);
+
+    // --- delay, delayv, random: a held message's deadline (epoch ms) under "due:<invocation>", so a restart, which
+    // replays the invocation, waits only for the time left. Deadlines of invocations that do not come back are dropped.
+    let closing = false;
+    const restoredDue = new Set(kept.entries().flatMap(([key]) => (key.startsWith('due:') ? [key] : [])));
+    const graceTimer = restoredDue.size > 0 ? setTimeout(() => restoredDue.forEach((key) => kept.delete(key)), RESTORE_GRACE_MS).unref() : undefined;
 
     const delayFor = (msg: FlowMessage): number => {
       if (pauseType === 'delayv') {
@@ -247,65 +175,39 @@ The message, unchanged, once its time comes. Cancelling the run cancels its wait
       return timeoutMs;
     };
 
-    const onRate = async (msg: FlowMessage, signal: AbortSignal): Promise<NodeOutput> => {
-      const newRate = Number.parseFloat(String(msg.rate));
-      if (props.allowrate && 'rate' in msg && !Number.isNaN(newRate) && newRate !== spacing) {
-        spacing = newRate;
-        restartPump();
-      }
-      if ('reset' in msg) {
-        for (const waiter of queue.splice(0)) waiter.release(false);
-        lastSent = Number.NEGATIVE_INFINITY;
-        spacing = fixedSpacing;
-        restartPump();
-        return null;
-      }
-      if (props.drop) {
-        const now = Date.now();
-        if (now - lastSent > spacing) {
-          lastSent = now;
-          return msg;
-        }
-        return dropOutput(msg);
-      }
-      const { flush, ...rest } = msg;
-      let held: Promise<boolean> | undefined;
-      if (!isBareFlush(msg)) {
-        if (signal.aborted) throw cancelled(signal);
-        const { promise, waiter } = holding.hold(signal);
-        if (msg.toFront === true) queue.unshift(waiter);
-        else queue.push(waiter);
-        // A cancelled message gives up its place (Holding has already rejected it).
-        signal.addEventListener('abort', () => queue.includes(waiter) && queue.splice(queue.indexOf(waiter), 1), { once: true });
-        held = promise;
-        releaseNext();
-      }
-      if ('flush' in msg) {
-        const count = typeof flush === 'number' ? Math.min(Math.floor(flush), queue.length) : queue.length;
-        for (const waiter of queue.splice(0, count)) waiter.release(true);
-        // Node-RED restarts its interval after a flush: the next queued message waits a full spacing.
-        if (count > 0) lastSent = Date.now();
-        restartPump();
-      }
-      if (!held) return null;
-      return (await held) ? rest : null;
-    };
-
     const onBurst = (msg: FlowMessage): NodeOutput => {
       if ('reset' in msg) {
-        for (const timer of burstTimers) clearTimeout(timer);
-        burstTimers.clear();
+        for (const timer of burst.keys()) clearTimeout(timer);
+        burst.clear();
+        saveBurst();
         return null;
       }
-      if (burstTimers.size >= burstSize) return dropOutput(msg);
-      const timer = setTimeout(() => burstTimers.delete(timer), burstPeriod);
-      burstTimers.add(timer);
+      if (burst.size >= burstSize) return dropOutput(msg);
+      passBurst(Date.now());
+      saveBurst();
       return msg;
     };
 
-    const onDelay = async (msg: FlowMessage, signal: AbortSignal): Promise<NodeOutput> => {
+    const hold = (msg: FlowMessage, ctx: InputContext): Promise<boolean> => {
+      const key = `due:${invocationKey(ctx)}`;
+      restoredDue.delete(key);
+      const stored = kept.get(key);
+      const due = typeof stored === 'number' ? stored : Date.now() + delayFor(msg);
+      const waitMs = due - Date.now();
+      const keep = stored !== undefined || waitMs >= KEEP_DUE_FROM_MS;
+      if (keep && stored === undefined) kept.set(key, due);
+      const held = holding.hold(ctx.signal, waitMs).promise;
+      // Stopping keeps the deadline for the next instance; any other end of the wait removes it.
+      const forget = () => {
+        if (keep && !closing) kept.delete(key);
+      };
+      held.then(forget, forget);
+      return held;
+    };
+
+    const onDelay = async (msg: FlowMessage, ctx: InputContext): Promise<NodeOutput> => {
       // Held first, then the controls apply, so a reset drops this message too and a flush sends it along (as in Node-RED).
-      const held = isBareFlush(msg) ? undefined : holding.hold(signal, delayFor(msg)).promise;
+      const held = isBareFlush(msg) ? undefined : hold(msg, ctx);
       if ('reset' in msg) holding.dropAll();
       else if ('flush' in msg) holding.flush(msg.flush);
       if (!held) return null;
@@ -314,18 +216,18 @@ The message, unchanged, once its time comes. Cancelling the run cancels its wait
 
     return {
       onInput(msg, ctx) {
-        if (pauseType === 'rate') return onRate(msg, ctx.signal);
+        if (rateQueue) return rateQueue.handle(msg, ctx);
         if (pauseType === 'burst') return onBurst(msg);
         if (topicQueue) return topicQueue.handle(msg, ctx.signal);
-        return onDelay(msg, ctx.signal);
+        return onDelay(msg, ctx);
       },
       close() {
-        clearTimeout(pump);
+        closing = true;
         clearTimeout(statusTimer);
+        clearTimeout(graceTimer);
+        rateQueue?.close();
         topicQueue?.close();
-        for (const timer of burstTimers) clearTimeout(timer);
-        burstTimers.clear();
-        queue.length = 0;
+        for (const timer of burst.keys()) clearTimeout(timer);
         holding.failAll(new Error('delay node stopped (flow redeployed or shut down) before the message was sent'));
       },
     };

@@ -1,10 +1,10 @@
 /**
- * State a sequence node keeps across messages (waiting messages, timers' deadlines), mirrored into its node context so
+ * State a node keeps across messages (waiting messages, timers' deadlines), mirrored into its node context so
  * that a restart or redeploy carries on with it, as join's groups do. A value the context refuses (over
  * FLOWCREW_CONTEXT_VALUE_MAX_KB, or the flow's context quota) stays in memory only, with a warning: the node keeps
  * working, only that state would not survive a restart.
  */
-import type { ContextStore, Logger } from '@flowcrew/sdk';
+import type { ContextStore, InputContext, Logger } from '@flowcrew/sdk';
 
 export class KeptState {
   private warned = false;
@@ -24,6 +24,10 @@ export class KeptState {
     }
   }
 
+  get(key: string): unknown {
+    return this.store.get(this.prefix + key);
+  }
+
   delete(key: string): void {
     try {
       this.store.set(this.prefix + key, undefined);
@@ -39,5 +43,52 @@ export class KeptState {
       .filter((k) => k.startsWith(this.prefix))
       .map((k) => [k.substring(this.prefix.length), this.store.get(k)] as [string, unknown])
       .filter(([, v]) => v !== undefined);
+  }
+}
+
+/** The invocation a message is handled in: the same on every attempt and when a restart replays it. */
+export function invocationKey(ctx: Pick<InputContext, 'idempotencyKey'>): string {
+  const key = ctx.idempotencyKey;
+  return key.slice(0, key.lastIndexOf(':'));
+}
+
+interface Carried<T> {
+  /** The invocation that made `after` out of `before`. */
+  inv: string;
+  before: T;
+  after: T;
+}
+
+/**
+ * One value a node carries from message to message (split's stream leftover, csv's columns, switch's held
+ * sequences), kept in its node context with the invocation that last changed it and the value it changed. The
+ * context write commits before the invocation's completion does (the storage writes in order), so a crash between
+ * the two replays that invocation: it then starts again from the value it started from, not from its own result.
+ * Values are treated as immutable: a node builds a new value rather than changing the one it was given.
+ */
+export class CarriedState<T> {
+  private current: Carried<T> | undefined;
+  private readonly kept: KeptState;
+
+  constructor(
+    private readonly store: ContextStore,
+    private readonly key: string,
+    log: Logger,
+    private readonly initial: T,
+  ) {
+    this.kept = new KeptState(store, '', log);
+  }
+
+  /** The value invocation `inv` starts from. */
+  begin(inv: string): T {
+    // Context is read once (what a previous instance left); from then on memory is the authority.
+    this.current ??= (this.store.get(this.key) as Carried<T> | undefined) ?? { inv: '', before: this.initial, after: this.initial };
+    return this.current.inv === inv ? this.current.before : this.current.after;
+  }
+
+  /** Invocation `inv` (which began with `before`) leaves `after`. */
+  end(inv: string, before: T, after: T): void {
+    this.current = { inv, before, after };
+    this.kept.set(this.key, this.current);
   }
 }

@@ -8,6 +8,7 @@ import { defineNode, type FlowMessage, type Logger } from '@flowcrew/sdk';
 import { checkStringLength, hostLimits, LimitExceededError, limitVariable, TimeSlicer, type HostLimits } from '@flowcrew/sdk/util';
 import { cloneMessage, ensureString, generateId, hasOwn } from '@flowcrew/sdk/util';
 import { SerialQueue } from './queue.ts';
+import { CarriedState, invocationKey } from '../sequence/kept-state.ts';
 
 export interface CsvProps {
   /** Column names, comma separated. */
@@ -73,6 +74,15 @@ export function splitOutsideQuotes(text: string, sep: string, quote: string, max
   return parts;
 }
 
+/** What the node carries between messages: the columns (a header line read in an earlier part), "header sent", gathered rows. */
+interface CsvState {
+  columns: string[];
+  columnSeparator: string;
+  goodTemplate: boolean;
+  headerSent: boolean;
+  store: Array<Record<string, unknown>>;
+}
+
 /** The classic CSV node's state: column template, "header sent" flag and rows gathered across msg.parts. */
 class ClassicCsv {
   private readonly template: string;
@@ -115,6 +125,19 @@ class ClassicCsv {
     this.columnSeparator = this.sep;
     this.columns = this.clean(this.template, ',');
     this.noTemplate = this.columns.length === 1 && this.columns[0] === '';
+  }
+
+  /** Carry on from state kept in context (a restart in the middle of a sequence, or after a header went out). */
+  resume(state: CsvState): void {
+    this.columns = [...state.columns];
+    this.columnSeparator = state.columnSeparator;
+    this.goodTemplate = state.goodTemplate;
+    this.headerSent = state.headerSent;
+    this.store = [...state.store];
+  }
+
+  snapshot(): CsvState {
+    return { columns: [...this.columns], columnSeparator: this.columnSeparator, goodTemplate: this.goodTemplate, headerSent: this.headerSent, store: [...this.store] };
   }
 
   /** Split a column list (outside quotes), de-quote and trim the names. Node-RED keeps the last separator used. */
@@ -377,15 +400,26 @@ export const csvNode = defineNode<CsvProps>({
 
 ### Notes
 Node-RED 4's RFC 4180 parser mode (\`spec: "rfc"\`) is not implemented; such nodes run in classic mode.
+The columns read from a header, whether the header row went out (\`hdrout: once\`) and rows gathered from
+\`msg.parts\` are kept in the node's context: a restart in the middle of a sequence carries on with them.
 Quoted fields containing a quote double it (\`""\`); a field with the separator or a newline is quoted.`,
-  create({ props, log }) {
+  create({ props, log, context }) {
     if (props.spec === 'rfc') log.warn('csv: RFC 4180 mode is not supported; using the classic parser');
     const csv = new ClassicCsv(props);
+    const carried = new CarriedState<CsvState>(context.node, 'csv:state', log, csv.snapshot());
     // One message at a time: parsing a large document yields, and the node keeps state between messages.
     const queue = new SerialQueue();
     return {
       onInput(msg, ctx) {
-        return queue.run(async () => [await csv.handle(msg, ctx.log)]);
+        return queue.run(async () => {
+          const inv = invocationKey(ctx);
+          const before = carried.begin(inv);
+          csv.resume(before);
+          const out = await csv.handle(msg, ctx.log);
+          const after = csv.snapshot();
+          if (JSON.stringify(after) !== JSON.stringify(before)) carried.end(inv, before, after);
+          return [out];
+        });
       },
     };
   },

@@ -5,6 +5,7 @@
 import { defineNode, type FlowMessage } from '@flowcrew/sdk';
 import { cloneMessage, generateId, hasOwn } from '@flowcrew/sdk/util';
 import { assertPropertyExpression, getMessagePropertyOrUndefined, setMessageProperty } from '@flowcrew/sdk/util';
+import { CarriedState, invocationKey } from '../sequence/kept-state.ts';
 
 export interface SplitProps {
   /** Separator (str), JSON byte array (bin) or length (len) for strings and buffers. */
@@ -19,6 +20,13 @@ export interface SplitProps {
   addname: string;
   /** The message property split (Node-RED 4; default payload); a join in automatic mode puts the whole back there. */
   property?: string;
+}
+
+/** What a stream split carries to the next message: the part counter and the unterminated rest (buffer as base64). */
+interface StreamState {
+  c: number;
+  remainder: string;
+  buffer: string;
 }
 
 interface Parts {
@@ -73,6 +81,17 @@ class Splitter {
     } catch (error) {
       throw new Error(`Invalid split property: ${String(error)}`);
     }
+  }
+
+  /** Carry on from a stream's state (kept in context, so a restart continues the stream). */
+  resume(state: StreamState): void {
+    this.c = state.c;
+    this.remainder = state.remainder;
+    this.buffer = Buffer.from(state.buffer, 'base64');
+  }
+
+  leftover(): StreamState {
+    return { c: this.c, remainder: this.remainder, buffer: this.buffer.toString('base64') };
   }
 
   /** Set the split property of a part (msg.payload by default). */
@@ -250,6 +269,7 @@ export const splitNode = defineNode<SplitProps>({
   payload is the element itself).
 - **stream**: treat successive string/buffer messages as one stream: the unterminated last part is kept and
   prepended to the next message, and the parts are numbered on (without \`msg.parts.count\`).
+  The rest and the numbering are kept in the node's context, so a restart carries on with the stream.
 - **addname**: when splitting an object, also copy each key into this message property (e.g. \`topic\`).
 - **property**: the message property to split (default \`payload\`); each part carries its piece there, and
   \`msg.parts.property\` names it so a join in automatic mode puts the whole back in the same property.
@@ -263,8 +283,20 @@ export const splitNode = defineNode<SplitProps>({
    \`len\` (chunk length) and \`key\` (object key). An existing \`msg.parts\` is kept in \`msg.parts.parts\`.
 
 A join node in automatic mode reverses the split.`,
-  create({ props }) {
+  create({ props, context, log }) {
     const splitter = new Splitter(props);
-    return { onInput: (msg) => [splitter.handle(msg)] };
+    if (props.stream !== true) return { onInput: (msg) => [splitter.handle(msg)] };
+    const carried = new CarriedState<StreamState>(context.node, 'split:stream', log, { c: 0, remainder: '', buffer: '' });
+    return {
+      onInput(msg, ctx) {
+        const inv = invocationKey(ctx);
+        const before = carried.begin(inv);
+        splitter.resume(before);
+        const out = splitter.handle(msg);
+        const after = splitter.leftover();
+        if (after.c !== before.c || after.remainder !== before.remainder || after.buffer !== before.buffer) carried.end(inv, before, after);
+        return [out];
+      },
+    };
   },
 });

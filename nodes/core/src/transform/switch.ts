@@ -2,13 +2,14 @@
  * switch (Node-RED's "switch" node): route a message to the outputs whose rule matches a property of it.
  * One output port per rule. Same operators, value types and quirks as Node-RED, so imported flows route the same.
  */
-import { defineNode, type FlowMessage, type InputContext, type Logger } from '@flowcrew/sdk';
+import { defineNode, type ContextStore, type FlowMessage, type InputContext, type Logger } from '@flowcrew/sdk';
 import { compileJsonata, prepareTypedValue, type CompiledExpression, type ContextScopes, type TypedValue } from '@flowcrew/sdk/util';
 import { LimitExceededError } from '@flowcrew/sdk/util';
 import { SafeRegExp } from '@flowcrew/sdk/util';
 import { assertPropertyExpression } from '@flowcrew/sdk/util';
 import { cloneMessage, hasOwn } from '@flowcrew/sdk/util';
 import { SerialQueue } from './queue.ts';
+import { CarriedState, invocationKey } from '../sequence/kept-state.ts';
 
 export const SWITCH_OPERATORS = [
   'eq', 'neq', 'lt', 'lte', 'gt', 'gte', 'btwn', 'cont', 'regex', 'true', 'false', 'null', 'nnull',
@@ -170,6 +171,12 @@ function prepareRule(rule: SwitchRule, index: number, contexts: ContextScopes, l
   return { t: rule.t, v1, v2, ignoreCase: rule.case, regex };
 }
 
+/** What the node carries between messages, kept in context: the previous value and the sequences "tail" holds. */
+interface SwitchState {
+  prev: unknown;
+  pending: Array<[unknown, { count?: number; msgs: FlowMessage[] }]>;
+}
+
 class SwitchRouter {
   private previousValue: unknown = null;
   private readonly property: CompiledExpression | TypedValue;
@@ -177,10 +184,12 @@ class SwitchRouter {
   private readonly stopAtFirst: boolean;
   /** "tail" rules need a sequence's count: its messages wait here until the whole sequence has arrived. */
   private readonly needsCount: boolean;
-  private readonly pending = new Map<unknown, { count?: number; msgs: FlowMessage[] }>();
+  private pending = new Map<unknown, { count?: number; msgs: FlowMessage[] }>();
   private readonly queue = new SerialQueue();
+  /** Only when a rule reads the previous value or holds sequences: nothing else outlives a message. */
+  private readonly carried: CarriedState<SwitchState> | undefined;
 
-  constructor(props: SwitchProps, contexts: ContextScopes, log: Logger) {
+  constructor(props: SwitchProps, contexts: ContextScopes & { node: ContextStore }, log: Logger) {
     const propertyType = props.propertyType || 'msg';
     const property = props.property ?? 'payload';
     if (!['msg', 'flow', 'global', 'jsonata', 'env'].includes(propertyType)) throw new Error(`unknown property type "${propertyType}"`);
@@ -189,28 +198,44 @@ class SwitchRouter {
     this.rules = (props.rules ?? []).map((rule, i) => prepareRule(rule, i, contexts, log));
     this.stopAtFirst = (props.checkall as unknown) == 'false';
     this.needsCount = this.rules.some((rule) => rule.t === 'tail');
+    const usesPrev = this.rules.some((rule) => rule.v1.kind === 'prev' || rule.v2.kind === 'prev');
+    if (this.needsCount || usesPrev) this.carried = new CarriedState<SwitchState>(contexts.node, 'switch:state', log, { prev: null, pending: [] });
   }
 
   handle(msg: FlowMessage, ctx: InputContext) {
+    if (!this.carried) return this.queue.run(() => this.handleOne(msg, ctx));
+    const carried = this.carried;
     return this.queue.run(async () => {
-      const parts = msg.parts as Record<string, unknown> | undefined;
-      const hasParts = hasOwn(parts, 'id') && hasOwn(parts, 'index');
-      if (!this.needsCount || !hasParts) return this.route(msg, ctx);
-      // Hold the sequence until all of it is here, then route each message knowing the count.
-      const id = parts!.id;
-      let group = this.pending.get(id);
-      if (!group) this.pending.set(id, (group = { msgs: [] }));
-      group.msgs.push(msg);
-      if (hasOwn(parts, 'count')) group.count = parts!.count as number;
-      if (group.count !== group.msgs.length) return undefined;
-      this.pending.delete(id);
-      for (const held of group.msgs) {
-        (held.parts as Parts).count = group.count;
-        const ports = await this.route(held, ctx);
-        ports?.forEach((out, port) => out && ctx.send(out, port));
-      }
-      return undefined;
+      const inv = invocationKey(ctx);
+      const before = carried.begin(inv);
+      this.previousValue = before.prev;
+      this.pending = new Map(before.pending.map(([id, group]) => [id, { count: group.count, msgs: [...group.msgs] }]));
+      const out = await this.handleOne(msg, ctx);
+      const after: SwitchState = { prev: this.previousValue, pending: [...this.pending] };
+      if (after.prev !== before.prev || after.pending.length > 0 || before.pending.length > 0) carried.end(inv, before, after);
+      return out;
     });
+  }
+
+  private async handleOne(msg: FlowMessage, ctx: InputContext) {
+    const parts = msg.parts as Record<string, unknown> | undefined;
+    const hasParts = hasOwn(parts, 'id') && hasOwn(parts, 'index');
+    if (!this.needsCount || !hasParts) return this.route(msg, ctx);
+    // Hold the sequence until all of it is here, then route each message knowing the count.
+    const id = parts!.id;
+    let group = this.pending.get(id);
+    if (!group) this.pending.set(id, (group = { msgs: [] }));
+    group.msgs.push(msg);
+    if (hasOwn(parts, 'count')) group.count = parts!.count as number;
+    if (group.count !== group.msgs.length) return undefined;
+    this.pending.delete(id);
+    // Copies: the held messages are also the state a retry of this invocation starts from.
+    for (const held of group.msgs.map((m) => cloneMessage(m))) {
+      (held.parts as Parts).count = group.count;
+      const ports = await this.route(held, ctx);
+      ports?.forEach((out, port) => out && ctx.send(out, port));
+    }
+    return undefined;
   }
 
   /** Evaluate the rules for one message: one entry per rule (until the first match with stopAtFirst). */
@@ -340,7 +365,8 @@ The node has one output per rule.
   - *has key*: the property (an object) has the key **Value**;
   - *head*, *tail*, *index between*: for message sequences (\`msg.parts\`): among the first **Value**, among the
     last **Value**, index between **From** and **To**. With a *tail* rule, messages of a sequence are held until
-    the whole sequence has arrived;
+    the whole sequence has arrived (held in the node's context, so a restart carries on with them, as does the
+    *previous value*);
   - *JSONata expression is true*: the expression in **Value** is true (\`$I\` and \`$N\` give the sequence index
     and count);
   - *otherwise*: none of the rules before it matched.
