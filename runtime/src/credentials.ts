@@ -175,6 +175,23 @@ export class CredentialVault {
     return this.save({ id, name: patch.name ?? existing.name, type: patch.type ?? existing.type, fields }, { replace: true });
   }
 
+  /**
+   * Merge `patch` over the stored fields (a node's write-back of a rotated token): compare-and-swap on the stored
+   * blob, so an edit made meanwhile is kept and the patch applied over it. `check` sees the merged fields before they
+   * are written (throw to refuse). The fields and blob as stored; undefined when the credential is gone.
+   */
+  async patchFields(id: string, patch: Record<string, unknown>, check?: (type: string, fields: Record<string, unknown>) => void): Promise<{ fields: Record<string, unknown>; data: string } | undefined> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const record = await this.storage.getCredential(id);
+      if (!record) return undefined;
+      const fields = { ...(await this.decrypt(record)), ...patch };
+      check?.(record.type, fields);
+      const data = await this.encrypt(id, fields);
+      if (await this.storage.replaceCredentialData(id, record.data, data)) return { fields, data };
+    }
+    throw new CredentialDecryptError(id, `credential "${id}" kept changing while a write-back was being stored; try again`);
+  }
+
   /** Decrypted fields, for the executor only. */
   async resolve(id: string): Promise<Record<string, unknown> | undefined> {
     const record = await this.storage.getCredential(id);

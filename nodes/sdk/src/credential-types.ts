@@ -68,4 +68,14 @@ export interface NodeCredential<F extends Record<string, unknown> = Record<strin
   readonly fields: F;
   /** Called after the fields changed (revision bumped). Returns a function that unsubscribes. */
   onChange(listener: (credential: NodeCredential<F>) => void): () => void;
+  /**
+   * Store new values for some fields the server changed: a rotated OAuth2 refresh token, a renewed session. The
+   * patch is merged over the stored fields (an edit made meanwhile is kept), checked against the credential type's
+   * schema, written to the vault encrypted and audited (as the system actor, naming the fields and `reason`, never a
+   * value). Every node using the credential in this runtime sees the new `fields` at once, with the SAME `revision`:
+   * what was opened with the old values stays in use (it was valid), nothing is re-opened. Rejects when the
+   * credential was deleted or the patch does not fit the schema. Absent where the host cannot store credentials
+   * (a credential type's connection test).
+   */
+  writeBack?(patch: Partial<F>, reason: string): Promise<void>;
 }

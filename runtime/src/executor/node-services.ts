@@ -47,6 +47,8 @@ export class NodeServicesHost {
   private readonly revisions = new Map<string, { revision: number; data: string | undefined }>();
   private readonly timers: NodeJS.Timeout[] = [];
   private polling = false;
+  /** Stores a node's credential write-back (set by the credential service, which checks and audits it). */
+  credentialWriter: ((id: string, patch: Record<string, unknown>, reason: string) => Promise<{ fields: Record<string, unknown>; data: string }>) | undefined;
 
   constructor(private readonly options: NodeServicesOptions) {
     this.pools = new ResourcePools({ log: options.log, maxResources: options.maxResources });
@@ -84,7 +86,14 @@ export class NodeServicesHost {
     const before = this.revisions.get(id);
     const revision = !before ? 1 : before.data === record?.data ? before.revision : before.revision + 1;
     const credential = new LiveCredential(id, record?.type ?? type, fields, revision);
-    this.held.set(id, { credential, users: 1, data: record?.data });
+    const held: Held = { credential, users: 1, data: record?.data };
+    credential.writer = async (patch, reason) => {
+      if (!this.credentialWriter) throw new Error(`credential "${id}" cannot be written back: this runtime has no credential service`);
+      const stored = await this.credentialWriter(id, patch, reason);
+      held.data = stored.data; // our own write: the poll must not take it for an edit made elsewhere
+      return stored.fields;
+    };
+    this.held.set(id, held);
     return credential;
   }
 

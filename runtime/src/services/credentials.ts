@@ -5,7 +5,7 @@
 import type { CredentialSummary } from '../credentials.ts';
 import type { CredentialTestAnswer, CredentialTestInput } from '../credential-test.ts';
 import { ProblemError, notFound } from '../errors.ts';
-import { DEFAULT_PROJECT, type Actor } from '../identity/actor.ts';
+import { DEFAULT_PROJECT, SYSTEM_ACTOR, type Actor } from '../identity/actor.ts';
 import type { Runtime } from '../runtime.ts';
 import type { CredentialRecord } from '../storage/types.ts';
 import { authorize, projectFilter, requirePermission } from './access.ts';
@@ -32,7 +32,22 @@ export class CredentialService {
     private readonly runtime: Runtime,
     private readonly projects: ProjectService,
     private readonly audit: AuditService,
-  ) {}
+  ) {
+    runtime.executor.nodeServices.credentialWriter = (id, patch, reason) => this.writeBack(id, patch, reason);
+  }
+
+  /**
+   * A node stores fields the server changed (a rotated refresh token): merged over the stored ones, checked against
+   * the type's schema, audited as the system actor (field names and the node's reason, never a value). Not a user
+   * edit: running nodes keep their revision (see NodeCredential.writeBack).
+   */
+  async writeBack(id: string, patch: Record<string, unknown>, reason: string): Promise<{ fields: Record<string, unknown>; data: string }> {
+    const stored = await this.runtime.vault.patchFields(id, patch, (type, fields) => this.checkFields(type, fields));
+    if (!stored) throw notFound(`credential "${id}" (deleted while in use: its write-back was not stored)`);
+    const record = await this.runtime.storage.getCredential(id);
+    await this.audit.record(SYSTEM_ACTOR, 'credential.write-back', { type: 'credential', id }, record ? projectOf(record) : undefined, { fields: Object.keys(patch), reason: reason.slice(0, 200) });
+    return stored;
+  }
 
   private async visible(actor: Actor, id: string, permission: 'credential:read' | 'credential:write'): Promise<CredentialRecord> {
     const record = await this.runtime.storage.getCredential(id);

@@ -109,6 +109,9 @@ describe('http-request auth against a local OAuth2 token endpoint', () => {
     const refreshes = tokenRequests.filter((r) => r.grant_type === 'refresh_token').map((r) => r.refresh_token);
     expect(refreshes[0]).toBe('rt-1');
     expect(refreshes[1]).not.toBe('rt-1'); // the rotated token the server answered with
+    // Each rotated token is written back to the credential (a restart refreshes with the one that works), same revision.
+    expect(n.credential!.fields.refreshToken).toBe(`rt-${issued}`);
+    expect(n.credential!.revision).toBe(1);
   });
 
   it('fails clearly when the token endpoint refuses, and refuses a token endpoint outside allowedHosts at deploy', async () => {

@@ -119,6 +119,8 @@ export class OAuth2TokenSource {
   constructor(
     private readonly fields: HttpAuthFields,
     private readonly outbound: OutboundServices,
+    /** Stores a rotated refresh token in the credential (the old one stops working at the server). */
+    private readonly onRotated?: (refreshToken: string) => Promise<void>,
   ) {
     this.refreshToken = fields.refreshToken;
   }
@@ -130,7 +132,11 @@ export class OAuth2TokenSource {
     this.current = pending;
     try {
       const token = await pending;
-      if (token.refreshToken) this.refreshToken = token.refreshToken;
+      if (token.refreshToken && token.refreshToken !== this.refreshToken) {
+        this.refreshToken = token.refreshToken;
+        // Stored before the access token is used: a restart then still has the refresh token that works.
+        await this.onRotated?.(token.refreshToken);
+      }
       return token.accessToken;
     } catch (error) {
       if (this.current === pending) this.current = undefined;

@@ -242,7 +242,7 @@ Any status code is a normal output (a 404 is not an error); a network failure or
     // OAuth2 tokens: one source per credential revision, shared by the nodes using it (dropped on edit and undeploy).
     const tokenPool =
       authType === 'oauth2'
-        ? new PooledResource(init.services.resources, 'core:http-auth:oauth2', async () => new OAuth2TokenSource((init.credential?.fields ?? credential) as HttpAuthFields, fetchOut), () => undefined, {
+        ? new PooledResource(init.services.resources, 'core:http-auth:oauth2', async () => new OAuth2TokenSource((init.credential?.fields ?? credential) as HttpAuthFields, fetchOut, init.credential?.writeBack && ((refreshToken) => init.credential!.writeBack!({ refreshToken }, 'the OAuth2 token endpoint rotated the refresh token'))), () => undefined, {
             credential: init.credential,
             idleMs: 60_000,
           })

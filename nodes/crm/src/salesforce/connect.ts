@@ -67,8 +67,11 @@ async function jwtAssertion(fields: SalesforceFields): Promise<string> {
     .sign(key);
 }
 
-/** Open an authenticated connection for `fields`. Throws a SalesforceError naming the login host. */
-export async function connect(fields: SalesforceFields, outbound: OutboundServices): Promise<Connection> {
+/**
+ * Open an authenticated connection for `fields`. Throws a SalesforceError naming the login host. `onRotated` hears
+ * a refresh token Salesforce replaced (refresh token rotation): the old one stops working, so it must be stored.
+ */
+export async function connect(fields: SalesforceFields, outbound: OutboundServices, onRotated?: (refreshToken: string) => Promise<void>): Promise<Connection> {
   const [jsforce, transport] = await Promise.all([loadJsforce(), guardedTransport(outbound)]);
   const loginUrl = loginUrlOf(fields);
   const version = fields.apiVersion || DEFAULT_API_VERSION;
@@ -87,8 +90,27 @@ export async function connect(fields: SalesforceFields, outbound: OutboundServic
         return conn;
       }
       case 'refresh-token': {
-        const token = await oauth2.refreshToken(fields.refreshToken!);
-        return guarded(new jsforce.Connection({ oauth2, version, loginUrl, instanceUrl: token.instance_url, accessToken: token.access_token, refreshToken: fields.refreshToken }));
+        // jsforce's own refresh keeps the first refresh token: with rotation on, the second refresh would fail.
+        let current = fields.refreshToken!;
+        const refresh = async () => {
+          const token = await oauth2.refreshToken(current);
+          if (token.refresh_token && token.refresh_token !== current) {
+            current = token.refresh_token;
+            await onRotated?.(current);
+          }
+          return token;
+        };
+        const refreshFn = async (conn: Connection, callback: (error?: Error, accessToken?: string) => void) => {
+          try {
+            const again = await refresh();
+            (conn as unknown as { _establish(o: object): void })._establish({ instanceUrl: again.instance_url, accessToken: again.access_token, refreshToken: current });
+            callback(undefined, again.access_token);
+          } catch (error) {
+            callback(error as Error);
+          }
+        };
+        const token = await refresh();
+        return guarded(new jsforce.Connection({ oauth2, version, loginUrl, instanceUrl: token.instance_url, accessToken: token.access_token, refreshFn }));
       }
       case 'jwt': {
         const token = await oauth2.requestToken({ grant_type: JWT_BEARER, assertion: await jwtAssertion(fields) });
@@ -114,5 +136,9 @@ export async function connect(fields: SalesforceFields, outbound: OutboundServic
 
 /** One authenticated connection per credential revision, shared by every Salesforce node (fetch-based: no sockets of its own). */
 export function connectionHandle(services: RuntimeServices, credential: NodeCredential<SalesforceFields>): PooledResource<Connection> {
-  return new PooledResource(services.resources, 'crm:salesforce:connection', () => connect(credential.fields, services.outbound), () => undefined, { credential, idleMs: 60_000 });
+  const onRotated = async (refreshToken: string) => {
+    // Stored before the new token is used: a crash now still leaves the vault with the token that works.
+    if (credential.writeBack) await credential.writeBack({ refreshToken }, 'Salesforce rotated the refresh token');
+  };
+  return new PooledResource(services.resources, 'crm:salesforce:connection', () => connect(credential.fields, services.outbound, onRotated), () => undefined, { credential, idleMs: 60_000 });
 }

@@ -136,6 +136,28 @@ describe('salesforce node against a local stand-in of the Salesforce REST API', 
     sf.rateLimitNext = 0;
   }, 20_000);
 
+  it('stores a refresh token Salesforce rotated (write-back to the credential, same revision) and refreshes with it', async () => {
+    sf.rotateRefreshTokens = true;
+    try {
+      const n = await node({ soql: "SELECT Id FROM Account WHERE Name = 'Account 5'" }, flows.refresh(), 'rotating-sf');
+      expect((await n.input({}))[0]!.msg.payload).toHaveLength(1);
+      const credential = n.credential!;
+      const first = credential.fields.refreshToken;
+      expect(first).toBe(sf.refreshToken);
+      expect(first).not.toBe(app.refreshToken); // the original one no longer works at Salesforce
+      const revision = credential.revision;
+      sf.expireSessions(); // the next call refreshes with the rotated token, which rotates again
+      expect((await n.input({}))[0]!.msg.payload).toHaveLength(1);
+      expect(credential.fields.refreshToken).toBe(sf.refreshToken);
+      expect(credential.fields.refreshToken).not.toBe(first);
+      expect(credential.revision).toBe(revision); // nothing re-opened for a write-back
+      await n.stop();
+    } finally {
+      sf.rotateRefreshTokens = false;
+      sf.refreshToken = '';
+    }
+  });
+
   it('shares one session per credential and opens a new one after the credential changes', async () => {
     const a = await node({ soql: "SELECT Id FROM Account WHERE Name = 'Account 1'" }, flows.jwt(), 'shared-sf');
     const b = await node({ soql: "SELECT Id FROM Account WHERE Name = 'Account 2'" }, flows.jwt(), 'shared-sf');

@@ -10,6 +10,12 @@ export class LiveCredential<F extends Record<string, unknown> = Record<string, u
   private rev: number;
   private readonly listeners = new Set<(credential: NodeCredential<F>) => void>();
 
+  /**
+   * How this host stores a node's write-back (see NodeCredential.writeBack): resolves with the fields as stored
+   * after the patch. Without one, writeBack rejects.
+   */
+  writer: ((patch: Partial<F>, reason: string) => Promise<F>) | undefined;
+
   constructor(
     readonly id: string,
     readonly type: string,
@@ -31,6 +37,12 @@ export class LiveCredential<F extends Record<string, unknown> = Record<string, u
   onChange(listener: (credential: NodeCredential<F>) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  async writeBack(patch: Partial<F>, reason: string): Promise<void> {
+    if (!this.writer) throw new Error(`credential "${this.id}" cannot be written back here (the host stores no credentials)`);
+    // Same revision: resources opened with the old values stay valid; listeners are told of edits, not of this.
+    this.current = await this.writer(patch, reason);
   }
 
   /** Take the stored fields: when they differ from the current ones, bump the revision and tell listeners. */

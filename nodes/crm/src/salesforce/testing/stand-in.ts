@@ -38,6 +38,12 @@ const USER = '005000000000001AAA';
 export class SalesforceStandIn {
   readonly accounts = new Map<string, SObject>();
   readonly requests: Array<{ method: string; path: string; authorization?: string }> = [];
+  /**
+   * Refresh token rotation (a connected app setting): each refresh_token grant answers a new refresh token and the
+   * one used stops working. `refreshToken` is the one that works now.
+   */
+  rotateRefreshTokens = false;
+  refreshToken = '';
   private readonly tokens = new Set<string>();
   private readonly cursors = new Map<string, { records: SObject[]; offset: number; total: number }>();
   private readonly ingestJobs = new Map<string, { info: Record<string, unknown>; csv: string; ok: string[][]; failed: string[][]; header: string[] }>();
@@ -122,8 +128,10 @@ export class SalesforceStandIn {
         if (params.get('username') !== o.username || params.get('password') !== o.password) return fail('invalid_grant', 'authentication failure');
         return this.issue(res);
       case 'refresh_token':
-        if (params.get('refresh_token') !== o.refreshToken) return fail('invalid_grant', 'expired access/refresh token');
-        return this.issue(res);
+        if (params.get('refresh_token') !== (this.refreshToken || o.refreshToken)) return fail('invalid_grant', 'expired access/refresh token');
+        if (!this.rotateRefreshTokens) return this.issue(res);
+        this.refreshToken = `5Aep-rotated-${randomUUID()}`;
+        return this.issue(res, { refresh_token: this.refreshToken });
       case 'urn:ietf:params:oauth:grant-type:jwt-bearer':
         try {
           await jwtVerify(params.get('assertion') ?? '', o.jwtPublicKey!, { issuer: o.clientId, subject: o.username, audience: this.url, algorithms: ['RS256'] });
