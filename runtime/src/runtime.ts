@@ -13,6 +13,7 @@ import { EventFanout } from './executor/events.ts';
 import { DebugBuffer } from './live/debug-buffer.ts';
 import { DeployError, Executor, CannotStartRunError } from './executor/executor.ts';
 import { LeaseKeeper } from './cluster/lease-keeper.ts';
+import { electTriggerLeader, type LeaderElection } from './cluster/leader.ts';
 import { QueueMode } from './queue/mode.ts';
 import { importNodeRed, isNodeRedExport } from './flow/node-red.ts';
 import { importN8n, isN8nExport } from './flow/n8n.ts';
@@ -29,6 +30,7 @@ import { pinnedOutputNode } from './flowtest/pins.ts';
 import { testCredential, type CredentialTestAnswer, type CredentialTestInput } from './credential-test.ts';
 import { openStorage } from './storage/index.ts';
 import { RunTracing } from './tracing/tracing.ts';
+import { createWaiting, type WaitingRuns } from './waiting/waiting.ts';
 import { createLogger, moduleLogger, withFields, type RuntimeLogger } from './logging/logger.ts';
 import { UnstorableMessageError, VersionConflictError, type FlowSave, type InvocationRecord, type RunFilter, type RunRecord, type Storage, type StoredFlow } from './storage/types.ts';
 
@@ -66,8 +68,12 @@ export class Runtime {
   private leaseKeeper?: LeaseKeeper;
   /** Queue mode (FLOWCREW_MODE=main|worker): the outbox relay or the queue worker; undefined when embedded. */
   queue?: QueueMode;
+  /** Runtimes sharing PostgreSQL: the election of the one that fires cron and repeating inject triggers. */
+  leader?: LeaderElection;
   /** OpenTelemetry traces of runs; null unless an OTLP endpoint is set (tracing/tracing.ts). */
   tracing: RunTracing | null = null;
+  /** Human in the loop: questions runs wait on (waiting/waiting.ts). */
+  waiting?: WaitingRuns;
 
   private constructor(
     readonly events: EventFanout,
@@ -107,6 +113,7 @@ export class Runtime {
       throw error;
     });
     const events = new EventFanout();
+    const waiting = createWaiting(storage, vault.keys, moduleLogger(log, 'executor'), config.port);
     // First listener: numbers each debug message, so the live event and the buffer agree on its seq.
     const debugLog = new DebugBuffer(config.previewChars);
     events.add({ debug: (e) => debugLog.add(e) });
@@ -133,6 +140,7 @@ export class Runtime {
         return record ? { id: record.id, name: record.name, type: record.type } : undefined;
       },
       registerWebhook: (route) => webhooks.register(route),
+      waiting: waiting?.hooks,
       registerWebSocket: (route) => websockets.register(route),
       database: config.databaseUrl && /^postgres(ql)?:/.test(config.databaseUrl) ? { dialect: 'postgres', url: config.databaseUrl } : { dialect: 'sqlite' },
       outbound: createOutboundGuard({ allow: config.outboundAllow ?? [] }),
@@ -141,7 +149,10 @@ export class Runtime {
     const runtime = new Runtime(events, debugLog, webhooks, config, storage, registry, vault, log, executor);
     runtime.websockets = websockets;
     runtime.queue = queue ?? undefined;
+    runtime.waiting = waiting;
+    waiting?.attach(executor, events);
     runtime.tracing = RunTracing.fromEnv(runtime);
+    runtime.leader = (await electTriggerLeader({ databaseUrl: config.databaseUrl, cluster: config.cluster, hasLeases: !!storage.leases, deployer: executor.deployer, log: moduleLogger(log, 'runtime') })) ?? undefined;
     await runtime.boot(options.loadExamples ?? true);
     return runtime;
   }
@@ -188,6 +199,7 @@ export class Runtime {
       throw error;
     });
     this.startup.resume = 'done';
+    this.waiting?.start();
     this.queue?.start({ executor: this.executor, events: this.events, registry: this.registry, maxDepth: this.config.maxDepth });
     if (resumed > 0) this.log.info(`resumed ${resumed} interrupted run(s)`);
     return resumed;
@@ -535,6 +547,7 @@ export class Runtime {
   async cancelRun(id: string): Promise<RunRecord> {
     const cancelled = await this.executor.cancel(id);
     if (cancelled) return cancelled;
+    if (await this.waiting?.cancelParked(id)) return (await this.storage.getRun(id))!;
     const run = await this.storage.getRun(id);
     if (!run) throw notFound(`run "${id}"`);
     throw new ProblemError(409, 'Run not active', `run "${id}" is ${run.status}; only queued, running or waiting runs can be cancelled`);
@@ -616,6 +629,8 @@ export class Runtime {
 
   async close(): Promise<void> {
     clearInterval(this.pruneTimer);
+    await this.waiting?.stop();
+    await this.leader?.stop(); // another main takes the cron triggers over at once
     // A worker first drains: no new jobs, the runs in progress finish (up to 30 s), the rest are handed over below.
     await this.queue?.close();
     const held = this.executor.activeRunIds();

@@ -119,6 +119,45 @@ export interface InputContext {
    * The call is recorded as its own node invocation in this run, with `args` as props and `input` as message.
    */
   callTool(call: ToolCall): Promise<FlowMessage[]>;
+  /**
+   * Human in the loop: ask a person (in the editor, by API or by a signed link) and get the answer. The first call
+   * parks the invocation: the promise rejects with a signal the node must let through (never catch it), and the run
+   * waits in status `waiting` with no process holding it. Once answered (or timed out) the node is invoked again with
+   * the same message and the same call resolves with the answer. Absent in hosts that cannot wait.
+   */
+  waitForInput?(request: WaitRequest): Promise<WaitAnswer>;
+}
+
+/** A question for a person (see InputContext.waitForInput). */
+export interface WaitRequest {
+  /** Tells apart several questions asked by one invocation (a crew's tasks); default 'input'. */
+  key?: string;
+  title: string;
+  /** What to decide, in Markdown. */
+  message?: string;
+  /** JSON Schema of the answer (the form); default: an approval `{approved: boolean, comment?: string}`. */
+  schema?: JsonSchema;
+  /** Shown with the question, e.g. the draft to review. */
+  context?: unknown;
+  /** Who may answer besides instance admins and project owners (user names or ids, project roles); none = anyone who may start runs. */
+  assignees?: { users?: string[]; roles?: string[] };
+  /** After this many ms the question closes with `timeoutAnswer`; 0 or absent = never. */
+  timeoutMs?: number;
+  /** The answer given at timeout; absent = the node gets `timedOut: true` and a null answer. */
+  timeoutAnswer?: unknown;
+  /** After `afterMs`, these users/roles may answer too and are notified. */
+  escalation?: { afterMs: number; users?: string[]; roles?: string[] };
+  /** A deployed flow called with the question and its signed link when asked (and when escalated): mail, chat... */
+  notifyFlow?: string;
+}
+
+export interface WaitAnswer {
+  answer: unknown;
+  timedOut: boolean;
+  /** Who answered (user name), null at timeout. */
+  by: string | null;
+  via: 'editor' | 'api' | 'link' | 'timeout';
+  at: number;
 }
 
 export interface ModelUsage {
@@ -472,6 +511,12 @@ export interface NodeDefinition<P = any> {
   allowsCycles?: boolean;
   /** The node may be handed to an AI agent as a tool; its props schema becomes the tool's parameters. */
   usableAsTool?: boolean;
+  /**
+   * Where several mains share one database (active-active), this trigger is started on one of them only, the elected
+   * leader, and moves when the leader dies: for time-driven triggers (cron, a repeating inject) that would otherwise
+   * fire once per main. Triggers fed from outside (webhooks, queue consumers) start on every main.
+   */
+  clusterSingleton?: boolean;
   /** Default retry/timeout for this node type; overridable per node in the flow. */
   defaults?: { retry?: RetryPolicy; timeoutMs?: number };
   /**

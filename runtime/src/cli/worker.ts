@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { Runtime } from '../runtime.ts';
+import { startWorkerHealth } from '../queue/worker-health.ts';
 
 export function registerWorkerCommand(program: Command): void {
   program
@@ -14,15 +15,17 @@ export function registerWorkerCommand(program: Command): void {
       const env = { ...process.env, FLOWCREW_MODE: 'worker', ...(opts.concurrency ? { FLOWCREW_WORKER_CONCURRENCY: opts.concurrency } : {}) };
       const config = loadConfig(env, opts.dataDir ? { dataDir: path.resolve(opts.dataDir) } : {});
       const runtime = await Runtime.create(config, { loadExamples: false });
+      // Probes answer while the worker resumes (not ready until it is done).
+      const health = config.cluster.workerPort > 0 ? await startWorkerHealth(runtime, config.cluster.workerPort, config.host) : null;
       await runtime.resumeRuns();
-      runtime.log.info(`Flowcrew worker ${config.cluster.instanceId} running (concurrency ${config.cluster.workerConcurrency})`);
+      runtime.log.info(`Flowcrew worker ${config.cluster.instanceId} running (concurrency ${config.cluster.workerConcurrency}${health ? `; health and metrics on ${config.host}:${health.port}` : ''})`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
         // Graceful drain: no new jobs; runs in progress finish (up to 30 s); what is left is handed to other workers.
         runtime.log.info(`${signal}: draining`);
-        runtime.close().then(
+        Promise.all([runtime.close(), health?.close()]).then(
           () => process.exit(0),
           (error: unknown) => {
             console.error(error);

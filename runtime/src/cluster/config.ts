@@ -1,6 +1,7 @@
 /**
  * Settings for several runtimes sharing one PostgreSQL: run leases (FLOWCREW_INSTANCE_ID, FLOWCREW_LEASE_TTL_MS) and
- * queue mode (FLOWCREW_MODE=main|worker, FLOWCREW_REDIS_URL, FLOWCREW_WORKER_CONCURRENCY, FLOWCREW_QUEUE_ATTEMPTS).
+ * queue mode (FLOWCREW_MODE=main|worker, FLOWCREW_REDIS_URL, FLOWCREW_WORKER_CONCURRENCY, FLOWCREW_QUEUE_ATTEMPTS,
+ * FLOWCREW_WORKER_PORT).
  */
 import { hostname } from 'node:os';
 
@@ -23,6 +24,8 @@ export interface ClusterConfig {
   workerConcurrency: number;
   /** A queued run whose job fails this many times (its worker died or could not run it) is failed, visibly. */
   queueAttempts: number;
+  /** FLOWCREW_WORKER_PORT: a worker's small HTTP port for probes and Prometheus (/health/live, /health/ready, /metrics); 0 = none. Default 8421. */
+  workerPort: number;
 }
 
 function positive(name: string, value: string | undefined, fallback: number): number {
@@ -47,5 +50,6 @@ export function parseClusterConfig(env: NodeJS.ProcessEnv, dataDir: string): Clu
     redisUrl: env.FLOWCREW_REDIS_URL || 'redis://127.0.0.1:6379',
     workerConcurrency: positive('FLOWCREW_WORKER_CONCURRENCY', env.FLOWCREW_WORKER_CONCURRENCY, 10),
     queueAttempts: positive('FLOWCREW_QUEUE_ATTEMPTS', env.FLOWCREW_QUEUE_ATTEMPTS, 3),
+    workerPort: env.FLOWCREW_WORKER_PORT === '0' ? 0 : positive('FLOWCREW_WORKER_PORT', env.FLOWCREW_WORKER_PORT, 8421),
   };
 }

@@ -15,8 +15,16 @@ import { DeployError, NO_RETRY, type DeployedFlow, type DeployedNode, type Execu
 
 type Shared = { credential?: LiveCredential; resources?: ResourceScope; unwatch?: () => void };
 
+/** Whether this runtime leads the cluster right now (cluster/leader.ts). */
+export interface Leadership {
+  holds(): boolean;
+}
+
 export class Deployer {
   private readonly contexts: ContextRegistry;
+  /** Set when several runtimes share the database: singleton triggers (cron, repeating inject) start on the leader only. */
+  private leadership: Leadership | null = null;
+  private readonly singletonsStarted = new Set<DeployedNode>();
 
   constructor(private readonly hub: ExecutorHub) {
     this.contexts = new ContextRegistry(hub.options.storage, hub.options.log, hub.options.nodeLimits);
@@ -131,6 +139,34 @@ export class Deployer {
     await this.closeNodes([...deployed.nodes.values()], true);
   }
 
+  /**
+   * From now on, triggers whose definition is `clusterSingleton` start only while `leadership` holds (call it before
+   * deploying), and each of their ticks is refused once it no longer holds (a leader that stalled past its lease).
+   */
+  useLeadership(leadership: Leadership): void {
+    this.leadership = leadership;
+  }
+
+  /** Leadership gained or lost: start or stop the singleton triggers of every deployed flow. */
+  async leadershipChanged(leader: boolean): Promise<void> {
+    if (!leader) {
+      const started = [...this.singletonsStarted];
+      this.singletonsStarted.clear();
+      await Promise.allSettled(started.map((d) => d.instance.stop?.()));
+      return;
+    }
+    for (const deployed of this.hub.deployed.values()) {
+      for (const d of deployed.nodes.values()) {
+        if (this.hub.closing || !this.isSingleton(d) || this.singletonsStarted.has(d)) continue;
+        await this.startTrigger(deployed, d).catch((error: unknown) => d.log.error((error as Error).message));
+      }
+    }
+  }
+
+  private isSingleton(d: DeployedNode): boolean {
+    return this.leadership !== null && d.definition.clusterSingleton === true && d.instance.start !== undefined;
+  }
+
   /** Shutdown: stop every trigger (first, so nothing new starts), then close every node. */
   async stopAllTriggers(): Promise<void> {
     for (const deployed of this.hub.deployed.values()) await this.stopTriggers(deployed);
@@ -168,21 +204,39 @@ export class Deployer {
     if (this.hub.options.triggers === false) return;
     for (const d of deployed.nodes.values()) {
       if (!d.instance.start) continue;
-      const flowId = deployed.flow.id;
+      // A singleton trigger starts here only on the leader; leadershipChanged() starts it when this runtime is elected.
+      if (this.isSingleton(d) && !this.leadership!.holds()) continue;
       try {
-        await d.instance.start({
-          emit: (msg: FlowMessage, emitOptions) => this.hub.admission.emitFromTrigger(flowId, d.node.id, msg, emitOptions),
-          log: this.hub.nodeLogger(flowId, d.node.id, d.label, deployed.redactor),
-          status: d.status,
-        });
+        await this.startTrigger(deployed, d);
       } catch (error) {
         await this.stopTriggers(deployed);
-        throw new DeployError(`node "${d.node.id}" (${d.node.type}) could not start: ${(error as Error).message}`, d.node.id);
+        throw error;
       }
     }
   }
 
+  private async startTrigger(deployed: DeployedFlow, d: DeployedNode): Promise<void> {
+    const flowId = deployed.flow.id;
+    const leadership = this.isSingleton(d) ? this.leadership : null;
+    if (leadership) this.singletonsStarted.add(d);
+    try {
+      await d.instance.start!({
+        // Fenced: a tick after this runtime lost the lead (its timer fired before its heartbeat noticed) is refused.
+        emit: (msg: FlowMessage, emitOptions) =>
+          leadership && !leadership.holds()
+            ? Promise.reject(new Error('this runtime is no longer the cluster leader: the tick is left to the new leader'))
+            : this.hub.admission.emitFromTrigger(flowId, d.node.id, msg, emitOptions),
+        log: this.hub.nodeLogger(flowId, d.node.id, d.label, deployed.redactor),
+        status: d.status,
+      });
+    } catch (error) {
+      this.singletonsStarted.delete(d);
+      throw new DeployError(`node "${d.node.id}" (${d.node.type}) could not start: ${(error as Error).message}`, d.node.id);
+    }
+  }
+
   private async stopTriggers(deployed: DeployedFlow): Promise<void> {
+    for (const d of deployed.nodes.values()) this.singletonsStarted.delete(d);
     await Promise.allSettled([...deployed.nodes.values()].map((d) => d.instance.stop?.()));
   }
 

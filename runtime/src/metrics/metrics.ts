@@ -12,6 +12,7 @@ import type { NodeFinishedEvent } from '../executor/events.ts';
 import type { Runtime } from '../runtime.ts';
 import type { RunRecord } from '../storage/types.ts';
 import { CountingHistogram, type Observe } from './counting-histogram.ts';
+import type { QueueBacklog, QueueMode } from '../queue/mode.ts';
 
 /** The names the dashboards and alert rules in docker/ use (the test checks they are all exported). */
 export const METRIC_NAMES = {
@@ -26,6 +27,11 @@ export const METRIC_NAMES = {
   commitBatch: 'flowcrew_storage_commit_batch_writes',
   commitFailures: 'flowcrew_storage_commit_failures_total',
   flowsDeployed: 'flowcrew_flows_deployed',
+  queueWaiting: 'flowcrew_queue_waiting_jobs',
+  queueActive: 'flowcrew_queue_active_jobs',
+  queueOldest: 'flowcrew_queue_oldest_waiting_seconds',
+  queueOutboxOldest: 'flowcrew_queue_outbox_oldest_seconds',
+  clusterLeader: 'flowcrew_cluster_leader',
   info: 'flowcrew_info',
 } as const;
 
@@ -111,6 +117,13 @@ export class RuntimeMetrics {
         this.set(executor.deployedFlows);
       },
     });
+    if (runtime.queue) queueGauges(runtime.queue, registers);
+    if (runtime.leader) {
+      const leader = runtime.leader;
+      new Gauge({ name: METRIC_NAMES.clusterLeader, help: '1 while this runtime is the elected leader that fires cron and repeating inject triggers', registers, collect() {
+        this.set(leader.holds() ? 1 : 0);
+      } });
+    }
     new Gauge({ name: METRIC_NAMES.info, help: 'Always 1: the storage this runtime uses', labelNames: ['storage'], registers }).labels(runtime.storage.dialect).set(1);
   }
 
@@ -188,6 +201,44 @@ export class RuntimeMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+/** How long a scrape waits for Redis before reporting the queue gauges as unknown (absent) instead of hanging. */
+const QUEUE_SCRAPE_TIMEOUT_MS = 2_000;
+
+/**
+ * Queue mode: the queue's backlog, read from Redis at scrape time (shared by every main and worker: aggregate with
+ * max(), not sum()). The workers' HPA scales on flowcrew_queue_waiting_jobs.
+ */
+function queueGauges(queue: QueueMode, registers: Registry[]): void {
+  let pending: Promise<QueueBacklog | null> | null = null;
+  let at = 0;
+  // One Redis read per scrape, shared by the four gauges (each collect() asks).
+  const backlog = () => {
+    if (!pending || Date.now() - at > 500) {
+      at = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      pending = Promise.race([queue.backlog(), new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), QUEUE_SCRAPE_TIMEOUT_MS)))])
+        .catch(() => null)
+        .finally(() => clearTimeout(timer));
+    }
+    return pending;
+  };
+  const gauge = (name: string, help: string, read: (b: QueueBacklog) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      async collect() {
+        const b = await backlog();
+        // Redis unreachable: NaN (unknown) rather than a stale or made-up figure; an HPA then keeps its current scale.
+        this.set(b ? read(b) : Number.NaN);
+      },
+    });
+  gauge(METRIC_NAMES.queueWaiting, 'Runs waiting in the queue for a worker (waiting, delayed and prioritized jobs)', (b) => b.waiting);
+  gauge(METRIC_NAMES.queueActive, 'Runs being executed by workers (active jobs)', (b) => b.active);
+  gauge(METRIC_NAMES.queueOldest, 'How long the oldest run waiting for a worker has waited (0 when none waits)', (b) => b.oldestWaitingSeconds);
+  gauge(METRIC_NAMES.queueOutboxOldest, 'Age of the oldest committed run not yet enqueued (Redis was unreachable); 0 when the outbox is empty', (b) => b.outboxOldestSeconds);
 }
 
 /** A bounded name for what answered a request: never the raw URL (ids in paths would make a series per request). */

@@ -6,6 +6,7 @@
  *   arrive over Redis pub/sub. Triggers, API and editor run here. No run executes here.
  * worker: no triggers, no HTTP; BullMQ jobs are leased and executed here; replies are published back.
  */
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '@flowcrew/sdk';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -19,11 +20,21 @@ import { OutboxRelay } from './relay.ts';
 import { ReplyListener, publishingWaiter } from './replies.ts';
 import { QUEUE_NAME, QueueWorker } from './worker.ts';
 
+export interface QueueBacklog {
+  waiting: number;
+  active: number;
+  /** Age of the oldest run waiting for a worker: the oldest waiting job, or an older run still in the outbox. */
+  oldestWaitingSeconds: number;
+  outboxOldestSeconds: number;
+}
+
 export class QueueMode {
   private relay: OutboxRelay | undefined;
   private worker: QueueWorker | undefined;
   private readonly queue: Queue | undefined;
   private readonly listener: ReplyListener | undefined;
+  /** A worker's handle on the queue for backlog figures (a main has `queue`). */
+  private probe: Queue | undefined;
 
   private constructor(
     readonly mode: 'main' | 'worker',
@@ -97,15 +108,38 @@ export class QueueMode {
     return this.worker?.stats;
   }
 
-  /** Jobs waiting and active (readiness, metrics, the benchmarks). */
-  async depth(): Promise<{ waiting: number; active: number }> {
-    const queue = this.queue ?? new Queue(QUEUE_NAME, { connection: this.connection() });
+  /**
+   * The queue's backlog (readiness, metrics, the HPA, the benchmarks): jobs waiting and active, how long the oldest
+   * waiting job has waited, and the oldest run committed but not yet enqueued (the outbox: Redis was down).
+   * Throws when Redis does not answer.
+   */
+  async backlog(): Promise<QueueBacklog> {
+    const queue = this.queue ?? (this.probe ??= new Queue(QUEUE_NAME, { connection: this.connection() }));
+    const [counts, oldest, outbox] = await Promise.all([
+      queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized'),
+      queue.getJobs(['waiting', 'prioritized'], 0, 0, true),
+      this.storage.outbox!.pending(1),
+    ]);
+    const now = Date.now();
+    const waitedSince = Math.min(oldest[0]?.timestamp ?? now, outbox[0]?.createdAt ?? now);
+    return {
+      waiting: (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0),
+      active: counts.active ?? 0,
+      oldestWaitingSeconds: Math.max(0, now - waitedSince) / 1000,
+      outboxOldestSeconds: outbox[0] ? Math.max(0, now - outbox[0].createdAt) / 1000 : 0,
+    };
+  }
+
+  /** Redis answers PING within `timeoutMs` (readiness); resolves with the round trip in ms. */
+  async pingRedis(timeoutMs: number): Promise<number> {
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-      return { waiting: (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0 };
+      await Promise.race([this.redis.ping(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)))]);
     } finally {
-      if (queue !== this.queue) await queue.close();
+      clearTimeout(timer);
     }
+    return Math.round((performance.now() - started) * 10) / 10;
   }
 
   /** Mains: stop relaying (the outbox keeps the rest). Workers: drain, waiting up to `drainMs` for runs in progress. */
@@ -114,6 +148,7 @@ export class QueueMode {
     await this.worker?.close(drainMs);
     this.listener?.close();
     await this.queue?.close();
+    await this.probe?.close();
     this.subscriber?.disconnect();
     this.redis.disconnect();
   }

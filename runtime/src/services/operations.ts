@@ -6,6 +6,7 @@
  */
 import type { Actor } from '../identity/actor.ts';
 import type { Runtime } from '../runtime.ts';
+import { queueCheck, type QueueCheck } from '../queue/health.ts';
 
 /** A storage that does not answer a `SELECT 1` within this is "not ready": the instance should get no traffic. */
 export const READY_STORAGE_TIMEOUT_MS = 2000;
@@ -18,7 +19,7 @@ export interface ReadyCheck {
 
 export interface Readiness {
   status: 'ready' | 'not ready';
-  checks: { storage: ReadyCheck & { ms?: number }; flows: ReadyCheck & { deployed: number }; resume: ReadyCheck & { state: string } };
+  checks: { storage: ReadyCheck & { ms?: number }; flows: ReadyCheck & { deployed: number }; resume: ReadyCheck & { state: string }; queue?: QueueCheck };
 }
 
 export class OperationsService {
@@ -41,8 +42,10 @@ export class OperationsService {
     if (admin && startup.undeployable.length > 0) flows.detail = `could not be deployed at start: ${startup.undeployable.join(', ')}`;
     // 'failed' is finished too: the runs stay stored and resume at the next start; the storage check says more.
     const resume = { ok: startup.resume === 'done' || startup.resume === 'failed', state: startup.resume };
-    const ok = storage.ok && flows.ok && resume.ok;
-    return { status: ok ? 'ready' : 'not ready', checks: { storage, flows, resume } };
+    // Queue mode: Redis reachable, and the backlog (queue/health.ts).
+    const queue = this.runtime.queue ? await queueCheck(this.runtime.queue, admin) : undefined;
+    const ok = storage.ok && flows.ok && resume.ok && (queue?.ok ?? true);
+    return { status: ok ? 'ready' : 'not ready', checks: { storage, flows, resume, ...(queue ? { queue } : {}) } };
   }
 
   private async pingStorage(admin: boolean): Promise<Readiness['checks']['storage']> {

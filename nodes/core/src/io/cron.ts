@@ -30,6 +30,7 @@ export function validateSchedule(expression: unknown, timezone?: unknown): void 
 export const cronNode = defineNode<CronProps>({
   type: 'cron',
   category: 'trigger',
+  clusterSingleton: true,
   label: 'schedule',
   icon: 'schedule',
   color: '#a6bbcf',

@@ -109,6 +109,7 @@ export const injectNode = defineNode<InjectProps>({
   icon: 'arrow_right_alt',
   color: '#a6bbcf',
   role: { kind: 'manual-entry' },
+  clusterSingleton: true,
   inputs: 0,
   outputs: 1,
   props: {

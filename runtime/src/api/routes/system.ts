@@ -15,6 +15,8 @@ const READINESS = {
         storage: { ...CHECK, properties: { ...CHECK.properties, ms: { type: 'number' } } },
         flows: { ...CHECK, properties: { ...CHECK.properties, deployed: { type: 'integer' } } },
         resume: { ...CHECK, properties: { ...CHECK.properties, state: { enum: ['pending', 'running', 'done', 'failed'] } } },
+        // Queue mode only: Redis answers; the backlog is information (scale workers on it), not a readiness condition.
+        queue: { ...CHECK, properties: { ...CHECK.properties, redisMs: { type: 'number' }, backlog: { type: 'object' } } },
       },
     },
   },
