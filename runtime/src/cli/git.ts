@@ -8,7 +8,9 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { cliActor, withServices } from './local.ts';
 
-const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+const print = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+};
 const configFor = (dataDir?: string) => loadConfig(process.env, { ...(dataDir ? { dataDir: path.resolve(dataDir) } : {}), logLevel: 'warn' });
 const positive = (value: string, what: string): number => {
   const n = Number(value);

@@ -182,6 +182,23 @@ if (!ready && process.env.CI) {
       }
     });
 
+    it('a promotion whose merge conflicts answers the flow diffs and deploys nothing', async () => {
+      expect((await dev.api('POST', '/api/v1/projects/shop/git/push', {})).status).toBe(200); // 'Orders v2', now allowed
+      const before = inRepo('rev-parse', 'prod').trim();
+      const promoted = await prod.api('POST', '/api/v1/projects/shop/git/promote', { from: 'dev' });
+      expect(promoted.status).toBe(409);
+      expect(promoted.body.detail).toContain('promoting "dev" into "prod" conflicts in flow "orders"');
+      const [conflict] = promoted.body.conflicts;
+      expect(conflict.ours.flow).toEqual([
+        { path: '/description', after: 'from the laptop' },
+        { path: '/name', before: 'Orders', after: 'Orders (laptop)' },
+      ]);
+      expect(conflict.theirs.flow).toEqual([{ path: '/name', before: 'Orders', after: 'Orders v2' }]);
+      expect(inRepo('rev-parse', 'prod').trim()).toBe(before);
+      const running = (await prod.api('GET', '/api/v1/flows/orders')).body;
+      expect([running.name, running.deployedVersion]).toEqual(['Orders (laptop)', 1]);
+    });
+
     it('a wrong SSH key is a clear 502 naming the credential', async () => {
       const keyFile = path.join(scratch, 'wrong');
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile]);

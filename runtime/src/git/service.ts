@@ -141,9 +141,7 @@ export class GitService {
       const current = await ws.remoteHead(link.branch);
       if (current !== link.lastCommit) throw this.behind(link, current);
       // Local edits not in Git would be silently mixed into the promotion: they must be pushed (or restored) first.
-      const localFlows = await this.localFlows(projectId);
-      const local = current ? await ws.commit(current, toFiles(localFlows, await this.credentials(projectId)), 'local', actor.name) : localFlows.length > 0 ? 'unpushed' : null;
-      if (local !== current) throw new ProblemError(409, 'Local changes', `project "${projectId}" has changes that are not in branch "${link.branch}": push them or restore the flows first, then promote`);
+      if (await this.changedSince(projectId, link, current, ws)) throw new ProblemError(409, 'Local changes', `project "${projectId}" has changes that are not in branch "${link.branch}": push them or restore the flows first, then promote`);
       let merged: string;
       if (!current) merged = source;
       else {
@@ -183,12 +181,24 @@ export class GitService {
 
   /** Merge `theirs` with the project's local changes since the last synchronisation; conflicts become a 409. */
   private async mergeWithLocal(ws: GitWorkspace, link: GitLinkRecord, projectId: string, theirs: string, actor: Actor, message: string): Promise<string> {
+    if (!(await this.changedSince(projectId, link, link.lastCommit, ws))) return theirs; // nothing local: take theirs as it is
     const files = toFiles(await this.localFlows(projectId), await this.credentials(projectId));
     const ours = await ws.commit(link.lastCommit, files, 'local changes', actor.name);
-    if (ours === link.lastCommit) return theirs; // nothing local: take theirs as it is
     const merged = await ws.merge(ours, theirs, message, actor.name);
     if (!merged.ok) throw conflict(`pulling "${link.branch}"`, merged.conflicts);
     return merged.head;
+  }
+
+  /**
+   * Does the database differ from `commit` in content (not in formatting: a file rewritten by hand with other key
+   * order or spacing is the same flow)? A flow added or deleted locally is a change.
+   */
+  private async changedSince(projectId: string, link: GitLinkRecord, commit: string | null, ws: GitWorkspace): Promise<boolean> {
+    const local = await this.localFlows(projectId);
+    if (!commit) return local.length > 0;
+    const { changed, all } = await this.incoming(projectId, link, await ws.files(commit));
+    const inGit = new Set(all.map((f) => f.id));
+    return changed.length > 0 || local.some((f) => !inGit.has(f.id));
   }
 
   /** Flows of `commit` that differ from the database, bound to this project's credentials. */

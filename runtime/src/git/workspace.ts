@@ -145,7 +145,7 @@ export class GitWorkspace {
     const match = /^flows\/(.+)\.json$/.exec(file);
     if (!match) return { file, ours: null, theirs: null };
     const id = match[1]!;
-    const [base, ours, theirs] = await Promise.all([1, 2, 3].map((n) => this.stage(n as 1 | 2 | 3, file)));
+    const [base, ours, theirs] = [await this.stage(1, file), await this.stage(2, file), await this.stage(3, file)];
     const flow = (text: string | null) => (text === null ? null : ((safeJson(text) as FlowDocument | null) ?? EMPTY_FLOW(id)));
     const origin = flow(base) ?? EMPTY_FLOW(id);
     const side = (text: string | null) => {
