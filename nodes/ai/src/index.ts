@@ -5,10 +5,11 @@
 import type { NodeDefinition } from '@flowcrew/sdk';
 import { agentNode } from './nodes/agent-node.ts';
 import { crewNode } from './nodes/crew-node.ts';
+import { humanInputNode } from './nodes/human-input-node.ts';
 import { knowledgeNode, retrieveNode } from './nodes/knowledge-nodes.ts';
 import { mcpToolNode } from './nodes/mcp-tool-node.ts';
 
-export const nodes: NodeDefinition[] = [agentNode, crewNode, knowledgeNode, retrieveNode, mcpToolNode];
+export const nodes: NodeDefinition[] = [agentNode, crewNode, knowledgeNode, retrieveNode, mcpToolNode, humanInputNode];
 export default nodes;
 
 export { importCrewAI } from './crew/crewai-import.ts';

@@ -201,7 +201,8 @@ export class RunAdmission {
     this.hub.options.storage.updateRun({ id: run.record.id, status }).catch((e: unknown) => this.hub.runLog(run).warn(`run ${run.record.id}: could not record status ${status}: ${(e as Error).message}`));
   }
 
-  private releaseSlot(flow: DeployedFlow): void {
+  /** Free a slot of the flow's concurrency limit and start the next queued run (also used when a run parks: waiting/park.ts). */
+  releaseSlot(flow: DeployedFlow): void {
     flow.running--;
     const next = flow.queued.shift();
     if (!next) return;

@@ -47,6 +47,8 @@ export class InProcessDispatcher implements InvocationDispatcher {
     const deployedNode = run.flow.nodes.get(invocation.nodeId);
     const attempted = await this.attempt(run, deployedNode, invocation);
     if (run.abort.signal.aborted || this.hub.closing) return; // Cancelled or shutting down: nothing more is written for this run.
+    // Human in the loop (waiting/park.ts): a node waiting for an answer stays pending, not completed.
+    if (attempted.error && this.hub.options.waiting?.parks(run, invocation, attempted.error)) return;
     await this.complete(run, deployedNode, invocation, attempted);
   }
 

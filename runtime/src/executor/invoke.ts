@@ -11,6 +11,8 @@ import {
   type PortMessage,
   type ToolCall,
   type TriggerReply,
+  type WaitAnswer,
+  type WaitRequest,
 } from '@flowcrew/sdk';
 import type { LiveCredential } from '@flowcrew/sdk/host';
 import type { InvocationRecord } from '../storage/types.ts';
@@ -117,6 +119,12 @@ class NodeInputContext implements InputContext {
 
   callTool(call: ToolCall): Promise<FlowMessage[]> {
     return this.hub.tools.callTool(this.run, this.node, this.invocation, call, this.signal, this.scope);
+  }
+
+  waitForInput(request: WaitRequest): Promise<WaitAnswer> {
+    const waiting = this.hub.options.waiting;
+    if (!waiting) return Promise.reject(new Error('this runtime cannot wait for people (no waiting service configured)'));
+    return waiting.ask({ runId: this.runId, flowId: this.flowId, nodeId: this.nodeId, invocationId: this.invocation.id, projectId: this.run.record.projectId }, request);
   }
 }
 

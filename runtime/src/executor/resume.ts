@@ -19,7 +19,9 @@ export class Resumer {
   async resume(runIds?: readonly string[]): Promise<number> {
     const { storage } = this.hub.options;
     // A run this process executes already is never adopted twice.
-    const resumable = (await storage.listResumableRuns(runIds ? { runIds } : undefined)).filter((r) => !this.hub.active.has(r.run.id));
+    let resumable = (await storage.listResumableRuns(runIds ? { runIds } : undefined)).filter((r) => !this.hub.active.has(r.run.id));
+    // Runs parked on a question stay parked: they resume when it is answered (waiting/park.ts).
+    if (this.hub.options.waiting) resumable = await this.hub.options.waiting.withoutParked(resumable);
     // Every pending invocation of a started run was in flight when the process stopped. Count that interruption
     // durably BEFORE running anything again: if this start dies on the same message, the next one knows, and once an
     // invocation has been interrupted maxInterruptions times dispatch fails it instead (a poison message).

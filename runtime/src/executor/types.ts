@@ -65,6 +65,8 @@ export interface ExecutorOptions {
    * `accepted` is told each committed run (to wake the relay); `awaitReply` waits for a worker's answer.
    */
   remote?: RemoteRuns;
+  /** Human in the loop: ctx.waitForInput, parking and resume filtering (waiting/park.ts); absent = nodes cannot wait. */
+  waiting?: import('../waiting/signal.ts').WaitingHooks;
   /** Queue mode, on a worker: the waiter a run taken from the queue answers (it forwards the reply to the main that waits). */
   replyTo?(run: RunRecord): ReplyWaiter | undefined;
 }
