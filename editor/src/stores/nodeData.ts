@@ -56,7 +56,10 @@ export const useNodeDataStore = defineStore('nodeData', () => {
     const state = byNode[key]!;
     state.loading = true;
     try {
-      state.data = await find(flowId, nodeId);
+      const found = await find(flowId, nodeId);
+      // A pinned run is not in the history: its data stays until a newer real run of the node.
+      const kept = state.data?.pinnedRun && (!found || found.at < state.data.at) ? state.data : null;
+      state.data = kept ?? found;
       state.error = null;
     } catch (e) {
       state.error = (e as Error).message;

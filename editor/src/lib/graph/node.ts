@@ -150,7 +150,7 @@ export class FlowGraphNode extends LGraphNode {
         ctx.fillStyle = PINNED_COLOUR;
         ctx.font = 'bold 11px Arial';
         ctx.textAlign = 'left';
-        ctx.fillText('📌 pinned', 0, -titleHeight - 8);
+        ctx.fillText('pinned output', 0, -titleHeight - 8);
       }
     }
     let y = height + 16;
