@@ -5,6 +5,7 @@
 import type { ProjectRole } from '../identity/actor.ts';
 import type { Access } from './route-table.ts';
 import type { Credentials, TestServer } from '../testing/server.ts';
+import { WAIT_FIXTURES } from '../waiting/matrix-fixtures.ts';
 
 export interface Target {
   /** Path under /api/v1, with its query string. */
@@ -264,4 +265,7 @@ export const FIXTURES: Record<string, Fixture> = {
   // audit
   'GET /audit': fixed('audit:read', 'any', '/audit?limit=5', { expect: 200 }),
   'GET /audit/export': fixed('audit:read', 'any', '/audit/export?format=csv&action=flow.', { expect: 200 }),
+
+  // waiting runs (human in the loop)
+  ...WAIT_FIXTURES,
 };

@@ -22,7 +22,9 @@ import { ROUTES } from './routes/index.ts';
 import { FIXTURES, MatrixSetup, type Fixture, type MatrixRole } from './route-matrix.fixtures.ts';
 
 /** The only routes anyone may call without credentials (issue 8: health, the API document, sign-in and setup). */
-const PUBLIC = new Set(['GET /health', 'GET /health/live', 'GET /health/ready', 'GET /openapi.json', 'GET /auth/status', 'POST /auth/setup', 'POST /auth/login']);
+const PUBLIC = new Set(['GET /health', 'GET /health/live', 'GET /health/ready', 'GET /openapi.json', 'GET /auth/status', 'POST /auth/setup', 'POST /auth/login',
+  // A signed answer link is its own permission (waiting/links.ts): single use, expiring.
+  'GET /waits/link/{token}', 'POST /waits/link/{token}/answer']);
 
 type Role = MatrixRole;
 const ROLES: Role[] = ['admin', 'owner', 'editor', 'operator', 'viewer', 'no role here', 'viewer here, editor elsewhere', 'anonymous', 'token without it'];
