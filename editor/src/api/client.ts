@@ -141,6 +141,10 @@ export const api = {
   flowVersions: (id: string) => request<import('../components/versions/types').VersionList>('GET', `/flows/${encodeURIComponent(id)}/versions`),
   flowDiff: (id: string, from: number, to: number) => request<import('../components/versions/types').VersionDiff>('GET', `/flows/${encodeURIComponent(id)}/diff?from=${from}&to=${to}`),
   restoreVersion: (id: string, version: number) => request<FlowView>('POST', `/flows/${encodeURIComponent(id)}/versions/${version}/restore`),
+  gitLink: (projectId: string) => request<import('../components/versions/types').GitLink>('GET', `/projects/${encodeURIComponent(projectId)}/git`),
+  gitPull: (projectId: string, deploy = false) => request<import('../components/versions/types').GitSyncResult>('POST', `/projects/${encodeURIComponent(projectId)}/git/pull`, { deploy }),
+  gitPush: (projectId: string, message?: string) => request<import('../components/versions/types').GitSyncResult>('POST', `/projects/${encodeURIComponent(projectId)}/git/push`, message ? { message } : {}),
+  gitPromote: (projectId: string, from: string) => request<import('../components/versions/types').GitSyncResult>('POST', `/projects/${encodeURIComponent(projectId)}/git/promote`, { from }),
 };
 
 export type Api = typeof api;

@@ -38,3 +38,29 @@ export interface VersionDiff {
   to: number;
   diff: FlowDiff;
 }
+
+/** A project's Git link (runtime/src/storage/versions.ts GitLinkRecord; the credential is an id, never a secret). */
+export interface GitLink {
+  projectId: string;
+  url: string;
+  branch: string;
+  environment: string;
+  credentialId: string | null;
+  lastCommit: string | null;
+  updatedAt: number;
+}
+
+export interface GitSyncResult {
+  commit: string | null;
+  flows: string[];
+  deleted: string[];
+  deployed: string[];
+}
+
+/** One conflicting file of a pull or promotion: what each side changed since their common version. */
+export interface GitConflict {
+  file: string;
+  flowId?: string;
+  ours: FlowDiff | null;
+  theirs: FlowDiff | null;
+}

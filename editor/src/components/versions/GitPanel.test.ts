@@ -1,0 +1,56 @@
+/**
+ * The Git panel over the runtime's Git routes (tested against a real SSH Git server in runtime/src/git/git.test.ts;
+ * these answers have the same shape).
+ */
+import { flushPromises, mount } from '@vue/test-utils';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fakeApi } from '../../test/fake-api';
+import GitPanel from './GitPanel.vue';
+
+const link = { projectId: 'shop', url: 'ssh://git@example/shop.git', branch: 'prod', environment: 'prod', credentialId: 'k', lastCommit: 'abcdef0123456789', updatedAt: 1 };
+const flow = { 'GET /flows/orders': { body: { id: 'orders', projectId: 'shop', nodes: [] } } };
+const nameChange = (after: string) => ({ flow: [{ path: '/name', before: 'Orders', after }], added: [], removed: [], changed: [], moved: [], wires: { added: [], removed: [] }, same: false });
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe('GitPanel', () => {
+  it('says when the project is not linked', async () => {
+    fakeApi({ ...flow, 'GET /projects/shop/git': { status: 404, body: { title: 'Not linked', status: 404 } } });
+    const wrapper = mount(GitPanel, { props: { flowId: 'orders' } });
+    await flushPromises();
+    expect(wrapper.text()).toContain('not linked to a Git repository');
+  });
+
+  it('pulls with deploy when asked and reports what changed', async () => {
+    const api = fakeApi({ ...flow, 'GET /projects/shop/git': { body: link }, 'POST /projects/shop/git/pull': { body: { commit: '0123456789ab', flows: ['orders'], deleted: [], deployed: ['orders'] } } });
+    const wrapper = mount(GitPanel, { props: { flowId: 'orders' } });
+    await flushPromises();
+    expect(wrapper.find('[data-test="git-link"]').text()).toContain('branch prod');
+    await wrapper.find('input[type="checkbox"]').setValue(true);
+    await wrapper.find('[data-test="git-pull"]').trigger('click');
+    await flushPromises();
+    expect(api.called('POST /projects/shop/git/pull')[0]!.body).toEqual({ deploy: true });
+    expect(wrapper.text()).toContain('pull: 1 flow(s) updated, 1 deployed (commit 0123456789)');
+    expect(wrapper.emitted('pulled')).toHaveLength(1);
+  });
+
+  it('shows a conflict as what each side changed in the flow', async () => {
+    fakeApi({
+      ...flow,
+      'GET /projects/shop/git': { body: link },
+      'POST /projects/shop/git/promote': {
+        status: 409,
+        body: { title: 'Merge conflict', status: 409, detail: 'promoting "dev" into "prod" conflicts in flow "orders"', conflicts: [{ file: 'flows/orders.json', flowId: 'orders', ours: nameChange('Orders (hotfix)'), theirs: nameChange('Orders v2') }] },
+      },
+    });
+    const wrapper = mount(GitPanel, { props: { flowId: 'orders' } });
+    await flushPromises();
+    await wrapper.find('input[aria-label="Promote from branch"]').setValue('dev');
+    await wrapper.find('[data-test="git-promote"]').trigger('click');
+    await flushPromises();
+    expect(wrapper.find('[role="alert"]').text()).toContain('conflicts in flow "orders"');
+    const conflict = wrapper.find('[data-test="git-conflict"]').text();
+    expect(conflict).toContain('/name: "Orders" → "Orders (hotfix)"');
+    expect(conflict).toContain('/name: "Orders" → "Orders v2"');
+  });
+});
