@@ -21,7 +21,7 @@ async function newQuestion(c: MatrixSetup): Promise<string> {
       { id: 'go', type: 'inject', wires: [['ask']] },
       { id: 'ask', type: 'human-input', props: { title: 'Matrix question' }, wires: [[], []] },
     ];
-    await call(c, 'POST', '/flows', { id: FLOW, name: FLOW, nodes, projectId: 'alpha' }, 201);
+    await call(c, 'POST', '/flows', 201, { id: FLOW, name: FLOW, nodes, projectId: 'alpha' });
     await call(c, 'POST', `/flows/${FLOW}/deploy`, 200);
   }
   const { runId } = await call(c, 'POST', `/flows/${FLOW}/runs`, 202, {});

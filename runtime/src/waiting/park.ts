@@ -54,7 +54,8 @@ export class Parking implements WaitingHooks {
     let wait = await store.get(id);
     if (!wait) {
       const now = Date.now();
-      const projectId = from.projectId ?? (await storage.getRun(from.runId))?.projectId ?? 'default';
+      // A run belongs to its flow's project (the run's own row may not be committed yet: runs start before that).
+      const projectId = from.projectId ?? (await storage.getFlow(from.flowId))?.projectId ?? (await storage.getRun(from.runId))?.projectId ?? 'default';
       const record: WaitRecord = {
         id,
         runId: from.runId,
