@@ -48,6 +48,8 @@ export async function git(
       ...baseEnv(),
       // Never prompt: a missing credential must fail at once with git's message, not hang waiting for a terminal.
       GIT_TERMINAL_PROMPT: '0',
+      // Only the transports git/remote.ts accepts, even if a URL slipped through: never file://, ext:: or plain http.
+      GIT_ALLOW_PROTOCOL: 'ssh:https',
       GIT_ASKPASS: '/bin/false',
       SSH_ASKPASS: '/bin/false',
       // Commits name who asked for them (the acting user); the committer stays Flowcrew.

@@ -79,7 +79,9 @@ if (!ready && process.env.CI) {
   beforeAll(async () => {
     execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
     asOwner();
-    [dev, prod] = await Promise.all([startTestServer(), startTestServer()]);
+    // The Git server is on loopback, which the outbound guard refuses unless the administrator allows it.
+    const allow = { env: { FLOWCREW_OUTBOUND_ALLOW: `127.0.0.1:${PORT}` } };
+    [dev, prod] = await Promise.all([startTestServer({}, allow), startTestServer({}, allow)]);
     devCrm = await setUp(dev, 'dev', 'crm');
     prodCrm = await setUp(prod, 'prod', 'crm-production');
   }, 60_000);
@@ -197,6 +199,19 @@ if (!ready && process.env.CI) {
       expect(inRepo('rev-parse', 'prod').trim()).toBe(before);
       const running = (await prod.api('GET', '/api/v1/flows/orders')).body;
       expect([running.name, running.deployedVersion]).toEqual(['Orders (laptop)', 1]);
+    });
+
+    it('refuses Git URLs that would read local files or run commands, and remotes the outbound guard refuses', async () => {
+      for (const bad of ['file:///etc', '/var/lib/flowcrew-git/home/repos', 'ext::sh -c touch% /tmp/pwned', 'http://127.0.0.1/x.git']) {
+        const answer = await dev.api('PUT', '/api/v1/projects/shop/git', { url: bad, branch: 'dev' });
+        expect(answer.status, bad).toBe(422);
+        expect(answer.body.errors[0].pointer).toBe('/url');
+      }
+      await dev.api('POST', '/api/v1/projects', { id: 'inner', name: 'inner' });
+      await dev.api('PUT', '/api/v1/projects/inner/git', { url: 'ssh://git@127.0.0.1:22/x.git', branch: 'dev' });
+      const refused = await dev.api('POST', '/api/v1/projects/inner/git/pull', {});
+      expect(refused.status).toBe(422);
+      expect(refused.body.detail).toContain('the Git remote 127.0.0.1:22 may not be reached from here');
     });
 
     it('a wrong SSH key is a clear 502 naming the credential', async () => {

@@ -21,6 +21,7 @@ import type { GitLinkRecord } from '../storage/versions.ts';
 import { flowContentHash } from '../versions/hash.ts';
 import { GitError, type GitAuth } from './cli.ts';
 import { bindCredentials, fromFiles, toFiles } from './files.ts';
+import { parseGitUrl } from './remote.ts';
 import { GitWorkspace, type FlowConflict } from './workspace.ts';
 
 export interface GitLinkInput {
@@ -67,6 +68,11 @@ export class GitService {
   async link(actor: Actor, projectId: string, input: GitLinkInput): Promise<GitLinkRecord> {
     await this.projects.requireWritable(actor, projectId, 'project:manage');
     if (!BRANCH.test(input.branch)) throw invalid('not a usable branch name', [{ pointer: '/branch', message: `"${input.branch}" is not a branch name (letters, digits, ".", "_", "-", "/")` }]);
+    try {
+      parseGitUrl(input.url);
+    } catch (error) {
+      throw invalid('not a usable Git URL', [{ pointer: '/url', message: (error as Error).message }]);
+    }
     if (input.credentialId) await this.auth(projectId, input.credentialId);
     const old = await this.links.get(projectId);
     const now = Date.now();
@@ -171,6 +177,12 @@ export class GitService {
     const auth = link.credentialId ? await this.auth(projectId, link.credentialId) : ({ kind: 'none' } as const);
     const dir = path.join(this.root(), encodeURIComponent(projectId));
     const ws = new GitWorkspace(dir, link.url, { auth, knownHosts: link.knownHosts, knownHostsFile: path.join(dir, '.known_hosts') });
+    const remote = parseGitUrl(link.url);
+    try {
+      await this.runtime.executor.runtimeServices().outbound.check(remote.host, remote.port);
+    } catch (error) {
+      throw new ProblemError(422, 'Outbound refused', `the Git remote ${remote.host}:${remote.port} may not be reached from here: ${(error as Error).message}`);
+    }
     try {
       await ws.fetch();
     } catch (error) {
