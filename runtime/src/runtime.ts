@@ -27,6 +27,7 @@ import { credentialBindingIssues } from './executor/credential-binding.ts';
 import { createOutboundGuard, type OutboundGuard } from './outbound/index.ts';
 import { NodeRegistry } from './registry/registry.ts';
 import { pinnedOutputNode } from './flowtest/pins.ts';
+import { openSubflowLibrary, type SubflowLibrary } from './subflows/library.ts';
 import { testCredential, type CredentialTestAnswer, type CredentialTestInput } from './credential-test.ts';
 import { openStorage } from './storage/index.ts';
 import { RunTracing } from './tracing/tracing.ts';
@@ -68,6 +69,8 @@ export class Runtime {
   private leaseKeeper?: LeaseKeeper;
   /** Queue mode (FLOWCREW_MODE=main|worker): the outbox relay or the queue worker; undefined when embedded. */
   queue?: QueueMode;
+  /** The sub-flow library (subflows/library.ts); undefined without SQL storage. */
+  subflows?: SubflowLibrary;
   /** Runtimes sharing PostgreSQL: the election of the one that fires cron and repeating inject triggers. */
   leader?: LeaderElection;
   /** OpenTelemetry traces of runs; null unless an OTLP endpoint is set (tracing/tracing.ts). */
@@ -153,6 +156,8 @@ export class Runtime {
     waiting?.attach(executor, events);
     runtime.tracing = RunTracing.fromEnv(runtime);
     runtime.leader = (await electTriggerLeader({ databaseUrl: config.databaseUrl, cluster: config.cluster, hasLeases: !!storage.leases, deployer: executor.deployer, log: moduleLogger(log, 'runtime') })) ?? undefined;
+    // Library sub-flows are node types: registered before the stored flows that use them are deployed.
+    runtime.subflows = await openSubflowLibrary({ storage, registry, executor, log: moduleLogger(log, 'runtime') });
     await runtime.boot(options.loadExamples ?? true);
     return runtime;
   }

@@ -7,6 +7,7 @@ import type { Runtime } from '../runtime.ts';
 import { AuditService } from './audit.ts';
 import { AuthService } from './auth.ts';
 import { CredentialService } from './credentials.ts';
+import { OAuth2Service } from '../oauth/service.ts';
 import { FlowService } from './flows.ts';
 import { OperationsService } from './operations.ts';
 import { PackService } from './packs.ts';
@@ -27,6 +28,7 @@ export class Services {
   readonly flows: FlowService;
   readonly runs: RunService;
   readonly credentials: CredentialService;
+  readonly oauth2: OAuth2Service;
   readonly packs: PackService;
   readonly users: UserService;
   readonly tokens: TokenService;
@@ -47,6 +49,7 @@ export class Services {
     this.flows = new FlowService(runtime, this.projects, this.audit);
     this.runs = new RunService(runtime);
     this.credentials = new CredentialService(runtime, this.projects, this.audit);
+    this.oauth2 = new OAuth2Service(runtime, this.audit);
     this.packs = new PackService(runtime, this.audit);
     this.users = new UserService(identity, this.audit);
     this.tokens = new TokenService(identity, this.projects, this.audit);

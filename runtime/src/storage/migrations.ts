@@ -9,6 +9,7 @@ import { identityMigration } from './identity-sql.ts';
 import { versionsMigration } from './versions.ts';
 import { waitingMigration } from '../waiting/store.ts';
 import { pinsMigration } from '../pins/store.ts';
+import { flowTestsMigration } from '../flowtest/store.ts';
 import type { SqlDialect, SqlDriver, SqlStatement } from './sql-storage.ts';
 
 export interface Migration {
@@ -154,6 +155,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 10,
     name: 'editor: pinned node outputs per flow (pins/store.ts)',
     sql: pinsMigration,
+  },
+  {
+    version: 11,
+    name: 'flow tests kept with flows (flowtest/store.ts), sub-flow library versions (subflows/store.ts)',
+    sql: flowTestsMigration,
   },
 ];
 

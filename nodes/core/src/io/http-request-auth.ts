@@ -20,6 +20,8 @@ export interface HttpAuthFields {
   apiKey?: string;
   grantType?: 'client_credentials' | 'refresh_token';
   tokenUrl?: string;
+  /** The consent page of the authorization code flow (the runtime's POST /credentials/{id}/oauth2/authorize). */
+  authorizationUrl?: string;
   clientId?: string;
   clientSecret?: string;
   clientAuth?: 'basic' | 'body';
@@ -34,6 +36,7 @@ export const httpAuthFieldProperties = {
   apiKey: { title: 'API key', type: 'string', writeOnly: true },
   grantType: { title: 'OAuth2 grant', enum: ['client_credentials', 'refresh_token'], default: 'client_credentials', description: 'client_credentials: the app acts as itself. refresh_token: on behalf of a user, with the refresh token their consent (authorization code flow) gave.' },
   tokenUrl: { title: 'Token URL', type: 'string', pattern: '^https?://', description: 'OAuth2: the token endpoint. Its host must be in allowedHosts too (the client secret is sent there).' },
+  authorizationUrl: { title: 'Authorization URL', type: 'string', pattern: '^https?://', description: 'OAuth2 authorization code flow: the provider\'s consent page. "Connect" on the credential opens it and stores the refresh token it gives (register <this runtime>/api/v1/oauth2/callback as the redirect URI).' },
   clientId: { title: 'Client id', type: 'string' },
   clientSecret: { title: 'Client secret', type: 'string', writeOnly: true },
   clientAuth: { title: 'Client authentication', enum: ['basic', 'body'], default: 'basic', description: 'How the client id and secret go to the token endpoint: HTTP basic (client_secret_basic) or form fields (client_secret_post).' },

@@ -6,6 +6,7 @@ import type { Route } from '../route-table.ts';
 import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
 import { credentialRoutes } from './credentials.ts';
+import { oauth2Routes } from '../../oauth/routes.ts';
 import { flowRoutes } from './flows.ts';
 import { packRoutes } from './packs.ts';
 import { projectRoutes } from './projects.ts';
@@ -29,6 +30,7 @@ export const ROUTES: readonly Route[] = [
   ...pinRoutes,
   ...runRoutes,
   ...waitRoutes,
+  ...oauth2Routes,
   ...credentialRoutes,
   ...projectRoutes,
   ...gitRoutes,
