@@ -1,11 +1,13 @@
 /**
- * Flow validation: the format schema (ajv, compiled once), then semantic checks against the node registry.
- * Every problem is reported, each with a JSON pointer into the submitted document.
+ * Flow validation: the format schema (ajv, compiled once) and semantic checks against the node registry, in one
+ * pass: every problem is reported together (a user fixes everything at once), each with a JSON pointer into the
+ * submitted document. Only what the format leaves unusable (no node list, a node without an id or type, wires that
+ * are not lists of ids) is not checked further.
  */
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { NODES_PER_TURN, yieldToEventLoop } from './event-loop.ts';
 import { DEFAULT_MAX_DEPTH, findTooDeep } from './json-depth.ts';
-import type { FlowDocument, FlowIssue } from './types.ts';
+import type { FlowDocument, FlowIssue, FlowNode } from './types.ts';
 import { flowSchema } from './schema.ts';
 
 /** What validation needs to know about node types; the registry implements it. */
@@ -85,13 +87,15 @@ function* validationSteps(input: unknown, catalog: NodeTypeCatalog, options: Val
   const tooDeep = findTooDeep(input, options.maxDepth ?? DEFAULT_MAX_DEPTH);
   if (tooDeep) return { valid: false, issues: [withNodeId(tooDeep, input as FlowDocument)], warnings: [], flow: input as FlowDocument };
   const flow = structuredClone(input) as FlowDocument;
-  if (!checkFormat(flow)) {
-    return { valid: false, issues: ajvIssues(checkFormat.errors).map((i) => withNodeId(i, flow)), warnings: [], flow };
-  }
   const issues: FlowIssue[] = [];
   const warnings: FlowIssue[] = [];
+  if (!checkFormat(flow)) {
+    issues.push(...ajvIssues(checkFormat.errors).map((i) => withNodeId(i, flow)));
+    if (!Array.isArray((flow as { nodes?: unknown } | null)?.nodes)) return { valid: false, issues, warnings, flow };
+  }
   const index = new Map<string, number>();
   flow.nodes.forEach((node, i) => {
+    if (!usable(node)) return;
     if (index.has(node.id)) {
       issues.push({ pointer: `/nodes/${i}/id`, message: `duplicate node id "${node.id}" (also at /nodes/${index.get(node.id)})`, nodeId: node.id });
     } else index.set(node.id, i);
@@ -101,11 +105,13 @@ function* validationSteps(input: unknown, catalog: NodeTypeCatalog, options: Val
     if (i > 0 && i % NODES_PER_TURN === 0) yield;
     const node = flow.nodes[i]!;
     const at = `/nodes/${i}`;
+    if (!usable(node)) continue;
     if (!catalog.has(node.type)) {
       issues.push({ pointer: `${at}/type`, message: `unknown node type "${node.type}": no installed node pack provides it`, nodeId: node.id });
       continue;
     }
     node.props ??= {};
+    if (!isObject(node.props)) continue; // reported by the format check
     const propsIssues = catalog.checkProps(node.type, node.props);
     for (const problem of propsIssues) {
       issues.push({ pointer: `${at}/props${problem.pointer === '/' ? '' : problem.pointer}`, message: problem.message, nodeId: node.id });
@@ -115,6 +121,7 @@ function* validationSteps(input: unknown, catalog: NodeTypeCatalog, options: Val
       (problem.severity === 'warning' ? warnings : issues).push(issue);
     }
     const ports = catalog.outputCount(node.type, node.props);
+    if (!wellFormedWires(node.wires)) continue; // reported by the format check
     const wires = node.wires ?? [];
     if (wires.length > ports) {
       issues.push({ pointer: `${at}/wires`, message: `has ${wires.length} output ports wired but node type "${node.type}" has ${ports}`, nodeId: node.id });
@@ -134,11 +141,20 @@ function* validationSteps(input: unknown, catalog: NodeTypeCatalog, options: Val
     );
   }
 
-  if (issues.length === 0) {
-    yield;
-    issues.push(...cycleIssues(flow, catalog, index));
-  }
+  yield;
+  issues.push(...cycleIssues(flow, catalog, index));
   return { valid: issues.length === 0, issues, warnings, flow };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A node the semantic checks can look at even when the format check found something else wrong with it. */
+function usable(node: unknown): node is FlowNode {
+  return isObject(node) && typeof node.id === 'string' && typeof node.type === 'string';
+}
+
+function wellFormedWires(wires: unknown): wires is string[][] | undefined {
+  return wires === undefined || (Array.isArray(wires) && wires.every((port) => Array.isArray(port) && port.every((id) => typeof id === 'string')));
 }
 
 function withNodeId(issue: { pointer: string; message: string }, flow: FlowDocument): FlowIssue {
@@ -160,7 +176,9 @@ function cycleIssues(flow: FlowDocument, catalog: NodeTypeCatalog, index: Map<st
   const edges = (id: string): string[] => {
     let targets = adjacency.get(id);
     if (!targets) {
-      targets = (flow.nodes[index.get(id)!]!.wires ?? []).flat();
+      // Only wires between known nodes (a wire to a missing node is an issue of its own).
+      const wires = flow.nodes[index.get(id)!]!.wires;
+      targets = wellFormedWires(wires) ? (wires ?? []).flat().filter((target) => index.has(target)) : [];
       adjacency.set(id, targets);
     }
     return targets;
@@ -215,6 +233,6 @@ function cycleIssues(flow: FlowDocument, catalog: NodeTypeCatalog, index: Map<st
       }
     }
   };
-  for (const node of flow.nodes) if (!order.has(node.id)) visit(node.id);
+  for (const id of index.keys()) if (!order.has(id)) visit(id);
   return issues;
 }
