@@ -24,7 +24,9 @@ import { FIXTURES, MatrixSetup, type Fixture, type MatrixRole } from './route-ma
 /** The only routes anyone may call without credentials (issue 8: health, the API document, sign-in and setup). */
 const PUBLIC = new Set(['GET /health', 'GET /health/live', 'GET /health/ready', 'GET /openapi.json', 'GET /auth/status', 'POST /auth/setup', 'POST /auth/login',
   // A signed answer link is its own permission (waiting/links.ts): single use, expiring.
-  'GET /waits/link/{token}', 'POST /waits/link/{token}/answer']);
+  'GET /waits/link/{token}', 'POST /waits/link/{token}/answer',
+  // The OAuth2 provider's redirect back (oauth/authorization-code.ts): only a single-use state bound to the browser by a cookie.
+  'GET /oauth2/callback']);
 
 type Role = MatrixRole;
 const ROLES: Role[] = ['admin', 'owner', 'editor', 'operator', 'viewer', 'no role here', 'viewer here, editor elsewhere', 'anonymous', 'token without it'];
