@@ -18,6 +18,8 @@ interface Stored {
   savedAt: number;
   plan?: string;
   tasks: Record<string, CrewTaskOutcome>;
+  /** humanInput tasks: the answer of each review round ("<task>#<round>"), so feedback applies to what the person saw. */
+  drafts?: Record<string, CrewTaskOutcome>;
 }
 
 /** What runCrew asks of a checkpoint. */
@@ -26,6 +28,8 @@ export interface CrewResume {
   saveTask(key: string, outcome: CrewTaskOutcome): void;
   plan(): string | undefined;
   savePlan(plan: string): void;
+  draft(key: string, round: number): CrewTaskOutcome | undefined;
+  saveDraft(key: string, round: number, outcome: CrewTaskOutcome): void;
 }
 
 export class CrewCheckpoint implements CrewResume {
@@ -64,6 +68,15 @@ export class CrewCheckpoint implements CrewResume {
 
   plan(): string | undefined {
     return this.stored.plan;
+  }
+
+  draft(key: string, round: number): CrewTaskOutcome | undefined {
+    return this.stored.drafts?.[`${key}#${round}`];
+  }
+
+  saveDraft(key: string, round: number, outcome: CrewTaskOutcome): void {
+    (this.stored.drafts ??= {})[`${key}#${round}`] = outcome;
+    this.write();
   }
 
   savePlan(plan: string): void {

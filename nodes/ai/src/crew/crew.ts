@@ -12,6 +12,7 @@ import { ModelOutputError } from '../providers/errors.ts';
 import type { TokenUsage } from '../providers/types.ts';
 import type { AgentTool } from '../tools/types.ts';
 import type { CrewResume } from './checkpoint.ts';
+import { withHumanReview, type HumanReview, type HumanReviewer } from './human-review.ts';
 
 export interface CrewTask {
   key: string;
@@ -30,6 +31,8 @@ export interface CrewTask {
   guardrailMaxRetries?: number;
   /** In place of the agent's own tools for this task. */
   tools?: AgentTool[];
+  /** CrewAI's human_input: a person reviews the answer (human-review.ts). */
+  humanInput?: boolean;
 }
 
 export interface GuardrailVerdict {
@@ -55,6 +58,8 @@ export interface Crew {
   maxRevisions: number;
   /** Finished steps of an earlier attempt of this invocation (after a crash): taken, not run again. */
   resume?: CrewResume;
+  /** Asks people about tasks with humanInput (ctx.waitForInput); absent: such a task fails. */
+  human?: HumanReviewer;
 }
 
 export interface CrewTaskOutcome extends TaskOutcome {
@@ -63,6 +68,8 @@ export interface CrewTaskOutcome extends TaskOutcome {
   instructions?: string;
   /** The guardrail checks of the accepted answer. */
   guardrails?: Array<{ rule: string; passed: boolean; feedback: string }>;
+  /** humanInput tasks: each round of a person's review. */
+  humanReviews?: HumanReview[];
 }
 
 export interface CrewOutcome {
@@ -112,7 +119,9 @@ export async function runCrew(crew: Crew, env: AgentEnvironment): Promise<CrewOu
     outcome.plan = plan;
     env.progress({ type: 'crew-plan', text: plan });
     for (const [index, task] of crew.tasks.entries()) {
-      const result = resumed(crew, task, env) ?? (await runManagedTask(crew, manager, task, contextFor(task, index, crew.tasks, done), plan, counted));
+      const context = contextFor(task, index, crew.tasks, done);
+      const work = (more: Array<{ label: string; text: string }>) => runManagedTask(crew, manager, task, [...context, ...more], plan, counted);
+      const result = resumed(crew, task, env) ?? (await withHumanReview(task, crew.human, crew.resume, env, () => work([]), work));
       finished(crew, task, result, done, outcome);
     }
   } else {
@@ -120,11 +129,11 @@ export async function runCrew(crew: Crew, env: AgentEnvironment): Promise<CrewOu
       const agent = agents.get(task.agent ?? '');
       if (!agent) throw new Error(`task "${task.key}" has no agent in the crew`);
       const context = contextFor(task, index, crew.tasks, done);
-      const result =
-        resumed(crew, task, env) ??
-        (await withGuardrails(agent, task, context, counted, (extra) =>
-          runAgentTask(agent, { ...task, context: [...context, ...extra], extraTools: delegationTools(agent, crew, task, counted) }, counted),
-        ));
+      const work = (more: Array<{ label: string; text: string }>) =>
+        withGuardrails(agent, task, [...context, ...more], counted, (extra) =>
+          runAgentTask(agent, { ...task, context: [...context, ...more, ...extra], extraTools: delegationTools(agent, crew, task, counted) }, counted),
+        );
+      const result = resumed(crew, task, env) ?? (await withHumanReview(task, crew.human, crew.resume, env, () => work([]), work));
       finished(crew, task, result, done, outcome);
     }
   }

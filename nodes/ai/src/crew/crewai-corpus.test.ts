@@ -102,6 +102,7 @@ describe('CrewAI corpus', () => {
       agent: 'analyst',
       context: [],
       markdown: true,
+      humanInput: true,
       guardrails: ['The table has exactly three rows.', 'Every trend names its source.'],
       guardrailMaxRetries: 4,
     });
@@ -138,7 +139,6 @@ describe('CrewAI corpus', () => {
       ['agents', '45', 'favourite_colour'],
       ['tasks', '7', 'tools'],
       ['tasks', '9', 'async_execution'],
-      ['tasks', '10', 'human_input'],
       ['tasks', '12', 'config'],
       ['tasks', '13', 'output_file'],
       ['tasks', '14', 'create_directory'],

@@ -69,6 +69,8 @@ export interface TaskSpec {
   outputSchema?: JsonSchema;
   /** Ask for the answer formatted as Markdown. */
   markdown?: boolean;
+  /** CrewAI's human_input: a person reviews the answer (the run waits); feedback sends it back to the agent. */
+  humanInput?: boolean;
   /** Rules the answer must follow, each checked by the agent's model; a failed check sends the task back with why. */
   guardrails?: string[];
   /** JavaScript run in the function sandbox on each answer (CrewAI's function guardrail): pass, refuse with a reason, or replace it. */
@@ -138,6 +140,7 @@ export const taskSpecSchema: JsonSchema = {
     },
     outputSchema: { type: 'object', description: 'JSON Schema the answer must match; the answer is then parsed JSON.' },
     markdown: { type: 'boolean', description: 'Ask for the answer formatted as Markdown.' },
+    humanInput: { type: 'boolean', description: 'A person reviews the answer before the crew goes on (the run waits, answered in the editor, by API or a signed link); feedback sends the task back to its agent.' },
     guardrails: { type: 'array', items: { type: 'string', minLength: 1 }, description: "Rules the answer must follow, each checked by the agent's model; a failed check sends the task back." },
     guardrailFunction: guardrailFunctionSchema,
     guardrailMaxRetries: { type: 'integer', minimum: 0, maximum: 10, description: 'Times a task is redone after a failed guardrail (default 3).' },

@@ -129,7 +129,9 @@ export async function showingFailure<T>(ctx: InputContext, work: () => Promise<T
   try {
     return await work();
   } catch (error) {
-    ctx.status({ fill: 'red', shape: 'dot', text: (error as Error).message.slice(0, 80) });
+    // Waiting for a person (ctx.waitForInput) is no failure: the run parks and this node runs again when answered.
+    if ((error as Error).name === 'WaitingForInput') ctx.status({ fill: 'yellow', shape: 'ring', text: 'waiting for a person' });
+    else ctx.status({ fill: 'red', shape: 'dot', text: (error as Error).message.slice(0, 80) });
     throw error;
   }
 }

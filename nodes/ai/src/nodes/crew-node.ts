@@ -1,5 +1,6 @@
 /** ai-crew: a set of agents and tasks, run sequentially or under a manager; defined inline or imported from CrewAI YAML. */
-import { defineNode, type JsonSchema } from '@flowcrew/sdk';
+import { defineNode, type InputContext, type JsonSchema } from '@flowcrew/sdk';
+import type { HumanReviewer } from '../crew/human-review.ts';
 import type { Agent } from '../agents/agent.ts';
 import { OutputSchema } from '../agents/structured-output.ts';
 import { AGENT_TEMPLATES } from '../agents/templates.ts';
@@ -40,8 +41,22 @@ export interface CrewNodeProps extends AgentRunnerProps {
   memory?: CrewMemoryConfig;
   knowledge?: CrewKnowledgeConfig;
   maxRevisions?: number;
+  /** Tasks with humanInput: who reviews, how long the crew waits, who is told (human-review.ts). */
+  humanInput?: { users?: string[]; roles?: string[]; timeoutSeconds?: number; notifyFlow?: string };
   temperature?: number;
   maxTokens?: number;
+}
+
+/** Tasks with humanInput ask through ctx.waitForInput (absent in hosts that cannot wait: such a task then fails). */
+function humanReviewer(ctx: InputContext, settings: CrewNodeProps['humanInput']): HumanReviewer | undefined {
+  const wait = ctx.waitForInput?.bind(ctx);
+  if (!wait) return undefined;
+  const question = {
+    assignees: { users: settings?.users ?? [], roles: settings?.roles ?? [] },
+    ...(settings?.timeoutSeconds ? { timeoutMs: settings.timeoutSeconds * 1000 } : {}),
+    ...(settings?.notifyFlow ? { notifyFlow: settings.notifyFlow } : {}),
+  };
+  return { ask: wait, question };
 }
 
 export const crewNode = defineNode<CrewNodeProps>({
@@ -82,6 +97,17 @@ export const crewNode = defineNode<CrewNodeProps>({
         },
       },
       maxRevisions: { type: 'integer', minimum: 0, maximum: 5, default: 1, description: 'Hierarchical: revisions the manager may ask for per task.' },
+      humanInput: {
+        type: 'object',
+        default: {},
+        description: 'Tasks with human input (CrewAI human_input): the run waits for a person to accept each answer or give feedback.',
+        properties: {
+          users: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'User names who may review (none and no roles: anyone who may start runs).' },
+          roles: { type: 'array', items: { enum: ['owner', 'editor', 'operator', 'viewer'] }, description: 'Project roles who may review.' },
+          timeoutSeconds: { type: 'integer', minimum: 0, default: 0, description: 'After this, the answer is accepted as it is (0: wait for ever).' },
+          notifyFlow: { type: 'string', description: 'Id of a deployed flow started with the question and its signed link (mail, chat).' },
+        },
+      },
       budget: runBudgetSchema,
       flowBudget: flowBudgetSchema,
       memory: crewMemorySchema,
@@ -213,6 +239,7 @@ ${MODEL_HELP}`,
               : undefined,
             guardrailMaxRetries: t.guardrailMaxRetries,
             tools: await taskTools.get(t.key)?.tools(),
+            humanInput: t.humanInput,
           });
         }
         const runManager = process === 'hierarchical' ? await agentForMessage(manager, inputs, { temperature: props.temperature }) : undefined;
@@ -224,7 +251,7 @@ ${MODEL_HELP}`,
         const checkpoint = new CrewCheckpoint(ctx.context.node, CrewCheckpoint.invocationOf(ctx.idempotencyKey), ctx.log);
         checkpoint.prune();
         const outcome = await showingFailure(ctx, () =>
-          runCrew({ agents: runAgents, tasks, process, manager: runManager, maxRevisions: props.maxRevisions ?? 1, resume: checkpoint }, env),
+          runCrew({ agents: runAgents, tasks, process, manager: runManager, maxRevisions: props.maxRevisions ?? 1, resume: checkpoint, human: humanReviewer(ctx, props.humanInput) }, env),
         );
         checkpoint.clear();
         ctx.status({ fill: 'green', shape: 'dot', text: `done: ${outcome.tasks.length} tasks` });
@@ -249,6 +276,7 @@ ${MODEL_HELP}`,
               ...(t.plan === undefined ? {} : { plan: t.plan }),
               ...(t.review ? { review: t.review } : {}),
               ...(t.guardrails ? { guardrails: t.guardrails } : {}),
+              ...(t.humanReviews ? { humanReviews: t.humanReviews } : {}),
             })),
             usage: outcome.usage,
             ...(budget ? { spend: budget.spend } : {}),
