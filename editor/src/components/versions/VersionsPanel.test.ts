@@ -3,8 +3,10 @@
  * runtime/src/versions/versions-api.test.ts; these answers have the same shape).
  */
 import { flushPromises, mount } from '@vue/test-utils';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createPinia, setActivePinia } from 'pinia';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeApi } from '../../test/fake-api';
+import { useDiffMarks } from './diff-marks';
 import VersionsPanel from './VersionsPanel.vue';
 
 const versions = {
@@ -31,6 +33,7 @@ const diff = {
   },
 };
 
+beforeEach(() => setActivePinia(createPinia()));
 afterEach(() => vi.unstubAllGlobals());
 
 describe('VersionsPanel', () => {
@@ -56,6 +59,11 @@ describe('VersionsPanel', () => {
     expect(text).toContain('− out (debug)');
     expect(text).toContain('/props/url: "http://a" → "http://b"');
     expect(text).toContain('+ wire call[0] → log');
+    // The newer side is the current version, which the canvas shows: its added and changed nodes are framed there.
+    expect(useDiffMarks().of('orders')).toEqual({ log: 'added', call: 'changed' });
+    expect(useDiffMarks().of('other')).toEqual({});
+    wrapper.unmount();
+    expect(useDiffMarks().of('orders')).toEqual({});
   });
 
   it('restores after confirmation and tells the editor to reload the flow', async () => {

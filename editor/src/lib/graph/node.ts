@@ -11,6 +11,7 @@ export const INJECT_BUTTON = [6, 6, 20, 20] as const;
 const MIN_WIDTH = 150;
 const STATE_COLOURS: Record<NodeRunState, string> = { running: '#3b82f6', succeeded: '#22c55e', failed: '#ef4444', cancelled: '#9ca3af' };
 const PINNED_COLOUR = '#f59e0b';
+const DIFF_COLOURS = { added: '#22c55e', changed: '#eab308', moved: '#60a5fa' } as const;
 const STATUS_FILLS: Record<string, string> = { red: '#ef4444', green: '#22c55e', yellow: '#eab308', blue: '#3b82f6', grey: '#9ca3af' };
 
 let configured = false;
@@ -139,6 +140,19 @@ export class FlowGraphNode extends LGraphNode {
       ctx.textAlign = 'left';
     }
     if (!deco) return;
+    if (deco.diff) {
+      // A compared version diff (versions panel): what this node became since the older version.
+      ctx.strokeStyle = DIFF_COLOURS[deco.diff];
+      ctx.lineWidth = 2;
+      ctx.strokeRect(-4, -titleHeight - 4, width + 8, height + titleHeight + 8);
+      if (detailed) {
+        ctx.fillStyle = DIFF_COLOURS[deco.diff];
+        ctx.font = 'bold 11px Arial';
+        ctx.textAlign = 'right';
+        ctx.fillText(`${deco.diff} since ${deco.diffSince ?? 'then'}`, width, height + 14);
+        ctx.textAlign = 'left';
+      }
+    }
     if (deco.pinned) {
       // Drawn as pinned (amber frame, a pin on the title) even zoomed out: it changes what a manual run does.
       ctx.strokeStyle = PINNED_COLOUR;

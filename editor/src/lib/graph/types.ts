@@ -10,6 +10,9 @@ export interface NodeDecoration {
   issues?: number;
   /** The node's output is pinned: manual runs use the pin instead of calling it. */
   pinned?: boolean;
+  /** In the compared version diff (components/versions): added, changed or only moved since `diffSince`. */
+  diff?: 'added' | 'changed' | 'moved';
+  diffSince?: string;
 }
 
 export interface CanvasChange {

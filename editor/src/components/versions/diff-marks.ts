@@ -1,0 +1,37 @@
+/**
+ * Which nodes of the open flow a compared diff touches, for the canvas to frame them (added / changed / moved). Only
+ * set when the newer side of the diff is what the canvas shows (the current version), and cleared with the panel.
+ */
+import { defineStore } from 'pinia';
+import { ref } from 'vue';
+import type { FlowDiff } from './types';
+
+export type DiffMark = 'added' | 'changed' | 'moved';
+
+export const useDiffMarks = defineStore('diffMarks', () => {
+  const flowId = ref<string | null>(null);
+  const label = ref('');
+  const marks = ref<Record<string, DiffMark>>({});
+
+  function show(id: string, diff: FlowDiff, since: string): void {
+    const next: Record<string, DiffMark> = {};
+    for (const n of diff.added) next[n.id] = 'added';
+    for (const n of diff.changed) next[n.id] = 'changed';
+    for (const id of diff.moved) next[id] = 'moved';
+    flowId.value = id;
+    label.value = since;
+    marks.value = next;
+  }
+
+  function clear(): void {
+    flowId.value = null;
+    marks.value = {};
+  }
+
+  /** The marks of `id`'s nodes (empty for another flow). */
+  function of(id: string | null): Record<string, DiffMark> {
+    return id !== null && id === flowId.value ? marks.value : {};
+  }
+
+  return { flowId, label, marks, show, clear, of };
+});
