@@ -13,6 +13,8 @@ let server: TestServer;
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
+/** What the next prompt() is answered with (undefined: its default). */
+let promptAnswer: string | undefined;
 
 const shot = (name: string) => screenshot(page, 'e2e', `habits-${name}`);
 const waitForText = (selector: string, content: string | RegExp, timeout = 15_000) => page.locator(selector).filter({ hasText: content }).first().waitFor({ timeout });
@@ -26,7 +28,7 @@ describe('editor habits, end to end', () => {
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('dialog', (dialog) => void dialog.accept());
+    page.on('dialog', (dialog) => void dialog.accept(promptAnswer));
     await page.goto(server.url);
     await signIn(page);
     await page.locator('[data-test="palette-node-inject"]').waitFor();
@@ -76,6 +78,62 @@ describe('editor habits, end to end', () => {
     await page.click('[data-test="node-unpin"]');
     await page.locator('[data-test="node-pin-last"]').waitFor();
     expect((await server.api('GET', '/api/v1/flows/pinned/pins')).body).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('groups nodes: named and coloured, moved together by the group title, stored in the flow', async () => {
+    await openFlow({
+      id: 'grouped',
+      name: 'Grouped',
+      nodes: [
+        { id: 'a', type: 'inject', position: { x: 100, y: 150 }, wires: [['b']] },
+        { id: 'b', type: 'debug', position: { x: 340, y: 150 } },
+        { id: 'c', type: 'debug', position: { x: 340, y: 420 } },
+      ],
+    });
+    const pos = (id: string) => page.evaluate((key) => [...(window as any).flowcrew.view.graph.getNodeById(key).pos], id) as Promise<number[]>;
+    const toScreen = (point: number[]) =>
+      page.evaluate((p) => {
+        const view = (window as any).flowcrew.view;
+        const [cx, cy] = view.canvas.ds.convertOffsetToCanvas(p);
+        const rect = view.element.getBoundingClientRect();
+        return { x: rect.left + cx, y: rect.top + cy };
+      }, point);
+    await clickNode('a');
+    const b = await toScreen([(await pos('b'))[0]! + 30, (await pos('b'))[1]! - 10]);
+    await page.keyboard.down('Shift');
+    await page.mouse.click(b.x, b.y);
+    await page.keyboard.up('Shift');
+    promptAnswer = 'Inputs';
+    await page.locator('[data-test="canvas"]').focus();
+    await page.keyboard.press('Control+g');
+    await page.waitForFunction(() => (window as any).flowcrew.view.groupTitlePoint('group-1') !== undefined);
+    promptAnswer = undefined;
+    await clickNode('a');
+    await page.locator('[data-test="group-panel"]').waitFor();
+    expect(await page.locator('[data-test="group-name"]').inputValue()).toBe('Inputs');
+    await page.click('[data-test="group-colour-22c55e"]');
+
+    const [ax, ay] = await pos('a');
+    const [cx, cy] = await pos('c');
+    const title = await toScreen(await page.evaluate(() => (window as any).flowcrew.view.groupTitlePoint('group-1')));
+    await page.mouse.move(title.x, title.y);
+    await page.mouse.down();
+    await page.mouse.move(title.x + 100, title.y + 60, { steps: 8 });
+    await page.mouse.up();
+    await page.waitForFunction(([x]) => (window as any).flowcrew.view.graph.getNodeById('a').pos[0] !== x, [ax]);
+    const [ax2, ay2] = await pos('a');
+    const [bx2, by2] = await pos('b');
+    expect([ax2! - ax!, ay2! - ay!]).toEqual([bx2! - 340, by2! - 150]); // moved together
+    expect(ax2! - ax!).toBeGreaterThan(50);
+    expect(await pos('c')).toEqual([cx, cy]); // not in the group: stays
+    await shot('03-group');
+
+    await page.keyboard.press('Control+s');
+    await waitForText('[data-test="toast"]', 'Saved "Grouped"');
+    const stored = (await server.api('GET', '/api/v1/flows/grouped')).body;
+    expect(stored.groups).toEqual([{ id: 'group-1', name: 'Inputs', color: '#22c55e', nodes: ['a', 'b'] }]);
+    expect(stored.nodes.find((n: any) => n.id === 'b').position).toEqual({ x: bx2, y: by2 });
     expect(pageErrors).toEqual([]);
   });
 });

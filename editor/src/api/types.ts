@@ -10,7 +10,7 @@ import type { InvocationRecord, RunRecord, RunStatus } from '../../../runtime/sr
 import type { oidcClientInfo } from '../../../runtime/src/identity/oidc-config.ts';
 import type { UserView } from '../../../runtime/src/identity/types.ts';
 
-export type { FlowDocument, FlowNode, FlowIssue as Issue, FlowView, ImportResult } from '../../../runtime/src/flow/types.ts';
+export type { FlowDocument, FlowGroup, FlowNode, FlowIssue as Issue, FlowView, ImportResult } from '../../../runtime/src/flow/types.ts';
 export type { InvocationRecord, RunRecord, RunStatus } from '../../../runtime/src/storage/types.ts';
 export type { CredentialSummary as CredentialInfo } from '../../../runtime/src/credentials.ts';
 export type { PinnedOutput, PinnedMessage } from '../../../runtime/src/flowtest/pins.ts';

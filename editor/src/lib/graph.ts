@@ -9,8 +9,9 @@
  * Flow wiring allows many wires into one input, litegraph allows one link per input slot: every flow node gets
  * one input slot per incoming wire plus a free one, all drawn at the same spot, so they look like one input.
  */
-import { LGraph, LGraphNode, LiteGraph } from '@comfyorg/litegraph';
+import { LGraph, LGraphGroup, LGraphNode, LiteGraph } from '@comfyorg/litegraph';
 import type { FlowDocument, FlowNode, NodeTypeInfo } from '../api/types';
+import { GROUP_COLOURS } from './groups';
 import { outputCount, outputLabel } from './ports';
 import { FlowCanvas } from './graph/canvas';
 import { FlowGraphNode, SLOT_TYPE, configureLiteGraph, nodeDetail } from './graph/node';
@@ -27,6 +28,8 @@ export class GraphView {
   private doc: FlowDocument | undefined;
   private readonly cleanup: Array<() => void> = [];
   private syncing = false;
+  /** litegraph's group boxes by flow group id (the document keeps membership; the box is fitted to the members). */
+  private readonly groups = new Map<string, LGraphGroup>();
 
   constructor(
     readonly element: HTMLCanvasElement,
@@ -68,6 +71,7 @@ export class GraphView {
       const graph = this.graph;
       if (switched) {
         graph.clear();
+        this.groups.clear();
         this.canvas.deselectAll();
       }
       const wanted = new Set(doc.nodes.map((n) => n.id));
@@ -82,6 +86,7 @@ export class GraphView {
         const size = gnode.computeSize();
         if (gnode.size[0] !== size[0] || gnode.size[1] !== size[1]) gnode.setSize(size);
       }
+      this.syncGroups(doc);
       if (switched) graph.updateExecutionOrder();
       this.canvas.setDirty(true, true);
     } finally {
@@ -128,6 +133,35 @@ export class GraphView {
         slot.name = label;
       }
     });
+  }
+
+  /** Group boxes follow the document: fitted around their members, so moving a member moves the box's edge. */
+  private syncGroups(doc: FlowDocument): void {
+    const wanted = new Map((doc.groups ?? []).map((g) => [g.id, g]));
+    for (const [id, box] of this.groups) {
+      if (wanted.has(id)) continue;
+      this.graph.remove(box);
+      this.groups.delete(id);
+    }
+    for (const group of wanted.values()) {
+      const members = group.nodes.map((id) => this.graph.getNodeById(id)).filter((n): n is LGraphNode => n !== null);
+      let box = this.groups.get(group.id);
+      if (!box) {
+        box = new LGraphGroup(group.name);
+        this.graph.add(box);
+        this.groups.set(group.id, box);
+      }
+      box.title = group.name;
+      box.color = group.color ?? GROUP_COLOURS[0];
+      // Room below the nodes for their run state and status lines.
+      if (members.length) box.resizeTo(members, 24);
+    }
+  }
+
+  /** The group box's title bar centre in graph coordinates (for tests and keyboard users). */
+  groupTitlePoint(groupId: string): [number, number] | undefined {
+    const box = this.groups.get(groupId);
+    return box ? [box.pos[0] + 40, box.pos[1] + box.titleHeight / 2] : undefined;
   }
 
   private addInputSlot(gnode: FlowGraphNode): void {

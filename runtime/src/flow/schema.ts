@@ -62,5 +62,21 @@ export const flowSchema = {
       },
     },
     nodes: { type: 'array', maxItems: 10_000, items: flowNodeSchema },
+    // Editor groups (Node-RED's): named, coloured sets of nodes moved together; they change nothing at run time.
+    groups: {
+      type: 'array',
+      maxItems: 1_000,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'name', 'nodes'],
+        properties: {
+          id: identifier,
+          name: { type: 'string', maxLength: 200 },
+          color: { type: 'string', pattern: '^#[0-9a-fA-F]{6}$' },
+          nodes: { type: 'array', maxItems: 10_000, items: { type: 'string' } },
+        },
+      },
+    },
   },
 } as const;

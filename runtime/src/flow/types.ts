@@ -42,6 +42,16 @@ export interface FlowDocument {
   description?: string;
   settings?: FlowSettings;
   nodes: FlowNode[];
+  /** Editor groups: named, coloured sets of nodes (by id) that move together; no effect at run time. */
+  groups?: FlowGroup[];
+}
+
+export interface FlowGroup {
+  id: string;
+  name: string;
+  /** '#rrggbb'. */
+  color?: string;
+  nodes: string[];
 }
 
 /** One validation problem, located by a JSON pointer into the submitted document. */

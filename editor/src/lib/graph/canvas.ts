@@ -19,6 +19,7 @@ export class FlowCanvas extends LGraphCanvas {
         : mod && key === 'z' && !e.shiftKey ? 'undo'
         : mod && (key === 'y' || (key === 'z' && e.shiftKey)) ? 'redo'
         : mod && key === 'a' ? 'selectAll'
+        : mod && key === 'g' ? 'group'
         : !mod && (e.key === 'Delete' || e.key === 'Backspace') ? 'delete'
         : !mod && key === 'f' && !e.altKey ? 'fit'
         : undefined;

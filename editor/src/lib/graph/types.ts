@@ -33,7 +33,7 @@ export interface GraphCallbacks {
   select(ids: string[]): void;
   open(id: string): void;
   /** Keyboard shortcuts are the editor's (copy, paste, undo...), not litegraph's own. */
-  shortcut(action: 'copy' | 'cut' | 'paste' | 'undo' | 'redo' | 'delete' | 'selectAll' | 'fit', event: KeyboardEvent): void;
+  shortcut(action: 'copy' | 'cut' | 'paste' | 'undo' | 'redo' | 'delete' | 'selectAll' | 'fit' | 'group', event: KeyboardEvent): void;
   nodeMenu(id: string): MenuItem[];
   canvasMenu(at: { x: number; y: number }): MenuItem[];
   decoration(id: string): NodeDecoration | undefined;

@@ -1,6 +1,8 @@
 /** Node-level edits of the active flow (add, change, delete, canvas gestures, selection, clipboard), each one undo step. */
 import type { FlowNode } from '../../api/types';
 import { copyNodes, parseFragment, pasteNodes, type NodeFragment } from '../../lib/clipboard';
+import { createGroup, dropFromGroups, removeGroup } from '../../lib/groups';
+import type { FlowGroup } from '../../api/types';
 import { newNodeId } from '../../lib/ids';
 import { outputCount } from '../../lib/ports';
 import { useCredentialsStore } from '../credentials';
@@ -84,6 +86,7 @@ export function nodeEdits(ctx: FlowsContext) {
       (doc) => {
         doc.nodes = doc.nodes.filter((n) => !gone.has(n.id));
         for (const n of doc.nodes) if (n.wires) n.wires = n.wires.map((targets) => targets.filter((t) => !gone.has(t)));
+        dropFromGroups(doc, gone);
       },
       { touched: ids },
     );
@@ -97,7 +100,10 @@ export function nodeEdits(ctx: FlowsContext) {
     edit(
       activeId.value,
       (doc) => {
-        if (gone.size) doc.nodes = doc.nodes.filter((n) => !gone.has(n.id));
+        if (gone.size) {
+          doc.nodes = doc.nodes.filter((n) => !gone.has(n.id));
+          dropFromGroups(doc, gone);
+        }
         for (const n of doc.nodes) {
           const position = change.positions.get(n.id);
           if (position) n.position = position;
@@ -148,5 +154,26 @@ export function nodeEdits(ctx: FlowsContext) {
     return true;
   }
 
-  return { node, addNode, updateNode, setProps, deleteNodes, applyCanvasChange, select, selectAll, copySelection, cutSelection, paste };
+  /** Group the selected nodes (named; a colour is picked); returns the group id. */
+  function groupSelection(name: string): string | undefined {
+    if (!activeId.value || selection.value.length === 0) return undefined;
+    let id: string | undefined;
+    edit(activeId.value, (doc) => void (id = createGroup(doc, selection.value, name)), { touched: [] });
+    return id;
+  }
+
+  function updateGroup(groupId: string, change: Partial<Pick<FlowGroup, 'name' | 'color'>>, key?: string): void {
+    if (!activeId.value) return;
+    edit(activeId.value, (doc) => {
+      const group = doc.groups?.find((g) => g.id === groupId);
+      if (group) Object.assign(group, change);
+    }, { key, touched: [] });
+  }
+
+  /** Remove a group (its nodes stay where they are). */
+  function ungroup(groupId: string): void {
+    if (activeId.value) edit(activeId.value, (doc) => removeGroup(doc, groupId), { touched: [] });
+  }
+
+  return { groupSelection, updateGroup, ungroup, node, addNode, updateNode, setProps, deleteNodes, applyCanvasChange, select, selectAll, copySelection, cutSelection, paste };
 }
