@@ -31,11 +31,13 @@ export type NodeRole =
   /** Where a call of this flow from another flow (`services.callFlow`) enters when no entry node is named. */
   | { kind: 'subflow-entry' }
   /** Starts runs from HTTP requests: the editor shows its address and calls it with the method and path its props name. */
-  | { kind: 'http-entry'; methodProp: string; pathProp: string };
+  | { kind: 'http-entry'; methodProp: string; pathProp: string }
+  /** Answers the HTTP request whose reply handle the message carries (msg._replyTo), even from another run (Node-RED's msg.res). */
+  | { kind: 'http-response' };
 
 export type NodeRoleKind = NodeRole['kind'];
 
-export const NODE_ROLE_KINDS: readonly NodeRoleKind[] = ['error-handler', 'status-handler', 'completion-handler', 'manual-entry', 'subflow-entry', 'http-entry'];
+export const NODE_ROLE_KINDS: readonly NodeRoleKind[] = ['error-handler', 'status-handler', 'completion-handler', 'manual-entry', 'subflow-entry', 'http-entry', 'http-response'];
 
 /** Roles whose nodes the runtime starts from its own events (errors, statuses, completions, calls): never started by hand. */
 export const EVENT_ROLE_KINDS: readonly NodeRoleKind[] = ['error-handler', 'status-handler', 'completion-handler', 'subflow-entry'];

@@ -7,7 +7,7 @@ import type { EmitOptions, EmitResult, FlowMessage, PortMessage, TriggerReply } 
 // Time-ordered ids (UUIDv7): new runs append to the primary-key index instead of landing on random pages.
 import { v7 as randomUUID } from 'uuid';
 import type { InvocationRecord, RunRecord, RunStatus } from '../storage/types.ts';
-import { settleReply, waitForReply } from './replies.ts';
+import { REPLY_HANDLE, settleAtRunEnd, settleReply, waitForReply } from './replies.ts';
 import { applyRetention } from './retention.ts';
 import { defaultEntryNode } from './roles.ts';
 import { nextInvocations, pendingInvocation } from './routing.ts';
@@ -23,6 +23,9 @@ export class RunAdmission {
     msg._msgid ??= randomUUID();
     const now = Date.now();
     const run = this.newRun(deployed, nodeId, msg, null, now);
+    // The request's reply handle travels in the message (Node-RED's msg.res): a response in another run can answer it.
+    // A trigger that does not wait (a join's timeout starting a run) passes on the handle its message carries.
+    if (options?.awaitReply) msg[REPLY_HANDLE] = run.record.id;
     const trigger = deployed.nodes.get(nodeId);
     const triggerInvocation: InvocationRecord = {
       id: randomUUID(),
@@ -41,7 +44,7 @@ export class RunAdmission {
       finishedAt: now,
     };
     const first = [triggerInvocation, ...nextInvocations(run, trigger, triggerInvocation.id, triggerInvocation.outputs as PortMessage[])];
-    const accepted = this.accept(run, first, options);
+    const accepted = this.accept(run, first, options, true);
     // The trigger's own step is done already: tell live listeners, so the editor shows the trigger fire too.
     this.hub.options.events.nodeFinished({ flowId, runId: run.record.id, nodeId, invocationId: triggerInvocation.id, attempt: 1, status: 'succeeded', outputs: triggerInvocation.outputs as PortMessage[], error: null, durationMs: 0 });
     return accepted;
@@ -56,6 +59,7 @@ export class RunAdmission {
     if (!deployed) throw new CannotStartRunError(`flow "${past.flowId}" is not deployed`);
     const input = structuredClone((past.input ?? {}) as FlowMessage);
     delete input._msgid;
+    delete input[REPLY_HANDLE];
     const trigger = past.triggerNodeId ? deployed.nodes.get(past.triggerNodeId) : undefined;
     if (past.triggerNodeId && !trigger) throw new CannotStartRunError(`node "${past.triggerNodeId}" that started run ${past.id} is no longer in the deployed flow`);
     if (!trigger || trigger.instance.onInput) return this.runNow(past.flowId, input, { nodeId: trigger?.node.id });
@@ -99,14 +103,14 @@ export class RunAdmission {
    * trigger is acknowledged (this promise, and any reply) only after that commit. Every later write of the run is
    * queued behind it on the single writer, so nothing of the run can be stored without its acceptance.
    */
-  private async accept(run: ActiveRun, first: InvocationRecord[], options?: EmitOptions): Promise<EmitResult> {
+  private async accept(run: ActiveRun, first: InvocationRecord[], options?: EmitOptions, fromTrigger = false): Promise<EmitResult> {
     if (this.hub.options.remote) return this.acceptForQueue(run, first, options);
     const accepted = this.hub.options.storage.acceptRun(run.flow.redactor.run(run.record), run.flow.redactor.records(first));
     const running = run.record.status === 'running';
     if (running) run.flow.running++;
     this.hub.active.set(run.record.id, run);
     let reply: Promise<TriggerReply> | undefined;
-    if (options?.awaitReply) reply = waitForReply(run, options.replyTimeoutMs ?? 30_000);
+    if (options?.awaitReply) reply = waitForReply(run, options.replyTimeoutMs ?? 30_000, fromTrigger ? this.hub.replies : undefined);
     run.pending = first.filter((inv) => inv.status === 'pending');
     if (running) this.begin(run);
     else run.flow.queued.push(run);
@@ -221,7 +225,7 @@ export class RunAdmission {
     run.record.error = run.failure;
     run.record.finishedAt = finishedAt;
     this.hub.active.delete(run.record.id);
-    settleReply(run, new Error(run.failure ?? 'the flow finished without sending a response'));
+    settleAtRunEnd(run, new Error(run.failure ?? 'the flow finished without sending a response'));
     this.hub.options.events.runFinished(run.record);
     this.releaseSlot(run.flow);
     applyRetention(this.hub, run);

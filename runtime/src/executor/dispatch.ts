@@ -9,6 +9,7 @@ import { UnstorableMessageError, type InvocationRecord, type RunStatus } from '.
 import { DEFAULT_MAX_DEPTH } from '../flow/json-depth.ts';
 import { withFields } from '../logging/logger.ts';
 import { invoke, sleep } from './invoke.ts';
+import { noteHeld } from './replies.ts';
 import { nextInvocations, routeToCompletionHandlers, routeToErrorHandlers } from './routing.ts';
 import type { ActiveRun, DeployedNode, ExecutorHub, InvocationScope } from './types.ts';
 
@@ -116,6 +117,7 @@ export class InProcessDispatcher implements InvocationDispatcher {
           next = unroutable ? [] : routeToErrorHandlers(run, deployedNode, invocation, msg, error);
           if (next.length === 0 && run.failure === null) run.failure = `node "${invocation.nodeId}" failed: ${run.flow.redactor.text(error.message)}`;
         } else {
+          if (outputs.length === 0) noteHeld(this.hub.replies, msg);
           next = nextInvocations(run, deployedNode, invocation.id, outputs);
           if (run.flow.roles.completionHandlers.length > 0) next.push(...routeToCompletionHandlers(run, deployedNode, invocation, msg));
           // The step budget: `seq` numbers every invocation of the run (resumes included), so it counts the steps.

@@ -24,7 +24,7 @@ import { InProcessDispatcher, type InvocationDispatcher } from './dispatch.ts';
 import { createNodeLogger } from './node-logger.ts';
 import { NodeServicesHost } from './node-services.ts';
 import { redactedLogger, redactingEvents, type Redactor } from './redaction.ts';
-import { settleReply } from './replies.ts';
+import { ReplyHandles, settleReply } from './replies.ts';
 import { Resumer } from './resume.ts';
 import { ToolCalls } from './tools.ts';
 import type { ActiveRun, DeployedFlow, ExecutorHub, ExecutorOptions } from './types.ts';
@@ -40,6 +40,7 @@ export class Executor implements ExecutorHub {
   readonly options: ExecutorOptions;
   readonly deployed = new Map<string, DeployedFlow>();
   readonly active = new Map<string, ActiveRun>();
+  readonly replies = new ReplyHandles();
   closing = false;
   /** Live credentials, resource pools and blobs of this runtime. */
   readonly nodeServices: NodeServicesHost;

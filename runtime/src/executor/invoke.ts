@@ -16,7 +16,7 @@ import {
 } from '@flowcrew/sdk';
 import type { LiveCredential } from '@flowcrew/sdk/host';
 import type { InvocationRecord } from '../storage/types.ts';
-import { settleReply } from './replies.ts';
+import { answer } from './replies.ts';
 import { addUsage, type ActiveRun, type DeployedNode, type ExecutorHub, type InvocationScope } from './types.ts';
 
 export async function invoke(hub: ExecutorHub, run: ActiveRun, deployedNode: DeployedNode, invocation: InvocationRecord, msg: FlowMessage, attempt: number, scope: InvocationScope): Promise<PortMessage[]> {
@@ -106,7 +106,7 @@ class NodeInputContext implements InputContext {
   }
 
   reply(reply: TriggerReply): void {
-    settleReply(this.run, reply);
+    answer(this.hub.replies, this.run, this.node, this.invocation.input, reply);
   }
 
   progress(data: unknown): void {

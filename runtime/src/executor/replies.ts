@@ -1,16 +1,51 @@
 /**
  * Reply waiters: a webhook request (or a sub-flow call) waiting for what its run answers (a response node's
  * ctx.reply) or for the run to end without answering. Held in this process's memory, next to the run.
+ *
+ * Reply handles (Node-RED's msg.res): a request's waiter is also registered under a handle (its run's id) that the
+ * trigger's message carries as `msg._replyTo`. An http-response node answers the handle its message carries, so a
+ * response reached in ANOTHER run (a join completing a group another request started, a path called by link call)
+ * still answers its request. A handle only lives in this process: after a restart it names nothing, and the
+ * request it stood for was answered (or cut) when the process stopped.
  */
-import type { TriggerReply } from '@flowcrew/sdk';
-import type { ActiveRun, ReplyWaiter } from './types.ts';
+import type { FlowMessage, TriggerReply } from '@flowcrew/sdk';
+import type { ActiveRun, DeployedNode, ReplyWaiter } from './types.ts';
 
-export function waitForReply(run: ActiveRun, timeoutMs: number): Promise<TriggerReply> {
+/** The message property that carries a request's reply handle. */
+export const REPLY_HANDLE = '_replyTo';
+
+/** The waiters of this process's requests by handle; a settled waiter leaves at once. */
+export class ReplyHandles {
+  private readonly waiters = new Map<string, ReplyWaiter>();
+
+  register(handle: string, waiter: ReplyWaiter): void {
+    waiter.handle = handle;
+    this.waiters.set(handle, waiter);
+  }
+
+  /** The waiting request the message's handle names, if it is still waiting here. */
+  of(msg: unknown): ReplyWaiter | undefined {
+    const handle = msg && typeof msg === 'object' ? (msg as FlowMessage)[REPLY_HANDLE] : undefined;
+    return typeof handle === 'string' ? this.waiters.get(handle) : undefined;
+  }
+
+  forget(waiter: ReplyWaiter): void {
+    if (waiter.handle !== undefined && this.waiters.get(waiter.handle) === waiter) this.waiters.delete(waiter.handle);
+  }
+
+  get size(): number {
+    return this.waiters.size;
+  }
+}
+
+/** Wait for `run`'s reply; with `handles`, the waiter is also answerable by handle (the run's id) from any run. */
+export function waitForReply(run: ActiveRun, timeoutMs: number, handles?: ReplyHandles): Promise<TriggerReply> {
   const reply = new Promise<TriggerReply>((resolve, reject) => {
-    const waiter: ReplyWaiter = { resolve, reject, settled: false };
-    waiter.timer = setTimeout(() => settleReply(run, new Error(`no response within ${timeoutMs} ms`)), timeoutMs);
+    const waiter: ReplyWaiter = { resolve, reject, settled: false, handles };
+    waiter.timer = setTimeout(() => settleWaiter(waiter, new Error(`no response within ${timeoutMs} ms`)), timeoutMs);
     waiter.timer.unref();
     run.reply = waiter;
+    handles?.register(run.record.id, waiter);
   });
   // The trigger awaits the reply only after acceptance; a run that fails sooner must not count as unhandled.
   reply.catch(() => {});
@@ -19,10 +54,39 @@ export function waitForReply(run: ActiveRun, timeoutMs: number): Promise<Trigger
 
 /** Answer the waiter of `run`, once: later answers (a second response node, the run's end) are ignored. */
 export function settleReply(run: ActiveRun, outcome: TriggerReply | Error): void {
-  const waiter = run.reply;
-  if (!waiter || waiter.settled) return;
+  if (run.reply) settleWaiter(run.reply, outcome);
+}
+
+function settleWaiter(waiter: ReplyWaiter, outcome: TriggerReply | Error): void {
+  if (waiter.settled) return;
   waiter.settled = true;
   clearTimeout(waiter.timer);
+  waiter.handles?.forget(waiter);
   if (outcome instanceof Error) waiter.reject(outcome);
   else waiter.resolve(outcome);
+}
+
+/**
+ * A node's ctx.reply: an http-response node answers the request whose handle its message carries (wherever it
+ * started); any other reply (a sub-flow's return, an RPC answer) goes to the run's own waiter.
+ */
+export function answer(handles: ReplyHandles, run: ActiveRun, node: DeployedNode, msg: unknown, reply: TriggerReply): void {
+  const byHandle = node.definition.role?.kind === 'http-response' ? handles.of(msg) : undefined;
+  if (byHandle) settleWaiter(byHandle, reply);
+  else settleReply(run, reply);
+}
+
+/**
+ * A node consumed a message carrying a handle and passed nothing on (a join or batch keeping it, a delay holding it):
+ * the request may still be answered from another run, so its own run's end does not answer it (its timeout does).
+ */
+export function noteHeld(handles: ReplyHandles, msg: unknown): void {
+  if (handles.size === 0) return;
+  const waiter = handles.of(msg);
+  if (waiter) waiter.held = true;
+}
+
+/** The run ended: answer its waiter with `error` unless a node still holds a message that can answer it. */
+export function settleAtRunEnd(run: ActiveRun, error: Error): void {
+  if (run.reply && !run.reply.held) settleWaiter(run.reply, error);
 }

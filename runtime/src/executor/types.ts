@@ -116,6 +116,11 @@ export interface ReplyWaiter {
   reject(error: Error): void;
   settled: boolean;
   timer?: NodeJS.Timeout;
+  /** The request's reply handle (replies.ts), when it can be answered from any run; and the registry holding it. */
+  handle?: string;
+  handles?: import('./replies.ts').ReplyHandles;
+  /** A node holds a message carrying the handle: the run's end leaves the answer to that message (or the timeout). */
+  held?: boolean;
 }
 
 export interface ActiveRun {
@@ -176,6 +181,8 @@ export interface ExecutorHub {
   readonly deployed: Map<string, DeployedFlow>;
   /** Runs this process executes (running or queued behind the flow's concurrency limit). */
   readonly active: Map<string, ActiveRun>;
+  /** Reply handles of the requests waiting in this process (msg._replyTo; replies.ts). */
+  readonly replies: import('./replies.ts').ReplyHandles;
   /** Set once close() started: nothing more is written for runs in flight. */
   readonly closing: boolean;
   readonly nodeServices: NodeServicesHost;

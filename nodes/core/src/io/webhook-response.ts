@@ -12,6 +12,8 @@ export interface WebhookResponseProps {
 export const webhookResponseNode = defineNode<WebhookResponseProps>({
   type: 'webhook-response',
   category: 'network',
+  // ctx.reply answers the request whose handle the message carries, even when reached in another run (msg.res).
+  role: { kind: 'http-response' },
   label: 'webhook response',
   icon: 'reply',
   color: '#e7e7ae',
