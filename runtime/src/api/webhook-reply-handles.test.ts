@@ -22,6 +22,23 @@ beforeAll(async () => {
     expect((await server.api('POST', '/api/v1/flows', { id, name: id, version: 0, settings: {}, nodes })).status).toBe(201);
     expect((await server.api('POST', `/api/v1/flows/${id}/deploy`)).status).toBe(200);
   }
+  // A link call whose called path answers the request itself (an http response there, no link return).
+  const flows = [
+    { id: 'callee', nodes: [{ id: 'entry', type: 'subflow-in', wires: [['out']] }, { id: 'out', type: 'webhook-response', props: { statusCode: 201 }, wires: [] }] },
+    {
+      id: 'caller',
+      nodes: [
+        { id: 'in', type: 'webhook', props: { method: 'POST', url: '/linked', responseTimeoutMs: 3000 }, wires: [['call']] },
+        { id: 'call', type: 'link-call', props: { linkType: 'static', targets: [{ id: 'entry', flowId: 'callee', nodeId: 'entry' }], timeout: 5 }, wires: [['back']] },
+        // Reached only if the call returned (it does not: the called path answers the request itself).
+        { id: 'back', type: 'webhook-response', props: { statusCode: 200 }, wires: [] },
+      ],
+    },
+  ];
+  for (const { id, nodes } of flows) {
+    expect((await server.api('POST', '/api/v1/flows', { id, name: id, version: 0, settings: {}, nodes })).status).toBe(201);
+    expect((await server.api('POST', `/api/v1/flows/${id}/deploy`)).status).toBe(200);
+  }
 }, 60_000);
 
 afterAll(() => server?.stop());
@@ -40,6 +57,10 @@ describe('webhook reply handles across runs', () => {
     const runs = (await server.api('GET', '/api/v1/runs?flowId=lone')).body as Array<{ triggerNodeId: string; status: string }>;
     expect(runs.map((r) => r.triggerNodeId).sort()).toEqual(['in', 'join']);
     expect(runs.every((r) => r.status === 'succeeded')).toBe(true);
+  });
+
+  it('a request is answered by an http response in the path a link call called (a child run)', async () => {
+    expect(await post('linked', { n: 1 })).toEqual({ status: 201, body: { n: 1 } });
   });
 
   it('two requests completing a group: the message the join sends carries the last one, which is answered; the first waits for its timeout as in Node-RED', async () => {
