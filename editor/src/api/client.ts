@@ -89,6 +89,9 @@ export const api = {
   changePassword: (currentPassword: string, newPassword: string) => request<void>('POST', '/auth/password', { currentPassword, newPassword }),
 
   nodeTypes: () => request<NodeTypeInfo[]>('GET', '/node-types'),
+  /** A node's dynamic choices (x-optionsSource), fetched by the runtime with the node's credential. */
+  nodeOptions: (type: string, source: string, body: { props: Record<string, unknown>; credentials?: string }) =>
+    request<{ options: Array<{ value: string; label?: string; description?: string }> }>('POST', `/node-types/${encodeURIComponent(type)}/options/${encodeURIComponent(source)}`, body),
   credentials: () => request<CredentialInfo[]>('GET', '/credentials'),
   createCredential: (credential: { name: string; type: string; fields: Record<string, unknown> }) => request<CredentialInfo>('POST', '/credentials', credential),
   /** A field given a value replaces it, null removes it, a field left out keeps its stored value. */

@@ -8,6 +8,9 @@ import type { JsonSchema } from '../api/types';
 /** The whole value of the form a field is in (provided by SchemaForm). */
 export const FORM_ROOT: InjectionKey<ComputedRef<Record<string, unknown>>> = Symbol('form-root');
 
+/** Choices the runtime answers for a field with `x-optionsSource` (provided by the node's property panel). */
+export const REMOTE_OPTIONS: InjectionKey<(source: string) => Promise<Array<{ value: string; label?: string; description?: string }>>> = Symbol('remote-options');
+
 export type FieldKind =
   | 'code' // CodeMirror editor
   | 'string'

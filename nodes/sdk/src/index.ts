@@ -160,6 +160,23 @@ export interface WaitAnswer {
   at: number;
 }
 
+/** One choice offered by a node's option source. */
+export interface NodeOption {
+  value: string;
+  label?: string;
+  description?: string;
+}
+
+export interface OptionsRequest<P = Record<string, unknown>> {
+  /** The props as the form has them now (not validated: some may be missing). */
+  props: Partial<P>;
+  /** The decrypted fields of the node's credential, when one is attached. */
+  credentials: Record<string, unknown> | undefined;
+  services: RuntimeServices;
+  /** Aborted when the runtime stops waiting (20 s). */
+  signal: AbortSignal;
+}
+
 export interface ModelUsage {
   model?: string;
   promptTokens?: number;
@@ -511,6 +528,12 @@ export interface NodeDefinition<P = any> {
   allowsCycles?: boolean;
   /** The node may be handed to an AI agent as a tool; its props schema becomes the tool's parameters. */
   usableAsTool?: boolean;
+  /**
+   * Choices the editor's form fetches from the runtime (a GraphQL endpoint's operations, a WSDL's operations): a prop
+   * whose schema says `"x-optionsSource": "<name>"` is offered what `optionSources[name]` answers, run with the props
+   * filled in so far and the node's credential (POST /api/v1/node-types/{type}/options/{name}).
+   */
+  optionSources?: Record<string, (request: OptionsRequest<P>) => Promise<NodeOption[]>>;
   /**
    * Where several mains share one database (active-active), this trigger is started on one of them only, the elected
    * leader, and moves when the leader dies: for time-driven triggers (cron, a repeating inject) that would otherwise

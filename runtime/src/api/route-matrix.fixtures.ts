@@ -221,6 +221,7 @@ export const FIXTURES: Record<string, Fixture> = {
   // A connection test that fails (nothing listens there, or the outbound guard refuses it) still answers 200 with ok: false.
   'POST /credentials/test': fixed('credential:write', 'any', '/credentials/test', { body: { type: 'postgres', fields: { host: '127.0.0.1', port: 9, database: 'x', user: 'x', password: 'x' } }, expect: 200 }),
   // The fixture's credential is an http-auth one, which has no connection test: 422 for every caller allowed to try.
+  'POST /node-types/{type}/options/{source}': fixed('flow:write', 'any', '/node-types/inject/options/none', { body: {}, expect: 404 }),
   'GET /oauth2/callback': fixed('public', 'any', '/oauth2/callback?state=unknown&code=x', { expect: 400 }),
   'POST /credentials/{id}/oauth2/authorize': { access: 'credential:write', scope: 'project', prepare: (c) => ({ path: `/credentials/${c.credential}/oauth2/authorize`, body: {}, expect: 422 }) },
   'POST /credentials/{id}/test': { access: 'credential:write', scope: 'project', prepare: (c) => ({ path: `/credentials/${c.credential}/test`, body: {}, expect: 422 }) },

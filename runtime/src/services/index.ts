@@ -8,6 +8,7 @@ import { AuditService } from './audit.ts';
 import { AuthService } from './auth.ts';
 import { CredentialService } from './credentials.ts';
 import { OAuth2Service } from '../oauth/service.ts';
+import { NodeOptionsService } from '../options/service.ts';
 import { FlowService } from './flows.ts';
 import { OperationsService } from './operations.ts';
 import { PackService } from './packs.ts';
@@ -29,6 +30,7 @@ export class Services {
   readonly runs: RunService;
   readonly credentials: CredentialService;
   readonly oauth2: OAuth2Service;
+  readonly nodeOptions: NodeOptionsService;
   readonly packs: PackService;
   readonly users: UserService;
   readonly tokens: TokenService;
@@ -50,6 +52,7 @@ export class Services {
     this.runs = new RunService(runtime);
     this.credentials = new CredentialService(runtime, this.projects, this.audit);
     this.oauth2 = new OAuth2Service(runtime, this.audit);
+    this.nodeOptions = new NodeOptionsService(runtime);
     this.packs = new PackService(runtime, this.audit);
     this.users = new UserService(identity, this.audit);
     this.tokens = new TokenService(identity, this.projects, this.audit);

@@ -90,3 +90,23 @@ export async function introspect(outbound: OutboundServices, url: string, header
   }
   return { schema, summary: { queryType: schema.getQueryType()?.name, mutationType: schema.getMutationType()?.name, operations, sdl: printSchema(schema) } };
 }
+
+/**
+ * A starting document per query and mutation (key "query name"): the operation with every argument as a variable
+ * and, for an object result, its scalar fields selected — valid against the schema as it is.
+ */
+export function operationDocuments(schema: GraphQLSchema): Map<string, string> {
+  const { getNamedType, isLeafType, isObjectType } = graphqlLib();
+  const documents = new Map<string, string>();
+  for (const [kind, type] of [['query', schema.getQueryType()], ['mutation', schema.getMutationType()]] as const) {
+    for (const field of Object.values(type?.getFields() ?? {})) {
+      const variables = field.args.length ? `(${field.args.map((a) => `$${a.name}: ${String(a.type)}`).join(', ')})` : '';
+      const args = field.args.length ? `(${field.args.map((a) => `${a.name}: $${a.name}`).join(', ')})` : '';
+      const result = getNamedType(field.type);
+      const scalars = isObjectType(result) ? Object.values(result.getFields()).filter((f) => isLeafType(getNamedType(f.type)) && !f.args.some((a) => String(a.type).endsWith('!'))) : [];
+      const selection = scalars.length ? ` { ${scalars.map((f) => f.name).join(' ')} }` : !isLeafType(result) ? ' { __typename }' : '';
+      documents.set(`${kind} ${field.name}`, `${kind} ${field.name[0]!.toUpperCase()}${field.name.slice(1)}${variables} {\n  ${field.name}${args}${selection}\n}`);
+    }
+  }
+  return documents;
+}

@@ -2,7 +2,7 @@
 import type { GraphQLError, OperationDefinitionNode } from 'graphql';
 import { defineCredentialType, defineNode, getProperty, NodeInputError, type FlowMessage, type InputContext, type NodeCredential, type NodeIssue } from '@flowcrew/sdk';
 import { authHeaders, endpointAuthProperties, withTimeout, type EndpointAuthFields } from '../endpoint-auth.ts';
-import { GraphQLCallError, introspect, postGraphQL, type SchemaSummary } from './client.ts';
+import { GraphQLCallError, introspect, operationDocuments, postGraphQL, type SchemaSummary } from './client.ts';
 import { graphqlLib } from '../libs.ts';
 
 export interface GraphQLProps {
@@ -37,7 +37,7 @@ export const graphqlCredential = defineCredentialType<EndpointAuthFields>({
 const properties = {
   operation: { title: 'Operation', enum: ['request', 'introspect'], default: 'request', description: 'request: run the query or mutation. introspect: the endpoint\'s schema (its queries and mutations with their arguments, and the SDL).' },
   url: { title: 'Endpoint URL', type: 'string', format: 'uri', pattern: '^https?://', description: 'Without a credential: the endpoint (public APIs). With one, the credential\'s endpoint is used.' },
-  query: { title: 'Query', type: 'string', 'x-editor': 'code', description: 'The GraphQL document: a query or mutation, with $variables. Checked for syntax when the flow is saved.' },
+  query: { title: 'Query', type: 'string', 'x-editor': 'code', 'x-optionsSource': 'operations', description: 'The GraphQL document: a query or mutation, with $variables. Checked for syntax when the flow is saved.' },
   operationName: { title: 'Operation name', type: 'string', description: 'Which operation of the document to run, when it has several.' },
   variables: { title: 'Variables', type: 'object', description: 'Fixed variables; those in the message (see "Variables from") are added over them.' },
   variablesFrom: { title: 'Variables from', type: 'string', default: 'variables', description: 'The message property holding variables (an object), e.g. variables or payload.' },
@@ -84,6 +84,17 @@ export const graphqlNode = defineNode<GraphQLProps>({
   credentials: { type: graphqlCredential.name, schema: graphqlCredential.schema, required: false },
   help,
   usableAsTool: true,
+  optionSources: {
+    // The editor's choices for "query": a starting document for each query and mutation of the endpoint's schema.
+    async operations({ props, credentials, services, signal }) {
+      const fields = credentials as EndpointAuthFields | undefined;
+      const url = fields?.url ?? props.url;
+      if (!url) throw new Error('set the endpoint (a graphql credential or the URL) to list its operations');
+      const { schema, summary } = await introspect(services.outbound, url, authHeaders(fields), signal);
+      const documents = operationDocuments(schema);
+      return summary.operations.map((o) => ({ value: documents.get(`${o.kind} ${o.name}`)!, label: `${o.kind} ${o.name}: ${o.type}`, ...(o.description ? { description: o.description } : {}) }));
+    },
+  },
   validate(props) {
     const issues: NodeIssue[] = [];
     if ((props.operation ?? 'request') === 'request' && props.query) {

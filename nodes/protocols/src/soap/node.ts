@@ -44,7 +44,7 @@ export interface SoapProps {
 
 const properties = {
   action: { title: 'Action', enum: ['call', 'operations'], default: 'call', description: 'call: invoke an operation. operations: list the operations the WSDL declares, with their input and output.' },
-  operation: { title: 'Operation', type: 'string', description: 'The operation to call: its name (Add), or Service.Port.Operation when the WSDL has several services or ports with that name.' },
+  operation: { title: 'Operation', type: 'string', 'x-optionsSource': 'operations', description: 'The operation to call: its name (Add), or Service.Port.Operation when the WSDL has several services or ports with that name.' },
   args: { title: 'Arguments', type: 'object', description: 'Fixed arguments; those in the message (see "Arguments from") are added over them.' },
   argsFrom: { title: 'Arguments from', type: 'string', default: 'payload', description: 'The message property holding the arguments (an object shaped as the operation\'s input).' },
 } as const;
@@ -88,6 +88,16 @@ export const soapNode = defineNode<SoapProps>({
   credentials: { type: soapCredential.name, schema: soapCredential.schema, required: true },
   help,
   usableAsTool: true,
+  optionSources: {
+    // The editor's choices for "operation": what the credential's WSDL declares.
+    async operations({ credentials, services }) {
+      if (!credentials) throw new Error('attach a soap credential to list its operations');
+      const client = await openSoapClient(credentials as SoapFields, services.outbound);
+      const operations = listOperations(client);
+      const ambiguous = (name: string) => operations.filter((o) => o.operation === name).length > 1;
+      return operations.map((o) => ({ value: ambiguous(o.operation) ? `${o.service}.${o.port}.${o.operation}` : o.operation, label: `${o.operation} (${o.service}.${o.port})` }));
+    },
+  },
   create(init) {
     const credential = init.credential as NodeCredential<SoapFields> | undefined;
     if (!credential) throw new Error('the SOAP node needs a soap credential');

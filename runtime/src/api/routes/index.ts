@@ -7,6 +7,7 @@ import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
 import { credentialRoutes } from './credentials.ts';
 import { oauth2Routes } from '../../oauth/routes.ts';
+import { nodeOptionRoutes } from '../../options/routes.ts';
 import { flowRoutes } from './flows.ts';
 import { packRoutes } from './packs.ts';
 import { projectRoutes } from './projects.ts';
@@ -23,6 +24,7 @@ import { pinRoutes } from '../../pins/routes.ts';
 export const ROUTES: readonly Route[] = [
   ...systemRoutes,
   ...packRoutes,
+  ...nodeOptionRoutes,
   ...authRoutes,
   ...flowRoutes,
   ...pinRoutes,
