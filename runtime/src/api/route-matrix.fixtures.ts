@@ -122,6 +122,14 @@ async function unlinkAlpha(c: MatrixSetup): Promise<string> {
 
 const fixed = (access: Access, scope: Fixture['scope'], path: string, extra: Omit<Target, 'path'> = {}): Fixture => ({ access, scope, prepare: () => ({ path, ...extra }) });
 
+const MATRIX_SUITE = { cases: [{ name: 'runs', input: { node: 'go', msg: { payload: 1 } }, expect: [{ node: 'out', called: true }] }] };
+const subflowDoc = (id: string) => ({ id, name: id, nodes: [{ id: 'in', type: 'subflow-in', wires: [['out']] }, { id: 'out', type: 'subflow-out' }] });
+async function newSubflow(c: MatrixSetup): Promise<string> {
+  const id = c.unique('m-sub');
+  await must(c.server.api('POST', '/api/v1/subflows?project=alpha', subflowDoc(id)), 201);
+  return id;
+}
+
 export const FIXTURES: Record<string, Fixture> = {
   // system
   'GET /health': fixed('public', 'any', '/health', { expect: 200 }),
@@ -252,6 +260,17 @@ export const FIXTURES: Record<string, Fixture> = {
   'POST /projects/{id}/git/push': { access: 'flow:write', scope: 'project', prepare: async (c) => ({ path: `/projects/alpha/git/push${await unlinkAlpha(c)}`, body: {}, expect: 409 }) },
   'POST /projects/{id}/git/pull': { access: 'flow:write', scope: 'project', prepare: async (c) => ({ path: `/projects/alpha/git/pull${await unlinkAlpha(c)}`, body: {}, expect: 409 }) },
   'POST /projects/{id}/git/promote': { access: 'flow:deploy', scope: 'project', prepare: async (c) => ({ path: `/projects/alpha/git/promote${await unlinkAlpha(c)}`, body: { from: 'dev' }, expect: 409 }) },
+
+  // flow tests (flowtest/service.ts) and the sub-flow library (subflows/service.ts)
+  'GET /flows/{id}/tests': { access: 'flow:read', scope: 'project', prepare: (c) => ({ path: `/flows/${c.flow}/tests`, expect: 200 }) },
+  'PUT /flows/{id}/tests': { access: 'flow:write', scope: 'project', prepare: (c) => ({ path: `/flows/${c.flow}/tests`, body: MATRIX_SUITE, expect: 200 }) },
+  'POST /flows/{id}/tests/run': { access: 'run:start', scope: 'project', prepare: (c) => ({ path: `/flows/${c.flow}/tests/run`, body: { suite: MATRIX_SUITE }, expect: 200 }) },
+  'GET /flows/{id}/subflows': { access: 'flow:read', scope: 'project', prepare: (c) => ({ path: `/flows/${c.flow}/subflows`, expect: 200 }) },
+  'GET /subflows': fixed('pack:read', 'any', '/subflows', { expect: 200 }),
+  'POST /subflows': { access: 'flow:write', scope: 'project', prepare: (c) => ({ path: '/subflows?project=alpha', body: subflowDoc(c.unique('m-sub')), expect: 201 }) },
+  'POST /subflows/import': { access: 'flow:write', scope: 'project', prepare: (c) => ({ path: '/subflows/import?project=alpha', body: { definitions: [{ ...subflowDoc(c.unique('m-sub')), version: 1 }] }, expect: 200 }) },
+  'GET /subflows/{id}': { access: 'pack:read', scope: 'any', prepare: async (c) => ({ path: `/subflows/${await newSubflow(c)}`, exists: true, expect: 200 }) },
+  'GET /subflows/{id}/versions/{version}': { access: 'pack:read', scope: 'any', prepare: async (c) => ({ path: `/subflows/${await newSubflow(c)}/versions/1`, exists: true, expect: 200 }) },
 
   // users
   'GET /users': fixed('user:manage', 'any', '/users', { expect: 200 }),

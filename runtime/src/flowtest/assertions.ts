@@ -135,9 +135,10 @@ async function runChecks(checks: Checks, value: unknown): Promise<Array<{ label:
   return out;
 }
 
+/** The runtime's bookkeeping on a message (its id, the reply handle of executor/replies.ts) is not compared. */
 function withoutMsgId(value: unknown): unknown {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
-  const { _msgid: _m, ...rest } = value as Record<string, unknown>;
+  const { _msgid: _m, _replyTo: _r, ...rest } = value as Record<string, unknown>;
   return rest;
 }
 

@@ -19,7 +19,7 @@ export interface NodeAssertion {
   /** Which message (default 0, the first); `every: true` asserts on each one instead. */
   message?: number;
   every?: boolean;
-  /** Deep equality (ignoring _msgid). */
+  /** Deep equality (ignoring the runtime's _msgid and _replyTo). */
   equals?: unknown;
   /** Subset match: every property given must match, others may exist; arrays match element by element. */
   match?: unknown;

@@ -20,6 +20,8 @@ import { PinService } from '../pins/service.ts';
 import { WaitService } from '../waiting/service.ts';
 import { VersionService } from '../versions/service.ts';
 import { GitService } from '../git/service.ts';
+import { FlowTestService } from '../flowtest/service.ts';
+import { SubflowService } from '../subflows/service.ts';
 import { PinService } from '../pins/service.ts';
 
 export class Services {
@@ -39,6 +41,8 @@ export class Services {
   readonly waits: WaitService;
   readonly versions: VersionService;
   readonly git: GitService;
+  readonly flowTests: FlowTestService;
+  readonly subflows: SubflowService;
   readonly pins: PinService;
 
   constructor(
@@ -61,6 +65,8 @@ export class Services {
     this.waits = new WaitService(runtime, this.audit);
     this.versions = new VersionService(runtime, this.flows, this.audit);
     this.git = new GitService(runtime, this.flows, this.projects, this.audit);
+    this.flowTests = new FlowTestService(runtime, this.audit);
+    this.subflows = new SubflowService(runtime, this.projects, this.audit);
     this.pins = new PinService(runtime);
   }
 }

@@ -19,6 +19,8 @@ import { pinRoutes } from '../../pins/routes.ts';
 import { waitRoutes } from './waits.ts';
 import { versionRoutes } from './versions.ts';
 import { gitRoutes } from './git.ts';
+import { flowTestRoutes } from '../../flowtest/routes.ts';
+import { subflowRoutes } from '../../subflows/routes.ts';
 import { pinRoutes } from '../../pins/routes.ts';
 
 export const ROUTES: readonly Route[] = [
@@ -36,6 +38,8 @@ export const ROUTES: readonly Route[] = [
   ...credentialRoutes,
   ...projectRoutes,
   ...gitRoutes,
+  ...flowTestRoutes,
+  ...subflowRoutes,
   ...userRoutes,
   ...tokenRoutes,
   ...auditRoutes,
