@@ -35,7 +35,7 @@ export const versionRoutes: Route[] = [
     summary: "One saved version's document",
     access: 'flow:read',
     params,
-    responses: { '200': ok('The version and its document', object), '404': problem('No such flow or version') },
+    responses: { '200': ok('The version and its document', object), '400': problem('Not a version number'), '404': problem('No such flow or version') },
     handle: async (ctx) => reply.json(await ctx.services.versions.get(actorOf(ctx), ctx.params.id!, versionParam(ctx.params.version))),
   },
   {
@@ -47,6 +47,7 @@ export const versionRoutes: Route[] = [
     params,
     responses: {
       '200': ok('The flow after the restore', object),
+      '400': problem('Not a version number'),
       '404': problem('No such flow or version'),
       '422': problem('The old version is no longer valid (a node type was removed, a credential is gone)'),
     },
