@@ -145,6 +145,8 @@ export const api = {
   flowDiff: (id: string, from: number, to: number) => request<import('../components/versions/types').VersionDiff>('GET', `/flows/${encodeURIComponent(id)}/diff?from=${from}&to=${to}`),
   restoreVersion: (id: string, version: number) => request<FlowView>('POST', `/flows/${encodeURIComponent(id)}/versions/${version}/restore`),
   gitLink: (projectId: string) => request<import('../components/versions/types').GitLink>('GET', `/projects/${encodeURIComponent(projectId)}/git`),
+  gitSetLink: (projectId: string, link: { url: string; branch: string; environment?: string; credentialId: string | null; knownHosts?: string; credentialBindings: Record<string, string> }) =>
+    request<import('../components/versions/types').GitLink>('PUT', `/projects/${encodeURIComponent(projectId)}/git`, link),
   gitPull: (projectId: string, deploy = false) => request<import('../components/versions/types').GitSyncResult>('POST', `/projects/${encodeURIComponent(projectId)}/git/pull`, { deploy }),
   gitPush: (projectId: string, message?: string) => request<import('../components/versions/types').GitSyncResult>('POST', `/projects/${encodeURIComponent(projectId)}/git/push`, message ? { message } : {}),
   gitPromote: (projectId: string, from: string) => request<import('../components/versions/types').GitSyncResult>('POST', `/projects/${encodeURIComponent(projectId)}/git/promote`, { from }),

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fakeApi } from '../../test/fake-api';
 import GitPanel from './GitPanel.vue';
 
-const link = { projectId: 'shop', url: 'ssh://git@example/shop.git', branch: 'prod', environment: 'prod', credentialId: 'k', lastCommit: 'abcdef0123456789', updatedAt: 1 };
+const link = { projectId: 'shop', url: 'ssh://git@example/shop.git', branch: 'prod', environment: 'prod', credentialId: 'k', knownHosts: null, credentialBindings: {}, lastCommit: 'abcdef0123456789', updatedAt: 1 };
 const flow = { 'GET /flows/orders': { body: { id: 'orders', projectId: 'shop', nodes: [] } } };
 const nameChange = (after: string) => ({ flow: [{ path: '/name', before: 'Orders', after }], added: [], removed: [], changed: [], moved: [], wires: { added: [], removed: [] }, same: false });
 
@@ -19,6 +19,28 @@ describe('GitPanel', () => {
     const wrapper = mount(GitPanel, { props: { flowId: 'orders' } });
     await flushPromises();
     expect(wrapper.text()).toContain('not linked to a Git repository');
+  });
+
+  it('links an unlinked project with a git credential of the project and the credential bindings', async () => {
+    const api = fakeApi({
+      ...flow,
+      'GET /projects/shop/git': { status: 404, body: { title: 'Not linked', status: 404 } },
+      'GET /credentials': { body: [{ id: 'key1', name: 'deploy key', type: 'git-ssh', fields: ['privateKey'], projectId: 'shop', createdAt: 1, updatedAt: 1 }, { id: 'crm1', name: 'crm', type: 'http-auth', fields: ['token'], projectId: 'shop', createdAt: 1, updatedAt: 1 }] },
+      'PUT /projects/shop/git': (req) => ({ body: { ...link, ...(req.body as object) } }),
+    });
+    const wrapper = mount(GitPanel, { props: { flowId: 'orders' } });
+    await flushPromises();
+    await wrapper.find('[data-test="git-link-edit"]').trigger('click');
+    await flushPromises();
+    const form = wrapper.find('[data-test="git-link-form"]');
+    expect(form.findAll('option').map((o) => o.text())).toEqual(['none (public repository)', 'deploy key (git-ssh)']);
+    await form.find('input').setValue('ssh://git@example/shop.git');
+    await form.find('select').setValue('key1');
+    await form.findAll('textarea')[1]!.setValue('{"crm": "crm1"}');
+    await form.trigger('submit');
+    await flushPromises();
+    expect(api.called('PUT /projects/shop/git')[0]!.body).toEqual({ url: 'ssh://git@example/shop.git', branch: 'main', credentialId: 'key1', credentialBindings: { crm: 'crm1' } });
+    expect(wrapper.find('[data-test="git-link"]').text()).toContain('branch main');
   });
 
   it('pulls with deploy when asked and reports what changed', async () => {

@@ -46,6 +46,8 @@ export interface GitLink {
   branch: string;
   environment: string;
   credentialId: string | null;
+  knownHosts: string | null;
+  credentialBindings: Record<string, string>;
   lastCommit: string | null;
   updatedAt: number;
 }
