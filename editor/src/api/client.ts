@@ -29,7 +29,7 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Sign-in routes answer 401 for a wrong password: that is the form's business, not a lost session. */
 const SIGN_IN_PATHS = new Set(['/auth/login', '/auth/setup', '/auth/password', '/auth/status']);
 
-async function request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+export async function request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   const auth: Record<string, string> = {};
   // A bearer token (signed in through Keycloak) makes the cookie and its CSRF token irrelevant to the runtime.
   const bearer = await authHooks.bearer?.().catch(() => null);
