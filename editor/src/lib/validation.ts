@@ -1,8 +1,10 @@
 /**
- * Property validation in the browser, with the same engine and options as the runtime (ajv, draft 2020-12,
- * allErrors, strict off), so a value the runtime would reject is flagged while the user types, before it is sent.
+ * Property validation in the browser, on the runtime's own ajv set-up (@flowcrew/sdk/schema: draft 2020-12,
+ * allErrors, strict off, the same formats and keywords), so a value the runtime would reject is flagged while the
+ * user types, before it is sent.
  */
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { createSchemaValidator } from '@flowcrew/sdk/schema';
 import type { FlowDocument, Issue, NodeTypeInfo } from '../api/types';
 import { expressionIssues } from './expressions/fields';
 
@@ -12,9 +14,8 @@ export interface PropIssue {
   message: string;
 }
 
-// Formats are not checked by the runtime either (its ajv has no format plugin), so they must not be here.
-const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
-const withDefaults = new Ajv2020({ allErrors: true, strict: false, validateFormats: false, useDefaults: true });
+const ajv = createSchemaValidator();
+const withDefaults = createSchemaValidator({ useDefaults: true });
 const validators = new Map<string, { check: ValidateFunction; fill: ValidateFunction } | Error>();
 
 function compiled(type: NodeTypeInfo): { check: ValidateFunction; fill: ValidateFunction } | Error {

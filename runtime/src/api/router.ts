@@ -5,8 +5,8 @@
  * handlers check the permission again against the resource's own project (the gate cannot know it).
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import { createSchemaValidator } from '@flowcrew/sdk/schema';
 import { ProblemError } from '../errors.ts';
 import { ajvIssues } from '../flow/validate.ts';
 import { can, type Actor } from '../identity/actor.ts';
@@ -50,8 +50,7 @@ function absoluteRefs(schema: unknown): unknown {
 
 function compilers(components: Record<string, JsonSchema>) {
   const make = (coerceTypes: boolean) => {
-    const ajv = new Ajv2020({ allErrors: true, strict: false, coerceTypes });
-    (addFormats as unknown as (a: Ajv2020) => void)(ajv);
+    const ajv = createSchemaValidator({ coerceTypes });
     ajv.addSchema({ $id: COMPONENTS_ID, components: { schemas: components } });
     return (schema: JsonSchema) => ajv.compile(absoluteRefs(schema) as JsonSchema);
   };

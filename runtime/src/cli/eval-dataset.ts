@@ -6,7 +6,8 @@
  * What a check sees: `status` and `error` of the run, `output` (the last message a node of the run sent: the flow's
  * answer), `outputs` (every message sent, in order) and `run` (the run with its invocations).
  */
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import { createSchemaValidator } from '@flowcrew/sdk/schema';
 import { parse as parseYaml } from 'yaml';
 import { compileJsonata, type CompiledExpression } from '@flowcrew/sdk/util';
 import type { ContextStore } from '@flowcrew/sdk';
@@ -86,7 +87,7 @@ export function parseDataset(text: string, file: string): EvalDataset {
   return d as EvalDataset;
 }
 
-const ajv = new Ajv2020({ allErrors: true, strict: false });
+const ajv = createSchemaValidator();
 const NO_CONTEXT: ContextStore = { get: () => undefined, set: () => undefined, keys: () => [] };
 
 /** A dataset's checks compiled once (a bad expression or schema fails before any run starts). */

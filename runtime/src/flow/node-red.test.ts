@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { createSchemaValidator } from '@flowcrew/sdk/schema';
 import { importNodeRed, isNodeRedExport } from './node-red.ts';
 import { flowSchema } from './schema.ts';
 import type { FlowDocument, FlowNode } from './types.ts';
@@ -164,7 +164,7 @@ describe('importNodeRed', () => {
     ]);
     expect(orders).toMatchObject({ format: 'flowcrew/flow@1', version: 1, settings: {}, description: 'Takes orders over HTTP.' });
     expect(reports.description).toBeUndefined();
-    const checkFormat = new Ajv2020({ strict: false }).compile(flowSchema);
+    const checkFormat = createSchemaValidator().compile(flowSchema);
     for (const doc of result.flows) expect(checkFormat(doc), JSON.stringify(checkFormat.errors)).toBe(true);
   });
 

@@ -4,7 +4,8 @@
  * submitted document. Only what the format leaves unusable (no node list, a node without an id or type, wires that
  * are not lists of ids) is not checked further.
  */
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import type { ErrorObject } from 'ajv/dist/2020.js';
+import { createSchemaValidator } from '@flowcrew/sdk/schema';
 import { NODES_PER_TURN, yieldToEventLoop } from './event-loop.ts';
 import { DEFAULT_MAX_DEPTH, findTooDeep } from './json-depth.ts';
 import type { FlowDocument, FlowIssue, FlowNode } from './types.ts';
@@ -22,8 +23,7 @@ export interface NodeTypeCatalog {
   allowsCycles(type: string): boolean;
 }
 
-const ajv = new Ajv2020({ allErrors: true, strict: false });
-const checkFormat = ajv.compile(flowSchema);
+const checkFormat = createSchemaValidator().compile(flowSchema);
 
 /** Turn ajv errors into issues; `base` prefixes the pointers (e.g. '/nodes/2/props'). */
 export function ajvIssues(errors: ErrorObject[] | null | undefined, base = ''): Array<{ pointer: string; message: string }> {

@@ -15,7 +15,7 @@
  * DATABASE_URL, not even PATH unless declared).
  */
 import { readFile } from 'node:fs/promises';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { createSchemaValidator } from '@flowcrew/sdk/schema';
 import { parse as parseYaml } from 'yaml';
 import type { DeclaredMcpServers, McpServerLaunch } from '@flowcrew/sdk';
 
@@ -55,7 +55,7 @@ const schema = {
   },
 };
 
-const validate = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
+const validate = createSchemaValidator().compile(schema);
 
 export class McpServersFileError extends Error {}
 

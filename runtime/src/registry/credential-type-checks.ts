@@ -1,6 +1,6 @@
-/** Credential types as the registry checks and serves them, and the one ajv set-up for props and credential fields. */
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+/** Credential types as the registry checks and serves them, and the ajv the registry checks props and fields with. */
+import type { Ajv2020, ValidateFunction } from 'ajv/dist/2020.js';
+import { createSchemaValidator } from '@flowcrew/sdk/schema';
 import { secretFieldsOf, type CredentialTypeDefinition } from '@flowcrew/sdk';
 import { PackLoadError } from './pack-loader.ts';
 
@@ -74,17 +74,10 @@ export function describeCredentialType({ definition: d, pack }: RegisteredCreden
   };
 }
 
-/**
- * Formats that are editor hints (which code editor to show), not constraints: accepted as any string.
- * Standard formats (uri, email, date-time, ...) come from ajv-formats and are checked.
- */
-export const EDITOR_FORMATS = ['javascript', 'jsonata', 'json', 'markdown', 'mustache', 'html', 'sql', 'yaml', 'cron', 'code', 'password'];
+export { EDITOR_FORMATS } from '@flowcrew/sdk/schema';
 
+/** The shared set-up (@flowcrew/sdk/schema, as the editor's), filling prop defaults so a node sees complete props. */
 export function createPropsValidator(): Ajv2020 {
-  // useDefaults fills prop defaults at validation, so a node's implementation sees complete props.
-  const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: true });
-  (addFormats as unknown as (a: Ajv2020) => void)(ajv);
-  for (const format of EDITOR_FORMATS) ajv.addFormat(format, true);
-  return ajv;
+  return createSchemaValidator({ useDefaults: true });
 }
 

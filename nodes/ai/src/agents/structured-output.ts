@@ -3,11 +3,12 @@
  * model's answer leniently (see parseModelJson) and check it strictly with ajv. The errors are phrased for the
  * model, because they go back to it in the retry prompt.
  */
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import { createSchemaValidator } from '@flowcrew/sdk/schema';
 import type { JsonSchema } from '@flowcrew/sdk';
 import { parseModelJson } from '../providers/model-json.ts';
 
-const ajv = new Ajv2020({ allErrors: true, strict: false });
+const ajv = createSchemaValidator();
 const compiled = new Map<string, ValidateFunction>();
 
 export type CheckedOutput = { ok: true; value: unknown } | { ok: false; problem: string };

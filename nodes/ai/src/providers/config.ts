@@ -3,7 +3,7 @@
  * discriminator, because a node type declares a single credential type and every AI node must accept all three.
  * Secrets (API keys) live only here, encrypted by the runtime's vault, never in flow props.
  */
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { createSchemaValidator } from '@flowcrew/sdk/schema';
 import type { JsonSchema, OutboundServices } from '@flowcrew/sdk';
 import { AnthropicProvider } from './anthropic.ts';
 import { LocalLlamaProvider } from './local-llama.ts';
@@ -72,7 +72,7 @@ export type ModelConfig =
   | ({ provider: 'anthropic' } & ConstructorParameters<typeof AnthropicProvider>[0])
   | ({ provider: 'local-gguf' } & ConstructorParameters<typeof LocalLlamaProvider>[0]);
 
-const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: true });
+const ajv = createSchemaValidator({ useDefaults: true });
 const validateCredential = ajv.compile(modelCredentialSchema);
 
 /** Check credential fields; returns the config or throws a message naming what is wrong (never the secret). */

@@ -3,8 +3,8 @@
  * reported, draft-07 and draft-06 schemas). Schemas arrive with every message, so compiled validators are
  * cached by the schema's JSON text.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import draft06 from 'ajv/dist/refs/json-schema-draft-06.json' with { type: 'json' };
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
+import { createDraft07SchemaValidator } from '@flowcrew/sdk/schema';
 import { SafeRegExp } from '@flowcrew/sdk/util';
 
 export type SchemaErrors = ErrorObject[];
@@ -18,9 +18,9 @@ const safePattern = Object.assign((pattern: string, flags: string) => new SafeRe
 
 function createAjv(): Ajv {
   // addUsedSchema false: a message's schema `$id` must not clash with, or be visible to, other messages' schemas.
-  const ajv = new Ajv({ allErrors: true, addUsedSchema: false, code: { regExp: safePattern } });
-  ajv.addMetaSchema(draft06);
-  return ajv;
+  // The shared set-up (as for props): unknown keywords are ignored and standard formats checked, where Node-RED's
+  // strict ajv refuses such a schema (node-red-differences.md).
+  return createDraft07SchemaValidator({ regExp: safePattern, addUsedSchema: false });
 }
 
 export class SchemaCache {

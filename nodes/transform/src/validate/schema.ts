@@ -1,13 +1,11 @@
 /**
- * JSON Schema for the validate node, on the engine and options the runtime validates props with (ajv, draft 2020-12,
- * allErrors, strict off, standard formats from ajv-formats; see runtime/src/registry/registry.ts), so a schema that
- * works for a node's props works here the same. Schemas that name draft-07 or draft-06 in `$schema` get ajv's
- * draft-07 class instead (older schemas are common in the wild; 2020-12 changed `items` and `definitions`).
+ * JSON Schema for the validate node, on the set-up the runtime validates props with (@flowcrew/sdk/schema: ajv,
+ * draft 2020-12, allErrors, strict off, the same formats and keywords), so a schema that works for a node's props
+ * works here the same. Schemas that name draft-07 or draft-06 in `$schema` get ajv's draft-07 class instead (older
+ * schemas are common in the wild; 2020-12 changed `items` and `definitions`).
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
-import draft06 from 'ajv/dist/refs/json-schema-draft-06.json' with { type: 'json' };
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { createDraft07SchemaValidator, createSchemaValidator } from '@flowcrew/sdk/schema';
 import { SafeRegExp } from '@flowcrew/sdk/util';
 
 /** One problem in the validated value: a JSON pointer into it ('' for the value itself) and what is wrong. */
@@ -21,23 +19,9 @@ export interface ValueIssue {
 
 export type CompiledSchema = (value: unknown) => ValueIssue[];
 
-const withFormats = addFormats as unknown as (ajv: Ajv | Ajv2020) => void;
-
 /** `pattern` runs over message data: on a linear-time regex engine, so a pattern cannot stall the runtime. */
 const regExp = Object.assign((pattern: string, flags: string) => new SafeRegExp(pattern, flags), { code: 'SafeRegExp' });
 
-function create2020(): Ajv2020 {
-  const ajv = new Ajv2020({ allErrors: true, strict: false, code: { regExp } });
-  withFormats(ajv);
-  return ajv;
-}
-
-function createDraft07(): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: false, code: { regExp } });
-  ajv.addMetaSchema(draft06);
-  withFormats(ajv);
-  return ajv;
-}
 
 /**
  * Compile `schema` (throws, saying why, for a schema that does not compile). A fresh ajv per schema: a node's
@@ -48,7 +32,7 @@ export function compileSchema(schema: unknown): CompiledSchema {
     if (typeof schema !== 'boolean') throw new Error('the schema must be a JSON Schema object (or true/false)');
   }
   const dialect = typeof schema === 'object' && schema !== null ? String((schema as { $schema?: unknown }).$schema ?? '') : '';
-  const ajv = /draft-0[67]/.test(dialect) ? createDraft07() : create2020();
+  const ajv = /draft-0[67]/.test(dialect) ? createDraft07SchemaValidator({ regExp }) : createSchemaValidator({ regExp });
   const validate: ValidateFunction = ajv.compile(schema as object);
   // An `$async` schema validates through a promise, which would always read as valid here.
   if ((validate as { $async?: boolean }).$async) throw new Error('asynchronous schemas ($async) are not supported');
