@@ -12,6 +12,8 @@ const MIN_WIDTH = 150;
 const STATE_COLOURS: Record<NodeRunState, string> = { running: '#3b82f6', succeeded: '#22c55e', failed: '#ef4444', cancelled: '#9ca3af' };
 const PINNED_COLOUR = '#f59e0b';
 const DIFF_COLOURS = { added: '#22c55e', changed: '#eab308', moved: '#60a5fa' } as const;
+const TEST_COLOURS = { passed: '#22c55e', failed: '#ef4444', ran: '#94a3b8', mocked: '#f59e0b' } as const;
+const TEST_SYMBOLS = { passed: '✓', failed: '✗', ran: '•', mocked: 'M' } as const;
 const STATUS_FILLS: Record<string, string> = { red: '#ef4444', green: '#22c55e', yellow: '#eab308', blue: '#3b82f6', grey: '#9ca3af' };
 
 let configured = false;
@@ -152,6 +154,18 @@ export class FlowGraphNode extends LGraphNode {
         ctx.fillText(`${deco.diff} since ${deco.diffSince ?? 'then'}`, width, height + 14);
         ctx.textAlign = 'left';
       }
+    }
+    if (deco.test) {
+      // The picked flow test case (tests panel): a badge on the title, drawn zoomed out too.
+      ctx.fillStyle = TEST_COLOURS[deco.test];
+      ctx.beginPath();
+      ctx.arc(width - 10, -titleHeight / 2, 8, 0, Math.PI * 2);
+      ctx.fill();
+      ctx.fillStyle = '#111';
+      ctx.font = 'bold 11px Arial';
+      ctx.textAlign = 'center';
+      ctx.fillText(TEST_SYMBOLS[deco.test], width - 10, -titleHeight / 2 + 4);
+      ctx.textAlign = 'left';
     }
     if (deco.pinned) {
       // Drawn as pinned (amber frame, a pin on the title) even zoomed out: it changes what a manual run does.

@@ -13,6 +13,8 @@ export interface NodeDecoration {
   /** In the compared version diff (components/versions): added, changed or only moved since `diffSince`. */
   diff?: 'added' | 'changed' | 'moved';
   diffSince?: string;
+  /** The flow test case picked in the tests panel (components/flowtest): this node's outcome in it. */
+  test?: 'passed' | 'failed' | 'ran' | 'mocked';
 }
 
 export interface CanvasChange {

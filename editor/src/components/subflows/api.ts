@@ -1,0 +1,35 @@
+/** The sub-flow library routes (runtime/src/subflows/routes.ts). */
+import { request } from '../../api/client';
+
+export interface SubflowNode {
+  id: string;
+  type: string;
+  name?: string;
+  props?: Record<string, unknown>;
+  wires?: string[][];
+}
+
+export interface SubflowDefinition {
+  id: string;
+  version: number;
+  name: string;
+  description?: string;
+  input?: Record<string, unknown>;
+  output?: Record<string, unknown>;
+  properties?: Record<string, unknown>;
+  nodes: SubflowNode[];
+}
+
+export interface SubflowVersion {
+  definition: SubflowDefinition;
+  projectId: string;
+  createdAt: number;
+  createdBy: string | null;
+}
+
+export const SUBFLOW_TYPE_PREFIX = 'subflow:';
+
+export const subflowApi = {
+  latest: (id: string) => request<SubflowVersion>('GET', `/subflows/${encodeURIComponent(id)}`),
+  version: (id: string, version: number) => request<SubflowVersion>('GET', `/subflows/${encodeURIComponent(id)}/versions/${version}`),
+};
