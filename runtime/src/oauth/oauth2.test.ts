@@ -119,7 +119,7 @@ describe.skipIf(unavailable)('OAuth2 authorization code flow against a real Keyc
     expect((await server.api('POST', `/api/v1/flows/${flow.id}/deploy`)).status).toBe(200);
     const { runId } = await server.runtime.startRun(flow.id, { input: {} });
     await server.runtime.waitForRun(runId);
-    const run = await server.runtime.getRun(runId);
+    const run: any = await server.runtime.getRun(runId);
     expect(run.status, JSON.stringify(run.error ?? run)).toBe('succeeded');
     const answer = run.invocations.find((i: any) => i.nodeId === 'ask').outputs[0].msg;
     expect(answer.statusCode).toBe(200);

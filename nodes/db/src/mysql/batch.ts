@@ -10,6 +10,7 @@ import type { ExecuteValues, PoolConnection, ResultSetHeader } from 'mysql2/prom
 import { NodeInputError } from '@flowcrew/sdk';
 import { jsonEncoded } from '../shared/params.ts';
 import { quoteIdent, quoteTable } from './connect.ts';
+import { BatchError } from '../shared/sql-node.ts';
 
 export interface BatchOptions {
   table: string;
@@ -41,18 +42,7 @@ export interface TableInfo {
   unique: Set<string>;
 }
 
-/** A batch failed: what was written before it and what was not. Not retried: the same rows would fail again. */
-export class BatchError extends Error {
-  readonly retryable = false;
-  constructor(
-    message: string,
-    readonly written: number,
-    readonly failedBatch: number,
-  ) {
-    super(message);
-    this.name = 'BatchError';
-  }
-}
+export { BatchError } from '../shared/sql-node.ts';
 
 /** MySQL's limit of placeholders in one prepared statement. */
 const MAX_PLACEHOLDERS = 65_535;

@@ -1,10 +1,10 @@
 /** The MySQL / MariaDB node: a statement, a batch insert/upsert, or a transaction of statements. */
-import type { PoolConnection } from 'mysql2/promise';
-import { defineNode, getProperty, NodeInputError, type FlowMessage, type InputContext, type JsonSchema, type NodeCredential } from '@flowcrew/sdk';
+import type { Pool, PoolConnection } from 'mysql2/promise';
+import { defineNode, type JsonSchema } from '@flowcrew/sdk';
 import { paramSchema, type Param } from '../shared/params.ts';
-import { rowSource } from '../shared/rows.ts';
 import { withDefaults } from '../shared/props.ts';
-import { BatchError, writeBatches, type TableInfo } from './batch.ts';
+import { sqlNodeInstance, type SqlDriver } from '../shared/sql-node.ts';
+import { writeBatches, type TableInfo } from './batch.ts';
 import { describeServer, MysqlError, poolHandle, withConnection, type MysqlFields } from './connect.ts';
 import { mysqlCredential } from './credential.ts';
 import { paramValues, readAtMost, runStatement, type Output } from './query.ts';
@@ -106,83 +106,24 @@ export const mysqlNode = defineNode<MysqlProps>({
   help,
   usableAsTool: true,
   create(init) {
-    const credential = init.credential as NodeCredential<MysqlFields> | undefined;
-    if (!credential) throw new Error('needs a mysql credential');
-    const pool = poolHandle(init.services, credential);
-    const p = withDefaults<MysqlProps>(props, init.props);
-    const blobs = init.services.blobs;
-    /** Table layouts, per credential revision (another revision may be another server). */
-    let tableCache = new Map<string, TableInfo>();
-    let cachedRevision = credential.revision;
-    return {
-      async onInput(msg: FlowMessage, ctx: InputContext) {
-        const fields = credential.fields;
-        const server = describeServer(fields);
-        const what = p.operation === 'query' ? (p.output === 'rows' || p.output === 'first' ? 'query' : `paged query (${p.output})`) : p.operation === 'transaction' ? `transaction of ${p.statements?.length} statements` : `${p.operation} into ${p.table}`;
-        try {
-          return await pool.use((mysqlPool) =>
-            withConnection(mysqlPool, fields, init.services, ctx.signal, async (conn) => {
-              switch (p.operation) {
-                case 'insert':
-                case 'upsert': {
-                  const source = rowSource(getProperty(msg, p.rowsFrom), blobs, p.batchSize, `msg.${p.rowsFrom}`);
-                  if (cachedRevision !== credential.revision) {
-                    tableCache = new Map();
-                    cachedRevision = credential.revision;
-                  }
-                  const options = { table: p.table!, mode: p.operation, columns: p.columns, updateColumns: p.updateColumns, batchSize: p.batchSize, atomic: p.atomic, tableCache };
-                  return { ...msg, payload: await writeBatches(conn, options, source, ctx.signal) };
-                }
-                case 'transaction':
-                  return { ...msg, payload: await transaction(conn, p, msg) };
-                default: {
-                  const options = { sql: p.sql!, values: paramValues(p.params, msg), output: p.output, maxRows: p.maxRows, pageSize: p.pageSize };
-                  if (!p.readOnly) return runStatement(conn, options, msg, ctx, blobs);
-                  return inTransaction(conn, 'START TRANSACTION READ ONLY', () => runStatement(conn, options, msg, ctx, blobs));
-                }
-              }
-            }),
-          );
-        } catch (error) {
-          if (error instanceof NodeInputError || error instanceof BatchError) throw new NodeInputError(`MySQL ${server}: ${what}: ${error.message}`);
-          throw new MysqlError(server, what, error);
-        }
-      },
-      close() {
-        pool.release();
-      },
-    };
+    return sqlNodeInstance(mysqlDriver, init, withDefaults<MysqlProps>(props, init.props), 'mysql');
   },
 });
 
-async function inTransaction<R>(conn: PoolConnection, begin: string, fn: () => Promise<R>): Promise<R> {
-  await conn.query(begin);
-  try {
-    const result = await fn();
-    await conn.query('COMMIT');
-    return result;
-  } catch (error) {
-    await conn.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
-}
-
-async function transaction(conn: PoolConnection, p: MysqlProps, msg: FlowMessage) {
-  const statements = p.statements!.map((s, i) => ({ sql: s.sql, values: paramValues(s.params, msg, `/statements/${i}/params`) }));
-  return inTransaction(conn, p.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION', async () => {
-    const results = [];
-    for (const [i, s] of statements.entries()) {
-      try {
-        const r = await readAtMost(conn, s.sql, s.values, p.maxRows);
-        if (r.more) throw new NodeInputError(`returned more than ${p.maxRows} rows (maxRows)`);
-        results.push(r.header ? { affectedRows: r.header.affectedRows, insertId: r.header.insertId } : { rowCount: r.rows.length, rows: r.rows });
-      } catch (error) {
-        // Keep the driver's error (its code and SQLSTATE) and say which statement; the transaction is rolled back.
-        const e = error as Error;
-        e.message = `statement ${i + 1} of ${statements.length} failed, the transaction was rolled back: ${e.message}`;
-        throw e;
-      }
-    }
-    return results;
-  });
-}
+const mysqlDriver: SqlDriver<MysqlProps, Pool, PoolConnection, MysqlFields> = {
+  label: 'MySQL',
+  describeServer,
+  pool: (init, credential) => poolHandle(init.services, credential),
+  withConnection: (pool, fields, init, signal, fn) => withConnection(pool, fields, init.services, signal, fn),
+  execute: (conn, sql) => conn.query(sql),
+  begin: { readWrite: 'START TRANSACTION', readOnly: 'START TRANSACTION READ ONLY' },
+  paramValues,
+  runStatement,
+  async transactionStep(conn, sql, values, limit) {
+    const r = await readAtMost(conn, sql, values, limit);
+    return { more: r.more, result: r.header ? { affectedRows: r.header.affectedRows, insertId: r.header.insertId } : { rowCount: r.rows.length, rows: r.rows } };
+  },
+  writeBatches: (conn, p, tableCache, source, signal) =>
+    writeBatches(conn, { table: p.table!, mode: p.operation as 'insert' | 'upsert', columns: p.columns, updateColumns: p.updateColumns, batchSize: p.batchSize, atomic: p.atomic, tableCache: tableCache as Map<string, TableInfo> }, source, signal),
+  error: (server, operation, cause) => new MysqlError(server, operation, cause),
+};

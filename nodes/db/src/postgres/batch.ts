@@ -11,6 +11,7 @@ import { NodeInputError } from '@flowcrew/sdk';
 
 export { rowSource } from '../shared/rows.ts';
 import { quoteIdent, quoteTable } from './connect.ts';
+import { BatchError } from '../shared/sql-node.ts';
 
 export interface BatchOptions {
   table: string;
@@ -39,18 +40,7 @@ export interface BatchResult {
   batches: number;
 }
 
-/** A batch failed: what was written before it, and what was not. Not retried: the same rows would fail again. */
-export class BatchError extends Error {
-  readonly retryable = false;
-  constructor(
-    message: string,
-    readonly written: number,
-    readonly failedBatch: number,
-  ) {
-    super(message);
-    this.name = 'BatchError';
-  }
-}
+export { BatchError } from '../shared/sql-node.ts';
 
 /** Column names of a table, from the catalog (the table name travels as a parameter). */
 async function tableColumns(client: pg.PoolClient, table: string): Promise<Set<string>> {

@@ -1,7 +1,9 @@
 /** The PostgreSQL node: a statement, a batch insert/upsert, or a transaction of statements. */
 import type pg from 'pg';
-import { defineNode, getProperty, NodeInputError, type FlowMessage, type InputContext, type JsonSchema, type NodeCredential } from '@flowcrew/sdk';
-import { BatchError, rowSource, writeBatches } from './batch.ts';
+import { defineNode, type JsonSchema } from '@flowcrew/sdk';
+import { withDefaults } from '../shared/props.ts';
+import { sqlNodeInstance, type SqlDriver } from '../shared/sql-node.ts';
+import { writeBatches } from './batch.ts';
 import { describeServer, poolHandle, PostgresError, withClient, type PostgresFields } from './connect.ts';
 import { postgresCredential } from './credential.ts';
 import { paramSchema, paramValues, readAtMost, runStatement, type Output, type Param } from './query.ts';
@@ -91,89 +93,29 @@ export const postgresNode = defineNode<PostgresProps>({
   help,
   usableAsTool: true,
   create(init) {
-    const credential = init.credential as NodeCredential<PostgresFields> | undefined;
-    if (!credential) throw new Error('needs a postgres credential');
-    const pool = poolHandle(init.services, credential, init.log);
-    const p = withDefaults(init.props);
-    const blobs = init.services.blobs;
-    /** Table columns seen, per credential revision (another revision may be another database). */
-    let columnCache = new Map<string, Set<string>>();
-    let cachedRevision = credential.revision;
-    return {
-      async onInput(msg: FlowMessage, ctx: InputContext) {
-        const server = describeServer(credential.fields);
-        const what = p.operation === 'query' ? `${p.output === 'rows' || p.output === 'first' ? 'query' : `paged query (${p.output})`}` : p.operation === 'transaction' ? `transaction of ${p.statements?.length} statements` : `${p.operation} into ${p.table}`;
-        try {
-          return await pool.use((pg) =>
-            withClient(pg, ctx.signal, async (client) => {
-              switch (p.operation) {
-                case 'insert':
-                case 'upsert': {
-                  const source = rowSource(getProperty(msg, p.rowsFrom), blobs, p.batchSize, `msg.${p.rowsFrom}`);
-                  if (cachedRevision !== credential.revision) {
-                    columnCache = new Map();
-                    cachedRevision = credential.revision;
-                  }
-                  const options = { table: p.table!, mode: p.operation, columns: p.columns, conflictColumns: p.conflictColumns, updateColumns: p.updateColumns, batchSize: p.batchSize, atomic: p.atomic, columnCache };
-                  const summary = await writeBatches(client, options, source, ctx.signal);
-                  return { ...msg, payload: summary };
-                }
-                case 'transaction':
-                  return { ...msg, payload: await transaction(client, p, msg) };
-                default: {
-                  const options = { sql: p.sql!, values: paramValues(p.params, msg), output: p.output, maxRows: p.maxRows, pageSize: p.pageSize };
-                  if (!p.readOnly) return runStatement(client, options, msg, ctx, blobs);
-                  return inTransaction(client, 'BEGIN TRANSACTION READ ONLY', () => runStatement(client, options, msg, ctx, blobs));
-                }
-              }
-            }),
-          );
-        } catch (error) {
-          if (error instanceof NodeInputError || error instanceof BatchError) throw new NodeInputError(`PostgreSQL ${server}: ${what}: ${error.message}`);
-          throw new PostgresError(server, what, error);
-        }
-      },
-      close() {
-        pool.release();
-      },
-    };
+    return sqlNodeInstance(postgresDriver, init, withDefaults<PostgresProps>(props, init.props), 'postgres');
   },
 });
 
-/** The props with the schema's defaults filled in (the runtime fills them at deploy; the test harness does not). */
-function withDefaults(given: Partial<PostgresProps>): PostgresProps {
-  const defaults = Object.fromEntries(Object.entries(props.properties).flatMap(([name, spec]) => ('default' in spec ? [[name, spec.default]] : [])));
-  return { ...defaults, ...given } as PostgresProps;
-}
-
-async function inTransaction<R>(client: pg.PoolClient, begin: string, fn: () => Promise<R>): Promise<R> {
-  await client.query(begin);
-  try {
-    const result = await fn();
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
-}
-
-async function transaction(client: pg.PoolClient, p: PostgresProps, msg: FlowMessage) {
-  const statements = p.statements!.map((s, i) => ({ sql: s.sql, values: paramValues(s.params, msg, `/statements/${i}/params`) }));
-  return inTransaction(client, p.readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN', async () => {
-    const results = [];
-    for (const [i, s] of statements.entries()) {
-      try {
-        const r = await readAtMost(client, s.sql, s.values, p.maxRows);
-        if (r.more) throw new NodeInputError(`returned more than ${p.maxRows} rows (maxRows)`);
-        results.push({ command: r.command, rowCount: r.rowCount ?? r.rows.length, rows: r.rows });
-      } catch (error) {
-        const e = error as Error & { code?: string };
-        // Keep the driver's error (its code and detail) and say which statement; the transaction is rolled back.
-        e.message = `statement ${i + 1} of ${statements.length} failed, the transaction was rolled back: ${e.message}`;
-        throw e;
-      }
-    }
-    return results;
-  });
-}
+const postgresDriver: SqlDriver<PostgresProps, pg.Pool, pg.PoolClient, PostgresFields> = {
+  label: 'PostgreSQL',
+  describeServer,
+  pool: (init, credential) => poolHandle(init.services, credential, init.log),
+  withConnection: (pool, _fields, _init, signal, fn) => withClient(pool, signal, fn),
+  execute: (client, sql) => client.query(sql),
+  begin: { readWrite: 'BEGIN', readOnly: 'BEGIN TRANSACTION READ ONLY' },
+  paramValues,
+  runStatement,
+  async transactionStep(client, sql, values, limit) {
+    const r = await readAtMost(client, sql, values, limit);
+    return { more: r.more, result: { command: r.command, rowCount: r.rowCount ?? r.rows.length, rows: r.rows } };
+  },
+  writeBatches: (client, p, tableCache, source, signal) =>
+    writeBatches(
+      client,
+      { table: p.table!, mode: p.operation as 'insert' | 'upsert', columns: p.columns, conflictColumns: p.conflictColumns, updateColumns: p.updateColumns, batchSize: p.batchSize, atomic: p.atomic, columnCache: tableCache as Map<string, Set<string>> },
+      source,
+      signal,
+    ),
+  error: (server, operation, cause) => new PostgresError(server, operation, cause),
+};
