@@ -205,7 +205,7 @@ export class Runtime {
     });
     this.startup.resume = 'done';
     this.waiting?.start();
-    this.queue?.start({ executor: this.executor, events: this.events, registry: this.registry, maxDepth: this.config.maxDepth });
+    this.queue?.start({ executor: this.executor, events: this.events, registry: this.registry, maxDepth: this.config.maxDepth, debugLog: this.debugLog, previewChars: this.config.previewChars });
     if (resumed > 0) this.log.info(`resumed ${resumed} interrupted run(s)`);
     return resumed;
   }

@@ -18,7 +18,8 @@ import type { PackProgress } from '../packs/palette.ts';
 import type { RegistryChange } from '../registry/registry.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Services } from '../services/index.ts';
-import { preview } from './preview.ts';
+import { MainLive } from './cluster.ts';
+import { forwardRunEvents } from './forward.ts';
 
 export interface LiveOptions {
   /** How often every socket is re-authenticated and its subscriptions re-checked (default 30 s). */
@@ -59,7 +60,9 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime, services: S
     cors: { origin: false },
     allowRequest: (req, callback) => callback(null, originAllowed(req, allowedOrigins)),
   });
-  const max = runtime.config.previewChars;
+
+  // Queue mode: the Redis adapter reaches the editors on every main; workers emit into it (live/cluster.ts).
+  const cluster = runtime.queue ? new MainLive(io, runtime.config.cluster.redisUrl, runtime.config.cluster.instanceId, runtime.log) : null;
 
   const authenticate = (headers: IncomingHttpHeaders, ip: string) => identity.authenticate({ headers, ip, method: 'GET' });
 
@@ -98,6 +101,7 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime, services: S
         const granted = await Promise.all(wanted.map(async (w) => ({ room: w.room, grant: await w.check() })));
         for (const { room, grant } of granted) rooms.set(room, grant);
         await socket.join(granted.map((g) => g.room));
+        await cluster?.publish(); // workers know of the new listener before the client is told it is subscribed
         ack?.({ ok: true, rooms: granted.map((g) => g.room) });
       } catch (error) {
         // The services' 404 reads the same for a flow that does not exist and one the user may not see.
@@ -137,37 +141,9 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime, services: S
   io.engine.on('close', () => clearInterval(timer));
   httpServer.on('close', () => clearInterval(timer));
 
-  const listening = (room: string) => (io.sockets.adapter.rooms.get(room)?.size ?? 0) > 0;
-  const send = (flowId: string, runId: string | null, event: string, build: () => unknown) => {
-    const targets: string[] = [];
-    if (listening(`flow:${flowId}`)) targets.push(`flow:${flowId}`);
-    if (runId && listening(`run:${runId}`)) targets.push(`run:${runId}`);
-    if (targets.length > 0) io.to(targets).emit(event, build());
-  };
-
-  runtime.events.add({
-    runStarted: (run) =>
-      send(run.flowId, run.id, 'run:started', () => ({ runId: run.id, flowId: run.flowId, triggerNodeId: run.triggerNodeId, status: run.status, createdAt: run.createdAt, startedAt: run.startedAt })),
-    runFinished: (run) =>
-      send(run.flowId, run.id, 'run:finished', () => ({ runId: run.id, flowId: run.flowId, status: run.status, error: run.error, startedAt: run.startedAt, finishedAt: run.finishedAt })),
-    nodeStarted: (e) =>
-      send(e.flowId, e.runId, 'node:started', () => ({ runId: e.runId, flowId: e.flowId, nodeId: e.nodeId, invocationId: e.invocationId, attempt: e.attempt, input: preview(e.input, max) })),
-    nodeFinished: (e) =>
-      send(e.flowId, e.runId, 'node:finished', () => ({
-        runId: e.runId,
-        flowId: e.flowId,
-        nodeId: e.nodeId,
-        invocationId: e.invocationId,
-        attempt: e.attempt,
-        status: e.status,
-        error: e.error,
-        durationMs: e.durationMs,
-        outputs: e.outputs.map((o) => ({ port: o.port, msg: preview(o.msg, max) })),
-      })),
-    // The debug buffer already numbered and previewed the message: send exactly what a catching-up client would fetch.
-    debug: (e) => send(e.flowId, e.runId, 'debug', () => runtime.debugLog.messageFor(e)),
-    progress: (e) => send(e.flowId, e.runId, 'node:progress', () => ({ runId: e.runId, flowId: e.flowId, nodeId: e.nodeId, invocationId: e.invocationId, data: e.data })),
-    status: (e) => send(e.flowId, null, 'node:status', () => ({ flowId: e.flowId, nodeId: e.nodeId, status: e.status })),
+  const detachEvents = forwardRunEvents({ events: runtime.events, debugLog: runtime.debugLog, previewChars: runtime.config.previewChars }, {
+    listening: (room) => (cluster ? cluster.listening(room) : (io.sockets.adapter.rooms.get(room)?.size ?? 0) > 0),
+    emit: (rooms, event, payload) => io.to(rooms).emit(event, payload),
   });
   // Node types are readable by every signed-in role: each socket hears that the palette changed.
   const typesChanged = (change: RegistryChange) => io.emit('node-types:changed', change);
@@ -175,6 +151,8 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime, services: S
   runtime.registry.on('change', typesChanged);
   services.packs.on('progress', packProgress);
   httpServer.on('close', () => {
+    detachEvents();
+    void cluster?.close();
     runtime.registry.off('change', typesChanged);
     services.packs.off('progress', packProgress);
   });

@@ -16,6 +16,9 @@ import type { EventFanout } from '../executor/events.ts';
 import type { ExecutorOptions } from '../executor/types.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
 import type { Storage } from '../storage/types.ts';
+import type { DebugBuffer } from '../live/debug-buffer.ts';
+import { WorkerLive } from '../live/cluster.ts';
+import { forwardRunEvents } from '../live/forward.ts';
 import { OutboxRelay } from './relay.ts';
 import { ReplyListener, publishingWaiter } from './replies.ts';
 import { QUEUE_NAME, QueueWorker } from './worker.ts';
@@ -35,6 +38,8 @@ export class QueueMode {
   private readonly listener: ReplyListener | undefined;
   /** A worker's handle on the queue for backlog figures (a main has `queue`). */
   private probe: Queue | undefined;
+  private live: WorkerLive | undefined;
+  private detachLive: (() => void) | undefined;
 
   private constructor(
     readonly mode: 'main' | 'worker',
@@ -83,12 +88,15 @@ export class QueueMode {
     return { triggers: false, replyTo: (run) => publishingWaiter(this.redis, run.id) };
   }
 
-  start(parts: { executor: Executor; events: EventFanout; registry: NodeRegistry; maxDepth?: number }): void {
+  start(parts: { executor: Executor; events: EventFanout; registry: NodeRegistry; maxDepth?: number; debugLog?: DebugBuffer; previewChars?: number }): void {
     if (this.mode === 'main') {
       this.relay = new OutboxRelay({ storage: this.storage, queue: this.queue!, log: this.log, attempts: this.config.queueAttempts });
       this.relay.start();
       return;
     }
+    // Runs executed here stream to the editors on every main (live/cluster.ts).
+    this.live = new WorkerLive(this.config.redisUrl, this.log);
+    if (parts.debugLog) this.detachLive = forwardRunEvents({ events: parts.events, debugLog: parts.debugLog, previewChars: parts.previewChars ?? 2_000 }, this.live);
     this.worker = new QueueWorker({
       connection: this.connection(),
       storage: this.storage,
@@ -146,6 +154,8 @@ export class QueueMode {
   async close(drainMs?: number): Promise<void> {
     await this.relay?.stop();
     await this.worker?.close(drainMs);
+    this.detachLive?.();
+    this.live?.close();
     this.listener?.close();
     await this.queue?.close();
     await this.probe?.close();

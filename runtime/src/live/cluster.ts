@@ -1,0 +1,164 @@
+/**
+ * Live events across processes (queue mode). Mains run Socket.IO with the Redis adapter (@socket.io/redis-adapter),
+ * so an event emitted on any main reaches the editors connected to every main. Workers serve no sockets: they emit
+ * through @socket.io/redis-emitter into the same adapter channel.
+ *
+ * Events are built (message previews serialised) only for rooms someone listens to. With several processes, "someone"
+ * may be on another main, so each main publishes the rooms its sockets are in (a Redis key per main with an expiry,
+ * refreshed on a beat and on every change, and the full list on a channel) and every process keeps the union: a worker
+ * pays nothing for runs nobody watches, and a main that dies stops counting when its key expires.
+ */
+import type { Server } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Emitter } from '@socket.io/redis-emitter';
+import { Redis } from 'ioredis';
+import type { Logger } from '@flowcrew/sdk';
+
+const KEY_PREFIX = 'flowcrew:live:rooms:';
+const CHANNEL = 'flowcrew:live:rooms';
+/** How often a main republishes its rooms and everyone re-reads all of them (a missed message heals within this). */
+const BEAT_MS = 5_000;
+const EXPIRY_MS = 3 * BEAT_MS;
+
+type RoomList = { instance: string; rooms: string[] };
+
+function connect(url: string): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  redis.on('error', () => {}); // reconnects by itself; live events are best effort while Redis is away
+  return redis;
+}
+
+/** The rooms watched anywhere in the cluster, kept from the mains' published lists. */
+export class ClusterInterest {
+  private readonly byInstance = new Map<string, { rooms: Set<string>; expiresAt: number }>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly subscriber: Redis;
+
+  constructor(private readonly redis: Redis, url: string, private readonly log: Logger) {
+    this.subscriber = connect(url);
+    this.subscriber.on('message', (_channel: string, text: string) => {
+      try {
+        const list = JSON.parse(text) as RoomList;
+        this.byInstance.set(list.instance, { rooms: new Set(list.rooms), expiresAt: Date.now() + EXPIRY_MS });
+      } catch {
+        // not ours
+      }
+    });
+    void this.subscriber.subscribe(CHANNEL).catch((e: unknown) => log.warn(`live: could not subscribe to ${CHANNEL}: ${(e as Error).message}`));
+    this.timer = setInterval(() => void this.refresh(), BEAT_MS);
+    this.timer.unref();
+  }
+
+  /** Re-read every main's list (at start, and on the beat for what a lost message missed). */
+  async refresh(): Promise<void> {
+    try {
+      const keys: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, found] = await this.redis.scan(cursor, 'MATCH', `${KEY_PREFIX}*`, 'COUNT', 200);
+        cursor = next;
+        keys.push(...found);
+      } while (cursor !== '0');
+      const values = keys.length > 0 ? await this.redis.mget(...keys) : [];
+      const now = Date.now();
+      this.byInstance.clear();
+      for (const value of values) {
+        if (!value) continue;
+        const list = JSON.parse(value) as RoomList;
+        this.byInstance.set(list.instance, { rooms: new Set(list.rooms), expiresAt: now + EXPIRY_MS });
+      }
+    } catch (error) {
+      this.log.debug(`live: could not read the watched rooms: ${(error as Error).message}`);
+    }
+  }
+
+  has(room: string): boolean {
+    const now = Date.now();
+    for (const entry of this.byInstance.values()) if (entry.expiresAt > now && entry.rooms.has(room)) return true;
+    return false;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.subscriber.disconnect();
+  }
+}
+
+/** On a main: the Redis adapter on `io`, this main's rooms published, and the cluster's interest. */
+export class MainLive {
+  private readonly pub: Redis;
+  private readonly sub: Redis;
+  readonly interest: ClusterInterest;
+  private publishing: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly io: Server, url: string, private readonly instance: string, private readonly log: Logger) {
+    this.pub = connect(url);
+    this.sub = connect(url);
+    io.adapter(createAdapter(this.pub, this.sub, { key: 'flowcrew:socket.io' }));
+    this.interest = new ClusterInterest(this.pub, url, log);
+    const adapter = io.of('/').adapter;
+    // Only the rooms live events go to; a socket's own room (its id) is not one.
+    const changed = (room: string) => (room.startsWith('flow:') || room.startsWith('run:') ? void this.publish() : undefined);
+    adapter.on('create-room', changed);
+    adapter.on('delete-room', changed);
+    this.timer = setInterval(() => void this.publish(), BEAT_MS);
+    this.timer.unref();
+    void this.interest.refresh();
+    void this.publish();
+  }
+
+  /** Publish this main's watched rooms; resolves when Redis has them (a subscribe is acknowledged after this). */
+  publish(): Promise<void> {
+    this.publishing = this.publishing.then(async () => {
+      const rooms = [...this.io.of('/').adapter.rooms.keys()].filter((r) => r.startsWith('flow:') || r.startsWith('run:'));
+      const list = JSON.stringify({ instance: this.instance, rooms } satisfies RoomList);
+      try {
+        await this.pub.multi().set(`${KEY_PREFIX}${this.instance}`, list, 'PX', EXPIRY_MS).publish(CHANNEL, list).exec();
+      } catch (error) {
+        this.log.debug(`live: could not publish the watched rooms: ${(error as Error).message}`);
+      }
+    });
+    return this.publishing;
+  }
+
+  /** Someone anywhere listens to `room`. */
+  listening(room: string): boolean {
+    return (this.io.of('/').adapter.rooms.get(room)?.size ?? 0) > 0 || this.interest.has(room);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.interest.close();
+    await this.pub.del(`${KEY_PREFIX}${this.instance}`).catch(() => {});
+    this.pub.disconnect();
+    this.sub.disconnect();
+  }
+}
+
+/** On a worker: emits into the mains' adapter, for rooms someone watches. */
+export class WorkerLive {
+  private readonly redis: Redis;
+  private readonly emitter: Emitter;
+  readonly interest: ClusterInterest;
+
+  constructor(url: string, log: Logger) {
+    this.redis = connect(url);
+    this.emitter = new Emitter(this.redis, { key: 'flowcrew:socket.io' });
+    this.interest = new ClusterInterest(this.redis, url, log);
+    void this.interest.refresh();
+  }
+
+  listening(room: string): boolean {
+    return this.interest.has(room);
+  }
+
+  emit(rooms: string[], event: string, payload: unknown): void {
+    this.emitter.to(rooms).emit(event, payload);
+  }
+
+  close(): void {
+    this.interest.close();
+    this.redis.disconnect();
+  }
+}
