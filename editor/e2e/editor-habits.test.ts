@@ -2,9 +2,14 @@
  * End to end (issue 12, session 4): n8n's and Node-RED's habits that were missing, each as a scenario in headless
  * Chromium against a real runtime, screenshots in test-artifacts/e2e/habits-*.png. One runtime and one browser.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
+import { runNpm } from '../../runtime/src/packs/npm-cli.ts';
 import { createAdmin, signIn } from './auth.ts';
 import { launchBrowser, screenshot } from './browser.ts';
 import { clickNode as clickNodeIn, openFlow as openFlowIn } from './editor-page.ts';
@@ -16,6 +21,33 @@ const pageErrors: string[] = [];
 /** What the next prompt() is answered with (undefined: its default). */
 let promptAnswer: string | undefined;
 
+// The palette manager scenario installs from the local npm registry (verdaccio: bash scripts/services verdaccio).
+const REGISTRY = process.env.FLOWCREW_TEST_NPM_REGISTRY ?? 'http://127.0.0.1:4873/';
+const sfx = randomBytes(4).toString('hex');
+const goodPack = `flowcrew-nodes-hello-${sfx}`;
+const badPack = `flowcrew-nodes-bad-${sfx}`;
+let work: string;
+
+/** A user node directory holding a pack that fails to load (quarantined at start), and a pack published to the registry. */
+async function preparePacks(): Promise<string> {
+  work = await mkdtemp(path.join(tmpdir(), 'flowcrew-e2e-palette-'));
+  const bad = path.join(work, 'nodes', 'node_modules', badPack);
+  await mkdir(bad, { recursive: true });
+  await writeFile(path.join(bad, 'package.json'), JSON.stringify({ name: badPack, version: '1.0.0', type: 'module', flowcrew: { nodes: ['./index.js'] } }));
+  await writeFile(path.join(bad, 'index.js'), `throw new Error('broken on purpose');`);
+  const signUp = await fetch(new URL(`-/user/org.couchdb.user:e${sfx}`, REGISTRY), { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: `e${sfx}`, password: `pw-${sfx}-${sfx}` }) });
+  if (!signUp.ok) throw new Error(`verdaccio refused the test user (${signUp.status}): is it running? bash scripts/services verdaccio`);
+  const npmrc = path.join(work, '.npmrc');
+  await writeFile(npmrc, `registry=${REGISTRY}\n//${new URL(REGISTRY).host}/:_authToken=${((await signUp.json()) as { token: string }).token}\n`);
+  const src = path.join(work, 'src');
+  await mkdir(src);
+  await writeFile(path.join(src, 'README.md'), `# ${goodPack}\n\nSays **hello**.\n`);
+  await writeFile(path.join(src, 'package.json'), JSON.stringify({ name: goodPack, version: '1.0.0', type: 'module', description: 'says hello', keywords: ['flowcrew-nodes'], license: 'MIT', flowcrew: { nodes: ['./index.js'], sdkApi: 1 }, peerDependencies: { '@flowcrew/sdk': '^0.1.0' } }));
+  await writeFile(path.join(src, 'index.js'), `export const nodes = [{ type: 'hello-${sfx}', category: 'transform', label: 'hello ${sfx}', help: 'Says hello.', inputs: 1, outputs: 1, props: {}, create() { return { onInput: (msg) => ({ ...msg, payload: 'hello' }) }; } }];`);
+  await runNpm(['publish', '--registry', REGISTRY, '--userconfig', npmrc, '--no-git-checks'], { cwd: src });
+  return path.join(work, 'nodes');
+}
+
 const shot = (name: string) => screenshot(page, 'e2e', `habits-${name}`);
 const waitForText = (selector: string, content: string | RegExp, timeout = 15_000) => page.locator(selector).filter({ hasText: content }).first().waitFor({ timeout });
 const openFlow = (doc: Record<string, unknown>, deploy = false) => openFlowIn(server, page, doc, deploy);
@@ -23,7 +55,8 @@ const clickNode = (id: string) => clickNodeIn(page, id);
 
 describe('editor habits, end to end', () => {
   beforeAll(async () => {
-    server = await startTestServer();
+    process.env.FLOWCREW_NPM_REGISTRY = REGISTRY;
+    server = await startTestServer({}, { env: { FLOWCREW_USER_NODES_DIR: await preparePacks() } });
     await createAdmin(server);
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
@@ -37,6 +70,7 @@ describe('editor habits, end to end', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
   });
 
   it('pins a node output: drawn as pinned, ▶ Run uses the pin instead of calling the node (no deploy needed)', async () => {
@@ -134,6 +168,39 @@ describe('editor habits, end to end', () => {
     const stored = (await server.api('GET', '/api/v1/flows/grouped')).body;
     expect(stored.groups).toEqual([{ id: 'group-1', name: 'Inputs', color: '#22c55e', nodes: ['a', 'b'] }]);
     expect(stored.nodes.find((n: any) => n.id === 'b').position).toEqual({ x: bx2, y: by2 });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('manages the palette: a quarantined pack with its error; search, read, install with npm output, remove', async () => {
+    await page.click('[data-test="palette-manage"]');
+    const manager = page.locator('[data-test="palette-manager"]');
+    await waitForText(`[data-test="pm-state-${badPack}"]`, 'quarantined').catch(async (e) => {
+      await shot('debug-installed');
+      throw e;
+    });
+    expect(await page.locator(`[data-test="pm-error-${badPack}"]`).innerText()).toContain('broken on purpose');
+    await shot('04-palette-installed');
+
+    await page.click('[data-test="pm-tab-install"]');
+    await page.fill('[data-test="pm-search"]', `hello-${sfx}`);
+    await page.click('[data-test="pm-search-go"]');
+    await page.click(`[data-test="pm-open-${goodPack}"]`);
+    await waitForText('[data-test="pm-details"]', 'licence MIT');
+    expect(await manager.locator('.readme strong').innerText()).toBe('hello'); // the readme rendered, not raw markdown
+    expect(await page.locator('[data-test="pm-version"]').inputValue()).toBe('1.0.0');
+    await page.click('[data-test="pm-install"]');
+    await waitForText('[data-test="pm-result"]', `install: ${goodPack} 1.0.0`, 90_000).catch(async (e) => {
+      await shot('debug-install');
+      throw e;
+    });
+    await page.locator(`[data-test="palette-node-hello-${sfx}"]`).waitFor();
+    await shot('05-palette-installed-pack');
+
+    await page.click('[data-test="pm-tab-installed"]');
+    await page.click(`[data-test="pm-remove-${goodPack}"]`);
+    await waitForText('[data-test="pm-result"]', `remove: ${goodPack}`, 120_000);
+    await page.locator(`[data-test="palette-node-hello-${sfx}"]`).waitFor({ state: 'detached' });
+    await page.click('[data-test="pm-close"]');
     expect(pageErrors).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
  * The REST client: one function per /api/v1 route the editor uses. Errors become ApiError carrying the
  * problem+json body, so callers can show `errors[].pointer` on the offending nodes and fields.
  */
-import type { PinRecord, PinnedOutput, PinnedRunAnswer } from './types';
+import type { CatalogEntry, PackDetails, PackInfo, PackOperationResult, PinRecord, PinnedOutput, PinnedRunAnswer } from './types';
 import type { AuthStatus, CredentialInfo, CredentialTestResult, CredentialTypeInfo, DebugEvent, FlowDocument, FlowView, ImportResult, Issue, NodeTypeInfo, Problem, RunDetail, RunRecord, RunStatus, Stats, UserView } from './types';
 
 export class ApiError extends Error {
@@ -129,6 +129,14 @@ export const api = {
   /** A new run with the past run's original input, entering where it entered (404 no run, 409 not deployed, 422 trigger gone). */
   rerun: (id: string) => request<{ runId: string; status: 'accepted' }>('POST', `/runs/${encodeURIComponent(id)}/rerun`),
   cancelRun: (id: string) => request<RunRecord>('POST', `/runs/${encodeURIComponent(id)}/cancel`),
+
+  /** The palette manager (instance admins): installed packs, the npm registry's packs, install/upgrade/remove. */
+  listPacks: () => request<PackInfo[]>('GET', '/node-packs'),
+  searchPacks: (q: string) => request<CatalogEntry[]>('GET', `/node-packs/catalog?q=${encodeURIComponent(q)}`),
+  packDetails: (name: string) => request<PackDetails>('GET', `/node-packs/catalog/details?name=${encodeURIComponent(name)}`),
+  installPack: (name: string, version?: string) => request<PackOperationResult>('POST', '/node-packs/install', version ? { name, version } : { name }),
+  removePack: (name: string) => request<PackOperationResult>('POST', '/node-packs/remove', { name }),
+  setPackEnabled: (name: string, enabled: boolean) => request<Omit<PackOperationResult, 'operationId' | 'action'>>('POST', `/node-packs/${enabled ? 'enable' : 'disable'}`, { name }),
 
   /** Pinned node outputs (manual runs use them instead of calling the node). */
   listPins: (flowId: string) => request<PinRecord[]>('GET', `/flows/${encodeURIComponent(flowId)}/pins`),

@@ -15,6 +15,10 @@ export type { InvocationRecord, RunRecord, RunStatus } from '../../../runtime/sr
 export type { CredentialSummary as CredentialInfo } from '../../../runtime/src/credentials.ts';
 export type { PinnedOutput, PinnedMessage } from '../../../runtime/src/flowtest/pins.ts';
 export type { PinRecord } from '../../../runtime/src/pins/store.ts';
+export type { PackInfo } from '../../../runtime/src/registry/registry.ts';
+export type { CatalogEntry, PackDetails, PackVersionInfo } from '../../../runtime/src/packs/npm-registry.ts';
+export type { PackOperationResult, PackProgress } from '../../../runtime/src/packs/palette.ts';
+import type { PackProgress } from '../../../runtime/src/packs/palette.ts';
 export type { PinnedRunAnswer } from '../../../runtime/src/pins/service.ts';
 
 export type JsonSchema = { [keyword: string]: unknown };
@@ -167,4 +171,6 @@ export interface LiveEvents {
   'node:status': NodeStatusEvent;
   /** A node pack was installed, upgraded, removed, disabled or enabled: the palette reloads. */
   'node-types:changed': RegistryChange;
+  /** npm's output while a pack installs or is removed (instance admins only). */
+  'pack:progress': PackProgress;
 }

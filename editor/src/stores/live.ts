@@ -9,7 +9,7 @@ import { reactive, ref } from 'vue';
 import { api, authHooks } from '../api/client';
 import { LiveClient, type ConnectionState, type LiveClientOptions } from '../api/socket';
 import type { NodeRunState } from '../lib/graph';
-import type { DebugEvent, InvocationRecord, NodeFinishedEvent, NodeStartedEvent, NodeStatusEvent, RunFinishedEvent, RunStartedEvent } from '../api/types';
+import type { PackProgress, DebugEvent, InvocationRecord, NodeFinishedEvent, NodeStartedEvent, NodeStatusEvent, RunFinishedEvent, RunStartedEvent } from '../api/types';
 import { useDebugStore } from './debug';
 import { useNodeDataStore } from './nodeData';
 import { useNodeTypesStore } from './nodeTypes';
@@ -48,6 +48,8 @@ export const useLiveStore = defineStore('live', () => {
   // (not after a live message that arrived between the reconnection and the catch-up).
   let debugMarks: Map<string, number> | null = null;
   let client: LiveClient | null = null;
+  /** npm's output of pack operations (newest 500 lines), for the palette manager. */
+  const packProgress = ref<PackProgress[]>([]);
 
   function nodeState(flowId: string, nodeId: string): NodeLive {
     const flow = (nodes[flowId] ??= {});
@@ -157,6 +159,10 @@ export const useLiveStore = defineStore('live', () => {
     client.on('debug', onDebug);
     client.on('node:status', onNodeStatus);
     client.on('node-types:changed', () => void useNodeTypesStore().load());
+    client.on('pack:progress', (line) => {
+      packProgress.value.push(line);
+      if (packProgress.value.length > 500) packProgress.value.splice(0, packProgress.value.length - 500);
+    });
     for (const flowId of watched) void client.subscribe({ flowId });
   }
 
@@ -236,6 +242,7 @@ export const useLiveStore = defineStore('live', () => {
   }
 
   return {
+    packProgress,
     connection,
     nodes,
     tick,
