@@ -10,6 +10,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileChecks, parseDataset } from './eval-dataset.ts';
 import { runEvaluation } from './eval.ts';
+import { EvalStore } from './eval-store.ts';
+import { openStorage } from '../storage/index.ts';
 
 const exec = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -80,7 +82,9 @@ describe('flowcrew eval', () => {
     expect(second.stdout).toMatch(/✗ schema of output\.payload: \/score must be integer/);
     expect(second.stdout).toContain('✗ status is failed: run succeeded');
     expect(second.stdout).toMatch(/flow scorer v2: 16\.7% over 2 case\(s\) of dataset\.yaml\n {2}earlier: v1 100\.0%/);
-    const history = (await readFile(path.join(data, 'evals', 'scorer.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    // Kept in the database, per flow version.
+    const storage = await openStorage({ dataDir: data });
+    const history = await EvalStore.of(storage).history('scorer').finally(() => storage.close());
     expect(history.map((h) => [h.flowVersion, h.score])).toEqual([
       [1, 1],
       [2, 0.167],

@@ -1,24 +1,18 @@
 /**
  * `flowcrew eval <dataset>`: run a flow on each case of a dataset (eval-dataset.ts), as the CLI actor through the
  * services, score the expected properties, print them with the scores of the flow's earlier versions, and keep
- * them: one JSON line per evaluation in <data dir>/evals/<flowId>.jsonl (flow version, dataset, per-case checks).
+ * them in the database (eval-store.ts: flow version, dataset, score, per-case checks).
  * The exit code says whether the dataset scored at least --min-score, so CI can gate on it.
  */
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { cliActor, withServices } from './local.ts';
 import { compileChecks, parseDataset, scoreCase, type CaseResult } from './eval-dataset.ts';
+import { EvalStore, type EvalRecord } from './eval-store.ts';
 
-export interface EvalRecord {
-  at: string;
-  dataset: string;
-  flowId: string;
-  flowVersion: number;
-  score: number;
-  cases: CaseResult[];
-}
+export type { EvalRecord } from './eval-store.ts';
 
 async function readText(file: string): Promise<string> {
   return readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
@@ -26,21 +20,6 @@ async function readText(file: string): Promise<string> {
   });
 }
 
-/** Earlier evaluations of a flow, oldest first; lines that do not parse (a write cut by a crash) are skipped. */
-export async function evalHistory(dataDir: string, flowId: string): Promise<EvalRecord[]> {
-  const text = await readFile(historyFile(dataDir, flowId), 'utf8').catch(() => '');
-  return text.split('\n').flatMap((line) => {
-    try {
-      return line.trim() ? [JSON.parse(line) as EvalRecord] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
-function historyFile(dataDir: string, flowId: string): string {
-  return path.join(dataDir, 'evals', `${encodeURIComponent(flowId)}.jsonl`);
-}
 
 /** Run a dataset against the data directory's runtime; returns the record it stored. */
 export async function runEvaluation(datasetFile: string, dataDir: string | undefined, log: (line: string) => void): Promise<EvalRecord> {
@@ -68,9 +47,9 @@ export async function runEvaluation(datasetFile: string, dataDir: string | undef
     }
     const score = Math.round((cases.reduce((sum, c) => sum + c.score, 0) / cases.length) * 1000) / 1000;
     const record: EvalRecord = { at: new Date().toISOString(), dataset: path.basename(datasetFile), flowId: flowId!, flowVersion: flow.deployedVersion, score, cases };
-    const history = await evalHistory(config.dataDir, flowId!);
-    await mkdir(path.join(config.dataDir, 'evals'), { recursive: true });
-    await appendFile(historyFile(config.dataDir, flowId!), `${JSON.stringify(record)}\n`);
+    const scores = EvalStore.of(runtime.storage);
+    const history = await scores.history(flowId!);
+    await scores.add(record);
     log(`flow ${flowId} v${flow.deployedVersion}: ${(score * 100).toFixed(1)}% over ${cases.length} case(s) of ${record.dataset}`);
     const earlier = new Map(history.filter((h) => h.dataset === record.dataset && h.flowVersion !== record.flowVersion).map((h) => [h.flowVersion, h.score]));
     for (const [version, s] of [...earlier].sort((a, b) => a[0] - b[0])) log(`  earlier: v${version} ${(s * 100).toFixed(1)}%`);

@@ -8,6 +8,7 @@
 import { identityMigration } from './identity-sql.ts';
 import { versionsMigration } from './versions.ts';
 import { waitingMigration } from '../waiting/store.ts';
+import { evalScoresMigration } from '../cli/eval-store.ts';
 import { pinsMigration } from '../pins/store.ts';
 import { flowTestsMigration } from '../flowtest/store.ts';
 import type { SqlDialect, SqlDriver, SqlStatement } from './sql-storage.ts';
@@ -143,8 +144,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 8,
-    name: 'AI waiting: questions runs wait on (human in the loop, waiting/store.ts)',
-    sql: waitingMigration,
+    name: 'AI: questions runs wait on (human in the loop, waiting/store.ts) and evaluation scores (cli/eval-store.ts)',
+    sql: (dialect) => [...waitingMigration(dialect), ...evalScoresMigration(dialect)],
   },
   {
     version: 9,
