@@ -5,13 +5,12 @@
 import type { Consumer, Message } from '@platformatic/kafka';
 import { defineNode, deliver, PooledResource, type NodeCredential, type TriggerContext } from '@flowcrew/sdk';
 import { decodeBody } from '../shared/payload.ts';
+import { Backoff, redeliveryDelay } from '../shared/consumer.ts';
 import { clientOptions, kafkaError, producerHandle, type KafkaFields } from './connect.ts';
 import { kafkaCredential } from './credential.ts';
 import { loadKafka } from '../shared/libs.ts';
 import { consumeHelp, consumeProps, type KafkaConsumeProps } from './consume-props.ts';
 
-const RETRY_MIN_MS = 200;
-const RETRY_MAX_MS = 30_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const kafkaConsumeNode = defineNode<KafkaConsumeProps>({
@@ -40,7 +39,7 @@ export const kafkaConsumeNode = defineNode<KafkaConsumeProps>({
     );
     let trigger: TriggerContext | undefined;
     let stopped = true;
-    let delay = RETRY_MIN_MS;
+    const backoff = new Backoff();
     let loop: Promise<void> = Promise.resolve();
     let stream: { close(): Promise<void> } | undefined;
 
@@ -62,7 +61,7 @@ export const kafkaConsumeNode = defineNode<KafkaConsumeProps>({
               await m.commit();
             },
             nack: async (error) => {
-              const wait = Math.min(RETRY_MIN_MS * 2 ** (deliveries - 1), 5_000);
+              const wait = redeliveryDelay(deliveries);
               init.log.warn(`record ${m.topic}[${m.partition}]@${m.offset} not accepted (attempt ${deliveries}): ${error.message}; trying again in ${wait} ms`);
               await sleep(wait);
             },
@@ -97,7 +96,7 @@ export const kafkaConsumeNode = defineNode<KafkaConsumeProps>({
           const lease = await member.current();
           const messages = await lease.value.consume({ topics: p.topics, autocommit: false, mode: 'committed', fallbackMode: p.fromBeginning ? 'earliest' : 'latest' });
           stream = messages;
-          delay = RETRY_MIN_MS;
+          backoff.reset();
           init.status({ fill: 'green', shape: 'dot', text: `consuming ${p.topics.join(', ')}` });
           for await (const m of messages) {
             if (stopped) break;
@@ -108,10 +107,10 @@ export const kafkaConsumeNode = defineNode<KafkaConsumeProps>({
         } catch (error) {
           if (stopped) return;
           init.status({ fill: 'red', shape: 'ring', text: 'reconnecting' });
-          init.log.warn(`${kafkaError(credential.fields, `consume ${p.topics.join(', ')} (group "${p.groupId}")`, error).message}; retrying in ${Math.round(delay / 100) / 10} s`);
+          const wait = backoff.next();
+          init.log.warn(`${kafkaError(credential.fields, `consume ${p.topics.join(', ')} (group "${p.groupId}")`, error).message}; retrying in ${Math.round(wait / 100) / 10} s`);
           member.discard();
-          await sleep(delay);
-          delay = Math.min(delay * 2, RETRY_MAX_MS);
+          await sleep(wait);
         }
       }
     };

@@ -7,13 +7,12 @@
 import { createHash } from 'node:crypto';
 import type { IClientOptions, IPublishPacket } from 'mqtt';
 import { defineNode, deliver, DeliveryCounter, PooledResource, type NodeCredential, type TriggerContext } from '@flowcrew/sdk';
+import { Backoff, redeliveryDelay } from '../shared/consumer.ts';
 import { decodeBody } from '../shared/payload.ts';
 import { closeMqtt, describeMqtt, livePublisher, mqttError, mqttPublisherHandle, openMqtt, type MqttConnection, type MqttFields } from './connect.ts';
 import { mqttCredential } from './credential.ts';
 import { subscribeHelp, subscribeProps, type MqttSubscribeProps } from './subscribe-props.ts';
 
-const RETRY_MIN_MS = 200;
-const RETRY_MAX_MS = 30_000;
 type AckDone = Parameters<NonNullable<IClientOptions['customHandleAcks']>>[3];
 
 export const mqttSubscribeNode = defineNode<MqttSubscribeProps>({
@@ -37,8 +36,7 @@ export const mqttSubscribeNode = defineNode<MqttSubscribeProps>({
     const deadLetters = mqttPublisherHandle(services, credential, init.log);
     let trigger: TriggerContext | undefined;
     let stopped = true;
-    let retryTimer: NodeJS.Timeout | undefined;
-    let delay = RETRY_MIN_MS;
+    const backoff = new Backoff();
     /** QoS 0 messages: runs started one after the other (nothing to acknowledge). */
     let queue: Promise<unknown> = Promise.resolve();
     let inFlight: Promise<unknown> = Promise.resolve();
@@ -92,7 +90,7 @@ export const mqttSubscribeNode = defineNode<MqttSubscribeProps>({
           async nack(error) {
             // Not acknowledged: drop the connection; the broker sends the message again when the session resumes.
             init.log.warn(`message on "${topic}" not accepted (delivery ${deliveries}): ${error.message}; reconnecting to receive it again`);
-            nackWait = Math.min(RETRY_MIN_MS * 2 ** (deliveries - 1), 5_000);
+            nackWait = redeliveryDelay(deliveries);
             drop();
           },
           async deadLetter(reason, count) {
@@ -135,13 +133,9 @@ export const mqttSubscribeNode = defineNode<MqttSubscribeProps>({
     const reconnectLater = (why: string) => {
       if (stopped) return;
       init.status({ fill: 'red', shape: 'ring', text: 'reconnecting' });
-      clearTimeout(retryTimer);
-      const wait = nackWait ?? delay;
-      retryTimer = setTimeout(() => void connect(), wait);
-      if (nackWait === undefined) {
-        init.log.warn(`MQTT ${describeMqtt(credential.fields)}: subscription to "${p.topic}" interrupted (${why}); reconnecting in ${Math.round(wait / 100) / 10} s`);
-        delay = Math.min(delay * 2, RETRY_MAX_MS);
-      }
+      // A message not accepted: back after its redelivery wait (the broker resends it); a lost connection: backoff.
+      if (nackWait !== undefined) backoff.retry(connect, nackWait);
+      else init.log.warn(`MQTT ${describeMqtt(credential.fields)}: subscription to "${p.topic}" interrupted (${why}); reconnecting in ${backoff.retry(connect)}`);
       nackWait = undefined;
     };
 
@@ -171,22 +165,19 @@ export const mqttSubscribeNode = defineNode<MqttSubscribeProps>({
         const granted = await Promise.race([client.subscribeAsync(p.topic, { qos: p.qos }), closed]);
         const refused = granted.find((g) => g.qos >= 0x80);
         if (refused) throw new Error(`the broker refused the subscription (reason code ${refused.qos})`);
-        delay = RETRY_MIN_MS;
+        backoff.reset();
         init.status({ fill: 'green', shape: 'dot', text: `subscribed to ${p.topic}` });
       } catch (error) {
         if ((error as Error).message === 'connection closed') return; // the close handler reconnects
         init.status({ fill: 'red', shape: 'ring', text: 'cannot subscribe' });
-        init.log.warn(`${mqttError(credential.fields, `subscribe to "${p.topic}"`, error).message}; retrying in ${Math.round(delay / 100) / 10} s`);
         session.discard();
-        clearTimeout(retryTimer);
-        retryTimer = setTimeout(() => void connect(), delay);
-        delay = Math.min(delay * 2, RETRY_MAX_MS);
+        init.log.warn(`${mqttError(credential.fields, `subscribe to "${p.topic}"`, error).message}; retrying in ${backoff.retry(connect)}`);
       }
     };
 
     const shutDown = async () => {
       stopped = true;
-      clearTimeout(retryTimer);
+      backoff.cancel();
       await Promise.allSettled([inFlight, queue]);
       session.release();
       deadLetters.release();

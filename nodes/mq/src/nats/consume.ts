@@ -6,13 +6,12 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { defineNode, deliver, type NodeCredential, type TriggerContext } from '@flowcrew/sdk';
 import { decodeBody } from '../shared/payload.ts';
+import { Backoff, InFlight, redeliveryDelay } from '../shared/consumer.ts';
 import { describeNats, liveNats, natsError, natsHandle, type NatsFields } from './connect.ts';
 import { natsCredential } from './credential.ts';
 import { loadJetstream, loadNats } from '../shared/libs.ts';
 import { consumeHelp, consumeProps, type NatsConsumeProps } from './consume-props.ts';
 
-const RETRY_MIN_MS = 200;
-const RETRY_MAX_MS = 30_000;
 
 export const natsConsumeNode = defineNode<NatsConsumeProps>({
   type: 'nats-consume',
@@ -34,9 +33,8 @@ export const natsConsumeNode = defineNode<NatsConsumeProps>({
     let trigger: TriggerContext | undefined;
     let stopped = true;
     let messages: ConsumerMessages | undefined;
-    let retryTimer: NodeJS.Timeout | undefined;
-    let delay = RETRY_MIN_MS;
-    const inFlight = new Set<Promise<unknown>>();
+    const backoff = new Backoff();
+    const inFlight = new InFlight();
 
     const setUp = async () => {
       const { nc } = await liveNats(handle);
@@ -108,7 +106,7 @@ export const natsConsumeNode = defineNode<NatsConsumeProps>({
               else await m.ackAck();
             },
             nack(error) {
-              const wait = Math.min(RETRY_MIN_MS * 2 ** (deliveries - 1), 5_000);
+              const wait = redeliveryDelay(deliveries);
               init.log.warn(`message ${m.info.stream}#${m.seq} on "${m.subject}" not accepted (delivery ${deliveries}): ${error.message}; redelivered in ${wait} ms`);
               m.nak(wait);
             },
@@ -148,14 +146,13 @@ export const natsConsumeNode = defineNode<NatsConsumeProps>({
         const consumer = await setUp();
         const iterator = await consumer.consume({ max_messages: p.maxAckPending });
         messages = iterator;
-        delay = RETRY_MIN_MS;
+        backoff.reset();
         init.status({ fill: 'green', shape: 'dot', text: `consuming ${p.stream}` });
         void (async () => {
           try {
             for await (const m of iterator) {
               const work = handleMessage(m).catch((error: unknown) => init.log.warn(`message ${p.stream}#${m.seq} left unacknowledged (delivered again after the ack wait): ${(error as Error).message}`));
-              inFlight.add(work);
-              void work.finally(() => inFlight.delete(work));
+              inFlight.track(work);
             }
           } catch (error) {
             init.log.warn(`NATS ${describeNats(credential.fields)}: consuming "${p.stream}" stopped: ${(error as Error).message}`);
@@ -164,17 +161,14 @@ export const natsConsumeNode = defineNode<NatsConsumeProps>({
         })();
       } catch (error) {
         init.status({ fill: 'red', shape: 'ring', text: 'cannot consume' });
-        init.log.warn(`${natsError(credential.fields, `consume from stream "${p.stream}" (consumer "${durable}")`, error).message}; retrying in ${Math.round(delay / 100) / 10} s`);
-        retryLater();
+        init.log.warn(`${natsError(credential.fields, `consume from stream "${p.stream}" (consumer "${durable}")`, error).message}; retrying in ${retryLater()}`);
       }
     };
 
-    const retryLater = (why?: string) => {
-      if (stopped) return;
+    const retryLater = (why?: string): string => {
+      if (stopped) return 'never (stopped)';
       if (why) init.status({ fill: 'red', shape: 'ring', text: 'reconnecting' });
-      clearTimeout(retryTimer);
-      retryTimer = setTimeout(() => void consume(), delay);
-      delay = Math.min(delay * 2, RETRY_MAX_MS);
+      return backoff.retry(consume);
     };
 
     const stopConsuming = async () => {
@@ -190,9 +184,9 @@ export const natsConsumeNode = defineNode<NatsConsumeProps>({
     const shutDown = async () => {
       stopped = true;
       unsubscribe();
-      clearTimeout(retryTimer);
+      backoff.cancel();
       await stopConsuming();
-      await Promise.allSettled([...inFlight]);
+      await inFlight.drain();
       handle.release();
     };
 

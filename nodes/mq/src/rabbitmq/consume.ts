@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { defineNode, deliver, DeliveryCounter, type JsonSchema, type NodeCredential, type TriggerContext } from '@flowcrew/sdk';
 import { bodyFormatSchema, decodeBody, type BodyFormat } from '../shared/payload.ts';
+import { Backoff, InFlight, redeliveryDelay } from '../shared/consumer.ts';
 import { NodeChannel } from './channel.ts';
 import { describeRabbit, rabbitError, rabbitHandle, type RabbitFields } from './connect.ts';
 import { rabbitCredential } from './credential.ts';
@@ -48,8 +49,6 @@ const props = {
   allOf: [{ if: { properties: { declare: { const: true } } }, then: { properties: { queueType: {} } } }],
 } as const satisfies JsonSchema;
 
-const RETRY_MIN_MS = 200;
-const RETRY_MAX_MS = 30_000;
 
 export const rabbitConsumeNode = defineNode<RabbitConsumeProps>({
   type: 'rabbitmq-consume',
@@ -70,9 +69,8 @@ export const rabbitConsumeNode = defineNode<RabbitConsumeProps>({
     const counter = new DeliveryCounter();
     let trigger: TriggerContext | undefined;
     let stopped = true;
-    let retryTimer: NodeJS.Timeout | undefined;
-    let delay = RETRY_MIN_MS;
-    const inFlight = new Set<Promise<unknown>>();
+    const backoff = new Backoff();
+    const inFlight = new InFlight();
     let unsubscribe = () => {};
 
     // Dead letters go out on a confirm channel of their own: the original is acked only once the broker has the copy.
@@ -98,10 +96,7 @@ export const rabbitConsumeNode = defineNode<RabbitConsumeProps>({
     const reconnectLater = (why: string) => {
       if (stopped) return;
       init.status({ fill: 'red', shape: 'ring', text: 'reconnecting' });
-      init.log.warn(`RabbitMQ ${describeRabbit(credential.fields)}: consumer of "${p.queue}" stopped (${why}); reconnecting in ${Math.round(delay / 100) / 10} s`);
-      clearTimeout(retryTimer);
-      retryTimer = setTimeout(() => void consume(), delay);
-      delay = Math.min(delay * 2, RETRY_MAX_MS);
+      init.log.warn(`RabbitMQ ${describeRabbit(credential.fields)}: consumer of "${p.queue}" stopped (${why}); reconnecting in ${backoff.retry(consume)}`);
     };
 
     // Classic queues keep no count: this process counts by message id AND content (an id alone is not unique when
@@ -142,7 +137,7 @@ export const rabbitConsumeNode = defineNode<RabbitConsumeProps>({
           },
           async nack(error) {
             // Back off before giving it back: a store that is down would otherwise be hammered in a tight loop.
-            const wait = Math.min(RETRY_MIN_MS * 2 ** (deliveries - 1), 5_000);
+            const wait = redeliveryDelay(deliveries);
             init.log.warn(`message on "${p.queue}" not accepted (delivery ${deliveries}): ${error.message}; redelivered in ${wait} ms`);
             await new Promise((resolve) => setTimeout(resolve, wait));
             if (!settled) ch.nack(m, false, true);
@@ -187,27 +182,23 @@ export const rabbitConsumeNode = defineNode<RabbitConsumeProps>({
             // ack/nack/dead-letter failed: the channel is gone, and the broker redelivers the message.
             init.log.warn(`message on "${p.queue}" left unacknowledged (it will be redelivered): ${(error as Error).message}`);
           });
-          inFlight.add(work);
-          void work.finally(() => inFlight.delete(work));
+          inFlight.track(work);
         });
-        delay = RETRY_MIN_MS;
+        backoff.reset();
         init.status({ fill: 'green', shape: 'dot', text: `consuming ${p.queue}` });
       } catch (error) {
         init.status({ fill: 'red', shape: 'ring', text: 'cannot consume' });
         const failure = rabbitError(credential.fields, `consume from queue "${p.queue}"`, channel.lastError ?? error);
-        init.log.warn(`${failure.message}; retrying in ${Math.round(delay / 100) / 10} s`);
-        clearTimeout(retryTimer);
-        retryTimer = setTimeout(() => void consume(), delay);
-        delay = Math.min(delay * 2, RETRY_MAX_MS);
+        init.log.warn(`${failure.message}; retrying in ${backoff.retry(consume)}`);
       }
     };
 
     const shutDown = async () => {
       stopped = true;
       unsubscribe();
-      clearTimeout(retryTimer);
+      backoff.cancel();
       // Runs being accepted finish (and are acked) first; unacked messages go back to the queue with the channel.
-      await Promise.allSettled([...inFlight]);
+      await inFlight.drain();
       await channel.close();
       await deadChannel.close();
       handle.release();
