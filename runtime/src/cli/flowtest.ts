@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import type { FlowDocument } from '../flow/types.ts';
-import { calledFlows, findTestFiles, loadSuiteFile, type LoadedSuite } from '../flowtest/files.ts';
+import { calledFlows, findTestFiles, loadSuiteFile, testDependencies, type LoadedSuite } from '../flowtest/files.ts';
 import { toJUnit, type SuiteFailure } from '../flowtest/junit.ts';
 import { pinnedOutputNode } from '../flowtest/pins.ts';
 import { runSuite, type SuiteEnvironment, type SuiteResult } from '../flowtest/runner.ts';
@@ -54,7 +54,11 @@ export async function runTestFiles(files: string[], options: TestOptions, print:
     const actor = cliActor();
     await withServices(config, async (services, runtime) => {
       const lookup = async (id: string): Promise<FlowDocument | undefined> => services.flows.export(actor, id).catch(() => undefined);
-      const env: SuiteEnvironment = { registry: runtime.registry, credentials: (id) => runtime.vault.resolve(id), dependencies: (flow) => calledFlows(flow, lookup) };
+      const env: SuiteEnvironment = {
+        registry: runtime.registry,
+        credentials: (id) => runtime.vault.resolve(id),
+        dependencies: (flow) => testDependencies(flow, lookup, runtime.subflows),
+      };
       for (const l of stored) {
         const flow = await lookup(l.suite.flow!);
         outcomes.push(flow ? await runOne(l, flow, env) : { name: path.basename(l.file), file: l.file, error: `${l.file}: flow "${l.suite.flow}" is not in the data directory (${config.dataDir})` });

@@ -91,3 +91,10 @@ export async function calledFlows(flow: FlowDocument, lookup: (id: string) => Pr
   }
   return [...found.values()];
 }
+
+/** Everything a flow under test needs deployed beside it: the flows it calls and the library sub-flow versions all of them use. */
+export async function testDependencies(flow: FlowDocument, lookup: (id: string) => Promise<FlowDocument | undefined>, library?: { hiddenFlowsFor(flow: FlowDocument): FlowDocument[] }): Promise<FlowDocument[]> {
+  const called = await calledFlows(flow, lookup);
+  const all = [...called, ...[flow, ...called].flatMap((f) => library?.hiddenFlowsFor(f) ?? [])];
+  return all.filter((f, i) => all.findIndex((o) => o.id === f.id) === i);
+}

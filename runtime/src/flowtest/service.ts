@@ -10,7 +10,7 @@ import type { Runtime } from '../runtime.ts';
 import { authorize } from '../services/access.ts';
 import type { AuditService } from '../services/audit.ts';
 import type { StoredFlow } from '../storage/types.ts';
-import { calledFlows } from './files.ts';
+import { testDependencies } from './files.ts';
 import { FlowTestFileError, parseSuite, type FlowTestSuite } from './format.ts';
 import { runSuite, type SuiteResult } from './runner.ts';
 import { FlowTestStore, type StoredSuite } from './store.ts';
@@ -67,16 +67,12 @@ export class FlowTestService {
       // Called flows the actor cannot read are left out: the call then fails in the test like an undeployed flow.
       return called && canRead(actor, called) ? called.flow : undefined;
     };
-    const library = this.runtime.subflows;
     try {
       return await runSuite(suite, stored.flow, {
         registry: this.runtime.registry,
         credentials: (id) => this.runtime.vault.resolve(id),
         log: this.runtime.log,
-        dependencies: async (flow) => {
-          const flows = await calledFlows(flow, lookup);
-          return [...flows, ...(library ? [flow, ...flows].flatMap((f) => library.hiddenFlowsFor(f)) : [])].filter((f, i, all) => all.findIndex((o) => o.id === f.id) === i);
-        },
+        dependencies: (flow) => testDependencies(flow, lookup, this.runtime.subflows),
       });
     } catch (error) {
       throw new ProblemError(422, 'Invalid tests', (error as Error).message);
