@@ -185,19 +185,6 @@ export const FIXTURES: Record<string, Fixture> = {
     },
   },
   'POST /flows/{id}/pinned-runs': { access: 'run:start', scope: 'project', prepare: (c) => ({ path: `/flows/${c.flow}/pinned-runs`, body: {}, expect: 200 }) },
-  // pinned outputs (pins/service.ts)
-  'GET /flows/{id}/pins': { access: 'flow:read', scope: 'project', prepare: (c) => ({ path: `/flows/${c.flow}/pins`, expect: 200 }) },
-  'PUT /flows/{id}/pins/{nodeId}': { access: 'flow:write', scope: 'project', prepare: (c) => ({ path: `/flows/${c.flow}/pins/go`, body: { outputs: [{ msg: { payload: 1 } }] }, expect: 200 }) },
-  'DELETE /flows/{id}/pins/{nodeId}': {
-    access: 'flow:write',
-    scope: 'project',
-    prepare: async (c) => {
-      const id = await c.newFlow();
-      await must(c.server.api('PUT', `/api/v1/flows/${id}/pins/go`, { outputs: [{ msg: { payload: 1 } }] }), 200);
-      return { path: `/flows/${id}/pins/go`, expect: 204 };
-    },
-  },
-  'POST /flows/{id}/pinned-runs': { access: 'run:start', scope: 'project', prepare: (c) => ({ path: `/flows/${c.flow}/pinned-runs`, body: {}, expect: 200 }) },
   // flow versions (versions/service.ts)
   'GET /flows/{id}/versions': { access: 'flow:read', scope: 'project', prepare: (c) => ({ path: `/flows/${c.flow}/versions`, expect: 200 }) },
   'GET /flows/{id}/versions/{version}': { access: 'flow:read', scope: 'project', prepare: (c) => ({ path: `/flows/${c.flow}/versions/1`, expect: 200 }) },

@@ -16,7 +16,6 @@ import { ProjectService } from './projects.ts';
 import { RunService } from './runs.ts';
 import { TokenService } from './tokens.ts';
 import { UserService } from './users.ts';
-import { PinService } from '../pins/service.ts';
 import { WaitService } from '../waiting/service.ts';
 import { VersionService } from '../versions/service.ts';
 import { GitService } from '../git/service.ts';
@@ -37,7 +36,6 @@ export class Services {
   readonly users: UserService;
   readonly tokens: TokenService;
   readonly operations: OperationsService;
-  readonly pins: PinService;
   readonly waits: WaitService;
   readonly versions: VersionService;
   readonly git: GitService;
@@ -61,7 +59,6 @@ export class Services {
     this.users = new UserService(identity, this.audit);
     this.tokens = new TokenService(identity, this.projects, this.audit);
     this.operations = new OperationsService(runtime);
-    this.pins = new PinService(runtime);
     this.waits = new WaitService(runtime, this.audit);
     this.versions = new VersionService(runtime, this.flows, this.audit);
     this.git = new GitService(runtime, this.flows, this.projects, this.audit);

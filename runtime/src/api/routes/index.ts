@@ -15,7 +15,6 @@ import { runRoutes } from './runs.ts';
 import { systemRoutes } from './system.ts';
 import { tokenRoutes } from './tokens.ts';
 import { userRoutes } from './users.ts';
-import { pinRoutes } from '../../pins/routes.ts';
 import { waitRoutes } from './waits.ts';
 import { versionRoutes } from './versions.ts';
 import { gitRoutes } from './git.ts';
@@ -29,7 +28,6 @@ export const ROUTES: readonly Route[] = [
   ...nodeOptionRoutes,
   ...authRoutes,
   ...flowRoutes,
-  ...pinRoutes,
   ...versionRoutes,
   ...pinRoutes,
   ...runRoutes,
