@@ -26,6 +26,11 @@ export interface ClusterConfig {
   queueAttempts: number;
   /** FLOWCREW_WORKER_PORT: a worker's small HTTP port for probes and Prometheus (/health/live, /health/ready, /metrics); 0 = none. Default 8421. */
   workerPort: number;
+  /**
+   * FLOWCREW_QUEUE_REQUEUE_MS: a run still queued and nobody's this long after it was accepted is enqueued again (its
+   * job was lost: Redis restarted without persistence). Default 30 s.
+   */
+  requeueAfterMs: number;
 }
 
 function positive(name: string, value: string | undefined, fallback: number): number {
@@ -50,6 +55,7 @@ export function parseClusterConfig(env: NodeJS.ProcessEnv, dataDir: string): Clu
     redisUrl: env.FLOWCREW_REDIS_URL || 'redis://127.0.0.1:6379',
     workerConcurrency: positive('FLOWCREW_WORKER_CONCURRENCY', env.FLOWCREW_WORKER_CONCURRENCY, 10),
     queueAttempts: positive('FLOWCREW_QUEUE_ATTEMPTS', env.FLOWCREW_QUEUE_ATTEMPTS, 3),
+    requeueAfterMs: positive('FLOWCREW_QUEUE_REQUEUE_MS', env.FLOWCREW_QUEUE_REQUEUE_MS, 30_000),
     workerPort: env.FLOWCREW_WORKER_PORT === '0' ? 0 : positive('FLOWCREW_WORKER_PORT', env.FLOWCREW_WORKER_PORT, 8421),
   };
 }

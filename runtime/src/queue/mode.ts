@@ -90,7 +90,7 @@ export class QueueMode {
 
   start(parts: { executor: Executor; events: EventFanout; registry: NodeRegistry; maxDepth?: number; debugLog?: DebugBuffer; previewChars?: number }): void {
     if (this.mode === 'main') {
-      this.relay = new OutboxRelay({ storage: this.storage, queue: this.queue!, log: this.log, attempts: this.config.queueAttempts });
+      this.relay = new OutboxRelay({ storage: this.storage, queue: this.queue!, log: this.log, attempts: this.config.queueAttempts, requeueAfterMs: this.config.requeueAfterMs });
       this.relay.start();
       return;
     }

@@ -12,7 +12,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { Runtime } from '../runtime.ts';
+import { RuntimeMetrics } from '../metrics/metrics.ts';
+import { OperationsService } from '../services/operations.ts';
 import { QUEUE_NAME } from './worker.ts';
+import { startWorkerHealth } from './worker-health.ts';
 
 const pgUrl = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
 const redisUrl = `${process.env.FLOWCREW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'}/7`;
@@ -20,6 +23,7 @@ const schema = `queue_${randomBytes(3).toString('hex')}`;
 let dir: string;
 let main: Runtime;
 let worker: Runtime;
+let workerClosed = false;
 
 async function runtimeIn(mode: 'main' | 'worker'): Promise<Runtime> {
   const env = {
@@ -29,6 +33,7 @@ async function runtimeIn(mode: 'main' | 'worker'): Promise<Runtime> {
     FLOWCREW_INSTANCE_ID: `test-${mode}`,
     FLOWCREW_KEYRING_FILE: path.join(dir, 'keyring.json'),
     FLOWCREW_FLOWS_DIR: '',
+    FLOWCREW_METRICS_TOKEN: 'scrape-token-for-the-queue-test',
   };
   const runtime = await Runtime.create(loadConfig(env, { dataDir: path.join(dir, mode), logLevel: 'error' }), { loadExamples: false });
   await runtime.resumeRuns();
@@ -53,7 +58,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await worker?.close();
+  if (!workerClosed) await worker?.close();
   await main?.close();
   const client = new pg.Client({ connectionString: pgUrl });
   await client.connect();
@@ -94,5 +99,41 @@ describe('queue mode (main + worker on PostgreSQL and Redis)', () => {
     await main.deployFlow('answer');
     const { reply } = await main.executor.runNow('answer', { payload: { hello: 'from the worker' }, _webhook: true }, { nodeId: 'in', awaitReply: true });
     expect(await reply).toMatchObject({ status: 201, body: { hello: 'from the worker' } });
+  });
+
+  it("a worker's health port answers probes and Prometheus; the main's readiness checks Redis; the backlog is measured", async () => {
+    const health = await startWorkerHealth(worker, 0, '127.0.0.1');
+    try {
+      const base = `http://127.0.0.1:${health.port}`;
+      expect((await fetch(`${base}/health/live`)).status).toBe(200);
+      const ready = await fetch(`${base}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect((await ready.json()).checks.queue).toMatchObject({ ok: true, backlog: { waiting: 0 } });
+      expect((await fetch(`${base}/metrics`)).status).toBe(401);
+      // The runs above were executed here: the worker's metrics count them.
+      const scraped = await (await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer scrape-token-for-the-queue-test' } })).text();
+      expect(scraped).toMatch(/flowcrew_queue_waiting_jobs 0/);
+    } finally {
+      await health.close();
+    }
+
+    // No worker now: runs accepted on the main wait in the queue, and the backlog says so.
+    await worker.close();
+    workerClosed = true;
+    const metrics = RuntimeMetrics.attach(main);
+    try {
+      for (let i = 0; i < 5; i++) await main.executor.runNow('chain', { payload: { waiting: i } });
+      await until(async () => (await main.queue!.backlog()).waiting === 5);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const backlog = await main.queue!.backlog();
+      expect(backlog.oldestWaitingSeconds).toBeGreaterThan(0);
+      const text = await metrics.text();
+      expect(text).toMatch(/^flowcrew_queue_waiting_jobs 5$/m);
+      expect(text).toMatch(/^flowcrew_queue_oldest_waiting_seconds [0-9.]+$/m);
+      const readiness = await new OperationsService(main).ready(null);
+      expect(readiness).toMatchObject({ status: 'ready', checks: { queue: { ok: true, backlog: { waiting: 5 } } } });
+    } finally {
+      metrics.detach();
+    }
   });
 });
