@@ -19,6 +19,13 @@ export async function contentStream(value: unknown, encoding: 'utf8' | 'base64',
   return { stream: Readable.from([bytes]), size: bytes.length };
 }
 
+/** Content with a newline at the end, as Node-RED's file node writes it: text and JSON values; bytes and blobs as they are. */
+export function withNewline(value: unknown): unknown {
+  if (typeof value === 'string') return `${value}\n`;
+  if (value === undefined || value === null || isBlobRef(value) || Buffer.isBuffer(value) || value instanceof Uint8Array || isSerialisedBuffer(value)) return value;
+  return `${JSON.stringify(value)}\n`;
+}
+
 /** A Buffer after a trip through JSON: `{ type: 'Buffer', data: [...] }`. */
 function isSerialisedBuffer(value: unknown): value is { type: 'Buffer'; data: number[] } {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data);

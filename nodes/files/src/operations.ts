@@ -4,7 +4,7 @@
  */
 import picomatch from 'picomatch';
 import { getProperty, inPages, NodeInputError, sendRowPages, type FlowMessage, type InputContext, type JsonSchema, type RuntimeServices } from '@flowcrew/sdk';
-import { contentStream, readContent, type ReadOutput } from './content.ts';
+import { contentStream, readContent, withNewline, type ReadOutput } from './content.ts';
 import { relativePath } from './paths.ts';
 import { FileStoreError, PathEscapeError, type FileEntry, type FileStore, type WriteMode } from './store.ts';
 
@@ -27,6 +27,8 @@ export interface FileProps {
   missingOk: boolean;
   to?: string;
   overwrite: boolean;
+  appendNewline?: boolean;
+  passThrough?: boolean;
 }
 
 export const fileOperationProperties = {
@@ -46,14 +48,16 @@ export const fileOperationProperties = {
   missingOk: { title: 'Missing is fine', type: 'boolean', default: true, description: 'Delete: a path that does not exist is not an error (msg.payload.deleted is false).' },
   to: { title: 'Move to', type: 'string', description: 'Move: the new path. Empty: msg.to.' },
   overwrite: { title: 'Overwrite target', type: 'boolean', default: false, description: 'Move: replace an existing target.' },
+  appendNewline: { title: 'Add a newline', type: 'boolean', default: false, description: "Write: end text and JSON content with a newline (as Node-RED's file node does); buffers and blobs are written as they are." },
+  passThrough: { title: 'Send the message on unchanged', type: 'boolean', default: false, description: "Write and delete: the message goes on as it came (as Node-RED's file node) instead of with the result in msg.payload." },
 } as const;
 
 /** The `allOf` showing each operation's fields only for that operation (the editor reads these). */
 export const fileOperationConditions = [
   { if: { properties: { operation: { const: 'read' } } }, then: { properties: { output: {}, maxBytes: {} } } },
-  { if: { properties: { operation: { const: 'write' } }, required: ['operation'] }, then: { properties: { contentFrom: {}, encoding: {}, mode: {}, createDirs: {} } } },
+  { if: { properties: { operation: { const: 'write' } }, required: ['operation'] }, then: { properties: { contentFrom: {}, encoding: {}, mode: {}, createDirs: {}, appendNewline: {}, passThrough: {} } } },
   { if: { properties: { operation: { const: 'list' } }, required: ['operation'] }, then: { properties: { recursive: {}, pattern: {}, listOutput: {}, maxEntries: {}, pageSize: {} } } },
-  { if: { properties: { operation: { const: 'delete' } }, required: ['operation'] }, then: { properties: { recursive: {}, missingOk: {} } } },
+  { if: { properties: { operation: { const: 'delete' } }, required: ['operation'] }, then: { properties: { recursive: {}, missingOk: {}, passThrough: {} } } },
   { if: { properties: { operation: { const: 'move' } }, required: ['operation'] }, then: { properties: { to: {}, overwrite: {}, createDirs: {} } } },
 ] as const satisfies JsonSchema[];
 
@@ -65,6 +69,8 @@ export const fileOperationsHelp = `- **read**: the file at \`path\` (or \`msg.fi
 - **list**: the entries of a directory (\`recursive\`, a glob \`pattern\`), as an array, or in **pages** (one message
   per page, each a JSON Lines blob) for directories of any size.
 - **delete**, **move** (\`to\` or \`msg.to\`; \`overwrite\`), **stat** (\`msg.payload\` is null for a missing path).
+- Write and delete with **Send the message on unchanged** pass the message on as it came, as Node-RED's file node does
+  (imported file nodes use it, with **Add a newline** for Node-RED's "add newline").
 
 Errors name the store, the operation, the path and what the system or server said; a path with \`..\` leading
 outside the root is refused.`;
@@ -99,10 +105,11 @@ export async function runFileOperation(store: FileStore, p: FileProps, msg: Flow
     }
     case 'write': {
       const path = pathOf(p.path, msg, 'filename', 'path');
-      const { stream, size } = await contentStream(getProperty(msg, p.contentFrom), p.encoding, services.blobs, `msg.${p.contentFrom}`);
+      const content = getProperty(msg, p.contentFrom);
+      const { stream, size } = await contentStream(p.appendNewline ? withNewline(content) : content, p.encoding, services.blobs, `msg.${p.contentFrom}`);
       try {
         const entry = await store.write(path, stream, { mode: p.mode, createDirs: p.createDirs, size }, signal);
-        return { ...msg, payload: entry, file: entry, filename: path };
+        return p.passThrough ? msg : { ...msg, payload: entry, file: entry, filename: path };
       } finally {
         stream.destroy();
       }
@@ -127,7 +134,7 @@ export async function runFileOperation(store: FileStore, p: FileProps, msg: Flow
       if (path === '') throw new PathEscapeError('refusing to delete the root directory itself');
       const deleted = await store.delete(path, { recursive: p.recursive }, signal);
       if (!deleted && !p.missingOk) throw new FileStoreError(store.description, 'delete', path, { code: 'ENOENT' });
-      return { ...msg, payload: { path, deleted }, filename: path };
+      return p.passThrough ? msg : { ...msg, payload: { path, deleted }, filename: path };
     }
     case 'move': {
       const from = pathOf(p.path, msg, 'filename', 'path');

@@ -4,6 +4,7 @@
  * is reported through the PropsEditor (translated, defaulted, dropped or ignored).
  */
 import { mqttIn, mqttOut } from './node-red-mqtt.ts';
+import { fileIn, fileOut, watch } from './node-red-files.ts';
 import { NODE_RED_VALUE_TYPES, PropsEditor } from './node-red-values.ts';
 
 /** What a rule may ask of the export around the node. */
@@ -360,6 +361,9 @@ const RULES: Record<string, Rule> = {
   'websocket out': websocket,
   'mqtt in': mqttIn,
   'mqtt out': mqttOut,
+  file: fileOut,
+  'file in': fileIn,
+  watch,
 };
 
 /** Normalise `props` (a Node-RED node's config, editor-only keys removed) in place. */

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { layoutUnplaced } from './node-red-layout.ts';
+import { unsupportedFileVariant } from './node-red-files.ts';
 import { normaliseNodeRedProps } from './node-red-props.ts';
 import { PropsEditor, type PropertyNote } from './node-red-values.ts';
 import { FLOW_FORMAT, type FlowDocument, type FlowNode } from './types.ts';
@@ -88,6 +89,9 @@ const TYPE_MAP: Record<string, string> = {
   'websocket out': 'websocket-out',
   'mqtt in': 'mqtt-subscribe',
   'mqtt out': 'mqtt-publish',
+  file: 'local-file',
+  'file in': 'local-file',
+  watch: 'local-file-watch',
 };
 
 /** Editor-only fields: layout, labels, grouping, notes. Everything else is the node's config and becomes props. */
@@ -221,6 +225,7 @@ class Importer {
         else this.checkLinkTargets(n, skip);
       } else if (n.type.startsWith('subflow:')) skip(`instance of subflow ${n.type.substring(8)}: subflows are not supported`);
       else if (TYPE_MAP[n.type] === undefined) skip(`Node-RED node type "${n.type}" has no Flowcrew equivalent`);
+      else if (unsupportedFileVariant(n)) skip(unsupportedFileVariant(n)!);
       else importAs();
     }
 
