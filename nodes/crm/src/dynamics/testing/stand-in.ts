@@ -7,29 +7,17 @@
  * `{ error: { code, message } }`.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LocalStandIn } from '../../shared/stand-in-server.ts';
 
-export class DynamicsStandIn {
+export class DynamicsStandIn extends LocalStandIn {
   readonly accounts = new Map<string, Record<string, unknown>>();
   readonly tokenRequests: URLSearchParams[] = [];
   rateLimitNext = 0;
-  url = '';
   private readonly tokens = new Set<string>();
-  private server!: Server;
 
-  constructor(private readonly app: { tenantId: string; clientId: string; clientSecret: string }) {}
-
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
+  constructor(private readonly app: { tenantId: string; clientId: string; clientSecret: string }) {
+    super();
   }
 
   expireTokens(): void {
@@ -42,7 +30,7 @@ export class DynamicsStandIn {
     return id;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

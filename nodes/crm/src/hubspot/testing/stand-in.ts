@@ -5,37 +5,20 @@
  * category }`, 401 for a wrong token, 429 RATE_LIMIT with Retry-After on demand.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LocalStandIn } from '../../shared/stand-in-server.ts';
 
 type HubRecord = { id: string; properties: Record<string, string>; createdAt: string; updatedAt: string; archived: boolean };
 
-export class HubSpotStandIn {
+export class HubSpotStandIn extends LocalStandIn {
   readonly objects = new Map<string, Map<string, HubRecord>>();
   readonly associations: Array<{ from: string; fromId: string; to: string; toId: string }> = [];
   readonly requests: Array<{ method: string; path: string }> = [];
   rateLimitNext = 0;
-  url = '';
-  private server!: Server;
   private seq = 1000;
 
-  constructor(private readonly token: string) {}
-
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-
-  /** Open connections to the stand-in right now (for leak checks). */
-  connections(): Promise<number> {
-    return new Promise((resolve, reject) => this.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+  constructor(private readonly token: string) {
+    super();
   }
 
   add(type: string, properties: Record<string, string>): HubRecord {
@@ -46,7 +29,7 @@ export class HubSpotStandIn {
     return record;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

@@ -12,11 +12,11 @@
  * MALFORMED_QUERY, as Salesforce answers a query it cannot parse.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify as toCsv } from 'csv-stringify/sync';
 import { jwtVerify, type CryptoKey } from 'jose';
+import { LocalStandIn } from '../../shared/stand-in-server.ts';
 
 export interface StandInOptions {
   clientId: string;
@@ -35,7 +35,7 @@ type SObject = Record<string, unknown> & { Id: string };
 const ORG = '00D000000000001AAA';
 const USER = '005000000000001AAA';
 
-export class SalesforceStandIn {
+export class SalesforceStandIn extends LocalStandIn {
   readonly accounts = new Map<string, SObject>();
   readonly requests: Array<{ method: string; path: string; authorization?: string }> = [];
   /**
@@ -48,24 +48,12 @@ export class SalesforceStandIn {
   private readonly cursors = new Map<string, { records: SObject[]; offset: number; total: number }>();
   private readonly ingestJobs = new Map<string, { info: Record<string, unknown>; csv: string; ok: string[][]; failed: string[][]; header: string[] }>();
   private readonly queryJobs = new Map<string, { info: Record<string, unknown>; records: SObject[]; fields: string[] }>();
-  private server!: Server;
   private seq = 0;
   /** Answer the next N API requests with 429 and Retry-After: 1. */
   rateLimitNext = 0;
-  url = '';
 
-  constructor(readonly options: StandInOptions) {}
-
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
+  constructor(readonly options: StandInOptions) {
+    super();
   }
 
   /** Every access token handed out so far stops working (as when a session times out). */
@@ -79,7 +67,7 @@ export class SalesforceStandIn {
     return record;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
