@@ -5,6 +5,10 @@ import type { MqttFields } from './connect.ts';
 export const MQTT_PORT = Number(process.env.FLOWCREW_MOSQUITTO_PORT ?? 1883);
 export const mqttFields = (overrides: Partial<MqttFields> = {}): MqttFields => ({ host: '127.0.0.1', port: MQTT_PORT, user: 'flowcrew', password: 'flowcrew', ...overrides });
 
+/** The broker's TLS listener (scripts/services mosquitto: a certificate for localhost/127.0.0.1 from a CA made there). */
+export const MQTT_TLS_PORT = Number(process.env.FLOWCREW_MOSQUITTO_TLS_PORT ?? 8883);
+export const MQTT_TEST_CA = process.env.FLOWCREW_MOSQUITTO_CA ?? '/var/lib/flowcrew-mosquitto/tls/ca.pem';
+
 /** A plain mqtt.js client of the test's own (not through any node). */
 export async function adminClient(clientId?: string) {
   try {
