@@ -203,4 +203,34 @@ describe('editor habits, end to end', () => {
     await page.click('[data-test="pm-close"]');
     expect(pageErrors).toEqual([]);
   });
+
+  it('streams the tokens of each crew task live in the node panel (the local model)', async () => {
+    await openFlow(
+      {
+        id: 'crew-live',
+        name: 'Crew live',
+        nodes: [
+          { id: 'go', type: 'inject', position: { x: 100, y: 200 }, props: { props: [{ p: 'payload', v: 'cats', vt: 'str' }] }, wires: [['crew']] },
+          {
+            id: 'crew',
+            type: 'ai-crew',
+            position: { x: 360, y: 200 },
+            props: { agents: [{ key: 'w', role: 'Writer', goal: 'Write one short sentence', backstory: 'Brief.', maxTokens: 24, maxIterations: 1 }], tasks: [{ key: 'line', description: 'One sentence about {input}.', agent: 'w' }] },
+          },
+        ],
+      },
+      true,
+    );
+    await clickNode('crew');
+    await page.click('[data-test="open-run"]');
+    await page.click('[data-test="run-start"]');
+    await page.click('[data-test="tab-properties"]'); // the Run dialog switched to Debug
+    // Before: only a status line changed while the crew ran. Now the task's card fills with the model's tokens.
+    await page.locator('[data-test="crew-live-task-line"]').waitFor({ timeout: 60_000 });
+    await page.waitForFunction(() => (document.querySelector('[data-test="crew-live-text-line"]')?.textContent ?? '').replace('waiting for the model…', '').trim().length > 0, null, { timeout: 90_000 });
+    await waitForText('[data-test="crew-live-state-line"]', 'done', 90_000);
+    expect(await page.locator('[data-test="crew-live-task-line"]').innerText()).toContain('Writer');
+    await shot('06-crew-live');
+    expect(pageErrors).toEqual([]);
+  });
 });

@@ -162,6 +162,14 @@ export interface NodeStatusEvent {
   status: { fill?: string; shape?: string; text?: string };
 }
 
+export interface NodeProgressEvent {
+  flowId: string;
+  runId: string;
+  nodeId: string;
+  invocationId: string;
+  data: unknown;
+}
+
 export interface LiveEvents {
   'run:started': RunStartedEvent;
   'run:finished': RunFinishedEvent;
@@ -171,6 +179,8 @@ export interface LiveEvents {
   'node:status': NodeStatusEvent;
   /** A node pack was installed, upgraded, removed, disabled or enabled: the palette reloads. */
   'node-types:changed': RegistryChange;
+  /** Live data a node pushes while it runs (an AI agent's streamed tokens, tool calls): not stored. */
+  'node:progress': NodeProgressEvent;
   /** npm's output while a pack installs or is removed (instance admins only). */
   'pack:progress': PackProgress;
 }

@@ -10,6 +10,7 @@ import { api, authHooks } from '../api/client';
 import { LiveClient, type ConnectionState, type LiveClientOptions } from '../api/socket';
 import type { NodeRunState } from '../lib/graph';
 import type { PackProgress, DebugEvent, InvocationRecord, NodeFinishedEvent, NodeStartedEvent, NodeStatusEvent, RunFinishedEvent, RunStartedEvent } from '../api/types';
+import { useCrewStreamStore } from './crewStream';
 import { useDebugStore } from './debug';
 import { useNodeDataStore } from './nodeData';
 import { useNodeTypesStore } from './nodeTypes';
@@ -95,6 +96,7 @@ export const useLiveStore = defineStore('live', () => {
   function onRunFinished(e: RunFinishedEvent): void {
     runs.upsert({ id: e.runId, flowId: e.flowId, status: e.status, error: e.error, startedAt: e.startedAt, finishedAt: e.finishedAt });
     useNodeDataStore().runFinished(e.flowId);
+    useCrewStreamStore().runFinished(e.runId);
     // A cancelled (or otherwise ended) run has no node running any more, even one whose own end was never reported
     // (a delay still waiting when the run was cancelled).
     let changed = false;
@@ -159,6 +161,7 @@ export const useLiveStore = defineStore('live', () => {
     client.on('debug', onDebug);
     client.on('node:status', onNodeStatus);
     client.on('node-types:changed', () => void useNodeTypesStore().load());
+    client.on('node:progress', (e) => useCrewStreamStore().onProgress(e));
     client.on('pack:progress', (line) => {
       packProgress.value.push(line);
       if (packProgress.value.length > 500) packProgress.value.splice(0, packProgress.value.length - 500);
