@@ -5,7 +5,7 @@
  * metadata (where the client then connects) are not re-checked by the guard; the client library offers no socket hook.
  */
 import type { Producer, ProducerOptions } from '@platformatic/kafka';
-import { PooledResource, type NodeCredential, type RuntimeServices } from '@flowcrew/sdk';
+import { OutboundRefusedError, PooledResource, type NodeCredential, type RuntimeServices } from '@flowcrew/sdk';
 import { BrokerError } from '../shared/errors.ts';
 import { loadKafka } from '../shared/libs.ts';
 import { guardedAddress, tlsOptions, type TlsMode } from '../shared/net.ts';
@@ -50,10 +50,37 @@ export async function clientOptions(fields: KafkaFields, services: Pick<RuntimeS
   };
 }
 
+/**
+ * The brokers the cluster advertises (its metadata) are where a client connects after the bootstrap brokers, on
+ * sockets the library opens itself (no hook to route them through the guard): each is checked by the outbound guard
+ * before the client is used, and a refused one refuses the client. Checked when a client opens: a broker that joins
+ * the cluster later is connected to unchecked until the next open (a credential edit, a redeploy, a restart).
+ */
+export async function checkAdvertisedBrokers(brokers: Iterable<{ host: string; port: number }>, services: Pick<RuntimeServices, 'outbound'>): Promise<void> {
+  for (const broker of brokers) {
+    try {
+      await services.outbound.check(broker.host, broker.port);
+    } catch (error) {
+      throw new OutboundRefusedError(`the cluster advertises broker ${broker.host}:${broker.port}, which the outbound guard refuses (${(error as Error).message}); allow it, or correct the brokers' advertised.listeners`);
+    }
+  }
+}
+
+/** A client whose cluster's advertised brokers passed the guard (see checkAdvertisedBrokers); closed when refused. */
+export async function checkedClient<C extends { metadata(options: { topics: string[] }): Promise<{ brokers: Map<number, { host: string; port: number }> }>; close(force?: boolean): Promise<void> }>(client: C, services: Pick<RuntimeServices, 'outbound'>): Promise<C> {
+  try {
+    await checkAdvertisedBrokers((await client.metadata({ topics: [] })).brokers.values(), services);
+    return client;
+  } catch (error) {
+    await client.close(true).catch(() => undefined);
+    throw error;
+  }
+}
+
 export async function openProducer(fields: KafkaFields, services: Pick<RuntimeServices, 'outbound'>): Promise<Producer> {
   try {
     // acks -1: a send resolves once every in-sync replica has the records.
-    return new (await loadKafka()).Producer({ ...(await clientOptions(fields, services)), acks: -1 } as ProducerOptions<Buffer, Buffer, Buffer, Buffer>);
+    return await checkedClient(new (await loadKafka()).Producer({ ...(await clientOptions(fields, services)), acks: -1 } as ProducerOptions<Buffer, Buffer, Buffer, Buffer>), services);
   } catch (error) {
     throw kafkaError(fields, 'connect', error);
   }

@@ -6,7 +6,7 @@ import type { Consumer, Message } from '@platformatic/kafka';
 import { defineNode, deliver, PooledResource, type NodeCredential, type TriggerContext } from '@flowcrew/sdk';
 import { decodeBody } from '../shared/payload.ts';
 import { Backoff, redeliveryDelay } from '../shared/consumer.ts';
-import { clientOptions, kafkaError, producerHandle, type KafkaFields } from './connect.ts';
+import { checkedClient, clientOptions, kafkaError, producerHandle, type KafkaFields } from './connect.ts';
 import { kafkaCredential } from './credential.ts';
 import { loadKafka } from '../shared/libs.ts';
 import { consumeHelp, consumeProps, type KafkaConsumeProps } from './consume-props.ts';
@@ -33,7 +33,7 @@ export const kafkaConsumeNode = defineNode<KafkaConsumeProps>({
     const member = new PooledResource<Consumer>(
       services.resources,
       `mq:kafka:consumer:${init.flowId}:${init.id}`,
-      async () => new (await loadKafka()).Consumer({ ...(await clientOptions(credential.fields, services)), groupId: p.groupId, sessionTimeout: 6_000, heartbeatInterval: 500 }),
+      async () => checkedClient(new (await loadKafka()).Consumer({ ...(await clientOptions(credential.fields, services)), groupId: p.groupId, sessionTimeout: 6_000, heartbeatInterval: 500 }), services),
       (c) => c.close(true),
       { credential },
     );

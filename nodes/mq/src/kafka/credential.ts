@@ -3,7 +3,7 @@ import type { Admin } from '@platformatic/kafka';
 import { defineCredentialType, type JsonSchema } from '@flowcrew/sdk';
 import { tlsSchema } from '../shared/net.ts';
 import { loadKafka } from '../shared/libs.ts';
-import { clientOptions, describeKafka, kafkaError, type KafkaFields } from './connect.ts';
+import { checkAdvertisedBrokers, clientOptions, describeKafka, kafkaError, type KafkaFields } from './connect.ts';
 
 export const kafkaCredentialSchema = {
   type: 'object',
@@ -32,6 +32,7 @@ export const kafkaCredential = defineCredentialType<KafkaFields>({
       const onAbort = () => void admin?.close().catch(() => undefined);
       signal.addEventListener('abort', onAbort, { once: true });
       const metadata = await admin.metadata({ topics: [] });
+      await checkAdvertisedBrokers(metadata.brokers.values(), services);
       signal.removeEventListener('abort', onAbort);
       return { ok: true, message: `connected to Kafka cluster ${metadata.id} at ${describeKafka(fields)} (${metadata.brokers.size} broker${metadata.brokers.size === 1 ? '' : 's'})` };
     } catch (error) {

@@ -62,6 +62,18 @@ describe('kafka credential type', () => {
   it('connects and names the cluster', async () => {
     expect(await kafkaCredential.test!(kafkaFields(), services, new AbortController().signal)).toEqual({ ok: true, message: expect.stringMatching(/^connected to Kafka cluster \S+ at 127\.0\.0\.1:9092 \(1 broker\)$/) });
   });
+  it('refuses a cluster that advertises a broker the outbound guard does not allow (bootstrap by an allowed name, advertised 127.0.0.1)', async () => {
+    const byName = createOutboundGuard({ allow: [`localhost:${KAFKA_PORT}`] });
+    try {
+      const result = await kafkaCredential.test!(kafkaFields({ brokers: [`localhost:${KAFKA_PORT}`] }), { outbound: byName } as unknown as RuntimeServices, new AbortController().signal);
+      expect(result).toMatchObject({ ok: false, message: expect.stringContaining(`the cluster advertises broker 127.0.0.1:${KAFKA_PORT}, which the outbound guard refuses`) });
+      const producer = await createTestNode(kafkaProduceNode, { topic: 'never-written' }, { credentials: kafkaFields({ brokers: [`localhost:${KAFKA_PORT}`] }), credential: { id: 'kafka-advertised' }, services: { outbound: byName } });
+      await expect(producer.input({ payload: 1 })).rejects.toThrow(/advertises broker 127\.0\.0\.1:\d+, which the outbound guard refuses/);
+      await producer.stop();
+    } finally {
+      await byName.close();
+    }
+  });
   it('fails, naming the broker, where nothing listens', async () => {
     expect(await kafkaCredential.test!(kafkaFields({ brokers: ['127.0.0.1:9'] }), services, new AbortController().signal)).toMatchObject({ ok: false, message: expect.stringMatching(/^Kafka 127\.0\.0\.1:9: connection test failed: /) });
   });
