@@ -33,4 +33,4 @@ it('flowcrew test exits 0 when every case passes and 1 otherwise, and writes JUn
   const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' });
   expect(parser.parse(await readFile(path.join(dir, 'ok.xml'), 'utf8')).testsuites).toMatchObject({ tests: '3', failures: '0', errors: '0' });
   expect(parser.parse(await readFile(path.join(dir, 'bad.xml'), 'utf8')).testsuites).toMatchObject({ tests: '3', failures: '1', errors: '2' });
-}, 60_000);
+}, 120_000);

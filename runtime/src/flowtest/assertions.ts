@@ -8,7 +8,7 @@ import type { ContextStore } from '@flowcrew/sdk';
 import { compileJsonata, type CompiledExpression } from '@flowcrew/sdk/util';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { ajvIssues } from '../flow/validate.ts';
-import { createPropsValidator } from '../registry/credential-type-checks.ts';
+import { createUserSchemaValidator } from './user-schemas.ts';
 import type { InvocationRecord } from '../storage/types.ts';
 import type { FlowTestSuite, NodeAssertion, ReplyAssertion } from './format.ts';
 import type { SandboxRun } from './sandbox.ts';
@@ -22,7 +22,7 @@ export interface AssertionResult {
   message?: string;
 }
 
-const ajv = createPropsValidator();
+const ajv = createUserSchemaValidator();
 const NO_CONTEXT: ContextStore = { get: () => undefined, set: () => undefined, keys: () => [] };
 const show = (value: unknown) => (value === undefined ? 'nothing' : JSON.stringify(value)?.slice(0, 300));
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTestFiles } from '../cli/flowtest.ts';
+import { compileSuite } from './assertions.ts';
 import { FlowTestFileError, parseSuite } from './format.ts';
 import type { SuiteResult } from './runner.ts';
 
@@ -53,6 +54,17 @@ describe('test file errors name the line and column', () => {
 
   it('duplicate case names', () => {
     expect(() => parseSuite('flow: f\ncases:\n  - { name: a, input: { node: x } }\n  - { name: a, input: { node: x } }', 'd.flowtest.yaml')).toThrow('d.flowtest.yaml:4:13: case name "a" is used twice (at /cases/1/name)');
+  });
+});
+
+describe('assertions', () => {
+  it('run user patterns in linear time: a catastrophic pattern just fails its check', async () => {
+    const suite = parseSuite(JSON.stringify({ flow: 'f', cases: [{ name: 'c', input: { node: 'a' }, expect: [{ node: 'a', schema: { properties: { payload: { pattern: '^(a+)+$' } } } }] }] }), 'r.flowtest.json');
+    const [check] = compileSuite(suite);
+    const payload = `${'a'.repeat(5000)}!`;
+    const invocations = [{ nodeId: 'a', outputs: [{ port: 0, msg: { payload } }] }] as never;
+    const [result] = await check!({ invocations, run: {} as never, timedOut: false });
+    expect(result).toMatchObject({ passed: false, message: '/payload must match pattern "^(a+)+$"' });
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import type { FlowDocument, FlowIssue, FlowNode } from '../flow/types.ts';
 import { ajvIssues, validateFlowAsync } from '../flow/validate.ts';
-import { createPropsValidator } from '../registry/credential-type-checks.ts';
+import { createUserSchemaValidator, regexKeywordAt } from '../flowtest/user-schemas.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
 
 type JsonSchema = Record<string, unknown>;
@@ -34,7 +34,7 @@ export const nodeTypeOf = (id: string): string => `${SUBFLOW_TYPE_PREFIX}${id}`;
 export const hiddenFlowId = (id: string, version: number): string => `${SUBFLOW_TYPE_PREFIX}${id}:v${version}`;
 export const subflowIdOfType = (type: string): string | undefined => (type.startsWith(SUBFLOW_TYPE_PREFIX) ? type.slice(SUBFLOW_TYPE_PREFIX.length) : undefined);
 
-const ajv = createPropsValidator();
+const ajv = createUserSchemaValidator();
 const schemaOfSchema = { type: 'object' };
 const checkShape = ajv.compile({
   type: 'object',
@@ -75,6 +75,9 @@ export async function definitionIssues(definition: unknown, registry: NodeRegist
       issues.push({ pointer: `/${key}`, message: `is not a valid JSON Schema: ${(error as Error).message}` });
     }
   }
+  // The properties schema becomes a node type's props schema, checked by the registry's validator with JavaScript regexes.
+  const regex = regexKeywordAt(d.properties);
+  if (regex) issues.push({ pointer: `/properties${regex}`, message: 'regular expressions are not allowed in a properties schema (checked in the host): check the value inside the sub-flow instead' });
   const entries = d.nodes.filter((n) => n && typeof n.type === 'string' && registry.roleOf(n.type)?.kind === 'subflow-entry' && !n.disabled);
   if (entries.length !== 1) issues.push({ pointer: '/nodes', message: `needs exactly one sub-flow entry node (subflow-in), has ${entries.length}` });
   const own = d.nodes.find((n) => n && n.type === nodeTypeOf(d.id));

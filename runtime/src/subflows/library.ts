@@ -9,13 +9,13 @@ import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { Executor } from '../executor/executor.ts';
 import type { FlowDocument } from '../flow/types.ts';
 import { ajvIssues, validateFlowAsync } from '../flow/validate.ts';
-import { createPropsValidator } from '../registry/credential-type-checks.ts';
+import { createUserSchemaValidator } from '../flowtest/user-schemas.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
 import { hiddenFlow, hiddenFlowId, nodeTypeOf, subflowIdOfType, type SubflowDefinition } from './definition.ts';
 import { SubflowStore, type SubflowVersion } from './store.ts';
 
 export const SUBFLOW_PACK = 'flowcrew-subflows';
-const ajv = createPropsValidator();
+const ajv = createUserSchemaValidator();
 
 export class SubflowLibrary {
   /** Versions by sub-flow id, oldest first. */

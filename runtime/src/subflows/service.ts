@@ -62,6 +62,9 @@ export class SubflowService {
   /** Publish the next version of a sub-flow (a new one when the id is unknown). */
   async publish(actor: Actor, body: unknown, projectId?: string): Promise<SubflowVersion> {
     const definition = await this.checked(body);
+    // A sub-flow reaching itself through the versions it uses would call itself for ever.
+    const loop = this.library.definitionsFor(definition).find((d) => d.id === definition.id);
+    if (loop) throw new ProblemError(422, 'Invalid sub-flow', `sub-flow "${definition.id}" would call itself (through version ${loop.version} of itself, used by the sub-flows it uses)`, [{ pointer: '/nodes', message: 'uses itself' }]);
     const existing = this.library.versions(definition.id);
     const owner = existing?.at(-1)?.projectId ?? projectId ?? DEFAULT_PROJECT;
     if (existing) authorize(actor, 'flow:write', owner, 'flow:read', `sub-flow "${definition.id}"`);

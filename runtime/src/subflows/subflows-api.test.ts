@@ -100,6 +100,15 @@ describe('sub-flow library', () => {
         { pointer: '/nodes', message: 'needs exactly one sub-flow entry node (subflow-in), has 0' },
       ]),
     );
+    const regex = await server.api('POST', '/api/v1/subflows', { ...vat(false), id: 'vat-regex', properties: { type: 'object', properties: { code: { type: 'string', pattern: '^(a+)+$' } } } });
+    expect(regex.status).toBe(422);
+    expect(regex.body.errors[0].pointer).toBe('/properties/properties/code/pattern');
+    // "outer" uses vat v1; a new vat using outer would reach itself.
+    const through = (id: string, type: string) => ({ id, name: id, nodes: [{ id: 'in', type: 'subflow-in', wires: [['use']] }, { id: 'use', type, props: { version: 1 }, wires: [['out']] }, { id: 'out', type: 'subflow-out' }] });
+    expect((await server.api('POST', '/api/v1/subflows', through('outer', 'subflow:vat'))).status).toBe(201);
+    const loop = await server.api('POST', '/api/v1/subflows', through('vat', 'subflow:outer'));
+    expect(loop.status).toBe(422);
+    expect(loop.body.detail).toContain('would call itself');
     const wrong = await server.api('POST', '/api/v1/flows', { ...invoice(2), id: 'invoice-bad', nodes: invoice(2).nodes.map((n) => (n.id === 'tax' ? { ...n, props: { version: 2, rate: 5 } } : n)) });
     expect(wrong.status).toBe(422);
     expect(JSON.stringify(wrong.body.errors)).toContain('/nodes/1/props/rate');
