@@ -19,6 +19,8 @@ export interface LoadResult {
   max: number;
   /** Non-2xx answers, socket errors and timeouts. */
   failures: number;
+  /** The server's CPU time per request over the load (filled in by the caller, which knows the server's process). */
+  cpuUsPerRequest?: number;
 }
 
 export interface LoadTarget {

@@ -17,6 +17,8 @@ export interface BenchServer {
   pid: number;
   /** Resident set size now, from /proc (MB). */
   rssMb(): number;
+  /** CPU time the process has used so far (user + system, seconds), from /proc. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -41,6 +43,12 @@ function rssOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
   return kb / 1024;
+}
+
+function cpuOf(pid: number): number {
+  // /proc/<pid>/stat: fields 14 and 15 (utime, stime) in clock ticks, after the command name in parentheses.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function waitUntilAnswering(url: string, body: string, child: ChildProcess, what: string): Promise<void> {
@@ -85,7 +93,7 @@ export async function startNodeRed(body: string): Promise<BenchServer> {
     await stop();
     throw error;
   }
-  return { name: 'node-red', url, pid: child.pid!, rssMb: () => rssOf(child.pid!), stop };
+  return { name: 'node-red', url, pid: child.pid!, rssMb: () => rssOf(child.pid!), cpuSeconds: () => cpuOf(child.pid!), stop };
 }
 
 /** Flowcrew through its CLI, on SQLite in a temp data dir (or `databaseUrl`), run history as `retention`. */
@@ -111,5 +119,5 @@ export async function startFlowcrew(body: string, options: { retention?: string;
     await stop();
     throw error;
   }
-  return { name: `flowcrew (history=${options.retention ?? 'all'})`, url, pid: child.pid!, rssMb: () => rssOf(child.pid!), stop };
+  return { name: `flowcrew (history=${options.retention ?? 'all'})`, url, pid: child.pid!, rssMb: () => rssOf(child.pid!), cpuSeconds: () => cpuOf(child.pid!), stop };
 }

@@ -71,6 +71,7 @@ const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floo
 function printLoad(label: string, connections: number, r: LoadResult): void {
   console.log(
     `${r.tool.padEnd(10)} ${label.padEnd(26)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(7)} ms  max ${r.max.toFixed(1).padStart(7)} ms` +
+      (r.cpuUsPerRequest !== undefined ? `  server CPU ${r.cpuUsPerRequest.toFixed(0).padStart(5)} µs/request` : '') +
       (r.failures ? `  (failures ${r.failures})` : ''),
   );
 }
@@ -98,7 +99,9 @@ async function webhookComparison(withNodeRed: boolean, databaseUrl?: string): Pr
     for (const tool of tools) {
       for (let round = 0; round < rounds; round++) {
         for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
+          const cpuBefore = server.cpuSeconds();
           const r = tool === 'wrk' ? await wrk(target(server.url), connections, duration) : await autocannonLoad(target(server.url), connections, duration);
+          r.cpuUsPerRequest = ((server.cpuSeconds() - cpuBefore) * 1e6) / Math.max(1, r.requests);
           served.set(server, served.get(server)! + r.requests);
           printLoad(server.name, connections, r);
           const key = `${tool} ${server.name}`;
@@ -110,7 +113,7 @@ async function webhookComparison(withNodeRed: boolean, databaseUrl?: string): Pr
     const [flowcrew, nodeRed] = servers;
     for (const tool of tools) {
       const fc = results.get(`${tool} ${flowcrew!.name}`)!;
-      const summary = (rs: LoadResult[]) => ({ rps: median(rs.map((r) => r.rps)), p99: median(rs.map((r) => r.p99)), max: median(rs.map((r) => r.max)) });
+      const summary = (rs: LoadResult[]) => ({ rps: median(rs.map((r) => r.rps)), p99: median(rs.map((r) => r.p99)), max: median(rs.map((r) => r.max)), cpu: median(rs.map((r) => r.cpuUsPerRequest ?? 0)) });
       const f = summary(fc);
       if (!nodeRed) {
         console.log(`${tool}: flowcrew median of ${rounds}: ${f.rps.toFixed(0)} req/s, p99 ${f.p99.toFixed(1)} ms, max ${f.max.toFixed(1)} ms`);
@@ -119,7 +122,8 @@ async function webhookComparison(withNodeRed: boolean, databaseUrl?: string): Pr
       const n = summary(results.get(`${tool} ${nodeRed.name}`)!);
       console.log(
         `${tool.padEnd(10)} medians of ${rounds}: flowcrew ${f.rps.toFixed(0)} req/s p99 ${f.p99.toFixed(1)} max ${f.max.toFixed(1)} ms | node-red ${n.rps.toFixed(0)} req/s p99 ${n.p99.toFixed(1)} max ${n.max.toFixed(1)} ms\n` +
-          `${''.padEnd(10)} throughput ${(f.rps / n.rps).toFixed(2)}x (target >= 2)   p99 ${(f.p99 / n.p99).toFixed(2)}x (target <= 1)   max ${(f.max / n.max).toFixed(2)}x (target <= 2)`,
+          `${''.padEnd(10)} throughput ${(f.rps / n.rps).toFixed(2)}x (target >= 2)   p99 ${(f.p99 / n.p99).toFixed(2)}x (target <= 1)   max ${(f.max / n.max).toFixed(2)}x (target <= 2)` +
+          `   server CPU per request ${f.cpu.toFixed(0)} vs ${n.cpu.toFixed(0)} µs (${(f.cpu / n.cpu).toFixed(2)}x)`,
       );
     }
     // RSS after 20,000 requests each (the load above counts towards them).
