@@ -77,6 +77,8 @@ export interface NodeInit<P = Record<string, unknown>> {
   credentials: Record<string, unknown> | undefined;
   /** The node's credential, live: its fields change (and its revision goes up) when it is edited, without a redeploy. */
   credential?: NodeCredential;
+  /** The credentials its props name at `credentials.inProps`, by id, decrypted as they were at deploy. */
+  moreCredentials?: Record<string, Record<string, unknown>>;
   log: Logger;
   status(status: NodeStatus): void;
   context: { flow: ContextStore; global: ContextStore; node: ContextStore };
@@ -521,7 +523,17 @@ export interface NodeDefinition<P = any> {
    * their values are redacted wherever they reappear (run records, debug, live events, logs). When a pack declares
    * the credential type (`credentialTypes`), pass that type's schema here.
    */
-  credentials?: { type: string; schema: JsonSchema; required?: boolean };
+  credentials?: {
+    type: string;
+    schema: JsonSchema;
+    required?: boolean;
+    /**
+     * More credentials of the same type named in the props, at these JSON pointers, where a `*` segment stands for
+     * every item of an array (a crew's agents each naming their model's credential): checked like the node's own
+     * (type, project) at save and deploy, and handed over decrypted in `NodeInit.moreCredentials`.
+     */
+    inProps?: string[];
+  };
   /** Markdown help shown in the editor. */
   help: string;
   /** This node may sit on a wiring cycle (e.g. a loop/delay node); cycles through other nodes are rejected. */

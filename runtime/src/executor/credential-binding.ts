@@ -23,6 +23,26 @@ export function bindingProblem(nodeType: string, definition: Pick<NodeDefinition
 }
 
 /**
+ * The credential ids a node's props name where its type declares more credentials (`credentials.inProps`, JSON
+ * pointers with `*` for every array item), each with its pointer into the props.
+ */
+export function credentialRefsInProps(definition: Pick<NodeDefinition, 'credentials'> | undefined, props: unknown): Array<{ id: string; pointer: string }> {
+  const refs: Array<{ id: string; pointer: string }> = [];
+  const walk = (value: unknown, parts: string[], at: string): void => {
+    if (parts.length === 0) {
+      if (typeof value === 'string' && value) refs.push({ id: value, pointer: at });
+      return;
+    }
+    if (!value || typeof value !== 'object') return;
+    const [head, ...rest] = parts;
+    const entries = head === '*' ? Object.entries(value) : head! in value ? [[head!, (value as Record<string, unknown>)[head!]] as const] : [];
+    for (const [key, child] of entries) walk(child, rest, `${at}/${key}`);
+  };
+  for (const pattern of definition?.credentials?.inProps ?? []) walk(props, pattern.split('/').slice(1), '');
+  return refs;
+}
+
+/**
  * Binding problems of a flow's nodes, each with a pointer to the node's `credentials`. A credential that does not
  * exist is not reported here (it may be created before the deploy, which refuses it then).
  */
@@ -33,11 +53,15 @@ export async function credentialBindingIssues(
 ): Promise<FlowIssue[]> {
   const issues: FlowIssue[] = [];
   for (const [index, node] of flow.nodes.entries()) {
-    if (!node.credentials) continue;
-    const credential = await lookup(node.credentials);
-    if (!credential) continue;
-    const problem = bindingProblem(node.type, definitionOf(node.type), credential);
-    if (problem) issues.push({ pointer: `/nodes/${index}/credentials`, message: problem, nodeId: node.id });
+    const definition = definitionOf(node.type);
+    // The node's own credential and those its props name (credentials.inProps) bind by the same rule.
+    const refs = [...(node.credentials ? [{ id: node.credentials, pointer: `/nodes/${index}/credentials` }] : []), ...credentialRefsInProps(definition, node.props).map((r) => ({ id: r.id, pointer: `/nodes/${index}/props${r.pointer}` }))];
+    for (const ref of refs) {
+      const credential = await lookup(ref.id);
+      if (!credential) continue;
+      const problem = bindingProblem(node.type, definition, credential);
+      if (problem) issues.push({ pointer: ref.pointer, message: problem, nodeId: node.id });
+    }
   }
   return issues;
 }

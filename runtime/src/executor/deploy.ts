@@ -8,7 +8,7 @@ import type { LiveCredential, ResourceScope } from '@flowcrew/sdk/host';
 import type { FlowDocument } from '../flow/types.ts';
 import { NODES_PER_TURN, yieldToEventLoop } from '../flow/event-loop.ts';
 import { ContextRegistry } from './context.ts';
-import { bindingProblem } from './credential-binding.ts';
+import { bindingProblem, credentialRefsInProps } from './credential-binding.ts';
 import { Redactor } from './redaction.ts';
 import { classifyRoles, statusHandlersFor } from './roles.ts';
 import { DeployError, NO_RETRY, type DeployedFlow, type DeployedNode, type ExecutorHub } from './types.ts';
@@ -67,6 +67,17 @@ export class Deployer {
         } else if (definition.credentials?.required) {
           throw new DeployError(`node "${node.id}": node type "${node.type}" needs a credential of type "${definition.credentials.type}"`, node.id);
         }
+        // Credentials the props name (a model per agent): checked and redacted like the node's own; edits need a redeploy.
+        let moreCredentials: Record<string, Record<string, unknown>> | undefined;
+        for (const ref of credentialRefsInProps(definition, node.props)) {
+          const fields = await options.credentials(ref.id);
+          if (!fields) throw new DeployError(`node "${node.id}": credential "${ref.id}" (props${ref.pointer}) does not exist`, node.id);
+          const info = await options.credentialInfo?.(ref.id);
+          const problem = info && bindingProblem(node.type, definition, info);
+          if (problem) throw new DeployError(`node "${node.id}" props${ref.pointer}: ${problem}`, node.id);
+          redactor.addCredential(fields, definition.credentials?.schema);
+          (moreCredentials ??= {})[ref.id] = fields;
+        }
         const context = { flow: flowContext, global, node: await this.contexts.get(`node:${flow.id}:${node.id}`) };
         const shared = await this.nodeShared(node.credentials, definition, redactor);
         let instance: NodeInstance;
@@ -78,6 +89,7 @@ export class Deployer {
             props: node.props ?? {},
             credentials,
             credential: shared.credential,
+            ...(moreCredentials ? { moreCredentials } : {}),
             log,
             status,
             context,

@@ -5,6 +5,7 @@
  */
 import { ProblemError, invalid, notFound } from '../errors.ts';
 import type { FlowDocument, FlowIssue, FlowView, ImportResult } from '../flow/types.ts';
+import { credentialRefsInProps } from '../executor/credential-binding.ts';
 import { DEFAULT_PROJECT, can, type Actor } from '../identity/actor.ts';
 import type { DebugMessage } from '../live/debug-buffer.ts';
 import type { Runtime } from '../runtime.ts';
@@ -169,11 +170,14 @@ export class FlowService {
     if (!Array.isArray(nodes)) return []; // the flow validator reports the shape
     const issues: FlowIssue[] = [];
     for (const [i, node] of nodes.entries()) {
-      const id = (node as { credentials?: unknown } | null)?.credentials;
-      if (typeof id !== 'string') continue;
-      const record = await this.runtime.storage.getCredential(id);
-      if (record && !allowed(record.projectId ?? DEFAULT_PROJECT)) {
-        issues.push({ pointer: `${at}/nodes/${i}/credentials`, message: `credential "${id}" does not exist${where}`, nodeId: (node as { id?: string }).id });
+      const { credentials: id, type, props } = (node ?? {}) as { credentials?: unknown; type?: unknown; props?: unknown };
+      // The node's own credential and those its props name (a model per agent: credentials.inProps).
+      const more = typeof type === 'string' ? credentialRefsInProps(this.runtime.registry.get(type), props).map((r) => ({ id: r.id, pointer: `${at}/nodes/${i}/props${r.pointer}` })) : [];
+      for (const ref of [...(typeof id === 'string' ? [{ id, pointer: `${at}/nodes/${i}/credentials` }] : []), ...more]) {
+        const record = await this.runtime.storage.getCredential(ref.id);
+        if (record && !allowed(record.projectId ?? DEFAULT_PROJECT)) {
+          issues.push({ pointer: ref.pointer, message: `credential "${ref.id}" does not exist${where}`, nodeId: (node as { id?: string }).id });
+        }
       }
     }
     return issues;

@@ -46,6 +46,8 @@ export interface AgentSpec extends AgentFields {
   allowDelegation?: boolean;
   /** Another model on the same provider (a model name, or a GGUF path for the local provider). */
   model?: string;
+  /** An AI model credential of its own (another provider or account than the node's); `model`/`llm` then pick within it. */
+  credential?: string;
   /** When the agent's model fails a call for good: another model on the node's provider, or "local" (the local model). */
   fallbackModel?: string;
   /**
@@ -118,6 +120,7 @@ export const agentSpecSchema: JsonSchema = {
     ...agentFieldsSchema,
     allowDelegation: { type: 'boolean', description: 'May hand work or questions to the other agents of the crew.' },
     model: { type: 'string', description: 'Use another model on the same provider (model name, or a .gguf path for the local model).' },
+    credential: { type: 'string', minLength: 1, description: 'Id of an AI model credential of its own (another provider or account than the node\'s); model and llm then pick within it.' },
     llm: { type: 'string', description: 'CrewAI model reference (openai/gpt-4o): its model name is used when the credential is of that provider.' },
     fallbackModel: { type: 'string', minLength: 1, description: 'When its model fails a call for good: another model on the same provider, or "local" for the local model.' },
   },

@@ -50,7 +50,7 @@ const openQuestion = (runId: string) =>
   until(`run ${runId} to wait for a person`, async () => {
     const run = (await server.api('GET', `/api/v1/runs/${runId}`)).body;
     if (run.status !== 'waiting') return undefined;
-    return ((await server.api('GET', `/api/v1/waits?runId=${runId}`)).body as Array<{ status: string }>).find((w) => w.status === 'open');
+    return ((await server.api('GET', `/api/v1/waits?runId=${runId}`)).body as Array<{ id: string; status: string }>).find((w) => w.status === 'open');
   });
 
 describe('crew task with human_input', () => {
@@ -100,7 +100,7 @@ describe('crew task with human_input', () => {
     expect(asked('Writer')).toHaveLength(1);
 
     // Feedback: the writer revises, and the revision is reviewed in turn.
-    const feedback = await server.api('POST', `/api/v1/waits/${encodeURIComponent((first as { id: string }).id)}/answer`, { answer: { approved: false, feedback: 'Mention PostgreSQL 17' } });
+    const feedback = await server.api('POST', `/api/v1/waits/${encodeURIComponent(first.id)}/answer`, { answer: { approved: false, feedback: 'Mention PostgreSQL 17' } });
     expect(feedback.status, JSON.stringify(feedback.body)).toBe(200);
     const second = await openQuestion(runId);
     expect(second).toMatchObject({ id: expect.stringMatching(/:task:draft:1$/), context: { answer: 'Draft v2: pgvector on PostgreSQL 17.' } });
@@ -108,7 +108,7 @@ describe('crew task with human_input', () => {
     expect(JSON.stringify(asked('Writer')[1]!.body.messages)).toContain('Draft v1: pgvector.');
     expect(asked('Editor')).toHaveLength(0);
 
-    expect((await server.api('POST', `/api/v1/waits/${encodeURIComponent((second as { id: string }).id)}/answer`, { answer: { approved: true } })).status).toBe(200);
+    expect((await server.api('POST', `/api/v1/waits/${encodeURIComponent(second.id)}/answer`, { answer: { approved: true } })).status).toBe(200);
     const run = await server.waitRun(runId, 20_000);
     expect(run.status, run.error).toBe('succeeded');
     const crew = run.invocations.find((i: { nodeId: string }) => i.nodeId === 'crew').outputs[0].msg.crew;

@@ -1,5 +1,5 @@
 /** ai-crew: a set of agents and tasks, run sequentially or under a manager; defined inline or imported from CrewAI YAML. */
-import { defineNode, type InputContext, type JsonSchema } from '@flowcrew/sdk';
+import { defineNode, type InputContext, type JsonSchema, type NodeInit } from '@flowcrew/sdk';
 import type { HumanReviewer } from '../crew/human-review.ts';
 import type { Agent } from '../agents/agent.ts';
 import { OutputSchema } from '../agents/structured-output.ts';
@@ -14,7 +14,7 @@ import { crewKnowledgeFor, crewMemoryFor, needsStore } from './crew-memory-setup
 import { inputsFromMessage, interpolate, requireInputs } from '../crew/interpolate.ts';
 import { definedFields, resolveCrew } from '../crew/resolve.ts';
 import { agentSpecSchema, taskSpecSchema, type AgentSpec, type TaskSpec } from '../crew/spec.ts';
-import { agentEnvironment, MODEL_HELP, selectModelForNode } from './model-selection.ts';
+import { agentEnvironment, MODEL_HELP, selectModel, selectModelForNode, type ModelSelection } from './model-selection.ts';
 import { agentModel, checkPriced, modelWithFallback, runBudget, withBudget } from './crew-accounting.ts';
 import { AgentToolbox, StoreHandle } from './node-resources.ts';
 import {
@@ -47,6 +47,14 @@ export interface CrewNodeProps extends AgentRunnerProps {
   maxTokens?: number;
 }
 
+/** An agent with a credential of its own runs on it (the runtime resolved it: NodeInit.moreCredentials); others on the node's model. */
+function agentSelection(spec: AgentSpec, init: NodeInit<CrewNodeProps>, model: ModelSelection): ModelSelection {
+  if (!spec.credential) return model;
+  const fields = init.moreCredentials?.[spec.credential];
+  if (!fields) throw new Error(`agent "${spec.key}": credential "${spec.credential}" was not resolved by the runtime (it needs a runtime that binds credentials named in props)`);
+  return selectModel({ provider: 'credential' }, fields, init.services.outbound);
+}
+
 /** Tasks with humanInput ask through ctx.waitForInput (absent in hosts that cannot wait: such a task then fails). */
 function humanReviewer(ctx: InputContext, settings: CrewNodeProps['humanInput']): HumanReviewer | undefined {
   const wait = ctx.waitForInput?.bind(ctx);
@@ -66,6 +74,8 @@ export const crewNode = defineNode<CrewNodeProps>({
   icon: 'groups',
   color: '#b8a4f0',
   ...agentRunnerBasics,
+  // Each agent may name an AI model credential of its own (checked and resolved by the runtime like the node's).
+  credentials: { ...agentRunnerBasics.credentials, inProps: ['/agents/*/credential'] },
   props: {
     type: 'object',
     properties: {
@@ -165,23 +175,19 @@ ${MODEL_HELP}`,
     const knowledge = crewKnowledgeFor(props.knowledge, init, model.provider(), store);
     const availableTools = init.services.listTools();
     const mcp = { servers: init.services.mcpServers, outbound: init.services.outbound, resources: init.services.resources };
-    const agents = crew.agents.map((spec) =>
-      prepareAgent(withTemplate(spec, `agent "${spec.key}"`), {
+    const agents = crew.agents.map((spec) => {
+      const own = agentSelection(spec, init, model);
+      return prepareAgent(withTemplate(spec, `agent "${spec.key}"`), {
         key: spec.key,
         name: `agent "${spec.key}"`,
-        provider: modelWithFallback(
-          model,
-          model.provider(agentModel(spec, model, init.log) || undefined, `the model of agent "${spec.key}"`),
-          spec.fallbackModel,
-          `the fallback model of agent "${spec.key}"`,
-        ),
+        provider: modelWithFallback(own, own.provider(agentModel(spec, own, init.log) || undefined, `the model of agent "${spec.key}"`), spec.fallbackModel, `the fallback model of agent "${spec.key}"`),
         mcpServers: crew.mcpServers,
         mcp,
         availableTools,
         store,
         memoryCollection: `memory:${init.flowId}:${init.id}:${spec.key}`,
-      }),
-    );
+      });
+    });
     const schemas = new Map(crew.tasks.filter((t) => t.outputSchema).map((t) => [t.key, new OutputSchema(t.outputSchema as JsonSchema)]));
     const taskTools = new Map(
       crew.tasks
