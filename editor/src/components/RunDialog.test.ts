@@ -8,7 +8,7 @@ import { fakeApi } from '../test/fake-api';
 import { flowView, nodeTypes } from '../test/fixtures';
 import RunDialog from './RunDialog.vue';
 
-const injectType = { ...nodeTypes[0]!, type: 'inject', label: 'inject', props: { type: 'object', properties: {} } } as NodeTypeInfo;
+const injectType = { ...nodeTypes[0]!, type: 'inject', label: 'inject', role: { kind: 'manual-entry' }, props: { type: 'object', properties: {} } } as NodeTypeInfo;
 const injectFlow = (): FlowView =>
   flowView({
     nodes: [

@@ -106,12 +106,13 @@ export class GraphView {
     }
     gnode.title = title;
     gnode.typeLabel = type?.label ?? node.type;
-    const detail = nodeDetail(node);
+    const detail = nodeDetail(node, type);
     if (gnode.detail !== detail) {
       gnode.detail = detail;
       gnode.size = gnode.computeSize();
     }
-    gnode.injectButton = node.type === 'inject';
+    // By role, so a third-party pack's manual trigger gets the button too. (Debug has no role: its toggle is by type.)
+    gnode.injectButton = type?.role?.kind === 'manual-entry';
     gnode.debugToggle = node.type === 'debug' ? node.props?.active !== false : null;
     gnode.unknownType = !type;
     gnode.disabledNode = node.disabled === true;

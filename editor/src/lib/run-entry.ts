@@ -10,21 +10,23 @@ export type RunEntry =
   | { kind: 'webhook'; node: FlowNode; label: string; method: string; path: string }
   | { kind: 'trigger'; node: FlowNode; label: string };
 
-/** Trigger types that react to events inside the runtime (errors, statuses, completions, subflow calls), not started by hand. */
-const NOT_MANUAL = new Set(['catch', 'status', 'complete', 'subflow-in', 'link-in']);
+/** What a node is for the editor is its type's declared role (any pack's), never its type name. */
+const roleOf = (type: NodeTypeInfo | undefined) => type?.role;
+const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 export function runEntries(doc: FlowDocument, types: ReadonlyMap<string, NodeTypeInfo>): RunEntry[] {
   const entries: RunEntry[] = [];
   for (const node of doc.nodes) {
     if (node.disabled) continue;
-    const name = node.name || types.get(node.type)?.label || node.type;
-    if (node.type === 'inject') entries.push({ kind: 'inject', node, label: `Inject "${name}"` });
-    else if (node.type === 'webhook') {
-      const { method, path } = webhookRoute(node);
-      entries.push({ kind: 'webhook', node, label: `Webhook "${name}" (${method} ${webhookPath(path)})`, method, path });
+    const type = types.get(node.type);
+    const name = node.name || type?.label || node.type;
+    const role = roleOf(type);
+    if (role?.kind === 'manual-entry') entries.push({ kind: 'inject', node, label: `${capitalised(type?.label ?? 'inject')} "${name}"` });
+    else if (role?.kind === 'http-entry') {
+      const { method, path } = webhookRoute(node, type);
+      entries.push({ kind: 'webhook', node, label: `${capitalised(type?.label ?? 'webhook')} "${name}" (${method} ${webhookPath(path)})`, method, path });
     } else {
-      const type = types.get(node.type);
-      const eventDriven = NOT_MANUAL.has(node.type) || (type?.role !== undefined && EVENT_ROLE_KINDS.includes(type.role.kind));
+      const eventDriven = role !== undefined && EVENT_ROLE_KINDS.includes(role.kind);
       if (type?.category === 'trigger' && type.inputs === 0 && !eventDriven) entries.push({ kind: 'trigger', node, label: `${type.label} "${name}"` });
     }
   }
@@ -32,11 +34,19 @@ export function runEntries(doc: FlowDocument, types: ReadonlyMap<string, NodeTyp
   return entries.sort((a, b) => Number(b.kind === 'inject') - Number(a.kind === 'inject'));
 }
 
-/** The webhook node's method (upper case; ALL is called with POST) and its path below /webhook. */
-export function webhookRoute(node: FlowNode): { method: string; path: string } {
-  const props = (node.props ?? {}) as { method?: unknown; url?: unknown };
-  const method = typeof props.method === 'string' ? props.method.toUpperCase() : 'POST';
-  return { method, path: typeof props.url === 'string' ? props.url : '' };
+/** Whether the node's type starts runs from HTTP requests (role http-entry), and which props hold method and path. */
+export function httpEntry(type: NodeTypeInfo | undefined): { methodProp: string; pathProp: string } | undefined {
+  const role = roleOf(type);
+  return role?.kind === 'http-entry' ? role : undefined;
+}
+
+/** An HTTP entry node's method (upper case; ALL is called with POST) and its path below /webhook, from the props its role names. */
+export function webhookRoute(node: FlowNode, type?: NodeTypeInfo): { method: string; path: string } {
+  const entry = httpEntry(type) ?? { methodProp: 'method', pathProp: 'url' };
+  const props = (node.props ?? {}) as Record<string, unknown>;
+  const method = typeof props[entry.methodProp] === 'string' ? (props[entry.methodProp] as string).toUpperCase() : 'POST';
+  const path = props[entry.pathProp];
+  return { method, path: typeof path === 'string' ? path : '' };
 }
 
 /** The path a webhook answers at, e.g. '/webhook/orders/:id'. */

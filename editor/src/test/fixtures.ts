@@ -3,6 +3,7 @@ import type { FlowView, NodeTypeInfo } from '../api/types';
 
 export const webhookType: NodeTypeInfo = {
   type: 'webhook',
+  role: { kind: 'http-entry', methodProp: 'method', pathProp: 'url' },
   pack: '@flowcrew/nodes-core',
   category: 'trigger',
   label: 'webhook',

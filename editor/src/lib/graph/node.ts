@@ -1,7 +1,7 @@
 /** One flow node as litegraph draws it: title, detail line, inject button, debug toggle, run state and problems. */
 import { LGraphNode, LiteGraph, type INodeInputSlot, type INodeOutputSlot, type LGraphCanvas, type LLink } from '@comfyorg/litegraph';
-import type { FlowNode } from '../../api/types';
-import { webhookPath, webhookRoute } from '../run-entry';
+import type { FlowNode, NodeTypeInfo } from '../../api/types';
+import { httpEntry, webhookPath, webhookRoute } from '../run-entry';
 import type { GraphView } from '../graph';
 import type { NodeRunState } from './types';
 
@@ -206,9 +206,9 @@ export class FlowGraphNode extends LGraphNode {
 }
 
 /** What a node shows under its title besides its type: a webhook's method and address. */
-export function nodeDetail(node: FlowNode): string {
-  if (node.type !== 'webhook') return '';
-  const { method, path } = webhookRoute(node);
+export function nodeDetail(node: FlowNode, type: NodeTypeInfo | undefined): string {
+  if (!httpEntry(type)) return '';
+  const { method, path } = webhookRoute(node, type);
   return path ? `${method} ${webhookPath(path)}` : '';
 }
 
