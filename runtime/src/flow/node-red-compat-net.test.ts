@@ -73,10 +73,12 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => httpEcho!.listen(0, '127.0.0.1', resolve));
   const shared = { echo: (echo.address() as net.AddressInfo).port, http: (httpEcho.address() as net.AddressInfo).port };
 
-  const nrPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared };
-  const fcPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared };
-
   userDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-nodered-net-'));
+  // Node-RED writes there; Flowcrew writes the same path inside its files directory.
+  const dir = path.join(userDir, 'files');
+  const nrPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared, dir };
+  const fcPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared, dir };
+
   const uiPort = await freePort();
   await writeFile(path.join(userDir, 'flows.json'), JSON.stringify(netExport(nrPorts)));
   await writeFile(path.join(userDir, 'settings.js'), `module.exports = { uiPort: ${uiPort}, uiHost: '127.0.0.1', flowFile: 'flows.json', logging: { console: { level: 'error' } } };`);
@@ -110,7 +112,10 @@ afterAll(async () => {
   if (userDir) await rm(userDir, { recursive: true, force: true });
 });
 
-/** Send lines over one TCP connection (the second packet splits a line), collect the answer lines. */
+/**
+ * Send lines over one TCP connection (the second packet splits a line), collect the answer lines, sorted: each line
+ * is its own message, and Node-RED itself answers them in either order.
+ */
 function tcpLines(port: number, lines: string[]): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -121,7 +126,7 @@ function tcpLines(port: number, lines: string[]): Promise<string[]> {
       if (got.split('\n').length > lines.length) {
         clearTimeout(timer);
         socket.end();
-        resolve(got.split('\n').filter(Boolean));
+        resolve(got.split('\n').filter(Boolean).sort());
       }
     });
     socket.on('error', reject);
@@ -184,6 +189,8 @@ const cases: Array<[string, Exchange, unknown]> = [
     { status: 200, body: { status: 200, answer: { method: 'POST', url: '/echo?from=flow', type: 'application/json', body: '{"order":7}' }, type: 'application/json' } },
   ],
   ['exec: stdout and return code, payload and extra argument appended', (t) => post(t.http, '/compat-net/exec', 'hello'), { status: 200, body: { stdout: 'hello from exec\n', rc: { code: 0 } } }],
+  ['file (overwrite, append, newline) → file in (utf8)', (t) => post(t.http, '/compat-net/file', 'line'), { status: 200, body: 'line\nline\n' }],
+  ['catch: the error a function throws, with its source', (t) => post(t.http, '/compat-net/catch', JSON.stringify({ what: 'luck' }), 'application/json'), { status: 500, body: { message: 'Error: no luck', source: 'function/boom', what: 'luck' } }],
 ];
 
 describe.skipIf(!available)('Node-RED compatibility: network nodes and the remaining core types', () => {

@@ -189,8 +189,12 @@ function ask(/** @type {number} */ callId, /** @type {string} */ op, /** @type {
   });
 }
 
-/** "message (line 3, col 7)", locating the error in the user's code as Node-RED does. */
+/**
+ * "ReferenceError: x is not defined (line 3, col 7)": Node-RED locates a ReferenceError in the user's code and
+ * reports every other error by its text alone (a catch node comparing error.message sees the same on both).
+ */
 function locate(/** @type {string} */ part, /** @type {{message: string, stack: string}} */ info) {
+  if (!info.message.startsWith('ReferenceError')) return info.message;
   const where = new RegExp(`${part}:(\\d+):(\\d+)`).exec(info.stack);
   return where ? `${info.message} (line ${where[1]}, col ${where[2]})` : info.message;
 }

@@ -129,9 +129,11 @@ describe('function node', () => {
     await expect(escape.input({})).rejects.toThrow(/process is not defined/);
   });
 
-  it('reports a thrown error with its line', async () => {
+  it('reports an undefined name with its line, other errors by their text (as Node-RED)', async () => {
     const node = await fn({ func: 'const a = 1;\nnull.boom;\nreturn msg;' });
-    await expect(node.input({})).rejects.toThrow(/TypeError: Cannot read properties of null .*\(line 2, col \d+\)/);
+    await expect(node.input({})).rejects.toThrow(/^TypeError: Cannot read properties of null \(reading 'boom'\)$/);
+    const undefinedName = await fn({ func: 'const a = 1;\nnobody.boom;\nreturn msg;' });
+    await expect(undefinedName.input({})).rejects.toThrow(/^ReferenceError: nobody is not defined \(line 2, col \d+\)$/);
   });
 
   it('fails the message with node.error(text, msg)', async () => {
