@@ -53,16 +53,23 @@ export async function connectionString(fields: OdbcFields, services: Pick<Runtim
 }
 
 /** A failed ODBC operation, naming the server, the operation and what the driver/server said (with SQLSTATE). */
+/**
+ * What the driver said, on one line with the SQLSTATE. Drivers write multi-line messages and add generic ones
+ * ("Error while executing the query"): the server's words are kept, the generic lines dropped.
+ */
+export function driverSaid(cause: unknown): string {
+  const e = cause as { message?: string; odbcErrors?: Array<{ message: string; state: string; code: number }> };
+  const first = e?.odbcErrors?.[0];
+  if (!first) return e?.message || String(cause);
+  return `${first.message.split('\n').map((l) => l.trim()).filter((l) => l && !/^Error while executing the query/.test(l)).join(' ').replace(/;$/, '')} (SQLSTATE ${first.state})`;
+}
+
 export class OdbcError extends Error {
   readonly retryable: boolean;
   readonly state: string | undefined;
   constructor(server: string, operation: string, cause: unknown) {
-    const e = cause as { message?: string; odbcErrors?: Array<{ message: string; state: string; code: number }> };
-    // Drivers write multi-line messages and add generic ones ("Error while executing the query"): one line, the
-    // server's words first, the SQLSTATE of the first.
-    const first = e?.odbcErrors?.[0];
-    const said = first ? `${first.message.split('\n').map((l) => l.trim()).filter((l) => l && !/^Error while executing the query/.test(l)).join(' ').replace(/;$/, '')} (SQLSTATE ${first.state})` : e?.message || String(cause);
-    super(`ODBC ${server}: ${operation} failed: ${said}`);
+    const e = cause as { odbcErrors?: Array<{ state: string }> };
+    super(`ODBC ${server}: ${operation} failed: ${driverSaid(cause)}`);
     this.name = 'OdbcError';
     this.state = e?.odbcErrors?.[0]?.state;
     // SQLSTATE class 08: connection exceptions (and HYT00/HYT01 timeouts) may work on another try.

@@ -1,13 +1,23 @@
 /** The ODBC node: a parameterised statement (rows, first row, or pages) or a transaction of statements. */
 import type odbc from 'odbc';
-import { defineNode, inPages, NodeInputError, sendRowPages, type FlowMessage, type InputContext, type JsonSchema, type NodeCredential } from '@flowcrew/sdk';
+import { defineNode, getProperty, inPages, NodeInputError, sendRowPages, type FlowMessage, type InputContext, type JsonSchema, type NodeCredential } from '@flowcrew/sdk';
 import { paramSchema, resolveParams, jsonEncoded, type Param } from '../shared/params.ts';
 import { withDefaults } from '../shared/props.ts';
+import { rowSource } from '../shared/rows.ts';
+import { BatchError } from '../shared/sql-node.ts';
+import { writeOdbcBatches } from './batch.ts';
 import { describeServer, OdbcError, plainRow, poolHandle, type OdbcFields } from './connect.ts';
 import { odbcCredential } from './credential.ts';
 
 export interface OdbcProps {
-  operation: 'query' | 'transaction';
+  operation: 'query' | 'transaction' | 'insert' | 'upsert';
+  table?: string;
+  columns?: string[];
+  keyColumns?: string[];
+  updateColumns?: string[];
+  rowsFrom: string;
+  batchSize: number;
+  atomic: boolean;
   sql?: string;
   params?: Param[];
   output: 'rows' | 'first' | 'pages';
@@ -21,7 +31,14 @@ const props = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    operation: { enum: ['query', 'transaction'], default: 'query', title: 'Operation', description: 'query: one statement. transaction: several statements, all or nothing.' },
+    operation: { enum: ['query', 'transaction', 'insert', 'upsert'], default: 'query', title: 'Operation', description: 'query: one statement. transaction: several statements, all or nothing. insert/upsert: rows in batches.' },
+    table: { type: 'string', minLength: 1, title: 'Table', description: 'insert/upsert: "name" or "schema.name".' },
+    columns: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, title: 'Columns', description: 'insert/upsert: the columns written (default: the first row\'s keys).' },
+    keyColumns: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, title: 'Key columns', description: 'upsert: the unique key rows are matched on (PostgreSQL needs it; MariaDB/MySQL match on any unique key).' },
+    updateColumns: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, title: 'Columns to update', description: 'upsert: updated on a match (default: all but the key columns).' },
+    rowsFrom: { type: 'string', default: 'payload', title: 'Rows from', description: 'insert/upsert: the message property with the rows (an array of objects, or a JSON Lines blob of them).' },
+    batchSize: { type: 'integer', minimum: 1, maximum: 10_000, default: 500, title: 'Rows per batch' },
+    atomic: { type: 'boolean', default: true, title: 'All or nothing', description: 'insert/upsert: one transaction for all batches. Off: each batch is committed, and a failure says which rows were written.' },
     sql: { type: 'string', minLength: 1, format: 'sql', title: 'SQL', description: 'The statement, with ? for each value (message data is never put into the SQL text).' },
     params: { type: 'array', items: paramSchema, default: [], title: 'Parameters', description: 'Values for the ?s in order: a message property (payload.id) or { "value": ... }.' },
     output: { enum: ['rows', 'first', 'pages'], default: 'rows', title: 'Output', description: 'rows: all rows in msg.payload (up to maxRows). first: the first row. pages: one message per page (a JSON Lines blob each).' },
@@ -38,6 +55,7 @@ const props = {
   allOf: [
     { if: { properties: { operation: { const: 'query' } } }, then: { required: ['sql'], properties: { sql: {}, params: {}, output: {}, maxRows: {}, pageSize: {} } } },
     { if: { properties: { operation: { const: 'transaction' } }, required: ['operation'] }, then: { required: ['statements'], properties: { statements: {}, maxRows: {} } } },
+    { if: { properties: { operation: { enum: ['insert', 'upsert'] } }, required: ['operation'] }, then: { required: ['table'] } },
   ],
 } as const satisfies JsonSchema;
 
@@ -49,6 +67,9 @@ Runs SQL through an ODBC driver installed on the runtime's host (unixODBC: \`odb
 - **query**: one statement; output \`rows\` (up to \`maxRows\`, read through a cursor), \`first\`, or \`pages\` (one
   message per page, each a JSON Lines blob). Statements without rows give \`msg.rowCount\` (rows affected).
 - **transaction**: several statements in order, all or nothing.
+- **insert / upsert**: rows (\`msg.payload\` or \`rowsFrom\`: an array of objects or a JSON Lines blob) in multi-row
+  INSERTs of \`batchSize\`, all in one transaction (\`atomic\`) or committed per batch; upsert uses the driver's
+  dialect (PostgreSQL ON CONFLICT on \`keyColumns\`, MariaDB/MySQL ON DUPLICATE KEY UPDATE), other drivers insert only.
 
 Errors name the server, the driver, the operation and what the driver said, with its SQLSTATE. BIGINT values come
 as numbers when exact, else as strings. The ODBC package cannot interrupt a running statement: a cancelled run stops
@@ -75,11 +96,16 @@ export const odbcNode = defineNode<OdbcProps>({
     return {
       async onInput(msg: FlowMessage, ctx: InputContext) {
         const server = describeServer(credential.fields);
-        const what = p.operation === 'transaction' ? `transaction of ${p.statements?.length} statements` : 'query';
+        const what = p.operation === 'transaction' ? `transaction of ${p.statements?.length} statements` : p.operation === 'query' ? 'query' : `${p.operation} into ${p.table}`;
         try {
           return await pool.use(async (odbcPool) => {
             const conn = await odbcPool.connect();
             const work = (async () => {
+              if (p.operation === 'insert' || p.operation === 'upsert') {
+                const source = rowSource(getProperty(msg, p.rowsFrom), init.services.blobs, p.batchSize, `msg.${p.rowsFrom}`);
+                const options = { table: p.table!, mode: p.operation, columns: p.columns, keyColumns: p.keyColumns, updateColumns: p.updateColumns, atomic: p.atomic };
+                return { ...msg, payload: await writeOdbcBatches(conn, credential.fields.driver, options, source) };
+              }
               if (p.operation === 'transaction') {
                 const statements = p.statements!.map((s, i) => ({ sql: s.sql, values: values(s.params, msg, `/statements/${i}/params`) }));
                 await conn.beginTransaction();
@@ -127,7 +153,7 @@ export const odbcNode = defineNode<OdbcProps>({
           });
         } catch (error) {
           if (ctx.signal.aborted) throw ctx.signal.reason as Error;
-          if (error instanceof NodeInputError) throw new NodeInputError(`ODBC ${server}: ${what}: ${error.message}`);
+          if (error instanceof NodeInputError || error instanceof BatchError) throw new NodeInputError(`ODBC ${server}: ${what}: ${error.message}`);
           const e = new OdbcError(server, what, error);
           const step = (error as { step?: string }).step;
           if (step) e.message = e.message.replace(`${what} failed: `, `${what} failed: ${step}`);

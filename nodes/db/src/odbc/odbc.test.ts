@@ -71,6 +71,25 @@ for (const target of ['PostgreSQL', 'MariaDB'] as const) {
       await Promise.all([tx.stop(), read.stop()]);
     });
 
+    it('inserts and upserts rows in batches in the driver\'s dialect; a failed batch says what was written', async () => {
+      const base = 1000;
+      const rows = Array.from({ length: 12 }, (_, i) => ({ id: base + i, name: `row ${i}` }));
+      const insert = await node({ operation: 'insert', table: table(), batchSize: 5, rowsFrom: 'payload' });
+      expect((await insert.input({ payload: rows }))[0]!.msg.payload).toEqual({ rowsWritten: 12, batches: 3 });
+      const upsert = await node({ operation: 'upsert', table: table(), keyColumns: ['id'], batchSize: 5, rowsFrom: 'payload' });
+      expect((await upsert.input({ payload: [{ id: base, name: 'renamed' }, { id: base + 20, name: 'new' }] }))[0]!.msg.payload).toEqual({ rowsWritten: 2, batches: 1 });
+      const read = await node({ sql: `SELECT id, name FROM ${table()} WHERE id IN (?, ?) ORDER BY id`, params: [{ value: base }, { value: base + 20 }] });
+      expect((await read.input({}))[0]!.msg.payload).toEqual([{ id: base, name: 'renamed' }, { id: base + 20, name: 'new' }]);
+      // Not atomic: the first batch is committed, the second fails on a missing name (NOT NULL), the rest is not written.
+      const partial = await node({ operation: 'insert', table: table(), batchSize: 2, atomic: false, rowsFrom: 'payload' });
+      const failed = await fails(partial.input({ payload: [{ id: base + 30, name: 'a' }, { id: base + 31, name: 'b' }, { id: base + 32, name: null }, { id: base + 33, name: 'd' }] }));
+      expect(failed).toBeInstanceOf(NodeInputError);
+      expect(failed.message).toMatch(/insert into \S+: batch 2 \(rows 3-4\) failed: .*\(SQLSTATE 23\d{3}\); rows 1-2 were written, rows 3 on were not/);
+      const count = await node({ sql: `SELECT COUNT(*) AS n FROM ${table()} WHERE id >= ?`, params: [{ value: base + 30 }] });
+      expect((await count.input({}))[0]!.msg.payload).toEqual([{ n: 2 }]);
+      await Promise.all([insert.stop(), upsert.stop(), read.stop(), partial.stop(), count.stop()]);
+    });
+
     it('fails a syntax error with the SQLSTATE, bounds rows, and pages a large result', async () => {
       const bad = await node({ sql: 'SELEC 1' });
       expect((await fails(bad.input({}))).message).toMatch(new RegExp(`^ODBC \\S+@127\\.0\\.0\\.1:\\d+/\\S+ \\(${fields().driver}\\): query failed: .*(syntax error|SQL syntax).*\\(SQLSTATE 42(601|000)\\)`));
