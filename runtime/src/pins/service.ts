@@ -8,6 +8,8 @@ import type { FlowMessage } from '@flowcrew/sdk';
 import { ProblemError, notFound } from '../errors.ts';
 import { PinError, withPinnedOutputs, type PinnedOutput } from '../flowtest/pins.ts';
 import { SandboxDeployError, TestSandbox, type SandboxRun } from '../flowtest/sandbox.ts';
+import { testDependencies } from '../flowtest/files.ts';
+import { can } from '../identity/actor.ts';
 import type { Actor } from '../identity/actor.ts';
 import type { Runtime } from '../runtime.ts';
 import { authorize } from '../services/access.ts';
@@ -89,7 +91,8 @@ export class PinService {
     try {
       sandbox = await TestSandbox.open(
         { registry, credentials: (id) => this.runtime.vault.resolve(id), outbound: this.runtime.executor.options.outbound, log: this.runtime.log },
-        [flow],
+        // The flows it calls and the library sub-flow versions it uses (those the actor may read) run beside it.
+        [flow, ...(await testDependencies(stored.flow, async (id) => { const f = await this.runtime.storage.getFlow(id); return f && can(actor, 'flow:read', f.projectId) ? f.flow : undefined; }, this.runtime.subflows))],
       );
     } catch (error) {
       if (error instanceof SandboxDeployError) throw new ProblemError(422, 'Cannot run the flow', error.message, error.issues);

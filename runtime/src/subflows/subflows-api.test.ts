@@ -161,6 +161,13 @@ describe('flow tests from the API (the editor)', () => {
     expect((await server.api('POST', '/api/v1/flows/invoice/tests/run', { case: 'nope' })).status).toBe(422);
   });
 
+  it("the editor's pinned manual run deploys the library sub-flow beside the flow", async () => {
+    const answer = await server.api('POST', '/api/v1/flows/invoice/pinned-runs', { input: { payload: 20 } });
+    expect(answer.status).toBe(200);
+    expect(answer.body.run.status).toBe('succeeded');
+    expect(outputOf(answer.body, 'tax').payload).toBe(22);
+  });
+
   it('after a restart the library is loaded before the flows that use it', async () => {
     await server.stop();
     server = await startTestServer({ dataDir });
