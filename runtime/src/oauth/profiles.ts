@@ -42,7 +42,7 @@ export const OAUTH2_PROFILES: Readonly<Record<string, OAuth2Profile>> = {
     }),
     store: ({ refreshToken }) => ({ grantType: 'refresh_token', refreshToken }),
   },
-  // Salesforce's web server flow: the connected app's consumer key and secret; "refresh_token" scope for offline use.
+  // Salesforce's web server flow (credential flow web-server): the connected app's key and secret; "refresh_token" scope for offline use.
   salesforce: {
     client: (f) => {
       const login = (optional(f.loginUrl) ?? 'https://login.salesforce.com').replace(/\/+$/, '');
@@ -55,6 +55,6 @@ export const OAUTH2_PROFILES: Readonly<Record<string, OAuth2Profile>> = {
         scope: 'api refresh_token',
       };
     },
-    store: ({ refreshToken }) => ({ flow: 'refresh-token', refreshToken }),
+    store: ({ refreshToken }) => ({ refreshToken }),
   },
 };

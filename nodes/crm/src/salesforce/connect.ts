@@ -11,7 +11,7 @@ import { loadJose, loadJsforce } from '../shared/libs.ts';
 import { guardedTransport } from './transport.ts';
 
 export interface SalesforceFields extends Record<string, unknown> {
-  flow: 'password' | 'refresh-token' | 'jwt';
+  flow: 'password' | 'refresh-token' | 'jwt' | 'web-server';
   loginUrl?: string;
   clientId: string;
   clientSecret?: string;
@@ -89,7 +89,9 @@ export async function connect(fields: SalesforceFields, outbound: OutboundServic
         await conn.login(fields.username!, `${fields.password ?? ''}${fields.securityToken ?? ''}`);
         return conn;
       }
+      case 'web-server':
       case 'refresh-token': {
+        if (!fields.refreshToken) throw new Error('not connected yet: use "Connect" on the credential to give consent (authorization code flow)');
         // jsforce's own refresh keeps the first refresh token: with rotation on, the second refresh would fail.
         let current = fields.refreshToken!;
         const refresh = async () => {

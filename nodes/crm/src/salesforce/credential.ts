@@ -12,9 +12,9 @@ export const salesforceCredentialSchema = {
   properties: {
     flow: {
       title: 'OAuth 2.0 flow',
-      enum: ['password', 'refresh-token', 'jwt'],
+      enum: ['password', 'refresh-token', 'jwt', 'web-server'],
       default: 'jwt',
-      description: 'jwt: JWT bearer with the connected app\'s certificate (recommended for servers). refresh-token: a refresh token obtained once by a user. password: username-password (if the org still allows it).',
+      description: 'jwt: JWT bearer with the connected app\'s certificate (recommended for servers). refresh-token: a refresh token obtained once by a user. web-server: a user gives consent with "Connect" on the credential (authorization code flow with PKCE; register <this runtime>/api/v1/oauth2/callback as the connected app\'s callback URL), the refresh token is stored here. password: username-password (if the org still allows it).',
     },
     loginUrl: { title: 'Login URL', type: 'string', format: 'uri', default: 'https://login.salesforce.com', description: 'https://login.salesforce.com, https://test.salesforce.com for sandboxes, or your My Domain URL. The outbound guard must allow it.' },
     clientId: { title: 'Consumer key', type: 'string', minLength: 1, description: 'The connected app\'s consumer key (client id).' },

@@ -11,7 +11,7 @@
  * Its SOQL understands `SELECT fields FROM Account [WHERE field = 'literal'] [LIMIT n]`; anything else is answered
  * MALFORMED_QUERY, as Salesforce answers a query it cannot parse.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify as toCsv } from 'csv-stringify/sync';
@@ -43,6 +43,7 @@ export class SalesforceStandIn extends LocalStandIn {
    * one used stops working. `refreshToken` is the one that works now.
    */
   rotateRefreshTokens = false;
+  private readonly codes = new Map<string, { challenge: string; redirectUri: string }>();
   refreshToken = '';
   private readonly tokens = new Set<string>();
   private readonly cursors = new Map<string, { records: SObject[]; offset: number; total: number }>();
@@ -75,6 +76,7 @@ export class SalesforceStandIn extends LocalStandIn {
     this.requests.push({ method: req.method!, path: url.pathname, authorization: req.headers.authorization });
     try {
       if (url.pathname === '/services/oauth2/token' && req.method === 'POST') return await this.token(new URLSearchParams(body), res);
+      if (url.pathname === '/services/oauth2/authorize' && req.method === 'GET') return this.authorize(url.searchParams, res);
       if (this.rateLimitNext > 0) {
         this.rateLimitNext--;
         res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
@@ -106,6 +108,18 @@ export class SalesforceStandIn extends LocalStandIn {
     json(res, 200, { access_token: token, instance_url: this.url, id: `${this.url}/id/${ORG}/${USER}`, token_type: 'Bearer', issued_at: String(Date.now()), signature: 'c3RhbmQtaW4=', ...extra });
   }
 
+  /** The consent page, as if the signed-in user allowed the app: back to redirect_uri with a code bound to the PKCE challenge. */
+  private authorize(params: URLSearchParams, res: ServerResponse): void {
+    if (params.get('client_id') !== this.options.clientId || params.get('response_type') !== 'code') return json(res, 400, { error: 'invalid_request', error_description: 'unknown client or response type' });
+    if (params.get('code_challenge_method') !== 'S256' || !params.get('code_challenge')) return json(res, 400, { error: 'invalid_request', error_description: 'PKCE S256 required' });
+    const code = `aPrx${randomUUID()}`;
+    this.codes.set(code, { challenge: params.get('code_challenge')!, redirectUri: params.get('redirect_uri') ?? '' });
+    const back = new URL(params.get('redirect_uri')!);
+    back.searchParams.set('code', code);
+    back.searchParams.set('state', params.get('state') ?? '');
+    res.writeHead(302, { location: back.href }).end();
+  }
+
   private async token(params: URLSearchParams, res: ServerResponse): Promise<void> {
     const o = this.options;
     const fail = (error: string, description: string) => json(res, 400, { error, error_description: description });
@@ -120,6 +134,14 @@ export class SalesforceStandIn extends LocalStandIn {
         if (!this.rotateRefreshTokens) return this.issue(res);
         this.refreshToken = `5Aep-rotated-${randomUUID()}`;
         return this.issue(res, { refresh_token: this.refreshToken });
+      case 'authorization_code': {
+        const issued = this.codes.get(params.get('code') ?? '');
+        this.codes.delete(params.get('code') ?? '');
+        if (!issued || issued.redirectUri !== params.get('redirect_uri')) return fail('invalid_grant', 'invalid authorization code');
+        if (createHash('sha256').update(params.get('code_verifier') ?? '').digest('base64url') !== issued.challenge) return fail('invalid_grant', 'invalid code verifier');
+        if (params.get('client_secret') !== o.clientSecret) return fail('invalid_client', 'invalid client credentials');
+        return this.issue(res, { refresh_token: this.refreshToken || o.refreshToken });
+      }
       case 'urn:ietf:params:oauth:grant-type:jwt-bearer':
         try {
           await jwtVerify(params.get('assertion') ?? '', o.jwtPublicKey!, { issuer: o.clientId, subject: o.username, audience: this.url, algorithms: ['RS256'] });
