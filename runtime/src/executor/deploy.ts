@@ -25,6 +25,7 @@ export class Deployer {
   /** Set when several runtimes share the database: singleton triggers (cron, repeating inject) start on the leader only. */
   private leadership: Leadership | null = null;
   private readonly singletonsStarted = new Set<DeployedNode>();
+  private readonly changeListeners = new Set<(flowId: string) => void>();
 
   constructor(private readonly hub: ExecutorHub) {
     this.contexts = new ContextRegistry(hub.options.storage, hub.options.log, hub.options.nodeLimits);
@@ -137,6 +138,17 @@ export class Deployer {
     // Not closeNow: a resource the new version uses too stays open for it (when its holder asked for an idle linger).
     if (previous) await this.closeNodes([...previous.nodes.values()], false);
     await this.startTriggers(deployed);
+    this.changed(flow.id);
+  }
+
+  /** Called after each deploy and undeploy here (cluster/deploy-sync.ts tells the other mains); returns a detach. */
+  onDeployChange(listener: (flowId: string) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private changed(flowId: string): void {
+    for (const listener of this.changeListeners) listener(flowId);
   }
 
   /** Stop a flow. Its runs still in flight are cancelled: their nodes are about to be closed. */
@@ -149,6 +161,7 @@ export class Deployer {
     this.hub.deployed.delete(flowId);
     for (const run of [...this.hub.active.values()]) if (run.flow === deployed) await this.hub.admission.cancel(run.record.id);
     await this.closeNodes([...deployed.nodes.values()], true);
+    this.changed(flowId);
   }
 
   /**

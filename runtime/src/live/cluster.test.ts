@@ -110,4 +110,15 @@ describe('live events across mains and workers (Socket.IO Redis adapter)', () =>
     expect(worker.queue!['live']!.listening('flow:watched')).toBe(true);
     expect(worker.queue!['live']!.listening('flow:nobody')).toBe(false);
   });
+
+  it('a deploy or undeploy on one main reaches the other', async () => {
+    await mainA.runtime.createFlow({ id: 'later', name: 'later', version: 0, nodes: [{ id: 'i', type: 'inject', wires: [] }] });
+    await mainA.runtime.deployFlow('later');
+    await until(() => mainB.runtime.executor.isDeployed('later'));
+    await mainA.runtime.updateFlow('later', { name: 'later', version: 1, nodes: [{ id: 'i2', type: 'inject', wires: [] }] });
+    await mainA.runtime.deployFlow('later');
+    await until(() => mainB.runtime.executor.deployed.get('later')?.flow.nodes[0]?.id === 'i2');
+    await mainA.runtime.undeployFlow('later');
+    await until(() => !mainB.runtime.executor.isDeployed('later'));
+  });
 });

@@ -19,6 +19,7 @@ import type { Storage } from '../storage/types.ts';
 import type { DebugBuffer } from '../live/debug-buffer.ts';
 import { WorkerLive } from '../live/cluster.ts';
 import { forwardRunEvents } from '../live/forward.ts';
+import { DeploySync } from '../cluster/deploy-sync.ts';
 import { OutboxRelay } from './relay.ts';
 import { ReplyListener, publishingWaiter } from './replies.ts';
 import { QUEUE_NAME, QueueWorker } from './worker.ts';
@@ -39,6 +40,7 @@ export class QueueMode {
   /** A worker's handle on the queue for backlog figures (a main has `queue`). */
   private probe: Queue | undefined;
   private live: WorkerLive | undefined;
+  private deploySync: DeploySync | undefined;
   private detachLive: (() => void) | undefined;
 
   private constructor(
@@ -92,6 +94,9 @@ export class QueueMode {
     if (this.mode === 'main') {
       this.relay = new OutboxRelay({ storage: this.storage, queue: this.queue!, log: this.log, attempts: this.config.queueAttempts, requeueAfterMs: this.config.requeueAfterMs });
       this.relay.start();
+      // Deploys made on one main reach the others (cluster/deploy-sync.ts).
+      this.deploySync = new DeploySync({ instance: this.config.instanceId, publisher: this.redis, subscriber: this.subscriber!, storage: this.storage, executor: parts.executor, registry: parts.registry, log: this.log, maxDepth: parts.maxDepth });
+      void this.deploySync.start().catch((e: unknown) => this.log.warn(`deploy sync: could not subscribe: ${(e as Error).message}`));
       return;
     }
     // Runs executed here stream to the editors on every main (live/cluster.ts).
@@ -152,6 +157,7 @@ export class QueueMode {
 
   /** Mains: stop relaying (the outbox keeps the rest). Workers: drain, waiting up to `drainMs` for runs in progress. */
   async close(drainMs?: number): Promise<void> {
+    this.deploySync?.close();
     await this.relay?.stop();
     await this.worker?.close(drainMs);
     this.detachLive?.();
