@@ -132,9 +132,11 @@ export const crewNode = defineNode<CrewNodeProps>({
 
 **Agents**: key, role, goal, backstory (or a **template**: ${Object.keys(AGENT_TEMPLATES).filter((t) => t !== 'manager').join(', ')}), tools, MCP tools,
 max iterations, memory, allow delegation (then it may hand work or questions to the other agents), max requests per minute,
-max execution time, reasoning (plan first), inject date, context overflow (fail or truncate).
+max execution time, reasoning (plan first), inject date, context overflow (fail or truncate), a **credential** of its own (an AI
+model credential of another provider or account than the node's; \`model\`/\`llm\` then pick within it).
 **Tasks**: key, description, expected output, agent, context, output schema, markdown, guardrails, tools (in place of the
-agent's own). **Context**: not set, a task gets every earlier task's answer (as in CrewAI); \`[]\`: none; or the keys it needs.
+agent's own), **human input** (CrewAI's \`human_input\`: the run waits for a person to accept the answer or give feedback, which
+sends the task back to its agent; answered in the editor's Waiting panel, by API or a signed link; who and how long: \`humanInput\`). **Context**: not set, a task gets every earlier task's answer (as in CrewAI); \`[]\`: none; or the keys it needs.
 {placeholders} (\`{topic}\`, \`{company-name}\`) in agents and tasks are filled from the fields of \`msg.payload\` (or \`{input}\` for
 a plain payload, \`{topic}\` from \`msg.topic\`); a missing one fails the run naming it.
 
