@@ -10,7 +10,7 @@
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 import { createAdmin, signIn } from '../editor/e2e/auth.ts';
-import { launchBrowser } from '../editor/e2e/browser.ts';
+import { launchBrowser, screenshot } from '../editor/e2e/browser.ts';
 import { startTestServer } from '../runtime/src/testing/server.ts';
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
@@ -143,6 +143,8 @@ async function main(): Promise<void> {
       );
 
     const atFit = await pan('fit');
+    // What the overview drawing looks like (test-artifacts/bench/editor-whole-flow.png).
+    await screenshot(page, 'bench', 'editor-whole-flow');
     const at100 = await pan(1);
 
     // The same with the mouse: drag the canvas 600 px with 60 intermediate moves, counting drawn frames.

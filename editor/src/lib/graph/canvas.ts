@@ -1,10 +1,42 @@
 /** litegraph's canvas with the editor's shortcuts and menus in place of litegraph's own. */
 import { LGraphCanvas, LGraphNode, LiteGraph, type IContextMenuValue, type LinkSegment } from '@comfyorg/litegraph';
 import type { GraphView } from '../graph';
+import { FlowGraphNode } from './node';
+
+/**
+ * Level of detail: below this zoom (a large flow in view) a node is drawn as a coloured box with its problem, pinned
+ * and run-state marks, and wires as straight lines in one path. Titles and ports are unreadable there anyway, and
+ * litegraph's full drawing of 1,000 nodes and splines cannot keep 60 frames a second.
+ */
+export const OVERVIEW_SCALE = 0.45;
 
 /** litegraph's canvas with the editor's keyboard shortcuts and menus instead of its own. */
 export class FlowCanvas extends LGraphCanvas {
   view?: GraphView;
+
+  override drawNode(node: LGraphNode, ctx: CanvasRenderingContext2D): void {
+    if (this.ds.scale >= OVERVIEW_SCALE || !(node instanceof FlowGraphNode)) return super.drawNode(node, ctx);
+    node.drawOverview(ctx, this.selectedItems.has(node), this.ds.scale);
+  }
+
+  override drawConnections(ctx: CanvasRenderingContext2D): void {
+    if (this.ds.scale >= OVERVIEW_SCALE || !this.graph) return super.drawConnections(ctx);
+    // Wires cannot be picked at this zoom: none are registered for hit-testing.
+    this.renderedPaths.clear();
+    const graph = this.graph;
+    const slot = LiteGraph.NODE_SLOT_HEIGHT * 0.5;
+    ctx.beginPath();
+    for (const link of graph._links.values()) {
+      const from = graph.getNodeById(link.origin_id);
+      const to = graph.getNodeById(link.target_id);
+      if (!from || !to) continue;
+      ctx.moveTo(from.pos[0] + from.size[0], from.pos[1] + slot + link.origin_slot * LiteGraph.NODE_SLOT_HEIGHT);
+      ctx.lineTo(to.pos[0], to.pos[1] + slot);
+    }
+    ctx.strokeStyle = '#8a8f98';
+    ctx.lineWidth = 1.5 / this.ds.scale;
+    ctx.stroke();
+  }
 
   override processKey(e: KeyboardEvent): void {
     const view = this.view;

@@ -88,6 +88,28 @@ export class FlowGraphNode extends LGraphNode {
     return super.connectSlots(output, inputNode, target, afterRerouteId as never);
   }
 
+  /** The node zoomed far out (canvas.ts OVERVIEW_SCALE): its box in its colours, and the marks that still matter. */
+  drawOverview(ctx: CanvasRenderingContext2D, selected: boolean, scale: number): void {
+    const width = this.size[0]!;
+    const height = this.size[1]!;
+    const title = LiteGraph.NODE_TITLE_HEIGHT;
+    ctx.fillStyle = this.bgcolor ?? '#2f3237';
+    ctx.fillRect(0, -title, width, height + title);
+    ctx.fillStyle = this.color ?? '#a6bbcf';
+    ctx.fillRect(0, -title, width, title);
+    const deco = this.view?.callbacks.decoration(String(this.id));
+    const frame = this.unknownType || (deco?.issues ?? 0) > 0 ? '#ef4444' : deco?.pinned ? PINNED_COLOUR : selected ? '#ffffff' : undefined;
+    if (frame) {
+      ctx.strokeStyle = frame;
+      ctx.lineWidth = 3 / scale;
+      ctx.strokeRect(0, -title, width, height + title);
+    }
+    if (deco?.state) {
+      ctx.fillStyle = STATE_COLOURS[deco.state];
+      ctx.fillRect(0, height, width, 6 / scale);
+    }
+  }
+
   override onDrawForeground(ctx: CanvasRenderingContext2D, canvas: LGraphCanvas): void {
     const deco = this.view?.callbacks.decoration(String(this.id));
     const width = this.size[0]!;
