@@ -106,3 +106,27 @@ describe('delay node across a restart', () => {
     expect(payloads(await burstAfter.input({ payload: 'd' }))).toEqual([[0, 'd']]);
   });
 });
+
+describe('delay per-topic queue across a restart', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('gives the replayed topics their old places, waiting for one still on its way back', async () => {
+    const props: Partial<DelayProps> = { pauseType: 'queue', rate: 1, nbRateUnits: 1, rateUnits: 'second' };
+    const before = await createTestNode(delayNode, props);
+    const stopped = [track(before.input({ topic: 'a', payload: 1 }, { invocationId: 'a' })), track(before.input({ topic: 'b', payload: 2 }, { invocationId: 'b' }))];
+    await vi.advanceTimersByTimeAsync(10);
+    const after = await restart(before, props);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stopped.map((s) => s.error?.message)).toEqual([expect.stringMatching(/delay node stopped/), expect.stringMatching(/delay node stopped/)]);
+    // "b" comes back first; the tick does not release it while "a", ahead of it, is on its way.
+    const b = track(after.input({ topic: 'b', payload: 2 }, { invocationId: 'b' }));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(b.sent).toBeUndefined();
+    const a = track(after.input({ topic: 'a', payload: 1 }, { invocationId: 'a' }));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect([payloads(a.sent), b.sent]).toEqual([[[0, 1]], undefined]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(payloads(b.sent)).toEqual([[0, 2]]);
+  });
+});

@@ -108,8 +108,8 @@ The message, unchanged, once its time comes. Cancelling the run cancels its wait
 ### Across a restart
 A waiting message's run is resumed after a restart. A delay of a second or more waits only for the time it had
 left; the rate limit keeps its queue order, its spacing (also one set by \`msg.rate\`) and counts from the last
-message sent before the restart; a burst keeps the messages already passed in its period. The per-topic modes
-(\`queue\`, \`timed\`) take their messages back in the order the runs resume, and start a new interval.
+message sent before the restart; a burst keeps the messages already passed in its period; the per-topic modes
+(\`queue\`, \`timed\`) keep their queue's order (their interval starts anew).
 `,
   create(init) {
     const props = init.props;
@@ -139,10 +139,10 @@ message sent before the restart; a burst keeps the messages already passed in it
       }, 500).unref();
     };
     const holding = new Holding(reportDepth);
-    const topicQueue =
-      pauseType === 'queue' || pauseType === 'timed' ? new TopicQueue(fixedSpacing, fixedSpacing, pauseType === 'timed', props.outputs === 2, props.allowrate === true, reportDepth) : undefined;
 
     const kept = new KeptState(init.context.node, 'delay:', init.log);
+    const topicQueue =
+      pauseType === 'queue' || pauseType === 'timed' ? new TopicQueue(fixedSpacing, fixedSpacing, pauseType === 'timed', props.outputs === 2, props.allowrate === true, reportDepth, kept) : undefined;
     const rateQueue = pauseType === 'rate' ? new RateQueue(fixedSpacing, { drop: props.drop === true, allowRate: props.allowrate === true, dropOutput }, holding, kept) : undefined;
 
     // --- burst: when each message of the current periods went through (kept, so a restart does not open a new burst).
@@ -218,7 +218,7 @@ message sent before the restart; a burst keeps the messages already passed in it
       onInput(msg, ctx) {
         if (rateQueue) return rateQueue.handle(msg, ctx);
         if (pauseType === 'burst') return onBurst(msg);
-        if (topicQueue) return topicQueue.handle(msg, ctx.signal);
+        if (topicQueue) return topicQueue.handle(msg, ctx);
         return onDelay(msg, ctx);
       },
       close() {
