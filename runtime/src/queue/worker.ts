@@ -63,7 +63,8 @@ export class QueueWorker {
     }
     const run = await storage.getRun(runId);
     if (!run) return 'gone';
-    await this.ensureDeployed(run.flowId);
+    // The revision the run was accepted on is deployed here already (the common case): no flow read on the hot path.
+    if (executor.deployed.get(run.flowId)?.flow.version !== run.flowVersion) await this.ensureDeployed(run.flowId);
     const done = new Promise<void>((resolve) => this.finished.set(runId, resolve));
     try {
       if (!executor.active.has(runId)) await executor.resume([runId]);
