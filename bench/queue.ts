@@ -125,7 +125,7 @@ async function embedded(label: string, databaseUrl: string): Promise<void> {
 
 function startWorker(env: NodeJS.ProcessEnv, i: number): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'runtime/src/cli/main.ts'), 'worker', '--concurrency', '64'], {
-    env: { ...env, FLOWCREW_INSTANCE_ID: `bench-worker-${i}`, FLOWCREW_LOG_LEVEL: 'warn' },
+    env: { ...env, FLOWCREW_INSTANCE_ID: `bench-worker-${i}`, FLOWCREW_LOG_LEVEL: 'warn', FLOWCREW_WORKER_PORT: '0' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return child;
