@@ -233,4 +233,27 @@ describe('editor habits, end to end', () => {
     await shot('06-crew-live');
     expect(pageErrors).toEqual([]);
   });
+
+  it('switches project in the account menu: the flow list shows that project, new flows are created in it', async () => {
+    expect((await server.api('POST', '/api/v1/projects', { id: 'shop', name: 'Shop' })).status).toBe(201);
+    expect((await server.api('POST', '/api/v1/flows', { id: 'orders', name: 'Orders', projectId: 'shop', nodes: [] })).status).toBe(201);
+    await page.click('[data-test="account-button"]');
+    await page.click('[data-test="project-shop"]');
+    await waitForText('[data-test="account-project"]', 'Shop');
+    await page.click('[data-test="account-button"]');
+    await page.click('[data-test="flows-menu"]');
+    await waitForText('.flow-menu .menu', 'Orders');
+    expect(await page.locator('.flow-menu .menu').innerText()).not.toContain('Pinned'); // a flow of the default project
+    await shot('07-project-switch');
+    await page.click('[data-test="flows-menu"]');
+    await page.click('[data-test="new-flow"]');
+    await page.fill('[data-test="new-flow-name"]', 'Refunds');
+    await page.keyboard.press('Enter');
+    await page.locator('[data-test="flow-tab-refunds"]').waitFor();
+    expect((await server.api('GET', '/api/v1/flows/refunds')).body.projectId).toBe('shop');
+    await page.click('[data-test="account-button"]');
+    await page.click('[data-test="project-all"]');
+    await page.locator('[data-test="account-project"]').waitFor({ state: 'detached' });
+    expect(pageErrors).toEqual([]);
+  });
 });

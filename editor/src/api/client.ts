@@ -130,6 +130,9 @@ export const api = {
   rerun: (id: string) => request<{ runId: string; status: 'accepted' }>('POST', `/runs/${encodeURIComponent(id)}/rerun`),
   cancelRun: (id: string) => request<RunRecord>('POST', `/runs/${encodeURIComponent(id)}/cancel`),
 
+  /** The projects the signed-in user is a member of (every project for instance admins), with their role. */
+  listProjects: () => request<Array<import('./types').ProjectView & { role?: import('./types').ProjectRole }>>('GET', '/projects'),
+
   /** The palette manager (instance admins): installed packs, the npm registry's packs, install/upgrade/remove. */
   listPacks: () => request<PackInfo[]>('GET', '/node-packs'),
   searchPacks: (q: string) => request<CatalogEntry[]>('GET', `/node-packs/catalog?q=${encodeURIComponent(q)}`),

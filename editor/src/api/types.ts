@@ -16,6 +16,8 @@ export type { CredentialSummary as CredentialInfo } from '../../../runtime/src/c
 export type { PinnedOutput, PinnedMessage } from '../../../runtime/src/flowtest/pins.ts';
 export type { PinRecord } from '../../../runtime/src/pins/store.ts';
 export type { PackInfo } from '../../../runtime/src/registry/registry.ts';
+export type { ProjectView } from '../../../runtime/src/identity/types.ts';
+export type { ProjectRole } from '../../../runtime/src/identity/actor.ts';
 export type { CatalogEntry, PackDetails, PackVersionInfo } from '../../../runtime/src/packs/npm-registry.ts';
 export type { PackOperationResult, PackProgress } from '../../../runtime/src/packs/palette.ts';
 import type { PackProgress } from '../../../runtime/src/packs/palette.ts';

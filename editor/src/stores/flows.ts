@@ -200,11 +200,12 @@ export const useFlowsStore = defineStore('flows', () => {
     if (saved.active && open[saved.active]) activate(saved.active);
   }
 
-  async function createFlow(name: string): Promise<string | undefined> {
+  /** A new, empty flow (in `projectId` when given, else the runtime's default project). */
+  async function createFlow(name: string, projectId?: string): Promise<string | undefined> {
     const taken = new Set(summaries.value.map((f) => f.id));
     const doc: FlowDocument = { format: 'flowcrew/flow@1', id: newFlowId(name, taken), name: name.trim() || 'New flow', version: 0, nodes: [] };
     try {
-      const view = await api.createFlow(doc);
+      const view = await api.createFlow(projectId ? ({ ...doc, projectId } as FlowDocument) : doc);
       updateSummary(view);
       open[view.id] = adopt(view);
       tabs.value.push(view.id);
