@@ -82,7 +82,9 @@ describe('ai-crew knowledge and memory', () => {
     };
     const node = await createTestNode(crewNode, props, { credentials });
     await node.input({ payload: 'go' });
-    expect(node.usages).toHaveLength(2); // the task and the entity extraction
+    // The task and the entity extraction, and the memory's three embedding calls (recall, remember, entities).
+    expect(node.usages).toHaveLength(5);
+    expect(node.usages.filter((u) => u.completionTokens === 0 && (u.promptTokens ?? 0) > 0)).toHaveLength(3);
     await node.input({ payload: 'go' });
     const prompts = server.requests.filter((r) => r.path.endsWith('/chat/completions')).map(user);
     const secondTask = prompts.filter((p) => p.startsWith('Current task: Analyse'))[1]!;

@@ -1,4 +1,5 @@
 /** How the crew node sets up its knowledge (at deploy) and its memory (per run), in the node's vector store. */
+import { meteredEmbeddings } from '../agents/metered-embeddings.ts';
 import type { NodeInit } from '@flowcrew/sdk';
 import { runAgentTask, type AgentEnvironment } from '../agents/agent.ts';
 import { OutputSchema } from '../agents/structured-output.ts';
@@ -34,7 +35,8 @@ export function crewMemoryFor(
   const schema = new OutputSchema(ENTITY_SCHEMA);
   return new CrewMemory({
     config,
-    provider,
+    // Its embeddings count in the run's usage and budgets, like the chat calls.
+    provider: meteredEmbeddings(provider, env, 'crew memory'),
     store: () => store.get(),
     scope: `crew:${init.flowId}:${init.id}`,
     async extractEntities(text) {

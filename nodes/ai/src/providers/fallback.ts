@@ -35,8 +35,8 @@ export class FallbackProvider implements ModelProvider {
     }
   }
 
-  embed(texts: string[], signal?: AbortSignal): Promise<number[][]> {
-    return this.primary.embed(texts, signal);
+  embed(texts: string[], signal?: AbortSignal, onUsage?: (usage: TokenUsage) => void): Promise<number[][]> {
+    return this.primary.embed(texts, signal, onUsage);
   }
 
   cost(usage: TokenUsage): number | undefined {

@@ -31,7 +31,7 @@ import {
 import { ProviderError, errorMessage } from './errors.ts';
 import { fitContextWindow, type CuttableText } from './context-window.ts';
 import { toGbnfSchema } from './gbnf-schema.ts';
-import type { ChatMessage, ChatRequest, ChatResult, ModelProvider, ToolCallRequest } from './types.ts';
+import type { ChatMessage, ChatRequest, ChatResult, ModelProvider, TokenUsage, ToolCallRequest } from './types.ts';
 
 export interface LocalModelConfig {
   modelPath: string;
@@ -203,7 +203,7 @@ export class LocalLlamaProvider implements ModelProvider {
     return grammar;
   }
 
-  async embed(texts: string[], signal?: AbortSignal): Promise<number[][]> {
+  async embed(texts: string[], signal?: AbortSignal, onUsage?: (usage: TokenUsage) => void): Promise<number[][]> {
     const loaded = await loadModel(this.config);
     loaded.embedding ??= loaded.model.createEmbeddingContext({ contextSize: Math.min(2048, loaded.model.trainContextSize), threads: loaded.threads });
     const context = await loaded.embedding;
@@ -214,6 +214,8 @@ export class LocalLlamaProvider implements ModelProvider {
         const embedding = await context.getEmbeddingFor(text);
         vectors.push(Array.from(embedding.vector));
       }
+      // The model's own tokenizer: the same count whatever the cache holds.
+      onUsage?.({ promptTokens: texts.reduce((n, text) => n + loaded.model.tokenize(text).length, 0), completionTokens: 0 });
       return vectors;
     });
   }

@@ -140,11 +140,13 @@ export class OpenAICompatibleProvider extends HttpModelProvider<OpenAICompatible
     };
   }
 
-  async embed(texts: string[], signal?: AbortSignal): Promise<number[][]> {
+  async embed(texts: string[], signal?: AbortSignal, onUsage?: (usage: TokenUsage) => void): Promise<number[][]> {
     if (texts.length === 0) return [];
     const target: HttpTarget = { url: this.url('/embeddings'), headers: this.headers(), body: { model: this.embeddingModel, input: texts } };
     return this.post(target, signal, undefined, async (call) => {
-      const json = (await postJson(call)) as { data?: Array<{ index?: number; embedding?: unknown }> };
+      const json = (await postJson(call)) as { data?: Array<{ index?: number; embedding?: unknown }>; usage?: { prompt_tokens?: number } };
+      // The server's count (OpenAI, vLLM, Ollama report it); a server that reports none is not guessed at.
+      if (typeof json.usage?.prompt_tokens === 'number') onUsage?.({ promptTokens: json.usage.prompt_tokens, completionTokens: 0 });
       const data = json.data;
       if (!Array.isArray(data) || data.length !== texts.length) {
         throw new ProviderError(`${this.label}: embeddings answer has ${Array.isArray(data) ? data.length : 'no'} vectors for ${texts.length} texts`, { retryable: false });

@@ -4,7 +4,7 @@
  * texts sharing words are close, which is enough to test retrieval end to end.
  */
 import { createHash } from 'node:crypto';
-import type { ChatRequest, ChatResult, ModelProvider, ToolCallRequest } from './types.ts';
+import type { ChatRequest, ChatResult, ModelProvider, TokenUsage, ToolCallRequest } from './types.ts';
 
 export type ScriptedReply =
   | string
@@ -41,7 +41,9 @@ export class ScriptedProvider implements ModelProvider {
     };
   }
 
-  async embed(texts: string[]): Promise<number[][]> {
+  async embed(texts: string[], _signal?: AbortSignal, onUsage?: (usage: TokenUsage) => void): Promise<number[][]> {
+    // A word is a token here, as in its chat answers.
+    onUsage?.({ promptTokens: texts.reduce((n, text) => n + words(text).length, 0), completionTokens: 0 });
     return texts.map((text) => {
       const vector = new Array<number>(this.dimensions).fill(0);
       for (const word of words(text)) {

@@ -75,8 +75,11 @@ export interface ModelProvider {
   /** Model used by embed(), when it differs from `model`. */
   readonly embeddingModel?: string;
   chat(request: ChatRequest): Promise<ChatResult>;
-  /** One vector per text. Throws a clear error when the provider has no embeddings. */
-  embed(texts: string[], signal?: AbortSignal): Promise<number[][]>;
+  /**
+   * One vector per text. Throws a clear error when the provider has no embeddings. `onUsage` is told the tokens the
+   * texts took (as the provider counts them), for usage records and budgets (agents/metered-embeddings.ts).
+   */
+  embed(texts: string[], signal?: AbortSignal, onUsage?: (usage: TokenUsage) => void): Promise<number[][]>;
   /** Cost of a call in USD, when prices are known (configured on the credential). */
   cost?(usage: TokenUsage): number | undefined;
 }
