@@ -20,17 +20,15 @@ const flowcrewTest = (args: string[]) =>
     (e: { code: number; stdout: string; stderr: string }) => e,
   );
 
-it('flowcrew test exits 0 when every case passes and 1 otherwise, and writes JUnit XML', async () => {
-  const [ok, bad] = await Promise.all([
-    flowcrewTest([path.join(fixtures, 'orders.flowtest.yaml'), '--junit', path.join(dir, 'ok.xml')]),
-    flowcrewTest([path.join(fixtures, 'orders-broken.flowtest.yaml'), path.join(fixtures, 'syntax-error.flowtest.yaml'), '--junit', path.join(dir, 'bad.xml')]),
-  ]);
-  expect(ok.stdout).toContain('3 passed, 0 failed or errored, 1 file(s)');
-  expect(ok.code).toBe(0);
-  expect(bad.code).toBe(1);
-  expect(bad.stdout).toContain('/payload/total: expected 4, got 3');
-  expect(bad.stdout).toMatch(/ERROR .*syntax-error\.flowtest\.yaml\n.*syntax-error\.flowtest\.yaml:5:1: invalid YAML/);
+// One spawn (starting the CLI costs seconds): a passing file, a failing one and one that does not parse.
+it('flowcrew test prints each case, writes JUnit XML and exits 1 when a case fails or a file errors', async () => {
+  const files = ['orders.flowtest.yaml', 'orders-broken.flowtest.yaml', 'syntax-error.flowtest.yaml'].map((f) => path.join(fixtures, f));
+  const run = await flowcrewTest([...files, '--junit', path.join(dir, 'out.xml')]);
+  expect(run.code).toBe(1);
+  expect(run.stdout).toMatch(/^PASS order intake \(flow orders-test v4, \d+ ms\)$/m);
+  expect(run.stdout).toContain('/payload/total: expected 4, got 3');
+  expect(run.stdout).toMatch(/ERROR .*syntax-error\.flowtest\.yaml\n.*syntax-error\.flowtest\.yaml:5:1: invalid YAML/);
+  expect(run.stdout).toContain('3 passed, 3 failed or errored, 3 file(s)');
   const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' });
-  expect(parser.parse(await readFile(path.join(dir, 'ok.xml'), 'utf8')).testsuites).toMatchObject({ tests: '3', failures: '0', errors: '0' });
-  expect(parser.parse(await readFile(path.join(dir, 'bad.xml'), 'utf8')).testsuites).toMatchObject({ tests: '3', failures: '1', errors: '2' });
+  expect(parser.parse(await readFile(path.join(dir, 'out.xml'), 'utf8')).testsuites).toMatchObject({ tests: '6', failures: '1', errors: '2' });
 }, 120_000);

@@ -95,6 +95,13 @@ function printOutcome(o: Outcome, print: (line: string) => void): void {
 
 const indent = (text: string, n = 2) => text.split('\n').map((l) => `${' '.repeat(n)}${l}`).join('\n');
 
+/** The last line and the exit code: 0 only when every case of every file passed (a file that errored counts as failed). */
+export function summary(outcomes: Outcome[]): { line: string; exitCode: number } {
+  const cases = outcomes.flatMap((o) => ('error' in o ? [{ passed: false }] : o.cases));
+  const failed = cases.filter((c) => !c.passed).length;
+  return { line: `${cases.length - failed} passed, ${failed} failed or errored, ${outcomes.length} file(s)`, exitCode: failed === 0 ? 0 : 1 };
+}
+
 export function registerTestCommand(program: Command): void {
   program
     .command('test [files...]')
@@ -103,9 +110,8 @@ export function registerTestCommand(program: Command): void {
     .option('-d, --data-dir <dir>', 'data directory of the stored flows that test files name with "flow"')
     .action(async (files: string[], opts: TestOptions) => {
       const outcomes = await runTestFiles(files, opts, (line) => process.stdout.write(`${line}\n`));
-      const cases = outcomes.flatMap((o) => ('error' in o ? [{ passed: false }] : o.cases));
-      const failed = cases.filter((c) => !c.passed).length;
-      process.stdout.write(`\n${cases.length - failed} passed, ${failed} failed or errored, ${outcomes.length} file(s)\n`);
-      process.exitCode = failed === 0 ? 0 : 1;
+      const { line, exitCode } = summary(outcomes);
+      process.stdout.write(`\n${line}\n`);
+      process.exitCode = exitCode;
     });
 }

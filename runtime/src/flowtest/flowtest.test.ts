@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runTestFiles } from '../cli/flowtest.ts';
+import { runTestFiles, summary } from '../cli/flowtest.ts';
 import { compileSuite } from './assertions.ts';
 import { FlowTestFileError, parseSuite } from './format.ts';
 import type { SuiteResult } from './runner.ts';
@@ -102,6 +102,12 @@ describe('running test files (core nodes, mocked customer API)', () => {
     expect(badMock!.error).toBe('pin for node "nope": flow "orders-test" has no such node');
     expect(outcomes[2]).toMatchObject({ error: expect.stringMatching(/syntax-error\.flowtest\.yaml:5:1: invalid YAML/) });
     expect(printed.join('\n')).toContain('FAIL expects the wrong total & "status"');
+  });
+
+  it('exits 0 only when every case of every file passed', () => {
+    expect(summary([outcomes[0]!])).toEqual({ line: '3 passed, 0 failed or errored, 1 file(s)', exitCode: 0 });
+    expect(summary(outcomes)).toEqual({ line: '3 passed, 3 failed or errored, 3 file(s)', exitCode: 1 });
+    expect(summary([outcomes[2]!]).exitCode).toBe(1);
   });
 
   it('writes JUnit XML that parses back to the same counts and messages', async () => {
