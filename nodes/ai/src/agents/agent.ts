@@ -130,7 +130,7 @@ async function runTask(agent: Agent, task: AgentTask, env: AgentEnvironment): Pr
   const tools = [...own, ...(task.extraTools ?? [])];
   const byName = new Map(tools.map((t) => [t.spec.name, t]));
   const memories = agent.memory ? await agent.memory.recall(task.description, env.signal) : [];
-  const knowledge = agent.knowledge ? await agent.knowledge.search(task.description, env.signal) : [];
+  const knowledge = agent.knowledge ? await agent.knowledge.search(task.description, env.signal, env) : [];
   const schema = task.outputSchema?.schema as JsonSchema | undefined;
   const prompt = {
     description: task.description,

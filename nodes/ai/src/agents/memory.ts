@@ -20,8 +20,12 @@ export interface Memory {
 
 /** Knowledge the agent's tasks are grounded in (a crew's knowledge sources). */
 export interface Knowledge {
-  search(query: string, signal?: AbortSignal): Promise<string[]>;
+  /** `meter`: the run whose usage and budget the query's embedding counts in. */
+  search(query: string, signal?: AbortSignal, meter?: EmbeddingMeter): Promise<string[]>;
 }
+
+/** What embeddings are counted against (agents/metered-embeddings.ts). */
+export type EmbeddingMeter = Pick<import('./agent.ts').AgentEnvironment, 'recordUsage' | 'beforeCall'>;
 
 export class AgentMemory implements Memory {
   constructor(

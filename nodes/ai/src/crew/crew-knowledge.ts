@@ -3,8 +3,9 @@
  * brought up to date before a run (a source is embedded again only when its content hash changed; checked at most
  * every `refreshSeconds`), and searched by each task's description, the passages added to the task's prompt.
  */
+import { meteredEmbeddings } from '../agents/metered-embeddings.ts';
 import type { JsonSchema } from '@flowcrew/sdk';
-import type { Knowledge } from '../agents/memory.ts';
+import type { EmbeddingMeter, Knowledge } from '../agents/memory.ts';
 import { searchCollection } from '../memory/knowledge.ts';
 import { syncKnowledge, type SyncResult } from '../memory/knowledge-sync.ts';
 import { knowledgeSourceSchema, type KnowledgeSourceSpec, type SourceEnvironment } from '../memory/sources.ts';
@@ -52,7 +53,8 @@ export class CrewKnowledge implements Knowledge {
   }
 
   /** Bring the collection up to date, unless that was done less than refreshSeconds ago; the result when it ran now. */
-  async refresh(signal?: AbortSignal): Promise<SyncResult | undefined> {
+  /** `meter`: the run whose usage and budget the embedding of changed sources counts in. */
+  async refresh(signal?: AbortSignal, meter?: EmbeddingMeter): Promise<SyncResult | undefined> {
     const every = (this.config.refreshSeconds ?? 300) * 1000;
     const last = this.lastSync;
     if (last && this.now() - last.at < every) {
@@ -60,7 +62,7 @@ export class CrewKnowledge implements Knowledge {
       return undefined;
     }
     const done = (async () =>
-      syncKnowledge(await this.store(), this.provider, this.collection, this.config.sources ?? [], { size: this.config.chunkSize ?? 1000, overlap: this.config.chunkOverlap ?? 150 }, { ...this.env, signal }))();
+      syncKnowledge(await this.store(), this.metered(meter), this.collection, this.config.sources ?? [], { size: this.config.chunkSize ?? 1000, overlap: this.config.chunkOverlap ?? 150 }, { ...this.env, signal }))();
     this.lastSync = { at: this.now(), done };
     try {
       return await done;
@@ -70,10 +72,14 @@ export class CrewKnowledge implements Knowledge {
     }
   }
 
-  async search(query: string, signal?: AbortSignal): Promise<string[]> {
+  async search(query: string, signal?: AbortSignal, meter?: EmbeddingMeter): Promise<string[]> {
     const store = await this.store();
     if (!(await store.getCollection(this.collection))) return [];
-    const hits = await searchCollection(store, this.provider, this.collection, query, { topK: this.config.topK ?? 3, minScore: this.config.minScore ?? 0.3, signal });
+    const hits = await searchCollection(store, this.metered(meter), this.collection, query, { topK: this.config.topK ?? 3, minScore: this.config.minScore ?? 0.3, signal });
     return hits.map((h) => `${h.text} (source: ${h.source})`);
+  }
+
+  private metered(meter: EmbeddingMeter | undefined): ModelProvider {
+    return meter ? meteredEmbeddings(this.provider, meter, 'knowledge') : this.provider;
   }
 }

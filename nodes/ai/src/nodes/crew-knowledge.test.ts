@@ -56,6 +56,9 @@ describe('ai-crew knowledge and memory', () => {
     const chat = server.requests.filter((r) => r.path.endsWith('/chat/completions'));
     expect(user(chat[0]!)).toContain('Additional information from your knowledge sources:\n- Returns: items may be sent back within 30 days of delivery. (source: file:returns.md)');
 
+    // Each embedding call (the sources, the task's query) counts in the run's usage, as the server counted it.
+    expect(node.usages.filter((u) => u.model === 'fake-embed' || (u.completionTokens === 0 && u.promptTokens === 1)).length).toBe(embedCalls(server.requests).length);
+
     const embedsBefore = embedCalls(server.requests).length;
     const [second] = await node.input({ payload: 'q' });
     expect((second!.msg.crew as any).knowledge).toEqual({ embedded: [], unchanged: ['file:returns.md', 'file:shipping.csv'], removed: [] });

@@ -223,7 +223,7 @@ ${MODEL_HELP}`,
         );
         const budget = runBudget(props.budget, props.flowBudget, ctx);
         const env = withBudget(agentEnvironment(ctx, props.stream !== false), budget);
-        const synced = await knowledge?.refresh(ctx.signal);
+        const synced = await knowledge?.refresh(ctx.signal, env);
         const memory = crewMemoryFor(props.memory, init, model.provider(), store, env);
         const runAgents: Agent[] = [];
         for (const a of agents) {
