@@ -1,21 +1,17 @@
 /**
  * JSON Schemas written by users (test assertions, a sub-flow's input and output) are compiled in the host: their
  * `pattern`s run on the SDK's SafeRegExp (linear time, or under the regex deadline), so a hostile pattern fails its own
- * check instead of stalling the process. Formats as in node props (ajv-formats).
+ * check instead of stalling the process. The shared set-up otherwise (@flowcrew/sdk/schema: formats as in node props).
  */
 import { SafeRegExp } from '@flowcrew/sdk/util';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
-import { EDITOR_FORMATS } from '../registry/credential-type-checks.ts';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
+import { createSchemaValidator } from '@flowcrew/sdk/schema';
 
 type RegExpEngine = ((pattern: string, flags: string) => { test(s: string): boolean }) & { code: string };
 const safeRegExp: RegExpEngine = Object.assign((pattern: string, flags: string) => new SafeRegExp(pattern, flags), { code: 'SafeRegExp' });
 
 export function createUserSchemaValidator(): Ajv2020 {
-  const ajv = new Ajv2020({ allErrors: true, strict: false, code: { regExp: safeRegExp } });
-  (addFormats as unknown as (a: Ajv2020) => void)(ajv);
-  for (const format of EDITOR_FORMATS) ajv.addFormat(format, true);
-  return ajv;
+  return createSchemaValidator({ regExp: safeRegExp });
 }
 
 /** Where a schema uses a regular expression keyword (pattern, patternProperties), as a JSON pointer; undefined if nowhere. */
