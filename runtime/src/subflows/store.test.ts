@@ -2,42 +2,13 @@
  * Migration 11 on SQLite and on a REAL PostgreSQL (scripts/services): flow test suites kept per flow (replaced on
  * save), sub-flow versions immutable (a second insert of the same number loses, as two concurrent publishers would).
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { storageBackends } from '../testing/storage-backends.ts';
 import { FlowTestStore } from '../flowtest/store.ts';
-import { createPostgresStorage } from '../storage/postgres.ts';
-import type { SqlStorage } from '../storage/sql-storage.ts';
-import { createSqliteStorage } from '../storage/sqlite.ts';
 import type { SubflowDefinition } from './definition.ts';
 import { SubflowStore } from './store.ts';
 
-const url = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
-const schemas: string[] = [];
-const prefix = `fc_subflows_${process.pid}_${randomBytes(3).toString('hex')}`;
-
-afterAll(async () => {
-  if (schemas.length === 0) return;
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  } finally {
-    await client.end();
-  }
-});
-
-const backends: Array<[string, () => Promise<SqlStorage>]> = [
-  ['SQLite', async () => createSqliteStorage({ filename: ':memory:' })],
-  [
-    'PostgreSQL',
-    async () => {
-      const schema = `${prefix}_${schemas.length + 1}`;
-      schemas.push(schema);
-      return createPostgresStorage({ connectionString: url, schema });
-    },
-  ],
-];
+const backends = storageBackends('subflows');
 
 const definition = (version: number, name = 'VAT'): SubflowDefinition => ({ id: 'vat', version, name, nodes: [{ id: 'in', type: 'subflow-in', wires: [['out']] }, { id: 'out', type: 'subflow-out' }] });
 

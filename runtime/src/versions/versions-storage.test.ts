@@ -3,42 +3,14 @@
  * unchanged saves create nothing, deploys recorded, history deleted with its flow, and migration 9 backfills the
  * revisions that existed before it.
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { storageBackends } from '../testing/storage-backends.ts';
 import { flowDoc } from '../storage/fixtures.ts';
 import { migrate, MIGRATIONS } from '../storage/migrations.ts';
-import { createPostgresStorage } from '../storage/postgres.ts';
 import type { SqlStorage } from '../storage/sql-storage.ts';
-import { createSqliteStorage } from '../storage/sqlite.ts';
 import { VersionConflictError } from '../storage/types.ts';
 
-const url = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
-const schemas: string[] = [];
-const prefix = `fc_versions_${process.pid}_${randomBytes(3).toString('hex')}`;
-
-afterAll(async () => {
-  if (schemas.length === 0) return;
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  } finally {
-    await client.end();
-  }
-});
-
-const backends: Array<[string, () => Promise<SqlStorage>]> = [
-  ['SQLite', async () => createSqliteStorage({ filename: ':memory:' })],
-  [
-    'PostgreSQL',
-    async () => {
-      const schema = `${prefix}_${schemas.length + 1}`;
-      schemas.push(schema);
-      return createPostgresStorage({ connectionString: url, schema });
-    },
-  ],
-];
+const backends = storageBackends('versions');
 
 describe.each(backends)('flow versions on %s', (_name, blank) => {
   async function open(): Promise<SqlStorage> {

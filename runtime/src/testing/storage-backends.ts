@@ -1,0 +1,39 @@
+/**
+ * The two storage back ends a storage test runs on: SQLite in memory and a REAL PostgreSQL (scripts/services), each
+ * PostgreSQL storage in a fresh schema of its own, dropped after the file's tests.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll } from 'vitest';
+import { createPostgresStorage } from '../storage/postgres.ts';
+import type { SqlStorage } from '../storage/sql-storage.ts';
+import { createSqliteStorage } from '../storage/sqlite.ts';
+
+export const TEST_DATABASE_URL = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
+
+/** `[name, open]` pairs for `describe.each`; `open()` gives a blank (unmigrated) storage. Call at module level. */
+export function storageBackends(label: string): Array<[string, () => Promise<SqlStorage>]> {
+  const schemas: string[] = [];
+  const prefix = `fc_${label}_${process.pid}_${randomBytes(3).toString('hex')}`;
+  afterAll(async () => {
+    if (schemas.length === 0) return;
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await client.connect();
+    try {
+      for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    } finally {
+      await client.end();
+    }
+  });
+  return [
+    ['SQLite', async () => createSqliteStorage({ filename: ':memory:' })],
+    [
+      'PostgreSQL',
+      async () => {
+        const schema = `${prefix}_${schemas.length + 1}`;
+        schemas.push(schema);
+        return createPostgresStorage({ connectionString: TEST_DATABASE_URL, schema });
+      },
+    ],
+  ];
+}
