@@ -45,6 +45,8 @@ export class Parking implements WaitingHooks {
         const run = executor.active.get(event.runId);
         if (run) this.releaseIfParked(run);
       },
+      // A run cancelled or failed while partly parked leaves no entry behind.
+      runFinished: (run) => void this.partial.delete(run.id),
     });
   }
 

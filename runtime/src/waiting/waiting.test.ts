@@ -145,6 +145,29 @@ describe('human-input: waiting runs', () => {
     expect(audit.map((e: { action: string }) => e.action).sort()).toEqual(['wait.escalate', 'wait.timeout']);
   });
 
+  it('parks only once every other branch has finished, and does not run those again on resume', async () => {
+    await deploy(server, {
+      id: 'branches',
+      name: 'branches',
+      nodes: [
+        { id: 'go', type: 'inject', wires: [['ask', 'slow']] },
+        { id: 'ask', type: 'human-input', props: { title: 'Both?' }, wires: [['yes'], ['no']] },
+        { id: 'slow', type: 'delay', props: { pauseType: 'delay', timeout: 300, timeoutUnits: 'milliseconds' }, wires: [['after']] },
+        { id: 'yes', type: 'debug' },
+        { id: 'no', type: 'debug' },
+        { id: 'after', type: 'debug' },
+      ],
+    } as never);
+    const { runId, wait } = await parkedRun(server, 'branches');
+    // Parked only after the delay branch finished: its nodes are done and recorded.
+    expect(await nodesRun(server, runId)).toEqual(expect.arrayContaining(['slow', 'after']));
+    expect((await server.api('POST', `/api/v1/waits/${encodeURIComponent(wait.id)}/answer`, { answer: { approved: true } })).status).toBe(200);
+    const run = await server.waitRun(runId);
+    expect(run.status).toBe('succeeded');
+    const count = (id: string) => run.invocations.filter((i: { nodeId: string }) => i.nodeId === id).length;
+    expect([count('ask'), count('slow'), count('after'), count('yes')]).toEqual([1, 1, 1, 1]);
+  });
+
   it('lets only the named assignees (or an owner/admin) answer', async () => {
     await deploy(server, approvalFlow('assigned', { roles: ['editor'] }));
     const operator = await server.userWith('waiting-operator', { projects: { default: 'operator' } });
