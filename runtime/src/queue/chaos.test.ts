@@ -235,6 +235,10 @@ describe('queue mode under chaos (2 mains, 2 workers, real PostgreSQL and Redis)
         `(run, node) stored twice: ${doubled.length}; runs without exactly 3 succeeded invocations: ${incomplete.length}; ` +
         `invocations re-run after a crash: ${interrupted[0]!.n} (${interrupted[0]!.total} interruptions); outbox left: ${outbox}; last run finished at ${((lastFinish - t0) / 1000).toFixed(1)} s`,
     );
+    const stuck = await query<{ id: string; status: string; owner: string | null; lease_expires_at: string | null; started_at: string | null }>(
+      `SELECT id, status, owner, lease_expires_at, started_at FROM runs WHERE status IN ('queued', 'running', 'waiting') LIMIT 5`,
+    );
+    for (const r of stuck) note(`open run ${r.id}: ${r.status}, owner ${r.owner}, lease until ${r.lease_expires_at ? ((Number(r.lease_expires_at) - t0) / 1000).toFixed(1) : '-'} s, started ${r.started_at ? ((Number(r.started_at) - t0) / 1000).toFixed(1) : '-'} s; invocations: ${(await query<{ node_id: string; status: string; interruptions: number }>(`SELECT node_id, status, interruptions FROM invocations WHERE run_id = '${r.id}' ORDER BY seq`)).map((i) => `${i.node_id}:${i.status}/${i.interruptions}`).join(' ')}`);
     console.log(`chaos test:\n${log.join('\n')}`);
 
     expect(accepted.length).toBeGreaterThan(RUNS * 0.8);
