@@ -43,7 +43,7 @@ export const subflowRoutes: Route[] = [
     summary: 'Import exported sub-flow definitions, keeping their version numbers (identical copies are unchanged)',
     access: 'flow:write',
     query: project,
-    body: { schema: strictObject({ definitions: { type: 'array', items: object } }, ['definitions']) },
+    body: { schema: strictObject({ definitions: { type: 'array', items: object } }, ['definitions']), required: true },
     responses: { '200': ok('What was imported', { type: 'array', items: object }), '409': problem('A stored version differs'), '422': problem('Invalid definition') },
     handle: async (ctx) => reply.json(await ctx.services.subflows.import(actorOf(ctx), (ctx.body as { definitions: unknown[] }).definitions, ctx.query.project as string | undefined)),
   },
@@ -64,7 +64,7 @@ export const subflowRoutes: Route[] = [
     summary: 'One version of a sub-flow (its definition: open it in the editor, or export it)',
     access: 'pack:read',
     params: { id: 'Sub-flow id', version: 'Version number' },
-    responses: { '200': ok('The version', object), '404': problem('No such sub-flow or version') },
+    responses: { '200': ok('The version', object), '400': problem('Not a version number'), '404': problem('No such sub-flow or version') },
     handle: (ctx) => reply.json(ctx.services.subflows.get(actorOf(ctx), ctx.params.id!, versionParam(ctx.params.version))),
   },
   {
