@@ -41,6 +41,10 @@ export default defineConfig({
     // Tests are found from the repository root, not from the editor's Vite root.
     root: repoRoot,
     testTimeout: 30_000,
+    // Most test files wait on real servers and child processes, not on the CPU: two files at a time keep a 2-core
+    // machine busy (vitest's default there is one worker).
+    maxWorkers: 2,
+    minWorkers: 1,
     hookTimeout: 60_000,
     reporters: ['default'],
     projects: [
