@@ -11,6 +11,9 @@ import type { NodeCredential, CredentialTypeDefinition } from './credential-type
 import type { ResourceServices } from './resources.ts';
 import type { BlobServices } from './blobs.ts';
 import type { NodeRole } from './roles.ts';
+import type { TriggerReply, WebhookRoute, WebSocketRoute } from './webhooks.ts';
+import type { OutboundServices } from './outbound.ts';
+import type { DeclaredMcpServers } from './mcp.ts';
 import { getMessagePropertyOrUndefined, setMessageProperty } from './util/property.ts';
 
 export * from './credential-types.ts';
@@ -19,6 +22,9 @@ export * from './blobs.ts';
 export * from './delivery.ts';
 export * from './roles.ts';
 export * from './lazy.ts';
+export * from './webhooks.ts';
+export * from './outbound.ts';
+export * from './mcp.ts';
 
 /**
  * The node contract's version. A pack states the one it was written against in its package.json
@@ -238,12 +244,6 @@ export interface NodeInstance {
   close?(): void | Promise<void>;
 }
 
-export interface TriggerReply {
-  status?: number;
-  headers?: Record<string, string>;
-  body?: unknown;
-}
-
 export interface EmitOptions {
   /** The output port the message leaves on (default 0), e.g. a trigger node's second output. */
   port?: number;
@@ -271,97 +271,7 @@ export interface TriggerContext {
   status(status: NodeStatus): void;
 }
 
-export interface WebhookRequest {
-  method: string;
-  path: string;
-  /** Named parameters from `:name` segments of the registered path. */
-  params: Record<string, string>;
-  query: Record<string, unknown>;
-  headers: Record<string, string | string[] | undefined>;
-  /** Parsed by the declared content type: JSON, a form object, multipart fields, text (see WebhookRoute.accept). */
-  body: unknown;
-  /** The body exactly as received (what a signature is computed over); empty when there was none. */
-  rawBody?: Buffer;
-  /** Files of a multipart/form-data request (only when the route accepts multipart/form-data). */
-  files?: WebhookFile[];
-}
-
-export interface WebhookFile {
-  /** The form field the file came in. */
-  field: string;
-  filename: string;
-  mimeType: string;
-  size: number;
-  /** The content, base64-encoded (messages are JSON). */
-  data: string;
-}
-
-/** Media types a webhook accepts when it declares none. */
-export const WEBHOOK_DEFAULT_ACCEPT: readonly string[] = ['application/json', 'application/x-www-form-urlencoded', 'text/plain'];
-
-/**
- * Who may call a webhook, checked by the runtime before `handle` runs: a failure is answered 401 (the body does not
- * say which check failed) and never starts a run. Secrets come from the node's credential.
- */
-export type WebhookAuth =
-  | { type: 'none' }
-  | { type: 'basic'; username: string; password: string }
-  /** The header's value must equal `token` (for `Authorization`, `Bearer <token>` is accepted too). */
-  | { type: 'header'; header: string; token: string }
-  | {
-      type: 'hmac';
-      secret: string;
-      /**
-       * What is signed and how the signature is written:
-       * - 'flowcrew' (default): HMAC-SHA256 over `<timestamp>.<raw body>`, `X-Flowcrew-Signature: sha256=<hex>`,
-       *   `X-Flowcrew-Timestamp: <unix seconds>`;
-       * - 'github': over the raw body, `X-Hub-Signature-256: sha256=<hex>` (GitHub sends no timestamp);
-       * - 'slack': over `v0:<timestamp>:<raw body>`, `X-Slack-Signature: v0=<hex>`, `X-Slack-Request-Timestamp`.
-       */
-      scheme?: WebhookSignatureScheme;
-      /** Override the scheme's header names (a sender that uses the same format under other names). */
-      signatureHeader?: string;
-      timestampHeader?: string;
-      /** Timestamps further than this from now are refused (default 300 s); a signature seen before is refused too. */
-      toleranceSeconds?: number;
-    };
-
-export type WebhookSignatureScheme = 'flowcrew' | 'github' | 'slack';
-
-export interface WebhookRoute {
-  /** HTTP method, upper case, or 'ALL'. */
-  method: string;
-  /** Path below /webhook, starting with '/'. May contain `:name` parameters. */
-  path: string;
-  handle(request: WebhookRequest): Promise<TriggerReply>;
-  /** Authentication the runtime enforces before `handle` (default none). */
-  auth?: WebhookAuth;
-  /**
-   * Media types accepted for a request body, e.g. 'application/json', 'text/*' (default WEBHOOK_DEFAULT_ACCEPT).
-   * Others are answered 415; a body is parsed only as its declared type. multipart/form-data only when listed.
-   */
-  accept?: readonly string[];
-  /** Largest request body in bytes; the runtime's limit (FLOWCREW_BODY_LIMIT) caps it. Larger is answered 413. */
-  maxBodyBytes?: number;
-}
-
 /** A node type usable as a tool, as an agent sees it. */
-/** A WebSocket endpoint a node serves (Node-RED's websocket listener). */
-export interface WebSocketRoute {
-  /** Path below /webhook, starting with '/'. */
-  path: string;
-  onConnection(connection: WebSocketConnection, request: { path: string; headers: Record<string, string | string[] | undefined>; remoteAddress?: string }): void;
-}
-
-/** One open WebSocket, independent of the server library. */
-export interface WebSocketConnection {
-  readonly id: string;
-  send(data: string | Uint8Array): void;
-  close(code?: number, reason?: string): void;
-  onMessage(listener: (data: string | Uint8Array, isBinary: boolean) => void): void;
-  onClose(listener: () => void): void;
-}
-
 export interface ToolDescription {
   type: string;
   label: string;
@@ -414,80 +324,6 @@ export interface RuntimeServices {
 }
 
 export type RuntimeDatabase = { dialect: 'sqlite' } | { dialect: 'postgres'; url: string };
-
-/**
- * Outbound network access, checked after DNS resolution: the connection goes to the address that was checked
- * (no DNS rebinding between check and connect), and every redirect and every new connection is checked again.
- */
-export interface OutboundServices {
-  /** `fetch` through the guard (http: and https: only). A refused destination rejects with OutboundRefusedError. */
-  fetch(url: string | URL, init?: RequestInit): Promise<Response>;
-  /**
-   * For clients that open their own sockets (database drivers, brokers): resolve and check `host` (a name, an IP
-   * literal, `[v6]`, or a URL), and connect to one of the returned addresses, not to the name again.
-   */
-  check(host: string | URL, port?: number): Promise<OutboundTarget>;
-  /** An undici Dispatcher that guards every connection it opens, for fetch-based clients that take one. */
-  readonly dispatcher: unknown;
-}
-
-export interface OutboundTarget {
-  /** The host as checked (lower case, brackets and trailing dot removed, numeric forms normalised). */
-  host: string;
-  port: number;
-  /** Allowed addresses, in resolution order: connect to these. */
-  addresses: Array<{ address: string; family: 4 | 6 }>;
-}
-
-/** The outbound guard refused a destination. Not retryable: the same request would be refused again. */
-export class OutboundRefusedError extends Error {
-  readonly retryable = false;
-  readonly code = 'EOUTBOUNDREFUSED';
-  constructor(message: string) {
-    super(message);
-    this.name = 'OutboundRefusedError';
-  }
-}
-
-/**
- * Whether `host` (a URL's hostname) is one a credential may be sent to: `patterns` are exact host names or IP
- * literals (`api.example.com`, `10.1.2.3`, `[::1]`), `*.example.com` for any subdomain, or `host:port` to fix the
- * port too. Case-insensitive. For credential types that bind their secret to hosts (e.g. http-auth `allowedHosts`).
- */
-export function hostAllowedBy(patterns: readonly string[], url: URL): boolean {
-  const host = url.hostname.toLowerCase().replace(/\.$/, '');
-  const port = url.port || (url.protocol === 'https:' ? '443' : url.protocol === 'http:' ? '80' : '');
-  return patterns.some((raw) => {
-    let pattern = raw.trim().toLowerCase();
-    let wantPort: string | undefined;
-    const portMatch = /^(.*[^:]):(\d+)$/.exec(pattern);
-    if (portMatch && (pattern.startsWith('[') || !portMatch[1]!.includes(':'))) [, pattern, wantPort] = portMatch as unknown as [string, string, string];
-    if (wantPort !== undefined && wantPort !== port) return false;
-    pattern = pattern.replace(/\.$/, '');
-    if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1;
-    const bare = (h: string) => h.replace(/^\[(.*)\]$/, '$1');
-    return bare(pattern) === bare(host);
-  });
-}
-
-/** How to start one administrator-declared MCP server: what a node passes to its stdio client, nothing more. */
-export interface McpServerLaunch {
-  name: string;
-  command: string;
-  args: string[];
-  /** The complete environment of the child process (it inherits nothing from the runtime). */
-  env: Record<string, string>;
-  cwd?: string;
-  /** Values to scrub from anything the process says (its vault-sourced and secret-looking env values). */
-  secrets: string[];
-}
-
-export interface DeclaredMcpServers {
-  /** Names of the declared servers. */
-  names(): string[];
-  /** The launch of a declared server, credentials resolved now. Throws, naming the declared ones, for an unknown name. */
-  resolve(name: string): Promise<McpServerLaunch>;
-}
 
 export interface NodeDefinition<P = any> {
   /** Unique type name, e.g. 'switch' for core nodes, 'acme-crm-lookup' for a third-party pack. */
