@@ -2,38 +2,21 @@
  * The whole runtime on PostgreSQL (DATABASE_URL), not just the storage suite: a fresh database, the example flows,
  * a webhook answered, a run recorded with its invocations, and a restart that finds everything again.
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../testing/server.ts';
+import { scratchDatabase } from '../testing/storage-backends.ts';
 
-const adminUrl = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
-const database = `flowcrew_rt_${randomBytes(4).toString('hex')}`;
-const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${database}` }).toString();
-
-async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-const reachable = await admin(async () => true).catch((error: Error) => {
-  if (process.env.CI) throw new Error(`PostgreSQL not reachable (${error.message}): run scripts/services`);
-  return false;
-});
+const scratch = await scratchDatabase('rt');
+const { reachable, url: databaseUrl } = scratch;
 
 let server: TestServer | undefined;
 beforeAll(async () => {
   if (!reachable) return;
-  await admin((c) => c.query(`CREATE DATABASE ${database}`));
+  await scratch.create();
 });
 afterAll(async () => {
   await server?.stop();
-  if (reachable) await admin((c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+  await scratch.drop();
 });
 
 describe.skipIf(!reachable)('the runtime on PostgreSQL', () => {

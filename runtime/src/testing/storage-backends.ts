@@ -37,3 +37,34 @@ export function storageBackends(label: string): Array<[string, () => Promise<Sql
     ],
   ];
 }
+
+/**
+ * A scratch PostgreSQL database for a whole runtime under test: `reachable` is false off CI when no server answers
+ * (the tests skip; on CI that is an error), `create()` / `drop()` for beforeAll / afterAll.
+ */
+export async function scratchDatabase(label: string): Promise<{ reachable: boolean; url: string; create(): Promise<void>; drop(): Promise<void> }> {
+  const database = `flowcrew_${label}_${randomBytes(4).toString('hex')}`;
+  const url = Object.assign(new URL(TEST_DATABASE_URL), { pathname: `/${database}` }).toString();
+  const admin = async (sql: string): Promise<void> => {
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3000 });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  const reachable = await admin('SELECT 1').then(
+    () => true,
+    (error: Error) => {
+      if (process.env.CI) throw new Error(`PostgreSQL not reachable (${error.message}): run scripts/services`);
+      return false;
+    },
+  );
+  return {
+    reachable,
+    url,
+    create: () => admin(`CREATE DATABASE ${database}`),
+    drop: () => (reachable ? admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`) : Promise.resolve()),
+  };
+}

@@ -2,46 +2,29 @@
  * Human in the loop on PostgreSQL (run leases on): a parked run survives a restart, is answered once, and a question
  * with a timeout closes with its chosen outcome. The SQLite side is waiting.test.ts.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../testing/server.ts';
+import { scratchDatabase } from '../testing/storage-backends.ts';
 
 process.env.FLOWCREW_WAIT_SWEEP_MS = '100';
 
-const adminUrl = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
-const database = `flowcrew_wait_${randomBytes(4).toString('hex')}`;
-const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${database}` }).toString();
-
-async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-const reachable = await admin(async () => true).catch((error: Error) => {
-  if (process.env.CI) throw new Error(`PostgreSQL not reachable (${error.message}): run scripts/services`);
-  return false;
-});
+const scratch = await scratchDatabase('wait');
+const { reachable, url: databaseUrl } = scratch;
 
 let server: TestServer | undefined;
 let dataDir: string;
 beforeAll(async () => {
   if (!reachable) return;
-  await admin((c) => c.query(`CREATE DATABASE ${database}`));
+  await scratch.create();
   dataDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-waiting-pg-'));
 });
 afterAll(async () => {
   await server?.stop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  if (reachable) await admin((c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+  await scratch.drop();
 });
 
 const start = () => startTestServer({ dataDir, databaseUrl });
