@@ -1,38 +1,10 @@
 /** The flow test routes (runtime/src/flowtest/routes.ts) and the shapes they answer. */
 import { request } from '../../api/client';
 
-export interface AssertionResult {
-  label: string;
-  node?: string;
-  passed: boolean;
-  message?: string;
-}
-
-export interface NodeMark {
-  ran: number;
-  failed: number;
-  mocked: boolean;
-  assertions?: 'passed' | 'failed';
-}
-
-export interface CaseResult {
-  name: string;
-  passed: boolean;
-  durationMs: number;
-  runStatus: string | null;
-  error?: string;
-  assertions: AssertionResult[];
-  nodes: Record<string, NodeMark>;
-}
-
-export interface SuiteResult {
-  name: string;
-  flowId: string;
-  flowVersion: number;
-  passed: boolean;
-  durationMs: number;
-  cases: CaseResult[];
-}
+// The result shapes are the runtime's own (type-only imports, as api/types.ts does): one definition, no drift.
+export type { AssertionResult } from '../../../../runtime/src/flowtest/assertions.ts';
+export type { CaseResult, NodeMark, SuiteResult } from '../../../../runtime/src/flowtest/runner.ts';
+import type { SuiteResult } from '../../../../runtime/src/flowtest/runner.ts';
 
 export interface StoredSuite {
   flowId: string;
