@@ -5,27 +5,9 @@
 import { request } from '../../api/client';
 import type { JsonSchema } from '../../api/types';
 
-export interface WaitView {
-  id: string;
-  runId: string;
-  flowId: string;
-  nodeId: string;
-  projectId: string;
-  status: 'open' | 'answered' | 'timed_out' | 'cancelled';
-  title: string;
-  message: string;
-  context: unknown;
-  schema: JsonSchema;
-  assignees: { users: string[]; roles: string[] };
-  createdAt: number;
-  expiresAt: number | null;
-  escalatedAt: number | null;
-  answer: unknown;
-  answeredBy: string | null;
-  answeredVia: string | null;
-  answeredAt: number | null;
-  mayAnswer: boolean;
-}
+// The runtime's own view of a question (type-only import, as api/types.ts does): one definition, no drift.
+export type { WaitView } from '../../../../runtime/src/waiting/service.ts';
+import type { WaitView } from '../../../../runtime/src/waiting/service.ts';
 
 const byId = (id: string) => `/waits/${encodeURIComponent(id)}`;
 const byLink = (token: string) => `/waits/link/${encodeURIComponent(token)}`;
