@@ -94,6 +94,7 @@ describe('nats publish', () => {
     const [out] = await asker.input({ payload: { q: 1 }, headers: { tenant: 'acme' } });
     expect(out!.msg.payload).toEqual({ echo: { q: 1 }, header: 'acme' });
     sub.unsubscribe();
+    await nc.flush(); // the server must have processed the UNSUB, or it still routes the request to the dropped subscriber
     await expect(asker.input({ payload: 1, topic: 'nobody.listens' })).rejects.toThrow(/^NATS flowcrew@127\.0\.0\.1:4222: request on "flowcrew\.test\.[0-9a-f]+\.rpc" failed: .*no responders/);
     await asker.stop();
   });
