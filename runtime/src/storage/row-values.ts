@@ -14,3 +14,8 @@ export function numOrNull(value: unknown): number | null {
 export function strOrNull(value: unknown): string | null {
   return value === null || value === undefined ? null : String(value);
 }
+
+/** A JSON text column; SQL NULL reads as null. */
+export function jsonOrNull(value: unknown): unknown {
+  return value === null || value === undefined ? null : JSON.parse(String(value));
+}

@@ -1,0 +1,163 @@
+/**
+ * The SQL storage's one writer (group commit): each write is a list of statements put on a queue, and a single
+ * writer runs everything queued in ONE transaction. Every caller's promise settles once its own statements have
+ * committed; one bad write in a batch fails only its caller (the batch is redone item by item).
+ */
+import { planBatch, statementsOf, type RunWrite } from './run-writes.ts';
+import type { SqlDriver, SqlStatement, StatementResult } from './sql-driver.ts';
+
+export interface GroupCommitStats {
+  /** Transactions committed or attempted by the writer (batches, plus one per item retried alone). */
+  transactions: number;
+  /** Write calls settled. */
+  writes: number;
+  /** Largest number of writes that shared one transaction. */
+  largestBatch: number;
+  /** Batches that failed and were retried item by item. */
+  failedBatches: number;
+}
+
+/** Caps so one flush stays a reasonably short transaction; the rest goes to the next flush. */
+const MAX_BATCH_ITEMS = 1000;
+const MAX_BATCH_STATEMENTS = 5000;
+
+interface WriteItem {
+  /** Plain statements; or, for the run path, rows the writer may coalesce with other run writes (run-writes.ts). */
+  statements: SqlStatement[] | undefined;
+  run?: RunWrite;
+  /** Turns this item's statement results into its return value; may throw to reject only this caller. */
+  finish: (results: StatementResult[]) => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Told each transaction's size and duration (one call per batch, not per write). */
+export type CommitObserver = (commit: { writes: number; seconds: number; ok: boolean }) => void;
+
+export class GroupCommit {
+  readonly stats: GroupCommitStats = { transactions: 0, writes: 0, largestBatch: 0, failedBatches: 0 };
+  /** Metrics hook (SqlStorage.observeCommits). */
+  observer: CommitObserver | null = null;
+
+  private queue: WriteItem[] = [];
+  private flushing: Promise<void> | null = null;
+  private scheduled = false;
+  private closed = false;
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    private readonly driver: SqlDriver,
+    /** See SqlStorageOptions.flush. */
+    private readonly flushMode: 'immediate' | 'eager',
+  ) {}
+
+  /** Refuse new writes and wait until every queued one has settled (the driver stays open). */
+  drain(): Promise<void> {
+    if (!this.closing) {
+      this.closed = true;
+      this.closing = (async () => {
+        // Drain: the queue may refill while a flush runs (writes made before close() keep their promises).
+        while (this.flushing || this.queue.length > 0) {
+          if (this.flushing) await this.flushing;
+          else await this.flush();
+        }
+      })();
+    }
+    return this.closing;
+  }
+
+  /** Queue a write; the promise settles when its transaction committed (or failed). */
+  write<T>(statements: SqlStatement[], finish: (results: StatementResult[]) => T, run?: RunWrite): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('Storage is closed: the write was not performed.'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ statements: run ? undefined : statements, run, finish, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return; // a running flush picks the queue up when it ends
+    this.scheduled = true;
+    const run = () => {
+      this.scheduled = false;
+      void this.flush();
+    };
+    // Microtask for 'eager': still gathers every write issued synchronously in the current turn.
+    if (this.flushMode === 'immediate') setImmediate(run);
+    else queueMicrotask(run);
+  }
+
+  private flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    this.flushing = (async () => {
+      try {
+        while (this.queue.length > 0) {
+          await this.flushOnce(this.takeBatch());
+          // SQLite: yield to the event loop between batches so more writes can gather (and reads run).
+          if (this.flushMode === 'immediate' && this.queue.length > 0) await new Promise((r) => setImmediate(r));
+        }
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+
+  private takeBatch(): WriteItem[] {
+    let statements = 0;
+    let n = 0;
+    while (n < this.queue.length && n < MAX_BATCH_ITEMS) {
+      const item = this.queue[n]!;
+      statements += item.statements?.length ?? 1 + item.run!.invocations.length;
+      n++;
+      if (statements >= MAX_BATCH_STATEMENTS) break;
+    }
+    return this.queue.splice(0, n);
+  }
+
+  private async flushOnce(batch: WriteItem[]): Promise<void> {
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+    let results: StatementResult[];
+    let plan: ReturnType<typeof planBatch>;
+    const observer = this.observer;
+    const started = observer ? performance.now() : 0;
+    try {
+      this.stats.transactions++;
+      plan = planBatch(batch);
+      results = await this.driver.writeBatch(plan.statements);
+      observer?.({ writes: batch.length, seconds: (performance.now() - started) / 1000, ok: true });
+    } catch (error) {
+      observer?.({ writes: batch.length, seconds: (performance.now() - started) / 1000, ok: false });
+      if (batch.length === 1) {
+        this.settle(batch[0]!, error);
+        return;
+      }
+      // One bad write must not fail the others: redo each item in its own transaction.
+      this.stats.failedBatches++;
+      for (const item of batch) {
+        try {
+          this.stats.transactions++;
+          const own = await this.driver.writeBatch(item.statements ?? statementsOf(item.run!));
+          this.settle(item, undefined, own);
+        } catch (itemError) {
+          this.settle(item, itemError);
+        }
+      }
+      return;
+    }
+    batch.forEach((item, i) => this.settle(item, undefined, results.slice(...plan.slices[i]!)));
+  }
+
+  private settle(item: WriteItem, error: unknown, results?: StatementResult[]): void {
+    this.stats.writes++;
+    if (error !== undefined || !results) {
+      item.reject(error);
+      return;
+    }
+    try {
+      item.resolve(item.finish(results));
+    } catch (finishError) {
+      item.reject(finishError);
+    }
+  }
+}
