@@ -55,7 +55,7 @@ export class Deployer {
         const log = this.hub.nodeLogger(flow.id, node.id, label, redactor);
         const status: InputContext['status'] = (s) => {
           options.events.status({ flowId: flow.id, nodeId: node.id, status: s });
-          this.routeStatus(flow.id, node.id, node.type, label, s);
+          this.routeStatus(flow.id, node.id, node.type, node.name ?? '', s); // Node-RED: the node's own name
         };
         let credentials: Record<string, unknown> | undefined;
         if (node.credentials) {

@@ -119,7 +119,7 @@ export class InProcessDispatcher implements InvocationDispatcher {
         } else {
           if (outputs.length === 0) noteHeld(this.hub.replies, msg);
           next = nextInvocations(run, deployedNode, invocation.id, outputs);
-          if (run.flow.roles.completionHandlers.length > 0) next.push(...routeToCompletionHandlers(run, deployedNode, invocation, msg));
+          if (run.flow.roles.completionHandlers.length > 0) next.push(...routeToCompletionHandlers(run, deployedNode, invocation, msg, outputs));
           // The step budget: `seq` numbers every invocation of the run (resumes included), so it counts the steps.
           const budget = run.flow.flow.settings?.maxSteps ?? DEFAULT_MAX_STEPS;
           if (budget > 0 && next.length > 0 && run.seq > budget) {

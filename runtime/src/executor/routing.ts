@@ -48,15 +48,20 @@ export function routeToErrorHandlers(run: ActiveRun, failed: DeployedNode | unde
   const errorMsg: FlowMessage = {
     ...(msg ?? {}),
     _caught: true,
-    error: { message: error.message, source: { id: invocation.nodeId, type: invocation.nodeType, name: failed?.label ?? invocation.nodeId } },
+    error: { message: error.message, source: { id: invocation.nodeId, type: invocation.nodeType, name: failed?.node.name ?? '' } },
   };
   return catchers.map((c, i) => pendingInvocation(run, c, i === 0 ? errorMsg : structuredClone(errorMsg), invocation.id));
 }
 
-/** Node-RED's complete nodes: a copy of the message a node in their scope finished, with msg.complete.source. */
-export function routeToCompletionHandlers(run: ActiveRun, done: DeployedNode | undefined, invocation: InvocationRecord, msg: FlowMessage): InvocationRecord[] {
+/**
+ * Node-RED's complete nodes: a copy of the message a node in their scope finished, with msg.complete.source. Node-RED
+ * copies the message object as it is when the node is done: a node that sent one message sent that object (changed),
+ * so that is the copy; otherwise the input. Source names are the node's name ('' when unnamed), as in Node-RED.
+ */
+export function routeToCompletionHandlers(run: ActiveRun, done: DeployedNode | undefined, invocation: InvocationRecord, input: FlowMessage, outputs: PortMessage[] = []): InvocationRecord[] {
   if (run.flow.roles.completionHandlers.length === 0) return [];
   const watching = completionHandlersFor(run.flow, invocation.nodeId);
-  const source = { id: invocation.nodeId, type: invocation.nodeType, name: done?.label ?? invocation.nodeId };
+  const msg = outputs.length === 1 ? outputs[0]!.msg : input;
+  const source = { id: invocation.nodeId, type: invocation.nodeType, name: done?.node.name ?? '' };
   return watching.map((c) => pendingInvocation(run, c, { ...structuredClone(msg ?? {}), complete: { source } }, invocation.id));
 }

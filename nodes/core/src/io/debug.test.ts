@@ -60,6 +60,29 @@ describe('debug node', () => {
     expect(statuses).toEqual([{ fill: 'grey', shape: 'dot', text: `${'x'.repeat(32)}...` }]);
   });
 
+  it("auto status follows Node-RED: a message's status or error wins, a { fill, shape, text } value is a status, an unchanged status is not sent again", async () => {
+    const node = await createTestNode(debugNode, { tostatus: true, complete: 'payload' });
+    const statuses: unknown[] = [];
+    const ctx = { debug() {}, status: (s: unknown) => statuses.push(s), log: { info() {}, debug() {}, warn() {}, error() {} } } as unknown as InputContext;
+    await node.instance.onInput!({ payload: 1, status: { fill: 'green', shape: 'ring', text: 'up', source: { id: 'other' } } }, ctx);
+    await node.instance.onInput!({ payload: 2, status: { fill: 'green', shape: 'ring', text: 'up', source: { id: 'other' } } }, ctx);
+    await node.instance.onInput!({ payload: 3, error: { message: 'broken' } }, ctx);
+    await node.instance.onInput!({ payload: { fill: 'blue', shape: 'dot', text: 'mine' } }, ctx);
+    expect(statuses).toEqual([
+      { fill: 'green', shape: 'ring', text: 'up' },
+      { fill: 'red', shape: 'dot', text: 'broken' },
+      { fill: 'blue', shape: 'dot', text: 'mine' },
+    ]);
+  });
+
+  it("ignores a status message about itself (Node-RED's loop guard)", async () => {
+    const node = await createTestNode(debugNode, { tostatus: true });
+    const calls: unknown[] = [];
+    const ctx = { debug: (v: unknown) => calls.push(v), status: (s: unknown) => calls.push(s), log: { info() {}, debug() {}, warn() {}, error() {} } } as unknown as InputContext;
+    await node.instance.onInput!({ payload: 1, status: { text: 'x', source: { id: 'n1' } } }, ctx);
+    expect(calls).toEqual([]);
+  });
+
   it('shows what statusType chooses: a property, an expression, a counter; auto shows msg.payload for the whole message', async () => {
     expect((await debugCalls({ tostatus: true, statusType: 'msg', statusVal: 'topic' }, { payload: 1, topic: 'room' })).statuses).toEqual([{ fill: 'grey', shape: 'dot', text: 'room' }]);
     expect((await debugCalls({ tostatus: true, statusType: 'jsonata', statusVal: '$string(payload * 2)' }, { payload: 21 })).statuses).toEqual([{ fill: 'grey', shape: 'dot', text: '42' }]);

@@ -23,6 +23,34 @@ export interface DebugProps {
 
 const STATUS_LENGTH = 32;
 
+type Shown = { fill: string; shape: string; text: string };
+
+/**
+ * The status Node-RED's debug node shows for a value: the value as text (first 32 characters), grey dot; a value that
+ * is itself a status ({ fill, shape, text }) as that status; in auto mode a message with `error` as red with its message
+ * and a message with `status` (from a status node) as that status.
+ */
+export function statusOf(shown: unknown, autoMsg?: Record<string, unknown>): Shown {
+  let fill = 'grey';
+  let shape = 'dot';
+  let text = typeof shown === 'string' ? shown : inspect(shown);
+  const asStatus = shown as Partial<Shown> | null;
+  if (asStatus && typeof asStatus === 'object' && asStatus.fill && asStatus.shape && asStatus.text) ({ fill, shape, text } = asStatus as Shown);
+  const error = autoMsg?.error as { message?: unknown } | undefined;
+  if (autoMsg && Object.hasOwn(autoMsg, 'error')) {
+    fill = 'red';
+    text = String(error?.message);
+  }
+  const status = autoMsg?.status as Partial<Shown> | undefined;
+  if (autoMsg && Object.hasOwn(autoMsg, 'status') && status) {
+    fill = status.fill || 'grey';
+    shape = status.shape || 'ring';
+    text = status.text || '';
+  }
+  text = String(text);
+  return { fill, shape, text: text.length > STATUS_LENGTH ? `${text.slice(0, STATUS_LENGTH)}...` : text };
+}
+
 export const debugNode = defineNode<DebugProps>({
   type: 'debug',
   category: 'output',
@@ -31,12 +59,14 @@ export const debugNode = defineNode<DebugProps>({
   color: '#87a980',
   inputs: 1,
   outputs: 0,
+  role: { kind: 'debug-output', activeProp: 'active' },
   props: {
     type: 'object',
     properties: {
       active: { title: 'Active', type: 'boolean', default: true, description: 'Off: messages pass without being shown' },
-      complete: { title: 'Output', type: ['string', 'boolean'], default: 'payload', description: "Property to show; 'true' for the whole message" },
-      targetType: { title: 'Output is', description: 'msg: a message property; full: the whole message; jsonata: an expression', type: 'string', enum: ['msg', 'full', 'jsonata'], default: 'msg' },
+      // One typed input in the editor (x-typeProperty): the kind of output, then the property or expression.
+      complete: { title: 'Output', type: ['string', 'boolean'], default: 'payload', 'x-typeProperty': 'targetType', description: 'The message property (e.g. payload.items[0]) or the JSONata expression to show' },
+      targetType: { title: 'Output is', type: 'string', enum: ['msg', 'full', 'jsonata'], 'x-enumTitles': ['msg.', 'whole message', 'expression'], default: 'msg' },
       tosidebar: { title: 'Show in the debug sidebar', type: 'boolean', default: true },
       console: { title: 'Write to the runtime log', type: 'boolean', default: false },
       tostatus: { title: 'Show as node status', type: 'boolean', default: false },
@@ -75,10 +105,15 @@ Any message. The node has no outputs.
     const statusProperty = props.statusVal || (whole ? 'payload' : complete);
     const statusExpression = statusType === 'jsonata' ? compileJsonata(props.statusVal ?? '', init.context, { nodeRedInput: true }) : undefined;
     let counter = 0;
+    /** The last status shown: Node-RED sends a status only when it changes. */
+    let shownStatus = '';
     if (tostatus && statusType === 'counter') init.status({ fill: 'blue', shape: 'ring', text: '0' });
 
     return {
       async onInput(msg, ctx) {
+        // Node-RED's loop guard: a status node wired back to this debug node reports this node's own status.
+        const status = msg.status as { source?: { id?: unknown } } | undefined;
+        if (status && typeof status === 'object' && status.source?.id === init.id) return;
         let value: unknown;
         let property: string | undefined;
         if (whole) value = msg;
@@ -97,8 +132,11 @@ Any message. The node has no outputs.
           if (statusType === 'auto') shown = whole ? msg.payload : value;
           else if (statusExpression) shown = await statusExpression.evaluate(msg);
           else shown = getMessagePropertyOrUndefined(msg, statusProperty);
-          const text = typeof shown === 'string' ? shown : inspect(shown);
-          ctx.status({ fill: 'grey', shape: 'dot', text: text.length > STATUS_LENGTH ? `${text.slice(0, STATUS_LENGTH)}...` : text });
+          const next = statusOf(shown, statusType === 'auto' ? msg : undefined);
+          if (JSON.stringify(next) !== shownStatus) {
+            shownStatus = JSON.stringify(next);
+            ctx.status(next);
+          }
         }
         if (active && tosidebar) ctx.debug(value, { property });
       },

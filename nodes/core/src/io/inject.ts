@@ -93,7 +93,9 @@ async function applyProperties(msg: FlowMessage, properties: CompiledProperty[])
   const errors: string[] = [];
   for (const { property, value } of properties) {
     try {
-      setMessageProperty(msg, property, await value.get(msg), true);
+      const v = await value.get(msg);
+      // A "bin" value is a Buffer in Node-RED; messages here are JSON, so it travels as Node-RED's JSON form of one.
+      setMessageProperty(msg, property, Buffer.isBuffer(v) ? v.toJSON() : v, true);
     } catch (error) {
       errors.push(`${property}: ${(error as Error).message}`);
     }
