@@ -133,4 +133,20 @@ describe('SchemaForm', () => {
     await wrapper.find('[data-test="field-/props/0/v"]').setValue('{"a":1}');
     expect(lastUpdate(wrapper as never)[0].props).toEqual([{ p: 'topic', v: '{"a":1}', vt: 'str' }]);
   });
+
+  it("shows the real debug node's output as one typed input (x-typeProperty), without a value box for the whole message", async () => {
+    const { debugNode } = await import('../../../nodes/core/src/io/debug.ts');
+    const wrapper = mount(SchemaForm, { props: { schema: debugNode.props as JsonSchema, modelValue: { complete: 'payload', targetType: 'msg' }, issues: [] } });
+    // Before: "Output" (a string/boolean switch) and "Output is" (a second picker) for one value.
+    const labels = wrapper.findAll('label').map((l) => l.text());
+    expect(labels).toContain('Output');
+    expect(labels).not.toContain('Output is');
+    const type = wrapper.find('select[data-test="field-/targetType"]');
+    expect(type.findAll('option').map((o) => o.text())).toEqual(['msg.', 'whole message', 'expression']);
+    expect((wrapper.find('input[data-test="field-/complete"]').element as HTMLInputElement).value).toBe('payload');
+    await type.setValue('full');
+    expect(lastUpdate(wrapper as never)).toEqual([{ complete: 'payload', targetType: 'full' }, '/targetType']);
+    await wrapper.setProps({ modelValue: { complete: 'payload', targetType: 'full' } });
+    expect(wrapper.find('input[data-test="field-/complete"]').exists()).toBe(false);
+  });
 });

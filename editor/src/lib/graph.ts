@@ -11,6 +11,7 @@
  */
 import { LGraph, LGraphGroup, LGraphNode, LiteGraph } from '@comfyorg/litegraph';
 import type { FlowDocument, FlowNode, NodeTypeInfo } from '../api/types';
+import { debugToggleState } from './debug-toggle';
 import { GROUP_COLOURS } from './groups';
 import { outputCount, outputLabel } from './ports';
 import { FlowCanvas } from './graph/canvas';
@@ -111,9 +112,9 @@ export class GraphView {
       gnode.detail = detail;
       gnode.size = gnode.computeSize();
     }
-    // By role, so a third-party pack's manual trigger gets the button too. (Debug has no role: its toggle is by type.)
+    // By role, so a third-party pack's manual trigger and debug-like output get the button and the toggle too.
     gnode.injectButton = type?.role?.kind === 'manual-entry';
-    gnode.debugToggle = node.type === 'debug' ? node.props?.active !== false : null;
+    gnode.debugToggle = debugToggleState(node, type);
     gnode.unknownType = !type;
     gnode.disabledNode = node.disabled === true;
     gnode.color = type?.color ?? '#a6bbcf';

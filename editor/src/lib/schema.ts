@@ -259,18 +259,24 @@ export function initialValue(schema: JsonSchema): unknown {
 
 /**
  * Node-RED's typed inputs: a value property and the property that says how to read it (`payload` + `payloadType`,
- * `v` + `vt`, `to` + `tot`), shown as one control (type, then value). Returns value key → type key.
+ * `v` + `vt`, `to` + `tot`, or any pair the value names with `x-typeProperty`, e.g. debug's `complete` +
+ * `targetType`), shown as one control (type, then value). Returns value key → type key.
  */
 export function typedPairs(properties: Record<string, JsonSchema>): Map<string, string> {
   const pairs = new Map<string, string>();
   for (const key of Object.keys(properties)) {
-    const partner = [`${key}Type`, `${key}t`, `${key}type`].find((k) => k in properties && Array.isArray(properties[k]!.enum));
+    const named = properties[key]!['x-typeProperty'];
+    const candidates = typeof named === 'string' ? [named] : [`${key}Type`, `${key}t`, `${key}type`];
+    const partner = candidates.find((k) => k in properties && Array.isArray(properties[k]!.enum));
     const valueTypes = schemaTypes(properties[key]!);
     // The value is text (or anything) to be read per its type; a value that is an object or array is not.
     if (partner && !pairs.has(partner) && (valueTypes.length === 0 || valueTypes.includes('string'))) pairs.set(key, partner);
   }
   return pairs;
 }
+
+/** Typed-input types that take no value (Node-RED's "whole message"): the value box is hidden. */
+export const VALUELESS_TYPES: ReadonlySet<string> = new Set(['full']);
 
 /** What a number-or-text box holds: a number when the text is one, else the text (empty: nothing). */
 export function numberOrText(text: string): number | string | undefined {

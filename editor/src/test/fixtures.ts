@@ -26,6 +26,7 @@ export const webhookType: NodeTypeInfo = {
 
 export const debugType: NodeTypeInfo = {
   type: 'debug',
+  role: { kind: 'debug-output', activeProp: 'active' },
   pack: '@flowcrew/nodes-core',
   category: 'output',
   label: 'debug',

@@ -37,4 +37,13 @@ describe('role scope rules (Node-RED catch, status and complete semantics)', () 
     expect(roleProblems({ kind: 'status-handler', scope: { whenUnset: 'some' } })).toEqual(['"role.scope.whenUnset" must be "all" or "none"']);
     expect(roleProblems({ kind: 'http-entry', methodProp: 'method' })).toEqual(['"role.methodProp" and "role.pathProp" must name props']);
   });
+
+  it('checks that a debug output names a boolean prop of its schema for its on/off toggle', () => {
+    const schema = { properties: { active: { type: 'boolean' }, complete: { type: 'string' } } };
+    expect(roleProblems({ kind: 'debug-output', activeProp: 'active' }, schema)).toEqual([]);
+    expect(roleProblems({ kind: 'debug-output', activeProp: 'active' })).toEqual([]);
+    expect(roleProblems({ kind: 'debug-output' })).toEqual(['"role.activeProp" must name the boolean prop that switches the output on and off']);
+    expect(roleProblems({ kind: 'debug-output', activeProp: 'complete' }, schema)[0]).toMatch(/"complete", which the props schema must declare with type "boolean"/);
+    expect(roleProblems({ kind: 'debug-output', activeProp: 'enabled' }, schema)[0]).toMatch(/"enabled"/);
+  });
 });

@@ -33,11 +33,16 @@ export type NodeRole =
   /** Starts runs from HTTP requests: the editor shows its address and calls it with the method and path its props name. */
   | { kind: 'http-entry'; methodProp: string; pathProp: string }
   /** Answers the HTTP request whose reply handle the message carries (msg._replyTo), even from another run (Node-RED's msg.res). */
-  | { kind: 'http-response' };
+  | { kind: 'http-response' }
+  /**
+   * Shows messages in the editor's debug sidebar, switched on and off by the boolean prop `activeProp` (absent = on):
+   * the editor draws an on/off toggle on the node that flips it (Node-RED's debug button).
+   */
+  | { kind: 'debug-output'; activeProp: string };
 
 export type NodeRoleKind = NodeRole['kind'];
 
-export const NODE_ROLE_KINDS: readonly NodeRoleKind[] = ['error-handler', 'status-handler', 'completion-handler', 'manual-entry', 'subflow-entry', 'http-entry', 'http-response'];
+export const NODE_ROLE_KINDS: readonly NodeRoleKind[] = ['error-handler', 'status-handler', 'completion-handler', 'manual-entry', 'subflow-entry', 'http-entry', 'http-response', 'debug-output'];
 
 /** Roles whose nodes the runtime starts from its own events (errors, statuses, completions, calls): never started by hand. */
 export const EVENT_ROLE_KINDS: readonly NodeRoleKind[] = ['error-handler', 'status-handler', 'completion-handler', 'subflow-entry'];
@@ -77,8 +82,11 @@ export function handlersFor<T extends RoleHandler>(kind: ScopedRole['kind'], can
   return handling.length > 0 ? handling : inScope;
 }
 
-/** Problems of a declared role (for the registry's load-time check); empty when it is well formed. */
-export function roleProblems(role: unknown): string[] {
+/**
+ * Problems of a declared role (for the registry's load-time check); empty when it is well formed. With the node's
+ * props schema, props the role names must be declared there with the right type.
+ */
+export function roleProblems(role: unknown, props?: { [keyword: string]: unknown }): string[] {
   if (role === undefined) return [];
   if (!role || typeof role !== 'object') return ['"role" must be an object with a "kind"'];
   const r = role as Record<string, unknown>;
@@ -93,5 +101,12 @@ export function roleProblems(role: unknown): string[] {
     }
   }
   if (r.kind === 'http-entry' && (typeof r.methodProp !== 'string' || typeof r.pathProp !== 'string')) problems.push('"role.methodProp" and "role.pathProp" must name props');
+  if (r.kind === 'debug-output') {
+    if (typeof r.activeProp !== 'string') problems.push('"role.activeProp" must name the boolean prop that switches the output on and off');
+    else if (props) {
+      const declared = (props.properties as Record<string, { type?: unknown }> | undefined)?.[r.activeProp];
+      if (declared?.type !== 'boolean') problems.push(`"role.activeProp" names "${r.activeProp}", which the props schema must declare with type "boolean"`);
+    }
+  }
   return problems;
 }

@@ -313,7 +313,7 @@ export class NodeRegistry extends EventEmitter<{ change: [RegistryChange] }> imp
       throw new Error(`${where}: "outputs" must be a number or { prop }`);
     }
     if (typeof definition.label !== 'string' || typeof definition.help !== 'string') throw new Error(`${where}: "label" and "help" are required strings`);
-    const problems = roleProblems(definition.role);
+    const problems = roleProblems(definition.role, definition.props);
     if (problems.length > 0) throw new Error(`${where}: ${problems.join('; ')}`);
     const existing = this.types.get(definition.type);
     if (existing && existing.pack !== pack && existing.pack !== replacing) throw new PackLoadError(`${where}: type "${definition.type}" is already provided by pack "${existing.pack}"`, 'clash');
