@@ -4,7 +4,9 @@
  * - every third of the lease time, renews its leases; a run it no longer holds (taken over after this process
  *   stalled past its lease) is stopped here, so two processes never keep executing one run;
  * - on the same beat, takes over runs whose lease expired (their runtime died) and resumes them here;
- * - on a clean stop, gives its runs up at once, so another runtime takes them over without waiting for expiry.
+ * - on a clean stop, gives its runs up at once, so another runtime takes them over without waiting for expiry;
+ * - now and then, finishes runs left 'running' with every invocation done (leases.finishSettled: the last line of
+ *   defence; each one is logged and counted, `stats.reconciled`, so an interleaving that leaves one is seen).
  */
 import type { Logger } from '@flowcrew/sdk';
 import type { Executor } from '../executor/executor.ts';
@@ -18,6 +20,8 @@ export interface LeaseKeeperOptions {
   ttlMs: number;
   /** Default ttlMs / 3. */
   heartbeatMs?: number;
+  /** A running run with nothing pending and nothing finished for this long is finished by the reconciler. Default max(2 × ttlMs, 10 s). */
+  reconcileGraceMs?: number;
 }
 
 export class LeaseKeeper {
@@ -25,7 +29,8 @@ export class LeaseKeeper {
   private beating: Promise<void> | null = null;
   private stopped = false;
   /** Heartbeats done, runs taken over and runs stopped here after losing their lease (for tests and metrics). */
-  readonly stats = { beats: 0, takenOver: 0, lost: 0 };
+  readonly stats = { beats: 0, takenOver: 0, lost: 0, reconciled: 0 };
+  private lastReconcile = Date.now();
 
   constructor(private readonly options: LeaseKeeperOptions) {
     options.leases.hold({ owner: options.owner, ttlMs: options.ttlMs });
@@ -64,11 +69,24 @@ export class LeaseKeeper {
       executor.abandon(lost, 'its lease was taken over by another runtime');
     }
     if (this.stopped) return;
+    await this.reconcile();
     const taken = await leases.claim({ mode: 'expired' });
     if (taken.length === 0) return;
     this.stats.takenOver += taken.length;
     log.info(`run leases: took over ${taken.length} run(s) whose runtime stopped renewing their leases`);
     await executor.resume(taken);
+  }
+
+  /** At most every max(ttl, 5 s): finish runs whose invocations are all done but which were left open. */
+  private async reconcile(): Promise<void> {
+    const { ttlMs, leases, log } = this.options;
+    const now = Date.now();
+    if (now - this.lastReconcile < Math.max(ttlMs, 5_000)) return;
+    this.lastReconcile = now;
+    const finished = await leases.finishSettled(this.options.reconcileGraceMs ?? Math.max(2 * ttlMs, 10_000), now);
+    if (finished.length === 0) return;
+    this.stats.reconciled += finished.length;
+    log.warn(`run leases: finished ${finished.length} run(s) left open with every invocation done: ${finished.map((f) => `${f.id} (${f.status})`).join(', ')}`);
   }
 
   /** Stop the heartbeat; `release` gives the given runs up at once (call it after the executor stopped cleanly). */

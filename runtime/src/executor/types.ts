@@ -69,6 +69,8 @@ export interface ExecutorOptions {
   waiting?: import('../waiting/signal.ts').WaitingHooks;
   /** Queue mode, on a worker: the waiter a run taken from the queue answers (it forwards the reply to the main that waits). */
   replyTo?(run: RunRecord): ReplyWaiter | undefined;
+  /** Queue mode, on a worker: queued runs not started for want of a free slot of their flow's limit cluster-wide (resume.ts); their jobs wait and retry. */
+  noSlot?(runIds: readonly string[]): void;
 }
 
 export interface RemoteRuns {

@@ -82,12 +82,12 @@ export class QueueMode {
   }
 
   /** What the executor does differently in this mode. */
-  executorOptions(): Pick<ExecutorOptions, 'triggers' | 'remote' | 'replyTo'> {
+  executorOptions(): Pick<ExecutorOptions, 'triggers' | 'remote' | 'replyTo' | 'noSlot'> {
     if (this.mode === 'main') {
       const listener = this.listener!;
       return { remote: { accepted: () => this.relay?.kick(), awaitReply: (runId, timeoutMs) => listener.awaitReply(runId, timeoutMs) } };
     }
-    return { triggers: false, replyTo: (run) => publishingWaiter(this.redis, run.id) };
+    return { triggers: false, replyTo: (run) => publishingWaiter(this.redis, run.id), noSlot: (runIds) => this.worker?.noSlot(runIds) };
   }
 
   start(parts: { executor: Executor; events: EventFanout; registry: NodeRegistry; maxDepth?: number; debugLog?: DebugBuffer; previewChars?: number }): void {

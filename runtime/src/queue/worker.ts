@@ -5,7 +5,7 @@
  * also takes such runs over once their lease expires; either way, only the lease's winner runs it.
  */
 import type { Logger } from '@flowcrew/sdk';
-import { Worker, type Job, type ConnectionOptions } from 'bullmq';
+import { DelayedError, Worker, type Job, type ConnectionOptions } from 'bullmq';
 import type { Executor } from '../executor/executor.ts';
 import { validateFlowAsync } from '../flow/validate.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
@@ -26,17 +26,23 @@ export interface QueueWorkerOptions {
   maxDepth?: number;
   /** BullMQ lock of a job in progress; a worker silent this long has its job re-delivered. Default 30 s. */
   lockDurationMs?: number;
+  /** A run whose flow has no free slot under its concurrency limit (cluster-wide) is tried again after this long. Default 1 s. */
+  slotRetryMs?: number;
 }
+
+type Admission = 'ours' | 'not ours' | 'no slot';
 
 export class QueueWorker {
   private readonly worker: Worker;
   private readonly finished = new Map<string, () => void>();
-  private readonly admitting: Array<{ runId: string; resolve: (ours: boolean) => void; reject: (error: Error) => void }> = [];
-  readonly stats = { runs: 0, skipped: 0 };
+  private readonly admitting: Array<{ runId: string; resolve: (admission: Admission) => void; reject: (error: Error) => void }> = [];
+  /** Runs the executor gave back for want of a slot (ExecutorOptions.noSlot), until their job is told. */
+  private readonly full = new Set<string>();
+  readonly stats = { runs: 0, skipped: 0, noSlot: 0 };
 
   constructor(private readonly options: QueueWorkerOptions) {
     options.events.add({ runFinished: (run) => this.finished.get(run.id)?.() });
-    this.worker = new Worker(QUEUE_NAME, (job) => this.process(job), {
+    this.worker = new Worker(QUEUE_NAME, (job, token) => this.process(job, token), {
       connection: options.connection,
       concurrency: options.concurrency,
       lockDuration: options.lockDurationMs ?? 30_000,
@@ -53,15 +59,27 @@ export class QueueWorker {
     void this.worker.run();
   }
 
-  private async process(job: Job<{ runId: string }>): Promise<string> {
+  /** The executor's noSlot hook: these runs are queued again, with no owner; their jobs retry after slotRetryMs. */
+  noSlot(runIds: readonly string[]): void {
+    for (const id of runIds) this.full.add(id);
+  }
+
+  private async process(job: Job<{ runId: string }>, token?: string): Promise<string> {
     const { runId } = job.data;
     // Listening before the run can start here: it may finish before admit() returns.
     const done = new Promise<void>((resolve) => this.finished.set(runId, resolve));
     try {
       // Finished already, or another live process holds it (a duplicate delivery): nothing to do here.
-      if (!(await this.admit(runId))) {
+      const admission = await this.admit(runId);
+      if (admission === 'not ours') {
         this.stats.skipped++;
         return 'not ours';
+      }
+      if (admission === 'no slot') {
+        // Back to the delayed set, not counted as an attempt: the run waits for a slot, it did not fail.
+        this.stats.noSlot++;
+        await job.moveToDelayed(Date.now() + (this.options.slotRetryMs ?? 1_000), token);
+        throw new DelayedError();
       }
       // Ends when the run finishes here, or fails the job when it stopped here without finishing (lease lost, storage
       // failure): BullMQ then retries it, and the lease decides who continues.
@@ -78,7 +96,7 @@ export class QueueWorker {
    * one lease claim and one read of their runs for the whole batch instead of four round trips per run (the worker's
    * cost before a run's first node).
    */
-  private admit(runId: string): Promise<boolean> {
+  private admit(runId: string): Promise<Admission> {
     return new Promise((resolve, reject) => {
       this.admitting.push({ runId, resolve, reject });
       if (this.admitting.length === 1) setImmediate(() => void this.admitBatch());
@@ -110,7 +128,9 @@ export class QueueWorker {
         }
       }
       for (const b of batch) {
-        if (!rejected.has(b.runId)) b.resolve(claimed.has(b.runId) || executor.active.has(b.runId));
+        if (rejected.has(b.runId)) continue;
+        if (this.full.delete(b.runId)) b.resolve('no slot');
+        else b.resolve(claimed.has(b.runId) || executor.active.has(b.runId) ? 'ours' : 'not ours');
       }
     } catch (error) {
       for (const b of batch) b.reject(error as Error);
@@ -144,8 +164,9 @@ export class QueueWorker {
     if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
     const runId = job.data.runId;
     this.options.log.error(`run ${runId}: stopped after ${job.attemptsMade} attempt(s) on workers: ${error.message}`);
+    // Conditional: the run may have ended on another worker meanwhile (its outcome stays).
     await this.options.storage
-      .updateRun({ id: runId, status: 'failed', error: `stopped after ${job.attemptsMade} attempt(s) on queue workers: ${error.message}`, finishedAt: Date.now() })
+      .leases!.failActive(runId, `stopped after ${job.attemptsMade} attempt(s) on queue workers: ${error.message}`)
       .catch((e: unknown) => this.options.log.warn(`run ${runId}: could not record its failure: ${(e as Error).message}`));
   }
 

@@ -94,6 +94,95 @@ export class RunLeases {
     return this.write(statements, (results) => results.flatMap((r) => r.rows.map((row) => String(row.id))));
   }
 
+  /**
+   * Start queued runs this owner holds: each becomes 'running' only if it is still queued, still this owner's, and
+   * (for a flow with a concurrency limit) fewer than `limit` runs of its flow are running anywhere in the cluster.
+   * The check and the start are one conditional UPDATE, serialised per flow by a transaction-scoped advisory lock, so
+   * the limit holds across processes. A run another process took over meanwhile (this one's lease expired) or one that
+   * already finished is not started here: exactly one process starts a queued run. Resolves with the started ids.
+   */
+  start(runs: ReadonlyArray<{ id: string; flowId: string; limit: number }>, now = Date.now()): Promise<Set<string>> {
+    const holder = this.need();
+    const set = `UPDATE runs SET status = 'running', started_at = ?, lease_expires_at = ?`;
+    const statements: SqlStatement[] = [];
+    const unlimited = runs.filter((r) => r.limit <= 0).map((r) => r.id);
+    for (let i = 0; i < unlimited.length; i += CHUNK) {
+      const chunk = unlimited.slice(i, i + CHUNK);
+      statements.push({ sql: `${set} WHERE id IN (${chunk.map(() => '?').join(', ')}) AND status = 'queued' AND owner = ? RETURNING id`, params: [now, now + holder.ttlMs, ...chunk, holder.owner] });
+    }
+    // One statement per limited run: each one's count sees the starts before it (same transaction), and the advisory
+    // lock makes another process's start of the same flow wait for this commit (and then count it).
+    for (const flowId of new Set(runs.filter((r) => r.limit > 0).map((r) => r.flowId))) {
+      statements.push({ sql: `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, params: [`flowcrew:flow-slots:${flowId}`] });
+      for (const run of runs.filter((r) => r.limit > 0 && r.flowId === flowId)) {
+        statements.push({
+          sql: `${set} WHERE id = ? AND status = 'queued' AND owner = ? AND (SELECT count(*) FROM runs WHERE flow_id = ? AND status = 'running') < ? RETURNING id`,
+          params: [now, now + holder.ttlMs, run.id, holder.owner, flowId, run.limit],
+        });
+      }
+    }
+    if (statements.length === 0) return Promise.resolve(new Set());
+    // The lock statements answer a row too (without an id).
+    return this.write(statements, (results) => new Set(results.flatMap((r) => r.rows.filter((row) => row.id != null).map((row) => String(row.id)))));
+  }
+
+  /**
+   * Of these runs, those still queued and held by this owner; with `release`, they are also given back entirely (no
+   * owner, so a queue job or the relay brings them back: their flow had no free slot).
+   */
+  queuedHeld(runIds: readonly string[], release = false): Promise<string[]> {
+    const holder = this.need();
+    const statements: SqlStatement[] = [];
+    for (let i = 0; i < runIds.length; i += CHUNK) {
+      const chunk = runIds.slice(i, i + CHUNK);
+      const where = `owner = ? AND status = 'queued' AND id IN (${chunk.map(() => '?').join(', ')})`;
+      statements.push({
+        sql: release ? `UPDATE runs SET owner = NULL, lease_expires_at = NULL WHERE ${where} RETURNING id` : `SELECT id FROM runs WHERE ${where}`,
+        params: [holder.owner, ...chunk],
+      });
+    }
+    if (statements.length === 0) return Promise.resolve([]);
+    return this.write(statements, (results) => results.flatMap((r) => r.rows.map((row) => String(row.id))));
+  }
+
+  /**
+   * The last line of defence against a run left open: a run still 'running' with no pending invocation, nothing of it
+   * finished for `graceMs`, is finished from what storage holds — failed when an invocation failed with no error
+   * handler taking its message (no invocation has it as parent), else succeeded. The executor finishes a run in the
+   * same commit as its last invocation, so this finds only runs an interleaving left behind. Any process may run it
+   * (one conditional UPDATE per run: a run is finished once). Resolves with the ids and statuses set.
+   */
+  finishSettled(graceMs: number, now = Date.now(), limit = 100): Promise<Array<{ id: string; status: string }>> {
+    const unhandled = `SELECT f.node_id FROM invocations f WHERE f.run_id = r.id AND f.status = 'failed'
+      AND NOT EXISTS (SELECT 1 FROM invocations c WHERE c.parent_id = f.id) ORDER BY f.seq LIMIT 1`;
+    return this.write(
+      [
+        {
+          sql: `UPDATE runs r SET
+                  status = CASE WHEN EXISTS (${unhandled}) THEN 'failed' ELSE 'succeeded' END,
+                  error = CASE WHEN EXISTS (${unhandled}) THEN 'node "' || (${unhandled}) || '" failed (run finished by the reconciler: its invocations were all done)' ELSE r.error END,
+                  finished_at = ?
+                WHERE r.id IN (SELECT x.id FROM runs x WHERE x.status = 'running'
+                    AND NOT EXISTS (SELECT 1 FROM invocations p WHERE p.run_id = x.id AND p.status = 'pending')
+                    AND COALESCE((SELECT max(i.finished_at) FROM invocations i WHERE i.run_id = x.id), x.started_at, x.created_at) < ?
+                    ORDER BY x.created_at LIMIT ? FOR UPDATE SKIP LOCKED)
+                  AND r.status = 'running' AND NOT EXISTS (SELECT 1 FROM invocations p WHERE p.run_id = r.id AND p.status = 'pending')
+                RETURNING r.id, r.status`,
+          params: [now, now - graceMs, limit],
+        },
+      ],
+      (results) => results[0]!.rows.map((row) => ({ id: String(row.id), status: String(row.status) })),
+    );
+  }
+
+  /** Fail a run that is still active (a run that ended elsewhere keeps its outcome); resolves with whether it was. */
+  failActive(runId: string, error: string, now = Date.now()): Promise<boolean> {
+    return this.write(
+      [{ sql: `UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND ${ACTIVE} RETURNING id`, params: [error, now, runId] }],
+      (results) => results[0]!.rows.length > 0,
+    );
+  }
+
   /** Queue mode: runs accepted before `olderThan`, still waiting for a worker, no longer in the outbox (to enqueue again). */
   unowned(olderThan: number, limit: number): Promise<string[]> {
     return this.write(

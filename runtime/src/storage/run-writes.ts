@@ -244,7 +244,9 @@ export function updateRunStatement(update: RunUpdate): SqlStatement | null {
   }
   if (sets.length === 0) return null;
   params.push(update.id);
-  return { sql: `UPDATE runs SET ${sets.join(', ')} WHERE id = ?`, params };
+  // A run that ended stays ended: a late 'running'/'waiting'/'queued' (a process that lost the run) never reopens it.
+  const reopens = update.status === 'queued' || update.status === 'running' || update.status === 'waiting';
+  return { sql: `UPDATE runs SET ${sets.join(', ')} WHERE id = ?${reopens ? ` AND status IN ('queued', 'running', 'waiting')` : ''}`, params };
 }
 
 /** JSON text for a TEXT column; undefined → NULL. Unserialisable values (BigInt, cycles) fail with a clear error. */
