@@ -60,6 +60,13 @@ export interface RuntimeConfig {
   outboundAllow: string[];
   /** FLOWCREW_MCP_SERVERS: the JSON or YAML file declaring the MCP servers flows may start (by name); null = none. */
   mcpServersFile: string | null;
+  /**
+   * FLOWCREW_ENV_PASSTHROUGH: process environment variables flows may read when their project does not set them
+   * (names or NAME_* prefixes, comma-separated); none by default. See docs/environments.md.
+   */
+  envPassthrough?: string[];
+  /** FLOWCREW_GIT_CA_FILE: CA bundle git trusts for HTTPS remotes of Git-backed projects instead of the system's. */
+  gitCaFile?: string | null;
 }
 
 export interface MetricsConfig {
@@ -212,6 +219,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     // Parsed here so a bad entry stops the start with the entry named.
     outboundAllow: AllowList.parse(env.FLOWCREW_OUTBOUND_ALLOW).entries.map((e) => e.text),
     mcpServersFile: env.FLOWCREW_MCP_SERVERS ? path.resolve(env.FLOWCREW_MCP_SERVERS) : null,
+    envPassthrough: (env.FLOWCREW_ENV_PASSTHROUGH ?? '').split(',').map((n) => n.trim()).filter(Boolean),
+    gitCaFile: env.FLOWCREW_GIT_CA_FILE ? path.resolve(env.FLOWCREW_GIT_CA_FILE) : null,
     auth: {
       adminToken: parseAdminToken(env.FLOWCREW_ADMIN_TOKEN),
       cookieSecure: env.FLOWCREW_COOKIE_SECURE === undefined || env.FLOWCREW_COOKIE_SECURE === '' || env.FLOWCREW_COOKIE_SECURE === 'auto'

@@ -14,6 +14,7 @@ import type { NodeRole } from './roles.ts';
 import type { TriggerReply, WebhookRoute, WebSocketRoute } from './webhooks.ts';
 import type { OutboundServices } from './outbound.ts';
 import type { DeclaredMcpServers } from './mcp.ts';
+import type { EnvReader } from './util/env.ts';
 import { getMessagePropertyOrUndefined, setMessageProperty } from './util/property.ts';
 
 export * from './credential-types.ts';
@@ -25,6 +26,7 @@ export * from './lazy.ts';
 export * from './webhooks.ts';
 export * from './outbound.ts';
 export * from './mcp.ts';
+export type { EnvReader } from './util/env.ts';
 
 /**
  * The node contract's version. A pack states the one it was written against in its package.json
@@ -87,7 +89,8 @@ export interface NodeInit<P = Record<string, unknown>> {
   moreCredentials?: Record<string, Record<string, unknown>>;
   log: Logger;
   status(status: NodeStatus): void;
-  context: { flow: ContextStore; global: ContextStore; node: ContextStore };
+  /** Context stores, and the flow's environment variables (`env`, absent in hosts without variables: read ""). */
+  context: { flow: ContextStore; global: ContextStore; node: ContextStore; env?: EnvReader };
   /** The other nodes of the same deployed flow (id, type, props), e.g. for a catch node's scope or a webhook looking for its response node. */
   flow: { id: string; nodes: ReadonlyArray<{ id: string; type: string; name: string; props: Record<string, unknown> }> };
   /** Services the runtime offers to triggers and nodes (HTTP webhooks, sub-flow calls, ...). */
@@ -115,7 +118,8 @@ export interface InputContext {
   credentials: Record<string, unknown> | undefined;
   /** The node's credential with its id and revision (see NodeInit.credential). */
   credential?: NodeCredential;
-  context: { flow: ContextStore; global: ContextStore; node: ContextStore };
+  /** Context stores, and the flow's environment variables (`env`, absent in hosts without variables: read ""). */
+  context: { flow: ContextStore; global: ContextStore; node: ContextStore; env?: EnvReader };
   /** Aborted when the run is cancelled or the node's timeout passes. */
   signal: AbortSignal;
   /** Push a live progress event (e.g. streamed model tokens) to editors watching the run. Not stored. */

@@ -24,6 +24,7 @@ import type {
 import { OutboundRefusedError } from './index.ts';
 import { FileBlobStore, LiveCredential, ResourcePools, type ResourceScope } from './host/index.ts';
 import { normaliseOutput, type PortMessage } from './index.ts';
+import { envReader, substituteEnvProps } from './util/env.ts';
 
 export { normaliseOutput };
 /** @deprecated name kept for tests: a message with its output port. */
@@ -83,6 +84,8 @@ export interface TestNodeOptions {
   callTool?: (call: ToolCall) => Promise<FlowMessage[]>;
   /** Context the node starts with, e.g. another test node's (`old.context`), as a restart finds what was stored. */
   context?: Partial<TestNode['context']>;
+  /** The flow's environment variables, as the runtime resolves them: `$env`, `env` typed values, `${NAME}` props. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -150,7 +153,8 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
   const progress: unknown[] = [];
   const usages: ModelUsage[] = [];
   const toolCalls: ToolCall[] = [];
-  const context = { flow: new MemoryContext(), global: new MemoryContext(), node: new MemoryContext(), ...options.context };
+  const env = options.env ? envReader(options.env) : undefined;
+  const context = { flow: new MemoryContext(), global: new MemoryContext(), node: new MemoryContext(), ...options.context, ...(env ? { env } : {}) };
   const log: Logger = {
     debug: (message, data) => logs.push({ level: 'debug', message, data }),
     info: (message, data) => logs.push({ level: 'info', message, data }),
@@ -198,7 +202,7 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
     id,
     name: id,
     flowId: 'test-flow',
-    props: props as P,
+    props: (env ? substituteEnvProps(props, env) : props) as P,
     credentials: options.credentials,
     credential,
     log,

@@ -5,6 +5,7 @@
  */
 import type { InputContext, NodeDefinition, NodeInstance, NodeStatus, FlowMessage } from '@flowcrew/sdk';
 import type { LiveCredential, ResourceScope } from '@flowcrew/sdk/host';
+import { substituteEnvProps } from '@flowcrew/sdk/util';
 import type { FlowDocument } from '../flow/types.ts';
 import { NODES_PER_TURN, yieldToEventLoop } from '../flow/event-loop.ts';
 import { ContextRegistry } from './context.ts';
@@ -39,6 +40,9 @@ export class Deployer {
     const { options } = this.hub;
     const services = this.hub.services((route) => options.registerWebhook(route));
     const redactor = new Redactor();
+    // Variables are read once per deploy (as Node-RED does): a changed variable applies at the next deploy.
+    const environment = await options.environment?.(flow);
+    if (environment) redactor.addValues(environment.secrets);
     const global = await this.contexts.get('global');
     const flowContext = await this.contexts.get(`flow:${flow.id}`);
     const flowNodes = flow.nodes.map((n) => ({ id: n.id, type: n.type, name: n.name ?? '', props: n.props ?? {} }));
@@ -79,7 +83,7 @@ export class Deployer {
           redactor.addCredential(fields, definition.credentials?.schema);
           (moreCredentials ??= {})[ref.id] = fields;
         }
-        const context = { flow: flowContext, global, node: await this.contexts.get(`node:${flow.id}:${node.id}`) };
+        const context = { flow: flowContext, global, node: await this.contexts.get(`node:${flow.id}:${node.id}`), ...(environment ? { env: environment.env } : {}) };
         const shared = await this.nodeShared(node.credentials, definition, redactor);
         let instance: NodeInstance;
         try {
@@ -87,7 +91,7 @@ export class Deployer {
             id: node.id,
             name: label,
             flowId: flow.id,
-            props: node.props ?? {},
+            props: environment ? substituteEnvProps(node.props ?? {}, environment.env) : (node.props ?? {}),
             credentials,
             credential: shared.credential,
             ...(moreCredentials ? { moreCredentials } : {}),

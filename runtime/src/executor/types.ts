@@ -69,6 +69,11 @@ export interface ExecutorOptions {
   waiting?: import('../waiting/signal.ts').WaitingHooks;
   /** Queue mode, on a worker: the waiter a run taken from the queue answers (it forwards the reply to the main that waits). */
   replyTo?(run: RunRecord): ReplyWaiter | undefined;
+  /**
+   * The environment variables of a flow (its project's variables here, runtime/src/variables), resolved at each deploy:
+   * handed to nodes as `context.env`, `${NAME}` props substituted, secret values redacted. Absent = no variables.
+   */
+  environment?(flow: FlowDocument): Promise<{ env: import('@flowcrew/sdk').EnvReader; secrets: readonly string[] } | undefined>;
   /** Queue mode, on a worker: queued runs not started for want of a free slot of their flow's limit cluster-wide (resume.ts); their jobs wait and retry. */
   noSlot?(runIds: readonly string[]): void;
 }

@@ -31,6 +31,8 @@ export interface GitEnvironment {
   knownHosts: string | null;
   /** Where the remembered host keys of this clone live. */
   knownHostsFile: string;
+  /** CA bundle trusted for HTTPS remotes instead of the system's (FLOWCREW_GIT_CA_FILE); null = the system's. */
+  caFile?: string | null;
 }
 
 const TIMEOUT_MS = 60_000;
@@ -110,6 +112,7 @@ async function authEnv(options: GitEnvironment, dir: string): Promise<NodeJS.Pro
     Object.assign(env, { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` });
   }
   env.GIT_SSH_COMMAND = ssh.map(quote).join(' ');
+  if (options.caFile) env.GIT_SSL_CAINFO = options.caFile;
   return env;
 }
 

@@ -3,6 +3,7 @@
  *   flowcrew.json       what this repository is (format marker)
  *   flows/<id>.json     one flow per file, keys sorted and indented so a Git diff shows exactly what changed
  *   credentials.json    credential REFERENCES the flows use: { "<ref>": { "type": ... } }; never a secret, never an id
+ *   environments/<environment>.json   that environment's plain variables and its secret variables' NAMES
  * Nodes name their credential by reference (the credential's name on the instance that pushed). On pull each
  * reference is bound to a credential of the project: the environment's explicit binding, else one with that name and
  * type. Instance-local fields (version, format) are left out: they are not part of what a flow does.
@@ -23,6 +24,11 @@ export interface CredentialRef {
 
 export function pretty(value: unknown): string {
   return `${stringify(value, null, 2)}\n`;
+}
+
+/** Path of an environment's variables file (plain values, and the names of its secret ones). */
+export function environmentPath(environment: string): string {
+  return `environments/${environment}.json`;
 }
 
 /** Path of a flow's file; refuses ids that are not safe as a file name (no '/', no '..'). */

@@ -6,6 +6,9 @@
  * - pull: the branch's commits are merged with local changes; conflicting flows are answered as flow diffs and
  *   nothing is stored; otherwise changed flows are imported in one transaction (deployed only when asked).
  * - promote: another environment's branch is merged into this one, pushed, and the changed flows deployed here.
+ * Each environment's plain variables travel as `environments/<environment>.json` (secret ones by name only): a push
+ * writes this environment's file, a pull or promote stores the file of this environment when it changed in Git
+ * (before deploying, so the deployed flows read the new values) and redeploys what was deployed when only it changed.
  * Linking needs project:manage; push/pull flow:write; promote and pull-with-deploy flow:deploy. All audited.
  */
 import path from 'node:path';
@@ -20,7 +23,9 @@ import type { Runtime } from '../runtime.ts';
 import type { GitLinkRecord } from '../storage/versions.ts';
 import { flowContentHash } from '../versions/hash.ts';
 import { GitError, type GitAuth } from './cli.ts';
-import { bindCredentials, fromFiles, toFiles } from './files.ts';
+import { bindCredentials, environmentPath, fromFiles, pretty, toFiles, type FileMap } from './files.ts';
+import { parseEnvironmentFile, type VariableService } from '../variables/service.ts';
+import { validateFlowAsync } from '../flow/validate.ts';
 import { parseGitUrl } from './remote.ts';
 import { GitWorkspace, type FlowConflict } from './workspace.ts';
 
@@ -39,6 +44,10 @@ export interface SyncResult {
   flows: string[];
   deleted: string[];
   deployed: string[];
+  /** Variables of this environment stored from Git (pull, promote). */
+  variables?: string[];
+  /** Secret variables the environment file lists that this instance has not set: set them here. */
+  missingSecrets?: string[];
 }
 
 const BRANCH = /^(?!.*\.\.)(?!\/)(?!.*\/$)[A-Za-z0-9._/-]{1,100}$/;
@@ -52,6 +61,7 @@ export class GitService {
     private readonly flows: FlowService,
     private readonly projects: ProjectService,
     private readonly audit: AuditService,
+    private readonly variables: VariableService,
   ) {}
 
   private get links() {
@@ -109,7 +119,7 @@ export class GitService {
       const remote = await ws.remoteHead(link.branch);
       if (remote !== link.lastCommit) throw this.behind(link, remote);
       const flows = await this.localFlows(projectId);
-      const files = toFiles(flows, await this.credentials(projectId));
+      const files = await this.projectFiles(projectId, link, flows);
       const head = await ws.commit(remote, files, message ?? `Flowcrew: ${link.environment} from ${actor.name}`, actor.name);
       if (head !== remote) await ws.push(head, link.branch);
       await this.links.advance(projectId, link.lastCommit, head);
@@ -176,7 +186,7 @@ export class GitService {
     if (!link) throw new ProblemError(409, 'Not linked', `project "${projectId}" is not linked to a Git repository: link it first`);
     const auth = link.credentialId ? await this.auth(projectId, link.credentialId) : ({ kind: 'none' } as const);
     const dir = path.join(this.root(), encodeURIComponent(projectId));
-    const ws = new GitWorkspace(dir, link.url, { auth, knownHosts: link.knownHosts, knownHostsFile: path.join(dir, '.known_hosts') });
+    const ws = new GitWorkspace(dir, link.url, { auth, knownHosts: link.knownHosts, knownHostsFile: path.join(dir, '.known_hosts'), caFile: this.runtime.config.gitCaFile ?? null });
     const remote = parseGitUrl(link.url);
     try {
       await this.runtime.executor.runtimeServices().outbound.check(remote.host, remote.port);
@@ -194,7 +204,7 @@ export class GitService {
   /** Merge `theirs` with the project's local changes since the last synchronisation; conflicts become a 409. */
   private async mergeWithLocal(ws: GitWorkspace, link: GitLinkRecord, projectId: string, theirs: string, actor: Actor, message: string): Promise<string> {
     if (!(await this.changedSince(projectId, link, link.lastCommit, ws))) return theirs; // nothing local: take theirs as it is
-    const files = toFiles(await this.localFlows(projectId), await this.credentials(projectId));
+    const files = await this.projectFiles(projectId, link, await this.localFlows(projectId));
     const ours = await ws.commit(link.lastCommit, files, 'local changes', actor.name);
     const merged = await ws.merge(ours, theirs, message, actor.name);
     if (!merged.ok) throw conflict(`pulling "${link.branch}"`, merged.conflicts);
@@ -208,9 +218,38 @@ export class GitService {
   private async changedSince(projectId: string, link: GitLinkRecord, commit: string | null, ws: GitWorkspace): Promise<boolean> {
     const local = await this.localFlows(projectId);
     if (!commit) return local.length > 0;
-    const { changed, all } = await this.incoming(projectId, link, await ws.files(commit));
+    const files = await ws.files(commit);
+    const { changed, all } = await this.incoming(projectId, link, files);
     const inGit = new Set(all.map((f) => f.id));
-    return changed.length > 0 || local.some((f) => !inGit.has(f.id));
+    return changed.length > 0 || local.some((f) => !inGit.has(f.id)) || (await this.variablesDiffer(projectId, link, files));
+  }
+
+  /** The files a commit of this project holds: flows, credential references and this environment's variables. */
+  private async projectFiles(projectId: string, link: GitLinkRecord, flows: FlowDocument[]): Promise<FileMap> {
+    const files = toFiles(flows, await this.credentials(projectId));
+    const env = await this.variables.environmentFile(projectId);
+    if (Object.keys(env.variables).length > 0 || env.secrets.length > 0) files.set(environmentPath(link.environment), pretty(env));
+    return files;
+  }
+
+  /**
+   * Do this instance's variables differ from the environment file of a commit? Plain values compared as content; a
+   * secret set here but not listed there is a change, a secret listed there but not set here is not (it is reported
+   * as missing by the pull, not merged).
+   */
+  private async variablesDiffer(projectId: string, link: GitLinkRecord, files: FileMap): Promise<boolean> {
+    const text = files.get(environmentPath(link.environment));
+    const local = await this.variables.environmentFile(projectId);
+    const inGit = text === undefined ? { variables: {}, secrets: [] } : this.environmentFile(link, text);
+    return pretty(local.variables) !== pretty(inGit.variables) || local.secrets.some((name) => !inGit.secrets.includes(name));
+  }
+
+  private environmentFile(link: GitLinkRecord, text: string) {
+    try {
+      return parseEnvironmentFile(environmentPath(link.environment), text);
+    } catch (error) {
+      throw new ProblemError(422, 'Invalid repository content', (error as Error).message);
+    }
   }
 
   /** Flows of `commit` that differ from the database, bound to this project's credentials. */
@@ -238,8 +277,17 @@ export class GitService {
 
   /** Store the flows of `commit` that changed (one transaction), delete the ones removed since `base`, deploy if asked. */
   private async apply(actor: Actor, projectId: string, link: GitLinkRecord, commit: string, base: string | null, ws: GitWorkspace, deploy: boolean): Promise<SyncResult> {
-    const { changed, all } = await this.incoming(projectId, link, await ws.files(commit));
+    const files = await ws.files(commit);
+    const { changed, all } = await this.incoming(projectId, link, files);
+    // This environment's variables first, so that the flows deployed below read them.
+    const envPath = environmentPath(link.environment);
+    const envText = files.get(envPath);
+    let variables: { changed: string[]; missingSecrets: string[] } = { changed: [], missingSecrets: [] };
+    if (envText !== undefined && (!base || (await ws.files(base)).get(envPath) !== envText)) {
+      variables = await this.variables.applyEnvironmentFile(actor, projectId, this.environmentFile(link, envText));
+    }
     if (changed.length > 0) await this.flows.import(actor, changed, { replace: true, projectId, deploy });
+    const redeployed = deploy && variables.changed.length > 0 ? await this.redeployWithVariables(projectId, new Set(changed.map((f) => f.id))) : [];
     const deleted: string[] = [];
     if (base) {
       const present = new Set(all.map((f) => f.id));
@@ -250,7 +298,24 @@ export class GitService {
         deleted.push(id);
       }
     }
-    return { commit, flows: changed.map((f) => f.id), deleted, deployed: deploy ? changed.map((f) => f.id) : [] };
+    const deployed = deploy ? [...changed.map((f) => f.id), ...redeployed] : [];
+    return { commit, flows: changed.map((f) => f.id), deleted, deployed, variables: variables.changed, missingSecrets: variables.missingSecrets };
+  }
+
+  /**
+   * Deployed flows of the project that the merge did not change are deployed again, as they are (their deployed
+   * document, not unsaved edits), so they read the new variables.
+   */
+  private async redeployWithVariables(projectId: string, skip: Set<string>): Promise<string[]> {
+    const done: string[] = [];
+    for (const stored of await this.runtime.storage.listFlows()) {
+      if (stored.projectId !== projectId || skip.has(stored.flow.id) || !stored.deployedFlow) continue;
+      const { valid, issues, flow } = await validateFlowAsync(stored.deployedFlow, this.runtime.registry, { maxDepth: this.runtime.config.maxDepth });
+      if (!valid) throw new ProblemError(422, 'Invalid flow', `deployed flow "${stored.flow.id}" could not be deployed again with the new variables: ${issues.map((i) => `${i.pointer}: ${i.message}`).join('; ')}`);
+      await this.runtime.executor.deploy(flow);
+      done.push(stored.flow.id);
+    }
+    return done;
   }
 
   private async localFlows(projectId: string): Promise<FlowDocument[]> {

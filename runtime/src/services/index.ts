@@ -22,6 +22,7 @@ import { GitService } from '../git/service.ts';
 import { FlowTestService } from '../flowtest/service.ts';
 import { SubflowService } from '../subflows/service.ts';
 import { PinService } from '../pins/service.ts';
+import { VariableService } from '../variables/service.ts';
 
 export class Services {
   readonly audit: AuditService;
@@ -42,6 +43,7 @@ export class Services {
   readonly flowTests: FlowTestService;
   readonly subflows: SubflowService;
   readonly pins: PinService;
+  readonly variables: VariableService;
 
   constructor(
     readonly runtime: Runtime,
@@ -61,9 +63,10 @@ export class Services {
     this.operations = new OperationsService(runtime);
     this.waits = new WaitService(runtime, this.audit);
     this.versions = new VersionService(runtime, this.flows, this.audit);
-    this.git = new GitService(runtime, this.flows, this.projects, this.audit);
     this.flowTests = new FlowTestService(runtime, this.audit);
     this.subflows = new SubflowService(runtime, this.projects, this.audit);
     this.pins = new PinService(runtime);
+    this.variables = new VariableService(runtime, this.projects, this.audit);
+    this.git = new GitService(runtime, this.flows, this.projects, this.audit, this.variables);
   }
 }

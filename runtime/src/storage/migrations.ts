@@ -11,6 +11,7 @@ import { waitingMigration } from '../waiting/store.ts';
 import { evalScoresMigration } from '../cli/eval-store.ts';
 import { pinsMigration } from '../pins/store.ts';
 import { flowTestsMigration } from '../flowtest/store.ts';
+import { variablesMigration } from '../variables/store.ts';
 import type { SqlDialect, SqlDriver, SqlStatement } from './sql-storage.ts';
 
 export interface Migration {
@@ -161,6 +162,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 11,
     name: 'flow tests kept with flows (flowtest/store.ts), sub-flow library versions (subflows/store.ts)',
     sql: flowTestsMigration,
+  },
+  {
+    version: 14,
+    name: 'environments: per-project variables (variables/store.ts; secret values in the vault)',
+    sql: variablesMigration,
   },
 ];
 

@@ -11,10 +11,15 @@ import { cloneMessage } from './message.ts';
 import { SafeRegExp } from './safe-regex.ts';
 import { contextKey, getContextValue, getMessageProperty, parseContextKey } from './property.ts';
 import moment from 'moment';
+import { evaluateEnv, type EnvReader } from './env.ts';
+
+export { evaluateEnv };
 
 export interface ContextScopes {
   flow: ContextStore;
   global: ContextStore;
+  /** The flow's environment variables (the runtime's per-project variables); absent = none, every name reads "". */
+  env?: EnvReader;
 }
 
 export interface CompiledExpression {
@@ -30,7 +35,8 @@ function messageOf(error: unknown): string {
 
 /**
  * Compile a JSONata expression with Node-RED's extra functions: `$flowContext(key)`, `$globalContext(key)`,
- * `$env(name)` (always "": flows get no access to the host environment) and `$clone(value)`.
+ * `$env(name)` (the flow's environment variables, `contexts.env`: "" when not set; never the host's process
+ * environment unless the runtime's administrator passed names through) and `$clone(value)`.
  * With `nodeRedInput`, an expression that mentions `msg` sees `{ msg }` as its input, as Node-RED's legacy mode does.
  * Evaluations run under the host limits (time, depth, size, memory; regexes in linear time): one over a limit
  * fails with a LimitExceededError naming it.
@@ -45,7 +51,7 @@ export function compileJsonata(source: string, contexts: ContextScopes, options:
   }
   expression.assign('flowContext', (key: string) => getContextValue(contexts.flow, parseContextKey(String(key))));
   expression.assign('globalContext', (key: string) => getContextValue(contexts.global, parseContextKey(String(key))));
-  expression.assign('env', () => '');
+  expression.assign('env', (name: unknown) => contexts.env?.get(String(name)) ?? '');
   expression.registerFunction('clone', (value: unknown) => cloneMessage(value), '<(oa)-:o>');
   // Node-RED's own test (RED.util.prepareJSONataExpression): `payload.msg` is a field, not the message.
   const legacyMsg = options.nodeRedInput === true && /(^|[^a-zA-Z0-9_'".])msg([^a-zA-Z0-9_'"]|$)/.test(source);
@@ -60,13 +66,6 @@ export function compileJsonata(source: string, contexts: ContextScopes, options:
       }
     },
   };
-}
-
-/** Node-RED's `env` type: `NAME`, `${NAME}` or `a${NAME}b`. Flows get no host environment, so every variable is "". */
-export function evaluateEnv(value: unknown): string {
-  const text = String(value ?? '');
-  if (/^\${[^}]+}$/.test(text) || !/\${\S+}/.test(text)) return '';
-  return text.replace(/\${([^}]+)}/g, '');
 }
 
 export interface TypedValue {
@@ -134,7 +133,7 @@ export function prepareTypedValue(value: unknown, type: string | undefined, cont
       return { type: t, get: (msg) => compiled.evaluate(msg) };
     }
     case 'env':
-      return constant(() => evaluateEnv(text));
+      return constant(() => evaluateEnv(text, contexts.env));
     default:
       return constant(() => value);
   }

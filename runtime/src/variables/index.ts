@@ -1,0 +1,27 @@
+/**
+ * Per-project environment variables: wiring for the runtime (storage, the executor's deploy hook). The service
+ * (service.ts) is what actors use; the resolver (resolver.ts) is what deployed flows read.
+ */
+import type { Logger } from '@flowcrew/sdk';
+import type { CredentialVault } from '../credentials.ts';
+import type { FlowDocument } from '../flow/types.ts';
+import type { Storage } from '../storage/types.ts';
+import { VariableResolver, type FlowEnvironment } from './resolver.ts';
+import { VariableStore } from './store.ts';
+
+export interface Variables {
+  store: VariableStore;
+  resolver: VariableResolver;
+  /** The executor's `environment` option. */
+  environment(flow: FlowDocument): Promise<FlowEnvironment>;
+}
+
+/** Undefined without SQL storage (there is nowhere to keep them). */
+export function openVariables(parts: { storage: Storage; vault: CredentialVault; passthrough?: readonly string[]; log: Logger }): Variables | undefined {
+  const driver = (parts.storage as { driver?: ConstructorParameters<typeof VariableStore>[0] }).driver;
+  if (!driver) return undefined;
+  const store = new VariableStore(driver);
+  const projectOf = async (flowId: string) => (await parts.storage.getFlow(flowId))?.projectId;
+  const resolver = new VariableResolver(store, parts.vault, projectOf, parts.passthrough ?? [], parts.log);
+  return { store, resolver, environment: (flow) => resolver.forFlow(flow) };
+}

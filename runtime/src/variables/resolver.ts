@@ -1,0 +1,82 @@
+/**
+ * What a flow reads as its environment variables, resolved at each deploy (the executor's `environment` hook):
+ *   1. its project's variables on this instance (= this environment): plain ones from the table, secret ones
+ *      decrypted from the vault (their values are redacted from run history, live events and logs);
+ *   2. then the process environment, only for names the administrator passed through (FLOWCREW_ENV_PASSTHROUGH:
+ *      `NAME` or a `PREFIX_*` pattern). Nothing else of the host's environment is ever visible to a flow.
+ */
+import type { EnvReader, Logger } from '@flowcrew/sdk';
+import { envReader } from '@flowcrew/sdk/util';
+import type { CredentialVault } from '../credentials.ts';
+import type { FlowDocument } from '../flow/types.ts';
+import type { VariableStore } from './store.ts';
+
+/** A variable name: what Node-RED's `${NAME}` and a POSIX shell accept. */
+export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const PASSTHROUGH = /^[A-Za-z_][A-Za-z0-9_]*\*?$/;
+
+export interface FlowEnvironment {
+  env: EnvReader;
+  /** Secret values (for redaction). */
+  secrets: string[];
+}
+
+/** Parse FLOWCREW_ENV_PASSTHROUGH entries; a malformed one stops the start with the entry named. */
+export function passthroughMatcher(entries: readonly string[]): (name: string) => boolean {
+  for (const entry of entries) {
+    if (!PASSTHROUGH.test(entry)) throw new Error(`FLOWCREW_ENV_PASSTHROUGH: "${entry}" is neither a variable name nor a NAME_* prefix`);
+  }
+  const names = new Set(entries.filter((e) => !e.endsWith('*')));
+  const prefixes = entries.filter((e) => e.endsWith('*')).map((e) => e.slice(0, -1));
+  return (name) => names.has(name) || prefixes.some((p) => name.startsWith(p));
+}
+
+export class VariableResolver {
+  private readonly allowed: (name: string) => boolean;
+
+  constructor(
+    private readonly store: VariableStore,
+    private readonly vault: CredentialVault,
+    /** The project a stored flow belongs to (undefined: not a stored flow, e.g. a sandbox copy). */
+    private readonly projectOf: (flowId: string) => Promise<string | undefined>,
+    passthrough: readonly string[],
+    private readonly log: Logger,
+    private readonly processEnv: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.allowed = passthroughMatcher(passthrough);
+  }
+
+  /** The project's variables as a map (secrets decrypted); a secret whose credential is gone is left out, with a warning. */
+  async values(projectId: string): Promise<{ values: Record<string, string>; secrets: string[] }> {
+    const values: Record<string, string> = {};
+    const secrets: string[] = [];
+    for (const variable of await this.store.list(projectId)) {
+      if (variable.secretCredentialId === null) {
+        values[variable.name] = variable.value ?? '';
+        continue;
+      }
+      const fields = await this.vault.resolve(variable.secretCredentialId);
+      if (!fields || typeof fields.value !== 'string') {
+        this.log.warn(`project "${projectId}": secret variable ${variable.name} has no value in the vault (credential "${variable.secretCredentialId}" is gone): set it again`);
+        continue;
+      }
+      values[variable.name] = fields.value;
+      secrets.push(fields.value);
+    }
+    return { values, secrets };
+  }
+
+  async forFlow(flow: FlowDocument): Promise<FlowEnvironment> {
+    const projectId = await this.projectOf(flow.id);
+    const { values, secrets } = projectId === undefined ? { values: {}, secrets: [] } : await this.values(projectId);
+    const own = envReader(values);
+    const env: EnvReader = {
+      get: (name) => {
+        const value = own.get(name);
+        if (value !== undefined) return value;
+        return this.allowed(name) ? this.processEnv[name] : undefined;
+      },
+    };
+    return { env, secrets };
+  }
+}
