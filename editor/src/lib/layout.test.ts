@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FlowNode } from '../api/types';
-import { layoutAll, layoutUnplaced } from './layout';
+import { layoutAll, layoutUnplaced, nodeWidth } from './layout';
 
 const overlap = (a: FlowNode, b: FlowNode) => Math.abs(a.position!.x - b.position!.x) < 190 && Math.abs(a.position!.y - b.position!.y) < 70;
 
@@ -32,5 +32,16 @@ describe('auto-layout', () => {
     layoutAll(nodes);
     expect(nodes[0]!.position!.x).toBe(100);
     expect(nodes[1]!.position!.x).toBeGreaterThan(100 + 190);
+  });
+
+  it('keeps room for a long-named node so its wider box does not reach the next one', () => {
+    const nodes: FlowNode[] = [
+      { id: 'a', type: 'inject', name: 'Research, analysis and review of the topic', wires: [['b']] },
+      { id: 'b', type: 'debug', name: 'Summary' },
+    ];
+    layoutUnplaced(nodes);
+    const [a, b] = nodes as [FlowNode, FlowNode];
+    expect(nodeWidth(a)).toBeGreaterThan(300);
+    expect(b.position!.x).toBeGreaterThanOrEqual(a.position!.x + nodeWidth(a) + 40);
   });
 });

@@ -12,6 +12,14 @@ const NODE_HEIGHT = 70;
 const LAYER_GAP = 70;
 const ROW_GAP = 40;
 const MARGIN = 80;
+/** About how wide a 14px Arial character is, and what a node adds to its title (graph/node.ts computeSize). */
+const CHAR_WIDTH = 8;
+const TITLE_PADDING = 64;
+
+/** A node's width on the canvas, estimated from its name (its title; the canvas widens a node to fit it whole). */
+export function nodeWidth(node: FlowNode): number {
+  return Math.max(NODE_WIDTH, Math.ceil((node.name?.length ?? 0) * CHAR_WIDTH + TITLE_PADDING));
+}
 
 /** Positions (top-left) for `nodes` from their wires among themselves, starting at `origin`. */
 function layered(nodes: readonly FlowNode[], origin: { x: number; y: number }): Map<string, { x: number; y: number }> {
@@ -19,14 +27,14 @@ function layered(nodes: readonly FlowNode[], origin: { x: number; y: number }): 
   const graph = new Graph();
   graph.setGraph({ rankdir: 'LR', nodesep: ROW_GAP, ranksep: LAYER_GAP, marginx: 0, marginy: 0 });
   graph.setDefaultEdgeLabel(() => ({}));
-  for (const n of nodes) graph.setNode(n.id, { width: NODE_WIDTH, height: NODE_HEIGHT });
+  for (const n of nodes) graph.setNode(n.id, { width: nodeWidth(n), height: NODE_HEIGHT });
   for (const n of nodes) for (const port of n.wires ?? []) for (const target of port) if (ids.has(target) && target !== n.id) graph.setEdge(n.id, target);
   layout(graph);
   const result = new Map<string, { x: number; y: number }>();
   // dagre gives centres.
   for (const n of nodes) {
     const at = graph.node(n.id);
-    result.set(n.id, { x: Math.round(origin.x + at.x - NODE_WIDTH / 2), y: Math.round(origin.y + at.y - NODE_HEIGHT / 2) });
+    result.set(n.id, { x: Math.round(origin.x + at.x - at.width / 2), y: Math.round(origin.y + at.y - NODE_HEIGHT / 2) });
   }
   return result;
 }

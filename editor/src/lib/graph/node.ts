@@ -66,7 +66,10 @@ export class FlowGraphNode extends LGraphNode {
 
   override computeSize(): [number, number] {
     const ctx = this.view?.measureContext;
-    const titleWidth = ctx ? measure(ctx, this.title, '14px Arial') + 48 : this.title.length * 8 + 48;
+    // litegraph draws the title from x = NODE_TITLE_HEIGHT and truncates it to the width less twice that: the node
+    // must be that much wider than its title text, in the font litegraph draws it with, or every title is cut.
+    const titleText = ctx ? measure(ctx, this.title, this.titleFontStyle) : this.title.length * 8;
+    const titleWidth = titleText + LiteGraph.NODE_TITLE_HEIGHT * 2 + 4;
     const detailWidth = this.detail ? (ctx ? measure(ctx, this.detail, '11px Arial') : this.detail.length * 6) + 32 : 0;
     const labelWidth = Math.max(detailWidth, ...this.outputs.map((o) => (o.label || o.name ? (o.label || o.name).length * 7 + 40 : 0)));
     const rows = Math.max(1, this.outputs.length);
