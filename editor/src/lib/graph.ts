@@ -9,12 +9,13 @@
  * Flow wiring allows many wires into one input, litegraph allows one link per input slot: every flow node gets
  * one input slot per incoming wire plus a free one, all drawn at the same spot, so they look like one input.
  */
-import { LGraph, LGraphGroup, LGraphNode, LiteGraph } from '@comfyorg/litegraph';
+import { LGraph, LGraphNode, LiteGraph } from '@comfyorg/litegraph';
 import type { FlowDocument, FlowNode, NodeTypeInfo } from '../api/types';
 import { debugToggleState } from './debug-toggle';
 import { GROUP_COLOURS } from './groups';
 import { outputCount, outputLabel } from './ports';
 import { FlowCanvas } from './graph/canvas';
+import { FlowGroupBox } from './graph/group';
 import { FlowGraphNode, SLOT_TYPE, configureLiteGraph, nodeDetail } from './graph/node';
 import type { GraphCallbacks } from './graph/types';
 import { linkKey, sameWires } from './graph/wires';
@@ -30,7 +31,7 @@ export class GraphView {
   private readonly cleanup: Array<() => void> = [];
   private syncing = false;
   /** litegraph's group boxes by flow group id (the document keeps membership; the box is fitted to the members). */
-  private readonly groups = new Map<string, LGraphGroup>();
+  private readonly groups = new Map<string, FlowGroupBox>();
 
   constructor(
     readonly element: HTMLCanvasElement,
@@ -149,11 +150,12 @@ export class GraphView {
       const members = group.nodes.map((id) => this.graph.getNodeById(id)).filter((n): n is LGraphNode => n !== null);
       let box = this.groups.get(group.id);
       if (!box) {
-        box = new LGraphGroup(group.name);
+        box = new FlowGroupBox(group.name);
         this.graph.add(box);
         this.groups.set(group.id, box);
       }
       box.title = group.name;
+      box.members = group.nodes;
       box.color = group.color ?? GROUP_COLOURS[0];
       // Room below the nodes for their run state and status lines.
       if (members.length) box.resizeTo(members, 24);
