@@ -40,8 +40,14 @@ export class InProcessDispatcher implements InvocationDispatcher {
 
   constructor(private readonly hub: ExecutorHub) {}
 
+  /**
+   * Each hop starts in its own macrotask (as Node-RED sends messages): a run's nodes then do not all run in the
+   * microtasks of one event-loop turn, so under load each turn stays short and the loop gets back to the sockets
+   * often. libuv accepts ONE connection per turn: with whole runs per turn, 50 new connections waited seconds to be
+   * accepted while every turn ran ~50 requests to their end.
+   */
   dispatch(run: ActiveRun, invocations: readonly InvocationRecord[]): void {
-    for (const invocation of invocations) void this.run(run, invocation);
+    for (const invocation of invocations) setImmediate(() => void this.run(run, invocation));
   }
 
   private async run(run: ActiveRun, invocation: InvocationRecord): Promise<void> {

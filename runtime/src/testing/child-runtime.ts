@@ -71,7 +71,8 @@ export class ChildRuntime {
   async start(): Promise<void> {
     this.spawn();
     const child = this.child!;
-    const deadline = Date.now() + 30_000;
+    // Generous: on a loaded CI machine (load 20 on 2 cores) compiling and starting the CLI took over 30 s.
+    const deadline = Date.now() + 90_000;
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`runtime exited (${child.exitCode ?? child.signalCode}) before it answered`);
       try {
