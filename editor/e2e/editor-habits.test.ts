@@ -12,7 +12,7 @@ import { startTestServer, type TestServer } from '../../runtime/src/testing/serv
 import { runNpm } from '../../runtime/src/packs/npm-cli.ts';
 import { createAdmin, signIn } from './auth.ts';
 import { launchBrowser, screenshot } from './browser.ts';
-import { clickNode as clickNodeIn, openFlow as openFlowIn } from './editor-page.ts';
+import { clickNode as clickNodeIn, openFlow as openFlowIn, typeInEditor } from './editor-page.ts';
 
 let server: TestServer;
 let browser: Browser;
@@ -107,6 +107,18 @@ describe('editor habits, end to end', () => {
     await waitForText('[data-test="node-last-output"]', 'Hello Ada');
     await page.locator('[data-test="node-last-run-pinned"]').waitFor();
     expect((await server.api('GET', '/api/v1/runs?flowId=pinned')).body).toEqual([]);
+
+    // An unsaved edit is part of the next pinned run: what the user sees is what runs, and nothing is saved.
+    const version = (await server.api('GET', '/api/v1/flows/pinned')).body.version;
+    await typeInEditor(page, '[data-test="field-/rules/0/to"]', '"Bonjour " & payload.name');
+    await page.click('[data-test="open-run"]');
+    await waitForText('[data-test="run-pinned-hint"]', 'with your unsaved changes');
+    await page.click('[data-test="run-start"]');
+    await waitForText('[data-test="run-pinned-answer"]', 'Pinned run succeeded', 30_000);
+    expect(await page.locator('[data-test="run-pinned-node-greet"]').innerText()).toContain('Bonjour Ada');
+    await shot('02b-pinned-run-unsaved');
+    await page.locator('[data-test="run-dialog"] button', { hasText: 'Close' }).click();
+    expect((await server.api('GET', '/api/v1/flows/pinned')).body.version).toBe(version);
 
     await clickNode('call');
     await page.click('[data-test="node-unpin"]');

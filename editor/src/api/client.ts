@@ -145,9 +145,9 @@ export const api = {
   listPins: (flowId: string) => request<PinRecord[]>('GET', `/flows/${encodeURIComponent(flowId)}/pins`),
   setPin: (flowId: string, nodeId: string, pin: PinnedOutput) => request<PinRecord>('PUT', `/flows/${encodeURIComponent(flowId)}/pins/${encodeURIComponent(nodeId)}`, pin),
   deletePin: (flowId: string, nodeId: string) => request<void>('DELETE', `/flows/${encodeURIComponent(flowId)}/pins/${encodeURIComponent(nodeId)}`),
-  /** A manual run of the saved flow with its pins, in an isolated deployment: answers with the finished run. */
-  runPinned: (flowId: string, input: Record<string, unknown>, nodeId?: string) =>
-    request<PinnedRunAnswer>('POST', `/flows/${encodeURIComponent(flowId)}/pinned-runs`, nodeId ? { input, nodeId } : { input }),
+  /** A manual run with the pins, in an isolated deployment (of `flow`, the unsaved working copy, if given): answers with the finished run. */
+  runPinned: (flowId: string, input: Record<string, unknown>, nodeId?: string, flow?: FlowDocument) =>
+    request<PinnedRunAnswer>('POST', `/flows/${encodeURIComponent(flowId)}/pinned-runs`, { input, ...(nodeId ? { nodeId } : {}), ...(flow ? { flow } : {}) }),
 
   stats: (minutes = 60) => request<Stats>('GET', `/stats?minutes=${minutes}`),
 

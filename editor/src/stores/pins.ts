@@ -7,6 +7,8 @@ import { defineStore } from 'pinia';
 import { reactive, ref } from 'vue';
 import { api } from '../api/client';
 import type { InvocationRecord, PinRecord, PinnedOutput, PinnedRunAnswer } from '../api/types';
+import { useFlowsStore } from './flows';
+import { plain } from './flows/storage';
 import { useNodeDataStore } from './nodeData';
 
 export const usePinsStore = defineStore('pins', () => {
@@ -43,9 +45,14 @@ export const usePinsStore = defineStore('pins', () => {
     byFlow[flowId] = rest;
   }
 
-  /** Run the saved flow with its pins; the answer's invocations become each node's last data. */
+  /**
+   * Run the flow with its pins, as the user sees it: with unsaved changes, the working copy (the runtime checks it as
+   * a save would and stores nothing), else the saved flow. The answer's invocations become each node's last data.
+   */
   async function run(flowId: string, input: Record<string, unknown>, nodeId?: string): Promise<PinnedRunAnswer> {
-    const answer = await api.runPinned(flowId, input, nodeId);
+    const open = useFlowsStore().open[flowId];
+    const draft = open?.dirty && open.savedVersion !== null ? plain({ ...open.doc, format: 'flowcrew/flow@1' as const, version: open.savedVersion }) : undefined;
+    const answer = await api.runPinned(flowId, input, nodeId, draft);
     lastRun.value = { ...lastRun.value, [flowId]: answer };
     useNodeDataStore().adoptRun(flowId, answer.run.id, answer.invocations);
     return answer;

@@ -73,4 +73,41 @@ describe('pinned outputs API', () => {
     expect(noEntry.status).toBe(422);
     expect(noEntry.body.detail).toContain('ghost');
   });
+
+  it("runs the editor's unsaved working copy when sent, checked as a save is, and stores nothing", async () => {
+    const stored = (await server.api('GET', '/api/v1/flows/orders')).body;
+    const pin = await server.apiAs(editor.credentials, 'PUT', '/api/v1/flows/orders/pins/call', { outputs: [{ msg: { payload: { name: 'Ada' } } }] });
+    expect(pin.status).toBe(200);
+    // The user changed the greeting and has not saved: the run uses the change.
+    const { deployed: _d, deployedVersion: _v, updatedAt: _u, projectId: _p, ...doc } = stored; // the document, as the editor keeps it
+    const draft = structuredClone(doc);
+    draft.nodes.find((n: any) => n.id === 'greet').props.rules[0].to = '"Bonjour " & payload.name';
+    const run = await server.apiAs(editor.credentials, 'POST', '/api/v1/flows/orders/pinned-runs', { flow: draft });
+    expect(run.status, JSON.stringify(run.body)).toBe(200);
+    expect(run.body.ran).toBe('draft');
+    expect(outputOf(run.body, 'greet').payload).toBe('Bonjour Ada');
+    const after = (await server.api('GET', '/api/v1/flows/orders')).body;
+    expect(after.version).toBe(stored.version);
+    expect(after.nodes.find((n: any) => n.id === 'greet').props.rules[0].to).toBe('"Hello " & payload.name');
+    expect((await server.apiAs(editor.credentials, 'POST', '/api/v1/flows/orders/pinned-runs', {})).body.ran).toBe('saved');
+
+    // Someone who may run but not edit the flow may not run a document of their own making.
+    expect((await server.apiAs(operator.credentials, 'POST', '/api/v1/flows/orders/pinned-runs', { flow: draft })).status).toBe(403);
+    // Another flow's id, an invalid document, a credential of another project: refused as a save would be.
+    const other = await server.apiAs(editor.credentials, 'POST', '/api/v1/flows/orders/pinned-runs', { flow: { ...draft, id: 'elsewhere' } });
+    expect(other.status).toBe(422);
+    expect(other.body.errors[0].pointer).toBe('/flow/id');
+    const broken = structuredClone(draft);
+    broken.nodes.find((n: any) => n.id === 'call').props.method = 'FETCH';
+    const invalid = await server.apiAs(editor.credentials, 'POST', '/api/v1/flows/orders/pinned-runs', { flow: broken });
+    expect(invalid.status).toBe(422);
+    expect(invalid.body.errors.some((e: any) => e.nodeId === 'call')).toBe(true);
+    const secret = await server.api('POST', '/api/v1/credentials', { name: `elsewhere-${Date.now()}`, type: 'http-auth', fields: { user: 'u', password: 'p', allowedHosts: ['127.0.0.1:9'] } });
+    expect(secret.status, JSON.stringify(secret.body)).toBe(201);
+    const foreign = structuredClone(draft);
+    foreign.nodes.find((n: any) => n.id === 'call').credentials = secret.body.id;
+    const refused = await server.apiAs(editor.credentials, 'POST', '/api/v1/flows/orders/pinned-runs', { flow: foreign });
+    expect(refused.status).toBe(422);
+    expect(refused.body.errors, JSON.stringify(refused.body)).toEqual([expect.objectContaining({ nodeId: 'call', message: expect.stringContaining('in project "shop"') })]);
+  });
 });

@@ -49,18 +49,28 @@ export const pinRoutes: Route[] = [
     method: 'post',
     path: '/flows/{id}/pinned-runs',
     tag: 'pins',
-    summary: 'Run the saved flow by hand with its pinned outputs, in an isolated deployment; answers when the run ends',
+    summary: 'Run the flow (saved, or the working copy sent) by hand with its pinned outputs, in an isolated deployment; answers when the run ends',
     access: 'run:start',
     params: { id: params.id },
-    body: { schema: strictObject({ input: { type: 'object' }, nodeId: { type: 'string' } }) },
+    body: {
+      schema: strictObject({
+        input: { type: 'object' },
+        nodeId: { type: 'string' },
+        flow: { type: 'object', description: "The editor's unsaved working copy to run instead of the saved flow (needs flow:write; checked as a save)" },
+      }),
+    },
     responses: {
       '200': ok('The run, its invocations, and which pins were used', { type: 'object' }),
+      '403': problem('A working copy was sent by someone who may not edit the flow'),
       '404': problem('No such flow'),
-      '422': problem('No entry node, or the flow cannot be deployed as saved'),
+      '422': problem('No entry node, the working copy is invalid, or the flow cannot be deployed'),
     },
     handle: async (ctx) => {
-      const body = (ctx.body ?? {}) as { input?: FlowMessage; nodeId?: string };
-      return reply.json(await ctx.services.pins.run(actorOf(ctx), ctx.params.id!, body));
+      const { flow, ...body } = (ctx.body ?? {}) as { input?: FlowMessage; nodeId?: string; flow?: unknown };
+      const actor = actorOf(ctx);
+      // The working copy is checked where saves are checked (permission, validity, credentials of its project).
+      const draft = flow === undefined ? undefined : await ctx.services.flows.checkDraft(actor, ctx.params.id!, flow);
+      return reply.json(await ctx.services.pins.run(actor, ctx.params.id!, body, draft));
     },
   },
 ];

@@ -1,6 +1,6 @@
 /**
  * Pinned outputs as an actor may read, set and use them. A pinned run is the editor's manual run with pins applied:
- * the flow's stored revision, transformed by THE pins transform (flowtest/pins.ts withPinnedOutputs), runs in an
+ * the flow's stored revision (or the editor's unsaved working copy, checked as a save would check it), transformed by THE pins transform (flowtest/pins.ts withPinnedOutputs), runs in an
  * isolated sandbox deployment (flowtest/sandbox.ts), so a pinned node never calls its system, and the real flow,
  * its triggers, runs and context are untouched. The answer carries the run and every invocation.
  */
@@ -14,6 +14,7 @@ import type { Actor } from '../identity/actor.ts';
 import type { Runtime } from '../runtime.ts';
 import { authorize } from '../services/access.ts';
 import type { StoredFlow } from '../storage/types.ts';
+import type { CheckedDraft } from '../services/flows.ts';
 import { PinStore, type PinRecord } from './store.ts';
 
 /** A manual run ends within this, or is cancelled (the answer says so). */
@@ -24,8 +25,10 @@ const MAX_PIN_BYTES = 1_000_000;
 export interface PinnedRunAnswer extends SandboxRun {
   /** Nodes whose pinned output was used. */
   pinned: string[];
-  /** Pins of nodes the stored flow no longer has (not applied). */
+  /** Pins of nodes the flow run no longer has (not applied). */
   ignored: string[];
+  /** 'draft': the editor's unsaved working copy ran; 'saved': the stored revision. */
+  ran: 'draft' | 'saved';
 }
 
 export class PinService {
@@ -70,11 +73,13 @@ export class PinService {
   }
 
   /**
-   * A manual run of the stored flow with its pins: at `nodeId` with `input` ("run from here"), else at the flow's manual
-   * entry (an inject sends its own payload unless `input` has fields).
+   * A manual run of the flow with its pins: at `nodeId` with `input` ("run from here"), else at the flow's manual
+   * entry (an inject sends its own payload unless `input` has fields). With `draft` (FlowService.checkDraft) the
+   * editor's unsaved working copy runs instead of the stored revision: what the user sees is what runs.
    */
-  async run(actor: Actor, flowId: string, body: { input?: FlowMessage; nodeId?: string }): Promise<PinnedRunAnswer> {
-    const stored = await this.flow(actor, flowId, 'run:start');
+  async run(actor: Actor, flowId: string, body: { input?: FlowMessage; nodeId?: string }, draft?: CheckedDraft): Promise<PinnedRunAnswer> {
+    const saved = await this.flow(actor, flowId, 'run:start');
+    const stored: StoredFlow = draft ? { ...saved, flow: draft.flow } : saved;
     const input = body.input ?? {};
     if (input === null || typeof input !== 'object' || Array.isArray(input)) {
       throw new ProblemError(400, 'Invalid input', 'input must be a message object, e.g. {"payload": ...}', [{ pointer: '/input', message: 'must be an object' }]);
@@ -85,7 +90,7 @@ export class PinService {
     const ignored = Object.keys(all).filter((id) => !present.has(id));
     const flow = withPinnedOutputs(stored.flow, pins);
     const entry = body.nodeId ?? this.manualEntry(stored);
-    if (!present.has(entry)) throw new ProblemError(422, 'Cannot start run', `flow "${flowId}" has no node "${entry}"`, [{ pointer: '/nodeId', message: 'no such node in the saved flow' }]);
+    if (!present.has(entry)) throw new ProblemError(422, 'Cannot start run', `flow "${flowId}" has no node "${entry}"`, [{ pointer: '/nodeId', message: `no such node in the ${draft ? 'working copy' : 'saved flow'}` }]);
     const registry = this.runtime.registry;
     let sandbox: TestSandbox;
     try {
@@ -100,7 +105,7 @@ export class PinService {
     }
     try {
       const result = await sandbox.run(flowId, entry, input, { timeoutMs: PINNED_RUN_TIMEOUT_MS, manual: true });
-      return { ...result, pinned: Object.keys(pins), ignored };
+      return { ...result, pinned: Object.keys(pins), ignored, ran: draft ? 'draft' : 'saved' };
     } finally {
       await sandbox.close();
     }

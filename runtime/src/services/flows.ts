@@ -11,9 +11,16 @@ import type { DebugMessage } from '../live/debug-buffer.ts';
 import type { Runtime } from '../runtime.ts';
 import type { StoredFlow } from '../storage/types.ts';
 import { attribution } from '../versions/service.ts';
+import { importNodeRedSubflows } from '../subflows/node-red-import.ts';
 import { authorize, projectFilter, requirePermission } from './access.ts';
 import type { AuditService } from './audit.ts';
 import type { ProjectService } from './projects.ts';
+
+/** A working copy that passed FlowService.checkDraft (only it makes one). */
+export interface CheckedDraft {
+  readonly checked: 'draft';
+  readonly flow: FlowDocument;
+}
 
 export class FlowService {
   constructor(
@@ -90,6 +97,19 @@ export class FlowService {
     return flow;
   }
 
+  /**
+   * The editor's unsaved working copy of flow `id`, checked as a save would check it (the actor may edit the flow, the
+   * document is valid, it uses only its project's credentials) but not stored: for runs that store nothing (pinned runs).
+   */
+  async checkDraft(actor: Actor, id: string, input: unknown): Promise<CheckedDraft> {
+    const stored = await this.allowed(actor, id, 'flow:write');
+    if ((input as { id?: unknown } | null)?.id !== id) throw invalid(`the working copy is not flow "${id}"`, [{ pointer: '/flow/id', message: `must be "${id}"` }]);
+    await this.checkCredentials(input, stored.projectId);
+    const result = await this.runtime.validateAsync(input);
+    if (!result.valid) throw invalid(`the flow has ${result.issues.length} problem(s)`, result.issues);
+    return { checked: 'draft', flow: input as FlowDocument };
+  }
+
   async delete(actor: Actor, id: string): Promise<void> {
     const stored = await this.allowed(actor, id, 'flow:write');
     await this.runtime.deleteFlow(id);
@@ -125,6 +145,8 @@ export class FlowService {
     // Before the runtime validates the flows, whose credential checks would describe a credential it finds.
     if (Array.isArray(input)) for (const [i, doc] of input.entries()) await this.checkCredentials(doc, projectId, `/${i}`);
     else await this.checkCredentials(input, projectId);
+    // A Node-RED export's subflows go into the sub-flow library first: the flows' instances are nodes of their types.
+    const subflows = await importNodeRedSubflows({ runtime: this.runtime, projects: this.projects, audit: this.audit }, actor, input, projectId);
     const result = await this.runtime.importFlows(input, {
       ...options,
       projectId,
@@ -141,7 +163,7 @@ export class FlowService {
       if (f.deployed) await attribution.deployed(this.runtime, actor, f.id, f.version);
       await this.audit.record(actor, 'flow.import', { type: 'flow', id: f.id }, projectId, { version: f.version, source: result.source, deployed: f.deployed });
     }
-    return result;
+    return subflows.length > 0 ? { ...result, subflows } : result;
   }
 
   /**
