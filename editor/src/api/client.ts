@@ -161,6 +161,10 @@ export const api = {
   gitPull: (projectId: string, deploy = false) => request<import('../components/versions/types').GitSyncResult>('POST', `/projects/${encodeURIComponent(projectId)}/git/pull`, { deploy }),
   gitPush: (projectId: string, message?: string) => request<import('../components/versions/types').GitSyncResult>('POST', `/projects/${encodeURIComponent(projectId)}/git/push`, message ? { message } : {}),
   gitPromote: (projectId: string, from: string) => request<import('../components/versions/types').GitSyncResult>('POST', `/projects/${encodeURIComponent(projectId)}/git/promote`, { from }),
+  variables: (projectId: string) => request<import('../components/versions/types').ProjectVariable[]>('GET', `/projects/${encodeURIComponent(projectId)}/variables`),
+  setVariable: (projectId: string, name: string, input: { value: string; secret?: boolean; description?: string | null }) =>
+    request<import('../components/versions/types').ProjectVariable>('PUT', `/projects/${encodeURIComponent(projectId)}/variables/${encodeURIComponent(name)}`, input),
+  deleteVariable: (projectId: string, name: string) => request<void>('DELETE', `/projects/${encodeURIComponent(projectId)}/variables/${encodeURIComponent(name)}`),
 };
 
 export type Api = typeof api;

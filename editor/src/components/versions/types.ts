@@ -57,7 +57,14 @@ export interface GitSyncResult {
   flows: string[];
   deleted: string[];
   deployed: string[];
+  /** Variables of this environment stored from Git (pull, promote). */
+  variables?: string[];
+  /** Secret variables the environment file lists that this instance has not set. */
+  missingSecrets?: string[];
 }
+
+/** A project's environment variable on this instance (runtime/src/variables/service.ts VariableView). */
+export type { VariableView as ProjectVariable } from '../../../../runtime/src/variables/service.ts';
 
 /** One conflicting file of a pull or promotion: what each side changed since their common version. */
 export interface GitConflict {
