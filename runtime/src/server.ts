@@ -41,7 +41,8 @@ export async function startServer(config: RuntimeConfig, options: ServerOptions 
   const guards = httpGuards(config, identity, { log: moduleLogger(runtime.log, 'api') });
   const metrics = config.metrics?.enabled === false ? null : RuntimeMetrics.attach(runtime);
   const app = createApp(runtime, { services, identity, guards, metrics });
-  const http = createServer(app);
+  // The app behind the webhook fast path (api/webhook-fast-path.ts).
+  const http = createServer(app.listener);
   // Keep-alive longer than typical proxies/load generators so connections are reused.
   http.keepAliveTimeout = 65_000;
   const io = attachLive(http, runtime, services, identity, { recheckMs: options.liveRecheckMs });

@@ -17,7 +17,9 @@ import { errorHandler, sendProblem } from './problem.ts';
 import { buildApiRouter } from './router.ts';
 import { ROUTES } from './routes/index.ts';
 import { componentSchemas } from './schemas.ts';
-import { webhookHttp } from './webhook-http.ts';
+import type { RequestListener } from 'node:http';
+import { withWebhookFastPath } from './webhook-fast-path.ts';
+import { webhookHandler, webhookRouter } from './webhook-http.ts';
 
 export interface AppParts {
   services: Services;
@@ -27,16 +29,20 @@ export interface AppParts {
   metrics?: RuntimeMetrics | null;
 }
 
-export function createApp(runtime: Runtime, { services, identity, guards, metrics }: AppParts): express.Express {
+/** The app, and the server's request listener: the app behind the webhook fast path (webhook-fast-path.ts). */
+export type FlowcrewApp = express.Express & { listener: RequestListener };
+
+export function createApp(runtime: Runtime, { services, identity, guards, metrics }: AppParts): FlowcrewApp {
   const app = express();
   const log = moduleLogger(runtime.log, 'api');
-  // First, so refused requests (Host check, rate limits) are timed too.
-  if (metrics) app.use(metrics.httpTimer);
+  // Metrics first, so refused requests (Host check, rate limits) are timed too. The webhook fast path runs these same
+  // guards, in this order.
+  const front = [...(metrics ? [metrics.httpTimer] : []), guards.hostCheck, guards.helmet];
   app.disable('x-powered-by');
   app.set('etag', false);
   // Which X-Forwarded-* headers to believe (client IP for the audit log and rate limits, https for cookies).
   app.set('trust proxy', runtime.config.http.trustProxy);
-  app.use(guards.hostCheck, guards.helmet);
+  app.use(front);
   if (metrics) app.get('/metrics', metricsEndpoint(metrics, { config: runtime.config.metrics ?? { enabled: true, public: false }, auth: identity, log: moduleLogger(runtime.log, 'metrics') }));
   else app.get('/metrics', (_req, res) => sendProblem(res, 404, 'Not Found', 'metrics are off (FLOWCREW_METRICS=false)'));
 
@@ -54,8 +60,10 @@ export function createApp(runtime: Runtime, { services, identity, guards, metric
   app.use('/api/v1', guards.cors, guards.rateLimit.api, guards.originCheck, api);
 
   // Webhooks: authentication, strict content types and size limits per webhook (runtime/src/api/webhook-http.ts).
-  app.use('/webhook', guards.rateLimit.webhook, webhookHttp({ webhooks: runtime.webhooks, config: runtime.config, log: moduleLogger(runtime.log, 'webhook') }));
+  const webhooks = webhookHandler({ webhooks: runtime.webhooks, config: runtime.config, log: moduleLogger(runtime.log, 'webhook') });
+  app.use('/webhook', guards.rateLimit.webhook, webhookRouter(webhooks));
   mountEditor(app);
-  app.use(errorHandler(log, runtime.config.bodyLimit));
-  return app;
+  const onError = errorHandler(log, runtime.config.bodyLimit);
+  app.use(onError);
+  return Object.assign(app, { listener: withWebhookFastPath(app, { guards: [...front, guards.rateLimit.webhook], handler: webhooks, onError }) });
 }

@@ -2,7 +2,8 @@
  * The /webhook/* HTTP endpoint: match the route a trigger node registered, then, in this order, authenticate what
  * the headers allow (401), check the declared content type (415) and the size (413), read the raw body, verify an
  * HMAC signature over it (401), parse it strictly as its type (400), and only then start the run.
- * The app mounts it: `app.use('/webhook', webhookHttp(runtime))`.
+ * ONE handler per app (its replay memory must be shared): the app mounts it (`webhookRouter`) and the server's
+ * fast path (webhook-fast-path.ts) calls the same instance. It sees the path below /webhook in `req.path`.
  */
 import express, { type Request, type Response } from 'express';
 import bytes from 'bytes';
@@ -17,13 +18,26 @@ function sendProblem(res: Response, status: number, title: string, detail: strin
   res.status(status).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title, status, detail, ...extra }));
 }
 
+export type WebhookHandler = (req: Request, res: Response) => Promise<void>;
+
+/** The Express mount of the handler (requests the fast path leaves to the app, e.g. /WEBHOOK/... in other letter case). */
+export function webhookRouter(handler: WebhookHandler): express.Router {
+  const router = express.Router();
+  router.all('/{*path}', handler);
+  return router;
+}
+
+/** Handler and router in one (tests and callers without a fast path). */
 export function webhookHttp(runtime: Pick<Runtime, 'webhooks' | 'config' | 'log'>, options: WebhookGuardOptions = {}): express.Router {
+  return webhookRouter(webhookHandler(runtime, options));
+}
+
+export function webhookHandler(runtime: Pick<Runtime, 'webhooks' | 'config' | 'log'>, options: WebhookGuardOptions = {}): WebhookHandler {
   const runtimeLimit = bytes.parse(runtime.config.bodyLimit);
   if (runtimeLimit === null || !Number.isFinite(runtimeLimit)) throw new Error(`FLOWCREW_BODY_LIMIT is not a size (got "${runtime.config.bodyLimit}")`);
   const guard = new WebhookGuard(options);
-  const router = express.Router();
 
-  router.all('/{*path}', async (req: Request, res: Response) => {
+  return async (req: Request, res: Response): Promise<void> => {
     const match = runtime.webhooks.match(req.method, req.path);
     if (!match) return sendProblem(res, 404, 'Not Found', `no deployed webhook at ${req.method} /webhook${req.path}`);
     if ('methodNotAllowed' in match) return sendProblem(res, 405, 'Method Not Allowed', `the webhook at /webhook${req.path} does not accept ${req.method}`);
@@ -77,6 +91,5 @@ export function webhookHttp(runtime: Pick<Runtime, 'webhooks' | 'config' | 'log'
       runtime.log.error(`webhook ${where} failed: ${(error as Error).stack ?? String(error)}`);
       sendProblem(res, 500, 'Internal Server Error', 'the webhook failed unexpectedly; the runtime log has the details');
     }
-  });
-  return router;
+  };
 }
