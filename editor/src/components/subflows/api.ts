@@ -32,4 +32,6 @@ export const SUBFLOW_TYPE_PREFIX = 'subflow:';
 export const subflowApi = {
   latest: (id: string) => request<SubflowVersion>('GET', `/subflows/${encodeURIComponent(id)}`),
   version: (id: string, version: number) => request<SubflowVersion>('GET', `/subflows/${encodeURIComponent(id)}/versions/${version}`),
+  /** Publish the next version of an existing sub-flow (its owning project decides who may). */
+  publish: (definition: Omit<SubflowDefinition, 'version'>) => request<SubflowVersion>('POST', '/subflows', definition),
 };
