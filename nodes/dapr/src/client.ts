@@ -69,7 +69,7 @@ export class DaprHttp {
     if (fields.apiToken) headers['dapr-api-token'] = fields.apiToken;
     let response: Response;
     try {
-      response = await this.outbound.fetch(url, { method, headers, body: options.body, signal: options.signal ?? AbortSignal.timeout(30_000) });
+      response = await this.outbound.fetch(url, { method, headers, body: options.body as BodyInit | undefined, signal: options.signal ?? AbortSignal.timeout(30_000) });
     } catch (error) {
       throw new DaprError(this.sidecar, operation, { message: (error as Error).message, cause: (error as { cause?: unknown }).cause ?? error });
     }

@@ -40,7 +40,7 @@ unsubscribe while the sidecar runs. One subscription per pub/sub component and t
 
 \`msg.payload\` is the event data (JSON parsed, text as a string, other types a Buffer), \`msg.topic\` the topic,
 \`msg._msgid\` the CloudEvent id (the dapr-publish node sets it to its idempotency key), and
-\`msg.dapr = { id, pubsub, topic, source, type, contentType }\`.
+\`msg.dapr = { id, pubsub, topic, source, type, contentType, deliveries }\` (deliveries as counted by this process).
 
 The event is acknowledged once the run is committed; a run that could not be stored gives the event back (the
 component redelivers it later), and after **Max deliveries** it is dropped, to the **Dead-letter topic** when one is set.`;
@@ -94,7 +94,7 @@ export const daprSubscribeNode = defineNode<DaprSubscribeProps>({
         payload,
         topic: event.topic,
         _msgid: event.id,
-        dapr: { id: event.id, pubsub: event.pubsubName, topic: event.topic, source: event.source, type: event.type, contentType: event.dataContentType },
+        dapr: { id: event.id, pubsub: event.pubsubName, topic: event.topic, source: event.source, type: event.type, contentType: event.dataContentType, deliveries },
       };
       return deliver(
         trigger,

@@ -10,6 +10,9 @@ import type { ContextStore, Logger } from '@flowcrew/sdk';
 import type { NodeLimits } from '../config.ts';
 import type { Storage } from '../storage/types.ts';
 
+/** Where context is persisted: the runtime's storage, or another store (context/dapr-state.ts). */
+export type ContextStorage = Pick<Storage, 'loadContext' | 'setContext'>;
+
 export type ContextLimits = Pick<NodeLimits, 'contextValueBytes' | 'contextScopeBytes'>;
 
 export const DEFAULT_CONTEXT_LIMITS: ContextLimits = { contextValueBytes: 1024 * 1024, contextScopeBytes: 16 * 1048576 };
@@ -36,7 +39,7 @@ export class PersistentContext implements ContextStore {
   private constructor(
     private readonly scope: string,
     private readonly values: Map<string, unknown>,
-    private readonly storage: Storage,
+    private readonly storage: ContextStorage,
     private readonly log: Logger,
     private readonly budget: ContextBudget,
     private readonly limits: ContextLimits,
@@ -49,7 +52,7 @@ export class PersistentContext implements ContextStore {
     }
   }
 
-  static async load(scope: string, storage: Storage, log: Logger, budget: ContextBudget, limits: ContextLimits): Promise<PersistentContext> {
+  static async load(scope: string, storage: ContextStorage, log: Logger, budget: ContextBudget, limits: ContextLimits): Promise<PersistentContext> {
     const stored = await storage.loadContext(scope);
     return new PersistentContext(scope, new Map(Object.entries(stored)), storage, log, budget, limits);
   }
@@ -104,7 +107,7 @@ export class ContextRegistry {
   private readonly global = new ContextBudget('global context');
 
   constructor(
-    private readonly storage: Storage,
+    private readonly storage: ContextStorage,
     private readonly log: Logger,
     private readonly limits: ContextLimits = DEFAULT_CONTEXT_LIMITS,
   ) {}
