@@ -26,6 +26,7 @@ export * from './lazy.ts';
 export * from './webhooks.ts';
 export * from './outbound.ts';
 export * from './mcp.ts';
+export * from './steps.ts';
 export type { EnvReader } from './util/env.ts';
 
 /**
@@ -138,6 +139,8 @@ export interface InputContext {
    * the same message and the same call resolves with the answer. Absent in hosts that cannot wait.
    */
   waitForInput?(request: WaitRequest): Promise<WaitAnswer>;
+  /** Durable parts of this invocation, each a child invocation in the run (steps.ts). Absent in hosts without them. */
+  steps?: import('./steps.ts').StepJournal;
 }
 
 /** A question for a person (see InputContext.waitForInput). */

@@ -6,6 +6,7 @@ import type { ProjectRole } from '../identity/actor.ts';
 import type { Access } from './route-table.ts';
 import type { Credentials, TestServer } from '../testing/server.ts';
 import { WAIT_FIXTURES } from '../waiting/matrix-fixtures.ts';
+import { STEP_FIXTURES } from '../steps/matrix-fixtures.ts';
 
 export interface Target {
   /** Path under /api/v1, with its query string. */
@@ -277,4 +278,6 @@ export const FIXTURES: Record<string, Fixture> = {
 
   // waiting runs (human in the loop)
   ...WAIT_FIXTURES,
+  // re-run from a step (AI crews' tasks)
+  ...STEP_FIXTURES,
 };

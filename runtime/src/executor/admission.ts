@@ -13,6 +13,9 @@ import { defaultEntryNode } from './roles.ts';
 import { nextInvocations, pendingInvocation } from './routing.ts';
 import { CannotStartRunError, type ActiveRun, type DeployedFlow, type ExecutorHub } from './types.ts';
 
+/** Finished invocations stored with a new run's entry invocation (children of it), their seq from `nextSeq`. */
+export type ReuseFinished = (entry: InvocationRecord, nextSeq: () => number) => InvocationRecord[];
+
 export class RunAdmission {
   constructor(private readonly hub: ExecutorHub) {}
 
@@ -70,7 +73,7 @@ export class RunAdmission {
    * Start a run by delivering `input` to a trigger node's own `onInput` (manual "run now", sub-flow calls).
    * With no `nodeId`, the flow's default manual entry is used.
    */
-  async runNow(flowId: string, input: FlowMessage, options: EmitOptions & { nodeId?: string; parentRunId?: string } = {}): Promise<EmitResult> {
+  async runNow(flowId: string, input: FlowMessage, options: EmitOptions & { nodeId?: string; parentRunId?: string; reuse?: ReuseFinished } = {}): Promise<EmitResult> {
     const deployed = this.hub.deployed.get(flowId);
     if (!deployed) throw new CannotStartRunError(`flow "${flowId}" is not deployed`);
     const entry = options.nodeId ? deployed.nodes.get(options.nodeId) : defaultEntryNode(deployed);
@@ -82,7 +85,9 @@ export class RunAdmission {
     const msg = { ...input };
     msg._msgid ??= randomUUID();
     const run = this.newRun(deployed, entry.node.id, msg, options.parentRunId ?? null, Date.now());
-    return this.accept(run, [pendingInvocation(run, entry, msg, null)], options);
+    const first = pendingInvocation(run, entry, msg, null);
+    // A re-run from a chosen step (steps/rerun.ts): the earlier steps, copied under the new entry, go in with it.
+    return this.accept(run, options.reuse ? [first, ...options.reuse(first, () => run.seq++)] : [first], options);
   }
 
   /** Whether the flow has a free slot under its concurrency limit (0 = unlimited) in this process. */

@@ -98,7 +98,7 @@ export class Executor implements ExecutorHub {
     return this.admission.rerun(past);
   }
 
-  runNow(flowId: string, input: FlowMessage, options: EmitOptions & { nodeId?: string; parentRunId?: string } = {}): Promise<EmitResult> {
+  runNow(flowId: string, input: FlowMessage, options: EmitOptions & { nodeId?: string; parentRunId?: string; reuse?: import('./admission.ts').ReuseFinished } = {}): Promise<EmitResult> {
     return this.admission.runNow(flowId, input, options);
   }
 

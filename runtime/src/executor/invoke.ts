@@ -9,6 +9,7 @@ import {
   type Logger,
   type ModelUsage,
   type PortMessage,
+  type StepJournal,
   type ToolCall,
   type TriggerReply,
   type WaitAnswer,
@@ -16,6 +17,7 @@ import {
 } from '@flowcrew/sdk';
 import type { LiveCredential } from '@flowcrew/sdk/host';
 import type { InvocationRecord } from '../storage/types.ts';
+import { stepJournal } from '../steps/journal.ts';
 import { answer } from './replies.ts';
 import { addUsage, type ActiveRun, type DeployedNode, type ExecutorHub, type InvocationScope } from './types.ts';
 
@@ -62,6 +64,7 @@ class NodeInputContext implements InputContext {
   readonly nodeId: string;
   readonly flowId: string;
   private runLogger: Logger | undefined;
+  private journal: StepJournal | undefined;
   readonly status: InputContext['status'];
   readonly credentials: Record<string, unknown> | undefined;
   readonly credential: LiveCredential | undefined;
@@ -119,6 +122,11 @@ class NodeInputContext implements InputContext {
 
   callTool(call: ToolCall): Promise<FlowMessage[]> {
     return this.hub.tools.callTool(this.run, this.node, this.invocation, call, this.signal, this.scope);
+  }
+
+  /** Durable parts of this invocation, stored as its child invocations (steps/journal.ts); made on first use. */
+  get steps(): StepJournal | undefined {
+    return (this.journal ??= stepJournal(this.hub.options.storage, this.run, this.invocation, this.scope));
   }
 
   waitForInput(request: WaitRequest): Promise<WaitAnswer> {

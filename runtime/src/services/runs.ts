@@ -8,6 +8,7 @@ import type { Actor } from '../identity/actor.ts';
 import type { Runtime } from '../runtime.ts';
 import type { InvocationRecord, RunFilter, RunRecord } from '../storage/types.ts';
 import { authorize, projectFilter, projectIdsFor, requirePermission } from './access.ts';
+import { rerunFromStep, type StepRerun } from '../steps/rerun.ts';
 
 const projectOfRun = (run: RunRecord) => run.projectId ?? 'default';
 
@@ -44,6 +45,13 @@ export class RunService {
     const run = await this.visible(actor, id);
     authorize(actor, 'run:start', projectOfRun(run), 'run:read', `run "${id}"`);
     return this.runtime.rerun(id);
+  }
+
+  /** A new run from a chosen step of one of this run's invocations (steps/rerun.ts): starting runs is what it takes. */
+  async rerunFromStep(actor: Actor, id: string, invocationId: string, fromStep: string): Promise<StepRerun> {
+    const run = await this.visible(actor, id);
+    authorize(actor, 'run:start', projectOfRun(run), 'run:read', `run "${id}"`);
+    return rerunFromStep(this.runtime, id, invocationId, fromStep);
   }
 
   async cancel(actor: Actor, id: string): Promise<RunRecord> {

@@ -189,6 +189,12 @@ function definedFields(update: RunUpdate): RunUpdate {
   return out;
 }
 
+/** Finished invocations inserted outside a completion (a node's durable steps: storage/steps.ts), checked against the limits. */
+export function invocationInserts(records: readonly InvocationRecord[], limits: MessageLimits): SqlStatement[] {
+  const seen = new MessageCache(limits);
+  return insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, records.map((inv) => invocationRow(inv, seen)));
+}
+
 function invocationRow(inv: InvocationRecord, seen: MessageCache): SqlParam[] {
   return [
     inv.id,

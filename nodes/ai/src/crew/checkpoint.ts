@@ -1,110 +1,102 @@
 /**
- * Durable crew steps: each finished task's outcome (and a hierarchical crew's plan) is written to the crew node's
- * persistent context as soon as it is done, keyed by the invocation. When the runtime dies mid-crew (a crash,
- * kill -9) it runs the invocation again on restart, with the same idempotency key: the crew then takes the finished
- * tasks from here and starts at the first unfinished one, instead of paying for the whole crew again. A retry after
- * a failed attempt resumes the same way. The record is removed when the crew finishes; ones left by invocations that
- * never finished are pruned after a week.
+ * A crew's durable steps (ctx.steps): the manager's plan, each finished task, each draft a person reviewed, and, for
+ * the run view only, delegations and the manager's assignments and reviews. Each is stored as a child invocation of
+ * the crew node's invocation the moment it is done. When the invocation runs again (a retry, the restart after a
+ * crash, the answer to a human review) the crew takes the finished tasks from there and starts at the first
+ * unfinished one; a re-run from a chosen task (POST /runs/{id}/invocations/{invocationId}/rerun) copies the steps
+ * before it into a new run, where they are taken the same way.
  *
- * Context writes are group-committed within milliseconds: a crash in that window re-runs the task just finished.
+ * A host without ctx.steps (the SDK's test harness, another runtime) runs crews without resume points.
  */
-import type { ContextStore, Logger } from '@flowcrew/sdk';
+import type { FinishedStep, StepJournal } from '@flowcrew/sdk';
+import type { TokenUsage } from '../providers/types.ts';
 import type { CrewTaskOutcome } from './crew.ts';
 
-const PREFIX = 'flowcrew.crew.checkpoint:';
-const MAX_AGE_MS = 7 * 24 * 3600 * 1000;
-
-interface Stored {
-  savedAt: number;
-  plan?: string;
-  tasks: Record<string, CrewTaskOutcome>;
-  /** humanInput tasks: the answer of each review round ("<task>#<round>"), so feedback applies to what the person saw. */
-  drafts?: Record<string, CrewTaskOutcome>;
+/** When a step began, and the tokens the crew spent on it. */
+export interface StepMark {
+  at: number;
+  usage: TokenUsage;
 }
 
-/** What runCrew asks of a checkpoint. */
+/** What a task's step shows as its input. */
+export interface TaskStepInput {
+  task: string;
+  description: string;
+  expectedOutput?: string;
+  /** Labels of the earlier answers it was given. */
+  context: string[];
+}
+
+/** What runCrew asks of its steps. Saves resolve once stored. */
 export interface CrewResume {
   task(key: string): CrewTaskOutcome | undefined;
-  saveTask(key: string, outcome: CrewTaskOutcome): void;
+  /** Why a task was taken rather than run (a note in the task's outcome). */
+  takenNote(key: string): string;
+  saveTask(input: TaskStepInput, outcome: CrewTaskOutcome, mark: StepMark): Promise<void>;
   plan(): string | undefined;
-  savePlan(plan: string): void;
+  savePlan(plan: string, mark: StepMark): Promise<void>;
   draft(key: string, round: number): CrewTaskOutcome | undefined;
-  saveDraft(key: string, round: number, outcome: CrewTaskOutcome): void;
+  saveDraft(key: string, round: number, outcome: CrewTaskOutcome, mark: StepMark): Promise<void>;
+  /** A step for the run view only (never taken on resume): a delegation, a manager's assignment or review. */
+  show(step: { kind: string; task: string; label: string; input?: unknown; output: unknown }, mark: StepMark): Promise<void>;
 }
 
-export class CrewCheckpoint implements CrewResume {
-  private readonly key: string;
-  private stored: Stored;
-  /** Tasks taken from the checkpoint rather than run, for the run record. */
+const NOTE_RESUMED = 'taken from the checkpoint: this task finished before the runtime restarted, and was not run again';
+
+export class CrewSteps implements CrewResume {
+  /** Tasks taken from earlier steps rather than run, for the run record. */
   readonly resumed: string[] = [];
+  private shown = 0;
 
-  /** `invocation`: the idempotency key without its attempt (runId:nodeId:invocationId). */
-  constructor(
-    private readonly context: ContextStore,
-    invocation: string,
-    private readonly log: Logger,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.key = PREFIX + invocation;
-    const found = context.get(this.key) as Stored | undefined;
-    this.stored = found && typeof found === 'object' && found.tasks ? found : { savedAt: now(), tasks: {} };
-  }
+  private constructor(
+    private readonly journal: StepJournal | undefined,
+    private readonly done: ReadonlyMap<string, FinishedStep>,
+  ) {}
 
-  /** The idempotency key is runId:nodeId:invocationId:attempt; every attempt of one invocation shares the rest. */
-  static invocationOf(idempotencyKey: string): string {
-    return idempotencyKey.replace(/:\d+$/, '');
+  static async open(journal: StepJournal | undefined): Promise<CrewSteps> {
+    return new CrewSteps(journal, journal ? await journal.finished() : new Map());
   }
 
   task(key: string): CrewTaskOutcome | undefined {
-    const outcome = this.stored.tasks[key];
-    if (outcome && !this.resumed.includes(key)) this.resumed.push(key);
-    return outcome;
+    const step = this.done.get(`task:${key}`);
+    if (!step) return undefined;
+    if (!this.resumed.includes(key)) this.resumed.push(key);
+    return step.output as CrewTaskOutcome;
   }
 
-  saveTask(key: string, outcome: CrewTaskOutcome): void {
-    this.stored.tasks[key] = outcome;
-    this.write();
+  takenNote(key: string): string {
+    const from = this.done.get(`task:${key}`)?.copiedFrom;
+    return from ? `taken from run ${from.runId}: this run was started again from a later task, reusing this one's answer` : NOTE_RESUMED;
+  }
+
+  async saveTask(input: TaskStepInput, outcome: CrewTaskOutcome, mark: StepMark): Promise<void> {
+    await this.save(`task:${input.task}`, 'task', `${input.task} (${outcome.agent})`, undefined, input, outcome, mark);
   }
 
   plan(): string | undefined {
-    return this.stored.plan;
+    return this.done.get('plan')?.output as string | undefined;
+  }
+
+  async savePlan(plan: string, mark: StepMark): Promise<void> {
+    await this.save('plan', 'plan', 'the manager\'s plan', undefined, undefined, plan, mark);
   }
 
   draft(key: string, round: number): CrewTaskOutcome | undefined {
-    return this.stored.drafts?.[`${key}#${round}`];
+    return this.done.get(`draft:${key}#${round}`)?.output as CrewTaskOutcome | undefined;
   }
 
-  saveDraft(key: string, round: number, outcome: CrewTaskOutcome): void {
-    (this.stored.drafts ??= {})[`${key}#${round}`] = outcome;
-    this.write();
+  async saveDraft(key: string, round: number, outcome: CrewTaskOutcome, mark: StepMark): Promise<void> {
+    await this.save(`draft:${key}#${round}`, 'draft', `${key}: answer ${round + 1} for a person to review (${outcome.agent})`, `task:${key}`, { task: key, round }, outcome, mark);
   }
 
-  savePlan(plan: string): void {
-    this.stored.plan = plan;
-    this.write();
+  async show(step: { kind: string; task: string; label: string; input?: unknown; output: unknown }, mark: StepMark): Promise<void> {
+    // A key of its own per attempt: a task redone after a crash shows its new delegations beside the old ones.
+    const key = `${step.kind}:${step.task}:${mark.at.toString(36)}-${++this.shown}`;
+    await this.save(key, step.kind, step.label, `task:${step.task}`, step.input, step.output, mark);
   }
 
-  /** The crew finished: nothing to resume any more. */
-  clear(): void {
-    this.context.set(this.key, undefined);
-  }
-
-  /** Remove checkpoints of invocations that never finished, older than a week. */
-  prune(): void {
-    for (const key of this.context.keys()) {
-      if (!key.startsWith(PREFIX) || key === this.key) continue;
-      const savedAt = (this.context.get(key) as Stored | undefined)?.savedAt ?? 0;
-      if (this.now() - savedAt > MAX_AGE_MS) this.context.set(key, undefined);
-    }
-  }
-
-  private write(): void {
-    this.stored.savedAt = this.now();
-    try {
-      this.context.set(this.key, this.stored);
-    } catch (error) {
-      // Over the context size limits: the crew goes on, only without a resume point for this step.
-      this.log.warn(`crew checkpoint not saved (a crash now would run the finished tasks again): ${(error as Error).message}`);
-    }
+  private async save(key: string, kind: string, label: string, partOf: string | undefined, input: unknown, output: unknown, mark: StepMark): Promise<void> {
+    if (!this.journal) return;
+    await this.journal.record({ key, kind, label, ...(partOf ? { partOf } : {}), input, output, usage: mark.usage, startedAt: mark.at, finishedAt: Date.now() });
   }
 }

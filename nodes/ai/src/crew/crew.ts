@@ -11,7 +11,7 @@ import { OutputSchema } from '../agents/structured-output.ts';
 import { ModelOutputError } from '../providers/errors.ts';
 import type { TokenUsage } from '../providers/types.ts';
 import type { AgentTool } from '../tools/types.ts';
-import type { CrewResume } from './checkpoint.ts';
+import type { CrewResume, StepMark } from './checkpoint.ts';
 import { withHumanReview, type HumanReview, type HumanReviewer } from './human-review.ts';
 
 export interface CrewTask {
@@ -56,8 +56,10 @@ export interface Crew {
   manager?: Agent;
   /** Hierarchical: how many revisions the manager may ask for per task. */
   maxRevisions: number;
-  /** Finished steps of an earlier attempt of this invocation (after a crash): taken, not run again. */
+  /** Finished steps of an earlier attempt of this invocation (after a crash) or of a re-run's earlier run: taken, not run again. */
   resume?: CrewResume;
+  /** Set by runCrew: starts timing a step; calling the result gives its start and the tokens spent since. */
+  clock?: () => () => StepMark;
   /** Asks people about tasks with humanInput (ctx.waitForInput); absent: such a task fails. */
   human?: HumanReviewer;
 }
@@ -104,6 +106,12 @@ export async function runCrew(crew: Crew, env: AgentEnvironment): Promise<CrewOu
       env.recordUsage(u);
     },
   };
+  const clock = () => {
+    const at = Date.now();
+    const { promptTokens, completionTokens } = usage;
+    return (): StepMark => ({ at, usage: { promptTokens: usage.promptTokens - promptTokens, completionTokens: usage.completionTokens - completionTokens } });
+  };
+  crew = { ...crew, clock };
   const agents = new Map(crew.agents.map((a) => [a.key, a]));
   const done = new Map<string, CrewTaskOutcome>();
   const outcome: CrewOutcome = { output: '', tasks: [], usage };
@@ -113,16 +121,16 @@ export async function runCrew(crew: Crew, env: AgentEnvironment): Promise<CrewOu
     if (!manager) throw new Error('a hierarchical crew needs a manager agent');
     let plan = crew.resume?.plan();
     if (plan === undefined) {
+      const planned = clock();
       plan = (await runAgentTask(manager, { key: 'plan', description: planPrompt(crew), expectedOutput: 'A short plan: for each task, who should do it and what matters most.' }, counted)).output;
-      crew.resume?.savePlan(plan);
+      await crew.resume?.savePlan(plan, planned());
     }
     outcome.plan = plan;
     env.progress({ type: 'crew-plan', text: plan });
     for (const [index, task] of crew.tasks.entries()) {
       const context = contextFor(task, index, crew.tasks, done);
       const work = (more: Array<{ label: string; text: string }>) => runManagedTask(crew, manager, task, [...context, ...more], plan, counted);
-      const result = resumed(crew, task, env) ?? (await withHumanReview(task, crew.human, crew.resume, env, () => work([]), work));
-      finished(crew, task, result, done, outcome);
+      await settle(crew, task, context, env, done, outcome, () => withHumanReview(task, crew.human, crew.resume, clock, env, () => work([]), work));
     }
   } else {
     for (const [index, task] of crew.tasks.entries()) {
@@ -133,8 +141,7 @@ export async function runCrew(crew: Crew, env: AgentEnvironment): Promise<CrewOu
         withGuardrails(agent, task, [...context, ...more], counted, (extra) =>
           runAgentTask(agent, { ...task, context: [...context, ...more, ...extra], extraTools: delegationTools(agent, crew, task, counted) }, counted),
         );
-      const result = resumed(crew, task, env) ?? (await withHumanReview(task, crew.human, crew.resume, env, () => work([]), work));
-      finished(crew, task, result, done, outcome);
+      await settle(crew, task, context, env, done, outcome, () => withHumanReview(task, crew.human, crew.resume, clock, env, () => work([]), work));
     }
   }
   const last = outcome.tasks[outcome.tasks.length - 1];
@@ -143,17 +150,31 @@ export async function runCrew(crew: Crew, env: AgentEnvironment): Promise<CrewOu
   return outcome;
 }
 
-/** A task an earlier attempt of this invocation finished (before a crash): its outcome, noted as resumed. */
-function resumed(crew: Crew, task: CrewTask, env: AgentEnvironment): CrewTaskOutcome | undefined {
-  const outcome = crew.resume?.task(task.key);
-  if (!outcome) return undefined;
-  const note = 'taken from the checkpoint: this task finished before the runtime restarted, and was not run again';
-  env.progress({ type: 'note', task: task.key, agent: outcome.agent, text: note });
-  return { ...outcome, notes: [...outcome.notes, note] };
-}
-
-function finished(crew: Crew, task: CrewTask, result: CrewTaskOutcome, done: Map<string, CrewTaskOutcome>, outcome: CrewOutcome): void {
-  if (!crew.resume?.task(task.key)) crew.resume?.saveTask(task.key, result);
+/**
+ * One task to its end: taken as it was when an earlier attempt of this invocation (before a crash) or the run a
+ * re-run started from finished it, else run and stored as the crew's step at once.
+ */
+async function settle(
+  crew: Crew,
+  task: CrewTask,
+  context: Array<{ label: string; text: string }>,
+  env: AgentEnvironment,
+  done: Map<string, CrewTaskOutcome>,
+  outcome: CrewOutcome,
+  run: () => Promise<CrewTaskOutcome>,
+): Promise<void> {
+  const taken = crew.resume?.task(task.key);
+  let result: CrewTaskOutcome;
+  if (taken) {
+    const note = crew.resume!.takenNote(task.key);
+    env.progress({ type: 'note', task: task.key, agent: taken.agent, text: note });
+    result = { ...taken, notes: [...taken.notes, note] };
+  } else {
+    const timed = crew.clock!();
+    result = await run();
+    const input = { task: task.key, description: task.description, ...(task.expectedOutput ? { expectedOutput: task.expectedOutput } : {}), context: context.map((c) => c.label) };
+    await crew.resume?.saveTask(input, result, timed());
+  }
   done.set(task.key, result);
   outcome.tasks.push(result);
 }
@@ -185,6 +206,7 @@ async function runManagedTask(
   env: AgentEnvironment,
 ): Promise<CrewTaskOutcome> {
   const keys = crew.agents.map((a) => a.key);
+  const assigning = crew.clock!();
   const assignment = await runAgentTask(
     manager,
     {
@@ -201,6 +223,7 @@ async function runManagedTask(
   const { agent: chosen, instructions } = assignment.json as { agent: string; instructions: string };
   const worker = crew.agents.find((a) => a.key === chosen)!;
   env.progress({ type: 'delegation', task: task.key, from: manager.role, to: worker.role, instructions });
+  await crew.resume?.show({ kind: 'assignment', task: task.key, label: `${task.key}: ${manager.role} assigns ${worker.role}`, output: { agent: chosen, instructions } }, assigning());
 
   const briefed = [...context, { label: `Instructions from ${manager.role}`, text: instructions }];
   const work = (more: Array<{ label: string; text: string }>) =>
@@ -209,6 +232,7 @@ async function runManagedTask(
     );
   let result: CrewTaskOutcome = await work([]);
   for (let revision = 0; ; revision++) {
+    const reviewing = crew.clock!();
     const review = await runAgentTask(
       manager,
       {
@@ -223,6 +247,7 @@ async function runManagedTask(
     );
     const verdict = review.json as { approved: boolean; feedback: string };
     env.progress({ type: 'review', task: task.key, agent: worker.role, approved: verdict.approved, feedback: verdict.feedback });
+    await crew.resume?.show({ kind: 'review', task: task.key, label: `${task.key}: ${manager.role} reviews ${worker.role}'s answer`, input: { answer: result.output }, output: verdict }, reviewing());
     result = { ...result, review: verdict, instructions };
     // Out of revisions, the last answer stands and the verdict is reported with it: not hidden, not fatal.
     if (verdict.approved || revision >= crew.maxRevisions) return result;
@@ -333,11 +358,16 @@ function delegationTools(agent: Agent, crew: Crew, task: CrewTask, env: AgentEnv
     const request = String(kind === 'work' ? (args.task ?? '') : (args.question ?? '')).trim();
     if (!request) throw new Error(kind === 'work' ? 'say what the task is' : 'say what the question is');
     env.progress({ type: 'delegation', task: task.key, from: agent.role, to: target.role, instructions: request });
+    const asking = crew.clock?.();
     const answer = await runAgentTask(
       { ...target, allowDelegation: false },
       { key: `${task.key}:${kind === 'work' ? 'delegated' : 'question'}`, description: request, context: args.context ? [{ label: `Context from ${agent.role}`, text: String(args.context) }] : [] },
       env,
     );
+    if (asking) {
+      const step = { kind: 'delegation', task: task.key, label: `${task.key}: ${agent.role} ${kind === 'work' ? 'delegates to' : 'asks'} ${target.role}`, input: { [kind === 'work' ? 'task' : 'question']: request, ...(args.context ? { context: String(args.context) } : {}) }, output: answer.output };
+      await crew.resume?.show(step, asking());
+    }
     return answer.output;
   };
   return [

@@ -2,12 +2,12 @@
  * CrewAI's `human_input: true`: after a task's answer, a person reviews it. Accepting (or an empty feedback, as in
  * CrewAI) lets the crew go on; feedback sends the task back to its agent with the feedback, and the new answer is
  * reviewed again. The question goes through ctx.waitForInput, so the run waits durably (status `waiting`, no
- * process holding it) and the crew invocation runs again once answered: each round's draft is kept in the crew's
- * checkpoint, so the person's feedback applies to the very answer they saw and no model call is repeated.
+ * process holding it) and the crew invocation runs again once answered: each round's draft is kept as a step of the
+ * crew (checkpoint.ts), so the person's feedback applies to the very answer they saw and no model call is repeated.
  */
 import type { JsonSchema, WaitAnswer, WaitRequest } from '@flowcrew/sdk';
 import type { AgentEnvironment } from '../agents/agent.ts';
-import type { CrewResume } from './checkpoint.ts';
+import type { CrewResume, StepMark } from './checkpoint.ts';
 import type { CrewTask, CrewTaskOutcome } from './crew.ts';
 
 export const FEEDBACK_SCHEMA: JsonSchema = {
@@ -43,6 +43,7 @@ export async function withHumanReview(
   task: CrewTask,
   reviewer: HumanReviewer | undefined,
   resume: CrewResume | undefined,
+  clock: () => () => StepMark,
   env: AgentEnvironment,
   first: () => Promise<CrewTaskOutcome>,
   redo: (more: Context) => Promise<CrewTaskOutcome>,
@@ -52,8 +53,9 @@ export async function withHumanReview(
   const drafted = async (round: number, make: () => Promise<CrewTaskOutcome>) => {
     const kept = resume?.draft(task.key, round);
     if (kept) return kept;
+    const timed = clock();
     const made = await make();
-    resume?.saveDraft(task.key, round, made);
+    await resume?.saveDraft(task.key, round, made, timed());
     return made;
   };
   let result = await drafted(0, first);

@@ -1,7 +1,8 @@
 /**
  * A crew survives kill -9: the real runtime in a child process runs a two-task crew against a local stand-in of the
  * OpenAI wire format; it is killed while the second task waits for the model, started again on the same data
- * directory, and the run finishes without the first task's model call being made again.
+ * directory, and the run finishes without the first task's model call being made again. Each task is a step: a
+ * child invocation of the crew's invocation, stored when it finishes; a re-run from the second task reuses the first.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -80,8 +81,7 @@ describe('a crew and a crash', () => {
 
     const writerAsked = () => model.requests.some((r) => system(r).startsWith('You are Writer.'));
     await waitFor('the writer to call its model', async () => (writerAsked() ? true : undefined), 60_000);
-    // The research task's checkpoint is group-committed within milliseconds of its end, before the writer's call.
-    await new Promise((r) => setTimeout(r, 500));
+    // The research task's step was committed before the writer's task began (the crew awaits it).
     await runtime.killHard();
     const researchCalls = model.requests.filter((r) => system(r).startsWith('You are Researcher.')).length;
     expect(researchCalls).toBe(1);
@@ -105,5 +105,45 @@ describe('a crew and a crash', () => {
     expect(model.requests.filter((r) => system(r).startsWith('You are Researcher.'))).toHaveLength(1);
     const lastWriter = model.requests.filter((r) => system(r).startsWith('You are Writer.')).at(-1)!;
     expect(JSON.stringify(lastWriter.body.messages)).toContain('Fact: pgvector adds vector search to PostgreSQL.');
+
+    // Task by task in the run: each a finished child invocation of the crew's, with its input, answer, agent and tokens.
+    const crewInvocation = run.invocations.find((i: any) => i.nodeId === 'crew' && i.nodeType === 'ai-crew');
+    const steps = run.invocations.filter((i: any) => i.parentId === crewInvocation.id && i.nodeType === 'ai-crew#task');
+    expect(steps.map((s: any) => s.id)).toEqual([`${crewInvocation.id}/task:research`, `${crewInvocation.id}/task:write`]);
+    expect(steps.map((s: any) => s.status)).toEqual(['succeeded', 'succeeded']);
+    expect(steps[1].input).toMatchObject({ step: { key: 'task:write', kind: 'task' }, input: { task: 'write', description: 'Write about pgvector', context: ['Output of task "research" (Researcher)'] } });
+    expect(steps[1].outputs[0].msg).toMatchObject({ agent: 'Writer', output: 'pgvector: vector search inside PostgreSQL.' });
+    expect(steps[0].usage.completionTokens).toBeGreaterThan(0);
+    expect(steps[1].finishedAt).toBeGreaterThanOrEqual(steps[1].startedAt);
+
+    // Re-run from the second task: a new run whose first task is copied, not asked again; the second is recomputed.
+    const writerCalls = model.requests.filter((r) => system(r).startsWith('You are Writer.')).length;
+    const rerunPath = `/api/v1/runs/${started.body.runId}/invocations/${crewInvocation.id}/rerun`;
+    expect((await runtime.api('POST', rerunPath, { fromStep: 'task:nope' })).status).toBe(404);
+    const again = await runtime.api('POST', rerunPath, { fromStep: 'task:write' });
+    expect(again.status, JSON.stringify(again.body)).toBe(202);
+    expect(again.body.reused).toEqual(['task:research']);
+    const second = await waitFor(
+      'the re-run to finish',
+      async () => {
+        const { body } = await runtime.api('GET', `/api/v1/runs/${again.body.runId}`);
+        return ['succeeded', 'failed', 'cancelled'].includes(body?.status) ? body : undefined;
+      },
+      60_000,
+    );
+    expect(second.status, second.error).toBe('succeeded');
+    expect(model.requests.filter((r) => system(r).startsWith('You are Researcher.'))).toHaveLength(1);
+    expect(model.requests.filter((r) => system(r).startsWith('You are Writer.'))).toHaveLength(writerCalls + 1);
+    const rerunCrew = second.invocations.find((i: any) => i.nodeType === 'ai-crew');
+    expect(rerunCrew.parentId).toBeNull();
+    const copied = second.invocations.filter((i: any) => i.parentId === rerunCrew.id);
+    expect(copied.map((s: any) => [s.input.step.key, s.input.step.copiedFrom?.runId ?? null])).toEqual([
+      ['task:research', started.body.runId],
+      ['task:write', null],
+    ]);
+    expect(copied[0].usage ?? null).toBeNull();
+    const rerunTasks = rerunCrew.outputs[0].msg.crew.tasks;
+    expect(rerunTasks[0].notes.at(-1)).toContain(`taken from run ${started.body.runId}`);
+    expect(rerunTasks.map((t: any) => t.output)).toEqual(['Fact: pgvector adds vector search to PostgreSQL.', 'pgvector: vector search inside PostgreSQL.']);
   }, 300_000);
 });

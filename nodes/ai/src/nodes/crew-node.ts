@@ -7,7 +7,7 @@ import { AGENT_TEMPLATES } from '../agents/templates.ts';
 import { MANAGER_MIN_TOKENS, runCrew, type CrewTask } from '../crew/crew.ts';
 import { flowBudgetSchema, runBudgetSchema, type BudgetLimits, type FlowBudgetLimits } from '../crew/budget.ts';
 import { functionGuardrail } from '../crew/function-guardrail.ts';
-import { CrewCheckpoint } from '../crew/checkpoint.ts';
+import { CrewSteps } from '../crew/checkpoint.ts';
 import { crewKnowledgeSchema, type CrewKnowledgeConfig } from '../crew/crew-knowledge.ts';
 import { crewMemorySchema, type CrewMemoryConfig } from '../crew/crew-memory.ts';
 import { crewKnowledgeFor, crewMemoryFor, needsStore } from './crew-memory-setup.ts';
@@ -256,12 +256,11 @@ ${MODEL_HELP}`,
           if (event.type === 'task-start') ctx.status({ fill: 'blue', shape: 'dot', text: `${event.task}: ${event.agent}` });
           progress(event);
         };
-        const checkpoint = new CrewCheckpoint(ctx.context.node, CrewCheckpoint.invocationOf(ctx.idempotencyKey), ctx.log);
-        checkpoint.prune();
+        // Finished steps of this invocation: an earlier attempt's (a crash, a retry, a human review) or a re-run's copies.
+        const checkpoint = await CrewSteps.open(ctx.steps);
         const outcome = await showingFailure(ctx, () =>
           runCrew({ agents: runAgents, tasks, process, manager: runManager, maxRevisions: props.maxRevisions ?? 1, resume: checkpoint, human: humanReviewer(ctx, props.humanInput) }, env),
         );
-        checkpoint.clear();
         ctx.status({ fill: 'green', shape: 'dot', text: `done: ${outcome.tasks.length} tasks` });
         const names = new Map(crew.tasks.map((t) => [t.key, t.name]));
         return {

@@ -1,7 +1,7 @@
 /** Run history: list, read, re-run, cancel. (Manual runs start at POST /flows/{id}/runs.) */
 import type { RunStatus } from '../../storage/types.ts';
 import { RUN_STATUSES } from '../schemas.ts';
-import { actorOf, arrayOf, ok, problem, ref, reply, type Route } from '../route-table.ts';
+import { actorOf, arrayOf, ok, problem, ref, reply, strictObject, type Route } from '../route-table.ts';
 
 const runId = { id: 'Run id' };
 
@@ -43,6 +43,25 @@ export const runRoutes: Route[] = [
     params: runId,
     responses: { '202': ok('Accepted (durably stored)', ref('AcceptedRun')), '409': problem('Flow not deployed'), '422': problem('The trigger is gone') },
     handle: async (ctx) => reply.accepted((await ctx.services.runs.rerun(actorOf(ctx), ctx.params.id!)).runId),
+  },
+  {
+    method: 'post',
+    path: '/runs/{id}/invocations/{invocationId}/rerun',
+    tag: 'runs',
+    summary: "Re-run from a chosen step of a node's invocation (an AI crew's task): a new run starting at that node, the steps before it reused",
+    access: 'run:start',
+    params: { ...runId, invocationId: 'Invocation id of the node (an ai-crew) whose steps to re-run from' },
+    body: { required: true, schema: strictObject({ fromStep: { type: 'string', minLength: 1, maxLength: 500, description: 'Step key, e.g. "task:write" (see the step invocations of the run)' } }, ['fromStep']) },
+    responses: {
+      '202': ok('Accepted (durably stored)', { type: 'object', required: ['runId', 'status', 'reused'], properties: { runId: { type: 'string' }, status: { const: 'accepted' }, reused: arrayOf({ type: 'string' }) } }),
+      '404': problem('No such run, invocation or step'),
+      '409': problem('Flow not deployed'),
+      '422': problem('The node is gone, or the invocation is itself a step'),
+    },
+    handle: async (ctx) => {
+      const { runId: started, reused } = await ctx.services.runs.rerunFromStep(actorOf(ctx), ctx.params.id!, ctx.params.invocationId!, (ctx.body as { fromStep: string }).fromStep);
+      return reply.json({ runId: started, status: 'accepted', reused }, 202, { Location: `/api/v1/runs/${started}` });
+    },
   },
   {
     method: 'post',

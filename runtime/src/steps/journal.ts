@@ -1,0 +1,64 @@
+/**
+ * ctx.steps for one invocation attempt (the executor's hook in invoke.ts): a node's finished parts become child
+ * invocations of its invocation as soon as they are done (storage/steps.ts), with the tool calls made since the last
+ * part as their own children, so a crash loses at most the part in progress.
+ */
+import type { FinishedStep, StepJournal, StepRecord } from '@flowcrew/sdk';
+import type { ActiveRun, InvocationScope } from '../executor/types.ts';
+import { DEFAULT_MESSAGE_LIMITS, type SqlDriver } from '../storage/sql-storage.ts';
+import { StepStore, stepInvocation, stepMeta, toFinishedStep } from '../storage/steps.ts';
+import type { InvocationRecord, Storage } from '../storage/types.ts';
+
+const stores = new WeakMap<Storage, StepStore>();
+
+/** The step store of a SQL storage (one per storage), or undefined for a storage without SQL (then nodes get no ctx.steps). */
+export function stepStoreOf(storage: Storage): StepStore | undefined {
+  let store = stores.get(storage);
+  const driver = (storage as { driver?: SqlDriver }).driver;
+  if (!store && driver) stores.set(storage, (store = new StepStore(storage, driver, DEFAULT_MESSAGE_LIMITS)));
+  return store;
+}
+
+export function stepJournal(storage: Storage, run: ActiveRun, invocation: InvocationRecord, scope: InvocationScope): StepJournal | undefined {
+  const store = stepStoreOf(storage);
+  return store && new InvocationSteps(store, run, invocation, scope);
+}
+
+class InvocationSteps implements StepJournal {
+  private done: Promise<Map<string, FinishedStep>> | null = null;
+
+  constructor(
+    private readonly store: StepStore,
+    private readonly run: ActiveRun,
+    private readonly invocation: InvocationRecord,
+    private readonly scope: InvocationScope,
+  ) {}
+
+  finished(): Promise<ReadonlyMap<string, FinishedStep>> {
+    return this.known();
+  }
+
+  async record(step: StepRecord): Promise<void> {
+    if (!step.key) throw new Error('a step needs a key');
+    const done = await this.known();
+    if (done.has(step.key)) return;
+    const record = stepInvocation(this.invocation, step, this.run.seq++);
+    // The tool calls this invocation made since its last step were made for this one: they move under it and are
+    // stored with it now instead of with the invocation's completion.
+    const tools = this.scope.tools.splice(0);
+    const own = new Set(tools.filter((t) => t.parentId === this.invocation.id));
+    const moved = tools.map((t) => (own.has(t) ? { ...t, parentId: record.id } : t));
+    for (const t of moved) t.seq = this.run.seq++;
+    try {
+      await this.store.insert(this.run.flow.redactor.records([record, ...moved]));
+    } catch (error) {
+      this.scope.tools.unshift(...tools);
+      throw error;
+    }
+    done.set(step.key, toFinishedStep(record, stepMeta(record)!));
+  }
+
+  private known(): Promise<Map<string, FinishedStep>> {
+    return (this.done ??= this.store.finished(this.run.record.id, this.invocation.id));
+  }
+}
