@@ -132,6 +132,11 @@ export const componentSchemas: Record<string, JsonSchema> = {
           },
         },
       },
+      subflows: {
+        type: 'array',
+        description: 'Node-RED imports: the subflow definitions put into the sub-flow library (published as a new version, or unchanged: the same as the latest)',
+        items: { type: 'object', properties: { nodeRedId: str, id: str, type: str, name: str, version: int, status: { enum: ['published', 'unchanged'] } } },
+      },
     },
   },
   Credential: {

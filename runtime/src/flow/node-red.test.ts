@@ -192,6 +192,8 @@ describe('importNodeRed', () => {
       // The link in that a link call (on Reports) calls is its entry; the call itself is a link-call node.
       [id.linkInAudit]: 'subflow-in',
       [id.linkCall]: 'link-call',
+      // An instance of a subflow of the export: the library sub-flow it becomes (subflows/node-red-import.ts publishes it).
+      [id.subflowInstance]: `subflow:${id.subflow}`,
     });
     const sw = node(orders, id.switch);
     expect(sw).toMatchObject({ name: 'by total', position: { x: 450, y: 80 } });
@@ -249,14 +251,16 @@ describe('importNodeRed', () => {
     expect(byId[id.status]).toBeUndefined();
     expect(byId[id.broker]).toMatchObject({ type: 'serial-port', name: 'local', reason: expect.stringContaining('configuration node') });
     expect(byId[id.tls]).toMatchObject({ type: 'tls-config' });
-    expect(byId[id.group]).toMatchObject({ type: 'group', name: 'Report pipeline', flowId: REPORTS });
+    expect(byId[id.group]).toBeUndefined();
+    expect(reports.groups).toEqual([{ id: id.group, name: 'Report pipeline', nodes: [id.httpRequest, id.yaml] }]);
     expect(byId[id.linkCall]).toBeUndefined();
     expect(node(reports, id.linkCall).props).toMatchObject({ linkType: 'static', timeout: 30, targets: [{ id: id.linkInAudit, name: 'audit', flowId: ORDERS, nodeId: id.linkInAudit }] });
-    expect(byId[id.subflow]).toMatchObject({ type: 'subflow', name: 'Enrich' });
-    expect(byId[id.subflowNode]).toMatchObject({ type: 'change', reason: expect.stringContaining('subflow "Enrich"') });
-    expect(byId[id.subflowInstance]).toMatchObject({ type: `subflow:${id.subflow}`, flowId: REPORTS });
+    // The subflow is a library definition now (node-red-subflows.test.ts covers the translation).
+    for (const sub of [id.subflow, id.subflowNode, id.subflowInstance]) expect(byId[sub]).toBeUndefined();
+    expect(result.subflows.map((s) => s.definition.id)).toEqual([id.subflow]);
     // Every node of the export is either imported, wired through, or listed.
-    const imported = new Set([...orders.nodes, ...reports.nodes].map((n) => n.id));
+    const imported = new Set([...orders.nodes, ...reports.nodes, ...(reports.groups ?? []), ...result.subflows.flatMap((s) => s.definition.nodes)].map((n) => n.id));
+    imported.add(id.subflow);
     const wiredThrough = new Set([id.linkOutAudit, id.linkInReports]);
     for (const n of nodeRedExport.filter((x) => x.type !== 'tab')) {
       expect(imported.has(n.id) || wiredThrough.has(n.id) || byId[n.id] !== undefined, n.id).toBe(true);

@@ -10,11 +10,14 @@
 import { randomUUID } from 'node:crypto';
 import { layoutUnplaced } from './node-red-layout.ts';
 import { unsupportedFileVariant } from './node-red-files.ts';
+import { groupDescendants, importGroups } from './node-red-groups.ts';
+import { assembleDefinition, envEntries, envSchema, instanceProps, subflowLibraryId, unsupportedSubflow, useSubflowProps, type ImportedSubflow } from './node-red-subflows.ts';
 import { normaliseNodeRedProps } from './node-red-props.ts';
 import { PropsEditor, type PropertyNote } from './node-red-values.ts';
 import { FLOW_FORMAT, type FlowDocument, type FlowNode } from './types.ts';
 
 export type { PropertyNote } from './node-red-values.ts';
+export type { ImportedSubflow } from './node-red-subflows.ts';
 
 export interface UnmappedNode {
   id: string;
@@ -31,6 +34,8 @@ export interface NodeRedImport {
   warnings: string[];
   /** Property by property, what the import translated, defaulted, dropped or kept without applying. */
   properties: PropertyNote[];
+  /** Subflow definitions translated for the sub-flow library; the flows' instances use them as `subflow:<id>`. */
+  subflows: ImportedSubflow[];
 }
 
 export interface NodeRedImportOptions {
@@ -160,20 +165,22 @@ class Importer {
   private readonly mappedType = new Map<string, string>();
   /** Tab (or orphan z) id → Flowcrew flow id. */
   private readonly flowIds = new Map<string, string>();
-  /** Group id → the flow nodes in it (Node-RED ids). */
-  private readonly groups = new Map<string, string[]>();
+  /** Subflow definitions that can be imported, by Node-RED id. */
+  private importable = new Map<string, NrNode>();
+  private readonly subflowDefs: ImportedSubflow[] = [];
 
   constructor(
     private readonly items: NrNode[],
     private readonly options: NodeRedImportOptions,
   ) {
     for (const n of items) this.byId.set(n.id, n);
-    for (const n of items) if (typeof n.g === 'string') this.groups.set(n.g, [...(this.groups.get(n.g) ?? []), n.id]);
   }
 
   run(): NodeRedImport {
     const tabs = this.items.filter((n) => n.type === 'tab');
     const subflows = new Map(this.items.filter((n) => n.type === 'subflow').map((n) => [n.id, n]));
+    this.importable = new Map([...subflows].filter(([, sf]) => unsupportedSubflow(sf) === undefined));
+    for (const id of this.importable.keys()) this.flowIds.set(id, `subflow:${subflowLibraryId(id)}`);
     const configIds = new Set<string>();
 
     // Flows: every tab, plus one per unknown z (an export of selected nodes does not include their tab): that one is
@@ -209,9 +216,13 @@ class Importer {
         this.mapped.set(n.id, ID_PATTERN.test(n.id) && n.id.length <= MAX_ID ? n.id : sanitiseId(n.id));
         if (type) this.mappedType.set(n.id, type);
       };
-      if (n.type === 'subflow') skip('subflow definitions are not supported; rebuild the subflow as a separate flow and call it with a subflow-call node');
-      else if (typeof n.z === 'string' && subflows.has(n.z)) skip(`belongs to subflow "${String(subflows.get(n.z)!.name ?? n.z)}", which is not imported`);
-      else if (n.type === 'group') skip('groups are not supported; the nodes of the group were imported without it');
+      if (n.type === 'subflow') {
+        if (!this.importable.has(n.id)) skip(`not imported into the sub-flow library: ${unsupportedSubflow(n)!}`);
+      } else if (typeof n.z === 'string' && subflows.has(n.z) && !this.importable.has(n.z)) skip(`belongs to subflow "${String(subflows.get(n.z)!.name ?? n.z)}", which is not imported`);
+      else if (n.type === 'group') {
+        if (typeof n.z === 'string' && subflows.has(n.z)) skip('a group inside a subflow: library sub-flows keep no groups (its nodes were imported)');
+        else if (flowId === undefined) skip('not on a flow tab');
+      }
       else if (!this.isFlowNode(n) && (n.type === 'websocket-listener' || n.type === 'websocket-client')) configIds.add(n.id); // inlined into the websocket nodes
       else if (!this.isFlowNode(n)) {
         configIds.add(n.id);
@@ -223,7 +234,11 @@ class Importer {
       } else if (n.type === 'link out') {
         if (linkMode(n) === 'return') importAs('link-return');
         else this.checkLinkTargets(n, skip);
-      } else if (n.type.startsWith('subflow:')) skip(`instance of subflow ${n.type.substring(8)}: subflows are not supported`);
+      } else if (n.type.startsWith('subflow:')) {
+        const target = n.type.substring(8);
+        if (this.importable.has(target)) importAs(`subflow:${subflowLibraryId(target)}`);
+        else skip(subflows.has(target) ? `instance of subflow "${String(subflows.get(target)!.name ?? target)}", which is not imported: ${unsupportedSubflow(subflows.get(target)!)!}` : `instance of subflow ${target}, whose definition is not in the export`);
+      }
       else if (TYPE_MAP[n.type] === undefined) skip(`Node-RED node type "${n.type}" has no Flowcrew equivalent`);
       else if (unsupportedFileVariant(n)) skip(unsupportedFileVariant(n)!);
       else importAs();
@@ -247,7 +262,20 @@ class Importer {
       this.warn(`the export does not include tab ${z}; its nodes were imported as a copy into a new flow "${this.flowIds.get(z)}"`);
       build(z);
     }
-    return { flows, unmapped: this.unmapped, warnings: this.warnings, properties: this.properties };
+    for (const sf of this.importable.values()) this.buildSubflow(sf, configIds);
+    const groups = importGroups(this.items, (z) => (this.importable.has(z) ? undefined : this.flowIds.get(z)), this.mapped, sanitiseId, (note) => this.properties.push(note));
+    for (const doc of flows) if (groups.has(doc.id)) doc.groups = groups.get(doc.id);
+    return { flows, unmapped: this.unmapped, warnings: this.warnings, properties: this.properties, subflows: this.subflowDefs };
+  }
+
+  /** A subflow definition's nodes, entry and exit, and its variables as properties (node-red-subflows.ts). */
+  private buildSubflow(sf: NrNode, configIds: Set<string>): void {
+    const flowId = this.flowIds.get(sf.id)!;
+    const note = (n: Omit<PropertyNote, 'nodeId' | 'type' | 'flowId'>) => this.properties.push({ nodeId: sf.id, type: 'subflow', flowId, ...n });
+    const nodes = this.items.filter((n) => n.z === sf.id && this.mapped.has(n.id)).map((n) => this.toFlowNode(n, configIds, flowId));
+    const properties = envSchema(envEntries(sf.env), note);
+    const resolve = (id: string) => this.resolve(id, sf, new Set());
+    this.subflowDefs.push(assembleDefinition(sf, nodes, resolve, (id) => this.mapped.get(id), properties, (m) => this.warn(m)));
   }
 
   /**
@@ -291,7 +319,11 @@ class Importer {
     const report = (note: Omit<PropertyNote, 'nodeId' | 'type' | 'flowId'>) => this.properties.push({ nodeId: n.id, type: n.type, flowId, ...note });
     if (typeof n.info === 'string' && n.info.trim() && n.type !== 'comment') report({ property: '/info', action: 'dropped', from: n.info, reason: 'node descriptions are not kept (Flowcrew nodes have none)' });
     let props: Record<string, unknown>;
-    if (type === 'subflow-in' || type === 'link-return') {
+    const instanceOf = n.type.startsWith('subflow:') ? this.importable.get(n.type.substring(8)) : undefined;
+    if (instanceOf) {
+      props = instanceProps(n, envEntries(instanceOf.env), report);
+      for (const key of Object.keys(raw)) if (key !== 'env') report({ property: `/${key}`, action: 'dropped', from: raw[key], reason: 'a subflow instance takes only its variables' });
+    } else if (type === 'subflow-in' || type === 'link-return') {
       // Entry and answer of a link call: their Node-RED config (links, mode) is the wiring, now done by the call.
       props = {};
       const reason = type === 'subflow-in' ? 'a link-in a "link call" enters at: now a sub-flow entry (subflow-in)' : 'a "link out" in return mode: now a link-return, which answers the call';
@@ -300,13 +332,16 @@ class Importer {
       const editor = new PropsEditor(raw, report);
       normaliseNodeRedProps(n.type, editor, {
         nodeId: n.id,
-        groupMembers: (id) => (typeof this.byId.get(id)?.g === 'string' ? (this.groups.get(this.byId.get(id)!.g as string) ?? []).filter((m) => m !== id && this.mapped.has(m)).map((m) => this.mapped.get(m)!) : []),
+        // Node-RED's "group" scope: every node in the node's group, nested groups included.
+        groupMembers: (id) => (typeof this.byId.get(id)?.g === 'string' ? groupDescendants(this.items, this.byId.get(id)!.g as string).filter((m) => m !== id && this.mapped.has(m)).map((m) => this.mapped.get(m)!) : []),
         warn: (message) => this.warn(message),
         configNode: (id) => this.byId.get(id),
       });
       if (n.type === 'link call') this.linkCallTargets(n, editor);
       props = editor.props;
     }
+    const inSubflow = typeof n.z === 'string' ? this.importable.get(n.z) : undefined;
+    if (inSubflow) useSubflowProps(props, new Set(envEntries(inSubflow.env).map((e) => e.name)), report, n.type);
     const node: FlowNode = { id: this.mapped.get(n.id)!, type };
     const name = nameOf(n);
     if (name) node.name = name;

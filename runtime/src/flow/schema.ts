@@ -75,6 +75,7 @@ export const flowSchema = {
           name: { type: 'string', maxLength: 200 },
           color: { type: 'string', pattern: '^#[0-9a-fA-F]{6}$' },
           nodes: { type: 'array', maxItems: 10_000, items: { type: 'string' } },
+          parent: identifier,
         },
       },
     },

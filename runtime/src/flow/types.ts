@@ -52,6 +52,8 @@ export interface FlowGroup {
   /** '#rrggbb'. */
   color?: string;
   nodes: string[];
+  /** The enclosing group's id, for a group nested in another (Node-RED's nested groups). */
+  parent?: string;
 }
 
 /** One validation problem, located by a JSON pointer into the submitted document. */
@@ -78,4 +80,6 @@ export interface ImportResult {
   warnings: string[];
   /** Node-RED imports: property by property, what was translated, defaulted, dropped or kept without being applied. */
   properties?: PropertyNote[];
+  /** Node-RED imports: the subflow definitions put into the sub-flow library (published, or the same as the latest). */
+  subflows?: Array<{ nodeRedId: string; id: string; type: string; name: string; version: number; status: 'published' | 'unchanged' }>;
 }

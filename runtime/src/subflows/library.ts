@@ -20,6 +20,8 @@ const ajv = createUserSchemaValidator();
 export class SubflowLibrary {
   /** Versions by sub-flow id, oldest first. */
   private readonly byId = new Map<string, SubflowVersion[]>();
+  /** Told each version added here (packs/library-sync.ts announces them to the other processes). */
+  private readonly addedListeners = new Set<(v: SubflowVersion) => void>();
 
   constructor(
     readonly store: SubflowStore,
@@ -57,6 +59,23 @@ export class SubflowLibrary {
     this.registerType(v.definition.id);
     const type = nodeTypeOf(v.definition.id);
     this.registry.emit('change', { action: isNew ? 'loaded' : 'reloaded', pack: SUBFLOW_PACK, added: isNew ? [type] : [], removed: [] });
+    for (const listener of this.addedListeners) listener(v);
+  }
+
+  onAdded(listener: (v: SubflowVersion) => void): () => void {
+    this.addedListeners.add(listener);
+    return () => this.addedListeners.delete(listener);
+  }
+
+  /** Take on the versions of `id` another process stored (shared database) that this one does not have yet. */
+  async refresh(id: string): Promise<number> {
+    let added = 0;
+    for (const v of await this.store.versions(id)) {
+      if (this.version(id, v.definition.version)) continue;
+      await this.added(v);
+      added++;
+    }
+    return added;
   }
 
   /** The definitions `flow` uses (the pinned versions of its library sub-flows, and theirs): what an export carries. */
@@ -124,8 +143,9 @@ export function subflowNodeType(id: string, versions: SubflowDefinition[]): Node
         version: { type: 'integer', enum: versions.map((d) => d.version), default: latest.version, title: 'Version', description: 'The sub-flow version this node runs; upgrading is explicit.' },
         timeoutMs: { type: 'integer', minimum: 1, default: 60000, title: 'Wait for the answer (ms)' },
       },
-      // Each version checks its own properties: a node pinned to v1 stays valid when v2 changes them.
-      allOf: versions.map((d) => ({ if: { properties: { version: { const: d.version } } }, then: propsOf(d) })),
+      // Each version checks its own properties: a node pinned to v1 stays valid when v2 changes them. `required`: a node
+      // without a version (new, imported) is not every version at once, so it takes the latest's defaults only.
+      allOf: versions.map((d) => ({ if: { required: ['version'], properties: { version: { const: d.version } } }, then: propsOf(d) })),
     },
     help: `${latest.description ?? latest.name}
 
