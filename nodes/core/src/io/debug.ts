@@ -1,6 +1,6 @@
 /** debug: Node-RED's debug node. Shows a message property (or the whole message) in the editor's debug sidebar. */
 import { inspect } from 'node:util';
-import { defineNode } from '@flowcrew/sdk';
+import { defineNode, type NodeStatus } from '@flowcrew/sdk';
 import { compileJsonata, type CompiledExpression } from '@flowcrew/sdk/util';
 import { getMessagePropertyOrUndefined } from '@flowcrew/sdk/util';
 
@@ -23,7 +23,7 @@ export interface DebugProps {
 
 const STATUS_LENGTH = 32;
 
-type Shown = { fill: string; shape: string; text: string };
+type Shown = NodeStatus & { text: string };
 
 /**
  * The status Node-RED's debug node shows for a value: the value as text (first 32 characters), grey dot; a value that
@@ -31,20 +31,20 @@ type Shown = { fill: string; shape: string; text: string };
  * and a message with `status` (from a status node) as that status.
  */
 export function statusOf(shown: unknown, autoMsg?: Record<string, unknown>): Shown {
-  let fill = 'grey';
-  let shape = 'dot';
+  let fill = 'grey' as NodeStatus['fill'];
+  let shape = 'dot' as NodeStatus['shape'];
   let text = typeof shown === 'string' ? shown : inspect(shown);
   const asStatus = shown as Partial<Shown> | null;
   if (asStatus && typeof asStatus === 'object' && asStatus.fill && asStatus.shape && asStatus.text) ({ fill, shape, text } = asStatus as Shown);
   const error = autoMsg?.error as { message?: unknown } | undefined;
   if (autoMsg && Object.hasOwn(autoMsg, 'error')) {
-    fill = 'red';
+    fill = 'red' as NodeStatus['fill'];
     text = String(error?.message);
   }
   const status = autoMsg?.status as Partial<Shown> | undefined;
   if (autoMsg && Object.hasOwn(autoMsg, 'status') && status) {
-    fill = status.fill || 'grey';
-    shape = status.shape || 'ring';
+    fill = status.fill || ('grey' as NodeStatus['fill']);
+    shape = status.shape || ('ring' as NodeStatus['shape']);
     text = status.text || '';
   }
   text = String(text);
