@@ -31,7 +31,9 @@ export class Resumer {
     const { storage } = this.hub.options;
     // A run this process executes already, or another resume is taking, is never adopted twice.
     let resumable = (await storage.listResumableRuns(runIds ? { runIds } : undefined)).filter((r) => !this.hub.active.has(r.run.id) && !this.taking.has(r.run.id));
-    for (const { run } of resumable) this.taking.add(run.id);
+    // Released in `finally` by this list: `resumable` loses the parked runs below, which must not stay taken.
+    const taken = resumable.map((r) => r.run.id);
+    for (const id of taken) this.taking.add(id);
     try {
       // Runs parked on a question stay parked: they resume when it is answered (waiting/park.ts).
       if (this.hub.options.waiting) resumable = await this.hub.options.waiting.withoutParked(resumable);
@@ -72,7 +74,7 @@ export class Resumer {
       }
       return resumable.length;
     } finally {
-      for (const { run } of resumable) this.taking.delete(run.id);
+      for (const id of taken) this.taking.delete(id);
       this.resuming = [];
     }
   }
