@@ -6,7 +6,7 @@
  */
 import type { WaitAnswer, WaitRequest } from '@flowcrew/sdk';
 import type { Row, SqlDialect, SqlDriver, SqlStatement } from '../storage/sql-storage.ts';
-import { num, numOrNull, strOrNull } from '../storage/row-values.ts';
+import { jsonOrNull, num, numOrNull, strOrNull } from '../storage/row-values.ts';
 
 export type WaitStatus = 'open' | 'answered' | 'timed_out' | 'cancelled';
 
@@ -64,7 +64,6 @@ export function waitingMigration(_dialect: SqlDialect): string[] {
 }
 
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
-const parse = (value: unknown): unknown => (value === null || value === undefined ? null : JSON.parse(String(value)));
 
 export class WaitStore {
   constructor(private readonly driver: SqlDriver) {}
@@ -183,9 +182,9 @@ function toWait(row: Row): WaitRecord {
     nodeId: String(row.node_id),
     projectId: String(row.project_id),
     status: String(row.status) as WaitStatus,
-    request: parse(row.request) as WaitRequest,
-    assignees: parse(row.assignees) as WaitRecord['assignees'],
-    answer: parse(row.answer),
+    request: jsonOrNull(row.request) as WaitRequest,
+    assignees: jsonOrNull(row.assignees) as WaitRecord['assignees'],
+    answer: jsonOrNull(row.answer),
     answeredBy: strOrNull(row.answered_by),
     answeredVia: strOrNull(row.answered_via) as WaitAnswer['via'] | null,
     createdAt: num(row.created_at),
