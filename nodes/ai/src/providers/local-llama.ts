@@ -14,19 +14,17 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { withLock } from 'lifecycle-utils';
-import {
-  getLlama,
+import type {
+  ChatHistoryItem,
+  ChatModelFunctionCall,
+  ChatModelFunctions,
+  Llama,
   LlamaChat,
-  LlamaLogLevel,
-  type ChatHistoryItem,
-  type ChatModelFunctionCall,
-  type ChatModelFunctions,
-  type Llama,
-  type LlamaContext,
-  type LlamaContextSequence,
-  type LlamaEmbeddingContext,
-  type LlamaGrammar,
-  type LlamaModel,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaEmbeddingContext,
+  LlamaGrammar,
+  LlamaModel,
 } from 'node-llama-cpp';
 import { ProviderError, errorMessage } from './errors.ts';
 import { fitContextWindow, type CuttableText } from './context-window.ts';
@@ -57,14 +55,17 @@ interface LoadedModel {
 let llamaPromise: Promise<Llama> | undefined;
 const models = new Map<string, Promise<LoadedModel>>();
 
+/** Imported on first use: importing node-llama-cpp costs ~40 MB of RSS in every runtime, whether it runs a local model or not. */
+const llamaCpp = () => import('node-llama-cpp');
+
 function loadLlama(): Promise<Llama> {
-  llamaPromise ??= getLlama({
+  llamaPromise ??= llamaCpp().then(({ getLlama, LlamaLogLevel }) => getLlama({
     build: 'never',
     // GPU offload only when asked for: probing GPU backends costs start-up time on machines without one.
     gpu: process.env.FLOWCREW_LLAMA_GPU && process.env.FLOWCREW_LLAMA_GPU !== 'false' ? (process.env.FLOWCREW_LLAMA_GPU as 'auto') : false,
     logLevel: LlamaLogLevel.error,
     progressLogs: false,
-  }).catch((error: unknown) => {
+  })).catch((error: unknown) => {
     llamaPromise = undefined;
     throw new ProviderError(`cannot start llama.cpp (node-llama-cpp prebuilt binaries): ${errorMessage(error)}`, { retryable: false, cause: error });
   });
@@ -91,6 +92,7 @@ function loadModel(config: LocalModelConfig): Promise<LoadedModel> {
       const threads = config.threads ?? Math.max(1, Math.floor(availableParallelism() / 2));
       const context = await model.createContext({ contextSize: Math.min(config.contextSize ?? model.trainContextSize, model.trainContextSize), threads });
       const sequence = context.getSequence();
+      const { LlamaChat } = await llamaCpp();
       return { model, threads, context, sequence, chat: new LlamaChat({ contextSequence: sequence }), grammars: new Map() };
     })();
     models.set(key, loaded);
