@@ -2,7 +2,9 @@
  * Keeps this runtime's run leases (storage/leases.ts) when several runtimes share one PostgreSQL:
  * - at start, takes its own previous runs (same instance id) and runs nobody holds, and resumes them;
  * - every third of the lease time, renews its leases; a run it no longer holds (taken over after this process
- *   stalled past its lease) is stopped here, so two processes never keep executing one run;
+ *   stalled past its lease) is stopped here, so two processes never keep executing one run; a run it holds but no
+ *   longer executes (dropped after a failed write, e.g. a completion that lost a race with another process) is
+ *   resumed here when it is still so at the next beat, instead of being renewed, unexecuted, for ever;
  * - on the same beat, takes over runs whose lease expired (their runtime died) and resumes them here;
  * - on a clean stop, gives its runs up at once, so another runtime takes them over without waiting for expiry;
  * - now and then, finishes runs left 'running' with every invocation done (leases.finishSettled: the last line of
@@ -29,7 +31,9 @@ export class LeaseKeeper {
   private beating: Promise<void> | null = null;
   private stopped = false;
   /** Heartbeats done, runs taken over and runs stopped here after losing their lease (for tests and metrics). */
-  readonly stats = { beats: 0, takenOver: 0, lost: 0, reconciled: 0 };
+  readonly stats = { beats: 0, takenOver: 0, lost: 0, reconciled: 0, orphansResumed: 0 };
+  /** Runs held but not executed here at the last beat (not parked on a question). */
+  private orphans = new Set<string>();
   private lastReconcile = Date.now();
 
   constructor(private readonly options: LeaseKeeperOptions) {
@@ -69,12 +73,25 @@ export class LeaseKeeper {
       executor.abandon(lost, 'its lease was taken over by another runtime');
     }
     if (this.stopped) return;
+    await this.resumeOrphans(held);
     await this.reconcile();
     const taken = await leases.claim({ mode: 'expired' });
     if (taken.length === 0) return;
     this.stats.takenOver += taken.length;
     log.info(`run leases: took over ${taken.length} run(s) whose runtime stopped renewing their leases`);
     await executor.resume(taken);
+  }
+
+  /** Held, active, not parked, and not executed here at this beat and the last one: resume them here. */
+  private async resumeOrphans(held: Map<string, string>): Promise<void> {
+    const { executor, log } = this.options;
+    const now = new Set([...held].filter(([id, status]) => status !== 'waiting' && !executor.active.has(id)).map(([id]) => id));
+    const orphans = [...now].filter((id) => this.orphans.has(id));
+    this.orphans = new Set([...now].filter((id) => !this.orphans.has(id)));
+    if (orphans.length === 0) return;
+    const resumed = await executor.resume(orphans);
+    this.stats.orphansResumed += resumed;
+    if (resumed > 0) log.warn(`run leases: resumed ${resumed} run(s) this runtime held without executing them`);
   }
 
   /** At most every max(ttl, 5 s): finish runs whose invocations are all done but which were left open. */

@@ -91,9 +91,8 @@ export class Resumer {
     if (queued.length === 0) return new Map();
     const now = Date.now();
     const limitOf = (flowId: string) => this.hub.deployed.get(flowId)?.flow.settings?.concurrency ?? 0;
-    const starts = await leases.start(queued.map((r) => ({ id: r.id, flowId: r.flowId, limit: limitOf(r.flowId) })), now);
-    const result = new Map([...starts].map((id): [string, number] => [id, now]));
-    const full = queued.filter((r) => !starts.has(r.id) && limitOf(r.flowId) > 0).map((r) => r.id);
+    const result = await leases.start(queued.map((r) => ({ id: r.id, flowId: r.flowId, limit: limitOf(r.flowId) })), now);
+    const full = queued.filter((r) => !result.has(r.id) && limitOf(r.flowId) > 0).map((r) => r.id);
     if (full.length === 0) return result;
     // No free slot. Queue mode: the runs go back to the queue (their jobs retry later). Otherwise they wait here for
     // a slot of this process, as runs accepted here do (the limit then holds per process).

@@ -93,8 +93,18 @@ function worker(name: string): FlowcrewProcess {
 }
 
 async function urlOf(p: FlowcrewProcess): Promise<string> {
-  const line = await p.waitFor(/Flowcrew listening on/, 180_000);
+  // Four processes start at once: at load 20 on 2 cores that took 113 s (and over 180 s once).
+  const line = await p.waitFor(/Flowcrew listening on/, 300_000);
   return /listening on (http:\/\/[^ ]+)/.exec(line)![1]!;
+}
+
+/** The message of a JSON log line (the line itself when it is not JSON). */
+function messageOf(line: string): string {
+  try {
+    return String((JSON.parse(line) as { msg?: unknown }).msg ?? line);
+  } catch {
+    return line;
+  }
 }
 
 async function query<T extends pg.QueryResultRow>(sql: string): Promise<T[]> {
@@ -144,7 +154,7 @@ describe('queue mode under chaos (2 mains, 2 workers, real PostgreSQL and Redis)
     const mains = [main('main-1'), main('main-2')];
     let workers = [worker('worker-1'), worker('worker-2')];
     const urls = await Promise.all(mains.map(urlOf));
-    await Promise.all(workers.map((w) => w.waitFor(/Flowcrew worker .* running/, 180_000)));
+    await Promise.all(workers.map((w) => w.waitFor(/Flowcrew worker .* running/, 300_000)));
     note(`2 mains and 2 workers up (${urls.join(', ')}); Redis on port ${redisPort}; ${RUNS} runs to submit`);
 
     // Chaos at random points of the submission (fractions of RUNS), in this order.
@@ -239,6 +249,9 @@ describe('queue mode under chaos (2 mains, 2 workers, real PostgreSQL and Redis)
       `SELECT id, status, owner, lease_expires_at, started_at FROM runs WHERE status IN ('queued', 'running', 'waiting') LIMIT 5`,
     );
     for (const r of stuck) note(`open run ${r.id}: ${r.status}, owner ${r.owner}, lease until ${r.lease_expires_at ? ((Number(r.lease_expires_at) - t0) / 1000).toFixed(1) : '-'} s, started ${r.started_at ? ((Number(r.started_at) - t0) / 1000).toFixed(1) : '-'} s; invocations: ${(await query<{ node_id: string; status: string; interruptions: number }>(`SELECT node_id, status, interruptions FROM invocations WHERE run_id = '${r.id}' ORDER BY seq`)).map((i) => `${i.node_id}:${i.status}/${i.interruptions}`).join(' ')}`);
+    // The last lines of defence (lease-keeper.ts) say when they had to act: a run left open, or held and not executed.
+    const defence = (pattern: RegExp) => processes.flatMap((p) => p.lines.filter((l) => pattern.test(l))).map(messageOf);
+    note(`reconciler: ${defence(/left open with every invocation done/).join('; ') || 'never acted'}; held but not executed: ${defence(/held without executing/).join('; ') || 'none'}`);
     console.log(`chaos test:\n${log.join('\n')}`);
 
     expect(accepted.length).toBeGreaterThan(RUNS * 0.8);

@@ -32,6 +32,9 @@ export interface QueueWorkerOptions {
 
 type Admission = 'ours' | 'not ours' | 'no slot';
 
+/** The flow of a run cannot be deployed on this worker (see QueueWorker.cannotRun). */
+class CannotDeployError extends Error {}
+
 export class QueueWorker {
   private readonly worker: Worker;
   private readonly finished = new Map<string, () => void>();
@@ -124,7 +127,7 @@ export class QueueWorker {
           const error = failedFlows.get(flowOf.get(b.runId) ?? '');
           if (!error) continue;
           rejected.add(b.runId);
-          b.reject(error);
+          await this.cannotRun(b.runId, error).then(() => b.resolve('not ours'), b.reject);
         }
       }
       for (const b of batch) {
@@ -152,11 +155,30 @@ export class QueueWorker {
   private async ensureDeployed(flowId: string): Promise<void> {
     const stored = await this.options.storage.getFlow(flowId);
     const deployed = stored?.deployedFlow;
-    if (!deployed) throw new Error(`flow "${flowId}" is not deployed`);
+    if (!deployed) throw new CannotDeployError(`flow "${flowId}" is not deployed`);
     if (this.options.executor.deployed.get(flowId)?.flow.version === deployed.version) return;
     const { valid, issues, flow } = await validateFlowAsync(deployed, this.options.registry, { maxDepth: this.options.maxDepth });
-    if (!valid) throw new Error(`flow "${flowId}" cannot run here: ${issues.map((i) => `${i.pointer}: ${i.message}`).join('; ')}`);
-    await this.options.executor.deploy(flow);
+    if (!valid) throw new CannotDeployError(`flow "${flowId}" (version ${deployed.version}) cannot run on this worker: ${issues.map((i) => `${i.pointer}: ${i.message}`).join('; ')}`);
+    try {
+      await this.options.executor.deploy(flow);
+    } catch (error) {
+      throw new CannotDeployError(`flow "${flowId}" (version ${deployed.version}) could not be deployed on this worker: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * A run whose flow cannot be deployed here. When the flow itself is at fault (not deployed, invalid here, a node
+   * failing to start) the run is failed with that reason, once (it would fail the same way everywhere, and its lease
+   * must not be renewed for nothing); any other failure (storage) gives the lease up and fails the job, to be retried.
+   */
+  private async cannotRun(runId: string, error: Error): Promise<void> {
+    const leases = this.options.storage.leases!;
+    if (!(error instanceof CannotDeployError)) {
+      await leases.release([runId]);
+      throw error;
+    }
+    this.options.log.error(`run ${runId}: ${error.message}`);
+    await leases.failActive(runId, error.message);
   }
 
   /** Out of attempts: the run is failed where everyone sees it, instead of waiting for ever. */

@@ -54,12 +54,12 @@ export class RunLeases {
     return holder ? [holder.owner, now + holder.ttlMs] : [null, null];
   }
 
-  /** Extend every lease this owner holds; resolves with the ids of the active runs it still holds (the others were taken over). */
-  renew(now = Date.now()): Promise<Set<string>> {
+  /** Extend every lease this owner holds; resolves with the active runs it still holds and their status (the others were taken over). */
+  renew(now = Date.now()): Promise<Map<string, string>> {
     const holder = this.need();
     return this.write(
-      [{ sql: `UPDATE runs SET lease_expires_at = ? WHERE owner = ? AND ${ACTIVE} RETURNING id`, params: [now + holder.ttlMs, holder.owner] }],
-      (results) => new Set(results[0]!.rows.map((row) => String(row.id))),
+      [{ sql: `UPDATE runs SET lease_expires_at = ? WHERE owner = ? AND ${ACTIVE} RETURNING id, status`, params: [now + holder.ttlMs, holder.owner] }],
+      (results) => new Map(results[0]!.rows.map((row) => [String(row.id), String(row.status)])),
     );
   }
 
@@ -99,16 +99,17 @@ export class RunLeases {
    * (for a flow with a concurrency limit) fewer than `limit` runs of its flow are running anywhere in the cluster.
    * The check and the start are one conditional UPDATE, serialised per flow by a transaction-scoped advisory lock, so
    * the limit holds across processes. A run another process took over meanwhile (this one's lease expired) or one that
-   * already finished is not started here: exactly one process starts a queued run. Resolves with the started ids.
+   * already finished is not started here: exactly one process starts a queued run. Resolves with the started runs and
+   * their start times (the database's clock when the slot was taken: after the commit of the run that freed it).
    */
-  start(runs: ReadonlyArray<{ id: string; flowId: string; limit: number }>, now = Date.now()): Promise<Set<string>> {
+  start(runs: ReadonlyArray<{ id: string; flowId: string; limit: number }>, now = Date.now()): Promise<Map<string, number>> {
     const holder = this.need();
-    const set = `UPDATE runs SET status = 'running', started_at = ?, lease_expires_at = ?`;
+    const set = `UPDATE runs SET status = 'running', started_at = (extract(epoch FROM clock_timestamp()) * 1000)::bigint, lease_expires_at = ?`;
     const statements: SqlStatement[] = [];
     const unlimited = runs.filter((r) => r.limit <= 0).map((r) => r.id);
     for (let i = 0; i < unlimited.length; i += CHUNK) {
       const chunk = unlimited.slice(i, i + CHUNK);
-      statements.push({ sql: `${set} WHERE id IN (${chunk.map(() => '?').join(', ')}) AND status = 'queued' AND owner = ? RETURNING id`, params: [now, now + holder.ttlMs, ...chunk, holder.owner] });
+      statements.push({ sql: `${set} WHERE id IN (${chunk.map(() => '?').join(', ')}) AND status = 'queued' AND owner = ? RETURNING id, started_at`, params: [now + holder.ttlMs, ...chunk, holder.owner] });
     }
     // One statement per limited run: each one's count sees the starts before it (same transaction), and the advisory
     // lock makes another process's start of the same flow wait for this commit (and then count it).
@@ -116,14 +117,14 @@ export class RunLeases {
       statements.push({ sql: `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, params: [`flowcrew:flow-slots:${flowId}`] });
       for (const run of runs.filter((r) => r.limit > 0 && r.flowId === flowId)) {
         statements.push({
-          sql: `${set} WHERE id = ? AND status = 'queued' AND owner = ? AND (SELECT count(*) FROM runs WHERE flow_id = ? AND status = 'running') < ? RETURNING id`,
-          params: [now, now + holder.ttlMs, run.id, holder.owner, flowId, run.limit],
+          sql: `${set} WHERE id = ? AND status = 'queued' AND owner = ? AND (SELECT count(*) FROM runs WHERE flow_id = ? AND status = 'running') < ? RETURNING id, started_at`,
+          params: [now + holder.ttlMs, run.id, holder.owner, flowId, run.limit],
         });
       }
     }
-    if (statements.length === 0) return Promise.resolve(new Set());
+    if (statements.length === 0) return Promise.resolve(new Map());
     // The lock statements answer a row too (without an id).
-    return this.write(statements, (results) => new Set(results.flatMap((r) => r.rows.filter((row) => row.id != null).map((row) => String(row.id)))));
+    return this.write(statements, (results) => new Map(results.flatMap((r) => r.rows.filter((row) => row.id != null).map((row): [string, number] => [String(row.id), Number(row.started_at)]))));
   }
 
   /**
