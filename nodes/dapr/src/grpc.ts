@@ -19,6 +19,18 @@ export interface TopicEvent {
   data: Buffer;
   topic: string;
   pubsubName: string;
+  /** CloudEvent attributes beyond the standard ones (google.protobuf.Struct as proto-loader decodes it). */
+  extensions?: { fields?: Record<string, { stringValue?: string; numberValue?: number; boolValue?: boolean }> };
+}
+
+/** The extension attributes as plain values. */
+export function extensionsOf(event: TopicEvent): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [name, value] of Object.entries(event.extensions?.fields ?? {})) {
+    const plain = value.stringValue ?? value.numberValue ?? value.boolValue;
+    if (plain !== undefined) out[name] = plain;
+  }
+  return out;
 }
 
 export type EventStatus = 'SUCCESS' | 'RETRY' | 'DROP';

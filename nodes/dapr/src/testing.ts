@@ -63,11 +63,12 @@ spec:
       value: 127.0.0.1:${REDIS_PORT}
     - name: consumerID
       value: ${appId}
-    # An event given back (RETRY) or left unanswered is claimed again after 1 s instead of 60 s.
+    # An event given back (RETRY) or left unanswered is claimed again after 1 s instead of 60 s (plain numbers are
+    # milliseconds; the component ignores a duration string for redeliverInterval).
     - name: processingTimeout
-      value: 1s
+      value: "1000"
     - name: redeliverInterval
-      value: 1s
+      value: "1000"
 `;
 
 /** Start a daprd with a unique app id; resolves when its HTTP API answers healthz. Stop it in afterAll. */

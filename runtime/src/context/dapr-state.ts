@@ -72,7 +72,12 @@ export class DaprContextStore implements ContextStorage {
 
   setContext(scope: string, key: string, value: unknown): Promise<void> {
     // Checked before queueing, as the database store does: a bad value fails at once and writes nothing.
-    const text = value === undefined ? undefined : json(value, `context ${scope}/${key}`);
+    let text: string | null | undefined;
+    try {
+      text = value === undefined ? undefined : json(value, `context ${scope}/${key}`);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     const previous = this.queues.get(scope) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => this.write(scope, key, text));
     this.queues.set(scope, next);
