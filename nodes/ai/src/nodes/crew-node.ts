@@ -35,7 +35,7 @@ export interface CrewNodeProps extends AgentRunnerProps {
   agents?: AgentSpec[];
   tasks?: TaskSpec[];
   crewai?: { agentsYaml?: string; tasksYaml?: string };
-  manager?: { role?: string; goal?: string; backstory?: string; model?: string; fallbackModel?: string; maxIterations?: number; maxTokens?: number };
+  manager?: { role?: string; goal?: string; backstory?: string; credential?: string; model?: string; fallbackModel?: string; maxIterations?: number; maxTokens?: number };
   budget?: BudgetLimits;
   flowBudget?: FlowBudgetLimits;
   memory?: CrewMemoryConfig;
@@ -47,11 +47,14 @@ export interface CrewNodeProps extends AgentRunnerProps {
   maxTokens?: number;
 }
 
-/** An agent with a credential of its own runs on it (the runtime resolved it: NodeInit.moreCredentials); others on the node's model. */
-function agentSelection(spec: AgentSpec, init: NodeInit<CrewNodeProps>, model: ModelSelection): ModelSelection {
-  if (!spec.credential) return model;
-  const fields = init.moreCredentials?.[spec.credential];
-  if (!fields) throw new Error(`agent "${spec.key}": credential "${spec.credential}" was not resolved by the runtime (it needs a runtime that binds credentials named in props)`);
+/**
+ * An agent (or the manager) with a credential of its own runs on it (the runtime resolved it, checked like the node's
+ * own: NodeInit.moreCredentials); the others on the node's model.
+ */
+function ownSelection(credential: string | undefined, who: string, init: NodeInit<CrewNodeProps>, model: ModelSelection): ModelSelection {
+  if (!credential) return model;
+  const fields = init.moreCredentials?.[credential];
+  if (!fields) throw new Error(`${who}: credential "${credential}" was not resolved by the runtime (it needs a runtime that binds credentials named in props)`);
   return selectModel({ provider: 'credential' }, fields, init.services.outbound);
 }
 
@@ -74,8 +77,8 @@ export const crewNode = defineNode<CrewNodeProps>({
   icon: 'groups',
   color: '#b8a4f0',
   ...agentRunnerBasics,
-  // Each agent may name an AI model credential of its own (checked and resolved by the runtime like the node's).
-  credentials: { ...agentRunnerBasics.credentials, inProps: ['/agents/*/credential'] },
+  // Each agent, and the manager, may name an AI model credential of its own (checked and resolved by the runtime like the node's).
+  credentials: { ...agentRunnerBasics.credentials, inProps: ['/agents/*/credential', '/manager/credential'] },
   props: {
     type: 'object',
     properties: {
@@ -100,6 +103,7 @@ export const crewNode = defineNode<CrewNodeProps>({
           role: { type: 'string' },
           goal: { type: 'string' },
           backstory: { type: 'string' },
+          credential: { type: 'string', minLength: 1, description: "Id of an AI model credential of the manager's own (another provider or account than the node's, e.g. a larger model to plan and review); model then picks within it." },
           model: { type: 'string' },
           fallbackModel: { type: 'string', minLength: 1, description: 'When its model fails a call for good: another model on the same provider, or "local".' },
           maxIterations: { type: 'integer', minimum: 1, default: 3 },
@@ -141,7 +145,14 @@ sends the task back to its agent; answered in the editor's Waiting panel, by API
 a plain payload, \`{topic}\` from \`msg.topic\`); a missing one fails the run naming it.
 
 **Process**: \`sequential\` runs the tasks in order, each by its agent. \`hierarchical\` adds a manager that writes a plan, assigns
-each task to a team member with instructions, reviews the answer and asks for up to \`maxRevisions\` revisions.
+each task to a team member with instructions, reviews the answer and asks for up to \`maxRevisions\` revisions. The manager
+may run on an AI model credential of its own (\`manager.credential\`, checked as an agent's).
+
+**Steps**: the plan, each task, each draft a person reviewed, each delegation and each manager assignment and review is
+stored as soon as it is done, as a step of the crew's invocation (shown task by task in the run, with its input, answer,
+agent and tokens). A crash or a retry resumes at the first unfinished task; a run can be started again from a chosen task
+(\`POST /api/v1/runs/{id}/invocations/{invocationId}/rerun\` with \`{"fromStep": "task:<key>"}\`): the tasks before it are
+reused, the rest recomputed.
 
 **CrewAI**: set source to \`crewai\` and paste a CrewAI project's \`agents.yaml\` and \`tasks.yaml\`. What CrewAI's \`crew.py\` does is
 set here: an agent or task below with the key of an imported one adds to it (a task's **agent**, context, tools, output
@@ -178,7 +189,7 @@ ${MODEL_HELP}`,
     const availableTools = init.services.listTools();
     const mcp = { servers: init.services.mcpServers, outbound: init.services.outbound, resources: init.services.resources };
     const agents = crew.agents.map((spec) => {
-      const own = agentSelection(spec, init, model);
+      const own = ownSelection(spec.credential, `agent "${spec.key}"`, init, model);
       return prepareAgent(withTemplate(spec, `agent "${spec.key}"`), {
         key: spec.key,
         name: `agent "${spec.key}"`,
@@ -196,6 +207,7 @@ ${MODEL_HELP}`,
         .filter((t) => t.tools || t.mcp)
         .map((t) => [t.key, new AgentToolbox(`task "${t.key}"`, t.tools ?? [], t.mcp ?? [], crew.mcpServers, availableTools, mcp)]),
     );
+    const managerModel = ownSelection(props.manager?.credential, 'the manager', init, model);
     const managerFields = withTemplate({ template: 'manager', ...definedFields(props.manager) }, 'the manager');
     const manager: PreparedAgent = {
       key: 'manager',
@@ -206,7 +218,7 @@ ${MODEL_HELP}`,
         maxIterations: props.manager?.maxIterations ?? 3,
         maxTokens: props.manager?.maxTokens ?? Math.max(props.maxTokens ?? 0, MANAGER_MIN_TOKENS),
       },
-      provider: modelWithFallback(model, model.provider(props.manager?.model || undefined, 'manager.model'), props.manager?.fallbackModel, 'manager.fallbackModel'),
+      provider: modelWithFallback(managerModel, managerModel.provider(props.manager?.model || undefined, 'manager.model'), props.manager?.fallbackModel, 'manager.fallbackModel'),
     };
     checkPriced(
       [...agents.map((a) => ({ name: `agent "${a.key}"`, provider: a.provider })), ...(process === 'hierarchical' ? [{ name: 'the manager', provider: manager.provider }] : [])],
