@@ -10,9 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FlowDocument } from '../flow/types.ts';
 import { num, numOrNull, strOrNull } from './row-values.ts';
-import type { Row, SqlDialect, SqlDriver, SqlStatement, StatementResult } from './sql-storage.ts';
-
-type Writer = <T>(statements: SqlStatement[], finish: (results: StatementResult[]) => T) => Promise<T>;
+import type { Row, SqlDialect, SqlDriver, SqlStatement, SqlWriter } from './sql-storage.ts';
 
 export interface FlowVersionRecord {
   flowId: string;
@@ -120,7 +118,7 @@ export class FlowVersionStore {
 
   constructor(
     private readonly driver: SqlDriver,
-    private readonly write: Writer,
+    private readonly write: SqlWriter,
   ) {
     this.gitLinks = new GitLinkStore(driver, write);
   }
@@ -227,7 +225,7 @@ export interface GitLinkRecord {
 export class GitLinkStore {
   constructor(
     private readonly driver: SqlDriver,
-    private readonly write: Writer,
+    private readonly write: SqlWriter,
   ) {}
 
   async get(projectId: string): Promise<GitLinkRecord | null> {
