@@ -13,9 +13,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@flowcrew/sdk';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import type { ClusterConfig } from '../cluster/config.ts';
 import type { NodeRegistry, RegistryChange } from '../registry/registry.ts';
+import type { Storage } from '../storage/types.ts';
 import type { SubflowLibrary } from '../subflows/library.ts';
+import { PaletteManager } from './palette.ts';
 
 export const LIBRARY_CHANNEL = 'flowcrew:library';
 
@@ -37,6 +40,8 @@ export interface LibrarySyncOptions {
   /** Uninstall `name` here when its files are still on this process's disk. */
   remove?(name: string): Promise<unknown>;
   log: Logger;
+  /** Disconnect the two Redis connections on close (they were opened for this sync). */
+  ownsConnections?: boolean;
 }
 
 export class LibrarySync {
@@ -78,6 +83,10 @@ export class LibrarySync {
   close(): void {
     this.closed = true;
     for (const off of this.detach) off();
+    if (this.options.ownsConnections) {
+      this.options.publisher.disconnect();
+      this.options.subscriber.disconnect();
+    }
   }
 
   private announce(message: Change, what: string): void {
@@ -153,4 +162,46 @@ async function versionOnDisk(dir: string): Promise<string | null> {
   } catch {
     return null;
   }
+}
+
+/**
+ * The runtime's sync in queue mode (several processes); null when embedded (one process: nothing to tell). Installs
+ * this process must do itself go through its own palette manager, from the same npm registry as the API's.
+ */
+export async function startLibrarySync(parts: {
+  cluster: ClusterConfig;
+  registry: NodeRegistry;
+  subflows?: SubflowLibrary;
+  storage: Storage;
+  userNodesDir: string;
+  npmRegistryUrl: string;
+  log: Logger;
+}): Promise<LibrarySync | null> {
+  if (parts.cluster.mode === 'embedded') return null;
+  const connect = () => {
+    const redis = new Redis(parts.cluster.redisUrl, { maxRetriesPerRequest: null });
+    redis.on('error', () => {}); // reconnects by itself; a lost announcement is logged where it is published
+    return redis;
+  };
+  const [publisher, subscriber] = [connect(), connect()];
+  const palette = new PaletteManager({
+    registry: parts.registry,
+    userNodesDir: parts.userNodesDir,
+    npmRegistryUrl: parts.npmRegistryUrl,
+    flows: async () => (await parts.storage.listFlows()).map((s) => ({ id: s.flow.id, name: s.flow.name ?? s.flow.id, deployed: s.deployedVersion !== null, nodes: (s.deployedFlow ?? s.flow).nodes })),
+  });
+  const sync = new LibrarySync({
+    instance: parts.cluster.instanceId,
+    publisher,
+    subscriber,
+    registry: parts.registry,
+    subflows: parts.subflows,
+    userNodesDir: parts.userNodesDir,
+    install: (name, version) => palette.install(name, version),
+    remove: (name) => palette.remove(name),
+    log: parts.log,
+    ownsConnections: true,
+  });
+  await sync.start().catch((error: unknown) => parts.log.warn(`library sync: could not subscribe to ${LIBRARY_CHANNEL}: ${(error as Error).message}`));
+  return sync;
 }
