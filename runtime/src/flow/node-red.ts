@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { layoutUnplaced } from './node-red-layout.ts';
 import { unsupportedFileVariant } from './node-red-files.ts';
 import { groupDescendants, importGroups } from './node-red-groups.ts';
+import { linkCallProps } from './node-red-links.ts';
 import { assembleDefinition, envEntries, envSchema, instanceProps, subflowLibraryId, unsupportedSubflow, useSubflowProps, type ImportedSubflow } from './node-red-subflows.ts';
 import { normaliseNodeRedProps } from './node-red-props.ts';
 import { PropsEditor, type PropertyNote } from './node-red-values.ts';
@@ -144,14 +145,6 @@ const linkMode = (n: NrNode) => (typeof n.mode === 'string' ? n.mode : 'link');
 const linkIds = (n: NrNode): string[] => (typeof n.links === 'string' ? [n.links] : Array.isArray(n.links) ? n.links.filter((l): l is string => typeof l === 'string') : []);
 const outputWires = (n: NrNode): string[][] =>
   Array.isArray(n.wires) ? n.wires.map((port) => (Array.isArray(port) ? port.filter((t): t is string => typeof t === 'string') : [])) : [];
-
-/** A link call's target as the link-call node reads it: the Flowcrew flow and node that a call enters at. */
-interface LinkTarget {
-  id: string;
-  name?: string;
-  flowId: string;
-  nodeId: string;
-}
 
 class Importer {
   private readonly byId = new Map<string, NrNode>();
@@ -363,14 +356,8 @@ class Importer {
   private linkCallTargets(n: NrNode, editor: PropsEditor): void {
     const dynamic = n.linkType === 'dynamic';
     const candidates = dynamic ? this.items.filter((l) => l.type === 'link in' && this.mapped.has(l.id)) : linkIds(n).slice(0, 1).map((id) => this.byId.get(id)).filter((l): l is NrNode => l !== undefined && this.mapped.has(l.id));
-    const targets: LinkTarget[] = candidates.map((l) => ({ id: l.id, ...(nameOf(l) ? { name: nameOf(l) } : {}), flowId: this.flowIds.get(l.z!)!, nodeId: this.mapped.get(l.id)! }));
-    editor.translate('targets', targets, dynamic ? 'the link-in nodes msg.target may name (by id or name), with their Flowcrew flow' : 'the link-in node it calls, with its Flowcrew flow');
-    if (!dynamic && targets.length === 0) this.warn(`${describe(n)} calls a "link in" that is not in the export; it fails each message until its target is set`);
-    editor.oneOf('linkType', ['static', 'dynamic'], 'static');
-    if (typeof editor.get('timeout') === 'string') {
-      const seconds = Number.parseFloat(editor.get('timeout') as string);
-      editor.translate('timeout', Number.isNaN(seconds) ? 30 : seconds, 'seconds stored as a string (Node-RED: 30 when unreadable)');
-    }
+    const entries = candidates.map((l) => ({ id: l.id, ...(nameOf(l) ? { name: nameOf(l) } : {}), flowId: this.flowIds.get(l.z!)!, nodeId: this.mapped.get(l.id)! }));
+    if (!linkCallProps(editor, dynamic, entries)) this.warn(`${describe(n)} calls a "link in" that is not in the export; it fails each message until its target is set`);
   }
 
   /** Where a wire from `source` to `targetId` ends up once links and junctions are removed. */
