@@ -158,6 +158,22 @@ describe.skipIf(daprdMissing !== undefined)('dapr nodes against a real daprd 1.1
     expect(sub.emitted.filter((e) => e.msg.payload === 'poison')).toHaveLength(1);
   });
 
+  it('subscribes again when the sidecar comes back after a crash, and a second trigger on the same topic waits for the first', async () => {
+    const t = topic('crash');
+    const sub = await subscriber({ topic: t });
+    await sub.start();
+    const twin = await subscriber({ topic: t });
+    await twin.start(); // daprd allows one stream per topic: the twin keeps retrying
+    expect(twin.statuses.at(-1)).toMatchObject({ fill: 'red' });
+    await twin.stop();
+    await daprd.restart();
+    await until(() => (sub.statuses.at(-1)?.fill === 'green' && sub.statuses.some((s) => s.fill === 'red') ? true : undefined), 30_000, 'the trigger to subscribe again');
+    const pub = await node(daprPublishNode, { pubsub: 'pubsub', topic: t, metadata: {} }, credential());
+    await pub.input({ payload: 'after the crash' });
+    expect((await until(() => sub.emitted[0], 20_000, 'the event after the restart')).msg.payload).toBe('after the crash');
+    expect(twin.emitted).toHaveLength(0);
+  });
+
   it('subscribes again after a redeploy, and events published in between are delivered then', async () => {
     const t = topic('redeploy');
     const props = { topic: t, metadata: {} };

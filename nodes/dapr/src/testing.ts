@@ -27,6 +27,8 @@ export interface Daprd {
   /** What daprd printed (for failure messages). */
   output(): string;
   stop(): Promise<void>;
+  /** Kill it (SIGKILL, as a crash) and start it again on the same ports and app id. */
+  restart(): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -78,6 +80,42 @@ export async function startDaprd(prefix = 'flowcrew-test'): Promise<Daprd> {
   await writeFile(join(dir, 'components.yaml'), components(appId));
   const [httpPort, grpcPort, internalPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   let output = '';
+  let process_: Running | undefined;
+  const launch = async () => {
+    process_ = spawnDaprd(appId, dir, [httpPort, grpcPort, internalPort, metricsPort], (chunk) => {
+      output = (output + chunk).slice(-20_000);
+    });
+    await untilHealthy(process_, httpPort, () => output);
+  };
+  const stop = async () => {
+    await process_?.kill('SIGTERM');
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await launch();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    appId,
+    httpPort,
+    grpcPort,
+    output: () => output,
+    stop,
+    async restart() {
+      await process_?.kill('SIGKILL');
+      await launch();
+    },
+  };
+}
+
+interface Running {
+  gone(): boolean;
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+function spawnDaprd(appId: string, dir: string, [httpPort, grpcPort, internalPort, metricsPort]: number[], print: (chunk: string) => void): Running {
   const child: ChildProcess = spawn(
     DAPRD,
     [
@@ -94,40 +132,33 @@ export async function startDaprd(prefix = 'flowcrew-test'): Promise<Daprd> {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: dir } },
   );
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.stdout!.on('data', (chunk: Buffer) => print(chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => print(chunk.toString()));
   let gone = false;
-  void exited.then(() => (gone = true));
-  const stop = async () => {
-    if (!gone) {
-      child.kill('SIGTERM');
+  const exited = new Promise<void>((resolve) => child.once('exit', () => ((gone = true), resolve())));
+  return {
+    gone: () => gone,
+    async kill(signal) {
+      if (gone) return;
+      child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
-    }
-    await rm(dir, { recursive: true, force: true });
+    },
   };
-  // A first start on a loaded machine can take a while: wait for the condition, not a fixed time.
+}
+
+/** A first start on a loaded machine can take a while: wait for the condition, not a fixed time. */
+async function untilHealthy(running: Running, httpPort: number, output: () => string): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (gone) {
-      await stop();
-      throw new Error(`daprd exited while starting:\n${output.slice(-3000)}`);
-    }
+    if (running.gone()) throw new Error(`daprd exited while starting:\n${output().slice(-3000)}`);
     const healthy = await fetch(`http://127.0.0.1:${httpPort}/v1.0/healthz`, { signal: AbortSignal.timeout(2000) }).then(
       (r) => r.status === 204,
       () => false,
     );
-    if (healthy) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`daprd did not become healthy within 60 s:\n${output.slice(-3000)}`);
-    }
+    if (healthy) return;
+    if (Date.now() > deadline) throw new Error(`daprd did not become healthy within 60 s:\n${output().slice(-3000)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { appId, httpPort, grpcPort, output: () => output, stop };
 }
