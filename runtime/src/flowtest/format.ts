@@ -65,6 +65,8 @@ export interface FlowTestSuite {
   mocks?: Pins;
   /** Per-case time limit, ms (default 10,000). */
   timeoutMs?: number;
+  /** Environment variables the flow reads in these tests ($env, env typed values, `${NAME}` props), over the instance's. */
+  env?: Record<string, string>;
   cases: FlowTestCase[];
 }
 
@@ -109,6 +111,7 @@ export const suiteSchema = {
     name: { type: 'string' },
     mocks: { type: 'object', additionalProperties: pin },
     timeoutMs: { type: 'integer', minimum: 1 },
+    env: { type: 'object', propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, additionalProperties: { type: 'string' } },
     cases: {
       type: 'array',
       minItems: 1,

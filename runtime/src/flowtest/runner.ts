@@ -3,6 +3,7 @@
  * calls in a fresh sandbox (sandbox.ts), the input is delivered, and the assertions are checked on what the run
  * recorded. A result carries per-node marks so the editor can draw pass/fail on the canvas.
  */
+import { envReader } from '@flowcrew/sdk/util';
 import type { FlowDocument } from '../flow/types.ts';
 import { compileSuite, type AssertionResult, type CaseCheck } from './assertions.ts';
 import type { FlowTestSuite } from './format.ts';
@@ -78,7 +79,7 @@ async function runCase(suite: FlowTestSuite, index: number, flow: FlowDocument, 
   if (unknown) return failedCase(`expect names node "${unknown.node}", which is not in flow "${flow.id}"`);
   let sandbox: TestSandbox | undefined;
   try {
-    sandbox = await TestSandbox.open(env, [withPinnedOutputs(flow, mocks), ...dependencies]);
+    sandbox = await TestSandbox.open({ ...env, environment: withSuiteEnv(env.environment, suite.env) }, [withPinnedOutputs(flow, mocks), ...dependencies]);
     const timeoutMs = c.timeoutMs ?? suite.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS;
     const result = await sandbox.run(flow.id, c.input.node, c.input.msg ?? {}, { port: c.input.port, timeoutMs });
     for (const inv of result.invocations) {
@@ -103,4 +104,14 @@ async function runCase(suite: FlowTestSuite, index: number, flow: FlowDocument, 
   } finally {
     await sandbox?.close();
   }
+}
+
+/** The suite's `env` over the instance's variables: a test pins the values it depends on. */
+function withSuiteEnv(base: SuiteEnvironment['environment'], values: Record<string, string> | undefined): SuiteEnvironment['environment'] {
+  if (!values) return base;
+  const own = envReader(values);
+  return async (flow) => {
+    const inner = await base?.(flow);
+    return { env: { get: (name) => own.get(name) ?? inner?.env.get(name) }, secrets: inner?.secrets ?? [] };
+  };
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { FlowMessage, Logger, OutboundServices, TriggerReply } from '@flowcrew/sdk';
 import { EventFanout } from '../executor/events.ts';
 import { Executor } from '../executor/executor.ts';
+import type { ExecutorOptions } from '../executor/types.ts';
 import type { FlowDocument, FlowIssue } from '../flow/types.ts';
 import { validateFlowAsync } from '../flow/validate.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -24,6 +25,8 @@ export interface SandboxSource {
   credentials?(id: string): Promise<Record<string, unknown> | undefined>;
   outbound?: OutboundServices;
   log?: Logger;
+  /** The flows' environment variables (the runtime's per-project variables, a test suite's `env`); none by default. */
+  environment?: ExecutorOptions['environment'];
 }
 
 /** A flow that cannot be deployed in the sandbox: every problem, with pointers into the (transformed) document. */
@@ -91,6 +94,7 @@ export class TestSandbox {
       dataDir,
       registerWebhook: () => () => {},
       outbound: source.outbound,
+      environment: source.environment,
       triggers: false,
     });
     const sandbox = new TestSandbox(executor, storage, registry, dataDir, events);

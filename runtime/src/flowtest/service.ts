@@ -72,6 +72,8 @@ export class FlowTestService {
         registry: this.runtime.registry,
         credentials: (id) => this.runtime.vault.resolve(id),
         log: this.runtime.log,
+        // The sandbox copy keeps the flow's id, so it reads its project's variables of this instance.
+        environment: (this.runtime as { variables?: import('../variables/index.ts').Variables }).variables?.environment,
         dependencies: (flow) => testDependencies(flow, lookup, this.runtime.subflows),
       });
     } catch (error) {
