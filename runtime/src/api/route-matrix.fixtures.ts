@@ -7,6 +7,7 @@ import type { Access } from './route-table.ts';
 import type { Credentials, TestServer } from '../testing/server.ts';
 import { WAIT_FIXTURES } from '../waiting/matrix-fixtures.ts';
 import { STEP_FIXTURES } from '../steps/matrix-fixtures.ts';
+import { EVAL_FIXTURES } from '../evals/matrix-fixtures.ts';
 
 export interface Target {
   /** Path under /api/v1, with its query string. */
@@ -280,4 +281,6 @@ export const FIXTURES: Record<string, Fixture> = {
   ...WAIT_FIXTURES,
   // re-run from a step (AI crews' tasks)
   ...STEP_FIXTURES,
+  // evaluation scores (flowcrew eval)
+  ...EVAL_FIXTURES,
 };

@@ -11,6 +11,8 @@ import { num } from '../storage/row-values.ts';
 import type { CaseResult } from './eval-dataset.ts';
 
 export interface EvalRecord {
+  /** Set once stored. */
+  id?: string;
   at: string;
   dataset: string;
   flowId: string;
@@ -43,10 +45,11 @@ export class EvalStore {
   }
 
   async add(record: EvalRecord): Promise<void> {
+    record.id ??= randomUUID();
     await this.driver.writeBatch([
       {
         sql: 'INSERT INTO eval_scores (id, flow_id, flow_version, dataset, score, cases, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        params: [randomUUID(), record.flowId, record.flowVersion, record.dataset, record.score, JSON.stringify(record.cases), Date.parse(record.at)],
+        params: [record.id, record.flowId, record.flowVersion, record.dataset, record.score, JSON.stringify(record.cases), Date.parse(record.at)],
       },
     ]);
   }
@@ -55,6 +58,7 @@ export class EvalStore {
   async history(flowId: string): Promise<EvalRecord[]> {
     const rows = await this.driver.all('SELECT * FROM eval_scores WHERE flow_id = ? ORDER BY created_at, id', [flowId]);
     return rows.map((row) => ({
+      id: String(row.id),
       at: new Date(num(row.created_at)).toISOString(),
       dataset: String(row.dataset),
       flowId: String(row.flow_id),

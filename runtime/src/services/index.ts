@@ -23,6 +23,7 @@ import { FlowTestService } from '../flowtest/service.ts';
 import { SubflowService } from '../subflows/service.ts';
 import { PinService } from '../pins/service.ts';
 import { VariableService } from '../variables/service.ts';
+import { EvalService } from '../evals/service.ts';
 
 export class Services {
   readonly audit: AuditService;
@@ -44,6 +45,7 @@ export class Services {
   readonly subflows: SubflowService;
   readonly pins: PinService;
   readonly variables: VariableService;
+  readonly evals: EvalService;
 
   constructor(
     readonly runtime: Runtime,
@@ -66,6 +68,7 @@ export class Services {
     this.flowTests = new FlowTestService(runtime, this.audit);
     this.subflows = new SubflowService(runtime, this.projects, this.audit);
     this.pins = new PinService(runtime);
+    this.evals = new EvalService(runtime);
     this.variables = new VariableService(runtime, this.projects, this.audit);
     this.git = new GitService(runtime, this.flows, this.projects, this.audit, this.variables);
   }

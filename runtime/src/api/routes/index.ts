@@ -21,6 +21,8 @@ import { gitRoutes } from './git.ts';
 import { flowTestRoutes } from '../../flowtest/routes.ts';
 import { subflowRoutes } from '../../subflows/routes.ts';
 import { pinRoutes } from '../../pins/routes.ts';
+import { variableRoutes } from '../../variables/routes.ts';
+import { evalRoutes } from '../../evals/routes.ts';
 
 export const ROUTES: readonly Route[] = [
   ...systemRoutes,
@@ -30,12 +32,14 @@ export const ROUTES: readonly Route[] = [
   ...flowRoutes,
   ...versionRoutes,
   ...pinRoutes,
+  ...evalRoutes,
   ...runRoutes,
   ...waitRoutes,
   ...oauth2Routes,
   ...credentialRoutes,
   ...projectRoutes,
   ...gitRoutes,
+  ...variableRoutes,
   ...flowTestRoutes,
   ...subflowRoutes,
   ...userRoutes,
