@@ -82,10 +82,14 @@ export class LeaseKeeper {
     await executor.resume(taken);
   }
 
-  /** Held, active, not parked, and not executed here at this beat and the last one: resume them here. */
-  private async resumeOrphans(held: Map<string, string>): Promise<void> {
+  /**
+   * Held, started (not queued: a queue worker may be admitting those), not parked on a question, of a flow deployed
+   * here, and not executed here at this beat and the last one: resume them here.
+   */
+  private async resumeOrphans(held: Map<string, { status: string; flowId: string }>): Promise<void> {
     const { executor, log } = this.options;
-    const now = new Set([...held].filter(([id, status]) => status !== 'waiting' && !executor.active.has(id)).map(([id]) => id));
+    const idle = [...held].filter(([id, run]) => run.status === 'running' && executor.deployed.has(run.flowId) && !executor.active.has(id));
+    const now = new Set(idle.map(([id]) => id));
     const orphans = [...now].filter((id) => this.orphans.has(id));
     this.orphans = new Set([...now].filter((id) => !this.orphans.has(id)));
     if (orphans.length === 0) return;

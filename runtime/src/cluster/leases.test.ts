@@ -139,6 +139,21 @@ describe('run leases on one PostgreSQL', () => {
     await expectEachRanOnce(b.storage, runIds);
   });
 
+  it('a run this runtime holds but dropped (a failed write) is resumed here at the second beat, not renewed unexecuted', async () => {
+    const schema = freshSchema();
+    const a = await runtime(schema, 'A', 3_600_000);
+    await a.keeper.start();
+    const [runId] = await startHeld(a, 1);
+    a.h.executor.abandon([runId!], 'simulated failed write');
+    a.h.holds.get('p0')!.open(); // the dropped call returns (nothing of it is written); the resumed one passes
+    await a.keeper.beat(); // seen idle once: might be between a claim and its start
+    expect(a.keeper.stats.orphansResumed).toBe(0);
+    await a.keeper.beat();
+    expect(a.keeper.stats.orphansResumed).toBe(1);
+    await until(async () => (await a.storage.getRun(runId!))?.status === 'succeeded');
+    expect(a.h.calls.filter((call) => call.startsWith('b:'))).toEqual(['b:p0']);
+  });
+
   it('a restarted runtime with the same instance id resumes its own runs at once', async () => {
     const schema = freshSchema();
     const a = await runtime(schema, 'A', 3_600_000);

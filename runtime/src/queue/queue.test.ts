@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +99,20 @@ describe('queue mode (main + worker on PostgreSQL and Redis)', () => {
     await main.deployFlow('answer');
     const { reply } = await main.executor.runNow('answer', { payload: { hello: 'from the worker' }, _webhook: true }, { nodeId: 'in', awaitReply: true });
     expect(await reply).toMatchObject({ status: 201, body: { hello: 'from the worker' } });
+  });
+
+  it("a run whose flow cannot be deployed on the worker is failed with the reason, not retried nor kept leased", async () => {
+    // Saved, never deployed: what a worker finds when a flow was undeployed after its run was accepted.
+    await main.createFlow({ id: 'ghost', name: 'ghost', version: 0, nodes: [{ id: 'in', type: 'inject', wires: [] }] });
+    const now = Date.now();
+    const runId = randomUUID();
+    await main.storage.acceptRun(
+      { id: runId, flowId: 'ghost', flowVersion: 1, status: 'queued', triggerNodeId: 'in', input: { payload: 1 }, error: null, parentRunId: null, createdAt: now, startedAt: null, finishedAt: null },
+      [{ id: randomUUID(), runId, nodeId: 'in', nodeType: 'inject', status: 'pending', attempt: 0, input: { payload: 1 }, outputs: null, error: null, parentId: null, seq: 0, createdAt: now, startedAt: null, finishedAt: null }],
+      { outbox: true },
+    );
+    await until(async () => (await main.storage.getRun(runId))?.status === 'failed');
+    expect((await main.storage.getRun(runId))?.error).toBe('flow "ghost" is not deployed');
   });
 
   it("a worker's health port answers probes and Prometheus; the main's readiness checks Redis; the backlog is measured", async () => {

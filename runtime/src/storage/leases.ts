@@ -54,12 +54,12 @@ export class RunLeases {
     return holder ? [holder.owner, now + holder.ttlMs] : [null, null];
   }
 
-  /** Extend every lease this owner holds; resolves with the active runs it still holds and their status (the others were taken over). */
-  renew(now = Date.now()): Promise<Map<string, string>> {
+  /** Extend every lease this owner holds; resolves with the active runs it still holds (the others were taken over). */
+  renew(now = Date.now()): Promise<Map<string, { status: string; flowId: string }>> {
     const holder = this.need();
     return this.write(
-      [{ sql: `UPDATE runs SET lease_expires_at = ? WHERE owner = ? AND ${ACTIVE} RETURNING id, status`, params: [now + holder.ttlMs, holder.owner] }],
-      (results) => new Map(results[0]!.rows.map((row) => [String(row.id), String(row.status)])),
+      [{ sql: `UPDATE runs SET lease_expires_at = ? WHERE owner = ? AND ${ACTIVE} RETURNING id, status, flow_id`, params: [now + holder.ttlMs, holder.owner] }],
+      (results) => new Map(results[0]!.rows.map((row) => [String(row.id), { status: String(row.status), flowId: String(row.flow_id) }])),
     );
   }
 
