@@ -32,7 +32,7 @@ export const jsonataNode = defineNode<JsonataProps>({
 ### Properties
 - **Expression**: the JSONata expression. Its input is the whole message, so \`payload.price * 2\` reads
   \`msg.payload.price\` and \`topic\` reads \`msg.topic\`. \`$flowContext("key")\` and \`$globalContext("key")\` read
-  flow and global context; \`$env(name)\` returns an empty string (flows get no host environment).
+  flow and global context; \`$env(name)\` reads the project's environment variable (an empty string when not set).
 - **Result property**: the message property that receives the result (default \`payload\`; paths such as
   \`result.total\` create the missing objects). When the expression yields nothing (no match), the property is
   removed.
