@@ -127,6 +127,7 @@ describe('accessibility, end to end', () => {
     await clickNode(page, 'label');
     expect(await axeViolations()).toEqual([]);
     await page.click('[data-test="tab-runs"]');
+    await page.locator('[data-test="runs"]').waitFor(); // the run history loads on first open
     expect(await axeViolations()).toEqual([]);
     await page.click('[data-test="tab-debug"]');
     expect(await axeViolations()).toEqual([]);

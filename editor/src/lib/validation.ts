@@ -6,7 +6,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { createSchemaValidator } from '@flowcrew/sdk/schema';
 import type { FlowDocument, Issue, NodeTypeInfo } from '../api/types';
-import { expressionIssues } from './expressions/fields';
+import { expressionIssues } from './expressions/issues';
 
 /** One problem in a node's props, `pointer` relative to the props object ('' for the object itself). */
 export interface PropIssue {
@@ -14,8 +14,9 @@ export interface PropIssue {
   message: string;
 }
 
-const ajv = createSchemaValidator();
-const withDefaults = createSchemaValidator({ useDefaults: true });
+// The runtime checked these schemas against the meta-schema when it loaded their packs: not again here (slow).
+const ajv = createSchemaValidator({ validateSchema: false });
+const withDefaults = createSchemaValidator({ useDefaults: true, validateSchema: false });
 const validators = new Map<string, { check: ValidateFunction; fill: ValidateFunction } | Error>();
 
 function compiled(type: NodeTypeInfo): { check: ValidateFunction; fill: ValidateFunction } | Error {

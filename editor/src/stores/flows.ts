@@ -16,7 +16,7 @@ import type { FlowDocument, FlowView, ImportResult, Issue } from '../api/types';
 import { UndoHistory } from '../lib/history';
 import { newFlowId } from '../lib/ids';
 import { outputCount } from '../lib/ports';
-import { validateFlowLocally } from '../lib/validation';
+import { validation } from '../lib/validation-lazy';
 import { useNodeTypesStore } from './nodeTypes';
 import { useNoticesStore } from './notices';
 import { adopt, type EditOptions, type FlowsContext, type OpenFlow } from './flows/context';
@@ -56,8 +56,19 @@ export const useFlowsStore = defineStore('flows', () => {
 
   // ---- validation ----
 
+  /**
+   * Flows the canvas has drawn once. Their problems (every node's props against its schema, expressions parsed) are
+   * worked out only after that first frame: a large flow shows at once and its marks follow, instead of the page
+   * staying blank while 1,000 nodes are checked.
+   */
+  const drawn = reactive(new Set<string>());
+  function markDrawn(id: string): void {
+    if (!drawn.has(id)) drawn.add(id);
+  }
+
   function localIssues(flow: OpenFlow): Issue[] {
-    return validateFlowLocally(flow.doc, nodeTypes.byType, (type, props) => outputCount(type, props));
+    // Loaded with the node types (stores/nodeTypes): without them there is nothing to check against anyway.
+    return validation()?.validateFlowLocally(flow.doc, nodeTypes.byType, (type, props) => outputCount(type, props)) ?? [];
   }
 
   /** Every problem of the active flow, local (checked as you type) and from the runtime, by node. */
@@ -65,7 +76,7 @@ export const useFlowsStore = defineStore('flows', () => {
     const flow = active.value;
     const all: NodeIssue[] = [];
     if (flow) {
-      all.push(...issuesOnNodes(localIssues(flow), flow.doc).map((i) => ({ ...i, source: 'local' as const })));
+      if (drawn.has(flow.doc.id)) all.push(...issuesOnNodes(localIssues(flow), flow.doc).map((i) => ({ ...i, source: 'local' as const })));
       for (const issue of flow.serverIssues) {
         if (!all.some((i) => i.nodeId === issue.nodeId && i.path === issue.path && i.message === issue.message)) all.push(issue);
       }
@@ -268,6 +279,8 @@ export const useFlowsStore = defineStore('flows', () => {
     canUndo,
     canRedo,
     activeIssues,
+    drawn,
+    markDrawn,
     loadList,
     openFlow,
     activate,

@@ -4,7 +4,7 @@ import { computed, shallowRef, ref } from 'vue';
 import { api } from '../api/client';
 import type { NodeTypeInfo } from '../api/types';
 import { outputCount } from '../lib/ports';
-import { initialProps, resetValidators } from '../lib/validation';
+import { loadValidation, validation } from '../lib/validation-lazy';
 
 /** Palette order: where flows start, what they do, where they end. */
 export const CATEGORY_ORDER = ['trigger', 'transform', 'flow', 'function', 'network', 'parser', 'ai', 'connector', 'output', 'other'];
@@ -38,8 +38,10 @@ export const useNodeTypesStore = defineStore('nodeTypes', () => {
 
   async function load(): Promise<void> {
     try {
-      list.value = await api.nodeTypes();
-      resetValidators();
+      // Validation (ajv, the expression parsers) loads alongside: forms and problem marks need both.
+      const [types, checks] = await Promise.all([api.nodeTypes(), loadValidation()]);
+      checks.resetValidators();
+      list.value = types;
       error.value = null;
       loaded.value = true;
     } catch (e) {
@@ -73,7 +75,7 @@ export const useNodeTypesStore = defineStore('nodeTypes', () => {
 
   function defaults(type: string): Record<string, unknown> {
     const info = byType.value.get(type);
-    return info ? initialProps(info) : {};
+    return info ? (validation()?.initialProps(info) ?? {}) : {};
   }
 
   return { list, loaded, error, byType, load, groups, ports, defaults };

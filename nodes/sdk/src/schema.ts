@@ -31,6 +31,12 @@ export interface SchemaValidatorOptions {
   regExp?: NonNullable<Options['code']>['regExp'];
   /** false: a compiled schema's `$id` is not remembered (schemas that arrive with data must not see each other). */
   addUsedSchema?: boolean;
+  /**
+   * false: schemas are not checked against the draft's meta-schema before compiling. Only for schemas checked already
+   * (the editor's copies of node-type schemas, which the runtime checked at load): compiling the meta-schema is the
+   * slowest part of a first compile.
+   */
+  validateSchema?: boolean;
 }
 
 function options(o: SchemaValidatorOptions): Options {
@@ -40,6 +46,7 @@ function options(o: SchemaValidatorOptions): Options {
     ...(o.useDefaults ? { useDefaults: true } : {}),
     ...(o.coerceTypes ? { coerceTypes: true } : {}),
     ...(o.addUsedSchema === false ? { addUsedSchema: false } : {}),
+    ...(o.validateSchema === false ? { validateSchema: false } : {}),
     ...(o.regExp ? { code: { regExp: o.regExp } } : {}),
   };
 }

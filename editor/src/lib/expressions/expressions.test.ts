@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluatePreview } from './evaluate';
-import { expressionFields, expressionIssues } from './fields';
+import { expressionFields } from './fields';
+import { expressionIssues } from './issues';
 import { checkJsonata, lineColumn } from './jsonata-syntax';
 import { checkMustache } from './mustache-syntax';
 import { messagePaths } from './paths';

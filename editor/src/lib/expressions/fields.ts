@@ -2,13 +2,11 @@
  * Where a node's props hold expressions, read from its schema: JSONata fields (`format: 'jsonata'`, or a prop named
  * `expression`), mustache templates (`format: 'mustache'`), and Node-RED typed values whose type is "jsonata"
  * (a change rule's value, a switch rule's operand, an inject payload). The form gives them the expression editor;
- * validation checks their syntax before anything is sent.
+ * validation checks their syntax before anything is sent (issues.ts: the parsers are loaded with validation).
  */
 import type { JsonSchema } from '../../api/types';
 import { codeLanguage, fieldKind, pointerJoin, typedPairs, visibleProperties } from '../schema';
 import type { ExpressionLanguage } from './evaluate';
-import { checkJsonata, lineColumn } from './jsonata-syntax';
-import { checkMustache } from './mustache-syntax';
 
 export interface ExpressionField {
   pointer: string;
@@ -51,17 +49,4 @@ export function expressionFields(schema: JsonSchema, value: unknown, pointer = '
     }
   }
   return found;
-}
-
-/** Syntax problems of every expression in a node's props, as pointer + message ("at line 1, column 9: …"). */
-export function expressionIssues(schema: JsonSchema, props: Record<string, unknown>): Array<{ pointer: string; message: string }> {
-  const issues: Array<{ pointer: string; message: string }> = [];
-  for (const field of expressionFields(schema, props)) {
-    const problem = field.language === 'jsonata' ? checkJsonata(field.source) : checkMustache(field.source);
-    if (!problem) continue;
-    const { line, column } = lineColumn(field.source, problem.from);
-    const what = field.language === 'jsonata' ? 'JSONata' : 'template';
-    issues.push({ pointer: field.pointer, message: field.source.trim() === '' ? `${what}: ${problem.message.toLowerCase()}` : `${what} error at line ${line}, column ${column}: ${problem.message}` });
-  }
-  return issues;
 }
