@@ -187,6 +187,9 @@ async function post(base: string, body: unknown) {
   return { status: res.status, body: parsed };
 }
 
+/** What Node-RED 4.1 sent for ce-more (pinned, so two identical failures cannot pass): a RegExp is {} in JSON. */
+const NODE_RED_MORE = { payload: 2, pattern: {}, home: '', s: '', zero: 0, no: false };
+
 describe.skipIf(!available)('Node-RED compatibility: inject, debug, status, complete, mqtt', () => {
   it('inject once: every typed property (json, num, bool, date, msg, jsonata, bin, flow) of a Node-RED 4 export', async () => {
     const { nodeRed: [expected], flowcrew: [actual] } = await both('once');
@@ -201,6 +204,12 @@ describe.skipIf(!available)('Node-RED compatibility: inject, debug, status, comp
       bytes: { type: 'Buffer', data: [1, 2, 3] },
       obj: { deep: { list: [1, 'two', null] } },
     });
+    expect(actual).toEqual(expected);
+  });
+
+  it('inject once: a JSONata payload entry, a regular expression, unset env and global values, empty text and number, false', async () => {
+    const { nodeRed: [expected], flowcrew: [actual] } = await both('more');
+    expect(expected).toEqual(NODE_RED_MORE);
     expect(actual).toEqual(expected);
   });
 
@@ -306,5 +315,21 @@ describe.skipIf(!available)('Node-RED compatibility: inject, debug, status, comp
       expect(sort(got.nodeRed.map(strip(nr.prefix))), what).toEqual(pinned[what]);
       expect(sort(got.flowcrew.map(strip(fc.prefix))), what).toEqual(sort(got.nodeRed.map(strip(nr.prefix))));
     }
+    // mqtt out retained (QoS 2, an object payload): a client subscribing afterwards gets it, flagged retained
+    const retained: Record<string, unknown> = {};
+    for (const [name, base, prefix] of [['nodeRed', nodeRedUrl, nr.prefix], ['flowcrew', `${flowcrew!.url}/webhook`, fc.prefix]] as const) {
+      expect((await post(`${base}/compat-ev/mqtt-retain`, { keep: 1 })).status).toBe(200);
+      const reader = await mqtt.connectAsync({ host: '127.0.0.1', port: MQTT_PORT, username: 'flowcrew', password: 'flowcrew', clientId: `compat-ev-${run}-${name}` });
+      try {
+        const got = new Promise<{ payload: string; retain: boolean; qos: number }>((resolve) => reader.once('message', (_t, payload, packet) => resolve({ payload: payload.toString(), retain: packet.retain, qos: packet.qos })));
+        await reader.subscribeAsync(`${prefix}/mq/kept`, { qos: 2 });
+        retained[name] = await got;
+        await reader.publishAsync(`${prefix}/mq/kept`, '', { retain: true }); // leave no retained message behind
+      } finally {
+        await reader.endAsync();
+      }
+    }
+    expect(retained.nodeRed).toEqual({ payload: '{"keep":1}', retain: true, qos: 2 });
+    expect(retained.flowcrew).toEqual(retained.nodeRed);
   });
 });
