@@ -4,6 +4,7 @@ import { DEFAULT_MAX_DEPTH } from './flow/json-depth.ts';
 import type { RetentionMode, RetentionPolicy } from './storage/types.ts';
 import { parseOidcConfig, type OidcConfig } from './identity/oidc-config.ts';
 import { AllowList } from './outbound/allow-list.ts';
+import { parsePassthrough } from './variables/passthrough.ts';
 import { parseClusterConfig, type ClusterConfig } from './cluster/config.ts';
 import { parseLogFormat, parseLogLevel, parseLogLevels, type LogFormat, type LogLevel, type LogModule } from './logging/logger.ts';
 
@@ -219,7 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     // Parsed here so a bad entry stops the start with the entry named.
     outboundAllow: AllowList.parse(env.FLOWCREW_OUTBOUND_ALLOW).entries.map((e) => e.text),
     mcpServersFile: env.FLOWCREW_MCP_SERVERS ? path.resolve(env.FLOWCREW_MCP_SERVERS) : null,
-    envPassthrough: (env.FLOWCREW_ENV_PASSTHROUGH ?? '').split(',').map((n) => n.trim()).filter(Boolean),
+    envPassthrough: parsePassthrough(env.FLOWCREW_ENV_PASSTHROUGH),
     gitCaFile: env.FLOWCREW_GIT_CA_FILE ? path.resolve(env.FLOWCREW_GIT_CA_FILE) : null,
     auth: {
       adminToken: parseAdminToken(env.FLOWCREW_ADMIN_TOKEN),

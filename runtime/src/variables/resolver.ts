@@ -9,26 +9,16 @@ import type { EnvReader, Logger } from '@flowcrew/sdk';
 import { envReader } from '@flowcrew/sdk/util';
 import type { CredentialVault } from '../credentials.ts';
 import type { FlowDocument } from '../flow/types.ts';
+import { passthroughMatcher } from './passthrough.ts';
 import type { VariableStore } from './store.ts';
 
 /** A variable name: what Node-RED's `${NAME}` and a POSIX shell accept. */
 export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-const PASSTHROUGH = /^[A-Za-z_][A-Za-z0-9_]*\*?$/;
 
 export interface FlowEnvironment {
   env: EnvReader;
   /** Secret values (for redaction). */
   secrets: string[];
-}
-
-/** Parse FLOWCREW_ENV_PASSTHROUGH entries; a malformed one stops the start with the entry named. */
-export function passthroughMatcher(entries: readonly string[]): (name: string) => boolean {
-  for (const entry of entries) {
-    if (!PASSTHROUGH.test(entry)) throw new Error(`FLOWCREW_ENV_PASSTHROUGH: "${entry}" is neither a variable name nor a NAME_* prefix`);
-  }
-  const names = new Set(entries.filter((e) => !e.endsWith('*')));
-  const prefixes = entries.filter((e) => e.endsWith('*')).map((e) => e.slice(0, -1));
-  return (name) => names.has(name) || prefixes.some((p) => name.startsWith(p));
 }
 
 export class VariableResolver {
