@@ -4,6 +4,7 @@
  */
 import type { InputContext, NodeInit } from '@flowcrew/sdk';
 import type { AgentEnvironment } from '../agents/agent.ts';
+import { meteredEmbeddings } from '../agents/metered-embeddings.ts';
 import { FlowSpend, hasLimits, RunBudget, type BudgetLimits, type FlowBudgetLimits } from '../crew/budget.ts';
 import { llmModelName, llmProvider } from '../crew/crewai-fields.ts';
 import type { AgentSpec } from '../crew/spec.ts';
@@ -55,6 +56,25 @@ export function checkPriced(providers: Array<{ name: string; provider: ModelProv
 export function runBudget(run: BudgetLimits | undefined, flow: FlowBudgetLimits | undefined, ctx: InputContext): RunBudget | undefined {
   if (!hasLimits(run) && !hasLimits(flow)) return undefined;
   return new RunBudget(hasLimits(run) ? run : undefined, hasLimits(flow) ? new FlowSpend(ctx.context.flow, flow) : undefined);
+}
+
+/**
+ * A standalone embedding node's model (ai-knowledge, ai-retrieve, also when an agent calls it as a tool): each embed
+ * call checked against the node's budgets first, its tokens (and cost) recorded on the invocation and the flow's spend.
+ */
+export function meteredForNode(provider: ModelProvider, ctx: InputContext, limits: { budget?: BudgetLimits; flowBudget?: FlowBudgetLimits }, what: string): ModelProvider {
+  const budget = runBudget(limits.budget, limits.flowBudget, ctx);
+  return meteredEmbeddings(
+    provider,
+    {
+      beforeCall: budget ? (next) => budget.check(next) : undefined,
+      recordUsage(usage) {
+        budget?.record(usage);
+        ctx.recordUsage(usage);
+      },
+    },
+    what,
+  );
 }
 
 /** The environment with the budget checked before each model call and every call counted against it. */

@@ -70,6 +70,28 @@ describe('ai-knowledge and ai-retrieve nodes', () => {
     await expect(retrieve.input({ payload: 'anything' })).rejects.toThrow('collection "never-filled" does not exist (ingest into it with a knowledge node first)');
   });
 
+  it('records the tokens and cost each embedding call took, and stops at the budget before the next call', async () => {
+    const embedder = new ScriptedProvider([], 'hash', 64);
+    const server = await servers.start(async (req) => ({ json: { data: (await embedder.embed(req.body.input)).map((embedding, index) => ({ index, embedding })), usage: { prompt_tokens: 10 * req.body.input.length, total_tokens: 10 * req.body.input.length } } }));
+    const credentials = { provider: 'openai-compatible', baseUrl: `${server.url}/v1`, model: 'chat-model', embeddingModel: 'embed-model', inputCostPerMillion: 100, outputCostPerMillion: 200 };
+    const ingest = await createTestNode(knowledgeNode, { collection: 'metered', chunkSize: 120, chunkOverlap: 0 }, { credentials });
+    await ingest.input({ payload: { text: NOTES, source: 'notes' } });
+    // Three chunks in one call: the server counted 30 tokens, at $100 per million.
+    expect(ingest.usages).toEqual([{ model: 'embed-model', promptTokens: 30, completionTokens: 0, costUsd: 0.003 }]);
+
+    // The flow's budget is spent after one query: the second is refused before its embedding call is made.
+    const retrieve = await createTestNode(retrieveNode, { collection: 'metered', flowBudget: { maxTokens: 5, period: 'total' } }, { credentials });
+    await retrieve.input({ payload: 'refunds' });
+    expect(retrieve.usages).toEqual([{ model: 'embed-model', promptTokens: 10, completionTokens: 0, costUsd: 0.001 }]);
+    const calls = server.requests.length;
+    await expect(retrieve.input({ payload: 'support hours' })).rejects.toThrow(/budget/);
+    expect(server.requests).toHaveLength(calls);
+    // A cost budget needs prices: refused at deploy on a credential without them.
+    await expect(createTestNode(retrieveNode, { collection: 'metered', budget: { maxCostUsd: 1 } }, { credentials: { ...credentials, inputCostPerMillion: undefined, outputCostPerMillion: undefined } })).rejects.toThrow(
+      /a cost budget \(maxCostUsd\) is set, but the embedding model runs on openai-compatible model chat-model, which has no prices/,
+    );
+  });
+
   it('refuses to search a collection with a different embedding model', async () => {
     const credentials = await embeddingsServer();
     const ingest = await createTestNode(knowledgeNode, { collection: 'mixed' }, { credentials });

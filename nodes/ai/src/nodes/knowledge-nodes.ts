@@ -4,13 +4,17 @@ import { NodeInputError, defineNode, type FlowMessage, type JsonSchema, type Nod
 import { ingestDocuments, searchCollection, type KnowledgeDocument } from '../memory/knowledge.ts';
 import type { StoreChoice } from '../memory/vector-store.ts';
 import type { ModelProvider } from '../providers/types.ts';
+import { flowBudgetSchema, runBudgetSchema, type BudgetLimits, type FlowBudgetLimits } from '../crew/budget.ts';
+import { checkPriced, meteredForNode } from './crew-accounting.ts';
 import { MODEL_HELP, modelCredentials, selectModelForNode, type ModelProps } from './model-selection.ts';
 import { modelAndStoreProps, StoreHandle } from './node-resources.ts';
 
-/** Props of both nodes: which collection, embedded with which model, in which store. */
+/** Props of both nodes: which collection, embedded with which model, in which store, within which budgets. */
 interface CollectionProps extends ModelProps {
   collection: string;
   store?: StoreChoice;
+  budget?: BudgetLimits;
+  flowBudget?: FlowBudgetLimits;
 }
 
 /** The props schema of a collection node: the collection, the node's own props, then model and store. */
@@ -22,14 +26,23 @@ function collectionPropsSchema(own: Record<string, JsonSchema>): JsonSchema {
       collection: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_.:-]+$', description: 'Collection name, e.g. product-docs.' },
       ...own,
       ...modelAndStoreProps,
+      budget: runBudgetSchema,
+      flowBudget: flowBudgetSchema,
     },
   };
 }
 
 /** What a collection node holds from deploy: the model that embeds, and the store (taken on first use, released on close). */
 function openCollection(init: NodeInit<CollectionProps>): { provider: ModelProvider; store: StoreHandle } {
-  return { provider: selectModelForNode(init).provider(), store: new StoreHandle(init.props.store ?? 'auto', init.services) };
+  const provider = selectModelForNode(init).provider();
+  checkPriced([{ name: 'the embedding model', provider }], [init.props.budget, init.props.flowBudget]);
+  return { provider, store: new StoreHandle(init.props.store ?? 'auto', init.services) };
 }
+
+const BUDGET_HELP = `**Usage and budgets**: the tokens each embedding call took (the server's count; the local model's tokenizer) and their
+cost (the credential's input price) are recorded on the run like a chat call's, and count against \`budget\` (this
+node, per message) and \`flowBudget\` (every AI node of the flow, per UTC day, month or in total), which stop the node
+before a call once spent.`;
 
 export interface KnowledgeProps extends CollectionProps {
   chunkSize?: number;
@@ -60,6 +73,8 @@ replaces its chunks, so it is safe to repeat. Plain text without a source is key
 
 A collection remembers the embedding model that filled it; searching or adding with another model is refused.
 
+${BUDGET_HELP}
+
 ${MODEL_HELP}`,
   create(init) {
     const props = init.props;
@@ -69,7 +84,7 @@ ${MODEL_HELP}`,
       async onInput(msg, ctx) {
         const documents = documentsFrom(msg);
         ctx.status({ fill: 'blue', shape: 'dot', text: `ingesting ${documents.length} document${documents.length === 1 ? '' : 's'}` });
-        const result = await ingestDocuments(await store.get(), provider, props.collection, documents, chunking, ctx.signal);
+        const result = await ingestDocuments(await store.get(), meteredForNode(provider, ctx, props, 'ai-knowledge'), props.collection, documents, chunking, ctx.signal);
         ctx.status({ fill: 'green', shape: 'dot', text: `${result.chunks} chunks in ${props.collection}` });
         return { ...msg, payload: result };
       },
@@ -141,6 +156,8 @@ export const retrieveNode = defineNode<RetrieveProps>({
 As an **agent tool**, fix \`collection\` (and the model settings) in the agent's tool props so the model only fills
 in \`query\` (and maybe \`topK\`). Use the same model as the knowledge node that filled the collection.
 
+${BUDGET_HELP}
+
 ${MODEL_HELP}`,
   create(init) {
     const props = init.props;
@@ -149,7 +166,7 @@ ${MODEL_HELP}`,
       async onInput(msg, ctx) {
         const query = props.query || (typeof msg.payload === 'string' ? msg.payload : '');
         if (!query.trim()) throw new NodeInputError('no query: set the query prop or send the query as msg.payload (text)');
-        const hits = await searchCollection(await store.get(), provider, props.collection, query, { topK: props.topK ?? 4, minScore: props.minScore ?? 0, signal: ctx.signal });
+        const hits = await searchCollection(await store.get(), meteredForNode(provider, ctx, props, 'ai-retrieve'), props.collection, query, { topK: props.topK ?? 4, minScore: props.minScore ?? 0, signal: ctx.signal });
         return { ...msg, query, payload: hits.map((h) => ({ text: h.text, score: Math.round(h.score * 10_000) / 10_000, source: h.source, metadata: h.metadata })) };
       },
       async close() {
