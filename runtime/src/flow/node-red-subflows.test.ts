@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../testing/server.ts';
-import { SUBFLOW_TAB, subflowExport } from './fixtures/node-red-subflows.ts';
+import { NESTED_TAB, SUBFLOW_TAB, nestedExport, subflowExport } from './fixtures/node-red-subflows.ts';
 import { importNodeRed } from './node-red.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -109,7 +109,7 @@ describe.skipIf(!available)('Node-RED groups and subflows: imported into a real 
   beforeAll(async () => {
     userDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-nodered-sf-'));
     const port = await freePort();
-    await writeFile(path.join(userDir, 'flows.json'), JSON.stringify(subflowExport()));
+    await writeFile(path.join(userDir, 'flows.json'), JSON.stringify([...subflowExport(), ...nestedExport()]));
     await writeFile(path.join(userDir, 'settings.js'), `module.exports = { uiPort: ${port}, uiHost: '127.0.0.1', flowFile: 'flows.json', logging: { console: { level: 'error' } } };`);
     nodeRed = spawn(process.execPath, [nodeRedMain, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: 'ignore' });
     nodeRedUrl = `http://127.0.0.1:${port}`;
@@ -131,7 +131,7 @@ describe.skipIf(!available)('Node-RED groups and subflows: imported into a real 
 
   it('Node-RED loads the export as it is: every node of it is in its running flows', async () => {
     const running = (await (await fetch(`${nodeRedUrl}/flows`, { headers: { 'Node-RED-API-Version': 'v2' } })).json()) as { flows: Array<{ id: string }> };
-    expect(running.flows.map((n) => n.id).sort()).toEqual(subflowExport().map((n) => n.id as string).sort());
+    expect(running.flows.map((n) => n.id).sort()).toEqual([...subflowExport(), ...nestedExport()].map((n) => n.id as string).sort());
   });
 
   it('imports into the library and the flow, deploys, and answers as Node-RED does (instance value and defaults)', async () => {
@@ -159,5 +159,17 @@ describe.skipIf(!available)('Node-RED groups and subflows: imported into a real 
     expect(await post(`${flowcrew!.url}/webhook/sf/default`, { value: 1 })).toEqual({ status: 200, body: { value: 2, unit: 'lb' } });
     const library = (await flowcrew!.api('GET', '/api/v1/subflows')).body;
     expect(library).toContainEqual(expect.objectContaining({ id: 'sf-scale', latest: 2, versions: [1, 2] }));
+  });
+
+  it('a subflow using another: both published (the inner one first, pinned inside the outer), $env() in JSONata read from the message', async () => {
+    const imported = await flowcrew!.api('POST', '/api/v1/flows/import?deploy=true', nestedExport());
+    expect(imported.status, JSON.stringify(imported.body)).toBe(201);
+    expect(imported.body.subflows.map((s: { id: string; version: number }) => [s.id, s.version])).toEqual([['sf-add', 1], ['sf-wrap', 1]]);
+    const outer = (await flowcrew!.api('GET', '/api/v1/subflows/sf-wrap')).body;
+    expect(outer.definition.nodes.find((n: { id: string }) => n.id === 'sf-wrap-add').props).toMatchObject({ ADD: 5, version: 1 });
+    const expected = await post(`${nodeRedUrl}/sf/nested`, { value: 2 });
+    expect(expected).toEqual({ status: 200, body: { value: 25 } });
+    expect(await post(`${flowcrew!.url}/webhook/sf/nested`, { value: 2 })).toEqual(expected);
+    expect((await flowcrew!.api('GET', `/api/v1/flows/${NESTED_TAB}`)).status).toBe(200);
   });
 });

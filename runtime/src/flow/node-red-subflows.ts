@@ -110,6 +110,15 @@ export function useSubflowProps(props: Record<string, unknown>, names: ReadonlyS
     else if (value && typeof value === 'object') {
       const obj = value as Record<string, unknown>;
       for (const [valueKey, typeKey] of TYPED_PAIRS) {
+        if (obj[typeKey] === 'jsonata' && typeof obj[valueKey] === 'string') {
+          // JSONata's $env("NAME") reads the subflow variable in Node-RED: the message carries it here.
+          const expr = obj[valueKey] as string;
+          const to = expr.replace(/\$env\(\s*(["'])([A-Za-z_][A-Za-z0-9_]*)\1\s*\)/g, (whole, _q, name: string) => (names.has(name) ? `$$.subflow.props.${name}` : whole));
+          if (to !== expr) {
+            note({ property: `${pointer}/${valueKey}`, action: 'translated', from: expr, to, reason: '$env() of a subflow variable: read from the message property that carries it' });
+            obj[valueKey] = to;
+          }
+        }
         if (obj[typeKey] === 'env' && typeof obj[valueKey] === 'string' && names.has(obj[valueKey] as string)) {
           const to = `subflow.props.${obj[valueKey] as string}`;
           note({ property: `${pointer}/${valueKey}`, action: 'translated', from: obj[valueKey], to, reason: 'a subflow variable: read from the message property that carries it' });
