@@ -91,7 +91,7 @@ describe('visual checks on the example flows, end to end', () => {
     await screenshot(page, 'e2e', 'visual-five-tabs');
     const measured = await strip.evaluate((el) => {
       const bounds = el.getBoundingClientRect();
-      const tabs = [...el.querySelectorAll('.tab')].map((t) => t.getBoundingClientRect());
+      const tabs = Array.from(el.querySelectorAll('.tab')).map((t) => t.getBoundingClientRect());
       return {
         // A horizontal scrollbar takes height from the strip: offsetHeight > clientHeight.
         scrollbar: (el as HTMLElement).offsetHeight - el.clientHeight,
