@@ -149,4 +149,17 @@ describe('SchemaForm', () => {
     await wrapper.setProps({ modelValue: { complete: 'payload', targetType: 'full' } });
     expect(wrapper.find('input[data-test="field-/complete"]').exists()).toBe(false);
   });
+
+  it("hides the real inject node's legacy fields (deprecated) unless an old flow set them", async () => {
+    const { injectNode } = await import('../../../nodes/core/src/io/inject.ts');
+    const schema = injectNode.props as JsonSchema;
+    const fresh = mount(SchemaForm, { props: { schema, modelValue: { props: [{ p: 'payload', v: '{"n":6}', vt: 'json' }] }, issues: [] } });
+    const labels = fresh.findAll('label').map((l) => l.text());
+    expect(labels.some((l) => l.includes('legacy'))).toBe(false);
+    // An imported Node-RED 0.x inject keeps its payload at the top: shown, with its type, so nothing is hidden from its author.
+    const old = mount(SchemaForm, { props: { schema, modelValue: { payload: '{"n":6}', payloadType: 'json', topic: 't' }, issues: [] } });
+    expect((old.find('[data-test="field-/payload"]').element as HTMLInputElement).value).toBe('{"n":6}');
+    expect((old.find('[data-test="field-/payloadType"]').element as HTMLSelectElement).value).toBe('json');
+    expect((old.find('[data-test="field-/topic"]').element as HTMLInputElement).value).toBe('t');
+  });
 });

@@ -124,9 +124,10 @@ export const injectNode = defineNode<InjectProps>({
         title: 'Message properties',
         description: 'Properties set on each message',
       },
-      payload: { title: 'Payload (legacy)', description: 'Payload value for a `payload` entry without `v` (legacy)', default: '' },
-      payloadType: { title: 'Payload type (legacy)', type: 'string', enum: [...INJECT_VALUE_TYPES], default: 'date' },
-      topic: { title: 'Topic', type: 'string', default: '' },
+      // Older Node-RED flows keep payload and topic here: deprecated, so the form shows them only when a flow uses them.
+      payload: { title: 'Payload (legacy)', description: 'Payload value for a `payload` entry without `v` (legacy)', default: '', deprecated: true },
+      payloadType: { title: 'Payload type (legacy)', type: 'string', enum: [...INJECT_VALUE_TYPES], default: 'date', deprecated: true },
+      topic: { title: 'Topic (legacy)', type: 'string', default: '', deprecated: true, description: 'Topic for a `topic` entry without `v` (legacy)' },
       repeat: { title: 'Repeat every (s)', type: ['string', 'number'], default: '', description: 'Seconds between messages; empty: no repeat' },
       crontab: { title: 'Schedule (cron)', type: 'string', default: '', format: 'cron', description: 'Cron schedule, e.g. 0 9 * * 1-5 (weekdays at 09:00)' },
       once: { title: 'Inject once after deploy', type: 'boolean', default: false, description: 'Send a message once shortly after deploy' },
