@@ -172,4 +172,11 @@ describe.skipIf(!available)('Node-RED groups and subflows: imported into a real 
     expect(await post(`${flowcrew!.url}/webhook/sf/nested`, { value: 2 })).toEqual(expected);
     expect((await flowcrew!.api('GET', `/api/v1/flows/${NESTED_TAB}`)).status).toBe(200);
   });
+
+  it("an export of a subflow alone (Node-RED's \"export subflow\") puts it in the library and imports no flow", async () => {
+    const alone = nestedExport().filter((n) => n.id === 'sf-add' || n.z === 'sf-add').map((n) => (n.id === 'sf-add' ? { ...n, name: 'Add (shared)' } : n));
+    const imported = await flowcrew!.api('POST', '/api/v1/flows/import', alone);
+    expect(imported.status, JSON.stringify(imported.body)).toBe(201);
+    expect(imported.body).toMatchObject({ source: 'node-red', flows: [], subflows: [{ id: 'sf-add', version: 2, status: 'published', name: 'Add (shared)' }] });
+  });
 });

@@ -146,7 +146,8 @@ export class FlowService {
     if (Array.isArray(input)) for (const [i, doc] of input.entries()) await this.checkCredentials(doc, projectId, `/${i}`);
     else await this.checkCredentials(input, projectId);
     // A Node-RED export's subflows go into the sub-flow library first: the flows' instances are nodes of their types.
-    const subflows = await importNodeRedSubflows({ runtime: this.runtime, projects: this.projects, audit: this.audit }, actor, input, projectId);
+    const { subflows, alone } = await importNodeRedSubflows({ runtime: this.runtime, projects: this.projects, audit: this.audit }, actor, input, projectId);
+    if (alone) return alone;
     const result = await this.runtime.importFlows(input, {
       ...options,
       projectId,

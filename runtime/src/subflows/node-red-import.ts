@@ -7,6 +7,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Actor } from '../identity/actor.ts';
+import type { ImportResult } from '../flow/types.ts';
 import { importNodeRed, isNodeRedExport, type ImportedSubflow } from '../flow/node-red.ts';
 import type { Runtime } from '../runtime.ts';
 import type { AuditService } from '../services/audit.ts';
@@ -49,17 +50,20 @@ function inOrder(subflows: ImportedSubflow[]): ImportedSubflow[] {
 
 /**
  * Publish the subflows of a Node-RED export into the library (as `actor`, in `projectId`). Returns nothing for other
- * inputs, or when there is no library (memory storage): the instances are then reported as unknown node types.
+ * inputs, or when there is no library (memory storage): the instances are then reported as unknown node types. An
+ * export of subflows only (Node-RED's "export subflow", common in its flow library) is complete once they are
+ * published: `alone` is then the import's whole answer.
  */
 export async function importNodeRedSubflows(
   parts: { runtime: Runtime; projects: ProjectService; audit: AuditService },
   actor: Actor,
   input: unknown,
   projectId: string,
-): Promise<ImportedSubflowNote[]> {
-  if (!isNodeRedExport(input) || !parts.runtime.subflows) return [];
-  const { subflows } = importNodeRed(input);
-  if (subflows.length === 0) return [];
+): Promise<{ subflows: ImportedSubflowNote[]; alone?: ImportResult }> {
+  if (!isNodeRedExport(input) || !parts.runtime.subflows) return { subflows: [] };
+  const imported = importNodeRed(input);
+  const { subflows } = imported;
+  if (subflows.length === 0) return { subflows: [] };
   const library = parts.runtime.subflows;
   const service = new SubflowService(parts.runtime, parts.projects, parts.audit);
   const notes: ImportedSubflowNote[] = [];
@@ -76,5 +80,6 @@ export async function importNodeRedSubflows(
     versions.set(definition.id, version);
     notes.push({ nodeRedId, id: definition.id, type: nodeTypeOf(definition.id), name: definition.name, version, status: same ? 'unchanged' : 'published' });
   }
-  return notes;
+  if (imported.flows.length > 0) return { subflows: notes };
+  return { subflows: notes, alone: { source: 'node-red', flows: [], unmapped: imported.unmapped, warnings: imported.warnings, properties: imported.properties, subflows: notes } };
 }
