@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FlowDocument } from '../api/types';
 import { debugType, functionType, httpRequestType, switchType, webhookType } from '../test/fixtures';
 import { outputCount, outputLabel } from './ports';
-import { initialProps, validateFlowLocally, validateProps } from './validation';
+import { initialProps, resetValidators, validateFlowLocally, validateProps } from './validation';
 
 const types = new Map([webhookType, debugType, switchType, functionType, httpRequestType].map((t) => [t.type, t]));
 
@@ -14,6 +14,18 @@ describe('props validation (ajv, as the runtime does it)', () => {
       { pointer: '/responseTimeoutMs', message: 'must be >= 1' },
     ]);
     expect(validateProps(webhookType, { url: '/ok' })).toEqual([]);
+  });
+
+  it('checks the same props of the same type once: a result is kept, and handed out as a copy', () => {
+    const type = { ...webhookType, props: structuredClone(webhookType.props) };
+    const first = validateProps(type, { method: 'FETCH' });
+    first[0]!.message = 'changed by a caller';
+    const again = validateProps(type, { method: 'FETCH' });
+    expect(again.map((i) => i.message)).toEqual(['is required', 'must be one of ["GET","POST","PUT"]']);
+    // Node types reloaded (a pack upgraded): checked afresh against the new schema.
+    resetValidators();
+    const upgraded = { ...type, props: { ...type.props, required: [] } };
+    expect(validateProps(upgraded, { method: 'FETCH' }).map((i) => i.pointer)).toEqual(['/method']);
   });
 
   it('fills schema defaults into new props', () => {

