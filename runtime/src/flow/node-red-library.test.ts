@@ -37,8 +37,10 @@ function freePort(): Promise<number> {
 }
 
 beforeAll(async () => {
-  flowcrew = await startTestServer();
-  if (!nodeRedAvailable) return;
+  if (!nodeRedAvailable) {
+    flowcrew = await startTestServer();
+    return;
+  }
   // Node-RED gets the two HTTP exports on tabs of their own (a snippet needs one there too).
   userDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-nodered-lib-'));
   const port = await freePort();
@@ -47,6 +49,8 @@ beforeAll(async () => {
   await writeFile(path.join(userDir, 'settings.js'), `module.exports = { uiPort: ${port}, uiHost: '127.0.0.1', flowFile: 'flows.json', logging: { console: { level: 'error' } } };`);
   nodeRed = spawn(process.execPath, [nodeRedMain, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: 'ignore' });
   nodeRedUrl = `http://127.0.0.1:${port}`;
+  // Both start at once (Node-RED takes seconds on a loaded machine).
+  flowcrew = await startTestServer();
   const deadline = Date.now() + 60_000;
   while (!(await fetch(`${nodeRedUrl}/lib/items`).then((r) => r.ok, () => false))) {
     if (Date.now() > deadline) throw new Error('Node-RED did not start within 60 s');
