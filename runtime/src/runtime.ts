@@ -11,6 +11,8 @@ import { EventFanout } from './executor/events.ts';
 import { DebugBuffer } from './live/debug-buffer.ts';
 import { Executor } from './executor/executor.ts';
 import { LeaseKeeper } from './cluster/lease-keeper.ts';
+import type { DeploySync } from './cluster/deploy-sync.ts';
+import { followDeploysOverPostgres } from './cluster/pg-channel.ts';
 import { electTriggerLeader, type LeaderElection } from './cluster/leader.ts';
 import { QueueMode } from './queue/mode.ts';
 import { validateFlowAsync } from './flow/validate.ts';
@@ -44,7 +46,9 @@ export class Runtime {
   readonly startup = { flowsLoaded: false, undeployable: [] as string[], resume: 'pending' as 'pending' | 'running' | 'done' | 'failed' };
   private pruneTimer?: NodeJS.Timeout;
   /** Run leases, when runtimes share PostgreSQL (set at boot). */
-  private leaseKeeper?: LeaseKeeper;
+  leaseKeeper?: LeaseKeeper;
+  /** Embedded runtimes sharing PostgreSQL follow each other's deploys (cluster/pg-channel.ts). */
+  private deploySync?: DeploySync;
   /** Queue mode (FLOWCREW_MODE=main|worker): the outbox relay or the queue worker; undefined when embedded. */
   queue?: QueueMode;
   /** The sub-flow library (subflows/library.ts); undefined without SQL storage. */
@@ -138,7 +142,10 @@ export class Runtime {
     runtime.queue = queue ?? undefined;
     runtime.waiting = waiting;
     waiting?.attach(executor, events);
+    // Queue mode: an answer given on a main sends the run back to the workers.
+    if (queue?.mode === 'main' && waiting) waiting.requeue = (runId) => queue.requeueParked(runId);
     runtime.tracing = RunTracing.fromEnv(runtime);
+    runtime.deploySync = (await followDeploysOverPostgres({ databaseUrl: config.databaseUrl, mode: config.cluster.mode, instance: config.cluster.instanceId, storage, executor, registry, log: moduleLogger(log, 'runtime'), maxDepth: config.maxDepth })) ?? undefined;
     runtime.leader = (await electTriggerLeader({ databaseUrl: config.databaseUrl, cluster: config.cluster, hasLeases: !!storage.leases, deployer: executor.deployer, log: moduleLogger(log, 'runtime') })) ?? undefined;
     // Library sub-flows are node types: registered before the stored flows that use them are deployed.
     runtime.subflows = await openSubflowLibrary({ storage, registry, executor, log: moduleLogger(log, 'runtime') });
@@ -264,6 +271,7 @@ export class Runtime {
     clearInterval(this.pruneTimer);
     await this.waiting?.stop();
     await this.leader?.stop(); // another main takes the cron triggers over at once
+    this.deploySync?.close();
     // A worker first drains: no new jobs, the runs in progress finish (up to 30 s), the rest are handed over below.
     await this.queue?.close();
     const held = this.executor.activeRunIds();

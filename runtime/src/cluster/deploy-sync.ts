@@ -1,7 +1,8 @@
 /**
- * Deploys across mains (queue mode): a flow deployed or undeployed on one main is deployed or undeployed on every
- * other, so each serves its webhooks and the elected leader runs its cron. The main that deployed announces the flow
- * on a Redis channel; the others read the stored deployed revision and apply it. The announcement can arrive before
+ * Deploys across mains (queue mode) and across embedded runtimes sharing PostgreSQL: a flow deployed or undeployed on
+ * one is deployed or undeployed on every other, so each serves its webhooks and the elected leader runs its cron. The
+ * runtime that deployed announces the flow on a channel (Redis pub/sub in queue mode, PostgreSQL LISTEN/NOTIFY
+ * without Redis: cluster/pg-channel.ts); the others read the stored deployed revision and apply it. The announcement can arrive before
  * the deploying main has stored the new revision, so a peer that sees no change looks again a few times; a full
  * reconciliation on a slow beat heals lost messages (Redis restarted) and deploys made while a main was down.
  */
@@ -17,10 +18,30 @@ const RECHECKS = 6;
 const RECHECK_MS = 250;
 const RECONCILE_MS = 30_000;
 
+/** Where deploy announcements travel: fire-and-forget, every runtime listening gets each message (its own included). */
+export interface DeployChannel {
+  publish(text: string): Promise<unknown>;
+  listen(onMessage: (text: string) => void): Promise<void>;
+  close(): void;
+}
+
+/** Queue mode: a Redis channel (the publisher and a subscriber connection of the queue's). */
+export function redisDeployChannel(publisher: Redis, subscriber: Redis): DeployChannel {
+  return {
+    publish: (text) => publisher.publish(CHANNEL, text),
+    async listen(onMessage) {
+      subscriber.on('message', (channel: string, text: string) => {
+        if (channel === CHANNEL) onMessage(text);
+      });
+      await subscriber.subscribe(CHANNEL);
+    },
+    close: () => {},
+  };
+}
+
 export interface DeploySyncOptions {
   instance: string;
-  publisher: Redis;
-  subscriber: Redis;
+  channel: DeployChannel;
   storage: Storage;
   executor: Executor;
   registry: NodeRegistry;
@@ -38,19 +59,17 @@ export class DeploySync {
 
   constructor(private readonly options: DeploySyncOptions) {
     this.detach = options.executor.deployer.onDeployChange((flowId) => this.announce(flowId));
-    options.subscriber.on('message', (channel: string, text: string) => {
-      if (channel !== CHANNEL) return;
+  }
+
+  async start(): Promise<void> {
+    await this.options.channel.listen((text) => {
       try {
         const { instance, flowId } = JSON.parse(text) as { instance: string; flowId: string };
-        if (instance !== options.instance) void this.follow(flowId);
+        if (instance !== this.options.instance) void this.follow(flowId);
       } catch {
         // not ours
       }
     });
-  }
-
-  async start(): Promise<void> {
-    await this.options.subscriber.subscribe(CHANNEL);
     this.timer = setInterval(() => void this.reconcileAll(), RECONCILE_MS);
     this.timer.unref();
   }
@@ -58,8 +77,8 @@ export class DeploySync {
   private announce(flowId: string): void {
     if (this.applying.has(flowId) || this.closed) return;
     this.stats.announced++;
-    void this.options.publisher
-      .publish(CHANNEL, JSON.stringify({ instance: this.options.instance, flowId }))
+    void this.options.channel
+      .publish(JSON.stringify({ instance: this.options.instance, flowId }))
       .catch((e: unknown) => this.options.log.warn(`deploy sync: could not announce flow "${flowId}" (the other mains pick it up within ${RECONCILE_MS / 1000} s): ${(e as Error).message}`));
   }
 
@@ -110,5 +129,6 @@ export class DeploySync {
     this.closed = true;
     clearInterval(this.timer);
     this.detach();
+    this.options.channel.close();
   }
 }

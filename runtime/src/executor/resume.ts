@@ -29,6 +29,8 @@ export class Resumer {
    */
   async resume(runIds?: readonly string[]): Promise<number> {
     const { storage } = this.hub.options;
+    // Queue mode, on a main: runs are executed by the workers (their jobs and leases bring them back), never here.
+    if (this.hub.options.remote) return 0;
     // A run this process executes already, or another resume is taking, is never adopted twice.
     let resumable = (await storage.listResumableRuns(runIds ? { runIds } : undefined)).filter((r) => !this.hub.active.has(r.run.id) && !this.taking.has(r.run.id));
     // Released in `finally` by this list: `resumable` loses the parked runs below, which must not stay taken.

@@ -32,6 +32,7 @@ export const METRIC_NAMES = {
   queueOldest: 'flowcrew_queue_oldest_waiting_seconds',
   queueOutboxOldest: 'flowcrew_queue_outbox_oldest_seconds',
   clusterLeader: 'flowcrew_cluster_leader',
+  runsReconciled: 'flowcrew_runs_reconciled_total',
   info: 'flowcrew_info',
 } as const;
 
@@ -122,6 +123,15 @@ export class RuntimeMetrics {
       const leader = runtime.leader;
       new Gauge({ name: METRIC_NAMES.clusterLeader, help: '1 while this runtime is the elected leader that fires cron and repeating inject triggers', registers, collect() {
         this.set(leader.holds() ? 1 : 0);
+      } });
+    }
+    if (runtime.leaseKeeper) {
+      // The last line of defence (cluster/lease-keeper.ts): a run left open that it had to finish or resume. Should stay 0.
+      const stats = runtime.leaseKeeper.stats;
+      new Counter({ name: METRIC_NAMES.runsReconciled, help: 'Runs left open that the lease keeper had to finish (every invocation done) or resume (held, not executed); should stay 0', labelNames: ['action'], registers, collect() {
+        this.reset();
+        this.labels('finished').inc(stats.reconciled);
+        this.labels('resumed').inc(stats.orphansResumed);
       } });
     }
     new Gauge({ name: METRIC_NAMES.info, help: 'Always 1: the storage this runtime uses', labelNames: ['storage'], registers }).labels(runtime.storage.dialect).set(1);

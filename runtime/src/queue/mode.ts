@@ -19,7 +19,7 @@ import type { Storage } from '../storage/types.ts';
 import type { DebugBuffer } from '../live/debug-buffer.ts';
 import { WorkerLive } from '../live/cluster.ts';
 import { forwardRunEvents } from '../live/forward.ts';
-import { DeploySync } from '../cluster/deploy-sync.ts';
+import { DeploySync, redisDeployChannel } from '../cluster/deploy-sync.ts';
 import { OutboxRelay } from './relay.ts';
 import { ReplyListener, publishingWaiter } from './replies.ts';
 import { QUEUE_NAME, QueueWorker } from './worker.ts';
@@ -95,7 +95,7 @@ export class QueueMode {
       this.relay = new OutboxRelay({ storage: this.storage, queue: this.queue!, log: this.log, attempts: this.config.queueAttempts, requeueAfterMs: this.config.requeueAfterMs });
       this.relay.start();
       // Deploys made on one main reach the others (cluster/deploy-sync.ts).
-      this.deploySync = new DeploySync({ instance: this.config.instanceId, publisher: this.redis, subscriber: this.subscriber!, storage: this.storage, executor: parts.executor, registry: parts.registry, log: this.log, maxDepth: parts.maxDepth });
+      this.deploySync = new DeploySync({ instance: this.config.instanceId, channel: redisDeployChannel(this.redis, this.subscriber!), storage: this.storage, executor: parts.executor, registry: parts.registry, log: this.log, maxDepth: parts.maxDepth });
       void this.deploySync.start().catch((e: unknown) => this.log.warn(`deploy sync: could not subscribe: ${(e as Error).message}`));
       return;
     }
@@ -111,6 +111,16 @@ export class QueueMode {
       ...parts,
     });
     this.worker.start();
+  }
+
+  /**
+   * On a main (WaitingRuns.requeue): an answered run parked on a question goes back to the workers through the outbox
+   * instead of resuming on this main. False when it was not parked any more.
+   */
+  async requeueParked(runId: string): Promise<boolean> {
+    const requeued = await this.storage.outbox!.requeueParked(runId);
+    if (requeued) this.relay?.kick();
+    return requeued;
   }
 
   get relayStats() {

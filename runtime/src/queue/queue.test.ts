@@ -101,6 +101,34 @@ describe('queue mode (main + worker on PostgreSQL and Redis)', () => {
     expect(await reply).toMatchObject({ status: 201, body: { hello: 'from the worker' } });
   });
 
+  it('a run parked on a question on the worker, answered on the main, goes back to the worker (never resumed on the main)', async () => {
+    await main.createFlow({
+      id: 'ask',
+      name: 'ask',
+      version: 0,
+      nodes: [
+        { id: 'in', type: 'inject', wires: [['ask']] },
+        { id: 'ask', type: 'human-input', props: { title: 'Go ahead?' }, wires: [['yes'], ['no']] },
+        { id: 'yes', type: 'change', props: { rules: [{ t: 'set', p: 'payload.went', pt: 'msg', to: 'true', tot: 'bool' }] }, wires: [] },
+        { id: 'no', type: 'change', props: { rules: [] }, wires: [] },
+      ],
+    });
+    await main.deployFlow('ask');
+    const before = worker.queue!.workerStats!.runs;
+    const { runId } = await main.executor.runNow('ask', { payload: { asked: true } });
+    await until(async () => (await main.storage.getRun(runId))?.status === 'waiting' && (await main.waiting!.store.listForRun(runId)).length === 1);
+    // The worker's job for it is done (parked), not failed and retried until the run is failed.
+    await until(() => worker.queue!.workerStats!.runs === before + 1);
+    const [wait] = await main.waiting!.store.listForRun(runId);
+    await main.waiting!.answer(wait!.id, { approved: true }, { name: 'tester', via: 'api' });
+    expect(main.executor.active.has(runId)).toBe(false);
+    await until(async () => (await main.storage.getRun(runId))?.status === 'succeeded');
+    expect(worker.queue!.workerStats!.runs).toBe(before + 2);
+    const invocations = await main.storage.listInvocations(runId);
+    expect(invocations.find((i) => i.nodeId === 'yes')?.outputs?.[0]?.msg).toMatchObject({ payload: { asked: true, went: true } });
+    expect(invocations.filter((i) => i.nodeId === 'ask' && i.status === 'succeeded')).toHaveLength(1);
+  });
+
   it("a run whose flow cannot be deployed on the worker is failed with the reason, not retried nor kept leased", async () => {
     // Saved, never deployed: what a worker finds when a flow was undeployed after its run was accepted.
     await main.createFlow({ id: 'ghost', name: 'ghost', version: 0, nodes: [{ id: 'in', type: 'inject', wires: [] }] });

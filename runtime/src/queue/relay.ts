@@ -21,8 +21,12 @@ export interface RelayOptions {
   requeueAfterMs?: number;
 }
 
+/**
+ * A completed job is removed at once: the same run can be enqueued again under its id (a run parked on a question
+ * and answered, queue/mode.ts requeueParked). While a job waits or runs, its id still deduplicates a double hand-over.
+ */
 export function jobOptions(runId: string, attempts: number) {
-  return { jobId: runId, attempts, backoff: { type: 'exponential' as const, delay: 1_000 }, removeOnComplete: 10_000, removeOnFail: 10_000 };
+  return { jobId: runId, attempts, backoff: { type: 'exponential' as const, delay: 1_000 }, removeOnComplete: true, removeOnFail: 10_000 };
 }
 
 export class OutboxRelay {

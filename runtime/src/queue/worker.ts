@@ -140,13 +140,17 @@ export class QueueWorker {
     }
   }
 
-  /** Resolves when the run is found finished, throws when it stopped here unfinished; polls while the job waits. */
+  /**
+   * Resolves when the run is found finished or parked on a question (its job is done: the answer enqueues it again),
+   * throws when it stopped here unfinished; polls while the job waits.
+   */
   private async leftWithoutFinishing(runId: string): Promise<void> {
     while (this.finished.has(runId)) {
       await new Promise((resolve) => setTimeout(resolve, 500));
       if (!this.finished.has(runId) || this.options.executor.active.has(runId)) continue;
       const stored = await this.options.storage.getRun(runId);
       if (stored && ['succeeded', 'failed', 'cancelled'].includes(stored.status)) return; // finished (here, or elsewhere)
+      if (stored?.status === 'waiting') return; // parked (a run backing off between retries is active here)
       throw new Error(`run ${runId} stopped on this worker without finishing`);
     }
   }

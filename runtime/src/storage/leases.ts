@@ -236,6 +236,21 @@ export class RunOutbox {
     return rows.map((row) => ({ runId: String(row.run_id), createdAt: Number(row.created_at) }));
   }
 
+  /**
+   * Queue mode: a parked run whose question was answered goes back to the workers — waiting → queued, nobody's, with
+   * an outbox row, in one transaction (a main never executes it). False when it was not parked (already resumed,
+   * cancelled): one answerer wins.
+   */
+  requeueParked(runId: string, now = Date.now()): Promise<boolean> {
+    return this.write(
+      [
+        { sql: `UPDATE runs SET status = 'queued', owner = NULL, lease_expires_at = NULL WHERE id = ? AND status = 'waiting' RETURNING id`, params: [runId] },
+        { sql: `INSERT INTO run_outbox (run_id, created_at) SELECT id, ? FROM runs WHERE id = ? AND status = 'queued' ON CONFLICT (run_id) DO NOTHING`, params: [now, runId] },
+      ],
+      (results) => results[0]!.rows.length > 0,
+    );
+  }
+
   /** These runs are in the queue now. */
   remove(runIds: readonly string[]): Promise<void> {
     const statements: SqlStatement[] = [];

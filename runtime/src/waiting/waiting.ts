@@ -59,6 +59,8 @@ export class WaitingRuns {
   private readonly ajv = createPropsValidator();
   /** Told of timeouts and escalations (the service audits them). */
   onNotice: (notice: WaitNotice) => void = () => {};
+  /** Queue mode, on a main: an answered run goes back to the workers (queue/mode.ts requeueParked) instead of resuming here. */
+  requeue: ((runId: string) => Promise<boolean>) | null = null;
 
   constructor(private readonly options: WaitingOptions) {
     if (!(options.storage instanceof SqlStorage)) throw new Error('human-in-the-loop waiting needs the SQL storage (SQLite or PostgreSQL)');
@@ -128,6 +130,7 @@ export class WaitingRuns {
    * back as after a stop. False when it is not parked (still parking, running, or finished): the sweep retries.
    */
   async resume(runId: string): Promise<boolean> {
+    if (this.requeue) return this.requeue(runId);
     const executor = this.executor;
     if (!executor) return false;
     const storage = this.options.storage;
