@@ -25,6 +25,7 @@ import { pinnedOutputNode } from './flowtest/pins.ts';
 import { openSubflowLibrary, type SubflowLibrary } from './subflows/library.ts';
 import { testCredential, type CredentialTestAnswer, type CredentialTestInput } from './credential-test.ts';
 import { openStorage } from './storage/index.ts';
+import { daprContextFromEnv } from './context/dapr-state.ts';
 import { RunTracing } from './tracing/tracing.ts';
 import { createWaiting, type WaitingRuns } from './waiting/waiting.ts';
 import { createLogger, moduleLogger, withFields, type RuntimeLogger } from './logging/logger.ts';
@@ -117,6 +118,7 @@ export class Runtime {
     const executor = new Executor({
       ...queue?.executorOptions(),
       storage,
+      contextStore: daprContextFromEnv(), // FLOWCREW_CONTEXT_STORE=dapr (docs/dapr.md); default: storage
       registry,
       log: moduleLogger(log, 'executor'),
       retention: config.retention,
@@ -281,6 +283,7 @@ export class Runtime {
     // Given up after the clean stop is recorded: another runtime takes these runs over at once.
     await this.leaseKeeper?.release(held).catch((e: unknown) => this.log.warn(`could not release run leases: ${(e as Error).message}`));
     await (this.executor.options.outbound as OutboundGuard | undefined)?.close();
+    await this.executor.options.contextStore?.flush?.();
     await this.storage.close();
   }
 }

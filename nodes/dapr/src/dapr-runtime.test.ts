@@ -1,7 +1,9 @@
 /**
- * The Dapr pack in a real runtime, fed by a real daprd 1.14: a deployed flow `dapr-subscribe → function →
- * dapr-state set` turns an event published through the sidecar into a committed run and a value in the state store;
- * undeploying the flow ends its subscription (daprd lets a new one take the topic). Skips, saying why, without daprd.
+ * The Dapr pack in a real runtime, fed by a real daprd 1.14, with the runtime's context in the same sidecar's state
+ * store (FLOWCREW_CONTEXT_STORE=dapr): a deployed flow `dapr-subscribe → function → dapr-state set` turns an event
+ * published through the sidecar into a committed run, a value in the state store and a flow context value kept in
+ * Dapr; undeploying the flow ends its subscription (daprd lets a new one take the topic). Skips, saying why, without
+ * daprd.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,10 +32,15 @@ describe.skipIf(daprdMissing !== undefined)('a flow with Dapr nodes in a real ru
 
   beforeAll(async () => {
     daprd = await startDaprd('flowcrew-runtime');
+    // The runtime reads the context store settings from the process environment (this file runs in its own process).
+    process.env.FLOWCREW_CONTEXT_STORE = 'dapr';
+    process.env.FLOWCREW_DAPR_HTTP_URL = `http://127.0.0.1:${daprd.httpPort}`;
     runtime = await startTestServer({ outboundAllow: ['127.0.0.1'] });
   }, 120_000);
   afterAll(async () => {
     await runtime?.stop();
+    delete process.env.FLOWCREW_CONTEXT_STORE;
+    delete process.env.FLOWCREW_DAPR_HTTP_URL;
     await daprd?.stop();
   }, 30_000);
 
@@ -50,7 +57,12 @@ describe.skipIf(daprdMissing !== undefined)('a flow with Dapr nodes in a real ru
       settings: {},
       nodes: [
         { id: 'in', type: 'dapr-subscribe', credentials: created.body.id, props: { pubsub: 'pubsub', topic }, wires: [['key']] },
-        { id: 'key', type: 'function', props: { func: 'msg.topic = `order-${msg.payload.id}`; msg.payload = { ...msg.payload, seen: true }; return msg;' }, wires: [['save']] },
+        {
+          id: 'key',
+          type: 'function',
+          props: { func: "flow.set('orders', (flow.get('orders') || 0) + 1); msg.topic = `order-${msg.payload.id}`; msg.payload = { ...msg.payload, seen: true }; return msg;" },
+          wires: [['save']],
+        },
         { id: 'save', type: 'dapr-state', credentials: created.body.id, props: { store: 'statestore', operation: 'set' } },
       ],
     };
@@ -73,6 +85,14 @@ describe.skipIf(daprdMissing !== undefined)('a flow with Dapr nodes in a real ru
     expect(detail.invocations.map((i) => i.nodeId)).toEqual(['in', 'key', 'save']);
     const stored = await sidecar(`/v1.0/state/statestore/order-${run}`);
     expect(await stored.json()).toEqual({ id: run, seen: true });
+    // The flow context went to the sidecar's state store: the key and the scope's index.
+    const scope = encodeURIComponent(`flow:${flow.id}`);
+    const counted = await until(async () => {
+      const res = await sidecar(`/v1.0/state/statestore/${encodeURIComponent(`ctx|${scope}|orders`)}`);
+      return res.status === 200 ? ((await res.json()) as number) : undefined;
+    }, 10_000, 'the context value in Dapr');
+    expect(counted).toBe(1);
+    expect(await (await sidecar(`/v1.0/state/statestore/${encodeURIComponent(`ctx-index|${scope}`)}`)).json()).toEqual(['orders']);
 
     // Undeployed, the trigger has closed its stream: a new subscriber gets the topic.
     expect((await runtime.api('DELETE', `/api/v1/flows/${flow.id}`)).status).toBeLessThan(300);

@@ -11,7 +11,10 @@ import type { NodeLimits } from '../config.ts';
 import type { Storage } from '../storage/types.ts';
 
 /** Where context is persisted: the runtime's storage, or another store (context/dapr-state.ts). */
-export type ContextStorage = Pick<Storage, 'loadContext' | 'setContext'>;
+export type ContextStorage = Pick<Storage, 'loadContext' | 'setContext'> & {
+  /** Wait for the writes in flight (at shutdown); storage's own close does this for the database. */
+  flush?(): Promise<void>;
+};
 
 export type ContextLimits = Pick<NodeLimits, 'contextValueBytes' | 'contextScopeBytes'>;
 

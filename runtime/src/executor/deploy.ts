@@ -29,7 +29,7 @@ export class Deployer {
   private readonly changeListeners = new Set<(flowId: string) => void>();
 
   constructor(private readonly hub: ExecutorHub) {
-    this.contexts = new ContextRegistry(hub.options.storage, hub.options.log, hub.options.nodeLimits);
+    this.contexts = new ContextRegistry(hub.options.contextStore ?? hub.options.storage, hub.options.log, hub.options.nodeLimits);
   }
 
   /**

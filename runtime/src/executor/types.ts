@@ -48,6 +48,8 @@ export interface ExecutorOptions {
   maxDepth?: number;
   /** Context size caps and node log limits (defaults when absent). */
   nodeLimits?: NodeLimits;
+  /** Where node, flow and global context are kept; default `storage` (context/dapr-state.ts: a Dapr state store). */
+  contextStore?: import('./context.ts').ContextStorage;
   /** A stored credential's name and type, for binding checks (a credential only goes to node types of its type). */
   credentialInfo?(id: string): Promise<CredentialInfo | undefined>;
   /** The outbound guard handed to nodes (RuntimeServices.outbound); default: one with an empty allow-list. */
