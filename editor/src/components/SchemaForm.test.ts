@@ -162,4 +162,20 @@ describe('SchemaForm', () => {
     expect((old.find('[data-test="field-/payloadType"]').element as HTMLSelectElement).value).toBe('json');
     expect((old.find('[data-test="field-/topic"]').element as HTMLInputElement).value).toBe('t');
   });
+
+  it("shows a crew agent's template text, greyed, in the empty fields the template fills (x-placeholderFrom)", async () => {
+    const { agentFieldsSchema } = await import('../../../nodes/ai/src/crew/spec.ts');
+    const schema: JsonSchema = { type: 'object', properties: { agent: { type: 'object', properties: agentFieldsSchema as Record<string, JsonSchema> } } };
+    const wrapper = mount(SchemaForm, { props: { schema, modelValue: { agent: { template: 'research', goal: 'My own goal' } }, issues: [] } });
+    const role = wrapper.find('[data-test="field-/agent/role"]').element as HTMLInputElement;
+    expect(role.value).toBe('');
+    expect(role.placeholder).toBe('Researcher');
+    expect((wrapper.find('[data-test="field-/agent/backstory"]').element as HTMLInputElement).placeholder).toMatch(/meticulous researcher/);
+    // A field the user filled keeps their text; another template shows its own.
+    expect((wrapper.find('[data-test="field-/agent/goal"]').element as HTMLInputElement).value).toBe('My own goal');
+    await wrapper.setProps({ modelValue: { agent: { template: 'qa' } } });
+    expect((wrapper.find('[data-test="field-/agent/role"]').element as HTMLInputElement).placeholder).toBe('Quality Reviewer');
+    await wrapper.setProps({ modelValue: { agent: {} } });
+    expect((wrapper.find('[data-test="field-/agent/role"]').element as HTMLInputElement).placeholder).toBe('');
+  });
 });

@@ -278,6 +278,18 @@ export function typedPairs(properties: Record<string, JsonSchema>): Map<string, 
 /** Typed-input types that take no value (Node-RED's "whole message"): the value box is hidden. */
 export const VALUELESS_TYPES: ReadonlySet<string> = new Set(['full']);
 
+/**
+ * `x-placeholderFrom: { prop, values }`: an empty field shows, greyed, the text its sibling `prop` chooses (a crew
+ * agent's template fills role, goal and backstory at run time: the form shows that text instead of empty boxes).
+ */
+export function withSiblingPlaceholder(schema: JsonSchema, siblings: Record<string, unknown>): JsonSchema {
+  const from = schema['x-placeholderFrom'] as { prop?: unknown; values?: unknown } | undefined;
+  if (!from || typeof from !== 'object' || typeof from.prop !== 'string' || !from.values || typeof from.values !== 'object') return schema;
+  const chosen = siblings[from.prop];
+  const text = typeof chosen === 'string' ? (from.values as Record<string, unknown>)[chosen] : undefined;
+  return typeof text === 'string' ? { ...schema, 'x-placeholder': text } : schema;
+}
+
 /** What a number-or-text box holds: a number when the text is one, else the text (empty: nothing). */
 export function numberOrText(text: string): number | string | undefined {
   const trimmed = text.trim();

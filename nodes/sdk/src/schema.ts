@@ -20,7 +20,7 @@ import draft06 from 'ajv/dist/refs/json-schema-draft-06.json' with { type: 'json
 export const EDITOR_FORMATS = ['javascript', 'jsonata', 'json', 'markdown', 'mustache', 'html', 'sql', 'yaml', 'cron', 'code', 'password'] as const;
 
 /** Annotations the editor reads (see NodeDefinition.props); validation ignores them. */
-export const ANNOTATION_KEYWORDS = ['x-editor', 'x-language', 'x-enumTitles', 'x-optionsFrom', 'x-typeProperty'] as const;
+export const ANNOTATION_KEYWORDS = ['x-editor', 'x-language', 'x-enumTitles', 'x-optionsFrom', 'x-typeProperty', 'x-placeholder', 'x-placeholderFrom'] as const;
 
 export interface SchemaValidatorOptions {
   /** Fill `default`s into the validated value (node props: the implementation sees complete props). */

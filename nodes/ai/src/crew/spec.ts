@@ -86,12 +86,18 @@ export interface TaskSpec {
 
 const keyPattern = '^[A-Za-z0-9_.-]+$';
 
+/** Each template's text for one agent field, by template name (the editor's greyed hint in an empty field). */
+function templateText(field: 'role' | 'goal' | 'backstory') {
+  return { prop: 'template', values: Object.fromEntries(Object.entries(AGENT_TEMPLATES).map(([name, t]) => [name, t[field]])) };
+}
+
 export const agentFieldsSchema = {
   // No `default`s on agent fields: an inline agent that extends an imported CrewAI agent must not reset its values.
   template: { enum: ['', ...Object.keys(AGENT_TEMPLATES)], description: 'Fill empty role/goal/backstory from a ready-made role.' },
-  role: { type: 'string', description: 'Who the agent is, e.g. "Senior market researcher". {placeholders} come from the input message.' },
-  goal: { type: 'string' },
-  backstory: { type: 'string' },
+  // The editor shows the chosen template's text, greyed, in the empty fields it fills (x-placeholderFrom).
+  role: { type: 'string', 'x-placeholderFrom': templateText('role'), description: 'Who the agent is, e.g. "Senior market researcher". {placeholders} come from the input message. Empty: the template\'s (shown greyed).' },
+  goal: { type: 'string', 'x-placeholderFrom': templateText('goal') },
+  backstory: { type: 'string', 'x-placeholderFrom': templateText('backstory') },
   tools: { type: 'array', items: nodeToolConfigSchema, description: 'Node types usable as tools (HTTP request, database query, ai-retrieve...).' },
   mcp: {
     type: 'array',
