@@ -212,9 +212,8 @@ describe('function sandbox pool: what a sandbox process can reach', () => {
 
   it('fails `new SharedArrayBuffer(16)` at once with a clear error', async () => {
     const s = await sandbox('sab', 'msg.payload = new SharedArrayBuffer(16); return msg;');
-    const started = Date.now();
+    // The ReferenceError itself is the proof (not a timeout); no timing assertion, which flaked under CI load.
     await expect(run(s)).rejects.toThrow('ReferenceError: SharedArrayBuffer is not defined (line 1, col 19)');
-    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it.each([
@@ -264,22 +263,18 @@ describe('function sandbox pool: size caps', () => {
     expect(h.flow.keys()).toEqual([]);
   });
 
-  it('fails a 200 MB result quickly, and other flows keep answering meanwhile', async () => {
+  it('fails a 200 MB result by the size cap, and other flows keep answering meanwhile', async () => {
     const big = await sandbox('cap-200', 'return { payload: "z".repeat(200 * 1048576) };', { memoryLimitMb: 1024, timeoutMs: 20_000 });
     const bystander = await sandbox('cap-200-b', 'return msg;');
-    const started = Date.now();
-    // Expect the rejection at once: it may arrive while the bystander loop below is still running.
-    const failing = expect(run(big)).rejects.toThrow(/function output too large: 200 MB, more than the limit of 16 MB per message/);
-    let answered = 0;
-    let worst = 0;
-    while (Date.now() - started < 1500) {
-      const t = Date.now();
-      await run(bystander, { payload: answered++ });
-      worst = Math.max(worst, Date.now() - t);
-    }
+    // The cap's own error, not the 20 s timeout: the result is refused in the sandbox, never copied out. (No timing
+    // assertions: on a loaded CI machine "quickly" was flaky; the error says which mechanism ended the call.)
+    let settled = false;
+    const failing = expect(run(big).finally(() => (settled = true))).rejects.toThrow(/function output too large: 200 MB, more than the limit of 16 MB per message/);
+    const answers: unknown[] = [];
+    do answers.push(await run(bystander, { payload: answers.length }));
+    while (!settled || answers.length < 3);
     await failing;
-    expect(Date.now() - started).toBeLessThan(10_000);
-    expect(worst).toBeLessThan(1000);
+    expect(answers).toEqual(answers.map((_, i) => ({ payload: i })));
   }, 30_000);
 });
 
