@@ -60,14 +60,21 @@ describe('trigger node', () => {
   });
 
   it('extends the delay with each message and sends the second value with the last message', async () => {
-    const node = await trigger({ extend: true, duration: 40, op2: 'done' });
-    await node.input({ payload: 1, n: 1 });
-    await new Promise((r) => setTimeout(r, 25));
-    await node.input({ payload: 2, n: 2 });
-    await new Promise((r) => setTimeout(r, 25));
-    expect(node.emitted).toHaveLength(0);
-    await vi.waitFor(() => expect(node.emitted).toHaveLength(1));
-    expect(node.emitted[0]!.msg).toMatchObject({ payload: 'done', n: 2 });
+    // Fake clock: with real sleeps a loaded machine let the first 40 ms delay pass before the second message came.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const node = await trigger({ extend: true, duration: 40, op2: 'done' });
+      await node.input({ payload: 1, n: 1 });
+      await vi.advanceTimersByTimeAsync(25);
+      await node.input({ payload: 2, n: 2 });
+      await vi.advanceTimersByTimeAsync(25);
+      expect(node.emitted).toHaveLength(0); // 50 ms after the first message: extended by the second
+      await vi.advanceTimersByTimeAsync(20);
+      expect(node.emitted).toHaveLength(1);
+      expect(node.emitted[0]!.msg).toMatchObject({ payload: 'done', n: 2 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('resends the first message at a negative delay until reset; 0 blocks until reset', async () => {
