@@ -57,20 +57,21 @@ export class InProcessDispatcher implements InvocationDispatcher {
    * instead, as Node-RED does, cost +70 % CPU per node: no run's rows coalesced any more.)
    */
   dispatch(run: ActiveRun, invocations: readonly InvocationRecord[]): void {
-    if (!this.underWay.has(run)) {
-      this.underWay.add(run);
-      const now = performance.now();
-      if (this.sliceStart < 0) {
-        this.sliceStart = now;
-        // Queued before any run deferred in this slice, so a deferred run finds a new slice.
-        setImmediate(() => (this.sliceStart = -1));
-      }
-      if (now - this.sliceStart >= SLICE_MS) {
-        setImmediate(() => this.dispatchNow(run, invocations));
-        return;
-      }
+    if (this.underWay.has(run)) return this.dispatchNow(run, invocations);
+    this.underWay.add(run);
+    this.start(run, invocations);
+  }
+
+  /** A run's first hops: now while this turn's slice lasts, else in the next turn (checked again there). */
+  private start(run: ActiveRun, invocations: readonly InvocationRecord[]): void {
+    const now = performance.now();
+    if (this.sliceStart < 0) {
+      this.sliceStart = now;
+      // Queued before any run deferred in this slice, so a deferred run finds a new slice.
+      setImmediate(() => (this.sliceStart = -1));
     }
-    this.dispatchNow(run, invocations);
+    if (now - this.sliceStart >= SLICE_MS) setImmediate(() => this.start(run, invocations));
+    else this.dispatchNow(run, invocations);
   }
 
   private dispatchNow(run: ActiveRun, invocations: readonly InvocationRecord[]): void {
