@@ -59,6 +59,8 @@ describe('waiting for people, end to end', () => {
 
   it('answers an approval in the editor’s Waiting panel, and the run takes the approved path', async () => {
     const { runId } = await parked('approve-invoice');
+    // The editor was open before the run asked: the badge counts the question live (Socket.IO waits:changed, no poll).
+    await page.locator('[data-test="open-waiting"] .badge').filter({ hasText: '1' }).waitFor({ timeout: 15_000 });
     await page.locator('[data-test="open-waiting"]').click();
     await page.locator('[data-test="waiting-panel"]').waitFor();
     await page.locator('[data-test="waiting-ask"]').first().click();

@@ -185,4 +185,6 @@ export interface LiveEvents {
   'node:progress': NodeProgressEvent;
   /** npm's output while a pack installs or is removed (instance admins only). */
   'pack:progress': PackProgress;
+  /** A question runs wait on was asked, answered, timed out, escalated or cancelled in a project where you read runs. */
+  'waits:changed': import('../../../runtime/src/waiting/waiting.ts').WaitChange;
 }

@@ -51,6 +51,8 @@ export const useLiveStore = defineStore('live', () => {
   let client: LiveClient | null = null;
   /** npm's output of pack operations (newest 500 lines), for the palette manager. */
   const packProgress = ref<PackProgress[]>([]);
+  /** Bumped when the questions runs wait on may have changed (waits:changed, or a reconnect): the Waiting panel reloads. */
+  const waitsChanged = ref(0);
 
   function nodeState(flowId: string, nodeId: string): NodeLive {
     const flow = (nodes[flowId] ??= {});
@@ -153,7 +155,11 @@ export const useLiveStore = defineStore('live', () => {
     connection.value = client.connectionState;
     client.onAuthError(() => authHooks.onUnauthorized?.());
     client.onState(onConnectionState);
-    client.onResync((since) => void resync(since));
+    client.onResync((since) => {
+      waitsChanged.value++;
+      void resync(since);
+    });
+    client.on('waits:changed', () => void waitsChanged.value++);
     client.on('run:started', onRunStarted);
     client.on('run:finished', onRunFinished);
     client.on('node:started', onNodeStarted);
@@ -246,6 +252,7 @@ export const useLiveStore = defineStore('live', () => {
 
   return {
     packProgress,
+    waitsChanged,
     connection,
     nodes,
     tick,

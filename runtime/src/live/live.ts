@@ -20,6 +20,7 @@ import type { Runtime } from '../runtime.ts';
 import type { Services } from '../services/index.ts';
 import { MainLive } from './cluster.ts';
 import { forwardRunEvents } from './forward.ts';
+import { liveWaits } from '../waiting/live.ts';
 
 export interface LiveOptions {
   /** How often every socket is re-authenticated and its subscriptions re-checked (default 30 s). */
@@ -150,7 +151,10 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime, services: S
   const packProgress = (progress: PackProgress) => io.to('packs').emit('pack:progress', progress);
   runtime.registry.on('change', typesChanged);
   services.packs.on('progress', packProgress);
+  // The Waiting panel's questions (waits:changed, to readers of runs in their project).
+  const detachWaits = runtime.waiting ? liveWaits(io, runtime.waiting) : undefined;
   httpServer.on('close', () => {
+    detachWaits?.();
     detachEvents();
     void cluster?.close();
     runtime.registry.off('change', typesChanged);

@@ -48,6 +48,15 @@ export interface Answerer {
 /** Something that happened to a question, for the audit log (the service records it with its actor). */
 export type WaitNotice = { kind: 'escalated' | 'timed_out'; wait: WaitRecord };
 
+/** The questions of a project changed (asked, answered, timed out, escalated, cancelled): editors reload their list (live.ts). */
+export interface WaitChange {
+  projectId: string;
+  runId: string;
+  /** Absent when every question of the run changed (the run was cancelled). */
+  waitId?: string;
+  change: 'asked' | 'answered' | 'timed_out' | 'escalated' | 'cancelled';
+}
+
 export class WaitingRuns {
   readonly store: WaitStore;
   readonly links: WaitLinks;
@@ -59,6 +68,7 @@ export class WaitingRuns {
   private readonly ajv = createPropsValidator();
   /** Told of timeouts and escalations (the service audits them). */
   onNotice: (notice: WaitNotice) => void = () => {};
+  private readonly listeners = new Set<(change: WaitChange) => void>();
   /** Queue mode, on a main: an answered run goes back to the workers (queue/mode.ts requeueParked) instead of resuming here. */
   requeue: ((runId: string) => Promise<boolean>) | null = null;
 
@@ -70,7 +80,10 @@ export class WaitingRuns {
       storage: options.storage,
       store: this.store,
       log: options.log,
-      asked: (wait) => this.notify(wait, false),
+      asked: (wait) => {
+        this.changed({ projectId: wait.projectId, runId: wait.runId, waitId: wait.id, change: 'asked' });
+        return this.notify(wait, false);
+      },
       released: (runId) => void this.resumeIfAnswered(runId),
     });
   }
@@ -78,6 +91,22 @@ export class WaitingRuns {
   attach(executor: Executor, events: EventFanout): void {
     this.executor = executor;
     this.hooks.attach(executor, events);
+  }
+
+  /** Listen to changes of the questions (live.ts sends them to editors); returns the way to stop. */
+  onChange(listener: (change: WaitChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  private changed(change: WaitChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.options.log.warn(`waiting: a change listener failed: ${(error as Error).message}`);
+      }
+    }
   }
 
   /** Start the sweep (after runs were resumed at start). */
@@ -114,6 +143,7 @@ export class WaitingRuns {
       throw new ProblemError(422, 'Invalid answer', `the answer to question "${id}" does not match its form`, ajvIssues(validate.errors).map((i) => ({ ...i, severity: 'error' as const })));
     }
     if (!(await this.store.close(id, { status: 'answered', answer: value, by: by.name, via: by.via, at: Date.now() }))) throw closed((await this.store.get(id)) ?? wait);
+    this.changed({ projectId: wait.projectId, runId: wait.runId, waitId: id, change: 'answered' });
     await this.resume(wait.runId);
     return (await this.store.get(id))!;
   }
@@ -148,6 +178,7 @@ export class WaitingRuns {
     const now = Date.now();
     await this.options.storage.cancelRun(runId, now);
     await this.store.cancelRun(runId, now);
+    this.changed({ projectId: run.projectId ?? 'default', runId, change: 'cancelled' });
     this.executor?.options.events.runFinished({ ...run, status: 'cancelled', finishedAt: now });
     return true;
   }
@@ -168,12 +199,14 @@ export class WaitingRuns {
       if (!(await this.store.escalate(wait.id, assignees, now))) continue;
       const escalated = { ...wait, assignees, escalatedAt: now };
       this.onNotice({ kind: 'escalated', wait: escalated });
+      this.changed({ projectId: wait.projectId, runId: wait.runId, waitId: wait.id, change: 'escalated' });
       await this.notify(escalated, true).catch((error: unknown) => this.options.log.warn(`question "${wait.id}": escalation not notified: ${(error as Error).message}`));
     }
     for (const wait of expired) {
       const answer = wait.request.timeoutAnswer ?? null;
       if (!(await this.store.close(wait.id, { status: 'timed_out', answer, by: null, via: 'timeout', at: now }))) continue;
       this.onNotice({ kind: 'timed_out', wait });
+      this.changed({ projectId: wait.projectId, runId: wait.runId, waitId: wait.id, change: 'timed_out' });
       await this.resume(wait.runId);
     }
     for (const runId of await this.store.answeredWaitingRuns()) await this.resume(runId);
