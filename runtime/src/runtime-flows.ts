@@ -18,6 +18,8 @@ import { validateFlow, validateFlowAsync } from './flow/validate.ts';
 import { withFields } from './logging/logger.ts';
 import type { NodeRegistry } from './registry/registry.ts';
 import { VersionConflictError, type FlowSave, type Storage, type StoredFlow } from './storage/types.ts';
+import { deployingInProject } from './variables/index.ts';
+import { DEFAULT_PROJECT } from './identity/actor.ts';
 
 /** A FlowView sent back as-is (GET then PUT) carries read-only fields that are not part of the flow format. */
 function withoutViewFields(input: unknown): unknown {
@@ -247,6 +249,8 @@ export class RuntimeFlows {
       if (existing && !options.replace) throw new ProblemError(409, 'Flow exists', `flow "${doc.id}" already exists; import with ?replace=true to overwrite it`, [], { unmapped, warnings });
       const expectedVersion = existing?.flow.version ?? 0;
       saves.push({ flow: { ...doc, format: FLOW_FORMAT, version: expectedVersion + 1 }, expectedVersion, projectId: existing?.projectId ?? options.projectId });
+      // Deployed before it is stored (below): its project's variables are found through this (variables/index.ts).
+      deployingInProject(saves.at(-1)!.flow, existing?.projectId ?? options.projectId ?? DEFAULT_PROJECT);
       running.set(doc.id, existing && this.executor.isDeployed(doc.id) ? existing.deployedFlow : null);
     }
     // With ?deploy, every flow is deployed BEFORE anything is stored: one that fails to deploy undoes the others'

@@ -23,6 +23,9 @@ import { createOutboundGuard, type OutboundGuard } from './outbound/index.ts';
 import { NodeRegistry } from './registry/registry.ts';
 import { pinnedOutputNode } from './flowtest/pins.ts';
 import { openSubflowLibrary, type SubflowLibrary } from './subflows/library.ts';
+import { openVariables, type Variables } from './variables/index.ts';
+import { startLibrarySync, type LibrarySync } from './packs/library-sync.ts';
+import { npmRegistryUrl } from './services/packs.ts';
 import { testCredential, type CredentialTestAnswer, type CredentialTestInput } from './credential-test.ts';
 import { openStorage } from './storage/index.ts';
 import { daprContextFromEnv } from './context/dapr-state.ts';
@@ -54,6 +57,10 @@ export class Runtime {
   queue?: QueueMode;
   /** The sub-flow library (subflows/library.ts); undefined without SQL storage. */
   subflows?: SubflowLibrary;
+  /** Per-project environment variables (variables/): what flows read at deploy; undefined without SQL storage. */
+  variables?: Variables;
+  /** Queue mode: installed packs and published sub-flows announced to the other processes (packs/library-sync.ts). */
+  librarySync?: LibrarySync | null;
   /** Runtimes sharing PostgreSQL: the election of the one that fires cron and repeating inject triggers. */
   leader?: LeaderElection;
   /** OpenTelemetry traces of runs; null unless an OTLP endpoint is set (tracing/tracing.ts). */
@@ -115,8 +122,10 @@ export class Runtime {
       await storage.close().catch(() => {});
       throw error;
     });
+    const variables = openVariables({ storage, vault, passthrough: config.envPassthrough, log: moduleLogger(log, 'runtime') });
     const executor = new Executor({
       ...queue?.executorOptions(),
+      environment: variables?.environment,
       storage,
       contextStore: daprContextFromEnv(), // FLOWCREW_CONTEXT_STORE=dapr (docs/dapr.md); default: storage
       registry,
@@ -143,6 +152,7 @@ export class Runtime {
     runtime.websockets = websockets;
     runtime.queue = queue ?? undefined;
     runtime.waiting = waiting;
+    runtime.variables = variables;
     waiting?.attach(executor, events);
     // Queue mode: an answer given on a main sends the run back to the workers.
     if (queue?.mode === 'main' && waiting) waiting.requeue = (runId) => queue.requeueParked(runId);
@@ -151,6 +161,7 @@ export class Runtime {
     runtime.leader = (await electTriggerLeader({ databaseUrl: config.databaseUrl, cluster: config.cluster, hasLeases: !!storage.leases, deployer: executor.deployer, log: moduleLogger(log, 'runtime') })) ?? undefined;
     // Library sub-flows are node types: registered before the stored flows that use them are deployed.
     runtime.subflows = await openSubflowLibrary({ storage, registry, executor, log: moduleLogger(log, 'runtime') });
+    runtime.librarySync = await startLibrarySync({ cluster: config.cluster, registry, subflows: runtime.subflows, storage, userNodesDir: config.userNodesDir, npmRegistryUrl: npmRegistryUrl(), log: moduleLogger(log, 'runtime') });
     await runtime.boot(options.loadExamples ?? true);
     return runtime;
   }
@@ -271,6 +282,7 @@ export class Runtime {
 
   async close(): Promise<void> {
     clearInterval(this.pruneTimer);
+    this.librarySync?.close();
     await this.waiting?.stop();
     await this.leader?.stop(); // another main takes the cron triggers over at once
     this.deploySync?.close();

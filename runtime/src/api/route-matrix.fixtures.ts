@@ -250,6 +250,19 @@ export const FIXTURES: Record<string, Fixture> = {
   'POST /projects/{id}/git/pull': { access: 'flow:write', scope: 'project', prepare: async (c) => ({ path: `/projects/alpha/git/pull${await unlinkAlpha(c)}`, body: {}, expect: 409 }) },
   'POST /projects/{id}/git/promote': { access: 'flow:deploy', scope: 'project', prepare: async (c) => ({ path: `/projects/alpha/git/promote${await unlinkAlpha(c)}`, body: { from: 'dev' }, expect: 409 }) },
 
+  // per-project environment variables (variables/service.ts); secret ones (credential:write too) in variables.test.ts
+  'GET /projects/{id}/variables': fixed('flow:read', 'project', '/projects/alpha/variables', { expect: 200 }),
+  'PUT /projects/{id}/variables/{name}': { access: 'flow:write', scope: 'project', prepare: (c) => ({ path: `/projects/alpha/variables/${c.unique('M_VAR').replace(/-/g, '_')}`, body: { value: 'x' }, expect: 200 }) },
+  'DELETE /projects/{id}/variables/{name}': {
+    access: 'flow:write',
+    scope: 'project',
+    prepare: async (c) => {
+      const name = c.unique('M_VAR').replace(/-/g, '_');
+      await must(c.server.api('PUT', `/api/v1/projects/alpha/variables/${name}`, { value: 'x' }), 200);
+      return { path: `/projects/alpha/variables/${name}`, expect: 204 };
+    },
+  },
+
   // flow tests (flowtest/service.ts) and the sub-flow library (subflows/service.ts)
   'GET /flows/{id}/tests': { access: 'flow:read', scope: 'project', prepare: (c) => ({ path: `/flows/${c.flow}/tests`, expect: 200 }) },
   'PUT /flows/{id}/tests': { access: 'flow:write', scope: 'project', prepare: (c) => ({ path: `/flows/${c.flow}/tests`, body: MATRIX_SUITE, expect: 200 }) },

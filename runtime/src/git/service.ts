@@ -217,7 +217,7 @@ export class GitService {
    */
   private async changedSince(projectId: string, link: GitLinkRecord, commit: string | null, ws: GitWorkspace): Promise<boolean> {
     const local = await this.localFlows(projectId);
-    if (!commit) return local.length > 0;
+    if (!commit) return local.length > 0 || (await this.variablesDiffer(projectId, link, new Map()));
     const files = await ws.files(commit);
     const { changed, all } = await this.incoming(projectId, link, files);
     const inGit = new Set(all.map((f) => f.id));

@@ -27,8 +27,8 @@ export class VariableResolver {
   constructor(
     private readonly store: VariableStore,
     private readonly vault: CredentialVault,
-    /** The project a stored flow belongs to (undefined: not a stored flow, e.g. a sandbox copy). */
-    private readonly projectOf: (flowId: string) => Promise<string | undefined>,
+    /** The project a flow belongs to (undefined: not a stored flow, e.g. a sandbox copy of an unsaved one). */
+    private readonly projectOf: (flow: FlowDocument) => Promise<string | undefined>,
     passthrough: readonly string[],
     private readonly log: Logger,
     private readonly processEnv: NodeJS.ProcessEnv = process.env,
@@ -57,7 +57,7 @@ export class VariableResolver {
   }
 
   async forFlow(flow: FlowDocument): Promise<FlowEnvironment> {
-    const projectId = await this.projectOf(flow.id);
+    const projectId = await this.projectOf(flow);
     const { values, secrets } = projectId === undefined ? { values: {}, secrets: [] } : await this.values(projectId);
     const own = envReader(values);
     const env: EnvReader = {
