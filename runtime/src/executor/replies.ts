@@ -17,6 +17,8 @@ export const REPLY_HANDLE = '_replyTo';
 /** The waiters of this process's requests by handle; a settled waiter leaves at once. */
 export class ReplyHandles {
   private readonly waiters = new Map<string, ReplyWaiter>();
+  /** Queue mode, on a worker: answers a request another process holds (queue/replies.ts publishReply). */
+  remote?: (handle: string, reply: TriggerReply) => void;
 
   register(handle: string, waiter: ReplyWaiter): void {
     waiter.handle = handle;
@@ -72,7 +74,9 @@ function settleWaiter(waiter: ReplyWaiter, outcome: TriggerReply | Error): void 
  */
 export function answer(handles: ReplyHandles, run: ActiveRun, node: DeployedNode, msg: unknown, reply: TriggerReply): void {
   const byHandle = node.definition.role?.kind === 'http-response' ? handles.of(msg) : undefined;
+  const handle = msg && typeof msg === 'object' ? (msg as FlowMessage)[REPLY_HANDLE] : undefined;
   if (byHandle) settleWaiter(byHandle, reply);
+  else if (handles.remote && node.definition.role?.kind === 'http-response' && typeof handle === 'string' && handle !== run.record.id) handles.remote(handle, reply);
   else settleReply(run, reply);
 }
 

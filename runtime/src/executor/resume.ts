@@ -72,6 +72,8 @@ export class Resumer {
         }
         const run = activeRun({ ...record }, deployed, maxSeq + 1, pending);
         run.reply = this.hub.options.replyTo?.(record);
+        // Answerable by handle from other runs here, and held by a node holding its message (replies.ts).
+        if (run.reply) this.hub.replies.register(record.id, Object.assign(run.reply, { handles: this.hub.replies }));
         await this.hub.admission.adopt(run, wasQueued);
       }
       return resumable.length;

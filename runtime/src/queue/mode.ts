@@ -21,7 +21,7 @@ import { WorkerLive } from '../live/cluster.ts';
 import { forwardRunEvents } from '../live/forward.ts';
 import { DeploySync, redisDeployChannel } from '../cluster/deploy-sync.ts';
 import { OutboxRelay } from './relay.ts';
-import { ReplyListener, publishingWaiter } from './replies.ts';
+import { ReplyListener, publishReply, publishingWaiter } from './replies.ts';
 import { QUEUE_NAME, QueueWorker } from './worker.ts';
 
 export interface QueueBacklog {
@@ -99,6 +99,8 @@ export class QueueMode {
       void this.deploySync.start().catch((e: unknown) => this.log.warn(`deploy sync: could not subscribe: ${(e as Error).message}`));
       return;
     }
+    // A response node here can answer a request whose run another worker executes (reply handles, executor/replies.ts).
+    parts.executor.replies.remote = (handle, reply) => publishReply(this.redis, handle, reply);
     // Runs executed here stream to the editors on every main (live/cluster.ts).
     this.live = new WorkerLive(this.config.redisUrl, this.log);
     if (parts.debugLog) this.detachLive = forwardRunEvents({ events: parts.events, debugLog: parts.debugLog, previewChars: parts.previewChars ?? 2_000 }, this.live);

@@ -53,12 +53,27 @@ export class ReplyListener {
   }
 }
 
+/** A main waits this long at most (a trigger's reply timeout); a worker forgets a waiter no answer settled by then. */
+const WAITER_TTL_MS = 10 * 60_000;
+
 /** On a worker: the waiter of a run taken from the queue publishes what the run answers. */
 export function publishingWaiter(publisher: Redis, runId: string): ReplyWaiter {
   const publish = (answer: Answer) => void publisher.publish(channel(runId), JSON.stringify(answer)).catch(() => {});
-  return {
+  const waiter: ReplyWaiter = {
     settled: false,
     resolve: (reply) => publish({ reply }),
     reject: (error) => publish({ error: error.message }),
   };
+  // Registered by handle on the worker (executor/resume.ts): not kept for ever when nothing answers it.
+  waiter.timer = setTimeout(() => {
+    waiter.settled = true;
+    waiter.handles?.forget(waiter);
+  }, WAITER_TTL_MS);
+  waiter.timer.unref();
+  return waiter;
+}
+
+/** On a worker: a response node answered a request (its handle) that a run executed elsewhere started. */
+export function publishReply(publisher: Redis, handle: string, reply: TriggerReply): void {
+  void publisher.publish(channel(handle), JSON.stringify({ reply } satisfies Answer)).catch(() => {});
 }
