@@ -137,7 +137,7 @@ beforeAll(async () => {
   expect(deployed.status, JSON.stringify(deployed.body)).toBe(200);
 
   // Both run their flows once their first inject has fired; both subscribed once a probe comes through.
-  await both('once');
+  await until('the first inject of each system', () => (got(nr.prefix, 'once').length > 0 && got(fc.prefix, 'once').length > 0 ? true : undefined), 90_000);
   client = await mqtt.connectAsync({ host: '127.0.0.1', port: MQTT_PORT, username: 'flowcrew', password: 'flowcrew', clientId: `compat-ev-${run}` });
   const isProbe = (m: any) => m?.topic?.endsWith('/mq/probe');
   for (let i = 0; ; i++) {
@@ -229,15 +229,23 @@ describe.skipIf(!available)('Node-RED compatibility: inject, debug, status, comp
   it("inject by the editor's button → debug nodes: the same sidebar entries (whole message, property, path, JSONata, 0.x), none from an inactive one or a console-only one", async () => {
     const sidebar = await nodeRedSidebar();
     try {
+      // Node-RED does not acknowledge a subscription: press the probe until its message comes through.
+      const deadline = Date.now() + WAIT_MS;
+      while (!sidebar.messages.some((m) => m.node === 'ce-d-probe')) {
+        if (Date.now() > deadline) throw new Error("Node-RED's debug sidebar sent nothing");
+        expect((await fetch(`${nodeRedUrl}/inject/ce-probe`, { method: 'POST' })).status).toBe(200);
+        await until('the probe', () => (sidebar.messages.some((m) => m.node === 'ce-d-probe') ? true : undefined), 1000).catch(() => undefined);
+      }
       const pressed = await fetch(`${nodeRedUrl}/inject/ce-button`, { method: 'POST' });
       expect(pressed.status).toBe(200);
-      const expected = await until('7 debug messages from Node-RED', () => (sidebar.messages.length >= 7 ? sidebar.messages : undefined));
+      const fromButton = () => sidebar.messages.filter((m) => m.node !== 'ce-d-probe');
+      const expected = await until('7 debug messages from Node-RED', () => (fromButton().length >= 7 ? fromButton() : undefined));
       const flowId = eventsTab(fc.prefix);
       const started = await flowcrew!.api('POST', `/api/v1/flows/${flowId}/runs`, { nodeId: 'ce-button', input: {} });
       expect(started.status, JSON.stringify(started.body)).toBe(202);
       expect((await flowcrew!.waitRun(started.body.runId)).status).toBe('succeeded');
-      const debug = (await flowcrew!.api('GET', `/api/v1/flows/${flowId}/debug`)).body as Array<{ nodeId: string; property?: string; value: { json: string } }>;
-      const actual = debug.map((d) => ({ node: d.nodeId, ...(d.property === undefined ? {} : { property: d.property }), value: JSON.parse(d.value.json) }));
+      const debug = (await flowcrew!.api('GET', `/api/v1/flows/${flowId}/debug`)).body as Array<{ runId: string; nodeId: string; property?: string; value: { json: string } }>;
+      const actual = debug.filter((d) => d.runId === started.body.runId).map((d) => ({ node: d.nodeId, ...(d.property === undefined ? {} : { property: d.property }), value: JSON.parse(d.value.json) }));
       const byNode = (list: any[]) => [...list].map((m) => (m.node === 'ce-d-full' ? { ...m, value: { ...m.value, _msgid: undefined } } : m)).sort((a, b) => a.node.localeCompare(b.node));
       expect(byNode(expected).map((m) => m.node)).toEqual(['ce-d-expr', 'ce-d-full', 'ce-d-obj', 'ce-d-old', 'ce-d-path', 'ce-d-prop', 'ce-d-status']);
       expect(byNode(actual)).toEqual(byNode(expected));
