@@ -6,7 +6,8 @@
 # and is waited for in AFTER_START. The tests start their own daprd processes from the binary (each with its own
 # ports and app), so nothing is left running here.
 # NOT in DEFAULT_SERVICES: the build costs more than CI's budget allows on a fresh machine (measured: 20 s download,
-# 1.2 GB module cache; 32 min wall on one niced core of the shared 2-core machine; see docs/dapr.md); the Dapr tests
+# 1.2 GB module cache; 307 s user + 36 s sys of CPU, 32-40 min wall on one niced core of the loaded shared machine;
+# see docs/dapr.md); the Dapr tests
 # skip with the reason when the binary is missing. Run `bash scripts/services dapr` to get it.
 DAPR_VERSION=v1.14.0
 DAPR_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
