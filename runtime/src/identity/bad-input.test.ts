@@ -4,7 +4,7 @@
  * right status, leaves an audit entry where it concerns identity, and leaks no detail in the body.
  */
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SqlStorage } from '../storage/sql-storage.ts';
 import { TEST_PASSWORD, startTestServer, type TestServer } from '../testing/server.ts';
 
@@ -64,10 +64,17 @@ describe('identity bad input (real server)', () => {
   });
 
   it('an expired API token: 401, no detail; audited', async () => {
-    const created = await server.api('POST', '/api/v1/tokens', { name: 'short', projectId: 'default', permissions: ['flow:read'], expiresAt: Date.now() + 400 });
-    expect(created.status).toBe(201);
-    await new Promise((r) => setTimeout(r, 500));
-    expectOpaque(await server.apiAs({ token: created.body.secret }, 'GET', '/api/v1/flows'), 401);
+    // A stopped clock (Date only), moved past the expiry: with a real one the POST could take over the 400 ms on a
+    // loaded machine and be refused as already expired.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      const created = await server.api('POST', '/api/v1/tokens', { name: 'short', projectId: 'default', permissions: ['flow:read'], expiresAt: Date.now() + 400 });
+      expect(created.status).toBe(201);
+      vi.setSystemTime(Date.now() + 500);
+      expectOpaque(await server.apiAs({ token: created.body.secret }, 'GET', '/api/v1/flows'), 401);
+    } finally {
+      vi.useRealTimers();
+    }
     expect((await audit(server, 'action=auth.credential')).some((e) => e.detail?.reason === 'API token expired')).toBe(true);
   });
 
