@@ -46,6 +46,20 @@ describe('Node-RED mqtt in / mqtt out import', () => {
     expect(imported.actions).toMatchObject(actions);
   });
 
+  it("takes the broker's session: clean (Node-RED's default) keeps nothing, otherwise its MQTT 5 session expiry", () => {
+    const clean = importOne({ type: 'mqtt in', topic: 't', qos: '1' });
+    expect(clean.props.sessionExpirySeconds).toBe(0);
+    expect(clean.actions['/sessionExpirySeconds']).toBe('defaulted');
+    broker.cleansession = false;
+    (broker as Record<string, unknown>).sessionExpiry = '3600';
+    try {
+      expect(importOne({ type: 'mqtt in', topic: 't', qos: '1' }).props.sessionExpirySeconds).toBe(3600);
+    } finally {
+      broker.cleansession = true;
+      delete (broker as Record<string, unknown>).sessionExpiry;
+    }
+  });
+
   it('lists the mqtt-broker configuration node as not imported and warns on the node that used it', () => {
     const { result } = importOne({ type: 'mqtt out', topic: 't' });
     expect(result.unmapped).toContainEqual(expect.objectContaining({ id: 'b1', type: 'mqtt-broker', reason: expect.stringContaining('configuration node') }));

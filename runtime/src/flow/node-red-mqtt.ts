@@ -4,9 +4,10 @@
  * becomes an MQTT credential attached to the nodes. Node-RED's string values become the numbers and booleans our
  * schemas take; MQTT 5 publish options our nodes do not set are kept out with a note.
  */
+import type { NormaliseContext } from './node-red-props.ts';
 import type { PropsEditor } from './node-red-values.ts';
 
-type Rule = (p: PropsEditor) => void;
+type Rule = (p: PropsEditor, ctx?: NormaliseContext) => void;
 
 const BROKER = 'the mqtt-broker configuration node is not imported: attach an MQTT credential (host, port, user, TLS) to this node';
 
@@ -28,7 +29,20 @@ function dropAll(p: PropsEditor, keys: string[], reason: string): void {
   }
 }
 
-export const mqttIn: Rule = (p) => {
+/**
+ * The broker's session: Node-RED connects with a clean session by default (the broker forgets the subscription and
+ * queues nothing while the node is away); without it, for MQTT 5's session expiry, or for as long as the broker keeps it.
+ */
+function session(p: PropsEditor, broker: Record<string, unknown> | undefined): void {
+  if (!broker) return;
+  const clean = broker.cleansession === undefined || broker.cleansession === true || broker.cleansession === 'true';
+  const expiry = Number(broker.sessionExpiry);
+  if (clean) p.default('sessionExpirySeconds', 0, "the broker's clean session (Node-RED's default): nothing is kept while the flow is not deployed");
+  else if (broker.sessionExpiry !== '' && Number.isInteger(expiry) && expiry >= 0) p.default('sessionExpirySeconds', expiry, "the broker's session expiry");
+}
+
+export const mqttIn: Rule = (p, ctx) => {
+  session(p, typeof p.get('broker') === 'string' ? ctx?.configNode?.(p.get('broker') as string) : undefined);
   p.drop('broker', BROKER);
   qos(p, 2);
   const datatype = p.get('datatype');
