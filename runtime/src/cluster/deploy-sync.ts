@@ -12,6 +12,7 @@ import type { Executor } from '../executor/executor.ts';
 import { validateFlowAsync } from '../flow/validate.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
 import type { Storage } from '../storage/types.ts';
+import { isHiddenSubflowFlow } from '../subflows/definition.ts';
 
 const CHANNEL = 'flowcrew:deploys';
 const RECHECKS = 6;
@@ -75,7 +76,7 @@ export class DeploySync {
   }
 
   private announce(flowId: string): void {
-    if (this.applying.has(flowId) || this.closed) return;
+    if (this.applying.has(flowId) || this.closed || isHiddenSubflowFlow(flowId)) return;
     this.stats.announced++;
     void this.options.channel
       .publish(JSON.stringify({ instance: this.options.instance, flowId }))
@@ -93,6 +94,8 @@ export class DeploySync {
   /** Make this main's deployment of `flowId` match storage; true when something changed. */
   private async reconcile(flowId: string): Promise<boolean> {
     const { storage, executor, registry, log } = this.options;
+    // Sub-flow versions are deployed by the library on every process (packs/library-sync.ts), never stored as flows.
+    if (isHiddenSubflowFlow(flowId)) return false;
     const stored = await storage.getFlow(flowId);
     const want = stored?.deployedFlow ?? null;
     const have = executor.deployed.get(flowId)?.flow.version;

@@ -32,6 +32,8 @@ export interface SubflowDefinition {
 export const SUBFLOW_TYPE_PREFIX = 'subflow:';
 export const nodeTypeOf = (id: string): string => `${SUBFLOW_TYPE_PREFIX}${id}`;
 export const hiddenFlowId = (id: string, version: number): string => `${SUBFLOW_TYPE_PREFIX}${id}:v${version}`;
+/** A flow the library deploys for a sub-flow version: never stored as a flow, so deploy sync must leave it alone. */
+export const isHiddenSubflowFlow = (flowId: string): boolean => flowId.startsWith(SUBFLOW_TYPE_PREFIX);
 export const subflowIdOfType = (type: string): string | undefined => (type.startsWith(SUBFLOW_TYPE_PREFIX) ? type.slice(SUBFLOW_TYPE_PREFIX.length) : undefined);
 
 const ajv = createUserSchemaValidator();
