@@ -114,8 +114,9 @@ describe('hardening: host-side evaluation (through the API, another flow measure
     }
     expect(performance.now() - started).toBeLessThan(15_000);
     expect(healthChecks).toBeGreaterThan(0);
-    // Generous: the machine is shared; before this fix every one of these requests waited for the attack (60 s+).
-    expect(p99(latencies)).toBeLessThan(500);
+    // A liveness bound, not a speed figure (bench/limits.ts has those): before the fix every one of these requests
+    // waited for the attack (60 s+); 3 s leaves room for a loaded CI machine and still proves nothing stalled.
+    expect(p99(latencies)).toBeLessThan(3_000);
   }, 60_000);
 
   it('all the attacks at once: each fails or answers, and the normal flow keeps its latency', async () => {
@@ -125,6 +126,6 @@ describe('hardening: host-side evaluation (through the API, another flow measure
     const { result: runs, latencies } = await whileAttacking(() => Promise.all(runIds.map((runId) => server.waitRun(runId, 60_000))));
     runs.forEach((run, index) => expect(run.status, attacks[index]![0]).toBe(attacks[index]![3] === 'succeeds' ? 'succeeded' : 'failed'));
     expect(latencies.length).toBeGreaterThan(5);
-    expect(p99(latencies)).toBeLessThan(500);
+    expect(p99(latencies)).toBeLessThan(3_000);
   }, 120_000);
 });
