@@ -6,7 +6,7 @@
 import type { FinishedStep, StepJournal, StepRecord } from '@flowcrew/sdk';
 import type { ActiveRun, InvocationScope } from '../executor/types.ts';
 import { DEFAULT_MESSAGE_LIMITS, type SqlDriver } from '../storage/sql-storage.ts';
-import { StepStore, stepInvocation, stepMeta, toFinishedStep } from '../storage/steps.ts';
+import { StepStore, stepId, stepInvocation, stepMeta, toFinishedStep } from '../storage/steps.ts';
 import type { InvocationRecord, Storage } from '../storage/types.ts';
 
 const stores = new WeakMap<Storage, StepStore>();
@@ -42,13 +42,12 @@ class InvocationSteps implements StepJournal {
     if (!step.key) throw new Error('a step needs a key');
     const done = await this.known();
     if (done.has(step.key)) return;
-    const record = stepInvocation(this.invocation, step, this.run.seq++);
     // The tool calls this invocation made since its last step were made for this one: they move under it and are
-    // stored with it now instead of with the invocation's completion.
+    // stored with it now instead of with the invocation's completion (numbered before it: they happened first).
+    const id = stepId(this.invocation.id, step.key);
     const tools = this.scope.tools.splice(0);
-    const own = new Set(tools.filter((t) => t.parentId === this.invocation.id));
-    const moved = tools.map((t) => (own.has(t) ? { ...t, parentId: record.id } : t));
-    for (const t of moved) t.seq = this.run.seq++;
+    const moved = tools.map((t) => ({ ...t, parentId: t.parentId === this.invocation.id ? id : t.parentId, seq: this.run.seq++ }));
+    const record = stepInvocation(this.invocation, step, this.run.seq++);
     try {
       await this.store.insert(this.run.flow.redactor.records([record, ...moved]));
     } catch (error) {
