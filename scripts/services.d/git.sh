@@ -3,14 +3,15 @@
 # own sshd_config, host key and data under /var/lib/flowcrew-git, user flowcrew-git whose login shell is git-shell
 # (push and fetch only, no shell). Bare repositories live in /var/lib/flowcrew-git/home/repos (the tests create one
 # per test); the client's private key is /var/lib/flowcrew-git/client_ed25519, the host's public key
-# /var/lib/flowcrew-git/host_ed25519.pub (for known_hosts). Sourced by scripts/services.
+# /var/lib/flowcrew-git/host_ed25519.pub (for known_hosts). openssl and git's http-backend serve the HTTPS tests
+# (runtime/src/git/https.test.ts starts its own server per test file). Sourced by scripts/services.
 DEFAULT_SERVICES+=(git)
 GIT_SSH_PORT="${FLOWCREW_GIT_SSH_PORT:-2223}"
 GIT_DATA=/var/lib/flowcrew-git
 GIT_USER=flowcrew-git
 
 service_git() {
-  apt_install openssh-server git
+  apt_install openssh-server git openssl
   if sshd_up "$GIT_SSH_PORT"; then
     log "git (sshd) already running on 127.0.0.1:$GIT_SSH_PORT"
     return 0
