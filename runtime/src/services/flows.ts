@@ -29,8 +29,8 @@ export class FlowService {
     private readonly audit: AuditService,
   ) {}
 
-  /** The stored flow, if `actor` may read it; otherwise the same 404 as for an unknown id. */
-  private async visible(actor: Actor, id: string): Promise<StoredFlow> {
+  /** The stored flow, if `actor` may read it; otherwise the same 404 as for an unknown id (the versions service's too). */
+  async visible(actor: Actor, id: string): Promise<StoredFlow> {
     const stored = await this.runtime.storage.getFlow(id);
     if (!stored) throw notFound(`flow "${id}"`);
     authorize(actor, 'flow:read', stored.projectId, 'flow:read', `flow "${id}"`);

@@ -4,14 +4,13 @@
  * restoring flow:write (it goes through the ordinary flow save, so it is validated, credential-checked and creates a
  * new version; it is audited as flow.restore).
  */
-import { ProblemError, notFound } from '../errors.ts';
+import { ProblemError } from '../errors.ts';
 import type { FlowDocument, FlowView } from '../flow/types.ts';
 import type { Actor } from '../identity/actor.ts';
 import type { Runtime } from '../runtime.ts';
 import { authorize } from '../services/access.ts';
 import type { AuditService } from '../services/audit.ts';
 import type { FlowService } from '../services/flows.ts';
-import type { StoredFlow } from '../storage/types.ts';
 import type { FlowDeploymentRecord, FlowVersionRecord } from '../storage/versions.ts';
 import { diffFlows, type FlowDiff } from './diff.ts';
 
@@ -37,15 +36,8 @@ export class VersionService {
     private readonly audit: AuditService,
   ) {}
 
-  private async visible(actor: Actor, id: string): Promise<StoredFlow> {
-    const stored = await this.runtime.storage.getFlow(id);
-    if (!stored) throw notFound(`flow "${id}"`);
-    authorize(actor, 'flow:read', stored.projectId, 'flow:read', `flow "${id}"`);
-    return stored;
-  }
-
   async list(actor: Actor, id: string, options: { limit?: number; before?: number } = {}): Promise<VersionList> {
-    const stored = await this.visible(actor, id);
+    const stored = await this.flows.visible(actor, id);
     const store = this.runtime.storage.versions;
     const [versions, deployments] = await Promise.all([store.list(id, options), store.deployments(id, 1)]);
     const last: FlowDeploymentRecord | undefined = deployments[0];
@@ -62,18 +54,18 @@ export class VersionService {
   }
 
   async deployments(actor: Actor, id: string, limit?: number): Promise<FlowDeploymentRecord[]> {
-    await this.visible(actor, id);
+    await this.flows.visible(actor, id);
     return this.runtime.storage.versions.deployments(id, limit);
   }
 
   async get(actor: Actor, id: string, version: number): Promise<{ version: FlowVersionRecord; document: FlowDocument }> {
-    await this.visible(actor, id);
+    await this.flows.visible(actor, id);
     return this.load(id, version);
   }
 
   /** The changes from version `from` to version `to` (default: the current one). */
   async diff(actor: Actor, id: string, from: number, to?: number): Promise<VersionDiff> {
-    const stored = await this.visible(actor, id);
+    const stored = await this.flows.visible(actor, id);
     const target = to ?? stored.flow.version;
     const [a, b] = await Promise.all([this.load(id, from), this.load(id, target)]);
     return { flowId: id, from, to: target, diff: diffFlows(a.document, b.document) };
@@ -81,7 +73,7 @@ export class VersionService {
 
   /** Save version `version`'s document as a new version (none when it equals the current one). */
   async restore(actor: Actor, id: string, version: number): Promise<FlowView & { restoredFrom: number }> {
-    const stored = await this.visible(actor, id);
+    const stored = await this.flows.visible(actor, id);
     authorize(actor, 'flow:write', stored.projectId, 'flow:read', `flow "${id}"`);
     const { document } = await this.load(id, version);
     const flow = await this.flows.update(actor, id, { ...document, version: stored.flow.version }, stored.flow.version);
