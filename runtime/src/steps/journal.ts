@@ -11,6 +11,12 @@ import type { InvocationRecord, Storage } from '../storage/types.ts';
 
 const stores = new WeakMap<Storage, StepStore>();
 
+/**
+ * Steps a re-run copied under its new entry invocation (rerun.ts), by that invocation's id, until the run's acceptance
+ * has committed: the run starts before that commit (as every run does), and its node must find them meanwhile.
+ */
+export const copiesInFlight = new Map<string, readonly InvocationRecord[]>();
+
 /** The step store of a SQL storage (one per storage), or undefined for a storage without SQL (then nodes get no ctx.steps). */
 export function stepStoreOf(storage: Storage): StepStore | undefined {
   let store = stores.get(storage);
@@ -58,6 +64,15 @@ class InvocationSteps implements StepJournal {
   }
 
   private known(): Promise<Map<string, FinishedStep>> {
-    return (this.done ??= this.store.finished(this.run.record.id, this.invocation.id));
+    return (this.done ??= (async () => {
+      // Copies first: once they leave the map their commit is done, so the read after it finds them stored.
+      const copies = copiesInFlight.get(this.invocation.id) ?? [];
+      const done = await this.store.finished(this.run.record.id, this.invocation.id);
+      for (const record of copies) {
+        const meta = stepMeta(record);
+        if (meta && !done.has(meta.key)) done.set(meta.key, toFinishedStep(record, meta));
+      }
+      return done;
+    })());
   }
 }

@@ -12,7 +12,7 @@ import { REPLY_HANDLE } from '../executor/replies.ts';
 import { CannotStartRunError } from '../executor/types.ts';
 import { stepInvocation, stepMeta, toFinishedStep } from '../storage/steps.ts';
 import type { Storage } from '../storage/types.ts';
-import { stepStoreOf } from './journal.ts';
+import { copiesInFlight, stepStoreOf } from './journal.ts';
 
 export interface StepRerun {
   runId: string;
@@ -40,19 +40,27 @@ export async function rerunFromStep(runtime: { storage: Storage; executor: Execu
   const input = structuredClone((parent.input ?? {}) as FlowMessage);
   delete input._msgid;
   delete input[REPLY_HANDLE];
+  let entryId: string | undefined;
   try {
     const started = await executor.runNow(past.flowId, input, {
       nodeId: parent.nodeId,
-      reuse: (entry, nextSeq) =>
-        reused.map(({ record, meta }) => {
+      reuse: (entry, nextSeq) => {
+        const copies = reused.map(({ record, meta }) => {
           // Copies cost nothing in the new run: no usage of their own there (the earlier run keeps it).
           const { usage: _spent, ...step } = toFinishedStep(record, meta);
           return stepInvocation(entry, step, nextSeq(), meta.copiedFrom ?? { runId, invocationId });
-        }),
+        });
+        entryId = entry.id;
+        copiesInFlight.set(entry.id, copies);
+        return copies;
+      },
     });
     return { runId: started.runId, reused: reused.map((s) => s.meta.key) };
   } catch (error) {
     if (error instanceof CannotStartRunError) throw new ProblemError(422, 'Cannot re-run', error.message);
     throw error;
+  } finally {
+    // runNow resolves once the acceptance (with the copies) has committed: from now on storage has them.
+    if (entryId) copiesInFlight.delete(entryId);
   }
 }
