@@ -6,26 +6,19 @@
  * collected (an HTTP collector, the debug sidebar, the log) and must be identical but for the accepted differences
  * listed in node-red-differences.md.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '@flowcrew/sdk';
+import { NodeRedUnderTest, nodeRedInstalled as available, requireNodeRedInCi } from '../testing/node-red.ts';
 import { startTestServer, type TestServer } from '../testing/server.ts';
 import { eventsExport, eventsTab } from './fixtures/node-red-compat-events.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
-const nodeRedMain = path.join(repoRoot, '.cache', 'node-red', 'node_modules', 'node-red', 'red.js');
 const MQTT_PORT = Number(process.env.FLOWCREW_MOSQUITTO_PORT ?? 1883);
-const available = existsSync(nodeRedMain);
-if (!available && process.env.CI) throw new Error(`Node-RED is not installed at ${nodeRedMain}: run scripts/services`);
+requireNodeRedInCi();
 
 const run = randomBytes(4).toString('hex');
 const nr = { prefix: `nr${run}`, collector: 0 };
@@ -36,24 +29,11 @@ const WAIT_MS = 30_000;
 const collected = new Map<string, unknown[]>();
 const waiters = new Set<() => void>();
 let collector: http.Server | undefined;
-let nodeRed: ChildProcess | undefined;
+let nodeRed: NodeRedUnderTest | undefined;
 let nodeRedUrl = '';
-let nodeRedLog = '';
-let userDir = '';
 let flowcrew: TestServer | undefined;
 const flowcrewLog: string[] = [];
 let client: MqttClient | undefined;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 /** Resolves with `probe()`'s value once it is not undefined (checked on every arrival and every 200 ms). */
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = WAIT_MS): Promise<T> {
@@ -109,17 +89,9 @@ beforeAll(async () => {
   nr.collector = fc.collector = (collector.address() as net.AddressInfo).port;
 
   // Node-RED: the export, the broker's user in an unencrypted credentials file, its log on stdout.
-  userDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-nodered-ev-'));
-  const uiPort = await freePort();
-  await writeFile(path.join(userDir, 'flows.json'), JSON.stringify(eventsExport(nr)));
-  await writeFile(path.join(userDir, 'flows_cred.json'), JSON.stringify({ 'ce-broker': { user: 'flowcrew', password: 'flowcrew' } }));
-  await writeFile(
-    path.join(userDir, 'settings.js'),
-    `module.exports = { uiPort: ${uiPort}, uiHost: '127.0.0.1', flowFile: 'flows.json', credentialSecret: false, logging: { console: { level: 'info' } } };`,
-  );
-  nodeRed = spawn(process.execPath, [nodeRedMain, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: ['ignore', 'pipe', 'ignore'] });
-  nodeRed.stdout!.on('data', (d) => (nodeRedLog += d));
-  nodeRedUrl = `http://127.0.0.1:${uiPort}`;
+  nodeRed = await NodeRedUnderTest.prepare('flowcrew-nodered-ev-');
+  await nodeRed.start(eventsExport(nr), { credentials: { 'ce-broker': { user: 'flowcrew', password: 'flowcrew' } }, keepLog: true });
+  nodeRedUrl = nodeRed.url;
 
   // Flowcrew: the same export imported; the broker becomes an MQTT credential attached to the MQTT nodes.
   flowcrew = await startTestServer({}, { env: { FLOWCREW_OUTBOUND_ALLOW: '127.0.0.1' }, log: collectingLogger() });
@@ -151,10 +123,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.endAsync().catch(() => undefined);
-  nodeRed?.kill('SIGTERM');
+  await nodeRed?.stop();
   await flowcrew?.stop();
   collector?.close();
-  if (userDir) await rm(userDir, { recursive: true, force: true });
 });
 
 /** Node-RED's debug sidebar: its /comms WebSocket, subscribed to "debug"; messages decoded to values. */
@@ -255,9 +226,9 @@ describe.skipIf(!available)('Node-RED compatibility: inject, debug, status, comp
   });
 
   it('debug console option: the value written to the log', async () => {
-    const line = await until("Node-RED's console line", () => nodeRedLog.split('\n').find((l) => l.includes('[debug:ce-d-console]')));
+    const line = await until("Node-RED's console line", () => nodeRed!.log.split('\n').find((l) => l.includes('[debug:ce-d-console]')));
     // Node-RED: "<date> - [info] [debug:ce-d-console] " then util.inspect of the object on the next line.
-    const expected = nodeRedLog.slice(nodeRedLog.indexOf(line) + line.length).split('\n').slice(1, 2).join('\n');
+    const expected = nodeRed!.log.slice(nodeRed!.log.indexOf(line) + line.length).split('\n').slice(1, 2).join('\n');
     expect(expected).toBe("{ a: { b: 'deep' } }");
     // Flowcrew's node log names the flow and node where Node-RED's names the type and node: the text is the same.
     const actual = await until('the Flowcrew log line', () => flowcrewLog.find((l) => l.includes("{ a: { b: 'deep' } }")));

@@ -4,34 +4,17 @@
  * Flowcrew; the same client talks to both over TCP, UDP, WebSocket and HTTP, and every answer must be identical.
  * Accepted differences are listed in node-red-differences.md.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NodeRedUnderTest, freePort, nodeRedInstalled as available, requireNodeRedInCi } from '../testing/node-red.ts';
 import { startTestServer, type TestServer } from '../testing/server.ts';
 import { netExport, type NetPorts } from './fixtures/node-red-compat-net.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
-const nodeRedMain = path.join(repoRoot, '.cache', 'node-red', 'node_modules', 'node-red', 'red.js');
-const available = existsSync(nodeRedMain);
-if (!available && process.env.CI) throw new Error(`Node-RED is not installed at ${nodeRedMain}: run scripts/services`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
+requireNodeRedInCi();
 
 /** What each system is reached at: HTTP base (webhooks), WebSocket base, its own TCP and UDP ports. */
 interface Target {
@@ -41,9 +24,8 @@ interface Target {
   udp: number;
 }
 
-let nodeRed: ChildProcess | undefined;
+let nodeRed: NodeRedUnderTest | undefined;
 let flowcrew: TestServer | undefined;
-let userDir = '';
 let echo: net.Server | undefined;
 let httpEcho: http.Server | undefined;
 const targets: { nodeRed?: Target; flowcrew?: Target } = {};
@@ -73,17 +55,13 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => httpEcho!.listen(0, '127.0.0.1', resolve));
   const shared = { echo: (echo.address() as net.AddressInfo).port, http: (httpEcho.address() as net.AddressInfo).port };
 
-  userDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-nodered-net-'));
+  nodeRed = await NodeRedUnderTest.prepare('flowcrew-nodered-net-');
   // Node-RED writes there; Flowcrew writes the same path inside its files directory.
-  const dir = path.join(userDir, 'files');
+  const dir = path.join(nodeRed.userDir, 'files');
   const nrPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared, dir };
   const fcPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared, dir };
-
-  const uiPort = await freePort();
-  await writeFile(path.join(userDir, 'flows.json'), JSON.stringify(netExport(nrPorts)));
-  await writeFile(path.join(userDir, 'settings.js'), `module.exports = { uiPort: ${uiPort}, uiHost: '127.0.0.1', flowFile: 'flows.json', logging: { console: { level: 'error' } } };`);
-  nodeRed = spawn(process.execPath, [nodeRedMain, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: 'ignore' });
-  targets.nodeRed = { http: `http://127.0.0.1:${uiPort}`, ws: `ws://127.0.0.1:${uiPort}`, tcp: nrPorts.tcp, udp: nrPorts.udp };
+  await nodeRed.start(netExport(nrPorts));
+  targets.nodeRed = { http: nodeRed.url, ws: nodeRed.url.replace('http', 'ws'), tcp: nrPorts.tcp, udp: nrPorts.udp };
 
   // exec runs only what an administrator lists (read at deploy, from the environment).
   process.env.FLOWCREW_EXEC_COMMANDS = 'echo';
@@ -93,23 +71,17 @@ beforeAll(async () => {
   expect(imported.body.unmapped).toEqual([]);
   targets.flowcrew = { http: `${flowcrew.url}/webhook`, ws: `${flowcrew.url.replace('http', 'ws')}/webhook`, tcp: fcPorts.tcp, udp: fcPorts.udp };
 
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const up = await fetch(`${targets.nodeRed.http}/compat-net/exec`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'up' }).then((r) => r.ok, () => false);
-    if (up) break;
-    if (Date.now() > deadline) throw new Error('Node-RED did not start within 60 s');
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  const exec = targets.nodeRed.http;
+  await nodeRed.until(() => fetch(`${exec}/compat-net/exec`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'up' }).then((r) => r.ok));
 }, 120_000);
 
 afterAll(async () => {
   if (execBefore === undefined) delete process.env.FLOWCREW_EXEC_COMMANDS;
   else process.env.FLOWCREW_EXEC_COMMANDS = execBefore;
-  nodeRed?.kill('SIGTERM');
   await flowcrew?.stop();
+  await nodeRed?.stop();
   echo?.close();
   httpEcho?.close();
-  if (userDir) await rm(userDir, { recursive: true, force: true });
 });
 
 /**

@@ -3,64 +3,36 @@
  * .cache/node-red by scripts/services) and, imported, on Flowcrew; every answer must be identical. The differences
  * that remain (ids, environment, state across restarts, ...) are listed in node-red-differences.md.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NodeRedUnderTest, nodeRedInstalled as available, requireNodeRedInCi } from '../testing/node-red.ts';
 import { startTestServer, type TestServer } from '../testing/server.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
-const nodeRedMain = path.join(repoRoot, '.cache', 'node-red', 'node_modules', 'node-red', 'red.js');
-const available = existsSync(nodeRedMain);
-if (!available && process.env.CI) throw new Error(`Node-RED is not installed at ${nodeRedMain}: run scripts/services`);
+requireNodeRedInCi();
 
 let flowcrew: TestServer;
-let nodeRed: ChildProcess | undefined;
+let nodeRed: NodeRedUnderTest | undefined;
 let nodeRedUrl = '';
-let userDir = '';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 beforeAll(async () => {
   if (!available) return;
   const flows = JSON.parse(await readFile(path.join(import.meta.dirname, 'fixtures', 'node-red-compat.json'), 'utf8'));
-  userDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-nodered-'));
-  const port = await freePort();
-  await writeFile(path.join(userDir, 'flows.json'), JSON.stringify(flows));
-  await writeFile(path.join(userDir, 'settings.js'), `module.exports = { uiPort: ${port}, uiHost: '127.0.0.1', flowFile: 'flows.json', logging: { console: { level: 'error' } } };`);
-  nodeRed = spawn(process.execPath, [nodeRedMain, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: 'ignore' });
-  nodeRedUrl = `http://127.0.0.1:${port}`;
+  nodeRed = await NodeRedUnderTest.prepare('flowcrew-nodered-');
+  await nodeRed.start(flows);
+  nodeRedUrl = nodeRed.url;
 
   flowcrew = await startTestServer();
   const imported = await flowcrew.api('POST', '/api/v1/flows/import?deploy=true', flows);
   expect(imported.status, JSON.stringify(imported.body)).toBe(201);
   expect(imported.body.unmapped).toEqual([]);
 
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const up = await fetch(`${nodeRedUrl}/compat/delay`, { method: 'POST' }).then((r) => r.status === 201, () => false);
-    if (up) break;
-    if (Date.now() > deadline) throw new Error('Node-RED did not start within 60 s');
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await nodeRed.until(() => fetch(`${nodeRedUrl}/compat/delay`, { method: 'POST' }).then((r) => r.status === 201));
 }, 90_000);
 
 afterAll(async () => {
-  nodeRed?.kill('SIGTERM');
+  await nodeRed?.stop();
   await flowcrew?.stop();
-  if (userDir) await rm(userDir, { recursive: true, force: true });
 });
 
 async function ask(base: string, route: string, body: unknown, contentType = 'application/json') {

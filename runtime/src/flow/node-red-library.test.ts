@@ -5,36 +5,17 @@
  * twice asks for ?replace; nodes without positions are laid out without overlapping. The two with HTTP endpoints also
  * run on a real Node-RED 4 and must answer the same.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NodeRedUnderTest, nodeRedInstalled as nodeRedAvailable, requireNodeRedInCi } from '../testing/node-red.ts';
 import { startTestServer, type TestServer } from '../testing/server.ts';
 import { fileProcessing, forumRelay, mqttSensors, restApi, schedules } from './fixtures/node-red-library.ts';
 import type { FlowDocument } from './types.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
-const nodeRedMain = path.join(repoRoot, '.cache', 'node-red', 'node_modules', 'node-red', 'red.js');
-const nodeRedAvailable = existsSync(nodeRedMain);
+requireNodeRedInCi();
 
 let flowcrew: TestServer;
-let nodeRed: ChildProcess | undefined;
+let nodeRed: NodeRedUnderTest | undefined;
 let nodeRedUrl = '';
-let userDir = '';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 beforeAll(async () => {
   if (!nodeRedAvailable) {
@@ -42,26 +23,18 @@ beforeAll(async () => {
     return;
   }
   // Node-RED gets the two HTTP exports on tabs of their own (a snippet needs one there too).
-  userDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-nodered-lib-'));
-  const port = await freePort();
+  nodeRed = await NodeRedUnderTest.prepare('flowcrew-nodered-lib-');
   const tab = (id: string) => ({ id, type: 'tab', label: id, disabled: false, info: '' });
-  await writeFile(path.join(userDir, 'flows.json'), JSON.stringify([tab('7d3c1a2b4e5f6071'), ...restApi(), tab('e5e5e5e5e5e5e5e5'), ...forumRelay()]));
-  await writeFile(path.join(userDir, 'settings.js'), `module.exports = { uiPort: ${port}, uiHost: '127.0.0.1', flowFile: 'flows.json', logging: { console: { level: 'error' } } };`);
-  nodeRed = spawn(process.execPath, [nodeRedMain, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: 'ignore' });
-  nodeRedUrl = `http://127.0.0.1:${port}`;
+  await nodeRed.start([tab('7d3c1a2b4e5f6071'), ...restApi(), tab('e5e5e5e5e5e5e5e5'), ...forumRelay()]);
+  nodeRedUrl = nodeRed.url;
   // Both start at once (Node-RED takes seconds on a loaded machine).
   flowcrew = await startTestServer();
-  const deadline = Date.now() + 60_000;
-  while (!(await fetch(`${nodeRedUrl}/lib/items`).then((r) => r.ok, () => false))) {
-    if (Date.now() > deadline) throw new Error('Node-RED did not start within 60 s');
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await nodeRed.until(() => fetch(`${nodeRedUrl}/lib/items`).then((r) => r.ok));
 }, 90_000);
 
 afterAll(async () => {
-  nodeRed?.kill('SIGTERM');
+  await nodeRed?.stop();
   await flowcrew?.stop();
-  if (userDir) await rm(userDir, { recursive: true, force: true });
 });
 
 /** Every node has a position, and no two nodes sit on the same spot (Node-RED's node is 120 × 30). */

@@ -4,21 +4,13 @@
  * on a real runtime — the export is first loaded by a real Node-RED 4 (proof that it is a valid export) and both
  * systems must answer the same; importing it again changes nothing in the library, a changed subflow is a new version.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NodeRedUnderTest, nodeRedInstalled as available, requireNodeRedInCi } from '../testing/node-red.ts';
 import { startTestServer, type TestServer } from '../testing/server.ts';
 import { NESTED_TAB, SUBFLOW_TAB, nestedExport, subflowExport } from './fixtures/node-red-subflows.ts';
 import { importNodeRed } from './node-red.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
-const nodeRedMain = path.join(repoRoot, '.cache', 'node-red', 'node_modules', 'node-red', 'red.js');
-const available = existsSync(nodeRedMain);
-if (!available && process.env.CI) throw new Error(`Node-RED is not installed at ${nodeRedMain}: run scripts/services`);
+requireNodeRedInCi();
 
 describe('Node-RED groups and subflows: the translation', () => {
   const result = importNodeRed(subflowExport());
@@ -84,21 +76,9 @@ describe('Node-RED groups and subflows: the translation', () => {
   });
 });
 
-let nodeRed: ChildProcess | undefined;
+let nodeRed: NodeRedUnderTest | undefined;
 let nodeRedUrl = '';
-let userDir = '';
 let flowcrew: TestServer | undefined;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 async function post(url: string, body: unknown) {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -107,26 +87,16 @@ async function post(url: string, body: unknown) {
 
 describe.skipIf(!available)('Node-RED groups and subflows: imported into a real runtime, compared with a real Node-RED', () => {
   beforeAll(async () => {
-    userDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-nodered-sf-'));
-    const port = await freePort();
-    await writeFile(path.join(userDir, 'flows.json'), JSON.stringify([...subflowExport(), ...nestedExport()]));
-    await writeFile(path.join(userDir, 'settings.js'), `module.exports = { uiPort: ${port}, uiHost: '127.0.0.1', flowFile: 'flows.json', logging: { console: { level: 'error' } } };`);
-    nodeRed = spawn(process.execPath, [nodeRedMain, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: 'ignore' });
-    nodeRedUrl = `http://127.0.0.1:${port}`;
+    nodeRed = await NodeRedUnderTest.prepare('flowcrew-nodered-sf-');
+    await nodeRed.start([...subflowExport(), ...nestedExport()]);
+    nodeRedUrl = nodeRed.url;
     flowcrew = await startTestServer();
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const up = await fetch(`${nodeRedUrl}/sf/default`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"payload":0}' }).then((r) => r.ok, () => false);
-      if (up) break;
-      if (Date.now() > deadline) throw new Error('Node-RED did not start within 60 s');
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await nodeRed.until(() => fetch(`${nodeRedUrl}/sf/default`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"payload":0}' }).then((r) => r.ok));
   }, 90_000);
 
   afterAll(async () => {
-    nodeRed?.kill('SIGTERM');
+    await nodeRed?.stop();
     await flowcrew?.stop();
-    if (userDir) await rm(userDir, { recursive: true, force: true });
   });
 
   it('Node-RED loads the export as it is: every node of it is in its running flows', async () => {
