@@ -13,7 +13,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '@flowcrew/sdk';
-import { NodeRedUnderTest, nodeRedInstalled as available, requireNodeRedInCi } from '../testing/node-red.ts';
+import { NodeRedUnderTest, httpExchange, nodeRedInstalled as available, requireNodeRedInCi } from '../testing/node-red.ts';
 import { startTestServer, type TestServer } from '../testing/server.ts';
 import { eventsExport, eventsTab } from './fixtures/node-red-compat-events.ts';
 
@@ -146,17 +146,7 @@ async function nodeRedSidebar(): Promise<{ messages: any[]; close(): void }> {
   return { messages, close: () => ws.close() };
 }
 
-async function post(base: string, body: unknown) {
-  const res = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* a text answer */
-  }
-  return { status: res.status, body: parsed };
-}
+const post = (url: string, body: unknown) => httpExchange(url, { body });
 
 /** What Node-RED 4.1 sent for ce-more (pinned, so two identical failures cannot pass): a RegExp is {} in JSON. */
 const NODE_RED_MORE = { payload: 2, pattern: {}, home: '', s: '', zero: 0, no: false };

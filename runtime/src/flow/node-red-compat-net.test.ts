@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeRedUnderTest, freePort, nodeRedInstalled as available, requireNodeRedInCi } from '../testing/node-red.ts';
+import { NodeRedUnderTest, httpExchange, freePort, nodeRedInstalled as available, requireNodeRedInCi } from '../testing/node-red.ts';
 import { startTestServer, type TestServer } from '../testing/server.ts';
 import { netExport, type NetPorts } from './fixtures/node-red-compat-net.ts';
 
@@ -137,17 +137,7 @@ function wsExchange(url: string, text: string): Promise<string> {
   });
 }
 
-async function post(base: string, route: string, body: string, contentType = 'text/plain') {
-  const res = await fetch(`${base}${route}`, { method: 'POST', headers: { 'content-type': contentType }, body });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* a text answer */
-  }
-  return { status: res.status, body: parsed };
-}
+const post = (base: string, route: string, body: string, contentType = 'text/plain') => httpExchange(`${base}${route}`, { body, contentType });
 
 type Exchange = (t: Target) => Promise<unknown>;
 const cases: Array<[string, Exchange, unknown]> = [

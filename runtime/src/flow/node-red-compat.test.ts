@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeRedUnderTest, nodeRedInstalled as available, requireNodeRedInCi } from '../testing/node-red.ts';
+import { NodeRedUnderTest, httpExchange, nodeRedInstalled as available, requireNodeRedInCi } from '../testing/node-red.ts';
 import { startTestServer, type TestServer } from '../testing/server.ts';
 
 requireNodeRedInCi();
@@ -35,17 +35,7 @@ afterAll(async () => {
   await flowcrew?.stop();
 });
 
-async function ask(base: string, route: string, body: unknown, contentType = 'application/json') {
-  const res = await fetch(`${base}${route}`, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* a text answer */
-  }
-  return { status: res.status, body: parsed };
-}
+const ask = (base: string, route: string, body: unknown, contentType = 'application/json') => httpExchange(`${base}${route}`, { body, contentType });
 
 const cases: Array<[string, string, unknown, string?]> = [
   ['change: jsonata, move, change, delete, json', '/compat/change', { items: [{ price: 2.5 }, { price: 4 }], customer: 'Ada', note: 'foo and foo', secret: 'x' }],

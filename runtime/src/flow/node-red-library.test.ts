@@ -6,7 +6,7 @@
  * run on a real Node-RED 4 and must answer the same.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeRedUnderTest, nodeRedInstalled as nodeRedAvailable, requireNodeRedInCi } from '../testing/node-red.ts';
+import { NodeRedUnderTest, httpExchange, nodeRedInstalled as nodeRedAvailable, requireNodeRedInCi } from '../testing/node-red.ts';
 import { startTestServer, type TestServer } from '../testing/server.ts';
 import { fileProcessing, forumRelay, mqttSensors, restApi, schedules } from './fixtures/node-red-library.ts';
 import type { FlowDocument } from './types.ts';
@@ -56,17 +56,7 @@ async function imported(body: unknown, query = '?deploy=true') {
   return { answer: answer.body, flows };
 }
 
-async function call(base: string, method: string, route: string, body?: unknown) {
-  const res = await fetch(`${base}${route}`, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* text */
-  }
-  return { status: res.status, body: parsed };
-}
+const call = (base: string, method: string, route: string, body?: unknown) => httpExchange(`${base}${route}`, { method, body });
 
 describe('five real-shaped Node-RED exports, imported one after the other', () => {
   it('a REST API snippet (no tab) imports and deploys, and imports again as a second copy', async () => {

@@ -81,3 +81,16 @@ export class NodeRedUnderTest {
     await rm(this.userDir, { recursive: true, force: true });
   }
 }
+
+/** One HTTP exchange as the comparison tests see it: the status and the body (JSON when it parses, else the text). */
+export async function httpExchange(url: string, request: { method?: string; body?: unknown; contentType?: string } = {}): Promise<{ status: number; body: unknown }> {
+  const { method = 'POST', body, contentType = 'application/json' } = request;
+  const sent = body === undefined ? {} : { headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) };
+  const res = await fetch(url, { method, ...sent });
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) as unknown };
+  } catch {
+    return { status: res.status, body: text };
+  }
+}
