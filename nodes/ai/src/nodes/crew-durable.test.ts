@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChildRuntime, freePort, waitFor } from '../../../../runtime/src/testing/child-runtime.ts';
-import { openAIAnswer, startFakeModelServer, type FakeServer, type RecordedRequest } from '../testing/fake-model-server.ts';
+import { fakeModelCredential, openAIAnswer, startFakeModelServer, type FakeServer, type RecordedRequest } from '../testing/fake-model-server.ts';
 
 let model: FakeServer;
 let dataDir: string;
@@ -44,12 +44,7 @@ afterAll(async () => {
 
 describe('a crew and a crash', () => {
   it('resumes at the first unfinished task after kill -9, taking the finished one from its checkpoint', async () => {
-    const credential = await runtime.api('POST', '/api/v1/credentials', {
-      name: 'fake model',
-      type: 'ai-model',
-      fields: { provider: 'openai-compatible', baseUrl: `${model.url}/v1`, apiKey: 'sk-test', model: 'fake-model', maxRetries: 0 },
-    });
-    expect(credential.status, JSON.stringify(credential.body)).toBe(201);
+    const credentialId = await fakeModelCredential(runtime, model);
     const flow = {
       id: 'durable-crew',
       name: 'durable crew',
@@ -59,7 +54,7 @@ describe('a crew and a crash', () => {
         {
           id: 'crew',
           type: 'ai-crew',
-          credentials: credential.body.id,
+          credentials: credentialId,
           props: {
             stream: false,
             agents: [

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../../runtime/src/testing/server.ts';
-import { openAIAnswer, startFakeModelServer, type FakeServer, type RecordedRequest } from '../testing/fake-model-server.ts';
+import { fakeModelCredential, openAIAnswer, startFakeModelServer, type FakeServer, type RecordedRequest } from '../testing/fake-model-server.ts';
 
 let model: FakeServer;
 let dataDir: string;
@@ -55,12 +55,7 @@ const openQuestion = (runId: string) =>
 
 describe('crew task with human_input', () => {
   it('waits for review across a restart, revises with the feedback, and goes on once accepted', async () => {
-    const credential = await server.api('POST', '/api/v1/credentials', {
-      name: 'fake model',
-      type: 'ai-model',
-      fields: { provider: 'openai-compatible', baseUrl: `${model.url}/v1`, apiKey: 'sk-test', model: 'fake-model', maxRetries: 0 },
-    });
-    expect(credential.status, JSON.stringify(credential.body)).toBe(201);
+    const credentialId = await fakeModelCredential(server, model);
     const flow = {
       id: 'human-crew',
       name: 'human crew',
@@ -69,7 +64,7 @@ describe('crew task with human_input', () => {
         {
           id: 'crew',
           type: 'ai-crew',
-          credentials: credential.body.id,
+          credentials: credentialId,
           props: {
             stream: false,
             agents: [

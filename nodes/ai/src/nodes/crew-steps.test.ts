@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../../runtime/src/testing/server.ts';
-import { openAIAnswer, startFakeModelServer, type FakeServer } from '../testing/fake-model-server.ts';
+import { fakeModelCredential, openAIAnswer, startFakeModelServer, type FakeServer } from '../testing/fake-model-server.ts';
 
 let model: FakeServer;
 let server: TestServer;
@@ -28,12 +28,7 @@ afterAll(async () => {
 
 describe('crew steps in the run', () => {
   it('stores each task as a step of the crew invocation, with the tool calls made for it beneath it', async () => {
-    const credential = await server.api('POST', '/api/v1/credentials', {
-      name: 'fake model',
-      type: 'ai-model',
-      fields: { provider: 'openai-compatible', baseUrl: `${model.url}/v1`, apiKey: 'sk-test', model: 'fake-model', maxRetries: 0 },
-    });
-    expect(credential.status, JSON.stringify(credential.body)).toBe(201);
+    const credentialId = await fakeModelCredential(server, model);
     const flow = {
       id: 'crew-steps',
       name: 'crew steps',
@@ -42,7 +37,7 @@ describe('crew steps in the run', () => {
         {
           id: 'crew',
           type: 'ai-crew',
-          credentials: credential.body.id,
+          credentials: credentialId,
           props: {
             stream: false,
             agents: [

@@ -120,3 +120,17 @@ export function anthropicTextStream(text: string[], usage = { input_tokens: 12, 
     e('message_stop', {}),
   ];
 }
+
+/** Stores the stand-in server as an OpenAI-compatible ai-model credential in a runtime under test; answers its id. */
+export async function fakeModelCredential(
+  runtime: { api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> },
+  server: FakeServer,
+): Promise<string> {
+  const credential = await runtime.api('POST', '/api/v1/credentials', {
+    name: 'fake model',
+    type: 'ai-model',
+    fields: { provider: 'openai-compatible', baseUrl: `${server.url}/v1`, apiKey: 'sk-test', model: 'fake-model', maxRetries: 0 },
+  });
+  if (credential.status !== 201) throw new Error(`the stand-in model credential was refused: ${credential.status} ${JSON.stringify(credential.body)}`);
+  return credential.body.id as string;
+}
