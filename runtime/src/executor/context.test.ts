@@ -88,3 +88,16 @@ describe('context size caps', () => {
     expect(() => flow.set('n', 10n)).toThrow(/BigInt/);
   });
 });
+
+describe('context persistence', () => {
+  it('deletes a key set to undefined, also after a restart; null stays a value', async () => {
+    const flow = await new ContextRegistry(storage, quiet).get('flow:f');
+    flow.set('gone', 1);
+    flow.set('kept', null);
+    flow.set('gone', undefined);
+    expect(flow.keys()).toEqual(['kept']);
+    const after = await (await reopen()).get('flow:f');
+    expect(after.keys()).toEqual(['kept']);
+    expect(after.get('kept')).toBeNull();
+  });
+});

@@ -90,7 +90,8 @@ export class PersistentContext implements ContextStore {
       this.sizes.set(key, bytes);
       this.budget.used = total;
     }
-    this.storage.setContext(this.scope, key, value === undefined ? null : value).catch((error: unknown) => {
+    // undefined deletes the key in storage too (as Node-RED's context.set(key, undefined)); null is a value.
+    this.storage.setContext(this.scope, key, value).catch((error: unknown) => {
       this.log.error(`could not persist context "${this.scope}" key "${key}": ${(error as Error).message}`);
     });
   }
