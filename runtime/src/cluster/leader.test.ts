@@ -57,6 +57,13 @@ async function ticks(): Promise<Array<{ firedAt: string; createdAt: number }>> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+async function until(what: string, done: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
 const LEADER = /now the leader/;
 
 beforeAll(async () => {
@@ -89,8 +96,10 @@ describe('cron on active-active mains (leader election on PostgreSQL)', () => {
     // Two mains start together (a start costs seconds): one wins the election.
     const started = ['main-a', 'main-b'].map(main);
     await Promise.all(started.map((p) => p.waitFor(/Flowcrew listening/, 150_000)));
-    await sleep(2_000);
     const leaders = () => started.filter((p) => p.lines.some((l) => LEADER.test(l)));
+    // The election can take a while on a loaded machine: wait for a leader, then give a second one time to appear.
+    await until('a leader', () => leaders().length > 0, 60_000);
+    await sleep(2_000);
     expect(leaders()).toHaveLength(1);
     const a = leaders()[0]!;
     const b = started.find((p) => p !== a)!;
@@ -111,7 +120,7 @@ describe('cron on active-active mains (leader election on PostgreSQL)', () => {
     b.kill('SIGKILL');
     await a.waitFor(LEADER, TTL_MS * 5, resumedLine);
     const takeoverMs = Date.now() - killedAt;
-    await sleep(2_000);
+    await until('a tick of the new leader', async () => (await ticks()).some((t) => t.createdAt > killedAt + takeoverMs), 60_000);
 
     const all = await ticks();
     const byTick = new Map<string, number>();
