@@ -185,6 +185,8 @@ export interface LiveEvents {
   'node:progress': NodeProgressEvent;
   /** npm's output while a pack installs or is removed (instance admins only). */
   'pack:progress': PackProgress;
+  /** Your access changed: the live view of a flow or run (`flow:<id>`, `run:<id>`) was dropped, and why. */
+  'subscription:dropped': { room: string; reason: string };
   /** A question runs wait on was asked, answered, timed out, escalated or cancelled in a project where you read runs. */
   'waits:changed': import('../../../runtime/src/waiting/waiting.ts').WaitChange;
 }

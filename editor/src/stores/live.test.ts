@@ -4,6 +4,7 @@ import type { DebugEvent, InvocationRecord, RunDetail } from '../api/types';
 import { fakeApi } from '../test/fake-api';
 import { useDebugStore } from './debug';
 import { useLiveStore } from './live';
+import { useNoticesStore } from './notices';
 import { useRunsStore } from './runs';
 
 const preview = (value: unknown) => ({ json: JSON.stringify(value), truncated: false });
@@ -23,6 +24,14 @@ describe('live store', () => {
   beforeEach(() => {
     setActivePinia(createPinia());
     vi.unstubAllGlobals();
+  });
+
+  it('says so when the runtime drops a live view because access changed', () => {
+    const live = useLiveStore();
+    live.onSubscriptionDropped({ room: 'flow:orders', reason: 'no longer allowed: flow:read' });
+    expect(useNoticesStore().notices).toEqual([
+      expect.objectContaining({ kind: 'error', text: 'Live updates of flow orders stopped', detail: expect.stringContaining('no longer allowed: flow:read') }),
+    ]);
   });
 
   it('shows running, then the outcome and a message count per node', () => {

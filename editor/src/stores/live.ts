@@ -9,7 +9,7 @@ import { reactive, ref } from 'vue';
 import { api, authHooks } from '../api/client';
 import { LiveClient, type ConnectionState, type LiveClientOptions } from '../api/socket';
 import type { NodeRunState } from '../lib/graph';
-import type { PackProgress, DebugEvent, InvocationRecord, NodeFinishedEvent, NodeStartedEvent, NodeStatusEvent, RunFinishedEvent, RunStartedEvent } from '../api/types';
+import type { PackProgress, DebugEvent, LiveEvents, InvocationRecord, NodeFinishedEvent, NodeStartedEvent, NodeStatusEvent, RunFinishedEvent, RunStartedEvent } from '../api/types';
 import { useCrewStreamStore } from './crewStream';
 import { useDebugStore } from './debug';
 import { useNodeDataStore } from './nodeData';
@@ -95,6 +95,12 @@ export const useLiveStore = defineStore('live', () => {
     runs.upsert({ id: e.runId, flowId: e.flowId, triggerNodeId: e.triggerNodeId, status: e.status, createdAt: e.createdAt, startedAt: e.startedAt });
   }
 
+  /** The runtime dropped a live view because the user's access changed: say so, and do not ask for it again. */
+  function onSubscriptionDropped({ room, reason }: LiveEvents['subscription:dropped']): void {
+    if (room.startsWith('flow:')) watched.delete(room.slice('flow:'.length));
+    notices.error(`Live updates of ${room.replace(':', ' ')} stopped`, `Your access changed (${reason}); reload to see what you may still open.`, `dropped:${room}`);
+  }
+
   function onRunFinished(e: RunFinishedEvent): void {
     runs.upsert({ id: e.runId, flowId: e.flowId, status: e.status, error: e.error, startedAt: e.startedAt, finishedAt: e.finishedAt });
     useNodeDataStore().runFinished(e.flowId);
@@ -167,6 +173,7 @@ export const useLiveStore = defineStore('live', () => {
     client.on('debug', onDebug);
     client.on('node:status', onNodeStatus);
     client.on('node-types:changed', () => void useNodeTypesStore().load());
+    client.on('subscription:dropped', onSubscriptionDropped);
     client.on('node:progress', (e) => useCrewStreamStore().onProgress(e));
     client.on('pack:progress', (line) => {
       packProgress.value.push(line);
@@ -271,5 +278,6 @@ export const useLiveStore = defineStore('live', () => {
     onDebug,
     onNodeStatus,
     onConnectionState,
+    onSubscriptionDropped,
   };
 });

@@ -262,9 +262,10 @@ describe('Socket.IO after the handshake', () => {
       await live.waitRun(first.body.runId);
       await expect.poll(() => seen).toContain(first.body.runId);
 
+      const dropped = new Promise<{ room: string; reason: string }>((resolve) => socket.on('subscription:dropped', resolve));
       expect((await live.api('DELETE', `/api/v1/projects/default/members/${watcher.id}`)).status).toBe(204);
-      // Re-checks run every 100 ms; 15 of them leave room for a loaded CI machine, where 4 could lag behind.
-      await new Promise((r) => setTimeout(r, 1500));
+      // The next re-check (every 100 ms here) drops the room and says so.
+      expect(await dropped).toEqual({ room: 'flow:watched', reason: 'no longer allowed: flow:read' });
       const second = await live.api('POST', '/api/v1/flows/watched/runs', {});
       await live.waitRun(second.body.runId);
       await new Promise((r) => setTimeout(r, 100));

@@ -134,6 +134,8 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime, services: S
         if (can(actor, grant.permission, grant.projectId)) continue;
         s.rooms.delete(room);
         void socket.leave(room);
+        // The client is told, so an editor can say why its live view stopped instead of going quiet.
+        socket.emit('subscription:dropped', { room, reason: `no longer allowed: ${grant.permission}` });
       }
     }
   };
