@@ -31,6 +31,7 @@ import { Identity } from '../runtime/src/identity/identity.ts';
 import { Sessions } from '../runtime/src/identity/sessions.ts';
 import type { AuthRequest } from '../runtime/src/identity/types.ts';
 import { createSqliteStorage } from '../runtime/src/storage/sqlite.ts';
+import { freePort } from '@flowcrew/sdk/testing';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -111,14 +112,6 @@ async function middlewareCpu(middleware: RequestHandler, n = 20_000): Promise<nu
     best = Math.min(best, (used.user + used.system - objects.user - objects.system) / n);
   }
   return best;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await listen(server);
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 async function waitFor(url: string, child: ChildProcess): Promise<void> {

@@ -7,10 +7,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@flowcrew/sdk/testing';
 
 export const DAPRD = process.env.FLOWCREW_DAPRD ?? fileURLToPath(new URL('../../../.cache/dapr/bin/daprd-1.14.0', import.meta.url));
 export const REDIS_PORT = Number(process.env.FLOWCREW_REDIS_PORT ?? 6379);
@@ -29,17 +29,6 @@ export interface Daprd {
   stop(): Promise<void>;
   /** Kill it (SIGKILL, as a crash) and start it again on the same ports and app id. */
   restart(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const components = (appId: string) => `apiVersion: dapr.io/v1alpha1

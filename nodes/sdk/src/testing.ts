@@ -21,6 +21,7 @@ import type {
   OutboundServices,
   DeclaredMcpServers,
 } from './index.ts';
+import { createServer } from 'node:net';
 import { OutboundRefusedError } from './index.ts';
 import { FileBlobStore, LiveCredential, ResourcePools, type ResourceScope } from './host/index.ts';
 import { normaliseOutput, type PortMessage } from './index.ts';
@@ -29,6 +30,18 @@ import { envReader, substituteEnvProps } from './util/env.ts';
 export { normaliseOutput };
 /** @deprecated name kept for tests: a message with its output port. */
 export type Sent = PortMessage;
+
+/** A TCP port free on 127.0.0.1 right now, for a test server or a child process to listen on. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 export class MemoryContext implements ContextStore {
   readonly values = new Map<string, unknown>();

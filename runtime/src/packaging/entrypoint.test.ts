@@ -6,11 +6,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '@flowcrew/sdk/testing';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
 const adminUrl = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
@@ -40,14 +40,6 @@ function fromDockerfile(): { command: string[]; health: string[]; env: Record<st
   const json = (re: RegExp) => JSON.parse(final.match(re)![1]!) as string[];
   const env = Object.fromEntries([...final.match(/^ENV (.*)$/m)![1]!.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
   return { command: [...json(/^ENTRYPOINT (.*)$/m), ...json(/^CMD (.*)$/m)], health: json(/^HEALTHCHECK .* CMD (.*)$/m), env };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Runs the health check command; its exit code. */

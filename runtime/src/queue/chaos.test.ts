@@ -9,7 +9,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLOW_FORMAT, type FlowDocument } from '../flow/types.ts';
 import { createPostgresStorage } from '../storage/postgres.ts';
 import { startFlowcrew, type FlowcrewProcess } from '../cluster/processes.test-helper.ts';
+import { freePort } from '@flowcrew/sdk/testing';
 
 // 1,000 (the issue's figure) passes here in ~150 s at load 14, most of it four process starts: the default keeps CI near 90 s.
 const RUNS = Number(process.env.FLOWCREW_CHAOS_RUNS ?? 400);
@@ -31,17 +31,6 @@ const processes: FlowcrewProcess[] = [];
 const log: string[] = [];
 const t0 = Date.now();
 const note = (what: string) => log.push(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s  ${what}`);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRedis(): Promise<void> {
   redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });

@@ -5,9 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from '@flowcrew/sdk/testing';
+
+export { freePort };
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
 export const nodeRedMain = path.join(repoRoot, '.cache', 'node-red', 'node_modules', 'node-red', 'red.js');
@@ -16,17 +18,6 @@ export const nodeRedInstalled = existsSync(nodeRedMain);
 /** In CI a missing Node-RED is a failure (scripts/services installs it); elsewhere the comparison is skipped. */
 export function requireNodeRedInCi(): void {
   if (!nodeRedInstalled && process.env.CI) throw new Error(`Node-RED is not installed at ${nodeRedMain}: run scripts/services`);
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 export interface NodeRedStartOptions {
