@@ -298,14 +298,26 @@ describe.skipIf(!available)('Node-RED compatibility: inject, debug, status, comp
     const retained: Record<string, unknown> = {};
     for (const [name, base, prefix] of [['nodeRed', nodeRedUrl, nr.prefix], ['flowcrew', `${flowcrew!.url}/webhook`, fc.prefix]] as const) {
       expect((await post(`${base}/compat-ev/mqtt-retain`, { keep: 1 })).status).toBe(200);
-      const reader = await mqtt.connectAsync({ host: '127.0.0.1', port: MQTT_PORT, username: 'flowcrew', password: 'flowcrew', clientId: `compat-ev-${run}-${name}` });
-      try {
-        const got = new Promise<{ payload: string; retain: boolean; qos: number }>((resolve) => reader.once('message', (_t, payload, packet) => resolve({ payload: payload.toString(), retain: packet.retain, qos: packet.qos })));
-        await reader.subscribeAsync(`${prefix}/mq/kept`, { qos: 2 });
-        retained[name] = await got;
-        await reader.publishAsync(`${prefix}/mq/kept`, '', { retain: true }); // leave no retained message behind
-      } finally {
-        await reader.endAsync();
+      // The HTTP answer can come before the QoS 2 publish has reached the broker: a reader subscribed that early gets
+      // it live (retain false, by the MQTT spec). Read as a late subscriber until the broker holds the retained one.
+      const deadline = Date.now() + WAIT_MS;
+      for (let attempt = 0; ; attempt++) {
+        const reader = await mqtt.connectAsync({ host: '127.0.0.1', port: MQTT_PORT, username: 'flowcrew', password: 'flowcrew', clientId: `compat-ev-${run}-${name}-${attempt}` });
+        try {
+          const got = new Promise<{ payload: string; retain: boolean; qos: number } | undefined>((resolve) => {
+            reader.once('message', (_t, payload, packet) => resolve({ payload: payload.toString(), retain: packet.retain, qos: packet.qos }));
+            setTimeout(() => resolve(undefined), 1000);
+          });
+          await reader.subscribeAsync(`${prefix}/mq/kept`, { qos: 2 });
+          const message = await got;
+          if (message?.retain || Date.now() > deadline) {
+            retained[name] = message;
+            await reader.publishAsync(`${prefix}/mq/kept`, '', { retain: true }); // leave no retained message behind
+            break;
+          }
+        } finally {
+          await reader.endAsync();
+        }
       }
     }
     expect(retained.nodeRed).toEqual({ payload: '{"keep":1}', retain: true, qos: 2 });
