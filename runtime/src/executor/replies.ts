@@ -27,8 +27,8 @@ export class ReplyHandles {
 
   /** The waiting request the message's handle names, if it is still waiting here. */
   of(msg: unknown): ReplyWaiter | undefined {
-    const handle = msg && typeof msg === 'object' ? (msg as FlowMessage)[REPLY_HANDLE] : undefined;
-    return typeof handle === 'string' ? this.waiters.get(handle) : undefined;
+    const handle = handleOf(msg);
+    return handle === undefined ? undefined : this.waiters.get(handle);
   }
 
   forget(waiter: ReplyWaiter): void {
@@ -73,11 +73,19 @@ function settleWaiter(waiter: ReplyWaiter, outcome: TriggerReply | Error): void 
  * started); any other reply (a sub-flow's return, an RPC answer) goes to the run's own waiter.
  */
 export function answer(handles: ReplyHandles, run: ActiveRun, node: DeployedNode, msg: unknown, reply: TriggerReply): void {
-  const byHandle = node.definition.role?.kind === 'http-response' ? handles.of(msg) : undefined;
+  if (node.definition.role?.kind === 'http-response') {
+    const byHandle = handles.of(msg);
+    if (byHandle) return settleWaiter(byHandle, reply);
+    // Queue mode: a request held by another process (not this run's own, which its waiter answers below).
+    const handle = handleOf(msg);
+    if (handles.remote && handle !== undefined && handle !== run.record.id) return handles.remote(handle, reply);
+  }
+  settleReply(run, reply);
+}
+
+function handleOf(msg: unknown): string | undefined {
   const handle = msg && typeof msg === 'object' ? (msg as FlowMessage)[REPLY_HANDLE] : undefined;
-  if (byHandle) settleWaiter(byHandle, reply);
-  else if (handles.remote && node.definition.role?.kind === 'http-response' && typeof handle === 'string' && handle !== run.record.id) handles.remote(handle, reply);
-  else settleReply(run, reply);
+  return typeof handle === 'string' ? handle : undefined;
 }
 
 /**
