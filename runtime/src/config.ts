@@ -41,6 +41,8 @@ export interface RuntimeConfig {
   nodesDir: string;
   /** User node directory (npm packages installed under <dir>/node_modules). */
   userNodesDir: string;
+  /** FLOWCREW_NPM_REGISTRY: the npm registry the palette manager searches and installs packs from. */
+  npmRegistryUrl: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** FLOWCREW_LOG_LEVELS: level per module ("executor=debug,api=warn"); others log at logLevel. */
   logLevels?: Partial<Record<LogModule, LogLevel>>;
@@ -208,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     flowsDir: env.FLOWCREW_FLOWS_DIR === '' ? null : path.resolve(env.FLOWCREW_FLOWS_DIR ?? path.join(repoRoot, 'flows')),
     nodesDir: path.join(repoRoot, 'nodes'),
     userNodesDir: path.resolve(env.FLOWCREW_USER_NODES_DIR ?? path.join(dataDir, 'nodes')),
+    npmRegistryUrl: env.FLOWCREW_NPM_REGISTRY || 'https://registry.npmjs.org/',
     logLevel,
     logLevels: parseLogLevels(env.FLOWCREW_LOG_LEVELS),
     logFormat: parseLogFormat(env.FLOWCREW_LOG_FORMAT),

@@ -25,7 +25,6 @@ import { pinnedOutputNode } from './flowtest/pins.ts';
 import { openSubflowLibrary, type SubflowLibrary } from './subflows/library.ts';
 import { openVariables, type Variables } from './variables/index.ts';
 import { startLibrarySync, type LibrarySync } from './packs/library-sync.ts';
-import { npmRegistryUrl } from './services/packs.ts';
 import { testCredential, type CredentialTestAnswer, type CredentialTestInput } from './credential-test.ts';
 import { openStorage } from './storage/index.ts';
 import { daprContextFromEnv } from './context/dapr-state.ts';
@@ -161,7 +160,7 @@ export class Runtime {
     runtime.leader = (await electTriggerLeader({ databaseUrl: config.databaseUrl, cluster: config.cluster, hasLeases: !!storage.leases, deployer: executor.deployer, log: moduleLogger(log, 'runtime') })) ?? undefined;
     // Library sub-flows are node types: registered before the stored flows that use them are deployed.
     runtime.subflows = await openSubflowLibrary({ storage, registry, executor, log: moduleLogger(log, 'runtime') });
-    runtime.librarySync = await startLibrarySync({ cluster: config.cluster, registry, subflows: runtime.subflows, storage, userNodesDir: config.userNodesDir, npmRegistryUrl: npmRegistryUrl(), log: moduleLogger(log, 'runtime') });
+    runtime.librarySync = await startLibrarySync({ cluster: config.cluster, registry, subflows: runtime.subflows, storage, userNodesDir: config.userNodesDir, npmRegistryUrl: config.npmRegistryUrl, log: moduleLogger(log, 'runtime') });
     await runtime.boot(options.loadExamples ?? true);
     return runtime;
   }
@@ -209,7 +208,7 @@ export class Runtime {
     });
     this.startup.resume = 'done';
     this.waiting?.start();
-    this.queue?.start({ executor: this.executor, events: this.events, registry: this.registry, maxDepth: this.config.maxDepth, debugLog: this.debugLog, previewChars: this.config.previewChars });
+    this.queue?.start({ executor: this.executor, events: this.events, registry: this.registry, maxDepth: this.config.maxDepth, debugLog: this.debugLog, previewChars: this.config.previewChars, waiting: this.waiting });
     if (resumed > 0) this.log.info(`resumed ${resumed} interrupted run(s)`);
     return resumed;
   }

@@ -5,7 +5,7 @@
  * clashes with the good one's. npm's output reaches an admin's socket live; nothing is left half-installed.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -13,83 +13,37 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeRegistry } from '../registry/registry.ts';
 import { ChildRuntime, freePort, waitFor } from '../testing/child-runtime.ts';
-import { runNpm } from './npm-cli.ts';
 import { PaletteManager } from './palette.ts';
+import { FAILING_INSTALL, TEST_NPM_REGISTRY, TestRegistry } from './test-registry.ts';
 
-const REGISTRY = process.env.FLOWCREW_TEST_NPM_REGISTRY ?? 'http://127.0.0.1:4873/';
+const REGISTRY = TEST_NPM_REGISTRY;
 const sfx = randomBytes(4).toString('hex');
 const good = `flowcrew-nodes-good-${sfx}`;
 const goodType = `greet-${sfx}`;
 let work: string;
 let userDir: string;
-let npmrc: string;
 let runtime: ChildRuntime;
 let socket: Socket;
 const progress: Array<{ pack: string; line: string }> = [];
 const typeChanges: Array<{ action: string; pack: string }> = [];
 
-/** Writes and publishes a pack (ESM, one module) whose node greets with `greeting`. */
-async function publish(name: string, version: string, opts: { type?: string; greeting?: string; sdkApi?: number; scripts?: Record<string, string>; dependencies?: Record<string, string>; flowcrew?: boolean } = {}): Promise<void> {
-  const dir = path.join(work, 'src', `${name}-${version}`);
-  await mkdir(dir, { recursive: true });
-  const manifest: Record<string, unknown> = {
-    name,
-    version,
-    type: 'module',
-    description: `test pack ${name}`,
-    keywords: ['flowcrew-nodes'],
-    license: 'MIT',
-    ...(opts.flowcrew === false ? {} : { flowcrew: { nodes: ['./index.js'], sdkApi: opts.sdkApi ?? 1 } }),
-    ...(opts.scripts ? { scripts: opts.scripts } : {}),
-    ...(opts.dependencies ? { dependencies: opts.dependencies } : {}),
-    peerDependencies: { '@flowcrew/sdk': '^0.1.0' },
-  };
-  await writeFile(path.join(dir, 'package.json'), JSON.stringify(manifest));
-  await writeFile(path.join(dir, 'README.md'), `# ${name}\n\nGreets people.\n`);
-  const dep = opts.dependencies ? Object.keys(opts.dependencies)[0] : undefined;
-  await writeFile(
-    path.join(dir, 'index.js'),
-    `import { getProperty } from '@flowcrew/sdk';
-     ${dep ? `import { suffix } from '${dep}';` : `const suffix = '';`}
-     export const nodes = [{ type: ${JSON.stringify(opts.type ?? goodType)}, category: 'transform', label: 'greet', inputs: 1, outputs: 1, help: 'Greets msg.payload.name.', props: {},
-       create() { return { onInput: (msg) => ({ ...msg, payload: ${JSON.stringify(opts.greeting ?? 'hello')} + ' ' + getProperty(msg, 'payload.name') + suffix }) }; } }];`,
-  );
-  await runNpm(['publish', '--registry', REGISTRY, '--userconfig', npmrc, '--no-git-checks'], { cwd: dir });
-}
-
-async function signUp(): Promise<string> {
-  const user = `t${sfx}`;
-  const res = await fetch(new URL(`-/user/org.couchdb.user:${user}`, REGISTRY), {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: user, password: `pw-${randomBytes(8).toString('hex')}` }),
-  });
-  if (!res.ok) throw new Error(`verdaccio refused the test user (${res.status}): is it running? bash scripts/services verdaccio`);
-  return ((await res.json()) as { token: string }).token;
-}
-
 beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'flowcrew-palette-'));
   userDir = path.join(work, 'nodes');
-  npmrc = path.join(work, '.npmrc');
-  const host = new URL(REGISTRY).host;
-  await writeFile(npmrc, `registry=${REGISTRY}\n//${host}/:_authToken=${await signUp()}\n`);
+  const npm = await TestRegistry.signUp(work, REGISTRY);
   // Started while the packs are published (a loaded machine can take half a minute to start a runtime).
   runtime = new ChildRuntime({ dataDir: path.join(work, 'data'), port: await freePort(), env: { FLOWCREW_USER_NODES_DIR: userDir, FLOWCREW_NPM_REGISTRY: REGISTRY } });
   runtime.spawn();
   // A plain dependency of the good pack, published alongside it: installed with it into the node directory.
-  const depDir = path.join(work, 'src', 'dep');
-  await mkdir(depDir, { recursive: true });
-  await writeFile(path.join(depDir, 'package.json'), JSON.stringify({ name: `flowcrew-dep-${sfx}`, version: '1.0.0', type: 'module', main: 'index.js' }));
-  await writeFile(path.join(depDir, 'index.js'), `export const suffix = '!';`);
-  await runNpm(['publish', '--registry', REGISTRY, '--userconfig', npmrc], { cwd: depDir });
+  const dependencies = { [`flowcrew-dep-${sfx}`]: '1.0.0' };
+  await npm.publishDependency(`flowcrew-dep-${sfx}`, '!');
   await Promise.all([
-    publish(good, '1.0.0', { dependencies: { [`flowcrew-dep-${sfx}`]: '1.0.0' } }),
-    publish(`flowcrew-nodes-broken-${sfx}`, '1.0.0', { type: `broken-${sfx}`, scripts: { install: 'node -e "console.error(\'install script failed on purpose\'); process.exit(3)"' } }),
-    publish(`flowcrew-nodes-future-${sfx}`, '1.0.0', { type: `future-${sfx}`, sdkApi: 99 }),
-    publish(`flowcrew-nodes-clash-${sfx}`, '1.0.0', { type: goodType }),
+    npm.publishPack(good, '1.0.0', { type: goodType, dependencies }),
+    npm.publishPack(`flowcrew-nodes-broken-${sfx}`, '1.0.0', { type: `broken-${sfx}`, scripts: FAILING_INSTALL }),
+    npm.publishPack(`flowcrew-nodes-future-${sfx}`, '1.0.0', { type: `future-${sfx}`, sdkApi: 99 }),
+    npm.publishPack(`flowcrew-nodes-clash-${sfx}`, '1.0.0', { type: goodType }),
   ]);
-  await publish(good, '1.1.0', { greeting: 'welcome', dependencies: { [`flowcrew-dep-${sfx}`]: '1.0.0' } });
+  await npm.publishPack(good, '1.1.0', { type: goodType, greeting: 'welcome', dependencies });
 
   await waitFor('the runtime to answer', async () => ((await fetch(`${runtime.url}/api/v1/health`).catch(() => null))?.ok ? true : undefined), 120_000);
   socket = connect(runtime.url, { transports: ['websocket'], auth: { token: runtime.token } });

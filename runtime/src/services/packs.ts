@@ -11,9 +11,6 @@ import type { Runtime } from '../runtime.ts';
 import { requirePermission } from './access.ts';
 import type { AuditService } from './audit.ts';
 
-/** The npm registry the palette manager searches and installs from (FLOWCREW_NPM_REGISTRY). */
-export const npmRegistryUrl = (env: Record<string, string | undefined> = process.env) => env.FLOWCREW_NPM_REGISTRY || 'https://registry.npmjs.org/';
-
 export class PackService extends EventEmitter<{ progress: [PackProgress] }> {
   readonly palette: PaletteManager;
 
@@ -25,7 +22,7 @@ export class PackService extends EventEmitter<{ progress: [PackProgress] }> {
     this.palette = new PaletteManager({
       registry: runtime.registry,
       userNodesDir: runtime.config.userNodesDir,
-      npmRegistryUrl: npmRegistryUrl(),
+      npmRegistryUrl: runtime.config.npmRegistryUrl,
       flows: async () =>
         (await runtime.storage.listFlows()).map((s) => ({ id: s.flow.id, name: s.flow.name ?? s.flow.id, deployed: s.deployedVersion !== null, nodes: (s.deployedFlow ?? s.flow).nodes })),
       onProgress: (p) => this.emit('progress', p),
