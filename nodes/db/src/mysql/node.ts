@@ -1,9 +1,10 @@
 /** The MySQL / MariaDB node: a statement, a batch insert/upsert, or a transaction of statements. */
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { defineNode, type JsonSchema } from '@flowcrew/sdk';
-import { paramSchema, type Param } from '../shared/params.ts';
+import { type Param } from '../shared/params.ts';
 import { withDefaults } from '../shared/props.ts';
 import { sqlNodeInstance, type SqlDriver } from '../shared/sql-node.ts';
+import { batchWriteFields, keyColumnsField, operationField, perOperation, readOnlyField, resultFields, statementFields, statementsField } from '../shared/sql-props.ts';
 import { writeBatches, type TableInfo } from './batch.ts';
 import { describeServer, MysqlError, poolHandle, withConnection, type MysqlFields } from './connect.ts';
 import { mysqlCredential } from './credential.ts';
@@ -26,49 +27,18 @@ export interface MysqlProps {
   statements?: Array<{ sql: string; params?: Param[] }>;
 }
 
-const columnList = { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true } as const;
-
 const props = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    operation: {
-      enum: ['query', 'insert', 'upsert', 'transaction'],
-      default: 'query',
-      title: 'Operation',
-      description: 'query: one statement. insert/upsert: rows in batches. transaction: several statements, all or nothing.',
-    },
-    sql: { type: 'string', minLength: 1, format: 'sql', title: 'SQL', description: 'The statement, with ? for each value (message data is never put into the SQL text).' },
-    params: { type: 'array', items: paramSchema, default: [], title: 'Parameters', description: 'Values for the ?s in order: a message property (payload.id) or { "value": ... }.' },
-    output: {
-      enum: ['rows', 'first', 'pages', 'blob'],
-      default: 'rows',
-      title: 'Output',
-      description: 'rows: all rows in msg.payload (up to maxRows). first: the first row. pages: one message per page (a JSON Lines blob each). blob: one message, every row in one JSON Lines blob.',
-    },
-    maxRows: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 10_000, title: 'Rows at most', description: 'Output rows: more rows than this fail the statement (use pages for large results).' },
-    pageSize: { type: 'integer', minimum: 1, maximum: 100_000, default: 1000, title: 'Rows per page' },
-    readOnly: { type: 'boolean', default: false, title: 'Read only', description: 'Run in a READ ONLY transaction (e.g. when an AI agent writes the SQL).' },
-    table: { type: 'string', minLength: 1, title: 'Table', description: 'The table, as name or database.name.' },
-    columns: { ...columnList, title: 'Columns', description: 'The columns written (default: the keys of the first rows). A column missing from a row is written as NULL.' },
-    updateColumns: { ...columnList, title: 'Columns to update', description: 'Upsert: the columns updated when the row\'s primary or unique key exists (default: every written column not in a unique key).' },
-    rowsFrom: { type: 'string', minLength: 1, default: 'payload', title: 'Rows from', description: 'Where the rows are: an array, or a JSON Lines blob reference (e.g. pages of another query).' },
-    batchSize: { type: 'integer', minimum: 1, maximum: 50_000, default: 1000, title: 'Rows per statement' },
-    atomic: { type: 'boolean', default: true, title: 'All or nothing', description: 'Every batch in one transaction (a failure writes nothing). Off: each batch commits on its own.' },
-    statements: {
-      type: 'array',
-      minItems: 1,
-      title: 'Statements',
-      items: { type: 'object', required: ['sql'], additionalProperties: false, properties: { sql: { type: 'string', minLength: 1, format: 'sql', title: 'SQL' }, params: { type: 'array', items: paramSchema, title: 'Parameters' } } },
-      description: 'Run in order in one transaction.',
-    },
+    operation: operationField,
+    ...statementFields({ inSql: '? for each value', params: 'the ?s in order' }),
+    ...resultFields(true),
+    readOnly: readOnlyField,
+    ...batchWriteFields({ tableName: 'name or database.name', updateDefault: "every written column not in the row's primary or unique key", maxBatch: 50_000, defaultBatch: 1000 }),
+    statements: statementsField,
   },
-  allOf: [
-    { if: { properties: { operation: { const: 'query' } } }, then: { required: ['sql'], properties: { sql: {}, params: {}, output: {}, maxRows: {}, pageSize: {}, readOnly: {} } } },
-    { if: { properties: { operation: { enum: ['insert', 'upsert'] } }, required: ['operation'] }, then: { required: ['table'], properties: { table: {}, columns: {}, rowsFrom: {}, batchSize: {}, atomic: {} } } },
-    { if: { properties: { operation: { const: 'upsert' } }, required: ['operation'] }, then: { properties: { updateColumns: {} } } },
-    { if: { properties: { operation: { const: 'transaction' } }, required: ['operation'] }, then: { required: ['statements'], properties: { statements: {}, maxRows: {}, readOnly: {} } } },
-  ],
+  allOf: perOperation({ query: { fields: ['readOnly'] }, transaction: { fields: ['readOnly'] } }),
 } as const satisfies JsonSchema;
 
 const help = `# MySQL / MariaDB

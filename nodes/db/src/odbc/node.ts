@@ -1,10 +1,11 @@
 /** The ODBC node: a parameterised statement (rows, first row, or pages) or a transaction of statements. */
 import type odbc from 'odbc';
 import { defineNode, getProperty, inPages, NodeInputError, sendRowPages, type FlowMessage, type InputContext, type JsonSchema, type NodeCredential } from '@flowcrew/sdk';
-import { paramSchema, resolveParams, jsonEncoded, type Param } from '../shared/params.ts';
+import { resolveParams, jsonEncoded, type Param } from '../shared/params.ts';
 import { withDefaults } from '../shared/props.ts';
 import { rowSource } from '../shared/rows.ts';
 import { BatchError } from '../shared/sql-node.ts';
+import { batchWriteFields, keyColumnsField, operationField, perOperation, resultFields, statementFields, statementsField } from '../shared/sql-props.ts';
 import { writeOdbcBatches } from './batch.ts';
 import { describeServer, OdbcError, plainRow, poolHandle, type OdbcFields } from './connect.ts';
 import { odbcCredential } from './credential.ts';
@@ -31,32 +32,15 @@ const props = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    operation: { enum: ['query', 'transaction', 'insert', 'upsert'], default: 'query', title: 'Operation', description: 'query: one statement. transaction: several statements, all or nothing. insert/upsert: rows in batches.' },
-    table: { type: 'string', minLength: 1, title: 'Table', description: 'insert/upsert: "name" or "schema.name".' },
-    columns: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, title: 'Columns', description: 'insert/upsert: the columns written (default: the first row\'s keys).' },
-    keyColumns: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, title: 'Key columns', description: 'upsert: the unique key rows are matched on (PostgreSQL needs it; MariaDB/MySQL match on any unique key).' },
-    updateColumns: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, title: 'Columns to update', description: 'upsert: updated on a match (default: all but the key columns).' },
-    rowsFrom: { type: 'string', default: 'payload', title: 'Rows from', description: 'insert/upsert: the message property with the rows (an array of objects, or a JSON Lines blob of them).' },
-    batchSize: { type: 'integer', minimum: 1, maximum: 10_000, default: 500, title: 'Rows per batch' },
-    atomic: { type: 'boolean', default: true, title: 'All or nothing', description: 'insert/upsert: one transaction for all batches. Off: each batch is committed, and a failure says which rows were written.' },
-    sql: { type: 'string', minLength: 1, format: 'sql', title: 'SQL', description: 'The statement, with ? for each value (message data is never put into the SQL text).' },
-    params: { type: 'array', items: paramSchema, default: [], title: 'Parameters', description: 'Values for the ?s in order: a message property (payload.id) or { "value": ... }.' },
-    output: { enum: ['rows', 'first', 'pages'], default: 'rows', title: 'Output', description: 'rows: all rows in msg.payload (up to maxRows). first: the first row. pages: one message per page (a JSON Lines blob each).' },
-    maxRows: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 10_000, title: 'Rows at most' },
-    pageSize: { type: 'integer', minimum: 1, maximum: 100_000, default: 1000, title: 'Rows per page' },
+    operation: operationField,
+    ...statementFields({ inSql: '? for each value', params: 'the ?s in order' }),
+    ...resultFields(false),
     timeoutSeconds: { type: 'integer', minimum: 0, default: 0, title: 'Statement timeout (s)', description: 'Sent to the driver (SQL_ATTR_QUERY_TIMEOUT); 0: none.' },
-    statements: {
-      type: 'array',
-      minItems: 1,
-      title: 'Statements',
-      items: { type: 'object', required: ['sql'], additionalProperties: false, properties: { sql: { type: 'string', minLength: 1, format: 'sql', title: 'SQL' }, params: { type: 'array', items: paramSchema, title: 'Parameters' } } },
-    },
+    ...batchWriteFields({ tableName: 'name or schema.name', updateDefault: 'all but the key columns', maxBatch: 10_000, defaultBatch: 500 }),
+    keyColumns: keyColumnsField('Upsert: the unique key rows are matched on (PostgreSQL needs it; MariaDB/MySQL match on any unique key).'),
+    statements: statementsField,
   },
-  allOf: [
-    { if: { properties: { operation: { const: 'query' } } }, then: { required: ['sql'], properties: { sql: {}, params: {}, output: {}, maxRows: {}, pageSize: {} } } },
-    { if: { properties: { operation: { const: 'transaction' } }, required: ['operation'] }, then: { required: ['statements'], properties: { statements: {}, maxRows: {} } } },
-    { if: { properties: { operation: { enum: ['insert', 'upsert'] } }, required: ['operation'] }, then: { required: ['table'] } },
-  ],
+  allOf: perOperation({ query: { fields: ['timeoutSeconds'] }, transaction: { fields: ['timeoutSeconds'] }, upsert: { fields: ['keyColumns'] } }),
 } as const satisfies JsonSchema;
 
 const help = `# ODBC

@@ -3,10 +3,11 @@ import type pg from 'pg';
 import { defineNode, type JsonSchema } from '@flowcrew/sdk';
 import { withDefaults } from '../shared/props.ts';
 import { sqlNodeInstance, type SqlDriver } from '../shared/sql-node.ts';
+import { batchWriteFields, keyColumnsField, operationField, perOperation, readOnlyField, resultFields, statementFields, statementsField } from '../shared/sql-props.ts';
 import { writeBatches } from './batch.ts';
 import { describeServer, poolHandle, PostgresError, withClient, type PostgresFields } from './connect.ts';
 import { postgresCredential } from './credential.ts';
-import { paramSchema, paramValues, readAtMost, runStatement, type Output, type Param } from './query.ts';
+import { paramValues, readAtMost, runStatement, type Output, type Param } from './query.ts';
 
 export interface PostgresProps {
   operation: 'query' | 'insert' | 'upsert' | 'transaction';
@@ -26,39 +27,19 @@ export interface PostgresProps {
   statements?: Array<{ sql: string; params?: Param[] }>;
 }
 
-const columnList = { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true } as const;
-
 const props = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    operation: { enum: ['query', 'insert', 'upsert', 'transaction'], default: 'query', description: 'query: one statement. insert/upsert: rows in batches. transaction: several statements, all or nothing.' },
-    sql: { type: 'string', minLength: 1, format: 'sql', description: 'The statement, with $1, $2... for values (message data is never put into the SQL text).' },
-    params: { type: 'array', items: paramSchema, default: [], description: 'Values for $1, $2...: a message property (payload.id) or { "value": ... }.' },
-    output: { enum: ['rows', 'first', 'pages', 'blob'], default: 'rows', description: 'rows: all rows in msg.payload (up to maxRows). first: the first row. pages: one message per page (a blob of JSON Lines each). blob: one message, every row in one JSON Lines blob.' },
-    maxRows: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 10_000, description: 'output rows: more rows than this fail the statement (use pages for large results).' },
-    pageSize: { type: 'integer', minimum: 1, maximum: 100_000, default: 1000 },
-    readOnly: { type: 'boolean', default: false, description: 'Run in a read-only transaction (e.g. when an AI agent writes the SQL).' },
-    table: { type: 'string', minLength: 1, description: 'insert/upsert: the table, as name or schema.name.' },
-    columns: { ...columnList, description: 'insert/upsert: the columns written (default: the keys of the first rows). A column missing from a row is written as NULL.' },
-    conflictColumns: { ...columnList, description: 'upsert: the unique key deciding between insert and update.' },
-    updateColumns: { ...columnList, description: 'upsert: the columns updated when the key exists (default: all written columns but the key; empty: leave the row as it is).' },
-    rowsFrom: { type: 'string', minLength: 1, default: 'payload', description: 'insert/upsert: where the rows are: an array, or a JSON Lines blob reference (e.g. pages of another query).' },
-    batchSize: { type: 'integer', minimum: 1, maximum: 50_000, default: 1000 },
-    atomic: { type: 'boolean', default: true, description: 'insert/upsert: every batch in one transaction (a failure writes nothing). Off: each batch commits on its own.' },
-    statements: {
-      type: 'array',
-      minItems: 1,
-      items: { type: 'object', required: ['sql'], additionalProperties: false, properties: { sql: { type: 'string', minLength: 1, format: 'sql' }, params: { type: 'array', items: paramSchema } } },
-      description: 'transaction: the statements, run in order in one transaction.',
-    },
+    operation: operationField,
+    ...statementFields({ inSql: '$1, $2... for values', params: '$1, $2... in order' }),
+    ...resultFields(true),
+    readOnly: readOnlyField,
+    ...batchWriteFields({ tableName: 'name or schema.name', updateDefault: 'every written column but the key; empty: leave the row as it is', maxBatch: 50_000, defaultBatch: 1000 }),
+    conflictColumns: keyColumnsField('Upsert: the unique key deciding between insert and update.'),
+    statements: statementsField,
   },
-  allOf: [
-    { if: { properties: { operation: { const: 'query' } } }, then: { required: ['sql'] } },
-    { if: { properties: { operation: { enum: ['insert', 'upsert'] } }, required: ['operation'] }, then: { required: ['table'] } },
-    { if: { properties: { operation: { const: 'upsert' } }, required: ['operation'] }, then: { required: ['conflictColumns'] } },
-    { if: { properties: { operation: { const: 'transaction' } }, required: ['operation'] }, then: { required: ['statements'] } },
-  ],
+  allOf: perOperation({ query: { fields: ['readOnly'] }, transaction: { fields: ['readOnly'] }, upsert: { fields: ['conflictColumns'], required: ['conflictColumns'] } }),
 } as const satisfies JsonSchema;
 
 const help = `# PostgreSQL

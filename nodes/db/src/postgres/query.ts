@@ -8,7 +8,7 @@ import { loadPgCursor } from '../shared/libs.ts';
 import { jsonEncoded, resolveParams, type Param } from '../shared/params.ts';
 import { inPages, NodeInputError, sendRowPages, toJsonLines, JSON_LINES, type BlobServices, type FlowMessage, type InputContext } from '@flowcrew/sdk';
 
-export { paramSchema, type Param } from '../shared/params.ts';
+export type { Param } from '../shared/params.ts';
 
 export function paramValues(params: readonly Param[] | undefined, msg: FlowMessage, where = '/params'): unknown[] {
   // Objects go as JSON (for json/jsonb parameters); arrays as PostgreSQL arrays (pg's own conversion).
