@@ -157,6 +157,11 @@ export class WorkerLive {
     this.emitter.to(rooms).emit(event, payload);
   }
 
+  /** A server-side event to every main (io.of('/').on(event)), e.g. a question asked here (waiting/live.ts). */
+  serverEmit(event: string, payload: unknown): void {
+    this.emitter.serverSideEmit(event, payload);
+  }
+
   close(): void {
     this.interest.close();
     this.redis.disconnect();

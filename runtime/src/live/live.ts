@@ -154,7 +154,7 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime, services: S
   runtime.registry.on('change', typesChanged);
   services.packs.on('progress', packProgress);
   // The Waiting panel's questions (waits:changed, to readers of runs in their project).
-  const detachWaits = runtime.waiting ? liveWaits(io, runtime.waiting) : undefined;
+  const detachWaits = runtime.waiting ? liveWaits(io, runtime.waiting, !!cluster) : undefined;
   httpServer.on('close', () => {
     detachWaits?.();
     detachEvents();

@@ -19,6 +19,8 @@ import type { Storage } from '../storage/types.ts';
 import type { DebugBuffer } from '../live/debug-buffer.ts';
 import { WorkerLive } from '../live/cluster.ts';
 import { forwardRunEvents } from '../live/forward.ts';
+import { forwardWaits } from '../waiting/live.ts';
+import type { WaitingRuns } from '../waiting/waiting.ts';
 import { DeploySync, redisDeployChannel } from '../cluster/deploy-sync.ts';
 import { OutboxRelay } from './relay.ts';
 import { ReplyListener, publishReply, publishingWaiter } from './replies.ts';
@@ -42,6 +44,7 @@ export class QueueMode {
   private live: WorkerLive | undefined;
   private deploySync: DeploySync | undefined;
   private detachLive: (() => void) | undefined;
+  private detachWaits: (() => void) | undefined;
 
   private constructor(
     readonly mode: 'main' | 'worker',
@@ -90,7 +93,7 @@ export class QueueMode {
     return { triggers: false, replyTo: (run) => publishingWaiter(this.redis, run.id), noSlot: (runIds) => this.worker?.noSlot(runIds) };
   }
 
-  start(parts: { executor: Executor; events: EventFanout; registry: NodeRegistry; maxDepth?: number; debugLog?: DebugBuffer; previewChars?: number }): void {
+  start(parts: { executor: Executor; events: EventFanout; registry: NodeRegistry; maxDepth?: number; debugLog?: DebugBuffer; previewChars?: number; waiting?: WaitingRuns }): void {
     if (this.mode === 'main') {
       this.relay = new OutboxRelay({ storage: this.storage, queue: this.queue!, log: this.log, attempts: this.config.queueAttempts, requeueAfterMs: this.config.requeueAfterMs });
       this.relay.start();
@@ -104,6 +107,8 @@ export class QueueMode {
     // Runs executed here stream to the editors on every main (live/cluster.ts).
     this.live = new WorkerLive(this.config.redisUrl, this.log);
     if (parts.debugLog) this.detachLive = forwardRunEvents({ events: parts.events, debugLog: parts.debugLog, previewChars: parts.previewChars ?? 2_000 }, this.live);
+    // Questions asked (or timed out) here reach the editors on the mains (waiting/live.ts).
+    if (parts.waiting) this.detachWaits = forwardWaits(parts.waiting, this.live);
     this.worker = new QueueWorker({
       connection: this.connection(),
       storage: this.storage,
@@ -173,6 +178,7 @@ export class QueueMode {
     await this.relay?.stop();
     await this.worker?.close(drainMs);
     this.detachLive?.();
+    this.detachWaits?.();
     this.live?.close();
     this.listener?.close();
     await this.queue?.close();
