@@ -5,7 +5,7 @@ import type { TestServer } from '../../runtime/src/testing/server.ts';
 export const ADMIN = { username: 'e2e-admin', password: 'e2e admin password', name: 'E2E Admin' };
 
 /** Creates the first admin through POST /auth/setup, as a script would (409 when it exists already is fine). */
-export async function createAdmin(server: TestServer, admin = ADMIN): Promise<void> {
+export async function createAdmin(server: Pick<TestServer, 'url'>, admin = ADMIN): Promise<void> {
   const response = await fetch(`${server.url}/api/v1/auth/setup`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -1,0 +1,183 @@
+/**
+ * End to end (issue 14, palette manager): an admin in the editor finds packs this test published to the real local
+ * npm registry (verdaccio), reads their readme and licence, installs one with npm's output streaming in, and gets a
+ * clear message for each bad case (a failing install script, a clashing type, a pack needing a newer SDK, the
+ * registry down) with nothing installed; removing a pack names the flows that use its type.
+ * Screenshots in test-artifacts/e2e/palette-*.png.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FAILING_INSTALL, TestRegistry } from '../../runtime/src/packs/test-registry.ts';
+import { ChildRuntime, freePort, waitFor } from '../../runtime/src/testing/child-runtime.ts';
+import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
+import { createAdmin, signIn } from './auth.ts';
+import { launchBrowser, screenshot } from './browser.ts';
+
+const sfx = randomBytes(4).toString('hex');
+const good = `flowcrew-nodes-e2e-good-${sfx}`;
+const goodType = `e2e-greet-${sfx}`;
+let work: string;
+let userDir: string;
+let runtime: ChildRuntime;
+let browser: Browser;
+let page: Page;
+const shot = (name: string) => screenshot(page, 'e2e', `palette-${name}`);
+const dialog = () => page.locator('[data-test="palette-manager"]');
+const installedDeps = async () => JSON.parse(await readFile(path.join(userDir, 'package.json'), 'utf8').catch(() => '{}')).dependencies ?? {};
+
+/** Opens the palette manager's Install tab, searches this run's packs and opens one's details. */
+async function openDetails(name: string): Promise<void> {
+  if (!(await dialog().isVisible())) await page.click('[data-test="palette-manage"]');
+  await page.click('[data-test="pm-tab-install"]');
+  await page.fill('[data-test="pm-search"]', sfx);
+  await page.click('[data-test="pm-search-go"]');
+  await page.click(`[data-test="pm-open-${name}"]`);
+  await page.locator('[data-test="pm-details"] h3').filter({ hasText: name }).waitFor();
+}
+
+/** Clicks Install and waits for the operation to end; the message shown (error or result). */
+async function install(): Promise<{ error: string; result: string }> {
+  await page.click('[data-test="pm-install"]');
+  await page.locator('[data-test="pm-error"], [data-test="pm-result"]').first().waitFor({ timeout: 120_000 });
+  await page.locator('[data-test="pm-busy"]').waitFor({ state: 'detached', timeout: 120_000 });
+  const text = async (sel: string) => ((await page.locator(sel).count()) ? await page.locator(sel).innerText() : '');
+  return { error: await text('[data-test="pm-error"]'), result: await text('[data-test="pm-result"]') };
+}
+
+// One browser for both parts (each has its own runtime and page).
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('the palette manager in the editor, against a real npm registry', () => {
+  beforeAll(async () => {
+    work = await mkdtemp(path.join(tmpdir(), 'flowcrew-e2e-palette-'));
+    userDir = path.join(work, 'nodes');
+    const npm = await TestRegistry.signUp(work);
+    runtime = new ChildRuntime({ dataDir: path.join(work, 'data'), port: await freePort(), env: { FLOWCREW_USER_NODES_DIR: userDir, FLOWCREW_NPM_REGISTRY: npm.url } });
+    runtime.spawn();
+    const dependencies = { [`flowcrew-dep-e2e-${sfx}`]: '1.0.0' };
+    await npm.publishDependency(`flowcrew-dep-e2e-${sfx}`, '!');
+    await Promise.all([
+      npm.publishPack(good, '1.0.0', { type: goodType, dependencies }),
+      npm.publishPack(`flowcrew-nodes-e2e-broken-${sfx}`, '1.0.0', { type: `e2e-broken-${sfx}`, scripts: FAILING_INSTALL }),
+      npm.publishPack(`flowcrew-nodes-e2e-future-${sfx}`, '1.0.0', { type: `e2e-future-${sfx}`, sdkApi: 99 }),
+      npm.publishPack(`flowcrew-nodes-e2e-clash-${sfx}`, '1.0.0', { type: goodType }),
+    ]);
+    await waitFor('the runtime to answer', async () => ((await fetch(`${runtime.url}/api/v1/health`).catch(() => null))?.ok ? true : undefined), 120_000);
+    await createAdmin(runtime);
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.on('dialog', (d) => void d.accept());
+    await page.goto(runtime.url);
+    await signIn(page);
+    await page.locator('[data-test="palette-manage"]').waitFor();
+  }, 240_000);
+
+  afterEach(async (context) => {
+    if (context.task.result?.state === 'fail' && page) await shot(`failed-${context.task.id}`);
+  });
+
+  afterAll(async () => {
+    await page?.close();
+    await runtime?.terminate();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('shows a pack’s licence and readme, installs it with npm’s output streaming in, and puts its node in the palette', async () => {
+    await openDetails(good);
+    await expect(page.locator('[data-test="pm-details"]').innerText()).resolves.toContain('licence MIT');
+    await page.locator('[data-test="pm-details"] .readme').filter({ hasText: 'Greets people.' }).waitFor();
+    expect(await page.locator('[data-test="pm-version"]').inputValue()).toBe('1.0.0');
+    const outcome = await install();
+    expect(outcome.error).toBe('');
+    expect(outcome.result).toContain(`install: ${good} 1.0.0`);
+    const progress = await page.locator('[data-test="pm-progress"]').innerText();
+    expect(progress).toContain(`npm install ${good}@1.0.0 --save --save-exact`);
+    expect(progress).toMatch(/added \d+ package/);
+    await page.locator(`[data-test="palette-node-${goodType}"]`).waitFor(); // the palette heard node-types:changed
+    expect(existsSync(path.join(userDir, 'node_modules', `flowcrew-dep-e2e-${sfx}`))).toBe(true);
+    await shot('01-installed');
+  });
+
+  it('a failing install script is a clear error with npm’s output, and nothing is installed', async () => {
+    const before = await installedDeps();
+    await openDetails(`flowcrew-nodes-e2e-broken-${sfx}`);
+    const outcome = await install();
+    expect(outcome.error).toMatch(new RegExp(`installing flowcrew-nodes-e2e-broken-${sfx} failed, nothing was changed`));
+    expect(await page.locator('[data-test="pm-progress"]').innerText()).toContain('install script failed on purpose');
+    expect(await installedDeps()).toEqual(before);
+    expect(existsSync(path.join(userDir, 'node_modules', `flowcrew-nodes-e2e-broken-${sfx}`))).toBe(false);
+    await shot('02-install-script-failed');
+  });
+
+  it('a type that clashes with an installed pack’s is refused naming both, and the pack is taken out again', async () => {
+    const before = await installedDeps();
+    await openDetails(`flowcrew-nodes-e2e-clash-${sfx}`);
+    const outcome = await install();
+    expect(outcome.error).toContain(`type "${goodType}" is already provided by pack "${good}"`);
+    expect(await installedDeps()).toEqual(before);
+    expect(existsSync(path.join(userDir, 'node_modules', `flowcrew-nodes-e2e-clash-${sfx}`))).toBe(false);
+    await shot('03-type-clash');
+  });
+
+  it('a pack needing a newer SDK says so and cannot be installed', async () => {
+    await openDetails(`flowcrew-nodes-e2e-future-${sfx}`);
+    await expect(page.locator('[data-test="pm-no-version"]').innerText()).resolves.toContain('needs a newer SDK (SDK API 99 or later)');
+    expect(await page.locator('[data-test="pm-version"] option').first().innerText()).toContain('needs SDK API 99');
+    expect(await page.locator('[data-test="pm-install"]').isDisabled()).toBe(true);
+    // The API refuses it too, before npm runs (an old editor or a script).
+    const refused = await runtime.api('POST', '/api/v1/node-packs/install', { name: `flowcrew-nodes-e2e-future-${sfx}` });
+    expect(refused).toMatchObject({ status: 422, body: { code: 'sdk-too-new' } });
+    await shot('04-newer-sdk');
+  });
+
+  it('removing a pack names the flows that use its node type', async () => {
+    const flow = { id: 'greeter', name: 'Greeter', nodes: [{ id: 'start', type: 'inject', wires: [['hi']] }, { id: 'hi', type: goodType }] };
+    expect((await runtime.api('POST', '/api/v1/flows', flow)).status).toBe(201);
+    await page.click('[data-test="pm-tab-installed"]');
+    await page.click(`[data-test="pm-remove-${good}"]`); // the confirm() is accepted
+    await page.locator('[data-test="pm-result"]').waitFor({ timeout: 120_000 });
+    const result = await page.locator('[data-test="pm-result"]').innerText();
+    expect(result).toContain(`Node types gone: ${goodType}`);
+    expect(result).toContain(`Flow "Greeter" uses ${goodType}`);
+    await page.locator(`[data-test="palette-node-${goodType}"]`).waitFor({ state: 'detached' });
+    await shot('05-removed');
+  });
+});
+
+describe('the palette manager in the editor when the npm registry is down', () => {
+  let server: TestServer;
+  let downPage: Page;
+
+  beforeAll(async () => {
+    server = await startTestServer({}, { env: { FLOWCREW_NPM_REGISTRY: `http://127.0.0.1:${await freePort()}/` } });
+    await createAdmin(server);
+    downPage = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await downPage.goto(server.url);
+    await signIn(downPage);
+  }, 120_000);
+
+  afterAll(async () => {
+    await downPage?.close();
+    await server?.stop();
+  });
+
+  it('a search says the registry cannot be reached, naming it', async () => {
+    await downPage.click('[data-test="palette-manage"]');
+    await downPage.click('[data-test="pm-tab-install"]');
+    await downPage.fill('[data-test="pm-search"]', 'anything');
+    await downPage.click('[data-test="pm-search-go"]');
+    const error = downPage.locator('[data-test="pm-error"]');
+    await error.waitFor({ timeout: 60_000 });
+    expect(await error.innerText()).toMatch(/the npm registry http:\/\/127\.0\.0\.1:\d+\/ could not be reached/);
+    await screenshot(downPage, 'e2e', 'palette-06-registry-down');
+  });
+});
