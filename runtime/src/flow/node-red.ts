@@ -12,6 +12,7 @@ import { layoutUnplaced } from './node-red-layout.ts';
 import { unsupportedFileVariant } from './node-red-files.ts';
 import { groupDescendants, importGroups } from './node-red-groups.ts';
 import { linkCallProps } from './node-red-links.ts';
+import { tabEnv } from './node-red-env.ts';
 import { assembleDefinition, envEntries, envSchema, instanceProps, subflowLibraryId, unsupportedSubflow, useSubflowProps, type ImportedSubflow } from './node-red-subflows.ts';
 import { normaliseNodeRedProps } from './node-red-props.ts';
 import { PropsEditor, type PropertyNote } from './node-red-values.ts';
@@ -244,7 +245,8 @@ class Importer {
       const doc: FlowDocument = { format: FLOW_FORMAT, id, name: label.slice(0, MAX_NAME), version: 1, settings: {}, nodes: [] };
       if (tab && typeof tab.info === 'string' && tab.info.trim()) doc.description = tab.info.slice(0, 10_000);
       if (tab?.disabled === true) this.warn(`flow "${doc.name}" is disabled in Node-RED; it is imported (not deployed) and will run once deployed`);
-      if (tab && Array.isArray(tab.env) && tab.env.length > 0) this.warn(`flow "${doc.name}" defines environment variables, which were not imported (flows get no environment)`);
+      const env = tab && tabEnv(tab.env, (n) => this.properties.push({ nodeId: tab.id, type: 'tab', flowId: id, ...n }));
+      if (env) doc.env = env;
       doc.nodes = this.items.filter((n) => n.z === z && this.mapped.has(n.id)).map((n) => this.toFlowNode(n, configIds, id));
       const placed = layoutUnplaced(doc.nodes);
       if (placed > 0) this.warn(`flow "${doc.name}": ${placed} node(s) had no position and were laid out`);

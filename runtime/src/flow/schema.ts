@@ -79,5 +79,12 @@ export const flowSchema = {
         },
       },
     },
+    // The flow's own environment variables (Node-RED's tab env), read before the project's (variables/resolver.ts).
+    env: {
+      type: 'object',
+      maxProperties: 1_000,
+      propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' },
+      additionalProperties: { type: 'string', maxLength: 65_536 },
+    },
   },
 } as const;

@@ -44,6 +44,8 @@ export interface FlowDocument {
   nodes: FlowNode[];
   /** Editor groups: named, coloured sets of nodes (by id) that move together; no effect at run time. */
   groups?: FlowGroup[];
+  /** This flow's own environment variables (Node-RED's tab `env`): read before its project's variables. */
+  env?: Record<string, string>;
 }
 
 export interface FlowGroup {

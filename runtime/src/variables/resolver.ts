@@ -1,5 +1,6 @@
 /**
  * What a flow reads as its environment variables, resolved at each deploy (the executor's `environment` hook):
+ *   0. its own variables (`env` of the flow document, Node-RED's tab env);
  *   1. its project's variables on this instance (= this environment): plain ones from the table, secret ones
  *      decrypted from the vault (their values are redacted from run history, live events and logs);
  *   2. then the process environment, only for names the administrator passed through (FLOWCREW_ENV_PASSTHROUGH:
@@ -59,7 +60,8 @@ export class VariableResolver {
   async forFlow(flow: FlowDocument): Promise<FlowEnvironment> {
     const projectId = await this.projectOf(flow);
     const { values, secrets } = projectId === undefined ? { values: {}, secrets: [] } : await this.values(projectId);
-    const own = envReader(values);
+    // The flow's own variables (Node-RED's tab env) come first, as Node-RED reads a flow's env before the global one.
+    const own = envReader({ ...values, ...flow.env });
     const env: EnvReader = {
       get: (name) => {
         const value = own.get(name);

@@ -62,13 +62,14 @@ const cloneMessage = (value) => {
   return copy;
 };
 const RED = Object.freeze({ util: Object.freeze({ cloneMessage }) });
-const env = Object.freeze({
+// Node-RED's env.get(): the node's own NR_* names, else the flow's variables as the server resolved them at deploy.
+const envApi = (callId) => Object.freeze({
   get(name) {
     switch (name) {
       case 'NR_NODE_ID': return info.id;
       case 'NR_NODE_NAME': return info.name;
       case 'NR_FLOW_ID': return info.flowId;
-      default: return undefined;
+      default: return call(callId, 'env', String(name));
     }
   },
 });
@@ -136,6 +137,7 @@ return {
     const global = contextApi(callId, 'global');
     const context = Object.assign(contextApi(callId, 'node'), { flow, global });
     const console = Object.freeze({ log: node.log, info: node.log, warn: node.warn, debug: node.debug, error: (m) => call(callId, 'log', 'error', describe(m)) });
+    const env = envApi(callId);
     new Promise((resolve) => resolve(functions[part](msg, node, context, flow, global, env, RED, console,
       timerApi(callId, false), clearTimer, timerApi(callId, true), clearTimer)))
       .then(

@@ -4,9 +4,9 @@
  * memory limit and time limit, and the process boundary means even an out-of-memory failure V8 cannot recover from
  * never takes the server down, nor another flow's functions.
  * Only copied data crosses: messages go in and out by structured clone, and the code reaches the server only through
- * the requests handled here (send, log, status, context).
+ * the requests handled here (send, log, status, context, env).
  */
-import type { ContextStore, NodeStatus } from '@flowcrew/sdk';
+import type { ContextStore, EnvReader, NodeStatus } from '@flowcrew/sdk';
 import { getContextValue, parseContextKey, setContextValue } from '@flowcrew/sdk/util';
 import { poolOptionsFromEnv, SandboxPool, type FromProcess, type PendingCall, type PooledSandbox, type PoolOptions, type SandboxWorker } from './function-sandbox-pool.ts';
 
@@ -26,7 +26,7 @@ export interface CallHost {
   send(output: unknown): void;
   log(level: LogLevel, message: string): void;
   status(status: NodeStatus): void;
-  context: { node: ContextStore; flow: ContextStore; global: ContextStore };
+  context: { node: ContextStore; flow: ContextStore; global: ContextStore; env?: EnvReader };
   signal?: AbortSignal;
 }
 
@@ -129,6 +129,9 @@ function perform(host: CallHost, op: string, args: unknown[]): unknown {
       return setContextValue(host.context[scope], parseContextKey(String(args[1])), args[2]);
     case 'ctx.keys':
       return host.context[scope].keys();
+    case 'env':
+      // Unset reads undefined, as Node-RED's env.get(); only the flow's resolved variables, never the host's.
+      return host.context.env?.get(String(args[0]));
     default:
       throw new Error(`unknown sandbox request "${op}"`);
   }

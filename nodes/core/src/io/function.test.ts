@@ -119,6 +119,21 @@ describe('function node', () => {
     expect(node.logs).toContainEqual({ level: 'warn', message: 'careful', data: undefined });
   });
 
+  it("env.get() reads the flow's variables, as $env() does; unset and host variables read undefined (also in initialize)", async () => {
+    const node = await createTestNode(
+      functionNode,
+      {
+        outputs: 1,
+        initialize: "context.set('atStart', env.get('GREETING'));",
+        func: "const name = 'TAR' + 'GET'; return { payload: [env.get('GREETING'), env.get(name), env.get('UNSET'), env.get('HOME'), context.get('atStart'), env.get('NR_NODE_ID')] };",
+      },
+      { env: { GREETING: 'hello', TARGET: 'world' } },
+    );
+    open.push(node);
+    const [out] = await node.input({});
+    expect(out!.msg.payload).toEqual(['hello', 'world', undefined, undefined, 'hello', 'n1']);
+  });
+
   it('has no require, process, Buffer or host globals', async () => {
     const node = await fn({
       func: 'return { payload: [typeof require, typeof process, typeof Buffer, typeof module, typeof globalThis.fetch] };',

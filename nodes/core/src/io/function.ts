@@ -82,7 +82,7 @@ export const functionNode = defineNode<FunctionProps>({
 - \`node.send(msg | [msg, ...])\`, \`node.done()\`, \`node.log/warn/error(text)\`, \`node.status({fill, shape, text})\`, \`node.id\`, \`node.name\`.
   \`node.error(text, msg)\` (with a message) fails the message with that text, so catch nodes receive it.
 - \`context\`, \`flow\`, \`global\`: \`get(key)\`, \`set(key, value)\`, \`keys()\` (node, flow and global context; Node-RED's callback forms work too).
-- \`RED.util.cloneMessage(msg)\`, \`env.get('NR_NODE_ID' | 'NR_NODE_NAME' | 'NR_FLOW_ID')\`, \`console.log\`, \`setTimeout\`/\`setInterval\` and their \`clear\` functions.
+- \`RED.util.cloneMessage(msg)\`, \`env.get(name)\` (the flow's variables, as \`$env()\` reads them, and \`NR_NODE_ID\`, \`NR_NODE_NAME\`, \`NR_FLOW_ID\`), \`console.log\`, \`setTimeout\`/\`setInterval\` and their \`clear\` functions.
 - A message is finished when the code has returned and its timers have run (or \`node.done()\` is called); timers still pending then are cancelled.
 
 ### Sandbox

@@ -25,6 +25,12 @@ describe('template node', () => {
     expect(sent!.msg.payload).toBe('Paris / Ada / !');
   });
 
+  it("inserts the flow's environment variables ({{env.NAME}}), a message property of the same name first", async () => {
+    const node = await createTestNode(templateNode, { template: '{{env.GREETING}} {{env.UNSET}}/{{env.WHO}}' }, { env: { GREETING: 'hello <you>', WHO: 'env' } });
+    expect((await node.input({}))[0]!.msg.payload).toBe('hello &lt;you&gt; /env');
+    expect((await node.input({ env: { WHO: 'msg' } }))[0]!.msg.payload).toBe('hello &lt;you&gt; /msg');
+  });
+
   it('parses JSON output, escaping newlines and backslashes of inserted strings', async () => {
     const node = await createTestNode(templateNode, { template: '{"text": "{{{payload}}}", "n": {{count}}}', output: 'json' });
     const [sent] = await node.input({ payload: 'line 1\nline "2" \\ end'.replace(/"/g, "'"), count: 3 });

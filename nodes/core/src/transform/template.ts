@@ -3,10 +3,10 @@
  * context, optionally parse the result as JSON or YAML, and store it in a message, flow or global property.
  */
 import Mustache from 'mustache';
-import { defineNode, type FlowMessage } from '@flowcrew/sdk';
+import { defineNode, type EnvReader, type FlowMessage } from '@flowcrew/sdk';
 import { boundedMustache, type Tokens } from '../shared/bounded-mustache.ts';
 import type { ContextScopes } from '@flowcrew/sdk/util';
-import { hasOwn } from '@flowcrew/sdk/util';
+import { evaluateEnv, hasOwn } from '@flowcrew/sdk/util';
 import { parseJsonLimited, parseYamlLimited } from '../shared/parsers.ts';
 import { assertPropertyExpression, getContextValue, parseContextKey, setContextValue, setMessageProperty } from '@flowcrew/sdk/util';
 
@@ -25,6 +25,9 @@ function parseContextReference(name: string): { type: 'flow' | 'global'; field: 
   const match = /^(flow|global)(\[(\w+)\])?\.(.+)/.exec(name);
   return match ? { type: match[1] as 'flow' | 'global', field: match[4]! } : undefined;
 }
+
+/** `{{env.NAME}}` reads the flow's environment variable NAME (Node-RED's template node, 1.0+). */
+const envReference = (name: string): string | undefined => /^env\.(.+)/.exec(name)?.[1];
 
 /** Every name a template refers to, sections included. */
 function templateNames(tokens: unknown[], names = new Set<string>()): Set<string> {
@@ -57,7 +60,7 @@ class MessageView extends Mustache.Context {
   override lookup(name: string): unknown {
     const value: unknown = this.msgContext.lookup(name);
     if (value !== undefined) return this.escapeStrings && typeof value === 'string' ? escapeForJson(value) : value;
-    if (parseContextReference(name)) return this.contextValues.get(name);
+    if (parseContextReference(name) || envReference(name)) return this.contextValues.get(name);
     return '';
   }
 
@@ -66,7 +69,7 @@ class MessageView extends Mustache.Context {
   }
 }
 
-/** A parsed template and the flow./global. context names it refers to. */
+/** A parsed template and the flow./global. context and env. names it refers to. */
 interface ParsedTemplate {
   template: string;
   tokens: Tokens;
@@ -75,14 +78,14 @@ interface ParsedTemplate {
 
 function parseTemplate(template: string): ParsedTemplate {
   const tokens = boundedMustache.parse(template) as Tokens;
-  return { template, tokens, contextNames: [...templateNames(tokens)].filter((name) => parseContextReference(name)) };
+  return { template, tokens, contextNames: [...templateNames(tokens)].filter((name) => parseContextReference(name) || envReference(name)) };
 }
 
-function render(parsed: ParsedTemplate, msg: FlowMessage, contexts: ContextScopes, jsonOutput: boolean): string {
+function render(parsed: ParsedTemplate, msg: FlowMessage, contexts: ContextScopes, jsonOutput: boolean, env: EnvReader | undefined): string {
   const contextValues = new Map<string, unknown>();
   for (const name of parsed.contextNames) {
-    const reference = parseContextReference(name)!;
-    contextValues.set(name, getContextValue(contexts[reference.type], reference.field));
+    const reference = parseContextReference(name);
+    contextValues.set(name, reference ? getContextValue(contexts[reference.type], reference.field) : evaluateEnv(envReference(name), env));
   }
   return boundedMustache.renderBounded(parsed.tokens, parsed.template, new MessageView(new Mustache.Context(msg), contextValues, jsonOutput));
 }
@@ -112,7 +115,7 @@ export const templateNode = defineNode<TemplateProps>({
 ### Properties
 - **Template**: the template. With **Syntax** \`mustache\` (default), \`{{payload}}\`, \`{{topic}}\` or
   \`{{payload.name}}\` insert message properties (HTML-escaped; use \`{{{payload}}}\` for the raw value),
-  \`{{flow.key}}\` and \`{{global.key}}\` insert flow and global context values, and sections such as
+  \`{{flow.key}}\` and \`{{global.key}}\` insert flow and global context values, \`{{env.NAME}}\` the flow's variable NAME, and sections such as
   \`{{#payload.items}}...{{/payload.items}}\` repeat over arrays. Names that do not exist render as nothing.
   With \`plain\`, the template is used as it is. If the template is empty, \`msg.template\` is used instead.
   The editor previews the rendering against the node's last input.
@@ -159,7 +162,7 @@ yaml nodes.`,
         const fromMessage = nodeTemplate === '' && hasOwn(msg, 'template');
         const template = fromMessage ? String(msg.template ?? '') : nodeTemplate;
         let value: unknown = template;
-        if (syntax === 'mustache') value = render(fromMessage ? parseTemplate(template) : nodeParsed!, msg, context, output === 'json');
+        if (syntax === 'mustache') value = render(fromMessage ? parseTemplate(template) : nodeParsed!, msg, context, output === 'json', context.env);
         if (output === 'json') value = parseJsonLimited(value as string, 'The rendered JSON');
         else if (output === 'yaml') value = parseYamlLimited(value as string, 'The rendered YAML');
         if (fieldType === 'msg') setMessageProperty(msg, field, value);

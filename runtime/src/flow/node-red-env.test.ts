@@ -1,0 +1,74 @@
+/**
+ * Node-RED flow (tab) environment variables: imported as the flow's own variables, read by `env` typed values,
+ * `$env()`, `${NAME}` properties, the function node's `env.get()` and the template's `{{env.NAME}}` — compared with a
+ * real Node-RED 4 that loads the same export first. A flow's own variable wins over the project's of the same name.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NodeRedUnderTest, httpExchange, nodeRedInstalled as available, requireNodeRedInCi } from '../testing/node-red.ts';
+import { startTestServer, type TestServer } from '../testing/server.ts';
+import { ENV_TAB_A, ENV_TAB_B, envExport } from './fixtures/node-red-env.ts';
+import { importNodeRed } from './node-red.ts';
+
+requireNodeRedInCi();
+
+describe('Node-RED tab env: the translation', () => {
+  const result = importNodeRed(envExport());
+  const flow = (id: string) => result.flows.find((f) => f.id === id)!;
+
+  it('becomes the flow\'s own variables (numbers, booleans and JSON as their text); evaluated and credential types are dropped with a reason', () => {
+    expect(flow(ENV_TAB_A).env).toEqual({ GREETING: 'hello', FACTOR: '3', VERBOSE: 'true', LIMITS: '{"max":5}' });
+    expect(flow(ENV_TAB_B).env).toEqual({ GREETING: 'bonjour' });
+    const notes = result.properties.filter((p) => p.nodeId === ENV_TAB_A).map((p) => `${p.property} ${p.action}`);
+    expect(notes).toEqual(['/env/0 translated', '/env/1 translated', '/env/2 translated', '/env/3 translated', '/env/4 dropped', '/env/5 dropped']);
+    const reasons = result.properties.filter((p) => p.nodeId === ENV_TAB_A).map((p) => p.reason);
+    expect(reasons[1]).toContain('as text');
+    expect(reasons[4]).toContain('credential');
+    expect(reasons[5]).toContain('"env" variable');
+    expect(result.warnings.some((w) => w.includes('environment variables'))).toBe(false);
+  });
+});
+
+let nodeRed: NodeRedUnderTest | undefined;
+let flowcrew: TestServer | undefined;
+
+describe.skipIf(!available)('Node-RED tab env: imported into a real runtime, compared with a real Node-RED', () => {
+  beforeAll(async () => {
+    nodeRed = await NodeRedUnderTest.prepare('flowcrew-nodered-env-');
+    await nodeRed.start(envExport());
+    flowcrew = await startTestServer();
+    const url = nodeRed.url;
+    await nodeRed.until(() => fetch(`${url}/env/b`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.ok));
+  }, 90_000);
+
+  afterAll(async () => {
+    await nodeRed?.stop();
+    await flowcrew?.stop();
+  });
+
+  it('both systems answer the same: each flow reads its own variables, every way Node-RED offers', async () => {
+    const imported = await flowcrew!.api('POST', '/api/v1/flows/import?deploy=true', envExport());
+    expect(imported.status, JSON.stringify(imported.body)).toBe(201);
+    expect(imported.body.unmapped).toEqual([]);
+    const expectedA = await httpExchange(`${nodeRed!.url}/env/a`, { body: { n: 1 } });
+    expect(expectedA).toEqual({
+      status: 200,
+      body: { n: 1, typed: 'hello', jsonata: 'hello!', whole: 'hello', inside: 'say ${GREETING}', embedded: 'x-hello-y', get: 'hello', factor: '3', unset: true, template: 'hello, hello ()' },
+    });
+    expect(await httpExchange(`${flowcrew!.url}/webhook/env/a`, { body: { n: 1 } })).toEqual(expectedA);
+    const expectedB = await httpExchange(`${nodeRed!.url}/env/b`, { body: {} });
+    expect(expectedB).toEqual({ status: 200, body: { typed: 'bonjour', get: 'bonjour' } });
+    expect(await httpExchange(`${flowcrew!.url}/webhook/env/b`, { body: {} })).toEqual(expectedB);
+  });
+
+  it("a flow's own variable wins over the project's of the same name; the project's others are still read", async () => {
+    const stored = (await flowcrew!.api('GET', `/api/v1/flows/${ENV_TAB_B}`)).body;
+    expect(stored.env).toEqual({ GREETING: 'bonjour' });
+    const project = stored.projectId as string;
+    for (const [name, value] of [['GREETING', 'from the project'], ['NOT_SET', 'now set']]) {
+      expect((await flowcrew!.api('PUT', `/api/v1/projects/${project}/variables/${name}`, { value })).status).toBe(200);
+    }
+    expect((await flowcrew!.api('POST', `/api/v1/flows/${ENV_TAB_A}/deploy`)).status).toBe(200);
+    const answer = await httpExchange(`${flowcrew!.url}/webhook/env/a`, { body: {} });
+    expect(answer.body).toMatchObject({ typed: 'hello', get: 'hello', unset: false, template: 'hello, hello (now set)' });
+  });
+});
