@@ -7,7 +7,7 @@
  * sample node on @flowcrew/sdk, its tests on @flowcrew/sdk/testing, a README and a tsconfig. Nothing is installed:
  * run `npm install` and `npm test` in the new directory. Refuses to write into a directory that is not empty.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,7 +50,8 @@ async function listFiles(root, prefix = '') {
   return files;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+// Run as a command: `npm create` starts it through a node_modules/.bin symlink, so compare real paths.
+if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(path.resolve(process.argv[1]))) {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { name: { type: 'string' }, type: { type: 'string' }, sdk: { type: 'string' } } });
   if (positionals.length !== 1) {
     console.error('usage: npm create flowcrew-nodes <directory> [--name <package>] [--type <node type>] [--sdk <version range>]');

@@ -1,15 +1,18 @@
 /**
- * The pack kit (create-flowcrew-nodes): scaffold a pack into an empty directory and run the pack's own tests with
- * vitest, the way its author would after `npm install` (the SDK and vitest are linked from this repository instead
- * of downloaded); the manifest is what the registry loads and the palette manager searches for.
+ * The pack kit (create-flowcrew-nodes): `npm create flowcrew-nodes` (npm exec of the kit as packed for npm) scaffolds a
+ * pack into an empty directory; its own tests pass with vitest on the SDK as published (the `npm pack` tarball of
+ * nodes/sdk installed by npm; only vitest is linked from this repository); the manifest is what the registry loads
+ * and the palette manager searches for. Our own packs (nodes/*) follow the same layout.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeRegistry } from '../registry/registry.ts';
+import { runNpm } from './npm-cli.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
 const kit = path.join(repoRoot, 'create-flowcrew-nodes', 'bin', 'create.js');
@@ -24,9 +27,12 @@ afterAll(async () => {
 });
 
 describe('create-flowcrew-nodes', () => {
-  it('scaffolds a publish-ready pack whose tests pass and which the registry loads', async () => {
+  it('scaffolds a publish-ready pack whose tests pass on the published SDK and which the registry loads', async () => {
     const dir = path.join(work, 'acme-shout');
-    const { stdout } = await promisify(execFile)(process.execPath, [kit, dir]);
+    // What `npm create flowcrew-nodes acme-shout` runs: the kit's bin from its package, as npm would publish it.
+    const packed = async (from: string) => path.join(work, (JSON.parse((await runNpm(['pack', '--pack-destination', work, '--json'], { cwd: from })).stdout) as Array<{ filename: string }>)[0]!.filename);
+    const [kitTarball, sdkTarball] = await Promise.all([packed(path.join(repoRoot, 'create-flowcrew-nodes')), packed(path.join(repoRoot, 'nodes', 'sdk'))]);
+    const { stdout } = await runNpm(['exec', '--yes', `--package=${kitTarball}`, '--', 'create-flowcrew-nodes', dir], { cwd: work });
     expect(stdout).toContain('Created flowcrew-nodes-acme-shout (node type "acme-shout")');
     const manifest = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'));
     expect(manifest).toMatchObject({
@@ -37,9 +43,15 @@ describe('create-flowcrew-nodes', () => {
       files: expect.arrayContaining(['src/**/*.ts', '!src/**/*.test.ts']),
     });
 
-    // What `npm install` would bring, linked from here.
-    await mkdir(path.join(dir, 'node_modules', '@flowcrew'), { recursive: true });
-    await symlink(path.join(repoRoot, 'nodes', 'sdk'), path.join(dir, 'node_modules', '@flowcrew', 'sdk'), 'dir');
+    // The SDK as published, installed by npm with its own dependencies (from npm's cache when it has them) into the
+    // directory above the pack (Node resolves it from there; the pack's other dev tools are not downloaded); vitest
+    // linked from this repository.
+    const deps = path.join(work, 'deps');
+    await runNpm(['install', '--prefix', deps, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', sdkTarball], { cwd: work });
+    await symlink(path.join(deps, 'node_modules'), path.join(work, 'node_modules'), 'dir');
+    expect(JSON.parse(await readFile(path.join(work, 'node_modules', '@flowcrew', 'sdk', 'package.json'), 'utf8')).version).toBe('0.1.0');
+    expect(existsSync(path.join(work, 'node_modules', '@flowcrew', 'sdk', 'src', 'index.test.ts'))).toBe(false); // packed: no tests
+    await mkdir(path.join(dir, 'node_modules'), { recursive: true });
     await symlink(path.join(repoRoot, 'node_modules', 'vitest'), path.join(dir, 'node_modules', 'vitest'), 'dir');
     const vitest = path.join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs');
     const run = await promisify(execFile)(process.execPath, [vitest, 'run', '--root', dir, '--reporter', 'json'], { cwd: dir, maxBuffer: 16 * 1024 * 1024 });
@@ -49,11 +61,27 @@ describe('create-flowcrew-nodes', () => {
     const registry = new NodeRegistry();
     const info = await registry.loadPackage(dir, 'user');
     expect(info).toMatchObject({ status: 'loaded', sdkApi: 1, types: ['acme-shout'] });
-  }, 60_000);
+  }, 180_000);
 
   it('refuses a directory that is not empty and a name npm would refuse', async () => {
     const exec = promisify(execFile);
     await expect(exec(process.execPath, [kit, path.join(repoRoot, 'create-flowcrew-nodes')])).rejects.toMatchObject({ stderr: expect.stringContaining('is not empty') });
     await expect(exec(process.execPath, [kit, path.join(work, 'x'), '--name', 'Bad Name'])).rejects.toMatchObject({ stderr: expect.stringContaining('"Bad Name" is not an npm package name') });
+  });
+
+  it('our own packs follow the layout the kit writes', async () => {
+    const template = JSON.parse(await readFile(path.join(repoRoot, 'create-flowcrew-nodes', 'template', 'package.json'), 'utf8'));
+    const packs = (await readdir(path.join(repoRoot, 'nodes'), { withFileTypes: true })).filter((d) => d.isDirectory() && d.name !== 'sdk').map((d) => d.name);
+    expect(packs.length).toBeGreaterThan(5);
+    for (const pack of packs) {
+      const manifest = JSON.parse(await readFile(path.join(repoRoot, 'nodes', pack, 'package.json'), 'utf8'));
+      const where = `nodes/${pack}/package.json`;
+      expect(manifest.type, where).toBe(template.type);
+      expect(manifest.keywords, where).toEqual(expect.arrayContaining(template.keywords));
+      expect(manifest.flowcrew, where).toEqual(template.flowcrew);
+      expect(manifest.exports?.['.'], where).toBe(template.exports['.']);
+      expect(manifest.dependencies?.['@flowcrew/sdk'] ?? manifest.peerDependencies?.['@flowcrew/sdk'], where).toBeDefined();
+      expect(existsSync(path.join(repoRoot, 'nodes', pack, 'src', 'index.ts')), `nodes/${pack}/src/index.ts`).toBe(true);
+    }
   });
 });
