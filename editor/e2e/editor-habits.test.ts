@@ -100,13 +100,19 @@ describe('editor habits, end to end', () => {
     expect(await page.locator('[data-test="run-pinned-node-greet"]').innerText()).toContain('Hello Ada');
     expect(await page.locator('[data-test="run-pinned-node-call"]').innerText()).toContain('(pinned)');
     await shot('02-pinned-run');
-    await page.locator('[data-test="run-dialog"] button', { hasText: 'Close' }).click();
+    // Kept in the run history as a test run (nothing was deployed or called): "Open it" shows it there.
+    const history = (await server.api('GET', '/api/v1/runs?flowId=pinned')).body;
+    expect(history.map((r: any) => [r.status, r.test])).toEqual([['succeeded', true]]);
+    await page.click('[data-test="run-pinned-open"]');
+    await page.locator('[data-test="run-detail"]').waitFor();
+    await page.locator('[data-test="run-detail"] button', { hasText: '← Runs' }).click();
+    await page.locator('[data-test="run-test-badge"]').waitFor();
+    await shot('02a-test-run-in-history');
 
-    // The run's data is each node's last data; the real flow has no run (nothing was deployed or called).
+    // The run's data is each node's last data.
     await clickNode('greet');
     await waitForText('[data-test="node-last-output"]', 'Hello Ada');
     await page.locator('[data-test="node-last-run-pinned"]').waitFor();
-    expect((await server.api('GET', '/api/v1/runs?flowId=pinned')).body).toEqual([]);
 
     // An unsaved edit is part of the next pinned run: what the user sees is what runs, and nothing is saved.
     const version = (await server.api('GET', '/api/v1/flows/pinned')).body.version;

@@ -18,7 +18,7 @@ export interface NodeData {
   /** When the invocation started (else was created). */
   at: number;
   invocation: InvocationRecord;
-  /** From a pinned manual run (isolated: not in the run history). */
+  /** From a test run (a pinned manual run: isolated, then stored in the history marked `test`). */
   pinnedRun?: boolean;
 }
 
@@ -43,7 +43,7 @@ export const useNodeDataStore = defineStore('nodeData', () => {
     for (const run of runs) {
       const detail = await runDetail(run.id);
       const mine = detail.invocations.filter((i) => i.nodeId === nodeId && i.status !== 'pending').sort((a, b) => b.seq - a.seq);
-      if (mine[0]) return { runId: run.id, at: mine[0].startedAt ?? mine[0].createdAt, invocation: mine[0] };
+      if (mine[0]) return { runId: run.id, at: mine[0].startedAt ?? mine[0].createdAt, invocation: mine[0], ...(run.test ? { pinnedRun: true } : {}) };
     }
     return null;
   }
@@ -57,7 +57,7 @@ export const useNodeDataStore = defineStore('nodeData', () => {
     state.loading = true;
     try {
       const found = await find(flowId, nodeId);
-      // A pinned run is not in the history: its data stays until a newer real run of the node.
+      // A pinned run the history did not keep (retention): its data stays until a newer real run of the node.
       const kept = state.data?.pinnedRun && (!found || found.at < state.data.at) ? state.data : null;
       state.data = kept ?? found;
       state.error = null;
@@ -89,8 +89,8 @@ export const useNodeDataStore = defineStore('nodeData', () => {
   }
 
   /**
-   * A run that is not in the history (a pinned run in its isolated deployment): its invocations become the nodes'
-   * last data at once; the next real run of the flow replaces them as usual.
+   * A pinned run (isolated; stored as a test run when it ended): its invocations become the nodes' last data at once,
+   * without reading the history again; the next real run of the flow replaces them as usual.
    */
   function adoptRun(flowId: string, runId: string, invocations: readonly InvocationRecord[]): void {
     const newest = new Map<string, InvocationRecord>();

@@ -1,7 +1,8 @@
 /**
  * Pinned node outputs (n8n's pinned data): per flow, the nodes whose output is fixed for manual runs. A manual run
- * of a flow with pins goes to the runtime's pinned run (the saved flow with the pins applied, in an isolated
- * deployment); its invocations then feed each node's "Last run" view, as a real run's would.
+ * of a flow with pins goes to the runtime's pinned run (the flow as edited with the pins applied, in an isolated
+ * deployment), which the runtime keeps in the run history as a test run; its invocations feed each node's "Last run"
+ * view at once, as a real run's would.
  */
 import { defineStore } from 'pinia';
 import { reactive, ref } from 'vue';
@@ -10,6 +11,7 @@ import type { InvocationRecord, PinRecord, PinnedOutput, PinnedRunAnswer } from 
 import { useFlowsStore } from './flows';
 import { plain } from './flows/storage';
 import { useNodeDataStore } from './nodeData';
+import { useRunsStore } from './runs';
 
 export const usePinsStore = defineStore('pins', () => {
   /** Pins by flow id, then node id. */
@@ -47,7 +49,8 @@ export const usePinsStore = defineStore('pins', () => {
 
   /**
    * Run the flow with its pins, as the user sees it: with unsaved changes, the working copy (the runtime checks it as
-   * a save would and stores nothing), else the saved flow. The answer's invocations become each node's last data.
+   * a save would and stores no version), else the saved flow. The answer's invocations become each node's last data;
+   * the run joins the loaded history (no live event comes from the isolated deployment).
    */
   async function run(flowId: string, input: Record<string, unknown>, nodeId?: string): Promise<PinnedRunAnswer> {
     const open = useFlowsStore().open[flowId];
@@ -55,6 +58,7 @@ export const usePinsStore = defineStore('pins', () => {
     const answer = await api.runPinned(flowId, input, nodeId, draft);
     lastRun.value = { ...lastRun.value, [flowId]: answer };
     useNodeDataStore().adoptRun(flowId, answer.run.id, answer.invocations);
+    if (answer.inHistory) useRunsStore().upsert(answer.run);
     return answer;
   }
 

@@ -85,6 +85,7 @@ export const componentSchemas: Record<string, JsonSchema> = {
       createdAt: int,
       startedAt: nullable('integer'),
       finishedAt: nullable('integer'),
+      test: { type: 'boolean', description: 'A manual test run from the editor (working copy, pinned outputs); absent for real runs' },
     },
   },
   Invocation: {

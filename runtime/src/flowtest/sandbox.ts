@@ -147,6 +147,12 @@ export class TestSandbox {
     return { run, invocations, timedOut, ...(reply ? { reply } : {}) };
   }
 
+  /** Every run the sandbox made (the run started and its sub-flow runs), oldest first, with their invocations. */
+  async history(): Promise<Array<{ run: RunRecord; invocations: InvocationRecord[] }>> {
+    const runs = (await this.storage.listRuns({ limit: 1000 })).reverse();
+    return Promise.all(runs.map(async (run) => ({ run, invocations: await this.storage.listInvocations(run.id) })));
+  }
+
   private waitFinished(runId: string): Promise<RunRecord> {
     const run = this.done.get(runId);
     return run ? Promise.resolve(run) : new Promise((resolve) => this.finished.set(runId, resolve));

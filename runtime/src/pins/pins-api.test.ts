@@ -1,6 +1,7 @@
 /**
  * Pinned outputs through the REST API of a real server: pin a node's output, run the saved flow by hand with it (the
- * pinned HTTP call is never made: its address would refuse), run from a node with a typed input, who may do what.
+ * pinned HTTP call is never made: its address would refuse), run from a node with a typed input, who may do what;
+ * each such run lands in the run history marked as a test run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../testing/server.ts';
@@ -49,8 +50,15 @@ describe('pinned outputs API', () => {
     expect(run.body.pinned).toEqual(['call']);
     expect(outputOf(run.body, 'in').payload).toBe(7); // the inject sent its own payload
     expect(outputOf(run.body, 'greet').payload).toBe('Hello Ada');
-    // Isolated: the real flow has no run (it is not even deployed).
-    expect((await server.api('GET', '/api/v1/runs?flowId=orders')).body).toEqual([]);
+    // Isolated (the flow is not even deployed), yet in the run history as a test run, with every node's data.
+    expect(run.body.inHistory).toBe(true);
+    expect(run.body.run.test).toBe(true);
+    const history = await server.apiAs(viewer.credentials, 'GET', '/api/v1/runs?flowId=orders');
+    expect(history.body.map((r: any) => [r.id, r.status, r.test])).toEqual([[run.body.run.id, 'succeeded', true]]);
+    const detail = await server.apiAs(viewer.credentials, 'GET', `/api/v1/runs/${run.body.run.id}`);
+    expect(detail.status).toBe(200);
+    expect(detail.body).toMatchObject({ flowId: 'orders', projectId: 'shop', test: true, flowVersion: 1 });
+    expect(outputOf(detail.body, 'greet').payload).toBe('Hello Ada');
   });
 
   it('runs from a node with a typed input; without the pin the node is really called', async () => {
@@ -74,7 +82,7 @@ describe('pinned outputs API', () => {
     expect(noEntry.body.detail).toContain('ghost');
   });
 
-  it("runs the editor's unsaved working copy when sent, checked as a save is, and stores nothing", async () => {
+  it("runs the editor's unsaved working copy when sent, checked as a save is, and stores no flow version", async () => {
     const stored = (await server.api('GET', '/api/v1/flows/orders')).body;
     const pin = await server.apiAs(editor.credentials, 'PUT', '/api/v1/flows/orders/pins/call', { outputs: [{ msg: { payload: { name: 'Ada' } } }] });
     expect(pin.status).toBe(200);
@@ -86,6 +94,10 @@ describe('pinned outputs API', () => {
     expect(run.status, JSON.stringify(run.body)).toBe(200);
     expect(run.body.ran).toBe('draft');
     expect(outputOf(run.body, 'greet').payload).toBe('Bonjour Ada');
+    // The history keeps what the working copy did, against the revision it was made from.
+    const kept = (await server.api('GET', `/api/v1/runs/${run.body.run.id}`)).body;
+    expect(kept).toMatchObject({ test: true, flowVersion: stored.version });
+    expect(outputOf(kept, 'greet').payload).toBe('Bonjour Ada');
     const after = (await server.api('GET', '/api/v1/flows/orders')).body;
     expect(after.version).toBe(stored.version);
     expect(after.nodes.find((n: any) => n.id === 'greet').props.rules[0].to).toBe('"Hello " & payload.name');

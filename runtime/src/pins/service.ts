@@ -1,8 +1,10 @@
 /**
  * Pinned outputs as an actor may read, set and use them. A pinned run is the editor's manual run with pins applied:
- * the flow's stored revision (or the editor's unsaved working copy, checked as a save would check it), transformed by THE pins transform (flowtest/pins.ts withPinnedOutputs), runs in an
- * isolated sandbox deployment (flowtest/sandbox.ts), so a pinned node never calls its system, and the real flow,
- * its triggers, runs and context are untouched. The answer carries the run and every invocation.
+ * the flow's stored revision (or the editor's unsaved working copy, checked as a save would check it), transformed by
+ * THE pins transform (flowtest/pins.ts withPinnedOutputs), runs in an isolated sandbox deployment
+ * (flowtest/sandbox.ts), so a pinned node never calls its system, and the real flow, its triggers and context are
+ * untouched. When it ends it is stored in the run history as a test run (pins/history.ts). The answer carries the run
+ * and every invocation.
  */
 import type { FlowMessage } from '@flowcrew/sdk';
 import { ProblemError, notFound } from '../errors.ts';
@@ -16,6 +18,7 @@ import { authorize } from '../services/access.ts';
 import type { StoredFlow } from '../storage/types.ts';
 import type { CheckedDraft } from '../services/flows.ts';
 import { PinStore, type PinRecord } from './store.ts';
+import { recordTestRuns, type TestRunTarget } from './history.ts';
 
 /** A manual run ends within this, or is cancelled (the answer says so). */
 const PINNED_RUN_TIMEOUT_MS = 60_000;
@@ -29,15 +32,20 @@ export interface PinnedRunAnswer extends SandboxRun {
   ignored: string[];
   /** 'draft': the editor's unsaved working copy ran; 'saved': the stored revision. */
   ran: 'draft' | 'saved';
+  /** The run is in the run history (marked test); false when retention keeps no such run, or it could not be stored (`historyError`). */
+  inHistory: boolean;
+  historyError?: string;
 }
 
 export class PinService {
   readonly store: PinStore;
+  private readonly history: TestRunTarget;
 
   constructor(private readonly runtime: Runtime) {
-    const driver = (runtime.storage as { driver?: ConstructorParameters<typeof PinStore>[0] }).driver;
-    if (!driver) throw new Error('pinned outputs need the SQL storage (SQLite or PostgreSQL)');
+    const { driver, limits } = runtime.storage as Partial<Pick<TestRunTarget, 'driver' | 'limits'>>;
+    if (!driver || !limits) throw new Error('pinned outputs need the SQL storage (SQLite or PostgreSQL)');
     this.store = new PinStore(driver);
+    this.history = { driver, limits, retention: runtime.executor.options.retention };
   }
 
   private async flow(actor: Actor, flowId: string, permission: 'flow:read' | 'flow:write' | 'run:start'): Promise<StoredFlow> {
@@ -105,9 +113,30 @@ export class PinService {
     }
     try {
       const result = await sandbox.run(flowId, entry, input, { timeoutMs: PINNED_RUN_TIMEOUT_MS, manual: true });
-      return { ...result, pinned: Object.keys(pins), ignored, ran: draft ? 'draft' : 'saved' };
+      const kept = await this.keep(saved, sandbox);
+      const run = kept.ids.includes(result.run.id) ? { ...result.run, test: true } : result.run;
+      return { ...result, run, pinned: Object.keys(pins), ignored, ran: draft ? 'draft' : 'saved', inHistory: kept.ids.includes(result.run.id), ...(kept.error ? { historyError: kept.error } : {}) };
     } finally {
       await sandbox.close();
+    }
+  }
+
+  /** Store the sandbox's runs in the history as test runs; a failure (e.g. a message over the size limit) is reported, not thrown: the run itself happened. */
+  private async keep(saved: StoredFlow, sandbox: TestSandbox): Promise<{ ids: string[]; error?: string }> {
+    try {
+      const runs = await sandbox.history();
+      const versions = new Map<string, number>([[saved.flow.id, saved.flow.version]]);
+      for (const { run } of runs) {
+        if (!versions.has(run.flowId)) {
+          const other = await this.runtime.storage.getFlow(run.flowId);
+          if (other) versions.set(run.flowId, other.flow.version);
+        }
+      }
+      const ids = await recordTestRuns(this.history, runs, { projectId: saved.projectId, versionOf: (id) => versions.get(id), flowRetention: saved.flow.settings?.retention });
+      return { ids };
+    } catch (error) {
+      this.runtime.log.warn(`test run of flow "${saved.flow.id}" could not be stored in the run history: ${(error as Error).message}`);
+      return { ids: [], error: (error as Error).message };
     }
   }
 

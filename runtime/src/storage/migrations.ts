@@ -12,6 +12,7 @@ import { evalScoresMigration } from '../cli/eval-store.ts';
 import { pinsMigration } from '../pins/store.ts';
 import { flowTestsMigration } from '../flowtest/store.ts';
 import { variablesMigration } from '../variables/store.ts';
+import { testRunsMigration } from '../pins/history.ts';
 import type { SqlDialect, SqlDriver, SqlStatement } from './sql-storage.ts';
 
 export interface Migration {
@@ -167,6 +168,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 14,
     name: 'environments: per-project variables (variables/store.ts; secret values in the vault)',
     sql: variablesMigration,
+  },
+  {
+    version: 15,
+    name: 'editor: test runs (a manual run of the working copy) kept in the run history, marked (pins/history.ts)',
+    sql: testRunsMigration,
   },
 ];
 

@@ -123,6 +123,7 @@ function toRun(row: Row): RunRecord {
     createdAt: num(row.created_at),
     startedAt: numOrNull(row.started_at),
     finishedAt: numOrNull(row.finished_at),
+    ...(Number(row.test) === 1 ? { test: true } : {}),
   };
 }
 

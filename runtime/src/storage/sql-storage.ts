@@ -52,7 +52,7 @@ export class SqlStorage implements Storage {
   readonly outbox: RunOutbox | undefined;
   /** Every saved revision and deploy of each flow (versions.ts), written in the flow writes' own transactions. */
   readonly versions: FlowVersionStore;
-  private readonly limits: MessageLimits;
+  readonly limits: MessageLimits;
   private readonly writer: GroupCommit;
   private readonly flows: SqlFlowStore;
   private readonly runReads: SqlRunReads;

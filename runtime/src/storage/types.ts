@@ -32,6 +32,8 @@ export interface RunRecord {
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /** A manual test run from the editor (its working copy, pinned outputs), stored after it ran isolated (pins/history.ts). */
+  test?: boolean;
 }
 
 export interface RunTiming {
