@@ -59,6 +59,13 @@ describe('a node invocation’s steps, nested', () => {
     expect(research.input).toMatchObject({ description: 'Research otters' });
   });
 
+  it("shows a worker's tool calls filed under the manager's review (the next stored step) with the task", () => {
+    const moved = invocations.map((i) => (i.id === 'inv-tool' ? { ...i, parentId: `${CREW}/review:research:a-3` } : i));
+    const research = nestInvocations(moved)[1]!.steps[1]!;
+    expect(research.tools.map((t) => t.id)).toEqual(['inv-tool']);
+    expect(research.parts.find((p) => p.step.kind === 'review')!.tools).toEqual([]);
+  });
+
   it('a node wired to itself is the next message, not a tool call', () => {
     const loop = { ...invocations[0]!, id: 'inv-again', parentId: 'inv-go', seq: 1 };
     expect(nestInvocations([invocations[0]!, loop]).map((v) => v.record.id)).toEqual(['inv-go', 'inv-again']);
@@ -98,7 +105,7 @@ describe('a node invocation’s steps, nested', () => {
       ['GET /runs/run-2', undefined],
     ]);
     expect(useRunsStore().current?.id).toBe('run-2');
-    expect(useNoticesStore().notices.map((n) => [n.kind, n.text, n.detail])).toEqual([['success', 'Run started again from write', 'run run-2; reused: plan, task:research']]);
+    expect(useNoticesStore().notices.map((n) => [n.kind, n.text, n.detail])).toEqual([['success', 'Run started again from write', 'run run-2: reused research and 1 other step']]);
   });
 
   it('says why the runtime refused (no run:start), and stays on the run', async () => {

@@ -35,6 +35,9 @@ export interface InvocationView {
   tools: InvocationRecord[];
 }
 
+/** Steps of a crew's manager, which calls no tools of its own. */
+const MANAGER_KINDS = new Set(['assignment', 'review']);
+
 /** The step metadata when `record` is a step of its parent invocation (same rule as the runtime's stepMeta). */
 export function stepInfo(record: InvocationRecord): StepInfo | undefined {
   const step = (record.input as { step?: StepInfo } | null)?.step;
@@ -88,8 +91,17 @@ export function nestInvocations(invocations: readonly InvocationRecord[]): Invoc
     // A part is stored before the step it belongs to (a task is stored when it ends): attach by key, not by order.
     for (const view of byKey.values()) {
       const whole = view.step.partOf ? byKey.get(view.step.partOf) : undefined;
-      if (whole) whole.parts.push(view);
-      else steps.push(view);
+      if (!whole) {
+        steps.push(view);
+        continue;
+      }
+      whole.parts.push(view);
+      // The runtime files the tool calls made since the last stored step under the next one. A manager's review or
+      // assignment makes none itself (the manager has no tools): those are the worker's calls for the task.
+      if (MANAGER_KINDS.has(view.step.kind) && view.tools.length) {
+        whole.tools = [...whole.tools, ...view.tools].sort((a, b) => a.seq - b.seq);
+        view.tools = [];
+      }
     }
     views.push({ record, steps, tools: children.filter((c) => !stepInfo(c)) });
   }
