@@ -35,6 +35,9 @@ export interface CrewResume {
   saveTask(input: TaskStepInput, outcome: CrewTaskOutcome, mark: StepMark): Promise<void>;
   plan(): string | undefined;
   savePlan(plan: string, mark: StepMark): Promise<void>;
+  /** The planner's plans per task (crew planning). */
+  planning(): Record<string, string> | undefined;
+  savePlanning(plans: Record<string, string>, mark: StepMark): Promise<void>;
   draft(key: string, round: number): CrewTaskOutcome | undefined;
   saveDraft(key: string, round: number, outcome: CrewTaskOutcome, mark: StepMark): Promise<void>;
   /** A step for the run view only (never taken on resume): a delegation, a manager's assignment or review. */
@@ -79,6 +82,14 @@ export class CrewSteps implements CrewResume {
 
   async savePlan(plan: string, mark: StepMark): Promise<void> {
     await this.save('plan', 'plan', 'the manager\'s plan', undefined, undefined, plan, mark);
+  }
+
+  planning(): Record<string, string> | undefined {
+    return this.done.get('planning')?.output as Record<string, string> | undefined;
+  }
+
+  async savePlanning(plans: Record<string, string>, mark: StepMark): Promise<void> {
+    await this.save('planning', 'planning', 'the planner\'s plan for each task', undefined, undefined, plans, mark);
   }
 
   draft(key: string, round: number): CrewTaskOutcome | undefined {

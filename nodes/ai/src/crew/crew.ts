@@ -13,6 +13,7 @@ import type { TokenUsage } from '../providers/types.ts';
 import type { AgentTool } from '../tools/types.ts';
 import type { CrewResume, StepMark } from './checkpoint.ts';
 import { withHumanReview, type HumanReview, type HumanReviewer } from './human-review.ts';
+import { withPlans } from './planning.ts';
 
 export interface CrewTask {
   key: string;
@@ -62,6 +63,8 @@ export interface Crew {
   clock?: () => () => StepMark;
   /** Asks people about tasks with humanInput (ctx.waitForInput); absent: such a task fails. */
   human?: HumanReviewer;
+  /** CrewAI's planning=True: this agent plans every task before the first one starts (planning.ts). */
+  planner?: Agent;
 }
 
 export interface CrewTaskOutcome extends TaskOutcome {
@@ -79,6 +82,8 @@ export interface CrewOutcome {
   json?: unknown;
   tasks: CrewTaskOutcome[];
   plan?: string;
+  /** The planner's plan per task key (planning). */
+  planning?: Record<string, string>;
   usage: TokenUsage;
 }
 
@@ -115,6 +120,11 @@ export async function runCrew(crew: Crew, env: AgentEnvironment): Promise<CrewOu
   const agents = new Map(crew.agents.map((a) => [a.key, a]));
   const done = new Map<string, CrewTaskOutcome>();
   const outcome: CrewOutcome = { output: '', tasks: [], usage };
+  if (crew.planner) {
+    const planned = await withPlans(crew, crew.planner, counted);
+    crew = { ...crew, tasks: planned.tasks };
+    outcome.planning = planned.plans;
+  }
 
   if (crew.process === 'hierarchical') {
     const manager = crew.manager;

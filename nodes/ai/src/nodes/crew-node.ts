@@ -8,6 +8,7 @@ import { MANAGER_MIN_TOKENS, runCrew, type CrewTask } from '../crew/crew.ts';
 import { flowBudgetSchema, runBudgetSchema, type BudgetLimits, type FlowBudgetLimits } from '../crew/budget.ts';
 import { functionGuardrail } from '../crew/function-guardrail.ts';
 import { CrewSteps } from '../crew/checkpoint.ts';
+import { PLANNER_FIELDS } from '../crew/planning.ts';
 import { crewKnowledgeSchema, type CrewKnowledgeConfig } from '../crew/crew-knowledge.ts';
 import { crewMemorySchema, type CrewMemoryConfig } from '../crew/crew-memory.ts';
 import { crewKnowledgeFor, crewMemoryFor, needsStore } from './crew-memory-setup.ts';
@@ -41,6 +42,9 @@ export interface CrewNodeProps extends AgentRunnerProps {
   memory?: CrewMemoryConfig;
   knowledge?: CrewKnowledgeConfig;
   maxRevisions?: number;
+  /** CrewAI's planning / planning_llm: a planner writes each task's plan before the first task (crew/planning.ts). */
+  planning?: boolean;
+  planningModel?: string;
   /** Tasks with humanInput: who reviews, how long the crew waits, who is told (human-review.ts). */
   humanInput?: { users?: string[]; roles?: string[]; timeoutSeconds?: number; notifyFlow?: string };
   temperature?: number;
@@ -111,6 +115,8 @@ export const crewNode = defineNode<CrewNodeProps>({
         },
       },
       maxRevisions: { type: 'integer', minimum: 0, maximum: 5, default: 1, description: 'Hierarchical: revisions the manager may ask for per task.' },
+      planning: { type: 'boolean', default: false, description: "CrewAI's planning: before the first task, a planner writes a step-by-step plan for each task, appended to its description." },
+      planningModel: { type: 'string', minLength: 1, description: "CrewAI's planning_llm: the planner's model on the node's AI model credential (default: the node's model)." },
       humanInput: {
         type: 'object',
         default: {},
@@ -146,7 +152,9 @@ a plain payload, \`{topic}\` from \`msg.topic\`); a missing one fails the run na
 
 **Process**: \`sequential\` runs the tasks in order, each by its agent. \`hierarchical\` adds a manager that writes a plan, assigns
 each task to a team member with instructions, reviews the answer and asks for up to \`maxRevisions\` revisions. The manager
-may run on an AI model credential of its own (\`manager.credential\`, checked as an agent's).
+may run on an AI model credential of its own (\`manager.credential\`, checked as an agent's). **Planning** (CrewAI's
+\`planning=True\`, either process): before the first task a planner (\`planningModel\`, default the node's model) writes a plan
+for each task, appended to its description, kept as a step and in \`msg.crew.planning\`.
 
 **Steps**: the plan, each task, each draft a person reviewed, each delegation and each manager assignment and review is
 stored as soon as it is done, as a step of the crew's invocation (shown task by task in the run, with its input, answer,
@@ -220,8 +228,15 @@ ${MODEL_HELP}`,
       },
       provider: modelWithFallback(managerModel, managerModel.provider(props.manager?.model || undefined, 'manager.model'), props.manager?.fallbackModel, 'manager.fallbackModel'),
     };
+    const planner: PreparedAgent | undefined = props.planning
+      ? { key: 'planner', fields: { ...PLANNER_FIELDS, maxIterations: 3, maxTokens: props.maxTokens }, provider: model.provider(props.planningModel || undefined, 'planningModel') }
+      : undefined;
     checkPriced(
-      [...agents.map((a) => ({ name: `agent "${a.key}"`, provider: a.provider })), ...(process === 'hierarchical' ? [{ name: 'the manager', provider: manager.provider }] : [])],
+      [
+        ...agents.map((a) => ({ name: `agent "${a.key}"`, provider: a.provider })),
+        ...(process === 'hierarchical' ? [{ name: 'the manager', provider: manager.provider }] : []),
+        ...(planner ? [{ name: 'the planner', provider: planner.provider }] : []),
+      ],
       [props.budget, props.flowBudget],
     );
     const guardrailFunctions = new Map(crew.tasks.filter((t) => t.guardrailFunction).map((t) => [t.key, t.guardrailFunction!]));
@@ -263,6 +278,7 @@ ${MODEL_HELP}`,
           });
         }
         const runManager = process === 'hierarchical' ? await agentForMessage(manager, inputs, { temperature: props.temperature }) : undefined;
+        const runPlanner = planner ? await agentForMessage(planner, inputs, { temperature: props.temperature }) : undefined;
         const progress = env.progress;
         env.progress = (event) => {
           if (event.type === 'task-start') ctx.status({ fill: 'blue', shape: 'dot', text: `${event.task}: ${event.agent}` });
@@ -271,7 +287,7 @@ ${MODEL_HELP}`,
         // Finished steps of this invocation: an earlier attempt's (a crash, a retry, a human review) or a re-run's copies.
         const checkpoint = await CrewSteps.open(ctx.steps);
         const outcome = await showingFailure(ctx, () =>
-          runCrew({ agents: runAgents, tasks, process, manager: runManager, maxRevisions: props.maxRevisions ?? 1, resume: checkpoint, human: humanReviewer(ctx, props.humanInput) }, env),
+          runCrew({ agents: runAgents, tasks, process, manager: runManager, maxRevisions: props.maxRevisions ?? 1, resume: checkpoint, human: humanReviewer(ctx, props.humanInput), planner: runPlanner }, env),
         );
         ctx.status({ fill: 'green', shape: 'dot', text: `done: ${outcome.tasks.length} tasks` });
         const names = new Map(crew.tasks.map((t) => [t.key, t.name]));
@@ -281,6 +297,7 @@ ${MODEL_HELP}`,
           crew: {
             process,
             ...(outcome.plan === undefined ? {} : { plan: outcome.plan }),
+            ...(outcome.planning ? { planning: outcome.planning } : {}),
             tasks: outcome.tasks.map((t) => ({
               task: t.task,
               ...(names.get(t.task) ? { name: names.get(t.task) } : {}),

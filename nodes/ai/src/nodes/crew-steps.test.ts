@@ -14,6 +14,8 @@ beforeAll(async () => {
   // The researcher calls its tool once, then answers with what it returned; the writer just writes.
   model = await startFakeModelServer((req) => {
     const messages = req.body.messages as Array<{ role: string; content: string | null }>;
+    if (messages[0]!.content!.startsWith('You are Task Execution Planner.')) return { json: openAIAnswer(JSON.stringify({ research: 'Look it up first.', write: 'Quote the number.' })) };
+    if (messages.some((m) => m.content?.includes('Plan for this task:\nQuote the number.'))) return { json: openAIAnswer('An article, planned.') };
     if (!messages[0]!.content!.startsWith('You are Researcher.')) return { json: openAIAnswer('An article.') };
     const result = messages.find((m) => m.role === 'tool');
     return { json: result ? openAIAnswer(`The answer is ${result.content}`) : openAIAnswer(null, [{ id: 'call_1', name: 'lookup', arguments: '{}' }]) };
@@ -70,5 +72,43 @@ describe('crew steps in the run', () => {
     // In the order they happened: the tool call, its task, the next task.
     const order = run.invocations.filter((i: { parentId: string | null }) => i.parentId === crew.id || i.parentId === research.id).map((i: { nodeType: string }) => i.nodeType);
     expect(order).toEqual(['function', 'ai-crew#task', 'ai-crew#task']);
+  }, 90_000);
+
+  it("planning: the planner's plans are a step before the tasks, each task works to its plan, msg.crew.planning has them", async () => {
+    const credentialId = await fakeModelCredential(server, model);
+    const flow = {
+      id: 'crew-planning',
+      name: 'crew planning',
+      nodes: [
+        { id: 'go', type: 'inject', props: { props: [] }, wires: [['crew']] },
+        {
+          id: 'crew',
+          type: 'ai-crew',
+          credentials: credentialId,
+          props: {
+            stream: false,
+            planning: true,
+            agents: [{ key: 'writer', role: 'Writer', goal: 'Write' }],
+            tasks: [
+              { key: 'research', description: 'Research {topic}', agent: 'writer' },
+              { key: 'write', description: 'Write about {topic}', agent: 'writer' },
+            ],
+          },
+          wires: [],
+        },
+      ],
+    };
+    const saved = await server.api('POST', '/api/v1/flows/import?deploy=true', flow);
+    expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+    const started = await server.api('POST', '/api/v1/flows/crew-planning/runs', { input: { payload: { topic: 'pgvector' } } });
+    const run = await server.waitRun(started.body.runId, 60_000);
+    expect(run.status, run.error).toBe('succeeded');
+    const crew = run.invocations.find((i: { nodeType: string }) => i.nodeType === 'ai-crew');
+    const steps = run.invocations.filter((i: { parentId: string | null }) => i.parentId === crew.id).map((i: { id: string }) => i.id.slice(crew.id.length + 1));
+    expect(steps).toEqual(['planning', 'task:research', 'task:write']);
+    const plans = { research: 'Look it up first.', write: 'Quote the number.' };
+    expect(run.invocations.find((i: { id: string }) => i.id === `${crew.id}/planning`).outputs[0].msg).toEqual(plans);
+    expect(crew.outputs[0].msg.crew.planning).toEqual(plans);
+    expect(crew.outputs[0].msg.payload).toBe('An article, planned.');
   }, 90_000);
 });
