@@ -57,7 +57,7 @@ describe('Node-RED groups and subflows: the translation', () => {
     expect(result.properties).toContainEqual(expect.objectContaining({ nodeId: 'n-scale', property: '/env/0', action: 'translated', to: 3 }));
   });
 
-  it('lists what it cannot import: a subflow without input, one with two outputs, and their instances', () => {
+  it('inlines instances of a subflow without input or with two outputs (node-red-inline.test.ts); lists unused such definitions and unknown instances', () => {
     const base = subflowExport().filter((n) => n.type === 'tab');
     const odd = importNodeRed([
       ...base,
@@ -68,11 +68,12 @@ describe('Node-RED groups and subflows: the translation', () => {
       { id: 'i3', type: 'subflow:gone', z: SUBFLOW_TAB, x: 10, y: 90, wires: [] },
     ]);
     const reasons = Object.fromEntries(odd.unmapped.map((u) => [u.id, u.reason]));
-    expect(reasons['sf-src']).toContain('without an input');
-    expect(reasons['sf-two']).toContain('2 outputs');
-    expect(reasons.i1).toContain('not imported');
+    expect(Object.keys(reasons)).toEqual(['i3']);
     expect(reasons.i3).toContain('not in the export');
+    expect(odd.properties.filter((p) => p.property === '' && p.action === 'translated').map((p) => p.nodeId)).toEqual(['i1', 'i2']);
     expect(odd.subflows).toEqual([]);
+    const unused = importNodeRed([...base, { id: 'sf-two', type: 'subflow', name: 'Two', in: [{ x: 1, y: 1, wires: [] }], out: [{ x: 1, y: 1, wires: [] }, { x: 1, y: 2, wires: [] }], env: [] }]);
+    expect(unused.unmapped.find((u) => u.id === 'sf-two')?.reason).toContain('2 outputs');
   });
 });
 

@@ -119,6 +119,9 @@ export function useSubflowProps(props: Record<string, unknown>, names: ReadonlyS
             obj[valueKey] = to;
           }
         }
+        if (obj[typeKey] === 'env' && typeof obj[valueKey] === 'string' && /\${[^}]+}/.test(obj[valueKey] as string) && [...(obj[valueKey] as string).matchAll(/\${([^}]+)}/g)].some((m) => names.has(m[1]!))) {
+          note({ property: `${pointer}/${valueKey}`, action: 'ignored', from: obj[valueKey], reason: 'a subflow variable inside an env text (a${NAME}b) is read from the flow\'s variables, not the instance\'s (use msg.subflow.props)' });
+        }
         if (obj[typeKey] === 'env' && typeof obj[valueKey] === 'string' && names.has(obj[valueKey] as string)) {
           const to = `subflow.props.${obj[valueKey] as string}`;
           note({ property: `${pointer}/${valueKey}`, action: 'translated', from: obj[valueKey], to, reason: 'a subflow variable: read from the message property that carries it' });
@@ -141,10 +144,7 @@ export function useSubflowProps(props: Record<string, unknown>, names: ReadonlyS
       note({ property: '/func', action: 'translated', from: func, to: rewritten, reason: 'env.get() of a subflow variable: read from msg.subflow.props (a message that was replaced by a new object no longer has it)' });
     }
   }
-  const text = JSON.stringify(props);
-  for (const name of names) {
-    if (text.includes(`\${${name}}`) || text.includes(`$(${name})`)) note({ property: '', action: 'ignored', reason: `\${${name}} in a text property is not replaced by the subflow variable (use msg.subflow.props.${name})` });
-  }
+  // A property that is exactly ${NAME} never gets here: such subflows are inlined per instance (node-red-inline.ts).
 }
 
 /**

@@ -13,6 +13,7 @@ import { unsupportedFileVariant } from './node-red-files.ts';
 import { groupDescendants, importGroups } from './node-red-groups.ts';
 import { linkCallProps } from './node-red-links.ts';
 import { tabEnv } from './node-red-env.ts';
+import { inlineSubflows } from './node-red-inline.ts';
 import { assembleDefinition, envEntries, envSchema, instanceProps, subflowLibraryId, unsupportedSubflow, useSubflowProps, type ImportedSubflow } from './node-red-subflows.ts';
 import { normaliseNodeRedProps } from './node-red-props.ts';
 import { PropsEditor, type PropertyNote } from './node-red-values.ts';
@@ -394,5 +395,9 @@ class Importer {
 /** Convert a Node-RED export. Throws if `json` is not one (see isNodeRedExport). */
 export function importNodeRed(json: unknown, options: NodeRedImportOptions = {}): NodeRedImport {
   if (!isNodeRedExport(json)) throw new Error('not a Node-RED export: expected an array of nodes with "id", "type" and "z" (or { flows: [...] })');
-  return new Importer(exportedNodes(json) as NrNode[], options).run();
+  const notes: PropertyNote[] = [];
+  const warnings: string[] = [];
+  const items = inlineSubflows(exportedNodes(json) as NrNode[], (n) => notes.push(n), (w) => warnings.push(w));
+  const result = new Importer(items, options).run();
+  return { ...result, warnings: [...warnings, ...result.warnings], properties: [...notes, ...result.properties] };
 }

@@ -1,0 +1,221 @@
+/**
+ * Node-RED subflows a library sub-flow cannot stand for — no input (a source: an http in, an inject, an mqtt in
+ * inside), several outputs, or a property written exactly `${NAME}` of a subflow variable (Node-RED writes each
+ * instance's value into it; a library sub-flow's nodes are shared by its instances) — are inlined: each instance is replaced by a copy of the subflow's nodes, in the instance's
+ * flow, which is what Node-RED itself does when it starts an instance. The instance's variables (its env, over the
+ * definition's defaults) are written into the copies — `env` typed values, properties that are exactly `${NAME}`,
+ * JSONata's `$env("NAME")`, `env.get("NAME")` in functions — with the types Node-RED gives them, so each copy answers
+ * as that instance does. Runs on the export's JSON before the import proper, so the copies are normalised like any
+ * node. Copies are named `<instance id>-<node id>`.
+ */
+import type { PropertyNote } from './node-red-values.ts';
+import { envEntries, unsupportedSubflow } from './node-red-subflows.ts';
+
+type NrNode = { id: string; type: string; z?: string; [key: string]: unknown };
+
+/** Typed-input pairs Node-RED nodes store (value key, type key). */
+const TYPED_PAIRS: Array<[string, string]> = [['v', 'vt'], ['to', 'tot'], ['from', 'fromt'], ['payload', 'payloadType'], ['property', 'propertyType'], ['op1', 'op1type'], ['op2', 'op2type'], ['v2', 'v2t']];
+const WHOLE = /^\$(?:{(\S+)}|\((\S+)\))$/;
+/** Passes of inlining: a subflow inlined into another is inlined again; more means a subflow using itself. */
+const MAX_DEPTH = 10;
+
+interface Variable {
+  type: 'str' | 'num' | 'bool' | 'json';
+  /** The value as Node-RED evaluates it (a number, a boolean, parsed JSON, text). */
+  value: unknown;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** The instance's variables: the definition's defaults, then the instance's own entries; evaluated types are left out. */
+function variablesOf(sf: NrNode, instance: NrNode): { vars: Map<string, Variable>; skipped: string[] } {
+  const vars = new Map<string, Variable>();
+  const skipped: string[] = [];
+  for (const entry of [...envEntries(sf.env), ...envEntries(instance.env)]) {
+    const type = entry.type ?? 'str';
+    const text = typeof entry.value === 'string' ? entry.value : entry.value === undefined ? '' : JSON.stringify(entry.value);
+    if (type === 'str') vars.set(entry.name, { type, value: text });
+    else if (type === 'num') vars.set(entry.name, { type, value: Number(text) });
+    else if (type === 'bool') vars.set(entry.name, { type, value: text === 'true' || entry.value === true });
+    else if (type === 'json') {
+      try {
+        vars.set(entry.name, { type, value: JSON.parse(text) as unknown });
+      } catch {
+        vars.set(entry.name, { type: 'str', value: text });
+      }
+    } else {
+      vars.delete(entry.name);
+      skipped.push(`${entry.name} (${type})`);
+    }
+  }
+  return { vars, skipped };
+}
+
+const asTyped = (v: Variable): [string, string] => [v.type === 'str' ? (v.value as string) : JSON.stringify(v.value), v.type];
+
+/** Write the instance's variables into one copied node's config (a new object; the export is not changed). */
+function substitute(node: NrNode, vars: Map<string, Variable>): NrNode {
+  const walk = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      // Node-RED's mapEnvVarProperties: a property that is exactly ${NAME} takes the variable's (typed) value.
+      const match = value[0] === '$' ? WHOLE.exec(value) : null;
+      const found = match ? vars.get((match[1] ?? match[2])!) : undefined;
+      return found !== undefined && found.value !== '' ? found.value : value;
+    }
+    if (Array.isArray(value)) return value.map(walk);
+    if (!isObject(value)) return value;
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) out[key] = walk(inner);
+    for (const [valueKey, typeKey] of TYPED_PAIRS) {
+      const text = value[valueKey];
+      if (typeof text !== 'string') continue;
+      if (value[typeKey] === 'env') {
+        const name = /^\${([^}]+)}$/.exec(text)?.[1] ?? text;
+        const whole = vars.get(name);
+        if (whole) [out[valueKey], out[typeKey]] = asTyped(whole);
+        else if (/\${[^}]+}/.test(text)) {
+          // `a${NAME}b`: a text once every name in it is a subflow variable; otherwise left to the flow's variables.
+          const names = [...text.matchAll(/\${([^}]+)}/g)].map((m) => m[1]!);
+          if (names.every((n) => vars.has(n))) [out[valueKey], out[typeKey]] = [text.replace(/\${([^}]+)}/g, (_m, n: string) => String(vars.get(n)!.value)), 'str'];
+        }
+      } else if (value[typeKey] === 'jsonata') {
+        out[valueKey] = text.replace(/\$env\(\s*(["'])([A-Za-z_][A-Za-z0-9_]*)\1\s*\)/g, (whole, _q, n: string) => (vars.has(n) ? JSON.stringify(vars.get(n)!.value) : whole));
+      }
+    }
+    return out;
+  };
+  const copy = walk(node) as NrNode;
+  for (const key of ['func', 'initialize', 'finalize']) {
+    if (node.type === 'function' && typeof copy[key] === 'string') {
+      copy[key] = (copy[key] as string).replace(/\benv\.get\(\s*(["'])([A-Za-z_][A-Za-z0-9_]*)\1\s*\)/g, (whole, _q, n: string) => (vars.has(n) ? `(${JSON.stringify(vars.get(n)!.value)})` : whole));
+    }
+  }
+  return copy;
+}
+
+/** Every string equal to a key of `ids` (wires, links, scopes, group members, config node references) renamed. */
+function renameIds(value: unknown, ids: ReadonlyMap<string, string>): unknown {
+  if (typeof value === 'string') return ids.get(value) ?? value;
+  if (Array.isArray(value)) return value.map((v) => renameIds(v, ids));
+  if (!isObject(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'type' ? v : renameIds(v, ids)]));
+}
+
+const portWires = (port: unknown): Array<{ id: string; port: number }> => {
+  const wires = (port as { wires?: unknown } | undefined)?.wires;
+  return Array.isArray(wires) ? wires.filter((w): w is { id: string; port?: number } => isObject(w) && typeof w.id === 'string').map((w) => ({ id: w.id, port: typeof w.port === 'number' ? w.port : 0 })) : [];
+};
+const wiresOf = (n: NrNode): string[][] => (Array.isArray(n.wires) ? n.wires.map((p) => (Array.isArray(p) ? p.filter((t): t is string => typeof t === 'string') : [])) : []);
+
+/** A property exactly `${NAME}` of a subflow variable somewhere in the subflow's nodes (Node-RED substitutes it per instance). */
+function usesWholeVariable(sf: NrNode, items: NrNode[]): string | undefined {
+  const names = new Set(envEntries(sf.env).map((e) => e.name));
+  let found: string | undefined;
+  const visit = (value: unknown): void => {
+    if (found) return;
+    if (typeof value === 'string') {
+      const match = value[0] === '$' ? WHOLE.exec(value) : null;
+      if (match && names.has((match[1] ?? match[2])!)) found = value;
+    } else if (Array.isArray(value)) value.forEach(visit);
+    else if (isObject(value)) Object.values(value).forEach(visit);
+  };
+  if (names.size > 0) items.filter((n) => n.z === sf.id).forEach(visit);
+  return found;
+}
+
+/** Why instances of `sf` are inlined, or undefined when it becomes a library sub-flow. */
+function inlineReason(sf: NrNode, items: NrNode[]): string | undefined {
+  if (unsupportedSubflow(sf) !== undefined) return (sf.in as unknown[] | undefined)?.length ? `${(sf.out as unknown[]).length} outputs` : 'no input';
+  const whole = usesWholeVariable(sf, items);
+  return whole ? `a property written ${whole}, which Node-RED replaces per instance` : undefined;
+}
+
+/** One instance replaced by copies of its subflow's nodes; returns the nodes that replace it and what feeds its input. */
+function inlineInstance(items: NrNode[], sf: NrNode, why: string, instance: NrNode, note: (n: PropertyNote) => void): { copies: NrNode[]; entry: string[] } {
+  const inner = items.filter((n) => n.z === sf.id);
+  const ids = new Map(inner.map((n) => [n.id, `${instance.id}-${n.id}`]));
+  const { vars, skipped } = variablesOf(sf, instance);
+  const xs = inner.map((n) => n.x).filter((x): x is number => typeof x === 'number');
+  const ys = inner.map((n) => n.y).filter((y): y is number => typeof y === 'number');
+  const dx = (typeof instance.x === 'number' ? instance.x : 0) - (xs.length > 0 ? Math.min(...xs) : 0);
+  const dy = (typeof instance.y === 'number' ? instance.y : 0) - (ys.length > 0 ? Math.min(...ys) : 0);
+  const copies = inner.map((n) => {
+    const copy = renameIds(substitute(n, vars), ids) as NrNode;
+    copy.id = ids.get(n.id)!;
+    copy.z = instance.z;
+    if (typeof n.x === 'number' && typeof n.y === 'number') [copy.x, copy.y] = [n.x + dx, n.y + dy];
+    if (typeof instance.g === 'string' && typeof n.g !== 'string') copy.g = instance.g;
+    return copy;
+  });
+  const byId = new Map(copies.map((c) => [c.id, c]));
+  const outputs = wiresOf(instance);
+  const entry = portWires((sf.in as unknown[] | undefined)?.[0]).map((w) => ids.get(w.id) ?? w.id);
+  (Array.isArray(sf.out) ? sf.out : []).forEach((port, k) => {
+    for (const w of portWires(port)) {
+      if (w.id === sf.id) {
+        entry.push(...(outputs[k] ?? [])); // the input port wired straight to this output
+        continue;
+      }
+      const source = byId.get(ids.get(w.id) ?? '');
+      if (!source) continue;
+      const wires = wiresOf(source);
+      while (wires.length <= w.port) wires.push([]);
+      wires[w.port]!.push(...(outputs[k] ?? []));
+      source.wires = wires;
+    }
+  });
+  note({
+    nodeId: instance.id, type: instance.type, property: '', action: 'translated', to: copies.map((c) => c.id),
+    reason: `an instance of subflow "${String(sf.name ?? sf.id)}" (${why}: a library sub-flow cannot hold it): its nodes were copied into the flow in its place, with this instance's variables written in, as Node-RED runs an instance`,
+  });
+  if (skipped.length > 0) note({ nodeId: instance.id, type: instance.type, property: '/env', action: 'ignored', from: skipped, reason: 'variables Node-RED evaluates (env, jsonata, cred, ...) are not written into the copies: their reads go to the flow\'s variables' });
+  return { copies, entry };
+}
+
+/**
+ * The export with every instance of a subflow that cannot be a library sub-flow replaced by copies of its nodes, and
+ * those subflows' definitions removed once they were inlined (a definition without instances stays: the import lists
+ * it as not imported).
+ */
+export function inlineSubflows(items: NrNode[], note: (n: PropertyNote) => void, warn: (message: string) => void): NrNode[] {
+  const reasons = new Map(items.filter((n) => n.type === 'subflow').map((n) => [n.id, inlineReason(n, items)] as const).filter((e): e is [string, string] => e[1] !== undefined));
+  const inlined = new Map(items.filter((n) => reasons.has(n.id)).map((n) => [n.id, n]));
+  if (inlined.size === 0) return items;
+  let current = items;
+  const used = new Set<string>();
+  for (let pass = 0; pass < MAX_DEPTH; pass++) {
+    // Instances inside definitions being inlined are inlined with their copies, not here.
+    const instances = current.filter((n) => n.type.startsWith('subflow:') && inlined.has(n.type.substring(8)) && !(typeof n.z === 'string' && inlined.has(n.z)));
+    if (instances.length === 0) break;
+    const entries = new Map<string, string[]>();
+    const next: NrNode[] = [];
+    for (const n of current) {
+      if (!instances.includes(n)) {
+        next.push(n);
+        continue;
+      }
+      const sf = inlined.get(n.type.substring(8))!;
+      used.add(sf.id);
+      const { copies, entry } = inlineInstance(current, sf, reasons.get(sf.id)!, n, note);
+      entries.set(n.id, entry);
+      next.push(...copies);
+    }
+    // Wires into an instance now go to what its input port led to; scopes naming it name its copies.
+    current = next.map((n) => {
+      const wires = wiresOf(n);
+      const rewired = wires.some((p) => p.some((t) => entries.has(t)));
+      const scoped = Array.isArray(n.scope) && n.scope.some((s) => entries.has(s as string));
+      if (!rewired && !scoped) return n;
+      const copy = { ...n };
+      if (rewired) copy.wires = wires.map((p) => [...new Set(p.flatMap((t) => entries.get(t) ?? [t]))]);
+      if (scoped) copy.scope = (n.scope as unknown[]).flatMap((s) => (entries.has(s as string) ? next.filter((c) => c.id.startsWith(`${String(s)}-`)).map((c) => c.id) : [s]));
+      return copy;
+    });
+    if (pass === MAX_DEPTH - 1) warn(`subflows nested more than ${MAX_DEPTH} deep (a subflow using itself?) were not all inlined`);
+  }
+  for (const id of used) {
+    const sf = inlined.get(id)!;
+    if (portWires(sf.status).length > 0) warn(`subflow "${String(sf.name ?? id)}": its status output is not imported (use a status node in the flow)`);
+  }
+  return current.filter((n) => !used.has(n.id) && !(typeof n.z === 'string' && used.has(n.z)));
+}
