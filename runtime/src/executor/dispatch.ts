@@ -8,6 +8,7 @@ import type { FlowMessage, PortMessage } from '@flowcrew/sdk';
 import { UnstorableMessageError, type InvocationRecord, type RunStatus } from '../storage/types.ts';
 import { DEFAULT_MAX_DEPTH } from '../flow/json-depth.ts';
 import { withFields } from '../logging/logger.ts';
+import type { NodeFinishedEvent } from './events.ts';
 import { invoke, sleep } from './invoke.ts';
 import { noteHeld } from './replies.ts';
 import { nextInvocations, routeToCompletionHandlers, routeToErrorHandlers } from './routing.ts';
@@ -188,19 +189,18 @@ export class InProcessDispatcher implements InvocationDispatcher {
       }
     }
     run.outstanding += next.length - 1;
-    const failed = error;
-    const nodeFinished = () =>
-      this.hub.options.events.nodeFinished({
-        flowId: run.record.flowId,
-        runId: run.record.id,
-        nodeId: invocation.nodeId,
-        invocationId: invocation.id,
-        attempt,
-        status: failed ? 'failed' : 'succeeded',
-        outputs,
-        error: failed?.message ?? null,
-        durationMs: finishedAt - startedAt,
-      });
+    // The event is made now, reported below (a plain object rather than a closure per hop).
+    const finishedEvent: NodeFinishedEvent = {
+      flowId: run.record.flowId,
+      runId: run.record.id,
+      nodeId: invocation.nodeId,
+      invocationId: invocation.id,
+      attempt,
+      status: error ? 'failed' : 'succeeded',
+      outputs,
+      error: error?.message ?? null,
+      durationMs: finishedAt - startedAt,
+    };
     if (!finished) {
       this.uncommitted++;
       const settled = committed.then(
@@ -213,7 +213,7 @@ export class InProcessDispatcher implements InvocationDispatcher {
       // Back-pressure: when storage falls behind, wait for this commit rather than let the queue grow without bound.
       if (this.uncommitted > MAX_UNCOMMITTED) await settled;
       if (run.abort.signal.aborted) return;
-      nodeFinished();
+      this.hub.options.events.nodeFinished(finishedEvent);
       this.dispatch(run, next);
       return;
     }
@@ -224,7 +224,7 @@ export class InProcessDispatcher implements InvocationDispatcher {
       return;
     }
     if (run.abort.signal.aborted) return;
-    nodeFinished();
+    this.hub.options.events.nodeFinished(finishedEvent);
     this.hub.admission.completeRun(run, finalStatus, finishedAt);
   }
 }

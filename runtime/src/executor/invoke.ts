@@ -30,19 +30,27 @@ export async function invoke(hub: ExecutorHub, run: ActiveRun, deployedNode: Dep
   // serves, which saves an AbortController and two listeners per hop.
   const controller = timeoutMs > 0 ? new AbortController() : null;
   const signal = controller ? controller.signal : run.abort.signal;
-  const onRunAbort = () => controller?.abort(run.abort.signal.reason);
-  if (controller) run.abort.signal.addEventListener('abort', onRunAbort, { once: true });
+  let onRunAbort: (() => void) | undefined;
+  if (controller) {
+    onRunAbort = () => controller.abort(run.abort.signal.reason);
+    run.abort.signal.addEventListener('abort', onRunAbort, { once: true });
+  }
   let timer: NodeJS.Timeout | undefined;
   let onStop: (() => void) | undefined;
+  let stopOf: ((reason: unknown) => void) | undefined;
   const ctx = new NodeInputContext(hub, run, deployedNode, invocation, attempt, signal, scope, sent);
   try {
     let result = onInput.call(deployedNode.instance, msg, ctx);
     if (result instanceof Promise) {
       // Stop waiting when the signal aborts: the run was cancelled, or (with a timeout) the time ran out.
       const stop = new Promise<never>((_, reject) => {
-        if (controller) timer = setTimeout(() => controller.abort(new Error(`node timed out after ${timeoutMs} ms`)), timeoutMs);
-        onStop = () => reject(signal.reason as Error);
-        signal.addEventListener('abort', onStop, { once: true });
+        if (controller) {
+          timer = setTimeout(() => controller.abort(new Error(`node timed out after ${timeoutMs} ms`)), timeoutMs);
+          onStop = () => reject(signal.reason as Error);
+          signal.addEventListener('abort', onStop, { once: true });
+        } else if (signal.aborted) reject(signal.reason as Error);
+        // Without a timeout the run's one abort listener stops it (no listener added and removed per hop).
+        else stopsOf(run).add((stopOf = reject));
       });
       result = await Promise.race([result, stop]);
     }
@@ -50,8 +58,42 @@ export async function invoke(hub: ExecutorHub, run: ActiveRun, deployedNode: Dep
     return [...sent, ...normaliseOutput(result)];
   } finally {
     clearTimeout(timer);
-    if (controller) run.abort.signal.removeEventListener('abort', onRunAbort);
+    if (onRunAbort) run.abort.signal.removeEventListener('abort', onRunAbort);
     if (onStop) signal.removeEventListener('abort', onStop);
+    if (stopOf) run.stops!.delete(stopOf);
+  }
+}
+
+/** The run's waits on async nodes without a timeout; one abort listener per run rejects them all. */
+function stopsOf(run: ActiveRun): Set<(reason: unknown) => void> {
+  if (run.stops) return run.stops;
+  const stops = (run.stops = new Set());
+  run.abort.signal.addEventListener(
+    'abort',
+    () => {
+      for (const stop of stops) stop(run.abort.signal.reason);
+      stops.clear();
+    },
+    { once: true },
+  );
+  return stops;
+}
+
+/** ctx.log: the run's logger is made on first use only (nodes pass ctx.log along on every message; few log). */
+class DeferredLogger implements Logger {
+  private logger: Logger | undefined;
+  constructor(private readonly make: { realLog(): Logger }) {}
+  debug(message: string, data?: unknown): void {
+    (this.logger ??= this.make.realLog()).debug(message, data);
+  }
+  info(message: string, data?: unknown): void {
+    (this.logger ??= this.make.realLog()).info(message, data);
+  }
+  warn(message: string, data?: unknown): void {
+    (this.logger ??= this.make.realLog()).warn(message, data);
+  }
+  error(message: string, data?: unknown): void {
+    (this.logger ??= this.make.realLog()).error(message, data);
   }
 }
 
@@ -64,6 +106,7 @@ class NodeInputContext implements InputContext {
   readonly nodeId: string;
   readonly flowId: string;
   private runLogger: Logger | undefined;
+  private deferredLog: DeferredLogger | undefined;
   private journal: StepJournal | undefined;
   readonly status: InputContext['status'];
   readonly credentials: Record<string, unknown> | undefined;
@@ -90,8 +133,12 @@ class NodeInputContext implements InputContext {
     this.context = node.context;
   }
 
-  /** Made on first use only: most invocations never log, and a logger with the run's id costs an allocation. */
+  /** Made on first line logged: most invocations never log, and a logger with the run's id costs several allocations. */
   get log(): Logger {
+    return (this.deferredLog ??= new DeferredLogger(this));
+  }
+
+  realLog(): Logger {
     return (this.runLogger ??= this.hub.nodeLogger(this.flowId, this.node.node.id, this.node.label, this.run.flow.redactor, this.runId));
   }
 

@@ -145,6 +145,8 @@ export interface ActiveRun {
   backingOff: number;
   pending: InvocationRecord[];
   reply?: ReplyWaiter;
+  /** Rejecters of the waits on async nodes in flight (invoke.ts): one abort listener per run stops them all. */
+  stops?: Set<(reason: unknown) => void>;
 }
 
 /** What one invocation accumulates besides its outputs: model usage and the tool calls it made. */
