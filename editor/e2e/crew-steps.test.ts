@@ -12,6 +12,7 @@ import { fakeModelCredential, openAIAnswer, startFakeModelServer, type FakeServe
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
 import { createAdmin, signIn } from './auth.ts';
 import { launchBrowser, screenshot } from './browser.ts';
+import { clickNode, openFlow } from './editor-page.ts';
 
 let server: TestServer;
 let model: FakeServer;
@@ -141,5 +142,44 @@ describe('a crew’s work in the run view, end to end', () => {
     expect(await reused.locator('> header > [data-test="step-title"]').textContent()).toBe('research');
     expect(await page.locator('[data-test="step-task"]').nth(1).locator('[data-test="step-reused"]').count()).toBe(0);
     await shot('02-rerun-from-write');
+  });
+
+  it("picks a hierarchical crew's manager credential (and an agent's) by name in the node form", async () => {
+    const node = await fakeModelCredential(server, model);
+    const planner = await server.api('POST', '/api/v1/credentials', { name: `Big planner ${sfx}`, type: 'ai-model', fields: { provider: 'openai-compatible', baseUrl: `${model.url}/v1`, apiKey: 'sk-planner', model: 'planner' } });
+    expect(planner.status, JSON.stringify(planner.body)).toBe(201);
+    const id = `crew-manager-${sfx}`;
+    // The editor reads the stored credentials when it starts (those made in it are added as made): start it again.
+    await page.reload();
+    await page.locator('[data-test="account-name"]').waitFor();
+    await openFlow(server, page, {
+      id,
+      name: 'Managed crew',
+      nodes: [
+        {
+          id: 'crew',
+          type: 'ai-crew',
+          position: { x: 200, y: 120 },
+          credentials: node,
+          props: { process: 'hierarchical', agents: [{ key: 'writer', role: 'Writer', goal: 'Write' }], tasks: [{ key: 'write', description: 'Write about {topic}' }], manager: {} },
+          wires: [],
+        },
+      ],
+    });
+    await clickNode(page, 'crew');
+    const picker = page.locator('select[data-test="field-/manager/credential"]');
+    await picker.waitFor();
+    const options = await picker.locator('option').allTextContents();
+    expect(options[0]).toBe("(default: the node's credential)");
+    expect(options).toContain(`Big planner ${sfx}`);
+    await picker.selectOption({ label: `Big planner ${sfx}` });
+    // The manager's fields left empty show the Crew Manager template's text, greyed.
+    expect(await page.locator('input[data-test="field-/manager/role"]').getAttribute('placeholder')).toBe('Crew Manager');
+    // An agent may have its own too: the same picker.
+    expect(await page.locator('select[data-test="field-/agents/0/credential"] option').allTextContents()).toContain(`Big planner ${sfx}`);
+    await picker.scrollIntoViewIfNeeded();
+    await shot('03-manager-credential');
+    await page.click('[data-test="save"]');
+    await expect.poll(async () => (await server.api('GET', `/api/v1/flows/${id}`)).body.nodes?.[0]?.props?.manager?.credential, { timeout: 30_000 }).toBe(planner.body.id);
   });
 });

@@ -104,9 +104,10 @@ export const crewNode = defineNode<CrewNodeProps>({
         default: {},
         description: 'Hierarchical crews: the manager agent (defaults to the Crew Manager template).',
         properties: {
-          role: { type: 'string' },
-          goal: { type: 'string' },
-          backstory: { type: 'string' },
+          // Empty: the Crew Manager template's text, shown greyed in the editor.
+          role: { type: 'string', 'x-placeholder': AGENT_TEMPLATES.manager.role },
+          goal: { type: 'string', 'x-placeholder': AGENT_TEMPLATES.manager.goal },
+          backstory: { type: 'string', 'x-placeholder': AGENT_TEMPLATES.manager.backstory },
           credential: { type: 'string', minLength: 1, description: "Id of an AI model credential of the manager's own (another provider or account than the node's, e.g. a larger model to plan and review); model then picks within it." },
           model: { type: 'string' },
           fallbackModel: { type: 'string', minLength: 1, description: 'When its model fails a call for good: another model on the same provider, or "local".' },
@@ -275,6 +276,7 @@ ${MODEL_HELP}`,
             guardrailMaxRetries: t.guardrailMaxRetries,
             tools: await taskTools.get(t.key)?.tools(),
             humanInput: t.humanInput,
+            asyncExecution: t.asyncExecution,
           });
         }
         const runManager = process === 'hierarchical' ? await agentForMessage(manager, inputs, { temperature: props.temperature }) : undefined;
