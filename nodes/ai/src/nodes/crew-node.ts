@@ -276,7 +276,6 @@ ${MODEL_HELP}`,
             guardrailMaxRetries: t.guardrailMaxRetries,
             tools: await taskTools.get(t.key)?.tools(),
             humanInput: t.humanInput,
-            asyncExecution: t.asyncExecution,
           });
         }
         const runManager = process === 'hierarchical' ? await agentForMessage(manager, inputs, { temperature: props.temperature }) : undefined;
