@@ -4,17 +4,10 @@
  * server of scripts/services.d/git.sh (OpenSSH + git-shell on 127.0.0.1:2223) with two Flowcrew instances.
  * Unreachable server: the tests FAIL when CI is set and are skipped with a warning on a developer machine.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../testing/server.ts';
-
-const DATA = '/var/lib/flowcrew-git';
-const PORT = Number(process.env.FLOWCREW_GIT_SSH_PORT ?? 2223);
-const ready = existsSync(`${DATA}/client_ed25519`) && existsSync(`${DATA}/home/repos`);
+import { gitServerReady as ready, GIT_DATA as DATA, TestRemote } from './test-remote.ts';
 
 if (!ready && process.env.CI) {
   describe('Git environments', () => {
@@ -26,14 +19,8 @@ if (!ready && process.env.CI) {
   console.warn(`[environments.test] SKIPPED: no Git SSH server data in ${DATA}; run \`bash scripts/services git\``);
   describe.skip('Git environments (no Git server)', () => it('skipped', () => {}));
 } else {
-  const bare = `${DATA}/home/repos/env-${process.pid}-${randomBytes(3).toString('hex')}.git`;
-  const url = `ssh://flowcrew-git@127.0.0.1:${PORT}${bare}`;
-  const knownHosts = `[127.0.0.1]:${PORT} ${readFileSync(`${DATA}/host_ed25519.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`;
-  const privateKey = readFileSync(`${DATA}/client_ed25519`, 'utf8');
-  const scratch = mkdtempSync(path.join(tmpdir(), 'flowcrew-env-test-'));
-  writeFileSync(path.join(scratch, 'known_hosts'), knownHosts);
-  const laptopSsh = `ssh -F /dev/null -i ${DATA}/client_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=${scratch}/known_hosts`;
-  const inRepo = (...args: string[]) => execFileSync('git', ['--git-dir', bare, ...args], { encoding: 'utf8' });
+  let remote: TestRemote;
+  const inRepo = (...args: string[]) => remote.inRepo(...args);
   let dev: TestServer;
   let prod: TestServer;
 
@@ -61,8 +48,8 @@ if (!ready && process.env.CI) {
 
   async function setUp(server: TestServer, branch: string, variables: Record<string, string>, apiKey: string): Promise<void> {
     expect((await server.api('POST', '/api/v1/projects', { id: 'shop', name: 'shop' })).status).toBe(201);
-    const key = await server.api('POST', '/api/v1/credentials', { name: 'deploy key', type: 'git-ssh', fields: { privateKey }, projectId: 'shop' });
-    expect((await server.api('PUT', '/api/v1/projects/shop/git', { url, branch, credentialId: key.body.id, knownHosts })).status).toBe(200);
+    const key = await server.api('POST', '/api/v1/credentials', { name: 'deploy key', type: 'git-ssh', fields: { privateKey: remote.privateKey }, projectId: 'shop' });
+    expect((await server.api('PUT', '/api/v1/projects/shop/git', { url: remote.url, branch, credentialId: key.body.id, knownHosts: remote.knownHosts })).status).toBe(200);
     for (const [name, value] of Object.entries(variables)) expect((await server.api('PUT', `/api/v1/projects/shop/variables/${name}`, { value })).status).toBe(200);
     expect((await server.api('PUT', '/api/v1/projects/shop/variables/API_KEY', { value: apiKey, secret: true })).status).toBe(200);
   }
@@ -75,23 +62,9 @@ if (!ready && process.env.CI) {
     return run.invocations.find((i: { nodeId: string }) => i.nodeId === 'set').outputs[0].msg;
   }
 
-  /** Change a branch's file on the remote over SSH, as a developer's laptop would. */
-  function commitOnRemote(branch: string, file: string, change: (doc: any) => void): void {
-    const work = path.join(scratch, `w-${randomBytes(3).toString('hex')}`);
-    const env = { ...process.env, GIT_SSH_COMMAND: laptopSsh };
-    execFileSync('git', ['clone', '-q', '-b', branch, url, work], { env });
-    const doc = JSON.parse(readFileSync(path.join(work, file), 'utf8'));
-    change(doc);
-    writeFileSync(path.join(work, file), `${JSON.stringify(doc, null, 2)}\n`);
-    const git = (...a: string[]) => execFileSync('git', ['-C', work, '-c', 'user.name=Laptop', '-c', 'user.email=l@x', ...a], { env });
-    git('commit', '-qam', `edit ${file} on a laptop`);
-    git('push', '-q', 'origin', branch);
-  }
-
   beforeAll(async () => {
-    execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
-    execFileSync('chown', ['-R', 'flowcrew-git:flowcrew-git', bare]);
-    const allow = { env: { FLOWCREW_OUTBOUND_ALLOW: `127.0.0.1:${PORT}` } };
+    remote = new TestRemote('env');
+    const allow = { env: TestRemote.allowEnv() };
     [dev, prod] = await Promise.all([startTestServer({}, allow), startTestServer({}, allow)]);
     await setUp(dev, 'dev', { GREETING: 'hello from dev', API_URL: 'https://api.dev.example' }, 'dev-key-1234');
     await setUp(prod, 'prod', { GREETING: 'hello from prod', API_URL: 'https://api.example' }, 'prod-key-123456789');
@@ -99,8 +72,7 @@ if (!ready && process.env.CI) {
 
   afterAll(async () => {
     await Promise.all([dev?.stop(), prod?.stop()]);
-    rmSync(bare, { recursive: true, force: true });
-    rmSync(scratch, { recursive: true, force: true });
+    remote?.remove();
   });
 
   describe('environments: one flow, each environment its own variables', () => {
@@ -110,7 +82,7 @@ if (!ready && process.env.CI) {
       expect(await output(dev)).toMatchObject({ payload: 'hello from dev', api: 'https://api.dev.example/orders', keyLength: 12 });
       expect((await dev.api('POST', '/api/v1/projects/shop/git/push', { message: 'greet' })).status).toBe(200);
       expect(JSON.parse(inRepo('show', 'dev:environments/dev.json'))).toEqual({ secrets: ['API_KEY'], variables: { API_URL: 'https://api.dev.example', GREETING: 'hello from dev' } });
-      expect(spawnSync('git', ['--git-dir', bare, 'grep', '-q', 'dev-key-1234', 'dev']).status).toBe(1);
+      expect(spawnSync('git', ['--git-dir', remote.bare, 'grep', '-q', 'dev-key-1234', 'dev']).status).toBe(1);
     });
 
     it('promoted to prod, the same flow reads prod\'s variables and prod\'s secret', async () => {
@@ -131,7 +103,7 @@ if (!ready && process.env.CI) {
     });
 
     it('a variable changed in Git is stored by a pull and, with deploy, the deployed flows read it; missing secrets are named', async () => {
-      commitOnRemote('prod', 'environments/prod.json', (doc) => {
+      remote.commitFile('prod', 'environments/prod.json', (doc: any) => {
         doc.variables.GREETING = 'hi from prod';
         doc.secrets.push('NEW_TOKEN');
       });
@@ -144,7 +116,7 @@ if (!ready && process.env.CI) {
     });
 
     it('a malformed environment file is a 422 naming the file, and nothing is stored', async () => {
-      commitOnRemote('prod', 'environments/prod.json', (doc) => {
+      remote.commitFile('prod', 'environments/prod.json', (doc: any) => {
         doc.variables['not a name'] = 'x';
       });
       const pulled = await prod.api('POST', '/api/v1/projects/shop/git/pull', {});

@@ -4,16 +4,11 @@
  * Unreachable server: the tests FAIL when CI is set and are skipped with a warning on a developer machine.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../testing/server.ts';
-
-const DATA = '/var/lib/flowcrew-git';
-const PORT = Number(process.env.FLOWCREW_GIT_SSH_PORT ?? 2223);
-const ready = existsSync(`${DATA}/client_ed25519`) && existsSync(`${DATA}/home/repos`);
+import { gitServerReady as ready, GIT_DATA as DATA, TestRemote } from './test-remote.ts';
 
 if (!ready && process.env.CI) {
   describe('Git-backed projects', () => {
@@ -25,33 +20,10 @@ if (!ready && process.env.CI) {
   console.warn(`[git.test] SKIPPED: no Git SSH server data in ${DATA}; run \`bash scripts/services git\``);
   describe.skip('Git-backed projects (no Git server)', () => it('skipped', () => {}));
 } else {
-  const name = `t-${process.pid}-${randomBytes(3).toString('hex')}.git`;
-  const bare = `${DATA}/home/repos/${name}`;
-  const url = `ssh://flowcrew-git@127.0.0.1:${PORT}${bare}`;
-  const knownHosts = `[127.0.0.1]:${PORT} ${readFileSync(`${DATA}/host_ed25519.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`;
-  const privateKey = readFileSync(`${DATA}/client_ed25519`, 'utf8');
-  const scratch = mkdtempSync(path.join(tmpdir(), 'flowcrew-git-test-'));
-  writeFileSync(path.join(scratch, 'known_hosts'), knownHosts);
-  const laptopSsh = `ssh -F /dev/null -i ${DATA}/client_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=${scratch}/known_hosts`;
+  let remote: TestRemote;
   let dev: TestServer;
   let prod: TestServer;
-
-  /** A plain git command on the bare repository (what another developer's laptop would do, here as root). */
-  const inRepo = (...args: string[]) => execFileSync('git', ['--git-dir', bare, ...args], { encoding: 'utf8' });
-  const asOwner = () => execFileSync('chown', ['-R', 'flowcrew-git:flowcrew-git', bare]);
-
-  /** Commit a change to one flow file on a branch of the remote over SSH, as a developer's laptop would. */
-  function commitOnRemote(branch: string, flowId: string, change: (flow: any) => void): void {
-    const work = path.join(scratch, `w-${randomBytes(3).toString('hex')}`);
-    execFileSync('git', ['clone', '-q', '-b', branch, url, work], { env: { ...process.env, GIT_SSH_COMMAND: laptopSsh } });
-    const file = path.join(work, 'flows', `${flowId}.json`);
-    const flow = JSON.parse(readFileSync(file, 'utf8'));
-    change(flow);
-    writeFileSync(file, `${JSON.stringify(flow, null, 2)}\n`);
-    const git = (...a: string[]) => execFileSync('git', ['-C', work, '-c', 'user.name=Laptop', '-c', 'user.email=l@x', ...a], { env: { ...process.env, GIT_SSH_COMMAND: laptopSsh } });
-    git('commit', '-qam', 'edit on a laptop');
-    git('push', '-q', 'origin', branch);
-  }
+  const inRepo = (...args: string[]) => remote.inRepo(...args);
 
   const flow = (name: string, credentials: string) => ({
     id: 'orders',
@@ -66,9 +38,9 @@ if (!ready && process.env.CI) {
 
   async function setUp(server: TestServer, branch: string, credentialName: string): Promise<string> {
     expect((await server.api('POST', '/api/v1/projects', { id: 'shop', name: 'shop' })).status).toBe(201);
-    const key = await server.api('POST', '/api/v1/credentials', { name: 'deploy key', type: 'git-ssh', fields: { privateKey }, projectId: 'shop' });
+    const key = await server.api('POST', '/api/v1/credentials', { name: 'deploy key', type: 'git-ssh', fields: { privateKey: remote.privateKey }, projectId: 'shop' });
     const crm = await server.api('POST', '/api/v1/credentials', { name: credentialName, type: 'http-auth', fields: { token: `s3cret-${branch}` }, projectId: 'shop' });
-    const link = await server.api('PUT', '/api/v1/projects/shop/git', { url, branch, credentialId: key.body.id, knownHosts });
+    const link = await server.api('PUT', '/api/v1/projects/shop/git', { url: remote.url, branch, credentialId: key.body.id, knownHosts: remote.knownHosts });
     expect(link.status).toBe(200);
     return crm.body.id;
   }
@@ -77,10 +49,9 @@ if (!ready && process.env.CI) {
   let prodCrm = '';
 
   beforeAll(async () => {
-    execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
-    asOwner();
+    remote = new TestRemote();
     // The Git server is on loopback, which the outbound guard refuses unless the administrator allows it.
-    const allow = { env: { FLOWCREW_OUTBOUND_ALLOW: `127.0.0.1:${PORT}` } };
+    const allow = { env: TestRemote.allowEnv() };
     [dev, prod] = await Promise.all([startTestServer({}, allow), startTestServer({}, allow)]);
     devCrm = await setUp(dev, 'dev', 'crm');
     prodCrm = await setUp(prod, 'prod', 'crm-production');
@@ -88,8 +59,7 @@ if (!ready && process.env.CI) {
 
   afterAll(async () => {
     await Promise.all([dev?.stop(), prod?.stop()]);
-    rmSync(bare, { recursive: true, force: true });
-    rmSync(scratch, { recursive: true, force: true });
+    remote?.remove();
   });
 
   describe('Git-backed projects over SSH', () => {
@@ -104,7 +74,7 @@ if (!ready && process.env.CI) {
       expect(file.version).toBeUndefined();
       expect(JSON.parse(inRepo('show', 'dev:credentials.json'))).toEqual({ crm: { type: 'http-auth' } });
       // git grep exits 1 when nothing matches.
-      expect(spawnSync('git', ['--git-dir', bare, 'grep', '-q', 's3cret', 'dev']).status).toBe(1);
+      expect(spawnSync('git', ['--git-dir', remote.bare, 'grep', '-q', 's3cret', 'dev']).status).toBe(1);
     });
 
     it('an unchanged push commits nothing', async () => {
@@ -122,7 +92,7 @@ if (!ready && process.env.CI) {
       expect(() => inRepo('rev-parse', '--verify', '-q', 'prod')).toThrow();
 
       const link = (await prod.api('GET', '/api/v1/projects/shop/git')).body;
-      await prod.api('PUT', '/api/v1/projects/shop/git', { url, branch: 'prod', credentialId: link.credentialId, knownHosts, credentialBindings: { crm: prodCrm } });
+      await prod.api('PUT', '/api/v1/projects/shop/git', { url: remote.url, branch: 'prod', credentialId: link.credentialId, knownHosts: remote.knownHosts, credentialBindings: { crm: prodCrm } });
       const promoted = await prod.api('POST', '/api/v1/projects/shop/git/promote', { from: 'dev' });
       expect(promoted.status).toBe(200);
       expect(promoted.body.deployed).toEqual(['orders']);
@@ -135,7 +105,7 @@ if (!ready && process.env.CI) {
     it('a pull that conflicts with a local edit answers both sides as flow diffs and stores nothing', async () => {
       const local = (await prod.api('GET', '/api/v1/flows/orders')).body;
       expect((await prod.api('PUT', '/api/v1/flows/orders', { ...local, name: 'Orders (prod hotfix)' })).status).toBe(200);
-      commitOnRemote('prod', 'orders', (f) => {
+      remote.commitFlow('prod', 'orders', (f) => {
         f.name = 'Orders (laptop)';
       });
       const pushed = await prod.api('POST', '/api/v1/projects/shop/git/push', {});
@@ -157,7 +127,7 @@ if (!ready && process.env.CI) {
       await prod.api('PUT', '/api/v1/flows/orders', { ...local, name: 'Orders (laptop)' }); // now the same as the remote
       const pulled = await prod.api('POST', '/api/v1/projects/shop/git/pull', {});
       expect(pulled.status).toBe(200);
-      commitOnRemote('prod', 'orders', (f) => {
+      remote.commitFlow('prod', 'orders', (f) => {
         f.description = 'from the laptop';
       });
       const second = await prod.api('POST', '/api/v1/projects/shop/git/pull', {});
@@ -168,8 +138,7 @@ if (!ready && process.env.CI) {
     });
 
     it('a push the remote rejects is a clear 409 with the hook message; the link does not move', async () => {
-      writeFileSync(`${bare}/hooks/pre-receive`, '#!/bin/sh\necho "dev is frozen for the release" >&2\nexit 1\n', { mode: 0o755 });
-      asOwner();
+      remote.refusePushes('dev is frozen for the release');
       try {
         const before = (await dev.api('GET', '/api/v1/projects/shop/git')).body.lastCommit;
         const current = (await dev.api('GET', '/api/v1/flows/orders')).body;
@@ -180,7 +149,7 @@ if (!ready && process.env.CI) {
         expect(pushed.body.detail).toContain('dev is frozen for the release');
         expect((await dev.api('GET', '/api/v1/projects/shop/git')).body.lastCommit).toBe(before);
       } finally {
-        rmSync(`${bare}/hooks/pre-receive`);
+        remote.allowPushes();
       }
     });
 
@@ -215,10 +184,10 @@ if (!ready && process.env.CI) {
     });
 
     it('a wrong SSH key is a clear 502 naming the credential', async () => {
-      const keyFile = path.join(scratch, 'wrong');
+      const keyFile = path.join(remote.scratch, 'wrong');
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile]);
       const wrong = await dev.api('POST', '/api/v1/credentials', { name: 'wrong key', type: 'git-ssh', fields: { privateKey: readFileSync(keyFile, 'utf8') }, projectId: 'shop' });
-      await dev.api('PUT', '/api/v1/projects/shop/git', { url, branch: 'dev', credentialId: wrong.body.id, knownHosts });
+      await dev.api('PUT', '/api/v1/projects/shop/git', { url: remote.url, branch: 'dev', credentialId: wrong.body.id, knownHosts: remote.knownHosts });
       const pushed = await dev.api('POST', '/api/v1/projects/shop/git/push', {});
       expect(pushed.status).toBe(502);
       expect(pushed.body.title).toBe('Git authentication failed');

@@ -19,12 +19,13 @@ export class TestRemote {
   readonly url: string;
   readonly knownHosts: string;
   readonly privateKey: string;
-  private readonly scratch: string;
+  /** A scratch directory of this test's (removed with the repository). */
+  readonly scratch: string;
   private readonly laptopSsh: string;
 
   /** Creates a bare repository (initial branch `main`) owned by the server's git user. */
-  constructor() {
-    this.bare = `${GIT_DATA}/home/repos/t-${process.pid}-${randomBytes(3).toString('hex')}.git`;
+  constructor(prefix = 't') {
+    this.bare = `${GIT_DATA}/home/repos/${prefix}-${process.pid}-${randomBytes(3).toString('hex')}.git`;
     this.url = `ssh://flowcrew-git@127.0.0.1:${GIT_SSH_PORT}${this.bare}`;
     this.knownHosts = `[127.0.0.1]:${GIT_SSH_PORT} ${readFileSync(`${GIT_DATA}/host_ed25519.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`;
     this.privateKey = readFileSync(`${GIT_DATA}/client_ed25519`, 'utf8');
@@ -45,17 +46,21 @@ export class TestRemote {
     return execFileSync('git', ['--git-dir', this.bare, ...args], { encoding: 'utf8' });
   }
 
-  /** Commits a change to one flow file on a branch over SSH, as a developer's laptop would. */
+  /** Commits a change to one flow file (flows/<id>.json) on a branch over SSH, as a developer's laptop would. */
   commitFlow(branch: string, flowId: string, change: (flow: Record<string, unknown>) => void): void {
+    this.commitFile(branch, `flows/${flowId}.json`, change);
+  }
+
+  /** Commits a change to one JSON file of a branch over SSH (clone, edit, commit, push). */
+  commitFile(branch: string, file: string, change: (doc: Record<string, unknown>) => void): void {
     const work = path.join(this.scratch, `w-${randomBytes(3).toString('hex')}`);
     const env = { ...process.env, GIT_SSH_COMMAND: this.laptopSsh };
     execFileSync('git', ['clone', '-q', '-b', branch, this.url, work], { env });
-    const file = path.join(work, 'flows', `${flowId}.json`);
-    const flow = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    change(flow);
-    writeFileSync(file, `${JSON.stringify(flow, null, 2)}\n`);
+    const doc = JSON.parse(readFileSync(path.join(work, file), 'utf8')) as Record<string, unknown>;
+    change(doc);
+    writeFileSync(path.join(work, file), `${JSON.stringify(doc, null, 2)}\n`);
     const git = (...a: string[]) => execFileSync('git', ['-C', work, '-c', 'user.name=Laptop', '-c', 'user.email=l@x', ...a], { env });
-    git('commit', '-qam', `edit ${flowId} on a laptop`);
+    git('commit', '-qam', `edit ${file} on a laptop`);
     git('push', '-q', 'origin', branch);
   }
 
@@ -74,7 +79,8 @@ export class TestRemote {
     rmSync(this.scratch, { recursive: true, force: true });
   }
 
-  private chown(): void {
+  /** Gives the repository (back) to the server's git user (after root wrote into it). */
+  chown(): void {
     execFileSync('chown', ['-R', 'flowcrew-git:flowcrew-git', this.bare]);
   }
 }
