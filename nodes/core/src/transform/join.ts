@@ -388,17 +388,20 @@ class Joiner {
     }
     this.reduceGroups.delete(gid);
     this.store.set(REDUCE_PREFIX + gid, undefined);
-    return [{ payload: await this.reduceGroup(group) }];
+    return [await this.reduceGroup(group)];
   }
 
-  private async reduceGroup(group: ReduceGroup): Promise<unknown> {
+  /** Node-RED sends the last message folded (its parts, req, reply handle...) with the result as its payload. */
+  private async reduceGroup(group: ReduceGroup): Promise<FlowMessage> {
     const { exp, fixup, init, right } = this.reduce!;
     const direction = right ? -1 : 1;
     const index = (m: FlowMessage) => (m.parts as { index: number }).index;
     const msgs = [...group.msgs].sort((x, y) => (index(x) < index(y) ? -direction : index(x) > index(y) ? direction : 0));
     let accumulator = await init.get({});
     for (const m of msgs) accumulator = await exp.evaluate(m, { I: index(m), N: group.count, A: accumulator });
-    return fixup ? fixup.evaluate({}, { N: group.count, A: accumulator }) : accumulator;
+    const last = msgs.at(-1)!;
+    last.payload = fixup ? await fixup.evaluate({}, { N: group.count, A: accumulator }) : accumulator;
+    return last;
   }
 }
 
