@@ -13,10 +13,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir, cpus } from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig } from '../runtime/src/config.ts';
 import { Runtime } from '../runtime/src/runtime.ts';
@@ -33,6 +34,10 @@ const IN_FLIGHT = 64;
 const pgUrl = option('postgres', 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test');
 const redisUrl = option('redis', 'redis://127.0.0.1:6379/6');
 const repoRoot = path.resolve(import.meta.dirname, '..');
+/** Parts to run (profiling one of them): sqlite,pg,queue1,queue2,heartbeat; default all. */
+const only = new Set(option('only', 'sqlite,pg,queue1,queue2,heartbeat').split(','));
+/** Extra node flags for the worker processes (e.g. --cpu-prof), space-separated. */
+const workerNodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 const chain: unknown[] = [{ id: 'n0', type: 'inject', wires: [['n1']] }];
 for (let i = 1; i < 4; i++) chain.push({ id: `n${i}`, type: 'change', props: { rules: [{ t: 'set', p: `payload.s${i}`, pt: 'msg', to: String(i), tot: 'num' }] }, wires: i < 3 ? [[`n${i + 1}`]] : [] });
@@ -55,10 +60,54 @@ async function dropSchema(schema: string): Promise<void> {
   await client.end();
 }
 
-const urlFor = (schema: string) => `${pgUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+/** The bench's own PostgreSQL backends are told apart by application_name (their CPU is counted, see cpuMeter). */
+const BENCH_APP = 'flowcrew-bench-queue';
+const urlFor = (schema: string) => `${pgUrl}?application_name=${BENCH_APP}&options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+
+/** CPU time (ms) of a process from /proc (utime + stime, clock ticks of 10 ms). */
+async function procCpuMs(pid: number): Promise<number> {
+  try {
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0; // gone
+  }
+}
+
+/**
+ * CPU spent per run by each part (this process, workers, the bench's PostgreSQL backends, Redis) while a part runs:
+ * unlike runs/s it hardly depends on what else the machine does, so it says where a run's cost goes.
+ */
+async function cpuMeter(workerPids: number[]): Promise<(runs: number) => Promise<string>> {
+  const client = new pg.Client({ connectionString: pgUrl });
+  await client.connect();
+  const backends = async () => (await client.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [BENCH_APP])).rows.map((r: { pid: number }) => r.pid);
+  const redis = new Redis(redisUrl);
+  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1] ?? 0);
+  redis.disconnect();
+  const sum = async (pids: number[]) => (await Promise.all(pids.map(procCpuMs))).reduce((a, b) => a + b, 0);
+  const before = new Map<number, number>();
+  for (const pid of await backends()) before.set(pid, await procCpuMs(pid));
+  const self0 = process.cpuUsage();
+  const workers0 = await sum(workerPids);
+  const redis0 = redisPid ? await procCpuMs(redisPid) : 0;
+  return async (runs: number) => {
+    const self = process.cpuUsage(self0);
+    let pgMs = 0;
+    for (const pid of await backends()) pgMs += (await procCpuMs(pid)) - (before.get(pid) ?? 0);
+    const workersMs = (await sum(workerPids)) - workers0;
+    const redisMs = redisPid ? (await procCpuMs(redisPid)) - redis0 : 0;
+    await client.end();
+    const per = (ms: number) => `${Math.round((ms * 1000) / runs)}`.padStart(4);
+    const mainMs = (self.user + self.system) / 1000;
+    const parts = [`this process ${per(mainMs)}`, ...(workerPids.length ? [`workers ${per(workersMs)}`] : []), `postgres ${per(pgMs)}`, ...(redisPid && workerPids.length ? [`redis ${per(redisMs)}`] : [])];
+    return `  CPU µs/run: ${parts.join(', ')}, total ${per(mainMs + workersMs + pgMs + (workerPids.length ? redisMs : 0))}`;
+  };
+}
 
 /** Start RUNS runs with IN_FLIGHT at once; resolve when all finished (polling storage in queue mode). */
-async function drive(label: string, runtime: Runtime, queueMode: boolean): Promise<void> {
+async function drive(label: string, runtime: Runtime, queueMode: boolean, workerPids: number[] = []): Promise<void> {
+  const cpu = await cpuMeter(workerPids);
   const finishedAt = new Map<string, number>();
   runtime.events.add({ runFinished: (run) => finishedAt.set(run.id, Date.now()) });
   const accepted = new Map<string, number>();
@@ -97,6 +146,7 @@ async function drive(label: string, runtime: Runtime, queueMode: boolean): Promi
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
   const seconds = (Date.now() - t0) / 1000;
+  const cpuLine = await cpu(RUNS);
   polling = false;
   await poller;
   const latencies = [...accepted].map(([id, at]) => finishedAt.get(id)! - at).sort((a, b) => a - b);
@@ -110,6 +160,7 @@ async function drive(label: string, runtime: Runtime, queueMode: boolean): Promi
     queueLine = `  commit→start p50 ${pct(waits, 50)} ms p99 ${pct(waits, 99)} ms`;
   }
   console.log(`${label.padEnd(34)} ${RUNS} runs in ${seconds.toFixed(2)} s → ${(RUNS / seconds).toFixed(0).padStart(5)} runs/s  latency p50 ${pct(latencies, 50)} ms p99 ${pct(latencies, 99)} ms${queueLine}`);
+  console.log(cpuLine);
 }
 
 async function embedded(label: string, databaseUrl: string): Promise<void> {
@@ -124,7 +175,7 @@ async function embedded(label: string, databaseUrl: string): Promise<void> {
 }
 
 function startWorker(env: NodeJS.ProcessEnv, i: number): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'runtime/src/cli/main.ts'), 'worker', '--concurrency', '64'], {
+  const child = spawn(process.execPath, [...workerNodeArgs, '--import', 'tsx', path.join(repoRoot, 'runtime/src/cli/main.ts'), 'worker', '--concurrency', '64'], {
     env: { ...env, FLOWCREW_INSTANCE_ID: `bench-worker-${i}`, FLOWCREW_LOG_LEVEL: 'warn', FLOWCREW_WORKER_PORT: '0' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -147,7 +198,7 @@ async function queueMode(workers: number): Promise<void> {
   const probe = new Queue(QUEUE_NAME, { connection: { host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port || 6379), db: Number(new URL(redisUrl).pathname.slice(1) || 0) } });
   while ((await probe.getWorkers()).length < workers) await new Promise((r) => setTimeout(r, 100));
   await probe.close();
-  await drive(`queue mode, ${workers} worker(s)`, main, true);
+  await drive(`queue mode, ${workers} worker(s)`, main, true, children.map((c) => c.pid!));
   for (const child of children) child.kill('SIGTERM');
   await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
   await main.close();
@@ -182,10 +233,12 @@ async function heartbeatCost(): Promise<void> {
 }
 
 console.log(`Flowcrew queue benchmark — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), ${RUNS} runs of a 4-node chain, ${IN_FLIGHT} in flight`);
-await embedded('embedded, SQLite', '');
-const pgSchema = await freshSchema();
-await embedded('embedded, PostgreSQL', urlFor(pgSchema));
-await dropSchema(pgSchema);
-await queueMode(1);
-await queueMode(2);
-await heartbeatCost();
+if (only.has('sqlite')) await embedded('embedded, SQLite', '');
+if (only.has('pg')) {
+  const pgSchema = await freshSchema();
+  await embedded('embedded, PostgreSQL', urlFor(pgSchema));
+  await dropSchema(pgSchema);
+}
+if (only.has('queue1')) await queueMode(1);
+if (only.has('queue2')) await queueMode(2);
+if (only.has('heartbeat')) await heartbeatCost();

@@ -25,7 +25,7 @@ import { createNodeLogger } from './node-logger.ts';
 import { NodeServicesHost } from './node-services.ts';
 import { redactedLogger, redactingEvents, type Redactor } from './redaction.ts';
 import { ReplyHandles, settleReply } from './replies.ts';
-import { Resumer } from './resume.ts';
+import { Resumer, type ClaimedRuns } from './resume.ts';
 import { ToolCalls } from './tools.ts';
 import type { ActiveRun, DeployedFlow, ExecutorHub, ExecutorOptions } from './types.ts';
 
@@ -107,8 +107,8 @@ export class Executor implements ExecutorHub {
   }
 
   /** Resume every unfinished run, or only `runIds` (whose leases this process took over); resolves with how many. */
-  resume(runIds?: readonly string[]): Promise<number> {
-    return this.resumer.resume(runIds);
+  resume(runIds?: readonly string[], claimed?: ClaimedRuns): Promise<number> {
+    return this.resumer.resume(runIds, claimed);
   }
 
   /** Ids of the runs this process executes (or holds queued for a slot), for lease renewal. */

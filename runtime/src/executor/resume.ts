@@ -10,7 +10,19 @@
  * lost it to another process which ran it to the end, set it back to 'running' and left it open for ever.
  */
 import { activeRun } from './admission.ts';
+import type { ResumableRun } from '../storage/types.ts';
 import type { ExecutorHub } from './types.ts';
+
+/**
+ * Runs a queue worker has just claimed and read in one transaction (RunLeases.claimToRun), with the queued ones it
+ * tried to start there (`tried`) and those that started (`started`, with their start times): resume() reads and
+ * starts only the rest.
+ */
+export interface ClaimedRuns {
+  runs: ResumableRun[];
+  tried: ReadonlySet<string>;
+  started: ReadonlyMap<string, number>;
+}
 
 /** startQueued(): a held queued run with no free slot, to wait in this process for one. */
 const WAIT_HERE = -1;
@@ -27,12 +39,12 @@ export class Resumer {
    * Re-dispatch every run that was accepted but not finished when the process last stopped, or, with `runIds`, only
    * those (the runs whose leases this process just took over from a dead one).
    */
-  async resume(runIds?: readonly string[]): Promise<number> {
+  async resume(runIds?: readonly string[], claimed?: ClaimedRuns): Promise<number> {
     const { storage } = this.hub.options;
     // Queue mode, on a main: runs are executed by the workers (their jobs and leases bring them back), never here.
     if (this.hub.options.remote) return 0;
     // A run this process executes already, or another resume is taking, is never adopted twice.
-    let resumable = (await storage.listResumableRuns(runIds ? { runIds } : undefined)).filter((r) => !this.hub.active.has(r.run.id) && !this.taking.has(r.run.id));
+    let resumable = (claimed?.runs ?? (await storage.listResumableRuns(runIds ? { runIds } : undefined))).filter((r) => !this.hub.active.has(r.run.id) && !this.taking.has(r.run.id));
     // Released in `finally` by this list: `resumable` loses the parked runs below, which must not stay taken.
     const taken = resumable.map((r) => r.run.id);
     for (const id of taken) this.taking.add(id);
@@ -54,7 +66,7 @@ export class Resumer {
       await storage.recordInterruptions(counted);
       // Shut down meanwhile: close() has taken back the interruptions just counted; nothing is run.
       if (this.hub.closing) return resumable.length;
-      const started = await this.startQueued(resumable.map((r) => r.run));
+      const started = await this.startQueued(resumable.map((r) => r.run), claimed);
       for (const { run: record, pending, maxSeq } of resumable) {
         const deployed = this.hub.deployed.get(record.flowId);
         if (!deployed) {
@@ -88,14 +100,17 @@ export class Resumer {
    * flow has no free slot, so a queue job or the relay brings them back later. Resolves with the started runs and
    * their start times; undefined without leases (queued runs start through admission, with this process's limit).
    */
-  private async startQueued(records: ReadonlyArray<{ id: string; flowId: string; status: string }>): Promise<Map<string, number> | undefined> {
+  private async startQueued(records: ReadonlyArray<{ id: string; flowId: string; status: string }>, claimed?: ClaimedRuns): Promise<Map<string, number> | undefined> {
     const leases = this.hub.options.storage.leases;
     if (!leases?.owner) return undefined;
     const queued = records.filter((r) => r.status === 'queued' && this.hub.deployed.has(r.flowId));
     if (queued.length === 0) return new Map();
     const now = Date.now();
     const limitOf = (flowId: string) => this.hub.deployed.get(flowId)?.flow.settings?.concurrency ?? 0;
-    const result = await leases.start(queued.map((r) => ({ id: r.id, flowId: r.flowId, limit: limitOf(r.flowId) })), now);
+    // Runs the claim already tried to start (same conditional start, same transaction as the claim) are not tried again.
+    const toStart = queued.filter((r) => !claimed?.tried.has(r.id));
+    const result = toStart.length > 0 ? await leases.start(toStart.map((r) => ({ id: r.id, flowId: r.flowId, limit: limitOf(r.flowId) })), now) : new Map<string, number>();
+    for (const [id, startedAt] of claimed?.started ?? []) result.set(id, startedAt);
     const full = queued.filter((r) => !result.has(r.id) && limitOf(r.flowId) > 0).map((r) => r.id);
     if (full.length === 0) return result;
     // No free slot. Queue mode: the runs go back to the queue (their jobs retry later). Otherwise they wait here for

@@ -210,4 +210,25 @@ describe('run finalisation when admissions overlap (real PostgreSQL)', () => {
     expect((await a.storage.leases!.queuedHeld(full, true)).sort()).toEqual([...full].sort());
     expect((await a.storage.leases!.queuedHeld(full)).length).toBe(0);
   });
+
+  it('a run backing off between retries keeps its slot of the limit; a run parked on a question gives it up', async () => {
+    const schema = freshSchema();
+    const a = await worker(schema, 'A', { concurrency: 1 });
+    const backingOff = await acceptQueued(schema);
+    await a.storage.updateRun({ id: backingOff, status: 'waiting', startedAt: Date.now() });
+    const next = await acceptQueued(schema);
+    await a.storage.leases!.claim({ mode: 'ids', runIds: [next] });
+    const start = () => a.storage.leases!.start([{ id: next, flowId: 'f', limit: 1 }]);
+    expect((await start()).size).toBe(0); // the backing-off run still holds the only slot
+
+    // Parked on a question (an undelivered wait): its slot is free.
+    const client = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
+    await client.connect();
+    await client.query(
+      `INSERT INTO waits (id, run_id, invocation_id, flow_id, node_id, project_id, status, request, assignees, created_at) VALUES ($1, $2, 'i', 'f', 'a', 'default', 'open', '{}', '[]', $3)`,
+      [uuid(), backingOff, Date.now()],
+    );
+    await client.end();
+    expect([...(await start()).keys()]).toEqual([next]);
+  });
 });

@@ -88,7 +88,7 @@ export class QueueMode {
   executorOptions(): Pick<ExecutorOptions, 'triggers' | 'remote' | 'replyTo' | 'noSlot'> {
     if (this.mode === 'main') {
       const listener = this.listener!;
-      return { remote: { accepted: () => this.relay?.kick(), awaitReply: (runId, timeoutMs) => listener.awaitReply(runId, timeoutMs) } };
+      return { remote: { accepted: (runId) => this.relay?.committed(runId), awaitReply: (runId, timeoutMs) => listener.awaitReply(runId, timeoutMs) } };
     }
     return { triggers: false, replyTo: (run) => publishingWaiter(this.redis, run.id), noSlot: (runIds) => this.worker?.noSlot(runIds) };
   }
@@ -126,7 +126,7 @@ export class QueueMode {
    */
   async requeueParked(runId: string): Promise<boolean> {
     const requeued = await this.storage.outbox!.requeueParked(runId);
-    if (requeued) this.relay?.kick();
+    if (requeued) this.relay?.committed(runId);
     return requeued;
   }
 

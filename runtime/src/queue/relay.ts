@@ -1,7 +1,9 @@
 /**
  * The outbox relay (on mains): moves committed runs from run_outbox into the BullMQ queue, then deletes their rows.
- * Woken after each acceptance, and on a timer for what a failure left behind (Redis down: rows stay and go later).
- * Job id = run id, so a run handed over twice (two mains, or a crash between enqueue and delete) is one job.
+ * A run this main just committed is handed over at once, without reading the outbox back (its row is deleted after,
+ * in the background, together with others); a sweep on a timer enqueues what is left in the outbox (Redis was down, a
+ * main died between commit and hand-over). Job id = run id, so a run handed over twice (two mains, or a crash between
+ * enqueue and delete) is one job, and a worker only runs a run it can lease anyway.
  * Also re-enqueues runs still waiting for a worker after a while (a Redis restart without persistence loses jobs).
  */
 import type { Logger } from '@flowcrew/sdk';
@@ -19,6 +21,8 @@ export interface RelayOptions {
   intervalMs?: number;
   /** Runs queued and nobody's this long are enqueued again (ms); default 30,000. */
   requeueAfterMs?: number;
+  /** The sweep takes outbox rows older than this (ms; younger ones are being handed over by their main); default 5,000. */
+  leftoverAfterMs?: number;
 }
 
 /**
@@ -34,13 +38,29 @@ export class OutboxRelay {
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private lastRequeue = Date.now();
-  readonly stats = { enqueued: 0, requeued: 0, failures: 0 };
+  /** Runs committed here and not yet handed over. */
+  private fresh: string[] = [];
+  /** The outbox is swept at the next pass (timer); everything in it at the first one (a previous life's rows). */
+  private sweepDue = true;
+  private firstSweep = true;
+  /** Outbox rows of runs handed over, deleted in the background. */
+  private removing: Promise<void> = Promise.resolve();
+  readonly stats = { enqueued: 0, requeued: 0, failures: 0, swept: 0 };
 
   constructor(private readonly options: RelayOptions) {}
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), this.options.intervalMs ?? 1_000);
+    this.timer = setInterval(() => {
+      this.sweepDue = true;
+      this.kick();
+    }, this.options.intervalMs ?? 1_000);
     this.timer.unref();
+    this.kick();
+  }
+
+  /** A run committed with its outbox row (queue/mode.ts): enqueue it now. */
+  committed(runId: string): void {
+    this.fresh.push(runId);
     this.kick();
   }
 
@@ -60,21 +80,39 @@ export class OutboxRelay {
   }
 
   private async drain(): Promise<void> {
-    const { storage, queue, log, attempts } = this.options;
-    const outbox = storage.outbox!;
     try {
-      for (;;) {
-        const rows = await outbox.pending(BATCH);
-        if (rows.length === 0) break;
-        await queue.addBulk(rows.map(({ runId }) => ({ name: 'run', data: { runId }, opts: jobOptions(runId, attempts) })));
-        await outbox.remove(rows.map((r) => r.runId));
-        this.stats.enqueued += rows.length;
-        if (rows.length < BATCH) break;
+      while (this.fresh.length > 0) await this.handOver(this.fresh.splice(0, BATCH));
+      if (this.sweepDue) {
+        this.sweepDue = false;
+        await this.sweep();
       }
       await this.requeueStale();
     } catch (error) {
       this.stats.failures++;
-      log.warn(`queue relay: ${(error as Error).message}; the runs stay in the outbox and are enqueued at the next pass`);
+      this.options.log.warn(`queue relay: ${(error as Error).message}; the runs stay in the outbox and are enqueued by the next sweep`);
+    }
+  }
+
+  /** Enqueue, then delete the outbox rows in the background (the next hand-over does not wait for that commit). */
+  private async handOver(runIds: string[]): Promise<void> {
+    const { queue, storage, attempts, log } = this.options;
+    await queue.addBulk(runIds.map((runId) => ({ name: 'run', data: { runId }, opts: jobOptions(runId, attempts) })));
+    this.stats.enqueued += runIds.length;
+    const removed = storage.outbox!.remove(runIds).catch((error: unknown) => log.warn(`queue relay: could not delete ${runIds.length} outbox row(s): ${(error as Error).message}; they are enqueued again (one job per run)`));
+    this.removing = Promise.all([this.removing, removed]).then(() => undefined);
+  }
+
+  /** What is left in the outbox: rows whose main could not hand them over (Redis down, the main died). */
+  private async sweep(): Promise<void> {
+    const olderThan = this.firstSweep ? Number.MAX_SAFE_INTEGER : Date.now() - (this.options.leftoverAfterMs ?? 5_000);
+    this.firstSweep = false;
+    for (;;) {
+      const rows = await this.options.storage.outbox!.pending(BATCH, olderThan);
+      if (rows.length === 0) break;
+      await this.handOver(rows.map((r) => r.runId));
+      this.stats.swept += rows.length;
+      await this.removing;
+      if (rows.length < BATCH) break;
     }
   }
 
@@ -92,5 +130,6 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
+    await this.removing;
   }
 }

@@ -10,7 +10,7 @@ import type { Executor } from '../executor/executor.ts';
 import { validateFlowAsync } from '../flow/validate.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
 import type { EventFanout } from '../executor/events.ts';
-import type { Storage } from '../storage/types.ts';
+import type { ResumableRun, Storage } from '../storage/types.ts';
 
 export const QUEUE_NAME = 'flowcrew-runs';
 
@@ -95,9 +95,9 @@ export class QueueWorker {
   }
 
   /**
-   * Lease the run and start it here; false when it is not ours to run. Jobs arriving together are admitted together:
-   * one lease claim and one read of their runs for the whole batch instead of four round trips per run (the worker's
-   * cost before a run's first node).
+   * Lease the run and start it here; false when it is not ours to run. Jobs arriving together are admitted together,
+   * and a run whose flow revision is deployed here already is claimed, read and started in ONE transaction
+   * (RunLeases.claimToRun) instead of a claim, a read and a start: the worker's cost before a run's first node.
    */
   private admit(runId: string): Promise<Admission> {
     return new Promise((resolve, reject) => {
@@ -110,30 +110,36 @@ export class QueueWorker {
     const batch = this.admitting.splice(0);
     const { storage, executor } = this.options;
     try {
-      const claimed = new Set(await storage.leases!.claim({ mode: 'ids', runIds: batch.map((b) => b.runId) }));
-      const fresh = batch.filter((b) => claimed.has(b.runId) && !executor.active.has(b.runId));
+      // Flows deployed here with no concurrency limit: their runs start in the claim's transaction (a limited flow's
+      // start takes its advisory lock and counts its slots, in resume()).
+      const unlimited = [...executor.deployed.values()].filter((d) => (d.flow.settings?.concurrency ?? 0) <= 0).map((d) => ({ flowId: d.flow.id, version: d.flow.version }));
+      const claimed = await storage.leases!.claimToRun(batch.map((b) => b.runId), unlimited);
+      const triedHere = (r: ResumableRun) => unlimited.some((f) => f.flowId === r.run.flowId && f.version === r.run.flowVersion);
+      const held = new Set(claimed.runs.map((r) => r.run.id));
+      const runs = claimed.runs.filter((r) => !executor.active.has(r.run.id));
       const failedFlows = new Map<string, Error>();
       const rejected = new Set<string>();
-      if (fresh.length > 0) {
-        const runs = await storage.listResumableRuns({ runIds: fresh.map((b) => b.runId) });
+      if (runs.length > 0) {
         // The worker runs the revision each run was accepted on: (re)deploy a flow here when it changed.
         for (const flowId of new Set(runs.filter((r) => executor.deployed.get(r.run.flowId)?.flow.version !== r.run.flowVersion).map((r) => r.run.flowId))) {
           await this.ensureDeployed(flowId).catch((error: unknown) => failedFlows.set(flowId, error as Error));
         }
-        const flowOf = new Map(runs.map((r) => [r.run.id, r.run.flowId]));
-        const startable = fresh.filter((b) => !failedFlows.has(flowOf.get(b.runId) ?? ''));
-        if (startable.length > 0) await executor.resume(startable.map((b) => b.runId));
-        for (const b of fresh) {
-          const error = failedFlows.get(flowOf.get(b.runId) ?? '');
+        const startable = runs.filter((r) => !failedFlows.has(r.run.flowId));
+        if (startable.length > 0) {
+          await executor.resume(startable.map((r) => r.run.id), { runs: startable, tried: new Set(startable.filter(triedHere).map((r) => r.run.id)), started: claimed.started });
+        }
+        for (const r of runs) {
+          const error = failedFlows.get(r.run.flowId);
           if (!error) continue;
-          rejected.add(b.runId);
-          await this.cannotRun(b.runId, error).then(() => b.resolve('not ours'), b.reject);
+          rejected.add(r.run.id);
+          const b = batch.find((x) => x.runId === r.run.id);
+          await this.cannotRun(r.run.id, error).then(() => b?.resolve('not ours'), (e: Error) => b?.reject(e));
         }
       }
       for (const b of batch) {
         if (rejected.has(b.runId)) continue;
         if (this.full.delete(b.runId)) b.resolve('no slot');
-        else b.resolve(claimed.has(b.runId) || executor.active.has(b.runId) ? 'ours' : 'not ours');
+        else b.resolve(held.has(b.runId) || executor.active.has(b.runId) ? 'ours' : 'not ours');
       }
     } catch (error) {
       for (const b of batch) b.reject(error as Error);

@@ -7,13 +7,26 @@
  * Writes go through the storage's group-commit writer, so they are ordered with the runs' own writes: a run accepted
  * before a renewal is committed before it (or with it) and is renewed too.
  */
+import { toInvocation, toRun } from './run-reads.ts';
 import type { SqlStatement, StatementResult } from './sql-storage.ts';
+import type { ResumableRun } from './types.ts';
 
 const ACTIVE = `status IN ('queued', 'running', 'waiting')`;
+/**
+ * A run of a flow holds one of its concurrency slots while running, and while 'waiting' between retries (backing off:
+ * it goes on by itself), but not while parked on a question (a wait not yet delivered: it may wait for days).
+ */
+const HOLDS_SLOT = `(x.status = 'running' OR (x.status = 'waiting'
+  AND NOT EXISTS (SELECT 1 FROM waits w WHERE w.run_id = x.id AND w.delivered_at IS NULL AND w.status <> 'cancelled')))`;
 /** Ids per IN (...) list; far below PostgreSQL's parameter limit, and values are inlined anyway. */
 const CHUNK = 500;
 
 type Writer = <T>(statements: SqlStatement[], finish: (results: StatementResult[]) => T) => Promise<T>;
+
+/** start()'s answer: started runs and their start times (the advisory-lock statements answer a row without an id). */
+function startedOf(results: StatementResult[]): Map<string, number> {
+  return new Map(results.flatMap((r) => r.rows.filter((row) => row.id != null).map((row): [string, number] => [String(row.id), Number(row.started_at)])));
+}
 
 export interface LeaseHolder {
   owner: string;
@@ -70,14 +83,7 @@ export class RunLeases {
     const set = `UPDATE runs SET owner = ?, lease_expires_at = ?`;
     const statements: SqlStatement[] = [];
     if (options.mode === 'ids') {
-      const ids = options.runIds ?? [];
-      for (let i = 0; i < ids.length; i += CHUNK) {
-        const chunk = ids.slice(i, i + CHUNK);
-        statements.push({
-          sql: `${set} WHERE id IN (${chunk.map(() => '?').join(', ')}) AND ${ACTIVE} AND (owner IS NULL OR owner = ? OR lease_expires_at < ?) RETURNING id`,
-          params: [holder.owner, now + holder.ttlMs, ...chunk, holder.owner, now],
-        });
-      }
+      statements.push(...this.claimStatements(options.runIds ?? [], now));
     } else {
       const which =
         options.mode === 'start'
@@ -94,6 +100,20 @@ export class RunLeases {
     return this.write(statements, (results) => results.flatMap((r) => r.rows.map((row) => String(row.id))));
   }
 
+  /** 'ids' claims: exactly these runs, when nobody holds them, this owner does, or their lease ran out. */
+  private claimStatements(ids: readonly string[], now: number): SqlStatement[] {
+    const holder = this.need();
+    const statements: SqlStatement[] = [];
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      statements.push({
+        sql: `UPDATE runs SET owner = ?, lease_expires_at = ? WHERE id IN (${chunk.map(() => '?').join(', ')}) AND ${ACTIVE} AND (owner IS NULL OR owner = ? OR lease_expires_at < ?) RETURNING id`,
+        params: [holder.owner, now + holder.ttlMs, ...chunk, holder.owner, now],
+      });
+    }
+    return statements;
+  }
+
   /**
    * Start queued runs this owner holds: each becomes 'running' only if it is still queued, still this owner's, and
    * (for a flow with a concurrency limit) fewer than `limit` runs of its flow are running anywhere in the cluster.
@@ -103,6 +123,64 @@ export class RunLeases {
    * their start times (the database's clock when the slot was taken: after the commit of the run that freed it).
    */
   start(runs: ReadonlyArray<{ id: string; flowId: string; limit: number }>, now = Date.now()): Promise<Map<string, number>> {
+    const statements = this.startStatements(runs, now);
+    if (statements.length === 0) return Promise.resolve(new Map());
+    return this.write(statements, startedOf);
+  }
+
+  /**
+   * A queue worker taking jobs (queue/worker.ts): claim these runs ('ids' mode), read what resuming them needs, and
+   * start at once those still queued whose flow revision is one of `startable` (deployed on the worker, with no
+   * concurrency limit), all in ONE transaction instead of a claim, three reads and a start. The start is start()'s
+   * conditional start (still queued, held by this owner). Resolves with the claimed runs as read before the start
+   * (still 'queued') and the started ones with their start times.
+   */
+  claimToRun(runIds: readonly string[], startable: ReadonlyArray<{ flowId: string; version: number }>, now = Date.now()): Promise<{ runs: ResumableRun[]; started: Map<string, number> }> {
+    const holder = this.need();
+    const statements: SqlStatement[] = [];
+    for (let i = 0; i < runIds.length; i += CHUNK) {
+      const chunk = runIds.slice(i, i + CHUNK);
+      const ids = chunk.map(() => '?').join(', ');
+      // Only what this owner holds once claimed: the claims just made, and runs it held already (a duplicate delivery).
+      const mine = `r.id IN (${ids}) AND r.owner = ? AND r.${ACTIVE}`;
+      statements.push(
+        ...this.claimStatements(chunk, now),
+        { sql: `SELECT * FROM runs r WHERE ${mine} ORDER BY r.created_at, r.id`, params: [...chunk, holder.owner] },
+        { sql: `SELECT i.* FROM invocations i JOIN runs r ON r.id = i.run_id WHERE ${mine} AND i.status = 'pending' ORDER BY i.run_id, i.seq`, params: [...chunk, holder.owner] },
+        { sql: `SELECT i.run_id, MAX(i.seq) AS max_seq FROM invocations i WHERE i.run_id IN (${ids}) GROUP BY i.run_id`, params: chunk },
+      );
+      if (startable.length > 0) {
+        statements.push({
+          sql: `UPDATE runs SET status = 'running', started_at = (extract(epoch FROM clock_timestamp()) * 1000)::bigint, lease_expires_at = ?
+                WHERE id IN (${ids}) AND status = 'queued' AND owner = ? AND (flow_id, flow_version) IN (${startable.map(() => '(?, ?)').join(', ')}) RETURNING id, started_at`,
+          params: [now + holder.ttlMs, ...chunk, holder.owner, ...startable.flatMap((f) => [f.flowId, f.version])],
+        });
+      }
+    }
+    if (statements.length === 0) return Promise.resolve({ runs: [], started: new Map() });
+    const perChunk = startable.length > 0 ? 5 : 4;
+    return this.write(statements, (results) => {
+      const runs: ResumableRun[] = [];
+      const started = new Map<string, number>();
+      for (let c = 0; c < results.length; c += perChunk) {
+        const byRun = new Map<string, ResumableRun>();
+        for (const row of results[c + 1]!.rows) {
+          const entry: ResumableRun = { run: toRun(row), pending: [], maxSeq: 0 };
+          byRun.set(entry.run.id, entry);
+          runs.push(entry);
+        }
+        for (const row of results[c + 2]!.rows) byRun.get(String(row.run_id))?.pending.push(toInvocation(row));
+        for (const row of results[c + 3]!.rows) {
+          const entry = byRun.get(String(row.run_id));
+          if (entry) entry.maxSeq = Number(row.max_seq);
+        }
+        if (perChunk === 5) for (const [id, at] of startedOf([results[c + 4]!])) started.set(id, at);
+      }
+      return { runs, started };
+    });
+  }
+
+  private startStatements(runs: ReadonlyArray<{ id: string; flowId: string; limit: number }>, now: number): SqlStatement[] {
     const holder = this.need();
     const set = `UPDATE runs SET status = 'running', started_at = (extract(epoch FROM clock_timestamp()) * 1000)::bigint, lease_expires_at = ?`;
     const statements: SqlStatement[] = [];
@@ -117,14 +195,12 @@ export class RunLeases {
       statements.push({ sql: `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, params: [`flowcrew:flow-slots:${flowId}`] });
       for (const run of runs.filter((r) => r.limit > 0 && r.flowId === flowId)) {
         statements.push({
-          sql: `${set} WHERE id = ? AND status = 'queued' AND owner = ? AND (SELECT count(*) FROM runs WHERE flow_id = ? AND status = 'running') < ? RETURNING id, started_at`,
+          sql: `${set} WHERE id = ? AND status = 'queued' AND owner = ? AND (SELECT count(*) FROM runs x WHERE x.flow_id = ? AND ${HOLDS_SLOT}) < ? RETURNING id, started_at`,
           params: [now + holder.ttlMs, run.id, holder.owner, flowId, run.limit],
         });
       }
     }
-    if (statements.length === 0) return Promise.resolve(new Map());
-    // The lock statements answer a row too (without an id).
-    return this.write(statements, (results) => new Map(results.flatMap((r) => r.rows.filter((row) => row.id != null).map((row): [string, number] => [String(row.id), Number(row.started_at)]))));
+    return statements;
   }
 
   /**
@@ -154,22 +230,28 @@ export class RunLeases {
    * (one conditional UPDATE per run: a run is finished once). Resolves with the ids and statuses set.
    */
   finishSettled(graceMs: number, now = Date.now(), limit = 100): Promise<Array<{ id: string; status: string }>> {
-    const unhandled = `SELECT f.node_id FROM invocations f WHERE f.run_id = r.id AND f.status = 'failed'
-      AND NOT EXISTS (SELECT 1 FROM invocations c WHERE c.parent_id = f.id) ORDER BY f.seq LIMIT 1`;
+    // One CTE picks the settled runs (locked, SKIP LOCKED) and the first unhandled failed node of each, once.
     return this.write(
       [
         {
-          sql: `UPDATE runs r SET
-                  status = CASE WHEN EXISTS (${unhandled}) THEN 'failed' ELSE 'succeeded' END,
-                  error = CASE WHEN EXISTS (${unhandled}) THEN 'node "' || (${unhandled}) || '" failed (run finished by the reconciler: its invocations were all done)' ELSE r.error END,
-                  finished_at = ?
-                WHERE r.id IN (SELECT x.id FROM runs x WHERE x.status = 'running'
+          sql: `WITH settled AS (
+                  SELECT x.id FROM runs x WHERE x.status = 'running'
                     AND NOT EXISTS (SELECT 1 FROM invocations p WHERE p.run_id = x.id AND p.status = 'pending')
                     AND COALESCE((SELECT max(i.finished_at) FROM invocations i WHERE i.run_id = x.id), x.started_at, x.created_at) < ?
-                    ORDER BY x.created_at LIMIT ? FOR UPDATE SKIP LOCKED)
-                  AND r.status = 'running' AND NOT EXISTS (SELECT 1 FROM invocations p WHERE p.run_id = r.id AND p.status = 'pending')
+                  ORDER BY x.created_at LIMIT ? FOR UPDATE SKIP LOCKED
+                ), outcome AS (
+                  SELECT s.id, (SELECT f.node_id FROM invocations f WHERE f.run_id = s.id AND f.status = 'failed'
+                      AND NOT EXISTS (SELECT 1 FROM invocations c WHERE c.parent_id = f.id) ORDER BY f.seq LIMIT 1) AS failed_node
+                  FROM settled s
+                )
+                UPDATE runs r SET
+                  status = CASE WHEN o.failed_node IS NOT NULL THEN 'failed' ELSE 'succeeded' END,
+                  error = CASE WHEN o.failed_node IS NOT NULL THEN 'node "' || o.failed_node || '" failed (run finished by the reconciler: its invocations were all done)' ELSE r.error END,
+                  finished_at = ?
+                FROM outcome o
+                WHERE r.id = o.id AND r.status = 'running' AND NOT EXISTS (SELECT 1 FROM invocations p WHERE p.run_id = r.id AND p.status = 'pending')
                 RETURNING r.id, r.status`,
-          params: [now, now - graceMs, limit],
+          params: [now - graceMs, limit, now],
         },
       ],
       (results) => results[0]!.rows.map((row) => ({ id: String(row.id), status: String(row.status) })),
@@ -230,9 +312,9 @@ export class RunOutbox {
     return { sql: 'INSERT INTO run_outbox (run_id, created_at) VALUES (?, ?) ON CONFLICT (run_id) DO NOTHING', params: [runId, createdAt] };
   }
 
-  /** Up to `limit` runs waiting to be enqueued, oldest first. */
-  async pending(limit: number): Promise<Array<{ runId: string; createdAt: number }>> {
-    const rows = await this.driver.all('SELECT run_id, created_at FROM run_outbox ORDER BY created_at, run_id LIMIT ?', [limit]);
+  /** Up to `limit` runs waiting to be enqueued, oldest first; only those accepted before `olderThan` (epoch ms) if given. */
+  async pending(limit: number, olderThan = Number.MAX_SAFE_INTEGER): Promise<Array<{ runId: string; createdAt: number }>> {
+    const rows = await this.driver.all('SELECT run_id, created_at FROM run_outbox WHERE created_at < ? ORDER BY created_at, run_id LIMIT ?', [olderThan, limit]);
     return rows.map((row) => ({ runId: String(row.run_id), createdAt: Number(row.created_at) }));
   }
 

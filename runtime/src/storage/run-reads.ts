@@ -109,7 +109,7 @@ export class SqlRunReads {
   }
 }
 
-function toRun(row: Row): RunRecord {
+export function toRun(row: Row): RunRecord {
   return {
     id: String(row.id),
     flowId: String(row.flow_id),
@@ -127,7 +127,7 @@ function toRun(row: Row): RunRecord {
   };
 }
 
-function toInvocation(row: Row): InvocationRecord {
+export function toInvocation(row: Row): InvocationRecord {
   const usage = jsonOrNull(row.usage) as InvocationRecord['usage'];
   const interruptions = row.interruptions === undefined || row.interruptions === null ? 0 : num(row.interruptions);
   return {
