@@ -105,6 +105,16 @@ describe('conditional fields (if/then, dependentSchemas)', () => {
     expect(shown('rate')).toEqual(['pauseType', 'rate', 'nbRateUnits', 'rateUnits', 'drop', 'allowrate', 'outputs']);
     expect(shown('burst')).toEqual(['pauseType', 'rate', 'nbRateUnits', 'rateUnits', 'outputs']);
   });
+  it("shows the real debug node's status fields per status mode", async () => {
+    const { debugNode } = await import('../../../nodes/core/src/io/debug.ts');
+    const shown = (value: Record<string, unknown>) => Object.keys(visibleProperties(debugNode.props as JsonSchema, value)).filter((k) => k.startsWith('status'));
+    expect(shown({})).toEqual([]);
+    expect(shown({ tostatus: true })).toEqual(['statusType']); // auto: the shown value, nothing to type
+    expect(shown({ tostatus: true, statusType: 'counter' })).toEqual(['statusType']);
+    expect(shown({ tostatus: true, statusType: 'msg' })).toEqual(['statusType', 'statusVal']);
+    expect(shown({ tostatus: true, statusType: 'jsonata' })).toEqual(['statusType', 'statusVal']);
+    expect(shown({ tostatus: false, statusType: 'msg' })).toEqual([]);
+  });
   it("shows a change rule only its action's fields, titled for that action", async () => {
     const { changeNode } = await import('../../../nodes/core/src/transform/change.ts');
     const rule = ((changeNode.props as JsonSchema).properties as Record<string, JsonSchema>).rules!.items as JsonSchema;

@@ -73,6 +73,11 @@ export const debugNode = defineNode<DebugProps>({
       statusType: { title: 'Status shows', type: 'string', enum: ['auto', 'msg', 'jsonata', 'counter'], default: 'auto', description: 'What the status shows' },
       statusVal: { title: 'Status property or expression', type: 'string', default: '', description: 'Property (msg) or JSONata expression (jsonata) shown as status' },
     },
+    // The status fields the chosen status mode uses, and only then: the editor shows a field while its condition holds.
+    allOf: [
+      { if: { properties: { tostatus: { const: true } } }, then: { properties: { statusType: {} } } },
+      { if: { properties: { tostatus: { const: true }, statusType: { enum: ['msg', 'jsonata'] } } }, then: { properties: { statusVal: {} } } },
+    ],
   },
   help: `Shows messages in the debug sidebar.
 
