@@ -25,7 +25,7 @@ const diff = {
   diff: {
     flow: [],
     added: [{ id: 'log', type: 'debug' }],
-    removed: [{ id: 'out', type: 'debug' }],
+    removed: [{ id: 'out', type: 'debug', name: 'Old output', position: { x: 400, y: 120 } }],
     changed: [{ id: 'call', type: 'http-request', changes: [{ path: '/props/url', before: 'http://a', after: 'http://b' }] }],
     moved: [],
     wires: { added: [{ from: 'call', port: 0, to: 'log' }], removed: [{ from: 'call', port: 0, to: 'out' }] },
@@ -56,14 +56,18 @@ describe('VersionsPanel', () => {
     expect([call.query.get('from'), call.query.get('to')]).toEqual(['1', '2']);
     const text = wrapper.find('[data-test="diff"]').text();
     expect(text).toContain('+ log (debug)');
-    expect(text).toContain('− out (debug)');
+    expect(text).toContain('− Old output (debug)');
     expect(text).toContain('/props/url: "http://a" → "http://b"');
     expect(text).toContain('+ wire call[0] → log');
     // The newer side is the current version, which the canvas shows: its added and changed nodes are framed there.
     expect(useDiffMarks().of('orders')).toEqual({ log: 'added', call: 'changed' });
     expect(useDiffMarks().of('other')).toEqual({});
+    // Its removed nodes are drawn as ghosts where they stood in the older version.
+    expect(useDiffMarks().removedOf('orders')).toEqual([{ id: 'out', label: 'Old output', x: 400, y: 120 }]);
+    expect(useDiffMarks().removedOf('other')).toEqual([]);
     wrapper.unmount();
     expect(useDiffMarks().of('orders')).toEqual({});
+    expect(useDiffMarks().removedOf('orders')).toEqual([]);
   });
 
   it('restores after confirmation and tells the editor to reload the flow', async () => {

@@ -1,9 +1,11 @@
 /**
- * Which nodes of the open flow a compared diff touches, for the canvas to frame them (added / changed / moved). Only
- * set when the newer side of the diff is what the canvas shows (the current version), and cleared with the panel.
+ * Which nodes of the open flow a compared diff touches, for the canvas to frame them (added / changed / moved), and
+ * the nodes it removed, drawn as ghosts where they stood (diff-ghosts.ts). Only set when the newer side of the diff is
+ * what the canvas shows (the current version), and cleared with the panel.
  */
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
+import type { RemovedGhost } from './diff-ghosts';
 import type { FlowDiff } from './types';
 
 export type DiffMark = 'added' | 'changed' | 'moved';
@@ -12,6 +14,7 @@ export const useDiffMarks = defineStore('diffMarks', () => {
   const flowId = ref<string | null>(null);
   const label = ref('');
   const marks = ref<Record<string, DiffMark>>({});
+  const removed = ref<RemovedGhost[]>([]);
 
   function show(id: string, diff: FlowDiff, since: string): void {
     const next: Record<string, DiffMark> = {};
@@ -21,11 +24,13 @@ export const useDiffMarks = defineStore('diffMarks', () => {
     flowId.value = id;
     label.value = since;
     marks.value = next;
+    removed.value = diff.removed.map((n) => ({ id: n.id, label: n.name || n.type, x: n.position?.x ?? 0, y: n.position?.y ?? 0 }));
   }
 
   function clear(): void {
     flowId.value = null;
     marks.value = {};
+    removed.value = [];
   }
 
   /** The marks of `id`'s nodes (empty for another flow). */
@@ -33,5 +38,10 @@ export const useDiffMarks = defineStore('diffMarks', () => {
     return id !== null && id === flowId.value ? marks.value : {};
   }
 
-  return { flowId, label, marks, show, clear, of };
+  /** The removed nodes of `id` to draw as ghosts (none for another flow). */
+  function removedOf(id: string | null): RemovedGhost[] {
+    return id !== null && id === flowId.value ? removed.value : [];
+  }
+
+  return { flowId, label, marks, removed, show, clear, of, removedOf };
 });

@@ -25,7 +25,8 @@ export interface FieldChange {
 export interface FlowDiff {
   flow: FieldChange[];
   added: Array<{ id: string; type: string; name?: string }>;
-  removed: Array<{ id: string; type: string; name?: string }>;
+  /** The removed nodes as they were (position included: the canvas draws them there). */
+  removed: Array<{ id: string; type: string; name?: string; position?: { x: number; y: number } }>;
   changed: Array<{ id: string; type: string; name?: string; changes: FieldChange[] }>;
   moved: string[];
   wires: { added: Array<{ from: string; port: number; to: string }>; removed: Array<{ from: string; port: number; to: string }> };
