@@ -8,12 +8,14 @@
 import type { JsonSchema } from '@flowcrew/sdk';
 import { runAgentTask, type Agent, type AgentEnvironment, type TaskOutcome } from '../agents/agent.ts';
 import { OutputSchema } from '../agents/structured-output.ts';
-import { ModelOutputError } from '../providers/errors.ts';
 import type { TokenUsage } from '../providers/types.ts';
 import type { AgentTool } from '../tools/types.ts';
 import type { CrewResume, StepMark } from './checkpoint.ts';
 import { withHumanReview, type HumanReview, type HumanReviewer } from './human-review.ts';
 import { withPlans } from './planning.ts';
+import { withGuardrails } from './guardrails.ts';
+import { ConcurrentTasks, usageScope } from './async-tasks.ts';
+import { MAX_NOTE_CHARS } from './limits.ts';
 
 export interface CrewTask {
   key: string;
@@ -34,6 +36,8 @@ export interface CrewTask {
   tools?: AgentTool[];
   /** CrewAI's human_input: a person reviews the answer (human-review.ts). */
   humanInput?: boolean;
+  /** CrewAI's async_execution: the crew goes on while it runs (async-tasks.ts). */
+  asyncExecution?: boolean;
 }
 
 export interface GuardrailVerdict {
@@ -87,36 +91,13 @@ export interface CrewOutcome {
   usage: TokenUsage;
 }
 
-/**
- * Bounded strings keep a small model's structured answers from running on until the token limit: with a grammar
- * (local model) the string must close by then, so the JSON completes within the manager's token budget.
- */
-const MAX_NOTE_CHARS = 300;
-/**
- * Token budget the manager needs for a structured answer with one MAX_NOTE_CHARS note. A small model does not write
- * 4 characters per token: SmolLM2's notes run near 2, and JSON punctuation and an agent key come on top, so 256
- * cut its answers off (three rejected attempts, a failed crew). 512 holds a full note at 1 character per token.
- */
-export const MANAGER_MIN_TOKENS = 512;
-/** CrewAI's default number of redos after a failed guardrail. */
-export const DEFAULT_GUARDRAIL_RETRIES = 3;
+export { DEFAULT_GUARDRAIL_RETRIES, MANAGER_MIN_TOKENS } from './limits.ts';
 
 export async function runCrew(crew: Crew, env: AgentEnvironment): Promise<CrewOutcome> {
-  const usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
-  const counted: AgentEnvironment = {
-    ...env,
-    recordUsage(u) {
-      usage.promptTokens += u.promptTokens ?? 0;
-      usage.completionTokens += u.completionTokens ?? 0;
-      env.recordUsage(u);
-    },
-  };
-  const clock = () => {
-    const at = Date.now();
-    const { promptTokens, completionTokens } = usage;
-    return (): StepMark => ({ at, usage: { promptTokens: usage.promptTokens - promptTokens, completionTokens: usage.completionTokens - completionTokens } });
-  };
-  crew = { ...crew, clock };
+  const scope = usageScope(crew, env);
+  const { usage, env: counted } = scope;
+  crew = scope.crew;
+  const clock = crew.clock!;
   const agents = new Map(crew.agents.map((a) => [a.key, a]));
   const done = new Map<string, CrewTaskOutcome>();
   const outcome: CrewOutcome = { output: '', tasks: [], usage };
@@ -137,23 +118,35 @@ export async function runCrew(crew: Crew, env: AgentEnvironment): Promise<CrewOu
     }
     outcome.plan = plan;
     env.progress({ type: 'crew-plan', text: plan });
-    for (const [index, task] of crew.tasks.entries()) {
-      const context = contextFor(task, index, crew.tasks, done);
-      const work = (more: Array<{ label: string; text: string }>) => runManagedTask(crew, manager, task, [...context, ...more], plan, counted);
-      await settle(crew, task, context, env, done, outcome, () => withHumanReview(task, crew.human, crew.resume, clock, env, () => work([]), work));
-    }
-  } else {
-    for (const [index, task] of crew.tasks.entries()) {
-      const agent = agents.get(task.agent ?? '');
-      if (!agent) throw new Error(`task "${task.key}" has no agent in the crew`);
-      const context = contextFor(task, index, crew.tasks, done);
-      const work = (more: Array<{ label: string; text: string }>) =>
-        withGuardrails(agent, task, [...context, ...more], counted, (extra) =>
-          runAgentTask(agent, { ...task, context: [...context, ...more, ...extra], extraTools: delegationTools(agent, crew, task, counted) }, counted),
-        );
-      await settle(crew, task, context, env, done, outcome, () => withHumanReview(task, crew.human, crew.resume, clock, env, () => work([]), work));
+  }
+  const concurrent = new ConcurrentTasks();
+  let lastSync: string | undefined;
+  for (const [index, task] of crew.tasks.entries()) {
+    const agent = agents.get(task.agent ?? '');
+    if (crew.process !== 'hierarchical' && !agent) throw new Error(`task "${task.key}" has no agent in the crew`);
+    // A task that is not async waits for the async tasks before it (their answers are its context).
+    if (!task.asyncExecution) await concurrent.drain();
+    const context = contextFor(task, index, crew.tasks, done, lastSync);
+    // Each task counts its own tokens: async tasks run side by side.
+    const own = usageScope(crew, counted);
+    const work =
+      crew.process === 'hierarchical'
+        ? (more: Array<{ label: string; text: string }>) => runManagedTask(own.crew, crew.manager!, task, [...context, ...more], outcome.plan!, own.env)
+        : (more: Array<{ label: string; text: string }>) =>
+            withGuardrails(agent!, task, [...context, ...more], own.env, (extra) =>
+              runAgentTask(agent!, { ...task, context: [...context, ...more, ...extra], extraTools: delegationTools(agent!, own.crew, task, own.env) }, own.env),
+            );
+    const run = () => settle(own.crew, task, context, env, done, outcome, () => withHumanReview(task, crew.human, crew.resume, own.crew.clock!, env, () => work([]), work));
+    if (task.asyncExecution) concurrent.start(run);
+    else {
+      await run();
+      lastSync = task.key;
     }
   }
+  await concurrent.drain();
+  // Async tasks finish in any order: the outcome lists them in the crew's order, the last task's answer is the crew's.
+  const order = new Map(crew.tasks.map((t, i) => [t.key, i]));
+  outcome.tasks.sort((x, y) => order.get(x.task)! - order.get(y.task)!);
   const last = outcome.tasks[outcome.tasks.length - 1];
   outcome.output = last?.output ?? '';
   if (last?.json !== undefined) outcome.json = last.json;
@@ -189,9 +182,12 @@ async function settle(
   outcome.tasks.push(result);
 }
 
-/** The outputs a task builds on: the tasks it names ([] = none), else every task before it, as CrewAI does. */
-function contextFor(task: CrewTask, index: number, tasks: CrewTask[], done: Map<string, TaskOutcome>): Array<{ label: string; text: string }> {
-  const keys = task.context ?? tasks.slice(0, index).map((t) => t.key);
+/**
+ * The outputs a task builds on: the tasks it names ([] = none), else every task before it, as CrewAI does; an async
+ * task naming none gets the last non-async task's (the ones beside it are still running).
+ */
+function contextFor(task: CrewTask, index: number, tasks: CrewTask[], done: Map<string, TaskOutcome>, lastSync: string | undefined): Array<{ label: string; text: string }> {
+  const keys = task.context ?? (task.asyncExecution ? (lastSync ? [lastSync] : []) : tasks.slice(0, index).map((t) => t.key));
   return keys.flatMap((key) => {
     const previous = done.get(key);
     return previous ? [{ label: `Output of task "${key}" (${previous.agent})`, text: previous.output }] : [];
@@ -276,75 +272,6 @@ function assignmentSchema(keys: string[]): JsonSchema {
     required: ['agent', 'instructions'],
     additionalProperties: false,
   };
-}
-
-const GUARDRAIL_SCHEMA: JsonSchema = {
-  type: 'object',
-  properties: { valid: { type: 'boolean' }, feedback: { type: 'string', maxLength: MAX_NOTE_CHARS } },
-  required: ['valid', 'feedback'],
-  additionalProperties: false,
-};
-
-/**
- * CrewAI's text guardrails: after the agent answers, its own model checks the answer against each rule; a failed
- * check sends the task back with the feedback, up to guardrailMaxRetries times, after which the crew fails with
- * the rule and the last feedback (as CrewAI does), never passing on an answer that broke a rule.
- */
-async function withGuardrails(
-  agent: Agent,
-  task: CrewTask,
-  context: Array<{ label: string; text: string }>,
-  env: AgentEnvironment,
-  run: (extraContext: Array<{ label: string; text: string }>) => Promise<TaskOutcome>,
-): Promise<CrewTaskOutcome> {
-  const rules = task.guardrails ?? [];
-  const retries = task.guardrailMaxRetries ?? DEFAULT_GUARDRAIL_RETRIES;
-  let extra: Array<{ label: string; text: string }> = [];
-  for (let attempt = 0; ; attempt++) {
-    let result: CrewTaskOutcome = await run(extra);
-    if (rules.length === 0 && !task.guardrailFunction) return result;
-    const checks: Array<{ rule: string; passed: boolean; feedback: string }> = [];
-    if (task.guardrailFunction) {
-      const verdict = await task.guardrailFunction.check({ output: result.output, json: result.json }, env);
-      checks.push({ rule: task.guardrailFunction.label, passed: verdict.valid, feedback: verdict.feedback });
-      env.progress({ type: 'guardrail', task: task.key, agent: agent.role, rule: task.guardrailFunction.label, passed: verdict.valid, feedback: verdict.feedback });
-      if (verdict.valid && verdict.replacement) {
-        const { json: _replaced, ...rest } = result;
-        result = { ...rest, output: verdict.replacement.output, ...(verdict.replacement.json === undefined ? {} : { json: verdict.replacement.json }) };
-      }
-    }
-    // Text rules check the answer that stands after the function guardrail (CrewAI chains guardrails the same way).
-    for (const rule of checks.some((c) => !c.passed) ? [] : rules) {
-      const check = await runAgentTask(
-        // A verdict is JSON with a note: it gets the manager's budget, whatever the agent's own maxTokens.
-        { ...agent, tools: [], reasoning: false, memory: undefined, maxTokens: Math.max(agent.maxTokens ?? 0, MANAGER_MIN_TOKENS) },
-        {
-          key: `${task.key}:guardrail`,
-          description:
-            'Check whether the answer below follows this rule. Set valid to true if it does; otherwise set it to false and say in feedback precisely what to change.\n' +
-            `Rule: ${rule}`,
-          context: [...context, { label: 'The answer to check', text: result.output }],
-          outputSchema: new OutputSchema(GUARDRAIL_SCHEMA),
-        },
-        env,
-      );
-      const verdict = check.json as { valid: boolean; feedback: string };
-      checks.push({ rule, passed: verdict.valid, feedback: verdict.feedback });
-      env.progress({ type: 'guardrail', task: task.key, agent: agent.role, rule, passed: verdict.valid, feedback: verdict.feedback });
-    }
-    const failed = checks.filter((c) => !c.passed);
-    if (failed.length === 0) return { ...result, guardrails: checks };
-    if (attempt >= retries) {
-      throw new ModelOutputError(
-        `Task "${task.key}" failed its guardrail after ${attempt + 1} attempt${attempt ? 's' : ''}: ${failed.map((f) => `"${f.rule}": ${f.feedback || 'no reason given'}`).join('; ')}`,
-        { answer: result.output, guardrails: checks },
-      );
-    }
-    extra = [
-      { label: 'Your previous answer', text: result.output },
-      { label: 'Why it was refused', text: failed.map((f) => `- ${f.rule}: ${f.feedback}`).join('\n') },
-    ];
-  }
 }
 
 const REVIEW_SCHEMA: JsonSchema = {

@@ -207,7 +207,7 @@ export const TASK_FIELDS: Record<string, FieldRule<TaskSpec>> = {
     const tools = list(v, ctx);
     return `ignored: ${named(tools)} ${tools.length > 1 ? 'are' : 'is a'} Python tool${tools.length > 1 ? 's' : ''} from crew.py. Give task "${ctx.entry}" Flowcrew tools in the crew node: tasks → key "${ctx.entry}" → tools or mcp`;
   }),
-  async_execution: offUnlessTrue('(tasks run in order)', 'not applied: tasks run one after another; the results are the same, the crew only takes longer'),
+  async_execution: { handling: 'mapped', to: 'asyncExecution', apply: (v, ctx, t) => (t.asyncExecution = bool(v, ctx)) },
   human_input: { handling: 'mapped', to: 'humanInput (the run waits for a person to accept the answer or give feedback)', apply: (v, ctx, t) => (t.humanInput = bool(v, ctx)) },
   markdown: { handling: 'mapped', to: 'markdown', apply: (v, ctx, t) => (t.markdown = bool(v, ctx)) },
   output_json: { handling: 'depends', to: 'outputSchema (a JSON Schema mapping)', apply: (v, ctx, t) => mapOutputSchema(v, ctx, t) },

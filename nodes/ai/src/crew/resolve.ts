@@ -12,6 +12,7 @@ import { applyTemplate } from '../agents/templates.ts';
 import type { McpServerConfig } from '../tools/mcp.ts';
 import { CrewAIImportError, formatNote, importCrewAI, type CrewAIImport } from './crewai-import.ts';
 import type { AgentSpec, TaskSpec } from './spec.ts';
+import { asyncTaskProblems } from './async-tasks.ts';
 
 export interface CrewProps {
   process?: 'sequential' | 'hierarchical';
@@ -128,6 +129,10 @@ export function resolveCrew(props: CrewProps): ResolvedCrew {
       }
     }
     earlier.add(task.key);
+  }
+  for (const [key, message] of asyncTaskProblems(merged)) {
+    const at = taskAt(key, '/asyncExecution');
+    error(at.pointer, `${at.where}${message}`);
   }
   return { agents, tasks, mcpServers, issues };
 }

@@ -73,6 +73,8 @@ export interface TaskSpec {
   markdown?: boolean;
   /** CrewAI's human_input: a person reviews the answer (the run waits); feedback sends it back to the agent. */
   humanInput?: boolean;
+  /** CrewAI's async_execution: the crew goes on while it runs; the next task that is not async waits for it. */
+  asyncExecution?: boolean;
   /** Rules the answer must follow, each checked by the agent's model; a failed check sends the task back with why. */
   guardrails?: string[];
   /** JavaScript run in the function sandbox on each answer (CrewAI's function guardrail): pass, refuse with a reason, or replace it. */
@@ -150,6 +152,7 @@ export const taskSpecSchema: JsonSchema = {
     outputSchema: { type: 'object', description: 'JSON Schema the answer must match; the answer is then parsed JSON.' },
     markdown: { type: 'boolean', description: 'Ask for the answer formatted as Markdown.' },
     humanInput: { type: 'boolean', description: 'A person reviews the answer before the crew goes on (the run waits, answered in the editor, by API or a signed link); feedback sends the task back to its agent.' },
+    asyncExecution: { type: 'boolean', description: 'CrewAI async_execution: the crew starts the next task without waiting for this one; the next task that is not async waits for it (and gets its answer).' },
     guardrails: { type: 'array', items: { type: 'string', minLength: 1 }, description: "Rules the answer must follow, each checked by the agent's model; a failed check sends the task back." },
     guardrailFunction: guardrailFunctionSchema,
     guardrailMaxRetries: { type: 'integer', minimum: 0, maximum: 10, description: 'Times a task is redone after a failed guardrail (default 3).' },

@@ -145,7 +145,8 @@ export const crewNode = defineNode<CrewNodeProps>({
 max iterations, memory, allow delegation (then it may hand work or questions to the other agents), max requests per minute,
 max execution time, reasoning (plan first), inject date, context overflow (fail or truncate), a **credential** of its own (an AI
 model credential of another provider or account than the node's; \`model\`/\`llm\` then pick within it).
-**Tasks**: key, description, expected output, agent, context, output schema, markdown, guardrails, tools (in place of the
+**Tasks**: key, description, expected output, agent, context, output schema, markdown, guardrails, async execution (the crew
+goes on; the next task that is not async waits for it), tools (in place of the
 agent's own), **human input** (CrewAI's \`human_input\`: the run waits for a person to accept the answer or give feedback, which
 sends the task back to its agent; answered in the editor's Waiting panel, by API or a signed link; who and how long: \`humanInput\`). **Context**: not set, a task gets every earlier task's answer (as in CrewAI); \`[]\`: none; or the keys it needs.
 {placeholders} (\`{topic}\`, \`{company-name}\`) in agents and tasks are filled from the fields of \`msg.payload\` (or \`{input}\` for
@@ -276,6 +277,7 @@ ${MODEL_HELP}`,
             guardrailMaxRetries: t.guardrailMaxRetries,
             tools: await taskTools.get(t.key)?.tools(),
             humanInput: t.humanInput,
+            asyncExecution: t.asyncExecution,
           });
         }
         const runManager = process === 'hierarchical' ? await agentForMessage(manager, inputs, { temperature: props.temperature }) : undefined;
