@@ -38,6 +38,11 @@ const cases: Array<[string, string, unknown, string?]> = [
   ['template JSON output with a section', '/v/template-json', { name: 'Ada', n: 3, tags: ['a', 'b'] }],
   ['json on another property, both ways', '/v/json-property', { raw: '{"a":[1,2]}', back: { b: true } }],
   ['change: flow context, regex replace, deep copy, move, delete', '/v/change', { n: 5, text: 'ada@home and bob@work', obj: { x: 1 } }],
+  ['split an object by key (key to msg.topic), join back into an object', '/v/object', { a: 1, b: 2, c: 3 }],
+  ['switch sequence rules (head, index between), sequences recreated', '/v/sequence', ['a', 'b', 'c', 'd', 'e', 'f']],
+  ['join merging the objects of a sequence', '/v/merge', [{ a: 1 }, { b: 2 }, { a: 3, c: 4 }]],
+  ['template as plain text into another property, then yaml', '/v/plain', { name: 'Ada' }],
+  ['range drop: values outside the input range are dropped', '/v/range-drop', [5, 11, -1, 0, 10]],
 ];
 
 describe.skipIf(!available)('Node-RED compatibility: more property variants of the core nodes, same answers', () => {

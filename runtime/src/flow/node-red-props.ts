@@ -115,7 +115,6 @@ const switchRule: Rule = (p) => {
   if (!p.has('property') || p.get('property') === '') p.default('property', 'payload', 'empty: msg.payload');
   p.oneOf('checkall', ['true', 'false'], 'true', { true: 'true', false: 'false' });
   p.bool('repair', false);
-  if (p.get('repair') === true) p.ignore('repair', 'recreating message sequences (msg.parts) is not applied: messages keep the parts they came with');
   p.drop('outputs', 'Flowcrew counts the outputs from the rules');
   for (const [rule, at] of p.items('rules')) {
     // Node-RED 0.x rules had no value type: a number when it reads as one, else a string.

@@ -136,6 +136,20 @@ describe('switch node', () => {
     ]);
   });
 
+  it('recreates message sequences (repair): each output sends a sequence of its own, new id, index and count', async () => {
+    const node = await createTestNode(switchNode, { property: 'payload', checkall: 'true', repair: true, rules: [{ t: 'lt', v: '3', vt: 'num' }, { t: 'gte', v: '2', vt: 'num' }] });
+    const parts = (index: number) => ({ id: 'g', index, count: 4 });
+    for (const i of [0, 1, 2]) expect(await node.input({ payload: i, parts: parts(i) })).toEqual([]);
+    const sent = await node.input({ payload: 3, parts: parts(3) });
+    expect(sent.map((s) => [s.port, s.msg.payload, (s.msg.parts as { index: number }).index, (s.msg.parts as { count: number }).count])).toEqual([
+      [0, 0, 0, 3], [0, 1, 1, 3], [0, 2, 2, 3], [1, 2, 0, 2], [1, 3, 1, 2],
+    ]);
+    const ids = new Set(sent.map((s) => `${s.port}:${(s.msg.parts as { id: string }).id}`));
+    expect(ids.size).toBe(2);
+    expect(sent.every((s) => (s.msg.parts as { id: string }).id !== 'g')).toBe(true);
+    expect(await node.input({ payload: 1 })).toEqual([{ port: 0, msg: { payload: 1 } }]); // no parts: routed at once
+  });
+
   it('fails the message when a sequence rule gets a message without msg.parts', async () => {
     const node = await createTestNode(switchNode, { property: 'payload', checkall: 'true', rules: [{ t: 'head', v: '1', vt: 'num' }] });
     await expect(node.input({ payload: 1 })).rejects.toThrow(/msg.parts/);

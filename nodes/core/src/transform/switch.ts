@@ -2,6 +2,7 @@
  * switch (Node-RED's "switch" node): route a message to the outputs whose rule matches a property of it.
  * One output port per rule. Same operators, value types and quirks as Node-RED, so imported flows route the same.
  */
+import { randomUUID } from 'node:crypto';
 import { defineNode, type ContextStore, type FlowMessage, type InputContext, type Logger } from '@flowcrew/sdk';
 import { compileJsonata, prepareTypedValue, type CompiledExpression, type ContextScopes, type TypedValue } from '@flowcrew/sdk/util';
 import { LimitExceededError } from '@flowcrew/sdk/util';
@@ -184,6 +185,8 @@ class SwitchRouter {
   private readonly stopAtFirst: boolean;
   /** "tail" rules need a sequence's count: its messages wait here until the whole sequence has arrived. */
   private readonly needsCount: boolean;
+  /** "Recreate message sequences": each output's messages of a sequence become a sequence of their own. */
+  private readonly repair: boolean;
   private pending = new Map<unknown, { count?: number; msgs: FlowMessage[] }>();
   private readonly queue = new SerialQueue();
   /** Only when a rule reads the previous value or holds sequences: nothing else outlives a message. */
@@ -197,7 +200,8 @@ class SwitchRouter {
     this.property = propertyType === 'jsonata' ? compileJsonata(property, contexts, { nodeRedInput: true }) : prepareTypedValue(property, propertyType, contexts, 'property');
     this.rules = (props.rules ?? []).map((rule, i) => prepareRule(rule, i, contexts, log));
     this.stopAtFirst = (props.checkall as unknown) == 'false';
-    this.needsCount = this.rules.some((rule) => rule.t === 'tail');
+    this.repair = props.repair === true || (props.repair as unknown) === 'true';
+    this.needsCount = this.repair || this.rules.some((rule) => rule.t === 'tail');
     const usesPrev = this.rules.some((rule) => rule.v1.kind === 'prev' || rule.v2.kind === 'prev');
     if (this.needsCount || usesPrev) this.carried = new CarriedState<SwitchState>(contexts.node, 'switch:state', log, { prev: null, pending: [] });
   }
@@ -230,12 +234,36 @@ class SwitchRouter {
     if (group.count !== group.msgs.length) return undefined;
     this.pending.delete(id);
     // Copies: the held messages are also the state a retry of this invocation starts from.
+    const onwards: Array<Array<FlowMessage | null>> = [];
     for (const held of group.msgs.map((m) => cloneMessage(m))) {
       (held.parts as Parts).count = group.count;
       const ports = await this.route(held, ctx);
-      ports?.forEach((out, port) => out && ctx.send(out, port));
+      if (!this.repair) ports?.forEach((out, port) => out && ctx.send(out, port));
+      else if (ports) onwards.push(ports);
     }
+    if (this.repair) this.sendRepaired(onwards, ctx);
     return undefined;
+  }
+
+  /**
+   * Node-RED's sendGroup: per output, a new sequence id, indexes in order and the count of that output's messages.
+   * As Node-RED, the number of outputs is the last message's (shorter when "stop at the first match" stopped early)
+   * and a rule not reached counts as sent.
+   */
+  private sendRepaired(onwards: Array<Array<FlowMessage | null>>, ctx: InputContext): void {
+    const portCount = onwards.at(-1)?.length ?? 0;
+    const counts = Array.from({ length: portCount }, (_v, j) => onwards.filter((o) => o[j] !== null).length);
+    const ids = counts.map(() => randomUUID());
+    const indexes = counts.map(() => 0);
+    for (const onward of onwards) {
+      for (let j = 0; j < portCount; j++) {
+        const msg = onward[j];
+        if (!msg) continue;
+        const copy = cloneMessage(msg);
+        copy.parts = { ...(copy.parts as Parts), id: ids[j], index: indexes[j]++, count: counts[j] };
+        ctx.send(copy, j);
+      }
+    }
   }
 
   /** Evaluate the rules for one message: one entry per rule (until the first match with stopAtFirst). */
@@ -343,7 +371,7 @@ export const switchNode = defineNode<SwitchProps>({
         },
       },
       checkall: { type: 'string', enum: ['true', 'false'], default: 'true', title: 'Check all rules', description: '"false" stops at the first matching rule.' },
-      repair: { type: 'boolean', default: false, title: 'Recreate message sequences (not applied)' },
+      repair: { type: 'boolean', default: false, title: 'Recreate message sequences' },
     },
   },
   help: `Routes each message to the outputs whose rule matches, like Node-RED's *switch* node.
