@@ -1,0 +1,147 @@
+/**
+ * Re-run from a chosen task in queue mode, on real PostgreSQL and Redis: a main accepts the runs, a worker executes
+ * them. A two-task crew runs on the worker; a re-run from the second task, asked on the main, is executed by the
+ * worker with the first task's step copied into the new run (not asked of the model again) and the second
+ * recomputed. (Embedded SQLite, with a crash: crew-durable.test.ts.)
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../../runtime/src/config.ts';
+import { Runtime } from '../../../../runtime/src/runtime.ts';
+import { QUEUE_NAME } from '../../../../runtime/src/queue/worker.ts';
+import { startTestServer, type TestServer } from '../../../../runtime/src/testing/server.ts';
+import { fakeModelCredential, openAIAnswer, startFakeModelServer, type FakeServer, type RecordedRequest } from '../testing/fake-model-server.ts';
+
+const pgUrl = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
+const REDIS_DB = 15; // one Redis database per queue-mode test file: they run at the same time
+const redisUrl = `${process.env.FLOWCREW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'}/${REDIS_DB}`;
+const schema = `crewrerun_${randomBytes(3).toString('hex')}`;
+let dir: string;
+let model: FakeServer;
+let main: TestServer | undefined;
+let worker: Runtime | undefined;
+
+const system = (req: RecordedRequest) => (req.body.messages as Array<{ content: string }>)[0]!.content;
+const calls = (role: string) => model.requests.filter((r) => system(r).startsWith(`You are ${role}.`)).length;
+
+const env = (instance: string, mode: 'main' | 'worker') => ({
+  DATABASE_URL: `${pgUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+  FLOWCREW_MODE: mode,
+  FLOWCREW_REDIS_URL: redisUrl,
+  FLOWCREW_INSTANCE_ID: `${instance}-${schema}`,
+  FLOWCREW_KEYRING_FILE: path.join(dir, 'keyring.json'),
+  FLOWCREW_FLOWS_DIR: '',
+  FLOWCREW_OUTBOUND_ALLOW: `127.0.0.1:${new URL(model.url).port}`,
+});
+
+async function clearRedis() {
+  const queue = new Queue(QUEUE_NAME, { connection: { host: '127.0.0.1', port: 6379, db: REDIS_DB } });
+  await queue.obliterate({ force: true });
+  await queue.close();
+}
+
+async function onPg(sql: string) {
+  const client = new pg.Client({ connectionString: pgUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(async () => {
+  model = await startFakeModelServer((req) =>
+    system(req).startsWith('You are Researcher.') ? { json: openAIAnswer('Fact: pgvector adds vector search to PostgreSQL.') } : { json: openAIAnswer(`Article ${calls('Writer')}.`) },
+  );
+  dir = await mkdtemp(path.join(tmpdir(), 'flowcrew-crew-rerun-'));
+  await clearRedis();
+  await onPg(`CREATE SCHEMA ${schema}`);
+  main = await startTestServer({}, { env: env('main', 'main') });
+  worker = await Runtime.create(loadConfig({ ...process.env, ...env('worker', 'worker') }, { dataDir: path.join(dir, 'worker'), logLevel: 'error' }), { loadExamples: false });
+  await worker.resumeRuns();
+}, 120_000);
+
+afterAll(async () => {
+  await worker?.close();
+  await main?.stop();
+  await model?.close();
+  await clearRedis();
+  await onPg(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  if (dir) await rm(dir, { recursive: true, force: true });
+}, 60_000);
+
+async function finished(runId: string): Promise<any> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const { body } = await main!.api('GET', `/api/v1/runs/${runId}`);
+    if (['succeeded', 'failed', 'cancelled'].includes(body?.status)) return body;
+    if (Date.now() > deadline) throw new Error(`run ${runId} did not finish (status ${body?.status})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('re-run from a task through a queue worker (PostgreSQL)', () => {
+  it('the worker runs the re-run with the earlier task copied, not asked again, and the chosen task recomputed', async () => {
+    const credentialId = await fakeModelCredential(main!, model);
+    const flow = {
+      id: 'rerun-crew',
+      name: 'rerun crew',
+      nodes: [
+        { id: 'go', type: 'inject', props: { props: [] }, wires: [['crew']] },
+        {
+          id: 'crew',
+          type: 'ai-crew',
+          credentials: credentialId,
+          props: {
+            stream: false,
+            agents: [
+              { key: 'researcher', role: 'Researcher', goal: 'Find facts' },
+              { key: 'writer', role: 'Writer', goal: 'Write' },
+            ],
+            tasks: [
+              { key: 'research', description: 'Research {topic}', agent: 'researcher' },
+              { key: 'write', description: 'Write about {topic}', agent: 'writer' },
+            ],
+          },
+          wires: [],
+        },
+      ],
+    };
+    const saved = await main!.api('POST', '/api/v1/flows/import?deploy=true', flow);
+    expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+    const started = await main!.api('POST', '/api/v1/flows/rerun-crew/runs', { input: { payload: { topic: 'pgvector' } } });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const first = await finished(started.body.runId);
+    expect(first.status, first.error).toBe('succeeded');
+    expect([calls('Researcher'), calls('Writer')]).toEqual([1, 1]);
+    const workerRuns = worker!.queue!.workerStats!.runs;
+    expect(workerRuns).toBeGreaterThanOrEqual(1);
+
+    const crewInvocation = first.invocations.find((i: any) => i.nodeType === 'ai-crew');
+    const again = await main!.api('POST', `/api/v1/runs/${started.body.runId}/invocations/${encodeURIComponent(crewInvocation.id)}/rerun`, { fromStep: 'task:write' });
+    expect(again.status, JSON.stringify(again.body)).toBe(202);
+    expect(again.body.reused).toEqual(['task:research']);
+    const second = await finished(again.body.runId);
+    expect(second.status, second.error).toBe('succeeded');
+    // Executed by the worker (a main executes nothing), the researcher not asked again, the writer once more.
+    expect(worker!.queue!.workerStats!.runs).toBeGreaterThan(workerRuns);
+    expect(main!.runtime.executor.activeRuns).toBe(0);
+    expect([calls('Researcher'), calls('Writer')]).toEqual([1, 2]);
+
+    const rerunCrew = second.invocations.find((i: any) => i.nodeType === 'ai-crew');
+    const steps = second.invocations.filter((i: any) => i.parentId === rerunCrew.id);
+    expect(steps.map((s: any) => [s.input.step.key, s.input.step.copiedFrom?.runId ?? null])).toEqual([
+      ['task:research', started.body.runId],
+      ['task:write', null],
+    ]);
+    const tasks = rerunCrew.outputs[0].msg.crew.tasks;
+    expect(tasks.map((t: any) => t.output)).toEqual(['Fact: pgvector adds vector search to PostgreSQL.', 'Article 2.']);
+    expect(tasks[0].notes.at(-1)).toContain(`taken from run ${started.body.runId}`);
+  }, 240_000);
+});
