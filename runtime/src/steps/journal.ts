@@ -5,7 +5,7 @@
  */
 import type { FinishedStep, StepJournal, StepRecord } from '@flowcrew/sdk';
 import type { ActiveRun, InvocationScope } from '../executor/types.ts';
-import { DEFAULT_MESSAGE_LIMITS, type SqlDriver } from '../storage/sql-storage.ts';
+import { SqlStorage } from '../storage/sql-storage.ts';
 import { StepStore, stepId, stepInvocation, stepMeta, toFinishedStep } from '../storage/steps.ts';
 import type { InvocationRecord, Storage } from '../storage/types.ts';
 
@@ -20,8 +20,7 @@ export const copiesInFlight = new Map<string, readonly InvocationRecord[]>();
 /** The step store of a SQL storage (one per storage), or undefined for a storage without SQL (then nodes get no ctx.steps). */
 export function stepStoreOf(storage: Storage): StepStore | undefined {
   let store = stores.get(storage);
-  const driver = (storage as { driver?: SqlDriver }).driver;
-  if (!store && driver) stores.set(storage, (store = new StepStore(storage, driver, DEFAULT_MESSAGE_LIMITS)));
+  if (!store && storage instanceof SqlStorage) stores.set(storage, (store = new StepStore(storage)));
   return store;
 }
 

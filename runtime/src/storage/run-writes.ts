@@ -200,10 +200,14 @@ function definedFields(update: RunUpdate): RunUpdate {
   return out;
 }
 
-/** Finished invocations inserted outside a completion (a node's durable steps: storage/steps.ts), checked against the limits. */
-export function invocationInserts(records: readonly InvocationRecord[], limits: MessageLimits): SqlStatement[] {
+/**
+ * Finished invocations inserted outside a completion (a node's durable steps: storage/steps.ts), checked against the
+ * limits now (throws before anything is queued). A run write like the others: queued behind the run's acceptance, so a
+ * step never commits before its run does, and coalesced into the batch's INSERTs.
+ */
+export function invocationInsertWrite(records: readonly InvocationRecord[], limits: MessageLimits): RunWrite {
   const seen = new MessageCache(limits);
-  return insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, records.map((inv) => invocationRow(inv, seen)));
+  return { runs: [], invocations: records.map((inv) => invocationRow(inv, seen)) };
 }
 
 function invocationRow(inv: InvocationRecord, seen: MessageCache): SqlParam[] {

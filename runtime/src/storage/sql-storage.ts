@@ -16,7 +16,7 @@ import { migrate } from './migrations.ts';
 import type { CompleteInvocation, CredentialRecord, InvocationRecord, MessageLimits, RunRecord, RunUpdate, Storage } from './types.ts';
 import { jsonOrNull, num } from './row-values.ts';
 import { ACTIVE_SQL, FINISHED_SQL, SqlRunReads } from './run-reads.ts';
-import { acceptRunWrite, completeInvocationWrite, json, runUpdateWrite, type RunWrite } from './run-writes.ts';
+import { acceptRunWrite, completeInvocationWrite, invocationInsertWrite, json, runUpdateWrite, type RunWrite } from './run-writes.ts';
 import type { Row, SqlDialect, SqlDriver, SqlStatement, StatementResult } from './sql-driver.ts';
 import { FlowVersionStore } from './versions.ts';
 
@@ -123,6 +123,11 @@ export class SqlStorage implements Storage {
   acceptRun(run: RunRecord, first: InvocationRecord[], options?: { outbox?: boolean }): Promise<void> {
     const lease = this.leases?.forNewRun() ?? NO_LEASE;
     return this.write([], () => undefined, acceptRunWrite(run, first, this.limits, lease, options?.outbox ? RunOutbox.insert(run.id, run.createdAt) : undefined));
+  }
+
+  /** Finished invocations of a running node (its durable steps, steps.ts), through the writer; throws like acceptRun. */
+  insertFinishedInvocations(records: readonly InvocationRecord[]): Promise<void> {
+    return this.write([], () => undefined, invocationInsertWrite(records, this.limits));
   }
 
   /** Not async: an UnstorableMessageError is thrown synchronously, before anything is queued (see Storage). */

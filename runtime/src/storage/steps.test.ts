@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { storageBackends } from '../testing/storage-backends.ts';
 import { makeInvocation, makeRun } from './fixtures.ts';
+import { createSqliteStorage } from './sqlite.ts';
 import type { SqlStorage } from './sql-storage.ts';
 import { StepStore, stepInvocation, stepMeta } from './steps.ts';
 import { UnstorableMessageError } from './types.ts';
@@ -23,7 +24,7 @@ describe.each(backends)('steps on %s', (_name, blank) => {
   it('stores steps under a pending invocation, finds them by key in order, and keeps them apart from resume and completion', async () => {
     const storage = await open();
     try {
-      const store = new StepStore(storage, storage.driver, { maxBytes: 4096, maxDepth: 32 });
+      const store = new StepStore(storage);
       const run = makeRun();
       const parent = { ...makeInvocation(run.id, 1), nodeType: 'ai-crew', status: 'pending' as const, attempt: 0, outputs: null, finishedAt: null };
       await storage.acceptRun(run, [parent]);
@@ -60,13 +61,50 @@ describe.each(backends)('steps on %s', (_name, blank) => {
   it('refuses a step over the message limits before writing anything', async () => {
     const storage = await open();
     try {
-      const store = new StepStore(storage, storage.driver, { maxBytes: 1024, maxDepth: 32 });
+      const store = new StepStore(storage);
       const run = makeRun();
       const parent = { ...makeInvocation(run.id, 1), status: 'pending' as const, finishedAt: null };
       await storage.acceptRun(run, [parent]);
       const small = stepInvocation(parent, { key: 'plan', kind: 'plan', label: 'plan', output: 'short', startedAt: 1 }, 2);
-      const big = stepInvocation(parent, { key: 'task:big', kind: 'task', label: 'big', output: 'x'.repeat(2000), startedAt: 1 }, 3);
+      const big = stepInvocation(parent, { key: 'task:big', kind: 'task', label: 'big', output: 'x'.repeat(storage.limits.maxBytes + 1), startedAt: 1 }, 3);
       await expect(store.insert([small, big])).rejects.toBeInstanceOf(UnstorableMessageError);
+      expect(await store.list(run.id, parent.id)).toEqual([]);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('commits a step only with or after its run: a step recorded right after the run started never lands alone', async () => {
+    const storage = await open();
+    try {
+      const store = new StepStore(storage);
+      const run = makeRun();
+      const parent = { ...makeInvocation(run.id, 1), status: 'pending' as const, finishedAt: null };
+      // A run starts before its acceptance commits; its node's first step is recorded at once.
+      const accepted = storage.acceptRun(run, [parent]);
+      const stepped = store.insert([stepInvocation(parent, { key: 'plan', kind: 'plan', label: 'plan', output: 'p', startedAt: 1 }, 2)]);
+      await stepped;
+      // Once the step is stored, so is its run (before: the step was written at once, beside the writer's queue).
+      expect((await storage.getRun(run.id))?.id).toBe(run.id);
+      await accepted;
+      expect((await store.list(run.id, parent.id)).map((s) => s.meta.key)).toEqual(['plan']);
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
+describe('steps and configured message limits', () => {
+  it('checks a step against the storage\'s configured limits (FLOWCREW_MAX_MESSAGE_BYTES), not the defaults', async () => {
+    const storage = createSqliteStorage({ filename: ':memory:', limits: { maxBytes: 1024, maxDepth: 32 } });
+    await storage.migrate();
+    try {
+      const store = new StepStore(storage);
+      const run = makeRun();
+      const parent = { ...makeInvocation(run.id, 1), status: 'pending' as const, finishedAt: null };
+      await storage.acceptRun(run, [parent]);
+      const big = stepInvocation(parent, { key: 'task:big', kind: 'task', label: 'big', output: 'x'.repeat(2000), startedAt: 1 }, 2);
+      await expect(store.insert([big])).rejects.toBeInstanceOf(UnstorableMessageError);
       expect(await store.list(run.id, parent.id)).toEqual([]);
     } finally {
       await storage.close();

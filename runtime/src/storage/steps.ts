@@ -6,9 +6,8 @@
  * Retention, deletion, the run view and the API treat steps as any invocation: no table of their own, no migration.
  */
 import type { FinishedStep, StepRecord } from '@flowcrew/sdk';
-import { invocationInserts } from './run-writes.ts';
-import type { SqlDriver } from './sql-storage.ts';
-import type { InvocationRecord, MessageLimits, Storage } from './types.ts';
+import type { SqlStorage } from './sql-storage.ts';
+import type { InvocationRecord } from './types.ts';
 
 /** What a step row keeps about the step besides input and output. */
 export interface StepMeta {
@@ -70,11 +69,7 @@ export function toFinishedStep(record: InvocationRecord, meta: StepMeta): Finish
 }
 
 export class StepStore {
-  constructor(
-    private readonly storage: Storage,
-    private readonly driver: SqlDriver,
-    private readonly limits: MessageLimits,
-  ) {}
+  constructor(private readonly storage: SqlStorage) {}
 
   /** The steps of one invocation, in the order they were recorded. */
   async list(runId: string, parentId: string): Promise<Array<{ record: InvocationRecord; meta: StepMeta }>> {
@@ -91,11 +86,15 @@ export class StepStore {
   }
 
   /**
-   * Insert finished rows now, in their own transaction (not behind the group-commit writer's batches: a step is
-   * written while its parent invocation still runs, and no reader joins the two). Throws UnstorableMessageError
-   * (before anything is written) when a step is over the message limits.
+   * Insert finished rows through the storage's group-commit writer, after everything queued before them (the run's
+   * acceptance above all: a crash never leaves steps of a run that was not stored), checked against the storage's
+   * configured message limits: UnstorableMessageError before anything is written.
    */
-  async insert(records: readonly InvocationRecord[]): Promise<void> {
-    await this.driver.writeBatch(invocationInserts(records, this.limits));
+  insert(records: readonly InvocationRecord[]): Promise<void> {
+    try {
+      return this.storage.insertFinishedInvocations(records);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 }
