@@ -25,13 +25,25 @@ function regexLiteral(pattern: string): string {
 
 const empty = (x: string) => `($not($exists(${x})) or ${x} = null or ${x} = "" or ($type(${x}) = "array" and $count(${x}) = 0) or ($type(${x}) = "object" and $count($keys(${x})) = 0))`;
 
+/**
+ * n8n's "convert types where required" (loose type validation): a numeric string compares as a number, a number or
+ * boolean as its text, "true"/"false" as booleans; anything else is compared as it is.
+ */
+function loosely(type: string, x: string): string {
+  if (type === 'number') return `($v := ${x}; $type($v) = "string" and $contains($v, /^\\s*[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?\\s*$/) ? $number($v) : $v)`;
+  if (type === 'string') return `($v := ${x}; $type($v) = "number" or $type($v) = "boolean" ? $string($v) : $v)`;
+  if (type === 'boolean') return `($v := ${x}; $v = "true" ? true : $v = "false" ? false : $v)`;
+  return x;
+}
+
 /** One filter-format condition. */
-function filterCondition(cond: Record<string, unknown>, caseSensitive: boolean, refs: NodeRefs): string {
+function filterCondition(cond: Record<string, unknown>, caseSensitive: boolean, refs: NodeRefs, loose = false): string {
   const op = isObject(cond.operator) ? cond.operator : {};
   const type = String(op.type ?? 'string');
   const operation = String(op.operation ?? 'equals');
   let left = operand(cond.leftValue, refs);
   let right = operand(cond.rightValue, refs);
+  if (loose) [left, right] = [loosely(type, left), loosely(type, right)];
   if (type === 'string' && !caseSensitive) { left = `$lowercase(${left})`; right = `$lowercase(${right})`; }
   if (type === 'dateTime') { left = `$toMillis($string(${left}))`; right = `$toMillis($string(${right}))`; }
   switch (operation) {
@@ -79,7 +91,8 @@ export function translateConditions(parameters: Record<string, unknown>, refs: N
   if (isObject(conditions) && Array.isArray(conditions.conditions)) {
     const options = isObject(conditions.options) ? conditions.options : {};
     const caseSensitive = options.caseSensitive !== false;
-    const parts = conditions.conditions.filter(isObject).map((c) => filterCondition(c, caseSensitive, refs));
+    const loose = options.typeValidation === 'loose' || parameters.looseTypeValidation === true;
+    const parts = conditions.conditions.filter(isObject).map((c) => filterCondition(c, caseSensitive, refs, loose));
     const joiner = conditions.combinator === 'or' ? ' or ' : ' and ';
     return parts.length ? `(${parts.join(joiner)})` : 'true';
   }
