@@ -20,6 +20,12 @@ export interface GroupCommitStats {
 /** Caps so one flush stays a reasonably short transaction; the rest goes to the next flush. */
 const MAX_BATCH_ITEMS = 1000;
 const MAX_BATCH_STATEMENTS = 5000;
+/**
+ * SQLite commits synchronously, on the event loop: batches of up to 700 run writes (256 runs in flight) held it for
+ * 7-300 ms at load ~18, and every open request waited that out. Rows (statements before coalescing) per batch are
+ * capped lower there: ~100 writes, event-loop delay p50 10 ms instead of 20-28 ms in the same test.
+ */
+const MAX_BATCH_ROWS_SYNC = 200;
 
 interface WriteItem {
   /** Plain statements; or, for the run path, rows the writer may coalesce with other run writes (run-writes.ts). */
@@ -44,12 +50,15 @@ export class GroupCommit {
   private scheduled = false;
   private closed = false;
   private closing: Promise<void> | null = null;
+  private readonly maxStatements: number;
 
   constructor(
     private readonly driver: SqlDriver,
     /** See SqlStorageOptions.flush. */
     private readonly flushMode: 'immediate' | 'eager',
-  ) {}
+  ) {
+    this.maxStatements = flushMode === 'immediate' ? MAX_BATCH_ROWS_SYNC : MAX_BATCH_STATEMENTS;
+  }
 
   /** Refuse new writes and wait until every queued one has settled (the driver stays open). */
   drain(): Promise<void> {
@@ -110,7 +119,7 @@ export class GroupCommit {
       const item = this.queue[n]!;
       statements += item.statements?.length ?? 1 + item.run!.invocations.length;
       n++;
-      if (statements >= MAX_BATCH_STATEMENTS) break;
+      if (statements >= this.maxStatements) break;
     }
     return this.queue.splice(0, n);
   }
