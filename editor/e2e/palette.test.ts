@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -21,6 +21,7 @@ import { launchBrowser, screenshot } from './browser.ts';
 const sfx = randomBytes(4).toString('hex');
 const good = `flowcrew-nodes-e2e-good-${sfx}`;
 const goodType = `e2e-greet-${sfx}`;
+const throws = `flowcrew-nodes-e2e-throws-${sfx}`;
 let work: string;
 let userDir: string;
 let runtime: ChildRuntime;
@@ -62,6 +63,11 @@ describe('the palette manager in the editor, against a real npm registry', () =>
     work = await mkdtemp(path.join(tmpdir(), 'flowcrew-e2e-palette-'));
     userDir = path.join(work, 'nodes');
     const npm = await TestRegistry.signUp(work);
+    // A pack already in the node directory whose module throws when loaded: quarantined at start.
+    const broken = path.join(userDir, 'node_modules', throws);
+    await mkdir(broken, { recursive: true });
+    await writeFile(path.join(broken, 'package.json'), JSON.stringify({ name: throws, version: '1.0.0', type: 'module', flowcrew: { nodes: ['./index.js'], sdkApi: 1 } }));
+    await writeFile(path.join(broken, 'index.js'), `throw new Error('this pack fails when loaded, on purpose');`);
     runtime = new ChildRuntime({ dataDir: path.join(work, 'data'), port: await freePort(), env: { FLOWCREW_USER_NODES_DIR: userDir, FLOWCREW_NPM_REGISTRY: npm.url } });
     runtime.spawn();
     const dependencies = { [`flowcrew-dep-e2e-${sfx}`]: '1.0.0' };
@@ -89,6 +95,14 @@ describe('the palette manager in the editor, against a real npm registry', () =>
     await page?.close();
     await runtime?.terminate();
     if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('a pack that fails to load at start is listed as quarantined with its error; the others run', async () => {
+    await page.click('[data-test="palette-manage"]');
+    await page.locator(`[data-test="pm-state-${throws}"]`).filter({ hasText: 'quarantined' }).waitFor();
+    expect(await page.locator(`[data-test="pm-error-${throws}"]`).innerText()).toContain('this pack fails when loaded, on purpose');
+    expect(await page.locator('[data-test="pm-pack-@flowcrew/nodes-core"]').getAttribute('class')).toBe('loaded');
+    await shot('00-quarantined');
   });
 
   it('shows a pack’s licence and readme, installs it with npm’s output streaming in, and puts its node in the palette', async () => {
