@@ -26,6 +26,17 @@ describe('Node-RED tab env: the translation', () => {
     expect(reasons[5]).toContain('"env" variable');
     expect(result.warnings.some((w) => w.includes('environment variables'))).toBe(false);
   });
+
+  it("writes a group's variables into its nodes (a nested group's first), and reports it on the group", () => {
+    const change = flow(ENV_TAB_B).nodes.find((n) => n.id === 'env-g-change')!;
+    expect(change.props!.rules).toEqual([
+      { t: 'set', p: 'payload.typed', pt: 'msg', to: 'hallo', tot: 'str' },
+      { t: 'set', p: 'payload.count', pt: 'msg', to: '7', tot: 'num' },
+      { t: 'set', p: 'payload.whole', pt: 'msg', to: 'hallo', tot: 'str' },
+      { t: 'set', p: 'payload.jsonata', pt: 'msg', to: '7 + 1', tot: 'jsonata' },
+    ]);
+    expect(result.properties.filter((p) => p.type === 'group' && p.property === '/env').map((p) => [p.nodeId, p.action])).toEqual([['env-g-outer', 'translated'], ['env-g-inner', 'translated']]);
+  });
 });
 
 let nodeRed: NodeRedUnderTest | undefined;
@@ -58,6 +69,10 @@ describe.skipIf(!available)('Node-RED tab env: imported into a real runtime, com
     const expectedB = await httpExchange(`${nodeRed!.url}/env/b`, { body: {} });
     expect(expectedB).toEqual({ status: 200, body: { typed: 'bonjour', get: 'bonjour' } });
     expect(await httpExchange(`${flowcrew!.url}/webhook/env/b`, { body: {} })).toEqual(expectedB);
+    // group variables (written into the group's nodes at import), the inner group's first, typed as Node-RED's
+    const expectedGroup = await httpExchange(`${nodeRed!.url}/env/group`, { body: {} });
+    expect(expectedGroup).toEqual({ status: 200, body: { typed: 'hallo', count: 7, whole: 'hallo', jsonata: 8 } });
+    expect(await httpExchange(`${flowcrew!.url}/webhook/env/group`, { body: {} })).toEqual(expectedGroup);
   });
 
   it("a flow's own variable wins over the project's of the same name; the project's others are still read", async () => {

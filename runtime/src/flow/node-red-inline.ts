@@ -11,7 +11,7 @@
 import type { PropertyNote } from './node-red-values.ts';
 import { envEntries, unsupportedSubflow } from './node-red-subflows.ts';
 
-type NrNode = { id: string; type: string; z?: string; [key: string]: unknown };
+export type NrNode = { id: string; type: string; z?: string; [key: string]: unknown };
 
 /** Typed-input pairs Node-RED nodes store (value key, type key). */
 const TYPED_PAIRS: Array<[string, string]> = [['v', 'vt'], ['to', 'tot'], ['from', 'fromt'], ['payload', 'payloadType'], ['property', 'propertyType'], ['op1', 'op1type'], ['op2', 'op2type'], ['v2', 'v2t']];
@@ -19,7 +19,7 @@ const WHOLE = /^\$(?:{(\S+)}|\((\S+)\))$/;
 /** Passes of inlining: a subflow inlined into another is inlined again; more means a subflow using itself. */
 const MAX_DEPTH = 10;
 
-interface Variable {
+export interface Variable {
   type: 'str' | 'num' | 'bool' | 'json';
   /** The value as Node-RED evaluates it (a number, a boolean, parsed JSON, text). */
   value: unknown;
@@ -29,9 +29,14 @@ const isObject = (value: unknown): value is Record<string, unknown> => value !==
 
 /** The instance's variables: the definition's defaults, then the instance's own entries; evaluated types are left out. */
 function variablesOf(sf: NrNode, instance: NrNode): { vars: Map<string, Variable>; skipped: string[] } {
-  const vars = new Map<string, Variable>();
+  return typedVariables([...envEntries(sf.env), ...envEntries(instance.env)]);
+}
+
+/** Node-RED env entries (later ones win) as the values Node-RED evaluates them to; evaluated types are left out. */
+export function typedVariables(entries: ReturnType<typeof envEntries>, into = new Map<string, Variable>()): { vars: Map<string, Variable>; skipped: string[] } {
+  const vars = into;
   const skipped: string[] = [];
-  for (const entry of [...envEntries(sf.env), ...envEntries(instance.env)]) {
+  for (const entry of entries) {
     const type = entry.type ?? 'str';
     const text = typeof entry.value === 'string' ? entry.value : entry.value === undefined ? '' : JSON.stringify(entry.value);
     if (type === 'str') vars.set(entry.name, { type, value: text });
@@ -53,8 +58,8 @@ function variablesOf(sf: NrNode, instance: NrNode): { vars: Map<string, Variable
 
 const asTyped = (v: Variable): [string, string] => [v.type === 'str' ? (v.value as string) : JSON.stringify(v.value), v.type];
 
-/** Write the instance's variables into one copied node's config (a new object; the export is not changed). */
-function substitute(node: NrNode, vars: Map<string, Variable>): NrNode {
+/** Write variables into one node's config (a new object; the export is not changed). */
+export function substitute(node: NrNode, vars: Map<string, Variable>): NrNode {
   const walk = (value: unknown): unknown => {
     if (typeof value === 'string') {
       // Node-RED's mapEnvVarProperties: a property that is exactly ${NAME} takes the variable's (typed) value.

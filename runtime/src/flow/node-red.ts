@@ -14,6 +14,7 @@ import { groupDescendants, importGroups } from './node-red-groups.ts';
 import { linkCallProps } from './node-red-links.ts';
 import { tabEnv } from './node-red-env.ts';
 import { inlineSubflows } from './node-red-inline.ts';
+import { applyGroupEnv } from './node-red-group-env.ts';
 import { assembleDefinition, envEntries, envSchema, instanceProps, subflowLibraryId, unsupportedSubflow, useSubflowProps, type ImportedSubflow } from './node-red-subflows.ts';
 import { normaliseNodeRedProps } from './node-red-props.ts';
 import { PropsEditor, type PropertyNote } from './node-red-values.ts';
@@ -397,7 +398,9 @@ export function importNodeRed(json: unknown, options: NodeRedImportOptions = {})
   if (!isNodeRedExport(json)) throw new Error('not a Node-RED export: expected an array of nodes with "id", "type" and "z" (or { flows: [...] })');
   const notes: PropertyNote[] = [];
   const warnings: string[] = [];
-  const items = inlineSubflows(exportedNodes(json) as NrNode[], (n) => notes.push(n), (w) => warnings.push(w));
+  // Subflow instances first: inside a copy, the subflow's variables come before its group's, as in Node-RED.
+  const inlined = inlineSubflows(exportedNodes(json) as NrNode[], (n) => notes.push(n), (w) => warnings.push(w));
+  const items = applyGroupEnv(inlined, (n) => notes.push(n));
   const result = new Importer(items, options).run();
   return { ...result, warnings: [...warnings, ...result.warnings], properties: [...notes, ...result.properties] };
 }
