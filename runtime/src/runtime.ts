@@ -160,7 +160,7 @@ export class Runtime {
     runtime.leader = (await electTriggerLeader({ databaseUrl: config.databaseUrl, cluster: config.cluster, hasLeases: !!storage.leases, deployer: executor.deployer, log: moduleLogger(log, 'runtime') })) ?? undefined;
     // Library sub-flows are node types: registered before the stored flows that use them are deployed.
     runtime.subflows = await openSubflowLibrary({ storage, registry, executor, log: moduleLogger(log, 'runtime') });
-    runtime.librarySync = await startLibrarySync({ cluster: config.cluster, registry, subflows: runtime.subflows, storage, userNodesDir: config.userNodesDir, npmRegistryUrl: config.npmRegistryUrl, log: moduleLogger(log, 'runtime') });
+    runtime.librarySync = await startLibrarySync({ cluster: config.cluster, databaseUrl: config.databaseUrl, registry, subflows: runtime.subflows, storage, userNodesDir: config.userNodesDir, npmRegistryUrl: config.npmRegistryUrl, log: moduleLogger(log, 'runtime') });
     await runtime.boot(options.loadExamples ?? true);
     return runtime;
   }

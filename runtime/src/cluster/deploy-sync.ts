@@ -2,9 +2,9 @@
  * Deploys across mains (queue mode) and across embedded runtimes sharing PostgreSQL: a flow deployed or undeployed on
  * one is deployed or undeployed on every other, so each serves its webhooks and the elected leader runs its cron. The
  * runtime that deployed announces the flow on a channel (Redis pub/sub in queue mode, PostgreSQL LISTEN/NOTIFY
- * without Redis: cluster/pg-channel.ts); the others read the stored deployed revision and apply it. The announcement can arrive before
+ * without Redis: cluster/channel.ts); the others read the stored deployed revision and apply it. The announcement can arrive before
  * the deploying main has stored the new revision, so a peer that sees no change looks again a few times; a full
- * reconciliation on a slow beat heals lost messages (Redis restarted) and deploys made while a main was down.
+ * reconciliation when the channel reconnects, and on a slow beat, heals lost messages and deploys made while a main was down.
  */
 import type { Logger } from '@flowcrew/sdk';
 import type { Redis } from 'ioredis';
@@ -13,36 +13,21 @@ import { validateFlowAsync } from '../flow/validate.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
 import type { Storage } from '../storage/types.ts';
 import { isHiddenSubflowFlow } from '../subflows/definition.ts';
+import { RedisChannel, type AnnouncementChannel } from './channel.ts';
 
 const CHANNEL = 'flowcrew:deploys';
 const RECHECKS = 6;
 const RECHECK_MS = 250;
 const RECONCILE_MS = 30_000;
 
-/** Where deploy announcements travel: fire-and-forget, every runtime listening gets each message (its own included). */
-export interface DeployChannel {
-  publish(text: string): Promise<unknown>;
-  listen(onMessage: (text: string) => void): Promise<void>;
-  close(): void;
-}
-
-/** Queue mode: a Redis channel (the publisher and a subscriber connection of the queue's). */
-export function redisDeployChannel(publisher: Redis, subscriber: Redis): DeployChannel {
-  return {
-    publish: (text) => publisher.publish(CHANNEL, text),
-    async listen(onMessage) {
-      subscriber.on('message', (channel: string, text: string) => {
-        if (channel === CHANNEL) onMessage(text);
-      });
-      await subscriber.subscribe(CHANNEL);
-    },
-    close: () => {},
-  };
+/** Queue mode: the Redis channel on the queue's publisher and subscriber connections. */
+export function redisDeployChannel(publisher: Redis, subscriber: Redis): AnnouncementChannel {
+  return new RedisChannel(CHANNEL, { publisher, subscriber });
 }
 
 export interface DeploySyncOptions {
   instance: string;
-  channel: DeployChannel;
+  channel: AnnouncementChannel;
   storage: Storage;
   executor: Executor;
   registry: NodeRegistry;
@@ -63,14 +48,18 @@ export class DeploySync {
   }
 
   async start(): Promise<void> {
-    await this.options.channel.listen((text) => {
-      try {
-        const { instance, flowId } = JSON.parse(text) as { instance: string; flowId: string };
-        if (instance !== this.options.instance) void this.follow(flowId);
-      } catch {
-        // not ours
-      }
-    });
+    await this.options.channel.listen(
+      (text) => {
+        try {
+          const { instance, flowId } = JSON.parse(text) as { instance: string; flowId: string };
+          if (instance !== this.options.instance) void this.follow(flowId);
+        } catch {
+          // not ours
+        }
+      },
+      // Announcements made while the channel was down are lost: catch up with the stored deploys at once.
+      () => void this.reconcileAll(),
+    );
     this.timer = setInterval(() => void this.reconcileAll(), RECONCILE_MS);
     this.timer.unref();
   }

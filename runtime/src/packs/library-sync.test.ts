@@ -1,36 +1,23 @@
 /**
- * Packs and the sub-flow library across processes: two runtimes sharing a real PostgreSQL database and a user node
- * directory, each with a LibrarySync on the real Redis (scripts/services.d/redis.sh): a sub-flow published on one is
- * runnable on the other, and a pack loaded, disabled, enabled and removed on one follows on the other, without a
- * restart. (Processes on separate disks install the announced version with their own npm run: the palette manager,
- * tested against verdaccio in palette.test.ts.)
+ * Packs and the sub-flow library across processes: two embedded runtimes sharing a real PostgreSQL database and a user
+ * node directory, WITHOUT Redis: each runtime's own LibrarySync announces over PostgreSQL LISTEN/NOTIFY
+ * (cluster/channel.ts; queue mode uses the same sync over Redis, its transport tested in cluster/channel.test.ts).
+ * A sub-flow published on one is runnable on the other, a pack loaded, disabled, enabled and removed on one follows on
+ * the other, without a restart; a sub-flow published while the other's channel was down is caught up when it is back.
+ * (Processes on separate disks install the announced version with their own npm run: the palette manager, tested
+ * against verdaccio in palette.test.ts.)
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../testing/child-runtime.ts';
 import { startTestServer, type TestServer } from '../testing/server.ts';
 import { scratchDatabase } from '../testing/storage-backends.ts';
-import { LibrarySync } from './library-sync.ts';
+import type { LibrarySync } from './library-sync.ts';
 
-const REDIS_URL = process.env.FLOWCREW_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const scratch = await scratchDatabase('libsync');
-const redisUp = await (async () => {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    await probe.ping();
-    return true;
-  } catch (error) {
-    if (process.env.CI) throw new Error(`Redis not reachable at ${REDIS_URL} (${(error as Error).message}): run scripts/services`);
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-})();
 
 const PACK = `flowcrew-nodes-sync-${process.pid}`;
 const TYPE = `sync-hello-${process.pid}`;
@@ -48,20 +35,11 @@ async function writePack(userDir: string, version: string, greeting: string): Pr
   return dir;
 }
 
-describe.skipIf(!scratch.reachable || !redisUp)('library sync across processes (PostgreSQL + Redis)', () => {
+describe.skipIf(!scratch.reachable)('library sync across embedded runtimes sharing PostgreSQL (LISTEN/NOTIFY, no Redis)', () => {
   let userDir = '';
   let a: TestServer;
   let b: TestServer;
-  const syncs: LibrarySync[] = [];
-  const connections: Redis[] = [];
-
-  function syncFor(server: TestServer, instance: string): LibrarySync {
-    const [publisher, subscriber] = [new Redis(REDIS_URL), new Redis(REDIS_URL)];
-    connections.push(publisher, subscriber);
-    const sync = new LibrarySync({ instance, publisher, subscriber, registry: server.runtime.registry, subflows: server.runtime.subflows, userNodesDir: userDir, log: server.runtime.log });
-    syncs.push(sync);
-    return sync;
-  }
+  const syncs = (): LibrarySync[] => [a.runtime.librarySync!, b.runtime.librarySync!];
 
   beforeAll(async () => {
     await scratch.create();
@@ -69,29 +47,29 @@ describe.skipIf(!scratch.reachable || !redisUp)('library sync across processes (
     const env = { env: { FLOWCREW_USER_NODES_DIR: userDir } };
     a = await startTestServer({ databaseUrl: scratch.url }, env);
     b = await startTestServer({ databaseUrl: scratch.url }, env);
-    await Promise.all([syncFor(a, `a-${process.pid}`).start(), syncFor(b, `b-${process.pid}`).start()]);
+    expect(a.runtime.librarySync).toBeTruthy();
+    expect(b.runtime.librarySync).toBeTruthy();
   }, 120_000);
 
   afterAll(async () => {
-    for (const sync of syncs) sync.close();
-    for (const c of connections) c.disconnect();
     await Promise.all([a?.stop(), b?.stop()]);
     await scratch.drop();
     if (userDir) await rm(userDir, { recursive: true, force: true });
   });
 
+  const definition = (id: string, greeting: string) => ({
+    id,
+    name: 'Greet',
+    nodes: [
+      { id: 'in', type: 'subflow-in', wires: [['set']] },
+      { id: 'set', type: 'change', props: { rules: [{ t: 'set', p: 'payload', pt: 'msg', to: greeting, tot: 'str' }] }, wires: [['out']] },
+      { id: 'out', type: 'subflow-out' },
+    ],
+  });
+
   it('a sub-flow published on one process is in the palette of the other and runs there', async () => {
     const id = `greet-${process.pid}`;
-    const definition = (greeting: string) => ({
-      id,
-      name: 'Greet',
-      nodes: [
-        { id: 'in', type: 'subflow-in', wires: [['set']] },
-        { id: 'set', type: 'change', props: { rules: [{ t: 'set', p: 'payload', pt: 'msg', to: greeting, tot: 'str' }] }, wires: [['out']] },
-        { id: 'out', type: 'subflow-out' },
-      ],
-    });
-    expect((await a.api('POST', '/api/v1/subflows', definition('hello v1'))).status).toBe(201);
+    expect((await a.api('POST', '/api/v1/subflows', definition(id, 'hello v1'))).status).toBe(201);
     await waitFor('the sub-flow on the other process', async () => ((await b.api('GET', `/api/v1/subflows/${id}`)).status === 200 ? true : undefined));
     expect(b.runtime.registry.get(`subflow:${id}`)).toBeDefined();
 
@@ -103,7 +81,7 @@ describe.skipIf(!scratch.reachable || !redisUp)('library sync across processes (
     expect([run.status, run.error]).toEqual(['succeeded', null]);
     expect(run.invocations.find((i: { nodeId: string }) => i.nodeId === 'call').outputs[0].msg.payload).toBe('hello v1');
 
-    expect((await a.api('POST', '/api/v1/subflows', definition('hello v2'))).status).toBe(201);
+    expect((await a.api('POST', '/api/v1/subflows', definition(id, 'hello v2'))).status).toBe(201);
     await waitFor('version 2 on the other process', async () => (b.runtime.subflows?.version(id, 2) ? true : undefined));
     expect((await b.api('GET', `/api/v1/subflows/${id}`)).body.definition.version).toBe(2);
   });
@@ -129,6 +107,28 @@ describe.skipIf(!scratch.reachable || !redisUp)('library sync across processes (
     await rm(dir, { recursive: true, force: true });
     a.runtime.registry.unloadPackage(PACK);
     await waitFor('the pack removed on the other process', async () => (b.runtime.registry.pack(PACK) === undefined ? true : undefined));
-    expect(syncs.every((s) => s.stats.failed === 0)).toBe(true);
+    expect(syncs().every((s) => s.stats.failed === 0)).toBe(true);
   });
+
+  it("a sub-flow published while the other's channel was down is caught up when it is back", async () => {
+    const id = `late-${process.pid}`;
+    const client = new pg.Client({ connectionString: scratch.url });
+    await client.connect();
+    try {
+      const name = `flowcrew flowcrew_library ${b.runtime.config.cluster.instanceId}`.slice(0, 63);
+      const listening = async () => (await client.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [name])).rows.map((r: { pid: number }) => r.pid);
+      const before = await listening();
+      expect(before.length).toBe(1);
+      await client.query('SELECT pg_terminate_backend($1)', [before[0]]);
+      await waitFor("the other's channel down", async () => ((await listening()).length === 0 ? true : undefined));
+      const seen = b.runtime.librarySync!.stats.applied + b.runtime.librarySync!.stats.caughtUp;
+      expect((await a.api('POST', '/api/v1/subflows', definition(id, 'late'))).status).toBe(201);
+      // Reopened after its pause (5 s), then caught up from the database whether or not the message got through.
+      await waitFor('the sub-flow on the other process', async () => (b.runtime.subflows?.version(id, 1) ? true : undefined), 60_000);
+      await waitFor("the other's channel back", async () => ((await listening()).length === 1 ? true : undefined), 60_000);
+      expect(b.runtime.librarySync!.stats.applied + b.runtime.librarySync!.stats.caughtUp).toBeGreaterThan(seen);
+    } finally {
+      await client.end();
+    }
+  }, 90_000);
 });

@@ -1,19 +1,21 @@
 /**
- * Node packs and the sub-flow library across processes (queue mode: several mains and workers): what one process
- * installs, upgrades, removes, disables or publishes, the others take on without a restart. The process that changed
- * something announces it on a Redis channel of its own (beside the issue-10 deploy channel, cluster/deploy-sync.ts);
- * each other process applies it from the source of truth:
+ * Node packs and the sub-flow library across processes (queue mode: several mains and workers; embedded runtimes
+ * sharing PostgreSQL): what one process installs, upgrades, removes, disables or publishes, the others take on without
+ * a restart. The process that changed something announces it on a channel of its own (cluster/channel.ts: Redis in
+ * queue mode, PostgreSQL LISTEN/NOTIFY without Redis; beside the deploy channel, cluster/deploy-sync.ts); each other
+ * process applies it from the source of truth:
  * - a sub-flow version: read from the shared database (every version is a row), deployed and registered;
  * - a pack: the announced version from its user node directory when the files are there already (processes sharing
  *   the directory), otherwise installed by its own npm run from the same registry (the palette manager, all or
  *   nothing); removed, disabled and enabled likewise.
- * A process applying a peer's change does not announce it again. Messages lost while Redis is down are not replayed:
- * the process sees them at its next start (the packs on disk, the library in the database), as the docs say.
+ * A process applying a peer's change does not announce it again. Announcements lost while the channel was down are
+ * caught up when it is back: every sub-flow version stored meanwhile, and user packs whose version on the shared disk
+ * changed. (A pack only installed on another machine's disk, or disabled there meanwhile, follows at the next start.)
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@flowcrew/sdk';
-import { Redis } from 'ioredis';
+import { announcementTransport, PgChannel, RedisChannel, type AnnouncementChannel } from '../cluster/channel.ts';
 import type { ClusterConfig } from '../cluster/config.ts';
 import type { NodeRegistry, RegistryChange } from '../registry/registry.ts';
 import type { Storage } from '../storage/types.ts';
@@ -21,6 +23,8 @@ import type { SubflowLibrary } from '../subflows/library.ts';
 import { PaletteManager } from './palette.ts';
 
 export const LIBRARY_CHANNEL = 'flowcrew:library';
+/** The same channel over PostgreSQL LISTEN/NOTIFY (an SQL identifier). */
+export const LIBRARY_PG_CHANNEL = 'flowcrew_library';
 
 type PackAction = 'loaded' | 'reloaded' | 'unloaded' | 'disabled' | 'enabled';
 const PACK_ACTIONS: ReadonlySet<string> = new Set<PackAction>(['loaded', 'reloaded', 'unloaded', 'disabled', 'enabled']);
@@ -30,8 +34,7 @@ export type LibraryAnnouncement = { instance: string } & Change;
 
 export interface LibrarySyncOptions {
   instance: string;
-  publisher: Redis;
-  subscriber: Redis;
+  channel: AnnouncementChannel;
   registry: NodeRegistry;
   subflows?: SubflowLibrary;
   userNodesDir: string;
@@ -40,8 +43,6 @@ export interface LibrarySyncOptions {
   /** Uninstall `name` here when its files are still on this process's disk. */
   remove?(name: string): Promise<unknown>;
   log: Logger;
-  /** Disconnect the two Redis connections on close (they were opened for this sync). */
-  ownsConnections?: boolean;
 }
 
 export class LibrarySync {
@@ -51,28 +52,32 @@ export class LibrarySync {
   /** One change at a time, in the order announced (an install then a disable must not overtake each other). */
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
-  readonly stats = { announced: 0, applied: 0, failed: 0 };
+  readonly stats = { announced: 0, applied: 0, failed: 0, caughtUp: 0 };
 
   constructor(private readonly options: LibrarySyncOptions) {
     const onChange = (change: RegistryChange) => this.packChanged(change);
     options.registry.on('change', onChange);
     this.detach.push(() => options.registry.off('change', onChange));
     if (options.subflows) this.detach.push(options.subflows.onAdded((v) => this.subflowAdded(v.definition.id)));
-    options.subscriber.on('message', (channel: string, text: string) => {
-      if (channel !== LIBRARY_CHANNEL || this.closed) return;
-      let message: LibraryAnnouncement;
-      try {
-        message = JSON.parse(text) as LibraryAnnouncement;
-      } catch {
-        return; // not ours
-      }
-      if (message.instance === options.instance) return;
-      this.queue = this.queue.then(() => this.apply(message));
-    });
   }
 
   async start(): Promise<void> {
-    await this.options.subscriber.subscribe(LIBRARY_CHANNEL);
+    await this.options.channel.listen(
+      (text) => {
+        if (this.closed) return;
+        let message: LibraryAnnouncement;
+        try {
+          message = JSON.parse(text) as LibraryAnnouncement;
+        } catch {
+          return; // not ours
+        }
+        if (message.instance === this.options.instance) return;
+        this.queue = this.queue.then(() => this.apply(message));
+      },
+      () => {
+        if (!this.closed) this.queue = this.queue.then(() => this.catchUp());
+      },
+    );
   }
 
   /** Resolves when every announcement received so far has been applied. */
@@ -83,17 +88,45 @@ export class LibrarySync {
   close(): void {
     this.closed = true;
     for (const off of this.detach) off();
-    if (this.options.ownsConnections) {
-      this.options.publisher.disconnect();
-      this.options.subscriber.disconnect();
+    this.options.channel.close();
+  }
+
+  /** After the channel was down: take on what peers announced meanwhile, from the database and the shared disk. */
+  async catchUp(): Promise<void> {
+    const { subflows, registry, log } = this.options;
+    try {
+      if (subflows) {
+        for (const id of new Set((await subflows.store.all()).map((v) => v.definition.id))) {
+          this.applying.add(`subflow:${id}`);
+          try {
+            this.stats.caughtUp += await subflows.refresh(id);
+          } finally {
+            this.applying.delete(`subflow:${id}`);
+          }
+        }
+      }
+      for (const info of registry.packs.filter((p) => p.source === 'user' && p.status === 'loaded')) {
+        const dir = path.join(this.options.userNodesDir, 'node_modules', info.name);
+        const onDisk = await versionOnDisk(dir);
+        if (onDisk === null || onDisk === info.version) continue;
+        this.applying.add(`pack:${info.name}`);
+        try {
+          await registry.reloadPackage(dir, 'user');
+          this.stats.caughtUp++;
+        } finally {
+          this.applying.delete(`pack:${info.name}`);
+        }
+      }
+    } catch (error) {
+      log.warn(`library sync: could not catch up after the announcement channel was down: ${(error as Error).message}`);
     }
   }
 
   private announce(message: Change, what: string): void {
     if (this.closed) return;
     this.stats.announced++;
-    void this.options.publisher
-      .publish(LIBRARY_CHANNEL, JSON.stringify({ ...message, instance: this.options.instance }))
+    void this.options.channel
+      .publish(JSON.stringify({ ...message, instance: this.options.instance }))
       .catch((e: unknown) => this.options.log.warn(`library sync: could not announce ${what} (other processes see it after their next start): ${(e as Error).message}`));
   }
 
@@ -165,11 +198,13 @@ async function versionOnDisk(dir: string): Promise<string | null> {
 }
 
 /**
- * The runtime's sync in queue mode (several processes); null when embedded (one process: nothing to tell). Installs
- * this process must do itself go through its own palette manager, from the same npm registry as the API's.
+ * The runtime's sync when it shares its installation with other processes (queue mode over Redis; embedded runtimes
+ * sharing PostgreSQL over LISTEN/NOTIFY: cluster/channel.ts); null for a lone runtime. Installs this process must do
+ * itself go through its own palette manager, from the same npm registry as the API's.
  */
 export async function startLibrarySync(parts: {
   cluster: ClusterConfig;
+  databaseUrl?: string;
   registry: NodeRegistry;
   subflows?: SubflowLibrary;
   storage: Storage;
@@ -177,13 +212,9 @@ export async function startLibrarySync(parts: {
   npmRegistryUrl: string;
   log: Logger;
 }): Promise<LibrarySync | null> {
-  if (parts.cluster.mode === 'embedded') return null;
-  const connect = () => {
-    const redis = new Redis(parts.cluster.redisUrl, { maxRetriesPerRequest: null });
-    redis.on('error', () => {}); // reconnects by itself; a lost announcement is logged where it is published
-    return redis;
-  };
-  const [publisher, subscriber] = [connect(), connect()];
+  const transport = announcementTransport({ mode: parts.cluster.mode, databaseUrl: parts.databaseUrl, sharesPostgres: !!parts.storage.leases });
+  if (!transport) return null;
+  const channel = transport === 'redis' ? new RedisChannel(LIBRARY_CHANNEL, { url: parts.cluster.redisUrl }) : new PgChannel(LIBRARY_PG_CHANNEL, parts.databaseUrl!, parts.log, parts.cluster.instanceId);
   const palette = new PaletteManager({
     registry: parts.registry,
     userNodesDir: parts.userNodesDir,
@@ -192,16 +223,14 @@ export async function startLibrarySync(parts: {
   });
   const sync = new LibrarySync({
     instance: parts.cluster.instanceId,
-    publisher,
-    subscriber,
+    channel,
     registry: parts.registry,
     subflows: parts.subflows,
     userNodesDir: parts.userNodesDir,
     install: (name, version) => palette.install(name, version),
     remove: (name) => palette.remove(name),
     log: parts.log,
-    ownsConnections: true,
   });
-  await sync.start().catch((error: unknown) => parts.log.warn(`library sync: could not subscribe to ${LIBRARY_CHANNEL}: ${(error as Error).message}`));
+  await sync.start().catch((error: unknown) => parts.log.warn(`library sync: could not listen for announcements (${transport}): ${(error as Error).message}; other processes' changes are taken on at the next start`));
   return sync;
 }
