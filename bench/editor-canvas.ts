@@ -3,15 +3,26 @@
  * while panning it, measured in headless Chromium against a real runtime serving the built editor.
  *
  *   node --import tsx bench/editor-canvas.ts           (or: npm run bench:editor)
+ *   npm run bench:editor -- --compare <git rev> [--rounds 5]
+ *
+ * With --compare, the editor of that revision is built beside the current one and both are measured in alternating
+ * rounds in one run (each against its own runtime, in its own browser context): on a machine whose load changes by
+ * the minute only figures taken side by side say whether a change made things faster or slower.
  *
  * Targets: open in under 1 s, pan at 60 fps. Headless Chromium here renders without a GPU (--disable-gpu), so the
  * figures are a floor: a desktop browser with GPU canvas is faster.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import vue from '@vitejs/plugin-vue';
+import type { Browser } from 'playwright-core';
 import { build } from 'vite';
 import { createAdmin, signIn } from '../editor/e2e/auth.ts';
 import { launchBrowser, screenshot } from '../editor/e2e/browser.ts';
-import { startTestServer } from '../runtime/src/testing/server.ts';
+import { startTestServer, type TestServer } from '../runtime/src/testing/server.ts';
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
 const COLUMNS = 40;
@@ -45,133 +56,217 @@ interface PanResult {
   scale: number;
 }
 
-async function main(): Promise<void> {
-  process.stdout.write('building the editor… ');
-  await build({ configFile: fileURLToPath(new URL('../vite.config.ts', import.meta.url)), logLevel: 'error' });
-  console.log('done');
-  const server = await startTestServer();
-  const browser = await launchBrowser();
+interface Figures {
+  cold: number;
+  warm: number;
+  warmPainted: number;
+  atFit: PanResult;
+  at100: PanResult;
+  mouseFrames: number;
+  mouseMs: number;
+}
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * The editor built into a temporary directory of its own (editor/dist is rebuilt by every end-to-end run, which would
+ * change the files under a running benchmark): the working tree's, or with `rev` that git revision's (its sources
+ * exported with git archive).
+ */
+async function buildEditor(rev?: string): Promise<{ dist: string; cleanup: () => void }> {
+  // A revision's sources under the repository (the build resolves the same node_modules), out of git's and vitest's
+  // way; the build in the temp dir (the runtime serves no path with a dot-directory in it).
+  mkdirSync(path.join(repoRoot, '.cache'), { recursive: true });
+  const work = mkdtempSync(path.join(repoRoot, '.cache', 'bench-editor-'));
+  const dist = mkdtempSync(path.join(tmpdir(), 'bench-editor-dist-'));
+  if (rev) {
+    const archive = execFileSync('git', ['-C', repoRoot, 'archive', rev, 'editor', 'runtime/src'], { maxBuffer: 512 * 1024 * 1024 });
+    execFileSync('tar', ['-x', '-C', work], { input: archive });
+  }
+  await build({
+    configFile: false,
+    root: rev ? path.join(work, 'editor') : path.join(repoRoot, 'editor'),
+    plugins: [vue()],
+    logLevel: 'error',
+    build: {
+      outDir: dist,
+      emptyOutDir: true,
+      chunkSizeWarningLimit: 5000,
+      rollupOptions: { output: { manualChunks: { litegraph: ['@comfyorg/litegraph'], codemirror: ['codemirror', '@codemirror/lang-javascript'], charts: ['chart.js'] } } },
+    },
+  });
+  return { dist, cleanup: () => [work, dist].forEach((dir) => rmSync(dir, { recursive: true, force: true })) };
+}
+
+/** A runtime serving the editor build in `dist`, with the two flows. */
+async function serve(dist: string): Promise<TestServer> {
+  const previous = process.env.FLOWCREW_EDITOR_DIST;
+  process.env.FLOWCREW_EDITOR_DIST = dist;
   try {
+    const server = await startTestServer();
     const small = await server.api('POST', '/api/v1/flows', { id: 'small', name: 'Small', nodes: [] });
     const big = await server.api('POST', '/api/v1/flows', generateFlow('big', NODES));
     if (small.status !== 201 || big.status !== 201) throw new Error(`could not create the flows: ${JSON.stringify(big.body).slice(0, 500)}`);
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    // tsx keeps function names with an `__name` helper, which the functions evaluated in the page then call.
-    await page.addInitScript('window.__name = (fn) => fn');
-    // Signed in once: the session cookie then opens the editor straight away, as for a returning user.
     await createAdmin(server);
-    await page.goto(server.url);
-    await signIn(page);
+    return server;
+  } finally {
+    if (previous === undefined) delete process.env.FLOWCREW_EDITOR_DIST;
+    else process.env.FLOWCREW_EDITOR_DIST = previous;
+  }
+}
 
-    // Cold: load the page straight onto the big flow (includes starting the editor; its files are in the HTTP cache, as
-    // for a returning user). From about:blank, so this is a new document: going from the sign-in page's URL to the
-    // same URL with another #fragment would only change the hash, and the figure would then count from the sign-in
-    // page's load (the figures before 3 December did).
-    await page.goto('about:blank');
-    await page.goto(`${server.url}/#/flows/big`, { waitUntil: 'commit' });
-    const cold = await page.evaluate(
-      () =>
-        new Promise<number>((resolve) => {
-          const done = () => requestAnimationFrame(() => resolve(performance.now()));
-          const canvas = document.querySelector<HTMLCanvasElement>('[data-test="canvas"]');
-          if (canvas?.dataset.flowId === 'big') return done();
-          window.addEventListener('flowcrew:flow-rendered', (e) => (e as CustomEvent).detail.flowId === 'big' && done());
-        }),
-    );
+/** One round on one runtime: cold open, warm switch, pan at the whole flow and at 100 %, a mouse drag. */
+async function measure(browser: Browser, server: TestServer, shot: boolean): Promise<Figures> {
+  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+  const page = await context.newPage();
+  // tsx keeps function names with an `__name` helper, which the functions evaluated in the page then call.
+  await page.addInitScript('window.__name = (fn) => fn');
+  // Signed in once: the session cookie then opens the editor straight away, as for a returning user.
+  await page.goto(server.url);
+  await signIn(page);
 
-    // Warm: the editor is running on a small flow; switch to the big one (fetch, build the graph, first frame).
-    await page.goto(`${server.url}/#/flows/small`);
-    await page.waitForFunction(() => document.querySelector<HTMLCanvasElement>('[data-test="canvas"]')?.dataset.flowId === 'small');
-    await page.evaluate(() => localStorage.clear());
-    await page.reload();
-    await page.waitForFunction(() => document.querySelector<HTMLCanvasElement>('[data-test="canvas"]')?.dataset.flowId === 'small');
-    const warm = await page.evaluate(
-      () =>
-        new Promise<{ drawn: number; painted: number }>((resolve) => {
+  // Cold: load the page straight onto the big flow (includes starting the editor; its files are in the HTTP cache, as
+  // for a returning user). From about:blank, so this is a new document: going from the sign-in page's URL to the
+  // same URL with another #fragment would only change the hash, and the figure would then count from the sign-in
+  // page's load (the figures before 3 December did).
+  await page.goto('about:blank');
+  await page.goto(`${server.url}/#/flows/big`, { waitUntil: 'commit' });
+  const cold = await page.evaluate(
+    () =>
+      new Promise<number>((resolve) => {
+        const done = () => requestAnimationFrame(() => resolve(performance.now()));
+        const canvas = document.querySelector<HTMLCanvasElement>('[data-test="canvas"]');
+        if (canvas?.dataset.flowId === 'big') return done();
+        window.addEventListener('flowcrew:flow-rendered', (e) => (e as CustomEvent).detail.flowId === 'big' && done());
+      }),
+  );
+
+  // Warm: the editor is running on a small flow; switch to the big one (fetch, build the graph, first frame).
+  await page.goto(`${server.url}/#/flows/small`);
+  await page.waitForFunction(() => document.querySelector<HTMLCanvasElement>('[data-test="canvas"]')?.dataset.flowId === 'small');
+  await page.evaluate(() => localStorage.clear());
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector<HTMLCanvasElement>('[data-test="canvas"]')?.dataset.flowId === 'small');
+  const warm = await page.evaluate(
+    () =>
+      new Promise<{ drawn: number; painted: number }>((resolve) => {
+        const start = performance.now();
+        window.addEventListener('flowcrew:flow-rendered', (e) => {
+          if ((e as CustomEvent).detail.flowId !== 'big') return;
+          const drawn = performance.now() - start;
+          requestAnimationFrame(() => resolve({ drawn, painted: performance.now() - start }));
+        });
+        location.hash = '#/flows/big';
+      }),
+  );
+
+  const pan = (scale: number | 'fit') =>
+    page.evaluate(
+      ([targetScale, durationMs]) =>
+        new Promise<PanResult>((resolve) => {
+          const view = (window as any).flowcrew.view;
+          const canvas = view.canvas;
+          if (targetScale === 'fit') view.fit();
+          else {
+            canvas.ds.scale = targetScale;
+            view.centerOn(4400, 1300);
+          }
+          // Time litegraph's own drawing, frame by frame.
+          const draws: number[] = [];
+          const original = canvas.draw.bind(canvas);
+          canvas.draw = (...args: unknown[]) => {
+            const t = performance.now();
+            original(...args);
+            draws.push(performance.now() - t);
+          };
+          let frames = 0;
           const start = performance.now();
-          window.addEventListener('flowcrew:flow-rendered', (e) => {
-            if ((e as CustomEvent).detail.flowId !== 'big') return;
-            const drawn = performance.now() - start;
-            requestAnimationFrame(() => resolve({ drawn, painted: performance.now() - start }));
-          });
-          location.hash = '#/flows/big';
+          const step = (now: number) => {
+            const t = (now - start) / durationMs;
+            if (t >= 1) {
+              canvas.draw = original;
+              const sorted = [...draws].sort((a, b) => a - b);
+              resolve({
+                fps: frames / ((now - start) / 1000),
+                frames,
+                drawMeanMs: draws.reduce((a, b) => a + b, 0) / Math.max(1, draws.length),
+                drawP95Ms: sorted[Math.floor(sorted.length * 0.95)] ?? 0,
+                visibleNodes: canvas.visible_nodes.length,
+                scale: canvas.ds.scale,
+              });
+              return;
+            }
+            frames++;
+            // A steady sweep left and right, as a user dragging the canvas.
+            canvas.ds.offset[0] += Math.sin(t * Math.PI * 4) * 12 / canvas.ds.scale;
+            canvas.ds.offset[1] += Math.cos(t * Math.PI * 4) * 6 / canvas.ds.scale;
+            canvas.setDirty(true, true);
+            requestAnimationFrame(step);
+          };
+          requestAnimationFrame(step);
         }),
+      [scale, PAN_MS] as const,
     );
 
-    const pan = (scale: number | 'fit') =>
-      page.evaluate(
-        ([targetScale, durationMs]) =>
-          new Promise<PanResult>((resolve) => {
-            const view = (window as any).flowcrew.view;
-            const canvas = view.canvas;
-            if (targetScale === 'fit') view.fit();
-            else {
-              canvas.ds.scale = targetScale;
-              view.centerOn(4400, 1300);
-            }
-            // Time litegraph's own drawing, frame by frame.
-            const draws: number[] = [];
-            const original = canvas.draw.bind(canvas);
-            canvas.draw = (...args: unknown[]) => {
-              const t = performance.now();
-              original(...args);
-              draws.push(performance.now() - t);
-            };
-            let frames = 0;
-            const start = performance.now();
-            const step = (now: number) => {
-              const t = (now - start) / durationMs;
-              if (t >= 1) {
-                canvas.draw = original;
-                const sorted = [...draws].sort((a, b) => a - b);
-                resolve({
-                  fps: frames / ((now - start) / 1000),
-                  frames,
-                  drawMeanMs: draws.reduce((a, b) => a + b, 0) / Math.max(1, draws.length),
-                  drawP95Ms: sorted[Math.floor(sorted.length * 0.95)] ?? 0,
-                  visibleNodes: canvas.visible_nodes.length,
-                  scale: canvas.ds.scale,
-                });
-                return;
-              }
-              frames++;
-              // A steady sweep left and right, as a user dragging the canvas.
-              canvas.ds.offset[0] += Math.sin(t * Math.PI * 4) * 12 / canvas.ds.scale;
-              canvas.ds.offset[1] += Math.cos(t * Math.PI * 4) * 6 / canvas.ds.scale;
-              canvas.setDirty(true, true);
-              requestAnimationFrame(step);
-            };
-            requestAnimationFrame(step);
-          }),
-        [scale, PAN_MS] as const,
-      );
+  const atFit = await pan('fit');
+  // What the overview drawing looks like (test-artifacts/bench/editor-whole-flow.png).
+  if (shot) await screenshot(page, 'bench', 'editor-whole-flow');
+  const at100 = await pan(1);
 
-    const atFit = await pan('fit');
-    // What the overview drawing looks like (test-artifacts/bench/editor-whole-flow.png).
-    await screenshot(page, 'bench', 'editor-whole-flow');
-    const at100 = await pan(1);
+  // The same with the mouse: drag the canvas 600 px with 60 intermediate moves, counting drawn frames.
+  const box = (await page.locator('[data-test="canvas"]').boundingBox())!;
+  const framesBefore = await page.evaluate(() => (window as any).flowcrew.view.canvas.frame as number);
+  const mouseStart = Date.now();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  for (let i = 1; i <= 60; i++) await page.mouse.move(box.x + box.width / 2 - i * 10, box.y + box.height / 2 - i * 3);
+  await page.mouse.up();
+  const mouseMs = Date.now() - mouseStart;
+  const mouseFrames = (await page.evaluate(() => (window as any).flowcrew.view.canvas.frame as number)) - framesBefore;
 
-    // The same with the mouse: drag the canvas 600 px with 60 intermediate moves, counting drawn frames.
-    const box = (await page.locator('[data-test="canvas"]').boundingBox())!;
-    const framesBefore = await page.evaluate(() => (window as any).flowcrew.view.canvas.frame as number);
-    const mouseStart = Date.now();
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-    await page.mouse.down();
-    for (let i = 1; i <= 60; i++) await page.mouse.move(box.x + box.width / 2 - i * 10, box.y + box.height / 2 - i * 3);
-    await page.mouse.up();
-    const mouseMs = Date.now() - mouseStart;
-    const mouseFrames = (await page.evaluate(() => (window as any).flowcrew.view.canvas.frame as number)) - framesBefore;
+  await context.close();
+  return { cold, warm: warm.drawn, warmPainted: warm.painted, atFit, at100, mouseFrames, mouseMs };
+}
 
-    const fmt = (n: number, digits = 0) => n.toFixed(digits);
-    console.log(`\nEditor canvas benchmark: ${NODES} nodes, ${NODES - Math.ceil(NODES / COLUMNS)} wires, Chromium headless without GPU, viewport 1600×1000\n`);
-    console.log(`open, cold page load → flow drawn:     ${fmt(cold)} ms   (target < 1000 ms)`);
-    console.log(`open, switch to the flow → drawn:      ${fmt(warm.drawn)} ms   (next frame: ${fmt(warm.painted)} ms)`);
-    console.log(`pan, whole flow in view (zoom ${fmt(atFit.scale * 100)}%):   ${fmt(atFit.fps, 1)} fps  (${atFit.visibleNodes} nodes drawn; draw mean ${fmt(atFit.drawMeanMs, 1)} ms, p95 ${fmt(atFit.drawP95Ms, 1)} ms)   (target 60 fps)`);
-    console.log(`pan, at 100% zoom:                     ${fmt(at100.fps, 1)} fps  (${at100.visibleNodes} nodes drawn; draw mean ${fmt(at100.drawMeanMs, 1)} ms, p95 ${fmt(at100.drawP95Ms, 1)} ms)`);
-    console.log(`pan with the mouse (60 moves):         ${mouseFrames} frames in ${mouseMs} ms`);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+const fmt = (n: number, digits = 0) => n.toFixed(digits);
+
+function report(label: string, rounds: Figures[]): void {
+  const m = (pick: (f: Figures) => number) => median(rounds.map(pick));
+  const list = (pick: (f: Figures) => number, digits = 0) => rounds.map((f) => fmt(pick(f), digits)).join(' ');
+  const last = rounds.at(-1)!;
+  console.log(`\n${label}: ${NODES} nodes, ${NODES - Math.ceil(NODES / COLUMNS)} wires, Chromium headless without GPU, viewport 1600×1000, median of ${rounds.length} round(s)`);
+  console.log(`open, cold page load → flow drawn:     ${fmt(m((f) => f.cold))} ms   (target < 1000 ms)   [${list((f) => f.cold)}]`);
+  console.log(`open, switch to the flow → drawn:      ${fmt(m((f) => f.warm))} ms   (next frame: ${fmt(m((f) => f.warmPainted))} ms)`);
+  console.log(`pan, whole flow in view (zoom ${fmt(last.atFit.scale * 100)}%):   ${fmt(m((f) => f.atFit.fps), 1)} fps  (${last.atFit.visibleNodes} nodes drawn; draw mean ${fmt(m((f) => f.atFit.drawMeanMs), 1)} ms, p95 ${fmt(m((f) => f.atFit.drawP95Ms), 1)} ms)   (target 60 fps)   [${list((f) => f.atFit.fps, 1)}]`);
+  console.log(`pan, at 100% zoom:                     ${fmt(m((f) => f.at100.fps), 1)} fps  (${last.at100.visibleNodes} nodes drawn; draw mean ${fmt(m((f) => f.at100.drawMeanMs), 1)} ms, p95 ${fmt(m((f) => f.at100.drawP95Ms), 1)} ms)   [${list((f) => f.at100.fps, 1)}]`);
+  console.log(`pan with the mouse (60 moves):         ${fmt(m((f) => f.mouseFrames))} frames in ${fmt(m((f) => f.mouseMs))} ms`);
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const compare = args.includes('--compare') ? args[args.indexOf('--compare') + 1] : undefined;
+  const rounds = Number(args.includes('--rounds') ? args[args.indexOf('--rounds') + 1] : compare ? 5 : 1);
+  process.stdout.write('building the editor… ');
+  const current = await buildEditor();
+  const other = compare ? await buildEditor(compare) : undefined;
+  console.log('done');
+  const builds: Array<{ label: string; server: TestServer; figures: Figures[] }> = [{ label: 'current', server: await serve(current.dist), figures: [] }];
+  if (other) builds.push({ label: `at ${compare}`, server: await serve(other.dist), figures: [] });
+  const browser = await launchBrowser();
+  try {
+    for (let round = 0; round < rounds; round++) {
+      // Alternate which build goes first, so neither always meets the machine in the same state.
+      const order = round % 2 === 0 ? builds : [...builds].reverse();
+      for (const b of order) b.figures.push(await measure(browser, b.server, round === 0 && b.label === 'current'));
+      process.stdout.write(`round ${round + 1}/${rounds} `);
+    }
+    for (const b of builds) report(`Editor canvas benchmark, ${b.label}`, b.figures);
   } finally {
     await browser.close();
-    await server.stop();
+    for (const b of builds) await b.server.stop();
+    current.cleanup();
+    other?.cleanup();
   }
 }
 

@@ -189,6 +189,71 @@ describe('editor habits, end to end', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('nested groups (as imported from Node-RED) are drawn inside their parent and move with it', async () => {
+    await openFlow({
+      id: 'nested-groups',
+      name: 'Nested groups',
+      nodes: [
+        { id: 'x', type: 'inject', position: { x: 100, y: 150 }, wires: [['y']] },
+        { id: 'y', type: 'debug', position: { x: 360, y: 150 } },
+        { id: 'z', type: 'debug', position: { x: 360, y: 330 } },
+        { id: 'away', type: 'debug', position: { x: 700, y: 500 } },
+      ],
+      groups: [
+        { id: 'outer', name: 'Outer', color: '#3b82f6', nodes: ['x'] },
+        { id: 'inner', name: 'Inner', color: '#22c55e', nodes: ['y', 'z'], parent: 'outer' },
+      ],
+    });
+    const boxes = () =>
+      page.evaluate(() => {
+        const view = (window as any).flowcrew.view;
+        const rect = (title: string) => {
+          const g = view.graph.groups.find((b: any) => b.title === title);
+          return [g.pos[0], g.pos[1], g.pos[0] + g.size[0], g.pos[1] + g.size[1]];
+        };
+        return { outer: rect('Outer'), inner: rect('Inner'), order: view.graph.groups.map((b: any) => b.title) };
+      });
+    const before = await boxes();
+    // The parent's box encloses the nested box, title bar included; the parent is drawn first (beneath).
+    expect(before.outer[0]).toBeLessThan(before.inner[0]);
+    expect(before.outer[1]).toBeLessThan(before.inner[1]);
+    expect(before.outer[2]).toBeGreaterThan(before.inner[2]);
+    expect(before.outer[3]).toBeGreaterThan(before.inner[3]);
+    expect(before.order.indexOf('Outer')).toBeLessThan(before.order.indexOf('Inner'));
+    await shot('03b-nested-groups');
+
+    const pos = (id: string) => page.evaluate((key) => [...(window as any).flowcrew.view.graph.getNodeById(key).pos], id) as Promise<number[]>;
+    const start = { x: await pos('x'), y: await pos('y'), z: await pos('z'), away: await pos('away') };
+    const title = await page.evaluate(() => {
+      const view = (window as any).flowcrew.view;
+      const [cx, cy] = view.canvas.ds.convertOffsetToCanvas(view.groupTitlePoint('outer'));
+      const rect = view.element.getBoundingClientRect();
+      return { x: rect.left + cx, y: rect.top + cy };
+    });
+    await page.mouse.move(title.x, title.y);
+    await page.mouse.down();
+    await page.mouse.move(title.x + 80, title.y + 40, { steps: 8 });
+    await page.mouse.up();
+    await page.waitForFunction(([x]) => (window as any).flowcrew.view.graph.getNodeById('x').pos[0] !== x, [start.x[0]]);
+    const dx = (await pos('x'))[0]! - start.x[0]!;
+    const dy = (await pos('x'))[1]! - start.x[1]!;
+    expect(dx).toBeGreaterThan(40);
+    // The nested group's members moved alike (once each), the node outside stayed.
+    expect(await pos('y')).toEqual([start.y[0]! + dx, start.y[1]! + dy]);
+    expect(await pos('z')).toEqual([start.z[0]! + dx, start.z[1]! + dy]);
+    expect(await pos('away')).toEqual(start.away);
+    const after = await boxes();
+    expect(after.inner[0]! - before.inner[0]!).toBeCloseTo(dx, 0);
+    await shot('03c-nested-groups-moved');
+
+    await page.keyboard.press('Control+s');
+    await waitForText('[data-test="toast"]', 'Saved "Nested groups"');
+    const stored = (await server.api('GET', '/api/v1/flows/nested-groups')).body;
+    expect(stored.groups.map((g: any) => [g.id, g.parent])).toEqual([['outer', undefined], ['inner', 'outer']]);
+    expect(stored.nodes.find((n: any) => n.id === 'z').position).toEqual({ x: start.z[0]! + dx, y: start.z[1]! + dy });
+    expect(pageErrors).toEqual([]);
+  });
+
   it('manages the palette: a quarantined pack with its error; search, read, install with npm output, remove', async () => {
     await page.click('[data-test="palette-manage"]');
     const manager = page.locator('[data-test="palette-manager"]');

@@ -1,3 +1,5 @@
+// First: its requests go out while the rest of the bundle is still starting (cold open of a big flow).
+import './lib/prefetch-start';
 import '@comfyorg/litegraph/style.css';
 import './styles/app.css';
 import { createPinia } from 'pinia';

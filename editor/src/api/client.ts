@@ -2,6 +2,7 @@
  * The REST client: one function per /api/v1 route the editor uses. Errors become ApiError carrying the
  * problem+json body, so callers can show `errors[].pointer` on the offending nodes and fields.
  */
+import { takePrefetched } from '../lib/prefetch';
 import type { CatalogEntry, PackDetails, PackInfo, PackOperationResult, PinRecord, PinnedOutput, PinnedRunAnswer } from './types';
 import type { AuthStatus, CredentialInfo, CredentialTestResult, CredentialTypeInfo, DebugEvent, FlowDocument, FlowView, ImportResult, Issue, NodeTypeInfo, Problem, RunDetail, RunRecord, RunStatus, Stats, UserView } from './types';
 
@@ -37,7 +38,8 @@ export async function request<T>(method: string, path: string, body?: unknown, h
   else if (UNSAFE.has(method) && authHooks.csrfToken) auth['x-csrf-token'] = authHooks.csrfToken;
   let response: Response;
   try {
-    response = await fetch(`${baseUrl}/api/v1${path}`, {
+    const early = method === 'GET' && !baseUrl && !bearer ? await takePrefetched(path) : null;
+    response = early ?? await fetch(`${baseUrl}/api/v1${path}`, {
       method,
       headers: body === undefined ? { accept: 'application/json', ...auth, ...headers } : { 'content-type': 'application/json', accept: 'application/json', ...auth, ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),

@@ -147,7 +147,6 @@ export class GraphView {
       this.groups.delete(id);
     }
     for (const group of wanted.values()) {
-      const members = group.nodes.map((id) => this.graph.getNodeById(id)).filter((n): n is LGraphNode => n !== null);
       let box = this.groups.get(group.id);
       if (!box) {
         box = new FlowGroupBox(group.name);
@@ -157,9 +156,22 @@ export class GraphView {
       box.title = group.name;
       box.members = group.nodes;
       box.color = group.color ?? GROUP_COLOURS[0];
-      // Room below the nodes for their run state and status lines.
-      if (members.length) box.resizeTo(members, 24);
+      box.inner = [];
     }
+    const parents = new Map([...wanted.values()].map((g) => [this.groups.get(g.id)!, g.parent ? this.groups.get(g.parent) : undefined]));
+    const parentOf = (box: FlowGroupBox) => parents.get(box);
+    for (const box of this.groups.values()) parentOf(box)?.inner.push(box);
+    // Deepest first, so a parent's box is fitted around its nested boxes (title bars included).
+    const depth = new Map([...this.groups.values()].map((box) => [box, box.depth(parentOf)]));
+    for (const box of [...this.groups.values()].sort((a, b) => depth.get(b)! - depth.get(a)!)) {
+      const members = box.members.map((id) => this.graph.getNodeById(id)).filter((n): n is LGraphNode => n !== null);
+      // A node's bounds are measured when it is drawn: a flow opened with groups is fitted before its first frame.
+      for (const node of members) node.updateArea(this.canvas.ctx);
+      // Room below the nodes for their run state and status lines.
+      if (members.length || box.inner.length) box.resizeTo([...members, ...box.inner], 24);
+    }
+    // Parents drawn first: a nested box lies on top of its parent's.
+    this.graph.groups.sort((a, b) => (depth.get(a as FlowGroupBox) ?? 0) - (depth.get(b as FlowGroupBox) ?? 0));
   }
 
   /** The group box's title bar centre in graph coordinates (for tests and keyboard users). */

@@ -27,3 +27,30 @@ describe('groups', () => {
     expect(id).toBe('group-1');
   });
 });
+
+describe('nested groups', () => {
+  const nested = (): FlowDocument => ({
+    ...doc(),
+    groups: [
+      { id: 'outer', name: 'Outer', nodes: [] },
+      { id: 'inner', name: 'Inner', nodes: ['a', 'b'], parent: 'outer' },
+      { id: 'deep', name: 'Deep', nodes: ['c'], parent: 'inner' },
+    ],
+  });
+
+  it('a group holding only nested groups stays while they hold nodes', () => {
+    const d = nested();
+    dropFromGroups(d, new Set(['a']));
+    expect(d.groups!.map((g) => g.id)).toEqual(['outer', 'inner', 'deep']);
+    dropFromGroups(d, new Set(['b', 'c']));
+    expect(d.groups).toBeUndefined();
+  });
+
+  it('ungrouping moves the nested groups up to the parent', () => {
+    const d = nested();
+    removeGroup(d, 'inner');
+    expect(d.groups!.map((g) => [g.id, g.parent])).toEqual([['outer', undefined], ['deep', 'outer']]);
+    removeGroup(d, 'outer');
+    expect(d.groups).toEqual([{ id: 'deep', name: 'Deep', nodes: ['c'] }]);
+  });
+});
