@@ -165,6 +165,14 @@ describe('the palette manager in the editor, against a real npm registry', () =>
     await page.locator(`[data-test="palette-node-${goodType}"]`).waitFor({ state: 'detached' });
     await shot('05-removed');
   });
+
+  it('a quarantined pack can be removed from the editor, and is gone from the node directory', async () => {
+    await page.click('[data-test="pm-tab-installed"]');
+    await page.click(`[data-test="pm-remove-${throws}"]`); // the confirm() is accepted
+    await page.locator('[data-test="pm-result"]').filter({ hasText: `remove: ${throws}` }).waitFor({ timeout: 120_000 });
+    await page.locator(`[data-test="pm-pack-${throws}"]`).waitFor({ state: 'detached' });
+    expect(existsSync(path.join(userDir, 'node_modules', throws))).toBe(false);
+  });
 });
 
 describe('the palette manager in the editor when the npm registry is down', () => {
