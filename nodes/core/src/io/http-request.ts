@@ -2,6 +2,7 @@
  * http-request: Node-RED's "http request" node, on the runtime's outbound guard (services.outbound.fetch), so a flow
  * cannot reach loopback, private or metadata addresses unless an administrator allow-lists them.
  */
+import querystring from 'node:querystring';
 import Mustache from 'mustache';
 import { defineNode, hostAllowedBy, NodeInputError, OutboundRefusedError, PooledResource, type FlowMessage } from '@flowcrew/sdk';
 import { getMessagePropertyOrUndefined } from '@flowcrew/sdk/util';
@@ -80,11 +81,14 @@ function encodeBody(payload: unknown, headers: Record<string, unknown>): Uint8Ar
   if (typeof payload === 'number') return utf8.encode(String(payload));
   const contentType = findHeader(headers, 'content-type');
   if (contentType && headers[contentType] === 'application/x-www-form-urlencoded') {
-    return utf8.encode(new URLSearchParams(formEntries(payload)).toString());
+    return utf8.encode(formEncode(payload));
   }
   if (!contentType) headers['Content-Type'] = 'application/json';
   return utf8.encode(JSON.stringify(payload));
 }
+
+/** Node-RED's querystring.stringify: spaces as %20 (URLSearchParams would write +). */
+const formEncode = (payload: unknown): string => formEntries(payload).map(([k, v]) => `${querystring.escape(k)}=${querystring.escape(v)}`).join('&');
 
 /** Like querystring.stringify: arrays repeat the key, nested objects become empty strings. */
 function formEntries(payload: unknown): Array<[string, string]> {
@@ -312,7 +316,7 @@ Any status code is a normal output (a 404 is not an error); a network failure or
         let body: Uint8Array<ArrayBuffer> | undefined;
         if (method !== 'GET' && method !== 'HEAD' && msg.payload !== undefined) body = encodeBody(msg.payload, headers);
         if (method === 'GET' && msg.payload !== undefined && paytoqs) {
-          const query = new URLSearchParams(formEntries(msg.payload)).toString();
+          const query = formEncode(msg.payload);
           if (query) url += (url.includes('?') ? (url.endsWith('?') ? '' : '&') : '?') + query;
         } else if (method === 'GET' && msg.payload !== undefined && paytobody) {
           throw new NodeInputError('Sending a body with GET is not supported (fetch forbids it); use POST or paytoqs "query"');
