@@ -75,7 +75,7 @@ describe('flowcrew eval', () => {
 
     // A worse version of the flow: a new flow version, scored and compared with the first.
     await writeFile(path.join(dir, 'scorer.json'), JSON.stringify(flow("msg.payload = { score: String(msg.payload.n) }; return msg;")));
-    const second = await flowcrew('eval', path.join(dir, 'dataset.yaml'), '-d', data, '--min-score', '0.9', '-o', path.join(dir, 'out.json'));
+    const second = await flowcrew('eval', path.join(dir, 'dataset.yaml'), '-d', data, '--min-score', '0.9', '-o', path.join(dir, 'out.json'), '--junit', path.join(dir, 'junit.xml'));
     expect(second.code).toBe(1);
     expect(second.stdout).toContain('FAIL  doubles small numbers  33%');
     expect(second.stdout).toContain('✗ score is 4: got false');
@@ -90,6 +90,8 @@ describe('flowcrew eval', () => {
       [2, 0.167],
     ]);
     expect(JSON.parse(await readFile(path.join(dir, 'out.json'), 'utf8')).cases[0].runId).toEqual(expect.any(String));
+    // The JUnit report for CI (evals/junit.ts): both cases failed a check.
+    expect(await readFile(path.join(dir, 'junit.xml'), 'utf8')).toMatch(/<testsuite name="dataset\.yaml \(scorer v2\)" tests="2" failures="2"/);
   }, 150_000);
 
   it('refuses a dataset with a broken check before running anything, naming the case', () => {

@@ -11,6 +11,7 @@ import { loadConfig } from '../config.ts';
 import { cliActor, withServices } from './local.ts';
 import { compileChecks, parseDataset, scoreCase, type CaseResult } from './eval-dataset.ts';
 import { EvalStore, type EvalRecord } from './eval-store.ts';
+import { evalToJUnit } from '../evals/junit.ts';
 
 export type { EvalRecord } from './eval-store.ts';
 
@@ -64,11 +65,13 @@ export function registerEvalCommands(program: Command): void {
     .option('-d, --data-dir <dir>', 'data directory (default $FLOWCREW_DATA_DIR or ./.flowcrew)')
     .option('--min-score <score>', 'exit with 1 when the dataset scores below this (0 to 1)', '1')
     .option('-o, --output <file>', 'also write the evaluation as JSON')
-    .action(async (file: string, opts: { dataDir?: string; minScore: string; output?: string }) => {
+    .option('--junit <file>', 'also write the evaluation as JUnit XML (a testcase per case) for CI test reports')
+    .action(async (file: string, opts: { dataDir?: string; minScore: string; output?: string; junit?: string }) => {
       const min = Number(opts.minScore);
       if (!Number.isFinite(min) || min < 0 || min > 1) throw new Error(`--min-score must be a number from 0 to 1, not "${opts.minScore}"`);
       const record = await runEvaluation(file, opts.dataDir, (line) => process.stdout.write(`${line}\n`));
       if (opts.output) await writeFile(opts.output, `${JSON.stringify(record, null, 2)}\n`);
+      if (opts.junit) await writeFile(opts.junit, evalToJUnit(record, min));
       process.exitCode = record.score >= min ? 0 : 1;
     });
 }
