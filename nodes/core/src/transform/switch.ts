@@ -260,7 +260,8 @@ class SwitchRouter {
         const msg = onward[j];
         if (!msg) continue;
         const copy = cloneMessage(msg);
-        copy.parts = { ...(copy.parts as Parts), id: ids[j], index: indexes[j]++, count: counts[j] };
+        copy.parts = { ...(copy.parts as Parts), id: ids[j], index: indexes[j]!, count: counts[j] };
+        indexes[j]!++;
         ctx.send(copy, j);
       }
     }
