@@ -96,6 +96,30 @@ describe('async tasks', () => {
     expect(lead.provider.requests).toHaveLength(1);
   });
 
+  it('in a hierarchical crew too: the manager assigns the async tasks side by side, the next task gets both answers', async () => {
+    const bAssigned = gate('task b being assigned while task a was still running');
+    const manager = agent('manager', async (r) => {
+      const prompt = lastUser(r);
+      if (prompt.includes('Plan how your team')) return 'Split the markets.';
+      if (prompt.includes('Assign the task "b"')) bAssigned.open();
+      if (prompt.includes('Assign the task "a"')) await bAssigned.opened;
+      if (prompt.includes('Assign the task')) return '{"agent":"lead","instructions":"Do it."}';
+      return '{"approved":true,"feedback":"Fine."}';
+    });
+    const lead = agent('lead', (r) => {
+      const prompt = lastUser(r);
+      if (prompt.includes('Compare')) return `report from: ${['A is big.', 'B is small.'].filter((s) => prompt.includes(s)).join(' | ')}`;
+      return prompt.includes('market A') ? 'A is big.' : prompt.includes('market B') ? 'B is small.' : 'The brief.';
+    });
+    const outcome = await runCrew({ agents: [lead], tasks: tasks.map((t) => ({ ...t, agent: undefined })), process: 'hierarchical', manager, maxRevisions: 0 }, env);
+    expect(outcome.tasks.map((t) => [t.task, t.output])).toEqual([
+      ['brief', 'The brief.'],
+      ['a', 'A is big.'],
+      ['b', 'B is small.'],
+      ['report', 'report from: A is big. | B is small.'],
+    ]);
+  });
+
   it("CrewAI's rules at validation: at most one async task at the end, no context from an async task running beside it", () => {
     const crew = (list: Array<Record<string, unknown>>) =>
       resolveCrew({ agents: [{ key: 'x', role: 'X', goal: 'G' }], tasks: list.map((t) => ({ agent: 'x', description: 'Do it', ...t })) as never }).issues;
