@@ -3,7 +3,7 @@
  * while panning it, measured in headless Chromium against a real runtime serving the built editor.
  *
  *   node --import tsx bench/editor-canvas.ts           (or: npm run bench:editor)
- *   npm run bench:editor -- --compare <git rev> [--rounds 5]
+ *   npm run bench:editor -- --compare <git rev> [--rounds 5] [--current <git rev>]
  *
  * With --compare, the editor of that revision is built beside the current one and both are measured in alternating
  * rounds in one run (each against its own runtime, in its own browser context): on a machine whose load changes by
@@ -247,18 +247,20 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const compare = args.includes('--compare') ? args[args.indexOf('--compare') + 1] : undefined;
   const rounds = Number(args.includes('--rounds') ? args[args.indexOf('--rounds') + 1] : compare ? 5 : 1);
+  // The working tree by default; a revision instead leaves out uncommitted edits (several people share the tree).
+  const currentRev = args.includes('--current') ? args[args.indexOf('--current') + 1] : undefined;
   process.stdout.write('building the editor… ');
-  const current = await buildEditor();
+  const current = await buildEditor(currentRev);
   const other = compare ? await buildEditor(compare) : undefined;
   console.log('done');
-  const builds: Array<{ label: string; server: TestServer; figures: Figures[] }> = [{ label: 'current', server: await serve(current.dist), figures: [] }];
+  const builds: Array<{ label: string; server: TestServer; figures: Figures[] }> = [{ label: currentRev ? `at ${currentRev}` : 'current', server: await serve(current.dist), figures: [] }];
   if (other) builds.push({ label: `at ${compare}`, server: await serve(other.dist), figures: [] });
   const browser = await launchBrowser();
   try {
     for (let round = 0; round < rounds; round++) {
       // Alternate which build goes first, so neither always meets the machine in the same state.
       const order = round % 2 === 0 ? builds : [...builds].reverse();
-      for (const b of order) b.figures.push(await measure(browser, b.server, round === 0 && b.label === 'current'));
+      for (const b of order) b.figures.push(await measure(browser, b.server, round === 0 && b === builds[0]));
       process.stdout.write(`round ${round + 1}/${rounds} `);
     }
     for (const b of builds) report(`Editor canvas benchmark, ${b.label}`, b.figures);

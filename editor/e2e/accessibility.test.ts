@@ -133,4 +133,41 @@ describe('accessibility, end to end', () => {
     expect(await axeViolations()).toEqual([]);
     await shot('03-axe-clean');
   });
+
+  it('10b. axe-core finds no serious or critical violation in the other panels and dialogs', async () => {
+    const found: Record<string, string[]> = {};
+    const check = async (name: string) => {
+      const violations = await axeViolations();
+      if (violations.length) found[name] = violations;
+    };
+    for (const [tab, panel] of [['help', 'help'], ['versions', 'versions'], ['tests', 'flow-tests']] as const) {
+      await page.click(`[data-test="tab-${tab}"]`);
+      await page.locator(`[data-test="${panel}"]`).waitFor();
+      await check(`${tab} panel`);
+    }
+    await page.click('[data-test="open-run"]');
+    await page.locator('[data-test="run-dialog"]').waitFor();
+    await check('run dialog');
+    await page.locator('[data-test="run-dialog"] button', { hasText: 'Cancel' }).click();
+    await page.click('[data-test="open-import"]');
+    await page.locator('[data-test="import-export"]').waitFor();
+    await check('import dialog');
+    await page.keyboard.press('Escape');
+    await page.locator('[data-test="import-export"]').waitFor({ state: 'detached' });
+    await page.click('[data-test="palette-manage"]');
+    await page.locator('[data-test="palette-manager"]').waitFor();
+    await check('palette manager');
+    await page.click('[data-test="pm-close"]');
+    await page.locator('[data-test="canvas"]').focus();
+    await page.keyboard.press('?');
+    await page.locator('[data-test="shortcuts"]').waitFor();
+    await check('shortcuts');
+    await page.keyboard.press('Escape');
+    await page.goto(`${server.url}/#/dashboard`);
+    await page.locator('[data-test="dashboard"]').waitFor();
+    await check('dashboard');
+    await shot('04-axe-dashboard');
+    expect(found).toEqual({});
+    await page.goto(`${server.url}/#/flows/${flow.id}`);
+  });
 });
