@@ -106,8 +106,11 @@ describe('a crew’s work in the run view, end to end', () => {
     expect(run.status, run.error).toBe('succeeded');
     expect([researcherCalls(), writerCalls()]).toEqual([4, 1]); // tool round + answer, twice (one revision); one answer
 
+    // A fresh page load at the run's address (the editor opens the run, then its flow), not a hash change racing the
+    // workspace's own start after sign-in (seen once under load: the run was opened, then left).
+    await page.goto('about:blank');
     await page.goto(`${server.url}/#/runs/${run.id}`);
-    await page.locator('[data-test="invocation-steps"]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-test="invocation-steps"]').waitFor({ timeout: 60_000 });
     const steps = page.locator('[data-test="invocation-steps"]');
     await waitForText('[data-test="step-plan"]', 'the researcher counts');
     expect(await steps.locator('[data-test="step-task"] > header > [data-test="step-title"]').allTextContents()).toEqual(['research', 'write']);
