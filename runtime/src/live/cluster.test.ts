@@ -82,8 +82,14 @@ async function editor(server: TestServer): Promise<{ events: Array<{ event: stri
   return { events };
 }
 
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 20));
+async function until(check: () => boolean, refresh?: () => Promise<unknown>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    await refresh?.();
+    if (check()) return;
+    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 describe('live events across mains and workers (Socket.IO Redis adapter)', () => {
@@ -103,6 +109,22 @@ describe('live events across mains and workers (Socket.IO Redis adapter)', () =>
       expect(last?.data.outputs[0].msg.json).toContain('"s1":1');
     }
     expect((await mainA.runtime.storage.getRun(runId))?.status).toBe('succeeded');
+  });
+
+  it("a debug message of a run on the worker is in every main's catch-up list (GET /flows/:id/debug)", async () => {
+    const flowId = `debugged-${randomBytes(3).toString('hex')}`;
+    await mainA.runtime.createFlow({ id: flowId, name: flowId, version: 0, nodes: [{ id: 'go', type: 'inject', wires: [['d']] }, { id: 'd', type: 'debug' }] });
+    await mainA.runtime.deployFlow(flowId);
+    const { runId } = await mainA.runtime.executor.runNow(flowId, { payload: { hello: 'worker' } });
+    for (const main of [mainA, mainB]) {
+      let list: Array<{ runId: string; nodeId: string; seq: number; value: { json: string } }> = [];
+      await until(() => list.some((m) => m.runId === runId), async () => (list = (await main.api('GET', `/api/v1/flows/${flowId}/debug`)).body));
+      const message = list.find((m) => m.runId === runId)!;
+      expect(message).toMatchObject({ nodeId: 'd', value: { json: expect.stringContaining('"hello":"worker"') } });
+      // `after` is honoured: nothing newer than the last message.
+      expect((await main.api('GET', `/api/v1/flows/${flowId}/debug?after=${message.seq}`)).body).toEqual([]);
+    }
+    expect(mainA.runtime.debugLog.since(flowId)).toEqual([]); // not from the main's own buffer: the run was on the worker
   });
 
   it('nothing is built for flows nobody watches', async () => {

@@ -13,6 +13,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { Emitter } from '@socket.io/redis-emitter';
 import { Redis } from 'ioredis';
 import type { Logger } from '@flowcrew/sdk';
+import type { DebugMessage } from './debug-buffer.ts';
 
 const KEY_PREFIX = 'flowcrew:live:rooms:';
 const CHANNEL = 'flowcrew:live:rooms';
@@ -21,6 +22,40 @@ const BEAT_MS = 5_000;
 const EXPIRY_MS = 3 * BEAT_MS;
 
 type RoomList = { instance: string; rooms: string[] };
+
+const DEBUG_KEY_PREFIX = 'flowcrew:live:debug:';
+/** An editor's catch-up list is for a reconnect or a page load, not history: a flow's list expires an hour after its last message. */
+const DEBUG_TTL_MS = 3_600_000;
+
+/**
+ * The debug catch-up list of the whole cluster (queue mode): the process that produced a debug message (a worker)
+ * adds it to a capped sorted set per flow in Redis, scored by its seq; any main answers
+ * GET /api/v1/flows/:id/debug?after=<seq> from there, so an editor on another main catches up too. The messages are
+ * the same previews the live event carries (live/debug-buffer.ts numbered them).
+ */
+export class ClusterDebugLog {
+  constructor(
+    private readonly redis: Redis,
+    private readonly perFlow = 500,
+  ) {}
+
+  record(message: DebugMessage): void {
+    const key = `${DEBUG_KEY_PREFIX}${message.flowId}`;
+    void this.redis
+      .multi()
+      .zadd(key, message.seq, JSON.stringify(message))
+      .zremrangebyrank(key, 0, -(this.perFlow + 1))
+      .pexpire(key, DEBUG_TTL_MS)
+      .exec()
+      .catch(() => {}); // best effort, as the live event itself
+  }
+
+  /** The flow's messages with seq greater than `after`, oldest first. */
+  async since(flowId: string, after = 0): Promise<DebugMessage[]> {
+    const items = await this.redis.zrangebyscore(`${DEBUG_KEY_PREFIX}${flowId}`, `(${after}`, '+inf');
+    return items.map((text) => JSON.parse(text) as DebugMessage);
+  }
+}
 
 function connect(url: string): Redis {
   const redis = new Redis(url, { maxRetriesPerRequest: null });

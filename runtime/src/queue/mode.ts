@@ -16,8 +16,8 @@ import type { EventFanout } from '../executor/events.ts';
 import type { ExecutorOptions } from '../executor/types.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
 import type { Storage } from '../storage/types.ts';
-import type { DebugBuffer } from '../live/debug-buffer.ts';
-import { WorkerLive } from '../live/cluster.ts';
+import type { DebugBuffer, DebugMessage } from '../live/debug-buffer.ts';
+import { ClusterDebugLog, WorkerLive } from '../live/cluster.ts';
 import { forwardRunEvents } from '../live/forward.ts';
 import { forwardWaits } from '../waiting/live.ts';
 import type { WaitingRuns } from '../waiting/waiting.ts';
@@ -106,7 +106,22 @@ export class QueueMode {
     parts.executor.replies.remote = (handle, reply) => publishReply(this.redis, handle, reply);
     // Runs executed here stream to the editors on every main (live/cluster.ts).
     this.live = new WorkerLive(this.config.redisUrl, this.log);
-    if (parts.debugLog) this.detachLive = forwardRunEvents({ events: parts.events, debugLog: parts.debugLog, previewChars: parts.previewChars ?? 2_000 }, this.live);
+    if (parts.debugLog) {
+      const debugLog = parts.debugLog;
+      const stopForwarding = forwardRunEvents({ events: parts.events, debugLog, previewChars: parts.previewChars ?? 2_000 }, this.live);
+      // Debug messages also go to the cluster's catch-up list, read by every main (live/cluster.ts ClusterDebugLog).
+      const catchUp = new ClusterDebugLog(this.redis);
+      const stopRecording = parts.events.add({
+        debug: (e) => {
+          const message = debugLog.messageFor(e);
+          if (message) catchUp.record(message);
+        },
+      });
+      this.detachLive = () => {
+        stopForwarding();
+        stopRecording();
+      };
+    }
     // Questions asked (or timed out) here reach the editors on the mains (waiting/live.ts).
     if (parts.waiting) this.detachWaits = forwardWaits(parts.waiting, this.live);
     this.worker = new QueueWorker({
@@ -128,6 +143,22 @@ export class QueueMode {
     const requeued = await this.storage.outbox!.requeueParked(runId);
     if (requeued) this.relay?.committed(runId);
     return requeued;
+  }
+
+  /**
+   * On a main: a flow's debug messages after `after` from the cluster's catch-up list (the runs execute on workers),
+   * with this process's own; undefined on a worker. Redis unreachable: this process's own, and a warning.
+   */
+  async debugSince(flowId: string, after: number, local: DebugMessage[]): Promise<DebugMessage[] | undefined> {
+    if (this.mode !== 'main') return undefined;
+    let cluster: DebugMessage[] = [];
+    try {
+      cluster = await new ClusterDebugLog(this.redis).since(flowId, after);
+    } catch (error) {
+      this.log.warn(`debug catch-up: could not read the cluster's list from Redis: ${(error as Error).message}`);
+    }
+    const bySeq = new Map([...cluster, ...local].map((m) => [m.seq, m]));
+    return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
   }
 
   get relayStats() {

@@ -67,7 +67,8 @@ export class FlowService {
 
   async debug(actor: Actor, id: string, after: number): Promise<DebugMessage[]> {
     await this.visible(actor, id);
-    return this.runtime.debugLog.since(id, after);
+    const local = this.runtime.debugLog.since(id, after);
+    return (await this.runtime.queue?.debugSince(id, after, local)) ?? local;
   }
 
   /** Check a flow without storing it: anyone who may edit flows somewhere may. */
