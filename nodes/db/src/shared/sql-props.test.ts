@@ -32,7 +32,7 @@ describe('the SQL nodes share one form: the same titles, and only the chosen ope
   it('PostgreSQL needs the upsert key; its placeholders read $1, MySQL\'s and ODBC\'s ?', () => {
     const pg = postgresNode.props as unknown as Schema & { properties: Record<string, { description?: string }> };
     expect(pg.allOf.find((p) => p.if.properties.operation.const === 'upsert')!.then.required).toContain('conflictColumns');
-    expect(pg.properties.sql.description).toContain('$1');
-    expect((mysqlNode.props as unknown as typeof pg).properties.sql.description).toContain('?');
+    expect(pg.properties.sql?.description).toContain('$1');
+    expect((mysqlNode.props as unknown as typeof pg).properties.sql?.description).toContain('?');
   });
 });
