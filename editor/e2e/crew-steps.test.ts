@@ -10,8 +10,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fakeModelCredential, openAIAnswer, startFakeModelServer, type FakeServer } from '../../nodes/ai/src/testing/fake-model-server.ts';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
-import { createAdmin, signIn } from './auth.ts';
-import { launchBrowser, screenshot } from './browser.ts';
+import { createAdmin, signedInEditor } from './auth.ts';
+import { screenshot } from './browser.ts';
 import { clickNode, openFlow } from './editor-page.ts';
 
 let server: TestServer;
@@ -53,10 +53,7 @@ beforeAll(async () => {
   });
   server = await startTestServer({}, { env: { FLOWCREW_OUTBOUND_ALLOW: `127.0.0.1:${new URL(model.url).port}` } });
   await createAdmin(server);
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-  await page.goto(server.url);
-  await signIn(page);
+  ({ browser, page } = await signedInEditor(server, { viewport: { width: 1440, height: 1000 } }));
 });
 
 afterEach(async (context) => {

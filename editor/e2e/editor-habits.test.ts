@@ -10,8 +10,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
 import { runNpm } from '../../runtime/src/packs/npm-cli.ts';
-import { createAdmin, signIn } from './auth.ts';
-import { launchBrowser, screenshot } from './browser.ts';
+import { createAdmin, signedInEditor } from './auth.ts';
+import { screenshot } from './browser.ts';
 import { clickNode as clickNodeIn, openFlow as openFlowIn, typeInEditor } from './editor-page.ts';
 
 let server: TestServer;
@@ -58,12 +58,8 @@ describe('editor habits, end to end', () => {
     process.env.FLOWCREW_NPM_REGISTRY = REGISTRY;
     server = await startTestServer({}, { env: { FLOWCREW_USER_NODES_DIR: await preparePacks() } });
     await createAdmin(server);
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+    ({ browser, page } = await signedInEditor(server, { pageErrors }));
     page.on('dialog', (dialog) => void dialog.accept(promptAnswer));
-    await page.goto(server.url);
-    await signIn(page);
     await page.locator('[data-test="palette-node-inject"]').waitFor();
   });
 

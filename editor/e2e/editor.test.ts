@@ -9,8 +9,8 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
-import { createAdmin, signIn } from './auth.ts';
-import { ARTIFACTS, drawWire, launchBrowser, screenshot } from './browser.ts';
+import { createAdmin, signedInEditor } from './auth.ts';
+import { ARTIFACTS, drawWire, screenshot } from './browser.ts';
 
 const SHOTS = 'e2e';
 let server: TestServer;
@@ -37,12 +37,7 @@ describe('editor end to end', () => {
   beforeAll(async () => {
     server = await startTestServer();
     await createAdmin(server);
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('dialog', (dialog) => void dialog.accept());
-    await page.goto(server.url);
-    await signIn(page);
+    ({ browser, page } = await signedInEditor(server, { acceptDownloads: true, pageErrors, dialogs: 'accept' }));
     await page.locator('[data-test="palette-node-webhook"]').waitFor();
   });
 

@@ -6,8 +6,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
-import { createAdmin, signIn } from './auth.ts';
-import { launchBrowser, screenshot } from './browser.ts';
+import { createAdmin, signedInEditor } from './auth.ts';
+import { screenshot } from './browser.ts';
 import { openFlow } from './editor-page.ts';
 
 let server: TestServer;
@@ -41,10 +41,7 @@ describe('flow tests from the editor', () => {
   beforeAll(async () => {
     server = await startTestServer();
     await createAdmin(server);
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    await page.goto(server.url);
-    await signIn(page);
+    ({ browser, page } = await signedInEditor(server));
     await openFlow(server, page, flow);
     await page.click('[data-test="tab-tests"]');
     await page.locator('[data-test="flow-tests-suite"]').waitFor();

@@ -5,8 +5,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
-import { createAdmin, signIn } from './auth.ts';
-import { launchBrowser, screenshot } from './browser.ts';
+import { createAdmin, signedInEditor } from './auth.ts';
+import { screenshot } from './browser.ts';
 import { clickNode as clickNodeIn, openFlow as openFlowIn } from './editor-page.ts';
 
 let server: TestServer;
@@ -24,12 +24,7 @@ describe('issue 12 stuck points, end to end', () => {
   beforeAll(async () => {
     server = await startTestServer();
     await createAdmin(server);
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('dialog', (dialog) => void dialog.accept());
-    await page.goto(server.url);
-    await signIn(page);
+    ({ browser, page } = await signedInEditor(server, { pageErrors, dialogs: 'accept' }));
     await page.locator('[data-test="palette-node-webhook"]').waitFor();
   });
 

@@ -8,8 +8,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
-import { createAdmin, signIn } from './auth.ts';
-import { launchBrowser, screenshot } from './browser.ts';
+import { createAdmin, signedInEditor } from './auth.ts';
+import { screenshot } from './browser.ts';
 import { clickNode, openFlow, typeInEditor } from './editor-page.ts';
 
 let server: TestServer;
@@ -50,13 +50,9 @@ beforeAll(async () => {
   server = await startTestServer();
   await createAdmin(server);
   expect((await server.api('POST', '/api/v1/subflows', vat)).status).toBe(201);
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  page.on('dialog', (dialog) => void dialog.accept());
+  ({ browser, page } = await signedInEditor(server, { dialogs: 'accept' }));
   page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
   page.on('console', (m) => void (m.type() === 'error' || m.type() === 'warning' ? console.error(`console ${m.type()}: ${m.text()}`) : undefined));
-  await page.goto(server.url);
-  await signIn(page);
 });
 
 afterEach(async (context) => {

@@ -8,8 +8,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { gitServerReady, GIT_DATA, TestRemote } from '../../runtime/src/git/test-remote.ts';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
-import { createAdmin, signIn } from './auth.ts';
-import { launchBrowser, screenshot } from './browser.ts';
+import { createAdmin, signedInEditor } from './auth.ts';
+import { screenshot } from './browser.ts';
 
 if (!gitServerReady && process.env.CI) {
   describe('Git in the editor', () => it('needs the Git SSH server', () => expect.fail(`no Git SSH server data in ${GIT_DATA}: run \`bash scripts/services git\``)));
@@ -45,10 +45,7 @@ if (!gitServerReady && process.env.CI) {
       expect(first.status, JSON.stringify(first.body)).toBe(200);
 
       await createAdmin(server);
-      browser = await launchBrowser();
-      page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-      await page.goto(server.url);
-      await signIn(page);
+      ({ browser, page } = await signedInEditor(server));
       await page.goto(`${server.url}/#/flows/orders`);
       await page.waitForFunction(() => (window as any).flowcrew?.view?.graph?._nodes.length === 2);
       await page.click('[data-test="tab-versions"]');

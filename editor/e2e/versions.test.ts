@@ -7,8 +7,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
-import { ADMIN, createAdmin, signIn } from './auth.ts';
-import { launchBrowser, screenshot } from './browser.ts';
+import { ADMIN, createAdmin, signedInEditor } from './auth.ts';
+import { screenshot } from './browser.ts';
 
 let server: TestServer;
 let browser: Browser;
@@ -56,11 +56,7 @@ describe('flow versions in the editor', () => {
   beforeAll(async () => {
     server = await startTestServer();
     await createAdmin(server);
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.on('dialog', (dialog) => void dialog.accept());
-    await page.goto(server.url);
-    await signIn(page);
+    ({ browser, page } = await signedInEditor(server, { dialogs: 'accept' }));
     const admin = await server.signIn(ADMIN.username, ADMIN.password);
     expect((await server.apiAs(admin, 'POST', '/api/v1/flows', v1)).status).toBe(201);
     expect((await server.apiAs(admin, 'POST', '/api/v1/flows/review/deploy')).status).toBe(200);

@@ -6,8 +6,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
-import { createAdmin, signIn } from './auth.ts';
-import { launchBrowser, screenshot } from './browser.ts';
+import { createAdmin, signedInEditor, signIn } from './auth.ts';
+import { screenshot } from './browser.ts';
 
 let server: TestServer;
 let browser: Browser;
@@ -49,11 +49,7 @@ describe('visual checks on the example flows, end to end', () => {
     server = await startTestServer({}, { loadExamples: true });
     await createAdmin(server);
     examples = (await server.api('GET', '/api/v1/flows')).body;
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(server.url);
-    await signIn(page);
+    ({ browser, page } = await signedInEditor(server, { pageErrors }));
   });
 
   afterAll(async () => {

@@ -6,8 +6,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
-import { createAdmin, signIn } from './auth.ts';
-import { launchBrowser, screenshot } from './browser.ts';
+import { createAdmin, signedInEditor } from './auth.ts';
+import { screenshot } from './browser.ts';
 
 let server: TestServer;
 let browser: Browser;
@@ -42,10 +42,7 @@ describe('waiting for people, end to end', () => {
     for (const doc of [flow('approve-invoice', { title: 'Pay invoice INV-7?' }), flow('ask-reason', { mode: 'form', title: 'Why this supplier?', schema: { type: 'object', required: ['reason'], properties: { reason: { type: 'string', title: 'Reason' } } } })]) {
       expect((await server.api('POST', '/api/v1/flows/import?deploy=true', doc)).status).toBe(201);
     }
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    await page.goto(server.url);
-    await signIn(page);
+    ({ browser, page } = await signedInEditor(server));
   });
 
   afterEach(async (context) => {

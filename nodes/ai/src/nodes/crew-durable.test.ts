@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChildRuntime, freePort, waitFor } from '../../../../runtime/src/testing/child-runtime.ts';
 import { fakeModelCredential, openAIAnswer, startFakeModelServer, type FakeServer, type RecordedRequest } from '../testing/fake-model-server.ts';
+import { crewFlow, researchThenWrite } from '../testing/crew-flow.ts';
 
 let model: FakeServer;
 let dataDir: string;
@@ -45,31 +46,7 @@ afterAll(async () => {
 describe('a crew and a crash', () => {
   it('resumes at the first unfinished task after kill -9, taking the finished one from its checkpoint', async () => {
     const credentialId = await fakeModelCredential(runtime, model);
-    const flow = {
-      id: 'durable-crew',
-      name: 'durable crew',
-      version: 0,
-      nodes: [
-        { id: 'go', type: 'inject', props: { props: [] }, wires: [['crew']] },
-        {
-          id: 'crew',
-          type: 'ai-crew',
-          credentials: credentialId,
-          props: {
-            stream: false,
-            agents: [
-              { key: 'researcher', role: 'Researcher', goal: 'Find facts' },
-              { key: 'writer', role: 'Writer', goal: 'Write' },
-            ],
-            tasks: [
-              { key: 'research', description: 'Research {topic}', agent: 'researcher' },
-              { key: 'write', description: 'Write about {topic}', agent: 'writer' },
-            ],
-          },
-          wires: [],
-        },
-      ],
-    };
+    const flow = crewFlow('durable-crew', credentialId, researchThenWrite, { version: 0 });
     expect((await runtime.api('POST', '/api/v1/flows/import?deploy=true', flow)).status).toBe(201);
     const started = await runtime.api('POST', '/api/v1/flows/durable-crew/runs', { input: { payload: { topic: 'pgvector' } } });
     expect(started.status, JSON.stringify(started.body)).toBe(202);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../../runtime/src/testing/server.ts';
 import { fakeModelCredential, openAIAnswer, startFakeModelServer, type FakeServer, type RecordedRequest } from '../testing/fake-model-server.ts';
+import { crewFlow } from '../testing/crew-flow.ts';
 
 let model: FakeServer;
 let dataDir: string;
@@ -56,30 +57,16 @@ const openQuestion = (runId: string) =>
 describe('crew task with human_input', () => {
   it('waits for review across a restart, revises with the feedback, and goes on once accepted', async () => {
     const credentialId = await fakeModelCredential(server, model);
-    const flow = {
-      id: 'human-crew',
-      name: 'human crew',
-      nodes: [
-        { id: 'go', type: 'inject', props: { props: [] }, wires: [['crew']] },
-        {
-          id: 'crew',
-          type: 'ai-crew',
-          credentials: credentialId,
-          props: {
-            stream: false,
-            agents: [
-              { key: 'writer', role: 'Writer', goal: 'Write' },
-              { key: 'editor', role: 'Editor', goal: 'Summarise' },
-            ],
-            tasks: [
-              { key: 'draft', description: 'Write about {topic}', agent: 'writer', humanInput: true },
-              { key: 'summary', description: 'Summarise the draft', agent: 'editor' },
-            ],
-          },
-          wires: [],
-        },
+    const flow = crewFlow('human-crew', credentialId, {
+      agents: [
+        { key: 'writer', role: 'Writer', goal: 'Write' },
+        { key: 'editor', role: 'Editor', goal: 'Summarise' },
       ],
-    };
+      tasks: [
+        { key: 'draft', description: 'Write about {topic}', agent: 'writer', humanInput: true },
+        { key: 'summary', description: 'Summarise the draft', agent: 'editor' },
+      ],
+    });
     expect((await server.api('POST', '/api/v1/flows/import?deploy=true', flow)).status).toBe(201);
     const started = await server.api('POST', '/api/v1/flows/human-crew/runs', { input: { payload: { topic: 'pgvector' } } });
     expect(started.status, JSON.stringify(started.body)).toBe(202);

@@ -16,6 +16,7 @@ import { Runtime } from '../../../../runtime/src/runtime.ts';
 import { QUEUE_NAME } from '../../../../runtime/src/queue/worker.ts';
 import { startTestServer, type TestServer } from '../../../../runtime/src/testing/server.ts';
 import { fakeModelCredential, openAIAnswer, startFakeModelServer, type FakeServer, type RecordedRequest } from '../testing/fake-model-server.ts';
+import { crewFlow, researchThenWrite } from '../testing/crew-flow.ts';
 
 const pgUrl = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
 const REDIS_DB = 15; // one Redis database per queue-mode test file: they run at the same time
@@ -89,30 +90,7 @@ async function finished(runId: string): Promise<any> {
 describe('re-run from a task through a queue worker (PostgreSQL)', () => {
   it('the worker runs the re-run with the earlier task copied, not asked again, and the chosen task recomputed', async () => {
     const credentialId = await fakeModelCredential(main!, model);
-    const flow = {
-      id: 'rerun-crew',
-      name: 'rerun crew',
-      nodes: [
-        { id: 'go', type: 'inject', props: { props: [] }, wires: [['crew']] },
-        {
-          id: 'crew',
-          type: 'ai-crew',
-          credentials: credentialId,
-          props: {
-            stream: false,
-            agents: [
-              { key: 'researcher', role: 'Researcher', goal: 'Find facts' },
-              { key: 'writer', role: 'Writer', goal: 'Write' },
-            ],
-            tasks: [
-              { key: 'research', description: 'Research {topic}', agent: 'researcher' },
-              { key: 'write', description: 'Write about {topic}', agent: 'writer' },
-            ],
-          },
-          wires: [],
-        },
-      ],
-    };
+    const flow = crewFlow('rerun-crew', credentialId, researchThenWrite);
     const saved = await main!.api('POST', '/api/v1/flows/import?deploy=true', flow);
     expect(saved.status, JSON.stringify(saved.body)).toBe(201);
     const started = await main!.api('POST', '/api/v1/flows/rerun-crew/runs', { input: { payload: { topic: 'pgvector' } } });

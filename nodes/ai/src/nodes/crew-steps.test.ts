@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../../runtime/src/testing/server.ts';
 import { fakeModelCredential, openAIAnswer, startFakeModelServer, type FakeServer } from '../testing/fake-model-server.ts';
+import { crewFlow, researchThenWrite } from '../testing/crew-flow.ts';
 
 let model: FakeServer;
 let server: TestServer;
@@ -31,30 +32,11 @@ afterAll(async () => {
 describe('crew steps in the run', () => {
   it('stores each task as a step of the crew invocation, with the tool calls made for it beneath it', async () => {
     const credentialId = await fakeModelCredential(server, model);
-    const flow = {
-      id: 'crew-steps',
-      name: 'crew steps',
-      nodes: [
-        { id: 'go', type: 'inject', props: { props: [] }, wires: [['crew']] },
-        {
-          id: 'crew',
-          type: 'ai-crew',
-          credentials: credentialId,
-          props: {
-            stream: false,
-            agents: [
-              { key: 'researcher', role: 'Researcher', goal: 'Find facts', tools: [{ type: 'function', name: 'lookup', description: 'Look the fact up', props: { func: 'msg.payload = 42; return msg;' } }] },
-              { key: 'writer', role: 'Writer', goal: 'Write' },
-            ],
-            tasks: [
-              { key: 'research', description: 'Research {topic}', agent: 'researcher' },
-              { key: 'write', description: 'Write about {topic}', agent: 'writer' },
-            ],
-          },
-          wires: [],
-        },
-      ],
-    };
+    const lookup = { type: 'function', name: 'lookup', description: 'Look the fact up', props: { func: 'msg.payload = 42; return msg;' } };
+    const flow = crewFlow('crew-steps', credentialId, {
+      ...researchThenWrite,
+      agents: [{ ...researchThenWrite.agents[0], tools: [lookup] }, researchThenWrite.agents[1]],
+    });
     const saved = await server.api('POST', '/api/v1/flows/import?deploy=true', flow);
     expect(saved.status, JSON.stringify(saved.body)).toBe(201);
     const started = await server.api('POST', '/api/v1/flows/crew-steps/runs', { input: { payload: { topic: 'pgvector' } } });
@@ -76,28 +58,11 @@ describe('crew steps in the run', () => {
 
   it("planning: the planner's plans are a step before the tasks, each task works to its plan, msg.crew.planning has them", async () => {
     const credentialId = await fakeModelCredential(server, model);
-    const flow = {
-      id: 'crew-planning',
-      name: 'crew planning',
-      nodes: [
-        { id: 'go', type: 'inject', props: { props: [] }, wires: [['crew']] },
-        {
-          id: 'crew',
-          type: 'ai-crew',
-          credentials: credentialId,
-          props: {
-            stream: false,
-            planning: true,
-            agents: [{ key: 'writer', role: 'Writer', goal: 'Write' }],
-            tasks: [
-              { key: 'research', description: 'Research {topic}', agent: 'writer' },
-              { key: 'write', description: 'Write about {topic}', agent: 'writer' },
-            ],
-          },
-          wires: [],
-        },
-      ],
-    };
+    const flow = crewFlow('crew-planning', credentialId, {
+      planning: true,
+      agents: [{ key: 'writer', role: 'Writer', goal: 'Write' }],
+      tasks: researchThenWrite.tasks.map((task) => ({ ...task, agent: 'writer' })),
+    });
     const saved = await server.api('POST', '/api/v1/flows/import?deploy=true', flow);
     expect(saved.status, JSON.stringify(saved.body)).toBe(201);
     const started = await server.api('POST', '/api/v1/flows/crew-planning/runs', { input: { payload: { topic: 'pgvector' } } });
