@@ -1,5 +1,6 @@
 /** Node-level edits of the active flow (add, change, delete, canvas gestures, selection, clipboard), each one undo step. */
 import type { FlowNode } from '../../api/types';
+import { nodesAfterCanvasChange } from '../../lib/canvas-change';
 import { copyNodes, parseFragment, pasteNodes, type NodeFragment } from '../../lib/clipboard';
 import { createGroup, dropFromGroups, removeGroup } from '../../lib/groups';
 import type { FlowGroup } from '../../api/types';
@@ -100,17 +101,8 @@ export function nodeEdits(ctx: FlowsContext) {
     edit(
       activeId.value,
       (doc) => {
-        if (gone.size) {
-          doc.nodes = doc.nodes.filter((n) => !gone.has(n.id));
-          dropFromGroups(doc, gone);
-        }
-        for (const n of doc.nodes) {
-          const position = change.positions.get(n.id);
-          if (position) n.position = position;
-          const wires = change.wires.get(n.id);
-          if (wires) n.wires = wires;
-          if (gone.size && n.wires) n.wires = n.wires.map((targets) => targets.filter((t) => !gone.has(t)));
-        }
+        doc.nodes = nodesAfterCanvasChange(doc.nodes, change);
+        if (gone.size) dropFromGroups(doc, gone);
       },
       { touched: [...change.wires.keys(), ...change.removed] },
     );
