@@ -203,7 +203,7 @@ export const FIXTURES: Record<string, Fixture> = {
   },
 
   // runs
-  'GET /runs': fixed('run:read', 'any', '/runs', { expect: 200 }),
+  'GET /runs': fixed('run:read', 'any', '/runs?test=false', { expect: 200 }),
   'GET /runs/{id}': { access: 'run:read', scope: 'project', prepare: (c) => ({ path: `/runs/${c.run}`, expect: 200 }) },
   'POST /runs/{id}/rerun': { access: 'run:start', scope: 'project', prepare: (c) => ({ path: `/runs/${c.run}/rerun`, expect: 202 }) },
   'POST /runs/{id}/cancel': { access: 'run:cancel', scope: 'project', prepare: (c) => ({ path: `/runs/${c.run}/cancel`, expect: 409 }) },

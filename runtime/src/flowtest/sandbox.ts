@@ -58,7 +58,8 @@ export class TestSandbox {
     private readonly storage: Storage,
     private readonly registry: NodeRegistry,
     private readonly dataDir: string,
-    events: EventFanout,
+    /** The sandbox's own run events (a test run's live view listens here: pins/live.ts). */
+    readonly events: EventFanout,
   ) {
     events.add({
       runFinished: (run) => {

@@ -21,6 +21,7 @@ import type { Services } from '../services/index.ts';
 import { MainLive } from './cluster.ts';
 import { forwardRunEvents } from './forward.ts';
 import { liveWaits } from '../waiting/live.ts';
+import { socketTestRunLive } from '../pins/live.ts';
 
 export interface LiveOptions {
   /** How often every socket is re-authenticated and its subscriptions re-checked (default 30 s). */
@@ -148,6 +149,8 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime, services: S
     listening: (room) => (cluster ? cluster.listening(room) : (io.sockets.adapter.rooms.get(room)?.size ?? 0) > 0),
     emit: (rooms, event, payload) => io.to(rooms).emit(event, payload),
   });
+  // A test run's events go to the editor that started it (pins/live.ts).
+  services.pins.useLive(socketTestRunLive(io, runtime.config.previewChars));
   // Node types are readable by every signed-in role: each socket hears that the palette changed.
   const typesChanged = (change: RegistryChange) => io.emit('node-types:changed', change);
   const packProgress = (progress: PackProgress) => io.to('packs').emit('pack:progress', progress);
@@ -157,6 +160,7 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime, services: S
   const detachWaits = runtime.waiting ? liveWaits(io, runtime.waiting, !!cluster) : undefined;
   httpServer.on('close', () => {
     detachWaits?.();
+    services.pins.useLive(null);
     detachEvents();
     void cluster?.close();
     runtime.registry.off('change', typesChanged);

@@ -57,6 +57,7 @@ export const pinRoutes: Route[] = [
         input: { type: 'object' },
         nodeId: { type: 'string' },
         flow: { type: 'object', description: "The editor's unsaved working copy to run instead of the saved flow (needs flow:write; checked as a save)" },
+        liveSocket: { type: 'string', maxLength: 100, description: "The caller's Socket.IO connection id: the run's live events (node states, status, debug; marked test) go there while it runs" },
       }),
     },
     responses: {
@@ -66,7 +67,7 @@ export const pinRoutes: Route[] = [
       '422': problem('No entry node, the working copy is invalid, or the flow cannot be deployed'),
     },
     handle: async (ctx) => {
-      const { flow, ...body } = (ctx.body ?? {}) as { input?: FlowMessage; nodeId?: string; flow?: unknown };
+      const { flow, ...body } = (ctx.body ?? {}) as { input?: FlowMessage; nodeId?: string; liveSocket?: string; flow?: unknown };
       const actor = actorOf(ctx);
       // The working copy is checked where saves are checked (permission, validity, credentials of its project).
       const draft = flow === undefined ? undefined : await ctx.services.flows.checkDraft(actor, ctx.params.id!, flow);

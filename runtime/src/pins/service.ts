@@ -19,6 +19,7 @@ import type { StoredFlow } from '../storage/types.ts';
 import type { CheckedDraft } from '../services/flows.ts';
 import { PinStore, type PinRecord } from './store.ts';
 import { recordTestRuns, type TestRunTarget } from './history.ts';
+import type { TestRunLive } from './live.ts';
 
 /** A manual run ends within this, or is cancelled (the answer says so). */
 const PINNED_RUN_TIMEOUT_MS = 60_000;
@@ -40,6 +41,8 @@ export interface PinnedRunAnswer extends SandboxRun {
 export class PinService {
   readonly store: PinStore;
   private readonly history: TestRunTarget;
+  /** Set when the runtime serves Socket.IO (live/live.ts): a run's events go to the editor that started it. */
+  private live: TestRunLive | null = null;
 
   constructor(private readonly runtime: Runtime) {
     const { driver, limits } = runtime.storage as Partial<Pick<TestRunTarget, 'driver' | 'limits'>>;
@@ -53,6 +56,10 @@ export class PinService {
     if (!stored) throw notFound(`flow "${flowId}"`);
     authorize(actor, permission, stored.projectId, 'flow:read', `flow "${flowId}"`);
     return stored;
+  }
+
+  useLive(live: TestRunLive | null): void {
+    this.live = live;
   }
 
   async list(actor: Actor, flowId: string): Promise<PinRecord[]> {
@@ -83,9 +90,10 @@ export class PinService {
   /**
    * A manual run of the flow with its pins: at `nodeId` with `input` ("run from here"), else at the flow's manual
    * entry (an inject sends its own payload unless `input` has fields). With `draft` (FlowService.checkDraft) the
-   * editor's unsaved working copy runs instead of the stored revision: what the user sees is what runs.
+   * editor's unsaved working copy runs instead of the stored revision: what the user sees is what runs. With
+   * `liveSocket` (the editor's Socket.IO id) its events reach that editor while it runs (pins/live.ts).
    */
-  async run(actor: Actor, flowId: string, body: { input?: FlowMessage; nodeId?: string }, draft?: CheckedDraft): Promise<PinnedRunAnswer> {
+  async run(actor: Actor, flowId: string, body: { input?: FlowMessage; nodeId?: string; liveSocket?: string }, draft?: CheckedDraft): Promise<PinnedRunAnswer> {
     const saved = await this.flow(actor, flowId, 'run:start');
     const stored: StoredFlow = draft ? { ...saved, flow: draft.flow } : saved;
     const input = body.input ?? {};
@@ -111,12 +119,21 @@ export class PinService {
       if (error instanceof SandboxDeployError) throw new ProblemError(422, 'Cannot run the flow', error.message, error.issues);
       throw error;
     }
+    let stopLive: (() => void) | null = null;
     try {
+      if (body.liveSocket && this.live) {
+        // The live view is a convenience: the run goes ahead without it.
+        stopLive = await this.live.open(actor, body.liveSocket, sandbox.events).catch((error: unknown) => {
+          this.runtime.log.warn(`test run of flow "${flowId}": no live view for socket "${body.liveSocket}": ${(error as Error).message}`);
+          return null;
+        });
+      }
       const result = await sandbox.run(flowId, entry, input, { timeoutMs: PINNED_RUN_TIMEOUT_MS, manual: true });
       const kept = await this.keep(saved, sandbox);
       const run = kept.ids.includes(result.run.id) ? { ...result.run, test: true } : result.run;
       return { ...result, run, pinned: Object.keys(pins), ignored, ran: draft ? 'draft' : 'saved', inHistory: kept.ids.includes(result.run.id), ...(kept.error ? { historyError: kept.error } : {}) };
     } finally {
+      stopLive?.();
       await sandbox.close();
     }
   }

@@ -58,10 +58,10 @@ export class SqlRunReads {
     return row ? toRun(row) : null;
   }
 
-  /** Newest first. `before` is a keyset cursor; an unknown cursor id yields no rows. */
+  /** Newest first. Production runs only: the editor's test runs (pins/history.ts) never count in dashboards. */
   async listRunTimings(since: number, limit: number): Promise<RunTiming[]> {
     const rows = await this.driver.all(
-      'SELECT flow_id, status, created_at, started_at, finished_at FROM runs WHERE created_at >= ? ORDER BY created_at DESC LIMIT ?',
+      'SELECT flow_id, status, created_at, started_at, finished_at FROM runs WHERE created_at >= ? AND test = 0 ORDER BY created_at DESC LIMIT ?',
       [since, Math.max(1, Math.trunc(limit))],
     );
     return rows.map((row) => ({
@@ -84,6 +84,7 @@ export class SqlRunReads {
       where.push('status = ?');
       params.push(filter.status);
     }
+    if (filter.test !== undefined) where.push(filter.test ? 'test = 1' : 'test = 0');
     if (filter.projectIds !== undefined) {
       where.push(filter.projectIds.length === 0 ? '1 = 0' : `project_id IN (${filter.projectIds.map(() => '?').join(', ')})`);
       params.push(...filter.projectIds);

@@ -94,6 +94,8 @@ export interface RunFilter {
   /** Only runs of flows in these projects (an empty list matches nothing). */
   projectIds?: readonly string[];
   status?: RunStatus;
+  /** true: only test runs (the editor's manual runs, pins/history.ts); false: only real ones; absent: both. */
+  test?: boolean;
   limit?: number;
   /** Return runs created strictly before this run id's creation (keyset pagination). */
   before?: string;

@@ -17,11 +17,12 @@ export const runRoutes: Route[] = [
       status: { schema: { enum: [...RUN_STATUSES] } },
       limit: { schema: { type: 'integer', minimum: 0, maximum: 500 } },
       before: { schema: { type: 'string' }, description: 'Run id: return older runs (pagination)' },
+      test: { schema: { type: 'boolean' }, description: "true: only the editor's test runs; false: only production runs; absent: both" },
     },
     responses: { '200': ok('Runs', arrayOf(ref('Run'))), '400': problem('Bad parameter') },
     handle: async (ctx) => {
-      const q = ctx.query as { flowId?: string; status?: RunStatus; limit?: number; before?: string };
-      return reply.json(await ctx.services.runs.list(actorOf(ctx), { flowId: q.flowId || undefined, status: q.status, limit: q.limit ?? 50, before: q.before }));
+      const q = ctx.query as { flowId?: string; status?: RunStatus; limit?: number; before?: string; test?: boolean };
+      return reply.json(await ctx.services.runs.list(actorOf(ctx), { flowId: q.flowId || undefined, status: q.status, limit: q.limit ?? 50, before: q.before, test: q.test }));
     },
   },
   {
