@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import {
+  contextMode,
+  crewTaskOrder,
+  earlierInCrew,
+  earlierTaskKeys,
+  freshKey,
+  isCrewSchema,
+  issuesUnder,
+  misplacedContext,
+  moveTask,
+  outputFields,
+  outputSchemaOf,
+  removeTask,
+  renameAgentInTasks,
+  renameTask,
+  withContextKey,
+  withContextMode,
+} from './crew-form';
+import { crewaiKeys } from './crewai-keys';
+
+const tasks = [{ key: 'a' }, { key: 'b', context: ['a'] }, { key: 'c', context: ['a', 'b'] }];
+
+describe('crew form rules', () => {
+  it('offers as context only the tasks before a task (CrewAI’s rule), never itself or later ones', () => {
+    expect(earlierTaskKeys(tasks, 0)).toEqual([]);
+    expect(earlierTaskKeys(tasks, 2)).toEqual(['a', 'b']);
+    // With a CrewAI source, tasks.yaml's order comes first; a card of an imported key sits where the import puts it.
+    const cards = [{ key: 'extra' }, { key: 'write' }];
+    expect(crewTaskOrder(['research', 'write'], cards)).toEqual(['research', 'write', 'extra']);
+    expect(earlierInCrew(['research', 'write'], cards, 0)).toEqual(['research', 'write']);
+    expect(earlierInCrew(['research', 'write'], cards, 1)).toEqual(['research']);
+  });
+
+  it('reads and sets context as CrewAI means it: not set = every earlier task, [] = none, keys = those', () => {
+    expect(contextMode({ key: 'x' })).toBe('all');
+    expect(contextMode({ key: 'x', context: [] })).toBe('none');
+    expect(contextMode({ key: 'x', context: ['a'] })).toBe('chosen');
+    expect(withContextMode({ key: 'c', context: ['a'] }, 'all', ['a', 'b'])).toEqual({ key: 'c' });
+    expect(withContextMode({ key: 'c' }, 'none', ['a', 'b'])).toEqual({ key: 'c', context: [] });
+    expect(withContextMode({ key: 'c' }, 'chosen', ['a', 'b'])).toEqual({ key: 'c', context: ['b'] });
+    // Picks keep the crew's order, whatever order they were ticked in.
+    expect(withContextKey({ key: 'c', context: ['b'] }, 'a', true, ['a', 'b'])).toEqual({ key: 'c', context: ['a', 'b'] });
+    expect(withContextKey({ key: 'c', context: ['a', 'b'] }, 'a', false, ['a', 'b'])).toEqual({ key: 'c', context: ['b'] });
+    expect(misplacedContext({ key: 'b', context: ['a', 'c'] }, ['a'])).toEqual(['c']);
+  });
+
+  it('keeps references right when tasks and agents are renamed, removed or moved', () => {
+    expect(renameTask(tasks, 0, 'facts')).toEqual([{ key: 'facts' }, { key: 'b', context: ['facts'] }, { key: 'c', context: ['facts', 'b'] }]);
+    expect(removeTask(tasks, 1)).toEqual([{ key: 'a' }, { key: 'c', context: ['a'] }]);
+    // b moved first: its context "a" is now a later task and is dropped (deploy would refuse it); c keeps both.
+    expect(moveTask(tasks, 1, -1)).toEqual([{ key: 'b', context: [] }, { key: 'a' }, { key: 'c', context: ['a', 'b'] }]);
+    expect(moveTask(tasks, 1, -1, false)[0]).toEqual({ key: 'b', context: ['a'] });
+    expect(moveTask(tasks, 0, -1)).toEqual(tasks);
+    expect(renameAgentInTasks([{ key: 't', agent: 'r' }, { key: 'u', agent: 'w' }], 'r', 'researcher')).toEqual([{ key: 't', agent: 'researcher' }, { key: 'u', agent: 'w' }]);
+    expect(freshKey('task', ['task', 'task_2'])).toBe('task_3');
+  });
+
+  it('turns a flat output schema into rows and back, and leaves richer schemas to JSON', () => {
+    const schema = { type: 'object', properties: { title: { type: 'string', description: 'Headline' }, score: { type: 'number' }, tags: { type: 'array', items: { type: 'string' } } }, required: ['title'] };
+    const rows = outputFields(schema)!;
+    expect(rows).toEqual([
+      { name: 'title', type: 'string', description: 'Headline', required: true },
+      { name: 'score', type: 'number', description: '', required: false },
+      { name: 'tags', type: 'list of text', description: '', required: false },
+    ]);
+    expect(outputSchemaOf(rows)).toEqual(schema);
+    expect(outputFields(undefined)).toEqual([]);
+    expect(outputSchemaOf([])).toBeUndefined();
+    // An unnamed row (being typed) is not in the schema yet.
+    expect(outputSchemaOf([{ name: '', type: 'string', description: '', required: true }])).toEqual({ type: 'object', properties: {} });
+    expect(outputFields({ type: 'object', properties: { kind: { type: 'string', enum: ['a', 'b'] } } })).toBeNull();
+    expect(outputFields({ type: 'object', properties: { nested: { type: 'object', properties: {} } } })).toBeNull();
+    expect(outputFields({ type: 'array' })).toBeNull();
+  });
+
+  it('tells a crew-shaped schema, and re-bases problems onto a card', () => {
+    const crew = { type: 'object', properties: { agents: { type: 'array', items: { properties: { key: {}, role: {} } } }, tasks: { type: 'array', items: { properties: { key: {}, description: {} } } } } };
+    expect(isCrewSchema(crew)).toBe(true);
+    expect(isCrewSchema({ type: 'object', properties: { agents: { type: 'array' } } })).toBe(false);
+    expect(issuesUnder([{ pointer: '/tasks/1/agent', message: 'x' }, { pointer: '/tasks/10', message: 'y' }, { pointer: '/tasks/1', message: 'z' }], '/tasks/1')).toEqual([
+      { pointer: '/agent', message: 'x' },
+      { pointer: '', message: 'z' },
+    ]);
+  });
+
+  it('lists the keys of CrewAI YAML in order, merge keys read, shared-field holders and broken text left out', async () => {
+    const yaml = '_base: &base\n  goal: G\nresearcher:\n  <<: *base\n  role: R\nwriter:\n  role: W\n';
+    expect(await crewaiKeys(yaml)).toEqual(['researcher', 'writer']);
+    expect(await crewaiKeys('a: [unclosed')).toEqual([]);
+    expect(await crewaiKeys('')).toEqual([]);
+  });
+});

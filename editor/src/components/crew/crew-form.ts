@@ -1,0 +1,193 @@
+/**
+ * The rules behind the crew node's card form (CrewForm.vue), kept apart from the view so they are tested alone:
+ * which tasks a task may take context from (only EARLIER ones, CrewAI's rule, also checked at deploy by the crew
+ * node), what a task's context means (not set: every earlier task; []: none; keys: those), what renaming, moving or
+ * removing a task or agent does to the references to it, and a flat structured-output schema as rows of fields.
+ */
+import type { JsonSchema } from '../../api/types';
+
+export type Row = Record<string, unknown>;
+
+/** Keys of the tasks before `index` (the only ones its context may name). */
+export function earlierTaskKeys(tasks: readonly Row[], index: number): string[] {
+  return tasks.slice(0, Math.max(0, index)).map((t) => t.key).filter((k): k is string => typeof k === 'string' && k !== '');
+}
+
+/**
+ * The crew's task order as the crew node builds it: with a CrewAI source, tasks.yaml's tasks in their order (a card
+ * with an imported key adds to that task), then the other cards'; else the cards' order.
+ */
+export function crewTaskOrder(imported: readonly string[], tasks: readonly Row[]): string[] {
+  const inline = tasks.map((t) => t.key).filter((k): k is string => typeof k === 'string' && k !== '');
+  return [...new Set([...imported, ...inline])];
+}
+
+/** Keys of the tasks that run before the card at `index` (the only ones its context may name). */
+export function earlierInCrew(imported: readonly string[], tasks: readonly Row[], index: number): string[] {
+  const key = tasks[index]?.key;
+  if (!imported.length || typeof key !== 'string' || !key) return earlierTaskKeys(tasks, index);
+  const order = crewTaskOrder(imported, tasks);
+  return order.slice(0, order.indexOf(key));
+}
+
+export type ContextMode = 'all' | 'none' | 'chosen';
+
+/** What a task's `context` means, as the crew node reads it. */
+export function contextMode(task: Row): ContextMode {
+  if (!Array.isArray(task.context)) return 'all';
+  return task.context.length === 0 ? 'none' : 'chosen';
+}
+
+/** The task with its context set to a mode; "chosen" starts with the task just before it (the usual pick). */
+export function withContextMode(task: Row, mode: ContextMode, earlier: readonly string[]): Row {
+  const next = { ...task };
+  if (mode === 'all') delete next.context;
+  else if (mode === 'none') next.context = [];
+  else next.context = earlier.length ? [earlier[earlier.length - 1]!] : [];
+  return next;
+}
+
+/** The task with `key` added to or taken from its context, in the order of the earlier tasks. */
+export function withContextKey(task: Row, key: string, on: boolean, earlier: readonly string[]): Row {
+  const current = Array.isArray(task.context) ? (task.context as string[]) : [];
+  const chosen = on ? earlier.filter((k) => k === key || current.includes(k)) : current.filter((k) => k !== key);
+  return { ...task, context: chosen };
+}
+
+/** Context keys a task names that are not earlier tasks (a moved task, a typo in imported props): shown as problems. */
+export function misplacedContext(task: Row, earlier: readonly string[]): string[] {
+  if (!Array.isArray(task.context)) return [];
+  return (task.context as unknown[]).filter((k): k is string => typeof k === 'string' && !earlier.includes(k));
+}
+
+/** Tasks after renaming task `from` to `to`: later tasks' context follows the new name. */
+export function renameTask(tasks: readonly Row[], index: number, to: string): Row[] {
+  const from = tasks[index]?.key;
+  return tasks.map((t, i) => {
+    if (i === index) return { ...t, key: to };
+    if (typeof from !== 'string' || !from || !Array.isArray(t.context) || !(t.context as string[]).includes(from)) return t;
+    return { ...t, context: (t.context as string[]).map((k) => (k === from ? to : k)) };
+  });
+}
+
+/** Tasks without the one at `index`; later tasks no longer name it as context. */
+export function removeTask(tasks: readonly Row[], index: number): Row[] {
+  const key = tasks[index]?.key;
+  return tasks.filter((_, i) => i !== index).map((t) => (Array.isArray(t.context) && (t.context as string[]).includes(key as string) ? { ...t, context: (t.context as string[]).filter((k) => k !== key) } : t));
+}
+
+/**
+ * Tasks with the one at `index` moved by `by`; context that is no longer earlier is dropped (it would be refused at
+ * deploy). With a CrewAI source the order of imported tasks is tasks.yaml's, so nothing is dropped (`prune` false).
+ */
+export function moveTask(tasks: readonly Row[], index: number, by: number, prune = true): Row[] {
+  const target = index + by;
+  if (target < 0 || target >= tasks.length) return [...tasks];
+  const next = [...tasks];
+  const [moved] = next.splice(index, 1);
+  next.splice(target, 0, moved!);
+  if (!prune) return next;
+  return next.map((t, i) => {
+    if (!Array.isArray(t.context)) return t;
+    const earlier = earlierTaskKeys(next, i);
+    const kept = (t.context as string[]).filter((k) => earlier.includes(k));
+    return kept.length === (t.context as string[]).length ? t : { ...t, context: kept };
+  });
+}
+
+/** Tasks after renaming agent `from` to `to`: tasks that were assigned to it stay assigned. */
+export function renameAgentInTasks(tasks: readonly Row[], from: unknown, to: string): Row[] {
+  if (typeof from !== 'string' || !from) return [...tasks];
+  return tasks.map((t) => (t.agent === from ? { ...t, agent: to } : t));
+}
+
+/** A key not used yet: base, base_2, base_3... */
+export function freshKey(base: string, taken: readonly unknown[]): string {
+  if (!taken.includes(base)) return base;
+  for (let n = 2; ; n++) if (!taken.includes(`${base}_${n}`)) return `${base}_${n}`;
+}
+
+// ---- structured output (a task's outputSchema) as rows ----
+
+export const FIELD_TYPES = ['string', 'number', 'integer', 'boolean', 'list of text', 'list of numbers'] as const;
+export type FieldType = (typeof FIELD_TYPES)[number];
+
+export interface OutputField {
+  name: string;
+  type: FieldType;
+  description: string;
+  required: boolean;
+}
+
+function fieldType(schema: JsonSchema): FieldType | null {
+  const type = schema.type;
+  if (type === 'string' || type === 'number' || type === 'integer' || type === 'boolean') return type;
+  if (type === 'array' && schema.items && typeof schema.items === 'object') {
+    const item = (schema.items as JsonSchema).type;
+    if (item === 'string') return 'list of text';
+    if (item === 'number') return 'list of numbers';
+  }
+  return null;
+}
+
+/** Only description and type are kept per field in rows: anything more (enum, nesting, patterns) stays JSON. */
+const ROW_KEYS = new Set(['type', 'description', 'items']);
+
+/**
+ * The rows of a flat object schema (fields of text, numbers, booleans, lists of those), or null when the schema
+ * holds more than rows can show without losing it (then it is edited as JSON).
+ */
+export function outputFields(schema: unknown): OutputField[] | null {
+  if (schema === undefined) return [];
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return null;
+  const s = schema as JsonSchema;
+  const extra = Object.keys(s).filter((k) => !['type', 'properties', 'required', 'additionalProperties'].includes(k));
+  if (s.type !== 'object' || extra.length) return null;
+  const properties = (s.properties ?? {}) as Record<string, JsonSchema>;
+  const required = Array.isArray(s.required) ? (s.required as string[]) : [];
+  const rows: OutputField[] = [];
+  for (const [name, sub] of Object.entries(properties)) {
+    const type = sub && typeof sub === 'object' ? fieldType(sub) : null;
+    if (!type || Object.keys(sub).some((k) => !ROW_KEYS.has(k))) return null;
+    if (sub.items && Object.keys(sub.items as object).some((k) => k !== 'type')) return null;
+    rows.push({ name, type, description: typeof sub.description === 'string' ? sub.description : '', required: required.includes(name) });
+  }
+  return rows;
+}
+
+/** The JSON Schema the rows stand for (undefined when there are none: the task answers in text). Unnamed rows are left out. */
+export function outputSchemaOf(rows: readonly OutputField[]): JsonSchema | undefined {
+  const named = rows.filter((r) => r.name.trim() !== '');
+  if (!rows.length) return undefined;
+  const properties: Record<string, JsonSchema> = {};
+  for (const row of named) {
+    const base: JsonSchema =
+      row.type === 'list of text' ? { type: 'array', items: { type: 'string' } } : row.type === 'list of numbers' ? { type: 'array', items: { type: 'number' } } : { type: row.type };
+    properties[row.name.trim()] = row.description ? { ...base, description: row.description } : base;
+  }
+  const required = named.filter((r) => r.required).map((r) => r.name.trim());
+  return { type: 'object', properties, ...(required.length ? { required } : {}) };
+}
+
+/** A copy of an object schema without some properties (what the cards show themselves is not repeated below them). */
+export function withoutProperties(schema: JsonSchema | undefined, keys: readonly string[]): JsonSchema {
+  const properties = { ...((schema?.properties ?? {}) as Record<string, JsonSchema>) };
+  for (const key of keys) delete properties[key];
+  const required = Array.isArray(schema?.required) ? (schema!.required as string[]).filter((k) => !keys.includes(k)) : undefined;
+  return { ...schema, type: 'object', properties, ...(required ? { required } : {}) };
+}
+
+/** Problems under `base` (e.g. "/agents/0"), with pointers made relative to it; `exclude` drops the card's own fields. */
+export function issuesUnder(issues: ReadonlyArray<{ pointer: string; message: string }>, base: string): Array<{ pointer: string; message: string }> {
+  return issues.filter((i) => i.pointer === base || i.pointer.startsWith(`${base}/`)).map((i) => ({ pointer: i.pointer.slice(base.length), message: i.message }));
+}
+
+/**
+ * Whether a node type's props are a crew (agents with key and role, tasks with key and description): then its form
+ * is the card form. Told by the schema's shape, not the type's name, so another pack's crew node gets it too.
+ */
+export function isCrewSchema(schema: JsonSchema | undefined): boolean {
+  const items = (key: string) => ((schema?.properties as Record<string, JsonSchema> | undefined)?.[key]?.items ?? {}) as JsonSchema;
+  const has = (s: JsonSchema, ...keys: string[]) => keys.every((k) => !!s.properties && k in (s.properties as object));
+  return has(items('agents'), 'key', 'role') && has(items('tasks'), 'key', 'description');
+}

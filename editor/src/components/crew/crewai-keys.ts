@@ -1,0 +1,20 @@
+/**
+ * The agent and task keys a CrewAI agents.yaml / tasks.yaml holds, in order, for the crew form's pickers (a task's
+ * agent, its context) and to list imported tasks that have no card yet. Read with the `yaml` library (merge keys
+ * on, as CrewAI's loader), loaded on first use; entries named `_...` only hold shared fields, as the crew node reads
+ * them. The runtime's own import stays the judge: this only offers choices, and text that does not parse offers none.
+ */
+export async function crewaiKeys(text: unknown): Promise<string[]> {
+  if (typeof text !== 'string' || text.trim() === '') return [];
+  const { parse } = await import('yaml');
+  let doc: unknown;
+  try {
+    doc = parse(text, { merge: true });
+  } catch {
+    return [];
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return [];
+  return Object.entries(doc as Record<string, unknown>)
+    .filter(([key, value]) => !key.startsWith('_') && value !== null && typeof value === 'object' && !Array.isArray(value))
+    .map(([key]) => key);
+}
