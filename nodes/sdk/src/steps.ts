@@ -20,6 +20,11 @@ export interface StepRecord {
   label: string;
   /** The key of the part this one belongs to (a delegation or review inside a task): a re-run from that part redoes it too. */
   partOf?: string;
+  /**
+   * A part that only comments on work still going on (a manager's review of a task's draft): the tool calls made since
+   * the last part are left to the next part that takes them (the task), instead of being filed under this one.
+   */
+  leavesToolCalls?: boolean;
   input?: unknown;
   /** JSON: what the node gets back from `finished()`. */
   output: unknown;
@@ -40,7 +45,7 @@ export interface StepJournal {
   finished(): Promise<ReadonlyMap<string, FinishedStep>>;
   /**
    * Store a finished part now, as a child invocation of this one; the tool calls made since the last recorded part
-   * become its children. Durable when the promise resolves. A key already finished is not stored again.
+   * become its children (unless it `leavesToolCalls`). Durable when the promise resolves. A key already finished is not stored again.
    */
   record(step: StepRecord): Promise<void>;
 }

@@ -1,7 +1,8 @@
 /**
  * ctx.steps for one invocation attempt (the executor's hook in invoke.ts): a node's finished parts become child
  * invocations of its invocation as soon as they are done (storage/steps.ts), with the tool calls made since the last
- * part as their own children, so a crash loses at most the part in progress.
+ * part as their own children (a part that `leavesToolCalls`, such as a manager's review, leaves them to the task it
+ * reviews), so a crash loses at most the part in progress.
  */
 import type { FinishedStep, StepJournal, StepRecord } from '@flowcrew/sdk';
 import type { ActiveRun, InvocationScope } from '../executor/types.ts';
@@ -50,7 +51,7 @@ class InvocationSteps implements StepJournal {
     // The tool calls this invocation made since its last step were made for this one: they move under it and are
     // stored with it now instead of with the invocation's completion (numbered before it: they happened first).
     const id = stepId(this.invocation.id, step.key);
-    const tools = this.scope.tools.splice(0);
+    const tools = step.leavesToolCalls ? [] : this.scope.tools.splice(0);
     const moved = tools.map((t) => ({ ...t, parentId: t.parentId === this.invocation.id ? id : t.parentId, seq: this.run.seq++ }));
     const record = stepInvocation(this.invocation, step, this.run.seq++);
     try {

@@ -6,11 +6,13 @@
  * unfinished one; a re-run from a chosen task (POST /runs/{id}/invocations/{invocationId}/rerun) copies the steps
  * before it into a new run, where they are taken the same way.
  *
- * A host without ctx.steps (the SDK's test harness, another runtime) runs crews without resume points.
+ * A host without ctx.steps (the SDK's test harness, another runtime) runs crews without resume points, except what an
+ * earlier version's checkpoint in the node's context holds (legacy-checkpoint.ts).
  */
 import type { FinishedStep, StepJournal } from '@flowcrew/sdk';
 import type { TokenUsage } from '../providers/types.ts';
 import type { CrewTaskOutcome } from './crew.ts';
+import { forgetLegacy, legacySteps, type LegacySource } from './legacy-checkpoint.ts';
 
 /** When a step began, and the tokens the crew spent on it. */
 export interface StepMark {
@@ -40,8 +42,20 @@ export interface CrewResume {
   savePlanning(plans: Record<string, string>, mark: StepMark): Promise<void>;
   draft(key: string, round: number): CrewTaskOutcome | undefined;
   saveDraft(key: string, round: number, outcome: CrewTaskOutcome, mark: StepMark): Promise<void>;
-  /** A step for the run view only (never taken on resume): a delegation, a manager's assignment or review. */
-  show(step: { kind: string; task: string; label: string; input?: unknown; output: unknown }, mark: StepMark): Promise<void>;
+  /**
+   * A step for the run view only (never taken on resume): a delegation, a manager's assignment or review. A manager's
+   * steps leave the worker's tool calls to the task's step (`leavesToolCalls`).
+   */
+  show(step: ShownStep, mark: StepMark): Promise<void>;
+}
+
+export interface ShownStep {
+  kind: string;
+  task: string;
+  label: string;
+  input?: unknown;
+  output: unknown;
+  leavesToolCalls?: boolean;
 }
 
 const NOTE_RESUMED = 'taken from the checkpoint: this task finished before the runtime restarted, and was not run again';
@@ -54,10 +68,29 @@ export class CrewSteps implements CrewResume {
   private constructor(
     private readonly journal: StepJournal | undefined,
     private readonly done: ReadonlyMap<string, FinishedStep>,
+    private readonly legacy?: LegacySource,
   ) {}
 
-  static async open(journal: StepJournal | undefined): Promise<CrewSteps> {
-    return new CrewSteps(journal, journal ? await journal.finished() : new Map());
+  /**
+   * `legacy`: where an earlier version kept this invocation's checkpoint (legacy-checkpoint.ts); what it holds is
+   * stored as steps first, so a crew suspended before an upgrade resumes where it was.
+   */
+  static async open(journal: StepJournal | undefined, legacy?: LegacySource): Promise<CrewSteps> {
+    const done = new Map(journal ? await journal.finished() : []);
+    const old = legacy ? legacySteps(legacy) : [];
+    for (const step of old) {
+      if (done.has(step.key)) continue;
+      await journal?.record({ ...step, leavesToolCalls: true });
+      done.set(step.key, { ...step, finishedAt: step.finishedAt ?? step.startedAt });
+    }
+    // Durable as steps now; a host without steps keeps the entry until the crew has finished (settled()).
+    if (legacy && journal) forgetLegacy(legacy);
+    return new CrewSteps(journal, done, journal ? undefined : legacy);
+  }
+
+  /** The crew finished: an earlier version's checkpoint kept by a host without steps is not needed any more. */
+  settled(): void {
+    if (this.legacy) forgetLegacy(this.legacy);
   }
 
   task(key: string): CrewTaskOutcome | undefined {
@@ -100,14 +133,25 @@ export class CrewSteps implements CrewResume {
     await this.save(`draft:${key}#${round}`, 'draft', `${key}: answer ${round + 1} for a person to review (${outcome.agent})`, `task:${key}`, { task: key, round }, outcome, mark);
   }
 
-  async show(step: { kind: string; task: string; label: string; input?: unknown; output: unknown }, mark: StepMark): Promise<void> {
+  async show(step: ShownStep, mark: StepMark): Promise<void> {
     // A key of its own per attempt: a task redone after a crash shows its new delegations beside the old ones.
     const key = `${step.kind}:${step.task}:${mark.at.toString(36)}-${++this.shown}`;
-    await this.save(key, step.kind, step.label, `task:${step.task}`, step.input, step.output, mark);
+    await this.save(key, step.kind, step.label, `task:${step.task}`, step.input, step.output, mark, step.leavesToolCalls);
   }
 
-  private async save(key: string, kind: string, label: string, partOf: string | undefined, input: unknown, output: unknown, mark: StepMark): Promise<void> {
+  private async save(key: string, kind: string, label: string, partOf: string | undefined, input: unknown, output: unknown, mark: StepMark, leavesToolCalls?: boolean): Promise<void> {
     if (!this.journal) return;
-    await this.journal.record({ key, kind, label, ...(partOf ? { partOf } : {}), input, output, usage: mark.usage, startedAt: mark.at, finishedAt: Date.now() });
+    await this.journal.record({
+      key,
+      kind,
+      label,
+      ...(partOf ? { partOf } : {}),
+      ...(leavesToolCalls ? { leavesToolCalls } : {}),
+      input,
+      output,
+      usage: mark.usage,
+      startedAt: mark.at,
+      finishedAt: Date.now(),
+    });
   }
 }

@@ -229,7 +229,7 @@ async function runManagedTask(
   const { agent: chosen, instructions } = assignment.json as { agent: string; instructions: string };
   const worker = crew.agents.find((a) => a.key === chosen)!;
   env.progress({ type: 'delegation', task: task.key, from: manager.role, to: worker.role, instructions });
-  await crew.resume?.show({ kind: 'assignment', task: task.key, label: `${task.key}: ${manager.role} assigns ${worker.role}`, output: { agent: chosen, instructions } }, assigning());
+  await crew.resume?.show({ kind: 'assignment', task: task.key, label: `${task.key}: ${manager.role} assigns ${worker.role}`, output: { agent: chosen, instructions }, leavesToolCalls: true }, assigning());
 
   const briefed = [...context, { label: `Instructions from ${manager.role}`, text: instructions }];
   const work = (more: Array<{ label: string; text: string }>) =>
@@ -253,7 +253,7 @@ async function runManagedTask(
     );
     const verdict = review.json as { approved: boolean; feedback: string };
     env.progress({ type: 'review', task: task.key, agent: worker.role, approved: verdict.approved, feedback: verdict.feedback });
-    await crew.resume?.show({ kind: 'review', task: task.key, label: `${task.key}: ${manager.role} reviews ${worker.role}'s answer`, input: { answer: result.output }, output: verdict }, reviewing());
+    await crew.resume?.show({ kind: 'review', task: task.key, label: `${task.key}: ${manager.role} reviews ${worker.role}'s answer`, input: { answer: result.output }, output: verdict, leavesToolCalls: true }, reviewing());
     result = { ...result, review: verdict, instructions };
     // Out of revisions, the last answer stands and the verdict is reported with it: not hidden, not fatal.
     if (verdict.approved || revision >= crew.maxRevisions) return result;

@@ -288,10 +288,11 @@ ${MODEL_HELP}`,
           progress(event);
         };
         // Finished steps of this invocation: an earlier attempt's (a crash, a retry, a human review) or a re-run's copies.
-        const checkpoint = await CrewSteps.open(ctx.steps);
+        const checkpoint = await CrewSteps.open(ctx.steps, { context: ctx.context.node, idempotencyKey: ctx.idempotencyKey, log: ctx.log });
         const outcome = await showingFailure(ctx, () =>
           runCrew({ agents: runAgents, tasks, process, manager: runManager, maxRevisions: props.maxRevisions ?? 1, resume: checkpoint, human: humanReviewer(ctx, props.humanInput), planner: runPlanner }, env),
         );
+        checkpoint.settled();
         ctx.status({ fill: 'green', shape: 'dot', text: `done: ${outcome.tasks.length} tasks` });
         const names = new Map(crew.tasks.map((t) => [t.key, t.name]));
         return {

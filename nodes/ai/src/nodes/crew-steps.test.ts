@@ -10,11 +10,21 @@ import { crewFlow, researchThenWrite } from '../testing/crew-flow.ts';
 
 let model: FakeServer;
 let server: TestServer;
+/** Reviews of the research task by the manager so far (the first is sent back). */
+let reviews = 0;
 
 beforeAll(async () => {
   // The researcher calls its tool once, then answers with what it returned; the writer just writes.
   model = await startFakeModelServer((req) => {
     const messages = req.body.messages as Array<{ role: string; content: string | null }>;
+    // A hierarchical crew's manager: plans in text, assigns and reviews in JSON; it sends the first research back once.
+    if (messages[0]!.content!.startsWith('You are Crew Manager.')) {
+      const asked = JSON.stringify(req.body.response_format ?? {});
+      const research = JSON.stringify(messages).includes('the task \\"research\\"');
+      if (asked.includes('approved')) return { json: openAIAnswer(JSON.stringify(research && reviews++ === 0 ? { approved: false, feedback: 'Check it again.' } : { approved: true, feedback: 'Good.' })) };
+      if (asked.includes('instructions')) return { json: openAIAnswer(JSON.stringify({ agent: research ? 'researcher' : 'writer', instructions: 'Do it.' })) };
+      return { json: openAIAnswer('Plan: research, then write.') };
+    }
     if (messages[0]!.content!.startsWith('You are Task Execution Planner.')) return { json: openAIAnswer(JSON.stringify({ research: 'Look it up first.', write: 'Quote the number.' })) };
     if (messages.some((m) => m.content?.includes('Plan for this task:\nQuote the number.'))) return { json: openAIAnswer('An article, planned.') };
     if (!messages[0]!.content!.startsWith('You are Researcher.')) return { json: openAIAnswer('An article.') };
@@ -75,5 +85,46 @@ describe('crew steps in the run', () => {
     expect(run.invocations.find((i: { id: string }) => i.id === `${crew.id}/planning`).outputs[0].msg).toEqual(plans);
     expect(crew.outputs[0].msg.crew.planning).toEqual(plans);
     expect(crew.outputs[0].msg.payload).toBe('An article, planned.');
+  }, 90_000);
+
+  it("hierarchical: the worker's tool calls are filed under its task's step (both rounds, in order), not under the manager's review; a re-run from the task files its new calls the same way", async () => {
+    const credentialId = await fakeModelCredential(server, model);
+    const lookup = { type: 'function', name: 'lookup', description: 'Look the fact up', props: { func: 'msg.payload = 42; return msg;' } };
+    const flow = crewFlow('crew-steps-hierarchical', credentialId, {
+      process: 'hierarchical',
+      agents: [{ ...researchThenWrite.agents[0], tools: [lookup] }, researchThenWrite.agents[1]],
+      tasks: researchThenWrite.tasks.map(({ agent: _agent, ...task }) => task),
+    });
+    const saved = await server.api('POST', '/api/v1/flows/import?deploy=true', flow);
+    expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+    const started = await server.api('POST', '/api/v1/flows/crew-steps-hierarchical/runs', { input: { payload: { topic: 'pgvector' } } });
+    const run = await server.waitRun(started.body.runId, 60_000);
+    expect(run.status, run.error).toBe('succeeded');
+
+    type Inv = { id: string; parentId: string | null; nodeType: string; seq: number; outputs: Array<{ msg: any }> };
+    const filed = (invocations: Inv[]) => {
+      const crew = invocations.find((i) => i.nodeType === 'ai-crew')!;
+      const research = `${crew.id}/task:research`;
+      const steps = invocations.filter((i) => i.parentId === crew.id).sort((a, b) => a.seq - b.seq);
+      const tools = invocations.filter((i) => i.nodeType === 'function').sort((a, b) => a.seq - b.seq);
+      return { crew, research, kinds: steps.map((i) => i.nodeType.replace('ai-crew#', '')), toolParents: tools.map((t) => t.parentId), underReviews: invocations.filter((i) => i.parentId && steps.some((s) => s.id === i.parentId && s.nodeType !== 'ai-crew#task')) };
+    };
+    const first = filed(run.invocations);
+    // The research was done twice (sent back once): both tool calls under the research task's step, none under a review.
+    expect(first.kinds).toEqual(['plan', 'assignment', 'review', 'review', 'task', 'assignment', 'review', 'task']);
+    expect(first.toolParents).toEqual([first.research, first.research]);
+    expect(first.underReviews).toEqual([]);
+    expect(first.crew.outputs[0]!.msg.crew.tasks[0]).toMatchObject({ task: 'research', agent: 'Researcher', toolCalls: [{ tool: 'lookup', ok: true }] });
+
+    // A re-run from the research task: the plan is copied, the research redone; its new tool call is filed the same way.
+    const again = await server.api('POST', `/api/v1/runs/${started.body.runId}/invocations/${first.crew.id}/rerun`, { fromStep: 'task:research' });
+    expect(again.status, JSON.stringify(again.body)).toBe(202);
+    expect(again.body.reused).toEqual(['plan']);
+    const rerun = await server.waitRun(again.body.runId, 60_000);
+    expect(rerun.status, rerun.error).toBe('succeeded');
+    const second = filed(rerun.invocations);
+    expect(second.kinds).toEqual(['plan', 'assignment', 'review', 'task', 'assignment', 'review', 'task']);
+    expect(second.toolParents).toEqual([second.research]);
+    expect(second.underReviews).toEqual([]);
   }, 90_000);
 });
