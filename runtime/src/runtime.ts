@@ -24,6 +24,7 @@ import { NodeRegistry } from './registry/registry.ts';
 import { pinnedOutputNode } from './flowtest/pins.ts';
 import { openSubflowLibrary, type SubflowLibrary } from './subflows/library.ts';
 import { openVariables, type Variables } from './variables/index.ts';
+import { flowVariablesOnly } from './variables/flow-env.ts';
 import { startLibrarySync, type LibrarySync } from './packs/library-sync.ts';
 import { testCredential, type CredentialTestAnswer, type CredentialTestInput } from './credential-test.ts';
 import { openStorage } from './storage/index.ts';
@@ -124,7 +125,7 @@ export class Runtime {
     const variables = openVariables({ storage, vault, passthrough: config.envPassthrough, log: moduleLogger(log, 'runtime') });
     const executor = new Executor({
       ...queue?.executorOptions(),
-      environment: variables?.environment,
+      environment: variables?.environment ?? flowVariablesOnly({ passthrough: config.envPassthrough, log: moduleLogger(log, 'runtime') }),
       storage,
       contextStore: daprContextFromEnv(), // FLOWCREW_CONTEXT_STORE=dapr (docs/dapr.md); default: storage
       registry,

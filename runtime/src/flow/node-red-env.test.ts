@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeRedUnderTest, httpExchange, nodeRedInstalled as available, requireNodeRedInCi } from '../testing/node-red.ts';
 import { startTestServer, type TestServer } from '../testing/server.ts';
-import { ENV_TAB_A, ENV_TAB_B, envExport } from './fixtures/node-red-env.ts';
+import { ENV_TAB_A, ENV_TAB_B, ENV_TAB_TYPED, TYPED_ENV, envExport } from './fixtures/node-red-env.ts';
 import { importNodeRed } from './node-red.ts';
 
 requireNodeRedInCi();
@@ -15,15 +15,21 @@ describe('Node-RED tab env: the translation', () => {
   const result = importNodeRed(envExport());
   const flow = (id: string) => result.flows.find((f) => f.id === id)!;
 
-  it('becomes the flow\'s own variables (numbers, booleans and JSON as their text); evaluated and credential types are dropped with a reason', () => {
-    expect(flow(ENV_TAB_A).env).toEqual({ GREETING: 'hello', FACTOR: '3', VERBOSE: 'true', LIMITS: '{"max":5}' });
+  it('becomes the flow\'s own variables, typed ones kept with their type (evaluated at deploy); credentials dropped with a reason', () => {
+    expect(flow(ENV_TAB_A).env).toEqual({
+      GREETING: 'hello',
+      FACTOR: { type: 'num', value: '3' },
+      VERBOSE: { type: 'bool', value: 'true' },
+      LIMITS: { type: 'json', value: '{"max":5}' },
+      ALIAS: { type: 'env', value: 'GREETING' },
+    });
     expect(flow(ENV_TAB_B).env).toEqual({ GREETING: 'bonjour' });
+    expect(flow(ENV_TAB_TYPED).env).toEqual(Object.fromEntries(TYPED_ENV.map((e) => [e.name, e.type === 'str' ? e.value : { type: e.type, value: e.value }])));
     const notes = result.properties.filter((p) => p.nodeId === ENV_TAB_A).map((p) => `${p.property} ${p.action}`);
-    expect(notes).toEqual(['/env/0 translated', '/env/1 translated', '/env/2 translated', '/env/3 translated', '/env/4 dropped', '/env/5 dropped']);
+    expect(notes).toEqual(['/env/0 translated', '/env/1 translated', '/env/2 translated', '/env/3 translated', '/env/4 dropped', '/env/5 translated']);
     const reasons = result.properties.filter((p) => p.nodeId === ENV_TAB_A).map((p) => p.reason);
-    expect(reasons[1]).toContain('as text');
+    expect(reasons[1]).toContain('"num" value evaluated at each deploy');
     expect(reasons[4]).toContain('credential');
-    expect(reasons[5]).toContain('"env" variable');
     expect(result.warnings.some((w) => w.includes('environment variables'))).toBe(false);
   });
 
@@ -73,6 +79,19 @@ describe.skipIf(!available)('Node-RED tab env: imported into a real runtime, com
     const expectedGroup = await httpExchange(`${nodeRed!.url}/env/group`, { body: {} });
     expect(expectedGroup).toEqual({ status: 200, body: { typed: 'hallo', count: 7, whole: 'hallo', jsonata: 8 } });
     expect(await httpExchange(`${flowcrew!.url}/webhook/env/group`, { body: {} })).toEqual(expectedGroup);
+  });
+
+  it('typed variables read as Node-RED types them (num, bool, json, bin, jsonata, env references, a broken json unset)', async () => {
+    const expected = await httpExchange(`${nodeRed!.url}/env/typed`, { body: {} });
+    expect(expected).toEqual({
+      status: 200,
+      body: {
+        n: 3, nType: 'number', yes: true, upper: false, j: { max: 5, list: [1, 2] }, sum: 7, alias: 3, label: 'n=3', chain: 3,
+        broken: true, word: 'plain', flowName: 'Typed variables', typedN: 3, typedJ: { max: 5, list: [1, 2] }, bin: { type: 'Buffer', data: [104, 105] }, embedded: '[3|true]', jsonata: 4, jsonataJ: 2, whole: 3,
+        template: '3/true/7',
+      },
+    });
+    expect(await httpExchange(`${flowcrew!.url}/webhook/env/typed`, { body: {} })).toEqual(expected);
   });
 
   it("a flow's own variable wins over the project's of the same name; the project's others are still read", async () => {

@@ -84,7 +84,18 @@ export const flowSchema = {
       type: 'object',
       maxProperties: 1_000,
       propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' },
-      additionalProperties: { type: 'string', maxLength: 65_536 },
+      additionalProperties: {
+        oneOf: [
+          { type: 'string', maxLength: 65_536 },
+          {
+            // A Node-RED typed value, evaluated at deploy (variables/flow-env.ts).
+            type: 'object',
+            required: ['type', 'value'],
+            additionalProperties: false,
+            properties: { type: { enum: ['str', 'num', 'bool', 'json', 'bin', 're', 'date', 'jsonata', 'env'] }, value: { type: 'string', maxLength: 65_536 } },
+          },
+        ],
+      },
     },
   },
 } as const;

@@ -45,7 +45,7 @@ export interface FlowDocument {
   /** Editor groups: named, coloured sets of nodes (by id) that move together; no effect at run time. */
   groups?: FlowGroup[];
   /** This flow's own environment variables (Node-RED's tab `env`): read before its project's variables. */
-  env?: Record<string, string>;
+  env?: Record<string, FlowVariable>;
 }
 
 export interface FlowGroup {
@@ -85,3 +85,10 @@ export interface ImportResult {
   /** Node-RED imports: the subflow definitions put into the sub-flow library (published, or the same as the latest). */
   subflows?: Array<{ nodeRedId: string; id: string; type: string; name: string; version: number; status: 'published' | 'unchanged' }>;
 }
+
+/**
+ * A flow's own variable: text, or a Node-RED typed value (its tab env entry) evaluated at each deploy as Node-RED
+ * evaluates it at flow start (variables/flow-env.ts): num, bool, json, bin, re, date, jsonata, or env (another variable).
+ */
+export type FlowVariable = string | { type: FlowVariableType; value: string };
+export type FlowVariableType = 'str' | 'num' | 'bool' | 'json' | 'bin' | 're' | 'date' | 'jsonata' | 'env';

@@ -5,6 +5,8 @@
  */
 import { envReader } from '@flowcrew/sdk/util';
 import type { FlowDocument } from '../flow/types.ts';
+import { createLogger } from '../logging/logger.ts';
+import { flowVariablesOnly } from '../variables/flow-env.ts';
 import { compileSuite, type AssertionResult, type CaseCheck } from './assertions.ts';
 import type { FlowTestSuite } from './format.ts';
 import { withPinnedOutputs } from './pins.ts';
@@ -79,7 +81,7 @@ async function runCase(suite: FlowTestSuite, index: number, flow: FlowDocument, 
   if (unknown) return failedCase(`expect names node "${unknown.node}", which is not in flow "${flow.id}"`);
   let sandbox: TestSandbox | undefined;
   try {
-    sandbox = await TestSandbox.open({ ...env, environment: withSuiteEnv(env.environment, suite.env) }, [withPinnedOutputs(flow, mocks), ...dependencies]);
+    sandbox = await TestSandbox.open({ ...env, environment: withSuiteEnv(env.environment ?? flowVariablesOnly({ log: env.log ?? createLogger({ level: 'silent' }) }), suite.env) }, [withPinnedOutputs(flow, mocks), ...dependencies]);
     const timeoutMs = c.timeoutMs ?? suite.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS;
     const result = await sandbox.run(flow.id, c.input.node, c.input.msg ?? {}, { port: c.input.port, timeoutMs });
     for (const inv of result.invocations) {
@@ -112,6 +114,6 @@ function withSuiteEnv(base: SuiteEnvironment['environment'], values: Record<stri
   const own = envReader(values);
   return async (flow) => {
     const inner = await base?.(flow);
-    return { env: { get: (name) => own.get(name) ?? inner?.env.get(name) }, secrets: inner?.secrets ?? [] };
+    return { env: { get: (name) => own.get(name) ?? inner?.env.get(name), value: (name) => own.value(name) ?? inner?.env.value(name) }, secrets: inner?.secrets ?? [] };
   };
 }

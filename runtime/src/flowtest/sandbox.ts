@@ -13,6 +13,7 @@ import type { ExecutorOptions } from '../executor/types.ts';
 import type { FlowDocument, FlowIssue } from '../flow/types.ts';
 import { validateFlowAsync } from '../flow/validate.ts';
 import { createLogger } from '../logging/logger.ts';
+import { flowVariablesOnly } from '../variables/flow-env.ts';
 import { NodeRegistry } from '../registry/registry.ts';
 import { createSqliteStorage } from '../storage/sqlite.ts';
 import type { InvocationRecord, RunRecord, Storage } from '../storage/types.ts';
@@ -95,7 +96,8 @@ export class TestSandbox {
       dataDir,
       registerWebhook: () => () => {},
       outbound: source.outbound,
-      environment: source.environment,
+      // Without the runtime's variables a flow still reads its own (its env).
+      environment: source.environment ?? flowVariablesOnly({ log: source.log ?? createLogger({ level: 'silent' }) }),
       triggers: false,
     });
     const sandbox = new TestSandbox(executor, storage, registry, dataDir, events);

@@ -10,6 +10,7 @@ import type { EnvReader, Logger } from '@flowcrew/sdk';
 import { envReader } from '@flowcrew/sdk/util';
 import type { CredentialVault } from '../credentials.ts';
 import type { FlowDocument } from '../flow/types.ts';
+import { flowEnvReader } from './flow-env.ts';
 import { passthroughMatcher } from './passthrough.ts';
 import type { VariableStore } from './store.ts';
 
@@ -26,7 +27,8 @@ export class VariableResolver {
   private readonly allowed: (name: string) => boolean;
 
   constructor(
-    private readonly store: VariableStore,
+    /** Undefined without SQL storage: a flow then reads its own variables and the passed-through ones only. */
+    private readonly store: VariableStore | undefined,
     private readonly vault: CredentialVault,
     /** The project a flow belongs to (undefined: not a stored flow, e.g. a sandbox copy of an unsaved one). */
     private readonly projectOf: (flow: FlowDocument) => Promise<string | undefined>,
@@ -41,7 +43,7 @@ export class VariableResolver {
   async values(projectId: string): Promise<{ values: Record<string, string>; secrets: string[] }> {
     const values: Record<string, string> = {};
     const secrets: string[] = [];
-    for (const variable of await this.store.list(projectId)) {
+    for (const variable of (await this.store?.list(projectId)) ?? []) {
       if (variable.secretCredentialId === null) {
         values[variable.name] = variable.value ?? '';
         continue;
@@ -60,15 +62,12 @@ export class VariableResolver {
   async forFlow(flow: FlowDocument): Promise<FlowEnvironment> {
     const projectId = await this.projectOf(flow);
     const { values, secrets } = projectId === undefined ? { values: {}, secrets: [] } : await this.values(projectId);
-    // The flow's own variables (Node-RED's tab env) come first, as Node-RED reads a flow's env before the global one.
-    const own = envReader({ ...values, ...flow.env });
-    const env: EnvReader = {
-      get: (name) => {
-        const value = own.get(name);
-        if (value !== undefined) return value;
-        return this.allowed(name) ? this.processEnv[name] : undefined;
-      },
+    const project = envReader(values);
+    const parent: EnvReader = {
+      get: (name) => project.get(name) ?? (this.allowed(name) ? this.processEnv[name] : undefined),
+      value: (name) => parent.get(name),
     };
-    return { env, secrets };
+    // The flow's own variables (Node-RED's tab env, typed) come first, as Node-RED reads a flow's env before the global one.
+    return { env: await flowEnvReader(flow, parent, this.log), secrets };
   }
 }

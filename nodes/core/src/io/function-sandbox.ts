@@ -130,8 +130,9 @@ function perform(host: CallHost, op: string, args: unknown[]): unknown {
     case 'ctx.keys':
       return host.context[scope].keys();
     case 'env':
-      // Unset reads undefined, as Node-RED's env.get(); only the flow's resolved variables, never the host's.
-      return host.context.env?.get(String(args[0]));
+      // Unset reads undefined, as Node-RED's env.get(); typed as Node-RED's (a num variable is a number); only the
+      // flow's resolved variables, never the host's.
+      return host.context.env?.value(String(args[0]));
     default:
       throw new Error(`unknown sandbox request "${op}"`);
   }

@@ -51,7 +51,11 @@ export function compileJsonata(source: string, contexts: ContextScopes, options:
   }
   expression.assign('flowContext', (key: string) => getContextValue(contexts.flow, parseContextKey(String(key))));
   expression.assign('globalContext', (key: string) => getContextValue(contexts.global, parseContextKey(String(key))));
-  expression.assign('env', (name: unknown) => contexts.env?.get(String(name)) ?? '');
+  // Unset reads "" (Node-RED's $env); a typed variable keeps its type, null included.
+  expression.assign('env', (name: unknown) => {
+    const found = contexts.env?.value(String(name));
+    return found === undefined ? '' : found;
+  });
   expression.registerFunction('clone', (value: unknown) => cloneMessage(value), '<(oa)-:o>');
   // Node-RED's own test (RED.util.prepareJSONataExpression): `payload.msg` is a field, not the message.
   const legacyMsg = options.nodeRedInput === true && /(^|[^a-zA-Z0-9_'".])msg([^a-zA-Z0-9_'"]|$)/.test(source);

@@ -21,7 +21,7 @@ export {
 } from './property.ts';
 export { cloneMessage, generateId, ensureString, hasOwn } from './message.ts';
 export { compileJsonata, prepareTypedValue, type CompiledExpression, type ContextScopes, type TypedValue } from './expressions.ts';
-export { evaluateEnv, envReader, substituteEnvProps, type EnvReader } from './env.ts';
+export { evaluateEnv, envReader, envText, substituteEnvProps, type EnvReader } from './env.ts';
 export { DEFAULT_LIMITS, hostLimits, readLimits, LimitExceededError, limitVariable, checkStringLength, TimeSlicer, EvaluationBudget, type HostLimits } from './limits.ts';
 export { SizeMeter, checkDepth, jsonTextTooDeep, type ValueSize } from './value-size.ts';
 export { SafeRegExp, jsonataRegexEngine } from './safe-regex.ts';
