@@ -121,7 +121,7 @@ export const api = {
 
   startRun: (flowId: string, input: Record<string, unknown>, nodeId?: string) =>
     request<{ runId: string; status: 'accepted' }>('POST', `/flows/${encodeURIComponent(flowId)}/runs`, nodeId ? { input, nodeId } : { input }),
-  listRuns: (filter: { flowId?: string; status?: RunStatus; limit?: number; before?: string } = {}) => {
+  listRuns: (filter: { flowId?: string; status?: RunStatus; limit?: number; before?: string; test?: boolean } = {}) => {
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(filter)) if (value !== undefined && value !== '') query.set(key, String(value));
     const qs = query.toString();
@@ -147,9 +147,12 @@ export const api = {
   listPins: (flowId: string) => request<PinRecord[]>('GET', `/flows/${encodeURIComponent(flowId)}/pins`),
   setPin: (flowId: string, nodeId: string, pin: PinnedOutput) => request<PinRecord>('PUT', `/flows/${encodeURIComponent(flowId)}/pins/${encodeURIComponent(nodeId)}`, pin),
   deletePin: (flowId: string, nodeId: string) => request<void>('DELETE', `/flows/${encodeURIComponent(flowId)}/pins/${encodeURIComponent(nodeId)}`),
-  /** A manual run with the pins, in an isolated deployment (of `flow`, the unsaved working copy, if given): answers with the finished run. */
-  runPinned: (flowId: string, input: Record<string, unknown>, nodeId?: string, flow?: FlowDocument) =>
-    request<PinnedRunAnswer>('POST', `/flows/${encodeURIComponent(flowId)}/pinned-runs`, { input, ...(nodeId ? { nodeId } : {}), ...(flow ? { flow } : {}) }),
+  /**
+   * A manual run with the pins, in an isolated deployment (of `flow`, the unsaved working copy, if given): answers with
+   * the finished run. With `liveSocket` (this editor's Socket.IO id) its live events come to this editor while it runs.
+   */
+  runPinned: (flowId: string, input: Record<string, unknown>, nodeId?: string, flow?: FlowDocument, liveSocket?: string) =>
+    request<PinnedRunAnswer>('POST', `/flows/${encodeURIComponent(flowId)}/pinned-runs`, { input, ...(nodeId ? { nodeId } : {}), ...(flow ? { flow } : {}), ...(liveSocket ? { liveSocket } : {}) }),
 
   stats: (minutes = 60) => request<Stats>('GET', `/stats?minutes=${minutes}`),
 

@@ -84,6 +84,11 @@ export class LiveClient {
     return this.state;
   }
 
+  /** This connection's id while connected: a test run started with it sends its live events here (pins/live.ts). */
+  get id(): string | undefined {
+    return this.socket.connected ? this.socket.id : undefined;
+  }
+
   private setState(state: ConnectionState): void {
     if (state === this.state) return;
     this.state = state;

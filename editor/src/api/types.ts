@@ -112,6 +112,8 @@ export interface Preview {
 }
 
 export interface RunStartedEvent {
+  /** A test run's events (pins/live.ts), sent only to the editor that started it. */
+  test?: boolean;
   runId: string;
   flowId: string;
   /** The node the run entered at (a trigger, or the node a manual run was started at); null for none. */
@@ -122,6 +124,7 @@ export interface RunStartedEvent {
 }
 
 export interface RunFinishedEvent {
+  test?: boolean;
   runId: string;
   flowId: string;
   status: RunStatus;
@@ -140,6 +143,7 @@ export interface NodeStartedEvent {
 }
 
 export interface NodeFinishedEvent {
+  test?: boolean;
   runId: string;
   flowId: string;
   nodeId: string;
@@ -157,6 +161,8 @@ export interface NodeFinishedEvent {
  */
 import type { DebugMessage as DebugEvent } from '../../../runtime/src/live/debug-buffer.ts';
 export type { DebugEvent };
+/** A test run's debug message (pins/live.ts): marked, and without a seq (it is not in the flow's catch-up buffer). */
+export type TestDebugEvent = Omit<DebugEvent, 'seq'> & { test: true };
 
 export interface NodeStatusEvent {
   flowId: string;
@@ -177,7 +183,7 @@ export interface LiveEvents {
   'run:finished': RunFinishedEvent;
   'node:started': NodeStartedEvent;
   'node:finished': NodeFinishedEvent;
-  debug: DebugEvent;
+  debug: DebugEvent | TestDebugEvent;
   'node:status': NodeStatusEvent;
   /** A node pack was installed, upgraded, removed, disabled or enabled: the palette reloads. */
   'node-types:changed': RegistryChange;

@@ -23,6 +23,8 @@ export interface DebugEntry {
   truncated?: boolean;
   /** The runtime's number of a debug message (none for errors, nor for messages of a runtime since restarted). */
   seq?: number;
+  /** From a test run this editor started (pins/live.ts), not the deployed flow. */
+  test?: boolean;
 }
 
 const LIMIT = 1000;

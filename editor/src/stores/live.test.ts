@@ -76,6 +76,22 @@ describe('live store', () => {
     ]);
   });
 
+  it("shows a test run's live events marked, without moving the debug catch-up cursor", () => {
+    const live = useLiveStore();
+    const debug = useDebugStore();
+    live.onDebug(message(7));
+    live.onRunStarted({ runId: 't1', flowId: 'f', triggerNodeId: 'in', status: 'running', createdAt: 1, startedAt: 1, test: true });
+    live.onDebug({ runId: 't1', flowId: 'f', nodeId: 'show', at: 9, value: preview({ n: 'test' }), test: true });
+    live.onNodeFinished({ runId: 't1', flowId: 'f', nodeId: 'x', invocationId: 'ti', attempt: 1, status: 'failed', error: 'boom', durationMs: 1, outputs: [], test: true });
+    expect(debug.entries.map((e) => [e.kind, e.text, e.test ?? false])).toEqual([
+      ['debug', '{"n":7}', false],
+      ['debug', '{"n":"test"}', true],
+      ['error', 'boom', true],
+    ]);
+    expect(debug.lastSeq('f')).toBe(7);
+    expect(live.nodes.f!.x).toMatchObject({ state: 'failed', count: 1 });
+  });
+
   it('shows a trigger that fired (webhook, cron, inject timer) as succeeded, one message per firing', () => {
     const live = useLiveStore();
     const runs = useRunsStore();

@@ -9,7 +9,7 @@ import { reactive, ref } from 'vue';
 import { api, authHooks } from '../api/client';
 import { LiveClient, type ConnectionState, type LiveClientOptions } from '../api/socket';
 import type { NodeRunState } from '../lib/graph';
-import type { PackProgress, DebugEvent, LiveEvents, InvocationRecord, NodeFinishedEvent, NodeStartedEvent, NodeStatusEvent, RunFinishedEvent, RunStartedEvent } from '../api/types';
+import type { PackProgress, DebugEvent, TestDebugEvent, LiveEvents, InvocationRecord, NodeFinishedEvent, NodeStartedEvent, NodeStatusEvent, RunFinishedEvent, RunStartedEvent } from '../api/types';
 import { useCrewStreamStore } from './crewStream';
 import { useDebugStore } from './debug';
 import { useNodeDataStore } from './nodeData';
@@ -68,7 +68,7 @@ export const useLiveStore = defineStore('live', () => {
     return true;
   }
 
-  function finish(flowId: string, runId: string, nodeId: string, invocationId: string, status: string, error: string | null): void {
+  function finish(flowId: string, runId: string, nodeId: string, invocationId: string, status: string, error: string | null, test?: boolean): void {
     const node = nodeState(flowId, nodeId);
     if (status === 'pending') {
       node.state = 'running'; // a retry is scheduled
@@ -81,7 +81,7 @@ export const useLiveStore = defineStore('live', () => {
       node.error = error ?? undefined;
       if (status === 'failed' && fresh) {
         failedRunsReported.add(runId);
-        debug.add({ kind: 'error', at: Date.now(), flowId, runId, nodeId, text: error ?? 'failed' });
+        debug.add({ kind: 'error', at: Date.now(), flowId, runId, nodeId, text: error ?? 'failed', ...(test ? { test } : {}) });
       }
     }
     tick.value++;
@@ -92,7 +92,7 @@ export const useLiveStore = defineStore('live', () => {
   function onRunStarted(e: RunStartedEvent): void {
     // The trigger's own step arrives as node events like any other node's (node:finished when a webhook, cron or
     // inject timer fires; node:started/finished when a manual run delivers the input to it), so nothing to draw here.
-    runs.upsert({ id: e.runId, flowId: e.flowId, triggerNodeId: e.triggerNodeId, status: e.status, createdAt: e.createdAt, startedAt: e.startedAt });
+    runs.upsert({ id: e.runId, flowId: e.flowId, triggerNodeId: e.triggerNodeId, status: e.status, createdAt: e.createdAt, startedAt: e.startedAt, ...(e.test ? { test: true } : {}) });
   }
 
   /** The runtime dropped a live view because the user's access changed: say so, and do not ask for it again. */
@@ -118,7 +118,7 @@ export const useLiveStore = defineStore('live', () => {
     if (changed) tick.value++;
     if (e.status === 'failed' && !failedRunsReported.has(e.runId)) {
       failedRunsReported.add(e.runId);
-      debug.add({ kind: 'error', at: e.finishedAt ?? Date.now(), flowId: e.flowId, runId: e.runId, text: `Run failed: ${e.error ?? 'unknown error'}` });
+      debug.add({ kind: 'error', at: e.finishedAt ?? Date.now(), flowId: e.flowId, runId: e.runId, text: `Run failed: ${e.error ?? 'unknown error'}`, ...(e.test ? { test: true } : {}) });
     }
   }
 
@@ -131,11 +131,13 @@ export const useLiveStore = defineStore('live', () => {
   }
 
   function onNodeFinished(e: NodeFinishedEvent): void {
-    finish(e.flowId, e.runId, e.nodeId, e.invocationId, e.status, e.error);
+    finish(e.flowId, e.runId, e.nodeId, e.invocationId, e.status, e.error, e.test);
   }
 
-  function onDebug(e: DebugEvent): void {
-    debug.addMessages([e], { live: true });
+  function onDebug(e: DebugEvent | TestDebugEvent): void {
+    // A test run's message has no seq: shown as it comes, marked, and never moves the catch-up cursor.
+    if ('test' in e) debug.add({ kind: 'debug', at: e.at, flowId: e.flowId, runId: e.runId, nodeId: e.nodeId, property: e.property, text: e.value.json, truncated: e.value.truncated, test: true });
+    else debug.addMessages([e], { live: true });
   }
 
   function onNodeStatus(e: NodeStatusEvent): void {
@@ -257,6 +259,11 @@ export const useLiveStore = defineStore('live', () => {
     client?.reconnect();
   }
 
+  /** The live connection's id, for a test run whose events should come here while it runs. */
+  function socketId(): string | undefined {
+    return client?.id;
+  }
+
   return {
     packProgress,
     waitsChanged,
@@ -266,6 +273,7 @@ export const useLiveStore = defineStore('live', () => {
     connect,
     disconnect,
     reconnect,
+    socketId,
     watchFlow,
     unwatchFlow,
     resetFlow,

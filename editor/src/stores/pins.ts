@@ -9,6 +9,7 @@ import { reactive, ref } from 'vue';
 import { api } from '../api/client';
 import type { InvocationRecord, PinRecord, PinnedOutput, PinnedRunAnswer } from '../api/types';
 import { useFlowsStore } from './flows';
+import { useLiveStore } from './live';
 import { plain } from './flows/storage';
 import { useNodeDataStore } from './nodeData';
 import { useRunsStore } from './runs';
@@ -55,7 +56,7 @@ export const usePinsStore = defineStore('pins', () => {
   async function run(flowId: string, input: Record<string, unknown>, nodeId?: string): Promise<PinnedRunAnswer> {
     const open = useFlowsStore().open[flowId];
     const draft = open?.dirty && open.savedVersion !== null ? plain({ ...open.doc, format: 'flowcrew/flow@1' as const, version: open.savedVersion }) : undefined;
-    const answer = await api.runPinned(flowId, input, nodeId, draft);
+    const answer = await api.runPinned(flowId, input, nodeId, draft, useLiveStore().socketId());
     lastRun.value = { ...lastRun.value, [flowId]: answer };
     useNodeDataStore().adoptRun(flowId, answer.run.id, answer.invocations);
     if (answer.inHistory) useRunsStore().upsert(answer.run);
