@@ -65,9 +65,13 @@ describe('VersionsPanel', () => {
     // Its removed nodes are drawn as ghosts where they stood in the older version.
     expect(useDiffMarks().removedOf('orders')).toEqual([{ id: 'out', label: 'Old output', x: 400, y: 120 }]);
     expect(useDiffMarks().removedOf('other')).toEqual([]);
+    // And its removed wires, from the port they left to the input they fed.
+    expect(useDiffMarks().removedWiresOf('orders')).toEqual([{ from: 'call', port: 0, to: 'out' }]);
+    expect(useDiffMarks().removedWiresOf('other')).toEqual([]);
     wrapper.unmount();
     expect(useDiffMarks().of('orders')).toEqual({});
     expect(useDiffMarks().removedOf('orders')).toEqual([]);
+    expect(useDiffMarks().removedWiresOf('orders')).toEqual([]);
   });
 
   it('restores after confirmation and tells the editor to reload the flow', async () => {
