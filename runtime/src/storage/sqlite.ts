@@ -44,8 +44,10 @@ export class SqliteDriver implements SqlDriver {
     this.db.pragma('journal_mode = WAL'); // readers never block the writer; ignored (stays 'memory') for :memory:
     this.db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
-    // 64 MB page cache (default is 2 MB): run history grows fast and index pages should stay in memory.
-    this.db.pragma('cache_size = -65536');
+    // 8 MB page cache (default 2 MB). It was 64 MB: it filled up under load (+62 MB RSS after 20,000 webhook runs)
+    // while the chain's CPU per node was the same at 2, 16 and 64 MB (bench/README.md, session 7): writes append and
+    // reads come from the OS page cache cheaply.
+    this.db.pragma('cache_size = -8192');
     const batch = this.db.transaction((statements: readonly SqlStatement[]) =>
       statements.map((statement) => {
         const prepared = this.prepare(statement.sql);
