@@ -14,6 +14,7 @@ import { statusNode } from './io/status.ts';
 import { subflowCallNode } from './io/subflow-call.ts';
 import { subflowInNode } from './io/subflow-in.ts';
 import { subflowOutNode } from './io/subflow-out.ts';
+import { subflowStatusNode } from './io/subflow-status.ts';
 import { webhookResponseNode } from './io/webhook-response.ts';
 import { webhookNode } from './io/webhook.ts';
 
@@ -32,6 +33,7 @@ export const ioNodes: NodeDefinition[] = [
   commentNode,
   subflowInNode,
   subflowOutNode,
+  subflowStatusNode,
   subflowCallNode,
   delayNode,
   functionNode,

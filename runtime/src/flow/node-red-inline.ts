@@ -1,6 +1,7 @@
 /**
  * Node-RED subflows a library sub-flow cannot stand for — no input (a source: an http in, an inject, an mqtt in
- * inside), several outputs, or a property written exactly `${NAME}` of a subflow variable (Node-RED writes each
+ * inside), several outputs, a status output (it sets each instance's status: a subflow-status node with the instance's
+ * id and name takes the instance's place), or a property written exactly `${NAME}` of a subflow variable (Node-RED writes each
  * instance's value into it; a library sub-flow's nodes are shared by its instances) — are inlined: each instance is replaced by a copy of the subflow's nodes, in the instance's
  * flow, which is what Node-RED itself does when it starts an instance. The instance's variables (its env, over the
  * definition's defaults) are written into the copies — `env` typed values, properties that are exactly `${NAME}`,
@@ -131,12 +132,13 @@ function usesWholeVariable(sf: NrNode, items: NrNode[]): string | undefined {
 /** Why instances of `sf` are inlined, or undefined when it becomes a library sub-flow. */
 function inlineReason(sf: NrNode, items: NrNode[]): string | undefined {
   if (unsupportedSubflow(sf) !== undefined) return (sf.in as unknown[] | undefined)?.length ? `${(sf.out as unknown[]).length} outputs` : 'no input';
+  if (portWires(sf.status).length > 0) return 'a status output, which sets each instance\'s status';
   const whole = usesWholeVariable(sf, items);
   return whole ? `a property written ${whole}, which Node-RED replaces per instance` : undefined;
 }
 
 /** One instance replaced by copies of its subflow's nodes; returns the nodes that replace it and what feeds its input. */
-function inlineInstance(items: NrNode[], sf: NrNode, why: string, instance: NrNode, note: (n: PropertyNote) => void): { copies: NrNode[]; entry: string[] } {
+function inlineInstance(items: NrNode[], sf: NrNode, why: string, instance: NrNode, note: (n: PropertyNote) => void): { copies: NrNode[]; entry: string[]; toReporter: Array<[string, number]> } {
   const inner = items.filter((n) => n.z === sf.id);
   const ids = new Map(inner.map((n) => [n.id, `${instance.id}-${n.id}`]));
   const { vars, skipped } = variablesOf(sf, instance);
@@ -169,12 +171,26 @@ function inlineInstance(items: NrNode[], sf: NrNode, why: string, instance: NrNo
       source.wires = wires;
     }
   });
+  const statusPort = portWires(sf.status);
+  /** Outputs (copy id, port) wired to the status output: wired to the reporter once wires into the instance are rewired. */
+  const toReporter: Array<[string, number]> = [];
+  if (statusPort.length > 0) {
+    // The status output: a subflow-status node with the instance's id and name reports as the instance does.
+    const reporter: NrNode = { id: instance.id, type: 'subflow-status', z: instance.z, name: typeof instance.name === 'string' ? instance.name : '', wires: [] };
+    if (typeof instance.x === 'number' && typeof instance.y === 'number') [reporter.x, reporter.y] = [instance.x, instance.y + 40];
+    if (typeof instance.g === 'string') reporter.g = instance.g;
+    for (const w of statusPort) {
+      if (w.id === sf.id) entry.push(reporter.id); // the input port wired straight to the status output
+      else if (ids.has(w.id)) toReporter.push([ids.get(w.id)!, w.port]);
+    }
+    copies.push(reporter);
+  }
   note({
     nodeId: instance.id, type: instance.type, property: '', action: 'translated', to: copies.map((c) => c.id),
     reason: `an instance of subflow "${String(sf.name ?? sf.id)}" (${why}: a library sub-flow cannot hold it): its nodes were copied into the flow in its place, with this instance's variables written in, as Node-RED runs an instance`,
   });
   if (skipped.length > 0) note({ nodeId: instance.id, type: instance.type, property: '/env', action: 'ignored', from: skipped, reason: 'variables Node-RED evaluates (env, jsonata, cred, ...) are not written into the copies: their reads go to the flow\'s variables' });
-  return { copies, entry };
+  return { copies, entry, toReporter };
 }
 
 /**
@@ -188,6 +204,8 @@ export function inlineSubflows(items: NrNode[], note: (n: PropertyNote) => void,
   if (inlined.size === 0) return items;
   let current = items;
   const used = new Set<string>();
+  /** Instances replaced by a subflow-status node of their own id (their subflow has a status output), and what feeds it. */
+  const reporters = new Map<string, Array<[string, number]>>();
   for (let pass = 0; pass < MAX_DEPTH; pass++) {
     // Instances inside definitions being inlined are inlined with their copies, not here.
     const instances = current.filter((n) => n.type.startsWith('subflow:') && inlined.has(n.type.substring(8)) && !(typeof n.z === 'string' && inlined.has(n.z)));
@@ -201,7 +219,8 @@ export function inlineSubflows(items: NrNode[], note: (n: PropertyNote) => void,
       }
       const sf = inlined.get(n.type.substring(8))!;
       used.add(sf.id);
-      const { copies, entry } = inlineInstance(current, sf, reasons.get(sf.id)!, n, note);
+      const { copies, entry, toReporter } = inlineInstance(current, sf, reasons.get(sf.id)!, n, note);
+      if (portWires(sf.status).length > 0) reporters.set(n.id, toReporter);
       entries.set(n.id, entry);
       next.push(...copies);
     }
@@ -213,14 +232,22 @@ export function inlineSubflows(items: NrNode[], note: (n: PropertyNote) => void,
       if (!rewired && !scoped) return n;
       const copy = { ...n };
       if (rewired) copy.wires = wires.map((p) => [...new Set(p.flatMap((t) => entries.get(t) ?? [t]))]);
-      if (scoped) copy.scope = (n.scope as unknown[]).flatMap((s) => (entries.has(s as string) ? next.filter((c) => c.id.startsWith(`${String(s)}-`)).map((c) => c.id) : [s]));
+      // With a status output, Node-RED reports only its statuses as the instance's: the reporter keeps the instance's id.
+      if (scoped) copy.scope = (n.scope as unknown[]).flatMap((s) => (entries.has(s as string) && !reporters.has(s as string) ? next.filter((c) => c.id.startsWith(`${String(s)}-`)).map((c) => c.id) : [s]));
       return copy;
     });
+    // Only now: a wire to a reporter (it has its instance's id) must not be taken for a wire into the instance.
+    for (const [reporter, feeds] of reporters) {
+      for (const [id, port] of feeds.splice(0)) {
+        const source = current.find((c) => c.id === id);
+        if (!source) continue;
+        const wires = wiresOf(source);
+        while (wires.length <= port) wires.push([]);
+        wires[port]!.push(reporter);
+        current = current.map((c) => (c === source ? { ...source, wires } : c));
+      }
+    }
     if (pass === MAX_DEPTH - 1) warn(`subflows nested more than ${MAX_DEPTH} deep (a subflow using itself?) were not all inlined`);
-  }
-  for (const id of used) {
-    const sf = inlined.get(id)!;
-    if (portWires(sf.status).length > 0) warn(`subflow "${String(sf.name ?? id)}": its status output is not imported (use a status node in the flow)`);
   }
   return current.filter((n) => !used.has(n.id) && !(typeof n.z === 'string' && used.has(n.z)));
 }

@@ -193,7 +193,6 @@ export function assembleDefinition(
     source.wires = wires;
   }
   if (portCount(sf.out) === 0) inTargets.push(outId);
-  if (sf.status && portWires(sf.status).length > 0) warn(`subflow "${String(sf.name ?? sf.id)}": its status output is not imported (library sub-flows have no status port; use a status node inside)`);
   const positions = nodes.map((n) => n.position).filter((p): p is { x: number; y: number } => !!p);
   const left = positions.length > 0 ? Math.min(...positions.map((p) => p.x)) - 120 : 80;
   const right = positions.length > 0 ? Math.max(...positions.map((p) => p.x)) + 120 : 400;

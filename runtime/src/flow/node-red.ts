@@ -78,6 +78,8 @@ const TYPE_MAP: Record<string, string> = {
   'http request': 'http-request',
   catch: 'catch',
   status: 'status',
+  // not a Node-RED type: what the import puts where an instance of a subflow with a status output was (node-red-inline.ts)
+  'subflow-status': 'subflow-status',
   complete: 'complete',
   comment: 'comment',
   trigger: 'trigger',

@@ -4,7 +4,7 @@ import { ioNodes } from '../io-nodes.ts';
 describe('io node pack', () => {
   it('offers every io node type once', () => {
     expect(ioNodes.map((n) => n.type).sort()).toEqual(
-      ['catch', 'comment', 'complete', 'cron', 'debug', 'delay', 'exec', 'function', 'http-request', 'inject', 'status', 'subflow-call', 'subflow-in', 'subflow-out', 'webhook', 'webhook-response'].sort(),
+      ['catch', 'comment', 'complete', 'cron', 'debug', 'delay', 'exec', 'function', 'http-request', 'inject', 'status', 'subflow-call', 'subflow-in', 'subflow-out', 'subflow-status', 'webhook', 'webhook-response'].sort(),
     );
   });
 

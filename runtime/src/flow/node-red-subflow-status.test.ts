@@ -1,0 +1,86 @@
+/**
+ * A Node-RED subflow's status output: each instance is inlined with a subflow-status node in its place (its id and
+ * name), so the flow's status nodes see what the status output receives as the instance's status, and not the inner
+ * nodes' own statuses — the translation, and end to end against a real Node-RED 4 that loads the export first.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NodeRedUnderTest, httpExchange, nodeRedInstalled as available, requireNodeRedInCi } from '../testing/node-red.ts';
+import { startTestServer, type TestServer } from '../testing/server.ts';
+import { STATUS_KINDS, STATUS_TAB, subflowStatusExport } from './fixtures/node-red-subflow-status.ts';
+import { importNodeRed } from './node-red.ts';
+
+requireNodeRedInCi();
+
+describe('Node-RED subflow status output: the translation', () => {
+  const result = importNodeRed(subflowStatusExport());
+  const flow = result.flows.find((f) => f.id === STATUS_TAB)!;
+  const node = (id: string) => flow.nodes.find((n) => n.id === id);
+
+  it('inlines the instance: its nodes copied, a subflow-status node with its id and name fed by the status output', () => {
+    expect(result.unmapped).toEqual([]);
+    expect(result.subflows).toEqual([]);
+    expect(result.warnings.filter((w) => w.includes('status'))).toEqual([]);
+    expect(node('sfs-in')!.wires).toEqual([['sfs-i-sfs-fn']]);
+    expect(node('sfs-i-sfs-fn')!.wires).toEqual([['sfs-res'], ['sfs-i']]);
+    expect(node('sfs-i')).toMatchObject({ type: 'subflow-status', name: 'stat' });
+    // the status node scoped to the instance watches the reporter only (Node-RED passes no inner status up)
+    expect(node('sfs-watch')!.props).toMatchObject({ scope: ['sfs-i'] });
+    const note = result.properties.find((p) => p.nodeId === 'sfs-i' && p.property === '')!;
+    expect(note.reason).toContain('a status output');
+  });
+});
+
+let nodeRed: NodeRedUnderTest | undefined;
+let flowcrew: TestServer | undefined;
+
+/** Sends each kind in turn, waiting until the status it sets (if any) was kept, and returns what was kept. */
+async function statusesOf(base: string): Promise<unknown[]> {
+  let expected = 0;
+  let seen: unknown[] = [];
+  for (const kind of STATUS_KINDS) {
+    const answer = await httpExchange(`${base}/set`, { body: { kind } });
+    expect(answer).toEqual({ status: 200, body: { kind } });
+    if (kind !== 'none') expected++;
+    const deadline = Date.now() + 30_000;
+    // The status node's run follows the request's: wait for it, never for a fixed time.
+    while ((seen = (await httpExchange(`${base}/seen`, { method: 'GET' })).body as unknown[]).length < expected) {
+      if (Date.now() > deadline) throw new Error(`the status of "${kind}" was not kept within 30 s: ${JSON.stringify(seen)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return seen;
+}
+
+describe.skipIf(!available)('Node-RED subflow status output: compared with a real Node-RED', () => {
+  beforeAll(async () => {
+    nodeRed = await NodeRedUnderTest.prepare('flowcrew-nodered-sfstatus-');
+    await nodeRed.start(subflowStatusExport());
+    flowcrew = await startTestServer();
+    const url = nodeRed.url;
+    await nodeRed.until(() => fetch(`${url}/status/seen`).then((r) => r.ok));
+  }, 90_000);
+
+  afterAll(async () => {
+    await nodeRed?.stop();
+    await flowcrew?.stop();
+  });
+
+  it('the flow\'s status node sees the same statuses of the instance, in the same order', async () => {
+    const imported = await flowcrew!.api('POST', '/api/v1/flows/import?deploy=true', subflowStatusExport());
+    expect(imported.status, JSON.stringify(imported.body)).toBe(201);
+    const expected = await statusesOf(`${nodeRed!.url}/status`);
+    const source = { id: 'sfs-i', type: 'subflow:sfs-def', name: 'stat' };
+    expect(expected).toEqual([
+      { text: 'hello', source },
+      { fill: 'green', shape: 'ring', text: 'ok', source },
+      { text: '42', source },
+      { text: '[ 1, 2, 3 ]', source },
+      { text: "{ a: 'xxxxxxxxxxxxxxxxxxxxxxxxxx...", source },
+      { fill: 'red', shape: 'dot', text: 'via status', source },
+    ]);
+    // Accepted difference (node-red-differences.md): the source's type is the node standing for the instance.
+    const ours = (await statusesOf(`${flowcrew!.url}/webhook/status`)) as Array<{ source: { type: string } }>;
+    expect(ours.map((s) => s.source.type)).toEqual(expected.map(() => 'subflow-status'));
+    expect(ours.map((s) => ({ ...s, source: { ...s.source, type: source.type } }))).toEqual(expected);
+  }, 120_000);
+});
