@@ -135,6 +135,8 @@ describe('expression editor, pickers and node data, end to end', () => {
     // Before: a free-text box for the agent's key.
     expect(await agent.locator('option').allInnerTexts()).toEqual(['—', 'researcher', 'writer']);
     await agent.selectOption('writer');
+    // Context: every earlier task (CrewAI's default), none, or chosen among the EARLIER tasks only (crew/TaskCard.vue).
+    await page.check('[data-test="task-card-post"] [data-test="context-chosen"]');
     await page.check('[data-test="pick-/tasks/1/context-facts"]');
     await shot('07-crew-pickers');
     await page.click('[data-test="save"]');

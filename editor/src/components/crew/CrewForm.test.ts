@@ -119,6 +119,7 @@ describe('CrewForm', () => {
     expect(updates.at(-1)!.value.tasks).toEqual([{ key: 'report_task' }]);
     await flushPromises();
     const card = wrapper.find('[data-test="task-card-report_task"]');
+    expect(card.find('[data-test$="/description"]').attributes('placeholder')).toBe('W');
     expect(card.findAll('[data-test$="/agent"] option').map((o) => o.text())).toContain('analyst');
     // In the crew's order, the imported research task runs before it: offered as context.
     await card.find('[data-test="context-chosen"]').setValue(true);

@@ -5,6 +5,11 @@
  * them. The runtime's own import stays the judge: this only offers choices, and text that does not parse offers none.
  */
 export async function crewaiKeys(text: unknown): Promise<string[]> {
+  return (await crewaiEntries(text)).map((e) => e.key);
+}
+
+/** Each entry's key and its fields as written (a task's description and expected_output shown on its card). */
+export async function crewaiEntries(text: unknown): Promise<Array<{ key: string; fields: Record<string, unknown> }>> {
   if (typeof text !== 'string' || text.trim() === '') return [];
   const { parse } = await import('yaml');
   let doc: unknown;
@@ -16,5 +21,5 @@ export async function crewaiKeys(text: unknown): Promise<string[]> {
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return [];
   return Object.entries(doc as Record<string, unknown>)
     .filter(([key, value]) => !key.startsWith('_') && value !== null && typeof value === 'object' && !Array.isArray(value))
-    .map(([key]) => key);
+    .map(([key, fields]) => ({ key, fields: fields as Record<string, unknown> }));
 }
