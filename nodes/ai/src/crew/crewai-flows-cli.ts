@@ -18,8 +18,7 @@ if (!file) {
 const root = path.dirname(path.resolve(file));
 const files: Record<string, string> = {};
 for (const crew of await readdir(path.join(root, 'crews')).catch(() => [] as string[])) {
-  for (const name of ['agents.yaml', 'tasks.yaml']) {
-    const relative = `crews/${crew}/config/${name}`;
+  for (const relative of [`crews/${crew}/config/agents.yaml`, `crews/${crew}/config/tasks.yaml`, `crews/${crew}/${crew}.py`, `crews/${crew}/crew.py`]) {
     const text = await readFile(path.join(root, relative), 'utf8').catch(() => undefined);
     if (text !== undefined) files[relative] = text;
   }

@@ -24,6 +24,7 @@ describe('CrewAI Flows import', () => {
     const { flow, unmapped } = importCrewAIFlow(read('poem_flow', 'main.py'), {
       'crews/poem_crew/config/agents.yaml': read('poem_flow', 'crews', 'poem_crew', 'config', 'agents.yaml'),
       'crews/poem_crew/config/tasks.yaml': read('poem_flow', 'crews', 'poem_crew', 'config', 'tasks.yaml'),
+      'crews/poem_crew/poem_crew.py': read('poem_flow', 'crews', 'poem_crew', 'poem_crew.py'),
     });
     expect(flow).toMatchObject({ id: 'poem-flow', name: 'PoemFlow' });
     expect(flow.nodes.map((n) => [n.id, n.type])).toEqual([
@@ -35,6 +36,9 @@ describe('CrewAI Flows import', () => {
     expect(wiresOf(flow)).toEqual({ kickoff: [['generate_sentence_count']], generate_sentence_count: [['generate_poem']], generate_poem: [['save_poem']], save_poem: [] });
     const crew = flow.nodes.find((n) => n.id === 'generate_poem')!;
     expect((crew.props.crewai as { agentsYaml: string }).agentsYaml).toContain('CrewAI Poem Writer');
+    // From crews/poem_crew/poem_crew.py: Crew(process=Process.sequential, verbose=True); nothing else to map.
+    expect(crew.props.process).toBe('sequential');
+    expect(crew.props.planning).toBeUndefined();
     const fn = flow.nodes.find((n) => n.id === 'save_poem')!;
     expect(fn.props.func).toContain('//         with open("poem.txt", "w") as f:');
     expect(fn.props.func).toContain('throw new Error("step \\"save_poem\\" was imported from a CrewAI Flow and still holds Python: port it to JavaScript");');
@@ -71,6 +75,42 @@ describe('CrewAI Flows import', () => {
     expect(reasons).toContain('and_(...) maps to a join of 2 messages: it waits for that many arrivals, not for one from each listed method');
     expect(reasons).toContain('listener condition lambda: "dynamic" is not declarative (a method, a label, or_ / and_ of them)');
     expect(validateFlow(flow, registry).issues).toEqual([]);
+  });
+
+  it("maps the crew's Crew(planning=True, planning_llm=..., process, manager_llm) from its Python, and lists what it does not map", () => {
+    const dir = ['planning_flow', 'crews', 'research_crew'];
+    const { flow, unmapped } = importCrewAIFlow(read('planning_flow', 'main.py'), {
+      'crews/research_crew/config/agents.yaml': read(...dir, 'config', 'agents.yaml'),
+      'crews/research_crew/config/tasks.yaml': read(...dir, 'config', 'tasks.yaml'),
+      'crews/research_crew/research_crew.py': read(...dir, 'research_crew.py'),
+    });
+    const crew = flow.nodes.find((n) => n.id === 'research')!;
+    expect(crew.type).toBe('ai-crew');
+    expect(crew.props).toMatchObject({ process: 'hierarchical', planning: true });
+    expect(crew.props.planningModel).toBeUndefined();
+    expect(crew.props.manager).toBeUndefined();
+    const about = unmapped.filter((u) => u.reason.startsWith('crews/research_crew/research_crew.py'));
+    expect(about.map((u) => [u.line, u.reason])).toEqual([
+      [32, 'crews/research_crew/research_crew.py: manager_llm "anthropic/claude-3-5-haiku-latest": attach an Anthropic AI model credential to the crew node and set manager.model to "claude-3-5-haiku-latest" (left unset: on the local model the flow starts with, it would name a model file)'],
+      [34, 'crews/research_crew/research_crew.py: planning_llm "openai/gpt-4o-mini": attach an OpenAI-compatible AI model credential to the crew node and set planningModel to "gpt-4o-mini" (left unset: on the local model the flow starts with, it would name a model file)'],
+      [35, 'crews/research_crew/research_crew.py: Crew(memory=True) is not mapped by the Flows importer: set it on the crew node if it has an equivalent'],
+    ]);
+    expect(validateFlow(flow, registry).issues).toEqual([]);
+
+    // Without the crew's Python: said so, nothing guessed.
+    const bare = importCrewAIFlow(read('planning_flow', 'main.py'));
+    expect(bare.flow.nodes.find((n) => n.id === 'research')!.props.planning).toBeUndefined();
+    expect(bare.unmapped.map((u) => u.reason)).toContain(
+      'crew ResearchCrew: crews/research_crew/research_crew.py not given: its Crew(...) settings (process, planning, planning_llm, manager_llm) are not read; set them on the ai-crew node',
+    );
+  });
+
+  it('reports a planning_llm that is not written out, and planning_llm without planning', () => {
+    const py = 'class C:\n    def crew(self):\n        return Crew(agents=self.agents, tasks=self.tasks, planning_llm=self.llm)\n';
+    const { flow, unmapped } = importCrewAIFlow(read('planning_flow', 'main.py'), { 'crews/research_crew/research_crew.py': py });
+    expect(flow.nodes.find((n) => n.id === 'research')!.props.planningModel).toBeUndefined();
+    expect(unmapped.map((u) => u.reason)).toContain('crews/research_crew/research_crew.py: planning_llm=self.llm is not a model name written out: set planningModel on the crew node');
+    expect(unmapped.map((u) => u.reason)).toContain('crews/research_crew/research_crew.py: planning_llm without planning=True has no effect');
   });
 
   it('refuses a file without a Flow class', () => {

@@ -4,11 +4,13 @@
  * listener, or_(a, b) wires both, and_(a, b) goes through a join node, @router(m) becomes the method's node plus a
  * switch on msg.route with one output per label the method returns, and @listen("label") hangs off that output.
  * A method that kicks off a crew (`X().crew().kickoff(...)`) becomes an ai-crew node with the crew's YAML when the
- * project's files are given. Method bodies are Python and are NOT translated: each becomes a function node that
+ * project's files are given, with the settings of its Crew(...) call (process, planning, planning_llm, manager_llm)
+ * when its Python file is given. Method bodies are Python and are NOT translated: each becomes a function node that
  * fails saying so, with the Python kept as comments, and is listed in `unmapped` (see crewai-flows.md).
  */
 import { parser } from '@lezer/python';
 import type { SyntaxNode } from '@lezer/common';
+import { readCrewPy } from './crewai-crew-py.ts';
 
 export interface FlowNodeDoc {
   id: string;
@@ -111,7 +113,12 @@ export function importCrewAIFlow(source: string, files: Record<string, string> =
       const dir = `crews/${snake(m.crew)}/config`;
       const agentsYaml = files[`${dir}/agents.yaml`];
       const tasksYaml = files[`${dir}/tasks.yaml`];
-      add({ id: m.name, type: 'ai-crew', name: m.name, props: { source: 'crewai', crewai: { agentsYaml: agentsYaml ?? '', tasksYaml: tasksYaml ?? '' } } });
+      // The Crew(...) call of crews/<name>/<name>.py: process, planning, planning_llm, manager_llm (crewai-crew-py.ts).
+      const pyFile = [`crews/${snake(m.crew)}/${snake(m.crew)}.py`, `crews/${snake(m.crew)}/crew.py`].find((f) => files[f] !== undefined);
+      const settings = pyFile ? readCrewPy(files[pyFile]!, pyFile) : undefined;
+      add({ id: m.name, type: 'ai-crew', name: m.name, props: { source: 'crewai', crewai: { agentsYaml: agentsYaml ?? '', tasksYaml: tasksYaml ?? '' }, ...settings?.props } });
+      for (const note of settings?.notes ?? []) unmapped.push({ method: m.name, line: note.line, reason: note.reason });
+      if (!settings) unmapped.push({ method: m.name, line: m.line, reason: `crew ${m.crew}: crews/${snake(m.crew)}/${snake(m.crew)}.py not given: its Crew(...) settings (process, planning, planning_llm, manager_llm) are not read; set them on the ai-crew node` });
       if (agentsYaml === undefined || tasksYaml === undefined) unmapped.push({ method: m.name, line: m.line, reason: `crew ${m.crew}: paste ${dir}/agents.yaml and tasks.yaml into the ai-crew node (give the project directory to import them)` });
       unmapped.push({ method: m.name, line: m.line, reason: `the Python around the kickoff (inputs, state updates) is not translated: the crew gets the incoming msg.payload as its inputs` });
     } else {
