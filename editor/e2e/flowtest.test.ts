@@ -1,7 +1,8 @@
 /**
  * End to end (issue 14, flow tests from the editor): the Tests tab of a real editor runs a suite against the saved
- * flow on a real runtime and draws the picked case's outcome on the canvas; a suite with a syntax error, and one the
- * runtime refuses, each get a clear message (where, what) and run nothing. Screenshots in test-artifacts/e2e/flowtest-*.png.
+ * flow on a real runtime and draws the picked case's outcome on the canvas; it takes YAML as `flowcrew test` does
+ * (the runtime parses the text with the same parser) and keeps it as typed; a suite with a syntax error (line and
+ * column), and one the runtime refuses, each get a clear message (where, what) and run nothing. Screenshots in test-artifacts/e2e/flowtest-*.png.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +32,15 @@ const suite = {
   ],
 };
 
+const yamlSuite = `# The same format as a flowcrew test file, in YAML
+cases:
+  - name: doubles in YAML
+    input: { node: go, msg: { payload: 5 } }
+    expect:
+      - node: calc
+        match: { payload: 10 }
+`;
+
 /** Replaces the suite box's text and presses Run. */
 async function runSuite(text: string): Promise<void> {
   await page.fill('[data-test="flow-tests-suite"]', text);
@@ -56,13 +66,17 @@ describe('flow tests from the editor', () => {
     await server?.stop();
   });
 
-  it('a suite with a syntax error says where, and runs nothing', async () => {
-    await runSuite('{ "cases": [ { "name": "x", } ] }');
+  it('a suite with a syntax error says where (line and column), YAML or JSON, and runs nothing', async () => {
+    await runSuite('cases:\n  - name: x\n    input: { node: go\n');
     const errors = page.locator('[data-test="flow-tests-errors"]');
-    await errors.waitFor();
-    expect(await errors.innerText()).toMatch(/The suite is not valid JSON: .*(line 1|position \d+|column \d+)/i);
+    await errors.filter({ hasText: 'invalid YAML' }).waitFor();
+    expect(await errors.innerText()).toMatch(/line \d+, column \d+: invalid YAML: /);
     expect(await page.locator('[data-test="flow-tests-result"]').count()).toBe(0);
     await shot('01-syntax-error');
+    await runSuite('{\n  "cases": [ { "name": "x" oops } ]\n}');
+    await errors.filter({ hasText: 'invalid JSON' }).waitFor();
+    expect(await errors.innerText()).toMatch(/line 2, column \d+: invalid JSON: /);
+    expect(await page.locator('[data-test="flow-tests-result"]').count()).toBe(0);
   });
 
   it('a suite the runtime refuses lists each problem by pointer', async () => {
@@ -86,5 +100,16 @@ describe('flow tests from the editor', () => {
     await page.locator('[data-test="flow-test-case-passed"] button.case').click();
     await page.locator('[data-test="node-states"] [data-node="calc"]').filter({ hasText: 'test passed' }).waitFor();
     await shot('04-passed-case-on-canvas');
+  });
+
+  it('runs a YAML suite, saves it as typed, and shows it back after a reload', async () => {
+    await runSuite(yamlSuite);
+    await page.locator('[data-test="flow-tests-result"]').filter({ hasText: '1 of 1 passed' }).waitFor({ timeout: 60_000 });
+    await page.click('[data-test="flow-tests-save"]');
+    await expect.poll(async () => (await server.api('GET', '/api/v1/flows/double/tests')).body.source, { timeout: 10_000 }).toBe(yamlSuite);
+    await page.reload();
+    await page.click('[data-test="tab-tests"]');
+    await expect.poll(() => page.inputValue('[data-test="flow-tests-suite"]'), { timeout: 20_000 }).toBe(yamlSuite);
+    await shot('05-yaml-suite');
   });
 });

@@ -182,8 +182,12 @@ function position(text: string, offset: number): { line: number; column: number 
   return { line: before.length, column: before.at(-1)!.length + 1 };
 }
 
-/** Parse and check a test file's text; `file` names it in messages and decides JSON (.json) or YAML. */
-export function parseSuite(text: string, file: string): FlowTestSuite {
+/**
+ * Parse and check a test file's text; `file` names it in messages and decides JSON (.json) or YAML. With `flow`, the
+ * text is a suite kept with that flow (the editor's test panel): it names no flow of its own (`flow` may repeat the
+ * id; `flowFile` is refused), and the returned suite tests that flow.
+ */
+export function parseSuite(text: string, file: string, options: { flow?: string } = {}): FlowTestSuite {
   const lines = new LineCounter();
   if (file.endsWith('.json')) {
     try {
@@ -209,7 +213,15 @@ export function parseSuite(text: string, file: string): FlowTestSuite {
       }),
     );
   }
-  const value: unknown = doc.toJS();
+  let value: unknown = doc.toJS();
+  if (options.flow !== undefined && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const own = value as { flow?: unknown; flowFile?: unknown };
+    const wrong: FileIssue[] = [];
+    if (own.flowFile !== undefined) wrong.push({ pointer: '/flowFile', ...locate(doc, lines, '/flowFile'), message: 'a suite kept with a flow tests that flow: "flowFile" is for test files' });
+    if (own.flow !== undefined && own.flow !== options.flow) wrong.push({ pointer: '/flow', ...locate(doc, lines, '/flow'), message: `this suite is kept with flow "${options.flow}": leave "flow" out` });
+    if (wrong.length > 0) throw new FlowTestFileError(file, wrong);
+    value = { ...own, flow: options.flow };
+  }
   if (!checkSuite(value)) {
     // An anyOf's branches each report a missing property: one message saying what is needed reads better.
     const errors = (checkSuite.errors ?? []).filter((e) => !/\/anyOf\/\d+\//.test(e.schemaPath));

@@ -19,7 +19,7 @@ export const flowTestRoutes: Route[] = [
     method: 'put',
     path: '/flows/{id}/tests',
     tag: 'flow tests',
-    summary: "Save the flow's test suite (the test file format, without flow/flowFile); problems answer 422 with pointers",
+    summary: "Save the flow's test suite: as data (the test file format, without flow/flowFile) or as text { source } (YAML or JSON, kept as typed); problems answer 422 with pointers (and line/column for text)",
     access: 'flow:write',
     params,
     // The suite's own checks (parseSuite) give pointers per case and assertion.
@@ -31,11 +31,11 @@ export const flowTestRoutes: Route[] = [
     method: 'post',
     path: '/flows/{id}/tests/run',
     tag: 'flow tests',
-    summary: 'Run the saved suite (or the suite in the body) against the saved flow in isolated sandboxes; answers per case with node marks',
+    summary: 'Run the saved suite (or the one in the body: suite as data, source as YAML/JSON text) against the saved flow in isolated sandboxes; answers per case with node marks',
     access: 'run:start',
     params,
-    body: { schema: strictObject({ suite: object, case: { type: 'string', minLength: 1 } }) },
+    body: { schema: strictObject({ suite: object, source: { type: 'string' }, case: { type: 'string', minLength: 1 } }) },
     responses: { '200': ok('Results per case: passed, assertions, run status, per-node marks', object), '404': problem('No such flow'), '422': problem('No test cases, or the suite has problems') },
-    handle: async (ctx) => reply.json(await ctx.services.flowTests.run(actorOf(ctx), ctx.params.id!, (ctx.body ?? {}) as { suite?: unknown; case?: string })),
+    handle: async (ctx) => reply.json(await ctx.services.flowTests.run(actorOf(ctx), ctx.params.id!, (ctx.body ?? {}) as { suite?: unknown; source?: string; case?: string })),
   },
 ];

@@ -43,19 +43,25 @@ export class FlowTestService {
     return (await this.store.get(flowId)) ?? { flowId, suite: { flow: flowId, cases: [] }, updatedAt: 0, updatedBy: null };
   }
 
-  /** Save the suite (checked like a test file; 422 with pointers when it is not valid). */
+  /**
+   * Save the suite: as data (`{ cases: [...] }`) or as text (`{ source }`: YAML or JSON, as `flowcrew test` reads a
+   * file; the text is kept as typed). Checked like a test file; 422 with pointers (and line/column) when not valid.
+   */
   async set(actor: Actor, flowId: string, body: unknown): Promise<StoredSuite> {
     const stored = await this.flow(actor, flowId, 'flow:write');
-    const suite = this.check(body, flowId);
-    const saved = await this.store.set(flowId, suite, actor.name);
+    const source = sourceOf(body);
+    const suite = source !== undefined ? this.checkSource(source, flowId) : this.check(body, flowId);
+    const saved = await this.store.set(flowId, suite, actor.name, undefined, source);
     await this.audit.record(actor, 'flow.tests.save', { type: 'flow', id: flowId }, stored.projectId, { cases: suite.cases.length });
     return saved;
   }
 
-  /** Run the saved suite, or `body.suite` (unsaved edits) when given, against the flow's saved revision. */
-  async run(actor: Actor, flowId: string, body: { suite?: unknown; case?: string } = {}): Promise<SuiteResult> {
+  /** Run the saved suite, or unsaved edits (`body.suite` as data, `body.source` as text), against the flow's saved revision. */
+  async run(actor: Actor, flowId: string, body: { suite?: unknown; source?: string; case?: string } = {}): Promise<SuiteResult> {
     const stored = await this.flow(actor, flowId, 'run:start');
-    let suite = body.suite === undefined ? (await this.store.get(flowId))?.suite : this.check(body.suite, flowId);
+    if (body.suite !== undefined && body.source !== undefined) throw new ProblemError(400, 'Invalid tests', 'give the suite as "suite" (data) or "source" (text), not both');
+    let suite =
+      body.source !== undefined ? this.checkSource(body.source, flowId) : body.suite === undefined ? (await this.store.get(flowId))?.suite : this.check(body.suite, flowId);
     if (!suite || suite.cases.length === 0) throw new ProblemError(422, 'No tests', `flow "${flowId}" has no test cases: add some first`);
     if (body.case !== undefined) {
       const only = suite.cases.filter((c) => c.name === body.case);
@@ -81,6 +87,21 @@ export class FlowTestService {
     }
   }
 
+  /** A suite typed as text: parsed by the one parser `flowcrew test` uses, JSON when it starts as JSON, else YAML. */
+  private checkSource(source: string, flowId: string): FlowTestSuite {
+    if (source.length > MAX_SUITE_BYTES) throw new ProblemError(413, 'Tests too large', `the test suite is ${source.length} characters; at most ${MAX_SUITE_BYTES} are kept`);
+    const file = /^\s*[{[]/.test(source) ? 'tests.json' : 'tests.yaml';
+    try {
+      return parseSuite(source, file, { flow: flowId });
+    } catch (error) {
+      if (error instanceof FlowTestFileError) {
+        const issues = error.issues.map((i) => ({ pointer: i.pointer || '/', message: `line ${i.line}, column ${i.column}: ${i.message}` }));
+        throw new ProblemError(422, 'Invalid tests', `the test suite has problems (${file === 'tests.json' ? 'JSON' : 'YAML'})`, issues);
+      }
+      throw error;
+    }
+  }
+
   private check(body: unknown, flowId: string): FlowTestSuite {
     const text = JSON.stringify({ ...(body as object), flow: flowId });
     if (text.length > MAX_SUITE_BYTES) throw new ProblemError(413, 'Tests too large', `the test suite is ${text.length} bytes; at most ${MAX_SUITE_BYTES} are kept`);
@@ -95,6 +116,15 @@ export class FlowTestService {
       throw error;
     }
   }
+}
+
+/** The text of a body `{ source: "..." }` (the suite as typed), or undefined for a suite sent as data. */
+function sourceOf(body: unknown): string | undefined {
+  if (!body || typeof body !== 'object' || !('source' in body)) return undefined;
+  const { source, ...rest } = body as { source: unknown };
+  if (typeof source !== 'string') throw new ProblemError(400, 'Invalid tests', '"source" must be the suite\'s text (YAML or JSON)', [{ pointer: '/source', message: 'must be a string' }]);
+  if (Object.keys(rest).length > 0) throw new ProblemError(400, 'Invalid tests', 'a body with "source" has nothing else: the text is the whole suite', [{ pointer: `/${Object.keys(rest)[0]}`, message: 'not allowed with "source"' }]);
+  return source;
 }
 
 function canRead(actor: Actor, flow: StoredFlow): boolean {

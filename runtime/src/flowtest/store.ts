@@ -20,9 +20,19 @@ export function flowTestsMigration(dialect: SqlDialect): string[] {
   ];
 }
 
+/**
+ * Migration 17: the suite's text as it was typed (YAML or JSON, comments kept), so the editor shows it back as
+ * written; `suite` stays the parsed form the runner and the CLI use.
+ */
+export function flowTestSourceMigration(dialect: SqlDialect): string[] {
+  return [`ALTER TABLE flow_tests ADD COLUMN ${dialect === 'postgres' ? 'IF NOT EXISTS ' : ''}source TEXT`];
+}
+
 export interface StoredSuite {
   flowId: string;
   suite: FlowTestSuite;
+  /** The text it was saved from (YAML or JSON), when it was saved as text. */
+  source?: string;
   updatedAt: number;
   updatedBy: string | null;
 }
@@ -35,15 +45,16 @@ export class FlowTestStore {
     return row ? toStored(row) : null;
   }
 
-  async set(flowId: string, suite: FlowTestSuite, by: string, at = Date.now()): Promise<StoredSuite> {
+  /** Keep `suite` for `flowId`; `source` is the text it was parsed from (none when it was sent as JSON data). */
+  async set(flowId: string, suite: FlowTestSuite, by: string, at = Date.now(), source?: string): Promise<StoredSuite> {
     await this.driver.writeBatch([
       {
-        sql: `INSERT INTO flow_tests (flow_id, suite, updated_at, updated_by) VALUES (?, ?, ?, ?)
-              ON CONFLICT (flow_id) DO UPDATE SET suite = excluded.suite, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-        params: [flowId, JSON.stringify(suite), at, by],
+        sql: `INSERT INTO flow_tests (flow_id, suite, source, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)
+              ON CONFLICT (flow_id) DO UPDATE SET suite = excluded.suite, source = excluded.source, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+        params: [flowId, JSON.stringify(suite), source ?? null, at, by],
       },
     ]);
-    return { flowId, suite, updatedAt: at, updatedBy: by };
+    return { flowId, suite, ...(source !== undefined ? { source } : {}), updatedAt: at, updatedBy: by };
   }
 
   async remove(flowId: string): Promise<boolean> {
@@ -53,5 +64,6 @@ export class FlowTestStore {
 }
 
 function toStored(row: Row): StoredSuite {
-  return { flowId: String(row.flow_id), suite: JSON.parse(String(row.suite)) as FlowTestSuite, updatedAt: num(row.updated_at), updatedBy: strOrNull(row.updated_by) };
+  const source = strOrNull(row.source);
+  return { flowId: String(row.flow_id), suite: JSON.parse(String(row.suite)) as FlowTestSuite, ...(source !== null ? { source } : {}), updatedAt: num(row.updated_at), updatedBy: strOrNull(row.updated_by) };
 }

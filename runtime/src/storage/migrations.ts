@@ -10,7 +10,7 @@ import { versionsMigration } from './versions.ts';
 import { waitingMigration } from '../waiting/store.ts';
 import { evalScoresMigration } from '../cli/eval-store.ts';
 import { pinsMigration } from '../pins/store.ts';
-import { flowTestsMigration } from '../flowtest/store.ts';
+import { flowTestSourceMigration, flowTestsMigration } from '../flowtest/store.ts';
 import { variablesMigration } from '../variables/store.ts';
 import { testRunsMigration } from '../pins/history.ts';
 import type { SqlDialect, SqlDriver, SqlStatement } from './sql-storage.ts';
@@ -173,6 +173,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 15,
     name: 'editor: test runs (a manual run of the working copy) kept in the run history, marked (pins/history.ts)',
     sql: testRunsMigration,
+  },
+  {
+    version: 17,
+    name: 'flow tests: the suite text as typed in the editor, YAML or JSON (flowtest/store.ts)',
+    sql: flowTestSourceMigration,
   },
 ];
 

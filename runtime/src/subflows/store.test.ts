@@ -22,6 +22,9 @@ describe.each(backends)('migration 11 on %s', (_name, open) => {
       await tests.set('f', { flow: 'f', cases: [{ name: 'a', input: { node: 'x' } }] }, 'ed', 5);
       await tests.set('f', { flow: 'f', cases: [{ name: 'b', input: { node: 'y' } }] }, 'ann', 6);
       expect(await tests.get('f')).toEqual({ flowId: 'f', suite: { flow: 'f', cases: [{ name: 'b', input: { node: 'y' } }] }, updatedAt: 6, updatedBy: 'ann' });
+      // Migration 17: the text a suite was typed as is kept beside it.
+      await tests.set('f', { flow: 'f', cases: [] }, 'ann', 7, '# none yet\ncases: []\n');
+      expect(await tests.get('f')).toMatchObject({ source: '# none yet\ncases: []\n', updatedAt: 7 });
       expect(await tests.remove('f')).toBe(true);
       expect(await tests.remove('f')).toBe(false);
     } finally {

@@ -1,6 +1,7 @@
 /**
  * The tests panel over the runtime's flow test routes (their real behaviour, sandboxes included, is tested against a
- * running server in runtime/src/subflows/subflows-api.test.ts; these answers have the same shape).
+ * running server in runtime/src/subflows/subflows-api.test.ts and runtime/src/flowtest/source-api.test.ts; these answers
+ * have the same shape).
  */
 import { flushPromises, mount } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
@@ -41,7 +42,10 @@ describe('FlowTestPanel', () => {
     expect(JSON.parse((wrapper.find('[data-test="flow-tests-suite"]').element as HTMLTextAreaElement).value)).toEqual(suite);
     await wrapper.find('[data-test="flow-tests-run"]').trigger('click');
     await flushPromises();
-    expect(api.called('POST /flows/invoice/tests/run')[0]!.body).toEqual({ suite });
+    // The box's text goes as it is: the runtime parses it (YAML or JSON) with the parser `flowcrew test` uses.
+    const sent = api.called('POST /flows/invoice/tests/run')[0]!.body as { source: string };
+    expect(Object.keys(sent)).toEqual(['source']);
+    expect(JSON.parse(sent.source)).toEqual(suite);
     expect(wrapper.find('[data-test="flow-tests-result"]').text()).toContain('1 of 2 passed');
     expect(wrapper.find('[data-test="flow-test-case-failed"]').text()).toContain('expected {"payload":1}, got {"payload":55}');
     expect(useTestMarks().of('invoice')).toEqual({ go: 'ran', tax: 'failed', api: 'mocked' });
@@ -60,6 +64,24 @@ describe('FlowTestPanel', () => {
     await wrapper.find('[data-test="flow-tests-save"]').trigger('click');
     await flushPromises();
     expect(wrapper.find('[data-test="flow-tests-errors"]').text()).toContain('/cases/0/input/node: is required');
+  });
+
+  it('shows a suite saved as text as it was typed, saves the text, and shows where a syntax error is', async () => {
+    const source = '# doubles\ncases:\n  - name: x\n    input: { node: go }\n';
+    const api = fakeApi({
+      'GET /flows/invoice/tests': { body: { flowId: 'invoice', suite: { flow: 'invoice', cases: [{ name: 'x', input: { node: 'go' } }] }, source, updatedAt: 1, updatedBy: 'ed' } },
+      'PUT /flows/invoice/tests': { status: 422, body: { title: 'Invalid tests', status: 422, detail: 'the test suite has problems (YAML)', errors: [{ pointer: '/', message: 'line 2, column 3: invalid YAML: bad indentation' }] } },
+    });
+    const wrapper = mount(FlowTestPanel, { props: { flowId: 'invoice' } });
+    await flushPromises();
+    expect((wrapper.find('textarea').element as HTMLTextAreaElement).value).toBe(source);
+    expect((wrapper.find('[data-test="flow-tests-save"]').element as HTMLButtonElement).disabled).toBe(true); // unchanged
+    await wrapper.find('textarea').setValue('cases:\n - name: x\n   bad');
+    await wrapper.find('[data-test="flow-tests-save"]').trigger('click');
+    await flushPromises();
+    expect(api.called('PUT /flows/invoice/tests')[0]!.body).toEqual({ source: 'cases:\n - name: x\n   bad' });
+    expect(wrapper.find('[data-test="flow-tests-errors"]').text()).toContain('line 2, column 3: invalid YAML: bad indentation');
+    expect(wrapper.find('[data-test="flow-tests-errors"]').text()).not.toContain('/: line');
   });
 });
 

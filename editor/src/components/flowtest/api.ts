@@ -9,6 +9,8 @@ import type { SuiteResult } from '../../../../runtime/src/flowtest/runner.ts';
 export interface StoredSuite {
   flowId: string;
   suite: { cases: unknown[]; [key: string]: unknown };
+  /** The text the suite was saved as (YAML or JSON), when it was saved as text. */
+  source?: string;
   updatedAt: number;
   updatedBy: string | null;
 }
@@ -17,6 +19,7 @@ const path = (flowId: string) => `/flows/${encodeURIComponent(flowId)}/tests`;
 
 export const flowTestApi = {
   get: (flowId: string) => request<StoredSuite>('GET', path(flowId)),
+  /** `suite` as data, or `{ source }`: the suite's text, parsed by the runtime (YAML or JSON). */
   save: (flowId: string, suite: unknown) => request<StoredSuite>('PUT', path(flowId), suite),
-  run: (flowId: string, body: { suite?: unknown; case?: string } = {}) => request<SuiteResult>('POST', `${path(flowId)}/run`, body),
+  run: (flowId: string, body: { suite?: unknown; source?: string; case?: string } = {}) => request<SuiteResult>('POST', `${path(flowId)}/run`, body),
 };
