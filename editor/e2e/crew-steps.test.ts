@@ -175,8 +175,8 @@ describe('a crew’s work in the run view, end to end', () => {
     await picker.selectOption({ label: `Big planner ${sfx}` });
     // The manager's fields left empty show the Crew Manager template's text, greyed.
     expect(await page.locator('input[data-test="field-/manager/role"]').getAttribute('placeholder')).toBe('Crew Manager');
-    // An agent may have its own too: the same picker.
-    expect(await page.locator('select[data-test="field-/agents/0/credential"] option').allTextContents()).toContain(`Big planner ${sfx}`);
+    // An agent may have its own too: the same picker, in its card's further settings.
+    expect(await page.locator('[data-test="agent-card-writer"] select[data-test="field-/credential"] option').allTextContents()).toContain(`Big planner ${sfx}`);
     await picker.scrollIntoViewIfNeeded();
     await shot('03-manager-credential');
     await page.click('[data-test="save"]');
