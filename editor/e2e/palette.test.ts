@@ -1,6 +1,7 @@
 /**
  * End to end (issue 14, palette manager): an admin in the editor finds packs this test published to the real local
- * npm registry (verdaccio), reads their readme and licence, installs one with npm's output streaming in, and gets a
+ * npm registry (verdaccio), reads their readme and licence, installs one with npm's output streaming in (seen in the
+ * browser while npm is held mid-install by the pack's install script), and gets a
  * clear message for each bad case (a failing install script, a clashing type, a pack needing a newer SDK, the
  * registry down) with nothing installed; removing a pack names the flows that use its type.
  * Screenshots in test-artifacts/e2e/palette-*.png.
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FAILING_INSTALL, TestRegistry } from '../../runtime/src/packs/test-registry.ts';
+import { FAILING_INSTALL, gatedInstall, TestRegistry } from '../../runtime/src/packs/test-registry.ts';
 import { ChildRuntime, freePort, waitFor } from '../../runtime/src/testing/child-runtime.ts';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
 import { createAdmin, signIn } from './auth.ts';
@@ -22,6 +23,8 @@ const sfx = randomBytes(4).toString('hex');
 const good = `flowcrew-nodes-e2e-good-${sfx}`;
 const goodType = `e2e-greet-${sfx}`;
 const throws = `flowcrew-nodes-e2e-throws-${sfx}`;
+const gated = `flowcrew-nodes-e2e-gated-${sfx}`;
+let gate: string;
 let work: string;
 let userDir: string;
 let runtime: ChildRuntime;
@@ -62,6 +65,7 @@ describe('the palette manager in the editor, against a real npm registry', () =>
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'flowcrew-e2e-palette-'));
     userDir = path.join(work, 'nodes');
+    gate = path.join(work, 'gate');
     const npm = await TestRegistry.signUp(work);
     // A pack already in the node directory whose module throws when loaded: quarantined at start.
     const broken = path.join(userDir, 'node_modules', throws);
@@ -77,6 +81,7 @@ describe('the palette manager in the editor, against a real npm registry', () =>
       npm.publishPack(`flowcrew-nodes-e2e-broken-${sfx}`, '1.0.0', { type: `e2e-broken-${sfx}`, scripts: FAILING_INSTALL }),
       npm.publishPack(`flowcrew-nodes-e2e-future-${sfx}`, '1.0.0', { type: `e2e-future-${sfx}`, sdkApi: 99 }),
       npm.publishPack(`flowcrew-nodes-e2e-clash-${sfx}`, '1.0.0', { type: goodType }),
+      npm.publishPack(gated, '1.0.0', { type: `e2e-gated-${sfx}`, scripts: gatedInstall(gate) }),
     ]);
     await waitFor('the runtime to answer', async () => ((await fetch(`${runtime.url}/api/v1/health`).catch(() => null))?.ok ? true : undefined), 120_000);
     await createAdmin(runtime);
@@ -92,6 +97,7 @@ describe('the palette manager in the editor, against a real npm registry', () =>
   });
 
   afterAll(async () => {
+    if (gate) await writeFile(gate, 'open'); // an install still held by the gate (a failed test) ends
     await page?.close();
     await runtime?.terminate();
     if (work) await rm(work, { recursive: true, force: true });
@@ -119,6 +125,22 @@ describe('the palette manager in the editor, against a real npm registry', () =>
     await page.locator(`[data-test="palette-node-${goodType}"]`).waitFor(); // the palette heard node-types:changed
     expect(existsSync(path.join(userDir, 'node_modules', `flowcrew-dep-e2e-${sfx}`))).toBe(true);
     await shot('01-installed');
+  });
+
+  it('npm’s output shows in the browser while npm is still working', async () => {
+    await openDetails(gated);
+    await page.click('[data-test="pm-install"]');
+    // The pack's install script holds npm until the gate file exists, so what shows now was streamed live: the
+    // command, then npm's fetch of the pack from the registry (its http log lines), with the operation still busy.
+    const progress = page.locator('[data-test="pm-progress"]');
+    await progress.filter({ hasText: new RegExp(`http fetch GET 200 \\S*${gated}`) }).waitFor({ timeout: 120_000 });
+    expect(await progress.innerText()).toContain(`npm install ${gated}@1.0.0 --save --save-exact`);
+    expect(await page.locator('[data-test="pm-busy"]').count()).toBe(1);
+    expect(await page.locator('[data-test="pm-result"], [data-test="pm-error"]').count()).toBe(0);
+    await shot('01b-npm-output-live');
+    await writeFile(gate, 'open');
+    await page.locator('[data-test="pm-result"]').filter({ hasText: `install: ${gated} 1.0.0` }).waitFor({ timeout: 120_000 });
+    expect(await progress.innerText()).toMatch(/added \d+ package/);
   });
 
   it('a failing install script is a clear error with npm’s output, and nothing is installed', async () => {

@@ -93,3 +93,11 @@ export class TestRegistry {
 
 /** A failing install script (exit 3, with a line on stderr the tests look for). */
 export const FAILING_INSTALL = { install: 'node -e "console.error(\'install script failed on purpose\'); process.exit(3)"' };
+
+/**
+ * An install script that holds npm until the file `gate` exists (checked every 100 ms; gives up after 5 minutes), so
+ * a test can look at what was shown while npm was still working, then let it finish: no timing involved.
+ */
+export const gatedInstall = (gate: string) => ({
+  install: `node -e "const fs = require('fs'); const t = setInterval(() => { if (fs.existsSync(process.argv[1])) clearInterval(t); }, 100); setTimeout(() => { console.error('the test gate never opened'); process.exit(4); }, 300000).unref();" ${gate}`,
+});
