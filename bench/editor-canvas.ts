@@ -100,19 +100,12 @@ async function buildEditor(rev?: string): Promise<{ dist: string; cleanup: () =>
 
 /** A runtime serving the editor build in `dist`, with the two flows. */
 async function serve(dist: string): Promise<TestServer> {
-  const previous = process.env.FLOWCREW_EDITOR_DIST;
-  process.env.FLOWCREW_EDITOR_DIST = dist;
-  try {
-    const server = await startTestServer();
-    const small = await server.api('POST', '/api/v1/flows', { id: 'small', name: 'Small', nodes: [] });
-    const big = await server.api('POST', '/api/v1/flows', generateFlow('big', NODES));
-    if (small.status !== 201 || big.status !== 201) throw new Error(`could not create the flows: ${JSON.stringify(big.body).slice(0, 500)}`);
-    await createAdmin(server);
-    return server;
-  } finally {
-    if (previous === undefined) delete process.env.FLOWCREW_EDITOR_DIST;
-    else process.env.FLOWCREW_EDITOR_DIST = previous;
-  }
+  const server = await startTestServer({ editorDist: dist });
+  const small = await server.api('POST', '/api/v1/flows', { id: 'small', name: 'Small', nodes: [] });
+  const big = await server.api('POST', '/api/v1/flows', generateFlow('big', NODES));
+  if (small.status !== 201 || big.status !== 201) throw new Error(`could not create the flows: ${JSON.stringify(big.body).slice(0, 500)}`);
+  await createAdmin(server);
+  return server;
 }
 
 /** One round on one runtime: cold open, warm switch, pan at the whole flow and at 100 %, a mouse drag. */

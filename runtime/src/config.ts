@@ -70,6 +70,8 @@ export interface RuntimeConfig {
   envPassthrough?: string[];
   /** FLOWCREW_GIT_CA_FILE: CA bundle git trusts for HTTPS remotes of Git-backed projects instead of the system's. */
   gitCaFile?: string | null;
+  /** FLOWCREW_EDITOR_DIST: serve this build of the editor instead of editor/dist (bench:editor compares two builds). */
+  editorDist?: string;
 }
 
 export interface MetricsConfig {
@@ -225,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     mcpServersFile: env.FLOWCREW_MCP_SERVERS ? path.resolve(env.FLOWCREW_MCP_SERVERS) : null,
     envPassthrough: parsePassthrough(env.FLOWCREW_ENV_PASSTHROUGH),
     gitCaFile: env.FLOWCREW_GIT_CA_FILE ? path.resolve(env.FLOWCREW_GIT_CA_FILE) : null,
+    editorDist: env.FLOWCREW_EDITOR_DIST ? path.resolve(env.FLOWCREW_EDITOR_DIST) : undefined,
     auth: {
       adminToken: parseAdminToken(env.FLOWCREW_ADMIN_TOKEN),
       cookieSecure: env.FLOWCREW_COOKIE_SECURE === undefined || env.FLOWCREW_COOKIE_SECURE === '' || env.FLOWCREW_COOKIE_SECURE === 'auto'

@@ -62,8 +62,8 @@ export function createApp(runtime: Runtime, { services, identity, guards, metric
   // Webhooks: authentication, strict content types and size limits per webhook (runtime/src/api/webhook-http.ts).
   const webhooks = webhookHandler({ webhooks: runtime.webhooks, config: runtime.config, log: moduleLogger(runtime.log, 'webhook') });
   app.use('/webhook', guards.rateLimit.webhook, webhookRouter(webhooks));
-  // FLOWCREW_EDITOR_DIST: another build of the editor (bench/editor-canvas.ts compares two builds side by side).
-  mountEditor(app, process.env.FLOWCREW_EDITOR_DIST || undefined);
+  // config.editorDist (FLOWCREW_EDITOR_DIST): another build of the editor (bench/editor-canvas.ts compares two builds).
+  mountEditor(app, runtime.config.editorDist);
   const onError = errorHandler(log, runtime.config.bodyLimit);
   app.use(onError);
   return Object.assign(app, { listener: withWebhookFastPath(app, { guards: [...front, guards.rateLimit.webhook], handler: webhooks, onError }) });

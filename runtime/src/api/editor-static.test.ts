@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config.ts';
+import { startTestServer } from '../testing/server.ts';
 import { mountEditor } from './editor-static.ts';
 
 let dir: string;
@@ -56,5 +58,19 @@ describe('mountEditor', () => {
     expect((await fetch(`${url}/assets/missing.js`)).status).toBe(404);
     expect((await fetch(`${url}/webhook/nothing`)).status).toBe(404);
     expect((await fetch(`${url}/`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('serves another build when configured (FLOWCREW_EDITOR_DIST, read in config.ts only)', async () => {
+    expect(loadConfig({ FLOWCREW_EDITOR_DIST: 'other/dist' }).editorDist).toBe(path.resolve('other/dist'));
+    expect(loadConfig({}).editorDist).toBeUndefined();
+    const other = path.join(dir, 'other');
+    await mkdir(other, { recursive: true });
+    await writeFile(path.join(other, 'index.html'), '<!doctype html><title>Other build</title>');
+    const runtime = await startTestServer({ editorDist: other });
+    try {
+      expect(await (await fetch(`${runtime.url}/flows/x`)).text()).toContain('<title>Other build</title>');
+    } finally {
+      await runtime.stop();
+    }
   });
 });
