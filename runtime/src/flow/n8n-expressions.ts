@@ -127,7 +127,9 @@ function expr(node: Any, refs: NodeRefs): Translated {
       if (node.operator === '+') {
         // JavaScript's + concatenates when either side is a string; only what is known to be text is joined.
         if (left.text || right.text) return { code: `(${left.code} & ${right.code})`, text: true };
-        return { code: `(${left.code} + ${right.code})` };
+        if (isNumeric(node.left) && isNumeric(node.right)) return { code: `(${left.code} + ${right.code})` };
+        // Types known only at run time (a field of $json): JavaScript's rule, decided then.
+        return { code: `(($type(${left.code}) = "string" or $type(${right.code}) = "string") ? $string(${left.code}) & $string(${right.code}) : ${left.code} + ${right.code})` };
       }
       const op = BINARY[node.operator as string];
       if (!op) throw new UntranslatableExpression(`operator ${node.operator}`);
@@ -277,4 +279,12 @@ function call(node: Any, refs: NodeRefs): Translated {
     throw new UntranslatableExpression(`method .${method ?? '?'}() is not translated`);
   }
   throw new UntranslatableExpression(`call of ${name ?? 'an expression'} is not translated`);
+}
+
+/** A number literal, or arithmetic on number literals (+ of those never concatenates). */
+function isNumeric(node: Any): boolean {
+  if (node.type === 'Literal') return typeof node.value === 'number';
+  if (node.type === 'UnaryExpression') return node.operator === '-' || node.operator === '+' ? true : false;
+  if (node.type === 'BinaryExpression') return node.operator !== '+' || (isNumeric(node.left) && isNumeric(node.right));
+  return false;
 }

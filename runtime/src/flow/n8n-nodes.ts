@@ -7,6 +7,7 @@
 import type { FlowNode } from './types.ts';
 import { quoteJsonataName, translateParameter, UntranslatableExpression, type NodeRefs } from './n8n-expressions.ts';
 import { translateConditions } from './n8n-conditions.ts';
+import { scheduleTrigger } from './n8n-schedule.ts';
 
 export interface N8nNode {
   id?: string;
@@ -29,7 +30,7 @@ export interface Translation {
   responds?: boolean;
   trigger?: 'webhook' | 'other';
   /** A webhook whose response is the last node's output: the importer adds a response after each leaf. */
-  respondWithLastNode?: { responseData: string; responseCode?: number };
+  respondWithLastNode?: { responseData: string; responseCode?: number; /** a sub-workflow's trigger: answer the calling Execute Workflow */ caller?: boolean };
   notes: string[];
 }
 
@@ -70,6 +71,8 @@ const TRANSLATORS: Record<string, Translator> = {
   'n8n-nodes-base.executeWorkflow': executeWorkflow,
   'n8n-nodes-base.executeWorkflowTrigger': (n, base) => ({
     nodes: [{ ...base, id: base.id!, type: 'subflow-in', name: n.name, props: {} }], entries: [], outputs: [[{ nodeId: base.id!, port: 0 }]], trigger: 'other', notes: [],
+    // n8n's Execute Workflow gets the output of the sub-workflow's last node.
+    respondWithLastNode: { responseData: 'firstEntryJson', caller: true },
   }),
   'n8n-nodes-base.noOp': () => ({ nodes: [], entries: [], outputs: ['input'], notes: [] }),
   'n8n-nodes-base.stickyNote': (n, base) => ({
@@ -84,36 +87,6 @@ export function translateN8nNode(node: N8nNode, base: Partial<FlowNode>, refs: N
 }
 
 export const n8nTypesSupported = () => Object.keys(TRANSLATORS);
-
-function scheduleTrigger(n: N8nNode, base: Partial<FlowNode>): Translation {
-  const rule = isObject(n.parameters?.rule) ? n.parameters!.rule as Record<string, unknown> : {};
-  const intervals = Array.isArray(rule.interval) && rule.interval.length ? rule.interval.filter(isObject) : [{ field: 'days' }];
-  const nodes = intervals.map((interval, i) => {
-    const expression = cronFor(interval);
-    return { ...base, id: i === 0 ? base.id! : `${base.id}-${i}`, type: 'cron', name: intervals.length > 1 ? `${n.name} (${i + 1})` : n.name, props: { expression } } as FlowNode;
-  });
-  return { nodes, entries: [], outputs: [nodes.map((x) => ({ nodeId: x.id, port: 0 }))], trigger: 'other', notes: [] };
-}
-
-function cronFor(interval: Record<string, unknown>): string {
-  const num = (key: string, fallback: number) => (typeof interval[key] === 'number' ? interval[key] as number : fallback);
-  const minute = num('triggerAtMinute', 0);
-  const hour = num('triggerAtHour', 0);
-  switch (interval.field) {
-    case 'cronExpression': return String(interval.expression ?? '');
-    case 'seconds': return `*/${num('secondsInterval', 30)} * * * * *`;
-    case 'minutes': return `*/${num('minutesInterval', 5)} * * * *`;
-    case 'hours': return `${minute} */${num('hoursInterval', 1)} * * *`;
-    case 'days': return `${minute} ${hour} */${num('daysInterval', 1)} * *`;
-    case 'weeks': {
-      if (num('weeksInterval', 1) !== 1) throw new UnmappedN8nNode('a schedule every N > 1 weeks has no cron equivalent');
-      const days = Array.isArray(interval.triggerAtDay) && interval.triggerAtDay.length ? interval.triggerAtDay.join(',') : '0';
-      return `${minute} ${hour} * * ${days}`;
-    }
-    case 'months': return `${minute} ${hour} ${num('triggerAtDayOfMonth', 1)} */${num('monthsInterval', 1)} *`;
-    default: throw new UnmappedN8nNode(`schedule interval "${String(interval.field)}" is not translated`);
-  }
-}
 
 function webhook(n: N8nNode, base: Partial<FlowNode>): Translation {
   const p = n.parameters ?? {};
@@ -297,9 +270,10 @@ function switchNode(n: N8nNode, base: Partial<FlowNode>, refs: NodeRefs): Transl
 function merge(n: N8nNode): Translation {
   const mode = String(n.parameters?.mode ?? 'append');
   if (mode === 'append' || mode === 'passThrough' && n.parameters?.output !== 'input2') {
-    return { nodes: [], entries: [], outputs: ['input'], notes: [`Merge "${n.name}" (${mode}): each item passes on as its own message, as n8n's append outputs every item of both inputs`] };
+    return { nodes: [], entries: [], outputs: ['input'], notes: [`Merge "${n.name}" (${mode}): each item passes on as its own message as soon as it arrives (n8n waits for both inputs, then outputs input 1's items first): what follows sees the items one by one`] };
   }
-  throw new UnmappedN8nNode(`Merge mode "${mode}" (items combined across inputs) is not translated: use a join node`);
+  const what = mode === 'chooseBranch' ? 'waits for both inputs, then outputs one of them' : 'items combined across inputs';
+  throw new UnmappedN8nNode(`Merge mode "${mode}" (${what}) is not translated: use a join node`);
 }
 
 /** The n8n Code node's helpers, over one message = one item. */

@@ -123,7 +123,8 @@ describe('imported n8n workflows answer as a real n8n did', () => {
   let answers: Record<string, { status: number; body: unknown }>;
   beforeAll(async () => {
     answers = JSON.parse(await readFile(path.join(fixtures, 'answers.json'), 'utf8'));
-    flowcrew = await startTestServer();
+    // The HTTP Request case asks a workflow of the same system (n8n: itself; here: this server on 127.0.0.1).
+    flowcrew = await startTestServer({ outboundAllow: ['127.0.0.1'] });
     const workflows = await Promise.all(N8N_FIXTURES.map(load));
     const imported = await flowcrew.api('POST', '/api/v1/flows/import?deploy=true', workflows);
     expect(imported.status, JSON.stringify(imported.body)).toBe(201);

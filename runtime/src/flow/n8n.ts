@@ -159,7 +159,10 @@ function wire(wf: N8nWorkflow, translations: Map<string, Translation>, kept: Kep
   }
 }
 
-/** Webhooks answering with "the last node's output": a response after each node that has no successor. */
+/**
+ * Webhooks answering with "the last node's output", and sub-workflows answering their Execute Workflow: a response
+ * (or subflow-out) after each node that has no successor.
+ */
 function respondAtLeaves(wf: N8nWorkflow, translations: Map<string, Translation>, portsOf: (name: string, port: number) => Array<{ nodeId: string; port: number }>, captureNodes: FlowNode[]): void {
   const all = () => [...translations.values()].flatMap((t) => t.nodes).concat(captureNodes);
   for (const node of wf.nodes) {
@@ -176,7 +179,9 @@ function respondAtLeaves(wf: N8nWorkflow, translations: Map<string, Translation>
     const id = `${t.nodes[0]!.id}-last-node`;
     const rules = spec.responseData === 'noData' ? [{ t: 'set', p: 'payload', pt: 'msg', to: '""', tot: 'jsonata' }]
       : spec.responseData === 'allEntries' ? [{ t: 'set', p: 'payload', pt: 'msg', to: '[payload]', tot: 'jsonata' }] : [];
-    const respond: FlowNode = { id, type: 'webhook-response', name: `${node.name}: respond with the last node`, props: spec.responseCode ? { statusCode: spec.responseCode } : {} };
+    const respond: FlowNode = spec.caller
+      ? { id, type: 'subflow-out', name: `${node.name}: answer the calling workflow`, props: {} }
+      : { id, type: 'webhook-response', name: `${node.name}: respond with the last node`, props: spec.responseCode ? { statusCode: spec.responseCode } : {} };
     const shape: FlowNode = { id: `${id}-shape`, type: 'change', name: `${node.name}: response body`, props: { rules }, wires: [[id]] };
     t.nodes.push(shape, respond);
     const nodes = all();
