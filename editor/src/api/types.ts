@@ -196,3 +196,10 @@ export interface LiveEvents {
   /** A question runs wait on was asked, answered, timed out, escalated or cancelled in a project where you read runs. */
   'waits:changed': import('../../../runtime/src/waiting/waiting.ts').WaitChange;
 }
+
+/**
+ * One task of an AI crew as a run shows it: an item of the crew node's msg.crew.tasks and a task step's output (the
+ * pack's own CrewTaskOutcome, plus the task's display name). Read from stored runs, so any field may be missing.
+ */
+import type { CrewTaskOutcome } from '../../../nodes/ai/src/crew/crew.ts';
+export type CrewTaskResult = Partial<CrewTaskOutcome> & { name?: string };
