@@ -7,6 +7,9 @@ import { OutputSchema } from '../agents/structured-output.ts';
 import { requireLocalModel, skipLocalModelTests } from '../testing/local-model.ts';
 import { disposeLocalModels, LocalLlamaProvider } from './local-llama.ts';
 
+/** A local model on two cores shared with other suites (load 15-25): minutes are not a hang. */
+const SLOW = 180_000;
+
 describe.skipIf(skipLocalModelTests)('local GGUF model (node-llama-cpp)', () => {
   afterAll(async () => {
     await disposeLocalModels();
@@ -22,14 +25,14 @@ describe.skipIf(skipLocalModelTests)('local GGUF model (node-llama-cpp)', () => 
     expect(result.usage.completionTokens).toBeGreaterThan(0);
     expect(result.usage.completionTokens).toBeLessThanOrEqual(12);
     expect(result.model).toMatch(/\.gguf$/);
-  });
+  }, SLOW);
 
   it('holds the model to a JSON Schema with a grammar, so the answer validates', async () => {
     const model = new LocalLlamaProvider({ modelPath: requireLocalModel() });
     const schema = { type: 'object', properties: { city: { type: 'string', maxLength: 20 }, country: { enum: ['France', 'Italy', 'Spain'] } }, required: ['city', 'country'] };
     const result = await model.chat({ messages: [{ role: 'user', content: 'Name the capital of France as JSON.' }], responseSchema: schema, maxTokens: 40 });
     expect(new OutputSchema(schema).check(result.content)).toMatchObject({ ok: true });
-  });
+  }, SLOW);
 
   it('shares one loaded model between providers and serialises their calls', async () => {
     const path = requireLocalModel();
@@ -40,7 +43,31 @@ describe.skipIf(skipLocalModelTests)('local GGUF model (node-llama-cpp)', () => 
       b.chat({ messages: [{ role: 'user', content: 'Say no.' }], maxTokens: 4 }),
     ]);
     for (const r of results) expect(r.usage.completionTokens).toBeGreaterThan(0);
-  });
+  }, SLOW);
+
+  it('runs calls side by side on a model opened with two sequences (FLOWCREW_LLAMA_SEQUENCES), one after the other with one', async () => {
+    const path = requireLocalModel();
+    /** Who streamed and who finished, in the order it happened. */
+    const race = async (sequences: number) => {
+      // A small window keeps the second copy cheap (each sequence holds a KV cache of the whole window).
+      const model = new LocalLlamaProvider({ modelPath: path, sequences, contextSize: 1024 });
+      await model.contextWindow();
+      const events: string[] = [];
+      const call = (who: string, content: string) =>
+        model.chat({ messages: [{ role: 'system', content: `You are ${who}.` }, { role: 'user', content }], maxTokens: 4, onText: () => events.push(`${who} text`) }).then((r) => {
+          events.push(`${who} done`);
+          return r;
+        });
+      const results = await Promise.all([call('A', 'Count from one to twenty.'), call('B', 'Name the days of the week.')]);
+      for (const r of results) expect(r.usage.completionTokens).toBeGreaterThan(0);
+      return events;
+    };
+    const serial = await race(1);
+    expect(serial.indexOf('B text')).toBeGreaterThan(serial.indexOf('A done'));
+    const side = await race(2);
+    expect(side.indexOf('B text')).toBeGreaterThan(-1);
+    expect(side.indexOf('B text')).toBeLessThan(side.indexOf('A done'));
+  }, SLOW);
 
   it('embeds texts into vectors of the model size', async () => {
     const model = new LocalLlamaProvider({ modelPath: requireLocalModel() });
@@ -48,11 +75,11 @@ describe.skipIf(skipLocalModelTests)('local GGUF model (node-llama-cpp)', () => 
     expect(first!.length).toBe(576);
     expect(second!.length).toBe(576);
     expect(first!.every(Number.isFinite)).toBe(true);
-  });
+  }, SLOW);
 
   it('opens the context window the model was trained with (8,192 tokens for SmolLM2)', async () => {
     expect(await new LocalLlamaProvider({ modelPath: requireLocalModel() }).contextWindow()).toBe(8192);
-  });
+  }, SLOW);
 
   it('counts the whole prompt whether or not the cache already holds it', async () => {
     const model = new LocalLlamaProvider({ modelPath: requireLocalModel() });
@@ -61,7 +88,7 @@ describe.skipIf(skipLocalModelTests)('local GGUF model (node-llama-cpp)', () => 
     const again = await model.chat(request); // the same prefix is now in the KV cache
     expect(first.usage.promptTokens).toBeGreaterThan(10);
     expect(again.usage.promptTokens).toBe(first.usage.promptTokens);
-  });
+  }, SLOW);
 
   it('checks the window before the call: refuses an overflow by default, cuts it with a recorded note under "truncate"', async () => {
     // A 512-token window keeps this cheap; the check is the same at 8,192.
@@ -75,10 +102,10 @@ describe.skipIf(skipLocalModelTests)('local GGUF model (node-llama-cpp)', () => 
     expect(cut.notes).toEqual([expect.stringMatching(/^prompt cut from \d+ to \d+ tokens to fit the 512-token context window with room for 64 answer tokens \(policy "truncate"\)$/)]);
     expect(cut.usage.promptTokens).toBeLessThanOrEqual(512 - 64 - 1);
     expect(cut.usage.completionTokens).toBeGreaterThan(0);
-  });
+  }, SLOW);
 
   it('fails a missing model file with a clear message', async () => {
     const model = new LocalLlamaProvider({ modelPath: '/nonexistent/model.gguf' });
     await expect(model.chat({ messages: [{ role: 'user', content: 'x' }], maxTokens: 2 })).rejects.toThrow(/cannot load the local model \/nonexistent\/model\.gguf: .*It must be a GGUF model file/);
-  });
+  }, SLOW);
 });

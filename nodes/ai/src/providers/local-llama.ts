@@ -1,9 +1,11 @@
 /**
  * A GGUF model run in-process with node-llama-cpp. Each model file is loaded once per process and shared by
- * every node that names it; it has one chat sequence and one embedding context, and calls on each are
- * serialised with lifecycle-utils' withLock (node-llama-cpp's own lock helper), so a crew can share one
- * model without reloading it and without two generations fighting over one KV cache. Keeping the sequence
- * between calls lets node-llama-cpp reuse the evaluated prefix (system prompt, earlier turns) of the next call.
+ * every node that names it; its context has a few chat sequences (each with a KV cache of its own, see
+ * chatSequences) and one embedding context. A call takes a free sequence, preferring the one that last served the
+ * same system prompt (node-llama-cpp then reuses the evaluated prefix: system prompt, earlier turns), so calls of
+ * a crew's async tasks run side by side (node-llama-cpp evaluates their tokens in one batch) and agents taking turns
+ * keep their prefixes. A call on a busy sequence waits for it with lifecycle-utils' withLock (node-llama-cpp's own
+ * lock helper): two generations never share one KV cache.
  *
  * The context is opened at the model's trained window (8,192 tokens for SmolLM2). Before each call the prompt is
  * rendered with the model's chat template and counted, so the window is checked by an explicit policy (see
@@ -13,7 +15,7 @@
  */
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { withLock } from 'lifecycle-utils';
+import { isLockActive, withLock } from 'lifecycle-utils';
 import type {
   ChatHistoryItem,
   ChatModelFunctionCall,
@@ -37,6 +39,30 @@ export interface LocalModelConfig {
   contextSize?: number;
   /** CPU threads; default half the cores (llama.cpp's spinning threads collapse when they compete for every core). */
   threads?: number;
+  /** Chat sequences (calls side by side), each with a KV cache of the full window; default chatSequences(). */
+  sequences?: number;
+}
+
+/**
+ * FLOWCREW_LLAMA_SEQUENCES, else 1. Each sequence holds a KV cache of the whole window (SmolLM2-135M: ~22 KB per
+ * token, +185 MB RSS each at 8,192 tokens, measured). Measured on two shared CPU cores: two async calls side by side
+ * took as long as or longer than one after the other (generation there is compute-bound, so batching gains nothing),
+ * and a second sequence's different cache history changed a greedy answer of a hierarchical crew (one run 1,024
+ * tokens instead of 58). On a GPU or with spare cores, raise it to run a crew's async tasks side by side.
+ */
+export function chatSequences(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.FLOWCREW_LLAMA_SEQUENCES ?? 1);
+  if (!Number.isInteger(n) || n < 1 || n > 16) throw new ProviderError(`FLOWCREW_LLAMA_SEQUENCES must be a whole number from 1 to 16, not "${env.FLOWCREW_LLAMA_SEQUENCES}"`, { retryable: false });
+  return n;
+}
+
+/** One chat sequence of a loaded model: its own KV cache, and what it last served. */
+interface ChatSlot {
+  sequence: LlamaContextSequence;
+  chat: LlamaChat;
+  /** The system prompt of its last call (its cached prefix starts with it). */
+  system?: string;
+  lastUsed: number;
 }
 
 /** A local model that never emits an end token must still stop: this caps a call when the node sets no limit. */
@@ -46,8 +72,7 @@ interface LoadedModel {
   model: LlamaModel;
   threads: number;
   context: LlamaContext;
-  sequence: LlamaContextSequence;
-  chat: LlamaChat;
+  slots: ChatSlot[];
   embedding?: Promise<LlamaEmbeddingContext>;
   grammars: Map<string, Promise<LlamaGrammar>>;
 }
@@ -74,8 +99,9 @@ function loadLlama(): Promise<Llama> {
 
 function loadModel(config: LocalModelConfig): Promise<LoadedModel> {
   const file = path.resolve(config.modelPath);
-  // One load per file and window size: a provider asking for a smaller window gets one of its own.
-  const key = config.contextSize ? `${file}#${config.contextSize}` : file;
+  const sequences = config.sequences ?? chatSequences();
+  // One load per file, window size and sequences: a provider asking for a smaller window gets one of its own.
+  const key = `${file}#${config.contextSize ?? 'trained'}#${sequences}`;
   let loaded = models.get(key);
   if (!loaded) {
     loaded = (async () => {
@@ -90,10 +116,14 @@ function loadModel(config: LocalModelConfig): Promise<LoadedModel> {
         });
       }
       const threads = config.threads ?? Math.max(1, Math.floor(availableParallelism() / 2));
-      const context = await model.createContext({ contextSize: Math.min(config.contextSize ?? model.trainContextSize, model.trainContextSize), threads });
-      const sequence = context.getSequence();
+      // contextSize is per sequence: each gets the whole window.
+      const context = await model.createContext({ contextSize: Math.min(config.contextSize ?? model.trainContextSize, model.trainContextSize), threads, sequences });
       const { LlamaChat } = await llamaCpp();
-      return { model, threads, context, sequence, chat: new LlamaChat({ contextSequence: sequence }), grammars: new Map() };
+      const slots = Array.from({ length: sequences }, () => {
+        const sequence = context.getSequence();
+        return { sequence, chat: new LlamaChat({ contextSequence: sequence }), lastUsed: 0 };
+      });
+      return { model, threads, context, slots, grammars: new Map() };
     })();
     models.set(key, loaded);
     loaded.catch(() => models.delete(key)); // A failed load is retried by the next call, not cached.
@@ -133,7 +163,13 @@ export class LocalLlamaProvider implements ModelProvider {
 
   async chat(request: ChatRequest): Promise<ChatResult> {
     const loaded = await loadModel(this.config);
-    return withLock([loaded, 'chat'], request.signal, async () => {
+    const system = request.messages.find((m) => m.role === 'system')?.content;
+    const slot = pickSlot(loaded.slots, system);
+    slot.lastUsed = Date.now();
+    return withLock([slot, 'chat'], request.signal, async () => {
+      slot.system = system;
+      slot.lastUsed = Date.now();
+      const { chat, sequence } = slot;
       const { history, pendingFunctionCalls, texts } = toHistory(request.messages);
       const functions = request.tools?.length ? toFunctions(request) : undefined;
       // node-llama-cpp cannot combine a grammar with function calling; with tools the answer is validated later.
@@ -146,7 +182,7 @@ export class LocalLlamaProvider implements ModelProvider {
         maxTokens,
         policy: request.contextOverflow ?? 'fail',
         // The prompt exactly as generateResponse renders it (chat template, tool descriptions), however much of it is cached.
-        countPrompt: () => loaded.chat.chatWrapper.generateContextState({ chatHistory: history, availableFunctions: functions }).contextText.tokenize(tokenizer).length,
+        countPrompt: () => chat.chatWrapper.generateContextState({ chatHistory: history, availableFunctions: functions }).contextText.tokenize(tokenizer).length,
         texts,
         tokenize: (text) => tokenizer(text),
         keepEnds: (text, head, tail) => {
@@ -154,10 +190,10 @@ export class LocalLlamaProvider implements ModelProvider {
           return { head: loaded.model.detokenize(tokens.slice(0, head)), tail: tail > 0 ? loaded.model.detokenize(tokens.slice(-tail)) : '' };
         },
       });
-      const before = loaded.sequence.tokenMeter.getState();
+      const before = sequence.tokenMeter.getState();
       let response;
       try {
-        response = await loaded.chat.generateResponse(history, {
+        response = await chat.generateResponse(history, {
           ...(functions ? { functions } : grammar ? { grammar } : {}),
           maxTokens,
           temperature: request.temperature ?? 0,
@@ -175,7 +211,7 @@ export class LocalLlamaProvider implements ModelProvider {
         if (error instanceof ProviderError) throw error;
         throw new ProviderError(`local model ${this.model}: generation failed: ${errorMessage(error)}`, { retryable: false, cause: error });
       }
-      const used = loaded.sequence.tokenMeter.diff(before);
+      const used = sequence.tokenMeter.diff(before);
       const toolCalls: ToolCallRequest[] = (response.functionCalls ?? []).map((call, i) => ({
         id: `call_${pendingFunctionCalls + i}`,
         name: call.functionName,
@@ -221,6 +257,16 @@ export class LocalLlamaProvider implements ModelProvider {
       return vectors;
     });
   }
+}
+
+/**
+ * The sequence for a call: a free one that last served the same system prompt (its prefix is cached), else the free
+ * one used longest ago; all busy: the one with the same system prompt, else the one used longest ago (it waits there).
+ */
+function pickSlot(slots: ChatSlot[], system: string | undefined): ChatSlot {
+  const free = slots.filter((s) => !isLockActive([s, 'chat']));
+  const from = free.length ? free : slots;
+  return from.find((s) => system !== undefined && s.system === system) ?? from.reduce((a, b) => (b.lastUsed < a.lastUsed ? b : a));
 }
 
 function toFunctions(request: ChatRequest): ChatModelFunctions {
