@@ -97,14 +97,20 @@ export async function startNodeRed(body: string): Promise<BenchServer> {
 }
 
 /** Flowcrew through its CLI, on SQLite in a temp data dir (or `databaseUrl`), run history as `retention`. */
-export async function startFlowcrew(body: string, options: { retention?: string; databaseUrl?: string } = {}): Promise<BenchServer> {
+export async function startFlowcrew(
+  body: string,
+  options: { retention?: string; databaseUrl?: string; root?: string; nodeArgs?: string[]; env?: Record<string, string> } = {},
+): Promise<BenchServer> {
+  // `root`: another checkout of Flowcrew (bench/rss.ts compares revisions); `nodeArgs` go before the CLI's module.
+  const root = options.root ?? repoRoot;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-bench-fc-'));
   const port = freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'runtime', 'src', 'cli', 'main.ts'), 'start', '--port', String(port), '--data-dir', dataDir], {
-    cwd: repoRoot,
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', path.join(root, 'runtime', 'src', 'cli', 'main.ts'), 'start', '--port', String(port), '--data-dir', dataDir], {
+    cwd: root,
     env: {
       ...process.env,
-      FLOWCREW_FLOWS_DIR: path.join(repoRoot, 'flows'),
+      ...options.env,
+      FLOWCREW_FLOWS_DIR: path.join(root, 'flows'),
       FLOWCREW_LOG_LEVEL: 'warn',
       FLOWCREW_RETENTION: options.retention ?? 'all',
       DATABASE_URL: options.databaseUrl ?? '',

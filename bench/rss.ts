@@ -1,0 +1,133 @@
+/**
+ * RSS of the order webhook server (Flowcrew's CLI, history kept) built from several revisions, in alternating rounds
+ * of one run, so a regression can be bisected on equal terms (the RSS after N requests depends on the machine's load
+ * and on where V8's heap was in its growth cycle when the load stopped: only measurements of the same run compare).
+ *
+ * For each run: RSS at start and after N requests (plus the mean and max RSS over the second half of the load, and
+ * the peak), V8's heap before and after a forced GC (bench/rss-probe.mjs, preloaded into the server), and the RSS by
+ * mapping from /proc/<pid>/smaps ([heap] is malloc's main arena: SQLite's page cache lives there).
+ *
+ * Usage: node --import tsx bench/rss.ts [--rev <git rev>]... [--tree] [--rounds 2] [--requests 20000] [--node-args "<v8 flags>"]
+ *   --rev: a revision, extracted with `git archive` under the temp dir (node_modules linked to this checkout's,
+ *          its own workspace packages linked to its own dirs); --tree: this working tree (the default without --rev).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { requestsExactly } from './load.ts';
+import { startFlowcrew, type BenchServer } from './node-red.ts';
+
+const args = process.argv.slice(2);
+const values = (name: string) => args.flatMap((a, i) => (a === `--${name}` && args[i + 1] ? [args[i + 1]!] : []));
+const option = (name: string, fallback: string) => values(name)[0] ?? fallback;
+const rounds = Number(option('rounds', '2'));
+const requests = Number(option('requests', '20000'));
+const nodeArgs = option('node-args', '').split(' ').filter(Boolean);
+const repoRoot = path.resolve(import.meta.dirname, '..');
+const order = JSON.stringify({ id: 'B-1', customer: 'Bench', items: [{ sku: 'a', qty: 2, price: 60 }, { sku: 'b', qty: 1, price: 3.5 }] });
+const probeModule = path.join(import.meta.dirname, 'rss-probe.mjs');
+
+interface Probe {
+  label: string;
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  spaces: Record<string, { size: number; used: number }>;
+}
+
+/** A checkout of `rev` that runs with this checkout's installed dependencies. */
+function checkout(rev: string, under: string): string {
+  const sha = execFileSync('git', ['rev-parse', '--short', rev], { cwd: repoRoot }).toString().trim();
+  const dir = path.join(under, sha);
+  mkdirSync(dir, { recursive: true });
+  execFileSync('bash', ['-c', `git archive ${sha} | tar -x -C ${JSON.stringify(dir)}`], { cwd: repoRoot });
+  const modules = path.join(repoRoot, 'node_modules');
+  mkdirSync(path.join(dir, 'node_modules', '@flowcrew'), { recursive: true });
+  for (const entry of readdirSync(modules)) if (entry !== '@flowcrew') symlinkSync(path.join(modules, entry), path.join(dir, 'node_modules', entry));
+  // Workspace links are relative (../../nodes/core): re-created inside the checkout, so its own packs load.
+  for (const entry of readdirSync(path.join(modules, '@flowcrew'))) symlinkSync(readlinkSync(path.join(modules, '@flowcrew', entry)), path.join(dir, 'node_modules', '@flowcrew', entry));
+  for (const nested of ['runtime', ...readdirSync(path.join(repoRoot, 'nodes')).map((n) => path.join('nodes', n))]) {
+    const own = path.join(repoRoot, nested, 'node_modules');
+    if (existsSync(own) && existsSync(path.join(dir, nested)) && !existsSync(path.join(dir, nested, 'node_modules'))) symlinkSync(own, path.join(dir, nested, 'node_modules'));
+  }
+  return dir;
+}
+
+/** RSS (MB) by mapping: the node binary, malloc's main arena ([heap]), anonymous memory (V8's heap among it). */
+function smaps(pid: number): string {
+  const by = new Map<string, number>();
+  let name = '';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) name = header[1] || '[anon]';
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) by.set(name, (by.get(name) ?? 0) + Number(rss[1]));
+  }
+  return [...by].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([n, kb]) => `${path.basename(n)} ${(kb / 1024).toFixed(0)}`).join(', ');
+}
+
+const status = (pid: number, field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+
+async function probe(server: BenchServer, file: string): Promise<Probe[]> {
+  const lines = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+  const before = lines().length;
+  process.kill(server.pid, 'SIGUSR2');
+  const deadline = Date.now() + 30_000;
+  while (lines().length === before) {
+    if (Date.now() > deadline) throw new Error(`the memory probe in ${server.name} did not answer within 30 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return JSON.parse(lines().at(-1)!) as Probe[];
+}
+
+const heap = (p: Probe[]) =>
+  p.map((x) => `${x.label} heapTotal ${x.heapTotal} used ${x.heapUsed} (old ${x.spaces.old_space?.size}/${x.spaces.old_space?.used}, new ${x.spaces.new_space?.size}) external ${x.external}`).join(' | ');
+
+async function measure(label: string, root: string, dataDir: string): Promise<number> {
+  const probeFile = path.join(dataDir, `probe-${label}-${Date.now()}.jsonl`);
+  const server = await startFlowcrew(order, { root, nodeArgs: ['--expose-gc', ...nodeArgs, '--import', probeModule], env: { FLOWCREW_RSS_PROBE_OUT: probeFile } });
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    const startRss = server.rssMb();
+    const startMaps = smaps(server.pid);
+    const atStart = await probe(server, probeFile);
+    const samples: number[] = [];
+    const sampler = setInterval(() => samples.push(server.rssMb()), 500);
+    const began = Date.now();
+    const served = await requestsExactly({ url: server.url, body: order }, 50, requests).finally(() => clearInterval(sampler));
+    const seconds = (Date.now() - began) / 1000;
+    const endRss = server.rssMb();
+    const endMaps = smaps(server.pid);
+    const atEnd = await probe(server, probeFile);
+    const half = samples.slice(Math.floor(samples.length / 2));
+    console.log(
+      `${label.padEnd(12)} start ${startRss.toFixed(0)} MB → after ${served} requests (${(served / seconds).toFixed(0)} req/s) ${endRss.toFixed(0)} MB; ` +
+        `2nd half mean ${(half.reduce((a, b) => a + b, 0) / Math.max(1, half.length)).toFixed(0)} max ${Math.max(...half).toFixed(0)}, peak ${status(server.pid, 'VmHWM').toFixed(0)} MB\n` +
+        `             start: ${heap(atStart)}\n             end:   ${heap(atEnd)}\n             smaps start: ${startMaps}\n             smaps end:   ${endMaps}`,
+    );
+    return endRss;
+  } finally {
+    await server.stop();
+  }
+}
+
+const work = await mkdtemp(path.join(tmpdir(), 'flowcrew-rss-'));
+try {
+  const trees = values('rev').map((rev) => ({ label: rev, root: checkout(rev, work) }));
+  if (trees.length === 0 || args.includes('--tree')) trees.push({ label: 'tree', root: repoRoot });
+  console.log(`RSS after ${requests} requests, ${rounds} alternating rounds${nodeArgs.length ? `, node ${nodeArgs.join(' ')}` : ''}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  const results = new Map<string, number[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const tree of round % 2 === 0 ? trees : [...trees].reverse()) {
+      results.set(tree.label, [...(results.get(tree.label) ?? []), await measure(tree.label, tree.root, work)]);
+    }
+  }
+  for (const [label, mbs] of results) console.log(`${label.padEnd(12)} RSS after ${requests} requests: ${mbs.map((m) => m.toFixed(0)).join(', ')} MB`);
+  console.log(`load average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+process.exit(0);
