@@ -1,6 +1,7 @@
 /**
  * End to end (issue 14, Git-backed projects in the editor) against the REAL Git server (OpenSSH + git-shell,
- * `bash scripts/services git`): a push the remote's hook rejects shows the hook's message and moves nothing; a pull
+ * `bash scripts/services git`): Push commits the flow, Pull with deploy stores and deploys a commit made elsewhere;
+ * a push the remote's hook rejects shows the hook's message and moves nothing; a pull
  * that conflicts with a local edit shows what each side changed in the flow, and stores nothing.
  * Screenshots in test-artifacts/e2e/versions-git-*.png. Without the server: fails in CI, skipped elsewhere.
  */
@@ -61,6 +62,23 @@ if (!gitServerReady && process.env.CI) {
       await browser?.close();
       await server?.stop();
       remote?.remove();
+    });
+
+    it('Push commits the flow from the editor; Pull with "and deploy" stores and deploys a commit made elsewhere', async () => {
+      const status = gitSection().locator('[role="status"]');
+      await editHere((f) => (f.description = 'edited here'));
+      await page.click('[data-test="git-push"]');
+      await status.filter({ hasText: 'push: 1 flow(s) committed' }).waitFor({ timeout: 60_000 });
+      expect(JSON.parse(remote.inRepo('show', 'dev:flows/orders.json')).description).toBe('edited here');
+
+      remote.commitFlow('dev', 'orders', (f) => (f.description = 'edited in Git'));
+      await gitSection().locator('input[type="checkbox"]').check();
+      await page.click('[data-test="git-pull"]');
+      await status.filter({ hasText: 'pull: 1 flow(s) updated, 1 deployed' }).waitFor({ timeout: 60_000 });
+      const stored = (await server.api('GET', '/api/v1/flows/orders')).body;
+      expect(stored).toMatchObject({ description: 'edited in Git', deployed: true, deployedVersion: stored.version });
+      await shot('00-push-then-pull-and-deploy');
+      await gitSection().locator('input[type="checkbox"]').uncheck();
     });
 
     it('a push the remote rejects shows the hook’s message, and the remote branch does not move', async () => {
