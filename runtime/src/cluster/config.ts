@@ -1,7 +1,7 @@
 /**
  * Settings for several runtimes sharing one PostgreSQL: run leases (FLOWCREW_INSTANCE_ID, FLOWCREW_LEASE_TTL_MS) and
  * queue mode (FLOWCREW_MODE=main|worker, FLOWCREW_REDIS_URL, FLOWCREW_WORKER_CONCURRENCY, FLOWCREW_QUEUE_ATTEMPTS,
- * FLOWCREW_WORKER_PORT).
+ * FLOWCREW_QUEUE_BATCH, FLOWCREW_REDIS_PREFIX, FLOWCREW_WORKER_PORT).
  */
 import { hostname } from 'node:os';
 
@@ -22,6 +22,14 @@ export interface ClusterConfig {
   redisUrl: string;
   /** Runs a worker executes at once. */
   workerConcurrency: number;
+  /** FLOWCREW_QUEUE_BATCH: runs committed together go to the workers as one job of at most this many runs. Default 16. */
+  queueBatch: number;
+  /**
+   * FLOWCREW_REDIS_PREFIX: what sets this installation's Redis keys and pub/sub channels apart from another's on the
+   * same Redis server. Pub/sub ignores the database number, so channels always carry a prefix: this one, else the
+   * database number ("flowcrew:db<n>"); the queue's keys use it when set (else BullMQ's own, in this database).
+   */
+  redisPrefix: string | undefined;
   /** A queued run whose job fails this many times (its worker died or could not run it) is failed, visibly. */
   queueAttempts: number;
   /** FLOWCREW_WORKER_PORT: a worker's small HTTP port for probes and Prometheus (/health/live, /health/ready, /metrics); 0 = none. Default 8421. */
@@ -40,6 +48,23 @@ function positive(name: string, value: string | undefined, fallback: number): nu
   return n;
 }
 
+function prefixOf(value: string | undefined): string | undefined {
+  const prefix = value?.trim();
+  if (!prefix) return undefined;
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix)) throw new Error(`FLOWCREW_REDIS_PREFIX must be 1-64 letters, digits or _ . : - (got "${value}")`);
+  return prefix;
+}
+
+/** The prefix of this installation's pub/sub channels (see ClusterConfig.redisPrefix). */
+export function channelPrefix(config: Pick<ClusterConfig, 'redisPrefix' | 'redisUrl'>): string {
+  return config.redisPrefix ?? `flowcrew:db${Number(new URL(config.redisUrl).pathname.slice(1) || 0)}`;
+}
+
+/** BullMQ's `prefix` option for this installation's queue: none (BullMQ's own) unless FLOWCREW_REDIS_PREFIX is set. */
+export function queuePrefix(config: Pick<ClusterConfig, 'redisPrefix'>): { prefix?: string } {
+  return config.redisPrefix ? { prefix: config.redisPrefix } : {};
+}
+
 export function parseClusterConfig(env: NodeJS.ProcessEnv, dataDir: string): ClusterConfig {
   const ttl = env.FLOWCREW_LEASE_TTL_MS === undefined || env.FLOWCREW_LEASE_TTL_MS === '' ? 30_000 : Number(env.FLOWCREW_LEASE_TTL_MS);
   if (!Number.isInteger(ttl) || ttl < 1_000) throw new Error(`FLOWCREW_LEASE_TTL_MS must be an integer of at least 1000 (ms) (got "${env.FLOWCREW_LEASE_TTL_MS}")`);
@@ -54,6 +79,8 @@ export function parseClusterConfig(env: NodeJS.ProcessEnv, dataDir: string): Clu
     mode,
     redisUrl: env.FLOWCREW_REDIS_URL || 'redis://127.0.0.1:6379',
     workerConcurrency: positive('FLOWCREW_WORKER_CONCURRENCY', env.FLOWCREW_WORKER_CONCURRENCY, 10),
+    queueBatch: positive('FLOWCREW_QUEUE_BATCH', env.FLOWCREW_QUEUE_BATCH, 16),
+    redisPrefix: prefixOf(env.FLOWCREW_REDIS_PREFIX),
     queueAttempts: positive('FLOWCREW_QUEUE_ATTEMPTS', env.FLOWCREW_QUEUE_ATTEMPTS, 3),
     requeueAfterMs: positive('FLOWCREW_QUEUE_REQUEUE_MS', env.FLOWCREW_QUEUE_REQUEUE_MS, 30_000),
     workerPort: env.FLOWCREW_WORKER_PORT === '0' ? 0 : positive('FLOWCREW_WORKER_PORT', env.FLOWCREW_WORKER_PORT, 8421),

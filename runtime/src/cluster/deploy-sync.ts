@@ -14,15 +14,15 @@ import type { NodeRegistry } from '../registry/registry.ts';
 import type { Storage } from '../storage/types.ts';
 import { isHiddenSubflowFlow } from '../subflows/definition.ts';
 import { RedisChannel, type AnnouncementChannel } from './channel.ts';
+import type { RedisNames } from './redis-names.ts';
 
-const CHANNEL = 'flowcrew:deploys';
 const RECHECKS = 6;
 const RECHECK_MS = 250;
 const RECONCILE_MS = 30_000;
 
 /** Queue mode: the Redis channel on the queue's publisher and subscriber connections. */
-export function redisDeployChannel(publisher: Redis, subscriber: Redis): AnnouncementChannel {
-  return new RedisChannel(CHANNEL, { publisher, subscriber });
+export function redisDeployChannel(publisher: Redis, subscriber: Redis, names: RedisNames): AnnouncementChannel {
+  return new RedisChannel(names.deploys, { publisher, subscriber });
 }
 
 export interface DeploySyncOptions {

@@ -3,73 +3,35 @@
  * worker. An editor on each main subscribes to a flow; a run accepted by one main and executed by the worker streams
  * to both editors (run:started, node:finished for each node, run:finished) exactly once each.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Queue } from 'bullmq';
-import pg from 'pg';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../config.ts';
-import { Runtime } from '../runtime.ts';
-import { QUEUE_NAME } from '../queue/worker.ts';
-import { startTestServer, type TestServer } from '../testing/server.ts';
+import type { Runtime } from '../runtime.ts';
+import type { TestServer } from '../testing/server.ts';
+import { QueueCluster } from '../testing/queue-cluster.ts';
+import { DEBUG_CATCHUP_EVENT } from './debug-catchup.ts';
 
-const pgUrl = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
-const REDIS_DB = 10;
-const redisUrl = `${process.env.FLOWCREW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'}/${REDIS_DB}`;
-const schema = `live_${randomBytes(3).toString('hex')}`;
-let dir: string;
+let cluster: QueueCluster;
 let mainA: TestServer;
 let mainB: TestServer;
 let worker: Runtime;
 const sockets: Socket[] = [];
 
-const env = (instance: string, mode: 'main' | 'worker') => ({
-  DATABASE_URL: `${pgUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
-  FLOWCREW_MODE: mode,
-  FLOWCREW_REDIS_URL: redisUrl,
-  FLOWCREW_INSTANCE_ID: instance,
-  FLOWCREW_KEYRING_FILE: path.join(dir, 'keyring.json'),
-  FLOWCREW_FLOWS_DIR: '',
-});
-
-async function clearRedis() {
-  const queue = new Queue(QUEUE_NAME, { connection: { host: '127.0.0.1', port: 6379, db: REDIS_DB } });
-  await queue.obliterate({ force: true });
-  await queue.close();
-}
-
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'flowcrew-live-'));
-  await clearRedis();
-  const client = new pg.Client({ connectionString: pgUrl });
-  await client.connect();
-  await client.query(`CREATE SCHEMA ${schema}`);
-  await client.end();
-  mainA = await startTestServer({}, { env: env('main-a', 'main') });
+  cluster = await QueueCluster.create({ name: 'live', redisDb: 10 });
+  mainA = await cluster.main('main-a');
   const nodes: unknown[] = [{ id: 'n0', type: 'inject', wires: [['n1']] }];
   for (let i = 1; i < 3; i++) nodes.push({ id: `n${i}`, type: 'change', props: { rules: [{ t: 'set', p: `payload.s${i}`, pt: 'msg', to: String(i), tot: 'num' }] }, wires: i < 2 ? [['n2']] : [] });
   await mainA.runtime.createFlow({ id: 'watched', name: 'watched', version: 0, nodes });
   await mainA.runtime.deployFlow('watched');
-  mainB = await startTestServer({}, { env: env('main-b', 'main') });
-  worker = await Runtime.create(loadConfig({ ...process.env, ...env('worker-1', 'worker') }, { dataDir: path.join(dir, 'worker'), logLevel: 'error' }), { loadExamples: false });
-  await worker.resumeRuns();
+  mainB = await cluster.main('main-b');
+  worker = await cluster.worker('worker-1');
 }, 120_000);
 
 afterAll(async () => {
   for (const s of sockets) s.disconnect();
-  await worker?.close();
-  await mainB?.stop();
-  await mainA?.stop();
-  await clearRedis();
-  const client = new pg.Client({ connectionString: pgUrl });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await client.end();
-  await rm(dir, { recursive: true, force: true });
-});
+  await cluster?.close();
+}, 60_000);
 
 /** An editor on `server`, subscribed to the flow, recording every event it receives. */
 async function editor(server: TestServer): Promise<{ events: Array<{ event: string; data: any }> }> {
@@ -125,6 +87,25 @@ describe('live events across mains and workers (Socket.IO Redis adapter)', () =>
       expect((await main.api('GET', `/api/v1/flows/${flowId}/debug?after=${message.seq}`)).body).toEqual([]);
     }
     expect(mainA.runtime.debugLog.since(flowId)).toEqual([]); // not from the main's own buffer: the run was on the worker
+
+    // Pushed on subscribe too: an editor subscribing with debugAfter gets the same list as debug:catchup.
+    const socket = connect(mainB.url, { transports: ['websocket'], auth: { token: mainB.adminToken } });
+    sockets.push(socket);
+    const catchUp = new Promise<{ flowId: string; messages: Array<{ runId: string; seq: number }> }>((resolve) => socket.once(DEBUG_CATCHUP_EVENT, resolve));
+    expect(await socket.timeout(20_000).emitWithAck('subscribe', { flowId, debugAfter: 0 })).toMatchObject({ ok: true });
+    const pushed = await catchUp;
+    expect(pushed.flowId).toBe(flowId);
+    expect(pushed.messages.map((m) => m.runId)).toContain(runId);
+    // Without debugAfter nothing is pushed (the editor asked with GET): the next event a subscriber sees is live.
+    const plain = connect(mainA.url, { transports: ['websocket'], auth: { token: mainA.adminToken } });
+    sockets.push(plain);
+    const events: string[] = [];
+    plain.onAny((event: string) => events.push(event));
+    expect(await plain.timeout(20_000).emitWithAck('subscribe', { flowId })).toMatchObject({ ok: true });
+    await until(() => worker.queue!['live']!.listening(`flow:${flowId}`)); // the worker knows someone watches
+    await mainA.runtime.executor.runNow(flowId, { payload: { again: true } });
+    await until(() => events.includes('debug'));
+    expect(events).not.toContain(DEBUG_CATCHUP_EVENT);
   });
 
   it('nothing is built for flows nobody watches', async () => {

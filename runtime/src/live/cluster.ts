@@ -14,16 +14,15 @@ import { Emitter } from '@socket.io/redis-emitter';
 import { Redis } from 'ioredis';
 import type { Logger } from '@flowcrew/sdk';
 import type { DebugMessage } from './debug-buffer.ts';
+import { redisNames, type RedisNames } from '../cluster/redis-names.ts';
+import type { ClusterConfig } from '../cluster/config.ts';
 
-const KEY_PREFIX = 'flowcrew:live:rooms:';
-const CHANNEL = 'flowcrew:live:rooms';
 /** How often a main republishes its rooms and everyone re-reads all of them (a missed message heals within this). */
 const BEAT_MS = 5_000;
 const EXPIRY_MS = 3 * BEAT_MS;
 
 type RoomList = { instance: string; rooms: string[] };
 
-const DEBUG_KEY_PREFIX = 'flowcrew:live:debug:';
 /** An editor's catch-up list is for a reconnect or a page load, not history: a flow's list expires an hour after its last message. */
 const DEBUG_TTL_MS = 3_600_000;
 
@@ -36,11 +35,12 @@ const DEBUG_TTL_MS = 3_600_000;
 export class ClusterDebugLog {
   constructor(
     private readonly redis: Redis,
+    private readonly names: RedisNames,
     private readonly perFlow = 500,
   ) {}
 
   record(message: DebugMessage): void {
-    const key = `${DEBUG_KEY_PREFIX}${message.flowId}`;
+    const key = this.names.debugKey(message.flowId);
     void this.redis
       .multi()
       .zadd(key, message.seq, JSON.stringify(message))
@@ -52,7 +52,7 @@ export class ClusterDebugLog {
 
   /** The flow's messages with seq greater than `after`, oldest first. */
   async since(flowId: string, after = 0): Promise<DebugMessage[]> {
-    const items = await this.redis.zrangebyscore(`${DEBUG_KEY_PREFIX}${flowId}`, `(${after}`, '+inf');
+    const items = await this.redis.zrangebyscore(this.names.debugKey(flowId), `(${after}`, '+inf');
     return items.map((text) => JSON.parse(text) as DebugMessage);
   }
 }
@@ -69,9 +69,10 @@ export class ClusterInterest {
   private readonly timer: NodeJS.Timeout;
   private readonly subscriber: Redis;
 
-  constructor(private readonly redis: Redis, url: string, private readonly log: Logger) {
+  constructor(private readonly redis: Redis, url: string, private readonly log: Logger, private readonly names: RedisNames) {
     this.subscriber = connect(url);
-    this.subscriber.on('message', (_channel: string, text: string) => {
+    this.subscriber.on('message', (channel: string, text: string) => {
+      if (channel !== names.roomsChannel) return;
       try {
         const list = JSON.parse(text) as RoomList;
         this.byInstance.set(list.instance, { rooms: new Set(list.rooms), expiresAt: Date.now() + EXPIRY_MS });
@@ -79,7 +80,7 @@ export class ClusterInterest {
         // not ours
       }
     });
-    void this.subscriber.subscribe(CHANNEL).catch((e: unknown) => log.warn(`live: could not subscribe to ${CHANNEL}: ${(e as Error).message}`));
+    void this.subscriber.subscribe(names.roomsChannel).catch((e: unknown) => log.warn(`live: could not subscribe to ${names.roomsChannel}: ${(e as Error).message}`));
     this.timer = setInterval(() => void this.refresh(), BEAT_MS);
     this.timer.unref();
   }
@@ -90,7 +91,7 @@ export class ClusterInterest {
       const keys: string[] = [];
       let cursor = '0';
       do {
-        const [next, found] = await this.redis.scan(cursor, 'MATCH', `${KEY_PREFIX}*`, 'COUNT', 200);
+        const [next, found] = await this.redis.scan(cursor, 'MATCH', this.names.roomsKeyPattern, 'COUNT', 200);
         cursor = next;
         keys.push(...found);
       } while (cursor !== '0');
@@ -126,12 +127,16 @@ export class MainLive {
   readonly interest: ClusterInterest;
   private publishing: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
+  private readonly instance: string;
+  private readonly names: RedisNames;
 
-  constructor(private readonly io: Server, url: string, private readonly instance: string, private readonly log: Logger) {
-    this.pub = connect(url);
-    this.sub = connect(url);
-    io.adapter(createAdapter(this.pub, this.sub, { key: 'flowcrew:socket.io' }));
-    this.interest = new ClusterInterest(this.pub, url, log);
+  constructor(private readonly io: Server, cluster: ClusterConfig, private readonly log: Logger) {
+    this.instance = cluster.instanceId;
+    this.names = redisNames(cluster);
+    this.pub = connect(cluster.redisUrl);
+    this.sub = connect(cluster.redisUrl);
+    io.adapter(createAdapter(this.pub, this.sub, { key: this.names.socketIo }));
+    this.interest = new ClusterInterest(this.pub, cluster.redisUrl, log, this.names);
     const adapter = io.of('/').adapter;
     // Only the rooms live events go to; a socket's own room (its id) is not one.
     const changed = (room: string) => (room.startsWith('flow:') || room.startsWith('run:') ? void this.publish() : undefined);
@@ -149,7 +154,7 @@ export class MainLive {
       const rooms = [...this.io.of('/').adapter.rooms.keys()].filter((r) => r.startsWith('flow:') || r.startsWith('run:'));
       const list = JSON.stringify({ instance: this.instance, rooms } satisfies RoomList);
       try {
-        await this.pub.multi().set(`${KEY_PREFIX}${this.instance}`, list, 'PX', EXPIRY_MS).publish(CHANNEL, list).exec();
+        await this.pub.multi().set(this.names.roomsKey(this.instance), list, 'PX', EXPIRY_MS).publish(this.names.roomsChannel, list).exec();
       } catch (error) {
         this.log.debug(`live: could not publish the watched rooms: ${(error as Error).message}`);
       }
@@ -165,7 +170,7 @@ export class MainLive {
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.interest.close();
-    await this.pub.del(`${KEY_PREFIX}${this.instance}`).catch(() => {});
+    await this.pub.del(this.names.roomsKey(this.instance)).catch(() => {});
     this.pub.disconnect();
     this.sub.disconnect();
   }
@@ -177,10 +182,10 @@ export class WorkerLive {
   private readonly emitter: Emitter;
   readonly interest: ClusterInterest;
 
-  constructor(url: string, log: Logger) {
+  constructor(url: string, log: Logger, names: RedisNames) {
     this.redis = connect(url);
-    this.emitter = new Emitter(this.redis, { key: 'flowcrew:socket.io' });
-    this.interest = new ClusterInterest(this.redis, url, log);
+    this.emitter = new Emitter(this.redis, { key: names.socketIo });
+    this.interest = new ClusterInterest(this.redis, url, log, names);
     void this.interest.refresh();
   }
 

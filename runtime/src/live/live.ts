@@ -19,6 +19,7 @@ import type { RegistryChange } from '../registry/registry.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Services } from '../services/index.ts';
 import { MainLive } from './cluster.ts';
+import { pushDebugCatchUp } from './debug-catchup.ts';
 import { forwardRunEvents } from './forward.ts';
 import { liveWaits } from '../waiting/live.ts';
 import { socketTestRunLive } from '../pins/live.ts';
@@ -64,7 +65,7 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime, services: S
   });
 
   // Queue mode: the Redis adapter reaches the editors on every main; workers emit into it (live/cluster.ts).
-  const cluster = runtime.queue ? new MainLive(io, runtime.config.cluster.redisUrl, runtime.config.cluster.instanceId, runtime.log) : null;
+  const cluster = runtime.queue ? new MainLive(io, runtime.config.cluster, runtime.log) : null;
 
   const authenticate = (headers: IncomingHttpHeaders, ip: string) => identity.authenticate({ headers, ip, method: 'GET' });
 
@@ -105,6 +106,7 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime, services: S
         await socket.join(granted.map((g) => g.room));
         await cluster?.publish(); // workers know of the new listener before the client is told it is subscribed
         ack?.({ ok: true, rooms: granted.map((g) => g.room) });
+        void pushDebugCatchUp(socket, services, actor, target); // { flowId, debugAfter }: live/debug-catchup.ts
       } catch (error) {
         // The services' 404 reads the same for a flow that does not exist and one the user may not see.
         ack?.({ ok: false, error: error instanceof ProblemError ? error.message : 'subscription refused' });

@@ -16,13 +16,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@flowcrew/sdk';
 import { announcementTransport, PgChannel, RedisChannel, type AnnouncementChannel } from '../cluster/channel.ts';
+import { redisNames } from '../cluster/redis-names.ts';
 import type { ClusterConfig } from '../cluster/config.ts';
 import type { NodeRegistry, RegistryChange } from '../registry/registry.ts';
 import type { Storage } from '../storage/types.ts';
 import type { SubflowLibrary } from '../subflows/library.ts';
 import { PaletteManager } from './palette.ts';
 
-export const LIBRARY_CHANNEL = 'flowcrew:library';
 /** The same channel over PostgreSQL LISTEN/NOTIFY (an SQL identifier). */
 export const LIBRARY_PG_CHANNEL = 'flowcrew_library';
 
@@ -214,7 +214,7 @@ export async function startLibrarySync(parts: {
 }): Promise<LibrarySync | null> {
   const transport = announcementTransport({ mode: parts.cluster.mode, databaseUrl: parts.databaseUrl, sharesPostgres: !!parts.storage.leases });
   if (!transport) return null;
-  const channel = transport === 'redis' ? new RedisChannel(LIBRARY_CHANNEL, { url: parts.cluster.redisUrl }) : new PgChannel(LIBRARY_PG_CHANNEL, parts.databaseUrl!, parts.log, parts.cluster.instanceId);
+  const channel = transport === 'redis' ? new RedisChannel(redisNames(parts.cluster).library, { url: parts.cluster.redisUrl }) : new PgChannel(LIBRARY_PG_CHANNEL, parts.databaseUrl!, parts.log, parts.cluster.instanceId);
   const palette = new PaletteManager({
     registry: parts.registry,
     userNodesDir: parts.userNodesDir,

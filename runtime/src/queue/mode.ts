@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '@flowcrew/sdk';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { ClusterConfig } from '../cluster/config.ts';
+import { queuePrefix, type ClusterConfig } from '../cluster/config.ts';
 import type { Executor } from '../executor/executor.ts';
 import type { EventFanout } from '../executor/events.ts';
 import type { ExecutorOptions } from '../executor/types.ts';
@@ -22,6 +22,7 @@ import { forwardRunEvents } from '../live/forward.ts';
 import { forwardWaits } from '../waiting/live.ts';
 import type { WaitingRuns } from '../waiting/waiting.ts';
 import { DeploySync, redisDeployChannel } from '../cluster/deploy-sync.ts';
+import { redisNames, type RedisNames } from '../cluster/redis-names.ts';
 import { OutboxRelay } from './relay.ts';
 import { ReplyListener, publishReply, publishingWaiter } from './replies.ts';
 import { QUEUE_NAME, QueueWorker } from './worker.ts';
@@ -45,6 +46,8 @@ export class QueueMode {
   private deploySync: DeploySync | undefined;
   private detachLive: (() => void) | undefined;
   private detachWaits: (() => void) | undefined;
+  /** This installation's channel and key names on a Redis server it may share (cluster/redis-names.ts). */
+  private readonly names: RedisNames;
 
   private constructor(
     readonly mode: 'main' | 'worker',
@@ -54,9 +57,10 @@ export class QueueMode {
     private readonly redis: Redis,
     private readonly subscriber: Redis | undefined,
   ) {
+    this.names = redisNames(config);
     if (mode === 'main') {
-      this.queue = new Queue(QUEUE_NAME, { connection: this.connection() });
-      this.listener = new ReplyListener(subscriber!);
+      this.queue = new Queue(QUEUE_NAME, { connection: this.connection(), ...queuePrefix(config) });
+      this.listener = new ReplyListener(subscriber!, this.names);
     }
   }
 
@@ -90,27 +94,27 @@ export class QueueMode {
       const listener = this.listener!;
       return { remote: { accepted: (runId) => this.relay?.committed(runId), awaitReply: (runId, timeoutMs) => listener.awaitReply(runId, timeoutMs) } };
     }
-    return { triggers: false, replyTo: (run) => publishingWaiter(this.redis, run.id), noSlot: (runIds) => this.worker?.noSlot(runIds) };
+    return { triggers: false, replyTo: (run) => publishingWaiter(this.redis, this.names, run.id), noSlot: (runIds) => this.worker?.noSlot(runIds) };
   }
 
   start(parts: { executor: Executor; events: EventFanout; registry: NodeRegistry; maxDepth?: number; debugLog?: DebugBuffer; previewChars?: number; waiting?: WaitingRuns }): void {
     if (this.mode === 'main') {
-      this.relay = new OutboxRelay({ storage: this.storage, queue: this.queue!, log: this.log, attempts: this.config.queueAttempts, requeueAfterMs: this.config.requeueAfterMs });
+      this.relay = new OutboxRelay({ storage: this.storage, queue: this.queue!, log: this.log, attempts: this.config.queueAttempts, batch: this.config.queueBatch, requeueAfterMs: this.config.requeueAfterMs });
       this.relay.start();
       // Deploys made on one main reach the others (cluster/deploy-sync.ts).
-      this.deploySync = new DeploySync({ instance: this.config.instanceId, channel: redisDeployChannel(this.redis, this.subscriber!), storage: this.storage, executor: parts.executor, registry: parts.registry, log: this.log, maxDepth: parts.maxDepth });
+      this.deploySync = new DeploySync({ instance: this.config.instanceId, channel: redisDeployChannel(this.redis, this.subscriber!, this.names), storage: this.storage, executor: parts.executor, registry: parts.registry, log: this.log, maxDepth: parts.maxDepth });
       void this.deploySync.start().catch((e: unknown) => this.log.warn(`deploy sync: could not subscribe: ${(e as Error).message}`));
       return;
     }
     // A response node here can answer a request whose run another worker executes (reply handles, executor/replies.ts).
-    parts.executor.replies.remote = (handle, reply) => publishReply(this.redis, handle, reply);
+    parts.executor.replies.remote = (handle, reply) => publishReply(this.redis, this.names, handle, reply);
     // Runs executed here stream to the editors on every main (live/cluster.ts).
-    this.live = new WorkerLive(this.config.redisUrl, this.log);
+    this.live = new WorkerLive(this.config.redisUrl, this.log, this.names);
     if (parts.debugLog) {
       const debugLog = parts.debugLog;
       const stopForwarding = forwardRunEvents({ events: parts.events, debugLog, previewChars: parts.previewChars ?? 2_000 }, this.live);
       // Debug messages also go to the cluster's catch-up list, read by every main (live/cluster.ts ClusterDebugLog).
-      const catchUp = new ClusterDebugLog(this.redis);
+      const catchUp = new ClusterDebugLog(this.redis, this.names);
       const stopRecording = parts.events.add({
         debug: (e) => {
           const message = debugLog.messageFor(e);
@@ -130,6 +134,7 @@ export class QueueMode {
       log: this.log,
       concurrency: this.config.workerConcurrency,
       attempts: this.config.queueAttempts,
+      prefix: this.config.redisPrefix,
       ...parts,
     });
     this.worker.start();
@@ -153,7 +158,7 @@ export class QueueMode {
     if (this.mode !== 'main') return undefined;
     let cluster: DebugMessage[] = [];
     try {
-      cluster = await new ClusterDebugLog(this.redis).since(flowId, after);
+      cluster = await new ClusterDebugLog(this.redis, this.names).since(flowId, after);
     } catch (error) {
       this.log.warn(`debug catch-up: could not read the cluster's list from Redis: ${(error as Error).message}`);
     }
@@ -175,7 +180,7 @@ export class QueueMode {
    * Throws when Redis does not answer.
    */
   async backlog(): Promise<QueueBacklog> {
-    const queue = this.queue ?? (this.probe ??= new Queue(QUEUE_NAME, { connection: this.connection() }));
+    const queue = this.queue ?? (this.probe ??= new Queue(QUEUE_NAME, { connection: this.connection(), ...queuePrefix(this.config) }));
     const [counts, oldest, outbox] = await Promise.all([
       queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized'),
       queue.getJobs(['waiting', 'prioritized'], 0, 0, true),

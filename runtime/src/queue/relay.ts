@@ -1,11 +1,14 @@
 /**
  * The outbox relay (on mains): moves committed runs from run_outbox into the BullMQ queue, then deletes their rows.
+ * Runs committed together go as one job of up to `batch` runs (a worker claims and starts them in one transaction,
+ * queue/worker.ts); the job's id is made of its runs' ids, so the same batch handed over twice is one job.
  * A run this main just committed is handed over at once, without reading the outbox back (its row is deleted after,
  * in the background, together with others); a sweep on a timer enqueues what is left in the outbox (Redis was down, a
- * main died between commit and hand-over). Job id = run id, so a run handed over twice (two mains, or a crash between
- * enqueue and delete) is one job, and a worker only runs a run it can lease anyway.
+ * main died between commit and hand-over). A run in two jobs (two mains sweeping, or a crash between enqueue and
+ * delete) is harmless: a worker only runs a run it can lease.
  * Also re-enqueues runs still waiting for a worker after a while (a Redis restart without persistence loses jobs).
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from '@flowcrew/sdk';
 import type { Queue } from 'bullmq';
 import type { Storage } from '../storage/types.ts';
@@ -17,6 +20,8 @@ export interface RelayOptions {
   queue: Queue;
   log: Logger;
   attempts: number;
+  /** Runs per job at most (FLOWCREW_QUEUE_BATCH); default 16. */
+  batch?: number;
   /** Timer for leftovers (ms); default 1,000. */
   intervalMs?: number;
   /** Runs queued and nobody's this long are enqueued again (ms); default 30,000. */
@@ -25,12 +30,31 @@ export interface RelayOptions {
   leftoverAfterMs?: number;
 }
 
+/** A job's data: the runs it carries, and per run the attempts made so far (queue/worker.ts). `runId`: one run (older mains). */
+export interface RunsJob {
+  runIds?: string[];
+  runId?: string;
+  tries?: Record<string, number>;
+}
+
 /**
- * A completed job is removed at once: the same run can be enqueued again under its id (a run parked on a question
- * and answered, queue/mode.ts requeueParked). While a job waits or runs, its id still deduplicates a double hand-over.
+ * Job id: the run's id for a single run, else a hash of the batch's ids. A completed job is removed at once: the same
+ * run can be enqueued again (a run parked on a question and answered, queue/mode.ts requeueParked). While a job waits
+ * or runs, its id still deduplicates a double hand-over of the same batch.
  */
-export function jobOptions(runId: string, attempts: number) {
-  return { jobId: runId, attempts, backoff: { type: 'exponential' as const, delay: 1_000 }, removeOnComplete: true, removeOnFail: 10_000 };
+export function jobOptions(runIds: readonly string[], attempts: number) {
+  const jobId = runIds.length === 1 ? runIds[0]! : `b-${createHash('sha1').update(runIds.join(' ')).digest('base64url')}`;
+  return { jobId, attempts, backoff: { type: 'exponential' as const, delay: 1_000 }, removeOnComplete: true, removeOnFail: 10_000 };
+}
+
+/** The jobs carrying these runs, `batch` runs each at most. */
+export function runJobs(runIds: readonly string[], batch: number, attempts: number) {
+  const jobs = [];
+  for (let i = 0; i < runIds.length; i += batch) {
+    const ids = runIds.slice(i, i + batch);
+    jobs.push({ name: 'runs', data: { runIds: ids } satisfies RunsJob, opts: jobOptions(ids, attempts) });
+  }
+  return jobs;
 }
 
 export class OutboxRelay {
@@ -96,7 +120,7 @@ export class OutboxRelay {
   /** Enqueue, then delete the outbox rows in the background (the next hand-over does not wait for that commit). */
   private async handOver(runIds: string[]): Promise<void> {
     const { queue, storage, attempts, log } = this.options;
-    await queue.addBulk(runIds.map((runId) => ({ name: 'run', data: { runId }, opts: jobOptions(runId, attempts) })));
+    await queue.addBulk(runJobs(runIds, this.options.batch ?? 16, attempts));
     this.stats.enqueued += runIds.length;
     const removed = storage.outbox!.remove(runIds).catch((error: unknown) => log.warn(`queue relay: could not delete ${runIds.length} outbox row(s): ${(error as Error).message}; they are enqueued again (one job per run)`));
     this.removing = Promise.all([this.removing, removed]).then(() => undefined);
@@ -123,7 +147,7 @@ export class OutboxRelay {
     this.lastRequeue = now;
     const stale = await this.options.storage.leases!.unowned(now - after, BATCH);
     if (stale.length === 0) return;
-    await this.options.queue.addBulk(stale.map((runId) => ({ name: 'run', data: { runId }, opts: jobOptions(runId, this.options.attempts) })));
+    await this.options.queue.addBulk(runJobs(stale, this.options.batch ?? 16, this.options.attempts));
     this.stats.requeued += stale.length;
   }
 

@@ -6,8 +6,7 @@
 import type { TriggerReply } from '@flowcrew/sdk';
 import { Redis } from 'ioredis';
 import type { ReplyWaiter } from '../executor/types.ts';
-
-const channel = (runId: string) => `flowcrew:reply:${runId}`;
+import type { RedisNames } from '../cluster/redis-names.ts';
 
 type Answer = { reply: TriggerReply } | { error: string };
 
@@ -15,9 +14,13 @@ type Answer = { reply: TriggerReply } | { error: string };
 export class ReplyListener {
   private readonly waiting = new Map<string, (answer: Answer) => void>();
 
-  constructor(private readonly subscriber: Redis) {
+  private readonly channelStart: string;
+
+  constructor(private readonly subscriber: Redis, private readonly names: RedisNames) {
+    this.channelStart = names.reply('');
     subscriber.on('message', (name: string, text: string) => {
-      const runId = name.slice('flowcrew:reply:'.length);
+      if (!name.startsWith(this.channelStart)) return;
+      const runId = name.slice(this.channelStart.length);
       const deliver = this.waiting.get(runId);
       if (!deliver) return;
       try {
@@ -37,14 +40,14 @@ export class ReplyListener {
       settle = (answer) => {
         clearTimeout(timer);
         this.waiting.delete(runId);
-        void this.subscriber.unsubscribe(channel(runId)).catch(() => {});
+        void this.subscriber.unsubscribe(this.names.reply(runId)).catch(() => {});
         if ('reply' in answer) resolve(answer.reply);
         else reject(new Error(answer.error));
       };
     });
     reply.catch(() => {}); // awaited by the trigger only after acceptance
     this.waiting.set(runId, settle);
-    await this.subscriber.subscribe(channel(runId));
+    await this.subscriber.subscribe(this.names.reply(runId));
     return { reply };
   }
 
@@ -57,8 +60,8 @@ export class ReplyListener {
 const WAITER_TTL_MS = 10 * 60_000;
 
 /** On a worker: the waiter of a run taken from the queue publishes what the run answers. */
-export function publishingWaiter(publisher: Redis, runId: string): ReplyWaiter {
-  const publish = (answer: Answer) => void publisher.publish(channel(runId), JSON.stringify(answer)).catch(() => {});
+export function publishingWaiter(publisher: Redis, names: RedisNames, runId: string): ReplyWaiter {
+  const publish = (answer: Answer) => void publisher.publish(names.reply(runId), JSON.stringify(answer)).catch(() => {});
   const waiter: ReplyWaiter = {
     settled: false,
     resolve: (reply) => publish({ reply }),
@@ -74,6 +77,6 @@ export function publishingWaiter(publisher: Redis, runId: string): ReplyWaiter {
 }
 
 /** On a worker: a response node answered a request (its handle) that a run executed elsewhere started. */
-export function publishReply(publisher: Redis, handle: string, reply: TriggerReply): void {
-  void publisher.publish(channel(handle), JSON.stringify({ reply } satisfies Answer)).catch(() => {});
+export function publishReply(publisher: Redis, names: RedisNames, handle: string, reply: TriggerReply): void {
+  void publisher.publish(names.reply(handle), JSON.stringify({ reply } satisfies Answer)).catch(() => {});
 }

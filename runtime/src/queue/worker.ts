@@ -1,16 +1,22 @@
 /**
- * A queue worker: takes run jobs from BullMQ, leases the run in storage (so exactly one process executes it, whatever
- * Redis re-delivers), deploys the flow revision the mains deployed if it has not yet, runs it here, and completes the
- * job when the run finished. BullMQ re-delivers the job of a worker that died (stalled-job recovery); the lease keeper
- * also takes such runs over once their lease expires; either way, only the lease's winner runs it.
+ * A queue worker: takes jobs from BullMQ, each a batch of runs committed together (queue/relay.ts), leases the runs in
+ * storage (so exactly one process executes each, whatever Redis re-delivers), deploys the flow revision the mains
+ * deployed if it has not yet, runs them here, and completes the job when its runs finished. One job per batch instead
+ * of per run: BullMQ's two Lua calls per job were a quarter of a worker's busy time (bench/README.md, queue section).
+ * Attempts are counted per run (in the job's data): a run that stopped here unfinished is tried again with a backoff
+ * and failed, visibly, after FLOWCREW_QUEUE_ATTEMPTS tries, without holding back or failing the runs beside it.
+ * BullMQ re-delivers the job of a worker that died (stalled-job recovery); the lease keeper also takes such runs over
+ * once their lease expires; either way, only the lease's winner runs a run.
  */
 import type { Logger } from '@flowcrew/sdk';
-import { DelayedError, Worker, type Job, type ConnectionOptions } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job, type ConnectionOptions } from 'bullmq';
 import type { Executor } from '../executor/executor.ts';
 import { validateFlowAsync } from '../flow/validate.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
 import type { EventFanout } from '../executor/events.ts';
 import type { ResumableRun, Storage } from '../storage/types.ts';
+import { jobOptions, type RunsJob } from './relay.ts';
+import { RunSlots } from './run-slots.ts';
 
 export const QUEUE_NAME = 'flowcrew-runs';
 
@@ -24,6 +30,8 @@ export interface QueueWorkerOptions {
   concurrency: number;
   attempts: number;
   maxDepth?: number;
+  /** Redis key prefix of this installation's queue (cluster/config.ts redisPrefix); BullMQ's default when unset. */
+  prefix?: string;
   /** BullMQ lock of a job in progress; a worker silent this long has its job re-delivered. Default 30 s. */
   lockDurationMs?: number;
   /** A run whose flow has no free slot under its concurrency limit (cluster-wide) is tried again after this long. Default 1 s. */
@@ -37,23 +45,29 @@ class CannotDeployError extends Error {}
 
 export class QueueWorker {
   private readonly worker: Worker;
+  /** Re-enqueues the runs of a batch that failed as a whole, one job each (see failed()). */
+  private readonly retries: Queue;
+  private readonly slots: RunSlots;
   private readonly finished = new Map<string, () => void>();
   private readonly admitting: Array<{ runId: string; resolve: (admission: Admission) => void; reject: (error: Error) => void }> = [];
   /** Runs the executor gave back for want of a slot (ExecutorOptions.noSlot), until their job is told. */
   private readonly full = new Set<string>();
-  readonly stats = { runs: 0, skipped: 0, noSlot: 0 };
+  readonly stats = { runs: 0, skipped: 0, noSlot: 0, jobs: 0, retried: 0, stopped: 0 };
 
   constructor(private readonly options: QueueWorkerOptions) {
     options.events.add({ runFinished: (run) => this.finished.get(run.id)?.() });
-    this.worker = new Worker(QUEUE_NAME, (job, token) => this.process(job, token), {
+    this.worker = new Worker<RunsJob>(QUEUE_NAME, (job, token) => this.process(job, token), {
       connection: options.connection,
-      concurrency: options.concurrency,
+      ...(options.prefix ? { prefix: options.prefix } : {}),
+      concurrency: 1, // set by the run slots: one more job only while a run slot is free
       lockDuration: options.lockDurationMs ?? 30_000,
       // A job re-delivered after its worker died counts as an attempt; the run's own interruption count stops a run
-      // that kills every worker it reaches (FLOWCREW_MAX_INTERRUPTIONS), this stops the job.
+      // that kills every worker it reaches (FLOWCREW_MAX_INTERRUPTIONS), this stops the job (see failed()).
       maxStalledCount: options.attempts,
       autorun: false,
     });
+    this.slots = new RunSlots(options.concurrency, (jobs) => (this.worker.concurrency = jobs));
+    this.retries = new Queue(QUEUE_NAME, { connection: options.connection, ...(options.prefix ? { prefix: options.prefix } : {}) });
     this.worker.on('failed', (job, error) => void this.failed(job, error));
     this.worker.on('error', (error) => options.log.warn(`queue worker: ${error.message}`));
   }
@@ -67,31 +81,77 @@ export class QueueWorker {
     for (const id of runIds) this.full.add(id);
   }
 
-  private async process(job: Job<{ runId: string }>, token?: string): Promise<string> {
-    const { runId } = job.data;
-    // Listening before the run can start here: it may finish before admit() returns.
-    const done = new Promise<void>((resolve) => this.finished.set(runId, resolve));
+  private async process(job: Job<RunsJob>, token?: string): Promise<string> {
+    const runIds = job.data.runIds ?? (job.data.runId ? [job.data.runId] : []);
+    const tries = { ...job.data.tries };
+    this.stats.jobs++;
+    await this.slots.acquire(runIds.length);
+    let held = Math.min(Math.max(runIds.length, 1), this.slots.size);
+    const releaseOne = () => {
+      if (held === 0) return;
+      held--;
+      this.slots.release(1);
+    };
+    // Listening before the runs can start here: one may finish before admit() returns.
+    const done = new Map(runIds.map((id) => [id, new Promise<void>((resolve) => this.finished.set(id, resolve))]));
+    const again: string[] = [];
+    let backoffMs = 0;
     try {
-      // Finished already, or another live process holds it (a duplicate delivery): nothing to do here.
-      const admission = await this.admit(runId);
-      if (admission === 'not ours') {
-        this.stats.skipped++;
-        return 'not ours';
-      }
-      if (admission === 'no slot') {
-        // Back to the delayed set, not counted as an attempt: the run waits for a slot, it did not fail.
-        this.stats.noSlot++;
-        await job.moveToDelayed(Date.now() + (this.options.slotRetryMs ?? 1_000), token);
-        throw new DelayedError();
-      }
-      // Ends when the run finishes here, or fails the job when it stopped here without finishing (lease lost, storage
-      // failure): BullMQ then retries it, and the lease decides who continues.
-      await Promise.race([done, this.leftWithoutFinishing(runId)]);
-      this.stats.runs++;
-      return 'done';
+      const admissions = await Promise.all(runIds.map((id) => this.admit(id)));
+      await Promise.all(
+        runIds.map(async (runId, i) => {
+          try {
+            const admission = admissions[i]!;
+            // Finished already, or another live process holds it (a duplicate delivery): nothing to do here.
+            if (admission === 'not ours') {
+              this.stats.skipped++;
+            } else if (admission === 'no slot') {
+              // Tried again after slotRetryMs, not counted as an attempt: the run waits for a slot, it did not fail.
+              this.stats.noSlot++;
+              again.push(runId);
+              backoffMs = Math.max(backoffMs, this.options.slotRetryMs ?? 1_000);
+            } else {
+              // Ends when the run finishes here, or throws when it stopped here without finishing (lease lost, storage
+              // failure): it is tried again, and the lease decides who continues.
+              await Promise.race([done.get(runId), this.leftWithoutFinishing(runId)]);
+              this.stats.runs++;
+            }
+          } catch (error) {
+            const attempt = (tries[runId] ?? 0) + 1;
+            tries[runId] = attempt;
+            if (attempt >= this.options.attempts) {
+              await this.stop(runId, attempt, error as Error);
+            } else {
+              this.stats.retried++;
+              again.push(runId);
+              backoffMs = Math.max(backoffMs, 1_000 * 2 ** (attempt - 1));
+            }
+          } finally {
+            this.finished.delete(runId);
+            releaseOne();
+          }
+        }),
+      );
     } finally {
-      this.finished.delete(runId);
+      for (const id of runIds) this.finished.delete(id);
+      while (held > 0) releaseOne();
+      this.slots.jobDone();
     }
+    if (again.length === 0) return 'done';
+    // The same job, with only the runs to try again and their attempts so far, back to the delayed set.
+    await job.updateData({ runIds: again, tries });
+    await job.moveToDelayed(Date.now() + backoffMs, token);
+    throw new DelayedError();
+  }
+
+  /** A run tried `attempts` times on workers: failed where everyone sees it, instead of tried for ever. */
+  private async stop(runId: string, attempts: number, error: Error): Promise<void> {
+    this.stats.stopped++;
+    this.options.log.error(`run ${runId}: stopped after ${attempts} attempt(s) on workers: ${error.message}`);
+    // Conditional: the run may have ended on another worker meanwhile (its outcome stays).
+    await this.options.storage
+      .leases!.failActive(runId, `stopped after ${attempts} attempt(s) on queue workers: ${error.message}`)
+      .catch((e: unknown) => this.options.log.warn(`run ${runId}: could not record its failure: ${(e as Error).message}`));
   }
 
   /**
@@ -191,15 +251,26 @@ export class QueueWorker {
     await leases.failActive(runId, error.message);
   }
 
-  /** Out of attempts: the run is failed where everyone sees it, instead of waiting for ever. */
-  private async failed(job: Job<{ runId: string }> | undefined, error: Error): Promise<void> {
-    if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
-    const runId = job.data.runId;
-    this.options.log.error(`run ${runId}: stopped after ${job.attemptsMade} attempt(s) on workers: ${error.message}`);
-    // Conditional: the run may have ended on another worker meanwhile (its outcome stays).
-    await this.options.storage
-      .leases!.failActive(runId, `stopped after ${job.attemptsMade} attempt(s) on queue workers: ${error.message}`)
-      .catch((e: unknown) => this.options.log.warn(`run ${runId}: could not record its failure: ${(e as Error).message}`));
+  /**
+   * A job out of attempts as a whole (its admission kept failing, or its workers kept dying: stalled). A job of one
+   * run: that run is stopped. A batch: which of its runs is at fault is unknown, so each run goes back as a job of
+   * its own, with this as one attempt; the culprit then stops alone and the others run.
+   */
+  private async failed(job: Job<RunsJob> | undefined, error: Error): Promise<void> {
+    if (!job || (job.attemptsMade < (job.opts.attempts ?? 1) && !/stalled/i.test(error.message))) return;
+    const runIds = job.data.runIds ?? (job.data.runId ? [job.data.runId] : []);
+    const tries = job.data.tries ?? {};
+    if (runIds.length === 1) return this.stop(runIds[0]!, Math.max(job.attemptsMade, (tries[runIds[0]!] ?? 0) + 1), error);
+    const again: RunsJob[] = [];
+    for (const runId of runIds) {
+      const attempt = (tries[runId] ?? 0) + 1;
+      if (attempt >= this.options.attempts) await this.stop(runId, attempt, error);
+      else again.push({ runIds: [runId], tries: { [runId]: attempt } });
+    }
+    this.stats.retried += again.length;
+    await this.retries
+      .addBulk(again.map((data) => ({ name: 'runs', data, opts: { ...jobOptions(data.runIds ?? [], this.options.attempts), jobId: undefined } })))
+      .catch((e: unknown) => this.options.log.warn(`queue worker: could not enqueue ${again.length} run(s) of a failed batch again: ${(e as Error).message}; the relay enqueues them once their leases expire`));
   }
 
   /** Graceful drain: take no new jobs, wait (up to `timeoutMs`) for the runs in progress to finish. */
@@ -208,5 +279,6 @@ export class QueueWorker {
     await Promise.race([this.worker.close(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
     if (this.worker.isRunning()) await this.worker.close(true);
+    await this.retries.close();
   }
 }
