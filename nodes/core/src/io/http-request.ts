@@ -2,11 +2,11 @@
  * http-request: Node-RED's "http request" node, on the runtime's outbound guard (services.outbound.fetch), so a flow
  * cannot reach loopback, private or metadata addresses unless an administrator allow-lists them.
  */
-import querystring from 'node:querystring';
 import Mustache from 'mustache';
 import { defineNode, hostAllowedBy, NodeInputError, OutboundRefusedError, PooledResource, type FlowMessage } from '@flowcrew/sdk';
 import { getMessagePropertyOrUndefined } from '@flowcrew/sdk/util';
 import { findHeader, headersHash, parseSetCookies, RESPONSE_HEADERS_MARK, updateHeader, userHeaders } from './http-util.ts';
+import { encodeBody, escapeStrayPercents, formEncode, responseHeaders } from './http-request-body.ts';
 import { applyAuth, AUTH_TYPES, checkAuthFields, httpAuthFieldProperties, OAuth2TokenSource, type AuthType, type HttpAuthFields } from './http-request-auth.ts';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'use'] as const;
@@ -46,7 +46,6 @@ export interface HttpAuthCredential {
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 const MAX_REDIRECTS = 21;
-const utf8 = new TextEncoder();
 /** Headers fetch refuses or computes itself; a copied-in value would make the request fail or lie about the body. */
 const FETCH_MANAGED_HEADERS = ['content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'expect'];
 
@@ -64,52 +63,6 @@ function headerPart(type: string, value: string | undefined, msg: FlowMessage): 
   if (type === 'other') return value;
   if (type === 'msg') return value ? getMessagePropertyOrUndefined(msg, value) : undefined;
   return type;
-}
-
-/** Node-RED tolerates stray '%' in query strings; fetch would reject them, so escape any '%' not starting an escape. */
-function escapeStrayPercents(url: string): string {
-  const at = url.indexOf('?');
-  if (at < 0) return url;
-  const query = url.slice(at + 1).replace(/%.?.?/g, (v) => (/^%[a-f0-9]{2}/i.test(v) ? v : v.replace('%', '%25')));
-  return `${url.slice(0, at)}?${query}`;
-}
-
-/** The request body for methods that carry one, per Node-RED's rules (strings as is, objects as JSON or form data). */
-function encodeBody(payload: unknown, headers: Record<string, unknown>): Uint8Array<ArrayBuffer> {
-  // Bytes rather than a string: fetch would add its own text/plain Content-Type to a string body, which Node-RED does not.
-  if (typeof payload === 'string') return utf8.encode(payload);
-  if (typeof payload === 'number') return utf8.encode(String(payload));
-  const contentType = findHeader(headers, 'content-type');
-  if (contentType && headers[contentType] === 'application/x-www-form-urlencoded') {
-    return utf8.encode(formEncode(payload));
-  }
-  if (!contentType) headers['Content-Type'] = 'application/json';
-  return utf8.encode(JSON.stringify(payload));
-}
-
-/** Node-RED's querystring.stringify: spaces as %20 (URLSearchParams would write +). */
-const formEncode = (payload: unknown): string => formEntries(payload).map(([k, v]) => `${querystring.escape(k)}=${querystring.escape(v)}`).join('&');
-
-/** Like querystring.stringify: arrays repeat the key, nested objects become empty strings. */
-function formEntries(payload: unknown): Array<[string, string]> {
-  if (!payload || typeof payload !== 'object') throw new NodeInputError('Invalid payload: query parameters need an object');
-  const entries: Array<[string, string]> = [];
-  for (const [key, value] of Object.entries(payload)) {
-    for (const item of Array.isArray(value) ? value : [value]) {
-      entries.push([key, item === null || item === undefined || typeof item === 'object' ? '' : String(item)]);
-    }
-  }
-  return entries;
-}
-
-function responseHeaders(response: Response): Record<string, unknown> {
-  const headers: Record<string, unknown> = {};
-  response.headers.forEach((value, name) => {
-    if (name !== 'set-cookie') headers[name] = value;
-  });
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) headers['set-cookie'] = cookies;
-  return headers;
 }
 
 /** The request would carry the node's vault credential to a host the credential does not list. */
