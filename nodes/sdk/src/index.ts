@@ -210,6 +210,11 @@ export interface ToolCall {
   credentials?: string;
   /** Label shown in the run view, e.g. the agent's tool name. */
   label?: string;
+  /**
+   * The key of the durable step (ctx.steps) this call is made for: it is stored under that step (or a part of it)
+   * even when other steps finish first, e.g. a crew's async tasks side by side. Untagged calls go to the next step.
+   */
+  step?: string;
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import type { FlowMessage, NodeInstance, PortMessage, ToolCall, ToolDescription } from '@flowcrew/sdk';
 import type { InvocationRecord } from '../storage/types.ts';
+import { toolCallSteps } from '../steps/journal.ts';
 import { bindingProblem } from './credential-binding.ts';
 import { invoke } from './invoke.ts';
 import { subflowEntryNode } from './roles.ts';
@@ -84,6 +85,7 @@ export class ToolCalls {
       log,
     };
     const record: InvocationRecord = { ...pendingInvocation(run, toolNode, call.input ?? {}, callerInvocation.id), seq: 0, nodeType: call.type };
+    if (call.step) toolCallSteps.set(record, call.step);
     const startedAt = Date.now();
     record.startedAt = startedAt;
     options.events.nodeStarted({ flowId, runId: run.record.id, nodeId: record.nodeId, invocationId: record.id, attempt: 1, input: record.input });

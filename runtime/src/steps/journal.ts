@@ -12,6 +12,9 @@ import type { InvocationRecord, Storage } from '../storage/types.ts';
 
 const stores = new WeakMap<Storage, StepStore>();
 
+/** The step a tool call was made for (ToolCall.step), set by the executor when it makes the call. */
+export const toolCallSteps = new WeakMap<InvocationRecord, string>();
+
 /**
  * Steps a re-run copied under its new entry invocation (rerun.ts), by that invocation's id, until the run's acceptance
  * has committed: the run starts before that commit (as every run does), and its node must find them meanwhile.
@@ -51,7 +54,7 @@ class InvocationSteps implements StepJournal {
     // The tool calls this invocation made since its last step were made for this one: they move under it and are
     // stored with it now instead of with the invocation's completion (numbered before it: they happened first).
     const id = stepId(this.invocation.id, step.key);
-    const tools = step.leavesToolCalls ? [] : this.scope.tools.splice(0);
+    const tools = step.leavesToolCalls ? [] : this.takeToolCalls(step);
     const moved = tools.map((t) => ({ ...t, parentId: t.parentId === this.invocation.id ? id : t.parentId, seq: this.run.seq++ }));
     const record = stepInvocation(this.invocation, step, this.run.seq++);
     try {
@@ -61,6 +64,25 @@ class InvocationSteps implements StepJournal {
       throw error;
     }
     done.set(step.key, toFinishedStep(record, stepMeta(record)!));
+  }
+
+  /**
+   * The pending tool calls that belong to `step`: those made for it or for the step it is part of (ToolCall.step),
+   * and untagged ones; a nested call goes with the call it was made in. The rest stay for their own step.
+   */
+  private takeToolCalls(step: StepRecord): InvocationRecord[] {
+    const pending = this.scope.tools;
+    const byId = new Map(pending.map((t) => [t.id, t]));
+    const mine = (t: InvocationRecord): boolean => {
+      let root = t;
+      for (let up = byId.get(root.parentId ?? ''); up; up = byId.get(root.parentId ?? '')) root = up;
+      const tag = toolCallSteps.get(root);
+      return tag === undefined || tag === step.key || tag === step.partOf;
+    };
+    const taken = pending.filter(mine);
+    const rest = pending.filter((t) => !taken.includes(t));
+    pending.splice(0, pending.length, ...rest);
+    return taken;
   }
 
   private known(): Promise<Map<string, FinishedStep>> {

@@ -127,8 +127,8 @@ export async function runCrew(crew: Crew, env: AgentEnvironment): Promise<CrewOu
     // A task that is not async waits for the async tasks before it (their answers are its context).
     if (!task.asyncExecution) await concurrent.drain();
     const context = contextFor(task, index, crew.tasks, done, lastSync);
-    // Each task counts its own tokens: async tasks run side by side.
-    const own = usageScope(crew, counted);
+    // Each task counts its own tokens (async tasks run side by side), and its tool calls are filed under its step.
+    const own = usageScope(crew, forStep(counted, `task:${task.key}`));
     const work =
       crew.process === 'hierarchical'
         ? (more: Array<{ label: string; text: string }>) => runManagedTask(own.crew, crew.manager!, task, [...context, ...more], outcome.plan!, own.env)
@@ -151,6 +151,11 @@ export async function runCrew(crew: Crew, env: AgentEnvironment): Promise<CrewOu
   outcome.output = last?.output ?? '';
   if (last?.json !== undefined) outcome.json = last.json;
   return outcome;
+}
+
+/** An environment whose tool calls are made for one step (ToolCall.step): stored under it whatever finishes first. */
+function forStep(env: AgentEnvironment, step: string): AgentEnvironment {
+  return { ...env, callTool: (call) => env.callTool({ ...call, step }) };
 }
 
 /**

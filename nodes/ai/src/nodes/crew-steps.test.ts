@@ -12,11 +12,25 @@ let model: FakeServer;
 let server: TestServer;
 /** Reviews of the research task by the manager so far (the first is sent back). */
 let reviews = 0;
+/** Resolved when each async task's tool call has finished (its model is asked again with the result). */
+const lookedUp: Record<'alpha' | 'beta', () => void> = { alpha: () => {}, beta: () => {} };
+const looked = {
+  alpha: new Promise<void>((resolve) => (lookedUp.alpha = resolve)),
+  beta: new Promise<void>((resolve) => (lookedUp.beta = resolve)),
+};
 
 beforeAll(async () => {
   // The researcher calls its tool once, then answers with what it returned; the writer just writes.
   model = await startFakeModelServer((req) => {
     const messages = req.body.messages as Array<{ role: string; content: string | null }>;
+    // Two async tasks, each calling the tool once: neither answers before both tool calls are done.
+    const text = JSON.stringify(messages);
+    const side = text.includes('Look up alpha') ? 'alpha' : text.includes('Look up beta') ? 'beta' : undefined;
+    if (side && !messages[0]!.content!.startsWith('You are Writer.')) {
+      if (!messages.some((m) => m.role === 'tool')) return { json: openAIAnswer(null, [{ id: `call_${side}`, name: 'lookup', arguments: '{}' }]) };
+      lookedUp[side]();
+      return Promise.all([looked.alpha, looked.beta]).then(() => ({ json: openAIAnswer(`${side} is 42.`) }));
+    }
     // A hierarchical crew's manager: plans in text, assigns and reviews in JSON; it sends the first research back once.
     if (messages[0]!.content!.startsWith('You are Crew Manager.')) {
       const asked = JSON.stringify(req.body.response_format ?? {});
@@ -126,5 +140,32 @@ describe('crew steps in the run', () => {
     expect(second.kinds).toEqual(['plan', 'assignment', 'review', 'task', 'assignment', 'review', 'task']);
     expect(second.toolParents).toEqual([second.research]);
     expect(second.underReviews).toEqual([]);
+  }, 90_000);
+
+  it("async tasks side by side: each task's tool call is stored under its own step, whichever task is stored first", async () => {
+    const credentialId = await fakeModelCredential(server, model);
+    const lookup = { type: 'function', name: 'lookup', description: 'Look the fact up', props: { func: 'msg.payload = 42; return msg;' } };
+    const flow = crewFlow('crew-steps-async', credentialId, {
+      agents: [{ ...researchThenWrite.agents[0], tools: [lookup] }, researchThenWrite.agents[1]],
+      tasks: [
+        { key: 'alpha', description: 'Look up alpha', agent: 'researcher', asyncExecution: true },
+        { key: 'beta', description: 'Look up beta', agent: 'researcher', asyncExecution: true },
+        { key: 'write', description: 'Write about {topic}', agent: 'writer' },
+      ],
+    });
+    const saved = await server.api('POST', '/api/v1/flows/import?deploy=true', flow);
+    expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+    const started = await server.api('POST', '/api/v1/flows/crew-steps-async/runs', { input: { payload: { topic: 'pgvector' } } });
+    const run = await server.waitRun(started.body.runId, 60_000);
+    expect(run.status, run.error).toBe('succeeded');
+    const crew = run.invocations.find((i: { nodeType: string }) => i.nodeType === 'ai-crew');
+    const tools = run.invocations.filter((i: { nodeType: string }) => i.nodeType === 'function').map((i: { parentId: string }) => i.parentId);
+    // Both calls were done before either task was stored: each went to the task that made it.
+    expect(tools.sort()).toEqual([`${crew.id}/task:alpha`, `${crew.id}/task:beta`]);
+    expect(crew.outputs[0].msg.crew.tasks.map((t: { task: string; toolCalls: unknown[] }) => [t.task, t.toolCalls.length])).toEqual([
+      ['alpha', 1],
+      ['beta', 1],
+      ['write', 0],
+    ]);
   }, 90_000);
 });
