@@ -3,7 +3,8 @@
  * its own from the node's panel (as Node-RED's subflow tab), its inner nodes drawn; a node's expression is edited in
  * its form, a node is added and wired with the mouse, and the next version is published from there. The runtime
  * stores v2 with exactly those inner nodes, the flow's node is offered the upgrade, and a flow pinned to v2 runs the
- * edited expression. A refused publish shows the runtime's problems. Screenshots in test-artifacts/e2e/subflow-*.png.
+ * edited expression. A refused publish shows the runtime's problems. Its interface (input, output, properties) is
+ * edited as fields and published. Screenshots in test-artifacts/e2e/subflow-*.png.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -133,5 +134,41 @@ describe('a library sub-flow opened in place, end to end', () => {
     const run = await server.waitRun(started.body.runId, 30_000);
     expect(run.status, run.error).toBe('succeeded');
     expect(run.invocations.find((i: { nodeId: string; nodeType: string }) => i.nodeId === 'tax' && i.nodeType.startsWith('subflow:')).outputs[0].msg.payload).toBe(55);
+  });
+
+  it("edits the sub-flow's input, output and properties as fields, not JSON, and publishes them", async () => {
+    const id = `iface-${sfx}`;
+    expect((await server.api('POST', '/api/v1/subflows', { ...vat, id, name: 'Interface' })).status).toBe(201);
+    await openFlow(server, page, { id: `uses-${id}`, name: 'Uses interface', nodes: [{ id: 'sub', type: `subflow:${id}`, position: { x: 300, y: 100 }, props: { version: 1 }, wires: [] }] });
+    await clickNode(page, 'sub');
+    await page.click('[data-test="subflow-open-canvas"]');
+    const iface = page.locator('[data-test="subflow-interface"]');
+    await iface.waitFor();
+    // The property written in JSON Schema shows as a field: its type, default, and what rows do not edit (minimum) kept.
+    const properties = iface.locator('[data-test="output-fields-/properties"]');
+    expect(await properties.locator('[data-test="output-field-name"]').inputValue()).toBe('rate');
+    expect(await properties.locator('[data-test="output-field-type"]').inputValue()).toBe('number');
+    expect(await properties.locator('[data-test="output-field-kept"]').textContent()).toContain('minimum');
+    await properties.locator('[data-test="output-field-default"]').fill('0.25');
+    await properties.locator('[data-test="output-field-add"]').click();
+    await properties.locator('[data-test="output-field-name"]').nth(1).fill('label');
+    await properties.locator('[data-test="output-field-required"]').nth(1).uncheck();
+    await properties.locator('[data-test="output-field-default"]').nth(1).fill('VAT');
+    const input = iface.locator('[data-test="output-fields-/input"]');
+    await input.locator('[data-test="output-field-add"]').click();
+    await input.locator('[data-test="output-field-name"]').fill('payload');
+    await input.locator('[data-test="output-field-type"]').selectOption('number');
+    await input.locator('[data-test="output-field-description"]').fill('The net amount');
+    await page.fill('[data-test="subflow-description"]', 'Adds VAT at a rate');
+    await shot('04-interface');
+
+    await page.click('[data-test="subflow-canvas-publish"]');
+    await page.locator('[data-test="subflow-canvas"]').waitFor({ state: 'detached' });
+    const v2 = (await server.api('GET', `/api/v1/subflows/${id}`)).body.definition;
+    expect(v2.version).toBe(2);
+    expect(v2.description).toBe('Adds VAT at a rate');
+    expect(v2.properties).toEqual({ type: 'object', properties: { rate: { type: 'number', minimum: 0, default: 0.25 }, label: { type: 'string', default: 'VAT' } } });
+    expect(v2.input).toEqual({ type: 'object', properties: { payload: { type: 'number', description: 'The net amount' } }, required: ['payload'] });
+    expect(v2.output).toBeUndefined();
   });
 });

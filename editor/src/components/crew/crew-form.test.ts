@@ -56,22 +56,38 @@ describe('crew form rules', () => {
     expect(freshKey('task', ['task', 'task_2'])).toBe('task_3');
   });
 
-  it('turns a flat output schema into rows and back, and leaves richer schemas to JSON', () => {
+  it('turns an object schema into rows and back, keeping what rows do not edit', () => {
     const schema = { type: 'object', properties: { title: { type: 'string', description: 'Headline' }, score: { type: 'number' }, tags: { type: 'array', items: { type: 'string' } } }, required: ['title'] };
     const rows = outputFields(schema)!;
-    expect(rows).toEqual([
-      { name: 'title', type: 'string', description: 'Headline', required: true },
-      { name: 'score', type: 'number', description: '', required: false },
-      { name: 'tags', type: 'list of text', description: '', required: false },
+    expect(rows.map((r) => [r.name, r.type, r.description, r.required])).toEqual([
+      ['title', 'string', 'Headline', true],
+      ['score', 'number', '', false],
+      ['tags', 'list of text', '', false],
     ]);
-    expect(outputSchemaOf(rows)).toEqual(schema);
+    expect(outputSchemaOf(rows, schema)).toEqual(schema);
     expect(outputFields(undefined)).toEqual([]);
     expect(outputSchemaOf([])).toBeUndefined();
     // An unnamed row (being typed) is not in the schema yet.
-    expect(outputSchemaOf([{ name: '', type: 'string', description: '', required: true }])).toEqual({ type: 'object', properties: {} });
-    expect(outputFields({ type: 'object', properties: { kind: { type: 'string', enum: ['a', 'b'] } } })).toBeNull();
-    expect(outputFields({ type: 'object', properties: { nested: { type: 'object', properties: {} } } })).toBeNull();
+    expect(outputSchemaOf([{ name: '', type: 'string', description: '', required: true, default: '', keep: {} }])).toEqual({ type: 'object', properties: {} });
+    // A sub-flow's properties: defaults typed as their field's type; minimum, enum, nested fields and top-level keywords kept.
+    const properties = {
+      type: 'object',
+      additionalProperties: false,
+      properties: { rate: { type: 'number', minimum: 0, default: 0.2 }, mode: { type: 'string', enum: ['a', 'b'] }, nested: { type: 'object', properties: { x: { type: 'string' } } } },
+    };
+    const propRows = outputFields(properties)!;
+    expect(propRows.map((r) => [r.name, r.type, r.default, r.keep])).toEqual([
+      ['rate', 'number', '0.2', { minimum: 0 }],
+      ['mode', 'string', '', { enum: ['a', 'b'] }],
+      ['nested', 'kept', '', { type: 'object', properties: { x: { type: 'string' } } }],
+    ]);
+    expect(outputSchemaOf(propRows, properties)).toEqual(properties);
+    propRows[0]!.default = '0.25';
+    expect(outputSchemaOf(propRows, properties)!.properties).toMatchObject({ rate: { type: 'number', minimum: 0, default: 0.25 } });
+    propRows[0]!.default = 'lots';
+    expect((outputSchemaOf(propRows, properties)!.properties as Record<string, object>).rate).toEqual({ type: 'number', minimum: 0 });
     expect(outputFields({ type: 'array' })).toBeNull();
+    expect(outputFields('text')).toBeNull();
   });
 
   it('tells a crew-shaped schema, and re-bases problems onto a card', () => {

@@ -107,22 +107,27 @@ export function freshKey(base: string, taken: readonly unknown[]): string {
   for (let n = 2; ; n++) if (!taken.includes(`${base}_${n}`)) return `${base}_${n}`;
 }
 
-// ---- structured output (a task's outputSchema) as rows ----
+// ---- an object schema as rows of fields (a task's structured output; a sub-flow's input, output, properties) ----
 
 export const FIELD_TYPES = ['string', 'number', 'integer', 'boolean', 'list of text', 'list of numbers'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
 
 export interface OutputField {
   name: string;
-  type: FieldType;
+  /** 'kept': a field rows cannot describe (nested object, list of objects...): kept exactly as written. */
+  type: FieldType | 'kept';
   description: string;
   required: boolean;
+  /** The default as typed (scalar types only); empty: none. */
+  default: string;
+  /** The field's other keywords (minimum, pattern, enum...), kept as they were. */
+  keep: JsonSchema;
 }
 
 function fieldType(schema: JsonSchema): FieldType | null {
   const type = schema.type;
   if (type === 'string' || type === 'number' || type === 'integer' || type === 'boolean') return type;
-  if (type === 'array' && schema.items && typeof schema.items === 'object') {
+  if (type === 'array' && schema.items && typeof schema.items === 'object' && Object.keys(schema.items as object).length === 1) {
     const item = (schema.items as JsonSchema).type;
     if (item === 'string') return 'list of text';
     if (item === 'number') return 'list of numbers';
@@ -130,43 +135,57 @@ function fieldType(schema: JsonSchema): FieldType | null {
   return null;
 }
 
-/** Only description and type are kept per field in rows: anything more (enum, nesting, patterns) stays JSON. */
-const ROW_KEYS = new Set(['type', 'description', 'items']);
+const TOP_KEYS = ['type', 'properties', 'required'];
 
 /**
- * The rows of a flat object schema (fields of text, numbers, booleans, lists of those), or null when the schema
- * holds more than rows can show without losing it (then it is edited as JSON).
+ * The rows of an object schema, or null when it is not one rows can hold without losing anything (not an object,
+ * or not `type: object`). Keywords rows do not edit are kept: per field in `keep`, at the top by schemaOfFields' base.
  */
 export function outputFields(schema: unknown): OutputField[] | null {
   if (schema === undefined) return [];
   if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return null;
   const s = schema as JsonSchema;
-  const extra = Object.keys(s).filter((k) => !['type', 'properties', 'required', 'additionalProperties'].includes(k));
-  if (s.type !== 'object' || extra.length) return null;
-  const properties = (s.properties ?? {}) as Record<string, JsonSchema>;
+  if (s.type !== 'object' || (s.properties !== undefined && (typeof s.properties !== 'object' || Array.isArray(s.properties)))) return null;
   const required = Array.isArray(s.required) ? (s.required as string[]) : [];
-  const rows: OutputField[] = [];
-  for (const [name, sub] of Object.entries(properties)) {
+  return Object.entries((s.properties ?? {}) as Record<string, JsonSchema>).map(([name, sub]) => {
     const type = sub && typeof sub === 'object' ? fieldType(sub) : null;
-    if (!type || Object.keys(sub).some((k) => !ROW_KEYS.has(k))) return null;
-    if (sub.items && Object.keys(sub.items as object).some((k) => k !== 'type')) return null;
-    rows.push({ name, type, description: typeof sub.description === 'string' ? sub.description : '', required: required.includes(name) });
-  }
-  return rows;
+    const { description, default: value, ...rest } = (sub && typeof sub === 'object' ? sub : {}) as JsonSchema;
+    const scalar = type && !type.startsWith('list') && (value === undefined || typeof value !== 'object');
+    const keep = { ...rest } as JsonSchema;
+    if (type) {
+      delete keep.type;
+      if (type.startsWith('list')) delete keep.items;
+    }
+    if (value !== undefined && !scalar) keep.default = value;
+    return { name, type: type ?? 'kept', description: typeof description === 'string' ? description : '', required: required.includes(name), default: scalar && value !== undefined ? String(value) : '', keep };
+  });
 }
 
-/** The JSON Schema the rows stand for (undefined when there are none: the task answers in text). Unnamed rows are left out. */
-export function outputSchemaOf(rows: readonly OutputField[]): JsonSchema | undefined {
-  const named = rows.filter((r) => r.name.trim() !== '');
-  if (!rows.length) return undefined;
+/** A default typed as text, as the field's type: a number, true/false, or the text; undefined when empty or not one. */
+function typedDefault(row: OutputField): unknown {
+  const text = row.default.trim();
+  if (text === '' || row.type === 'kept' || row.type.startsWith('list')) return undefined;
+  if (row.type === 'boolean') return text === 'true' ? true : text === 'false' ? false : undefined;
+  if (row.type === 'number' || row.type === 'integer') return Number.isFinite(Number(text)) ? Number(text) : undefined;
+  return row.default;
+}
+
+/**
+ * The JSON Schema the rows stand for (undefined when there are none and nothing else was written: the task answers
+ * in text, the sub-flow takes anything). `base`: the schema edited, whose other top-level keywords are kept.
+ */
+export function outputSchemaOf(rows: readonly OutputField[], base?: unknown): JsonSchema | undefined {
+  const kept = base && typeof base === 'object' ? Object.fromEntries(Object.entries(base as JsonSchema).filter(([k]) => !TOP_KEYS.includes(k))) : {};
+  if (!rows.length && !Object.keys(kept).length) return undefined;
   const properties: Record<string, JsonSchema> = {};
-  for (const row of named) {
-    const base: JsonSchema =
-      row.type === 'list of text' ? { type: 'array', items: { type: 'string' } } : row.type === 'list of numbers' ? { type: 'array', items: { type: 'number' } } : { type: row.type };
-    properties[row.name.trim()] = row.description ? { ...base, description: row.description } : base;
+  for (const row of rows.filter((r) => r.name.trim() !== '')) {
+    const typed: JsonSchema =
+      row.type === 'kept' ? {} : row.type === 'list of text' ? { type: 'array', items: { type: 'string' } } : row.type === 'list of numbers' ? { type: 'array', items: { type: 'number' } } : { type: row.type };
+    const value = typedDefault(row);
+    properties[row.name.trim()] = { ...row.keep, ...typed, ...(row.description ? { description: row.description } : {}), ...(value !== undefined ? { default: value } : {}) };
   }
-  const required = named.filter((r) => r.required).map((r) => r.name.trim());
-  return { type: 'object', properties, ...(required.length ? { required } : {}) };
+  const required = rows.filter((r) => r.name.trim() !== '' && r.required).map((r) => r.name.trim());
+  return { ...kept, type: 'object', properties, ...(required.length ? { required } : {}) };
 }
 
 /** A copy of an object schema without some properties (what the cards show themselves is not repeated below them). */
