@@ -19,6 +19,7 @@ import { assembleDefinition, envEntries, envSchema, instanceProps, subflowLibrar
 import { normaliseNodeRedProps } from './node-red-props.ts';
 import { PropsEditor, type PropertyNote } from './node-red-values.ts';
 import { FLOW_FORMAT, type FlowDocument, type FlowNode } from './types.ts';
+import { TYPE_MAP } from './node-red-types.ts';
 
 export type { PropertyNote } from './node-red-values.ts';
 export type { ImportedSubflow } from './node-red-subflows.ts';
@@ -58,52 +59,6 @@ interface NrNode {
   wires?: unknown;
   [key: string]: unknown;
 }
-
-/** Node-RED type → Flowcrew type. */
-const TYPE_MAP: Record<string, string> = {
-  inject: 'inject',
-  debug: 'debug',
-  function: 'function',
-  change: 'change',
-  switch: 'switch',
-  template: 'template',
-  json: 'json',
-  csv: 'csv',
-  yaml: 'yaml',
-  split: 'split',
-  join: 'join',
-  delay: 'delay',
-  'http in': 'webhook',
-  'http response': 'webhook-response',
-  'http request': 'http-request',
-  catch: 'catch',
-  status: 'status',
-  // not a Node-RED type: what the import puts where an instance of a subflow with a status output was (node-red-inline.ts)
-  'subflow-status': 'subflow-status',
-  complete: 'complete',
-  comment: 'comment',
-  trigger: 'trigger',
-  range: 'range',
-  sort: 'sort',
-  batch: 'batch',
-  rbe: 'filter',
-  'link call': 'link-call',
-  xml: 'xml',
-  html: 'html',
-  'tcp in': 'tcp-in',
-  'tcp out': 'tcp-out',
-  'tcp request': 'tcp-request',
-  'udp in': 'udp-in',
-  'udp out': 'udp-out',
-  exec: 'exec',
-  'websocket in': 'websocket-in',
-  'websocket out': 'websocket-out',
-  'mqtt in': 'mqtt-subscribe',
-  'mqtt out': 'mqtt-publish',
-  file: 'local-file',
-  'file in': 'local-file',
-  watch: 'local-file-watch',
-};
 
 /** Editor-only fields: layout, labels, grouping, notes. Everything else is the node's config and becomes props. */
 const NON_CONFIG_KEYS = new Set(['id', 'type', 'z', 'x', 'y', 'w', 'h', 'wires', 'name', 'g', 'd', 'l', 'info', 'icon', 'inputLabels', 'outputLabels', '_users']);
