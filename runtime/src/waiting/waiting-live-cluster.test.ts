@@ -3,61 +3,23 @@
  * Redis adapter) and a worker. A question asked on the worker reaches the editors on both mains; an answer given on
  * one main reaches the editor on the other; each exactly once. (Single process: waiting.test.ts.)
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Queue } from 'bullmq';
-import pg from 'pg';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../config.ts';
-import { Runtime } from '../runtime.ts';
-import { QUEUE_NAME } from '../queue/worker.ts';
-import { startTestServer, type TestServer } from '../testing/server.ts';
+import type { Runtime } from '../runtime.ts';
+import type { TestServer } from '../testing/server.ts';
+import { QueueCluster } from '../testing/queue-cluster.ts';
 import { WAITS_CHANGED } from './live.ts';
 import type { WaitChange } from './waiting.ts';
 
-const pgUrl = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
-const REDIS_DB = 14; // one Redis database per queue-mode test file: they run at the same time
-const redisUrl = `${process.env.FLOWCREW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'}/${REDIS_DB}`;
-const schema = `waitlive_${randomBytes(3).toString('hex')}`;
-let dir: string;
+let cluster: QueueCluster;
 let mainA: TestServer | undefined;
 let mainB: TestServer | undefined;
 let worker: Runtime | undefined;
 const sockets: Socket[] = [];
 
-const env = (instance: string, mode: 'main' | 'worker') => ({
-  DATABASE_URL: `${pgUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
-  FLOWCREW_MODE: mode,
-  FLOWCREW_REDIS_URL: redisUrl,
-  FLOWCREW_INSTANCE_ID: `${instance}-${schema}`,
-  FLOWCREW_KEYRING_FILE: path.join(dir, 'keyring.json'),
-  FLOWCREW_FLOWS_DIR: '',
-});
-
-async function clearRedis() {
-  const queue = new Queue(QUEUE_NAME, { connection: { host: '127.0.0.1', port: 6379, db: REDIS_DB } });
-  await queue.obliterate({ force: true });
-  await queue.close();
-}
-
-async function onPg(sql: string) {
-  const client = new pg.Client({ connectionString: pgUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'flowcrew-waitlive-'));
-  await clearRedis();
-  await onPg(`CREATE SCHEMA ${schema}`);
-  mainA = await startTestServer({}, { env: env('main-a', 'main') });
+  cluster = await QueueCluster.create({ name: 'waitlive', redisDb: 14 }); // one Redis database per queue-mode test file
+  mainA = await cluster.main('main-a');
   await mainA.runtime.createFlow({
     id: 'approve',
     name: 'approve',
@@ -70,19 +32,13 @@ beforeAll(async () => {
     ],
   });
   await mainA.runtime.deployFlow('approve');
-  mainB = await startTestServer({}, { env: env('main-b', 'main') });
-  worker = await Runtime.create(loadConfig({ ...process.env, ...env('worker-1', 'worker') }, { dataDir: path.join(dir, 'worker'), logLevel: 'error' }), { loadExamples: false });
-  await worker.resumeRuns();
+  mainB = await cluster.main('main-b');
+  worker = await cluster.worker('worker-1');
 }, 120_000);
 
 afterAll(async () => {
   for (const s of sockets) s.disconnect();
-  await worker?.close();
-  await mainB?.stop();
-  await mainA?.stop();
-  await clearRedis();
-  await onPg(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await rm(dir, { recursive: true, force: true });
+  await cluster?.close();
 }, 60_000);
 
 /** An editor signed in on `server` (as the admin, who reads every project's runs), recording waits:changed. */

@@ -4,25 +4,14 @@
  * worker with the first task's step copied into the new run (not asked of the model again) and the second
  * recomputed. (Embedded SQLite, with a crash: crew-durable.test.ts.)
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Queue } from 'bullmq';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../../runtime/src/config.ts';
-import { Runtime } from '../../../../runtime/src/runtime.ts';
-import { QUEUE_NAME } from '../../../../runtime/src/queue/worker.ts';
-import { startTestServer, type TestServer } from '../../../../runtime/src/testing/server.ts';
+import type { Runtime } from '../../../../runtime/src/runtime.ts';
+import type { TestServer } from '../../../../runtime/src/testing/server.ts';
+import { QueueCluster } from '../../../../runtime/src/testing/queue-cluster.ts';
 import { fakeModelCredential, openAIAnswer, startFakeModelServer, type FakeServer, type RecordedRequest } from '../testing/fake-model-server.ts';
 import { crewFlow, researchThenWrite } from '../testing/crew-flow.ts';
 
-const pgUrl = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
-const REDIS_DB = 15; // one Redis database per queue-mode test file: they run at the same time
-const redisUrl = `${process.env.FLOWCREW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'}/${REDIS_DB}`;
-const schema = `crewrerun_${randomBytes(3).toString('hex')}`;
-let dir: string;
+let cluster: QueueCluster;
 let model: FakeServer;
 let main: TestServer | undefined;
 let worker: Runtime | undefined;
@@ -30,51 +19,19 @@ let worker: Runtime | undefined;
 const system = (req: RecordedRequest) => (req.body.messages as Array<{ content: string }>)[0]!.content;
 const calls = (role: string) => model.requests.filter((r) => system(r).startsWith(`You are ${role}.`)).length;
 
-const env = (instance: string, mode: 'main' | 'worker') => ({
-  DATABASE_URL: `${pgUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
-  FLOWCREW_MODE: mode,
-  FLOWCREW_REDIS_URL: redisUrl,
-  FLOWCREW_INSTANCE_ID: `${instance}-${schema}`,
-  FLOWCREW_KEYRING_FILE: path.join(dir, 'keyring.json'),
-  FLOWCREW_FLOWS_DIR: '',
-  FLOWCREW_OUTBOUND_ALLOW: `127.0.0.1:${new URL(model.url).port}`,
-});
-
-async function clearRedis() {
-  const queue = new Queue(QUEUE_NAME, { connection: { host: '127.0.0.1', port: 6379, db: REDIS_DB } });
-  await queue.obliterate({ force: true });
-  await queue.close();
-}
-
-async function onPg(sql: string) {
-  const client = new pg.Client({ connectionString: pgUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 beforeAll(async () => {
   model = await startFakeModelServer((req) =>
     system(req).startsWith('You are Researcher.') ? { json: openAIAnswer('Fact: pgvector adds vector search to PostgreSQL.') } : { json: openAIAnswer(`Article ${calls('Writer')}.`) },
   );
-  dir = await mkdtemp(path.join(tmpdir(), 'flowcrew-crew-rerun-'));
-  await clearRedis();
-  await onPg(`CREATE SCHEMA ${schema}`);
-  main = await startTestServer({}, { env: env('main', 'main') });
-  worker = await Runtime.create(loadConfig({ ...process.env, ...env('worker', 'worker') }, { dataDir: path.join(dir, 'worker'), logLevel: 'error' }), { loadExamples: false });
-  await worker.resumeRuns();
+  // One Redis database per queue-mode test file: they run at the same time.
+  cluster = await QueueCluster.create({ name: 'crewrerun', redisDb: 15, env: { FLOWCREW_OUTBOUND_ALLOW: `127.0.0.1:${new URL(model.url).port}` } });
+  main = await cluster.main('main');
+  worker = await cluster.worker('worker');
 }, 120_000);
 
 afterAll(async () => {
-  await worker?.close();
-  await main?.stop();
+  await cluster?.close();
   await model?.close();
-  await clearRedis();
-  await onPg(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  if (dir) await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 async function finished(runId: string): Promise<any> {
