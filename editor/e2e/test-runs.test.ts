@@ -88,6 +88,14 @@ describe('test runs, end to end', () => {
     await page.click('[data-test="run-pinned-open"]');
     await page.locator('[data-test="run-detail"] [data-test="run-test-badge"]').waitFor();
     await shot('03-run-detail-test-badge');
+    // The run list shows production and test runs apart (GET /runs?test=).
+    await page.locator('[data-test="run-detail"] button', { hasText: '← Runs' }).click();
+    await page.selectOption('[data-test="runs-kind-filter"]', 'production');
+    await waitForText('[data-test="runs"]', 'No production runs yet.');
+    await page.selectOption('[data-test="runs-kind-filter"]', 'test');
+    await page.locator('[data-test="run-row"] [data-test="run-test-badge"]').waitFor();
+    expect(await page.locator('[data-test="run-row"]').count()).toBe(1);
+    await shot('04-test-runs-filter');
     const runs = (await server.api('GET', '/api/v1/runs?flowId=live-test&test=true')).body;
     expect(runs.map((r: any) => [r.status, r.test])).toEqual([['succeeded', true]]);
     expect((await server.api('GET', '/api/v1/runs?flowId=live-test&test=false')).body).toEqual([]);

@@ -39,4 +39,21 @@ describe('runs store', () => {
     runs.upsert({ id: 'new', flowId: 'f', status: 'failed', finishedAt: 9 });
     expect(runs.byFlow.f!.map((r) => [r.id, r.status])).toEqual([['new', 'failed'], ['old', 'succeeded']]);
   });
+
+  it('lists test runs or production runs apart (GET /runs?test=), live events included', async () => {
+    const api = fakeApi({ 'GET /runs': { body: [{ ...base, id: 't1', triggerNodeId: null, test: true }] } });
+    const runs = useRunsStore();
+    runs.kindFilter = 'test';
+    await runs.load('f');
+    expect(api.calls[0]!.query.get('test')).toBe('true');
+    runs.upsert({ id: 'prod', flowId: 'f', status: 'running', createdAt: 5 });
+    runs.upsert({ id: 't2', flowId: 'f', status: 'running', createdAt: 6, test: true });
+    expect(runs.byFlow.f!.map((r) => r.id)).toEqual(['t2', 't1']);
+    runs.kindFilter = 'production';
+    await runs.load('f');
+    expect(api.calls[1]!.query.get('test')).toBe('false');
+    runs.kindFilter = '';
+    await runs.load('f');
+    expect(api.calls[2]!.query.has('test')).toBe(false);
+  });
 });

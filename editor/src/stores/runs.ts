@@ -10,6 +10,10 @@ export const useRunsStore = defineStore('runs', () => {
   const byFlow = reactive<Record<string, RunRecord[]>>({});
   const hasMore = reactive<Record<string, boolean>>({});
   const statusFilter = ref<RunStatus | ''>('');
+  /** Production runs, the editor's test runs, or both (''): GET /runs?test=. */
+  const kindFilter = ref<'' | 'production' | 'test'>('');
+  const testQuery = () => (kindFilter.value ? kindFilter.value === 'test' : undefined);
+  const kindOf = (run: Partial<RunRecord>) => (run.test ? 'test' : 'production');
   const loading = ref(false);
   const error = ref<string | null>(null);
   const current = ref<RunDetail | null>(null);
@@ -18,7 +22,7 @@ export const useRunsStore = defineStore('runs', () => {
   async function load(flowId: string): Promise<void> {
     loading.value = true;
     try {
-      const runs = await api.listRuns({ flowId, status: statusFilter.value || undefined, limit: PAGE });
+      const runs = await api.listRuns({ flowId, status: statusFilter.value || undefined, test: testQuery(), limit: PAGE });
       byFlow[flowId] = runs;
       hasMore[flowId] = runs.length === PAGE;
       error.value = null;
@@ -35,7 +39,7 @@ export const useRunsStore = defineStore('runs', () => {
     if (!list || !last) return load(flowId);
     loading.value = true;
     try {
-      const runs = await api.listRuns({ flowId, status: statusFilter.value || undefined, limit: PAGE, before: last.id });
+      const runs = await api.listRuns({ flowId, status: statusFilter.value || undefined, test: testQuery(), limit: PAGE, before: last.id });
       byFlow[flowId] = [...list, ...runs.filter((r) => !list.some((x) => x.id === r.id))];
       hasMore[flowId] = runs.length === PAGE;
     } catch (e) {
@@ -69,7 +73,7 @@ export const useRunsStore = defineStore('runs', () => {
         const merged = { ...list[index]!, ...run };
         if (filtered) list.splice(index, 1);
         else list.splice(index, 1, merged);
-      } else if (!filtered && run.createdAt !== undefined) {
+      } else if (!filtered && run.createdAt !== undefined && (!kindFilter.value || kindOf(run) === kindFilter.value)) {
         list.unshift({ flowVersion: 0, status: 'running', triggerNodeId: null, input: null, error: null, parentRunId: null, startedAt: null, finishedAt: null, ...run } as RunRecord);
       }
     }
@@ -92,5 +96,5 @@ export const useRunsStore = defineStore('runs', () => {
     upsert(run);
   }
 
-  return { byFlow, hasMore, statusFilter, loading, error, current, currentError, load, loadMore, openRun, closeRun, upsert, start, rerun, cancel };
+  return { byFlow, hasMore, statusFilter, kindFilter, loading, error, current, currentError, load, loadMore, openRun, closeRun, upsert, start, rerun, cancel };
 });

@@ -1,7 +1,8 @@
 /**
  * Test runs stored in the run history on SQLite and a real PostgreSQL (a fresh schema per run): marked `test`, read
- * back in the one run record shape with their invocations, listed with real runs, pruned by age like any run, and not
- * kept when the flow's retention keeps no such run. Without a reachable PostgreSQL the PG half fails in CI.
+ * back in the one run record shape with their invocations, listed with real runs (or apart: `test` filter), left out
+ * of the dashboard's timings, pruned by age like any run, and not kept when the flow's retention keeps no such run.
+ * Without a reachable PostgreSQL the PG half fails in CI.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -68,6 +69,10 @@ describe.each(backends)('test runs in the history (%s)', (_name, open) => {
       await storage.acceptRun(real.run, real.invocations);
       expect((await storage.getRun(real.run.id))!.test).toBeUndefined();
       expect((await storage.listRuns({ flowId: 'orders' })).map((r) => [r.id, r.test ?? false])).toEqual([[real.run.id, false], [main.run.id, true]]);
+      // GET /runs?test= and the dashboard's figures (production runs only) read the mark in SQL.
+      expect((await storage.listRuns({ flowId: 'orders', test: true })).map((r) => r.id)).toEqual([main.run.id]);
+      expect((await storage.listRuns({ flowId: 'orders', test: false })).map((r) => r.id)).toEqual([real.run.id]);
+      expect((await storage.listRunTimings(now - 1, 100)).map((t) => t.flowId)).toEqual(['orders']);
 
       // Retention by age applies to test runs as to any run.
       expect(await storage.pruneRuns(now + 10)).toBe(3);
