@@ -1,7 +1,7 @@
 /**
  * End to end (issue 14, palette manager): an admin in the editor finds packs this test published to the real local
  * npm registry (verdaccio), reads their readme and licence, installs one with npm's output streaming in (seen in the
- * browser while npm is held mid-install by the pack's install script), and gets a
+ * browser while npm is held mid-install by the pack's install script), upgrades, disables and enables it, and gets a
  * clear message for each bad case (a failing install script, a clashing type, a pack needing a newer SDK, the
  * registry down) with nothing installed; removing a pack names the flows that use its type.
  * Screenshots in test-artifacts/e2e/palette-*.png.
@@ -25,6 +25,8 @@ const goodType = `e2e-greet-${sfx}`;
 const throws = `flowcrew-nodes-e2e-throws-${sfx}`;
 const gated = `flowcrew-nodes-e2e-gated-${sfx}`;
 let gate: string;
+let npm: TestRegistry;
+const dependencies = { [`flowcrew-dep-e2e-${sfx}`]: '1.0.0' };
 let work: string;
 let userDir: string;
 let runtime: ChildRuntime;
@@ -66,7 +68,7 @@ describe('the palette manager in the editor, against a real npm registry', () =>
     work = await mkdtemp(path.join(tmpdir(), 'flowcrew-e2e-palette-'));
     userDir = path.join(work, 'nodes');
     gate = path.join(work, 'gate');
-    const npm = await TestRegistry.signUp(work);
+    npm = await TestRegistry.signUp(work);
     // A pack already in the node directory whose module throws when loaded: quarantined at start.
     const broken = path.join(userDir, 'node_modules', throws);
     await mkdir(broken, { recursive: true });
@@ -74,7 +76,6 @@ describe('the palette manager in the editor, against a real npm registry', () =>
     await writeFile(path.join(broken, 'index.js'), `throw new Error('this pack fails when loaded, on purpose');`);
     runtime = new ChildRuntime({ dataDir: path.join(work, 'data'), port: await freePort(), env: { FLOWCREW_USER_NODES_DIR: userDir, FLOWCREW_NPM_REGISTRY: npm.url } });
     runtime.spawn();
-    const dependencies = { [`flowcrew-dep-e2e-${sfx}`]: '1.0.0' };
     await npm.publishDependency(`flowcrew-dep-e2e-${sfx}`, '!');
     await Promise.all([
       npm.publishPack(good, '1.0.0', { type: goodType, dependencies }),
@@ -125,6 +126,26 @@ describe('the palette manager in the editor, against a real npm registry', () =>
     await page.locator(`[data-test="palette-node-${goodType}"]`).waitFor(); // the palette heard node-types:changed
     expect(existsSync(path.join(userDir, 'node_modules', `flowcrew-dep-e2e-${sfx}`))).toBe(true);
     await shot('01-installed');
+  });
+
+  it('upgrades to a newer version from the editor, and disables and enables the pack', async () => {
+    await npm.publishPack(good, '1.1.0', { type: goodType, dependencies, greeting: 'hi' });
+    await openDetails(good);
+    await page.selectOption('[data-test="pm-version"]', '1.1.0');
+    expect(await page.locator('[data-test="pm-install"]').innerText()).toBe('Change to this version');
+    const outcome = await install();
+    expect(outcome.error).toBe('');
+    expect(outcome.result).toContain(`upgrade: ${good} 1.1.0`);
+    expect((await installedDeps())[good]).toBe('1.1.0');
+
+    await page.click('[data-test="pm-tab-installed"]');
+    await page.click(`[data-test="pm-toggle-${good}"]`);
+    await page.locator(`[data-test="pm-state-${good}"]`).filter({ hasText: 'disabled' }).waitFor({ timeout: 60_000 });
+    await page.locator(`[data-test="palette-node-${goodType}"]`).waitFor({ state: 'detached' }); // the palette heard it
+    await shot('01a-upgraded-then-disabled');
+    await page.click(`[data-test="pm-toggle-${good}"]`);
+    await page.locator(`[data-test="pm-state-${good}"]`).waitFor({ state: 'detached', timeout: 60_000 });
+    await page.locator(`[data-test="palette-node-${goodType}"]`).waitFor();
   });
 
   it('npm’s output shows in the browser while npm is still working', async () => {

@@ -34,7 +34,7 @@ describe('our packs follow the kit layout', () => {
     const packs = (await readdir(path.join(repoRoot, 'nodes'), { withFileTypes: true })).filter((d) => d.isDirectory() && d.name !== 'sdk').map((d) => d.name);
     // One registry with every pack: an example may use core nodes around the pack's own.
     const registry = new NodeRegistry();
-    for (const pack of packs) expect((await registry.loadPackage(path.join(repoRoot, 'nodes', pack), 'workspace')).status, pack).toBe('loaded');
+    for (const pack of packs) expect((await registry.loadPackage(path.join(repoRoot, 'nodes', pack), 'workspace'))?.status, pack).toBe('loaded');
     const template = await templateReadme();
     const problems = (await Promise.all(packs.map((pack) => readmeProblems(path.join(repoRoot, 'nodes', pack), registry, template)))).flat();
     expect(problems).toEqual([]);
