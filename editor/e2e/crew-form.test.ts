@@ -4,7 +4,7 @@
  * and its context among EARLIER tasks only; a task is added, its structured output given as fields and an agent's
  * tool picked from the node types usable as tools — all without YAML or JSON; the saved crew deploys (the runtime's
  * own validation accepts it). A CrewAI crew whose tasks.yaml has no agent lines is refused at deploy until the
- * imported tasks get an agent in the form. Screenshots in test-artifacts/e2e/crew-form-*.png.
+ * imported tasks get an agent in the form (and an imported agent a tool). Screenshots in test-artifacts/e2e/crew-form-*.png.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -173,11 +173,18 @@ describe('the crew node’s form as cards, end to end', () => {
     await plan.locator('[data-test="context-chosen"]').check();
     expect(await plan.locator('[data-test*="/context-"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-test')))).toEqual(['pick-/tasks/1/context-research_task']);
     await imported.waitFor({ state: 'detached' });
+    // An imported agent gets settings the same way (here a tool), its agents.yaml text greyed in the card.
+    await page.click('[data-test="imported-agent-add-analyst"]');
+    const analyst = page.locator('[data-test="agent-card-analyst"]');
+    expect(await analyst.locator('[data-test="field-/agents/0/role"]').getAttribute('placeholder')).toBe('Market analyst');
+    await analyst.locator('[data-test="tool-add"]').click();
+    await analyst.locator('[data-test="tool-type"]').selectOption('http-request');
     await plan.scrollIntoViewIfNeeded();
     await shot('03-crewai-assigned');
 
     const props = await saveAndWait(id);
     expect(props.process).toBe('sequential');
+    expect(props.agents).toEqual([{ key: 'analyst', tools: [{ type: 'http-request' }] }]);
     expect(props.tasks).toEqual([
       { key: 'research_task', agent: 'analyst' },
       { key: 'plan_task', agent: 'strategist', context: ['research_task'] },

@@ -126,5 +126,14 @@ describe('CrewForm', () => {
     await flushPromises();
     expect(card.findAll('[data-test*="/context-"]').map((o) => o.attributes('data-test'))).toEqual(['pick-/tasks/0/context-research_task']);
     expect(wrapper.findAll('[data-test^="imported-add-"]').map((o) => o.attributes('data-test'))).toEqual(['imported-add-research_task']);
+
+    // An imported agent gets a card the same way, its YAML text greyed in the empty fields.
+    await wrapper.find('[data-test="imported-agent-add-analyst"]').trigger('click');
+    expect(updates.at(-1)!.value.agents).toEqual([{ key: 'analyst' }]);
+    await flushPromises();
+    const analyst = wrapper.find('[data-test="agent-card-analyst"]');
+    expect(analyst.find('[data-test$="/role"]').attributes('placeholder')).toBe('Analyst');
+    expect(analyst.find('[data-test="agent-title"]').text()).toBe('Analyst');
+    expect(wrapper.find('[data-test="imported-agents"]').exists()).toBe(false);
   });
 });

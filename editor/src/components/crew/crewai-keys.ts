@@ -11,11 +11,12 @@ export async function crewaiKeys(text: unknown): Promise<string[]> {
 /** Each entry's key and its fields as written (a task's description and expected_output shown on its card). */
 export async function crewaiEntries(text: unknown): Promise<Array<{ key: string; fields: Record<string, unknown> }>> {
   if (typeof text !== 'string' || text.trim() === '') return [];
-  const { parse } = await import('yaml');
   let doc: unknown;
   try {
+    const { parse } = await import('yaml');
     doc = parse(text, { merge: true });
   } catch {
+    // Text that does not parse (or the parser not loading) offers no choices; the runtime's validation still speaks.
     return [];
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return [];
