@@ -100,6 +100,9 @@ if (!ready && process.env.CI) {
       const running = (await prod.api('GET', '/api/v1/flows/orders')).body;
       expect(running).toMatchObject({ deployed: true, deployedVersion: 1 });
       expect(running.nodes[1].credentials).toBe(prodCrm);
+      // Promotion is audited: who merged what into which branch, and what it deployed.
+      const audit = (await prod.api('GET', '/api/v1/audit?limit=50')).body.entries as Array<{ action: string; detail?: Record<string, unknown> }>;
+      expect(audit.find((e) => e.action === 'git.promote')?.detail).toMatchObject({ from: 'dev', to: 'prod', commit: promoted.body.commit, deployed: ['orders'] });
     });
 
     it('a pull that conflicts with a local edit answers both sides as flow diffs and stores nothing', async () => {
