@@ -130,11 +130,23 @@ async function webhookComparison(withNodeRed: boolean, databaseUrl?: string): Pr
           `   server CPU per request ${f.cpu.toFixed(0)} vs ${n.cpu.toFixed(0)} µs (${(f.cpu / n.cpu).toFixed(2)}x)`,
       );
     }
-    // RSS after 20,000 requests each (the load above counts towards them).
-    for (const server of servers) served.set(server, served.get(server)! + (await requestsExactly(target(server.url), connections, 20_000 - served.get(server)!)));
-    const rss = servers.map((s) => ({ name: s.name, served: served.get(s)!, mb: s.rssMb() }));
-    for (const r of rss) console.log(`rss        ${r.name.padEnd(26)} after ${r.served} requests: ${r.mb.toFixed(0)} MB`);
-    if (rss[1]) console.log(`rss        flowcrew / node-red: ${(rss[0]!.mb / rss[1].mb).toFixed(2)}x (target <= 1.5)`);
+    // RSS after 20,000 requests each (the load above counts towards them). One reading is one point of V8's
+    // old-generation cycle (it grows to several times the live heap between mark-compacts), so the mean and max
+    // RSS while the last requests ran are printed beside it.
+    const sampled = new Map<BenchServer, number[]>();
+    for (const server of servers) {
+      const samples: number[] = [];
+      const sampler = setInterval(() => samples.push(server.rssMb()), 250);
+      const more = await requestsExactly(target(server.url), connections, 20_000 - served.get(server)!).finally(() => clearInterval(sampler));
+      served.set(server, served.get(server)! + more);
+      sampled.set(server, samples.length ? samples : [server.rssMb()]);
+    }
+    const rss = servers.map((s) => {
+      const samples = sampled.get(s)!;
+      return { name: s.name, served: served.get(s)!, mb: s.rssMb(), mean: samples.reduce((a, b) => a + b, 0) / samples.length, max: Math.max(...samples) };
+    });
+    for (const r of rss) console.log(`rss        ${r.name.padEnd(26)} after ${r.served} requests: ${r.mb.toFixed(0)} MB   (during the last requests: mean ${r.mean.toFixed(0)}, max ${r.max.toFixed(0)} MB)`);
+    if (rss[1]) console.log(`rss        flowcrew / node-red: ${(rss[0]!.mb / rss[1].mb).toFixed(2)}x (target <= 1.5)   mean ${(rss[0]!.mean / rss[1].mean).toFixed(2)}x   max ${(rss[0]!.max / rss[1].max).toFixed(2)}x`);
   } finally {
     for (const server of servers) await server.stop();
   }
