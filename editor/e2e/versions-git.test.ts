@@ -1,6 +1,7 @@
 /**
  * End to end (issue 14, Git-backed projects in the editor) against the REAL Git server (OpenSSH + git-shell,
- * `bash scripts/services git`): Push commits the flow, Pull with deploy stores and deploys a commit made elsewhere;
+ * `bash scripts/services git`): Promote merges another environment's branch and deploys; Push commits the flow, Pull
+ * with deploy stores and deploys a commit made elsewhere;
  * a push the remote's hook rejects shows the hook's message and moves nothing; a pull
  * that conflicts with a local edit shows what each side changed in the flow, and stores nothing.
  * Screenshots in test-artifacts/e2e/versions-git-*.png. Without the server: fails in CI, skipped elsewhere.
@@ -62,6 +63,19 @@ if (!gitServerReady && process.env.CI) {
       await browser?.close();
       await server?.stop();
       remote?.remove();
+    });
+
+    it('Promote merges another environment’s branch into this one and deploys what changed', async () => {
+      remote.inRepo('branch', 'staging', 'dev');
+      remote.commitFlow('staging', 'orders', (f) => (f.description = 'tested on staging'));
+      await gitSection().locator('input[aria-label="Promote from branch"]').fill('staging');
+      await page.click('[data-test="git-promote"]');
+      await gitSection().locator('[role="status"]').filter({ hasText: 'promote: 1 flow(s) updated, 1 deployed' }).waitFor({ timeout: 60_000 });
+      const stored = (await server.api('GET', '/api/v1/flows/orders')).body;
+      expect(stored).toMatchObject({ description: 'tested on staging', deployed: true, deployedVersion: stored.version });
+      // The merge is on this environment's branch in Git too.
+      expect(JSON.parse(remote.inRepo('show', 'dev:flows/orders.json')).description).toBe('tested on staging');
+      await shot('00-promoted');
     });
 
     it('Push commits the flow from the editor; Pull with "and deploy" stores and deploys a commit made elsewhere', async () => {
