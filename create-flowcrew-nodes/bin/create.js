@@ -27,7 +27,8 @@ export async function scaffold(target, options = {}) {
   if (!NAME.test(name)) throw new Error(`"${name}" is not an npm package name (lower case letters, digits, - . _ ~, optional @scope/)`);
   const type = options.type ?? name.replace(/^@[^/]+\//, '').replace(/^flowcrew-nodes-/, '');
   if (!TYPE.test(type)) throw new Error(`"${type}" is not a node type name (letters, digits, - _ . :)`);
-  const license = options.license ?? 'MIT';
+  // Flowcrew's own licence (Apache-2.0, as Node-RED's) unless the author chooses another.
+  const license = options.license ?? 'Apache-2.0';
   if (!LICENSE.test(license)) throw new Error(`"${license}" is not a licence npm accepts (an SPDX identifier such as MIT or Apache-2.0, or UNLICENSED)`);
   // The node's identifier in code: camelCase of the type ("acme-lookup" -> acmeLookup), never starting with a digit.
   const id = type.replace(/[-_.:]+(.)/g, (_, c) => c.toUpperCase()).replace(/^(\d)/, '_$1');

@@ -39,7 +39,7 @@ describe('create-flowcrew-nodes', () => {
     const manifest = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'));
     expect(manifest).toMatchObject({
       name: 'flowcrew-nodes-acme-shout',
-      license: 'MIT',
+      license: 'Apache-2.0',
       keywords: ['flowcrew-nodes'],
       flowcrew: { nodes: ['./src/index.ts'], sdkApi: 1 },
       peerDependencies: { '@flowcrew/sdk': '^0.1.0' },
