@@ -40,11 +40,11 @@ export class Deployer {
     const { options } = this.hub;
     const services = this.hub.services((route) => options.registerWebhook(route));
     const redactor = new Redactor();
-    // Variables are read once per deploy (as Node-RED does): a changed variable applies at the next deploy.
-    const environment = await options.environment?.(flow);
-    if (environment) redactor.addValues(environment.secrets);
     const global = await this.contexts.get('global');
     const flowContext = await this.contexts.get(`flow:${flow.id}`);
+    // Variables are read once per deploy (as Node-RED does): a changed variable applies at the next deploy.
+    const environment = await options.environment?.(flow, { flow: flowContext, global });
+    if (environment) redactor.addValues(environment.secrets);
     const flowNodes = flow.nodes.map((n) => ({ id: n.id, type: n.type, name: n.name ?? '', props: n.props ?? {} }));
     const created: DeployedNode[] = [];
     try {

@@ -75,9 +75,15 @@ export interface ExecutorOptions {
    * The environment variables of a flow (its project's variables here, runtime/src/variables), resolved at each deploy:
    * handed to nodes as `context.env`, `${NAME}` props substituted, secret values redacted. Absent = no variables.
    */
-  environment?(flow: FlowDocument): Promise<{ env: import('@flowcrew/sdk').EnvReader; secrets: readonly string[] } | undefined>;
+  environment?(flow: FlowDocument, contexts?: FlowContexts): Promise<{ env: import('@flowcrew/sdk').EnvReader; secrets: readonly string[] } | undefined>;
   /** Queue mode, on a worker: queued runs not started for want of a free slot of their flow's limit cluster-wide (resume.ts); their jobs wait and retry. */
   noSlot?(runIds: readonly string[]): void;
+}
+
+/** The flow and global context a flow's variables may read while they are evaluated at deploy (Node-RED's `$flowContext` in a tab's env). */
+export interface FlowContexts {
+  flow: import('@flowcrew/sdk').ContextStore;
+  global: import('@flowcrew/sdk').ContextStore;
 }
 
 export interface RemoteRuns {
