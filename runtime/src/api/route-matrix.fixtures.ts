@@ -248,7 +248,7 @@ export const FIXTURES: Record<string, Fixture> = {
   'DELETE /projects/{id}/git': { access: 'project:manage', scope: 'project', prepare: async (c) => ({ path: `/projects/alpha/git${await linkAlpha(c)}`, expect: 204 }) },
   'POST /projects/{id}/git/push': { access: 'flow:write', scope: 'project', prepare: async (c) => ({ path: `/projects/alpha/git/push${await unlinkAlpha(c)}`, body: {}, expect: 409 }) },
   'POST /projects/{id}/git/pull': { access: 'flow:write', scope: 'project', prepare: async (c) => ({ path: `/projects/alpha/git/pull${await unlinkAlpha(c)}`, body: {}, expect: 409 }) },
-  'POST /projects/{id}/git/promote': { access: 'flow:deploy', scope: 'project', prepare: async (c) => ({ path: `/projects/alpha/git/promote${await unlinkAlpha(c)}`, body: { from: 'dev' }, expect: 409 }) },
+  'POST /projects/{id}/git/promote': { access: 'flow:promote', scope: 'project', prepare: async (c) => ({ path: `/projects/alpha/git/promote${await unlinkAlpha(c)}`, body: { from: 'dev' }, expect: 409 }) },
 
   // per-project environment variables (variables/service.ts); secret ones (credential:write too) in variables.test.ts
   'GET /projects/{id}/variables': fixed('flow:read', 'project', '/projects/alpha/variables', { expect: 200 }),

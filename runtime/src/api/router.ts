@@ -36,7 +36,8 @@ export interface RouterOptions {
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const JSON_TYPES = ['application/json', 'application/*+json'];
 /** Refusals on these routes concern identity (users, roles, projects, tokens, the audit log): they are audited. */
-const AUDITED_TAGS = new Set(['users', 'projects', 'tokens', 'audit']);
+// Identity routes, and the admin actions that install code or promote flows between environments.
+const AUDITED_TAGS = new Set(['users', 'projects', 'tokens', 'audit', 'packs', 'git']);
 const COMPONENTS_ID = 'https://flowcrew.dev/api/components.json';
 
 /** Route schemas refer to '#/components/schemas/X': point them at the one registered components document. */

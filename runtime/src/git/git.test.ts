@@ -84,10 +84,24 @@ if (!ready && process.env.CI) {
       expect(again.body).toMatchObject({ commit: before, flows: [] });
     });
 
+    it('promotion is an admin action: the project\'s owner may deploy but not promote, and the refusal is audited', async () => {
+      const owner = await prod.userWith('shop-owner', { projects: { shop: 'owner' } });
+      expect((await prod.apiAs(owner.credentials, 'POST', '/api/v1/projects/shop/git/pull', {})).status).not.toBe(403);
+      const refused = await prod.apiAs(owner.credentials, 'POST', '/api/v1/projects/shop/git/promote', { from: 'dev' });
+      expect(refused.status).toBe(403);
+      expect(refused.body.detail).toBe('this needs the flow:promote permission, which you do not hold');
+      expect(() => inRepo('rev-parse', '--verify', '-q', 'prod')).toThrow();
+      const denied = (await prod.api('GET', '/api/v1/audit?outcome=denied&limit=50')).body.entries as Array<{ action: string; actor: { name: string }; targetId: string | null }>;
+      expect(denied.find((e) => e.actor.name === 'shop-owner')).toMatchObject({ action: 'access.denied', targetId: 'POST /projects/{id}/git/promote' });
+    });
+
     it('promotion refuses unbound credential references and deploys nothing, then merges, pushes and deploys once bound', async () => {
       const refused = await prod.api('POST', '/api/v1/projects/shop/git/promote', { from: 'dev' });
       expect(refused.status).toBe(422);
       expect(refused.body.detail).toContain('credential reference "crm" (type http-auth) has no binding');
+      // A failed promotion is audited too, with why.
+      const failed = (await prod.api('GET', '/api/v1/audit?outcome=failure&limit=50')).body.entries as Array<{ action: string; detail?: Record<string, unknown> }>;
+      expect(failed.find((e) => e.action === 'git.promote')?.detail).toMatchObject({ from: 'dev', error: expect.stringContaining('has no binding') });
       expect((await prod.api('GET', '/api/v1/flows/orders')).status).toBe(404);
       expect(() => inRepo('rev-parse', '--verify', '-q', 'prod')).toThrow();
 

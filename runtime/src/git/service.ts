@@ -9,12 +9,12 @@
  * Each environment's plain variables travel as `environments/<environment>.json` (secret ones by name only): a push
  * writes this environment's file, a pull or promote stores the file of this environment when it changed in Git
  * (before deploying, so the deployed flows read the new values) and redeploys what was deployed when only it changed.
- * Linking needs project:manage; push/pull flow:write; promote and pull-with-deploy flow:deploy. All audited.
+ * Linking needs project:manage; push/pull flow:write; pull-with-deploy flow:deploy; promote flow:promote (instance
+ * admins only: it deploys what another environment made). All audited, a failed promotion too.
  */
 import path from 'node:path';
 import { ProblemError, invalid } from '../errors.ts';
 import type { FlowDocument } from '../flow/types.ts';
-import { authorize } from '../services/access.ts';
 import type { AuditService } from '../services/audit.ts';
 import type { FlowService } from '../services/flows.ts';
 import type { ProjectService } from '../services/projects.ts';
@@ -145,38 +145,49 @@ export class GitService {
     });
   }
 
-  /** Promotion: merge branch `from` into this environment's branch, push it, and deploy the flows it changed. */
+  /**
+   * Promotion: merge branch `from` into this environment's branch, push it, and deploy the flows it changed. An admin
+   * action (flow:promote, instance admins only), audited whether it succeeds or fails.
+   */
   promote(actor: Actor, projectId: string, from: string): Promise<SyncResult> {
     return this.exclusive(projectId, async () => {
-      await this.projects.requireWritable(actor, projectId, 'flow:deploy');
-      authorize(actor, 'flow:write', projectId, 'flow:read', `project "${projectId}"`);
-      const { link, ws } = await this.open(projectId);
-      if (from === link.branch) throw invalid('nothing to promote', [{ pointer: '/from', message: `"${from}" is this environment's own branch` }]);
-      const source = await ws.remoteHead(from);
-      if (!source) throw new ProblemError(404, 'No such branch', `branch "${from}" does not exist in ${link.url}`);
-      const current = await ws.remoteHead(link.branch);
-      if (current !== link.lastCommit) throw this.behind(link, current);
-      // Local edits not in Git would be silently mixed into the promotion: they must be pushed (or restored) first.
-      if (await this.changedSince(projectId, link, current, ws)) throw new ProblemError(409, 'Local changes', `project "${projectId}" has changes that are not in branch "${link.branch}": push them or restore the flows first, then promote`);
-      let merged: string;
-      if (!current) merged = source;
-      else {
-        const result = await ws.merge(current, source, `Promote ${from} into ${link.branch}`, actor.name);
-        if (!result.ok) throw conflict(`promoting "${from}" into "${link.branch}"`, result.conflicts);
-        merged = result.head;
+      await this.projects.requireWritable(actor, projectId, 'flow:promote');
+      try {
+        return await this.promoteAs(actor, projectId, from);
+      } catch (error) {
+        await this.audit.failed(actor, 'git.promote', { type: 'project', id: projectId }, projectId, { from, error: (error as Error).message });
+        throw error;
       }
-      // Checked before anything leaves this instance: a flow that would not validate here is not pushed.
-      const incoming = await this.incoming(projectId, link, await ws.files(merged));
-      for (const flow of incoming.changed) {
-        const check = await this.flows.validate(actor, flow);
-        if (!check.valid) throw invalid(`flow "${flow.id}" from "${from}" is not valid in ${link.environment}; nothing was promoted`, check.issues);
-      }
-      if (merged !== current) await ws.push(merged, link.branch);
-      const result = await this.apply(actor, projectId, link, merged, current, ws, true);
-      await this.links.advance(projectId, link.lastCommit, merged);
-      await this.audit.record(actor, 'git.promote', { type: 'project', id: projectId }, projectId, { from, to: link.branch, commit: merged, deployed: result.deployed });
-      return { ...result, commit: merged };
     });
+  }
+
+  private async promoteAs(actor: Actor, projectId: string, from: string): Promise<SyncResult> {
+    const { link, ws } = await this.open(projectId);
+    if (from === link.branch) throw invalid('nothing to promote', [{ pointer: '/from', message: `"${from}" is this environment's own branch` }]);
+    const source = await ws.remoteHead(from);
+    if (!source) throw new ProblemError(404, 'No such branch', `branch "${from}" does not exist in ${link.url}`);
+    const current = await ws.remoteHead(link.branch);
+    if (current !== link.lastCommit) throw this.behind(link, current);
+    // Local edits not in Git would be silently mixed into the promotion: they must be pushed (or restored) first.
+    if (await this.changedSince(projectId, link, current, ws)) throw new ProblemError(409, 'Local changes', `project "${projectId}" has changes that are not in branch "${link.branch}": push them or restore the flows first, then promote`);
+    let merged: string;
+    if (!current) merged = source;
+    else {
+      const result = await ws.merge(current, source, `Promote ${from} into ${link.branch}`, actor.name);
+      if (!result.ok) throw conflict(`promoting "${from}" into "${link.branch}"`, result.conflicts);
+      merged = result.head;
+    }
+    // Checked before anything leaves this instance: a flow that would not validate here is not pushed.
+    const incoming = await this.incoming(projectId, link, await ws.files(merged));
+    for (const flow of incoming.changed) {
+      const check = await this.flows.validate(actor, flow);
+      if (!check.valid) throw invalid(`flow "${flow.id}" from "${from}" is not valid in ${link.environment}; nothing was promoted`, check.issues);
+    }
+    if (merged !== current) await ws.push(merged, link.branch);
+    const result = await this.apply(actor, projectId, link, merged, current, ws, true);
+    await this.links.advance(projectId, link.lastCommit, merged);
+    await this.audit.record(actor, 'git.promote', { type: 'project', id: projectId }, projectId, { from, to: link.branch, commit: merged, deployed: result.deployed });
+    return { ...result, commit: merged };
   }
 
   // ---- steps ----

@@ -15,6 +15,7 @@ export const PERMISSIONS = [
   'flow:read', // list/read/export flows, read debug buffer, subscribe to a flow's live events
   'flow:write', // create/update/delete/import flows
   'flow:deploy', // deploy/undeploy
+  'flow:promote', // promote another environment's branch into a project: merge + push + deploy (instance admin only)
   'run:read', // list/read runs, subscribe to a run's live events, stats
   'run:start', // manual runs, re-runs
   'run:cancel',
@@ -45,7 +46,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<ProjectRole, ReadonlySet<Permissi
 };
 
 /** Permissions that only an instance admin holds (they are not scoped to a project). */
-export const INSTANCE_ONLY: ReadonlySet<Permission> = new Set<Permission>(['pack:install', 'user:manage', 'audit:read', 'project:create', 'metrics:read']);
+export const INSTANCE_ONLY: ReadonlySet<Permission> = new Set<Permission>(['pack:install', 'flow:promote', 'user:manage', 'audit:read', 'project:create', 'metrics:read']);
 
 export const DEFAULT_PROJECT = 'default';
 

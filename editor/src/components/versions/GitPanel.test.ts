@@ -3,7 +3,9 @@
  * these answers have the same shape).
  */
 import { flushPromises, mount } from '@vue/test-utils';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createPinia, setActivePinia } from 'pinia';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { useAuthStore } from '../../stores/auth';
 import { fakeApi } from '../../test/fake-api';
 import GitPanel from './GitPanel.vue';
 
@@ -11,6 +13,7 @@ const link = { projectId: 'shop', url: 'ssh://git@example/shop.git', branch: 'pr
 const flow = { 'GET /flows/orders': { body: { id: 'orders', projectId: 'shop', nodes: [] } } };
 const nameChange = (after: string) => ({ flow: [{ path: '/name', before: 'Orders', after }], added: [], removed: [], changed: [], moved: [], wires: { added: [], removed: [] }, same: false });
 
+beforeEach(() => setActivePinia(createPinia()));
 afterEach(() => vi.unstubAllGlobals());
 
 describe('GitPanel', () => {
@@ -74,5 +77,16 @@ describe('GitPanel', () => {
     const conflict = wrapper.find('[data-test="git-conflict"]').text();
     expect(conflict).toContain('/name: "Orders" → "Orders (hotfix)"');
     expect(conflict).toContain('/name: "Orders" → "Orders v2"');
+  });
+
+  it('offers promotion to instance admins only (a member is told it is an admin action)', async () => {
+    fakeApi({ ...flow, 'GET /projects/shop/git': { body: link } });
+    useAuthStore().user = { username: 'ed', name: 'ed', via: 'password', instanceRole: 'member' };
+    const wrapper = mount(GitPanel, { props: { flowId: 'orders' } });
+    await flushPromises();
+    await wrapper.find('input[aria-label="Promote from branch"]').setValue('dev');
+    expect(wrapper.find('[data-test="git-promote"]').attributes('disabled')).toBeDefined();
+    expect(wrapper.find('[data-test="git-promote-admin"]').text()).toContain('admin action');
+    expect(wrapper.find('[data-test="git-pull"]').attributes('disabled')).toBeUndefined();
   });
 });
