@@ -3,17 +3,13 @@
  * and axe-core (injected into the page) finds no serious or critical violation in the editor's main views.
  * Screenshots in test-artifacts/e2e/a11y-*.png.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
 import { createAdmin, signedInEditor } from './auth.ts';
+import { axeViolations as axeOn } from './axe.ts';
 import { screenshot } from './browser.ts';
 import { clickNode, openFlow } from './editor-page.ts';
-
-// Evaluated through the DevTools protocol: the editor's Content-Security-Policy (rightly) refuses inline scripts.
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 let server: TestServer;
 let browser: Browser;
@@ -22,15 +18,7 @@ const shot = (name: string) => screenshot(page, 'e2e', `a11y-${name}`);
 const announced = (text: string | RegExp) => page.locator('[data-test="canvas-announcement"]').filter({ hasText: text }).waitFor({ timeout: 10_000 });
 const nodePosition = (id: string) => page.evaluate((key) => [...(window as any).flowcrew.view.graph.getNodeById(key).pos] as [number, number], id);
 
-/** Serious and critical axe violations on the page as it is now, one line each. */
-async function axeViolations(): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate(async () => {
-    const result = await (window as any).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    return result.violations.map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n: any) => n.target.join(' ')) }));
-  });
-  return violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical').map((v: any) => `${v.impact} ${v.id}: ${v.help} — ${v.targets.join(' | ')}`);
-}
+const axeViolations = () => axeOn(page);
 
 const flow = {
   id: 'keyboard',

@@ -6,13 +6,12 @@
  * own validation accepts it). A CrewAI crew whose tasks.yaml has no agent lines is refused at deploy until the
  * imported tasks get an agent in the form (and an imported agent a tool). Screenshots in test-artifacts/e2e/crew-form-*.png.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_TEMPLATES } from '../../nodes/ai/src/agents/templates.ts';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
 import { createAdmin, signedInEditor } from './auth.ts';
+import { axeViolations } from './axe.ts';
 import { screenshot } from './browser.ts';
 import { clickNode, openFlow } from './editor-page.ts';
 
@@ -37,15 +36,6 @@ afterAll(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** Serious and critical axe-core violations inside the crew form (as accessibility.test.ts checks the editor's views). */
-async function axeViolations(): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8'));
-  return page.evaluate(async () => {
-    const result = await (window as any).axe.run('[data-test="crew-form"]', { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    return result.violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical').map((v: any) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n: any) => n.target.join(' ')).join(' | ')}`);
-  });
-}
 
 const saveAndWait = async (id: string) => {
   await page.click('[data-test="save"]');
@@ -131,7 +121,7 @@ describe('the crew node’s form as cards, end to end', () => {
     await researcher.locator('[data-test="tool-name"]').fill('fetch_page');
     await write.scrollIntoViewIfNeeded();
     await shot('02-task-edited');
-    expect(await axeViolations()).toEqual([]);
+    expect(await axeViolations(page, '[data-test="crew-form"]')).toEqual([]);
 
     const props = await saveAndWait(id);
     expect(props.tasks[2]).toMatchObject({
