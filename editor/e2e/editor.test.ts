@@ -18,6 +18,8 @@ let browser: Browser;
 let page: Page;
 let step = 0;
 const pageErrors: string[] = [];
+/** GET /flows/:id/debug asked by the page: none, the runtime pushes the catch-up with the subscription. */
+const debugFetches: string[] = [];
 
 const shot = (name: string) => screenshot(page, SHOTS, `${String(++step).padStart(2, '0')}-${name}`);
 const text = (selector: string) => page.locator(selector).first().innerText();
@@ -38,6 +40,9 @@ describe('editor end to end', () => {
     server = await startTestServer();
     await createAdmin(server);
     ({ browser, page } = await signedInEditor(server, { acceptDownloads: true, pageErrors, dialogs: 'accept' }));
+    page.on('request', (request) => {
+      if (/\/api\/v1\/flows\/[^/]+\/debug/.test(request.url())) debugFetches.push(request.url());
+    });
     await page.locator('[data-test="palette-node-webhook"]').waitFor();
   });
 
@@ -271,7 +276,8 @@ describe('editor end to end', () => {
     await nodeState('Show it').filter({ hasText: new RegExp(`succeeded, ${count + 1} messages?`) }).waitFor();
     // The trigger's step is caught up from the run's stored invocations, counted once.
     expect(await nodeState('Incoming').innerText()).toMatch(new RegExp(`^Incoming: succeeded, ${triggerCount + 1} messages?$`));
-    // The debug message printed while the connection was down is fetched from the runtime's buffer, once, newest first.
+    // The debug message printed while the connection was down is pushed from the runtime's buffer with the new
+    // subscription (debugAfter), once, newest first — not fetched (debugFetches stays empty).
     await waitForText('[data-test="debug-entry"]', '"missed": true');
     await waitForText('[data-test="toast"]', /Caught up on .*\b1 debug message\b/);
     expect(await entries.count()).toBe(entriesBefore + 1);
@@ -288,6 +294,22 @@ describe('editor end to end', () => {
     expect(await text('[data-test="stat-active"]')).toMatch(/^2\s*active flows$/);
     await shot('dashboard');
     await page.goBack();
+  });
+
+  it('shows a flow’s recent debug messages when it is opened again, pushed with the subscription, not fetched', async () => {
+    // Closed while the flow prints a message, then opened again from the flow list.
+    await page.click('[data-test="tab-debug"]');
+    await page.click('[data-test="flow-tab-e2e-webhook"] button.close');
+    await page.locator('[data-test="flow-tab-e2e-webhook"]').waitFor({ state: 'detached' });
+    const response = await fetch(`${server.url}/webhook/e2e-hook`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"while": "closed"}' });
+    expect(response.status).toBe(202);
+    await expect.poll(async () => JSON.stringify((await server.api('GET', '/api/v1/flows/e2e-webhook/debug')).body)).toContain('closed');
+    await page.goto(`${server.url}/#/flows/e2e-webhook`);
+    await page.locator('[data-test="flow-tab-e2e-webhook"]').waitFor();
+    await waitForText('[data-test="debug-entry"]', '"while": "closed"');
+    expect(await page.locator('[data-test="debug-entry"]').filter({ hasText: '"while": "closed"' }).count()).toBe(1);
+    await shot('debug-catchup-on-open');
+    expect(debugFetches).toEqual([]);
   });
 
   it('raised no uncaught errors in the page', () => {

@@ -4,7 +4,7 @@
  */
 import { takePrefetched } from '../lib/prefetch';
 import type { CatalogEntry, PackDetails, PackInfo, PackOperationResult, PinRecord, PinnedOutput, PinnedRunAnswer } from './types';
-import type { AuthStatus, CredentialInfo, CredentialTestResult, CredentialTypeInfo, DebugEvent, FlowDocument, FlowView, ImportResult, Issue, NodeTypeInfo, Problem, RunDetail, RunRecord, RunStatus, Stats, UserView } from './types';
+import type { AuthStatus, CredentialInfo, CredentialTestResult, CredentialTypeInfo, FlowDocument, FlowView, ImportResult, Issue, NodeTypeInfo, Problem, RunDetail, RunRecord, RunStatus, Stats, UserView } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -114,9 +114,6 @@ export const api = {
   deployFlow: (id: string) => request<FlowView>('POST', `/flows/${encodeURIComponent(id)}/deploy`),
   undeployFlow: (id: string) => request<FlowView>('POST', `/flows/${encodeURIComponent(id)}/undeploy`),
   exportFlow: (id: string) => request<FlowDocument>('GET', `/flows/${encodeURIComponent(id)}/export`),
-  /** The flow's recent debug messages (the runtime keeps the newest 500 in memory) with seq > after, oldest first. */
-  debugMessages: (id: string, after?: number) =>
-    request<DebugEvent[]>('GET', `/flows/${encodeURIComponent(id)}/debug${after === undefined ? '' : `?after=${after}`}`),
   importFlows: (body: unknown, options: { replace?: boolean } = {}) => request<ImportResult>('POST', `/flows/import${options.replace ? '?replace=true' : ''}`, body),
 
   startRun: (flowId: string, input: Record<string, unknown>, nodeId?: string) =>

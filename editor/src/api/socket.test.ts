@@ -1,7 +1,8 @@
 // @vitest-environment node
 /**
- * The live client's handshake against a real Socket.IO server: it carries a fresh bearer token at every connection,
- * and a refused handshake is reported (so the editor asks to sign in again) and retried once signed in.
+ * The live client against a real Socket.IO server: its handshake carries a fresh bearer token at every connection,
+ * and a refused handshake is reported (so the editor asks to sign in again) and retried once signed in; a flow
+ * subscription asks for the debug messages after the last one seen, again at every reconnection.
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -62,5 +63,33 @@ describe('live client authentication', () => {
     client.reconnect();
     await until(() => client!.connectionState === 'connected', 'the connection after signing in again');
     expect(seen).toEqual(['expired', 'fresh']);
+  });
+});
+
+describe('live client subscriptions', () => {
+  it('sends debugAfter with each flow subscription, asked afresh when it subscribes again after a reconnection', async () => {
+    const { url } = await serve(() => true);
+    const asked: unknown[] = [];
+    io.on('connection', (socket) => {
+      socket.on('subscribe', (target: { flowId?: string; runId?: string }, ack: (answer: object) => void) => {
+        asked.push(target);
+        // A flow deleted meanwhile: refused, which does not keep the others from being caught up.
+        ack(target.flowId === 'gone' && asked.length > 3 ? { ok: false, error: 'flow "gone" not found' } : { ok: true });
+      });
+    });
+    let lastSeen = 0;
+    const resyncs: unknown[] = [];
+    client = new LiveClient({ url, reconnectionDelay: 50, reconnectionDelayMax: 100, debugAfter: () => lastSeen });
+    client.onResync((_since, subscribed) => resyncs.push(subscribed));
+    await until(() => client!.connectionState === 'connected', 'the connection');
+    await client.subscribe({ flowId: 'orders' });
+    await client.subscribe({ flowId: 'gone' });
+    await client.subscribe({ runId: 'r1' });
+    expect(asked).toEqual([{ flowId: 'orders', debugAfter: 0 }, { flowId: 'gone', debugAfter: 0 }, { runId: 'r1' }]);
+    lastSeen = 41;
+    io.disconnectSockets();
+    await until(() => resyncs.length === 1, 'the resync after reconnecting');
+    expect(asked.slice(3)).toEqual([{ flowId: 'orders', debugAfter: 41 }, { flowId: 'gone', debugAfter: 41 }, { runId: 'r1' }]);
+    expect(resyncs).toEqual([[{ flowId: 'orders' }, { runId: 'r1' }]]);
   });
 });

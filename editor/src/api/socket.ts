@@ -1,7 +1,8 @@
 /**
  * The Socket.IO client for live run events. It remembers what the editor subscribed to, so after a lost
  * connection it subscribes again by itself and then tells listeners to resynchronise (events sent while
- * the connection was down are gone; the REST API has the runs and the recent debug messages).
+ * the connection was down are gone; the REST API has the runs). A flow subscription may carry `debugAfter`: the
+ * runtime then pushes the flow's buffered debug messages numbered above it (`debug:catchup`) right after joining.
  */
 import { io, type Socket } from 'socket.io-client';
 import type { LiveEvents } from './types';
@@ -25,6 +26,11 @@ export interface LiveClientOptions {
    * fresh access token each time). Without it the handshake carries the session cookie, as any same-origin request.
    */
   auth?: () => Promise<Record<string, string>>;
+  /**
+   * For each flow subscription, asked at every (re)subscription: the debug seq after which the runtime should push
+   * the flow's buffered messages as `debug:catchup` (0: all it keeps). Without it no catch-up is pushed.
+   */
+  debugAfter?: (flowId: string) => number;
 }
 
 /** The runtime refused the handshake's credentials (Socket.IO does not retry those by itself). */
@@ -36,14 +42,16 @@ export class LiveClient {
   private readonly socket: Socket;
   private readonly targets = new Map<string, SubscribeTarget>();
   private readonly stateListeners = new Set<(state: ConnectionState, since: number) => void>();
-  private readonly resyncListeners = new Set<(disconnectedAt: number) => void>();
+  private readonly resyncListeners = new Set<(disconnectedAt: number, subscribed: SubscribeTarget[]) => void>();
   private readonly authErrorListeners = new Set<() => void>();
   private state: ConnectionState = 'connecting';
   private disconnectedAt = 0;
   private everConnected = false;
+  private readonly debugAfter?: (flowId: string) => number;
 
   constructor(options: LiveClientOptions = {}) {
     const auth = options.auth;
+    this.debugAfter = options.debugAfter;
     const opts = {
       path: '/socket.io',
       reconnectionDelay: options.reconnectionDelay ?? 500,
@@ -56,14 +64,15 @@ export class LiveClient {
       const wasReconnect = this.everConnected;
       this.everConnected = true;
       this.setState('connected');
-      // A new connection has joined no rooms: subscribe to everything again, then ask listeners to catch up.
-      void Promise.all([...this.targets.values()].map((t) => this.emitSubscribe(t))).then(
-        () => {
-          if (wasReconnect) for (const listener of this.resyncListeners) listener(this.disconnectedAt);
-        },
+      // A new connection has joined no rooms: subscribe to everything again, then ask listeners to catch up on what
+      // was subscribed (one refused subscription, e.g. a flow deleted meanwhile, does not stop the others').
+      const targets = [...this.targets.values()];
+      void Promise.allSettled(targets.map((t) => this.emitSubscribe(t))).then((answers) => {
         // Disconnected again before the answers came (a sign-out, a restart): the next connection subscribes anew.
-        () => undefined,
-      );
+        if (!wasReconnect || !this.socket.connected) return;
+        const subscribed = targets.filter((_, i) => answers[i]!.status === 'fulfilled');
+        for (const listener of this.resyncListeners) listener(this.disconnectedAt, subscribed);
+      });
     });
     this.socket.on('disconnect', (reason) => {
       this.disconnectedAt = Date.now();
@@ -96,8 +105,9 @@ export class LiveClient {
   }
 
   private emitSubscribe(target: SubscribeTarget): Promise<void> {
+    const payload = 'flowId' in target && this.debugAfter ? { ...target, debugAfter: this.debugAfter(target.flowId) } : target;
     return new Promise((resolve, reject) => {
-      this.socket.timeout(5000).emit('subscribe', target, (error: Error | null, answer?: { ok: boolean; error?: string }) => {
+      this.socket.timeout(5000).emit('subscribe', payload, (error: Error | null, answer?: { ok: boolean; error?: string }) => {
         if (error) reject(error);
         else if (!answer?.ok) reject(new Error(answer?.error ?? 'subscribe refused'));
         else resolve();
@@ -128,8 +138,8 @@ export class LiveClient {
     return () => void this.stateListeners.delete(listener);
   }
 
-  /** Called after a reconnection, with the time the connection was lost. */
-  onResync(listener: (disconnectedAt: number) => void): () => void {
+  /** Called after a reconnection, with the time the connection was lost and what was subscribed again. */
+  onResync(listener: (disconnectedAt: number, subscribed: SubscribeTarget[]) => void): () => void {
     this.resyncListeners.add(listener);
     return () => void this.resyncListeners.delete(listener);
   }

@@ -184,6 +184,8 @@ export interface LiveEvents {
   'node:started': NodeStartedEvent;
   'node:finished': NodeFinishedEvent;
   debug: DebugEvent | TestDebugEvent;
+  /** Pushed after subscribing to a flow with `debugAfter`: its buffered messages numbered above it, oldest first. */
+  'debug:catchup': { flowId: string; messages: DebugEvent[]; error?: string };
   'node:status': NodeStatusEvent;
   /** A node pack was installed, upgraded, removed, disabled or enabled: the palette reloads. */
   'node-types:changed': RegistryChange;

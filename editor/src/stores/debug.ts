@@ -2,12 +2,12 @@
  * The debug sidebar's messages: what debug nodes printed, and node and run errors, newest last, capped.
  *
  * Debug messages are numbered by the runtime (`seq`). The store remembers the highest seq it has seen per flow, so
- * after a lost connection (or when a flow is opened again) `catchUp` fetches only what it missed. A message may
- * arrive both live and in a catch-up: it shows once, and debug messages stay in seq order.
+ * after a lost connection (or when a flow is opened again) the subscription asks the runtime for only what it missed
+ * (`lastSeq`, sent as `debugAfter`; stores/live.ts). A message may arrive both live and in a catch-up: it shows once,
+ * and debug messages stay in seq order.
  */
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
-import { api, ApiError } from '../api/client';
 import type { DebugEvent } from '../api/types';
 
 export interface DebugEntry {
@@ -115,22 +115,6 @@ export const useDebugStore = defineStore('debug', () => {
     return cursors.get(flowId);
   }
 
-  /**
-   * Fetch the flow's buffered messages numbered above `after` (all of them when undefined: a flow opened for the
-   * first time shows its recent messages) and add the ones not received yet. A flow the runtime does not know (not
-   * saved yet, or deleted) has none. Returns how many were new.
-   */
-  async function catchUp(flowId: string, after: number | undefined = lastSeq(flowId)): Promise<number> {
-    let messages: DebugEvent[];
-    try {
-      messages = await api.debugMessages(flowId, after);
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 404) return 0;
-      throw e;
-    }
-    return addMessages(messages);
-  }
-
   function clear(): void {
     entries.value = [];
   }
@@ -144,5 +128,5 @@ export const useDebugStore = defineStore('debug', () => {
   /** Nodes that have entries, for the filter menu. */
   const nodesWithEntries = computed(() => [...new Set(entries.value.map((e) => e.nodeId).filter((id): id is string => !!id))]);
 
-  return { entries, nodeFilter, onlyErrors, currentFlowOnly, add, addMessages, lastSeq, catchUp, clear, visible, nodesWithEntries };
+  return { entries, nodeFilter, onlyErrors, currentFlowOnly, add, addMessages, lastSeq, clear, visible, nodesWithEntries };
 });

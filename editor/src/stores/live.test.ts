@@ -10,10 +10,6 @@ import { useRunsStore } from './runs';
 const preview = (value: unknown) => ({ json: JSON.stringify(value), truncated: false });
 const message = (seq: number, flowId = 'f'): DebugEvent => ({ seq, runId: `r${seq}`, flowId, nodeId: 'show', property: 'payload', at: seq * 1000, value: preview({ n: seq }) });
 
-/** GET /flows/:id/debug over an in-memory buffer, like the runtime's: seq > after, oldest first. */
-function debugRoute(buffer: DebugEvent[]) {
-  return (request: { query: URLSearchParams }) => ({ body: buffer.filter((m) => m.seq > Number(request.query.get('after') ?? 0)) });
-}
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 function invocation(overrides: Partial<InvocationRecord>): InvocationRecord {
@@ -145,87 +141,55 @@ describe('live store', () => {
       'GET /runs/r2': { body: missed },
       'GET /runs/r1': { body: seen },
     });
-    await live.resync(9_500);
+    await live.resync(9_500, []); // no debug catch-up awaited here
     expect(live.nodes.f!.show).toMatchObject({ state: 'failed', count: 2 });
     expect(live.nodes.f!.hook).toMatchObject({ state: 'succeeded', count: 2 });
     expect(runs.byFlow.f!.map((r) => [r.id, r.status])).toEqual([['r2', 'failed'], ['r1', 'succeeded']]);
     expect(useDebugStore().entries.map((e) => e.text)).toEqual(['boom']);
     // A second catch-up over the same runs changes nothing.
-    await live.resync(9_500);
+    await live.resync(9_500, []); // no debug catch-up awaited here
     expect(live.nodes.f!.show!.count).toBe(2);
     expect(live.nodes.f!.hook!.count).toBe(2);
   });
 
-  it('shows a flow’s buffered debug messages when it is opened, then only what came since', async () => {
-    const buffer = [message(1), message(2)];
-    const server = fakeApi({ 'GET /flows/f/debug': debugRoute(buffer) });
+  it('shows the debug messages the runtime pushes with a subscription, each once, in seq order', () => {
     const live = useLiveStore();
     const debug = useDebugStore();
     live.watchFlow('f');
-    await flush();
+    live.onDebugCatchUp({ flowId: 'f', messages: [message(1), message(2)] });
     expect(debug.entries.map((e) => e.seq)).toEqual([1, 2]);
-    expect(server.called('GET /flows/f/debug')[0]!.query.has('after')).toBe(false);
-    // Closed and opened again: only the messages emitted in between.
-    live.unwatchFlow('f');
-    buffer.push(message(3));
-    live.watchFlow('f');
-    await flush();
-    expect(server.called('GET /flows/f/debug')[1]!.query.get('after')).toBe('2');
-    expect(debug.entries.map((e) => e.seq)).toEqual([1, 2, 3]);
-  });
-
-  it('catches up on debug messages missed while disconnected, appending them once', async () => {
-    const buffer = [message(1)];
-    const server = fakeApi({ 'GET /flows/f/debug': debugRoute(buffer), 'GET /runs': { body: [] } });
-    const live = useLiveStore();
-    const debug = useDebugStore();
-    live.watchFlow('f');
-    await flush();
-    live.onConnectionState('connected');
-    buffer.push(message(2));
-    live.onDebug(message(2));
+    // What the next subscription asks for (debugAfter): after the last one seen.
     expect(debug.lastSeq('f')).toBe(2);
-    live.onConnectionState('reconnecting');
-    // Emitted while the connection was down: only in the runtime's buffer.
-    buffer.push(message(3), message(4));
-    live.onConnectionState('connected');
-    await live.resync(Date.now());
-    expect(server.called('GET /flows/f/debug').at(-1)!.query.get('after')).toBe('2');
-    expect(debug.entries.map((e) => [e.seq, e.text])).toEqual([[1, '{"n":1}'], [2, '{"n":2}'], [3, '{"n":3}'], [4, '{"n":4}']]);
-    expect(debug.lastSeq('f')).toBe(4);
-    // Another reconnection with nothing new adds nothing.
-    live.onConnectionState('reconnecting');
-    live.onConnectionState('connected');
-    await live.resync(Date.now());
-    expect(server.called('GET /flows/f/debug').at(-1)!.query.get('after')).toBe('4');
+    // Subscribed again: a message that came live meanwhile is in the catch-up too, and shows once.
+    live.onDebug(message(4));
+    live.onDebugCatchUp({ flowId: 'f', messages: [message(3), message(4)] });
     expect(debug.entries.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    expect(debug.lastSeq('f')).toBe(4);
   });
 
-  it('shows a message that arrives both live and in the catch-up once, in seq order', async () => {
-    const buffer: DebugEvent[] = [];
-    fakeApi({ 'GET /flows/f/debug': debugRoute(buffer), 'GET /flows/g/debug': debugRoute([]), 'GET /runs': { body: [] } });
+  it('says so when the runtime could not list a flow’s debug messages', () => {
+    const live = useLiveStore();
+    live.onDebugCatchUp({ flowId: 'f', messages: [], error: 'Redis is not reachable' });
+    expect(useNoticesStore().notices).toEqual([expect.objectContaining({ kind: 'error', text: 'Could not fetch the recent debug messages of flow "f"', detail: 'Redis is not reachable' })]);
+  });
+
+  it('after a reconnection, reports the debug messages pushed with the new subscriptions beside the runs caught up', async () => {
+    fakeApi({ 'GET /runs': { body: [] } });
     const live = useLiveStore();
     const debug = useDebugStore();
     live.watchFlow('f');
     live.watchFlow('g');
-    await flush();
     live.onConnectionState('connected');
-    buffer.push(message(1));
-    live.onDebug(message(1));
+    live.onDebugCatchUp({ flowId: 'f', messages: [message(1)] });
     live.onConnectionState('reconnecting');
-    buffer.push(message(2), message(3));
     live.onConnectionState('connected');
-    // Resubscribed: new messages arrive live before the catch-up runs (seq is global: 4 is another flow's).
-    buffer.push(message(5));
-    live.onDebug(message(4, 'g'));
-    live.onDebug(message(5));
-    await live.resync(Date.now());
-    // The catch-up asked for what came after the last message seen before the drop, and brought 5 again.
-    expect(debug.entries.map((e) => [e.flowId, e.seq])).toEqual([['f', 1], ['f', 2], ['f', 3], ['g', 4], ['f', 5]]);
-    // And a live message that arrives after the catch-up brought it is not shown twice either.
-    buffer.push(message(6));
-    await debug.catchUp('f');
-    live.onDebug(message(6));
-    expect(debug.entries.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    // The catch-ups of the new subscriptions may come before or after the resync starts: it waits for both flows'.
+    live.onDebugCatchUp({ flowId: 'f', messages: [message(2), message(3)] });
+    const resynced = live.resync(Date.now(), ['f', 'g']);
+    await flush();
+    live.onDebugCatchUp({ flowId: 'g', messages: [message(4, 'g')] });
+    await resynced;
+    expect(debug.entries.map((e) => [e.flowId, e.seq])).toEqual([['f', 1], ['f', 2], ['f', 3], ['g', 4]]);
+    expect(useNoticesStore().notices.at(-1)).toMatchObject({ kind: 'success', text: 'Live connection restored', detail: 'Caught up on 3 debug messages from while it was down.' });
   });
 });

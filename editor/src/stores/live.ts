@@ -1,13 +1,14 @@
 /**
  * Live run state from Socket.IO: per flow and node, the state of its latest invocation and how many messages it
  * handled since the editor started watching. Debug output and errors go to the debug store, run updates to the
- * runs store. After a lost connection it catches up from the REST API: node states and counts from the runs recorded
- * meanwhile (counting each invocation once), debug messages from the runtime's per-flow buffer (each shown once).
+ * runs store. Debug messages a flow printed before it was watched, or while the connection was down, are pushed by
+ * the runtime when the editor subscribes (`debugAfter`: the last seq seen; each shown once). After a lost connection
+ * node states and counts are caught up from the REST API, from the runs recorded meanwhile (each invocation once).
  */
 import { defineStore } from 'pinia';
 import { reactive, ref } from 'vue';
 import { api, authHooks } from '../api/client';
-import { LiveClient, type ConnectionState, type LiveClientOptions } from '../api/socket';
+import { LiveClient, type ConnectionState, type LiveClientOptions, type SubscribeTarget } from '../api/socket';
 import type { NodeRunState } from '../lib/graph';
 import type { PackProgress, DebugEvent, TestDebugEvent, LiveEvents, InvocationRecord, NodeFinishedEvent, NodeStartedEvent, NodeStatusEvent, RunFinishedEvent, RunStartedEvent } from '../api/types';
 import { useCrewStreamStore } from './crewStream';
@@ -31,6 +32,8 @@ export interface NodeLive {
 }
 
 const SEEN_LIMIT = 20_000;
+/** How long a catch-up after reconnecting waits for the runtime's pushed debug messages before reporting. */
+const DEBUG_CATCHUP_WAIT_MS = 5_000;
 
 export const useLiveStore = defineStore('live', () => {
   const debug = useDebugStore();
@@ -45,9 +48,9 @@ export const useLiveStore = defineStore('live', () => {
   // Invocation ids already counted, per flow (live and resync may both report one).
   const counted = new Map<string, Set<string>>();
   const failedRunsReported = new Set<string>();
-  // The highest debug seq per watched flow when the connection dropped: the catch-up asks for what came after it
-  // (not after a live message that arrived between the reconnection and the catch-up).
-  let debugMarks: Map<string, number> | null = null;
+  // Debug catch-ups pushed since the connection was last (re)established: flow → messages it added.
+  let debugCaughtUp = new Map<string, number>();
+  const debugCatchUpListeners = new Set<() => void>();
   let client: LiveClient | null = null;
   /** npm's output of pack operations (newest 500 lines), for the palette manager. */
   const packProgress = ref<PackProgress[]>([]);
@@ -140,6 +143,36 @@ export const useLiveStore = defineStore('live', () => {
     else debug.addMessages([e], { live: true });
   }
 
+  /**
+   * The runtime's answer to a subscription with `debugAfter`: the flow's buffered messages above the last seq seen.
+   * A message that also arrived live shows once (debug store).
+   */
+  function onDebugCatchUp(e: LiveEvents['debug:catchup']): void {
+    const added = debug.addMessages(e.messages ?? []);
+    if (e.error) notices.error(`Could not fetch the recent debug messages of flow "${e.flowId}"`, e.error, `debug-catchup:${e.flowId}`);
+    debugCaughtUp.set(e.flowId, (debugCaughtUp.get(e.flowId) ?? 0) + added);
+    for (const listener of debugCatchUpListeners) listener();
+  }
+
+  /** How many debug messages the catch-ups of these flows added, once each has come (or after a while). */
+  function debugCatchUpsOf(flowIds: string[], waitMs = DEBUG_CATCHUP_WAIT_MS): Promise<number> {
+    const total = () => flowIds.reduce((sum, id) => sum + (debugCaughtUp.get(id) ?? 0), 0);
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!flowIds.every((id) => debugCaughtUp.has(id))) return;
+        done();
+      };
+      const done = () => {
+        clearTimeout(timer);
+        debugCatchUpListeners.delete(check);
+        resolve(total());
+      };
+      const timer = setTimeout(done, waitMs);
+      debugCatchUpListeners.add(check);
+      check();
+    });
+  }
+
   function onNodeStatus(e: NodeStatusEvent): void {
     const node = nodeState(e.flowId, e.nodeId);
     node.statusText = e.status?.text || undefined;
@@ -148,7 +181,8 @@ export const useLiveStore = defineStore('live', () => {
   }
 
   function onConnectionState(state: ConnectionState): void {
-    if (connection.value === 'connected' && state !== 'connected') debugMarks ??= new Map([...watched].map((id) => [id, debug.lastSeq(id) ?? 0]));
+    // A new connection subscribes again, and its catch-ups are counted afresh.
+    if (connection.value === 'connected' && state !== 'connected') debugCaughtUp = new Map();
     connection.value = state;
   }
 
@@ -159,13 +193,14 @@ export const useLiveStore = defineStore('live', () => {
       const token = await authHooks.bearer?.();
       return token ? { token } : {};
     };
-    client = new LiveClient({ auth: bearerAuth, ...options });
+    // Each flow subscription asks for the debug messages after the last one seen (all kept ones the first time).
+    client = new LiveClient({ auth: bearerAuth, debugAfter: (flowId) => debug.lastSeq(flowId) ?? 0, ...options });
     connection.value = client.connectionState;
     client.onAuthError(() => authHooks.onUnauthorized?.());
     client.onState(onConnectionState);
-    client.onResync((since) => {
+    client.onResync((since, subscribed) => {
       waitsChanged.value++;
-      void resync(since);
+      void resync(since, subscribed.flatMap((t: SubscribeTarget) => ('flowId' in t ? [t.flowId] : [])));
     });
     client.on('waits:changed', () => void waitsChanged.value++);
     client.on('run:started', onRunStarted);
@@ -173,6 +208,7 @@ export const useLiveStore = defineStore('live', () => {
     client.on('node:started', onNodeStarted);
     client.on('node:finished', onNodeFinished);
     client.on('debug', onDebug);
+    client.on('debug:catchup', onDebugCatchUp);
     client.on('node:status', onNodeStatus);
     client.on('node-types:changed', () => void useNodeTypesStore().load());
     client.on('subscription:dropped', onSubscriptionDropped);
@@ -187,9 +223,9 @@ export const useLiveStore = defineStore('live', () => {
   function watchFlow(flowId: string): void {
     if (watched.has(flowId)) return;
     watched.add(flowId);
+    // The runtime pushes its recent debug messages with the subscription (all buffered ones the first time, what
+    // came meanwhile when opened again).
     void client?.subscribe({ flowId });
-    // Its recent debug messages (all buffered ones the first time, what came meanwhile when opened again).
-    void debug.catchUp(flowId).catch(() => undefined);
   }
 
   function unwatchFlow(flowId: string): void {
@@ -213,18 +249,14 @@ export const useLiveStore = defineStore('live', () => {
     finish(flowId, invocation.runId, invocation.nodeId, invocation.id, invocation.status, invocation.error);
   }
 
-  /** Events sent while the connection was down are lost: fetch the debug messages and runs recorded since. */
-  async function resync(since: number): Promise<void> {
+  /**
+   * Events sent while the connection was down are lost: fetch the runs recorded since, and count the debug messages
+   * the runtime pushed with the new subscriptions (`flowIds`: the flows subscribed again).
+   */
+  async function resync(since: number, flowIds: string[] = [...watched]): Promise<void> {
     let caughtUp = 0;
-    let messages = 0;
-    const marks = debugMarks;
-    debugMarks = null;
+    const debugMessages = debugCatchUpsOf(flowIds);
     for (const flowId of watched) {
-      try {
-        messages += await debug.catchUp(flowId, marks?.has(flowId) ? marks.get(flowId) : debug.lastSeq(flowId));
-      } catch (e) {
-        notices.error('Could not fetch the debug messages missed while disconnected', (e as Error).message);
-      }
       try {
         const recent = await api.listRuns({ flowId, limit: 50 });
         const missed = recent.filter((r) => r.createdAt >= since - 1000 || (r.finishedAt ?? Infinity) >= since - 1000 || ['running', 'queued', 'waiting'].includes(r.status));
@@ -245,6 +277,7 @@ export const useLiveStore = defineStore('live', () => {
       }
     }
     tick.value++;
+    const messages = await debugMessages;
     const missed = [caughtUp && `${caughtUp} run${caughtUp === 1 ? '' : 's'}`, messages && `${messages} debug message${messages === 1 ? '' : 's'}`].filter(Boolean);
     notices.success('Live connection restored', missed.length ? `Caught up on ${missed.join(' and ')} from while it was down.` : undefined);
   }
@@ -284,6 +317,7 @@ export const useLiveStore = defineStore('live', () => {
     onNodeStarted,
     onNodeFinished,
     onDebug,
+    onDebugCatchUp,
     onNodeStatus,
     onConnectionState,
     onSubscriptionDropped,
