@@ -1,16 +1,17 @@
 /**
- * End to end (issue 14, "the editor opens it in place"): a library sub-flow used in a flow is opened on a canvas of
- * its own from the node's panel (as Node-RED's subflow tab), its inner nodes drawn; a node's expression is edited in
- * its form, a node is added and wired with the mouse, and the next version is published from there. The runtime
- * stores v2 with exactly those inner nodes, the flow's node is offered the upgrade, and a flow pinned to v2 runs the
- * edited expression. A refused publish shows the runtime's problems. Its interface (input, output, properties) is
- * edited as fields and published. Screenshots in test-artifacts/e2e/subflow-*.png.
+ * End to end (issue 14, "the editor opens it in place"): a library sub-flow used in a flow opens from the node's panel
+ * as a canvas tab of its own (as Node-RED's subflow tab), edited exactly as a flow is: a node dropped from the
+ * palette, wired with the mouse, its expression edited in the property panel, copy/paste, undo/redo, and the next
+ * version published with Ctrl+S. The runtime stores v2 with exactly those inner nodes, the flow's node is offered the
+ * upgrade, and a flow pinned to v2 runs the edited expression. A refused publish shows the runtime's problem and
+ * stores nothing (undo brings the node back). Its interface (input, output, properties) is edited as fields in the
+ * property panel, undone, and published; old versions are listed. Screenshots in test-artifacts/e2e/subflow-*.png.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
 import { createAdmin, signedInEditor } from './auth.ts';
-import { screenshot } from './browser.ts';
+import { drawWire, screenshot } from './browser.ts';
 import { clickNode, openFlow, typeInEditor } from './editor-page.ts';
 
 let server: TestServer;
@@ -31,22 +32,6 @@ const vat = {
   ],
 };
 
-/** Page coordinates of a point of a node on the sub-flow's canvas (its title bar, or a port). */
-async function subflowPoint(id: string, where: 'title' | 'output' | 'input'): Promise<{ x: number; y: number }> {
-  return page.evaluate(
-    ([key, at]) => {
-      const view = (window as any).flowcrewSubflow.view;
-      const node = view.graph.getNodeById(key);
-      if (!node) throw new Error(`no node ${key} on the sub-flow canvas`);
-      const point = at === 'title' ? [node.pos[0] + 30, node.pos[1] - 10] : at === 'output' ? node.getOutputPos(0) : node.getInputPos(0);
-      const [cx, cy] = view.canvas.ds.convertOffsetToCanvas(point);
-      const rect = view.element.getBoundingClientRect();
-      return { x: rect.left + cx, y: rect.top + cy };
-    },
-    [id, where] as const,
-  );
-}
-
 beforeAll(async () => {
   server = await startTestServer();
   await createAdmin(server);
@@ -65,8 +50,23 @@ afterAll(async () => {
   await server?.stop();
 });
 
-describe('a library sub-flow opened in place, end to end', () => {
-  it('edits the inner nodes on a canvas and publishes the next version from there', async () => {
+const tabOf = (id: string) => `subflow/${id}`;
+const waitForCount = (n: number) => page.waitForFunction((count) => (window as any).flowcrew.view.graph._nodes.length === count, n);
+const toast = (text: string) => page.locator('[data-test="toast"]').filter({ hasText: text }).first().waitFor({ timeout: 20_000 });
+
+/** Opens the sub-flow used by node `nodeId` of the open flow as a tab, and waits for its nodes on the canvas. */
+async function openAsTab(nodeId: string, subflowId: string, nodes: number): Promise<void> {
+  await clickNode(page, nodeId);
+  await page.click('[data-test="subflow-open-canvas"]');
+  await page.locator(`[data-test="flow-tab-${tabOf(subflowId)}"]`).waitFor();
+  await page.waitForFunction(([tab, count]) => {
+    const canvas = document.querySelector('[data-test="canvas"]') as HTMLCanvasElement | null;
+    return canvas?.dataset.flowId === tab && (window as any).flowcrew.view.graph._nodes.length === count;
+  }, [tabOf(subflowId), nodes] as const);
+}
+
+describe('a library sub-flow opened in place as a tab, end to end', () => {
+  it('is edited as a flow is (palette drop, wire, form, copy/paste, undo/redo) and Ctrl+S publishes the next version', async () => {
     await openFlow(server, page, {
       id: `invoice-${sfx}`,
       name: 'Invoice',
@@ -75,56 +75,70 @@ describe('a library sub-flow opened in place, end to end', () => {
         { id: 'tax', type: `subflow:${vatId}`, name: 'VAT', position: { x: 300, y: 100 }, props: { version: 1, rate: 0.1 }, wires: [] },
       ],
     });
-    await clickNode(page, 'tax');
-    await page.click('[data-test="subflow-open-canvas"]');
-    await page.locator('[data-test="subflow-canvas"]').waitFor();
-    await page.waitForFunction(() => (window as any).flowcrewSubflow?.view?.graph?._nodes.length === 3);
-    await shot('01-opened');
+    await openAsTab('tax', vatId, 3);
+    // A tab beside the flow's, not an overlay: the flow stays open, the sub-flow's tab is the active one.
+    expect(await page.locator(`[data-test="flow-tab-${tabOf(vatId)}"]`).innerText()).toContain('Sub-flow: Add VAT');
+    await page.locator(`[data-test="flow-tab-invoice-${sfx}"]`).waitFor();
+    expect(await page.locator('[data-test="deploy"]').innerText()).toContain('Publish');
+    await shot('01-tab');
 
-    // A publish the runtime refuses (the entry node removed) says why, marked on the canvas' list; nothing stored.
-    const entry = await subflowPoint('in', 'title');
-    await page.mouse.click(entry.x, entry.y);
-    await page.locator('[data-test="subflow-node-delete"]').click();
-    await page.click('[data-test="subflow-canvas-publish"]');
-    await page.locator('[data-test="subflow-canvas-problems"]').filter({ hasText: 'sub-flow entry node' }).waitFor();
+    // A publish the runtime refuses (the entry node deleted) says why; nothing stored; undo brings the node back.
+    await clickNode(page, 'in');
+    await page.keyboard.press('Delete');
+    await waitForCount(2);
+    await page.click('[data-test="deploy"]');
+    await page.locator('.flow-issues').filter({ hasText: 'sub-flow entry node' }).waitFor();
     expect((await server.api('GET', `/api/v1/subflows/${vatId}`)).body.definition.version).toBe(1);
-    await page.click('[data-test="subflow-canvas-close"]'); // confirms dropping the changes (dialog accepted)
-    await page.click('[data-test="subflow-open-canvas"]');
-    await page.waitForFunction(() => (window as any).flowcrewSubflow?.view?.graph?._nodes.length === 3);
+    await page.locator('[data-test="canvas"]').focus();
+    await page.keyboard.press('Control+z');
+    await waitForCount(3);
 
-    // Edit the Calc node's expression in its form.
-    const calc = await subflowPoint('calc', 'title');
-    await page.mouse.click(calc.x, calc.y);
-    const field = '[data-test="subflow-canvas"] [data-test="field-/rules/0/to"]';
+    // The Calc node's expression, edited in the property panel.
+    await clickNode(page, 'calc');
+    const field = '[data-test="properties"] [data-test="field-/rules/0/to"]';
     await page.locator(field).waitFor();
     await typeInEditor(page, field, '$round(payload * (1 + subflow.props.rate), 2)');
-    // Add a debug node and wire Calc to it with the mouse.
-    await page.selectOption('[data-test="subflow-add-type"]', 'debug');
-    await page.click('[data-test="subflow-add"]');
-    await page.waitForFunction(() => (window as any).flowcrewSubflow.view.graph._nodes.length === 4);
-    const added = await page.evaluate(() => (window as any).flowcrewSubflow.view.graph._nodes.map((n: any) => String(n.id)).find((id: string) => !['in', 'calc', 'out'].includes(id)));
-    const from = await subflowPoint('calc', 'output');
-    const to = await subflowPoint(added, 'input');
-    await page.mouse.move(from.x, from.y);
-    await page.mouse.down();
-    await page.mouse.move((from.x + to.x) / 2, (from.y + to.y) / 2, { steps: 8 });
-    await page.mouse.move(to.x, to.y, { steps: 8 });
-    await page.mouse.up();
-    await page.waitForFunction((id) => (window as any).flowcrewSubflow.view.graph.getNodeById('calc').outputs[0].links?.length === 2, added);
+    // A debug node dropped from the palette and wired from Calc with the mouse.
+    // Below the fitted nodes, so that it lands on the empty canvas.
+    const box = (await page.locator('[data-test="canvas"]').boundingBox())!;
+    await page.dragAndDrop('[data-test="palette-node-debug"]', '[data-test="canvas"]', { targetPosition: { x: box.width / 2, y: box.height - 60 } });
+    await waitForCount(4);
+    const added = await page.evaluate(() => (window as any).flowcrew.view.graph._nodes.map((n: any) => String(n.id)).find((id: string) => !['in', 'calc', 'out'].includes(id)) as string);
+    await drawWire(page, 'calc', added);
+    await page.waitForFunction(() => (window as any).flowcrew.view.graph.getNodeById('calc').outputs[0].links?.length === 2);
+    // Copy and paste the debug node, then undo and redo the paste, and undo it again.
+    await clickNode(page, added);
+    await page.keyboard.press('Control+c');
+    await page.keyboard.press('Control+v');
+    await waitForCount(5);
+    await page.keyboard.press('Control+z');
+    await waitForCount(4);
+    await page.keyboard.press('Control+y');
+    await waitForCount(5);
+    await page.keyboard.press('Control+z');
+    await waitForCount(4);
+    expect(await page.locator(`[data-test="tab-state-${tabOf(vatId)}"]`).innerText()).toContain('unpublished');
     await shot('02-edited');
 
-    await page.click('[data-test="subflow-canvas-publish"]');
-    await page.locator('[data-test="subflow-canvas"]').waitFor({ state: 'detached' });
-    await page.locator('[data-test="subflow-published"]').filter({ hasText: 'Published v2' }).waitFor();
-    await page.locator('[data-test="subflow-upgrade"]').filter({ hasText: 'Upgrade to v2' }).waitFor();
-    await shot('03-published');
-
+    await page.keyboard.press('Control+s');
+    await toast('Published sub-flow "Add VAT" v2');
+    expect(await page.locator(`[data-test="tab-state-${tabOf(vatId)}"]`).innerText()).toBe('v2');
     const v2 = (await server.api('GET', `/api/v1/subflows/${vatId}`)).body.definition;
     expect(v2.version).toBe(2);
     const nodes = new Map(v2.nodes.map((n: { id: string }) => [n.id, n]));
+    expect(nodes.size).toBe(4);
     expect((nodes.get('calc') as any).props.rules[0].to).toBe('$round(payload * (1 + subflow.props.rate), 2)');
     expect((nodes.get('calc') as any).wires[0].sort()).toEqual(['out', added].sort());
     expect((nodes.get(added) as any).type).toBe('debug');
+    // Nothing was stored as a flow.
+    expect((await server.api('GET', `/api/v1/flows/${encodeURIComponent(tabOf(vatId))}`)).status).toBe(404);
+    await shot('03-published');
+
+    // Back on the flow's tab, its node is offered the upgrade (never automatic).
+    await page.click(`[data-test="flow-tab-invoice-${sfx}"] .tab-name`);
+    await page.waitForFunction((id) => (document.querySelector('[data-test="canvas"]') as HTMLCanvasElement).dataset.flowId === id, `invoice-${sfx}`);
+    await clickNode(page, 'tax');
+    await page.locator('[data-test="subflow-upgrade"]').filter({ hasText: 'Upgrade to v2' }).waitFor();
 
     // A flow pinned to v2 runs the edited expression (v1 gave 55.00000000000001).
     const flowId = `invoice-v2-${sfx}`;
@@ -136,12 +150,12 @@ describe('a library sub-flow opened in place, end to end', () => {
     expect(run.invocations.find((i: { nodeId: string; nodeType: string }) => i.nodeId === 'tax' && i.nodeType.startsWith('subflow:')).outputs[0].msg.payload).toBe(55);
   });
 
-  it("edits the sub-flow's input, output and properties as fields, not JSON, and publishes them", async () => {
+  it("edits the sub-flow's input, output and properties as fields in the property panel (undoable), publishes them, lists its versions", async () => {
     const id = `iface-${sfx}`;
     expect((await server.api('POST', '/api/v1/subflows', { ...vat, id, name: 'Interface' })).status).toBe(201);
     await openFlow(server, page, { id: `uses-${id}`, name: 'Uses interface', nodes: [{ id: 'sub', type: `subflow:${id}`, position: { x: 300, y: 100 }, props: { version: 1 }, wires: [] }] });
-    await clickNode(page, 'sub');
-    await page.click('[data-test="subflow-open-canvas"]');
+    await openAsTab('sub', id, 3);
+    await page.click('[data-test="tab-properties"]');
     const iface = page.locator('[data-test="subflow-interface"]');
     await iface.waitFor();
     // The property written in JSON Schema shows as a field: its type, default, and what rows do not edit (minimum) kept.
@@ -159,16 +173,30 @@ describe('a library sub-flow opened in place, end to end', () => {
     await input.locator('[data-test="output-field-name"]').fill('payload');
     await input.locator('[data-test="output-field-type"]').selectOption('number');
     await input.locator('[data-test="output-field-description"]').fill('The net amount');
+    // An interface edit is undone like a node edit (the Undo button).
+    await page.fill('[data-test="subflow-description"]', 'A typo');
+    await page.locator('[data-test="subflow-description"]').blur();
+    await page.click('button[title="Undo (Ctrl+Z)"]');
+    expect(await page.locator('[data-test="subflow-description"]').inputValue()).toBe('');
     await page.fill('[data-test="subflow-description"]', 'Adds VAT at a rate');
     await shot('04-interface');
 
-    await page.click('[data-test="subflow-canvas-publish"]');
-    await page.locator('[data-test="subflow-canvas"]').waitFor({ state: 'detached' });
+    await page.click('[data-test="deploy"]');
+    await toast('Published sub-flow "Interface" v2');
     const v2 = (await server.api('GET', `/api/v1/subflows/${id}`)).body.definition;
     expect(v2.version).toBe(2);
     expect(v2.description).toBe('Adds VAT at a rate');
     expect(v2.properties).toEqual({ type: 'object', properties: { rate: { type: 'number', minimum: 0, default: 0.25 }, label: { type: 'string', default: 'VAT' } } });
     expect(v2.input).toEqual({ type: 'object', properties: { payload: { type: 'number', description: 'The net amount' } }, required: ['payload'] });
     expect(v2.output).toBeUndefined();
+
+    // Its versions: v2 the latest, v1 loadable into the tab (publishing it would make v3).
+    await page.click('[data-test="tab-versions"]');
+    await page.locator('[data-test="subflow-version-2"]').filter({ hasText: 'latest' }).waitFor();
+    await page.click('[data-test="subflow-version-load-1"]');
+    await page.locator(`[data-test="tab-state-${tabOf(id)}"]`).filter({ hasText: 'unpublished' }).waitFor();
+    await page.click('[data-test="tab-properties"]');
+    expect(await page.locator('[data-test="subflow-description"]').inputValue()).toBe('');
+    await shot('05-versions');
   });
 });

@@ -184,6 +184,18 @@ export const useFlowsStore = defineStore('flows', () => {
     return true;
   }
 
+  /** Open a working copy that is not a stored flow (a library sub-flow, components/subflows/subflow-tab.ts) as a tab. */
+  function openWorkingCopy(copy: OpenFlow): void {
+    const id = copy.doc.id;
+    if (!open[id]) {
+      open[id] = copy;
+      kept.restoreDraft(id);
+    }
+    if (!tabs.value.includes(id)) tabs.value.push(id);
+    activate(id);
+    rememberTabs();
+  }
+
   function activate(id: string | null): void {
     if (activeId.value === id) return;
     activeId.value = id;
@@ -283,6 +295,7 @@ export const useFlowsStore = defineStore('flows', () => {
     markDrawn,
     loadList,
     openFlow,
+    openWorkingCopy,
     activate,
     closeTab,
     restoreTabs,

@@ -3,13 +3,15 @@
  * are tested on a real runtime in runtime/src/subflows/subflows-api.test.ts; these answers have the same shape).
  */
 import { flushPromises, mount } from '@vue/test-utils';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createPinia, setActivePinia } from 'pinia';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeApi } from '../../test/fake-api';
 import SubflowInfo from './SubflowInfo.vue';
 
 const nodes = [{ id: 'in', type: 'subflow-in', wires: [['calc']] }, { id: 'calc', type: 'change', props: { rules: [] }, wires: [['out']] }, { id: 'out', type: 'subflow-out' }];
 const version = (v: number, name = 'Add VAT') => ({ definition: { id: 'vat', version: v, name, input: { type: 'object' }, nodes }, projectId: 'default', createdAt: 1, createdBy: 'ed' });
 
+beforeEach(() => setActivePinia(createPinia()));
 afterEach(() => vi.unstubAllGlobals());
 
 describe('SubflowEditor (in SubflowInfo)', () => {

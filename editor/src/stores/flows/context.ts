@@ -2,6 +2,7 @@
 import type { ComputedRef, Ref } from 'vue';
 import type { FlowDocument, FlowView, Issue } from '../../api/types';
 import type { UndoHistory } from '../../lib/history';
+import type { LibraryTab } from '../../components/subflows/subflow-tab';
 import { layoutUnplaced } from '../../lib/layout';
 import type { NodeIssue } from './issues';
 import { plain } from './storage';
@@ -21,6 +22,8 @@ export interface OpenFlow {
   /** Set when a save was refused because the stored flow changed meanwhile. */
   conflict: { currentVersion?: number } | null;
   busy: '' | 'saving' | 'deploying';
+  /** Set when the tab is a library sub-flow (components/subflows/subflow-tab.ts): saving publishes its next version. */
+  library?: LibraryTab;
 }
 
 export interface EditOptions {

@@ -4,6 +4,7 @@
  */
 import { ApiError, api } from '../../api/client';
 import type { FlowDocument } from '../../api/types';
+import { publishTab, reloadTab } from '../../components/subflows/subflow-tab';
 import { useNoticesStore } from '../notices';
 import { adopt, type FlowsContext, type OpenFlow } from './context';
 import { issuesOnNodes, refusalText } from './issues';
@@ -62,6 +63,7 @@ export function persistence(ctx: FlowsContext) {
   async function save(id = activeId.value, options: { overwrite?: boolean } = {}): Promise<boolean> {
     const flow = id ? open[id] : undefined;
     if (!id || !flow) return false;
+    if (flow.library) return publishTab(ctx, notices, id, flow, flow.library, options);
     // Nothing changed since the stored version: no new, empty version (Ctrl+S pressed out of habit).
     if (!flow.dirty && flow.savedVersion !== null && !flow.conflict && !options.overwrite) {
       notices.info(`"${flow.doc.name}" has no unsaved changes`, `Version ${flow.savedVersion} is stored.`, `flow:${id}`);
@@ -102,6 +104,8 @@ export function persistence(ctx: FlowsContext) {
   async function deploy(id = activeId.value): Promise<boolean> {
     const flow = id ? open[id] : undefined;
     if (!id || !flow) return false;
+    // A library sub-flow is not deployed: publishing its next version is its deploy.
+    if (flow.library) return save(id);
     if ((flow.dirty || flow.savedVersion === null || flow.conflict) && !(await save(id))) return false;
     flow.busy = 'deploying';
     const sent = plain(flow.doc);
@@ -125,6 +129,7 @@ export function persistence(ctx: FlowsContext) {
   async function reloadFromServer(id: string): Promise<void> {
     const flow = open[id];
     if (!flow) return;
+    if (flow.library) return reloadTab(ctx, id, flow, flow.library);
     const view = await api.getFlow(id);
     const fresh = adopt(view);
     history(id).record(() => JSON.stringify(flow.doc));
