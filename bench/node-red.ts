@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 
@@ -99,13 +100,14 @@ export async function startNodeRed(body: string): Promise<BenchServer> {
 /** Flowcrew through its CLI, on SQLite in a temp data dir (or `databaseUrl`), run history as `retention`. */
 export async function startFlowcrew(
   body: string,
-  options: { retention?: string; databaseUrl?: string; root?: string; nodeArgs?: string[]; env?: Record<string, string> } = {},
+  options: { retention?: string; databaseUrl?: string; root?: string; nodeArgs?: string[]; env?: Record<string, string>; tsx?: boolean } = {},
 ): Promise<BenchServer> {
   // `root`: another checkout of Flowcrew (bench/rss.ts compares revisions); `nodeArgs` go before the CLI's module.
   const root = options.root ?? repoRoot;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-bench-fc-'));
   const port = freePort();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', path.join(root, 'runtime', 'src', 'cli', 'main.ts'), 'start', '--port', String(port), '--data-dir', dataDir], {
+  const cli = await flowcrewCli(root, options.tsx === true);
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...cli], {
     cwd: root,
     env: {
       ...process.env,
@@ -125,5 +127,17 @@ export async function startFlowcrew(
     await stop();
     throw error;
   }
-  return { name: `flowcrew (history=${options.retention ?? 'all'})`, url, pid: child.pid!, rssMb: () => rssOf(child.pid!), cpuSeconds: () => cpuOf(child.pid!), stop };
+  return { name: `flowcrew (history=${options.retention ?? 'all'}${cli[0] === '--import' ? ', tsx' : ''})`, url, pid: child.pid!, rssMb: () => rssOf(child.pid!), cpuSeconds: () => cpuOf(child.pid!), stop };
+}
+
+/**
+ * The CLI as `npm start` runs it: compiled to JavaScript (runtime/src/cli/compile.ts, into <root>/dist/compiled) when
+ * the checkout has the compiler, else (older revisions, or `tsx`) the TypeScript sources through tsx.
+ */
+async function flowcrewCli(root: string, tsx: boolean): Promise<string[]> {
+  const compiler = path.join(root, 'runtime', 'src', 'cli', 'compile.ts');
+  if (tsx || !existsSync(compiler)) return ['--import', 'tsx', path.join(root, 'runtime', 'src', 'cli', 'main.ts')];
+  const { compile } = (await import(pathToFileURL(compiler).href)) as { compile(out?: string): Promise<string> };
+  const out = await compile(path.join(root, 'dist', 'compiled'));
+  return [path.join(out, 'runtime', 'src', 'cli', 'main.js')];
 }

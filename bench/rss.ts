@@ -7,9 +7,11 @@
  * the peak), V8's heap before and after a forced GC (bench/rss-probe.mjs, preloaded into the server), and the RSS by
  * mapping from /proc/<pid>/smaps ([heap] is malloc's main arena: SQLite's page cache lives there).
  *
- * Usage: node --import tsx bench/rss.ts [--rev <git rev>]... [--tree] [--rounds 2] [--requests 20000] [--node-args "<v8 flags>"]
+ * Usage: node --import tsx bench/rss.ts [--rev <git rev>]... [--tree] [--tree-tsx] [--rounds 2] [--requests 20000] [--node-args "<v8 flags>"]
  *   --rev: a revision, extracted with `git archive` under the temp dir (node_modules linked to this checkout's,
  *          its own workspace packages linked to its own dirs); --tree: this working tree (the default without --rev).
+ *   Each runs as `npm start` runs it: compiled to JavaScript where the revision has runtime/src/cli/compile.ts, else
+ *   through tsx; --tree-tsx adds this working tree through tsx (what compiling saves, in the same run).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
@@ -86,9 +88,9 @@ async function probe(server: BenchServer, file: string): Promise<Probe[]> {
 const heap = (p: Probe[]) =>
   p.map((x) => `${x.label} heapTotal ${x.heapTotal} used ${x.heapUsed} (old ${x.spaces.old_space?.size}/${x.spaces.old_space?.used}, new ${x.spaces.new_space?.size}) external ${x.external}`).join(' | ');
 
-async function measure(label: string, root: string, dataDir: string): Promise<number> {
+async function measure(label: string, root: string, dataDir: string, tsx: boolean): Promise<number> {
   const probeFile = path.join(dataDir, `probe-${label}-${Date.now()}.jsonl`);
-  const server = await startFlowcrew(order, { root, nodeArgs: ['--expose-gc', ...nodeArgs, '--import', probeModule], env: { FLOWCREW_RSS_PROBE_OUT: probeFile } });
+  const server = await startFlowcrew(order, { root, tsx, nodeArgs: ['--expose-gc', ...nodeArgs, '--import', probeModule], env: { FLOWCREW_RSS_PROBE_OUT: probeFile } });
   try {
     await new Promise((r) => setTimeout(r, 1000));
     const startRss = server.rssMb();
@@ -116,13 +118,14 @@ async function measure(label: string, root: string, dataDir: string): Promise<nu
 
 const work = await mkdtemp(path.join(tmpdir(), 'flowcrew-rss-'));
 try {
-  const trees = values('rev').map((rev) => ({ label: rev, root: checkout(rev, work) }));
-  if (trees.length === 0 || args.includes('--tree')) trees.push({ label: 'tree', root: repoRoot });
+  const trees = values('rev').map((rev) => ({ label: rev, root: checkout(rev, work), tsx: false }));
+  if (trees.length === 0 || args.includes('--tree')) trees.push({ label: 'tree', root: repoRoot, tsx: false });
+  if (args.includes('--tree-tsx')) trees.push({ label: 'tree-tsx', root: repoRoot, tsx: true });
   console.log(`RSS after ${requests} requests, ${rounds} alternating rounds${nodeArgs.length ? `, node ${nodeArgs.join(' ')}` : ''}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const results = new Map<string, number[]>();
   for (let round = 0; round < rounds; round++) {
     for (const tree of round % 2 === 0 ? trees : [...trees].reverse()) {
-      results.set(tree.label, [...(results.get(tree.label) ?? []), await measure(tree.label, tree.root, work)]);
+      results.set(tree.label, [...(results.get(tree.label) ?? []), await measure(tree.label, tree.root, work, tree.tsx)]);
     }
   }
   for (const [label, mbs] of results) console.log(`${label.padEnd(12)} RSS after ${requests} requests: ${mbs.map((m) => m.toFixed(0)).join(', ')} MB`);

@@ -11,6 +11,7 @@ import { cp, readdir, rm } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { importModule } from './typescript-modules.ts';
 
 const GENERATIONS_DIR = '.flowcrew-generations';
 const loads = new Map<string, number>();
@@ -37,7 +38,7 @@ export async function packImporter(pkgDir: string): Promise<(file: string) => Pr
     await rm(base, { recursive: true, force: true });
     await cp(real, base, { recursive: true });
   }
-  return (file) => import(pathToFileURL(path.join(base, path.relative(real, realpathSync(file)))).href);
+  return (file) => importModule(pathToFileURL(path.join(base, path.relative(real, realpathSync(file)))).href);
 }
 
 /** Remove the copies that processes no longer running left under `nodeDir` (the user node directory). */
