@@ -78,6 +78,27 @@ describe('crew steps in the run', () => {
     // In the order they happened: the tool call, its task, the next task.
     const order = run.invocations.filter((i: { parentId: string | null }) => i.parentId === crew.id || i.parentId === research.id).map((i: { nodeType: string }) => i.nodeType);
     expect(order).toEqual(['function', 'ai-crew#task', 'ai-crew#task']);
+
+    // A re-run from the writing task: the research is copied with the tool call it made (a new invocation, same
+    // answer, under the copy), and the tool is not called again.
+    const asked = model.requests.length;
+    const again = await server.api('POST', `/api/v1/runs/${started.body.runId}/invocations/${crew.id}/rerun`, { fromStep: 'task:write' });
+    expect(again.status, JSON.stringify(again.body)).toBe(202);
+    expect(again.body.reused).toEqual(['task:research']);
+    const rerun = await server.waitRun(again.body.runId, 60_000);
+    expect(rerun.status, rerun.error).toBe('succeeded');
+    const crew2 = rerun.invocations.find((i: { nodeType: string }) => i.nodeType === 'ai-crew');
+    const copied = rerun.invocations.find((i: { id: string }) => i.id === `${crew2.id}/task:research`);
+    expect(copied.input.step.copiedFrom).toEqual({ runId: started.body.runId, invocationId: crew.id });
+    const tools = rerun.invocations.filter((i: { nodeType: string }) => i.nodeType === 'function');
+    expect(tools).toHaveLength(1);
+    expect(tools[0]).toMatchObject({ parentId: copied.id, runId: again.body.runId, status: 'succeeded', outputs: [{ port: 0, msg: { payload: 42 } }] });
+    expect(tools[0].usage ?? null).toBeNull();
+    expect(tools[0].id).not.toBe(tool.id);
+    const order2 = rerun.invocations.filter((i: { parentId: string | null }) => i.parentId === crew2.id || i.parentId === copied.id).map((i: { nodeType: string }) => i.nodeType);
+    expect(order2).toEqual(['function', 'ai-crew#task', 'ai-crew#task']);
+    // Only the writer was asked: one model call.
+    expect(model.requests.length - asked).toBe(1);
   }, 90_000);
 
   it("planning: the planner's plans are a step before the tasks, each task works to its plan, msg.crew.planning has them", async () => {
