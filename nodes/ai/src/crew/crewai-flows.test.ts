@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { validateFlow } from '../../../../runtime/src/flow/validate.ts';
 import { NodeRegistry } from '../../../../runtime/src/registry/registry.ts';
 import { importCrewAIFlow } from './crewai-flows.ts';
+import { importCrewAI } from './crewai-import.ts';
 
 const fixtures = path.join(import.meta.dirname, 'fixtures', 'crewai-flows');
 const read = (...parts: string[]) => readFileSync(path.join(fixtures, ...parts), 'utf8');
@@ -111,6 +112,44 @@ describe('CrewAI Flows import', () => {
     expect(flow.nodes.find((n) => n.id === 'research')!.props.planningModel).toBeUndefined();
     expect(unmapped.map((u) => u.reason)).toContain('crews/research_crew/research_crew.py: planning_llm=self.llm is not a model name written out: set planningModel on the crew node');
     expect(unmapped.map((u) => u.reason)).toContain('crews/research_crew/research_crew.py: planning_llm without planning=True has no effect');
+  });
+
+  it('maps a crew built inside a Flow method (Agent, Task, Crew there) onto an ai-crew node whose CrewAI import maps each field', () => {
+    const { flow, unmapped } = importCrewAIFlow(read('inline_crew_flow', 'main.py'));
+    expect(flow.nodes.map((n) => [n.id, n.type])).toEqual([
+      ['kickoff', 'inject'],
+      ['pick_market', 'function'],
+      ['analyse', 'ai-crew'],
+      ['publish', 'function'],
+    ]);
+    expect(wiresOf(flow)).toEqual({ kickoff: [['pick_market']], pick_market: [['analyse']], analyse: [['publish']], publish: [] });
+    const crew = flow.nodes.find((n) => n.id === 'analyse')!;
+    expect(crew.props).toMatchObject({ source: 'crewai', process: 'sequential', planning: true });
+    const { agentsYaml, tasksYaml } = crew.props.crewai as { agentsYaml: string; tasksYaml: string };
+    // The variables are the keys; the fields go through the same table as a real agents.yaml / tasks.yaml.
+    const imported = importCrewAI(agentsYaml, tasksYaml);
+    expect(imported.agents.map((a) => [a.key, a.role, a.goal])).toEqual([
+      ['analyst', 'Market Analyst', "Find the {market} market's main trends"],
+      ['writer', 'Writer', 'Write a short brief'],
+    ]);
+    expect(imported.agents[0]).toMatchObject({ backstory: 'You have followed the {market} market for ten years.\nYou cite numbers.', maxIterations: 5 });
+    expect(imported.agents[1]).toMatchObject({ maxRpm: 10 });
+    expect(imported.tasks.map((t) => [t.key, t.agent, t.context])).toEqual([
+      ['research', 'analyst', undefined],
+      ['brief', 'writer', ['research']],
+    ]);
+    expect(imported.tasks[1]!.description).toBe("Write a brief on {self.state['market']}.");
+    const notes = imported.notes.map((n) => n.message).join('\n');
+    expect(notes).toMatch(/"SerperDevTool\(\)" is a Python tool/);
+    expect(notes).toMatch(/gpt-4o-mini/);
+    // What the Python holds is listed, by line: the f-string, the Crew's memory=, the code around the kickoff.
+    const reasons = unmapped.filter((u) => u.method === 'analyse').map((u) => [u.line, u.reason]);
+    expect(reasons).toEqual([
+      [32, expect.stringMatching(/^method analyse: task brief: description is an f-string: its \{…\} are Python expressions/)],
+      [38, 'method analyse: Crew(memory=True) is not mapped by the Flows importer: set it on the crew node if it has an equivalent'],
+      [16, expect.stringMatching(/^the Python around the crew/)],
+    ]);
+    expect(validateFlow(flow, registry).issues).toEqual([]);
   });
 
   it('refuses a file without a Flow class', () => {

@@ -5,12 +5,14 @@
  * switch on msg.route with one output per label the method returns, and @listen("label") hangs off that output.
  * A method that kicks off a crew (`X().crew().kickoff(...)`) becomes an ai-crew node with the crew's YAML when the
  * project's files are given, with the settings of its Crew(...) call (process, planning, planning_llm, manager_llm)
- * when its Python file is given. Method bodies are Python and are NOT translated: each becomes a function node that
+ * when its Python file is given; a crew built in the method itself (Agent(...), Task(...), Crew(...)) becomes an ai-crew
+ * node with those agents and tasks as CrewAI YAML (crewai-inline-crew.ts). Method bodies are Python and are NOT translated: each becomes a function node that
  * fails saying so, with the Python kept as comments, and is listed in `unmapped` (see crewai-flows.md).
  */
 import { parser } from '@lezer/python';
 import type { SyntaxNode } from '@lezer/common';
-import { readCrewPy } from './crewai-crew-py.ts';
+import { pythonString, readCrewPy } from './crewai-crew-py.ts';
+import { readInlineCrew, type InlineCrew } from './crewai-inline-crew.ts';
 
 export interface FlowNodeDoc {
   id: string;
@@ -37,6 +39,8 @@ interface Method {
   router?: Trigger;
   body: string;
   crew?: string;
+  /** A crew built in the method itself (Agent(...), Task(...), Crew(...)). */
+  inline?: InlineCrew;
   labels: string[];
 }
 
@@ -74,6 +78,10 @@ export function importCrewAIFlow(source: string, files: Record<string, string> =
     }
     const kickoff = /\b([A-Z]\w*)\(\)\s*\.crew\(\)\s*\.kickoff(?:_async)?\s*\(/.exec(method.body);
     if (kickoff) method.crew = kickoff[1];
+    else {
+      const inline = readInlineCrew(def.getChild('Body')!, source, `method ${name}`);
+      if (inline) method.inline = inline;
+    }
     if (method.router) method.labels = [...new Set([...method.body.matchAll(/return\s+(["'])([^"'\n]+)\1/g)].map((m) => m[2]!))];
     methods.push(method);
   }
@@ -81,7 +89,7 @@ export function importCrewAIFlow(source: string, files: Record<string, string> =
 
   function trigger(node: SyntaxNode): Trigger | undefined {
     if (node.name === 'VariableName') return { kind: 'method', name: text(node) };
-    if (node.name === 'String') return { kind: 'label', label: text(node).replace(/^[rbuf]*(["']{1,3})([\s\S]*)\1$/i, '$2') };
+    if (node.name === 'String') return { kind: 'label', label: pythonString(text(node)) };
     if (node.name === 'CallExpression') {
       const fn = text(node.firstChild!);
       if (fn === 'or_' || fn === 'and_') {
@@ -121,6 +129,12 @@ export function importCrewAIFlow(source: string, files: Record<string, string> =
       if (!settings) unmapped.push({ method: m.name, line: m.line, reason: `crew ${m.crew}: crews/${snake(m.crew)}/${snake(m.crew)}.py not given: its Crew(...) settings (process, planning, planning_llm, manager_llm) are not read; set them on the ai-crew node` });
       if (agentsYaml === undefined || tasksYaml === undefined) unmapped.push({ method: m.name, line: m.line, reason: `crew ${m.crew}: paste ${dir}/agents.yaml and tasks.yaml into the ai-crew node (give the project directory to import them)` });
       unmapped.push({ method: m.name, line: m.line, reason: `the Python around the kickoff (inputs, state updates) is not translated: the crew gets the incoming msg.payload as its inputs` });
+    } else if (m.inline) {
+      // Agents and tasks built in the method: as YAML, so the crew node's CrewAI import maps (and reports) every field.
+      const { agentsYaml, tasksYaml, props, notes } = m.inline;
+      add({ id: m.name, type: 'ai-crew', name: m.name, props: { source: 'crewai', crewai: { agentsYaml, tasksYaml }, ...props } });
+      for (const note of notes) unmapped.push({ method: m.name, line: note.line, reason: note.reason });
+      unmapped.push({ method: m.name, line: m.line, reason: `the Python around the crew (inputs, state updates) is not translated: the crew gets the incoming msg.payload as its inputs` });
     } else {
       add({ id: m.name, type: 'function', name: m.name, props: { func: portMe(m) } });
       unmapped.push({ method: m.name, line: m.line, reason: 'Python method body: port it to JavaScript in the function node (its Python is kept there as comments)' });
