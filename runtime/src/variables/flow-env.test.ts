@@ -6,7 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { EnvReader, Logger } from '@flowcrew/sdk';
+import type { ContextStore, EnvReader, Logger } from '@flowcrew/sdk';
 import { envReader } from '@flowcrew/sdk/util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runTestFiles } from '../cli/flowtest.ts';
@@ -47,6 +47,15 @@ describe('a flow\'s own variables, evaluated at deploy', () => {
     const first = env.value('J') as { a: number[] };
     first.a.push(2);
     expect(env.value('J')).toEqual({ a: [1] });
+    expect(log.warnings).toEqual([]);
+  });
+
+  it("a jsonata variable reads the flow's and global context given at deploy ($flowContext, $globalContext, nested keys)", async () => {
+    const log = recordingLog();
+    const store = (values: Record<string, unknown>): ContextStore => ({ get: (k) => values[k], set: () => {}, keys: () => Object.keys(values) });
+    const contexts = { flow: store({ factor: 4, limits: { max: 9 } }), global: store({ site: 'plant' }) };
+    const env = await flowEnvReader(flowWith({ S: { type: 'jsonata', value: '$flowContext("factor") * 2' }, G: { type: 'jsonata', value: '$globalContext("site") & "-x"' }, D: { type: 'jsonata', value: '$flowContext("limits.max")' }, U: { type: 'jsonata', value: '$flowContext("unset") * 2' } }), project, log, contexts);
+    expect([env.value('S'), env.value('G'), env.value('D'), env.value('U')]).toEqual([8, 'plant-x', 9, undefined]);
     expect(log.warnings).toEqual([]);
   });
 

@@ -7,10 +7,11 @@
  */
 import type { ContextStore, EnvReader, Logger } from '@flowcrew/sdk';
 import { envText, evaluateEnv, prepareTypedValue } from '@flowcrew/sdk/util';
+import type { FlowContexts } from '../executor/types.ts';
 import type { FlowDocument } from '../flow/types.ts';
 import { passthroughMatcher } from './passthrough.ts';
 
-/** Node-RED's env JSONata sees flow and global context; a deploy-time variable here has none: say so, never read nothing. */
+/** Where no context is at hand (a flow checked or tested outside a runtime): say so, never read nothing. */
 const noContext = (scope: string): ContextStore => {
   const refuse = (): never => {
     throw new Error(`$${scope}Context() cannot be used in a flow variable (it is evaluated at deploy, before any context)`);
@@ -24,12 +25,16 @@ const copy = (value: unknown): unknown => {
   return value !== null && typeof value === 'object' && !(value instanceof RegExp) ? structuredClone(value) : value;
 };
 
-/** A reader: the flow's name and id (NR_FLOW_NAME, NR_FLOW_ID), its own variables evaluated now, then `parent`. */
-export async function flowEnvReader(flow: FlowDocument, parent: EnvReader, log: Logger): Promise<EnvReader> {
+/**
+ * A reader: the flow's name and id (NR_FLOW_NAME, NR_FLOW_ID), its own variables evaluated now, then `parent`.
+ * A `jsonata` variable reads the flow's and global context as they are at this deploy (`$flowContext`,
+ * `$globalContext`), as Node-RED's evaluateEnvProperties gives it the tab's context at flow start.
+ */
+export async function flowEnvReader(flow: FlowDocument, parent: EnvReader, log: Logger, deployContexts?: FlowContexts): Promise<EnvReader> {
   const own = new Map<string, unknown>();
   const references: Array<[string, string]> = [];
   // While these evaluate the tab's other variables are not readable yet (Node-RED: $env() in a jsonata one reads the parent's).
-  const contexts = { flow: noContext('flow'), global: noContext('global'), env: parent };
+  const contexts = { flow: deployContexts?.flow ?? noContext('flow'), global: deployContexts?.global ?? noContext('global'), env: parent };
   for (const [name, variable] of Object.entries(flow.env ?? {})) {
     if (typeof variable === 'string') own.set(name, variable);
     else if (variable.type === 'env') references.push([name, variable.value]);
@@ -65,9 +70,9 @@ export async function flowEnvReader(flow: FlowDocument, parent: EnvReader, log: 
  * sandbox of `flowcrew test` on flow files, pinned runs): the flow's own variables, then the names the administrator
  * passed through; nothing else of the host's environment.
  */
-export function flowVariablesOnly(parts: { passthrough?: readonly string[]; log: Logger; processEnv?: NodeJS.ProcessEnv }): (flow: FlowDocument) => Promise<{ env: EnvReader; secrets: string[] }> {
+export function flowVariablesOnly(parts: { passthrough?: readonly string[]; log: Logger; processEnv?: NodeJS.ProcessEnv }): (flow: FlowDocument, contexts?: FlowContexts) => Promise<{ env: EnvReader; secrets: string[] }> {
   const allowed = passthroughMatcher(parts.passthrough ?? []);
   const processEnv = parts.processEnv ?? process.env;
   const parent: EnvReader = { get: (name) => (allowed(name) ? processEnv[name] : undefined), value: (name) => parent.get(name) };
-  return async (flow) => ({ env: await flowEnvReader(flow, parent, parts.log), secrets: [] });
+  return async (flow, contexts) => ({ env: await flowEnvReader(flow, parent, parts.log, contexts), secrets: [] });
 }

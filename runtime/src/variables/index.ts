@@ -4,6 +4,7 @@
  */
 import type { Logger } from '@flowcrew/sdk';
 import type { CredentialVault } from '../credentials.ts';
+import type { FlowContexts } from '../executor/types.ts';
 import type { FlowDocument } from '../flow/types.ts';
 import type { Storage } from '../storage/types.ts';
 import { VariableResolver, type FlowEnvironment } from './resolver.ts';
@@ -13,7 +14,7 @@ export interface Variables {
   store: VariableStore;
   resolver: VariableResolver;
   /** The executor's `environment` option. */
-  environment(flow: FlowDocument): Promise<FlowEnvironment>;
+  environment(flow: FlowDocument, contexts?: FlowContexts): Promise<FlowEnvironment>;
 }
 
 /** The project of a flow document deployed before it is stored (an import with deploy stores after deploying). */
@@ -31,5 +32,5 @@ export function openVariables(parts: { storage: Storage; vault: CredentialVault;
   const store = new VariableStore(driver);
   const projectOf = async (flow: FlowDocument) => deploying.get(flow) ?? (await parts.storage.getFlow(flow.id))?.projectId;
   const resolver = new VariableResolver(store, parts.vault, projectOf, parts.passthrough ?? [], parts.log);
-  return { store, resolver, environment: (flow) => resolver.forFlow(flow) };
+  return { store, resolver, environment: (flow, contexts) => resolver.forFlow(flow, contexts) };
 }

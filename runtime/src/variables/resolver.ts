@@ -9,6 +9,7 @@
 import type { EnvReader, Logger } from '@flowcrew/sdk';
 import { envReader } from '@flowcrew/sdk/util';
 import type { CredentialVault } from '../credentials.ts';
+import type { FlowContexts } from '../executor/types.ts';
 import type { FlowDocument } from '../flow/types.ts';
 import { flowEnvReader } from './flow-env.ts';
 import { passthroughMatcher } from './passthrough.ts';
@@ -59,7 +60,7 @@ export class VariableResolver {
     return { values, secrets };
   }
 
-  async forFlow(flow: FlowDocument): Promise<FlowEnvironment> {
+  async forFlow(flow: FlowDocument, contexts?: FlowContexts): Promise<FlowEnvironment> {
     const projectId = await this.projectOf(flow);
     const { values, secrets } = projectId === undefined ? { values: {}, secrets: [] } : await this.values(projectId);
     const project = envReader(values);
@@ -68,6 +69,6 @@ export class VariableResolver {
       value: (name) => parent.get(name),
     };
     // The flow's own variables (Node-RED's tab env, typed) come first, as Node-RED reads a flow's env before the global one.
-    return { env: await flowEnvReader(flow, parent, this.log), secrets };
+    return { env: await flowEnvReader(flow, parent, this.log, contexts), secrets };
   }
 }
