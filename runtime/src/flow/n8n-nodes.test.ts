@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SCHEDULE_CASES } from './fixtures/n8n/schedule-cases.ts';
 import { importN8n } from './n8n.ts';
+import { recurrenceFilter } from './n8n-schedule.ts';
 
 const recorded = JSON.parse(await readFile(path.join(import.meta.dirname, 'fixtures', 'n8n', 'schedules.json'), 'utf8')) as Record<string, { cron: string; recurrence: boolean }>;
 
@@ -25,14 +26,12 @@ describe('n8n Schedule Trigger v1.2: the cron of each interval, compared with n8
     const [trigger] = result.flows[0]!.nodes.filter((n) => n.type === 'cron');
     const ours = normalise((trigger!.props as { expression: string }).expression);
     const theirs = recorded[label]!;
-    if (ours === normalise(theirs.cron)) {
-      // the same times (n8n's recurrence filter, if any, lets every one of them through: N divides the day or year)
-      expect(result.warnings.filter((w) => w.includes('last run'))).toEqual([]);
-    } else {
-      // n8n fires a finer cron and keeps runs N units after its last one: the import says how this one differs
-      expect(theirs.recurrence, `${label}: ours ${ours}, n8n ${theirs.cron}`).toBe(true);
-      expect(result.warnings).toEqual([expect.stringMatching(/^trigger: Schedule "Trigger": every \d+ days runs on days 1, .* \(n8n: \d+ days after its last run\)/)]);
-    }
+    // the same times as n8n's cron, and n8n's recurrence check after it exactly where n8n applies one
+    expect(ours).toBe(normalise(theirs.cron));
+    const filter = result.flows[0]!.nodes.find((n) => n.type === 'function');
+    expect(Boolean(filter), `${label}: recurrence filter`).toBe(theirs.recurrence);
+    if (filter) expect(trigger!.wires).toEqual([[filter.id]]);
+    expect(result.warnings.filter((w) => w.includes('Schedule'))).toEqual([]);
   });
 
   it('several intervals: one cron node each, all wired to what follows', () => {
@@ -42,9 +41,48 @@ describe('n8n Schedule Trigger v1.2: the cron of each interval, compared with n8
     expect(crons.every((n) => JSON.stringify(n.wires) === JSON.stringify(crons[0]!.wires) && (n.wires?.[0]?.length ?? 0) > 0)).toBe(true);
   });
 
-  it('every N weeks (N > 1) has no cron: listed as not translated, with the reason', () => {
-    const result = importN8n(workflowWith({ type: 'n8n-nodes-base.scheduleTrigger', typeVersion: 1.2, parameters: { rule: { interval: [{ field: 'weeks', weeksInterval: 2 }] } } }));
-    expect(result.unmapped.map((u) => u.reason)).toEqual(['a schedule every N > 1 weeks has no cron equivalent']);
+  it('every N weeks (N > 1): the chosen days each week, then n8n\'s recurrence check', () => {
+    const result = importN8n(workflowWith({ type: 'n8n-nodes-base.scheduleTrigger', typeVersion: 1.2, parameters: { rule: { interval: [{ field: 'weeks', weeksInterval: 2, triggerAtDay: [1, 4], triggerAtHour: 7 }] } } }));
+    expect(result.unmapped).toEqual([]);
+    const [cron, filter] = result.flows[0]!.nodes.filter((n) => n.type === 'cron' || n.type === 'function');
+    expect(cron!.props).toEqual({ expression: '0 7 * * 1,4' });
+    expect(filter!.wires?.[0]).toEqual(['n1']);
+  });
+});
+
+/** Runs a recurrence filter's code at the given local times, with one node context: which firings it lets through. */
+function firings(code: string, times: string[]): string[] {
+  const store = new Map<string, unknown>();
+  const context = { get: (k: string) => store.get(k), set: (k: string, v: unknown) => store.set(k, v) };
+  const passed: string[] = [];
+  for (const time of times) {
+    const FixedDate = class extends Date { constructor() { super(time); } };
+    const run = new Function('msg', 'context', 'Date', code) as (msg: unknown, c: typeof context, d: DateConstructor) => unknown;
+    if (run({ payload: time }, context, FixedDate as DateConstructor) !== null) passed.push(time);
+  }
+  return passed;
+}
+
+describe("n8n's recurrence check (every N hours, days, weeks, months counted from the last run)", () => {
+  it('every 3 days: the first firing, then 3 calendar days later, across a month and a year end', () => {
+    const days = ['2026-12-27', '2026-12-28', '2026-12-29', '2026-12-30', '2026-12-31', '2027-01-01', '2027-01-02', '2027-01-03'].map((d) => `${d}T06:00:00`);
+    expect(firings(recurrenceFilter('days', 3), days)).toEqual(['2026-12-27T06:00:00', '2026-12-30T06:00:00', '2027-01-02T06:00:00']);
+  });
+
+  it('every 5 hours fired hourly: every fifth hour, across midnight', () => {
+    const hours = Array.from({ length: 12 }, (_, i) => new Date(Date.UTC(2026, 0, 1, 20 + i)).toISOString().slice(0, 13)).map((h) => `${h}:10:00`);
+    const local = hours.map((h) => { const d = new Date(`${h}Z`); return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}T${String(d.getHours()).padStart(2, '0')}:10:00`; });
+    expect(firings(recurrenceFilter('hours', 5), local)).toEqual([local[0], local[5], local[10]]);
+  });
+
+  it('every 2 weeks on Monday and Thursday: both days of a week let through, the next week not', () => {
+    const days = ['2026-03-02', '2026-03-05', '2026-03-09', '2026-03-12', '2026-03-16', '2026-03-19'].map((d) => `${d}T07:00:00`);
+    expect(firings(recurrenceFilter('weeks', 2), days)).toEqual([days[0], days[1], days[4], days[5]]);
+  });
+
+  it('every 5 months fired monthly: every fifth month, across a year end', () => {
+    const months = Array.from({ length: 12 }, (_, i) => `${2026 + Math.floor((i + 8) / 12)}-${String(((i + 8) % 12) + 1).padStart(2, '0')}-15T12:45:00`);
+    expect(firings(recurrenceFilter('months', 5), months)).toEqual([months[0], months[5], months[10]]);
   });
 });
 
@@ -58,7 +96,7 @@ describe('n8n Manual Trigger v1', () => {
   });
 });
 
-describe('n8n Merge v3 (no comparison with a real n8n: its append waits for both inputs, ours does not)', () => {
+describe('n8n Merge v3 (no comparison with a real n8n here: its append is checked through the runtime in n8n-merge.test.ts)', () => {
   const merge = (parameters: Record<string, unknown>) => ({
     name: 'merge', nodes: [
       { id: 'w', name: 'Hook', type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0], parameters: { httpMethod: 'POST', path: 'm', responseMode: 'onReceived', options: {} } },
@@ -70,13 +108,15 @@ describe('n8n Merge v3 (no comparison with a real n8n: its append waits for both
     connections: { Hook: { main: [[{ node: 'A', type: 'main', index: 0 }, { node: 'B', type: 'main', index: 0 }]] }, A: { main: [[{ node: 'Merge', type: 'main', index: 0 }]] }, B: { main: [[{ node: 'Merge', type: 'main', index: 1 }]] }, Merge: { main: [[{ node: 'After', type: 'main', index: 0 }]] } },
   });
 
-  it('append (the default, left out of the export): both inputs wired to what follows, and the import says how it differs', () => {
+  it('append (the default, left out of the export): each input marked, then one node sending a run\'s items in input order', () => {
     const result = importN8n(merge({}));
     expect(result.unmapped).toEqual([]);
     const nodes = result.flows[0]!.nodes;
-    expect(nodes.find((n) => n.id === 'a')!.wires).toEqual([['z']]);
-    expect(nodes.find((n) => n.id === 'b')!.wires).toEqual([['z']]);
-    expect(result.warnings).toContainEqual(expect.stringContaining('Merge "Merge" (append): each item passes on as its own message as soon as it arrives (n8n waits for both inputs'));
+    expect(nodes.find((n) => n.id === 'a')!.wires).toEqual([['m-input-1']]);
+    expect(nodes.find((n) => n.id === 'b')!.wires).toEqual([['m-input-2']]);
+    expect(nodes.find((n) => n.id === 'm-input-2')).toMatchObject({ type: 'change', wires: [['m']] });
+    expect(nodes.find((n) => n.id === 'm')).toMatchObject({ type: 'function', name: 'Merge', wires: [['z']] });
+    expect(result.warnings).toContainEqual(expect.stringContaining('Merge "Merge" (append): waits for the first item of each input of a run'));
   });
 
   it.each([

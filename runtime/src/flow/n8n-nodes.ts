@@ -8,6 +8,7 @@ import type { FlowNode } from './types.ts';
 import { quoteJsonataName, translateParameter, UntranslatableExpression, type NodeRefs } from './n8n-expressions.ts';
 import { translateConditions } from './n8n-conditions.ts';
 import { scheduleTrigger } from './n8n-schedule.ts';
+import { merge } from './n8n-merge.ts';
 
 export interface N8nNode {
   id?: string;
@@ -25,6 +26,8 @@ export type Output = Array<{ nodeId: string; port: number }> | 'input';
 export interface Translation {
   nodes: FlowNode[];
   entries: string[];
+  /** Where each n8n input enters, for a node whose inputs differ (Merge); else `entries` for every input. */
+  inputEntries?: string[][];
   outputs: Output[];
   /** The node answers the webhook request (Respond to Webhook), or starts a run (a trigger). */
   responds?: boolean;
@@ -265,15 +268,6 @@ function switchNode(n: N8nNode, base: Partial<FlowNode>, refs: NodeRefs): Transl
     (outputs[fallback] as Array<{ nodeId: string; port: number }>).push({ nodeId: node.id, port: rules.length - 1 });
   }
   return { nodes: [node], entries: [node.id], outputs, notes };
-}
-
-function merge(n: N8nNode): Translation {
-  const mode = String(n.parameters?.mode ?? 'append');
-  if (mode === 'append' || mode === 'passThrough' && n.parameters?.output !== 'input2') {
-    return { nodes: [], entries: [], outputs: ['input'], notes: [`Merge "${n.name}" (${mode}): each item passes on as its own message as soon as it arrives (n8n waits for both inputs, then outputs input 1's items first): what follows sees the items one by one`] };
-  }
-  const what = mode === 'chooseBranch' ? 'waits for both inputs, then outputs one of them' : 'items combined across inputs';
-  throw new UnmappedN8nNode(`Merge mode "${mode}" (${what}) is not translated: use a join node`);
 }
 
 /** The n8n Code node's helpers, over one message = one item. */

@@ -151,7 +151,8 @@ function wire(wf: N8nWorkflow, translations: Map<string, Translation>, kept: Kep
   for (const [src, byType] of Object.entries(wf.connections)) {
     (byType.main ?? []).forEach((targets, port) => {
       for (const c of targets ?? []) {
-        const entries = translations.get(c.node)?.entries ?? [];
+        const target = translations.get(c.node);
+        const entries = target?.inputEntries?.[c.index ?? 0] ?? target?.entries ?? [];
         if (entries.length === 0) continue;
         for (const from of sourcesOf(wf, translations, kept, src, port)) for (const entry of entries) addWire(nodes, from, entry);
       }

@@ -1,0 +1,78 @@
+/**
+ * n8n Merge "append": n8n waits until each input has its items, then outputs input 1's before input 2's. The
+ * translation's code is checked on interleaved runs, and an imported workflow whose input 1 is the slower branch
+ * answers with input 1's item through a real runtime, as n8n answers (Respond to Webhook: first incoming item).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../testing/server.ts';
+import { MERGE_PENDING_RUNS, mergeAppendCode } from './n8n-merge.ts';
+
+type Msg = { _msgid: string; _n8nMergeInput?: number; payload: unknown };
+
+/** Runs the Merge's code on messages in the order given, with one node context: what it sends for each. */
+function mergeRuns(inputs: number, arriving: Msg[]): unknown[][] {
+  const store = new Map<string, unknown>();
+  const context = { get: (k: string) => structuredClone(store.get(k)), set: (k: string, v: unknown) => store.set(k, structuredClone(v)) };
+  const run = new Function('msg', 'context', mergeAppendCode(inputs)) as (msg: Msg, c: typeof context) => [Msg[]] | Msg | null;
+  return arriving.map((msg) => {
+    const out = run(structuredClone(msg), context);
+    if (out === null) return [];
+    return (Array.isArray(out) ? out[0] : [out]).map((m) => m.payload);
+  });
+}
+
+const item = (run: string, input: number, payload: string): Msg => ({ _msgid: run, _n8nMergeInput: input, payload });
+
+describe('n8n Merge (append): the translated code', () => {
+  it("holds a run's items until each input has one, then sends input 1's first; runs do not mix", () => {
+    const sent = mergeRuns(2, [item('r1', 1, 'r1-b'), item('r2', 0, 'r2-a'), item('r1', 0, 'r1-a'), item('r2', 1, 'r2-b'), item('r1', 1, 'r1-b2')]);
+    expect(sent).toEqual([[], [], ['r1-a', 'r1-b'], ['r2-a', 'r2-b'], ['r1-b2']]);
+  });
+
+  it('three inputs (Merge v3 numberInputs)', () => {
+    expect(mergeRuns(3, [item('r', 2, 'c'), item('r', 0, 'a'), item('r', 1, 'b')])).toEqual([[], [], ['a', 'b', 'c']]);
+  });
+
+  it(`at most ${MERGE_PENDING_RUNS} runs wait: the oldest is then sent with what it has, nothing is dropped`, () => {
+    const arriving = Array.from({ length: MERGE_PENDING_RUNS + 2 }, (_, i) => item(`r${i}`, 0, `a${i}`));
+    const sent = mergeRuns(2, arriving);
+    expect(sent.flat()).toEqual(['a0']);
+  });
+});
+
+let flowcrew: TestServer | undefined;
+
+describe('n8n Merge (append) through a real runtime', () => {
+  const workflow = {
+    id: 'merge-append', name: 'merge append', nodes: [
+      { id: 'hook', name: 'Hook', type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0], webhookId: 'merge-append', parameters: { httpMethod: 'POST', path: 'merge-append', responseMode: 'responseNode', options: {} } },
+      { id: 'slow', name: 'Slow', type: 'n8n-nodes-base.wait', typeVersion: 1.1, position: [200, 0], parameters: { amount: 0.3, unit: 'seconds' } },
+      { id: 'seta', name: 'Set A', type: 'n8n-nodes-base.set', typeVersion: 3.4, position: [400, 0], parameters: { mode: 'manual', assignments: { assignments: [{ id: '1', name: 'from', value: 'A', type: 'string' }] }, options: {} } },
+      { id: 'setb', name: 'Set B', type: 'n8n-nodes-base.set', typeVersion: 3.4, position: [400, 100], parameters: { mode: 'manual', assignments: { assignments: [{ id: '2', name: 'from', value: 'B', type: 'string' }] }, options: {} } },
+      { id: 'merge', name: 'Merge', type: 'n8n-nodes-base.merge', typeVersion: 3.2, position: [600, 0], parameters: {} },
+      { id: 'respond', name: 'Respond', type: 'n8n-nodes-base.respondToWebhook', typeVersion: 1.1, position: [800, 0], parameters: { options: {} } },
+    ],
+    connections: {
+      Hook: { main: [[{ node: 'Slow', type: 'main', index: 0 }, { node: 'Set B', type: 'main', index: 0 }]] },
+      Slow: { main: [[{ node: 'Set A', type: 'main', index: 0 }]] },
+      'Set A': { main: [[{ node: 'Merge', type: 'main', index: 0 }]] },
+      'Set B': { main: [[{ node: 'Merge', type: 'main', index: 1 }]] },
+      Merge: { main: [[{ node: 'Respond', type: 'main', index: 0 }]] },
+    },
+  };
+
+  beforeAll(async () => {
+    flowcrew = await startTestServer();
+  }, 60_000);
+  afterAll(async () => {
+    await flowcrew?.stop();
+  });
+
+  it("answers with input 1's item although input 2's came first (n8n's first incoming item)", async () => {
+    const imported = await flowcrew!.api('POST', '/api/v1/flows/import?deploy=true', workflow);
+    expect(imported.status, JSON.stringify(imported.body)).toBe(201);
+    expect(imported.body.unmapped).toEqual([]);
+    const answers = await Promise.all([1, 2, 3].map((n) => fetch(`${flowcrew!.url}/webhook/merge-append`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n }) }).then((r) => r.json())));
+    for (const answer of answers) expect(answer).toMatchObject({ from: 'A' });
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * n8n's Merge node. "append" (its default) becomes a change node per input marking where an item came in and a
+ * function node holding a run's items until each input has one; "passThrough" of input 1 passes items straight on;
+ * the modes combining items across inputs are listed as not translated.
+ */
+import type { FlowNode } from './types.ts';
+import { offset, UnmappedN8nNode, type N8nNode, type Translation } from './n8n-nodes.ts';
+
+export function merge(n: N8nNode, base: Partial<FlowNode>): Translation {
+  const mode = String(n.parameters?.mode ?? 'append');
+  if (mode === 'append') return mergeAppend(n, base);
+  if (mode === 'passThrough' && n.parameters?.output !== 'input2') {
+    return { nodes: [], entries: [], outputs: ['input'], notes: [`Merge "${n.name}" (${mode}): each item passes on as its own message as soon as it arrives (n8n waits for both inputs, then outputs input 1's items): what follows sees the items one by one`] };
+  }
+  const what = mode === 'chooseBranch' ? 'waits for both inputs, then outputs one of them' : 'items combined across inputs';
+  throw new UnmappedN8nNode(`Merge mode "${mode}" (${what}) is not translated: use a join node`);
+}
+
+/**
+ * Merge "append": n8n waits until each input has its items, then outputs input 1's, then input 2's, ... Here a change
+ * node per input marks where an item came in, and a function node keeps the items of each run (by its message id,
+ * which every branch of a run shares) in its context until every input has one, then sends them in input order.
+ */
+function mergeAppend(n: N8nNode, base: Partial<FlowNode>): Translation {
+  const id = base.id!;
+  const count = typeof n.parameters?.numberInputs === 'number' && n.parameters.numberInputs >= 2 ? n.parameters.numberInputs : 2;
+  const marks = Array.from({ length: count }, (_, i): FlowNode => ({
+    id: `${id}-input-${i + 1}`, type: 'change', name: `${n.name}: input ${i + 1}`, position: offset(base.position, -120, i * 40),
+    props: { rules: [{ t: 'set', p: '_n8nMergeInput', pt: 'msg', to: String(i), tot: 'num' }] }, wires: [[id]],
+  }));
+  const node: FlowNode = { ...base, id, type: 'function', name: n.name, props: { func: mergeAppendCode(count), outputs: 1 } };
+  return {
+    nodes: [...marks, node], entries: [], inputEntries: marks.map((m) => [m.id]), outputs: [[{ nodeId: id, port: 0 }]],
+    notes: [`Merge "${n.name}" (append): waits for the first item of each input of a run, then sends them in input order; more items of an input after that pass on as they come (n8n: all of input 1's before input 2's)`],
+  };
+}
+
+/** At most this many runs wait at a Merge at once; beyond, the oldest is sent with what it has (nothing is dropped). */
+export const MERGE_PENDING_RUNS = 1000;
+
+export function mergeAppendCode(inputs: number): string {
+  return [
+    `// n8n Merge (append): one item from each of the ${inputs} inputs of this run, then all of them in input order`,
+    'const input = msg._n8nMergeInput;',
+    'delete msg._n8nMergeInput;',
+    "const runs = context.get('runs') || {};",
+    'const run = String(msg._msgid);',
+    'if (runs[run] === true) return msg;',
+    `const pending = runs[run] || Array.from({ length: ${inputs} }, () => []);`,
+    'pending[input].push(msg);',
+    'const order = Object.keys(runs);',
+    'let out = null;',
+    'if (pending.every((items) => items.length > 0)) {',
+    '  out = pending.flat();',
+    '  runs[run] = true;',
+    '} else runs[run] = pending;',
+    '// runs sent are remembered only while newer ones arrive; the oldest waiting one is sent with what it has',
+    `let early = [];`,
+    `while (order.length > ${MERGE_PENDING_RUNS}) {`,
+    '  const oldest = order.shift();',
+    '  if (runs[oldest] !== true) early = early.concat(runs[oldest].flat());',
+    '  delete runs[oldest];',
+    '}',
+    "context.set('runs', runs);",
+    'const all = early.concat(out || []);',
+    'return all.length ? [all] : null;',
+  ].join('\n');
+}
