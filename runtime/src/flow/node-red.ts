@@ -18,7 +18,7 @@ import { applyGroupEnv } from './node-red-group-env.ts';
 import { assembleDefinition, envEntries, envSchema, instanceProps, subflowLibraryId, unsupportedSubflow, useSubflowProps, type ImportedSubflow } from './node-red-subflows.ts';
 import { normaliseNodeRedProps } from './node-red-props.ts';
 import { PropsEditor, type PropertyNote } from './node-red-values.ts';
-import { FLOW_FORMAT, type FlowDocument, type FlowNode } from './types.ts';
+import { FLOW_FORMAT, type FlowDocument, type FlowNode, type FlowVariable } from './types.ts';
 import { TYPE_MAP } from './node-red-types.ts';
 
 export type { PropertyNote } from './node-red-values.ts';
@@ -160,9 +160,11 @@ class Importer {
     const called = new Set(calls.flatMap((n) => linkIds(n)));
     const isEntry = (n: NrNode) => n.type === 'link in' && (dynamicCalls || called.has(n.id));
 
+    const globalEnv = this.globalVariables();
+
     // Classify every node: imported, removed and rewired (links, junctions), or unmapped.
     for (const n of this.items) {
-      if (n.type === 'tab') continue;
+      if (n.type === 'tab' || n.type === 'global-config') continue;
       const flowId = typeof n.z === 'string' ? this.flowIds.get(n.z) : undefined;
       const skip = (reason: string) => this.unmapped.push({ id: n.id, type: n.type, ...(nameOf(n) ? { name: nameOf(n) } : {}), ...(flowId ? { flowId } : {}), reason });
       const importAs = (type?: string) => {
@@ -205,7 +207,8 @@ class Importer {
       if (tab && typeof tab.info === 'string' && tab.info.trim()) doc.description = tab.info.slice(0, 10_000);
       if (tab?.disabled === true) this.warn(`flow "${doc.name}" is disabled in Node-RED; it is imported (not deployed) and will run once deployed`);
       const env = tab && tabEnv(tab.env, (n) => this.properties.push({ nodeId: tab.id, type: 'tab', flowId: id, ...n }));
-      if (env) doc.env = env;
+      // Node-RED reads a tab's variables first, then the global ones.
+      if (env || globalEnv) doc.env = { ...globalEnv, ...env };
       doc.nodes = this.items.filter((n) => n.z === z && this.mapped.has(n.id)).map((n) => this.toFlowNode(n, configIds, id));
       const placed = layoutUnplaced(doc.nodes);
       if (placed > 0) this.warn(`flow "${doc.name}": ${placed} node(s) had no position and were laid out`);
@@ -238,6 +241,19 @@ class Importer {
    */
   private isFlowNode(n: NrNode): boolean {
     return typeof n.z === 'string' && (typeof n.x === 'number' || Array.isArray(n.wires) || TYPE_MAP[n.type] !== undefined);
+  }
+
+  /**
+   * Node-RED 3.1+'s global environment variables (the export's `global-config` node): written into every flow of the
+   * import, after its tab's own (which win), as Node-RED reads them after the tab's. Its `modules` (what the export
+   * was made with beyond the core) is said, so a missing palette module is not a surprise.
+   */
+  private globalVariables(): Record<string, FlowVariable> | undefined {
+    const config = this.items.find((n) => n.type === 'global-config');
+    if (!config) return undefined;
+    const modules = config.modules !== null && typeof config.modules === 'object' ? Object.entries(config.modules as Record<string, unknown>) : [];
+    if (modules.length > 0) this.warn(`the export was made with Node-RED modules ${modules.map(([m, v]) => `${m}@${String(v)}`).join(', ')}: their node types are listed as unmapped unless Flowcrew has an equivalent`);
+    return tabEnv(config.env, (note) => this.properties.push({ nodeId: config.id, type: 'global-config', ...note, ...(note.action === 'translated' ? { reason: `${note.reason.replace('a variable of the flow', 'a global variable')}; written into each imported flow (its tab's own variable of the same name wins)` } : {}) }));
   }
 
   /** Links to a "link in" on another tab cannot be followed: report the link out once. */
