@@ -2,8 +2,8 @@
  * End to end (issue 13): the run view follows a crew while it runs. The model stand-in (OpenAI wire format) holds
  * each agent's answer until the test releases it, so what the view shows is checked at known points, not by timing:
  * opened while the first task is still with its model, the run shows no task step; once the researcher answers, its
- * stored task appears while the writer is still held and the run still "running" — no reload, no Refresh click;
- * then the writer's. Screenshots in test-artifacts/e2e/crew-live-steps-*.png.
+ * stored task appears while the writer is still held and the run (and the crew node, not "pending") still "running" —
+ * no reload, no Refresh click; then the writer's. Screenshots in test-artifacts/e2e/crew-live-steps-*.png.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -113,6 +113,9 @@ describe('the run view while a crew runs, end to end', () => {
     await page.locator(`[data-test="run-id"][title="${runId}"]`).waitFor();
     expect(await page.locator('[data-test="run-status"]').textContent()).toBe('running');
     expect(await page.locator('[data-test="step-task"]').count()).toBe(0);
+    // Before: the crew node's invocation read "pending" (its stored status until it ends) while it ran.
+    const crewInvocation = page.locator('[data-test="invocation"]').filter({ hasText: 'ai-crew' }).locator('[data-test="invocation-status"]');
+    expect(await crewInvocation.textContent()).toBe('running');
     await shot('01-running-no-step');
 
     // The researcher answers; the writer is held: the research step appears while the run is still running.
@@ -122,6 +125,7 @@ describe('the run view while a crew runs, end to end', () => {
     expect(await stepTitles()).toEqual(['research']);
     expect(await page.locator('[data-test="step-answer"]').first().textContent()).toBe('Otters hold hands while they sleep.');
     expect(await page.locator('[data-test="run-status"]').textContent()).toBe('running');
+    expect(await crewInvocation.textContent()).toBe('running');
     await shot('02-first-step-live');
 
     writer.open();

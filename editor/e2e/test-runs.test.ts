@@ -1,7 +1,8 @@
 /**
  * End to end (issue 12, test runs): a test run (▶ Run with a pinned node) shows live in the editor that started it
  * while it runs — node states, node status, debug messages marked "test run" — and is marked "test" in the run
- * detail. The run is held at an HTTP call to a server of this test, so "while it runs" is a fact, not a race.
+ * detail; re-run from the run detail, it runs again as a test run. The run is held at an HTTP call to a server of
+ * this test, so "while it runs" is a fact, not a race.
  * Screenshots in test-artifacts/e2e/test-runs-*.png.
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
@@ -98,6 +99,25 @@ describe('test runs, end to end', () => {
     await shot('04-test-runs-filter');
     const runs = (await server.api('GET', '/api/v1/runs?flowId=live-test&test=true')).body;
     expect(runs.map((r: any) => [r.status, r.test])).toEqual([['succeeded', true]]);
+    expect((await server.api('GET', '/api/v1/runs?flowId=live-test&test=false')).body).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('re-runs a test run from the run detail as a test run, not as a run of the deployed flow', async () => {
+    // Before: ↻ Re-run asked POST /runs/{id}/rerun, which runs the deployed flow (here: refused, it is not deployed).
+    await page.locator('[data-test="run-row"]').first().click();
+    const original = await page.locator('[data-test="run-detail"] [data-test="run-id"]').getAttribute('title');
+    await waitForText('[data-test="rerun"]', 'Re-run as test');
+    await page.click('[data-test="rerun"]');
+    await expect.poll(() => held.length, { timeout: 30_000 }).toBe(1);
+    held.shift()!.end(JSON.stringify({ ok: true }));
+    await waitForText('[data-test="toast"]', 'Test run ran again with the original input', 30_000);
+    await page.locator(`[data-test="run-detail"] [data-test="run-id"]:not([title="${original}"])`).waitFor();
+    await page.locator('[data-test="run-detail"] [data-test="run-test-badge"]').waitFor();
+    await waitForText('[data-test="run-status"]', 'succeeded');
+    await shot('05-rerun-as-test');
+    const runs = (await server.api('GET', '/api/v1/runs?flowId=live-test&test=true')).body;
+    expect(runs.map((r: any) => [r.status, r.test, r.triggerNodeId])).toEqual([['succeeded', true, 'in'], ['succeeded', true, 'in']]);
     expect((await server.api('GET', '/api/v1/runs?flowId=live-test&test=false')).body).toEqual([]);
     expect(pageErrors).toEqual([]);
   });

@@ -93,4 +93,29 @@ describe('RunDetail', () => {
     ]);
     expect(wrapper.find('[data-test="rerun"]').attributes('disabled')).toBeUndefined();
   });
+
+  it('re-runs a test run as a test run (the flow as edited, isolated), never as a run of the deployed flow', async () => {
+    const testRun: RunDetailRecord = { ...past, id: 'old-test', test: true, input: { payload: 1, _msgid: 'm-old' } };
+    const answer = { run: { ...testRun, id: 'new-test', input: { payload: 1 } }, invocations: [], timedOut: false, pinned: [], ignored: [], ran: 'saved', inHistory: true };
+    const api = fakeApi({ 'POST /flows/orders/pinned-runs': { body: answer }, 'GET /runs/new-test': { body: { ...answer.run, invocations: [] } } });
+    useRunsStore().current = testRun;
+    const wrapper = mount(RunDetail);
+    expect(wrapper.find('[data-test="rerun"]').text()).toBe('↻ Re-run as test');
+    await wrapper.find('[data-test="rerun"]').trigger('click');
+    await flushPromises();
+    expect(api.calls.map((c) => `${c.method} ${c.path}`)).toEqual(['POST /flows/orders/pinned-runs', 'GET /runs/new-test']);
+    // The original input at the node it entered, without the old message id.
+    expect(api.calls[0]!.body).toEqual({ input: { payload: 1 }, nodeId: 'in' });
+    expect(useRunsStore().current).toMatchObject({ id: 'new-test', test: true });
+    expect(useNoticesStore().notices.map((n) => [n.kind, n.text, n.detail])).toEqual([['success', 'Test run ran again with the original input', 'test run new-test']]);
+  });
+
+  it('shows a node still at work in a running run as running, not as its stored "pending"', () => {
+    useRunsStore().current = {
+      ...past, id: 'live', status: 'running', finishedAt: null,
+      invocations: [{ id: 'c', runId: 'live', nodeId: 'team', nodeType: 'ai-crew', status: 'pending', attempt: 1, input: { payload: 'otters' }, outputs: null, error: null, parentId: null, seq: 1, createdAt: 1, startedAt: null, finishedAt: null }],
+    };
+    const wrapper = mount(RunDetail);
+    expect(wrapper.find('[data-test="invocation-status"]').text()).toBe('running');
+  });
 });
