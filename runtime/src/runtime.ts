@@ -14,7 +14,7 @@ import { LeaseKeeper } from './cluster/lease-keeper.ts';
 import type { DeploySync } from './cluster/deploy-sync.ts';
 import { followDeploysOverPostgres } from './cluster/pg-channel.ts';
 import { electTriggerLeader, type LeaderElection } from './cluster/leader.ts';
-import { QueueMode } from './queue/mode.ts';
+import type { QueueMode } from './queue/mode.ts';
 import { validateFlowAsync } from './flow/validate.ts';
 import { WebhookRouter } from './api/webhooks.ts';
 import { WebSocketRouter } from './api/websockets.ts';
@@ -29,7 +29,7 @@ import { startLibrarySync, type LibrarySync } from './packs/library-sync.ts';
 import { testCredential, type CredentialTestAnswer, type CredentialTestInput } from './credential-test.ts';
 import { openStorage } from './storage/index.ts';
 import { daprContextFromEnv } from './context/dapr-state.ts';
-import { RunTracing } from './tracing/tracing.ts';
+import type { RunTracing } from './tracing/tracing.ts';
 import { createWaiting, type WaitingRuns } from './waiting/waiting.ts';
 import { createLogger, moduleLogger, withFields, type RuntimeLogger } from './logging/logger.ts';
 import type { Storage } from './storage/types.ts';
@@ -118,7 +118,8 @@ export class Runtime {
     events.add({ debug: (e) => debugLog.add(e) });
     const webhooks = new WebhookRouter();
     const websockets = new WebSocketRouter();
-    const queue = await QueueMode.open(config.cluster, storage, moduleLogger(log, 'executor')).catch(async (error: unknown) => {
+    // BullMQ and ioredis (~300 modules) are imported only by a main or a worker, never by an embedded runtime.
+    const queue = await (config.cluster.mode === 'embedded' ? Promise.resolve(null) : import('./queue/mode.ts').then(({ QueueMode }) => QueueMode.open(config.cluster, storage, moduleLogger(log, 'executor')))).catch(async (error: unknown) => {
       await storage.close().catch(() => {});
       throw error;
     });
@@ -156,7 +157,8 @@ export class Runtime {
     waiting?.attach(executor, events);
     // Queue mode: an answer given on a main sends the run back to the workers.
     if (queue?.mode === 'main' && waiting) waiting.requeue = (runId) => queue.requeueParked(runId);
-    runtime.tracing = RunTracing.fromEnv(runtime);
+    // OpenTelemetry's SDK and exporter (~270 modules) are imported only when an OTLP endpoint is set (fromEnv decides the rest).
+    if (process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT) runtime.tracing = (await import('./tracing/tracing.ts')).RunTracing.fromEnv(runtime);
     runtime.deploySync = (await followDeploysOverPostgres({ databaseUrl: config.databaseUrl, mode: config.cluster.mode, instance: config.cluster.instanceId, storage, executor, registry, log: moduleLogger(log, 'runtime'), maxDepth: config.maxDepth })) ?? undefined;
     runtime.leader = (await electTriggerLeader({ databaseUrl: config.databaseUrl, cluster: config.cluster, hasLeases: !!storage.leases, deployer: executor.deployer, log: moduleLogger(log, 'runtime') })) ?? undefined;
     // Library sub-flows are node types: registered before the stored flows that use them are deployed.
