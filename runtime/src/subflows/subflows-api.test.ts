@@ -175,3 +175,18 @@ describe('flow tests from the API (the editor)', () => {
     expect(outputOf(await runInvoice(10), 'tax').payload).toBe(11);
   }, 60_000);
 });
+
+// Last: it adds a second sub-flow to the library, which the tests above list exactly.
+describe('sub-flow output schema', () => {
+  it('checks the answer against the output schema: a sub-flow answering the wrong shape fails its node, naming why', async () => {
+    const label = { ...vat(false), id: 'label', name: 'Label', nodes: [{ id: 'in', type: 'subflow-in', wires: [['say']] }, { id: 'say', type: 'change', props: { rules: [{ t: 'set', p: 'payload', pt: 'msg', to: 'not a number', tot: 'str' }] }, wires: [['out']] }, { id: 'out', type: 'subflow-out' }] };
+    expect((await server.api('POST', '/api/v1/subflows', label)).status).toBe(201);
+    const flow = { id: 'labels', name: 'labels', nodes: [{ id: 'go', type: 'inject', wires: [['tag']] }, { id: 'tag', type: 'subflow:label', props: { version: 1 }, wires: [['out']] }, { id: 'out', type: 'debug' }] };
+    expect((await server.api('POST', '/api/v1/flows/import?deploy=true', flow)).status).toBe(201);
+    const started = await server.api('POST', '/api/v1/flows/labels/runs', { input: { payload: 5 } });
+    const run = (await server.api('GET', `/api/v1/runs/${(await server.waitRun(started.body.runId)).id}`)).body;
+    expect(run.status).toBe('failed');
+    expect(run.invocations.find((i: any) => i.nodeId === 'tag').error).toContain('sub-flow "label" v1: its answer does not match its output schema: /payload must be number');
+    expect(run.invocations.some((i: any) => i.nodeId === 'out')).toBe(false);
+  });
+});
