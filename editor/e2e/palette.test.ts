@@ -1,7 +1,8 @@
 /**
  * End to end (issue 14, palette manager): an admin in the editor finds packs this test published to the real local
  * npm registry (verdaccio), reads their readme and licence, installs one with npm's output streaming in (seen in the
- * browser while npm is held mid-install by the pack's install script), upgrades, disables and enables it, and gets a
+ * browser while npm is held mid-install by the pack's install script), upgrades, disables and enables it, sees a failed
+ * upgrade (a failing install script, a version failing to load) roll back to the running version, and gets a
  * clear message for each bad case (a failing install script, a clashing type, a pack needing a newer SDK, the
  * registry down) with nothing installed; removing a pack names the flows that use its type.
  * Screenshots in test-artifacts/e2e/palette-*.png.
@@ -146,6 +147,40 @@ describe('the palette manager in the editor, against a real npm registry', () =>
     await page.click(`[data-test="pm-toggle-${good}"]`);
     await page.locator(`[data-test="pm-state-${good}"]`).waitFor({ state: 'detached', timeout: 60_000 });
     await page.locator(`[data-test="palette-node-${goodType}"]`).waitFor();
+  });
+
+  it('a failed upgrade rolls back: the installed version stays on disk, loaded and running (install script, and a version that fails to load)', async () => {
+    const flow = { id: 'greet-kept', name: 'Greet kept', nodes: [{ id: 'start', type: 'inject', wires: [['hi']] }, { id: 'hi', type: goodType }] };
+    expect((await runtime.api('POST', '/api/v1/flows/import?deploy=true', flow)).status).toBe(201);
+    await npm.publishPack(good, '1.2.0', { type: goodType, dependencies, scripts: FAILING_INSTALL });
+    await npm.publishPack(good, '1.3.0', { type: goodType, dependencies, loadError: 'version 1.3.0 fails when loaded, on purpose' });
+    const failures: Array<[string, string]> = [
+      ['1.2.0', `installing ${good} failed, nothing was changed`],
+      ['1.3.0', `${good} was installed but could not be loaded, so it was removed again: module "./index.js" could not be loaded: version 1.3.0 fails when loaded, on purpose`],
+    ];
+    for (const [version, message] of failures) {
+      await openDetails(good);
+      await page.selectOption('[data-test="pm-version"]', version);
+      expect(await page.locator('[data-test="pm-install"]').innerText()).toBe('Change to this version');
+      const outcome = await install();
+      expect(outcome.error).toContain(message);
+      expect((await installedDeps())[good]).toBe('1.1.0');
+      expect(JSON.parse(await readFile(path.join(userDir, 'node_modules', good, 'package.json'), 'utf8')).version).toBe('1.1.0');
+      await page.click('[data-test="pm-tab-installed"]');
+      const listed = page.locator(`[data-test="pm-pack-${good}"]`);
+      expect(await listed.getAttribute('class')).toBe('loaded');
+      expect(await listed.innerText()).toContain('1.1.0');
+      await page.locator(`[data-test="palette-node-${goodType}"]`).waitFor();
+      await shot(`01b-upgrade-to-${version}-rolled-back`);
+    }
+    // The deployed flow still runs 1.1.0's code ("hi", and its dependency's "!").
+    const started = await runtime.api('POST', '/api/v1/flows/greet-kept/runs', { input: { payload: { name: 'Ada' } } });
+    const run = await waitFor('the run', async () => {
+      const r = await runtime.api('GET', `/api/v1/runs/${started.body.runId}`);
+      return r.body.status === 'succeeded' || r.body.status === 'failed' ? r.body : undefined;
+    });
+    expect(run.invocations.find((i: { nodeId: string }) => i.nodeId === 'hi')?.outputs?.[0]?.msg?.payload).toBe('hi Ada!');
+    expect((await runtime.api('DELETE', '/api/v1/flows/greet-kept')).status).toBe(204);
   });
 
   it('npm’s output shows in the browser while npm is still working', async () => {

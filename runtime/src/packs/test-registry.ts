@@ -18,6 +18,8 @@ export interface SamplePack {
   sdkApi?: number;
   scripts?: Record<string, string>;
   dependencies?: Record<string, string>;
+  /** The pack's module throws this when loaded (installs fine, then fails to load). */
+  loadError?: string;
 }
 
 export class TestRegistry {
@@ -72,7 +74,8 @@ export class TestRegistry {
     const dep = pack.dependencies ? Object.keys(pack.dependencies)[0] : undefined;
     await writeFile(
       path.join(dir, 'index.js'),
-      `import { getProperty } from '@flowcrew/sdk';
+      `${pack.loadError ? `throw new Error(${JSON.stringify(pack.loadError)});` : ''}
+       import { getProperty } from '@flowcrew/sdk';
        ${dep ? `import { suffix } from '${dep}';` : `const suffix = '';`}
        export const nodes = [{ type: ${JSON.stringify(pack.type)}, category: 'transform', label: 'greet', inputs: 1, outputs: 1, help: 'Greets msg.payload.name.', props: {},
          create() { return { onInput: (msg) => ({ ...msg, payload: ${JSON.stringify(pack.greeting ?? 'hello')} + ' ' + getProperty(msg, 'payload.name') + suffix }) }; } }];`,
