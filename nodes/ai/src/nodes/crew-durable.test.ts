@@ -1,7 +1,8 @@
 /**
  * A crew survives kill -9: the real runtime in a child process runs a two-task crew against a local stand-in of the
- * OpenAI wire format; it is killed while the second task waits for the model, started again on the same data
- * directory, and the run finishes without the first task's model call being made again. Each task is a step: a
+ * OpenAI wire format; it is killed while the second task waits for the model, and a runtime started again on the same
+ * data directory (in this process: only the crash needs a process of its own, and a second child boot cost ~25 s
+ * under CI load) finishes the run without the first task's model call being made again. Each task is a step: a
  * child invocation of the crew's invocation, stored when it finishes; a re-run from the second task reuses the first.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,12 +10,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChildRuntime, freePort, waitFor } from '../../../../runtime/src/testing/child-runtime.ts';
+import { startTestServer, type TestServer } from '../../../../runtime/src/testing/server.ts';
 import { fakeModelCredential, openAIAnswer, startFakeModelServer, type FakeServer, type RecordedRequest } from '../testing/fake-model-server.ts';
 import { crewFlow, researchThenWrite } from '../testing/crew-flow.ts';
 
 let model: FakeServer;
 let dataDir: string;
 let runtime: ChildRuntime;
+/** The runtime started again after the kill. */
+let restarted: TestServer | undefined;
 /** The first writer call never answers: the runtime is killed while it waits. */
 let hangWriter = true;
 
@@ -39,6 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await runtime?.killHard();
+  await restarted?.stop();
   await model?.close();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
@@ -59,15 +64,9 @@ describe('a crew and a crash', () => {
     expect(researchCalls).toBe(1);
 
     hangWriter = false;
-    await start(runtime);
-    const run = await waitFor(
-      'the run to finish after the restart',
-      async () => {
-        const { body } = await runtime.api('GET', `/api/v1/runs/${started.body.runId}`);
-        return ['succeeded', 'failed', 'cancelled'].includes(body?.status) ? body : undefined;
-      },
-      60_000,
-    );
+    restarted = await startTestServer({ dataDir }, { env: { FLOWCREW_OUTBOUND_ALLOW: `127.0.0.1:${new URL(model.url).port}` } });
+    const server = restarted;
+    const run = await server.waitRun(started.body.runId, 60_000);
     expect(run.status, run.error).toBe('succeeded');
     const crew = run.invocations.find((i: any) => i.nodeId === 'crew').outputs[0].msg.crew;
     expect(crew.resumed).toEqual(['research']);
@@ -91,18 +90,11 @@ describe('a crew and a crash', () => {
     // Re-run from the second task: a new run whose first task is copied, not asked again; the second is recomputed.
     const writerCalls = model.requests.filter((r) => system(r).startsWith('You are Writer.')).length;
     const rerunPath = `/api/v1/runs/${started.body.runId}/invocations/${crewInvocation.id}/rerun`;
-    expect((await runtime.api('POST', rerunPath, { fromStep: 'task:nope' })).status).toBe(404);
-    const again = await runtime.api('POST', rerunPath, { fromStep: 'task:write' });
+    expect((await server.api('POST', rerunPath, { fromStep: 'task:nope' })).status).toBe(404);
+    const again = await server.api('POST', rerunPath, { fromStep: 'task:write' });
     expect(again.status, JSON.stringify(again.body)).toBe(202);
     expect(again.body.reused).toEqual(['task:research']);
-    const second = await waitFor(
-      'the re-run to finish',
-      async () => {
-        const { body } = await runtime.api('GET', `/api/v1/runs/${again.body.runId}`);
-        return ['succeeded', 'failed', 'cancelled'].includes(body?.status) ? body : undefined;
-      },
-      60_000,
-    );
+    const second = await server.waitRun(again.body.runId, 60_000);
     expect(second.status, second.error).toBe('succeeded');
     expect(model.requests.filter((r) => system(r).startsWith('You are Researcher.'))).toHaveLength(1);
     expect(model.requests.filter((r) => system(r).startsWith('You are Writer.'))).toHaveLength(writerCalls + 1);
