@@ -2,6 +2,7 @@ import { mount } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { NODE_TYPE_MIME } from '../lib/dnd';
+import { useAuthStore } from '../stores/auth';
 import { useNodeTypesStore } from '../stores/nodeTypes';
 import { fakeApi } from '../test/fake-api';
 import { nodeTypes } from '../test/fixtures';
@@ -50,5 +51,13 @@ describe('Palette', () => {
     await wrapper.find('[data-test="palette-node-debug"]').trigger('keydown', { key: 'Enter' });
     expect(wrapper.emitted('help')).toEqual([['debug']]);
     expect(wrapper.emitted('add')).toEqual([['debug']]);
+  });
+
+  it('offers "Manage palette" to instance admins only: installing code is an admin action (issue 14)', async () => {
+    const auth = useAuthStore();
+    auth.user = { username: 'ed', name: 'ed', via: 'password', instanceRole: 'member' };
+    expect(mount(Palette).find('[data-test="palette-manage"]').exists()).toBe(false);
+    auth.user = { username: 'ann', name: 'ann', via: 'password', instanceRole: 'admin' };
+    expect(mount(Palette).find('[data-test="palette-manage"]').exists()).toBe(true);
   });
 });
