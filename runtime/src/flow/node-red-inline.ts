@@ -129,12 +129,29 @@ function usesWholeVariable(sf: NrNode, items: NrNode[]): string | undefined {
   return found;
 }
 
+/** Node-RED core types that never set a status of their own. */
+const SILENT_TYPES = new Set(['change', 'switch', 'template', 'json', 'yaml', 'xml', 'html', 'csv', 'range', 'split', 'join', 'sort', 'batch', 'comment', 'link in', 'link out', 'junction', 'catch', 'status', 'complete', 'inject', 'http response']);
+
+/**
+ * A status node of an instance's flow that watches it (every node, its group, or the instance by id), when a node
+ * inside may set a status (a function only by calling node.status).
+ */
+function watchedInstance(sf: NrNode, items: NrNode[]): NrNode | undefined {
+  const mayReport = (n: NrNode) => !SILENT_TYPES.has(n.type) && (n.type !== 'function' || /\bnode\.status\s*\(/.test(String(n.func ?? '')));
+  if (!items.some((n) => n.z === sf.id && mayReport(n))) return undefined;
+  const watches = (status: NrNode, instance: NrNode) => status.z === instance.z && (!Array.isArray(status.scope) || status.scope.includes(instance.id));
+  const statusNodes = items.filter((n) => n.type === 'status');
+  return items.find((n) => n.type === `subflow:${sf.id}` && statusNodes.some((s) => watches(s, n)));
+}
+
 /** Why instances of `sf` are inlined, or undefined when it becomes a library sub-flow. */
 function inlineReason(sf: NrNode, items: NrNode[]): string | undefined {
   if (unsupportedSubflow(sf) !== undefined) return (sf.in as unknown[] | undefined)?.length ? `${(sf.out as unknown[]).length} outputs` : 'no input';
   if (portWires(sf.status).length > 0) return 'a status output, which sets each instance\'s status';
   const whole = usesWholeVariable(sf, items);
-  return whole ? `a property written ${whole}, which Node-RED replaces per instance` : undefined;
+  if (whole) return `a property written ${whole}, which Node-RED replaces per instance`;
+  const watched = watchedInstance(sf, items);
+  return watched ? `a status node watches instance ${String(watched.name || watched.id)}: Node-RED passes the statuses of the nodes inside up to it, a library sub-flow runs apart` : undefined;
 }
 
 /** One instance replaced by copies of its subflow's nodes; returns the nodes that replace it and what feeds its input. */
@@ -154,6 +171,10 @@ function inlineInstance(items: NrNode[], sf: NrNode, why: string, instance: NrNo
     if (typeof instance.g === 'string' && typeof n.g !== 'string') copy.g = instance.g;
     return copy;
   });
+  // A catch or status node inside watching "all" watches the subflow's nodes only (Node-RED: the instance's).
+  for (const copy of copies) {
+    if ((copy.type === 'catch' || copy.type === 'status') && !Array.isArray(copy.scope)) copy.scope = copies.filter((c) => c !== copy).map((c) => c.id);
+  }
   const byId = new Map(copies.map((c) => [c.id, c]));
   const outputs = wiresOf(instance);
   const entry = portWires((sf.in as unknown[] | undefined)?.[0]).map((w) => ids.get(w.id) ?? w.id);
@@ -176,7 +197,7 @@ function inlineInstance(items: NrNode[], sf: NrNode, why: string, instance: NrNo
   const toReporter: Array<[string, number]> = [];
   if (statusPort.length > 0) {
     // The status output: a subflow-status node with the instance's id and name reports as the instance does.
-    const reporter: NrNode = { id: instance.id, type: 'subflow-status', z: instance.z, name: typeof instance.name === 'string' ? instance.name : '', wires: [] };
+    const reporter: NrNode = { id: instance.id, type: 'subflow-status', z: instance.z, name: typeof instance.name === 'string' ? instance.name : '', instanceOf: instance.type, wires: [] };
     if (typeof instance.x === 'number' && typeof instance.y === 'number') [reporter.x, reporter.y] = [instance.x, instance.y + 40];
     if (typeof instance.g === 'string') reporter.g = instance.g;
     for (const w of statusPort) {
@@ -206,6 +227,8 @@ export function inlineSubflows(items: NrNode[], note: (n: PropertyNote) => void,
   const used = new Set<string>();
   /** Instances replaced by a subflow-status node of their own id (their subflow has a status output), and what feeds it. */
   const reporters = new Map<string, Array<[string, number]>>();
+  /** The copies standing for each inlined instance (its reporter, which keeps the instance's id, not included). */
+  const copiesOf = new Map<string, string[]>();
   for (let pass = 0; pass < MAX_DEPTH; pass++) {
     // Instances inside definitions being inlined are inlined with their copies, not here.
     const instances = current.filter((n) => n.type.startsWith('subflow:') && inlined.has(n.type.substring(8)) && !(typeof n.z === 'string' && inlined.has(n.z)));
@@ -221,6 +244,7 @@ export function inlineSubflows(items: NrNode[], note: (n: PropertyNote) => void,
       used.add(sf.id);
       const { copies, entry, toReporter } = inlineInstance(current, sf, reasons.get(sf.id)!, n, note);
       if (portWires(sf.status).length > 0) reporters.set(n.id, toReporter);
+      copiesOf.set(n.id, copies.filter((c) => c.id !== n.id).map((c) => c.id));
       entries.set(n.id, entry);
       next.push(...copies);
     }
@@ -233,7 +257,7 @@ export function inlineSubflows(items: NrNode[], note: (n: PropertyNote) => void,
       const copy = { ...n };
       if (rewired) copy.wires = wires.map((p) => [...new Set(p.flatMap((t) => entries.get(t) ?? [t]))]);
       // With a status output, Node-RED reports only its statuses as the instance's: the reporter keeps the instance's id.
-      if (scoped) copy.scope = (n.scope as unknown[]).flatMap((s) => (entries.has(s as string) && !reporters.has(s as string) ? next.filter((c) => c.id.startsWith(`${String(s)}-`)).map((c) => c.id) : [s]));
+      if (scoped) copy.scope = (n.scope as unknown[]).flatMap((s) => (entries.has(s as string) && !reporters.has(s as string) ? copiesOf.get(s as string)! : [s]));
       return copy;
     });
     // Only now: a wire to a reporter (it has its instance's id) must not be taken for a wire into the instance.
@@ -249,5 +273,21 @@ export function inlineSubflows(items: NrNode[], note: (n: PropertyNote) => void,
     }
     if (pass === MAX_DEPTH - 1) warn(`subflows nested more than ${MAX_DEPTH} deep (a subflow using itself?) were not all inlined`);
   }
-  return current.filter((n) => !used.has(n.id) && !(typeof n.z === 'string' && used.has(n.z)));
+  const hidden = new Set([...reporters.keys()].flatMap((r) => copiesOf.get(r) ?? []));
+  return hideReportedCopies(current.filter((n) => !used.has(n.id) && !(typeof n.z === 'string' && used.has(n.z))), hidden, note);
+}
+
+/**
+ * With a status output, Node-RED passes none of the inner nodes' statuses up: a status node of the flow watching
+ * "all" watches every node of its flow but the copies of such instances (listed; a node added later is not in it).
+ */
+function hideReportedCopies(items: NrNode[], hidden: ReadonlySet<string>, note: (n: PropertyNote) => void): NrNode[] {
+  if (hidden.size === 0) return items;
+  const flowsWithHidden = new Set(items.filter((n) => hidden.has(n.id)).map((n) => n.z));
+  return items.map((n) => {
+    if (n.type !== 'status' || Array.isArray(n.scope) || hidden.has(n.id) || !flowsWithHidden.has(n.z)) return n;
+    const scope = items.filter((i) => i.z === n.z && i.id !== n.id && !hidden.has(i.id) && i.type !== 'tab').map((i) => i.id);
+    note({ nodeId: n.id, type: n.type, property: '/scope', action: 'translated', from: n.scope ?? null, to: scope, reason: 'watches every node of the flow except the copies of subflow instances with a status output (Node-RED passes none of their statuses up); a node added later must be added to its scope' });
+    return { ...n, scope };
+  });
 }

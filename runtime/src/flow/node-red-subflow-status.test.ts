@@ -23,10 +23,26 @@ describe('Node-RED subflow status output: the translation', () => {
     expect(node('sfs-in')!.wires).toEqual([['sfs-i-sfs-fn']]);
     expect(node('sfs-i-sfs-fn')!.wires).toEqual([['sfs-res'], ['sfs-i']]);
     expect(node('sfs-i')).toMatchObject({ type: 'subflow-status', name: 'stat' });
+    expect(node('sfs-i')!.props).toEqual({ instanceOf: 'subflow:sfs-def' });
     // the status node scoped to the instance watches the reporter only (Node-RED passes no inner status up)
     expect(node('sfs-watch')!.props).toMatchObject({ scope: ['sfs-i'] });
     const note = result.properties.find((p) => p.nodeId === 'sfs-i' && p.property === '')!;
     expect(note.reason).toContain('a status output');
+  });
+
+  it('a subflow whose instance a status node watches is inlined too (Node-RED passes its inner statuses up)', () => {
+    expect(node('sfs-p-sfs-p-fn')).toMatchObject({ type: 'function', name: 'inner' });
+    expect(node('sfs-p-watch')!.props).toMatchObject({ scope: ['sfs-p-sfs-p-fn'] });
+    expect(result.properties.find((p) => p.nodeId === 'sfs-p' && p.property === '')!.reason).toContain('a status node watches instance plain');
+  });
+
+  it('a status node watching "all" watches every node but the copies of an instance with a status output', () => {
+    const scope = (node('sfs-all-watch')!.props as { scope: string[] }).scope;
+    expect(scope).toContain('sfs-i');
+    expect(scope).toContain('sfs-p-sfs-p-fn');
+    expect(scope).not.toContain('sfs-i-sfs-fn');
+    expect(scope).not.toContain('sfs-all-watch');
+    expect(result.properties.find((p) => p.nodeId === 'sfs-all-watch' && p.property === '/scope')!.reason).toContain('a node added later');
   });
 });
 
@@ -78,9 +94,38 @@ describe.skipIf(!available)('Node-RED subflow status output: compared with a rea
       { text: "{ a: 'xxxxxxxxxxxxxxxxxxxxxxxxxx...", source },
       { fill: 'red', shape: 'dot', text: 'via status', source },
     ]);
-    // Accepted difference (node-red-differences.md): the source's type is the node standing for the instance.
-    const ours = (await statusesOf(`${flowcrew!.url}/webhook/status`)) as Array<{ source: { type: string } }>;
-    expect(ours.map((s) => s.source.type)).toEqual(expected.map(() => 'subflow-status'));
-    expect(ours.map((s) => ({ ...s, source: { ...s.source, type: source.type } }))).toEqual(expected);
+    expect(await statusesOf(`${flowcrew!.url}/webhook/status`)).toEqual(expected);
+  }, 120_000);
+
+  it('statuses from inside an instance without a status output reach the status nodes watching it, and "all"', async () => {
+    const inner = async (base: string): Promise<[unknown[], unknown[]]> => {
+      for (const kind of ['a', 'b']) expect(await httpExchange(`${base}/plain`, { body: { kind } })).toEqual({ status: 200, body: { kind } });
+      return [await waitFor(`${base}/plainseen`, 2), await waitFor(`${base}/allseen`, 8)];
+    };
+    const [plainNodeRed, allNodeRed] = await inner(`${nodeRed!.url}/status`);
+    // Node-RED names the inner node (an id it generates per instance): ids are compared apart
+    expect(plainNodeRed.map(withoutId)).toEqual([{ text: 'saw a', source: { type: 'function', name: 'inner' } }, { text: 'saw b', source: { type: 'function', name: 'inner' } }]);
+    const [plainOurs, allOurs] = await inner(`${flowcrew!.url}/webhook/status`);
+    expect(plainOurs.map(withoutId)).toEqual(plainNodeRed.map(withoutId));
+    // separate runs: compared as sets; no inner status of the instance with a status output in either
+    const sorted = (list: unknown[]) => list.map((s) => JSON.stringify(withoutId(s))).sort();
+    expect(sorted(allOurs)).toEqual(sorted(allNodeRed));
+    expect(allNodeRed.map((s) => JSON.stringify(s)).join()).not.toContain('inner ');
   }, 120_000);
 });
+
+const withoutId = (status: unknown) => {
+  const { source, ...rest } = status as { source: { id?: string; type: string } };
+  return source.type === 'function' ? { ...rest, source: { ...source, id: undefined } } : status;
+};
+
+/** The statuses kept at `url` once there are `count` (a status node's run follows the request's: never a fixed wait). */
+async function waitFor(url: string, count: number): Promise<unknown[]> {
+  const deadline = Date.now() + 30_000;
+  let seen: unknown[] = [];
+  while ((seen = (await httpExchange(url, { method: 'GET' })).body as unknown[]).length < count) {
+    if (Date.now() > deadline) throw new Error(`${url}: ${count} statuses not kept within 30 s: ${JSON.stringify(seen)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return seen;
+}

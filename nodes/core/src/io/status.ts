@@ -63,7 +63,15 @@ export const statusNode = defineNode<StatusProps>({
 ### Output
 For each status change, a new message with \`msg.status\`: \`{ fill, shape, text, source: { id, type, name } }\`.
 `,
-  create() {
-    return { onInput: (msg) => msg };
+  create(init) {
+    // A subflow-status node stands for a Node-RED subflow instance: its statuses are reported as the instance's type.
+    const instanceTypes = new Map(init.flow.nodes.filter((n) => n.type === 'subflow-status' && typeof n.props.instanceOf === 'string').map((n) => [n.id, n.props.instanceOf as string]));
+    return {
+      onInput: (msg) => {
+        const source = (msg.status as { source?: { id?: unknown } } | undefined)?.source;
+        const type = typeof source?.id === 'string' ? instanceTypes.get(source.id) : undefined;
+        return type ? { ...msg, status: { ...(msg.status as object), source: { ...source, type } } } : msg;
+      },
+    };
   },
 });

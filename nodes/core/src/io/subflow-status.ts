@@ -28,7 +28,12 @@ export function subflowStatusOf(msg: FlowMessage): NodeStatus | undefined {
   return undefined;
 }
 
-export const subflowStatusNode = defineNode<Record<string, never>>({
+export interface SubflowStatusProps {
+  /** The Node-RED type of the instance this node stands for (`subflow:<id>`): status nodes report it as the source's type. */
+  instanceOf?: string;
+}
+
+export const subflowStatusNode = defineNode<SubflowStatusProps>({
   type: 'subflow-status',
   category: 'flow',
   label: 'sub-flow status',
@@ -36,7 +41,7 @@ export const subflowStatusNode = defineNode<Record<string, never>>({
   color: '#dddddd',
   inputs: 1,
   outputs: 0,
-  props: { type: 'object', properties: {} },
+  props: { type: 'object', properties: { instanceOf: { type: 'string', title: 'Instance of', description: 'The Node-RED subflow type of the instance (subflow:<id>), reported as the status source\'s type.' } } },
   help: `A Node-RED subflow's status output, put by the Node-RED import where an instance of such a subflow was (its
 nodes are copied into the flow; this node keeps the instance's id and name).
 
@@ -44,7 +49,8 @@ nodes are copied into the flow; this node keeps the instance's id and name).
 - **payload** text: the status text; an object with \`text\`, \`fill\` or \`shape\`: the status; anything else: shown as text.
 - without a payload, **status**: the status.
 
-The flow's **status** nodes report it as this node's status, as Node-RED reports the subflow instance's.
+The flow's **status** nodes report it as this node's status, as Node-RED reports the subflow instance's (the source's
+type is **instanceOf**, the instance's \`subflow:<id>\`).
 `,
   create() {
     return {
