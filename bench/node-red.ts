@@ -107,7 +107,7 @@ export async function startFlowcrew(
   const dataDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-bench-fc-'));
   const port = freePort();
   const cli = await flowcrewCli(root, options.tsx === true);
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...cli], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...cli, 'start', '--port', String(port), '--data-dir', dataDir], {
     cwd: root,
     env: {
       ...process.env,

@@ -73,7 +73,7 @@ export async function compile(out = path.join(repoRoot, 'dist', 'compiled')): Pr
   for (const workspace of await workspaces()) {
     const from = path.join(repoRoot, workspace);
     const to = path.join(out, workspace);
-    await cp(from, to, { recursive: true, filter: (source) => path.basename(source) !== 'node_modules' || path.dirname(source) !== from });
+    await cp(from, to, { recursive: true, filter: (source) => !/\.test\.ts$/.test(source) && (path.basename(source) !== 'node_modules' || path.dirname(source) !== from) });
     // Dependencies installed inside the package (versions that differ from the root's) resolve as before.
     if (existsSync(path.join(from, 'node_modules'))) await symlink(path.join(from, 'node_modules'), path.join(to, 'node_modules'));
     const manifest = JSON.parse(await readFile(path.join(from, 'package.json'), 'utf8')) as Record<string, unknown>;
