@@ -198,5 +198,13 @@ describe('a library sub-flow opened in place as a tab, end to end', () => {
     await page.click('[data-test="tab-properties"]');
     expect(await page.locator('[data-test="subflow-description"]').inputValue()).toBe('');
     await shot('05-versions');
+
+    // A reload reopens the sub-flow's tab, active, with its unpublished working copy (kept as a draft).
+    await page.waitForTimeout(600); // the draft is written 300 ms after the last edit
+    await page.reload();
+    await page.locator(`[data-test="tab-state-${tabOf(id)}"]`).filter({ hasText: 'unpublished' }).waitFor();
+    await page.waitForFunction((tab) => (document.querySelector('[data-test="canvas"]') as HTMLCanvasElement | null)?.dataset.flowId === tab, tabOf(id));
+    await page.click('[data-test="tab-properties"]');
+    expect(await page.locator('[data-test="subflow-description"]').inputValue()).toBe('');
   });
 });

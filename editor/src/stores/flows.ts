@@ -23,6 +23,7 @@ import { adopt, type EditOptions, type FlowsContext, type OpenFlow } from './flo
 import { issuesOnNodes, type NodeIssue } from './flows/issues';
 import { nodeEdits } from './flows/node-edits';
 import { persistence } from './flows/persistence';
+import { fetchTab, isSubflowTab } from '../components/subflows/subflow-tab';
 import { TABS_KEY, plain, readStorage, writeStorage } from './flows/storage';
 
 export type { OpenFlow } from './flows/context';
@@ -167,6 +168,15 @@ export const useFlowsStore = defineStore('flows', () => {
   }
 
   async function openFlow(id: string): Promise<boolean> {
+    if (!open[id] && isSubflowTab(id)) {
+      try {
+        openWorkingCopy(await fetchTab(id));
+        return true;
+      } catch (e) {
+        notices.error(`Could not open sub-flow "${id}"`, (e as Error).message);
+        return false;
+      }
+    }
     if (!open[id]) {
       let view: FlowView;
       try {
@@ -219,7 +229,7 @@ export const useFlowsStore = defineStore('flows', () => {
     const saved = readStorage<{ tabs: string[]; active: string | null }>(TABS_KEY);
     if (!saved) return;
     const existing = new Set(summaries.value.map((f) => f.id));
-    for (const id of saved.tabs) if (existing.has(id)) await openFlow(id);
+    for (const id of saved.tabs) if (existing.has(id) || isSubflowTab(id)) await openFlow(id);
     if (saved.active && open[saved.active]) activate(saved.active);
   }
 

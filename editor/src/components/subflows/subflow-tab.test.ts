@@ -57,6 +57,23 @@ describe('a sub-flow tab', () => {
     expect(flows.active?.dirty).toBe(false);
   });
 
+  it('opens by its tab id (a link, tabs restored after a reload) from the latest version, with its draft', async () => {
+    fakeApi({ 'GET /node-types': { body: nodeTypes }, 'GET /subflows/vat': { body: version(2) } });
+    await useNodeTypesStore().load();
+    const first = useFlowsStore();
+    expect(await first.openFlow('subflow/vat')).toBe(true);
+    first.deleteNodes(['b']);
+    await new Promise((resolve) => setTimeout(resolve, 350)); // the draft is written 300 ms after an edit
+    setActivePinia(createPinia()); // a reload: a fresh store, the same localStorage
+    await useNodeTypesStore().load();
+    const flows = useFlowsStore();
+    await flows.restoreTabs();
+    expect(flows.tabs).toEqual(['subflow/vat']);
+    expect(flows.activeId).toBe('subflow/vat');
+    expect(flows.active).toMatchObject({ dirty: true, savedVersion: 2, library: { id: 'vat' } });
+    expect(flows.active!.doc.nodes.map((n) => n.id)).toEqual(['a']);
+  });
+
   it('Save publishes the next version (nodes as drawn, interface, kept colour) and stores no flow', async () => {
     const { flows, api, id } = await openTab({ 'POST /subflows': (req) => ({ status: 201, body: { ...version(3), definition: { ...(req.body as object), version: 3 } } }) });
     flows.deleteNodes(['b']);

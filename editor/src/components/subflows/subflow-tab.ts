@@ -35,6 +35,11 @@ export interface LibraryTab {
 export const subflowTabId = (id: string): string => `${TAB_PREFIX}${id}`;
 export const isSubflowTab = (tabId: string | null | undefined): boolean => !!tabId && tabId.startsWith(TAB_PREFIX);
 
+/** A tab id's latest published version as a working copy (reopening a tab after a reload, a link to it). */
+export async function fetchTab(tabId: string): Promise<OpenFlow> {
+  return adoptVersion(await subflowApi.latest(tabId.slice(TAB_PREFIX.length)));
+}
+
 /** The sub-flow's interface in a working copy (an empty one for a plain flow). */
 export function interfaceOf(doc: FlowDocument): SubflowInterface {
   return (doc as Partial<SubflowDocument>).subflow ?? {};
