@@ -35,6 +35,15 @@ describe('link-call node', () => {
     await expect(dynamic.input({ target: 'nope' })).rejects.toThrow(/not found/);
   });
 
+  it("fails a late answer with Node-RED's error text \"timeout\"; other failures keep theirs", async () => {
+    let failure = new Error('no response within 2000 ms');
+    const callFlow = async () => { throw failure; };
+    const node = await createTestNode(linkCallNode, { linkType: 'static', targets: [targets[2]!], timeout: 2 }, { services: { callFlow } });
+    await expect(node.input({ payload: 1 })).rejects.toThrow(/^timeout$/);
+    failure = new Error('flow "f2" is not deployed');
+    await expect(node.input({ payload: 1 })).rejects.toThrow('flow "f2" is not deployed');
+  });
+
   it('needs a target in static mode', () => {
     expect(linkCallNode.validate!({ linkType: 'static', targets: [] })).toHaveLength(1);
     expect(linkCallNode.validate!({ linkType: 'dynamic', targets: [] })).toEqual([]);

@@ -87,7 +87,13 @@ The message returned by the called path. The path runs as a sub-flow call (a chi
         if (!target) throw new Error('link call: no target link-in node');
         const path = Array.isArray(msg._linkSource) ? msg._linkSource : [];
         const call = { ...msg, _linkSource: [...path, { id: randomBytes(14).toString('hex'), node: init.id }] };
-        return (await init.services.callFlow(target.flowId, call, { signal: ctx.signal, parentRunId: ctx.runId, timeoutMs, entryNodeId: target.nodeId })) as FlowMessage;
+        try {
+          return (await init.services.callFlow(target.flowId, call, { signal: ctx.signal, parentRunId: ctx.runId, timeoutMs, entryNodeId: target.nodeId })) as FlowMessage;
+        } catch (error) {
+          // Node-RED's link call fails a late answer with the error text "timeout" (what catch nodes read).
+          if (error instanceof Error && /^no response within \d+ ms$/.test(error.message)) throw new Error('timeout');
+          throw error;
+        }
       },
     };
   },
