@@ -50,7 +50,7 @@ describe.skipIf(skipLocalModelTests)('local GGUF model (node-llama-cpp)', () => 
     /** Who streamed and who finished, in the order it happened. */
     const race = async (sequences: number) => {
       // A small window keeps the second copy cheap (each sequence holds a KV cache of the whole window).
-      const model = new LocalLlamaProvider({ modelPath: path, sequences, contextSize: 1024 });
+      const model = new LocalLlamaProvider({ modelPath: path, sequences, contextSize: 256 });
       await model.contextWindow();
       const events: string[] = [];
       const call = (who: string, content: string) =>
@@ -91,16 +91,16 @@ describe.skipIf(skipLocalModelTests)('local GGUF model (node-llama-cpp)', () => 
   }, SLOW);
 
   it('checks the window before the call: refuses an overflow by default, cuts it with a recorded note under "truncate"', async () => {
-    // A 512-token window keeps this cheap; the check is the same at 8,192.
-    const model = new LocalLlamaProvider({ modelPath: requireLocalModel(), contextSize: 512 });
-    const long = Array.from({ length: 300 }, (_, i) => `item ${i} is fine.`).join(' ');
+    // A 256-token window keeps this cheap (the cut prompt is evaluated on one CPU thread); the check is the same at 8,192.
+    const model = new LocalLlamaProvider({ modelPath: requireLocalModel(), contextSize: 256 });
+    const long = Array.from({ length: 80 }, (_, i) => `item ${i} is fine.`).join(' ');
     const messages = [{ role: 'user' as const, content: `Summarise: ${long}` }];
     await expect(model.chat({ messages, maxTokens: 16 })).rejects.toThrow(
-      /^the prompt \(\d+ tokens\) plus the answer budget \(maxTokens 16\) exceeds the 512-token context window of local model SmolLM2-135M-Instruct\.Q4_1\.gguf by \d+ tokens: .*set the context overflow policy to "truncate"$/,
+      /^the prompt \(\d+ tokens\) plus the answer budget \(maxTokens 16\) exceeds the 256-token context window of local model SmolLM2-135M-Instruct\.Q4_1\.gguf by \d+ tokens: .*set the context overflow policy to "truncate"$/,
     );
     const cut = await model.chat({ messages, maxTokens: 16, contextOverflow: 'truncate' });
-    expect(cut.notes).toEqual([expect.stringMatching(/^prompt cut from \d+ to \d+ tokens to fit the 512-token context window with room for 16 answer tokens \(policy "truncate"\)$/)]);
-    expect(cut.usage.promptTokens).toBeLessThanOrEqual(512 - 16 - 1);
+    expect(cut.notes).toEqual([expect.stringMatching(/^prompt cut from \d+ to \d+ tokens to fit the 256-token context window with room for 16 answer tokens \(policy "truncate"\)$/)]);
+    expect(cut.usage.promptTokens).toBeLessThanOrEqual(256 - 16 - 1);
     expect(cut.usage.completionTokens).toBeGreaterThan(0);
   }, SLOW);
 

@@ -78,7 +78,10 @@ interface LoadedModel {
 }
 
 let llamaPromise: Promise<Llama> | undefined;
+/** Opened windows, by file, window size and sequences. */
 const models = new Map<string, Promise<LoadedModel>>();
+/** The weights, once per file: windows of other sizes share them (a second load cost seconds and its own memory). */
+const modelFiles = new Map<string, Promise<LlamaModel>>();
 
 /** Imported on first use: importing node-llama-cpp costs ~40 MB of RSS in every runtime, whether it runs a local model or not. */
 const llamaCpp = () => import('node-llama-cpp');
@@ -100,21 +103,12 @@ function loadLlama(): Promise<Llama> {
 function loadModel(config: LocalModelConfig): Promise<LoadedModel> {
   const file = path.resolve(config.modelPath);
   const sequences = config.sequences ?? chatSequences();
-  // One load per file, window size and sequences: a provider asking for a smaller window gets one of its own.
+  // One window per file, size and sequences (a provider asking for a smaller window gets one of its own), one load per file.
   const key = `${file}#${config.contextSize ?? 'trained'}#${sequences}`;
   let loaded = models.get(key);
   if (!loaded) {
     loaded = (async () => {
-      const llama = await loadLlama();
-      let model: LlamaModel;
-      try {
-        model = await llama.loadModel({ modelPath: file });
-      } catch (error) {
-        throw new ProviderError(`cannot load the local model ${file}: ${errorMessage(error)}. It must be a GGUF model file: check the path, or run scripts/fetch-model for the default model`, {
-          retryable: false,
-          cause: error,
-        });
-      }
+      const model = await loadModelFile(file);
       const threads = config.threads ?? Math.max(1, Math.floor(availableParallelism() / 2));
       // contextSize is per sequence: each gets the whole window.
       const context = await model.createContext({ contextSize: Math.min(config.contextSize ?? model.trainContextSize, model.trainContextSize), threads, sequences });
@@ -131,17 +125,36 @@ function loadModel(config: LocalModelConfig): Promise<LoadedModel> {
   return loaded;
 }
 
+function loadModelFile(file: string): Promise<LlamaModel> {
+  let model = modelFiles.get(file);
+  if (!model) {
+    model = loadLlama().then((llama) =>
+      llama.loadModel({ modelPath: file }).catch((error: unknown) => {
+        throw new ProviderError(`cannot load the local model ${file}: ${errorMessage(error)}. It must be a GGUF model file: check the path, or run scripts/fetch-model for the default model`, {
+          retryable: false,
+          cause: error,
+        });
+      }),
+    );
+    modelFiles.set(file, model);
+    model.catch(() => modelFiles.delete(file));
+  }
+  return model;
+}
+
 /** Free every loaded model (tests, benchmarks, shutdown). */
 export async function disposeLocalModels(): Promise<void> {
   const loaded = await Promise.allSettled([...models.values()]);
+  const files = await Promise.allSettled([...modelFiles.values()]);
   models.clear();
+  modelFiles.clear();
   for (const entry of loaded) {
     if (entry.status !== 'fulfilled') continue;
     const embedding = await entry.value.embedding?.catch(() => undefined);
     await embedding?.dispose();
     await entry.value.context.dispose();
-    await entry.value.model.dispose();
   }
+  for (const entry of files) if (entry.status === 'fulfilled') await entry.value.dispose();
 }
 
 export class LocalLlamaProvider implements ModelProvider {
