@@ -136,4 +136,21 @@ describe('CrewForm', () => {
     expect(analyst.find('[data-test="agent-title"]').text()).toBe('Analyst');
     expect(wrapper.find('[data-test="imported-agents"]').exists()).toBe(false);
   });
+
+  it('lists what the CrewAI import does not apply from the YAML, with the line and reason the runtime gives', async () => {
+    const { wrapper } = mountForm({
+      source: 'crewai',
+      crewai: { agentsYaml: 'analyst:\n  role: Analyst\n  goal: G\n  tools:\n    - SerperDevTool\n', tasksYaml: 'research:\n  description: R\n  agent: analyst\n' },
+      agents: [],
+      tasks: [],
+    });
+    // The pack's import is loaded on first use.
+    await vi.waitFor(() => expect(wrapper.find('[data-test="crewai-notes"]').exists()).toBe(true), { timeout: 10_000 });
+    const notes = wrapper.find('[data-test="crewai-notes"]');
+    expect(notes.find('summary').text()).toBe('Not applied from the CrewAI YAML (1)');
+    expect(notes.find('li').text()).toMatch(/^agents\.yaml line 4: analyst\.tools: ignored: "SerperDevTool" is a Python tool/);
+    // Broken YAML lists nothing here (validation names the problem); no YAML, no list.
+    await wrapper.setProps({ modelValue: { source: 'crewai', crewai: { agentsYaml: 'a: [', tasksYaml: '' }, agents: [], tasks: [] } });
+    await vi.waitFor(() => expect(wrapper.find('[data-test="crewai-notes"]').exists()).toBe(false), { timeout: 10_000 });
+  });
 });

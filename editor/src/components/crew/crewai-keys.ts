@@ -24,3 +24,19 @@ export async function crewaiEntries(text: unknown): Promise<Array<{ key: string;
     .filter(([key, value]) => !key.startsWith('_') && value !== null && typeof value === 'object' && !Array.isArray(value))
     .map(([key, fields]) => ({ key, fields: fields as Record<string, unknown> }));
 }
+
+/**
+ * What the crew node's CrewAI import does not apply, each with its file, line and reason ("agents.yaml line 4:
+ * analyst.tools: ignored: ..."): the pack's own import (nodes/ai crewai-import.ts, browser-safe), loaded on first use,
+ * so the form says what the runtime will say at validation and deploy. None while the YAML is broken: validation
+ * names that problem.
+ */
+export async function crewaiNotes(agentsYaml: unknown, tasksYaml: unknown): Promise<string[]> {
+  if (typeof agentsYaml !== 'string' || typeof tasksYaml !== 'string' || (agentsYaml.trim() === '' && tasksYaml.trim() === '')) return [];
+  try {
+    const { importCrewAI, formatNote } = await import('../../../../nodes/ai/src/crew/crewai-import.ts');
+    return importCrewAI(agentsYaml, tasksYaml).notes.map(formatNote);
+  } catch {
+    return [];
+  }
+}
