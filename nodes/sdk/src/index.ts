@@ -81,6 +81,8 @@ export interface NodeInit<P = Record<string, unknown>> {
   id: string;
   name: string;
   flowId: string;
+  /** The project the flow belongs to (absent in hosts without projects), for data a pack keeps per project. */
+  projectId?: string;
   props: P;
   /** Decrypted credentials of the node's credentials reference, if any, as they were at deploy (see `credential`). */
   credentials: Record<string, unknown> | undefined;

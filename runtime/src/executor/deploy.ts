@@ -91,6 +91,7 @@ export class Deployer {
             id: node.id,
             name: label,
             flowId: flow.id,
+            ...(environment?.projectId === undefined ? {} : { projectId: environment.projectId }),
             props: environment ? substituteEnvProps(node.props ?? {}, environment.env) : (node.props ?? {}),
             credentials,
             credential: shared.credential,

@@ -75,7 +75,7 @@ export interface ExecutorOptions {
    * The environment variables of a flow (its project's variables here, runtime/src/variables), resolved at each deploy:
    * handed to nodes as `context.env`, `${NAME}` props substituted, secret values redacted. Absent = no variables.
    */
-  environment?(flow: FlowDocument, contexts?: FlowContexts): Promise<{ env: import('@flowcrew/sdk').EnvReader; secrets: readonly string[] } | undefined>;
+  environment?(flow: FlowDocument, contexts?: FlowContexts): Promise<{ env: import('@flowcrew/sdk').EnvReader; secrets: readonly string[]; projectId?: string } | undefined>;
   /** Queue mode, on a worker: queued runs not started for want of a free slot of their flow's limit cluster-wide (resume.ts); their jobs wait and retry. */
   noSlot?(runIds: readonly string[]): void;
 }

@@ -22,6 +22,8 @@ export interface FlowEnvironment {
   env: EnvReader;
   /** Secret values (for redaction). */
   secrets: string[];
+  /** The flow's project (handed to its nodes as NodeInit.projectId). */
+  projectId?: string;
 }
 
 export class VariableResolver {
@@ -69,6 +71,6 @@ export class VariableResolver {
       value: (name) => parent.get(name),
     };
     // The flow's own variables (Node-RED's tab env, typed) come first, as Node-RED reads a flow's env before the global one.
-    return { env: await flowEnvReader(flow, parent, this.log, contexts), secrets };
+    return { env: await flowEnvReader(flow, parent, this.log, contexts), secrets, ...(projectId === undefined ? {} : { projectId }) };
   }
 }
