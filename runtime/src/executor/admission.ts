@@ -110,6 +110,13 @@ export class RunAdmission {
    */
   private async accept(run: ActiveRun, first: InvocationRecord[], options?: EmitOptions, fromTrigger = false): Promise<EmitResult> {
     if (this.hub.options.remote) return this.acceptForQueue(run, first, options);
+    // Under load a new run waits for a turn with time left before it is even written: its acceptance and its hops
+    // then share a group commit (nothing is acknowledged before that commit, so nothing accepted waits unwritten).
+    const turn = this.hub.dispatcher.turnForNewRun?.();
+    if (turn) {
+      await turn;
+      if (this.hub.closing) throw new CannotStartRunError('the runtime is shutting down');
+    }
     const accepted = this.hub.options.storage.acceptRun(run.flow.redactor.run(run.record), run.flow.redactor.records(first));
     const running = run.record.status === 'running';
     if (running) run.flow.running++;

@@ -17,6 +17,12 @@ import type { ActiveRun, DeployedNode, ExecutorHub, InvocationScope } from './ty
 export interface InvocationDispatcher {
   /** Execute these pending invocations of `run` (a run this process owns, its acceptance committed or ordered before). Returns at once. */
   dispatch(run: ActiveRun, invocations: readonly InvocationRecord[]): void;
+  /**
+   * When a new run may be accepted and started: null = now, else a promise resolved in a later event-loop turn. A
+   * run accepted in the turn it starts in is usually written whole by one group commit (compact history, see
+   * storage/run-compact.ts); one accepted now and started a turn later is written in two.
+   */
+  turnForNewRun?(): Promise<void> | null;
 }
 
 const DEFAULT_MAX_INTERRUPTIONS = 3;
@@ -65,14 +71,28 @@ export class InProcessDispatcher implements InvocationDispatcher {
 
   /** A run's first hops: now while this turn's slice lasts, else in the next turn (checked again there). */
   private start(run: ActiveRun, invocations: readonly InvocationRecord[]): void {
+    if (this.sliceLeft()) this.dispatchNow(run, invocations);
+    else setImmediate(() => this.start(run, invocations));
+  }
+
+  /** New runs are admitted under the same slice as first hops, so a run is accepted in the turn it starts in. */
+  turnForNewRun(): Promise<void> | null {
+    if (this.sliceLeft()) return null;
+    return new Promise((resolve) => {
+      const retry = () => (this.sliceLeft() ? resolve() : setImmediate(retry));
+      setImmediate(retry);
+    });
+  }
+
+  /** Whether this turn may still start runs (SLICE_MS since the first start in it). */
+  private sliceLeft(): boolean {
     const now = performance.now();
     if (this.sliceStart < 0) {
       this.sliceStart = now;
       // Queued before any run deferred in this slice, so a deferred run finds a new slice.
       setImmediate(() => (this.sliceStart = -1));
     }
-    if (now - this.sliceStart >= SLICE_MS) setImmediate(() => this.start(run, invocations));
-    else this.dispatchNow(run, invocations);
+    return now - this.sliceStart < SLICE_MS;
   }
 
   private dispatchNow(run: ActiveRun, invocations: readonly InvocationRecord[]): void {

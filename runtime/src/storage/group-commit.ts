@@ -22,10 +22,12 @@ const MAX_BATCH_ITEMS = 1000;
 const MAX_BATCH_STATEMENTS = 5000;
 /**
  * SQLite commits synchronously, on the event loop: batches of up to 700 run writes (256 runs in flight) held it for
- * 7-300 ms at load ~18, and every open request waited that out. Rows (statements before coalescing) per batch are
- * capped lower there: ~100 writes, event-loop delay p50 10 ms instead of 20-28 ms in the same test.
+ * 7-300 ms at load ~18, so rows (statements before coalescing) per batch are capped there. 200 split most runs across
+ * two batches (a run's hops interleave with other runs' in the queue), so few were written whole in compact form
+ * (run-compact.ts); at 1,000 nearly all are, a batch costs less than a 200-row one did (mostly run rows, not
+ * invocation rows), and the chain's CPU per node fell by a third (bench/README.md, session 8).
  */
-const MAX_BATCH_ROWS_SYNC = 200;
+const MAX_BATCH_ROWS_SYNC = 1000;
 
 interface WriteItem {
   /** Plain statements; or, for the run path, rows the writer may coalesce with other run writes (run-writes.ts). */

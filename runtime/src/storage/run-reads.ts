@@ -3,6 +3,7 @@
  * (the durable path, through the group-commit writer) and sql-storage.ts.
  */
 import { jsonOrNull, num, numOrNull, strOrNull } from './row-values.ts';
+import { bySeqThenId, COMPACT_COLUMN, decodeInvocations } from './run-compact.ts';
 import type { Row, SqlDriver, SqlParam } from './sql-driver.ts';
 import type { InvocationRecord, InvocationStatus, ResumableRun, RunFilter, RunRecord, RunStatus, RunTiming } from './types.ts';
 
@@ -12,6 +13,8 @@ const FINISHED_RUN: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 export const ACTIVE_SQL = sqlList(ACTIVE_RUN);
 export const FINISHED_SQL = sqlList(FINISHED_RUN);
 const DEFAULT_RUN_LIMIT = 50;
+/** What toRun reads: everything but the compact invocations (read only by listInvocations). */
+const RUN_FIELDS = 'id, flow_id, flow_version, status, trigger_node_id, input, error, parent_run_id, project_id, created_at, started_at, finished_at, test';
 const MAX_RUN_LIMIT = 1000;
 
 function sqlList(values: readonly string[]): string {
@@ -54,7 +57,7 @@ export class SqlRunReads {
   }
 
   async getRun(id: string): Promise<RunRecord | null> {
-    const row = await this.driver.get('SELECT * FROM runs WHERE id = ?', [id]);
+    const row = await this.driver.get(`SELECT ${RUN_FIELDS} FROM runs WHERE id = ?`, [id]);
     return row ? toRun(row) : null;
   }
 
@@ -97,16 +100,23 @@ export class SqlRunReads {
     const limit = Math.min(Math.max(Math.trunc(filter.limit ?? DEFAULT_RUN_LIMIT), 1), MAX_RUN_LIMIT);
     params.push(limit);
     const rows = await this.driver.all(
-      `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      `SELECT ${RUN_FIELDS} FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY created_at DESC, id DESC LIMIT ?`,
       params,
     );
     return rows.map(toRun);
   }
 
+  /** A run's invocations: its rows, and those stored compact in its run row (run-compact.ts), in one order. */
   async listInvocations(runId: string): Promise<InvocationRecord[]> {
-    const rows = await this.driver.all('SELECT * FROM invocations WHERE run_id = ? ORDER BY seq, id', [runId]);
-    return rows.map(toInvocation);
+    const [rows, run] = await Promise.all([
+      this.driver.all('SELECT * FROM invocations WHERE run_id = ? ORDER BY seq, id', [runId]),
+      this.driver.get(`SELECT ${COMPACT_COLUMN} AS compact FROM runs WHERE id = ?`, [runId]),
+    ]);
+    const stored = rows.map(toInvocation);
+    if (run?.compact === null || run?.compact === undefined) return stored;
+    const compact = decodeInvocations(String(run.compact));
+    return (stored.length === 0 ? compact : [...stored, ...compact]).sort(bySeqThenId);
   }
 }
 

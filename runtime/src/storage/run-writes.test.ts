@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeInvocation, makeRun } from './fixtures.ts';
+import { decodeInvocations } from './run-compact.ts';
 import { acceptRunWrite, completeInvocationWrite, planBatch, runUpdateWrite, statementsOf } from './run-writes.ts';
 import type { SqlStorage } from './sql-storage.ts';
 import { createSqliteStorage } from './sqlite.ts';
@@ -25,14 +26,14 @@ function webhookRun(): { run: RunRecord; trigger: InvocationRecord; a: Invocatio
 const done = (inv: InvocationRecord, outputs: InvocationRecord['outputs']) => ({ id: inv.id, status: 'succeeded' as const, attempt: 1, outputs, error: null, startedAt: 10, finishedAt: 11 });
 
 describe('planBatch', () => {
-  it('writes a run accepted and finished in one batch as one multi-row INSERT per table, already in its final state', () => {
+  it('writes a run accepted and finished in one batch as ONE run row carrying its final invocations (compact history)', () => {
     const { run, trigger, a, b } = webhookRun();
     const plan = planBatch([
       { run: acceptRunWrite(run, [trigger, a], limits, NO_LEASE) },
       { run: completeInvocationWrite({ invocation: done(a, [{ port: 0, msg: { payload: 1 } }]), next: [b] }, limits) },
       { run: completeInvocationWrite({ invocation: done(b, []), next: [], run: { id: run.id, status: 'succeeded', error: null, finishedAt: 12 } }, limits) },
     ]);
-    expect(plan.statements.map((s) => s.sql.split(' (')[0])).toEqual(['INSERT INTO runs', 'INSERT INTO invocations']);
+    expect(plan.statements.map((s) => s.sql.split(' (')[0])).toEqual(['INSERT INTO runs']);
     expect(plan.slices).toEqual([
       [0, 0],
       [0, 0],
@@ -41,10 +42,28 @@ describe('planBatch', () => {
     const runRow = plan.statements[0]!.params!;
     expect(runRow[3]).toBe('succeeded');
     expect(runRow[10]).toBe(12);
+    // Every invocation is in its final state: no invocation row (and no pending-index entry) is written at all.
+    const compact = decodeInvocations(String(runRow[13]));
+    expect(compact.map((i) => [i.id, i.status, i.attempt])).toEqual([
+      [trigger.id, 'succeeded', 1],
+      [a.id, 'succeeded', 1],
+      [b.id, 'succeeded', 1],
+    ]);
+    expect(compact[1]!.outputs).toEqual([{ port: 0, msg: { payload: 1 } }]);
+    expect(compact[2]!.input).toEqual(b.input);
+  });
+
+  it('a run still running at the end of the batch keeps its invocations as rows, already merged', () => {
+    const { run, trigger, a, b } = webhookRun();
+    const plan = planBatch([
+      { run: acceptRunWrite(run, [trigger, a], limits, NO_LEASE) },
+      { run: completeInvocationWrite({ invocation: done(a, [{ port: 0, msg: { payload: 1 } }]), next: [b] }, limits) },
+    ]);
+    expect(plan.statements.map((s) => s.sql.split(' (')[0])).toEqual(['INSERT INTO runs', 'INSERT INTO invocations']);
+    expect(plan.statements[0]!.params![13]).toBeNull();
     const rows = plan.statements[1]!.params!;
     expect(rows.length).toBe(3 * 15);
-    // Every invocation row is final: no pending row (and so no pending-index entry) is ever written.
-    expect([rows[4], rows[15 + 4], rows[30 + 4]]).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect([rows[4], rows[15 + 4], rows[30 + 4]]).toEqual(['succeeded', 'succeeded', 'pending']);
     expect(rows[15 + 7]).toBe('[{"port":0,"msg":{"payload":1}}]');
   });
 
@@ -101,6 +120,43 @@ describe('coalesced writes on SQLite', () => {
     ]);
     expect(stored[1]!.outputs).toEqual([{ port: 0, msg: { payload: 1 } }]);
     expect(await storage.listResumableRuns()).toEqual([]);
+    // Stored compact: the run's row carries them; the run as read back does not.
+    const row = await storage.driver.get('SELECT (SELECT count(*) FROM invocations WHERE run_id = ?) AS rows, invocations_json FROM runs WHERE id = ?', [run.id, run.id]);
+    expect(row).toMatchObject({ rows: 0, invocations_json: expect.any(String) });
+    expect(Object.keys((await storage.getRun(run.id))!)).not.toContain('invocations_json');
+  });
+
+  it('a compact run reads back exactly as the same writes stored one transaction each (rows) do, in seq order', async () => {
+    const { run, trigger, a, b } = webhookRun();
+    const c = makeInvocation(run.id, 3, { parentId: b.id, input: { payload: 'c', nested: { list: [1, 'x', null, 2.5e-7], text: 'quote " and \\ and é \u2028 😀' } } });
+    const writes = [
+      (s: SqlStorage) => s.acceptRun(run, [trigger, a]),
+      (s: SqlStorage) => s.completeInvocation({ invocation: done(a, [{ port: 0, msg: { payload: 1 } }]), next: [b] }),
+      (s: SqlStorage) => s.completeInvocation({ invocation: { ...done(b, [{ port: 1, msg: c.input }]), error: 'a "warning"' }, next: [c] }),
+      (s: SqlStorage) => s.completeInvocation({ invocation: { ...done(c, []), usage: { model: 'm', promptTokens: 3 } }, next: [], run: { id: run.id, status: 'succeeded', error: null, finishedAt: 12 } }),
+    ];
+    await Promise.all(writes.map((w) => w(storage)));
+    const apart = createSqliteStorage({ filename: ':memory:' });
+    await apart.migrate();
+    for (const w of writes) await w(apart);
+    const compact = await storage.driver.get('SELECT invocations_json FROM runs WHERE id = ?', [run.id]);
+    const rows = await apart.driver.get('SELECT invocations_json, (SELECT count(*) FROM invocations) AS n FROM runs WHERE id = ?', [run.id]);
+    expect(compact!.invocations_json).toEqual(expect.any(String));
+    expect(rows).toEqual({ invocations_json: null, n: 4 });
+    const history = await storage.listInvocations(run.id);
+    expect(history).toEqual(await apart.listInvocations(run.id));
+    expect(history.map((i) => i.seq)).toEqual([0, 1, 2, 3]);
+    expect(await storage.getRun(run.id)).toEqual(await apart.getRun(run.id));
+    await apart.close();
+  });
+
+  it('deleting a compact run deletes its history with it', async () => {
+    const { run, trigger, a } = webhookRun();
+    await Promise.all([storage.acceptRun(run, [trigger, a]), storage.completeInvocation({ invocation: done(a, []), next: [], run: { id: run.id, status: 'succeeded', finishedAt: 12 } })]);
+    expect(await storage.listInvocations(run.id)).toHaveLength(2);
+    await storage.deleteRun(run.id);
+    expect(await storage.getRun(run.id)).toBeNull();
+    expect(await storage.listInvocations(run.id)).toEqual([]);
   });
 
   it('a completion after a cancel in the same batch fails alone; the acceptance and the cancel stand', async () => {

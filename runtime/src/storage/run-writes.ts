@@ -14,6 +14,7 @@
 import { findTooDeep, hasMoreContainersThan } from '../flow/json-depth.ts';
 import { InvocationNotPendingError, UnstorableMessageError, type CompleteInvocation, type InvocationRecord, type MessageLimits, type OutputRecord, type RunRecord, type RunUpdate } from './types.ts';
 import type { SqlParam, SqlStatement } from './sql-storage.ts';
+import { COMPACT_COLUMN, encodeInvocations, INV, INVOCATION_COLUMNS } from './run-compact.ts';
 
 /**
  * Rows per multi-row INSERT, well under SQLite's and PostgreSQL's bound-parameter limits. (On SQLite, one cached
@@ -22,17 +23,15 @@ import type { SqlParam, SqlStatement } from './sql-storage.ts';
 const INSERT_CHUNK_ROWS = 200;
 const DEFAULT_PROJECT_ID = 'default';
 
-const INVOCATION_COLUMNS = ['id', 'run_id', 'node_id', 'node_type', 'status', 'attempt', 'input', 'outputs', 'error', 'parent_id', 'seq', 'created_at', 'started_at', 'finished_at', 'usage'];
 const INVOCATION_ROW = `(${INVOCATION_COLUMNS.map(() => '?').join(', ')})`;
-/** Positions in an invocation row of what a completion sets. */
-const INV = { status: 4, attempt: 5, outputs: 7, error: 8, startedAt: 12, finishedAt: 13, usage: 14 } as const;
 
-const RUN_COLUMNS = ['id', 'flow_id', 'flow_version', 'status', 'trigger_node_id', 'input', 'error', 'parent_run_id', 'created_at', 'started_at', 'finished_at', 'owner', 'lease_expires_at', 'project_id'];
+const RUN_COLUMNS = ['id', 'flow_id', 'flow_version', 'status', 'trigger_node_id', 'input', 'error', 'parent_run_id', 'created_at', 'started_at', 'finished_at', 'owner', 'lease_expires_at', COMPACT_COLUMN, 'project_id'];
 // A run belongs to its flow's project (looked up in the same statement: no extra round trip); the last two
 // parameters are the flow id and the fallback project.
 const RUN_ROW = `(${RUN_COLUMNS.slice(0, -1).map(() => '?').join(', ')}, COALESCE((SELECT f.project_id FROM flows f WHERE f.id = ?), ?))`;
 /** Positions in a run row of what a run update sets. */
-const RUN = { status: 3, error: 6, startedAt: 9, finishedAt: 10 } as const;
+const RUN = { id: 0, status: 3, error: 6, startedAt: 9, finishedAt: 10, invocations: 13 } as const;
+const FINISHED_STATUSES: ReadonlySet<SqlParam> = new Set(['succeeded', 'failed', 'cancelled']);
 const RUN_UPDATE_COLUMNS = { status: 'status', error: 'error', startedAt: 'started_at', finishedAt: 'finished_at' } as const;
 
 /** One write of the run path, as rows (parameters already serialised at call time: messages may change later). */
@@ -64,6 +63,7 @@ export function acceptRunWrite(run: RunRecord, first: readonly InvocationRecord[
     run.startedAt,
     run.finishedAt,
     ...lease,
+    null, // the compact invocations, set when the whole run is in one batch (run-compact.ts)
     run.flowId,
     run.projectId ?? DEFAULT_PROJECT_ID,
   ];
@@ -147,6 +147,8 @@ class Segment {
   private readonly extra: SqlStatement[] = [];
   /** Updates of runs stored by an earlier batch, merged per run (later fields win, as applying them in order would). */
   private readonly runUpdates = new Map<string, RunUpdate>();
+  /** Runs with a write in `after`: written as plain rows, never compacted. */
+  private readonly unmerged = new Set<string>();
 
   add(write: RunWrite): void {
     if (write.completion) {
@@ -162,16 +164,24 @@ class Segment {
         row[INV.startedAt] = done.startedAt ?? null;
         row[INV.finishedAt] = done.finishedAt ?? null;
         row[INV.usage] = done.usage ?? null;
-      } else this.after.push(completionStatement(write.completion));
+      } else {
+        if (row) this.unmerged.add(String(row[INV.runId]));
+        this.after.push(completionStatement(write.completion));
+      }
     }
     for (const row of write.runs) {
-      if (this.runs.has(String(row[0]))) this.after.push(...insertRows('runs', RUN_COLUMNS, RUN_ROW, [row]));
+      if (this.runs.has(String(row[0]))) {
+        this.unmerged.add(String(row[0]));
+        this.after.push(...insertRows('runs', RUN_COLUMNS, RUN_ROW, [row]));
+      }
       // A copy: merging must not change the write's own rows, which a retry alone would use.
       else this.runs.set(String(row[0]), row.slice());
     }
     for (const row of write.invocations) {
-      if (this.invocations.has(String(row[0]))) this.after.push(...insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, [row]));
-      else this.invocations.set(String(row[0]), row.slice());
+      if (this.invocations.has(String(row[0]))) {
+        this.unmerged.add(String(row[INV.runId]));
+        this.after.push(...insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, [row]));
+      } else this.invocations.set(String(row[0]), row.slice());
     }
     if (write.extra) this.extra.push(...write.extra);
     const update = write.runUpdate;
@@ -183,14 +193,45 @@ class Segment {
   }
 
   statements(): SqlStatement[] {
+    const rows = this.compactFinishedRuns();
     return [
       // Runs before their invocations, and the outbox after its run.
       ...insertRows('runs', RUN_COLUMNS, RUN_ROW, [...this.runs.values()]),
-      ...insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, [...this.invocations.values()]),
+      ...insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, rows),
       ...this.extra,
       ...this.after,
       ...[...this.runUpdates.values()].map((update) => updateRunStatement(update)!),
     ];
+  }
+
+  /**
+   * A run inserted AND finished in this segment takes its invocations into its own row (run-compact.ts); returns
+   * the invocation rows still to insert. (A finished run has no pending invocation; one that has any stays rows.)
+   */
+  private compactFinishedRuns(): SqlParam[][] {
+    let byRun: Map<string, SqlParam[][]> | undefined;
+    const rest: SqlParam[][] = [];
+    for (const row of this.invocations.values()) {
+      const runId = row[INV.runId] as string;
+      const run = this.runs.get(runId);
+      if (run && FINISHED_STATUSES.has(run[RUN.status]!) && !this.unmerged.has(runId)) {
+        if (row[INV.status] === 'pending') this.unmerged.add(runId);
+        else {
+          byRun ??= new Map();
+          const rows = byRun.get(runId);
+          if (rows) rows.push(row);
+          else byRun.set(runId, [row]);
+          continue;
+        }
+      }
+      rest.push(row);
+    }
+    if (!byRun) return rest;
+    for (const [runId, rows] of byRun) {
+      if (this.unmerged.has(runId)) rest.push(...rows);
+      else this.runs.get(runId)![RUN.invocations] = encodeInvocations(rows);
+    }
+    return rest;
   }
 }
 
