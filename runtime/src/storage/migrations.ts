@@ -13,6 +13,7 @@ import { pinsMigration } from '../pins/store.ts';
 import { flowTestSourceMigration, flowTestsMigration } from '../flowtest/store.ts';
 import { variablesMigration } from '../variables/store.ts';
 import { testRunsMigration } from '../pins/history.ts';
+import { compactHistoryMigration } from './run-compact.ts';
 import type { SqlDialect, SqlDriver, SqlStatement } from './sql-storage.ts';
 
 export interface Migration {
@@ -173,6 +174,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 15,
     name: 'editor: test runs (a manual run of the working copy) kept in the run history, marked (pins/history.ts)',
     sql: testRunsMigration,
+  },
+  {
+    version: 16,
+    name: 'compact history: a run written whole by one group commit keeps its invocations in its own row (storage/run-compact.ts)',
+    sql: compactHistoryMigration,
   },
   {
     version: 17,
