@@ -207,4 +207,17 @@ describe('a library sub-flow opened in place as a tab, end to end', () => {
     await page.click('[data-test="tab-properties"]');
     expect(await page.locator('[data-test="subflow-description"]').inputValue()).toBe('');
   });
+
+  it('defines a new sub-flow from the Flows menu: v1 (entry wired to answer) opens as a tab, and its node is in the palette', async () => {
+    await page.click('[data-test="flows-menu"]');
+    await page.locator(`[data-test="open-subflow-${vatId}"]`).waitFor(); // the library's sub-flows are listed
+    await page.click('[data-test="new-subflow"]'); // the name prompt is accepted with its default, "New sub-flow"
+    await page.locator('[data-test="flow-tab-subflow/new-sub-flow"]').waitFor();
+    await page.waitForFunction(() => (document.querySelector('[data-test="canvas"]') as HTMLCanvasElement | null)?.dataset.flowId === 'subflow/new-sub-flow');
+    await waitForCount(2);
+    await page.locator('[data-test="palette-node-subflow:new-sub-flow"]').waitFor();
+    const v1 = (await server.api('GET', '/api/v1/subflows/new-sub-flow')).body.definition;
+    expect(v1).toMatchObject({ version: 1, name: 'New sub-flow', nodes: [{ id: 'in', type: 'subflow-in', wires: [['out']] }, { id: 'out', type: 'subflow-out' }] });
+    await shot('06-new');
+  });
 });

@@ -7,6 +7,7 @@ export interface SubflowNode {
   name?: string;
   props?: Record<string, unknown>;
   wires?: string[][];
+  position?: { x: number; y: number };
 }
 
 export interface SubflowDefinition {
@@ -27,11 +28,23 @@ export interface SubflowVersion {
   createdBy: string | null;
 }
 
+export interface SubflowSummary {
+  id: string;
+  type: string;
+  name: string;
+  description?: string;
+  projectId: string;
+  latest: number;
+  versions: number[];
+}
+
 export const SUBFLOW_TYPE_PREFIX = 'subflow:';
 
 export const subflowApi = {
+  list: () => request<SubflowSummary[]>('GET', '/subflows'),
   latest: (id: string) => request<SubflowVersion>('GET', `/subflows/${encodeURIComponent(id)}`),
   version: (id: string, version: number) => request<SubflowVersion>('GET', `/subflows/${encodeURIComponent(id)}/versions/${version}`),
   /** Publish the next version of an existing sub-flow (its owning project decides who may). */
-  publish: (definition: Omit<SubflowDefinition, 'version'>) => request<SubflowVersion>('POST', '/subflows', definition),
+  publish: (definition: Omit<SubflowDefinition, 'version'>, projectId?: string) =>
+    request<SubflowVersion>('POST', `/subflows${projectId ? `?project=${encodeURIComponent(projectId)}` : ''}`, definition),
 };
