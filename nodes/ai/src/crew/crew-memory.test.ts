@@ -4,7 +4,7 @@ import { SqliteVecStore } from '../memory/sqlite-vec-store.ts';
 import { ScriptedProvider } from '../providers/scripted.ts';
 import type { ChatRequest } from '../providers/types.ts';
 import { runCrew } from './crew.ts';
-import { CrewMemory, type Entity } from './crew-memory.ts';
+import { CrewMemory, crewMemoryScope, type Entity } from './crew-memory.ts';
 
 const store = SqliteVecStore.open(':memory:');
 afterAll(() => store.close());
@@ -44,5 +44,13 @@ describe('crew memory', () => {
     expect(await memory.recall('Acme corp pgvector')).toContain('Known entity: ACME corp (organisation): moved to pgvector 0.8');
     const other = new CrewMemory({ config: { longTerm: true, entities: true }, provider: embedder, store: async () => store, scope: 'crew:f2:n1' });
     expect(await other.recall('Acme corp pgvector')).toEqual([]);
+  });
+
+  it("names its collections by crew node, or by the project's memory name with scope 'project' (refused where the host has no projects)", () => {
+    const node = { flowId: 'f1', id: 'n1', projectId: 'sales' };
+    expect(crewMemoryScope({ longTerm: true }, node)).toBe('crew:f1:n1');
+    expect(crewMemoryScope({ longTerm: true, scope: 'project' }, node)).toBe('crew-project:sales:default');
+    expect(crewMemoryScope({ longTerm: true, scope: 'project', name: 'research' }, { ...node, flowId: 'f2', id: 'n9' })).toBe('crew-project:sales:research');
+    expect(() => crewMemoryScope({ longTerm: true, scope: 'project' }, { flowId: 'f1', id: 'n1' })).toThrow(/scope 'project' needs a host that runs flows in projects/);
   });
 });

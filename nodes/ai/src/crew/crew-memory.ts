@@ -1,8 +1,9 @@
 /**
  * A crew's memory, as CrewAI 1.x's `memory=True`: short-term (what this run's tasks produced, searched by
  * similarity), long-term (task results of earlier runs, in the vector store) and entities (people, organisations,
- * products... named in the results, extracted by the model, kept across runs and updated by name). One memory per
- * crew node, its collections named by flow and node, so two crews (or two projects' flows) never read each other's.
+ * products... named in the results, extracted by the model, kept across runs and updated by name). By default one
+ * memory per crew node, its collections named by flow and node; with scope 'project', one named memory shared by the
+ * crews of the flow's project that name it (CrewAI keeps a project's memory in one store), never by another project.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { JsonSchema } from '@flowcrew/sdk';
@@ -15,6 +16,8 @@ export interface CrewMemoryConfig {
   shortTerm?: boolean;
   longTerm?: boolean;
   entities?: boolean;
+  scope?: 'crew' | 'project';
+  name?: string;
 }
 
 export const crewMemorySchema: JsonSchema = {
@@ -25,6 +28,12 @@ export const crewMemorySchema: JsonSchema = {
     shortTerm: { type: 'boolean', default: false, description: "Agents recall what this run's earlier tasks produced." },
     longTerm: { type: 'boolean', default: false, description: 'Task results are kept across runs (vector store) and recalled when relevant.' },
     entities: { type: 'boolean', default: false, description: 'People, organisations, products... named in results are extracted (one model call per task) and recalled.' },
+    scope: {
+      enum: ['crew', 'project'],
+      default: 'crew',
+      description: "Whose long-term and entity memory: this crew node's own, or one shared by the crews of this flow's project that name the same memory (never by another project).",
+    },
+    name: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'default', description: "With scope 'project': which of the project's memories." },
   },
   additionalProperties: false,
 };
@@ -55,6 +64,13 @@ export const ENTITY_SCHEMA: JsonSchema = {
 
 const MAX_TEXT_CHARS = 1500;
 const RECALL = 3;
+
+/** The collection prefix of a crew's memory: its node's own, or the project's memory of that name. */
+export function crewMemoryScope(config: CrewMemoryConfig, node: { flowId: string; id: string; projectId?: string | undefined }): string {
+  if (config.scope !== 'project') return `crew:${node.flowId}:${node.id}`;
+  if (node.projectId === undefined) throw new Error("crew memory scope 'project' needs a host that runs flows in projects (the Flowcrew runtime); this one gives the node no project");
+  return `crew-project:${node.projectId}:${config.name ?? 'default'}`;
+}
 
 export function memoryEnabled(config: CrewMemoryConfig | undefined): config is CrewMemoryConfig {
   return Boolean(config?.shortTerm || config?.longTerm || config?.entities);

@@ -4,7 +4,7 @@ import type { NodeInit } from '@flowcrew/sdk';
 import { runAgentTask, type AgentEnvironment } from '../agents/agent.ts';
 import { OutputSchema } from '../agents/structured-output.ts';
 import { CrewKnowledge, type CrewKnowledgeConfig } from '../crew/crew-knowledge.ts';
-import { CrewMemory, ENTITY_SCHEMA, memoryEnabled, type CrewMemoryConfig, type Entity } from '../crew/crew-memory.ts';
+import { CrewMemory, crewMemoryScope, ENTITY_SCHEMA, memoryEnabled, type CrewMemoryConfig, type Entity } from '../crew/crew-memory.ts';
 import { knowledgeDirectory } from '../memory/sources.ts';
 import type { ModelProvider } from '../providers/types.ts';
 import type { StoreHandle } from './node-resources.ts';
@@ -25,7 +25,7 @@ export function needsStore(props: { memory?: CrewMemoryConfig; knowledge?: CrewK
 /** The crew's memory for one run; entity extraction runs as a model call of the run (usage and budget count it). */
 export function crewMemoryFor(
   config: CrewMemoryConfig | undefined,
-  init: Pick<NodeInit<unknown>, 'flowId' | 'id'>,
+  init: Pick<NodeInit<unknown>, 'flowId' | 'id' | 'projectId'>,
   provider: ModelProvider,
   store: StoreHandle | undefined,
   env: AgentEnvironment,
@@ -38,7 +38,7 @@ export function crewMemoryFor(
     // Its embeddings count in the run's usage and budgets, like the chat calls.
     provider: meteredEmbeddings(provider, env, 'crew memory'),
     store: () => store.get(),
-    scope: `crew:${init.flowId}:${init.id}`,
+    scope: crewMemoryScope(config, init),
     async extractEntities(text) {
       const outcome = await runAgentTask(
         extractor,

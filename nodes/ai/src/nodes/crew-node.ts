@@ -10,7 +10,7 @@ import { functionGuardrail } from '../crew/function-guardrail.ts';
 import { CrewSteps } from '../crew/checkpoint.ts';
 import { PLANNER_FIELDS } from '../crew/planning.ts';
 import { crewKnowledgeSchema, type CrewKnowledgeConfig } from '../crew/crew-knowledge.ts';
-import { crewMemorySchema, type CrewMemoryConfig } from '../crew/crew-memory.ts';
+import { crewMemoryScope, crewMemorySchema, memoryEnabled, type CrewMemoryConfig } from '../crew/crew-memory.ts';
 import { crewKnowledgeFor, crewMemoryFor, needsStore } from './crew-memory-setup.ts';
 import { inputsFromMessage, interpolate, requireInputs } from '../crew/interpolate.ts';
 import { definedFields, resolveCrew } from '../crew/resolve.ts';
@@ -196,6 +196,7 @@ ${MODEL_HELP}`,
     const model = selectModelForNode(init);
     const store = needsStore(props, crew.agents.some((a) => a.memory)) ? new StoreHandle(props.store ?? 'auto', init.services) : undefined;
     const knowledge = crewKnowledgeFor(props.knowledge, init, model.provider(), store);
+    if (memoryEnabled(props.memory)) crewMemoryScope(props.memory, init); // a project memory in a host without projects: refused now
     const availableTools = init.services.listTools();
     const mcp = { servers: init.services.mcpServers, outbound: init.services.outbound, resources: init.services.resources };
     const agents = crew.agents.map((spec) => {

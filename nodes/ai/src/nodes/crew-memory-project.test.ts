@@ -1,0 +1,84 @@
+/**
+ * Crew memory scoped by project, through the runtime (the flow's project reaches the node as NodeInit.projectId):
+ * with scope 'project', what one crew learned is recalled by another crew of the same project that names the same
+ * memory, in another flow; a crew of another project with the same memory name recalls nothing of it; a crew's own
+ * memory (the default scope) stays its own. A local stand-in of the OpenAI wire format answers chat and embeddings.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../../../../runtime/src/testing/server.ts';
+import { ScriptedProvider } from '../providers/scripted.ts';
+import { openAIAnswer, startFakeModelServer, type FakeServer, type RecordedRequest } from '../testing/fake-model-server.ts';
+import { crewFlow } from '../testing/crew-flow.ts';
+
+let model: FakeServer;
+let server: TestServer;
+const bagOfWords = new ScriptedProvider([]);
+const FACT = 'The pgvector extension was first released in 2021.';
+
+beforeAll(async () => {
+  model = await startFakeModelServer(async (req) => {
+    if (req.path.endsWith('/embeddings')) {
+      const vectors = await bagOfWords.embed(req.body.input as string[]);
+      return { json: { object: 'list', data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })), model: 'fake-embed', usage: { prompt_tokens: 1, total_tokens: 1 } } };
+    }
+    return { json: openAIAnswer(FACT) };
+  });
+  server = await startTestServer({}, { env: { FLOWCREW_OUTBOUND_ALLOW: `127.0.0.1:${new URL(model.url).port}` } });
+  expect((await server.api('POST', '/api/v1/projects', { id: 'elsewhere', name: 'elsewhere' })).status).toBe(201);
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+  await model?.close();
+});
+
+async function credentialIn(projectId: string): Promise<string> {
+  const res = await server.api('POST', '/api/v1/credentials', {
+    name: `fake model ${projectId}`,
+    type: 'ai-model',
+    projectId,
+    fields: { provider: 'openai-compatible', baseUrl: `${model.url}/v1`, apiKey: 'sk-test', model: 'fake-model', maxRetries: 0 },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.id;
+}
+
+const crewWith = (memory: Record<string, unknown>) => ({
+  memory: { longTerm: true, ...memory },
+  agents: [{ key: 'researcher', role: 'Researcher', goal: 'Find facts' }],
+  tasks: [{ key: 'research', description: 'When was the pgvector extension first released?', agent: 'researcher' }],
+});
+
+/** Deploys a one-crew flow in a project, runs it once, and returns what its researcher was told it remembers. */
+async function runCrew(id: string, projectId: string, credentialId: string, memory: Record<string, unknown>): Promise<string> {
+  const saved = await server.api('POST', `/api/v1/flows/import?deploy=true&projectId=${projectId}`, crewFlow(id, credentialId, crewWith(memory)));
+  expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+  const before = model.requests.length;
+  const started = await server.api('POST', `/api/v1/flows/${id}/runs`, { input: { payload: {} } });
+  const run = await server.waitRun(started.body.runId, 60_000);
+  expect(run.status, run.error).toBe('succeeded');
+  const chat = model.requests.slice(before).find((r: RecordedRequest) => r.path.endsWith('/chat/completions'))!;
+  return JSON.stringify(chat.body.messages);
+}
+
+describe('crew memory scoped by project', () => {
+  it("shares a project memory between the project's crews, never with another project's, and keeps a crew's own memory its own", async () => {
+    const here = await credentialIn('default');
+    const there = await credentialIn('elsewhere');
+    const shared = { scope: 'project', name: 'research' };
+    expect(await runCrew('first-crew', 'default', here, shared)).not.toContain('From an earlier run');
+    // Another flow of the same project naming the same memory recalls the first crew's result.
+    expect(await runCrew('second-crew', 'default', here, shared)).toContain(`From an earlier run: Task: When was the pgvector extension first released?\\nResult: ${FACT}`);
+    // Another project, same memory name: nothing of it.
+    expect(await runCrew('foreign-crew', 'elsewhere', there, shared)).not.toContain('From an earlier run');
+    // The default scope: the crew's own memory, not the project's.
+    expect(await runCrew('own-crew', 'default', here, {})).not.toContain('From an earlier run');
+  }, 120_000);
+
+  it('refuses a memory name that is not a plain name, at save', async () => {
+    const here = await credentialIn('default');
+    const saved = await server.api('POST', '/api/v1/flows', crewFlow('bad-name', here, crewWith({ scope: 'project', name: '../other' })));
+    expect(saved.status).toBe(422);
+    expect(saved.body.errors[0].pointer).toBe('/nodes/1/props/memory/name');
+  });
+});
