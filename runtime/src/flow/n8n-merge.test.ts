@@ -10,10 +10,10 @@ import { MERGE_PENDING_RUNS, mergeAppendCode } from './n8n-merge.ts';
 type Msg = { _msgid: string; _n8nMergeInput?: number; payload: unknown };
 
 /** Runs the Merge's code on messages in the order given, with one node context: what it sends for each. */
-function mergeRuns(inputs: number, arriving: Msg[]): unknown[][] {
+function mergeRuns(inputs: number, arriving: Msg[], waitFor?: number[]): unknown[][] {
   const store = new Map<string, unknown>();
   const context = { get: (k: string) => structuredClone(store.get(k)), set: (k: string, v: unknown) => store.set(k, structuredClone(v)) };
-  const run = new Function('msg', 'context', mergeAppendCode(inputs)) as (msg: Msg, c: typeof context) => [Msg[]] | Msg | null;
+  const run = new Function('msg', 'context', mergeAppendCode(inputs, waitFor)) as (msg: Msg, c: typeof context) => [Msg[]] | Msg | null;
   return arriving.map((msg) => {
     const out = run(structuredClone(msg), context);
     if (out === null) return [];
@@ -31,6 +31,10 @@ describe('n8n Merge (append): the translated code', () => {
 
   it('three inputs (Merge v3 numberInputs)', () => {
     expect(mergeRuns(3, [item('r', 2, 'c'), item('r', 0, 'a'), item('r', 1, 'b')])).toEqual([[], [], ['a', 'b', 'c']]);
+  });
+
+  it('an input nothing is connected to is not waited for (n8n runs the Merge with what it has)', () => {
+    expect(mergeRuns(2, [item('r', 0, 'a')], [0])).toEqual([['a']]);
   });
 
   it(`at most ${MERGE_PENDING_RUNS} runs wait: the oldest is then sent with what it has, nothing is dropped`, () => {

@@ -28,7 +28,9 @@ function mergeAppend(n: N8nNode, base: Partial<FlowNode>): Translation {
     id: `${id}-input-${i + 1}`, type: 'change', name: `${n.name}: input ${i + 1}`, position: offset(base.position, -120, i * 40),
     props: { rules: [{ t: 'set', p: '_n8nMergeInput', pt: 'msg', to: String(i), tot: 'num' }] }, wires: [[id]],
   }));
-  const node: FlowNode = { ...base, id, type: 'function', name: n.name, props: { func: mergeAppendCode(count), outputs: 1 } };
+  // n8n runs a Merge with what its connected inputs give: an input nothing is connected to is not waited for.
+  const waitFor = n.connectedInputs?.filter((i) => i < count) ?? Array.from({ length: count }, (_, i) => i);
+  const node: FlowNode = { ...base, id, type: 'function', name: n.name, props: { func: mergeAppendCode(count, waitFor), outputs: 1 } };
   return {
     nodes: [...marks, node], entries: [], inputEntries: marks.map((m) => [m.id]), outputs: [[{ nodeId: id, port: 0 }]],
     notes: [`Merge "${n.name}" (append): waits for the first item of each input of a run, then sends them in input order; more items of an input after that pass on as they come (n8n: all of input 1's before input 2's)`],
@@ -38,9 +40,9 @@ function mergeAppend(n: N8nNode, base: Partial<FlowNode>): Translation {
 /** At most this many runs wait at a Merge at once; beyond, the oldest is sent with what it has (nothing is dropped). */
 export const MERGE_PENDING_RUNS = 1000;
 
-export function mergeAppendCode(inputs: number): string {
+export function mergeAppendCode(inputs: number, waitFor: number[] = Array.from({ length: inputs }, (_, i) => i)): string {
   return [
-    `// n8n Merge (append): one item from each of the ${inputs} inputs of this run, then all of them in input order`,
+    `// n8n Merge (append): one item from each connected input (${waitFor.map((i) => i + 1).join(', ')}) of this run, then all of them in input order`,
     'const input = msg._n8nMergeInput;',
     'delete msg._n8nMergeInput;',
     "const runs = context.get('runs') || {};",
@@ -50,7 +52,7 @@ export function mergeAppendCode(inputs: number): string {
     'pending[input].push(msg);',
     'const order = Object.keys(runs);',
     'let out = null;',
-    'if (pending.every((items) => items.length > 0)) {',
+    `if (${JSON.stringify(waitFor)}.every((i) => pending[i].length > 0)) {`,
     '  out = pending.flat();',
     '  runs[run] = true;',
     '} else runs[run] = pending;',

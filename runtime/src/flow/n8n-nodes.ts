@@ -19,6 +19,8 @@ export interface N8nNode {
   parameters?: Record<string, unknown>;
   disabled?: boolean;
   webhookId?: string;
+  /** Not n8n's: the input indexes other nodes are connected to, found by the importer (a Merge waits for these only). */
+  connectedInputs?: number[];
 }
 
 export type Output = Array<{ nodeId: string; port: number }> | 'input';

@@ -61,7 +61,7 @@ function importWorkflow(wf: N8nWorkflow, result: N8nImport): void {
     const base: Partial<FlowNode> = { id, ...(Array.isArray(node.position) ? { position: { x: Number(node.position[0]) || 0, y: Number(node.position[1]) || 0 } } : {}), ...(node.disabled ? { disabled: true } : {}) };
     const refs: NodeRefs = new Set();
     try {
-      const t = translateN8nNode(node, base, refs);
+      const t = translateN8nNode({ ...node, connectedInputs: connectedInputs(wf, node.name) }, base, refs);
       translations.set(node.name, t);
       refsOf.set(node.name, refs);
       for (const note of t.notes) result.warnings.push(`${name}: ${note}`);
@@ -79,6 +79,13 @@ function importWorkflow(wf: N8nWorkflow, result: N8nImport): void {
   const nodes = [...translations.values()].flatMap((t) => t.nodes).concat(kept.captureNodes);
   if (nodes.length === 0) { result.warnings.push(`${name}: nothing to import`); return; }
   result.flows.push({ format: FLOW_FORMAT, id: flowId, name, version: 0, description: `Imported from n8n`, nodes });
+}
+
+/** The input indexes of `name` some node is connected to. */
+function connectedInputs(wf: N8nWorkflow, name: string): number[] {
+  const found = new Set<number>();
+  for (const byType of Object.values(wf.connections)) for (const targets of byType.main ?? []) for (const c of targets ?? []) if (c.node === name) found.add(c.index ?? 0);
+  return [...found].sort((a, b) => a - b);
 }
 
 /** A node that could not be translated: a change node failing with the reason (visible in the run), same wiring. */
