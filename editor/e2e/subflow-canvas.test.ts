@@ -211,7 +211,9 @@ describe('a library sub-flow opened in place as a tab, end to end', () => {
   it('defines a new sub-flow from the Flows menu: v1 (entry wired to answer) opens as a tab, and its node is in the palette', async () => {
     await page.click('[data-test="flows-menu"]');
     await page.locator(`[data-test="open-subflow-${vatId}"]`).waitFor(); // the library's sub-flows are listed
-    await page.click('[data-test="new-subflow"]'); // the name prompt is accepted with its default, "New sub-flow"
+    await page.click('[data-test="new-subflow"]');
+    await page.fill('[data-test="new-subflow-name"]', 'New sub-flow');
+    await page.keyboard.press('Enter');
     await page.locator('[data-test="flow-tab-subflow/new-sub-flow"]').waitFor();
     await page.waitForFunction(() => (document.querySelector('[data-test="canvas"]') as HTMLCanvasElement | null)?.dataset.flowId === 'subflow/new-sub-flow');
     await waitForCount(2);
