@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -49,6 +49,13 @@ describe('the compiled runtime', () => {
     expect(existsSync(path.join(out, 'runtime', 'src', 'cli', 'main.js'))).toBe(true);
     expect(existsSync(path.join(out, 'nodes', 'core', 'src', 'index.js'))).toBe(true);
     expect(existsSync(path.join(out, 'node_modules', '@flowcrew', 'sdk', 'src', 'index.js'))).toBe(true);
+  });
+
+  it('compiling the same sources again keeps the build in place (a runtime may run from it); current points at it', async () => {
+    const again = await compile(path.join(dir, 'compiled'));
+    expect(again).toBe(out);
+    expect(await realpath(path.join(dir, 'compiled', 'current'))).toBe(await realpath(out));
+    expect(existsSync(path.join(out, 'runtime', 'src', 'cli', 'main.js'))).toBe(true);
   });
 
   it('validates a flow with plain node: every workspace pack loads without tsx, and a TypeScript user pack too', async () => {
