@@ -2,6 +2,7 @@
  * n8n Merge "append": n8n waits until each input has its items, then outputs input 1's before input 2's. The
  * translation's code is checked on interleaved runs, and an imported workflow whose input 1 is the slower branch
  * answers with input 1's item through a real runtime, as n8n answers (Respond to Webhook: first incoming item).
+ * A Schedule's recurrence check (n8n-schedule.ts) is run there too, in the real function sandbox.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../testing/server.ts';
@@ -12,7 +13,7 @@ type Msg = { _msgid: string; _n8nMergeInput?: number; payload: unknown };
 /** Runs the Merge's code on messages in the order given, with one node context: what it sends for each. */
 function mergeRuns(inputs: number, arriving: Msg[], waitFor?: number[]): unknown[][] {
   const store = new Map<string, unknown>();
-  const context = { get: (k: string) => structuredClone(store.get(k)), set: (k: string, v: unknown) => store.set(k, structuredClone(v)) };
+  const context = { get: (k: string) => structuredClone(store.get(k)), set: (k: string, v: unknown) => (v === undefined ? store.delete(k) : store.set(k, structuredClone(v))) };
   const run = new Function('msg', 'context', mergeAppendCode(inputs, waitFor)) as (msg: Msg, c: typeof context) => [Msg[]] | Msg | null;
   return arriving.map((msg) => {
     const out = run(structuredClone(msg), context);
@@ -40,7 +41,7 @@ describe('n8n Merge (append): the translated code', () => {
   it(`at most ${MERGE_PENDING_RUNS} runs wait: the oldest is then sent with what it has, nothing is dropped`, () => {
     const arriving = Array.from({ length: MERGE_PENDING_RUNS + 2 }, (_, i) => item(`r${i}`, 0, `a${i}`));
     const sent = mergeRuns(2, arriving);
-    expect(sent.flat()).toEqual(['a0']);
+    expect(sent.flat()).toEqual(['a0', 'a1']);
   });
 });
 
@@ -79,4 +80,25 @@ describe('n8n Merge (append) through a real runtime', () => {
     const answers = await Promise.all([1, 2, 3].map((n) => fetch(`${flowcrew!.url}/webhook/merge-append`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n }) }).then((r) => r.json())));
     for (const answer of answers) expect(answer).toMatchObject({ from: 'A' });
   });
+
+  it("a Schedule every 3 days: its recurrence check runs in the function sandbox, the first firing passes, the same day's next not", async () => {
+    const schedule = {
+      id: 'every-3-days', name: 'every 3 days', nodes: [
+        { id: 'sched', name: 'Schedule', type: 'n8n-nodes-base.scheduleTrigger', typeVersion: 1.2, position: [0, 0], parameters: { rule: { interval: [{ field: 'days', daysInterval: 3, triggerAtHour: 6 }] } } },
+        { id: 'mark', name: 'Mark', type: 'n8n-nodes-base.set', typeVersion: 3.4, position: [200, 0], parameters: { mode: 'manual', assignments: { assignments: [{ id: '1', name: 'ran', value: true, type: 'boolean' }] }, options: {} } },
+      ],
+      connections: { Schedule: { main: [[{ node: 'Mark', type: 'main', index: 0 }]] } },
+    };
+    const imported = await flowcrew!.api('POST', '/api/v1/flows/import?deploy=true', schedule);
+    expect(imported.status, JSON.stringify(imported.body)).toBe(201);
+    const fired = async () => {
+      const started = await flowcrew!.api('POST', '/api/v1/flows/n8n-every-3-days/runs', { nodeId: 'sched-every', input: {} });
+      expect(started.status, JSON.stringify(started.body)).toBe(202);
+      const run = await flowcrew!.waitRun(started.body.runId as string, 30_000);
+      expect(run.status).toBe('succeeded');
+      return (run.invocations as Array<{ nodeId: string }>).some((i) => i.nodeId === 'mark');
+    };
+    expect(await fired()).toBe(true);
+    expect(await fired()).toBe(false);
+  }, 60_000);
 });
