@@ -24,7 +24,7 @@ export interface CrewKnowledgeConfig {
 export const crewKnowledgeSchema: JsonSchema = {
   type: 'object',
   title: 'Knowledge',
-  description: "CrewAI's knowledge sources: files in the knowledge directory (text, Markdown, PDF, CSV, JSON, HTML), web pages, or text; embedded once, again when they change.",
+  description: "CrewAI's knowledge sources: files in the knowledge directory (text, Markdown, PDF, CSV, JSON, HTML), web pages, text, or what a connector node returns; embedded once, again when they change.",
   properties: {
     sources: { type: 'array', items: knowledgeSourceSchema, default: [] },
     topK: { type: 'integer', minimum: 1, maximum: 20, default: 3, description: 'Passages added to each task.' },
@@ -54,7 +54,8 @@ export class CrewKnowledge implements Knowledge {
 
   /** Bring the collection up to date, unless that was done less than refreshSeconds ago; the result when it ran now. */
   /** `meter`: the run whose usage and budget the embedding of changed sources counts in. */
-  async refresh(signal?: AbortSignal, meter?: EmbeddingMeter): Promise<SyncResult | undefined> {
+  /** `callNode`: runs a connector node source (the run's tool call). */
+  async refresh(signal?: AbortSignal, meter?: EmbeddingMeter, callNode?: SourceEnvironment['callNode']): Promise<SyncResult | undefined> {
     const every = (this.config.refreshSeconds ?? 300) * 1000;
     const last = this.lastSync;
     if (last && this.now() - last.at < every) {
@@ -62,7 +63,7 @@ export class CrewKnowledge implements Knowledge {
       return undefined;
     }
     const done = (async () =>
-      syncKnowledge(await this.store(), this.metered(meter), this.collection, this.config.sources ?? [], { size: this.config.chunkSize ?? 1000, overlap: this.config.chunkOverlap ?? 150 }, { ...this.env, signal }))();
+      syncKnowledge(await this.store(), this.metered(meter), this.collection, this.config.sources ?? [], { size: this.config.chunkSize ?? 1000, overlap: this.config.chunkOverlap ?? 150 }, { ...this.env, signal, ...(callNode ? { callNode } : {}) }))();
     this.lastSync = { at: this.now(), done };
     try {
       return await done;

@@ -1,23 +1,52 @@
 /**
  * Knowledge sources as CrewAI 1.x has them (text, Markdown, PDF, CSV, JSON files, web pages), read into text:
- * files only from the knowledge directory (CrewAI's `knowledge/`), pages only through the outbound guard. Each
+ * files only from the knowledge directory (CrewAI's `knowledge/`), pages only through the outbound guard; and what a
+ * connector node returns (any node type usable as a tool: a database query, a CRM lookup...), called during the run
+ * as a recorded tool call. Each
  * source carries the sha256 of its bytes, so a collection embeds a source once and again only when it changed.
  */
 import { createHash } from 'node:crypto';
 import { realpath, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { JsonSchema, OutboundServices } from '@flowcrew/sdk';
+import type { FlowMessage, JsonSchema, OutboundServices } from '@flowcrew/sdk';
 import * as cheerio from 'cheerio';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { extractText, getDocumentProxy } from 'unpdf';
 
-export type KnowledgeSourceSpec = { file: string } | { url: string } | { text: string; name?: string };
+/** A connector node whose answer is the source: its type (usable as a tool), props, and a name for the source. */
+export interface NodeSourceSpec {
+  type: string;
+  props?: Record<string, unknown>;
+  credentials?: string;
+  name?: string;
+}
+
+export type KnowledgeSourceSpec = { file: string } | { url: string } | { text: string; name?: string } | { node: NodeSourceSpec };
 
 export const knowledgeSourceSchema: JsonSchema = {
   oneOf: [
     { type: 'object', required: ['file'], additionalProperties: false, properties: { file: { type: 'string', minLength: 1, description: 'Path inside the knowledge directory: .txt, .md, .pdf, .csv, .json, .html.' } } },
     { type: 'object', required: ['url'], additionalProperties: false, properties: { url: { type: 'string', pattern: '^https?://', description: 'A web page or file, fetched through the outbound guard.' } } },
     { type: 'object', required: ['text'], additionalProperties: false, properties: { text: { type: 'string', minLength: 1 }, name: { type: 'string' } } },
+    {
+      type: 'object',
+      required: ['node'],
+      additionalProperties: false,
+      properties: {
+        node: {
+          type: 'object',
+          required: ['type'],
+          additionalProperties: false,
+          description: "A connector node (a node type usable as a tool) run during the run; the payloads it returns are the source's text.",
+          properties: {
+            type: { type: 'string', minLength: 1 },
+            props: { type: 'object', default: {} },
+            credentials: { type: 'string', minLength: 1, description: 'The credential the node needs, if any.' },
+            name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Names the source (default: the node type).' },
+          },
+        },
+      },
+    },
   ],
 };
 
@@ -26,6 +55,8 @@ export interface SourceEnvironment {
   knowledgeDir?: string;
   outbound: OutboundServices;
   signal?: AbortSignal;
+  /** Runs a connector node for a `node` source (the run's ctx.callTool); absent outside a run. */
+  callNode?: (spec: NodeSourceSpec) => Promise<FlowMessage[]>;
 }
 
 /** Largest file or download read as a source. */
@@ -47,6 +78,7 @@ export function knowledgeDirectory(dataDir: string, env: NodeJS.ProcessEnv = pro
 export function sourceName(spec: KnowledgeSourceSpec): string {
   if ('file' in spec) return `file:${spec.file}`;
   if ('url' in spec) return spec.url;
+  if ('node' in spec) return `node:${spec.node.name || spec.node.type}`;
   return `text:${spec.name || sha256(Buffer.from(spec.text)).slice(0, 16)}`;
 }
 
@@ -61,6 +93,14 @@ export interface FetchedSource {
 export async function fetchSource(spec: KnowledgeSourceSpec, env: SourceEnvironment): Promise<FetchedSource> {
   const source = sourceName(spec);
   if ('text' in spec) return { source, contentHash: sha256(Buffer.from(spec.text)), text: async () => spec.text };
+  if ('node' in spec) {
+    if (!env.callNode) throw new Error(`knowledge source ${source}: a connector node is run during a run; here there is none`);
+    const messages = await env.callNode(spec.node);
+    const text = messages.map((m) => (typeof m.payload === 'string' ? m.payload : JSON.stringify(m.payload ?? null, null, 1))).join('\n\n');
+    const bytes = Buffer.from(text);
+    if (bytes.length > MAX_SOURCE_BYTES) throw new Error(`knowledge source ${source} returned ${bytes.length} bytes; at most ${MAX_SOURCE_BYTES} are read`);
+    return { source, contentHash: sha256(bytes), text: async () => text };
+  }
   if ('file' in spec) {
     const file = await insideKnowledgeDir(spec.file, env.knowledgeDir);
     const info = await stat(file);

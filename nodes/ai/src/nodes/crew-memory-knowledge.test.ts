@@ -1,8 +1,10 @@
 /**
- * Crew memory scoped by project, through the runtime (the flow's project reaches the node as NodeInit.projectId):
- * with scope 'project', what one crew learned is recalled by another crew of the same project that names the same
- * memory, in another flow; a crew of another project with the same memory name recalls nothing of it; a crew's own
- * memory (the default scope) stays its own. A local stand-in of the OpenAI wire format answers chat and embeddings.
+ * Crew memory and knowledge through the runtime. Memory scoped by project (the flow's project reaches the node as
+ * NodeInit.projectId): with scope 'project', what one crew learned is recalled by another crew of the same project
+ * that names the same memory, in another flow; a crew of another project with the same memory name recalls nothing
+ * of it; a crew's own memory (the default scope) stays its own. Knowledge from a connector node: the node runs as a
+ * tool call of the run, its answer is embedded once and again only when it changes. A local stand-in of the OpenAI
+ * wire format answers chat and embeddings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../../runtime/src/testing/server.ts';
@@ -80,5 +82,49 @@ describe('crew memory scoped by project', () => {
     const saved = await server.api('POST', '/api/v1/flows', crewFlow('bad-name', here, crewWith({ scope: 'project', name: '../other' })));
     expect(saved.status).toBe(422);
     expect(saved.body.errors[0].pointer).toBe('/nodes/1/props/memory/name');
+  });
+});
+
+describe('crew knowledge from a connector node', () => {
+  it('runs the node as a tool call of the run, grounds the task in its answer, and embeds it again only when it changed', async () => {
+    const here = await credentialIn('default');
+    // A function node stands in for a connector (a database query, a CRM lookup): any node type usable as a tool.
+    const connector = (policy: string) => ({ node: { type: 'function', name: 'returns-policy', props: { func: `msg.payload = ${JSON.stringify(policy)}; return msg;` } } });
+    const knowledgeCrew = (policy: string) => ({
+      knowledge: { sources: [connector(policy)], refreshSeconds: 0, topK: 1, minScore: -1 },
+      agents: [{ key: 'support', role: 'Support agent', goal: 'Answer customers' }],
+      tasks: [{ key: 'answer', description: 'How many days do customers have to send items back?', agent: 'support' }],
+    });
+    const run = async (policy: string) => {
+      const saved = await server.api('POST', '/api/v1/flows/import?deploy=true&replace=true', crewFlow('connector-knowledge', here, knowledgeCrew(policy)));
+      expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+      const before = model.requests.length;
+      const started = await server.api('POST', '/api/v1/flows/connector-knowledge/runs', { input: { payload: {} } });
+      const done = await server.waitRun(started.body.runId, 60_000);
+      expect(done.status, done.error).toBe('succeeded');
+      const chat = model.requests.slice(before).find((r: RecordedRequest) => r.path.endsWith('/chat/completions'))!;
+      const crew = done.invocations.find((i: { nodeType: string }) => i.nodeType === 'ai-crew');
+      return { done, crew, prompt: JSON.stringify(chat.body.messages) };
+    };
+    const first = await run('Returns: items may be sent back within 30 days of delivery.');
+    expect(first.crew.outputs[0].msg.crew.knowledge).toEqual({ embedded: ['node:returns-policy'], unchanged: [], removed: [] });
+    expect(first.prompt).toContain('Returns: items may be sent back within 30 days of delivery. (source: node:returns-policy)');
+    // The connector ran as its own invocation of the run, under the crew's (not filed under a task).
+    const call = first.done.invocations.find((i: { nodeType: string }) => i.nodeType === 'function');
+    expect(call).toMatchObject({ parentId: first.crew.id, status: 'succeeded' });
+
+    const same = await run('Returns: items may be sent back within 30 days of delivery.');
+    expect(same.crew.outputs[0].msg.crew.knowledge).toEqual({ embedded: [], unchanged: ['node:returns-policy'], removed: [] });
+    const changed = await run('Returns: items may be sent back within 60 days of delivery.');
+    expect(changed.crew.outputs[0].msg.crew.knowledge).toEqual({ embedded: ['node:returns-policy'], unchanged: [], removed: [] });
+    expect(changed.prompt).toContain('within 60 days');
+  }, 120_000);
+
+  it('refuses at deploy a knowledge node type that is not usable as a tool', async () => {
+    const here = await credentialIn('default');
+    const flow = crewFlow('bad-connector', here, { ...crewWith({}), memory: undefined, knowledge: { sources: [{ node: { type: 'inject' } }] } });
+    const saved = await server.api('POST', '/api/v1/flows/import?deploy=true', flow);
+    expect(saved.status).toBe(422);
+    expect(JSON.stringify(saved.body)).toContain('knowledge source node \\"inject\\" is not a node type usable as a tool');
   });
 });

@@ -198,6 +198,11 @@ ${MODEL_HELP}`,
     const knowledge = crewKnowledgeFor(props.knowledge, init, model.provider(), store);
     if (memoryEnabled(props.memory)) crewMemoryScope(props.memory, init); // a project memory in a host without projects: refused now
     const availableTools = init.services.listTools();
+    for (const source of props.knowledge?.sources ?? []) {
+      if ('node' in source && !availableTools.some((t) => t.type === source.node.type)) {
+        throw new Error(`knowledge source node "${source.node.type}" is not a node type usable as a tool: use one of ${availableTools.map((t) => t.type).join(', ')}`);
+      }
+    }
     const mcp = { servers: init.services.mcpServers, outbound: init.services.outbound, resources: init.services.resources };
     const agents = crew.agents.map((spec) => {
       const own = ownSelection(spec.credential, `agent "${spec.key}"`, init, model);
@@ -253,7 +258,10 @@ ${MODEL_HELP}`,
         );
         const budget = runBudget(props.budget, props.flowBudget, ctx);
         const env = withBudget(agentEnvironment(ctx, props.stream !== false), budget);
-        const synced = await knowledge?.refresh(ctx.signal, env);
+        // A connector source runs as a tool call of this run, kept under the crew's invocation (no step of that key).
+        const synced = await knowledge?.refresh(ctx.signal, env, (source) =>
+          ctx.callTool({ type: source.type, props: source.props ?? {}, input: { payload: msg.payload }, label: `knowledge: ${source.name || source.type}`, step: 'knowledge', ...(source.credentials ? { credentials: source.credentials } : {}) }),
+        );
         const memory = crewMemoryFor(props.memory, init, model.provider(), store, env);
         const runAgents: Agent[] = [];
         for (const a of agents) {
