@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build, version as esbuildVersion, type Plugin } from 'esbuild';
+import { isRunning } from '../registry/module-generations.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
 const SKIP_AT_ROOT = new Set(['.git', 'node_modules', 'dist', 'runtime', 'nodes']);
@@ -119,15 +120,6 @@ async function removeOldBuilds(outRoot: string, keep: string): Promise<void> {
     if (!BUILD_NAME.test(entry) || entry === keep) continue;
     const built = await stat(path.join(full, COMPLETE)).catch(() => null);
     if (!built || Date.now() - built.mtimeMs > KEEP_OLD_BUILDS_MS) await rm(full, { recursive: true, force: true });
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
