@@ -107,6 +107,15 @@ describe('a sub-flow tab', () => {
     expect(flows.active?.savedVersion).toBe(4);
   });
 
+  it('groups are refused before publishing (a definition has none), not dropped', async () => {
+    const { flows, api, id } = await openTab();
+    flows.select(['a', 'b']);
+    flows.groupSelection('Pair');
+    expect(await flows.save(id)).toBe(false);
+    expect(useNoticesStore().notices.at(-1)).toMatchObject({ text: 'A sub-flow cannot keep groups', detail: 'Ungroup "Pair" first; nothing was published.' });
+    expect(api.called('POST /subflows')).toHaveLength(0);
+  });
+
   it("the runtime's refusal is marked on the node it points at, and nothing changes", async () => {
     const { flows, id } = await openTab({
       'POST /subflows': { status: 422, body: { title: 'Invalid sub-flow', status: 422, detail: 'the definition has 1 problem', errors: [{ pointer: '/nodes/1/props/active', message: 'must be boolean' }] } },

@@ -102,6 +102,11 @@ export async function publishTab(ctx: FlowsContext, notices: Notices, id: string
     notices.info(`Sub-flow "${flow.doc.name}" has no unpublished changes`, `Version ${flow.savedVersion} is the latest.`, key);
     return true;
   }
+  // A definition has no groups: refused rather than published without them (nothing the user drew is lost).
+  if (flow.doc.groups?.length) {
+    notices.error('A sub-flow cannot keep groups', `Ungroup ${flow.doc.groups.map((g) => `"${g.name}"`).join(', ')} first; nothing was published.`, key);
+    return false;
+  }
   const problems = ctx.localIssues(flow);
   if (problems.length) {
     notices.error(`${problems.length} problem${problems.length === 1 ? '' : 's'} to fix first`, 'Invalid values are marked on the nodes; nothing was published.', key);
