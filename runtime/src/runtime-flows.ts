@@ -10,6 +10,7 @@ import type { RuntimeConfig } from './config.ts';
 import { invalid, notFound, ProblemError } from './errors.ts';
 import { DeployError, type Executor } from './executor/executor.ts';
 import { credentialBindingIssues } from './executor/credential-binding.ts';
+import { deployReadinessIssues } from './flow/deploy-readiness.ts';
 import { findTooDeep } from './flow/json-depth.ts';
 import { importN8n, isN8nExport } from './flow/n8n.ts';
 import { importNodeRed, isNodeRedExport } from './flow/node-red.ts';
@@ -90,8 +91,14 @@ export class RuntimeFlows {
 
   /** The same as `validate`, giving the event loop a turn every few hundred nodes (what the API should call). */
   async validateAsync(input: unknown): Promise<{ valid: boolean; issues: FlowIssue[]; warnings: FlowIssue[] }> {
-    const { valid, issues, warnings } = await this.check(input);
-    return { valid, issues, warnings };
+    const { valid, issues, warnings, flow } = await this.check(input);
+    // What would refuse the deploy (a required credential not attached) is listed too, every node at once.
+    return { valid, issues, warnings: valid ? [...warnings, ...(await this.readiness(flow))] : warnings };
+  }
+
+  /** Every node a deploy of `flow` would refuse before creating any (credentials missing), with id, name and reason. */
+  private readiness(flow: FlowDocument): Promise<FlowIssue[]> {
+    return deployReadinessIssues(flow, (type) => this.registry.get(type), async (id) => (await this.storage.getCredential(id)) !== null);
   }
 
   private async check(input: unknown) {
@@ -156,6 +163,8 @@ export class RuntimeFlows {
     if (!stored) throw notFound(`flow "${id}"`);
     const { valid, issues, flow } = await this.check(stored.flow);
     if (!valid) throw invalid(`flow "${id}" cannot be deployed: ${issues.length} problem(s)`, issues);
+    const blocking = await this.readiness(flow);
+    if (blocking.length > 0) throw new ProblemError(422, 'Deploy failed', `flow "${id}" cannot be deployed: ${blocking.length} node(s) need attention`, blocking);
     try {
       await this.executor.deploy(flow);
     } catch (error) {
@@ -256,7 +265,12 @@ export class RuntimeFlows {
     // With ?deploy, every flow is deployed BEFORE anything is stored: one that fails to deploy undoes the others'
     // deployments and nothing is stored. Then every flow is saved and marked deployed in ONE transaction, so a crash
     // leaves all of the import or none of it.
-    if (options.deploy) await this.deployAll(saves.map((s) => s.flow), running, prefix);
+    if (options.deploy) {
+      // Every node of every flow that would refuse to deploy, in one answer, before any flow is deployed.
+      const blocking = (await Promise.all(saves.map(async (s, i) => (await this.readiness(s.flow)).map((issue) => ({ ...issue, pointer: prefix(i) + issue.pointer }))))).flat();
+      if (blocking.length > 0) throw new ProblemError(422, 'Deploy failed', `${blocking.length} node(s) cannot be deployed; nothing of the import was stored or deployed`, blocking, { unmapped, warnings });
+      await this.deployAll(saves.map((s) => s.flow), running, prefix);
+    }
     let stored: StoredFlow[];
     try {
       stored = await this.storage.saveFlows(saves, { deploy: options.deploy });
