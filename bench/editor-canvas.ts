@@ -80,7 +80,8 @@ async function buildEditor(rev?: string): Promise<{ dist: string; cleanup: () =>
   const work = mkdtempSync(path.join(repoRoot, '.cache', 'bench-editor-'));
   const dist = mkdtempSync(path.join(tmpdir(), 'bench-editor-dist-'));
   if (rev) {
-    const archive = execFileSync('git', ['-C', repoRoot, 'archive', rev, 'editor', 'runtime/src'], { maxBuffer: 512 * 1024 * 1024 });
+    // The editor imports a few types and tables from the runtime and the node packs (e.g. the CrewAI field table).
+    const archive = execFileSync('git', ['-C', repoRoot, 'archive', rev, 'editor', 'runtime/src', 'nodes'], { maxBuffer: 512 * 1024 * 1024 });
     execFileSync('tar', ['-x', '-C', work], { input: archive });
   }
   await build({

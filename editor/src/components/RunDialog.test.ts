@@ -58,6 +58,24 @@ describe('RunDialog', () => {
     expect(api.called('POST /flows/orders/runs')[0]!.body).toEqual({ input: { payload: 42 }, nodeId: 'tick' });
   });
 
+  it('in a flow with no trigger, runs from where the flow begins unless another node is picked', async () => {
+    // Listed out of order: the start is the node nothing is wired into, not the first one listed.
+    await open(flowView({
+      nodes: [
+        { id: 'show', type: 'debug', name: 'Show', position: { x: 400, y: 0 }, props: {}, wires: [] },
+        { id: 'work', type: 'function', name: 'Work', position: { x: 200, y: 0 }, props: { func: 'return msg;' }, wires: [['show']] },
+      ],
+    }));
+    const wrapper = mount(RunDialog);
+    expect(wrapper.text()).toContain('This flow has no trigger');
+    expect((wrapper.find('[data-test="run-entry-node"]').element as HTMLInputElement).checked).toBe(true);
+    expect((wrapper.find('[data-test="run-node"]').element as HTMLSelectElement).value).toBe('work');
+    await wrapper.find('[data-test="run-input"]').setValue('{"payload": 2}');
+    await wrapper.find('[data-test="run-start"]').trigger('click');
+    await flushPromises();
+    expect(api.called('POST /flows/orders/runs')[0]!.body).toEqual({ input: { payload: 2 }, nodeId: 'work' });
+  });
+
   it('runs from another node only when asked, and only with an input', async () => {
     await open(injectFlow());
     useFlowsStore().select(['work']);

@@ -30,6 +30,8 @@ export class GraphView {
   private doc: FlowDocument | undefined;
   private readonly cleanup: Array<() => void> = [];
   private syncing = false;
+  /** Bumped when what the canvas shows changes other than by moving nodes: the document, decorations, selection. */
+  contentVersion = 0;
   /** litegraph's group boxes by flow group id (the document keeps membership; the box is fitted to the members). */
   private readonly groups = new Map<string, FlowGroupBox>();
 
@@ -66,6 +68,7 @@ export class GraphView {
 
   /** Bring the graph in line with `doc`. Cheap when little changed. */
   sync(doc: FlowDocument, types: ReadonlyMap<string, NodeTypeInfo>): void {
+    this.contentVersion++;
     this.syncing = true;
     try {
       const switched = this.doc?.id !== doc.id;
@@ -259,13 +262,25 @@ export class GraphView {
           continue;
         }
         const targets = drawn[port] ?? [];
-        const missingTargets = existing.filter((t) => !graph.getNodeById(t) || (graph.getNodeById(t)!.inputs.length ?? 0) === 0);
+        // Wires litegraph does not hold are kept: to missing nodes or inputs, and back to the node itself (litegraph
+        // refuses those; the canvas draws them, lib/graph/canvas.ts).
+        const missingTargets = existing.filter((t) => t === node.id || !graph.getNodeById(t) || (graph.getNodeById(t)!.inputs.length ?? 0) === 0);
         next.push([...existing.filter((t) => targets.includes(t) || missingTargets.includes(t)), ...targets.filter((t) => !existing.includes(t))]);
       }
       while (next.length > 0 && next[next.length - 1]!.length === 0 && next.length > current.length) next.pop();
       if (!sameWires(next, current)) wires.set(node.id, next);
     }
     if (positions.size || wires.size || removed.length) this.callbacks.change({ positions, wires, removed });
+  }
+
+  /** Nodes wired back to themselves (Node-RED allows it), with the output ports that are: litegraph draws no such link. */
+  selfWires(): Array<{ id: string; ports: number[] }> {
+    const found: Array<{ id: string; ports: number[] }> = [];
+    for (const node of this.doc?.nodes ?? []) {
+      const ports = (node.wires ?? []).flatMap((targets, port) => (targets.includes(node.id) ? [port] : []));
+      if (ports.length) found.push({ id: node.id, ports });
+    }
+    return found;
   }
 
   selectedIds(): string[] {
@@ -361,7 +376,8 @@ export class GraphView {
 
   /** Redraw (live states and validation marks changed; the document did not). */
   redraw(): void {
-    this.canvas.setDirty(true, false);
+    this.contentVersion++;
+    this.canvas.setDirty(true, true);
   }
 
   destroy(): void {
