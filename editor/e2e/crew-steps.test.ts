@@ -140,6 +140,8 @@ describe('a crew’s work in the run view, end to end', () => {
     const reused = page.locator('[data-test="step-task"]').first();
     await waitForText('[data-test="step-task"] [data-test="step-reused"]', run.id.slice(-8));
     expect(await reused.locator('> header > [data-test="step-title"]').textContent()).toBe('research');
+    // The reused research keeps the tool calls it made (copied with it: the new run shows what the task called).
+    expect(await reused.locator('[data-test="tool-call"] summary').allTextContents()).toEqual([expect.stringMatching(/^function ✓/), expect.stringMatching(/^function ✓/)]);
     expect(await page.locator('[data-test="step-task"]').nth(1).locator('[data-test="step-reused"]').count()).toBe(0);
     await shot('02-rerun-from-write');
   });
