@@ -49,14 +49,14 @@ export const useNodeTypesStore = defineStore('nodeTypes', () => {
     }
   }
 
-  /** Palette groups, in CATEGORY_ORDER, filtered by a search over label, type, category and help. */
-  function groups(query = ''): PaletteGroup[] {
+  /** Palette groups, in CATEGORY_ORDER, filtered by a search over label, type, category and help; `hides` leaves types out. */
+  function groups(query = '', hides?: (type: NodeTypeInfo) => boolean): PaletteGroup[] {
     const q = query.trim().toLowerCase();
     const matches = (t: NodeTypeInfo) =>
       !q || t.label.toLowerCase().includes(q) || t.type.toLowerCase().includes(q) || t.category.toLowerCase().includes(q) || t.help.toLowerCase().includes(q);
     const byCategory = new Map<string, NodeTypeInfo[]>();
     for (const type of list.value) {
-      if (!matches(type)) continue;
+      if (!matches(type) || hides?.(type)) continue;
       const category = CATEGORY_ORDER.includes(type.category) ? type.category : 'other';
       (byCategory.get(category) ?? byCategory.set(category, []).get(category)!).push(type);
     }
