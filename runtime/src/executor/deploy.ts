@@ -47,6 +47,7 @@ export class Deployer {
     if (environment) redactor.addValues(environment.secrets);
     const flowNodes = flow.nodes.map((n) => ({ id: n.id, type: n.type, name: n.name ?? '', props: n.props ?? {} }));
     const created: DeployedNode[] = [];
+    const failed: Array<{ nodeId: string; message: string }> = [];
     try {
       let count = 0;
       for (const node of flow.nodes) {
@@ -104,7 +105,9 @@ export class Deployer {
           });
         } catch (error) {
           this.releaseShared(shared, node.credentials, true);
-          throw new DeployError(`node "${node.id}" (${node.type}): ${(error as Error).message}`, node.id);
+          // The other nodes are still created, so every node that fails is named in one answer.
+          failed.push({ nodeId: node.id, message: `node "${node.id}" (${node.type}): ${(error as Error).message}` });
+          continue;
         }
         created.push({
           node,
@@ -121,6 +124,7 @@ export class Deployer {
           status,
         });
       }
+      if (failed.length > 0) throw new DeployError(failed.map((f) => f.message).join('; '), failed[0]!.nodeId, failed);
     } catch (error) {
       await this.closeNodes(created, true);
       throw error;

@@ -169,6 +169,8 @@ export class DeployError extends Error {
   constructor(
     message: string,
     readonly nodeId?: string,
+    /** Every node that failed the deploy, when several did (each reported, so a user fixes them in one pass). */
+    readonly nodes: Array<{ nodeId: string; message: string }> = nodeId ? [{ nodeId, message }] : [],
   ) {
     super(message);
   }
