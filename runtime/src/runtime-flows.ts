@@ -169,8 +169,8 @@ export class RuntimeFlows {
       await this.executor.deploy(flow);
     } catch (error) {
       if (error instanceof DeployError) {
-        const index = flow.nodes.findIndex((n) => n.id === error.nodeId);
-        throw new ProblemError(422, 'Deploy failed', error.message, error.nodeId ? [{ pointer: index >= 0 ? `/nodes/${index}` : '/', message: error.message, nodeId: error.nodeId }] : []);
+        const pointer = (nodeId: string) => `/nodes/${flow.nodes.findIndex((n) => n.id === nodeId)}`.replace('/nodes/-1', '/');
+        throw new ProblemError(422, 'Deploy failed', error.message, error.nodes.map((n) => ({ pointer: pointer(n.nodeId), message: n.message, nodeId: n.nodeId })));
       }
       throw error;
     }
@@ -293,10 +293,12 @@ export class RuntimeFlows {
       } catch (error) {
         await this.restoreDeployments(flows.slice(0, i).map((f) => f.id), running);
         const detail = `flow "${flow.id}" could not be deployed: ${(error as Error).message}; nothing of the import was stored or deployed`;
-        const nodeId = error instanceof DeployError ? error.nodeId : undefined;
-        const index = nodeId === undefined ? -1 : flow.nodes.findIndex((n) => n.id === nodeId);
-        const pointer = index >= 0 ? `${prefix(i)}/nodes/${index}` : prefix(i) || '/';
-        throw new ProblemError(422, 'Deploy failed', detail, [{ pointer, message: (error as Error).message, ...(nodeId ? { nodeId } : {}) }], { flowId: flow.id });
+        const nodes = error instanceof DeployError && error.nodes.length > 0 ? error.nodes : [{ nodeId: undefined, message: (error as Error).message }];
+        const pointer = (nodeId: string | undefined) => {
+          const index = nodeId === undefined ? -1 : flow.nodes.findIndex((n) => n.id === nodeId);
+          return index >= 0 ? `${prefix(i)}/nodes/${index}` : prefix(i) || '/';
+        };
+        throw new ProblemError(422, 'Deploy failed', detail, nodes.map((n) => ({ pointer: pointer(n.nodeId), message: n.message, ...(n.nodeId ? { nodeId: n.nodeId } : {}) })), { flowId: flow.id });
       }
     }
   }
