@@ -53,6 +53,32 @@ describe('deploy readiness: every node a deploy would refuse, together', () => {
     expect(warned.map((w) => w.nodeId)).toEqual([MQTT_IN, MQTT_OUT]);
   });
 
+  it('nodes that fail to create (exec not allowed here) are each named, the rest closed, nothing deployed', async () => {
+    const flow = {
+      id: 'two-execs',
+      name: 'Two execs',
+      nodes: [
+        { id: 'x1', type: 'exec', name: 'convert', props: { command: 'convert in.png out.jpg' }, wires: [[], [], []] },
+        { id: 'ok', type: 'debug' },
+        { id: 'x2', type: 'exec', props: { command: 'report' }, wires: [[], [], []] },
+      ],
+    };
+    const created = await server.api('POST', '/api/v1/flows', flow);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const deploy = await server.api('POST', '/api/v1/flows/two-execs/deploy');
+    expect(deploy.status).toBe(422);
+    const errors = deploy.body.errors as Issue[];
+    expect(errors.map((e) => [e.nodeId, e.pointer])).toEqual([['x1', '/nodes/0'], ['x2', '/nodes/2']]);
+    for (const e of errors) expect(e.message).toContain('FLOWCREW_EXEC_COMMANDS');
+    expect(deploy.body.detail).toContain('node "x1"');
+    expect(deploy.body.detail).toContain('node "x2"');
+    expect((await server.api('GET', '/api/v1/flows/two-execs')).body.deployed).toBe(false);
+    // Imported with deploy: the same two nodes, under the import's pointers.
+    const imported = await server.api('POST', '/api/v1/flows/import?deploy=true', { ...flow, id: 'two-execs-again' });
+    expect(imported.status).toBe(422);
+    expect((imported.body.errors as Issue[]).map((e) => e.nodeId)).toEqual(['x1', 'x2']);
+  });
+
   it('credentials that do not exist, on the node and in its props, each reported; disabled and unknown nodes skipped', async () => {
     const definitions: Record<string, { credentials?: { type: string; required?: boolean; inProps?: string[] } }> = {
       needs: { credentials: { type: 'mqtt', required: true } },
