@@ -112,7 +112,7 @@ export class RunAdmission {
     if (this.hub.options.remote) return this.acceptForQueue(run, first, options);
     // Under load a new run waits for a turn with time left before it is even written: its acceptance and its hops
     // then share a group commit (nothing is acknowledged before that commit, so nothing accepted waits unwritten).
-    const turn = this.hub.dispatcher.turnForNewRun?.();
+    const turn = this.hub.dispatcher.turnForNewRun?.(run);
     if (turn) {
       await turn;
       if (this.hub.closing) throw new CannotStartRunError('the runtime is shutting down');

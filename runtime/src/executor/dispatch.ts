@@ -22,7 +22,7 @@ export interface InvocationDispatcher {
    * run accepted in the turn it starts in is usually written whole by one group commit (compact history, see
    * storage/run-compact.ts); one accepted now and started a turn later is written in two.
    */
-  turnForNewRun?(): Promise<void> | null;
+  turnForNewRun?(run: ActiveRun): Promise<void> | null;
 }
 
 const DEFAULT_MAX_INTERRUPTIONS = 3;
@@ -34,6 +34,10 @@ const SLICE_MS = 5;
 
 /** Above this many queued completion commits, a finished node waits for its own commit before the next dispatch. */
 const MAX_UNCOMMITTED = 5_000;
+
+/** Placeholders until an attempt runs (never written to: an attempt replaces both). */
+const NO_OUTPUTS: PortMessage[] = [];
+const NO_SCOPE: InvocationScope = Object.freeze({ usage: null, tools: Object.freeze([]) as unknown as InvocationScope['tools'] }) as InvocationScope;
 
 /** The outcome of running one invocation (all its attempts). */
 interface Attempted {
@@ -52,8 +56,10 @@ export class InProcessDispatcher implements InvocationDispatcher {
 
   /** When the current slice started (performance.now()); -1 when none is running in this event-loop turn. */
   private sliceStart = -1;
-  /** Runs whose first hops have started: their later hops always run at once. */
+  /** Runs whose first hops have started (or were admitted to start): their later hops always run at once. */
   private readonly underWay = new WeakSet<ActiveRun>();
+  /** New runs waiting for a turn with time left (turnForNewRun). */
+  private waitingRuns = 0;
 
   /**
    * A run under way runs its next hops at once (in this turn's microtasks): a whole run then usually completes before
@@ -75,11 +81,24 @@ export class InProcessDispatcher implements InvocationDispatcher {
     else setImmediate(() => this.start(run, invocations));
   }
 
-  /** New runs are admitted under the same slice as first hops, so a run is accepted in the turn it starts in. */
-  turnForNewRun(): Promise<void> | null {
-    if (this.sliceLeft()) return null;
+  /**
+   * New runs are admitted under the same slice as first hops, so a run is accepted in the turn it starts in. Waiting
+   * runs go first, in arrival order: requests read in a later turn's poll phase queue behind them (each waiter has
+   * its own setImmediate, so the microtasks of the run admitted before it have run when it checks the slice).
+   */
+  turnForNewRun(run: ActiveRun): Promise<void> | null {
+    if (this.waitingRuns === 0 && this.sliceLeft()) {
+      this.underWay.add(run);
+      return null;
+    }
+    this.waitingRuns++;
     return new Promise((resolve) => {
-      const retry = () => (this.sliceLeft() ? resolve() : setImmediate(retry));
+      const retry = () => {
+        if (!this.sliceLeft()) return void setImmediate(retry);
+        this.waitingRuns--;
+        this.underWay.add(run); // admitted: its first hops start with it, not a turn later
+        resolve();
+      };
       setImmediate(retry);
     });
   }
@@ -111,7 +130,7 @@ export class InProcessDispatcher implements InvocationDispatcher {
   /** Call the node, retrying by its policy (the run waits while every branch sleeps in a backoff). */
   private async attempt(run: ActiveRun, deployedNode: DeployedNode | undefined, invocation: InvocationRecord): Promise<Attempted> {
     const startedAt = Date.now();
-    const result: Attempted = { outputs: [], error: null, attempt: invocation.attempt, startedAt, scope: { usage: null, tools: [] } };
+    const result: Attempted = { outputs: NO_OUTPUTS, error: null, attempt: invocation.attempt, startedAt, scope: NO_SCOPE };
     const msg = invocation.input as FlowMessage;
     if (!deployedNode) {
       result.error = new Error(`node "${invocation.nodeId}" is not in the deployed flow (it was removed or disabled)`);

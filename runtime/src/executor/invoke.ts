@@ -42,17 +42,19 @@ export async function invoke(hub: ExecutorHub, run: ActiveRun, deployedNode: Dep
   try {
     let result = onInput.call(deployedNode.instance, msg, ctx);
     if (result instanceof Promise) {
-      // Stop waiting when the signal aborts: the run was cancelled, or (with a timeout) the time ran out.
-      const stop = new Promise<never>((_, reject) => {
+      const pending = result;
+      // Stop waiting when the signal aborts: the run was cancelled, or (with a timeout) the time ran out. One promise
+      // settled by whichever comes first (Promise.race with a stop promise made three promises per hop).
+      result = await new Promise((resolve, reject) => {
         if (controller) {
           timer = setTimeout(() => controller.abort(new Error(`node timed out after ${timeoutMs} ms`)), timeoutMs);
           onStop = () => reject(signal.reason as Error);
           signal.addEventListener('abort', onStop, { once: true });
-        } else if (signal.aborted) reject(signal.reason as Error);
+        } else if (signal.aborted) return reject(signal.reason as Error);
         // Without a timeout the run's one abort listener stops it (no listener added and removed per hop).
         else stopsOf(run).add((stopOf = reject));
+        pending.then(resolve, reject);
       });
-      result = await Promise.race([result, stop]);
     }
     if (sent.length === 0) return normaliseOutput(result);
     return [...sent, ...normaliseOutput(result)];

@@ -29,21 +29,20 @@ export function compactHistoryMigration(dialect: SqlDialect): string[] {
 
 /** Invocation rows (INVOCATION_COLUMNS order, JSON columns as text) as one compact JSON text. */
 export function encodeInvocations(rows: readonly (readonly SqlParam[])[]): string {
-  let out = '[';
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]!;
-    out += r === 0 ? '[' : ',[';
+  // One join: appending piece by piece made a cons string per piece (~16 KB of garbage per 10-node run).
+  const parts: string[] = [];
+  for (const row of rows) {
     for (let c = 0; c < INVOCATION_COLUMNS.length; c++) {
-      if (c > 0) out += ',';
       const value = row[c];
-      if (value === null || value === undefined) out += 'null';
-      else if (typeof value === 'string') out += JSON_COLUMN[c] ? value : JSON.stringify(value);
-      else if (typeof value === 'number') out += Number.isFinite(value) ? String(value) : 'null';
-      else out += JSON.stringify(value);
+      let part: string;
+      if (value === null || value === undefined) part = 'null';
+      else if (typeof value === 'string') part = JSON_COLUMN[c] ? value : JSON.stringify(value);
+      else if (typeof value === 'number') part = Number.isFinite(value) ? String(value) : 'null';
+      else part = JSON.stringify(value);
+      parts.push(c === 0 ? `[${part}` : c === INVOCATION_COLUMNS.length - 1 ? `${part}]` : part);
     }
-    out += ']';
   }
-  return `${out}]`;
+  return `[${parts.join(',')}]`;
 }
 
 /** The records of a compact JSON text, as `toInvocation` reads the same values from rows. */
