@@ -208,7 +208,7 @@ describe('a library sub-flow opened in place as a tab, end to end', () => {
     expect(await page.locator('[data-test="subflow-description"]').inputValue()).toBe('');
   });
 
-  it('defines a new sub-flow from the Flows menu: v1 (entry wired to answer) opens as a tab, and its node is in the palette', async () => {
+  it('defines a new sub-flow from the Flows menu: v1 (entry wired to answer) opens as a tab, its node in the palette of other tabs (not its own)', async () => {
     await page.click('[data-test="flows-menu"]');
     await page.locator(`[data-test="open-subflow-${vatId}"]`).waitFor(); // the library's sub-flows are listed
     await page.click('[data-test="new-subflow"]');
@@ -217,6 +217,13 @@ describe('a library sub-flow opened in place as a tab, end to end', () => {
     await page.locator('[data-test="flow-tab-subflow/new-sub-flow"]').waitFor();
     await page.waitForFunction(() => (document.querySelector('[data-test="canvas"]') as HTMLCanvasElement | null)?.dataset.flowId === 'subflow/new-sub-flow');
     await waitForCount(2);
+    // Its own tab's palette offers neither triggers nor itself (no self-nesting); another tab offers it.
+    await page.locator('[data-test="palette-node-debug"]').waitFor();
+    expect(await page.locator('[data-test="palette-node-inject"]').count()).toBe(0);
+    expect(await page.locator('[data-test="palette-node-subflow:new-sub-flow"]').count()).toBe(0);
+    await page.click('[data-test="flows-menu"]');
+    await page.click(`[data-test="open-subflow-${vatId}"]`);
+    await page.waitForFunction((tab) => (document.querySelector('[data-test="canvas"]') as HTMLCanvasElement | null)?.dataset.flowId === tab, tabOf(vatId));
     await page.locator('[data-test="palette-node-subflow:new-sub-flow"]').waitFor();
     const v1 = (await server.api('GET', '/api/v1/subflows/new-sub-flow')).body.definition;
     expect(v1).toMatchObject({ version: 1, name: 'New sub-flow', nodes: [{ id: 'in', type: 'subflow-in', wires: [['out']] }, { id: 'out', type: 'subflow-out' }] });
