@@ -236,7 +236,7 @@ describe('issue 12 stuck points in detail, end to end', () => {
     const spot = await page.evaluate(() => {
       const view = (window as any).flowcrew.view;
       const rect = view.element.getBoundingClientRect();
-      for (const [fx, fy] of [[0.5, 0.12], [0.25, 0.12], [0.75, 0.12], [0.5, 0.6], [0.1, 0.4]]) {
+      for (const [fx, fy] of [[0.5, 0.12], [0.25, 0.12], [0.75, 0.12], [0.5, 0.6], [0.1, 0.4]] as Array<[number, number]>) {
         const x = rect.left + rect.width * fx;
         const y = rect.top + rect.height * fy;
         const at = view.toGraph(x, y);
