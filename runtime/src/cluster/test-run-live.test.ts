@@ -4,32 +4,18 @@
  * through the Socket.IO Redis adapter, marked test, and no one else: not an editor watching the flow on either main,
  * and not the socket of another user named in the request.
  */
-import { io as connect, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../testing/server.ts';
 import { QueueCluster } from '../testing/queue-cluster.ts';
+import { connectedSocket, recordEvents as record, type SocketAuth } from '../testing/live-socket.ts';
 
 const FLOW = 'cross-main-test-runs';
 let cluster: QueueCluster;
 let mainA: TestServer;
 let mainB: TestServer;
 const sockets: Socket[] = [];
-
-async function socketOn(server: TestServer, auth: { token: string } | { cookie: string }): Promise<Socket> {
-  const socket = connect(server.url, { transports: ['websocket'], reconnection: false, ...('token' in auth ? { auth } : { extraHeaders: { cookie: auth.cookie } }) });
-  sockets.push(socket);
-  await new Promise<void>((resolve, reject) => {
-    socket.on('connect', resolve);
-    socket.on('connect_error', reject);
-  });
-  return socket;
-}
-
-function record(socket: Socket): Array<{ event: string; payload: any }> {
-  const seen: Array<{ event: string; payload: any }> = [];
-  socket.onAny((event: string, payload: unknown) => seen.push({ event, payload }));
-  return seen;
-}
+const socketOn = (server: TestServer, auth: SocketAuth) => connectedSocket(server.url, auth, sockets);
 
 beforeAll(async () => {
   cluster = await QueueCluster.create({ name: 'testrunlive', redisDb: 3 });

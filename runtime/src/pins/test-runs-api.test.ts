@@ -3,9 +3,10 @@
  * started it (and no one else); afterwards `GET /runs?test=` tells them from production runs and the dashboard's
  * figures count production runs only.
  */
-import { io as connect, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../testing/server.ts';
+import { connectedSocket, recordEvents as record } from '../testing/live-socket.ts';
 
 let server: TestServer;
 let editor: Awaited<ReturnType<TestServer['userWith']>>;
@@ -13,23 +14,7 @@ let other: Awaited<ReturnType<TestServer['userWith']>>;
 const sockets: Socket[] = [];
 
 const FLOW = 'live-test-runs';
-
-async function socketOf(cookie: string): Promise<Socket> {
-  const socket = connect(server.url, { transports: ['websocket'], extraHeaders: { cookie }, reconnection: false });
-  sockets.push(socket);
-  await new Promise<void>((resolve, reject) => {
-    socket.on('connect', resolve);
-    socket.on('connect_error', reject);
-  });
-  return socket;
-}
-
-/** Every event the socket hears, in order. */
-function record(socket: Socket): Array<{ event: string; payload: any }> {
-  const seen: Array<{ event: string; payload: any }> = [];
-  socket.onAny((event: string, payload: unknown) => seen.push({ event, payload }));
-  return seen;
-}
+const socketOf = (cookie: string) => connectedSocket(server.url, { cookie }, sockets);
 
 beforeAll(async () => {
   server = await startTestServer();

@@ -28,15 +28,9 @@ export interface SubflowVersion {
   createdBy: string | null;
 }
 
-export interface SubflowSummary {
-  id: string;
-  type: string;
-  name: string;
-  description?: string;
-  projectId: string;
-  latest: number;
-  versions: number[];
-}
+/** One library entry as GET /subflows lists it: the runtime's own type. */
+export type { SubflowSummary } from '../../../../runtime/src/subflows/service.ts';
+import type { SubflowSummary } from '../../../../runtime/src/subflows/service.ts';
 
 export const SUBFLOW_TYPE_PREFIX = 'subflow:';
 
