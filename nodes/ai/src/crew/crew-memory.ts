@@ -2,7 +2,7 @@
  * A crew's memory, as CrewAI 1.x's `memory=True`: short-term (what this run's tasks produced, searched by
  * similarity), long-term (task results of earlier runs, in the vector store) and entities (people, organisations,
  * products... named in the results, extracted by the model, kept across runs and updated by name). By default one
- * memory per crew node, its collections named by flow and node; with scope 'project', one named memory shared by the
+ * memory per crew node, its collections named by project, flow and node; with scope 'project', one named memory shared by the
  * crews of the flow's project that name it (CrewAI keeps a project's memory in one store), never by another project.
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -65,11 +65,20 @@ export const ENTITY_SCHEMA: JsonSchema = {
 const MAX_TEXT_CHARS = 1500;
 const RECALL = 3;
 
-/** The collection prefix of a crew's memory: its node's own, or the project's memory of that name. */
+/**
+ * The collection prefix of a crew's memory: its node's own in its project, or the project's memory of that name.
+ * A crew's own memory is keyed by project too: flow ids are reused after a delete, and a flow made again with the
+ * same id in another project must not find the old crew's memory.
+ */
 export function crewMemoryScope(config: CrewMemoryConfig, node: { flowId: string; id: string; projectId?: string | undefined }): string {
-  if (config.scope !== 'project') return `crew:${node.flowId}:${node.id}`;
+  if (config.scope !== 'project') return node.projectId === undefined ? legacyCrewScope(node) : `crew-in:${node.projectId}:${node.flowId}:${node.id}`;
   if (node.projectId === undefined) throw new Error("crew memory scope 'project' needs a host that runs flows in projects (the Flowcrew runtime); this one gives the node no project");
   return `crew-project:${node.projectId}:${config.name ?? 'default'}`;
+}
+
+/** Where a crew's own memory was kept before it was keyed by project (still read, see LegacyMemory). */
+export function legacyCrewScope(node: { flowId: string; id: string }): string {
+  return `crew:${node.flowId}:${node.id}`;
 }
 
 export function memoryEnabled(config: CrewMemoryConfig | undefined): config is CrewMemoryConfig {
@@ -88,6 +97,8 @@ export interface CrewMemoryOptions {
   extractEntities?: (text: string, signal?: AbortSignal) => Promise<Entity[]>;
   /** Results less similar than this are noise, not help. */
   minScore?: number;
+  /** Memory kept before `scope` was keyed by project: recalled (never written) once this project owns it. */
+  legacy?: LegacyMemory;
 }
 
 /** One run's view of the crew's memory: short-term lives and dies with it. */
@@ -114,9 +125,16 @@ export class CrewMemory implements Memory {
       near.sort((a, b) => b.score - a.score);
       found.push(...near.slice(0, RECALL).map((m) => `Earlier in this run: ${m.text}`));
     }
-    if (config.longTerm) found.push(...(await this.search(this.longTermCollection, vector!, minScore)).map((t) => `From an earlier run: ${t}`));
-    if (config.entities) found.push(...(await this.search(this.entityCollection, vector!, minScore)).map((t) => `Known entity: ${t}`));
-    return found;
+    const scopes = [this.options.scope];
+    const legacy = this.options.legacy;
+    if ((config.longTerm || config.entities) && legacy && (await claimLegacyMemory(await this.options.store(), legacy))) scopes.push(legacy.scope);
+    for (const scope of scopes) {
+      if (config.longTerm) found.push(...(await this.search(`${scope}:long-term`, vector!, minScore)).map((t) => `From an earlier run: ${t}`));
+    }
+    for (const scope of scopes) {
+      if (config.entities) found.push(...(await this.search(`${scope}:entities`, vector!, minScore)).map((t) => `Known entity: ${t}`));
+    }
+    return [...new Set(found)];
   }
 
   async remember(task: string, output: string, signal?: AbortSignal): Promise<void> {
@@ -154,6 +172,28 @@ export class CrewMemory implements Memory {
     await store.ensureCollection({ name: collection, dimensions: vectors[0]!.length, embeddingModel: embeddingIdentity(this.options.provider) });
     await store.upsert(collection, records.map((r, i) => ({ ...r, vector: vectors[i]! })));
   }
+}
+
+/** A crew's memory from before it was keyed by project, and the project now asking for it. */
+export interface LegacyMemory {
+  scope: string;
+  projectId: string;
+}
+
+/**
+ * Whether the project may read a crew's pre-project memory. Flows never change project, so the old key's memory is
+ * the project's that runs that flow id first after the upgrade: that project claims it (a marker collection whose one
+ * record's source is the project). After that, a flow made again with the same id in another project is refused it.
+ */
+export async function claimLegacyMemory(store: VectorStore, legacy: LegacyMemory): Promise<boolean> {
+  const marker = `${legacy.scope}:owner`;
+  const owner = await store.getCollection(marker) ? (await store.sources(marker))[0]?.source : undefined;
+  if (owner !== undefined) return owner === legacy.projectId;
+  const exists = async (kind: string) => (await store.getCollection(`${legacy.scope}:${kind}`)) !== undefined;
+  if (!(await exists('long-term')) && !(await exists('entities'))) return false; // nothing to claim
+  await store.ensureCollection({ name: marker, dimensions: 1, embeddingModel: 'none (ownership marker)' });
+  await store.upsert(marker, [{ id: 'owner', source: legacy.projectId, text: 'the project that owns this crew memory', vector: [1] }]);
+  return true;
 }
 
 function cosine(a: number[], b: number[]): number {

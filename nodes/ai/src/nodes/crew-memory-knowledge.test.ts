@@ -11,6 +11,9 @@ import { startTestServer, type TestServer } from '../../../../runtime/src/testin
 import { ScriptedProvider } from '../providers/scripted.ts';
 import { openAIAnswer, startFakeModelServer, type FakeServer, type RecordedRequest } from '../testing/fake-model-server.ts';
 import { crewFlow } from '../testing/crew-flow.ts';
+import { CrewMemory, legacyCrewScope } from '../crew/crew-memory.ts';
+import { SqliteVecStore } from '../memory/sqlite-vec-store.ts';
+import { resolveStoreLocation } from '../memory/vector-store.ts';
 
 let model: FakeServer;
 let server: TestServer;
@@ -55,6 +58,11 @@ const crewWith = (memory: Record<string, unknown>) => ({
 async function runCrew(id: string, projectId: string, credentialId: string, memory: Record<string, unknown>): Promise<string> {
   const saved = await server.api('POST', `/api/v1/flows/import?deploy=true&projectId=${projectId}`, crewFlow(id, credentialId, crewWith(memory)));
   expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+  return runAgain(id);
+}
+
+/** Runs a deployed crew flow once more; returns what its researcher was told it remembers. */
+async function runAgain(id: string): Promise<string> {
   const before = model.requests.length;
   const started = await server.api('POST', `/api/v1/flows/${id}/runs`, { input: { payload: {} } });
   const run = await server.waitRun(started.body.runId, 60_000);
@@ -83,6 +91,41 @@ describe('crew memory scoped by project', () => {
     expect(saved.status).toBe(422);
     expect(saved.body.errors[0].pointer).toBe('/nodes/1/props/memory/name');
   });
+});
+
+describe("a crew's own memory never crosses projects", () => {
+  const deleteFlow = async (id: string) => expect((await server.api('DELETE', `/api/v1/flows/${id}`)).status).toBe(204);
+
+  it('a flow deleted and made again with the same id in another project does not find the old crew\'s memory', async () => {
+    const here = await credentialIn('default');
+    const there = await credentialIn('elsewhere');
+    expect(await runCrew('reused-id', 'default', here, {})).not.toContain('From an earlier run');
+    expect(await runAgain('reused-id')).toContain(`From an earlier run: Task: When was the pgvector extension first released?\\nResult: ${FACT}`);
+    await deleteFlow('reused-id');
+    expect(await runCrew('reused-id', 'elsewhere', there, {})).not.toContain('From an earlier run');
+  }, 120_000);
+
+  it('memory stored before the key had the project in it is recalled by the project that runs the flow, not after the id moves to another project', async () => {
+    // Written as the crew node wrote it before (collections crew:<flow>:<node>), into the runtime's own vector store.
+    const location = resolveStoreLocation('auto', { dataDir: server.dataDir, database: { dialect: 'sqlite' } as never });
+    expect(location.kind).toBe('sqlite');
+    const store = SqliteVecStore.open((location as { path: string }).path);
+    try {
+      // Embedded as the crew's model embeds (the stand-in's bag of words), under the same model identity.
+      const embedder = Object.assign(Object.create(bagOfWords) as ScriptedProvider, { kind: 'openai-compatible', embeddingModel: 'fake-model' });
+      await new CrewMemory({ config: { longTerm: true }, provider: embedder, store: async () => store, scope: legacyCrewScope({ flowId: 'old-crew', id: 'crew' }) }).remember(
+        'When was the pgvector extension first released?',
+        'Stored before the upgrade: 2021.',
+      );
+    } finally {
+      store.close();
+    }
+    const here = await credentialIn('default');
+    const there = await credentialIn('elsewhere');
+    expect(await runCrew('old-crew', 'default', here, {})).toContain('From an earlier run: Task: When was the pgvector extension first released?\\nResult: Stored before the upgrade: 2021.');
+    await deleteFlow('old-crew');
+    expect(await runCrew('old-crew', 'elsewhere', there, {})).not.toContain('Stored before the upgrade');
+  }, 120_000);
 });
 
 describe('crew knowledge from a connector node', () => {

@@ -4,7 +4,7 @@ import type { NodeInit } from '@flowcrew/sdk';
 import { runAgentTask, type AgentEnvironment } from '../agents/agent.ts';
 import { OutputSchema } from '../agents/structured-output.ts';
 import { CrewKnowledge, type CrewKnowledgeConfig } from '../crew/crew-knowledge.ts';
-import { CrewMemory, crewMemoryScope, ENTITY_SCHEMA, memoryEnabled, type CrewMemoryConfig, type Entity } from '../crew/crew-memory.ts';
+import { CrewMemory, crewMemoryScope, ENTITY_SCHEMA, legacyCrewScope, memoryEnabled, type CrewMemoryConfig, type Entity } from '../crew/crew-memory.ts';
 import { knowledgeDirectory } from '../memory/sources.ts';
 import type { ModelProvider } from '../providers/types.ts';
 import type { StoreHandle } from './node-resources.ts';
@@ -39,6 +39,8 @@ export function crewMemoryFor(
     provider: meteredEmbeddings(provider, env, 'crew memory'),
     store: () => store.get(),
     scope: crewMemoryScope(config, init),
+    // A crew's own memory stored before it was keyed by project is still recalled, by its project only.
+    ...(config.scope !== 'project' && init.projectId !== undefined ? { legacy: { scope: legacyCrewScope(init), projectId: init.projectId } } : {}),
     async extractEntities(text) {
       const outcome = await runAgentTask(
         extractor,
