@@ -113,6 +113,13 @@ export interface InputContext {
   status(status: NodeStatus): void;
   /** Send a message on an output port (default 0) before or instead of returning. */
   send(msg: FlowMessage | FlowMessage[] | null, port?: number): void;
+  /**
+   * Report an error to the flow's catch nodes while the invocation still succeeds: what it returns or sends goes on
+   * along the wires too (Node-RED's `node.error(err, msg)` followed by `send`, e.g. its http request node on a network
+   * failure). The catch nodes get the input message as it is at this call, with `msg.error`; the error is logged; the
+   * run does not fail unless a handler fails it. To fail the invocation instead, throw. Absent in hosts without it.
+   */
+  error?(error: Error | string): void;
   /** Emit a debug message to the editor's debug sidebar (the debug node uses this). */
   debug(value: unknown, meta?: { property?: string }): void;
   /** Answer the trigger that started this run (webhook response, RPC reply). */

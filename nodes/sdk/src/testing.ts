@@ -67,6 +67,8 @@ export interface TestNode {
   webhooks: WebhookRoute[];
   progress: unknown[];
   usages: ModelUsage[];
+  /** Errors the node reported to catch nodes with ctx.error (it succeeded all the same), with the input message then. */
+  errors: Array<{ error: Error; msg: FlowMessage }>;
   toolCalls: ToolCall[];
   /** Messages the trigger emitted via TriggerContext.emit. */
   emitted: Array<{ msg: FlowMessage; options?: EmitOptions }>;
@@ -165,6 +167,7 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
   const emitted: TestNode['emitted'] = [];
   const progress: unknown[] = [];
   const usages: ModelUsage[] = [];
+  const errors: Array<{ error: Error; msg: FlowMessage }> = [];
   const toolCalls: ToolCall[] = [];
   const env = options.env ? envReader(options.env) : undefined;
   const context = { flow: new MemoryContext(), global: new MemoryContext(), node: new MemoryContext(), ...options.context, ...(env ? { env } : {}) };
@@ -246,6 +249,7 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
     emitted,
     progress,
     usages,
+    errors,
     toolCalls,
     context,
     credential,
@@ -280,6 +284,7 @@ export async function createTestNode<P>(definition: NodeDefinition<P>, props: Pa
         signal: inputOptions.signal ?? new AbortController().signal,
         progress: (data) => progress.push(data),
         recordUsage: (usage) => usages.push(usage),
+        error: (error) => void errors.push({ error: typeof error === 'string' ? new Error(error) : error, msg: structuredClone(msg) }),
         callTool: async (call) => {
           if (!options.callTool) throw new Error('callTool is not available in this test; pass options.callTool');
           toolCalls.push(call);

@@ -193,6 +193,8 @@ export class InProcessDispatcher implements InvocationDispatcher {
         } else {
           if (outputs.length === 0) noteHeld(this.hub.replies, msg);
           next = nextInvocations(run, deployedNode, invocation.id, outputs);
+          // Errors reported with ctx.error go to the error handlers too, while the outputs go on (Node-RED's error + send).
+          if (scope.reported) for (const { error: reported, msg: at } of scope.reported) next.push(...routeToErrorHandlers(run, deployedNode, invocation, at, reported));
           if (run.flow.roles.completionHandlers.length > 0) next.push(...routeToCompletionHandlers(run, deployedNode, invocation, msg, outputs));
           // The step budget: `seq` numbers every invocation of the run (resumes included), so it counts the steps.
           const budget = run.flow.flow.settings?.maxSteps ?? DEFAULT_MAX_STEPS;

@@ -38,7 +38,7 @@ export async function invoke(hub: ExecutorHub, run: ActiveRun, deployedNode: Dep
   let timer: NodeJS.Timeout | undefined;
   let onStop: (() => void) | undefined;
   let stopOf: ((reason: unknown) => void) | undefined;
-  const ctx = new NodeInputContext(hub, run, deployedNode, invocation, attempt, signal, scope, sent);
+  const ctx = new NodeInputContext(hub, run, deployedNode, invocation, msg, attempt, signal, scope, sent);
   try {
     let result = onInput.call(deployedNode.instance, msg, ctx);
     if (result instanceof Promise) {
@@ -120,6 +120,7 @@ class NodeInputContext implements InputContext {
     private readonly run: ActiveRun,
     private readonly node: DeployedNode,
     private readonly invocation: InvocationRecord,
+    private readonly input: FlowMessage,
     readonly attempt: number,
     readonly signal: AbortSignal,
     private readonly scope: InvocationScope,
@@ -151,6 +152,16 @@ class NodeInputContext implements InputContext {
   send(out: FlowMessage | FlowMessage[] | null, port = 0): void {
     if (out === null || out === undefined) return;
     for (const msg of Array.isArray(out) ? out : [out]) this.sent.push({ port, msg });
+  }
+
+  /**
+   * Node-RED's node.error(err, msg) before a send: the catch nodes get a copy of the message as it is now (the node may
+   * change and send it afterwards), routed when the invocation succeeds (dispatch.ts); the error is logged either way.
+   */
+  error(error: Error | string): void {
+    const reported = typeof error === 'string' ? new Error(error) : error instanceof Error ? error : new Error(String(error));
+    (this.scope.reported ??= []).push({ error: reported, msg: structuredClone(this.input) });
+    this.log.error(reported.message);
   }
 
   debug(value: unknown, meta?: { property?: string }): void {

@@ -85,6 +85,20 @@ function testNodes(h: Pick<Harness, 'triggers' | 'calls' | 'holds' | 'failures' 
         },
       }),
     },
+    {
+      // Reports an error to catch nodes (ctx.error), then changes the message and passes it on, as Node-RED's http request does.
+      ...base,
+      type: 'test-report',
+      label: 'report',
+      create: (init) => ({
+        onInput: (msg, ctx) => {
+          h.calls.push(`${init.id}:${String(msg.payload)}`);
+          ctx.error?.(`${init.id} reported`);
+          msg.payload = `${String(msg.payload)}+sent`;
+          return msg;
+        },
+      }),
+    },
     { ...base, type: 'test-reply', label: 'reply', outputs: 0, create: () => ({ onInput: (msg, ctx) => void ctx.reply({ status: 200, body: msg.payload }) }) },
     { ...base, type: 'catch', label: 'catch', inputs: 0, role: { kind: 'error-handler', scope: { whenUnset: 'all', onlyUnhandledProp: 'uncaught' } }, create: () => ({ onInput: (msg) => msg }) },
   ];

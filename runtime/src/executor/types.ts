@@ -4,6 +4,7 @@
  */
 import type {
   DeclaredMcpServers,
+  FlowMessage,
   InputContext,
   Logger,
   ModelUsage,
@@ -160,6 +161,14 @@ export interface InvocationScope {
   usage: ModelUsage | null;
   /** Finished tool-call invocations, committed together with the caller's completion. */
   tools: InvocationRecord[];
+  /** Errors reported with ctx.error, each with the input message as it was then; routed to error handlers on success. Made on the first. */
+  reported?: ReportedError[];
+}
+
+/** An error a node reported to catch nodes while succeeding (InputContext.error). */
+export interface ReportedError {
+  error: Error;
+  msg: FlowMessage;
 }
 
 /** A run cannot start: the flow is not deployed, or it has no such entry node. */
