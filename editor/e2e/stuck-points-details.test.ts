@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
 import { createAdmin, signedInEditor } from './auth.ts';
-import { screenshot } from './browser.ts';
+import { drawWire, screenshot } from './browser.ts';
 import { clickNode as clickNodeIn, openFlow as openFlowIn } from './editor-page.ts';
 
 let server: TestServer;
@@ -121,7 +121,7 @@ describe('issue 12 stuck points in detail, end to end', () => {
     await shot('02-node-red-pasted-laid-out');
   });
 
-  it('4c. a node wired back to itself keeps its wire (drawn, warned, saved); the node menu makes and removes one', async () => {
+  it('4c. a node wired back to itself keeps its wire (drawn, warned, saved); a wire dragged onto its own input and the node menu make one', async () => {
     await openFlow({
       id: 'self-loop',
       name: 'Self loop',
@@ -145,13 +145,30 @@ describe('issue 12 stuck points in detail, end to end', () => {
     const stored = async () => (await server.api('GET', '/api/v1/flows/self-loop')).body.nodes.find((n: any) => n.id === 'again').wires;
     expect(await stored()).toEqual([['again']]);
 
-    // Before: a wire dropped on its own node was refused without a word. Now the node menu makes and removes it.
+    // The node menu removes it.
     await nodeMenu('again', 'Remove the wire from output to itself');
     await page.locator('[data-test="loop-warning"]').waitFor({ state: 'detached' });
     // A node without an input (the inject) offers none.
     expect((await openNodeMenu('tick')).filter((e) => e.includes('itself') || e.includes('back to this node'))).toEqual([]);
     await page.keyboard.press('Escape');
     await page.locator('.litecontextmenu').waitFor({ state: 'detached' });
+
+    // Before: a wire dragged from the output onto the node's own input was refused without a word. Now (as in
+    // Node-RED) it makes the loop: kept, drawn, warned about, saved, and one undo step.
+    await drawWire(page, 'again', 'again');
+    await waitForText('[data-test="loop-warning"]', 'Again');
+    await shot('03b-self-wire-dragged');
+    await page.keyboard.press('Control+s');
+    await waitForText('[data-test="tab-state-self-loop"]', 'not deployed');
+    expect(await stored()).toEqual([['again']]);
+    await page.keyboard.press('Control+z');
+    await page.locator('[data-test="loop-warning"]').waitFor({ state: 'detached' });
+    await page.keyboard.press('Control+y');
+    await waitForText('[data-test="loop-warning"]', 'Again');
+    await page.keyboard.press('Control+z');
+    await page.locator('[data-test="loop-warning"]').waitFor({ state: 'detached' });
+
+    // The node menu makes one too.
     await nodeMenu('again', 'Wire output back to this node');
     await waitForText('[data-test="loop-warning"]', 'Again');
     await page.keyboard.press('Control+s');

@@ -17,6 +17,7 @@ import { outputCount, outputLabel } from './ports';
 import { FlowCanvas } from './graph/canvas';
 import { FlowGroupBox } from './graph/group';
 import { FlowGraphNode, SLOT_TYPE, configureLiteGraph, nodeDetail } from './graph/node';
+import { selfWireDrop, withSelfWire, type SelfWire } from './graph/self-wire';
 import type { GraphCallbacks } from './graph/types';
 import { linkKey, sameWires } from './graph/wires';
 
@@ -34,6 +35,8 @@ export class GraphView {
   contentVersion = 0;
   /** litegraph's group boxes by flow group id (the document keeps membership; the box is fitted to the members). */
   private readonly groups = new Map<string, FlowGroupBox>();
+  /** Wires dragged from a node back onto itself in this gesture: litegraph holds none, reconcile adds them. */
+  private droppedSelfWires: SelfWire[] = [];
 
   constructor(
     readonly element: HTMLCanvasElement,
@@ -64,6 +67,16 @@ export class GraphView {
       window.removeEventListener('pointerup', onPointerUp, true);
       window.removeEventListener('pointercancel', onPointerUp, true);
     });
+
+    // A wire released on its own node's input: litegraph drops it silently; Node-RED makes a loop (graph/self-wire.ts).
+    const connector = canvas.linkConnector;
+    const onDrop = (e: CustomEvent<{ event: { canvasX: number; canvasY: number } }>) => {
+      const { canvasX, canvasY } = e.detail.event;
+      const wire = selfWireDrop(connector, this.graph.getNodeOnPos(canvasX, canvasY), [canvasX, canvasY]);
+      if (wire) this.droppedSelfWires.push(wire);
+    };
+    connector.events.addEventListener('after-drop-links', onDrop);
+    this.cleanup.push(() => connector.events.removeEventListener('after-drop-links', onDrop));
   }
 
   /** Bring the graph in line with `doc`. Cheap when little changed. */
@@ -230,6 +243,8 @@ export class GraphView {
   reconcile(): void {
     const doc = this.doc;
     if (!doc || this.syncing) return;
+    const dropped = this.droppedSelfWires;
+    this.droppedSelfWires = [];
     const graph = this.graph;
     const positions = new Map<string, { x: number; y: number }>();
     const removed: string[] = [];
@@ -253,7 +268,7 @@ export class GraphView {
       const drawn = linksFrom.get(node.id) ?? [];
       const current = node.wires ?? [];
       // Keep the document's order of targets; append new ones. Ports litegraph cannot draw are left alone.
-      const next: string[][] = [];
+      let next: string[][] = [];
       const portCount = Math.max(current.length, gnode.outputs.length);
       for (let port = 0; port < portCount; port++) {
         const existing = current[port] ?? [];
@@ -267,6 +282,7 @@ export class GraphView {
         const missingTargets = existing.filter((t) => t === node.id || !graph.getNodeById(t) || (graph.getNodeById(t)!.inputs.length ?? 0) === 0);
         next.push([...existing.filter((t) => targets.includes(t) || missingTargets.includes(t)), ...targets.filter((t) => !existing.includes(t))]);
       }
+      for (const wire of dropped) if (wire.id === node.id) next = withSelfWire(next, wire);
       while (next.length > 0 && next[next.length - 1]!.length === 0 && next.length > current.length) next.pop();
       if (!sameWires(next, current)) wires.set(node.id, next);
     }
