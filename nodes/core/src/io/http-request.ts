@@ -35,6 +35,11 @@ export interface HttpRequestProps {
   authType?: AuthType;
   /** Header carrying the invocation's idempotency key; '' sends none. */
   idempotencyHeader?: string;
+  /**
+   * Node-RED's name. true (Flowcrew's default): a request error (no connection, timeout) fails the node. false
+   * (Node-RED's default, set on import): it goes to catch nodes AND on as a message with the error text as payload.
+   */
+  senderr?: boolean;
 }
 
 /** The http-auth credential: who we are, and the only hosts that may ever see it. */
@@ -71,6 +76,17 @@ class CredentialHostError extends Error {}
 function describeFailure(error: unknown): string {
   const cause = (error as { cause?: { message?: string; code?: string } }).cause;
   return cause?.message ?? cause?.code ?? (error as Error).message;
+}
+
+/**
+ * A request error as Node-RED's http request (on got) reports it with senderr off: the text for catch nodes, the
+ * code (ECONNREFUSED, ETIMEDOUT, ...) for msg.statusCode, and the error's toString() that starts msg.payload.
+ */
+function nodeRedFailure(error: unknown, timedOutAfterMs: number | null): { caught: string; code: string | undefined; text: string } {
+  if (timedOutAfterMs !== null) return { caught: 'no response from server', code: 'ETIMEDOUT', text: `TimeoutError: Timeout awaiting 'request' for ${timedOutAfterMs}ms` };
+  const code = (error as { cause?: { code?: unknown } }).cause?.code;
+  const text = `${(error as { cause?: unknown }).cause ? 'RequestError' : ((error as Error).name ?? 'Error')}: ${describeFailure(error)}`;
+  return { caught: text, code: typeof code === 'string' ? code : undefined, text };
 }
 
 export const httpRequestNode = defineNode<HttpRequestProps>({
@@ -114,6 +130,12 @@ export const httpRequestNode = defineNode<HttpRequestProps>({
         pattern: "^([!#$%&'*+.^_`|~0-9A-Za-z-]+)?$",
         description: "Header that carries the invocation's idempotency key, so the receiver can drop a repeat; empty: none",
       },
+      senderr: {
+        title: 'Request errors fail the node',
+        type: 'boolean',
+        default: true,
+        description: 'On: a request error (no connection, timeout) fails the node (retried by its policy, then to catch nodes). Off (Node-RED\'s default): it goes to catch nodes and on as a message with the error text as payload',
+      },
     },
   },
   credentials: {
@@ -156,6 +178,11 @@ export const httpRequestNode = defineNode<HttpRequestProps>({
 - **idempotencyHeader**: the header that carries the invocation's idempotency key (default \`Idempotency-Key\`; empty: none).
   The key (\`runId:nodeId:invocationId:attempt\`) is the same when the runtime runs the request again after a crash,
   so a receiver that honours it performs the side effect once. A header of the same name set by the flow wins.
+- **senderr**: on (the default), a request error (no connection, timeout) fails the node: it is retried by the node's
+  retry settings, then goes to catch nodes (without one, the run fails). Off (Node-RED's default, what an imported
+  Node-RED flow gets unless it had it on): the error goes to catch nodes **and** the message goes on with
+  \`msg.payload\` = the error text and the URL (\`RequestError: connect ECONNREFUSED 127.0.0.1:8080 : http://…\`) and
+  \`msg.statusCode\` = the error code (\`ECONNREFUSED\`, \`ETIMEDOUT\`, …), as Node-RED does; the run goes on.
 
 ### Credentials
 An \`http-auth\` credential holds \`user\`, \`password\` and **\`allowedHosts\`**: the only hosts it may be sent to
@@ -175,7 +202,7 @@ Content-Type is \`application/x-www-form-urlencoded\`). Also read: \`msg.url\`, 
 ### Output
 \`msg.payload\` (the body), \`msg.statusCode\`, \`msg.headers\` (lower-case names), \`msg.responseUrl\` (after redirects),
 \`msg.redirectList\`, \`msg.responseCookies\` (when the server sets cookies).
-Any status code is a normal output (a 404 is not an error); a network failure or timeout fails the node.
+Any status code is a normal output (a 404 is not an error); a network failure or timeout fails the node (see **senderr**).
 `,
   create(init) {
     const props = init.props;
@@ -189,6 +216,7 @@ Any status code is a normal output (a 404 is not an error); a network failure or
     const authType = props.authType || 'basic';
     if (authType === 'digest') throw new Error('http-request: digest authentication is not supported; use basic or bearer');
     const idempotencyHeader = props.idempotencyHeader ?? 'Idempotency-Key';
+    const failOnRequestError = props.senderr !== false;
     const credential = init.credentials as HttpAuthCredential | undefined;
     const allowedHosts = Array.isArray(credential?.allowedHosts) ? credential.allowedHosts.filter((h): h is string => typeof h === 'string' && h.trim() !== '') : [];
     if (credential && (credential.user || credential.password) && allowedHosts.length === 0) {
@@ -323,14 +351,22 @@ Any status code is a normal output (a 404 is not an error); a network failure or
           const bytes = Buffer.from(await response.arrayBuffer());
           payload = ret === 'bin' ? bytes.toString('base64') : bytes.toString('utf8');
         } catch (error) {
-          ctx.status({ fill: 'red', shape: 'ring', text: 'failed' });
+          // senderr off (Node-RED's default) sends a request error on; cancellation and refusals still fail the node.
+          const sendOn = !failOnRequestError && ctx.error && !ctx.signal.aborted && !(error instanceof OutboundRefusedError || error instanceof CredentialHostError);
+          const failure = sendOn ? nodeRedFailure(error, signal.aborted ? timeoutMs : null) : null;
+          ctx.status({ fill: 'red', shape: 'ring', text: failure?.code ?? 'failed' });
           if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
-          if (signal.aborted) throw new Error(`No response from server within ${timeoutMs} ms: ${method} ${url}`);
           // Refused by the outbound guard or the credential's hosts: the same request would be refused again.
           if (error instanceof OutboundRefusedError || error instanceof CredentialHostError) {
             throw new NodeInputError(`${error.message}: ${method} ${currentUrl}${currentUrl === url ? '' : ` (reached by a redirect from ${url})`}`);
           }
-          throw new Error(`${describeFailure(error)}: ${method} ${url}`);
+          if (!failure || !ctx.error) {
+            if (signal.aborted) throw new Error(`No response from server within ${timeoutMs} ms: ${method} ${url}`);
+            throw new Error(`${describeFailure(error)}: ${method} ${url}`);
+          }
+          // As Node-RED: node.error(err, msg), then the message goes on with the error text.
+          ctx.error(failure.caught);
+          return { ...msg, payload: `${failure.text} : ${url}`, statusCode: failure.code };
         }
 
         const resultHeaders = responseHeaders(response);
