@@ -108,8 +108,9 @@ const cases: Case[] = [
   ['http in: upload on, lower-case method', { type: 'http in', url: '/up', method: 'post', upload: true, swaggerDoc: '' }, { method: 'POST', accept: expect.arrayContaining(['multipart/form-data']) }, { '/method': 'translated', '/accept': 'translated' }],
   ['http in: skipBodyParsing (Node-RED 4)', { type: 'http in', url: '/raw', method: 'get', upload: false, skipBodyParsing: true }, { method: 'GET' }, { '/skipBodyParsing': 'ignored' }],
   ['http response: status as a number, empty headers', { type: 'http response', statusCode: 201, headers: '' }, { statusCode: 201, headers: {} }],
-  ['http request: paytoqs boolean (Node-RED 1.x), empty ret and method', { type: 'http request', method: '', ret: '', paytoqs: true, url: 'https://example.com', persist: false, insecureHTTPParser: false, authType: '', senderr: false, headers: [] }, { method: 'GET', ret: 'txt', paytoqs: 'query' }, { '/paytoqs': 'translated', '/persist': 'dropped', '/senderr': 'ignored' }],
-  ['http request: senderr on (as a string) is what Flowcrew does', { type: 'http request', method: 'use', ret: 'obj', paytoqs: 'body', url: '', senderr: 'true' }, { method: 'use', paytoqs: 'body' }, { '/senderr': 'translated+dropped' }],
+  ['http request: paytoqs boolean (Node-RED 1.x), empty ret and method', { type: 'http request', method: '', ret: '', paytoqs: true, url: 'https://example.com', persist: false, insecureHTTPParser: false, authType: '', senderr: false, headers: [] }, { method: 'GET', ret: 'txt', paytoqs: 'query', senderr: false }, { '/paytoqs': 'translated', '/persist': 'dropped' }],
+  ['http request: senderr on (as a string): errors only fail the node', { type: 'http request', method: 'use', ret: 'obj', paytoqs: 'body', url: '', senderr: 'true' }, { method: 'use', paytoqs: 'body', senderr: true }, { '/senderr': 'translated' }],
+  ['http request before Node-RED 2.1: no senderr is off (errors also go on as a message)', { type: 'http request', method: 'GET', ret: 'txt', url: 'https://example.com' }, { senderr: false }, { '/senderr': 'defaulted' }],
   // catch, comment
   ['catch: uncaught as a string, empty scope', { type: 'catch', scope: '', uncaught: 'false' }, { scope: null, uncaught: false }],
   ['catch: scope as a list', { type: 'catch', scope: ['n1'], uncaught: false }, { scope: ['n1'] }],

@@ -219,10 +219,9 @@ const httpRequest: Rule = (p) => {
   if (p.get('insecureHTTPParser') === true) p.ignore('insecureHTTPParser', 'Flowcrew always parses responses strictly');
   else p.drop('insecureHTTPParser', 'strict parsing, as this node did');
   // Node-RED's request errors (no connection, timeout) go to catch nodes AND, unless senderr, on as a message whose
-  // payload is the error text; Flowcrew's fail the invocation only (catch nodes get them), which is senderr's behaviour.
+  // payload is the error text; so do Flowcrew's with senderr off (its own default is on: the node fails).
   p.bool('senderr', false);
-  if (p.get('senderr') === true) p.drop('senderr', 'request errors go to catch nodes only, as Flowcrew\'s http request does');
-  else if (p.has('senderr')) p.ignore('senderr', 'on a request error (no connection, timeout) Node-RED also sends the message on with the error text as payload; Flowcrew only fails the invocation (catch nodes get it)');
+  if (!p.has('senderr')) p.default('senderr', false, 'not set (before Node-RED 2.1): a request error goes to catch nodes and on as a message');
   p.drop('proxy', 'a proxy configuration node: Flowcrew connects through its outbound guard');
 };
 
