@@ -22,6 +22,8 @@ const cases: Array<[string, string, unknown]> = [
   ['headers configured on the node (content type and a custom one)', '/hrq/node-headers', 'plain body'],
   ['a text answer asked for as JSON stays text', '/hrq/text-as-obj', {}],
   ['a 404 answer is a message with its status', '/hrq/not-found', {}],
+  ['a refused connection (senderr off) goes on as a message with the error text and code', '/hrq/refused', {}],
+  ['a refused connection (senderr off) also reaches a catch node', '/hrq/caught', { order: 7 }],
 ];
 
 describe.skipIf(!available)('Node-RED compatibility: http request variants, same answers', () => {
@@ -37,7 +39,12 @@ describe.skipIf(!available)('Node-RED compatibility: http request variants, same
       });
     });
     await new Promise<void>((resolve) => echo!.listen(0, '127.0.0.1', resolve));
-    const flows = httpRequestExport((echo.address() as net.AddressInfo).port);
+    // A port nothing listens on: a server is opened and closed to get one.
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const closedPort = (closed.address() as net.AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const flows = httpRequestExport((echo.address() as net.AddressInfo).port, closedPort);
     nodeRed = await NodeRedUnderTest.prepare('flowcrew-nodered-hrq-');
     await nodeRed.start(flows);
     flowcrew = await startTestServer({}, { env: { FLOWCREW_OUTBOUND_ALLOW: '127.0.0.1' } });
