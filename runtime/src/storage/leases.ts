@@ -157,18 +157,11 @@ export class RunLeases {
   /**
    * A transaction of its own; a deadlock (a renewal locking some of the same runs, already this owner's after a
    * duplicate delivery, in another order) is retried: PostgreSQL rolled this one back whole.
-   *
-   * Committed without waiting for the WAL flush (synchronous_commit off, this transaction only: one disk flush less,
-   * 7-15 ms at load 16, on every queued run's way to its first node). Safe for a claim: a PostgreSQL crash can lose
-   * it only together with everything the runs wrote after it (WAL is flushed in order, and their completions commit
-   * synchronously), so at worst the runs are queued and nobody's again, and are taken over as after an expired
-   * lease. Nothing accepted is lost: the acceptance (on the main) commits synchronously.
    */
   private async direct(statements: SqlStatement[]): Promise<StatementResult[]> {
-    const batch = [{ sql: 'SET LOCAL synchronous_commit = off' }, ...statements];
     for (let attempt = 1; ; attempt++) {
       try {
-        return (await this.driver!.writeBatch(batch)).slice(1);
+        return await this.driver!.writeBatch(statements);
       } catch (error) {
         if ((error as { code?: string }).code !== DEADLOCK || attempt >= 3) throw error;
       }
@@ -344,7 +337,7 @@ export class RunLeases {
  */
 export class RunOutbox {
   constructor(
-    private readonly driver: Pick<SqlDriver, 'all' | 'writeBatch'>,
+    private readonly driver: { all(sql: string, params?: readonly (string | number | null)[]): Promise<Record<string, unknown>[]> },
     private readonly write: Writer,
   ) {}
 
@@ -373,18 +366,13 @@ export class RunOutbox {
     );
   }
 
-  /**
-   * These runs are in the queue now. Not through the group-commit writer, and committed without waiting for the WAL
-   * flush: the main's writer then carries only acceptances, each queued run's first commit (a delete there made every
-   * acceptance flush bigger and wait for it). A delete lost in a PostgreSQL crash only enqueues its runs again (the
-   * sweep), which a worker's lease makes harmless.
-   */
-  async remove(runIds: readonly string[]): Promise<void> {
-    const statements: SqlStatement[] = [{ sql: 'SET LOCAL synchronous_commit = off' }];
+  /** These runs are in the queue now. */
+  remove(runIds: readonly string[]): Promise<void> {
+    const statements: SqlStatement[] = [];
     for (let i = 0; i < runIds.length; i += CHUNK) {
       const chunk = runIds.slice(i, i + CHUNK);
       statements.push({ sql: `DELETE FROM run_outbox WHERE run_id IN (${chunk.map(() => '?').join(', ')})`, params: chunk });
     }
-    if (statements.length > 1) await this.driver.writeBatch(statements);
+    return statements.length === 0 ? Promise.resolve() : this.write(statements, () => undefined);
   }
 }
