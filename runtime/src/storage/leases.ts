@@ -8,7 +8,6 @@
  * before a renewal is committed before it (or with it) and is renewed too.
  */
 import { toInvocation, toRun } from './run-reads.ts';
-import type { SqlDriver } from './sql-driver.ts';
 import type { SqlStatement, StatementResult } from './sql-storage.ts';
 import type { ResumableRun } from './types.ts';
 
@@ -48,17 +47,10 @@ export interface ClaimOptions {
   now?: number;
 }
 
-/** PostgreSQL's "deadlock detected": one of two transactions locking the same rows in different orders is aborted. */
-const DEADLOCK = '40P01';
-
 export class RunLeases {
   private holder: LeaseHolder | null = null;
 
-  constructor(
-    private readonly write: Writer,
-    /** For claimToRun's own transaction, beside the group-commit writer (see there). */
-    private readonly driver?: Pick<SqlDriver, 'writeBatch'>,
-  ) {}
+  constructor(private readonly write: Writer) {}
 
   /** From now on, runs accepted by this storage carry `owner`'s lease; renew() and claim() act for it. */
   hold(holder: LeaseHolder): void {
@@ -144,31 +136,6 @@ export class RunLeases {
    * (still 'queued') and the started ones with their start times.
    */
   claimToRun(runIds: readonly string[], startable: ReadonlyArray<{ flowId: string; version: number }>, now = Date.now()): Promise<{ runs: ResumableRun[]; started: Map<string, number> }> {
-    const { statements, finish } = this.claimToRunStatements(runIds, startable, now);
-    if (statements.length === 0) return Promise.resolve(finish([]));
-    // Its own transaction on a pooled connection, not through the group-commit writer: a worker's writer is busy with
-    // its runs' completions, and a claim queued behind a flush waited ~2 flushes (127 ms per job at load 16, measured)
-    // before the batch's first node could run. Nothing needs ordering with those writes: the runs claimed here have
-    // none yet (they start once this resolves), and the claim is one conditional UPDATE whichever connection runs it.
-    if (this.driver) return this.direct(statements).then(finish);
-    return this.write(statements, finish);
-  }
-
-  /**
-   * A transaction of its own; a deadlock (a renewal locking some of the same runs, already this owner's after a
-   * duplicate delivery, in another order) is retried: PostgreSQL rolled this one back whole.
-   */
-  private async direct(statements: SqlStatement[]): Promise<StatementResult[]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.driver!.writeBatch(statements);
-      } catch (error) {
-        if ((error as { code?: string }).code !== DEADLOCK || attempt >= 3) throw error;
-      }
-    }
-  }
-
-  private claimToRunStatements(runIds: readonly string[], startable: ReadonlyArray<{ flowId: string; version: number }>, now: number) {
     const holder = this.need();
     const statements: SqlStatement[] = [];
     for (let i = 0; i < runIds.length; i += CHUNK) {
@@ -190,8 +157,9 @@ export class RunLeases {
         });
       }
     }
+    if (statements.length === 0) return Promise.resolve({ runs: [], started: new Map() });
     const perChunk = startable.length > 0 ? 5 : 4;
-    const finish = (results: StatementResult[]) => {
+    return this.write(statements, (results) => {
       const runs: ResumableRun[] = [];
       const started = new Map<string, number>();
       for (let c = 0; c < results.length; c += perChunk) {
@@ -209,8 +177,7 @@ export class RunLeases {
         if (perChunk === 5) for (const [id, at] of startedOf([results[c + 4]!])) started.set(id, at);
       }
       return { runs, started };
-    };
-    return { statements, finish };
+    });
   }
 
   private startStatements(runs: ReadonlyArray<{ id: string; flowId: string; limit: number }>, now: number): SqlStatement[] {
