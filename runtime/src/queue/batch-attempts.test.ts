@@ -7,21 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../runtime.ts';
 import type { TestServer } from '../testing/server.ts';
-import { QueueCluster, onPg } from '../testing/queue-cluster.ts';
+import { QueueCluster, onPg, until } from '../testing/queue-cluster.ts';
 
 let cluster: QueueCluster;
 let main: TestServer;
 let worker: Runtime;
-
-async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 beforeAll(async () => {
   // One attempt per run; leases of 3 s renewed every second, so a lost lease is noticed quickly.
@@ -53,16 +43,16 @@ describe('attempts per run in a batch job', () => {
       main.runtime.executor.runNow('slow', { payload: 1 }),
       ...Array.from({ length: 4 }, (_, i) => main.runtime.executor.runNow('quick', { payload: i })),
     ]).then((started) => started.map((s) => s.runId));
-    await until('the slow run to run on the worker', async () => ((await main.runtime.storage.getRun(slow!))?.status === 'running' && worker.executor.active.has(slow!) ? true : undefined));
+    await until('the slow run to run on the worker', async () => ((await main.runtime.storage.getRun(slow!))?.status === 'running' && worker.executor.active.has(slow!) ? true : undefined), 60_000);
     // Another owner takes its lease (as after this worker stalled past it): the worker must stop it here.
     await onPg(`UPDATE ${cluster.schema}.runs SET owner = 'someone-else', lease_expires_at = ${Date.now() + 3_600_000} WHERE id = '${slow}'`);
 
     const failed = await until('the slow run to be stopped', async () => {
       const run = await main.runtime.storage.getRun(slow!);
       return run?.status === 'failed' ? run : undefined;
-    });
+    }, 60_000);
     expect(failed.error).toMatch(/^stopped after 1 attempt\(s\) on queue workers: run .* stopped on this worker without finishing$/);
-    for (const id of quick) await until(`run ${id} to succeed`, async () => ((await main.runtime.storage.getRun(id))?.status === 'succeeded' ? true : undefined));
+    for (const id of quick) await until(`run ${id} to succeed`, async () => ((await main.runtime.storage.getRun(id))?.status === 'succeeded' ? true : undefined), 60_000);
     expect(worker.queue!.workerStats).toMatchObject({ stopped: 1, runs: 4 });
     console.log(`5 runs accepted together went to the worker in ${worker.queue!.workerStats!.jobs} job(s)`);
   });

@@ -6,20 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../runtime.ts';
 import type { TestServer } from '../testing/server.ts';
-import { QueueCluster } from '../testing/queue-cluster.ts';
+import { QueueCluster, until } from '../testing/queue-cluster.ts';
 
 let cluster: QueueCluster;
 let main: TestServer;
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 beforeAll(async () => {
   cluster = await QueueCluster.create({ name: 'drain', redisDb: 4 });

@@ -14,6 +14,17 @@ import { loadConfig } from '../config.ts';
 import { Runtime } from '../runtime.ts';
 import { QUEUE_NAME } from '../queue/worker.ts';
 import { startTestServer, type TestServer } from './server.ts';
+
+/** Polls `check` every 50 ms until it gives a value (not undefined), which it returns; fails naming `what` after timeoutMs. */
+export async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 import { TEST_DATABASE_URL } from './storage-backends.ts';
 
 const REDIS_BASE = process.env.FLOWCREW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
