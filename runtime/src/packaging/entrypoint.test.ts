@@ -1,6 +1,7 @@
 /**
  * The image's entrypoint + command and its health check, run outside Docker (no engine here) exactly as the
- * Dockerfile states them: a main in queue mode on a fresh PostgreSQL database and Redis becomes healthy by
+ * Dockerfile states them: the compiled CLI (made first by the compiler the image's deps stage runs) starts a main in
+ * queue mode on a fresh PostgreSQL database and Redis, without a TypeScript loader; it becomes healthy by
  * docker/healthcheck.mjs, the check fails against a port nobody serves, and SIGTERM stops the main cleanly.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '@flowcrew/sdk/testing';
+import { compile } from '../cli/compile.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
 const adminUrl = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
@@ -60,6 +62,9 @@ describe.skipIf(!reachable)("the image's entrypoint and health check (outside Do
     await admin(`CREATE DATABASE ${database}`);
     const { command, health, env: imageEnv } = fromDockerfile();
     expect(command.slice(-3)).toEqual(['start', '--mode', 'main']);
+    // What the image's deps stage does (`node --import tsx runtime/src/cli/compile.ts`): dist/compiled/current.
+    await compile();
+    expect(command).not.toContain('--import');
     const port = String(await freePort());
     const env = {
       ...imageEnv,
@@ -72,6 +77,9 @@ describe.skipIf(!reachable)("the image's entrypoint and health check (outside Do
       FLOWCREW_REDIS_URL: process.env.FLOWCREW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/11',
       FLOWCREW_SECRET: 'entrypoint-test-secret-0123456789abcdef',
       FLOWCREW_LOG_LEVEL: 'warn',
+      // No loader from the test's environment: Node 20 loads no .ts module without one, so becoming healthy shows
+      // the compiled modules ran, as in the image.
+      NODE_OPTIONS: '',
     };
     let output = '';
     main = spawn(command[0]!, command.slice(1), { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -92,5 +100,6 @@ describe.skipIf(!reachable)("the image's entrypoint and health check (outside Do
     const exited = new Promise<number | null>((resolve) => main!.once('exit', (code) => resolve(code)));
     main.kill('SIGTERM');
     expect(await exited, output.slice(-3000)).toBe(0);
+
   }, 180_000);
 });

@@ -90,9 +90,29 @@ describe('docker/Dockerfile', () => {
   it('its entrypoint, command and health check name files in the repository', () => {
     const entrypoint = JSON.parse(final.match(/^ENTRYPOINT (.*)$/m)![1]!) as string[];
     const health = JSON.parse(final.match(/^HEALTHCHECK .* CMD (.*)$/m)![1]!) as string[];
-    expect(existsSync(path.join(repoRoot, entrypoint.at(-1)!))).toBe(true);
+    // The compiled CLI is made in the image (deps stage); its TypeScript source is in the repository.
+    const compiled = entrypoint.at(-1)!.match(/^dist\/compiled\/current\/(.*)\.js$/)?.[1];
+    expect(compiled, entrypoint.join(' ')).toBeDefined();
+    expect(existsSync(path.join(repoRoot, `${compiled}.ts`))).toBe(true);
     expect(existsSync(path.join(repoRoot, health.at(-1)!))).toBe(true);
     expect(existsSync(path.join(docker, 'Dockerfile.dockerignore'))).toBe(true);
+  });
+
+  it('runs the compiled JavaScript as `npm start` does, compiled on production dependencies only, never through tsx', () => {
+    const scripts = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    const entrypoint = JSON.parse(final.match(/^ENTRYPOINT (.*)$/m)![1]!) as string[];
+    // `npm start` ends with `node <compiled main.js> start`: the image's entrypoint is the same command.
+    expect(scripts.start).toContain(`&& ${entrypoint.join(' ')} start`);
+    expect(entrypoint.join(' ')).not.toMatch(/tsx|\.ts$/);
+    // The stage that compiles installs production dependencies only, and runs the compile script npm start runs.
+    const deps = stages.find((stage) => /^\S+ AS deps$/m.test(stage))!;
+    expect(deps).toMatch(/npm ci --omit=dev/);
+    expect(deps).toContain(scripts.compile);
+    // The final stage takes /app from that stage and only the editor bundle from the stage with dev dependencies.
+    expect(final).toMatch(/^COPY --from=deps .* \/app \/app$/m);
+    for (const copy of final.match(/^COPY --from=build .*$/gm) ?? []) expect(copy).toMatch(/ \/app\/editor\/dist \/app\/editor\/dist$/);
+    // Local builds (links into the developer's checkout) stay out of the build context.
+    expect(read('Dockerfile.dockerignore').split('\n')).toContain('dist');
   });
 });
 
