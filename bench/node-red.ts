@@ -78,14 +78,18 @@ function stopper(child: ChildProcess, dir: string): () => Promise<void> {
 
 const freePort = () => 18_000 + Math.floor(Math.random() * 2_000);
 
-export async function startNodeRed(body: string): Promise<BenchServer> {
+/** Node-RED 4 with the order flow; `nodeArgs` go before red.js (bench/tail.ts preloads its probe), `env` is added. */
+export async function startNodeRed(body: string, options: { nodeArgs?: string[]; env?: Record<string, string> } = {}): Promise<BenchServer> {
   const home = path.join(repoRoot, '.cache', 'node-red');
   if (!existsSync(path.join(home, 'node_modules', 'node-red', 'red.js'))) throw new Error('Node-RED is not installed: run `bash scripts/services nodered`');
   const userDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-bench-nr-'));
   const port = freePort();
   await writeFile(path.join(userDir, 'flows.json'), JSON.stringify(NODE_RED_ORDER_FLOW));
   await writeFile(path.join(userDir, 'settings.js'), `module.exports = { uiPort: ${port}, uiHost: '127.0.0.1', flowFile: 'flows.json', logging: { console: { level: 'warn' } }, editorTheme: { tours: false } };`);
-  const child = spawn(process.execPath, [path.join(home, 'node_modules', 'node-red', 'red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.join(home, 'node_modules', 'node-red', 'red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
+    stdio: 'ignore',
+    env: { ...process.env, ...options.env },
+  });
   const url = `http://127.0.0.1:${port}/orders`;
   const stop = stopper(child, userDir);
   try {

@@ -13,12 +13,12 @@
  *   Each runs as `npm start` runs it: compiled to JavaScript where the revision has runtime/src/cli/compile.ts, else
  *   through tsx; --tree-tsx adds this working tree through tsx (what compiling saves, in the same run).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { requestsExactly } from './load.ts';
+import { checkout } from './checkout.ts';
 import { startFlowcrew, type BenchServer } from './node-red.ts';
 
 const args = process.argv.slice(2);
@@ -38,24 +38,6 @@ interface Probe {
   heapUsed: number;
   external: number;
   spaces: Record<string, { size: number; used: number }>;
-}
-
-/** A checkout of `rev` that runs with this checkout's installed dependencies. */
-function checkout(rev: string, under: string): string {
-  const sha = execFileSync('git', ['rev-parse', '--short', rev], { cwd: repoRoot }).toString().trim();
-  const dir = path.join(under, sha);
-  mkdirSync(dir, { recursive: true });
-  execFileSync('bash', ['-c', `git archive ${sha} | tar -x -C ${JSON.stringify(dir)}`], { cwd: repoRoot });
-  const modules = path.join(repoRoot, 'node_modules');
-  mkdirSync(path.join(dir, 'node_modules', '@flowcrew'), { recursive: true });
-  for (const entry of readdirSync(modules)) if (entry !== '@flowcrew') symlinkSync(path.join(modules, entry), path.join(dir, 'node_modules', entry));
-  // Workspace links are relative (../../nodes/core): re-created inside the checkout, so its own packs load.
-  for (const entry of readdirSync(path.join(modules, '@flowcrew'))) symlinkSync(readlinkSync(path.join(modules, '@flowcrew', entry)), path.join(dir, 'node_modules', '@flowcrew', entry));
-  for (const nested of ['runtime', ...readdirSync(path.join(repoRoot, 'nodes')).map((n) => path.join('nodes', n))]) {
-    const own = path.join(repoRoot, nested, 'node_modules');
-    if (existsSync(own) && existsSync(path.join(dir, nested)) && !existsSync(path.join(dir, nested, 'node_modules'))) symlinkSync(own, path.join(dir, nested, 'node_modules'));
-  }
-  return dir;
 }
 
 /** RSS (MB) by mapping: the node binary, malloc's main arena ([heap]), anonymous memory (V8's heap among it). */
