@@ -143,8 +143,10 @@ const csv: Rule = (p) => {
   p.bool('strings', true);
   p.bool('include_empty_strings', false);
   p.bool('include_null_values', false);
-  if (p.get('ret') === '') p.default('ret', '\\n', 'empty: a newline');
-  if (p.get('spec') === 'rfc') p.ignore('spec', 'Node-RED 4\'s RFC 4180 parser mode is not implemented: the node parses in classic mode (the same for well-formed CSV)');
+  const spec = p.get('spec');
+  // Node-RED runs "rfc" in its RFC 4180 mode and anything else (missing, "", older values) in the classic one.
+  if (spec !== undefined && spec !== 'rfc' && spec !== '') p.translate('spec', '', `Node-RED reads ${JSON.stringify(spec)} as the classic (legacy) parser`);
+  if (p.get('ret') === '') p.default('ret', spec === 'rfc' ? '\\r\\n' : '\\n', spec === 'rfc' ? 'empty: CRLF (RFC 4180 mode)' : 'empty: a newline');
 };
 
 const yaml: Rule = (p) => {

@@ -1,5 +1,6 @@
 /**
- * csv (Node-RED's "csv" node, classic/legacy mode): CSV text to objects and objects/arrays to CSV text.
+ * csv (Node-RED's "csv" node): CSV text to objects and objects/arrays to CSV text. This file is the classic/legacy
+ * mode; Node-RED 4's RFC 4180 mode (`spec: "rfc"`) is csv-rfc.ts.
  * A line-for-line port of Node-RED's own scanner rather than csv-parse/csv-stringify: those follow RFC 4180,
  * while imported flows rely on the classic node's exact output (number parsing, empty and null fields,
  * column names, quoting, msg.parts handling).
@@ -9,6 +10,7 @@ import { checkStringLength, hostLimits, LimitExceededError, limitVariable, TimeS
 import { cloneMessage, ensureString, generateId, hasOwn } from '@flowcrew/sdk/util';
 import { SerialQueue } from './queue.ts';
 import { CarriedState, invocationKey } from '../sequence/kept-state.ts';
+import { RfcCsv, type RfcCsvState } from './csv-rfc.ts';
 
 export interface CsvProps {
   /** Column names, comma separated. */
@@ -26,7 +28,7 @@ export interface CsvProps {
   strings: boolean;
   include_empty_strings: boolean | '';
   include_null_values: boolean | '';
-  /** Node-RED 4's 'rfc' mode is not implemented; classic mode is used. */
+  /** 'rfc': Node-RED 4's RFC 4180 mode (csv-rfc.ts); anything else: the classic (legacy) mode. */
   spec?: string;
 }
 
@@ -367,7 +369,7 @@ export const csvNode = defineNode<CsvProps>({
       strings: { type: 'boolean', default: true, title: 'Parse numerical values' },
       include_empty_strings: { type: ['boolean', 'string'], default: false, title: 'Include empty strings' },
       include_null_values: { type: ['boolean', 'string'], default: false, title: 'Include null values' },
-      spec: { type: 'string', title: 'Node-RED parser mode (only classic is implemented)' },
+      spec: { type: 'string', enum: ['', 'rfc'], default: '', title: 'Parser', description: '"rfc": RFC 4180 (Node-RED 4); empty: classic (legacy).' },
     },
   },
   help: `Converts between CSV text and objects, like Node-RED's *csv* node in its classic (legacy) mode.
@@ -398,24 +400,41 @@ export const csvNode = defineNode<CsvProps>({
 1. Parsed rows (objects keyed by column name) in \`msg.payload\`, or the CSV text; \`msg.columns\` lists the
    columns.
 
+### Parser
+\`spec: "rfc"\` is Node-RED 4's RFC 4180 mode: records end with \`\\r\\n\` by default, an empty quoted cell
+(\`""\`) is an empty string while nothing between separators is \`null\`, column lists and header rows must be valid
+CSV, numbers are converted unless they start with \`+\` or \`0\`, and a payload that is neither text nor an object is
+an error for catch nodes. Without it, the classic (legacy) mode of older Node-RED versions.
+
 ### Notes
-Node-RED 4's RFC 4180 parser mode (\`spec: "rfc"\`) is not implemented; such nodes run in classic mode.
 The columns read from a header, whether the header row went out (\`hdrout: once\`) and rows gathered from
 \`msg.parts\` are kept in the node's context: a restart in the middle of a sequence carries on with them.
 Quoted fields containing a quote double it (\`""\`); a field with the separator or a newline is quoted.`,
   create({ props, log, context }) {
-    if (props.spec === 'rfc') log.warn('csv: RFC 4180 mode is not supported; using the classic parser');
-    const csv = new ClassicCsv(props);
-    const carried = new CarriedState<CsvState>(context.node, 'csv:state', log, csv.snapshot());
+    // Node-RED 4's RFC 4180 mode (spec "rfc", its default for new nodes) or the classic one it keeps for older flows.
+    const csv = props.spec === 'rfc' ? new RfcCsv(props) : new ClassicCsv(props);
+    const carried = new CarriedState<CsvState | RfcCsvState>(context.node, 'csv:state', log, csv.snapshot());
     // One message at a time: parsing a large document yields, and the node keeps state between messages.
     const queue = new SerialQueue();
+    let failedStatus = false;
     return {
       onInput(msg, ctx) {
         return queue.run(async () => {
           const inv = invocationKey(ctx);
           const before = carried.begin(inv);
-          csv.resume(before);
-          const out = await csv.handle(msg, ctx.log);
+          if (failedStatus) ctx.status({});
+          failedStatus = false;
+          let out: FlowMessage[];
+          if (csv instanceof RfcCsv) {
+            csv.resume(before as RfcCsvState);
+            out = await csv.handle(msg, (text) => ctx.log.warn(text), (status) => {
+              failedStatus = true;
+              ctx.status(status);
+            });
+          } else {
+            csv.resume(before as CsvState);
+            out = await csv.handle(msg, ctx.log);
+          }
           const after = csv.snapshot();
           if (JSON.stringify(after) !== JSON.stringify(before)) carried.end(inv, before, after);
           return [out];
