@@ -126,6 +126,7 @@ describe.skipIf(!nodeRedInstalled)('the exports answering HTTP, compared with a 
     ['2.2: switch (else) through a link', 'POST', '/corpus/reading', { value: 3 }],
     ['3.1: junction + link call into a group + return', 'POST', '/corpus/total', { items: [{ qty: 2, price: 1.5 }, { qty: 1, price: 4 }] }],
     ['4.0: global variables, a tab variable winning', 'GET', '/corpus/site', undefined],
+    ['4.0: global variables read inside a subflow (a library sub-flow here) beside its own', 'GET', '/corpus/site-subflow', undefined],
   ])('%s', async (_label, method, route, body) => {
     const expected = await httpExchange(`${nodeRed!.url}${route}`, { method, body });
     expect(expected.status).toBe(200);

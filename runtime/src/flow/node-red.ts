@@ -219,20 +219,25 @@ class Importer {
       this.warn(`the export does not include tab ${z}; its nodes were imported as a copy into a new flow "${this.flowIds.get(z)}"`);
       build(z);
     }
-    for (const sf of this.importable.values()) this.buildSubflow(sf, configIds);
+    for (const sf of this.importable.values()) this.buildSubflow(sf, configIds, globalEnv);
     const groups = importGroups(this.items, (z) => (this.importable.has(z) ? undefined : this.flowIds.get(z)), this.mapped, sanitiseId, (note) => this.properties.push(note));
     for (const doc of flows) if (groups.has(doc.id)) doc.groups = groups.get(doc.id);
     return { flows, unmapped: this.unmapped, warnings: this.warnings, properties: this.properties, subflows: this.subflowDefs };
   }
 
-  /** A subflow definition's nodes, entry and exit, and its variables as properties (node-red-subflows.ts). */
-  private buildSubflow(sf: NrNode, configIds: Set<string>): void {
+  /**
+   * A subflow definition's nodes, entry and exit, and its variables as properties (node-red-subflows.ts); the global
+   * variables become the library sub-flow's own, as Node-RED reads them inside a subflow after the instance's.
+   */
+  private buildSubflow(sf: NrNode, configIds: Set<string>, globalEnv: Record<string, FlowVariable> | undefined): void {
     const flowId = this.flowIds.get(sf.id)!;
     const note = (n: Omit<PropertyNote, 'nodeId' | 'type' | 'flowId'>) => this.properties.push({ nodeId: sf.id, type: 'subflow', flowId, ...n });
     const nodes = this.items.filter((n) => n.z === sf.id && this.mapped.has(n.id)).map((n) => this.toFlowNode(n, configIds, flowId));
     const properties = envSchema(envEntries(sf.env), note);
     const resolve = (id: string) => this.resolve(id, sf, new Set());
-    this.subflowDefs.push(assembleDefinition(sf, nodes, resolve, (id) => this.mapped.get(id), properties, (m) => this.warn(m)));
+    const imported = assembleDefinition(sf, nodes, resolve, (id) => this.mapped.get(id), properties, (m) => this.warn(m));
+    if (globalEnv) imported.definition.env = { ...globalEnv };
+    this.subflowDefs.push(imported);
   }
 
   /**

@@ -3,7 +3,7 @@
  * starts at a sub-flow entry node and answers with subflow-out; used as node type `subflow:<id>` in any flow, each
  * use pinning a version. Each published version runs as its own hidden flow `subflow:<id>:v<version>`.
  */
-import type { FlowDocument, FlowIssue, FlowNode } from '../flow/types.ts';
+import type { FlowDocument, FlowIssue, FlowNode, FlowVariable } from '../flow/types.ts';
 import { ajvIssues, validateFlowAsync } from '../flow/validate.ts';
 import { createUserSchemaValidator, regexKeywordAt } from '../flowtest/user-schemas.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
@@ -27,6 +27,11 @@ export interface SubflowDefinition {
   properties?: JsonSchema;
   /** The inner flow: one sub-flow entry node (subflow-in) and a subflow-out that answers. */
   nodes: FlowNode[];
+  /**
+   * The sub-flow's own variables (a flow's `env`: text or Node-RED typed values), read by its nodes before the
+   * project's; a Node-RED import writes the export's global variables (global-config) here, as every flow gets them.
+   */
+  env?: Record<string, FlowVariable>;
 }
 
 export const SUBFLOW_TYPE_PREFIX = 'subflow:';
@@ -53,12 +58,14 @@ const checkShape = ajv.compile({
     output: schemaOfSchema,
     properties: { type: 'object', properties: { type: { const: 'object' } } },
     nodes: { type: 'array', minItems: 1, items: { type: 'object' } },
+    // Checked entry by entry as the hidden flow's env (the flow schema).
+    env: { type: 'object' },
   },
 });
 
 /** The hidden flow a version runs as. */
 export function hiddenFlow(definition: SubflowDefinition): FlowDocument {
-  return { id: hiddenFlowId(definition.id, definition.version), name: `sub-flow ${definition.name} v${definition.version}`, version: definition.version, nodes: definition.nodes };
+  return { id: hiddenFlowId(definition.id, definition.version), name: `sub-flow ${definition.name} v${definition.version}`, version: definition.version, nodes: definition.nodes, ...(definition.env ? { env: definition.env } : {}) };
 }
 
 /**
