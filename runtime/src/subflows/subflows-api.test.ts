@@ -100,6 +100,9 @@ describe('sub-flow library', () => {
         { pointer: '/nodes', message: 'needs exactly one sub-flow entry node (subflow-in), has 0' },
       ]),
     );
+    const badEnv = await server.api('POST', '/api/v1/subflows', { ...vat(false), id: 'vat-env', env: { GOOD: 'text', BAD: { type: 'nope', value: '1' } } });
+    expect(badEnv.status).toBe(422);
+    expect(JSON.stringify(badEnv.body.errors)).toContain('/env/BAD');
     const regex = await server.api('POST', '/api/v1/subflows', { ...vat(false), id: 'vat-regex', properties: { type: 'object', properties: { code: { type: 'string', pattern: '^(a+)+$' } } } });
     expect(regex.status).toBe(422);
     expect(regex.body.errors[0].pointer).toBe('/properties/properties/code/pattern');
@@ -188,5 +191,21 @@ describe('sub-flow output schema', () => {
     expect(run.status).toBe('failed');
     expect(run.invocations.find((i: any) => i.nodeId === 'tag').error).toContain('sub-flow "label" v1: its answer does not match its output schema: /payload must be number');
     expect(run.invocations.some((i: any) => i.nodeId === 'out')).toBe(false);
+  });
+});
+
+describe('sub-flow variables', () => {
+  it("a sub-flow's own variables (env) are read inside it, a typed one with its type", async () => {
+    const { output: _numberOnly, ...base } = vat(false);
+    const withEnv = { ...base, id: 'vat-env-ok', env: { RATE: { type: 'num', value: '0.2' }, LABEL: 'net' } };
+    withEnv.nodes = withEnv.nodes.map((n) => (n.id === 'calc' ? { ...n, props: { rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"total": payload * (1 + $env("RATE")), "label": $env("LABEL")}', tot: 'jsonata' }] } } : n));
+    expect((await server.api('POST', '/api/v1/subflows', withEnv)).status).toBe(201);
+    const flow = { id: 'env-user', name: 'env-user', nodes: [{ id: 'go', type: 'inject', wires: [['use']] }, { id: 'use', type: 'subflow:vat-env-ok', props: { version: 1, rate: 0 }, wires: [['out']] }, { id: 'out', type: 'debug' }] };
+    expect((await server.api('POST', '/api/v1/flows', flow)).status).toBe(201);
+    expect((await server.api('POST', '/api/v1/flows/env-user/deploy')).status).toBe(200);
+    const started = await server.api('POST', '/api/v1/flows/env-user/runs', { input: { payload: 100 } });
+    const run = await server.api('GET', `/api/v1/runs/${(await server.waitRun(started.body.runId)).id}`).then((r) => r.body);
+    expect(run.status).toBe('succeeded');
+    expect(outputOf(run, 'use').payload).toEqual({ total: 120, label: 'net' });
   });
 });
