@@ -27,6 +27,18 @@ describe('typed values', () => {
     expect(((await value('^a+$', 're')) as RegExp).test('aaa')).toBe(true);
   });
 
+  it('getSync gives what get resolves to, for every type but jsonata (which has none)', async () => {
+    const contexts = scopes();
+    contexts.flow.set('k', 7);
+    const msg = { payload: { a: 1 } };
+    for (const [v, type] of [['hi', 'str'], ['42', 'num'], ['true', 'bool'], ['{"a":1}', 'json'], ['payload.a', 'msg'], ['k', 'flow'], ['x', 'whatever']] as const) {
+      const typed = prepareTypedValue(v, type, contexts);
+      expect(typed.getSync?.(msg)).toEqual(await typed.get(msg));
+    }
+    expect(() => prepareTypedValue('payload.a.b.c', 'msg', contexts).getSync?.({})).toThrow();
+    expect(prepareTypedValue('payload', 'jsonata', contexts).getSync).toBeUndefined();
+  });
+
   it('fails the deploy on bad JSON, buffer JSON or regex, naming what it is for', () => {
     expect(() => prepareTypedValue('{nope', 'json', scopes(), 'rule 1 value')).toThrow(/^Invalid JSON in rule 1 value/);
     expect(() => prepareTypedValue('[1', 'bin', scopes())).toThrow(/^Invalid buffer JSON in value/);

@@ -76,6 +76,11 @@ export interface TypedValue {
   readonly type: string;
   /** Evaluate for one message. A `msg` read below a missing parent throws, as in Node-RED; callers decide. */
   get(msg: unknown): Promise<unknown>;
+  /**
+   * The same evaluation without a promise, for every type but `jsonata` (JSONata evaluates asynchronously): a node
+   * whose values all have it can answer a message synchronously, with no microtask turn per value.
+   */
+  getSync?(msg: unknown): unknown;
 }
 
 /**
@@ -85,7 +90,8 @@ export interface TypedValue {
 export function prepareTypedValue(value: unknown, type: string | undefined, contexts: ContextScopes, what = 'value'): TypedValue {
   const t = type || 'str';
   const text = value === undefined || value === null ? '' : String(value);
-  const constant = (v: () => unknown): TypedValue => ({ type: t, get: async () => v() });
+  const constant = (v: () => unknown): TypedValue => ({ type: t, get: async () => v(), getSync: v });
+  const read = (v: (msg: unknown) => unknown): TypedValue => ({ type: t, get: async (msg) => v(msg), getSync: v });
   switch (t) {
     case 'str':
       return constant(() => text);
@@ -126,11 +132,11 @@ export function prepareTypedValue(value: unknown, type: string | undefined, cont
       if (text === 'iso' || text === 'object') return constant(() => new Date().toISOString());
       return constant(() => moment().format(text));
     case 'msg':
-      return { type: t, get: async (msg) => getMessageProperty(msg, text) };
+      return read((msg) => getMessageProperty(msg, text));
     case 'flow':
     case 'global': {
       const store = t === 'flow' ? contexts.flow : contexts.global;
-      return { type: t, get: async (msg) => getContextValue(store, contextKey(text, msg)) };
+      return read((msg) => getContextValue(store, contextKey(text, msg)));
     }
     case 'jsonata': {
       const compiled = compileJsonata(text, contexts, { nodeRedInput: true });

@@ -65,6 +65,21 @@ describe('message properties', () => {
     expect(msg).toEqual({ a: { c: 2 }, list: ['x', 'z'] });
   });
 
+  it('the same expression on many messages (its parse is kept): each message read and written on its own; [msg.x] resolved per message', () => {
+    const one: Record<string, unknown> = { payload: { n: 1 }, k: 'a' };
+    const two: Record<string, unknown> = { payload: 'text', k: 'b' };
+    for (let round = 0; round < 2; round++) {
+      expect(getMessageProperty(one, 'payload.n')).toBe(1);
+      expect(setMessageProperty(one, 'payload.m', round)).toBe(true);
+      expect(setMessageProperty(two, 'payload.m', round)).toBe(false);
+      expect(setMessageProperty(one, 'out[msg.k]', round)).toBe(true);
+      expect(setMessageProperty(two, 'out[msg.k]', round)).toBe(true);
+      expect(() => getMessageProperty(one, 'a b')).toThrow(/Invalid property expression/);
+    }
+    expect(one).toEqual({ payload: { n: 1, m: 1 }, k: 'a', out: { a: 1 } });
+    expect(two).toEqual({ payload: 'text', k: 'b', out: { b: 1 } });
+  });
+
   it('refuse to set below a parent that is not an object', () => {
     const msg = { payload: 'text' };
     expect(setMessageProperty(msg, 'payload.x', 1)).toBe(false);

@@ -151,8 +151,27 @@ function stripMsgPrefix(expr: string): string {
 }
 
 /** Read `expr` from an object. Like Node-RED, reading below a missing parent throws. */
-export function getObjectProperty(target: unknown, expr: string): unknown {
+/**
+ * Parsed paths of expressions without a `[msg...]` reference (their keys do not depend on the message), by text:
+ * a node applies the same few expressions to every message. Cleared when full (expressions are few per flow).
+ */
+const parsedPaths = new Map<string, readonly PathPart[]>();
+const MAX_PARSED_PATHS = 2000;
+
+/** The keys of `expr` on `target`: parsed once per text unless it refers to the message (never mutated by callers). */
+function pathOf(expr: string, target: unknown): readonly PathPart[] {
+  const cached = parsedPaths.get(expr);
+  if (cached) return cached;
   const parts = normalisePropertyExpression(expr, target);
+  if (!expr.includes('[msg')) {
+    if (parsedPaths.size >= MAX_PARSED_PATHS) parsedPaths.clear();
+    parsedPaths.set(expr, parts);
+  }
+  return parts;
+}
+
+export function getObjectProperty(target: unknown, expr: string): unknown {
+  const parts = pathOf(expr, target);
   let result: unknown = null;
   let obj: any = target;
   for (const key of parts) {
@@ -181,25 +200,24 @@ export function getMessagePropertyOrUndefined(msg: unknown, expr: string): unkno
  * is undefined. Returns false when a parent is not an object, as Node-RED does.
  */
 export function setObjectProperty(target: object, expr: string, value: unknown, createMissing = value !== undefined): boolean {
-  const parts = normalisePropertyExpression(expr, target);
+  const parts = pathOf(expr, target);
   const length = parts.length;
   let obj: any = target;
   for (let i = 0; i < length - 1; i++) {
     const key = parts[i] as string | number;
-    const childOf = () => (typeof parts[i + 1] === 'string' ? {} : []);
     if (typeof key === 'string' || (typeof key === 'number' && !Array.isArray(obj))) {
       if (Object.prototype.hasOwnProperty.call(obj, key)) {
         const child = obj[key];
         if ((typeof child !== 'object' && typeof child !== 'function') || child === null) return false;
         obj = child;
       } else if (createMissing) {
-        obj[key] = childOf();
+        obj[key] = emptyParentFor(parts[i + 1]);
         obj = obj[key];
       } else return false;
     } else if (typeof key === 'number') {
       if (obj[key] === undefined) {
         if (!createMissing) return false;
-        obj[key] = childOf();
+        obj[key] = emptyParentFor(parts[i + 1]);
       }
       obj = obj[key];
     }
@@ -213,6 +231,11 @@ export function setObjectProperty(target: object, expr: string, value: unknown, 
     obj[key] = value;
   }
   return true;
+}
+
+/** A missing parent made on write: an object for a string key below it, an array for an index. */
+function emptyParentFor(next: PathPart): object {
+  return typeof next === 'string' ? {} : [];
 }
 
 export function setMessageProperty(msg: object, expr: string, value: unknown, createMissing?: boolean): boolean {
