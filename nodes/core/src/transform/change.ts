@@ -127,12 +127,33 @@ function replaceValue(current: unknown, from: FromValue, value: unknown): [boole
 }
 
 class ChangeRunner {
+  /** No move and no JSONata: every value is read synchronously, so a message is answered without a promise. */
+  private readonly synchronous: boolean;
+
   constructor(
     private readonly rules: PreparedRule[],
     private readonly contexts: ContextScopes,
-  ) {}
+  ) {
+    this.synchronous = rules.every((rule) => rule.t !== 'move' && (!rule.value || rule.value.getSync));
+  }
 
-  async apply(msg: FlowMessage, log: Logger): Promise<FlowMessage> {
+  apply(msg: FlowMessage, log: Logger): FlowMessage | Promise<FlowMessage> {
+    if (!this.synchronous) return this.applyAsync(msg, log);
+    for (const rule of this.rules) {
+      let value: unknown;
+      if (rule.value) {
+        try {
+          value = rule.value.getSync!(msg);
+        } catch {
+          continue; // an unreadable msg source skips the rule, as below
+        }
+      }
+      this.applyValue(msg, rule, value, log);
+    }
+    return msg;
+  }
+
+  private async applyAsync(msg: FlowMessage, log: Logger): Promise<FlowMessage> {
     for (const rule of this.rules) {
       if (rule.t === 'move') await this.move(msg, rule, log);
       else await this.applyRule(msg, rule, log);
@@ -168,9 +189,14 @@ class ChangeRunner {
         if (rule.tot === 'jsonata') throw error;
         return;
       }
-      if (rule.dc) value = cloneMessage(value);
     }
-    const from = await this.fromValue(msg, rule);
+    this.applyValue(msg, rule, value, log);
+  }
+
+  /** The rule with its value read. */
+  private applyValue(msg: FlowMessage, rule: PreparedRule, value: unknown, log: Logger): void {
+    if (rule.value && rule.dc) value = cloneMessage(value);
+    const from = this.fromValue(msg, rule);
     if (!from) return;
     if (rule.pt === 'msg') {
       try {
@@ -202,7 +228,7 @@ class ChangeRunner {
   }
 
   /** The search value of a change rule; null when it cannot be read, which skips the rule as in Node-RED. */
-  private async fromValue(msg: FlowMessage, rule: PreparedRule): Promise<FromValue | null> {
+  private fromValue(msg: FlowMessage, rule: PreparedRule): FromValue | null {
     if (rule.t !== 'change') return {};
     if (rule.fromt === 'msg') {
       let current: unknown;
