@@ -14,6 +14,7 @@ import type { NodeRegistry } from '../registry/registry.ts';
 import type { Storage } from '../storage/types.ts';
 import { isHiddenSubflowFlow } from '../subflows/definition.ts';
 import { RedisChannel, type AnnouncementChannel } from './channel.ts';
+import { OneAtATime } from './one-at-a-time.ts';
 import type { RedisNames } from './redis-names.ts';
 
 const RECHECKS = 6;
@@ -39,6 +40,8 @@ export class DeploySync {
   private timer: NodeJS.Timeout | undefined;
   /** Flows this main is applying from a peer's announcement: not announced again. */
   private readonly applying = new Set<string>();
+  /** Reconciliations in progress, one at a time per flow (see reconcile). */
+  private readonly reconciling = new OneAtATime();
   private readonly detach: () => void;
   private closed = false;
   readonly stats = { announced: 0, applied: 0 };
@@ -80,8 +83,16 @@ export class DeploySync {
     }
   }
 
-  /** Make this main's deployment of `flowId` match storage; true when something changed. */
-  private async reconcile(flowId: string): Promise<boolean> {
+  /**
+   * Make this main's deployment of `flowId` match storage; true when something changed. One at a time per flow (an
+   * announcement and the periodic reconciliation can overlap): two overlapping ones both saw the old revision and
+   * deployed the new one twice, the second closing the first's nodes under runs already going on them.
+   */
+  private reconcile(flowId: string): Promise<boolean> {
+    return this.reconciling.run(flowId, () => this.reconcileNow(flowId));
+  }
+
+  private async reconcileNow(flowId: string): Promise<boolean> {
     const { storage, executor, registry, log } = this.options;
     // Sub-flow versions are deployed by the library on every process (packs/library-sync.ts), never stored as flows.
     if (isHiddenSubflowFlow(flowId)) return false;

@@ -2,7 +2,8 @@
  * A flow's concurrency limit in queue mode holds across workers (not per worker): a main and two workers (whole
  * runtimes, each with its own executor, pool and BullMQ worker) on a real PostgreSQL and Redis. Each run's time as
  * 'running' is read back from storage (started_at is the database's clock when the run took a slot, after the commit
- * that freed it), and the most runs of the flow running at once is computed from those intervals.
+ * that freed it), and the most runs of the flow running at once is computed from those intervals. Runs waiting for a
+ * slot start in the order they were accepted (FIFO across workers: queue/slot-handover.ts), not at a timed retry.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -79,7 +80,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe('per-flow concurrency limit in queue mode', () => {
-  it('holds across two workers: never more runs of the flow running at once than its limit', async () => {
+  it('holds across two workers: never more runs of the flow running at once than its limit, and waiting runs start in arrival order', async () => {
     const [main, ...workers] = runtimes as [Runtime, Runtime, Runtime];
     await main.createFlow({
       id: 'limited',
@@ -99,10 +100,16 @@ describe('per-flow concurrency limit in queue mode', () => {
     const runs = await Promise.all(runIds.map(async (id) => (await main.storage.getRun(id))!));
     const most = mostAtOnce(runs.map((r) => [r.startedAt!, r.finishedAt!]));
     const perWorker = workers.map((w) => w.queue!.workerStats!);
-    console.log(`concurrency limit 2, 12 runs on 2 workers: at most ${most} running at once; runs per worker ${perWorker.map((s) => s.runs).join('/')}, jobs deferred for want of a slot ${perWorker.map((s) => s.noSlot).join('/')}`);
+    const span = Math.max(...runs.map((r) => r.finishedAt!)) - Math.min(...runs.map((r) => r.startedAt!));
+    console.log(
+      `concurrency limit 2, 12 runs of 300 ms on 2 workers: at most ${most} running at once, all done in ${span} ms; runs per worker from jobs ${perWorker.map((s) => s.runs).join('/')}, ` +
+        `handed a freed slot ${perWorker.map((s) => s.handedOver).join('/')}, jobs deferred for want of a slot ${perWorker.map((s) => s.noSlot).join('/')}`,
+    );
     expect(most).toBeLessThanOrEqual(2);
-    expect(perWorker[0]!.runs + perWorker[1]!.runs).toBe(12);
-    // Its own wait allows 120 s: runs without a slot are retried every second (no FIFO of slots yet), so on a loaded
-    // CI machine the 12 runs took longer than vitest's default 30 s although every one finished.
+    // Every run ran on a worker (from its job, or handed a freed slot; a run can be both when its job came back meanwhile).
+    expect(perWorker.reduce((n, s) => n + s.runs + s.handedOver, 0)).toBeGreaterThanOrEqual(12);
+    // FIFO: accepted one after the other, so each started no earlier than the one accepted before it.
+    const starts = runs.map((r) => r.startedAt!);
+    expect(starts).toEqual([...starts].sort((a, b) => a - b));
   }, 150_000);
 });

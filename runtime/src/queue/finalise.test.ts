@@ -211,6 +211,32 @@ describe('run finalisation when admissions overlap (real PostgreSQL)', () => {
     expect((await a.storage.leases!.queuedHeld(full)).length).toBe(0);
   });
 
+  it('waiting runs take freed slots in arrival order: a newer run never overtakes an older one waiting, on any process', async () => {
+    const schema = freshSchema();
+    const a = await worker(schema, 'A', { concurrency: 1 });
+    const b = await worker(schema, 'B', { concurrency: 1 });
+    const t0 = Date.now();
+    const [first, older, newer] = [await acceptQueued(schema, t0), await acceptQueued(schema, t0 + 1), await acceptQueued(schema, t0 + 2)];
+    const start = (s: Storage, id: string) => s.leases!.start([{ id, flowId: 'f', limit: 1 }]);
+    await a.storage.leases!.claim({ mode: 'ids', runIds: [first] });
+    expect([...(await start(a.storage, first)).keys()]).toEqual([first]);
+    // The slot is taken: `older` waits (given back: queued, nobody's). Offered in arrival order.
+    await a.storage.leases!.claim({ mode: 'ids', runIds: [older] });
+    expect((await start(a.storage, older)).size).toBe(0);
+    await a.storage.leases!.queuedHeld([older], true);
+    expect(await b.storage.leases!.waitingForSlot('f', 5)).toEqual([older, newer]);
+
+    await a.storage.updateRun({ id: first, status: 'succeeded', finishedAt: Date.now() });
+    // The slot is free, but `newer` (on B) is behind `older`, which waits: B may not take it.
+    await b.storage.leases!.claim({ mode: 'ids', runIds: [newer] });
+    expect((await start(b.storage, newer)).size).toBe(0);
+    await b.storage.leases!.queuedHeld([newer], true);
+    // The oldest waiting run takes it, on whichever process claims it.
+    await b.storage.leases!.claim({ mode: 'ids', runIds: [older] });
+    expect([...(await start(b.storage, older)).keys()]).toEqual([older]);
+    expect(await a.storage.leases!.waitingForSlot('f', 5)).toEqual([newer]);
+  });
+
   it('a run backing off between retries keeps its slot of the limit; a run parked on a question gives it up', async () => {
     const schema = freshSchema();
     const a = await worker(schema, 'A', { concurrency: 1 });

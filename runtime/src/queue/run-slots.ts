@@ -27,6 +27,17 @@ export class RunSlots {
     this.tell();
   }
 
+  /**
+   * One slot for a run started outside a job (a flow's freed concurrency slot handed to its oldest waiting run,
+   * queue/slot-handover.ts), only if one is free now and no job waits for slots: false otherwise, nothing taken.
+   */
+  tryAcquire(): boolean {
+    if (this.waiters.length > 0 || this.used >= this.size) return false;
+    this.used++;
+    this.tell();
+    return true;
+  }
+
   /** One run of a job ended (or was not ours): its slot is free. */
   release(n = 1): void {
     this.used = Math.max(0, this.used - n);

@@ -10,6 +10,7 @@
  */
 import type { Logger } from '@flowcrew/sdk';
 import { DelayedError, Queue, Worker, type Job, type ConnectionOptions } from 'bullmq';
+import { OneAtATime } from '../cluster/one-at-a-time.ts';
 import type { Executor } from '../executor/executor.ts';
 import { validateFlowAsync } from '../flow/validate.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
@@ -17,6 +18,7 @@ import type { EventFanout } from '../executor/events.ts';
 import type { ResumableRun, Storage } from '../storage/types.ts';
 import { jobOptions, type RunsJob } from './relay.ts';
 import { RunSlots } from './run-slots.ts';
+import { SlotHandover, type Admission } from './slot-handover.ts';
 
 export const QUEUE_NAME = 'flowcrew-runs';
 
@@ -34,11 +36,13 @@ export interface QueueWorkerOptions {
   prefix?: string;
   /** BullMQ lock of a job in progress; a worker silent this long has its job re-delivered. Default 30 s. */
   lockDurationMs?: number;
-  /** A run whose flow has no free slot under its concurrency limit (cluster-wide) is tried again after this long. Default 1 s. */
+  /**
+   * A run whose flow has no free slot under its concurrency limit (cluster-wide) is tried again after this long at
+   * the latest; default 5 s. Normally it starts sooner: the worker where a run of the flow ends hands it the slot
+   * (queue/slot-handover.ts).
+   */
   slotRetryMs?: number;
 }
-
-type Admission = 'ours' | 'not ours' | 'no slot';
 
 /** The flow of a run cannot be deployed on this worker (see QueueWorker.cannotRun). */
 class CannotDeployError extends Error {}
@@ -48,14 +52,24 @@ export class QueueWorker {
   /** Re-enqueues the runs of a batch that failed as a whole, one job each (see failed()). */
   private readonly retries: Queue;
   private readonly slots: RunSlots;
-  private readonly finished = new Map<string, () => void>();
+  /** Who waits for a run to end here (its job, a slot hand-over), by run id. */
+  private readonly finished = new Map<string, Set<() => void>>();
+  private readonly handover: SlotHandover;
+  /** Deploys in progress here, one at a time per flow (see ensureDeployed). */
+  private readonly deploying = new OneAtATime();
   private readonly admitting: Array<{ runId: string; resolve: (admission: Admission) => void; reject: (error: Error) => void }> = [];
   /** Runs the executor gave back for want of a slot (ExecutorOptions.noSlot), until their job is told. */
   private readonly full = new Set<string>();
-  readonly stats = { runs: 0, skipped: 0, noSlot: 0, jobs: 0, retried: 0, stopped: 0 };
+  /** handedOver: runs started here on a freed slot of their flow, outside their job (slot-handover.ts). */
+  readonly stats = { runs: 0, skipped: 0, noSlot: 0, jobs: 0, retried: 0, stopped: 0, handedOver: 0 };
 
   constructor(private readonly options: QueueWorkerOptions) {
-    options.events.add({ runFinished: (run) => this.finished.get(run.id)?.() });
+    options.events.add({
+      runFinished: (run) => {
+        for (const done of this.finished.get(run.id) ?? []) done();
+        this.handover.freed(run.flowId, options.executor.deployed.get(run.flowId)?.flow.settings?.concurrency ?? 0);
+      },
+    });
     this.worker = new Worker<RunsJob>(QUEUE_NAME, (job, token) => this.process(job, token), {
       connection: options.connection,
       ...(options.prefix ? { prefix: options.prefix } : {}),
@@ -67,6 +81,14 @@ export class QueueWorker {
       autorun: false,
     });
     this.slots = new RunSlots(options.concurrency, (jobs) => (this.worker.concurrency = jobs));
+    this.handover = new SlotHandover({
+      slots: this.slots,
+      waiting: (flowId, limit) => options.storage.leases!.waitingForSlot(flowId, limit),
+      admit: (runId) => this.admit(runId),
+      ended: (runId) => this.ended(runId),
+      stats: this.stats,
+      log: options.log,
+    });
     this.retries = new Queue(QUEUE_NAME, { connection: options.connection, ...(options.prefix ? { prefix: options.prefix } : {}) });
     this.worker.on('failed', (job, error) => void this.failed(job, error));
     this.worker.on('error', (error) => options.log.warn(`queue worker: ${error.message}`));
@@ -93,7 +115,7 @@ export class QueueWorker {
       this.slots.release(1);
     };
     // Listening before the runs can start here: one may finish before admit() returns.
-    const done = new Map(runIds.map((id) => [id, new Promise<void>((resolve) => this.finished.set(id, resolve))]));
+    const listening = runIds.map((id) => this.listen(id));
     const again: string[] = [];
     let backoffMs = 0;
     try {
@@ -109,11 +131,11 @@ export class QueueWorker {
               // Tried again after slotRetryMs, not counted as an attempt: the run waits for a slot, it did not fail.
               this.stats.noSlot++;
               again.push(runId);
-              backoffMs = Math.max(backoffMs, this.options.slotRetryMs ?? 1_000);
+              backoffMs = Math.max(backoffMs, this.options.slotRetryMs ?? 5_000);
             } else {
               // Ends when the run finishes here, or throws when it stopped here without finishing (lease lost, storage
               // failure): it is tried again, and the lease decides who continues.
-              await Promise.race([done.get(runId), this.leftWithoutFinishing(runId)]);
+              await this.ended(runId, listening[i]!);
               this.stats.runs++;
             }
           } catch (error) {
@@ -127,13 +149,13 @@ export class QueueWorker {
               backoffMs = Math.max(backoffMs, 1_000 * 2 ** (attempt - 1));
             }
           } finally {
-            this.finished.delete(runId);
+            listening[i]!.stop();
             releaseOne();
           }
         }),
       );
     } finally {
-      for (const id of runIds) this.finished.delete(id);
+      for (const l of listening) l.stop();
       while (held > 0) releaseOne();
       this.slots.jobDone();
     }
@@ -206,14 +228,39 @@ export class QueueWorker {
     }
   }
 
+  /** Listen for the run's end here (before it can start: it may end before its admission returns). */
+  private listen(runId: string): { ended: Promise<void>; stop: () => void; live: () => boolean } {
+    let set = this.finished.get(runId);
+    if (!set) this.finished.set(runId, (set = new Set()));
+    let resolve!: () => void;
+    const ended = new Promise<void>((r) => (resolve = r));
+    set.add(resolve);
+    let live = true;
+    const stop = () => {
+      live = false;
+      set.delete(resolve);
+      if (set.size === 0 && this.finished.get(runId) === set) this.finished.delete(runId);
+    };
+    return { ended, stop, live: () => live };
+  }
+
   /**
-   * Resolves when the run is found finished or parked on a question (its job is done: the answer enqueues it again),
-   * throws when it stopped here unfinished; polls while the job waits.
+   * Resolves when the run ends here, or is found finished or parked on a question (its job is done: the answer
+   * enqueues it again); throws when it stopped here unfinished (lease lost, storage failure).
    */
-  private async leftWithoutFinishing(runId: string): Promise<void> {
-    while (this.finished.has(runId)) {
+  private async ended(runId: string, listening = this.listen(runId)): Promise<void> {
+    try {
+      await Promise.race([listening.ended, this.leftWithoutFinishing(runId, listening.live)]);
+    } finally {
+      listening.stop();
+    }
+  }
+
+  /** Polls storage while the run is not active here; see ended(). */
+  private async leftWithoutFinishing(runId: string, live: () => boolean): Promise<void> {
+    while (live()) {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      if (!this.finished.has(runId) || this.options.executor.active.has(runId)) continue;
+      if (!live() || this.options.executor.active.has(runId)) continue;
       const stored = await this.options.storage.getRun(runId);
       if (stored && ['succeeded', 'failed', 'cancelled'].includes(stored.status)) return; // finished (here, or elsewhere)
       if (stored?.status === 'waiting') return; // parked (a run backing off between retries is active here)
@@ -221,8 +268,18 @@ export class QueueWorker {
     }
   }
 
-  /** The worker runs the revision the mains deployed: (re)deploy it here when it changed (no triggers on a worker). */
-  private async ensureDeployed(flowId: string): Promise<void> {
+  /**
+   * The worker runs the revision the mains deployed: (re)deploy it here when it changed (no triggers on a worker).
+   * One deploy at a time per flow, each checking again what is deployed: two batches admitted side by side both saw
+   * the flow undeployed and deployed it twice, and the second deploy closed the first one's nodes under the runs
+   * already going on them (a delay node failed its held messages: "flow redeployed or shut down"). That left runs
+   * failed in queue/concurrency.test.ts when claims became fast enough to overlap a deploy (session 8's "hang").
+   */
+  private ensureDeployed(flowId: string): Promise<void> {
+    return this.deploying.run(flowId, () => this.deployStored(flowId));
+  }
+
+  private async deployStored(flowId: string): Promise<void> {
     const stored = await this.options.storage.getFlow(flowId);
     const deployed = stored?.deployedFlow;
     if (!deployed) throw new CannotDeployError(`flow "${flowId}" is not deployed`);
@@ -275,6 +332,7 @@ export class QueueWorker {
 
   /** Graceful drain: take no new jobs, wait (up to `timeoutMs`) for the runs in progress to finish. */
   async close(timeoutMs = 30_000): Promise<void> {
+    this.handover.close();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.worker.close(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStorage } from './index.ts';
 import { MIGRATIONS } from './migrations.ts';
-import { createPostgresStorage, inlineParams, redact, toNumberedPlaceholders } from './postgres.ts';
+import { createPostgresStorage, inlineParams, redact, toNumberedPlaceholders, type PostgresDriver } from './postgres.ts';
 import { defineStorageSuite } from './storage.suite.ts';
 
 const url = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
@@ -116,6 +116,55 @@ if (unreachable && process.env.CI) {
         expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version }))); // BIGINT comes back as a number
       } finally {
         await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it('a write batch is one transaction: one message without checks, the COMMIT after them with checks; a failure stores nothing', async () => {
+      const storage = await createPostgresStorage({ connectionString: url, schema: freshSchema() });
+      const driver = storage.driver as PostgresDriver;
+      // Messages sent to the server, counted on the pool's clients (each query() is one round trip).
+      const sent: string[] = [];
+      const wrapped = new WeakSet<object>();
+      driver.pool.on('acquire', (client) => {
+        if (wrapped.has(client)) return;
+        wrapped.add(client);
+        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+        (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+          if (typeof args[0] === 'string') sent.push(args[0]);
+          return query(...args);
+        };
+      });
+      try {
+        await driver.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+        sent.length = 0;
+        const results = await driver.writeBatch([
+          { sql: 'INSERT INTO t VALUES (?, ?), (?, ?)', params: [1, 'a', 2, 'b'] },
+          { sql: 'UPDATE t SET v = ? WHERE id = ? RETURNING id, v', params: ['c', 2] },
+        ]);
+        expect(results).toEqual([{ changes: 2, rows: [] }, { changes: 1, rows: [{ id: 2, v: 'c' }] }]);
+        expect(sent).toHaveLength(1);
+        expect(sent[0]).toMatch(/^BEGIN;[\s\S]*;\nCOMMIT$/);
+
+        // A statement failing half-way: the rows inserted before it in the batch are not stored either.
+        await expect(driver.writeBatch([{ sql: 'INSERT INTO t VALUES (?, ?)', params: [3, 'd'] }, { sql: 'INSERT INTO t VALUES (?, ?)', params: [1, 'duplicate'] }])).rejects.toThrow(/duplicate key/);
+        // A check refusing a result: the batch is rolled back after the answer was read (BEGIN + batch, then ROLLBACK).
+        sent.length = 0;
+        await expect(
+          driver.writeBatch([
+            { sql: 'INSERT INTO t VALUES (?, ?)', params: [4, 'e'] },
+            { sql: 'UPDATE t SET v = ? WHERE id = ?', params: ['x', 99], check: (r) => { if (r.changes === 0) throw new Error('row 99 is not there'); } },
+          ]),
+        ).rejects.toThrow('row 99 is not there');
+        expect(sent.map((q) => q.split(';')[0])).toEqual(['BEGIN', 'ROLLBACK']);
+        // A check passing: committed by a second message.
+        sent.length = 0;
+        await driver.writeBatch([{ sql: 'UPDATE t SET v = ? WHERE id = ?', params: ['f', 1], check: (r) => expect(r.changes).toBe(1) }]);
+        expect(sent.map((q) => q.split(';')[0])).toEqual(['BEGIN', 'COMMIT']);
+        // The pooled connections are usable after every failure, and only the committed writes are stored.
+        expect(await driver.all('SELECT id, v FROM t ORDER BY id')).toEqual([{ id: 1, v: 'f' }, { id: 2, v: 'c' }]);
+        expect(await driver.writeBatch([])).toEqual([]);
+      } finally {
+        await storage.close();
       }
     });
   });

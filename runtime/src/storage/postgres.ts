@@ -86,22 +86,30 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async writeBatch(statements: readonly SqlStatement[]): Promise<StatementResult[]> {
+    if (statements.length === 0) return [];
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A statement with a client-side check (e.g. "this completion found its invocation still pending") must be able
+    // to roll the batch back after its result is read: the transaction stays open for COMMIT. Without checks, the
+    // COMMIT goes in the same message: ONE round trip for the whole write instead of three (BEGIN, batch, COMMIT).
+    // Every process waits on these round trips in turn (a queued run crosses the main's and a worker's commits).
+    const checked = statements.some((s) => s.check);
     try {
-      await client.query('BEGIN');
       let results: StatementResult[];
       try {
-        // The whole batch in ONE round trip: the simple query protocol takes several statements (and answers with
-        // one result each) but no bind parameters, so values are inlined as literals by pg's own escaping. A
+        // The whole batch in ONE message: the simple query protocol takes several statements (and answers with one
+        // result each) but no bind parameters, so values are inlined as literals by pg's own escaping. A
         // statement-per-round-trip batch costs a network round trip for each of ~13 statements per run.
-        const answer = (await client.query(statements.map((s) => inlineParams(s.sql, s.params)).join(';\n'))) as unknown as pg.QueryResult | pg.QueryResult[];
-        const list = Array.isArray(answer) ? answer : [answer];
-        results = list.map((r) => ({ changes: r.rowCount ?? 0, rows: r.rows as Row[] }));
-        statements.forEach((statement, i) => statement.check?.(results[i]!));
-        await client.query('COMMIT');
+        const text = ['BEGIN', ...statements.map((s) => inlineParams(s.sql, s.params)), ...(checked ? [] : ['COMMIT'])].join(';\n');
+        const answer = (await client.query(text)) as unknown as pg.QueryResult[];
+        results = answer.slice(1, 1 + statements.length).map((r) => ({ changes: r.rowCount ?? 0, rows: r.rows as Row[] }));
+        if (checked) {
+          statements.forEach((statement, i) => statement.check?.(results[i]!));
+          await client.query('COMMIT');
+        }
       } catch (error) {
         try {
+          // A failed statement leaves the message's transaction aborted (a failed COMMIT: none left; harmless).
           await client.query('ROLLBACK');
         } catch (rollbackError) {
           broken = rollbackError as Error; // connection unusable: destroy it rather than return it to the pool
