@@ -197,8 +197,8 @@ describe('sub-flow output schema', () => {
 describe('sub-flow variables', () => {
   it("a sub-flow's own variables (env) are read inside it, a typed one with its type", async () => {
     const { output: _numberOnly, ...base } = vat(false);
-    const withEnv = { ...base, id: 'vat-env-ok', env: { RATE: { type: 'num', value: '0.2' }, LABEL: 'net' } };
-    withEnv.nodes = withEnv.nodes.map((n) => (n.id === 'calc' ? { ...n, props: { rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"total": payload * (1 + $env("RATE")), "label": $env("LABEL")}', tot: 'jsonata' }] } } : n));
+    const rules = [{ t: 'set', p: 'payload', pt: 'msg', to: '{"total": payload * (1 + $env("RATE")), "label": $env("LABEL")}', tot: 'jsonata' }];
+    const withEnv = { ...base, id: 'vat-env-ok', env: { RATE: { type: 'num', value: '0.2' }, LABEL: 'net' }, nodes: base.nodes.map((n) => (n.id === 'calc' ? { ...n, props: { rules } } : n)) };
     expect((await server.api('POST', '/api/v1/subflows', withEnv)).status).toBe(201);
     const flow = { id: 'env-user', name: 'env-user', nodes: [{ id: 'go', type: 'inject', wires: [['use']] }, { id: 'use', type: 'subflow:vat-env-ok', props: { version: 1, rate: 0 }, wires: [['out']] }, { id: 'out', type: 'debug' }] };
     expect((await server.api('POST', '/api/v1/flows', flow)).status).toBe(201);
