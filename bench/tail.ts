@@ -8,7 +8,7 @@
  * on Node-RED.
  *
  * Usage: node --import tsx bench/tail.ts [--rounds 3] [--duration 5] [--connections 50] [--tool wrk|autocannon]
- *        [--rev <git rev>]... [--variant "ENV=value ..."] [--only flowcrew] [--flowcrew-node-args "<node flags>"] [--timeline 1000]
+ *        [--rev <git rev>]... [--root <checkout dir>]... [--variant "ENV=value ..."] [--only flowcrew] [--flowcrew-node-args "<node flags>"] [--timeline 1000]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -120,8 +120,9 @@ try {
   const probeArgs = ['--import', probe];
   // Flowcrew from each --rev (git archive checkouts: others' uncommitted edits stay out), else this working tree;
   // --variant "ENV=value ..." adds the first of them again with these variables (an experiment), measured alike.
-  const revs = values('rev');
-  const roots = revs.length ? revs.map((rev) => ({ label: rev, root: checkout(rev, dir) })) : [{ label: 'tree', root: undefined }];
+  // --root <dir>: a prepared checkout (e.g. an experiment's edits on one of them).
+  const roots: Array<{ label: string; root: string | undefined }> = [...values('rev').map((rev) => ({ label: rev, root: checkout(rev, dir) })), ...values('root').map((root) => ({ label: path.basename(path.dirname(root)) + '/' + path.basename(root), root }))];
+  if (roots.length === 0) roots.push({ label: 'tree', root: undefined });
   const variant = option('variant', '');
   const env = variant ? Object.fromEntries(variant.split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) : undefined;
   const flowcrews = [...roots.map((r) => ({ ...r, env: {} })), ...(env ? [{ ...roots[0]!, label: `${roots[0]!.label} ${variant}`, env }] : [])];

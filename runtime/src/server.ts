@@ -2,6 +2,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Server as IoServer } from 'socket.io';
+import { watchAccepts } from './accept-burst.ts';
 import { createApp } from './api/app.ts';
 import type { RuntimeConfig } from './config.ts';
 import { httpGuards } from './identity/http-guards.ts';
@@ -45,6 +46,8 @@ export async function startServer(config: RuntimeConfig, options: ServerOptions 
   const http = createServer(app.listener);
   // Keep-alive longer than typical proxies/load generators so connections are reused.
   http.keepAliveTimeout = 65_000;
+  // A burst of new connections keeps the executor's turns short until all are accepted (accept-burst.ts).
+  const unwatchAccepts = watchAccepts(http);
   const io = attachLive(http, runtime, services, identity, { recheckMs: options.liveRecheckMs });
   // WebSocket endpoints of nodes (Node-RED's websocket listener) live under /webhook; Socket.IO keeps /socket.io.
   http.on('upgrade', (request, socket, head) => {
@@ -75,6 +78,7 @@ export async function startServer(config: RuntimeConfig, options: ServerOptions 
     async close() {
       if (closed) return;
       closed = true;
+      unwatchAccepts();
       await new Promise<void>((resolve) => {
         void io.close(() => resolve());
         http.closeAllConnections();

@@ -5,6 +5,7 @@
  * hot path); a worker that owns a run dispatches its invocations through this same in-process implementation.
  */
 import type { FlowMessage, PortMessage } from '@flowcrew/sdk';
+import { acceptingConnections } from '../accept-burst.ts';
 import { UnstorableMessageError, type InvocationRecord, type RunStatus } from '../storage/types.ts';
 import { DEFAULT_MAX_DEPTH } from '../flow/json-depth.ts';
 import { withFields } from '../logging/logger.ts';
@@ -31,6 +32,8 @@ export const DEFAULT_MAX_STEPS = 100_000;
 
 /** How long one event-loop turn may start runs before the others wait for the next turn (see dispatch). */
 const SLICE_MS = 5;
+/** The same while the server is accepting a burst of connections: one per turn, so turns stay short (accept-burst.ts). */
+const SLICE_WHILE_ACCEPTING_MS = 1;
 
 /** Above this many queued completion commits, a finished node waits for its own commit before the next dispatch. */
 const MAX_UNCOMMITTED = 5_000;
@@ -111,7 +114,7 @@ export class InProcessDispatcher implements InvocationDispatcher {
       // Queued before any run deferred in this slice, so a deferred run finds a new slice.
       setImmediate(() => (this.sliceStart = -1));
     }
-    return now - this.sliceStart < SLICE_MS;
+    return now - this.sliceStart < (acceptingConnections() ? SLICE_WHILE_ACCEPTING_MS : SLICE_MS);
   }
 
   private dispatchNow(run: ActiveRun, invocations: readonly InvocationRecord[]): void {
