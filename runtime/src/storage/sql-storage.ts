@@ -68,7 +68,7 @@ export class SqlStorage implements Storage {
     this.stats = this.writer.stats;
     const write = <T>(statements: SqlStatement[], finish: (results: StatementResult[]) => T) => this.write(statements, finish);
     this.identity = new SqlIdentityStore(driver, write);
-    this.leases = driver.dialect === 'postgres' ? new RunLeases(write) : undefined;
+    this.leases = driver.dialect === 'postgres' ? new RunLeases(write, driver) : undefined;
     this.outbox = driver.dialect === 'postgres' ? new RunOutbox(driver, write) : undefined;
     this.versions = new FlowVersionStore(driver, write);
     this.flows = new SqlFlowStore(driver, write);
