@@ -8,6 +8,7 @@ import type { FlowMessage, NodeStatus } from '@flowcrew/sdk';
 import { checkStringLength, cloneMessage, ensureString, generateId, hasOwn, hostLimits, type HostLimits } from '@flowcrew/sdk/util';
 import { parseRfcCsv, parseRfcCsvSliced, quoteCell } from './csv-rfc-parse.ts';
 import type { CsvProps } from './csv.ts';
+import { CsvSettings } from './csv-settings.ts';
 
 type Template = Array<string | null>;
 
@@ -24,22 +25,12 @@ interface Parts {
   [key: string]: unknown;
 }
 
-const unescape = (s: string) => s.replace(/\\t/g, '\t').replace(/\\n/g, '\n').replace(/\\r/g, '\r');
 const hasTemplate = (t: Template | null | undefined): t is Template => (t?.length ?? 0) > 0 && !(t!.length === 1 && t![0] === '');
 /** msg.columns: always commas and double quotes, empty columns left out. */
 const STRICT_QUOTEABLES = [',', '"', '\n', '\r'];
 
-export class RfcCsv {
-  private readonly sep: string;
+export class RfcCsv extends CsvSettings {
   private readonly quo = '"';
-  private readonly ret: string;
-  private readonly multi: string;
-  private readonly hdrin: unknown;
-  private readonly hdrout: string;
-  private readonly skip: number;
-  private readonly parseNumbers: boolean;
-  private readonly includeEmptyStrings: boolean;
-  private readonly includeNullValues: boolean;
   private readonly noTemplate: boolean;
   private template: Template | null;
   private headerSent = false;
@@ -50,17 +41,8 @@ export class RfcCsv {
     private readonly props: Partial<CsvProps>,
     private readonly limits: HostLimits = hostLimits,
   ) {
-    this.sep = unescape(props.sep || ',');
     // RFC 4180 2.1: records end with CRLF.
-    this.ret = unescape(props.ret || '\r\n');
-    this.multi = props.multi || 'one';
-    this.hdrin = props.hdrin || false;
-    const hdrout = props.hdrout as unknown;
-    this.hdrout = hdrout === true ? 'all' : hdrout === false || !hdrout ? 'none' : String(hdrout);
-    this.skip = parseInt(String(props.skip || 0), 10);
-    this.parseNumbers = props.strings === undefined ? true : props.strings === true;
-    this.includeEmptyStrings = Boolean(props.include_empty_strings);
-    this.includeNullValues = Boolean(props.include_null_values);
+    super(props, '\r\n');
     try {
       this.template = this.columnList(props.temp || '', ',') ?? [''];
     } catch (error) {

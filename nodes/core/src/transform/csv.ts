@@ -11,6 +11,7 @@ import { cloneMessage, ensureString, generateId, hasOwn } from '@flowcrew/sdk/ut
 import { SerialQueue } from './queue.ts';
 import { CarriedState, invocationKey } from '../sequence/kept-state.ts';
 import { RfcCsv, type RfcCsvState } from './csv-rfc.ts';
+import { CsvSettings } from './csv-settings.ts';
 
 export interface CsvProps {
   /** Column names, comma separated. */
@@ -40,8 +41,6 @@ interface Parts {
 }
 
 const NUMBER = /^[-]?(?!E)(?!0\d)\d*\.?\d*(E-?\+?)?\d+$/i;
-
-const unescape = (s: string) => s.replace(/\\t/g, '\t').replace(/\\n/g, '\n').replace(/\\r/g, '\r');
 
 /**
  * Split a column list at each separator followed by an even number of quote characters, as Node-RED's
@@ -86,18 +85,9 @@ interface CsvState {
 }
 
 /** The classic CSV node's state: column template, "header sent" flag and rows gathered across msg.parts. */
-class ClassicCsv {
+class ClassicCsv extends CsvSettings {
   private readonly template: string;
-  private readonly sep: string;
   private readonly quo: string;
-  private readonly ret: string;
-  private readonly multi: string;
-  private readonly hdrin: unknown;
-  private readonly hdrout: string;
-  private readonly skip: number;
-  private readonly parseNumbers: boolean;
-  private readonly includeEmptyStrings: boolean;
-  private readonly includeNullValues: boolean;
   private readonly noTemplate: boolean;
   private columns: string[];
   /** The separator column lists are split with: Node-RED keeps the last one used. */
@@ -111,18 +101,9 @@ class ClassicCsv {
     props: Partial<CsvProps>,
     private readonly limits: HostLimits = hostLimits,
   ) {
+    super(props, '\n');
     this.template = props.temp || '';
-    this.sep = unescape(props.sep || ',');
     this.quo = props.quo || '"';
-    this.ret = unescape(props.ret || '\n');
-    this.multi = props.multi || 'one';
-    this.hdrin = props.hdrin || false;
-    const hdrout = (props.hdrout as unknown) === true ? 'all' : props.hdrout || 'none';
-    this.hdrout = hdrout;
-    this.skip = parseInt(String(props.skip || 0), 10);
-    this.parseNumbers = props.strings === undefined ? true : props.strings === true;
-    this.includeEmptyStrings = Boolean(props.include_empty_strings);
-    this.includeNullValues = Boolean(props.include_null_values);
     if (this.sep.length === 0 || this.quo.length !== 1) throw new Error('The separator must not be empty and the quote must be one character');
     this.columnSeparator = this.sep;
     this.columns = this.clean(this.template, ',');
