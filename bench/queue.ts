@@ -1,15 +1,18 @@
 /**
- * Scale-out benchmark (figures printed, never asserted): a 4-node chain (inject → 3 change nodes), N runs started with
- * at most 64 in flight, in
+ * Scale-out benchmark (figures printed, never asserted), the issue's two workloads in each mode, in one run:
+ * - chain: a 10-node chain (inject → 9 change nodes), N runs started with at most 64 in flight (runNow, its end seen
+ *   by its reply);
+ * - webhook: the 6-node order flow (flows/orders-webhook.json) POSTed over HTTP for a fixed time (bench/queue-webhook.ts);
+ * in
  * 1. embedded mode on SQLite (one process),
  * 2. embedded mode on PostgreSQL (one process),
- * 3. queue mode: this process is the main (accepts into PostgreSQL + outbox, relays to BullMQ on Redis), with 1 and
- *    then 2 worker processes (`flowcrew worker`);
- * runs/s, run latency p50/p99 (accept → finished), queue latency (commit → a worker starts it) p50/p99, and the cost of
- * one lease heartbeat with 1,000 active runs.
+ * 3. queue mode: this process is the main (accepts into PostgreSQL + outbox, relays to BullMQ on Redis, serves the
+ *    webhook), with 1 and then 2 worker processes (`flowcrew worker`);
+ * runs/s, latency p50/p99, queue latency (commit → a worker starts it) p50/p99, CPU per run by part, the queue / single
+ * process PostgreSQL ratio of each workload, and the cost of one lease heartbeat with 1,000 active runs.
  *
- * Usage: node --import tsx bench/queue.ts [--runs 2000] [--nodes 4] [--in-flight 64] [--done reply|poll] [--only sqlite,pg,queue1,queue2,heartbeat] [--rounds 1]
- *   [--same-session]
+ * Usage: node --import tsx bench/queue.ts [--runs 2000] [--nodes 10] [--in-flight 64] [--seconds 10] [--connections 64]
+ *   [--workload chain,webhook] [--done reply|poll] [--only sqlite,pg,queue1,queue2,heartbeat] [--rounds 1] [--same-session]
  *   [--postgres postgres://...] [--redis redis://127.0.0.1:6379/6]
  * Needs PostgreSQL (127.0.0.1:5432, flowcrew/flowcrew, flowcrew_test) and Redis (scripts/services).
  */
@@ -22,9 +25,11 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig } from '../runtime/src/config.ts';
-import { Runtime } from '../runtime/src/runtime.ts';
+import type { Runtime } from '../runtime/src/runtime.ts';
+import { startServer, type RunningServer } from '../runtime/src/server.ts';
 import { createPostgresStorage } from '../runtime/src/storage/postgres.ts';
 import { QUEUE_NAME } from '../runtime/src/queue/worker.ts';
+import { deployOrderFlow, webhookLoad } from './queue-webhook.ts';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -41,9 +46,13 @@ const RUNS = Number(option('runs', '2000'));
  */
 const DONE = option('done', 'reply');
 if (DONE !== 'reply' && DONE !== 'poll') throw new Error(`--done: 'reply' or 'poll', not "${DONE}"`);
-/** Nodes in the chain (inject + change nodes): 4 as in earlier sessions, 10 as in the issue's benchmark. */
-const NODES = Number(option('nodes', '4'));
+/** Nodes in the chain (inject + change nodes): 10 as in the issue's benchmark (sessions 5-8 measured 4). */
+const NODES = Number(option('nodes', '10'));
 const IN_FLIGHT = Number(option('in-flight', '64'));
+/** The webhook workload: seconds of load and connections. */
+const SECONDS = Number(option('seconds', '10'));
+const CONNECTIONS = Number(option('connections', '64'));
+const workloads = new Set(option('workload', 'chain,webhook').split(','));
 const pgUrl = option('postgres', 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test');
 const redisUrl = option('redis', 'redis://127.0.0.1:6379/6');
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -187,16 +196,37 @@ async function drive(label: string, runtime: Runtime, queueMode: boolean, worker
   return RUNS / seconds;
 }
 
-async function embedded(label: string, databaseUrl: string): Promise<number> {
+/** runs/s of each workload in one mode (NaN when not run). */
+type Figures = { chain: number; webhook: number };
+
+/** Both workloads on one server (embedded, or a queue-mode main with its workers running). */
+async function workloadsOn(label: string, server: RunningServer, queueMode: boolean, workerPids: number[] = []): Promise<Figures> {
+  const figures: Figures = { chain: NaN, webhook: NaN };
+  if (workloads.has('chain')) {
+    await server.runtime.createFlow({ id: 'chain', name: 'chain', version: 0, nodes: chain });
+    await server.runtime.deployFlow('chain');
+    figures.chain = await drive(`chain: ${label}`, server.runtime, queueMode, workerPids);
+  }
+  if (workloads.has('webhook')) {
+    await deployOrderFlow(server.runtime);
+    figures.webhook = (await webhookLoad(`webhook: ${label}`, server.url, CONNECTIONS, SECONDS, () => cpuMeter(workerPids))).rps;
+  }
+  return figures;
+}
+
+/** A server on a free port: the HTTP API and webhooks as `flowcrew start` serves them. */
+function serve(env: NodeJS.ProcessEnv, dataDir: string): Promise<RunningServer> {
+  return startServer(loadConfig({ ...env, FLOWCREW_FLOWS_DIR: '', FLOWCREW_RETENTION: 'all' }, { dataDir, logLevel: 'error', port: 0, host: '127.0.0.1' }), { loadExamples: false });
+}
+
+async function embedded(label: string, databaseUrl: string): Promise<Figures> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-bench-q-'));
-  const runtime = await Runtime.create(loadConfig({ DATABASE_URL: databaseUrl, FLOWCREW_FLOWS_DIR: '' }, { dataDir, logLevel: 'error', retention: { mode: 'all', maxAgeMs: 0 } }), { loadExamples: false });
-  await runtime.resumeRuns();
-  await runtime.createFlow({ id: 'chain', name: 'chain', version: 0, nodes: chain });
-  await runtime.deployFlow('chain');
-  const runsPerSecond = await drive(label, runtime, false);
-  await runtime.close();
+  const server = await serve({ DATABASE_URL: databaseUrl }, dataDir);
+  await server.runtime.resumeRuns();
+  const figures = await workloadsOn(label, server, false);
+  await server.close();
   await rm(dataDir, { recursive: true, force: true });
-  return runsPerSecond;
+  return figures;
 }
 
 /**
@@ -223,29 +253,27 @@ function startWorker(env: NodeJS.ProcessEnv, i: number): ChildProcess {
   return child;
 }
 
-async function queueMode(workers: number): Promise<number> {
+async function queueMode(workers: number): Promise<Figures> {
   const schema = await freshSchema();
   const dir = await mkdtemp(path.join(tmpdir(), 'flowcrew-bench-q-'));
   const queue = new Queue(QUEUE_NAME, { connection: { host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port || 6379), db: Number(new URL(redisUrl).pathname.slice(1) || 0) } });
   await queue.obliterate({ force: true });
   await queue.close();
   const env = { ...process.env, DATABASE_URL: urlFor(schema), FLOWCREW_MODE: 'main', FLOWCREW_REDIS_URL: redisUrl, FLOWCREW_KEYRING_FILE: path.join(dir, 'keyring.json'), FLOWCREW_FLOWS_DIR: '', FLOWCREW_RETENTION: 'all' };
-  const main = await Runtime.create(loadConfig(env, { dataDir: path.join(dir, 'main'), logLevel: 'error' }), { loadExamples: false });
-  await main.resumeRuns();
-  await main.createFlow({ id: 'chain', name: 'chain', version: 0, nodes: chain });
-  await main.deployFlow('chain');
+  const main = await serve(env, path.join(dir, 'main'));
+  await main.runtime.resumeRuns();
   const children = Array.from({ length: workers }, (_, i) => startWorker({ ...env, FLOWCREW_MODE: 'worker', FLOWCREW_DATA_DIR: path.join(dir, `w${i}`) }, i));
   // Measure running workers, not their start: wait until each is connected to the queue.
   const probe = new Queue(QUEUE_NAME, { connection: { host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port || 6379), db: Number(new URL(redisUrl).pathname.slice(1) || 0) } });
   while ((await probe.getWorkers()).length < workers) await new Promise((r) => setTimeout(r, 100));
   await probe.close();
-  const runsPerSecond = await drive(`queue mode, ${workers} worker(s)`, main, true, children.map((c) => c.pid!));
+  const figures = await workloadsOn(`queue mode, ${workers} worker(s)`, main, true, children.map((c) => c.pid!));
   for (const child of children) child.kill('SIGTERM');
   await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
   await main.close();
   await dropSchema(schema);
   await rm(dir, { recursive: true, force: true });
-  return runsPerSecond;
+  return figures;
 }
 
 /** One renewal of 1,000 active runs' leases (one UPDATE through the group-commit writer). */
@@ -274,27 +302,35 @@ async function heartbeatCost(): Promise<void> {
   await dropSchema(schema);
 }
 
-console.log(`Flowcrew queue benchmark — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), ${RUNS} runs of a ${NODES}-node chain, ${IN_FLIGHT} in flight, end of a run seen by ${DONE === 'reply' ? 'its reply' : 'polling storage every 20 ms (queue mode)'}, workers in ${SAME_SESSION ? "the bench's session" : 'sessions of their own'}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(`Flowcrew queue benchmark — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}); workloads: ${[...workloads].map((w) => (w === 'chain' ? `${RUNS} runs of a ${NODES}-node chain, ${IN_FLIGHT} in flight, end seen by ${DONE === 'reply' ? 'its reply' : 'polling storage every 20 ms (queue mode)'}` : `the 6-node order webhook, ${CONNECTIONS} connections for ${SECONDS} s`)).join('; ')}; workers in ${SAME_SESSION ? "the bench's session" : 'sessions of their own'}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 /** Under a varying load, ratios of rounds run back to back mean more than one round's figures: --rounds N alternates. */
 const ROUNDS = Number(option('rounds', '1'));
-const ratios: Array<[number, number]> = [];
+const NONE: Figures = { chain: NaN, webhook: NaN };
+/** Per round and workload: [1 worker, 2 workers] / embedded PostgreSQL. */
+const ratios: Array<Record<keyof Figures, [number, number]>> = [];
+const fmt = (x: number) => (Number.isNaN(x) ? '–' : `${x.toFixed(2)}x`);
 for (let round = 1; round <= ROUNDS; round++) {
   if (ROUNDS > 1) console.log(`— round ${round} of ${ROUNDS}`);
   if (only.has('sqlite')) await embedded('embedded, SQLite', '');
-  let single = NaN;
+  let single = NONE;
   if (only.has('pg')) {
     const pgSchema = await freshSchema();
     single = await embedded('embedded, PostgreSQL', urlFor(pgSchema));
     await dropSchema(pgSchema);
   }
-  const queued = [only.has('queue1') ? await queueMode(1) : NaN, only.has('queue2') ? await queueMode(2) : NaN] as [number, number];
+  const one = only.has('queue1') ? await queueMode(1) : NONE;
+  const two = only.has('queue2') ? await queueMode(2) : NONE;
   if (only.has('pg') && (only.has('queue1') || only.has('queue2'))) {
-    ratios.push([queued[0] / single, queued[1] / single]);
-    console.log(`  queue mode / embedded PostgreSQL this round: 1 worker ${(queued[0] / single).toFixed(2)}x, 2 workers ${(queued[1] / single).toFixed(2)}x`);
+    const r = { chain: [one.chain / single.chain, two.chain / single.chain], webhook: [one.webhook / single.webhook, two.webhook / single.webhook] } as Record<keyof Figures, [number, number]>;
+    ratios.push(r);
+    for (const w of workloads) console.log(`  ${w}: queue mode / embedded PostgreSQL this round: 1 worker ${fmt(r[w as keyof Figures][0])}, 2 workers ${fmt(r[w as keyof Figures][1])} (target: 1 worker ≥ 0.5x)`);
   }
 }
 if (ratios.length > 1) {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  console.log(`queue mode / embedded PostgreSQL over ${ratios.length} rounds: 1 worker median ${median(ratios.map((r) => r[0])).toFixed(2)}x (${ratios.map((r) => r[0].toFixed(2)).join(' ')}), 2 workers median ${median(ratios.map((r) => r[1])).toFixed(2)}x`);
+  for (const w of workloads) {
+    const of = (i: 0 | 1) => ratios.map((r) => r[w as keyof Figures][i]);
+    console.log(`${w}: queue mode / embedded PostgreSQL over ${ratios.length} rounds: 1 worker median ${fmt(median(of(0)))} (${of(0).map(fmt).join(' ')}), 2 workers median ${fmt(median(of(1)))}`);
+  }
 }
 if (only.has('heartbeat')) await heartbeatCost();

@@ -1,0 +1,41 @@
+/**
+ * bench/queue.ts's webhook workload: the 6-node order flow of flows/orders-webhook.json (webhook → jsonata → switch →
+ * change ×2 → webhook response), POSTed over HTTP by wrk (a separate process; autocannon in this process when wrk is
+ * missing) with keep-alive connections, for a fixed time. Its runs/s, latency p50/p99 and CPU per request of each part.
+ */
+import { readFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import path from 'node:path';
+import type { FlowDocument } from '../runtime/src/flow/types.ts';
+import type { Runtime } from '../runtime/src/runtime.ts';
+import { autocannonLoad, wrk, wrkAvailable, type LoadResult } from './load.ts';
+
+const repoRoot = path.resolve(import.meta.dirname, '..');
+const order = JSON.stringify({ id: 'B-1', customer: 'Bench', items: [{ sku: 'a', qty: 2, price: 60 }, { sku: 'b', qty: 1, price: 3.5 }] });
+
+/** Deploys the order flow on `runtime` (a main in queue mode: the workers deploy it from storage). */
+export async function deployOrderFlow(runtime: Runtime): Promise<void> {
+  const flow = JSON.parse(await readFile(path.join(repoRoot, 'flows', 'orders-webhook.json'), 'utf8')) as FlowDocument;
+  await runtime.createFlow({ ...flow, version: 0 });
+  await runtime.deployFlow(flow.id);
+}
+
+/**
+ * `seconds` of load on the server at `baseUrl` (after a 1 s warm-up), `connections` at once; `cpu` is bench/queue.ts's
+ * per-part CPU meter, started here and read per request.
+ */
+export async function webhookLoad(label: string, baseUrl: string, connections: number, seconds: number, cpu: () => Promise<(runs: number) => Promise<string>>): Promise<LoadResult> {
+  const target = { url: `${baseUrl}/webhook/orders`, body: order };
+  const load = (s: number) => (wrkAvailable() ? wrk(target, connections, s) : autocannonLoad(target, connections, s));
+  const warm = await load(1);
+  if (warm.requests === 0 || warm.failures === warm.requests) throw new Error(`${label}: the order webhook at ${target.url} did not answer`);
+  const meter = await cpu();
+  const result = await load(seconds);
+  const cpuLine = await meter(Math.max(1, result.requests));
+  console.log(
+    `${label.padEnd(34)} ${String(result.requests).padStart(6)} requests in ${seconds} s → ${result.rps.toFixed(0).padStart(5)} runs/s  latency p50 ${result.p50.toFixed(1)} ms p99 ${result.p99.toFixed(1)} ms` +
+      `${result.failures ? `  (${result.failures} failed)` : ''}  (${result.tool}, load ${loadavg()[0]!.toFixed(1)})`,
+  );
+  console.log(cpuLine);
+  return result;
+}
