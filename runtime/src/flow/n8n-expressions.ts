@@ -241,7 +241,8 @@ const GLOBAL_CALLS: Record<string, (args: string[]) => Translated> = {
   'Math.max': (a) => ({ code: `$max([${a.join(', ')}])` }),
   'Math.min': (a) => ({ code: `$min([${a.join(', ')}])` }),
   'Math.random': () => ({ code: '$random()' }),
-  'Object.keys': (a) => ({ code: `$keys(${a[0]})` }),
+  // An array always, as in JavaScript: JSONata's $keys gives nothing for {} and a lone string for one key.
+  'Object.keys': (a) => ({ code: `[$keys(${a[0]})]` }),
   'Date.now': () => ({ code: '$millis()' }),
 };
 

@@ -40,6 +40,9 @@ describe('n8n expressions → JSONata', () => {
     ['{ "who": $json.body.name, "list": [1, $json.body.qty] }', { who: 'ada', list: [1, 3] }],
     ['$json.body.price.toFixed(2)', '2.50'],
     ['$json.body.name.replace("a", "A")', 'Ada'],
+    ['Object.keys($json.body.nested).length', 1],
+    ['Object.keys($json.body.nested)', ['a b']],
+    ['Object.keys($json.body.missing || {}).length', 0],
   ])('%s', async (js, expected) => {
     const refs = new Set<string>();
     expect(await evaluate(translateJs(js, refs).code, item)).toEqual(expected);
