@@ -3,7 +3,7 @@
  * while panning it, measured in headless Chromium against a real runtime serving the built editor.
  *
  *   node --import tsx bench/editor-canvas.ts           (or: npm run bench:editor)
- *   npm run bench:editor -- --compare <git rev> [--rounds 5] [--current <git rev>]
+ *   npm run bench:editor -- --compare <git rev> [--rounds 5] [--current <git rev>] [--profile]
  *
  * With --compare, the editor of that revision is built beside the current one and both are measured in alternating
  * rounds in one run (each against its own runtime, in its own browser context): on a machine whose load changes by
@@ -13,12 +13,12 @@
  * figures are a floor: a desktop browser with GPU canvas is faster.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vue from '@vitejs/plugin-vue';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { createAdmin, signIn } from '../editor/e2e/auth.ts';
 import { launchBrowser, screenshot } from '../editor/e2e/browser.ts';
@@ -54,6 +54,8 @@ interface PanResult {
   drawP95Ms: number;
   visibleNodes: number;
   scale: number;
+  /** CPU time of all the browser's processes (renderer, GPU/compositor, …) per frame drawn: what the frame cost. */
+  cpuPerFrameMs: number;
 }
 
 interface Figures {
@@ -64,6 +66,38 @@ interface Figures {
   at100: PanResult;
   mouseFrames: number;
   mouseMs: number;
+  parts?: string;
+  /** The machine's 1-minute load average when the round started. */
+  load: number;
+}
+
+/**
+ * CPU time (ms) used so far by this process's child processes and theirs — the browser's — from /proc: a frame's
+ * cost on a shared machine, where frames per second also measure everyone else's load. Linux only (0 elsewhere).
+ */
+function browserCpuMs(): number {
+  if (!existsSync('/proc/self/stat')) return 0;
+  const parentOf = new Map<number, number>();
+  const cpuOf = new Map<number, number>();
+  const tickMs = 1000 / 100; // USER_HZ
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parentOf.set(Number(entry), Number(fields[1]));
+      cpuOf.set(Number(entry), (Number(fields[11]) + Number(fields[12])) * tickMs);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  let total = 0;
+  for (const [pid, ms] of cpuOf) {
+    let ancestor = parentOf.get(pid);
+    while (ancestor !== undefined && ancestor > 1 && ancestor !== process.pid) ancestor = parentOf.get(ancestor);
+    if (ancestor === process.pid) total += ms;
+  }
+  return total;
 }
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -110,7 +144,8 @@ async function serve(dist: string): Promise<TestServer> {
 }
 
 /** One round on one runtime: cold open, warm switch, pan at the whole flow and at 100 %, a mouse drag. */
-async function measure(browser: Browser, server: TestServer, shot: boolean): Promise<Figures> {
+async function measure(browser: Browser, server: TestServer, shot: boolean, profile = false): Promise<Figures> {
+  const load = loadavg()[0]!;
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
   const page = await context.newPage();
   // tsx keeps function names with an `__name` helper, which the functions evaluated in the page then call.
@@ -154,7 +189,12 @@ async function measure(browser: Browser, server: TestServer, shot: boolean): Pro
       }),
   );
 
-  const pan = (scale: number | 'fit') =>
+  const pan = async (scale: number | 'fit'): Promise<PanResult> => {
+    const cpuBefore = browserCpuMs();
+    const result = await panInPage(scale);
+    return { ...result, cpuPerFrameMs: (browserCpuMs() - cpuBefore) / Math.max(1, result.frames) };
+  };
+  const panInPage = (scale: number | 'fit') =>
     page.evaluate(
       ([targetScale, durationMs]) =>
         new Promise<PanResult>((resolve) => {
@@ -187,6 +227,7 @@ async function measure(browser: Browser, server: TestServer, shot: boolean): Pro
                 drawP95Ms: sorted[Math.floor(sorted.length * 0.95)] ?? 0,
                 visibleNodes: canvas.visible_nodes.length,
                 scale: canvas.ds.scale,
+                cpuPerFrameMs: 0,
               });
               return;
             }
@@ -203,9 +244,12 @@ async function measure(browser: Browser, server: TestServer, shot: boolean): Pro
     );
 
   const atFit = await pan('fit');
+  // --profile: where a frame at 100 % goes (litegraph's parts timed, and a V8 CPU profile of the same pan).
+  const parts = profile ? await profileAt100(page, () => pan(1)) : undefined;
   // What the overview drawing looks like (test-artifacts/bench/editor-whole-flow.png).
   if (shot) await screenshot(page, 'bench', 'editor-whole-flow');
   const at100 = await pan(1);
+  if (shot) await screenshot(page, 'bench', 'editor-at-100');
 
   // The same with the mouse: drag the canvas 600 px with 60 intermediate moves, counting drawn frames.
   const box = (await page.locator('[data-test="canvas"]').boundingBox())!;
@@ -219,7 +263,79 @@ async function measure(browser: Browser, server: TestServer, shot: boolean): Pro
   const mouseFrames = (await page.evaluate(() => (window as any).flowcrew.view.canvas.frame as number)) - framesBefore;
 
   await context.close();
-  return { cold, warm: warm.drawn, warmPainted: warm.painted, atFit, at100, mouseFrames, mouseMs };
+  return { cold, warm: warm.drawn, warmPainted: warm.painted, atFit, at100, mouseFrames, mouseMs, parts, load };
+}
+
+/**
+ * Where the time of a frame at 100 % goes: litegraph's drawing parts wrapped with timers (inclusive, nested as listed),
+ * then the same pan under V8's sampling profiler (self time by function). Printed with --profile.
+ */
+async function profileAt100(page: Page, pan: () => Promise<PanResult>): Promise<string> {
+  await page.evaluate(() => {
+    const view = (window as any).flowcrew.view;
+    const canvas = view.canvas;
+    const totals: Record<string, number> = {};
+    const undo: Array<() => void> = [];
+    const wrap = (target: any, name: string, label: string) => {
+      const original = target[name];
+      if (typeof original !== 'function') return;
+      const own = Object.prototype.hasOwnProperty.call(target, name);
+      target[name] = function (this: unknown, ...args: unknown[]) {
+        const t = performance.now();
+        try {
+          return original.apply(this, args);
+        } finally {
+          totals[label] = (totals[label] ?? 0) + performance.now() - t;
+        }
+      };
+      undo.push(() => (own ? (target[name] = original) : delete target[name]));
+    };
+    wrap(canvas, 'drawBackCanvas', 'back canvas (background, groups, wires)');
+    wrap(canvas, 'drawConnections', '  wires');
+    wrap(canvas, 'drawFrontCanvas', 'front canvas (nodes)');
+    wrap(canvas, 'drawNode', '  node');
+    wrap(canvas, 'drawNodeShape', '    box and title bar');
+    const nodeProto = Object.getPrototypeOf(view.graph._nodes[0]);
+    const baseProto = Object.getPrototypeOf(nodeProto);
+    wrap(baseProto, 'drawTitleText', '      title text');
+    wrap(baseProto, 'drawTitleBox', '      title box');
+    wrap(baseProto, 'drawTitleBarBackground', '      title bar');
+    wrap(nodeProto, 'onDrawForeground', '    decorations (detail, buttons, state, status)');
+    wrap(baseProto, 'drawSlots', '    ports');
+    wrap(baseProto, 'arrange', '    arrange (slot layout)');
+    wrap(baseProto, 'drawBadges', '    badges');
+    (window as any).__benchParts = { totals, undo };
+  });
+  const timed = await pan();
+  const totals = await page.evaluate(() => {
+    const { totals, undo } = (window as any).__benchParts;
+    for (const restore of undo.reverse()) restore();
+    return totals as Record<string, number>;
+  });
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
+  await pan();
+  const { profile } = await cdp.send('Profiler.stop');
+  await cdp.detach();
+  // Self time by function: each sample's time goes to the node (function) on top of the stack.
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  let total = 0;
+  profile.samples?.forEach((id, i) => {
+    const dt = (profile.timeDeltas?.[i] ?? 0) / 1000;
+    const frame = byId.get(id)!.callFrame;
+    const name = `${frame.functionName || '(anonymous)'} ${frame.url ? `${frame.url.split('/').pop()}:${frame.lineNumber + 1}` : ''}`.trim();
+    self.set(name, (self.get(name) ?? 0) + dt);
+    total += dt;
+  });
+  const frames = Math.max(1, timed.frames);
+  const lines = [`where a frame at 100 % goes (${timed.visibleNodes} nodes drawn, ${timed.frames} frames, ms per frame, inclusive):`];
+  for (const [label, ms] of Object.entries(totals)) lines.push(`  ${label.padEnd(52)} ${(ms / frames).toFixed(2)}`);
+  lines.push(`V8 profile of the same pan, self time (ms, of ${total.toFixed(0)} ms sampled):`);
+  for (const [name, ms] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)) lines.push(`  ${ms.toFixed(1).padStart(7)}  ${name}`);
+  return lines.join('\n');
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
@@ -229,16 +345,18 @@ function report(label: string, rounds: Figures[]): void {
   const m = (pick: (f: Figures) => number) => median(rounds.map(pick));
   const list = (pick: (f: Figures) => number, digits = 0) => rounds.map((f) => fmt(pick(f), digits)).join(' ');
   const last = rounds.at(-1)!;
-  console.log(`\n${label}: ${NODES} nodes, ${NODES - Math.ceil(NODES / COLUMNS)} wires, Chromium headless without GPU, viewport 1600×1000, median of ${rounds.length} round(s)`);
+  console.log(`\n${label}: ${NODES} nodes, ${NODES - Math.ceil(NODES / COLUMNS)} wires, Chromium headless without GPU, viewport 1600×1000, median of ${rounds.length} round(s), load ${list((f) => f.load, 1)}`);
   console.log(`open, cold page load → flow drawn:     ${fmt(m((f) => f.cold))} ms   (target < 1000 ms)   [${list((f) => f.cold)}]`);
   console.log(`open, switch to the flow → drawn:      ${fmt(m((f) => f.warm))} ms   (next frame: ${fmt(m((f) => f.warmPainted))} ms)`);
-  console.log(`pan, whole flow in view (zoom ${fmt(last.atFit.scale * 100)}%):   ${fmt(m((f) => f.atFit.fps), 1)} fps  (${last.atFit.visibleNodes} nodes drawn; draw mean ${fmt(m((f) => f.atFit.drawMeanMs), 1)} ms, p95 ${fmt(m((f) => f.atFit.drawP95Ms), 1)} ms)   (target 60 fps)   [${list((f) => f.atFit.fps, 1)}]`);
-  console.log(`pan, at 100% zoom:                     ${fmt(m((f) => f.at100.fps), 1)} fps  (${last.at100.visibleNodes} nodes drawn; draw mean ${fmt(m((f) => f.at100.drawMeanMs), 1)} ms, p95 ${fmt(m((f) => f.at100.drawP95Ms), 1)} ms)   [${list((f) => f.at100.fps, 1)}]`);
+  console.log(`pan, whole flow in view (zoom ${fmt(last.atFit.scale * 100)}%):   ${fmt(m((f) => f.atFit.fps), 1)} fps  (${last.atFit.visibleNodes} nodes drawn; draw mean ${fmt(m((f) => f.atFit.drawMeanMs), 1)} ms, p95 ${fmt(m((f) => f.atFit.drawP95Ms), 1)} ms; browser CPU ${fmt(m((f) => f.atFit.cpuPerFrameMs), 1)} ms/frame [${list((f) => f.atFit.cpuPerFrameMs, 1)}])   (target 60 fps)   [${list((f) => f.atFit.fps, 1)}]`);
+  console.log(`pan, at 100% zoom:                     ${fmt(m((f) => f.at100.fps), 1)} fps  (${last.at100.visibleNodes} nodes drawn; draw mean ${fmt(m((f) => f.at100.drawMeanMs), 1)} ms, p95 ${fmt(m((f) => f.at100.drawP95Ms), 1)} ms; browser CPU ${fmt(m((f) => f.at100.cpuPerFrameMs), 1)} ms/frame [${list((f) => f.at100.cpuPerFrameMs, 1)}])   (target 60 fps)   [${list((f) => f.at100.fps, 1)}]`);
   console.log(`pan with the mouse (60 moves):         ${fmt(m((f) => f.mouseFrames))} frames in ${fmt(m((f) => f.mouseMs))} ms`);
+  for (const f of rounds) if (f.parts) console.log(f.parts);
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  const profile = args.includes('--profile');
   const compare = args.includes('--compare') ? args[args.indexOf('--compare') + 1] : undefined;
   const rounds = Number(args.includes('--rounds') ? args[args.indexOf('--rounds') + 1] : compare ? 5 : 1);
   // The working tree by default; a revision instead leaves out uncommitted edits (several people share the tree).
@@ -254,7 +372,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       // Alternate which build goes first, so neither always meets the machine in the same state.
       const order = round % 2 === 0 ? builds : [...builds].reverse();
-      for (const b of order) b.figures.push(await measure(browser, b.server, round === 0 && b === builds[0]));
+      for (const b of order) b.figures.push(await measure(browser, b.server, round === 0 && b === builds[0], profile && round === 0));
       process.stdout.write(`round ${round + 1}/${rounds} `);
     }
     for (const b of builds) report(`Editor canvas benchmark, ${b.label}`, b.figures);

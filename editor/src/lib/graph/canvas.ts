@@ -1,5 +1,5 @@
 /** litegraph's canvas with the editor's shortcuts and menus in place of litegraph's own. */
-import { LGraphCanvas, LGraphNode, LiteGraph, type IContextMenuValue, type LinkSegment } from '@comfyorg/litegraph';
+import { LGraph, LGraphCanvas, LGraphNode, LiteGraph, type IContextMenuValue, type LinkSegment } from '@comfyorg/litegraph';
 import type { GraphView } from '../graph';
 import { FlowGraphNode } from './node';
 import { OverviewLayer } from './overview-layer';
@@ -10,6 +10,10 @@ import { OverviewLayer } from './overview-layer';
  * litegraph's full drawing of 1,000 nodes and splines cannot keep 60 frames a second.
  */
 export const OVERVIEW_SCALE = 0.45;
+/** The grid is drawn from this zoom up (litegraph's background image showed from 0.5), a line every GRID_STEP units. */
+const GRID_SCALE = 0.5;
+const GRID_STEP = 10;
+const GRID_COLOUR = 'rgba(255,255,255,0.045)';
 
 /** litegraph's canvas with the editor's keyboard shortcuts and menus instead of its own. */
 export class FlowCanvas extends LGraphCanvas {
@@ -20,36 +24,91 @@ export class FlowCanvas extends LGraphCanvas {
    * first use: litegraph's constructor already draws, before this class's fields are set.
    */
   private overviewLayer?: OverviewLayer;
-  /** Whether this frame's wires pass drew the nodes too (from the overview layer). */
-  private nodesInLayer = false;
+  /** Set while the front canvas is drawn: the back (background, groups, wires) is drawn then, on the same canvas. */
+  private drawingFront = false;
+
+  /**
+   * One canvas, not litegraph's two. litegraph draws background, groups and wires on a second canvas and copies it under
+   * the nodes every frame; while panning both change every frame, so the copy (a full-size image, rasterised first
+   * without a GPU) was pure cost: ~3 ms of a 100 % zoom frame (bench/editor-canvas.ts --profile). The back is now
+   * drawn first on the one canvas whenever the front is. No drop shadows on nodes (as Node-RED; litegraph's blurred
+   * shadow is another ~2 ms a frame without a GPU), and the grid is a few lines instead of litegraph's image pattern.
+   */
+  constructor(element: HTMLCanvasElement, graph: LGraph) {
+    super(element, graph);
+    this.bgcanvas = this.canvas;
+    this.bgctx = this.ctx;
+    this.render_shadows = false;
+    this.background_image = '';
+    this.onRenderBackground = (_canvas, ctx) => this.paintBackground(ctx);
+  }
 
   override drawNode(node: LGraphNode, ctx: CanvasRenderingContext2D): void {
     if (this.ds.scale >= OVERVIEW_SCALE || !(node instanceof FlowGraphNode)) return super.drawNode(node, ctx);
     node.drawOverview(ctx, this.selectedItems.has(node), this.ds.scale);
   }
 
-  override draw(forceCanvas?: boolean, forceBackground?: boolean): void {
-    // At the overview zoom the nodes live in the layer on the back canvas: whatever redraws them redraws that too.
-    const overview = this.ds.scale < OVERVIEW_SCALE && (this.dirty_canvas || !!forceCanvas);
-    super.draw(forceCanvas, forceBackground || overview);
+  override drawBackCanvas(): void {
+    if (this.bgcanvas !== this.canvas) return super.drawBackCanvas();
+    // Asked for on its own (litegraph's draw): the front is drawn next, and draws the back first.
+    if (!this.drawingFront) {
+      this.dirty_bgcanvas = false;
+      this.dirty_canvas = true;
+      return;
+    }
+    // With a viewport litegraph keeps the context's transform as it is (the front's) instead of setting the device
+    // pixel ratio, which only suits a canvas of its own that is copied at 1/ratio; the viewport is the whole canvas.
+    const self = this as { viewport?: LGraphCanvas['viewport'] };
+    const viewport = self.viewport;
+    self.viewport = [0, 0, this.canvas.width, this.canvas.height];
+    try {
+      super.drawBackCanvas();
+    } finally {
+      self.viewport = viewport;
+    }
   }
 
   override drawFrontCanvas(): void {
-    if (!this.nodesInLayer) return super.drawFrontCanvas();
-    // The nodes are in the layer under this canvas: none to draw here. visible_nodes stays as it is for hit-testing.
+    this.drawingFront = true;
     const visible = this.visible_nodes;
-    this.visible_nodes = [];
     try {
       super.drawFrontCanvas();
     } finally {
+      this.drawingFront = false;
+      // The overview layer (drawn with the wires) held the nodes: visible_nodes was emptied for this frame's node pass
+      // (drawConnections) and is put back for hit-testing.
       this.visible_nodes = visible;
     }
+  }
+
+  /** The background in screen pixels: its colour and, zoomed in enough, a grid that moves with the flow. */
+  private paintBackground(ctx: CanvasRenderingContext2D): boolean {
+    const { width, height } = this.canvas;
+    ctx.fillStyle = this.clear_background_color;
+    ctx.fillRect(0, 0, width, height);
+    const scale = this.ds.scale;
+    if (scale < GRID_SCALE) return true;
+    const step = GRID_STEP * scale;
+    const firstX = (((this.ds.offset[0] * scale) % step) + step) % step;
+    const firstY = (((this.ds.offset[1] * scale) % step) + step) % step;
+    ctx.beginPath();
+    for (let x = firstX; x < width; x += step) {
+      ctx.moveTo(Math.round(x) + 0.5, 0);
+      ctx.lineTo(Math.round(x) + 0.5, height);
+    }
+    for (let y = firstY; y < height; y += step) {
+      ctx.moveTo(0, Math.round(y) + 0.5);
+      ctx.lineTo(width, Math.round(y) + 0.5);
+    }
+    ctx.strokeStyle = GRID_COLOUR;
+    ctx.lineWidth = 1;
+    ctx.stroke();
+    return true;
   }
 
   override drawConnections(ctx: CanvasRenderingContext2D): void {
     if (this.ds.scale >= OVERVIEW_SCALE || !this.graph) {
       this.overviewLayer?.clear();
-      this.nodesInLayer = false;
       this.drawSelfWires(ctx);
       return super.drawConnections(ctx);
     }
@@ -57,8 +116,10 @@ export class FlowCanvas extends LGraphCanvas {
     this.renderedPaths.clear();
     // While a wire is being dragged the nodes are drawn live (they highlight where it can go).
     const layered = !this.linkConnector.isConnecting && this.view !== undefined;
-    this.nodesInLayer = layered && (this.overviewLayer ??= new OverviewLayer()).blit(ctx, this, this.view!.contentVersion, { drawWires: (c) => this.drawOverviewWires(c), bounds: () => this.view!.bounds() });
-    if (!this.nodesInLayer) this.drawOverviewWires(ctx);
+    const nodesInLayer = layered && (this.overviewLayer ??= new OverviewLayer()).blit(ctx, this, this.view!.contentVersion, { drawWires: (c) => this.drawOverviewWires(c), bounds: () => this.view!.bounds() });
+    if (!nodesInLayer) this.drawOverviewWires(ctx);
+    // The nodes are in the layer just drawn: none to draw over it in this frame (drawFrontCanvas puts the list back).
+    else if (this.drawingFront) this.visible_nodes = [];
   }
 
   /** At the overview zoom: wires as straight lines in one path, and wires back to their own node. */
