@@ -78,6 +78,11 @@ export interface WebhookRoute {
   accept?: readonly string[];
   /** Largest request body in bytes; the runtime's limit (FLOWCREW_BODY_LIMIT) caps it. Larger is answered 413. */
   maxBodyBytes?: number;
+  /**
+   * The body is not parsed (Node-RED's http in "skipBodyParsing"): any Content-Type, or none, is read as bytes into
+   * `rawBody` within the size limit, and `body` stays undefined. `accept` does not apply.
+   */
+  raw?: boolean;
 }
 
 /** A WebSocket endpoint a node serves (Node-RED's websocket listener). */

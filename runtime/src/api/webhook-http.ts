@@ -1,7 +1,8 @@
 /**
  * The /webhook/* HTTP endpoint: match the route a trigger node registered, then, in this order, authenticate what
  * the headers allow (401), check the declared content type (415) and the size (413), read the raw body, verify an
- * HMAC signature over it (401), parse it strictly as its type (400), and only then start the run.
+ * HMAC signature over it (401), parse it strictly as its type (400), and only then start the run. A raw route
+ * (WebhookRoute.raw) skips the type check and the parsing: the run gets the bytes.
  * ONE handler per app (its replay memory must be shared): the app mounts it (`webhookRouter`) and the server's
  * fast path (webhook-fast-path.ts) calls the same instance. It sees the path below /webhook in `req.path`.
  */
@@ -58,8 +59,9 @@ export function webhookHandler(runtime: Pick<Runtime, 'webhooks' | 'config' | 'l
       let body: unknown;
       let files: WebhookFile[] | undefined;
       const limit = Math.min(route.maxBodyBytes ?? runtimeLimit, runtimeLimit);
-      const type = hasBody(req) ? declaredType(req, route.accept ?? WEBHOOK_DEFAULT_ACCEPT) : undefined;
-      if (type) raw = await readBody(req, limit);
+      // A raw route (Node-RED's skipBodyParsing) takes the bytes of any type and parses nothing.
+      const type = hasBody(req) && !route.raw ? declaredType(req, route.accept ?? WEBHOOK_DEFAULT_ACCEPT) : undefined;
+      if (type || (route.raw && hasBody(req))) raw = await readBody(req, limit);
       const late = guard.afterBody(route.auth, req.headers, raw, `${route.method} ${route.path}`);
       if (late) return refuse(late);
       if (type) ({ body, files } = await parseBody(type, raw, limit));

@@ -108,7 +108,8 @@ const cases: Case[] = [
   ['delay 0.x: no pauseType', { type: 'delay', pauseType: '', timeout: '1', timeoutUnits: 'seconds' }, { pauseType: 'delay' }],
   // http
   ['http in: upload on, lower-case method', { type: 'http in', url: '/up', method: 'post', upload: true, swaggerDoc: '' }, { method: 'POST', accept: expect.arrayContaining(['multipart/form-data']) }, { '/method': 'translated', '/accept': 'translated' }],
-  ['http in: skipBodyParsing (Node-RED 4)', { type: 'http in', url: '/raw', method: 'get', upload: false, skipBodyParsing: true }, { method: 'GET' }, { '/skipBodyParsing': 'ignored' }],
+  ['http in: skipBodyParsing (Node-RED 4) kept', { type: 'http in', url: '/raw', method: 'get', upload: false, skipBodyParsing: true }, { method: 'GET', skipBodyParsing: true }],
+  ['http in: skipBodyParsing as a string', { type: 'http in', url: '/raw', method: 'post', skipBodyParsing: 'false' }, { method: 'POST', skipBodyParsing: false }, { '/skipBodyParsing': 'translated' }],
   ['http response: status as a number, empty headers', { type: 'http response', statusCode: 201, headers: '' }, { statusCode: 201, headers: {} }],
   ['http request: paytoqs boolean (Node-RED 1.x), empty ret and method', { type: 'http request', method: '', ret: '', paytoqs: true, url: 'https://example.com', persist: false, insecureHTTPParser: false, authType: '', senderr: false, headers: [] }, { method: 'GET', ret: 'txt', paytoqs: 'query', senderr: false }, { '/paytoqs': 'translated', '/persist': 'dropped' }],
   ['http request: senderr on (as a string): errors only fail the node', { type: 'http request', method: 'use', ret: 'obj', paytoqs: 'body', url: '', senderr: 'true' }, { method: 'use', paytoqs: 'body', senderr: true }, { '/senderr': 'translated' }],

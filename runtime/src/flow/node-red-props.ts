@@ -203,8 +203,8 @@ const httpIn: Rule = (p) => {
     p.translate('accept', ['application/json', 'application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data'], 'file uploads on: multipart/form-data is accepted too');
     p.drop('upload', 'file uploads: now in accept');
   } else p.drop('upload', 'file uploads off: multipart/form-data is refused (415); Node-RED accepts such a request without parsing it');
-  if (p.get('skipBodyParsing') === true) p.ignore('skipBodyParsing', 'Flowcrew always parses a body by its content type (msg.req.rawBody is not kept)');
-  else p.drop('skipBodyParsing', 'the body is parsed by its content type, as this node did');
+  // Kept (Node-RED 3.1+): the body as received, as base64 text where Node-RED gives a Buffer (see the differences).
+  p.bool('skipBodyParsing', false);
 };
 
 const httpResponse: Rule = (p) => {

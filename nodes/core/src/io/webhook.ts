@@ -11,6 +11,8 @@ export interface WebhookProps extends WebhookSecurityProps {
   url: string;
   /** How long to wait for a webhook-response node before answering 504. */
   responseTimeoutMs?: number;
+  /** Node-RED's name: the body is not parsed; msg.payload is its bytes, as base64 text. */
+  skipBodyParsing?: boolean;
 }
 
 /** Node-RED puts the body on msg.payload for methods that carry one, and the query for GET. */
@@ -31,6 +33,7 @@ export const webhookNode = defineNode<WebhookProps>({
       method: { title: 'Method', description: 'HTTP method the webhook answers; ALL: any', type: 'string', enum: [...WEBHOOK_METHODS, ...WEBHOOK_METHODS.map((m) => m.toLowerCase())], default: 'POST' },
       url: { title: 'Path', type: 'string', pattern: '^/', minLength: 1, description: 'Starts with /, e.g. /orders/:id; the full address is <runtime address>/webhook/orders/:id (shown on the node and in its form)' },
       responseTimeoutMs: { title: 'Response timeout (ms)', type: 'integer', minimum: 1, default: 30000, description: 'How long the caller waits for a webhook-response node to answer' },
+      skipBodyParsing: { title: 'Do not parse the body', type: 'boolean', default: false, description: 'msg.payload is the body as received (base64 text), whatever its Content-Type' },
       ...webhookSecurityProps,
     },
     required: ['url'],
@@ -42,6 +45,9 @@ export const webhookNode = defineNode<WebhookProps>({
 - **method**: \`GET\`, \`POST\` (default), \`PUT\`, \`PATCH\`, \`DELETE\`, or \`ALL\` for any method.
 - **url**: the path below \`/webhook\`, starting with \`/\`. Segments like \`:id\` are parameters (\`/orders/:id\`).
 - **responseTimeoutMs**: when the flow has a **webhook-response** node, how long the caller waits for it (default 30000).
+- **skipBodyParsing**: Node-RED's "do not parse the body": any Content-Type (or none) is taken, nothing is parsed, and
+  \`msg.payload\` is the body's bytes as base64 text (Node-RED gives a Buffer; messages here are JSON); an empty
+  body is \`""\`. The size limit and the auth checks (an HMAC is over these bytes) still apply.
 - **auth**: who may call (default \`none\`: anyone who can reach the runtime). The secrets live in a **webhook-auth**
   credential attached to the node; a webhook whose mode lacks its secret does not deploy.
   - \`basic\`: HTTP Basic with the credential's \`username\` and \`password\`.
@@ -83,6 +89,7 @@ If the flow contains a **webhook-response** node, the caller gets what it sends 
     const awaitReply = init.flow.nodes.some((n) => n.type === 'webhook-response');
     const replyTimeoutMs = init.props.responseTimeoutMs ?? 30_000;
     const security = webhookSecurity(init.props, init.credentials as WebhookAuthCredential | undefined);
+    const raw = init.props.skipBodyParsing === true;
     // The header that carried a verified password or token has done its job: it is not copied into the run record.
     const secretHeader = security.auth.type === 'basic' ? 'authorization' : security.auth.type === 'header' ? security.auth.header.toLowerCase() : undefined;
     let unregister: (() => void) | undefined;
@@ -94,8 +101,9 @@ If the flow contains a **webhook-response** node, the caller gets what it sends 
         headers = { ...headers };
         delete headers[secretHeader];
       }
+      const body = raw ? (request.rawBody ?? Buffer.alloc(0)).toString('base64') : request.body;
       return {
-        payload: BODY_METHODS.has(effective) ? request.body : request.query,
+        payload: BODY_METHODS.has(effective) ? body : request.query,
         req: { method: request.method, path: request.path, params: request.params, query: request.query, headers, ...(request.files ? { files: request.files } : {}) },
         _webhook: true,
       };
@@ -107,6 +115,7 @@ If the flow contains a **webhook-response** node, the caller gets what it sends 
           method,
           path,
           ...security,
+          ...(raw ? { raw } : {}),
           async handle(request): Promise<TriggerReply> {
             try {
               const { runId, reply } = await trigger.emit(toMessage(request), { awaitReply, replyTimeoutMs });
