@@ -11,7 +11,7 @@ import { REPLY_HANDLE, settleAtRunEnd, settleReply, waitForReply } from './repli
 import { applyRetention } from './retention.ts';
 import { defaultEntryNode } from './roles.ts';
 import { nextInvocations, pendingInvocation } from './routing.ts';
-import { CannotStartRunError, type ActiveRun, type DeployedFlow, type ExecutorHub } from './types.ts';
+import { CannotStartRunError, RunAbort, type ActiveRun, type DeployedFlow, type ExecutorHub } from './types.ts';
 
 /** Finished invocations stored with a new run's entry invocation (children of it), their seq from `nextSeq`. */
 export type ReuseFinished = (entry: InvocationRecord, nextSeq: () => number) => InvocationRecord[];
@@ -165,7 +165,7 @@ export class RunAdmission {
 
   /** Stop a run in this process after a storage failure; what storage holds of it resumes at the next start. */
   dropRun(run: ActiveRun, error: Error, reason: string): void {
-    if (run.abort.signal.aborted) return; // cancelled or already dropped: settled there
+    if (run.abort.aborted) return; // cancelled or already dropped: settled there
     this.hub.runLog(run).error(`run ${run.record.id}: ${reason}: ${error.message}`);
     run.abort.abort(error);
     this.hub.active.delete(run.record.id);
@@ -212,7 +212,7 @@ export class RunAdmission {
   setWaiting(run: ActiveRun, delta: 1 | -1): void {
     run.backingOff += delta;
     const status: RunStatus = run.backingOff > 0 && run.backingOff >= run.outstanding ? 'waiting' : 'running';
-    if (run.abort.signal.aborted || run.record.status === status) return;
+    if (run.abort.aborted || run.record.status === status) return;
     run.record.status = status;
     this.hub.options.storage.updateRun({ id: run.record.id, status }).catch((e: unknown) => this.hub.runLog(run).warn(`run ${run.record.id}: could not record status ${status}: ${(e as Error).message}`));
   }
@@ -237,7 +237,7 @@ export class RunAdmission {
     run.record.error = run.failure;
     run.record.finishedAt = finishedAt;
     this.hub.active.delete(run.record.id);
-    settleAtRunEnd(run, new Error(run.failure ?? 'the flow finished without sending a response'));
+    settleAtRunEnd(run, run.failure ?? 'the flow finished without sending a response');
     this.hub.options.events.runFinished(run.record);
     this.releaseSlot(run.flow);
     applyRetention(this.hub, run);
@@ -252,5 +252,5 @@ export class RunAdmission {
 
 /** An in-memory run around a stored (or about to be stored) record; `seq` continues the run's invocation numbers. */
 export function activeRun(record: RunRecord, flow: DeployedFlow, seq: number, pending: InvocationRecord[]): ActiveRun {
-  return { record, flow, outstanding: 0, seq, abort: new AbortController(), failure: null, backingOff: 0, pending };
+  return { record, flow, outstanding: 0, seq, abort: new RunAbort(), failure: null, backingOff: 0, pending };
 }

@@ -121,20 +121,41 @@ export class InProcessDispatcher implements InvocationDispatcher {
     for (const invocation of invocations) void this.run(run, invocation);
   }
 
-  private async run(run: ActiveRun, invocation: InvocationRecord): Promise<void> {
+  private run(run: ActiveRun, invocation: InvocationRecord): void {
     const deployedNode = run.flow.nodes.get(invocation.nodeId);
-    const attempted = await this.attempt(run, deployedNode, invocation);
-    if (run.abort.signal.aborted || this.hub.closing) return; // Cancelled or shutting down: nothing more is written for this run.
-    // Human in the loop (waiting/park.ts): a node waiting for an answer stays pending, not completed.
-    if (attempted.error && this.hub.options.waiting?.parks(run, invocation, attempted.error)) return;
-    await this.complete(run, deployedNode, invocation, attempted);
+    let attempted: Attempted | Promise<Attempted>;
+    try {
+      attempted = this.attempt(run, deployedNode, invocation);
+    } catch (error) {
+      // As from an async function: the other invocations dispatched with this one still run.
+      return void Promise.reject(error);
+    }
+    // A node that answered synchronously completes in the next microtask: one queued callback instead of three async
+    // functions' promises and turns per hop. (Not in this call: completing dispatches the next hops, and a chain of
+    // synchronous nodes would then grow the stack with every hop, and go depth-first through a fan-out.)
+    if (attempted instanceof Promise) void attempted.then((done) => this.finish(run, deployedNode, invocation, done));
+    else queueMicrotask(() => this.finishCaught(run, deployedNode, invocation, attempted));
   }
 
-  /** Call the node, retrying by its policy (the run waits while every branch sleeps in a backoff). */
-  private async attempt(run: ActiveRun, deployedNode: DeployedNode | undefined, invocation: InvocationRecord): Promise<Attempted> {
-    const startedAt = Date.now();
-    const result: Attempted = { outputs: NO_OUTPUTS, error: null, attempt: invocation.attempt, startedAt, scope: NO_SCOPE };
-    const msg = invocation.input as FlowMessage;
+  /** finish() in a microtask: a synchronous throw becomes a rejection, as it was from the async functions before. */
+  private finishCaught(run: ActiveRun, deployedNode: DeployedNode | undefined, invocation: InvocationRecord, attempted: Attempted): void {
+    try {
+      void this.finish(run, deployedNode, invocation, attempted);
+    } catch (error) {
+      void Promise.reject(error);
+    }
+  }
+
+  private finish(run: ActiveRun, deployedNode: DeployedNode | undefined, invocation: InvocationRecord, attempted: Attempted): Promise<void> | undefined {
+    if (run.abort.aborted || this.hub.closing) return; // Cancelled or shutting down: nothing more is written for this run.
+    // Human in the loop (waiting/park.ts): a node waiting for an answer stays pending, not completed.
+    if (attempted.error && this.hub.options.waiting?.parks(run, invocation, attempted.error)) return;
+    return this.complete(run, deployedNode, invocation, attempted);
+  }
+
+  /** Call the node, retrying by its policy (the run waits while every branch sleeps in a backoff). Synchronous while the node is. */
+  private attempt(run: ActiveRun, deployedNode: DeployedNode | undefined, invocation: InvocationRecord): Attempted | Promise<Attempted> {
+    const result: Attempted = { outputs: NO_OUTPUTS, error: null, attempt: invocation.attempt, startedAt: Date.now(), scope: NO_SCOPE };
     if (!deployedNode) {
       result.error = new Error(`node "${invocation.nodeId}" is not in the deployed flow (it was removed or disabled)`);
       return result;
@@ -143,37 +164,66 @@ export class InProcessDispatcher implements InvocationDispatcher {
       result.error = new Error(`interrupted ${invocation.interruptions} times (the runtime stopped while it ran); not retried again: it may crash the runtime`);
       return result;
     }
-    const policy = deployedNode.retry;
-    const events = this.hub.options.events;
-    for (;;) {
-      const attempt = ++result.attempt;
-      if (run.abort.signal.aborted) break;
-      events.nodeStarted({ flowId: run.record.flowId, runId: run.record.id, nodeId: invocation.nodeId, invocationId: invocation.id, attempt, input: msg });
-      try {
-        // Each attempt gets the message as it was stored: a failed attempt may have mutated it.
-        const input = attempt > invocation.attempt + 1 ? structuredClone(msg) : msg;
-        result.scope = { usage: null, tools: [] };
-        result.outputs = await invoke(this.hub, run, deployedNode, invocation, input, attempt, result.scope);
-        result.error = null;
-        break;
-      } catch (caught) {
-        const error = caught instanceof Error ? caught : new Error(String(caught));
-        result.error = error;
-        const retryable = (error as { retryable?: boolean }).retryable !== false && !run.abort.signal.aborted;
-        if (!retryable || attempt >= policy.maxAttempts) break;
-        const backoff = Math.min((policy.backoffMs ?? 1000) * 2 ** (attempt - 1), policy.maxBackoffMs ?? Number.MAX_SAFE_INTEGER);
-        withFields(this.hub.runLog(run), { nodeId: invocation.nodeId }).warn(`node "${invocation.nodeId}" attempt ${attempt} failed, retrying in ${backoff} ms: ${run.flow.redactor.text(error.message)}`);
-        this.hub.admission.setWaiting(run, +1);
-        const slept = await sleep(backoff, run.abort.signal);
-        this.hub.admission.setWaiting(run, -1);
-        if (!slept) break;
-      }
+    return this.attemptOnce(run, deployedNode, invocation, result);
+  }
+
+  /** The next attempt; on a failure, the ones after it (after their backoff). */
+  private attemptOnce(run: ActiveRun, deployedNode: DeployedNode, invocation: InvocationRecord, result: Attempted): Attempted | Promise<Attempted> {
+    const attempt = ++result.attempt;
+    if (run.abort.aborted) return result;
+    const msg = invocation.input as FlowMessage;
+    this.hub.options.events.nodeStarted({ flowId: run.record.flowId, runId: run.record.id, nodeId: invocation.nodeId, invocationId: invocation.id, attempt, input: msg });
+    let outputs: PortMessage[] | Promise<PortMessage[]>;
+    try {
+      // Each attempt gets the message as it was stored: a failed attempt may have mutated it.
+      const input = attempt > invocation.attempt + 1 ? structuredClone(msg) : msg;
+      result.scope = { usage: null, tools: [] };
+      outputs = invoke(this.hub, run, deployedNode, invocation, input, attempt, result.scope);
+    } catch (caught) {
+      return this.failed(run, deployedNode, invocation, result, caught);
     }
+    if (outputs instanceof Promise) {
+      return outputs.then(
+        (answered) => this.succeeded(result, answered),
+        (caught: unknown) => this.failed(run, deployedNode, invocation, result, caught),
+      );
+    }
+    return this.succeeded(result, outputs);
+  }
+
+  private succeeded(result: Attempted, outputs: PortMessage[]): Attempted {
+    result.outputs = outputs;
+    result.error = null;
     return result;
   }
 
+  /** An attempt failed: the outcome, or the next attempt after the policy's backoff (the run waits while it sleeps). */
+  private failed(run: ActiveRun, deployedNode: DeployedNode, invocation: InvocationRecord, result: Attempted, caught: unknown): Attempted | Promise<Attempted> {
+    const error = caught instanceof Error ? caught : new Error(String(caught));
+    result.error = error;
+    const attempt = result.attempt;
+    const policy = deployedNode.retry;
+    const retryable = (error as { retryable?: boolean }).retryable !== false && !run.abort.aborted;
+    if (!retryable || attempt >= policy.maxAttempts) return result;
+    const backoff = Math.min((policy.backoffMs ?? 1000) * 2 ** (attempt - 1), policy.maxBackoffMs ?? Number.MAX_SAFE_INTEGER);
+    withFields(this.hub.runLog(run), { nodeId: invocation.nodeId }).warn(`node "${invocation.nodeId}" attempt ${attempt} failed, retrying in ${backoff} ms: ${run.flow.redactor.text(error.message)}`);
+    return this.retryAfter(backoff, run, deployedNode, invocation, result);
+  }
+
+  private async retryAfter(backoff: number, run: ActiveRun, deployedNode: DeployedNode, invocation: InvocationRecord, result: Attempted): Promise<Attempted> {
+    this.hub.admission.setWaiting(run, +1);
+    const slept = await sleep(backoff, run.abort.signal);
+    this.hub.admission.setWaiting(run, -1);
+    if (!slept) return result;
+    return this.attemptOnce(run, deployedNode, invocation, result);
+  }
+
   /** Commit the invocation with what it produced (one transaction), then dispatch the next ones or end the run. */
-  private async complete(run: ActiveRun, deployedNode: DeployedNode | undefined, invocation: InvocationRecord, attempted: Attempted): Promise<void> {
+  /**
+   * Synchronous unless it has to wait: for the run's last commit, or for storage to catch up (back-pressure). An async
+   * function here cost a promise and a large frame per hop.
+   */
+  private complete(run: ActiveRun, deployedNode: DeployedNode | undefined, invocation: InvocationRecord, attempted: Attempted): Promise<void> | undefined {
     const { attempt, startedAt, scope } = attempted;
     let { outputs, error } = attempted;
     const msg = invocation.input as FlowMessage;
@@ -247,27 +297,37 @@ export class InProcessDispatcher implements InvocationDispatcher {
     };
     if (!finished) {
       this.uncommitted++;
-      const settled = committed.then(
-        () => void this.uncommitted--,
-        (storageError: unknown) => {
-          this.uncommitted--;
-          this.hub.admission.dropRun(run, storageError as Error, `could not record node "${invocation.nodeId}"`);
-        },
-      );
+      const settled = committed.then(this.countCommitted, (storageError: unknown) => {
+        this.uncommitted--;
+        this.hub.admission.dropRun(run, storageError as Error, `could not record node "${invocation.nodeId}"`);
+      });
       // Back-pressure: when storage falls behind, wait for this commit rather than let the queue grow without bound.
-      if (this.uncommitted > MAX_UNCOMMITTED) await settled;
-      if (run.abort.signal.aborted) return;
-      this.hub.options.events.nodeFinished(finishedEvent);
-      this.dispatch(run, next);
+      if (this.uncommitted > MAX_UNCOMMITTED) return settled.then(() => this.passOn(run, finishedEvent, next));
+      this.passOn(run, finishedEvent, next);
       return;
     }
+    return this.endRun(run, invocation, committed, finishedEvent, finalStatus, finishedAt);
+  }
+
+  /** One completion commit fewer outstanding (made once: no closure per hop). */
+  private readonly countCommitted = (): void => void this.uncommitted--;
+
+  /** Report the node finished and run the next hops (not after a cancel). */
+  private passOn(run: ActiveRun, finishedEvent: NodeFinishedEvent, next: readonly InvocationRecord[]): void {
+    if (run.abort.aborted) return;
+    this.hub.options.events.nodeFinished(finishedEvent);
+    this.dispatch(run, next);
+  }
+
+  /** The run's last node: the run ends once its commit is stored (never reported finished before). */
+  private async endRun(run: ActiveRun, invocation: InvocationRecord, committed: Promise<void>, finishedEvent: NodeFinishedEvent, finalStatus: RunStatus, finishedAt: number): Promise<void> {
     try {
       await committed;
     } catch (storageError) {
       this.hub.admission.dropRun(run, storageError as Error, `could not record node "${invocation.nodeId}"`);
       return;
     }
-    if (run.abort.signal.aborted) return;
+    if (run.abort.aborted) return;
     this.hub.options.events.nodeFinished(finishedEvent);
     this.hub.admission.completeRun(run, finalStatus, finishedAt);
   }

@@ -122,11 +122,11 @@ describe('executor', () => {
     ]);
     const { runId } = await h.triggers.get('t')!({ payload: 'c' });
     await vi_until(() => h!.holds.has('c'));
-    // The held node's wait is registered with the run (one abort listener per run, invoke.ts); the cancel rejects it.
+    // The held node's wait is registered with the run (RunAbort, no listener per hop; invoke.ts); the cancel rejects it.
     const active = h.executor.active.get(runId)!;
-    expect(active.stops?.size).toBe(1);
+    expect(active.abort.waiting).toBe(1);
     expect((await h.executor.cancel(runId))?.status).toBe('cancelled');
-    expect(active.stops?.size).toBe(0);
+    expect(active.abort.waiting).toBe(0);
     h.holds.get('c')!.open();
     expect((await h.storage.getRun(runId))?.status).toBe('cancelled');
     expect((await h.storage.listInvocations(runId)).find((i) => i.nodeId === 'hold')?.status).toBe('cancelled');

@@ -185,7 +185,7 @@ export class Executor implements ExecutorHub {
   async close(): Promise<void> {
     this.closing = true;
     // A clean stop is not a crash: the runs in flight will not count an interruption when they resume.
-    const active = [...this.active.values()].filter((run) => run.record.status !== 'queued' && !run.abort.signal.aborted).map((run) => run.record.id);
+    const active = [...this.active.values()].filter((run) => run.record.status !== 'queued' && !run.abort.aborted).map((run) => run.record.id);
     const started = [...new Set([...active, ...this.resumer.resuming])];
     await this.options.storage.recordCleanStop(started).catch((error: unknown) => this.options.log.warn(`could not record the clean stop of ${started.length} run(s): ${(error as Error).message}`));
     await this.deployer.stopAllTriggers();

@@ -21,64 +21,66 @@ import { stepJournal } from '../steps/journal.ts';
 import { answer } from './replies.ts';
 import { addUsage, type ActiveRun, type DeployedNode, type ExecutorHub, type InvocationScope } from './types.ts';
 
-export async function invoke(hub: ExecutorHub, run: ActiveRun, deployedNode: DeployedNode, invocation: InvocationRecord, msg: FlowMessage, attempt: number, scope: InvocationScope): Promise<PortMessage[]> {
+/**
+ * Call the node once. A node that answers synchronously (most transform nodes) is answered synchronously: no promise
+ * and no microtask turn per hop; an async one returns a promise.
+ */
+export function invoke(hub: ExecutorHub, run: ActiveRun, deployedNode: DeployedNode, invocation: InvocationRecord, msg: FlowMessage, attempt: number, scope: InvocationScope): PortMessage[] | Promise<PortMessage[]> {
   const onInput = deployedNode.instance.onInput;
   if (!onInput) return [];
   const sent: PortMessage[] = [];
   const timeoutMs = deployedNode.timeoutMs;
   // A node with a timeout gets its own signal (aborted by the timeout or the run); otherwise the run's signal
-  // serves, which saves an AbortController and two listeners per hop.
+  // serves, which saves an AbortController and two listeners per hop. The run's signal itself is made only when a
+  // node asks for ctx.signal or waits asynchronously (RunAbort).
   const controller = timeoutMs > 0 ? new AbortController() : null;
-  const signal = controller ? controller.signal : run.abort.signal;
   let onRunAbort: (() => void) | undefined;
   if (controller) {
     onRunAbort = () => controller.abort(run.abort.signal.reason);
     run.abort.signal.addEventListener('abort', onRunAbort, { once: true });
   }
+  const ctx = new NodeInputContext(hub, run, deployedNode, invocation, msg, attempt, controller, scope, sent);
+  let result: unknown;
+  try {
+    result = onInput.call(deployedNode.instance, msg, ctx);
+  } catch (error) {
+    if (onRunAbort) run.abort.signal.removeEventListener('abort', onRunAbort);
+    throw error;
+  }
+  if (result instanceof Promise) return settled(run, result, controller, timeoutMs, onRunAbort, sent);
+  if (onRunAbort) run.abort.signal.removeEventListener('abort', onRunAbort);
+  return outputsOf(sent, result);
+}
+
+function outputsOf(sent: PortMessage[], result: unknown): PortMessage[] {
+  if (sent.length === 0) return normaliseOutput(result);
+  return [...sent, ...normaliseOutput(result)];
+}
+
+/** An async node's answer, or its failure when the signal aborts first (the run was cancelled, or the timeout ran out). */
+async function settled(run: ActiveRun, pending: Promise<unknown>, controller: AbortController | null, timeoutMs: number, onRunAbort: (() => void) | undefined, sent: PortMessage[]): Promise<PortMessage[]> {
   let timer: NodeJS.Timeout | undefined;
   let onStop: (() => void) | undefined;
   let stopOf: ((reason: unknown) => void) | undefined;
-  const ctx = new NodeInputContext(hub, run, deployedNode, invocation, msg, attempt, signal, scope, sent);
   try {
-    let result = onInput.call(deployedNode.instance, msg, ctx);
-    if (result instanceof Promise) {
-      const pending = result;
-      // Stop waiting when the signal aborts: the run was cancelled, or (with a timeout) the time ran out. One promise
-      // settled by whichever comes first (Promise.race with a stop promise made three promises per hop).
-      result = await new Promise((resolve, reject) => {
-        if (controller) {
-          timer = setTimeout(() => controller.abort(new Error(`node timed out after ${timeoutMs} ms`)), timeoutMs);
-          onStop = () => reject(signal.reason as Error);
-          signal.addEventListener('abort', onStop, { once: true });
-        } else if (signal.aborted) return reject(signal.reason as Error);
-        // Without a timeout the run's one abort listener stops it (no listener added and removed per hop).
-        else stopsOf(run).add((stopOf = reject));
-        pending.then(resolve, reject);
-      });
-    }
-    if (sent.length === 0) return normaliseOutput(result);
-    return [...sent, ...normaliseOutput(result)];
+    // One promise settled by whichever comes first (Promise.race with a stop promise made three promises per hop).
+    const result = await new Promise((resolve, reject) => {
+      if (controller) {
+        timer = setTimeout(() => controller.abort(new Error(`node timed out after ${timeoutMs} ms`)), timeoutMs);
+        onStop = () => reject(controller.signal.reason as Error);
+        controller.signal.addEventListener('abort', onStop, { once: true });
+      } else if (run.abort.aborted) return reject(run.abort.reason as Error);
+      // Without a timeout the run itself rejects the wait when it aborts: no signal, no listener added and removed per hop.
+      else run.abort.addWait((stopOf = reject));
+      pending.then(resolve, reject);
+    });
+    return outputsOf(sent, result);
   } finally {
     clearTimeout(timer);
     if (onRunAbort) run.abort.signal.removeEventListener('abort', onRunAbort);
-    if (onStop) signal.removeEventListener('abort', onStop);
-    if (stopOf) run.stops!.delete(stopOf);
+    if (onStop) controller!.signal.removeEventListener('abort', onStop);
+    if (stopOf) run.abort.deleteWait(stopOf);
   }
-}
-
-/** The run's waits on async nodes without a timeout; one abort listener per run rejects them all. */
-function stopsOf(run: ActiveRun): Set<(reason: unknown) => void> {
-  if (run.stops) return run.stops;
-  const stops = (run.stops = new Set());
-  run.abort.signal.addEventListener(
-    'abort',
-    () => {
-      for (const stop of stops) stop(run.abort.signal.reason);
-      stops.clear();
-    },
-    { once: true },
-  );
-  return stops;
 }
 
 /** ctx.log: the run's logger is made on first use only (nodes pass ctx.log along on every message; few log). */
@@ -122,7 +124,8 @@ class NodeInputContext implements InputContext {
     private readonly invocation: InvocationRecord,
     private readonly input: FlowMessage,
     readonly attempt: number,
-    readonly signal: AbortSignal,
+    /** The node's own controller when it has a timeout; else ctx.signal is the run's. */
+    private readonly controller: AbortController | null,
     private readonly scope: InvocationScope,
     private readonly sent: PortMessage[],
   ) {
@@ -134,6 +137,10 @@ class NodeInputContext implements InputContext {
     this.credential = node.credential;
     this.credentials = node.credential ? node.credential.fields : node.credentials;
     this.context = node.context;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller ? this.controller.signal : this.run.abort.signal;
   }
 
   /** Made on first line logged: most invocations never log, and a logger with the run's id costs several allocations. */
