@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStorage } from './index.ts';
 import { SqlStorage } from './sql-storage.ts';
-import { SqliteDriver, createSqliteStorage, sqliteFileIn } from './sqlite.ts';
+import { PAGE_SIZE, SqliteDriver, createSqliteStorage, sqliteFileIn } from './sqlite.ts';
 import { defineStorageSuite, makeRun } from './storage.suite.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'flowcrew-sqlite-test-'));
@@ -55,6 +56,34 @@ describe('SQLite specifics', () => {
       await storage.acceptRun(makeRun(), []);
     } finally {
       await storage.close();
+    }
+  });
+
+  it('a new database has 16 KB pages; one made with 4 KB pages (before session 9) keeps them and stores runs as before', async () => {
+    const fresh = await openStorage({ dataDir: join(root, 'pages-new') });
+    try {
+      expect(((fresh as SqlStorage).driver as SqliteDriver).db.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
+    } finally {
+      await fresh.close();
+    }
+    const dataDir = join(root, 'pages-old');
+    const older = await openStorage({ dataDir });
+    await older.close();
+    // Rebuild it as a 4 KB-page file, as earlier versions made it (VACUUM applies a page size outside WAL mode).
+    const raw = new Database(sqliteFileIn(dataDir));
+    raw.pragma('journal_mode = DELETE');
+    raw.pragma('page_size = 4096');
+    raw.exec('VACUUM');
+    raw.pragma('journal_mode = WAL');
+    raw.close();
+    const reopened = await openStorage({ dataDir });
+    try {
+      expect(((reopened as SqlStorage).driver as SqliteDriver).db.pragma('page_size', { simple: true })).toBe(4096);
+      const run = makeRun({ status: 'succeeded', finishedAt: Date.now() });
+      await reopened.acceptRun(run, []);
+      expect((await reopened.getRun(run.id))?.status).toBe('succeeded');
+    } finally {
+      await reopened.close();
     }
   });
 
