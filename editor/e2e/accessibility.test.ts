@@ -71,14 +71,28 @@ describe('accessibility, end to end', () => {
     await announced('Wired Label (set / change) output 1 to Show (debug)');
     await page.waitForFunction(() => (window as any).flowcrew.view.graph.links && Object.values((window as any).flowcrew.view.graph.links).some((l: any) => l && String(l.origin_id) === 'label' && String(l.target_id) === 'show'));
 
-    // Enter opens the selected node's properties.
+    // W, W again, Enter: Label wired back to itself, a loop, as dragging a wire onto its own input does (was refused:
+    // "a node cannot be wired to itself"). Drawn and warned as a loop; undone below with the rest.
     await page.keyboard.press('ArrowLeft');
     await announced(/Label \(set \/ change\) selected, 1 wire out/);
+    await page.keyboard.press('w');
+    await announced(/W again: this node itself/);
+    await page.keyboard.press('w');
+    await announced('Wire Label (set / change) back to itself (a loop)?');
+    await page.keyboard.press('Enter');
+    await announced('Wired Label (set / change) output 1 back to itself: a loop.');
+    await page.waitForFunction(() => (window as any).flowcrew.view.selfWires().some((w: any) => w.id === 'label' && w.ports.includes(0)));
+    await page.locator('[data-test="loop-warning"]').filter({ hasText: 'Label' }).waitFor();
+    await shot('01b-keyboard-self-loop');
+
+    // Enter opens the selected node's properties (Label, selected as the loop's target).
     await page.keyboard.press('Enter');
     await page.locator('[data-test="properties"] code').filter({ hasText: 'label' }).first().waitFor();
     await shot('02-keyboard-properties');
-    // One undo step per gesture: the wire, then the two moves together.
+    // One undo step per gesture: the loop, the wire, then the two moves together.
     await page.focus('[data-test="canvas"]');
+    await page.keyboard.press('Control+z');
+    await page.waitForFunction(() => (window as any).flowcrew.view.selfWires().length === 0);
     await page.keyboard.press('Control+z');
     await page.keyboard.press('Control+z');
     await page.waitForFunction(([y]) => (window as any).flowcrew.view.graph.getNodeById('label').pos[1] === y, [before[1]]);

@@ -1,6 +1,7 @@
 /**
  * Keyboard operation of the canvas (Canvas.vue): arrow keys select the nearest node in that direction, Shift+arrows
- * move the selection (one undo step), Enter opens the selected node, W wires it to a node chosen with the arrows.
+ * move the selection (one undo step), Enter opens the selected node, W wires it to a node chosen with the arrows (W
+ * again: to itself, a loop, as dragging a wire onto its own input does).
  * Each action is announced in a status line (read by screen readers). Geometry and checks: canvas-keys.ts.
  */
 import { ref } from 'vue';
@@ -43,13 +44,18 @@ export function useCanvasKeyboard(openNode: (id: string) => void) {
 
     if (wiring.value) {
       const w = wiring.value;
+      const choose = (next: string) => {
+        w.target = next;
+        flows.select([next]);
+        announcement.value = next === w.from ? `Wire ${nodeLabel(next)} back to itself (a loop)? Enter connects, Escape cancels.` : `Wire to ${nodeLabel(next)}? Enter connects, Escape cancels.`;
+      };
       if (direction) {
         const next = nearestInDirection(nodes, w.target ?? w.from, direction);
-        if (next) {
-          w.target = next;
-          flows.select([next]);
-          announcement.value = `Wire to ${nodeLabel(next)}? Enter connects, Escape cancels.`;
-        }
+        if (next) choose(next);
+        return handled();
+      }
+      if (event.key === 'w' || event.key === 'W') {
+        choose(w.from);
         return handled();
       }
       if (/^[1-9]$/.test(event.key)) {
@@ -70,7 +76,7 @@ export function useCanvasKeyboard(openNode: (id: string) => void) {
             while (wires.length <= port) wires.push([]);
             wires[port]!.push(to!);
           }, { touched: [from] });
-          announcement.value = `Wired ${nodeLabel(from)} output ${port + 1} to ${nodeLabel(to)}.`;
+          announcement.value = to === from ? `Wired ${nodeLabel(from)} output ${port + 1} back to itself: a loop.` : `Wired ${nodeLabel(from)} output ${port + 1} to ${nodeLabel(to)}.`;
         }
         wiring.value = null;
         return handled();
@@ -112,7 +118,7 @@ export function useCanvasKeyboard(openNode: (id: string) => void) {
       if (!ports) announcement.value = `${nodeLabel(selected)} has no output to wire.`;
       else {
         wiring.value = { from: selected, port: 0 };
-        announcement.value = `Wiring from ${nodeLabel(selected)}${ports > 1 ? ` (output 1 of ${ports}; press 1–${Math.min(ports, 9)} for another)` : ''}: choose the target with the arrow keys, Enter connects, Escape cancels.`;
+        announcement.value = `Wiring from ${nodeLabel(selected)}${ports > 1 ? ` (output 1 of ${ports}; press 1–${Math.min(ports, 9)} for another)` : ''}: choose the target with the arrow keys (W again: this node itself, a loop), Enter connects, Escape cancels.`;
       }
       return handled();
     }

@@ -48,9 +48,11 @@ export function nearestInDirection(nodes: readonly Positioned[], fromId: string,
   return best?.id;
 }
 
-/** Why a wire cannot be drawn, or null when it can (the checks a mouse drag gets from litegraph and the store). */
+/**
+ * Why a wire cannot be drawn, or null when it can (the checks a mouse drag gets from litegraph and the store). A wire
+ * from a node back to its own input is a loop, allowed as a mouse drag makes it (and Node-RED does).
+ */
 export function wireProblem(doc: FlowDocument, from: string, port: number, to: string, targetHasInput: boolean): string | null {
-  if (from === to) return 'a node cannot be wired to itself';
   if (!targetHasInput) return 'that node has no input';
   const node = doc.nodes.find((n) => n.id === from);
   if (node?.wires?.[port]?.includes(to)) return 'that wire is already there';
