@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server as IoServer } from 'socket.io';
 import { watchAccepts } from './accept-burst.ts';
 import { createApp } from './api/app.ts';
+import { appClasses } from './api/webhook-fast-path.ts';
 import type { RuntimeConfig } from './config.ts';
 import { httpGuards } from './identity/http-guards.ts';
 import { Identity } from './identity/identity.ts';
@@ -43,7 +44,7 @@ export async function startServer(config: RuntimeConfig, options: ServerOptions 
   const metrics = config.metrics?.enabled === false ? null : RuntimeMetrics.attach(runtime);
   const app = createApp(runtime, { services, identity, guards, metrics });
   // The app behind the webhook fast path (api/webhook-fast-path.ts).
-  const http = createServer(app.listener);
+  const http = createServer(appClasses(app), app.listener);
   // Keep-alive longer than typical proxies/load generators so connections are reused.
   http.keepAliveTimeout = 65_000;
   // A burst of new connections keeps the executor's turns short until all are accepted (accept-burst.ts).
