@@ -183,4 +183,64 @@ describe('the crew node’s form as cards, end to end', () => {
     expect(deployed.status, JSON.stringify(deployed.body)).toBe(200);
     expect(pageErrors).toEqual([]);
   });
+  it('keeps the crew panel short: CrewAI YAML, manager and the other grouped settings folded under headings', async () => {
+    // Issue 12: "the CrewAI YAML and manager sections make one very long panel". A hierarchical CrewAI crew with YAML,
+    // a manager and memory set: every group of settings is one line until unfolded.
+    const id = `crew-short-${sfx}`;
+    const lines = (n: number, make: (i: number) => string) => Array.from({ length: n }, (_, i) => make(i)).join('');
+    const agentsYaml = lines(8, (i) => `agent_${i}:\n  role: Analyst ${i}\n  goal: Understand part ${i} of the market\n  backstory: Years of experience in area ${i}.\n`);
+    const tasksYaml = lines(8, (i) => `task_${i}:\n  description: Research part ${i} for {customer}\n  expected_output: A report on part ${i}\n  agent: agent_${i}\n`);
+    await openFlow(server, page, {
+      id,
+      name: 'Crew short panel',
+      nodes: [
+        {
+          id: 'crew',
+          type: 'ai-crew',
+          position: { x: 300, y: 200 },
+          props: { process: 'hierarchical', source: 'crewai', crewai: { agentsYaml, tasksYaml }, manager: { role: 'Editor in chief', maxIterations: 2 }, memory: { shortTerm: true } },
+        },
+      ],
+    });
+    await clickNode(page, 'crew');
+    await page.locator('[data-test="crew-form"]').waitFor();
+    const panel = page.locator('[data-test="properties"]');
+    const panelHeight = () => panel.evaluate((el) => {
+      // The element that scrolls: the panel or the sidebar around it.
+      let node: HTMLElement | null = el as HTMLElement;
+      while (node && node.scrollHeight <= node.clientHeight + 1 && node.parentElement) node = node.parentElement;
+      return (node ?? (el as HTMLElement)).scrollHeight;
+    });
+    const yamlSection = page.locator('[data-test="crew-section-crewai"]');
+    const managerSection = page.locator('[data-test="crew-section-manager"]');
+    expect(await yamlSection.locator('summary').innerText()).toContain('agents.yaml 32 lines, tasks.yaml 32 lines');
+    expect(await managerSection.locator('summary').innerText()).toContain('role, max iterations');
+    expect(await yamlSection.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+    expect(await managerSection.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+    const folded = await panelHeight();
+    await shot('04-settings-folded');
+
+    // Unfolded, each shows its own form: the manager's role as set, the YAML as pasted.
+    const sections = await page.locator('[data-test^="crew-section-"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-test')));
+    for (const section of sections) await page.click(`[data-test="${section}"] > summary`);
+    expect(await page.locator('input[data-test="field-/manager/role"]').inputValue()).toBe('Editor in chief');
+    await page.locator('[data-test="field-/crewai/agentsYaml"]').first().waitFor();
+    const unfolded = await panelHeight();
+    await managerSection.scrollIntoViewIfNeeded();
+    await shot('05-settings-unfolded');
+    console.log(`crew panel: ${folded} px folded, ${unfolded} px with every section unfolded (the panel before)`);
+    // Folded, the whole panel — 8 imported agents and tasks listed — fits in about two screens (viewport 1000 px; 2,116 px
+    // measured against 4,845 px unfolded),
+    // and is well under half the unfolded length.
+    expect(folded).toBeLessThan(2_600);
+    expect(folded).toBeLessThan(unfolded / 2);
+
+    // Folding the YAML again is kept while the form is open (an edit elsewhere does not unfold it).
+    await page.click('[data-test="crew-section-crewai"] > summary');
+    await page.selectOption('[data-test="crew-form"] select[data-test="field-/process"]', { label: 'sequential' });
+    expect(await yamlSection.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+    // Sequential: the manager is not used, but it holds settings, so it stays (folded), never hidden with a value.
+    expect(await managerSection.count()).toBe(1);
+    expect(pageErrors).toEqual([]);
+  });
 });

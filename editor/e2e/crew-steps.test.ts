@@ -169,6 +169,8 @@ describe('a crew’s work in the run view, end to end', () => {
       ],
     });
     await clickNode(page, 'crew');
+    // The manager's settings are folded under their heading (a short panel): unfold them.
+    await page.click('[data-test="crew-section-manager"] > summary');
     const picker = page.locator('select[data-test="field-/manager/credential"]');
     await picker.waitFor();
     const options = await picker.locator('option').allTextContents();

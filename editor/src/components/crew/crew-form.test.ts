@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   contextMode,
+  crewSettingsSections,
   crewTaskOrder,
   earlierInCrew,
   earlierTaskKeys,
@@ -9,6 +10,7 @@ import {
   issuesUnder,
   misplacedContext,
   moveTask,
+  onlyProperties,
   outputFields,
   outputSchemaOf,
   removeTask,
@@ -105,5 +107,58 @@ describe('crew form rules', () => {
     expect(await crewaiKeys(yaml)).toEqual(['researcher', 'writer']);
     expect(await crewaiKeys('a: [unclosed')).toEqual([]);
     expect(await crewaiKeys('')).toEqual([]);
+  });
+});
+
+describe('crew settings sections (a short panel)', () => {
+  const schema = {
+    type: 'object',
+    required: ['process'],
+    properties: {
+      process: { enum: ['sequential', 'hierarchical'] },
+      source: { enum: ['inline', 'crewai'] },
+      planning: { type: 'boolean' },
+      crewai: { type: 'object', properties: { agentsYaml: { type: 'string' }, tasksYaml: { type: 'string' } } },
+      manager: { type: 'object', properties: { role: { type: 'string' }, maxIterations: { type: 'integer' } } },
+      memory: { type: 'object', title: 'Crew memory', properties: { enabled: { type: 'boolean' } } },
+      mcpServers: { type: 'array', items: { type: 'object' } },
+    },
+  };
+
+  it('keeps plain fields inline, folds object and list settings, leaves out what the mode does not use while empty', () => {
+    const { inline, sections } = crewSettingsSections(schema, { process: 'sequential', source: 'inline' }, []);
+    expect(inline).toEqual(['process', 'source', 'planning']);
+    expect(sections).toEqual([
+      { key: 'memory', label: 'Crew memory', summary: 'not set', open: false },
+      { key: 'mcpServers', label: 'Mcp servers', summary: 'not set', open: false },
+    ]);
+  });
+
+  it('shows the CrewAI YAML with a crewai source (unfolded while empty, to paste into) and the manager when hierarchical', () => {
+    const empty = crewSettingsSections(schema, { process: 'hierarchical', source: 'crewai' }, []).sections;
+    expect(empty.map((s) => [s.key, s.open, s.summary])).toEqual([
+      ['crewai', true, 'not set'],
+      ['manager', false, 'not set'],
+      ['memory', false, 'not set'],
+      ['mcpServers', false, 'not set'],
+    ]);
+    const filled = crewSettingsSections(schema, { process: 'hierarchical', source: 'crewai', crewai: { agentsYaml: 'a:\n  role: A\n', tasksYaml: 't:\n  description: T' }, manager: { role: 'Boss', maxIterations: 2 }, mcpServers: [{}] }, []).sections;
+    expect(filled.map((s) => [s.key, s.open, s.summary])).toEqual([
+      ['crewai', false, 'agents.yaml 2 lines, tasks.yaml 2 lines'],
+      ['manager', false, 'role, max iterations'],
+      ['memory', false, 'not set'],
+      ['mcpServers', false, '1 item'],
+    ]);
+  });
+
+  it('never hides a setting that holds a value or a problem, and unfolds one with a problem', () => {
+    const kept = crewSettingsSections(schema, { process: 'sequential', source: 'inline', manager: { role: 'Boss' } }, [{ pointer: '/crewai/agentsYaml' }]).sections;
+    expect(kept.find((s) => s.key === 'manager')).toMatchObject({ open: false, summary: 'role' });
+    expect(kept.find((s) => s.key === 'crewai')).toMatchObject({ open: true, summary: '1 problem' });
+  });
+
+  it('gives a section its own schema: that property only, required kept', () => {
+    expect(onlyProperties(schema, ['process'])).toEqual({ type: 'object', properties: { process: schema.properties.process }, required: ['process'] });
+    expect(onlyProperties(schema, ['manager'])).toEqual({ type: 'object', properties: { manager: schema.properties.manager } });
   });
 });

@@ -5,6 +5,7 @@
  * removing a task or agent does to the references to it, and a flat structured-output schema as rows of fields.
  */
 import type { JsonSchema } from '../../api/types';
+import { fieldLabel, humanise } from '../../lib/schema';
 
 export type Row = Record<string, unknown>;
 
@@ -209,4 +210,68 @@ export function isCrewSchema(schema: JsonSchema | undefined): boolean {
   const items = (key: string) => ((schema?.properties as Record<string, JsonSchema> | undefined)?.[key]?.items ?? {}) as JsonSchema;
   const has = (s: JsonSchema, ...keys: string[]) => keys.every((k) => !!s.properties && k in (s.properties as object));
   return has(items('agents'), 'key', 'role') && has(items('tasks'), 'key', 'description');
+}
+
+/** A group of crew settings shown folded under its own heading (CrewForm): one object or list-valued setting. */
+export interface CrewSettingsSection {
+  key: string;
+  label: string;
+  /** What it holds, at a glance, for the folded heading. */
+  summary: string;
+  /** Unfolded to begin with: it has problems, or it is the CrewAI source still to be pasted. */
+  open: boolean;
+}
+
+/** Nothing set: no value, or only empty ones (a switch left off counts as not set). */
+const isEmptySetting = (value: unknown): boolean =>
+  value === undefined || value === null || value === '' || value === false || (Array.isArray(value) && value.length === 0) || (typeof value === 'object' && !Array.isArray(value) && Object.values(value as object).every(isEmptySetting));
+
+/**
+ * The crew settings besides agents and tasks, split so the panel stays short (issue 12: "the CrewAI YAML and manager
+ * sections make one very long panel"): plain fields stay in the form (`inline`); every object or list setting (CrewAI
+ * YAML, manager, human input, budgets, memory, knowledge, MCP servers...) becomes a folded section. A section the
+ * chosen mode does not use is left out — CrewAI YAML unless the source is crewai, the manager unless the process is
+ * hierarchical — unless it holds a value or a problem (nothing set is ever hidden).
+ */
+export function crewSettingsSections(
+  schema: JsonSchema,
+  value: Record<string, unknown>,
+  issues: ReadonlyArray<{ pointer: string }>,
+): { inline: string[]; sections: CrewSettingsSection[] } {
+  const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  const inline: string[] = [];
+  const sections: CrewSettingsSection[] = [];
+  const usedByMode: Record<string, () => boolean> = { crewai: () => value.source === 'crewai', manager: () => value.process === 'hierarchical' };
+  for (const [key, sub] of Object.entries(properties)) {
+    const types = Array.isArray(sub.type) ? sub.type : [sub.type];
+    if (!types.includes('object') && !types.includes('array')) {
+      inline.push(key);
+      continue;
+    }
+    const problems = issues.filter((i) => i.pointer === `/${key}` || i.pointer.startsWith(`/${key}/`)).length;
+    const empty = isEmptySetting(value[key]);
+    if (usedByMode[key] && !usedByMode[key]!() && empty && problems === 0) continue;
+    const summary = problems ? `${problems} problem${problems === 1 ? '' : 's'}` : sectionSummary(key, value[key], empty);
+    sections.push({ key, label: fieldLabel(sub, key), summary, open: problems > 0 || (key === 'crewai' && empty) });
+  }
+  return { inline, sections };
+}
+
+function sectionSummary(key: string, value: unknown, empty: boolean): string {
+  if (empty) return 'not set';
+  if (key === 'crewai' && value && typeof value === 'object') {
+    const lines = (text: unknown) => (typeof text === 'string' && text.trim() ? text.trim().split('\n').length : 0);
+    const yaml = value as Record<string, unknown>;
+    return `agents.yaml ${lines(yaml.agentsYaml)} lines, tasks.yaml ${lines(yaml.tasksYaml)} lines`;
+  }
+  if (Array.isArray(value)) return `${value.length} item${value.length === 1 ? '' : 's'}`;
+  const set = Object.entries(value as object).filter(([, v]) => !isEmptySetting(v)).map(([k]) => humanise(k).toLowerCase());
+  return `${set.slice(0, 3).join(', ')}${set.length > 3 ? ` and ${set.length - 3} more` : ''}`;
+}
+
+/** The schema with only `keys` of its properties (a section's own form). */
+export function onlyProperties(schema: JsonSchema | undefined, keys: readonly string[]): JsonSchema {
+  const all = (schema?.properties ?? {}) as Record<string, JsonSchema>;
+  const required = Array.isArray(schema?.required) ? (schema!.required as string[]).filter((k) => keys.includes(k)) : undefined;
+  return { type: 'object', properties: Object.fromEntries(keys.filter((k) => k in all).map((k) => [k, all[k]!])), ...(required?.length ? { required } : {}) };
 }
