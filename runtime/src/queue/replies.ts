@@ -1,7 +1,11 @@
 /**
- * Webhook replies across processes: the main holding the HTTP request listens on the run's Redis channel before the
- * run is committed; the worker executing the run publishes its answer (a response node's ctx.reply, or the run's end
- * without one) there. Redis pub/sub is fire-and-forget: a main that died meanwhile has no request left to answer.
+ * Webhook replies across processes: the worker executing a run publishes its answer (a response node's ctx.reply, or
+ * the run's end without one) on the run's Redis channel; every main listens to all reply channels of its installation
+ * with ONE pattern subscription, made once, and answers the requests it holds. Subscribing and unsubscribing per run
+ * was ~15 % of a busy main's time (two Redis round trips and socket writes per run, bench/queue.ts profiles, session
+ * 8). Each main now receives every reply and drops those it holds no request for: fine for a few mains; with many, a
+ * per-main channel carried in the job is the next step. Redis pub/sub is fire-and-forget: a main that died meanwhile
+ * has no request left to answer.
  */
 import type { TriggerReply } from '@flowcrew/sdk';
 import { Redis } from 'ioredis';
@@ -10,16 +14,22 @@ import type { RedisNames } from '../cluster/redis-names.ts';
 
 type Answer = { reply: TriggerReply } | { error: string };
 
-/** On a main: one subscriber connection, one channel per waiting request. */
+/** Glob characters of a Redis pattern taken literally (an installation prefix may contain them). */
+const literal = (text: string) => text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+
+/** On a main: one subscriber connection, one pattern subscription for every reply channel. */
 export class ReplyListener {
   private readonly waiting = new Map<string, (answer: Answer) => void>();
-
   private readonly channelStart: string;
+  private readonly pattern: string;
+  /** The pattern subscription, made once (again by ioredis after a reconnection). */
+  private subscribed: Promise<unknown> | null = null;
 
-  constructor(private readonly subscriber: Redis, private readonly names: RedisNames) {
+  constructor(private readonly subscriber: Redis, names: RedisNames) {
     this.channelStart = names.reply('');
-    subscriber.on('message', (name: string, text: string) => {
-      if (!name.startsWith(this.channelStart)) return;
+    this.pattern = `${literal(this.channelStart)}*`;
+    subscriber.on('pmessage', (pattern: string, name: string, text: string) => {
+      if (pattern !== this.pattern || !name.startsWith(this.channelStart)) return;
       const runId = name.slice(this.channelStart.length);
       const deliver = this.waiting.get(runId);
       if (!deliver) return;
@@ -40,14 +50,23 @@ export class ReplyListener {
       settle = (answer) => {
         clearTimeout(timer);
         this.waiting.delete(runId);
-        void this.subscriber.unsubscribe(this.names.reply(runId)).catch(() => {});
         if ('reply' in answer) resolve(answer.reply);
         else reject(new Error(answer.error));
       };
     });
     reply.catch(() => {}); // awaited by the trigger only after acceptance
     this.waiting.set(runId, settle);
-    await this.subscriber.subscribe(this.names.reply(runId));
+    // Before the run is committed, so no answer can come before the main listens; a failed subscription is tried again.
+    this.subscribed ??= this.subscriber.psubscribe(this.pattern).catch((error: unknown) => {
+      this.subscribed = null;
+      throw error;
+    });
+    try {
+      await this.subscribed;
+    } catch (error) {
+      this.waiting.delete(runId);
+      throw error;
+    }
     return { reply };
   }
 

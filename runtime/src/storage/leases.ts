@@ -20,9 +20,9 @@ const ACTIVE = `status IN ('queued', 'running', 'waiting')`;
 const HOLDS_SLOT = `(x.status = 'running' OR (x.status = 'waiting'
   AND NOT EXISTS (SELECT 1 FROM waits w WHERE w.run_id = x.id AND w.delivered_at IS NULL AND w.status <> 'cancelled')))`;
 /** Ids per IN (...) list; far below PostgreSQL's parameter limit, and values are inlined anyway. */
-const CHUNK = 500;
+export const CHUNK = 500;
 
-type Writer = <T>(statements: SqlStatement[], finish: (results: StatementResult[]) => T) => Promise<T>;
+export type Writer = <T>(statements: SqlStatement[], finish: (results: StatementResult[]) => T) => Promise<T>;
 
 /** start()'s answer: started runs and their start times (the advisory-lock statements answer a row without an id). */
 function startedOf(results: StatementResult[]): Map<string, number> {
@@ -351,54 +351,5 @@ export class RunLeases {
   }
 }
 
-/**
- * The transactional outbox (queue mode): a run accepted by a main is recorded here in the run's own transaction, and
- * a relay hands it to the queue only after that commit, then removes the row. A relay dying between the two hands it
- * over again: the queue deduplicates by run id, and a worker only runs a run it can lease (storage decides, not Redis).
- */
-export class RunOutbox {
-  constructor(
-    private readonly driver: Pick<SqlDriver, 'all' | 'writeBatch'>,
-    private readonly write: Writer,
-  ) {}
-
-  static insert(runId: string, createdAt: number): SqlStatement {
-    return { sql: 'INSERT INTO run_outbox (run_id, created_at) VALUES (?, ?) ON CONFLICT (run_id) DO NOTHING', params: [runId, createdAt] };
-  }
-
-  /** Up to `limit` runs waiting to be enqueued, oldest first; only those accepted before `olderThan` (epoch ms) if given. */
-  async pending(limit: number, olderThan = Number.MAX_SAFE_INTEGER): Promise<Array<{ runId: string; createdAt: number }>> {
-    const rows = await this.driver.all('SELECT run_id, created_at FROM run_outbox WHERE created_at < ? ORDER BY created_at, run_id LIMIT ?', [olderThan, limit]);
-    return rows.map((row) => ({ runId: String(row.run_id), createdAt: Number(row.created_at) }));
-  }
-
-  /**
-   * Queue mode: a parked run whose question was answered goes back to the workers — waiting → queued, nobody's, with
-   * an outbox row, in one transaction (a main never executes it). False when it was not parked (already resumed,
-   * cancelled): one answerer wins.
-   */
-  requeueParked(runId: string, now = Date.now()): Promise<boolean> {
-    return this.write(
-      [
-        { sql: `UPDATE runs SET status = 'queued', owner = NULL, lease_expires_at = NULL WHERE id = ? AND status = 'waiting' RETURNING id`, params: [runId] },
-        { sql: `INSERT INTO run_outbox (run_id, created_at) SELECT id, ? FROM runs WHERE id = ? AND status = 'queued' ON CONFLICT (run_id) DO NOTHING`, params: [now, runId] },
-      ],
-      (results) => results[0]!.rows.length > 0,
-    );
-  }
-
-  /**
-   * These runs are in the queue now. Not through the group-commit writer, and committed without waiting for the WAL
-   * flush: the main's writer then carries only acceptances, each queued run's first commit (a delete there made every
-   * acceptance flush bigger and wait for it). A delete lost in a PostgreSQL crash only enqueues its runs again (the
-   * sweep), which a worker's lease makes harmless.
-   */
-  async remove(runIds: readonly string[]): Promise<void> {
-    const statements: SqlStatement[] = [{ sql: 'SET LOCAL synchronous_commit = off' }];
-    for (let i = 0; i < runIds.length; i += CHUNK) {
-      const chunk = runIds.slice(i, i + CHUNK);
-      statements.push({ sql: `DELETE FROM run_outbox WHERE run_id IN (${chunk.map(() => '?').join(', ')})`, params: chunk });
-    }
-    if (statements.length > 1) await this.driver.writeBatch(statements);
-  }
-}
+// The outbox moved to its own file; its old import path stays valid (sql-storage.ts, types.ts).
+export { RunOutbox } from './outbox.ts';
