@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { startTestServer, type TestServer } from '../testing/server.ts';
 import { errorHandler } from './problem.ts';
-import { withWebhookFastPath } from './webhook-fast-path.ts';
+import { appClasses, withWebhookFastPath } from './webhook-fast-path.ts';
 import { webhookHandler, webhookRouter } from './webhook-http.ts';
 import { WebhookRouter } from './webhooks.ts';
 
@@ -27,7 +27,7 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function harness(extraGuards: RequestHandler[] = []): Promise<Harness> {
+async function harness(extraGuards: RequestHandler[] = [], withClasses = false): Promise<Harness> {
   const appSaw: string[] = [];
   const guardSaw: string[] = [];
   const handled: Harness['handled'] = [];
@@ -59,7 +59,9 @@ async function harness(extraGuards: RequestHandler[] = []): Promise<Harness> {
   app.get('/other', (_req, res) => void res.json({ app: true }));
   const onError = errorHandler(quiet, '1mb');
   app.use(onError);
-  const server: Server = createServer(withWebhookFastPath(app, { guards, handler, onError }));
+  const listener = withWebhookFastPath(app, { guards, handler, onError });
+  // As server.ts makes it: requests and responses born with the app's prototypes (appClasses).
+  const server: Server = withClasses ? createServer(appClasses(app), listener) : createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -74,10 +76,13 @@ async function harness(extraGuards: RequestHandler[] = []): Promise<Harness> {
 const postJson = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
-describe('webhook fast path (real Express app, real webhook handler)', () => {
+describe.each([
+  ['a plain server', false],
+  ['a server made with appClasses', true],
+])('webhook fast path (real Express app, real webhook handler), %s', (_label, withClasses) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await harness();
+    h = await harness([], withClasses);
   });
   afterAll(() => h.close());
 
