@@ -42,15 +42,26 @@ export async function deployChain(runtime: Runtime): Promise<() => Promise<void>
   };
 }
 
-/** Per-node overhead of the chain on the runtime under `root`: µs of CPU and of wall time per node. */
-export async function measureChain(root: string, retention: RetentionMode, where: 'disk' | 'memory', messages: number, inFlight = 256): Promise<{ cpuUs: number; wallUs: number }> {
+/** What one measurement of the chain gives. */
+export interface ChainFigures {
+  /** µs of process CPU per node (the machine is shared: wall time is mostly waiting for a core). */
+  cpuUs: number;
+  wallUs: number;
+  seconds: number;
+  /** Heap growth over the measured runs (MB). */
+  heapMb: number;
+}
+
+/** Per-node overhead: `messages` runs of the chain on the runtime under `root`, at most `inFlight` at once, after a warm-up. */
+export async function measureChain(root: string, retention: RetentionMode, where: 'disk' | 'memory', messages: number, inFlight = 256): Promise<ChainFigures> {
   const { loadConfig } = (await import(path.join(root, 'runtime/src/config.ts'))) as typeof import('../runtime/src/config.ts');
   const { Runtime } = (await import(path.join(root, 'runtime/src/runtime.ts'))) as typeof import('../runtime/src/runtime.ts');
   const dataDir = where === 'memory' ? ':memory:' : await mkdtemp(path.join(tmpdir(), 'flowcrew-chain-'));
   const runtime = await Runtime.create(loadConfig({ ...process.env, DATABASE_URL: '' }, { dataDir, flowsDir: null, logLevel: 'error', retention: { mode: retention, maxAgeMs: 0 } }), { loadExamples: false });
   try {
     const runOne = await deployChain(runtime);
-    await Promise.all(Array.from({ length: 500 }, runOne)); // warm-up
+    await Promise.all(Array.from({ length: 500 }, runOne)); // warm up JIT and caches
+    const heapBefore = process.memoryUsage().heapUsed;
     const cpuBefore = process.cpuUsage();
     const start = process.hrtime.bigint();
     let started = 0;
@@ -61,8 +72,14 @@ export async function measureChain(root: string, retention: RetentionMode, where
       }
     };
     await Promise.all(Array.from({ length: inFlight }, worker));
+    const elapsedNs = Number(process.hrtime.bigint() - start);
     const cpu = process.cpuUsage(cpuBefore);
-    return { cpuUs: (cpu.user + cpu.system) / (messages * 10), wallUs: Number(process.hrtime.bigint() - start) / 1000 / (messages * 10) };
+    return {
+      cpuUs: (cpu.user + cpu.system) / (messages * 10),
+      wallUs: elapsedNs / 1000 / (messages * 10),
+      seconds: elapsedNs / 1e9,
+      heapMb: (process.memoryUsage().heapUsed - heapBefore) / 1e6,
+    };
   } finally {
     await runtime.close();
     if (where === 'disk') await rm(dataDir, { recursive: true, force: true });

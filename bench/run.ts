@@ -10,13 +10,10 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir, cpus, loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../runtime/src/config.ts';
-import { Runtime } from '../runtime/src/runtime.ts';
 import type { RetentionMode } from '../runtime/src/storage/types.ts';
-import { deployChain } from './chain.ts';
+import { measureChain } from './chain.ts';
 import { autocannonLoad, requestsExactly, wrk, wrkAvailable, type LoadResult, type LoadTarget } from './load.ts';
 import { startFlowcrew, startNodeRed, type BenchServer } from './node-red.ts';
 
@@ -32,41 +29,13 @@ const repoRoot = path.resolve(import.meta.dirname, '..');
 
 const order = { id: 'B-1', customer: 'Bench', items: [{ sku: 'a', qty: 2, price: 60 }, { sku: 'b', qty: 1, price: 3.5 }] };
 
-async function tempDir(): Promise<string> {
-  return mkdtemp(path.join(tmpdir(), 'flowcrew-bench-'));
-}
-
-/** Per-node overhead: N messages through inject → 9 change nodes, with at most `inFlight` runs at once. */
+/** Per-node overhead: N messages through inject → 9 change nodes, with at most `inFlight` runs at once (bench/chain.ts). */
 async function chainBenchmark(retention: RetentionMode, where: 'disk' | 'memory', messages = 20_000, inFlight = 256): Promise<void> {
-  const dataDir = where === 'memory' ? ':memory:' : await tempDir();
-  const runtime = await Runtime.create(loadConfig({ ...process.env, DATABASE_URL: '' }, { dataDir, flowsDir: null, logLevel: 'error', retention: { mode: retention, maxAgeMs: 0 } }), {
-    loadExamples: false,
-  });
-  const runOne = await deployChain(runtime);
-  // Warm up JIT and caches.
-  await Promise.all(Array.from({ length: 500 }, runOne));
-  const memBefore = process.memoryUsage().heapUsed;
-  const cpuBefore = process.cpuUsage();
-  const start = process.hrtime.bigint();
-  let started = 0;
-  const worker = async () => {
-    while (started < messages) {
-      started++;
-      await runOne();
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  const elapsedNs = Number(process.hrtime.bigint() - start);
-  const perNodeUs = elapsedNs / 1000 / (messages * 10);
-  // CPU time too: on a shared machine the wall time is mostly waiting for a core; the CPU time is what a node costs.
-  const cpu = process.cpuUsage(cpuBefore);
-  const cpuPerNodeUs = (cpu.user + cpu.system) / (messages * 10);
+  const r = await measureChain(repoRoot, retention, where, messages, inFlight);
   console.log(
-    `chain  sqlite=${where.padEnd(6)} history=${retention.padEnd(4)}  ${messages} msgs x 10 nodes in ${(elapsedNs / 1e9).toFixed(2)} s  ` +
-      `→ ${(messages / (elapsedNs / 1e9)).toFixed(0)} runs/s, ${perNodeUs.toFixed(1)} µs per node (wall), ${cpuPerNodeUs.toFixed(1)} µs CPU per node, heap +${((process.memoryUsage().heapUsed - memBefore) / 1e6).toFixed(1)} MB`,
+    `chain  sqlite=${where.padEnd(6)} history=${retention.padEnd(4)}  ${messages} msgs x 10 nodes in ${r.seconds.toFixed(2)} s  ` +
+      `→ ${(messages / r.seconds).toFixed(0)} runs/s, ${r.wallUs.toFixed(1)} µs per node (wall), ${r.cpuUs.toFixed(1)} µs CPU per node, heap +${r.heapMb.toFixed(1)} MB`,
   );
-  await runtime.close();
-  if (where === 'disk') await rm(dataDir, { recursive: true, force: true });
 }
 
 const target = (url: string): LoadTarget => ({ url, body: JSON.stringify(order) });
