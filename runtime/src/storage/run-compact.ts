@@ -23,6 +23,12 @@ const JSON_COLUMN: readonly boolean[] = INVOCATION_COLUMNS.map((_, i) => i === I
 
 export const COMPACT_COLUMN = 'invocations_json';
 
+/**
+ * Text JSON.stringify would only put in quotes (ids, node ids and types, statuses): quoted directly, the same bytes.
+ * JSON.stringify of ~5 short strings per invocation was a fifth of the encoding's time.
+ */
+const NOTHING_TO_ESCAPE = /^[\w .:@/+-]*$/;
+
 export function compactHistoryMigration(dialect: SqlDialect): string[] {
   return [`ALTER TABLE runs ADD COLUMN ${dialect === 'postgres' ? 'IF NOT EXISTS ' : ''}${COMPACT_COLUMN} TEXT`];
 }
@@ -36,7 +42,7 @@ export function encodeInvocations(rows: readonly (readonly SqlParam[])[]): strin
       const value = row[c];
       let part: string;
       if (value === null || value === undefined) part = 'null';
-      else if (typeof value === 'string') part = JSON_COLUMN[c] ? value : JSON.stringify(value);
+      else if (typeof value === 'string') part = JSON_COLUMN[c] ? value : NOTHING_TO_ESCAPE.test(value) ? `"${value}"` : JSON.stringify(value);
       else if (typeof value === 'number') part = Number.isFinite(value) ? String(value) : 'null';
       else part = JSON.stringify(value);
       parts.push(c === 0 ? `[${part}` : c === INVOCATION_COLUMNS.length - 1 ? `${part}]` : part);
