@@ -1,6 +1,7 @@
 /**
  * n8n import: expressions and conditions translate to JSONata, workflows become flows, and the imported flows answer
- * the same requests as n8n did (answers recorded from a real n8n 1.x by fixtures/n8n/record-answers.ts).
+ * the same requests as n8n did (answers recorded from a real n8n 1.x by fixtures/n8n/record-answers.ts), and a
+ * workflow started by its Manual Trigger gives the last node's items n8n's `execute` gave.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { startTestServer, type TestServer } from '../testing/server.ts';
 import { importN8n, isN8nExport } from './n8n.ts';
 import { translateJs, translateTemplate, UntranslatableExpression } from './n8n-expressions.ts';
 import { translateConditions } from './n8n-conditions.ts';
-import { N8N_CASES, N8N_FIXTURES } from './fixtures/n8n/cases.ts';
+import { N8N_CASES, N8N_FIXTURES, N8N_MANUAL_CASES } from './fixtures/n8n/cases.ts';
 
 const fixtures = path.join(import.meta.dirname, 'fixtures', 'n8n');
 const load = async (name: string) => JSON.parse(await readFile(path.join(fixtures, name), 'utf8'));
@@ -143,5 +144,19 @@ describe('imported n8n workflows answer as a real n8n did', () => {
     const expected = answers[c.label];
     expect(expected, `no recorded n8n answer for "${c.label}": run fixtures/n8n/record-answers.ts`).toBeDefined();
     expect(c.statusOnly ? { status: res.status } : { status: res.status, body }).toEqual(c.statusOnly ? { status: expected!.status } : expected);
+  });
+
+  // n8n: `n8n execute --id` runs the workflow from its Manual Trigger; here a manual run of the imported flow.
+  it.each(N8N_MANUAL_CASES.map((c) => [c.label, c] as const))('%s', async (_label, c) => {
+    const expected = answers[c.label] as unknown as { node: string; items: unknown[] } | undefined;
+    expect(expected, `no recorded n8n answer for "${c.label}": run fixtures/n8n/record-answers.ts`).toBeDefined();
+    const workflow = (await Promise.all(N8N_FIXTURES.map(load))).find((w) => w.id === c.workflowId);
+    const nodeId = (workflow.nodes as Array<{ id: string; name: string }>).find((n) => n.name === expected!.node)!.id;
+    const started = await flowcrew.api('POST', `/api/v1/flows/n8n-${c.workflowId}/runs`, {});
+    expect(started.status).toBe(202);
+    const run = (await flowcrew.api('GET', `/api/v1/runs/${(await flowcrew.waitRun(started.body.runId)).id}`)).body;
+    expect(run.status).toBe('succeeded');
+    const outputs = run.invocations.find((i: { nodeId: string }) => i.nodeId === nodeId)?.outputs as Array<{ msg: { payload: unknown } }> | undefined;
+    expect(outputs?.map((o) => o.msg.payload)).toEqual(expected!.items);
   });
 });
