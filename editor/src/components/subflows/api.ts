@@ -1,5 +1,6 @@
 /** The sub-flow library routes (runtime/src/subflows/routes.ts). */
 import { request } from '../../api/client';
+import type { FlowDocument } from '../../api/types';
 
 export interface SubflowNode {
   id: string;
@@ -18,6 +19,8 @@ export interface SubflowDefinition {
   input?: Record<string, unknown>;
   output?: Record<string, unknown>;
   properties?: Record<string, unknown>;
+  /** The sub-flow's own variables (the runtime's SubflowDefinition.env). */
+  env?: FlowDocument['env'];
   nodes: SubflowNode[];
 }
 

@@ -89,6 +89,19 @@ describe('a sub-flow tab', () => {
     expect(api.called('POST /subflows')).toHaveLength(1);
   });
 
+  it('publishing again keeps the sub-flow\'s own variables (an import wrote Node-RED\'s global env into it)', async () => {
+    const env = { REGION: { type: 'str' as const, value: 'eu' } };
+    const withEnv = { ...version(2), definition: { ...version(2).definition, env } };
+    const api = fakeApi({ 'GET /node-types': { body: nodeTypes }, 'GET /subflows/vat': { body: withEnv }, 'POST /subflows': (req) => ({ status: 201, body: { ...version(3), definition: { ...(req.body as object), version: 3 } } }) });
+    await useNodeTypesStore().load();
+    const flows = useFlowsStore();
+    flows.openWorkingCopy(adoptVersion(withEnv));
+    flows.markDrawn(subflowTabId('vat'));
+    flows.deleteNodes(['b']);
+    expect(await flows.deploy(subflowTabId('vat'))).toBe(true);
+    expect((api.called('POST /subflows')[0]!.body as Record<string, unknown>).env).toEqual(env);
+  });
+
   it('a version published meanwhile is a conflict (nothing sent); overwrite publishes, reload takes theirs', async () => {
     const { flows, api, id } = await openTab({
       'GET /subflows/vat': { body: version(3, 'ann') },

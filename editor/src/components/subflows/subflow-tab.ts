@@ -47,13 +47,15 @@ export function interfaceOf(doc: FlowDocument): SubflowInterface {
 
 /** A published version as a fresh working copy, ready to be a tab. */
 export function adoptVersion(version: SubflowVersion): OpenFlow {
-  const { id, name, description, input, output, properties, nodes, color, icon } = version.definition as SubflowDefinition & { color?: string; icon?: string };
+  const { id, name, description, input, output, properties, nodes, color, icon, env } = version.definition as SubflowDefinition & { color?: string; icon?: string };
   const doc: SubflowDocument = {
     id: subflowTabId(id),
     name,
     version: version.definition.version,
     ...(description ? { description } : {}),
     nodes: plain(nodes) as FlowNode[],
+    // Its own variables (e.g. Node-RED's global env written in at import): kept, so publishing again keeps them.
+    ...(env && Object.keys(env).length ? { env: plain(env) } : {}),
     subflow: { ...(input ? { input } : {}), ...(output ? { output } : {}), ...(properties ? { properties } : {}) },
   };
   layoutUnplaced(doc.nodes);
@@ -73,7 +75,7 @@ export function adoptVersion(version: SubflowVersion): OpenFlow {
   };
 }
 
-/** The definition to publish from a working copy: its nodes as drawn, its interface, name and description. */
+/** The definition to publish from a working copy: its nodes as drawn, its interface, name, description and variables. */
 export function definitionOf(doc: FlowDocument, library: LibraryTab): Omit<SubflowDefinition, 'version'> {
   const iface = interfaceOf(doc);
   return plain({
@@ -85,6 +87,7 @@ export function definitionOf(doc: FlowDocument, library: LibraryTab): Omit<Subfl
     ...(iface.input ? { input: iface.input } : {}),
     ...(iface.output ? { output: iface.output } : {}),
     ...(iface.properties ? { properties: iface.properties } : {}),
+    ...(doc.env && Object.keys(doc.env).length ? { env: doc.env } : {}),
     nodes: doc.nodes,
   });
 }
