@@ -321,7 +321,7 @@ export interface RuntimeServices {
    * link call names), and the promise settles with the message its `subflow-out` node replies with (or rejects when
    * that run fails, is cancelled, or `signal` aborts).
    */
-  callFlow(flowId: string, msg: FlowMessage, options: { signal: AbortSignal; parentRunId: string; timeoutMs?: number; entryNodeId?: string }): Promise<FlowMessage>;
+  callFlow(flowId: string, msg: FlowMessage, options: { signal: AbortSignal; parentRunId: string; timeoutMs?: number; entryNodeId?: string; caller?: SubflowCallerRef }): Promise<FlowMessage>;
   /**
    * The one way out to the network. Every node, model provider, MCP client and connector opens its connections
    * through this guard, which refuses loopback, private, link-local, CGNAT, multicast, unspecified, IPv4-mapped
@@ -477,4 +477,13 @@ export function setProperty(target: Record<string, unknown>, path: string, value
 /** Delete a property path (an array index is spliced out). */
 export function deleteProperty(target: Record<string, unknown>, path: string): void {
   setMessageProperty(target, path, undefined, false);
+}
+
+/**
+ * The node that calls a flow (`services.callFlow`): a status reported inside the called flow and taken by no status
+ * node there goes up to the caller's flow as if this node reported it (Node-RED's subflow instances).
+ */
+export interface SubflowCallerRef {
+  flowId: string;
+  nodeId: string;
 }

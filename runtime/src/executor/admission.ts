@@ -11,7 +11,7 @@ import { REPLY_HANDLE, settleAtRunEnd, settleReply, waitForReply } from './repli
 import { applyRetention } from './retention.ts';
 import { defaultEntryNode } from './roles.ts';
 import { nextInvocations, pendingInvocation } from './routing.ts';
-import { CannotStartRunError, RunAbort, type ActiveRun, type DeployedFlow, type ExecutorHub } from './types.ts';
+import { CannotStartRunError, RunAbort, type ActiveRun, type DeployedFlow, type ExecutorHub, type RunCaller } from './types.ts';
 
 /** Finished invocations stored with a new run's entry invocation (children of it), their seq from `nextSeq`. */
 export type ReuseFinished = (entry: InvocationRecord, nextSeq: () => number) => InvocationRecord[];
@@ -73,7 +73,7 @@ export class RunAdmission {
    * Start a run by delivering `input` to a trigger node's own `onInput` (manual "run now", sub-flow calls).
    * With no `nodeId`, the flow's default manual entry is used.
    */
-  async runNow(flowId: string, input: FlowMessage, options: EmitOptions & { nodeId?: string; parentRunId?: string; reuse?: ReuseFinished } = {}): Promise<EmitResult> {
+  async runNow(flowId: string, input: FlowMessage, options: EmitOptions & { nodeId?: string; parentRunId?: string; caller?: RunCaller; reuse?: ReuseFinished } = {}): Promise<EmitResult> {
     const deployed = this.hub.deployed.get(flowId);
     if (!deployed) throw new CannotStartRunError(`flow "${flowId}" is not deployed`);
     const entry = options.nodeId ? deployed.nodes.get(options.nodeId) : defaultEntryNode(deployed);
@@ -85,6 +85,7 @@ export class RunAdmission {
     const msg = { ...input };
     msg._msgid ??= randomUUID();
     const run = this.newRun(deployed, entry.node.id, msg, options.parentRunId ?? null, Date.now());
+    if (options.caller) run.caller = options.caller;
     const first = pendingInvocation(run, entry, msg, null);
     // A re-run from a chosen step (steps/rerun.ts): the earlier steps, copied under the new entry, go in with it.
     return this.accept(run, options.reuse ? [first, ...options.reuse(first, () => run.seq++)] : [first], options);

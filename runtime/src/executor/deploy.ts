@@ -12,7 +12,7 @@ import { ContextRegistry } from './context.ts';
 import { bindingProblem, credentialRefsInProps } from './credential-binding.ts';
 import { Redactor } from './redaction.ts';
 import { classifyRoles, statusHandlersFor } from './roles.ts';
-import { DeployError, NO_RETRY, type DeployedFlow, type DeployedNode, type ExecutorHub } from './types.ts';
+import { DeployError, NO_RETRY, type ActiveRun, type DeployedFlow, type DeployedNode, type ExecutorHub } from './types.ts';
 
 type Shared = { credential?: LiveCredential; resources?: ResourceScope; unwatch?: () => void };
 
@@ -60,7 +60,7 @@ export class Deployer {
         const log = this.hub.nodeLogger(flow.id, node.id, label, redactor);
         const status: InputContext['status'] = (s) => {
           options.events.status({ flowId: flow.id, nodeId: node.id, status: s });
-          this.routeStatus(flow.id, node.id, node.type, node.name ?? '', s); // Node-RED: the node's own name
+          this.routeStatus(flow.id, node.id, { id: node.id, type: node.type, name: node.name ?? '' }, s); // Node-RED: the node's own name
         };
         let credentials: Record<string, unknown> | undefined;
         if (node.credentials) {
@@ -274,13 +274,35 @@ export class Deployer {
     await Promise.allSettled([...deployed.nodes.values()].map((d) => d.instance.stop?.()));
   }
 
-  /** Node-RED's status nodes: each status change of a node in their scope starts a run at them with msg.status. */
-  private routeStatus(flowId: string, nodeId: string, type: string, name: string, status: NodeStatus): void {
+  /**
+   * A status a node reports while running a run another flow's node called (a library sub-flow): shown on the node,
+   * then Node-RED's rule for subflow instances — a status node of the called flow takes it; else it goes up to the
+   * caller's flow as if the calling node reported it (its source still the inner node), and up again through nested
+   * calls.
+   */
+  statusInCalledRun(run: ActiveRun, d: DeployedNode, status: NodeStatus): void {
+    this.hub.options.events.status({ flowId: run.record.flowId, nodeId: d.node.id, status });
+    const source = { id: d.node.id, type: d.node.type, name: d.node.name ?? '' };
+    let at: { flowId: string; nodeId: string } = { flowId: run.record.flowId, nodeId: d.node.id };
+    let caller = run.caller;
+    while (!this.routeStatus(at.flowId, at.nodeId, source, status) && caller) {
+      at = caller;
+      caller = this.hub.active.get(caller.runId)?.caller;
+    }
+  }
+
+  /**
+   * Node-RED's status nodes: each status change of a node in their scope starts a run at them with msg.status.
+   * `nodeId` is what the scopes are matched against; `source` is the node that reported it. True when a status node took it.
+   */
+  private routeStatus(flowId: string, nodeId: string, source: { id: string; type: string; name: string }, status: NodeStatus): boolean {
     const deployed = this.hub.deployed.get(flowId);
-    if (!deployed || deployed.roles.statusHandlers.length === 0) return;
-    for (const s of statusHandlersFor(deployed, nodeId)) {
-      const msg: FlowMessage = { status: { ...status, ...(status.text === undefined ? {} : { text: String(status.text) }), source: { id: nodeId, type, name } } };
+    if (!deployed || deployed.roles.statusHandlers.length === 0) return false;
+    const handlers = statusHandlersFor(deployed, nodeId);
+    for (const s of handlers) {
+      const msg: FlowMessage = { status: { ...status, ...(status.text === undefined ? {} : { text: String(status.text) }), source: { ...source } } };
       this.hub.admission.runNow(flowId, msg, { nodeId: s.node.id }).catch((error: unknown) => this.hub.options.log.warn(`status node "${s.node.id}": could not start a run: ${(error as Error).message}`));
     }
+    return handlers.length > 0;
   }
 }

@@ -132,7 +132,7 @@ class NodeInputContext implements InputContext {
     this.runId = run.record.id;
     this.nodeId = invocation.nodeId;
     this.flowId = run.record.flowId;
-    this.status = node.status;
+    this.status = run.caller ? (status) => hub.deployer.statusInCalledRun(run, node, status) : node.status;
     // The credential's fields as they are now: an edit reaches the next message without a redeploy.
     this.credential = node.credential;
     this.credentials = node.credential ? node.credential.fields : node.credentials;

@@ -2,7 +2,7 @@
  * Calls a node makes into other work of the runtime: a tool call (an AI agent running a tool-capable node type as
  * its own invocation of the run) and a sub-flow call (a run of another flow, answered by its subflow-out).
  */
-import type { FlowMessage, NodeInstance, PortMessage, ToolCall, ToolDescription } from '@flowcrew/sdk';
+import type { FlowMessage, NodeInstance, PortMessage, SubflowCallerRef, ToolCall, ToolDescription } from '@flowcrew/sdk';
 import type { InvocationRecord } from '../storage/types.ts';
 import { toolCallSteps } from '../steps/journal.ts';
 import { bindingProblem } from './credential-binding.ts';
@@ -118,7 +118,7 @@ export class ToolCalls {
   }
 
   /** Sub-flow call: run `flowId` from its sub-flow entry and resolve with what its subflow-out replies. */
-  async callFlow(flowId: string, msg: FlowMessage, options: { signal: AbortSignal; parentRunId: string; timeoutMs?: number; entryNodeId?: string }): Promise<FlowMessage> {
+  async callFlow(flowId: string, msg: FlowMessage, options: { signal: AbortSignal; parentRunId: string; timeoutMs?: number; entryNodeId?: string; caller?: SubflowCallerRef }): Promise<FlowMessage> {
     const deployed = this.hub.deployed.get(flowId);
     if (!deployed) throw new Error(`sub-flow "${flowId}" is not deployed`);
     const entry = options.entryNodeId ? deployed.nodes.get(options.entryNodeId) : subflowEntryNode(deployed);
@@ -126,6 +126,7 @@ export class ToolCalls {
     const { runId, reply } = await this.hub.admission.runNow(flowId, structuredClone(msg), {
       nodeId: entry.node.id,
       parentRunId: options.parentRunId,
+      ...(options.caller ? { caller: { ...options.caller, runId: options.parentRunId } } : {}),
       awaitReply: true,
       replyTimeoutMs: options.timeoutMs ?? 60_000,
     });

@@ -152,6 +152,15 @@ export interface ActiveRun {
   backingOff: number;
   pending: InvocationRecord[];
   reply?: ReplyWaiter;
+  /** The node whose call started this run (services.callFlow), while this process runs it: where its statuses go up. */
+  caller?: RunCaller;
+}
+
+/** A calling node and the run it called from. Not stored: a run resumed after a restart reports no status upward. */
+export interface RunCaller {
+  flowId: string;
+  nodeId: string;
+  runId: string;
 }
 
 /**

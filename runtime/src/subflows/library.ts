@@ -162,7 +162,7 @@ goes in as the sub-flow's input, the properties travel as \`msg.subflow.props\`,
         async onInput(msg, ctx) {
           if (input && !input(structuredClone(msg))) throw new Error(`sub-flow "${id}" v${version}: the message does not match its input schema: ${describe(input)}`);
           const call: FlowMessage = { ...msg, subflow: { id, version, props } };
-          const answer = await init.services.callFlow(flowId, call, { signal: ctx.signal, parentRunId: ctx.runId, timeoutMs });
+          const answer = await init.services.callFlow(flowId, call, { signal: ctx.signal, parentRunId: ctx.runId, timeoutMs, caller: { flowId: ctx.flowId, nodeId: ctx.nodeId } });
           // The answer carries the inner run's reply handle (msg._replyTo, executor/replies.ts): the caller keeps its own.
           const { subflow: _s, _replyTo: _inner, ...result } = answer as FlowMessage & { subflow?: unknown; _replyTo?: unknown };
           if (msg._replyTo !== undefined) result._replyTo = msg._replyTo;
