@@ -14,7 +14,7 @@ import type { NodeRegistry } from '../registry/registry.ts';
 import type { Storage } from '../storage/types.ts';
 import { isHiddenSubflowFlow } from '../subflows/definition.ts';
 import { RedisChannel, type AnnouncementChannel } from './channel.ts';
-import { OneAtATime } from './one-at-a-time.ts';
+import { OneAtATime } from '../one-at-a-time.ts';
 import type { RedisNames } from './redis-names.ts';
 
 const RECHECKS = 6;

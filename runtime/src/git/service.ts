@@ -28,6 +28,7 @@ import { parseEnvironmentFile, type VariableService } from '../variables/service
 import { validateFlowAsync } from '../flow/validate.ts';
 import { parseGitUrl } from './remote.ts';
 import { GitWorkspace, type FlowConflict } from './workspace.ts';
+import { OneAtATime } from '../one-at-a-time.ts';
 
 export interface GitLinkInput {
   url: string;
@@ -54,7 +55,7 @@ const BRANCH = /^(?!.*\.\.)(?!\/)(?!.*\/$)[A-Za-z0-9._/-]{1,100}$/;
 
 export class GitService {
   /** One Git operation per project at a time (they share the project's working clone). */
-  private readonly busy = new Map<string, Promise<unknown>>();
+  private readonly busy = new OneAtATime();
 
   constructor(
     private readonly runtime: Runtime,
@@ -356,14 +357,7 @@ export class GitService {
   }
 
   private exclusive<T>(projectId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.busy.get(projectId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(work);
-    const settled = next.catch(() => undefined);
-    this.busy.set(projectId, settled);
-    void settled.then(() => {
-      if (this.busy.get(projectId) === settled) this.busy.delete(projectId);
-    });
-    return next.catch((error: unknown) => {
+    return this.busy.run(projectId, work).catch((error: unknown) => {
       throw error instanceof GitError ? gitProblem(error, 'git failed') : error;
     });
   }

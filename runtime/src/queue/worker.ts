@@ -10,7 +10,7 @@
  */
 import type { Logger } from '@flowcrew/sdk';
 import { DelayedError, Queue, Worker, type Job, type ConnectionOptions } from 'bullmq';
-import { OneAtATime } from '../cluster/one-at-a-time.ts';
+import { OneAtATime } from '../one-at-a-time.ts';
 import type { Executor } from '../executor/executor.ts';
 import { validateFlowAsync } from '../flow/validate.ts';
 import type { NodeRegistry } from '../registry/registry.ts';

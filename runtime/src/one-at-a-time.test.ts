@@ -1,4 +1,4 @@
-/** One task at a time per key (cluster/one-at-a-time.ts): what keeps two deploys of one flow from overlapping. */
+/** One task at a time per key (one-at-a-time.ts): what keeps two deploys of one flow from overlapping. */
 import { describe, expect, it } from 'vitest';
 import { OneAtATime } from './one-at-a-time.ts';
 
