@@ -218,8 +218,8 @@ export class InProcessDispatcher implements InvocationDispatcher {
     return this.attemptOnce(run, deployedNode, invocation, result);
   }
 
-  /** Commit the invocation with what it produced (one transaction), then dispatch the next ones or end the run. */
   /**
+   * Commit the invocation with what it produced (one transaction), then dispatch the next ones or end the run.
    * Synchronous unless it has to wait: for the run's last commit, or for storage to catch up (back-pressure). An async
    * function here cost a promise and a large frame per hop.
    */
