@@ -1,0 +1,122 @@
+/**
+ * Liveness and readiness in queue mode when Redis goes away, on a real PostgreSQL and a redis-server of this test's
+ * own (its own port: the shared Redis of scripts/services is never stopped). A main (/api/v1/health/*) and a worker
+ * (its probe port, queue/worker-health.ts) are ready with Redis up and report the backlog; with Redis stopped both
+ * answer 503 "not ready" with the queue check failed while liveness stays 200; with Redis back both are ready again.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Runtime } from '../runtime.ts';
+import { QueueCluster, until } from '../testing/queue-cluster.ts';
+import type { TestServer } from '../testing/server.ts';
+import { startWorkerHealth, type WorkerHealth } from './worker-health.ts';
+
+let cluster: QueueCluster;
+let main: TestServer;
+let worker: Runtime;
+let workerHealth: WorkerHealth;
+let redis: ChildProcess | null = null;
+let redisPort: number;
+let redisDir: string;
+
+/** A free loopback port (the OS picks it; redis-server then binds it). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function redisAnswers(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = spawn('redis-cli', ['-p', String(redisPort), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    probe.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    probe.on('exit', () => resolve(out.includes('PONG')));
+  });
+}
+
+async function startRedis(): Promise<void> {
+  redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir], { stdio: 'ignore' });
+  await until(`redis-server on port ${redisPort}`, async () => ((await redisAnswers()) ? true : undefined), 15_000);
+}
+
+async function stopRedis(): Promise<void> {
+  const r = redis;
+  redis = null;
+  if (!r || r.exitCode !== null) return;
+  const exited = new Promise((resolve) => r.once('exit', resolve));
+  r.kill('SIGTERM');
+  await exited;
+}
+
+const workerProbe = async (what: 'live' | 'ready') => {
+  const res = await fetch(`http://127.0.0.1:${workerHealth.port}/health/${what}`);
+  return { status: res.status, body: (await res.json()) as any };
+};
+
+beforeAll(async () => {
+  redisDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-health-redis-'));
+  redisPort = await freePort();
+  await startRedis();
+  // redisDb only names the shared Redis database QueueCluster empties around the test; every process of this
+  // installation talks to the redis-server above.
+  cluster = await QueueCluster.create({ name: 'healthredis', redisDb: 13, env: { FLOWCREW_REDIS_URL: `redis://127.0.0.1:${redisPort}/0` } });
+  main = await cluster.main('main-1');
+  worker = await cluster.worker('worker-1');
+  workerHealth = await startWorkerHealth(worker, 0, '127.0.0.1');
+}, 120_000);
+
+afterAll(async () => {
+  await workerHealth?.close();
+  // Redis must answer for the workers to drain and the mains to stop cleanly.
+  if (!redis && redisDir) await startRedis().catch(() => {});
+  await cluster?.close();
+  await stopRedis();
+  if (redisDir) await rm(redisDir, { recursive: true, force: true });
+}, 60_000);
+
+describe('health in queue mode with Redis down (own redis-server)', () => {
+  it('main and worker are ready with Redis up, and report Redis latency and the queue backlog', async () => {
+    const ready = await main.apiAs(null, 'GET', '/api/v1/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body.status).toBe('ready');
+    expect(ready.body.checks.queue.ok).toBe(true);
+    expect(ready.body.checks.queue.redisMs).toEqual(expect.any(Number));
+    expect(ready.body.checks.queue.backlog).toEqual({ waiting: expect.any(Number), active: expect.any(Number), oldestWaitingSeconds: expect.any(Number), outboxOldestSeconds: expect.any(Number) });
+    const onWorker = await workerProbe('ready');
+    expect(onWorker.status).toBe(200);
+    expect(onWorker.body.checks.queue.ok).toBe(true);
+    expect((await workerProbe('live')).status).toBe(200);
+  });
+
+  it('with Redis stopped: readiness 503 naming the queue check (details to admins only), liveness 200; ready again once Redis is back', async () => {
+    await stopRedis();
+
+    const anonymous = await main.apiAs(null, 'GET', '/api/v1/health/ready');
+    expect(anonymous.status).toBe(503);
+    expect(anonymous.body.status).toBe('not ready');
+    expect(anonymous.body.checks.queue).toEqual({ ok: false, detail: 'redis unreachable' });
+    // The database still answers: only the queue check failed.
+    expect(anonymous.body.checks.storage.ok).toBe(true);
+    const admin = await main.api('GET', '/api/v1/health/ready');
+    expect(admin.status).toBe(503);
+    expect(admin.body.checks.queue.detail).toMatch(/^redis: /);
+    expect((await main.apiAs(null, 'GET', '/api/v1/health/live')).status).toBe(200);
+
+    const onWorker = await workerProbe('ready');
+    expect(onWorker.status).toBe(503);
+    expect(onWorker.body).toMatchObject({ status: 'not ready', checks: { queue: { ok: false, detail: 'redis unreachable' }, storage: { ok: true } } });
+    expect((await workerProbe('live')).status).toBe(200);
+
+    await startRedis();
+    // The clients reconnect on their own; readiness follows without a restart.
+    await until('the main to be ready again', async () => ((await main.apiAs(null, 'GET', '/api/v1/health/ready')).status === 200 ? true : undefined), 30_000);
+    await until('the worker to be ready again', async () => ((await workerProbe('ready')).status === 200 ? true : undefined), 30_000);
+  }, 90_000);
+});
