@@ -4,50 +4,26 @@
  * metric the Grafana dashboards and the alert rules query is one a running runtime really exports on /metrics.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { startTestServer, type TestServer } from '../testing/server.ts';
 import { METRIC_NAMES } from './metrics.ts';
+import { alertRules, alertsFile, dashboards, dockerDir, isExported, metricNames, metricTypes } from './monitoring-files.ts';
 
 const run = promisify(execFile);
-const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
-const docker = path.join(repoRoot, 'docker');
-const alertsFile = path.join(docker, 'prometheus', 'alerts.yml');
-const dashboardsDir = path.join(docker, 'grafana', 'dashboards');
-
+const docker = dockerDir;
 const promtool = await run('promtool', ['--version']).then(
   () => true,
   () => false,
 );
 if (!promtool) console.warn('SKIPPED: promtool is not installed: run `bash scripts/services prometheus` (Debian package "prometheus") to check the alert rules.');
 
-interface Panel {
-  title: string;
-  datasource?: { uid?: string };
-  targets?: Array<{ expr: string; datasource?: { uid?: string } }>;
-}
-const dashboards = readdirSync(dashboardsDir)
-  .filter((f) => f.endsWith('.json'))
-  .map((file) => ({ file, json: JSON.parse(readFileSync(path.join(dashboardsDir, file), 'utf8')) as { uid: string; title: string; panels: Panel[] } }));
-const alertRules = (YAML.parse(readFileSync(alertsFile, 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap((g) => g.rules);
-
-/** Metric names in a PromQL expression (label names, functions and keywords are not followed by { or a space-less [). */
-function metricNames(expr: string): string[] {
-  return [...new Set([...expr.replace(/\{[^}]*\}/g, '{}').matchAll(/\b((?:flowcrew|process|nodejs|up)[a-z0-9_]*)\b/g)].map((m) => m[1]!))];
-}
-
-/** Exported in queue mode only (this test's server is embedded); queue/queue.test.ts scrapes them. */
+/** Exported in queue mode only (this test's server is embedded); queue-mode.test.ts scrapes a queue-mode main and worker. */
 const QUEUE_MODE_ONLY = new Set<string>([METRIC_NAMES.queueWaiting, METRIC_NAMES.queueActive, METRIC_NAMES.queueOldest, METRIC_NAMES.queueOutboxOldest, METRIC_NAMES.clusterLeader]);
-
-/** A series name as exported: histogram samples are <name>_bucket/_sum/_count of the histogram <name>. */
-function exported(name: string, types: Map<string, string>): boolean {
-  if (types.has(name) || QUEUE_MODE_ONLY.has(name)) return true;
-  const base = name.replace(/_(bucket|sum|count)$/, '');
-  return base !== name && (types.get(base) === 'histogram' || types.get(base) === 'summary');
-}
+const exported = (name: string, types: Map<string, string>) => QUEUE_MODE_ONLY.has(name) || isExported(name, types);
 
 describe.skipIf(!promtool)('alert rules (promtool)', () => {
   it('pass `promtool check rules`', async () => {
@@ -76,7 +52,7 @@ describe('monitoring files match what the runtime exports', () => {
     await server.apiAs(null, 'POST', '/webhook/orders', { id: 'D-1', customer: 'Ada', items: [{ qty: 1, price: 5 }] });
     const res = await server.api('GET', '/metrics');
     expect(res.status).toBe(200);
-    types = new Map([...(res.body as string).matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+    types = metricTypes(res.body as string);
   });
   afterAll(async () => server?.stop());
 

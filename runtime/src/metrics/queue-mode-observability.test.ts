@@ -1,0 +1,173 @@
+/**
+ * Observability of queue mode across real processes: a main (`flowcrew start --mode main`) and a worker
+ * (`flowcrew worker`) as child processes on the real PostgreSQL and Redis, set up only through the environment an
+ * operator would use (OTEL_EXPORTER_OTLP_ENDPOINT, FLOWCREW_METRICS_TOKEN, FLOWCREW_LOG_FORMAT=json).
+ * - Traces: a run accepted by the main and executed by the worker is one trace at an OTLP/HTTP receiver: one root
+ *   "run" span, every node invocation a child span of it, sent by the worker.
+ * - Metrics: every metric the Grafana dashboards, the alert rules and the Helm chart's worker autoscaler query is
+ *   exported by a queue-mode main or worker (the embedded runtime of monitoring-config.test.ts has no queue metrics).
+ * - Logs: what a node logs on the worker is a JSON line carrying the run, flow and node ids.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { freePort } from '@flowcrew/sdk/testing';
+import { startFlowcrew, type FlowcrewProcess } from '../cluster/processes.test-helper.ts';
+import { clearQueue, onPg, until } from '../testing/queue-cluster.ts';
+import { TEST_DATABASE_URL } from '../testing/storage-backends.ts';
+import { OtlpReceiver } from '../tracing/otlp-receiver.ts';
+import { SPAN_ATTRIBUTES, runSpanIdOf, traceIdOf } from '../tracing/tracing.ts';
+import { METRIC_NAMES } from './metrics.ts';
+import { dockerDir, isExported, metricTypes, queriedMetrics } from './monitoring-files.ts';
+
+const REDIS_DB = 15; // one Redis database per queue-mode test file
+const schema = `qobs_${randomBytes(3).toString('hex')}`;
+const adminToken = `qobs-admin-${randomBytes(16).toString('hex')}`;
+const metricsToken = `qobs-metrics-${randomBytes(16).toString('hex')}`;
+const receiver = new OtlpReceiver();
+const processes: FlowcrewProcess[] = [];
+let dir: string;
+let mainUrl: string;
+let workerUrl: string;
+let worker: FlowcrewProcess;
+
+const api = async (method: string, url: string, body?: unknown) => {
+  const res = await fetch(mainUrl + url, {
+    method,
+    headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+};
+
+const scrape = async (base: string) => {
+  const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+  expect(res.status).toBe(200);
+  return res.text();
+};
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'flowcrew-qobs-'));
+  const otlp = await receiver.listen();
+  await clearQueue(REDIS_DB);
+  await onPg(`CREATE SCHEMA ${schema}`);
+  const env = (instance: string) => ({
+    DATABASE_URL: `${TEST_DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+    FLOWCREW_REDIS_URL: `redis://127.0.0.1:6379/${REDIS_DB}`,
+    FLOWCREW_KEYRING_FILE: path.join(dir, 'keyring.json'),
+    FLOWCREW_ADMIN_TOKEN: adminToken,
+    FLOWCREW_METRICS_TOKEN: metricsToken,
+    FLOWCREW_INSTANCE_ID: `${instance}-${schema}`,
+    FLOWCREW_LOG_LEVEL: 'info',
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
+    OTEL_SERVICE_NAME: 'flowcrew-qobs',
+    OTEL_BSP_SCHEDULE_DELAY: '200', // the batch span processor sends every 200 ms instead of 5 s
+  });
+  const main = startFlowcrew('main', ['start', '--mode', 'main', '--port', '0', '--data-dir', path.join(dir, 'main')], env('main'));
+  processes.push(main);
+  // At load 20 on 2 cores starting the CLI took minutes (chaos.test.ts).
+  mainUrl = /listening on (http:\/\/[^ "]+)/.exec(await main.waitFor(/Flowcrew listening on/, 300_000))![1]!;
+  // The main migrated the schema and wrote the keyring: the worker starts on both.
+  const port = await freePort(); // FLOWCREW_WORKER_PORT=0 means no probe port
+  worker = startFlowcrew('worker', ['worker', '--concurrency', '4', '--data-dir', path.join(dir, 'worker')], { ...env('worker'), FLOWCREW_WORKER_PORT: String(port) });
+  processes.push(worker);
+  await worker.waitFor(/Flowcrew worker .* running/, 300_000);
+  workerUrl = `http://127.0.0.1:${port}`;
+}, 330_000);
+
+afterAll(async () => {
+  for (const p of processes) p.kill('SIGTERM');
+  await Promise.all(processes.map((p) => Promise.race([p.exited, new Promise((resolve) => setTimeout(resolve, 30_000))])));
+  for (const p of processes) p.kill('SIGKILL');
+  await Promise.all(processes.map((p) => p.exited));
+  await receiver.close();
+  await clearQueue(REDIS_DB).catch(() => {});
+  await onPg(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  if (dir) await rm(dir, { recursive: true, force: true });
+}, 90_000);
+
+describe('queue mode observability across processes (main + worker as child processes)', () => {
+  let runId: string;
+
+  it('a run accepted by the main and executed by the worker is one trace: a root run span, node spans its children', async () => {
+    const flow = {
+      id: 'observed',
+      name: 'observed',
+      version: 0,
+      nodes: [
+        { id: 'go', type: 'inject', wires: [['say']] },
+        { id: 'say', type: 'function', props: { func: "node.warn('observed on the worker'); msg.payload = 2; return msg;" }, wires: [['mark']] },
+        { id: 'mark', type: 'change', props: { rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '3', tot: 'num' }] }, wires: [] },
+      ],
+    };
+    expect((await api('POST', '/api/v1/flows', flow)).status).toBe(201);
+    expect((await api('POST', '/api/v1/flows/observed/deploy')).status).toBe(200);
+    const started = await api('POST', '/api/v1/flows/observed/runs', {});
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    runId = started.body.runId;
+    const finished = await until(`run ${runId} to finish`, async () => {
+      const { body } = await api('GET', `/api/v1/runs/${runId}`);
+      return ['succeeded', 'failed', 'cancelled'].includes(body?.status) ? body : undefined;
+    }, 60_000);
+    expect(finished.status).toBe('succeeded');
+
+    const ofRun = () => receiver.spans.filter((s) => s.attrs[SPAN_ATTRIBUTES.runId] === runId);
+    // Spans arrive in batches from both processes: wait for the run span and the three node spans.
+    await until('the run and node spans at the receiver', async () => {
+      const spans = ofRun();
+      return spans.some((s) => s.name === 'run') && spans.filter((s) => s.name !== 'run').length >= 3 ? true : undefined;
+    }, 30_000);
+    const spans = ofRun();
+    const runSpans = spans.filter((s) => s.name === 'run');
+    expect(runSpans, JSON.stringify(runSpans.map((s) => s.resource))).toHaveLength(1);
+    const run = runSpans[0]!;
+    expect([run.traceId, run.spanId, run.parentSpanId ?? '']).toEqual([traceIdOf(runId), runSpanIdOf(runId), '']);
+    expect(run.service).toBe('flowcrew-qobs');
+    expect(run.attrs[SPAN_ATTRIBUTES.flowId]).toBe('observed');
+    // Ended by the process that ran it, with the run's outcome (not cut short at a shutdown).
+    expect(run.attrs[SPAN_ATTRIBUTES.status]).toBe('succeeded');
+    expect(run.attrs[SPAN_ATTRIBUTES.interrupted]).toBeUndefined();
+    expect(run.status?.code).toBe(1); // OK
+
+    const nodeSpans = spans.filter((s) => s.name !== 'run');
+    expect(nodeSpans.map((s) => s.attrs[SPAN_ATTRIBUTES.nodeId]).sort()).toEqual(['go', 'mark', 'say']);
+    for (const s of nodeSpans) {
+      expect([s.traceId, s.parentSpanId]).toEqual([run.traceId, run.spanId]);
+      // Executed on the worker: its process sent the node spans.
+      expect(s.resource).toMatchObject({ 'service.instance.id': `worker-${schema}`, 'flowcrew.mode': 'worker' });
+    }
+    expect(nodeSpans.find((s) => s.attrs[SPAN_ATTRIBUTES.nodeId] === 'say')).toMatchObject({ name: 'node function', status: { code: 1 } });
+  }, 120_000);
+
+  it("the worker's JSON log line of what a node logged carries the run, flow and node ids", async () => {
+    expect(runId).toBeDefined();
+    const line = JSON.parse(await worker.waitFor(/observed on the worker/, 30_000)) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 'warn', module: 'nodes', runId, flowId: 'observed', nodeId: 'say' });
+  });
+
+  it('every metric the dashboards, alert rules and the workers\' autoscaler query is exported in queue mode', async () => {
+    const mainTypes = metricTypes(await scrape(mainUrl));
+    const workerText = await scrape(workerUrl);
+    const workerTypes = metricTypes(workerText);
+    const missing = queriedMetrics()
+      .filter(({ name }) => !isExported(name, mainTypes) && !isExported(name, workerTypes))
+      .map(({ where, name }) => `${where}: ${name}`);
+    expect(missing).toEqual([]);
+    // The queue figures are on every main and worker (the alert takes max()); the leader gauge on mains.
+    for (const name of [METRIC_NAMES.queueWaiting, METRIC_NAMES.queueActive, METRIC_NAMES.queueOldest, METRIC_NAMES.queueOutboxOldest]) {
+      expect(mainTypes.get(name), `main: ${name}`).toBe('gauge');
+      expect(workerTypes.get(name), `worker: ${name}`).toBe('gauge');
+    }
+    expect(mainTypes.get(METRIC_NAMES.clusterLeader)).toBe('gauge');
+    // The Helm chart scales workers on a metric a worker exports.
+    const values = YAML.parse(readFileSync(path.join(dockerDir, 'helm', 'flowcrew', 'values.yaml'), 'utf8')) as { worker: { autoscaling: { metricName: string } } };
+    expect(workerTypes.get(values.worker.autoscaling.metricName)).toBe('gauge');
+    // The run was counted where it ran.
+    expect(workerText).toMatch(/^flowcrew_runs_finished_total\{[^}]*flow="observed"[^}]*status="succeeded"[^}]*\} 1$/m);
+  });
+});
