@@ -119,9 +119,7 @@ export function useSubflowProps(props: Record<string, unknown>, names: ReadonlyS
             obj[valueKey] = to;
           }
         }
-        if (obj[typeKey] === 'env' && typeof obj[valueKey] === 'string' && /\${[^}]+}/.test(obj[valueKey] as string) && [...(obj[valueKey] as string).matchAll(/\${([^}]+)}/g)].some((m) => names.has(m[1]!))) {
-          note({ property: `${pointer}/${valueKey}`, action: 'ignored', from: obj[valueKey], reason: 'a subflow variable inside an env text (a${NAME}b) is read from the flow\'s variables, not the instance\'s (use msg.subflow.props)' });
-        }
+        // A subflow variable inside an env text (a${NAME}b) stays: the call's variables hold the instance's (subflows/caller-env.ts).
         if (obj[typeKey] === 'env' && typeof obj[valueKey] === 'string' && names.has(obj[valueKey] as string)) {
           const to = `subflow.props.${obj[valueKey] as string}`;
           note({ property: `${pointer}/${valueKey}`, action: 'translated', from: obj[valueKey], to, reason: 'a subflow variable: read from the message property that carries it' });

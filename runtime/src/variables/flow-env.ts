@@ -9,6 +9,8 @@ import type { ContextStore, EnvReader, Logger } from '@flowcrew/sdk';
 import { envText, evaluateEnv, prepareTypedValue } from '@flowcrew/sdk/util';
 import type { FlowContexts } from '../executor/types.ts';
 import type { FlowDocument } from '../flow/types.ts';
+import { calledFlowEnv } from '../subflows/caller-env.ts';
+import { isHiddenSubflowFlow } from '../subflows/definition.ts';
 import { passthroughMatcher } from './passthrough.ts';
 
 /** Where no context is at hand (a flow checked or tested outside a runtime): say so, never read nothing. */
@@ -62,7 +64,9 @@ export async function flowEnvReader(flow: FlowDocument, parent: EnvReader, log: 
   const reader: EnvReader = { get: (n) => envText(readEvaluated(n)), value: readEvaluated };
   for (const [name, value] of references) evaluated.set(name, value === name ? parent.value(name) : evaluateEnv(value, reader));
   const valueOf = read(evaluated);
-  return { get: (name) => envText(valueOf(name)), value: valueOf };
+  const env: EnvReader = { get: (name) => envText(valueOf(name)), value: valueOf };
+  // A library sub-flow's hidden flow serves every caller: inside a call, the calling node's and flow's variables first.
+  return isHiddenSubflowFlow(flow.id) ? calledFlowEnv(env) : env;
 }
 
 /**
