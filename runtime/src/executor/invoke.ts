@@ -18,6 +18,7 @@ import {
 import type { LiveCredential } from '@flowcrew/sdk/host';
 import type { InvocationRecord } from '../storage/types.ts';
 import { stepJournal } from '../steps/journal.ts';
+import { contextInCalledRun, inCalledRun } from '../subflows/caller-env.ts';
 import { answer } from './replies.ts';
 import { addUsage, type ActiveRun, type DeployedNode, type ExecutorHub, type InvocationScope } from './types.ts';
 
@@ -42,7 +43,8 @@ export function invoke(hub: ExecutorHub, run: ActiveRun, deployedNode: DeployedN
   const ctx = new NodeInputContext(hub, run, deployedNode, invocation, msg, attempt, controller, scope, sent);
   let result: unknown;
   try {
-    result = onInput.call(deployedNode.instance, msg, ctx);
+    // A called run (a library sub-flow) reads its caller's variables: only such runs pay for the scope.
+    result = run.caller ? inCalledRun(run.caller, () => onInput.call(deployedNode.instance, msg, ctx)) : onInput.call(deployedNode.instance, msg, ctx);
   } catch (error) {
     if (onRunAbort) run.abort.signal.removeEventListener('abort', onRunAbort);
     throw error;
@@ -136,7 +138,7 @@ class NodeInputContext implements InputContext {
     // The credential's fields as they are now: an edit reaches the next message without a redeploy.
     this.credential = node.credential;
     this.credentials = node.credential ? node.credential.fields : node.credentials;
-    this.context = node.context;
+    this.context = run.caller ? contextInCalledRun(node.context, run.caller) : node.context;
   }
 
   get signal(): AbortSignal {
