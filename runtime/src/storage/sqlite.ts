@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MessageLimits } from './types.ts';
+import { WalCheckpointer } from './sqlite-checkpoint.ts';
 import { SqlStorage, type Row, type SqlDriver, type SqlParam, type SqlStatement, type StatementResult } from './sql-storage.ts';
 
 export interface SqliteOptions {
@@ -17,6 +18,12 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
   /** Limits on stored messages (see SqlStorageOptions). */
   limits?: MessageLimits;
+  /**
+   * Where WAL checkpoints run: 'worker' (default for a file) = a worker thread copies the WAL back after commits, the
+   * main connection only the rest when the WAL reaches 1,000 pages (sqlite-checkpoint.ts); 'inline' = SQLite's auto-checkpoint,
+   * inside the commit that fills 1,000 pages, on the event loop.
+   */
+  checkpoint?: 'worker' | 'inline';
 }
 
 export const SQLITE_FILENAME = 'flowcrew.db';
@@ -36,6 +43,8 @@ export class SqliteDriver implements SqlDriver {
   readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement<unknown[]>>();
   private readonly runBatch: (statements: readonly SqlStatement[]) => StatementResult[];
+  /** Off-loop WAL checkpoints (a file database with checkpoint 'worker'). */
+  readonly checkpointer: WalCheckpointer | undefined;
 
   constructor(options: SqliteOptions) {
     if (options.filename !== ':memory:') mkdirSync(dirname(options.filename), { recursive: true });
@@ -69,6 +78,8 @@ export class SqliteDriver implements SqlDriver {
     );
     // IMMEDIATE takes the write lock up front, so another process cannot make us fail on a lock upgrade.
     this.runBatch = (statements) => batch.immediate(statements);
+    this.checkpointer =
+      options.filename !== ':memory:' && (options.checkpoint ?? 'worker') === 'worker' ? new WalCheckpointer(this.db, options.filename) : undefined;
   }
 
   async exec(sql: string): Promise<void> {
@@ -84,10 +95,15 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async writeBatch(statements: readonly SqlStatement[]): Promise<StatementResult[]> {
-    return this.runBatch(statements);
+    const results = this.runBatch(statements);
+    this.checkpointer?.committed();
+    return results;
   }
 
   async close(): Promise<void> {
+    if (!this.db.open) return;
+    // The worker's connection closes first, so this one is the last: SQLite then checkpoints and removes the WAL.
+    await this.checkpointer?.close();
     if (!this.db.open) return;
     this.statements.clear();
     this.db.close();
