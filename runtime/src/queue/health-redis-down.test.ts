@@ -3,13 +3,16 @@
  * own (its own port: the shared Redis of scripts/services is never stopped). A main (/api/v1/health/*) and a worker
  * (its probe port, queue/worker-health.ts) are ready with Redis up and report the backlog; with Redis stopped both
  * answer 503 "not ready" with the queue check failed while liveness stays 200; with Redis back both are ready again.
+ * The worker's container health check as docker/compose.yaml writes it runs against the worker too (outside Docker).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import type { Runtime } from '../runtime.ts';
 import { QueueCluster, until } from '../testing/queue-cluster.ts';
 import type { TestServer } from '../testing/server.ts';
@@ -60,6 +63,18 @@ const workerProbe = async (what: 'live' | 'ready') => {
   return { status: res.status, body: (await res.json()) as any };
 };
 
+const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
+/** The worker's compose health check command (CMD-SHELL), pointed at this test's worker port. */
+const composeWorkerCheck = (): string => {
+  const compose = YAML.parse(readFileSync(path.join(repoRoot, 'docker', 'compose.yaml'), 'utf8'), { merge: true }) as { services: { worker: { healthcheck: { test: string[] } } } };
+  const [kind, command] = compose.services.worker.healthcheck.test;
+  expect(kind).toBe('CMD-SHELL');
+  expect(command).toContain('127.0.0.1:8421/');
+  return command!.replace('127.0.0.1:8421/', `127.0.0.1:${workerHealth.port}/`);
+};
+/** Runs it as Docker would (sh -c, from the image's working directory: the repository root); its exit code. */
+const runCheck = (command: string) => new Promise<number>((resolve) => execFile('sh', ['-c', command], { cwd: repoRoot }, (error) => resolve(error ? Number(error.code ?? 1) : 0)));
+
 beforeAll(async () => {
   redisDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-health-redis-'));
   redisPort = await freePort();
@@ -93,6 +108,8 @@ describe('health in queue mode with Redis down (own redis-server)', () => {
     expect(onWorker.status).toBe(200);
     expect(onWorker.body.checks.queue.ok).toBe(true);
     expect((await workerProbe('live')).status).toBe(200);
+    // Waited for, not asserted at once: the check's own 4 s timeout could run out on a very loaded machine.
+    await until('the compose health check to pass', async () => ((await runCheck(composeWorkerCheck())) === 0 ? true : undefined), 30_000);
   });
 
   it('with Redis stopped: readiness 503 naming the queue check (details to admins only), liveness 200; ready again once Redis is back', async () => {
@@ -113,10 +130,12 @@ describe('health in queue mode with Redis down (own redis-server)', () => {
     expect(onWorker.status).toBe(503);
     expect(onWorker.body).toMatchObject({ status: 'not ready', checks: { queue: { ok: false, detail: 'redis unreachable' }, storage: { ok: true } } });
     expect((await workerProbe('live')).status).toBe(200);
+    expect(await runCheck(composeWorkerCheck())).toBe(1); // the container is reported unhealthy
 
     await startRedis();
     // The clients reconnect on their own; readiness follows without a restart.
     await until('the main to be ready again', async () => ((await main.apiAs(null, 'GET', '/api/v1/health/ready')).status === 200 ? true : undefined), 30_000);
     await until('the worker to be ready again', async () => ((await workerProbe('ready')).status === 200 ? true : undefined), 30_000);
+    await until('the compose health check to pass again', async () => ((await runCheck(composeWorkerCheck())) === 0 ? true : undefined), 30_000);
   }, 90_000);
 });
