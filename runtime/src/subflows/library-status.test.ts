@@ -1,11 +1,13 @@
 /**
  * Statuses inside a library sub-flow reach the calling flow as Node-RED's subflow instances pass them up: a status
  * node of the sub-flow takes them first; else the caller's status nodes that watch the calling node (or everything)
- * get them, with the inner node as msg.status.source. On the real runtime (SQLite), through the REST API.
+ * get them, with the inner node as msg.status.source — also a status reported outside any run (a connection). On the real runtime (SQLite), through the REST API.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
+import { freePort } from '@flowcrew/sdk/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../testing/server.ts';
 
@@ -105,5 +107,27 @@ describe('statuses inside a library sub-flow', () => {
     // ...and the caller's status nodes got nothing.
     const runs = ((await server.api('GET', '/api/v1/runs?flowId=own-user')).body as Run[]);
     expect(runs.map((r) => r.triggerNodeId)).toEqual(['go']);
+  });
+
+  it('reported outside any run (a connection) go up to every node calling the version', async () => {
+    const port = await freePort();
+    const listener = { id: 'listener', name: 'listener', nodes: [{ id: 'in', type: 'subflow-in', wires: [['out']] }, { id: 'out', type: 'subflow-out' }, { id: 'tcp', type: 'tcp-in', name: 'port', props: { server: 'server', port, datamode: 'stream', datatype: 'utf8' } }] };
+    await publishAndDeploy(listener, caller('listener-user', 'listener'));
+    const client = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => client.once('connect', resolve).once('error', reject));
+    try {
+      const expected = { fill: 'green', shape: 'dot', text: '1 connection(s)', source: { id: 'tcp', type: 'tcp-in', name: 'port' } };
+      let runs: Run[] = [];
+      for (let i = 0; i < 200 && runs.filter((r) => r.status === 'succeeded').length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        runs = (await server.api('GET', '/api/v1/runs?flowId=listener-user')).body as Run[];
+      }
+      const seen = runs.filter((r) => r.status === 'succeeded');
+      expect(await statusSeenBy(seen, 'all', 'all-seen')).toEqual(expected);
+      expect(await statusSeenBy(seen, 'mine', 'mine-seen')).toEqual(expected);
+      expect(seen.some((r) => r.triggerNodeId === 'other')).toBe(false);
+    } finally {
+      client.destroy();
+    }
   });
 });
