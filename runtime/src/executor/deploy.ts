@@ -8,6 +8,8 @@ import type { LiveCredential, ResourceScope } from '@flowcrew/sdk/host';
 import { substituteEnvProps } from '@flowcrew/sdk/util';
 import type { FlowDocument } from '../flow/types.ts';
 import { NODES_PER_TURN, yieldToEventLoop } from '../flow/event-loop.ts';
+import { isHiddenSubflowFlow } from '../subflows/definition.ts';
+import { nodesCalling } from '../subflows/status-up.ts';
 import { ContextRegistry } from './context.ts';
 import { bindingProblem, credentialRefsInProps } from './credential-binding.ts';
 import { Redactor } from './redaction.ts';
@@ -45,6 +47,7 @@ export class Deployer {
     // Variables are read once per deploy (as Node-RED does): a changed variable applies at the next deploy.
     const environment = await options.environment?.(flow, { flow: flowContext, global });
     if (environment) redactor.addValues(environment.secrets);
+    const hidden = isHiddenSubflowFlow(flow.id);
     const flowNodes = flow.nodes.map((n) => ({ id: n.id, type: n.type, name: n.name ?? '', props: n.props ?? {} }));
     const created: DeployedNode[] = [];
     const failed: Array<{ nodeId: string; message: string }> = [];
@@ -60,7 +63,8 @@ export class Deployer {
         const log = this.hub.nodeLogger(flow.id, node.id, label, redactor);
         const status: InputContext['status'] = (s) => {
           options.events.status({ flowId: flow.id, nodeId: node.id, status: s });
-          this.routeStatus(flow.id, node.id, { id: node.id, type: node.type, name: node.name ?? '' }, s); // Node-RED: the node's own name
+          const source = { id: node.id, type: node.type, name: node.name ?? '' }; // Node-RED: the node's own name
+          if (!this.routeStatus(flow.id, node.id, source, s) && hidden) this.statusUpFromSubflow(flow.id, source, s, new Set([flow.id]));
         };
         let credentials: Record<string, unknown> | undefined;
         if (node.credentials) {
@@ -288,6 +292,19 @@ export class Deployer {
     while (!this.routeStatus(at.flowId, at.nodeId, source, status) && caller) {
       at = caller;
       caller = this.hub.active.get(caller.runId)?.caller;
+    }
+  }
+
+  /**
+   * A status a library sub-flow's node reports outside any run (a connection, a timer), taken by no status node inside:
+   * up to every node calling that version, as each of Node-RED's per-instance copies passes it up; again through nesting.
+   */
+  private statusUpFromSubflow(flowId: string, source: { id: string; type: string; name: string }, status: NodeStatus, seen: Set<string>): void {
+    for (const at of nodesCalling(flowId, this.hub.deployed.values())) {
+      if (!this.routeStatus(at.flowId, at.nodeId, source, status) && isHiddenSubflowFlow(at.flowId) && !seen.has(at.flowId)) {
+        seen.add(at.flowId);
+        this.statusUpFromSubflow(at.flowId, source, status, seen);
+      }
     }
   }
 
