@@ -9,17 +9,24 @@
  * reader of a finished run's invocations (run-reads.ts listInvocations: run view, API, reruns, steps, flow tests)
  * merges both places, so a run written partly as rows (an earlier batch) and partly compacted reads the same.
  *
- * Format: a JSON array with one array per invocation in INVOCATION_COLUMNS order; the JSON columns (input, outputs,
- * usage) are embedded as JSON, not as strings, so they are neither escaped when written nor parsed twice when read.
+ * Format (version 2, written since session 10): `{"v":2,"t":BASE,"i":[ROW,...]}`, one array per invocation:
+ *   [id, node_id, node_type, status, attempt, INPUT, outputs, error, PARENT, seq, created, started, finished, usage]
+ * - the run id is not repeated (it is the row's own id);
+ * - PARENT is the index of the parent invocation in `i` when it is there, else its id (or null);
+ * - INPUT is a number k when the input is the message of the parent's single output, as it is along every wire
+ *   (that message is stored once, in the parent's outputs), else the message wrapped in a one-element array, or null;
+ * - created/started/finished are milliseconds after BASE (the first invocation's created_at).
+ * A chain run's history so shrank from 4.2 to ~1.9 KB: SQLite's cost of a run row (insert, WAL, checkpoint) grows
+ * with its bytes. JSON columns (input, outputs, usage) are embedded as JSON, not as strings, so they are neither
+ * escaped when written nor parsed twice when read. Version 1 (a bare array of full rows in INVOCATION_COLUMNS
+ * order, sessions 8-9) is still read.
  */
 import type { SqlDialect, SqlParam } from './sql-driver.ts';
 import type { InvocationRecord, InvocationStatus } from './types.ts';
 
 export const INVOCATION_COLUMNS = ['id', 'run_id', 'node_id', 'node_type', 'status', 'attempt', 'input', 'outputs', 'error', 'parent_id', 'seq', 'created_at', 'started_at', 'finished_at', 'usage'] as const;
 /** Positions in an invocation row (INVOCATION_COLUMNS order). */
-export const INV = { id: 0, runId: 1, status: 4, attempt: 5, input: 6, outputs: 7, error: 8, startedAt: 12, finishedAt: 13, usage: 14 } as const;
-/** Columns whose values are JSON texts already. */
-const JSON_COLUMN: readonly boolean[] = INVOCATION_COLUMNS.map((_, i) => i === INV.input || i === INV.outputs || i === INV.usage);
+export const INV = { id: 0, runId: 1, status: 4, attempt: 5, input: 6, outputs: 7, error: 8, parentId: 9, seq: 10, createdAt: 11, startedAt: 12, finishedAt: 13, usage: 14 } as const;
 
 export const COMPACT_COLUMN = 'invocations_json';
 
@@ -33,47 +40,115 @@ export function compactHistoryMigration(dialect: SqlDialect): string[] {
   return [`ALTER TABLE runs ADD COLUMN ${dialect === 'postgres' ? 'IF NOT EXISTS ' : ''}${COMPACT_COLUMN} TEXT`];
 }
 
-/** Invocation rows (INVOCATION_COLUMNS order, JSON columns as text) as one compact JSON text. */
+/** Invocation rows of ONE run (INVOCATION_COLUMNS order, JSON columns as text) as one compact JSON text. */
 export function encodeInvocations(rows: readonly (readonly SqlParam[])[]): string {
-  // One join: appending piece by piece made a cons string per piece (~16 KB of garbage per 10-node run).
+  const base = typeof rows[0]?.[INV.createdAt] === 'number' ? (rows[0][INV.createdAt] as number) : 0;
+  const index = new Map<SqlParam, number>();
+  for (let r = 0; r < rows.length; r++) index.set(rows[r]![INV.id]!, r);
+  // One join: appending piece by piece made a cons string per piece.
   const parts: string[] = [];
   for (const row of rows) {
-    for (let c = 0; c < INVOCATION_COLUMNS.length; c++) {
-      const value = row[c];
-      let part: string;
-      if (value === null || value === undefined) part = 'null';
-      else if (typeof value === 'string') part = JSON_COLUMN[c] ? value : NOTHING_TO_ESCAPE.test(value) ? `"${value}"` : JSON.stringify(value);
-      else if (typeof value === 'number') part = Number.isFinite(value) ? String(value) : 'null';
-      else part = JSON.stringify(value);
-      parts.push(c === 0 ? `[${part}` : c === INVOCATION_COLUMNS.length - 1 ? `${part}]` : part);
-    }
+    const parentIndex = row[INV.parentId] === null ? undefined : index.get(row[INV.parentId]!);
+    const parent = parentIndex === undefined ? undefined : rows[parentIndex];
+    parts.push(
+      `[${text(row[INV.id])}`,
+      text(row[2]),
+      text(row[3]),
+      text(row[INV.status]),
+      number(row[INV.attempt]),
+      inputPart(row[INV.input], parent?.[INV.outputs]),
+      jsonPart(row[INV.outputs]),
+      text(row[INV.error]),
+      parentIndex === undefined ? text(row[INV.parentId]) : String(parentIndex),
+      number(row[INV.seq]),
+      delta(row[INV.createdAt], base),
+      delta(row[INV.startedAt], base),
+      delta(row[INV.finishedAt], base),
+      `${jsonPart(row[INV.usage])}]`,
+    );
   }
-  return `[${parts.join(',')}]`;
+  return `{"v":2,"t":${base},"i":[${parts.join(',')}]}`;
 }
 
-/** The records of a compact JSON text, as `toInvocation` reads the same values from rows. */
-export function decodeInvocations(text: string): InvocationRecord[] {
-  const rows = JSON.parse(text) as unknown[][];
+function text(value: SqlParam | undefined): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'string') return NOTHING_TO_ESCAPE.test(value) ? `"${value}"` : JSON.stringify(value);
+  return number(value);
+}
+
+function number(value: SqlParam | undefined): string {
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  return value === null || value === undefined ? 'null' : JSON.stringify(value);
+}
+
+function delta(value: SqlParam | undefined, base: number): string {
+  return typeof value === 'number' && Number.isFinite(value) ? String(value - base) : number(value);
+}
+
+/** A JSON column's text, embedded as JSON. */
+function jsonPart(value: SqlParam | undefined): string {
+  return typeof value === 'string' ? value : value === null || value === undefined ? 'null' : JSON.stringify(value);
+}
+
+const SINGLE_OUTPUT_PREFIX = '[{"port":';
+const MSG_KEY = ',"msg":';
+
+/**
+ * `0` when `input` is the text of the message of the parent's single output, `[input]` otherwise. Checked on the
+ * texts, so a reference always decodes to exactly the stored input: `[{"port":N,"msg":INPUT}]`.
+ */
+function inputPart(input: SqlParam | undefined, parentOutputs: SqlParam | undefined): string {
+  if (typeof input !== 'string') return input === null || input === undefined ? 'null' : `[${JSON.stringify(input)}]`;
+  if (typeof parentOutputs === 'string' && parentOutputs.startsWith(SINGLE_OUTPUT_PREFIX) && parentOutputs.endsWith(`${input}}]`)) {
+    const msgAt = parentOutputs.indexOf(MSG_KEY, SINGLE_OUTPUT_PREFIX.length);
+    // Only digits between the prefix and the key, and the message runs from the key to the closing `}]`.
+    if (msgAt > SINGLE_OUTPUT_PREFIX.length && msgAt + MSG_KEY.length + input.length + 2 === parentOutputs.length && /^\d+$/.test(parentOutputs.slice(SINGLE_OUTPUT_PREFIX.length, msgAt))) return '0';
+  }
+  return `[${input}]`;
+}
+
+/** The records of a compact JSON text of run `runId`, as `toInvocation` reads the same values from rows. */
+export function decodeInvocations(text: string, runId: string): InvocationRecord[] {
+  const parsed = JSON.parse(text) as unknown[][] | { v: number; t: number; i: unknown[][] };
+  if (Array.isArray(parsed)) return parsed.map(fromVersion1);
+  if (parsed.v !== 2) throw new Error(`Cannot read the history of run ${runId}: compact format version ${String(parsed.v)} is newer than this runtime.`);
+  const rows = parsed.i;
+  const base = Number(parsed.t);
+  const outputsOf = (row: unknown[]) => (row[6] ?? null) as InvocationRecord['outputs'];
   return rows.map((row) => {
-    const usage = (row[INV.usage] ?? null) as InvocationRecord['usage'];
-    return {
-      id: String(row[0]),
-      runId: String(row[1]),
-      nodeId: String(row[2]),
-      nodeType: String(row[3]),
-      status: String(row[4]) as InvocationStatus,
-      attempt: Number(row[5]),
-      input: row[6] ?? null,
-      outputs: (row[7] ?? null) as InvocationRecord['outputs'],
-      error: row[8] === null || row[8] === undefined ? null : String(row[8]),
-      parentId: row[9] === null || row[9] === undefined ? null : String(row[9]),
-      seq: Number(row[10]),
-      createdAt: Number(row[11]),
-      startedAt: row[12] === null || row[12] === undefined ? null : Number(row[12]),
-      finishedAt: row[13] === null || row[13] === undefined ? null : Number(row[13]),
-      ...(usage ? { usage } : {}),
-    };
+    const parent = typeof row[8] === 'number' ? rows[row[8]] : undefined;
+    // A copy of the parent's output message: each record owns its objects, as when read from rows.
+    const input = typeof row[5] === 'number' ? structuredClone(outputsOf(parent!)![row[5]]!.msg ?? null) : Array.isArray(row[5]) ? row[5][0] : null;
+    return record(runId, row[0], row[1], row[2], row[3], row[4], input, row[6], row[7], parent ? parent[0] : row[8], row[9], at(row[10], base), at(row[11], base), at(row[12], base), row[13]);
   });
+}
+
+function at(value: unknown, base: number): number | null {
+  return value === null || value === undefined ? null : base + Number(value);
+}
+
+function fromVersion1(row: unknown[]): InvocationRecord {
+  return record(String(row[1]), row[0], row[2], row[3], row[4], row[5], row[6] ?? null, row[7], row[8], row[9], row[10], row[11], row[12], row[13], row[14]);
+}
+
+function record(runId: string, id: unknown, nodeId: unknown, nodeType: unknown, status: unknown, attempt: unknown, input: unknown, outputs: unknown, error: unknown, parentId: unknown, seq: unknown, createdAt: unknown, startedAt: unknown, finishedAt: unknown, usage: unknown): InvocationRecord {
+  return {
+    id: String(id),
+    runId,
+    nodeId: String(nodeId),
+    nodeType: String(nodeType),
+    status: String(status) as InvocationStatus,
+    attempt: Number(attempt),
+    input: input ?? null,
+    outputs: (outputs ?? null) as InvocationRecord['outputs'],
+    error: error === null || error === undefined ? null : String(error),
+    parentId: parentId === null || parentId === undefined ? null : String(parentId),
+    seq: Number(seq),
+    createdAt: Number(createdAt),
+    startedAt: startedAt === null || startedAt === undefined ? null : Number(startedAt),
+    finishedAt: finishedAt === null || finishedAt === undefined ? null : Number(finishedAt),
+    ...(usage ? { usage: usage as NonNullable<InvocationRecord['usage']> } : {}),
+  };
 }
 
 /** Invocations in the order the history lists them: by seq, then id (as `ORDER BY seq, id`). */

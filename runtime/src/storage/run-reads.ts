@@ -115,7 +115,7 @@ export class SqlRunReads {
     ]);
     const stored = rows.map(toInvocation);
     if (run?.compact === null || run?.compact === undefined) return stored;
-    const compact = decodeInvocations(String(run.compact));
+    const compact = decodeInvocations(String(run.compact), runId);
     return (stored.length === 0 ? compact : [...stored, ...compact]).sort(bySeqThenId);
   }
 }

@@ -43,7 +43,7 @@ describe('planBatch', () => {
     expect(runRow[3]).toBe('succeeded');
     expect(runRow[10]).toBe(12);
     // Every invocation is in its final state: no invocation row (and no pending-index entry) is written at all.
-    const compact = decodeInvocations(String(runRow[13]));
+    const compact = decodeInvocations(String(runRow[13]), run.id);
     expect(compact.map((i) => [i.id, i.status, i.attempt])).toEqual([
       [trigger.id, 'succeeded', 1],
       [a.id, 'succeeded', 1],
