@@ -4,7 +4,7 @@
  * operator would use (OTEL_EXPORTER_OTLP_ENDPOINT, FLOWCREW_METRICS_TOKEN, FLOWCREW_LOG_FORMAT=json).
  * - Traces: a run accepted by the main and executed by the worker is one trace at an OTLP/HTTP receiver: one root
  *   "run" span, every node invocation a child span of it, sent by the worker.
- * - Metrics: every metric the Grafana dashboards, the alert rules and the Helm chart's worker autoscaler query is
+ * - Metrics: every metric the Grafana dashboards, the alert rules and the Helm chart's worker autoscaler (HPA or KEDA) query is
  *   exported by a queue-mode main or worker (the embedded runtime of monitoring-config.test.ts has no queue metrics).
  * - Logs: what a node logs on the worker is a JSON line carrying the run, flow and node ids.
  */
@@ -22,7 +22,7 @@ import { TEST_DATABASE_URL } from '../testing/storage-backends.ts';
 import { OtlpReceiver } from '../tracing/otlp-receiver.ts';
 import { SPAN_ATTRIBUTES, runSpanIdOf, traceIdOf } from '../tracing/tracing.ts';
 import { METRIC_NAMES } from './metrics.ts';
-import { dockerDir, isExported, metricTypes, queriedMetrics } from './monitoring-files.ts';
+import { dockerDir, isExported, metricNames, metricTypes, queriedMetrics } from './monitoring-files.ts';
 
 const REDIS_DB = 15; // one Redis database per queue-mode test file
 const schema = `qobs_${randomBytes(3).toString('hex')}`;
@@ -148,6 +148,9 @@ describe('queue mode observability across processes (main + worker as child proc
     expect(runId).toBeDefined();
     const line = JSON.parse(await worker.waitFor(/observed on the worker/, 30_000)) as Record<string, unknown>;
     expect(line).toMatchObject({ level: 'warn', module: 'nodes', runId, flowId: 'observed', nodeId: 'say' });
+    // Every JSON line of either process that is about this run carries its ids as fields, not only in the text.
+    const aboutRun = processes.flatMap((p) => p.lines).filter((l) => l.includes(runId) && l.startsWith('{'));
+    for (const text of aboutRun) expect(JSON.parse(text), text).toMatchObject({ runId, flowId: 'observed' });
   });
 
   it('every metric the dashboards, alert rules and the workers\' autoscaler query is exported in queue mode', async () => {
@@ -165,8 +168,12 @@ describe('queue mode observability across processes (main + worker as child proc
     }
     expect(mainTypes.get(METRIC_NAMES.clusterLeader)).toBe('gauge');
     // The Helm chart scales workers on a metric a worker exports.
-    const values = YAML.parse(readFileSync(path.join(dockerDir, 'helm', 'flowcrew', 'values.yaml'), 'utf8')) as { worker: { autoscaling: { metricName: string } } };
+    const values = YAML.parse(readFileSync(path.join(dockerDir, 'helm', 'flowcrew', 'values.yaml'), 'utf8')) as { worker: { autoscaling: { metricName: string; keda: { query: string } } } };
     expect(workerTypes.get(values.worker.autoscaling.metricName)).toBe('gauge');
+    // ... and so does its KEDA ScaledObject's Prometheus query.
+    const kedaMetrics = metricNames(values.worker.autoscaling.keda.query);
+    expect(kedaMetrics.length).toBeGreaterThan(0);
+    for (const name of kedaMetrics) expect(isExported(name, workerTypes), `keda query: ${name}`).toBe(true);
     // The run was counted where it ran.
     expect(workerText).toMatch(/^flowcrew_runs_finished_total\{[^}]*flow="observed"[^}]*status="succeeded"[^}]*\} 1$/m);
   });
