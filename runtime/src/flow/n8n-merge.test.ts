@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../testing/server.ts';
-import { MERGE_PENDING_RUNS, mergeAppendCode } from './n8n-merge.ts';
+import { allItemsCode, MERGE_PENDING_RUNS, mergeAppendCode } from './n8n-merge.ts';
 
 type Msg = { _msgid: string; _n8nMergeInput?: number; payload: unknown };
 
@@ -42,6 +42,34 @@ describe('n8n Merge (append): the translated code', () => {
     const arriving = Array.from({ length: MERGE_PENDING_RUNS + 2 }, (_, i) => item(`r${i}`, 0, `a${i}`));
     const sent = mergeRuns(2, arriving);
     expect(sent.flat()).toEqual(['a0', 'a1']);
+  });
+});
+
+describe('n8n Respond to Webhook (all incoming items) after a Merge: the translated code', () => {
+  type Sent = [Msg[]] | Msg | null;
+  const node = (code: string) => {
+    const store = new Map<string, unknown>();
+    const context = { get: (k: string) => structuredClone(store.get(k)), set: (k: string, v: unknown) => (v === undefined ? store.delete(k) : store.set(k, structuredClone(v))) };
+    const run = new Function('msg', 'context', code) as (msg: Msg, c: typeof context) => Sent;
+    return (msg: Msg): Msg[] => {
+      const out = run(structuredClone(msg), context);
+      return out === null ? [] : Array.isArray(out) ? out[0] : [out];
+    };
+  };
+
+  it("gathers the items a Merge sent together into one answer, in the Merge's order, runs apart", () => {
+    const merge = node(mergeAppendCode(2, undefined, 'm'));
+    const respond = node(allItemsCode());
+    const merged = [item('r1', 1, 'b1'), item('r2', 1, 'b2'), item('r2', 0, 'a2'), item('r1', 0, 'a1')].flatMap(merge);
+    expect(merged.map((m) => m.payload)).toEqual(['a2', 'b2', 'a1', 'b1']);
+    // the second item of each run arrives first
+    const answers = [merged[1]!, merged[3]!, merged[0]!, merged[2]!].flatMap(respond);
+    expect(answers.map((m) => m.payload)).toEqual([['a2', 'b2'], ['a1', 'b1']]);
+    expect(answers.every((m) => !('_n8nItems' in m))).toBe(true);
+  });
+
+  it('an item no Merge sent is one item: answered at once as an array of one', () => {
+    expect(node(allItemsCode())(item('r', 0, 'x')).map((m) => m.payload)).toEqual([['x']]);
   });
 });
 

@@ -30,7 +30,7 @@ function mergeAppend(n: N8nNode, base: Partial<FlowNode>): Translation {
   }));
   // n8n runs a Merge with what its connected inputs give: an input nothing is connected to is not waited for.
   const waitFor = n.connectedInputs?.filter((i) => i < count) ?? Array.from({ length: count }, (_, i) => i);
-  const node: FlowNode = { ...base, id, type: 'function', name: n.name, props: { func: mergeAppendCode(count, waitFor), outputs: 1 } };
+  const node: FlowNode = { ...base, id, type: 'function', name: n.name, props: { func: mergeAppendCode(count, waitFor, id), outputs: 1 } };
   return {
     nodes: [...marks, node], entries: [], inputEntries: marks.map((m) => [m.id]), outputs: [[{ nodeId: id, port: 0 }]],
     notes: [`Merge "${n.name}" (append): waits for the first item of each input of a run, then sends them in input order; more items of an input after that pass on as they come (n8n: all of input 1's before input 2's)`],
@@ -40,7 +40,7 @@ function mergeAppend(n: N8nNode, base: Partial<FlowNode>): Translation {
 /** At most this many runs wait at a Merge at once; beyond, the oldest is sent with what it has (nothing is dropped). */
 export const MERGE_PENDING_RUNS = 1000;
 
-export function mergeAppendCode(inputs: number, waitFor: number[] = Array.from({ length: inputs }, (_, i) => i)): string {
+export function mergeAppendCode(inputs: number, waitFor: number[] = Array.from({ length: inputs }, (_, i) => i), nodeId = 'merge'): string {
   return [
     `// n8n Merge (append): one item from each connected input (${waitFor.map((i) => i + 1).join(', ')}) of this run, then all of them in input order`,
     'const input = msg._n8nMergeInput;',
@@ -55,6 +55,8 @@ export function mergeAppendCode(inputs: number, waitFor: number[] = Array.from({
     'let out = null;',
     `if (${JSON.stringify(waitFor)}.every((i) => pending[i].length > 0)) {`,
     '  out = pending.flat();',
+    `  // the run's items at this Merge, for a Respond to Webhook with all incoming items (allItemsCode)`,
+    `  out.forEach((m, index) => { m.${BATCH} = { id: key + ':' + ${JSON.stringify(nodeId)}, index, count: out.length }; });`,
     '  context.set(key, true);',
     '} else context.set(key, pending);',
     '// a run sent is remembered while newer ones arrive; the oldest still waiting is sent with what it has',
@@ -68,5 +70,41 @@ export function mergeAppendCode(inputs: number, waitFor: number[] = Array.from({
     "context.set('order', order);",
     'const all = early.concat(out || []);',
     'return all.length ? [all] : null;',
+  ].join('\n');
+}
+
+/** Where a message carries its place among the items a Merge sent together (id, index, count). */
+const BATCH = '_n8nItems';
+
+/**
+ * Respond to Webhook "all incoming items": n8n answers with the array of every item the node got in the run. Items
+ * that a Merge sent together (marked with their place) are gathered until all are there, in their order, then answer
+ * as one array; an unmarked message is one item. At most MERGE_PENDING_RUNS groups wait (the oldest then answers
+ * with what it has).
+ */
+export function allItemsCode(): string {
+  return [
+    `const batch = msg.${BATCH};`,
+    `delete msg.${BATCH};`,
+    'if (!batch) { msg.payload = [msg.payload]; return msg; }',
+    "const key = 'items:' + batch.id;",
+    'const held = context.get(key) || {};',
+    "const order = context.get('order') || [];",
+    'if (Object.keys(held).length === 0) order.push(key);',
+    'held[batch.index] = msg.payload;',
+    'const sorted = (h) => Object.keys(h).map(Number).sort((a, b) => a - b).map((i) => h[i]);',
+    'const out = [];',
+    'if (Object.keys(held).length >= batch.count) {',
+    '  context.set(key, undefined);',
+    '  order.splice(order.indexOf(key), 1);',
+    '  out.push({ ...msg, payload: sorted(held) });',
+    '} else context.set(key, held);',
+    `while (order.length > ${MERGE_PENDING_RUNS}) {`,
+    '  const oldest = order.shift();',
+    '  out.unshift({ ...msg, payload: sorted(context.get(oldest) || {}) });',
+    '  context.set(oldest, undefined);',
+    '}',
+    "context.set('order', order);",
+    'return out.length ? [out] : null;',
   ].join('\n');
 }

@@ -8,7 +8,7 @@ import type { FlowNode } from './types.ts';
 import { quoteJsonataName, translateParameter, UntranslatableExpression, type NodeRefs } from './n8n-expressions.ts';
 import { translateConditions } from './n8n-conditions.ts';
 import { scheduleTrigger } from './n8n-schedule.ts';
-import { merge } from './n8n-merge.ts';
+import { allItemsCode, merge, MERGE_PENDING_RUNS } from './n8n-merge.ts';
 
 export interface N8nNode {
   id?: string;
@@ -134,7 +134,7 @@ function respondToWebhook(n: N8nNode, base: Partial<FlowNode>, refs: NodeRefs): 
   let statusCode = typeof options.responseCode === 'number' ? options.responseCode : undefined;
   switch (respondWith) {
     case 'firstIncomingItem': break;
-    case 'allIncomingItems': rules.push(setJsonata('payload', '[payload]')); break;
+    case 'allIncomingItems': break; // gathered by a function node before (n8n-merge.ts allItemsCode)
     case 'noData': rules.push(setJsonata('payload', '""')); break;
     case 'text': rules.push(setJsonata('payload', `$string(${valueJsonata(p.responseBody ?? '', refs)})`)); break;
     case 'json': {
@@ -154,6 +154,12 @@ function respondToWebhook(n: N8nNode, base: Partial<FlowNode>, refs: NodeRefs): 
   }
   const id = base.id!;
   const respond: FlowNode = { id: `${id}-response`, type: 'webhook-response', name: `${n.name}: response`, position: offset(base.position, 200, 0), props: { ...(statusCode ? { statusCode } : {}), headers } };
+  if (respondWith === 'allIncomingItems') {
+    const gather: FlowNode = { id, type: 'function', name: `${n.name}: all items`, position: offset(base.position, -120, 0), props: { func: allItemsCode(), outputs: 1 }, wires: [[`${id}-prepare`]] };
+    const prepare = change(`${id}-prepare`, n.name, rules, base);
+    prepare.wires = [[respond.id]];
+    return { nodes: [gather, prepare, respond], entries: [id], outputs: ['input'], responds: true, notes: [`Respond to Webhook "${n.name}" (all incoming items): the items a Merge sent together are gathered into one answer; an item a node between drops (IF, Filter) is waited for until ${MERGE_PENDING_RUNS} newer groups wait`] };
+  }
   const prepare = change(id, n.name, rules, base);
   prepare.wires = [[respond.id]];
   // n8n passes the node's input on to its output unchanged.
