@@ -1,20 +1,23 @@
 /**
- * Liveness and readiness in queue mode when Redis goes away, on a real PostgreSQL and a redis-server of this test's
- * own (its own port: the shared Redis of scripts/services is never stopped). A main (/api/v1/health/*) and a worker
+ * Liveness and readiness in queue mode when Redis or PostgreSQL goes away: a redis-server of this test's own (its own
+ * port: the shared Redis of scripts/services is never stopped), and the real PostgreSQL reached through a TCP relay
+ * this test can cut (the shared PostgreSQL is never stopped). A main (/api/v1/health/*) and a worker
  * (its probe port, queue/worker-health.ts) are ready with Redis up and report the backlog; with Redis stopped both
  * answer 503 "not ready" with the queue check failed while liveness stays 200; with Redis back both are ready again.
  * The worker's container health check as docker/compose.yaml writes it runs against the worker too (outside Docker).
+ * With the database cut, both answer 503 with the storage check failed, and are ready again once it is back.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import type { Runtime } from '../runtime.ts';
 import { QueueCluster, until } from '../testing/queue-cluster.ts';
+import { TEST_DATABASE_URL } from '../testing/storage-backends.ts';
 import type { TestServer } from '../testing/server.ts';
 import { startWorkerHealth, type WorkerHealth } from './worker-health.ts';
 
@@ -58,6 +61,46 @@ async function stopRedis(): Promise<void> {
   await exited;
 }
 
+/** A TCP relay to the real PostgreSQL: cut() drops every connection and refuses new ones until restore(). */
+class CuttableRelay {
+  private readonly sockets = new Set<Socket>();
+  private down = false;
+  private readonly server: Server;
+  port = 0;
+  constructor(private readonly target: { host: string; port: number }) {
+    this.server = createServer((client) => {
+      if (this.down) return void client.destroy();
+      const upstream = connect(this.target.port, this.target.host);
+      for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+        this.sockets.add(a);
+        a.on('close', () => {
+          this.sockets.delete(a);
+          b.destroy();
+        });
+        a.on('error', () => b.destroy());
+        a.pipe(b);
+      }
+    });
+  }
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+  cut(): void {
+    this.down = true;
+    for (const socket of this.sockets) socket.destroy();
+  }
+  restore(): void {
+    this.down = false;
+  }
+  close(): Promise<void> {
+    this.cut();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+const pgTarget = new URL(TEST_DATABASE_URL);
+const relay = new CuttableRelay({ host: pgTarget.hostname, port: Number(pgTarget.port || 5432) });
+
 const workerProbe = async (what: 'live' | 'ready') => {
   const res = await fetch(`http://127.0.0.1:${workerHealth.port}/health/${what}`);
   return { status: res.status, body: (await res.json()) as any };
@@ -79,9 +122,14 @@ beforeAll(async () => {
   redisDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-health-redis-'));
   redisPort = await freePort();
   await startRedis();
+  await relay.listen();
+  const relayed = new URL(TEST_DATABASE_URL);
+  relayed.port = String(relay.port);
   // redisDb only names the shared Redis database QueueCluster empties around the test; every process of this
   // installation talks to the redis-server above.
-  cluster = await QueueCluster.create({ name: 'healthredis', redisDb: 13, env: { FLOWCREW_REDIS_URL: `redis://127.0.0.1:${redisPort}/0` } });
+  cluster = await QueueCluster.create({ name: 'healthdeps', redisDb: 13, env: { FLOWCREW_REDIS_URL: `redis://127.0.0.1:${redisPort}/0` } });
+  // Every process of the installation reaches PostgreSQL through the relay (the schema as QueueCluster sets it).
+  cluster.options.env!.DATABASE_URL = cluster.env('any', 'main').DATABASE_URL!.replace(TEST_DATABASE_URL, relayed.toString());
   main = await cluster.main('main-1');
   worker = await cluster.worker('worker-1');
   workerHealth = await startWorkerHealth(worker, 0, '127.0.0.1');
@@ -91,12 +139,14 @@ afterAll(async () => {
   await workerHealth?.close();
   // Redis must answer for the workers to drain and the mains to stop cleanly.
   if (!redis && redisDir) await startRedis().catch(() => {});
+  relay.restore();
   await cluster?.close();
+  await relay.close();
   await stopRedis();
   if (redisDir) await rm(redisDir, { recursive: true, force: true });
 }, 60_000);
 
-describe('health in queue mode with Redis down (own redis-server)', () => {
+describe('health in queue mode with Redis or PostgreSQL down', () => {
   it('main and worker are ready with Redis up, and report Redis latency and the queue backlog', async () => {
     const ready = await main.apiAs(null, 'GET', '/api/v1/health/ready');
     expect(ready.status).toBe(200);
@@ -137,5 +187,29 @@ describe('health in queue mode with Redis down (own redis-server)', () => {
     await until('the main to be ready again', async () => ((await main.apiAs(null, 'GET', '/api/v1/health/ready')).status === 200 ? true : undefined), 30_000);
     await until('the worker to be ready again', async () => ((await workerProbe('ready')).status === 200 ? true : undefined), 30_000);
     await until('the compose health check to pass again', async () => ((await runCheck(composeWorkerCheck())) === 0 ? true : undefined), 30_000);
+  }, 90_000);
+  it('with PostgreSQL cut off: readiness 503 naming the storage check, liveness 200; ready again once it is back', async () => {
+    relay.cut();
+    await until('the main to see the database gone', async () => {
+      const ready = await main.apiAs(null, 'GET', '/api/v1/health/ready');
+      return ready.status === 503 ? ready : undefined;
+    }, 30_000).then((ready) => expect(ready.body.checks.storage).toEqual({ ok: false, detail: 'storage unreachable' }));
+    const admin = await main.api('GET', '/api/v1/health/ready');
+    expect(admin.status).toBe(503);
+    expect(admin.body.checks.storage.detail).toMatch(/^postgres: /);
+    // Redis is fine: the queue check passes (it leaves out the backlog it could not read from the outbox).
+    expect(admin.body.checks.queue).toMatchObject({ ok: true, redisMs: expect.any(Number) });
+    expect((await main.apiAs(null, 'GET', '/api/v1/health/live')).status).toBe(200);
+    const onWorker = await until('the worker to see the database gone', async () => {
+      const probe = await workerProbe('ready');
+      return probe.status === 503 ? probe : undefined;
+    }, 30_000);
+    expect(onWorker.body).toMatchObject({ status: 'not ready', checks: { storage: { ok: false, detail: 'storage unreachable' } } });
+    expect((await workerProbe('live')).status).toBe(200);
+    expect(await runCheck(composeWorkerCheck())).toBe(1);
+
+    relay.restore();
+    await until('the main to be ready again', async () => ((await main.apiAs(null, 'GET', '/api/v1/health/ready')).status === 200 ? true : undefined), 30_000);
+    await until('the worker to be ready again', async () => ((await workerProbe('ready')).status === 200 ? true : undefined), 30_000);
   }, 90_000);
 });

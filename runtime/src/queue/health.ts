@@ -16,12 +16,15 @@ export interface QueueCheck {
 }
 
 export async function queueCheck(queue: QueueMode, admin: boolean, timeoutMs = READY_REDIS_TIMEOUT_MS): Promise<QueueCheck> {
+  let redisMs: number;
   try {
-    const redisMs = await queue.pingRedis(timeoutMs);
-    let timer: NodeJS.Timeout | undefined;
-    const backlog = await Promise.race([queue.backlog(), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)))]).finally(() => clearTimeout(timer));
-    return { ok: true, redisMs, ...(backlog ? { backlog } : {}) };
+    redisMs = await queue.pingRedis(timeoutMs);
   } catch (error) {
     return { ok: false, detail: admin ? `redis: ${(error as Error).message}` : 'redis unreachable' };
   }
+  // The backlog is information only, and part of it (the outbox) is in the database: when it cannot be read, the
+  // storage check says why; it is left out here rather than blamed on Redis.
+  let timer: NodeJS.Timeout | undefined;
+  const backlog = await Promise.race([queue.backlog().catch(() => undefined), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)))]).finally(() => clearTimeout(timer));
+  return { ok: true, redisMs, ...(backlog ? { backlog } : {}) };
 }
