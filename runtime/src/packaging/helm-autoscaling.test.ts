@@ -42,7 +42,9 @@ describe.skipIf(!helm)('docker/helm/flowcrew worker autoscaling (helm template)'
   });
 
   it('with keda.enabled: a ScaledObject with a Prometheus trigger on the queue depth instead of the HPA', async () => {
-    const docs = await render('worker.autoscaling.keda.enabled=true', 'worker.autoscaling.keda.serverAddress=http://prometheus.monitoring:9090');
+    const keda = ['worker.autoscaling.keda.enabled=true', 'worker.autoscaling.keda.serverAddress=http://prometheus.monitoring:9090'];
+    await run(helm!, ['lint', '--strict', chart, ...required, ...keda.flatMap((s) => ['--set', s])]);
+    const docs = await render(...keda);
     expect(docs.filter((d) => d.kind === 'HorizontalPodAutoscaler')).toEqual([]);
     const scaled = docs.find((d) => d.kind === 'ScaledObject')!;
     expect(scaled.spec).toEqual({
