@@ -6,6 +6,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import coreNodes from '@flowcrew/nodes-core';
 import { nodes as fileNodes } from '@flowcrew/nodes-files';
 import { NodeRegistry } from '../registry/registry.ts';
 import { startTestServer, type TestServer } from '../testing/server.ts';
@@ -14,6 +15,8 @@ import { validateFlow } from './validate.ts';
 
 const registry = new NodeRegistry();
 registry.register(fileNodes, '@flowcrew/nodes-files');
+// an imported watch is followed by a change node giving its message Node-RED's shape
+registry.register(coreNodes, '@flowcrew/nodes-core');
 
 function importOne(node: Record<string, unknown>) {
   const result = importNodeRed([{ id: 'tab', type: 'tab', label: 'T' }, { id: 'n1', z: 'tab', x: 100, y: 100, wires: [[]], ...node }]);
@@ -122,5 +125,8 @@ describe('file nodes on the runtime', () => {
     }
     const started = seen?.invocations.find((i) => i.nodeId === 'watch');
     expect(started?.outputs?.[0]?.msg).toMatchObject({ filename: 'incoming/order.csv', event: 'add', payload: { name: 'order.csv', size: 8 } });
+    // then Node-RED's shape (node-red-watch.test.ts compares it with a real Node-RED)
+    const shaped = seen?.invocations.find((i) => i.nodeId === 'watch-msg');
+    expect(shaped?.outputs?.[0]?.msg).toMatchObject({ payload: '/incoming/order.csv', filename: '/incoming/order.csv', topic: '/incoming', file: 'order.csv', size: 8, type: 'file', event: 'update' });
   });
 });

@@ -4,7 +4,7 @@
  * "/home/pi/log.txt" becomes that path below it (a leading / means its root), and nothing outside can be reached.
  * Variants with no faithful equivalent are left unmapped, with the reason (unsupportedFileVariant).
  */
-import type { PropsEditor } from './node-red-values.ts';
+import type { PropertyNote, PropsEditor } from './node-red-values.ts';
 
 type Rule = (p: PropsEditor) => void;
 type NrNode = Record<string, unknown>;
@@ -97,3 +97,35 @@ export const watch: Rule = (p) => {
   p.bool('recursive', false);
   p.default('events', ['add', 'change'], 'Node-RED reports new and changed files (deletions are not reported here)');
 };
+
+/**
+ * Node-RED's watch message (23-watch.js): payload and filename the full path, topic the watched path as configured,
+ * file the base name, size, type "file", event "update" (node-watch's name for a new or changed file). The local
+ * file trigger sends `{ file: { path, name, size, modified }, filename: <path below the root> }`, so a change
+ * node after each imported watch gives its message Node-RED's shape; paths are below FLOWCREW_FILES_DIR ("/" its root).
+ */
+export function watchAsNodeRed<T extends { id: string; type: string }>(items: T[], note: (n: PropertyNote) => void): T[] {
+  const watches = items.filter((n) => n.type === 'watch' && unsupportedFileVariant(n) === undefined) as Array<T & NrNode>;
+  if (watches.length === 0) return items;
+  const ids = new Set(items.map((n) => n.id));
+  const added: T[] = [];
+  const rewired = new Map<string, T>();
+  for (const w of watches) {
+    let id = `${String(w.id)}-msg`;
+    for (let i = 2; ids.has(id); i++) id = `${String(w.id)}-msg-${i}`;
+    ids.add(id);
+    const set = (p: string, to: string, tot: string) => ({ t: 'set', p, pt: 'msg', to, tot });
+    added.push({
+      id, type: 'change', z: w.z, ...(typeof w.g === 'string' ? { g: w.g } : {}), name: `${typeof w.name === 'string' && w.name ? w.name : 'watch'}: Node-RED message`,
+      rules: [
+        set('size', 'file.size', 'msg'), set('file', 'file.name', 'msg'), set('filename', '"/" & filename', 'jsonata'), set('payload', 'filename', 'msg'),
+        set('topic', String(w.files ?? '').trim(), 'str'), set('event', 'update', 'str'), set('type', 'file', 'str'),
+      ],
+      ...(typeof w.x === 'number' && typeof w.y === 'number' ? { x: w.x + 40, y: w.y + 50 } : {}),
+      wires: Array.isArray(w.wires) && Array.isArray(w.wires[0]) ? [w.wires[0]] : [[]],
+    } as unknown as T);
+    rewired.set(w.id, { ...w, wires: [[id]] });
+    note({ nodeId: String(w.id), type: 'watch', property: '/wires', action: 'translated', from: w.wires, to: [[id]], reason: "a change node after the trigger gives the message Node-RED's watch shape (payload/filename the path, topic, file, size, type, event \"update\")" });
+  }
+  return [...items.map((n) => rewired.get(n.id) ?? n), ...added];
+}

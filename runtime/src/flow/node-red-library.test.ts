@@ -97,7 +97,7 @@ describe('five real-shaped Node-RED exports, imported one after the other', () =
   it('CSV file processing (watch, file in by msg.filename, csv, file append, catch) imports and deploys', async () => {
     const { answer, flows } = await imported(fileProcessing());
     expect(answer.unmapped).toEqual([]);
-    expect(flows[0]!.nodes.map((n) => n.type)).toEqual(['local-file-watch', 'switch', 'local-file', 'csv', 'change', 'local-file', 'catch', 'debug']);
+    expect(flows[0]!.nodes.map((n) => n.type)).toEqual(['local-file-watch', 'switch', 'local-file', 'csv', 'change', 'local-file', 'catch', 'debug', 'change']);
     const again = await flowcrew.api('POST', '/api/v1/flows/import?deploy=true', fileProcessing());
     expect(again.status).toBe(409);
     expect(again.body.detail).toContain('?replace=true');

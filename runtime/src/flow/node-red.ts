@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { layoutUnplaced } from './node-red-layout.ts';
-import { unsupportedFileVariant } from './node-red-files.ts';
+import { unsupportedFileVariant, watchAsNodeRed } from './node-red-files.ts';
 import { groupDescendants, importGroups } from './node-red-groups.ts';
 import { linkCallProps } from './node-red-links.ts';
 import { tabEnv } from './node-red-env.ts';
@@ -378,7 +378,7 @@ export function importNodeRed(json: unknown, options: NodeRedImportOptions = {})
   const warnings: string[] = [];
   // Subflow instances first: inside a copy, the subflow's variables come before its group's, as in Node-RED.
   const inlined = inlineSubflows(exportedNodes(json) as NrNode[], (n) => notes.push(n), (w) => warnings.push(w));
-  const items = applyGroupEnv(inlined, (n) => notes.push(n));
+  const items = watchAsNodeRed(applyGroupEnv(inlined, (n) => notes.push(n)), (n) => notes.push(n));
   const result = new Importer(items, options).run();
   return { ...result, warnings: [...warnings, ...result.warnings], properties: [...notes, ...result.properties] };
 }
