@@ -7,6 +7,8 @@
  * - Metrics: every metric the Grafana dashboards, the alert rules and the Helm chart's worker autoscaler (HPA or KEDA) query is
  *   exported by a queue-mode main or worker (the embedded runtime of monitoring-config.test.ts has no queue metrics).
  * - Logs: what a node logs on the worker is a JSON line carrying the run, flow and node ids.
+ * - A worker killed (-9) in the middle of a run: the worker that takes the run over adds its spans to the same trace,
+ *   under the same run span. Real processes and a takeover: this file runs over a minute on a loaded machine.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -34,6 +36,7 @@ let dir: string;
 let mainUrl: string;
 let workerUrl: string;
 let worker: FlowcrewProcess;
+let env: (instance: string) => Record<string, string>;
 
 const api = async (method: string, url: string, body?: unknown) => {
   const res = await fetch(mainUrl + url, {
@@ -56,7 +59,7 @@ beforeAll(async () => {
   const otlp = await receiver.listen();
   await clearQueue(REDIS_DB);
   await onPg(`CREATE SCHEMA ${schema}`);
-  const env = (instance: string) => ({
+  env = (instance: string) => ({
     DATABASE_URL: `${TEST_DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
     FLOWCREW_REDIS_URL: `redis://127.0.0.1:6379/${REDIS_DB}`,
     FLOWCREW_KEYRING_FILE: path.join(dir, 'keyring.json'),
@@ -67,6 +70,9 @@ beforeAll(async () => {
     OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
     OTEL_SERVICE_NAME: 'flowcrew-qobs',
     OTEL_BSP_SCHEDULE_DELAY: '200', // the batch span processor sends every 200 ms instead of 5 s
+    // A killed worker's runs are taken over within seconds (the last test).
+    FLOWCREW_LEASE_TTL_MS: '3000',
+    FLOWCREW_QUEUE_REQUEUE_MS: '3000',
   });
   const main = startFlowcrew('main', ['start', '--mode', 'main', '--port', '0', '--data-dir', path.join(dir, 'main')], env('main'));
   processes.push(main);
@@ -177,4 +183,53 @@ describe('queue mode observability across processes (main + worker as child proc
     // The run was counted where it ran.
     expect(workerText).toMatch(/^flowcrew_runs_finished_total\{[^}]*flow="observed"[^}]*status="succeeded"[^}]*\} 1$/m);
   });
+  it('a run whose worker is killed (-9) mid-run stays one trace: the worker taking it over adds its spans under the same run span', async () => {
+    const flow = {
+      id: 'taken-over',
+      name: 'taken-over',
+      version: 0,
+      nodes: [
+        { id: 'go', type: 'inject', wires: [['wait']] },
+        { id: 'wait', type: 'delay', props: { pauseType: 'delay', timeout: 20, timeoutUnits: 'seconds' }, wires: [['mark']] },
+        { id: 'mark', type: 'change', props: { rules: [{ t: 'set', p: 'payload', pt: 'msg', to: 'done', tot: 'str' }] }, wires: [] },
+      ],
+    };
+    expect((await api('POST', '/api/v1/flows', flow)).status).toBe(201);
+    expect((await api('POST', '/api/v1/flows/taken-over/deploy')).status).toBe(200);
+    const started = await api('POST', '/api/v1/flows/taken-over/runs', {});
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const id: string = started.body.runId;
+    const ofRun = () => receiver.spans.filter((s) => s.attrs[SPAN_ATTRIBUTES.runId] === id);
+    // The first worker has run the inject (its span arrived) and holds the run in the 20 s delay (long enough for a
+    // loaded machine; the second worker waits out only what is left of it): kill it there.
+    await until('the first node span from the first worker', async () => (ofRun().some((s) => s.attrs[SPAN_ATTRIBUTES.nodeId] === 'go') ? true : undefined), 30_000);
+    expect((await api('GET', `/api/v1/runs/${id}`)).body.status).toBe('running');
+    worker.kill('SIGKILL');
+    await worker.exited;
+    const second = startFlowcrew('worker-2', ['worker', '--concurrency', '4', '--data-dir', path.join(dir, 'worker-2')], { ...env('worker-2'), FLOWCREW_WORKER_PORT: '0' });
+    processes.push(second);
+    const finished = await until(`run ${id} to finish on the second worker`, async () => {
+      const { body } = await api('GET', `/api/v1/runs/${id}`);
+      return ['succeeded', 'failed', 'cancelled'].includes(body?.status) ? body : undefined;
+    }, 300_000);
+    expect(finished.status).toBe('succeeded');
+    await until('the run span and the last node span at the receiver', async () => {
+      const spans = ofRun();
+      return spans.some((s) => s.name === 'run') && spans.some((s) => s.attrs[SPAN_ATTRIBUTES.nodeId] === 'mark') ? true : undefined;
+    }, 30_000);
+
+    const spans = ofRun();
+    const described = JSON.stringify(spans.map((s) => [s.name, s.attrs[SPAN_ATTRIBUTES.nodeId], s.resource['service.instance.id'], s.parentSpanId]));
+    // One run span (the killed worker's open one was never sent), sent by the worker that finished the run.
+    const runSpans = spans.filter((s) => s.name === 'run');
+    expect(runSpans, described).toHaveLength(1);
+    expect([runSpans[0]!.traceId, runSpans[0]!.spanId]).toEqual([traceIdOf(id), runSpanIdOf(id)]);
+    expect(runSpans[0]!.resource['service.instance.id']).toBe(`worker-2-${schema}`);
+    expect(runSpans[0]!.attrs[SPAN_ATTRIBUTES.status]).toBe('succeeded');
+    // Every node span, from either worker, is a child of that run span in that trace.
+    for (const s of spans.filter((x) => x.name !== 'run')) expect([s.traceId, s.parentSpanId], described).toEqual([traceIdOf(id), runSpanIdOf(id)]);
+    const by = (node: string) => spans.filter((s) => s.attrs[SPAN_ATTRIBUTES.nodeId] === node).map((s) => s.resource['service.instance.id']);
+    expect(by('go')).toEqual([`worker-${schema}`]);
+    expect(by('mark')).toEqual([`worker-2-${schema}`]);
+  }, 420_000);
 });
