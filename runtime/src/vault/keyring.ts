@@ -11,7 +11,7 @@
  * Keys never go to the database. A key's id is derived from the key itself, so every process names it the same way.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 
@@ -299,22 +299,30 @@ export class KeyRing {
     this.legacyKey = { id: keyId(key), key, source: 'legacy key file' };
   }
 
-  /** First start: a new ring with one fresh key. Two processes starting at once agree on one file ('wx'). */
+  /**
+   * First start: a new ring with one fresh key. Two processes starting at once agree on one file: it is written whole
+   * under a temporary name and then linked to its name, which fails if it exists (opening it 'wx' and writing it let
+   * another process read it empty in between: "not valid JSON", seen with four processes starting at once).
+   */
   private async createFile(): Promise<void> {
     const file = this.file!;
     await mkdir(path.dirname(file), { recursive: true });
     const key = randomBytes(KEY_BYTES);
     const body = ringJson(keyId(key), [{ id: keyId(key), key, source: 'key ring file' }]);
+    const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
     try {
-      const handle = await open(file, 'wx', 0o600);
+      const handle = await open(temp, 'wx', 0o600);
       try {
         await handle.writeFile(body);
         await handle.sync();
       } finally {
         await handle.close();
       }
+      await link(temp, file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new KeyRingError(`cannot create key ring file ${file}: ${(error as Error).message}`);
+    } finally {
+      await unlink(temp).catch(() => {});
     }
     await this.loadFile(true);
   }
