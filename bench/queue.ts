@@ -13,7 +13,7 @@
  *
  * Usage: node --import tsx bench/queue.ts [--runs 2000] [--nodes 10] [--in-flight 64] [--seconds 10] [--connections 64]
  *   [--workload chain,webhook] [--done reply|poll] [--only sqlite,pg,queue1,queue2,heartbeat] [--rounds 1] [--same-session]
- *   [--postgres postgres://...] [--redis redis://127.0.0.1:6379/6]
+ *   [--pg-stats] [--postgres postgres://...] [--redis redis://127.0.0.1:6379/6]
  * Needs PostgreSQL (127.0.0.1:5432, flowcrew/flowcrew, flowcrew_test) and Redis (scripts/services).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -108,6 +108,7 @@ async function cpuMeter(workerPids: number[]): Promise<(runs: number) => Promise
   const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1] ?? 0);
   redis.disconnect();
   const sum = async (pids: number[]) => (await Promise.all(pids.map(procCpuMs))).reduce((a, b) => a + b, 0);
+  const work0 = await pgWork(client);
   const before = new Map<number, number>();
   for (const pid of await backends()) before.set(pid, await procCpuMs(pid));
   const self0 = process.cpuUsage();
@@ -119,12 +120,43 @@ async function cpuMeter(workerPids: number[]): Promise<(runs: number) => Promise
     for (const pid of await backends()) pgMs += (await procCpuMs(pid)) - (before.get(pid) ?? 0);
     const workersMs = (await sum(workerPids)) - workers0;
     const redisMs = redisPid ? (await procCpuMs(redisPid)) - redis0 : 0;
+    const work = PG_STATS ? await pgWork(client, work0, runs) : '';
     await client.end();
     const per = (ms: number) => `${Math.round((ms * 1000) / runs)}`.padStart(4);
     const mainMs = (self.user + self.system) / 1000;
     const parts = [`this process ${per(mainMs)}`, ...(workerPids.length ? [`workers ${per(workersMs)}`] : []), `postgres ${per(pgMs)}`, ...(redisPid && workerPids.length ? [`redis ${per(redisMs)}`] : [])];
-    return `  CPU µs/run: ${parts.join(', ')}, total ${per(mainMs + workersMs + pgMs + (workerPids.length ? redisMs : 0))}`;
+    return `  CPU µs/run: ${parts.join(', ')}, total ${per(mainMs + workersMs + pgMs + (workerPids.length ? redisMs : 0))}${work}`;
   };
+}
+
+/**
+ * --pg-stats: what a run costs PostgreSQL, counted by PostgreSQL's own statistics (pg_stat_statements needs a server
+ * restart with shared_preload_libraries; these views need nothing): transactions committed in the database, WAL
+ * records/bytes/flushes (cluster-wide: other databases' writes count too) and, per table of the bench's schemas, rows
+ * inserted / updated (HOT) / deleted. Use a database of its own (--postgres .../flowcrew_bench) so that the
+ * transaction count is the bench's alone. Statistics reach the views up to ~1 s after a transaction, hence the wait.
+ */
+const PG_STATS = args.includes('--pg-stats');
+type PgWork = Map<string, number>;
+async function pgWork(client: pg.Client): Promise<PgWork>;
+async function pgWork(client: pg.Client, before: PgWork, runs: number): Promise<string>;
+async function pgWork(client: pg.Client, before?: PgWork, runs = 1): Promise<PgWork | string> {
+  if (before) await new Promise((r) => setTimeout(r, 1_500));
+  await client.query('SELECT pg_stat_clear_snapshot()');
+  const now: PgWork = new Map();
+  const db = (await client.query('SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()')).rows[0] as { xact_commit: string };
+  now.set('transactions', Number(db.xact_commit));
+  const wal = (await client.query('SELECT wal_records, wal_bytes, wal_sync FROM pg_stat_wal')).rows[0] as Record<string, string>;
+  for (const [k, v] of Object.entries(wal)) now.set(k, Number(v));
+  const tables = await client.query(`SELECT relname, sum(n_tup_ins) ins, sum(n_tup_upd) upd, sum(n_tup_hot_upd) hot, sum(n_tup_del) del FROM pg_stat_user_tables WHERE schemaname LIKE 'bench_%' GROUP BY relname`);
+  for (const row of tables.rows as Array<Record<string, string>>) for (const k of ['ins', 'upd', 'hot', 'del']) now.set(`${row.relname} ${k}`, Number(row[k]));
+  if (!before) return now;
+  const parts: string[] = [];
+  for (const [key, value] of now) {
+    const delta = (value - (before.get(key) ?? 0)) / runs;
+    if (delta >= 0.005) parts.push(`${key} ${delta.toFixed(2)}`);
+  }
+  return `\n  PostgreSQL per run: ${parts.join(', ')}`;
 }
 
 /** Start RUNS runs with IN_FLIGHT at once; resolve when all finished (polling storage in queue mode). */

@@ -11,8 +11,10 @@ export interface RedisNames {
   /** Announcement topics (cluster/channel.ts RedisChannel). */
   readonly deploys: string;
   readonly library: string;
-  /** A webhook's answer for the request waiting on a main (queue/replies.ts). */
+  /** A webhook's answer for the request waiting on a main (queue/replies.ts): a run's (or reply handle's) channel. */
   reply(runId: string): string;
+  /** A main's own reply channel: the answers of the runs it waits on, when their job carried it (queue/replies.ts). */
+  mainReplies(instance: string): string;
   /** Socket.IO Redis adapter / emitter key (its channels are named after it). */
   readonly socketIo: string;
   /** The rooms watched on each main (live/cluster.ts): a key per main and a channel. */
@@ -30,6 +32,7 @@ export function redisNames(config: Pick<ClusterConfig, 'redisPrefix' | 'redisUrl
     deploys: `${prefix}:deploys`,
     library: `${prefix}:library`,
     reply: (runId) => `${prefix}:reply:${runId}`,
+    mainReplies: (instance) => `${prefix}:replies-to:${instance}`,
     socketIo: `${prefix}:socket.io`,
     roomsChannel: `${prefix}:live:rooms`,
     roomsKey: (instance) => `${prefix}:live:rooms:${instance}`,

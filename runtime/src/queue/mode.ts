@@ -60,7 +60,7 @@ export class QueueMode {
     this.names = redisNames(config);
     if (mode === 'main') {
       this.queue = new Queue(QUEUE_NAME, { connection: this.connection(), ...queuePrefix(config) });
-      this.listener = new ReplyListener(subscriber!, this.names);
+      this.listener = new ReplyListener(subscriber!, this.names, config.instanceId, log);
     }
   }
 
@@ -94,12 +94,21 @@ export class QueueMode {
       const listener = this.listener!;
       return { remote: { accepted: (runId) => this.relay?.committed(runId), awaitReply: (runId, timeoutMs) => listener.awaitReply(runId, timeoutMs) } };
     }
-    return { triggers: false, replyTo: (run) => publishingWaiter(this.redis, this.names, run.id), noSlot: (runIds) => this.worker?.noSlot(runIds) };
+    return { triggers: false, replyTo: (run) => publishingWaiter(this.redis, this.names, run.id, this.worker?.replyChannel(run.id)), noSlot: (runIds) => this.worker?.noSlot(runIds) };
   }
 
   start(parts: { executor: Executor; events: EventFanout; registry: NodeRegistry; maxDepth?: number; debugLog?: DebugBuffer; previewChars?: number; waiting?: WaitingRuns }): void {
     if (this.mode === 'main') {
-      this.relay = new OutboxRelay({ storage: this.storage, queue: this.queue!, log: this.log, attempts: this.config.queueAttempts, batch: this.config.queueBatch, requeueAfterMs: this.config.requeueAfterMs });
+      const listener = this.listener!;
+      this.relay = new OutboxRelay({
+        storage: this.storage,
+        queue: this.queue!,
+        log: this.log,
+        attempts: this.config.queueAttempts,
+        batch: this.config.queueBatch,
+        requeueAfterMs: this.config.requeueAfterMs,
+        replies: { channel: listener.channel, waits: (runId) => listener.waits(runId) },
+      });
       this.relay.start();
       // Deploys made on one main reach the others (cluster/deploy-sync.ts).
       this.deploySync = new DeploySync({ instance: this.config.instanceId, channel: redisDeployChannel(this.redis, this.subscriber!, this.names), storage: this.storage, executor: parts.executor, registry: parts.registry, log: this.log, maxDepth: parts.maxDepth });

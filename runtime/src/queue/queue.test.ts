@@ -14,6 +14,8 @@ import { loadConfig } from '../config.ts';
 import { Runtime } from '../runtime.ts';
 import { RuntimeMetrics } from '../metrics/metrics.ts';
 import { OperationsService } from '../services/operations.ts';
+import { Redis } from 'ioredis';
+import { redisNames } from '../cluster/redis-names.ts';
 import { QUEUE_NAME } from './worker.ts';
 import { startWorkerHealth } from './worker-health.ts';
 
@@ -86,7 +88,7 @@ describe('queue mode (main + worker on PostgreSQL and Redis)', () => {
     expect(await main.storage.outbox!.pending(10)).toEqual([]);
   });
 
-  it("a reply from the worker reaches the main's waiting trigger", async () => {
+  it("a reply from the worker reaches the main's waiting trigger, on that main's own channel", async () => {
     await main.createFlow({
       id: 'answer',
       name: 'answer',
@@ -97,8 +99,21 @@ describe('queue mode (main + worker on PostgreSQL and Redis)', () => {
       ],
     });
     await main.deployFlow('answer');
-    const { reply } = await main.executor.runNow('answer', { payload: { hello: 'from the worker' }, _webhook: true }, { nodeId: 'in', awaitReply: true });
-    expect(await reply).toMatchObject({ status: 201, body: { hello: 'from the worker' } });
+    // Every channel of the installation, as another main's connection could hear it.
+    const names = redisNames(main.config.cluster);
+    const seen: string[] = [];
+    const tap = new Redis(redisUrl);
+    tap.on('pmessage', (_pattern: string, channel: string) => seen.push(channel));
+    await tap.psubscribe(`${names.prefix}:repl*`);
+    try {
+      const { runId, reply } = await main.executor.runNow('answer', { payload: { hello: 'from the worker' }, _webhook: true }, { nodeId: 'in', awaitReply: true });
+      expect(await reply).toMatchObject({ status: 201, body: { hello: 'from the worker' } });
+      await until(() => seen.includes(names.mainReplies('test-main')));
+      // The job named this main's channel: the answer went there, not to the run's channel every main hears.
+      expect(seen).not.toContain(names.reply(runId));
+    } finally {
+      tap.disconnect();
+    }
   });
 
   it("a request whose message a node holds is answered by another run's response node (its reply handle), through the worker", async () => {

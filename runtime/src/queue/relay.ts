@@ -28,13 +28,30 @@ export interface RelayOptions {
   requeueAfterMs?: number;
   /** The sweep takes outbox rows older than this (ms; younger ones are being handed over by their main); default 5,000. */
   leftoverAfterMs?: number;
+  /** This main's reply channel and whether a request here waits on a run: its job then carries it (queue/replies.ts). */
+  replies?: ReplyRoute;
 }
 
-/** A job's data: the runs it carries, and per run the attempts made so far (queue/worker.ts). `runId`: one run (older mains). */
+export interface ReplyRoute {
+  channel: string;
+  waits(runId: string): boolean;
+}
+
+/**
+ * A job's data: the runs it carries, and per run the attempts made so far (queue/worker.ts). `runId`: one run (older
+ * mains). `replyTo`: the reply channel of the main waiting on these of its runs (the others answer on their own).
+ */
 export interface RunsJob {
   runIds?: string[];
   runId?: string;
   tries?: Record<string, number>;
+  replyTo?: { channel: string; runIds: string[] };
+}
+
+/** The part of `replyTo` that concerns `runIds` (a job split or retried with fewer runs), if any. */
+export function replyToOf(replyTo: RunsJob['replyTo'], runIds: readonly string[]): RunsJob['replyTo'] {
+  const ids = replyTo?.runIds.filter((id) => runIds.includes(id)) ?? [];
+  return ids.length > 0 ? { channel: replyTo!.channel, runIds: ids } : undefined;
 }
 
 /**
@@ -47,12 +64,14 @@ export function jobOptions(runIds: readonly string[], attempts: number) {
   return { jobId, attempts, backoff: { type: 'exponential' as const, delay: 1_000 }, removeOnComplete: true, removeOnFail: 10_000 };
 }
 
-/** The jobs carrying these runs, `batch` runs each at most. */
-export function runJobs(runIds: readonly string[], batch: number, attempts: number) {
+/** The jobs carrying these runs, `batch` runs each at most; with `replies`, the runs this main waits on name its channel. */
+export function runJobs(runIds: readonly string[], batch: number, attempts: number, replies?: ReplyRoute) {
   const jobs = [];
   for (let i = 0; i < runIds.length; i += batch) {
     const ids = runIds.slice(i, i + batch);
-    jobs.push({ name: 'runs', data: { runIds: ids } satisfies RunsJob, opts: jobOptions(ids, attempts) });
+    const waited = replies ? ids.filter((id) => replies.waits(id)) : [];
+    const data: RunsJob = waited.length > 0 ? { runIds: ids, replyTo: { channel: replies!.channel, runIds: waited } } : { runIds: ids };
+    jobs.push({ name: 'runs', data, opts: jobOptions(ids, attempts) });
   }
   return jobs;
 }
@@ -120,7 +139,7 @@ export class OutboxRelay {
   /** Enqueue, then delete the outbox rows in the background (the next hand-over does not wait for that commit). */
   private async handOver(runIds: string[]): Promise<void> {
     const { queue, storage, attempts, log } = this.options;
-    await queue.addBulk(runJobs(runIds, this.options.batch ?? 16, attempts));
+    await queue.addBulk(runJobs(runIds, this.options.batch ?? 16, attempts, this.options.replies));
     this.stats.enqueued += runIds.length;
     const removed = storage.outbox!.remove(runIds).catch((error: unknown) => log.warn(`queue relay: could not delete ${runIds.length} outbox row(s): ${(error as Error).message}; they are enqueued again (one job per run)`));
     this.removing = Promise.all([this.removing, removed]).then(() => undefined);
@@ -147,7 +166,7 @@ export class OutboxRelay {
     this.lastRequeue = now;
     const stale = await this.options.storage.leases!.unowned(now - after, BATCH);
     if (stale.length === 0) return;
-    await this.options.queue.addBulk(runJobs(stale, this.options.batch ?? 16, this.options.attempts));
+    await this.options.queue.addBulk(runJobs(stale, this.options.batch ?? 16, this.options.attempts, this.options.replies));
     this.stats.requeued += stale.length;
   }
 

@@ -1,44 +1,74 @@
 /**
  * Webhook replies across processes: the worker executing a run publishes its answer (a response node's ctx.reply, or
- * the run's end without one) on the run's Redis channel; every main listens to all reply channels of its installation
- * with ONE pattern subscription, made once, and answers the requests it holds. Subscribing and unsubscribing per run
- * was ~15 % of a busy main's time (two Redis round trips and socket writes per run, bench/queue.ts profiles, session
- * 8). Each main now receives every reply and drops those it holds no request for: fine for a few mains; with many, a
- * per-main channel carried in the job is the next step. Redis pub/sub is fire-and-forget: a main that died meanwhile
- * has no request left to answer.
+ * the run's end without one) to the main holding the request. A main hands its runs to the queue with its own reply
+ * channel in the job for those it waits on (queue/relay.ts), so such a reply reaches that main only, not every main
+ * of the installation. Every other answer (a run the job does not say anyone waits on: a parked run answered on
+ * another main, a run swept from the outbox by another main, an answer by reply handle from another run) goes to the
+ * run's (or handle's) own channel, which every main hears through ONE pattern subscription. Both subscriptions are
+ * made once per main: subscribing and unsubscribing per run was ~15 % of a busy main's time (session 8). Redis
+ * pub/sub is fire-and-forget: a main that died meanwhile has no request left to answer.
  */
-import type { TriggerReply } from '@flowcrew/sdk';
+import type { Logger, TriggerReply } from '@flowcrew/sdk';
 import { Redis } from 'ioredis';
 import type { ReplyWaiter } from '../executor/types.ts';
 import type { RedisNames } from '../cluster/redis-names.ts';
 
 type Answer = { reply: TriggerReply } | { error: string };
+/** On a main's own channel: the answer and the run it is for. */
+type AddressedAnswer = Answer & { runId: string };
 
 /** Glob characters of a Redis pattern taken literally (an installation prefix may contain them). */
 const literal = (text: string) => text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 
-/** On a main: one subscriber connection, one pattern subscription for every reply channel. */
+/** On a main: one subscriber connection, its own reply channel and one pattern subscription for every run's channel. */
 export class ReplyListener {
   private readonly waiting = new Map<string, (answer: Answer) => void>();
   private readonly channelStart: string;
   private readonly pattern: string;
-  /** The pattern subscription, made once (again by ioredis after a reconnection). */
+  /** This main's own channel (carried in the jobs of the runs it waits on). */
+  readonly channel: string;
+  /** The subscriptions, made once (again by ioredis after a reconnection). */
   private subscribed: Promise<unknown> | null = null;
 
-  constructor(private readonly subscriber: Redis, names: RedisNames) {
+  constructor(
+    private readonly subscriber: Redis,
+    names: RedisNames,
+    instance: string,
+    private readonly log?: Logger,
+  ) {
     this.channelStart = names.reply('');
     this.pattern = `${literal(this.channelStart)}*`;
+    this.channel = names.mainReplies(instance);
     subscriber.on('pmessage', (pattern: string, name: string, text: string) => {
       if (pattern !== this.pattern || !name.startsWith(this.channelStart)) return;
       const runId = name.slice(this.channelStart.length);
       const deliver = this.waiting.get(runId);
-      if (!deliver) return;
-      try {
-        deliver(JSON.parse(text) as Answer);
-      } catch (error) {
-        deliver({ error: `unreadable reply from the worker: ${(error as Error).message}` });
-      }
+      if (deliver) this.deliver(deliver, text);
     });
+    subscriber.on('message', (name: string, text: string) => {
+      if (name !== this.channel) return;
+      let answer: AddressedAnswer;
+      try {
+        answer = JSON.parse(text) as AddressedAnswer;
+      } catch (error) {
+        this.log?.warn(`unreadable reply on ${name}: ${(error as Error).message}`);
+        return; // whose it was cannot be told: that request ends at its timeout
+      }
+      this.waiting.get(answer.runId)?.(answer);
+    });
+  }
+
+  private deliver(deliver: (answer: Answer) => void, text: string): void {
+    try {
+      deliver(JSON.parse(text) as Answer);
+    } catch (error) {
+      deliver({ error: `unreadable reply from the worker: ${(error as Error).message}` });
+    }
+  }
+
+  /** Whether a request on this main waits for this run's answer (its job then carries this main's channel). */
+  waits(runId: string): boolean {
+    return this.waiting.has(runId);
   }
 
   /** Subscribed once this resolves; `reply` settles with the worker's answer or after `timeoutMs`. */
@@ -57,7 +87,7 @@ export class ReplyListener {
     reply.catch(() => {}); // awaited by the trigger only after acceptance
     this.waiting.set(runId, settle);
     // Before the run is committed, so no answer can come before the main listens; a failed subscription is tried again.
-    this.subscribed ??= this.subscriber.psubscribe(this.pattern).catch((error: unknown) => {
+    this.subscribed ??= Promise.all([this.subscriber.psubscribe(this.pattern), this.subscriber.subscribe(this.channel)]).catch((error: unknown) => {
       this.subscribed = null;
       throw error;
     });
@@ -78,9 +108,15 @@ export class ReplyListener {
 /** A main waits this long at most (a trigger's reply timeout); a worker forgets a waiter no answer settled by then. */
 const WAITER_TTL_MS = 10 * 60_000;
 
-/** On a worker: the waiter of a run taken from the queue publishes what the run answers. */
-export function publishingWaiter(publisher: Redis, names: RedisNames, runId: string): ReplyWaiter {
-  const publish = (answer: Answer) => void publisher.publish(names.reply(runId), JSON.stringify(answer)).catch(() => {});
+/**
+ * On a worker: the waiter of a run taken from the queue publishes what the run answers: to `replyTo`, the channel of
+ * the main waiting for it, when its job carried one, else to the run's own channel (heard by every main).
+ */
+export function publishingWaiter(publisher: Redis, names: RedisNames, runId: string, replyTo?: string): ReplyWaiter {
+  const publish = (answer: Answer) => {
+    const sent = replyTo ? publisher.publish(replyTo, JSON.stringify({ runId, ...answer } satisfies AddressedAnswer)) : publisher.publish(names.reply(runId), JSON.stringify(answer));
+    void sent.catch(() => {});
+  };
   const waiter: ReplyWaiter = {
     settled: false,
     resolve: (reply) => publish({ reply }),

@@ -16,7 +16,7 @@ import { validateFlowAsync } from '../flow/validate.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
 import type { EventFanout } from '../executor/events.ts';
 import type { ResumableRun, Storage } from '../storage/types.ts';
-import { jobOptions, type RunsJob } from './relay.ts';
+import { jobOptions, replyToOf, type RunsJob } from './relay.ts';
 import { RunSlots } from './run-slots.ts';
 import { SlotHandover, type Admission } from './slot-handover.ts';
 
@@ -58,6 +58,8 @@ export class QueueWorker {
   /** Deploys in progress here, one at a time per flow (see ensureDeployed). */
   private readonly deploying = new OneAtATime();
   private readonly admitting: Array<{ runId: string; resolve: (admission: Admission) => void; reject: (error: Error) => void }> = [];
+  /** The reply channel of the main waiting on a run, from the run's job while it is here (queue/replies.ts). */
+  private readonly replyChannels = new Map<string, string>();
   /** Runs the executor gave back for want of a slot (ExecutorOptions.noSlot), until their job is told. */
   private readonly full = new Set<string>();
   /** handedOver: runs started here on a freed slot of their flow, outside their job (slot-handover.ts). */
@@ -98,6 +100,11 @@ export class QueueWorker {
     void this.worker.run();
   }
 
+  /** Where a run's reply goes: the waiting main's channel when its job named one; undefined: the run's own channel. */
+  replyChannel(runId: string): string | undefined {
+    return this.replyChannels.get(runId);
+  }
+
   /** The executor's noSlot hook: these runs are queued again, with no owner; their jobs retry after slotRetryMs. */
   noSlot(runIds: readonly string[]): void {
     for (const id of runIds) this.full.add(id);
@@ -106,6 +113,8 @@ export class QueueWorker {
   private async process(job: Job<RunsJob>, token?: string): Promise<string> {
     const runIds = job.data.runIds ?? (job.data.runId ? [job.data.runId] : []);
     const tries = { ...job.data.tries };
+    const replyTo = job.data.replyTo;
+    for (const id of replyTo?.runIds ?? []) this.replyChannels.set(id, replyTo!.channel);
     this.stats.jobs++;
     await this.slots.acquire(runIds.length);
     let held = Math.min(Math.max(runIds.length, 1), this.slots.size);
@@ -150,6 +159,7 @@ export class QueueWorker {
             }
           } finally {
             listening[i]!.stop();
+            if (this.replyChannels.get(runId) === replyTo?.channel) this.replyChannels.delete(runId);
             releaseOne();
           }
         }),
@@ -161,7 +171,10 @@ export class QueueWorker {
     }
     if (again.length === 0) return 'done';
     // The same job, with only the runs to try again and their attempts so far, back to the delayed set.
-    await job.updateData({ runIds: again, tries });
+    const rest: RunsJob = { runIds: again, tries };
+    const replyRest = replyToOf(replyTo, again);
+    if (replyRest) rest.replyTo = replyRest;
+    await job.updateData(rest);
     await job.moveToDelayed(Date.now() + backoffMs, token);
     throw new DelayedError();
   }
@@ -262,6 +275,9 @@ export class QueueWorker {
       await new Promise((resolve) => setTimeout(resolve, 500));
       if (!live() || this.options.executor.active.has(runId)) continue;
       const stored = await this.options.storage.getRun(runId);
+      // Its end was heard meanwhile (ended() has moved on): what was read no longer matters, and throwing now would
+      // be an unhandled rejection (seen once in queue/concurrency.test.ts).
+      if (!live()) return;
       if (stored && ['succeeded', 'failed', 'cancelled'].includes(stored.status)) return; // finished (here, or elsewhere)
       if (stored?.status === 'waiting') return; // parked (a run backing off between retries is active here)
       throw new Error(`run ${runId} stopped on this worker without finishing`);
@@ -322,7 +338,10 @@ export class QueueWorker {
     for (const runId of runIds) {
       const attempt = (tries[runId] ?? 0) + 1;
       if (attempt >= this.options.attempts) await this.stop(runId, attempt, error);
-      else again.push({ runIds: [runId], tries: { [runId]: attempt } });
+      else {
+        const replyTo = replyToOf(job.data.replyTo, [runId]);
+        again.push({ runIds: [runId], tries: { [runId]: attempt }, ...(replyTo ? { replyTo } : {}) });
+      }
     }
     this.stats.retried += again.length;
     await this.retries

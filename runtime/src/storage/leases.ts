@@ -139,9 +139,10 @@ export class RunLeases {
   /**
    * A queue worker taking jobs (queue/worker.ts): claim these runs ('ids' mode), read what resuming them needs, and
    * start at once those still queued whose flow revision is one of `startable` (deployed on the worker, with no
-   * concurrency limit), all in ONE transaction instead of a claim, three reads and a start. The start is start()'s
-   * conditional start (still queued, held by this owner). Resolves with the claimed runs as read before the start
-   * (still 'queued') and the started ones with their start times.
+   * concurrency limit), all in ONE transaction instead of a claim, three reads and a start; the claim and the start
+   * are one statement (claimAndStartStatement). The start is start()'s conditional start (still queued, held by this
+   * owner). Resolves with the claimed runs as read before the start (still 'queued') and the started ones with their
+   * start times.
    */
   claimToRun(runIds: readonly string[], startable: ReadonlyArray<{ flowId: string; version: number }>, now = Date.now()): Promise<{ runs: ResumableRun[]; started: Map<string, number> }> {
     const { statements, finish } = this.claimToRunStatements(runIds, startable, now);
@@ -184,27 +185,22 @@ export class RunLeases {
       // Only what this owner holds once claimed: the claims just made, and runs it held already (a duplicate delivery).
       const mine = `r.id IN (${ids}) AND r.owner = ? AND r.${ACTIVE}`;
       statements.push(
-        ...this.claimStatements(chunk, now),
+        startable.length > 0 ? this.claimAndStartStatement(chunk, startable, now) : this.claimStatements(chunk, now)[0]!,
         { sql: `SELECT * FROM runs r WHERE ${mine} ORDER BY r.created_at, r.id`, params: [...chunk, holder.owner] },
         { sql: `SELECT i.* FROM invocations i JOIN runs r ON r.id = i.run_id WHERE ${mine} AND i.status = 'pending' ORDER BY i.run_id, i.seq`, params: [...chunk, holder.owner] },
         { sql: `SELECT i.run_id, MAX(i.seq) AS max_seq FROM invocations i WHERE i.run_id IN (${ids}) GROUP BY i.run_id`, params: chunk },
       );
-      if (startable.length > 0) {
-        statements.push({
-          sql: `UPDATE runs SET status = 'running', started_at = (extract(epoch FROM clock_timestamp()) * 1000)::bigint, lease_expires_at = ?
-                WHERE id IN (${ids}) AND status = 'queued' AND owner = ? AND (flow_id, flow_version) IN (${startable.map(() => '(?, ?)').join(', ')}) RETURNING id, started_at`,
-          params: [now + holder.ttlMs, ...chunk, holder.owner, ...startable.flatMap((f) => [f.flowId, f.version])],
-        });
-      }
     }
-    const perChunk = startable.length > 0 ? 5 : 4;
     const finish = (results: StatementResult[]) => {
       const runs: ResumableRun[] = [];
       const started = new Map<string, number>();
-      for (let c = 0; c < results.length; c += perChunk) {
+      for (let c = 0; c < results.length; c += 4) {
+        for (const row of results[c]!.rows) if (row.started === true) started.set(String(row.id), Number(row.started_at));
         const byRun = new Map<string, ResumableRun>();
         for (const row of results[c + 1]!.rows) {
           const entry: ResumableRun = { run: toRun(row), pending: [], maxSeq: 0 };
+          // Read after its start (same statement as the claim): answered as read before it, still queued.
+          if (started.has(entry.run.id)) entry.run.status = 'queued';
           byRun.set(entry.run.id, entry);
           runs.push(entry);
         }
@@ -213,11 +209,32 @@ export class RunLeases {
           const entry = byRun.get(String(row.run_id));
           if (entry) entry.maxSeq = Number(row.max_seq);
         }
-        if (perChunk === 5) for (const [id, at] of startedOf([results[c + 4]!])) started.set(id, at);
       }
       return { runs, started };
     };
     return { statements, finish };
+  }
+
+  /**
+   * The claim of claimStatements and start()'s unlimited start in ONE UPDATE: each run gets one new row version
+   * instead of two (a run's claim and start both change indexed columns, so each was a full new version with an entry
+   * in every index of runs: most of the claim's write cost on PostgreSQL). The runs to claim are locked first and
+   * whether each starts is decided on that locked row (still queued, of a startable flow revision), so the answer
+   * says which runs this statement started; another claimer waits for the lock and then finds them taken.
+   */
+  private claimAndStartStatement(ids: readonly string[], startable: ReadonlyArray<{ flowId: string; version: number }>, now: number): SqlStatement {
+    const holder = this.need();
+    return {
+      sql: `WITH claimed AS (
+              SELECT id, (status = 'queued' AND (flow_id, flow_version) IN (${startable.map(() => '(?, ?)').join(', ')})) AS starts FROM runs
+              WHERE id IN (${ids.map(() => '?').join(', ')}) AND ${ACTIVE} AND (owner IS NULL OR owner = ? OR lease_expires_at < ?) FOR UPDATE
+            )
+            UPDATE runs SET owner = ?, lease_expires_at = ?,
+              status = CASE WHEN c.starts THEN 'running' ELSE runs.status END,
+              started_at = CASE WHEN c.starts THEN (extract(epoch FROM clock_timestamp()) * 1000)::bigint ELSE runs.started_at END
+            FROM claimed c WHERE runs.id = c.id RETURNING runs.id, runs.started_at, c.starts AS started`,
+      params: [...startable.flatMap((f) => [f.flowId, f.version]), ...ids, holder.owner, now, holder.owner, now + holder.ttlMs],
+    };
   }
 
   private startStatements(runs: ReadonlyArray<{ id: string; flowId: string; limit: number }>, now: number): SqlStatement[] {

@@ -1,0 +1,96 @@
+/**
+ * RunLeases.claimToRun on a real PostgreSQL (a queue worker taking a batch of runs): the claim and the start are one
+ * statement, so what it answers must still say exactly which runs this worker started, and two workers racing for
+ * the same runs must split them, each run claimed and started once.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createPostgresStorage } from './postgres.ts';
+import type { RunRecord, Storage } from './types.ts';
+
+const url = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
+const schema = `claim_${randomBytes(3).toString('hex')}`;
+const open: Storage[] = [];
+
+afterEach(async () => {
+  for (const storage of open.splice(0)) await storage.close().catch(() => {});
+});
+afterAll(async () => {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await client.end();
+});
+
+let migrated = false;
+async function storageOf(owner?: string, ttlMs = 30_000): Promise<Storage> {
+  const storage = await createPostgresStorage({ connectionString: url, schema });
+  open.push(storage);
+  if (!migrated) {
+    await storage.migrate();
+    migrated = true;
+  }
+  if (owner) storage.leases!.hold({ owner, ttlMs });
+  return storage;
+}
+
+let next = 0;
+function run(flowId: string, flowVersion: number, status: RunRecord['status'], startedAt: number | null = null): RunRecord {
+  return { id: `r${++next}-${randomBytes(2).toString('hex')}`, flowId, flowVersion, status, triggerNodeId: null, input: {}, error: null, parentRunId: null, createdAt: Date.now() + next, startedAt, finishedAt: null };
+}
+
+async function stored(storage: Storage, id: string) {
+  const r = await storage.getRun(id);
+  return r && { status: r.status, startedAt: r.startedAt };
+}
+
+describe('RunLeases.claimToRun (real PostgreSQL)', () => {
+  it('claims and starts the queued runs of a startable revision in one go, answering them as read before the start', async () => {
+    const main = await storageOf();
+    await main.saveFlow({ id: 'f', name: 'f', version: 2, nodes: [] });
+    const startable = run('f', 2, 'queued');
+    const otherRevision = run('f', 1, 'queued');
+    for (const r of [startable, otherRevision]) await main.acceptRun(r, [], { outbox: true });
+    // A running run whose process died (its lease ran out): taken over, not started again.
+    const dead = await storageOf('dead', 1);
+    const takenOver = run('f', 2, 'running', 1_000);
+    await dead.acceptRun(takenOver, []);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+
+    const worker = await storageOf('worker');
+    const claimed = await worker.leases!.claimToRun([startable.id, otherRevision.id, takenOver.id], [{ flowId: 'f', version: 2 }]);
+
+    expect(claimed.runs.map((r) => [r.run.id, r.run.status]).sort()).toEqual(
+      [[startable.id, 'queued'], [otherRevision.id, 'queued'], [takenOver.id, 'running']].sort(),
+    );
+    expect([...claimed.started.keys()]).toEqual([startable.id]);
+    const startedAt = claimed.started.get(startable.id)!;
+    expect(startedAt).toBeGreaterThan(0);
+    expect(await stored(main, startable.id)).toEqual({ status: 'running', startedAt });
+    expect(await stored(main, otherRevision.id)).toEqual({ status: 'queued', startedAt: null });
+    expect(await stored(main, takenOver.id)).toEqual({ status: 'running', startedAt: 1_000 });
+    // All three are the worker's now: a second claimer gets none of them.
+    const late = await (await storageOf('late')).leases!.claimToRun([startable.id, otherRevision.id, takenOver.id], [{ flowId: 'f', version: 2 }]);
+    expect(late.runs).toEqual([]);
+    expect(late.started.size).toBe(0);
+  });
+
+  it('two workers racing for the same batch split it: every run claimed and started exactly once', async () => {
+    const main = await storageOf();
+    await main.saveFlow({ id: 'g', name: 'g', version: 1, nodes: [] });
+    const runs = Array.from({ length: 40 }, () => run('g', 1, 'queued'));
+    await Promise.all(runs.map((r) => main.acceptRun(r, [], { outbox: true })));
+    const ids = runs.map((r) => r.id);
+    const [a, b] = await Promise.all([storageOf('worker-a'), storageOf('worker-b')]);
+    // Each takes the batch in a different order (the order duplicate deliveries may bring it in).
+    const [ofA, ofB] = await Promise.all([a.leases!.claimToRun(ids, [{ flowId: 'g', version: 1 }]), b.leases!.claimToRun([...ids].reverse(), [{ flowId: 'g', version: 1 }])]);
+
+    const claimedA = ofA.runs.map((r) => r.run.id);
+    const claimedB = ofB.runs.map((r) => r.run.id);
+    expect([...claimedA, ...claimedB].sort()).toEqual([...ids].sort());
+    expect([...ofA.started.keys()].sort()).toEqual([...claimedA].sort());
+    expect([...ofB.started.keys()].sort()).toEqual([...claimedB].sort());
+    for (const r of runs) expect((await stored(main, r.id))?.status).toBe('running');
+  });
+});
