@@ -48,6 +48,22 @@ const api = async (method: string, url: string, body?: unknown) => {
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 };
 
+/** A flow of `nodes` saved and deployed through the main's API, and one run of it started; its run id. */
+async function startRunOf(id: string, nodes: unknown[]): Promise<string> {
+  expect((await api('POST', '/api/v1/flows', { id, name: id, version: 0, nodes })).status).toBe(201);
+  expect((await api('POST', `/api/v1/flows/${id}/deploy`)).status).toBe(200);
+  const started = await api('POST', `/api/v1/flows/${id}/runs`, {});
+  expect(started.status, JSON.stringify(started.body)).toBe(202);
+  return started.body.runId as string;
+}
+
+/** The run once it has finished (as the main's API reports it). */
+const finishedRun = (id: string, timeoutMs: number) =>
+  until(`run ${id} to finish`, async () => {
+    const { body } = await api('GET', `/api/v1/runs/${id}`);
+    return ['succeeded', 'failed', 'cancelled'].includes(body?.status) ? body : undefined;
+  }, timeoutMs);
+
 const scrape = async (base: string) => {
   const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
   expect(res.status).toBe(200);
@@ -101,25 +117,12 @@ describe('queue mode observability across processes (main + worker as child proc
   let runId: string;
 
   it('a run accepted by the main and executed by the worker is one trace: a root run span, node spans its children', async () => {
-    const flow = {
-      id: 'observed',
-      name: 'observed',
-      version: 0,
-      nodes: [
-        { id: 'go', type: 'inject', wires: [['say']] },
-        { id: 'say', type: 'function', props: { func: "node.warn('observed on the worker'); msg.payload = 2; return msg;" }, wires: [['mark']] },
-        { id: 'mark', type: 'change', props: { rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '3', tot: 'num' }] }, wires: [] },
-      ],
-    };
-    expect((await api('POST', '/api/v1/flows', flow)).status).toBe(201);
-    expect((await api('POST', '/api/v1/flows/observed/deploy')).status).toBe(200);
-    const started = await api('POST', '/api/v1/flows/observed/runs', {});
-    expect(started.status, JSON.stringify(started.body)).toBe(202);
-    runId = started.body.runId;
-    const finished = await until(`run ${runId} to finish`, async () => {
-      const { body } = await api('GET', `/api/v1/runs/${runId}`);
-      return ['succeeded', 'failed', 'cancelled'].includes(body?.status) ? body : undefined;
-    }, 60_000);
+    runId = await startRunOf('observed', [
+      { id: 'go', type: 'inject', wires: [['say']] },
+      { id: 'say', type: 'function', props: { func: "node.warn('observed on the worker'); msg.payload = 2; return msg;" }, wires: [['mark']] },
+      { id: 'mark', type: 'change', props: { rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '3', tot: 'num' }] }, wires: [] },
+    ]);
+    const finished = await finishedRun(runId, 60_000);
     expect(finished.status).toBe('succeeded');
 
     const ofRun = () => receiver.spans.filter((s) => s.attrs[SPAN_ATTRIBUTES.runId] === runId);
@@ -184,21 +187,11 @@ describe('queue mode observability across processes (main + worker as child proc
     expect(workerText).toMatch(/^flowcrew_runs_finished_total\{[^}]*flow="observed"[^}]*status="succeeded"[^}]*\} 1$/m);
   });
   it('a run whose worker is killed (-9) mid-run stays one trace: the worker taking it over adds its spans under the same run span', async () => {
-    const flow = {
-      id: 'taken-over',
-      name: 'taken-over',
-      version: 0,
-      nodes: [
-        { id: 'go', type: 'inject', wires: [['wait']] },
-        { id: 'wait', type: 'delay', props: { pauseType: 'delay', timeout: 20, timeoutUnits: 'seconds' }, wires: [['mark']] },
-        { id: 'mark', type: 'change', props: { rules: [{ t: 'set', p: 'payload', pt: 'msg', to: 'done', tot: 'str' }] }, wires: [] },
-      ],
-    };
-    expect((await api('POST', '/api/v1/flows', flow)).status).toBe(201);
-    expect((await api('POST', '/api/v1/flows/taken-over/deploy')).status).toBe(200);
-    const started = await api('POST', '/api/v1/flows/taken-over/runs', {});
-    expect(started.status, JSON.stringify(started.body)).toBe(202);
-    const id: string = started.body.runId;
+    const id = await startRunOf('taken-over', [
+      { id: 'go', type: 'inject', wires: [['wait']] },
+      { id: 'wait', type: 'delay', props: { pauseType: 'delay', timeout: 20, timeoutUnits: 'seconds' }, wires: [['mark']] },
+      { id: 'mark', type: 'change', props: { rules: [{ t: 'set', p: 'payload', pt: 'msg', to: 'done', tot: 'str' }] }, wires: [] },
+    ]);
     const ofRun = () => receiver.spans.filter((s) => s.attrs[SPAN_ATTRIBUTES.runId] === id);
     // The first worker has run the inject (its span arrived) and holds the run in the 20 s delay (long enough for a
     // loaded machine; the second worker waits out only what is left of it): kill it there.
@@ -208,10 +201,7 @@ describe('queue mode observability across processes (main + worker as child proc
     await worker.exited;
     const second = startFlowcrew('worker-2', ['worker', '--concurrency', '4', '--data-dir', path.join(dir, 'worker-2')], { ...env('worker-2'), FLOWCREW_WORKER_PORT: '0' });
     processes.push(second);
-    const finished = await until(`run ${id} to finish on the second worker`, async () => {
-      const { body } = await api('GET', `/api/v1/runs/${id}`);
-      return ['succeeded', 'failed', 'cancelled'].includes(body?.status) ? body : undefined;
-    }, 300_000);
+    const finished = await finishedRun(id, 300_000); // the second worker starts, takes the run over, waits out the delay
     expect(finished.status).toBe('succeeded');
     await until('the run span and the last node span at the receiver', async () => {
       const spans = ofRun();
