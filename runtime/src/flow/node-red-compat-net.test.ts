@@ -8,7 +8,7 @@ import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeRedUnderTest, httpExchange, freePort, nodeRedInstalled as available, requireNodeRedInCi } from '../testing/node-red.ts';
 import { startTestServer, type TestServer } from '../testing/server.ts';
@@ -22,12 +22,17 @@ interface Target {
   ws: string;
   tcp: number;
   udp: number;
+  /** The path its websocket client nodes connect to on the test's WebSocket server. */
+  wsPath: string;
 }
 
 let nodeRed: NodeRedUnderTest | undefined;
 let flowcrew: TestServer | undefined;
 let echo: net.Server | undefined;
 let httpEcho: http.Server | undefined;
+let wsServer: WebSocketServer | undefined;
+/** What the websocket client nodes sent back, by the path each system connected to. */
+const wsReceived = new Map<string, string[]>();
 const targets: { nodeRed?: Target; flowcrew?: Target } = {};
 const execBefore = process.env.FLOWCREW_EXEC_COMMANDS;
 
@@ -54,14 +59,28 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => httpEcho!.listen(0, '127.0.0.1', resolve));
   const shared = { echo: (echo.address() as net.AddressInfo).port, http: (httpEcho.address() as net.AddressInfo).port };
+  // A WebSocket server the client nodes connect to: it says "ping" to each connection and keeps what comes back.
+  wsServer = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => wsServer!.once('listening', resolve));
+  wsServer.on('connection', (socket, req) => {
+    // Again until answered: a client may connect before the node that reads from it has started.
+    const again = setInterval(() => socket.send('ping'), 250);
+    socket.on('message', (d) => {
+      clearInterval(again);
+      wsReceived.set(req.url!, [...(wsReceived.get(req.url!) ?? []), d.toString()]);
+    });
+    socket.on('close', () => clearInterval(again));
+    socket.send('ping');
+  });
+  const wsBase = `ws://127.0.0.1:${(wsServer.address() as net.AddressInfo).port}`;
 
   nodeRed = await NodeRedUnderTest.prepare('flowcrew-nodered-net-');
   // Node-RED writes there; Flowcrew writes the same path inside its files directory.
   const dir = path.join(nodeRed.userDir, 'files');
-  const nrPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared, dir };
-  const fcPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared, dir };
+  const nrPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared, dir, wsServer: `${wsBase}/node-red` };
+  const fcPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared, dir, wsServer: `${wsBase}/flowcrew` };
   await nodeRed.start(netExport(nrPorts));
-  targets.nodeRed = { http: nodeRed.url, ws: nodeRed.url.replace('http', 'ws'), tcp: nrPorts.tcp, udp: nrPorts.udp };
+  targets.nodeRed = { http: nodeRed.url, ws: nodeRed.url.replace('http', 'ws'), tcp: nrPorts.tcp, udp: nrPorts.udp, wsPath: '/node-red' };
 
   // exec runs only what an administrator lists (read at deploy, from the environment).
   process.env.FLOWCREW_EXEC_COMMANDS = 'echo';
@@ -69,7 +88,7 @@ beforeAll(async () => {
   const imported = await flowcrew.api('POST', '/api/v1/flows/import?deploy=true', netExport(fcPorts));
   expect(imported.status, JSON.stringify(imported.body)).toBe(201);
   expect(imported.body.unmapped).toEqual([]);
-  targets.flowcrew = { http: `${flowcrew.url}/webhook`, ws: `${flowcrew.url.replace('http', 'ws')}/webhook`, tcp: fcPorts.tcp, udp: fcPorts.udp };
+  targets.flowcrew = { http: `${flowcrew.url}/webhook`, ws: `${flowcrew.url.replace('http', 'ws')}/webhook`, tcp: fcPorts.tcp, udp: fcPorts.udp, wsPath: '/flowcrew' };
 
   const exec = targets.nodeRed.http;
   await nodeRed.until(() => fetch(`${exec}/compat-net/exec`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'up' }).then((r) => r.ok));
@@ -82,7 +101,15 @@ afterAll(async () => {
   await nodeRed?.stop();
   echo?.close();
   httpEcho?.close();
+  for (const socket of wsServer?.clients ?? []) socket.terminate();
+  wsServer?.close();
 });
+
+/** What a system's websocket client nodes sent back to the server's "ping" (waits for it: they connect at deploy). */
+async function wsClientAnswer(path: string): Promise<string[]> {
+  for (let i = 0; i < 200 && !wsReceived.has(path); i++) await new Promise((r) => setTimeout(r, 50));
+  return wsReceived.get(path)?.slice(0, 1) ?? [];
+}
 
 /**
  * Send lines over one TCP connection (the second packet splits a line), collect the answer lines, sorted: each line
@@ -145,6 +172,7 @@ const cases: Array<[string, Exchange, unknown]> = [
   ['tcp request: the answer up to the delimiter', (t) => post(t.http, '/compat-net/tcp-request', 'ping\n'), { status: 200, body: 'ok:ping;' }],
   ['udp in → udp out to msg.ip / msg.port', (t) => udpEcho(t.udp, 'hi there'), 'echo hi there'],
   ['websocket in (listener) → websocket out: the sending connection is answered', (t) => wsExchange(`${t.ws}/compat-net/ws`, 'hello'), 'you said hello'],
+  ['websocket in (client) → websocket out (the same client): the server\'s message answered on the client connection (msg._session removed)', (t) => wsClientAnswer(t.wsPath), ['pong ping']],
   [
     'http request: a JSON answer parsed, status and content type',
     (t) => post(t.http, '/compat-net/http-request', JSON.stringify({ order: 7 }), 'application/json'),
