@@ -17,24 +17,51 @@ export interface Panel {
   targets?: Array<{ expr: string; datasource?: { uid?: string } }>;
 }
 
+interface Dashboard {
+  uid: string;
+  title: string;
+  panels: Panel[];
+  templating?: { list: Array<{ name: string; query?: { query?: string } | string }> };
+}
+
 export const dashboards = readdirSync(dashboardsDir)
   .filter((f) => f.endsWith('.json'))
-  .map((file) => ({ file, json: JSON.parse(readFileSync(path.join(dashboardsDir, file), 'utf8')) as { uid: string; title: string; panels: Panel[] } }));
+  .map((file) => ({ file, json: JSON.parse(readFileSync(path.join(dashboardsDir, file), 'utf8')) as Dashboard }));
+
+/** Every PromQL expression of the dashboards' panels, with where it is. */
+export const panelQueries = dashboards.flatMap(({ file, json }) => json.panels.flatMap((panel) => (panel.targets ?? []).map((t) => ({ where: `${file} "${panel.title}"`, expr: t.expr }))));
 
 export const alertRules = (YAML.parse(readFileSync(alertsFile, 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap((g) => g.rules);
 
-/** Metric names in a PromQL expression (label names, functions and keywords are not followed by { or a space-less [). */
+/** PromQL words that are not metric names where they stand without a "(" after them (aggregations before by/without). */
+const PROMQL_WORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'inf', 'nan', 'atan2', 'sum', 'min', 'max', 'avg', 'group', 'stddev', 'stdvar', 'count', 'count_values', 'bottomk', 'topk', 'quantile', 'limitk', 'limit_ratio']);
+
+/**
+ * Metric names in a PromQL expression: every identifier left once strings, label matchers, ranges (Grafana's
+ * $__rate_interval too), label lists of by/without/on/ignoring/group_*, function calls and PromQL's words are taken out.
+ */
 export function metricNames(expr: string): string[] {
-  return [...new Set([...expr.replace(/\{[^}]*\}/g, '{}').matchAll(/\b((?:flowcrew|process|nodejs|up)[a-z0-9_]*)\b/g)].map((m) => m[1]!))];
+  const bare = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\{[^}]*\}/g, '{}')
+    .replace(/\[[^\]]*\]/g, '[]')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '$1()');
+  const names = [...bare.matchAll(/(?<![\w$.])([a-zA-Z_:][\w:]*)\b(?!\s*\()/g)].map((m) => m[1]!);
+  return [...new Set(names.filter((name) => !PROMQL_WORDS.has(name)))];
 }
 
-/** Every metric a dashboard panel or an alert rule queries, with where (Prometheus' own `up` left out). */
+/** Every metric a dashboard panel, a dashboard variable (label_values) or an alert rule queries, with where (Prometheus' own `up` left out). */
 export function queriedMetrics(): Array<{ where: string; name: string }> {
-  const fromPanels = dashboards.flatMap(({ file, json }) =>
-    json.panels.flatMap((panel) => (panel.targets ?? []).flatMap((t) => metricNames(t.expr).map((name) => ({ where: `${file} "${panel.title}"`, name })))),
+  const fromPanels = panelQueries.flatMap(({ where, expr }) => metricNames(expr).map((name) => ({ where, name })));
+  const fromVariables = dashboards.flatMap(({ file, json }) =>
+    (json.templating?.list ?? []).flatMap((v) => {
+      const query = typeof v.query === 'string' ? v.query : (v.query?.query ?? '');
+      const metric = /^label_values\(\s*([a-zA-Z_:][\w:]*)\s*,/.exec(query)?.[1];
+      return metric ? [{ where: `${file} variable $${v.name}`, name: metric }] : [];
+    }),
   );
   const fromAlerts = alertRules.flatMap((rule) => metricNames(rule.expr).map((name) => ({ where: `alert ${rule.alert}`, name })));
-  return [...fromPanels, ...fromAlerts].filter((q) => q.name !== 'up');
+  return [...fromPanels, ...fromVariables, ...fromAlerts].filter((q) => q.name !== 'up');
 }
 
 /** The metric families of a /metrics text: name → type. */

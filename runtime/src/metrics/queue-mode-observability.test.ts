@@ -176,6 +176,9 @@ describe('queue mode observability across processes (main + worker as child proc
       expect(workerTypes.get(name), `worker: ${name}`).toBe('gauge');
     }
     expect(mainTypes.get(METRIC_NAMES.clusterLeader)).toBe('gauge');
+    // ... and the queue dashboard graphs them.
+    const queueDashboard = queriedMetrics().filter((q) => q.where.startsWith('flowcrew-queue.json')).map((q) => q.name);
+    expect(queueDashboard).toEqual(expect.arrayContaining([METRIC_NAMES.queueWaiting, METRIC_NAMES.queueActive, METRIC_NAMES.queueOldest, METRIC_NAMES.queueOutboxOldest, METRIC_NAMES.clusterLeader]));
     // The Helm chart scales workers on a metric a worker exports.
     const values = YAML.parse(readFileSync(path.join(dockerDir, 'helm', 'flowcrew', 'values.yaml'), 'utf8')) as { worker: { autoscaling: { metricName: string; keda: { query: string } } } };
     expect(workerTypes.get(values.worker.autoscaling.metricName)).toBe('gauge');
