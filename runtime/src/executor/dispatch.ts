@@ -12,6 +12,7 @@ import { withFields } from '../logging/logger.ts';
 import type { NodeFinishedEvent } from './events.ts';
 import { invoke, sleep } from './invoke.ts';
 import { noteHeld } from './replies.ts';
+import { keepsHistory } from './retention.ts';
 import { nextInvocations, routeToCompletionHandlers, routeToErrorHandlers } from './routing.ts';
 import type { ActiveRun, DeployedNode, ExecutorHub, InvocationScope } from './types.ts';
 
@@ -172,7 +173,8 @@ export class InProcessDispatcher implements InvocationDispatcher {
     const attempt = ++result.attempt;
     if (run.abort.aborted) return result;
     const msg = invocation.input as FlowMessage;
-    this.hub.options.events.nodeStarted({ flowId: run.record.flowId, runId: run.record.id, nodeId: invocation.nodeId, invocationId: invocation.id, attempt, input: msg });
+    const events = this.hub.options.events;
+    if (events.listens?.('nodeStarted') !== false) events.nodeStarted({ flowId: run.record.flowId, runId: run.record.id, nodeId: invocation.nodeId, invocationId: invocation.id, attempt, input: msg });
     let outputs: PortMessage[] | Promise<PortMessage[]>;
     try {
       // Each attempt gets the message as it was stored: a failed attempt may have mutated it.
@@ -259,6 +261,9 @@ export class InProcessDispatcher implements InvocationDispatcher {
         for (const tool of tools) tool.seq = run.seq++;
         finished = run.outstanding + next.length - 1 === 0;
         finalStatus = run.failure ? 'failed' : 'succeeded';
+        // A run that keeps no history is deleted by its last completion, in the same transaction (or, written whole
+        // in one group commit, never written): no second write per run, no delete splitting the next batch.
+        const discardRun = finished && !keepsHistory(this.hub, run, finalStatus);
         // The completion (outputs + next invocations, one transaction) is queued on the single writer and the next
         // nodes run without waiting for it: the writer commits in order, so storage always holds a consistent prefix
         // of the run, and whatever was not yet committed at a crash is run again on resume. Only the run's end
@@ -268,8 +273,10 @@ export class InProcessDispatcher implements InvocationDispatcher {
             invocation: { id: invocation.id, status: error ? 'failed' : 'succeeded', attempt, outputs, error: error?.message ?? null, startedAt, finishedAt, usage: scope.usage },
             next: tools.length > 0 ? [...tools, ...next] : next,
             run: finished ? { id: run.record.id, status: finalStatus, error: run.failure, finishedAt } : undefined,
+            ...(discardRun ? { discardRun } : {}),
           }),
         );
+        if (discardRun) run.historyDiscarded = true;
         break;
       } catch (unstorable) {
         // Storage throws before anything is queued (see Storage.completeInvocation); a copy too deep for the stack is a
@@ -283,8 +290,8 @@ export class InProcessDispatcher implements InvocationDispatcher {
       }
     }
     run.outstanding += next.length - 1;
-    // The event is made now, reported below (a plain object rather than a closure per hop).
-    const finishedEvent: NodeFinishedEvent = {
+    // The event is made now, reported below (a plain object rather than a closure per hop); only when someone listens.
+    const finishedEvent: NodeFinishedEvent | null = this.hub.options.events.listens?.('nodeFinished') === false ? null : {
       flowId: run.record.flowId,
       runId: run.record.id,
       nodeId: invocation.nodeId,
@@ -313,14 +320,14 @@ export class InProcessDispatcher implements InvocationDispatcher {
   private readonly countCommitted = (): void => void this.uncommitted--;
 
   /** Report the node finished and run the next hops (not after a cancel). */
-  private passOn(run: ActiveRun, finishedEvent: NodeFinishedEvent, next: readonly InvocationRecord[]): void {
+  private passOn(run: ActiveRun, finishedEvent: NodeFinishedEvent | null, next: readonly InvocationRecord[]): void {
     if (run.abort.aborted) return;
-    this.hub.options.events.nodeFinished(finishedEvent);
+    if (finishedEvent) this.hub.options.events.nodeFinished(finishedEvent);
     this.dispatch(run, next);
   }
 
   /** The run's last node: the run ends once its commit is stored (never reported finished before). */
-  private async endRun(run: ActiveRun, invocation: InvocationRecord, committed: Promise<void>, finishedEvent: NodeFinishedEvent, finalStatus: RunStatus, finishedAt: number): Promise<void> {
+  private async endRun(run: ActiveRun, invocation: InvocationRecord, committed: Promise<void>, finishedEvent: NodeFinishedEvent | null, finalStatus: RunStatus, finishedAt: number): Promise<void> {
     try {
       await committed;
     } catch (storageError) {
@@ -328,7 +335,7 @@ export class InProcessDispatcher implements InvocationDispatcher {
       return;
     }
     if (run.abort.aborted) return;
-    this.hub.options.events.nodeFinished(finishedEvent);
+    if (finishedEvent) this.hub.options.events.nodeFinished(finishedEvent);
     this.hub.admission.completeRun(run, finalStatus, finishedAt);
   }
 }

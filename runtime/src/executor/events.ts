@@ -56,14 +56,32 @@ export interface ExecutionEvents {
   nodeFinished(event: NodeFinishedEvent): void;
   debug(event: DebugEvent): void;
   status(event: StatusEvent): void;
+  /** Whether anyone listens to `kind` (absent: assume so). Lets the hot path skip making an event nobody reads. */
+  listens?(kind: EventKind): boolean;
 }
+
+export type EventKind = Exclude<keyof ExecutionEvents, 'listens'>;
 
 /** Fans events out to several listeners (live layer, metrics, tests). */
 export class EventFanout implements ExecutionEvents {
   private readonly listeners: Partial<ExecutionEvents>[] = [];
+  /** Listeners per event kind, kept on add/remove (read per node hop). */
+  private readonly counts = new Map<EventKind, number>();
   add(listener: Partial<ExecutionEvents>): () => void {
     this.listeners.push(listener);
-    return () => this.listeners.splice(this.listeners.indexOf(listener), 1);
+    this.count(listener, +1);
+    return () => {
+      const at = this.listeners.indexOf(listener);
+      if (at < 0) return;
+      this.listeners.splice(at, 1);
+      this.count(listener, -1);
+    };
+  }
+  listens(kind: EventKind): boolean {
+    return (this.counts.get(kind) ?? 0) > 0;
+  }
+  private count(listener: Partial<ExecutionEvents>, by: number): void {
+    for (const kind of Object.keys(listener) as EventKind[]) if (typeof listener[kind] === 'function') this.counts.set(kind, (this.counts.get(kind) ?? 0) + by);
   }
   runStarted(run: RunRecord): void {
     for (const l of this.listeners) l.runStarted?.(run);

@@ -140,6 +140,24 @@ describe('executor', () => {
     await vi_until(async () => (await h!.storage.getRun(run.id)) === null);
   });
 
+  it('with history kept for failed runs only, a succeeded run is gone once reported finished and a failed one is kept whole', async () => {
+    h = await createHarness({ retention: 'failed' });
+    await h.deploy(chain);
+    const ok = await h.finished((await h.triggers.get('t')!({ payload: 1 })).runId);
+    // Deleted by the commit that ended it (nothing written at all when the whole run was in one commit).
+    expect(await h.storage.getRun(ok.id)).toBeNull();
+    expect(await h.storage.listInvocations(ok.id)).toEqual([]);
+    h.failures.set('b', 1);
+    const failed = await h.finished((await h.triggers.get('t')!({ payload: 2 })).runId);
+    expect(failed.status).toBe('failed');
+    expect(await h.storage.getRun(failed.id)).toMatchObject({ status: 'failed' });
+    expect((await h.storage.listInvocations(failed.id)).map((i) => [i.nodeId, i.status])).toEqual([
+      ['t', 'succeeded'],
+      ['a', 'succeeded'],
+      ['b', 'failed'],
+    ]);
+  });
+
   it('resumes a run stopped mid-way in a new executor on the same storage, without repeating finished nodes', async () => {
     const storage = createSqliteStorage({ filename: ':memory:' });
     await storage.migrate();

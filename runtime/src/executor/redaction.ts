@@ -155,6 +155,7 @@ export class Redactor {
   completion(change: CompleteInvocation): CompleteInvocation {
     if (!this.pattern) return change;
     return {
+      ...change,
       invocation: { ...change.invocation, outputs: this.value(change.invocation.outputs), error: this.text(change.invocation.error) },
       next: this.records(change.next),
       run: change.run && change.run.error ? { ...change.run, error: this.text(change.run.error) } : change.run,
@@ -211,6 +212,7 @@ export function redactingEvents(inner: ExecutionEvents, redactorOf: (flowId: str
     return redactor?.active ? redactor : undefined;
   };
   return {
+    listens: (kind) => inner.listens?.(kind) ?? true,
     runStarted: (run) => inner.runStarted(active(run.flowId)?.run(run) ?? run),
     runFinished: (run) => inner.runFinished(active(run.flowId)?.run(run) ?? run),
     nodeStarted: (event: NodeStartedEvent) => {

@@ -33,8 +33,15 @@ export function nextInvocations(run: ActiveRun, source: DeployedNode | undefined
   if (!source) return [];
   const next: InvocationRecord[] = [];
   for (const { port, msg } of outputs) {
-    const targets = (source.wires[port] ?? []).map((id) => run.flow.nodes.get(id)).filter((t): t is DeployedNode => t !== undefined);
-    targets.forEach((target, i) => next.push(pendingInvocation(run, target, i === 0 ? msg : structuredClone(msg), parentId)));
+    const wires = source.wires[port];
+    if (!wires) continue;
+    let sent = false;
+    for (const id of wires) {
+      const target = run.flow.nodes.get(id);
+      if (target === undefined) continue;
+      next.push(pendingInvocation(run, target, sent ? structuredClone(msg) : msg, parentId));
+      sent = true;
+    }
   }
   return next;
 }

@@ -154,6 +154,8 @@ export interface ActiveRun {
   reply?: ReplyWaiter;
   /** The node whose call started this run (services.callFlow), while this process runs it: where its statuses go up. */
   caller?: RunCaller;
+  /** Its last completion also deleted its history (retention): nothing to delete at its end. */
+  historyDiscarded?: boolean;
 }
 
 /** A calling node and the run it called from. Not stored: a run resumed after a restart reports no status upward. */

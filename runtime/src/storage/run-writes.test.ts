@@ -159,6 +159,34 @@ describe('coalesced writes on SQLite', () => {
     expect(await storage.listInvocations(run.id)).toEqual([]);
   });
 
+  it('a run that keeps no history (discardRun) and lives in one transaction is never written; other runs in it are', async () => {
+    const gone = webhookRun();
+    const kept = webhookRun();
+    const before = storage.stats.transactions;
+    await Promise.all([
+      storage.acceptRun(gone.run, [gone.trigger, gone.a]),
+      storage.acceptRun(kept.run, [kept.trigger, kept.a]),
+      storage.completeInvocation({ invocation: done(gone.a, []), next: [], run: { id: gone.run.id, status: 'succeeded', finishedAt: 12 }, discardRun: true }),
+      storage.completeInvocation({ invocation: done(kept.a, []), next: [], run: { id: kept.run.id, status: 'succeeded', finishedAt: 12 } }),
+    ]);
+    expect(storage.stats.transactions - before).toBe(1);
+    expect(await storage.getRun(gone.run.id)).toBeNull();
+    expect(await storage.listInvocations(gone.run.id)).toEqual([]);
+    expect(await storage.getRun(kept.run.id)).toMatchObject({ status: 'succeeded' });
+    expect(await storage.listInvocations(kept.run.id)).toHaveLength(2);
+    expect(await storage.driver.get('SELECT count(*) AS n FROM invocations')).toEqual({ n: 0 });
+  });
+
+  it('a run that keeps no history and was stored by an earlier transaction is deleted by its last completion', async () => {
+    const { run, trigger, a, b } = webhookRun();
+    await storage.acceptRun(run, [trigger, a]);
+    await storage.completeInvocation({ invocation: done(a, [{ port: 0, msg: { payload: 1 } }]), next: [b] });
+    expect(await storage.listInvocations(run.id)).toHaveLength(3);
+    await storage.completeInvocation({ invocation: done(b, []), next: [], run: { id: run.id, status: 'failed', error: 'x', finishedAt: 12 }, discardRun: true });
+    expect(await storage.getRun(run.id)).toBeNull();
+    expect(await storage.driver.get('SELECT count(*) AS n FROM invocations')).toEqual({ n: 0 });
+  });
+
   it('a completion after a cancel in the same batch fails alone; the acceptance and the cancel stand', async () => {
     const { run, trigger, a } = webhookRun();
     const accepted = storage.acceptRun(run, [trigger, a]);

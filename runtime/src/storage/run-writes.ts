@@ -15,6 +15,7 @@ import { findTooDeep, hasMoreContainersThan } from '../flow/json-depth.ts';
 import { InvocationNotPendingError, UnstorableMessageError, type CompleteInvocation, type InvocationRecord, type MessageLimits, type OutputRecord, type RunRecord, type RunUpdate } from './types.ts';
 import type { SqlParam, SqlStatement } from './sql-storage.ts';
 import { COMPACT_COLUMN, encodeInvocations, INV, INVOCATION_COLUMNS } from './run-compact.ts';
+import { FINISHED_SQL } from './run-reads.ts';
 
 /**
  * Rows per multi-row INSERT, well under SQLite's and PostgreSQL's bound-parameter limits. (On SQLite, one cached
@@ -43,6 +44,8 @@ export interface RunWrite {
   /** A pending invocation completing: its id and the values of INV's columns. */
   completion?: { id: string; row: Partial<Record<keyof typeof INV, SqlParam>> };
   runUpdate?: RunUpdate;
+  /** The run ends with this write and keeps no history: deleted with it, or never written (CompleteInvocation.discardRun). */
+  discardRun?: boolean;
   /** Statements that go with the write as they are (the queue mode's outbox row). */
   extra?: SqlStatement[];
 }
@@ -89,7 +92,7 @@ export function completeInvocationWrite(change: CompleteInvocation, limits: Mess
       },
     },
     invocations: change.next.map((next) => invocationRow(next, seen)),
-    ...(change.run ? { runUpdate: change.run } : {}),
+    ...(change.run ? { runUpdate: change.run, ...(change.discardRun ? { discardRun: true } : {}) } : {}),
   };
 }
 
@@ -105,6 +108,7 @@ export function statementsOf(write: RunWrite): SqlStatement[] {
   if (write.extra) statements.push(...write.extra);
   const update = write.runUpdate && updateRunStatement(write.runUpdate);
   if (update) statements.push(update);
+  if (write.discardRun && write.runUpdate) statements.push(...deleteFinishedRuns([write.runUpdate.id]));
   return statements;
 }
 
@@ -149,6 +153,8 @@ class Segment {
   private readonly runUpdates = new Map<string, RunUpdate>();
   /** Runs with a write in `after`: written as plain rows, never compacted. */
   private readonly unmerged = new Set<string>();
+  /** Runs that keep no history (discardRun), ended in this segment. */
+  private readonly discarded: string[] = [];
 
   add(write: RunWrite): void {
     if (write.completion) {
@@ -186,6 +192,7 @@ class Segment {
     if (write.extra) this.extra.push(...write.extra);
     const update = write.runUpdate;
     if (!update) return;
+    if (write.discardRun) this.discarded.push(update.id);
     const run = this.runs.get(update.id);
     if (run) {
       for (const field of Object.keys(RUN_UPDATE_COLUMNS) as Array<keyof typeof RUN_UPDATE_COLUMNS>) if (update[field] !== undefined) run[RUN[field]] = update[field];
@@ -193,6 +200,7 @@ class Segment {
   }
 
   statements(): SqlStatement[] {
+    const deletes = this.dropDiscardedRuns();
     const rows = this.compactFinishedRuns();
     return [
       // Runs before their invocations, and the outbox after its run.
@@ -201,7 +209,27 @@ class Segment {
       ...this.extra,
       ...this.after,
       ...[...this.runUpdates.values()].map((update) => updateRunStatement(update)!),
+      ...deletes,
     ];
+  }
+
+  /**
+   * A run that keeps no history and was accepted and ended in this segment is not written at all (nothing of it is
+   * stored before or after: the same end state as writing and deleting it). Any other is deleted after the writes.
+   */
+  private dropDiscardedRuns(): SqlStatement[] {
+    if (this.discarded.length === 0) return [];
+    const later: string[] = [];
+    const dropped = new Set<string>();
+    for (const runId of this.discarded) {
+      // Outbox rows (queue mode) may refer to a run: with any in the segment, runs are written and deleted.
+      if (this.runs.has(runId) && !this.unmerged.has(runId) && this.extra.length === 0) {
+        this.runs.delete(runId);
+        dropped.add(runId);
+      } else later.push(runId);
+    }
+    if (dropped.size > 0) for (const [id, row] of this.invocations) if (dropped.has(row[INV.runId] as string)) this.invocations.delete(id);
+    return later.length > 0 ? deleteFinishedRuns(later) : [];
   }
 
   /**
@@ -233,6 +261,18 @@ class Segment {
     }
     return rest;
   }
+}
+
+/** Deletes finished runs with their invocations: invocations first, both guarded by the finished status so an active run is never half-deleted. */
+export function deleteFinishedRuns(ids: readonly string[]): SqlStatement[] {
+  const marks = ids.map(() => '?').join(', ');
+  return [
+    {
+      sql: `DELETE FROM invocations WHERE run_id IN (SELECT id FROM runs WHERE id IN (${marks}) AND status IN ${FINISHED_SQL})`,
+      params: ids,
+    },
+    { sql: `DELETE FROM runs WHERE id IN (${marks}) AND status IN ${FINISHED_SQL}`, params: ids },
+  ];
 }
 
 function definedFields(update: RunUpdate): RunUpdate {
@@ -347,16 +387,23 @@ export function json(value: unknown, what = 'value'): string | null {
  * Objects may change after the call, so the cache lives only as long as one write.
  */
 class MessageCache {
-  private readonly texts = new Map<unknown, string | null>();
+  /** The first object serialised (along a wire, the only one: no Map is made per hop). */
+  private first: object | undefined;
+  private firstText: string | null = null;
+  private more: Map<object, string | null> | undefined;
 
   constructor(private readonly limits: MessageLimits) {}
 
   json(value: unknown, what: string): string | null {
     if (value === null || typeof value !== 'object') return messageJson(value, what, this.limits);
-    let text = this.texts.get(value);
+    if (value === this.first) return this.firstText;
+    let text = this.more?.get(value);
     if (text === undefined) {
       text = messageJson(value, what, this.limits);
-      this.texts.set(value, text);
+      if (this.first === undefined) {
+        this.first = value;
+        this.firstText = text;
+      } else (this.more ??= new Map()).set(value, text);
     }
     return text;
   }
@@ -364,6 +411,7 @@ class MessageCache {
   /** Outputs as stored: `[{"port":0,"msg":...}]`, each message checked on its own. */
   outputs(outputs: readonly OutputRecord[] | null | undefined, what: string): string | null {
     if (!Array.isArray(outputs)) return json(outputs, what);
+    if (outputs.length === 1) return `[{"port":${Number(outputs[0]!.port)},"msg":${this.json(outputs[0]!.msg, what) ?? 'null'}}]`;
     const parts = outputs.map((o) => `{"port":${Number(o.port)},"msg":${this.json(o.msg, what) ?? 'null'}}`);
     return `[${parts.join(',')}]`;
   }

@@ -16,7 +16,7 @@ import { migrate } from './migrations.ts';
 import type { CompleteInvocation, CredentialRecord, InvocationRecord, MessageLimits, RunRecord, RunUpdate, Storage } from './types.ts';
 import { jsonOrNull, num } from './row-values.ts';
 import { ACTIVE_SQL, FINISHED_SQL, SqlRunReads } from './run-reads.ts';
-import { acceptRunWrite, completeInvocationWrite, invocationInsertWrite, json, runUpdateWrite, type RunWrite } from './run-writes.ts';
+import { acceptRunWrite, completeInvocationWrite, deleteFinishedRuns, invocationInsertWrite, json, runUpdateWrite, type RunWrite } from './run-writes.ts';
 import type { Row, SqlDialect, SqlDriver, SqlStatement, StatementResult } from './sql-driver.ts';
 import { FlowVersionStore } from './versions.ts';
 
@@ -286,18 +286,6 @@ export class SqlStorage implements Storage {
 // -----------------------------------------------------------------------------------------------------------------
 // Statement builders
 // -----------------------------------------------------------------------------------------------------------------
-
-/** Invocations first, then runs; both guarded by the finished status so an active run is never half-deleted. */
-function deleteFinishedRuns(ids: readonly string[]): SqlStatement[] {
-  const marks = ids.map(() => '?').join(', ');
-  return [
-    {
-      sql: `DELETE FROM invocations WHERE run_id IN (SELECT id FROM runs WHERE id IN (${marks}) AND status IN ${FINISHED_SQL})`,
-      params: ids,
-    },
-    { sql: `DELETE FROM runs WHERE id IN (${marks}) AND status IN ${FINISHED_SQL}`, params: ids },
-  ];
-}
 
 function toCredential(row: Row): CredentialRecord {
   return {
