@@ -5,7 +5,8 @@
  * (its probe port, queue/worker-health.ts) are ready with Redis up and report the backlog; with Redis stopped both
  * answer 503 "not ready" with the queue check failed while liveness stays 200; with Redis back both are ready again.
  * The worker's container health check as docker/compose.yaml writes it runs against the worker too (outside Docker).
- * With the database cut, both answer 503 with the storage check failed, and are ready again once it is back.
+ * With the database cut, both answer 503 with the storage check failed, and are ready again once it is back. Queue
+ * lag (runs waiting, no worker) is reported by readiness and /metrics without making the main "not ready".
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -212,4 +213,21 @@ describe('health in queue mode with Redis or PostgreSQL down', () => {
     await until('the main to be ready again', async () => ((await main.apiAs(null, 'GET', '/api/v1/health/ready')).status === 200 ? true : undefined), 30_000);
     await until('the worker to be ready again', async () => ((await workerProbe('ready')).status === 200 ? true : undefined), 30_000);
   }, 90_000);
+  it('reports queue lag (runs waiting with no worker) in readiness without failing it: a backlog is an alert, not an outage', async () => {
+    await workerHealth.close();
+    await worker.close(); // no worker takes runs any more
+    await main.runtime.createFlow({ id: 'lagging', name: 'lagging', version: 0, nodes: [{ id: 'go', type: 'inject', wires: [] }] });
+    await main.runtime.deployFlow('lagging');
+    for (let i = 0; i < 3; i++) await main.runtime.executor.runNow('lagging', { payload: i });
+    const ready = await until('the 3 runs in the backlog', async () => {
+      const answer = await main.apiAs(null, 'GET', '/api/v1/health/ready');
+      return answer.body.checks.queue.backlog?.waiting >= 3 ? answer : undefined;
+    }, 30_000);
+    expect(ready.status).toBe(200);
+    expect(ready.body.status).toBe('ready');
+    expect(ready.body.checks.queue.backlog.oldestWaitingSeconds).toBeGreaterThanOrEqual(0);
+    // The same figure Prometheus scrapes (and the FlowcrewQueueBacklog alert and the worker autoscaler read).
+    const scraped = /^flowcrew_queue_waiting_jobs (\d+)$/m.exec((await main.api('GET', '/metrics')).body as string);
+    expect(Number(scraped?.[1])).toBeGreaterThanOrEqual(3);
+  });
 });
