@@ -6,6 +6,7 @@ import type { FlowMessage, NodeInstance, PortMessage, SubflowCallerRef, ToolCall
 import type { InvocationRecord } from '../storage/types.ts';
 import { toolCallSteps } from '../steps/journal.ts';
 import { bindingProblem } from './credential-binding.ts';
+import type { Redactor } from './redaction.ts';
 import { invoke } from './invoke.ts';
 import { subflowEntryNode } from './roles.ts';
 import { pendingInvocation } from './routing.ts';
@@ -123,6 +124,8 @@ export class ToolCalls {
     if (!deployed) throw new Error(`sub-flow "${flowId}" is not deployed`);
     const entry = options.entryNodeId ? deployed.nodes.get(options.entryNodeId) : subflowEntryNode(deployed);
     if (!entry) throw new Error(options.entryNodeId ? `flow "${flowId}" has no node "${options.entryNodeId}" to call` : `flow "${flowId}" has no subflow-in node to call`);
+    // The called flow reads its caller's variables (subflows/caller-env.ts): the caller's secrets are redacted there too.
+    if (options.caller) absorbOnce(deployed.redactor, this.hub.deployed.get(options.caller.flowId)?.redactor);
     const { runId, reply } = await this.hub.admission.runNow(flowId, structuredClone(msg), {
       nodeId: entry.node.id,
       parentRunId: options.parentRunId,
@@ -139,4 +142,15 @@ export class ToolCalls {
       options.signal.removeEventListener('abort', onAbort);
     }
   }
+}
+
+/** Which callers' secrets a called flow's redactor already took (a caller's redactor is replaced at its redeploy). */
+const absorbed = new WeakMap<Redactor, WeakSet<Redactor>>();
+function absorbOnce(into: Redactor, from: Redactor | undefined): void {
+  if (!from) return;
+  let seen = absorbed.get(into);
+  if (!seen) absorbed.set(into, (seen = new WeakSet()));
+  if (seen.has(from)) return;
+  seen.add(from);
+  into.absorb(from);
 }
