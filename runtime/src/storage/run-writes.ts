@@ -11,11 +11,14 @@
  * order of everything stays as queued. When a coalesced batch fails, the writer retries every write alone with its
  * own plain statements (`statementsOf`), so exactly the write at fault fails, as before.
  */
-import { findTooDeep, hasMoreContainersThan } from '../flow/json-depth.ts';
-import { InvocationNotPendingError, UnstorableMessageError, type CompleteInvocation, type InvocationRecord, type MessageLimits, type OutputRecord, type RunRecord, type RunUpdate } from './types.ts';
+import { InvocationNotPendingError, type CompleteInvocation, type InvocationRecord, type MessageLimits, type RunRecord, type RunUpdate } from './types.ts';
+import { json, MessageCache } from './run-messages.ts';
 import type { SqlParam, SqlStatement } from './sql-storage.ts';
 import { COMPACT_COLUMN, encodeInvocations, INV, INVOCATION_COLUMNS } from './run-compact.ts';
 import { FINISHED_SQL } from './run-reads.ts';
+
+// Kept importable from here (sql-storage.ts imports it with the run writes).
+export { json };
 
 /**
  * Rows per multi-row INSERT, well under SQLite's and PostgreSQL's bound-parameter limits. (On SQLite, one cached
@@ -365,89 +368,4 @@ export function updateRunStatement(update: RunUpdate): SqlStatement | null {
   // A run that ended stays ended: a late 'running'/'waiting'/'queued' (a process that lost the run) never reopens it.
   const reopens = update.status === 'queued' || update.status === 'running' || update.status === 'waiting';
   return { sql: `UPDATE runs SET ${sets.join(', ')} WHERE id = ?${reopens ? ` AND status IN ('queued', 'running', 'waiting')` : ''}`, params };
-}
-
-/** JSON text for a TEXT column; undefined → NULL. Unserialisable values (BigInt, cycles) fail with a clear error. */
-export function json(value: unknown, what = 'value'): string | null {
-  if (value === undefined) return null;
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (error) {
-    throw new TypeError(`Cannot store ${what}: it is not JSON-serialisable (${(error as Error).message}).`);
-  }
-  if (text === undefined) throw new TypeError(`Cannot store ${what}: a ${typeof value} is not JSON-serialisable.`);
-  return text;
-}
-
-/**
- * Message JSON for one write call: each message object is serialised once (a node's output is usually also the next
- * invocation's input) and checked against the limits where the text is made anyway: the size from the text, the depth
- * from a bracket count in the text (an object walk only for messages with more containers than the depth limit).
- * Objects may change after the call, so the cache lives only as long as one write.
- */
-class MessageCache {
-  /** The first object serialised (along a wire, the only one: no Map is made per hop). */
-  private first: object | undefined;
-  private firstText: string | null = null;
-  private more: Map<object, string | null> | undefined;
-
-  constructor(private readonly limits: MessageLimits) {}
-
-  json(value: unknown, what: string): string | null {
-    if (value === null || typeof value !== 'object') return messageJson(value, what, this.limits);
-    if (value === this.first) return this.firstText;
-    let text = this.more?.get(value);
-    if (text === undefined) {
-      text = messageJson(value, what, this.limits);
-      if (this.first === undefined) {
-        this.first = value;
-        this.firstText = text;
-      } else (this.more ??= new Map()).set(value, text);
-    }
-    return text;
-  }
-
-  /** Outputs as stored: `[{"port":0,"msg":...}]`, each message checked on its own. */
-  outputs(outputs: readonly OutputRecord[] | null | undefined, what: string): string | null {
-    if (!Array.isArray(outputs)) return json(outputs, what);
-    if (outputs.length === 1) return `[{"port":${Number(outputs[0]!.port)},"msg":${this.json(outputs[0]!.msg, what) ?? 'null'}}]`;
-    const parts = outputs.map((o) => `{"port":${Number(o.port)},"msg":${this.json(o.msg, what) ?? 'null'}}`);
-    return `[${parts.join(',')}]`;
-  }
-}
-
-const MB = 1024 * 1024;
-
-function formatBytes(bytes: number): string {
-  if (bytes >= MB) return `${(bytes / MB).toFixed(1)} MB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${bytes} bytes`;
-}
-
-/** A message as JSON text, or an UnstorableMessageError saying why it cannot be stored. */
-function messageJson(value: unknown, what: string, limits: MessageLimits): string | null {
-  if (value === undefined) return null;
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (error) {
-    const message = (error as Error).message;
-    if (error instanceof RangeError && /call stack/i.test(message)) {
-      throw new UnstorableMessageError(what, 'depth', `it is nested more than ${limits.maxDepth} levels deep (FLOWCREW_MAX_DEPTH)`);
-    }
-    if (error instanceof RangeError) throw new UnstorableMessageError(what, 'size', `it is larger than the ${formatBytes(limits.maxBytes)} limit (FLOWCREW_MAX_MESSAGE_BYTES)`);
-    throw new UnstorableMessageError(what, 'type', `it is not JSON-serialisable (${message})`);
-  }
-  if (text === undefined) throw new UnstorableMessageError(what, 'type', `a ${typeof value} is not JSON-serialisable`);
-  // UTF-8 takes at least one byte per UTF-16 unit and at most three: count bytes only when it could matter.
-  if (text.length > limits.maxBytes || (text.length * 3 > limits.maxBytes && Buffer.byteLength(text) > limits.maxBytes)) {
-    throw new UnstorableMessageError(what, 'size', `it is ${formatBytes(Buffer.byteLength(text))} of JSON, over the ${formatBytes(limits.maxBytes)} limit (FLOWCREW_MAX_MESSAGE_BYTES)`);
-  }
-  // Nesting d levels takes 2d brackets, so short text is within the limit; counting brackets in the text is cheap and
-  // settles most other messages; only one with more containers than the limit is walked.
-  if (text.length > 2 * limits.maxDepth && hasMoreContainersThan(text, limits.maxDepth) && findTooDeep(value, limits.maxDepth)) {
-    throw new UnstorableMessageError(what, 'depth', `it is nested more than ${limits.maxDepth} levels deep (FLOWCREW_MAX_DEPTH)`);
-  }
-  return text;
 }
