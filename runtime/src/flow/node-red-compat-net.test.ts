@@ -24,6 +24,26 @@ interface Target {
   udp: number;
   /** The path its websocket client nodes connect to on the test's WebSocket server. */
   wsPath: string;
+  /** What its tcp out (client) and udp out nodes sent, as the test's sinks received it. */
+  sink: Sink;
+}
+
+/** A TCP and a UDP server keeping what they receive (one pair per system). */
+interface Sink {
+  tcp: number;
+  udp: number;
+  got: { tcp: string; udp: string[] };
+  close(): void;
+}
+
+async function openSink(): Promise<Sink> {
+  const got = { tcp: '', udp: [] as string[] };
+  const tcp = net.createServer((socket) => socket.on('data', (d) => (got.tcp += d)));
+  await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+  const udp = dgram.createSocket('udp4');
+  udp.on('message', (m) => got.udp.push(m.toString()));
+  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+  return { tcp: (tcp.address() as net.AddressInfo).port, udp: udp.address().port, got, close: () => (tcp.close(), udp.close()) };
 }
 
 let nodeRed: NodeRedUnderTest | undefined;
@@ -31,6 +51,7 @@ let flowcrew: TestServer | undefined;
 let echo: net.Server | undefined;
 let httpEcho: http.Server | undefined;
 let wsServer: WebSocketServer | undefined;
+const openSinks: Sink[] = [];
 /** What the websocket client nodes sent back, by the path each system connected to. */
 const wsReceived = new Map<string, string[]>();
 const targets: { nodeRed?: Target; flowcrew?: Target } = {};
@@ -77,10 +98,12 @@ beforeAll(async () => {
   nodeRed = await NodeRedUnderTest.prepare('flowcrew-nodered-net-');
   // Node-RED writes there; Flowcrew writes the same path inside its files directory.
   const dir = path.join(nodeRed.userDir, 'files');
-  const nrPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared, dir, wsServer: `${wsBase}/node-red` };
-  const fcPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared, dir, wsServer: `${wsBase}/flowcrew` };
+  const sinks = { nodeRed: await openSink(), flowcrew: await openSink() };
+  openSinks.push(sinks.nodeRed, sinks.flowcrew);
+  const nrPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared, dir, wsServer: `${wsBase}/node-red`, sink: sinks.nodeRed };
+  const fcPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared, dir, wsServer: `${wsBase}/flowcrew`, sink: sinks.flowcrew };
   await nodeRed.start(netExport(nrPorts));
-  targets.nodeRed = { http: nodeRed.url, ws: nodeRed.url.replace('http', 'ws'), tcp: nrPorts.tcp, udp: nrPorts.udp, wsPath: '/node-red' };
+  targets.nodeRed = { http: nodeRed.url, ws: nodeRed.url.replace('http', 'ws'), tcp: nrPorts.tcp, udp: nrPorts.udp, wsPath: '/node-red', sink: sinks.nodeRed };
 
   // exec runs only what an administrator lists (read at deploy, from the environment).
   process.env.FLOWCREW_EXEC_COMMANDS = 'echo';
@@ -88,7 +111,7 @@ beforeAll(async () => {
   const imported = await flowcrew.api('POST', '/api/v1/flows/import?deploy=true', netExport(fcPorts));
   expect(imported.status, JSON.stringify(imported.body)).toBe(201);
   expect(imported.body.unmapped).toEqual([]);
-  targets.flowcrew = { http: `${flowcrew.url}/webhook`, ws: `${flowcrew.url.replace('http', 'ws')}/webhook`, tcp: fcPorts.tcp, udp: fcPorts.udp, wsPath: '/flowcrew' };
+  targets.flowcrew = { http: `${flowcrew.url}/webhook`, ws: `${flowcrew.url.replace('http', 'ws')}/webhook`, tcp: fcPorts.tcp, udp: fcPorts.udp, wsPath: '/flowcrew', sink: sinks.flowcrew };
 
   const exec = targets.nodeRed.http;
   await nodeRed.until(() => fetch(`${exec}/compat-net/exec`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'up' }).then((r) => r.ok));
@@ -103,7 +126,15 @@ afterAll(async () => {
   httpEcho?.close();
   for (const socket of wsServer?.clients ?? []) socket.terminate();
   wsServer?.close();
+  for (const sink of openSinks) sink.close();
 });
+
+/** Post to the send route; the answer and what the sinks received once both got something. */
+async function sent(t: Target, body: string): Promise<unknown> {
+  const answer = await post(t.http, '/compat-net/send', body);
+  for (let i = 0; i < 200 && !(t.sink.got.tcp.includes(body) && t.sink.got.udp.includes(body)); i++) await new Promise((r) => setTimeout(r, 50));
+  return { answer, tcp: t.sink.got.tcp, udp: t.sink.got.udp };
+}
 
 /** What a system's websocket client nodes sent back to the server's "ping" (waits for it: they connect at deploy). */
 async function wsClientAnswer(path: string): Promise<string[]> {
@@ -172,6 +203,7 @@ const cases: Array<[string, Exchange, unknown]> = [
   ['tcp request: the answer up to the delimiter', (t) => post(t.http, '/compat-net/tcp-request', 'ping\n'), { status: 200, body: 'ok:ping;' }],
   ['udp in → udp out to msg.ip / msg.port', (t) => udpEcho(t.udp, 'hi there'), 'echo hi there'],
   ['websocket in (listener) → websocket out: the sending connection is answered', (t) => wsExchange(`${t.ws}/compat-net/ws`, 'hello'), 'you said hello'],
+  ['tcp out (client: connect, send, close) and udp out (a fixed address)', (t) => sent(t, 'to the sinks'), { answer: { status: 200, body: 'to the sinks' }, tcp: 'to the sinks', udp: ['to the sinks'] }],
   ['websocket in (client) → websocket out (the same client): the server\'s message answered on the client connection (msg._session removed)', (t) => wsClientAnswer(t.wsPath), ['pong ping']],
   [
     'http request: a JSON answer parsed, status and content type',
