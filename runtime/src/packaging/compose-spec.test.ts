@@ -33,7 +33,7 @@ async function composeCheck(): Promise<string> {
   for (const file of ['main.go', 'go.mod', 'go.sum']) hash.update(readFileSync(path.join(toolDir, file)));
   const bin = path.join(repoRoot, '.cache', 'compose-check', hash.digest('hex').slice(0, 12), 'compose-check');
   if (!existsSync(bin)) {
-    await run(go!, ['build', '-trimpath', '-o', bin, '.'], { cwd: toolDir, env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly' }, maxBuffer: 10 << 20 });
+    await run(go!, ['build', '-trimpath', '-o', bin, '.'], { cwd: toolDir, env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly -buildvcs=false' }, maxBuffer: 10 << 20 });
   }
   return bin;
 }
