@@ -52,6 +52,7 @@ let echo: net.Server | undefined;
 let httpEcho: http.Server | undefined;
 let wsServer: WebSocketServer | undefined;
 const openSinks: Sink[] = [];
+let talker: net.Server | undefined;
 /** What the websocket client nodes sent back, by the path each system connected to. */
 const wsReceived = new Map<string, string[]>();
 const targets: { nodeRed?: Target; flowcrew?: Target } = {};
@@ -98,10 +99,14 @@ beforeAll(async () => {
   nodeRed = await NodeRedUnderTest.prepare('flowcrew-nodered-net-');
   // Node-RED writes there; Flowcrew writes the same path inside its files directory.
   const dir = path.join(nodeRed.userDir, 'files');
+  // A TCP server saying two lines to each connection (the tcp in client nodes of both systems connect to it).
+  talker = net.createServer((socket) => socket.write('alpha\nbeta\n'));
+  await new Promise<void>((resolve) => talker!.listen(0, '127.0.0.1', resolve));
+  const talkerPort = (talker.address() as net.AddressInfo).port;
   const sinks = { nodeRed: await openSink(), flowcrew: await openSink() };
   openSinks.push(sinks.nodeRed, sinks.flowcrew);
-  const nrPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared, dir, wsServer: `${wsBase}/node-red`, sink: sinks.nodeRed };
-  const fcPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared, dir, wsServer: `${wsBase}/flowcrew`, sink: sinks.flowcrew };
+  const nrPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared, dir, wsServer: `${wsBase}/node-red`, sink: sinks.nodeRed, talker: talkerPort };
+  const fcPorts: NetPorts = { tcp: await freePort(), udp: await freePort(), ...shared, dir, wsServer: `${wsBase}/flowcrew`, sink: sinks.flowcrew, talker: talkerPort };
   await nodeRed.start(netExport(nrPorts));
   targets.nodeRed = { http: nodeRed.url, ws: nodeRed.url.replace('http', 'ws'), tcp: nrPorts.tcp, udp: nrPorts.udp, wsPath: '/node-red', sink: sinks.nodeRed };
 
@@ -127,7 +132,19 @@ afterAll(async () => {
   for (const socket of wsServer?.clients ?? []) socket.terminate();
   wsServer?.close();
   for (const sink of openSinks) sink.close();
+  talker?.close();
 });
+
+/** The lines a system's tcp in (client) read, once it has two (it connects at deploy). */
+async function tcpClientLines(t: Target): Promise<unknown> {
+  let got: { status: number; body: unknown } = { status: 0, body: null };
+  for (let i = 0; i < 200; i++) {
+    got = await httpExchange(`${t.http}/compat-net/tcp-client`, { method: 'GET' });
+    if (Array.isArray(got.body) && got.body.length >= 2) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return got;
+}
 
 /** Post to the send route; the answer and what the sinks received once both got something. */
 async function sent(t: Target, body: string): Promise<unknown> {
@@ -203,6 +220,7 @@ const cases: Array<[string, Exchange, unknown]> = [
   ['tcp request: the answer up to the delimiter', (t) => post(t.http, '/compat-net/tcp-request', 'ping\n'), { status: 200, body: 'ok:ping;' }],
   ['udp in → udp out to msg.ip / msg.port', (t) => udpEcho(t.udp, 'hi there'), 'echo hi there'],
   ['websocket in (listener) → websocket out: the sending connection is answered', (t) => wsExchange(`${t.ws}/compat-net/ws`, 'hello'), 'you said hello'],
+  ['tcp in (client): the lines a server says, one message each', (t) => tcpClientLines(t), { status: 200, body: [{ payload: 'alpha', topic: 'talk' }, { payload: 'beta', topic: 'talk' }] }],
   ['tcp out (client: connect, send, close) and udp out (a fixed address)', (t) => sent(t, 'to the sinks'), { answer: { status: 200, body: 'to the sinks' }, tcp: 'to the sinks', udp: ['to the sinks'] }],
   ['websocket in (client) → websocket out (the same client): the server\'s message answered on the client connection (msg._session removed)', (t) => wsClientAnswer(t.wsPath), ['pong ping']],
   [
