@@ -8,10 +8,12 @@
  * mapping from /proc/<pid>/smaps ([heap] is malloc's main arena: SQLite's page cache lives there).
  *
  * Usage: node --import tsx bench/rss.ts [--rev <git rev>]... [--tree] [--tree-tsx] [--rounds 2] [--requests 20000] [--node-args "<v8 flags>"]
+ *        [--variant "<v8 flags>"]...
  *   --rev: a revision, extracted with `git archive` under the temp dir (node_modules linked to this checkout's,
  *          its own workspace packages linked to its own dirs); --tree: this working tree (the default without --rev).
  *   Each runs as `npm start` runs it: compiled to JavaScript where the revision has runtime/src/cli/compile.ts, else
- *   through tsx; --tree-tsx adds this working tree through tsx (what compiling saves, in the same run).
+ *   through tsx; --tree-tsx adds this working tree through tsx (what compiling saves, in the same run);
+ *   --variant: each adds the first revision (or the tree) run again with these node flags, in the same alternation.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
@@ -70,9 +72,9 @@ async function probe(server: BenchServer, file: string): Promise<Probe[]> {
 const heap = (p: Probe[]) =>
   p.map((x) => `${x.label} heapTotal ${x.heapTotal} used ${x.heapUsed} (old ${x.spaces.old_space?.size}/${x.spaces.old_space?.used}, new ${x.spaces.new_space?.size}) external ${x.external}`).join(' | ');
 
-async function measure(label: string, root: string, dataDir: string, tsx: boolean): Promise<number> {
-  const probeFile = path.join(dataDir, `probe-${label}-${Date.now()}.jsonl`);
-  const server = await startFlowcrew(order, { root, tsx, nodeArgs: ['--expose-gc', ...nodeArgs, '--import', probeModule], env: { FLOWCREW_RSS_PROBE_OUT: probeFile } });
+async function measure(label: string, root: string, dataDir: string, tsx: boolean, extraArgs: string[] = []): Promise<number> {
+  const probeFile = path.join(dataDir, `probe-${Date.now()}.jsonl`);
+  const server = await startFlowcrew(order, { root, tsx, nodeArgs: ['--expose-gc', ...nodeArgs, ...extraArgs, '--import', probeModule], env: { FLOWCREW_RSS_PROBE_OUT: probeFile } });
   try {
     await new Promise((r) => setTimeout(r, 1000));
     const startRss = server.rssMb();
@@ -88,7 +90,7 @@ async function measure(label: string, root: string, dataDir: string, tsx: boolea
     const atEnd = await probe(server, probeFile);
     const half = samples.slice(Math.floor(samples.length / 2));
     console.log(
-      `${label.padEnd(12)} start ${startRss.toFixed(0)} MB → after ${served} requests (${(served / seconds).toFixed(0)} req/s) ${endRss.toFixed(0)} MB; ` +
+      `${label.padEnd(12)}\n             start ${startRss.toFixed(0)} MB → after ${served} requests (${(served / seconds).toFixed(0)} req/s) ${endRss.toFixed(0)} MB; ` +
         `2nd half mean ${(half.reduce((a, b) => a + b, 0) / Math.max(1, half.length)).toFixed(0)} max ${Math.max(...half).toFixed(0)}, peak ${status(server.pid, 'VmHWM').toFixed(0)} MB\n` +
         `             start: ${heap(atStart)}\n             end:   ${heap(atEnd)}\n             smaps start: ${startMaps}\n             smaps end:   ${endMaps}`,
     );
@@ -100,14 +102,16 @@ async function measure(label: string, root: string, dataDir: string, tsx: boolea
 
 const work = await mkdtemp(path.join(tmpdir(), 'flowcrew-rss-'));
 try {
-  const trees = values('rev').map((rev) => ({ label: rev, root: checkout(rev, work), tsx: false }));
+  const trees: Array<{ label: string; root: string; tsx: boolean; args?: string[] }> = values('rev').map((rev) => ({ label: rev, root: checkout(rev, work), tsx: false }));
   if (trees.length === 0 || args.includes('--tree')) trees.push({ label: 'tree', root: repoRoot, tsx: false });
   if (args.includes('--tree-tsx')) trees.push({ label: 'tree-tsx', root: repoRoot, tsx: true });
+  const first = trees[0]!;
+  for (const variant of values('variant')) trees.push({ ...first, label: `${first.label} ${variant}`, args: variant.split(' ').filter(Boolean) });
   console.log(`RSS after ${requests} requests, ${rounds} alternating rounds${nodeArgs.length ? `, node ${nodeArgs.join(' ')}` : ''}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const results = new Map<string, number[]>();
   for (let round = 0; round < rounds; round++) {
     for (const tree of round % 2 === 0 ? trees : [...trees].reverse()) {
-      results.set(tree.label, [...(results.get(tree.label) ?? []), await measure(tree.label, tree.root, work, tree.tsx)]);
+      results.set(tree.label, [...(results.get(tree.label) ?? []), await measure(tree.label, tree.root, work, tree.tsx, tree.args)]);
     }
   }
   for (const [label, mbs] of results) console.log(`${label.padEnd(12)} RSS after ${requests} requests: ${mbs.map((m) => m.toFixed(0)).join(', ')} MB`);

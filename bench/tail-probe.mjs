@@ -1,7 +1,7 @@
 // Preloaded into a webhook server by bench/tail.ts (`node --import <this>`; Flowcrew and Node-RED alike): records, per
 // request, when its socket was accepted, when its headers were parsed ('request') and when its reply was handed to
 // the OS ('finish'); every GC pause; the share of each 10 ms the event loop was busy; and each SQLite transaction
-// (better-sqlite3, when the server loads it). On SIGWINCH (SIGUSR2 stops Node-RED) it appends all of it since the last dump as one JSON line to
+// (better-sqlite3, when the server loads it; a checkpoint the server runs itself counts as one). On SIGWINCH (SIGUSR2 stops Node-RED) it appends all of it since the last dump as one JSON line to
 // $FLOWCREW_TAIL_PROBE_OUT and starts over. Times are wall-clock ms (performance.timeOrigin + now), comparable across
 // processes. Plain JS, no dependencies: it must load into any server.
 import { appendFileSync } from 'node:fs';
@@ -71,6 +71,18 @@ try {
     const wrapper = timed(made);
     for (const name of ['default', 'deferred', 'immediate', 'exclusive']) wrapper[name] = timed(made[name]);
     return wrapper;
+  };
+  // A checkpoint the server runs itself on the event loop (storage/sqlite-checkpoint.ts, when the WAL reaches its
+  // bound) counts as a transaction too (statements -1): it holds the loop as the auto-checkpoint inside a commit did.
+  const pragma = Database.prototype.pragma;
+  Database.prototype.pragma = function (source, options) {
+    if (!String(source).startsWith('wal_checkpoint')) return pragma.call(this, source, options);
+    const start = now();
+    try {
+      return pragma.call(this, source, options);
+    } finally {
+      commits.push({ at: start, ms: now() - start, statements: -1 });
+    }
   };
 } catch {
   // no better-sqlite3 here

@@ -111,7 +111,11 @@ function report(name: string, start: number, load: LoadResult, d: Dump): void {
   const gcMs = d.gcs.reduce((a, g) => a + g.ms, 0);
   const worstGc = Math.max(0, ...d.gcs.map((g) => g.ms));
   const commitMs = d.commits.reduce((a, c) => a + c.ms, 0);
-  console.log(`  whole round: gc ${gcMs.toFixed(0)} ms in ${d.gcs.length} pauses (max ${worstGc.toFixed(1)}), sqlite ${commitMs.toFixed(0)} ms in ${d.commits.length} transactions (max ${f(Math.max(0, ...d.commits.map((c) => c.ms)))})`);
+  const checkpoints = d.commits.filter((c) => c.statements < 0);
+  console.log(
+    `  whole round: gc ${gcMs.toFixed(0)} ms in ${d.gcs.length} pauses (max ${worstGc.toFixed(1)}), sqlite ${commitMs.toFixed(0)} ms in ${d.commits.length} transactions (max ${f(Math.max(0, ...d.commits.map((c) => c.ms)))})` +
+      (checkpoints.length ? `, of which checkpoints on the loop ${checkpoints.reduce((a, c) => a + c.ms, 0).toFixed(0)} ms in ${checkpoints.length} (max ${f(Math.max(...checkpoints.map((c) => c.ms)))})` : ''),
+  );
 }
 
 const dir = await mkdtemp(path.join(tmpdir(), 'flowcrew-tail-'));

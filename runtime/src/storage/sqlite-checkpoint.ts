@@ -9,7 +9,7 @@
  * lets the next commit start the WAL from its beginning, and under steady writes the worker is always a commit or two
  * behind. So the main connection's auto-checkpoint is off and the bound is kept here: once the WAL reaches
  * BOUND_PAGES pages, the main connection checkpoints itself after a commit, as the auto-checkpoint did, with only the
- * frames of the last step left to copy (the worker pauses meanwhile; if it holds the checkpoint lock, the main
+ * frames of the last step left to copy and synced (the worker pauses meanwhile; if it holds the checkpoint lock, the main
  * connection tries again after the next commit). If the worker fails, SQLite's auto-checkpoint is switched back on.
  *
  * The WAL's size is read with a stat after each commit: `journal_size_limit = 0` makes SQLite truncate the file when
@@ -47,12 +47,14 @@ const SLOTS = 6;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
+const { openSync, fdatasyncSync, closeSync } = require('node:fs');
 const Database = require(workerData.betterSqlite3);
 const shared = new Int32Array(workerData.shared);
 const db = new Database(workerData.filename, { fileMustExist: true });
 db.pragma('busy_timeout = 0');
 db.pragma('cache_size = -256');
 db.pragma('wal_autocheckpoint = 0');
+const file = openSync(workerData.filename, 'r');
 try {
   let done = 0;
   while (Atomics.load(shared, ${STOP}) === 0) {
@@ -60,6 +62,9 @@ try {
     if (seen !== done && Atomics.load(shared, ${PAUSED}) === 0) {
       try {
         db.pragma('wal_checkpoint(PASSIVE)');
+        // SQLite syncs the file only when a checkpoint reached the WAL's end, which under steady writes the worker's
+        // seldom does: without this, the main connection's checkpoint at the bound synced all of it on the loop.
+        fdatasyncSync(file);
         Atomics.add(shared, ${CHECKPOINTS}, 1);
       } catch (error) {
         // A lock the main connection holds for a moment (it starts the WAL over): the next request tries again.
@@ -73,6 +78,7 @@ try {
     }
   }
 } finally {
+  closeSync(file);
   db.close();
 }
 `;
