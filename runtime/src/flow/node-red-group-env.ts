@@ -8,6 +8,9 @@ import type { PropertyNote } from './node-red-values.ts';
 import { substitute, typedVariables, type NrNode, type Variable } from './node-red-inline.ts';
 import { envEntries } from './node-red-subflows.ts';
 
+/** Where a subflow instance in a group carries its group's variables to the import (node-red.ts instance properties). */
+export const GROUP_ENV = '__flowcrewGroupEnv';
+
 /** The export with the variables of groups written into their nodes (unchanged when no group has any). */
 export function applyGroupEnv(items: NrNode[], note: (n: PropertyNote) => void): NrNode[] {
   const groups = new Map(items.filter((n) => n.type === 'group').map((g) => [g.id, g]));
@@ -31,6 +34,9 @@ export function applyGroupEnv(items: NrNode[], note: (n: PropertyNote) => void):
   return items.map((n) => {
     if (n.type === 'group' || typeof n.g !== 'string') return n;
     const vars = varsOf(n.g);
-    return vars.size > 0 ? substitute(n, vars) : n;
+    if (vars.size === 0) return n;
+    // A subflow instance: the nodes inside read the group's variables after the instance's (library sub-flows: GROUP_ENV).
+    const substituted = substitute(n, vars);
+    return n.type.startsWith('subflow:') ? { ...substituted, [GROUP_ENV]: Object.fromEntries([...vars].map(([name, v]) => [name, v.value])) } : substituted;
   });
 }

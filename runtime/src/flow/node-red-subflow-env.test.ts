@@ -43,9 +43,11 @@ describe('a library sub-flow reads the calling tab\'s variables', () => {
     // through another sub-flow: its variables (PREFIX) and, above it, the tab's
     const nested = await ask('/sfenv/south-nested');
     expect(nested.body).toMatchObject({ region: 'south', prefix: 'p', unit: 'kg', flow: 'South', instance: 'inner stamp' });
+    // in a group: the group's variables after the instance's (UNIT stays the subflow's default), before the tab's
+    expect((await ask('/sfenv/north-grouped')).body).toMatchObject({ region: 'north-group', zone: 'z-1', unit: 'kg', limit: 5, flow: 'North' });
   });
 
-  it.skipIf(!nodeRedInstalled).each(['/sfenv/north', '/sfenv/south', '/sfenv/south-nested'])('%s answers as on Node-RED', async (route) => {
+  it.skipIf(!nodeRedInstalled).each(['/sfenv/north', '/sfenv/south', '/sfenv/south-nested', '/sfenv/north-grouped'])('%s answers as on Node-RED', async (route) => {
     const expected = await httpExchange(`${nodeRed!.url}${route}`, { method: 'GET' });
     expect(expected.status).toBe(200);
     expect(await ask(route)).toEqual(expected);

@@ -14,7 +14,7 @@ import { groupDescendants, importGroups } from './node-red-groups.ts';
 import { linkCallProps } from './node-red-links.ts';
 import { tabEnv } from './node-red-env.ts';
 import { inlineSubflows } from './node-red-inline.ts';
-import { applyGroupEnv } from './node-red-group-env.ts';
+import { applyGroupEnv, GROUP_ENV } from './node-red-group-env.ts';
 import { assembleDefinition, envEntries, envSchema, instanceProps, subflowLibraryId, unsupportedSubflow, useSubflowProps, type ImportedSubflow } from './node-red-subflows.ts';
 import { normaliseNodeRedProps } from './node-red-props.ts';
 import { PropsEditor, type PropertyNote } from './node-red-values.ts';
@@ -297,7 +297,14 @@ class Importer {
     const instanceOf = n.type.startsWith('subflow:') ? this.importable.get(n.type.substring(8)) : undefined;
     if (instanceOf) {
       props = instanceProps(n, envEntries(instanceOf.env), report);
-      for (const key of Object.keys(raw)) if (key !== 'env') report({ property: `/${key}`, action: 'dropped', from: raw[key], reason: 'a subflow instance takes only its variables' });
+      for (const key of Object.keys(raw)) if (key !== 'env' && key !== GROUP_ENV) report({ property: `/${key}`, action: 'dropped', from: raw[key], reason: 'a subflow instance takes only its variables' });
+      // Its group's variables, read inside after the instance's own (Node-RED: instance, then group, then tab).
+      const declared = new Set(envEntries(instanceOf.env).map((e) => e.name));
+      for (const [name, value] of Object.entries((n[GROUP_ENV] as Record<string, unknown> | undefined) ?? {})) {
+        if (declared.has(name)) continue;
+        props[name] = value;
+        report({ property: `/g`, action: 'translated', from: name, to: value, reason: `the variable ${name} of the instance's group: a property of the node, read inside after the instance's own` });
+      }
     } else if (type === 'subflow-in' || type === 'link-return') {
       // Entry and answer of a link call: their Node-RED config (links, mode) is the wiring, now done by the call.
       props = {};
