@@ -37,6 +37,18 @@ describe('POST /api/v1/flows without an id', () => {
     expect((await server.api('POST', '/api/v1/flows', { id: 'explicit-1', name: 'E', nodes: [] })).status).toBe(201);
     expect((await server.api('POST', '/api/v1/flows', { id: 'explicit-1', name: 'E', nodes: [] })).status).toBe(409);
   });
+
+  it('answers every problem at once: the flow document\'s shape and what its nodes mean (types, props, wires)', async () => {
+    const bad = await server.api('POST', '/api/v1/flows', {
+      name: 'Bad', colour: 'red',
+      nodes: [{ id: 'a', type: 'change', props: { rules: 'not a list' }, position: { x: 'left', y: 0 }, wires: [['gone']] }, { id: 'b', type: 'no-such-type' }],
+    });
+    expect(bad.status).toBe(422);
+    const problems = JSON.stringify(bad.body);
+    // shape (an unknown field, a position that is not a number) and meaning (props, a missing wire target, an unknown type)
+    for (const pointer of ['/colour', '/nodes/0/position/x', '/nodes/0/props/rules', '/nodes/0/wires/0/0', '/nodes/1/type']) expect(problems).toContain(`"${pointer}`);
+    expect((await server.api('GET', '/api/v1/flows')).body.some((f: { name: string }) => f.name === 'Bad')).toBe(false);
+  });
 });
 
 describe('Node-RED import through the API', () => {
