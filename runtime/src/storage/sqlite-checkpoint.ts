@@ -54,7 +54,7 @@ const db = new Database(workerData.filename, { fileMustExist: true });
 db.pragma('busy_timeout = 0');
 db.pragma('cache_size = -256');
 db.pragma('wal_autocheckpoint = 0');
-const file = openSync(workerData.filename, 'r');
+const file = openSync(workerData.filename, 'r+'); // writable: Windows syncs only handles opened for writing
 try {
   let done = 0;
   while (Atomics.load(shared, ${STOP}) === 0) {
