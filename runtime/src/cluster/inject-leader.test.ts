@@ -10,8 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../runtime.ts';
 import { QueueCluster, until } from '../testing/queue-cluster.ts';
 import type { TestServer } from '../testing/server.ts';
+import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
-const REDIS_DB = 7; // one Redis database per queue-mode test file
+const REDIS_DB = TEST_REDIS_DB.injectLeader;
 let cluster: QueueCluster;
 let mainA: TestServer;
 let mainB: TestServer;

@@ -16,9 +16,10 @@ import { createPostgresStorage } from '../storage/postgres.ts';
 import { FLOW_FORMAT, type FlowDocument } from '../flow/types.ts';
 import { QUEUE_NAME } from '../queue/worker.ts';
 import { startFlowcrew, type FlowcrewProcess } from './processes.test-helper.ts';
+import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
 const pgUrl = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
-const REDIS_DB = 9;
+const REDIS_DB = TEST_REDIS_DB.leader;
 const redisUrl = `${process.env.FLOWCREW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'}/${REDIS_DB}`;
 const schema = `leader_${randomBytes(3).toString('hex')}`;
 const TTL_MS = 2_000;

@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../runtime.ts';
 import type { TestServer } from '../testing/server.ts';
 import { QueueCluster } from '../testing/queue-cluster.ts';
+import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
-const REDIS_DB = 12; // one Redis database per queue-mode test file
+const REDIS_DB = TEST_REDIS_DB.redisIsolation;
 const tag = randomBytes(3).toString('hex');
 const installations: Array<{ cluster: QueueCluster; main: TestServer; worker: Runtime }> = [];
 const sockets: Socket[] = [];

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../testing/server.ts';
 import { QueueCluster } from '../testing/queue-cluster.ts';
 import { connectedSocket, recordEvents as record, type SocketAuth } from '../testing/live-socket.ts';
+import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
 const FLOW = 'cross-main-test-runs';
 let cluster: QueueCluster;
@@ -18,7 +19,7 @@ const sockets: Socket[] = [];
 const socketOn = (server: TestServer, auth: SocketAuth) => connectedSocket(server.url, auth, sockets);
 
 beforeAll(async () => {
-  cluster = await QueueCluster.create({ name: 'testrunlive', redisDb: 3 });
+  cluster = await QueueCluster.create({ name: 'testrunlive', redisDb: TEST_REDIS_DB.testRunLive });
   mainA = await cluster.main('main-a');
   mainB = await cluster.main('main-b');
   const flow = {

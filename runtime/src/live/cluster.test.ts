@@ -10,6 +10,7 @@ import type { Runtime } from '../runtime.ts';
 import type { TestServer } from '../testing/server.ts';
 import { QueueCluster } from '../testing/queue-cluster.ts';
 import { DEBUG_CATCHUP_EVENT } from './debug-catchup.ts';
+import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
 let cluster: QueueCluster;
 let mainA: TestServer;
@@ -18,7 +19,7 @@ let worker: Runtime;
 const sockets: Socket[] = [];
 
 beforeAll(async () => {
-  cluster = await QueueCluster.create({ name: 'live', redisDb: 10 });
+  cluster = await QueueCluster.create({ name: 'live', redisDb: TEST_REDIS_DB.liveCluster });
   mainA = await cluster.main('main-a');
   const nodes: unknown[] = [{ id: 'n0', type: 'inject', wires: [['n1']] }];
   for (let i = 1; i < 3; i++) nodes.push({ id: `n${i}`, type: 'change', props: { rules: [{ t: 'set', p: `payload.s${i}`, pt: 'msg', to: String(i), tot: 'num' }] }, wires: i < 2 ? [['n2']] : [] });

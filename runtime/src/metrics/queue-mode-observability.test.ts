@@ -25,8 +25,9 @@ import { OtlpReceiver } from '../tracing/otlp-receiver.ts';
 import { SPAN_ATTRIBUTES, runSpanIdOf, traceIdOf } from '../tracing/tracing.ts';
 import { METRIC_NAMES } from './metrics.ts';
 import { dockerDir, isExported, metricNames, metricTypes, queriedMetrics } from './monitoring-files.ts';
+import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
-const REDIS_DB = 15; // one Redis database per queue-mode test file
+const REDIS_DB = TEST_REDIS_DB.queueModeObservability;
 const schema = `qobs_${randomBytes(3).toString('hex')}`;
 const adminToken = `qobs-admin-${randomBytes(16).toString('hex')}`;
 const metricsToken = `qobs-metrics-${randomBytes(16).toString('hex')}`;

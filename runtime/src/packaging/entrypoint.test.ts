@@ -13,6 +13,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '@flowcrew/sdk/testing';
 import { compile } from '../cli/compile.ts';
+import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
 const adminUrl = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
@@ -74,7 +75,7 @@ describe.skipIf(!reachable)("the image's entrypoint and health check (outside Do
       HOST: '127.0.0.1',
       PORT: port,
       DATABASE_URL: databaseUrl,
-      FLOWCREW_REDIS_URL: process.env.FLOWCREW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/11',
+      FLOWCREW_REDIS_URL: process.env.FLOWCREW_TEST_REDIS_URL ?? `redis://127.0.0.1:6379/${TEST_REDIS_DB.entrypoint}`,
       FLOWCREW_SECRET: 'entrypoint-test-secret-0123456789abcdef',
       FLOWCREW_LOG_LEVEL: 'warn',
       // No loader from the test's environment: Node 20 loads no .ts module without one, so becoming healthy shows

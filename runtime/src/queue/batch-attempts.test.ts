@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../runtime.ts';
 import type { TestServer } from '../testing/server.ts';
 import { QueueCluster, onPg, until } from '../testing/queue-cluster.ts';
+import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
 let cluster: QueueCluster;
 let main: TestServer;
@@ -15,7 +16,7 @@ let worker: Runtime;
 
 beforeAll(async () => {
   // One attempt per run; leases of 3 s renewed every second, so a lost lease is noticed quickly.
-  cluster = await QueueCluster.create({ name: 'batchtries', redisDb: 8, env: { FLOWCREW_QUEUE_ATTEMPTS: '1', FLOWCREW_LEASE_TTL_MS: '3000' } });
+  cluster = await QueueCluster.create({ name: 'batchtries', redisDb: TEST_REDIS_DB.batchAttempts, env: { FLOWCREW_QUEUE_ATTEMPTS: '1', FLOWCREW_LEASE_TTL_MS: '3000' } });
   main = await cluster.main('main');
   await main.runtime.createFlow({
     id: 'slow',

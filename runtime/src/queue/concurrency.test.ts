@@ -16,9 +16,9 @@ import { loadConfig } from '../config.ts';
 import { Runtime } from '../runtime.ts';
 import { TEST_DATABASE_URL as pgUrl } from '../testing/storage-backends.ts';
 import { QUEUE_NAME } from './worker.ts';
+import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
-// A Redis database of its own (queue.test.ts uses 7): the queue's name is fixed.
-const REDIS_DB = 13;
+const REDIS_DB = TEST_REDIS_DB.concurrency;
 const redisUrl = `${process.env.FLOWCREW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'}/${REDIS_DB}`;
 const schema = `queue_slots_${randomBytes(3).toString('hex')}`;
 let dir: string;

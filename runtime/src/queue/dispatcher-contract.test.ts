@@ -16,9 +16,10 @@ import { loadConfig } from '../config.ts';
 import { Runtime } from '../runtime.ts';
 import type { RunRecord } from '../storage/types.ts';
 import { QUEUE_NAME } from './worker.ts';
+import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
 const pgUrl = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
-const REDIS_DB = 11;
+const REDIS_DB = TEST_REDIS_DB.dispatcherContract;
 const redisUrl = `${process.env.FLOWCREW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'}/${REDIS_DB}`;
 let dir: string;
 const schemas: string[] = [];

@@ -7,12 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../runtime.ts';
 import type { TestServer } from '../testing/server.ts';
 import { QueueCluster, until } from '../testing/queue-cluster.ts';
+import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
 let cluster: QueueCluster;
 let main: TestServer;
 
 beforeAll(async () => {
-  cluster = await QueueCluster.create({ name: 'drain', redisDb: 4 });
+  cluster = await QueueCluster.create({ name: 'drain', redisDb: TEST_REDIS_DB.drain });
   main = await cluster.main('main');
   await main.runtime.createFlow({
     id: 'slow',

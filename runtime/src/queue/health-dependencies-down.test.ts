@@ -21,6 +21,7 @@ import { QueueCluster, until } from '../testing/queue-cluster.ts';
 import { TEST_DATABASE_URL } from '../testing/storage-backends.ts';
 import type { TestServer } from '../testing/server.ts';
 import { startWorkerHealth, type WorkerHealth } from './worker-health.ts';
+import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
 let cluster: QueueCluster;
 let main: TestServer;
@@ -128,7 +129,7 @@ beforeAll(async () => {
   relayed.port = String(relay.port);
   // redisDb only names the shared Redis database QueueCluster empties around the test; every process of this
   // installation talks to the redis-server above.
-  cluster = await QueueCluster.create({ name: 'healthdeps', redisDb: 13, env: { FLOWCREW_REDIS_URL: `redis://127.0.0.1:${redisPort}/0` } });
+  cluster = await QueueCluster.create({ name: 'healthdeps', redisDb: TEST_REDIS_DB.healthDependenciesDown, env: { FLOWCREW_REDIS_URL: `redis://127.0.0.1:${redisPort}/0` } });
   // Every process of the installation reaches PostgreSQL through the relay (the schema as QueueCluster sets it).
   cluster.options.env!.DATABASE_URL = cluster.env('any', 'main').DATABASE_URL!.replace(TEST_DATABASE_URL, relayed.toString());
   main = await cluster.main('main-1');

@@ -18,9 +18,10 @@ import { Redis } from 'ioredis';
 import { redisNames } from '../cluster/redis-names.ts';
 import { QUEUE_NAME } from './worker.ts';
 import { startWorkerHealth } from './worker-health.ts';
+import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
 const pgUrl = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
-const redisUrl = `${process.env.FLOWCREW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'}/7`;
+const redisUrl = `${process.env.FLOWCREW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'}/${TEST_REDIS_DB.queue}`;
 const schema = `queue_${randomBytes(3).toString('hex')}`;
 let dir: string;
 let main: Runtime;
@@ -52,7 +53,7 @@ beforeAll(async () => {
   await client.connect();
   await client.query(`CREATE SCHEMA ${schema}`);
   await client.end();
-  const queue = new Queue(QUEUE_NAME, { connection: { host: '127.0.0.1', port: 6379, db: 7 } });
+  const queue = new Queue(QUEUE_NAME, { connection: { host: '127.0.0.1', port: 6379, db: TEST_REDIS_DB.queue } });
   await queue.obliterate({ force: true });
   await queue.close();
   main = await runtimeIn('main'); // migrates the schema first

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../runtime.ts';
 import type { TestServer } from '../testing/server.ts';
 import { QueueCluster } from '../testing/queue-cluster.ts';
+import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
 let cluster: QueueCluster;
 let main: TestServer;
@@ -22,7 +23,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>): Pro
 }
 
 beforeAll(async () => {
-  cluster = await QueueCluster.create({ name: 'replyx', redisDb: 5 });
+  cluster = await QueueCluster.create({ name: 'replyx', redisDb: TEST_REDIS_DB.repliesCrossWorker });
   main = await cluster.main('main');
   await main.runtime.createFlow({ id: 'held', name: 'held', version: 0, nodes: [{ id: 'in', type: 'inject', wires: [['keep']] }, { id: 'keep', type: 'debug', wires: [] }] });
   await main.runtime.createFlow({ id: 'replier', name: 'replier', version: 0, nodes: [{ id: 'in', type: 'inject', wires: [['out']] }, { id: 'out', type: 'webhook-response', props: { statusCode: 202 }, wires: [] }] });

@@ -10,8 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { redisNames } from '../cluster/redis-names.ts';
 import { replyToOf, runJobs } from './relay.ts';
 import { ReplyListener, publishingWaiter } from './replies.ts';
+import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
-const redisUrl = `${process.env.FLOWCREW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'}/9`;
+const redisUrl = `${process.env.FLOWCREW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'}/${TEST_REDIS_DB.replies}`;
 const connections: Redis[] = [];
 const connect = () => {
   const redis = new Redis(redisUrl);

@@ -10,6 +10,7 @@ import type { TestServer } from '../testing/server.ts';
 import { QueueCluster } from '../testing/queue-cluster.ts';
 import { WAITS_CHANGED } from './live.ts';
 import type { WaitChange } from './waiting.ts';
+import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
 let cluster: QueueCluster;
 let mainA: TestServer | undefined;
@@ -18,7 +19,7 @@ let worker: Runtime | undefined;
 const sockets: Socket[] = [];
 
 beforeAll(async () => {
-  cluster = await QueueCluster.create({ name: 'waitlive', redisDb: 14 }); // one Redis database per queue-mode test file
+  cluster = await QueueCluster.create({ name: 'waitlive', redisDb: TEST_REDIS_DB.waitingLiveCluster });
   mainA = await cluster.main('main-a');
   await mainA.runtime.createFlow({
     id: 'approve',

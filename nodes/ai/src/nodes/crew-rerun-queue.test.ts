@@ -10,6 +10,7 @@ import type { TestServer } from '../../../../runtime/src/testing/server.ts';
 import { QueueCluster } from '../../../../runtime/src/testing/queue-cluster.ts';
 import { fakeModelCredential, openAIAnswer, startFakeModelServer, type FakeServer, type RecordedRequest } from '../testing/fake-model-server.ts';
 import { crewFlow, researchThenWrite } from '../testing/crew-flow.ts';
+import { TEST_REDIS_DB } from '../../../../runtime/src/testing/redis-databases.ts';
 
 let cluster: QueueCluster;
 let model: FakeServer;
@@ -24,7 +25,7 @@ beforeAll(async () => {
     system(req).startsWith('You are Researcher.') ? { json: openAIAnswer('Fact: pgvector adds vector search to PostgreSQL.') } : { json: openAIAnswer(`Article ${calls('Writer')}.`) },
   );
   // One Redis database per queue-mode test file: they run at the same time.
-  cluster = await QueueCluster.create({ name: 'crewrerun', redisDb: 15, env: { FLOWCREW_OUTBOUND_ALLOW: `127.0.0.1:${new URL(model.url).port}` } });
+  cluster = await QueueCluster.create({ name: 'crewrerun', redisDb: TEST_REDIS_DB.crewRerunQueue, env: { FLOWCREW_OUTBOUND_ALLOW: `127.0.0.1:${new URL(model.url).port}` } });
   main = await cluster.main('main');
   worker = await cluster.worker('worker');
 }, 120_000);
