@@ -5,44 +5,39 @@
  *
  * One hidden flow serves every caller and its nodes read variables through the reader they got at deploy, so that
  * reader asks, at each read, which call it is in: the executor runs a called run's node inside `inCalledRun` (an
- * AsyncLocalStorage scope holding the run's caller), and the calling node registers what its callee reads for the
- * duration of the call (`whileCalling`). Nothing here costs anything for runs that were not called.
+ * AsyncLocalStorage scope holding the run's caller), and the caller carries what its callee reads (`env`, made by the
+ * calling node at the call). A called run keeps its caller's ids in its stored input (msg.subflow.caller, up through
+ * nested calls), so a run resumed after a restart or taken over by another queue worker gets its caller back
+ * (`restoredCaller`): the variables are made again from the calling node as deployed there. Nothing here costs
+ * anything for runs that were not called.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EnvReader, InputContext } from '@flowcrew/sdk';
 import { envText } from '@flowcrew/sdk/util';
 
-/** A calling node in a run (executor/types.ts RunCaller has these and more). */
-export interface CallerRef {
-  runId: string;
+/** What a called run keeps of its caller: the calling node, its flow and run, and that run's own caller (nesting). */
+export interface StoredCaller {
+  flowId: string;
   nodeId: string;
+  runId: string;
+  caller?: StoredCaller;
+}
+
+/** A called run's caller in memory (executor/types.ts RunCaller and more): with what the callee reads, when known. */
+export interface CallerRef {
+  flowId?: string;
+  nodeId: string;
+  runId: string;
+  /** The instance's properties, then the calling flow's variables as the calling node read them (`instanceEnv`). */
+  env?: EnvReader;
+  caller?: CallerRef;
 }
 
 const current = new AsyncLocalStorage<CallerRef>();
-/** What the callee of each calling node reads, while its calls last (a node may be in several calls at once). */
-const calling = new Map<string, { env: EnvReader; calls: number }>();
-const keyOf = (caller: CallerRef): string => `${caller.runId}\u0000${caller.nodeId}`;
 
 /** Run a node of a called run (its onInput, and what it awaits) where the variables it reads are its caller's. */
 export function inCalledRun<T>(caller: CallerRef, fn: () => T): T {
   return current.run(caller, fn);
-}
-
-/**
- * While `call` runs, the run `caller` calls reads `env` (the instance's properties before the calling flow's
- * variables, see `instanceEnv`).
- */
-export async function whileCalling<T>(caller: CallerRef, env: EnvReader, call: () => Promise<T>): Promise<T> {
-  const key = keyOf(caller);
-  const entry = calling.get(key);
-  if (entry) entry.calls++;
-  else calling.set(key, { env, calls: 1 });
-  try {
-    return await call();
-  } finally {
-    const left = calling.get(key)!;
-    if (--left.calls === 0) calling.delete(key);
-  }
 }
 
 /** The variables of a called flow's reader: its caller's first (when it is in a call), then its own. */
@@ -50,26 +45,34 @@ interface CalledEnvReader extends EnvReader {
   forCaller(caller: CallerRef | undefined): EnvReader;
 }
 
-const layered = (first: EnvReader, then: EnvReader): EnvReader => {
+/** A reader as a called run's nodes see it: it knows the run's caller, so a call made from there can pass it on. */
+interface CallerEnvReader extends EnvReader {
+  caller: CallerRef;
+}
+
+const layered = (first: EnvReader | undefined, then: EnvReader, caller: CallerRef): CallerEnvReader => {
   const value = (name: string): unknown => {
-    const found = first.value(name);
+    const found = first?.value(name);
     return found === undefined ? then.value(name) : found;
   };
-  return { get: (name) => envText(value(name)), value };
+  return { get: (name) => envText(value(name)), value, caller };
 };
 
 /** The reader a library sub-flow's hidden flow gives its nodes: `own` outside any call, the caller's first inside one. */
 export function calledFlowEnv(own: EnvReader): EnvReader {
-  const forCaller = (caller: CallerRef | undefined): EnvReader => {
-    const outer = caller && calling.get(keyOf(caller))?.env;
-    return outer ? layered(outer, own) : own;
-  };
+  const forCaller = (caller: CallerRef | undefined): EnvReader => (caller ? layered(caller.env, own, caller) : own);
   const reader: CalledEnvReader = {
     get: (name) => forCaller(current.getStore()).get(name),
     value: (name) => forCaller(current.getStore()).value(name),
     forCaller,
   };
   return reader;
+}
+
+/** `env` as a called run with `caller` reads it (env itself when it is no called flow's reader). */
+function envForCaller(env: EnvReader, caller: CallerRef | undefined): EnvReader {
+  const forCaller = (env as Partial<CalledEnvReader>).forCaller;
+  return forCaller ? forCaller(caller) : env;
 }
 
 /**
@@ -79,6 +82,58 @@ export function calledFlowEnv(own: EnvReader): EnvReader {
 export function contextInCalledRun(context: InputContext['context'], caller: CallerRef): InputContext['context'] {
   const env = context.env as Partial<CalledEnvReader> | undefined;
   return env?.forCaller ? { ...context, env: env.forCaller(caller) } : context;
+}
+
+/** The caller of the run a node's ctx.context.env belongs to (undefined: the run was not called). */
+export function callerOfEnv(env: EnvReader | undefined): CallerRef | undefined {
+  return (env as Partial<CallerEnvReader> | undefined)?.caller;
+}
+
+/** What a called run stores of `caller`: ids only, up through nested calls. */
+export function storedCaller(caller: CallerRef & { flowId: string }): StoredCaller {
+  const parent = caller.caller as (CallerRef & { flowId: string }) | undefined;
+  return { flowId: caller.flowId, nodeId: caller.nodeId, runId: caller.runId, ...(parent?.flowId ? { caller: storedCaller(parent) } : {}) };
+}
+
+/** The caller a called run stored in its input (msg.subflow.caller), if it has a well-formed one. */
+export function storedCallerOf(input: unknown): StoredCaller | undefined {
+  const caller = (input as { subflow?: { caller?: unknown } } | null | undefined)?.subflow?.caller;
+  const valid = (c: unknown, depth: number): c is StoredCaller => {
+    if (depth > 64 || c === null || typeof c !== 'object') return false;
+    const { flowId, nodeId, runId, caller: parent } = c as Record<string, unknown>;
+    return typeof flowId === 'string' && typeof nodeId === 'string' && typeof runId === 'string' && (parent === undefined || valid(parent, depth + 1));
+  };
+  return valid(caller, 0) ? caller : undefined;
+}
+
+/** The flows a stored caller chain names (the calling flows, up through nested calls). */
+export function callerFlowIds(stored: StoredCaller): string[] {
+  const ids: string[] = [];
+  for (let c: StoredCaller | undefined = stored; c; c = c.caller) ids.push(c.flowId);
+  return ids;
+}
+
+/** Key of the function a library sub-flow node's instance has: what its callee reads, given the calling node's env. */
+export const CALLEE_ENV = Symbol.for('flowcrew.subflow.calleeEnv');
+export type CalleeEnv = (callerEnv: EnvReader | undefined) => EnvReader;
+
+/** A deployed node as restoredCaller needs it. */
+export interface CallingNode {
+  instance: object;
+  context: InputContext['context'];
+}
+
+/**
+ * A called run's caller again, from what it stored (a run resumed after a restart, or taken over by a queue worker):
+ * the variables its callee reads are made again from the calling nodes as deployed in this process (a calling node
+ * no longer deployed: the called flow reads its own variables only; statuses still go up to the caller's flow).
+ */
+export function restoredCaller(stored: StoredCaller, nodeOf: (flowId: string, nodeId: string) => CallingNode | undefined): CallerRef & { flowId: string } {
+  const parent = stored.caller && restoredCaller(stored.caller, nodeOf);
+  const node = nodeOf(stored.flowId, stored.nodeId);
+  const calleeEnv = (node?.instance as { [CALLEE_ENV]?: CalleeEnv } | undefined)?.[CALLEE_ENV];
+  const callerEnv = node?.context.env && envForCaller(node.context.env, parent);
+  return { flowId: stored.flowId, nodeId: stored.nodeId, runId: stored.runId, ...(parent ? { caller: parent } : {}), ...(calleeEnv ? { env: calleeEnv(callerEnv) } : {}) };
 }
 
 /**

@@ -11,7 +11,7 @@ import type { FlowDocument } from '../flow/types.ts';
 import { ajvIssues, validateFlowAsync } from '../flow/validate.ts';
 import { createUserSchemaValidator } from '../flowtest/user-schemas.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
-import { instanceEnv, whileCalling } from './caller-env.ts';
+import { CALLEE_ENV, callerOfEnv, instanceEnv, storedCaller, type CalleeEnv } from './caller-env.ts';
 import { hiddenFlow, hiddenFlowId, nodeTypeOf, subflowIdOfType, type SubflowDefinition } from './definition.ts';
 import { SubflowStore, type SubflowVersion } from './store.ts';
 
@@ -160,14 +160,19 @@ goes in as the sub-flow's input, the properties travel as \`msg.subflow.props\`,
       const { input, output } = checksOf(definition);
       const flowId = hiddenFlowId(id, version);
       const ownName = init.flow.nodes.find((n) => n.id === init.id)?.name ?? '';
+      // Inside, the variables read are this node's properties, then the calling flow's (Node-RED's subflow instance).
+      const calleeEnv: CalleeEnv = (callerEnv) => instanceEnv(props, { id: init.id, name: ownName }, callerEnv);
       return {
+        // A called run resumed elsewhere makes its caller's variables again through the calling node (caller-env.ts).
+        [CALLEE_ENV]: calleeEnv,
         async onInput(msg, ctx) {
           if (input && !input(structuredClone(msg))) throw new Error(`sub-flow "${id}" v${version}: the message does not match its input schema: ${describe(input)}`);
-          const call: FlowMessage = { ...msg, subflow: { id, version, props } };
-          // Inside, the variables read are this node's properties, then the calling flow's (Node-RED's subflow instance).
-          const env = instanceEnv(props, { id: init.id, name: ownName }, ctx.context.env);
-          const caller = { flowId: ctx.flowId, nodeId: ctx.nodeId };
-          const answer = await whileCalling({ runId: ctx.runId, nodeId: ctx.nodeId }, env, () => init.services.callFlow(flowId, call, { signal: ctx.signal, parentRunId: ctx.runId, timeoutMs, caller }));
+          // The called run carries its caller (and the caller's caller, when this run was called too): in memory with
+          // the variables its nodes read, and stored with its input as ids, so a resume or another worker finds it.
+          const parent = callerOfEnv(ctx.context.env);
+          const caller = { flowId: ctx.flowId, nodeId: ctx.nodeId, runId: ctx.runId, env: calleeEnv(ctx.context.env), ...(parent ? { caller: parent } : {}) };
+          const call: FlowMessage = { ...msg, subflow: { id, version, props, caller: storedCaller(caller) } };
+          const answer = await init.services.callFlow(flowId, call, { signal: ctx.signal, parentRunId: ctx.runId, timeoutMs, caller });
           // The answer carries the inner run's reply handle (msg._replyTo, executor/replies.ts): the caller keeps its own.
           const { subflow: _s, _replyTo: _inner, ...result } = answer as FlowMessage & { subflow?: unknown; _replyTo?: unknown };
           if (msg._replyTo !== undefined) result._replyTo = msg._replyTo;
