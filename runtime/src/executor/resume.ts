@@ -11,6 +11,7 @@
  */
 import { activeRun } from './admission.ts';
 import type { ResumableRun } from '../storage/types.ts';
+import { callerOfResumedRun } from '../subflows/called-runs.ts';
 import type { ExecutorHub } from './types.ts';
 
 /**
@@ -83,6 +84,9 @@ export class Resumer {
           }
         }
         const run = activeRun({ ...record }, deployed, maxSeq + 1, pending);
+        // A called run (library sub-flow) gets its caller back from its stored input: the caller's variables, statuses up.
+        const caller = callerOfResumedRun(record, this.hub.deployed);
+        if (caller) run.caller = caller;
         run.reply = this.hub.options.replyTo?.(record);
         // Answerable by handle from other runs here, and held by a node holding its message (replies.ts).
         if (run.reply) this.hub.replies.register(record.id, Object.assign(run.reply, { handles: this.hub.replies }));
