@@ -16,6 +16,7 @@ import { validateFlowAsync } from '../flow/validate.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
 import type { EventFanout } from '../executor/events.ts';
 import type { ResumableRun, Storage } from '../storage/types.ts';
+import { callingFlowsOf } from '../subflows/called-runs.ts';
 import { jobOptions, replyToOf, type RunsJob } from './relay.ts';
 import { RunSlots } from './run-slots.ts';
 import { SlotHandover, type Admission } from './slot-handover.ts';
@@ -218,6 +219,10 @@ export class QueueWorker {
         // The worker runs the revision each run was accepted on: (re)deploy a flow here when it changed.
         for (const flowId of new Set(runs.filter((r) => executor.deployed.get(r.run.flowId)?.flow.version !== r.run.flowVersion).map((r) => r.run.flowId))) {
           await this.ensureDeployed(flowId).catch((error: unknown) => failedFlows.set(flowId, error as Error));
+        }
+        // A called run (library sub-flow) reads its calling flows' variables: those are deployed here too (subflows/called-runs.ts).
+        for (const flowId of new Set(runs.flatMap((r) => callingFlowsOf(r.run)).filter((id) => !executor.deployed.has(id)))) {
+          await this.ensureDeployed(flowId).catch((error: unknown) => this.options.log.warn(`calling flow "${flowId}" of a called run could not be deployed here: ${(error as Error).message}`));
         }
         const startable = runs.filter((r) => !failedFlows.has(r.run.flowId));
         if (startable.length > 0) {
