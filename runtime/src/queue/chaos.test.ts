@@ -7,7 +7,6 @@
  * stored twice (a completed node never ran again), nothing is left queued, the outbox drains (a surviving main sweeps what a dead one or a failed hand-over left). It prints what it did
  * and what it saw. N: FLOWCREW_CHAOS_RUNS (default 400).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLOW_FORMAT, type FlowDocument } from '../flow/types.ts';
 import { createPostgresStorage } from '../storage/postgres.ts';
 import { startFlowcrew, type FlowcrewProcess } from '../cluster/processes.test-helper.ts';
-import { freePort } from '@flowcrew/sdk/testing';
+import { OwnRedis } from '../testing/own-redis.ts';
 
 // 1,000 (the issue's figure) passes here in ~150 s at load 14, most of it four process starts: the default keeps CI near 90 s.
 const RUNS = Number(process.env.FLOWCREW_CHAOS_RUNS ?? 400);
@@ -25,42 +24,17 @@ const pgUrl = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flo
 const schema = `chaos_${randomBytes(3).toString('hex')}`;
 const adminToken = `chaos-admin-${randomBytes(16).toString('hex')}`;
 let dir: string;
-let redisPort: number;
-let redis: ChildProcess | null = null;
+let redis: OwnRedis;
 const processes: FlowcrewProcess[] = [];
 const log: string[] = [];
 const t0 = Date.now();
 const note = (what: string) => log.push(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s  ${what}`);
 
-async function startRedis(): Promise<void> {
-  redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const probe = spawn('redis-cli', ['-p', String(redisPort), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] });
-      let out = '';
-      probe.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      probe.on('exit', () => resolve(out.includes('PONG')));
-    });
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`redis-server on port ${redisPort} did not answer`);
-}
-
-async function stopRedis(): Promise<void> {
-  const r = redis;
-  redis = null;
-  if (!r || r.exitCode !== null) return;
-  const exited = new Promise((resolve) => r.once('exit', resolve));
-  r.kill('SIGTERM');
-  await exited;
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const dbUrl = () => `${pgUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 const common = () => ({
   DATABASE_URL: dbUrl(),
-  FLOWCREW_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+  FLOWCREW_REDIS_URL: redis.url,
   FLOWCREW_KEYRING_FILE: path.join(dir, 'keyring.json'),
   FLOWCREW_ADMIN_TOKEN: adminToken,
   FLOWCREW_LEASE_TTL_MS: '3000',
@@ -108,8 +82,7 @@ async function query<T extends pg.QueryResultRow>(sql: string): Promise<T[]> {
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'flowcrew-chaos-'));
-  redisPort = await freePort();
-  await startRedis();
+  redis = await OwnRedis.start(dir);
   const storage = await createPostgresStorage({ connectionString: pgUrl, schema });
   await storage.migrate();
   const flow: FlowDocument = {
@@ -130,7 +103,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of processes) p.kill('SIGKILL');
   await Promise.all(processes.map((p) => p.exited));
-  await stopRedis();
+  await redis?.stop();
   const client = new pg.Client({ connectionString: pgUrl });
   await client.connect();
   await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -144,7 +117,7 @@ describe('queue mode under chaos (2 mains, 2 workers, real PostgreSQL and Redis)
     let workers = [worker('worker-1'), worker('worker-2')];
     const urls = await Promise.all(mains.map(urlOf));
     await Promise.all(workers.map((w) => w.waitFor(/Flowcrew worker .* running/, 300_000)));
-    note(`2 mains and 2 workers up (${urls.join(', ')}); Redis on port ${redisPort}; ${RUNS} runs to submit`);
+    note(`2 mains and 2 workers up (${urls.join(', ')}); Redis on port ${redis.port}; ${RUNS} runs to submit`);
 
     // Chaos at random points of the submission (fractions of RUNS), in this order.
     const at = (lo: number, hi: number) => Math.floor(RUNS * (lo + Math.random() * (hi - lo)));
@@ -165,9 +138,9 @@ describe('queue mode under chaos (2 mains, 2 workers, real PostgreSQL and Redis)
         liveMains.delete(0);
         mains[0]!.kill('SIGKILL');
       } else if (step === 2) {
-        await stopRedis();
+        await redis.stop();
         await sleep(300);
-        await startRedis();
+        await redis.start();
         note('Redis is back');
       } else {
         workers[1]!.kill('SIGKILL');

@@ -8,7 +8,7 @@
  * With the database cut, both answer 503 with the storage check failed, and are ready again once it is back. Queue
  * lag (runs waiting, no worker) is reported by readiness and /metrics without making the main "not ready".
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -22,46 +22,14 @@ import { TEST_DATABASE_URL } from '../testing/storage-backends.ts';
 import type { TestServer } from '../testing/server.ts';
 import { startWorkerHealth, type WorkerHealth } from './worker-health.ts';
 import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
+import { OwnRedis } from '../testing/own-redis.ts';
 
 let cluster: QueueCluster;
 let main: TestServer;
 let worker: Runtime;
 let workerHealth: WorkerHealth;
-let redis: ChildProcess | null = null;
-let redisPort: number;
+let redis: OwnRedis | undefined;
 let redisDir: string;
-
-/** A free loopback port (the OS picks it; redis-server then binds it). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function redisAnswers(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = spawn('redis-cli', ['-p', String(redisPort), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    probe.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    probe.on('exit', () => resolve(out.includes('PONG')));
-  });
-}
-
-async function startRedis(): Promise<void> {
-  redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir], { stdio: 'ignore' });
-  await until(`redis-server on port ${redisPort}`, async () => ((await redisAnswers()) ? true : undefined), 15_000);
-}
-
-async function stopRedis(): Promise<void> {
-  const r = redis;
-  redis = null;
-  if (!r || r.exitCode !== null) return;
-  const exited = new Promise((resolve) => r.once('exit', resolve));
-  r.kill('SIGTERM');
-  await exited;
-}
 
 /** A TCP relay to the real PostgreSQL: cut() drops every connection and refuses new ones until restore(). */
 class CuttableRelay {
@@ -122,14 +90,13 @@ const runCheck = (command: string) => new Promise<number>((resolve) => execFile(
 
 beforeAll(async () => {
   redisDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-health-redis-'));
-  redisPort = await freePort();
-  await startRedis();
+  redis = await OwnRedis.start(redisDir);
   await relay.listen();
   const relayed = new URL(TEST_DATABASE_URL);
   relayed.port = String(relay.port);
   // redisDb only names the shared Redis database QueueCluster empties around the test; every process of this
   // installation talks to the redis-server above.
-  cluster = await QueueCluster.create({ name: 'healthdeps', redisDb: TEST_REDIS_DB.healthDependenciesDown, env: { FLOWCREW_REDIS_URL: `redis://127.0.0.1:${redisPort}/0` } });
+  cluster = await QueueCluster.create({ name: 'healthdeps', redisDb: TEST_REDIS_DB.healthDependenciesDown, env: { FLOWCREW_REDIS_URL: `${redis.url}/0` } });
   // Every process of the installation reaches PostgreSQL through the relay (the schema as QueueCluster sets it).
   cluster.options.env!.DATABASE_URL = cluster.env('any', 'main').DATABASE_URL!.replace(TEST_DATABASE_URL, relayed.toString());
   main = await cluster.main('main-1');
@@ -140,11 +107,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await workerHealth?.close();
   // Redis must answer for the workers to drain and the mains to stop cleanly.
-  if (!redis && redisDir) await startRedis().catch(() => {});
+  if (redis && !redis.running) await redis.start().catch(() => {});
   relay.restore();
   await cluster?.close();
   await relay.close();
-  await stopRedis();
+  await redis?.stop();
   if (redisDir) await rm(redisDir, { recursive: true, force: true });
 }, 60_000);
 
@@ -165,7 +132,7 @@ describe('health in queue mode with Redis or PostgreSQL down', () => {
   });
 
   it('with Redis stopped: readiness 503 naming the queue check (details to admins only), liveness 200; ready again once Redis is back', async () => {
-    await stopRedis();
+    await redis!.stop();
 
     const anonymous = await main.apiAs(null, 'GET', '/api/v1/health/ready');
     expect(anonymous.status).toBe(503);
@@ -184,7 +151,7 @@ describe('health in queue mode with Redis or PostgreSQL down', () => {
     expect((await workerProbe('live')).status).toBe(200);
     expect(await runCheck(composeWorkerCheck())).toBe(1); // the container is reported unhealthy
 
-    await startRedis();
+    await redis!.start();
     // The clients reconnect on their own; readiness follows without a restart.
     await until('the main to be ready again', async () => ((await main.apiAs(null, 'GET', '/api/v1/health/ready')).status === 200 ? true : undefined), 30_000);
     await until('the worker to be ready again', async () => ((await workerProbe('ready')).status === 200 ? true : undefined), 30_000);
