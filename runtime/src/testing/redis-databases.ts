@@ -22,4 +22,5 @@ export const TEST_REDIS_DB = {
   queueModeObservability: 18, // metrics/queue-mode-observability.test.ts
   entrypoint: 19, // packaging/entrypoint.test.ts
   replies: 20, // queue/replies.test.ts
+  calledRunQueue: 21, // subflows/called-run-queue.test.ts
 } as const;
