@@ -88,12 +88,18 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 const isJson = (mediaType: string) => mediaType === 'application/json' || mediaType.endsWith('+json');
 const isXml = (mediaType: string) => mediaType === 'application/xml' || mediaType.endsWith('+xml');
 
+/** One strict UTF-8 decoder for every body (a decode without `stream` keeps no state between calls). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function decode(raw: Buffer, charset: string): string {
   let decoder: TextDecoder;
-  try {
-    decoder = new TextDecoder(charset, { fatal: true });
-  } catch {
-    throw unsupported(`charset "${charset}" is not supported`);
+  if (charset === 'utf-8') decoder = UTF8;
+  else {
+    try {
+      decoder = new TextDecoder(charset, { fatal: true });
+    } catch {
+      throw unsupported(`charset "${charset}" is not supported`);
+    }
   }
   try {
     return decoder.decode(raw);
