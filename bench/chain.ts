@@ -3,8 +3,10 @@
  *
  * Run directly, it compares the per-node overhead of this tree with a revision, in alternating processes of one run
  * (CPU time per node: the machine is shared):
- *   node --import tsx bench/chain.ts --rev <git rev> [--rounds 3] [--messages 20000] [--history all|none] [--where disk|memory]
- * (the revision is extracted with bench/checkout.ts; each process measures one tree: `--measure <root>`).
+ *   node --import tsx bench/chain.ts --rev <git rev> [--rounds 3] [--messages 20000] [--history all|none] [--where disk|memory] [--tree <dir>]
+ * (the revision is extracted with bench/checkout.ts; each process measures one tree: `--measure <root>`; `--tree`
+ * measures another checkout instead of this one, e.g. the old revision with only one's own commits applied, so other
+ * engineers' work in a shared tree does not enter the comparison).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -103,16 +105,17 @@ if (isMain) {
     const rev = option('rev', 'HEAD');
     const rounds = Number(option('rounds', '3'));
     const here = path.resolve(import.meta.dirname, '..');
+    const tree = path.resolve(option('tree', here));
     const old = checkout(rev, await mkdtemp(path.join(tmpdir(), 'flowcrew-chain-rev-')));
     const measure = (root: string) => {
       const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(here, 'bench/chain.ts'), '--measure', root, '--history', retention, '--where', where, '--messages', String(messages)], { cwd: root }).toString();
       return JSON.parse(out.trim().split('\n').pop()!) as { cpuUs: number; wallUs: number };
     };
     const ratios: number[] = [];
-    console.log(`chain sqlite=${where} history=${retention}, ${messages} runs x 10 nodes per process: ${rev} (${old}) vs this tree, alternating`);
+    console.log(`chain sqlite=${where} history=${retention}, ${messages} runs x 10 nodes per process: ${rev} (${old}) vs ${tree === here ? 'this tree' : tree}, alternating`);
     for (let round = 1; round <= rounds; round++) {
       const before = measure(old);
-      const after = measure(here);
+      const after = measure(tree);
       ratios.push(after.cpuUs / before.cpuUs);
       console.log(
         `round ${round}: ${rev} ${before.cpuUs.toFixed(1)} µs CPU/node (${before.wallUs.toFixed(1)} wall) | tree ${after.cpuUs.toFixed(1)} µs CPU/node (${after.wallUs.toFixed(1)} wall) | tree/${rev} ${(after.cpuUs / before.cpuUs).toFixed(2)}x  load ${loadavg()[0]!.toFixed(1)}`,

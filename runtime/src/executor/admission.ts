@@ -10,7 +10,7 @@ import type { InvocationRecord, RunRecord, RunStatus } from '../storage/types.ts
 import { REPLY_HANDLE, settleAtRunEnd, settleReply, waitForReply } from './replies.ts';
 import { applyRetention } from './retention.ts';
 import { defaultEntryNode } from './roles.ts';
-import { nextInvocations, pendingInvocation } from './routing.ts';
+import { invocationId, nextInvocations, pendingInvocation } from './routing.ts';
 import { CannotStartRunError, RunAbort, type ActiveRun, type DeployedFlow, type ExecutorHub, type RunCaller } from './types.ts';
 
 /** Finished invocations stored with a new run's entry invocation (children of it), their seq from `nextSeq`. */
@@ -30,8 +30,9 @@ export class RunAdmission {
     // A trigger that does not wait (a join's timeout starting a run) passes on the handle its message carries.
     if (options?.awaitReply) msg[REPLY_HANDLE] = run.record.id;
     const trigger = deployed.nodes.get(nodeId);
+    const seq = run.seq++;
     const triggerInvocation: InvocationRecord = {
-      id: randomUUID(),
+      id: invocationId(run.record.id, seq),
       runId: run.record.id,
       nodeId,
       nodeType: trigger?.node.type ?? 'unknown',
@@ -41,7 +42,7 @@ export class RunAdmission {
       outputs: [{ port: options?.port ?? 0, msg }],
       error: null,
       parentId: null,
-      seq: run.seq++,
+      seq,
       createdAt: now,
       startedAt: now,
       finishedAt: now,

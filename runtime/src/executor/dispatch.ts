@@ -273,6 +273,7 @@ export class InProcessDispatcher implements InvocationDispatcher {
             invocation: { id: invocation.id, status: error ? 'failed' : 'succeeded', attempt, outputs, error: error?.message ?? null, startedAt, finishedAt, usage: scope.usage },
             next: tools.length > 0 ? [...tools, ...next] : next,
             run: finished ? { id: run.record.id, status: finalStatus, error: run.failure, finishedAt } : undefined,
+            runId: run.record.id,
             ...(discardRun ? { discardRun } : {}),
           }),
         );

@@ -28,6 +28,13 @@ const MAX_BATCH_STATEMENTS = 5000;
  * invocation rows), and the chain's CPU per node fell by a third (bench/README.md, session 8).
  */
 const MAX_BATCH_ROWS_SYNC = 1000;
+/**
+ * A full batch still takes the writes that follow of runs it accepted (up to this many times the caps): they merge
+ * into its rows (a completion into its pending row, a finished run's invocations into its compact row). Cut off, such
+ * a run was written in two commits: its invocations as rows with their index entries, completed by UPDATEs in the
+ * next commit, and with no history kept, deleted there again (bench/README.md, session 11).
+ */
+const RUN_OVERFLOW = 3;
 
 interface WriteItem {
   /** Plain statements; or, for the run path, rows the writer may coalesce with other run writes (run-writes.ts). */
@@ -117,11 +124,18 @@ export class GroupCommit {
   private takeBatch(): WriteItem[] {
     let statements = 0;
     let n = 0;
-    while (n < this.queue.length && n < MAX_BATCH_ITEMS) {
+    /** Runs accepted in this batch. */
+    let accepted: Set<string> | undefined;
+    while (n < this.queue.length) {
       const item = this.queue[n]!;
+      if (n >= MAX_BATCH_ITEMS || statements >= this.maxStatements) {
+        // Full: only the writes of runs accepted in it still go in, in queue order (the first other write ends it).
+        const runId = item.run?.runId;
+        if (runId === undefined || !accepted?.has(runId) || n >= MAX_BATCH_ITEMS * RUN_OVERFLOW || statements >= this.maxStatements * RUN_OVERFLOW) break;
+      }
       statements += item.statements?.length ?? 1 + item.run!.invocations.length;
+      if (item.run?.runId !== undefined && item.run.runs.length > 0) (accepted ??= new Set()).add(item.run.runId);
       n++;
-      if (statements >= this.maxStatements) break;
     }
     return this.queue.splice(0, n);
   }

@@ -126,6 +126,33 @@ describe('coalesced writes on SQLite', () => {
     expect(Object.keys((await storage.getRun(run.id))!)).not.toContain('invocations_json');
   });
 
+  it("runs whose hops pass a full batch's row cap are still written whole, each as one compact row, by the batch that accepted them", async () => {
+    // 60 ten-hop runs whose hops interleave, as concurrent runs' hops do: 1,320 rows before coalescing, over the
+    // 1,000-row cap of a SQLite batch. Cut there, every run would be written in two commits (invocation rows, then
+    // UPDATEs) and none compact.
+    const runs = Array.from({ length: 60 }, () => makeRun());
+    const chains = runs.map((run) => {
+      const trigger = makeInvocation(run.id, 0, { status: 'succeeded', attempt: 1, input: null, outputs: [{ port: 0, msg: { payload: 0 } }], startedAt: 1, finishedAt: 1 });
+      const hops = [trigger];
+      for (let seq = 1; seq <= 10; seq++) hops.push(makeInvocation(run.id, seq, { parentId: hops[seq - 1]!.id }));
+      return hops;
+    });
+    const writes: Array<Promise<void>> = runs.map((run, r) => storage.acceptRun(run, [chains[r]![0]!, chains[r]![1]!]));
+    for (let seq = 1; seq <= 10; seq++) {
+      runs.forEach((run, r) => {
+        const last = seq === 10;
+        const next = last ? [] : [chains[r]![seq + 1]!];
+        writes.push(storage.completeInvocation({ invocation: done(chains[r]![seq]!, [{ port: 0, msg: { payload: seq } }]), next, runId: run.id, ...(last ? { run: { id: run.id, status: 'succeeded', error: null, finishedAt: 20 } } : {}) }));
+      });
+    }
+    await Promise.all(writes);
+    expect(await storage.driver.get('SELECT count(*) AS n FROM invocations')).toEqual({ n: 0 });
+    expect(await storage.driver.get('SELECT count(*) AS n FROM runs WHERE invocations_json IS NOT NULL')).toEqual({ n: 60 });
+    const stored = await storage.listInvocations(runs[7]!.id);
+    expect(stored.map((i) => [i.id, i.status])).toEqual(chains[7]!.map((i) => [i.id, 'succeeded']));
+    expect(stored[10]!.outputs).toEqual([{ port: 0, msg: { payload: 10 } }]);
+  });
+
   it('a compact run reads back exactly as the same writes stored one transaction each (rows) do, in seq order', async () => {
     const { run, trigger, a, b } = webhookRun();
     const c = makeInvocation(run.id, 3, { parentId: b.id, input: { payload: 'c', nested: { list: [1, 'x', null, 2.5e-7], text: 'quote " and \\ and é \u2028 😀' } } });

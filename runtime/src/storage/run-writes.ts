@@ -40,6 +40,8 @@ const RUN_UPDATE_COLUMNS = { status: 'status', error: 'error', startedAt: 'start
 
 /** One write of the run path, as rows (parameters already serialised at call time: messages may change later). */
 export interface RunWrite {
+  /** The run written (when known): the group commit keeps the writes of a run accepted in a batch in that batch. */
+  runId?: string;
   /** New runs (RUN_COLUMNS order, plus the flow id and fallback project for the project lookup). */
   runs: SqlParam[][];
   /** New invocations (INVOCATION_COLUMNS order). */
@@ -73,7 +75,7 @@ export function acceptRunWrite(run: RunRecord, first: readonly InvocationRecord[
     run.flowId,
     run.projectId ?? DEFAULT_PROJECT_ID,
   ];
-  return { runs: [row], invocations: first.map((inv) => invocationRow(inv, seen)), ...(extra ? { extra: [extra] } : {}) };
+  return { runId: run.id, runs: [row], invocations: first.map((inv) => invocationRow(inv, seen)), ...(extra ? { extra: [extra] } : {}) };
 }
 
 export function completeInvocationWrite(change: CompleteInvocation, limits: MessageLimits): RunWrite {
@@ -81,6 +83,7 @@ export function completeInvocationWrite(change: CompleteInvocation, limits: Mess
   // A node's output message is usually also the next invocation's input (the same object): serialise it once.
   const seen = new MessageCache(limits);
   return {
+    runId: change.runId ?? change.run?.id ?? change.next[0]?.runId,
     runs: [],
     completion: {
       id: inv.id,

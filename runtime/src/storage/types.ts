@@ -113,6 +113,8 @@ export interface CompleteInvocation {
   invocation: Pick<InvocationRecord, 'id' | 'status' | 'attempt' | 'outputs' | 'error' | 'startedAt' | 'finishedAt'> & { usage?: InvocationRecord['usage'] };
   next: InvocationRecord[];
   run?: RunUpdate;
+  /** The run the invocation belongs to: lets the group commit keep a run's writes together (storage/group-commit.ts). */
+  runId?: string;
   /**
    * The run ends with this completion and its history is not kept (retention): its rows are deleted in the same
    * transaction, or never written when its whole life is in one group commit (storage/run-writes.ts).
