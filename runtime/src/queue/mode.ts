@@ -24,7 +24,7 @@ import type { WaitingRuns } from '../waiting/waiting.ts';
 import { DeploySync, redisDeployChannel } from '../cluster/deploy-sync.ts';
 import { redisNames, type RedisNames } from '../cluster/redis-names.ts';
 import { OutboxRelay } from './relay.ts';
-import { ReplyListener, publishReply, publishingWaiter } from './replies.ts';
+import { ReplyListener, ReplyPublisher, publishingWaiter } from './replies.ts';
 import { QUEUE_NAME, QueueWorker } from './worker.ts';
 
 export interface QueueBacklog {
@@ -40,6 +40,8 @@ export class QueueMode {
   private worker: QueueWorker | undefined;
   private readonly queue: Queue | undefined;
   private readonly listener: ReplyListener | undefined;
+  /** A worker's answers to the mains, sent once per event-loop turn (queue/replies.ts). */
+  private readonly publisher: ReplyPublisher | undefined;
   /** A worker's handle on the queue for backlog figures (a main has `queue`). */
   private probe: Queue | undefined;
   private live: WorkerLive | undefined;
@@ -61,6 +63,8 @@ export class QueueMode {
     if (mode === 'main') {
       this.queue = new Queue(QUEUE_NAME, { connection: this.connection(), ...queuePrefix(config) });
       this.listener = new ReplyListener(subscriber!, this.names, config.instanceId, log);
+    } else {
+      this.publisher = new ReplyPublisher(redis, this.names);
     }
   }
 
@@ -94,7 +98,7 @@ export class QueueMode {
       const listener = this.listener!;
       return { remote: { accepted: (runId) => this.relay?.committed(runId), awaitReply: (runId, timeoutMs) => listener.awaitReply(runId, timeoutMs) } };
     }
-    return { triggers: false, replyTo: (run) => publishingWaiter(this.redis, this.names, run.id, this.worker?.replyChannel(run.id)), noSlot: (runIds) => this.worker?.noSlot(runIds) };
+    return { triggers: false, replyTo: (run) => publishingWaiter(this.publisher!, run.id, this.worker?.replyRoute(run.id)), noSlot: (runIds) => this.worker?.noSlot(runIds) };
   }
 
   start(parts: { executor: Executor; events: EventFanout; registry: NodeRegistry; maxDepth?: number; debugLog?: DebugBuffer; previewChars?: number; waiting?: WaitingRuns }): void {
@@ -116,7 +120,7 @@ export class QueueMode {
       return;
     }
     // A response node here can answer a request whose run another worker executes (reply handles, executor/replies.ts).
-    parts.executor.replies.remote = (handle, reply) => publishReply(this.redis, this.names, handle, reply);
+    parts.executor.replies.remote = (handle, reply) => this.publisher!.answerHandle(handle, reply);
     // Runs executed here stream to the editors on every main (live/cluster.ts).
     this.live = new WorkerLive(this.config.redisUrl, this.log, this.names);
     if (parts.debugLog) {

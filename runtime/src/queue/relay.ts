@@ -39,19 +39,20 @@ export interface ReplyRoute {
 
 /**
  * A job's data: the runs it carries, and per run the attempts made so far (queue/worker.ts). `runId`: one run (older
- * mains). `replyTo`: the reply channel of the main waiting on these of its runs (the others answer on their own).
+ * mains). `replyTo`: the reply channel of the main waiting on these of its runs (the others answer on their own);
+ * `lists`: that main reads a list of answers in one message (queue/replies.ts ReplyPublisher; older mains: one each).
  */
 export interface RunsJob {
   runIds?: string[];
   runId?: string;
   tries?: Record<string, number>;
-  replyTo?: { channel: string; runIds: string[] };
+  replyTo?: { channel: string; runIds: string[]; lists?: boolean };
 }
 
 /** The part of `replyTo` that concerns `runIds` (a job split or retried with fewer runs), if any. */
 export function replyToOf(replyTo: RunsJob['replyTo'], runIds: readonly string[]): RunsJob['replyTo'] {
   const ids = replyTo?.runIds.filter((id) => runIds.includes(id)) ?? [];
-  return ids.length > 0 ? { channel: replyTo!.channel, runIds: ids } : undefined;
+  return ids.length > 0 ? { channel: replyTo!.channel, runIds: ids, ...(replyTo!.lists ? { lists: true } : {}) } : undefined;
 }
 
 /**
@@ -70,7 +71,7 @@ export function runJobs(runIds: readonly string[], batch: number, attempts: numb
   for (let i = 0; i < runIds.length; i += batch) {
     const ids = runIds.slice(i, i + batch);
     const waited = replies ? ids.filter((id) => replies.waits(id)) : [];
-    const data: RunsJob = waited.length > 0 ? { runIds: ids, replyTo: { channel: replies!.channel, runIds: waited } } : { runIds: ids };
+    const data: RunsJob = waited.length > 0 ? { runIds: ids, replyTo: { channel: replies!.channel, runIds: waited, lists: true } } : { runIds: ids };
     jobs.push({ name: 'runs', data, opts: jobOptions(ids, attempts) });
   }
   return jobs;

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redisNames } from '../cluster/redis-names.ts';
 import { replyToOf, runJobs } from './relay.ts';
-import { ReplyListener, publishingWaiter } from './replies.ts';
+import { ReplyListener, ReplyPublisher, publishingWaiter } from './replies.ts';
 import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
 const redisUrl = `${process.env.FLOWCREW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'}/${TEST_REDIS_DB.replies}`;
@@ -60,7 +60,7 @@ describe('webhook replies across processes (real Redis)', () => {
     expect(a.waits('run-1')).toBe(true);
     expect(b.waits('run-1')).toBe(false);
 
-    publishingWaiter(connect(), names, 'run-1', a.channel).resolve({ status: 201, body: 'done' });
+    publishingWaiter(new ReplyPublisher(connect(), names), 'run-1', { channel: a.channel, lists: true }).resolve({ status: 201, body: 'done' });
     expect(await reply).toEqual({ status: 201, body: 'done' });
     await until('the tap to see the reply', () => seen.length > 0);
     expect(seen).toEqual([names.mainReplies('main-a')]);
@@ -73,7 +73,7 @@ describe('webhook replies across processes (real Redis)', () => {
     const seen = await tap(prefix);
     await b.awaitReply('run-other', 20_000);
     const { reply } = await a.awaitReply('run-2', 20_000);
-    publishingWaiter(connect(), names, 'run-2').reject(new Error('node "x" failed'));
+    publishingWaiter(new ReplyPublisher(connect(), names), 'run-2').reject(new Error('node "x" failed'));
     await expect(reply).rejects.toThrow('node "x" failed');
     await until('the tap to see the reply', () => seen.length > 0);
     expect(seen).toEqual([names.reply('run-2')]);
@@ -86,12 +86,41 @@ describe('webhook replies across processes (real Redis)', () => {
     const waited = new Set(['r1', 'r3', 'r4']);
     const jobs = runJobs(['r1', 'r2', 'r3', 'r4', 'r5'], 3, 3, { channel: 'chan-a', waits: (id) => waited.has(id) });
     expect(jobs.map((j) => j.data)).toEqual([
-      { runIds: ['r1', 'r2', 'r3'], replyTo: { channel: 'chan-a', runIds: ['r1', 'r3'] } },
-      { runIds: ['r4', 'r5'], replyTo: { channel: 'chan-a', runIds: ['r4'] } },
+      { runIds: ['r1', 'r2', 'r3'], replyTo: { channel: 'chan-a', runIds: ['r1', 'r3'], lists: true } },
+      { runIds: ['r4', 'r5'], replyTo: { channel: 'chan-a', runIds: ['r4'], lists: true } },
     ]);
     expect(runJobs(['r2', 'r5'], 16, 3, { channel: 'chan-a', waits: (id) => waited.has(id) }).map((j) => j.data)).toEqual([{ runIds: ['r2', 'r5'] }]);
     // A job split or retried with fewer runs keeps the channel for those it still carries.
-    expect(replyToOf({ channel: 'chan-a', runIds: ['r1', 'r3'] }, ['r3', 'r2'])).toEqual({ channel: 'chan-a', runIds: ['r3'] });
+    expect(replyToOf({ channel: 'chan-a', runIds: ['r1', 'r3'], lists: true }, ['r3', 'r2'])).toEqual({ channel: 'chan-a', runIds: ['r3'], lists: true });
+    expect(replyToOf({ channel: 'chan-a', runIds: ['r1', 'r3'] }, ['r3'])).toEqual({ channel: 'chan-a', runIds: ['r3'] });
     expect(replyToOf({ channel: 'chan-a', runIds: ['r1'] }, ['r2'])).toBeUndefined();
+  });
+
+  it("a worker's answers of one turn go out together: one message, a list, to a main that reads lists; one each to an older main", async () => {
+    const { prefix, names, a, b } = mains();
+    const seen = await tap(prefix);
+    const raw: unknown[] = [];
+    const rawTap = connect();
+    rawTap.on('message', (_channel: string, text: string) => raw.push(JSON.parse(text)));
+    await rawTap.subscribe(names.mainReplies('main-b'));
+    // Waiting (subscribed) before anything is published; an async function would wait for the reply it returns.
+    const replies = (await Promise.all(['run-a1', 'run-a2', 'run-a3'].map((id) => a.awaitReply(id, 20_000)))).map((w) => w.reply);
+    const older = (await Promise.all(['run-b1', 'run-b2'].map((id) => b.awaitReply(id, 20_000)))).map((w) => w.reply);
+    const publisher = new ReplyPublisher(connect(), names);
+    publishingWaiter(publisher, 'run-a1', { channel: a.channel, lists: true }).resolve({ status: 200, body: 1 });
+    publishingWaiter(publisher, 'run-a2', { channel: a.channel, lists: true }).reject(new Error('node "y" failed'));
+    publishingWaiter(publisher, 'run-a3', { channel: a.channel, lists: true }).resolve({ status: 202, body: 3 });
+    publishingWaiter(publisher, 'run-b1', { channel: b.channel }).resolve({ status: 200, body: 'b1' });
+    publishingWaiter(publisher, 'run-b2', { channel: b.channel }).resolve({ status: 200, body: 'b2' });
+    await expect(replies[0]).resolves.toEqual({ status: 200, body: 1 });
+    await expect(replies[1]).rejects.toThrow('node "y" failed');
+    await expect(replies[2]).resolves.toEqual({ status: 202, body: 3 });
+    expect(await Promise.all(older)).toEqual([{ status: 200, body: 'b1' }, { status: 200, body: 'b2' }]);
+    await until('the taps to see the messages', () => seen.length >= 3 && raw.length >= 2);
+    // Five answers, one write, three messages: one list for main A, one object each for main B (which may be older).
+    expect(publisher.stats).toEqual({ answers: 5, writes: 1 });
+    expect(seen.sort()).toEqual([names.mainReplies('main-a'), names.mainReplies('main-b'), names.mainReplies('main-b')]);
+    expect(raw).toEqual([{ runId: 'run-b1', reply: { status: 200, body: 'b1' } }, { runId: 'run-b2', reply: { status: 200, body: 'b2' } }]);
+    b.close();
   });
 });

@@ -7,6 +7,9 @@
  * run's (or handle's) own channel, which every main hears through ONE pattern subscription. Both subscriptions are
  * made once per main: subscribing and unsubscribing per run was ~15 % of a busy main's time (session 8). Redis
  * pub/sub is fire-and-forget: a main that died meanwhile has no request left to answer.
+ * A worker sends the answers of one event-loop turn together (ReplyPublisher): ONE socket write for all of them, and
+ * ONE message per main channel, a list, for a main that reads lists (its jobs say so). A PUBLISH per run, each its own
+ * write on the loopback socket, was ~11 % of a busy worker's CPU (session 11).
  */
 import type { Logger, TriggerReply } from '@flowcrew/sdk';
 import { Redis } from 'ioredis';
@@ -14,8 +17,14 @@ import type { ReplyWaiter } from '../executor/types.ts';
 import type { RedisNames } from '../cluster/redis-names.ts';
 
 type Answer = { reply: TriggerReply } | { error: string };
-/** On a main's own channel: the answer and the run it is for. */
+/** On a main's own channel: the answer and the run it is for; or a list of them (a main whose jobs say `lists`). */
 type AddressedAnswer = Answer & { runId: string };
+
+/** Where a worker sends a run's answer: the waiting main's channel, and whether that main reads lists of answers. */
+export interface ReplyRoute {
+  channel: string;
+  lists?: boolean;
+}
 
 /** Glob characters of a Redis pattern taken literally (an installation prefix may contain them). */
 const literal = (text: string) => text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
@@ -47,14 +56,14 @@ export class ReplyListener {
     });
     subscriber.on('message', (name: string, text: string) => {
       if (name !== this.channel) return;
-      let answer: AddressedAnswer;
+      let answers: AddressedAnswer | AddressedAnswer[];
       try {
-        answer = JSON.parse(text) as AddressedAnswer;
+        answers = JSON.parse(text) as AddressedAnswer | AddressedAnswer[];
       } catch (error) {
         this.log?.warn(`unreadable reply on ${name}: ${(error as Error).message}`);
         return; // whose it was cannot be told: that request ends at its timeout
       }
-      this.waiting.get(answer.runId)?.(answer);
+      for (const answer of Array.isArray(answers) ? answers : [answers]) this.waiting.get(answer.runId)?.(answer);
     });
   }
 
@@ -105,22 +114,70 @@ export class ReplyListener {
   }
 }
 
+/**
+ * On a worker: answers are sent once per event-loop turn, all in ONE pipeline (one socket write): the answers of the
+ * runs a group commit finished settle in the same turn. On a main's channel whose main reads lists, the turn's answers
+ * for it are ONE message (a list); for an older main, one message each (still in the one write). Answers to the runs'
+ * own channels (heard by every main through its pattern subscription) are one message each.
+ */
+export class ReplyPublisher {
+  /** Per main channel reading lists: the turn's answers; else channel and message, in order. */
+  private lists = new Map<string, AddressedAnswer[]>();
+  private singles: Array<[string, string]> = [];
+  private scheduled = false;
+  readonly stats = { answers: 0, writes: 0 };
+
+  constructor(
+    private readonly publisher: Redis,
+    private readonly names: RedisNames,
+  ) {}
+
+  /** A run's answer: to `route`, the waiting main's channel, when its job named one; else to the run's own channel. */
+  answer(runId: string, answer: Answer, route?: ReplyRoute): void {
+    if (!route) this.singles.push([this.names.reply(runId), JSON.stringify(answer)]);
+    else if (!route.lists) this.singles.push([route.channel, JSON.stringify({ runId, ...answer } satisfies AddressedAnswer)]);
+    else {
+      const list = this.lists.get(route.channel);
+      if (list) list.push({ runId, ...answer });
+      else this.lists.set(route.channel, [{ runId, ...answer }]);
+    }
+    this.schedule();
+  }
+
+  /** A response node answered a request (its handle) that a run executed elsewhere started: to the handle's channel. */
+  answerHandle(handle: string, reply: TriggerReply): void {
+    this.singles.push([this.names.reply(handle), JSON.stringify({ reply } satisfies Answer)]);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.stats.answers++;
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const pipeline = this.publisher.pipeline();
+    for (const [channel, list] of this.lists) pipeline.publish(channel, JSON.stringify(list.length === 1 ? list[0] : list));
+    for (const [channel, text] of this.singles) pipeline.publish(channel, text);
+    this.lists = new Map();
+    this.singles = [];
+    this.stats.writes++;
+    void pipeline.exec().catch(() => {}); // fire-and-forget, as pub/sub is: a request not answered ends at its timeout
+  }
+}
+
 /** A main waits this long at most (a trigger's reply timeout); a worker forgets a waiter no answer settled by then. */
 const WAITER_TTL_MS = 10 * 60_000;
 
-/**
- * On a worker: the waiter of a run taken from the queue publishes what the run answers: to `replyTo`, the channel of
- * the main waiting for it, when its job carried one, else to the run's own channel (heard by every main).
- */
-export function publishingWaiter(publisher: Redis, names: RedisNames, runId: string, replyTo?: string): ReplyWaiter {
-  const publish = (answer: Answer) => {
-    const sent = replyTo ? publisher.publish(replyTo, JSON.stringify({ runId, ...answer } satisfies AddressedAnswer)) : publisher.publish(names.reply(runId), JSON.stringify(answer));
-    void sent.catch(() => {});
-  };
+/** On a worker: the waiter of a run taken from the queue publishes what the run answers (see ReplyPublisher.answer). */
+export function publishingWaiter(publisher: ReplyPublisher, runId: string, route?: ReplyRoute): ReplyWaiter {
   const waiter: ReplyWaiter = {
     settled: false,
-    resolve: (reply) => publish({ reply }),
-    reject: (error) => publish({ error: error.message }),
+    resolve: (reply) => publisher.answer(runId, { reply }, route),
+    reject: (error) => publisher.answer(runId, { error: error.message }, route),
   };
   // Registered by handle on the worker (executor/resume.ts): not kept for ever when nothing answers it.
   waiter.timer = setTimeout(() => {
@@ -129,9 +186,4 @@ export function publishingWaiter(publisher: Redis, names: RedisNames, runId: str
   }, WAITER_TTL_MS);
   waiter.timer.unref();
   return waiter;
-}
-
-/** On a worker: a response node answered a request (its handle) that a run executed elsewhere started. */
-export function publishReply(publisher: Redis, names: RedisNames, handle: string, reply: TriggerReply): void {
-  void publisher.publish(names.reply(handle), JSON.stringify({ reply } satisfies Answer)).catch(() => {});
 }

@@ -18,6 +18,7 @@ import type { EventFanout } from '../executor/events.ts';
 import type { ResumableRun, Storage } from '../storage/types.ts';
 import { callingFlowsOf } from '../subflows/called-runs.ts';
 import { jobOptions, replyToOf, type RunsJob } from './relay.ts';
+import type { ReplyRoute } from './replies.ts';
 import { RunSlots } from './run-slots.ts';
 import { SlotHandover, type Admission } from './slot-handover.ts';
 
@@ -60,7 +61,7 @@ export class QueueWorker {
   private readonly deploying = new OneAtATime();
   private readonly admitting: Array<{ runId: string; resolve: (admission: Admission) => void; reject: (error: Error) => void }> = [];
   /** The reply channel of the main waiting on a run, from the run's job while it is here (queue/replies.ts). */
-  private readonly replyChannels = new Map<string, string>();
+  private readonly replyChannels = new Map<string, ReplyRoute>();
   /** Runs the executor gave back for want of a slot (ExecutorOptions.noSlot), until their job is told. */
   private readonly full = new Set<string>();
   /** handedOver: runs started here on a freed slot of their flow, outside their job (slot-handover.ts). */
@@ -102,7 +103,7 @@ export class QueueWorker {
   }
 
   /** Where a run's reply goes: the waiting main's channel when its job named one; undefined: the run's own channel. */
-  replyChannel(runId: string): string | undefined {
+  replyRoute(runId: string): ReplyRoute | undefined {
     return this.replyChannels.get(runId);
   }
 
@@ -115,7 +116,8 @@ export class QueueWorker {
     const runIds = job.data.runIds ?? (job.data.runId ? [job.data.runId] : []);
     const tries = { ...job.data.tries };
     const replyTo = job.data.replyTo;
-    for (const id of replyTo?.runIds ?? []) this.replyChannels.set(id, replyTo!.channel);
+    const route: ReplyRoute | undefined = replyTo && { channel: replyTo.channel, ...(replyTo.lists ? { lists: true } : {}) };
+    for (const id of replyTo?.runIds ?? []) this.replyChannels.set(id, route!);
     this.stats.jobs++;
     await this.slots.acquire(runIds.length);
     let held = Math.min(Math.max(runIds.length, 1), this.slots.size);
@@ -160,7 +162,7 @@ export class QueueWorker {
             }
           } finally {
             listening[i]!.stop();
-            if (this.replyChannels.get(runId) === replyTo?.channel) this.replyChannels.delete(runId);
+            if (this.replyChannels.get(runId) === route) this.replyChannels.delete(runId);
             releaseOne();
           }
         }),
