@@ -120,6 +120,21 @@ describe('helmet', () => {
     expect(res.headers.get('x-powered-by')).toBeNull();
   });
 
+  it("each Host gets its own WebSocket source, on first and later requests alike, and one that is not a plain host name gets 'self'", async () => {
+    const { port } = await serve({ ...testConfig(), http: { ...testConfig().http, allowedHosts: ['flows.example.com', '*.example.org'] } });
+    const connect = async (host: string) => {
+      const res = await raw(port, '/', { host });
+      return String(res.headers['content-security-policy']).split(';').find((d) => d.startsWith('connect-src'));
+    };
+    for (let round = 0; round < 2; round++) {
+      expect(await connect('flows.example.com')).toBe("connect-src 'self' ws://flows.example.com");
+      expect(await connect('a.example.org:8443')).toBe("connect-src 'self' ws://a.example.org:8443");
+      expect(await connect(`localhost:${port}`)).toBe(`connect-src 'self' ws://localhost:${port}`);
+      expect(await connect('B.example.org')).toBe("connect-src 'self' ws://B.example.org");
+      expect(await connect('a_b.example.org')).toBe("connect-src 'self' 'self'");
+    }
+  });
+
   it('with OIDC configured, the provider may be reached and framed (keycloak-js)', async () => {
     const base = testConfig();
     const config: RuntimeConfig = { ...base, oidc: { issuer: 'http://127.0.0.1:8081/realms/flowcrew', audience: ['flowcrew'], clientId: 'flowcrew-editor', algorithms: ['RS256'], clockToleranceSec: 5, adminRoles: [], rolePrefix: '', groupPrefix: '', groupsClaim: 'groups' } as never };
