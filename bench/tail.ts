@@ -9,6 +9,7 @@
  *
  * Usage: node --import tsx bench/tail.ts [--rounds 3] [--duration 5] [--connections 50] [--tool wrk|autocannon]
  *        [--rev <git rev>]... [--root <checkout dir>]... [--variant "ENV=value ..."] [--only flowcrew] [--flowcrew-node-args "<node flags>"] [--timeline 1000]
+ *        [--warmup <s>] (a longer warm-up at the rounds' connections, for A/B of CPU per request)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -26,6 +27,7 @@ const duration = Number(option('duration', '5'));
 const connections = Number(option('connections', '50'));
 const tool = option('tool', wrkAvailable() ? 'wrk' : 'autocannon');
 const timelineMs = Number(option('timeline', '1000'));
+const warmup = Number(option('warmup', '0'));
 const extraFlowcrewArgs = option('flowcrew-node-args', '').split(' ').filter(Boolean);
 const body = JSON.stringify({ id: 'B-1', customer: 'Bench', items: [{ sku: 'a', qty: 2, price: 60 }, { sku: 'b', qty: 1, price: 3.5 }] });
 const probe = path.join(import.meta.dirname, 'tail-probe.mjs');
@@ -140,7 +142,10 @@ try {
     servers.push({ server: await startNodeRed(body, { nodeArgs: probeArgs, env: { FLOWCREW_TAIL_PROBE_OUT: nrOut } }), out: nrOut });
   }
   for (const s of servers) {
-    await autocannonLoad({ url: s.server.url, body }, 10, 2); // the same warm-up as bench/run.ts
+    // The same warm-up as bench/run.ts (2 s at 10 connections), or --warmup <s> at the rounds' connections: a
+    // server's first rounds after 2 s are still JIT-cold (CPU per request falling round after round).
+    if (warmup > 0) await autocannonLoad({ url: s.server.url, body }, connections, warmup);
+    else await autocannonLoad({ url: s.server.url, body }, 10, 2);
     await dump(s);
   }
   console.log(`${tool}, ${connections} connections, ${duration} s rounds; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
