@@ -5,9 +5,8 @@
  * address, not to the name again.
  */
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import type { OutboundServices } from '@flowcrew/sdk';
+import type * as grpc from '@grpc/grpc-js';
+import { lazyImport, type OutboundServices } from '@flowcrew/sdk';
 import { DEFAULT_GRPC_PORT, type DaprFields } from './client.ts';
 
 export interface TopicEvent {
@@ -49,7 +48,13 @@ interface DaprGrpcClient extends grpc.Client {
 
 let clientClass: (new (address: string, credentials: grpc.ChannelCredentials) => DaprGrpcClient) | undefined;
 
-function daprClientClass() {
+/** gRPC and its proto loader (with protobufjs: ~4 MB of heap), imported when a subscription first opens, not at start. */
+const loadGrpc = lazyImport('@grpc/grpc-js', async () => {
+  const [grpcJs, protoLoader] = await Promise.all([import('@grpc/grpc-js'), import('@grpc/proto-loader')]);
+  return { grpc: grpcJs, protoLoader };
+});
+
+function daprClientClass({ grpc, protoLoader }: Awaited<ReturnType<typeof loadGrpc>>) {
   if (!clientClass) {
     const definition = protoLoader.loadSync(fileURLToPath(new URL('../proto/dapr-subscribe.proto', import.meta.url)), {
       keepCase: false,
@@ -76,7 +81,9 @@ export async function openGrpc(fields: DaprFields, outbound: OutboundServices): 
   const first = target.addresses[0];
   if (!first) throw new Error(`${fields.host} resolved to no allowed address`);
   const address = first.family === 6 ? `[${first.address}]:${port}` : `${first.address}:${port}`;
-  const Client = daprClientClass();
+  const libs = await loadGrpc();
+  const { grpc } = libs;
+  const Client = daprClientClass(libs);
   const client = new Client(address, grpc.credentials.createInsecure());
   return {
     client,

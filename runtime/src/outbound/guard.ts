@@ -7,12 +7,17 @@
  * an undici Agent whose connector does this, so each redirect hop and each new pooled connection is checked too.
  */
 import { lookup as dnsLookup } from 'node:dns';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
-import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+import type { Agent } from 'undici';
 import { OutboundRefusedError, type OutboundServices, type OutboundTarget } from '@flowcrew/sdk';
 import { isMetadata, parseAddress, refusalReason } from './addresses.ts';
 import { AllowList } from './allow-list.ts';
+
+const require = createRequire(import.meta.url);
+/** undici (~5 MB of heap, CommonJS) is loaded on the first fetch or dispatcher use, not at start: most runtimes never fetch. */
+const undici = (): typeof import('undici') => require('undici');
 
 export type LookupAll = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
 
@@ -57,15 +62,25 @@ export function normaliseHost(raw: string): string {
 
 export class OutboundGuard implements OutboundServices {
   readonly allow: AllowList;
-  readonly dispatcher: Agent;
   private readonly lookup: LookupAll;
+  private readonly connectTimeout: number;
+  private agent: Agent | undefined;
 
   constructor(options: OutboundGuardOptions = {}) {
     this.allow = options.allow instanceof AllowList ? options.allow : new AllowList(options.allow ?? []);
     this.lookup = options.lookup ?? defaultLookup;
-    const connectTimeout = options.connectTimeoutMs ?? 10_000;
-    const base = buildConnector({ timeout: connectTimeout });
-    this.dispatcher = new Agent({
+    this.connectTimeout = options.connectTimeoutMs ?? 10_000;
+  }
+
+  /** The undici Agent whose connector checks every connection it opens (made on first use). */
+  get dispatcher(): Agent {
+    return (this.agent ??= this.createAgent());
+  }
+
+  private createAgent(): Agent {
+    const { Agent, buildConnector } = undici();
+    const base = buildConnector({ timeout: this.connectTimeout });
+    return new Agent({
       connect: (opts, callback) => {
         const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
         this.resolve(opts.hostname, port).then(
@@ -156,6 +171,7 @@ export class OutboundGuard implements OutboundServices {
     // No separate check here: the connector checks each connection as it opens it (a reused keep-alive connection
     // was checked when it opened, and stays pinned to that address), so a request costs no extra DNS lookup.
     try {
+      const undiciFetch = undici().fetch;
       return (await undiciFetch(url, { ...(init as object), dispatcher: this.dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as Response;
     } catch (error) {
       // A redirect to a refused address fails inside fetch: surface the refusal itself, not "fetch failed".
@@ -169,7 +185,7 @@ export class OutboundGuard implements OutboundServices {
   }
 
   close(): Promise<void> {
-    return this.dispatcher.close();
+    return this.agent ? this.agent.close() : Promise.resolve();
   }
 }
 

@@ -9,9 +9,7 @@ import { createHash } from 'node:crypto';
 import { realpath, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FlowMessage, JsonSchema, OutboundServices } from '@flowcrew/sdk';
-import * as cheerio from 'cheerio';
-import { parse as parseCsv } from 'csv-parse/sync';
-import { extractText, getDocumentProxy } from 'unpdf';
+import { loadCheerio, loadCsvParse, loadUnpdf } from '../libs.ts';
 
 /** A connector node whose answer is the source: its type (usable as a tool), props, and a name for the source. */
 export interface NodeSourceSpec {
@@ -165,18 +163,21 @@ async function toText(bytes: Buffer, format: Format, where: string): Promise<str
   try {
     switch (format) {
       case 'pdf': {
+        const { extractText, getDocumentProxy } = await loadUnpdf();
         const pdf = await getDocumentProxy(new Uint8Array(bytes));
         const { text } = await extractText(pdf, { mergePages: true });
         return text;
       }
       case 'csv': {
         // CrewAI's CSVKnowledgeSource: one line per row; here with the header's names, so each line stands alone.
+        const parseCsv = await loadCsvParse();
         const rows = parseCsv(bytes, { columns: true, skip_empty_lines: true, bom: true, relax_column_count: true }) as Array<Record<string, string>>;
         return rows.map((row) => Object.entries(row).map(([k, v]) => `${k}: ${v}`).join('; ')).join('\n');
       }
       case 'json':
         return jsonText(JSON.parse(bytes.toString('utf8')));
       case 'html': {
+        const cheerio = await loadCheerio();
         const $ = cheerio.load(bytes.toString('utf8'));
         $('script, style, noscript, template, svg').remove();
         // Block elements end a line, so words of neighbouring paragraphs and headings do not run together.

@@ -9,10 +9,9 @@
  * reaches an error message.
  */
 import { createHash } from 'node:crypto';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { DEFAULT_INHERITED_ENV_VARS, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { DeclaredMcpServers, JsonSchema, McpServerLaunch, OutboundServices, ResourceLease, ResourceServices } from '@flowcrew/sdk';
+import { loadMcpClient } from '../libs.ts';
 import { toolName, toolResultText, type AgentTool } from './types.ts';
 
 /** A server as a flow refers to it: a declared stdio server by name, or an HTTP endpoint. */
@@ -90,12 +89,13 @@ function keyOf(config: McpServerConfig, launch: McpServerLaunch | undefined): st
 }
 
 /** The child's environment: exactly the declared one (the SDK would add HOME, PATH, SHELL... of the runtime; unset them). */
-function childEnvironment(declared: Record<string, string>): Record<string, string> {
-  const env: Record<string, string | undefined> = Object.fromEntries(DEFAULT_INHERITED_ENV_VARS.map((k) => [k, undefined]));
+function childEnvironment(declared: Record<string, string>, inherited: readonly string[]): Record<string, string> {
+  const env: Record<string, string | undefined> = Object.fromEntries(inherited.map((k) => [k, undefined]));
   return { ...env, ...declared } as Record<string, string>;
 }
 
 async function connect(config: McpServerConfig, launch: McpServerLaunch | undefined, environment: McpEnvironment): Promise<Connection> {
+  const { Client, StdioClientTransport, StreamableHTTPClientTransport, DEFAULT_INHERITED_ENV_VARS } = await loadMcpClient();
   const client = new Client({ name: 'flowcrew', version: '0.1.0' });
   const secrets = launch?.secrets ?? [];
   const scrub = (text: string) => scrubProcessText(text, secrets);
@@ -105,7 +105,7 @@ async function connect(config: McpServerConfig, launch: McpServerLaunch | undefi
       const transport = new StdioClientTransport({
         command: launch.command,
         args: launch.args,
-        env: childEnvironment(launch.env),
+        env: childEnvironment(launch.env, DEFAULT_INHERITED_ENV_VARS),
         ...(launch.cwd ? { cwd: launch.cwd } : {}),
         stderr: 'pipe',
       });

@@ -2,10 +2,10 @@
  * html: Node-RED's html node. Picks the elements matching a CSS selector out of an HTML document with cheerio (the
  * library Node-RED uses) and returns their HTML, text, attributes or all of these, in one message or one per element.
  */
-import { load } from 'cheerio';
 import { defineNode, type FlowMessage } from '@flowcrew/sdk';
 import { cloneMessage, hasOwn } from '@flowcrew/sdk/util';
 import { assertPropertyExpression, getMessagePropertyOrUndefined, setMessageProperty } from '@flowcrew/sdk/util';
+import { loadCheerio } from '../shared/libs.ts';
 
 export interface HtmlProps {
   property: string;
@@ -52,7 +52,8 @@ export const htmlNode = defineNode<Partial<HtmlProps>>({
 ### Input
 A message without the property passes unchanged.
 `,
-  create({ props }) {
+  async create({ props }) {
+    const { load } = await loadCheerio(); // imported when an html node is deployed, not at start
     const property = props.property || 'payload';
     const outproperty = props.outproperty || property;
     const ret = props.ret || 'html';

@@ -4,8 +4,9 @@
  * xml2js reads with sax, which expands no external entities (no XXE) and no entities a document defines.
  */
 import { defineNode, type FlowMessage } from '@flowcrew/sdk';
-import { Builder, parseStringPromise, type BuilderOptions, type ParserOptions } from 'xml2js';
+import type { BuilderOptions, ParserOptions } from 'xml2js';
 import { assertPropertyExpression, getMessagePropertyOrUndefined, setMessageProperty } from '@flowcrew/sdk/util';
+import { loadXml2js } from '../shared/libs.ts';
 
 export interface XmlProps {
   property: string;
@@ -51,7 +52,8 @@ export const xmlNode = defineNode<Partial<XmlProps>>({
 A message without the property passes unchanged; another type of value is dropped with a warning; XML that does not
 parse fails the node (catch nodes get the error).
 `,
-  create({ props, log }) {
+  async create({ props, log }) {
+    const { Builder, parseStringPromise } = await loadXml2js(); // imported when an xml node is deployed, not at start
     const property = props.property || 'payload';
     assertPropertyExpression(property, 'property');
     return {
