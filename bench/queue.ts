@@ -13,8 +13,11 @@
  *
  * Usage: node --import tsx bench/queue.ts [--runs 2000] [--nodes 10] [--in-flight 64] [--seconds 10] [--connections 64]
  *   [--workload chain,webhook] [--done reply|poll] [--only sqlite,pg,queue1,queue2,heartbeat] [--rounds 1] [--same-session]
- *   [--pg-stats] [--postgres postgres://...] [--redis redis://127.0.0.1:6379/6]
+ *   [--pg-stats] [--postgres postgres://...] [--redis redis://127.0.0.1:6379/6] [--rev <git revision>]
  * Needs PostgreSQL (127.0.0.1:5432, flowcrew/flowcrew, flowcrew_test) and Redis (scripts/services).
+ * --rev: old code against this tree, in alternating rounds: before each of this tree's rounds, the same round (same
+ * flags) runs on the revision (extracted with bench/checkout.ts, its own bench/queue.ts in a process of its own); the
+ * ratios of both trees per round and their medians are printed at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +33,7 @@ import { startServer, type RunningServer } from '../runtime/src/server.ts';
 import { createPostgresStorage } from '../runtime/src/storage/postgres.ts';
 import { QUEUE_NAME } from '../runtime/src/queue/worker.ts';
 import { deployOrderFlow, webhookLoad } from './queue-webhook.ts';
+import { checkout } from './checkout.ts';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -349,8 +353,34 @@ const NONE: Figures = { chain: NaN, webhook: NaN };
 /** Per round and workload: [1 worker, 2 workers] / embedded PostgreSQL. */
 const ratios: Array<Record<keyof Figures, [number, number]>> = [];
 const fmt = (x: number) => (Number.isNaN(x) ? '–' : `${x.toFixed(2)}x`);
+const REV = option('rev', '');
+/** --rev: per round and workload, the revision's 1-worker ratio (parsed from its own bench's output). */
+const revRatios: Array<Partial<Record<string, number>>> = [];
+const revDir = REV ? checkout(REV, await mkdtemp(path.join(tmpdir(), 'flowcrew-bench-rev-'))) : '';
+
+/** One round of the same bench on the --rev tree, its output prefixed with the revision; resolves with its ratios. */
+async function revRound(): Promise<Partial<Record<string, number>>> {
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--rev' || args[i] === '--rounds') i++;
+    else rest.push(args[i]!);
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(revDir, 'bench/queue.ts'), ...rest, '--rounds', '1'], { cwd: revDir, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    process.stdout.write(d.toString().replace(/^(?=.)/gm, `[${REV}] `));
+  });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`the bench of ${REV} exited with ${code}`);
+  const found: Partial<Record<string, number>> = {};
+  for (const m of out.matchAll(/^ {2}(\w+): queue mode \/ embedded PostgreSQL this round: 1 worker ([0-9.]+)x/gm)) found[m[1]!] = Number(m[2]);
+  return found;
+}
+
 for (let round = 1; round <= ROUNDS; round++) {
   if (ROUNDS > 1) console.log(`— round ${round} of ${ROUNDS}`);
+  if (REV) revRatios.push(await revRound());
   if (only.has('sqlite')) await embedded('embedded, SQLite', '');
   let single = NONE;
   if (only.has('pg')) {
@@ -371,6 +401,14 @@ if (ratios.length > 1) {
   for (const w of workloads) {
     const of = (i: 0 | 1) => ratios.map((r) => r[w as keyof Figures][i]);
     console.log(`${w}: queue mode / embedded PostgreSQL over ${ratios.length} rounds: 1 worker median ${fmt(median(of(0)))} (${of(0).map(fmt).join(' ')}), 2 workers median ${fmt(median(of(1)))}`);
+  }
+}
+if (REV && ratios.length > 0) {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  for (const w of workloads) {
+    const old = revRatios.map((r) => r[w] ?? NaN);
+    const now = ratios.map((r) => r[w as keyof Figures][0]);
+    console.log(`${w}, 1 worker / embedded PostgreSQL: ${REV} median ${fmt(median(old))} (${old.map(fmt).join(' ')}), this tree median ${fmt(median(now))} (${now.map(fmt).join(' ')})`);
   }
 }
 if (only.has('heartbeat')) await heartbeatCost();
