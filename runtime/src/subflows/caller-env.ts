@@ -25,7 +25,7 @@ export interface StoredCaller {
 
 /** A called run's caller in memory (executor/types.ts RunCaller and more): with what the callee reads, when known. */
 export interface CallerRef {
-  flowId?: string;
+  flowId: string;
   nodeId: string;
   runId: string;
   /** The instance's properties, then the calling flow's variables as the calling node read them (`instanceEnv`). */
@@ -90,9 +90,8 @@ export function callerOfEnv(env: EnvReader | undefined): CallerRef | undefined {
 }
 
 /** What a called run stores of `caller`: ids only, up through nested calls. */
-export function storedCaller(caller: CallerRef & { flowId: string }): StoredCaller {
-  const parent = caller.caller as (CallerRef & { flowId: string }) | undefined;
-  return { flowId: caller.flowId, nodeId: caller.nodeId, runId: caller.runId, ...(parent?.flowId ? { caller: storedCaller(parent) } : {}) };
+export function storedCaller(caller: CallerRef): StoredCaller {
+  return { flowId: caller.flowId, nodeId: caller.nodeId, runId: caller.runId, ...(caller.caller ? { caller: storedCaller(caller.caller) } : {}) };
 }
 
 /** The caller a called run stored in its input (msg.subflow.caller), if it has a well-formed one. */
@@ -128,7 +127,7 @@ export interface CallingNode {
  * the variables its callee reads are made again from the calling nodes as deployed in this process (a calling node
  * no longer deployed: the called flow reads its own variables only; statuses still go up to the caller's flow).
  */
-export function restoredCaller(stored: StoredCaller, nodeOf: (flowId: string, nodeId: string) => CallingNode | undefined): CallerRef & { flowId: string } {
+export function restoredCaller(stored: StoredCaller, nodeOf: (flowId: string, nodeId: string) => CallingNode | undefined): CallerRef {
   const parent = stored.caller && restoredCaller(stored.caller, nodeOf);
   const node = nodeOf(stored.flowId, stored.nodeId);
   const calleeEnv = (node?.instance as { [CALLEE_ENV]?: CalleeEnv } | undefined)?.[CALLEE_ENV];
