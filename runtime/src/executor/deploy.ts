@@ -291,7 +291,8 @@ export class Deployer {
     let caller = run.caller;
     while (!this.routeStatus(at.flowId, at.nodeId, source, status) && caller) {
       at = caller;
-      caller = this.hub.active.get(caller.runId)?.caller;
+      // The chain the called run carries (its calling run may run in another process, or have been resumed).
+      caller = caller.caller ?? this.hub.active.get(caller.runId)?.caller;
     }
   }
 

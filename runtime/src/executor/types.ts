@@ -158,11 +158,16 @@ export interface ActiveRun {
   historyDiscarded?: boolean;
 }
 
-/** A calling node and the run it called from. Not stored: a run resumed after a restart reports no status upward. */
+/**
+ * A calling node and the run it called from. Stored with the called run's input (subflows/caller-env.ts), so a run
+ * resumed after a restart or on another worker still reads the caller's variables and reports statuses upward.
+ */
 export interface RunCaller {
   flowId: string;
   nodeId: string;
   runId: string;
+  /** The calling run's own caller (nested sub-flow calls). */
+  caller?: RunCaller;
 }
 
 /**
