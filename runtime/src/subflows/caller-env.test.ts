@@ -1,6 +1,6 @@
 import { envReader } from '@flowcrew/sdk/util';
 import { describe, expect, it } from 'vitest';
-import { CALLEE_ENV, calledFlowEnv, callerOfEnv, contextInCalledRun, inCalledRun, instanceEnv, restoredCaller, storedCaller, storedCallerOf } from './caller-env.ts';
+import { CALLEE_ENV, calledFlowEnv, callerOfEnv, callerScopeEnabled, contextInCalledRun, inCalledRun, instanceEnv, restoredCaller, storedCaller, storedCallerOf } from './caller-env.ts';
 
 const own = envReader({ SITE: 'global', REGION: 'eu' });
 const tab = envReader({ REGION: 'north', NR_FLOW_NAME: 'North' });
@@ -41,6 +41,30 @@ describe('the calling flow\'s variables inside a called flow', () => {
     // a calling node no longer deployed: the called flow reads its own variables
     const gone = restoredCaller(storedCallerOf(input)!, () => undefined);
     expect(inCalledRun(gone, () => bEnv.value('REGION'))).toBe('eu');
+  });
+
+  it('the scope is off between calls (no async hook for runs never called) and each call still reads its caller through its awaits', async () => {
+    const env = calledFlowEnv(own);
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
+    const callOf = (runId: string, region: string) => ({ flowId: 'f', nodeId: 'n', runId, env: envReader({ REGION: region }) });
+    let releaseFirst!: () => void;
+    const first = inCalledRun(callOf('r1', 'north'), async () => {
+      await new Promise<void>((r) => (releaseFirst = r));
+      await tick();
+      return env.value('REGION');
+    });
+    const second = inCalledRun(callOf('r2', 'south'), async () => {
+      await tick();
+      return env.value('REGION');
+    });
+    expect(await second).toBe('south');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(callerScopeEnabled()).toBe(true); // the first call still goes on
+    releaseFirst();
+    expect(await first).toBe('north');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(callerScopeEnabled()).toBe(false);
+    expect(await inCalledRun(callOf('r3', 'west'), async () => (await tick(), env.value('REGION')))).toBe('west');
   });
 
   it('a malformed stored caller is not taken', () => {

@@ -34,10 +34,46 @@ export interface CallerRef {
 }
 
 const current = new AsyncLocalStorage<CallerRef>();
+/** Invocations of called runs going on (their onInput, until its promise settles). */
+let calledInFlight = 0;
+let disableQueued = false;
 
-/** Run a node of a called run (its onInput, and what it awaits) where the variables it reads are its caller's. */
+/**
+ * Run a node of a called run (its onInput, and what it awaits) where the variables it reads are its caller's.
+ *
+ * An AsyncLocalStorage in use keeps Node's async hook on (a promise hook on every promise the process makes, also
+ * in runs that were never called): measured, the 10-node chain cost 1.1-1.4x the CPU per node in a process after one
+ * sub-flow call (bench/subflow-call.ts). So the storage is turned off again once no invocation of a called run is
+ * going on (the hook with it when nothing else uses one); the next call turns it on. Something a called run's node
+ * started and left running after its invocation ended (a timer) reads the sub-flow's own variables then.
+ */
 export function inCalledRun<T>(caller: CallerRef, fn: () => T): T {
-  return current.run(caller, fn);
+  calledInFlight++;
+  let result: T;
+  try {
+    result = current.run(caller, fn);
+  } catch (error) {
+    calledEnded();
+    throw error;
+  }
+  if (result instanceof Promise) result.then(calledEnded, calledEnded);
+  else calledEnded();
+  return result;
+}
+
+function calledEnded(): void {
+  if (--calledInFlight > 0 || disableQueued) return;
+  // Not at once: a called run's next hop usually follows within the same turn (no hook off and on per hop).
+  disableQueued = true;
+  setImmediate(() => {
+    disableQueued = false;
+    if (calledInFlight === 0) current.disable();
+  });
+}
+
+/** Whether the storage (and with it Node's async hook, unless something else uses one) is on: for tests. */
+export function callerScopeEnabled(): boolean {
+  return (current as unknown as { enabled?: boolean }).enabled === true;
 }
 
 /** The variables of a called flow's reader: its caller's first (when it is in a call), then its own. */
