@@ -177,6 +177,34 @@ describe('coalesced writes on SQLite', () => {
     await apart.close();
   });
 
+  it('a run stored by an earlier transaction (a queue-mode main) and finished by a later one (a worker) takes that one\'s invocations into its row; it reads back as rows would', async () => {
+    const { run, trigger, a, b } = webhookRun();
+    const c = makeInvocation(run.id, 3, { parentId: b.id });
+    const later = [
+      (s: SqlStorage) => s.completeInvocation({ invocation: done(a, [{ port: 0, msg: { payload: 1 } }]), next: [b] }),
+      (s: SqlStorage) => s.completeInvocation({ invocation: done(b, [{ port: 0, msg: c.input }]), next: [c] }),
+      (s: SqlStorage) => s.completeInvocation({ invocation: done(c, []), next: [], run: { id: run.id, status: 'succeeded', error: null, finishedAt: 12 } }),
+    ];
+    await storage.acceptRun(run, [trigger, a]);
+    await Promise.all(later.map((w) => w(storage)));
+    const apart = createSqliteStorage({ filename: ':memory:' });
+    await apart.migrate();
+    await apart.acceptRun(run, [trigger, a]);
+    for (const w of later) await w(apart);
+    // The acceptance's rows stay (a completed by an UPDATE); b and c, inserted and finished by the last transaction, are in the run's row.
+    expect(await storage.driver.all('SELECT id, status FROM invocations ORDER BY seq')).toEqual([
+      { id: trigger.id, status: 'succeeded' },
+      { id: a.id, status: 'succeeded' },
+    ]);
+    const compact = await storage.driver.get('SELECT invocations_json FROM runs WHERE id = ?', [run.id]);
+    expect(decodeInvocations(String(compact!.invocations_json), run.id).map((i) => i.id)).toEqual([b.id, c.id]);
+    const history = await storage.listInvocations(run.id);
+    expect(history).toEqual(await apart.listInvocations(run.id));
+    expect(history.map((i) => i.seq)).toEqual([0, 1, 2, 3]);
+    expect(await storage.getRun(run.id)).toEqual(await apart.getRun(run.id));
+    await apart.close();
+  });
+
   it('deleting a compact run deletes its history with it', async () => {
     const { run, trigger, a } = webhookRun();
     await Promise.all([storage.acceptRun(run, [trigger, a]), storage.completeInvocation({ invocation: done(a, []), next: [], run: { id: run.id, status: 'succeeded', finishedAt: 12 } })]);

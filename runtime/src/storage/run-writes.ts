@@ -161,6 +161,8 @@ class Segment {
   private readonly unmerged = new Set<string>();
   /** Runs that keep no history (discardRun), ended in this segment. */
   private readonly discarded: string[] = [];
+  /** Runs stored by an earlier batch and finished here: this segment's invocations of each, compacted (see below). */
+  private readonly compactUpdates = new Map<string, string>();
 
   add(write: RunWrite): void {
     if (write.completion) {
@@ -214,7 +216,7 @@ class Segment {
       ...insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, rows),
       ...this.extra,
       ...this.after,
-      ...[...this.runUpdates.values()].map((update) => updateRunStatement(update)!),
+      ...[...this.runUpdates.values()].map((update) => updateRunStatement(update, this.compactUpdates.get(update.id))!),
       ...deletes,
     ];
   }
@@ -239,7 +241,9 @@ class Segment {
   }
 
   /**
-   * A run inserted AND finished in this segment takes its invocations into its own row (run-compact.ts); returns
+   * A run finished in this segment takes the invocations this segment inserts into its own row (run-compact.ts):
+   * in the INSERT when the run is inserted here too, else in its finishing UPDATE (a run accepted by a queue-mode
+   * main and finished on a worker, whose earlier invocations stay rows: the reader merges both places). Returns
    * the invocation rows still to insert. (A finished run has no pending invocation; one that has any stays rows.)
    */
   private compactFinishedRuns(): SqlParam[][] {
@@ -248,7 +252,8 @@ class Segment {
     for (const row of this.invocations.values()) {
       const runId = row[INV.runId] as string;
       const run = this.runs.get(runId);
-      if (run && FINISHED_STATUSES.has(run[RUN.status]!) && !this.unmerged.has(runId)) {
+      const finishes = run ? FINISHED_STATUSES.has(run[RUN.status]!) : FINISHED_STATUSES.has(this.runUpdates.get(runId)?.status ?? null) && !this.discarded.includes(runId);
+      if (finishes && !this.unmerged.has(runId)) {
         if (row[INV.status] === 'pending') this.unmerged.add(runId);
         else {
           byRun ??= new Map();
@@ -262,8 +267,10 @@ class Segment {
     }
     if (!byRun) return rest;
     for (const [runId, rows] of byRun) {
+      const run = this.runs.get(runId);
       if (this.unmerged.has(runId)) rest.push(...rows);
-      else this.runs.get(runId)![RUN.invocations] = encodeInvocations(rows);
+      else if (run) run[RUN.invocations] = encodeInvocations(rows);
+      else this.compactUpdates.set(runId, encodeInvocations(rows));
     }
     return rest;
   }
@@ -356,8 +363,8 @@ function completionStatement({ id, row }: NonNullable<RunWrite['completion']>): 
   };
 }
 
-/** Only the fields present in the update are written (`null` clears, `undefined` leaves as is). */
-export function updateRunStatement(update: RunUpdate): SqlStatement | null {
+/** Only the fields present in the update are written (`null` clears, `undefined` leaves as is); `compact`: see Segment. */
+export function updateRunStatement(update: RunUpdate, compact?: string): SqlStatement | null {
   const sets: string[] = [];
   const params: SqlParam[] = [];
   for (const [field, column] of Object.entries(RUN_UPDATE_COLUMNS)) {
@@ -365,6 +372,10 @@ export function updateRunStatement(update: RunUpdate): SqlStatement | null {
     if (value === undefined) continue;
     sets.push(`${column} = ?`);
     params.push(value);
+  }
+  if (compact !== undefined) {
+    sets.push(`${COMPACT_COLUMN} = ?`);
+    params.push(compact);
   }
   if (sets.length === 0) return null;
   params.push(update.id);
