@@ -8,6 +8,8 @@ import { preview } from './preview.ts';
 
 export interface LiveTarget {
   listening(room: string): boolean;
+  /** True when no room has a listener (no editor connected): events are then dropped before anything is built. */
+  nobody?(): boolean;
   emit(rooms: string[], event: string, payload: unknown): void;
 }
 
@@ -20,14 +22,20 @@ export function forwardRunEvents(source: { events: EventFanout; debugLog: DebugB
     if (runId && target.listening(`run:${runId}`)) rooms.push(`run:${runId}`);
     if (rooms.length > 0) target.emit(rooms, event, build());
   };
+  // Every run and node event passes here (12 per run of the order flow): with no editor connected, nothing is built.
+  const quiet = target.nobody ? () => target.nobody!() : () => false;
   return source.events.add({
     runStarted: (run) =>
+      quiet() ||
       send(run.flowId, run.id, 'run:started', () => ({ runId: run.id, flowId: run.flowId, triggerNodeId: run.triggerNodeId, status: run.status, createdAt: run.createdAt, startedAt: run.startedAt })),
     runFinished: (run) =>
+      quiet() ||
       send(run.flowId, run.id, 'run:finished', () => ({ runId: run.id, flowId: run.flowId, status: run.status, error: run.error, startedAt: run.startedAt, finishedAt: run.finishedAt })),
     nodeStarted: (e) =>
+      quiet() ||
       send(e.flowId, e.runId, 'node:started', () => ({ runId: e.runId, flowId: e.flowId, nodeId: e.nodeId, invocationId: e.invocationId, attempt: e.attempt, input: preview(e.input, max) })),
     nodeFinished: (e) =>
+      quiet() ||
       send(e.flowId, e.runId, 'node:finished', () => ({
         runId: e.runId,
         flowId: e.flowId,
@@ -40,8 +48,8 @@ export function forwardRunEvents(source: { events: EventFanout; debugLog: DebugB
         outputs: e.outputs.map((o) => ({ port: o.port, msg: preview(o.msg, max) })),
       })),
     // The debug buffer already numbered and previewed the message: send exactly what a catching-up client would fetch.
-    debug: (e) => send(e.flowId, e.runId, 'debug', () => source.debugLog.messageFor(e)),
-    progress: (e) => send(e.flowId, e.runId, 'node:progress', () => ({ runId: e.runId, flowId: e.flowId, nodeId: e.nodeId, invocationId: e.invocationId, data: e.data })),
-    status: (e) => send(e.flowId, null, 'node:status', () => ({ flowId: e.flowId, nodeId: e.nodeId, status: e.status })),
+    debug: (e) => quiet() || send(e.flowId, e.runId, 'debug', () => source.debugLog.messageFor(e)),
+    progress: (e) => quiet() || send(e.flowId, e.runId, 'node:progress', () => ({ runId: e.runId, flowId: e.flowId, nodeId: e.nodeId, invocationId: e.invocationId, data: e.data })),
+    status: (e) => quiet() || send(e.flowId, null, 'node:status', () => ({ flowId: e.flowId, nodeId: e.nodeId, status: e.status })),
   });
 }
