@@ -12,14 +12,8 @@ import { isNodeRedExport } from '../flow/node-red.ts';
 import { validateFlow } from '../flow/validate.ts';
 import { NodeRegistry } from '../registry/registry.ts';
 import { startServer } from '../server.ts';
-import { registerCredentialCommands } from '../vault/cli.ts';
-import { registerBackupCommands } from '../backup/cli.ts';
 import { cliActor, withServices } from './local.ts';
-import { registerUserCommands } from './users.ts';
-import { registerEvalCommands } from './eval.ts';
-import { registerTestCommand } from './flowtest.ts';
 import { registerWorkerCommand } from './worker.ts';
-import { registerGitCommands } from './git.ts';
 
 async function readJsonFile(file: string): Promise<unknown> {
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
@@ -162,12 +156,25 @@ program
     process.exitCode = problems === 0 ? 0 : 1;
   });
 
-registerCredentialCommands(program);
-registerBackupCommands(program);
-registerUserCommands(program);
-registerEvalCommands(program);
-registerTestCommand(program);
-registerGitCommands(program);
+/**
+ * The other commands live in modules of their own (credentials, backup, users, eval, test, git), imported only when
+ * the command line does not name one of the commands above: `flowcrew start` does not load them, nor what they
+ * import (YAML and JUnit XML for evals and tests, pg for backups), which a server would otherwise keep in its heap
+ * for nothing. Help (no command, `help`, `--help`) lists them all.
+ */
+const OWN_COMMANDS = new Set(['start', 'worker', 'run', 'import', 'export', 'validate']);
+const named = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
+if (named === undefined || !OWN_COMMANDS.has(named)) {
+  const registrars = await Promise.all([
+    import('../vault/cli.ts').then((m) => m.registerCredentialCommands),
+    import('../backup/cli.ts').then((m) => m.registerBackupCommands),
+    import('./users.ts').then((m) => m.registerUserCommands),
+    import('./eval.ts').then((m) => m.registerEvalCommands),
+    import('./flowtest.ts').then((m) => m.registerTestCommand),
+    import('./git.ts').then((m) => m.registerGitCommands),
+  ]);
+  for (const register of registrars) register(program);
+}
 
 try {
   await program.parseAsync(process.argv);

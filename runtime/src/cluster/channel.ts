@@ -7,9 +7,14 @@
  * Messages sent while a listener's connection was down are lost by both transports: a listener is told when its
  * connection is back (`onReconnect`) and catches up from storage (the stored deploys, the sub-flow library).
  */
+import { createRequire } from 'node:module';
 import type { Logger } from '@flowcrew/sdk';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import pg from 'pg';
+
+const require = createRequire(import.meta.url);
+/** ioredis (CommonJS) is loaded when a Redis channel is opened (queue mode), not by every runtime importing this module. */
+const ioredis = (): typeof import('ioredis') => require('ioredis');
 
 export interface AnnouncementChannel {
   publish(text: string): Promise<unknown>;
@@ -34,7 +39,7 @@ export class RedisChannel implements AnnouncementChannel {
   constructor(private readonly topic: string, connections: { url: string } | { publisher: Redis; subscriber: Redis }) {
     if ('url' in connections) {
       const connect = () => {
-        const redis = new Redis(connections.url, { maxRetriesPerRequest: null });
+        const redis = new (ioredis().Redis)(connections.url, { maxRetriesPerRequest: null });
         redis.on('error', () => {}); // reconnects by itself; a lost announcement is logged where it is published
         return redis;
       };

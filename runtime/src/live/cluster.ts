@@ -8,14 +8,25 @@
  * refreshed on a beat and on every change, and the full list on a channel) and every process keeps the union: a worker
  * pays nothing for runs nobody watches, and a main that dies stops counting when its key expires.
  */
+import { createRequire } from 'node:module';
 import type { Server } from 'socket.io';
-import { createAdapter } from '@socket.io/redis-adapter';
-import { Emitter } from '@socket.io/redis-emitter';
-import { Redis } from 'ioredis';
+import type { Emitter } from '@socket.io/redis-emitter';
+import type { Redis } from 'ioredis';
 import type { Logger } from '@flowcrew/sdk';
 import type { DebugMessage } from './debug-buffer.ts';
 import { redisNames, type RedisNames } from '../cluster/redis-names.ts';
 import type { ClusterConfig } from '../cluster/config.ts';
+
+const require = createRequire(import.meta.url);
+/**
+ * ioredis and Socket.IO's Redis adapter and emitter (CommonJS, ~4 MB of heap) are loaded by the first main or worker
+ * of queue mode that connects, not by every runtime that imports this module.
+ */
+const redisLibraries = () => ({
+  Redis: (require('ioredis') as typeof import('ioredis')).Redis,
+  createAdapter: (require('@socket.io/redis-adapter') as typeof import('@socket.io/redis-adapter')).createAdapter,
+  Emitter: (require('@socket.io/redis-emitter') as typeof import('@socket.io/redis-emitter')).Emitter,
+});
 
 /** How often a main republishes its rooms and everyone re-reads all of them (a missed message heals within this). */
 const BEAT_MS = 5_000;
@@ -58,7 +69,7 @@ export class ClusterDebugLog {
 }
 
 function connect(url: string): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  const redis = new (redisLibraries().Redis)(url, { maxRetriesPerRequest: null });
   redis.on('error', () => {}); // reconnects by itself; live events are best effort while Redis is away
   return redis;
 }
@@ -135,7 +146,7 @@ export class MainLive {
     this.names = redisNames(cluster);
     this.pub = connect(cluster.redisUrl);
     this.sub = connect(cluster.redisUrl);
-    io.adapter(createAdapter(this.pub, this.sub, { key: this.names.socketIo }));
+    io.adapter(redisLibraries().createAdapter(this.pub, this.sub, { key: this.names.socketIo }));
     this.interest = new ClusterInterest(this.pub, cluster.redisUrl, log, this.names);
     const adapter = io.of('/').adapter;
     // Only the rooms live events go to; a socket's own room (its id) is not one.
@@ -184,7 +195,7 @@ export class WorkerLive {
 
   constructor(url: string, log: Logger, names: RedisNames) {
     this.redis = connect(url);
-    this.emitter = new Emitter(this.redis, { key: names.socketIo });
+    this.emitter = new (redisLibraries().Emitter)(this.redis, { key: names.socketIo });
     this.interest = new ClusterInterest(this.redis, url, log, names);
     void this.interest.refresh();
   }
