@@ -3,7 +3,8 @@
  * 1. per-node overhead: messages through a 10-node chain, durable storage on, history kept and not kept;
  * 2. the example webhook order flow (Flowcrew's CLI, run history kept) under wrk and autocannon at 50 connections;
  * 3. with --node-red: the same order flow on Node-RED 4 (installed into .cache/node-red from npm) in the same run,
- *    with the ratios of the targets and both servers' RSS after 20,000 requests.
+ *    with the ratios of the targets and both servers' RSS right after their 20,000th request (first, from a fresh
+ *    start, with the same load: autocannon at the same connections) and at the end of the run.
  *
  * Usage: node --import tsx bench/run.ts [--duration 5] [--rounds 3] [--connections 50] [--only chain|webhook|node-red] [--node-red]
  *        [--postgres <empty-db-url>]
@@ -14,8 +15,9 @@ import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import type { RetentionMode } from '../runtime/src/storage/types.ts';
 import { measureChain } from './chain.ts';
-import { autocannonLoad, requestsExactly, wrk, wrkAvailable, type LoadResult, type LoadTarget } from './load.ts';
+import { autocannonLoad, wrk, wrkAvailable, type LoadResult, type LoadTarget } from './load.ts';
 import { startFlowcrew, startNodeRed, type BenchServer } from './node-red.ts';
+import { rssUnderLoad, type RssUnderLoad } from './rss-load.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -26,6 +28,9 @@ const option = (name: string, fallback: string) => {
 const duration = Number(option('duration', '5'));
 const only = option('only', '');
 const repoRoot = path.resolve(import.meta.dirname, '..');
+
+/** The request count of issue 11's RSS target ("RSS after 20,000 requests"). */
+const RSS_REQUESTS = 20_000;
 
 const order = { id: 'B-1', customer: 'Bench', items: [{ sku: 'a', qty: 2, price: 60 }, { sku: 'b', qty: 1, price: 3.5 }] };
 
@@ -51,8 +56,9 @@ function printLoad(label: string, connections: number, r: LoadResult): void {
 
 /**
  * The order webhook on Flowcrew (its CLI, run history kept) and, with --node-red, the same flow on Node-RED 4, each
- * in its own process, measured in the same run: alternating rounds per load generator (wrk, then autocannon), then
- * the ratios the targets are stated in, then each server's RSS once it has served 20,000 requests.
+ * in its own process, measured in the same run: first each server's RSS right after its 20,000th request from a
+ * fresh start (the RSS target; the readiness request counts), then alternating rounds per load generator (wrk, then
+ * autocannon), the ratios the targets are stated in, and each server's RSS at the end of the run.
  */
 async function webhookComparison(withNodeRed: boolean, databaseUrl?: string): Promise<void> {
   const connections = Number(option('connections', '50'));
@@ -64,8 +70,27 @@ async function webhookComparison(withNodeRed: boolean, databaseUrl?: string): Pr
   try {
     servers.push(await startFlowcrew(body, { retention: 'all', databaseUrl }));
     if (withNodeRed) servers.push(await startNodeRed(body));
-    const served = new Map<BenchServer, number>(servers.map((s) => [s, 0]));
+    // Each server has answered one request (the readiness check in node-red.ts) and nothing else yet.
+    const served = new Map<BenchServer, number>(servers.map((s) => [s, 1]));
+    const atStart = new Map<BenchServer, number>(servers.map((s) => [s, s.rssMb()]));
+    // RSS right after exactly the 20,000th request, the same workload for both: the order flow, autocannon, the same
+    // connections, from a fresh start. The servers take turns (one loaded at a time, the other idle).
+    const at20k = new Map<BenchServer, RssUnderLoad>();
+    for (const server of servers) {
+      const r = await rssUnderLoad(server, target(server.url), connections, RSS_REQUESTS - served.get(server)!);
+      served.set(server, served.get(server)! + r.served);
+      at20k.set(server, r);
+      console.log(
+        `rss        ${server.name.padEnd(26)} start ${atStart.get(server)!.toFixed(0)} MB -> right after request ${served.get(server)} ${r.after.toFixed(0)} MB ` +
+          `(during: mean ${r.mean.toFixed(0)}, 2nd half ${r.secondHalfMean.toFixed(0)}, max ${r.max.toFixed(0)} MB; ${(r.served / r.seconds).toFixed(0)} req/s)`,
+      );
+    }
+    if (servers[1]) {
+      const [f, n] = [at20k.get(servers[0]!)!, at20k.get(servers[1])!];
+      console.log(`rss        after ${RSS_REQUESTS} requests each, flowcrew / node-red: ${(f.after / n.after).toFixed(2)}x (target <= 1.5)   mean ${(f.mean / n.mean).toFixed(2)}x   max ${(f.max / n.max).toFixed(2)}x`);
+    }
     const results = new Map<string, LoadResult[]>();
+    const roundSamples = new Map<BenchServer, number[]>(servers.map((s) => [s, []]));
     const tools = wrkAvailable() ? (['wrk', 'autocannon'] as const) : (['autocannon'] as const);
     for (const server of servers) served.set(server, served.get(server)! + (await autocannonLoad(target(server.url), 10, 2)).requests); // warm-up
     console.log(`load average before: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
@@ -73,7 +98,8 @@ async function webhookComparison(withNodeRed: boolean, databaseUrl?: string): Pr
       for (let round = 0; round < rounds; round++) {
         for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
           const cpuBefore = server.cpuSeconds();
-          const r = tool === 'wrk' ? await wrk(target(server.url), connections, duration) : await autocannonLoad(target(server.url), connections, duration);
+          const sampler = setInterval(() => roundSamples.get(server)!.push(server.rssMb()), 250);
+          const r = await (tool === 'wrk' ? wrk(target(server.url), connections, duration) : autocannonLoad(target(server.url), connections, duration)).finally(() => clearInterval(sampler));
           r.cpuUsPerRequest = ((server.cpuSeconds() - cpuBefore) * 1e6) / Math.max(1, r.requests);
           served.set(server, served.get(server)! + r.requests);
           printLoad(server.name, connections, r);
@@ -99,23 +125,14 @@ async function webhookComparison(withNodeRed: boolean, databaseUrl?: string): Pr
           `   server CPU per request ${f.cpu.toFixed(0)} vs ${n.cpu.toFixed(0)} µs (${(f.cpu / n.cpu).toFixed(2)}x)`,
       );
     }
-    // RSS after 20,000 requests each (the load above counts towards them). One reading is one point of V8's
-    // old-generation cycle (it grows to several times the live heap between mark-compacts), so the mean and max
-    // RSS while the last requests ran are printed beside it.
-    const sampled = new Map<BenchServer, number[]>();
-    for (const server of servers) {
-      const samples: number[] = [];
-      const sampler = setInterval(() => samples.push(server.rssMb()), 250);
-      const more = await requestsExactly(target(server.url), connections, 20_000 - served.get(server)!).finally(() => clearInterval(sampler));
-      served.set(server, served.get(server)! + more);
-      sampled.set(server, samples.length ? samples : [server.rssMb()]);
-    }
-    const rss = servers.map((s) => {
-      const samples = sampled.get(s)!;
+    // The end-of-run reading (one point of the old generation's cycle, after unequal request counts: the faster
+    // server served more), with the mean and max RSS sampled while each server's rounds ran.
+    const end = servers.map((s) => {
+      const samples = roundSamples.get(s)!.length ? roundSamples.get(s)! : [s.rssMb()];
       return { name: s.name, served: served.get(s)!, mb: s.rssMb(), mean: samples.reduce((a, b) => a + b, 0) / samples.length, max: Math.max(...samples) };
     });
-    for (const r of rss) console.log(`rss        ${r.name.padEnd(26)} after ${r.served} requests: ${r.mb.toFixed(0)} MB   (during the last requests: mean ${r.mean.toFixed(0)}, max ${r.max.toFixed(0)} MB)`);
-    if (rss[1]) console.log(`rss        flowcrew / node-red: ${(rss[0]!.mb / rss[1].mb).toFixed(2)}x (target <= 1.5)   mean ${(rss[0]!.mean / rss[1].mean).toFixed(2)}x   max ${(rss[0]!.max / rss[1].max).toFixed(2)}x`);
+    for (const r of end) console.log(`rss        ${r.name.padEnd(26)} end of run, after ${r.served} requests: ${r.mb.toFixed(0)} MB   (during the rounds: mean ${r.mean.toFixed(0)}, max ${r.max.toFixed(0)} MB)`);
+    if (end[1]) console.log(`rss        end of run, flowcrew / node-red: ${(end[0]!.mb / end[1].mb).toFixed(2)}x   mean ${(end[0]!.mean / end[1].mean).toFixed(2)}x   max ${(end[0]!.max / end[1].max).toFixed(2)}x`);
   } finally {
     for (const server of servers) await server.stop();
   }
