@@ -6,7 +6,7 @@
  */
 import type { FlowMessage, PortMessage } from '@flowcrew/sdk';
 import { acceptingConnections } from '../accept-burst.ts';
-import { UnstorableMessageError, type InvocationRecord, type RunStatus } from '../storage/types.ts';
+import { UnstorableMessageError, type CompleteInvocation, type InvocationRecord, type RunStatus } from '../storage/types.ts';
 import { DEFAULT_MAX_DEPTH } from '../flow/json-depth.ts';
 import { withFields } from '../logging/logger.ts';
 import type { NodeFinishedEvent } from './events.ts';
@@ -236,7 +236,11 @@ export class InProcessDispatcher implements InvocationDispatcher {
     let unroutable = false;
     let finished: boolean;
     let finalStatus: RunStatus;
-    let committed: Promise<void>;
+    /** The commit's promise: the run's last hop, or a storage without queueCompletion. */
+    let committed: Promise<void> | undefined;
+    /** Back-pressure: this hop passes on only once its own commit is stored. */
+    let waitForCommit = false;
+    let finishedEvent: NodeFinishedEvent | null = null;
     for (;;) {
       // Building the next invocations copies a fanned-out message (structuredClone), and storing serialises it: either
       // can find a message too large or deep to pass on. That fails this invocation with the reason (below) instead of
@@ -268,15 +272,29 @@ export class InProcessDispatcher implements InvocationDispatcher {
         // nodes run without waiting for it: the writer commits in order, so storage always holds a consistent prefix
         // of the run, and whatever was not yet committed at a crash is run again on resume. Only the run's end
         // waits for its commit, so a finished run is never reported before it is stored.
-        committed = this.hub.options.storage.completeInvocation(
-          run.flow.redactor.completion({
-            invocation: { id: invocation.id, status: error ? 'failed' : 'succeeded', attempt, outputs, error: error?.message ?? null, startedAt, finishedAt, usage: scope.usage },
-            next: tools.length > 0 ? [...tools, ...next] : next,
-            run: finished ? { id: run.record.id, status: finalStatus, error: run.failure, finishedAt } : undefined,
-            runId: run.record.id,
-            ...(discardRun ? { discardRun } : {}),
-          }),
-        );
+        const change: CompleteInvocation = {
+          invocation: { id: invocation.id, status: error ? 'failed' : 'succeeded', attempt, outputs, error: error?.message ?? null, startedAt, finishedAt, usage: scope.usage },
+          next: tools.length > 0 ? [...tools, ...next] : next,
+          run: finished ? { id: run.record.id, status: finalStatus, error: run.failure, finishedAt } : undefined,
+          runId: run.record.id,
+        };
+        if (discardRun) change.discardRun = true;
+        const storage = this.hub.options.storage;
+        if (finished || !storage.queueCompletion) committed = storage.completeInvocation(run.flow.redactor.completion(change));
+        else {
+          // No promise per hop: told once the commit is stored (or failed).
+          storage.queueCompletion(run.flow.redactor.completion(change), (storageError?: unknown) => {
+            this.uncommitted--;
+            try {
+              if (storageError !== undefined) this.hub.admission.dropRun(run, storageError as Error, `could not record node "${invocation.nodeId}"`);
+              else if (waitForCommit) this.passOn(run, finishedEvent, next);
+            } catch (thrown) {
+              void Promise.reject(thrown);
+            }
+          });
+          this.uncommitted++;
+          waitForCommit = this.uncommitted > MAX_UNCOMMITTED;
+        }
         if (discardRun) run.historyDiscarded = true;
         break;
       } catch (unstorable) {
@@ -292,7 +310,7 @@ export class InProcessDispatcher implements InvocationDispatcher {
     }
     run.outstanding += next.length - 1;
     // The event is made now, reported below (a plain object rather than a closure per hop); only when someone listens.
-    const finishedEvent: NodeFinishedEvent | null = this.hub.options.events.listens?.('nodeFinished') === false ? null : {
+    finishedEvent = this.hub.options.events.listens?.('nodeFinished') === false ? null : {
       flowId: run.record.flowId,
       runId: run.record.id,
       nodeId: invocation.nodeId,
@@ -304,6 +322,11 @@ export class InProcessDispatcher implements InvocationDispatcher {
       durationMs: finishedAt - startedAt,
     };
     if (!finished) {
+      if (!committed) {
+        // Queued with queueCompletion: under back-pressure, its callback passes on once the commit is stored.
+        if (!waitForCommit) this.passOn(run, finishedEvent, next);
+        return;
+      }
       this.uncommitted++;
       const settled = committed.then(this.countCommitted, (storageError: unknown) => {
         this.uncommitted--;
@@ -314,7 +337,7 @@ export class InProcessDispatcher implements InvocationDispatcher {
       this.passOn(run, finishedEvent, next);
       return;
     }
-    return this.endRun(run, invocation, committed, finishedEvent, finalStatus, finishedAt);
+    return this.endRun(run, invocation, committed!, finishedEvent, finalStatus, finishedAt);
   }
 
   /** One completion commit fewer outstanding (made once: no closure per hop). */

@@ -3,6 +3,7 @@
  * durable records, per-flow concurrency, error routing, retries, replies, cancellation, retention and resume.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { SqlStorage } from '../storage/sql-storage.ts';
 import { createSqliteStorage } from '../storage/sqlite.ts';
 import { createHarness, type Harness } from './test-harness.ts';
 
@@ -182,6 +183,60 @@ describe('executor', () => {
       const invocations = await storage.listInvocations(runId);
       expect(invocations.filter((i) => i.nodeId === 'a')).toHaveLength(1);
       expect(invocations.find((i) => i.nodeId === 'hold')?.interruptions ?? 0).toBe(0); // a clean stop is no interruption
+    } finally {
+      await h?.close();
+      h = undefined;
+      await storage.close();
+    }
+  });
+});
+
+describe('a hop whose commit fails', () => {
+  it('stops the run in this process (never reported finished); storage keeps it resumable and the next start finishes it', async () => {
+    const storage = createSqliteStorage({ filename: ':memory:' });
+    await storage.migrate();
+    const driver = (storage as SqlStorage).driver;
+    const writeBatch = driver.writeBatch.bind(driver);
+    let failing = false;
+    let failed = 0;
+    driver.writeBatch = (statements) => {
+      if (!failing) return writeBatch(statements);
+      failed++;
+      return Promise.reject(new Error('disk full'));
+    };
+    try {
+      const first = await createHarness({ storage });
+      const reported: string[] = [];
+      first.events.add({ runFinished: (run) => void reported.push(run.id) });
+      await first.deploy([
+        { id: 't', type: 'test-trigger', wires: [['hold']] },
+        { id: 'hold', type: 'test-hold', wires: [['a']] },
+        { id: 'a', type: 'test-step', wires: [['b']] },
+        { id: 'b', type: 'test-step', wires: [] },
+      ]);
+      const { runId } = await first.triggers.get('t')!({ payload: 'p' });
+      await vi_until(() => first.holds.has('p'));
+      failing = true;
+      first.holds.get('p')!.open();
+      await vi_until(() => failed > 0);
+      // Whatever had already been passed on is dropped with the run; nothing after the failed commit ends it.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      failing = false;
+      expect(reported).not.toContain(runId);
+      expect((await storage.getRun(runId))?.status).toBe('running');
+      await first.close();
+
+      h = await createHarness({ storage, holdsOpen: true });
+      await h.deploy((await storage.getFlow('f'))!.flow.nodes);
+      expect(await h.executor.resume()).toBe(1);
+      expect((await h.finished(runId)).status).toBe('succeeded');
+      expect(h.calls).toEqual(['hold:p', 'a:p', 'b:p']);
+      expect((await storage.listInvocations(runId)).map((i) => [i.nodeId, i.status])).toEqual([
+        ['t', 'succeeded'],
+        ['hold', 'succeeded'],
+        ['a', 'succeeded'],
+        ['b', 'succeeded'],
+      ]);
     } finally {
       await h?.close();
       h = undefined;

@@ -49,6 +49,8 @@ interface WriteItem {
 /** Told each transaction's size and duration (one call per batch, not per write). */
 export type CommitObserver = (commit: { writes: number; seconds: number; ok: boolean }) => void;
 
+const NO_RESULT = (): undefined => undefined;
+
 export class GroupCommit {
   readonly stats: GroupCommitStats = { transactions: 0, writes: 0, largestBatch: 0, failedBatches: 0 };
   /** Metrics hook (SqlStorage.observeCommits). */
@@ -91,6 +93,16 @@ export class GroupCommit {
       this.queue.push({ statements: run ? undefined : statements, run, finish, resolve: resolve as (v: unknown) => void, reject });
       this.schedule();
     });
+  }
+
+  /**
+   * Queue a run write without a promise: `settled` is called with no argument once its transaction committed, or with
+   * the error (a promise, its resolving functions and its reaction per hop were a good part of a hop's garbage).
+   */
+  enqueue(run: RunWrite, settled: (error?: unknown) => void): void {
+    if (this.closed) return queueMicrotask(() => settled(new Error('Storage is closed: the write was not performed.')));
+    this.queue.push({ statements: undefined, run, finish: NO_RESULT, resolve: settled, reject: settled });
+    this.schedule();
   }
 
   private schedule(): void {

@@ -135,6 +135,11 @@ export class SqlStorage implements Storage {
     return this.write([], () => undefined, completeInvocationWrite(change, this.limits));
   }
 
+  /** Not async, and no promise per hop: the executor's hops that do not end a run (see Storage.queueCompletion). */
+  queueCompletion(change: CompleteInvocation, settled: (error?: unknown) => void): void {
+    this.writer.enqueue(completeInvocationWrite(change, this.limits), settled);
+  }
+
   async updateRun(update: RunUpdate): Promise<void> {
     const write = runUpdateWrite(update);
     if (!write) return;

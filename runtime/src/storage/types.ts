@@ -206,6 +206,12 @@ export interface Storage {
   /** Queue mode: accepted runs not yet handed to the queue, oldest first, and their removal once handed. */
   readonly outbox?: import('./leases.ts').RunOutbox;
   completeInvocation(change: CompleteInvocation): Promise<void>;
+  /**
+   * completeInvocation for a caller that does not wait for it (a hop that does not end its run): no promise, `settled`
+   * is called once the write committed (no argument) or failed (the error); it must not throw. Throws like
+   * completeInvocation. Optional: callers fall back to completeInvocation.
+   */
+  queueCompletion?(change: CompleteInvocation, settled: (error?: unknown) => void): void;
   updateRun(update: RunUpdate): Promise<void>;
   /** Mark every still-pending invocation of a run cancelled and the run cancelled, in one transaction. */
   cancelRun(runId: string, finishedAt: number): Promise<void>;
