@@ -205,10 +205,23 @@ describe('queue mode under chaos (2 mains, 2 workers, real PostgreSQL and Redis)
     for (const r of runs) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
     const status = new Map(runs.map((r) => [r.id, r.status]));
     const acceptedNotSucceeded = accepted.filter((id) => status.get(id) !== 'succeeded');
-    const doubled = await query<{ run_id: string; node_id: string; n: string }>('SELECT run_id, node_id, count(*) AS n FROM invocations GROUP BY run_id, node_id HAVING count(*) > 1');
-    const incomplete = await query<{ run_id: string; n: string }>(
-      `SELECT r.id AS run_id, count(i.id) AS n FROM runs r LEFT JOIN invocations i ON i.run_id = r.id AND i.status = 'succeeded' GROUP BY r.id HAVING count(i.id) <> 3`,
-    );
+    // Each run's history as the product reads it: invocation rows and the compact history in the run's row (a run
+    // finished on a worker keeps what its last commit inserted there, storage/run-writes.ts).
+    const doubled: Array<{ run_id: string; node_id: string; n: number }> = [];
+    const incomplete: Array<{ run_id: string; n: number }> = [];
+    const reader = await createPostgresStorage({ connectionString: pgUrl, schema });
+    try {
+      for (const r of runs) {
+        const history = await reader.listInvocations(r.id);
+        const perNode = new Map<string, number>();
+        for (const i of history) perNode.set(i.nodeId, (perNode.get(i.nodeId) ?? 0) + 1);
+        for (const [node_id, n] of perNode) if (n > 1) doubled.push({ run_id: r.id, node_id, n });
+        const succeeded = history.filter((i) => i.status === 'succeeded').length;
+        if (succeeded !== 3) incomplete.push({ run_id: r.id, n: succeeded });
+      }
+    } finally {
+      await reader.close();
+    }
     const interrupted = await query<{ n: string; total: string }>('SELECT count(*) AS n, coalesce(sum(interruptions), 0) AS total FROM invocations WHERE interruptions > 0');
     const lastFinish = Number((await query<{ t: string }>('SELECT max(finished_at) AS t FROM runs'))[0]!.t);
     note(
