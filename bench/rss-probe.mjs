@@ -1,4 +1,4 @@
-// Preloaded into a server by bench/rss.ts (`node --expose-gc --import <this>`): on SIGUSR2 it appends one JSON line
+// Preloaded into a server by bench/rss.ts (`node --expose-gc --import <this>`): on SIGWINCH (SIGUSR2 stops Node-RED) it appends one JSON line
 // to $FLOWCREW_RSS_PROBE_OUT with process.memoryUsage() and V8's heap spaces, before and after a forced GC, so the
 // RSS can be split into live heap, heap headroom and memory outside V8's heap. Plain JS: it must load in any revision.
 import { appendFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ function take(label) {
   return { label, rss: mb(m.rss), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers), spaces };
 }
 
-process.on('SIGUSR2', () => {
+process.on('SIGWINCH', () => {
   const out = [take('now')];
   if (globalThis.gc) {
     globalThis.gc();

@@ -66,7 +66,7 @@ const status = (pid: number, field: string) => Number(new RegExp(`${field}:\\s+(
 async function probe(server: BenchServer, file: string): Promise<Probe[]> {
   const lines = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
   const before = lines().length;
-  process.kill(server.pid, 'SIGUSR2');
+  process.kill(server.pid, 'SIGWINCH');
   const deadline = Date.now() + 30_000;
   while (lines().length === before) {
     if (Date.now() > deadline) throw new Error(`the memory probe in ${server.name} did not answer within 30 s`);
