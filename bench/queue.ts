@@ -15,11 +15,12 @@
  *   [--workload chain,webhook] [--done reply|poll] [--only sqlite,pg,queue1,queue2,heartbeat] [--rounds 1] [--same-session]
  *   [--pg-stats] [--postgres postgres://...] [--redis redis://127.0.0.1:6379/6] [--rev <git revision>]
  * Needs PostgreSQL (127.0.0.1:5432, flowcrew/flowcrew, flowcrew_test) and Redis (scripts/services).
- * --rev: old code against this tree, in alternating rounds: before each of this tree's rounds, the same round (same
+ * --rev: old code against this tree, in alternating rounds (a git revision, or a directory holding a prepared tree): before each of this tree's rounds, the same round (same
  * flags) runs on the revision (extracted with bench/checkout.ts, its own bench/queue.ts in a process of its own); the
  * ratios of both trees per round and their medians are printed at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir, cpus, loadavg } from 'node:os';
@@ -356,7 +357,8 @@ const fmt = (x: number) => (Number.isNaN(x) ? '–' : `${x.toFixed(2)}x`);
 const REV = option('rev', '');
 /** --rev: per round and workload, the revision's 1-worker ratio (parsed from its own bench's output). */
 const revRatios: Array<Partial<Record<string, number>>> = [];
-const revDir = REV ? checkout(REV, await mkdtemp(path.join(tmpdir(), 'flowcrew-bench-rev-'))) : '';
+// A directory is taken as it is (a tree prepared by hand, with this checkout's node_modules linked: bench/checkout.ts).
+const revDir = REV ? (existsSync(path.join(REV, 'bench', 'queue.ts')) ? path.resolve(REV) : checkout(REV, await mkdtemp(path.join(tmpdir(), 'flowcrew-bench-rev-')))) : '';
 
 /** One round of the same bench on the --rev tree, its output prefixed with the revision; resolves with its ratios. */
 async function revRound(): Promise<Partial<Record<string, number>>> {
