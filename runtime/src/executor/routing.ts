@@ -3,20 +3,16 @@
  * completion watchers when it succeeded. Pure functions over the run (they only take sequence numbers from it).
  */
 import type { FlowMessage, PortMessage } from '@flowcrew/sdk';
+import { invocationId } from '../storage/run-compact.ts';
 import type { InvocationRecord } from '../storage/types.ts';
 import { completionHandlersFor, errorHandlersFor } from './roles.ts';
 import type { ActiveRun, DeployedNode } from './types.ts';
 
-/**
- * An invocation's id: its run's id and the sequence number it took (`<run id>.<seq>`). Unique because the run id is and
- * a run never hands out a sequence number twice (resume and takeover go on after the highest stored one; tools.ts
- * renumbers a tool call's seq after its id was made, from numbers not handed out yet). Time-ordered like the run's
- * UUIDv7, so new invocations still append to the primary-key index; a UUID per invocation cost ~0.5 µs and ~1 KB of
- * garbage per hop (bench/README.md, session 11).
- */
-export function invocationId(runId: string, seq: number): string {
-  return `${runId}.${seq}`;
-}
+// An invocation's id is `<run id>.<seq>` (storage/run-compact.ts invocationId): a UUID per invocation cost ~0.5 µs
+// and ~1 KB of garbage per hop, and the compact history leaves such ids out (bench/README.md, session 11). Unique
+// because resume and takeover go on after the highest stored seq, and tools.ts renumbers a tool call's seq after its
+// id was made from numbers not handed out yet.
+export { invocationId };
 
 export function pendingInvocation(run: ActiveRun, target: DeployedNode, msg: FlowMessage, parentId: string | null): InvocationRecord {
   const seq = run.seq++;

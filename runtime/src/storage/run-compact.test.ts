@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SqlParam } from './sql-driver.ts';
-import { decodeInvocations, encodeInvocations, INVOCATION_COLUMNS } from './run-compact.ts';
+import { decodeInvocations, encodeInvocations, INVOCATION_COLUMNS, invocationId } from './run-compact.ts';
 import type { InvocationRecord } from './types.ts';
 
 const RUN = 'run-1';
@@ -67,7 +67,30 @@ describe('compact history encoding', () => {
     ]);
   });
 
+  it("leaves out ids the executor derives from the run id and seq, and reads them back; any other id stays whole", () => {
+    const rows = [
+      row({ id: invocationId(RUN, 0), seq: 0, outputs: [{ port: 0, msg: { payload: 1 } }] }),
+      row({ id: invocationId(RUN, 1), seq: 1, parentId: invocationId(RUN, 0), input: { payload: 1 } }),
+      // A tool call renumbered after its id was made, a durable step, a parent stored by an earlier commit.
+      row({ id: invocationId(RUN, 2), seq: 4, parentId: invocationId(RUN, 1) }),
+      row({ id: `${invocationId(RUN, 1)}/fetch`, seq: 3, parentId: invocationId(RUN, 1) }),
+      row({ id: invocationId(RUN, 5), seq: 5, parentId: invocationId(RUN, 9) }),
+    ];
+    const encoded = encodeInvocations(rows);
+    expect(JSON.parse(encoded).v).toBe(3);
+    expect(JSON.parse(encoded).i.map((r: unknown[]) => r[0])).toEqual([null, null, invocationId(RUN, 2), `${invocationId(RUN, 1)}/fetch`, null]);
+    expect(decodeInvocations(encoded, RUN)).toEqual(rows.map(asRead));
+  });
+
+  it('still reads version 2 (every id written, session 10)', () => {
+    const v2 = '{"v":2,"t":1796425593425,"i":[["i1","n0","inject","succeeded",1,null,[{"port":0,"msg":{"payload":{}}}],null,null,0,0,1,2,null],["i2","n1","change","succeeded",1,0,[{"port":0,"msg":{"payload":2}}],null,0,1,3,3,4,null]]}';
+    expect(decodeInvocations(v2, 'r9').map((i) => [i.id, i.parentId, i.input, i.createdAt])).toEqual([
+      ['i1', null, null, 1796425593425],
+      ['i2', 'i1', { payload: {} }, 1796425593428],
+    ]);
+  });
+
   it('refuses a newer version with a clear error', () => {
-    expect(() => decodeInvocations('{"v":3,"t":0,"i":[]}', 'r1')).toThrow(/run r1: compact format version 3/);
+    expect(() => decodeInvocations('{"v":4,"t":0,"i":[]}', 'r1')).toThrow(/run r1: compact format version 4/);
   });
 });

@@ -9,17 +9,19 @@
  * reader of a finished run's invocations (run-reads.ts listInvocations: run view, API, reruns, steps, flow tests)
  * merges both places, so a run written partly as rows (an earlier batch) and partly compacted reads the same.
  *
- * Format (version 2, written since session 10): `{"v":2,"t":BASE,"i":[ROW,...]}`, one array per invocation:
- *   [id, node_id, node_type, status, attempt, INPUT, outputs, error, PARENT, seq, created, started, finished, usage]
+ * Format (version 3, written since session 11): `{"v":3,"t":BASE,"i":[ROW,...]}`, one array per invocation:
+ *   [ID, node_id, node_type, status, attempt, INPUT, outputs, error, PARENT, seq, created, started, finished, usage]
+ * - ID is null when the id is the one the executor gives (`invocationId`: `<run id>.<seq>`), else the id;
  * - the run id is not repeated (it is the row's own id);
  * - PARENT is the index of the parent invocation in `i` when it is there, else its id (or null);
  * - INPUT is a number k when the input is the message of the parent's single output, as it is along every wire
  *   (that message is stored once, in the parent's outputs), else the message wrapped in a one-element array, or null;
  * - created/started/finished are milliseconds after BASE (the first invocation's created_at).
- * A chain run's history so shrank from 4.2 to ~1.9 KB: SQLite's cost of a run row (insert, WAL, checkpoint) grows
+ * A chain run's history so shrank from 4.2 to ~1.9 KB (version 2), ~1.95 KB with version 3's
+ * ids (2.34 KB when written as version 2): SQLite's cost of a run row (insert, WAL, checkpoint) grows
  * with its bytes. JSON columns (input, outputs, usage) are embedded as JSON, not as strings, so they are neither
- * escaped when written nor parsed twice when read. Version 1 (a bare array of full rows in INVOCATION_COLUMNS
- * order, sessions 8-9) is still read.
+ * escaped when written nor parsed twice when read. Version 2 (session 10: every id written) and version 1 (a bare
+ * array of full rows in INVOCATION_COLUMNS order, sessions 8-9) are still read.
  */
 import type { SqlDialect, SqlParam } from './sql-driver.ts';
 import type { InvocationRecord, InvocationStatus } from './types.ts';
@@ -29,6 +31,14 @@ export const INVOCATION_COLUMNS = ['id', 'run_id', 'node_id', 'node_type', 'stat
 export const INV = { id: 0, runId: 1, status: 4, attempt: 5, input: 6, outputs: 7, error: 8, parentId: 9, seq: 10, createdAt: 11, startedAt: 12, finishedAt: 13, usage: 14 } as const;
 
 export const COMPACT_COLUMN = 'invocations_json';
+
+/**
+ * An invocation's id as the executor gives it: its run's id and the sequence number it took (executor/routing.ts).
+ * Unique because the run id is and a run never hands out a sequence number twice; time-ordered like the run's UUIDv7.
+ */
+export function invocationId(runId: string, seq: number): string {
+  return `${runId}.${seq}`;
+}
 
 /**
  * Text JSON.stringify would only put in quotes (ids, node ids and types, statuses): quoted directly, the same bytes.
@@ -50,8 +60,12 @@ export function encodeInvocations(rows: readonly (readonly SqlParam[])[]): strin
   for (const row of rows) {
     const parentIndex = row[INV.parentId] === null ? undefined : index.get(row[INV.parentId]!);
     const parent = parentIndex === undefined ? undefined : rows[parentIndex];
+    const id = row[INV.id];
+    const runId = row[INV.runId];
+    const seq = row[INV.seq];
+    const derived = typeof seq === 'number' && typeof runId === 'string' && id === invocationId(runId, seq);
     parts.push(
-      `[${text(row[INV.id])}`,
+      derived ? '[null' : `[${text(id)}`,
       text(row[2]),
       text(row[3]),
       text(row[INV.status]),
@@ -67,7 +81,7 @@ export function encodeInvocations(rows: readonly (readonly SqlParam[])[]): strin
       `${jsonPart(row[INV.usage])}]`,
     );
   }
-  return `{"v":2,"t":${base},"i":[${parts.join(',')}]}`;
+  return `{"v":3,"t":${base},"i":[${parts.join(',')}]}`;
 }
 
 function text(value: SqlParam | undefined): string {
@@ -111,15 +125,18 @@ function inputPart(input: SqlParam | undefined, parentOutputs: SqlParam | undefi
 export function decodeInvocations(text: string, runId: string): InvocationRecord[] {
   const parsed = JSON.parse(text) as unknown[][] | { v: number; t: number; i: unknown[][] };
   if (Array.isArray(parsed)) return parsed.map(fromVersion1);
-  if (parsed.v !== 2) throw new Error(`Cannot read the history of run ${runId}: compact format version ${String(parsed.v)} is newer than this runtime.`);
+  if (parsed.v !== 2 && parsed.v !== 3) throw new Error(`Cannot read the history of run ${runId}: compact format version ${String(parsed.v)} is newer than this runtime.`);
   const rows = parsed.i;
   const base = Number(parsed.t);
   const outputsOf = (row: unknown[]) => (row[6] ?? null) as InvocationRecord['outputs'];
-  return rows.map((row) => {
-    const parent = typeof row[8] === 'number' ? rows[row[8]] : undefined;
+  // Version 3 leaves out ids the executor derives from the run id and seq (always written in version 2).
+  const ids = rows.map((row) => (row[0] === null ? invocationId(runId, Number(row[9])) : row[0]));
+  return rows.map((row, r) => {
+    const parentIndex = typeof row[8] === 'number' ? row[8] : undefined;
+    const parent = parentIndex === undefined ? undefined : rows[parentIndex];
     // A copy of the parent's output message: each record owns its objects, as when read from rows.
     const input = typeof row[5] === 'number' ? structuredClone(outputsOf(parent!)![row[5]]!.msg ?? null) : Array.isArray(row[5]) ? row[5][0] : null;
-    return record(runId, row[0], row[1], row[2], row[3], row[4], input, row[6], row[7], parent ? parent[0] : row[8], row[9], at(row[10], base), at(row[11], base), at(row[12], base), row[13]);
+    return record(runId, ids[r], row[1], row[2], row[3], row[4], input, row[6], row[7], parentIndex === undefined ? row[8] : ids[parentIndex], row[9], at(row[10], base), at(row[11], base), at(row[12], base), row[13]);
   });
 }
 
