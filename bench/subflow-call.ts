@@ -8,8 +8,10 @@
  * Without --rev: `plain` vs `called` alternating processes, on this tree or on revision --at. With --rev: `called` on
  * <rev> vs `called` on this tree (or on --at), alternating (bench/checkout.ts extracts the revisions: a shared
  * checkout's uncommitted edits of others stay out of the comparison with --at).
- *   node --import tsx bench/subflow-call.ts --toggle [--rounds 6] [--messages 20000] [--at <git rev>]
- * One process, blocks with Node's async hook on (an AsyncLocalStorage in use) and off, alternating.
+ *   node --import tsx bench/subflow-call.ts --toggle [--rounds 6] [--messages 20000] [--at <git rev>] [--after-call]
+ * One process, blocks with Node's async hook on (an AsyncLocalStorage in use) and off, alternating; with
+ * --after-call, blocks before and after a library sub-flow call (on a tree where the call leaves the hook on, every
+ * block after the first call has it on).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -40,10 +42,19 @@ async function callSubflowOnce(runtime: Runtime): Promise<void> {
   await library.added({ definition, projectId: 'default', createdAt: Date.now(), createdBy: 'bench' });
   await runtime.createFlow({ id: 'caller', name: 'caller', version: 0, env: { SITE: 'plant-7' }, nodes: [{ id: 'go', type: 'inject', wires: [['use']] }, { id: 'use', type: 'subflow:bench-stamp', props: { version: 1 } }] });
   await runtime.deployFlow('caller');
-  const finished = new Promise<string>((resolve) => runtime.events.add({ runFinished: (run) => run.flowId === 'caller' && resolve(run.status) }));
-  await runtime.executor.runNow('caller', { payload: {} }, { nodeId: 'go' });
-  const status = await finished;
-  if (status !== 'succeeded') throw new Error(`the calling run ${status}`);
+  await runCallerOnce(runtime);
+}
+
+async function runCallerOnce(runtime: Runtime): Promise<void> {
+  const { runId } = await runtime.executor.runNow('caller', { payload: {} }, { nodeId: 'go' });
+  for (;;) {
+    const run = await runtime.storage.getRun(runId);
+    if (run && ['succeeded', 'failed', 'cancelled'].includes(run.status)) {
+      if (run.status !== 'succeeded') throw new Error(`the calling run ${run.status}`);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 async function measure(root: string, variant: Variant, messages: number, inFlight = 256): Promise<{ cpuUs: number; wallUs: number }> {
@@ -78,7 +89,7 @@ async function measure(root: string, variant: Variant, messages: number, inFligh
  * The async hook's cost on the chain in ONE process (no process-to-process noise): blocks of runs with an
  * AsyncLocalStorage enabled (as session 10's caller scope stayed after one call) and disabled, alternating.
  */
-async function toggle(root: string, messages: number, rounds: number, inFlight = 256): Promise<void> {
+async function toggle(root: string, messages: number, rounds: number, afterCall: boolean, inFlight = 256): Promise<void> {
   const { AsyncLocalStorage } = await import('node:async_hooks');
   const { loadConfig } = (await import(path.join(root, 'runtime/src/config.ts'))) as typeof import('../runtime/src/config.ts');
   const { Runtime } = (await import(path.join(root, 'runtime/src/runtime.ts'))) as typeof import('../runtime/src/runtime.ts');
@@ -101,11 +112,17 @@ async function toggle(root: string, messages: number, rounds: number, inFlight =
       return (cpu.user + cpu.system) / (messages * 10);
     };
     const ratios: number[] = [];
-    console.log(`chain (sqlite on disk, history all) in one process, ${messages} runs x 10 nodes per block: async hook off vs on (an AsyncLocalStorage in use), alternating`);
+    const what = afterCall ? 'before vs after a library sub-flow call (one more each round)' : 'async hook off vs on (an AsyncLocalStorage in use)';
+    console.log(`chain (sqlite on disk, history all) in one process (${root}), ${messages} runs x 10 nodes per block: ${what}, alternating`);
+    let published = false;
     for (let round = 1; round <= rounds; round++) {
       const off = await block();
       const als = new AsyncLocalStorage<number>();
-      als.run(1, () => undefined); // enabled from now on, as a storage once run stays until disable()
+      if (afterCall) {
+        if (!published) await callSubflowOnce(runtime);
+        else await runCallerOnce(runtime);
+        published = true;
+      } else als.run(1, () => undefined); // enabled from now on, as a storage once run stays until disable()
       const on = await block();
       als.disable();
       ratios.push(on / off);
@@ -131,7 +148,7 @@ if (isMain) {
   if (args.includes('--toggle')) {
     const at = option('at', '');
     const under = at ? await mkdtemp(path.join(tmpdir(), 'flowcrew-subflow-call-rev-')) : '';
-    await toggle(at ? checkout(at, under) : path.resolve(import.meta.dirname, '..'), messages, Number(option('rounds', '6')));
+    await toggle(at ? checkout(at, under) : path.resolve(import.meta.dirname, '..'), messages, Number(option('rounds', '6')), args.includes('--after-call'));
     if (under) await rm(under, { recursive: true, force: true });
   } else if (measureRoot) {
     console.log(JSON.stringify(await measure(measureRoot, option('variant', 'plain') as Variant, messages)));
