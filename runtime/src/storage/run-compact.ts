@@ -113,10 +113,12 @@ const MSG_KEY = ',"msg":';
  */
 function inputPart(input: SqlParam | undefined, parentOutputs: SqlParam | undefined): string {
   if (typeof input !== 'string') return input === null || input === undefined ? 'null' : `[${JSON.stringify(input)}]`;
-  if (typeof parentOutputs === 'string' && parentOutputs.startsWith(SINGLE_OUTPUT_PREFIX) && parentOutputs.endsWith(`${input}}]`)) {
+  if (typeof parentOutputs === 'string' && parentOutputs.startsWith(SINGLE_OUTPUT_PREFIX)) {
     const msgAt = parentOutputs.indexOf(MSG_KEY, SINGLE_OUTPUT_PREFIX.length);
-    // Only digits between the prefix and the key, and the message runs from the key to the closing `}]`.
-    if (msgAt > SINGLE_OUTPUT_PREFIX.length && msgAt + MSG_KEY.length + input.length + 2 === parentOutputs.length && /^\d+$/.test(parentOutputs.slice(SINGLE_OUTPUT_PREFIX.length, msgAt))) return '0';
+    const from = msgAt + MSG_KEY.length;
+    // Only digits between the prefix and the key, and the message runs from the key to the closing `}]` (compared in
+    // place: no `${input}}]` copy of the message per invocation).
+    if (msgAt > SINGLE_OUTPUT_PREFIX.length && from + input.length + 2 === parentOutputs.length && parentOutputs.endsWith('}]') && parentOutputs.startsWith(input, from) && /^\d+$/.test(parentOutputs.slice(SINGLE_OUTPUT_PREFIX.length, msgAt))) return '0';
   }
   return `[${input}]`;
 }
