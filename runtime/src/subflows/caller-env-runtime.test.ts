@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../testing/server.ts';
+import { callerScopeEnabled } from './caller-env.ts';
 
 const SECRET = 'sk-caller-0123456789';
 let server: TestServer;
@@ -47,5 +48,8 @@ describe("a library sub-flow's variables inside a call", () => {
     const inside = (await server.api('GET', `/api/v1/runs/${called[0]!.id}`)).body;
     expect(inside.invocations.find((i: { nodeId: string }) => i.nodeId === 'read').outputs[0].msg.payload).toEqual({ region: 'eu-north', site: 'plant-7', flow: 'Orders', key: '[redacted]' });
     expect(JSON.stringify(inside)).not.toContain(SECRET);
+    // The call over, the caller scope is off again: no async hook left on for the runs of this process.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(callerScopeEnabled()).toBe(false);
   });
 });
