@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { accepts, declaredType, hasBody, parseBody, type DeclaredType } from './webhook-body.ts';
+import { checkBodyDepth } from './body-guard.ts';
+import { accepts, declaredType, hasBody, mayBeTooDeep, parseBody, type DeclaredType } from './webhook-body.ts';
 
 const DEFAULT = ['application/json', 'application/x-www-form-urlencoded', 'text/plain'];
 const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
@@ -76,5 +77,35 @@ describe('webhook bodies: parsed only as their declared type', () => {
     });
     await expect(parse('multipart/form-data', body)).rejects.toMatchObject({ status: 400, message: /multipart body cannot be parsed: Multipart: Boundary not found/ });
     await expect(parse(`multipart/form-data; boundary=${boundary}`, `${part('Content-Disposition: form-data; name="__proto__"', 'x')}--${boundary}--\r\n`)).rejects.toMatchObject({ status: 400, message: 'multipart field name "__proto__" is not allowed' });
+  });
+});
+
+describe('webhook bodies: which need the depth walk', () => {
+  const nested = (depth: number, inner = '1') => '['.repeat(depth) + inner + ']'.repeat(depth);
+  it('a JSON body is walked whenever the walk could refuse it; text within the limit is not', async () => {
+    const maxDepth = 8;
+    const bodies = [
+      '{"id":"B-1","items":[{"sku":"a","qty":2}]}',
+      nested(8),
+      nested(9),
+      nested(8, '"' + ']'.repeat(40) + '"'),
+      nested(8, '"[[[[[[[[[[[[\\"[[[[["'),
+      nested(9, '"ünïcödé ✓ \\\\"'),
+      `{"a":${nested(9)},"a":1}`, // a duplicate key hides the depth: walked, not refused
+      JSON.stringify({ note: '{'.repeat(40), deep: JSON.parse(nested(9)) }),
+      ' '.repeat(300) + nested(3),
+    ];
+    for (const text of bodies) {
+      const raw = Buffer.from(text);
+      const { body } = await parse('application/json', raw);
+      const refused = checkBodyDepth(body, maxDepth) !== null;
+      const walked = mayBeTooDeep(type('application/json'), raw, maxDepth);
+      if (refused) expect(walked, text).toBe(true);
+      expect(walked, text).toBe(text === nested(9) || text.startsWith('[[[[[[[[[') || text.startsWith('{"a":[') || text.includes('"deep"'));
+    }
+    // Short text cannot be too deep; other types are always walked.
+    expect(mayBeTooDeep(type('application/json'), Buffer.from(nested(8)), 8)).toBe(false);
+    expect(mayBeTooDeep(type('application/vnd.x+json'), Buffer.from(nested(20)), 8)).toBe(true);
+    expect(mayBeTooDeep(type('application/x-www-form-urlencoded'), Buffer.from('a[b][c]=1'), 8)).toBe(true);
   });
 });

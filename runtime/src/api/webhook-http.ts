@@ -12,7 +12,7 @@ import { WEBHOOK_DEFAULT_ACCEPT, type TriggerReply, type WebhookFile } from '@fl
 import { ProblemError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { checkBodyDepth } from './body-guard.ts';
-import { declaredType, hasBody, parseBody, readBody } from './webhook-body.ts';
+import { declaredType, hasBody, mayBeTooDeep, parseBody, readBody } from './webhook-body.ts';
 import { WebhookGuard, type WebhookGuardOptions } from './webhook-guard.ts';
 
 function sendProblem(res: Response, status: number, title: string, detail: string, extra: Record<string, unknown> = {}): void {
@@ -121,8 +121,11 @@ export function webhookHandler(runtime: Pick<Runtime, 'webhooks' | 'config' | 'l
       const late = guard.afterBody(route.auth, req.headers, raw, `${route.method} ${route.path}`);
       if (late) return refuse(late);
       if (type) ({ body, files } = await parseBody(type, raw, limit));
-      const tooDeep = checkBodyDepth(body, runtime.config.maxDepth);
-      if (tooDeep) throw tooDeep;
+      // A JSON body whose text is not too deep is not (no walk of the parsed value per request).
+      if (type && mayBeTooDeep(type, raw, runtime.config.maxDepth)) {
+        const tooDeep = checkBodyDepth(body, runtime.config.maxDepth);
+        if (tooDeep) throw tooDeep;
+      }
 
       const reply = await route.handle({
         method: req.method,
