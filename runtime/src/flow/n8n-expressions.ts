@@ -9,7 +9,12 @@
  * Other nodes' outputs: `$('Node')...json` becomes `n8n.Node` on the message; the importer copies that node's
  * output there (see n8n.ts), so a path through the flow sees it as n8n does.
  */
-import { parseExpressionAt, type Node as AstNode } from 'acorn';
+import { createRequire } from 'node:module';
+import type { Node as AstNode } from 'acorn';
+
+const require = createRequire(import.meta.url);
+/** acorn (~1 MB of heap with its source) is loaded by the first n8n import that has an expression, not at start. */
+const acorn = (): typeof import('acorn') => require('acorn');
 
 export class UntranslatableExpression extends Error {}
 
@@ -74,7 +79,7 @@ function findClose(text: string, from: number): number {
 export function translateJs(source: string, refs: NodeRefs): Translated {
   let ast: AstNode;
   try {
-    ast = parseExpressionAt(source.trim(), 0, { ecmaVersion: 'latest' });
+    ast = acorn().parseExpressionAt(source.trim(), 0, { ecmaVersion: 'latest' });
   } catch (error) {
     throw new UntranslatableExpression(`not a JavaScript expression: ${str(source.trim())} (${(error as Error).message})`);
   }

@@ -3,7 +3,8 @@
  * than a message may be, so that nothing downstream (a deep copy, JSON.stringify of the run record, the next
  * node) overflows the stack or expands a few kilobytes of YAML aliases into gigabytes ("billion laughs").
  */
-import yaml from 'js-yaml';
+import type { LoadOptions } from 'js-yaml';
+import { jsYaml } from './libs.ts';
 import { checkStringLength, hostLimits, LimitExceededError, limitVariable, type HostLimits } from '@flowcrew/sdk/util';
 import { checkDepth, jsonTextTooDeep, SizeMeter } from '@flowcrew/sdk/util';
 
@@ -31,9 +32,9 @@ export function parseYamlLimited(text: string, what = 'The YAML document', limit
   let value: unknown;
   try {
     // js-yaml stops at its own maxDepth (100 by default) before its recursion could overflow the stack.
-    value = yaml.load(text, { maxDepth: limits.maxDepth + 1 } as yaml.LoadOptions); // maxDepth: js-yaml 4.3, not in its types yet
+    value = jsYaml().load(text, { maxDepth: limits.maxDepth + 1 } as LoadOptions); // maxDepth: js-yaml 4.3, not in its types yet
   } catch (error) {
-    if (error instanceof RangeError || (error instanceof yaml.YAMLException && error.reason.startsWith('nesting exceeded maxDepth'))) throw tooDeep(what, limits);
+    if (error instanceof RangeError || (error instanceof jsYaml().YAMLException && error.reason.startsWith('nesting exceeded maxDepth'))) throw tooDeep(what, limits);
     throw error;
   }
   if (value !== null && typeof value === 'object') checkDepth(new SizeMeter(limits, what).measure(value), what, limits);

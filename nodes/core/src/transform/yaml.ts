@@ -1,8 +1,8 @@
 /**
  * yaml (Node-RED's "yaml" node): convert a message property between a YAML string and a JavaScript value.
  */
-import yaml from 'js-yaml';
 import { defineNode } from '@flowcrew/sdk';
+import { jsYaml } from '../shared/libs.ts';
 import { parseYamlLimited } from '../shared/parsers.ts';
 import { assertPropertyExpression, getMessageProperty, setMessageProperty } from '@flowcrew/sdk/util';
 
@@ -68,7 +68,7 @@ levels deep, fails the message with an error naming the limit: a "billion laughs
           }
           let text: string;
           try {
-            text = yaml.dump(value);
+            text = jsYaml().dump(value);
           } catch {
             throw new Error('Failed to convert payload');
           }
