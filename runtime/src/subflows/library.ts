@@ -151,7 +151,9 @@ export function subflowNodeType(id: string, versions: SubflowDefinition[]): Node
     help: `${latest.description ?? latest.name}
 
 A library sub-flow (\`${id}\`, latest version ${latest.version}). The node runs the version in **version**; the message
-goes in as the sub-flow's input, the properties travel as \`msg.subflow.props\`, and the sub-flow's answer comes out.
+goes in as the sub-flow's input, the properties travel as \`msg.subflow.props\` (and the calling node, flow and run as
+\`msg.subflow.caller\`: a run resumed after a restart or on another worker reads its caller's variables through it), and
+the sub-flow's answer comes out.
 `,
     create(init) {
       const { version, timeoutMs, ...props } = init.props as { version: number; timeoutMs?: number } & Record<string, unknown>;
