@@ -143,15 +143,14 @@ export function httpGuards(config: RuntimeConfig, identity: Identity, options: H
   });
   // Helmet with a per-request directive builds and validates the whole CSP on every request (~2 % of a webhook
   // request's CPU, session 11); with fixed directives it joins them once. One fixed instance per WebSocket source
-  // (a few Host values in practice; past 64, the per-request one), and of that instance only its header writes,
-  // recorded once (replayHeaderWrites): its 11 middlewares and their chain of callbacks ran for every request.
+  // (a few Host values in practice; past 64, the per-request one).
   const helmet = helmetWith((req) => wsSource(req as Request));
   const helmetByWs = new Map<string, RequestHandler>();
   const helmetGuard: RequestHandler = (req, res, next) => {
     if (req.secure) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
     const ws = wsSource(req);
     let fixed = helmetByWs.get(ws);
-    if (!fixed && helmetByWs.size < 64) helmetByWs.set(ws, (fixed = replayHeaderWrites(helmetWith(ws))));
+    if (!fixed && helmetByWs.size < 64) helmetByWs.set(ws, (fixed = helmetWith(ws)));
     (fixed ?? helmet)(req, res, next);
   };
 
@@ -211,51 +210,6 @@ export function httpGuards(config: RuntimeConfig, identity: Identity, options: H
       api: limiter('api', http.rateLimit.api),
       webhook: limiter('webhook', http.rateLimit.webhook),
     },
-  };
-}
-
-type HeaderWrite = readonly [name: string, value: string | undefined];
-
-/**
- * A middleware that only writes headers which do not depend on the request (helmet with fixed options: each of its
- * middlewares sets or removes one header and calls next), as the same writes in the same order without running it
- * per request. The writes are recorded once against a request that notes any read and a response that takes only
- * setHeader (string values) and removeHeader; a middleware that reads the request, does anything else to the
- * response, throws or does not call next at once with no error is returned as it is.
- */
-export function replayHeaderWrites(middleware: RequestHandler): RequestHandler {
-  const writes: HeaderWrite[] = [];
-  let plain = true;
-  let nexted = false;
-  const req = new Proxy({}, { get: () => void (plain = false), has: () => (plain = false) });
-  const res = new Proxy(
-    {
-      setHeader(name: string, value: unknown) {
-        if (typeof value !== 'string') plain = false;
-        writes.push([name, String(value)]);
-      },
-      removeHeader(name: string) {
-        writes.push([name, undefined]);
-      },
-    },
-    { get: (target, key) => (key === 'setHeader' || key === 'removeHeader' ? target[key] : void (plain = false)) },
-  );
-  try {
-    middleware(req as Request, res as unknown as Response, (error?: unknown) => {
-      if (error !== undefined) plain = false;
-      nexted = true;
-    });
-  } catch {
-    return middleware;
-  }
-  if (!plain || !nexted) return middleware;
-  return (_req, response, next) => {
-    for (let i = 0; i < writes.length; i++) {
-      const [name, value] = writes[i]!;
-      if (value === undefined) response.removeHeader(name);
-      else response.setHeader(name, value);
-    }
-    next();
   };
 }
 
