@@ -3,6 +3,27 @@ import type { SqlDriver } from './sql-driver.ts';
 import type { SqlStatement } from './sql-storage.ts';
 import { CHUNK, type Writer } from './leases.ts';
 
+const outboxInserts = new Map<number, string>();
+/** The outbox INSERT of `rows` rows (built once per count). */
+function outboxInsertSql(rows: number): string {
+  let sql = outboxInserts.get(rows);
+  if (sql === undefined) outboxInserts.set(rows, (sql = `INSERT INTO run_outbox (run_id, created_at) VALUES ${Array(rows).fill('(?, ?)').join(', ')} ON CONFLICT (run_id) DO NOTHING`));
+  return sql;
+}
+
+/**
+ * A group commit's statements that go with its run writes (run-writes.ts): the acceptances' single-row outbox INSERTs
+ * become ONE multi-row INSERT (rows in their order), ahead of any other such statement, which is left as it is. One
+ * INSERT per acceptance was most of a busy queue-mode main's statements per transaction (session 11).
+ */
+export function coalesceOutboxInserts(statements: readonly SqlStatement[]): SqlStatement[] {
+  const single = outboxInsertSql(1);
+  const rows = statements.filter((s) => s.sql === single);
+  if (rows.length < 2) return [...statements];
+  const merged: SqlStatement = { sql: outboxInsertSql(rows.length), params: rows.flatMap((s) => s.params ?? []) };
+  return [merged, ...statements.filter((s) => s.sql !== single)];
+}
+
 /**
  * The transactional outbox (queue mode): a run accepted by a main is recorded here in the run's own transaction, and
  * a relay hands it to the queue only after that commit, then removes the row. A relay dying between the two hands it
@@ -15,7 +36,7 @@ export class RunOutbox {
   ) {}
 
   static insert(runId: string, createdAt: number): SqlStatement {
-    return { sql: 'INSERT INTO run_outbox (run_id, created_at) VALUES (?, ?) ON CONFLICT (run_id) DO NOTHING', params: [runId, createdAt] };
+    return { sql: outboxInsertSql(1), params: [runId, createdAt] };
   }
 
   /** Up to `limit` runs waiting to be enqueued, oldest first; only those accepted before `olderThan` (epoch ms) if given. */

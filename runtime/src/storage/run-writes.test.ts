@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeInvocation, makeRun } from './fixtures.ts';
 import { decodeInvocations } from './run-compact.ts';
+import { RunOutbox } from './outbox.ts';
 import { acceptRunWrite, completeInvocationWrite, planBatch, runUpdateWrite, statementsOf } from './run-writes.ts';
 import type { SqlStorage } from './sql-storage.ts';
 import { createSqliteStorage } from './sqlite.ts';
@@ -85,6 +86,19 @@ describe('planBatch', () => {
     const plan = planBatch([{ run: acceptRunWrite(run, [trigger, a], limits, NO_LEASE) }, { statements: cancel }, { run: completeInvocationWrite({ invocation: done(a, []), next: [] }, limits) }]);
     expect(plan.statements.map((s) => s.sql.split(' (')[0]!.split(' SET')[0])).toEqual(['INSERT INTO runs', 'INSERT INTO invocations', 'UPDATE runs', 'UPDATE invocations']);
     expect(plan.slices[1]).toEqual([2, 3]);
+  });
+
+  it("the acceptances' outbox rows (queue mode) are ONE multi-row INSERT per batch, after their runs", () => {
+    const one = webhookRun();
+    const two = webhookRun();
+    const plan = planBatch([
+      { run: acceptRunWrite(one.run, [one.trigger, one.a], limits, NO_LEASE, RunOutbox.insert(one.run.id, 1)) },
+      { run: acceptRunWrite(two.run, [two.trigger, two.a], limits, NO_LEASE, RunOutbox.insert(two.run.id, 2)) },
+    ]);
+    expect(plan.statements.map((s) => s.sql.split(' (')[0])).toEqual(['INSERT INTO runs', 'INSERT INTO invocations', 'INSERT INTO run_outbox']);
+    expect(plan.statements[2]!.params).toEqual([one.run.id, 1, two.run.id, 2]);
+    // Retried alone (the batch failed), each acceptance has its own single-row INSERT.
+    expect(statementsOf(acceptRunWrite(one.run, [one.trigger], limits, NO_LEASE, RunOutbox.insert(one.run.id, 1))).at(-1)).toEqual(RunOutbox.insert(one.run.id, 1));
   });
 
   it("a write's own statements (used when it is retried alone) are the plain ones", () => {

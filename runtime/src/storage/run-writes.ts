@@ -16,6 +16,7 @@ import { json, MessageCache } from './run-messages.ts';
 import type { SqlParam, SqlStatement } from './sql-storage.ts';
 import { COMPACT_COLUMN, encodeInvocations, INV, INVOCATION_COLUMNS } from './run-compact.ts';
 import { FINISHED_SQL } from './run-reads.ts';
+import { coalesceOutboxInserts } from './outbox.ts';
 
 // Kept importable from here (sql-storage.ts imports it with the run writes).
 export { json };
@@ -214,7 +215,7 @@ class Segment {
       // Runs before their invocations, and the outbox after its run.
       ...insertRows('runs', RUN_COLUMNS, RUN_ROW, [...this.runs.values()]),
       ...insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, rows),
-      ...this.extra,
+      ...coalesceOutboxInserts(this.extra),
       ...this.after,
       ...[...this.runUpdates.values()].map((update) => updateRunStatement(update, this.compactUpdates.get(update.id))!),
       ...deletes,
