@@ -67,6 +67,8 @@ export class Resumer {
       await storage.recordInterruptions(counted);
       // Shut down meanwhile: close() has taken back the interruptions just counted; nothing is run.
       if (this.hub.closing) return resumable.length;
+      // A worker taking over runs of a flow it never ran deploys it first (queue/worker.ts).
+      if (this.hub.options.deployForResume && resumable.length > 0) await this.hub.options.deployForResume(resumable.map((r) => r.run));
       const started = await this.startQueued(resumable.map((r) => r.run), claimed);
       for (const { run: record, pending, maxSeq } of resumable) {
         const deployed = this.hub.deployed.get(record.flowId);

@@ -79,6 +79,12 @@ export interface ExecutorOptions {
   environment?(flow: FlowDocument, contexts?: FlowContexts): Promise<{ env: import('@flowcrew/sdk').EnvReader; secrets: readonly string[]; projectId?: string } | undefined>;
   /** Queue mode, on a worker: queued runs not started for want of a free slot of their flow's limit cluster-wide (resume.ts); their jobs wait and retry. */
   noSlot?(runIds: readonly string[]): void;
+  /**
+   * Queue mode, on a worker: deploy here the flows (the revisions they were accepted on) of runs about to be resumed
+   * that this worker does not have; a worker deploys a flow when it first gets one of its runs, so one taking over a
+   * dead worker's runs may never have had theirs. Failures are the worker's to log: such a run then fails as undeployed.
+   */
+  deployForResume?(runs: readonly RunRecord[]): Promise<void>;
 }
 
 /** The flow and global context a flow's variables may read while they are evaluated at deploy (Node-RED's `$flowContext` in a tab's env). */

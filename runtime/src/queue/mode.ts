@@ -93,12 +93,12 @@ export class QueueMode {
   }
 
   /** What the executor does differently in this mode. */
-  executorOptions(): Pick<ExecutorOptions, 'triggers' | 'remote' | 'replyTo' | 'noSlot'> {
+  executorOptions(): Pick<ExecutorOptions, 'triggers' | 'remote' | 'replyTo' | 'noSlot' | 'deployForResume'> {
     if (this.mode === 'main') {
       const listener = this.listener!;
       return { remote: { accepted: (runId) => this.relay?.committed(runId), awaitReply: (runId, timeoutMs) => listener.awaitReply(runId, timeoutMs) } };
     }
-    return { triggers: false, replyTo: (run) => publishingWaiter(this.publisher!, run.id, this.worker?.replyRoute(run.id)), noSlot: (runIds) => this.worker?.noSlot(runIds) };
+    return { triggers: false, replyTo: (run) => publishingWaiter(this.publisher!, run.id, this.worker?.replyRoute(run.id)), noSlot: (runIds) => this.worker?.noSlot(runIds), deployForResume: async (runs) => this.worker?.deployFor(runs) };
   }
 
   start(parts: { executor: Executor; events: EventFanout; registry: NodeRegistry; maxDepth?: number; debugLog?: DebugBuffer; previewChars?: number; waiting?: WaitingRuns }): void {

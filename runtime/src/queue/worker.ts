@@ -15,7 +15,7 @@ import type { Executor } from '../executor/executor.ts';
 import { validateFlowAsync } from '../flow/validate.ts';
 import type { NodeRegistry } from '../registry/registry.ts';
 import type { EventFanout } from '../executor/events.ts';
-import type { ResumableRun, Storage } from '../storage/types.ts';
+import type { ResumableRun, RunRecord, Storage } from '../storage/types.ts';
 import { callingFlowsOf } from '../subflows/called-runs.ts';
 import { jobOptions, replyToOf, type RunsJob } from './relay.ts';
 import type { ReplyRoute } from './replies.ts';
@@ -218,14 +218,7 @@ export class QueueWorker {
       const failedFlows = new Map<string, Error>();
       const rejected = new Set<string>();
       if (runs.length > 0) {
-        // The worker runs the revision each run was accepted on: (re)deploy a flow here when it changed.
-        for (const flowId of new Set(runs.filter((r) => executor.deployed.get(r.run.flowId)?.flow.version !== r.run.flowVersion).map((r) => r.run.flowId))) {
-          await this.ensureDeployed(flowId).catch((error: unknown) => failedFlows.set(flowId, error as Error));
-        }
-        // A called run (library sub-flow) reads its calling flows' variables: those are deployed here too (subflows/called-runs.ts).
-        for (const flowId of new Set(runs.flatMap((r) => callingFlowsOf(r.run)).filter((id) => !executor.deployed.has(id)))) {
-          await this.ensureDeployed(flowId).catch((error: unknown) => this.options.log.warn(`calling flow "${flowId}" of a called run could not be deployed here: ${(error as Error).message}`));
-        }
+        await this.deployFor(runs.map((r) => r.run), failedFlows);
         const startable = runs.filter((r) => !failedFlows.has(r.run.flowId));
         if (startable.length > 0) {
           await executor.resume(startable.map((r) => r.run.id), { runs: startable, tried: new Set(startable.filter(triedHere).map((r) => r.run.id)), started: claimed.started });
@@ -288,6 +281,25 @@ export class QueueWorker {
       if (stored && ['succeeded', 'failed', 'cancelled'].includes(stored.status)) return; // finished (here, or elsewhere)
       if (stored?.status === 'waiting') return; // parked (a run backing off between retries is active here)
       throw new Error(`run ${runId} stopped on this worker without finishing`);
+    }
+  }
+
+  /**
+   * Deploy here what these runs need: the revision each was accepted on (when this worker has another or none) and the
+   * calling flows of called runs (library sub-flows read their variables: subflows/called-runs.ts). Used for claimed
+   * runs and for runs this worker's lease keeper takes over (executor/resume.ts), whose flow it may never have had.
+   * A flow that cannot be deployed is put in `failed` (without it: logged, and resume fails the run as undeployed).
+   */
+  async deployFor(runs: readonly RunRecord[], failed?: Map<string, Error>): Promise<void> {
+    const { executor, log } = this.options;
+    for (const flowId of new Set(runs.filter((r) => executor.deployed.get(r.flowId)?.flow.version !== r.flowVersion).map((r) => r.flowId))) {
+      await this.ensureDeployed(flowId).catch((error: unknown) => {
+        if (failed) failed.set(flowId, error as Error);
+        else log.warn(`flow "${flowId}" of a run taken over could not be deployed here: ${(error as Error).message}`);
+      });
+    }
+    for (const flowId of new Set(runs.flatMap((r) => callingFlowsOf(r)).filter((id) => !executor.deployed.has(id)))) {
+      await this.ensureDeployed(flowId).catch((error: unknown) => log.warn(`calling flow "${flowId}" of a called run could not be deployed here: ${(error as Error).message}`));
     }
   }
 

@@ -23,4 +23,5 @@ export const TEST_REDIS_DB = {
   entrypoint: 19, // packaging/entrypoint.test.ts
   replies: 20, // queue/replies.test.ts
   calledRunQueue: 21, // subflows/called-run-queue.test.ts
+  takeoverUndeployed: 22, // queue/takeover-undeployed.test.ts
 } as const;
