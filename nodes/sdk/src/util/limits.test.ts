@@ -47,7 +47,9 @@ describe('EvaluationBudget', () => {
     }
     expect((error as Error).message).toBe('The loop exceeded its time limit of 100 ms (FLOWCREW_EXPRESSION_TIMEOUT_MS)');
     expect(budget.failure).toBe(error);
-    expect(timerRuns).toBeGreaterThan(5);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(100);
+    // It let the timer in, and the timer's 2 ms each were not counted against the 100 ms (how many times it got in
+    // depends on how busy the machine is: a loaded machine makes each slice longer, so there are fewer of them).
+    expect(timerRuns).toBeGreaterThan(0);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(100 + 2 * timerRuns);
   });
 });
