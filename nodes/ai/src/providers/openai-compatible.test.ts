@@ -155,7 +155,9 @@ describe('OpenAI-compatible provider', () => {
     const p = await provider(() => ({ hang: true }), { timeoutMs: 60_000 });
     const controller = new AbortController();
     const pending = p.chat({ messages: ask, signal: controller.signal });
-    setTimeout(() => controller.abort(new Error('run cancelled')), 50);
+    // Cancelled once the model server has the request (a fixed delay raced the request on a loaded machine).
+    while (servers.current.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    controller.abort(new Error('run cancelled'));
     await expect(pending).rejects.toThrow('run cancelled');
     expect(servers.current.requests).toHaveLength(1);
   });
