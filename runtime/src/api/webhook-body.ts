@@ -11,6 +11,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { WebhookFile } from '@flowcrew/sdk';
+import { jsonTextTooDeep } from '@flowcrew/sdk/util';
 import busboy from 'busboy';
 import { parse as parseContentType } from 'content-type';
 import qs from 'qs';
@@ -110,27 +111,11 @@ function decode(raw: Buffer, charset: string): string {
 
 /**
  * Whether a body parsed by parseBody may be nested deeper than `maxDepth` (then the parsed value is walked, which
- * decides and names where). A JSON value is never deeper than its text's brackets: text whose bracket depth (a scan
- * of the bytes: brackets, quotes and backslashes are ASCII, which UTF-8 never uses inside a multi-byte character)
- * stays within the limit needs no walk, nor does text too short to hold that many brackets. Other types: true.
+ * decides and names where). A JSON value is never deeper than its text's brackets: text whose bracket depth stays
+ * within the limit needs no walk (the SDK's scan, on the bytes). Other types: true.
  */
 export function mayBeTooDeep(type: DeclaredType, raw: Buffer, maxDepth: number): boolean {
-  if (!isJson(type.mediaType)) return true;
-  // Each level needs an opening and a closing bracket.
-  if (raw.length <= maxDepth * 2) return false;
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw[i]!;
-    if (inString) {
-      if (c === 0x5c /* \ */) i++;
-      else if (c === 0x22 /* " */) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (++depth > maxDepth) return true;
-    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
-  }
-  return false;
+  return !isJson(type.mediaType) || jsonTextTooDeep(raw, maxDepth);
 }
 
 /** Parse a raw body as its declared type. */

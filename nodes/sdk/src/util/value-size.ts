@@ -172,14 +172,19 @@ export function checkDepth(size: ValueSize, what: string, limits: Pick<HostLimit
   }
 }
 
-/** Whether JSON text nests objects/arrays deeper than `maxDepth`, scanning characters (strings skipped). */
-export function jsonTextTooDeep(text: string, maxDepth: number): boolean {
+/**
+ * Whether JSON text nests objects/arrays deeper than `maxDepth`, scanning characters (strings skipped). The text may be
+ * UTF-8 bytes (a request body): brackets, quotes and backslashes are ASCII, which UTF-8 never uses inside a multi-byte
+ * character, so the same scan holds.
+ */
+export function jsonTextTooDeep(text: string | Uint8Array, maxDepth: number): boolean {
   // Each level needs an opening and a closing bracket: short text cannot be too deep.
   if (text.length <= maxDepth * 2) return false;
+  const bytes = typeof text === 'string' ? null : text;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+    const c = bytes ? bytes[i]! : (text as string).charCodeAt(i);
     if (inString) {
       if (c === 0x5c /* \ */) i++;
       else if (c === 0x22 /* " */) inString = false;
