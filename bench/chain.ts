@@ -54,6 +54,23 @@ export interface ChainFigures {
   heapMb: number;
 }
 
+/** `messages` runs of a deployed chain, at most `inFlight` at once: process CPU and wall time per node (10 nodes a run). */
+export async function loadChain(runOne: () => Promise<void>, messages: number, inFlight = 256): Promise<Omit<ChainFigures, 'heapMb'>> {
+  const cpuBefore = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  let started = 0;
+  const worker = async () => {
+    while (started < messages) {
+      started++;
+      await runOne();
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const elapsedNs = Number(process.hrtime.bigint() - start);
+  const cpu = process.cpuUsage(cpuBefore);
+  return { cpuUs: (cpu.user + cpu.system) / (messages * 10), wallUs: elapsedNs / 1000 / (messages * 10), seconds: elapsedNs / 1e9 };
+}
+
 /** Per-node overhead: `messages` runs of the chain on the runtime under `root`, at most `inFlight` at once, after a warm-up. */
 export async function measureChain(root: string, retention: RetentionMode, where: 'disk' | 'memory', messages: number, inFlight = 256): Promise<ChainFigures> {
   const { loadConfig } = (await import(path.join(root, 'runtime/src/config.ts'))) as typeof import('../runtime/src/config.ts');
@@ -64,24 +81,8 @@ export async function measureChain(root: string, retention: RetentionMode, where
     const runOne = await deployChain(runtime);
     await Promise.all(Array.from({ length: 500 }, runOne)); // warm up JIT and caches
     const heapBefore = process.memoryUsage().heapUsed;
-    const cpuBefore = process.cpuUsage();
-    const start = process.hrtime.bigint();
-    let started = 0;
-    const worker = async () => {
-      while (started < messages) {
-        started++;
-        await runOne();
-      }
-    };
-    await Promise.all(Array.from({ length: inFlight }, worker));
-    const elapsedNs = Number(process.hrtime.bigint() - start);
-    const cpu = process.cpuUsage(cpuBefore);
-    return {
-      cpuUs: (cpu.user + cpu.system) / (messages * 10),
-      wallUs: elapsedNs / 1000 / (messages * 10),
-      seconds: elapsedNs / 1e9,
-      heapMb: (process.memoryUsage().heapUsed - heapBefore) / 1e6,
-    };
+    const load = await loadChain(runOne, messages, inFlight);
+    return { ...load, heapMb: (process.memoryUsage().heapUsed - heapBefore) / 1e6 };
   } finally {
     await runtime.close();
     if (where === 'disk') await rm(dataDir, { recursive: true, force: true });

@@ -19,7 +19,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Runtime } from '../runtime/src/runtime.ts';
-import { deployChain } from './chain.ts';
+import { deployChain, loadChain } from './chain.ts';
 import { checkout } from './checkout.ts';
 
 type Variant = 'plain' | 'called';
@@ -66,19 +66,8 @@ async function measure(root: string, variant: Variant, messages: number, inFligh
     const runOne = await deployChain(runtime);
     if (variant === 'called') await callSubflowOnce(runtime);
     await Promise.all(Array.from({ length: 500 }, runOne)); // warm up JIT and caches
-    const cpuBefore = process.cpuUsage();
-    const start = process.hrtime.bigint();
-    let started = 0;
-    const worker = async () => {
-      while (started < messages) {
-        started++;
-        await runOne();
-      }
-    };
-    await Promise.all(Array.from({ length: inFlight }, worker));
-    const elapsedNs = Number(process.hrtime.bigint() - start);
-    const cpu = process.cpuUsage(cpuBefore);
-    return { cpuUs: (cpu.user + cpu.system) / (messages * 10), wallUs: elapsedNs / 1000 / (messages * 10) };
+    const { cpuUs, wallUs } = await loadChain(runOne, messages, inFlight);
+    return { cpuUs, wallUs };
   } finally {
     await runtime.close();
     await rm(dataDir, { recursive: true, force: true });
@@ -98,19 +87,7 @@ async function toggle(root: string, messages: number, rounds: number, afterCall:
   try {
     const runOne = await deployChain(runtime);
     await Promise.all(Array.from({ length: 500 }, runOne));
-    const block = async () => {
-      const cpuBefore = process.cpuUsage();
-      let started = 0;
-      const worker = async () => {
-        while (started < messages) {
-          started++;
-          await runOne();
-        }
-      };
-      await Promise.all(Array.from({ length: inFlight }, worker));
-      const cpu = process.cpuUsage(cpuBefore);
-      return (cpu.user + cpu.system) / (messages * 10);
-    };
+    const block = async () => (await loadChain(runOne, messages, inFlight)).cpuUs;
     const ratios: number[] = [];
     const what = afterCall ? 'before vs after a library sub-flow call (one more each round)' : 'async hook off vs on (an AsyncLocalStorage in use)';
     console.log(`chain (sqlite on disk, history all) in one process (${root}), ${messages} runs x 10 nodes per block: ${what}, alternating`);
