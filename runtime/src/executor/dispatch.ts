@@ -33,8 +33,13 @@ export const DEFAULT_MAX_STEPS = 100_000;
 
 /** How long one event-loop turn may start runs before the others wait for the next turn (see dispatch). */
 const SLICE_MS = 5;
-/** The same while the server is accepting a burst of connections: one per turn, so turns stay short (accept-burst.ts). */
-const SLICE_WHILE_ACCEPTING_MS = 1;
+/**
+ * The same while the server is accepting a burst of connections: one per turn, so turns stay short (accept-burst.ts).
+ * A slice always starts its first run. At 1 ms a turn (two slices, a group commit, the replies) took ~3 ms and the
+ * 50th connection of a burst waited 130-240 ms to be accepted, the benchmark's max latency; at 0.2 ms, 50-100 ms
+ * (bench/README.md, session 11 H7).
+ */
+const SLICE_WHILE_ACCEPTING_MS = 0.2;
 
 /** Above this many queued completion commits, a finished node waits for its own commit before the next dispatch. */
 const MAX_UNCOMMITTED = 5_000;
