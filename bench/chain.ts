@@ -71,22 +71,33 @@ export async function loadChain(runOne: () => Promise<void>, messages: number, i
   return { cpuUs: (cpu.user + cpu.system) / (messages * 10), wallUs: elapsedNs / 1000 / (messages * 10), seconds: elapsedNs / 1e9 };
 }
 
-/** Per-node overhead: `messages` runs of the chain on the runtime under `root`, at most `inFlight` at once, after a warm-up. */
-export async function measureChain(root: string, retention: RetentionMode, where: 'disk' | 'memory', messages: number, inFlight = 256): Promise<ChainFigures> {
+/**
+ * An embedded runtime of the tree under `root` (SQLite on disk in a temporary directory, or in memory) with the chain
+ * deployed, `prepare`d, and warmed up (500 runs: JIT and caches); `use` gets the runtime and the chain's run-once function.
+ */
+export async function withChain<T>(root: string, options: { retention: RetentionMode; where: 'disk' | 'memory'; prepare?: (runtime: Runtime) => Promise<void> }, use: (runOne: () => Promise<void>, runtime: Runtime) => Promise<T>): Promise<T> {
   const { loadConfig } = (await import(path.join(root, 'runtime/src/config.ts'))) as typeof import('../runtime/src/config.ts');
   const { Runtime } = (await import(path.join(root, 'runtime/src/runtime.ts'))) as typeof import('../runtime/src/runtime.ts');
-  const dataDir = where === 'memory' ? ':memory:' : await mkdtemp(path.join(tmpdir(), 'flowcrew-chain-'));
-  const runtime = await Runtime.create(loadConfig({ ...process.env, DATABASE_URL: '' }, { dataDir, flowsDir: null, logLevel: 'error', retention: { mode: retention, maxAgeMs: 0 } }), { loadExamples: false });
+  const dataDir = options.where === 'memory' ? ':memory:' : await mkdtemp(path.join(tmpdir(), 'flowcrew-chain-'));
+  const runtime = await Runtime.create(loadConfig({ ...process.env, DATABASE_URL: '' }, { dataDir, flowsDir: null, logLevel: 'error', retention: { mode: options.retention, maxAgeMs: 0 } }), { loadExamples: false });
   try {
     const runOne = await deployChain(runtime);
-    await Promise.all(Array.from({ length: 500 }, runOne)); // warm up JIT and caches
+    await options.prepare?.(runtime);
+    await Promise.all(Array.from({ length: 500 }, runOne));
+    return await use(runOne, runtime);
+  } finally {
+    await runtime.close();
+    if (options.where === 'disk') await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Per-node overhead: `messages` runs of the chain on the runtime under `root`, at most `inFlight` at once, after a warm-up. */
+export async function measureChain(root: string, retention: RetentionMode, where: 'disk' | 'memory', messages: number, inFlight = 256): Promise<ChainFigures> {
+  return withChain(root, { retention, where }, async (runOne) => {
     const heapBefore = process.memoryUsage().heapUsed;
     const load = await loadChain(runOne, messages, inFlight);
     return { ...load, heapMb: (process.memoryUsage().heapUsed - heapBefore) / 1e6 };
-  } finally {
-    await runtime.close();
-    if (where === 'disk') await rm(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;

@@ -19,7 +19,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Runtime } from '../runtime/src/runtime.ts';
-import { deployChain, loadChain } from './chain.ts';
+import { loadChain, withChain } from './chain.ts';
 import { checkout } from './checkout.ts';
 
 type Variant = 'plain' | 'called';
@@ -58,20 +58,11 @@ async function runCallerOnce(runtime: Runtime): Promise<void> {
 }
 
 async function measure(root: string, variant: Variant, messages: number, inFlight = 256): Promise<{ cpuUs: number; wallUs: number }> {
-  const { loadConfig } = (await import(path.join(root, 'runtime/src/config.ts'))) as typeof import('../runtime/src/config.ts');
-  const { Runtime } = (await import(path.join(root, 'runtime/src/runtime.ts'))) as typeof import('../runtime/src/runtime.ts');
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-subflow-call-'));
-  const runtime = await Runtime.create(loadConfig({ ...process.env, DATABASE_URL: '' }, { dataDir, flowsDir: null, logLevel: 'error', retention: { mode: 'all', maxAgeMs: 0 } }), { loadExamples: false });
-  try {
-    const runOne = await deployChain(runtime);
-    if (variant === 'called') await callSubflowOnce(runtime);
-    await Promise.all(Array.from({ length: 500 }, runOne)); // warm up JIT and caches
+  const prepare = variant === 'called' ? callSubflowOnce : undefined;
+  return withChain(root, { retention: 'all', where: 'disk', prepare }, async (runOne) => {
     const { cpuUs, wallUs } = await loadChain(runOne, messages, inFlight);
     return { cpuUs, wallUs };
-  } finally {
-    await runtime.close();
-    await rm(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 /**
@@ -80,13 +71,7 @@ async function measure(root: string, variant: Variant, messages: number, inFligh
  */
 async function toggle(root: string, messages: number, rounds: number, afterCall: boolean, inFlight = 256): Promise<void> {
   const { AsyncLocalStorage } = await import('node:async_hooks');
-  const { loadConfig } = (await import(path.join(root, 'runtime/src/config.ts'))) as typeof import('../runtime/src/config.ts');
-  const { Runtime } = (await import(path.join(root, 'runtime/src/runtime.ts'))) as typeof import('../runtime/src/runtime.ts');
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'flowcrew-subflow-call-'));
-  const runtime = await Runtime.create(loadConfig({ ...process.env, DATABASE_URL: '' }, { dataDir, flowsDir: null, logLevel: 'error', retention: { mode: 'all', maxAgeMs: 0 } }), { loadExamples: false });
-  try {
-    const runOne = await deployChain(runtime);
-    await Promise.all(Array.from({ length: 500 }, runOne));
+  await withChain(root, { retention: 'all', where: 'disk' }, async (runOne, runtime) => {
     const block = async () => (await loadChain(runOne, messages, inFlight)).cpuUs;
     const ratios: number[] = [];
     const what = afterCall ? 'before vs after a library sub-flow call (one more each round)' : 'async hook off vs on (an AsyncLocalStorage in use)';
@@ -107,10 +92,7 @@ async function toggle(root: string, messages: number, rounds: number, afterCall:
     }
     ratios.sort((x, y) => x - y);
     console.log(`median on/off: ${ratios[Math.floor(ratios.length / 2)]!.toFixed(2)}x CPU per node (${ratios.map((r) => r.toFixed(2)).join(' ')})`);
-  } finally {
-    await runtime.close();
-    await rm(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
