@@ -16,6 +16,20 @@ export async function openFlow(server: TestServer, page: Page, doc: Record<strin
   await page.waitForFunction((count) => (window as any).flowcrew?.view?.graph?._nodes.length === count, (doc.nodes as unknown[]).length);
 }
 
+/**
+ * Saves the open flow with the Save button and resolves once the server has answered the save (the button is also
+ * disabled while the save is in flight, so waiting for `:disabled` alone raced the request on a loaded machine).
+ */
+export async function saveFlow(page: Page, id: string): Promise<void> {
+  // PUT /api/v1/flows/<id> for a stored flow, POST /api/v1/flows for a new one.
+  const isSave = (method: string, pathname: string) => (method === 'PUT' && pathname.endsWith(`/flows/${encodeURIComponent(id)}`)) || (method === 'POST' && pathname.endsWith('/flows'));
+  const answered = page.waitForResponse((r) => isSave(r.request().method(), new URL(r.url()).pathname));
+  await page.click('[data-test="save"]');
+  const response = await answered;
+  expect(response.ok(), `save of "${id}" answered ${response.status()}`).toBe(true);
+  await page.locator('[data-test="save"]:disabled').waitFor();
+}
+
 /** Clicks a node on the canvas (its title bar), which selects it and shows its properties. */
 export async function clickNode(page: Page, id: string): Promise<void> {
   const point = await page.evaluate((key) => {

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../runtime/src/testing/server.ts';
 import { createAdmin, signedInEditor } from './auth.ts';
 import { screenshot } from './browser.ts';
-import { openFlow } from './editor-page.ts';
+import { openFlow, saveFlow } from './editor-page.ts';
 
 let server: TestServer;
 let browser: Browser;
@@ -65,8 +65,7 @@ describe('flow variables, end to end', () => {
     await row(3).locator('[data-test="flow-var-name"]').fill('1bad');
     await page.locator('[data-test="flow-var-problem-3"]').filter({ hasText: 'letters, digits and _' }).waitFor();
     await shot('01-editing');
-    await page.click('[data-test="save"]');
-    await page.locator('[data-test="save"]:disabled').waitFor();
+    await saveFlow(page, 'greeter');
     const saved = (await server.api('GET', '/api/v1/flows/greeter')).body;
     expect(saved.env).toEqual({ GREETING: 'Bonjour', TIMES: { type: 'num', value: '2' }, COUNT: { type: 'num', value: '3' } });
 
@@ -87,8 +86,7 @@ describe('flow variables, end to end', () => {
     await panel.waitFor();
     expect(await page.locator('[data-test="flow-var-name"]').evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value))).toEqual(['GREETING', 'TIMES', 'COUNT']);
     await row(1).locator('[data-test="flow-var-remove"]').click();
-    await page.click('[data-test="save"]');
-    await page.locator('[data-test="save"]:disabled').waitFor();
+    await saveFlow(page, 'greeter');
     expect((await server.api('GET', '/api/v1/flows/greeter')).body.env).toEqual({ GREETING: 'Bonjour', COUNT: { type: 'num', value: '3' } });
     await shot('02-saved');
     expect(pageErrors).toEqual([]);
