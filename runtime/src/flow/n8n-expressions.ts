@@ -9,12 +9,11 @@
  * Other nodes' outputs: `$('Node')...json` becomes `n8n.Node` on the message; the importer copies that node's
  * output there (see n8n.ts), so a path through the flow sees it as n8n does.
  */
-import { createRequire } from 'node:module';
 import type { Node as AstNode } from 'acorn';
+import { lazyRequire } from '@flowcrew/sdk';
 
-const require = createRequire(import.meta.url);
 /** acorn (~1 MB of heap with its source) is loaded by the first n8n import that has an expression, not at start. */
-const acorn = (): typeof import('acorn') => require('acorn');
+const acorn = lazyRequire<typeof import('acorn')>('acorn', import.meta.url);
 
 export class UntranslatableExpression extends Error {}
 

@@ -5,8 +5,7 @@
  * (FLOWCREW_LOG_LEVELS="executor=debug,api=warn"); lines about a run, flow or node carry `runId`, `flowId`,
  * `nodeId` as fields (`child()`). Packs keep the SDK's plain Logger: (message, data) becomes `msg` and `data`.
  */
-import { createRequire } from 'node:module';
-import type { Logger } from '@flowcrew/sdk';
+import { lazyRequire, type Logger } from '@flowcrew/sdk';
 import { pino, type DestinationStream, type Logger as Pino } from 'pino';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
@@ -81,12 +80,12 @@ class PinoLogger implements RuntimeLogger {
   }
 }
 
-const require = createRequire(import.meta.url);
+/** pino-pretty, loaded only when pretty lines are asked for. */
+const pinoPretty = lazyRequire<{ prettyFactory: (options: Record<string, unknown>) => (line: string) => string }>('pino-pretty', import.meta.url);
 
 /** Plain text lines through pino-pretty's formatter, written synchronously like the JSON lines. */
 function prettyLines(target: { write(line: string): unknown }, colorize: boolean): DestinationStream {
-  // Loaded only when asked for.
-  const { prettyFactory } = require('pino-pretty') as { prettyFactory: (options: Record<string, unknown>) => (line: string) => string };
+  const { prettyFactory } = pinoPretty();
   const format = prettyFactory({ colorize, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'pid,hostname' });
   return { write: (line: string) => void target.write(format(line)) };
 }

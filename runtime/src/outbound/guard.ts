@@ -7,17 +7,15 @@
  * an undici Agent whose connector does this, so each redirect hop and each new pooled connection is checked too.
  */
 import { lookup as dnsLookup } from 'node:dns';
-import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 import type { Agent } from 'undici';
-import { OutboundRefusedError, type OutboundServices, type OutboundTarget } from '@flowcrew/sdk';
+import { lazyRequire, OutboundRefusedError, type OutboundServices, type OutboundTarget } from '@flowcrew/sdk';
 import { isMetadata, parseAddress, refusalReason } from './addresses.ts';
 import { AllowList } from './allow-list.ts';
 
-const require = createRequire(import.meta.url);
 /** undici (~5 MB of heap, CommonJS) is loaded on the first fetch or dispatcher use, not at start: most runtimes never fetch. */
-const undici = (): typeof import('undici') => require('undici');
+const undici = lazyRequire<typeof import('undici')>('undici', import.meta.url);
 
 export type LookupAll = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
 
