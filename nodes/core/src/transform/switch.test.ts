@@ -190,3 +190,24 @@ describe('switch node under host limits (issue 7)', () => {
     await expect(route([{ t: 'eq', v: '1', vt: 'num' }], { payload: 1 }, { property: endless, propertyType: 'jsonata' })).rejects.toThrow(/exceeded its time limit/);
   });
 });
+
+describe('switch node without JSONata (answered synchronously)', () => {
+  it('routes as the same rules do on a JSONata property (the asynchronous path), unreadable values included', async () => {
+    const rules: SwitchRule[] = [
+      { t: 'gte', v: '100', vt: 'num' },
+      { t: 'eq', v: 'payload.limit', vt: 'msg' },
+      { t: 'btwn', v: '1', vt: 'num', v2: 'payload.missing.deeper', v2t: 'msg' },
+      { t: 'regex', v: '^1', vt: 'str' },
+      { t: 'else' },
+    ];
+    const messages = [{ payload: { total: 123.5, limit: 123.5 } }, { payload: { total: 7 } }, { payload: {} }, { payload: 'text' }];
+    for (const checkall of ['true', 'false'] as const) {
+      for (const msg of messages) {
+        const sync = await route(rules, structuredClone(msg), { property: 'payload.total', propertyType: 'msg', checkall });
+        const viaJsonata = await route(rules, structuredClone(msg), { property: 'payload.total', propertyType: 'jsonata', checkall });
+        expect(sync).toEqual(viaJsonata);
+      }
+    }
+    expect(await route(rules, { payload: { total: 123.5, limit: 123.5 } }, { property: 'payload.total' })).toEqual([0, 1, 3]);
+  });
+});

@@ -107,6 +107,24 @@ function prepareRule(rule: SwitchRule, index: number, contexts: ContextScopes, l
   return { t: rule.t, v1, v2, ignoreCase: rule.case, regex };
 }
 
+/** Routing one message: the outputs so far, whether an "otherwise" rule would match, whether the message went out. */
+interface RouteState {
+  onward: Array<FlowMessage | null>;
+  elseFlag: boolean;
+  sent: boolean;
+}
+
+/** A synchronous router's operand (const, none or a typed value with getSync); an unreadable value is undefined. */
+function operandSync(operand: Operand, msg: FlowMessage): unknown {
+  if (operand.kind === 'const') return operand.value;
+  if (operand.kind !== 'typed') return undefined;
+  try {
+    return operand.value.getSync!(msg);
+  } catch {
+    return undefined;
+  }
+}
+
 /** What the node carries between messages, kept in context: the previous value and the sequences "tail" holds. */
 interface SwitchState {
   prev: unknown;
@@ -126,6 +144,12 @@ class SwitchRouter {
   private readonly queue = new SerialQueue();
   /** Only when a rule reads the previous value or holds sequences: nothing else outlives a message. */
   private readonly carried: CarriedState<SwitchState> | undefined;
+  /**
+   * No JSONata, no carried state: every value is read synchronously (TypedValue.getSync), so a message is routed and
+   * answered without a promise, the serial queue or a microtask turn per value (as the change node does). Each
+   * message is then handled to its end before the next one arrives: the queue's order holds without it.
+   */
+  private readonly synchronous: boolean;
 
   constructor(props: SwitchProps, contexts: ContextScopes & { node: ContextStore }, log: Logger) {
     const propertyType = props.propertyType || 'msg';
@@ -139,9 +163,12 @@ class SwitchRouter {
     this.needsCount = this.repair || this.rules.some((rule) => rule.t === 'tail');
     const usesPrev = this.rules.some((rule) => rule.v1.kind === 'prev' || rule.v2.kind === 'prev');
     if (this.needsCount || usesPrev) this.carried = new CarriedState<SwitchState>(contexts.node, 'switch:state', log, { prev: null, pending: [] });
+    const syncOperand = (o: Operand) => o.kind === 'const' || o.kind === 'none' || (o.kind === 'typed' && o.value.getSync !== undefined);
+    this.synchronous = !this.carried && !('evaluate' in this.property) && this.property.getSync !== undefined && this.rules.every((rule) => syncOperand(rule.v1) && syncOperand(rule.v2));
   }
 
   handle(msg: FlowMessage, ctx: InputContext) {
+    if (this.synchronous) return this.routeSync(msg);
     if (!this.carried) return this.queue.run(() => this.handleOne(msg, ctx));
     const carried = this.carried;
     return this.queue.run(async () => {
@@ -224,28 +251,51 @@ class SwitchRouter {
     }
     const parts = msg.parts as Parts | undefined;
     const hasParts = hasOwn(parts, 'id') && hasOwn(parts, 'index');
-    const onward: Array<FlowMessage | null> = [];
-    let elseFlag = true;
-    let sent = false;
+    const state: RouteState = { onward: [], elseFlag: true, sent: false };
     for (const rule of this.rules) {
       const v1 = await this.operand(rule.v1, msg, rule.t === 'jsonata_exp' && hasParts ? { I: parts!.index, N: parts!.count } : undefined);
       const v2 = await this.operand(rule.v2, msg);
-      let subject = property;
-      if (rule.t === 'else') {
-        subject = elseFlag;
-        elseFlag = true;
-      }
-      const matched = rule.regex ? rule.regex.test(subject + '') : operators[rule.t](subject, v1, v2, rule.ignoreCase, parts);
-      if (matched) {
-        // The first output gets the message itself, the others copies, as Node-RED's send does.
-        onward.push(sent ? cloneMessage(msg) : msg);
-        sent = true;
-        elseFlag = false;
-        if (this.stopAtFirst) break;
-      } else onward.push(null);
+      if (this.apply(rule, msg, property, v1, v2, parts, state)) break;
     }
     this.previousValue = property;
-    return onward;
+    return state.onward;
+  }
+
+  /** route() for a synchronous router (see `synchronous`): the same reads, in the same order, without promises. */
+  private routeSync(msg: FlowMessage): Array<FlowMessage | null> {
+    if (this.rules.length === 0) return [];
+    let property: unknown;
+    try {
+      property = (this.property as TypedValue).getSync!(msg);
+    } catch {
+      property = undefined;
+    }
+    const parts = msg.parts as Parts | undefined;
+    const state: RouteState = { onward: [], elseFlag: true, sent: false };
+    for (const rule of this.rules) {
+      if (this.apply(rule, msg, property, operandSync(rule.v1, msg), operandSync(rule.v2, msg), parts, state)) break;
+    }
+    this.previousValue = property;
+    return state.onward;
+  }
+
+  /** One rule with its values read: records the output's message or null; true when routing stops here. */
+  private apply(rule: PreparedRule, msg: FlowMessage, property: unknown, v1: unknown, v2: unknown, parts: Parts | undefined, state: RouteState): boolean {
+    let subject = property;
+    if (rule.t === 'else') {
+      subject = state.elseFlag;
+      state.elseFlag = true;
+    }
+    const matched = rule.regex ? rule.regex.test(subject + '') : operators[rule.t](subject, v1, v2, rule.ignoreCase, parts);
+    if (!matched) {
+      state.onward.push(null);
+      return false;
+    }
+    // The first output gets the message itself, the others copies, as Node-RED's send does.
+    state.onward.push(state.sent ? cloneMessage(msg) : msg);
+    state.sent = true;
+    state.elseFlag = false;
+    return this.stopAtFirst;
   }
 
   private async operand(operand: Operand, msg: FlowMessage, bindings?: Record<string, unknown>): Promise<unknown> {
