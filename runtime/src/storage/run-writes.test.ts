@@ -167,6 +167,47 @@ describe('coalesced writes on SQLite', () => {
     expect(stored[10]!.outputs).toEqual([{ port: 0, msg: { payload: 10 } }]);
   });
 
+  it("a full batch passes over new runs' acceptances to take the later hops of the runs it accepted; a cancel still ends it", async () => {
+    // Wave A's hops fill the 1,000-row cap, then wave B is accepted, then A's last hops are queued (a busy turn starts
+    // runs breadth-first). Stopping at B's first acceptance cut every run of A in two commits: rows, then UPDATEs.
+    const chain = () => {
+      const run = makeRun();
+      const hops = [makeInvocation(run.id, 0, { status: 'succeeded', attempt: 1, input: null, outputs: [{ port: 0, msg: { payload: 0 } }], startedAt: 1, finishedAt: 1 })];
+      for (let seq = 1; seq <= 10; seq++) hops.push(makeInvocation(run.id, seq, { parentId: hops[seq - 1]!.id }));
+      return { run, hops };
+    };
+    const accept = ({ run, hops }: ReturnType<typeof chain>) => storage.acceptRun(run, [hops[0]!, hops[1]!]);
+    const hop = ({ run, hops }: ReturnType<typeof chain>, seq: number) =>
+      storage.completeInvocation({ invocation: done(hops[seq]!, [{ port: 0, msg: { payload: seq } }]), next: seq === 10 ? [] : [hops[seq + 1]!], runId: run.id, ...(seq === 10 ? { run: { id: run.id, status: 'succeeded' as const, error: null, finishedAt: 20 } } : {}) });
+    const a = Array.from({ length: 60 }, chain);
+    const b = Array.from({ length: 60 }, chain);
+    const writes: Array<Promise<unknown>> = a.map(accept);
+    for (let seq = 1; seq <= 8; seq++) writes.push(...a.map((c) => hop(c, seq)));
+    writes.push(...b.map(accept));
+    for (let seq = 9; seq <= 10; seq++) writes.push(...a.map((c) => hop(c, seq)));
+    for (let seq = 1; seq <= 10; seq++) writes.push(...b.map((c) => hop(c, seq)));
+    const before = storage.stats.transactions;
+    await Promise.all(writes);
+    expect(storage.stats.transactions - before).toBe(2);
+    expect(await storage.driver.get('SELECT count(*) AS n FROM invocations')).toEqual({ n: 0 });
+    expect(await storage.driver.get('SELECT count(*) AS n FROM runs WHERE invocations_json IS NOT NULL')).toEqual({ n: 120 });
+    for (const c of [a[5]!, b[59]!]) expect((await storage.listInvocations(c.run.id)).map((i) => [i.id, i.status])).toEqual(c.hops.map((i) => [i.id, 'succeeded']));
+
+    // A write that is not a run's (here a cancel) is never passed: the hops queued behind it wait for the next batch.
+    const c = Array.from({ length: 60 }, chain);
+    const more: Array<Promise<unknown>> = c.map(accept);
+    for (let seq = 1; seq <= 8; seq++) more.push(...c.map((x) => hop(x, seq)));
+    const cancelled = chain();
+    more.push(accept(cancelled), storage.cancelRun(cancelled.run.id, 15));
+    for (let seq = 9; seq <= 10; seq++) more.push(...c.map((x) => hop(x, seq)));
+    await Promise.all(more);
+    expect(await storage.getRun(cancelled.run.id)).toMatchObject({ status: 'cancelled' });
+    expect(await storage.getRun(c[0]!.run.id)).toMatchObject({ status: 'succeeded' });
+    expect((await storage.listInvocations(c[0]!.run.id)).map((i) => i.status)).toEqual(c[0]!.hops.map(() => 'succeeded'));
+    // Cut at the cancel: their first hops are rows (the cancelled run's too), the rest went into their rows.
+    expect(await storage.driver.get('SELECT count(DISTINCT run_id) AS n FROM invocations')).toEqual({ n: 61 });
+  });
+
   it('a compact run reads back exactly as the same writes stored one transaction each (rows) do, in seq order', async () => {
     const { run, trigger, a, b } = webhookRun();
     const c = makeInvocation(run.id, 3, { parentId: b.id, input: { payload: 'c', nested: { list: [1, 'x', null, 2.5e-7], text: 'quote " and \\ and é \u2028 😀' } } });
