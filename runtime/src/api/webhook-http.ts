@@ -8,7 +8,7 @@
  */
 import express, { type Request, type Response } from 'express';
 import bytes from 'bytes';
-import { WEBHOOK_DEFAULT_ACCEPT, type TriggerReply, type WebhookFile } from '@flowcrew/sdk';
+import { WEBHOOK_DEFAULT_ACCEPT, type TriggerReply, type WebhookFile, type WebhookRoute } from '@flowcrew/sdk';
 import { ProblemError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { checkBodyDepth } from './body-guard.ts';
@@ -18,6 +18,9 @@ import { WebhookGuard, type WebhookGuardOptions } from './webhook-guard.ts';
 function sendProblem(res: Response, status: number, title: string, detail: string, extra: Record<string, unknown> = {}): void {
   res.status(status).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title, status, detail, ...extra }));
 }
+
+/** The raw body of a request without one (read-only: nothing writes into a webhook's raw body). */
+const EMPTY = Buffer.alloc(0);
 
 export type WebhookHandler = (req: Request, res: Response) => Promise<void>;
 
@@ -89,6 +92,13 @@ export function webhookHttp(runtime: Pick<Runtime, 'webhooks' | 'config' | 'log'
   return webhookRouter(webhookHandler(runtime, options));
 }
 
+/** 401 for a request whose authentication failed; which check failed goes to the log, never to the caller. */
+function refuseAuth(runtime: Pick<Runtime, 'log'>, req: Request, res: Response, route: WebhookRoute, reason: string): void {
+  runtime.log.warn(`webhook ${req.method} /webhook${req.path}: authentication failed from ${req.ip ?? 'unknown'}: ${reason}`);
+  if (route.auth?.type === 'basic') res.set('WWW-Authenticate', 'Basic realm="flowcrew webhook", charset="UTF-8"');
+  sendProblem(res, 401, 'Unauthorized', 'this webhook requires authentication');
+}
+
 export function webhookHandler(runtime: Pick<Runtime, 'webhooks' | 'config' | 'log'>, options: WebhookGuardOptions = {}): WebhookHandler {
   const runtimeLimit = bytes.parse(runtime.config.bodyLimit);
   if (runtimeLimit === null || !Number.isFinite(runtimeLimit)) throw new Error(`FLOWCREW_BODY_LIMIT is not a size (got "${runtime.config.bodyLimit}")`);
@@ -100,26 +110,19 @@ export function webhookHandler(runtime: Pick<Runtime, 'webhooks' | 'config' | 'l
     if ('methodNotAllowed' in match) return sendProblem(res, 405, 'Method Not Allowed', `the webhook at /webhook${req.path} does not accept ${req.method}`);
     const { route, params } = match;
     res.locals.webhookRoute = `/webhook${route.path}`; // the metrics' handler label: the registered path, not the URL
-    const where = `${req.method} /webhook${req.path}`;
-    const refuse = (reason: string) => {
-      // Which check failed goes to the log, never to the caller.
-      runtime.log.warn(`webhook ${where}: authentication failed from ${req.ip ?? 'unknown'}: ${reason}`);
-      if (route.auth?.type === 'basic') res.set('WWW-Authenticate', 'Basic realm="flowcrew webhook", charset="UTF-8"');
-      sendProblem(res, 401, 'Unauthorized', 'this webhook requires authentication');
-    };
-
     try {
       const early = guard.beforeBody(route.auth, req.headers);
-      if (early) return refuse(early);
-      let raw: Buffer = Buffer.alloc(0);
+      if (early) return refuseAuth(runtime, req, res, route, early);
+      let raw: Buffer = EMPTY;
       let body: unknown;
       let files: WebhookFile[] | undefined;
       const limit = Math.min(route.maxBodyBytes ?? runtimeLimit, runtimeLimit);
       // A raw route (Node-RED's skipBodyParsing) takes the bytes of any type and parses nothing.
-      const type = hasBody(req) && !route.raw ? declaredType(req, route.accept ?? WEBHOOK_DEFAULT_ACCEPT) : undefined;
-      if (type || (route.raw && hasBody(req))) raw = await readBody(req, limit);
-      const late = guard.afterBody(route.auth, req.headers, raw, `${route.method} ${route.path}`);
-      if (late) return refuse(late);
+      const withBody = hasBody(req);
+      const type = withBody && !route.raw ? declaredType(req, route.accept ?? WEBHOOK_DEFAULT_ACCEPT) : undefined;
+      if (type || (route.raw && withBody)) raw = await readBody(req, limit);
+      const late = route.auth?.type === 'hmac' ? guard.afterBody(route.auth, req.headers, raw, `${route.method} ${route.path}`) : null;
+      if (late) return refuseAuth(runtime, req, res, route, late);
       if (type) ({ body, files } = await parseBody(type, raw, limit));
       // A JSON body whose text is not too deep is not (no walk of the parsed value per request).
       if (type && mayBeTooDeep(type, raw, runtime.config.maxDepth)) {
@@ -144,7 +147,7 @@ export function webhookHandler(runtime: Pick<Runtime, 'webhooks' | 'config' | 'l
         if (error.status === 415) res.set('Accept-Post', (route.accept ?? WEBHOOK_DEFAULT_ACCEPT).join(', '));
         return sendProblem(res, error.status, error.title, error.message, { ...(error.issues.length ? { errors: error.issues } : {}), ...error.extra });
       }
-      runtime.log.error(`webhook ${where} failed: ${(error as Error).stack ?? String(error)}`);
+      runtime.log.error(`webhook ${req.method} /webhook${req.path} failed: ${(error as Error).stack ?? String(error)}`);
       sendProblem(res, 500, 'Internal Server Error', 'the webhook failed unexpectedly; the runtime log has the details');
     }
   };

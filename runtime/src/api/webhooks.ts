@@ -9,6 +9,12 @@ interface CompiledRoute {
 
 export class WebhookRouter {
   private routes: CompiledRoute[] = [];
+  /**
+   * Routes without parameters by their path as a request spells it (`/a/b`): such a request is answered without
+   * splitting its path or trying every route. The same answer as the walk below: a route whose every segment is
+   * literal scores highest, and only one per method (or ALL) can exist at a path.
+   */
+  private literal = new Map<string, CompiledRoute[]>();
 
   register(route: WebhookRoute): () => void {
     const method = route.method.toUpperCase();
@@ -17,13 +23,31 @@ export class WebhookRouter {
     if (clash) throw new Error(`webhook ${method} /webhook/${segments.join('/')} is already registered by another node`);
     const compiled = { route, method, segments };
     this.routes.push(compiled);
+    this.indexLiteral();
     return () => {
       this.routes = this.routes.filter((r) => r !== compiled);
+      this.indexLiteral();
     };
+  }
+
+  private indexLiteral(): void {
+    this.literal = new Map();
+    for (const r of this.routes) {
+      if (r.segments.some((segment) => segment.startsWith(':'))) continue;
+      const key = `/${r.segments.join('/')}`;
+      const list = this.literal.get(key);
+      if (list) list.push(r);
+      else this.literal.set(key, [r]);
+    }
   }
 
   /** Find the route for a request; literal segments win over parameters. */
   match(method: string, path: string): { route: WebhookRoute; params: Record<string, string> } | { methodNotAllowed: true } | null {
+    const exact = this.literal.get(path);
+    if (exact) {
+      const upper = method.toUpperCase();
+      for (const candidate of exact) if (candidate.method === 'ALL' || candidate.method === upper) return { route: candidate.route, params: {} };
+    }
     const parts = splitPath(path);
     let pathMatched = false;
     let best: { route: WebhookRoute; params: Record<string, string>; score: number } | null = null;

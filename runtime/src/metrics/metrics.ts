@@ -190,7 +190,8 @@ export class RuntimeMetrics {
   /** Express middleware (mounted first): times every request until its response is sent. */
   readonly httpTimer: RequestHandler = (req, res, next) => {
     const started = performance.now();
-    res.once('finish', () => this.observeHttp(req, res, (performance.now() - started) / 1000));
+    // `on`, not `once`: a response finishes once, and once() wraps the listener in two more objects per request.
+    res.on('finish', () => this.observeHttp(req, res, (performance.now() - started) / 1000));
     next();
   };
 
