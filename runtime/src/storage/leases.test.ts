@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createPostgresStorage } from './postgres.ts';
-import type { RunRecord, Storage } from './types.ts';
+import type { InvocationRecord, RunRecord, Storage } from './types.ts';
 
 const url = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
 const schema = `claim_${randomBytes(3).toString('hex')}`;
@@ -38,6 +38,10 @@ async function storageOf(owner?: string, ttlMs = 30_000): Promise<Storage> {
 let next = 0;
 function run(flowId: string, flowVersion: number, status: RunRecord['status'], startedAt: number | null = null): RunRecord {
   return { id: `r${++next}-${randomBytes(2).toString('hex')}`, flowId, flowVersion, status, triggerNodeId: null, input: {}, error: null, parentRunId: null, createdAt: Date.now() + next, startedAt, finishedAt: null };
+}
+
+function invocation(r: RunRecord, seq: number, status: InvocationRecord['status']): InvocationRecord {
+  return { id: `${r.id}.${seq}`, runId: r.id, nodeId: `n${seq}`, nodeType: 'change', status, attempt: status === 'pending' ? 0 : 1, input: { seq }, outputs: null, error: null, parentId: null, seq, createdAt: r.createdAt, startedAt: null, finishedAt: null };
 }
 
 async function stored(storage: Storage, id: string) {
@@ -92,5 +96,37 @@ describe('RunLeases.claimToRun (real PostgreSQL)', () => {
     expect([...ofA.started.keys()].sort()).toEqual([...claimedA].sort());
     expect([...ofB.started.keys()].sort()).toEqual([...claimedB].sort());
     for (const r of runs) expect((await stored(main, r.id))?.status).toBe('running');
+  });
+
+  it('answers each claimed run with its pending invocations and highest sequence number, in arrival order, a run held already included', async () => {
+    const main = await storageOf();
+    await main.saveFlow({ id: 'h', name: 'h', version: 1, nodes: [] });
+    const [first, second, bare] = [run('h', 1, 'queued'), run('h', 1, 'queued'), run('h', 1, 'queued')];
+    await main.acceptRun(first, [invocation(first, 0, 'succeeded'), invocation(first, 1, 'pending')], { outbox: true });
+    // The highest sequence number is a failed invocation's, after the pending one.
+    await main.acceptRun(second, [invocation(second, 0, 'succeeded'), invocation(second, 1, 'pending'), invocation(second, 2, 'pending'), invocation(second, 3, 'failed')], { outbox: true });
+    await main.acceptRun(bare, [], { outbox: true });
+    // Another live owner's run: not claimed, nothing of it answered.
+    const other = await storageOf('other');
+    const theirs = run('h', 1, 'running', 1_000);
+    await other.acceptRun(theirs, [invocation(theirs, 0, 'pending')]);
+
+    const worker = await storageOf('worker');
+    const ids = [bare.id, theirs.id, second.id, first.id];
+    const claimed = await worker.leases!.claimToRun(ids, []);
+    const answer = (c: typeof claimed) => c.runs.map((r) => ({ id: r.run.id, status: r.run.status, pending: r.pending.map((i) => [i.id, i.status, i.input]), maxSeq: r.maxSeq }));
+    const expected = [
+      { id: first.id, status: 'queued', pending: [[`${first.id}.1`, 'pending', { seq: 1 }]], maxSeq: 1 },
+      { id: second.id, status: 'queued', pending: [[`${second.id}.1`, 'pending', { seq: 1 }], [`${second.id}.2`, 'pending', { seq: 2 }]], maxSeq: 3 },
+      { id: bare.id, status: 'queued', pending: [], maxSeq: 0 },
+    ];
+    expect(answer(claimed)).toEqual(expected);
+    expect(claimed.started.size).toBe(0);
+
+    // The same runs delivered again (a duplicate job), now startable here: held already, so claimed again and started.
+    const again = await worker.leases!.claimToRun(ids, [{ flowId: 'h', version: 1 }]);
+    expect(answer(again)).toEqual(expected);
+    expect([...again.started.keys()].sort()).toEqual([first.id, second.id, bare.id].sort());
+    expect(await stored(main, theirs.id)).toEqual({ status: 'running', startedAt: 1_000 });
   });
 });

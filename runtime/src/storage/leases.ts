@@ -108,14 +108,17 @@ export class RunLeases {
     return this.write(statements, (results) => results.flatMap((r) => r.rows.map((row) => String(row.id))));
   }
 
-  /** 'ids' claims: exactly these runs, when nobody holds them, this owner does, or their lease ran out. */
-  private claimStatements(ids: readonly string[], now: number): SqlStatement[] {
+  /**
+   * 'ids' claims: exactly these runs, when nobody holds them, this owner does, or their lease ran out. `returning`:
+   * what the UPDATE answers per claimed run (claimToRun reads the whole row here instead of in a SELECT of its own).
+   */
+  private claimStatements(ids: readonly string[], now: number, returning = 'id'): SqlStatement[] {
     const holder = this.need();
     const statements: SqlStatement[] = [];
     for (let i = 0; i < ids.length; i += CHUNK) {
       const chunk = ids.slice(i, i + CHUNK);
       statements.push({
-        sql: `UPDATE runs SET owner = ?, lease_expires_at = ? WHERE id IN (${chunk.map(() => '?').join(', ')}) AND ${ACTIVE} AND (owner IS NULL OR owner = ? OR lease_expires_at < ?) RETURNING id`,
+        sql: `UPDATE runs SET owner = ?, lease_expires_at = ? WHERE id IN (${chunk.map(() => '?').join(', ')}) AND ${ACTIVE} AND (owner IS NULL OR owner = ? OR lease_expires_at < ?) RETURNING ${returning}`,
         params: [holder.owner, now + holder.ttlMs, ...chunk, holder.owner, now],
       });
     }
@@ -140,9 +143,11 @@ export class RunLeases {
    * A queue worker taking jobs (queue/worker.ts): claim these runs ('ids' mode), read what resuming them needs, and
    * start at once those still queued whose flow revision is one of `startable` (deployed on the worker, with no
    * concurrency limit), all in ONE transaction instead of a claim, three reads and a start; the claim and the start
-   * are one statement (claimAndStartStatement). The start is start()'s conditional start (still queued, held by this
-   * owner). Resolves with the claimed runs as read before the start (still 'queued') and the started ones with their
-   * start times.
+   * are one statement (claimAndStartStatement), which also answers the claimed rows (RETURNING: the runs this owner
+   * holds once it ran, i.e. the runs a SELECT after it found), and ONE read answers both the pending invocations and
+   * each run's highest sequence number (session 12: two statements instead of four). The start is start()'s
+   * conditional start (still queued, held by this owner). Resolves with the claimed runs as read before the start
+   * (still 'queued') and the started ones with their start times.
    */
   claimToRun(runIds: readonly string[], startable: ReadonlyArray<{ flowId: string; version: number }>, now = Date.now()): Promise<{ runs: ResumableRun[]; started: Map<string, number> }> {
     const { statements, finish } = this.claimToRunStatements(runIds, startable, now);
@@ -177,37 +182,43 @@ export class RunLeases {
   }
 
   private claimToRunStatements(runIds: readonly string[], startable: ReadonlyArray<{ flowId: string; version: number }>, now: number) {
-    const holder = this.need();
+    this.need();
     const statements: SqlStatement[] = [];
     for (let i = 0; i < runIds.length; i += CHUNK) {
       const chunk = runIds.slice(i, i + CHUNK);
-      const ids = chunk.map(() => '?').join(', ');
-      // Only what this owner holds once claimed: the claims just made, and runs it held already (a duplicate delivery).
-      const mine = `r.id IN (${ids}) AND r.owner = ? AND r.${ACTIVE}`;
+      // The claim answers the rows this owner holds once it ran: the claims just made, and runs it held already (a
+      // duplicate delivery; its WHERE takes those too). The read: each run's pending invocations and its row with the
+      // highest sequence number (whatever its status), in one statement; only those of runs claimed here are kept.
       statements.push(
-        startable.length > 0 ? this.claimAndStartStatement(chunk, startable, now) : this.claimStatements(chunk, now)[0]!,
-        { sql: `SELECT * FROM runs r WHERE ${mine} ORDER BY r.created_at, r.id`, params: [...chunk, holder.owner] },
-        { sql: `SELECT i.* FROM invocations i JOIN runs r ON r.id = i.run_id WHERE ${mine} AND i.status = 'pending' ORDER BY i.run_id, i.seq`, params: [...chunk, holder.owner] },
-        { sql: `SELECT i.run_id, MAX(i.seq) AS max_seq FROM invocations i WHERE i.run_id IN (${ids}) GROUP BY i.run_id`, params: chunk },
+        startable.length > 0 ? this.claimAndStartStatement(chunk, startable, now) : this.claimStatements(chunk, now, '*')[0]!,
+        {
+          sql: `SELECT i.* FROM invocations i WHERE i.run_id IN (${chunk.map(() => '?').join(', ')})
+                AND (i.status = 'pending' OR i.seq = (SELECT MAX(j.seq) FROM invocations j WHERE j.run_id = i.run_id)) ORDER BY i.run_id, i.seq`,
+          params: chunk,
+        },
       );
     }
     const finish = (results: StatementResult[]) => {
       const runs: ResumableRun[] = [];
       const started = new Map<string, number>();
-      for (let c = 0; c < results.length; c += 4) {
-        for (const row of results[c]!.rows) if (row.started === true) started.set(String(row.id), Number(row.started_at));
+      for (let c = 0; c < results.length; c += 2) {
+        const claimed = results[c]!.rows;
+        for (const row of claimed) if (row.started === true) started.set(String(row.id), Number(row.started_at));
         const byRun = new Map<string, ResumableRun>();
-        for (const row of results[c + 1]!.rows) {
-          const entry: ResumableRun = { run: toRun(row), pending: [], maxSeq: 0 };
-          // Read after its start (same statement as the claim): answered as read before it, still queued.
-          if (started.has(entry.run.id)) entry.run.status = 'queued';
-          byRun.set(entry.run.id, entry);
+        // In arrival order (created_at, then id), as the runs are resumed.
+        const ordered = claimed.map((row) => toRun(row)).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        for (const run of ordered) {
+          const entry: ResumableRun = { run, pending: [], maxSeq: 0 };
+          // Answered by the UPDATE that started it: as read before its start, still queued.
+          if (started.has(run.id)) run.status = 'queued';
+          byRun.set(run.id, entry);
           runs.push(entry);
         }
-        for (const row of results[c + 2]!.rows) byRun.get(String(row.run_id))?.pending.push(toInvocation(row));
-        for (const row of results[c + 3]!.rows) {
+        for (const row of results[c + 1]!.rows) {
           const entry = byRun.get(String(row.run_id));
-          if (entry) entry.maxSeq = Number(row.max_seq);
+          if (!entry) continue;
+          entry.maxSeq = Math.max(entry.maxSeq, Number(row.seq));
+          if (row.status === 'pending') entry.pending.push(toInvocation(row));
         }
       }
       return { runs, started };
@@ -220,7 +231,8 @@ export class RunLeases {
    * instead of two (a run's claim and start both change indexed columns, so each was a full new version with an entry
    * in every index of runs: most of the claim's write cost on PostgreSQL). The runs to claim are locked first and
    * whether each starts is decided on that locked row (still queued, of a startable flow revision), so the answer
-   * says which runs this statement started; another claimer waits for the lock and then finds them taken.
+   * says which runs this statement started; another claimer waits for the lock and then finds them taken. It answers
+   * the claimed rows whole (claimToRun reads no runs otherwise).
    */
   private claimAndStartStatement(ids: readonly string[], startable: ReadonlyArray<{ flowId: string; version: number }>, now: number): SqlStatement {
     const holder = this.need();
@@ -232,7 +244,7 @@ export class RunLeases {
             UPDATE runs SET owner = ?, lease_expires_at = ?,
               status = CASE WHEN c.starts THEN 'running' ELSE runs.status END,
               started_at = CASE WHEN c.starts THEN (extract(epoch FROM clock_timestamp()) * 1000)::bigint ELSE runs.started_at END
-            FROM claimed c WHERE runs.id = c.id RETURNING runs.id, runs.started_at, c.starts AS started`,
+            FROM claimed c WHERE runs.id = c.id RETURNING runs.*, c.starts AS started`,
       params: [...startable.flatMap((f) => [f.flowId, f.version]), ...ids, holder.owner, now, holder.owner, now + holder.ttlMs],
     };
   }
