@@ -33,6 +33,11 @@ function messageOf(error: unknown): string {
   return String(error);
 }
 
+/** What an evaluation that failed below every limit throws (a limit's own error passes as it is). */
+function invalidExpression(error: unknown): Error {
+  return error instanceof LimitExceededError ? error : new Error(`Invalid JSONata expression: ${messageOf(error)}`);
+}
+
 /**
  * Compile a JSONata expression with Node-RED's extra functions: `$flowContext(key)`, `$globalContext(key)`,
  * `$env(name)` (the flow's environment variables, `contexts.env`: "" when not set; never the host's process
@@ -61,13 +66,8 @@ export function compileJsonata(source: string, contexts: ContextScopes, options:
   const legacyMsg = options.nodeRedInput === true && /(^|[^a-zA-Z0-9_'".])msg([^a-zA-Z0-9_'"]|$)/.test(source);
   return {
     source,
-    async evaluate(input, bindings) {
-      try {
-        return await evaluateWithLimits(expression, legacyMsg ? { msg: input } : input, bindings, limits);
-      } catch (error) {
-        if (error instanceof LimitExceededError) throw error;
-        throw new Error(`Invalid JSONata expression: ${messageOf(error)}`);
-      }
+    evaluate(input, bindings) {
+      return evaluateWithLimits(expression, legacyMsg ? { msg: input } : input, bindings, limits, invalidExpression);
     },
   };
 }

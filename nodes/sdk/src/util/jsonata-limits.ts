@@ -249,9 +249,16 @@ const SIZE_CODES = new Set(['D2014', 'D2015']);
 
 /**
  * Evaluate under the limits. Throws LimitExceededError when a limit is exceeded (even if JSONata wrapped it), else
- * whatever the evaluation threw. The result is refused when it is larger or deeper than a message may be.
+ * whatever the evaluation threw (through `wrap` if given: callers need no async function of their own around this
+ * one). The result is refused when it is larger or deeper than a message may be.
  */
-export async function evaluateWithLimits(expression: jsonata.Expression, input: unknown, bindings: Record<string, unknown> | undefined, limits: HostLimits): Promise<unknown> {
+export async function evaluateWithLimits(
+  expression: jsonata.Expression,
+  input: unknown,
+  bindings: Record<string, unknown> | undefined,
+  limits: HostLimits,
+  wrap?: (error: unknown) => unknown,
+): Promise<unknown> {
   const evaluation = new Evaluation(limits);
   let result: unknown;
   try {
@@ -265,7 +272,7 @@ export async function evaluateWithLimits(expression: jsonata.Expression, input: 
     const code = (error as { code?: string } | null)?.code;
     if (code === 'D1011') throw depthError(evaluation);
     if (code && SIZE_CODES.has(code)) throw evaluation.fail(`A JSONata expression built a sequence of more values than the limit of ${limits.maxItems}`, 'maxItems');
-    throw error;
+    throw wrap ? wrap(error) : error;
   }
   // Built values were measured as they were built; one not measured is a part of the input (or a few scalars),
   // which the runtime has bounded already: walking it again would cost every evaluation the message's size.
