@@ -185,6 +185,27 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'flow tests: the suite text as typed in the editor, YAML or JSON (flowtest/store.ts)',
     sql: flowTestSourceMigration,
   },
+  {
+    version: 18,
+    name: 'fewer run index entries: one lease index of active runs (owner, lease expiry); PostgreSQL: runs_status only for failed and cancelled runs',
+    // Every new version of a run row adds an entry to each index of runs whose predicate it meets (a status change is
+    // never a HOT update), and a queued run has three versions (accepted, claimed and started, finished): 19 entries
+    // with 7 indexes (session 12). The lease queries of active runs take one index: renewal by owner (its leading
+    // column), the periodic take-over of expired leases among owned runs (owner IS NOT NULL AND lease_expires_at < ?:
+    // the runs being executed, not a backlog waiting with no owner), a start-up claim scanning the active runs once.
+    // On PostgreSQL runs_status (every run, every version) becomes (status, created_at) of failed and cancelled runs
+    // only: a list of those stays an index range, one of active runs uses the partial index below, one of succeeded
+    // runs (most of them) reads runs_created backwards. SQLite keeps runs_status: its planner uses a partial index
+    // only for a query repeating the index's own WHERE, and its runs are mostly written once, whole.
+    sql: (dialect) => [
+      'DROP INDEX IF EXISTS runs_active_lease',
+      'DROP INDEX IF EXISTS runs_active_owner',
+      `CREATE INDEX IF NOT EXISTS runs_active_owner_lease ON runs (owner, lease_expires_at) WHERE status IN ('queued', 'running', 'waiting')`,
+      ...(dialect === 'postgres'
+        ? ['DROP INDEX IF EXISTS runs_status', `CREATE INDEX IF NOT EXISTS runs_ended_badly ON runs (status, created_at) WHERE status IN ('failed', 'cancelled')`]
+        : []),
+    ],
+  },
 ];
 
 /** Serialises concurrent migrators on one PostgreSQL database (e.g. several runtimes starting together). */
