@@ -159,13 +159,21 @@ export class ReplyPublisher {
 
   private flush(): void {
     this.scheduled = false;
-    const pipeline = this.publisher.pipeline();
-    for (const [channel, list] of this.lists) pipeline.publish(channel, JSON.stringify(list.length === 1 ? list[0] : list));
-    for (const [channel, text] of this.singles) pipeline.publish(channel, text);
+    const messages: Array<[string, string]> = [];
+    for (const [channel, list] of this.lists) messages.push([channel, JSON.stringify(list.length === 1 ? list[0] : list)]);
+    for (const single of this.singles) messages.push(single);
     this.lists = new Map();
     this.singles = [];
     this.stats.writes++;
-    void pipeline.exec().catch(() => {}); // fire-and-forget, as pub/sub is: a request not answered ends at its timeout
+    // Fire-and-forget, as pub/sub is: a request not answered ends at its timeout. One message (the usual case with one
+    // main: the turn's list) is one PUBLISH, without a pipeline object around it; still one write.
+    if (messages.length === 1) {
+      void this.publisher.publish(messages[0]![0], messages[0]![1]).catch(() => {});
+      return;
+    }
+    const pipeline = this.publisher.pipeline();
+    for (const [channel, text] of messages) pipeline.publish(channel, text);
+    void pipeline.exec().catch(() => {});
   }
 }
 

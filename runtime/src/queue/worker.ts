@@ -19,6 +19,7 @@ import type { ResumableRun, RunRecord, Storage } from '../storage/types.ts';
 import { callingFlowsOf } from '../subflows/called-runs.ts';
 import { jobOptions, replyToOf, type RunsJob } from './relay.ts';
 import type { ReplyRoute } from './replies.ts';
+import { RunEnds } from './run-ends.ts';
 import { RunSlots } from './run-slots.ts';
 import { SlotHandover, type Admission } from './slot-handover.ts';
 
@@ -54,8 +55,10 @@ export class QueueWorker {
   /** Re-enqueues the runs of a batch that failed as a whole, one job each (see failed()). */
   private readonly retries: Queue;
   private readonly slots: RunSlots;
-  /** Who waits for a run to end here (its job, a slot hand-over), by run id. */
-  private readonly finished = new Map<string, Set<() => void>>();
+  /** Who waits for a run to end here (its job, a slot hand-over). */
+  private readonly ends: RunEnds;
+  /** A claim in flight: admissions arriving meanwhile go together in the next one (see admitBatch()). */
+  private claiming = false;
   private readonly handover: SlotHandover;
   /** Deploys in progress here, one at a time per flow (see ensureDeployed). */
   private readonly deploying = new OneAtATime();
@@ -65,12 +68,16 @@ export class QueueWorker {
   /** Runs the executor gave back for want of a slot (ExecutorOptions.noSlot), until their job is told. */
   private readonly full = new Set<string>();
   /** handedOver: runs started here on a freed slot of their flow, outside their job (slot-handover.ts). */
-  readonly stats = { runs: 0, skipped: 0, noSlot: 0, jobs: 0, retried: 0, stopped: 0, handedOver: 0 };
+  readonly stats = { runs: 0, skipped: 0, noSlot: 0, jobs: 0, retried: 0, stopped: 0, handedOver: 0, claims: 0 };
 
   constructor(private readonly options: QueueWorkerOptions) {
+    this.ends = new RunEnds(
+      (runId) => options.executor.active.has(runId),
+      (runId) => options.storage.getRun(runId),
+    );
     options.events.add({
       runFinished: (run) => {
-        for (const done of this.finished.get(run.id) ?? []) done();
+        this.ends.heard(run.id);
         this.handover.freed(run.flowId, options.executor.deployed.get(run.flowId)?.flow.settings?.concurrency ?? 0);
       },
     });
@@ -89,7 +96,7 @@ export class QueueWorker {
       slots: this.slots,
       waiting: (flowId, limit) => options.storage.leases!.waitingForSlot(flowId, limit),
       admit: (runId) => this.admit(runId),
-      ended: (runId) => this.ended(runId),
+      ended: (runId) => this.ends.ended(runId),
       stats: this.stats,
       log: options.log,
     });
@@ -127,7 +134,7 @@ export class QueueWorker {
       this.slots.release(1);
     };
     // Listening before the runs can start here: one may finish before admit() returns.
-    const listening = runIds.map((id) => this.listen(id));
+    const listening = runIds.map((id) => this.ends.listen(id));
     const again: string[] = [];
     let backoffMs = 0;
     try {
@@ -147,7 +154,7 @@ export class QueueWorker {
             } else {
               // Ends when the run finishes here, or throws when it stopped here without finishing (lease lost, storage
               // failure): it is tried again, and the lease decides who continues.
-              await this.ended(runId, listening[i]!);
+              await this.ends.ended(runId, listening[i]!);
               this.stats.runs++;
             }
           } catch (error) {
@@ -200,18 +207,32 @@ export class QueueWorker {
   private admit(runId: string): Promise<Admission> {
     return new Promise((resolve, reject) => {
       this.admitting.push({ runId, resolve, reject });
-      if (this.admitting.length === 1) setImmediate(() => void this.admitBatch());
+      if (this.admitting.length === 1 && !this.claiming) setImmediate(() => void this.admitBatch());
     });
   }
 
+  /**
+   * One claim at a time (as the group-commit writer commits): jobs arriving while a claim is in flight are claimed
+   * together when it returns, in one transaction, instead of one transaction each side by side. Only the claim
+   * statement is serialised; deploys and starts of a batch go on beside the next claim.
+   */
   private async admitBatch(): Promise<void> {
     const batch = this.admitting.splice(0);
+    if (batch.length === 0) return;
     const { storage, executor } = this.options;
     try {
       // Flows deployed here with no concurrency limit: their runs start in the claim's transaction (a limited flow's
       // start takes its advisory lock and counts its slots, in resume()).
       const unlimited = [...executor.deployed.values()].filter((d) => (d.flow.settings?.concurrency ?? 0) <= 0).map((d) => ({ flowId: d.flow.id, version: d.flow.version }));
-      const claimed = await storage.leases!.claimToRun(batch.map((b) => b.runId), unlimited);
+      this.claiming = true;
+      this.stats.claims++;
+      let claimed: Awaited<ReturnType<NonNullable<Storage['leases']>['claimToRun']>>;
+      try {
+        claimed = await storage.leases!.claimToRun(batch.map((b) => b.runId), unlimited);
+      } finally {
+        this.claiming = false;
+        if (this.admitting.length > 0) setImmediate(() => void this.admitBatch());
+      }
       const triedHere = (r: ResumableRun) => unlimited.some((f) => f.flowId === r.run.flowId && f.version === r.run.flowVersion);
       const held = new Set(claimed.runs.map((r) => r.run.id));
       const runs = claimed.runs.filter((r) => !executor.active.has(r.run.id));
@@ -238,49 +259,6 @@ export class QueueWorker {
       }
     } catch (error) {
       for (const b of batch) b.reject(error as Error);
-    }
-  }
-
-  /** Listen for the run's end here (before it can start: it may end before its admission returns). */
-  private listen(runId: string): { ended: Promise<void>; stop: () => void; live: () => boolean } {
-    let set = this.finished.get(runId);
-    if (!set) this.finished.set(runId, (set = new Set()));
-    let resolve!: () => void;
-    const ended = new Promise<void>((r) => (resolve = r));
-    set.add(resolve);
-    let live = true;
-    const stop = () => {
-      live = false;
-      set.delete(resolve);
-      if (set.size === 0 && this.finished.get(runId) === set) this.finished.delete(runId);
-    };
-    return { ended, stop, live: () => live };
-  }
-
-  /**
-   * Resolves when the run ends here, or is found finished or parked on a question (its job is done: the answer
-   * enqueues it again); throws when it stopped here unfinished (lease lost, storage failure).
-   */
-  private async ended(runId: string, listening = this.listen(runId)): Promise<void> {
-    try {
-      await Promise.race([listening.ended, this.leftWithoutFinishing(runId, listening.live)]);
-    } finally {
-      listening.stop();
-    }
-  }
-
-  /** Polls storage while the run is not active here; see ended(). */
-  private async leftWithoutFinishing(runId: string, live: () => boolean): Promise<void> {
-    while (live()) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      if (!live() || this.options.executor.active.has(runId)) continue;
-      const stored = await this.options.storage.getRun(runId);
-      // Its end was heard meanwhile (ended() has moved on): what was read no longer matters, and throwing now would
-      // be an unhandled rejection (seen once in queue/concurrency.test.ts).
-      if (!live()) return;
-      if (stored && ['succeeded', 'failed', 'cancelled'].includes(stored.status)) return; // finished (here, or elsewhere)
-      if (stored?.status === 'waiting') return; // parked (a run backing off between retries is active here)
-      throw new Error(`run ${runId} stopped on this worker without finishing`);
     }
   }
 
