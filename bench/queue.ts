@@ -111,7 +111,9 @@ async function cpuMeter(workerPids: number[]): Promise<(runs: number) => Promise
   const backends = async () => (await client.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [BENCH_APP])).rows.map((r: { pid: number }) => r.pid);
   const redis = new Redis(redisUrl);
   const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1] ?? 0);
-  redis.disconnect();
+  // BullMQ counts every job added (its id key, default prefix): jobs per run say how many runs a job carries.
+  const jobsAdded = async () => Number((await redis.get(`bull:${QUEUE_NAME}:id`)) ?? 0);
+  const jobs0 = await jobsAdded();
   const sum = async (pids: number[]) => (await Promise.all(pids.map(procCpuMs))).reduce((a, b) => a + b, 0);
   const work0 = await pgWork(client);
   const before = new Map<number, number>();
@@ -127,10 +129,12 @@ async function cpuMeter(workerPids: number[]): Promise<(runs: number) => Promise
     const redisMs = redisPid ? (await procCpuMs(redisPid)) - redis0 : 0;
     const work = PG_STATS ? await pgWork(client, work0, runs) : '';
     await client.end();
+    const jobs = workerPids.length ? `, BullMQ jobs per run ${(((await jobsAdded()) - jobs0) / runs).toFixed(2)}` : '';
+    redis.disconnect();
     const per = (ms: number) => `${Math.round((ms * 1000) / runs)}`.padStart(4);
     const mainMs = (self.user + self.system) / 1000;
     const parts = [`this process ${per(mainMs)}`, ...(workerPids.length ? [`workers ${per(workersMs)}`] : []), `postgres ${per(pgMs)}`, ...(redisPid && workerPids.length ? [`redis ${per(redisMs)}`] : [])];
-    return `  CPU µs/run: ${parts.join(', ')}, total ${per(mainMs + workersMs + pgMs + (workerPids.length ? redisMs : 0))}${work}`;
+    return `  CPU µs/run: ${parts.join(', ')}, total ${per(mainMs + workersMs + pgMs + (workerPids.length ? redisMs : 0))}${jobs}${work}`;
   };
 }
 
