@@ -6,7 +6,7 @@ import { accepts, declaredType, hasBody, mayBeTooDeep, parseBody, type DeclaredT
 const DEFAULT = ['application/json', 'application/x-www-form-urlencoded', 'text/plain'];
 const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
 const type = (header: string, accept: string[] = ['*/*']): DeclaredType => declaredType(req({ 'content-type': header }), accept);
-const parse = (header: string, body: string | Buffer, limit = 1_000_000) => parseBody(type(header), Buffer.isBuffer(body) ? body : Buffer.from(body), limit);
+const parse = async (header: string, body: string | Buffer, limit = 1_000_000) => parseBody(type(header), Buffer.isBuffer(body) ? body : Buffer.from(body), limit);
 
 describe('webhook bodies: what is accepted', () => {
   it('matches exact types, type/* and */*, ignoring parameters and case', () => {

@@ -71,19 +71,24 @@ export function declaredType(req: IncomingMessage, accept: readonly string[]): D
   return { mediaType, parameters: parsed.parameters, header };
 }
 
-/** Read the raw body, refusing (413) past `limit` bytes, by Content-Length before reading or while reading. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Read the raw body, refusing (413) past `limit` bytes, by Content-Length before reading or while reading. One
+ * promise per body: raw-body's callback form, not its promise awaited in an async function of our own.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
-  try {
-    return await getRawBody(req, { limit, length: req.headers['content-length'] });
-  } catch (error) {
-    const type = (error as { type?: string }).type;
-    if (type === 'entity.too.large') throw tooLarge(limit);
-    if (type === 'request.size.invalid') throw malformed('the body is shorter or longer than its Content-Length');
-    if (type === 'request.aborted') throw malformed('the request was aborted before its body was complete');
-    throw error;
-  }
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
+  return new Promise((resolve, reject) => {
+    getRawBody(req, { limit, length: req.headers['content-length'] }, (error, body) => (error ? reject(readError(error, limit)) : resolve(body)));
+  });
+}
+
+function readError(error: unknown, limit: number): unknown {
+  const type = (error as { type?: string }).type;
+  if (type === 'entity.too.large') return tooLarge(limit);
+  if (type === 'request.size.invalid') return malformed('the body is shorter or longer than its Content-Length');
+  if (type === 'request.aborted') return malformed('the request was aborted before its body was complete');
+  return error;
 }
 
 const isJson = (mediaType: string) => mediaType === 'application/json' || mediaType.endsWith('+json');
@@ -118,8 +123,8 @@ export function mayBeTooDeep(type: DeclaredType, raw: Buffer, maxDepth: number):
   return !isJson(type.mediaType) || jsonTextTooDeep(raw, maxDepth);
 }
 
-/** Parse a raw body as its declared type. */
-export async function parseBody(type: DeclaredType, raw: Buffer, limit: number): Promise<{ body: unknown; files?: WebhookFile[] }> {
+/** Parse a raw body as its declared type: at once, except multipart (a promise). Throws a ProblemError. */
+export function parseBody(type: DeclaredType, raw: Buffer, limit: number): { body: unknown; files?: WebhookFile[] } | Promise<{ body: unknown; files?: WebhookFile[] }> {
   const charset = type.parameters.charset?.toLowerCase();
   if (isJson(type.mediaType)) {
     if (charset && charset !== 'utf-8' && charset !== 'utf8') throw unsupported(`JSON must be UTF-8 (got charset ${charset})`);

@@ -123,7 +123,10 @@ export function webhookHandler(runtime: Pick<Runtime, 'webhooks' | 'config' | 'l
       if (type || (route.raw && withBody)) raw = await readBody(req, limit);
       const late = route.auth?.type === 'hmac' ? guard.afterBody(route.auth, req.headers, raw, `${route.method} ${route.path}`) : null;
       if (late) return refuseAuth(runtime, req, res, route, late);
-      if (type) ({ body, files } = await parseBody(type, raw, limit));
+      if (type) {
+        const parsed = parseBody(type, raw, limit);
+        ({ body, files } = parsed instanceof Promise ? await parsed : parsed);
+      }
       // A JSON body whose text is not too deep is not (no walk of the parsed value per request).
       if (type && mayBeTooDeep(type, raw, runtime.config.maxDepth)) {
         const tooDeep = checkBodyDepth(body, runtime.config.maxDepth);
