@@ -53,35 +53,67 @@ export function compactHistoryMigration(dialect: SqlDialect): string[] {
 /** Invocation rows of ONE run (INVOCATION_COLUMNS order, JSON columns as text) as one compact JSON text. */
 export function encodeInvocations(rows: readonly (readonly SqlParam[])[]): string {
   const base = typeof rows[0]?.[INV.createdAt] === 'number' ? (rows[0][INV.createdAt] as number) : 0;
-  const index = new Map<SqlParam, number>();
-  for (let r = 0; r < rows.length; r++) index.set(rows[r]![INV.id]!, r);
-  // One join: appending piece by piece made a cons string per piece.
-  const parts: string[] = [];
-  for (const row of rows) {
-    const parentIndex = row[INV.parentId] === null ? undefined : index.get(row[INV.parentId]!);
-    const parent = parentIndex === undefined ? undefined : rows[parentIndex];
-    const id = row[INV.id];
-    const runId = row[INV.runId];
+  /** Row index by id, made only for a parent that is not the row just before (a fan-out, an error handler). */
+  let index: Map<SqlParam, number> | undefined;
+  // One join of a presized array (a piece per column: join puts the commas): appending piece by piece made a cons
+  // string per piece, and a growing array copied itself.
+  const parts: string[] = new Array<string>(rows.length * PIECES);
+  let p = 0;
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    const parentId = row[INV.parentId]!;
+    let parentIndex: number | undefined;
+    if (parentId !== null) {
+      if (r > 0 && rows[r - 1]![INV.id] === parentId) parentIndex = r - 1;
+      else {
+        if (!index) {
+          index = new Map();
+          for (let i = 0; i < rows.length; i++) index.set(rows[i]![INV.id]!, i);
+        }
+        parentIndex = index.get(parentId);
+      }
+    }
     const seq = row[INV.seq];
-    const derived = typeof seq === 'number' && typeof runId === 'string' && id === invocationId(runId, seq);
-    parts.push(
-      derived ? '[null' : `[${text(id)}`,
-      text(row[2]),
-      text(row[3]),
-      text(row[INV.status]),
-      number(row[INV.attempt]),
-      inputPart(row[INV.input], parent?.[INV.outputs]),
-      jsonPart(row[INV.outputs]),
-      text(row[INV.error]),
-      parentIndex === undefined ? text(row[INV.parentId]) : String(parentIndex),
-      number(row[INV.seq]),
-      delta(row[INV.createdAt], base),
-      delta(row[INV.startedAt], base),
-      delta(row[INV.finishedAt], base),
-      `${jsonPart(row[INV.usage])}]`,
-    );
+    parts[p++] = isDerivedId(row[INV.id], row[INV.runId], seq) ? '[null' : `[${text(row[INV.id])}`;
+    parts[p++] = name(row[2]);
+    parts[p++] = name(row[3]);
+    parts[p++] = name(row[INV.status]);
+    parts[p++] = number(row[INV.attempt]);
+    parts[p++] = inputPart(row[INV.input], parentIndex === undefined ? undefined : rows[parentIndex]![INV.outputs]);
+    parts[p++] = jsonPart(row[INV.outputs]);
+    parts[p++] = text(row[INV.error]);
+    parts[p++] = parentIndex === undefined ? text(parentId) : String(parentIndex);
+    parts[p++] = number(seq);
+    parts[p++] = delta(row[INV.createdAt], base);
+    parts[p++] = delta(row[INV.startedAt], base);
+    parts[p++] = delta(row[INV.finishedAt], base);
+    parts[p++] = row[INV.usage] === null || row[INV.usage] === 'null' ? 'null]' : `${jsonPart(row[INV.usage])}]`;
   }
   return `{"v":3,"t":${base},"i":[${parts.join(',')}]}`;
+}
+
+/** Pieces per invocation in encodeInvocations. */
+const PIECES = 14;
+
+/** Whether `id` is `invocationId(runId, seq)`, compared in place (no id string made per row). */
+function isDerivedId(id: SqlParam | undefined, runId: SqlParam | undefined, seq: SqlParam | undefined): boolean {
+  if (typeof id !== 'string' || typeof runId !== 'string' || typeof seq !== 'number') return false;
+  const digits = String(seq);
+  return id.length === runId.length + 1 + digits.length && id.charCodeAt(runId.length) === 46 && id.startsWith(runId) && id.endsWith(digits);
+}
+
+/** Quoted node ids, node types and statuses, which repeat in every run: made once (bounded: cleared when full). */
+const quotedNames = new Map<string, string>();
+const MAX_QUOTED_NAMES = 2_000;
+
+function name(value: SqlParam | undefined): string {
+  if (typeof value !== 'string') return text(value);
+  let out = quotedNames.get(value);
+  if (out === undefined) {
+    if (quotedNames.size >= MAX_QUOTED_NAMES) quotedNames.clear();
+    quotedNames.set(value, (out = text(value)));
+  }
+  return out;
 }
 
 function text(value: SqlParam | undefined): string {
@@ -118,9 +150,17 @@ function inputPart(input: SqlParam | undefined, parentOutputs: SqlParam | undefi
     const from = msgAt + MSG_KEY.length;
     // Only digits between the prefix and the key, and the message runs from the key to the closing `}]` (compared in
     // place: no `${input}}]` copy of the message per invocation).
-    if (msgAt > SINGLE_OUTPUT_PREFIX.length && from + input.length + 2 === parentOutputs.length && parentOutputs.endsWith('}]') && parentOutputs.startsWith(input, from) && /^\d+$/.test(parentOutputs.slice(SINGLE_OUTPUT_PREFIX.length, msgAt))) return '0';
+    if (msgAt > SINGLE_OUTPUT_PREFIX.length && from + input.length + 2 === parentOutputs.length && parentOutputs.endsWith('}]') && parentOutputs.startsWith(input, from) && digitsOnly(parentOutputs, SINGLE_OUTPUT_PREFIX.length, msgAt)) return '0';
   }
   return `[${input}]`;
+}
+
+function digitsOnly(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** The records of a compact JSON text of run `runId`, as `toInvocation` reads the same values from rows. */
