@@ -30,6 +30,17 @@ describe('webhook bodies: what is accepted', () => {
     }
   });
 
+  it('answers a Content-Type seen before alike: the accept list of each route, refusals and parameters every time', () => {
+    for (let i = 0; i < 3; i++) {
+      expect(type('application/json; charset=UTF-8', DEFAULT)).toEqual({ mediaType: 'application/json', parameters: { charset: 'UTF-8' }, header: 'application/json; charset=UTF-8' });
+      expect(() => type('application/json; charset=UTF-8', ['text/plain'])).toThrow('Content-Type application/json is not accepted by this webhook; it accepts text/plain');
+      expect(() => type('json', DEFAULT)).toThrow(/the Content-Type "json" cannot be parsed/);
+      expect(() => type('a b/c', DEFAULT)).toThrow(/cannot be parsed/);
+    }
+    // More distinct values than are kept: the later ones are still parsed, each time.
+    for (let i = 0; i < 100; i++) expect(type(`text/x-${i}; q=${i}`, DEFAULT.concat('text/*')).parameters).toEqual({ q: String(i) });
+  });
+
   it('knows when a request has a body', () => {
     expect(hasBody(req({}))).toBe(false);
     expect(hasBody(req({ 'content-length': '0' }))).toBe(false);

@@ -44,11 +44,37 @@ export function hasBody(req: IncomingMessage): boolean {
 
 /** Whether `mediaType` is one of `accept` (exact, `type/*`, or `*\/*`). */
 export function accepts(accept: readonly string[], mediaType: string): boolean {
-  const [type] = mediaType.split('/');
-  return accept.some((entry) => {
+  const slash = mediaType.indexOf('/');
+  const type = slash < 0 ? mediaType : mediaType.slice(0, slash);
+  for (const entry of accept) {
     const wanted = entry.toLowerCase();
-    return wanted === mediaType || wanted === '*/*' || (wanted.endsWith('/*') && wanted.slice(0, -2) === type);
-  });
+    if (wanted === mediaType || wanted === '*/*' || (wanted.endsWith('/*') && wanted.slice(0, -2) === type)) return true;
+  }
+  return false;
+}
+
+/**
+ * Content-Type values parsed before (a webhook's callers send the same few): the parse, the media type's check and
+ * its lower-casing once per value, not per request. Bounded; a value past the bound is parsed each time. Entries are
+ * never handed out to be changed (parseBody only reads the charset).
+ */
+const parsedTypes = new Map<string, { mediaType: string; parameters: Record<string, string> }>();
+const PARSED_TYPES_MAX = 64;
+
+function parseType(header: string): { mediaType: string; parameters: Record<string, string> } {
+  const known = parsedTypes.get(header);
+  if (known) return known;
+  let parsed;
+  try {
+    parsed = parseContentType(header);
+  } catch (error) {
+    throw unsupported(`the Content-Type "${header}" cannot be parsed (${(error as Error).message})`);
+  }
+  const mediaType = parsed.type.toLowerCase();
+  if (!/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(mediaType)) throw unsupported(`the Content-Type "${header}" cannot be parsed (expected type/subtype)`);
+  const result = { mediaType, parameters: Object.freeze(parsed.parameters) as Record<string, string> };
+  if (parsedTypes.size < PARSED_TYPES_MAX) parsedTypes.set(header, result);
+  return result;
 }
 
 /** Check the request's Content-Type (and Content-Encoding) against what the route accepts, before reading anything. */
@@ -59,16 +85,9 @@ export function declaredType(req: IncomingMessage, accept: readonly string[]): D
   }
   const header = req.headers['content-type'];
   if (!header) throw unsupported(`a request body needs a Content-Type; this webhook accepts ${accept.join(', ')}`);
-  let parsed;
-  try {
-    parsed = parseContentType(header);
-  } catch (error) {
-    throw unsupported(`the Content-Type "${header}" cannot be parsed (${(error as Error).message})`);
-  }
-  const mediaType = parsed.type.toLowerCase();
-  if (!/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(mediaType)) throw unsupported(`the Content-Type "${header}" cannot be parsed (expected type/subtype)`);
+  const { mediaType, parameters } = parseType(header);
   if (!accepts(accept, mediaType)) throw unsupported(`Content-Type ${mediaType} is not accepted by this webhook; it accepts ${accept.join(', ')}`);
-  return { mediaType, parameters: parsed.parameters, header };
+  return { mediaType, parameters, header };
 }
 
 /**
