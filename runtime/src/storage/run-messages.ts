@@ -8,6 +8,7 @@ import { UnstorableMessageError, type MessageLimits, type OutputRecord } from '.
 /** JSON text for a TEXT column; undefined → NULL. Unserialisable values (BigInt, cycles) fail with a clear error. */
 export function json(value: unknown, what = 'value'): string | null {
   if (value === undefined) return null;
+  if (value === null) return 'null'; // most usage and outputs columns of a hop: no stringify call for them
   let text: string | undefined;
   try {
     text = JSON.stringify(value);

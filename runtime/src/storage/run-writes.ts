@@ -79,13 +79,17 @@ export function acceptRunWrite(run: RunRecord, first: readonly InvocationRecord[
   return { runId: run.id, runs: [row], invocations: first.map((inv) => invocationRow(inv, seen)), ...(extra ? { extra: [extra] } : {}) };
 }
 
+/** The `runs` of a write that accepts no run (never written to). */
+const NO_RUNS: SqlParam[][] = [];
+
 export function completeInvocationWrite(change: CompleteInvocation, limits: MessageLimits): RunWrite {
   const inv = change.invocation;
   // A node's output message is usually also the next invocation's input (the same object): serialise it once.
   const seen = new MessageCache(limits);
+  // One shape for every hop's write (no spread of optional parts: a temporary object and a slower copy per hop).
   return {
     runId: change.runId ?? change.run?.id ?? change.next[0]?.runId,
-    runs: [],
+    runs: NO_RUNS,
     completion: {
       id: inv.id,
       row: {
@@ -98,8 +102,9 @@ export function completeInvocationWrite(change: CompleteInvocation, limits: Mess
         usage: json(inv.usage ?? null, `the usage of invocation ${inv.id}`),
       },
     },
-    invocations: change.next.map((next) => invocationRow(next, seen)),
-    ...(change.run ? { runUpdate: change.run, ...(change.discardRun ? { discardRun: true } : {}) } : {}),
+    invocations: change.next.length === 1 ? [invocationRow(change.next[0]!, seen)] : change.next.map((next) => invocationRow(next, seen)),
+    runUpdate: change.run,
+    discardRun: change.run !== undefined && change.discardRun === true,
   };
 }
 
