@@ -38,6 +38,10 @@ describe('GET /metrics', () => {
     const text = await scrape();
     expect(series(text, METRIC_NAMES.runsStarted, { flow: 'orders' })).toBe(3);
     expect(series(text, METRIC_NAMES.runsFinished, { flow: 'orders', status: 'succeeded' })).toBe(3);
+    // Totals, not counts since the last scrape, and not added up again by it.
+    const again = await scrape();
+    expect(series(again, METRIC_NAMES.runsStarted, { flow: 'orders' })).toBe(3);
+    expect(series(again, METRIC_NAMES.runsFinished, { flow: 'orders', status: 'succeeded' })).toBe(3);
     expect(series(text, `${METRIC_NAMES.runDuration}_count`, { flow: 'orders', status: 'succeeded' })).toBe(3);
     expect(series(text, `${METRIC_NAMES.nodeDuration}_count`, { type: 'webhook-response', status: 'succeeded' })).toBe(3);
     expect(series(text, `${METRIC_NAMES.nodeDuration}_bucket`, { type: 'switch', status: 'succeeded', le: '+Inf' })).toBe(3);

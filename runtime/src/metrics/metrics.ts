@@ -70,16 +70,31 @@ export class RuntimeMetrics {
   private readonly commitDuration: Histogram;
   private readonly commitBatch: Histogram;
   private readonly commitFailures: Counter;
+  /** Node series observers by type, then status: no string built per node event. */
+  private readonly nodeSeries = new Map<string, Map<string, Observe>>();
+  /**
+   * Runs started by flow, finished by flow and status: plain counts on the hot path, handed to the two counters when
+   * Prometheus scrapes (prom-client's Counter.inc validates and hashes its labels on every call).
+   */
+  private readonly startedCounts = new Map<string, { n: number }>();
+  private readonly finishedCounts = new Map<string, Map<string, { n: number }>>();
   /** Series observers by their label values joined, so the hot path builds one string and does one Map lookup. */
-  private readonly nodeSeries = new Map<string, Observe>();
   private readonly runSeries = new Map<string, Observe>();
   private readonly httpSeries = new Map<string, Observe>();
   private readonly detachers: Array<() => void> = [];
 
   private constructor(private readonly runtime: Runtime) {
     const registers = [this.registry];
-    this.runsStarted = new Counter({ name: METRIC_NAMES.runsStarted, help: 'Runs started in this process, by flow (a run resumed after a restart counts again)', labelNames: ['flow'], registers });
-    this.runsFinished = new Counter({ name: METRIC_NAMES.runsFinished, help: 'Runs finished in this process, by flow and final status', labelNames: ['flow', 'status'], registers });
+    const startedCounts = this.startedCounts;
+    const finishedCounts = this.finishedCounts;
+    this.runsStarted = new Counter({ name: METRIC_NAMES.runsStarted, help: 'Runs started in this process, by flow (a run resumed after a restart counts again)', labelNames: ['flow'], registers, collect() {
+      this.reset();
+      for (const [flow, count] of startedCounts) this.inc({ flow }, count.n);
+    } });
+    this.runsFinished = new Counter({ name: METRIC_NAMES.runsFinished, help: 'Runs finished in this process, by flow and final status', labelNames: ['flow', 'status'], registers, collect() {
+      this.reset();
+      for (const [flow, byStatus] of finishedCounts) for (const [status, count] of byStatus) this.inc({ flow, status }, count.n);
+    } });
     this.runDuration = new CountingHistogram(METRIC_NAMES.runDuration, 'Run duration from start to finish, by flow and final status', ['flow', 'status'], RUN_BUCKETS, this.registry);
     this.nodeDuration = new CountingHistogram(METRIC_NAMES.nodeDuration, 'Node invocation duration (all attempts), by node type and outcome', ['type', 'status'], NODE_BUCKETS, this.registry);
     this.httpDuration = new CountingHistogram(
@@ -160,11 +175,17 @@ export class RuntimeMetrics {
   }
 
   runStarted(run: RunRecord): void {
-    this.runsStarted.inc({ flow: run.flowId });
+    const count = this.startedCounts.get(run.flowId);
+    if (count) count.n++;
+    else this.startedCounts.set(run.flowId, { n: 1 });
   }
 
   runFinished(run: RunRecord): void {
-    this.runsFinished.inc({ flow: run.flowId, status: run.status });
+    let byStatus = this.finishedCounts.get(run.flowId);
+    if (!byStatus) this.finishedCounts.set(run.flowId, (byStatus = new Map()));
+    const count = byStatus.get(run.status);
+    if (count) count.n++;
+    else byStatus.set(run.status, { n: 1 });
     if (run.finishedAt !== null && run.finishedAt !== undefined) {
       const key = `${run.flowId}\u0000${run.status}`;
       let observe = this.runSeries.get(key);
@@ -175,9 +196,10 @@ export class RuntimeMetrics {
 
   nodeFinished(event: NodeFinishedEvent): void {
     const type = this.runtime.executor.nodeType(event.flowId, event.nodeId) ?? 'unknown';
-    const key = `${type}\u0000${event.status}`;
-    let observe = this.nodeSeries.get(key);
-    if (!observe) this.nodeSeries.set(key, (observe = this.nodeDuration.observer({ type, status: event.status })));
+    let byStatus = this.nodeSeries.get(type);
+    if (!byStatus) this.nodeSeries.set(type, (byStatus = new Map()));
+    let observe = byStatus.get(event.status);
+    if (!observe) byStatus.set(event.status, (observe = this.nodeDuration.observer({ type, status: event.status })));
     observe(event.durationMs / 1000);
   }
 
