@@ -123,4 +123,20 @@ describe('webhook replies across processes (real Redis)', () => {
     expect(raw).toEqual([{ runId: 'run-b1', reply: { status: 200, body: 'b1' } }, { runId: 'run-b2', reply: { status: 200, body: 'b2' } }]);
     b.close();
   });
+
+  it("answers settled in later turns while a write is in flight all arrive, none left waiting for a next write", async () => {
+    const { names, a } = mains();
+    const ids = Array.from({ length: 40 }, (_, i) => `run-t${i}`);
+    const replies = (await Promise.all(ids.map((id) => a.awaitReply(id, 20_000)))).map((w) => w.reply);
+    const publisher = new ReplyPublisher(connect(), names);
+    // One answer per event-loop turn: each turn's answer waits for the write in flight, if any, and goes with the next.
+    for (const [i, id] of ids.entries()) {
+      publishingWaiter(publisher, id, { channel: a.channel, lists: true }).resolve({ status: 200, body: i });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(await Promise.all(replies)).toEqual(ids.map((_, i) => ({ status: 200, body: i })));
+    expect(publisher.stats.answers).toBe(40);
+    expect(publisher.stats.writes).toBeGreaterThanOrEqual(1);
+    expect(publisher.stats.writes).toBeLessThanOrEqual(40);
+  });
 });

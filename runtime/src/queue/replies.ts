@@ -115,16 +115,19 @@ export class ReplyListener {
 }
 
 /**
- * On a worker: answers are sent once per event-loop turn, all in ONE pipeline (one socket write): the answers of the
- * runs a group commit finished settle in the same turn. On a main's channel whose main reads lists, the turn's answers
- * for it are ONE message (a list); for an older main, one message each (still in the one write). Answers to the runs'
- * own channels (heard by every main through its pattern subscription) are one message each.
+ * On a worker: answers are sent once per event-loop turn, all in ONE socket write (one PUBLISH, or a pipeline): the
+ * answers of the runs a group commit finished settle in the same turn; while a write is not yet answered by Redis, the
+ * next turns' answers wait and go together in the next write. On a main's channel whose main reads lists, a write's
+ * answers for it are ONE message (a list); for an older main, one message each (still in the one write). Answers to
+ * the runs' own channels (heard by every main through its pattern subscription) are one message each.
  */
 export class ReplyPublisher {
   /** Per main channel reading lists: the turn's answers; else channel and message, in order. */
   private lists = new Map<string, AddressedAnswer[]>();
   private singles: Array<[string, string]> = [];
   private scheduled = false;
+  /** A write not yet answered by Redis: answers meanwhile wait for it and go in the next write together. */
+  private sending = false;
   readonly stats = { answers: 0, writes: 0 };
 
   constructor(
@@ -154,7 +157,7 @@ export class ReplyPublisher {
     this.stats.answers++;
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    if (!this.sending) setImmediate(() => this.flush());
   }
 
   private flush(): void {
@@ -167,13 +170,22 @@ export class ReplyPublisher {
     this.stats.writes++;
     // Fire-and-forget, as pub/sub is: a request not answered ends at its timeout. One message (the usual case with one
     // main: the turn's list) is one PUBLISH, without a pipeline object around it; still one write.
-    if (messages.length === 1) {
-      void this.publisher.publish(messages[0]![0], messages[0]![1]).catch(() => {});
-      return;
+    let sent: Promise<unknown>;
+    if (messages.length === 1) sent = this.publisher.publish(messages[0]![0], messages[0]![1]);
+    else {
+      const pipeline = this.publisher.pipeline();
+      for (const [channel, text] of messages) pipeline.publish(channel, text);
+      sent = pipeline.exec();
     }
-    const pipeline = this.publisher.pipeline();
-    for (const [channel, text] of messages) pipeline.publish(channel, text);
-    void pipeline.exec().catch(() => {});
+    // One write in flight at a time (as the group-commit writer commits): answers settled before Redis answered this
+    // one go together in the next write, so a busy worker makes fewer, larger writes; an idle one waits for nothing.
+    this.sending = true;
+    void sent
+      .catch(() => {})
+      .then(() => {
+        this.sending = false;
+        if (this.scheduled) setImmediate(() => this.flush());
+      });
   }
 }
 
