@@ -254,5 +254,5 @@ export class RunAdmission {
 
 /** An in-memory run around a stored (or about to be stored) record; `seq` continues the run's invocation numbers. */
 export function activeRun(record: RunRecord, flow: DeployedFlow, seq: number, pending: InvocationRecord[]): ActiveRun {
-  return { record, flow, outstanding: 0, seq, abort: new RunAbort(), failure: null, backingOff: 0, pending };
+  return { record, flow, outstanding: 0, seq, abort: new RunAbort(), failure: null, backingOff: 0, pending, underWay: false };
 }

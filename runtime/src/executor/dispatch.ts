@@ -65,8 +65,6 @@ export class InProcessDispatcher implements InvocationDispatcher {
 
   /** When the current slice started (performance.now()); -1 when none is running in this event-loop turn. */
   private sliceStart = -1;
-  /** Runs whose first hops have started (or were admitted to start): their later hops always run at once. */
-  private readonly underWay = new WeakSet<ActiveRun>();
   /** New runs waiting for a turn with time left (turnForNewRun). */
   private waitingRuns = 0;
 
@@ -79,14 +77,14 @@ export class InProcessDispatcher implements InvocationDispatcher {
    * instead, as Node-RED does, cost +70 % CPU per node: no run's rows coalesced any more.)
    */
   dispatch(run: ActiveRun, invocations: readonly InvocationRecord[]): void {
-    if (this.underWay.has(run)) return this.dispatchNow(run, invocations);
-    this.underWay.add(run);
+    if (run.underWay) return this.dispatchNow(run, invocations);
+    run.underWay = true;
     this.start(run, invocations);
   }
 
   /** A run's first hops: now while this turn's slice lasts, else in the next turn (checked again there). */
   private start(run: ActiveRun, invocations: readonly InvocationRecord[]): void {
-    if (this.sliceLeft()) this.dispatchNow(run, invocations);
+    if (this.mayStartRuns()) this.dispatchNow(run, invocations);
     else setImmediate(() => this.start(run, invocations));
   }
 
@@ -96,20 +94,29 @@ export class InProcessDispatcher implements InvocationDispatcher {
    * its own setImmediate, so the microtasks of the run admitted before it have run when it checks the slice).
    */
   turnForNewRun(run: ActiveRun): Promise<void> | null {
-    if (this.waitingRuns === 0 && this.sliceLeft()) {
-      this.underWay.add(run);
+    if (this.waitingRuns === 0 && this.mayStartRuns()) {
+      run.underWay = true;
       return null;
     }
     this.waitingRuns++;
     return new Promise((resolve) => {
       const retry = () => {
-        if (!this.sliceLeft()) return void setImmediate(retry);
+        if (!this.mayStartRuns()) return void setImmediate(retry);
         this.waitingRuns--;
-        this.underWay.add(run); // admitted: its first hops start with it, not a turn later
+        run.underWay = true; // admitted: its first hops start with it, not a turn later
         resolve();
       };
       setImmediate(retry);
     });
+  }
+
+  /**
+   * Whether a new run may start now: this turn's slice lasts, and storage's writer is not behind (its queue holds no
+   * more than its next transaction takes). Runs started while it is behind only add writes that wait through more
+   * turns, and through young-generation GCs that copy them (storage/group-commit.ts `behind`).
+   */
+  private mayStartRuns(): boolean {
+    return this.sliceLeft() && this.hub.options.storage.writerBehind?.() !== true;
   }
 
   /** Whether this turn may still start runs (SLICE_MS since the first start in it). */

@@ -162,6 +162,11 @@ export interface ActiveRun {
   caller?: RunCaller;
   /** Its last completion also deleted its history (retention): nothing to delete at its end. */
   historyDiscarded?: boolean;
+  /**
+   * Its first hops have started, or it was admitted to start (dispatch.ts): its later hops run at once. A field, not a
+   * WeakSet of runs: every run went into one, and a weak table's entries cost every young-generation GC.
+   */
+  underWay: boolean;
 }
 
 /**

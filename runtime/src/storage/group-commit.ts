@@ -63,6 +63,8 @@ export class GroupCommit {
   observer: CommitObserver | null = null;
 
   private queue: WriteItem[] = [];
+  /** What the queued items count against a batch's statement cap (see cost). */
+  private queuedCost = 0;
   private flushing: Promise<void> | null = null;
   private scheduled = false;
   private closed = false;
@@ -92,11 +94,23 @@ export class GroupCommit {
     return this.closing;
   }
 
+  /**
+   * Whether more is queued than the next batch takes ('immediate' mode: SQLite). Whatever stays queued waits another
+   * event-loop turn: under load each turn started new runs while a batch a turn committed the earlier ones, so a
+   * backlog of ~2 batches of finished runs' writes (rows, message texts) sat in the queue through young-generation
+   * GCs, copied by each; new runs now wait for a turn with no backlog instead (executor/dispatch.ts).
+   */
+  get behind(): boolean {
+    return this.flushMode === 'immediate' && this.queuedCost >= this.maxStatements;
+  }
+
   /** Queue a write; the promise settles when its transaction committed (or failed). */
   write<T>(statements: SqlStatement[], finish: (results: StatementResult[]) => T, run?: RunWrite): Promise<T> {
     if (this.closed) return Promise.reject(new Error('Storage is closed: the write was not performed.'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ statements: run ? undefined : statements, run, finish, resolve: resolve as (v: unknown) => void, reject });
+      const item: WriteItem = { statements: run ? undefined : statements, run, finish, resolve: resolve as (v: unknown) => void, reject };
+      this.queue.push(item);
+      this.queuedCost += cost(item);
       this.schedule();
     });
   }
@@ -107,7 +121,9 @@ export class GroupCommit {
    */
   enqueue(run: RunWrite, settled: (error?: unknown) => void): void {
     if (this.closed) return queueMicrotask(() => settled(new Error('Storage is closed: the write was not performed.')));
-    this.queue.push({ statements: undefined, run, finish: NO_RESULT, resolve: settled, reject: settled });
+    const item: WriteItem = { statements: undefined, run, finish: NO_RESULT, resolve: settled, reject: settled };
+    this.queue.push(item);
+    this.queuedCost += cost(item);
     this.schedule();
   }
 
@@ -128,7 +144,9 @@ export class GroupCommit {
     this.flushing = (async () => {
       try {
         while (this.queue.length > 0) {
-          await this.flushOnce(this.takeBatch());
+          const batch = this.takeBatch();
+          for (const item of batch) this.queuedCost -= cost(item);
+          await this.flushOnce(batch);
           // SQLite: yield to the event loop between batches so more writes can gather (and reads run).
           if (this.flushMode === 'immediate' && this.queue.length > 0) await new Promise((r) => setImmediate(r));
         }

@@ -208,6 +208,17 @@ describe('coalesced writes on SQLite', () => {
     expect(await storage.driver.get('SELECT count(DISTINCT run_id) AS n FROM invocations')).toEqual({ n: 61 });
   });
 
+  it('the writer is behind while more is queued than its next transaction takes, and catches up', async () => {
+    expect(storage.writerBehind()).toBe(false);
+    const runs = Array.from({ length: 400 }, () => makeRun());
+    const writes = runs.map((run) => storage.acceptRun(run, [makeInvocation(run.id, 0), makeInvocation(run.id, 1)]));
+    // 400 acceptances of a run and 2 invocations: 1,200 rows, over the 1,000 a SQLite batch takes.
+    expect(storage.writerBehind()).toBe(true);
+    await Promise.all(writes);
+    expect(storage.writerBehind()).toBe(false);
+    expect(await storage.driver.get('SELECT count(*) AS n FROM runs')).toEqual({ n: 400 });
+  });
+
   it('a compact run reads back exactly as the same writes stored one transaction each (rows) do, in seq order', async () => {
     const { run, trigger, a, b } = webhookRun();
     const c = makeInvocation(run.id, 3, { parentId: b.id, input: { payload: 'c', nested: { list: [1, 'x', null, 2.5e-7], text: 'quote " and \\ and é \u2028 😀' } } });

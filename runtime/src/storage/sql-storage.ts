@@ -140,6 +140,11 @@ export class SqlStorage implements Storage {
     this.writer.enqueue(completeInvocationWrite(change, this.limits), settled);
   }
 
+  /** See Storage.writerBehind (group-commit.ts). */
+  writerBehind(): boolean {
+    return this.writer.behind;
+  }
+
   async updateRun(update: RunUpdate): Promise<void> {
     const write = runUpdateWrite(update);
     if (!write) return;

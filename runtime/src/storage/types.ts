@@ -212,6 +212,11 @@ export interface Storage {
    * completeInvocation. Optional: callers fall back to completeInvocation.
    */
   queueCompletion?(change: CompleteInvocation, settled: (error?: unknown) => void): void;
+  /**
+   * Whether the single writer holds more queued writes than its next transaction takes (SQLite): new runs then wait
+   * for a later turn. Optional: without it, runs start whenever the executor's slice allows.
+   */
+  writerBehind?(): boolean;
   updateRun(update: RunUpdate): Promise<void>;
   /** Mark every still-pending invocation of a run cancelled and the run cancelled, in one transaction. */
   cancelRun(runId: string, finishedAt: number): Promise<void>;
