@@ -8,25 +8,22 @@
  * refreshed on a beat and on every change, and the full list on a channel) and every process keeps the union: a worker
  * pays nothing for runs nobody watches, and a main that dies stops counting when its key expires.
  */
-import { createRequire } from 'node:module';
 import type { Server } from 'socket.io';
 import type { Emitter } from '@socket.io/redis-emitter';
 import type { Redis } from 'ioredis';
-import type { Logger } from '@flowcrew/sdk';
+import { lazyRequire, type Logger } from '@flowcrew/sdk';
 import type { DebugMessage } from './debug-buffer.ts';
 import { redisNames, type RedisNames } from '../cluster/redis-names.ts';
 import type { ClusterConfig } from '../cluster/config.ts';
 
-const require = createRequire(import.meta.url);
 /**
  * ioredis and Socket.IO's Redis adapter and emitter (CommonJS, ~4 MB of heap) are loaded by the first main or worker
  * of queue mode that connects, not by every runtime that imports this module.
  */
-const redisLibraries = () => ({
-  Redis: (require('ioredis') as typeof import('ioredis')).Redis,
-  createAdapter: (require('@socket.io/redis-adapter') as typeof import('@socket.io/redis-adapter')).createAdapter,
-  Emitter: (require('@socket.io/redis-emitter') as typeof import('@socket.io/redis-emitter')).Emitter,
-});
+const ioredis = lazyRequire<typeof import('ioredis')>('ioredis', import.meta.url);
+const redisAdapter = lazyRequire<typeof import('@socket.io/redis-adapter')>('@socket.io/redis-adapter', import.meta.url);
+const redisEmitter = lazyRequire<typeof import('@socket.io/redis-emitter')>('@socket.io/redis-emitter', import.meta.url);
+const redisLibraries = () => ({ Redis: ioredis().Redis, createAdapter: redisAdapter().createAdapter, Emitter: redisEmitter().Emitter });
 
 /** How often a main republishes its rooms and everyone re-reads all of them (a missed message heals within this). */
 const BEAT_MS = 5_000;

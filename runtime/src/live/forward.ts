@@ -23,19 +23,16 @@ export function forwardRunEvents(source: { events: EventFanout; debugLog: DebugB
     if (rooms.length > 0) target.emit(rooms, event, build());
   };
   // Every run and node event passes here (12 per run of the order flow): with no editor connected, nothing is built.
-  const quiet = target.nobody ? () => target.nobody!() : () => false;
+  const nobody = target.nobody?.bind(target);
+  const whenListened = <E>(handler: (e: E) => void): ((e: E) => void) => (nobody ? (e) => { if (!nobody()) handler(e); } : handler);
   return source.events.add({
-    runStarted: (run) =>
-      quiet() ||
-      send(run.flowId, run.id, 'run:started', () => ({ runId: run.id, flowId: run.flowId, triggerNodeId: run.triggerNodeId, status: run.status, createdAt: run.createdAt, startedAt: run.startedAt })),
-    runFinished: (run) =>
-      quiet() ||
-      send(run.flowId, run.id, 'run:finished', () => ({ runId: run.id, flowId: run.flowId, status: run.status, error: run.error, startedAt: run.startedAt, finishedAt: run.finishedAt })),
-    nodeStarted: (e) =>
-      quiet() ||
-      send(e.flowId, e.runId, 'node:started', () => ({ runId: e.runId, flowId: e.flowId, nodeId: e.nodeId, invocationId: e.invocationId, attempt: e.attempt, input: preview(e.input, max) })),
-    nodeFinished: (e) =>
-      quiet() ||
+    runStarted: whenListened((run) =>
+      send(run.flowId, run.id, 'run:started', () => ({ runId: run.id, flowId: run.flowId, triggerNodeId: run.triggerNodeId, status: run.status, createdAt: run.createdAt, startedAt: run.startedAt }))),
+    runFinished: whenListened((run) =>
+      send(run.flowId, run.id, 'run:finished', () => ({ runId: run.id, flowId: run.flowId, status: run.status, error: run.error, startedAt: run.startedAt, finishedAt: run.finishedAt }))),
+    nodeStarted: whenListened((e) =>
+      send(e.flowId, e.runId, 'node:started', () => ({ runId: e.runId, flowId: e.flowId, nodeId: e.nodeId, invocationId: e.invocationId, attempt: e.attempt, input: preview(e.input, max) }))),
+    nodeFinished: whenListened((e) =>
       send(e.flowId, e.runId, 'node:finished', () => ({
         runId: e.runId,
         flowId: e.flowId,
@@ -46,10 +43,10 @@ export function forwardRunEvents(source: { events: EventFanout; debugLog: DebugB
         error: e.error,
         durationMs: e.durationMs,
         outputs: e.outputs.map((o) => ({ port: o.port, msg: preview(o.msg, max) })),
-      })),
+      }))),
     // The debug buffer already numbered and previewed the message: send exactly what a catching-up client would fetch.
-    debug: (e) => quiet() || send(e.flowId, e.runId, 'debug', () => source.debugLog.messageFor(e)),
-    progress: (e) => quiet() || send(e.flowId, e.runId, 'node:progress', () => ({ runId: e.runId, flowId: e.flowId, nodeId: e.nodeId, invocationId: e.invocationId, data: e.data })),
-    status: (e) => quiet() || send(e.flowId, null, 'node:status', () => ({ flowId: e.flowId, nodeId: e.nodeId, status: e.status })),
+    debug: whenListened((e) => send(e.flowId, e.runId, 'debug', () => source.debugLog.messageFor(e))),
+    progress: whenListened((e) => send(e.flowId, e.runId, 'node:progress', () => ({ runId: e.runId, flowId: e.flowId, nodeId: e.nodeId, invocationId: e.invocationId, data: e.data }))),
+    status: whenListened((e) => send(e.flowId, null, 'node:status', () => ({ flowId: e.flowId, nodeId: e.nodeId, status: e.status }))),
   });
 }

@@ -3,14 +3,11 @@
  * start imports the pack, but few flows parse HTML or XML. A node loads its library when it is deployed (in `create`),
  * so its messages are handled as before; elsewhere the pack imports these libraries as types only.
  */
-import { createRequire } from 'node:module';
-import { lazyImport } from '@flowcrew/sdk';
-
-const require = createRequire(import.meta.url);
+import { lazyImport, lazyRequire } from '@flowcrew/sdk';
 
 /** cheerio (html node): ~8 MB of heap once imported. */
 export const loadCheerio = lazyImport('cheerio', () => import('cheerio'));
-/** js-yaml (yaml node, YAML message content), for synchronous use: CommonJS, so `require` loads it on the first call. */
-export const jsYaml = (): typeof import('js-yaml') => require('js-yaml');
+/** js-yaml (yaml node, YAML message content), for synchronous use: CommonJS, loaded by the first call. */
+export const jsYaml = lazyRequire<typeof import('js-yaml')>('js-yaml', import.meta.url);
 /** xml2js (xml node). */
 export const loadXml2js = lazyImport('xml2js', () => import('xml2js'));
