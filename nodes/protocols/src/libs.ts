@@ -2,14 +2,12 @@
  * The pack's client libraries, loaded on first use: importing the pack, which every runtime start does, loads none
  * of them. Elsewhere in the pack they are imported as types only.
  */
-import { createRequire } from 'node:module';
-import { lazyImport } from '@flowcrew/sdk';
+import { lazyImport, lazyRequire } from '@flowcrew/sdk';
 
-const require = createRequire(import.meta.url);
 /**
  * graphql-js checks a query's syntax when a flow is saved (the node's synchronous `validate`): required, not
  * imported. It is CommonJS, so this is the very module instance `import('graphql')` would give.
  */
-export const graphqlLib = (): typeof import('graphql') => require('graphql');
+export const graphqlLib = lazyRequire<typeof import('graphql')>('graphql', import.meta.url);
 export const loadSoap = lazyImport('soap', async () => (await import('soap')).default);
 export const loadAxios = lazyImport('axios', async () => (await import('axios')).default);

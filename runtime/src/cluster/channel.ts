@@ -7,14 +7,12 @@
  * Messages sent while a listener's connection was down are lost by both transports: a listener is told when its
  * connection is back (`onReconnect`) and catches up from storage (the stored deploys, the sub-flow library).
  */
-import { createRequire } from 'node:module';
-import type { Logger } from '@flowcrew/sdk';
+import { lazyRequire, type Logger } from '@flowcrew/sdk';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
 
-const require = createRequire(import.meta.url);
 /** ioredis (CommonJS) is loaded when a Redis channel is opened (queue mode), not by every runtime importing this module. */
-const ioredis = (): typeof import('ioredis') => require('ioredis');
+const ioredis = lazyRequire<typeof import('ioredis')>('ioredis', import.meta.url);
 
 export interface AnnouncementChannel {
   publish(text: string): Promise<unknown>;
