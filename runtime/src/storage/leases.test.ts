@@ -129,4 +129,34 @@ describe('RunLeases.claimToRun (real PostgreSQL)', () => {
     expect([...again.started.keys()].sort()).toEqual([first.id, second.id, bare.id].sort());
     expect(await stored(main, theirs.id)).toEqual({ status: 'running', startedAt: 1_000 });
   });
+
+  it('lists the queued runs nobody holds, accepted before a time and no longer in the outbox, oldest first (to enqueue again)', async () => {
+    const main = await storageOf();
+    await main.saveFlow({ id: 'u', name: 'u', version: 1, nodes: [] });
+    const base = Date.now() - 60_000;
+    const at = (r: RunRecord, createdAt: number) => ({ ...r, createdAt });
+    const [older, old, inOutbox, young] = [at(run('u', 1, 'queued'), base + 1), at(run('u', 1, 'queued'), base + 2), at(run('u', 1, 'queued'), base + 3), at(run('u', 1, 'queued'), base + 50_000)];
+    for (const r of [old, older, inOutbox, young]) await main.acceptRun(r, [], { outbox: true });
+    await main.outbox!.remove([older.id, old.id, young.id]);
+    const held = at(run('u', 1, 'queued'), base + 4);
+    await (await storageOf('holder')).acceptRun(held, []);
+    const stale = await main.leases!.unowned(base + 10_000, 100);
+    expect(stale.filter((id) => [older, old, inOutbox, young, held].some((r) => r.id === id))).toEqual([older.id, old.id]);
+  });
+
+  it('answers the runs of a flow waiting for a slot in arrival order: queued, held by nobody or with their lease run out', async () => {
+    const main = await storageOf();
+    await main.saveFlow({ id: 'w', name: 'w', version: 1, nodes: [] });
+    const base = Date.now() - 60_000;
+    const at = (r: RunRecord, createdAt: number) => ({ ...r, createdAt });
+    const [second, first, running] = [at(run('w', 1, 'queued'), base + 2), at(run('w', 1, 'queued'), base + 1), at(run('w', 1, 'running', base), base)];
+    for (const r of [second, first, running]) await main.acceptRun(r, [], { outbox: true });
+    const expired = at(run('w', 1, 'queued'), base + 3);
+    await (await storageOf('gone', 1)).acceptRun(expired, []);
+    const taken = at(run('w', 1, 'queued'), base + 4);
+    await (await storageOf('alive')).acceptRun(taken, []);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await main.leases!.waitingForSlot('w', 10)).toEqual([first.id, second.id, expired.id]);
+    expect(await main.leases!.waitingForSlot('w', 2)).toEqual([first.id, second.id]);
+  });
 });

@@ -280,7 +280,11 @@ export class RunLeases {
    * out), in arrival order, at most `limit` (queue/slot-handover.ts offers a freed slot to them in this order).
    */
   async waitingForSlot(flowId: string, limit: number, now = Date.now()): Promise<string[]> {
-    const sql = `SELECT id FROM runs WHERE flow_id = ? AND status = 'queued' AND (owner IS NULL OR lease_expires_at < ?) ORDER BY created_at, id LIMIT ?`;
+    // OFFSET 0 keeps the LIMIT out of the inner query: PostgreSQL then reads the flow's active runs (the partial lease
+    // index and runs_flow_created), not the whole history by creation time until it finds a queued run (session 12:
+    // 52 -> 2 ms with 300,000 finished runs; per freed slot of a limited flow).
+    const sql = `SELECT q.id FROM (SELECT id, created_at FROM runs WHERE flow_id = ? AND status = 'queued' AND (owner IS NULL OR lease_expires_at < ?) OFFSET 0) q
+                 ORDER BY q.created_at, q.id LIMIT ?`;
     const params = [flowId, now, limit];
     const rows = this.driver ? await this.driver.all(sql, params) : await this.write([{ sql, params }], (results) => results[0]!.rows);
     return rows.map((row) => String(row.id));
@@ -354,8 +358,10 @@ export class RunLeases {
     return this.write(
       [
         {
-          sql: `SELECT r.id FROM runs r WHERE r.status = 'queued' AND r.owner IS NULL AND r.created_at < ?
-                AND NOT EXISTS (SELECT 1 FROM run_outbox o WHERE o.run_id = r.id) ORDER BY r.created_at LIMIT ?`,
+          // The queued runs with no owner through the partial lease index (OFFSET 0: not the whole history by creation
+          // time, as the LIMIT made PostgreSQL read it; session 12: 51 -> 7 ms with 300,000 finished runs).
+          sql: `SELECT q.id FROM (SELECT r.id, r.created_at FROM runs r WHERE r.status = 'queued' AND r.owner IS NULL AND r.created_at < ? OFFSET 0) q
+                WHERE NOT EXISTS (SELECT 1 FROM run_outbox o WHERE o.run_id = q.id) ORDER BY q.created_at LIMIT ?`,
           params: [olderThan, limit],
         },
       ],
