@@ -30,6 +30,19 @@ describe('live store', () => {
     ]);
   });
 
+  it('reloads the waiting questions when the live connection first comes up (a question asked before it reached no socket)', () => {
+    const live = useLiveStore();
+    const before = live.waitsChanged;
+    live.onConnectionState('connecting');
+    expect(live.waitsChanged).toBe(before);
+    live.onConnectionState('connected');
+    expect(live.waitsChanged).toBe(before + 1);
+    // Later connections catch up through the client's resync, not here.
+    live.onConnectionState('reconnecting');
+    live.onConnectionState('connected');
+    expect(live.waitsChanged).toBe(before + 1);
+  });
+
   it('shows running, then the outcome and a message count per node', () => {
     const live = useLiveStore();
     live.onNodeStarted({ runId: 'r1', flowId: 'f', nodeId: 'a', invocationId: 'i1', attempt: 1, input: preview({}) });

@@ -180,9 +180,18 @@ export const useLiveStore = defineStore('live', () => {
     tick.value++;
   }
 
+  /** Whether the live connection was ever up (its first `connected` reloads the Waiting panel's questions). */
+  let everConnected = false;
+
   function onConnectionState(state: ConnectionState): void {
     // A new connection subscribes again, and its catch-ups are counted afresh.
     if (connection.value === 'connected' && state !== 'connected') debugCaughtUp = new Map();
+    // A question asked after the panel's first load but before this socket existed reached no socket of this editor:
+    // load the list once more when the first connection is up (later ones resync through onResync).
+    if (state === 'connected' && !everConnected) {
+      everConnected = true;
+      waitsChanged.value++;
+    }
     connection.value = state;
   }
 
