@@ -175,17 +175,11 @@ export class RuntimeMetrics {
   }
 
   runStarted(run: RunRecord): void {
-    const count = this.startedCounts.get(run.flowId);
-    if (count) count.n++;
-    else this.startedCounts.set(run.flowId, { n: 1 });
+    countUp(this.startedCounts, run.flowId);
   }
 
   runFinished(run: RunRecord): void {
-    let byStatus = this.finishedCounts.get(run.flowId);
-    if (!byStatus) this.finishedCounts.set(run.flowId, (byStatus = new Map()));
-    const count = byStatus.get(run.status);
-    if (count) count.n++;
-    else byStatus.set(run.status, { n: 1 });
+    countUp(inner(this.finishedCounts, run.flowId), run.status);
     if (run.finishedAt !== null && run.finishedAt !== undefined) {
       const key = `${run.flowId}\u0000${run.status}`;
       let observe = this.runSeries.get(key);
@@ -196,8 +190,7 @@ export class RuntimeMetrics {
 
   nodeFinished(event: NodeFinishedEvent): void {
     const type = this.runtime.executor.nodeType(event.flowId, event.nodeId) ?? 'unknown';
-    let byStatus = this.nodeSeries.get(type);
-    if (!byStatus) this.nodeSeries.set(type, (byStatus = new Map()));
+    const byStatus = inner(this.nodeSeries, type);
     let observe = byStatus.get(event.status);
     if (!observe) byStatus.set(event.status, (observe = this.nodeDuration.observer({ type, status: event.status })));
     observe(event.durationMs / 1000);
@@ -237,6 +230,20 @@ export class RuntimeMetrics {
 }
 
 /** How long a scrape waits for Redis before reporting the queue gauges as unknown (absent) instead of hanging. */
+/** The map under `key` in a map of maps, made on first use. */
+function inner<V>(maps: Map<string, Map<string, V>>, key: string): Map<string, V> {
+  let map = maps.get(key);
+  if (!map) maps.set(key, (map = new Map()));
+  return map;
+}
+
+/** One more under `key` (a plain count, read at scrape). */
+function countUp(counts: Map<string, { n: number }>, key: string): void {
+  const count = counts.get(key);
+  if (count) count.n++;
+  else counts.set(key, { n: 1 });
+}
+
 const QUEUE_SCRAPE_TIMEOUT_MS = 2_000;
 
 /**
