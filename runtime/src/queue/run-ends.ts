@@ -5,6 +5,7 @@
  * long and not active here against storage. Was a timer, a sleep promise and a Promise.race per run: at ~1,000 runs/s
  * some 500 live timers and their closures, for a check that almost never finds anything.
  */
+import { isFinished } from '../storage/retention.ts';
 import type { RunRecord } from '../storage/types.ts';
 
 const CHECK_MS = 500;
@@ -112,7 +113,7 @@ export class RunEnds {
       }
       // Its end was heard meanwhile: what was read no longer matters.
       if (awaited.done) continue;
-      if (stored && ['succeeded', 'failed', 'cancelled'].includes(stored.status)) awaited.settle(); // finished (here, or elsewhere)
+      if (stored && isFinished(stored)) awaited.settle(); // finished (here, or elsewhere)
       else if (stored?.status === 'waiting') awaited.settle(); // parked (a run backing off between retries is active here)
       else awaited.settle(new Error(`run ${awaited.runId} stopped on this worker without finishing`));
     }
