@@ -81,6 +81,13 @@ export function versionsMigration(dialect: SqlDialect): string[] {
   ];
 }
 
+/**
+ * A deploy's time: now, or 1 ms after the flow's last deploy when that is not earlier — two deploys in the same
+ * millisecond (a deploy then an undeploy) must still list newest first; a random id cannot break that tie.
+ */
+const LAST_DEPLOY = '(SELECT MAX(d.deployed_at) FROM flow_deployments d WHERE d.flow_id = f.id)';
+const AFTER_LAST_DEPLOY = `CASE WHEN COALESCE(${LAST_DEPLOY}, 0) >= ? THEN ${LAST_DEPLOY} + 1 ELSE ? END`;
+
 /** Statements sql-storage.ts adds to a flow's save, deploy or delete transaction. */
 export const VersionStatements = {
   /** Record the flow's current revision (after the save statement ran); a no-op when it is already recorded. */
@@ -97,11 +104,10 @@ export const VersionStatements = {
    * of whatever is current ('current', an import's deploy), or an undeploy (null).
    */
   deployed(flowId: string, version: number | 'current' | null, now = Date.now()): SqlStatement {
-    if (version === null) {
-      return { sql: 'INSERT INTO flow_deployments (id, flow_id, version, deployed_at) SELECT ?, id, NULL, ? FROM flows WHERE id = ?', params: [randomUUID(), now, flowId] };
-    }
-    const sql = 'INSERT INTO flow_deployments (id, flow_id, version, deployed_at) SELECT ?, id, version, ? FROM flows WHERE id = ?';
-    return version === 'current' ? { sql, params: [randomUUID(), now, flowId] } : { sql: `${sql} AND version = ?`, params: [randomUUID(), now, flowId, version] };
+    const revision = version === null ? 'NULL' : 'f.version';
+    const sql = `INSERT INTO flow_deployments (id, flow_id, version, deployed_at) SELECT ?, f.id, ${revision}, ${AFTER_LAST_DEPLOY} FROM flows f WHERE f.id = ?`;
+    const params = [randomUUID(), now, now, flowId];
+    return typeof version === 'number' ? { sql: `${sql} AND f.version = ?`, params: [...params, version] } : { sql, params };
   },
   /** A deleted flow's history goes with it (a new flow may later take the same id and start again at version 1). */
   forget(flowId: string): SqlStatement[] {

@@ -8,6 +8,7 @@ import { storageBackends } from '../testing/storage-backends.ts';
 import { flowDoc } from '../storage/fixtures.ts';
 import { migrate, MIGRATIONS } from '../storage/migrations.ts';
 import type { SqlStorage } from '../storage/sql-storage.ts';
+import { VersionStatements } from '../storage/versions.ts';
 import { VersionConflictError } from '../storage/types.ts';
 
 const backends = storageBackends('versions');
@@ -82,6 +83,21 @@ describe.each(backends)('flow versions on %s', (_name, blank) => {
       await storage.versions.attribute('d', 2, 'mallory'); // the first attribution stays
       const [latest] = await storage.versions.list('d', { limit: 1 });
       expect([latest?.createdBy, latest?.note]).toEqual(['carol', 'restored from version 1']);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('two deploys in the same millisecond still list newest first (a deploy, then an undeploy)', async () => {
+    const storage = await open();
+    try {
+      await storage.saveFlow(flowDoc('t'), 0);
+      const at = Date.now();
+      await storage.driver.writeBatch([VersionStatements.deployed('t', 1, at), VersionStatements.deployed('t', null, at)]);
+      await storage.driver.writeBatch([VersionStatements.deployed('t', 'current', at)]);
+      const history = await storage.versions.deployments('t');
+      expect(history.map((h) => h.version)).toEqual([1, null, 1]);
+      expect(history.map((h) => h.deployedAt)).toEqual([at + 2, at + 1, at]);
     } finally {
       await storage.close();
     }
