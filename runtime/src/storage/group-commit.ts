@@ -46,6 +46,22 @@ interface WriteItem {
   reject: (error: unknown) => void;
 }
 
+/**
+ * A write that may wait (LaterWrites): ids gathered across calls and written as ONE item, in the writer's next
+ * transaction, or on their own after `maxDelayMs` when nothing else is written meanwhile.
+ */
+export interface LaterKind {
+  /** The statements writing all the ids gathered (in call order; an id may repeat). */
+  statements(ids: readonly string[]): SqlStatement[];
+  maxDelayMs: number;
+}
+
+interface LaterGroup {
+  ids: string[];
+  waiters: Array<{ resolve: (value: unknown) => void; reject: (error: unknown) => void }>;
+  timer: NodeJS.Timeout | undefined;
+}
+
 /** Told each transaction's size and duration (one call per batch, not per write). */
 export type CommitObserver = (commit: { writes: number; seconds: number; ok: boolean }) => void;
 
@@ -63,6 +79,8 @@ export class GroupCommit {
   observer: CommitObserver | null = null;
 
   private queue: WriteItem[] = [];
+  /** Writes that may wait (later()), by kind. */
+  private readonly later = new Map<LaterKind, LaterGroup>();
   /** What the queued items count against a batch's statement cap (see cost). */
   private queuedCost = 0;
   private flushing: Promise<void> | null = null;
@@ -85,9 +103,12 @@ export class GroupCommit {
       this.closed = true;
       this.closing = (async () => {
         // Drain: the queue may refill while a flush runs (writes made before close() keep their promises).
-        while (this.flushing || this.queue.length > 0) {
+        while (this.flushing || this.queue.length > 0 || this.later.size > 0) {
           if (this.flushing) await this.flushing;
-          else await this.flush();
+          else {
+            this.takeLater();
+            await this.flush();
+          }
         }
       })();
     }
@@ -127,6 +148,49 @@ export class GroupCommit {
     this.schedule();
   }
 
+  /**
+   * Queue a write that may wait: its ids go, with every other call's of the same kind, in ONE item of the writer's next
+   * transaction (another write's), or in one of their own after `kind.maxDelayMs` if nothing else was written meanwhile.
+   * The promise settles when that transaction committed (or failed). The queue mode's outbox deletes (outbox.ts): on a
+   * busy main they ride with the next acceptances as one statement, instead of a delete per hand-over and, between two
+   * acceptances' commits, a synchronous transaction of their own (session 13).
+   */
+  writeLater(kind: LaterKind, ids: readonly string[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('Storage is closed: the write was not performed.'));
+    return new Promise<void>((resolve, reject) => {
+      let group = this.later.get(kind);
+      if (!group) {
+        group = { ids: [], waiters: [], timer: undefined };
+        this.later.set(kind, group);
+        group.timer = setTimeout(() => {
+          group!.timer = undefined;
+          this.takeLater(kind);
+          this.schedule();
+        }, kind.maxDelayMs);
+      }
+      for (const id of ids) group.ids.push(id);
+      group.waiters.push({ resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  /** The waiting later() writes (of one kind, or all) become one queued item each, behind what is queued. */
+  private takeLater(only?: LaterKind): void {
+    for (const [kind, group] of this.later) {
+      if (only && kind !== only) continue;
+      this.later.delete(kind);
+      if (group.timer) clearTimeout(group.timer);
+      const { waiters } = group;
+      const item: WriteItem = {
+        statements: kind.statements(group.ids),
+        finish: NO_RESULT,
+        resolve: (value) => { for (const w of waiters) w.resolve(value); },
+        reject: (error) => { for (const w of waiters) w.reject(error); },
+      };
+      this.queue.push(item);
+      this.queuedCost += cost(item);
+    }
+  }
+
   private schedule(): void {
     if (this.scheduled || this.flushing) return; // a running flush picks the queue up when it ends
     this.scheduled = true;
@@ -144,6 +208,8 @@ export class GroupCommit {
     this.flushing = (async () => {
       try {
         while (this.queue.length > 0) {
+          // Waiting later() writes ride in this transaction (another write's: no transaction of their own).
+          if (this.later.size > 0) this.takeLater();
           const batch = this.takeBatch();
           for (const item of batch) this.queuedCost -= cost(item);
           await this.flushOnce(batch);

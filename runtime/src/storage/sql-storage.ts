@@ -69,7 +69,7 @@ export class SqlStorage implements Storage {
     const write = <T>(statements: SqlStatement[], finish: (results: StatementResult[]) => T) => this.write(statements, finish);
     this.identity = new SqlIdentityStore(driver, write);
     this.leases = driver.dialect === 'postgres' ? new RunLeases(write, driver) : undefined;
-    this.outbox = driver.dialect === 'postgres' ? new RunOutbox(driver, write) : undefined;
+    this.outbox = driver.dialect === 'postgres' ? new RunOutbox(driver, write, (kind, ids) => this.writer.writeLater(kind, ids)) : undefined;
     this.versions = new FlowVersionStore(driver, write);
     this.flows = new SqlFlowStore(driver, write);
     this.runReads = new SqlRunReads(driver);
