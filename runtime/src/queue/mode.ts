@@ -24,6 +24,7 @@ import type { WaitingRuns } from '../waiting/waiting.ts';
 import { DeploySync, redisDeployChannel } from '../cluster/deploy-sync.ts';
 import { redisNames, type RedisNames } from '../cluster/redis-names.ts';
 import { OutboxRelay } from './relay.ts';
+import { RunsQueue } from './runs-queue.ts';
 import { ReplyListener, ReplyPublisher, publishingWaiter } from './replies.ts';
 import { QUEUE_NAME, QueueWorker } from './worker.ts';
 
@@ -61,7 +62,7 @@ export class QueueMode {
   ) {
     this.names = redisNames(config);
     if (mode === 'main') {
-      this.queue = new Queue(QUEUE_NAME, { connection: this.connection(), ...queuePrefix(config) });
+      this.queue = new RunsQueue(QUEUE_NAME, { connection: this.connection(), ...queuePrefix(config) });
       this.listener = new ReplyListener(subscriber!, this.names, config.instanceId, log);
     } else {
       this.publisher = new ReplyPublisher(redis, this.names);
