@@ -47,6 +47,12 @@ describe('PostgreSQL helpers (no server needed)', () => {
     expect(() => inlineParams('SELECT ?', [Number.NaN])).toThrow(/cannot store the number NaN/);
   });
 
+  it('quotes strings exactly as pg.escapeLiteral does', () => {
+    for (const text of ['', "'", "''x'", '\\', "a\\'b\\\\", 'é 😀 ? ; --', '{"note":"it\'s \\"here\\""}', '\n\t\r']) {
+      expect(inlineParams('SELECT ?', [text])).toBe(`SELECT ${pg.escapeLiteral(text)}`);
+    }
+  });
+
   it('openStorage fails with a clear message (password hidden) when the server is unreachable', async () => {
     await expect(openStorage({ databaseUrl: 'postgres://u:secret@127.0.0.1:1/db', dataDir: '/nonexistent' })).rejects.toThrow(
       /^Cannot connect to PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/db: .*ECONNREFUSED/,
