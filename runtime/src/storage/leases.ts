@@ -8,8 +8,10 @@
  * before a renewal is committed before it (or with it) and is renewed too.
  */
 import { toInvocation, toRun } from './run-reads.ts';
+import { INVOCATION_COLUMNS } from './run-compact.ts';
+import type { StoredPending } from './stored-pending.ts';
 import type { SqlDriver } from './sql-driver.ts';
-import type { SqlStatement, StatementResult } from './sql-storage.ts';
+import type { SqlParam, SqlStatement, StatementResult } from './sql-storage.ts';
 import type { ResumableRun } from './types.ts';
 
 const ACTIVE = `status IN ('queued', 'running', 'waiting')`;
@@ -58,6 +60,8 @@ export class RunLeases {
     private readonly write: Writer,
     /** For claimToRun's own transaction, beside the group-commit writer (see there). */
     private readonly driver?: Pick<SqlDriver, 'writeBatch' | 'all'>,
+    /** Where claimToRun leaves the pending rows it read, for their completions (run-writes.ts StoredPending). */
+    private readonly stored?: StoredPending,
   ) {}
 
   /** From now on, runs accepted by this storage carry `owner`'s lease; renew() and claim() act for it. */
@@ -218,7 +222,11 @@ export class RunLeases {
           const entry = byRun.get(String(row.run_id));
           if (!entry) continue;
           entry.maxSeq = Math.max(entry.maxSeq, Number(row.seq));
-          if (row.status === 'pending') entry.pending.push(toInvocation(row));
+          if (row.status === 'pending') {
+            entry.pending.push(toInvocation(row));
+            // Kept as read, unless interrupted before (the count is shown with the invocation: it stays a row).
+            if (this.stored && !Number(row.interruptions)) this.stored.remember(INVOCATION_COLUMNS.map((column) => (row[column] ?? null) as SqlParam));
+          }
         }
       }
       return { runs, started };

@@ -17,6 +17,7 @@ import type { SqlParam, SqlStatement } from './sql-storage.ts';
 import { COMPACT_COLUMN, encodeInvocations, INV, INVOCATION_COLUMNS } from './run-compact.ts';
 import { FINISHED_SQL } from './run-reads.ts';
 import { coalesceOutboxInserts } from './outbox.ts';
+import type { StoredPending } from './stored-pending.ts';
 
 // Kept importable from here (sql-storage.ts imports it with the run writes).
 export { json };
@@ -47,8 +48,11 @@ export interface RunWrite {
   runs: SqlParam[][];
   /** New invocations (INVOCATION_COLUMNS order). */
   invocations: SqlParam[][];
-  /** A pending invocation completing: its id and the values of INV's columns. */
-  completion?: { id: string; row: Partial<Record<keyof typeof INV, SqlParam>> };
+  /**
+   * A pending invocation completing: its id and the values of INV's columns; `stored`: its pending row as stored by an
+   * earlier transaction, when this process read it (StoredPending).
+   */
+  completion?: { id: string; row: Partial<Record<keyof typeof INV, SqlParam>>; stored?: SqlParam[] };
   runUpdate?: RunUpdate;
   /** The run ends with this write and keeps no history: deleted with it, or never written (CompleteInvocation.discardRun). */
   discardRun?: boolean;
@@ -82,8 +86,9 @@ export function acceptRunWrite(run: RunRecord, first: readonly InvocationRecord[
 /** The `runs` of a write that accepts no run (never written to). */
 const NO_RUNS: SqlParam[][] = [];
 
-export function completeInvocationWrite(change: CompleteInvocation, limits: MessageLimits): RunWrite {
+export function completeInvocationWrite(change: CompleteInvocation, limits: MessageLimits, stored?: StoredPending): RunWrite {
   const inv = change.invocation;
+  const storedRow = stored?.take(inv.id);
   // A node's output message is usually also the next invocation's input (the same object): serialise it once.
   const seen = new MessageCache(limits);
   // One shape for every hop's write (no spread of optional parts: a temporary object and a slower copy per hop).
@@ -101,6 +106,7 @@ export function completeInvocationWrite(change: CompleteInvocation, limits: Mess
         finishedAt: inv.finishedAt,
         usage: json(inv.usage ?? null, `the usage of invocation ${inv.id}`),
       },
+      ...(storedRow ? { stored: storedRow } : {}),
     },
     invocations: change.next.length === 1 ? [invocationRow(change.next[0]!, seen)] : change.next.map((next) => invocationRow(next, seen)),
     runUpdate: change.run,
@@ -169,6 +175,11 @@ class Segment {
   private readonly discarded: string[] = [];
   /** Runs stored by an earlier batch and finished here: this segment's invocations of each, compacted (see below). */
   private readonly compactUpdates = new Map<string, string>();
+  /**
+   * Completions of pending rows stored by an earlier transaction whose row this process read (StoredPending): the
+   * completed row, and the completion to write as an UPDATE if its run does not finish in this segment.
+   */
+  private readonly carried = new Map<SqlParam[], NonNullable<RunWrite['completion']>>();
 
   add(write: RunWrite): void {
     if (write.completion) {
@@ -184,6 +195,17 @@ class Segment {
         row[INV.startedAt] = done.startedAt ?? null;
         row[INV.finishedAt] = done.finishedAt ?? null;
         row[INV.usage] = done.usage ?? null;
+      } else if (!row && write.completion.stored) {
+        const completed = write.completion.stored.slice();
+        const done = write.completion.row;
+        completed[INV.status] = done.status ?? null;
+        completed[INV.attempt] = done.attempt ?? null;
+        completed[INV.outputs] = done.outputs ?? null;
+        completed[INV.error] = done.error ?? null;
+        completed[INV.startedAt] = done.startedAt ?? null;
+        completed[INV.finishedAt] = done.finishedAt ?? null;
+        completed[INV.usage] = done.usage ?? null;
+        this.carried.set(completed, write.completion);
       } else {
         if (row) this.unmerged.add(String(row[INV.runId]));
         this.after.push(completionStatement(write.completion));
@@ -221,6 +243,7 @@ class Segment {
       ...insertRows('runs', RUN_COLUMNS, RUN_ROW, [...this.runs.values()]),
       ...insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, rows),
       ...coalesceOutboxInserts(this.extra),
+      ...this.carriedStatements(),
       ...this.after,
       ...[...this.runUpdates.values()].map((update) => updateRunStatement(update, this.compactUpdates.get(update.id))!),
       ...deletes,
@@ -255,7 +278,9 @@ class Segment {
   private compactFinishedRuns(): SqlParam[][] {
     let byRun: Map<string, SqlParam[][]> | undefined;
     const rest: SqlParam[][] = [];
-    for (const row of this.invocations.values()) {
+    // Completed rows of pending rows stored earlier (carried) first: the lowest sequence numbers of their runs.
+    const candidates = this.carried.size > 0 ? [...this.carried.keys(), ...this.invocations.values()] : this.invocations.values();
+    for (const row of candidates) {
       const runId = row[INV.runId] as string;
       const run = this.runs.get(runId);
       const finishes = run ? FINISHED_STATUSES.has(run[RUN.status]!) : FINISHED_STATUSES.has(this.runUpdates.get(runId)?.status ?? null) && !this.discarded.includes(runId);
@@ -271,14 +296,44 @@ class Segment {
       }
       rest.push(row);
     }
-    if (!byRun) return rest;
+    if (!byRun) return this.carried.size > 0 ? rest.filter((row) => !this.carried.has(row)) : rest;
     for (const [runId, rows] of byRun) {
       const run = this.runs.get(runId);
       if (this.unmerged.has(runId)) rest.push(...rows);
-      else if (run) run[RUN.invocations] = encodeInvocations(rows);
-      else this.compactUpdates.set(runId, encodeInvocations(rows));
+      else {
+        if (run) run[RUN.invocations] = encodeInvocations(rows);
+        else this.compactUpdates.set(runId, encodeInvocations(rows));
+        // Compacted: its stored pending row is deleted (carriedStatements), not updated.
+        for (const row of rows) if (this.carried.has(row)) this.compactedCarried.push(String(row[INV.id]));
+      }
     }
-    return rest;
+    return this.carried.size > 0 ? rest.filter((row) => !this.carried.has(row)) : rest;
+  }
+
+  /** Ids of carried completions whose rows went into their run's compact history. */
+  private readonly compactedCarried: string[] = [];
+
+  /**
+   * The carried completions: the stored pending rows of those compacted deleted in ONE statement, which fails the
+   * batch unless every one of them was still pending (the UPDATE's own condition: a cancel or another worker got
+   * there first; the writer then retries each write alone, as its plain UPDATE); the others as their UPDATE.
+   */
+  private carriedStatements(): SqlStatement[] {
+    if (this.carried.size === 0) return [];
+    const compacted = new Set(this.compactedCarried);
+    const statements: SqlStatement[] = [];
+    for (let i = 0; i < this.compactedCarried.length; i += INSERT_CHUNK_ROWS) {
+      const ids = this.compactedCarried.slice(i, i + INSERT_CHUNK_ROWS);
+      statements.push({
+        sql: `DELETE FROM invocations WHERE id IN (${ids.map(() => '?').join(', ')}) AND status = 'pending'`,
+        params: ids,
+        check: (result) => {
+          if (result.changes !== ids.length) throw new InvocationNotPendingError(ids[0]!);
+        },
+      });
+    }
+    for (const completion of this.carried.values()) if (!compacted.has(completion.id)) statements.push(completionStatement(completion));
+    return statements;
   }
 }
 

@@ -17,6 +17,7 @@ import type { CompleteInvocation, CredentialRecord, InvocationRecord, MessageLim
 import { jsonOrNull, num } from './row-values.ts';
 import { ACTIVE_SQL, FINISHED_SQL, SqlRunReads } from './run-reads.ts';
 import { acceptRunWrite, completeInvocationWrite, deleteFinishedRuns, invocationInsertWrite, json, runUpdateWrite, type RunWrite } from './run-writes.ts';
+import { StoredPending } from './stored-pending.ts';
 import type { Row, SqlDialect, SqlDriver, SqlStatement, StatementResult } from './sql-driver.ts';
 import { FlowVersionStore } from './versions.ts';
 
@@ -54,6 +55,8 @@ export class SqlStorage implements Storage {
   readonly versions: FlowVersionStore;
   readonly limits: MessageLimits;
   private readonly writer: GroupCommit;
+  /** Pending rows a queue worker read when it claimed their runs (run-writes.ts StoredPending). */
+  private readonly storedPending = new StoredPending();
   private readonly flows: SqlFlowStore;
   private readonly runReads: SqlRunReads;
   private closing: Promise<void> | null = null;
@@ -68,7 +71,7 @@ export class SqlStorage implements Storage {
     this.stats = this.writer.stats;
     const write = <T>(statements: SqlStatement[], finish: (results: StatementResult[]) => T) => this.write(statements, finish);
     this.identity = new SqlIdentityStore(driver, write);
-    this.leases = driver.dialect === 'postgres' ? new RunLeases(write, driver) : undefined;
+    this.leases = driver.dialect === 'postgres' ? new RunLeases(write, driver, this.storedPending) : undefined;
     this.outbox = driver.dialect === 'postgres' ? new RunOutbox(driver, write, (kind, ids) => this.writer.writeLater(kind, ids)) : undefined;
     this.versions = new FlowVersionStore(driver, write);
     this.flows = new SqlFlowStore(driver, write);
@@ -132,12 +135,12 @@ export class SqlStorage implements Storage {
 
   /** Not async: an UnstorableMessageError is thrown synchronously, before anything is queued (see Storage). */
   completeInvocation(change: CompleteInvocation): Promise<void> {
-    return this.write([], () => undefined, completeInvocationWrite(change, this.limits));
+    return this.write([], () => undefined, completeInvocationWrite(change, this.limits, this.storedPending));
   }
 
   /** Not async, and no promise per hop: the executor's hops that do not end a run (see Storage.queueCompletion). */
   queueCompletion(change: CompleteInvocation, settled: (error?: unknown) => void): void {
-    this.writer.enqueue(completeInvocationWrite(change, this.limits), settled);
+    this.writer.enqueue(completeInvocationWrite(change, this.limits, this.storedPending), settled);
   }
 
   /** See Storage.writerBehind (group-commit.ts). */
