@@ -1,5 +1,5 @@
 /**
- * The main's queue (queue/runs-queue.ts) on a real Redis: a hand-over of one job (one EVALSHA instead of a MULTI
+ * The main's queue (queue/runs-queue.ts) on a real Redis: a hand-over of one job (one EVALSHA instead of a
  * pipeline) leaves the same job in the queue as BullMQ's addBulk, and a batch handed over twice is still one job.
  * A queue name of its own: nothing else in the database is touched.
  */
@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 describe('RunsQueue', () => {
-  it('adds a hand-over of one job as addBulk would: same id, data and options, once however often it is handed over', async () => {
+  it('adds a hand-over of one job as addBulk would (one add script instead of a pipeline): same id, data and options, once however often it is handed over', async () => {
     const jobs = runJobs(['run-a', 'run-b'], 16, 3, { channel: 'main-1', waits: (id) => id === 'run-b' });
     const [added] = await queue.addBulk(jobs);
     await queue.addBulk(runJobs(['run-a', 'run-b'], 16, 3, { channel: 'main-1', waits: (id) => id === 'run-b' }));
