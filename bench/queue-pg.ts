@@ -90,7 +90,7 @@ async function batch(previous: string[]): Promise<string[]> {
   const ids = Array.from({ length: B }, () => `0193a000-0000-7000-8000-${String(process.pid % 10_000).padStart(4, '0')}${String(++n).padStart(8, '0')}`);
   const t0 = cpuUs();
   await Promise.all([
-    ...ids.map((id) => main.acceptRun({ id, flowId: 'orders', flowVersion: 1, status: 'queued', triggerNodeId: 'n0', input: msg, error: null, parentRunId: null, createdAt: now, startedAt: null, finishedAt: null }, [invocation(id, 0, 'succeeded', null, [{ port: 0, msg }], now), invocation(id, 1, 'pending', msg, null, now)], { outbox: true })),
+    ...ids.map((id) => main.acceptRun({ id, flowId: 'orders', flowVersion: 1, status: 'queued', triggerNodeId: 'n0', input: msg, error: null, parentRunId: null, createdAt: now, startedAt: null, finishedAt: null }, [invocation(id, 0, 'succeeded', null, [{ port: 0, msg }], now), invocation(id, 1, 'pending', msg, null, now)], { outbox: true, flowProject: 'default' })),
     previous.length > 0 ? main.outbox!.remove(previous) : Promise.resolve(),
   ]);
   const t1 = cpuUs();

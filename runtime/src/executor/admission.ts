@@ -119,7 +119,7 @@ export class RunAdmission {
       await turn;
       if (this.hub.closing) throw new CannotStartRunError('the runtime is shutting down');
     }
-    const accepted = this.hub.options.storage.acceptRun(run.flow.redactor.run(run.record), run.flow.redactor.records(first));
+    const accepted = this.hub.options.storage.acceptRun(run.flow.redactor.run(run.record), run.flow.redactor.records(first), run.flow.projectId === undefined ? undefined : { flowProject: run.flow.projectId });
     const running = run.record.status === 'running';
     if (running) run.flow.running++;
     this.hub.active.set(run.record.id, run);
@@ -142,7 +142,7 @@ export class RunAdmission {
     const remote = this.hub.options.remote!;
     Object.assign(run.record, { status: 'queued', startedAt: null });
     const reply = options?.awaitReply ? (await remote.awaitReply(run.record.id, options.replyTimeoutMs ?? 30_000)).reply : undefined;
-    await this.hub.options.storage.acceptRun(run.flow.redactor.run(run.record), run.flow.redactor.records(first), { outbox: true });
+    await this.hub.options.storage.acceptRun(run.flow.redactor.run(run.record), run.flow.redactor.records(first), { outbox: true, ...(run.flow.projectId === undefined ? {} : { flowProject: run.flow.projectId }) });
     remote.accepted(run.record.id);
     return { runId: run.record.id, reply };
   }

@@ -144,6 +144,7 @@ export class Deployer {
       running: previous?.running ?? 0,
       queued: previous?.queued ?? [],
       redactor,
+      ...(environment?.projectId === undefined ? {} : { projectId: environment.projectId }),
     };
     this.hub.deployed.set(flow.id, deployed);
     // Runs in flight keep their node instances' new versions: a run addresses nodes by id.

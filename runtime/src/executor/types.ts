@@ -130,6 +130,11 @@ export interface DeployedFlow {
   queued: ActiveRun[];
   /** Secrets of the credentials the flow uses, redacted from everything stored, sent live or logged (inactive without credentials). */
   redactor: Redactor;
+  /**
+   * The flow's project as stored (known at deploy when the runtime resolves the flow's environment; a flow never
+   * changes project): its runs are accepted with it, so storage looks nothing up per run (Storage.acceptRun).
+   */
+  projectId?: string;
 }
 
 /** A reply waiter: a webhook (or sub-flow call) waiting for what the run answers. */

@@ -108,6 +108,27 @@ describe('planBatch', () => {
   });
 });
 
+describe("a run's project", () => {
+  let storage: SqlStorage;
+  beforeEach(async () => {
+    storage = createSqliteStorage({ filename: ':memory:' });
+    await storage.migrate();
+    await storage.identity.insertProject({ id: 'p2', name: 'P2', description: '', createdAt: 1, updatedAt: 1 });
+    await storage.saveFlow({ id: 'f1', name: 'f1', version: 0, nodes: [] }, 0, { projectId: 'p2' });
+  });
+  afterEach(() => storage.close());
+
+  it('given by the caller (the deployed flow\'s) is stored as is, without a look-up in the INSERT; runs of both kinds in one batch', async () => {
+    const given = makeRun({ flowId: 'f1', projectId: undefined });
+    const looked = makeRun({ flowId: 'f1', projectId: undefined });
+    const plan = planBatch([{ run: acceptRunWrite(given, [], limits, NO_LEASE, undefined, 'p2') }]);
+    expect(plan.statements.map((s) => s.sql)).toEqual([expect.not.stringContaining('SELECT')]);
+    await Promise.all([storage.acceptRun(given, [], { flowProject: 'p2' }), storage.acceptRun(looked, [])]);
+    expect((await storage.getRun(given.id))!.projectId).toBe('p2');
+    expect((await storage.getRun(looked.id))!.projectId).toBe('p2');
+  });
+});
+
 describe('coalesced writes on SQLite', () => {
   let storage: SqlStorage;
   beforeEach(async () => {

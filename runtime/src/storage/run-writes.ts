@@ -32,9 +32,11 @@ const DEFAULT_PROJECT_ID = 'default';
 const INVOCATION_ROW = `(${INVOCATION_COLUMNS.map(() => '?').join(', ')})`;
 
 const RUN_COLUMNS = ['id', 'flow_id', 'flow_version', 'status', 'trigger_node_id', 'input', 'error', 'parent_run_id', 'created_at', 'started_at', 'finished_at', 'owner', 'lease_expires_at', COMPACT_COLUMN, 'project_id'];
-// A run belongs to its flow's project (looked up in the same statement: no extra round trip); the last two
-// parameters are the flow id and the fallback project.
+// A run belongs to its flow's project: given by the caller when it knows it (AcceptOptions.flowProject: a plain
+// value, RUN_ROW_GIVEN), else looked up in the same statement (no extra round trip, but a sub-plan run per row); the
+// last two parameters of such a row are the flow id and the fallback project.
 const RUN_ROW = `(${RUN_COLUMNS.slice(0, -1).map(() => '?').join(', ')}, COALESCE((SELECT f.project_id FROM flows f WHERE f.id = ?), ?))`;
+const RUN_ROW_GIVEN = `(${RUN_COLUMNS.map(() => '?').join(', ')})`;
 /** Positions in a run row of what a run update sets. */
 const RUN = { id: 0, status: 3, error: 6, startedAt: 9, finishedAt: 10, invocations: 13 } as const;
 const FINISHED_STATUSES: ReadonlySet<SqlParam> = new Set(['succeeded', 'failed', 'cancelled']);
@@ -60,7 +62,7 @@ export interface RunWrite {
   extra?: SqlStatement[];
 }
 
-export function acceptRunWrite(run: RunRecord, first: readonly InvocationRecord[], limits: MessageLimits, lease: [string | null, number | null], extra?: SqlStatement): RunWrite {
+export function acceptRunWrite(run: RunRecord, first: readonly InvocationRecord[], limits: MessageLimits, lease: [string | null, number | null], extra?: SqlStatement, flowProject?: string): RunWrite {
   // The trigger's message is the run's input, the trigger's output and the first input: serialise it once.
   const seen = new MessageCache(limits);
   const row: SqlParam[] = [
@@ -77,9 +79,9 @@ export function acceptRunWrite(run: RunRecord, first: readonly InvocationRecord[
     run.finishedAt,
     ...lease,
     null, // the compact invocations, set when the whole run is in one batch (run-compact.ts)
-    run.flowId,
-    run.projectId ?? DEFAULT_PROJECT_ID,
   ];
+  if (flowProject !== undefined) row.push(flowProject);
+  else row.push(run.flowId, run.projectId ?? DEFAULT_PROJECT_ID);
   return { runId: run.id, runs: [row], invocations: first.map((inv) => invocationRow(inv, seen)), ...(extra ? { extra: [extra] } : {}) };
 }
 
@@ -122,7 +124,7 @@ export function runUpdateWrite(update: RunUpdate): RunWrite | null {
 export function statementsOf(write: RunWrite): SqlStatement[] {
   const statements: SqlStatement[] = [];
   if (write.completion) statements.push(completionStatement(write.completion));
-  statements.push(...insertRows('runs', RUN_COLUMNS, RUN_ROW, write.runs), ...insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, write.invocations));
+  statements.push(...insertRunRows(write.runs), ...insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, write.invocations));
   if (write.extra) statements.push(...write.extra);
   const update = write.runUpdate && updateRunStatement(write.runUpdate);
   if (update) statements.push(update);
@@ -214,7 +216,7 @@ class Segment {
     for (const row of write.runs) {
       if (this.runs.has(String(row[0]))) {
         this.unmerged.add(String(row[0]));
-        this.after.push(...insertRows('runs', RUN_COLUMNS, RUN_ROW, [row]));
+        this.after.push(...insertRunRows([row]));
       }
       // A copy: merging must not change the write's own rows, which a retry alone would use.
       else this.runs.set(String(row[0]), row.slice());
@@ -240,7 +242,7 @@ class Segment {
     const rows = this.compactFinishedRuns();
     return [
       // Runs before their invocations, and the outbox after its run.
-      ...insertRows('runs', RUN_COLUMNS, RUN_ROW, [...this.runs.values()]),
+      ...insertRunRows([...this.runs.values()]),
       ...insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, rows),
       ...coalesceOutboxInserts(this.extra),
       ...this.carriedStatements(),
@@ -385,14 +387,27 @@ function invocationRow(inv: InvocationRecord, seen: MessageCache): SqlParam[] {
   ];
 }
 
-/** INSERT texts by table and row count: built once (a batch would otherwise join thousands of placeholders). */
-const insertSql = new Map<string, string>();
+/**
+ * INSERT texts by table, row template (the columns go with them) and row count: built once (a batch would otherwise
+ * join thousands of placeholders). Keyed by the constant strings themselves (their hashes are cached), not a key made per call.
+ */
+const insertSql = new Map<string, Map<string, Map<number, string>>>();
 
 function insertText(table: string, columns: readonly string[], placeholders: string, rows: number): string {
-  const key = `${table}:${rows}`;
-  let sql = insertSql.get(key);
-  if (sql === undefined) insertSql.set(key, (sql = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array(rows).fill(placeholders).join(', ')}`));
+  let byTemplate = insertSql.get(table);
+  if (byTemplate === undefined) insertSql.set(table, (byTemplate = new Map()));
+  let byCount = byTemplate.get(placeholders);
+  if (byCount === undefined) byTemplate.set(placeholders, (byCount = new Map()));
+  let sql = byCount.get(rows);
+  if (sql === undefined) byCount.set(rows, (sql = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array(rows).fill(placeholders).join(', ')}`));
   return sql;
+}
+
+/** Run rows (acceptRunWrite): those with their project given, and those whose project is looked up (one INSERT each). */
+function insertRunRows(rows: readonly SqlParam[][]): SqlStatement[] {
+  if (rows.every((row) => row.length === RUN_COLUMNS.length)) return insertRows('runs', RUN_COLUMNS, RUN_ROW_GIVEN, rows);
+  if (rows.every((row) => row.length !== RUN_COLUMNS.length)) return insertRows('runs', RUN_COLUMNS, RUN_ROW, rows);
+  return [...insertRows('runs', RUN_COLUMNS, RUN_ROW_GIVEN, rows.filter((row) => row.length === RUN_COLUMNS.length)), ...insertRows('runs', RUN_COLUMNS, RUN_ROW, rows.filter((row) => row.length !== RUN_COLUMNS.length))];
 }
 
 /** Multi-row INSERTs: one statement (one round trip on PostgreSQL) per chunk instead of one per row. */

@@ -13,7 +13,7 @@ import { SqlIdentityStore } from './identity-sql.ts';
 import { RunLeases, RunOutbox } from './leases.ts';
 import type { IdentityStore } from './identity-types.ts';
 import { migrate } from './migrations.ts';
-import type { CompleteInvocation, CredentialRecord, InvocationRecord, MessageLimits, RunRecord, RunUpdate, Storage } from './types.ts';
+import type { CompleteInvocation, CredentialRecord, InvocationRecord, MessageLimits, AcceptOptions, RunRecord, RunUpdate, Storage } from './types.ts';
 import { jsonOrNull, num } from './row-values.ts';
 import { ACTIVE_SQL, FINISHED_SQL, SqlRunReads } from './run-reads.ts';
 import { acceptRunWrite, completeInvocationWrite, deleteFinishedRuns, invocationInsertWrite, json, runUpdateWrite, type RunWrite } from './run-writes.ts';
@@ -123,9 +123,9 @@ export class SqlStorage implements Storage {
   // ---------------------------------------------------------------------------------------------------------------
 
   /** Not async: an UnstorableMessageError is thrown synchronously, before anything is queued (see Storage). */
-  acceptRun(run: RunRecord, first: InvocationRecord[], options?: { outbox?: boolean }): Promise<void> {
+  acceptRun(run: RunRecord, first: InvocationRecord[], options?: AcceptOptions): Promise<void> {
     const lease = this.leases?.forNewRun() ?? NO_LEASE;
-    return this.write([], () => undefined, acceptRunWrite(run, first, this.limits, lease, options?.outbox ? RunOutbox.insert(run.id, run.createdAt) : undefined));
+    return this.write([], () => undefined, acceptRunWrite(run, first, this.limits, lease, options?.outbox ? RunOutbox.insert(run.id, run.createdAt) : undefined, options?.flowProject));
   }
 
   /** Finished invocations of a running node (its durable steps, steps.ts), through the writer; throws like acceptRun. */
