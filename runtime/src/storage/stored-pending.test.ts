@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createPostgresStorage } from './postgres.ts';
+import { INVOCATION_COLUMNS } from './run-compact.ts';
+import { StoredPending } from './stored-pending.ts';
 import type { SqlStorage } from './sql-storage.ts';
 import { InvocationNotPendingError, type InvocationRecord, type RunRecord } from './types.ts';
 
@@ -133,5 +135,25 @@ describe("a queued run's first completion on its worker (real PostgreSQL)", () =
     ]);
     expect((await main.getRun(other.run.id))?.status).toBe('succeeded');
     expect((await main.listInvocations(other.run.id)).map((i) => i.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+  });
+});
+
+describe('StoredPending (what a worker keeps of the pending rows it claimed)', () => {
+  const row = (id: string, input: string) => INVOCATION_COLUMNS.map((column) => (column === 'id' ? id : column === 'input' ? input : null));
+
+  it('gives a row once; keeps no row with a large input; pushes the oldest out past its bounds in rows and input bytes', () => {
+    const stored = new StoredPending();
+    stored.remember(row('a', '{}'));
+    expect(stored.take('a')?.[0]).toBe('a');
+    expect(stored.take('a')).toBeUndefined();
+    stored.remember(row('big', 'x'.repeat(65 * 1024)));
+    expect(stored.take('big')).toBeUndefined();
+    // 300 inputs of 60 KB pass the 16 MB bound: the first ones are gone, the last ones kept.
+    for (let i = 0; i < 300; i++) stored.remember(row(`m${i}`, 'y'.repeat(60 * 1024)));
+    expect(stored.take('m0')).toBeUndefined();
+    expect(stored.take('m299')).toBeDefined();
+    for (let i = 0; i < 20_001; i++) stored.remember(row(`s${i}`, '{}'));
+    expect(stored.take('s0')).toBeUndefined();
+    expect(stored.take('s20000')).toBeDefined();
   });
 });
