@@ -36,7 +36,8 @@ dapr_build() {
   echo "download took $t_dl s ($(du -sh "$GOMODCACHE" | cut -f1) module cache)"
   start=$(date +%s)
   local TIMEFORMAT='build CPU: %U s user, %S s sys'
-  time (cd "$src" && build_step nice -n 10 "$go_cmd" build -p 1 -trimpath -tags stablecomponents \
+  # -dwarf=false: -ldflags -s -w drops the debug info anyway; not making it costs ~15 % less compile CPU (measured on helm).
+  time (cd "$src" && build_step nice -n 10 "$go_cmd" build -p 1 -trimpath -tags stablecomponents -gcflags=all=-dwarf=false \
     -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=${DAPR_VERSION#v}" \
     -o "$DAPR_BIN.partial" ./cmd/daprd) || return 1
   mv "$DAPR_BIN.partial" "$DAPR_BIN"
