@@ -4,33 +4,13 @@
  * the same runs must split them, each run claimed and started once.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createPostgresStorage } from './postgres.ts';
+import { describe, expect, it } from 'vitest';
+import { sharedPostgresSchema } from '../testing/storage-backends.ts';
 import type { InvocationRecord, RunRecord, Storage } from './types.ts';
 
-const url = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
-const schema = `claim_${randomBytes(3).toString('hex')}`;
-const open: Storage[] = [];
-
-afterEach(async () => {
-  for (const storage of open.splice(0)) await storage.close().catch(() => {});
-});
-afterAll(async () => {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await client.end();
-});
-
-let migrated = false;
+const openStorage = sharedPostgresSchema('claim');
 async function storageOf(owner?: string, ttlMs = 30_000): Promise<Storage> {
-  const storage = await createPostgresStorage({ connectionString: url, schema });
-  open.push(storage);
-  if (!migrated) {
-    await storage.migrate();
-    migrated = true;
-  }
+  const storage = await openStorage();
   if (owner) storage.leases!.hold({ owner, ttlMs });
   return storage;
 }

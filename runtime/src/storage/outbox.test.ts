@@ -4,36 +4,12 @@
  * either way every row is gone once its promise settles, and nothing else the main writes is held back.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createPostgresStorage } from './postgres.ts';
+import { describe, expect, it } from 'vitest';
+import { sharedPostgresSchema } from '../testing/storage-backends.ts';
 import type { SqlStorage } from './sql-storage.ts';
 import { makeRun } from './fixtures.ts';
 
-const url = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
-const schema = `outbox_${randomBytes(3).toString('hex')}`;
-const open: SqlStorage[] = [];
-
-afterEach(async () => {
-  for (const storage of open.splice(0)) await storage.close().catch(() => {});
-});
-afterAll(async () => {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await client.end();
-});
-
-let migrated = false;
-async function storage(): Promise<SqlStorage> {
-  const s = await createPostgresStorage({ connectionString: url, schema });
-  open.push(s);
-  if (!migrated) {
-    await s.migrate();
-    migrated = true;
-  }
-  return s;
-}
+const storage = sharedPostgresSchema('outbox');
 
 const queued = () => makeRun({ flowId: `f-${randomBytes(3).toString('hex')}`, status: 'queued', startedAt: null });
 const inOutbox = async (s: SqlStorage, ids: string[]) => (await s.outbox!.pending(10_000)).filter((row) => ids.includes(row.runId)).length;

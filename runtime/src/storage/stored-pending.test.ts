@@ -6,37 +6,16 @@
  * there first must still fail the worker's write, as the UPDATE's pending condition did.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createPostgresStorage } from './postgres.ts';
+import { describe, expect, it } from 'vitest';
+import { sharedPostgresSchema } from '../testing/storage-backends.ts';
 import { INVOCATION_COLUMNS } from './run-compact.ts';
 import { StoredPending } from './stored-pending.ts';
 import type { SqlStorage } from './sql-storage.ts';
 import { InvocationNotPendingError, type InvocationRecord, type RunRecord } from './types.ts';
 
-const url = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
-const schema = `carried_${randomBytes(3).toString('hex')}`;
-const open: SqlStorage[] = [];
-
-afterEach(async () => {
-  for (const storage of open.splice(0)) await storage.close().catch(() => {});
-});
-afterAll(async () => {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await client.end();
-});
-
-let migrated = false;
+const openStorage = sharedPostgresSchema('carried', (storage) => storage.saveFlow({ id: 'orders', name: 'orders', version: 1, nodes: [] }));
 async function storageOf(owner?: string): Promise<SqlStorage> {
-  const storage = await createPostgresStorage({ connectionString: url, schema });
-  open.push(storage);
-  if (!migrated) {
-    await storage.migrate();
-    await storage.saveFlow({ id: 'orders', name: 'orders', version: 1, nodes: [] });
-    migrated = true;
-  }
+  const storage = await openStorage();
   if (owner) storage.leases!.hold({ owner, ttlMs: 30_000 });
   return storage;
 }

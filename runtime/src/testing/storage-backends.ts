@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 import { createPostgresStorage } from '../storage/postgres.ts';
 import type { SqlStorage } from '../storage/sql-storage.ts';
 import { createSqliteStorage } from '../storage/sqlite.ts';
@@ -36,6 +36,39 @@ export function storageBackends(label: string): Array<[string, () => Promise<Sql
       },
     ],
   ];
+}
+
+/**
+ * PostgreSQL storages sharing ONE fresh schema for a test file (several storages = several processes on one database:
+ * a main and workers), migrated by the first one opened (then `prepare` runs on it); every storage opened is closed
+ * after each test and the schema dropped after the file's tests. Call at module level.
+ */
+export function sharedPostgresSchema(label: string, prepare?: (storage: SqlStorage) => Promise<unknown>): () => Promise<SqlStorage> {
+  const schema = `${label}_${randomBytes(3).toString('hex')}`;
+  const open: SqlStorage[] = [];
+  let migrated = false;
+  afterEach(async () => {
+    for (const storage of open.splice(0)) await storage.close().catch(() => {});
+  });
+  afterAll(async () => {
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    } finally {
+      await client.end();
+    }
+  });
+  return async () => {
+    const storage = await createPostgresStorage({ connectionString: TEST_DATABASE_URL, schema });
+    open.push(storage);
+    if (!migrated) {
+      await storage.migrate();
+      await prepare?.(storage);
+      migrated = true;
+    }
+    return storage;
+  };
 }
 
 /**
