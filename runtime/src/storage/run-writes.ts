@@ -163,6 +163,18 @@ export function planBatch(items: readonly PlannedItem[]): { statements: SqlState
 }
 
 /** Consecutive run writes merged into final rows. */
+/** A pending invocation row made the completed one, in place (the columns a completion sets). */
+function complete(row: SqlParam[], done: NonNullable<RunWrite['completion']>['row']): SqlParam[] {
+  row[INV.status] = done.status ?? null;
+  row[INV.attempt] = done.attempt ?? null;
+  row[INV.outputs] = done.outputs ?? null;
+  row[INV.error] = done.error ?? null;
+  row[INV.startedAt] = done.startedAt ?? null;
+  row[INV.finishedAt] = done.finishedAt ?? null;
+  row[INV.usage] = done.usage ?? null;
+  return row;
+}
+
 class Segment {
   private readonly runs = new Map<string, SqlParam[]>();
   private readonly invocations = new Map<string, SqlParam[]>();
@@ -188,26 +200,9 @@ class Segment {
       const row = this.invocations.get(write.completion.id);
       // Only a row still pending here completes (the plain UPDATE's own condition); otherwise the UPDATE is kept
       // and its check fails the batch, which is then retried write by write.
-      if (row && row[INV.status] === 'pending') {
-        const done = write.completion.row;
-        row[INV.status] = done.status ?? null;
-        row[INV.attempt] = done.attempt ?? null;
-        row[INV.outputs] = done.outputs ?? null;
-        row[INV.error] = done.error ?? null;
-        row[INV.startedAt] = done.startedAt ?? null;
-        row[INV.finishedAt] = done.finishedAt ?? null;
-        row[INV.usage] = done.usage ?? null;
-      } else if (!row && write.completion.stored) {
-        const completed = write.completion.stored.slice();
-        const done = write.completion.row;
-        completed[INV.status] = done.status ?? null;
-        completed[INV.attempt] = done.attempt ?? null;
-        completed[INV.outputs] = done.outputs ?? null;
-        completed[INV.error] = done.error ?? null;
-        completed[INV.startedAt] = done.startedAt ?? null;
-        completed[INV.finishedAt] = done.finishedAt ?? null;
-        completed[INV.usage] = done.usage ?? null;
-        this.carried.set(completed, write.completion);
+      if (row && row[INV.status] === 'pending') complete(row, write.completion.row);
+      else if (!row && write.completion.stored) {
+        this.carried.set(complete(write.completion.stored.slice(), write.completion.row), write.completion);
       } else {
         if (row) this.unmerged.add(String(row[INV.runId]));
         this.after.push(completionStatement(write.completion));
