@@ -194,6 +194,8 @@ class Segment {
    * completed row, and the completion to write as an UPDATE if its run does not finish in this segment.
    */
   private readonly carried = new Map<SqlParam[], NonNullable<RunWrite['completion']>>();
+  /** Ids of carried completions whose rows went into their run's compact history. */
+  private readonly compactedCarried: string[] = [];
 
   add(write: RunWrite): void {
     if (write.completion) {
@@ -291,24 +293,23 @@ class Segment {
           continue;
         }
       }
-      rest.push(row);
+      // A carried row not compacted is written as its UPDATE (carriedStatements), never inserted.
+      if (!this.carried.has(row)) rest.push(row);
     }
-    if (!byRun) return this.carried.size > 0 ? rest.filter((row) => !this.carried.has(row)) : rest;
+    if (!byRun) return rest;
     for (const [runId, rows] of byRun) {
       const run = this.runs.get(runId);
-      if (this.unmerged.has(runId)) rest.push(...rows);
-      else {
+      if (this.unmerged.has(runId)) {
+        for (const row of rows) if (!this.carried.has(row)) rest.push(row);
+      } else {
         if (run) run[RUN.invocations] = encodeInvocations(rows);
         else this.compactUpdates.set(runId, encodeInvocations(rows));
         // Compacted: its stored pending row is deleted (carriedStatements), not updated.
         for (const row of rows) if (this.carried.has(row)) this.compactedCarried.push(String(row[INV.id]));
       }
     }
-    return this.carried.size > 0 ? rest.filter((row) => !this.carried.has(row)) : rest;
+    return rest;
   }
-
-  /** Ids of carried completions whose rows went into their run's compact history. */
-  private readonly compactedCarried: string[] = [];
 
   /**
    * The carried completions: the stored pending rows of those compacted deleted in ONE statement, which fails the
