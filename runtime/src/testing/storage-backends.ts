@@ -11,20 +11,22 @@ import { createSqliteStorage } from '../storage/sqlite.ts';
 
 export const TEST_DATABASE_URL = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
 
+async function dropSchemas(schemas: readonly string[]): Promise<void> {
+  if (schemas.length === 0) return;
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** `[name, open]` pairs for `describe.each`; `open()` gives a blank (unmigrated) storage. Call at module level. */
 export function storageBackends(label: string): Array<[string, () => Promise<SqlStorage>]> {
   const schemas: string[] = [];
   const prefix = `fc_${label}_${process.pid}_${randomBytes(3).toString('hex')}`;
-  afterAll(async () => {
-    if (schemas.length === 0) return;
-    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await client.connect();
-    try {
-      for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    } finally {
-      await client.end();
-    }
-  });
+  afterAll(() => dropSchemas(schemas));
   return [
     ['SQLite', async () => createSqliteStorage({ filename: ':memory:' })],
     [
@@ -50,15 +52,7 @@ export function sharedPostgresSchema(label: string, prepare?: (storage: SqlStora
   afterEach(async () => {
     for (const storage of open.splice(0)) await storage.close().catch(() => {});
   });
-  afterAll(async () => {
-    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await client.connect();
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    } finally {
-      await client.end();
-    }
-  });
+  afterAll(() => dropSchemas([schema]));
   return async () => {
     const storage = await createPostgresStorage({ connectionString: TEST_DATABASE_URL, schema });
     open.push(storage);
