@@ -5,7 +5,10 @@
  * more rows with three B-tree entries each (table, primary key, run/seq), which was most of the write's cost per node.
  *
  * Only FINISHED runs are compacted, and only invocations already in their final state: everything that resumes,
- * leases, cancels or reconciles runs reads the pending invocations of active runs, which are always rows. The one
+ * leases, cancels or reconciles runs reads the pending invocations of active runs, which are always rows. One
+ * exception (session 14, run-writes.ts carryFirst): a queued run's acceptance carries its trigger's completion in the
+ * run row while the run is still active, its pending invocations staying rows; the worker's commit that finishes the
+ * run appends its part after a COMPACT_SEPARATOR, so a history may be several parts, read in order. The
  * reader of a finished run's invocations (run-reads.ts listInvocations: run view, API, reruns, steps, flow tests)
  * merges both places, so a run written partly as rows (an earlier batch) and partly compacted reads the same.
  *
@@ -163,8 +166,20 @@ function digitsOnly(text: string, from: number, to: number): boolean {
   return true;
 }
 
+/**
+ * Between the parts of a run's compact history written by different commits (session 14: a queued run's acceptance
+ * carries the trigger's completion, the worker's finishing commit appends the rest). Never inside a part: JSON text
+ * as JSON.stringify writes it has no raw line break.
+ */
+export const COMPACT_SEPARATOR = '\n';
+
 /** The records of a compact JSON text of run `runId`, as `toInvocation` reads the same values from rows. */
 export function decodeInvocations(text: string, runId: string): InvocationRecord[] {
+  if (!text.includes(COMPACT_SEPARATOR)) return decodePart(text, runId);
+  return text.split(COMPACT_SEPARATOR).flatMap((part) => decodePart(part, runId));
+}
+
+function decodePart(text: string, runId: string): InvocationRecord[] {
   const parsed = JSON.parse(text) as unknown[][] | { v: number; t: number; i: unknown[][] };
   if (Array.isArray(parsed)) return parsed.map(fromVersion1);
   if (parsed.v !== 2 && parsed.v !== 3) throw new Error(`Cannot read the history of run ${runId}: compact format version ${String(parsed.v)} is newer than this runtime.`);

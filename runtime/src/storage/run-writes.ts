@@ -14,7 +14,7 @@
 import { InvocationNotPendingError, type CompleteInvocation, type InvocationRecord, type MessageLimits, type RunRecord, type RunUpdate } from './types.ts';
 import { json, MessageCache } from './run-messages.ts';
 import type { SqlParam, SqlStatement } from './sql-storage.ts';
-import { COMPACT_COLUMN, encodeInvocations, INV, INVOCATION_COLUMNS } from './run-compact.ts';
+import { COMPACT_COLUMN, COMPACT_SEPARATOR, encodeInvocations, INV, INVOCATION_COLUMNS } from './run-compact.ts';
 import { FINISHED_SQL } from './run-reads.ts';
 import { coalesceOutboxInserts } from './outbox.ts';
 import type { StoredPending } from './stored-pending.ts';
@@ -82,7 +82,26 @@ export function acceptRunWrite(run: RunRecord, first: readonly InvocationRecord[
   ];
   if (flowProject !== undefined) row.push(flowProject);
   else row.push(run.flowId, run.projectId ?? DEFAULT_PROJECT_ID);
-  return { runId: run.id, runs: [row], invocations: first.map((inv) => invocationRow(inv, seen)), ...(extra ? { extra: [extra] } : {}) };
+  const invocations = first.map((inv) => invocationRow(inv, seen));
+  // A queued acceptance (its outbox row given) carries the trigger's completion in the run row (session 14).
+  return { runId: run.id, runs: [row], invocations: extra ? carryFirst(row, invocations) : invocations, ...(extra ? { extra: [extra] } : {}) };
+}
+
+/**
+ * A queued run's acceptance (queue mode's main): its invocations already done (the trigger's completion) go into the
+ * run row's compact history (run-compact.ts) instead of rows, saving a row and its three index entries per run; the
+ * pending ones stay rows (everything that resumes, leases, cancels or reconciles reads those). Only when every carried
+ * invocation comes before a pending one (lower seq): the highest seq of an active run stays a row (claimToRun,
+ * listResumableRuns and the reconciler read it from rows). The worker's compact history of the run is appended to it
+ * (updateRunStatement). Returns the rows still to insert.
+ */
+function carryFirst(run: SqlParam[], rows: SqlParam[][]): SqlParam[][] {
+  let firstPending = Infinity;
+  for (const inv of rows) if (inv[INV.status] === 'pending') firstPending = Math.min(firstPending, Number(inv[INV.seq]));
+  const done = rows.filter((inv) => inv[INV.status] !== 'pending' && Number(inv[INV.seq]) < firstPending);
+  if (firstPending === Infinity || done.length === 0) return rows;
+  run[RUN.invocations] = encodeInvocations(done);
+  return rows.filter((inv) => !done.includes(inv));
 }
 
 /** The `runs` of a write that accepts no run (never written to). */
@@ -302,7 +321,8 @@ class Segment {
       if (this.unmerged.has(runId)) {
         for (const row of rows) if (!this.carried.has(row)) rest.push(row);
       } else {
-        if (run) run[RUN.invocations] = encodeInvocations(rows);
+        // Appended to the history carried since the acceptance, if any (carryFirst).
+        if (run) run[RUN.invocations] = run[RUN.invocations] ? `${String(run[RUN.invocations])}${COMPACT_SEPARATOR}${encodeInvocations(rows)}` : encodeInvocations(rows);
         else this.compactUpdates.set(runId, encodeInvocations(rows));
         // Compacted: its stored pending row is deleted (carriedStatements), not updated.
         for (const row of rows) if (this.carried.has(row)) this.compactedCarried.push(String(row[INV.id]));
@@ -446,7 +466,9 @@ export function updateRunStatement(update: RunUpdate, compact?: string): SqlStat
     params.push(value);
   }
   if (compact !== undefined) {
-    sets.push(`${COMPACT_COLUMN} = ?`);
+    // Appended to what the run row holds already (a queued run's carried trigger completion: carryFirst); as `= ?`
+    // when it holds nothing (NULL || text is NULL).
+    sets.push(`${COMPACT_COLUMN} = COALESCE(${COMPACT_COLUMN} || '${COMPACT_SEPARATOR}', '') || ?`);
     params.push(compact);
   }
   if (sets.length === 0) return null;
