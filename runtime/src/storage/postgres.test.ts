@@ -126,7 +126,8 @@ if (unreachable && process.env.CI) {
     });
 
     it('a write batch is one transaction: one message without checks, the COMMIT after them with checks; a failure stores nothing', async () => {
-      const storage = await createPostgresStorage({ connectionString: url, schema: freshSchema() });
+      // Prepared statements off: this test counts the batch's own messages (pg-prepared.test.ts covers them on).
+      const storage = await createPostgresStorage({ connectionString: url, schema: freshSchema(), prepare: 'off' });
       const driver = storage.driver as PostgresDriver;
       // Messages sent to the server, counted on the pool's clients (each query() is one round trip).
       const sent: string[] = [];

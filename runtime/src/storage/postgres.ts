@@ -2,6 +2,7 @@
 import pg from 'pg';
 import type { MessageLimits } from './types.ts';
 import { SqlStorage, type Row, type SqlDriver, type SqlParam, type SqlStatement, type StatementResult } from './sql-storage.ts';
+import { PreparedStatements, prepareModeFromEnv, quoteLiteral, type PrepareMode } from './pg-prepared.ts';
 
 export interface PostgresOptions {
   connectionString: string;
@@ -13,6 +14,11 @@ export interface PostgresOptions {
   connectTimeoutMs?: number;
   /** Limits on stored messages (see SqlStorageOptions). */
   limits?: MessageLimits;
+  /**
+   * Recurring statements PREPAREd per connection (pg-prepared.ts); default from FLOWCREW_PG_PREPARE: `off` for a
+   * pooler that does not keep prepared statements per client (PgBouncer transaction pooling before 1.21).
+   */
+  prepare?: PrepareMode;
 }
 
 /** application_name of a runtime's connections. */
@@ -33,8 +39,10 @@ export class PostgresDriver implements SqlDriver {
   readonly dialect = 'postgres' as const;
   readonly pool: pg.Pool;
   private readonly converted = new Map<string, string>();
+  readonly prepared: PreparedStatements;
 
   constructor(private readonly options: PostgresOptions) {
+    this.prepared = new PreparedStatements(options.prepare ?? prepareModeFromEnv(), (sql) => this.convert(sql), inlineParams);
     if (options.schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(options.schema)) {
       throw new Error(`Invalid PostgreSQL schema name "${options.schema}": use lower-case letters, digits and _.`);
     }
@@ -77,8 +85,21 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async all(sql: string, params?: readonly SqlParam[]): Promise<Row[]> {
-    const result = await this.pool.query(this.convert(sql), params as unknown[] | undefined);
-    return result.rows as Row[];
+    // A recurring read gets a name: pg then parses it once per connection (the same Parse, named), and PostgreSQL
+    // can keep its plan.
+    const name = this.prepared.readName(sql);
+    const text = this.convert(sql);
+    const values = params as unknown[] | undefined;
+    if (name === undefined) return (await this.pool.query({ text, values })).rows as Row[];
+    try {
+      return (await this.pool.query({ name, text, values })).rows as Row[];
+    } catch (error) {
+      if (!lostPreparedStatement(error)) throw error;
+      // A table changed under the named statement (a migration by another process): pg would reuse it on that
+      // connection forever, so the text gets a new name (parsed afresh), and this read goes unnamed.
+      this.prepared.renameRead(sql);
+      return (await this.pool.query({ text, values })).rows as Row[];
+    }
   }
 
   async get(sql: string, params?: readonly SqlParam[]): Promise<Row | undefined> {
@@ -89,36 +110,63 @@ export class PostgresDriver implements SqlDriver {
     if (statements.length === 0) return [];
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    try {
+      try {
+        return await this.runBatch(client, statements, false);
+      } catch (error) {
+        if (!lostPreparedStatement(error)) throw error;
+        // The connection lost its prepared statements (DISCARD ALL by a pooler) or a table changed under one (a
+        // migration by another process): the transaction rolled back, so the batch goes again inlined, and this
+        // connection's statements are forgotten (and deallocated) to be prepared afresh.
+        this.prepared.forget(client);
+        await client.query('DEALLOCATE ALL').catch((lost: Error) => Promise.reject(Object.assign(lost, { brokenConnection: lost })));
+        return await this.runBatch(client, statements, true);
+      }
+    } catch (error) {
+      broken = (error as { brokenConnection?: Error }).brokenConnection;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async runBatch(client: pg.PoolClient, statements: readonly SqlStatement[], inlineOnly: boolean): Promise<StatementResult[]> {
     // A statement with a client-side check (e.g. "this completion found its invocation still pending") must be able
     // to roll the batch back after its result is read: the transaction stays open for COMMIT. Without checks, the
     // COMMIT goes in the same message: ONE round trip for the whole write instead of three (BEGIN, batch, COMMIT).
     // Every process waits on these round trips in turn (a queued run crosses the main's and a worker's commits).
     const checked = statements.some((s) => s.check);
+    // Recurring statements are prepared on this connection first (own round trips, once per connection), then run
+    // as EXECUTE in the message: no planning per transaction (pg-prepared.ts).
+    let texts: string[];
     try {
-      let results: StatementResult[];
-      try {
-        // The whole batch in ONE message: the simple query protocol takes several statements (and answers with one
-        // result each) but no bind parameters, so values are inlined as literals by pg's own escaping. A
-        // statement-per-round-trip batch costs a network round trip for each of ~13 statements per run.
-        const text = ['BEGIN', ...statements.map((s) => inlineParams(s.sql, s.params)), ...(checked ? [] : ['COMMIT'])].join(';\n');
-        const answer = (await client.query(text)) as unknown as pg.QueryResult[];
-        results = answer.slice(1, 1 + statements.length).map((r) => ({ changes: r.rowCount ?? 0, rows: r.rows as Row[] }));
-        if (checked) {
-          statements.forEach((statement, i) => statement.check?.(results[i]!));
-          await client.query('COMMIT');
-        }
-      } catch (error) {
-        try {
-          // A failed statement leaves the message's transaction aborted (a failed COMMIT: none left; harmless).
-          await client.query('ROLLBACK');
-        } catch (rollbackError) {
-          broken = rollbackError as Error; // connection unusable: destroy it rather than return it to the pool
-        }
-        throw error;
+      texts = inlineOnly ? statements.map((s) => inlineParams(s.sql, s.params)) : (await this.prepared.texts(client, statements)).map((t) => t.text);
+    } catch (error) {
+      // A PREPARE that failed without a server error code lost the connection: do not return it to the pool.
+      if (typeof (error as { code?: unknown }).code !== 'string') Object.assign(error as object, { brokenConnection: error });
+      throw error;
+    }
+    try {
+      // The whole batch in ONE message: the simple query protocol takes several statements (and answers with one
+      // result each) but no bind parameters, so values are inlined as literals by pg's own escaping. A
+      // statement-per-round-trip batch costs a network round trip for each of ~13 statements per run.
+      const text = ['BEGIN', ...texts, ...(checked ? [] : ['COMMIT'])].join(';\n');
+      const answer = (await client.query(text)) as unknown as pg.QueryResult[];
+      const results = answer.slice(1, 1 + statements.length).map((r) => ({ changes: r.rowCount ?? 0, rows: r.rows as Row[] }));
+      if (checked) {
+        statements.forEach((statement, i) => statement.check?.(results[i]!));
+        await client.query('COMMIT');
       }
       return results;
-    } finally {
-      client.release(broken);
+    } catch (error) {
+      try {
+        // A failed statement leaves the message's transaction aborted (a failed COMMIT: none left; harmless).
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        // connection unusable: destroy it rather than return it to the pool
+        Object.assign(error as object, { brokenConnection: rollbackError as Error });
+      }
+      throw error;
     }
   }
 
@@ -166,16 +214,6 @@ export function toNumberedPlaceholders(sql: string): string {
   return replacePlaceholders(sql, (i) => `$${i + 1}`);
 }
 
-/**
- * A string as a PostgreSQL literal, as pg.escapeLiteral quotes it (quotes doubled; with a backslash: backslashes
- * doubled and an E'' string), by two replaceAll instead of pg's concatenation per character (~6x the CPU on an
- * 800-character message, and its garbage).
- */
-function quoteLiteral(text: string): string {
-  const quoted = `'${text.replaceAll("'", "''")}'`;
-  return text.includes('\\') ? ` E${quoted.replaceAll('\\', '\\\\')}` : quoted;
-}
-
 /** `?` → SQL literals: NULL, numbers as written, strings quoted as pg.escapeLiteral does (quoteLiteral). */
 export function inlineParams(sql: string, params: readonly SqlParam[] = []): string {
   return replacePlaceholders(sql, (i) => {
@@ -200,6 +238,13 @@ export function redact(connectionString: string): string {
   } catch {
     return '(unparseable connection string)';
   }
+}
+
+/** "prepared statement does not exist" (26000) or "cached plan must not change result type" (0A000). */
+function lostPreparedStatement(error: unknown): boolean {
+  const e = error as { code?: string; message?: string; brokenConnection?: Error };
+  if (e.brokenConnection) return false;
+  return e.code === '26000' || (e.code === '0A000' && /cached plan must not change result type/.test(e.message ?? ''));
 }
 
 function describe(error: unknown): string {

@@ -1,0 +1,208 @@
+/**
+ * Prepared statements inside the one-message write batches (pg-prepared.ts), against a REAL PostgreSQL server
+ * (`scripts/services`): what is prepared, when, on which connection, and that results are those of the inlined text.
+ * Skipped when no server is reachable (postgres.test.ts fails loudly for that under CI).
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PreparedStatements, prepareModeFromEnv, type PrepareMode } from './pg-prepared.ts';
+import { PostgresDriver, inlineParams, toNumberedPlaceholders } from './postgres.ts';
+import { TEST_DATABASE_URL as url } from '../testing/storage-backends.ts';
+
+async function reachable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+describe('FLOWCREW_PG_PREPARE', () => {
+  it('is on by default; off, false, 0 turn it off; always is the test mode', () => {
+    expect(prepareModeFromEnv(undefined)).toBe('recurring');
+    expect(prepareModeFromEnv('')).toBe('recurring');
+    expect(prepareModeFromEnv('on')).toBe('recurring');
+    for (const off of ['off', 'OFF', 'false', '0', 'no']) expect(prepareModeFromEnv(off)).toBe('off');
+    expect(prepareModeFromEnv('always')).toBe('always');
+  });
+});
+
+const prefix = `fc_prep_${process.pid}_${randomBytes(3).toString('hex')}`;
+const schemas: string[] = [];
+let nextSchema = 0;
+
+afterAll(async () => {
+  if (schemas.length === 0) return;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
+});
+
+/** A driver on a fresh schema with ONE pooled connection (so "this connection" is known), table t created. */
+async function driverWith(prepare: PrepareMode): Promise<PostgresDriver> {
+  const schema = `${prefix}_${++nextSchema}`;
+  schemas.push(schema);
+  const driver = new PostgresDriver({ connectionString: url, schema, poolSize: 1, prepare });
+  await driver.connect();
+  await driver.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, n BIGINT, doc JSONB)');
+  return driver;
+}
+
+/** Statements prepared on the driver's connection, as PostgreSQL lists them. */
+async function preparedOnServer(driver: PostgresDriver): Promise<string[]> {
+  const rows = await driver.all(`SELECT statement FROM pg_prepared_statements WHERE name LIKE 'fc_w%' ORDER BY prepare_time`);
+  // The statement column holds the whole message the PREPARE came in (with its parameter types' query).
+  return rows.map((r) => String(r.statement).replace(/^PREPARE \S+ AS /, '').replace(/;\nSELECT parameter_types[\s\S]*$/, ''));
+}
+
+/** Messages sent on the driver's clients by simple query (each query() call is one round trip). */
+function recordMessages(driver: PostgresDriver): string[] {
+  const sent: string[] = [];
+  const wrapped = new WeakSet<object>();
+  driver.pool.on('acquire', (client) => {
+    if (wrapped.has(client)) return;
+    wrapped.add(client);
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      if (typeof args[0] === 'string') sent.push(args[0]);
+      return query(...args);
+    };
+  });
+  return sent;
+}
+
+const ok = await reachable();
+
+describe.skipIf(!ok)('prepared statements in write batches (PostgreSQL)', () => {
+  it('a text is prepared on its second use, in a round trip of its own, then runs as EXECUTE inside the one message', async () => {
+    const driver = await driverWith('recurring');
+    const sent = recordMessages(driver);
+    try {
+      const insert = 'INSERT INTO t (id, v) VALUES (?, ?)';
+      await driver.writeBatch([{ sql: insert, params: [1, 'a'] }]);
+      expect(sent).toEqual([`BEGIN;\nINSERT INTO t (id, v) VALUES (1, 'a');\nCOMMIT`]);
+      sent.length = 0;
+      await driver.writeBatch([{ sql: insert, params: [2, "it's"] }]);
+      expect(sent).toHaveLength(2);
+      expect(sent[0]).toMatch(/^PREPARE (fc_w\d+) AS INSERT INTO t \(id, v\) VALUES \(\$1, \$2\);/);
+      const name = /^PREPARE (fc_w\d+)/.exec(sent[0]!)![1];
+      expect(sent[1]).toBe(`BEGIN;\nEXECUTE ${name}(2, 'it''s');\nCOMMIT`);
+      sent.length = 0;
+      await driver.writeBatch([{ sql: insert, params: [3, 'c'] }]);
+      expect(sent).toEqual([`BEGIN;\nEXECUTE ${name}(3, 'c');\nCOMMIT`]); // prepared once per connection
+      expect(await driver.all('SELECT id, v FROM t ORDER BY id')).toEqual([
+        { id: 1, v: 'a' },
+        { id: 2, v: "it's" },
+        { id: 3, v: 'c' },
+      ]);
+      expect(await preparedOnServer(driver)).toEqual(['INSERT INTO t (id, v) VALUES ($1, $2)']);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it('off: nothing is prepared, every statement is inlined', async () => {
+    const driver = await driverWith('off');
+    try {
+      for (let i = 1; i <= 3; i++) await driver.writeBatch([{ sql: 'INSERT INTO t (id, v) VALUES (?, ?)', params: [i, 'x'] }]);
+      expect(await preparedOnServer(driver)).toEqual([]);
+      expect(await driver.all('SELECT count(*)::int AS n FROM t')).toEqual([{ n: 3 }]);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it('gives the results of the inlined text where PostgreSQL types a parameter differently from a literal', async () => {
+    // Each statement run in both modes on the same rows: the same answers (and a text PREPARE cannot type inlined).
+    const cases: Array<{ sql: string; params: Array<string | number | null> }> = [
+      { sql: 'SELECT id FROM t WHERE ? IS NULL OR id = ? ORDER BY id', params: [null, 1] }, // $1: no type: inlined
+      { sql: 'SELECT id FROM t WHERE id > ? ORDER BY id', params: [1.5] }, // $1 integer: 1.5 would round to 2
+      { sql: 'SELECT ? AS x, ? AS y', params: [5, 'five'] }, // $1 text: the number would come back as '5'
+      { sql: 'SELECT COALESCE(?, v) AS v FROM t WHERE id = ?', params: [null, 2] },
+      { sql: 'SELECT (?::jsonb) ->> ? AS a', params: ['{"a": "it\'s \\\\ here"}', 'a'] },
+      { sql: 'SELECT id FROM t WHERE v = ? ORDER BY id', params: [7] }, // a number against a text column
+      { sql: 'UPDATE t SET n = ?, doc = ? WHERE id = ? RETURNING n, doc', params: [9007199254740991, '{"k": [1, 2]}', 2] },
+      { sql: 'SELECT CASE WHEN id = ? THEN ? ELSE ? END AS c FROM t ORDER BY id', params: [1, 'one', 'other'] },
+    ];
+    const answers: Record<string, unknown[]> = {};
+    for (const mode of ['off', 'always'] as const) {
+      const driver = await driverWith(mode);
+      try {
+        await driver.writeBatch([{ sql: 'INSERT INTO t (id, v) VALUES (?, ?), (?, ?), (?, ?)', params: [1, 'a', 2, 'b', 7, '7'] }]);
+        const got: unknown[] = [];
+        for (const c of cases) {
+          try {
+            got.push((await driver.writeBatch([c]))[0]);
+          } catch (error) {
+            got.push(`error: ${(error as Error).message}`);
+          }
+        }
+        answers[mode] = got;
+      } finally {
+        await driver.close();
+      }
+    }
+    expect(answers.always).toEqual(answers.off);
+    expect(answers.off![1]).toEqual({ changes: 2, rows: [{ id: 2 }, { id: 7 }] });
+    expect(answers.off![2]).toEqual({ changes: 1, rows: [{ x: 5, y: 'five' }] });
+  });
+
+  it('a connection that lost its statements (a pooler, DISCARD) or a table changed under one: the batch goes again inlined', async () => {
+    const driver = await driverWith('always');
+    try {
+      const update = { sql: 'UPDATE t SET v = ? WHERE id = ? RETURNING *', params: ['b', 1] };
+      await driver.writeBatch([{ sql: 'INSERT INTO t (id, v) VALUES (?, ?)', params: [1, 'a'] }, update]);
+      await driver.exec('DEALLOCATE ALL');
+      expect((await driver.writeBatch([{ ...update, params: ['c', 1] }]))[0]!.rows).toEqual([{ id: 1, v: 'c', n: null, doc: null }]);
+      expect(await preparedOnServer(driver)).toEqual([]);
+      expect((await driver.writeBatch([{ ...update, params: ['c', 1] }]))[0]!.rows).toEqual([{ id: 1, v: 'c', n: null, doc: null }]);
+      expect(await preparedOnServer(driver)).toEqual(['UPDATE t SET v = $1 WHERE id = $2 RETURNING *']); // prepared afresh
+      await driver.exec('ALTER TABLE t ADD COLUMN extra TEXT');
+      // The prepared RETURNING * changed its result type: refused by PostgreSQL, so the batch is sent again inlined.
+      expect((await driver.writeBatch([{ ...update, params: ['d', 1] }]))[0]!.rows).toEqual([{ id: 1, v: 'd', n: null, doc: null, extra: null }]);
+      const read = 'SELECT * FROM t WHERE id = ?';
+      for (let i = 0; i < 3; i++) expect(await driver.all(read, [1])).toHaveLength(1); // named after its 1st use
+      await driver.exec('ALTER TABLE t ADD COLUMN more TEXT');
+      expect(await driver.all(read, [1])).toEqual([{ id: 1, v: 'd', n: null, doc: null, extra: null, more: null }]);
+      expect(await driver.all(read, [1])).toHaveLength(1);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it('prepares at most its bound of statements per connection, then inlines new texts', async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const prepared = new PreparedStatements('always', toNumberedPlaceholders, inlineParams, 2);
+      const texts = await prepared.texts(client, [
+        { sql: 'SELECT ?::int AS a', params: [1] },
+        { sql: 'SELECT ?::int AS b', params: [2] },
+        { sql: 'SELECT ?::int AS c', params: [3] },
+      ]);
+      expect(texts.map((t) => t.prepared)).toEqual([true, true, false]);
+      expect(texts[2]!.text).toBe('SELECT 3::int AS c');
+      expect(prepared.preparedOn(client)).toBe(2);
+      // Another connection starts empty.
+      const other = new pg.Client({ connectionString: url });
+      await other.connect();
+      try {
+        expect(prepared.preparedOn(other)).toBe(0);
+        expect((await prepared.texts(other, [{ sql: 'SELECT ?::int AS a', params: [1] }]))[0]!.prepared).toBe(true);
+      } finally {
+        await other.end();
+      }
+    } finally {
+      await client.end();
+    }
+  });
+});
