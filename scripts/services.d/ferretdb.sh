@@ -59,8 +59,7 @@ ferretdb_wait() {
     --postgresql-url="postgres://127.0.0.1:$pg_port/ferretdb" --state-dir="$FERRETDB_DIR" \
     --telemetry=disable --log-level=warn </dev/null >"$FERRETDB_DIR/ferretdb.log" 2>&1 &
   echo $! >"$FERRETDB_DIR/ferretdb.pid"
-  local i
-  for i in $(seq 1 60); do
+  for _ in $(seq 1 60); do
     ferretdb_up && { log "ferretdb ready: mongodb://flowcrew:***@127.0.0.1:$FERRETDB_PORT/ (PostgreSQL backend)"; return 0; }
     kill -0 "$(cat "$FERRETDB_DIR/ferretdb.pid")" 2>/dev/null || die "ferretdb exited; last lines of $FERRETDB_DIR/ferretdb.log: $(tail -n 20 "$FERRETDB_DIR/ferretdb.log")"
     sleep 0.5

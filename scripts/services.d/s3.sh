@@ -21,8 +21,7 @@ s3_start() {
   ROOT_ACCESS_KEY_ID=flowcrew ROOT_SECRET_ACCESS_KEY=flowcrew-s3-secret \
     setsid "$S3_BIN" --port "127.0.0.1:$S3_PORT" --quiet --keep-alive posix "$S3_DIR/data" </dev/null >"$S3_DIR/versitygw.log" 2>&1 &
   echo $! >"$S3_DIR/versitygw.pid"
-  local i
-  for i in $(seq 1 80); do
+  for _ in $(seq 1 80); do
     s3_up && { log "s3 ready"; return 0; }
     sleep 0.25
   done
