@@ -10,6 +10,8 @@ import type { Runtime } from '../runtime.ts';
 import type { TestServer } from '../testing/server.ts';
 import { QueueCluster } from '../testing/queue-cluster.ts';
 import { DEBUG_CATCHUP_EVENT } from './debug-catchup.ts';
+import { WorkerLive } from './cluster.ts';
+import { redisNames } from '../cluster/redis-names.ts';
 import { TEST_REDIS_DB } from '../testing/redis-databases.ts';
 
 let cluster: QueueCluster;
@@ -56,6 +58,26 @@ async function until(check: () => boolean, refresh?: () => Promise<unknown>): Pr
 }
 
 describe('live events across mains and workers (Socket.IO Redis adapter)', () => {
+  it('a worker looks at no event while no editor watches anything on any main, and at the watched rooms once one does', async () => {
+    const live = new WorkerLive(cluster.redisUrl, mainA.runtime.log, redisNames(mainA.runtime.config.cluster));
+    try {
+      await live.interest.refresh();
+      expect(live.nobody()).toBe(true); // both mains published their (empty) lists
+      const socket = connect(mainB.url, { transports: ['websocket'], auth: { token: mainB.adminToken } });
+      try {
+        expect(await socket.timeout(20_000).emitWithAck('subscribe', { flowId: 'watched' })).toMatchObject({ ok: true });
+        await until(() => !live.nobody(), () => live.interest.refresh());
+        expect(live.listening('flow:watched')).toBe(true);
+        expect(live.listening('flow:other')).toBe(false);
+      } finally {
+        socket.disconnect();
+      }
+      await until(() => live.nobody(), () => live.interest.refresh());
+    } finally {
+      live.close();
+    }
+  });
+
   it('a run executed on the worker streams to editors on both mains, each event once', async () => {
     const onA = await editor(mainA);
     const onB = await editor(mainB);

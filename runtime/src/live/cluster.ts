@@ -117,9 +117,18 @@ export class ClusterInterest {
   }
 
   has(room: string): boolean {
-    const now = Date.now();
-    for (const entry of this.byInstance.values()) if (entry.expiresAt > now && entry.rooms.has(room)) return true;
+    for (const entry of this.byInstance.values()) if (entry.rooms.has(room) && entry.expiresAt > Date.now()) return true;
     return false;
+  }
+
+  /**
+   * No main has a room watched (every list is empty, or there is none): every run and node event passes here (12 per
+   * run of the order flow), and then none is looked at. A list that expired with rooms in it still counts until the
+   * next refresh drops it: has() then answers per room.
+   */
+  nobody(): boolean {
+    for (const entry of this.byInstance.values()) if (entry.rooms.size > 0) return false;
+    return true;
   }
 
   close(): void {
@@ -175,6 +184,11 @@ export class MainLive {
     return (this.io.of('/').adapter.rooms.get(room)?.size ?? 0) > 0 || this.interest.has(room);
   }
 
+  /** No socket on this main and no room watched on any main (see ClusterInterest.nobody). */
+  nobody(): boolean {
+    return this.io.of('/').adapter.rooms.size === 0 && this.interest.nobody();
+  }
+
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.interest.close();
@@ -199,6 +213,10 @@ export class WorkerLive {
 
   listening(room: string): boolean {
     return this.interest.has(room);
+  }
+
+  nobody(): boolean {
+    return this.interest.nobody();
   }
 
   emit(rooms: string[], event: string, payload: unknown): void {

@@ -149,7 +149,7 @@ export function attachLive(httpServer: HttpServer, runtime: Runtime, services: S
 
   const detachEvents = forwardRunEvents({ events: runtime.events, debugLog: runtime.debugLog, previewChars: runtime.config.previewChars }, {
     listening: (room) => (cluster ? cluster.listening(room) : (io.sockets.adapter.rooms.get(room)?.size ?? 0) > 0),
-    nobody: () => !cluster && io.sockets.adapter.rooms.size === 0,
+    nobody: () => (cluster ? cluster.nobody() : io.sockets.adapter.rooms.size === 0),
     emit: (rooms, event, payload) => io.to(rooms).emit(event, payload),
   });
   // A test run's events go to the editor that started it (pins/live.ts).
