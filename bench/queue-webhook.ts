@@ -21,10 +21,10 @@ export async function deployOrderFlow(runtime: Runtime): Promise<void> {
 }
 
 /**
- * `seconds` of load on the server at `baseUrl` (after a 1 s warm-up), `connections` at once; `cpu` is bench/queue.ts's
- * per-part CPU meter, started here and read per request.
+ * `seconds` of load on the server at `baseUrl` (after `warmSeconds` of the same load, at least until requests are
+ * answered), `connections` at once; `cpu` is bench/queue.ts's per-part CPU meter, started here and read per request.
  */
-export async function webhookLoad(label: string, baseUrl: string, connections: number, seconds: number, cpu: () => Promise<(runs: number) => Promise<string>>): Promise<LoadResult> {
+export async function webhookLoad(label: string, baseUrl: string, connections: number, seconds: number, cpu: () => Promise<(runs: number) => Promise<string>>, warmSeconds = 1): Promise<LoadResult> {
   const target = { url: `${baseUrl}/webhook/orders`, body: order };
   const load = (s: number) => (wrkAvailable() ? wrk(target, connections, s) : autocannonLoad(target, connections, s));
   // Warm until requests are answered: a worker's first run deploys the flow there, which under a load of 15 took more
@@ -34,6 +34,7 @@ export async function webhookLoad(label: string, baseUrl: string, connections: n
     if (warm.requests > warm.failures) break;
     if (tries === 10) throw new Error(`${label}: the order webhook at ${target.url} did not answer within ${tries} s of warm-up`);
   }
+  if (warmSeconds > 1) await load(warmSeconds - 1);
   const meter = await cpu();
   const result = await load(seconds);
   const cpuLine = await meter(Math.max(1, result.requests));

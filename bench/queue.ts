@@ -11,7 +11,7 @@
  * runs/s, latency p50/p99, queue latency (commit → a worker starts it) p50/p99, CPU per run by part, the queue / single
  * process PostgreSQL ratio of each workload, and the cost of one lease heartbeat with 1,000 active runs.
  *
- * Usage: node --import tsx bench/queue.ts [--runs 2000] [--nodes 10] [--in-flight 64] [--seconds 10] [--connections 64]
+ * Usage: node --import tsx bench/queue.ts [--runs 2000] [--nodes 10] [--in-flight 64] [--seconds 10] [--warm 1] [--connections 64]
  *   [--workload chain,webhook] [--done reply|poll] [--only sqlite,pg,queue1,queue2,heartbeat] [--rounds 1] [--same-session]
  *   [--pg-stats] [--postgres postgres://...] [--redis redis://127.0.0.1:6379/6] [--rev <git revision>]
  * Needs PostgreSQL (127.0.0.1:5432, flowcrew/flowcrew, flowcrew_test) and Redis (scripts/services).
@@ -57,6 +57,12 @@ const IN_FLIGHT = Number(option('in-flight', '64'));
 /** The webhook workload: seconds of load and connections. */
 const SECONDS = Number(option('seconds', '10'));
 const CONNECTIONS = Number(option('connections', '64'));
+/**
+ * Seconds of webhook load before the measured ones, in every mode (default 1). A worker is a new process in each round
+ * while the embedded server (this process) is the same one round after round: in a worker's first 5 s of load ~37 % of
+ * its CPU was V8's optimising compiler, ~1 % after 20 s (perf, session 14), so a short warm-up measures its start.
+ */
+const WARM = Number(option('warm', '1'));
 const workloads = new Set(option('workload', 'chain,webhook').split(','));
 const pgUrl = option('postgres', 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test');
 const redisUrl = option('redis', 'redis://127.0.0.1:6379/6');
@@ -258,7 +264,7 @@ async function workloadsOn(label: string, server: RunningServer, queueMode: bool
   }
   if (workloads.has('webhook')) {
     await deployOrderFlow(server.runtime);
-    figures.webhook = (await webhookLoad(`webhook: ${label}`, server.url, CONNECTIONS, SECONDS, () => cpuMeter(workerPids))).rps;
+    figures.webhook = (await webhookLoad(`webhook: ${label}`, server.url, CONNECTIONS, SECONDS, () => cpuMeter(workerPids), WARM)).rps;
   }
   return figures;
 }
