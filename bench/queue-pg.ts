@@ -115,12 +115,40 @@ let previous: string[] = [];
 for (let i = 0; i < 20; i++) previous = await batch(previous); // warm-up (not measured: no backends known yet)
 pids = (await admin.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [app])).rows.map((r: { pid: number }) => r.pid);
 Object.assign(phase, { accept: 0, claim: 0, worker: 0 });
+const startLsn = String((await admin.query('SELECT pg_current_wal_lsn() AS lsn')).rows[0].lsn);
 const self = process.cpuUsage();
 for (let i = 0; i < BATCHES; i++) previous = await batch(previous);
 const runs = B * BATCHES;
 const node = process.cpuUsage(self);
 const per = (us: number) => Math.round(us / runs);
-console.log(`${B} runs per batch, ${runs} runs: PostgreSQL ${per(phase.accept + phase.claim + phase.worker)} µs per run (acceptance ${per(phase.accept)}, claim ${per(phase.claim)}, worker's writes ${per(phase.worker)}); this process ${per(node.user + node.system)} µs (load ${loadavg()[0]!.toFixed(1)})`);
+console.log(`${B} runs per batch, ${runs} runs: PostgreSQL ${per(phase.accept + phase.claim + phase.worker)} µs per run (acceptance ${per(phase.accept)}, claim ${per(phase.claim)}, worker's writes ${per(phase.worker)}); this process ${per(node.user + node.system)} µs (load ${loadavg()[0]!.toFixed(1)})${await walOfRuns(startLsn, runs)}`);
+
+/**
+ * This schema's own WAL over the measured batches (session 14; the server's WAL position moves with every other
+ * database's writes on a shared machine): pg_walinspect's records touching this schema's tables and indexes, plus the
+ * commit records of their transactions; full-page images counted apart (they depend on checkpoint timing, not on the
+ * SQL). Empty when pg_walinspect is not available (it needs a superuser).
+ */
+async function walOfRuns(start: string, runs: number): Promise<string> {
+  try {
+    await admin.query('CREATE EXTENSION IF NOT EXISTS pg_walinspect');
+    const end = String((await admin.query('SELECT pg_current_wal_lsn() AS lsn')).rows[0].lsn);
+    const { rows } = await admin.query(
+      `WITH rels AS (SELECT pg_relation_filenode(c.oid)::text AS fn FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = $3 AND pg_relation_filenode(c.oid) IS NOT NULL),
+            recs AS (SELECT * FROM pg_get_wal_records_info($1, $2)),
+            ours AS (SELECT r.* FROM recs r WHERE EXISTS (SELECT 1 FROM rels WHERE r.block_ref LIKE '%/' || rels.fn || ' fork%')),
+            commits AS (SELECT r.* FROM recs r WHERE r.resource_manager = 'Transaction' AND r.xid IN (SELECT xid FROM ours WHERE xid <> '0'))
+       SELECT count(*)::int AS records, sum(record_length - fpi_length)::bigint AS bytes, sum(fpi_length)::bigint AS fpi
+       FROM (SELECT record_length, fpi_length FROM ours UNION ALL SELECT record_length, fpi_length FROM commits) w`,
+      [start, end, schema],
+    );
+    const w = rows[0] as { records: number; bytes: string; fpi: string | null };
+    return `; WAL per run: ${(w.records / runs).toFixed(1)} records, ${Math.round(Number(w.bytes) / runs)} bytes (+ ${Math.round(Number(w.fpi ?? 0) / runs)} of full-page images)`;
+  } catch (error) {
+    return `; WAL not measured (${(error as Error).message})`;
+  }
+}
 await main.close();
 await worker.close();
 await admin.query(`DROP SCHEMA ${schema} CASCADE`);
