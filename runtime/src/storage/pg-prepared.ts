@@ -99,22 +99,6 @@ export class PreparedStatements {
     return out;
   }
 
-  /** A name for a read text that recurs (pg then parses it once per connection: `{ name, text, values }`). */
-  readName(sql: string): string | undefined {
-    if (this.mode === 'off') return undefined;
-    let name = this.readNames.get(sql);
-    if (name === undefined && this.readNames.size < this.maxPerConnection && this.count(sql) >= this.threshold) {
-      this.readNames.set(sql, (name = `fc_r${++this.nextId}`));
-    }
-    return name;
-  }
-  private readonly readNames = new Map<string, string>();
-
-  /** A named read whose statement is stale on some connection: the next use parses it under a new name. */
-  renameRead(sql: string): void {
-    if (this.readNames.has(sql)) this.readNames.set(sql, `fc_r${++this.nextId}`);
-  }
-
   /** After "prepared statement does not exist" or a changed result type: this connection's statements are forgotten. */
   forget(client: object): void {
     this.perClient.delete(client);

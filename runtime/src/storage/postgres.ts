@@ -85,21 +85,10 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async all(sql: string, params?: readonly SqlParam[]): Promise<Row[]> {
-    // A recurring read gets a name: pg then parses it once per connection (the same Parse, named), and PostgreSQL
-    // can keep its plan.
-    const name = this.prepared.readName(sql);
-    const text = this.convert(sql);
-    const values = params as unknown[] | undefined;
-    if (name === undefined) return (await this.pool.query({ text, values })).rows as Row[];
-    try {
-      return (await this.pool.query({ name, text, values })).rows as Row[];
-    } catch (error) {
-      if (!lostPreparedStatement(error)) throw error;
-      // A table changed under the named statement (a migration by another process): pg would reuse it on that
-      // connection forever, so the text gets a new name (parsed afresh), and this read goes unnamed.
-      this.prepared.renameRead(sql);
-      return (await this.pool.query({ text, values })).rows as Row[];
-    }
+    // Reads stay unnamed: a queued run makes almost none (~0.01 per run in bench/queue.ts), so naming them
+    // (parsed once per connection) was not worth pg's unbounded per-connection statement list (session 14).
+    const result = await this.pool.query(this.convert(sql), params as unknown[] | undefined);
+    return result.rows as Row[];
   }
 
   async get(sql: string, params?: readonly SqlParam[]): Promise<Row | undefined> {
