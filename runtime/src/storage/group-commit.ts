@@ -276,7 +276,7 @@ export class GroupCommit {
     const observer = this.observer;
     const started = observer ? performance.now() : 0;
     try {
-      plan = planBatch(batch);
+      plan = planBatch(batch, this.driver.dialect === 'postgres');
       // Nothing to write (runs that keep no history, accepted and ended in this batch): no transaction at all.
       if (plan.statements.length === 0) results = NO_RESULTS;
       else {

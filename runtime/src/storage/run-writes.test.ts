@@ -54,6 +54,21 @@ describe('planBatch', () => {
     expect(compact[2]!.input).toEqual(b.input);
   });
 
+  it("a queued acceptance carries the trigger's completion in the run row; the finishing UPDATE of a stored run appends on PostgreSQL, sets on SQLite", () => {
+    const { run, trigger, a, b } = webhookRun();
+    const accepted = planBatch([{ run: acceptRunWrite(run, [trigger, a], limits, NO_LEASE, RunOutbox.insert(run.id, run.createdAt)) }]);
+    expect(accepted.statements.map((s) => s.sql.split(' (')[0])).toEqual(['INSERT INTO runs', 'INSERT INTO invocations', 'INSERT INTO run_outbox']);
+    expect(decodeInvocations(String(accepted.statements[0]!.params![13]), run.id)).toEqual([trigger]);
+    expect(accepted.statements[1]!.params![0]).toBe(a.id);
+    const finish = () => [
+      { run: completeInvocationWrite({ invocation: done(a, [{ port: 0, msg: { payload: 1 } }]), next: [b] }, limits) },
+      { run: completeInvocationWrite({ invocation: done(b, []), next: [], run: { id: run.id, status: 'succeeded', error: null, finishedAt: 12 } }, limits) },
+    ];
+    const update = (appendCompact: boolean) => planBatch(finish(), appendCompact).statements.find((s) => s.sql.startsWith('UPDATE runs'))!.sql;
+    expect(update(true)).toMatch(/invocations_json = COALESCE\(invocations_json \|\| '\n', ''\) \|\| \?/);
+    expect(update(false)).toMatch(/invocations_json = \? WHERE/);
+  });
+
   it('a run still running at the end of the batch keeps its invocations as rows, already merged', () => {
     const { run, trigger, a, b } = webhookRun();
     const plan = planBatch([

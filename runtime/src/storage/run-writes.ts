@@ -161,13 +161,13 @@ export interface PlannedItem {
  * The statements for a whole batch, run writes coalesced, and for each item the range of the results that are its
  * own (empty for run writes: they return nothing).
  */
-export function planBatch(items: readonly PlannedItem[]): { statements: SqlStatement[]; slices: Array<[number, number]> } {
+export function planBatch(items: readonly PlannedItem[], appendCompact = true): { statements: SqlStatement[]; slices: Array<[number, number]> } {
   const statements: SqlStatement[] = [];
   const slices: Array<[number, number]> = [];
   let segment: Segment | null = null;
   for (const item of items) {
     if (item.run) {
-      (segment ??= new Segment()).add(item.run);
+      (segment ??= new Segment(appendCompact)).add(item.run);
       slices.push([statements.length, statements.length]);
       continue;
     }
@@ -195,6 +195,12 @@ function complete(row: SqlParam[], done: NonNullable<RunWrite['completion']>['ro
 }
 
 class Segment {
+  /**
+   * Whether a stored run's finishing UPDATE appends its compact part to the run row's (a history carried since the
+   * acceptance: carryFirst, queue mode, PostgreSQL only) or sets it; SQLite never carries, and keeps `= ?`.
+   */
+  constructor(private readonly appendCompact: boolean) {}
+
   private readonly runs = new Map<string, SqlParam[]>();
   private readonly invocations = new Map<string, SqlParam[]>();
   /** Writes that cannot merge (a row of an earlier batch, a duplicate id): kept as their own statements, after the inserts. */
@@ -263,7 +269,7 @@ class Segment {
       ...coalesceOutboxInserts(this.extra),
       ...this.carriedStatements(),
       ...this.after,
-      ...[...this.runUpdates.values()].map((update) => updateRunStatement(update, this.compactUpdates.get(update.id))!),
+      ...[...this.runUpdates.values()].map((update) => updateRunStatement(update, this.compactUpdates.get(update.id), this.appendCompact)!),
       ...deletes,
     ];
   }
@@ -456,7 +462,7 @@ function completionStatement({ id, row }: NonNullable<RunWrite['completion']>): 
 }
 
 /** Only the fields present in the update are written (`null` clears, `undefined` leaves as is); `compact`: see Segment. */
-export function updateRunStatement(update: RunUpdate, compact?: string): SqlStatement | null {
+export function updateRunStatement(update: RunUpdate, compact?: string, appendCompact = true): SqlStatement | null {
   const sets: string[] = [];
   const params: SqlParam[] = [];
   for (const [field, column] of Object.entries(RUN_UPDATE_COLUMNS)) {
@@ -468,7 +474,7 @@ export function updateRunStatement(update: RunUpdate, compact?: string): SqlStat
   if (compact !== undefined) {
     // Appended to what the run row holds already (a queued run's carried trigger completion: carryFirst); as `= ?`
     // when it holds nothing (NULL || text is NULL).
-    sets.push(`${COMPACT_COLUMN} = COALESCE(${COMPACT_COLUMN} || '${COMPACT_SEPARATOR}', '') || ?`);
+    sets.push(appendCompact ? `${COMPACT_COLUMN} = COALESCE(${COMPACT_COLUMN} || '${COMPACT_SEPARATOR}', '') || ?` : `${COMPACT_COLUMN} = ?`);
     params.push(compact);
   }
   if (sets.length === 0) return null;
