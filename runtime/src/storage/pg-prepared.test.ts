@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PreparedStatements, prepareModeFromEnv, type PrepareMode } from './pg-prepared.ts';
+import { PREPARE_AFTER_USES, PreparedStatements, prepareModeFromEnv, type PrepareMode } from './pg-prepared.ts';
 import { PostgresDriver, inlineParams, toNumberedPlaceholders } from './postgres.ts';
 import { TEST_DATABASE_URL as url } from '../testing/storage-backends.ts';
 
@@ -83,19 +83,21 @@ function recordMessages(driver: PostgresDriver): string[] {
 const ok = await reachable();
 
 describe.skipIf(!ok)('prepared statements in write batches (PostgreSQL)', () => {
-  it('a text is prepared on its second use, in a round trip of its own, then runs as EXECUTE inside the one message', async () => {
+  it('a text is prepared at its 5th use, in a round trip of its own, then runs as EXECUTE inside the one message', async () => {
     const driver = await driverWith('recurring');
     const sent = recordMessages(driver);
     try {
       const insert = 'INSERT INTO t (id, v) VALUES (?, ?)';
-      await driver.writeBatch([{ sql: insert, params: [1, 'a'] }]);
-      expect(sent).toEqual([`BEGIN;\nINSERT INTO t (id, v) VALUES (1, 'a');\nCOMMIT`]);
+      for (let id = 10; id < 10 + PREPARE_AFTER_USES - 1; id++) await driver.writeBatch([{ sql: insert, params: [id, 'a'] }]);
+      expect(sent).toHaveLength(PREPARE_AFTER_USES - 1);
+      expect(sent[0]).toBe(`BEGIN;\nINSERT INTO t (id, v) VALUES (10, 'a');\nCOMMIT`);
+      await driver.exec('DELETE FROM t');
       sent.length = 0;
-      await driver.writeBatch([{ sql: insert, params: [2, "it's"] }]);
+      await driver.writeBatch([{ sql: insert, params: [1, 'a'] }, { sql: insert, params: [2, "it's"] }]);
       expect(sent).toHaveLength(2);
       expect(sent[0]).toMatch(/^PREPARE (fc_w\d+) AS INSERT INTO t \(id, v\) VALUES \(\$1, \$2\);/);
       const name = /^PREPARE (fc_w\d+)/.exec(sent[0]!)![1];
-      expect(sent[1]).toBe(`BEGIN;\nEXECUTE ${name}(2, 'it''s');\nCOMMIT`);
+      expect(sent[1]).toBe(`BEGIN;\nEXECUTE ${name}(1, 'a');\nEXECUTE ${name}(2, 'it''s');\nCOMMIT`);
       sent.length = 0;
       await driver.writeBatch([{ sql: insert, params: [3, 'c'] }]);
       expect(sent).toEqual([`BEGIN;\nEXECUTE ${name}(3, 'c');\nCOMMIT`]); // prepared once per connection

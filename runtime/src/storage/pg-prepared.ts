@@ -3,7 +3,7 @@
  *
  * A write batch goes as ONE simple-query message (postgres.ts writeBatch), values inlined as literals, so PostgreSQL
  * parsed and PLANNED every statement of every transaction (session 12: planning cost as much as executing). Here a
- * statement text that recurs is PREPAREd once per connection, in a round trip of its own before the batch's message
+ * statement text that recurs (its 5th use) is PREPAREd once per connection, in a round trip of its own before the batch's message
  * (a failing PREPARE inside BEGIN ... COMMIT would abort the transaction), and the batch then says
  * `EXECUTE name(literal, ...)`: still one message, and after 5 executions PostgreSQL keeps a generic plan when it is
  * not costlier than the custom ones, so planning disappears. The SQL writers keep their `?` SQL: this is a seam of
@@ -26,6 +26,12 @@ export type PrepareMode = 'off' | 'recurring' | 'always';
 
 /** Prepared statements per connection at most; texts met after that stay inlined (see PreparedStatements). */
 export const MAX_PREPARED_PER_CONNECTION = 200;
+/**
+ * A text is prepared at its 5th use in the process: the first 5 executions of a prepared statement are planned anyway
+ * (custom plans), so a text used only a few times gains nothing and costs a PREPARE round trip; the hot texts recur
+ * hundreds of times a second. (Embedded PostgreSQL's ~25-run batches make many row-count variants used a few times.)
+ */
+export const PREPARE_AFTER_USES = 5;
 /** Texts whose uses are counted; the count starts over when full (a rarely used text is then inlined a bit longer). */
 const MAX_COUNTED_TEXTS = 2000;
 
@@ -110,7 +116,7 @@ export class PreparedStatements {
   }
 
   private get threshold(): number {
-    return this.mode === 'always' ? 1 : 2;
+    return this.mode === 'always' ? 1 : PREPARE_AFTER_USES;
   }
 
   private count(sql: string): number {
