@@ -24,7 +24,6 @@ async function reachable(): Promise<boolean> {
 
 describe('FLOWCREW_PG_PREPARE', () => {
   it('is on by default; off, false, 0 turn it off; always is the test mode', () => {
-    expect(prepareModeFromEnv(undefined)).toBe('recurring');
     expect(prepareModeFromEnv('')).toBe('recurring');
     expect(prepareModeFromEnv('on')).toBe('recurring');
     for (const off of ['off', 'OFF', 'false', '0', 'no']) expect(prepareModeFromEnv(off)).toBe('off');
