@@ -11,6 +11,7 @@ import { afterAll, describe, it } from 'vitest';
 import { createPostgresStorage, redact } from './postgres.ts';
 import { createSqliteStorage } from './sqlite.ts';
 import { defineIdentityStorageSuite } from './identity.suite.ts';
+import { dropSchemas, TEST_DATABASE_URL } from '../testing/storage-backends.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'flowcrew-identity-storage-'));
 let n = 0;
@@ -32,7 +33,7 @@ defineIdentityStorageSuite('SQLite (:memory:)', {
   },
 });
 
-const url = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
+const url = TEST_DATABASE_URL;
 
 async function probe(): Promise<string | null> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
@@ -65,15 +66,7 @@ if (unreachable && process.env.CI) {
 } else {
   const prefix = `fc_idt_${process.pid}_${randomBytes(3).toString('hex')}`;
   const schemas: string[] = [];
-  afterAll(async () => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    } finally {
-      await client.end();
-    }
-  });
+  afterAll(() => dropSchemas(schemas));
   defineIdentityStorageSuite('PostgreSQL', {
     async open() {
       const schema = `${prefix}_${schemas.length + 1}`;

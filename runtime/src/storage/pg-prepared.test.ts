@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PREPARE_AFTER_USES, PreparedStatements, prepareModeFromEnv, type PrepareMode } from './pg-prepared.ts';
 import { PostgresDriver, inlineParams, toNumberedPlaceholders } from './postgres.ts';
-import { TEST_DATABASE_URL as url } from '../testing/storage-backends.ts';
+import { dropSchemas, recordPgMessages, TEST_DATABASE_URL as url } from '../testing/storage-backends.ts';
 
 async function reachable(): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
@@ -35,16 +35,7 @@ const prefix = `fc_prep_${process.pid}_${randomBytes(3).toString('hex')}`;
 const schemas: string[] = [];
 let nextSchema = 0;
 
-afterAll(async () => {
-  if (schemas.length === 0) return;
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  } finally {
-    await client.end();
-  }
-});
+afterAll(() => dropSchemas(schemas));
 
 /** A driver on a fresh schema with ONE pooled connection (so "this connection" is known), table t created. */
 async function driverWith(prepare: PrepareMode): Promise<PostgresDriver> {
@@ -63,28 +54,13 @@ async function preparedOnServer(driver: PostgresDriver): Promise<string[]> {
   return rows.map((r) => String(r.statement).replace(/^PREPARE \S+ AS /, '').replace(/;\nSELECT parameter_types[\s\S]*$/, ''));
 }
 
-/** Messages sent on the driver's clients by simple query (each query() call is one round trip). */
-function recordMessages(driver: PostgresDriver): string[] {
-  const sent: string[] = [];
-  const wrapped = new WeakSet<object>();
-  driver.pool.on('acquire', (client) => {
-    if (wrapped.has(client)) return;
-    wrapped.add(client);
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      if (typeof args[0] === 'string') sent.push(args[0]);
-      return query(...args);
-    };
-  });
-  return sent;
-}
 
 const ok = await reachable();
 
 describe.skipIf(!ok)('prepared statements in write batches (PostgreSQL)', () => {
   it('a text is prepared at its 5th use, in a round trip of its own, then runs as EXECUTE inside the one message', async () => {
     const driver = await driverWith('recurring');
-    const sent = recordMessages(driver);
+    const sent = recordPgMessages(driver);
     try {
       const insert = 'INSERT INTO t (id, v) VALUES (?, ?)';
       for (let id = 10; id < 10 + PREPARE_AFTER_USES - 1; id++) await driver.writeBatch([{ sql: insert, params: [id, 'a'] }]);

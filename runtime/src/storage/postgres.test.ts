@@ -10,6 +10,7 @@ import { openStorage } from './index.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { createPostgresStorage, inlineParams, redact, toNumberedPlaceholders, type PostgresDriver } from './postgres.ts';
 import { defineStorageSuite } from './storage.suite.ts';
+import { recordPgMessages } from '../testing/storage-backends.ts';
 
 const url = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
 
@@ -130,17 +131,7 @@ if (unreachable && process.env.CI) {
       const storage = await createPostgresStorage({ connectionString: url, schema: freshSchema(), prepare: 'off' });
       const driver = storage.driver as PostgresDriver;
       // Messages sent to the server, counted on the pool's clients (each query() is one round trip).
-      const sent: string[] = [];
-      const wrapped = new WeakSet<object>();
-      driver.pool.on('acquire', (client) => {
-        if (wrapped.has(client)) return;
-        wrapped.add(client);
-        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-        (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-          if (typeof args[0] === 'string') sent.push(args[0]);
-          return query(...args);
-        };
-      });
+      const sent = recordPgMessages(driver);
       try {
         await driver.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
         sent.length = 0;

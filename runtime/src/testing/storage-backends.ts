@@ -5,13 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach } from 'vitest';
-import { createPostgresStorage } from '../storage/postgres.ts';
+import { createPostgresStorage, type PostgresDriver } from '../storage/postgres.ts';
 import type { SqlStorage } from '../storage/sql-storage.ts';
 import { createSqliteStorage } from '../storage/sqlite.ts';
 
 export const TEST_DATABASE_URL = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
 
-async function dropSchemas(schemas: readonly string[]): Promise<void> {
+/** Drops the given PostgreSQL schemas (test files that make schemas of their own call it in afterAll). */
+export async function dropSchemas(schemas: readonly string[]): Promise<void> {
   if (schemas.length === 0) return;
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();
@@ -94,4 +95,20 @@ export async function scratchDatabase(label: string): Promise<{ reachable: boole
     create: () => admin(`CREATE DATABASE ${database}`),
     drop: () => (reachable ? admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`) : Promise.resolve()),
   };
+}
+
+/** Messages a driver's pooled clients send by simple query, in order (each query() call is one round trip). */
+export function recordPgMessages(driver: PostgresDriver): string[] {
+  const sent: string[] = [];
+  const wrapped = new WeakSet<object>();
+  driver.pool.on('acquire', (client) => {
+    if (wrapped.has(client)) return;
+    wrapped.add(client);
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      if (typeof args[0] === 'string') sent.push(args[0]);
+      return query(...args);
+    };
+  });
+  return sent;
 }
