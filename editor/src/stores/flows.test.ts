@@ -30,6 +30,28 @@ describe('flows store', () => {
     expect(flows.activeIssues.all).toEqual([]);
   });
 
+  it('shows the flow asked for last when an earlier one answers later (both tabs open)', async () => {
+    let answerSlow: () => void = () => {};
+    const slowAnswered = new Promise<void>((resolve) => (answerSlow = resolve));
+    fakeApi({
+      'GET /node-types': { body: nodeTypes },
+      'GET /flows/slow': async () => {
+        await slowAnswered;
+        return { body: flowView({ id: 'slow', name: 'slow' }) };
+      },
+      'GET /flows/orders': { body: flowView() },
+    });
+    await useNodeTypesStore().load();
+    const flows = useFlowsStore();
+    const first = flows.openFlow('slow');
+    await flows.openFlow('orders');
+    expect(flows.activeId).toBe('orders');
+    answerSlow();
+    expect(await first).toBe(true);
+    expect(flows.tabs).toEqual(['orders', 'slow']);
+    expect(flows.activeId).toBe('orders');
+  });
+
   it("keeps the stored flow's read-only fields (project, deployment) out of the document it edits and exports", async () => {
     const { flows } = await openOrders({ 'GET /flows/orders': { body: flowView({ projectId: 'marketing', deployed: true, deployedVersion: 3 }) } });
     const exported = JSON.parse(flows.exportJson('orders')!);

@@ -167,10 +167,18 @@ export const useFlowsStore = defineStore('flows', () => {
     writeStorage(TABS_KEY, { tabs: tabs.value, active: activeId.value });
   }
 
-  async function openFlow(id: string): Promise<boolean> {
+  /**
+   * The latest openFlow call. Opening waits for the flow's fetch; an earlier call whose answer comes later (a slow
+   * fetch, a click then another) still opens its tab but does not take the screen from the flow asked for since.
+   */
+  let latestOpen = 0;
+
+  /** `show: false` opens the tab behind the flow on screen. */
+  async function openFlow(id: string, show = true): Promise<boolean> {
+    const ticket = ++latestOpen;
     if (!open[id] && isSubflowTab(id)) {
       try {
-        openWorkingCopy(await fetchTab(id));
+        openWorkingCopy(await fetchTab(id), show && ticket === latestOpen);
         return true;
       } catch (e) {
         notices.error(`Could not open sub-flow "${id}"`, (e as Error).message);
@@ -189,20 +197,20 @@ export const useFlowsStore = defineStore('flows', () => {
       kept.restoreDraft(id);
     }
     if (!tabs.value.includes(id)) tabs.value.push(id);
-    activate(id);
+    if (show && ticket === latestOpen) activate(id);
     rememberTabs();
     return true;
   }
 
   /** Open a working copy that is not a stored flow (a library sub-flow, components/subflows/subflow-tab.ts) as a tab. */
-  function openWorkingCopy(copy: OpenFlow): void {
+  function openWorkingCopy(copy: OpenFlow, show = true): void {
     const id = copy.doc.id;
     if (!open[id]) {
       open[id] = copy;
       kept.restoreDraft(id);
     }
     if (!tabs.value.includes(id)) tabs.value.push(id);
-    activate(id);
+    if (show) activate(id);
     rememberTabs();
   }
 
@@ -224,13 +232,18 @@ export const useFlowsStore = defineStore('flows', () => {
     rememberTabs();
   }
 
-  /** Reopen the tabs of the last session (those that still exist). */
-  async function restoreTabs(): Promise<void> {
+  /**
+   * Reopen the tabs of the last session (those that still exist), showing the one that was shown (else the last) when
+   * `show` and no flow is on screen yet: a flow the user went to meanwhile keeps the screen.
+   */
+  async function restoreTabs(show = true): Promise<void> {
     const saved = readStorage<{ tabs: string[]; active: string | null }>(TABS_KEY);
     if (!saved) return;
     const existing = new Set(summaries.value.map((f) => f.id));
-    for (const id of saved.tabs) if (existing.has(id) || isSubflowTab(id)) await openFlow(id);
-    if (saved.active && open[saved.active]) activate(saved.active);
+    const restored: string[] = [];
+    for (const id of saved.tabs) if ((existing.has(id) || isSubflowTab(id)) && (await openFlow(id, false))) restored.push(id);
+    const shown = saved.active && open[saved.active] ? saved.active : restored.at(-1);
+    if (show && !activeId.value && shown) activate(shown);
   }
 
   /** A new, empty flow (in `projectId` when given, else the runtime's default project). */

@@ -13,7 +13,7 @@ export interface RecordedRequest {
 }
 
 export type Reply = { status?: number; body?: unknown };
-export type Route = Reply | ((request: RecordedRequest) => Reply);
+export type Route = Reply | ((request: RecordedRequest) => Reply | Promise<Reply>);
 
 /** Routes are keyed "METHOD /path" (below /api/v1, without the query string). Unknown routes answer 404. */
 export function fakeApi(routes: Record<string, Route>): { calls: RecordedRequest[]; called(key: string): RecordedRequest[] } {
@@ -30,7 +30,7 @@ export function fakeApi(routes: Record<string, Route>): { calls: RecordedRequest
     };
     calls.push(request);
     const route = routes[`${request.method} ${path}`];
-    const reply: Reply = route === undefined ? { status: 404, body: { title: 'Not Found', status: 404, detail: `no route ${request.method} ${path}` } } : typeof route === 'function' ? route(request) : route;
+    const reply: Reply = route === undefined ? { status: 404, body: { title: 'Not Found', status: 404, detail: `no route ${request.method} ${path}` } } : typeof route === 'function' ? await route(request) : route;
     const status = reply.status ?? 200;
     const problem = status >= 400;
     return new Response(reply.body === undefined ? '' : JSON.stringify(reply.body), {
