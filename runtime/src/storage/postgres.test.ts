@@ -10,9 +10,9 @@ import { openStorage } from './index.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { createPostgresStorage, inlineParams, redact, toNumberedPlaceholders, type PostgresDriver } from './postgres.ts';
 import { defineStorageSuite } from './storage.suite.ts';
-import { recordPgMessages } from '../testing/storage-backends.ts';
+import { dropSchemas, recordPgMessages, TEST_DATABASE_URL } from '../testing/storage-backends.ts';
 
-const url = process.env.FLOWCREW_TEST_DATABASE_URL ?? 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test';
+const url = TEST_DATABASE_URL;
 
 async function probe(): Promise<string | null> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
@@ -76,15 +76,7 @@ if (unreachable && process.env.CI) {
   const prefix = `fc_test_${process.pid}_${randomBytes(3).toString('hex')}`;
   const schemas: string[] = [];
 
-  afterAll(async () => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    } finally {
-      await client.end();
-    }
-  });
+  afterAll(() => dropSchemas(schemas));
 
   const freshSchema = () => {
     const schema = `${prefix}_${schemas.length + 1}`;
