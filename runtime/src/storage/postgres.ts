@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { MessageLimits } from './types.ts';
 import { SqlStorage, type Row, type SqlDriver, type SqlParam, type SqlStatement, type StatementResult } from './sql-storage.ts';
 import { PreparedStatements, prepareModeFromEnv, quoteLiteral, type PrepareMode } from './pg-prepared.ts';
+import { SessionSetup, toastCompressionFromEnv, type ToastCompression } from './pg-session.ts';
 
 export interface PostgresOptions {
   connectionString: string;
@@ -19,6 +20,8 @@ export interface PostgresOptions {
    * pooler that does not keep prepared statements per client (PgBouncer transaction pooling before 1.21).
    */
   prepare?: PrepareMode;
+  /** lz4 for long values where the server has it (pg-session.ts); default from FLOWCREW_PG_COMPRESSION. */
+  compression?: ToastCompression;
 }
 
 /** application_name of a runtime's connections. */
@@ -40,6 +43,7 @@ export class PostgresDriver implements SqlDriver {
   readonly pool: pg.Pool;
   private readonly converted = new Map<string, string>();
   readonly prepared: PreparedStatements;
+  readonly session: SessionSetup;
 
   constructor(private readonly options: PostgresOptions) {
     this.prepared = new PreparedStatements(options.prepare ?? prepareModeFromEnv(), (sql) => this.convert(sql), inlineParams);
@@ -61,6 +65,9 @@ export class PostgresDriver implements SqlDriver {
     this.pool.on('error', (error) => {
       console.warn(`[flowcrew] PostgreSQL connection lost (${redact(options.connectionString)}): ${error.message}`);
     });
+    // Each new connection's session settings, queued before anything else is asked of it (pg-session.ts).
+    this.session = new SessionSetup(options.compression ?? toastCompressionFromEnv());
+    this.pool.on('connect', (client) => void this.session.onConnect(client));
   }
 
   /** Checks the server is reachable (clear error otherwise) and creates the schema if one was given. */
