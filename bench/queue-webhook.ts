@@ -22,9 +22,10 @@ export async function deployOrderFlow(runtime: Runtime): Promise<void> {
 
 /**
  * `seconds` of load on the server at `baseUrl` (after `warmSeconds` of the same load, at least until requests are
- * answered), `connections` at once; `cpu` is bench/queue.ts's per-part CPU meter, started here and read per request.
+ * answered), `connections` at once; `cpu` is bench/queue.ts's per-part CPU meter, started here and read per request;
+ * `queueWait` (queue mode) prints commit → start of the runs accepted since the given time.
  */
-export async function webhookLoad(label: string, baseUrl: string, connections: number, seconds: number, cpu: () => Promise<(runs: number) => Promise<string>>, warmSeconds = 1): Promise<LoadResult> {
+export async function webhookLoad(label: string, baseUrl: string, connections: number, seconds: number, cpu: () => Promise<(runs: number) => Promise<string>>, warmSeconds = 1, queueWait?: (since: number) => Promise<string>): Promise<LoadResult> {
   const target = { url: `${baseUrl}/webhook/orders`, body: order };
   const load = (s: number) => (wrkAvailable() ? wrk(target, connections, s) : autocannonLoad(target, connections, s));
   // Warm until requests are answered: a worker's first run deploys the flow there, which under a load of 15 took more
@@ -36,11 +37,13 @@ export async function webhookLoad(label: string, baseUrl: string, connections: n
   }
   if (warmSeconds > 1) await load(warmSeconds - 1);
   const meter = await cpu();
+  const since = Date.now();
   const result = await load(seconds);
   const cpuLine = await meter(Math.max(1, result.requests));
+  const waitLine = queueWait ? await queueWait(since) : '';
   console.log(
     `${label.padEnd(34)} ${String(result.requests).padStart(6)} requests in ${seconds} s → ${result.rps.toFixed(0).padStart(5)} runs/s  latency p50 ${result.p50.toFixed(1)} ms p99 ${result.p99.toFixed(1)} ms` +
-      `${result.failures ? `  (${result.failures} failed)` : ''}  (${result.tool}, load ${loadavg()[0]!.toFixed(1)})`,
+      `${result.failures ? `  (${result.failures} failed)` : ''}${waitLine}  (${result.tool}, load ${loadavg()[0]!.toFixed(1)})`,
   );
   console.log(cpuLine);
   return result;

@@ -120,6 +120,13 @@ async function cpuMeter(workerPids: number[]): Promise<(runs: number) => Promise
   // BullMQ counts every job added (its id key, default prefix): jobs per run say how many runs a job carries.
   const jobsAdded = async () => Number((await redis.get(`bull:${QUEUE_NAME}:id`)) ?? 0);
   const jobs0 = await jobsAdded();
+  // Redis commands by name (INFO commandstats: server-wide, so other clients of the same server count too).
+  const commands = async () => {
+    const counts = new Map<string, { calls: number; usec: number }>();
+    for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) counts.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+    return counts;
+  };
+  const commands0 = await commands();
   const sum = async (pids: number[]) => (await Promise.all(pids.map(procCpuMs))).reduce((a, b) => a + b, 0);
   const work0 = await pgWork(client);
   const before = new Map<number, number>();
@@ -136,11 +143,21 @@ async function cpuMeter(workerPids: number[]): Promise<(runs: number) => Promise
     const work = PG_STATS ? await pgWork(client, work0, runs) : '';
     await client.end();
     const jobs = workerPids.length ? `, BullMQ jobs per run ${(((await jobsAdded()) - jobs0) / runs).toFixed(2)}` : '';
+    let redisLine = '';
+    if (workerPids.length) {
+      const rows: Array<[string, number, number]> = [];
+      for (const [name, c] of await commands()) {
+        const c0 = commands0.get(name) ?? { calls: 0, usec: 0 };
+        if (!['info', 'config|resetstat'].includes(name) && c.calls > c0.calls) rows.push([name, (c.calls - c0.calls) / runs, (c.usec - c0.usec) / runs]);
+      }
+      rows.sort((a, b) => b[2] - a[2]);
+      redisLine = `\n  Redis per run (calls, µs inside Redis; a script's own calls count again under their names): ${rows.slice(0, 12).map(([name, n, us]) => `${name} ${n.toFixed(2)} (${us.toFixed(1)})`).join(', ')}`;
+    }
     redis.disconnect();
     const per = (ms: number) => `${Math.round((ms * 1000) / runs)}`.padStart(4);
     const mainMs = (self.user + self.system) / 1000;
     const parts = [`this process ${per(mainMs)}`, ...(workerPids.length ? [`workers ${per(workersMs)}`] : []), `postgres ${per(pgMs)}`, ...(redisPid && workerPids.length ? [`redis ${per(redisMs)}`] : [])];
-    return `  CPU µs/run: ${parts.join(', ')}, total ${per(mainMs + workersMs + pgMs + (workerPids.length ? redisMs : 0))}${jobs}${work}`;
+    return `  CPU µs/run: ${parts.join(', ')}, total ${per(mainMs + workersMs + pgMs + (workerPids.length ? redisMs : 0))}${jobs}${work}${redisLine}`;
   };
 }
 
@@ -241,14 +258,21 @@ async function drive(label: string, runtime: Runtime, queueMode: boolean, worker
   if (queueMode) {
     const client = new pg.Client({ connectionString: runtime.config.databaseUrl });
     await client.connect();
-    const { rows } = await client.query('SELECT started_at - created_at AS wait FROM runs WHERE started_at IS NOT NULL AND created_at >= $1', [t0]);
-    await client.end();
-    const waits = rows.map((r: { wait: string }) => Number(r.wait)).sort((a: number, b: number) => a - b);
-    queueLine = `  commit→start p50 ${pct(waits, 50)} ms p99 ${pct(waits, 99)} ms`;
+    queueLine = await queueWait(runtime, t0);
   }
   console.log(`${label.padEnd(34)} ${RUNS} runs in ${seconds.toFixed(2)} s → ${(RUNS / seconds).toFixed(0).padStart(5)} runs/s  latency p50 ${pct(latencies, 50)} ms p99 ${pct(latencies, 99)} ms${queueLine}  (load ${loadavg()[0]!.toFixed(1)})`);
   console.log(cpuLine);
   return RUNS / seconds;
+}
+
+/** Queue mode: commit → a worker starts it, p50/p99 of the runs accepted since `since` (ms). */
+async function queueWait(runtime: Runtime, since: number): Promise<string> {
+  const client = new pg.Client({ connectionString: runtime.config.databaseUrl });
+  await client.connect();
+  const { rows } = await client.query('SELECT started_at - created_at AS wait FROM runs WHERE started_at IS NOT NULL AND created_at >= $1', [since]);
+  await client.end();
+  const waits = rows.map((r: { wait: string }) => Number(r.wait)).sort((a: number, b: number) => a - b);
+  return `  commit→start p50 ${pct(waits, 50)} ms p99 ${pct(waits, 99)} ms`;
 }
 
 /** runs/s of each workload in one mode (NaN when not run). */
@@ -264,7 +288,7 @@ async function workloadsOn(label: string, server: RunningServer, queueMode: bool
   }
   if (workloads.has('webhook')) {
     await deployOrderFlow(server.runtime);
-    figures.webhook = (await webhookLoad(`webhook: ${label}`, server.url, CONNECTIONS, SECONDS, () => cpuMeter(workerPids), WARM)).rps;
+    figures.webhook = (await webhookLoad(`webhook: ${label}`, server.url, CONNECTIONS, SECONDS, () => cpuMeter(workerPids), WARM, queueMode ? (since) => queueWait(server.runtime, since) : undefined)).rps;
   }
   return figures;
 }
