@@ -89,6 +89,9 @@ export class OutboxRelay {
   private firstSweep = true;
   /** Outbox rows of runs handed over, deleted in the background. */
   private removing: Promise<void> = Promise.resolve();
+  /** A hand-over of fresh runs is due at the next setImmediate (see committed()). */
+  private handOverDue = false;
+  private stopped = false;
   readonly stats = { enqueued: 0, requeued: 0, failures: 0, swept: 0 };
 
   constructor(private readonly options: RelayOptions) {}
@@ -102,10 +105,21 @@ export class OutboxRelay {
     this.kick();
   }
 
-  /** A run committed with its outbox row (queue/mode.ts): enqueue it now. */
+  /**
+   * A run committed with its outbox row (queue/mode.ts): enqueue it now, i.e. once the runs committed with it are here
+   * too. The runs of one group commit are told one by one, each in a promise continuation of its own: kicking at the
+   * first one handed it over ALONE, and the rest of its commit followed as a second job (measured, session 15: 909 of
+   * 1,360 hand-overs carried one run). Deferred to the next setImmediate (after the pending continuations, no timer
+   * wait), a commit's runs are one job.
+   */
   committed(runId: string): void {
     this.fresh.push(runId);
-    this.kick();
+    if (this.handOverDue) return;
+    this.handOverDue = true;
+    setImmediate(() => {
+      this.handOverDue = false;
+      if (!this.stopped) this.kick();
+    });
   }
 
   /** Relay now (coalesced: one pass at a time, one more if woken meanwhile). */
@@ -173,6 +187,8 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.stopped = true;
+    if (this.fresh.length > 0) this.kick(); // committed and not yet handed over: now, not at a later setImmediate
     await this.running;
     await this.removing;
   }
