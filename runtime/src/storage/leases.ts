@@ -9,7 +9,8 @@
  */
 import { toInvocation, toRun } from './run-reads.ts';
 import { INVOCATION_COLUMNS } from './run-compact.ts';
-import type { StoredPending } from './stored-pending.ts';
+import { CARRIED_COLUMN, type CarriedPending, type StoredPending } from './stored-pending.ts';
+import { decodeCarried } from './run-reads.ts';
 import type { SqlDriver } from './sql-driver.ts';
 import type { SqlParam, SqlStatement, StatementResult } from './sql-storage.ts';
 import type { ResumableRun } from './types.ts';
@@ -50,6 +51,15 @@ export interface ClaimOptions {
   now?: number;
 }
 
+/**
+ * What a claim answers per run besides its row (which holds a carried pending invocation: pending_json): the highest
+ * sequence number among its invocation rows (an index probe; a node's durable steps are rows with sequence numbers),
+ * and, only for a run carrying none, its pending rows (JSON; runs accepted before session 15, or whose carried
+ * invocation completed on a commit that did not finish the run).
+ */
+const CLAIM_READS = `(SELECT max(j.seq) FROM invocations j WHERE j.run_id = runs.id) AS rows_max_seq,
+  CASE WHEN runs.${CARRIED_COLUMN} IS NULL THEN (SELECT json_agg(p ORDER BY p.seq) FROM invocations p WHERE p.run_id = runs.id AND p.status = 'pending') END AS pending_rows`;
+
 /** PostgreSQL's "deadlock detected": one of two transactions locking the same rows in different orders is aborted. */
 const DEADLOCK = '40P01';
 
@@ -62,6 +72,8 @@ export class RunLeases {
     private readonly driver?: Pick<SqlDriver, 'writeBatch' | 'all'>,
     /** Where claimToRun leaves the pending rows it read, for their completions (run-writes.ts StoredPending). */
     private readonly stored?: StoredPending,
+    /** Where claims leave the pending invocations carried in run rows they read (stored-pending.ts CarriedPending). */
+    private readonly carried?: CarriedPending,
   ) {}
 
   /** From now on, runs accepted by this storage carry `owner`'s lease; renew() and claim() act for it. */
@@ -191,21 +203,15 @@ export class RunLeases {
     for (let i = 0; i < runIds.length; i += CHUNK) {
       const chunk = runIds.slice(i, i + CHUNK);
       // The claim answers the rows this owner holds once it ran: the claims just made, and runs it held already (a
-      // duplicate delivery; its WHERE takes those too). The read: each run's pending invocations and its row with the
-      // highest sequence number (whatever its status), in one statement; only those of runs claimed here are kept.
-      statements.push(
-        startable.length > 0 ? this.claimAndStartStatement(chunk, startable, now) : this.claimStatements(chunk, now, '*')[0]!,
-        {
-          sql: `SELECT i.* FROM invocations i WHERE i.run_id IN (${chunk.map(() => '?').join(', ')})
-                AND (i.status = 'pending' OR i.seq = (SELECT MAX(j.seq) FROM invocations j WHERE j.run_id = i.run_id)) ORDER BY i.run_id, i.seq`,
-          params: chunk,
-        },
-      );
+      // duplicate delivery; its WHERE takes those too), each with what resuming it needs (session 15: ONE statement):
+      // a run carrying its pending invocation in its row (pending_json) answers it there; the others' pending rows
+      // are read by a sub-query of the answer (CLAIM_READS), and every run's highest sequence number of its rows.
+      statements.push(startable.length > 0 ? this.claimAndStartStatement(chunk, startable, now) : this.claimStatements(chunk, now, `*, ${CLAIM_READS}`)[0]!);
     }
     const finish = (results: StatementResult[]) => {
       const runs: ResumableRun[] = [];
       const started = new Map<string, number>();
-      for (let c = 0; c < results.length; c += 2) {
+      for (let c = 0; c < results.length; c++) {
         const claimed = results[c]!.rows;
         for (const row of claimed) if (row.started === true) started.set(String(row.id), Number(row.started_at));
         const byRun = new Map<string, ResumableRun>();
@@ -218,14 +224,22 @@ export class RunLeases {
           byRun.set(run.id, entry);
           runs.push(entry);
         }
-        for (const row of results[c + 1]!.rows) {
-          const entry = byRun.get(String(row.run_id));
+        for (const row of claimed) {
+          const entry = byRun.get(String(row.id));
           if (!entry) continue;
-          entry.maxSeq = Math.max(entry.maxSeq, Number(row.seq));
-          if (row.status === 'pending') {
-            entry.pending.push(toInvocation(row));
+          if (row.rows_max_seq !== null && row.rows_max_seq !== undefined) entry.maxSeq = Number(row.rows_max_seq);
+          const carried = decodeCarried(row, this.carried);
+          if (carried) {
+            entry.pending.push(carried);
+            entry.maxSeq = Math.max(entry.maxSeq, carried.seq);
+            continue;
+          }
+          const pending = typeof row.pending_rows === 'string' ? (JSON.parse(row.pending_rows) as Array<Record<string, unknown>>) : ((row.pending_rows ?? []) as Array<Record<string, unknown>>);
+          for (const inv of pending) {
+            entry.maxSeq = Math.max(entry.maxSeq, Number(inv.seq));
+            entry.pending.push(toInvocation(inv));
             // Kept as read, unless interrupted before (the count is shown with the invocation: it stays a row).
-            if (this.stored && !Number(row.interruptions)) this.stored.remember(INVOCATION_COLUMNS.map((column) => (row[column] ?? null) as SqlParam));
+            if (this.stored && !Number(inv.interruptions)) this.stored.remember(INVOCATION_COLUMNS.map((column) => (inv[column] ?? null) as SqlParam));
           }
         }
       }
@@ -252,7 +266,7 @@ export class RunLeases {
             UPDATE runs SET owner = ?, lease_expires_at = ?,
               status = CASE WHEN c.starts THEN 'running' ELSE runs.status END,
               started_at = CASE WHEN c.starts THEN (extract(epoch FROM clock_timestamp()) * 1000)::bigint ELSE runs.started_at END
-            FROM claimed c WHERE runs.id = c.id RETURNING runs.*, c.starts AS started`,
+            FROM claimed c WHERE runs.id = c.id RETURNING runs.*, c.starts AS started, ${CLAIM_READS}`,
       params: [...startable.flatMap((f) => [f.flowId, f.version]), ...ids, holder.owner, now, holder.owner, now + holder.ttlMs],
     };
   }
@@ -330,7 +344,7 @@ export class RunLeases {
       [
         {
           sql: `WITH settled AS (
-                  SELECT x.id FROM runs x WHERE x.status = 'running'
+                  SELECT x.id FROM runs x WHERE x.status = 'running' AND x.${CARRIED_COLUMN} IS NULL
                     AND NOT EXISTS (SELECT 1 FROM invocations p WHERE p.run_id = x.id AND p.status = 'pending')
                     AND COALESCE((SELECT max(i.finished_at) FROM invocations i WHERE i.run_id = x.id), x.started_at, x.created_at) < ?
                   ORDER BY x.created_at LIMIT ? FOR UPDATE SKIP LOCKED
@@ -344,7 +358,7 @@ export class RunLeases {
                   error = CASE WHEN o.failed_node IS NOT NULL THEN 'node "' || o.failed_node || '" failed (run finished by the reconciler: its invocations were all done)' ELSE r.error END,
                   finished_at = ?
                 FROM outcome o
-                WHERE r.id = o.id AND r.status = 'running' AND NOT EXISTS (SELECT 1 FROM invocations p WHERE p.run_id = r.id AND p.status = 'pending')
+                WHERE r.id = o.id AND r.status = 'running' AND r.${CARRIED_COLUMN} IS NULL AND NOT EXISTS (SELECT 1 FROM invocations p WHERE p.run_id = r.id AND p.status = 'pending')
                 RETURNING r.id, r.status`,
           params: [now - graceMs, limit, now],
         },

@@ -7,6 +7,7 @@
  */
 import { identityMigration } from './identity-sql.ts';
 import { versionsMigration } from './versions.ts';
+import { carriedPendingMigration } from './stored-pending.ts';
 import { waitingMigration } from '../waiting/store.ts';
 import { evalScoresMigration } from '../cli/eval-store.ts';
 import { pinsMigration } from '../pins/store.ts';
@@ -205,6 +206,11 @@ export const MIGRATIONS: readonly Migration[] = [
         ? ['DROP INDEX IF EXISTS runs_status', `CREATE INDEX IF NOT EXISTS runs_ended_badly ON runs (status, created_at) WHERE status IN ('failed', 'cancelled')`]
         : []),
     ],
+  },
+  {
+    version: 20,
+    name: 'a queued run carries its first pending invocation in its row (storage/stored-pending.ts CarriedPending)',
+    sql: carriedPendingMigration,
   },
 ];
 

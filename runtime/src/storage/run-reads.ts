@@ -4,6 +4,7 @@
  */
 import { jsonOrNull, num, numOrNull, strOrNull } from './row-values.ts';
 import { bySeqThenId, COMPACT_COLUMN, decodeInvocations } from './run-compact.ts';
+import { CARRIED_COLUMN, CARRIED_INTERRUPTIONS, type CarriedPending } from './stored-pending.ts';
 import type { Row, SqlDriver, SqlParam } from './sql-driver.ts';
 import type { InvocationRecord, InvocationStatus, ResumableRun, RunFilter, RunRecord, RunStatus, RunTiming } from './types.ts';
 
@@ -22,7 +23,11 @@ function sqlList(values: readonly string[]): string {
 }
 
 export class SqlRunReads {
-  constructor(private readonly driver: SqlDriver) {}
+  constructor(
+    private readonly driver: SqlDriver,
+    /** Where resumes leave the pending invocations carried in run rows they read (stored-pending.ts). */
+    private readonly carried?: CarriedPending,
+  ) {}
 
   async listResumableRuns(filter: { runIds?: readonly string[] } = {}): Promise<ResumableRun[]> {
     if (filter.runIds?.length === 0) return [];
@@ -44,6 +49,12 @@ export class SqlRunReads {
     const byRun = new Map<string, ResumableRun>();
     const result = runs.map((row) => {
       const entry: ResumableRun = { run: toRun(row), pending: [], maxSeq: 0 };
+      // Its first pending invocation carried in its row (session 15): no pending row then; max with its rows' below.
+      const carried = decodeCarried(row, this.carried);
+      if (carried) {
+        entry.pending.push(carried);
+        entry.maxSeq = carried.seq;
+      }
       byRun.set(entry.run.id, entry);
       return entry;
     });
@@ -51,7 +62,7 @@ export class SqlRunReads {
     for (const row of pending) byRun.get(String(row.run_id))?.pending.push(toInvocation(row));
     for (const row of maxSeqs) {
       const entry = byRun.get(String(row.run_id));
-      if (entry) entry.maxSeq = num(row.max_seq);
+      if (entry) entry.maxSeq = Math.max(entry.maxSeq, num(row.max_seq));
     }
     return result;
   }
@@ -107,15 +118,22 @@ export class SqlRunReads {
     return rows.map(toRun);
   }
 
-  /** A run's invocations: its rows, and those stored compact in its run row (run-compact.ts), in one order. */
+  /**
+   * A run's invocations: its rows, and those stored compact in its run row (run-compact.ts), in one order, with the
+   * pending invocation its row carries (session 15; cancelled with the run when the run was cancelled, as cancelRun
+   * marks pending rows).
+   */
   async listInvocations(runId: string): Promise<InvocationRecord[]> {
     const [rows, run] = await Promise.all([
       this.driver.all('SELECT * FROM invocations WHERE run_id = ? ORDER BY seq, id', [runId]),
-      this.driver.get(`SELECT ${COMPACT_COLUMN} AS compact FROM runs WHERE id = ?`, [runId]),
+      this.driver.get(`SELECT id, status, finished_at, ${COMPACT_COLUMN} AS compact, ${CARRIED_COLUMN}, ${CARRIED_INTERRUPTIONS} FROM runs WHERE id = ?`, [runId]),
     ]);
     const stored = rows.map(toInvocation);
-    if (run?.compact === null || run?.compact === undefined) return stored;
-    const compact = decodeInvocations(String(run.compact), runId);
+    const carried = run ? decodeCarried(run) : undefined;
+    if (carried && run?.status === 'cancelled') Object.assign(carried, { status: 'cancelled', finishedAt: numOrNull(run.finished_at) });
+    if ((run?.compact === null || run?.compact === undefined) && !carried) return stored;
+    const compact = run?.compact === null || run?.compact === undefined ? [] : decodeInvocations(String(run.compact), runId);
+    if (carried) compact.push(carried);
     return (stored.length === 0 ? compact : [...stored, ...compact]).sort(bySeqThenId);
   }
 }
@@ -160,4 +178,26 @@ export function toInvocation(row: Row): InvocationRecord {
     ...(usage ? { usage } : {}),
     ...(interruptions !== 0 ? { interruptions } : {}),
   };
+}
+
+/**
+ * The pending invocation a run row carries (`pending_json`, session 15: stored-pending.ts), with its interruptions;
+ * remembered in `registry` (with its row, for its completion) when given. Undefined when the row carries none.
+ */
+export function decodeCarried(row: Row, registry?: CarriedPending): InvocationRecord | undefined {
+  const text = row[CARRIED_COLUMN];
+  if (text === null || text === undefined) return undefined;
+  const runId = String(row.id);
+  const inv = decodeInvocations(String(text), runId)[0];
+  if (!inv) return undefined;
+  const interruptions = row[CARRIED_INTERRUPTIONS] === null || row[CARRIED_INTERRUPTIONS] === undefined ? 0 : num(row[CARRIED_INTERRUPTIONS]);
+  if (interruptions !== 0) inv.interruptions = interruptions;
+  registry?.remember({ runId, interruptions, row: carriedRow(inv) });
+  return inv;
+}
+
+/** A decoded invocation as a row (INVOCATION_COLUMNS order, JSON columns as text). */
+function carriedRow(inv: InvocationRecord): SqlParam[] {
+  const text = (value: unknown) => (value === undefined || value === null ? null : JSON.stringify(value));
+  return [inv.id, inv.runId, inv.nodeId, inv.nodeType, inv.status, inv.attempt, text(inv.input), text(inv.outputs), inv.error, inv.parentId, inv.seq, inv.createdAt, inv.startedAt, inv.finishedAt, text(inv.usage)];
 }

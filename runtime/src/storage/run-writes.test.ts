@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeInvocation, makeRun } from './fixtures.ts';
 import { decodeInvocations } from './run-compact.ts';
 import { RunOutbox } from './outbox.ts';
+import { CarriedPending } from './stored-pending.ts';
 import { acceptRunWrite, completeInvocationWrite, planBatch, runUpdateWrite, statementsOf } from './run-writes.ts';
 import type { SqlStorage } from './sql-storage.ts';
 import { createSqliteStorage } from './sqlite.ts';
@@ -54,12 +55,12 @@ describe('planBatch', () => {
     expect(compact[2]!.input).toEqual(b.input);
   });
 
-  it("a queued acceptance carries the trigger's completion in the run row; the finishing UPDATE of a stored run appends on PostgreSQL, sets on SQLite", () => {
+  it("a queued acceptance carries the trigger's completion and its first pending invocation in the run row; the finishing UPDATE of a stored run appends on PostgreSQL, sets on SQLite", () => {
     const { run, trigger, a, b } = webhookRun();
     const accepted = planBatch([{ run: acceptRunWrite(run, [trigger, a], limits, NO_LEASE, RunOutbox.insert(run.id, run.createdAt)) }]);
-    expect(accepted.statements.map((s) => s.sql.split(' (')[0])).toEqual(['INSERT INTO runs', 'INSERT INTO invocations', 'INSERT INTO run_outbox']);
+    expect(accepted.statements.map((s) => s.sql.split(' (')[0])).toEqual(['INSERT INTO runs', 'INSERT INTO run_outbox']);
     expect(decodeInvocations(String(accepted.statements[0]!.params![13]), run.id)).toEqual([trigger]);
-    expect(accepted.statements[1]!.params![0]).toBe(a.id);
+    expect(decodeInvocations(String(accepted.statements[0]!.params![14]), run.id)).toEqual([a]);
     const finish = () => [
       { run: completeInvocationWrite({ invocation: done(a, [{ port: 0, msg: { payload: 1 } }]), next: [b] }, limits) },
       { run: completeInvocationWrite({ invocation: done(b, []), next: [], run: { id: run.id, status: 'succeeded', error: null, finishedAt: 12 } }, limits) },
@@ -110,10 +111,34 @@ describe('planBatch', () => {
       { run: acceptRunWrite(one.run, [one.trigger, one.a], limits, NO_LEASE, RunOutbox.insert(one.run.id, 1)) },
       { run: acceptRunWrite(two.run, [two.trigger, two.a], limits, NO_LEASE, RunOutbox.insert(two.run.id, 2)) },
     ]);
-    expect(plan.statements.map((s) => s.sql.split(' (')[0])).toEqual(['INSERT INTO runs', 'INSERT INTO invocations', 'INSERT INTO run_outbox']);
-    expect(plan.statements[2]!.params).toEqual([one.run.id, 1, two.run.id, 2]);
+    expect(plan.statements.map((s) => s.sql.split(' (')[0])).toEqual(['INSERT INTO runs', 'INSERT INTO run_outbox']);
+    expect(plan.statements[1]!.params).toEqual([one.run.id, 1, two.run.id, 2]);
     // Retried alone (the batch failed), each acceptance has its own single-row INSERT.
     expect(statementsOf(acceptRunWrite(one.run, [one.trigger], limits, NO_LEASE, RunOutbox.insert(one.run.id, 1))).at(-1)).toEqual(RunOutbox.insert(one.run.id, 1));
+  });
+
+  it('a completion of an invocation carried in its run row clears the column in the run UPDATE (checked), deletes nothing, and alone inserts its row', () => {
+    const { run, trigger, a, b } = webhookRun();
+    const accepted = acceptRunWrite(run, [trigger, a], limits, NO_LEASE, RunOutbox.insert(run.id, run.createdAt));
+    const carried = new CarriedPending();
+    carried.remember({ runId: run.id, interruptions: 0, row: accepted.carried! });
+    const finishing = completeInvocationWrite({ invocation: done(a, []), next: [], run: { id: run.id, status: 'succeeded', finishedAt: 12 } }, limits, undefined, carried);
+    const plan = planBatch([{ run: finishing }]);
+    expect(plan.statements.map((s) => s.sql.split(' SET')[0])).toEqual(['UPDATE runs']);
+    expect(plan.statements[0]!.sql).toMatch(/pending_json = NULL WHERE id = \? AND pending_json IS NOT NULL AND status IN/);
+    expect(() => plan.statements[0]!.check!({ rows: [], changes: 0 })).toThrow(/not pending|pending/);
+    expect(decodeInvocations(String(plan.statements[0]!.params![2]), run.id).map((i) => [i.id, i.status])).toEqual([[a.id, 'succeeded']]);
+    // Alone (a batch retried write by write): the completed row inserted, the column cleared.
+    expect(statementsOf(finishing).map((s) => s.sql.split(' (')[0]!.split(' SET')[0])).toEqual(['INSERT INTO invocations', 'UPDATE runs', 'UPDATE runs']);
+    // Not finishing the run: the completed row and the next one inserted, the column cleared on its own.
+    carried.remember({ runId: run.id, interruptions: 2, row: accepted.carried! });
+    const hop = planBatch([{ run: completeInvocationWrite({ invocation: done(a, []), next: [b] }, limits, undefined, carried) }]);
+    expect(hop.statements.map((s) => s.sql.split(' (')[0]!.split(' SET')[0])).toEqual(['INSERT INTO invocations', 'UPDATE invocations', 'UPDATE runs']);
+    expect(hop.statements[1]!.params).toEqual([2, a.id]);
+    // Accepted and completed in one batch: written as rows, nothing carried.
+    const one = planBatch([{ run: accepted }, { run: completeInvocationWrite({ invocation: done(a, []), next: [b] }, limits) }]);
+    expect(one.statements.map((s) => s.sql.split(' (')[0])).toEqual(['INSERT INTO runs', 'INSERT INTO invocations', 'INSERT INTO run_outbox']);
+    expect(one.statements[0]!.params![14]).toBeNull();
   });
 
   it("a write's own statements (used when it is retried alone) are the plain ones", () => {

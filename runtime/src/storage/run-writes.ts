@@ -17,7 +17,7 @@ import type { SqlParam, SqlStatement } from './sql-storage.ts';
 import { COMPACT_COLUMN, COMPACT_SEPARATOR, encodeInvocations, INV, INVOCATION_COLUMNS } from './run-compact.ts';
 import { FINISHED_SQL } from './run-reads.ts';
 import { coalesceOutboxInserts } from './outbox.ts';
-import type { StoredPending } from './stored-pending.ts';
+import { CARRIED_COLUMN, type CarriedPending, type StoredPending } from './stored-pending.ts';
 
 // Kept importable from here (sql-storage.ts imports it with the run writes).
 export { json };
@@ -31,14 +31,14 @@ const DEFAULT_PROJECT_ID = 'default';
 
 const INVOCATION_ROW = `(${INVOCATION_COLUMNS.map(() => '?').join(', ')})`;
 
-const RUN_COLUMNS = ['id', 'flow_id', 'flow_version', 'status', 'trigger_node_id', 'input', 'error', 'parent_run_id', 'created_at', 'started_at', 'finished_at', 'owner', 'lease_expires_at', COMPACT_COLUMN, 'project_id'];
+const RUN_COLUMNS = ['id', 'flow_id', 'flow_version', 'status', 'trigger_node_id', 'input', 'error', 'parent_run_id', 'created_at', 'started_at', 'finished_at', 'owner', 'lease_expires_at', COMPACT_COLUMN, CARRIED_COLUMN, 'project_id'];
 // A run belongs to its flow's project: given by the caller when it knows it (AcceptOptions.flowProject: a plain
 // value, RUN_ROW_GIVEN), else looked up in the same statement (no extra round trip, but a sub-plan run per row); the
 // last two parameters of such a row are the flow id and the fallback project.
 const RUN_ROW = `(${RUN_COLUMNS.slice(0, -1).map(() => '?').join(', ')}, COALESCE((SELECT f.project_id FROM flows f WHERE f.id = ?), ?))`;
 const RUN_ROW_GIVEN = `(${RUN_COLUMNS.map(() => '?').join(', ')})`;
 /** Positions in a run row of what a run update sets. */
-const RUN = { id: 0, status: 3, error: 6, startedAt: 9, finishedAt: 10, invocations: 13 } as const;
+const RUN = { id: 0, status: 3, error: 6, startedAt: 9, finishedAt: 10, invocations: 13, carried: 14 } as const;
 const FINISHED_STATUSES: ReadonlySet<SqlParam> = new Set(['succeeded', 'failed', 'cancelled']);
 const RUN_UPDATE_COLUMNS = { status: 'status', error: 'error', startedAt: 'started_at', finishedAt: 'finished_at' } as const;
 
@@ -54,12 +54,26 @@ export interface RunWrite {
    * A pending invocation completing: its id and the values of INV's columns; `stored`: its pending row as stored by an
    * earlier transaction, when this process read it (StoredPending).
    */
-  completion?: { id: string; row: Partial<Record<keyof typeof INV, SqlParam>>; stored?: SqlParam[] };
+  completion?: Completion;
+  /** A queued acceptance's pending invocation carried in its run row (carryFirst): its row, for a completion in the same batch. */
+  carried?: SqlParam[];
   runUpdate?: RunUpdate;
   /** The run ends with this write and keeps no history: deleted with it, or never written (CompleteInvocation.discardRun). */
   discardRun?: boolean;
   /** Statements that go with the write as they are (the queue mode's outbox row). */
   extra?: SqlStatement[];
+}
+
+/**
+ * A pending invocation completing: its id and the values of INV's columns; `stored`: its pending row as stored by an
+ * earlier transaction, when this process read it (StoredPending); `inRun`: it is carried in its run's row
+ * (CarriedPending), with the completed row whole.
+ */
+export interface Completion {
+  id: string;
+  row: Partial<Record<keyof typeof INV, SqlParam>>;
+  stored?: SqlParam[];
+  inRun?: { runId: string; interruptions: number; row: SqlParam[] };
 }
 
 export function acceptRunWrite(run: RunRecord, first: readonly InvocationRecord[], limits: MessageLimits, lease: [string | null, number | null], extra?: SqlStatement, flowProject?: string): RunWrite {
@@ -79,12 +93,16 @@ export function acceptRunWrite(run: RunRecord, first: readonly InvocationRecord[
     run.finishedAt,
     ...lease,
     null, // the compact invocations, set when the whole run is in one batch (run-compact.ts)
+    null, // the carried pending invocation (carryFirst)
   ];
   if (flowProject !== undefined) row.push(flowProject);
   else row.push(run.flowId, run.projectId ?? DEFAULT_PROJECT_ID);
   const invocations = first.map((inv) => invocationRow(inv, seen));
-  // A queued acceptance (its outbox row given) carries the trigger's completion in the run row (session 14).
-  return { runId: run.id, runs: [row], invocations: extra ? carryFirst(row, invocations) : invocations, ...(extra ? { extra: [extra] } : {}) };
+  if (!extra) return { runId: run.id, runs: [row], invocations };
+  // A queued acceptance (its outbox row given) carries the trigger's completion (session 14) and its first pending
+  // invocation (session 15) in the run row.
+  const carried = carryFirst(row, invocations);
+  return { runId: run.id, runs: [row], invocations: carried.rows, extra: [extra], ...(carried.pending ? { carried: carried.pending } : {}) };
 }
 
 /**
@@ -95,23 +113,38 @@ export function acceptRunWrite(run: RunRecord, first: readonly InvocationRecord[
  * listResumableRuns and the reconciler read it from rows). The worker's compact history of the run is appended to it
  * (updateRunStatement). Returns the rows still to insert.
  */
-function carryFirst(run: SqlParam[], rows: SqlParam[][]): SqlParam[][] {
+function carryFirst(run: SqlParam[], rows: SqlParam[][]): { rows: SqlParam[][]; pending?: SqlParam[] } {
   let firstPending = Infinity;
-  for (const inv of rows) if (inv[INV.status] === 'pending') firstPending = Math.min(firstPending, Number(inv[INV.seq]));
+  const pending = rows.filter((inv) => inv[INV.status] === 'pending');
+  for (const inv of pending) firstPending = Math.min(firstPending, Number(inv[INV.seq]));
   const done = rows.filter((inv) => inv[INV.status] !== 'pending' && Number(inv[INV.seq]) < firstPending);
-  if (firstPending === Infinity || done.length === 0) return rows;
-  run[RUN.invocations] = encodeInvocations(done);
-  return rows.filter((inv) => !done.includes(inv));
+  if (firstPending === Infinity) return { rows };
+  if (done.length > 0) run[RUN.invocations] = encodeInvocations(done);
+  // Session 15: ONE pending invocation, after everything done, goes into the run row too (runs.pending_json): no
+  // invocation row at all. Its readers (claim, resume, reconciler, cancel, run view) read it there; whatever consumes
+  // it (its completion) clears the column in a run UPDATE conditional on it still being set and the run active.
+  if (pending.length === 1 && done.length === rows.length - 1) {
+    run[RUN.carried] = encodeInvocations(pending);
+    return { rows: [], pending: pending[0]! };
+  }
+  return done.length === 0 ? { rows } : { rows: rows.filter((inv) => !done.includes(inv)) };
 }
 
 /** The `runs` of a write that accepts no run (never written to). */
 const NO_RUNS: SqlParam[][] = [];
 
-export function completeInvocationWrite(change: CompleteInvocation, limits: MessageLimits, stored?: StoredPending): RunWrite {
+export function completeInvocationWrite(change: CompleteInvocation, limits: MessageLimits, stored?: StoredPending, carried?: CarriedPending): RunWrite {
   const inv = change.invocation;
   const storedRow = stored?.take(inv.id);
   // A node's output message is usually also the next invocation's input (the same object): serialise it once.
   const seen = new MessageCache(limits);
+  const inRun = carried?.take(inv.id);
+  if (inRun) {
+    const write = completeInvocationWrite(change, limits);
+    // The carried pending row made the completed one (the columns a completion sets).
+    write.completion!.inRun = { runId: inRun.runId, interruptions: inRun.interruptions, row: complete(inRun.row.slice(), write.completion!.row) };
+    return write;
+  }
   // One shape for every hop's write (no spread of optional parts: a temporary object and a slower copy per hop).
   return {
     runId: change.runId ?? change.run?.id ?? change.next[0]?.runId,
@@ -142,7 +175,9 @@ export function runUpdateWrite(update: RunUpdate): RunWrite | null {
 /** A write's own statements, uncoalesced: what runs when it is alone, or retried alone after a batch failed. */
 export function statementsOf(write: RunWrite): SqlStatement[] {
   const statements: SqlStatement[] = [];
-  if (write.completion) statements.push(completionStatement(write.completion));
+  const inRun = write.completion?.inRun;
+  if (inRun) statements.push(...insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, [inRun.row]), ...interruptionsKept(write.completion!), consumeStatement(inRun.runId, write.completion!.id));
+  else if (write.completion) statements.push(completionStatement(write.completion));
   statements.push(...insertRunRows(write.runs), ...insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, write.invocations));
   if (write.extra) statements.push(...write.extra);
   const update = write.runUpdate && updateRunStatement(write.runUpdate);
@@ -221,6 +256,12 @@ class Segment {
   private readonly carried = new Map<SqlParam[], NonNullable<RunWrite['completion']>>();
   /** Ids of carried completions whose rows went into their run's compact history. */
   private readonly compactedCarried: string[] = [];
+  /** Completions of invocations carried in their run's row (CarriedPending): the completed row, and the completion. */
+  private readonly inRun = new Map<SqlParam[], Completion>();
+  /** Runs whose carried invocation completes in this segment: run id -> invocation id (their run UPDATE clears it). */
+  private readonly consumed = new Map<string, string>();
+  /** Invocations carried in the row of a run accepted in this segment (carryFirst), by id. */
+  private readonly acceptedCarried = new Map<string, SqlParam[]>();
 
   add(write: RunWrite): void {
     if (write.completion) {
@@ -230,6 +271,16 @@ class Segment {
       if (row && row[INV.status] === 'pending') complete(row, write.completion.row);
       else if (!row && write.completion.stored) {
         this.carried.set(complete(write.completion.stored.slice(), write.completion.row), write.completion);
+      } else if (!row && write.completion.inRun && !this.consumed.has(write.completion.inRun.runId)) {
+        this.inRun.set(write.completion.inRun.row.slice(), write.completion);
+        this.consumed.set(write.completion.inRun.runId, write.completion.id);
+      } else if (!row && this.acceptedCarried.has(write.completion.id)) {
+        // Accepted with it carried in this segment: the run row is written without it, the completed row as a row.
+        const accepted = this.acceptedCarried.get(write.completion.id)!;
+        this.acceptedCarried.delete(write.completion.id);
+        const run = this.runs.get(String(accepted[INV.runId]));
+        if (run) run[RUN.carried] = null;
+        this.invocations.set(write.completion.id, complete(accepted.slice(), write.completion.row));
       } else {
         if (row) this.unmerged.add(String(row[INV.runId]));
         this.after.push(completionStatement(write.completion));
@@ -241,7 +292,10 @@ class Segment {
         this.after.push(...insertRunRows([row]));
       }
       // A copy: merging must not change the write's own rows, which a retry alone would use.
-      else this.runs.set(String(row[0]), row.slice());
+      else {
+        this.runs.set(String(row[0]), row.slice());
+        if (write.carried) this.acceptedCarried.set(String(write.carried[INV.id]), write.carried);
+      }
     }
     for (const row of write.invocations) {
       if (this.invocations.has(String(row[0]))) {
@@ -268,8 +322,9 @@ class Segment {
       ...insertRows('invocations', INVOCATION_COLUMNS, INVOCATION_ROW, rows),
       ...coalesceOutboxInserts(this.extra),
       ...this.carriedStatements(),
+      ...this.consumeStatements(),
       ...this.after,
-      ...[...this.runUpdates.values()].map((update) => updateRunStatement(update, this.compactUpdates.get(update.id), this.appendCompact)!),
+      ...[...this.runUpdates.values()].map((update) => updateRunStatement(update, this.compactUpdates.get(update.id), this.appendCompact, this.consumed.get(update.id))!),
       ...deletes,
     ];
   }
@@ -303,9 +358,14 @@ class Segment {
     let byRun: Map<string, SqlParam[][]> | undefined;
     const rest: SqlParam[][] = [];
     // Completed rows of pending rows stored earlier (carried) first: the lowest sequence numbers of their runs.
-    const candidates = this.carried.size > 0 ? [...this.carried.keys(), ...this.invocations.values()] : this.invocations.values();
+    const candidates = this.carried.size > 0 || this.inRun.size > 0 ? [...this.carried.keys(), ...this.inRun.keys(), ...this.invocations.values()] : this.invocations.values();
     for (const row of candidates) {
       const runId = row[INV.runId] as string;
+      // A carried invocation interrupted before keeps its count, shown with it: a row (interruptionsKept).
+      if (this.inRun.get(row)?.inRun?.interruptions) {
+        rest.push(row);
+        continue;
+      }
       const run = this.runs.get(runId);
       const finishes = run ? FINISHED_STATUSES.has(run[RUN.status]!) : FINISHED_STATUSES.has(this.runUpdates.get(runId)?.status ?? null) && !this.discarded.includes(runId);
       if (finishes && !this.unmerged.has(runId)) {
@@ -332,9 +392,24 @@ class Segment {
         else this.compactUpdates.set(runId, encodeInvocations(rows));
         // Compacted: its stored pending row is deleted (carriedStatements), not updated.
         for (const row of rows) if (this.carried.has(row)) this.compactedCarried.push(String(row[INV.id]));
+        // (A completion carried in the run row needs nothing more: its run's UPDATE clears the column.)
       }
     }
     return rest;
+  }
+
+  /**
+   * Completions of invocations carried in their run's row: the column cleared (the consumption, checked) in the run's
+   * own UPDATE when the run has one here, else alone; an interrupted one's count kept on its row.
+   */
+  private consumeStatements(): SqlStatement[] {
+    if (this.inRun.size === 0) return [];
+    const statements: SqlStatement[] = [];
+    for (const completion of this.inRun.values()) {
+      statements.push(...interruptionsKept(completion));
+      if (!this.runUpdates.has(completion.inRun!.runId)) statements.push(consumeStatement(completion.inRun!.runId, completion.id));
+    }
+    return statements;
   }
 
   /**
@@ -462,7 +537,7 @@ function completionStatement({ id, row }: NonNullable<RunWrite['completion']>): 
 }
 
 /** Only the fields present in the update are written (`null` clears, `undefined` leaves as is); `compact`: see Segment. */
-export function updateRunStatement(update: RunUpdate, compact?: string, appendCompact = true): SqlStatement | null {
+export function updateRunStatement(update: RunUpdate, compact?: string, appendCompact = true, consume?: string): SqlStatement | null {
   const sets: string[] = [];
   const params: SqlParam[] = [];
   for (const [field, column] of Object.entries(RUN_UPDATE_COLUMNS)) {
@@ -477,9 +552,34 @@ export function updateRunStatement(update: RunUpdate, compact?: string, appendCo
     sets.push(appendCompact ? `${COMPACT_COLUMN} = COALESCE(${COMPACT_COLUMN} || '${COMPACT_SEPARATOR}', '') || ?` : `${COMPACT_COLUMN} = ?`);
     params.push(compact);
   }
+  if (consume !== undefined) sets.push(`${CARRIED_COLUMN} = NULL`);
   if (sets.length === 0) return null;
   params.push(update.id);
   // A run that ended stays ended: a late 'running'/'waiting'/'queued' (a process that lost the run) never reopens it.
   const reopens = update.status === 'queued' || update.status === 'running' || update.status === 'waiting';
+  if (consume !== undefined) return { ...consumeStatement(update.id, consume), sql: `UPDATE runs SET ${sets.join(', ')} WHERE id = ?${CONSUMES}`, params };
   return { sql: `UPDATE runs SET ${sets.join(', ')} WHERE id = ?${reopens ? ` AND status IN ('queued', 'running', 'waiting')` : ''}`, params };
+}
+
+/**
+ * The consumption of the invocation carried in a run's row (its completion): the column cleared, only while it is
+ * still set and the run active; otherwise (a cancel, or another process's completion, got there first) the check
+ * fails the batch as the pending row's conditional UPDATE did (InvocationNotPendingError).
+ */
+const CONSUMES = ` AND ${CARRIED_COLUMN} IS NOT NULL AND status IN ('queued', 'running', 'waiting')`;
+
+function consumeStatement(runId: string, invocationId: string): SqlStatement {
+  return {
+    sql: `UPDATE runs SET ${CARRIED_COLUMN} = NULL WHERE id = ?${CONSUMES}`,
+    params: [runId],
+    check: (result) => {
+      if (result.changes !== 1) throw new InvocationNotPendingError(invocationId);
+    },
+  };
+}
+
+/** A carried invocation interrupted before keeps its count on its row (written as a row: compactFinishedRuns). */
+function interruptionsKept(completion: Completion): SqlStatement[] {
+  const n = completion.inRun?.interruptions;
+  return n ? [{ sql: 'UPDATE invocations SET interruptions = ? WHERE id = ?', params: [n, completion.id] }] : [];
 }

@@ -17,7 +17,7 @@ import type { CompleteInvocation, CredentialRecord, InvocationRecord, MessageLim
 import { jsonOrNull, num } from './row-values.ts';
 import { ACTIVE_SQL, FINISHED_SQL, SqlRunReads } from './run-reads.ts';
 import { acceptRunWrite, completeInvocationWrite, deleteFinishedRuns, invocationInsertWrite, json, runUpdateWrite, type RunWrite } from './run-writes.ts';
-import { StoredPending } from './stored-pending.ts';
+import { CARRIED_COLUMN, CARRIED_INTERRUPTIONS, CarriedPending, StoredPending } from './stored-pending.ts';
 import type { Row, SqlDialect, SqlDriver, SqlStatement, StatementResult } from './sql-driver.ts';
 import { FlowVersionStore } from './versions.ts';
 
@@ -57,6 +57,8 @@ export class SqlStorage implements Storage {
   private readonly writer: GroupCommit;
   /** Pending rows a queue worker read when it claimed their runs (run-writes.ts StoredPending). */
   private readonly storedPending = new StoredPending();
+  /** Pending invocations carried in their run's row, as read by a claim or a resume here (stored-pending.ts). */
+  private readonly carried = new CarriedPending();
   private readonly flows: SqlFlowStore;
   private readonly runReads: SqlRunReads;
   private closing: Promise<void> | null = null;
@@ -71,11 +73,11 @@ export class SqlStorage implements Storage {
     this.stats = this.writer.stats;
     const write = <T>(statements: SqlStatement[], finish: (results: StatementResult[]) => T) => this.write(statements, finish);
     this.identity = new SqlIdentityStore(driver, write);
-    this.leases = driver.dialect === 'postgres' ? new RunLeases(write, driver, this.storedPending) : undefined;
+    this.leases = driver.dialect === 'postgres' ? new RunLeases(write, driver, this.storedPending, this.carried) : undefined;
     this.outbox = driver.dialect === 'postgres' ? new RunOutbox(driver, write, (kind, ids) => this.writer.writeLater(kind, ids)) : undefined;
     this.versions = new FlowVersionStore(driver, write);
     this.flows = new SqlFlowStore(driver, write);
-    this.runReads = new SqlRunReads(driver);
+    this.runReads = new SqlRunReads(driver, this.carried);
   }
 
   migrate(): Promise<void> {
@@ -135,12 +137,12 @@ export class SqlStorage implements Storage {
 
   /** Not async: an UnstorableMessageError is thrown synchronously, before anything is queued (see Storage). */
   completeInvocation(change: CompleteInvocation): Promise<void> {
-    return this.write([], () => undefined, completeInvocationWrite(change, this.limits, this.storedPending));
+    return this.write([], () => undefined, completeInvocationWrite(change, this.limits, this.storedPending, this.carried));
   }
 
   /** Not async, and no promise per hop: the executor's hops that do not end a run (see Storage.queueCompletion). */
   queueCompletion(change: CompleteInvocation, settled: (error?: unknown) => void): void {
-    this.writer.enqueue(completeInvocationWrite(change, this.limits, this.storedPending), settled);
+    this.writer.enqueue(completeInvocationWrite(change, this.limits, this.storedPending, this.carried), settled);
   }
 
   /** See Storage.writerBehind (group-commit.ts). */
@@ -174,8 +176,25 @@ export class SqlStorage implements Storage {
   async recordInterruptions(invocationIds: readonly string[]): Promise<void> {
     if (invocationIds.length === 0) return;
     const statements: SqlStatement[] = [];
-    for (let i = 0; i < invocationIds.length; i += INSERT_CHUNK_ROWS) {
-      const chunk = invocationIds.slice(i, i + INSERT_CHUNK_ROWS);
+    // Invocations carried in their run's row count there (runs.pending_interruptions), the others on their rows.
+    const runs: string[] = [];
+    const rows: string[] = [];
+    for (const id of invocationIds) {
+      const carried = this.carried.get(id);
+      if (carried) {
+        carried.interruptions++;
+        runs.push(carried.runId);
+      } else rows.push(id);
+    }
+    for (let i = 0; i < runs.length; i += INSERT_CHUNK_ROWS) {
+      const chunk = runs.slice(i, i + INSERT_CHUNK_ROWS);
+      statements.push({
+        sql: `UPDATE runs SET ${CARRIED_INTERRUPTIONS} = ${CARRIED_INTERRUPTIONS} + 1 WHERE ${CARRIED_COLUMN} IS NOT NULL AND id IN (${chunk.map(() => '?').join(', ')})`,
+        params: chunk,
+      });
+    }
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) {
+      const chunk = rows.slice(i, i + INSERT_CHUNK_ROWS);
       statements.push({
         sql: `UPDATE invocations SET interruptions = interruptions + 1 WHERE status = 'pending' AND id IN (${chunk.map(() => '?').join(', ')})`,
         params: chunk,
@@ -191,6 +210,11 @@ export class SqlStorage implements Storage {
       const chunk = runIds.slice(i, i + INSERT_CHUNK_ROWS);
       statements.push({
         sql: `UPDATE invocations SET interruptions = interruptions - 1 WHERE status = 'pending' AND run_id IN (${chunk.map(() => '?').join(', ')})`,
+        params: chunk,
+      });
+      // A run's first pending invocation carried in its row (stored-pending.ts CarriedPending) counts there.
+      statements.push({
+        sql: `UPDATE runs SET ${CARRIED_INTERRUPTIONS} = ${CARRIED_INTERRUPTIONS} - 1 WHERE ${CARRIED_COLUMN} IS NOT NULL AND id IN (${chunk.map(() => '?').join(', ')})`,
         params: chunk,
       });
     }

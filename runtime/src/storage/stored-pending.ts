@@ -1,6 +1,15 @@
 /** A queue worker's pending rows as it read them (see StoredPending). */
-import type { SqlParam } from './sql-driver.ts';
+import type { SqlDialect, SqlParam } from './sql-driver.ts';
 import { INV } from './run-compact.ts';
+
+/** The run row's carried pending invocation (compact form, run-compact.ts) and its interruptions (migration 20). */
+export const CARRIED_COLUMN = 'pending_json';
+export const CARRIED_INTERRUPTIONS = 'pending_interruptions';
+
+export function carriedPendingMigration(dialect: SqlDialect): string[] {
+  const add = `ALTER TABLE runs ADD COLUMN ${dialect === 'postgres' ? 'IF NOT EXISTS ' : ''}`;
+  return [`${add}${CARRIED_COLUMN} TEXT`, `${add}${CARRIED_INTERRUPTIONS} INTEGER NOT NULL DEFAULT 0`];
+}
 
 /**
  * What is remembered at most: a run lost before its first completion here (its lease taken over, parked on a question,
@@ -53,4 +62,50 @@ export class StoredPending {
 function inputChars(row: SqlParam[]): number {
   const input = row[INV.input];
   return typeof input === 'string' ? input.length : 0;
+}
+
+/**
+ * Carried invocations remembered at most. Only those of runs in flight here are needed (a worker's claimed batch, a
+ * start-up's resumed runs); one pushed out before its completion (a run taken over by another process leaves its entry
+ * until then) completes as a plain row UPDATE, which fails (InvocationNotPendingError): the run is then taken over
+ * after its lease, its carried invocation intact.
+ */
+const MAX_CARRIED = 50_000;
+
+export interface CarriedEntry {
+  runId: string;
+  interruptions: number;
+  /** The pending invocation as carried (INVOCATION_COLUMNS order, JSON as text). */
+  row: SqlParam[];
+}
+
+/**
+ * Pending invocations carried in their run's row (`runs.pending_json`, session 15: a queued run's first pending
+ * invocation, run-writes.ts carryFirst) as this process read them (a worker's claim: leases.ts claimToRun; a resume:
+ * run-reads.ts listResumableRuns), with the interruptions counted so far (`runs.pending_interruptions`). Their
+ * completion and interruption count are writes of the RUN row (a completion clears `pending_json`, only while still
+ * set and the run active), never of an invocation row, which does not exist.
+ */
+export class CarriedPending {
+  private readonly byId = new Map<string, CarriedEntry>();
+
+  remember(entry: CarriedEntry): void {
+    const id = String(entry.row[INV.id]);
+    this.byId.delete(id);
+    if (this.byId.size >= MAX_CARRIED) this.byId.delete(this.byId.keys().next().value!);
+    this.byId.set(id, entry);
+  }
+
+  /** The entry of a carried invocation, or undefined for an invocation stored as a row. */
+  get(id: string): CarriedEntry | undefined {
+    return this.byId.size === 0 ? undefined : this.byId.get(id);
+  }
+
+  /** Forgotten once consumed (a completion). */
+  take(id: string): CarriedEntry | undefined {
+    if (this.byId.size === 0) return undefined;
+    const entry = this.byId.get(id);
+    if (entry) this.byId.delete(id);
+    return entry;
+  }
 }
