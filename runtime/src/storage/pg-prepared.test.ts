@@ -8,7 +8,8 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PREPARE_AFTER_USES, PreparedStatements, prepareModeFromEnv, type PrepareMode } from './pg-prepared.ts';
 import { PostgresDriver, inlineParams, toNumberedPlaceholders } from './postgres.ts';
-import { dropSchemas, recordPgMessages, TEST_DATABASE_URL as url } from '../testing/storage-backends.ts';
+import { PipelinedBatch, singleCommand, type PipelineStep } from './pg-pipeline.ts';
+import { dropSchemas, TEST_DATABASE_URL as url } from '../testing/storage-backends.ts';
 
 async function reachable(): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
@@ -21,6 +22,17 @@ async function reachable(): Promise<boolean> {
     await client.end().catch(() => {});
   }
 }
+
+describe('singleCommand (what the unnamed Parse of a pipelined batch takes)', () => {
+  it('one command, a trailing ; or a ; inside quotes; not two commands or comments', () => {
+    expect(singleCommand("UPDATE t SET v = 'a;b' WHERE id = 1")).toBe(true);
+    expect(singleCommand('SELECT 1; ')).toBe(true);
+    expect(singleCommand('SELECT "x;y" FROM t')).toBe(true);
+    expect(singleCommand('SELECT 1; SELECT 2')).toBe(false);
+    expect(singleCommand("SELECT 1 -- it's\n")).toBe(false);
+    expect(singleCommand('SELECT /* ; */ 1')).toBe(false);
+  });
+});
 
 describe('FLOWCREW_PG_PREPARE', () => {
   it('is on by default; off, false, 0 turn it off; always is the test mode', () => {
@@ -54,13 +66,29 @@ async function preparedOnServer(driver: PostgresDriver): Promise<string[]> {
   return rows.map((r) => String(r.statement).replace(/^PREPARE \S+ AS /, '').replace(/;\nSELECT parameter_types[\s\S]*$/, ''));
 }
 
+/** What the driver's pooled clients send: a simple query's text, or a pipelined batch's steps (pg-pipeline.ts). */
+function recordSent(driver: PostgresDriver): Array<string | readonly PipelineStep[]> {
+  const sent: Array<string | readonly PipelineStep[]> = [];
+  const wrapped = new WeakSet<object>();
+  driver.pool.on('acquire', (client) => {
+    if (wrapped.has(client)) return;
+    wrapped.add(client);
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      if (typeof args[0] === 'string') sent.push(args[0]);
+      else if (args[0] instanceof PipelinedBatch) sent.push(args[0].steps);
+      return query(...args);
+    };
+  });
+  return sent;
+}
 
 const ok = await reachable();
 
 describe.skipIf(!ok)('prepared statements in write batches (PostgreSQL)', () => {
-  it('a text is prepared at its 5th use, in a round trip of its own, then runs as EXECUTE inside the one message', async () => {
+  it('a text is prepared at its 5th use, in a round trip of its own, then runs by Bind inside the one pipelined write', async () => {
     const driver = await driverWith('recurring');
-    const sent = recordPgMessages(driver);
+    const sent = recordSent(driver);
     try {
       const insert = 'INSERT INTO t (id, v) VALUES (?, ?)';
       for (let id = 10; id < 10 + PREPARE_AFTER_USES - 1; id++) await driver.writeBatch([{ sql: insert, params: [id, 'a'] }]);
@@ -71,11 +99,12 @@ describe.skipIf(!ok)('prepared statements in write batches (PostgreSQL)', () => 
       await driver.writeBatch([{ sql: insert, params: [1, 'a'] }, { sql: insert, params: [2, "it's"] }]);
       expect(sent).toHaveLength(2);
       expect(sent[0]).toMatch(/^PREPARE (fc_w\d+) AS INSERT INTO t \(id, v\) VALUES \(\$1, \$2\);/);
-      const name = /^PREPARE (fc_w\d+)/.exec(sent[0]!)![1];
-      expect(sent[1]).toBe(`BEGIN;\nEXECUTE ${name}(1, 'a');\nEXECUTE ${name}(2, 'it''s');\nCOMMIT`);
+      const name = /^PREPARE (fc_w\d+)/.exec(sent[0] as string)![1];
+      // BEGIN and COMMIT parsed unnamed, the statements bound with their values as text parameters, one Sync.
+      expect(sent[1]).toEqual([{ text: 'BEGIN' }, { statement: name, values: ['1', 'a'] }, { statement: name, values: ['2', "it's"] }, { text: 'COMMIT' }]);
       sent.length = 0;
       await driver.writeBatch([{ sql: insert, params: [3, 'c'] }]);
-      expect(sent).toEqual([`BEGIN;\nEXECUTE ${name}(3, 'c');\nCOMMIT`]); // prepared once per connection
+      expect(sent).toEqual([[{ text: 'BEGIN' }, { statement: name, values: ['3', 'c'] }, { text: 'COMMIT' }]]); // prepared once per connection
       expect(await driver.all('SELECT id, v FROM t ORDER BY id')).toEqual([
         { id: 1, v: 'a' },
         { id: 2, v: "it's" },
@@ -146,6 +175,40 @@ describe.skipIf(!ok)('prepared statements in write batches (PostgreSQL)', () => 
       await driver.exec('ALTER TABLE t ADD COLUMN extra TEXT');
       // The prepared RETURNING * changed its result type: refused by PostgreSQL, so the batch is sent again inlined.
       expect((await driver.writeBatch([{ ...update, params: ['d', 1] }]))[0]!.rows).toEqual([{ id: 1, v: 'd', n: null, doc: null, extra: null }]);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it('a pipelined batch: a failing statement fails it with the server error, stores nothing, and the connection goes on', async () => {
+    const driver = await driverWith('always');
+    const sent = recordSent(driver);
+    try {
+      const insert = 'INSERT INTO t (id, v) VALUES (?, ?)';
+      await driver.writeBatch([{ sql: insert, params: [1, 'a'] }]);
+      const failing = driver.writeBatch([{ sql: insert, params: [2, 'b'] }, { sql: insert, params: [1, 'duplicate'] }, { sql: insert, params: [3, 'c'] }]);
+      await expect(failing).rejects.toMatchObject({ code: '23505' });
+      expect(Array.isArray(sent.at(-2))).toBe(true); // the failing batch went pipelined, then the ROLLBACK
+      expect(sent.at(-1)).toBe('ROLLBACK');
+      // A text PREPARE cannot type goes parsed unnamed in the same write; a statement of two commands: all inlined.
+      const mixed = await driver.writeBatch([{ sql: insert, params: [4, 'd'] }, { sql: 'SELECT count(*)::int AS n FROM t WHERE ? IS NULL', params: [null] }]);
+      expect(mixed[1]).toEqual({ changes: 1, rows: [{ n: 2 }] });
+      expect(sent.at(-1)).toEqual([{ text: 'BEGIN' }, expect.objectContaining({ values: ['4', 'd'] }), { text: 'SELECT count(*)::int AS n FROM t WHERE NULL IS NULL' }, { text: 'COMMIT' }]);
+      await driver.writeBatch([{ sql: insert, params: [5, 'e'] }, { sql: "UPDATE t SET v = 'x' WHERE id = ?; UPDATE t SET v = 'y' WHERE id = ?", params: [4, 5] }]);
+      expect(sent.at(-1)).toMatch(/^BEGIN;\nINSERT INTO t \(id, v\) VALUES \(5, 'e'\);/);
+      // A check refusing a result rolls the pipelined batch back; a check passing commits it.
+      const check = (r: { changes: number }) => {
+        if (r.changes === 0) throw new Error('row 99 is not there');
+      };
+      await expect(driver.writeBatch([{ sql: insert, params: [6, 'f'] }, { sql: 'UPDATE t SET v = ? WHERE id = ?', params: ['z', 99], check }])).rejects.toThrow('row 99');
+      await driver.writeBatch([{ sql: insert, params: [7, 'g'] }, { sql: 'UPDATE t SET v = ? WHERE id = ?', params: ['h', 7], check }]);
+      expect(sent.at(-1)).toBe('COMMIT');
+      expect(await driver.all('SELECT id, v FROM t ORDER BY id')).toEqual([
+        { id: 1, v: 'a' },
+        { id: 4, v: 'x' },
+        { id: 5, v: 'y' },
+        { id: 7, v: 'h' },
+      ]);
     } finally {
       await driver.close();
     }

@@ -68,9 +68,15 @@ export interface QueryClient {
 }
 
 export interface BatchText {
-  /** The statement as sent inside the batch's message: `EXECUTE name(...)` or the inlined text. */
+  /**
+   * The statement as sent inside the batch's message: `EXECUTE name(...)` or the inlined text; for a statement to
+   * Bind (texts(..., 'bind'), pg-pipeline.ts) the inlined text only when not prepared.
+   */
   text: string;
   prepared: boolean;
+  /** texts(..., 'bind'): the prepared statement's name and its values as text parameters. */
+  statement?: string;
+  values?: Array<string | null>;
 }
 
 export class PreparedStatements {
@@ -90,7 +96,7 @@ export class PreparedStatements {
    * The batch's statement texts for this client: the recurring ones prepared on it first (one round trip each, only
    * the first time on this connection), as `EXECUTE`; the others inlined.
    */
-  async texts(client: QueryClient, statements: readonly { sql: string; params?: readonly SqlParam[] }[]): Promise<BatchText[]> {
+  async texts(client: QueryClient, statements: readonly { sql: string; params?: readonly SqlParam[] }[], form: 'execute' | 'bind' = 'execute'): Promise<BatchText[]> {
     if (this.mode === 'off') return statements.map((s) => ({ text: this.inline(s.sql, s.params), prepared: false }));
     // A batch that changes the schema (a migration) goes inlined: its statements may name tables it creates.
     if (statements.some((s) => SCHEMA_CHANGE.test(s.sql))) return statements.map((s) => ({ text: this.inline(s.sql, s.params), prepared: false }));
@@ -99,6 +105,11 @@ export class PreparedStatements {
     const out: BatchText[] = [];
     for (const s of statements) {
       const prepared = mine.get(s.sql) ?? (await this.prepareIfRecurring(client, mine, s.sql));
+      if (form === 'bind') {
+        const values = prepared && bindValues(prepared, s.params ?? []);
+        out.push(values !== undefined ? { text: '', prepared: true, statement: prepared!.name, values } : { text: this.inline(s.sql, s.params), prepared: false });
+        continue;
+      }
       const args = prepared && executeArgs(prepared, s.params ?? []);
       out.push(args !== undefined ? { text: `EXECUTE ${prepared!.name}${args}`, prepared: true } : { text: this.inline(s.sql, s.params), prepared: false });
     }
@@ -175,6 +186,30 @@ function executeArgs(prepared: Prepared, params: readonly SqlParam[]): string | 
     out += i === 0 ? literal : `, ${literal}`;
   }
   return `${out})`;
+}
+
+/**
+ * The values as Bind's text parameters, or undefined when a value must be inlined in the statement's own text instead:
+ * the same choice as executeArgs (a number only into a numeric parameter that holds it); a text parameter is given to
+ * the type's input function, as PostgreSQL does with the quoted 'unknown' literal of EXECUTE or the inlined text.
+ */
+function bindValues(prepared: Prepared, params: readonly SqlParam[]): Array<string | null> | undefined {
+  const { kinds } = prepared;
+  if (params.length < kinds.length) throw new Error(`statement has more placeholders than parameters: ${prepared.name}`);
+  const out = new Array<string | null>(kinds.length);
+  for (let i = 0; i < kinds.length; i++) {
+    const value = params[i];
+    if (value === null || value === undefined) out[i] = null;
+    else if (typeof value === 'number' || typeof value === 'bigint') {
+      const kind = kinds[i];
+      if (!kind) return undefined;
+      const n = Number(value);
+      if (!Number.isFinite(n)) throw new Error(`cannot store the number ${value}`);
+      if (n < kind.min || n > kind.max || (kind.integer && !Number.isInteger(n))) return undefined;
+      out[i] = value.toString();
+    } else out[i] = String(value);
+  }
+  return out;
 }
 
 /**

@@ -2,8 +2,9 @@
 import pg from 'pg';
 import type { MessageLimits } from './types.ts';
 import { SqlStorage, type Row, type SqlDriver, type SqlParam, type SqlStatement, type StatementResult } from './sql-storage.ts';
-import { PreparedStatements, prepareModeFromEnv, quoteLiteral, type PrepareMode } from './pg-prepared.ts';
+import { PreparedStatements, prepareModeFromEnv, quoteLiteral, type BatchText, type PrepareMode } from './pg-prepared.ts';
 import { SessionSetup, toastCompressionFromEnv, type ToastCompression } from './pg-session.ts';
+import { PipelinedBatch, singleCommand, type PipelineStep } from './pg-pipeline.ts';
 
 export interface PostgresOptions {
   connectionString: string;
@@ -37,6 +38,9 @@ const types: pg.CustomTypesConfig = {
       ? (value: string) => Number(value)
       : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
 };
+
+/** A text-format column's parser, as pg's own results use (the `types` above). */
+const textParser = (oid: number) => types.getTypeParser(oid, 'text') as (value: string) => unknown;
 
 export class PostgresDriver implements SqlDriver {
   readonly dialect = 'postgres' as const;
@@ -133,22 +137,35 @@ export class PostgresDriver implements SqlDriver {
     // Every process waits on these round trips in turn (a queued run crosses the main's and a worker's commits).
     const checked = statements.some((s) => s.check);
     // Recurring statements are prepared on this connection first (own round trips, once per connection), then run
-    // as EXECUTE in the message: no planning per transaction (pg-prepared.ts).
-    let texts: string[];
+    // by Bind of their values (pg-prepared.ts): no planning, and no literal to lex, per transaction.
+    let texts: BatchText[];
     try {
-      texts = inlineOnly ? statements.map((s) => inlineParams(s.sql, s.params)) : (await this.prepared.texts(client, statements)).map((t) => t.text);
+      texts = inlineOnly ? statements.map((s) => ({ text: inlineParams(s.sql, s.params), prepared: false })) : await this.prepared.texts(client, statements, 'bind');
     } catch (error) {
       // A PREPARE that failed without a server error code lost the connection: do not return it to the pool.
       if (typeof (error as { code?: unknown }).code !== 'string') Object.assign(error as object, { brokenConnection: error });
       throw error;
     }
+    // With a statement prepared: the extended protocol, pipelined (pg-pipeline.ts), still ONE write and one round
+    // trip; a text not prepared is parsed unnamed, unless it holds several commands (then all go inlined, below).
+    const pipelined = texts.some((t) => t.prepared) && texts.every((t) => t.prepared || singleCommand(t.text));
     try {
-      // The whole batch in ONE message: the simple query protocol takes several statements (and answers with one
-      // result each) but no bind parameters, so values are inlined as literals by pg's own escaping. A
-      // statement-per-round-trip batch costs a network round trip for each of ~13 statements per run.
-      const text = ['BEGIN', ...texts, ...(checked ? [] : ['COMMIT'])].join(';\n');
-      const answer = (await client.query(text)) as unknown as pg.QueryResult[];
-      const results = answer.slice(1, 1 + statements.length).map((r) => ({ changes: r.rowCount ?? 0, rows: r.rows as Row[] }));
+      let results: StatementResult[];
+      if (pipelined) {
+        const steps: PipelineStep[] = [{ text: 'BEGIN' }];
+        for (const t of texts) steps.push(t.prepared ? { statement: t.statement!, values: t.values! } : { text: t.text });
+        if (!checked) steps.push({ text: 'COMMIT' });
+        const answer = await PipelinedBatch.run(client as unknown as { query(batch: PipelinedBatch): unknown }, steps, textParser);
+        results = answer.slice(1, 1 + statements.length).map((r) => ({ changes: r.rowCount, rows: r.rows }));
+      } else {
+        // The whole batch in ONE simple-query message: it takes several statements (and answers with one result
+        // each) but no bind parameters, so values are inlined as literals by pg's own escaping. A
+        // statement-per-round-trip batch costs a network round trip for each of ~13 statements per run.
+        const inlined = texts.map((t, i) => (t.prepared ? inlineParams(statements[i]!.sql, statements[i]!.params) : t.text));
+        const text = ['BEGIN', ...inlined, ...(checked ? [] : ['COMMIT'])].join(';\n');
+        const answer = (await client.query(text)) as unknown as pg.QueryResult[];
+        results = answer.slice(1, 1 + statements.length).map((r) => ({ changes: r.rowCount ?? 0, rows: r.rows as Row[] }));
+      }
       if (checked) {
         statements.forEach((statement, i) => statement.check?.(results[i]!));
         await client.query('COMMIT');

@@ -1,0 +1,163 @@
+/**
+ * A write batch over the extended protocol, pipelined: ONE write, ONE round trip (issue 10, session 15).
+ *
+ * Session 14's batches were one simple-query message, `BEGIN; EXECUTE fc_w4('...', ...); ...; COMMIT`: PostgreSQL
+ * lexed and parsed every EXECUTE and its literals character by character (a finished run's ~2.3 KB compact history, a
+ * run's input), analysed the argument list and evaluated it, for every statement of every transaction (core_yylex
+ * was PostgreSQL's 2nd-hottest function under the queue bench). Here the same batch goes as extended-protocol messages
+ * written together: `Parse/Bind/Execute BEGIN`, then per statement `Bind` of its prepared statement with the values as
+ * text parameters (handed to the type's input function, as PostgreSQL does with a quoted 'unknown' literal) or, for a
+ * text not prepared, `Parse` of its inlined text into the unnamed statement; `Describe` (its row shape) and
+ * `Execute`; `COMMIT` (unless the caller checks results first) and ONE `Sync`. node-postgres sends one query at a
+ * time and a Sync per query, so this is a Submittable of its own (the interface pg-cursor uses): pg hands it the
+ * connection, it writes all messages corked into one write, and pg routes the answers to it.
+ *
+ * Errors keep the simple query's meaning: after a failing message PostgreSQL skips the rest up to the Sync (the
+ * transaction is left aborted, the caller's ROLLBACK ends it), the batch fails with that server error (the same
+ * codes: "prepared statement does not exist" is 26000 on Bind as on EXECUTE). A lost connection fails the batch as a
+ * simple query would.
+ */
+import type { Row } from './sql-driver.ts';
+
+/** One statement of a pipelined batch: a prepared statement's name with its values, or a text to parse unnamed. */
+export type PipelineStep = { statement: string; values: Array<string | null> } | { text: string };
+
+export interface PipelineResult {
+  rowCount: number;
+  rows: Row[];
+}
+
+/** The pg Connection methods a batch writes with (pg/lib/connection.js). */
+export interface WireConnection {
+  stream: { cork(): void; uncork(): void; destroy(error?: Error): void };
+  parse(query: { text: string }): void;
+  bind(config: { statement?: string; values?: Array<string | null> }): void;
+  describe(message: { type: 'P' }): void;
+  execute(config: object): void;
+  sync(): void;
+}
+
+interface Field {
+  name: string;
+  dataTypeID: number;
+}
+
+type TypeParser = (oid: number) => (value: string) => unknown;
+
+const COMMAND_COMPLETE = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/;
+
+/** A batch of steps as one pg "query" (Submittable): `client.query(batch)`, answered through `done`. */
+export class PipelinedBatch {
+  /** Set by pg (client.query): the batch's answer. */
+  callback?: (error: Error | null, results?: PipelineResult[]) => void;
+  private readonly results: PipelineResult[] = [];
+  private fields: Field[] = [];
+  private parsers: Array<(value: string) => unknown> = [];
+  private rows: Row[] = [];
+  private answered = false;
+
+  constructor(
+    readonly steps: readonly PipelineStep[],
+    private readonly typeParser: TypeParser,
+  ) {}
+
+  /** Sends the batch on this client; resolves with one result per step. */
+  static run(client: { query(batch: PipelinedBatch): unknown }, steps: readonly PipelineStep[], typeParser: TypeParser): Promise<PipelineResult[]> {
+    return new Promise((resolve, reject) => {
+      const batch = new PipelinedBatch(steps, typeParser);
+      batch.callback = (error, results) => (error ? reject(error) : resolve(results!));
+      client.query(batch);
+    });
+  }
+
+  /** pg: write the messages (an Error returned fails the batch before anything was sent). */
+  submit(connection: WireConnection): Error | undefined {
+    connection.stream.cork();
+    try {
+      for (const step of this.steps) {
+        if ('text' in step) {
+          connection.parse({ text: step.text });
+          connection.bind({});
+        } else connection.bind({ statement: step.statement, values: step.values });
+        connection.describe({ type: 'P' });
+        connection.execute({});
+      }
+      connection.sync();
+    } catch (error) {
+      // Half a batch may be in the socket's buffer without its Sync: the connection cannot be trusted any more.
+      connection.stream.destroy(error as Error);
+      return error as Error;
+    } finally {
+      connection.stream.uncork();
+    }
+    return undefined;
+  }
+
+  handleRowDescription(message: { fields: Field[] }): void {
+    this.fields = message.fields;
+    this.parsers = message.fields.map((f) => this.typeParser(f.dataTypeID));
+  }
+
+  handleDataRow(message: { fields: Array<string | null> }): void {
+    const row: Row = {};
+    const { fields, parsers } = this;
+    for (let i = 0; i < fields.length; i++) {
+      const raw = message.fields[i];
+      row[fields[i]!.name] = raw === null || raw === undefined ? null : parsers[i]!(raw);
+    }
+    this.rows.push(row);
+  }
+
+  handleCommandComplete(message: { text?: string }): void {
+    const match = COMMAND_COMPLETE.exec(message.text ?? '');
+    const count = match?.[3] ?? match?.[2];
+    this.results.push({ rowCount: count === undefined ? 0 : Number(count), rows: this.rows });
+    this.rows = [];
+    this.fields = [];
+    this.parsers = [];
+  }
+
+  handleEmptyQuery(): void {
+    this.results.push({ rowCount: 0, rows: [] });
+  }
+
+  handlePortalSuspended(): void {
+    // Execute asks for all rows (0 = no limit): never suspended.
+  }
+
+  handleCopyInResponse(): void {
+    // A COPY inside a write batch is not something the SQL writers send.
+  }
+
+  handleCopyData(): void {}
+
+  handleError(error: Error): void {
+    this.answer(error);
+  }
+
+  handleReadyForQuery(): void {
+    if (this.results.length !== this.steps.length) this.answer(new Error(`pipelined batch: ${this.results.length} answers for ${this.steps.length} statements`));
+    else this.answer(null);
+  }
+
+  private answer(error: Error | null): void {
+    if (this.answered) return;
+    this.answered = true;
+    this.callback?.(error, error ? undefined : this.results);
+  }
+}
+
+/** One command (no `;` outside quotes but at the end): a text the unnamed Parse takes like the simple query does. */
+export function singleCommand(sql: string): boolean {
+  let quote = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql.charCodeAt(i);
+    if (quote !== 0) {
+      if (c === quote) quote = 0;
+    } else if (c === 39 || c === 34) quote = c;
+    else if (c === 59 && sql.slice(i + 1).trim() !== '') return false; // ;
+    else if (c === 45 && sql.charCodeAt(i + 1) === 45) return false; // -- comment: may hide a quote; keep the simple query
+    else if (c === 47 && sql.charCodeAt(i + 1) === 42) return false; // /* comment */ likewise
+  }
+  return true;
+}
