@@ -6,7 +6,9 @@
  * statement text that recurs (its 5th use) is PREPAREd once per connection, in a round trip of its own before the batch's message
  * (a failing PREPARE inside BEGIN ... COMMIT would abort the transaction), and the batch then says
  * `EXECUTE name(literal, ...)`: still one message, and after 5 executions PostgreSQL keeps a generic plan when it is
- * not costlier than the custom ones, so planning disappears. The SQL writers keep their `?` SQL: this is a seam of
+ * not costlier than the custom ones, so planning disappears. Since session 15 the driver asks for the Bind form
+ * instead (texts(..., 'bind'): the name and the values as text parameters) and sends the batch over the extended
+ * protocol, pipelined in one write (pg-pipeline.ts): no literal for PostgreSQL to lex. The SQL writers keep their `?` SQL: this is a seam of
  * the driver alone.
  *
  * Same results as the inlined text: PREPARE infers each `$n`'s type from its context, as an inlined 'unknown'
