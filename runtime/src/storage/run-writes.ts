@@ -37,6 +37,11 @@ const RUN_COLUMNS = ['id', 'flow_id', 'flow_version', 'status', 'trigger_node_id
 // last two parameters of such a row are the flow id and the fallback project.
 const RUN_ROW = `(${RUN_COLUMNS.slice(0, -1).map(() => '?').join(', ')}, COALESCE((SELECT f.project_id FROM flows f WHERE f.id = ?), ?))`;
 const RUN_ROW_GIVEN = `(${RUN_COLUMNS.map(() => '?').join(', ')})`;
+// A run row carrying no pending invocation (every embedded run, every run of SQLite) is inserted without that column,
+// as before session 15: the same statement, the same stored row.
+const PLAIN_RUN_COLUMNS = RUN_COLUMNS.filter((column) => column !== CARRIED_COLUMN);
+const PLAIN_RUN_ROW = `(${PLAIN_RUN_COLUMNS.slice(0, -1).map(() => '?').join(', ')}, COALESCE((SELECT f.project_id FROM flows f WHERE f.id = ?), ?))`;
+const PLAIN_RUN_ROW_GIVEN = `(${PLAIN_RUN_COLUMNS.map(() => '?').join(', ')})`;
 /** Positions in a run row of what a run update sets. */
 const RUN = { id: 0, status: 3, error: 6, startedAt: 9, finishedAt: 10, invocations: 13, carried: 14 } as const;
 const FINISHED_STATUSES: ReadonlySet<SqlParam> = new Set(['succeeded', 'failed', 'cancelled']);
@@ -502,21 +507,32 @@ function insertText(table: string, columns: readonly string[], placeholders: str
 
 /** Run rows (acceptRunWrite): those with their project given, and those whose project is looked up (one INSERT each). */
 function insertRunRows(rows: readonly SqlParam[][]): SqlStatement[] {
-  if (rows.every((row) => row.length === RUN_COLUMNS.length)) return insertRows('runs', RUN_COLUMNS, RUN_ROW_GIVEN, rows);
-  if (rows.every((row) => row.length !== RUN_COLUMNS.length)) return insertRows('runs', RUN_COLUMNS, RUN_ROW, rows);
-  return [...insertRows('runs', RUN_COLUMNS, RUN_ROW_GIVEN, rows.filter((row) => row.length === RUN_COLUMNS.length)), ...insertRows('runs', RUN_COLUMNS, RUN_ROW, rows.filter((row) => row.length !== RUN_COLUMNS.length))];
+  if (rows.length === 0) return [];
+  if (rows.every((row) => row[RUN.carried] === null)) return insertRunRowsAs(PLAIN_RUN_COLUMNS, PLAIN_RUN_ROW_GIVEN, PLAIN_RUN_ROW, rows, RUN.carried);
+  if (rows.every((row) => row[RUN.carried] !== null)) return insertRunRowsAs(RUN_COLUMNS, RUN_ROW_GIVEN, RUN_ROW, rows);
+  return [...insertRunRows(rows.filter((row) => row[RUN.carried] === null)), ...insertRunRows(rows.filter((row) => row[RUN.carried] !== null))];
+}
+
+function insertRunRowsAs(columns: readonly string[], given: string, lookup: string, rows: readonly SqlParam[][], skip?: number): SqlStatement[] {
+  if (rows.every((row) => row.length === RUN_COLUMNS.length)) return insertRows('runs', columns, given, rows, skip);
+  if (rows.every((row) => row.length !== RUN_COLUMNS.length)) return insertRows('runs', columns, lookup, rows, skip);
+  return [...insertRows('runs', columns, given, rows.filter((row) => row.length === RUN_COLUMNS.length), skip), ...insertRows('runs', columns, lookup, rows.filter((row) => row.length !== RUN_COLUMNS.length), skip)];
 }
 
 /** Multi-row INSERTs: one statement (one round trip on PostgreSQL) per chunk instead of one per row. */
-function insertRows(table: string, columns: readonly string[], placeholders: string, rows: readonly SqlParam[][]): SqlStatement[] {
+function insertRows(table: string, columns: readonly string[], placeholders: string, rows: readonly SqlParam[][], skip = -1): SqlStatement[] {
   const statements: SqlStatement[] = [];
   for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) {
     const n = Math.min(INSERT_CHUNK_ROWS, rows.length - i);
     let params: SqlParam[];
-    if (n === 1) params = rows[i]!;
+    if (n === 1 && skip < 0) params = rows[i]!;
     else {
+      // `skip`: a position not written (the carried pending invocation's, of rows carrying none).
       params = [];
-      for (let r = i; r < i + n; r++) for (const value of rows[r]!) params.push(value);
+      for (let r = i; r < i + n; r++) {
+        const row = rows[r]!;
+        for (let v = 0; v < row.length; v++) if (v !== skip) params.push(row[v]!);
+      }
     }
     statements.push({ sql: insertText(table, columns, placeholders, n), params });
   }
