@@ -8,7 +8,9 @@
  * leases, cancels or reconciles runs reads the pending invocations of active runs, which are always rows. One
  * exception (session 14, run-writes.ts carryFirst): a queued run's acceptance carries its trigger's completion in the
  * run row while the run is still active, its pending invocations staying rows; the worker's commit that finishes the
- * run appends its part after a COMPACT_SEPARATOR, so a history may be several parts, read in order. The
+ * run appends its part after a COMPACT_SEPARATOR, so a history may be several parts, read in order. Session 15
+ * carries the first PENDING invocation too, in another column of the run row (`pending_json`, this format, one
+ * invocation: stored-pending.ts CarriedPending), read there by the claim, resume, the reconciler and the run view. The
  * reader of a finished run's invocations (run-reads.ts listInvocations: run view, API, reruns, steps, flow tests)
  * merges both places, so a run written partly as rows (an earlier batch) and partly compacted reads the same.
  *
