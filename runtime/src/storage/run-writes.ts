@@ -367,7 +367,7 @@ class Segment {
     for (const row of candidates) {
       const runId = row[INV.runId] as string;
       // A carried invocation interrupted before keeps its count, shown with it: a row (interruptionsKept).
-      if (this.inRun.get(row)?.inRun?.interruptions) {
+      if (this.inRun.size > 0 && this.inRun.get(row)?.inRun?.interruptions) {
         rest.push(row);
         continue;
       }
