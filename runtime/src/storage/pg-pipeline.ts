@@ -171,3 +171,76 @@ export function singleCommand(sql: string): boolean {
   }
   return true;
 }
+
+/** What a statement's Parse needs of the pg Connection: its socket and its message events. */
+export interface ParseConnection extends WireConnection {
+  on(event: 'parameterDescription', listener: (message: { dataTypeIDs: number[] }) => void): unknown;
+  off(event: 'parameterDescription', listener: (message: { dataTypeIDs: number[] }) => void): unknown;
+}
+
+/**
+ * A named prepared statement made by the protocol's own `Parse` (+ `Describe` of it and a `Sync`, one write, one
+ * round trip): the answer is the parameter types PostgreSQL inferred (ParameterDescription, as type OIDs). Session 14
+ * sent `PREPARE name AS ...` and read the types from `pg_prepared_statements`, a view that lists every statement of
+ * the connection with its text (≈ 220 µs of PostgreSQL each, up to 200 statements per connection).
+ */
+export class ParsedStatement {
+  callback?: (error: Error | null, types?: number[]) => void;
+  private types: number[] | undefined;
+  private connection: ParseConnection | undefined;
+  private answered = false;
+  private readonly onTypes = (message: { dataTypeIDs: number[] }) => {
+    this.types = [...message.dataTypeIDs];
+  };
+
+  constructor(
+    readonly statement: string,
+    readonly text: string,
+  ) {}
+
+  /** Parses `text` as the statement `statement` on this client; resolves with its parameters' type OIDs. */
+  static run(client: { query(parse: ParsedStatement): unknown }, statement: string, text: string): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      const parse = new ParsedStatement(statement, text);
+      parse.callback = (error, types) => (error ? reject(error) : resolve(types!));
+      client.query(parse);
+    });
+  }
+
+  submit(connection: ParseConnection): Error | undefined {
+    if (!connection.stream.writable) return new Error('Connection terminated');
+    let message: Buffer;
+    try {
+      message = Buffer.concat([serialize.parse({ name: this.statement, text: this.text }), serialize.describe({ type: 'S', name: this.statement }), SYNC]);
+    } catch (error) {
+      return error as Error;
+    }
+    this.connection = connection;
+    connection.on('parameterDescription', this.onTypes);
+    connection.stream.write(message);
+    return undefined;
+  }
+
+  handleRowDescription(): void {} // the statement's result shape: not needed here (Bind's Describe gives it per batch)
+  handleDataRow(): void {}
+  handleCommandComplete(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+  handleCopyInResponse(): void {}
+  handleCopyData(): void {}
+
+  handleError(error: Error): void {
+    this.answer(error);
+  }
+
+  handleReadyForQuery(): void {
+    this.answer(this.types ? null : new Error(`no parameter description for ${this.statement}`));
+  }
+
+  private answer(error: Error | null): void {
+    this.connection?.off('parameterDescription', this.onTypes);
+    if (this.answered) return;
+    this.answered = true;
+    this.callback?.(error, error ? undefined : this.types);
+  }
+}

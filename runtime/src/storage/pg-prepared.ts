@@ -6,7 +6,9 @@
  * statement text that recurs (its 5th use) is PREPAREd once per connection, in a round trip of its own before the batch's message
  * (a failing PREPARE inside BEGIN ... COMMIT would abort the transaction), and the batch then says
  * `EXECUTE name(literal, ...)`: still one message, and after 5 executions PostgreSQL keeps a generic plan when it is
- * not costlier than the custom ones, so planning disappears. Since session 15 the driver asks for the Bind form
+ * not costlier than the custom ones, so planning disappears. Since session 15 a statement is prepared by the protocol's Parse + Describe
+ * (pg-pipeline.ts ParsedStatement: the parameter types come with its answer) instead of `PREPARE` and a read of
+ * pg_prepared_statements, and the driver asks for the Bind form
  * instead (texts(..., 'bind'): the name and the values as text parameters) and sends the batch over the extended
  * protocol, pipelined in one write (pg-pipeline.ts): no literal for PostgreSQL to lex. The SQL writers keep their `?` SQL: this is a seam of
  * the driver alone.
@@ -22,6 +24,7 @@
  * statements per client). `always` prepares every text from its first use: a test mode, so that the storage suites
  * prove every statement gives the same results prepared.
  */
+import { ParsedStatement } from './pg-pipeline.ts';
 import type { SqlParam } from './sql-driver.ts';
 
 export type PrepareMode = 'off' | 'recurring' | 'always';
@@ -47,12 +50,13 @@ export function prepareModeFromEnv(value: string | undefined = process.env.FLOWC
 /** How a parameter takes a number: integers within a range, any number, or none (text, jsonb, ...: inline it). */
 type ParamKind = { min: number; max: number; integer: boolean } | null;
 
-const PARAM_KINDS: Record<string, ParamKind> = {
-  smallint: { min: -32768, max: 32767, integer: true },
-  integer: { min: -2147483648, max: 2147483647, integer: true },
-  bigint: { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER, integer: true },
-  numeric: { min: -Infinity, max: Infinity, integer: false },
-  'double precision': { min: -Infinity, max: Infinity, integer: false },
+/** By type OID (pg_type): int2, int4, int8, numeric, float8. */
+const PARAM_KINDS: Record<number, ParamKind> = {
+  21: { min: -32768, max: 32767, integer: true },
+  23: { min: -2147483648, max: 2147483647, integer: true },
+  20: { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER, integer: true },
+  1700: { min: -Infinity, max: Infinity, integer: false },
+  701: { min: -Infinity, max: Infinity, integer: false },
 };
 
 /** What PREPARE takes (SET LOCAL and DDL in a batch stay inlined). */
@@ -64,9 +68,9 @@ interface Prepared {
   kinds: ParamKind[];
 }
 
-/** What a pg client must do for PREPARE (a PoolClient in the driver). */
+/** What a pg client must do to prepare a statement (a PoolClient in the driver): run a Parse (pg-pipeline.ts). */
 export interface QueryClient {
-  query(text: string): Promise<unknown>;
+  query(parse: ParsedStatement): unknown;
 }
 
 export interface BatchText {
@@ -146,13 +150,11 @@ export class PreparedStatements {
     // round trip plus 5 custom plans again each time it came back: inlining it costs one plan.
     if (mine.size >= this.maxPerConnection) return undefined;
     const name = `fc_w${++this.nextId}`;
-    let types: string[];
+    let types: number[];
     try {
-      // One message, its own implicit transaction: the PREPARE and the parameter types PostgreSQL inferred.
-      const answer = (await client.query(
-        `PREPARE ${name} AS ${this.numbered(sql)};\nSELECT parameter_types::text[] AS types FROM pg_prepared_statements WHERE name = '${name}'`,
-      )) as Array<{ rows: Array<{ types: string[] }> }>;
-      types = answer[1]!.rows[0]!.types;
+      // One write, one round trip: Parse of the named statement and Describe of it, whose answer is the parameter
+      // types PostgreSQL inferred (as type OIDs).
+      types = await ParsedStatement.run(client, name, this.numbered(sql));
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if (typeof code !== 'string') throw error; // the connection, not the statement: the batch fails as it would have
