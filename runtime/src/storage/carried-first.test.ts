@@ -2,8 +2,9 @@
  * A queued run's trigger completion carried in its run row (session 14, run-writes.ts carryFirst), real PostgreSQL:
  * a queue-mode main's acceptance stores the run row (holding the trigger's completed invocation in its compact
  * history) and only the pending invocation as a row. Everything that reads a run's invocations must see the trigger
- * as before; everything that reads "pending rows" (claim, resume, take-over, interruptions, the reconciler, cancel)
- * works on the pending rows, which stay rows.
+ * as before; everything that reads pending invocations (claim, resume, take-over, interruptions, the reconciler,
+ * cancel) finds them. Since session 15 a single pending invocation is carried in the run row too (carried-pending.test.ts);
+ * these cases, with several pending invocations (rows) or one (carried), read the same.
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
