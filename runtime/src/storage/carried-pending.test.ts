@@ -43,6 +43,8 @@ describe("a queued run's first pending invocation carried in its run row (real P
     const r = queuedRun();
     await main.acceptRun(r.run, [r.trigger, r.first], { outbox: true });
     expect(await rowCount(main, r.run.id)).toBe(0);
+    // Its input is the run's input: not stored a third time in the row (read back from runs.input).
+    expect(String((await main.driver.get('SELECT pending_json FROM runs WHERE id = ?', [r.run.id]))!.pending_json)).toMatch(/^=(?![\s\S]*line 1)/);
     expect(await main.listInvocations(r.run.id)).toEqual([r.trigger, r.first]);
     const [resumable] = await main.listResumableRuns({ runIds: [r.run.id] });
     expect(resumable).toMatchObject({ maxSeq: 1, pending: [r.first] });

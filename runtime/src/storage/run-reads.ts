@@ -4,7 +4,7 @@
  */
 import { jsonOrNull, num, numOrNull, strOrNull } from './row-values.ts';
 import { bySeqThenId, COMPACT_COLUMN, decodeInvocations } from './run-compact.ts';
-import { CARRIED_COLUMN, CARRIED_INTERRUPTIONS, type CarriedPending } from './stored-pending.ts';
+import { CARRIED_COLUMN, CARRIED_INTERRUPTIONS, CARRIED_RUN_INPUT, type CarriedPending } from './stored-pending.ts';
 import type { Row, SqlDriver, SqlParam } from './sql-driver.ts';
 import type { InvocationRecord, InvocationStatus, ResumableRun, RunFilter, RunRecord, RunStatus, RunTiming } from './types.ts';
 
@@ -126,7 +126,7 @@ export class SqlRunReads {
   async listInvocations(runId: string): Promise<InvocationRecord[]> {
     const [rows, run] = await Promise.all([
       this.driver.all('SELECT * FROM invocations WHERE run_id = ? ORDER BY seq, id', [runId]),
-      this.driver.get(`SELECT id, status, finished_at, ${COMPACT_COLUMN} AS compact, ${CARRIED_COLUMN}, ${CARRIED_INTERRUPTIONS} FROM runs WHERE id = ?`, [runId]),
+      this.driver.get(`SELECT id, status, input, finished_at, ${COMPACT_COLUMN} AS compact, ${CARRIED_COLUMN}, ${CARRIED_INTERRUPTIONS} FROM runs WHERE id = ?`, [runId]),
     ]);
     const stored = rows.map(toInvocation);
     const carried = run ? decodeCarried(run) : undefined;
@@ -188,8 +188,11 @@ export function decodeCarried(row: Row, registry?: CarriedPending): InvocationRe
   const text = row[CARRIED_COLUMN];
   if (text === null || text === undefined) return undefined;
   const runId = String(row.id);
-  const inv = decodeInvocations(String(text), runId)[0];
+  // Its input not repeated when it is the run's (run-writes.ts encodeCarried): read from the run row's input.
+  const runInput = String(text).startsWith(CARRIED_RUN_INPUT);
+  const inv = decodeInvocations(runInput ? String(text).slice(CARRIED_RUN_INPUT.length) : String(text), runId)[0];
   if (!inv) return undefined;
+  if (runInput) inv.input = jsonOrNull(row.input);
   const interruptions = row[CARRIED_INTERRUPTIONS] === null || row[CARRIED_INTERRUPTIONS] === undefined ? 0 : num(row[CARRIED_INTERRUPTIONS]);
   if (interruptions !== 0) inv.interruptions = interruptions;
   registry?.remember({ runId, interruptions, row: carriedRow(inv) });

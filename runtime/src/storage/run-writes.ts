@@ -17,7 +17,7 @@ import type { SqlParam, SqlStatement } from './sql-storage.ts';
 import { COMPACT_COLUMN, COMPACT_SEPARATOR, encodeInvocations, INV, INVOCATION_COLUMNS } from './run-compact.ts';
 import { FINISHED_SQL } from './run-reads.ts';
 import { coalesceOutboxInserts } from './outbox.ts';
-import { CARRIED_COLUMN, type CarriedPending, type StoredPending } from './stored-pending.ts';
+import { CARRIED_COLUMN, CARRIED_RUN_INPUT, type CarriedPending, type StoredPending } from './stored-pending.ts';
 
 // Kept importable from here (sql-storage.ts imports it with the run writes).
 export { json };
@@ -43,7 +43,7 @@ const PLAIN_RUN_COLUMNS = RUN_COLUMNS.filter((column) => column !== CARRIED_COLU
 const PLAIN_RUN_ROW = `(${PLAIN_RUN_COLUMNS.slice(0, -1).map(() => '?').join(', ')}, COALESCE((SELECT f.project_id FROM flows f WHERE f.id = ?), ?))`;
 const PLAIN_RUN_ROW_GIVEN = `(${PLAIN_RUN_COLUMNS.map(() => '?').join(', ')})`;
 /** Positions in a run row of what a run update sets. */
-const RUN = { id: 0, status: 3, error: 6, startedAt: 9, finishedAt: 10, invocations: 13, carried: 14 } as const;
+const RUN = { id: 0, status: 3, input: 5, error: 6, startedAt: 9, finishedAt: 10, invocations: 13, carried: 14 } as const;
 const FINISHED_STATUSES: ReadonlySet<SqlParam> = new Set(['succeeded', 'failed', 'cancelled']);
 const RUN_UPDATE_COLUMNS = { status: 'status', error: 'error', startedAt: 'started_at', finishedAt: 'finished_at' } as const;
 
@@ -129,10 +129,22 @@ function carryFirst(run: SqlParam[], rows: SqlParam[][]): { rows: SqlParam[][]; 
   // invocation row at all. Its readers (claim, resume, reconciler, cancel, run view) read it there; whatever consumes
   // it (its completion) clears the column in a run UPDATE conditional on it still being set and the run active.
   if (pending.length === 1 && done.length === rows.length - 1) {
-    run[RUN.carried] = encodeInvocations(pending);
+    run[RUN.carried] = encodeCarried(pending[0]!, run[RUN.input]!);
     return { rows: [], pending: pending[0]! };
   }
   return done.length === 0 ? { rows } : { rows: rows.filter((inv) => !done.includes(inv)) };
+}
+
+/**
+ * The carried pending invocation's text: its input, when it is the run's input (the trigger's message, as along a
+ * webhook's first wire), is not repeated (CARRIED_RUN_INPUT: read back from the run row's `input`), so the row (and
+ * each of its versions until the finish) holds the message twice, not three times.
+ */
+function encodeCarried(pending: SqlParam[], runInput: SqlParam): string {
+  if (pending[INV.input] === null || pending[INV.input] !== runInput) return encodeInvocations([pending]);
+  const row = pending.slice();
+  row[INV.input] = null;
+  return `${CARRIED_RUN_INPUT}${encodeInvocations([row])}`;
 }
 
 /** The `runs` of a write that accepts no run (never written to). */

@@ -5,6 +5,8 @@ import { INV } from './run-compact.ts';
 /** The run row's carried pending invocation (compact form, run-compact.ts) and its interruptions (migration 20). */
 export const CARRIED_COLUMN = 'pending_json';
 export const CARRIED_INTERRUPTIONS = 'pending_interruptions';
+/** Prefix of a carried invocation's text whose input is its run's input (not repeated: run-writes.ts encodeCarried). */
+export const CARRIED_RUN_INPUT = '=';
 
 export function carriedPendingMigration(dialect: SqlDialect): string[] {
   const add = `ALTER TABLE runs ADD COLUMN ${dialect === 'postgres' ? 'IF NOT EXISTS ' : ''}`;
