@@ -6,12 +6,12 @@
  * statement text that recurs (its 5th use) is PREPAREd once per connection, in a round trip of its own before the batch's message
  * (a failing PREPARE inside BEGIN ... COMMIT would abort the transaction), and the batch then says
  * `EXECUTE name(literal, ...)`: still one message, and after 5 executions PostgreSQL keeps a generic plan when it is
- * not costlier than the custom ones, so planning disappears. Since session 15 a statement is prepared by the protocol's Parse + Describe
- * (pg-pipeline.ts ParsedStatement: the parameter types come with its answer) instead of `PREPARE` and a read of
- * pg_prepared_statements, and the driver asks for the Bind form
- * instead (texts(..., 'bind'): the name and the values as text parameters) and sends the batch over the extended
- * protocol, pipelined in one write (pg-pipeline.ts): no literal for PostgreSQL to lex. The SQL writers keep their `?` SQL: this is a seam of
- * the driver alone.
+ * not costlier than the custom ones, so planning disappears. Since session 15 a statement is prepared by the
+ * protocol's Parse + Describe (pg-pipeline.ts ParsedStatement: the parameter types come with its answer), not by
+ * `PREPARE` and a read of pg_prepared_statements; and the driver asks for the Bind form (texts(..., 'bind'): the name
+ * and the values as text parameters) and sends the batch over the extended protocol, pipelined in one write
+ * (pg-pipeline.ts): no literal for PostgreSQL to lex. The SQL writers keep their `?` SQL: this is a seam of the
+ * driver alone.
  *
  * Same results as the inlined text: PREPARE infers each `$n`'s type from its context, as an inlined 'unknown'
  * literal is resolved in most places. Where it cannot (`? IS NULL`, ...) PREPARE fails and the text stays inlined
