@@ -255,11 +255,7 @@ async function drive(label: string, runtime: Runtime, queueMode: boolean, worker
   await poller;
   const latencies = [...accepted].map(([id, at]) => finishedAt.get(id)! - at).sort((a, b) => a - b);
   let queueLine = '';
-  if (queueMode) {
-    const client = new pg.Client({ connectionString: runtime.config.databaseUrl });
-    await client.connect();
-    queueLine = await queueWait(runtime, t0);
-  }
+  if (queueMode) queueLine = await queueWait(runtime, t0);
   console.log(`${label.padEnd(34)} ${RUNS} runs in ${seconds.toFixed(2)} s → ${(RUNS / seconds).toFixed(0).padStart(5)} runs/s  latency p50 ${pct(latencies, 50)} ms p99 ${pct(latencies, 99)} ms${queueLine}  (load ${loadavg()[0]!.toFixed(1)})`);
   console.log(cpuLine);
   return RUNS / seconds;

@@ -31,8 +31,9 @@ export interface SessionClient {
 }
 
 /**
- * The per-connection set-up: called for each new pooled connection (before any other query on it: pg runs a client's
- * queries in order). Never throws: a failure (the connection lost) shows in the next query on that client.
+ * The per-connection set-up: the pool's `onConnect` hook, awaited before the pool hands the new connection out (so
+ * nothing else is asked of it meanwhile). Never throws: a failure (the connection lost) shows in the next query on
+ * that client.
  */
 export class SessionSetup {
   private warned = false;

@@ -54,7 +54,11 @@ export class PostgresDriver implements SqlDriver {
     if (options.schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(options.schema)) {
       throw new Error(`Invalid PostgreSQL schema name "${options.schema}": use lower-case letters, digits and _.`);
     }
+    // Each new connection's session settings, awaited by the pool before it hands the connection out (pg-session.ts;
+    // a query issued from the pool's 'connect' event instead races the caller's first query, which pg deprecates).
+    this.session = new SessionSetup(options.compression ?? toastCompressionFromEnv());
     this.pool = new pg.Pool({
+      onConnect: (client) => this.session.onConnect(client),
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
       // Fail instead of hanging forever when the server cannot be reached (pg's default is no timeout).
@@ -69,9 +73,6 @@ export class PostgresDriver implements SqlDriver {
     this.pool.on('error', (error) => {
       console.warn(`[flowcrew] PostgreSQL connection lost (${redact(options.connectionString)}): ${error.message}`);
     });
-    // Each new connection's session settings, queued before anything else is asked of it (pg-session.ts).
-    this.session = new SessionSetup(options.compression ?? toastCompressionFromEnv());
-    this.pool.on('connect', (client) => void this.session.onConnect(client));
   }
 
   /** Checks the server is reachable (clear error otherwise) and creates the schema if one was given. */
