@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PREPARE_AFTER_USES, PreparedStatements, prepareModeFromEnv, type PrepareMode } from './pg-prepared.ts';
 import { PostgresDriver, inlineParams, toNumberedPlaceholders } from './postgres.ts';
 import { ParsedStatement, PipelinedBatch, singleCommand, type PipelineStep } from './pg-pipeline.ts';
-import { dropSchemas, TEST_DATABASE_URL as url } from '../testing/storage-backends.ts';
+import { dropSchemas, recordPgMessages, TEST_DATABASE_URL as url } from '../testing/storage-backends.ts';
 
 async function reachable(): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
@@ -67,21 +67,14 @@ async function preparedOnServer(driver: PostgresDriver): Promise<string[]> {
 }
 
 /** What the driver's pooled clients send: a simple query's text, or a pipelined batch's steps (pg-pipeline.ts). */
-function recordSent(driver: PostgresDriver): Array<string | readonly PipelineStep[] | { parse: string; text: string }> {
-  const sent: Array<string | readonly PipelineStep[] | { parse: string; text: string }> = [];
-  const wrapped = new WeakSet<object>();
-  driver.pool.on('acquire', (client) => {
-    if (wrapped.has(client)) return;
-    wrapped.add(client);
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      if (typeof args[0] === 'string') sent.push(args[0]);
-      else if (args[0] instanceof PipelinedBatch) sent.push(args[0].steps);
-      else if (args[0] instanceof ParsedStatement) sent.push({ parse: args[0].statement, text: args[0].text });
-      return query(...args);
-    };
+type Sent = string | readonly PipelineStep[] | { parse: string; text: string };
+function recordSent(driver: PostgresDriver): Sent[] {
+  return recordPgMessages<Sent>(driver, (q) => {
+    if (typeof q === 'string') return q;
+    if (q instanceof PipelinedBatch) return q.steps;
+    if (q instanceof ParsedStatement) return { parse: q.statement, text: q.text };
+    return undefined;
   });
-  return sent;
 }
 
 const ok = await reachable();

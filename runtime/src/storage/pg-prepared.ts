@@ -1,28 +1,25 @@
 /**
- * Prepared statements inside PostgreSQL's one-message write batches (issue 10, session 14).
+ * Prepared statements inside PostgreSQL's one-round-trip write batches (issue 10, sessions 14-15).
  *
- * A write batch goes as ONE simple-query message (postgres.ts writeBatch), values inlined as literals, so PostgreSQL
+ * A write batch used to go as ONE simple-query message with its values inlined as literals, so PostgreSQL lexed,
  * parsed and PLANNED every statement of every transaction (session 12: planning cost as much as executing). Here a
- * statement text that recurs (its 5th use) is PREPAREd once per connection, in a round trip of its own before the batch's message
- * (a failing PREPARE inside BEGIN ... COMMIT would abort the transaction), and the batch then says
- * `EXECUTE name(literal, ...)`: still one message, and after 5 executions PostgreSQL keeps a generic plan when it is
- * not costlier than the custom ones, so planning disappears. Since session 15 a statement is prepared by the
- * protocol's Parse + Describe (pg-pipeline.ts ParsedStatement: the parameter types come with its answer), not by
- * `PREPARE` and a read of pg_prepared_statements; and the driver asks for the Bind form (texts(..., 'bind'): the name
- * and the values as text parameters) and sends the batch over the extended protocol, pipelined in one write
- * (pg-pipeline.ts): no literal for PostgreSQL to lex. The SQL writers keep their `?` SQL: this is a seam of the
- * driver alone.
+ * statement text that recurs (its 5th use) is prepared once per connection, in a round trip of its own before the
+ * batch (a failing prepare inside BEGIN ... COMMIT would abort the transaction): the protocol's Parse + Describe
+ * (pg-pipeline.ts ParsedStatement), whose answer gives the parameter types. The batch then Binds the prepared
+ * statements with their values as text parameters, pipelined in one write with one Sync (pg-pipeline.ts
+ * PipelinedBatch): still one round trip, no planning after PostgreSQL settles on a generic plan, and no literal to
+ * lex. The SQL writers keep their `?` SQL: this is a seam of the driver alone.
  *
- * Same results as the inlined text: PREPARE infers each `$n`'s type from its context, as an inlined 'unknown'
- * literal is resolved in most places. Where it cannot (`? IS NULL`, ...) PREPARE fails and the text stays inlined
- * for the process. Where the two could differ, the value decides per execution: a string or NULL is an 'unknown'
- * literal in both forms (coerced to the parameter's type); a number goes to EXECUTE only when its parameter is
- * numeric and can hold it (an integer for an integer type), otherwise that statement is inlined as before (a number
- * where PREPARE inferred text, e.g. `SELECT ?`, would come back as a string).
+ * Same results as the inlined text: Parse infers each `$n`'s type from its context, as an inlined 'unknown' literal
+ * is resolved in most places. Where it cannot (`? IS NULL`, ...) the prepare fails and the text stays inlined for the
+ * process. Where the two could differ, the value decides per execution: a string or NULL goes as text (the type's
+ * input function, as for an 'unknown' literal); a number goes to Bind only when its parameter is numeric and can hold
+ * it (an integer for an integer type), otherwise that statement is inlined as before (a number where Parse inferred
+ * text, e.g. `SELECT ?`, would come back as a string).
  *
- * FLOWCREW_PG_PREPARE=off turns it off (PgBouncer in transaction pooling mode before 1.21 does not keep prepared
- * statements per client). `always` prepares every text from its first use: a test mode, so that the storage suites
- * prove every statement gives the same results prepared.
+ * FLOWCREW_PG_PREPARE=off turns it off (a pooler that does not keep prepared statements per client, e.g. PgBouncer
+ * in transaction pooling mode; 1.21+ tracks protocol-level ones, untested here). `always` prepares every text from
+ * its first use: a test mode, so that the storage suites prove every statement gives the same results prepared.
  */
 import { ParsedStatement } from './pg-pipeline.ts';
 import type { SqlParam } from './sql-driver.ts';
@@ -74,13 +71,10 @@ export interface QueryClient {
 }
 
 export interface BatchText {
-  /**
-   * The statement as sent inside the batch's message: `EXECUTE name(...)` or the inlined text; for a statement to
-   * Bind (texts(..., 'bind'), pg-pipeline.ts) the inlined text only when not prepared.
-   */
+  /** The inlined text of a statement not prepared (empty when prepared). */
   text: string;
   prepared: boolean;
-  /** texts(..., 'bind'): the prepared statement's name and its values as text parameters. */
+  /** A prepared statement's name and its values as Bind's text parameters (pg-pipeline.ts). */
   statement?: string;
   values?: Array<string | null>;
 }
@@ -99,10 +93,10 @@ export class PreparedStatements {
   ) {}
 
   /**
-   * The batch's statement texts for this client: the recurring ones prepared on it first (one round trip each, only
-   * the first time on this connection), as `EXECUTE`; the others inlined.
+   * The batch's statements for this client: the recurring ones prepared on it first (one round trip each, only the
+   * first time on this connection), to Bind with their values; the others inlined.
    */
-  async texts(client: QueryClient, statements: readonly { sql: string; params?: readonly SqlParam[] }[], form: 'execute' | 'bind' = 'execute'): Promise<BatchText[]> {
+  async texts(client: QueryClient, statements: readonly { sql: string; params?: readonly SqlParam[] }[]): Promise<BatchText[]> {
     if (this.mode === 'off') return statements.map((s) => ({ text: this.inline(s.sql, s.params), prepared: false }));
     // A batch that changes the schema (a migration) goes inlined: its statements may name tables it creates.
     if (statements.some((s) => SCHEMA_CHANGE.test(s.sql))) return statements.map((s) => ({ text: this.inline(s.sql, s.params), prepared: false }));
@@ -111,13 +105,8 @@ export class PreparedStatements {
     const out: BatchText[] = [];
     for (const s of statements) {
       const prepared = mine.get(s.sql) ?? (await this.prepareIfRecurring(client, mine, s.sql));
-      if (form === 'bind') {
-        const values = prepared && bindValues(prepared, s.params ?? []);
-        out.push(values !== undefined ? { text: '', prepared: true, statement: prepared!.name, values } : { text: this.inline(s.sql, s.params), prepared: false });
-        continue;
-      }
-      const args = prepared && executeArgs(prepared, s.params ?? []);
-      out.push(args !== undefined ? { text: `EXECUTE ${prepared!.name}${args}`, prepared: true } : { text: this.inline(s.sql, s.params), prepared: false });
+      const values = prepared && bindValues(prepared, s.params ?? []);
+      out.push(values !== undefined ? { text: '', prepared: true, statement: prepared!.name, values } : { text: this.inline(s.sql, s.params), prepared: false });
     }
     return out;
   }
@@ -169,33 +158,10 @@ export class PreparedStatements {
   }
 }
 
-/** `(literal, ...)` for EXECUTE, or undefined when a value must be inlined in the statement's own text instead. */
-function executeArgs(prepared: Prepared, params: readonly SqlParam[]): string | undefined {
-  const { kinds } = prepared;
-  if (params.length < kinds.length) throw new Error(`statement has more placeholders than parameters: ${prepared.name}`);
-  if (kinds.length === 0) return '';
-  let out = '(';
-  for (let i = 0; i < kinds.length; i++) {
-    const value = params[i];
-    let literal: string;
-    if (value === null || value === undefined) literal = 'NULL';
-    else if (typeof value === 'number' || typeof value === 'bigint') {
-      const kind = kinds[i];
-      if (!kind) return undefined;
-      const n = Number(value);
-      if (!Number.isFinite(n)) throw new Error(`cannot store the number ${value}`);
-      if (n < kind.min || n > kind.max || (kind.integer && !Number.isInteger(n))) return undefined;
-      literal = value.toString();
-    } else literal = quoteLiteral(String(value));
-    out += i === 0 ? literal : `, ${literal}`;
-  }
-  return `${out})`;
-}
-
 /**
  * The values as Bind's text parameters, or undefined when a value must be inlined in the statement's own text instead:
- * the same choice as executeArgs (a number only into a numeric parameter that holds it); a text parameter is given to
- * the type's input function, as PostgreSQL does with the quoted 'unknown' literal of EXECUTE or the inlined text.
+ * a number only into a numeric parameter that holds it (inlined, PostgreSQL would take it as the column's type); a text parameter is given to
+ * the type's input function, as PostgreSQL does with the quoted 'unknown' literal of the inlined text.
  */
 function bindValues(prepared: Prepared, params: readonly SqlParam[]): Array<string | null> | undefined {
   const { kinds } = prepared;

@@ -141,7 +141,7 @@ export class PostgresDriver implements SqlDriver {
     // by Bind of their values (pg-prepared.ts): no planning, and no literal to lex, per transaction.
     let texts: BatchText[];
     try {
-      texts = inlineOnly ? statements.map((s) => ({ text: inlineParams(s.sql, s.params), prepared: false })) : await this.prepared.texts(client, statements, 'bind');
+      texts = inlineOnly ? statements.map((s) => ({ text: inlineParams(s.sql, s.params), prepared: false })) : await this.prepared.texts(client, statements);
     } catch (error) {
       // A PREPARE that failed without a server error code lost the connection: do not return it to the pool.
       if (typeof (error as { code?: unknown }).code !== 'string') Object.assign(error as object, { brokenConnection: error });

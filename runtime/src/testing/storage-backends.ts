@@ -97,16 +97,22 @@ export async function scratchDatabase(label: string): Promise<{ reachable: boole
   };
 }
 
-/** Messages a driver's pooled clients send by simple query, in order (each query() call is one round trip). */
-export function recordPgMessages(driver: PostgresDriver): string[] {
-  const sent: string[] = [];
+/**
+ * What a driver's pooled clients are asked, in order (each query() call is one round trip): by default the texts of
+ * simple queries; `pick` records other kinds too (a pipelined batch's steps, a Parse), undefined skips one.
+ */
+export function recordPgMessages(driver: PostgresDriver): string[];
+export function recordPgMessages<T>(driver: PostgresDriver, pick: (query: unknown) => T | undefined): T[];
+export function recordPgMessages(driver: PostgresDriver, pick: (query: unknown) => unknown = (q) => (typeof q === 'string' ? q : undefined)): unknown[] {
+  const sent: unknown[] = [];
   const wrapped = new WeakSet<object>();
   driver.pool.on('acquire', (client) => {
     if (wrapped.has(client)) return;
     wrapped.add(client);
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      if (typeof args[0] === 'string') sent.push(args[0]);
+      const picked = pick(args[0]);
+      if (picked !== undefined) sent.push(picked);
       return query(...args);
     };
   });
