@@ -86,9 +86,37 @@ export function poolHandle(services: RuntimeServices, credential: NodeCredential
       const odbc = await loadOdbc();
       return odbc.pool({ connectionString: await connectionString(fields, services), initialSize: 1, incrementSize: 1, maxSize: fields.maxConnections ?? 5, shrink: true, loginTimeout: fields.loginTimeoutSeconds ?? 10, connectionTimeout: 0 });
     },
-    (pool) => pool.close(),
+    (pool) => closePool(pool, (credential.fields as OdbcFields).loginTimeoutSeconds ?? 10),
     { credential, idleMs: 10_000 },
   );
+}
+
+/** The parts of odbc's Pool (lib/Pool.js, 2.x) that closing it completely needs; not in its typings. */
+interface PoolInternals {
+  freeConnections: Array<{ nativeClose(callback: (error: unknown) => void): void }>;
+  connectionsBeingCreatedCount: number;
+  connectionEmitter: NodeJS.EventEmitter;
+}
+
+/**
+ * Closes a pool and every connection it gets afterwards. odbc's Pool.close() closes only the idle connections: one
+ * still being opened when it is called (the pool grows one at a time, behind the work that asked for it) lands in the
+ * closed pool's free list and stays open on the server until the process ends; seen under load in CI.
+ */
+export async function closePool(pool: odbc.Pool, loginTimeoutSeconds: number): Promise<void> {
+  const internals = pool as unknown as PoolInternals;
+  const closing: Array<Promise<void>> = [];
+  const closeArrivals = () => {
+    for (const connection of internals.freeConnections.splice(0)) closing.push(new Promise((resolve) => connection.nativeClose(() => resolve())));
+  };
+  // Registered after the pool's own listener, which puts a new or returned connection in the free list.
+  internals.connectionEmitter.on('connected', closeArrivals);
+  await pool.close();
+  // A failed attempt never lowers the count (odbc's bug too), so the wait is bounded by the login timeout.
+  const until = Date.now() + loginTimeoutSeconds * 1000 + 1000;
+  while (internals.connectionsBeingCreatedCount > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+  closeArrivals();
+  await Promise.all(closing);
 }
 
 /** Values the ODBC driver returns that JSON cannot carry: BIGINT as a number when exact, else as a string. */

@@ -8,7 +8,7 @@ import { isBlobRef, NodeInputError, type RuntimeServices } from '@flowcrew/sdk';
 import { closeTestServices, createTestNode, setTestServiceDefaults, testResources } from '@flowcrew/sdk/testing';
 import { openTestDatabase, testFields, type TestDatabase } from '../postgres/testing.ts';
 import { openTestMysql, type TestMysql } from '../mysql/testing.ts';
-import type { OdbcFields } from './connect.ts';
+import { closePool, connectionString, loadOdbc, type OdbcFields } from './connect.ts';
 import { odbcCredential } from './credential.ts';
 import { odbcNode, type OdbcProps } from './node.ts';
 
@@ -121,6 +121,17 @@ for (const target of ['PostgreSQL', 'MariaDB'] as const) {
       await a.stop();
       await b.stop();
       expect(testResources().list().filter((r) => r.credential?.id === `shared-${target}`)).toEqual([]);
+      if (target === 'PostgreSQL') expect(await pgdb.waitForConnections(pgFields.attributes!.ApplicationName!, 0)).toBe(0);
+      else expect(await mydb.waitForConnections(0)).toBe(0);
+    });
+
+    it('closes a connection still being opened when its pool closes (odbc 2.x alone leaves it open on the server)', async () => {
+      const odbc = await loadOdbc();
+      const services = { outbound } as unknown as RuntimeServices;
+      const pool = await odbc.pool({ connectionString: await connectionString(fields(), services), initialSize: 1, incrementSize: 1, maxSize: 3 });
+      // What a burst of work does when it ends before the pool's next connection is open: one is on its way.
+      (pool as unknown as { increasePoolSize(count: number): void }).increasePoolSize(1);
+      await closePool(pool, 10);
       if (target === 'PostgreSQL') expect(await pgdb.waitForConnections(pgFields.attributes!.ApplicationName!, 0)).toBe(0);
       else expect(await mydb.waitForConnections(0)).toBe(0);
     });
