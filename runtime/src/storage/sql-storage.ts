@@ -17,7 +17,7 @@ import type { CompleteInvocation, CredentialRecord, InvocationRecord, MessageLim
 import { jsonOrNull, num } from './row-values.ts';
 import { ACTIVE_SQL, FINISHED_SQL, SqlRunReads } from './run-reads.ts';
 import { acceptRunWrite, completeInvocationWrite, invocationInsertWrite, json, runUpdateWrite, type RunWrite } from './run-writes.ts';
-import { deleteFinishedRuns } from './run-statements.ts';
+import { deleteFinishedRuns, INSERT_CHUNK_ROWS } from './run-statements.ts';
 import { CARRIED_COLUMN, CARRIED_INTERRUPTIONS, CarriedPending, StoredPending } from './stored-pending.ts';
 import type { Row, SqlDialect, SqlDriver, SqlStatement, StatementResult } from './sql-driver.ts';
 import { FlowVersionStore } from './versions.ts';
@@ -27,8 +27,6 @@ export type { Row, SqlDialect, SqlDriver, SqlParam, SqlStatement, SqlWriter, Sta
 export type { GroupCommitStats } from './group-commit.ts';
 
 const NO_LEASE: [null, null] = [null, null];
-/** Rows per multi-row INSERT, well under SQLite's and PostgreSQL's bound-parameter limits. */
-const INSERT_CHUNK_ROWS = 200;
 const PRUNE_CHUNK = 500;
 
 export interface SqlStorageOptions {
