@@ -45,7 +45,7 @@ export async function openTestMysql(): Promise<TestMysql> {
     database,
     fields: (overrides = {}) => ({ host: url.hostname, port: Number(url.port || 3306), database, user, password, ssl: 'disable', ...overrides }),
     connections,
-    async waitForConnections(expected, timeoutMs = 5000) {
+    async waitForConnections(expected, timeoutMs = 15_000) {
       const until = Date.now() + timeoutMs;
       let n = await connections();
       while (n !== expected && Date.now() < until) {

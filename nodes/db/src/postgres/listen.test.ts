@@ -19,7 +19,7 @@ afterAll(async () => {
   await outbound.close();
 });
 
-async function until<T>(what: () => T | undefined | Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+async function until<T>(what: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = await what();

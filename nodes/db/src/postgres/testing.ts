@@ -54,7 +54,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     admin,
     schema,
     connections,
-    async waitForConnections(applicationName, expected, timeoutMs = 5000) {
+    async waitForConnections(applicationName, expected, timeoutMs = 15_000) {
       const until = Date.now() + timeoutMs;
       let n = await connections(applicationName);
       while (n !== expected && Date.now() < until) {

@@ -38,7 +38,7 @@ export async function until<T>(value: () => T | undefined | Promise<T | undefine
 }
 
 /** Wait until this process has `expected` connections to `port` (closes are asynchronous), and return the count. */
-export async function waitForConnections(port: number, expected: number, timeoutMs = 5000): Promise<number> {
+export async function waitForConnections(port: number, expected: number, timeoutMs = 15_000): Promise<number> {
   const end = Date.now() + timeoutMs;
   let n = await openConnections(port);
   while (n !== expected && Date.now() < end) {
