@@ -11,7 +11,7 @@
  * runs/s, latency p50/p99, queue latency (commit → a worker starts it) p50/p99, CPU per run by part, the queue / single
  * process PostgreSQL ratio of each workload, and the cost of one lease heartbeat with 1,000 active runs.
  *
- * Usage: node --import tsx bench/queue.ts [--runs 2000] [--nodes 10] [--in-flight 64] [--seconds 10] [--warm 1] [--connections 64]
+ * Usage: node --import tsx bench/queue.ts [--runs 2000] [--nodes 10] [--in-flight 64] [--seconds 10] [--warm 10] [--connections 64]
  *   [--workload chain,webhook] [--done reply|poll] [--only sqlite,pg,queue1,queue2,heartbeat] [--rounds 1] [--same-session]
  *   [--pg-stats] [--postgres postgres://...] [--redis redis://127.0.0.1:6379/6] [--rev <git revision>]
  * Needs PostgreSQL (127.0.0.1:5432, flowcrew/flowcrew, flowcrew_test) and Redis (scripts/services).
@@ -58,11 +58,13 @@ const IN_FLIGHT = Number(option('in-flight', '64'));
 const SECONDS = Number(option('seconds', '10'));
 const CONNECTIONS = Number(option('connections', '64'));
 /**
- * Seconds of webhook load before the measured ones, in every mode (default 1). A worker is a new process in each round
- * while the embedded server (this process) is the same one round after round: in a worker's first 5 s of load ~37 % of
- * its CPU was V8's optimising compiler, ~1 % after 20 s (perf, session 14), so a short warm-up measures its start.
+ * Seconds of webhook load before the measured ones, in every mode (default 10; 1 until session 16). A worker is a new
+ * process in each round while the embedded server (this process) is the same one round after round: in a worker's
+ * first 5 s of load ~37 % of its CPU was V8's optimising compiler, ~1 % after 20 s (perf, session 14), so a 1 s warm-up
+ * measured a cold worker against a warm embedded server from the second round on (worker CPU per run 13-24 % higher
+ * than after 10 s, docs/scaling.md session 16). Both modes are now measured warm, as a long-running process runs.
  */
-const WARM = Number(option('warm', '1'));
+const WARM = Number(option('warm', '10'));
 const workloads = new Set(option('workload', 'chain,webhook').split(','));
 const pgUrl = option('postgres', 'postgres://flowcrew:flowcrew@127.0.0.1:5432/flowcrew_test');
 const redisUrl = option('redis', 'redis://127.0.0.1:6379/6');
@@ -394,10 +396,11 @@ const revDir = REV ? (existsSync(path.join(REV, 'bench', 'queue.ts')) ? path.res
 async function revRound(): Promise<Partial<Record<string, number>>> {
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--rev' || args[i] === '--rounds') i++;
+    if (args[i] === '--rev' || args[i] === '--rounds' || args[i] === '--warm') i++;
     else rest.push(args[i]!);
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(revDir, 'bench/queue.ts'), ...rest, '--rounds', '1'], { cwd: revDir, stdio: ['ignore', 'pipe', 'inherit'] });
+  // The warm-up said explicitly: older trees' benches default to 1 s (sessions 14-15), older still ignore the flag.
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(revDir, 'bench/queue.ts'), ...rest, '--warm', String(WARM), '--rounds', '1'], { cwd: revDir, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => {
     out += d.toString();
