@@ -84,7 +84,9 @@ export function poolHandle(services: RuntimeServices, credential: NodeCredential
     async () => {
       const fields = credential.fields as OdbcFields;
       const odbc = await loadOdbc();
-      return odbc.pool({ connectionString: await connectionString(fields, services), initialSize: 1, incrementSize: 1, maxSize: fields.maxConnections ?? 5, shrink: true, loginTimeout: fields.loginTimeoutSeconds ?? 10, connectionTimeout: 0 });
+      const pool = await odbc.pool({ connectionString: await connectionString(fields, services), initialSize: 1, incrementSize: 1, maxSize: fields.maxConnections ?? 5, shrink: true, loginTimeout: fields.loginTimeoutSeconds ?? 10, connectionTimeout: 0 });
+      countFailedAttempts(pool);
+      return pool;
     },
     (pool) => closePool(pool, (credential.fields as OdbcFields).loginTimeoutSeconds ?? 10),
     { credential, idleMs: 10_000 },
@@ -96,6 +98,19 @@ interface PoolInternals {
   freeConnections: Array<{ nativeClose(callback: (error: unknown) => void): void }>;
   connectionsBeingCreatedCount: number;
   connectionEmitter: NodeJS.EventEmitter;
+}
+
+/**
+ * odbc's pool counts a connection being opened until it opens, and never takes a failed one off the count: after the
+ * database refused one (down, restarting), the pool believed a connection was still coming, grew less than the work
+ * asked, and closing it waited for that connection until the login timeout. Each attempt ends in exactly one
+ * 'connected' or 'connectionError' event, so the count is lowered on the error here.
+ */
+export function countFailedAttempts(pool: odbc.Pool): void {
+  const internals = pool as unknown as PoolInternals;
+  internals.connectionEmitter.on('connectionError', () => {
+    internals.connectionsBeingCreatedCount = Math.max(0, internals.connectionsBeingCreatedCount - 1);
+  });
 }
 
 /**
@@ -112,7 +127,7 @@ export async function closePool(pool: odbc.Pool, loginTimeoutSeconds: number): P
   // Registered after the pool's own listener, which puts a new or returned connection in the free list.
   internals.connectionEmitter.on('connected', closeArrivals);
   await pool.close();
-  // A failed attempt never lowers the count (odbc's bug too), so the wait is bounded by the login timeout.
+  // Bounded by the login timeout: an attempt still hanging ends by then.
   const until = Date.now() + loginTimeoutSeconds * 1000 + 1000;
   while (internals.connectionsBeingCreatedCount > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
   closeArrivals();

@@ -8,7 +8,7 @@ import { isBlobRef, NodeInputError, type RuntimeServices } from '@flowcrew/sdk';
 import { closeTestServices, createTestNode, setTestServiceDefaults, testResources } from '@flowcrew/sdk/testing';
 import { openTestDatabase, testFields, type TestDatabase } from '../postgres/testing.ts';
 import { openTestMysql, type TestMysql } from '../mysql/testing.ts';
-import { closePool, connectionString, loadOdbc, type OdbcFields } from './connect.ts';
+import { closePool, connectionString, countFailedAttempts, loadOdbc, type OdbcFields } from './connect.ts';
 import { odbcCredential } from './credential.ts';
 import { odbcNode, type OdbcProps } from './node.ts';
 
@@ -134,6 +134,21 @@ for (const target of ['PostgreSQL', 'MariaDB'] as const) {
       await closePool(pool, 10);
       if (target === 'PostgreSQL') expect(await pgdb.waitForConnections(pgFields.attributes!.ApplicationName!, 0)).toBe(0);
       else expect(await mydb.waitForConnections(0)).toBe(0);
+    });
+
+    it('takes a refused connection off the pool\'s count of connections being opened (odbc 2.x keeps counting it)', async () => {
+      const odbc = await loadOdbc();
+      const services = { outbound } as unknown as RuntimeServices;
+      const pool = await odbc.pool({ connectionString: await connectionString(fields(), services), initialSize: 1, incrementSize: 1, maxSize: 3 });
+      countFailedAttempts(pool);
+      const internals = pool as unknown as { connectionConfig: { connectionString: string }; connectionsBeingCreatedCount: number; increasePoolSize(count: number): void };
+      // The database refuses the pool's next connection (as when it restarts with other credentials or is down).
+      internals.connectionConfig.connectionString = await connectionString({ ...fields(), password: 'wrong-password-123' }, services);
+      internals.increasePoolSize(1);
+      const until = Date.now() + 15_000;
+      while (internals.connectionsBeingCreatedCount > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(internals.connectionsBeingCreatedCount).toBe(0);
+      await closePool(pool, 10);
     });
   });
 }
