@@ -4,7 +4,7 @@
  */
 import type { ProjectRole } from '../identity/actor.ts';
 import { ProjectNotEmptyError, type AuditFilter, type AuditRecord, type MemberRecord, type ProjectRecord } from './identity-types.ts';
-import { num, strOrNull } from './row-values.ts';
+import { assignments, num, strOrNull } from './row-values.ts';
 import type { Row, SqlDriver, SqlParam, SqlWriter } from './sql-driver.ts';
 
 export class SqlProjectStore {
@@ -36,14 +36,7 @@ export class SqlProjectStore {
 
   async updateProject(id: string, update: Partial<Pick<ProjectRecord, 'name' | 'description' | 'updatedAt'>>): Promise<boolean> {
     const columns = { name: 'name', description: 'description', updatedAt: 'updated_at' } as const;
-    const sets: string[] = [];
-    const params: SqlParam[] = [];
-    for (const [field, column] of Object.entries(columns)) {
-      const value = update[field as keyof typeof columns];
-      if (value === undefined) continue;
-      sets.push(`${column} = ?`);
-      params.push(value);
-    }
+    const { sets, params } = assignments(update, columns);
     if (sets.length === 0) return (await this.getProject(id)) !== null;
     return this.write([{ sql: `UPDATE projects SET ${sets.join(', ')} WHERE id = ?`, params: [...params, id] }], ([r]) => r!.changes > 0);
   }

@@ -1,7 +1,7 @@
 /** Users and their browser sessions in SQL (identity-sql.ts composes the IdentityStore from this and its siblings). */
 import type { InstanceRole } from '../identity/actor.ts';
 import type { SessionRecord, UserRecord, UserUpdate } from './identity-types.ts';
-import { num, numOrNull, strOrNull } from './row-values.ts';
+import { assignments, num, numOrNull, strOrNull } from './row-values.ts';
 import type { Row, SqlDriver, SqlParam, SqlStatement, SqlWriter } from './sql-driver.ts';
 
 /** Serialises first-user creation on PostgreSQL (SQLite's BEGIN IMMEDIATE already does). */
@@ -65,14 +65,7 @@ export class SqlUserStore {
   }
 
   async updateUser(id: string, update: UserUpdate): Promise<boolean> {
-    const sets: string[] = [];
-    const params: SqlParam[] = [];
-    for (const [field, column] of Object.entries(USER_COLUMNS)) {
-      const value = update[field as keyof UserUpdate];
-      if (value === undefined) continue;
-      sets.push(`${column} = ?`);
-      params.push(typeof value === 'boolean' ? (value ? 1 : 0) : value);
-    }
+    const { sets, params } = assignments(update, USER_COLUMNS);
     if (sets.length === 0) return (await this.getUser(id)) !== null;
     return this.write([{ sql: `UPDATE users SET ${sets.join(', ')} WHERE id = ?`, params: [...params, id] }], ([r]) => r!.changes > 0);
   }

@@ -5,6 +5,7 @@
  */
 import { InvocationNotPendingError, type RunUpdate } from './types.ts';
 import type { SqlParam, SqlStatement } from './sql-storage.ts';
+import { assignments } from './row-values.ts';
 import { COMPACT_COLUMN, COMPACT_SEPARATOR, INV, INVOCATION_COLUMNS } from './run-compact.ts';
 import { FINISHED_SQL } from './run-reads.ts';
 import { CARRIED_COLUMN } from './stored-pending.ts';
@@ -121,14 +122,7 @@ export function completionStatement({ id, row }: Completion): SqlStatement {
 
 /** Only the fields present in the update are written (`null` clears, `undefined` leaves as is); `compact`: see Segment. */
 export function updateRunStatement(update: RunUpdate, compact?: string, appendCompact = true, consume?: string): SqlStatement | null {
-  const sets: string[] = [];
-  const params: SqlParam[] = [];
-  for (const [field, column] of Object.entries(RUN_UPDATE_COLUMNS)) {
-    const value = update[field as keyof typeof RUN_UPDATE_COLUMNS];
-    if (value === undefined) continue;
-    sets.push(`${column} = ?`);
-    params.push(value);
-  }
+  const { sets, params } = assignments(update, RUN_UPDATE_COLUMNS);
   if (compact !== undefined) {
     // Appended to what the run row holds already (a queued run's carried trigger completion: carryFirst); as `= ?`
     // when it holds nothing (NULL || text is NULL).
