@@ -14,6 +14,7 @@ import { odbcNode, type OdbcProps } from './node.ts';
 
 const outbound = createOutboundGuard({ allow: ['127.0.0.1'] });
 setTestServiceDefaults({ outbound });
+const services = { outbound } as unknown as RuntimeServices;
 
 let pgdb: TestDatabase;
 let mydb: TestMysql;
@@ -49,10 +50,13 @@ for (const target of ['PostgreSQL', 'MariaDB'] as const) {
   const fields = () => (target === 'PostgreSQL' ? pgFields : myFields);
   const table = () => (target === 'PostgreSQL' ? `${pgdb.schema}.items` : 'items');
   const node = (props: Partial<OdbcProps>, id = `o-${++seq}`) => createTestNode(odbcNode, props, { credentials: fields(), credential: { id } });
+  /** A pool of odbc's own on the test credential (not through a node). */
+  const openPool = async () => (await loadOdbc()).pool({ connectionString: await connectionString(fields(), services), initialSize: 1, incrementSize: 1, maxSize: 3 });
+  /** The test account's connections still open on the server, once they reach 0 or after 15 s. */
+  const connectionsLeft = () => (target === 'PostgreSQL' ? pgdb.waitForConnections(pgFields.attributes!.ApplicationName!, 0) : mydb.waitForConnections(0));
 
   describe(`odbc node on ${target}`, () => {
     it('tests the credential: ok, and a wrong password with what the driver said', async () => {
-      const services = { outbound } as unknown as RuntimeServices;
       expect((await odbcCredential.test!(fields(), services, new AbortController().signal)).message).toMatch(new RegExp(`^connected to .* at \\S+@127\\.0\\.0\\.1:\\d+/\\S+ \\(${fields().driver}\\)$`));
       const wrong = await odbcCredential.test!({ ...fields(), password: 'wrong-password-123' }, services, new AbortController().signal);
       expect(wrong.ok).toBe(false);
@@ -121,25 +125,19 @@ for (const target of ['PostgreSQL', 'MariaDB'] as const) {
       await a.stop();
       await b.stop();
       expect(testResources().list().filter((r) => r.credential?.id === `shared-${target}`)).toEqual([]);
-      if (target === 'PostgreSQL') expect(await pgdb.waitForConnections(pgFields.attributes!.ApplicationName!, 0)).toBe(0);
-      else expect(await mydb.waitForConnections(0)).toBe(0);
+      expect(await connectionsLeft()).toBe(0);
     });
 
     it('closes a connection still being opened when its pool closes (odbc 2.x alone leaves it open on the server)', async () => {
-      const odbc = await loadOdbc();
-      const services = { outbound } as unknown as RuntimeServices;
-      const pool = await odbc.pool({ connectionString: await connectionString(fields(), services), initialSize: 1, incrementSize: 1, maxSize: 3 });
+      const pool = await openPool();
       // What a burst of work does when it ends before the pool's next connection is open: one is on its way.
       (pool as unknown as { increasePoolSize(count: number): void }).increasePoolSize(1);
       await closePool(pool, 10);
-      if (target === 'PostgreSQL') expect(await pgdb.waitForConnections(pgFields.attributes!.ApplicationName!, 0)).toBe(0);
-      else expect(await mydb.waitForConnections(0)).toBe(0);
+      expect(await connectionsLeft()).toBe(0);
     });
 
     it('takes a refused connection off the pool\'s count of connections being opened (odbc 2.x keeps counting it)', async () => {
-      const odbc = await loadOdbc();
-      const services = { outbound } as unknown as RuntimeServices;
-      const pool = await odbc.pool({ connectionString: await connectionString(fields(), services), initialSize: 1, incrementSize: 1, maxSize: 3 });
+      const pool = await openPool();
       countFailedAttempts(pool);
       const internals = pool as unknown as { connectionConfig: { connectionString: string }; connectionsBeingCreatedCount: number; increasePoolSize(count: number): void };
       // The database refuses the pool's next connection (as when it restarts with other credentials or is down).
