@@ -160,8 +160,9 @@ export class PreparedStatements {
 
 /**
  * The values as Bind's text parameters, or undefined when a value must be inlined in the statement's own text instead:
- * a number only into a numeric parameter that holds it (inlined, PostgreSQL would take it as the column's type); a text parameter is given to
- * the type's input function, as PostgreSQL does with the quoted 'unknown' literal of the inlined text.
+ * a number only into a numeric parameter that holds it (inlined, PostgreSQL would take it as the column's type); a
+ * text parameter is given to the type's input function, as PostgreSQL does with the quoted 'unknown' literal of the
+ * inlined text.
  */
 function bindValues(prepared: Prepared, params: readonly SqlParam[]): Array<string | null> | undefined {
   const { kinds } = prepared;
